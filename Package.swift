@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+// Nightjar: overnight portal automation for accounts receivable.
+//
+// The shipped `nightjar` executable and every library it links depend on no Swift package:
+// only the toolchain, Foundation and system C libraries, each reached through its own
+// system-library target (Sources/C*) with a header-only shim.
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Nightjar",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "nightjar", targets: ["nightjar"]),
+        .executable(name: "nightjar-bench", targets: ["NightjarBench"]),
+    ],
+    targets: [
+        // System C libraries, one target each.
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CXML", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CSystem"),
+
+        // The flow, one module per stage.
+        .target(name: "NightjarCore", dependencies: ["CSystem"], swiftSettings: strictSettings),
+        .target(name: "NightjarCrypto", dependencies: ["NightjarCore", "CCrypto", "CArgon2"],
+                swiftSettings: strictSettings),
+        .target(name: "NightjarStore", dependencies: ["NightjarCore", "CSQLite"],
+                swiftSettings: strictSettings),
+        .target(name: "NightjarCLI", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore"],
+                swiftSettings: strictSettings),
+        .executableTarget(name: "nightjar", dependencies: ["NightjarCLI"], swiftSettings: strictSettings),
+
+        // Benchmarks (`make bench`), release build only.
+        .executableTarget(name: "NightjarBench",
+                          dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore"],
+                          path: "Benchmarks/NightjarBench", swiftSettings: strictSettings),
+
+        // Test support: a child process the store's crash test kills mid-transaction.
+        .executableTarget(name: "nightjar-crash-writer", dependencies: ["NightjarStore", "NightjarCore"],
+                          path: "Tests/Support/CrashWriter", swiftSettings: strictSettings),
+
+        .testTarget(name: "NightjarCoreTests", dependencies: ["NightjarCore"], swiftSettings: strictSettings),
+        .testTarget(name: "NightjarCryptoTests", dependencies: ["NightjarCrypto", "NightjarCore"],
+                    resources: [.copy("Vectors")], swiftSettings: strictSettings),
+        .testTarget(name: "NightjarStoreTests", dependencies: ["NightjarStore", "NightjarCore"],
+                    swiftSettings: strictSettings),
+        .testTarget(name: "NightjarCLITests", dependencies: ["NightjarCLI", "NightjarCore"],
+                    swiftSettings: strictSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,5 @@
+// zlib for Swift: inflateInit2 is a macro.
+#pragma once
+#include <zlib.h>
+
+static inline int czlib_inflate_init2(z_stream *s, int windowBits) { return inflateInit2(s, windowBits); }
