@@ -254,7 +254,8 @@ extension Character {
 }
 
 extension Substring {
-    func trimmingSpaces() -> Substring {
+    /// Without leading and trailing whitespace.
+    public func trimmingSpaces() -> Substring {
         var result = self
         while let first = result.first, first.isWhitespace { result = result.dropFirst() }
         while let last = result.last, last.isWhitespace { result = result.dropLast() }

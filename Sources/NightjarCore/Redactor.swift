@@ -2,13 +2,18 @@ import Synchronization
 
 /// The registry of secret values that every output path passes through: log lines, errors,
 /// HAR recordings, reports, JSON. A registered value is found raw and in the forms it takes on
-/// the way out — URL-encoded (RFC 3986, form and JavaScript styles, either hex case),
-/// JSON-escaped, HTML-escaped and base64 (standard and URL-safe, at any alignment inside a
-/// longer base64 text, as in an `Authorization: Basic` header) — and replaced by `[REDACTED]`.
+/// the way out, then replaced by `[REDACTED]`:
+///
+/// - escaped, character by character, in any mix of URL percent-encoding (either hex case, `+`
+///   for space, even double-encoded `%25XX`), JSON string escapes (`\/`, `\"`, `\u00e9`, also
+///   escaped again when JSON is embedded in JSON) and HTML character references (`&amp;`,
+///   `&#39;`, `&#xE9;`), so every encoder's choices are covered without listing them;
+/// - base64, standard and URL-safe, at any alignment inside a longer base64 text (as in an
+///   `Authorization: Basic` header).
 ///
 /// Values shorter than `minimumSearchableLength` bytes are not searched for (a 4-digit PIN would
-/// mangle amounts and dates); they are kept out of output by field instead: their fields are
-/// printed as `[REDACTED]` whatever they hold.
+/// mangle amounts and dates); they are kept out of output by field instead: log fields marked
+/// `.secret` always print `[REDACTED]`.
 public final class Redactor: Sendable {
     /// The process-wide registry.
     public static let shared = Redactor()
@@ -20,10 +25,13 @@ public final class Redactor: Sendable {
     public static let minimumSearchableLength = 6
 
     private struct Index: Sendable {
-        /// Patterns keyed by their first four bytes.
-        var byPrefix: [UInt32: [[UInt8]]] = [:]
-        var secretCount = 0
-        var isEmpty: Bool { byPrefix.isEmpty }
+        /// Secrets as Unicode scalars with their UTF-8 bytes, for escape-tolerant matching.
+        var secrets: [[Unicode.Scalar]] = []
+        /// For each byte value, the secrets whose match can start with it.
+        var startsWith: [[Int]] = Array(repeating: [], count: 256)
+        /// Exact patterns (base64 cores) keyed by their first four bytes.
+        var exactByPrefix: [UInt32: [[UInt8]]] = [:]
+        var isEmpty: Bool { secrets.isEmpty }
     }
 
     private let index = Mutex(Index())
@@ -44,24 +52,39 @@ public final class Redactor: Sendable {
 
     private func register(bytes: [UInt8]) -> Bool {
         guard bytes.count >= Redactor.minimumSearchableLength else { return false }
-        let variants = RedactionForms.variants(of: bytes)
+        let scalars = Array(String(decoding: bytes, as: UTF8.self).unicodeScalars)
+        var cores: [[UInt8]] = []
+        for alignment in 0..<3 {
+            let core = RedactionForms.base64Core(bytes, alignment: alignment)
+            guard core.count >= 6 else { continue }
+            cores.append(core)
+            cores.append(core.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: "-") : $0 == UInt8(ascii: "/") ? UInt8(ascii: "_") : $0 })
+        }
         index.withLock { index in
-            for variant in variants where variant.count >= 4 {
-                let key = RedactionForms.prefixKey(variant, at: 0)
-                var list = index.byPrefix[key, default: []]
-                if !list.contains(variant) {
-                    list.append(variant)
+            guard !index.secrets.contains(scalars) else { return }
+            let number = index.secrets.count
+            index.secrets.append(scalars)
+            var starts: Set<UInt8> = [UInt8(ascii: "%"), UInt8(ascii: "\\"), UInt8(ascii: "&")]
+            if let first = scalars.first {
+                starts.insert(Array(String(first).utf8)[0])
+                if first == " " { starts.insert(UInt8(ascii: "+")) }
+            }
+            for byte in starts { index.startsWith[Int(byte)].append(number) }
+            for core in cores {
+                let key = RedactionForms.prefixKey(core, at: 0)
+                var list = index.exactByPrefix[key, default: []]
+                if !list.contains(core) {
+                    list.append(core)
                     list.sort { $0.count > $1.count }
                 }
-                index.byPrefix[key] = list
+                index.exactByPrefix[key] = list
             }
-            index.secretCount += 1
         }
         return true
     }
 
     /// Number of secrets registered.
-    public var count: Int { index.withLock { $0.secretCount } }
+    public var count: Int { index.withLock { $0.secrets.count } }
 
     /// Forgets every registered value (tests, and the end of a run).
     public func removeAll() {
@@ -88,20 +111,29 @@ public final class Redactor: Sendable {
     /// nil when nothing was found.
     private func redactIfNeeded(_ bytes: [UInt8]) -> [UInt8]? {
         index.withLock { index -> [UInt8]? in
-            guard !index.isEmpty, bytes.count >= 4 else { return nil }
+            guard !index.isEmpty, !bytes.isEmpty else { return nil }
             var output: [UInt8] = []
             var copiedUpTo = 0
             var position = 0
             let marker = Array(Redactor.marker.utf8)
-            while position + 4 <= bytes.count {
-                let key = RedactionForms.prefixKey(bytes, at: position)
-                if let candidates = index.byPrefix[key],
-                   let match = candidates.first(where: { RedactionForms.matches(bytes, at: position, pattern: $0) })
+            while position < bytes.count {
+                var end = -1
+                for number in index.startsWith[Int(bytes[position])] {
+                    if let matchEnd = EscapeTolerantMatch.end(of: index.secrets[number], in: bytes, at: position), matchEnd > end {
+                        end = matchEnd
+                    }
+                }
+                if position + 4 <= bytes.count, let candidates = index.exactByPrefix[RedactionForms.prefixKey(bytes, at: position)],
+                   let match = candidates.first(where: { RedactionForms.matches(bytes, at: position, pattern: $0) }),
+                   position + match.count > end
                 {
+                    end = position + match.count
+                }
+                if end > position {
                     if output.isEmpty { output.reserveCapacity(bytes.count) }
                     output.append(contentsOf: bytes[copiedUpTo..<position])
                     output.append(contentsOf: marker)
-                    position += match.count
+                    position = end
                     copiedUpTo = position
                 } else {
                     position += 1
@@ -114,7 +146,146 @@ public final class Redactor: Sendable {
     }
 }
 
-/// The encoded forms a secret can take on its way to an output.
+/// Matches a secret in text where each of its characters may be written raw or escaped.
+enum EscapeTolerantMatch {
+    /// The end offset of a match of `secret` starting at `start`, or nil. Each character may have
+    /// several readings (a raw `%` or the start of `%25`), so the search backtracks; it is bounded by
+    /// the secret's length times the few readings a character has.
+    static func end(of secret: [Unicode.Scalar], in text: [UInt8], at start: Int) -> Int? {
+        var budget = 64 * secret.count
+        func match(_ index: Int, _ position: Int) -> Int? {
+            if index == secret.count { return position }
+            budget -= 1
+            guard budget > 0 else { return nil }
+            for next in characterEnds(secret[index], in: text, at: position) {
+                if let end = match(index + 1, next) { return end }
+            }
+            return nil
+        }
+        return match(0, start)
+    }
+
+    /// Every offset where one character of the secret can end when written at `position`.
+    static func characterEnds(_ scalar: Unicode.Scalar, in text: [UInt8], at position: Int) -> [Int] {
+        guard position < text.count else { return [] }
+        var ends: [Int] = []
+        // Raw or percent-encoded, byte by byte (each byte may have two readings).
+        var cursors = [position]
+        for byte in String(scalar).utf8 {
+            cursors = cursors.flatMap { byteForms(byte, in: text, at: $0) }
+            if cursors.isEmpty { break }
+        }
+        ends += cursors
+        let first = text[position]
+        if first == UInt8(ascii: "\\") {
+            if scalar == "\\" {
+                // A backslash escaped once, twice or three times: 2, 4 or 8 backslashes.
+                for run in [2, 4, 8] where position + run <= text.count
+                    && text[position..<(position + run)].allSatisfy({ $0 == UInt8(ascii: "\\") }) {
+                    ends.append(position + run)
+                }
+            } else if let end = jsonEscape(scalar, in: text, at: position) {
+                ends.append(end)
+            }
+        }
+        if first == UInt8(ascii: "&"), let end = htmlReference(scalar, in: text, at: position) { ends.append(end) }
+        return ends
+    }
+
+    /// Where a byte ends when written raw, as `%XX`, as `%25XX`, or `+` for a space.
+    static func byteForms(_ byte: UInt8, in text: [UInt8], at position: Int) -> [Int] {
+        guard position < text.count else { return [] }
+        var ends: [Int] = []
+        if text[position] == byte { ends.append(position + 1) }
+        if byte == 32 && text[position] == UInt8(ascii: "+") { ends.append(position + 1) }
+        if text[position] == UInt8(ascii: "%") {
+            if let value = hexByte(text, at: position + 1), value == byte { ends.append(position + 3) }
+            if hexByte(text, at: position + 1) == 0x25, let value = hexByte(text, at: position + 3), value == byte {
+                ends.append(position + 5)
+            }
+        }
+        return ends
+    }
+
+    /// A JSON escape (possibly escaped again: any run of backslashes) that stands for `scalar`.
+    static func jsonEscape(_ scalar: Unicode.Scalar, in text: [UInt8], at position: Int) -> Int? {
+        var cursor = position
+        while cursor < text.count, text[cursor] == UInt8(ascii: "\\") { cursor += 1 }
+        guard cursor < text.count else { return scalar == "\\" ? cursor : nil }
+        let letter = text[cursor]
+        switch letter {
+        case UInt8(ascii: "u"):
+            guard let unit = hex4(text, at: cursor + 1) else { return nil }
+            var end = cursor + 5
+            var value = UInt32(unit)
+            if (0xD800...0xDBFF).contains(unit) {
+                var low = end
+                while low < text.count, text[low] == UInt8(ascii: "\\") { low += 1 }
+                guard low > end, low < text.count, text[low] == UInt8(ascii: "u"), let second = hex4(text, at: low + 1),
+                      (0xDC00...0xDFFF).contains(second) else { return nil }
+                value = 0x10000 + (UInt32(unit) - 0xD800) << 10 + (UInt32(second) - 0xDC00)
+                end = low + 5
+            }
+            return value == scalar.value ? end : nil
+        case UInt8(ascii: "n"): return scalar == "\n" ? cursor + 1 : nil
+        case UInt8(ascii: "t"): return scalar == "\t" ? cursor + 1 : nil
+        case UInt8(ascii: "r"): return scalar == "\r" ? cursor + 1 : nil
+        case UInt8(ascii: "b"): return scalar.value == 8 ? cursor + 1 : nil
+        case UInt8(ascii: "f"): return scalar.value == 12 ? cursor + 1 : nil
+        default:
+            if scalar == "\\" { return cursor }
+            if (scalar == "\"" || scalar == "/"), letter == UInt8(scalar.value) { return cursor + 1 }
+            return nil
+        }
+    }
+
+    /// An HTML character reference (`&amp;`, `&#39;`, `&#xE9;`) that stands for `scalar`.
+    static func htmlReference(_ scalar: Unicode.Scalar, in text: [UInt8], at position: Int) -> Int? {
+        guard let semicolon = text[position..<min(text.count, position + 12)].firstIndex(of: UInt8(ascii: ";")) else { return nil }
+        let name = String(decoding: text[(position + 1)..<semicolon], as: UTF8.self)
+        let value: UInt32?
+        switch name {
+        case "amp": value = 38
+        case "lt": value = 60
+        case "gt": value = 62
+        case "quot": value = 34
+        case "apos": value = 39
+        case "nbsp": value = 160
+        default:
+            if name.hasPrefix("#x") || name.hasPrefix("#X") {
+                value = UInt32(name.dropFirst(2), radix: 16)
+            } else if name.hasPrefix("#") {
+                value = UInt32(name.dropFirst(1), radix: 10)
+            } else {
+                value = nil
+            }
+        }
+        return value == scalar.value ? semicolon + 1 : nil
+    }
+
+    static func hexDigit(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 48...57: byte - 48
+        case 65...70: byte - 55
+        case 97...102: byte - 87
+        default: nil
+        }
+    }
+
+    static func hexByte(_ text: [UInt8], at position: Int) -> UInt8? {
+        guard position + 1 < text.count, let high = hexDigit(text[position]), let low = hexDigit(text[position + 1]) else {
+            return nil
+        }
+        return high << 4 | low
+    }
+
+    static func hex4(_ text: [UInt8], at position: Int) -> UInt16? {
+        guard let high = hexByte(text, at: position), let low = hexByte(text, at: position + 2) else { return nil }
+        return UInt16(high) << 8 | UInt16(low)
+    }
+}
+
+/// Helpers for the base64 form of secrets.
 public enum RedactionForms {
     static func prefixKey(_ bytes: [UInt8], at offset: Int) -> UInt32 {
         UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16
@@ -127,115 +298,9 @@ public enum RedactionForms {
         return true
     }
 
-    /// Every form of `secret` worth searching for.
-    public static func variants(of secret: [UInt8]) -> [[UInt8]] {
-        var forms: [[UInt8]] = [secret]
-        // URL encodings.
-        let alnum: (UInt8) -> Bool = { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) }
-        let unreserved: (UInt8) -> Bool = { alnum($0) || "-._~".utf8.contains($0) }
-        let form: (UInt8) -> Bool = { alnum($0) || "*-._".utf8.contains($0) }
-        let component: (UInt8) -> Bool = { alnum($0) || "-_.!~*'()".utf8.contains($0) }
-        for upper in [true, false] {
-            forms.append(percentEncode(secret, keep: unreserved, spaceAsPlus: false, upper: upper))
-            forms.append(percentEncode(secret, keep: form, spaceAsPlus: true, upper: upper))
-            forms.append(percentEncode(secret, keep: component, spaceAsPlus: false, upper: upper))
-        }
-        // JSON escapings.
-        forms.append(jsonEscape(secret, escapeSlash: false, asciiOnly: false, upperHex: false))
-        forms.append(jsonEscape(secret, escapeSlash: true, asciiOnly: false, upperHex: false))
-        for upper in [false, true] {
-            forms.append(jsonEscape(secret, escapeSlash: false, asciiOnly: true, upperHex: upper))
-            forms.append(jsonEscape(secret, escapeSlash: true, asciiOnly: true, upperHex: upper))
-        }
-        // HTML escapings.
-        for apostrophe in ["&#39;", "&#x27;", "&apos;", "'"] {
-            for quote in ["&quot;", "&#34;", "\""] {
-                forms.append(htmlEscape(secret, quote: quote, apostrophe: apostrophe, numericNonASCII: false))
-            }
-        }
-        forms.append(htmlEscape(secret, quote: "&quot;", apostrophe: "&#39;", numericNonASCII: true))
-        forms.append(htmlEscape(secret, quote: "&#34;", apostrophe: "&#39;", numericNonASCII: true))
-        // Base64, standard and URL-safe, at each alignment.
-        for alignment in 0..<3 {
-            let core = base64Core(secret, alignment: alignment)
-            if core.count >= 6 {
-                forms.append(core)
-                forms.append(core.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: "-") : $0 == UInt8(ascii: "/") ? UInt8(ascii: "_") : $0 })
-            }
-        }
-        var unique: [[UInt8]] = []
-        for form in forms where !unique.contains(form) { unique.append(form) }
-        return unique
-    }
-
-    static func percentEncode(_ bytes: [UInt8], keep: (UInt8) -> Bool, spaceAsPlus: Bool, upper: Bool) -> [UInt8] {
-        let hex = Array((upper ? "0123456789ABCDEF" : "0123456789abcdef").utf8)
-        var out: [UInt8] = []
-        for byte in bytes {
-            if keep(byte) {
-                out.append(byte)
-            } else if byte == 32 && spaceAsPlus {
-                out.append(UInt8(ascii: "+"))
-            } else {
-                out.append(UInt8(ascii: "%"))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 15)])
-            }
-        }
-        return out
-    }
-
-    static func jsonEscape(_ bytes: [UInt8], escapeSlash: Bool, asciiOnly: Bool, upperHex: Bool) -> [UInt8] {
-        var out = ""
-        let text = String(decoding: bytes, as: UTF8.self)
-        func hex4(_ value: UInt16) -> String {
-            let digits = String(value, radix: 16, uppercase: upperHex)
-            return "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
-        }
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "/": out += escapeSlash ? "\\/" : "/"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += hex4(UInt16(scalar.value))
-                } else if asciiOnly && scalar.value > 0x7E {
-                    for unit in String(scalar).utf16 { out += hex4(unit) }
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return Array(out.utf8)
-    }
-
-    static func htmlEscape(_ bytes: [UInt8], quote: String, apostrophe: String, numericNonASCII: Bool) -> [UInt8] {
-        var out = ""
-        for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += quote
-            case "'": out += apostrophe
-            default:
-                if numericNonASCII && scalar.value > 0x7E {
-                    out += "&#\(scalar.value);"
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return Array(out.utf8)
-    }
-
     /// The base64 characters that encode only bytes of `secret` when it starts `alignment` bytes
     /// into a 3-byte group of a longer text.
-    static func base64Core(_ secret: [UInt8], alignment: Int) -> [UInt8] {
+    public static func base64Core(_ secret: [UInt8], alignment: Int) -> [UInt8] {
         let padded = [UInt8](repeating: 0, count: alignment) + secret
         let encoded = Array(Base64.encode(padded).utf8.prefix { $0 != UInt8(ascii: "=") })
         let firstBit = 8 * alignment

@@ -66,3 +66,16 @@ public enum SecureFile {
                      exitStatus: .cannotCreate)
     }
 }
+
+/// Files the program writes for people (reports, recordings, exports): redacted, then written atomically, owner-only.
+public enum RedactedFile {
+    /// Writes `text` to `path` after passing it through the redactor.
+    public static func write(_ text: String, to path: String, mode: mode_t = 0o600) throws {
+        try SecureFile.writeAtomically(Redactor.shared.redact(bytes: Array(text.utf8)), to: path, mode: mode)
+    }
+
+    /// Writes `bytes` to `path` after passing them through the redactor.
+    public static func write(bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws {
+        try SecureFile.writeAtomically(Redactor.shared.redact(bytes: bytes), to: path, mode: mode)
+    }
+}

@@ -1,1 +1,6 @@
-print("placeholder")
+import Foundation
+import NightjarCLI
+
+let status = await NightjarCommands.main(arguments: Array(CommandLine.arguments.dropFirst()),
+                                         environment: ProcessInfo.processInfo.environment)
+exit(status)

@@ -1,0 +1,371 @@
+public import NightjarCore
+
+/// One option of a command, e.g. `--client C` or the flag `--json`.
+public struct OptionSpec: Sendable {
+    /// Long name without dashes, e.g. `client`.
+    public let name: String
+    public let short: Character?
+    /// Placeholder for the value (`C`, `FILE`), or nil for a flag.
+    public let valueName: String?
+    public let help: String
+    public let repeatable: Bool
+
+    public static func flag(_ name: String, short: Character? = nil, _ help: String) -> OptionSpec {
+        OptionSpec(name: name, short: short, valueName: nil, help: help, repeatable: false)
+    }
+
+    public static func value(_ name: String, _ valueName: String, short: Character? = nil, repeatable: Bool = false,
+                             _ help: String) -> OptionSpec {
+        OptionSpec(name: name, short: short, valueName: valueName, help: help, repeatable: repeatable)
+    }
+
+    var usage: String {
+        var text = "--\(name)"
+        if let valueName { text += " \(valueName)" }
+        return text
+    }
+}
+
+/// One positional argument of a command.
+public struct ArgumentSpec: Sendable {
+    public let name: String
+    public let help: String
+    public let optional: Bool
+    public let variadic: Bool
+
+    public init(_ name: String, _ help: String, optional: Bool = false, variadic: Bool = false) {
+        self.name = name
+        self.help = help
+        self.optional = optional
+        self.variadic = variadic
+    }
+
+    var usage: String {
+        var text = name + (variadic ? "..." : "")
+        if optional { text = "[\(text)]" }
+        return text
+    }
+}
+
+/// A command of the table: its words, its help, its arguments and options, and what it does.
+public struct CommandSpec: Sendable {
+    /// The words that name it, e.g. `["vault", "add"]`.
+    public let path: [String]
+    /// One line for the command list.
+    public let summary: String
+    /// A paragraph or more for `--help`, with examples.
+    public let discussion: String
+    public let arguments: [ArgumentSpec]
+    public let options: [OptionSpec]
+    /// Hidden commands work but are left out of the list (internal diagnostics).
+    public let hidden: Bool
+    public let run: @Sendable (Invocation) async throws -> ExitStatus
+
+    public init(_ path: [String], summary: String, discussion: String = "", arguments: [ArgumentSpec] = [],
+                options: [OptionSpec] = [], hidden: Bool = false,
+                run: @escaping @Sendable (Invocation) async throws -> ExitStatus) {
+        self.path = path
+        self.summary = summary
+        self.discussion = discussion
+        self.arguments = arguments
+        self.options = options
+        self.hidden = hidden
+        self.run = run
+    }
+
+    public var name: String { path.joined(separator: " ") }
+
+    var usageLine: String {
+        var parts = ["nightjar", name]
+        if !options.isEmpty { parts.append("[options]") }
+        parts += arguments.map(\.usage)
+        return parts.joined(separator: " ")
+    }
+}
+
+/// Options every command accepts.
+public enum GlobalOptions {
+    public static let all: [OptionSpec] = [
+        .value("home", "DIR", "workspace folder (default: $NIGHTJAR_HOME, else the current folder)"),
+        .flag("json", "print machine-readable JSON (the stable API of listing commands)"),
+        .value("log-level", "LEVEL", "debug, info, notice (default), warning or error"),
+        .value("log-file", "FILE", "also append log lines to FILE (created mode 0600)"),
+        .flag("help", short: "h", "show help for the command"),
+    ]
+}
+
+/// A parsed command line, handed to a command's `run`.
+public struct Invocation: Sendable {
+    public let command: CommandSpec
+    /// Positional arguments in order.
+    public let arguments: [String]
+    /// Option values by long name; flags hold an empty string.
+    public let options: [String: [String]]
+    /// Environment variables the command may consult.
+    public let environment: [String: String]
+    /// Text the program reads from standard input when a command asks for it.
+    public let standardInput: @Sendable () -> String
+
+    public func flag(_ name: String) -> Bool { options[name] != nil }
+    public func value(_ name: String) -> String? { options[name]?.last }
+    public func values(_ name: String) -> [String] { options[name] ?? [] }
+    public var json: Bool { flag("json") }
+
+    /// The positional argument `name` as declared, if given.
+    public func argument(_ name: String) -> String? {
+        guard let index = command.arguments.firstIndex(where: { $0.name == name }), index < arguments.count else {
+            return nil
+        }
+        return arguments[index]
+    }
+}
+
+/// A command line the table cannot accept. Exit status 64.
+public struct UsageError: NightjarError {
+    public let message: String
+    public let commandName: String?
+    public var code: String { "usage" }
+    public var exitStatus: ExitStatus { .usage }
+
+    public init(_ message: String, command: String? = nil) {
+        self.message = message
+        self.commandName = command
+    }
+}
+
+/// What the parser decided to do with a command line.
+public enum ParsedCommandLine: Sendable {
+    case run(Invocation)
+    case help(CommandSpec?, topic: [String])
+    case version
+}
+
+/// The one declarative table of commands, from which parsing, usage errors and every `--help` come.
+public struct CommandTable: Sendable {
+    public let commands: [CommandSpec]
+    public let programSummary: String
+
+    public init(commands: [CommandSpec], programSummary: String) {
+        self.commands = commands
+        self.programSummary = programSummary
+    }
+
+    /// Parses `arguments` (without the program name).
+    public func parse(_ arguments: [String], environment: [String: String] = [:],
+                      standardInput: @escaping @Sendable () -> String = { "" }) throws(UsageError) -> ParsedCommandLine {
+        var words: [String] = []
+        var rest: [String] = []
+        var index = 0
+        // Leading words that are not options name the command; global options may come first.
+        var leadingOptions: [String] = []
+        while index < arguments.count {
+            let word = arguments[index]
+            if word == "--version" && words.isEmpty { return .version }
+            if word.hasPrefix("-") {
+                // A global option before the command words.
+                if let spec = GlobalOptions.all.first(where: { "--\($0.name)" == word.split(separator: "=").first.map(String.init) }),
+                   spec.valueName != nil, !word.contains("=") {
+                    leadingOptions.append(word)
+                    if index + 1 < arguments.count { leadingOptions.append(arguments[index + 1]) }
+                    index += 2
+                    continue
+                }
+                leadingOptions.append(word)
+                index += 1
+                continue
+            }
+            let candidate = words + [word]
+            if commands.contains(where: { $0.path.starts(with: candidate) }) {
+                words = candidate
+                index += 1
+            } else {
+                break
+            }
+        }
+        rest = leadingOptions + Array(arguments[index...])
+        if words == ["help"] {
+            let topic = rest.filter { !$0.hasPrefix("-") }
+            if topic.isEmpty { return .help(nil, topic: []) }
+            guard let command = commands.first(where: { $0.path == topic }) else {
+                if commands.contains(where: { $0.path.starts(with: topic) }) { return .help(nil, topic: topic) }
+                throw UsageError("no command \"\(topic.joined(separator: " "))\"" + suggestion(for: topic.joined(separator: " ")))
+            }
+            return .help(command, topic: topic)
+        }
+        guard let command = commands.first(where: { $0.path == words }) else {
+            if rest.contains("--help") || rest.contains("-h") || words.isEmpty && rest.isEmpty {
+                return .help(nil, topic: words)
+            }
+            if !words.isEmpty, commands.contains(where: { $0.path.starts(with: words) }) {
+                let next = rest.first(where: { !$0.hasPrefix("-") })
+                if let next {
+                    throw UsageError("unknown command \"\((words + [next]).joined(separator: " "))\""
+                        + suggestion(for: (words + [next]).joined(separator: " ")) + "; see `nightjar help \(words.joined(separator: " "))`")
+                }
+                return .help(nil, topic: words)
+            }
+            let attempted = rest.first(where: { !$0.hasPrefix("-") }) ?? ""
+            throw UsageError("unknown command \"\(attempted)\"" + suggestion(for: attempted) + "; see `nightjar --help`")
+        }
+        let options = command.options + GlobalOptions.all
+        var positional: [String] = []
+        var values: [String: [String]] = [:]
+        var onlyPositional = false
+        var cursor = 0
+        while cursor < rest.count {
+            let word = rest[cursor]
+            cursor += 1
+            if onlyPositional || !word.hasPrefix("-") || word == "-" {
+                positional.append(word)
+                continue
+            }
+            if word == "--" {
+                onlyPositional = true
+                continue
+            }
+            var name: String
+            var inlineValue: String?
+            if word.hasPrefix("--") {
+                let body = word.dropFirst(2)
+                if let equals = body.firstIndex(of: "=") {
+                    name = String(body[..<equals])
+                    inlineValue = String(body[body.index(after: equals)...])
+                } else {
+                    name = String(body)
+                }
+            } else {
+                let letters = Array(word.dropFirst())
+                guard letters.count == 1, let spec = options.first(where: { $0.short == letters[0] }) else {
+                    throw UsageError("unknown option \(word) for `nightjar \(command.name)`", command: command.name)
+                }
+                name = spec.name
+            }
+            guard let spec = options.first(where: { $0.name == name }) else {
+                let known = options.map { "--" + $0.name }
+                throw UsageError("unknown option --\(name) for `nightjar \(command.name)`"
+                    + suggestion(for: "--" + name, among: known), command: command.name)
+            }
+            if spec.name == "help" { return .help(command, topic: command.path) }
+            if spec.valueName != nil {
+                let value: String
+                if let inlineValue {
+                    value = inlineValue
+                } else {
+                    guard cursor < rest.count else {
+                        throw UsageError("option --\(name) needs a value (\(spec.valueName!))", command: command.name)
+                    }
+                    value = rest[cursor]
+                    cursor += 1
+                }
+                if values[name] != nil && !spec.repeatable {
+                    throw UsageError("option --\(name) is given twice", command: command.name)
+                }
+                values[name, default: []].append(value)
+            } else {
+                guard inlineValue == nil else {
+                    throw UsageError("option --\(name) takes no value", command: command.name)
+                }
+                values[name] = [""]
+            }
+        }
+        let required = command.arguments.filter { !$0.optional }.count
+        if positional.count < required {
+            let missing = command.arguments[positional.count]
+            throw UsageError("missing argument \(missing.name) (\(missing.help))", command: command.name)
+        }
+        if positional.count > command.arguments.count && !(command.arguments.last?.variadic ?? false) {
+            throw UsageError("unexpected argument \"\(positional[command.arguments.count])\"", command: command.name)
+        }
+        if let level = values["log-level"]?.last, LogLevel(name: level) == nil {
+            throw UsageError("--log-level must be one of \(LogLevel.allCases.map(\.description).joined(separator: ", "))",
+                             command: command.name)
+        }
+        return .run(Invocation(command: command, arguments: positional, options: values, environment: environment,
+                               standardInput: standardInput))
+    }
+
+    /// " (did you mean `x`?)" when a close name exists.
+    func suggestion(for word: String, among candidates: [String]? = nil) -> String {
+        let names = candidates ?? commands.filter { !$0.hidden }.map(\.name)
+        let best = names.map { ($0, Self.editDistance(word, $0)) }.min { $0.1 < $1.1 }
+        guard let best, best.1 <= max(2, word.count / 3), !word.isEmpty else { return "" }
+        return " (did you mean `\(best.0)`?)"
+    }
+
+    /// Levenshtein distance.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let x = Array(a), y = Array(b)
+        if x.isEmpty { return y.count }
+        if y.isEmpty { return x.count }
+        var previous = Array(0...y.count)
+        for i in 1...x.count {
+            var current = [i] + Array(repeating: 0, count: y.count)
+            for j in 1...y.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[y.count]
+    }
+
+    // MARK: Help
+
+    /// `nightjar --help`: the commands grouped by their first word, global options, exit codes.
+    public func overview(version: String) -> String {
+        var text = "nightjar \(version): \(programSummary)\n\nUsage: nightjar [--home DIR] COMMAND [options] [arguments]\n\nCommands:\n"
+        let visible = commands.filter { !$0.hidden }
+        let labels = visible.map(\.name) + GlobalOptions.all.map { ($0.short.map { "-\($0), " } ?? "") + $0.usage }
+        let width = min(30, (labels.map(\.count).max() ?? 10) + 2)
+        for command in visible {
+            text += "  " + command.name.padding(width) + command.summary + "\n"
+        }
+        text += "\nGlobal options:\n"
+        for option in GlobalOptions.all {
+            let label = (option.short.map { "-\($0), " } ?? "") + option.usage
+            text += "  " + label.padding(width) + option.help + "\n"
+        }
+        text += "  " + "--version".padding(width) + "print the version\n"
+        text += "\nExit codes:\n"
+        for status in ExitStatus.allCases {
+            text += "  " + String(status.rawValue).padding(6) + status.summary + "\n"
+        }
+        text += "\nRun `nightjar help COMMAND` (or `nightjar COMMAND --help`) for a command's options and examples.\n"
+        return text
+    }
+
+    /// Help for a group such as `nightjar help vault`.
+    public func groupHelp(_ prefix: [String]) -> String {
+        let members = commands.filter { $0.path.starts(with: prefix) && !$0.hidden }
+        var text = "Commands under `nightjar \(prefix.joined(separator: " "))`:\n"
+        let width = min(28, (members.map { $0.name.count }.max() ?? 10) + 2)
+        for command in members { text += "  " + command.name.padding(width) + command.summary + "\n" }
+        return text
+    }
+
+    /// `nightjar COMMAND --help`.
+    public func help(for command: CommandSpec) -> String {
+        var text = "Usage: \(command.usageLine)\n\n\(command.summary)\n"
+        if !command.discussion.isEmpty { text += "\n\(command.discussion)\n" }
+        if !command.arguments.isEmpty {
+            text += "\nArguments:\n"
+            let width = (command.arguments.map { $0.usage.count }.max() ?? 4) + 2
+            for argument in command.arguments { text += "  " + argument.usage.padding(width) + argument.help + "\n" }
+        }
+        let width = min(28, ((command.options + GlobalOptions.all).map { $0.usage.count + 4 }.max() ?? 10) + 2)
+        if !command.options.isEmpty {
+            text += "\nOptions:\n"
+            for option in command.options {
+                let label = (option.short.map { "-\($0), " } ?? "") + option.usage
+                text += "  " + label.padding(width) + option.help + (option.repeatable ? " (repeatable)" : "") + "\n"
+            }
+        }
+        text += "\nGlobal options: --home DIR, --json, --log-level LEVEL, --log-file FILE, -h/--help\n"
+        return text
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self + "  " : self + String(repeating: " ", count: width - count)
+    }
+}

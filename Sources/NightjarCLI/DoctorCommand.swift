@@ -1,0 +1,12 @@
+import Foundation
+import NightjarCore
+
+/// `nightjar doctor`
+enum DoctorCommand {
+    static func run(_ invocation: Invocation) async throws -> ExitStatus { .ok }
+}
+
+/// `nightjar demo`
+enum DemoCommand {
+    static func run(_ invocation: Invocation) async throws -> ExitStatus { .ok }
+}

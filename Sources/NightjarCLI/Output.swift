@@ -1,0 +1,37 @@
+import Foundation
+public import NightjarCore
+
+/// Everything the CLI prints goes through here, and so through the redactor.
+public enum Output {
+    /// Prints a line to standard output.
+    public static func line(_ text: String = "") { Console.standardOutput.line(text) }
+
+    /// Prints `value` as pretty, key-sorted JSON to standard output.
+    public static func json<T: Encodable>(_ value: T) throws {
+        Console.standardOutput.line(try jsonText(value))
+    }
+
+    /// `value` as pretty, key-sorted JSON text.
+    public static func jsonText<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// Prints an error as `nightjar: error: ...`, or as a JSON object with its code when `json`.
+    public static func error(_ error: any NightjarError, json: Bool) {
+        if json {
+            struct Body: Encodable {
+                let code: String
+                let message: String
+                let location: String?
+                let exit_status: Int32
+            }
+            let body = ["error": Body(code: error.code, message: error.message, location: error.location?.description,
+                                      exit_status: error.exitStatus.rawValue)]
+            Console.standardError.line((try? jsonText(body)) ?? "{\"error\":{\"code\":\"\(error.code)\"}}")
+        } else {
+            Console.standardError.line("nightjar: error: \(error.description)")
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+public import NightjarCore
+
+/// A workspace: the folder that holds one firm's configuration, vault, scraper definitions,
+/// database, inbox of downloaded files, reports and logs. Everything in it is readable by the
+/// owner only.
+public struct Workspace: Sendable {
+    /// The workspace folder.
+    public let root: String
+
+    public init(root: String) {
+        self.root = (root as NSString).standardizingPath
+    }
+
+    public var configPath: String { root + "/nightjar.conf" }
+    public var vaultDirectory: String { root + "/vault" }
+    public var scrapersDirectory: String { root + "/scrapers" }
+    public var profilesDirectory: String { root + "/profiles" }
+    public var dataDirectory: String { root + "/data" }
+    public var databasePath: String { dataDirectory + "/nightjar.sqlite" }
+    public var inboxDirectory: String { dataDirectory + "/inbox" }
+    public var reportsDirectory: String { root + "/reports" }
+    public var logsDirectory: String { root + "/logs" }
+    public var logPath: String { logsDirectory + "/nightjar.log" }
+
+    /// Folders `init` creates, in order.
+    public var directories: [String] {
+        [root, vaultDirectory, scrapersDirectory, profilesDirectory, dataDirectory, inboxDirectory, reportsDirectory,
+         logsDirectory]
+    }
+
+    /// The workspace chosen by `--home`, else `$NIGHTJAR_HOME`, else the current folder.
+    public static func locate(option: String?, environment: [String: String]) -> Workspace {
+        if let option { return Workspace(root: absolute(option)) }
+        if let home = environment["NIGHTJAR_HOME"], !home.isEmpty { return Workspace(root: absolute(home)) }
+        return Workspace(root: FileManager.default.currentDirectoryPath)
+    }
+
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+
+    /// Whether a workspace exists here (its config file does).
+    public var exists: Bool { FileManager.default.fileExists(atPath: configPath) }
+
+    /// Opens an existing workspace, or explains how to make one.
+    public func requireExisting() throws(WorkspaceError) -> WorkspaceConfig {
+        guard exists else { throw .missing(root) }
+        do {
+            let text = try String(contentsOfFile: configPath, encoding: .utf8)
+            return try WorkspaceConfig.parse(text, file: configPath)
+        } catch let error as WorkspaceError {
+            throw error
+        } catch {
+            throw .unreadable(configPath, "\(error)")
+        }
+    }
+
+    /// Creates the folders and the config file. Refuses when a workspace already exists here.
+    public func create(config: WorkspaceConfig) throws(WorkspaceError) {
+        guard !exists else { throw .alreadyExists(root) }
+        do {
+            for directory in directories { try SecureFile.createPrivateDirectory(directory) }
+            try SecureFile.writeAtomically(Array(config.rendered().utf8), to: configPath, mode: 0o600)
+        } catch {
+            throw .cannotCreate(root, "\(error)")
+        }
+    }
+}
+
+/// The workspace's settings, from `nightjar.conf` (`key = value` lines, `#` comments, `[sections]`).
+public struct WorkspaceConfig: Sendable, Equatable, Codable {
+    /// A name for people: the firm or team.
+    public var name: String
+    /// The zone business dates and windows are read in, e.g. America/New_York.
+    public var timeZone: String
+    /// Currency for amounts a document gives without one.
+    public var defaultCurrency: CurrencyCode
+
+    public init(name: String, timeZone: String, defaultCurrency: CurrencyCode) {
+        self.name = name
+        self.timeZone = timeZone
+        self.defaultCurrency = defaultCurrency
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name
+        case timeZone = "time_zone"
+        case defaultCurrency = "default_currency"
+    }
+
+    /// The config file's text.
+    public func rendered() -> String {
+        """
+        # Nightjar workspace configuration.
+        # Lines are `key = "value"`; `#` starts a comment. See docs/operating.md.
+
+        [workspace]
+        # A name for people: the firm or team this workspace belongs to.
+        name = "\(name)"
+        # IANA time zone for business dates, delivery windows and cutoffs.
+        time_zone = "\(timeZone)"
+        # ISO 4217 currency for amounts a document gives without one.
+        default_currency = "\(defaultCurrency)"
+
+        """
+    }
+
+    /// Parses the config file, with line numbers in errors.
+    public static func parse(_ text: String, file: String) throws(WorkspaceError) -> WorkspaceConfig {
+        var values: [String: (String, Int)] = [:]
+        var section = ""
+        for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let lineNumber = offset + 1
+            var line = Substring(rawLine).trimmingSpaces()
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("[") {
+                guard line.hasSuffix("]") else {
+                    throw .invalid(SourceLocation(file: file, line: lineNumber, column: 1), "a section header needs a closing ]")
+                }
+                section = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
+                continue
+            }
+            guard let equals = line.firstIndex(of: "=") else {
+                throw .invalid(SourceLocation(file: file, line: lineNumber, column: 1), "expected `key = value`")
+            }
+            let key = line[..<equals].trimmingSpaces()
+            line = line[line.index(after: equals)...].trimmingSpaces()
+            var value = String(line)
+            if value.hasPrefix("\"") {
+                guard let close = value.dropFirst().firstIndex(of: "\"") else {
+                    throw .invalid(SourceLocation(file: file, line: lineNumber, column: equals.utf16Offset(in: rawLine) + 2),
+                                   "unterminated string")
+                }
+                value = String(value[value.index(after: value.startIndex)..<close])
+            } else if let hash = value.firstIndex(of: "#") {
+                value = String(value[..<hash]).trimmingCharacters(in: .whitespaces)
+            }
+            let fullKey = section.isEmpty ? String(key) : "\(section).\(key)"
+            values[fullKey] = (value, lineNumber)
+        }
+        let known = ["workspace.name", "workspace.time_zone", "workspace.default_currency"]
+        if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
+            throw .invalid(SourceLocation(file: file, line: values[unknown]!.1, column: 1), "unknown setting `\(unknown)`")
+        }
+        let timeZone = values["workspace.time_zone"]?.0 ?? "UTC"
+        if TimeZone(identifier: timeZone) == nil {
+            throw .invalid(SourceLocation(file: file, line: values["workspace.time_zone"]?.1, column: 1),
+                           "unknown time zone \"\(timeZone)\" (use an IANA name such as America/New_York)")
+        }
+        let currencyText = values["workspace.default_currency"]?.0 ?? "USD"
+        let currency: CurrencyCode
+        do {
+            currency = try CurrencyCode(currencyText)
+        } catch {
+            throw .invalid(SourceLocation(file: file, line: values["workspace.default_currency"]?.1, column: 1), error.message)
+        }
+        return WorkspaceConfig(name: values["workspace.name"]?.0 ?? "Nightjar", timeZone: timeZone, defaultCurrency: currency)
+    }
+}
+
+/// Problems with a workspace.
+public enum WorkspaceError: NightjarError {
+    case missing(String)
+    case alreadyExists(String)
+    case cannotCreate(String, String)
+    case unreadable(String, String)
+    case invalid(SourceLocation, String)
+
+    public var code: String {
+        switch self {
+        case .missing: "workspace.missing"
+        case .alreadyExists: "workspace.exists"
+        case .cannotCreate: "workspace.cannot_create"
+        case .unreadable: "workspace.unreadable"
+        case .invalid: "workspace.invalid_config"
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .missing(let root): "no Nightjar workspace at \(root) (create one with `nightjar init \(root)`, or pass --home)"
+        case .alreadyExists(let root): "a workspace already exists at \(root); nothing was changed"
+        case .cannotCreate(let root, let reason): "cannot create a workspace at \(root): \(reason)"
+        case .unreadable(let path, let reason): "cannot read \(path): \(reason)"
+        case .invalid(_, let reason): reason
+        }
+    }
+
+    public var location: SourceLocation? {
+        if case .invalid(let location, _) = self { return location }
+        return nil
+    }
+
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .missing: .noInput
+        case .alreadyExists, .cannotCreate: .cannotCreate
+        case .unreadable: .ioError
+        case .invalid: .config
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+import NightjarCore
+
+@Suite("Secret bytes")
+struct SecretBytesTests {
+    @Test func neverPrintsItsValue() {
+        let secret = SecretBytes(utf8: "hunter2-canary")
+        var dumped = ""
+        dump(secret, to: &dumped)
+        for text in ["\(secret)", String(describing: secret), String(reflecting: secret), dumped, "\([secret])"] {
+            #expect(!text.contains("hunter2"))
+        }
+        #expect(secret.description == "[REDACTED]")
+    }
+
+    @Test func comparesAndReadsBack() throws {
+        let a = SecretBytes(utf8: "same value")
+        #expect(a == SecretBytes(utf8: "same value"))
+        #expect(a != SecretBytes(utf8: "same valuf"))
+        #expect(a != SecretBytes(utf8: "same"))
+        #expect(a.unsafeUTF8String() == "same value")
+        let filled = SecretBytes(count: 4) { buffer in for i in 0..<4 { buffer[i] = UInt8(i) } }
+        #expect(filled.unsafeArray() == [0, 1, 2, 3])
+    }
+
+    @Test func wipesOrdinaryArrays() {
+        var bytes: [UInt8] = Array("password".utf8)
+        SecretBytes.wipe(&bytes)
+        #expect(bytes.allSatisfy { $0 == 0 })
+    }
+
+    @Test func processHardeningTakesEffect() {
+        let result = ProcessHardening.apply()
+        #expect(result.noCoreFiles)
+        #expect(result.nonDumpable)
+        #expect(ProcessHardening.isNonDumpable)
+    }
+}
