@@ -184,6 +184,9 @@ public struct CommandTable: Sendable {
         }
         rest = leadingOptions + Array(arguments[index...])
         if words == ["help"] {
+            if rest.contains("--help") || rest.contains("-h"), let command = commands.first(where: { $0.path == ["help"] }) {
+                return .help(command, topic: ["help"])
+            }
             let topic = rest.filter { !$0.hasPrefix("-") }
             if topic.isEmpty { return .help(nil, topic: []) }
             guard let command = commands.first(where: { $0.path == topic }) else {

@@ -33,7 +33,7 @@ extension DoctorCommand {
                 throw UsageError("secrets must be at least \(Redactor.minimumSearchableLength) bytes", command: "doctor redaction-drill")
             }
         }
-        Logger.configure(level: .debug, sinks: [StandardErrorSink(), try FileSink(path: workspace.logPath)])
+        Logger.configure(level: .debug, sinks: Logger.sinks + [try FileSink(path: workspace.logPath)])
         let logger = Logger(label: "drill")
         var report = "<!doctype html><title>redaction drill</title><ul>\n"
         var lines: [[String: String]] = []

@@ -86,6 +86,9 @@ public struct Logger: Sendable {
         configuration.withLock { $0 = (level, sinks) }
     }
 
+    /// The current destinations.
+    public static var sinks: [any LogSink] { configuration.withLock { $0.sinks } }
+
     /// The current threshold.
     public static var level: LogLevel { configuration.withLock { $0.level } }
 

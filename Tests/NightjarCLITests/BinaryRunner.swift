@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+
+/// Runs the built `nightjar` executable as a user would, capturing everything it prints.
+struct BinaryRunner {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// The folder that holds the built products (the test runner lives in it too).
+    static let productsDirectory: URL = {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            Bundle.main.bundleURL.deletingLastPathComponent(),
+            Bundle.main.bundleURL,
+            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug"),
+        ]
+        for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate.appendingPathComponent("nightjar").path) {
+            return candidate
+        }
+        return candidates.last!
+    }()
+
+    static func executable(_ name: String) -> URL { productsDirectory.appendingPathComponent(name) }
+
+    static func run(_ arguments: [String], stdin: String = "", environment: [String: String] = [:],
+                    directory: String? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = executable("nightjar")
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "NIGHTJAR_HOME")
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let input = Pipe(), output = Pipe(), error = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        input.fileHandleForWriting.write(Data(stdin.utf8))
+        try input.fileHandleForWriting.close()
+        // Read both pipes concurrently so a full pipe cannot block the child.
+        let errorData = LockedData()
+        let reader = Thread { errorData.set(error.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        let outData = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !errorData.done { usleep(1000) }
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errorData.value, as: UTF8.self))
+    }
+
+    /// A new empty folder under the temporary directory.
+    static func temporaryFolder(_ label: String) -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("nj-\(label)-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    private var finished = false
+    func set(_ value: Data) { lock.lock(); data = value; finished = true; lock.unlock() }
+    var done: Bool { lock.lock(); defer { lock.unlock() }; return finished }
+    var value: Data { lock.lock(); defer { lock.unlock() }; return data }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+@testable import NightjarCLI
+import NightjarCore
+
+@Suite("Command table")
+struct CommandTableTests {
+    let table = NightjarCommands.table
+
+    @Test func parsesCommandOptionsAndArguments() throws {
+        guard case .run(let invocation) = try table.parse(["--home", "/w", "init", "dir", "--time-zone=UTC", "--json"]) else {
+            Issue.record("expected a run")
+            return
+        }
+        #expect(invocation.command.name == "init")
+        #expect(invocation.argument("DIR") == "dir")
+        #expect(invocation.value("time-zone") == "UTC")
+        #expect(invocation.value("home") == "/w")
+        #expect(invocation.json)
+    }
+
+    @Test func everyCommandHasHelp() throws {
+        for command in table.commands {
+            guard case .help(let spec?, _) = try table.parse(command.path + ["--help"]) else {
+                Issue.record("no help for \(command.name)")
+                continue
+            }
+            let text = table.help(for: spec)
+            #expect(text.contains("Usage: nightjar \(command.name)"))
+            #expect(!command.summary.isEmpty)
+            for option in command.options { #expect(text.contains("--\(option.name)")) }
+        }
+    }
+
+    static let usageErrors: [([String], String)] = [
+        (["initt"], "did you mean `init`"), (["init", "--tim-zone", "UTC"], "did you mean `--time-zone`"),
+        (["init", "a", "b"], "unexpected argument"), (["init", "--time-zone"], "needs a value"),
+        (["status", "--json=yes"], "takes no value"), (["status", "--log-level", "loud"], "--log-level must be one of"),
+        (["init", "--name", "a", "--name", "b"], "given twice"),
+    ]
+
+    @Test("usage errors explain themselves", arguments: usageErrors)
+    func usageErrorsExplainThemselves(arguments: [String], expected: String) {
+        #expect {
+            _ = try table.parse(arguments)
+        } throws: { error in
+            (error as? UsageError)?.message.contains(expected) == true
+        }
+    }
+
+    @Test func configErrorsNameTheLine() throws {
+        #expect {
+            _ = try WorkspaceConfig.parse("[workspace]\nname = \"x\"\ntime_zone = \"Mars/Base\"\n", file: "nightjar.conf")
+        } throws: { error in
+            (error as? WorkspaceError)?.description == "nightjar.conf:3:1: unknown time zone \"Mars/Base\" (use an IANA name such as America/New_York)"
+        }
+        #expect {
+            _ = try WorkspaceConfig.parse("[workspace]\ncolour = \"blue\"\n", file: "nightjar.conf")
+        } throws: { error in
+            (error as? WorkspaceError)?.location?.line == 2
+        }
+        let config = WorkspaceConfig(name: "Acme AR", timeZone: "America/New_York", defaultCurrency: .cad)
+        #expect(try WorkspaceConfig.parse(config.rendered(), file: "x") == config)
+    }
+}
+
+@Suite("nightjar binary", .serialized)
+struct BinaryTests {
+    @Test func helpListsCommandsOptionsAndExitCodes() throws {
+        let result = try BinaryRunner.run(["--help"])
+        #expect(result.status == 0)
+        for word in ["init", "status", "doctor", "demo", "--home", "--json", "Exit codes", "64", "77"] {
+            #expect(result.stdout.contains(word))
+        }
+        #expect(!result.stdout.contains("redaction-drill"))
+        let version = try BinaryRunner.run(["--version"])
+        #expect(version.stdout == "nightjar \(NightjarVersion.current)\n")
+    }
+
+    @Test func usageErrorsExit64() throws {
+        let result = try BinaryRunner.run(["initt"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("did you mean `init`"))
+        let json = try BinaryRunner.run(["status", "--bogus", "--json"])
+        #expect(json.status == 64)
+        #expect(json.stderr.contains("\"code\" : \"usage\""))
+    }
+
+    @Test func initCreatesAPrivateWorkspaceAndRefusesToOverwrite() throws {
+        let parent = BinaryRunner.temporaryFolder("init")
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let root = parent + "/ws"
+        let created = try BinaryRunner.run(["init", root, "--time-zone", "America/New_York", "--name", "Acme AR"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let workspace = Workspace(root: root)
+        for folder in workspace.directories { #expect(SecureFile.mode(of: folder) == 0o700, "\(folder)") }
+        #expect(SecureFile.mode(of: workspace.configPath) == 0o600)
+        #expect(SecureFile.mode(of: workspace.databasePath) == 0o600)
+        let config = try String(contentsOfFile: workspace.configPath, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: workspace.scrapersDirectory)
+        let again = try BinaryRunner.run(["init", root])
+        #expect(again.status == 73)
+        #expect(again.stderr.contains("already exists"))
+        #expect(try String(contentsOfFile: workspace.configPath, encoding: .utf8) == config)
+        #expect(!FileManager.default.fileExists(atPath: workspace.scrapersDirectory))
+
+        let status = try BinaryRunner.run(["status", "--json"], environment: ["NIGHTJAR_HOME": root])
+        #expect(status.status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        #expect(object?["time_zone"] as? String == "America/New_York")
+        #expect(object?["name"] as? String == "Acme AR")
+        #expect(object?["schema_version"] as? Int ?? 0 >= 1)
+    }
+
+    @Test func missingWorkspaceExits66WithAHint() throws {
+        let folder = BinaryRunner.temporaryFolder("missing")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let result = try BinaryRunner.run(["--home", folder, "status"])
+        #expect(result.status == 66)
+        #expect(result.stderr.contains("nightjar init"))
+    }
+
+    /// Canary secrets with awkward characters go in; none of their raw, URL-, JSON-, HTML- or
+    /// base64-encoded forms may come out on any stream or in any file the program wrote.
+    @Test func canarySecretsNeverReachAnyOutput() throws {
+        let parent = BinaryRunner.temporaryFolder("canary")
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let root = parent + "/ws"
+        #expect(try BinaryRunner.run(["init", root]).status == 0)
+        let canaries = ["p@ss+w/rd%\"<&é x", "Can ary/+%\"<&é@secret", "tötp-seed JBSWY3DP & <b>"]
+        let result = try BinaryRunner.run(["--home", root, "--log-file", parent + "/extra.log", "doctor", "redaction-drill"],
+                                          stdin: canaries.joined(separator: "\n"))
+        #expect(result.status == 65)
+        var outputs: [(String, String)] = [("stdout", result.stdout), ("stderr", result.stderr)]
+        let enumerator = FileManager.default.enumerator(atPath: parent)!
+        while let relative = enumerator.nextObject() as? String {
+            let path = parent + "/" + relative
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                outputs.append((relative, String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)))
+            }
+        }
+        // The drill really pushed secrets through each path: each one shows the marker.
+        for name in ["stdout", "stderr", "ws/logs/nightjar.log", "ws/reports/redaction-drill.html", "extra.log"] {
+            let text = outputs.first { $0.0 == name }?.1 ?? ""
+            #expect(text.contains("[REDACTED]"), "\(name) shows no redaction")
+        }
+        for canary in canaries {
+            for form in DrillEncodings.forms(canary) {
+                for (name, text) in outputs {
+                    #expect(!text.contains(form), "\(name) contains a form of a canary: \(form)")
+                }
+            }
+        }
+    }
+}
+
+/// Encoded forms, made independently of the program.
+enum DrillEncodings {
+    static func forms(_ secret: String) -> [String] {
+        var forms = [secret]
+        forms.append(secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+        forms.append(secret.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed)!)
+        forms.append(secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!.replacingOccurrences(of: "%20", with: "+"))
+        let json = String(decoding: try! JSONEncoder().encode([secret]), as: UTF8.self)
+        forms.append(String(json.dropFirst(2).dropLast(2)))
+        forms.append(String(decoding: try! JSONEncoder().encode([json]), as: UTF8.self))
+        forms.append(secret.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: "\"", with: "&quot;"))
+        let base64 = Data(secret.utf8).base64EncodedString()
+        forms.append(String(base64.prefix(base64.count - 4)))
+        forms.append(String(Data("operator:\(secret)".utf8).base64EncodedString().dropFirst(12).dropLast(4)))
+        return forms.filter { $0.count >= 6 }
+    }
+}
