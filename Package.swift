@@ -27,6 +27,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSystem"),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
 
         // The flow, one module per stage.
         .target(name: "NightjarCore", dependencies: ["CSystem"], swiftSettings: strictSettings),
@@ -34,9 +35,18 @@ let package = Package(
                 swiftSettings: strictSettings),
         .target(name: "NightjarStore", dependencies: ["NightjarCore", "CSQLite"],
                 swiftSettings: strictSettings),
+        .target(name: "NightjarHTTP", dependencies: ["NightjarCore", "NightjarCrypto", "CCurl", "CZlib"],
+                swiftSettings: strictSettings),
+        .target(name: "NightjarDocuments", dependencies: ["NightjarCore", "CXML", "CZlib"],
+                swiftSettings: strictSettings),
         .target(name: "NightjarCLI", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore"],
                 swiftSettings: strictSettings),
         .executableTarget(name: "nightjar", dependencies: ["NightjarCLI"], swiftSettings: strictSettings),
+
+        // Fake supplier portals over real HTTP(S) on loopback, for tests and the demo only.
+        .target(name: "NightjarSandbox", dependencies: ["NightjarCore", "COpenSSL", "CZlib"],
+                swiftSettings: strictSettings),
+        .executableTarget(name: "nightjar-sandbox", dependencies: ["NightjarSandbox"], swiftSettings: strictSettings),
 
         // Benchmarks (`make bench`), release build only.
         .executableTarget(name: "NightjarBench",
@@ -52,6 +62,10 @@ let package = Package(
                     resources: [.copy("Vectors")], swiftSettings: strictSettings),
         .testTarget(name: "NightjarStoreTests", dependencies: ["NightjarStore", "NightjarCore"],
                     swiftSettings: strictSettings),
+        .testTarget(name: "NightjarHTTPTests", dependencies: ["NightjarHTTP", "NightjarSandbox", "NightjarCore"],
+                    swiftSettings: strictSettings),
+        .testTarget(name: "NightjarDocumentsTests", dependencies: ["NightjarDocuments", "NightjarCore"],
+                    resources: [.copy("Samples")], swiftSettings: strictSettings),
         .testTarget(name: "NightjarCLITests", dependencies: ["NightjarCLI", "NightjarCore"],
                     swiftSettings: strictSettings),
     ],

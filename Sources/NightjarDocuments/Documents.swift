@@ -1,0 +1,1 @@
+// NightjarDocuments: pure readers (to be written).

@@ -1,0 +1,1 @@
+// NightjarHTTP: sessions on libcurl (to be written).

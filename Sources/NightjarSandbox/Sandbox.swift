@@ -1,0 +1,1 @@
+// NightjarSandbox: fake portals (to be written).

@@ -1,0 +1,1 @@
+print("nightjar-sandbox: not built yet")
