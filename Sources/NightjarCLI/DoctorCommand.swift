@@ -76,11 +76,6 @@ enum DoctorCommand {
     }
 }
 
-/// `nightjar demo`
-enum DemoCommand {
-    static func run(_ invocation: Invocation) async throws -> ExitStatus { .ok }
-}
-
 /// Versions and a working call of each system library the binary links.
 enum SystemLibraries {
     static func checks() -> [DoctorCommand.Check] { [] }
