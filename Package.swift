@@ -35,11 +35,12 @@ let package = Package(
                 swiftSettings: strictSettings),
         .target(name: "NightjarStore", dependencies: ["NightjarCore", "CSQLite"],
                 swiftSettings: strictSettings),
+        .target(name: "NightjarVault", dependencies: ["NightjarCore", "NightjarCrypto"], swiftSettings: strictSettings),
         .target(name: "NightjarHTTP", dependencies: ["NightjarCore", "NightjarCrypto", "CCurl", "CZlib"],
                 swiftSettings: strictSettings),
         .target(name: "NightjarDocuments", dependencies: ["NightjarCore", "CXML", "CZlib"],
                 swiftSettings: strictSettings),
-        .target(name: "NightjarCLI", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore"],
+        .target(name: "NightjarCLI", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault"],
                 swiftSettings: strictSettings),
         .executableTarget(name: "nightjar", dependencies: ["NightjarCLI"], swiftSettings: strictSettings),
 
@@ -57,10 +58,16 @@ let package = Package(
         .executableTarget(name: "nightjar-crash-writer", dependencies: ["NightjarStore", "NightjarCore"],
                           path: "Tests/Support/CrashWriter", swiftSettings: strictSettings),
 
+        // Test support: a vault writer the vault's crash test kills mid-save.
+        .executableTarget(name: "nightjar-vault-writer", dependencies: ["NightjarVault", "NightjarCore"],
+                          path: "Tests/Support/VaultWriter", swiftSettings: strictSettings),
+
         .testTarget(name: "NightjarCoreTests", dependencies: ["NightjarCore"], swiftSettings: strictSettings),
         .testTarget(name: "NightjarCryptoTests", dependencies: ["NightjarCrypto", "NightjarCore"],
                     resources: [.copy("Vectors")], swiftSettings: strictSettings),
         .testTarget(name: "NightjarStoreTests", dependencies: ["NightjarStore", "NightjarCore"],
+                    swiftSettings: strictSettings),
+        .testTarget(name: "NightjarVaultTests", dependencies: ["NightjarVault", "NightjarCrypto", "NightjarCore"],
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarHTTPTests", dependencies: ["NightjarHTTP", "NightjarSandbox", "NightjarCore"],
                     swiftSettings: strictSettings),

@@ -18,17 +18,24 @@ static inline int ccrypto_init(void) {
     return OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 }
 
-/// OSSL_PARAM constructors are functions, but building arrays is easier here.
-static inline OSSL_PARAM ccrypto_param_octets(const char *key, void *buf, size_t len) {
-    return OSSL_PARAM_construct_octet_string(key, buf, len);
+
+/// HKDF-SHA256 in one call (OSSL_PARAM keeps pointers to its key names, so the parameter array
+/// is built here where the names are static).
+static inline int ccrypto_hkdf_sha256(const unsigned char *key, size_t key_len, const unsigned char *salt, size_t salt_len,
+                                      const unsigned char *info, size_t info_len, unsigned char *out, size_t out_len) {
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    if (kdf == NULL) return 0;
+    EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(kdf);
+    EVP_KDF_free(kdf);
+    if (ctx == NULL) return 0;
+    OSSL_PARAM params[5];
+    int n = 0;
+    params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, key_len);
+    if (salt_len > 0) params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
+    if (info_len > 0) params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
+    params[n] = OSSL_PARAM_construct_end();
+    int ok = EVP_KDF_derive(ctx, out, out_len, params);
+    EVP_KDF_CTX_free(ctx);
+    return ok;
 }
-static inline OSSL_PARAM ccrypto_param_utf8(const char *key, char *buf) {
-    return OSSL_PARAM_construct_utf8_string(key, buf, 0);
-}
-static inline OSSL_PARAM ccrypto_param_uint64(const char *key, uint64_t *v) {
-    return OSSL_PARAM_construct_uint64(key, v);
-}
-static inline OSSL_PARAM ccrypto_param_uint32(const char *key, uint32_t *v) {
-    return OSSL_PARAM_construct_uint32(key, v);
-}
-static inline OSSL_PARAM ccrypto_param_end(void) { return OSSL_PARAM_construct_end(); }

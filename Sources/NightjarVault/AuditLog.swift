@@ -1,0 +1,172 @@
+public import Foundation
+public import NightjarCore
+import NightjarCrypto
+
+/// One audit record: who did what to which client and entry, when, in which run. Never a secret.
+public struct AuditRecord: Codable, Sendable, Equatable {
+    public var seq: Int
+    public var at: String
+    /// The acting principal's id and name.
+    public var principalID: String
+    public var principal: String
+    /// `unlock`, `reveal`, `totp`, `use`, `grant`, `revoke`, `rotate`, `add`, `edit`, ...
+    public var action: String
+    public var client: String?
+    public var entry: String?
+    public var run: String?
+    public var detail: String?
+    /// Hash of the previous record's payload (hex); the first record chains to the vault id.
+    public var prev: String
+    /// Ed25519 signature of the payload by the acting principal (base64); empty while signing.
+    public var sig: String
+
+    /// The signed bytes: the record without its signature, keys sorted.
+    func payload() throws -> [UInt8] {
+        var unsigned = self
+        unsigned.sig = ""
+        return Array(try VaultFile.encoder().encode(unsigned))
+    }
+}
+
+/// What a caller asks to record.
+public struct AuditEvent: Sendable {
+    public var action: String
+    public var client: String?
+    public var entry: String?
+    public var run: String?
+    public var detail: String?
+
+    public init(_ action: String, client: String? = nil, entry: String? = nil, run: String? = nil, detail: String? = nil) {
+        self.action = action
+        self.client = client
+        self.entry = entry
+        self.run = run
+        self.detail = detail
+    }
+}
+
+/// The append-only, hash-chained, signed audit log. An append that cannot be made durable
+/// throws, and the action it records must then not happen (fail closed).
+enum AuditLog {
+    static func genesis(vaultID: Data) -> String { SHA256.hash(Array(vaultID)).hexString }
+
+    /// Appends a record signed by `signer`, and moves the authenticated head in the state file.
+    static func append(_ event: AuditEvent, paths: VaultPaths, principal: PrincipalRecord, signer: Ed25519.SigningKey,
+                       vaultID: Data, vaultKey: SecretBytes, now: Date = Date()) throws(VaultError) -> AuditRecord {
+        do {
+            let descriptor = open(paths.audit, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { throw VaultError.auditWriteFailed("cannot open \(paths.audit)") }
+            defer { close(descriptor) }
+            guard flock(descriptor, LOCK_EX) == 0 else { throw VaultError.auditWriteFailed("cannot lock \(paths.audit)") }
+            defer { flock(descriptor, LOCK_UN) }
+            try repairTornTail(descriptor)
+            let last = try lastRecord(paths.audit)
+            let prev = try last.map { SHA256.hash(try $0.payload()).hexString } ?? genesis(vaultID: vaultID)
+            var record = AuditRecord(seq: (last?.seq ?? 0) + 1, at: Logger.timestamp(now), principalID: principal.id,
+                                     principal: principal.name, action: event.action, client: event.client, entry: event.entry,
+                                     run: event.run, detail: event.detail, prev: prev, sig: "")
+            record.sig = Data(signer.sign(try record.payload())).base64EncodedString()
+            let line = Array(try VaultFile.encoder().encode(record)) + [10]
+            let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress!, $0.count) }
+            guard written == line.count, fsync(descriptor) == 0 else {
+                throw VaultError.auditWriteFailed("write to \(paths.audit) failed")
+            }
+            var state = try VaultState.load(paths.state, vaultKey: vaultKey)
+                ?? VaultState(vaultID: vaultID, generation: 0, auditCount: 0, auditHead: genesis(vaultID: vaultID))
+            state.auditCount = record.seq
+            state.auditHead = SHA256.hash(try record.payload()).hexString
+            try state.save(paths.state, vaultKey: vaultKey)
+            return record
+        } catch let error as VaultError {
+            throw error
+        } catch {
+            throw .auditWriteFailed("\(error)")
+        }
+    }
+
+    /// A record cut short by a crash mid-write was never acknowledged (its action did not
+    /// happen), so it is dropped: the file is truncated after its last complete line.
+    static func repairTornTail(_ descriptor: Int32) throws {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw VaultError.auditWriteFailed("cannot stat the audit log") }
+        var size = Int(info.st_size)
+        guard size > 0 else { return }
+        var byte: UInt8 = 0
+        guard pread(descriptor, &byte, 1, off_t(size - 1)) == 1 else { throw VaultError.auditWriteFailed("cannot read the audit log") }
+        if byte == 10 { return }
+        let chunk = 64 * 1024
+        while size > 0 {
+            let start = max(0, size - chunk)
+            var buffer = [UInt8](repeating: 0, count: size - start)
+            guard pread(descriptor, &buffer, buffer.count, off_t(start)) == buffer.count else {
+                throw VaultError.auditWriteFailed("cannot read the audit log")
+            }
+            if let newline = buffer.lastIndex(of: 10) {
+                size = start + newline + 1
+                break
+            }
+            size = start
+        }
+        guard ftruncate(descriptor, off_t(size)) == 0, fsync(descriptor) == 0 else {
+            throw VaultError.auditWriteFailed("cannot repair the audit log's torn last line")
+        }
+    }
+
+    static func lastRecord(_ path: String) throws -> AuditRecord? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        let size = try handle.seekToEnd()
+        let chunk: UInt64 = 256 * 1024
+        try handle.seek(toOffset: size > chunk ? size - chunk : 0)
+        let data = try handle.readToEnd() ?? Data()
+        guard let line = data.split(separator: UInt8(ascii: "\n")).last else { return nil }
+        do {
+            return try JSONDecoder().decode(AuditRecord.self, from: Data(line))
+        } catch {
+            throw VaultError.auditBroken("the last audit record does not parse")
+        }
+    }
+
+    /// Reads every record (no verification).
+    static func readAll(_ path: String) throws(VaultError) -> [AuditRecord] {
+        guard var data = FileManager.default.contents(atPath: path) else { return [] }
+        // A torn last line (a crash mid-write) was never acknowledged; it is not a record.
+        if let last = data.last, last != 10 { data = data[..<(data.lastIndex(of: 10).map { $0 + 1 } ?? data.startIndex)] }
+        var records: [AuditRecord] = []
+        for (index, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
+            do {
+                records.append(try JSONDecoder().decode(AuditRecord.self, from: Data(line)))
+            } catch {
+                throw .auditBroken("line \(index + 1) does not parse")
+            }
+        }
+        return records
+    }
+
+    /// Checks every record's chain link and signature, and the head against the state file.
+    static func verify(paths: VaultPaths, principals: [PrincipalRecord], vaultID: Data, state: VaultState?) throws(VaultError) -> (count: Int, head: String) {
+        let records = try readAll(paths.audit)
+        var prev = genesis(vaultID: vaultID)
+        let keys = Dictionary(principals.map { ($0.id, $0.signingPublicKey) }, uniquingKeysWith: { a, _ in a })
+        for (index, record) in records.enumerated() {
+            let line = index + 1
+            guard record.seq == line else { throw .auditBroken("record \(line) has sequence number \(record.seq): a record was removed or reordered") }
+            guard record.prev == prev else { throw .auditBroken("record \(line) does not chain to the record before it: a record was edited or removed") }
+            guard let key = keys[record.principalID],
+                  let signature = Data(base64Encoded: record.sig),
+                  let payload = try? record.payload(),
+                  (try? Ed25519.VerifyingKey(rawRepresentation: Array(key)).isValidSignature(Array(signature), for: payload)) == true
+            else { throw .auditBroken("record \(line) is not signed by \(record.principal): it was edited or forged") }
+            prev = SHA256.hash(payload).hexString
+        }
+        if let state {
+            if records.count < state.auditCount {
+                throw .auditBroken("the log holds \(records.count) records but \(state.auditCount) were written: it was cut off")
+            }
+            if records.count == state.auditCount, state.auditCount > 0, prev != state.auditHead {
+                throw .auditBroken("the last record differs from the one recorded as the head")
+            }
+        }
+        return (records.count, prev)
+    }
+}

@@ -1,0 +1,161 @@
+public import Foundation
+public import NightjarCore
+public import NightjarCrypto
+
+/// A scheme, host and port that a credential's values may be sent to, e.g. `https://portal.example:443`.
+public struct Origin: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+    public let scheme: String
+    public let host: String
+    public let port: Int
+
+    /// Parses `https://host[:port]` (a path, if any, is ignored). Schemes: http, https.
+    public init(_ text: String) throws(VaultError) {
+        guard let components = URLComponents(string: text.trimmingCharacters(in: .whitespaces)),
+              let scheme = components.scheme?.lowercased(), scheme == "https" || scheme == "http",
+              let host = components.host?.lowercased(), !host.isEmpty
+        else { throw .invalidInput("\"\(text)\" is not an origin like https://portal.example.com", location: nil) }
+        self.scheme = scheme
+        self.host = host
+        self.port = components.port ?? (scheme == "https" ? 443 : 80)
+    }
+
+    public var description: String { "\(scheme)://\(host):\(port)" }
+
+    public static func < (lhs: Origin, rhs: Origin) -> Bool { lhs.description < rhs.description }
+}
+
+/// The TOTP settings of a credential (RFC 6238), from a base32 secret or an `otpauth://` URI.
+public struct TOTPSettings: Sendable {
+    public let secret: SecretBytes
+    public let algorithm: HMACAlgorithm
+    public let digits: Int
+    public let period: Int
+
+    public init(secret: SecretBytes, algorithm: HMACAlgorithm = .sha1, digits: Int = 6, period: Int = 30) {
+        self.secret = secret
+        self.algorithm = algorithm
+        self.digits = digits
+        self.period = period
+    }
+
+    /// Parses a base32 secret (spaces, dashes and case ignored) or an `otpauth://totp/...` URI.
+    public static func parse(_ text: SecretBytes) throws(VaultError) -> TOTPSettings {
+        guard let string = text.unsafeUTF8String() else { throw .invalidInput("the TOTP secret is not text", location: nil) }
+        let trimmed = string.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.lowercased().hasPrefix("otpauth://") {
+            guard let components = URLComponents(string: trimmed), components.host?.lowercased() == "totp" else {
+                throw .invalidInput("only otpauth://totp/ URIs are supported", location: nil)
+            }
+            var values: [String: String] = [:]
+            for item in components.queryItems ?? [] { values[item.name.lowercased()] = item.value }
+            guard let secretText = values["secret"] else { throw .invalidInput("the otpauth URI has no secret", location: nil) }
+            let algorithm: HMACAlgorithm
+            switch (values["algorithm"] ?? "SHA1").uppercased() {
+            case "SHA1": algorithm = .sha1
+            case "SHA256": algorithm = .sha256
+            case "SHA512": algorithm = .sha512
+            default: throw .invalidInput("unsupported TOTP algorithm \(values["algorithm"] ?? "")", location: nil)
+            }
+            let digits = Int(values["digits"] ?? "6") ?? -1
+            let period = Int(values["period"] ?? "30") ?? -1
+            guard (6...8).contains(digits) else { throw .invalidInput("TOTP digits must be 6 to 8", location: nil) }
+            guard (10...300).contains(period) else { throw .invalidInput("TOTP period must be 10 to 300 seconds", location: nil) }
+            return TOTPSettings(secret: try decode(secretText), algorithm: algorithm, digits: digits, period: period)
+        }
+        return TOTPSettings(secret: try decode(trimmed))
+    }
+
+    private static func decode(_ base32: String) throws(VaultError) -> SecretBytes {
+        do {
+            let secret = try Base32.decode(base32)
+            guard secret.count >= 10 else { throw VaultError.invalidInput("the TOTP secret is too short (under 80 bits)", location: nil) }
+            return secret
+        } catch let error as VaultError {
+            throw error
+        } catch {
+            throw .invalidInput("the TOTP secret is not valid base32", location: nil)
+        }
+    }
+
+    /// The `otpauth://` form stored in the vault.
+    func uri() -> SecretBytes {
+        let name: String
+        switch algorithm {
+        case .sha1: name = "SHA1"
+        case .sha256: name = "SHA256"
+        case .sha512: name = "SHA512"
+        }
+        return SecretBytes(utf8: "otpauth://totp/nightjar?secret=\(Base32.encode(secret))&algorithm=\(name)&digits=\(digits)&period=\(period)")
+    }
+
+    /// The code for `time` (seconds since 1970). The code is registered with the redactor.
+    public func code(at time: UInt64) -> String {
+        let code = TOTP.code(secret: secret, time: time, digits: digits, period: UInt64(period), algorithm: algorithm)
+        Redactor.shared.register(text: code)
+        return code
+    }
+}
+
+/// A decrypted credential, handed to a run or shown (masked) to an operator. Its secret values
+/// are registered with the redactor when it is made.
+public struct Credential: Sendable {
+    public let client: String
+    public let portal: String
+    public let username: SecretBytes?
+    public let password: SecretBytes?
+    public let totp: TOTPSettings?
+    /// Extra named fields: customer number, PIN, security answers, bot tokens.
+    public let extra: [String: SecretBytes]
+    /// Where the values may be sent. Empty allows nothing.
+    public let allowedOrigins: [Origin]
+    public let notes: String?
+    public let expires: CalendarDate?
+
+    /// `CLIENT/PORTAL`
+    public var name: String { "\(client)/\(portal)" }
+
+    /// The value of `field`: `username`, `password`, or an extra field's name.
+    public func value(of field: String) -> SecretBytes? {
+        switch field {
+        case "username": username
+        case "password": password
+        default: extra[field]
+        }
+    }
+}
+
+/// What an operator gives to add or change an entry. nil leaves a field as it is (on edit).
+public struct CredentialInput: Sendable {
+    public var username: SecretBytes?
+    public var password: SecretBytes?
+    public var totp: TOTPSettings?
+    public var extra: [String: SecretBytes]
+    public var allowedOrigins: [Origin]?
+    public var notes: String?
+    public var expires: CalendarDate?
+    /// Extra fields to delete (on edit).
+    public var removeExtra: [String]
+
+    public init(username: SecretBytes? = nil, password: SecretBytes? = nil, totp: TOTPSettings? = nil,
+                extra: [String: SecretBytes] = [:], allowedOrigins: [Origin]? = nil, notes: String? = nil,
+                expires: CalendarDate? = nil, removeExtra: [String] = []) {
+        self.username = username
+        self.password = password
+        self.totp = totp
+        self.extra = extra
+        self.allowedOrigins = allowedOrigins
+        self.notes = notes
+        self.expires = expires
+        self.removeExtra = removeExtra
+    }
+}
+
+/// An entry as `vault list` shows it: never a secret.
+public struct EntrySummary: Sendable, Codable, Equatable {
+    public let client: String
+    public let portal: String
+    public let fields: [String]
+    public let expires: String?
+    public let updatedAt: String
+    public let markedForRotation: Bool
+}

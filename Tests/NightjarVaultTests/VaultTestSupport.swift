@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+@_spi(Testing) @testable import NightjarVault
+import NightjarCore
+
+/// A vault in a fresh temporary folder, with the cheap KDF profile only test code can select.
+struct TestVault {
+    let folder: String
+    let paths: VaultPaths
+
+    static let adminPassphrase = SecretBytes(utf8: "admin passphrase é&<")
+
+    init(_ label: String = "vault") {
+        VaultKDFPolicy.allowTestingProfile()
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("nj-\(label)-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        paths = VaultPaths(vault: folder + "/nightjar.vault", audit: folder + "/audit.log", state: folder + "/vault-state")
+    }
+
+    var admin: UnlockMethod { .passphrase(name: "alice", TestVault.adminPassphrase) }
+
+    /// Creates the vault with admin alice and two clients with one entry each.
+    @discardableResult
+    func populate() throws -> SecretBytes {
+        let (_, recovery) = try Vault.create(paths: paths, adminName: "alice", passphrase: TestVault.adminPassphrase)
+        try Vault.update(paths: paths, as: admin) { vault in
+            try vault.addEntry(client: "acme", portal: "northwind", CredentialInput(
+                username: SecretBytes(utf8: "ap@acme.example"), password: SecretBytes(utf8: "acme-northwind-pw"),
+                totp: try TOTPSettings.parse(SecretBytes(utf8: "JBSWY3DPEHPK3PXP")),
+                extra: ["customer_number": SecretBytes(utf8: "C-99812")],
+                allowedOrigins: [try Origin("https://suppliers.northwind.example")]))
+            try vault.addEntry(client: "globex", portal: "tailspin", CredentialInput(
+                username: SecretBytes(utf8: "ar@globex.example"), password: SecretBytes(utf8: "globex-tailspin-pw"),
+                allowedOrigins: [try Origin("https://portal.tailspin.example")]))
+        }
+        return recovery
+    }
+
+    func bytes() -> [UInt8] { Array(FileManager.default.contents(atPath: paths.vault)!) }
+    func write(_ bytes: [UInt8]) { FileManager.default.createFile(atPath: paths.vault, contents: Data(bytes)) }
+
+    func remove() { try? FileManager.default.removeItem(atPath: folder) }
+}
