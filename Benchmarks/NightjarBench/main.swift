@@ -1,1 +1,108 @@
-print("bench")
+import Foundation
+@_spi(Testing) import NightjarCrypto
+import NightjarCore
+import NightjarStore
+import NightjarVault
+
+/// A scratch folder on tmpfs when there is one (setup speed), else the temporary folder.
+func scratchFolder(_ label: String) -> String {
+    let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+    let path = "\(base)/nightjar-bench-\(label)-\(getpid())"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+func aeadThroughput(_ algorithm: AEADAlgorithm, size: Int, label: String) throws -> [Figure] {
+    let key = SecureRandom.secretBytes(32)
+    let nonce = SecureRandom.bytes(12)
+    let message = SecureRandom.bytes(size)
+    let aad = Array("bench".utf8)
+    var sealed: [UInt8] = []
+    let sealTime = try timePerIteration { sealed = try AEAD.seal(message, key: key, nonce: nonce, associatedData: aad, algorithm: algorithm) }
+    let openTime = try timePerIteration { _ = try AEAD.open(sealed, key: key, nonce: nonce, associatedData: aad, algorithm: algorithm) }
+    let megabytes = Double(size) / 1_000_000
+    return [Figure(benchmark: "\(algorithm.rawValue) seal \(label)", value: megabytes / sealTime, unit: "MB/s", goal: nil),
+            Figure(benchmark: "\(algorithm.rawValue) open \(label)", value: megabytes / openTime, unit: "MB/s", goal: nil)]
+}
+
+let benchmarks: [Benchmark] = [
+    Benchmark(name: "aead", summary: "AES-256-GCM and ChaCha20-Poly1305 seal/open, 4 KiB and 1 MiB messages") {
+        var figures: [Figure] = []
+        for algorithm in AEADAlgorithm.allCases {
+            figures += try aeadThroughput(algorithm, size: 4096, label: "4 KiB")
+            figures += try aeadThroughput(algorithm, size: 1 << 20, label: "1 MiB")
+        }
+        return figures
+    },
+    Benchmark(name: "argon2id", summary: "Argon2id at the default parameters (64 MiB, t=3, p=4)") {
+        let password = SecretBytes(utf8: "correct horse battery staple")
+        let salt = SecureRandom.bytes(16)
+        var times: [Double] = []
+        for _ in 0..<5 {
+            times.append(try measure { _ = try Argon2id.deriveKey(password: password, salt: salt, parameters: .rfc9106Second) })
+        }
+        return [Figure(benchmark: "argon2id m=64MiB t=3 p=4 (median of 5)", value: times.sorted()[2] * 1000, unit: "ms", goal: nil)]
+    },
+    Benchmark(name: "sqlite-insert", summary: "1,000,000 small rows in one transaction") {
+        let folder = scratchFolder("sqlite")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = NSTemporaryDirectory() + "/nightjar-bench-sqlite-\(getpid()).sqlite"
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let database = try Database(path: path)
+        try database.execute("CREATE TABLE line (id INTEGER PRIMARY KEY, batch INTEGER, reference TEXT, amount INTEGER)")
+        let rows = 1_000_000
+        let seconds = try measure {
+            try database.transaction {
+                for index in 0..<rows {
+                    try database.execute("INSERT INTO line (batch, reference, amount) VALUES (?, ?, ?)",
+                                         [index / 100, "INV-\(index)", Int64(index * 7)])
+                }
+            }
+        }
+        return [Figure(benchmark: "sqlite insert 1,000,000 rows, one transaction", value: Double(rows) / seconds, unit: "rows/s", goal: nil)]
+    },
+    Benchmark(name: "vault-unlock", summary: "unlocking the vault at the default KDF parameters") {
+        let folder = scratchFolder("unlock")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let paths = VaultPaths(vault: folder + "/v", audit: folder + "/a", state: folder + "/s")
+        let passphrase = SecretBytes(utf8: "benchmark passphrase")
+        _ = try Vault.create(paths: paths, adminName: "admin", passphrase: passphrase)
+        var times: [Double] = []
+        for _ in 0..<5 {
+            times.append(try measure { _ = try Vault.open(paths: paths, as: .passphrase(name: "admin", passphrase)) })
+        }
+        return [Figure(benchmark: "vault unlock, Argon2id m=64MiB t=3 p=4 (median of 5)", value: times.sorted()[2] * 1000, unit: "ms", goal: nil)]
+    },
+    Benchmark(name: "vault-open-10k", summary: "open a vault of 10,000 entries across 500 clients and decrypt every entry") {
+        let folder = scratchFolder("vault10k")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let paths = VaultPaths(vault: folder + "/v", audit: folder + "/a", state: folder + "/s")
+        let passphrase = SecretBytes(utf8: "benchmark passphrase")
+        _ = try Vault.create(paths: paths, adminName: "admin", passphrase: passphrase)
+        let keyPath = folder + "/night.key"
+        try Vault.update(paths: paths, as: .passphrase(name: "admin", passphrase)) { vault in
+            for client in 0..<500 {
+                for portal in 0..<20 {
+                    try vault.addEntry(client: "client-\(client)", portal: "portal-\(portal)", CredentialInput(
+                        username: SecretBytes(utf8: "user\(client)-\(portal)@example.com"),
+                        password: SecretBytes(utf8: "password-\(client)-\(portal)-\(UUID().uuidString)"),
+                        allowedOrigins: [try Origin("https://portal-\(portal).example.com")]))
+                }
+            }
+            try vault.createAutomationKey(name: "night", clients: nil).write(to: keyPath)
+        }
+        let key = try AutomationKey.load(path: keyPath)
+        let before = peakMemoryMiB()
+        var decrypted = 0
+        let seconds = try measure {
+            let vault = try Vault.open(paths: paths, as: .automationKey(key))
+            let names = try vault.list().map { (client: $0.client, portal: $0.portal) }
+            decrypted = try vault.credentials(names, purpose: .use(run: "bench")).count
+        }
+        Redactor.shared.removeAll()
+        return [Figure(benchmark: "vault open + decrypt \(decrypted) entries (automation key)", value: seconds * 1000, unit: "ms", goal: "< 100 ms"),
+                Figure(benchmark: "vault open + decrypt: peak memory growth", value: peakMemoryMiB() - before, unit: "MiB", goal: "< 64 MB")]
+    },
+]
+
+exit(Runner.main(benchmarks: benchmarks))

@@ -1,5 +1,7 @@
 import Foundation
 import NightjarCore
+import NightjarCrypto
+import NightjarStore
 
 /// `nightjar doctor`: self-checks an operator runs before leaving a machine to work at night.
 enum DoctorCommand {
@@ -78,5 +80,31 @@ enum DoctorCommand {
 
 /// Versions and a working call of each system library the binary links.
 enum SystemLibraries {
-    static func checks() -> [DoctorCommand.Check] { [] }
+    static func checks() -> [DoctorCommand.Check] {
+        var checks: [DoctorCommand.Check] = []
+        do {
+            let key = SecureRandom.secretBytes(32)
+            let nonce = SecureRandom.bytes(12)
+            let sealed = try AEAD.seal(Array("doctor".utf8), key: key, nonce: nonce, associatedData: [], algorithm: .aes256GCM)
+            let opened = try AEAD.open(sealed, key: key, nonce: nonce, associatedData: [], algorithm: .aes256GCM)
+            checks.append(.init(name: "libcrypto", ok: opened == Array("doctor".utf8), detail: "\(cryptoLibraryVersion); AES-256-GCM round trip"))
+        } catch {
+            checks.append(.init(name: "libcrypto", ok: false, detail: "\(error)"))
+        }
+        do {
+            let key = try Argon2id.deriveKey(password: SecretBytes(utf8: "doctor"), salt: Array(repeating: 1, count: 16),
+                                             parameters: Argon2Parameters(memoryKiB: 1024, iterations: 1, parallelism: 1))
+            checks.append(.init(name: "libargon2", ok: key.count == 32, detail: "Argon2id derivation"))
+        } catch {
+            checks.append(.init(name: "libargon2", ok: false, detail: "\(error)"))
+        }
+        do {
+            let database = try Database(path: ":memory:")
+            let value = try database.scalar(Int64.self, "SELECT 6 * 7")
+            checks.append(.init(name: "sqlite3", ok: value == 42, detail: "SQLite \(sqliteLibraryVersion)"))
+        } catch {
+            checks.append(.init(name: "sqlite3", ok: false, detail: "\(error)"))
+        }
+        return checks
+    }
 }

@@ -1,7 +1,37 @@
+import Foundation
 import NightjarCore
+import NightjarStore
 
 /// The workspace database: created by `init`, migrated forward by every command that opens it.
+/// Each later stage (ledger, runs, review) appends its migrations here.
 enum WorkspaceDatabase {
-    static func create(at path: String) throws {}
-    static func schemaVersion(at path: String) throws -> Int { 0 }
+    static let migrations: [Migration] = [
+        Migration(version: 1, name: "workspace", sql: """
+            CREATE TABLE workspace_event (
+                id INTEGER PRIMARY KEY,
+                at TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                detail TEXT NOT NULL
+            );
+            """),
+    ]
+
+    /// Creates (or migrates) the database and records the creation.
+    static func create(at path: String) throws {
+        let database = try Database(path: path)
+        try Migrator.migrate(database, migrations)
+        try database.execute("INSERT INTO workspace_event (at, kind, detail) VALUES (?, 'created', ?)",
+                             [Logger.timestamp(), "nightjar \(NightjarVersion.current)"])
+    }
+
+    /// Opens the database, bringing its schema up to date.
+    static func open(at path: String) throws -> Database {
+        let database = try Database(path: path)
+        try Migrator.migrate(database, migrations)
+        return database
+    }
+
+    static func schemaVersion(at path: String) throws -> Int {
+        try Migrator.version(of: try open(at: path))
+    }
 }

@@ -53,6 +53,13 @@ enum AuditLog {
     /// Appends a record signed by `signer`, and moves the authenticated head in the state file.
     static func append(_ event: AuditEvent, paths: VaultPaths, principal: PrincipalRecord, signer: Ed25519.SigningKey,
                        vaultID: Data, vaultKey: SecretBytes, now: Date = Date()) throws(VaultError) -> AuditRecord {
+        let records = try append([event], paths: paths, principal: principal, signer: signer, vaultID: vaultID, vaultKey: vaultKey, now: now)
+        return records[0]
+    }
+
+    /// Appends several records with one write and one fsync (a run loading its credentials).
+    static func append(_ events: [AuditEvent], paths: VaultPaths, principal: PrincipalRecord, signer: Ed25519.SigningKey,
+                       vaultID: Data, vaultKey: SecretBytes, now: Date = Date()) throws(VaultError) -> [AuditRecord] {
         do {
             let descriptor = open(paths.audit, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else { throw VaultError.auditWriteFailed("cannot open \(paths.audit)") }
@@ -61,22 +68,32 @@ enum AuditLog {
             defer { flock(descriptor, LOCK_UN) }
             try repairTornTail(descriptor)
             let last = try lastRecord(paths.audit)
-            let prev = try last.map { SHA256.hash(try $0.payload()).hexString } ?? genesis(vaultID: vaultID)
-            var record = AuditRecord(seq: (last?.seq ?? 0) + 1, at: Logger.timestamp(now), principalID: principal.id,
-                                     principal: principal.name, action: event.action, client: event.client, entry: event.entry,
-                                     run: event.run, detail: event.detail, prev: prev, sig: "")
-            record.sig = Data(signer.sign(try record.payload())).base64EncodedString()
-            let line = Array(try VaultFile.encoder().encode(record)) + [10]
-            let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress!, $0.count) }
-            guard written == line.count, fsync(descriptor) == 0 else {
+            var prev = try last.map { SHA256.hash(try $0.payload()).hexString } ?? genesis(vaultID: vaultID)
+            var seq = last?.seq ?? 0
+            var records: [AuditRecord] = []
+            var bytes: [UInt8] = []
+            let encoder = VaultFile.encoder()
+            for event in events {
+                seq += 1
+                var record = AuditRecord(seq: seq, at: Logger.timestamp(now), principalID: principal.id, principal: principal.name,
+                                         action: event.action, client: event.client, entry: event.entry, run: event.run,
+                                         detail: event.detail, prev: prev, sig: "")
+                let payload = try record.payload()
+                record.sig = Data(signer.sign(payload)).base64EncodedString()
+                prev = SHA256.hash(payload).hexString
+                bytes += Array(try encoder.encode(record)) + [10]
+                records.append(record)
+            }
+            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress!, $0.count) }
+            guard written == bytes.count, fsync(descriptor) == 0 else {
                 throw VaultError.auditWriteFailed("write to \(paths.audit) failed")
             }
             var state = try VaultState.load(paths.state, vaultKey: vaultKey)
                 ?? VaultState(vaultID: vaultID, generation: 0, auditCount: 0, auditHead: genesis(vaultID: vaultID))
-            state.auditCount = record.seq
-            state.auditHead = SHA256.hash(try record.payload()).hexString
+            state.auditCount = seq
+            state.auditHead = prev
             try state.save(paths.state, vaultKey: vaultKey)
-            return record
+            return records
         } catch let error as VaultError {
             throw error
         } catch {
@@ -153,7 +170,7 @@ enum AuditLog {
             guard record.seq == line else { throw .auditBroken("record \(line) has sequence number \(record.seq): a record was removed or reordered") }
             guard record.prev == prev else { throw .auditBroken("record \(line) does not chain to the record before it: a record was edited or removed") }
             guard let key = keys[record.principalID],
-                  let signature = Data(base64Encoded: record.sig),
+                  let signature = Data(base64Encoded: record.sig), signature.base64EncodedString() == record.sig,
                   let payload = try? record.payload(),
                   (try? Ed25519.VerifyingKey(rawRepresentation: Array(key)).isValidSignature(Array(signature), for: payload)) == true
             else { throw .auditBroken("record \(line) is not signed by \(record.principal): it was edited or forged") }

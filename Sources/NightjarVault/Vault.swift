@@ -564,12 +564,27 @@ public final class Vault {
 
     /// Decrypts a credential for `purpose`, audits it first (fail closed), and registers its secret values with the redactor.
     public func credential(client: String, portal: String, purpose: CredentialPurpose) throws -> Credential {
+        try credentials([(client, portal)], purpose: purpose)[0]
+    }
+
+    /// Decrypts several credentials, with one audit record each written in one durable append
+    /// before any is decrypted (how a run loads the credentials it will use).
+    public func credentials(_ names: [(client: String, portal: String)], purpose: CredentialPurpose) throws -> [Credential] {
+        var run: String?
+        if case .use(let id) = purpose { run = id }
+        for (client, portal) in names {
+            _ = try clientKey(client)
+            _ = try entryIndex(client: client, portal: portal)
+        }
+        try AuditLog.append(names.map { AuditEvent(purpose.action, client: $0.client, entry: $0.portal, run: run) }, paths: paths,
+                            principal: actor, signer: keys.signing, vaultID: body.vaultID, vaultKey: vaultKey)
+        return try names.map { try decrypt(client: $0.client, portal: $0.portal) }
+    }
+
+    private func decrypt(client: String, portal: String) throws -> Credential {
         let key = try clientKey(client)
         let (clientIndex, entryIndex) = try entryIndex(client: client, portal: portal)
         let entry = body.clients[clientIndex].entries[entryIndex]
-        var run: String?
-        if case .use(let id) = purpose { run = id }
-        try audit(AuditEvent(purpose.action, client: client, entry: portal, run: run))
         var values: [String: SecretBytes] = [:]
         for (field, sealed) in entry.fields {
             do {

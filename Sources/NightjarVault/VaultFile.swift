@@ -38,7 +38,10 @@ enum VaultFile {
             throw .damaged("not a Nightjar vault file, or cut short (expected a header, a body and a MAC line)")
         }
         let macLine = String(decoding: lines[2], as: UTF8.self)
-        guard macLine.hasPrefix("mac "), let mac = Data(base64Encoded: String(macLine.dropFirst(4))), mac.count == 32 else {
+        let macText = String(macLine.dropFirst(4))
+        // Canonical base64 only: a decoder that ignores padding bits would accept altered text.
+        guard macLine.hasPrefix("mac "), let mac = Data(base64Encoded: macText), mac.count == 32,
+              mac.base64EncodedString() == macText else {
             throw .damaged("the MAC line is missing or malformed")
         }
         let bodyBytes = Array(lines[1])

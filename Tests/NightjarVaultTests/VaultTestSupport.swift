@@ -37,7 +37,7 @@ struct TestVault {
     }
 
     func bytes() -> [UInt8] { Array(FileManager.default.contents(atPath: paths.vault)!) }
-    func write(_ bytes: [UInt8]) { FileManager.default.createFile(atPath: paths.vault, contents: Data(bytes)) }
+    func write(_ bytes: [UInt8]) { _ = FileManager.default.createFile(atPath: paths.vault, contents: Data(bytes)) }
 
     func remove() { try? FileManager.default.removeItem(atPath: folder) }
 }
