@@ -85,7 +85,7 @@ let benchmarks: [Benchmark] = [
                 for portal in 0..<20 {
                     try vault.addEntry(client: "client-\(client)", portal: "portal-\(portal)", CredentialInput(
                         username: SecretBytes(utf8: "user\(client)-\(portal)@example.com"),
-                        password: SecretBytes(utf8: "password-\(client)-\(portal)-\(UUID().uuidString)"),
+                        password: SecretBytes(utf8: Base32.encode(SecureRandom.secretBytes(12))),
                         allowedOrigins: [try Origin("https://portal-\(portal).example.com")]))
                 }
             }
@@ -94,13 +94,17 @@ let benchmarks: [Benchmark] = [
         let key = try AutomationKey.load(path: keyPath)
         let before = peakMemoryMiB()
         var decrypted = 0
+        var openSeconds = 0.0
         let seconds = try measure {
-            let vault = try Vault.open(paths: paths, as: .automationKey(key))
+            var vault: Vault!
+            openSeconds = try measure { vault = try Vault.open(paths: paths, as: .automationKey(key)) }
             let names = try vault.list().map { (client: $0.client, portal: $0.portal) }
             decrypted = try vault.credentials(names, purpose: .use(run: "bench")).count
         }
+
         Redactor.shared.removeAll()
-        return [Figure(benchmark: "vault open + decrypt \(decrypted) entries (automation key)", value: seconds * 1000, unit: "ms", goal: "< 100 ms"),
+        return [Figure(benchmark: "vault open (500 client keys unwrapped, MAC checked)", value: openSeconds * 1000, unit: "ms", goal: nil),
+                Figure(benchmark: "vault open + decrypt \(decrypted) entries (automation key)", value: seconds * 1000, unit: "ms", goal: "< 100 ms"),
                 Figure(benchmark: "vault open + decrypt: peak memory growth", value: peakMemoryMiB() - before, unit: "MiB", goal: "< 64 MB")]
     },
 ]

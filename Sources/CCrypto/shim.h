@@ -19,14 +19,12 @@ static inline int ccrypto_init(void) {
 }
 
 
-/// HKDF-SHA256 in one call (OSSL_PARAM keeps pointers to its key names, so the parameter array
-/// is built here where the names are static).
-static inline int ccrypto_hkdf_sha256(const unsigned char *key, size_t key_len, const unsigned char *salt, size_t salt_len,
+/// HKDF-SHA256 in one call with a fetched HKDF implementation (OSSL_PARAM keeps pointers to its
+/// key names, so the parameter array is built here where the names are static).
+static inline int ccrypto_hkdf_sha256(EVP_KDF *kdf, const unsigned char *key, size_t key_len, const unsigned char *salt, size_t salt_len,
                                       const unsigned char *info, size_t info_len, unsigned char *out, size_t out_len) {
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     if (kdf == NULL) return 0;
     EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(kdf);
-    EVP_KDF_free(kdf);
     if (ctx == NULL) return 0;
     OSSL_PARAM params[5];
     int n = 0;

@@ -27,10 +27,14 @@ public final class Redactor: Sendable {
     private struct Index: Sendable {
         /// Secrets as Unicode scalars with their UTF-8 bytes, for escape-tolerant matching.
         var secrets: [[Unicode.Scalar]] = []
-        /// For each byte value, the secrets whose match can start with it.
+        /// For each byte value, the secrets whose first byte (once decoded) it is.
         var startsWith: [[Int]] = Array(repeating: [], count: 256)
-        /// Exact patterns (base64 cores) keyed by their first four bytes.
-        var exactByPrefix: [UInt32: [[UInt8]]] = [:]
+        /// The registered values, to skip duplicates in constant time.
+        var registered: Set<[UInt8]> = []
+        /// Exact patterns (base64 cores) of 8 bytes or more, keyed by their first eight bytes.
+        var exactByPrefix8: [UInt64: [[UInt8]]] = [:]
+        /// Shorter exact patterns (6 or 7 bytes), keyed by their first four bytes.
+        var exactByPrefix4: [UInt32: [[UInt8]]] = [:]
         var isEmpty: Bool { secrets.isEmpty }
     }
 
@@ -61,23 +65,16 @@ public final class Redactor: Sendable {
             cores.append(core.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: "-") : $0 == UInt8(ascii: "/") ? UInt8(ascii: "_") : $0 })
         }
         index.withLock { index in
-            guard !index.secrets.contains(scalars) else { return }
+            guard index.registered.insert(bytes).inserted else { return }
             let number = index.secrets.count
             index.secrets.append(scalars)
-            var starts: Set<UInt8> = [UInt8(ascii: "%"), UInt8(ascii: "\\"), UInt8(ascii: "&")]
-            if let first = scalars.first {
-                starts.insert(Array(String(first).utf8)[0])
-                if first == " " { starts.insert(UInt8(ascii: "+")) }
-            }
-            for byte in starts { index.startsWith[Int(byte)].append(number) }
+            index.startsWith[Int(bytes[0])].append(number)
             for core in cores {
-                let key = RedactionForms.prefixKey(core, at: 0)
-                var list = index.exactByPrefix[key, default: []]
-                if !list.contains(core) {
-                    list.append(core)
-                    list.sort { $0.count > $1.count }
+                if core.count >= 8 {
+                    index.exactByPrefix8[RedactionForms.prefixKey8(core, at: 0), default: []].append(core)
+                } else {
+                    index.exactByPrefix4[RedactionForms.prefixKey(core, at: 0), default: []].append(core)
                 }
-                index.exactByPrefix[key] = list
             }
         }
         return true
@@ -118,16 +115,22 @@ public final class Redactor: Sendable {
             let marker = Array(Redactor.marker.utf8)
             while position < bytes.count {
                 var end = -1
-                for number in index.startsWith[Int(bytes[position])] {
-                    if let matchEnd = EscapeTolerantMatch.end(of: index.secrets[number], in: bytes, at: position), matchEnd > end {
-                        end = matchEnd
+                for first in EscapeTolerantMatch.firstDecodedBytes(bytes, at: position) {
+                    for number in index.startsWith[Int(first)] {
+                        if let matchEnd = EscapeTolerantMatch.end(of: index.secrets[number], in: bytes, at: position), matchEnd > end {
+                            end = matchEnd
+                        }
                     }
                 }
-                if position + 4 <= bytes.count, let candidates = index.exactByPrefix[RedactionForms.prefixKey(bytes, at: position)],
-                   let match = candidates.first(where: { RedactionForms.matches(bytes, at: position, pattern: $0) }),
-                   position + match.count > end
-                {
-                    end = position + match.count
+                if position + 8 <= bytes.count, let candidates = index.exactByPrefix8[RedactionForms.prefixKey8(bytes, at: position)] {
+                    for pattern in candidates where position + pattern.count > end && RedactionForms.matches(bytes, at: position, pattern: pattern) {
+                        end = position + pattern.count
+                    }
+                }
+                if position + 4 <= bytes.count, let candidates = index.exactByPrefix4[RedactionForms.prefixKey(bytes, at: position)] {
+                    for pattern in candidates where position + pattern.count > end && RedactionForms.matches(bytes, at: position, pattern: pattern) {
+                        end = position + pattern.count
+                    }
                 }
                 if end > position {
                     if output.isEmpty { output.reserveCapacity(bytes.count) }
@@ -148,6 +151,52 @@ public final class Redactor: Sendable {
 
 /// Matches a secret in text where each of its characters may be written raw or escaped.
 enum EscapeTolerantMatch {
+    /// The bytes a secret's first byte could be, given what starts at `position`: the byte
+    /// itself, or what a `%XX`, `%25XX`, `+`, JSON escape or HTML reference there decodes to.
+    static func firstDecodedBytes(_ text: [UInt8], at position: Int) -> [UInt8] {
+        let byte = text[position]
+        switch byte {
+        case UInt8(ascii: "%"):
+            var result: [UInt8] = [byte]
+            if let value = hexByte(text, at: position + 1) {
+                result.append(value)
+                if value == 0x25, let inner = hexByte(text, at: position + 3) { result.append(inner) }
+            }
+            return result
+        case UInt8(ascii: "+"):
+            return [byte, 32]
+        case UInt8(ascii: "\\"):
+            var cursor = position
+            while cursor < text.count, text[cursor] == UInt8(ascii: "\\") { cursor += 1 }
+            guard cursor < text.count else { return [byte] }
+            switch text[cursor] {
+            case UInt8(ascii: "u"):
+                guard let unit = hex4(text, at: cursor + 1) else { return [byte] }
+                if (0xD800...0xDBFF).contains(unit) { return [byte, 0xF0, 0xF1, 0xF2, 0xF3, 0xF4] }
+                guard let scalar = Unicode.Scalar(UInt32(unit)) else { return [byte] }
+                return [byte, Array(String(scalar).utf8)[0]]
+            case UInt8(ascii: "n"): return [byte, 10]
+            case UInt8(ascii: "t"): return [byte, 9]
+            case UInt8(ascii: "r"): return [byte, 13]
+            case UInt8(ascii: "b"): return [byte, 8]
+            case UInt8(ascii: "f"): return [byte, 12]
+            default: return [byte, text[cursor]]
+            }
+        case UInt8(ascii: "&"):
+            guard let semicolon = text[position..<min(text.count, position + 12)].firstIndex(of: UInt8(ascii: ";")) else { return [byte] }
+            for candidate: UInt8 in [38, 60, 62, 34, 39] where htmlReference(Unicode.Scalar(candidate), in: text, at: position) == semicolon + 1 {
+                return [byte, candidate]
+            }
+            let name = String(decoding: text[(position + 1)..<semicolon], as: UTF8.self)
+            let value = name.hasPrefix("#x") || name.hasPrefix("#X") ? UInt32(name.dropFirst(2), radix: 16)
+                : name.hasPrefix("#") ? UInt32(name.dropFirst(1)) : (name == "nbsp" ? 160 : nil)
+            guard let value, let scalar = Unicode.Scalar(value) else { return [byte] }
+            return [byte, Array(String(scalar).utf8)[0]]
+        default:
+            return [byte]
+        }
+    }
+
     /// The end offset of a match of `secret` starting at `start`, or nil. Each character may have
     /// several readings (a raw `%` or the start of `%25`), so the search backtracks; it is bounded by
     /// the secret's length times the few readings a character has.
@@ -290,6 +339,12 @@ public enum RedactionForms {
     static func prefixKey(_ bytes: [UInt8], at offset: Int) -> UInt32 {
         UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16
             | UInt32(bytes[offset + 3]) << 24
+    }
+
+    static func prefixKey8(_ bytes: [UInt8], at offset: Int) -> UInt64 {
+        var key: UInt64 = 0
+        for index in 0..<8 { key |= UInt64(bytes[offset + index]) << UInt64(8 * index) }
+        return key
     }
 
     static func matches(_ bytes: [UInt8], at offset: Int, pattern: [UInt8]) -> Bool {

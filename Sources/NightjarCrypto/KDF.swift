@@ -97,6 +97,18 @@ public enum Scrypt {
     }
 }
 
+/// The HKDF implementation, fetched once (fetching is slow and the result is shareable).
+let hkdfImplementation = FetchedKDF(name: "HKDF")
+
+final class FetchedKDF: @unchecked Sendable {
+    /// Immutable after init; libcrypto's fetched objects are safe to share between threads.
+    let pointer: OpaquePointer?
+    init(name: String) {
+        _ = libraryInitialised
+        pointer = EVP_KDF_fetch(nil, name, nil)
+    }
+}
+
 /// HKDF with SHA-256 (RFC 5869).
 public enum HKDF {
     public static func sha256(inputKeyMaterial: SecretBytes, salt: [UInt8], info: [UInt8], length: Int) throws(CryptoError) -> SecretBytes {
@@ -105,7 +117,7 @@ public enum HKDF {
         var ok: Int32 = 0
         let output = SecretBytes(count: length) { out in
             inputKeyMaterial.withUnsafeBytes { ikm in
-                ok = ccrypto_hkdf_sha256(ikm.baseAddress?.assumingMemoryBound(to: UInt8.self), ikm.count, salt, salt.count, info, info.count,
+                ok = ccrypto_hkdf_sha256(hkdfImplementation.pointer, ikm.baseAddress?.assumingMemoryBound(to: UInt8.self), ikm.count, salt, salt.count, info, info.count,
                                          out.baseAddress!.assumingMemoryBound(to: UInt8.self), length)
             }
         }

@@ -13,6 +13,8 @@ public struct AuditRecord: Codable, Sendable, Equatable {
     public var action: String
     public var client: String?
     public var entry: String?
+    /// Every `CLIENT/PORTAL` an action covered when it covered several (a run loading its credentials).
+    public var entries: [String]?
     public var run: String?
     public var detail: String?
     /// Hash of the previous record's payload (hex); the first record chains to the vault id.
@@ -33,13 +35,16 @@ public struct AuditEvent: Sendable {
     public var action: String
     public var client: String?
     public var entry: String?
+    public var entries: [String]?
     public var run: String?
     public var detail: String?
 
-    public init(_ action: String, client: String? = nil, entry: String? = nil, run: String? = nil, detail: String? = nil) {
+    public init(_ action: String, client: String? = nil, entry: String? = nil, entries: [String]? = nil, run: String? = nil,
+                detail: String? = nil) {
         self.action = action
         self.client = client
         self.entry = entry
+        self.entries = entries
         self.run = run
         self.detail = detail
     }
@@ -76,7 +81,7 @@ enum AuditLog {
             for event in events {
                 seq += 1
                 var record = AuditRecord(seq: seq, at: Logger.timestamp(now), principalID: principal.id, principal: principal.name,
-                                         action: event.action, client: event.client, entry: event.entry, run: event.run,
+                                         action: event.action, client: event.client, entry: event.entry, entries: event.entries, run: event.run,
                                          detail: event.detail, prev: prev, sig: "")
                 let payload = try record.payload()
                 record.sig = Data(signer.sign(payload)).base64EncodedString()

@@ -10,13 +10,32 @@ public struct Origin: Hashable, Sendable, Codable, CustomStringConvertible, Comp
 
     /// Parses `https://host[:port]` (a path, if any, is ignored). Schemes: http, https.
     public init(_ text: String) throws(VaultError) {
-        guard let components = URLComponents(string: text.trimmingCharacters(in: .whitespaces)),
-              let scheme = components.scheme?.lowercased(), scheme == "https" || scheme == "http",
-              let host = components.host?.lowercased(), !host.isEmpty
-        else { throw .invalidInput("\"\(text)\" is not an origin like https://portal.example.com", location: nil) }
+        let invalid = VaultError.invalidInput("\"\(text)\" is not an origin like https://portal.example.com", location: nil)
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let scheme: String
+        if trimmed.hasPrefix("https://") { scheme = "https" } else if trimmed.hasPrefix("http://") { scheme = "http" } else { throw invalid }
+        var authority = trimmed.dropFirst(scheme.count + 3)
+        if let end = authority.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { authority = authority[..<end] }
+        guard !authority.contains("@") else { throw invalid }
+        var host = Substring(authority)
+        var port = scheme == "https" ? 443 : 80
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { throw invalid }
+            let rest = host[host.index(after: close)...]
+            host = host[...close]
+            if !rest.isEmpty {
+                guard rest.first == ":", let value = Int(rest.dropFirst()), (1...65535).contains(value) else { throw invalid }
+                port = value
+            }
+        } else if let colon = host.lastIndex(of: ":") {
+            guard let value = Int(host[host.index(after: colon)...]), (1...65535).contains(value) else { throw invalid }
+            port = value
+            host = host[..<colon]
+        }
+        guard !host.isEmpty, host.allSatisfy({ $0.isLetter || $0.isNumber || "-._[]:".contains($0) }) else { throw invalid }
         self.scheme = scheme
-        self.host = host
-        self.port = components.port ?? (scheme == "https" ? 443 : 80)
+        self.host = String(host)
+        self.port = port
     }
 
     public var description: String { "\(scheme)://\(host):\(port)" }

@@ -567,8 +567,8 @@ public final class Vault {
         try credentials([(client, portal)], purpose: purpose)[0]
     }
 
-    /// Decrypts several credentials, with one audit record each written in one durable append
-    /// before any is decrypted (how a run loads the credentials it will use).
+    /// Decrypts several credentials after one durable audit record naming every one of them
+    /// (how a run loads the credentials it will use).
     public func credentials(_ names: [(client: String, portal: String)], purpose: CredentialPurpose) throws -> [Credential] {
         var run: String?
         if case .use(let id) = purpose { run = id }
@@ -576,8 +576,12 @@ public final class Vault {
             _ = try clientKey(client)
             _ = try entryIndex(client: client, portal: portal)
         }
-        try AuditLog.append(names.map { AuditEvent(purpose.action, client: $0.client, entry: $0.portal, run: run) }, paths: paths,
-                            principal: actor, signer: keys.signing, vaultID: body.vaultID, vaultKey: vaultKey)
+        let clients = Set(names.map(\.client))
+        let event = names.count == 1
+            ? AuditEvent(purpose.action, client: names[0].client, entry: names[0].portal, run: run)
+            : AuditEvent(purpose.action, client: clients.count == 1 ? clients.first : nil,
+                         entries: names.map { "\($0.client)/\($0.portal)" }, run: run, detail: "\(names.count) credentials")
+        try audit(event)
         return try names.map { try decrypt(client: $0.client, portal: $0.portal) }
     }
 
@@ -648,7 +652,9 @@ public final class Vault {
     /// Audit records, optionally of one client and since an instant (ISO 8601 prefix compare).
     public func auditRecords(client: String? = nil, since: String? = nil) throws -> [AuditRecord] {
         try AuditLog.readAll(paths.audit).filter { record in
-            (client == nil || record.client == client) && (since == nil || record.at >= since!)
+            let concerns = client == nil || record.client == client
+                || (record.entries ?? []).contains { $0.hasPrefix("\(client!)/") }
+            return concerns && (since == nil || record.at >= since!)
         }
     }
 }
