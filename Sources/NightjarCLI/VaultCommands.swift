@@ -80,8 +80,9 @@ enum VaultCommands {
                         Example:
                           nightjar vault add acme/northwind --username ap@acme.example --password \\
                             --origin https://suppliers.northwind.example --expires 2027-01-31 --as bob
-                        With --passphrase-stdin and --password-stdin, standard input holds the acting operator's
-                        passphrase, then the password, then the TOTP secret (with --totp), then each --field value.
+                        With --passphrase-stdin or --password-stdin, every secret comes from standard input, one per
+                        line: the acting operator's passphrase, the password, the TOTP secret (with --totp), then each
+                        --field value.
                         """,
                         arguments: [ArgumentSpec("CLIENT/PORTAL", "the entry")], options: entryOptions + unlockOptions, run: addEntry),
             CommandSpec(["vault", "edit"], summary: "change fields of a credential", arguments: [ArgumentSpec("CLIENT/PORTAL", "the entry")],
