@@ -1,1 +1,0 @@
-// NightjarDocuments: pure readers (to be written).

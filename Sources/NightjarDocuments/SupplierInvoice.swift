@@ -1,0 +1,200 @@
+public import NightjarCore
+
+/// A line of a supplier invoice (IT1).
+public struct InvoiceLine: Sendable, Equatable, Codable {
+    public let lineNumber: String?
+    /// Quantity in thousandths (2.5 units = 2500), exact.
+    public let quantityMilli: Int64
+    public let unit: String?
+    /// Unit price in ten-thousandths of the currency unit (19.98 = 199800), exact.
+    public let unitPriceTenThousandths: Int64
+    /// Product/service ID pairs in order: (VN, "12345"), (UP, "0588..."), ...
+    public let productIDs: [ProductID]
+    /// PID05 free-form description, if any.
+    public var description: String?
+    public let segment: Int
+
+    /// Quantity × price, rounded half away from zero to minor units.
+    public func extendedMinorUnits(digits: Int) -> Int64 {
+        let raw = quantityMilli.multipliedReportingOverflow(by: unitPriceTenThousandths)
+        guard !raw.overflow else { return .max }
+        let scale = Int64(pow10(7 - digits))
+        let value = raw.partialValue
+        return value >= 0 ? (value + scale / 2) / scale : -((-value + scale / 2) / scale)
+    }
+}
+
+func pow10(_ exponent: Int) -> Int64 { (0..<max(0, exponent)).reduce(Int64(1)) { value, _ in value * 10 } }
+
+/// A product identifier pair from IT1: qualifier (VN vendor item, UP UPC, IN buyer item, BP buyer part) and value.
+public struct ProductID: Sendable, Equatable, Codable {
+    public let qualifier: String
+    public let value: String
+}
+
+/// Something a reader noticed that does not stop the document (a totals mismatch).
+public struct DocumentFinding: Sendable, Equatable, Codable {
+    public let code: String
+    public let message: String
+    public let segment: Int
+}
+
+/// An 810 invoice from a supplier.
+public struct SupplierInvoice: Sendable, Equatable, Codable {
+    public let controlNumber: String
+    public let segment: Int
+    public let invoiceDate: CalendarDate?
+    public let invoiceNumber: String
+    public let purchaseOrderDate: CalendarDate?
+    public let purchaseOrderNumber: String?
+    public let currency: CurrencyCode
+    public var references: [DocumentReference]
+    public var parties: [Party]
+    /// ITD segments as written (terms type, basis, discount percent, dates, days).
+    public var terms: [String]
+    public var dates: [DocumentDate]
+    public var lines: [InvoiceLine]
+    /// TDS01 (implied two decimals).
+    public var total: Money?
+    /// CTT01.
+    public var lineCount: Int?
+    /// SAC allowances (negative) and charges (positive), line and summary level.
+    public var allowancesAndCharges: Money
+    public var findings: [DocumentFinding]
+}
+
+/// Reads 810 transaction sets.
+public enum SupplierInvoiceReader {
+    public static func read(_ interchanges: [X12Interchange], defaultCurrency: CurrencyCode, file: String? = nil) throws(X12Error) -> [SupplierInvoice] {
+        var result: [SupplierInvoice] = []
+        for interchange in interchanges {
+            for group in interchange.groups {
+                for set in group.transactionSets where set.identifier == "810" {
+                    result.append(try invoice(set, defaultCurrency: defaultCurrency, file: file))
+                }
+            }
+        }
+        return result
+    }
+
+    public static func read(_ bytes: [UInt8], defaultCurrency: CurrencyCode, file: String? = nil) throws(X12Error) -> [SupplierInvoice] {
+        try read(try X12Reader.read(bytes, file: file), defaultCurrency: defaultCurrency, file: file)
+    }
+
+    static func scaled(_ text: String, digits: Int, segment: X12Segment, element: Int, file: String?) throws(X12Error) -> Int64 {
+        do {
+            return try Money.parseMinorUnits(text, digits: digits, style: X12Values.decimalStyle)
+        } catch {
+            throw X12Error(.badAmount, "\(segment.id)\(String(format: "%02d", element)) \"\(text)\" is not a number: \(error.message)",
+                           segment: segment.number, file: file)
+        }
+    }
+
+    static func invoice(_ set: X12TransactionSet, defaultCurrency: CurrencyCode, file: String?) throws(X12Error) -> SupplierInvoice {
+        var currency = defaultCurrency
+        if let cur = set.segments.first(where: { $0.id == "CUR" }), let code = cur.optional(2), let parsed = try? CurrencyCode(code) {
+            currency = parsed
+        }
+        guard let big = set.segments.first(where: { $0.id == "BIG" }) else {
+            throw X12Error(.missingSegment, "invoice \(set.controlNumber) has no BIG segment", segment: set.header.number, file: file)
+        }
+        guard let number = big.optional(2) else {
+            throw X12Error(.missingSegment, "BIG02 (the invoice number) is empty", segment: big.number, file: file)
+        }
+        var invoice = SupplierInvoice(
+            controlNumber: set.controlNumber, segment: set.header.number,
+            invoiceDate: try big.optional(1).map { (text) throws(X12Error) in try X12Values.date(text, segment: big, file: file) },
+            invoiceNumber: number,
+            purchaseOrderDate: try big.optional(3).map { (text) throws(X12Error) in try X12Values.date(text, segment: big, file: file) },
+            purchaseOrderNumber: big.optional(4), currency: currency, references: [], parties: [], terms: [], dates: [], lines: [],
+            total: nil, lineCount: nil, allowancesAndCharges: .zero(currency), findings: [])
+        var tds: X12Segment?
+        var ctt: X12Segment?
+        var inLines = false
+        var inParty = false
+        for segment in set.segments {
+            switch segment.id {
+            case "REF":
+                let reference = DocumentReference(qualifier: segment[1], value: segment.optional(2) ?? segment[3])
+                if inParty, !invoice.parties.isEmpty { invoice.parties[invoice.parties.count - 1].references.append(reference) }
+                else { invoice.references.append(reference) }
+            case "N1":
+                invoice.parties.append(Party(role: segment[1], name: segment[2], idQualifier: segment.optional(3), id: segment.optional(4),
+                                             address: [], references: []))
+                inParty = true
+            case "N2", "N3", "N4":
+                if inParty, !invoice.parties.isEmpty {
+                    invoice.parties[invoice.parties.count - 1].address.append(
+                        (1...max(1, segment.elementCount)).compactMap { segment.optional($0) }.joined(separator: " "))
+                }
+            case "ITD":
+                invoice.terms.append((1...max(1, segment.elementCount)).map { segment[$0] }.joined(separator: "*"))
+                inParty = false
+            case "DTM":
+                inParty = false
+                if let text = segment.optional(2) {
+                    invoice.dates.append(DocumentDate(qualifier: segment[1], date: try X12Values.date(text, segment: segment, file: file)))
+                }
+            case "IT1":
+                inParty = false
+                inLines = true
+                var ids: [ProductID] = []
+                var index = 6
+                while index + 1 <= segment.elementCount {
+                    if let qualifier = segment.optional(index), let value = segment.optional(index + 1) {
+                        ids.append(ProductID(qualifier: qualifier, value: value))
+                    }
+                    index += 2
+                }
+                invoice.lines.append(InvoiceLine(
+                    lineNumber: segment.optional(1),
+                    quantityMilli: try scaled(segment.optional(2) ?? "0", digits: 3, segment: segment, element: 2, file: file),
+                    unit: segment.optional(3),
+                    unitPriceTenThousandths: try scaled(segment.optional(4) ?? "0", digits: 4, segment: segment, element: 4, file: file),
+                    productIDs: ids, description: nil, segment: segment.number))
+            case "PID":
+                if inLines, !invoice.lines.isEmpty, invoice.lines[invoice.lines.count - 1].description == nil {
+                    invoice.lines[invoice.lines.count - 1].description = segment.optional(5)
+                }
+            case "TDS":
+                tds = segment
+                inLines = false
+            case "SAC":
+                // Allowances (A) and charges (C), on a line or for the whole invoice; SAC05 has implied two decimals.
+                if let amountText = segment.optional(5) {
+                    let value = try scaled(amountText, digits: 0, segment: segment, element: 5, file: file)
+                    let signed = segment[1] == "A" ? -value : value
+                    invoice.allowancesAndCharges = Money(minorUnits: invoice.allowancesAndCharges.minorUnits &+ signed, currency: currency)
+                }
+            case "CTT":
+                ctt = segment
+            default:
+                continue
+            }
+        }
+        let digits = currency.minorUnitDigits
+        let linesTotal = invoice.lines.reduce(Int64(0)) { $0 &+ $1.extendedMinorUnits(digits: digits) }
+        if let tds, let text = tds.optional(1) {
+            // TDS01 is N2: implied two decimal places.
+            let total = try scaled(text, digits: 0, segment: tds, element: 1, file: file)
+            invoice.total = Money(minorUnits: total, currency: currency)
+            let expected = linesTotal &+ invoice.allowancesAndCharges.minorUnits
+            if expected != total, !invoice.lines.isEmpty {
+                invoice.findings.append(DocumentFinding(
+                    code: "invoice.totals_mismatch",
+                    message: "TDS01 says \(Money.decimalString(total, digits: digits)) but the lines come to \(Money.decimalString(linesTotal, digits: digits))"
+                        + (invoice.allowancesAndCharges.isZero ? "" : " with \(invoice.allowancesAndCharges.decimalString) of allowances and charges"),
+                    segment: tds.number))
+            }
+        }
+        if let ctt, let text = ctt.optional(1) {
+            invoice.lineCount = Int(text)
+            if invoice.lineCount != invoice.lines.count {
+                invoice.findings.append(DocumentFinding(code: "invoice.line_count_mismatch",
+                                                        message: "CTT01 says \(text) lines, the invoice has \(invoice.lines.count)",
+                                                        segment: ctt.number))
+            }
+        }
+        return invoice
+    }
+}
