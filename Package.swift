@@ -51,7 +51,8 @@ let package = Package(
 
         // Benchmarks (`make bench`), release build only.
         .executableTarget(name: "NightjarBench",
-                          dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault"],
+                          dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault",
+                                         "NightjarDocuments"],
                           path: "Benchmarks/NightjarBench", swiftSettings: strictSettings),
 
         // Test support: a child process the store's crash test kills mid-transaction.

@@ -3,6 +3,7 @@ import Foundation
 import NightjarCore
 import NightjarStore
 import NightjarVault
+import NightjarDocuments
 
 /// A scratch folder on tmpfs when there is one (setup speed), else the temporary folder.
 func scratchFolder(_ label: String) -> String {
@@ -25,7 +26,42 @@ func aeadThroughput(_ algorithm: AEADAlgorithm, size: Int, label: String) throws
             Figure(benchmark: "\(algorithm.rawValue) open \(label)", value: megabytes / openTime, unit: "MB/s", goal: nil)]
 }
 
+/// A large 820: `payments` transaction sets of `lines` RMR lines each, with REF, DTM and ADX.
+func generated820(payments: Int, lines: Int) -> [UInt8] {
+    var text = "ISA*00*          *00*          *ZZ*RETAILER       *ZZ*SUPPLIER       *261124*0100*U*00401*000000001*0*P*>~\n"
+    text += "GS*RA*RETAILER*SUPPLIER*20261124*0100*1*X*004010~\n"
+    for payment in 0..<payments {
+        let control = String(format: "%04d", payment + 1)
+        var body: [String] = []
+        var total = 0
+        for line in 0..<lines {
+            let cents = 10_000 + (payment * 7 + line * 13) % 90_000
+            total += cents - 100
+            body.append("RMR*IV*INV\(payment)-\(line)*PI*\(cents / 100).\(String(format: "%02d", cents % 100))*\(cents / 100).\(String(format: "%02d", cents % 100))")
+            body.append("REF*PO*PO\(line)")
+            body.append("DTM*003*20261101")
+            body.append("ADX*-1.00*01")
+        }
+        let head = ["ST*820*\(control)", "BPR*C*\(total / 100).\(String(format: "%02d", total % 100))*C*ACH*CTX*01*111000025*DA*123456789*1234567890**01*222000025*DA*987654321*20261124",
+                    "TRN*1*TRACE\(payment)*1234567890", "N1*PR*RETAILER CO*92*V123", "N1*PE*SUPPLIER INC", "ENT*1"]
+        let all = head + body
+        text += all.joined(separator: "~\n") + "~\nSE*\(all.count + 1)*\(control)~\n"
+    }
+    text += "GE*\(payments)*1~\nIEA*1*000000001~\n"
+    return Array(text.utf8)
+}
+
 let benchmarks: [Benchmark] = [
+    Benchmark(name: "x12-820", summary: "X12 820 parsing throughput, one core") {
+        let bytes = generated820(payments: 2_000, lines: 250)
+        var payments = 0
+        let seconds = try timePerIteration(minimum: 3) {
+            payments = try RemittanceAdviceReader.read(bytes, defaultCurrency: .usd).count
+        }
+        precondition(payments == 2_000)
+        return [Figure(benchmark: "x12 820 parse (\(bytes.count / 1_000_000) MB, \(payments * 250) lines)", value: Double(bytes.count) / 1e6 / seconds,
+                       unit: "MB/s", goal: ">= 200 MB/s")]
+    },
     Benchmark(name: "aead", summary: "AES-256-GCM and ChaCha20-Poly1305 seal/open, 4 KiB and 1 MiB messages") {
         var figures: [Figure] = []
         for algorithm in AEADAlgorithm.allCases {

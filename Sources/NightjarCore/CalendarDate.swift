@@ -95,7 +95,9 @@ public struct CalendarDate: Hashable, Sendable, Comparable, Codable, CustomStrin
     /// Parses `text` with a pattern of `yyyy`, `yy`, `MM`, `M`, `dd`, `d` and literal characters,
     /// e.g. `MM/dd/yyyy`, `yyyyMMdd`, `yyMMdd` (two-digit years are 2000-2099 below 70, else 1900s).
     public static func parse(_ text: String, format: String) throws(DateError) -> CalendarDate {
-        let input = Array(text.trimmingCharacters(in: .whitespaces).utf8)
+        var input = Array(text.utf8)
+        while let first = input.first, first == 32 || first == 9 { input.removeFirst() }
+        while let last = input.last, last == 32 || last == 9 { input.removeLast() }
         let pattern = Array(format.utf8)
         var i = 0, p = 0
         var year: Int?, month: Int?, day: Int?

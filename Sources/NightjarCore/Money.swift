@@ -19,7 +19,8 @@ public struct CurrencyCode: Hashable, Sendable, Codable, CustomStringConvertible
 
     /// Digits after the decimal point (ISO 4217 minor unit); 2 unless the code is listed otherwise.
     public var minorUnitDigits: Int {
-        switch code {
+        if code == "USD" || code == "EUR" || code == "CAD" || code == "GBP" { return 2 }
+        return switch code {
         case "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
              "VUV", "XAF", "XOF", "XPF":
             0
@@ -122,6 +123,50 @@ public struct Money: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Parses decimal text into an integer scaled by 10^digits (shared with quantities and prices).
     public static func parseMinorUnits(_ text: String, digits: Int, style: DecimalStyle = .point,
                                        currency: CurrencyCode? = nil) throws(MoneyError) -> Int64 {
+        if let value = parsePlainASCII(text, digits: digits, decimalSeparator: style.decimalSeparator) { return value }
+        return try parseGeneral(text, digits: digits, style: style, currency: currency)
+    }
+
+    /// The common case, fast: optional '-', ASCII digits, at most one decimal separator, no
+    /// grouping, no more fractional digits than `digits`. nil means "use the general parser",
+    /// which gives the exact error when the text is wrong.
+    static func parsePlainASCII(_ text: String, digits: Int, decimalSeparator: Character) -> Int64? {
+        guard let separator = decimalSeparator.asciiValue else { return nil }
+        var value: Int64 = 0
+        var negative = false
+        var seenDigit = false
+        var fraction = -1
+        var index = 0
+        for byte in text.utf8 {
+            if byte >= 48 && byte <= 57 {
+                if fraction >= 0 {
+                    guard fraction < digits else { return nil }
+                    fraction += 1
+                }
+                let (times, o1) = value.multipliedReportingOverflow(by: 10)
+                let (plus, o2) = times.addingReportingOverflow(Int64(byte - 48))
+                guard !o1, !o2 else { return nil }
+                value = plus
+                seenDigit = true
+            } else if byte == separator && fraction < 0 {
+                fraction = 0
+            } else if byte == 45 && index == 0 {
+                negative = true
+            } else {
+                return nil
+            }
+            index += 1
+        }
+        guard seenDigit else { return nil }
+        for _ in 0..<(digits - max(fraction, 0)) {
+            let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+            guard !overflow else { return nil }
+            value = times
+        }
+        return negative ? -value : value
+    }
+
+    static func parseGeneral(_ text: String, digits: Int, style: DecimalStyle, currency: CurrencyCode?) throws(MoneyError) -> Int64 {
         var body = Substring(text).trimmingSpaces()
         guard !body.isEmpty else { throw .malformed(text, reason: "it is empty") }
         var negative = false

@@ -138,9 +138,13 @@ public enum RemittanceAdviceReader {
         return result
     }
 
-    /// Reads the bytes of a file and returns its 820s.
+    /// Reads the bytes of a file and returns its 820s, one transaction set at a time.
     public static func read(_ bytes: [UInt8], defaultCurrency: CurrencyCode, file: String? = nil) throws(X12Error) -> [RemittanceAdvice] {
-        try read(try X12Reader.read(bytes, file: file), defaultCurrency: defaultCurrency, file: file)
+        var result: [RemittanceAdvice] = []
+        try X12Reader.forEachTransactionSet(bytes, file: file) { (set, _) throws(X12Error) in
+            if set.identifier == "820" { result.append(try advice(set, defaultCurrency: defaultCurrency, file: file)) }
+        }
+        return result
     }
 
     static func amount(_ text: String, _ currency: CurrencyCode, segment: X12Segment, element: Int, file: String?) throws(X12Error) -> Money {

@@ -78,7 +78,11 @@ public enum SupplierInvoiceReader {
     }
 
     public static func read(_ bytes: [UInt8], defaultCurrency: CurrencyCode, file: String? = nil) throws(X12Error) -> [SupplierInvoice] {
-        try read(try X12Reader.read(bytes, file: file), defaultCurrency: defaultCurrency, file: file)
+        var result: [SupplierInvoice] = []
+        try X12Reader.forEachTransactionSet(bytes, file: file) { (set, _) throws(X12Error) in
+            if set.identifier == "810" { result.append(try invoice(set, defaultCurrency: defaultCurrency, file: file)) }
+        }
+        return result
     }
 
     static func scaled(_ text: String, digits: Int, segment: X12Segment, element: Int, file: String?) throws(X12Error) -> Int64 {

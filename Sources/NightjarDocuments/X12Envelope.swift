@@ -24,10 +24,13 @@ public struct X12Segment: Sendable, Equatable {
         return X12Segment.text(elements[index])
     }
 
-    /// Element `index` or nil when absent or empty.
+    /// Element `index` or nil when absent or empty (surrounding spaces ignored).
     public func optional(_ index: Int) -> String? {
-        let value = self[index].trimmingCharacters(in: .whitespaces)
-        return value.isEmpty ? nil : value
+        guard index < elements.count else { return nil }
+        var slice = elements[index]
+        while let first = slice.first, first == 32 || first == 9 { slice = slice.dropFirst() }
+        while let last = slice.last, last == 32 || last == 9 { slice = slice.dropLast() }
+        return slice.isEmpty ? nil : X12Segment.text(slice)
     }
 
     /// The components of element `index`.
@@ -39,7 +42,12 @@ public struct X12Segment: Sendable, Equatable {
     public var elementCount: Int { elements.count - 1 }
 
     static func text<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
+        var ascii = true
+        for byte in bytes where byte >= 0x80 {
+            ascii = false
+            break
+        }
+        if ascii { return String(decoding: bytes, as: UTF8.self) }
         return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
     }
 }
@@ -80,8 +88,22 @@ public enum X12Reader {
     public static let maximumSegmentLength = 64 * 1024
     public static let maximumSegments = 5_000_000
 
-    /// Every interchange in `bytes`. Structural defects throw a located `X12Error`.
+    /// Every interchange in `bytes`, with all their segments. Structural defects throw a located `X12Error`.
     public static func read(_ bytes: [UInt8], file: String? = nil) throws(X12Error) -> [X12Interchange] {
+        try read(bytes, file: file, collect: true) { _, _ in }
+    }
+
+    /// Checks the whole structure and hands each transaction set to `visit` as soon as its SE is
+    /// read, without keeping the segments: large files are read in constant memory per set.
+    /// A structural defect anywhere still refuses the file, but sets before it have been visited,
+    /// so callers convert into values and store nothing until this returns.
+    public static func forEachTransactionSet(_ bytes: [UInt8], file: String? = nil,
+                                             _ visit: (X12TransactionSet, _ functionalID: String) throws(X12Error) -> Void) throws(X12Error) {
+        _ = try read(bytes, file: file, collect: false, visit)
+    }
+
+    static func read(_ bytes: [UInt8], file: String?, collect: Bool,
+                     _ visit: (X12TransactionSet, String) throws(X12Error) -> Void) throws(X12Error) -> [X12Interchange] {
         var cursor = skipLeadingNoise(bytes, from: 0)
         guard cursor < bytes.count else { throw X12Error(.noInterchange, "the file is empty", segment: nil, file: file) }
         var interchanges: [X12Interchange] = []
@@ -93,7 +115,8 @@ public enum X12Reader {
                 }
                 throw X12Error(.trailingData, "data after the last IEA is not another interchange", segment: segmentNumber + 1, file: file)
             }
-            let (interchange, next, count) = try readInterchange(bytes, from: cursor, firstSegment: segmentNumber + 1, file: file)
+            let (interchange, next, count) = try readInterchange(bytes, from: cursor, firstSegment: segmentNumber + 1, file: file,
+                                                                 collect: collect, visit)
             interchanges.append(interchange)
             segmentNumber = count
             cursor = skipLeadingNoise(bytes, from: next)
@@ -159,7 +182,8 @@ public enum X12Reader {
     }
 
     /// Splits an interchange into segments and checks its structure.
-    static func readInterchange(_ bytes: [UInt8], from start: Int, firstSegment: Int, file: String?) throws(X12Error) -> (X12Interchange, Int, Int) {
+    static func readInterchange(_ bytes: [UInt8], from start: Int, firstSegment: Int, file: String?, collect: Bool,
+                                _ visit: (X12TransactionSet, String) throws(X12Error) -> Void) throws(X12Error) -> (X12Interchange, Int, Int) {
         let (separators, headerEnd, isaFields) = try separators(bytes, at: start, segment: firstSegment, file: file)
         let isaSegment = X12Segment(id: "ISA", elements: [ArraySlice(Array("ISA".utf8))] + isaFields.map { ArraySlice(Array($0.utf8)) },
                                     number: firstSegment, component: separators.component)
@@ -168,6 +192,7 @@ public enum X12Reader {
         var groups: [X12FunctionalGroup] = []
         var groupHeader: X12Segment?
         var sets: [X12TransactionSet] = []
+        var setCount = 0
         var setHeader: X12Segment?
         var setSegments: [X12Segment] = []
         func located(_ kind: X12Error.Kind, _ message: String, _ segment: Int) -> X12Error {
@@ -193,10 +218,13 @@ public enum X12Reader {
             number += 1
             if number - firstSegment > maximumSegments { throw located(.tooLarge, "more than \(maximumSegments) segments", number) }
             let elements = content.split(separator: separators.element, omittingEmptySubsequences: false)
-            let id = X12Segment.text(elements[0]).trimmingCharacters(in: .whitespaces)
-            guard !id.isEmpty, id.count <= 3, id.utf8.allSatisfy(isAlphanumeric) else {
+            var idBytes = elements[0]
+            while let first = idBytes.first, first == 32 || first == 9 { idBytes = idBytes.dropFirst() }
+            while let last = idBytes.last, last == 32 || last == 9 { idBytes = idBytes.dropLast() }
+            guard !idBytes.isEmpty, idBytes.count <= 3, idBytes.allSatisfy(isAlphanumeric) else {
                 throw located(.unexpectedSegment, "\"\(String(X12Segment.text(content).prefix(20)))\" is not a segment (wrong separator?)", number)
             }
+            let id = X12Segment.text(idBytes)
             let segment = X12Segment(id: id, elements: elements, number: number, component: separators.component)
             switch id {
             case "GS":
@@ -209,13 +237,14 @@ public enum X12Reader {
                 guard segment[2] == header[6] else {
                     throw located(.controlMismatch, "GE02 is \(segment[2]) but GS06 is \(header[6])", number)
                 }
-                guard Int(segment[1]) == sets.count else {
-                    throw located(.countMismatch, "GE01 says \(segment[1]) transaction sets, the group has \(sets.count)", number)
+                guard Int(segment[1]) == setCount else {
+                    throw located(.countMismatch, "GE01 says \(segment[1]) transaction sets, the group has \(setCount)", number)
                 }
                 groups.append(X12FunctionalGroup(functionalID: header[1], version: header[8], controlNumber: header[6],
                                                  transactionSets: sets, header: header))
                 groupHeader = nil
                 sets = []
+                setCount = 0
             case "ST":
                 guard groupHeader != nil else { throw located(.unexpectedSegment, "ST outside a functional group (no GS)", number) }
                 guard setHeader == nil else { throw located(.unexpectedSegment, "ST before the previous set's SE", number) }
@@ -230,7 +259,11 @@ public enum X12Reader {
                 guard Int(segment[1]) == count else {
                     throw located(.countMismatch, "SE01 says \(segment[1]) segments, the transaction set has \(count)", number)
                 }
-                sets.append(X12TransactionSet(identifier: header[1], controlNumber: header[2], segments: setSegments, header: header))
+                let set = X12TransactionSet(identifier: header[1], controlNumber: header[2], segments: setSegments, header: header)
+                try visit(set, groupHeader?[1] ?? "")
+                if collect { sets.append(set) }
+                setCount += 1
+                setSegments = []
                 setHeader = nil
             case "IEA":
                 guard groupHeader == nil else { throw located(.unexpectedSegment, "IEA inside a functional group (no GE)", number) }
