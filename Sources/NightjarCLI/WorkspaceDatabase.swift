@@ -1,6 +1,7 @@
 import Foundation
 import NightjarCore
 import NightjarStore
+import NightjarLedger
 
 /// The workspace database: created by `init`, migrated forward by every command that opens it.
 /// Each later stage (ledger, runs, review) appends its migrations here.
@@ -14,7 +15,7 @@ enum WorkspaceDatabase {
                 detail TEXT NOT NULL
             );
             """),
-    ]
+    ] + LedgerSchema.statements.enumerated().map { Migration(version: $0.offset + 2, name: $0.element.name, sql: $0.element.sql) }
 
     /// Creates (or migrates) the database and records the creation.
     static func create(at path: String) throws {

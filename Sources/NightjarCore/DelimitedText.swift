@@ -16,33 +16,37 @@ public enum DelimitedText {
 
     /// Splits `text` into rows. `maxFieldLength` bounds any one field so a hostile file cannot
     /// exhaust memory; a quote left open at the end is an error naming the line it opened on.
+    /// The separator must be a single Unicode scalar (`,` `;` tab `|`).
     public static func parse(_ text: String, separator: Character = ",", file: String? = nil,
                              maxFieldLength: Int = 1 << 20) throws(Failure) -> [Row] {
+        let separatorScalar = separator.unicodeScalars.first!
+        let quote: Unicode.Scalar = "\"", newline: Unicode.Scalar = "\n", carriageReturn: Unicode.Scalar = "\r"
         var rows: [Row] = []
         var fields: [String] = []
-        var field = ""
+        var field = String.UnicodeScalarView()
+        var fieldLength = 0
         var inQuotes = false
         var quoteOpenedOn = 0
         var line = 1
         var rowStart = 1
         var afterQuote = false
-        var characters = text.makeIterator()
-        var pending: Character? = nil
         var column = 0
-        func next() -> Character? {
-            if let character = pending {
-                pending = nil
-                return character
-            }
-            return characters.next()
+        var scalars = text.unicodeScalars.makeIterator()
+        var pending: Unicode.Scalar?
+        func endField() {
+            fields.append(String(field))
+            field = String.UnicodeScalarView()
+            fieldLength = 0
         }
-        while let character = next() {
+        while let scalar = pending ?? scalars.next() {
+            pending = nil
             column += 1
             if inQuotes {
-                if character == "\"" {
-                    if let following = next() {
-                        if following == "\"" {
-                            field.append("\"")
+                if scalar == quote {
+                    if let following = scalars.next() {
+                        if following == quote {
+                            field.append(quote)
+                            fieldLength += 1
                         } else {
                             inQuotes = false
                             afterQuote = true
@@ -53,41 +57,41 @@ public enum DelimitedText {
                         afterQuote = true
                     }
                 } else {
-                    if character == "\n" || character == "\r\n" { line += 1; column = 0 }
-                    field.append(character)
+                    if scalar == newline { line += 1; column = 0 }
+                    field.append(scalar)
+                    fieldLength += 1
                 }
-            } else if character == separator {
-                fields.append(field)
-                field = ""
+            } else if scalar == separatorScalar {
+                endField()
                 afterQuote = false
-            } else if character == "\n" || character == "\r\n" || character == "\r" {
-                fields.append(field)
+            } else if scalar == newline || scalar == carriageReturn {
+                if scalar == carriageReturn, let following = scalars.next(), following != newline { pending = following }
+                endField()
                 rows.append(Row(line: rowStart, fields: fields))
                 fields = []
-                field = ""
                 afterQuote = false
                 line += 1
                 column = 0
                 rowStart = line
-            } else if character == "\"" && field.isEmpty && !afterQuote {
+            } else if scalar == quote && fieldLength == 0 && !afterQuote {
                 inQuotes = true
                 quoteOpenedOn = line
             } else if afterQuote {
-                throw Failure(message: "unexpected text after a closing quote",
-                              location: SourceLocation(file: file, line: line, column: column))
+                throw Failure(message: "unexpected text after a closing quote", location: SourceLocation(file: file, line: line, column: column))
             } else {
-                field.append(character)
+                field.append(scalar)
+                fieldLength += 1
             }
-            if field.utf8.count > maxFieldLength {
-                throw Failure(message: "a field is longer than \(maxFieldLength) bytes", location: SourceLocation(file: file, line: line))
+            if fieldLength > maxFieldLength {
+                throw Failure(message: "a field is longer than \(maxFieldLength) characters", location: SourceLocation(file: file, line: line))
             }
         }
         if inQuotes {
             throw Failure(message: "a quoted field opened on line \(quoteOpenedOn) is never closed",
                           location: SourceLocation(file: file, line: quoteOpenedOn))
         }
-        if !field.isEmpty || !fields.isEmpty || afterQuote {
-            fields.append(field)
+        if fieldLength > 0 || !fields.isEmpty || afterQuote {
+            endField()
             rows.append(Row(line: rowStart, fields: fields))
         }
         return rows

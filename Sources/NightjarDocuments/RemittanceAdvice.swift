@@ -54,7 +54,7 @@ public struct RemittanceLine: Sendable, Equatable, Codable {
     public var dates: [DocumentDate]
     /// ADX segments inside this RMR loop.
     public var adjustments: [Adjustment]
-    /// Segment number of the RMR (provenance).
+    /// Segment number of the RMR, or the CSV line (provenance).
     public let segment: Int
 }
 
@@ -76,8 +76,11 @@ public struct RemittanceAdvice: Sendable, Equatable, Codable {
     public let segment: Int
     /// BPR01: C payment with remittance, I remittance only, H notification...
     public let handlingCode: String
-    /// BPR02, signed: a debit (BPR03 = D) is negative.
-    public let total: Money
+    /// BPR02, signed: a debit (BPR03 = D) is negative. For a CSV without a payment-total
+    /// column, the sum of its lines.
+    public internal(set) var total: Money
+    /// Whether the file stated the payment total (X12 always does; a CSV may not).
+    public internal(set) var totalDeclared = true
     public let creditDebit: String
     /// BPR04: ACH, CHK, FWT, NON...
     public let paymentMethod: String?

@@ -1,0 +1,213 @@
+import Foundation
+import NightjarCore
+import NightjarDocuments
+import NightjarLedger
+import NightjarStore
+
+/// `nightjar import`, `nightjar invoices import`, `nightjar batches`, `nightjar batch show`.
+enum ImportCommands {
+    static var commands: [CommandSpec] {
+        [
+            CommandSpec(["import"], summary: "import remittance files (X12 820, or CSV by profile) into batches",
+                        discussion: """
+                        The format is found from the content: X12 by its ISA header, a CSV by the profile that matches
+                        its header row (or --profile). Each file is one transaction and is imported once: the same
+                        bytes again change nothing. A payment whose total differs from its lines is stored and flagged
+                        out of balance, with the difference.
+
+                        Example:
+                          nightjar import remit-2026-11-23.x12 northwind-2026-11.csv --client acme
+                        """,
+                        arguments: [ArgumentSpec("FILE", "files to import", variadic: true)],
+                        options: [.value("client", "C", "the client the files belong to"),
+                                  .value("profile", "NAME", "read delimited files with profiles/NAME.profile")],
+                        run: importFiles),
+            CommandSpec(["invoices", "import"], summary: "load a client's open invoices (updates open amounts on re-import)",
+                        discussion: """
+                        Default layout (a header row, comma-separated, ISO dates):
+                          customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number[,terms]
+                        Other layouts are described by a profile with `kind = open_invoices`.
+                        """,
+                        arguments: [ArgumentSpec("FILE", "the open-invoice export")],
+                        options: [.value("client", "C", "the client"), .value("profile", "NAME", "profiles/NAME.profile")],
+                        run: importInvoices),
+            CommandSpec(["batches"], summary: "list remittance batches (one per payment)",
+                        options: [.value("client", "C", "only this client"), .value("date", "DATE", "only payments dated DATE")],
+                        run: listBatches),
+            CommandSpec(["batch", "show"], summary: "show a batch with its lines, adjustments and where each came from",
+                        arguments: [ArgumentSpec("ID", "the batch id")], run: showBatch),
+        ]
+    }
+
+    static func ledger(_ invocation: Invocation) throws -> (Ledger, WorkspaceConfig, Workspace) {
+        let workspace = invocation.workspace
+        let config = try workspace.requireExisting()
+        return (Ledger(database: try WorkspaceDatabase.open(at: workspace.databasePath)), config, workspace)
+    }
+
+    static func requireClient(_ invocation: Invocation) throws -> String {
+        guard let client = invocation.value("client") else { throw UsageError("give --client C", command: invocation.command.name) }
+        return client
+    }
+
+    static func loadProfile(_ name: String, workspace: Workspace) throws -> DelimitedProfile {
+        let path = name.contains("/") ? name : workspace.profilesDirectory + "/\(name).profile"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw GeneralError(code: "profile.missing", message: "no profile \(path)", exitStatus: .noInput)
+        }
+        return try DelimitedProfile.parse(String(decoding: data, as: UTF8.self), file: path)
+    }
+
+    static func workspaceProfiles(_ workspace: Workspace) throws -> [DelimitedProfile] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: workspace.profilesDirectory)) ?? []
+        return try names.filter { $0.hasSuffix(".profile") }.sorted().map { try loadProfile(workspace.profilesDirectory + "/" + $0, workspace: workspace) }
+    }
+
+    static func readFile(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw GeneralError(code: "file.missing", message: "cannot read \(path)", exitStatus: .noInput)
+        }
+        return Array(data)
+    }
+
+    static func importFiles(_ invocation: Invocation) async throws -> ExitStatus {
+        let client = try requireClient(invocation)
+        let (ledger, config, workspace) = try ledger(invocation)
+        let explicit = try invocation.value("profile").map { try loadProfile($0, workspace: workspace) }
+        var results: [ImportResult] = []
+        var problems: [(String, String, String)] = []
+        for path in invocation.arguments {
+            let name = (path as NSString).lastPathComponent
+            do {
+                let bytes = try readFile(path)
+                switch DocumentFormat.detect(bytes) {
+                case .x12(let functionalID) where functionalID == "RA" || functionalID == nil:
+                    let advices = try RemittanceAdviceReader.read(bytes, defaultCurrency: config.defaultCurrency, file: name)
+                    results.append(try ledger.importRemittances(advices, bytes: bytes, name: name, client: client, format: "x12-820"))
+                case .x12(let functionalID):
+                    problems.append((name, "not_remittance", "an X12 \(functionalID ?? "") file, not a remittance (820); kept, not imported"))
+                case .delimitedText:
+                    let profile: DelimitedProfile
+                    if let explicit {
+                        profile = explicit
+                    } else {
+                        let header = DelimitedProfileMatch.headerRow(bytes)
+                        guard let matched = try workspaceProfiles(workspace).first(where: { $0.kind == .remittance && $0.matches(header: header) }) else {
+                            problems.append((name, "no_profile", "no profile in \(workspace.profilesDirectory) matches its header (\(header.prefix(6).joined(separator: ", "))); kept, not imported"))
+                            continue
+                        }
+                        profile = matched
+                    }
+                    let advices = try DelimitedRemittanceReader.read(bytes, profile: profile, defaultCurrency: config.defaultCurrency, file: name)
+                    results.append(try ledger.importRemittances(advices, bytes: bytes, name: name, client: client, format: "csv:\(profile.name)"))
+                case .xlsx:
+                    problems.append((name, "unsupported", "an Excel workbook: Excel import is not built yet; kept, not imported"))
+                case .unknown:
+                    problems.append((name, "unknown_format", "not X12, Excel or text; kept, not imported"))
+                }
+            } catch let error as any NightjarError {
+                problems.append((name, error.code, error.description))
+            }
+        }
+        if invocation.json {
+            struct Report: Encodable {
+                let imported: [ImportResult]
+                let problems: [[String: String]]
+            }
+            try Output.json(Report(imported: results, problems: problems.map { ["file": $0.0, "code": $0.1, "message": $0.2] }))
+        } else {
+            for result in results {
+                if result.alreadyImported {
+                    Output.line("\(result.file): already imported (sha256 \(result.sha256.prefix(12))…); nothing changed")
+                } else {
+                    Output.line("\(result.file): \(result.batches) batch(es), \(result.lines) line(s)"
+                        + (result.outOfBalance > 0 ? ", \(result.outOfBalance) OUT OF BALANCE" : ""))
+                }
+            }
+            for (_, _, message) in problems { Console.standardError.line("nightjar: \(message.contains(":") ? message : message)") }
+        }
+        return problems.contains { !["not_remittance", "no_profile", "unsupported", "unknown_format"].contains($0.1) } ? .dataError
+            : (problems.isEmpty ? .ok : .failure)
+    }
+
+    static func importInvoices(_ invocation: Invocation) async throws -> ExitStatus {
+        let client = try requireClient(invocation)
+        let (ledger, config, workspace) = try ledger(invocation)
+        let path = invocation.argument("FILE")!
+        let profile = try invocation.value("profile").map { try loadProfile($0, workspace: workspace) } ?? .defaultOpenInvoices
+        let bytes = try readFile(path)
+        let name = (path as NSString).lastPathComponent
+        let invoices = try OpenInvoiceReader.read(bytes, profile: profile, defaultCurrency: config.defaultCurrency, file: name)
+        let result = try ledger.importOpenInvoices(invoices, bytes: bytes, name: name, client: client)
+        if invocation.json {
+            try Output.json(result)
+        } else if result.alreadyImported {
+            Output.line("\(name): already imported; nothing changed")
+        } else {
+            Output.line("\(name): \(result.invoicesCreated) new open invoice(s), \(result.invoicesUpdated) updated")
+        }
+        return .ok
+    }
+
+    static func listBatches(_ invocation: Invocation) async throws -> ExitStatus {
+        let (ledger, _, _) = try ledger(invocation)
+        let date = try invocation.value("date").map { try CalendarDate(iso: $0) }
+        let batches = try ledger.batches(client: invocation.value("client"), date: date)
+        if invocation.json {
+            try Output.json(batches)
+        } else if batches.isEmpty {
+            Output.line("No batches.")
+        } else {
+            Output.line("ID    CLIENT      DATE        PAYER                     TRACE               TOTAL          LINES  BALANCE")
+            for batch in batches {
+                Output.line("\(String(batch.id).padding(6))\(batch.client.padding(12))\((batch.paymentDate ?? "-").padding(12))"
+                    + "\(String((batch.payer ?? "-").prefix(24)).padding(26))\(String((batch.traceNumber ?? "-").prefix(18)).padding(20))"
+                    + "\((batch.total + " " + batch.currency).padding(15))\(String(batch.lines).padding(7))"
+                    + (batch.balanced ? "ok" : "OUT BY \(batch.difference)"))
+            }
+        }
+        return .ok
+    }
+
+    static func showBatch(_ invocation: Invocation) async throws -> ExitStatus {
+        let (ledger, _, _) = try ledger(invocation)
+        guard let id = Int64(invocation.argument("ID")!) else { throw UsageError("ID must be a number", command: "batch show") }
+        guard let batch = try ledger.batch(id) else {
+            throw GeneralError(code: "batch.missing", message: "no batch \(id)", exitStatus: .noInput)
+        }
+        if invocation.json {
+            try Output.json(batch)
+            return .ok
+        }
+        let s = batch.summary
+        Output.line("Batch \(s.id) — \(s.client), from \(s.sourceFile)")
+        Output.line("  payer     \(s.payer ?? "-")")
+        Output.line("  trace     \(s.traceNumber ?? "-")    date \(s.paymentDate ?? "-")    method \(batch.paymentMethod ?? "-")"
+            + (batch.receivingAccount.map { "    account \($0)" } ?? ""))
+        Output.line("  total     \(s.total) \(s.currency)    lines account for \(batch.remitted)"
+            + (s.balanced ? "    balanced" : "    OUT OF BALANCE by \(s.difference)"))
+        if !batch.entityAdjustments.isEmpty { Output.line("  adjustments not tied to a line: \(batch.entityAdjustments.joined(separator: "; "))") }
+        Output.line("")
+        Output.line("  #    REFERENCE                 PAID          INVOICE       DISCOUNT    ADJUSTMENTS           FROM")
+        for line in batch.lines {
+            Output.line("  \(String(line.position + 1).padding(5))\((line.referenceQualifier + " " + line.reference).padding(26))"
+                + "\(line.amountPaid.padding(14))\((line.invoiceAmount ?? "-").padding(14))\((line.discount ?? "-").padding(12))"
+                + "\(line.adjustments.joined(separator: ", ").padding(22))\(line.sourceLocation)")
+        }
+        return .ok
+    }
+}
+
+/// Reads just the header row of a delimited file, for matching it against profiles.
+enum DelimitedProfileMatch {
+    static func headerRow(_ bytes: [UInt8]) -> [String] {
+        let prefix = Array(bytes.prefix(8192))
+        var text = String(decoding: prefix, as: UTF8.self)
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+        guard let line = text.split(whereSeparator: \.isNewline).first(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else { return [] }
+        for separator: Character in [",", ";", "\t", "|"] where line.contains(separator) {
+            if let row = try? DelimitedText.parse(String(line), separator: separator).first { return row.fields }
+        }
+        return [String(line)]
+    }
+}

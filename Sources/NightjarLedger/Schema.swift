@@ -1,0 +1,106 @@
+public import NightjarStore
+
+/// The ledger's tables, as migrations appended to the workspace database's history.
+public enum LedgerSchema {
+    /// Migrations in order; the workspace numbers them after its own.
+    public static let statements: [(name: String, sql: String)] = [
+        ("ledger", """
+        CREATE TABLE client (
+            id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE customer (
+            id INTEGER PRIMARY KEY,
+            client_id TEXT NOT NULL REFERENCES client(id),
+            customer_id TEXT NOT NULL,
+            name TEXT,
+            UNIQUE (client_id, customer_id)
+        );
+        -- The identifiers a payer uses in an N1 or a CSV (vendor numbers, DUNS, names) for a customer.
+        CREATE TABLE customer_alias (
+            id INTEGER PRIMARY KEY,
+            client_id TEXT NOT NULL REFERENCES client(id),
+            alias TEXT NOT NULL,
+            customer_id TEXT NOT NULL,
+            UNIQUE (client_id, alias)
+        );
+        CREATE TABLE source_file (
+            id INTEGER PRIMARY KEY,
+            client_id TEXT NOT NULL REFERENCES client(id),
+            sha256 TEXT NOT NULL,
+            original_name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            format TEXT NOT NULL,
+            portal TEXT,
+            size INTEGER NOT NULL,
+            fetched_at TEXT,
+            imported_at TEXT NOT NULL,
+            UNIQUE (client_id, sha256)
+        );
+        CREATE TABLE open_invoice (
+            id INTEGER PRIMARY KEY,
+            client_id TEXT NOT NULL REFERENCES client(id),
+            customer_id TEXT NOT NULL,
+            invoice_number TEXT NOT NULL,
+            invoice_date TEXT,
+            due_date TEXT,
+            amount_minor INTEGER NOT NULL,
+            open_amount_minor INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            po_number TEXT,
+            terms TEXT,
+            source_file_id INTEGER NOT NULL REFERENCES source_file(id),
+            source_line INTEGER NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (client_id, customer_id, invoice_number)
+        );
+        CREATE TABLE remittance_batch (
+            id INTEGER PRIMARY KEY,
+            client_id TEXT NOT NULL REFERENCES client(id),
+            source_file_id INTEGER NOT NULL REFERENCES source_file(id),
+            position INTEGER NOT NULL,
+            control_number TEXT NOT NULL,
+            payer_name TEXT,
+            payer_id_qualifier TEXT,
+            payer_id TEXT,
+            trace_number TEXT,
+            payment_date TEXT,
+            payment_method TEXT,
+            receiving_account_masked TEXT,
+            total_minor INTEGER NOT NULL,
+            remitted_minor INTEGER NOT NULL,
+            difference_minor INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            balanced INTEGER NOT NULL,
+            status TEXT NOT NULL DEFAULT 'new',
+            source_location INTEGER NOT NULL,
+            UNIQUE (source_file_id, position)
+        );
+        CREATE INDEX remittance_batch_client_date ON remittance_batch (client_id, payment_date);
+        CREATE TABLE remittance_line (
+            id INTEGER PRIMARY KEY,
+            batch_id INTEGER NOT NULL REFERENCES remittance_batch(id),
+            position INTEGER NOT NULL,
+            reference_qualifier TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            payment_action TEXT,
+            amount_paid_minor INTEGER NOT NULL,
+            invoice_amount_minor INTEGER,
+            discount_minor INTEGER,
+            po_number TEXT,
+            source_location INTEGER NOT NULL,
+            UNIQUE (batch_id, position)
+        );
+        CREATE INDEX remittance_line_reference ON remittance_line (reference);
+        CREATE TABLE remittance_adjustment (
+            id INTEGER PRIMARY KEY,
+            batch_id INTEGER NOT NULL REFERENCES remittance_batch(id),
+            line_id INTEGER REFERENCES remittance_line(id),
+            amount_minor INTEGER NOT NULL,
+            reason_code TEXT NOT NULL,
+            reference TEXT,
+            source_location INTEGER NOT NULL
+        );
+        """),
+    ]
+}

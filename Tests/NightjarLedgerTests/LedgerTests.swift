@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+import NightjarLedger
+import NightjarDocuments
+import NightjarStore
+import NightjarCore
+
+func ledgerDatabase() throws -> Database {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nj-ledger-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let database = try Database(path: folder + "/ledger.sqlite")
+    try Migrator.migrate(database, LedgerSchema.statements.enumerated().map { Migration(version: $0.offset + 1, name: $0.element.name, sql: $0.element.sql) })
+    return database
+}
+
+@Suite("Ledger")
+struct LedgerTests {
+    static let x12 = Array(("ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *261124*0100*U*00401*000000001*0*P*>~"
+        + "GS*RA*S*R*20261124*0100*1*X*004010~ST*820*0001~BPR*C*150.00*C*ACH*CTX*01*111000025*DA*123456789*1234567890**01*222000025*DA*987654321*20261124~"
+        + "TRN*1*TRACE42*1234567890~N1*PR*RETAILER CO*92*V123~ENT*1~ADX*-10.00*CS~RMR*IV*INV-1*PI*100.00*100.00~RMR*IV*INV-2*PI*45.00*50.00~ADX*-5.00*01~"
+        + "SE*10*0001~GE*1*1~IEA*1*000000001~").utf8)
+
+    @Test func importingTheSameFileTwiceChangesNothing() throws {
+        let database = try ledgerDatabase()
+        let ledger = Ledger(database: database)
+        let advices = try RemittanceAdviceReader.read(LedgerTests.x12, defaultCurrency: .usd)
+        let first = try ledger.importRemittances(advices, bytes: LedgerTests.x12, name: "a.x12", client: "acme", format: "x12-820")
+        #expect(!first.alreadyImported && first.batches == 1 && first.lines == 2 && first.outOfBalance == 1)
+        let before = try database.scalar(Int64.self, "SELECT count(*) FROM remittance_line")
+        let second = try ledger.importRemittances(advices, bytes: LedgerTests.x12, name: "renamed.x12", client: "acme", format: "x12-820")
+        #expect(second.alreadyImported)
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM remittance_line") == before)
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file") == 1)
+        let batch = try #require(try ledger.batch(try ledger.batches()[0].id))
+        #expect(batch.summary.total == "150.00")
+        #expect(batch.remitted == "135.00")
+        #expect(batch.summary.difference == "15.00")
+        #expect(!batch.summary.balanced)
+        #expect(batch.receivingAccount == "****4321")
+        #expect(batch.entityAdjustments == ["-10.00 CS"])
+        #expect(batch.lines[1].adjustments == ["-5.00 01"])
+        #expect(batch.lines[0].sourceLocation == 9)
+        // Bank account numbers are never stored in full.
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM remittance_batch WHERE receiving_account_masked LIKE '%987654321%'") == 0)
+    }
+
+    @Test func aFailingImportLeavesNothingHalfWritten() throws {
+        let database = try ledgerDatabase()
+        let ledger = Ledger(database: database)
+        try database.execute("CREATE TRIGGER fail_second BEFORE INSERT ON remittance_line WHEN NEW.position = 1 BEGIN SELECT RAISE(ABORT, 'disk trouble'); END")
+        let advices = try RemittanceAdviceReader.read(LedgerTests.x12, defaultCurrency: .usd)
+        #expect(throws: StoreError.self) {
+            try ledger.importRemittances(advices, bytes: LedgerTests.x12, name: "a.x12", client: "acme", format: "x12-820")
+        }
+        for table in ["source_file", "remittance_batch", "remittance_line", "remittance_adjustment"] {
+            #expect(try database.scalar(Int64.self, "SELECT count(*) FROM \(table)") == 0, "\(table)")
+        }
+    }
+
+    @Test func reimportingInvoicesUpdatesOpenAmountsInsteadOfDuplicating() throws {
+        let ledger = Ledger(database: try ledgerDatabase())
+        let header = "customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number\n"
+        let first = Array((header + "C1,INV-1,2026-10-01,2026-10-31,100.00,100.00,USD,\nC1,INV-2,,,50,50,USD,\n").utf8)
+        let second = Array((header + "C1,INV-1,2026-10-01,2026-10-31,100.00,40.00,USD,\n").utf8)
+        _ = try ledger.importOpenInvoices(try OpenInvoiceReader.read(first, defaultCurrency: .usd), bytes: first, name: "1.csv", client: "acme")
+        let result = try ledger.importOpenInvoices(try OpenInvoiceReader.read(second, defaultCurrency: .usd), bytes: second, name: "2.csv", client: "acme")
+        #expect(result.invoicesUpdated == 1 && result.invoicesCreated == 0)
+        let invoices = try ledger.openInvoices(client: "acme")
+        #expect(invoices.count == 2)
+        #expect(invoices.first { $0.invoiceNumber == "INV-1" }?.openAmount.decimalString == "40.00")
+    }
+}

@@ -1,0 +1,21 @@
+# A retailer's remittance export: one row per invoice paid, grouped into payments by check number.
+name = northwind-remittance
+kind = remittance
+separator = ","
+encoding = utf-8
+decimal = "."
+date_format = "MM/dd/yyyy"
+currency = USD
+negative = parentheses
+skip_rows_starting_with = "Total"
+
+[columns]
+payment_reference = "Check Number"
+payment_date = "Payment Date"
+payer = "Vendor Name"
+reference = "Invoice Number"
+invoice_amount = "Invoice Amount"
+amount_paid = "Paid Amount"
+discount = "Discount"
+deduction_amount = "Deduction"
+deduction_code = "Reason"
