@@ -55,7 +55,7 @@ let package = Package(
         // Benchmarks (`make bench`), release build only.
         .executableTarget(name: "NightjarBench",
                           dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault",
-                                         "NightjarDocuments"],
+                                         "NightjarDocuments", "NightjarLedger"],
                           path: "Benchmarks/NightjarBench", swiftSettings: strictSettings),
 
         // Test support: a child process the store's crash test kills mid-transaction.

@@ -4,6 +4,7 @@ import NightjarCore
 import NightjarStore
 import NightjarVault
 import NightjarDocuments
+import NightjarLedger
 
 /// A scratch folder on tmpfs when there is one (setup speed), else the temporary folder.
 func scratchFolder(_ label: String) -> String {
@@ -52,6 +53,19 @@ func generated820(payments: Int, lines: Int) -> [UInt8] {
 }
 
 let benchmarks: [Benchmark] = [
+    Benchmark(name: "import-1m", summary: "importing 1,000,000 remittance lines (an 820) into the store") {
+        let bytes = generated820(payments: 4_000, lines: 250)
+        let path = NSTemporaryDirectory() + "/nightjar-bench-import-\(getpid()).sqlite"
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let database = try Database(path: path)
+        try Migrator.migrate(database, LedgerSchema.statements.enumerated().map { Migration(version: $0.offset + 1, name: $0.element.name, sql: $0.element.sql) })
+        var lines = 0
+        let seconds = try measure {
+            let advices = try RemittanceAdviceReader.read(bytes, defaultCurrency: .usd, file: "big.x12")
+            lines = try Ledger(database: database).importRemittances(advices, bytes: bytes, name: "big.x12", client: "bench", format: "x12-820").lines
+        }
+        return [Figure(benchmark: "import \(lines) remittance lines (\(bytes.count / 1_000_000) MB 820, parse + store)", value: seconds, unit: "s", goal: "< 10 s")]
+    },
     Benchmark(name: "x12-820", summary: "X12 820 parsing throughput, one core") {
         let bytes = generated820(payments: 2_000, lines: 250)
         var payments = 0
