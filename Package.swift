@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "NightjarHTTPTests", dependencies: ["NightjarHTTP", "NightjarSandbox", "NightjarCore"],
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarDocumentsTests", dependencies: ["NightjarDocuments", "NightjarCore"],
-                    resources: [.copy("Samples")], swiftSettings: strictSettings),
+                    resources: [.copy("Samples"), .copy("Fixtures")], swiftSettings: strictSettings),
         .testTarget(name: "NightjarLedgerTests", dependencies: ["NightjarLedger", "NightjarDocuments", "NightjarStore", "NightjarCore"],
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarCLITests", dependencies: ["NightjarCLI", "NightjarCore"],

@@ -86,12 +86,12 @@ enum ImportCommands {
                     results.append(try ledger.importRemittances(advices, bytes: bytes, name: name, client: client, format: "x12-820"))
                 case .x12(let functionalID):
                     problems.append((name, "not_remittance", "an X12 \(functionalID ?? "") file, not a remittance (820); kept, not imported"))
-                case .delimitedText:
+                case .delimitedText, .xlsx:
                     let profile: DelimitedProfile
                     if let explicit {
                         profile = explicit
                     } else {
-                        let header = DelimitedProfileMatch.headerRow(bytes)
+                        let header = try DelimitedProfileMatch.headerRow(bytes, file: name)
                         guard let matched = try workspaceProfiles(workspace).first(where: { $0.kind == .remittance && $0.matches(header: header) }) else {
                             problems.append((name, "no_profile", "no profile in \(workspace.profilesDirectory) matches its header (\(header.prefix(6).joined(separator: ", "))); kept, not imported"))
                             continue
@@ -100,8 +100,6 @@ enum ImportCommands {
                     }
                     let advices = try DelimitedRemittanceReader.read(bytes, profile: profile, defaultCurrency: config.defaultCurrency, file: name)
                     results.append(try ledger.importRemittances(advices, bytes: bytes, name: name, client: client, format: "csv:\(profile.name)"))
-                case .xlsx:
-                    problems.append((name, "unsupported", "an Excel workbook: Excel import is not built yet; kept, not imported"))
                 case .unknown:
                     problems.append((name, "unknown_format", "not X12, Excel or text; kept, not imported"))
                 }
@@ -200,7 +198,10 @@ enum ImportCommands {
 
 /// Reads just the header row of a delimited file, for matching it against profiles.
 enum DelimitedProfileMatch {
-    static func headerRow(_ bytes: [UInt8]) -> [String] {
+    static func headerRow(_ bytes: [UInt8], file: String) throws -> [String] {
+        if DocumentFormat.detect(bytes) == .xlsx {
+            return try WorkbookReader.firstSheet(bytes, dateFormat: "yyyy-MM-dd", file: file).first { !$0.fields.isEmpty }?.fields ?? []
+        }
         let prefix = Array(bytes.prefix(8192))
         var text = String(decoding: prefix, as: UTF8.self)
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }

@@ -5,6 +5,11 @@ public enum DelimitedText {
     public struct Row: Sendable, Equatable {
         public let line: Int
         public let fields: [String]
+
+        public init(line: Int, fields: [String]) {
+            self.line = line
+            self.fields = fields
+        }
     }
 
     /// Problems found while splitting.

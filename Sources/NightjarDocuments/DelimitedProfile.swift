@@ -154,15 +154,22 @@ struct ProfiledRow {
 }
 
 extension DelimitedProfile {
-    /// Decodes, splits and maps rows by header name. The first non-empty row is the header.
-    func rows(_ bytes: [UInt8], file: String?) throws(DelimitedError) -> [ProfiledRow] {
+    /// The file's rows: the first sheet of an .xlsx workbook, or delimited text decoded and split.
+    public func table(_ bytes: [UInt8], file: String?) throws(DelimitedError) -> [DelimitedText.Row] {
+        if DocumentFormat.detect(bytes) == .xlsx {
+            return try WorkbookReader.firstSheet(bytes, dateFormat: dateFormat, file: file)
+        }
         let text = try encoding.decode(bytes, file: file)
-        let table: [DelimitedText.Row]
         do {
-            table = try DelimitedText.parse(text, separator: separator, file: file)
+            return try DelimitedText.parse(text, separator: separator, file: file)
         } catch {
             throw DelimitedError(code: "csv.malformed", message: error.message, location: error.location)
         }
+    }
+
+    /// Reads the table and maps rows by header name. The first non-empty row is the header.
+    func rows(_ bytes: [UInt8], file: String?) throws(DelimitedError) -> [ProfiledRow] {
+        let table = try table(bytes, file: file)
         let nonEmpty = table.filter { !$0.fields.allSatisfy { $0.trimmingCharacters(in: .whitespaces).isEmpty } }
         guard let header = nonEmpty.first else {
             throw DelimitedError(code: "csv.empty", message: "the file has no header row", location: SourceLocation(file: file, line: 1))
