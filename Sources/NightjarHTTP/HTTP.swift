@@ -1,1 +1,0 @@
-// NightjarHTTP: sessions on libcurl (to be written).

@@ -1,0 +1,216 @@
+public import NightjarCore
+import CCurl
+import Foundation
+import Synchronization
+
+/// How failed requests are tried again.
+public struct RetryPolicy: Sendable {
+    public var maximumAttempts = 3
+    public var baseDelay: Duration = .milliseconds(500)
+    public var maximumDelay: Duration = .seconds(30)
+    /// The most a `Retry-After` header may make us wait; longer is reported instead.
+    public var maximumRetryAfter: Duration = .seconds(120)
+    /// Retry POSTs too (only when repeating them is harmless for this portal).
+    public var allowNonIdempotent = false
+
+    public init() {}
+
+    public static let none: RetryPolicy = {
+        var policy = RetryPolicy()
+        policy.maximumAttempts = 1
+        return policy
+    }()
+}
+
+/// Per-origin politeness shared by every session of a run: at most `concurrency` requests at
+/// once and `requestsPerSecond` started per second.
+public actor OriginLimiter {
+    public struct Limit: Sendable {
+        public var concurrency: Int
+        public var requestsPerSecond: Double
+        public init(concurrency: Int = 4, requestsPerSecond: Double = 5) {
+            self.concurrency = concurrency
+            self.requestsPerSecond = requestsPerSecond
+        }
+    }
+
+    private var limits: [String: Limit] = [:]
+    private let defaultLimit: Limit
+    private var inFlight: [String: Int] = [:]
+    private var nextStart: [String: ContinuousClock.Instant] = [:]
+    private var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+
+    public init(defaultLimit: Limit = Limit()) { self.defaultLimit = defaultLimit }
+
+    public func setLimit(_ limit: Limit, for origin: String) { limits[origin] = limit }
+
+    /// Waits for a slot and the rate; call `release` when the request ends.
+    public func acquire(_ origin: String) async {
+        let limit = limits[origin] ?? defaultLimit
+        while inFlight[origin, default: 0] >= limit.concurrency {
+            await withCheckedContinuation { waiters[origin, default: []].append($0) }
+        }
+        inFlight[origin, default: 0] += 1
+        let now = ContinuousClock.now
+        let start = max(now, nextStart[origin] ?? now)
+        nextStart[origin] = start + .milliseconds(Int(1000 / max(0.01, limit.requestsPerSecond)))
+        if start > now { try? await Task.sleep(until: start, clock: .continuous) }
+    }
+
+    public func release(_ origin: String) {
+        inFlight[origin, default: 1] -= 1
+        if var queue = waiters[origin], !queue.isEmpty {
+            queue.removeFirst().resume()
+            waiters[origin] = queue
+        }
+    }
+}
+
+/// A browsing session: its own cookie jar (in memory only), browser-like default headers, the
+/// Referer kept, redirects followed by rules, retries and politeness.
+public final class HTTPSession: @unchecked Sendable {
+    /// The cookie store: a libcurl share handle, used only by this session's transfers, all of
+    /// which run on the one loop thread.
+    private let share: UnsafeMutableRawPointer?
+    public let limits: TransferLimits
+    public let tls: TLSSettings
+    public let retry: RetryPolicy
+    let limiter: OriginLimiter?
+    private let state = Mutex<(referer: String?, requests: Int)>((nil, 0))
+    /// Called with every exchange (for HAR recording).
+    public var observer: (@Sendable (HTTPRequest, HTTPResponse?, (any Error)?) -> Void)?
+
+    public static let defaultHeaders: [(String, String)] = [
+        ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36 Nightjar/0.1"),
+        ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,application/json;q=0.8,*/*;q=0.7"),
+        ("Accept-Language", "en-US,en;q=0.9"),
+    ]
+
+    public init(limits: TransferLimits = TransferLimits(), tls: TLSSettings = TLSSettings(), retry: RetryPolicy = RetryPolicy(),
+                limiter: OriginLimiter? = nil) {
+        _ = CurlLoop.shared
+        share = curl_share_init()
+        if let share { _ = ccurl_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_COOKIE.rawValue)) }
+        self.limits = limits
+        self.tls = tls
+        self.retry = retry
+        self.limiter = limiter
+    }
+
+    deinit {
+        if let share { curl_share_cleanup(share) }
+    }
+
+    /// Number of requests this session has sent (each attempt and each redirect counts).
+    public var requestCount: Int { state.withLock { $0.requests } }
+
+    /// Sends `request`, following redirects and retrying as the policies say.
+    public func send(_ request: HTTPRequest, followRedirects: Bool = true) async throws -> HTTPResponse {
+        var current = request
+        var redirects = 0
+        while true {
+            let response = try await sendWithRetries(current)
+            guard followRedirects, [301, 302, 303, 307, 308].contains(response.status), let location = response.header("Location") else {
+                return response
+            }
+            redirects += 1
+            if redirects > limits.maximumRedirects { throw HTTPError.tooManyRedirects(limits.maximumRedirects) }
+            guard let target = URL(string: location, relativeTo: URL(string: response.url))?.absoluteURL,
+                  let scheme = target.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
+                throw HTTPError.invalidURL(location)
+            }
+            if HTTPSession.scheme(of: response.url) == "https" && scheme == "http" { throw HTTPError.downgradeRedirect(target.absoluteString) }
+            if [307, 308].contains(response.status) {
+                if case .none = current.body {} else if HTTPSession.origin(of: target.absoluteString) != HTTPSession.origin(of: response.url) {
+                    throw HTTPError.crossOriginBodyRedirect(HTTPSession.origin(of: target.absoluteString))
+                }
+                current = HTTPRequest(current.method, target.absoluteString, headers: current.headers, body: current.body, retryable: current.retryable)
+            } else {
+                current = HTTPRequest(current.method == .head ? .head : .get, target.absoluteString, headers: current.headers)
+            }
+        }
+    }
+
+    private func sendWithRetries(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let retryable = request.retryable ?? (request.method.isIdempotent || retry.allowNonIdempotent)
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let response = try await sendOnce(request)
+                if retryable, attempt < retry.maximumAttempts, [429, 502, 503, 504].contains(response.status) {
+                    let wait = retryAfter(response) ?? backoff(attempt)
+                    if wait > retry.maximumRetryAfter { return response }
+                    try await Task.sleep(for: wait)
+                    continue
+                }
+                return response
+            } catch let error as HTTPError where retryable && error.isTransient && attempt < retry.maximumAttempts {
+                try await Task.sleep(for: backoff(attempt))
+            }
+        }
+    }
+
+    /// Exponential backoff with full jitter, bounded.
+    func backoff(_ attempt: Int) -> Duration {
+        let base = Double(retry.baseDelay.milliseconds) * pow(2, Double(attempt - 1))
+        let capped = min(base, Double(retry.maximumDelay.milliseconds))
+        return .milliseconds(Int(Double.random(in: capped / 2...capped)))
+    }
+
+    /// `Retry-After` as seconds or an HTTP date.
+    func retryAfter(_ response: HTTPResponse) -> Duration? {
+        guard let value = response.header("Retry-After")?.trimmingCharacters(in: .whitespaces) else { return nil }
+        if let seconds = Int(value) { return .seconds(max(0, seconds)) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return .milliseconds(max(0, Int(date.timeIntervalSinceNow * 1000)))
+    }
+
+    private func sendOnce(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let url = request.fullURL
+        guard let scheme = HTTPSession.scheme(of: url), scheme == "http" || scheme == "https" else { throw HTTPError.invalidURL(url) }
+        let (body, contentType) = request.body.encoded()
+        var headers = HTTPSession.defaultHeaders.filter { name, _ in !request.headers.contains { $0.0.caseInsensitiveCompare(name) == .orderedSame } }
+        headers += request.headers
+        if let contentType, !headers.contains(where: { $0.0.caseInsensitiveCompare("Content-Type") == .orderedSame }) {
+            headers.append(("Content-Type", contentType))
+        }
+        let referer = state.withLock { state -> String? in
+            state.requests += 1
+            return state.referer
+        }
+        if let referer, !headers.contains(where: { $0.0.caseInsensitiveCompare("Referer") == .orderedSame }) {
+            headers.append(("Referer", referer))
+        }
+        let origin = HTTPSession.origin(of: url)
+        if let limiter { await limiter.acquire(origin) }
+        defer { if let limiter { Task { await limiter.release(origin) } } }
+        let transfer = Transfer(id: CurlLoop.shared.nextID(), url: url, method: request.method,
+                                headerLines: headers.map { "\($0.0): \($0.1)" }, body: body, limits: limits, tls: tls, share: share)
+        do {
+            let raw = try await CurlLoop.shared.perform(transfer)
+            let response = HTTPResponse(status: raw.status, headers: raw.headers, url: raw.url, body: raw.body)
+            state.withLock { $0.referer = raw.url }
+            observer?(request, response, nil)
+            return response
+        } catch {
+            observer?(request, nil, error)
+            throw error
+        }
+    }
+
+    /// `https://host:port` of a URL (default ports filled in), lower-cased.
+    public static func origin(of url: String) -> String {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), let host = components.host?.lowercased() else {
+            return url
+        }
+        let port = components.port ?? (scheme == "https" ? 443 : 80)
+        return "\(scheme)://\(host):\(port)"
+    }
+
+    static func scheme(of url: String) -> String? { URLComponents(string: url)?.scheme?.lowercased() }
+}

@@ -1,1 +1,0 @@
-// NightjarSandbox: fake portals (to be written).

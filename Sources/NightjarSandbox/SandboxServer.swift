@@ -1,0 +1,324 @@
+public import Foundation
+import CZlib
+import Synchronization
+
+/// A request as the sandbox received it.
+public struct SandboxRequest: Sendable {
+    public let method: String
+    public let path: String
+    public let query: [String: String]
+    public let headers: [(name: String, value: String)]
+    public let body: [UInt8]
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+    }
+
+    /// Form fields of an urlencoded body.
+    public var form: [String: String] { SandboxRequest.parseQuery(String(decoding: body, as: UTF8.self)) }
+
+    /// Cookies the client sent.
+    public var cookies: [String: String] {
+        var result: [String: String] = [:]
+        for part in (header("Cookie") ?? "").split(separator: ";") {
+            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if pair.count == 2 { result[pair[0]] = pair[1] }
+        }
+        return result
+    }
+
+    static func parseQuery(_ text: String) -> [String: String] {
+        var result: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+            if let key = parts.first { result[key] = parts.count > 1 ? parts[1] : "" }
+        }
+        return result
+    }
+}
+
+/// A misbehaviour the sandbox can produce at the byte level.
+public enum SandboxFault: Sendable, Equatable {
+    /// Declare the full length, send half the body, close.
+    case truncateBody
+    /// Send half the body, then reset the connection (RST).
+    case resetMidBody
+    /// Send the headers, then nothing for this long.
+    case stall(seconds: Double)
+    /// Answer with something that is not an HTTP status line.
+    case malformedStatusLine
+    /// Add a header line of this many bytes.
+    case hugeHeader(bytes: Int)
+    /// Close without answering.
+    case closeWithoutResponse
+}
+
+/// A response to send.
+public struct SandboxResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+    public var fault: SandboxFault?
+    public var chunked = false
+    public var gzip = false
+
+    public init(status: Int = 200, headers: [(String, String)] = [], body: [UInt8] = [], fault: SandboxFault? = nil) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.fault = fault
+    }
+
+    public static func text(_ text: String, status: Int = 200, type: String = "text/plain; charset=utf-8") -> SandboxResponse {
+        SandboxResponse(status: status, headers: [("Content-Type", type)], body: Array(text.utf8))
+    }
+
+    public static func html(_ html: String, status: Int = 200) -> SandboxResponse { text(html, status: status, type: "text/html; charset=utf-8") }
+    public static func json(_ json: String, status: Int = 200) -> SandboxResponse { text(json, status: status, type: "application/json") }
+
+    public static func redirect(_ location: String, status: Int = 302) -> SandboxResponse {
+        SandboxResponse(status: status, headers: [("Location", location)])
+    }
+}
+
+/// An HTTP/1.1 server on plain sockets, bound to 127.0.0.1 only, one thread per connection, so
+/// it can misbehave at the byte level. For tests and the demo.
+public final class SandboxServer: Sendable {
+    public typealias Handler = @Sendable (SandboxRequest) -> SandboxResponse
+
+    public let port: UInt16
+    private let listener: Int32
+    private let handler: Handler
+    private let state = Mutex<(requests: Int, stopped: Bool, latency: Double)>((0, false, 0))
+
+    /// Listens on 127.0.0.1 at `port` (0 chooses a free one).
+    public init(port: UInt16 = 0, handler: @escaping Handler) throws {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw SandboxError("cannot create a socket") }
+        var yes: Int32 = 1
+        setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(socket, 512) == 0 else {
+            close(socket)
+            throw SandboxError("cannot listen on 127.0.0.1:\(port)")
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
+        }
+        self.port = UInt16(bigEndian: address.sin_port)
+        listener = socket
+        self.handler = handler
+        let thread = Thread { [self] in acceptLoop() }
+        thread.start()
+    }
+
+    /// `http://127.0.0.1:PORT` + path.
+    public func url(_ path: String = "/") -> String { "http://127.0.0.1:\(port)\(path)" }
+
+    /// Requests answered so far.
+    public var requestCount: Int { state.withLock { $0.requests } }
+
+    /// A fixed delay added before every answer.
+    public func setLatency(seconds: Double) { state.withLock { $0.latency = seconds } }
+
+    public func stop() {
+        state.withLock { $0.stopped = true }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+    }
+
+    private var stopped: Bool { state.withLock { $0.stopped } }
+
+    private func acceptLoop() {
+        while !stopped {
+            let connection = accept(listener, nil, nil)
+            if connection < 0 {
+                if stopped { return }
+                continue
+            }
+            var timeout = timeval(tv_sec: 30, tv_usec: 0)
+            setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let thread = Thread { [self] in serve(connection) }
+            thread.start()
+        }
+    }
+
+    private func serve(_ connection: Int32) {
+        defer { close(connection) }
+        var buffer: [UInt8] = []
+        while !stopped {
+            guard let request = readRequest(connection, &buffer) else { return }
+            state.withLock { $0.requests += 1 }
+            let latency = state.withLock { $0.latency }
+            if latency > 0 { usleep(UInt32(latency * 1_000_000)) }
+            let response = handler(request)
+            guard write(response, to: connection) else { return }
+            if request.header("Connection")?.lowercased() == "close" { return }
+        }
+    }
+
+    private func readRequest(_ connection: Int32, _ buffer: inout [UInt8]) -> SandboxRequest? {
+        let separator: [UInt8] = [13, 10, 13, 10]
+        var headerEnd: Int?
+        while headerEnd == nil {
+            if let index = find(separator, in: buffer) { headerEnd = index; break }
+            guard buffer.count < 1 << 20, receive(connection, &buffer) else { return nil }
+        }
+        let head = String(decoding: buffer[0..<headerEnd!], as: UTF8.self)
+        buffer.removeFirst(headerEnd! + 4)
+        let lines = head.components(separatedBy: "\r\n")
+        let requestLine = lines[0].split(separator: " ")
+        guard requestLine.count >= 2 else { return nil }
+        var headers: [(String, String)] = []
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+        }
+        let header = { (name: String) in headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1 }
+        var body: [UInt8] = []
+        if let length = header("Content-Length").flatMap(Int.init), length > 0 {
+            while buffer.count < length { guard receive(connection, &buffer) else { return nil } }
+            body = Array(buffer[0..<length])
+            buffer.removeFirst(length)
+        } else if header("Transfer-Encoding")?.lowercased() == "chunked" {
+            while true {
+                var lineEnd = find([13, 10], in: buffer)
+                while lineEnd == nil { guard receive(connection, &buffer) else { return nil }; lineEnd = find([13, 10], in: buffer) }
+                let size = Int(String(decoding: buffer[0..<lineEnd!], as: UTF8.self).split(separator: ";")[0], radix: 16) ?? 0
+                buffer.removeFirst(lineEnd! + 2)
+                while buffer.count < size + 2 { guard receive(connection, &buffer) else { return nil } }
+                body += buffer[0..<size]
+                buffer.removeFirst(size + 2)
+                if size == 0 { break }
+            }
+        }
+        let target = String(requestLine[1])
+        let parts = target.split(separator: "?", maxSplits: 1)
+        return SandboxRequest(method: String(requestLine[0]), path: String(parts[0]),
+                              query: parts.count > 1 ? SandboxRequest.parseQuery(String(parts[1])) : [:],
+                              headers: headers, body: body)
+    }
+
+    private func receive(_ connection: Int32, _ buffer: inout [UInt8]) -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        let count = recv(connection, &chunk, chunk.count, 0)
+        guard count > 0 else { return false }
+        buffer += chunk[0..<count]
+        return true
+    }
+
+    private func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        for index in 0...(haystack.count - needle.count) where haystack[index] == needle[0] {
+            if Array(haystack[index..<(index + needle.count)]) == needle { return index }
+        }
+        return nil
+    }
+
+    private func send(_ bytes: [UInt8], to connection: Int32) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { Foundation.send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if sent <= 0 { return false }
+            offset += sent
+        }
+        return true
+    }
+
+    /// Writes the response, or the fault it asks for. Returns false when the connection is done.
+    private func write(_ response: SandboxResponse, to connection: Int32) -> Bool {
+        if response.fault == .closeWithoutResponse { return false }
+        if response.fault == .malformedStatusLine { _ = send(Array("HTXP/9 what\r\n\r\nhello".utf8), to: connection); return false }
+        var body = response.body
+        var headers = response.headers
+        if response.gzip, let compressed = SandboxServer.gzip(body) {
+            body = compressed
+            headers.append(("Content-Encoding", "gzip"))
+        }
+        var head = "HTTP/1.1 \(response.status) \(SandboxServer.reason(response.status))\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        if case .hugeHeader(let bytes) = response.fault { head += "X-Padding: " + String(repeating: "a", count: bytes) + "\r\n" }
+        head += response.chunked ? "Transfer-Encoding: chunked\r\n" : "Content-Length: \(body.count)\r\n"
+        head += "\r\n"
+        guard send(Array(head.utf8), to: connection) else { return false }
+        switch response.fault {
+        case .truncateBody:
+            _ = send(Array(body.prefix(body.count / 2)), to: connection)
+            return false
+        case .resetMidBody:
+            _ = send(Array(body.prefix(body.count / 2)), to: connection)
+            var linger = Foundation.linger(l_onoff: 1, l_linger: 0)
+            setsockopt(connection, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Foundation.linger>.size))
+            return false
+        case .stall(let seconds):
+            let end = Date().addingTimeInterval(seconds)
+            while Date() < end && !stopped { usleep(50_000) }
+            return false
+        default:
+            break
+        }
+        if response.chunked {
+            var offset = 0
+            while offset < body.count {
+                let size = min(1000, body.count - offset)
+                guard send(Array(String(size, radix: 16).utf8) + [13, 10] + body[offset..<(offset + size)] + [13, 10], to: connection) else { return false }
+                offset += size
+            }
+            return send(Array("0\r\n\r\n".utf8), to: connection)
+        }
+        return send(body, to: connection)
+    }
+
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 301: "Moved Permanently"
+        case 302: "Found"
+        case 303: "See Other"
+        case 307: "Temporary Redirect"
+        case 308: "Permanent Redirect"
+        case 401: "Unauthorized"
+        case 404: "Not Found"
+        case 429: "Too Many Requests"
+        case 500: "Internal Server Error"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        default: "Status"
+        }
+    }
+
+    /// gzip with zlib (window bits 31).
+    static func gzip(_ data: [UInt8]) -> [UInt8]? {
+        var stream = z_stream()
+        guard czlib_deflate_init2(&stream, Z_DEFAULT_COMPRESSION, 31) == Z_OK else { return nil }
+        defer { deflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: data.count + 1024)
+        var input = data
+        let status: Int32 = input.withUnsafeMutableBufferPointer { inBuffer in
+            output.withUnsafeMutableBufferPointer { outBuffer in
+                stream.next_in = inBuffer.baseAddress
+                stream.avail_in = UInt32(inBuffer.count)
+                stream.next_out = outBuffer.baseAddress
+                stream.avail_out = UInt32(outBuffer.count)
+                return deflate(&stream, Z_FINISH)
+            }
+        }
+        guard status == Z_STREAM_END else { return nil }
+        return Array(output[0..<Int(stream.total_out)])
+    }
+}
+
+/// The sandbox could not start.
+public struct SandboxError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

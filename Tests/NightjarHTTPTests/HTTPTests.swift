@@ -1,0 +1,190 @@
+import Foundation
+import Testing
+@testable import NightjarHTTP
+import NightjarSandbox
+import NightjarCore
+import Synchronization
+
+/// Real HTTP over loopback against the sandbox server, for every behaviour the layer promises.
+@Suite("HTTP sessions against the sandbox", .serialized)
+struct HTTPTests {
+    static func quickLimits() -> TransferLimits {
+        var limits = TransferLimits()
+        limits.connectTimeout = .seconds(2)
+        limits.totalTimeout = .seconds(5)
+        limits.lowSpeedTime = .seconds(1)
+        return limits
+    }
+
+    static func fastRetry() -> RetryPolicy {
+        var policy = RetryPolicy()
+        policy.baseDelay = .milliseconds(20)
+        policy.maximumDelay = .milliseconds(100)
+        return policy
+    }
+
+    @Test func cookiesStayWithinASessionAndApartBetweenSessions() async throws {
+        let server = try SandboxServer { request in
+            if request.path == "/login" {
+                return SandboxResponse(status: 200, headers: [("Set-Cookie", "session=abc123; Path=/; HttpOnly")], body: Array("ok".utf8))
+            }
+            return .text(request.cookies["session"] ?? "none")
+        }
+        defer { server.stop() }
+        let first = HTTPSession(limits: HTTPTests.quickLimits())
+        let second = HTTPSession(limits: HTTPTests.quickLimits())
+        _ = try await first.send(HTTPRequest(.get, server.url("/login")))
+        #expect(try await first.send(HTTPRequest(.get, server.url("/me"))).text == "abc123")
+        #expect(try await second.send(HTTPRequest(.get, server.url("/me"))).text == "none")
+    }
+
+    @Test func formsQueriesHeadersAndTheRefererArrive() async throws {
+        let seen = Mutex<[SandboxRequest]>([])
+        let server = try SandboxServer { request in
+            seen.withLock { $0.append(request) }
+            return .text("ok")
+        }
+        defer { server.stop() }
+        let session = HTTPSession(limits: HTTPTests.quickLimits())
+        _ = try await session.send(HTTPRequest(.get, server.url("/search"), query: [("from", "11/01/2026"), ("q", "a b&c")]))
+        _ = try await session.send(HTTPRequest(.post, server.url("/login"), headers: [("X-Token", "t1")],
+                                               body: .form([("UserName", "ap@acme"), ("Password", "p&ss=wörd")])))
+        let requests = seen.withLock { $0 }
+        #expect(requests[0].query["from"] == "11/01/2026")
+        #expect(requests[0].query["q"] == "a b&c")
+        #expect(requests[1].method == "POST")
+        #expect(requests[1].form["Password"] == "p&ss=wörd")
+        #expect(requests[1].header("X-Token") == "t1")
+        #expect(requests[1].header("Referer") == server.url("/search?from=11%2F01%2F2026&q=a+b%26c"))
+        #expect(requests[1].header("User-Agent")?.contains("Mozilla") == true)
+    }
+
+    @Test func redirectsFollowTheRules() async throws {
+        let foreign = Mutex(0)
+        let other = try SandboxServer { request in
+            foreign.withLock { $0 += 1 }
+            return .text("foreign saw \(request.body.count) bytes")
+        }
+        defer { other.stop() }
+        let server = try SandboxServer { request in
+            switch request.path {
+            case "/a": return .redirect("/b")
+            case "/b": return .text("landed with \(request.method)")
+            case "/post-303": return .redirect("/b", status: 303)
+            case "/post-307": return .redirect("/echo", status: 307)
+            case "/echo": return .text("body \(String(decoding: request.body, as: UTF8.self))")
+            case "/away-307": return .redirect(other.url("/steal"), status: 307)
+            case "/loop": return .redirect("/loop")
+            default: return .text("?", status: 404)
+            }
+        }
+        defer { server.stop() }
+        let session = HTTPSession(limits: HTTPTests.quickLimits(), retry: .none)
+        let followed = try await session.send(HTTPRequest(.get, server.url("/a")))
+        #expect(followed.text == "landed with GET" && followed.url == server.url("/b"))
+        #expect(try await session.send(HTTPRequest(.post, server.url("/post-303"), body: .form([("x", "1")]))).text == "landed with GET")
+        #expect(try await session.send(HTTPRequest(.post, server.url("/post-307"), body: .form([("x", "1")]))).text == "body x=1")
+        await #expect(throws: HTTPError.crossOriginBodyRedirect("http://127.0.0.1:\(other.port)")) {
+            try await session.send(HTTPRequest(.post, server.url("/away-307"), body: .form([("password", "secret")])))
+        }
+        #expect(foreign.withLock { $0 } == 0, "the foreign origin must receive no request")
+        await #expect(throws: HTTPError.tooManyRedirects(10)) { try await session.send(HTTPRequest(.get, server.url("/loop"))) }
+        let raw = try await session.send(HTTPRequest(.get, server.url("/a")), followRedirects: false)
+        #expect(raw.status == 302 && raw.header("location") == "/b")
+    }
+
+    @Test func retriesHonourRetryAfterAndNeverRepeatAPost() async throws {
+        let attempts = Mutex([String: Int]())
+        let server = try SandboxServer { request in
+            let count = attempts.withLock { state -> Int in
+                state[request.path, default: 0] += 1
+                return state[request.path]!
+            }
+            switch request.path {
+            case "/busy": return count == 1 ? SandboxResponse(status: 429, headers: [("Retry-After", "1")]) : .text("ok")
+            case "/flaky": return count < 3 ? SandboxResponse(status: 503) : .text("ok")
+            case "/post": return SandboxResponse(status: 503)
+            default: return .text("?", status: 404)
+            }
+        }
+        defer { server.stop() }
+        let session = HTTPSession(limits: HTTPTests.quickLimits(), retry: HTTPTests.fastRetry())
+        let start = ContinuousClock.now
+        #expect(try await session.send(HTTPRequest(.get, server.url("/busy"))).text == "ok")
+        let waited = ContinuousClock.now - start
+        #expect(waited >= .milliseconds(950) && waited < .seconds(10))
+        #expect(try await session.send(HTTPRequest(.get, server.url("/flaky"))).text == "ok")
+        #expect(attempts.withLock { $0["/flaky"] } == 3)
+        #expect(try await session.send(HTTPRequest(.post, server.url("/post"), body: .form([("a", "b")]))).status == 503)
+        #expect(attempts.withLock { $0["/post"] } == 1)
+    }
+
+    @Test func byteLevelFaultsBecomeTypedErrors() async throws {
+        let body = Array(String(repeating: "remittance,", count: 5000).utf8)
+        let server = try SandboxServer { request in
+            switch request.path {
+            case "/truncated": return SandboxResponse(body: body, fault: .truncateBody)
+            case "/reset": return SandboxResponse(body: body, fault: .resetMidBody)
+            case "/stall": return SandboxResponse(body: body, fault: .stall(seconds: 4))
+            case "/garbage": return SandboxResponse(fault: .malformedStatusLine)
+            case "/huge-header": return SandboxResponse(body: body, fault: .hugeHeader(bytes: 1_000_000))
+            case "/gzip":
+                var response = SandboxResponse.text(String(repeating: "compressible ", count: 10_000))
+                response.gzip = true
+                response.chunked = true
+                return response
+            case "/big": return SandboxResponse(body: [UInt8](repeating: 65, count: 2_000_000))
+            default: return .text("?", status: 404)
+            }
+        }
+        defer { server.stop() }
+        var limits = HTTPTests.quickLimits()
+        limits.maximumResponseBytes = 1_000_000
+        let session = HTTPSession(limits: limits, retry: .none)
+        await #expect(throws: HTTPError.truncated) { try await session.send(HTTPRequest(.get, server.url("/truncated"))) }
+        await #expect { try await session.send(HTTPRequest(.get, server.url("/reset"))) } throws: { error in
+            [HTTPError.connectionReset, HTTPError.truncated].contains(error as? HTTPError)
+        }
+        await #expect(throws: HTTPError.stalled) { try await session.send(HTTPRequest(.get, server.url("/stall"))) }
+        await #expect { try await session.send(HTTPRequest(.get, server.url("/garbage"))) } throws: { error in
+            (error as? HTTPError)?.code == "http.malformed_response"
+        }
+        await #expect { try await session.send(HTTPRequest(.get, server.url("/huge-header"))) } throws: { error in
+            (error as? HTTPError) != nil
+        }
+        let decoded = try await session.send(HTTPRequest(.get, server.url("/gzip")))
+        #expect(decoded.text.count == 130_000)
+        await #expect(throws: HTTPError.responseTooLarge(1_000_000)) { try await session.send(HTTPRequest(.get, server.url("/big"))) }
+        await #expect { try await session.send(HTTPRequest(.get, "http://127.0.0.1:1/")) } throws: { error in
+            (error as? HTTPError)?.code == "http.connect_failed"
+        }
+        await #expect(throws: HTTPError.invalidURL("ftp://example.com/")) { try await session.send(HTTPRequest(.get, "ftp://example.com/")) }
+    }
+
+    @Test func cancellingTheTaskAbortsAStalledTransfer() async throws {
+        let server = try SandboxServer { _ in SandboxResponse(body: [1, 2, 3], fault: .stall(seconds: 20)) }
+        defer { server.stop() }
+        var limits = TransferLimits()
+        limits.lowSpeedTime = .seconds(60)
+        let session = HTTPSession(limits: limits, retry: .none)
+        let start = ContinuousClock.now
+        let task = Task { try await session.send(HTTPRequest(.get, server.url("/slow"))) }
+        try await Task.sleep(for: .milliseconds(300))
+        task.cancel()
+        await #expect(throws: HTTPError.cancelled) { try await task.value }
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
+
+    @Test func manyTransfersShareOneLoop() async throws {
+        let server = try SandboxServer { request in .text(request.path) }
+        defer { server.stop() }
+        let session = HTTPSession(limits: HTTPTests.quickLimits())
+        let results = try await withThrowingTaskGroup(of: String.self) { group in
+            for index in 0..<200 { group.addTask { try await session.send(HTTPRequest(.get, server.url("/n\(index)"))).text } }
+            var collected: [String] = []
+            for try await text in group { collected.append(text) }
+            return collected
+        }
+        #expect(Set(results).count == 200)
+    }
+}
