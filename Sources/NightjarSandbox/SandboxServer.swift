@@ -1,5 +1,6 @@
 public import Foundation
 import CZlib
+import COpenSSL
 import Synchronization
 
 /// A request as the sandbox received it.
@@ -91,10 +92,13 @@ public final class SandboxServer: Sendable {
     public let port: UInt16
     private let listener: Int32
     private let handler: Handler
+    /// The TLS context when serving HTTPS (immutable after init; libssl contexts are thread-safe for SSL_new).
+    private let tlsContext: TLSContext?
     private let state = Mutex<(requests: Int, stopped: Bool, latency: Double)>((0, false, 0))
 
-    /// Listens on 127.0.0.1 at `port` (0 chooses a free one).
-    public init(port: UInt16 = 0, handler: @escaping Handler) throws {
+    /// Listens on 127.0.0.1 at `port` (0 chooses a free one); serves HTTPS with `tls`.
+    public init(port: UInt16 = 0, tls: TestCertificates? = nil, handler: @escaping Handler) throws {
+        tlsContext = try tls.map { try TLSContext(certificate: $0.serverCertificate, key: $0.serverKey) }
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw SandboxError("cannot create a socket") }
         var yes: Int32 = 1
@@ -121,8 +125,10 @@ public final class SandboxServer: Sendable {
         thread.start()
     }
 
-    /// `http://127.0.0.1:PORT` + path.
-    public func url(_ path: String = "/") -> String { "http://127.0.0.1:\(port)\(path)" }
+    /// `http://127.0.0.1:PORT` + path (`https://localhost:PORT` when serving TLS, to match the certificate).
+    public func url(_ path: String = "/") -> String {
+        tlsContext == nil ? "http://127.0.0.1:\(port)\(path)" : "https://localhost:\(port)\(path)"
+    }
 
     /// Requests answered so far.
     public var requestCount: Int { state.withLock { $0.requests } }
@@ -152,8 +158,19 @@ public final class SandboxServer: Sendable {
         }
     }
 
-    private func serve(_ connection: Int32) {
-        defer { close(connection) }
+    private func serve(_ socket: Int32) {
+        defer { close(socket) }
+        var ssl: OpaquePointer?
+        if let tlsContext {
+            ssl = SSL_new(tlsContext.pointer)
+            guard let ssl, SSL_set_fd(ssl, socket) == 1, SSL_accept(ssl) == 1 else {
+                if let ssl { SSL_free(ssl) }
+                ERR_clear_error()
+                return
+            }
+        }
+        defer { if let ssl { SSL_shutdown(ssl); SSL_free(ssl) } }
+        let connection = Connection(socket: socket, ssl: ssl)
         var buffer: [UInt8] = []
         while !stopped {
             guard let request = readRequest(connection, &buffer) else { return }
@@ -166,7 +183,7 @@ public final class SandboxServer: Sendable {
         }
     }
 
-    private func readRequest(_ connection: Int32, _ buffer: inout [UInt8]) -> SandboxRequest? {
+    private func readRequest(_ connection: Connection, _ buffer: inout [UInt8]) -> SandboxRequest? {
         let separator: [UInt8] = [13, 10, 13, 10]
         var headerEnd: Int?
         while headerEnd == nil {
@@ -208,9 +225,9 @@ public final class SandboxServer: Sendable {
                               headers: headers, body: body)
     }
 
-    private func receive(_ connection: Int32, _ buffer: inout [UInt8]) -> Bool {
+    private func receive(_ connection: Connection, _ buffer: inout [UInt8]) -> Bool {
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        let count = recv(connection, &chunk, chunk.count, 0)
+        let count = connection.receive(&chunk)
         guard count > 0 else { return false }
         buffer += chunk[0..<count]
         return true
@@ -224,10 +241,10 @@ public final class SandboxServer: Sendable {
         return nil
     }
 
-    private func send(_ bytes: [UInt8], to connection: Int32) -> Bool {
+    private func send(_ bytes: [UInt8], to connection: Connection) -> Bool {
         var offset = 0
         while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { Foundation.send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let sent = connection.send(bytes[offset...])
             if sent <= 0 { return false }
             offset += sent
         }
@@ -235,7 +252,7 @@ public final class SandboxServer: Sendable {
     }
 
     /// Writes the response, or the fault it asks for. Returns false when the connection is done.
-    private func write(_ response: SandboxResponse, to connection: Int32) -> Bool {
+    private func write(_ response: SandboxResponse, to connection: Connection) -> Bool {
         if response.fault == .closeWithoutResponse { return false }
         if response.fault == .malformedStatusLine { _ = send(Array("HTXP/9 what\r\n\r\nhello".utf8), to: connection); return false }
         var body = response.body
@@ -257,7 +274,7 @@ public final class SandboxServer: Sendable {
         case .resetMidBody:
             _ = send(Array(body.prefix(body.count / 2)), to: connection)
             var linger = Foundation.linger(l_onoff: 1, l_linger: 0)
-            setsockopt(connection, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Foundation.linger>.size))
+            setsockopt(connection.socket, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Foundation.linger>.size))
             return false
         case .stall(let seconds):
             let end = Date().addingTimeInterval(seconds)
@@ -321,4 +338,75 @@ public final class SandboxServer: Sendable {
 public struct SandboxError: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// A connection, plain or TLS.
+struct Connection {
+    let socket: Int32
+    let ssl: OpaquePointer?
+
+    func receive(_ buffer: inout [UInt8]) -> Int {
+        if let ssl { return Int(SSL_read(ssl, &buffer, Int32(buffer.count))) }
+        return recv(socket, &buffer, buffer.count, 0)
+    }
+
+    func send(_ bytes: ArraySlice<UInt8>) -> Int {
+        bytes.withUnsafeBytes { raw in
+            if let ssl { return Int(SSL_write(ssl, raw.baseAddress, Int32(raw.count))) }
+            return Foundation.send(socket, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL))
+        }
+    }
+}
+
+/// A libssl server context with the sandbox's certificate.
+final class TLSContext: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    init(certificate: String, key: String) throws {
+        _ = copenssl_init()
+        guard let context = SSL_CTX_new(TLS_server_method()) else { throw SandboxError("cannot create a TLS context") }
+        _ = copenssl_set_min_tls12(context)
+        guard SSL_CTX_use_certificate_chain_file(context, certificate) == 1,
+              SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1 else {
+            SSL_CTX_free(context)
+            throw SandboxError("cannot load the sandbox certificate \(certificate)")
+        }
+        pointer = context
+    }
+
+    deinit { SSL_CTX_free(pointer) }
+}
+
+/// A throw-away certificate authority and a server certificate for localhost and 127.0.0.1,
+/// made with the `openssl` command, for the sandbox's HTTPS portals and the tests that trust them.
+public struct TestCertificates: Sendable {
+    public let caCertificate: String
+    public let serverCertificate: String
+    public let serverKey: String
+
+    /// Generates the files in `folder` (created 0700).
+    public static func generate(in folder: String) throws -> TestCertificates {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let ca = folder + "/ca.pem", caKey = folder + "/ca.key", key = folder + "/server.key", request = folder + "/server.csr"
+        let certificate = folder + "/server.pem", extensions = folder + "/server.ext"
+        try "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+            .write(toFile: extensions, atomically: true, encoding: .utf8)
+        let steps: [[String]] = [
+            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", caKey, "-out", ca, "-days", "2",
+             "-subj", "/CN=Nightjar Sandbox Test CA"],
+            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", request, "-subj", "/CN=localhost"],
+            ["x509", "-req", "-in", request, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", certificate, "-days", "2", "-extfile", extensions],
+        ]
+        for arguments in steps {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw SandboxError("openssl \(arguments[0]) failed") }
+        }
+        return TestCertificates(caCertificate: ca, serverCertificate: certificate, serverKey: key)
+    }
 }

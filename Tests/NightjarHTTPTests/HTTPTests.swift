@@ -188,3 +188,21 @@ struct HTTPTests {
         #expect(Set(results).count == 200)
     }
 }
+
+@Suite("TLS", .serialized)
+struct TLSTests {
+    @Test func aServerWithAnUnknownCAIsRefusedUntilItsCAIsConfigured() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nj-tls-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let certificates = try TestCertificates.generate(in: folder)
+        let server = try SandboxServer(tls: certificates) { _ in .text("secure hello") }
+        defer { server.stop() }
+        #expect(server.url().hasPrefix("https://localhost:"))
+        let untrusting = HTTPSession(limits: HTTPTests.quickLimits(), retry: .none)
+        await #expect { try await untrusting.send(HTTPRequest(.get, server.url("/"))) } throws: { error in
+            (error as? HTTPError)?.code == "http.tls"
+        }
+        let trusting = HTTPSession(limits: HTTPTests.quickLimits(), tls: TLSSettings(caBundle: certificates.caCertificate), retry: .none)
+        #expect(try await trusting.send(HTTPRequest(.get, server.url("/"))).text == "secure hello")
+    }
+}
