@@ -74,7 +74,7 @@ let package = Package(
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarVaultTests", dependencies: ["NightjarVault", "NightjarCrypto", "NightjarCore"],
                     swiftSettings: strictSettings),
-        .testTarget(name: "NightjarHTTPTests", dependencies: ["NightjarHTTP", "NightjarSandbox", "NightjarCore"],
+        .testTarget(name: "NightjarHTTPTests", dependencies: ["NightjarHTTP", "NightjarSandbox", "NightjarCore", "NightjarCrypto"],
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarDocumentsTests", dependencies: ["NightjarDocuments", "NightjarCore"],
                     resources: [.copy("Samples"), .copy("Fixtures")], swiftSettings: strictSettings),

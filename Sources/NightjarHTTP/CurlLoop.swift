@@ -32,6 +32,8 @@ final class Transfer: @unchecked Sendable {
     var received: [UInt8] = []
     var tooLarge = false
     var malformedHeader = false
+    /// When set, the body streams to this file instead of memory, hashed on the way.
+    var sink: DownloadSink?
 
     init(id: UInt64, url: String, method: HTTPMethod, headerLines: [String], body: [UInt8], limits: TransferLimits, tls: TLSSettings,
          share: UnsafeMutableRawPointer?) {
@@ -168,13 +170,16 @@ final class CurlLoop: @unchecked Sendable {
         _ = ccurl_easy_setopt_data_callback(easy, CURLOPT_WRITEFUNCTION) { data, size, count, context in
             let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
             let length = size * count
-            if transfer.received.count + length > transfer.limits.maximumResponseBytes {
+            if (transfer.sink?.count ?? transfer.received.count) + length > transfer.limits.maximumResponseBytes {
                 transfer.tooLarge = true
                 return 0
             }
-            if let data, length > 0 {
-                transfer.received.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
+            guard let data, length > 0 else { return length }
+            let bytes = UnsafeRawBufferPointer(start: data, count: length)
+            if let sink = transfer.sink {
+                return sink.write(bytes) ? length : 0
             }
+            transfer.received.append(contentsOf: bytes)
             return length
         }
         _ = ccurl_easy_setopt_data_callback(easy, CURLOPT_HEADERFUNCTION) { data, size, count, context in
@@ -206,6 +211,14 @@ final class CurlLoop: @unchecked Sendable {
         var urlPointer: UnsafeMutablePointer<CChar>?
         ccurl_easy_getinfo_ptr(easy, CURLINFO_EFFECTIVE_URL, &urlPointer)
         let finalURL = urlPointer.map { String(cString: $0) } ?? transfer.url
+        if result == CURLE_OK, let sink = transfer.sink {
+            var declared: curl_off_t = -1
+            ccurl_easy_getinfo_off(easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &declared)
+            if declared >= 0 && Int(declared) != sink.count && transfer.headers.allSatisfy({ $0.name.lowercased() != "content-encoding" }) {
+                finish(easy, transfer, error: HTTPError.truncated)
+                return
+            }
+        }
         if result == CURLE_OK {
             let response = RawResponse(status: status, headers: transfer.headers, url: finalURL, body: transfer.received)
             finish(easy, transfer, response: response)

@@ -106,13 +106,18 @@ public final class HTTPSession: @unchecked Sendable {
 
     /// Sends `request`, following redirects and retrying as the policies say.
     public func send(_ request: HTTPRequest, followRedirects: Bool = true) async throws -> HTTPResponse {
+        try await send(request, followRedirects: followRedirects, sink: nil)
+    }
+
+    func send(_ request: HTTPRequest, followRedirects: Bool = true, sink: DownloadSink?) async throws -> HTTPResponse {
         var current = request
         var redirects = 0
         while true {
-            let response = try await sendWithRetries(current)
+            let response = try await sendWithRetries(current, sink: sink)
             guard followRedirects, [301, 302, 303, 307, 308].contains(response.status), let location = response.header("Location") else {
                 return response
             }
+            sink?.reset()
             redirects += 1
             if redirects > limits.maximumRedirects { throw HTTPError.tooManyRedirects(limits.maximumRedirects) }
             guard let target = URL(string: location, relativeTo: URL(string: response.url))?.absoluteURL,
@@ -131,13 +136,14 @@ public final class HTTPSession: @unchecked Sendable {
         }
     }
 
-    private func sendWithRetries(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let retryable = request.retryable ?? (request.method.isIdempotent || retry.allowNonIdempotent)
+    private func sendWithRetries(_ request: HTTPRequest, sink: DownloadSink?) async throws -> HTTPResponse {
+        // A download's file cannot be rewound, so a streamed transfer is not retried.
+        let retryable = sink == nil && (request.retryable ?? (request.method.isIdempotent || retry.allowNonIdempotent))
         var attempt = 0
         while true {
             attempt += 1
             do {
-                let response = try await sendOnce(request)
+                let response = try await sendOnce(request, sink: sink)
                 if retryable, attempt < retry.maximumAttempts, [429, 502, 503, 504].contains(response.status) {
                     let wait = retryAfter(response) ?? backoff(attempt)
                     if wait > retry.maximumRetryAfter { return response }
@@ -170,7 +176,7 @@ public final class HTTPSession: @unchecked Sendable {
         return .milliseconds(max(0, Int(date.timeIntervalSinceNow * 1000)))
     }
 
-    private func sendOnce(_ request: HTTPRequest) async throws -> HTTPResponse {
+    private func sendOnce(_ request: HTTPRequest, sink: DownloadSink?) async throws -> HTTPResponse {
         let url = request.fullURL
         guard let scheme = HTTPSession.scheme(of: url), scheme == "http" || scheme == "https" else { throw HTTPError.invalidURL(url) }
         let (body, contentType) = request.body.encoded()
@@ -191,6 +197,7 @@ public final class HTTPSession: @unchecked Sendable {
         defer { if let limiter { Task { await limiter.release(origin) } } }
         let transfer = Transfer(id: CurlLoop.shared.nextID(), url: url, method: request.method,
                                 headerLines: headers.map { "\($0.0): \($0.1)" }, body: body, limits: limits, tls: tls, share: share)
+        transfer.sink = sink
         do {
             let raw = try await CurlLoop.shared.perform(transfer)
             let response = HTTPResponse(status: raw.status, headers: raw.headers, url: raw.url, body: raw.body)

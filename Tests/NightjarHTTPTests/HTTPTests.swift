@@ -206,3 +206,47 @@ struct TLSTests {
         #expect(try await trusting.send(HTTPRequest(.get, server.url("/"))).text == "secure hello")
     }
 }
+
+@Suite("Downloads", .serialized)
+struct DownloadTests {
+    @Test func aDownloadStreamsHashesAndLandsAtomicallyUnderASafeName() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nj-dl-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let content = Array(String(repeating: "INV-1,100.00\n", count: 20_000).utf8)
+        let server = try SandboxServer { request in
+            switch request.path {
+            case "/file":
+                return SandboxResponse(headers: [("Content-Type", "text/csv"), ("Content-Disposition", "attachment; filename=\"../../etc/remit 11.csv\"")],
+                                       body: content)
+            case "/moved": return .redirect("/file")
+            case "/cut": return SandboxResponse(body: content, fault: .truncateBody)
+            case "/gz":
+                var response = SandboxResponse(body: content)
+                response.gzip = true
+                return response
+            default: return .text("nope", status: 404)
+            }
+        }
+        defer { server.stop() }
+        let session = HTTPSession(limits: HTTPTests.quickLimits(), retry: .none)
+        let file = try await session.download(HTTPRequest(.get, server.url("/moved")), to: folder)
+        #expect(file.path == folder + "/____etc_remit 11.csv")
+        #expect(file.size == content.count)
+        #expect(file.sha256 == SHA256Reference.hex(content))
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: file.path))) == content)
+        #expect(SecureFile.mode(of: file.path) == 0o600)
+        let unpacked = try await session.download(HTTPRequest(.get, server.url("/gz")), to: folder, name: "gz.csv")
+        #expect(unpacked.size == content.count)
+        await #expect(throws: HTTPError.truncated) { try await session.download(HTTPRequest(.get, server.url("/cut")), to: folder, name: "cut.csv") }
+        await #expect(throws: HTTPError.self) { try await session.download(HTTPRequest(.get, server.url("/missing")), to: folder, name: "x.csv") }
+        // Nothing half-written is left: only the two complete files.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["____etc_remit 11.csv", "gz.csv"])
+        #expect(HTTPSession.sanitise("..") == "_" && HTTPSession.sanitise("a/../b\u{0}") == "a___b_" && HTTPSession.sanitise(".hidden") == "hidden")
+    }
+}
+
+import NightjarCrypto
+enum SHA256Reference {
+    static func hex(_ bytes: [UInt8]) -> String { SHA256.hash(bytes).hexString }
+}
