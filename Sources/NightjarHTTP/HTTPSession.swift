@@ -77,8 +77,8 @@ public final class HTTPSession: @unchecked Sendable {
     public let retry: RetryPolicy
     let limiter: OriginLimiter?
     private let state = Mutex<(referer: String?, requests: Int)>((nil, 0))
-    /// Called with every exchange (for HAR recording).
-    public var observer: (@Sendable (HTTPRequest, HTTPResponse?, (any Error)?) -> Void)?
+    /// Records every exchange, when set.
+    public let recorder: HARRecorder?
 
     public static let defaultHeaders: [(String, String)] = [
         ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36 Nightjar/0.1"),
@@ -87,7 +87,8 @@ public final class HTTPSession: @unchecked Sendable {
     ]
 
     public init(limits: TransferLimits = TransferLimits(), tls: TLSSettings = TLSSettings(), retry: RetryPolicy = RetryPolicy(),
-                limiter: OriginLimiter? = nil) {
+                limiter: OriginLimiter? = nil, recorder: HARRecorder? = nil) {
+        self.recorder = recorder
         _ = CurlLoop.shared
         share = curl_share_init()
         if let share { _ = ccurl_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_COOKIE.rawValue)) }
@@ -198,14 +199,16 @@ public final class HTTPSession: @unchecked Sendable {
         let transfer = Transfer(id: CurlLoop.shared.nextID(), url: url, method: request.method,
                                 headerLines: headers.map { "\($0.0): \($0.1)" }, body: body, limits: limits, tls: tls, share: share)
         transfer.sink = sink
+        let started = Date()
         do {
             let raw = try await CurlLoop.shared.perform(transfer)
             let response = HTTPResponse(status: raw.status, headers: raw.headers, url: raw.url, body: raw.body)
             state.withLock { $0.referer = raw.url }
-            observer?(request, response, nil)
+            recorder?.record(request, sink == nil ? response : HTTPResponse(status: response.status, headers: response.headers, url: response.url,
+                                                                          body: Array("[download: \(sink!.count) bytes]".utf8)), nil, started: started)
             return response
         } catch {
-            observer?(request, nil, error)
+            recorder?.record(request, nil, error, started: started)
             throw error
         }
     }

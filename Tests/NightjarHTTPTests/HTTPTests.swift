@@ -250,3 +250,42 @@ import NightjarCrypto
 enum SHA256Reference {
     static func hex(_ bytes: [UInt8]) -> String { SHA256.hash(bytes).hexString }
 }
+
+@Suite("HAR recording", .serialized)
+struct HARTests {
+    @Test func aRecordingHoldsNoPlantedSecret() async throws {
+        let canaries = ["Canary-Pass/+%\"<&é x", "tok-9f8e7d6c5b4a", "otp-000111", "cookie-secret-42"]
+        for canary in canaries { Redactor.shared.register(text: canary) }
+        let server = try SandboxServer { request in
+            if request.path == "/login" {
+                return SandboxResponse(status: 200, headers: [("Set-Cookie", "sid=cookie-secret-42; HttpOnly"), ("Content-Type", "application/json")],
+                                       body: Array("{\"token\":\"tok-9f8e7d6c5b4a\",\"echo\":\"Canary-Pass/+%\\\"<&é x\"}".utf8))
+            }
+            return .html("<p>Welcome back, your code was otp-000111</p>")
+        }
+        defer { server.stop() }
+        let recorder = HARRecorder()
+        let session = HTTPSession(limits: HTTPTests.quickLimits(), recorder: recorder)
+        _ = try await session.send(HTTPRequest(.post, server.url("/login"), headers: [("Authorization", "Bearer tok-9f8e7d6c5b4a")],
+                                               body: .form([("UserName", "ap@acme"), ("Password", canaries[0]), ("note", "pw is \(canaries[0])")])))
+        _ = try await session.send(HTTPRequest(.post, server.url("/mfa"), body: .json(Array("{\"otp\":\"otp-000111\",\"remember\":true}".utf8))))
+        _ = try await session.send(HTTPRequest(.get, server.url("/home"), query: [("session_token", "tok-9f8e7d6c5b4a")]))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nj-har-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/run.har"
+        try recorder.write(to: path)
+        #expect(SecureFile.mode(of: path) == 0o600)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let har = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        let entries = (har?["log"] as? [String: Any])?["entries"] as? [Any]
+        #expect(entries?.count == 3)
+        #expect(text.contains("\"UserName\"") && text.contains("ap@acme"))
+        for canary in canaries {
+            for form in [canary, FormEncoding.encode(canary), String(decoding: try JSONEncoder().encode([canary]), as: UTF8.self).dropFirst(2).dropLast(2).description,
+                         Data(canary.utf8).base64EncodedString()] {
+                #expect(!text.contains(form), "the HAR contains \(form)")
+            }
+        }
+    }
+}
