@@ -1,0 +1,373 @@
+import Foundation
+import COpenSSL
+import Synchronization
+
+/// Switchable misbehaviour for a portal, set by tests and the demo.
+public struct PortalFaults: Sendable {
+    /// Answer this many requests with 503 before behaving.
+    public var serverErrors = 0
+    /// Answer every request after this many with a maintenance page.
+    public var maintenance = false
+    /// Truncate download bodies.
+    public var truncateDownloads = false
+    /// Reset the connection mid-download.
+    public var resetDownloads = false
+    /// Stall answers for this many seconds.
+    public var stallSeconds: Double = 0
+    /// Send every remittance search into a redirect loop.
+    public var redirectLoop = false
+    /// Expire sessions after this many authenticated requests (0: never).
+    public var sessionLifetime = 0
+    /// Answer every Nth API request with 429 and Retry-After: 1 (0: never).
+    public var rateLimitEvery = 0
+
+    public init() {}
+}
+
+/// The three fake supplier portals of different styles, over one seeded data set.
+public final class SandboxPortals: Sendable {
+    public let data: SandboxData
+    public let northwind: SandboxServer
+    public let tailspin: SandboxServer
+    public let contoso: SandboxServer
+    private let state = Mutex(State())
+
+    struct State {
+        var faults: [String: PortalFaults] = [:]
+        var failedLogins: [String: Int] = [:]
+        var sessions: [String: (username: String, uses: Int)] = [:]
+        var pendingMFA: [String: String] = [:]
+        var tokens: [String: (username: String, expires: Date)] = [:]
+        var usedCodes: Set<String> = []
+        var apiRequests = 0
+        var nonce = 0
+    }
+
+    /// Accounts lock after this many wrong passwords in a row.
+    public static let lockoutThreshold = 3
+
+    public init(data: SandboxData = SandboxData(), tls: TestCertificates? = nil) throws {
+        self.data = data
+        let box = PortalsBox()
+        northwind = try SandboxServer(tls: tls) { box.portals?.northwindRoute($0) ?? .text("starting", status: 503) }
+        tailspin = try SandboxServer(tls: tls) { box.portals?.tailspinRoute($0) ?? .text("starting", status: 503) }
+        contoso = try SandboxServer(tls: tls) { box.portals?.contosoRoute($0) ?? .text("starting", status: 503) }
+        box.portals = self
+    }
+
+    public func stop() {
+        northwind.stop()
+        tailspin.stop()
+        contoso.stop()
+    }
+
+    public func setFaults(_ faults: PortalFaults, for portal: String) { state.withLock { $0.faults[portal] = faults } }
+    func faults(_ portal: String) -> PortalFaults { state.withLock { $0.faults[portal] ?? PortalFaults() } }
+
+    /// Where each portal listens.
+    public var origins: [String: String] {
+        ["northwind": northwind.url(""), "tailspin": tailspin.url(""), "contoso": contoso.url("")]
+    }
+
+    func nextNonce() -> String {
+        state.withLock { state in
+            state.nonce += 1
+            return String(format: "%08x%04x", state.nonce &* 2_654_435_761, state.nonce)
+        }
+    }
+
+    /// Common faults; nil when the request should be served normally.
+    func fault(_ portal: String, _ request: SandboxRequest) -> SandboxResponse? {
+        var faults = faults(portal)
+        if faults.serverErrors > 0 {
+            faults.serverErrors -= 1
+            let remaining = faults
+            state.withLock { $0.faults[portal] = remaining }
+            return .text("Service Unavailable", status: 503)
+        }
+        if faults.maintenance { return .html("<h1>Scheduled maintenance</h1><p>The portal is down for maintenance.</p>", status: 503) }
+        if faults.stallSeconds > 0 { return SandboxResponse(body: Array("x".utf8), fault: .stall(seconds: faults.stallSeconds)) }
+        return nil
+    }
+
+    func session(_ request: SandboxRequest, portal: String) -> String? {
+        guard let id = request.cookies["\(portal)_session"] else { return nil }
+        let lifetime = faults(portal).sessionLifetime
+        return state.withLock { state -> String? in
+            guard var session = state.sessions[id] else { return nil }
+            session.uses += 1
+            if lifetime > 0 && session.uses > lifetime {
+                state.sessions[id] = nil
+                return nil
+            }
+            state.sessions[id] = session
+            return session.username
+        }
+    }
+
+    func startSession(_ username: String) -> String {
+        let id = nextNonce() + nextNonce()
+        state.withLock { $0.sessions[id] = (username, 0) }
+        return id
+    }
+
+    /// Checks a password, counting failures and locking after the threshold. nil = accepted.
+    func checkPassword(portal: String, username: String, password: String) -> SandboxResponse? {
+        let key = "\(portal)|\(username)"
+        let failures = state.withLock { $0.failedLogins[key, default: 0] }
+        if failures >= SandboxPortals.lockoutThreshold {
+            return .html(page("Sign in", "<p class=\"error\">Account locked. Contact your buyer to unlock it.</p>"), status: 403)
+        }
+        guard let account = data.accounts.first(where: { $0.portal == portal && $0.username == username }), account.password == password else {
+            let count = state.withLock { state -> Int in
+                state.failedLogins[key, default: 0] += 1
+                return state.failedLogins[key]!
+            }
+            if count >= SandboxPortals.lockoutThreshold {
+                return .html(page("Sign in", "<p class=\"error\">Account locked. Contact your buyer to unlock it.</p>"), status: 403)
+            }
+            return .html(page("Sign in", "<p class=\"error\">Invalid username or password.</p>" + loginForm(portal: portal)), status: 200)
+        }
+        state.withLock { $0.failedLogins[key] = 0 }
+        return nil
+    }
+
+    /// Failed logins recorded for an account (tests check lock-out protection with it).
+    public func failedLogins(portal: String, username: String) -> Int { state.withLock { $0.failedLogins["\(portal)|\(username)", default: 0] } }
+
+    func client(ofUsername username: String, portal: String) -> String? {
+        data.accounts.first { $0.portal == portal && $0.username == username }?.client
+    }
+
+    func page(_ title: String, _ body: String) -> String {
+        "<!DOCTYPE html><html><head><title>\(title)</title></head><body><div id=\"main\"><h1>\(title)</h1>\(body)</div>"
+    }
+
+    func loginForm(portal: String) -> String {
+        """
+        <form method="post" action="/login"><input type="hidden" name="__RequestVerificationToken" value="\(nextNonce())">
+        <label>User name <input name="UserName"></label><label>Password <input type="password" name="Password"></label>
+        <button type="submit">Sign in</button></form>
+        """
+    }
+
+    func download(_ portal: String, body: String, name: String, type: String) -> SandboxResponse {
+        let faults = faults(portal)
+        var response = SandboxResponse(headers: [("Content-Type", type), ("Content-Disposition", "attachment; filename=\"\(name)\"")],
+                                       body: Array(body.utf8))
+        if faults.truncateDownloads { response.fault = .truncateBody }
+        if faults.resetDownloads { response.fault = .resetMidBody }
+        return response
+    }
+
+    static func date(fromUS text: String) -> String? {
+        let parts = text.split(separator: "/")
+        guard parts.count == 3, parts[2].count == 4 else { return nil }
+        return "\(parts[2])-\(parts[0].count == 1 ? "0" : "")\(parts[0])-\(parts[1].count == 1 ? "0" : "")\(parts[1])"
+    }
+
+    // MARK: 1. Northwind: an HTML portal
+
+    func northwindRoute(_ request: SandboxRequest) -> SandboxResponse {
+        if let failure = fault("northwind", request) { return failure }
+        switch (request.method, request.path) {
+        case ("GET", "/"), ("GET", "/login"):
+            return .html(page("Northwind Supplier Portal — Sign in", loginForm(portal: "northwind")))
+        case ("POST", "/login"):
+            let form = request.form
+            guard let token = form["__RequestVerificationToken"], token.count == 12 else {
+                return .html(page("Error", "<p>The anti-forgery token is missing.</p>"), status: 400)
+            }
+            if let refusal = checkPassword(portal: "northwind", username: form["UserName"] ?? "", password: form["Password"] ?? "") { return refusal }
+            let session = startSession(form["UserName"] ?? "")
+            return SandboxResponse(status: 302, headers: [("Location", "/dashboard"), ("Set-Cookie", "northwind_session=\(session); Path=/; HttpOnly")])
+        case ("GET", "/dashboard"):
+            guard session(request, portal: "northwind") != nil else { return .redirect("/login") }
+            return .html(page("Dashboard", "<a href=\"/payments/remittance\">Remittances</a>"))
+        case ("GET", "/payments/remittance"):
+            guard let username = session(request, portal: "northwind"), let client = client(ofUsername: username, portal: "northwind") else {
+                return .redirect("/login?expired=1")
+            }
+            if faults("northwind").redirectLoop { return .redirect("/payments/remittance?loop=1") }
+            let from = request.query["fromDate"].flatMap(SandboxPortals.date(fromUS:)) ?? "2000-01-01"
+            let to = request.query["toDate"].flatMap(SandboxPortals.date(fromUS:)) ?? "2099-12-31"
+            let all = data.payments(portal: "northwind", client: client, from: from, to: to)
+            let pageNumber = max(1, Int(request.query["page"] ?? "1") ?? 1)
+            let pageSize = 5
+            let shown = all.dropFirst((pageNumber - 1) * pageSize).prefix(pageSize)
+            var rows = ""
+            for payment in shown {
+                rows += "<tr><td>\(payment.trace)</td><td>\(payment.date)</td><td>\(SandboxData.decimal(payment.totalCents))</td>"
+                    + "<td><a href=\"/payments/remittance/\(payment.id)/download\">Download</a></td></tr>"
+            }
+            var next = ""
+            if all.count > pageNumber * pageSize {
+                next = "<a class=\"next\" href=\"/payments/remittance?fromDate=\(request.query["fromDate"] ?? "")&toDate=\(request.query["toDate"] ?? "")&page=\(pageNumber + 1)\">Next »</a>"
+            }
+            let table = all.isEmpty ? "<p class=\"empty\">No remittances found for this period.</p>"
+                : "<table id=\"remits\"><tr><th>Check</th><th>Date</th><th>Amount</th><th></th></tr>\(rows)</table>"
+            return .html(page("Remittances", table + next))
+        case ("GET", _) where request.path.hasPrefix("/payments/remittance/") && request.path.hasSuffix("/download"):
+            guard let username = session(request, portal: "northwind"), let client = client(ofUsername: username, portal: "northwind") else {
+                return .redirect("/login?expired=1")
+            }
+            let id = request.path.split(separator: "/")[2]
+            guard let payment = data.payments.first(where: { $0.id == id && $0.client == client && $0.portal == "northwind" }) else {
+                return .text("Not found", status: 404)
+            }
+            return download("northwind", body: data.northwindCSV(payment), name: "remittance_\(payment.trace).csv", type: "text/csv")
+        default:
+            return .html(page("Not found", ""), status: 404)
+        }
+    }
+
+    // MARK: 2. Tailspin: a JSON API
+
+    func tailspinRoute(_ request: SandboxRequest) -> SandboxResponse {
+        if let failure = fault("tailspin", request) { return failure }
+        let every = faults("tailspin").rateLimitEvery
+        let count = state.withLock { state -> Int in
+            state.apiRequests += 1
+            return state.apiRequests
+        }
+        if every > 0, count % every == 0 {
+            return SandboxResponse(status: 429, headers: [("Retry-After", "1"), ("Content-Type", "application/json")], body: Array("{\"error\":\"rate_limited\"}".utf8))
+        }
+        if request.method == "POST" && request.path == "/api/token" {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: String] else {
+                return .json("{\"error\":\"invalid_request\"}", status: 400)
+            }
+            if let refusal = checkPassword(portal: "tailspin", username: object["username"] ?? "", password: object["password"] ?? "") {
+                return .json(refusal.status == 403 ? "{\"error\":\"account_locked\"}" : "{\"error\":\"invalid_grant\"}", status: refusal.status == 403 ? 403 : 401)
+            }
+            let token = nextNonce() + nextNonce()
+            let lifetime = faults("tailspin").sessionLifetime
+            state.withLock { $0.tokens[token] = (object["username"] ?? "", Date().addingTimeInterval(lifetime > 0 ? Double(lifetime) : 3600)) }
+            return .json("{\"access_token\":\"\(token)\",\"token_type\":\"Bearer\",\"expires_in\":\(lifetime > 0 ? lifetime : 3600)}")
+        }
+        guard let bearer = request.header("Authorization"), bearer.hasPrefix("Bearer "),
+              let grant = state.withLock({ $0.tokens[String(bearer.dropFirst(7))] }), grant.expires > Date(),
+              let client = client(ofUsername: grant.username, portal: "tailspin") else {
+            return SandboxResponse(status: 401, headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\""), ("Content-Type", "application/json")],
+                                   body: Array("{\"error\":\"invalid_token\"}".utf8))
+        }
+        if request.path == "/api/remittances" {
+            let all = data.payments(portal: "tailspin", client: client, from: request.query["from"] ?? "2000-01-01", to: request.query["to"] ?? "2099-12-31")
+            let offset = Int(request.query["cursor"] ?? "0") ?? 0
+            let shown = all.dropFirst(offset).prefix(4)
+            let items = shown.map {
+                "{\"id\":\"\($0.id)\",\"paymentDate\":\"\($0.date)\",\"amount\":\"\(SandboxData.decimal($0.totalCents))\",\"trace\":\"\($0.trace)\",\"payer\":\"\($0.payer)\"}"
+            }
+            let next = all.count > offset + 4 ? "\"\(offset + 4)\"" : "null"
+            return .json("{\"items\":[\(items.joined(separator: ","))],\"next_cursor\":\(next)}")
+        }
+        if request.path.hasPrefix("/api/remittances/") && request.path.hasSuffix("/file") {
+            let id = request.path.split(separator: "/")[2]
+            guard let payment = data.payments.first(where: { $0.id == id && $0.client == client && $0.portal == "tailspin" }) else {
+                return .json("{\"error\":\"not_found\"}", status: 404)
+            }
+            return download("tailspin", body: data.x12(payment), name: "\(payment.trace).820", type: "application/edi-x12")
+        }
+        return .json("{\"error\":\"not_found\"}", status: 404)
+    }
+
+    // MARK: 3. Contoso: password then TOTP, a POST search with a rotating field, gzip and chunked
+
+    func contosoRoute(_ request: SandboxRequest) -> SandboxResponse {
+        if let failure = fault("contoso", request) { return failure }
+        var response = contosoAnswer(request)
+        if response.fault == nil && response.status == 200 {
+            response.gzip = request.header("Accept-Encoding")?.contains("gzip") == true
+            response.chunked = true
+        }
+        return response
+    }
+
+    func contosoAnswer(_ request: SandboxRequest) -> SandboxResponse {
+        switch (request.method, request.path) {
+        case ("GET", "/"), ("GET", "/signin"):
+            return .html(page("Contoso Vendor Access", """
+                <form method="post" action="/signin"><input name="user"><input type="password" name="pass"><button>Continue</button></form>
+                """))
+        case ("POST", "/signin"):
+            let form = request.form
+            if let refusal = checkPassword(portal: "contoso", username: form["user"] ?? "", password: form["pass"] ?? "") { return refusal }
+            let pending = nextNonce()
+            state.withLock { $0.pendingMFA[pending] = form["user"] ?? "" }
+            return SandboxResponse(status: 302, headers: [("Location", "/verify"), ("Set-Cookie", "contoso_mfa=\(pending); Path=/")])
+        case ("GET", "/verify"):
+            return .html(page("Verification", "<form method=\"post\" action=\"/verify\"><input name=\"code\" autocomplete=\"one-time-code\"><button>Verify</button></form>"))
+        case ("POST", "/verify"):
+            guard let pending = request.cookies["contoso_mfa"], let username = state.withLock({ $0.pendingMFA[pending] }),
+                  let account = data.accounts.first(where: { $0.portal == "contoso" && $0.username == username }) else {
+                return .redirect("/signin")
+            }
+            let code = request.form["code"] ?? ""
+            let now = UInt64(Date().timeIntervalSince1970)
+            let valid = [now - 30, now, now + 30].contains { SandboxPortals.totp(secret: account.totpSecret, time: $0) == code }
+            let fresh = state.withLock { $0.usedCodes.insert("\(username)|\(code)").inserted }
+            guard valid && fresh else {
+                return .html(page("Verification", "<p class=\"error\">That code is not valid. Request a new one.</p>"), status: 200)
+            }
+            state.withLock { $0.pendingMFA[pending] = nil }
+            let session = startSession(username)
+            return SandboxResponse(status: 302, headers: [("Location", "/remittances"), ("Set-Cookie", "contoso_session=\(session); Path=/")])
+        case ("GET", "/remittances"):
+            guard session(request, portal: "contoso") != nil else { return .redirect("/signin") }
+            let stateToken = nextNonce()
+            state.withLock { $0.pendingMFA["state:" + stateToken] = "search" }
+            return .html(page("Remittance search", """
+                <form method="post" action="/remittances/search"><input type="hidden" name="state" value="\(stateToken)">
+                <input name="from" placeholder="YYYY-MM-DD"><input name="to"><button>Search</button></form>
+                """))
+        case ("POST", "/remittances/search"):
+            guard let username = session(request, portal: "contoso"), let client = client(ofUsername: username, portal: "contoso") else {
+                return .redirect("/signin")
+            }
+            let form = request.form
+            guard let token = form["state"], state.withLock({ $0.pendingMFA.removeValue(forKey: "state:" + token) }) != nil else {
+                return .html(page("Session error", "<p class=\"error\">This page has expired. Start the search again.</p>"), status: 400)
+            }
+            let found = data.payments(portal: "contoso", client: client, from: form["from"] ?? "2000-01-01", to: form["to"] ?? "2099-12-31")
+            let rows = found.map { "<li><a href=\"/remittances/\($0.id).csv\">\($0.trace)</a> <span class=\"date\">\($0.date)</span></li>" }.joined()
+            return .html(page("Results", found.isEmpty ? "<p class=\"empty\">Nothing found.</p>" : "<ul id=\"results\">\(rows)</ul>"))
+        case ("GET", _) where request.path.hasPrefix("/remittances/") && request.path.hasSuffix(".csv"):
+            guard let username = session(request, portal: "contoso"), let client = client(ofUsername: username, portal: "contoso") else {
+                return .redirect("/signin")
+            }
+            let id = String(request.path.dropFirst("/remittances/".count).dropLast(4))
+            guard let payment = data.payments.first(where: { $0.id == id && $0.client == client && $0.portal == "contoso" }) else {
+                return .text("Not found", status: 404)
+            }
+            return download("contoso", body: data.northwindCSV(payment), name: "contoso-\(payment.trace).csv", type: "text/csv")
+        default:
+            return .html(page("Not found", ""), status: 404)
+        }
+    }
+
+    /// RFC 6238 with SHA-1, 6 digits, 30 seconds (the portal's own check).
+    static func totp(secret: String, time: UInt64) -> String {
+        var key: [UInt8] = []
+        var bits: UInt32 = 0, count = 0
+        for scalar in secret.unicodeScalars {
+            guard let index = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".unicodeScalars.firstIndex(of: scalar) else { continue }
+            bits = bits << 5 | UInt32("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".unicodeScalars.distance(from: "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".unicodeScalars.startIndex, to: index))
+            count += 5
+            if count >= 8 { key.append(UInt8(bits >> UInt32(count - 8) & 0xFF)); count -= 8 }
+        }
+        let counter = time / 30
+        let message = (0..<8).map { UInt8(counter >> UInt64(56 - 8 * $0) & 0xFF) }
+        var mac = [UInt8](repeating: 0, count: 20)
+        var length: UInt32 = 0
+        _ = HMAC(EVP_sha1(), key, Int32(key.count), message, message.count, &mac, &length)
+        let offset = Int(mac[19] & 0x0F)
+        let value = (UInt32(mac[offset] & 0x7F) << 24) | UInt32(mac[offset + 1]) << 16 | UInt32(mac[offset + 2]) << 8 | UInt32(mac[offset + 3])
+        return String(format: "%06d", value % 1_000_000)
+    }
+}
+
+/// Lets the servers' handlers reach the portals object created after them.
+final class PortalsBox: @unchecked Sendable {
+    /// Set once, right after the servers start, before any request can be routed meaningfully.
+    nonisolated(unsafe) var portals: SandboxPortals?
+}

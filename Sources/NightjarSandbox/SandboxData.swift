@@ -1,0 +1,188 @@
+import Foundation
+
+/// Deterministic demo data for a seed: clients, their customers and open invoices, and the
+/// payments each portal publishes, across several months. The files the portals serve match the
+/// open invoices the demo loads.
+public struct SandboxData: Sendable {
+    public struct Invoice: Sendable, Equatable {
+        public let customerID: String
+        public let number: String
+        public let date: String
+        public let dueDate: String
+        public let cents: Int64
+        public let poNumber: String
+    }
+
+    public struct PaymentLine: Sendable, Equatable {
+        /// The reference as the payer writes it (sometimes differently from the ERP).
+        public let reference: String
+        public let invoiceCents: Int64
+        public let paidCents: Int64
+        public let discountCents: Int64
+        public let deductionCents: Int64
+        public let deductionCode: String
+    }
+
+    public struct Payment: Sendable, Equatable {
+        public let id: String
+        public let client: String
+        public let portal: String
+        public let trace: String
+        /// ISO date.
+        public let date: String
+        public let payer: String
+        public let payerID: String
+        public let lines: [PaymentLine]
+        public var totalCents: Int64 { lines.reduce(0) { $0 + $1.paidCents } }
+    }
+
+    public struct Account: Sendable, Equatable {
+        public let client: String
+        public let portal: String
+        public let username: String
+        public let password: String
+        /// Base32 TOTP secret (used by the two-step portal).
+        public let totpSecret: String
+    }
+
+    public static let clients = ["acme", "globex", "initech"]
+    public static let portals = ["northwind", "tailspin", "contoso"]
+
+    public let seed: UInt64
+    public private(set) var invoices: [String: [Invoice]] = [:]
+    public private(set) var payments: [Payment] = []
+    public private(set) var accounts: [Account] = []
+
+    public init(seed: UInt64 = 2026, paymentsPerPortal: Int = 24) {
+        self.seed = seed
+        var generator = SandboxRandom(seed: seed)
+        let start = SandboxData.day("2026-08-01")
+        for client in SandboxData.clients {
+            var list: [Invoice] = []
+            for customer in 1...4 {
+                for index in 0..<60 {
+                    let number = "INV-\(client.prefix(2).uppercased())\(customer)\(String(format: "%05d", 10_000 + index * 7 + customer))"
+                    let issued = start + Int.random(in: 0..<100, using: &generator)
+                    list.append(Invoice(customerID: "\(client.uppercased())-C\(customer)", number: number, date: SandboxData.iso(issued),
+                                        dueDate: SandboxData.iso(issued + 30), cents: Int64.random(in: 5_000...900_000, using: &generator),
+                                        poNumber: "PO\(Int.random(in: 100_000...999_999, using: &generator))"))
+                }
+            }
+            invoices[client] = list
+            for portal in SandboxData.portals {
+                accounts.append(Account(client: client, portal: portal, username: "ar@\(client).example",
+                                        password: "\(client)-\(portal)-Pw!\(seed % 97)",
+                                        totpSecret: SandboxData.base32(Array("\(client)\(portal)secret".utf8.prefix(20)))))
+            }
+        }
+        var used = Set<String>()
+        for portal in SandboxData.portals {
+            for client in SandboxData.clients {
+                let pool = invoices[client]!
+                for index in 0..<paymentsPerPortal {
+                    let date = start + 15 + index * 4 + Int.random(in: 0..<3, using: &generator)
+                    var lines: [PaymentLine] = []
+                    for _ in 0..<Int.random(in: 1...6, using: &generator) {
+                        guard let invoice = pool.randomElement(using: &generator), used.insert(invoice.number).inserted else { continue }
+                        let roll = Int.random(in: 0..<10, using: &generator)
+                        let deduction: Int64 = roll == 0 ? invoice.cents / 20 : 0
+                        let discount: Int64 = roll == 1 ? invoice.cents / 50 : 0
+                        let variants = [invoice.number, invoice.number.replacingOccurrences(of: "INV-", with: ""),
+                                        invoice.number.replacingOccurrences(of: "-", with: " ")]
+                        lines.append(PaymentLine(reference: variants[Int.random(in: 0..<(roll < 7 ? 1 : 3), using: &generator)],
+                                                 invoiceCents: invoice.cents, paidCents: invoice.cents - deduction - discount,
+                                                 discountCents: discount, deductionCents: deduction, deductionCode: deduction > 0 ? "06" : ""))
+                    }
+                    if lines.isEmpty { continue }
+                    payments.append(Payment(id: "\(portal.prefix(2))\(client.prefix(2))\(String(format: "%04d", index))", client: client, portal: portal,
+                                            trace: "\(10_000_000 + payments.count * 37)", date: SandboxData.iso(date),
+                                            payer: "\(portal.capitalized) Stores Inc", payerID: "\(portal.prefix(3).uppercased())\(client.prefix(3).uppercased())",
+                                            lines: lines))
+                }
+            }
+        }
+    }
+
+    public func account(client: String, portal: String) -> Account? { accounts.first { $0.client == client && $0.portal == portal } }
+
+    /// Payments a portal publishes for an account's client in an inclusive ISO date range.
+    public func payments(portal: String, client: String, from: String, to: String) -> [Payment] {
+        payments.filter { $0.portal == portal && $0.client == client && $0.date >= from && $0.date <= to }.sorted { $0.date < $1.date }
+    }
+
+    /// The open invoices of a client in Nightjar's default CSV layout.
+    public func openInvoicesCSV(client: String) -> String {
+        var text = "customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number,terms\n"
+        for invoice in invoices[client] ?? [] {
+            let amount = SandboxData.decimal(invoice.cents)
+            text += "\(invoice.customerID),\(invoice.number),\(invoice.date),\(invoice.dueDate),\(amount),\(amount),USD,\(invoice.poNumber),2/10 NET 30\n"
+        }
+        return text
+    }
+
+    /// The Northwind portal's CSV layout for one payment.
+    public func northwindCSV(_ payment: Payment) -> String {
+        var text = "Check Number,Payment Date,Vendor Name,Invoice Number,Invoice Amount,Paid Amount,Discount,Deduction,Reason\n"
+        let date = payment.date.split(separator: "-")
+        for line in payment.lines {
+            text += "\(payment.trace),\(date[1])/\(date[2])/\(date[0]),\(payment.payer),\(line.reference),\(SandboxData.decimal(line.invoiceCents)),"
+                + "\(SandboxData.decimal(line.paidCents)),\(SandboxData.decimal(line.discountCents)),"
+                + "\(line.deductionCents > 0 ? SandboxData.decimal(line.deductionCents) : ""),\(line.deductionCode)\n"
+        }
+        return text
+    }
+
+    /// One payment as an X12 820 (004010), balanced.
+    public func x12(_ payment: Payment) -> String {
+        let date = payment.date.replacingOccurrences(of: "-", with: "")
+        var segments = ["ST*820*0001",
+                        "BPR*C*\(SandboxData.decimal(payment.totalCents))*C*ACH*CTX*01*111000025*DA*4455667788*1234567890**01*222000025*DA*9988776655*\(date)",
+                        "TRN*1*\(payment.trace)*1234567890", "N1*PR*\(payment.payer)*92*\(payment.payerID)", "N1*PE*\(payment.client.uppercased()) INC", "ENT*1"]
+        for line in payment.lines {
+            segments.append("RMR*IV*\(line.reference)*PI*\(SandboxData.decimal(line.paidCents))*\(SandboxData.decimal(line.invoiceCents))"
+                + (line.discountCents > 0 ? "*\(SandboxData.decimal(line.discountCents))" : ""))
+            if line.deductionCents > 0 { segments.append("ADX*-\(SandboxData.decimal(line.deductionCents))*\(line.deductionCode)") }
+        }
+        segments.append("SE*\(segments.count + 1)*0001")
+        let control = String(format: "%09d", (Int(payment.trace) ?? 1) % 1_000_000_000)
+        return (["ISA*00*          *00*          *ZZ*\(payment.payerID.padding(toLength: 15, withPad: " ", startingAt: 0))*ZZ*NIGHTJARDEMO   *\(date.dropFirst(2))*0100*U*00401*\(control)*0*P*>",
+                 "GS*RA*\(payment.payerID)*NIGHTJARDEMO*\(date)*0100*1*X*004010"] + segments + ["GE*1*1", "IEA*1*\(control)"]).joined(separator: "~\n") + "~\n"
+    }
+
+    static func decimal(_ cents: Int64) -> String { String(format: "%d.%02d", cents / 100, cents % 100) }
+
+    static let epochDay: Date = ISO8601DateFormatter().date(from: "1970-01-01T00:00:00Z")!
+    static func day(_ iso: String) -> Int {
+        Int(ISO8601DateFormatter().date(from: iso + "T00:00:00Z")!.timeIntervalSince1970 / 86_400)
+    }
+    static func iso(_ day: Int) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(day) * 86_400))
+    }
+
+    static func base32(_ bytes: [UInt8]) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+        var out = "", bits: UInt32 = 0, count = 0
+        for byte in bytes {
+            bits = bits << 8 | UInt32(byte)
+            count += 8
+            while count >= 5 { out.append(alphabet[Int(bits >> UInt32(count - 5) & 31)]); count -= 5 }
+        }
+        if count > 0 { out.append(alphabet[Int(bits << UInt32(5 - count) & 31)]) }
+        return out
+    }
+}
+
+/// SplitMix64: the sandbox's deterministic generator.
+public struct SandboxRandom: RandomNumberGenerator, Sendable {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
