@@ -44,6 +44,7 @@ demo: release
 
 bench: setup
 	$(SWIFT) build -c release --product nightjar-bench
+	$(SWIFT) build -c release --product nightjar-sandbox
 	./.build/release/nightjar-bench
 
 clean:

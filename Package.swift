@@ -56,7 +56,7 @@ let package = Package(
         // Benchmarks (`make bench`), release build only.
         .executableTarget(name: "NightjarBench",
                           dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault",
-                                         "NightjarDocuments", "NightjarLedger"],
+                                         "NightjarDocuments", "NightjarLedger", "NightjarHTTP"],
                           path: "Benchmarks/NightjarBench", swiftSettings: strictSettings),
 
         // Test support: a child process the store's crash test kills mid-transaction.

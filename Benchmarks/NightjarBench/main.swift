@@ -5,6 +5,7 @@ import NightjarStore
 import NightjarVault
 import NightjarDocuments
 import NightjarLedger
+import NightjarHTTP
 
 /// A scratch folder on tmpfs when there is one (setup speed), else the temporary folder.
 func scratchFolder(_ label: String) -> String {
@@ -52,7 +53,76 @@ func generated820(payments: Int, lines: Int) -> [UInt8] {
     return Array(text.utf8)
 }
 
+/// Starts `nightjar-sandbox` beside this binary with added latency; returns the process and its description.
+func startSandbox(latencyMilliseconds: Int) throws -> (Process, [String: Any]) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("nightjar-sandbox")
+    process.arguments = ["--json", "--latency-ms", String(latencyMilliseconds)]
+    let output = Pipe(), input = Pipe()
+    process.standardOutput = output
+    process.standardInput = input
+    try process.run()
+    var line = Data()
+    while !line.contains(10) {
+        let chunk = output.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        line += chunk
+    }
+    let object = try JSONSerialization.jsonObject(with: line) as? [String: Any] ?? [:]
+    return (process, object)
+}
+
+/// One portal session: log in, list one date range, download five files.
+func farmSession(base: String, username: String, password: String) async throws -> Int {
+    let session = HTTPSession()
+    let page = try await session.send(HTTPRequest(.get, base + "/login")).text
+    guard let range = page.range(of: "name=\"__RequestVerificationToken\" value=\"") else { throw HTTPError.other("no token") }
+    let token = String(page[range.upperBound...].prefix { $0 != "\"" })
+    _ = try await session.send(HTTPRequest(.post, base + "/login", body: .form([("__RequestVerificationToken", token), ("UserName", username), ("Password", password)])))
+    let list = try await session.send(HTTPRequest(.get, base + "/payments/remittance?fromDate=08/01/2026&toDate=12/31/2026")).text
+    let links = list.components(separatedBy: "href=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }.filter { $0.hasSuffix("/download") }
+    var bytes = 0
+    for link in links.prefix(5) { bytes += try await session.send(HTTPRequest(.get, base + link)).body.count }
+    return bytes
+}
+
 let benchmarks: [Benchmark] = [
+    Benchmark(name: "portal-farm", summary: "1,000 portal sessions (login, list, 5 downloads) with 50 ms added to every answer") {
+        let (sandbox, description) = try startSandbox(latencyMilliseconds: 50)
+        defer { sandbox.terminate(); sandbox.waitUntilExit() }
+        let base = (description["portals"] as? [String: String])?["northwind"] ?? ""
+        let accounts: [(username: String, password: String)] = ((description["accounts"] as? [[String: Any]]) ?? [])
+            .filter { ($0["portal"] as? String) == "northwind" }
+            .map { ($0["username"] as? String ?? "", $0["password"] as? String ?? "") }
+        let sessions = Int(ProcessInfo.processInfo.environment["NIGHTJAR_FARM_SESSIONS"] ?? "1000") ?? 1000, concurrency = 200
+        let requestsPerSession = 9  // login page, login POST, dashboard redirect, list, 5 downloads
+        let semaphore = FarmGate(concurrency)
+        let seconds = try measure {
+            let group = DispatchGroup()
+            let failures = FarmCounter()
+            for index in 0..<sessions {
+                group.enter()
+                Task.detached {
+                    await semaphore.enter()
+                    let account = accounts[index % accounts.count]
+                    do {
+                        _ = try await farmSession(base: base, username: account.username, password: account.password)
+                    } catch {
+                        failures.add()
+                    }
+                    await semaphore.leave()
+                    group.leave()
+                }
+            }
+            group.wait()
+            if failures.value > 0 { throw HTTPError.other("\(failures.value) sessions failed") }
+        }
+        let bound = (Double(sessions) / Double(concurrency)).rounded(.up) * Double(requestsPerSession) * 0.050
+        return [Figure(benchmark: "portal farm: \(sessions) sessions, concurrency \(concurrency), elapsed", value: seconds, unit: "s", goal: nil),
+                Figure(benchmark: "portal farm: latency bound (sessions/concurrency × 9 requests × 50 ms)", value: bound, unit: "s", goal: nil),
+                Figure(benchmark: "portal farm: elapsed / bound", value: seconds / bound, unit: "x", goal: "<= 1.3x"),
+                Figure(benchmark: "portal farm: requests per second", value: Double(sessions * requestsPerSession) / seconds, unit: "req/s", goal: nil)]
+    },
     Benchmark(name: "import-1m", summary: "importing 1,000,000 remittance lines (an 820) into the store") {
         let bytes = generated820(payments: 4_000, lines: 250)
         let path = NSTemporaryDirectory() + "/nightjar-bench-import-\(getpid()).sqlite"
@@ -160,3 +230,24 @@ let benchmarks: [Benchmark] = [
 ]
 
 exit(Runner.main(benchmarks: benchmarks))
+
+/// Bounds how many farm sessions run at once.
+actor FarmGate {
+    private var available: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+    init(_ count: Int) { available = count }
+    func enter() async {
+        if available > 0 { available -= 1; return }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+    func leave() {
+        if waiting.isEmpty { available += 1 } else { waiting.removeFirst().resume() }
+    }
+}
+
+final class FarmCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}

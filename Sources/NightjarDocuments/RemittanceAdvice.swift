@@ -105,11 +105,13 @@ public struct RemittanceAdvice: Sendable, Equatable, Codable {
     public var payer: Party? { parties.first { $0.role == "PR" } }
     public var payee: Party? { parties.first { $0.role == "PE" } }
 
-    /// What the lines and ENT-level adjustments account for: Σ RMR04 + Σ ENT-level ADX01.
+    /// What the lines and ENT-level adjustments account for: Σ RMR04 − Σ ENT-level ADX01.
+    /// (The payers' own files fix the sign: in the public mailbag sample both 820s balance to the
+    /// cent this way, 541.20 − (−20.52) = 561.72, and are off by twice the adjustment the other way.)
     public var remittedTotal: Money {
         var total = Int64(0)
         for line in lines { total &+= line.amountPaid.minorUnits }
-        for entity in entities { for adjustment in entity.adjustments { total &+= adjustment.amount.minorUnits } }
+        for entity in entities { for adjustment in entity.adjustments { total &-= adjustment.amount.minorUnits } }
         return Money(minorUnits: total, currency: currency)
     }
 
@@ -123,8 +125,8 @@ public struct RemittanceAdvice: Sendable, Equatable, Codable {
 /// Reads 820 transaction sets into `RemittanceAdvice` values.
 ///
 /// The balance rule: BPR02 (negated when BPR03 is D) should equal the sum of RMR04 (amount paid,
-/// already net of the RMR's own ADX adjustments) plus the sum of ENT-level ADX01 amounts (signed;
-/// a deduction is negative). A difference is not an error: the advice is returned with
+/// already net of the RMR's own ADX adjustments) minus the sum of ENT-level ADX01 amounts, the
+/// sign real payers' files use. A difference is not an error: the advice is returned with
 /// `isBalanced == false` and `difference` set, for the batch to be flagged.
 /// 003010 files that use BPS/RMT instead of BPR/RMR are read the same way.
 public enum RemittanceAdviceReader {

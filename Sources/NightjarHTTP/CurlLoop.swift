@@ -66,12 +66,21 @@ final class CurlLoop: @unchecked Sendable {
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
 
     private init() {
+        CurlLoop.raiseOpenFileLimit()
         _ = ccurl_global_init()
         multi = curl_multi_init()
         _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 512)
         let thread = Thread { [unowned self] in self.run() }
         thread.name = "nightjar-http"
         thread.start()
+    }
+
+    /// Thousands of transfers need thousands of descriptors: the soft limit goes up to the hard one.
+    static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = min(limit.rlim_max, 65_536)
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     func nextID() -> UInt64 {

@@ -17,7 +17,7 @@ struct X12ErrorTests {
     }
 
     static let body = ["BPR*C*150.00*C*ACH*CTX*01*111000025*DA*123456789*1234567890**01*222000025*DA*987654321*20261124",
-                       "TRN*1*TRACE42*1234567890", "N1*PR*RETAILER CO*92*V123", "N1*PE*SUPPLIER INC", "ENT*1", "ADX*5.00*CS",
+                       "TRN*1*TRACE42*1234567890", "N1*PR*RETAILER CO*92*V123", "N1*PE*SUPPLIER INC", "ENT*1", "ADX*-5.00*CS",
                        "RMR*IV*INV-1*PI*100.00*100.00", "RMR*IV*INV-2*PI*45.00*50.00*0*", "ADX*-5.00*01*IV*INV-2"]
 
     @Test func aWellFormedFileReadsAndBalances() throws {

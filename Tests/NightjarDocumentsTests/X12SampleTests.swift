@@ -85,9 +85,11 @@ struct X12SampleTests {
         #expect(Set(interchanges.map(\.separators.segment)).count >= 2)
         let advices = try RemittanceAdviceReader.read(interchanges, defaultCurrency: .usd)
         #expect(advices.count == 2)
-        // ENT-level ADX adjustments count towards the balance and are kept with their reason codes.
+        // ENT-level ADX adjustments count towards the balance and are kept with their reason codes;
+        // with them both payments balance to the cent.
         let adjustments = advices.flatMap(\.entities).flatMap(\.adjustments)
         #expect(adjustments.count == 10)
+        #expect(advices.allSatisfy { $0.isBalanced })
         #expect(adjustments.allSatisfy { !$0.reasonCode.isEmpty })
     }
 

@@ -17,7 +17,7 @@ func ledgerDatabase() throws -> Database {
 struct LedgerTests {
     static let x12 = Array(("ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *261124*0100*U*00401*000000001*0*P*>~"
         + "GS*RA*S*R*20261124*0100*1*X*004010~ST*820*0001~BPR*C*150.00*C*ACH*CTX*01*111000025*DA*123456789*1234567890**01*222000025*DA*987654321*20261124~"
-        + "TRN*1*TRACE42*1234567890~N1*PR*RETAILER CO*92*V123~ENT*1~ADX*-10.00*CS~RMR*IV*INV-1*PI*100.00*100.00~RMR*IV*INV-2*PI*45.00*50.00~ADX*-5.00*01~"
+        + "TRN*1*TRACE42*1234567890~N1*PR*RETAILER CO*92*V123~ENT*1~ADX*10.00*CS~RMR*IV*INV-1*PI*100.00*100.00~RMR*IV*INV-2*PI*45.00*50.00~ADX*-5.00*01~"
         + "SE*10*0001~GE*1*1~IEA*1*000000001~").utf8)
 
     @Test func importingTheSameFileTwiceChangesNothing() throws {
@@ -37,7 +37,7 @@ struct LedgerTests {
         #expect(batch.summary.difference == "15.00")
         #expect(!batch.summary.balanced)
         #expect(batch.receivingAccount == "****4321")
-        #expect(batch.entityAdjustments == ["-10.00 CS"])
+        #expect(batch.entityAdjustments == ["10.00 CS"])
         #expect(batch.lines[1].adjustments == ["-5.00 01"])
         #expect(batch.lines[0].sourceLocation == 9)
         // Bank account numbers are never stored in full.
