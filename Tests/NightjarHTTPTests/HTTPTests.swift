@@ -289,3 +289,28 @@ struct HARTests {
         }
     }
 }
+
+@Suite("Politeness", .serialized)
+struct PolitenessTests {
+    @Test func perOriginConcurrencyAndRateAreHeldAcrossSessions() async throws {
+        let inFlight = Mutex((now: 0, most: 0))
+        let server = try SandboxServer { _ in
+            inFlight.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+            usleep(100_000)
+            inFlight.withLock { $0.now -= 1 }
+            return .text("ok")
+        }
+        defer { server.stop() }
+        let limiter = OriginLimiter(defaultLimit: .init(concurrency: 2, requestsPerSecond: 20))
+        let sessions = (0..<4).map { _ in HTTPSession(limits: HTTPTests.quickLimits(), limiter: limiter) }
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<12 { group.addTask { _ = try await sessions[index % 4].send(HTTPRequest(.get, server.url("/x\(index)"))) } }
+            try await group.waitForAll()
+        }
+        let elapsed = ContinuousClock.now - start
+        #expect(inFlight.withLock { $0.most } <= 2)
+        // 12 requests two at a time, 100 ms each: at least 600 ms; and no faster than 20 per second.
+        #expect(elapsed >= .milliseconds(550))
+    }
+}

@@ -70,3 +70,43 @@ struct LedgerTests {
         #expect(invoices.first { $0.invoiceNumber == "INV-1" }?.openAmount.decimalString == "40.00")
     }
 }
+
+import NightjarSandbox
+
+/// The files the sandbox portals serve import: Northwind and Contoso CSVs by the shipped
+/// example profile, Tailspin's X12 820s; against the open invoices the same seed produces.
+@Suite("Sandbox files import")
+struct SandboxFileImportTests {
+    @Test func everyFileTheSandboxServesImportsAndBalances() throws {
+        let data = SandboxData()
+        let ledger = Ledger(database: try ledgerDatabase())
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let profileText = try String(contentsOf: repository.appendingPathComponent("docs/examples/northwind-remittance.profile"), encoding: .utf8)
+        let profile = try DelimitedProfile.parse(profileText, file: "northwind-remittance.profile")
+        for client in SandboxData.clients {
+            let invoices = Array(data.openInvoicesCSV(client: client).utf8)
+            let loaded = try ledger.importOpenInvoices(try OpenInvoiceReader.read(invoices, defaultCurrency: .usd), bytes: invoices, name: "open.csv", client: client)
+            #expect(loaded.invoicesCreated == 240)
+        }
+        var batches = 0
+        for payment in data.payments {
+            let bytes: [UInt8]
+            let advices: [RemittanceAdvice]
+            if payment.portal == "tailspin" {
+                bytes = Array(data.x12(payment).utf8)
+                advices = try RemittanceAdviceReader.read(bytes, defaultCurrency: .usd, file: "\(payment.trace).820")
+            } else {
+                bytes = Array(data.northwindCSV(payment).utf8)
+                advices = try DelimitedRemittanceReader.read(bytes, profile: profile, defaultCurrency: .usd, file: "\(payment.trace).csv")
+            }
+            #expect(advices.count == 1)
+            #expect(advices[0].total.minorUnits == payment.totalCents)
+            #expect(advices[0].isBalanced, "\(payment.id)")
+            let result = try ledger.importRemittances(advices, bytes: bytes, name: payment.id, client: payment.client, format: payment.portal)
+            #expect(!result.alreadyImported)
+            batches += result.batches
+        }
+        #expect(batches == data.payments.count)
+        #expect(try ledger.batches().count == data.payments.count)
+    }
+}
