@@ -31,6 +31,18 @@ enum ImportCommands {
                         arguments: [ArgumentSpec("FILE", "the open-invoice export")],
                         options: [.value("client", "C", "the client"), .value("profile", "NAME", "profiles/NAME.profile")],
                         run: importInvoices),
+            CommandSpec(["customers", "list"], summary: "list a client's customers and the payer aliases that point to them",
+                        options: [.value("client", "C", "the client")], run: listCustomers),
+            CommandSpec(["customers", "alias", "add"], summary: "say that a payer's id or name (as a portal writes it) is one of your customers",
+                        discussion: """
+                        A portal may use another account number than your ERP. Matching only considers the invoices of
+                        the customers a payer is known as, so map each payer id or name once:
+                          nightjar customers alias add NWD-ACME-0042 ACME-C1 --client acme
+                        """,
+                        arguments: [ArgumentSpec("ALIAS", "the payer id or name as written"), ArgumentSpec("CUSTOMER", "your customer id")],
+                        options: [.value("client", "C", "the client")], run: addAlias),
+            CommandSpec(["customers", "alias", "remove"], summary: "remove a payer alias",
+                        arguments: [ArgumentSpec("ALIAS", "the payer id or name")], options: [.value("client", "C", "the client")], run: removeAlias),
             CommandSpec(["batches"], summary: "list remittance batches (one per payment)",
                         options: [.value("client", "C", "only this client"), .value("date", "DATE", "only payments dated DATE")],
                         run: listBatches),
@@ -144,6 +156,44 @@ enum ImportCommands {
         } else {
             Output.line("\(name): \(result.invoicesCreated) new open invoice(s), \(result.invoicesUpdated) updated")
         }
+        return .ok
+    }
+
+    static func listCustomers(_ invocation: Invocation) async throws -> ExitStatus {
+        let client = try requireClient(invocation)
+        let (ledger, _, _) = try ledger(invocation)
+        let customers = try ledger.customers(client: client)
+        let aliases = try ledger.customerAliases(client: client)
+        if invocation.json {
+            struct Customer: Encodable { let customer_id: String; let open_invoices: Int; let aliases: [String] }
+            try Output.json(customers.map { customer in
+                Customer(customer_id: customer.customerID, open_invoices: customer.openInvoices,
+                         aliases: aliases.filter { $0.customerID == customer.customerID }.map(\.alias))
+            })
+        } else {
+            for customer in customers {
+                let names = aliases.filter { $0.customerID == customer.customerID }.map(\.alias)
+                Output.line("\(customer.customerID.padding(16))\(String(customer.openInvoices).padding(6))open   aliases: \(names.isEmpty ? "-" : names.joined(separator: ", "))")
+            }
+        }
+        return .ok
+    }
+
+    static func addAlias(_ invocation: Invocation) async throws -> ExitStatus {
+        let client = try requireClient(invocation)
+        let (ledger, _, _) = try ledger(invocation)
+        try ledger.addCustomerAlias(client: client, alias: invocation.argument("ALIAS")!, customerID: invocation.argument("CUSTOMER")!)
+        Output.line("\(invocation.argument("ALIAS")!) now means customer \(invocation.argument("CUSTOMER")!) for \(client).")
+        return .ok
+    }
+
+    static func removeAlias(_ invocation: Invocation) async throws -> ExitStatus {
+        let client = try requireClient(invocation)
+        let (ledger, _, _) = try ledger(invocation)
+        guard try ledger.removeCustomerAlias(client: client, alias: invocation.argument("ALIAS")!) else {
+            throw GeneralError(code: "customer.alias_missing", message: "no alias \(invocation.argument("ALIAS")!) for \(client)", exitStatus: .noInput)
+        }
+        Output.line("Removed.")
         return .ok
     }
 

@@ -1,4 +1,4 @@
-public import NightjarCore
+import NightjarCore
 import NightjarCrypto
 import Foundation
 

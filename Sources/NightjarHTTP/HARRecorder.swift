@@ -1,4 +1,4 @@
-public import NightjarCore
+import NightjarCore
 import Foundation
 import Synchronization
 

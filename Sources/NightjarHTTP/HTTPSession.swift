@@ -1,4 +1,4 @@
-public import NightjarCore
+import NightjarCore
 import CCurl
 import Foundation
 import Synchronization

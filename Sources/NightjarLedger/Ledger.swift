@@ -240,3 +240,60 @@ public struct Ledger {
         return String(repeating: "*", count: 4) + trimmed.suffix(4)
     }
 }
+
+/// A payer identifier (vendor number, DUNS, name as written) mapped to one of the client's customers.
+public struct CustomerAlias: Sendable, Codable, Equatable {
+    public let alias: String
+    public let customerID: String
+}
+
+extension Ledger {
+    /// Records that `alias` (as a payer writes it in an N1 or a CSV) means `customerID`.
+    public func addCustomerAlias(client: String, alias: String, customerID: String) throws {
+        let trimmed = alias.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { throw GeneralError(code: "customer.alias_empty", message: "the alias is empty", exitStatus: .usage) }
+        try database.transaction {
+            try ensureClient(client)
+            try database.execute("INSERT OR IGNORE INTO customer (client_id, customer_id) VALUES (?, ?)", [client, customerID])
+            try database.execute("""
+                INSERT INTO customer_alias (client_id, alias, customer_id) VALUES (?, ?, ?)
+                ON CONFLICT (client_id, alias) DO UPDATE SET customer_id = excluded.customer_id
+                """, [client, trimmed.uppercased(), customerID])
+        }
+    }
+
+    /// Removes an alias; false when there was none.
+    @discardableResult
+    public func removeCustomerAlias(client: String, alias: String) throws -> Bool {
+        try database.execute("DELETE FROM customer_alias WHERE client_id = ? AND alias = ?", [client, alias.trimmingCharacters(in: .whitespaces).uppercased()])
+        return database.changes > 0
+    }
+
+    public func customerAliases(client: String) throws -> [CustomerAlias] {
+        try database.query("SELECT alias, customer_id FROM customer_alias WHERE client_id = ? ORDER BY alias", [client]).map {
+            CustomerAlias(alias: try $0.string("alias"), customerID: try $0.string("customer_id"))
+        }
+    }
+
+    /// The customers a payer is known as: its id and name looked up among the aliases (and
+    /// customer ids themselves). Matching only ever considers these customers' invoices.
+    public func customers(forPayerID payerID: String?, name: String?) throws -> [String] {
+        var result: [String] = []
+        for key in [payerID, name].compactMap({ $0?.trimmingCharacters(in: .whitespaces).uppercased() }) where !key.isEmpty {
+            for row in try database.query("SELECT customer_id FROM customer_alias WHERE alias = ?", [key]) {
+                let id = try row.string("customer_id")
+                if !result.contains(id) { result.append(id) }
+            }
+        }
+        return result
+    }
+
+    /// The client's customers with their open invoice counts.
+    public func customers(client: String) throws -> [(customerID: String, openInvoices: Int)] {
+        try database.query("""
+            SELECT c.customer_id, (SELECT count(*) FROM open_invoice i WHERE i.client_id = c.client_id AND i.customer_id = c.customer_id
+                AND i.open_amount_minor <> 0) AS open_count
+            FROM customer c WHERE c.client_id = ? ORDER BY c.customer_id
+            """, [client]).map { (try $0.string("customer_id"), Int(try $0.int64("open_count"))) }
+    }
+}

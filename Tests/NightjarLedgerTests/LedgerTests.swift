@@ -110,3 +110,19 @@ struct SandboxFileImportTests {
         #expect(try ledger.batches().count == data.payments.count)
     }
 }
+
+@Suite("Customer aliases")
+struct CustomerAliasTests {
+    @Test func payersAreKnownAsTheCustomersTheirAliasesName() throws {
+        let ledger = Ledger(database: try ledgerDatabase())
+        try ledger.addCustomerAlias(client: "acme", alias: "nwd-0042", customerID: "ACME-C1")
+        try ledger.addCustomerAlias(client: "acme", alias: "Northwind Stores Inc", customerID: "ACME-C2")
+        #expect(try ledger.customers(forPayerID: "NWD-0042", name: "Northwind Stores Inc") == ["ACME-C1", "ACME-C2"])
+        #expect(try ledger.customers(forPayerID: "unknown", name: nil).isEmpty)
+        try ledger.addCustomerAlias(client: "acme", alias: "NWD-0042", customerID: "ACME-C3")
+        #expect(try ledger.customerAliases(client: "acme").first { $0.alias == "NWD-0042" }?.customerID == "ACME-C3")
+        #expect(try ledger.removeCustomerAlias(client: "acme", alias: "nwd-0042"))
+        #expect(try !ledger.removeCustomerAlias(client: "acme", alias: "nwd-0042"))
+        #expect(try ledger.customers(client: "acme").map(\.customerID) == ["ACME-C1", "ACME-C2", "ACME-C3"])
+    }
+}
