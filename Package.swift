@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "NightjarLedger", dependencies: ["NightjarCore", "NightjarStore", "NightjarDocuments", "NightjarCrypto"],
                 swiftSettings: strictSettings),
         .target(name: "NightjarCLI", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault",
-                                                    "NightjarDocuments", "NightjarLedger"],
+                                                    "NightjarDocuments", "NightjarLedger", "NightjarHTTP"],
                 swiftSettings: strictSettings),
         .executableTarget(name: "nightjar", dependencies: ["NightjarCLI"], swiftSettings: strictSettings),
 

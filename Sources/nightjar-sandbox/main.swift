@@ -10,6 +10,7 @@ var seed: UInt64 = 2026
 var latency = 0.0
 var tlsFolder: String?
 var json = false
+var invoicesFolder: String?
 var arguments = Array(CommandLine.arguments.dropFirst())
 while !arguments.isEmpty {
     let argument = arguments.removeFirst()
@@ -18,8 +19,9 @@ while !arguments.isEmpty {
     case "--latency-ms": latency = (Double(arguments.isEmpty ? "" : arguments.removeFirst()) ?? 0) / 1000
     case "--tls": tlsFolder = arguments.isEmpty ? nil : arguments.removeFirst()
     case "--json": json = true
+    case "--write-open-invoices": invoicesFolder = arguments.isEmpty ? nil : arguments.removeFirst()
     default:
-        FileHandle.standardError.write(Data("usage: nightjar-sandbox [--seed N] [--latency-ms N] [--tls DIR] [--json]\n".utf8))
+        FileHandle.standardError.write(Data("usage: nightjar-sandbox [--seed N] [--latency-ms N] [--tls DIR] [--json] [--write-open-invoices DIR]\n".utf8))
         exit(64)
     }
 }
@@ -28,6 +30,13 @@ do {
     let portals = try SandboxPortals(data: SandboxData(seed: seed), tls: certificates)
     for server in [portals.northwind, portals.tailspin, portals.contoso] { server.setLatency(seconds: latency) }
     let origins = portals.origins
+    if let invoicesFolder {
+        // The clients' open invoices as their ERP would export them, matching what the portals pay.
+        try FileManager.default.createDirectory(atPath: invoicesFolder, withIntermediateDirectories: true)
+        for client in SandboxData.clients {
+            try portals.data.openInvoicesCSV(client: client).write(toFile: "\(invoicesFolder)/\(client)-open-invoices.csv", atomically: true, encoding: .utf8)
+        }
+    }
     if json {
         var object: [String: Any] = ["seed": seed, "portals": origins]
         object["accounts"] = portals.data.accounts.map {

@@ -173,3 +173,31 @@ enum DrillEncodings {
         return forms.filter { $0.count >= 6 }
     }
 }
+
+@Suite("nightjar demo", .serialized)
+struct DemoTests {
+    @Test func theDemoRunsTheNightThatExistsAndLeavesNothingRunning() throws {
+        let parent = BinaryRunner.temporaryFolder("demo")
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let root = parent + "/demo"
+        let result = try BinaryRunner.run(["demo", "--keep", root])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("batches imported"))
+        #expect(result.stdout.contains("Summary written to \(root)/reports/demo-summary.txt"))
+        let batches = try BinaryRunner.run(["--home", root, "batches", "--json"])
+        #expect(batches.stdout.components(separatedBy: "\"id\"").count > 40)
+        // The sandbox's passwords (all contain "-Pw!") never reach a file of the workspace in clear.
+        let enumerator = FileManager.default.enumerator(atPath: root)!
+        while let relative = enumerator.nextObject() as? String {
+            guard let data = FileManager.default.contents(atPath: root + "/" + relative) else { continue }
+            #expect(!String(decoding: data, as: UTF8.self).contains("-Pw!"), "\(relative)")
+        }
+        let running = Process()
+        running.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
+        running.arguments = ["-f", "nightjar-sandbox --json --write-open-invoices \(root)"]
+        running.standardOutput = FileHandle.nullDevice
+        try running.run()
+        running.waitUntilExit()
+        #expect(running.terminationStatus == 1, "the sandbox is still running")
+    }
+}
