@@ -89,7 +89,7 @@ enum Runner {
         print("Nightjar benchmarks (release build)")
         print("machine: \(Machine.description)")
         print("")
-        print("benchmark".padding(toLength: 52, withPad: " ", startingAt: 0) + "figure".padding(toLength: 14, withPad: " ", startingAt: 0)
+        print("benchmark".padding(toLength: 66, withPad: " ", startingAt: 0) + "figure".padding(toLength: 14, withPad: " ", startingAt: 0)
             + "unit".padding(toLength: 10, withPad: " ", startingAt: 0) + "goal")
         var failed = false
         for benchmark in selected {
@@ -109,7 +109,7 @@ enum Runner {
             for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
                 guard let figure = try? JSONDecoder().decode(Figure.self, from: Data(line.utf8)) else { continue }
                 let value = figure.value >= 100 ? String(format: "%.0f", figure.value) : String(format: "%.2f", figure.value)
-                print(figure.benchmark.padding(toLength: 52, withPad: " ", startingAt: 0)
+                print(figure.benchmark.padding(toLength: 66, withPad: " ", startingAt: 0)
                     + value.padding(toLength: 14, withPad: " ", startingAt: 0)
                     + figure.unit.padding(toLength: 10, withPad: " ", startingAt: 0) + (figure.goal ?? ""))
             }
