@@ -97,8 +97,10 @@ public final class SandboxServer: Sendable {
     private let state = Mutex<(requests: Int, stopped: Bool, latency: Double)>((0, false, 0))
 
     /// Listens on 127.0.0.1 at `port` (0 chooses a free one); serves HTTPS with `tls`.
-    public init(port: UInt16 = 0, tls: TestCertificates? = nil, handler: @escaping Handler) throws {
-        tlsContext = try tls.map { try TLSContext(certificate: $0.serverCertificate, key: $0.serverKey) }
+    public init(port: UInt16 = 0, tls: TestCertificates? = nil, requireClientCertificate: Bool = false, handler: @escaping Handler) throws {
+        tlsContext = try tls.map {
+            try TLSContext(certificate: $0.serverCertificate, key: $0.serverKey, clientCA: requireClientCertificate ? $0.caCertificate : nil)
+        }
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw SandboxError("cannot create a socket") }
         var yes: Int32 = 1
@@ -362,7 +364,7 @@ struct Connection {
 final class TLSContext: @unchecked Sendable {
     let pointer: OpaquePointer
 
-    init(certificate: String, key: String) throws {
+    init(certificate: String, key: String, clientCA: String? = nil) throws {
         _ = copenssl_init()
         guard let context = SSL_CTX_new(TLS_server_method()) else { throw SandboxError("cannot create a TLS context") }
         _ = copenssl_set_min_tls12(context)
@@ -370,6 +372,14 @@ final class TLSContext: @unchecked Sendable {
               SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1 else {
             SSL_CTX_free(context)
             throw SandboxError("cannot load the sandbox certificate \(certificate)")
+        }
+        if let clientCA {
+            // Mutual TLS: a client certificate signed by the test CA is required.
+            guard SSL_CTX_load_verify_locations(context, clientCA, nil) == 1 else {
+                SSL_CTX_free(context)
+                throw SandboxError("cannot load the client CA \(clientCA)")
+            }
+            SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
         }
         pointer = context
     }
@@ -383,12 +393,16 @@ public struct TestCertificates: Sendable {
     public let caCertificate: String
     public let serverCertificate: String
     public let serverKey: String
+    /// A client certificate and key signed by the same CA, for mutual TLS.
+    public let clientCertificate: String
+    public let clientKey: String
 
     /// Generates the files in `folder` (created 0700).
     public static func generate(in folder: String) throws -> TestCertificates {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let ca = folder + "/ca.pem", caKey = folder + "/ca.key", key = folder + "/server.key", request = folder + "/server.csr"
         let certificate = folder + "/server.pem", extensions = folder + "/server.ext"
+        let clientKey = folder + "/client.key", clientRequest = folder + "/client.csr", clientCertificate = folder + "/client.pem"
         try "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
             .write(toFile: extensions, atomically: true, encoding: .utf8)
         let steps: [[String]] = [
@@ -396,6 +410,9 @@ public struct TestCertificates: Sendable {
              "-subj", "/CN=Nightjar Sandbox Test CA"],
             ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", request, "-subj", "/CN=localhost"],
             ["x509", "-req", "-in", request, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", certificate, "-days", "2", "-extfile", extensions],
+            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", clientKey, "-out", clientRequest,
+             "-subj", "/CN=nightjar-client"],
+            ["x509", "-req", "-in", clientRequest, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", clientCertificate, "-days", "2"],
         ]
         for arguments in steps {
             let process = Process()
@@ -407,6 +424,7 @@ public struct TestCertificates: Sendable {
             process.waitUntilExit()
             guard process.terminationStatus == 0 else { throw SandboxError("openssl \(arguments[0]) failed") }
         }
-        return TestCertificates(caCertificate: ca, serverCertificate: certificate, serverKey: key)
+        return TestCertificates(caCertificate: ca, serverCertificate: certificate, serverKey: key, clientCertificate: clientCertificate,
+                                clientKey: clientKey)
     }
 }

@@ -204,6 +204,31 @@ struct TLSTests {
         }
         let trusting = HTTPSession(limits: HTTPTests.quickLimits(), tls: TLSSettings(caBundle: certificates.caCertificate), retry: .none)
         #expect(try await trusting.send(HTTPRequest(.get, server.url("/"))).text == "secure hello")
+
+        // Mutual TLS: refused without a client certificate, accepted with one.
+        let strict = try SandboxServer(tls: certificates, requireClientCertificate: true) { _ in .text("client known") }
+        defer { strict.stop() }
+        await #expect { try await trusting.send(HTTPRequest(.get, strict.url("/"))) } throws: { error in error is HTTPError }
+        let withCertificate = HTTPSession(limits: HTTPTests.quickLimits(), tls: TLSSettings(
+            caBundle: certificates.caCertificate, clientCertificate: certificates.clientCertificate, clientKey: certificates.clientKey), retry: .none)
+        #expect(try await withCertificate.send(HTTPRequest(.get, strict.url("/"))).text == "client known")
+    }
+
+    @Test func multipartFormsArriveWithTheirParts() async throws {
+        let server = try SandboxServer { request in
+            .text("\(request.header("Content-Type") ?? "")|\(String(decoding: request.body, as: UTF8.self))")
+        }
+        defer { server.stop() }
+        let session = HTTPSession(limits: HTTPTests.quickLimits(), retry: .none)
+        let answer = try await session.send(HTTPRequest(.post, server.url("/upload"), body: .multipart([
+            MultipartPart(name: "from", data: Array("2026-11-01".utf8)),
+            MultipartPart(name: "file", filename: "claim.csv", contentType: "text/csv", data: Array("a,b\n1,2\n".utf8))])))
+        let parts = answer.text.split(separator: "|", maxSplits: 1)
+        #expect(parts[0].hasPrefix("multipart/form-data; boundary="))
+        let boundary = String(parts[0].dropFirst("multipart/form-data; boundary=".count))
+        #expect(parts[1].contains("--\(boundary)\r\nContent-Disposition: form-data; name=\"from\"\r\n\r\n2026-11-01\r\n"))
+        #expect(parts[1].contains("filename=\"claim.csv\"\r\nContent-Type: text/csv\r\n\r\na,b\n1,2\n"))
+        #expect(parts[1].hasSuffix("--\(boundary)--\r\n"))
     }
 }
 
