@@ -43,6 +43,16 @@ enum ImportCommands {
                         options: [.value("client", "C", "the client")], run: addAlias),
             CommandSpec(["customers", "alias", "remove"], summary: "remove a payer alias",
                         arguments: [ArgumentSpec("ALIAS", "the payer id or name")], options: [.value("client", "C", "the client")], run: removeAlias),
+            CommandSpec(["match"], summary: "match batches' lines to open invoices by reference (new batches, or --batch ID)",
+                        discussion: """
+                        Each line is matched against the open invoices of the customers its payer is known as (see
+                        `nightjar customers alias add`), by reference after normalisation, and classified: paid in
+                        full, with discount, short paid (typed deductions), over paid, paid twice, unknown reference,
+                        ambiguous. Near misses become suggestions, never matches. Matching again replaces earlier
+                        decisions; open amounts change only when a person approves the batch.
+                        """,
+                        options: [.value("client", "C", "only this client's batches"), .value("batch", "ID", "match this batch again")],
+                        run: matchBatches),
             CommandSpec(["batches"], summary: "list remittance batches (one per payment)",
                         options: [.value("client", "C", "only this client"), .value("date", "DATE", "only payments dated DATE")],
                         run: listBatches),
@@ -197,6 +207,30 @@ enum ImportCommands {
         return .ok
     }
 
+    static func matchBatches(_ invocation: Invocation) async throws -> ExitStatus {
+        let (ledger, _, _) = try ledger(invocation)
+        let ids = try invocation.value("batch").map { text -> [Int64] in
+            guard let id = Int64(text) else { throw UsageError("--batch takes a number", command: "match") }
+            return [id]
+        } ?? ledger.unmatchedBatches(client: invocation.value("client"))
+        let results = try ids.map { try ledger.match(batch: $0) }
+        if invocation.json {
+            try Output.json(results)
+        } else if results.isEmpty {
+            Output.line("No batches to match.")
+        } else {
+            var totals: [String: Int] = [:]
+            for result in results {
+                for (status, count) in result.statuses { totals[status, default: 0] += count }
+                if result.customers.isEmpty {
+                    Output.line("batch \(result.batchID): payer not known as any customer yet (nightjar customers alias add)")
+                }
+            }
+            Output.line("Matched \(results.count) batch(es): " + totals.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key.replacingOccurrences(of: "_", with: " "))" }.joined(separator: ", "))
+        }
+        return .ok
+    }
+
     static func listBatches(_ invocation: Invocation) async throws -> ExitStatus {
         let (ledger, _, _) = try ledger(invocation)
         let date = try invocation.value("date").map { try CalendarDate(iso: $0) }
@@ -236,11 +270,13 @@ enum ImportCommands {
             + (s.balanced ? "    balanced" : "    OUT OF BALANCE by \(s.difference)"))
         if !batch.entityAdjustments.isEmpty { Output.line("  adjustments not tied to a line: \(batch.entityAdjustments.joined(separator: "; "))") }
         Output.line("")
-        Output.line("  #    REFERENCE                 PAID          INVOICE       DISCOUNT    ADJUSTMENTS           FROM")
+        let statuses = try ledger.lineStatuses(batch: id)
+        Output.line("  #    REFERENCE                 PAID          INVOICE       DISCOUNT    ADJUSTMENTS           FROM    STATUS")
         for line in batch.lines {
             Output.line("  \(String(line.position + 1).padding(5))\((line.referenceQualifier + " " + line.reference).padding(26))"
                 + "\(line.amountPaid.padding(14))\((line.invoiceAmount ?? "-").padding(14))\((line.discount ?? "-").padding(12))"
-                + "\(line.adjustments.joined(separator: ", ").padding(22))\(line.sourceLocation)")
+                + "\(line.adjustments.joined(separator: ", ").padding(22))\(String(line.sourceLocation).padding(8))"
+                + (statuses[line.position].map { "\($0.status) (\($0.rule))" } ?? "not matched"))
         }
         return .ok
     }

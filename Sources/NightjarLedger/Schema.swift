@@ -102,5 +102,22 @@ public enum LedgerSchema {
             source_location INTEGER NOT NULL
         );
         """),
+        ("matching", """
+        CREATE TABLE line_match (
+            line_id INTEGER PRIMARY KEY REFERENCES remittance_line(id),
+            batch_id INTEGER NOT NULL REFERENCES remittance_batch(id),
+            status TEXT NOT NULL,
+            invoice_id INTEGER REFERENCES open_invoice(id),
+            rule TEXT NOT NULL,
+            applied_minor INTEGER NOT NULL,
+            discount_minor INTEGER NOT NULL,
+            write_off_minor INTEGER NOT NULL,
+            unapplied_minor INTEGER NOT NULL,
+            deductions TEXT NOT NULL,
+            suggestions TEXT NOT NULL,
+            matched_at TEXT NOT NULL
+        );
+        CREATE INDEX line_match_batch ON line_match (batch_id);
+        """),
     ]
 }

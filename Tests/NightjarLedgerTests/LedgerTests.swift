@@ -126,3 +126,34 @@ struct CustomerAliasTests {
         #expect(try ledger.customers(client: "acme").map(\.customerID) == ["ACME-C1", "ACME-C2", "ACME-C3"])
     }
 }
+
+import NightjarMatching
+
+@Suite("Matching stored batches")
+struct LedgerMatchingTests {
+    @Test func aBatchIsMatchedAgainstItsPayersCustomersOnly() throws {
+        let ledger = Ledger(database: try ledgerDatabase())
+        let invoices = Array(("customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number,terms\n"
+            + "C1,INV-1,2026-11-01,2026-12-01,100.00,100.00,USD,,\nC1,INV-2,2026-11-01,2026-12-01,50.00,50.00,USD,,\n"
+            + "C9,INV-9,2026-11-01,2026-12-01,75.00,75.00,USD,,\n").utf8)
+        _ = try ledger.importOpenInvoices(try OpenInvoiceReader.read(invoices, defaultCurrency: .usd), bytes: invoices, name: "open.csv", client: "acme")
+        let x12 = Array(("ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *261124*0100*U*00401*000000001*0*P*>~"
+            + "GS*RA*S*R*20261124*0100*1*X*004010~ST*820*0001~BPR*C*240.00*C*ACH*CTX*01*1*DA*1*1**01*2*DA*2*20261120~"
+            + "TRN*1*T1*1~N1*PR*RETAILER CO*92*V123~ENT*1~RMR*IV*inv-1*PI*100.00~RMR*IV*2*PI*45.00~ADX*-5.00*06~RMR*IV*INV-9*PI*75.00~RMR*IV*INV-3*PI*20.00~"
+            + "SE*11*0001~GE*1*1~IEA*1*000000001~").utf8)
+        _ = try ledger.importRemittances(try RemittanceAdviceReader.read(x12, defaultCurrency: .usd), bytes: x12, name: "p.x12", client: "acme", format: "x12")
+        let id = try ledger.batches()[0].id
+        // Unknown payer: nothing can match.
+        let before = try ledger.match(batch: id)
+        #expect(before.customers.isEmpty && before.statuses == ["unknown_reference": 4])
+        try ledger.addCustomerAlias(client: "acme", alias: "V123", customerID: "C1")
+        let after = try ledger.match(batch: id)
+        #expect(after.customers == ["C1"])
+        #expect(after.statuses == ["paid_in_full": 1, "short_paid": 1, "unknown_reference": 2])
+        #expect(after.appliedCash == "145.00" && after.unappliedCash == "95.00")
+        let statuses = try ledger.lineStatuses(batch: id)
+        #expect(statuses[0]?.rule == "reference.exact")
+        #expect(statuses[2]?.status == "unknown_reference")  // INV-9 belongs to another customer
+        #expect(try ledger.unmatchedBatches(client: nil).isEmpty)
+    }
+}
