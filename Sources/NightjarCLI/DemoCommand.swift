@@ -46,7 +46,7 @@ enum DemoCommand {
         Output.line("")
         Output.line("6. Not built yet")
         Output.line("   The scraper-definition language (so the Northwind and Contoso portals, and Tailspin")
-        Output.line("   beyond this built-in sequence, are not visited), the night run, matching in the CLI,")
+        Output.line("   beyond this built-in sequence, are not visited), the night run, review and approval,")
         Output.line("   the morning report, review and GL export. This demo grows with each of them.")
         Output.line("")
         let summary = workspace.reportsDirectory + "/demo-summary.txt"
