@@ -79,7 +79,7 @@ extension HTTPSession {
     }
 
     /// `attachment; filename="remit 2026-11.csv"` → `remit 2026-11.csv`.
-    static func fileName(fromContentDisposition value: String?) -> String? {
+    public static func fileName(fromContentDisposition value: String?) -> String? {
         guard let value, let range = value.range(of: "filename=", options: .caseInsensitive) else { return nil }
         var name = String(value[range.upperBound...]).split(separator: ";").first.map(String.init) ?? ""
         name = name.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))

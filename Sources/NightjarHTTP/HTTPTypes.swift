@@ -97,7 +97,7 @@ public struct HTTPRequest: Sendable {
     }
 
     /// The URL with the query items appended.
-    var fullURL: String {
+    public var fullURL: String {
         guard !query.isEmpty else { return url }
         let encoded = query.map { "\(FormEncoding.encode($0.0))=\(FormEncoding.encode($0.1))" }.joined(separator: "&")
         return url + (url.contains("?") ? "&" : "?") + encoded
@@ -110,6 +110,13 @@ public struct HTTPResponse: Sendable {
     public let headers: [(name: String, value: String)]
     public let url: String
     public let body: [UInt8]
+
+    public init(status: Int, headers: [(name: String, value: String)], url: String, body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.url = url
+        self.body = body
+    }
 
     /// The first value of header `name` (case-insensitive).
     public func header(_ name: String) -> String? {

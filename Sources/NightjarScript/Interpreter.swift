@@ -1,0 +1,550 @@
+public import NightjarCore
+public import NightjarHTTP
+import NightjarCrypto
+import Foundation
+
+/// Runs one definition for one credential over a date range: logs in, fetches each requested
+/// kind of document window by window, and reports what it downloaded or why it stopped.
+///
+/// Before any request leaves, a request that carries a vault-derived value (directly, through
+/// `let`, filters, string operations, regexes, conditions, or a response to such a request) is
+/// refused unless its origin is allowed by both the definition and the credential; such a
+/// request never follows redirects on its own.
+public final class ScraperInterpreter: @unchecked Sendable {
+    public let definition: ScraperDefinition
+    let credential: ScriptCredential
+    let transport: any ScriptTransport
+    let options: ScraperRunOptions
+    let loginGuard: (any LoginGuard)?
+    let prompt: (any OneTimeCodePrompt)?
+    let totpSource: TOTPCodeSource
+    let trace: @Sendable (String) -> Void
+
+    /// Origin name → `scheme://host:port`, after overrides.
+    public let origins: [String: String]
+    /// Origin name → the URL the definition's paths resolve against.
+    let originURLs: [String: String]
+
+    var scopes: [[String: Value]] = [[:]]
+    var current: CurrentResponse?
+    var seenCookies: [String: String] = [:]
+    var scriptCookies: [(String, Value)] = []
+    var taintedControl = 0
+    var pageNumbers: [Int] = []
+    var inLogin = false
+    var loginAttempt: Int64?
+    var range: DateRange
+    var outcome = ScraperOutcome()
+
+    public init(definition: ScraperDefinition, credential: ScriptCredential, transport: any ScriptTransport, options: ScraperRunOptions,
+                loginGuard: (any LoginGuard)? = nil, prompt: (any OneTimeCodePrompt)? = nil, totp: TOTPCodeSource = .shared,
+                trace: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.definition = definition
+        self.credential = credential
+        self.transport = transport
+        self.options = options
+        self.loginGuard = loginGuard
+        self.prompt = prompt
+        self.totpSource = totp
+        self.trace = trace
+        self.range = options.range
+        var urls: [String: String] = [:]
+        for declaration in definition.origins {
+            var url = options.originOverrides[declaration.name] ?? declaration.url
+            while url.hasSuffix("/") { url.removeLast() }
+            urls[declaration.name] = url
+        }
+        originURLs = urls
+        origins = urls.mapValues { ScraperChecker.origin(of: $0) }
+    }
+
+    /// An HTTP session set up with the definition's timeout, concurrency and rate per origin.
+    public static func session(for definition: ScraperDefinition, origins: [String], recorder: HARRecorder?, tls: TLSSettings = TLSSettings()) async -> HTTPSession {
+        var limits = TransferLimits()
+        limits.totalTimeout = .seconds(definition.settings.timeoutSeconds)
+        limits.lowSpeedTime = .seconds(min(30, definition.settings.timeoutSeconds))
+        let limiter = OriginLimiter()
+        for origin in origins {
+            await limiter.setLimit(OriginLimiter.Limit(concurrency: definition.settings.concurrency,
+                                                       requestsPerSecond: definition.settings.requestsPerSecond), for: origin)
+        }
+        return HTTPSession(limits: limits, tls: tls, limiter: limiter, recorder: recorder)
+    }
+
+    /// Runs the definition. Never throws: a failure is part of the outcome.
+    public func run() async -> ScraperOutcome {
+        do {
+            if let login = definition.login { try await runLogin(login) }
+            let windows = definition.settings.windowDays.map { options.range.split(maxDays: $0) } ?? [options.range]
+            for kind in options.kinds {
+                guard let block = definition.block(for: kind) else { continue }
+                for window in windows {
+                    range = window
+                    if windows.count > 1 { trace("window \(window.from) to \(window.to)") }
+                    let saved = scopes
+                    scopes.append([:])
+                    defer { scopes = saved }
+                    try await execute(block.body.statements)
+                }
+            }
+        } catch let failure as ScraperFailure {
+            outcome.failure = failure
+        } catch {
+            outcome.failure = ScraperFailure(.portalUnavailable, "\(error)", location: nil)
+        }
+        return outcome
+    }
+
+    // MARK: Login
+
+    func runLogin(_ login: Block) async throws {
+        let saved = scopes
+        scopes = [saved[0]]
+        inLogin = true
+        loginAttempt = nil
+        outcome.logins += 1
+        trace(outcome.logins == 1 ? "logging in as \(credential.name)" : "logging in again")
+        do {
+            try await execute(login.statements)
+        } catch let failure as ScraperFailure {
+            inLogin = false
+            if let attempt = loginAttempt, !options.dryRun {
+                let recorded: String = switch failure.failureClass {
+                case .portalUnavailable, .rateLimited: "unavailable"
+                default: failure.failureClass.rawValue
+                }
+                try? loginGuard?.finish(attempt, outcome: recorded)
+            }
+            throw failure
+        }
+        inLogin = false
+        if let attempt = loginAttempt, !options.dryRun { try loginGuard?.finish(attempt, outcome: "succeeded") }
+        let globals = scopes[0]
+        scopes = saved
+        scopes[0] = globals
+    }
+
+    // MARK: Statements
+
+    func execute(_ statements: [Statement]) async throws {
+        for statement in statements { try await execute(statement) }
+    }
+
+    func describe(_ statement: Statement) -> String {
+        switch statement.kind {
+        case .request(let spec): "\(spec.method.rawValue) \(spec.url.text)"
+        case .download(let spec, _): "download \(spec.url.text)"
+        case .bind(let name, let value): "let \(name) = \(value.text)"
+        case .cookie(let name, _): "cookie \(name)"
+        case .expect(let condition, _, _): "expect \(condition.text)"
+        case .fail(let failure, let condition, _): "fail \(failure.rawValue) if \(condition.text)"
+        case .conditional(let condition, _, _): "if \(condition.text)"
+        case .forEach(let name, let list, _, _): "for \(name) in \(list.text)"
+        case .whileLoop(let condition, _, _): "while \(condition.text)"
+        case .pages(let next, _, _): "pages next \(next.text)"
+        case .log: "log"
+        case .wait: "wait"
+        }
+    }
+
+    func failure(_ failureClass: FailureClass, _ problem: String, _ statement: Statement, withPage: Bool = false) -> ScraperFailure {
+        ScraperFailure(failureClass, problem, location: statement.location, step: describe(statement),
+                       page: withPage ? current?.response.body : nil, pageURL: withPage ? current?.response.url : nil)
+    }
+
+    func execute(_ statement: Statement) async throws {
+        switch statement.kind {
+        case .request(let spec):
+            _ = try await request(spec, statement, isDownload: false)
+        case .download(let spec, let download):
+            try await self.download(spec, download, statement)
+        case .bind(let name, let expression):
+            var value = try await evaluate(expression, statement)
+            if taintedControl > 0 { value.tainted = true }
+            bind(name, value)
+        case .cookie(let name, let expression):
+            var value = try await evaluate(expression, statement)
+            if taintedControl > 0 { value.tainted = true }
+            scriptCookies.removeAll { $0.0 == name }
+            scriptCookies.append((name, value))
+        case .expect(let condition, let failureClass, let message):
+            let value = try await evaluate(condition, statement)
+            guard let holds = truth(value) else {
+                trace("(dry run) would check: \(describe(statement))")
+                return
+            }
+            if !holds {
+                let text = try await self.message(message, statement)
+                throw failure(failureClass, text ?? "expected \(condition.text) on \(current?.response.url ?? "the page")", statement,
+                              withPage: failureClass == .layoutChanged)
+            }
+        case .fail(let failureClass, let condition, let message):
+            let value = try await evaluate(condition, statement)
+            guard let holds = truth(value) else {
+                trace("(dry run) would check: \(describe(statement))")
+                return
+            }
+            if holds {
+                let text = try await self.message(message, statement)
+                throw failure(failureClass, text ?? "the portal answered \(condition.text)", statement, withPage: failureClass == .layoutChanged)
+            }
+        case .conditional(let condition, let then, let otherwise):
+            let value = try await evaluate(condition, statement)
+            let holds = truth(value) ?? true
+            if value.tainted { taintedControl += 1 }
+            defer { if value.tainted { taintedControl -= 1 } }
+            if holds { try await scoped(then.statements) } else if let otherwise { try await scoped(otherwise.statements) }
+        case .forEach(let name, let listExpression, let limit, let body):
+            let list = try await evaluate(listExpression, statement)
+            var items = elements(of: list)
+            if let limit { items = Array(items.prefix(limit)) }
+            if list.tainted { taintedControl += 1 }
+            defer { if list.tainted { taintedControl -= 1 } }
+            for item in items {
+                scopes.append([name: item])
+                defer { scopes.removeLast() }
+                try await execute(body.statements)
+            }
+        case .whileLoop(let condition, let limit, let body):
+            let bound = min(limit ?? ScraperChecker.hardPageLimit, ScraperChecker.hardPageLimit)
+            var rounds = 0
+            while true {
+                let value = try await evaluate(condition, statement)
+                let holds = truth(value)
+                if holds == false { break }
+                if rounds >= bound {
+                    trace("warning: line \(statement.location.line ?? 0): stopped after \(bound) rounds (the loop's limit)")
+                    break
+                }
+                rounds += 1
+                if value.tainted { taintedControl += 1 }
+                defer { if value.tainted { taintedControl -= 1 } }
+                try await scoped(body.statements)
+                if holds == nil { break }
+            }
+        case .pages(let next, let limit, let body):
+            let bound = min(limit ?? definition.settings.pageLimit, ScraperChecker.hardPageLimit)
+            var number = 1
+            while true {
+                let listing = current
+                pageNumbers.append(number)
+                do {
+                    defer { pageNumbers.removeLast() }
+                    try await scoped(body.statements)
+                }
+                current = listing
+                let link = try await evaluate(next, statement)
+                if case .placeholder = link.kind { break }
+                let target = elements(of: link).isEmpty ? "" : try string(link, next, statement)
+                if target.isEmpty { break }
+                if number >= bound {
+                    trace("warning: line \(statement.location.line ?? 0): stopped after \(bound) pages (the page limit)")
+                    break
+                }
+                number += 1
+                let spec = RequestSpec(method: .get, url: Expression(.string([.text(target)]), location: next.location, text: next.text),
+                                       via: nil, query: [], headers: [], body: nil)
+                let followed = try await request(spec, statement, isDownload: false, extraTaint: link.tainted)
+                if !(200..<300).contains(followed.response.status) && !followed.synthetic {
+                    throw failure(.layoutChanged, "the next page (\(followed.response.url)) answered HTTP \(followed.response.status)", statement, withPage: true)
+                }
+            }
+        case .log(let expression):
+            let value = try await evaluate(expression, statement)
+            trace("log: " + ((try? string(value, expression, statement)) ?? ""))
+        case .wait(let seconds):
+            if !options.dryRun { try await Task.sleep(for: .seconds(seconds)) }
+        }
+    }
+
+    /// The text of an optional expression.
+    func message(_ expression: Expression?, _ statement: Statement) async throws -> String? {
+        guard let expression else { return nil }
+        return try string(try await evaluate(expression, statement), expression, statement)
+    }
+
+    func scoped(_ statements: [Statement]) async throws {
+        scopes.append([:])
+        defer { scopes.removeLast() }
+        try await execute(statements)
+    }
+
+    func bind(_ name: String, _ value: Value) {
+        for index in scopes.indices.reversed() where scopes[index][name] != nil {
+            scopes[index][name] = value
+            return
+        }
+        scopes[scopes.count - 1][name] = value
+    }
+
+    func lookup(_ name: String) -> Value? {
+        for scope in scopes.reversed() { if let value = scope[name] { return value } }
+        return nil
+    }
+
+    // MARK: Requests
+
+    /// Builds and sends a request; in a document block, an expired session triggers one login
+    /// and the step is sent again.
+    @discardableResult
+    func request(_ spec: RequestSpec, _ statement: Statement, isDownload: Bool, extraTaint: Bool = false) async throws -> CurrentResponse {
+        var relogged = false
+        while true {
+            let (request, tainted) = try await build(spec, statement, extraTaint: extraTaint)
+            let response = try await send(request, tainted: tainted, statement)
+            if !isDownload { current = response }
+            if !inLogin, !response.synthetic, let expired = definition.expired, let login = definition.login {
+                let saved = current
+                current = response
+                let isExpired = truth(try await evaluate(expired, statement)) ?? false
+                current = isDownload ? saved : response
+                if isExpired {
+                    if relogged {
+                        throw failure(.portalUnavailable, "the session expired again right after logging in", statement)
+                    }
+                    relogged = true
+                    trace("the session expired; logging in again and resuming line \(statement.location.line ?? 0)")
+                    let listing = current
+                    try await runLogin(login)
+                    current = listing
+                    continue
+                }
+            }
+            return response
+        }
+    }
+
+    func build(_ spec: RequestSpec, _ statement: Statement, extraTaint: Bool) async throws -> (HTTPRequest, Bool) {
+        var tainted = taintedControl > 0 || extraTaint
+        let urlValue = try await evaluate(spec.url, statement)
+        tainted = tainted || urlValue.tainted
+        let text = try string(urlValue, spec.url, statement)
+        let base: String
+        if let via = spec.via {
+            base = (originURLs[via] ?? "") + "/"
+        } else {
+            base = current.map { $0.synthetic ? (originURLs[definition.origins[0].name] ?? "") + "/" : $0.response.url }
+                ?? (originURLs[definition.origins[0].name] ?? "") + "/"
+        }
+        let resolvedText: String
+        if text.hasPrefix("http://") || text.hasPrefix("https://") {
+            resolvedText = text
+        } else if text.hasPrefix("/"), spec.via != nil {
+            resolvedText = (originURLs[spec.via!] ?? "") + text
+        } else {
+            guard let url = URL(string: text, relativeTo: URL(string: base)) else {
+                throw failure(.layoutChanged, "`\(text)` is not a usable link", statement, withPage: true)
+            }
+            resolvedText = url.absoluteString
+        }
+        let origin = ScraperChecker.origin(of: resolvedText)
+        guard let originName = origins.first(where: { $0.value == origin })?.key else {
+            throw failure(.originRefused, "refused a request to \(origin): it is not one of the definition's origins", statement)
+        }
+        var query: [(String, String)] = []
+        for (name, expression) in spec.query {
+            let value = try await evaluate(expression, statement)
+            tainted = tainted || value.tainted
+            query.append((name, try string(value, expression, statement)))
+        }
+        var headers: [(String, String)] = []
+        for (name, expression) in spec.headers {
+            let value = try await evaluate(expression, statement)
+            tainted = tainted || value.tainted
+            headers.append((name, try string(value, expression, statement)))
+        }
+        if !scriptCookies.isEmpty {
+            var pairs: [String] = []
+            for (name, value) in scriptCookies {
+                tainted = tainted || value.tainted
+                pairs.append("\(name)=\(try string(value, nil, statement))")
+            }
+            headers.append(("Cookie", pairs.joined(separator: "; ")))
+        }
+        var body = HTTPBody.none
+        switch spec.body {
+        case .form(let fields):
+            var pairs: [(String, String)] = []
+            for (name, expression) in fields {
+                let value = try await evaluate(expression, statement)
+                tainted = tainted || value.tainted
+                pairs.append((name, try string(value, expression, statement)))
+            }
+            body = .form(pairs)
+        case .json(let template):
+            let (object, jsonTainted) = try await json(template, statement)
+            tainted = tainted || jsonTainted
+            body = .json(Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed])))
+        case .raw(let expression, let typeExpression):
+            let value = try await evaluate(expression, statement)
+            tainted = tainted || value.tainted
+            let type = try await message(typeExpression, statement) ?? "text/plain"
+            body = .raw(Array(try string(value, expression, statement).utf8), contentType: type)
+        case nil:
+            break
+        }
+        if tainted {
+            let declaration = definition.origins.first { $0.name == originName }
+            if declaration?.isPublic == true {
+                throw failure(.originRefused, "refused to send a vault-derived value to \(origin): the definition marks it public", statement)
+            }
+            if !credential.allowedOrigins.contains(origin) {
+                throw failure(.originRefused, "refused to send a vault-derived value to \(origin): the credential \(credential.name) does not allow that origin (allowed: \(credential.allowedOrigins.isEmpty ? "none" : credential.allowedOrigins.joined(separator: ", ")))", statement)
+            }
+        }
+        let method: HTTPMethod = spec.method == .post ? .post : .get
+        return (HTTPRequest(method, resolvedText, query: query, headers: headers, body: body, retryable: tainted ? false : nil), tainted)
+    }
+
+    func json(_ template: JSONTemplate, _ statement: Statement) async throws -> (Any, Bool) {
+        switch template {
+        case .object(let entries):
+            var object: [String: Any] = [:]
+            var tainted = false
+            for (key, inner) in entries {
+                let (value, innerTainted) = try await json(inner, statement)
+                object[key] = value
+                tainted = tainted || innerTainted
+            }
+            return (object, tainted)
+        case .array(let items):
+            var array: [Any] = []
+            var tainted = false
+            for inner in items {
+                let (value, innerTainted) = try await json(inner, statement)
+                array.append(value)
+                tainted = tainted || innerTainted
+            }
+            return (array, tainted)
+        case .value(let expression):
+            let value = try await evaluate(expression, statement)
+            switch value.kind {
+            case .number(let number): return (number, value.tainted)
+            case .bool(let flag): return (flag, value.tainted)
+            case .null: return (NSNull(), value.tainted)
+            case .json(let raw): return (raw, value.tainted)
+            default: return (try string(value, expression, statement), value.tainted)
+            }
+        }
+    }
+
+    func send(_ request: HTTPRequest, tainted: Bool, _ statement: Statement) async throws -> CurrentResponse {
+        if options.dryRun {
+            var line = "\(request.method.rawValue) \(request.fullURL)"
+            if case .form(let fields) = request.body { line += "  form: " + fields.map { "\($0.0)=\($0.1)" }.joined(separator: "&") }
+            if case .json(let bytes) = request.body { line += "  json: " + String(decoding: bytes, as: UTF8.self) }
+            if !request.headers.isEmpty { line += "  headers: " + request.headers.map { "\($0.0): \($0.1)" }.joined(separator: "; ") }
+            trace("would send (line \(statement.location.line ?? 0)): " + Redactor.shared.redact(line))
+            return CurrentResponse(HTTPResponse(status: 200, headers: [], url: request.fullURL, body: []), tainted: tainted, synthetic: true)
+        }
+        if inLogin, tainted, loginAttempt == nil, let loginGuard {
+            loginAttempt = try loginGuard.begin(credential: credential.name)
+        }
+        let response: HTTPResponse
+        do {
+            response = try await transport.send(request, followRedirects: !tainted)
+        } catch let error as HTTPError {
+            if case .crossOriginBodyRedirect = error { throw failure(.originRefused, error.message, statement) }
+            throw failure(.portalUnavailable, error.message, statement)
+        } catch let failure as ScraperFailure {
+            throw failure
+        } catch {
+            throw failure(.portalUnavailable, "\(error)", statement)
+        }
+        outcome.requests += 1
+        trace("\(request.method.rawValue) \(Redactor.shared.redact(HTTPSession.withoutQuery(request.fullURL))) -> \(response.status)")
+        for value in response.headers(named: "Set-Cookie") {
+            let pair = value.split(separator: ";", maxSplits: 1).first ?? ""
+            if let equals = pair.firstIndex(of: "=") {
+                seenCookies[pair[..<equals].trimmingCharacters(in: .whitespaces)] = String(pair[pair.index(after: equals)...])
+            }
+        }
+        let answer = CurrentResponse(response, tainted: tainted)
+        if response.status == 429 {
+            throw failure(.rateLimited, "the portal answered 429 Too Many Requests (after retries)", statement)
+        }
+        if response.status >= 500 {
+            current = answer
+            throw failure(.portalUnavailable, "the portal answered HTTP \(response.status) (after retries)", statement)
+        }
+        return answer
+    }
+
+    // MARK: Downloads
+
+    func download(_ spec: RequestSpec, _ download: DownloadSpec, _ statement: Statement) async throws {
+        var metadata: [String: String] = [:]
+        for (field, expression) in download.metadata {
+            let value = try await evaluate(expression, statement)
+            var text = try string(value, expression, statement)
+            if field == "date", let date = ScraperInterpreter.parseDate(text) { text = date.description }
+            if field == "amount" { text = ScraperInterpreter.amountText(text) }
+            metadata[field] = text
+        }
+        var chosenName: String?
+        if let nameExpression = download.name {
+            let value = try await evaluate(nameExpression, statement)
+            if value.tainted || taintedControl > 0 {
+                throw failure(.originRefused, "a file name may not carry a vault-derived value", statement)
+            }
+            chosenName = try string(value, nameExpression, statement)
+        }
+        let response = try await request(spec, statement, isDownload: true)
+        if response.synthetic {
+            trace("would save a \(download.kind.rawValue)" + (metadata.isEmpty ? "" : " " + metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))
+            return
+        }
+        guard (200..<300).contains(response.response.status) else {
+            let saved = current
+            current = response
+            defer { current = saved }
+            throw failure(.layoutChanged, "the download (\(response.response.url)) answered HTTP \(response.response.status)", statement, withPage: true)
+        }
+        let serverName = HTTPSession.fileName(fromContentDisposition: response.response.header("Content-Disposition"))
+        let lastComponent = URL(string: response.response.url)?.lastPathComponent
+        let name = HTTPSession.sanitise(chosenName ?? serverName ?? lastComponent ?? "download")
+        let bytes = response.response.body
+        let sha = SHA256.hash(bytes).hexString
+        if let existing = outcome.downloads.first(where: { $0.sha256 == sha }) {
+            trace("skipped a second copy of \(existing.fileName)")
+            return
+        }
+        try SecureFile.createPrivateDirectory(options.downloadDirectory)
+        var target = options.downloadDirectory + "/" + name
+        var counter = 1
+        while FileManager.default.fileExists(atPath: target) {
+            if let data = FileManager.default.contents(atPath: target), SHA256.hash(Array(data)).hexString == sha { break }
+            counter += 1
+            let base = (name as NSString).deletingPathExtension, ext = (name as NSString).pathExtension
+            target = options.downloadDirectory + "/" + base + "-\(counter)" + (ext.isEmpty ? "" : "." + ext)
+        }
+        try SecureFile.writeAtomically(bytes, to: target, mode: 0o600)
+        let record = DownloadRecord(kind: download.kind, fileName: (target as NSString).lastPathComponent, path: target, size: bytes.count,
+                                    sha256: sha, metadata: metadata)
+        outcome.downloads.append(record)
+        trace("saved \(record.fileName) (\(record.size) bytes, sha256 \(sha.prefix(12))...)")
+    }
+
+    static func parseDate(_ text: String) -> CalendarDate? {
+        for format in ["yyyy-MM-dd", "MM/dd/yyyy", "M/d/yyyy", "yyyyMMdd", "dd.MM.yyyy"] {
+            if let date = try? CalendarDate.parse(text, format: format) { return date }
+        }
+        return nil
+    }
+
+    /// `$1,234.50` → `1234.50`; `(12.00)` → `-12.00`.
+    static func amountText(_ text: String) -> String {
+        var negative = text.contains("(") || text.contains("-")
+        let kept = text.filter { $0.isNumber || $0 == "." }
+        if kept.isEmpty { negative = false }
+        return (negative ? "-" : "") + kept
+    }
+}
+
+extension HTTPSession {
+    /// A URL without its query, for traces.
+    static func withoutQuery(_ url: String) -> String {
+        url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
+    }
+}
+

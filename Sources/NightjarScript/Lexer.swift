@@ -1,0 +1,285 @@
+public import NightjarCore
+
+/// A definition that cannot be parsed or checked: where, what, and a suggestion where one exists.
+public struct ScriptError: NightjarError, Equatable {
+    public let location: SourceLocation?
+    public let problem: String
+    public let suggestion: String?
+
+    public init(_ problem: String, at location: SourceLocation, suggestion: String? = nil) {
+        self.location = location
+        self.problem = problem
+        self.suggestion = suggestion
+    }
+
+    public var code: String { "scraper.invalid" }
+    public var message: String { suggestion.map { "\(problem) (did you mean `\($0)`?)" } ?? problem }
+    public var exitStatus: ExitStatus { .dataError }
+}
+
+/// Several problems found in one definition, in file order.
+public struct ScriptErrors: NightjarError {
+    public let errors: [ScriptError]
+    public var code: String { "scraper.invalid" }
+    public var message: String {
+        errors.map { "\($0.location?.description ?? "?"): \($0.message)" }.joined(separator: "\n")
+    }
+    public var location: SourceLocation? { errors.first?.location }
+    public var exitStatus: ExitStatus { .dataError }
+    public var description: String { message }
+}
+
+/// The closest of `candidates` to `word`, when it is close enough to be a likely typo.
+func suggestion(for word: String, among candidates: [String]) -> String? {
+    func distance(_ a: [Character], _ b: [Character]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+    let lowered = Array(word.lowercased())
+    let scored = candidates.map { ($0, distance(lowered, Array($0.lowercased()))) }.sorted { $0.1 < $1.1 }
+    guard let best = scored.first else { return nil }
+    let allowed = max(1, min(3, word.count / 3))
+    return best.1 <= allowed && best.1 > 0 ? best.0 : nil
+}
+
+struct Token: Sendable {
+    enum Kind: Equatable, Sendable {
+        case identifier(String)
+        case string([RawStringPart])
+        case number(Int64)
+        case symbol(String)
+        case end
+    }
+    let kind: Kind
+    let location: SourceLocation
+    /// Offset of the token's first character in the source.
+    let start: Int
+    let end: Int
+    /// Whether a line break came before this token.
+    let afterNewline: Bool
+}
+
+enum RawStringPart: Equatable, Sendable {
+    case text(String)
+    /// `${...}`: the source text and where it starts.
+    case interpolation(String, line: Int, column: Int)
+}
+
+/// Splits definition text into tokens. Comments run from `#` to the end of the line.
+struct Lexer {
+    let file: String
+    let scalars: [Unicode.Scalar]
+    var index = 0
+    var line = 1
+    var column = 1
+
+    init(_ text: String, file: String, line: Int = 1, column: Int = 1) {
+        self.file = file
+        scalars = Array(text.unicodeScalars)
+        self.line = line
+        self.column = column
+    }
+
+    static let symbols = ["==", "!=", "<=", ">=", "{", "}", "(", ")", "[", "]", ",", ":", ".", "|", "=", "<", ">", "+", "!"]
+
+    mutating func tokens() throws(ScriptError) -> [Token] {
+        var result: [Token] = []
+        var sawNewline = true
+        while true {
+            // Skip spaces, newlines and comments.
+            while index < scalars.count {
+                let scalar = scalars[index]
+                if scalar == "\n" { sawNewline = true; advance() } else if scalar == " " || scalar == "\t" || scalar == "\r" || scalar == "\u{FEFF}" {
+                    advance()
+                } else if scalar == "#" {
+                    while index < scalars.count && scalars[index] != "\n" { advance() }
+                } else { break }
+            }
+            let location = SourceLocation(file: file, line: line, column: column)
+            let start = index
+            guard index < scalars.count else {
+                result.append(Token(kind: .end, location: location, start: start, end: start, afterNewline: true))
+                return result
+            }
+            let scalar = scalars[index]
+            let kind: Token.Kind
+            if scalar.properties.isAlphabetic || scalar == "_" {
+                var name = ""
+                while index < scalars.count, scalars[index].properties.isAlphabetic || scalars[index] == "_" || ("0"..."9").contains(scalars[index]) {
+                    name.unicodeScalars.append(scalars[index])
+                    advance()
+                }
+                kind = .identifier(name)
+            } else if ("0"..."9").contains(scalar) {
+                var digits = ""
+                while index < scalars.count, ("0"..."9").contains(scalars[index]) || scalars[index] == "_" {
+                    if scalars[index] != "_" { digits.unicodeScalars.append(scalars[index]) }
+                    advance()
+                }
+                guard let value = Int64(digits), digits.count <= 15 else { throw ScriptError("number too large", at: location) }
+                kind = .number(value)
+            } else if scalar == "\"" {
+                kind = .string(try quoted(location))
+            } else if scalar == "'" {
+                advance()
+                var text = ""
+                while true {
+                    guard index < scalars.count, scalars[index] != "\n" else {
+                        throw ScriptError("this '...' string is not closed on its line", at: location)
+                    }
+                    if scalars[index] == "'" { advance(); break }
+                    text.unicodeScalars.append(scalars[index])
+                    advance()
+                }
+                kind = .string([.text(text)])
+            } else if let symbol = Lexer.symbols.first(where: { matches($0) }) {
+                for _ in symbol.unicodeScalars { advance() }
+                kind = .symbol(symbol)
+            } else {
+                throw ScriptError("unexpected character `\(scalar.escaped(asASCII: false))`", at: location)
+            }
+            result.append(Token(kind: kind, location: location, start: start, end: index, afterNewline: sawNewline))
+            sawNewline = false
+        }
+    }
+
+    func matches(_ symbol: String) -> Bool {
+        var offset = index
+        for scalar in symbol.unicodeScalars {
+            guard offset < scalars.count, scalars[offset] == scalar else { return false }
+            offset += 1
+        }
+        return true
+    }
+
+    mutating func advance() {
+        if scalars[index] == "\n" {
+            line += 1
+            column = 1
+        } else {
+            column += 1
+        }
+        index += 1
+    }
+
+    /// `"..."` with escapes and `${...}`, or `"""` multi-line text with its common indentation removed.
+    mutating func quoted(_ location: SourceLocation) throws(ScriptError) -> [RawStringPart] {
+        let multiline = matches("\"\"\"")
+        if multiline {
+            advance(); advance(); advance()
+            guard index < scalars.count, scalars[index] == "\n" else {
+                throw ScriptError("a \"\"\" string starts its text on the next line", at: location)
+            }
+            advance()
+        } else {
+            advance()
+        }
+        var parts: [RawStringPart] = []
+        var text = ""
+        while true {
+            guard index < scalars.count else { throw ScriptError("this string is not closed", at: location) }
+            let scalar = scalars[index]
+            if multiline, matches("\"\"\"") {
+                advance(); advance(); advance()
+                break
+            }
+            if !multiline && scalar == "\"" { advance(); break }
+            if !multiline && scalar == "\n" { throw ScriptError("this string is not closed on its line (use \"\"\" for text over several lines)", at: location) }
+            if scalar == "\\" {
+                let here = SourceLocation(file: file, line: line, column: column)
+                advance()
+                guard index < scalars.count else { throw ScriptError("this string is not closed", at: location) }
+                let escaped = scalars[index]
+                advance()
+                switch escaped {
+                case "n": text += "\n"
+                case "t": text += "\t"
+                case "r": text += "\r"
+                case "\"": text += "\""
+                case "\\": text += "\\"
+                case "$": text += "$"
+                case "u":
+                    guard index < scalars.count, scalars[index] == "{" else { throw ScriptError("write a Unicode escape as \\u{1F600}", at: here) }
+                    advance()
+                    var hex = ""
+                    while index < scalars.count, scalars[index] != "}", hex.count < 8 { hex.unicodeScalars.append(scalars[index]); advance() }
+                    guard index < scalars.count, scalars[index] == "}", let value = UInt32(hex, radix: 16), let character = Unicode.Scalar(value) else {
+                        throw ScriptError("not a valid Unicode escape", at: here)
+                    }
+                    advance()
+                    text.unicodeScalars.append(character)
+                default:
+                    throw ScriptError("unknown escape `\\\(escaped)` (known: \\n \\t \\r \\\" \\\\ \\$ \\u{...})", at: here)
+                }
+                continue
+            }
+            if scalar == "$", index + 1 < scalars.count, scalars[index + 1] == "{" {
+                let here = (line, column + 2)
+                advance(); advance()
+                var inner = ""
+                var depth = 0
+                while true {
+                    guard index < scalars.count, scalars[index] != "\n" else {
+                        throw ScriptError("`${` is not closed with `}`", at: location)
+                    }
+                    if scalars[index] == "}" && depth == 0 { advance(); break }
+                    if scalars[index] == "{" { depth += 1 }
+                    if scalars[index] == "}" { depth -= 1 }
+                    inner.unicodeScalars.append(scalars[index])
+                    advance()
+                }
+                if !text.isEmpty { parts.append(.text(text)); text = "" }
+                parts.append(.interpolation(inner, line: here.0, column: here.1))
+                continue
+            }
+            text.unicodeScalars.append(scalar)
+            advance()
+        }
+        if !text.isEmpty || parts.isEmpty { parts.append(.text(text)) }
+        return multiline ? Lexer.dedent(parts) : parts
+    }
+
+    /// Removes the indentation of the closing line from every line of a multi-line string.
+    static func dedent(_ parts: [RawStringPart]) -> [RawStringPart] {
+        guard case .text(var last)? = parts.last else { return parts }
+        var indent = ""
+        if let newline = last.lastIndex(of: "\n"), last[last.index(after: newline)...].allSatisfy({ $0 == " " || $0 == "\t" }) {
+            indent = String(last[last.index(after: newline)...])
+            last = String(last[..<newline])
+        } else if last.allSatisfy({ $0 == " " || $0 == "\t" }) {
+            indent = last
+            last = ""
+        }
+        var result = parts
+        result[result.count - 1] = .text(last)
+        guard !indent.isEmpty else { return result }
+        var atLineStart = true
+        return result.map { part in
+            guard case .text(let text) = part else { atLineStart = false; return part }
+            var out = ""
+            var rest = Substring(text)
+            while !rest.isEmpty {
+                if atLineStart, rest.hasPrefix(indent) { rest = rest.dropFirst(indent.count) }
+                if let newline = rest.firstIndex(of: "\n") {
+                    out += rest[...newline]
+                    rest = rest[rest.index(after: newline)...]
+                    atLineStart = true
+                } else {
+                    out += rest
+                    rest = ""
+                    atLineStart = false
+                }
+            }
+            return .text(out)
+        }
+    }
+}

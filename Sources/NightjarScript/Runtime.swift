@@ -1,0 +1,221 @@
+public import NightjarCore
+public import NightjarHTTP
+import Foundation
+import Synchronization
+
+/// What the interpreter needs of a credential: its values by field, its TOTP generator and the
+/// origins it may be sent to. The vault builds one from a decrypted entry; replay builds a fake.
+public struct ScriptCredential: Sendable {
+    public let client: String
+    public let portal: String
+    /// `username`, `password` and any extra field, by name.
+    public let fields: [String: String]
+    /// Origins (`scheme://host:port`) these values may be sent to; empty allows none.
+    public let allowedOrigins: [String]
+    /// The RFC 6238 code at a Unix time, when the credential has a TOTP secret.
+    public let totp: (@Sendable (UInt64) -> String)?
+    public let totpPeriod: Int
+
+    public init(client: String, portal: String, fields: [String: String], allowedOrigins: [String],
+                totp: (@Sendable (UInt64) -> String)? = nil, totpPeriod: Int = 30) {
+        self.client = client
+        self.portal = portal
+        self.fields = fields
+        self.allowedOrigins = allowedOrigins.map { ScraperChecker.origin(of: $0) }
+        self.totp = totp
+        self.totpPeriod = totpPeriod
+    }
+
+    public var name: String { "\(client)/\(portal)" }
+}
+
+/// Sends requests: a live `HTTPSession`, a cassette being replayed, or a recorder around either.
+public protocol ScriptTransport: Sendable {
+    func send(_ request: HTTPRequest, followRedirects: Bool) async throws -> HTTPResponse
+}
+
+extension HTTPSession: ScriptTransport {}
+
+/// Durable memory of login attempts, so a credential is never tried again after a failure the
+/// same night, even across a crash (the attempt is written before the login request leaves).
+public protocol LoginGuard: Sendable {
+    /// Records an attempt about to start; throws `ScraperFailure` (`login_refused`) when an earlier
+    /// attempt failed or never finished.
+    func begin(credential: String) throws -> Int64
+    /// Records how the attempt ended: `succeeded` or a failure class.
+    func finish(_ attempt: Int64, outcome: String) throws
+}
+
+/// Asks a person for a one-time code (e-mail, SMS). Absent at night: such a step ends the run
+/// for that credential with `mfa_required`.
+public protocol OneTimeCodePrompt: Sendable {
+    func code(prompt: String, credential: String) async -> String?
+}
+
+/// Hands out TOTP codes so that no code is ever sent twice: a second login in the same period
+/// waits for the next one (portals reject a reused code and count it as a failed login).
+public final class TOTPCodeSource: Sendable {
+    private let lastCounter = Mutex<[String: UInt64]>([:])
+    private let now: @Sendable () -> Double
+    private let sleep: @Sendable (Double) async throws -> Void
+
+    /// A source on the system clock.
+    public convenience init() {
+        self.init(now: { Date().timeIntervalSince1970 }, sleep: { try await Task.sleep(for: .milliseconds(Int($0 * 1000))) })
+    }
+
+    /// A source on a given clock (tests).
+    public init(now: @escaping @Sendable () -> Double, sleep: @escaping @Sendable (Double) async throws -> Void) {
+        self.now = now
+        self.sleep = sleep
+    }
+
+    /// The process-wide source.
+    public static let shared = TOTPCodeSource()
+
+    /// A fresh code for `credential`, waiting for the next period when this one's code was used.
+    public func code(for credential: ScriptCredential) async throws -> String? {
+        guard let generate = credential.totp else { return nil }
+        let period = UInt64(max(1, credential.totpPeriod))
+        while true {
+            let time = now()
+            let counter = UInt64(time) / period
+            let claimed = lastCounter.withLock { used -> Bool in
+                if let last = used[credential.name], last >= counter { return false }
+                used[credential.name] = counter
+                return true
+            }
+            if claimed { return generate(counter * period) }
+            let wait = Double((counter + 1) * period) - time + 0.05
+            try await sleep(max(0.05, wait))
+        }
+    }
+}
+
+/// A file a definition downloaded, with what the page said about it.
+public struct DownloadRecord: Sendable, Codable, Equatable {
+    public let kind: DocumentKind
+    public let fileName: String
+    public let path: String
+    public let size: Int
+    public let sha256: String
+    /// `date`, `amount`, `payer`, `reference`, `currency` as captured from the page.
+    public let metadata: [String: String]
+}
+
+/// Why a run for one credential stopped, with the step that raised it.
+public struct ScraperFailure: NightjarError {
+    public let failureClass: FailureClass
+    public let problem: String
+    public let location: SourceLocation?
+    /// The step as written, e.g. `expect url "/dashboard"`.
+    public let step: String
+    /// The page that surprised us (for `layout_changed`), to save beside the HAR.
+    public let page: [UInt8]?
+    public let pageURL: String?
+
+    public init(_ failureClass: FailureClass, _ problem: String, location: SourceLocation?, step: String = "", page: [UInt8]? = nil, pageURL: String? = nil) {
+        self.failureClass = failureClass
+        self.problem = problem
+        self.location = location
+        self.step = step
+        self.page = page
+        self.pageURL = pageURL
+    }
+
+    public var code: String { "scraper.\(failureClass.rawValue)" }
+    public var message: String { "\(failureClass.rawValue): \(problem)" + (step.isEmpty ? "" : " (step `\(step)`)") }
+    public var exitStatus: ExitStatus { .failure }
+}
+
+/// How one credential's run ended.
+public struct ScraperOutcome: Sendable {
+    public var downloads: [DownloadRecord] = []
+    public var failure: ScraperFailure?
+    public var requests = 0
+    public var logins = 0
+
+    /// `ok`, `no_documents`, or the failure class.
+    public var status: String {
+        if let failure { return failure.failureClass.rawValue }
+        return downloads.isEmpty ? "no_documents" : "ok"
+    }
+}
+
+/// How to run a definition.
+public struct ScraperRunOptions: Sendable {
+    public var range: DateRange
+    public var kinds: [DocumentKind]
+    /// Origin name → URL, overriding the definition's (set per credential or workspace).
+    public var originOverrides: [String: String]
+    /// Where downloads go (created when missing).
+    public var downloadDirectory: String
+    /// Resolve and print the requests, send nothing.
+    public var dryRun: Bool
+
+    public init(range: DateRange, kinds: [DocumentKind] = [.remittance], originOverrides: [String: String] = [:],
+                downloadDirectory: String, dryRun: Bool = false) {
+        self.range = range
+        self.kinds = kinds
+        self.originOverrides = originOverrides
+        self.downloadDirectory = downloadDirectory
+        self.dryRun = dryRun
+    }
+}
+
+/// A value while a definition runs. `tainted` marks anything derived from a vault value (or from
+/// a response to a request that carried one).
+struct Value: Sendable {
+    enum Kind: @unchecked Sendable {
+        case null
+        case string(String)
+        case number(Int64)
+        case bool(Bool)
+        case date(CalendarDate)
+        case list([Value])
+        case node(HTMLNode)
+        case json(Any)
+        /// In a dry run: what a page would have given.
+        case placeholder(String)
+    }
+    var kind: Kind
+    var tainted: Bool
+
+    init(_ kind: Kind, tainted: Bool = false) {
+        self.kind = kind
+        self.tainted = tainted
+    }
+
+    static func string(_ text: String, tainted: Bool = false) -> Value { Value(.string(text), tainted: tainted) }
+}
+
+/// A response with its page and JSON parsed on first use.
+final class CurrentResponse: @unchecked Sendable {
+    let response: HTTPResponse
+    let tainted: Bool
+    let synthetic: Bool
+    private var parsedPage: HTMLPage??
+    private var parsedJSON: Any??
+
+    init(_ response: HTTPResponse, tainted: Bool, synthetic: Bool = false) {
+        self.response = response
+        self.tainted = tainted
+        self.synthetic = synthetic
+    }
+
+    var page: HTMLPage? {
+        if let parsedPage { return parsedPage }
+        let page = HTMLPage(response.body)
+        parsedPage = .some(page)
+        return page
+    }
+
+    var json: Any? {
+        if let parsedJSON { return parsedJSON }
+        let value = try? JSONSerialization.jsonObject(with: Data(response.body), options: [.fragmentsAllowed])
+        parsedJSON = .some(value)
+        return value
+    }
+
+    var path: String { URLComponents(string: response.url)?.path ?? "" }
+}
