@@ -36,10 +36,11 @@ public final class HARRecorder: Sendable {
         sensitiveName.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
     }
 
-    static func mask(_ name: String, _ value: String) -> String { isSensitive(name) ? Redactor.marker : value }
+    /// The value, or the redaction marker when the field name looks like a secret.
+    public static func mask(_ name: String, _ value: String) -> String { isSensitive(name) ? Redactor.marker : value }
 
     /// A JSON body with sensitive-looking keys masked, at any depth.
-    static func maskJSON(_ bytes: [UInt8]) -> String? {
+    public static func maskJSON(_ bytes: [UInt8]) -> String? {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else { return nil }
         func walk(_ value: Any) -> Any {
             if let dictionary = value as? [String: Any] {

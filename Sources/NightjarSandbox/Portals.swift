@@ -346,7 +346,7 @@ public final class SandboxPortals: Sendable {
     }
 
     /// RFC 6238 with SHA-1, 6 digits, 30 seconds (the portal's own check).
-    static func totp(secret: String, time: UInt64) -> String {
+    public static func totp(secret: String, time: UInt64) -> String {
         var key: [UInt8] = []
         var bits: UInt32 = 0, count = 0
         for scalar in secret.unicodeScalars {

@@ -393,7 +393,7 @@ public final class ScraperInterpreter: @unchecked Sendable {
             }
         }
         let method: HTTPMethod = spec.method == .post ? .post : .get
-        return (HTTPRequest(method, resolvedText, query: query, headers: headers, body: body, retryable: tainted ? false : nil), tainted)
+        return (HTTPRequest(method, resolvedText, query: query, headers: headers, body: body, retryable: inLogin && tainted ? false : nil), tainted)
     }
 
     func json(_ template: JSONTemplate, _ statement: Statement) async throws -> (Any, Bool) {
