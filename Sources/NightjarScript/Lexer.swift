@@ -30,25 +30,41 @@ public struct ScriptErrors: NightjarError {
 }
 
 /// The closest of `candidates` to `word`, when it is close enough to be a likely typo.
-func suggestion(for word: String, among candidates: [String]) -> String? {
-    func distance(_ a: [Character], _ b: [Character]) -> Int {
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            previous = current
+/// Edit distance counting a swap of neighbours as one edit (Damerau–Levenshtein, restricted).
+func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var table = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
+    for i in 0...a.count { table[i][0] = i }
+    for j in 0...b.count { table[0][j] = j }
+    for i in 1...a.count {
+        for j in 1...b.count {
+            let cost = a[i - 1] == b[j - 1] ? 0 : 1
+            table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
+            if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1) }
         }
-        return previous[b.count]
     }
+    return table[a.count][b.count]
+}
+
+/// The closest of `candidates` to `word`, when it is close enough to be a likely typo (or a
+/// shortening, such as `secs` for `seconds`).
+func suggestion(for word: String, among candidates: [String]) -> String? {
     let lowered = Array(word.lowercased())
-    let scored = candidates.map { ($0, distance(lowered, Array($0.lowercased()))) }.sorted { $0.1 < $1.1 }
-    guard let best = scored.first else { return nil }
-    let allowed = max(1, min(3, word.count / 3))
-    return best.1 <= allowed && best.1 > 0 ? best.0 : nil
+    let scored = candidates.map { ($0, editDistance(lowered, Array($0.lowercased()))) }.sorted { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+    guard let best = scored.first, best.1 > 0 else { return nil }
+    if best.1 <= min(3, max(1, (word.count + 1) / 3)) { return best.0 }
+    // An abbreviation: the same first letters, every letter of the word in order.
+    if word.count >= 3, let match = candidates.first(where: { candidate in
+        candidate.lowercased().hasPrefix(String(lowered.prefix(2))) && isSubsequence(lowered, of: Array(candidate.lowercased()))
+    }) { return match }
+    return nil
+}
+
+func isSubsequence(_ small: [Character], of large: [Character]) -> Bool {
+    var index = 0
+    for character in large where index < small.count && small[index] == character { index += 1 }
+    return index == small.count
 }
 
 struct Token: Sendable {

@@ -431,7 +431,8 @@ struct Parser {
         var left = try andExpression()
         while isIdentifier("or") {
             advance()
-            left = make(.binary(.or, left, try andExpression()), start)
+            let right = try andExpression()
+            left = make(.binary(.or, left, right), start)
         }
         return left
     }
@@ -441,7 +442,8 @@ struct Parser {
         var left = try notExpression()
         while isIdentifier("and") {
             advance()
-            left = make(.binary(.and, left, try notExpression()), start)
+            let right = try notExpression()
+            left = make(.binary(.and, left, right), start)
         }
         return left
     }
@@ -450,7 +452,8 @@ struct Parser {
         let start = current
         if isIdentifier("not") || isSymbol("!") {
             advance()
-            return make(.not(try notExpression()), start)
+            let inner = try notExpression()
+            return make(.not(inner), start)
         }
         return try comparison()
     }
@@ -460,7 +463,8 @@ struct Parser {
         let left = try sum()
         for symbol in ["==", "!=", "<=", ">=", "<", ">"] where isSymbol(symbol) {
             advance()
-            return make(.binary(BinaryOperator(rawValue: symbol)!, left, try sum()), start)
+            let right = try sum()
+            return make(.binary(BinaryOperator(rawValue: symbol)!, left, right), start)
         }
         if isSymbol("=") {
             throw ScriptError("`=` binds a name; compare with `==`", at: current.location, suggestion: "==")
@@ -473,7 +477,8 @@ struct Parser {
         var left = try filtered()
         while isSymbol("+") {
             advance()
-            left = make(.binary(.plus, left, try filtered()), start)
+            let right = try filtered()
+            left = make(.binary(.plus, left, right), start)
         }
         return left
     }
@@ -563,10 +568,14 @@ struct Parser {
             advance()
             if name == "true" || name == "false" { return make(.bool(name == "true"), start) }
             if isSymbol("(") && !current.afterNewline {
-                return make(.call(name, try callArguments()), start)
+                let arguments = try callArguments()
+                return make(.call(name, arguments), start)
             }
-            if Parser.literalCallable.contains(name), isLiteral, !current.afterNewline {
-                return make(.call(name, [try primary()]), start)
+            // `text "Invalid"`: a name directly followed by a literal is a call (an unknown one is
+            // then reported by the checker, with a suggestion).
+            if isLiteral, !current.afterNewline {
+                let argument = try primary()
+                return make(.call(name, [argument]), start)
             }
             if isSymbol(".") {
                 advance()

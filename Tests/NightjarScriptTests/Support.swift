@@ -52,7 +52,7 @@ enum ScriptTestSupport {
     static func run(_ definition: ScraperDefinition, portals: SandboxPortals, client: String, portal: String? = nil,
                     credential: ScriptCredential? = nil, range: DateRange = range(), transport: (any ScriptTransport)? = nil,
                     originOverrides: [String: String]? = nil, loginGuard: (any LoginGuard)? = nil, prompt: (any OneTimeCodePrompt)? = nil,
-                    dryRun: Bool = false, lines: Lines? = nil) async -> ScraperOutcome {
+                    dryRun: Bool = false, totp: TOTPCodeSource = TOTPCodeSource(), lines: Lines? = nil) async -> ScraperOutcome {
         let portalName = portal ?? definition.portal
         let name = definition.origins[0].name
         let interpreter = ScraperInterpreter(
@@ -60,7 +60,7 @@ enum ScriptTestSupport {
             transport: transport ?? quickSession(),
             options: ScraperRunOptions(range: range, originOverrides: originOverrides ?? [name: portals.origins[portalName]!],
                                        downloadDirectory: temporaryDirectory(), dryRun: dryRun),
-            loginGuard: loginGuard, prompt: prompt, totp: TOTPCodeSource(), trace: { line in lines?.append(line) })
+            loginGuard: loginGuard, prompt: prompt, totp: totp, trace: { line in lines?.append(line) })
         return await interpreter.run()
     }
 }
@@ -71,4 +71,18 @@ final class Lines: @unchecked Sendable {
     private var stored: [String] = []
     func append(_ line: String) { lock.withLock { stored.append(line) } }
     var all: [String] { lock.withLock { stored } }
+}
+
+/// A TOTP clock that jumps ahead instead of sleeping: the first code is the real current one,
+/// a second login gets the next period's (which the sandbox accepts, as portals allow for skew).
+func jumpingTOTP() -> TOTPCodeSource {
+    let offset = OSAllocatedOffset()
+    return TOTPCodeSource(now: { Date().timeIntervalSince1970 + offset.value }, sleep: { offset.add($0) })
+}
+
+final class OSAllocatedOffset: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored = 0.0
+    var value: Double { lock.withLock { stored } }
+    func add(_ seconds: Double) { lock.withLock { stored += seconds } }
 }

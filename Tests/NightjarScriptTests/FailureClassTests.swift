@@ -1,0 +1,165 @@
+import Foundation
+import Testing
+import NightjarCore
+import NightjarHTTP
+import NightjarSandbox
+@testable import NightjarScript
+
+/// Each failure class, produced by the sandbox's faults, reported with the step and line.
+@Suite struct FailureClassTests {
+    @Test(arguments: ["northwind", "tailspin", "contoso"])
+    func aWrongPasswordIsAuthFailedAfterExactlyOneAttempt(portal: String) async throws {
+        let portals = try SandboxPortals()
+        defer { portals.stop() }
+        let credential = ScriptTestSupport.credential(portals, client: "globex", portal: portal, password: "wrong-password-123")
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped(portal), portals: portals, client: "globex", credential: credential)
+        let failure = try #require(outcome.failure)
+        #expect(failure.failureClass == .authFailed)
+        #expect(failure.location?.line != nil)
+        #expect(failure.step.hasPrefix("fail auth_failed"))
+        #expect(portals.failedLogins(portal: portal, username: portals.data.account(client: "globex", portal: portal)!.username) == 1)
+        #expect(!failure.message.contains("wrong-password-123"))
+    }
+
+    @Test(arguments: ["northwind", "tailspin", "contoso"])
+    func aLockedAccountIsAccountLocked(portal: String) async throws {
+        let portals = try SandboxPortals()
+        defer { portals.stop() }
+        let wrong = ScriptTestSupport.credential(portals, client: "initech", portal: portal, password: "not-the-password")
+        for _ in 0..<SandboxPortals.lockoutThreshold {
+            _ = await ScriptTestSupport.run(try ScriptTestSupport.shipped(portal), portals: portals, client: "initech", credential: wrong)
+        }
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped(portal), portals: portals, client: "initech")
+        #expect(outcome.failure?.failureClass == .accountLocked)
+        #expect(outcome.failure?.failureClass.isRetryable == false)
+    }
+
+    @Test func aCodeOnlyAPersonCanTypeEndsTheNightWithMFARequiredAndWorksInteractively() async throws {
+        let portals = try SandboxPortals()
+        defer { portals.stop() }
+        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/contoso.scraper", encoding: .utf8)
+            .replacingOccurrences(of: "form { code: totp }", with: "form { code: ask \"Code from the authenticator app\" }")
+        let definition = try ScriptTestSupport.parse(text)
+        let night = await ScriptTestSupport.run(definition, portals: portals, client: "acme")
+        #expect(night.failure?.failureClass == .mfaRequired)
+        #expect(night.failure?.step.contains("post") == true)
+
+        struct Person: OneTimeCodePrompt {
+            let secret: String
+            func code(prompt: String, credential: String) async -> String? {
+                SandboxPortals.totp(secret: secret, time: UInt64(Date().timeIntervalSince1970))
+            }
+        }
+        let morning = await ScriptTestSupport.run(definition, portals: portals, client: "acme",
+                                                  prompt: Person(secret: portals.data.account(client: "acme", portal: "contoso")!.totpSecret))
+        #expect(morning.failure == nil)
+        #expect(morning.downloads.count > 0)
+    }
+
+    @Test func maintenanceIsPortalUnavailable() async throws {
+        let portals = try SandboxPortals()
+        defer { portals.stop() }
+        var faults = PortalFaults()
+        faults.maintenance = true
+        portals.setFaults(faults, for: "northwind")
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("northwind"), portals: portals, client: "acme")
+        #expect(outcome.failure?.failureClass == .portalUnavailable)
+        #expect(outcome.failure?.failureClass.isRetryable == true)
+    }
+
+    @Test func aFewServerErrorsAreRetriedAway() async throws {
+        let portals = try SandboxPortals()
+        defer { portals.stop() }
+        var faults = PortalFaults()
+        faults.serverErrors = 1
+        portals.setFaults(faults, for: "northwind")
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("northwind"), portals: portals, client: "acme")
+        #expect(outcome.failure == nil)
+    }
+
+    @Test func aRedirectLoopIsPortalUnavailable() async throws {
+        let portals = try SandboxPortals()
+        defer { portals.stop() }
+        var faults = PortalFaults()
+        faults.redirectLoop = true
+        portals.setFaults(faults, for: "northwind")
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("northwind"), portals: portals, client: "acme")
+        #expect(outcome.failure?.failureClass == .portalUnavailable)
+    }
+
+    @Test func aMissingElementIsLayoutChangedWithThePageKept() async throws {
+        let portals = try SandboxPortals()
+        defer { portals.stop() }
+        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/northwind.scraper", encoding: .utf8)
+            .replacingOccurrences(of: "expect element \"//table[@id='remits'] | //p[@class='empty']\"", with: "expect element \"//table[@id='payments']\"")
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.parse(text), portals: portals, client: "acme")
+        let failure = try #require(outcome.failure)
+        #expect(failure.failureClass == .layoutChanged)
+        #expect(failure.step == "expect element \"//table[@id='payments']\"")
+        #expect(String(decoding: failure.page ?? [], as: UTF8.self).contains("<h1>Remittances</h1>"))
+        #expect(failure.pageURL?.contains("/payments/remittance") == true)
+    }
+
+    @Test func anExtractionThatMatchesNothingIsLayoutChanged() async throws {
+        let portals = try SandboxPortals()
+        defer { portals.stop() }
+        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/northwind.scraper", encoding: .utf8)
+            .replacingOccurrences(of: "@name='__RequestVerificationToken'", with: "@name='csrf'")
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.parse(text), portals: portals, client: "acme")
+        #expect(outcome.failure?.failureClass == .layoutChanged)
+        #expect(outcome.failure?.problem.contains("matched nothing") == true)
+        #expect(portals.failedLogins(portal: "northwind", username: portals.data.account(client: "acme", portal: "northwind")!.username) == 0)
+    }
+
+    @Test func persistentTooManyRequestsIsRateLimited() async throws {
+        let portals = try SandboxPortals()
+        defer { portals.stop() }
+        var faults = PortalFaults()
+        faults.rateLimitEvery = 1
+        portals.setFaults(faults, for: "tailspin")
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("tailspin"), portals: portals, client: "acme")
+        #expect(outcome.failure?.failureClass == .rateLimited)
+    }
+
+    @Test func occasionalTooManyRequestsAreWaitedOut() async throws {
+        let portals = try SandboxPortals()
+        defer { portals.stop() }
+        var faults = PortalFaults()
+        faults.rateLimitEvery = 4
+        portals.setFaults(faults, for: "tailspin")
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("tailspin"), portals: portals, client: "acme",
+                                                  range: ScriptTestSupport.range("2026-10-01", "2026-12-31"))
+        #expect(outcome.failure == nil)
+        #expect(outcome.downloads.count == portals.data.payments(portal: "tailspin", client: "acme", from: "2026-10-01", to: "2026-12-31").count)
+    }
+
+    @Test(arguments: ["northwind", "tailspin", "contoso"])
+    func anExpiredSessionLogsInOnceAndResumes(portal: String) async throws {
+        let portals = try SandboxPortals()
+        defer { portals.stop() }
+        var faults = PortalFaults()
+        let count = portals.data.payments(portal: portal, client: "globex", from: "2026-09-01", to: "2026-12-31").count
+        // Contoso needs a fresh TOTP code per login: let it expire once, half-way through the downloads.
+        faults.sessionLifetime = portal == "tailspin" ? 1 : portal == "contoso" ? (count + 3) / 2 + 1 : 3
+        portals.setFaults(faults, for: portal)
+        let lines = Lines()
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped(portal), portals: portals, client: "globex",
+                                                  range: ScriptTestSupport.range("2026-09-01", "2026-12-31"), totp: jumpingTOTP(), lines: lines)
+        #expect(outcome.failure == nil, "\(outcome.failure?.message ?? "")")
+        #expect(outcome.logins > 1)
+        #expect(lines.all.contains { $0.contains("the session expired") })
+        #expect(outcome.downloads.count == portals.data.payments(portal: portal, client: "globex", from: "2026-09-01", to: "2026-12-31").count)
+    }
+
+    @Test func aSessionThatExpiresAgainRightAfterLoggingInIsAFailure() async throws {
+        let portals = try SandboxPortals()
+        defer { portals.stop() }
+        var faults = PortalFaults()
+        faults.sessionLifetime = 1
+        portals.setFaults(faults, for: "northwind")
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("northwind"), portals: portals, client: "acme")
+        #expect(outcome.failure?.failureClass == .portalUnavailable)
+        #expect(outcome.failure?.problem.contains("expired again") == true)
+        #expect(outcome.logins == 2)
+    }
+}
