@@ -222,5 +222,6 @@ public final class HTTPSession: @unchecked Sendable {
         return "\(scheme)://\(host):\(port)"
     }
 
-    static func scheme(of url: String) -> String? { URLComponents(string: url)?.scheme?.lowercased() }
+    /// The lower-cased scheme of a URL.
+    public static func scheme(of url: String) -> String? { URLComponents(string: url)?.scheme?.lowercased() }
 }

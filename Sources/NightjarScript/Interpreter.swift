@@ -442,7 +442,7 @@ public final class ScraperInterpreter: @unchecked Sendable {
         }
         let response: HTTPResponse
         do {
-            response = try await transport.send(request, followRedirects: !tainted)
+            response = try await followRedirects(of: request, tainted: tainted, statement)
         } catch let error as HTTPError {
             if case .crossOriginBodyRedirect = error { throw failure(.originRefused, error.message, statement) }
             throw failure(.portalUnavailable, error.message, statement)
@@ -468,6 +468,37 @@ public final class ScraperInterpreter: @unchecked Sendable {
             throw failure(.portalUnavailable, "the portal answered HTTP \(response.status) (after retries)", statement)
         }
         return answer
+    }
+
+    /// Sends a request and follows redirects here rather than in the session, so that every hop
+    /// is checked: only to the definition's origins, and never for a request carrying a vault value.
+    func followRedirects(of request: HTTPRequest, tainted: Bool, _ statement: Statement) async throws -> HTTPResponse {
+        var hop = request
+        for _ in 0...10 {
+            let response = try await transport.send(hop, followRedirects: false)
+            guard !tainted, [301, 302, 303, 307, 308].contains(response.status), let location = response.header("Location") else {
+                return response
+            }
+            outcome.requests += 1
+            guard let target = URL(string: location, relativeTo: URL(string: response.url))?.absoluteString else {
+                throw failure(.layoutChanged, "a redirect to `\(location)` that is not a URL", statement)
+            }
+            let origin = ScraperChecker.origin(of: target)
+            guard origins.values.contains(origin) else {
+                throw failure(.originRefused, "refused a redirect to \(origin): it is not one of the definition's origins", statement)
+            }
+            if HTTPSession.scheme(of: response.url) == "https" && HTTPSession.scheme(of: target) == "http" {
+                throw failure(.originRefused, "refused a redirect from https to http (\(origin))", statement)
+            }
+            let sameOrigin = origin == ScraperChecker.origin(of: response.url)
+            let headers = sameOrigin ? hop.headers : []
+            if [307, 308].contains(response.status) {
+                hop = HTTPRequest(hop.method, target, headers: headers, body: sameOrigin ? hop.body : .none, retryable: hop.retryable)
+            } else {
+                hop = HTTPRequest(hop.method == .head ? .head : .get, target, headers: headers)
+            }
+        }
+        throw failure(.portalUnavailable, "more than 10 redirects", statement)
     }
 
     // MARK: Downloads

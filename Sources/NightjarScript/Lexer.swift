@@ -130,7 +130,9 @@ struct Lexer {
             let kind: Token.Kind
             if scalar.properties.isAlphabetic || scalar == "_" {
                 var name = ""
-                while index < scalars.count, scalars[index].properties.isAlphabetic || scalars[index] == "_" || ("0"..."9").contains(scalars[index]) {
+                // Hyphens join words (`Content-Type`, `X-Requested-With`) when a letter follows.
+                while index < scalars.count, scalars[index].properties.isAlphabetic || scalars[index] == "_" || ("0"..."9").contains(scalars[index])
+                        || (scalars[index] == "-" && index + 1 < scalars.count && scalars[index + 1].properties.isAlphabetic) {
                     name.unicodeScalars.append(scalars[index])
                     advance()
                 }
