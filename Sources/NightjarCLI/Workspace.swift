@@ -76,17 +76,32 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
     public var timeZone: String
     /// Currency for amounts a document gives without one.
     public var defaultCurrency: CurrencyCode
+    /// Where portals really are, overriding their definitions' origins (`[origins]`): keys are
+    /// `PORTAL` (its first origin), `PORTAL.NAME`, or `CLIENT/PORTAL` and `CLIENT/PORTAL.NAME`
+    /// for one credential (a retailer's test host, the sandbox's ports).
+    public var origins: [String: String]
 
-    public init(name: String, timeZone: String, defaultCurrency: CurrencyCode) {
+    public init(name: String, timeZone: String, defaultCurrency: CurrencyCode, origins: [String: String] = [:]) {
         self.name = name
         self.timeZone = timeZone
         self.defaultCurrency = defaultCurrency
+        self.origins = origins
     }
 
     enum CodingKeys: String, CodingKey {
-        case name
+        case name, origins
         case timeZone = "time_zone"
         case defaultCurrency = "default_currency"
+    }
+
+    /// Origin overrides for one credential's run: origin name → URL (the first origin is `base`).
+    public func originOverrides(client: String, portal: String, firstOrigin: String) -> [String: String] {
+        var result: [String: String] = [:]
+        for key in [portal, "\(client)/\(portal)"] {
+            if let url = origins[key] { result[firstOrigin] = url }
+            for (name, url) in origins where name.hasPrefix(key + ".") { result[String(name.dropFirst(key.count + 1))] = url }
+        }
+        return result
     }
 
     /// The config file's text.
@@ -103,7 +118,8 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
         # ISO 4217 currency for amounts a document gives without one.
         default_currency = "\(defaultCurrency)"
 
-        """
+        """ + (origins.isEmpty ? "" : "\n[origins]\n# Where portals really are: PORTAL, PORTAL.ORIGIN, CLIENT/PORTAL or CLIENT/PORTAL.ORIGIN.\n"
+            + origins.keys.sorted().map { "\($0) = \"\(origins[$0]!)\"" }.joined(separator: "\n") + "\n")
     }
 
     /// Parses the config file, with line numbers in errors.
@@ -140,7 +156,14 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
             values[fullKey] = (value, lineNumber)
         }
         let known = ["workspace.name", "workspace.time_zone", "workspace.default_currency"]
-        if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
+        var origins: [String: String] = [:]
+        for (key, value) in values where key.hasPrefix("origins.") {
+            guard value.0.hasPrefix("http://") || value.0.hasPrefix("https://") else {
+                throw .invalid(SourceLocation(file: file, line: value.1, column: 1), "`\(key)` must be an http(s) URL")
+            }
+            origins[String(key.dropFirst("origins.".count))] = value.0
+        }
+        if let unknown = values.keys.sorted().first(where: { !known.contains($0) && !$0.hasPrefix("origins.") }) {
             throw .invalid(SourceLocation(file: file, line: values[unknown]!.1, column: 1), "unknown setting `\(unknown)`")
         }
         let timeZone = values["workspace.time_zone"]?.0 ?? "UTC"
@@ -155,7 +178,7 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
         } catch {
             throw .invalid(SourceLocation(file: file, line: values["workspace.default_currency"]?.1, column: 1), error.message)
         }
-        return WorkspaceConfig(name: values["workspace.name"]?.0 ?? "Nightjar", timeZone: timeZone, defaultCurrency: currency)
+        return WorkspaceConfig(name: values["workspace.name"]?.0 ?? "Nightjar", timeZone: timeZone, defaultCurrency: currency, origins: origins)
     }
 }
 

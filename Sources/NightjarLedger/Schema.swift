@@ -119,5 +119,18 @@ public enum LedgerSchema {
         );
         CREATE INDEX line_match_batch ON line_match (batch_id);
         """),
+        ("runs", """
+        -- Every login a definition starts, written before the first request that carries a
+        -- credential leaves, so that a crash cannot make a second attempt the same night.
+        CREATE TABLE login_attempt (
+            id INTEGER PRIMARY KEY,
+            credential TEXT NOT NULL,
+            portal_sha256 TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            outcome TEXT
+        );
+        CREATE INDEX login_attempt_credential ON login_attempt (credential, started_at);
+        """),
     ]
 }

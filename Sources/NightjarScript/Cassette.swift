@@ -37,6 +37,14 @@ public struct Cassette: Codable, Sendable {
         public var sha256: String
         public var metadata: [String: String]
 
+        public init(kind: DocumentKind, fileName: String, size: Int, sha256: String, metadata: [String: String]) {
+            self.kind = kind
+            self.fileName = fileName
+            self.size = size
+            self.sha256 = sha256
+            self.metadata = metadata
+        }
+
         enum CodingKeys: String, CodingKey {
             case kind, size, sha256, metadata
             case fileName = "file_name"

@@ -1,0 +1,421 @@
+import Foundation
+import NightjarCore
+import NightjarCrypto
+import NightjarHTTP
+import NightjarLedger
+import NightjarScript
+import NightjarVault
+
+/// `nightjar scraper ...`: check, try, record, test and approve scraper definitions.
+enum ScraperCommands {
+    static let runOptions: [OptionSpec] = [
+        .value("client", "C", "the client whose credential CLIENT/PORTAL is used"),
+        .value("from", "DATE", "first date of the range (YYYY-MM-DD)"),
+        .value("to", "DATE", "last date of the range (YYYY-MM-DD)"),
+        .value("kind", "KIND", repeatable: true, "what to fetch: remittance (default), invoice, purchase_order, statement, other"),
+        .value("origin", "NAME=URL", repeatable: true, "run against another host for one origin, e.g. main=https://test.portal.example"),
+        .value("har", "FILE", "record every exchange as a HAR file (redacted)"),
+        .value("out", "DIR", "where downloads go (default: data/downloads/CLIENT/PORTAL)"),
+        .flag("retry-login", "you fixed the credential: allow one more login although one failed in the last 12 hours"),
+    ] + VaultCommands.unlockOptions
+
+    static var commands: [CommandSpec] {
+        [
+            CommandSpec(["scraper", "check"], summary: "check scraper definitions without sending anything",
+                        discussion: """
+                        Parses and checks each FILE: unknown steps, names, functions and filters (with suggestions),
+                        wrong types, vault values aimed at origins they may not reach, loops without a bound, blocks
+                        that can never download. Errors are `file:line:column: message`. Exits 65 when any is found.
+
+                        Example:
+                          nightjar scraper check scrapers/*.scraper
+                        """,
+                        arguments: [ArgumentSpec("FILE", "definition files", variadic: true)], run: check),
+            CommandSpec(["scraper", "try"], summary: "run one definition with one credential and report what it downloads",
+                        discussion: """
+                        Uses scrapers/PORTAL.scraper (or a path to a .scraper file) with the vault entry CLIENT/PORTAL.
+                        Logs in, fetches the range (split into the portal's window), saves each file and prints its
+                        size, sha256 and what the page said about it. A definition an admin has not approved runs only
+                        for an operator (--as) and only for that operator's clients; an automation key needs approval.
+                        On failure it names the class (auth_failed, account_locked, mfa_required, portal_unavailable,
+                        layout_changed, rate_limited, origin_refused, login_refused) and the step and line that raised it;
+                        for layout_changed the surprising page is saved next to the HAR (or in reports/).
+
+                        --dry-run resolves everything it can and prints the requests it would send, secrets redacted,
+                        and sends nothing. --interactive asks for one-time codes a person must type (`ask` steps).
+
+                        Example:
+                          nightjar scraper try northwind --client acme --from 2026-11-01 --to 2026-11-30 --har nw.har --as bob
+                        """,
+                        arguments: [ArgumentSpec("PORTAL", "portal name or .scraper file")],
+                        options: runOptions + [.flag("dry-run", "print the requests, send nothing"),
+                                               .flag("interactive", "ask for one-time codes (e-mail, SMS) on the terminal")],
+                        run: tryRun),
+            CommandSpec(["scraper", "record"], summary: "run a definition live and save the run as a cassette for `scraper test`",
+                        discussion: """
+                        Like `scraper try`, and saves every exchange to a cassette (default scrapers/PORTAL.cassette):
+                        secrets redacted, bank account numbers masked, the live host replaced by the definition's origin,
+                        so it replays anywhere. The cassette also lists the downloads a replay must produce.
+
+                        Example:
+                          nightjar scraper record northwind --client acme --from 2026-10-01 --to 2026-11-30 --as bob
+                        """,
+                        arguments: [ArgumentSpec("PORTAL", "portal name or .scraper file")],
+                        options: runOptions + [.value("cassette", "FILE", "where to write the cassette")], run: record),
+            CommandSpec(["scraper", "test"], summary: "replay cassettes offline; fails if a definition no longer downloads the same files",
+                        discussion: """
+                        For each definition (default: every scrapers/*.scraper that has a .cassette beside it), replays
+                        its cassette without the network and compares the downloads (names, hashes, captured metadata).
+
+                        Example:
+                          nightjar scraper test
+                          nightjar scraper test scrapers/northwind.scraper
+                        """,
+                        arguments: [ArgumentSpec("FILE", "definitions to test", optional: true, variadic: true)],
+                        options: [.value("dir", "DIR", "the folder of definitions (default: the workspace's scrapers/)")], run: test),
+            CommandSpec(["scraper", "approve"], summary: "approve this exact version of a definition for the night run (admin)",
+                        discussion: """
+                        Records the file's SHA-256 in the vault, signed into the audit log. The night run refuses a
+                        definition whose hash is not approved; any edit needs a new approval.
+
+                        Example:
+                          nightjar scraper approve scrapers/northwind.scraper --as alice
+                        """,
+                        arguments: [ArgumentSpec("FILE", "the definition")], options: VaultCommands.unlockOptions, run: approve),
+        ]
+    }
+
+    // MARK: check
+
+    static func check(_ invocation: Invocation) async throws -> ExitStatus {
+        var failed = false
+        struct Report: Encodable {
+            let file: String
+            let ok: Bool
+            let portal: String?
+            let sha256: String?
+            let errors: [String]
+        }
+        var reports: [Report] = []
+        for file in invocation.arguments {
+            guard let bytes = FileManager.default.contents(atPath: file) else {
+                throw GeneralError(code: "scraper.missing", message: "cannot read \(file)", exitStatus: .noInput)
+            }
+            guard let text = String(data: bytes, encoding: .utf8) else {
+                failed = true
+                reports.append(Report(file: file, ok: false, portal: nil, sha256: nil, errors: ["\(file):1:1: the file is not UTF-8 text"]))
+                continue
+            }
+            do {
+                let definition = try ScraperChecker.load(text, file: file)
+                reports.append(Report(file: file, ok: true, portal: definition.portal, sha256: definition.sha256, errors: []))
+                if !invocation.json {
+                    let blocks = (definition.login == nil ? [] : ["login"]) + definition.documents.map(\.kind.blockName)
+                    Output.line("\(file): ok — portal \(definition.portal), origins \(definition.origins.map { "\($0.name) \($0.url)" }.joined(separator: ", ")); "
+                        + "blocks \(blocks.joined(separator: ", ")); uses \(definition.vaultFields.map { "vault.\($0)" }.joined(separator: ", "))")
+                }
+            } catch {
+                failed = true
+                let lines = error.errors.map { "\($0.location?.description ?? file): \($0.message)" }
+                reports.append(Report(file: file, ok: false, portal: nil, sha256: nil, errors: lines))
+                if !invocation.json { for line in lines { Console.standardError.line(line) } }
+            }
+        }
+        if invocation.json { try Output.json(reports) }
+        return failed ? .dataError : .ok
+    }
+
+    // MARK: Loading
+
+    /// A definition by portal name (from the workspace's scrapers/) or by path.
+    static func loadDefinition(_ argument: String, workspace: Workspace) throws -> (ScraperDefinition, String) {
+        let path = argument.hasSuffix(".scraper") ? argument : workspace.scrapersDirectory + "/\(argument).scraper"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw GeneralError(code: "scraper.missing", message: "no definition at \(path)", exitStatus: .noInput)
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw GeneralError(code: "scraper.invalid", message: "\(path) is not UTF-8 text", exitStatus: .dataError)
+        }
+        return (try ScraperChecker.load(text, file: path), path)
+    }
+
+    static func dateRange(_ invocation: Invocation) throws -> DateRange {
+        guard let from = invocation.value("from"), let to = invocation.value("to") else {
+            throw UsageError("give the range with --from DATE --to DATE", command: invocation.command.name)
+        }
+        return try DateRange(from: try CalendarDate(iso: from), to: try CalendarDate(iso: to))
+    }
+
+    static func kinds(_ invocation: Invocation) throws -> [DocumentKind] {
+        let names = invocation.values("kind")
+        if names.isEmpty { return [.remittance] }
+        return try names.map { name in
+            guard let kind = DocumentKind(rawValue: name) else {
+                throw UsageError("unknown kind `\(name)` (remittance, invoice, purchase_order, statement, other)", command: invocation.command.name)
+            }
+            return kind
+        }
+    }
+
+    /// What a run needs, from the workspace, the vault and the options.
+    struct Prepared {
+        let definition: ScraperDefinition
+        let credential: ScriptCredential
+        let options: ScraperRunOptions
+        let workspace: Workspace
+        let client: String
+        let input: SecretInput
+    }
+
+    static func prepare(_ invocation: Invocation, dryRun: Bool) throws -> Prepared {
+        let workspace = invocation.workspace
+        let config = try workspace.requireExisting()
+        guard let portalArgument = invocation.arguments.first else { throw UsageError("name the portal", command: invocation.command.name) }
+        let (definition, _) = try loadDefinition(portalArgument, workspace: workspace)
+        guard let client = invocation.value("client") else { throw UsageError("say which client: --client C", command: invocation.command.name) }
+        let range = try dateRange(invocation)
+        let (paths, input, method) = try VaultCommands.context(invocation)
+        let vault = try Vault.open(paths: paths, as: method)
+        if !vault.isApproved(portal: definition.portal, sha256: definition.sha256) {
+            guard case .passphrase = method else {
+                throw GeneralError(code: "scraper.unapproved",
+                                   message: "this version of \(definition.portal).scraper (sha256 \(definition.sha256.prefix(12))...) is not approved; an admin runs `nightjar scraper approve`, or an operator tries it with --as for their own clients",
+                                   exitStatus: .noPermission)
+            }
+            Logger(label: "scraper").notice("\(definition.portal).scraper is not approved: running it for \(vault.principalName)'s own client \(client) only")
+        }
+        let runID = "try-\(Logger.timestamp())"
+        let entry = try vault.credential(client: client, portal: definition.portal, purpose: .use(run: runID))
+        let credential = scriptCredential(entry)
+        var overrides = config.originOverrides(client: client, portal: definition.portal, firstOrigin: definition.origins[0].name)
+        for pair in invocation.values("origin") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, definition.origins.contains(where: { $0.name == parts[0] }) else {
+                throw UsageError("--origin takes NAME=URL with NAME one of \(definition.origins.map(\.name).joined(separator: ", "))", command: invocation.command.name)
+            }
+            overrides[parts[0]] = parts[1]
+        }
+        let directory = invocation.value("out").map { Workspace.absolute($0) }
+            ?? workspace.dataDirectory + "/downloads/\(client)/\(definition.portal)"
+        return Prepared(definition: definition, credential: credential,
+                        options: ScraperRunOptions(range: range, kinds: try kinds(invocation), originOverrides: overrides,
+                                                   downloadDirectory: directory, dryRun: dryRun),
+                        workspace: workspace, client: client, input: input)
+    }
+
+    /// The interpreter's view of a vault credential.
+    static func scriptCredential(_ entry: Credential) -> ScriptCredential {
+        var fields: [String: String] = [:]
+        if let username = entry.username?.unsafeUTF8String() { fields["username"] = username }
+        if let password = entry.password?.unsafeUTF8String() { fields["password"] = password }
+        for (name, value) in entry.extra { fields[name] = value.unsafeUTF8String() }
+        let totp = entry.totp
+        var generator: (@Sendable (UInt64) -> String)?
+        if let totp {
+            generator = { time in totp.code(at: time) }
+        }
+        return ScriptCredential(client: entry.client, portal: entry.portal, fields: fields,
+                                allowedOrigins: entry.allowedOrigins.map(\.description), totp: generator, totpPeriod: totp?.period ?? 30)
+    }
+
+    // MARK: try / record
+
+    static func tryRun(_ invocation: Invocation) async throws -> ExitStatus {
+        let prepared = try prepare(invocation, dryRun: invocation.flag("dry-run"))
+        let (outcome, _) = try await execute(prepared, invocation: invocation, recording: false)
+        return report(outcome, prepared: prepared, invocation: invocation)
+    }
+
+    static func record(_ invocation: Invocation) async throws -> ExitStatus {
+        let prepared = try prepare(invocation, dryRun: false)
+        let (outcome, recorder) = try await execute(prepared, invocation: invocation, recording: true)
+        let status = report(outcome, prepared: prepared, invocation: invocation)
+        guard outcome.failure == nil, let recorder else { return status }
+        let live = prepared.definition.origins.map { declaration -> (live: String, recorded: String) in
+            let url = prepared.options.originOverrides[declaration.name] ?? declaration.url
+            return (url.hasSuffix("/") ? String(url.dropLast()) : url, declaration.url)
+        }
+        var cassette = recorder.cassette(portal: prepared.definition.portal, range: prepared.options.range, kinds: prepared.options.kinds,
+                                         origins: live)
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("nightjar-replay-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let (replayed, _) = await Cassette.verify(cassette, definition: prepared.definition, directory: scratch)
+        if let failure = replayed.failure {
+            throw GeneralError(code: "scraper.cassette_unreplayable", message: "the recording does not replay: \(failure.message)", exitStatus: .software)
+        }
+        guard replayed.downloads.count == outcome.downloads.count else {
+            throw GeneralError(code: "scraper.cassette_unreplayable",
+                               message: "the recording replays to \(replayed.downloads.count) downloads, the live run made \(outcome.downloads.count)", exitStatus: .software)
+        }
+        cassette.downloads = replayed.downloads.map {
+            Cassette.ExpectedDownload(kind: $0.kind, fileName: $0.fileName, size: $0.size, sha256: $0.sha256, metadata: $0.metadata)
+        }
+        let path = invocation.value("cassette").map { Workspace.absolute($0) }
+            ?? prepared.workspace.scrapersDirectory + "/\(prepared.definition.portal).cassette"
+        let bytes = try cassette.encoded()
+        try SecureFile.writeAtomically(Redactor.shared.redact(bytes: bytes), to: path, mode: 0o644)
+        Output.line("cassette: \(path) (\(cassette.interactions.count) exchanges, \(cassette.downloads.count) downloads)")
+        return status
+    }
+
+    /// A one-time code typed by a person (`--interactive`).
+    struct PersonPrompt: OneTimeCodePrompt {
+        let input: SecretInput
+        func code(prompt: String, credential: String) async -> String? {
+            (try? input.next("\(credential): \(prompt)"))?.unsafeUTF8String()?.trimmingCharacters(in: .whitespaces)
+        }
+    }
+
+    /// The login guard over the workspace database.
+    struct WorkspaceLoginGuard: LoginGuard {
+        let path: String
+        func begin(credential: String) throws -> Int64 {
+            switch try LoginAttempts(database: try WorkspaceDatabase.open(at: path)).begin(credential: credential) {
+            case .success(let id): return id
+            case .failure(let blocking):
+                let ending = blocking.outcome.map { "ended \($0)" } ?? "never finished (interrupted)"
+                let problem = "a login for \(credential) at \(blocking.startedAt) \(ending); not trying again within 12 hours (after fixing the credential: --retry-login)"
+                throw ScraperFailure(.loginRefused, problem, location: nil)
+            }
+        }
+        func finish(_ attempt: Int64, outcome: String) throws {
+            try LoginAttempts(database: try WorkspaceDatabase.open(at: path)).finish(attempt, outcome: outcome)
+        }
+    }
+
+    static func execute(_ prepared: Prepared, invocation: Invocation, recording: Bool) async throws -> (ScraperOutcome, RecordingTransport?) {
+        let definition = prepared.definition
+        if invocation.flag("retry-login") {
+            let cleared = try LoginAttempts(database: try WorkspaceDatabase.open(at: prepared.workspace.databasePath)).clear(credential: prepared.credential.name)
+            Logger(label: "scraper").notice("cleared \(cleared) failed login(s) of \(prepared.credential.name); one more attempt is allowed")
+        }
+        let recorder = invocation.value("har") != nil ? HARRecorder() : nil
+        let origins = definition.origins.map { ScraperChecker.origin(of: prepared.options.originOverrides[$0.name] ?? $0.url) }
+        let session = await ScraperInterpreter.session(for: definition, origins: origins, recorder: recorder)
+        let recording = recording ? RecordingTransport(session) : nil
+        let verbose = invocation.flag("dry-run") || invocation.value("log-level") == "debug" || invocation.value("log-level") == "info"
+        let interpreter = ScraperInterpreter(
+            definition: definition, credential: prepared.credential, transport: recording ?? session, options: prepared.options,
+            loginGuard: prepared.options.dryRun ? nil : WorkspaceLoginGuard(path: prepared.workspace.databasePath),
+            prompt: invocation.flag("interactive") ? PersonPrompt(input: prepared.input) : nil,
+            trace: { line in if verbose { Output.line("  " + line) } else { Logger(label: "scraper").debug(line) } })
+        let outcome = await interpreter.run()
+        if let recorder, let har = invocation.value("har") {
+            try recorder.write(to: Workspace.absolute(har))
+            Output.line("HAR: \(Workspace.absolute(har)) (\(recorder.count) exchanges)")
+        }
+        if let failure = outcome.failure, failure.failureClass == .layoutChanged, let page = failure.page {
+            let folder = invocation.value("har").map { (Workspace.absolute($0) as NSString).deletingLastPathComponent } ?? prepared.workspace.reportsDirectory
+            let path = folder + "/\(prepared.client)-\(definition.portal)-layout-changed.html"
+            try RedactedFile.write(String(decoding: page, as: UTF8.self), to: path)
+            Output.line("the page that surprised us: \(path) (from \(failure.pageURL ?? "?"))")
+        }
+        return (outcome, recording)
+    }
+
+    struct DownloadLine: Encodable {
+        let kind: String
+        let file: String
+        let path: String
+        let size: Int
+        let sha256: String
+        let metadata: [String: String]
+    }
+
+    struct TryReport: Encodable {
+        let portal: String
+        let client: String
+        let from: String
+        let to: String
+        let status: String
+        let requests: Int
+        let logins: Int
+        let downloads: [DownloadLine]
+        let failure: FailureLine?
+    }
+
+    struct FailureLine: Encodable {
+        let failureClass: String
+        let message: String
+        let location: String?
+        let step: String
+        let advice: String
+        enum CodingKeys: String, CodingKey {
+            case failureClass = "class", message, location, step, advice
+        }
+    }
+
+    static func report(_ outcome: ScraperOutcome, prepared: Prepared, invocation: Invocation) -> ExitStatus {
+        let failure = outcome.failure.map {
+            FailureLine(failureClass: $0.failureClass.rawValue, message: $0.problem, location: $0.location?.description, step: $0.step,
+                        advice: $0.failureClass.advice)
+        }
+        let lines = outcome.downloads.map {
+            DownloadLine(kind: $0.kind.rawValue, file: $0.fileName, path: $0.path, size: $0.size, sha256: $0.sha256, metadata: $0.metadata)
+        }
+        if invocation.json {
+            try? Output.json(TryReport(portal: prepared.definition.portal, client: prepared.client, from: prepared.options.range.from.description,
+                                       to: prepared.options.range.to.description, status: outcome.status, requests: outcome.requests,
+                                       logins: outcome.logins, downloads: lines, failure: failure))
+        } else {
+            for line in lines {
+                let metadata = line.metadata.keys.sorted().map { "\($0)=\(line.metadata[$0]!)" }.joined(separator: " ")
+                Output.line("\(line.kind.padding(11))\(line.file.padding(28)) \(String(line.size).padding(8)) sha256 \(line.sha256.prefix(16))  \(metadata)")
+            }
+            if let failure {
+                Output.line("\(prepared.credential.name): \(failure.failureClass) at \(failure.location ?? "?") (step `\(failure.step)`): \(failure.message)")
+                Output.line("  \(failure.advice)")
+            } else {
+                Output.line("\(prepared.credential.name): \(outcome.status) — \(outcome.downloads.count) file(s) in \(prepared.options.downloadDirectory), \(outcome.requests) request(s)")
+            }
+        }
+        return outcome.failure == nil ? .ok : .failure
+    }
+
+    // MARK: test
+
+    static func test(_ invocation: Invocation) async throws -> ExitStatus {
+        var files = invocation.arguments
+        if files.isEmpty {
+            let directory = invocation.value("dir").map { Workspace.absolute($0) } ?? invocation.workspace.scrapersDirectory
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            files = names.filter { $0.hasSuffix(".scraper") }.sorted().map { directory + "/" + $0 }
+            if files.isEmpty { throw GeneralError(code: "scraper.none", message: "no definitions in \(directory)", exitStatus: .noInput) }
+        }
+        var failed = 0
+        for file in files {
+            let (definition, path) = try loadDefinition(file, workspace: invocation.workspace)
+            let cassettePath = (path as NSString).deletingPathExtension + ".cassette"
+            guard let bytes = FileManager.default.contents(atPath: cassettePath) else {
+                Output.line("FAIL \(path): no cassette (record one with `nightjar scraper record \(definition.portal)`)")
+                failed += 1
+                continue
+            }
+            let cassette = try Cassette.decode(Array(bytes), file: cassettePath)
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("nightjar-replay-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let (outcome, problems) = await Cassette.verify(cassette, definition: definition, directory: scratch)
+            if problems.isEmpty {
+                Output.line("ok   \(path): \(outcome.downloads.count) downloads replayed from \(cassette.interactions.count) exchanges")
+            } else {
+                failed += 1
+                Output.line("FAIL \(path):")
+                for problem in problems { Output.line("       \(problem)") }
+            }
+        }
+        return failed == 0 ? .ok : .failure
+    }
+
+    // MARK: approve
+
+    static func approve(_ invocation: Invocation) async throws -> ExitStatus {
+        guard let file = invocation.arguments.first else { throw UsageError("name the definition file", command: invocation.command.name) }
+        let (definition, path) = try loadDefinition(file, workspace: invocation.workspace)
+        let (paths, _, method) = try VaultCommands.context(invocation)
+        try Vault.update(paths: paths, as: method) { vault in
+            try vault.approveScraper(portal: definition.portal, sha256: definition.sha256)
+        }
+        Output.line("approved \(path): portal \(definition.portal), sha256 \(definition.sha256)")
+        return .ok
+    }
+}
