@@ -87,7 +87,7 @@ let package = Package(
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarScriptTests", dependencies: ["NightjarScript", "NightjarHTTP", "NightjarSandbox", "NightjarCore", "NightjarCrypto"],
                     resources: [.copy("Definitions")], swiftSettings: strictSettings),
-        .testTarget(name: "NightjarCLITests", dependencies: ["NightjarCLI", "NightjarCore"],
+        .testTarget(name: "NightjarCLITests", dependencies: ["NightjarCLI", "NightjarCore", "NightjarSandbox", "NightjarStore"],
                     swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

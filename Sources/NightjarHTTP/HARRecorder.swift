@@ -104,7 +104,7 @@ public final class HARRecorder: Sendable {
 
     /// Writes the recording, mode 0600, through the redactor.
     public func write(to path: String) throws {
-        let data = try JSONSerialization.data(withJSONObject: document(), options: [.prettyPrinted, .sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: document(), options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try RedactedFile.write(bytes: Array(data), to: path)
     }
 }

@@ -1,0 +1,188 @@
+import Foundation
+import Testing
+import NightjarCore
+import NightjarSandbox
+import NightjarStore
+
+/// `nightjar scraper ...` as an operator runs it: the real binary, a real vault, the sandbox
+/// portals over loopback.
+@Suite("nightjar scraper", .serialized)
+struct ScraperCommandTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let passphrase = "alice-scraper-passphrase"
+
+    /// A workspace with the shipped definitions, origins pointing at the sandbox, and an admin.
+    struct Setup {
+        let parent: String
+        let root: String
+        let portals: SandboxPortals
+
+        init() throws {
+            parent = BinaryRunner.temporaryFolder("scrapercli")
+            root = parent + "/ws"
+            portals = try SandboxPortals()
+            _ = try BinaryRunner.run(["init", root])
+            var config = try String(contentsOfFile: root + "/nightjar.conf", encoding: .utf8)
+            config += "\n[origins]\n" + ["northwind", "tailspin", "contoso"].map { "\($0) = \"\(portals.origins[$0]!)\"" }.joined(separator: "\n") + "\n"
+            try config.write(toFile: root + "/nightjar.conf", atomically: true, encoding: .utf8)
+            for portal in ["northwind", "tailspin", "contoso"] {
+                try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/scrapers/\(portal).scraper", toPath: root + "/scrapers/\(portal).scraper")
+            }
+            _ = try run(["vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: ScraperCommandTests.passphrase + "\n")
+        }
+
+        func run(_ arguments: [String], stdin: String = "") throws -> BinaryRunner.Result {
+            try BinaryRunner.run(["--home", root] + arguments, stdin: stdin)
+        }
+
+        func asAlice(_ arguments: [String], extraInput: [String] = []) throws -> BinaryRunner.Result {
+            try run(arguments + ["--as", "alice", "--passphrase-stdin"], stdin: ([ScraperCommandTests.passphrase] + extraInput).joined(separator: "\n") + "\n")
+        }
+
+        func addCredential(client: String, portal: String, password: String? = nil) throws {
+            let account = portals.data.account(client: client, portal: portal)!
+            let result = try asAlice(["vault", "add", "\(client)/\(portal)", "--username", account.username, "--password-stdin", "--totp",
+                                      "--origin", portals.origins[portal]!], extraInput: [password ?? account.password, account.totpSecret])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+
+        func stop() {
+            portals.stop()
+            try? FileManager.default.removeItem(atPath: parent)
+        }
+    }
+
+    @Test func checkReportsCleanDefinitionsAndExactErrors() throws {
+        let folder = BinaryRunner.temporaryFolder("check")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let good = try BinaryRunner.run(["scraper", "check"] + ["northwind", "tailspin", "contoso"].map { ScraperCommandTests.repository + "/scrapers/\($0).scraper" })
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(good.stdout.contains("ok — portal northwind"))
+        let bad = folder + "/bad.scraper"
+        try "portal bad\norigin main \"https://a.example\"\nremittances {\n  downlaod get \"/f\" kind remittance\n}\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let result = try BinaryRunner.run(["scraper", "check", bad])
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("\(bad):4:3: unknown step `downlaod` (did you mean `download`?)"))
+        let json = try BinaryRunner.run(["scraper", "check", bad, "--json"])
+        #expect(json.stdout.contains("\"ok\" : false"))
+    }
+
+    @Test func anOperatorTriesADefinitionThenAnAdminApprovesItForTheNight() throws {
+        let setup = try Setup()
+        defer { setup.stop() }
+        try setup.addCredential(client: "acme", portal: "northwind")
+        let har = setup.parent + "/nw.har"
+        var result = try setup.asAlice(["scraper", "try", "northwind", "--client", "acme", "--from", "2026-08-01", "--to", "2026-10-31", "--har", har])
+        #expect(result.status == 0, "\(result.stderr)")
+        let expected = setup.portals.data.payments(portal: "northwind", client: "acme", from: "2026-08-01", to: "2026-10-31")
+        #expect(result.stdout.contains("acme/northwind: ok — \(expected.count) file(s)"))
+        #expect(result.stderr.contains("is not approved"))
+        let harText = try String(contentsOfFile: har, encoding: .utf8)
+        let password = setup.portals.data.account(client: "acme", portal: "northwind")!.password
+        #expect(!harText.contains(password) && !result.stdout.contains(password) && !result.stderr.contains(password))
+        #expect(harText.contains("/payments/remittance"))
+
+        // The night's automation key may not run an unapproved definition.
+        result = try setup.asAlice(["vault", "automation-key", "create", setup.parent + "/night.key", "--all-clients"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let night = ["scraper", "try", "northwind", "--client", "acme", "--from", "2026-08-01", "--to", "2026-08-31", "--key-file", setup.parent + "/night.key", "--json"]
+        result = try setup.run(night)
+        #expect(result.status == 77)
+        #expect(result.stderr.contains("scraper.unapproved"))
+        result = try setup.asAlice(["scraper", "approve", setup.root + "/scrapers/northwind.scraper"])
+        #expect(result.status == 0, "\(result.stderr)")
+        result = try setup.run(night)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("\"status\" : \"ok\""))
+        #expect(result.stdout.contains("\"sha256\""))
+        // Any edit needs a new approval.
+        try (try String(contentsOfFile: setup.root + "/scrapers/northwind.scraper", encoding: .utf8) + "\n# edited\n")
+            .write(toFile: setup.root + "/scrapers/northwind.scraper", atomically: true, encoding: .utf8)
+        #expect(try setup.run(night).status == 77)
+        // The approval is in the signed audit log.
+        result = try setup.asAlice(["vault", "audit"])
+        #expect(result.stdout.contains("scraper-approve"))
+    }
+
+    @Test func aDryRunPrintsRequestsWithoutSendingOrShowingSecrets() throws {
+        let setup = try Setup()
+        defer { setup.stop() }
+        try setup.addCredential(client: "globex", portal: "contoso")
+        let result = try setup.asAlice(["scraper", "try", "contoso", "--client", "globex", "--from", "2026-09-01", "--to", "2026-09-30", "--dry-run"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("would send (line 13): POST \(setup.portals.origins["contoso"]!)/signin  form: user=[REDACTED]&pass=[REDACTED]"))
+        #expect(result.stdout.contains("from=2026-09-01"))
+        #expect(setup.portals.contoso.requestCount == 0)
+        #expect(!result.stdout.contains(setup.portals.data.account(client: "globex", portal: "contoso")!.password))
+    }
+
+    @Test func oneFailedLoginPerNightAndNeverASecondAfterACrash() throws {
+        let setup = try Setup()
+        defer { setup.stop() }
+        try setup.addCredential(client: "initech", portal: "tailspin", password: "an-old-password")
+        let username = setup.portals.data.account(client: "initech", portal: "tailspin")!.username
+        let args = ["scraper", "try", "tailspin", "--client", "initech", "--from", "2026-08-01", "--to", "2026-08-31"]
+        var result = try setup.asAlice(args)
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("auth_failed at "))
+        #expect(result.stdout.contains("tailspin.scraper:19:3 (step `fail auth_failed if status 401`)"))
+        result = try setup.asAlice(args)
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("login_refused"))
+        #expect(setup.portals.failedLogins(portal: "tailspin", username: username) == 1)
+
+        // The operator fixes the password and says so: one more attempt is allowed, and it works.
+        let account = setup.portals.data.account(client: "initech", portal: "tailspin")!
+        result = try setup.asAlice(["vault", "rotate", "initech/tailspin", "--password-stdin"], extraInput: [account.password])
+        #expect(result.status == 0, "\(result.stderr)")
+        result = try setup.asAlice(args + ["--retry-login"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+
+        // A run killed while its login is in flight leaves an unfinished attempt: no second login tonight.
+        try setup.addCredential(client: "acme", portal: "tailspin")
+        var faults = PortalFaults()
+        faults.stallSeconds = 30
+        setup.portals.setFaults(faults, for: "tailspin")
+        let process = Process()
+        process.executableURL = BinaryRunner.executable("nightjar")
+        process.arguments = ["--home", setup.root, "scraper", "try", "tailspin", "--client", "acme", "--from", "2026-08-01", "--to", "2026-08-31",
+                             "--as", "alice", "--passphrase-stdin"]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        input.fileHandleForWriting.write(Data((ScraperCommandTests.passphrase + "\n").utf8))
+        try input.fileHandleForWriting.close()
+        let database = try Database(path: setup.root + "/data/nightjar.sqlite")
+        var waited = 0
+        while waited < 300, (try? database.scalar(Int64.self, "SELECT count(*) FROM login_attempt WHERE credential = 'acme/tailspin'")) ?? 0 == 0 {
+            usleep(50_000)
+            waited += 1
+        }
+        usleep(300_000)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        setup.portals.setFaults(PortalFaults(), for: "tailspin")
+        let before = setup.portals.tailspin.requestCount
+        result = try setup.asAlice(["scraper", "try", "tailspin", "--client", "acme", "--from", "2026-08-01", "--to", "2026-08-31"])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("login_refused"))
+        #expect(result.stdout.contains("never finished"))
+        #expect(setup.portals.tailspin.requestCount == before)
+    }
+
+    @Test func cassettesReplayFromTheCommandLine() throws {
+        let result = try BinaryRunner.run(["scraper", "test", "--dir", ScraperCommandTests.repository + "/scrapers"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.components(separatedBy: "ok   ").count == 4)
+        let folder = BinaryRunner.temporaryFolder("cassette")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let text = try String(contentsOfFile: ScraperCommandTests.repository + "/scrapers/contoso.scraper", encoding: .utf8)
+        try text.replacingOccurrences(of: "date xpath(result, \"span[@class='date']\")", with: "").write(toFile: folder + "/contoso.scraper", atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/scrapers/contoso.cassette", toPath: folder + "/contoso.cassette")
+        let broken = try BinaryRunner.run(["scraper", "test", folder + "/contoso.scraper"])
+        #expect(broken.status == 1)
+        #expect(broken.stdout.contains("FAIL"))
+    }
+}
