@@ -4,6 +4,7 @@ import NightjarCrypto
 import NightjarDocuments
 import NightjarHTTP
 import NightjarLedger
+import NightjarScript
 import NightjarVault
 
 /// `nightjar demo`: the demonstration night in a throw-away workspace, against the sandbox
@@ -39,15 +40,15 @@ enum DemoCommand {
         for line in vaultLines { Output.line("   " + line) }
         lines += vaultLines
         Output.line("")
-        Output.line("5. Fetching remittances from the Tailspin portal (token login, cursor pages, X12 820 downloads)")
+        Output.line("5. The night's fetch: each portal's scraper definition with each client's credential, then import")
         let fetchLines = try await fetchAndImport(workspace, sandbox: sandbox)
         for line in fetchLines { Output.line("   " + line) }
         lines += fetchLines
         Output.line("")
         Output.line("6. Not built yet")
-        Output.line("   The scraper-definition language (so the Northwind and Contoso portals, and Tailspin")
-        Output.line("   beyond this built-in sequence, are not visited), the night run, review and approval,")
-        Output.line("   the morning report, review and GL export. This demo grows with each of them.")
+        Output.line("   The scheduled night run (`nightjar run`), the morning report, review and approval, and")
+        Output.line("   GL export. Try a definition yourself: nightjar --home \(root) scraper try northwind --client acme \\")
+        Output.line("   --from 2026-10-01 --to 2026-10-31 --key-file \(root)/vault/night.key")
         Output.line("")
         let summary = workspace.reportsDirectory + "/demo-summary.txt"
         try RedactedFile.write(lines.joined(separator: "\n") + "\n", to: summary)
@@ -59,89 +60,134 @@ enum DemoCommand {
         return checks.allSatisfy(\.ok) ? .ok : .failure
     }
 
-    /// Creates a vault holding the sandbox's demo accounts for Tailspin, bound to its origin, then
-    /// opens it unattended with an automation key, as the night run will.
+    /// The shipped definitions and example profile: beside the working folder (`make demo`) or
+    /// the repository the binary was built in.
+    static func repositoryFile(_ relative: String) -> String? {
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let candidates = [FileManager.default.currentDirectoryPath,
+                          executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path]
+        return candidates.map { $0 + "/" + relative }.first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    static let portals = ["northwind", "tailspin", "contoso"]
+
+    /// Creates a vault holding every sandbox account (password and TOTP secret), each bound to
+    /// its portal's origin; points the workspace at the sandbox; installs and approves the
+    /// definitions; writes an automation key and unlocks with it, as the night run will.
     static func demoVault(_ workspace: Workspace, sandbox: Sandbox) throws -> [String] {
         let paths = VaultCommands.paths(workspace)
         let passphrase = SecretBytes(utf8: "demo-" + SecureRandom.bytes(9).hexString)
         _ = try Vault.create(paths: paths, adminName: "demo-admin", passphrase: passphrase)
         let keyPath = workspace.vaultDirectory + "/night.key"
-        let origin = try Origin(sandbox.origins["tailspin"] ?? "")
-        let accounts = sandbox.accounts.filter { $0.portal == "tailspin" }
+        var config = try workspace.requireExisting()
+        for portal in portals { config.origins[portal] = sandbox.origins[portal] }
+        try SecureFile.writeAtomically(Array(config.rendered().utf8), to: workspace.configPath, mode: 0o600)
+        var definitions: [ScraperDefinition] = []
+        for portal in portals {
+            guard let source = repositoryFile("scrapers/\(portal).scraper") else {
+                throw GeneralError(code: "demo.no_scrapers", message: "cannot find scrapers/\(portal).scraper (run the demo from the repository)", exitStatus: .noInput)
+            }
+            let text = try String(contentsOfFile: source, encoding: .utf8)
+            try SecureFile.writeAtomically(Array(text.utf8), to: workspace.scrapersDirectory + "/\(portal).scraper", mode: 0o600)
+            definitions.append(try ScraperChecker.load(text, file: "scrapers/\(portal).scraper"))
+        }
+        if let profile = repositoryFile("docs/examples/northwind-remittance.profile") {
+            try SecureFile.writeAtomically(Array(try Data(contentsOf: URL(fileURLWithPath: profile))), to: workspace.profilesDirectory + "/northwind-remittance.profile", mode: 0o600)
+        }
+        let accounts = sandbox.accounts.filter { portals.contains($0.portal) }
         try Vault.update(paths: paths, as: .passphrase(name: "demo-admin", passphrase)) { vault in
             for account in accounts {
-                try vault.addEntry(client: account.client, portal: "tailspin", CredentialInput(
+                try vault.addEntry(client: account.client, portal: account.portal, CredentialInput(
                     username: SecretBytes(utf8: account.username), password: SecretBytes(utf8: account.password),
-                    allowedOrigins: [origin], expires: CalendarDate.today(in: .current).adding(days: 10)))
+                    totp: try TOTPSettings.parse(SecretBytes(utf8: account.totpSecret)),
+                    allowedOrigins: [try Origin(sandbox.origins[account.portal] ?? "")], expires: CalendarDate.today(in: .current).adding(days: 10)))
             }
+            for definition in definitions { try vault.approveScraper(portal: definition.portal, sha256: definition.sha256) }
             try vault.createAutomationKey(name: "night", clients: nil).write(to: keyPath)
         }
         let night = try Vault.open(paths: paths, as: .automationKey(try AutomationKey.load(path: keyPath)))
         let (count, head) = try night.verifyAudit()
         return ["created \(paths.vault) with admin demo-admin and a recovery key",
-                "added \(accounts.count) Tailspin credentials (acme, globex, initech), each bound to \(origin)",
+                "added \(accounts.count) credentials (3 clients x 3 portals, passwords and TOTP secrets), each bound to its portal's origin",
+                "installed scrapers/northwind, tailspin and contoso.scraper; the admin approved each version (sha256 in the vault)",
                 "wrote an automation key (mode 0600) and unlocked unattended with it, as the night run will",
                 "expiring within 14 days: \(try night.list().filter { ($0.expires ?? "9999") <= CalendarDate.today(in: .current).adding(days: 14).description }.count)",
                 "audit log verified: \(count) signed records, chain head \(head.prefix(16))..."]
     }
 
-    /// Until scraper definitions exist, the demo visits Tailspin with a built-in sequence: the
-    /// steps its definition will hold. Credentials come from the vault; every byte goes through
-    /// the redactor; the exchanges are recorded as a HAR file.
+    /// Runs every approved definition for every credential, as the night will: logs in, fetches
+    /// the range, records a HAR per credential, and imports each downloaded file.
     static func fetchAndImport(_ workspace: Workspace, sandbox: Sandbox) async throws -> [String] {
         let paths = VaultCommands.paths(workspace)
+        let config = try workspace.requireExisting()
         let night = try Vault.open(paths: paths, as: .automationKey(try AutomationKey.load(path: workspace.vaultDirectory + "/night.key")))
         let names = try night.list().map { (client: $0.client, portal: $0.portal) }
         let credentials = try night.credentials(names, purpose: .use(run: "demo"))
         let ledger = Ledger(database: try WorkspaceDatabase.open(at: workspace.databasePath))
+        let range = try DateRange(from: try CalendarDate(iso: "2026-08-01"), to: try CalendarDate(iso: "2026-11-30"))
         var lines: [String] = []
-        let base = sandbox.origins["tailspin"] ?? ""
-        for credential in credentials {
-            guard credential.allowedOrigins.contains(where: { $0.description == (try? Origin(base))?.description }),
-                  let username = credential.username?.unsafeUTF8String(), let password = credential.password?.unsafeUTF8String() else {
-                lines.append("\(credential.name): refused (not bound to \(base))")
+        for client in Set(credentials.map(\.client)).sorted() {
+            let invoices = try Array(Data(contentsOf: URL(fileURLWithPath: workspace.root + "/data/erp-export/\(client)-open-invoices.csv")))
+            let loaded = try ledger.importOpenInvoices(try OpenInvoiceReader.read(invoices, defaultCurrency: config.defaultCurrency), bytes: invoices,
+                                                       name: "\(client)-open-invoices.csv", client: client)
+            lines.append("\(client): \(loaded.invoicesCreated) open invoices loaded from its ERP export")
+        }
+        // Portals are visited side by side, each portal's clients one after another (politeness per portal).
+        var jobs: [(entry: Credential, definition: ScraperDefinition, options: ScraperRunOptions)] = []
+        for entry in credentials {
+            let (definition, _) = try ScraperCommands.loadDefinition(entry.portal, workspace: workspace)
+            guard night.isApproved(portal: definition.portal, sha256: definition.sha256) else {
+                lines.append("\(entry.name): skipped, \(definition.portal).scraper is not approved")
                 continue
             }
-            let invoices = try Array(Data(contentsOf: URL(fileURLWithPath: workspace.root + "/data/erp-export/\(credential.client)-open-invoices.csv")))
-            let loaded = try ledger.importOpenInvoices(try OpenInvoiceReader.read(invoices, defaultCurrency: .usd), bytes: invoices,
-                                                       name: "\(credential.client)-open-invoices.csv", client: credential.client)
-            let recorder = HARRecorder()
-            let session = HTTPSession(recorder: recorder)
-            let body = try JSONSerialization.data(withJSONObject: ["username": username, "password": password])
-            let grant = try await session.send(HTTPRequest(.post, base + "/api/token", body: .json(Array(body)), retryable: false))
-            guard grant.status == 200, let token = (try JSONSerialization.jsonObject(with: Data(grant.body)) as? [String: Any])?["access_token"] as? String else {
-                lines.append("\(credential.name): login failed (HTTP \(grant.status))")
-                continue
+            let options = ScraperRunOptions(range: range, originOverrides: config.originOverrides(client: entry.client, portal: entry.portal,
+                                                                                                   firstOrigin: definition.origins[0].name),
+                                            downloadDirectory: workspace.dataDirectory + "/downloads/\(entry.client)/\(entry.portal)")
+            jobs.append((entry, definition, options))
+        }
+        let guardPath = workspace.databasePath
+        let reports = workspace.reportsDirectory
+        let outcomes = try await withThrowingTaskGroup(of: [(String, ScraperOutcome)].self) { group in
+            for portal in Set(jobs.map(\.entry.portal)).sorted() {
+                let mine = jobs.filter { $0.entry.portal == portal }.map { ($0.entry.name, $0.entry.client, ScraperCommands.scriptCredential($0.entry), $0.definition, $0.options) }
+                group.addTask {
+                    var results: [(String, ScraperOutcome)] = []
+                    for (name, client, credential, definition, options) in mine {
+                        let recorder = HARRecorder()
+                        let origins = definition.origins.map { ScraperChecker.origin(of: options.originOverrides[$0.name] ?? $0.url) }
+                        let session = await ScraperInterpreter.session(for: definition, origins: origins, recorder: recorder)
+                        let outcome = await ScraperInterpreter(definition: definition, credential: credential, transport: session, options: options,
+                                                               loginGuard: ScraperCommands.WorkspaceLoginGuard(path: guardPath)).run()
+                        try recorder.write(to: reports + "/\(client)-\(definition.portal).har")
+                        results.append((name, outcome))
+                    }
+                    return results
+                }
             }
-            Redactor.shared.register(text: token)
-            var cursor: String? = "0"
-            var files = 0, batches = 0, outOfBalance = 0, pages = 0
-            while let current = cursor, pages < 50 {
-                pages += 1
-                let page = try await session.send(HTTPRequest(.get, base + "/api/remittances",
-                                                              query: [("from", "2026-08-01"), ("to", "2026-12-31"), ("cursor", current)],
-                                                              headers: [("Authorization", "Bearer \(token)")]))
-                let object = try JSONSerialization.jsonObject(with: Data(page.body)) as? [String: Any]
-                for item in (object?["items"] as? [[String: Any]]) ?? [] {
-                    guard let id = item["id"] as? String else { continue }
-                    let file = try await session.download(HTTPRequest(.get, base + "/api/remittances/\(id)/file",
-                                                                      headers: [("Authorization", "Bearer \(token)")]),
-                                                          to: workspace.inboxDirectory)
-                    let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file.path)))
-                    let advices = try RemittanceAdviceReader.read(bytes, defaultCurrency: .usd, file: (file.path as NSString).lastPathComponent)
-                    let result = try ledger.importRemittances(advices, bytes: bytes, name: (file.path as NSString).lastPathComponent,
-                                                              client: credential.client, format: "x12-820", portal: "tailspin")
-                    files += 1
+            var all: [String: ScraperOutcome] = [:]
+            for try await results in group { for (name, outcome) in results { all[name] = outcome } }
+            return all
+        }
+        for job in jobs {
+            let entry = job.entry
+            guard let outcome = outcomes[entry.name] else { continue }
+            var batches = 0, outOfBalance = 0, skipped = 0
+            for download in outcome.downloads {
+                let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: download.path)))
+                switch try ImportCommands.importRemittanceFile(bytes, name: download.fileName, client: entry.client, portal: entry.portal, ledger: ledger,
+                                                               config: config, workspace: workspace, profile: nil) {
+                case .imported(let result):
                     batches += result.batches
                     outOfBalance += result.outOfBalance
+                case .skipped: skipped += 1
                 }
-                cursor = object?["next_cursor"] as? String
             }
-            let har = workspace.reportsDirectory + "/\(credential.client)-tailspin.har"
-            try recorder.write(to: har)
-            lines.append("\(credential.name): \(loaded.invoicesCreated) open invoices loaded; \(files) files downloaded (hashed), \(batches) batches imported"
-                + (outOfBalance > 0 ? ", \(outOfBalance) out of balance" : ", all balanced") + "; exchanges in \(har)")
+            var line = "\(entry.name.padding(18)) \(outcome.status): \(outcome.downloads.count) files, \(outcome.requests) requests"
+            if let failure = outcome.failure { line += " (\(failure.message))" }
+            line += "; \(batches) batches imported" + (outOfBalance > 0 ? ", \(outOfBalance) out of balance" : "") + (skipped > 0 ? ", \(skipped) not imported" : "")
+            lines.append(line)
         }
+        lines.append("exchanges of each credential are in \(workspace.reportsDirectory)/CLIENT-PORTAL.har (redacted)")
         return lines
     }
 }
@@ -151,7 +197,7 @@ struct Sandbox {
     let process: Process
     let input: Pipe
     let origins: [String: String]
-    let accounts: [(client: String, portal: String, username: String, password: String)]
+    let accounts: [(client: String, portal: String, username: String, password: String, totpSecret: String)]
 
     static func start(invoicesFolder: String) throws -> Sandbox {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
@@ -178,7 +224,8 @@ struct Sandbox {
             throw GeneralError(code: "demo.sandbox_failed", message: "the sandbox did not start", exitStatus: .software)
         }
         let accounts = ((object["accounts"] as? [[String: Any]]) ?? []).map {
-            ($0["client"] as? String ?? "", $0["portal"] as? String ?? "", $0["username"] as? String ?? "", $0["password"] as? String ?? "")
+            ($0["client"] as? String ?? "", $0["portal"] as? String ?? "", $0["username"] as? String ?? "", $0["password"] as? String ?? "",
+             $0["totp_secret"] as? String ?? "")
         }
         for account in accounts { Redactor.shared.register(text: account.3) }
         return Sandbox(process: process, input: input, origins: object["portals"] as? [String: String] ?? [:], accounts: accounts)

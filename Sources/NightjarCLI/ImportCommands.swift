@@ -101,29 +101,10 @@ enum ImportCommands {
         for path in invocation.arguments {
             let name = (path as NSString).lastPathComponent
             do {
-                let bytes = try readFile(path)
-                switch DocumentFormat.detect(bytes) {
-                case .x12(let functionalID) where functionalID == "RA" || functionalID == nil:
-                    let advices = try RemittanceAdviceReader.read(bytes, defaultCurrency: config.defaultCurrency, file: name)
-                    results.append(try ledger.importRemittances(advices, bytes: bytes, name: name, client: client, format: "x12-820"))
-                case .x12(let functionalID):
-                    problems.append((name, "not_remittance", "an X12 \(functionalID ?? "") file, not a remittance (820); kept, not imported"))
-                case .delimitedText, .xlsx:
-                    let profile: DelimitedProfile
-                    if let explicit {
-                        profile = explicit
-                    } else {
-                        let header = try DelimitedProfileMatch.headerRow(bytes, file: name)
-                        guard let matched = try workspaceProfiles(workspace).first(where: { $0.kind == .remittance && $0.matches(header: header) }) else {
-                            problems.append((name, "no_profile", "no profile in \(workspace.profilesDirectory) matches its header (\(header.prefix(6).joined(separator: ", "))); kept, not imported"))
-                            continue
-                        }
-                        profile = matched
-                    }
-                    let advices = try DelimitedRemittanceReader.read(bytes, profile: profile, defaultCurrency: config.defaultCurrency, file: name)
-                    results.append(try ledger.importRemittances(advices, bytes: bytes, name: name, client: client, format: "csv:\(profile.name)"))
-                case .unknown:
-                    problems.append((name, "unknown_format", "not X12, Excel or text; kept, not imported"))
+                switch try importRemittanceFile(try readFile(path), name: name, client: client, portal: nil, ledger: ledger, config: config,
+                                                workspace: workspace, profile: explicit) {
+                case .imported(let result): results.append(result)
+                case .skipped(let code, let message): problems.append((name, code, message))
                 }
             } catch let error as any NightjarError {
                 problems.append((name, error.code, error.description))
@@ -148,6 +129,41 @@ enum ImportCommands {
         }
         return problems.contains { !["not_remittance", "no_profile", "unsupported", "unknown_format"].contains($0.1) } ? .dataError
             : (problems.isEmpty ? .ok : .failure)
+    }
+
+    /// What became of one file.
+    enum FileImport {
+        case imported(ImportResult)
+        /// Kept but not imported: not a remittance, no matching profile, unknown format.
+        case skipped(code: String, message: String)
+    }
+
+    /// Reads one remittance file by its detected format (X12 820, or CSV/Excel by the workspace
+    /// profile that matches its header) and imports it in one transaction.
+    static func importRemittanceFile(_ bytes: [UInt8], name: String, client: String, portal: String?, ledger: Ledger, config: WorkspaceConfig,
+                                     workspace: Workspace, profile explicit: DelimitedProfile?) throws -> FileImport {
+        switch DocumentFormat.detect(bytes) {
+        case .x12(let functionalID) where functionalID == "RA" || functionalID == nil:
+            let advices = try RemittanceAdviceReader.read(bytes, defaultCurrency: config.defaultCurrency, file: name)
+            return .imported(try ledger.importRemittances(advices, bytes: bytes, name: name, client: client, format: "x12-820", portal: portal))
+        case .x12(let functionalID):
+            return .skipped(code: "not_remittance", message: "an X12 \(functionalID ?? "") file, not a remittance (820); kept, not imported")
+        case .delimitedText, .xlsx:
+            let profile: DelimitedProfile
+            if let explicit {
+                profile = explicit
+            } else {
+                let header = try DelimitedProfileMatch.headerRow(bytes, file: name)
+                guard let matched = try workspaceProfiles(workspace).first(where: { $0.kind == .remittance && $0.matches(header: header) }) else {
+                    return .skipped(code: "no_profile", message: "no profile in \(workspace.profilesDirectory) matches its header (\(header.prefix(6).joined(separator: ", "))); kept, not imported")
+                }
+                profile = matched
+            }
+            let advices = try DelimitedRemittanceReader.read(bytes, profile: profile, defaultCurrency: config.defaultCurrency, file: name)
+            return .imported(try ledger.importRemittances(advices, bytes: bytes, name: name, client: client, format: "csv:\(profile.name)", portal: portal))
+        case .unknown:
+            return .skipped(code: "unknown_format", message: "not X12, Excel or text; kept, not imported")
+        }
     }
 
     static func importInvoices(_ invocation: Invocation) async throws -> ExitStatus {
