@@ -137,13 +137,14 @@ struct Lexer {
                     advance()
                 }
                 kind = .identifier(name)
-            } else if ("0"..."9").contains(scalar) {
+            } else if ("0"..."9").contains(scalar) || (scalar == "-" && index + 1 < scalars.count && ("0"..."9").contains(scalars[index + 1])) {
                 var digits = ""
+                if scalar == "-" { digits = "-"; advance() }
                 while index < scalars.count, ("0"..."9").contains(scalars[index]) || scalars[index] == "_" {
                     if scalars[index] != "_" { digits.unicodeScalars.append(scalars[index]) }
                     advance()
                 }
-                guard let value = Int64(digits), digits.count <= 15 else { throw ScriptError("number too large", at: location) }
+                guard let value = Int64(digits), digits.count <= 16 else { throw ScriptError("number too large", at: location) }
                 kind = .number(value)
             } else if scalar == "\"" {
                 kind = .string(try quoted(location))

@@ -162,3 +162,41 @@ struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// Every complete definition in the language reference checks clean, so the docs stay true.
+@Suite struct DocumentationExampleTests {
+    @Test func theReferenceExamplesCheckClean() throws {
+        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/docs/scraper-language.md", encoding: .utf8)
+        let blocks = text.components(separatedBy: "```").enumerated().filter { $0.offset % 2 == 1 }.map(\.element)
+        let definitions = blocks.map { $0.hasPrefix("\n") ? String($0.dropFirst()) : $0 }
+            .map { block in block.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasPrefix("   ") ? String($0.dropFirst(3)) : String($0) }.joined(separator: "\n") }
+            .filter { $0.contains("portal ") && $0.contains("origin ") && !$0.contains("nightjar ") }
+        #expect(definitions.count >= 2)
+        for definition in definitions {
+            do { _ = try ScraperChecker.load(definition, file: "docs") } catch { Issue.record("\(error.message)\n\(definition)") }
+        }
+        // The snippets in the tables parse as steps inside a block.
+        let header = "portal d \"D\"\norigin main \"https://a.example\"\norigin api \"https://b.example\"\norigin cdn \"https://c.example\" public\n"
+        let snippets = [
+            "let token = json \"access_token\" | secret",
+            "let cursor = json \"next_cursor\" | default \"\"",
+            "log \"found ${count(xpath \"//tr\")} rows\"",
+            "let d = today | add_days -1",
+            "let e = date \"2026-11-01\" | add_days 30",
+            "let f = \"a b\" | replace(\" \", \"%20\")",
+            "post \"/x\" body \"<q/>\" type \"application/xml\"",
+            "post \"/x\" json { username: vault.username, remember: true, list: [1, 2] }",
+            "get \"/v2/files\" via api",
+            "if exists(xpath \"//a[@rel='next']\") { log page_hint }",
+            "let n = 1\nlet more = true\nwhile more limit 20 {\n  get \"/list\" query { page: n }\n  let more = exists(xpath \"//tr[td]\")\n  let n = n + 1\n}",
+        ]
+        for snippet in snippets {
+            let body = snippet.replacingOccurrences(of: "log page_hint", with: "log \"next\"")
+            do {
+                _ = try ScraperChecker.load(header + "remittances {\n\(body)\ndownload get \"/f\" kind remittance\n}\n", file: "snippet")
+            } catch {
+                Issue.record("\(snippet): \(error.message)")
+            }
+        }
+    }
+}
