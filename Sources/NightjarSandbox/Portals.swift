@@ -37,7 +37,7 @@ public final class SandboxPortals: Sendable {
         var failedLogins: [String: Int] = [:]
         var sessions: [String: (username: String, uses: Int)] = [:]
         var pendingMFA: [String: String] = [:]
-        var tokens: [String: (username: String, expires: Date)] = [:]
+        var tokens: [String: (username: String, expires: Date, uses: Int)] = [:]
         var usedCodes: Set<String> = []
         var apiRequests = 0
         var nonce = 0
@@ -242,11 +242,19 @@ public final class SandboxPortals: Sendable {
             }
             let token = nextNonce() + nextNonce()
             let lifetime = faults("tailspin").sessionLifetime
-            state.withLock { $0.tokens[token] = (object["username"] ?? "", Date().addingTimeInterval(lifetime > 0 ? Double(lifetime) : 3600)) }
-            return .json("{\"access_token\":\"\(token)\",\"token_type\":\"Bearer\",\"expires_in\":\(lifetime > 0 ? lifetime : 3600)}")
+            state.withLock { $0.tokens[token] = (object["username"] ?? "", Date().addingTimeInterval(3600), 0) }
+            return .json("{\"access_token\":\"\(token)\",\"token_type\":\"Bearer\",\"expires_in\":3600}")
         }
         guard let bearer = request.header("Authorization"), bearer.hasPrefix("Bearer "),
-              let grant = state.withLock({ $0.tokens[String(bearer.dropFirst(7))] }), grant.expires > Date(),
+              let grant = state.withLock({ state -> (username: String, expires: Date, uses: Int)? in
+                  // A token is good for an hour, or for `sessionLifetime` requests when that fault is set.
+                  let key = String(bearer.dropFirst(7))
+                  guard var grant = state.tokens[key] else { return nil }
+                  grant.uses += 1
+                  state.tokens[key] = grant
+                  let lifetime = state.faults["tailspin"]?.sessionLifetime ?? 0
+                  return lifetime > 0 && grant.uses > lifetime ? nil : grant
+              }), grant.expires > Date(),
               let client = client(ofUsername: grant.username, portal: "tailspin") else {
             return SandboxResponse(status: 401, headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\""), ("Content-Type", "application/json")],
                                    body: Array("{\"error\":\"invalid_token\"}".utf8))

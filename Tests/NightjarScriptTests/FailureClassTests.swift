@@ -140,7 +140,7 @@ import NightjarSandbox
         var faults = PortalFaults()
         let count = portals.data.payments(portal: portal, client: "globex", from: "2026-09-01", to: "2026-12-31").count
         // Contoso needs a fresh TOTP code per login: let it expire once, half-way through the downloads.
-        faults.sessionLifetime = portal == "tailspin" ? 1 : portal == "contoso" ? (count + 3) / 2 + 1 : 3
+        faults.sessionLifetime = portal == "contoso" ? (count + 3) / 2 + 1 : 3
         portals.setFaults(faults, for: portal)
         let lines = Lines()
         let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped(portal), portals: portals, client: "globex",
