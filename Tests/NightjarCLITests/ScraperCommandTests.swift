@@ -114,6 +114,13 @@ struct ScraperCommandTests {
         #expect(result.stdout.contains("from=2026-09-01"))
         #expect(setup.portals.contoso.requestCount == 0)
         #expect(!result.stdout.contains(setup.portals.data.account(client: "globex", portal: "contoso")!.password))
+
+        // And for real: password, then the TOTP code made from the vault's secret.
+        let live = try setup.asAlice(["scraper", "try", "contoso", "--client", "globex", "--from", "2026-09-01", "--to", "2026-09-30", "--json"])
+        #expect(live.status == 0, "\(live.stdout)\(live.stderr)")
+        let expected = setup.portals.data.payments(portal: "contoso", client: "globex", from: "2026-09-01", to: "2026-09-30")
+        #expect(live.stdout.components(separatedBy: "\"sha256\"").count - 1 == expected.count)
+        #expect(expected.allSatisfy { live.stdout.contains("\"reference\" : \"\($0.trace)\"") })
     }
 
     @Test func oneFailedLoginPerNightAndNeverASecondAfterACrash() throws {
