@@ -86,7 +86,7 @@ let package = Package(
                                                               "NightjarSandbox", "NightjarMatching"],
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarScriptTests", dependencies: ["NightjarScript", "NightjarHTTP", "NightjarSandbox", "NightjarCore", "NightjarCrypto"],
-                    resources: [.copy("Definitions")], swiftSettings: strictSettings),
+                    swiftSettings: strictSettings),
         .testTarget(name: "NightjarCLITests", dependencies: ["NightjarCLI", "NightjarCore", "NightjarSandbox", "NightjarStore"],
                     swiftSettings: strictSettings),
     ],
