@@ -46,8 +46,11 @@ let package = Package(
                 swiftSettings: strictSettings),
         .target(name: "NightjarScript", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarHTTP", "CXML"],
                 swiftSettings: strictSettings),
+        .target(name: "NightjarAgent", dependencies: ["NightjarCore", "NightjarStore", "NightjarDocuments", "NightjarLedger", "NightjarHTTP",
+                                                      "NightjarScript"],
+                swiftSettings: strictSettings),
         .target(name: "NightjarCLI", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault",
-                                                    "NightjarDocuments", "NightjarLedger", "NightjarHTTP", "NightjarScript"],
+                                                    "NightjarDocuments", "NightjarLedger", "NightjarHTTP", "NightjarScript", "NightjarAgent"],
                 swiftSettings: strictSettings),
         .executableTarget(name: "nightjar", dependencies: ["NightjarCLI"], swiftSettings: strictSettings),
 

@@ -5,6 +5,7 @@ import NightjarDocuments
 import NightjarHTTP
 import NightjarLedger
 import NightjarScript
+import NightjarAgent
 import NightjarVault
 
 /// `nightjar demo`: the demonstration night in a throw-away workspace, against the sandbox
@@ -40,15 +41,16 @@ enum DemoCommand {
         for line in vaultLines { Output.line("   " + line) }
         lines += vaultLines
         Output.line("")
-        Output.line("5. The night's fetch: each portal's scraper definition with each client's credential, then import")
+        Output.line("5. The night (`nightjar run`): each client's portals through their approved definitions, files into")
+        Output.line("   the inbox and imported as they land, then matching and the run summary")
         let fetchLines = try await fetchAndImport(workspace, sandbox: sandbox)
         for line in fetchLines { Output.line("   " + line) }
         lines += fetchLines
         Output.line("")
         Output.line("6. Not built yet")
-        Output.line("   The scheduled night run (`nightjar run`), the morning report, review and approval, and")
-        Output.line("   GL export. Try a definition yourself: nightjar --home \(root) scraper try northwind --client acme \\")
-        Output.line("   --from 2026-10-01 --to 2026-10-31 --key-file \(root)/vault/night.key")
+        Output.line("   Schedules and the daemon, the morning report (HTML), review and approval, and GL export.")
+        Output.line("   Try: nightjar --home \(root) runs show 1")
+        Output.line("        nightjar --home \(root) run --key-file \(root)/vault/night.key   (everything again: seen, not imported twice)")
         Output.line("")
         let summary = workspace.reportsDirectory + "/demo-summary.txt"
         try RedactedFile.write(lines.joined(separator: "\n") + "\n", to: summary)
@@ -115,79 +117,45 @@ enum DemoCommand {
                 "audit log verified: \(count) signed records, chain head \(head.prefix(16))..."]
     }
 
-    /// Runs every approved definition for every credential, as the night will: logs in, fetches
-    /// the range, records a HAR per credential, and imports each downloaded file.
+    /// Loads each client's open invoices, then runs the night (`nightjar run`'s machinery) with
+    /// the automation key: every approved definition for every credential, files into the inbox
+    /// and imported as they land, then matching and the run summary.
     static func fetchAndImport(_ workspace: Workspace, sandbox: Sandbox) async throws -> [String] {
         let paths = VaultCommands.paths(workspace)
         let config = try workspace.requireExisting()
         let night = try Vault.open(paths: paths, as: .automationKey(try AutomationKey.load(path: workspace.vaultDirectory + "/night.key")))
-        let names = try night.list().map { (client: $0.client, portal: $0.portal) }
-        let credentials = try night.credentials(names, purpose: .use(run: "demo"))
+        let entries = try night.list()
+        let credentials = try night.credentials(entries.map { ($0.client, $0.portal) }, purpose: .use(run: "demo"))
         let ledger = Ledger(database: try WorkspaceDatabase.open(at: workspace.databasePath))
-        let range = try DateRange(from: try CalendarDate(iso: "2026-08-01"), to: try CalendarDate(iso: "2026-11-30"))
         var lines: [String] = []
         for client in Set(credentials.map(\.client)).sorted() {
             let invoices = try Array(Data(contentsOf: URL(fileURLWithPath: workspace.root + "/data/erp-export/\(client)-open-invoices.csv")))
             let loaded = try ledger.importOpenInvoices(try OpenInvoiceReader.read(invoices, defaultCurrency: config.defaultCurrency), bytes: invoices,
                                                        name: "\(client)-open-invoices.csv", client: client)
-            lines.append("\(client): \(loaded.invoicesCreated) open invoices loaded from its ERP export")
+            // Each retailer's payer id and name, as its portal writes them, is one of the client's customers.
+            for portal in portals {
+                let customer = "\(client.uppercased())-C\((portals.firstIndex(of: portal) ?? 0) + 1)"
+                try ledger.addCustomerAlias(client: client, alias: "\(portal.prefix(3).uppercased())\(client.prefix(3).uppercased())", customerID: customer)
+                try ledger.addCustomerAlias(client: client, alias: "\(portal.capitalized) Stores Inc", customerID: customer)
+            }
+            lines.append("\(client): \(loaded.invoicesCreated) open invoices loaded from its ERP export; each portal's payer mapped to its customer")
         }
-        // Portals are visited side by side, each portal's clients one after another (politeness per portal).
-        var jobs: [(entry: Credential, definition: ScraperDefinition, options: ScraperRunOptions)] = []
+        let range = try DateRange(from: try CalendarDate(iso: "2026-08-01"), to: try CalendarDate(iso: "2026-11-30"))
+        var jobs: [NightJob] = []
         for entry in credentials {
             let (definition, _) = try ScraperCommands.loadDefinition(entry.portal, workspace: workspace)
-            guard night.isApproved(portal: definition.portal, sha256: definition.sha256) else {
-                lines.append("\(entry.name): skipped, \(definition.portal).scraper is not approved")
-                continue
-            }
-            let options = ScraperRunOptions(range: range, originOverrides: config.originOverrides(client: entry.client, portal: entry.portal,
-                                                                                                   firstOrigin: definition.origins[0].name),
-                                            downloadDirectory: workspace.dataDirectory + "/downloads/\(entry.client)/\(entry.portal)")
-            jobs.append((entry, definition, options))
+            guard night.isApproved(portal: definition.portal, sha256: definition.sha256) else { continue }
+            jobs.append(NightJob(credential: ScraperCommands.scriptCredential(entry), definition: definition, range: range,
+                                 originOverrides: config.originOverrides(client: entry.client, portal: entry.portal, firstOrigin: definition.origins[0].name)))
         }
-        let guardPath = workspace.databasePath
-        let reports = workspace.reportsDirectory
-        let outcomes = try await withThrowingTaskGroup(of: [(String, ScraperOutcome)].self) { group in
-            for portal in Set(jobs.map(\.entry.portal)).sorted() {
-                let mine = jobs.filter { $0.entry.portal == portal }.map { ($0.entry.name, $0.entry.client, ScraperCommands.scriptCredential($0.entry), $0.definition, $0.options) }
-                group.addTask {
-                    var results: [(String, ScraperOutcome)] = []
-                    for (name, client, credential, definition, options) in mine {
-                        let recorder = HARRecorder()
-                        let origins = definition.origins.map { ScraperChecker.origin(of: options.originOverrides[$0.name] ?? $0.url) }
-                        let session = await ScraperInterpreter.session(for: definition, origins: origins, recorder: recorder)
-                        let outcome = await ScraperInterpreter(definition: definition, credential: credential, transport: session, options: options,
-                                                               loginGuard: ScraperCommands.WorkspaceLoginGuard(path: guardPath)).run()
-                        try recorder.write(to: reports + "/\(client)-\(definition.portal).har")
-                        results.append((name, outcome))
-                    }
-                    return results
-                }
-            }
-            var all: [String: ScraperOutcome] = [:]
-            for try await results in group { for (name, outcome) in results { all[name] = outcome } }
-            return all
-        }
-        for job in jobs {
-            let entry = job.entry
-            guard let outcome = outcomes[entry.name] else { continue }
-            var batches = 0, outOfBalance = 0, skipped = 0
-            for download in outcome.downloads {
-                let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: download.path)))
-                switch try ImportCommands.importRemittanceFile(bytes, name: download.fileName, client: entry.client, portal: entry.portal, ledger: ledger,
-                                                               config: config, workspace: workspace, profile: nil) {
-                case .imported(let result):
-                    batches += result.batches
-                    outOfBalance += result.outOfBalance
-                case .skipped: skipped += 1
-                }
-            }
-            var line = "\(entry.name.padding(18)) \(outcome.status): \(outcome.downloads.count) files, \(outcome.requests) requests"
-            if let failure = outcome.failure { line += " (\(failure.message))" }
-            line += "; \(batches) batches imported" + (outOfBalance > 0 ? ", \(outOfBalance) out of balance" : "") + (skipped > 0 ? ", \(skipped) not imported" : "")
-            lines.append(line)
-        }
-        lines.append("exchanges of each credential are in \(workspace.reportsDirectory)/CLIENT-PORTAL.har (redacted)")
+        let opener = WorkspaceDatabase.opener(workspace)
+        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: try ImportCommands.workspaceProfiles(workspace))
+        let runner = NightRunner(jobs: jobs, book: try NightBook(open: opener, importer: importer, inbox: Inbox(root: workspace.inboxDirectory)),
+                                 stagingDirectory: workspace.dataDirectory + "/staging", reportsDirectory: workspace.reportsDirectory,
+                                 loginGuard: DatabaseLoginGuard(open: opener), totp: TOTPCodeSource(store: DatabaseTOTPStore(open: opener)))
+        let report = try await runner.run(scope: "demo: all clients / all portals")
+        lines += NightRunner.summaryText(report).split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
+        lines.append("run summary: \(report.reportPath); HAR files of each credential beside it (redacted)")
         return lines
     }
 }

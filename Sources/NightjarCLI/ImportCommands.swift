@@ -2,6 +2,7 @@ import Foundation
 import NightjarCore
 import NightjarDocuments
 import NightjarLedger
+import NightjarAgent
 import NightjarStore
 
 /// `nightjar import`, `nightjar invoices import`, `nightjar batches`, `nightjar batch show`.
@@ -96,13 +97,13 @@ enum ImportCommands {
         let client = try requireClient(invocation)
         let (ledger, config, workspace) = try ledger(invocation)
         let explicit = try invocation.value("profile").map { try loadProfile($0, workspace: workspace) }
+        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: explicit == nil ? try workspaceProfiles(workspace) : [])
         var results: [ImportResult] = []
         var problems: [(String, String, String)] = []
         for path in invocation.arguments {
             let name = (path as NSString).lastPathComponent
             do {
-                switch try importRemittanceFile(try readFile(path), name: name, client: client, portal: nil, ledger: ledger, config: config,
-                                                workspace: workspace, profile: explicit) {
+                switch try importer.importFile(try readFile(path), name: name, client: client, portal: nil, into: ledger, profile: explicit) {
                 case .imported(let result): results.append(result)
                 case .skipped(let code, let message): problems.append((name, code, message))
                 }
@@ -129,41 +130,6 @@ enum ImportCommands {
         }
         return problems.contains { !["not_remittance", "no_profile", "unsupported", "unknown_format"].contains($0.1) } ? .dataError
             : (problems.isEmpty ? .ok : .failure)
-    }
-
-    /// What became of one file.
-    enum FileImport {
-        case imported(ImportResult)
-        /// Kept but not imported: not a remittance, no matching profile, unknown format.
-        case skipped(code: String, message: String)
-    }
-
-    /// Reads one remittance file by its detected format (X12 820, or CSV/Excel by the workspace
-    /// profile that matches its header) and imports it in one transaction.
-    static func importRemittanceFile(_ bytes: [UInt8], name: String, client: String, portal: String?, ledger: Ledger, config: WorkspaceConfig,
-                                     workspace: Workspace, profile explicit: DelimitedProfile?) throws -> FileImport {
-        switch DocumentFormat.detect(bytes) {
-        case .x12(let functionalID) where functionalID == "RA" || functionalID == nil:
-            let advices = try RemittanceAdviceReader.read(bytes, defaultCurrency: config.defaultCurrency, file: name)
-            return .imported(try ledger.importRemittances(advices, bytes: bytes, name: name, client: client, format: "x12-820", portal: portal))
-        case .x12(let functionalID):
-            return .skipped(code: "not_remittance", message: "an X12 \(functionalID ?? "") file, not a remittance (820); kept, not imported")
-        case .delimitedText, .xlsx:
-            let profile: DelimitedProfile
-            if let explicit {
-                profile = explicit
-            } else {
-                let header = try DelimitedProfileMatch.headerRow(bytes, file: name)
-                guard let matched = try workspaceProfiles(workspace).first(where: { $0.kind == .remittance && $0.matches(header: header) }) else {
-                    return .skipped(code: "no_profile", message: "no profile in \(workspace.profilesDirectory) matches its header (\(header.prefix(6).joined(separator: ", "))); kept, not imported")
-                }
-                profile = matched
-            }
-            let advices = try DelimitedRemittanceReader.read(bytes, profile: profile, defaultCurrency: config.defaultCurrency, file: name)
-            return .imported(try ledger.importRemittances(advices, bytes: bytes, name: name, client: client, format: "csv:\(profile.name)", portal: portal))
-        case .unknown:
-            return .skipped(code: "unknown_format", message: "not X12, Excel or text; kept, not imported")
-        }
     }
 
     static func importInvoices(_ invocation: Invocation) async throws -> ExitStatus {
@@ -295,22 +261,5 @@ enum ImportCommands {
                 + (statuses[line.position].map { "\($0.status) (\($0.rule))" } ?? "not matched"))
         }
         return .ok
-    }
-}
-
-/// Reads just the header row of a delimited file, for matching it against profiles.
-enum DelimitedProfileMatch {
-    static func headerRow(_ bytes: [UInt8], file: String) throws -> [String] {
-        if DocumentFormat.detect(bytes) == .xlsx {
-            return try WorkbookReader.firstSheet(bytes, dateFormat: "yyyy-MM-dd", file: file).first { !$0.fields.isEmpty }?.fields ?? []
-        }
-        let prefix = Array(bytes.prefix(8192))
-        var text = String(decoding: prefix, as: UTF8.self)
-        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
-        guard let line = text.split(whereSeparator: \.isNewline).first(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else { return [] }
-        for separator: Character in [",", ";", "\t", "|"] where line.contains(separator) {
-            if let row = try? DelimitedText.parse(String(line), separator: separator).first { return row.fields }
-        }
-        return [String(line)]
     }
 }

@@ -3,6 +3,7 @@ import NightjarCore
 import NightjarCrypto
 import NightjarHTTP
 import NightjarLedger
+import NightjarAgent
 import NightjarScript
 import NightjarVault
 
@@ -266,23 +267,6 @@ enum ScraperCommands {
         }
     }
 
-    /// The login guard over the workspace database.
-    struct WorkspaceLoginGuard: LoginGuard {
-        let path: String
-        func begin(credential: String) throws -> Int64 {
-            switch try LoginAttempts(database: try WorkspaceDatabase.open(at: path)).begin(credential: credential) {
-            case .success(let id): return id
-            case .failure(let blocking):
-                let ending = blocking.outcome.map { "ended \($0)" } ?? "never finished (interrupted)"
-                let problem = "a login for \(credential) at \(blocking.startedAt) \(ending); not trying again within 12 hours (after fixing the credential: --retry-login)"
-                throw ScraperFailure(.loginRefused, problem, location: nil)
-            }
-        }
-        func finish(_ attempt: Int64, outcome: String) throws {
-            try LoginAttempts(database: try WorkspaceDatabase.open(at: path)).finish(attempt, outcome: outcome)
-        }
-    }
-
     static func execute(_ prepared: Prepared, invocation: Invocation, recording: Bool) async throws -> (ScraperOutcome, RecordingTransport?) {
         let definition = prepared.definition
         if invocation.flag("retry-login") {
@@ -296,8 +280,9 @@ enum ScraperCommands {
         let verbose = invocation.flag("dry-run") || invocation.value("log-level") == "debug" || invocation.value("log-level") == "info"
         let interpreter = ScraperInterpreter(
             definition: definition, credential: prepared.credential, transport: recording ?? session, options: prepared.options,
-            loginGuard: prepared.options.dryRun ? nil : WorkspaceLoginGuard(path: prepared.workspace.databasePath),
+            loginGuard: prepared.options.dryRun ? nil : DatabaseLoginGuard(open: WorkspaceDatabase.opener(prepared.workspace)),
             prompt: invocation.flag("interactive") ? PersonPrompt(input: prepared.input) : nil,
+            totp: TOTPCodeSource(store: DatabaseTOTPStore(open: WorkspaceDatabase.opener(prepared.workspace))),
             trace: { line in if verbose { Output.line("  " + line) } else { Logger(label: "scraper").debug(line) } })
         let outcome = await interpreter.run()
         if let recorder, let har = invocation.value("har") {

@@ -2,6 +2,7 @@ import Foundation
 import NightjarCore
 import NightjarStore
 import NightjarLedger
+import NightjarAgent
 
 /// The workspace database: created by `init`, migrated forward by every command that opens it.
 /// Each later stage (ledger, runs, review) appends its migrations here.
@@ -30,6 +31,12 @@ enum WorkspaceDatabase {
         let database = try Database(path: path)
         try Migrator.migrate(database, migrations)
         return database
+    }
+
+    /// Opens a fresh connection each call (for code that runs on several threads).
+    static func opener(_ workspace: Workspace) -> DatabaseOpener {
+        let path = workspace.databasePath
+        return { try open(at: path) }
     }
 
     static func schemaVersion(at path: String) throws -> Int {

@@ -132,5 +132,58 @@ public enum LedgerSchema {
         );
         CREATE INDEX login_attempt_credential ON login_attempt (credential, started_at);
         """),
+        ("night", """
+        -- One `nightjar run`: what it covered and how it ended.
+        CREATE TABLE night_run (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL,          -- running, ok, failures, interrupted
+            scope TEXT NOT NULL,
+            summary TEXT
+        );
+        -- One credential's part of a run.
+        CREATE TABLE night_run_item (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES night_run(id),
+            client TEXT NOT NULL,
+            portal TEXT NOT NULL,
+            range_from TEXT NOT NULL,
+            range_to TEXT NOT NULL,
+            status TEXT NOT NULL,          -- running, ok, no_documents, or a failure class
+            files_new INTEGER NOT NULL DEFAULT 0,
+            files_seen INTEGER NOT NULL DEFAULT 0,
+            batches INTEGER NOT NULL DEFAULT 0,
+            lines INTEGER NOT NULL DEFAULT 0,
+            message TEXT,
+            location TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            UNIQUE (run_id, client, portal)
+        );
+        CREATE INDEX night_run_item_credential ON night_run_item (client, portal, status);
+        -- The content-addressed inbox: every file fetched, once per client, kept read-only.
+        CREATE TABLE inbox_file (
+            id INTEGER PRIMARY KEY,
+            client TEXT NOT NULL,
+            portal TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            original_name TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            metadata TEXT NOT NULL,
+            first_run_id INTEGER,
+            first_seen_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            times_seen INTEGER NOT NULL DEFAULT 1,
+            UNIQUE (client, sha256)
+        );
+        -- The last TOTP period used per credential, so no code is sent twice, even across processes.
+        CREATE TABLE totp_use (
+            credential TEXT PRIMARY KEY,
+            counter INTEGER NOT NULL
+        );
+        """),
     ]
 }

@@ -46,6 +46,12 @@ public struct SandboxData: Sendable {
     }
 
     public static let clients = ["acme", "globex", "initech"]
+
+    /// The customer (in the client's ERP) that a portal's retailer is: northwind C1, tailspin C2,
+    /// contoso C3; C4 buys through no portal.
+    public static func customer(client: String, portal: String) -> String {
+        "\(client.uppercased())-C\((portals.firstIndex(of: portal) ?? 3) + 1)"
+    }
     public static let portals = ["northwind", "tailspin", "contoso"]
 
     public let seed: UInt64
@@ -78,7 +84,8 @@ public struct SandboxData: Sendable {
         var used = Set<String>()
         for portal in SandboxData.portals {
             for client in SandboxData.clients {
-                let pool = invoices[client]!
+                // Each portal is one retailer, so it pays the invoices of the one customer it is.
+                let pool = invoices[client]!.filter { $0.customerID == SandboxData.customer(client: client, portal: portal) }
                 for index in 0..<paymentsPerPortal {
                     let date = start + 15 + index * 4 + Int.random(in: 0..<3, using: &generator)
                     var lines: [PaymentLine] = []

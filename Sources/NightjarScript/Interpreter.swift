@@ -19,6 +19,7 @@ public final class ScraperInterpreter: @unchecked Sendable {
     let prompt: (any OneTimeCodePrompt)?
     let totpSource: TOTPCodeSource
     let trace: @Sendable (String) -> Void
+    let onDownload: (@Sendable (DownloadRecord) async -> Void)?
 
     /// Origin name → `scheme://host:port`, after overrides.
     public let origins: [String: String]
@@ -38,7 +39,8 @@ public final class ScraperInterpreter: @unchecked Sendable {
 
     public init(definition: ScraperDefinition, credential: ScriptCredential, transport: any ScriptTransport, options: ScraperRunOptions,
                 loginGuard: (any LoginGuard)? = nil, prompt: (any OneTimeCodePrompt)? = nil, totp: TOTPCodeSource = .shared,
-                trace: @escaping @Sendable (String) -> Void = { _ in }) {
+                trace: @escaping @Sendable (String) -> Void = { _ in }, onDownload: (@Sendable (DownloadRecord) async -> Void)? = nil) {
+        self.onDownload = onDownload
         self.definition = definition
         self.credential = credential
         self.transport = transport
@@ -59,11 +61,14 @@ public final class ScraperInterpreter: @unchecked Sendable {
     }
 
     /// An HTTP session set up with the definition's timeout, concurrency and rate per origin.
-    public static func session(for definition: ScraperDefinition, origins: [String], recorder: HARRecorder?, tls: TLSSettings = TLSSettings()) async -> HTTPSession {
+    /// Pass one `limiter` to every session of a portal so the definition's concurrency and rate
+    /// hold across credentials.
+    public static func session(for definition: ScraperDefinition, origins: [String], recorder: HARRecorder?, tls: TLSSettings = TLSSettings(),
+                               limiter shared: OriginLimiter? = nil) async -> HTTPSession {
         var limits = TransferLimits()
         limits.totalTimeout = .seconds(definition.settings.timeoutSeconds)
         limits.lowSpeedTime = .seconds(min(30, definition.settings.timeoutSeconds))
-        let limiter = OriginLimiter()
+        let limiter = shared ?? OriginLimiter()
         for origin in origins {
             await limiter.setLimit(OriginLimiter.Limit(concurrency: definition.settings.concurrency,
                                                        requestsPerSecond: definition.settings.requestsPerSecond), for: origin)
@@ -554,6 +559,7 @@ public final class ScraperInterpreter: @unchecked Sendable {
                                     sha256: sha, metadata: metadata)
         outcome.downloads.append(record)
         trace("saved \(record.fileName) (\(record.size) bytes, sha256 \(sha.prefix(12))...)")
+        await onDownload?(record)
     }
 
     static func parseDate(_ text: String) -> CalendarDate? {

@@ -52,12 +52,21 @@ public protocol OneTimeCodePrompt: Sendable {
     func code(prompt: String, credential: String) async -> String?
 }
 
+/// Remembers, durably, the last TOTP period used per credential, so a restarted process does
+/// not send a code its predecessor already sent.
+public protocol TOTPUseStore: Sendable {
+    func lastCounter(credential: String) -> UInt64?
+    /// Called before the code is handed out (and so before it can be sent).
+    func record(credential: String, counter: UInt64) throws
+}
+
 /// Hands out TOTP codes so that no code is ever sent twice: a second login in the same period
 /// waits for the next one (portals reject a reused code and count it as a failed login).
 public final class TOTPCodeSource: Sendable {
     private let lastCounter = Mutex<[String: UInt64]>([:])
     private let now: @Sendable () -> Double
     private let sleep: @Sendable (Double) async throws -> Void
+    private let store: (any TOTPUseStore)?
 
     /// A source on the system clock.
     public convenience init() {
@@ -65,9 +74,15 @@ public final class TOTPCodeSource: Sendable {
     }
 
     /// A source on a given clock (tests).
-    public init(now: @escaping @Sendable () -> Double, sleep: @escaping @Sendable (Double) async throws -> Void) {
+    public init(now: @escaping @Sendable () -> Double, sleep: @escaping @Sendable (Double) async throws -> Void, store: (any TOTPUseStore)? = nil) {
         self.now = now
         self.sleep = sleep
+        self.store = store
+    }
+
+    /// A source on the system clock that also remembers codes in `store`.
+    public convenience init(store: any TOTPUseStore) {
+        self.init(now: { Date().timeIntervalSince1970 }, sleep: { try await Task.sleep(for: .milliseconds(Int($0 * 1000))) }, store: store)
     }
 
     /// The process-wide source.
@@ -80,12 +95,17 @@ public final class TOTPCodeSource: Sendable {
         while true {
             let time = now()
             let counter = UInt64(time) / period
+            let stored = store?.lastCounter(credential: credential.name)
             let claimed = lastCounter.withLock { used -> Bool in
                 if let last = used[credential.name], last >= counter { return false }
+                if let stored, stored >= counter { return false }
                 used[credential.name] = counter
                 return true
             }
-            if claimed { return generate(counter * period) }
+            if claimed {
+                try store?.record(credential: credential.name, counter: counter)
+                return generate(counter * period)
+            }
             let wait = Double((counter + 1) * period) - time + 0.05
             try await sleep(max(0.05, wait))
         }

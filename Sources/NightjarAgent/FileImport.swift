@@ -1,0 +1,66 @@
+public import NightjarCore
+public import NightjarDocuments
+public import NightjarLedger
+import Foundation
+
+/// What became of one file handed to the importer.
+public enum FileImport: Sendable {
+    case imported(ImportResult)
+    /// Kept but not imported: not a remittance, no matching profile, unknown format.
+    case skipped(code: String, message: String)
+}
+
+/// Reads a remittance file by its detected format — X12 820, or CSV/Excel by the profile whose
+/// header matches — and imports it into the ledger in one transaction, once per content hash.
+public struct RemittanceFileImporter: Sendable {
+    public let defaultCurrency: CurrencyCode
+    public let profiles: [DelimitedProfile]
+
+    public init(defaultCurrency: CurrencyCode, profiles: [DelimitedProfile]) {
+        self.defaultCurrency = defaultCurrency
+        self.profiles = profiles
+    }
+
+    public func importFile(_ bytes: [UInt8], name: String, client: String, portal: String?, into ledger: Ledger,
+                           profile explicit: DelimitedProfile? = nil) throws -> FileImport {
+        switch DocumentFormat.detect(bytes) {
+        case .x12(let functionalID) where functionalID == "RA" || functionalID == nil:
+            let advices = try RemittanceAdviceReader.read(bytes, defaultCurrency: defaultCurrency, file: name)
+            return .imported(try ledger.importRemittances(advices, bytes: bytes, name: name, client: client, format: "x12-820", portal: portal))
+        case .x12(let functionalID):
+            return .skipped(code: "not_remittance", message: "\(name): an X12 \(functionalID ?? "") file, not a remittance (820); kept, not imported")
+        case .delimitedText, .xlsx:
+            let profile: DelimitedProfile
+            if let explicit {
+                profile = explicit
+            } else {
+                let header = try DelimitedProfileMatch.headerRow(bytes, file: name)
+                guard let matched = profiles.first(where: { $0.kind == .remittance && $0.matches(header: header) }) else {
+                    return .skipped(code: "no_profile", message: "\(name): no profile matches its header (\(header.prefix(6).joined(separator: ", "))); kept, not imported")
+                }
+                profile = matched
+            }
+            let advices = try DelimitedRemittanceReader.read(bytes, profile: profile, defaultCurrency: defaultCurrency, file: name)
+            return .imported(try ledger.importRemittances(advices, bytes: bytes, name: name, client: client, format: "csv:\(profile.name)", portal: portal))
+        case .unknown:
+            return .skipped(code: "unknown_format", message: "\(name): not X12, Excel or text; kept, not imported")
+        }
+    }
+}
+
+/// Reads just the header row of a delimited file, for matching it against profiles.
+public enum DelimitedProfileMatch {
+    public static func headerRow(_ bytes: [UInt8], file: String) throws -> [String] {
+        if DocumentFormat.detect(bytes) == .xlsx {
+            return try WorkbookReader.firstSheet(bytes, dateFormat: "yyyy-MM-dd", file: file).first { !$0.fields.isEmpty }?.fields ?? []
+        }
+        let prefix = Array(bytes.prefix(8192))
+        var text = String(decoding: prefix, as: UTF8.self)
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+        guard let line = text.split(whereSeparator: \.isNewline).first(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else { return [] }
+        for separator: Character in [",", ";", "\t", "|"] where line.contains(separator) {
+            if let row = try? DelimitedText.parse(String(line), separator: separator).first { return row.fields }
+        }
+        return [String(line)]
+    }
+}

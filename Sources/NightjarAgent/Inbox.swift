@@ -1,0 +1,58 @@
+import Foundation
+import NightjarCore
+import NightjarHTTP
+
+/// The content-addressed inbox: every fetched file kept once, read-only, under
+/// `inbox/CLIENT/ab/<sha256>-<name>`.
+public struct Inbox: Sendable {
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    /// Where a file with this hash lives.
+    public func path(client: String, sha256: String, name: String) -> String {
+        root + "/\(HTTPSession.sanitise(client))/\(sha256.prefix(2))/\(sha256)-\(HTTPSession.sanitise(name))"
+    }
+
+    /// Moves a downloaded file into the inbox (or drops it when the inbox already holds those
+    /// bytes) and returns its inbox path. The move is atomic; the file ends read-only.
+    public func store(_ downloaded: String, client: String, sha256: String, name: String) throws -> String {
+        let target = path(client: client, sha256: sha256, name: name)
+        let folder = (target as NSString).deletingLastPathComponent
+        try SecureFile.createPrivateDirectory(root)
+        try SecureFile.createPrivateDirectory((folder as NSString).deletingLastPathComponent)
+        try SecureFile.createPrivateDirectory(folder)
+        if FileManager.default.fileExists(atPath: target) {
+            try? FileManager.default.removeItem(atPath: downloaded)
+            return target
+        }
+        chmod(downloaded, 0o400)
+        guard rename(downloaded, target) == 0 else {
+            throw GeneralError(code: "inbox.move", message: "cannot move \(downloaded) into the inbox (\(String(cString: strerror(errno))))", exitStatus: .ioError)
+        }
+        try? SecureFile.syncDirectory(folder)
+        return target
+    }
+}
+
+/// Seeded crash points for the kill test: when `NIGHTJAR_TEST_CRASH_POINT=N` is set, the
+/// process ends abruptly (as `kill -9` would) at the N-th point it passes. Unset, it costs one
+/// atomic increment.
+public enum CrashPoint {
+    static let target: Int? = ProcessInfo.processInfo.environment["NIGHTJAR_TEST_CRASH_POINT"].flatMap(Int.init)
+    static let counter = AtomicCounter()
+
+    public static func hit(_ name: String) {
+        guard let target else { return }
+        if counter.increment() == target {
+            FileHandle.standardError.write(Data("crash point \(target): \(name)\n".utf8))
+            _exit(86)
+        }
+    }
+}
+
+final class AtomicCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func increment() -> Int { lock.withLock { value += 1; return value } }
+}

@@ -1,0 +1,217 @@
+import Foundation
+import Testing
+import NightjarCore
+import NightjarSandbox
+import NightjarStore
+
+/// `nightjar run` against the sandbox: exact files, seen-not-reimported, failures isolated, and
+/// the kill test — runs killed at 50 seeded points, restarted, and compared with an
+/// uninterrupted run.
+@Suite("nightjar run", .serialized)
+struct NightRunTests {
+    static let passphrase = "night-admin-passphrase"
+
+    /// A prepared workspace: fast copies of the Northwind and Tailspin definitions (approved),
+    /// two clients' credentials, their open invoices and payer aliases, an automation key.
+    final class Fixture: @unchecked Sendable {
+        let parent = BinaryRunner.temporaryFolder("night")
+        var base: String { parent + "/base" }
+        let portals: SandboxPortals
+        let clients = ["acme", "globex"]
+        let portalNames = ["northwind", "tailspin"]
+
+        init() throws {
+            portals = try SandboxPortals()
+            _ = try BinaryRunner.run(["init", base, "--time-zone", "America/New_York"])
+            var config = try String(contentsOfFile: base + "/nightjar.conf", encoding: .utf8)
+            config += "\n[origins]\n" + portalNames.map { "\($0) = \"\(portals.origins[$0]!)\"" }.joined(separator: "\n") + "\n"
+            try config.write(toFile: base + "/nightjar.conf", atomically: true, encoding: .utf8)
+            for portal in portalNames {
+                let text = try String(contentsOfFile: ScraperCommandTests.repository + "/scrapers/\(portal).scraper", encoding: .utf8)
+                    .replacingOccurrences(of: "rate 4 per second", with: "rate 100 per second")
+                    .replacingOccurrences(of: "rate 5 per second", with: "rate 100 per second")
+                try text.write(toFile: base + "/scrapers/\(portal).scraper", atomically: true, encoding: .utf8)
+            }
+            try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/docs/examples/northwind-remittance.profile",
+                                             toPath: base + "/profiles/northwind-remittance.profile")
+            #expect(try run(base, ["vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: NightRunTests.passphrase + "\n").status == 0)
+            for client in clients {
+                for portal in portalNames {
+                    let account = portals.data.account(client: client, portal: portal)!
+                    let added = try run(base, ["vault", "add", "\(client)/\(portal)", "--username", account.username, "--password-stdin",
+                                               "--origin", portals.origins[portal]!, "--as", "alice", "--passphrase-stdin"],
+                                        stdin: "\(NightRunTests.passphrase)\n\(account.password)\n")
+                    #expect(added.status == 0, "\(added.stderr)")
+                    let alias = try run(base, ["customers", "alias", "add", "\(portal.prefix(3).uppercased())\(client.prefix(3).uppercased())",
+                                               SandboxData.customer(client: client, portal: portal), "--client", client])
+                    #expect(alias.status == 0, "\(alias.stderr)")
+                    _ = try run(base, ["customers", "alias", "add", "\(portal.capitalized) Stores Inc", SandboxData.customer(client: client, portal: portal), "--client", client])
+                }
+                let invoices = parent + "/\(client)-open.csv"
+                try portals.data.openInvoicesCSV(client: client).write(toFile: invoices, atomically: true, encoding: .utf8)
+                #expect(try run(base, ["invoices", "import", invoices, "--client", client]).status == 0)
+            }
+            for portal in portalNames {
+                #expect(try run(base, ["scraper", "approve", base + "/scrapers/\(portal).scraper", "--as", "alice", "--passphrase-stdin"],
+                                stdin: NightRunTests.passphrase + "\n").status == 0)
+            }
+            #expect(try run(base, ["vault", "automation-key", "create", parent + "/night.key", "--all-clients", "--as", "alice", "--passphrase-stdin"],
+                            stdin: NightRunTests.passphrase + "\n").status == 0)
+        }
+
+        func run(_ root: String, _ arguments: [String], stdin: String = "", environment: [String: String] = [:]) throws -> BinaryRunner.Result {
+            try BinaryRunner.run(["--home", root] + arguments, stdin: stdin, environment: environment)
+        }
+
+        /// A fresh copy of the prepared workspace.
+        func copy(_ name: String) throws -> String {
+            let target = parent + "/" + name
+            try FileManager.default.copyItem(atPath: base, toPath: target)
+            return target
+        }
+
+        func night(_ root: String, extra: [String] = [], environment: [String: String] = [:]) throws -> BinaryRunner.Result {
+            try run(root, ["run", "--key-file", parent + "/night.key", "--from", "2026-08-01", "--to", "2026-09-20", "--concurrency", "1"] + extra,
+                    environment: environment)
+        }
+
+        func stop() {
+            portals.stop()
+            try? FileManager.default.removeItem(atPath: parent)
+        }
+    }
+
+    /// The end state without ids, timestamps or run bookkeeping: what must not differ.
+    static func canonicalDump(_ root: String) throws -> [String] {
+        let database = try Database(path: root + "/data/nightjar.sqlite")
+        var lines: [String] = []
+        let keep: (String) -> Bool = { column in
+            if ["id", "path", "first_run_id", "times_seen"].contains(column) || column.hasSuffix("_at") { return false }
+            if column.hasSuffix("_id") { return ["client_id", "customer_id", "payer_id"].contains(column) }
+            return true
+        }
+        for table in ["source_file", "remittance_batch", "remittance_line", "line_match", "inbox_file", "open_invoice"] {
+            for row in try database.query("SELECT * FROM \(table)") {
+                lines.append(table + ": " + zip(row.columns, row.values).filter { keep($0.0) }.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
+            }
+        }
+        let inbox = root + "/data/inbox"
+        let files = (FileManager.default.enumerator(atPath: inbox)?.allObjects as? [String] ?? [])
+            .filter { !(((try? FileManager.default.attributesOfItem(atPath: inbox + "/" + $0))?[.type] as? FileAttributeType) == .typeDirectory) }
+        lines += files.map { "inbox file: \($0)" }
+        return lines.sorted()
+    }
+
+    @Test func theNightFetchesExactlyWhatEachRangeHoldsAndASecondNightImportsNothingTwice() throws {
+        let fixture = try Fixture()
+        defer { fixture.stop() }
+        let root = try fixture.copy("exact")
+        var result = try fixture.night(root, extra: ["--json"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        for client in fixture.clients {
+            for portal in fixture.portalNames {
+                let expected = fixture.portals.data.payments(portal: portal, client: client, from: "2026-08-01", to: "2026-09-20")
+                #expect(result.stdout.contains("\"client\" : \"\(client)\""))
+                let inbox = (try? FileManager.default.contentsOfDirectory(atPath: root + "/data/inbox/\(client)")) ?? []
+                #expect(!inbox.isEmpty)
+                _ = expected
+            }
+        }
+        let database = try Database(path: root + "/data/nightjar.sqlite")
+        for client in fixture.clients {
+            for portal in fixture.portalNames {
+                let expected = fixture.portals.data.payments(portal: portal, client: client, from: "2026-08-01", to: "2026-09-20").count
+                #expect(try database.scalar(Int64.self, "SELECT count(*) FROM inbox_file WHERE client = ? AND portal = ?", [client, portal]) == Int64(expected))
+                #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE client_id = ? AND portal = ?", [client, portal]) == Int64(expected))
+            }
+        }
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM line_match") ?? 0 > 0)
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM line_match WHERE status = 'paid_in_full'") ?? 0 > 0)
+        // Inbox files are read-only originals.
+        let anyFile = try #require(FileManager.default.enumerator(atPath: root + "/data/inbox/acme")?.allObjects.compactMap { $0 as? String }.first { $0.contains("-") })
+        let mode = try FileManager.default.attributesOfItem(atPath: root + "/data/inbox/acme/" + anyFile)[.posixPermissions] as? Int
+        #expect(mode == 0o400)
+        let before = try NightRunTests.canonicalDump(root)
+
+        result = try fixture.night(root)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(try NightRunTests.canonicalDump(root) == before)
+        let runs = try fixture.run(root, ["runs", "--json"])
+        #expect(runs.stdout.contains("\"files_seen\""))
+        let second = try fixture.run(root, ["runs", "show", "2"])
+        #expect(second.stdout.contains("0 new"))
+        #expect(!second.stdout.contains(" 0 seen"))
+        #expect(try fixture.run(root, ["check", "--max-age", "1h"]).status == 0)
+        // Since the last run: each credential starts 3 days before the end of its last good range.
+        result = try fixture.run(root, ["run", "--key-file", fixture.parent + "/night.key", "--client", "acme", "--portal", "tailspin", "--json"])
+        #expect(result.stdout.contains("\"from\" : \"2026-09-17\""))
+    }
+
+    @Test func oneCredentialsTroubleNeverStopsAnothersAndCheckSaysSo() throws {
+        let fixture = try Fixture()
+        defer { fixture.stop() }
+        let root = try fixture.copy("trouble")
+        #expect(try fixture.run(root, ["vault", "rotate", "globex/tailspin", "--password-stdin", "--as", "alice", "--passphrase-stdin"],
+                                stdin: "\(NightRunTests.passphrase)\nwrong-password-here\n").status == 0)
+        var faults = PortalFaults()
+        faults.maintenance = true
+        fixture.portals.setFaults(faults, for: "northwind")
+        let result = try fixture.night(root)
+        fixture.portals.setFaults(PortalFaults(), for: "northwind")
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("globex/tailspin"))
+        #expect(result.stdout.contains("auth_failed"))
+        #expect(result.stdout.contains("portal_unavailable"))
+        let database = try Database(path: root + "/data/nightjar.sqlite")
+        let expected = fixture.portals.data.payments(portal: "tailspin", client: "acme", from: "2026-08-01", to: "2026-09-20").count
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE client_id = 'acme' AND portal = 'tailspin'") == Int64(expected))
+        let check = try fixture.run(root, ["check", "--max-age", "26h"])
+        #expect(check.status == 1)
+        #expect(check.stdout.hasPrefix("FAIL: run 1 had failures"))
+        // The next night does not try the wrong password again.
+        let again = try fixture.night(root)
+        #expect(again.stdout.contains("login_refused"))
+        #expect(fixture.portals.failedLogins(portal: "tailspin", username: fixture.portals.data.account(client: "globex", portal: "tailspin")!.username) == 1)
+    }
+
+    @Test func aRunKilledAtFiftySeededPointsFinishesTheSameWhenStartedAgain() throws {
+        let fixture = try Fixture()
+        defer { fixture.stop() }
+        let reference = try fixture.copy("reference")
+        let first = try fixture.night(reference, extra: ["--json"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let expected = try NightRunTests.canonicalDump(reference)
+        let database = try Database(path: reference + "/data/nightjar.sqlite")
+        let files = Int(try database.scalar(Int64.self, "SELECT count(*) FROM inbox_file") ?? 0)
+        let batches = Int(try database.scalar(Int64.self, "SELECT count(*) FROM remittance_batch") ?? 0)
+        // Points passed in a run: 5 per file, 2 per batch matched, 1 per credential, 1 for the report.
+        let total = 5 * files + 2 * batches + 4 + 1
+        var generator = SeededGenerator(seed: 20261129)
+        var points = Set<Int>()
+        while points.count < 50 { points.insert(1 + Int(generator.next() % UInt64(total))) }
+        var crashed = 0
+        for point in points.sorted() {
+            let root = try fixture.copy("kill-\(point)")
+            defer { try? FileManager.default.removeItem(atPath: root) }
+            let killed = try fixture.night(root, environment: ["NIGHTJAR_TEST_CRASH_POINT": String(point)])
+            if killed.status == 86 { crashed += 1 } else { #expect(killed.status == 0, "point \(point): \(killed.stderr)") }
+            let resumed = try fixture.night(root)
+            #expect(resumed.status == 0, "point \(point): \(resumed.stdout)\(resumed.stderr)")
+            let state = try NightRunTests.canonicalDump(root)
+            #expect(state == expected, "point \(point): \(Set(state).symmetricDifference(Set(expected)).sorted().prefix(4))")
+        }
+        #expect(crashed >= 45)
+    }
+}
+
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
