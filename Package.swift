@@ -90,6 +90,7 @@ let package = Package(
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarScriptTests", dependencies: ["NightjarScript", "NightjarHTTP", "NightjarSandbox", "NightjarCore", "NightjarCrypto"],
                     swiftSettings: strictSettings),
+        .testTarget(name: "NightjarAgentTests", dependencies: ["NightjarAgent", "NightjarCore"], swiftSettings: strictSettings),
         .testTarget(name: "NightjarCLITests", dependencies: ["NightjarCLI", "NightjarCore", "NightjarSandbox", "NightjarStore"],
                     swiftSettings: strictSettings),
     ],

@@ -30,6 +30,7 @@ enum NightCommands {
                                   .value("to", "DATE", "fetch up to this date"),
                                   .value("kind", "KIND", repeatable: true, "what to fetch (default: remittance)"),
                                   .value("concurrency", "N", "credentials at once (default 8)"),
+                                  .flag("since-last", "from the end of each credential's last good range (the default)"),
                                   .flag("interactive", "ask for one-time codes a person must type")] + VaultCommands.unlockOptions,
                         run: run),
             CommandSpec(["runs"], summary: "list recent runs", options: [.value("limit", "N", "how many (default 20)")], run: listRuns),
@@ -44,16 +45,61 @@ enum NightCommands {
                           nightjar check --max-age 26h
                         """,
                         options: [.value("max-age", "AGE", "how old the last good run may be: 26h, 90m, 2d (default 26h)")], run: check),
+            CommandSpec(["schedule"], summary: "list each portal's next visits, in its time zone and in UTC",
+                        discussion: """
+                        Schedules live in nightjar.conf:
+                          [schedule]
+                          default = "02:00"                                   # the workspace's zone
+                          northwind = "11:30 15:00 18:45 23:00 America/New_York"
+                        A time that does not exist on a spring-forward day runs at the first instant after the gap;
+                        one that happens twice on a fall-back day runs once.
+                        """,
+                        options: [.value("days", "N", "how far ahead (default 1)")], run: schedule),
+            CommandSpec(["daemon"], summary: "stay up and run each portal at its scheduled windows",
+                        discussion: """
+                        Unattended: give the vault key with --key-file, NIGHTJAR_VAULT_KEY_FILE or the systemd credential
+                        nightjar-vault-key. Each window runs `nightjar run --portal P` for the portals due then; a bad
+                        night is logged and the daemon carries on. See docs/operating.md for the unit files.
+                        """,
+                        options: [.value("max-runs", "N", "stop after N runs (tests)")] + VaultCommands.unlockOptions, run: daemon),
+            CommandSpec(["trace"], summary: "where a reference (invoice number) appeared: files, batches, lines, matches",
+                        discussion: """
+                        Answers "why is invoice X not in this morning's batch?": every file, batch and line where the
+                        reference appeared (compared after normalisation), when it was fetched and what matched it; or
+                        that it was never seen, and which portals were checked for which ranges since. Exits 1 when
+                        never seen.
+
+                        Example:
+                          nightjar trace INV-10042 --client acme
+                        """,
+                        arguments: [ArgumentSpec("REFERENCE", "an invoice number or other reference")],
+                        options: [.value("client", "C", "only this client")], run: trace),
         ]
     }
 
-    static func run(_ invocation: Invocation) async throws -> ExitStatus {
-        let workspace = invocation.workspace
+    /// What a night covers.
+    struct NightScope {
+        var clients: [String] = []
+        var portals: [String] = []
+        var range: DateRange?
+        var kinds: [DocumentKind] = [.remittance]
+        var concurrency = 8
+        var prompt: (any OneTimeCodePrompt)?
+    }
+
+    /// A night's result with what could not be run and what expires soon.
+    struct NightResult {
+        let report: NightReport
+        let skipped: [String]
+        let expiring: [String]
+        var succeeded: Bool { report.succeeded && skipped.isEmpty }
+    }
+
+    /// Runs one night for a scope: opens the vault, loads approved definitions, plans ranges, runs.
+    static func performNight(_ workspace: Workspace, method: UnlockMethod, scope: NightScope) async throws -> NightResult {
         let config = try workspace.requireExisting()
-        let (paths, input, method) = try VaultCommands.context(invocation)
-        let vault = try Vault.open(paths: paths, as: method)
-        let clients = invocation.values("client"), portals = invocation.values("portal")
-        let entries = try vault.list().filter { (clients.isEmpty || clients.contains($0.client)) && (portals.isEmpty || portals.contains($0.portal)) }
+        let vault = try Vault.open(paths: VaultCommands.paths(workspace), as: method)
+        let entries = try vault.list().filter { (scope.clients.isEmpty || scope.clients.contains($0.client)) && (scope.portals.isEmpty || scope.portals.contains($0.portal)) }
         guard !entries.isEmpty else { throw GeneralError(code: "run.nothing", message: "no credentials in scope", exitStatus: .noInput) }
         var skipped: [String] = []
         var definitions: [String: ScraperDefinition] = [:]
@@ -70,20 +116,17 @@ enum NightCommands {
             }
         }
         let runnable = entries.filter { definitions[$0.portal] != nil }
-        let runID = "night-\(Logger.timestamp())"
-        let credentials = runnable.isEmpty ? [] : try vault.credentials(runnable.map { ($0.client, $0.portal) }, purpose: .use(run: runID))
+        let credentials = runnable.isEmpty ? [] : try vault.credentials(runnable.map { ($0.client, $0.portal) }, purpose: .use(run: "night-\(Logger.timestamp())"))
         let opener = WorkspaceDatabase.opener(workspace)
         let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: try ImportCommands.workspaceProfiles(workspace))
         let book = try NightBook(open: opener, importer: importer, inbox: Inbox(root: workspace.inboxDirectory))
         let timeZone = TimeZone(identifier: config.timeZone) ?? .current
         let today = CalendarDate.today(in: timeZone)
-        var explicit: DateRange?
-        if invocation.value("from") != nil || invocation.value("to") != nil { explicit = try ScraperCommands.dateRange(invocation) }
         var jobs: [NightJob] = []
         for entry in credentials {
             let definition = definitions[entry.portal]!
             var range: DateRange
-            if let explicit {
+            if let explicit = scope.range {
                 range = explicit
             } else {
                 let lastEnd = try await book.lastSuccessfulEnd(client: entry.client, portal: entry.portal)
@@ -92,30 +135,154 @@ enum NightCommands {
             jobs.append(NightJob(credential: ScraperCommands.scriptCredential(entry), definition: definition, range: range,
                                  originOverrides: config.originOverrides(client: entry.client, portal: entry.portal, firstOrigin: definition.origins[0].name)))
         }
-        let concurrency = Int(invocation.value("concurrency") ?? "8") ?? 8
-        let runner = NightRunner(jobs: jobs, book: book, kinds: try ScraperCommands.kinds(invocation), stagingDirectory: workspace.dataDirectory + "/staging",
-                                 reportsDirectory: workspace.reportsDirectory, maximumConcurrent: concurrency,
+        let runner = NightRunner(jobs: jobs, book: book, kinds: scope.kinds, stagingDirectory: workspace.dataDirectory + "/staging",
+                                 reportsDirectory: workspace.reportsDirectory, maximumConcurrent: scope.concurrency,
                                  loginGuard: DatabaseLoginGuard(open: opener), totp: TOTPCodeSource(store: DatabaseTOTPStore(open: opener)),
-                                 prompt: invocation.flag("interactive") ? ScraperCommands.PersonPrompt(input: input) : nil,
-                                 trace: { Logger(label: "run").info($0) })
-        let scope = (clients.isEmpty ? "all clients" : clients.joined(separator: ",")) + " / " + (portals.isEmpty ? "all portals" : portals.joined(separator: ","))
-        let report = try await runner.run(scope: scope)
-        let soon = CalendarDate.today(in: timeZone).adding(days: 14).description
+                                 prompt: scope.prompt, trace: { Logger(label: "run").info($0) })
+        let description = (scope.clients.isEmpty ? "all clients" : scope.clients.joined(separator: ",")) + " / "
+            + (scope.portals.isEmpty ? "all portals" : scope.portals.joined(separator: ","))
+        let report = try await runner.run(scope: description)
+        let soon = today.adding(days: 14).description
         let expiring = entries.filter { ($0.expires ?? "9999") <= soon }.map { "\($0.client)/\($0.portal) expires \($0.expires ?? "")" }
-        if invocation.json {
+        return NightResult(report: report, skipped: skipped, expiring: expiring)
+    }
+
+    static func print(_ result: NightResult, json: Bool) throws {
+        if json {
             struct Body: Encodable {
                 let report: NightReport
                 let skipped: [String]
                 let expiring: [String]
             }
-            try Output.json(Body(report: report, skipped: skipped, expiring: expiring))
+            try Output.json(Body(report: result.report, skipped: result.skipped, expiring: result.expiring))
         } else {
-            Output.line(NightRunner.summaryText(report).trimmingCharacters(in: .newlines))
-            for line in skipped { Output.line("skipped: \(line)") }
-            for line in expiring { Output.line("warning: \(line)") }
-            Output.line("Summary: \(report.reportPath)")
+            Output.line(NightRunner.summaryText(result.report).trimmingCharacters(in: .newlines))
+            for line in result.skipped { Output.line("skipped: \(line)") }
+            for line in result.expiring { Output.line("warning: \(line)") }
+            Output.line("Summary: \(result.report.reportPath)")
         }
-        return report.succeeded && skipped.isEmpty ? .ok : .failure
+    }
+
+    static func run(_ invocation: Invocation) async throws -> ExitStatus {
+        let (_, input, method) = try VaultCommands.context(invocation)
+        var scope = NightScope()
+        scope.clients = invocation.values("client")
+        scope.portals = invocation.values("portal")
+        if invocation.value("from") != nil || invocation.value("to") != nil { scope.range = try ScraperCommands.dateRange(invocation) }
+        scope.kinds = try ScraperCommands.kinds(invocation)
+        scope.concurrency = Int(invocation.value("concurrency") ?? "8") ?? 8
+        scope.prompt = invocation.flag("interactive") ? ScraperCommands.PersonPrompt(input: input) : nil
+        let result = try await performNight(invocation.workspace, method: method, scope: scope)
+        try print(result, json: invocation.json)
+        return result.succeeded ? .ok : .failure
+    }
+
+    // MARK: schedule, daemon
+
+    /// Portals with a definition in the workspace.
+    static func portals(_ workspace: Workspace) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: workspace.scrapersDirectory)) ?? [])
+            .filter { $0.hasSuffix(".scraper") }.map { String($0.dropLast(".scraper".count)) }.sorted()
+    }
+
+    static func schedule(_ invocation: Invocation) async throws -> ExitStatus {
+        let workspace = invocation.workspace
+        let config = try workspace.requireExisting()
+        let days = Double(invocation.value("days") ?? "1") ?? 1
+        let now = Date()
+        let utc = DateFormatter()
+        utc.locale = Locale(identifier: "en_US_POSIX")
+        utc.timeZone = .gmt
+        utc.dateFormat = "yyyy-MM-dd HH:mm:ss'Z'"
+        struct Window: Encodable {
+            let portal: String
+            let local: String
+            let utc: String
+            let zone: String
+        }
+        var windows: [Window] = []
+        for portal in portals(workspace) {
+            let schedule = config.schedule(for: portal)
+            let local = DateFormatter()
+            local.locale = Locale(identifier: "en_US_POSIX")
+            local.timeZone = schedule.timeZone
+            local.dateFormat = "yyyy-MM-dd HH:mm:ss zzz"
+            for instant in schedule.next(after: now, count: 200) where instant.timeIntervalSince(now) <= days * 86400 {
+                windows.append(Window(portal: portal, local: local.string(from: instant), utc: utc.string(from: instant), zone: schedule.timeZone.identifier))
+            }
+        }
+        if invocation.json {
+            try Output.json(windows)
+        } else if windows.isEmpty {
+            Output.line("No portals: add definitions to \(workspace.scrapersDirectory)")
+        } else {
+            for window in windows { Output.line("\(window.portal.padding(14)) \(window.local.padding(28)) \(window.utc)") }
+        }
+        return .ok
+    }
+
+    static func daemon(_ invocation: Invocation) async throws -> ExitStatus {
+        let workspace = invocation.workspace
+        let (_, _, method) = try VaultCommands.context(invocation)
+        let maximumRuns = invocation.value("max-runs").flatMap(Int.init)
+        var runs = 0
+        var failures = 0
+        Logger(label: "daemon").notice("started; portals: \(portals(workspace).joined(separator: ", "))")
+        while maximumRuns.map({ runs < $0 }) ?? true {
+            let config = try workspace.requireExisting()
+            let now = Date()
+            let due = portals(workspace).compactMap { portal in config.schedule(for: portal).next(after: now, count: 1).first.map { (portal, $0) } }
+            guard let next = due.map(\.1).min() else {
+                throw GeneralError(code: "daemon.nothing", message: "no portals to schedule in \(workspace.scrapersDirectory)", exitStatus: .noInput)
+            }
+            let portalsNow = due.filter { abs($0.1.timeIntervalSince(next)) < 1 }.map(\.0)
+            Logger(label: "daemon").notice("next: \(portalsNow.joined(separator: ", ")) at \(Logger.timestamp(next))")
+            let wait = next.timeIntervalSinceNow
+            if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000) + 5)) }
+            var scope = NightScope()
+            scope.portals = portalsNow
+            do {
+                let result = try await performNight(workspace, method: method, scope: scope)
+                try print(result, json: invocation.json)
+                if !result.succeeded { failures += 1 }
+            } catch let error as any NightjarError {
+                Output.error(error, json: invocation.json)
+                failures += 1
+            }
+            runs += 1
+        }
+        return failures == 0 ? .ok : .failure
+    }
+
+    static func trace(_ invocation: Invocation) async throws -> ExitStatus {
+        _ = try invocation.workspace.requireExisting()
+        guard let reference = invocation.arguments.first else { throw UsageError("give the reference (an invoice number)", command: "trace") }
+        let ledger = Ledger(database: try WorkspaceDatabase.open(at: invocation.workspace.databasePath))
+        let trace = try ledger.trace(reference: reference, client: invocation.value("client"))
+        if invocation.json {
+            try Output.json(trace)
+            return .ok
+        }
+        if let invoice = trace.openInvoice { Output.line("open invoice: \(invoice)") }
+        if trace.appearances.isEmpty {
+            Output.line("\(reference) (as \(trace.normalised)) was never seen in a remittance" + (invocation.value("client").map { " for \($0)" } ?? "") + ".")
+            if trace.checks.isEmpty {
+                Output.line("No run has checked any portal yet.")
+            } else {
+                Output.line("Portals checked since:")
+                for check in trace.checks.prefix(20) {
+                    Output.line("  \(check.at)  \("\(check.client)/\(check.portal)".padding(22)) \(check.from)..\(check.to)  \(check.status)")
+                }
+            }
+            return .failure
+        }
+        for item in trace.appearances {
+            Output.line("\(item.client)/\(item.portal ?? "-"): \(item.file) (sha256 \(item.sha256.prefix(12))..., fetched \(item.fetchedAt ?? "by hand"))")
+            Output.line("    batch \(item.batch), payment \(item.traceNumber ?? "-") of \(item.paymentDate ?? "-") from \(item.payer ?? "-"), line \(item.line): "
+                + "\(item.reference) paid \(item.amountPaid) — \(item.matchStatus.map { $0.replacingOccurrences(of: "_", with: " ") } ?? "not matched yet")"
+                + (item.matchedInvoice.map { " to \($0)" } ?? ""))
+        }
+        return .ok
     }
 
     static func listRuns(_ invocation: Invocation) async throws -> ExitStatus {

@@ -1,5 +1,6 @@
 import Foundation
 public import NightjarCore
+public import NightjarAgent
 
 /// A workspace: the folder that holds one firm's configuration, vault, scraper definitions,
 /// database, inbox of downloaded files, reports and logs. Everything in it is readable by the
@@ -80,6 +81,9 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
     /// `PORTAL` (its first origin), `PORTAL.NAME`, or `CLIENT/PORTAL` and `CLIENT/PORTAL.NAME`
     /// for one credential (a retailer's test host, the sandbox's ports).
     public var origins: [String: String]
+    /// When the daemon visits each portal (`[schedule]`): `PORTAL = "11:30 15:00 23:00 America/New_York"`,
+    /// and `default` for the others (default: 02:00 in the workspace's zone).
+    public var schedules: [String: String] = [:]
 
     public init(name: String, timeZone: String, defaultCurrency: CurrencyCode, origins: [String: String] = [:]) {
         self.name = name
@@ -89,7 +93,7 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, origins
+        case name, origins, schedules
         case timeZone = "time_zone"
         case defaultCurrency = "default_currency"
     }
@@ -120,6 +124,8 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
 
         """ + (origins.isEmpty ? "" : "\n[origins]\n# Where portals really are: PORTAL, PORTAL.ORIGIN, CLIENT/PORTAL or CLIENT/PORTAL.ORIGIN.\n"
             + origins.keys.sorted().map { "\($0) = \"\(origins[$0]!)\"" }.joined(separator: "\n") + "\n")
+            + (schedules.isEmpty ? "" : "\n[schedule]\n# When the daemon visits each portal: times of day and a time zone; `default` for the rest.\n"
+            + schedules.keys.sorted().map { "\($0) = \"\(schedules[$0]!)\"" }.joined(separator: "\n") + "\n")
     }
 
     /// Parses the config file, with line numbers in errors.
@@ -163,7 +169,16 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
             }
             origins[String(key.dropFirst("origins.".count))] = value.0
         }
-        if let unknown = values.keys.sorted().first(where: { !known.contains($0) && !$0.hasPrefix("origins.") }) {
+        var schedules: [String: String] = [:]
+        for (key, value) in values where key.hasPrefix("schedule.") {
+            do {
+                _ = try PortalSchedule.parse(value.0, defaultZone: TimeZone(identifier: values["workspace.time_zone"]?.0 ?? "UTC") ?? .gmt)
+            } catch {
+                throw .invalid(SourceLocation(file: file, line: value.1, column: 1), "`\(key)`: \(error.message)")
+            }
+            schedules[String(key.dropFirst("schedule.".count))] = value.0
+        }
+        if let unknown = values.keys.sorted().first(where: { !known.contains($0) && !$0.hasPrefix("origins.") && !$0.hasPrefix("schedule.") }) {
             throw .invalid(SourceLocation(file: file, line: values[unknown]!.1, column: 1), "unknown setting `\(unknown)`")
         }
         let timeZone = values["workspace.time_zone"]?.0 ?? "UTC"
@@ -178,7 +193,16 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
         } catch {
             throw .invalid(SourceLocation(file: file, line: values["workspace.default_currency"]?.1, column: 1), error.message)
         }
-        return WorkspaceConfig(name: values["workspace.name"]?.0 ?? "Nightjar", timeZone: timeZone, defaultCurrency: currency, origins: origins)
+        var config = WorkspaceConfig(name: values["workspace.name"]?.0 ?? "Nightjar", timeZone: timeZone, defaultCurrency: currency, origins: origins)
+        config.schedules = schedules
+        return config
+    }
+
+    /// The schedule of a portal: its own, else `default`, else 02:00 in the workspace's zone.
+    public func schedule(for portal: String) -> PortalSchedule {
+        let zone = TimeZone(identifier: timeZone) ?? .gmt
+        let text = schedules[portal] ?? schedules["default"] ?? "02:00"
+        return (try? PortalSchedule.parse(text, defaultZone: zone)) ?? PortalSchedule(times: [.init(hour: 2, minute: 0, second: 0)], timeZone: zone)
     }
 }
 

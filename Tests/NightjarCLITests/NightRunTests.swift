@@ -174,6 +174,51 @@ struct NightRunTests {
         #expect(fixture.portals.failedLogins(portal: "tailspin", username: fixture.portals.data.account(client: "globex", portal: "tailspin")!.username) == 1)
     }
 
+    @Test func traceSaysWhereAReferenceWasOrWhatWasChecked() throws {
+        let fixture = try Fixture()
+        defer { fixture.stop() }
+        let root = try fixture.copy("trace")
+        #expect(try fixture.night(root, to: "2026-08-31").status == 0)
+        let payment = try #require(fixture.portals.data.payments(portal: "northwind", client: "acme", from: "2026-08-01", to: "2026-08-31").first)
+        let line = try #require(payment.lines.first)
+        var result = try fixture.run(root, ["trace", line.reference, "--client", "acme"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("acme/northwind: remittance_\(payment.trace).csv"))
+        #expect(result.stdout.contains("payment \(payment.trace) of \(payment.date)"))
+        #expect(result.stdout.contains("open invoice: "))
+        result = try fixture.run(root, ["trace", "INV-NOPE-000", "--client", "acme"])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("was never seen in a remittance for acme"))
+        #expect(result.stdout.contains("acme/northwind") && result.stdout.contains("2026-08-01..2026-08-31  ok"))
+        result = try fixture.run(root, ["trace", line.reference, "--json"])
+        #expect(result.stdout.contains("\"match_status\""))
+    }
+
+    @Test func scheduleListsWindowsAndTheDaemonRunsAPortalAtItsWindow() throws {
+        let fixture = try Fixture()
+        defer { fixture.stop() }
+        let root = try fixture.copy("daemon")
+        let soon = Date().addingTimeInterval(3)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "HH:mm:ss"
+        var config = try String(contentsOfFile: root + "/nightjar.conf", encoding: .utf8)
+        config += "\n[schedule]\nnorthwind = \"\(formatter.string(from: soon)) UTC\"\ndefault = \"11:30 15:00 America/New_York\"\n"
+        try config.write(toFile: root + "/nightjar.conf", atomically: true, encoding: .utf8)
+        let listed = try fixture.run(root, ["schedule", "--days", "1", "--json"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        #expect(listed.stdout.components(separatedBy: "\"portal\" : \"tailspin\"").count - 1 == 2)
+        #expect(listed.stdout.components(separatedBy: "\"portal\" : \"northwind\"").count - 1 == 1)
+        #expect(listed.stdout.contains("America/New_York"))
+        let daemon = try fixture.run(root, ["daemon", "--max-runs", "1", "--key-file", fixture.parent + "/night.key"])
+        #expect(daemon.status == 0, "\(daemon.stdout)\(daemon.stderr)")
+        #expect(Date() >= soon.addingTimeInterval(-1))   // the window is the whole second
+        let run = try fixture.run(root, ["runs", "show", "1", "--json"])
+        #expect(run.stdout.contains("\"portal\" : \"northwind\""))
+        #expect(!run.stdout.contains("\"portal\" : \"tailspin\""))
+    }
+
     @Test func aRunKilledAtFiftySeededPointsFinishesTheSameWhenStartedAgain() throws {
         let fixture = try Fixture()
         defer { fixture.stop() }

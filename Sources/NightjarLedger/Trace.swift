@@ -1,0 +1,102 @@
+import Foundation
+public import NightjarCore
+public import NightjarMatching
+import NightjarStore
+
+/// Where a reference appeared: every file, batch and line, when it was fetched and what
+/// matched it — finance's "why is invoice X not in this morning's batch?".
+public struct ReferenceTrace: Sendable, Codable {
+    public struct Appearance: Sendable, Codable {
+        public let client: String
+        public let portal: String?
+        public let file: String
+        public let sha256: String
+        public let fetchedAt: String?
+        public let importedAt: String
+        public let batch: Int64
+        public let paymentDate: String?
+        public let traceNumber: String?
+        public let payer: String?
+        public let line: Int
+        public let reference: String
+        public let amountPaid: String
+        public let matchStatus: String?
+        public let matchedInvoice: String?
+
+        enum CodingKeys: String, CodingKey {
+            case client, portal, file, sha256, batch, payer, line, reference
+            case fetchedAt = "fetched_at", importedAt = "imported_at", paymentDate = "payment_date", traceNumber = "trace_number"
+            case amountPaid = "amount_paid", matchStatus = "match_status", matchedInvoice = "matched_invoice"
+        }
+    }
+
+    /// A portal range a run checked for the client.
+    public struct Check: Sendable, Codable {
+        public let client: String
+        public let portal: String
+        public let from: String
+        public let to: String
+        public let status: String
+        public let at: String
+    }
+
+    public let reference: String
+    public let normalised: String
+    public let appearances: [Appearance]
+    /// The open invoice with this number, if the client's ERP export has it.
+    public let openInvoice: String?
+    /// What the nights checked, newest first (for "never seen").
+    public let checks: [Check]
+
+    enum CodingKeys: String, CodingKey {
+        case reference, normalised, appearances, checks
+        case openInvoice = "open_invoice"
+    }
+}
+
+extension Ledger {
+    /// Every appearance of a reference (compared after normalisation), for one client or all.
+    public func trace(reference: String, client: String? = nil, normalisation: ReferenceNormalisation = .standard) throws -> ReferenceTrace {
+        let wanted = normalisation.normalise(reference)
+        var sql = """
+            SELECT l.reference, l.position, l.amount_paid_minor, b.id AS batch, b.client_id, b.payment_date, b.trace_number, b.payer_name, b.currency,
+                   f.original_name, f.sha256, f.portal, f.fetched_at, f.imported_at, m.status AS match_status,
+                   (SELECT invoice_number FROM open_invoice WHERE id = m.invoice_id) AS invoice_number,
+                   (SELECT first_seen_at FROM inbox_file i WHERE i.client = b.client_id AND i.sha256 = f.sha256) AS seen_at
+            FROM remittance_line l JOIN remittance_batch b ON b.id = l.batch_id JOIN source_file f ON f.id = b.source_file_id
+            LEFT JOIN line_match m ON m.line_id = l.id
+            """
+        var arguments: [any DatabaseValueConvertible] = []
+        if let client { sql += " WHERE b.client_id = ?"; arguments.append(client) }
+        var appearances: [ReferenceTrace.Appearance] = []
+        try database.forEachRow(sql + " ORDER BY b.id, l.position", arguments) { row in
+            let text = try row.string("reference")
+            guard normalisation.normalise(text) == wanted else { return }
+            let currency = try CurrencyCode(try row.string("currency"))
+            appearances.append(ReferenceTrace.Appearance(
+                client: try row.string("client_id"), portal: try row.optionalString("portal"), file: try row.string("original_name"),
+                sha256: try row.string("sha256"), fetchedAt: try row.optionalString("seen_at") ?? row.optionalString("fetched_at"),
+                importedAt: try row.string("imported_at"), batch: try row.int64("batch"), paymentDate: try row.optionalString("payment_date"),
+                traceNumber: try row.optionalString("trace_number"), payer: try row.optionalString("payer_name"), line: Int(try row.int64("position")),
+                reference: text, amountPaid: Money(minorUnits: try row.int64("amount_paid_minor"), currency: currency).decimalString,
+                matchStatus: try row.optionalString("match_status"), matchedInvoice: try row.optionalString("invoice_number")))
+        }
+        var invoiceSQL = "SELECT invoice_number, open_amount_minor, currency, customer_id FROM open_invoice"
+        var invoiceArguments: [any DatabaseValueConvertible] = []
+        if let client { invoiceSQL += " WHERE client_id = ?"; invoiceArguments.append(client) }
+        var openInvoice: String?
+        try database.forEachRow(invoiceSQL, invoiceArguments) { row in
+            guard openInvoice == nil, normalisation.normalise(try row.string("invoice_number")) == wanted else { return }
+            let money = Money(minorUnits: try row.int64("open_amount_minor"), currency: try CurrencyCode(try row.string("currency")))
+            openInvoice = "\(try row.string("invoice_number")) for \(try row.string("customer_id")), open \(money.decimalString) \(money.currency)"
+        }
+        var checkSQL = "SELECT client, portal, range_from, range_to, status, started_at FROM night_run_item"
+        var checkArguments: [any DatabaseValueConvertible] = []
+        if let client { checkSQL += " WHERE client = ?"; checkArguments.append(client) }
+        let checks = try database.query(checkSQL + " ORDER BY id DESC LIMIT 50", checkArguments).map {
+            ReferenceTrace.Check(client: try $0.string("client"), portal: try $0.string("portal"), from: try $0.string("range_from"),
+                                 to: try $0.string("range_to"), status: try $0.string("status"), at: try $0.string("started_at"))
+        }
+        return ReferenceTrace(reference: reference, normalised: wanted, appearances: appearances, openInvoice: openInvoice, checks: checks)
+    }
+}
