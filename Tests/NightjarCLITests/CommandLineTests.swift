@@ -182,7 +182,9 @@ struct DemoTests {
         let root = parent + "/demo"
         let result = try BinaryRunner.run(["demo", "--keep", root])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("batches imported"))
+        #expect(result.stdout.contains("Nightjar run 1"))
+        #expect(result.stdout.components(separatedBy: " ok ").count - 1 >= 9)
+        #expect(result.stdout.contains("paid_in_full"))
         #expect(result.stdout.contains("Summary written to \(root)/reports/demo-summary.txt"))
         let batches = try BinaryRunner.run(["--home", root, "batches", "--json"])
         #expect(batches.stdout.components(separatedBy: "\"id\"").count > 40)
