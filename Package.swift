@@ -62,7 +62,7 @@ let package = Package(
         // Benchmarks (`make bench`), release build only.
         .executableTarget(name: "NightjarBench",
                           dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault",
-                                         "NightjarDocuments", "NightjarLedger", "NightjarHTTP"],
+                                         "NightjarDocuments", "NightjarLedger", "NightjarHTTP", "NightjarScript", "NightjarAgent"],
                           path: "Benchmarks/NightjarBench", swiftSettings: strictSettings),
 
         // Test support: a child process the store's crash test kills mid-transaction.

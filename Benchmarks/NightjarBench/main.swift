@@ -87,6 +87,9 @@ func farmSession(base: String, username: String, password: String) async throws 
 }
 
 let benchmarks: [Benchmark] = [
+    Benchmark(name: "night", summary: "the night at scale: 500 credentials through definitions, inbox, imports and matching, 50 ms latency") {
+        try nightAtScale(credentials: Int(ProcessInfo.processInfo.environment["NIGHTJAR_NIGHT_CREDENTIALS"] ?? "500") ?? 500)
+    },
     Benchmark(name: "portal-farm", summary: "1,000 portal sessions (login, list, 5 downloads) with 50 ms added to every answer") {
         let (sandbox, description) = try startSandbox(latencyMilliseconds: 50)
         defer { sandbox.terminate(); sandbox.waitUntilExit() }

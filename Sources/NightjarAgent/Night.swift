@@ -180,10 +180,12 @@ public struct NightReport: Sendable, Codable {
     public let exceptions: Int
     /// Credentials that failed several runs in a row.
     public let failingRepeatedly: [String]
+    /// What the operator should know: definitions not run, credentials expiring soon.
+    public let warnings: [String]
     public let reportPath: String
 
     enum CodingKeys: String, CodingKey {
-        case run, matching, exceptions
+        case run, matching, exceptions, warnings
         case failingRepeatedly = "failing_repeatedly", reportPath = "report_path"
     }
 
@@ -223,7 +225,7 @@ public struct NightRunner: Sendable {
         self.trace = trace
     }
 
-    public func run(scope: String) async throws -> NightReport {
+    public func run(scope: String, warnings: [String] = []) async throws -> NightReport {
         let runID = try await book.startRun(scope: scope)
         let folder = reportsDirectory + "/run-\(runID)"
         try SecureFile.createPrivateDirectory(reportsDirectory)
@@ -254,13 +256,13 @@ public struct NightRunner: Sendable {
         guard let run = try await book.run(runID) else { throw GeneralError(code: "run.missing", message: "run \(runID) vanished") }
         let exceptions = matching.filter { !["paid_in_full", "paid_with_discount"].contains($0.key) }.values.reduce(0, +)
         let reportPath = folder + "/summary.txt"
-        let report = NightReport(run: run, matching: matching, exceptions: exceptions, failingRepeatedly: failing, reportPath: reportPath)
+        let report = NightReport(run: run, matching: matching, exceptions: exceptions, failingRepeatedly: failing, warnings: warnings, reportPath: reportPath)
         try RedactedFile.write(NightRunner.summaryText(report), to: reportPath)
         CrashPoint.hit("report-written")
         let status = report.succeeded ? "ok" : "failures"
         try await book.finishRun(runID, status: status, summary: "\(run.items.count) credentials, \(run.items.filter { $0.status != "ok" && $0.status != "no_documents" }.count) failed")
         guard let finished = try await book.run(runID) else { throw GeneralError(code: "run.missing", message: "run \(runID) vanished") }
-        return NightReport(run: finished, matching: matching, exceptions: exceptions, failingRepeatedly: failing, reportPath: reportPath)
+        return NightReport(run: finished, matching: matching, exceptions: exceptions, failingRepeatedly: failing, warnings: warnings, reportPath: reportPath)
     }
 
     static func interleaved(_ jobs: [NightJob]) -> [NightJob] {
@@ -314,6 +316,7 @@ public struct NightRunner: Sendable {
         lines.append("Matching: " + (report.matching.isEmpty ? "no new batches" : report.matching.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")))
         lines.append("Exceptions for review: \(report.exceptions)")
         if !report.failingRepeatedly.isEmpty { lines.append("Failing three runs or more in a row: \(report.failingRepeatedly.joined(separator: ", "))") }
+        for warning in report.warnings { lines.append("Warning: \(warning)") }
         return lines.joined(separator: "\n") + "\n"
     }
 }

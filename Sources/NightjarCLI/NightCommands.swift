@@ -28,7 +28,8 @@ enum NightCommands {
                                   .value("portal", "P", repeatable: true, "only this portal (repeatable)"),
                                   .value("from", "DATE", "fetch from this date (with --to) instead of since the last run"),
                                   .value("to", "DATE", "fetch up to this date"),
-                                  .value("kind", "KIND", repeatable: true, "what to fetch (default: remittance)"),
+                                  .value("documents", "WHAT", "remittances (default), supplier (invoices, purchase orders, statements) or all"),
+                                  .value("kind", "KIND", repeatable: true, "one kind to fetch: remittance, invoice, purchase_order, statement, other"),
                                   .value("concurrency", "N", "credentials at once (default 8)"),
                                   .flag("since-last", "from the end of each credential's last good range (the default)"),
                                   .flag("interactive", "ask for one-time codes a person must type")] + VaultCommands.unlockOptions,
@@ -141,9 +142,9 @@ enum NightCommands {
                                  prompt: scope.prompt, trace: { Logger(label: "run").info($0) })
         let description = (scope.clients.isEmpty ? "all clients" : scope.clients.joined(separator: ",")) + " / "
             + (scope.portals.isEmpty ? "all portals" : scope.portals.joined(separator: ","))
-        let report = try await runner.run(scope: description)
         let soon = today.adding(days: 14).description
         let expiring = entries.filter { ($0.expires ?? "9999") <= soon }.map { "\($0.client)/\($0.portal) expires \($0.expires ?? "")" }
+        let report = try await runner.run(scope: description, warnings: skipped.map { "not run: \($0)" } + expiring.map { "credential \($0)" })
         return NightResult(report: report, skipped: skipped, expiring: expiring)
     }
 
@@ -157,8 +158,6 @@ enum NightCommands {
             try Output.json(Body(report: result.report, skipped: result.skipped, expiring: result.expiring))
         } else {
             Output.line(NightRunner.summaryText(result.report).trimmingCharacters(in: .newlines))
-            for line in result.skipped { Output.line("skipped: \(line)") }
-            for line in result.expiring { Output.line("warning: \(line)") }
             Output.line("Summary: \(result.report.reportPath)")
         }
     }
@@ -170,6 +169,12 @@ enum NightCommands {
         scope.portals = invocation.values("portal")
         if invocation.value("from") != nil || invocation.value("to") != nil { scope.range = try ScraperCommands.dateRange(invocation) }
         scope.kinds = try ScraperCommands.kinds(invocation)
+        switch invocation.value("documents") {
+        case nil, "remittances": break
+        case "supplier": scope.kinds = [.invoice, .purchaseOrder, .statement]
+        case "all": scope.kinds = DocumentKind.allCases
+        case let other?: throw UsageError("--documents takes remittances, supplier or all, not \(other)", command: "run")
+        }
         scope.concurrency = Int(invocation.value("concurrency") ?? "8") ?? 8
         scope.prompt = invocation.flag("interactive") ? ScraperCommands.PersonPrompt(input: input) : nil
         let result = try await performNight(invocation.workspace, method: method, scope: scope)

@@ -174,6 +174,26 @@ struct NightRunTests {
         #expect(fixture.portals.failedLogins(portal: "tailspin", username: fixture.portals.data.account(client: "globex", portal: "tailspin")!.username) == 1)
     }
 
+    @Test func aTruncatedDownloadIsNeverImportedAndTheNextNightFetchesIt() throws {
+        let fixture = try Fixture()
+        defer { fixture.stop() }
+        let root = try fixture.copy("truncated")
+        var faults = PortalFaults()
+        faults.truncateDownloads = true
+        fixture.portals.setFaults(faults, for: "tailspin")
+        let broken = try fixture.night(root, to: "2026-08-31", extra: ["--portal", "tailspin"])
+        fixture.portals.setFaults(PortalFaults(), for: "tailspin")
+        #expect(broken.status == 1)
+        #expect(broken.stdout.contains("portal_unavailable"))
+        let database = try Database(path: root + "/data/nightjar.sqlite")
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE portal = 'tailspin'") == 0)
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM inbox_file WHERE portal = 'tailspin'") == 0)
+        let fixed = try fixture.night(root, to: "2026-08-31", extra: ["--portal", "tailspin"])
+        #expect(fixed.status == 0, "\(fixed.stdout)")
+        let expected = fixture.clients.map { fixture.portals.data.payments(portal: "tailspin", client: $0, from: "2026-08-01", to: "2026-08-31").count }.reduce(0, +)
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE portal = 'tailspin'") == Int64(expected))
+    }
+
     @Test func traceSaysWhereAReferenceWasOrWhatWasChecked() throws {
         let fixture = try Fixture()
         defer { fixture.stop() }
