@@ -3,6 +3,7 @@ public import NightjarHTTP
 public import NightjarLedger
 public import NightjarScript
 public import NightjarStore
+import NightjarReview
 import Foundation
 
 /// One credential's share of a night: the definition, the range and where its origins are.
@@ -170,6 +171,8 @@ public actor NightBook {
     public func finishRun(_ run: Int64, status: String, summary: String) throws { try log.finish(run, status: status, summary: summary) }
 
     public func run(_ id: Int64) throws -> RunLog.Run? { try log.run(id) }
+
+    public func reviewBatches(clients: [String]) throws -> [ReviewBatch] { try ledger.reviewBatches(clients: clients) }
 }
 
 /// The summary of a night.
@@ -183,10 +186,12 @@ public struct NightReport: Sendable, Codable {
     /// What the operator should know: definitions not run, credentials expiring soon.
     public let warnings: [String]
     public let reportPath: String
+    /// The morning report (HTML) for finance.
+    public let morningReportPath: String
 
     enum CodingKeys: String, CodingKey {
         case run, matching, exceptions, warnings
-        case failingRepeatedly = "failing_repeatedly", reportPath = "report_path"
+        case failingRepeatedly = "failing_repeatedly", reportPath = "report_path", morningReportPath = "morning_report_path"
     }
 
     /// Whether every credential ended well (ok or no documents).
@@ -256,13 +261,22 @@ public struct NightRunner: Sendable {
         guard let run = try await book.run(runID) else { throw GeneralError(code: "run.missing", message: "run \(runID) vanished") }
         let exceptions = matching.filter { !["paid_in_full", "paid_with_discount"].contains($0.key) }.values.reduce(0, +)
         let reportPath = folder + "/summary.txt"
-        let report = NightReport(run: run, matching: matching, exceptions: exceptions, failingRepeatedly: failing, warnings: warnings, reportPath: reportPath)
+        let morningPath = folder + "/morning-report.html"
+        let report = NightReport(run: run, matching: matching, exceptions: exceptions, failingRepeatedly: failing, warnings: warnings,
+                                 reportPath: reportPath, morningReportPath: morningPath)
         try RedactedFile.write(NightRunner.summaryText(report), to: reportPath)
+        let failures = run.items.filter { !["ok", "no_documents"].contains($0.status) }
+            .map { (credential: "\($0.client)/\($0.portal)", status: $0.status, message: $0.message ?? "") }
+        let morning = MorningReport(title: "Nightjar morning report — run \(runID)", generatedAt: Logger.timestamp(),
+                                    batches: try await book.reviewBatches(clients: clients), failures: failures,
+                                    warnings: warnings + failing.map { "\($0) has failed three runs or more in a row" })
+        try RedactedFile.write(morning.html(), to: morningPath)
         CrashPoint.hit("report-written")
         let status = report.succeeded ? "ok" : "failures"
         try await book.finishRun(runID, status: status, summary: "\(run.items.count) credentials, \(run.items.filter { $0.status != "ok" && $0.status != "no_documents" }.count) failed")
         guard let finished = try await book.run(runID) else { throw GeneralError(code: "run.missing", message: "run \(runID) vanished") }
-        return NightReport(run: finished, matching: matching, exceptions: exceptions, failingRepeatedly: failing, warnings: warnings, reportPath: reportPath)
+        return NightReport(run: finished, matching: matching, exceptions: exceptions, failingRepeatedly: failing, warnings: warnings,
+                           reportPath: reportPath, morningReportPath: morningPath)
     }
 
     static func interleaved(_ jobs: [NightJob]) -> [NightJob] {

@@ -43,18 +43,19 @@ enum DemoCommand {
         Output.line("")
         Output.line("5. The night (`nightjar run`): each client's portals through their approved definitions, files into")
         Output.line("   the inbox and imported as they land, then matching and the run summary")
-        let fetchLines = try await fetchAndImport(workspace, sandbox: sandbox)
+        let (fetchLines, morningReport) = try await fetchAndImport(workspace, sandbox: sandbox)
         for line in fetchLines { Output.line("   " + line) }
         lines += fetchLines
         Output.line("")
         Output.line("6. Not built yet")
-        Output.line("   Schedules and the daemon, the morning report (HTML), review and approval, and GL export.")
+        Output.line("   Review and approval of batches, and GL export.")
         Output.line("   Try: nightjar --home \(root) runs show 1")
         Output.line("        nightjar --home \(root) run --key-file \(root)/vault/night.key   (everything again: seen, not imported twice)")
         Output.line("")
         let summary = workspace.reportsDirectory + "/demo-summary.txt"
         try RedactedFile.write(lines.joined(separator: "\n") + "\n", to: summary)
         Output.line("Summary written to \(summary)")
+        Output.line("The morning report is at \(morningReport) (open it in a browser; it prints well)")
         Output.line("Try: nightjar --home \(root) batches")
         if keep == nil {
             Output.line("(pass --keep DIR to keep the workspace somewhere else; this one is in the system temporary folder)")
@@ -120,7 +121,7 @@ enum DemoCommand {
     /// Loads each client's open invoices, then runs the night (`nightjar run`'s machinery) with
     /// the automation key: every approved definition for every credential, files into the inbox
     /// and imported as they land, then matching and the run summary.
-    static func fetchAndImport(_ workspace: Workspace, sandbox: Sandbox) async throws -> [String] {
+    static func fetchAndImport(_ workspace: Workspace, sandbox: Sandbox) async throws -> (lines: [String], morningReport: String) {
         let paths = VaultCommands.paths(workspace)
         let config = try workspace.requireExisting()
         let night = try Vault.open(paths: paths, as: .automationKey(try AutomationKey.load(path: workspace.vaultDirectory + "/night.key")))
@@ -156,7 +157,8 @@ enum DemoCommand {
         let report = try await runner.run(scope: "demo: all clients / all portals")
         lines += NightRunner.summaryText(report).split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
         lines.append("run summary: \(report.reportPath); HAR files of each credential beside it (redacted)")
-        return lines
+        lines.append("morning report: \(report.morningReportPath)")
+        return (lines, report.morningReportPath)
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import NightjarAgent
 import NightjarCore
 import NightjarLedger
+import NightjarReview
 import NightjarScript
 import NightjarVault
 
@@ -46,6 +47,17 @@ enum NightCommands {
                           nightjar check --max-age 26h
                         """,
                         options: [.value("max-age", "AGE", "how old the last good run may be: 26h, 90m, 2d (default 26h)")], run: check),
+            CommandSpec(["report"], summary: "write the morning report: a self-contained HTML page per client, exceptions first",
+                        discussion: """
+                        Covers the batches awaiting review (or those imported on --date), with the last run's portal
+                        failures. The page needs nothing from the network, runs no script, prints well, and shows no
+                        secret. `nightjar run` writes one per run in reports/run-ID/morning-report.html.
+
+                        Example:
+                          nightjar report --html ~/morning.html
+                        """,
+                        options: [.value("html", "FILE", "where to write the page"), .value("date", "DATE", "batches imported on this date"),
+                                  .value("client", "C", repeatable: true, "only this client")], run: report),
             CommandSpec(["schedule"], summary: "list each portal's next visits, in its time zone and in UTC",
                         discussion: """
                         Schedules live in nightjar.conf:
@@ -159,6 +171,7 @@ enum NightCommands {
         } else {
             Output.line(NightRunner.summaryText(result.report).trimmingCharacters(in: .newlines))
             Output.line("Summary: \(result.report.reportPath)")
+            Output.line("Morning report: \(result.report.morningReportPath)")
         }
     }
 
@@ -257,6 +270,23 @@ enum NightCommands {
             runs += 1
         }
         return failures == 0 ? .ok : .failure
+    }
+
+    static func report(_ invocation: Invocation) async throws -> ExitStatus {
+        let workspace = invocation.workspace
+        _ = try workspace.requireExisting()
+        guard let file = invocation.value("html") else { throw UsageError("say where: --html FILE", command: "report") }
+        let database = try WorkspaceDatabase.open(at: workspace.databasePath)
+        let date = try invocation.value("date").map { try CalendarDate(iso: $0) }
+        let batches = try Ledger(database: database).reviewBatches(clients: invocation.values("client"), importedOn: date)
+        let last = try RunLog(database: database).lastFinished()
+        let failures = (last?.items ?? []).filter { !["ok", "no_documents"].contains($0.status) }
+            .map { (credential: "\($0.client)/\($0.portal)", status: $0.status, message: $0.message ?? "") }
+        let report = MorningReport(title: "Nightjar morning report" + (date.map { " — \($0)" } ?? ""), generatedAt: Logger.timestamp(),
+                                   batches: batches, failures: failures)
+        try RedactedFile.write(report.html(), to: Workspace.absolute(file))
+        Output.line("Morning report: \(Workspace.absolute(file)) (\(batches.count) batches, \(batches.flatMap(\.lines).filter(\.isException).count) exceptions)")
+        return .ok
     }
 
     static func trace(_ invocation: Invocation) async throws -> ExitStatus {

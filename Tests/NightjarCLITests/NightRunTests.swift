@@ -194,6 +194,55 @@ struct NightRunTests {
         #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE portal = 'tailspin'") == Int64(expected))
     }
 
+    @Test func theMorningReportPrintsToPDFWithEachClientsTotals() throws {
+        let fixture = try Fixture()
+        defer { fixture.stop() }
+        let root = try fixture.copy("report")
+        let night = try fixture.night(root, to: "2026-08-31")
+        #expect(night.status == 0)
+        #expect(night.stdout.contains("Morning report: \(root)/reports/run-1/morning-report.html"))
+        let html = fixture.parent + "/morning.html"
+        let written = try fixture.run(root, ["report", "--html", html])
+        #expect(written.status == 0, "\(written.stderr)")
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(page.contains("Content-Security-Policy") && page.contains("default-src 'none'"))
+        #expect(!page.lowercased().contains("<script") && !page.contains("http://") && !page.contains("https://"))
+        for client in fixture.clients {
+            for portal in fixture.portalNames { #expect(!page.contains(fixture.portals.data.account(client: client, portal: portal)!.password)) }
+        }
+        // A real headless browser prints it; the PDF's text shows each client's payment total.
+        let pdf = fixture.parent + "/morning.pdf"
+        let chromium = Process()
+        chromium.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
+        chromium.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions",
+                              "--proxy-server=127.0.0.1:9", "--user-data-dir=\(fixture.parent)/chromium", "--no-pdf-header-footer",
+                              "--print-to-pdf=\(pdf)", "file://\(html)"]
+        chromium.standardOutput = FileHandle.nullDevice
+        chromium.standardError = FileHandle.nullDevice
+        try chromium.run()
+        chromium.waitUntilExit()
+        #expect(FileManager.default.fileExists(atPath: pdf))
+        let extract = Process()
+        extract.executableURL = URL(fileURLWithPath: "/usr/bin/pdftotext")
+        extract.arguments = ["-layout", pdf, "-"]
+        let output = Pipe()
+        extract.standardOutput = output
+        try extract.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        extract.waitUntilExit()
+        let database = try Database(path: root + "/data/nightjar.sqlite")
+        for client in fixture.clients {
+            let cents = try #require(try database.scalar(Int64.self, "SELECT sum(total_minor) FROM remittance_batch WHERE client_id = ?", [client]))
+            var whole = String(cents / 100)
+            var grouped = ""
+            while whole.count > 3 { grouped = "," + whole.suffix(3) + grouped; whole = String(whole.dropLast(3)) }
+            let total = whole + grouped + "." + String(format: "%02d", cents % 100) + " USD"
+            #expect(text.contains("Client \(client)"))
+            #expect(text.contains(total), "\(client): \(total)")
+        }
+        #expect(text.contains("Needs review"))
+    }
+
     @Test func traceSaysWhereAReferenceWasOrWhatWasChecked() throws {
         let fixture = try Fixture()
         defer { fixture.stop() }

@@ -1,0 +1,127 @@
+import Foundation
+public import NightjarCore
+import NightjarStore
+
+/// A batch as the morning review shows it: its payment, where it came from, and each line with
+/// its match decision and typed deductions.
+public struct ReviewBatch: Sendable, Codable {
+    public struct Deduction: Sendable, Codable {
+        public let type: String
+        public let reasonCode: String?
+        public let amount: Money
+
+        public init(type: String, reasonCode: String?, amount: Money) {
+            self.type = type
+            self.reasonCode = reasonCode
+            self.amount = amount
+        }
+    }
+
+    public struct Line: Sendable, Codable {
+        public let position: Int
+        public let reference: String
+        public let amountPaid: Money
+        public let status: String?
+        public let rule: String?
+        public let invoice: String?
+        public let deductions: [Deduction]
+
+        public init(position: Int, reference: String, amountPaid: Money, status: String?, rule: String?, invoice: String?, deductions: [Deduction]) {
+            self.position = position
+            self.reference = reference
+            self.amountPaid = amountPaid
+            self.status = status
+            self.rule = rule
+            self.invoice = invoice
+            self.deductions = deductions
+        }
+
+        /// Whether a person must look at it (anything but paid in full or with a discount).
+        public var isException: Bool { !["paid_in_full", "paid_with_discount"].contains(status ?? "") }
+    }
+
+    public let id: Int64
+    public let client: String
+    public let payer: String?
+    public let traceNumber: String?
+    public let paymentDate: String?
+    public let total: Money
+    public let balanced: Bool
+    public let difference: Money
+    public let status: String
+    public let file: String
+    public let portal: String?
+    public let importedAt: String
+    public let lines: [Line]
+
+    public init(id: Int64, client: String, payer: String?, traceNumber: String?, paymentDate: String?, total: Money, balanced: Bool,
+                difference: Money, status: String, file: String, portal: String?, importedAt: String, lines: [Line]) {
+        self.id = id
+        self.client = client
+        self.payer = payer
+        self.traceNumber = traceNumber
+        self.paymentDate = paymentDate
+        self.total = total
+        self.balanced = balanced
+        self.difference = difference
+        self.status = status
+        self.file = file
+        self.portal = portal
+        self.importedAt = importedAt
+        self.lines = lines
+    }
+}
+
+extension Ledger {
+    /// Batches awaiting review (not approved), or those imported on a date, with their lines.
+    public func reviewBatches(clients: [String]? = nil, importedOn date: CalendarDate? = nil) throws -> [ReviewBatch] {
+        var sql = """
+            SELECT b.*, f.original_name, f.portal, f.imported_at FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id WHERE 1 = 1
+            """
+        var arguments: [any DatabaseValueConvertible] = []
+        if let date {
+            sql += " AND substr(f.imported_at, 1, 10) = ?"
+            arguments.append(date.description)
+        } else {
+            sql += " AND b.status NOT IN ('approved', 'reversed')"
+        }
+        if let clients, !clients.isEmpty {
+            sql += " AND b.client_id IN (\(clients.map { _ in "?" }.joined(separator: ",")))"
+            arguments += clients.map { $0 as any DatabaseValueConvertible }
+        }
+        var batches: [ReviewBatch] = []
+        for row in try database.query(sql + " ORDER BY b.client_id, b.payment_date, b.id", arguments) {
+            let id = try row.int64("id")
+            let currency = try CurrencyCode(try row.string("currency"))
+            var lines: [ReviewBatch.Line] = []
+            for line in try database.query("""
+                SELECT l.position, l.reference, l.amount_paid_minor, m.status, m.rule, m.deductions,
+                       (SELECT invoice_number FROM open_invoice WHERE id = m.invoice_id) AS invoice
+                FROM remittance_line l LEFT JOIN line_match m ON m.line_id = l.id WHERE l.batch_id = ? ORDER BY l.position
+                """, [id]) {
+                var deductions: [ReviewBatch.Deduction] = []
+                if let text = try line.optionalString("deductions"),
+                   let array = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] {
+                    for item in array {
+                        let amount = item["amount"] as? [String: Any]
+                        let minor = (amount?["minorUnits"] as? NSNumber)?.int64Value ?? 0
+                        let code = (try? CurrencyCode(amount?["currency"] as? String ?? currency.description)) ?? currency
+                        deductions.append(ReviewBatch.Deduction(type: item["type"] as? String ?? "manual", reasonCode: item["reasonCode"] as? String,
+                                                                amount: Money(minorUnits: minor, currency: code)))
+                    }
+                }
+                lines.append(ReviewBatch.Line(position: Int(try line.int64("position")), reference: try line.string("reference"),
+                                              amountPaid: Money(minorUnits: try line.int64("amount_paid_minor"), currency: currency),
+                                              status: try line.optionalString("status"), rule: try line.optionalString("rule"),
+                                              invoice: try line.optionalString("invoice"), deductions: deductions))
+            }
+            batches.append(ReviewBatch(id: id, client: try row.string("client_id"), payer: try row.optionalString("payer_name"),
+                                       traceNumber: try row.optionalString("trace_number"), paymentDate: try row.optionalString("payment_date"),
+                                       total: Money(minorUnits: try row.int64("total_minor"), currency: currency), balanced: try row.int64("balanced") != 0,
+                                       difference: Money(minorUnits: try row.int64("difference_minor"), currency: currency),
+                                       status: try row.string("status"), file: try row.string("original_name"), portal: try row.optionalString("portal"),
+                                       importedAt: try row.string("imported_at"), lines: lines))
+        }
+        return batches
+    }
+}

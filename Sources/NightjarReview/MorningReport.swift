@@ -1,0 +1,168 @@
+public import NightjarCore
+public import NightjarLedger
+
+/// The morning report: one self-contained HTML page (no external assets; a Content-Security-
+/// Policy that allows no script and nothing from elsewhere), per client, exceptions first, then
+/// totals per payer, deductions by type and each batch's lines, with the night's portal
+/// failures and warnings on top. Printable. Pure: values in, text out.
+public struct MorningReport: Sendable {
+    public let title: String
+    public let generatedAt: String
+    public let batches: [ReviewBatch]
+    /// Credentials whose run failed: (client/portal, class, message).
+    public let failures: [(credential: String, status: String, message: String)]
+    public let warnings: [String]
+
+    public init(title: String, generatedAt: String, batches: [ReviewBatch], failures: [(credential: String, status: String, message: String)] = [],
+                warnings: [String] = []) {
+        self.title = title
+        self.generatedAt = generatedAt
+        self.batches = batches
+        self.failures = failures
+        self.warnings = warnings
+    }
+
+    static let contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+
+    /// Text safe inside HTML (and run through the redactor, so nothing secret can show).
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for character in Redactor.shared.redact(text) {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    /// `12345.6` style amounts with thousands separators: `12,345.60 USD`.
+    public static func amount(_ money: Money) -> String {
+        let plain = money.decimalString
+        let negative = plain.hasPrefix("-")
+        let digits = negative ? String(plain.dropFirst()) : plain
+        let parts = digits.split(separator: ".", maxSplits: 1)
+        var whole = String(parts.first ?? "0")
+        var grouped = ""
+        while whole.count > 3 {
+            grouped = "," + whole.suffix(3) + grouped
+            whole = String(whole.dropLast(3))
+        }
+        grouped = whole + grouped
+        return (negative ? "-" : "") + grouped + (parts.count > 1 ? "." + parts[1] : "") + " " + money.currency.description
+    }
+
+    static func sum(_ values: [Money]) -> [Money] {
+        var totals: [CurrencyCode: Int64] = [:]
+        for value in values { totals[value.currency, default: 0] += value.minorUnits }
+        return totals.keys.sorted { $0.description < $1.description }.map { Money(minorUnits: totals[$0]!, currency: $0) }
+    }
+
+    static func amounts(_ values: [Money]) -> String {
+        let totals = sum(values)
+        return totals.isEmpty ? "0" : totals.map(amount).joined(separator: " + ")
+    }
+
+    static func label(_ status: String?) -> String { (status ?? "not matched").replacingOccurrences(of: "_", with: " ") }
+
+    public func html() -> String {
+        let e = MorningReport.escape
+        var page = """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8">
+        <meta http-equiv="Content-Security-Policy" content="\(MorningReport.contentSecurityPolicy)">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(e(title))</title>
+        <style>
+        body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d2330; margin: 2rem auto; max-width: 72rem; padding: 0 1rem; }
+        h1 { font-size: 1.6rem; margin: 0 0 .25rem; } h2 { font-size: 1.3rem; margin: 2rem 0 .5rem; border-bottom: 2px solid #1d2330; padding-bottom: .2rem; }
+        h3 { font-size: 1.05rem; margin: 1.4rem 0 .4rem; } .muted { color: #5b6475; }
+        table { border-collapse: collapse; width: 100%; margin: .3rem 0 1rem; font-variant-numeric: tabular-nums; }
+        th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #d9dde5; vertical-align: top; }
+        th { background: #f1f3f7; font-weight: 600; } td.num, th.num { text-align: right; white-space: nowrap; }
+        .pill { display: inline-block; padding: 0 .45rem; border-radius: .6rem; font-size: .85em; background: #e7eaf0; }
+        .bad { background: #fde2e1; color: #8a1c17; } .ok { background: #dff3e4; color: #155b2b; } .warn { background: #fff1cc; color: #7a5200; }
+        .summary { display: flex; gap: 1rem; flex-wrap: wrap; margin: .5rem 0 1rem; }
+        .summary div { background: #f1f3f7; border-radius: .4rem; padding: .5rem .8rem; } .summary b { display: block; font-size: 1.15rem; }
+        @media print { body { margin: 0; max-width: none; font-size: 11px; } h2 { page-break-before: always; } h2.first { page-break-before: avoid; }
+                       table { page-break-inside: auto; } tr { page-break-inside: avoid; } }
+        </style></head><body>
+        <h1>\(e(title))</h1>
+        <p class="muted">Generated \(e(generatedAt)) · \(batches.count) batch\(batches.count == 1 ? "" : "es") awaiting review</p>
+
+        """
+        if !failures.isEmpty || !warnings.isEmpty {
+            page += "<h2 class=\"first\">The night</h2>\n"
+            if !failures.isEmpty {
+                page += "<table><tr><th>Portal credential</th><th>Outcome</th><th>What happened</th></tr>\n"
+                for failure in failures {
+                    page += "<tr><td>\(e(failure.credential))</td><td><span class=\"pill bad\">\(e(MorningReport.label(failure.status)))</span></td><td>\(e(failure.message))</td></tr>\n"
+                }
+                page += "</table>\n"
+            }
+            for warning in warnings { page += "<p><span class=\"pill warn\">warning</span> \(e(warning))</p>\n" }
+        }
+        let clients = Array(Set(batches.map(\.client))).sorted()
+        if clients.isEmpty { page += "<p>No batches await review.</p>\n" }
+        for (index, client) in clients.enumerated() {
+            let mine = batches.filter { $0.client == client }
+            let lines = mine.flatMap(\.lines)
+            let exceptions = mine.flatMap { batch in batch.lines.filter(\.isException).map { (batch, $0) } }
+            page += "<h2\(index == 0 && failures.isEmpty && warnings.isEmpty ? " class=\"first\"" : "")>Client \(e(client))</h2>\n"
+            page += "<div class=\"summary\"><div>Batches<b>\(mine.count)</b></div><div>Payments<b>\(e(MorningReport.amounts(mine.map(\.total))))</b></div>"
+                + "<div>Lines<b>\(lines.count)</b></div><div>Exceptions<b>\(exceptions.count)</b></div>"
+                + "<div>Out of balance<b>\(mine.filter { !$0.balanced }.count)</b></div></div>\n"
+            page += "<h3>Needs review (exceptions first)</h3>\n"
+            if exceptions.isEmpty {
+                page += "<p><span class=\"pill ok\">nothing</span> every line matched an invoice in full or with its discount.</p>\n"
+            } else {
+                page += "<table><tr><th>Batch</th><th>Payer</th><th>Reference</th><th class=\"num\">Paid</th><th>Status</th><th>Invoice</th><th>Deductions</th></tr>\n"
+                for (batch, line) in exceptions {
+                    let deductions = line.deductions.map { "\($0.type)\($0.reasonCode.map { " (\($0))" } ?? "") \(MorningReport.amount($0.amount))" }.joined(separator: "; ")
+                    page += "<tr><td>\(batch.id)</td><td>\(e(batch.payer ?? "-"))</td><td>\(e(line.reference))</td><td class=\"num\">\(e(MorningReport.amount(line.amountPaid)))</td>"
+                        + "<td><span class=\"pill bad\">\(e(MorningReport.label(line.status)))</span></td><td>\(e(line.invoice ?? "-"))</td><td>\(e(deductions))</td></tr>\n"
+                }
+                page += "</table>\n"
+            }
+            for batch in mine where !batch.balanced {
+                page += "<p><span class=\"pill bad\">out of balance</span> batch \(batch.id) (\(e(batch.file))): lines and payment differ by \(e(MorningReport.amount(batch.difference)))</p>\n"
+            }
+            page += "<h3>Totals per payer</h3>\n<table><tr><th>Payer</th><th class=\"num\">Payments</th><th class=\"num\">Total</th></tr>\n"
+            for payer in Array(Set(mine.map { $0.payer ?? "-" })).sorted() {
+                let theirs = mine.filter { ($0.payer ?? "-") == payer }
+                page += "<tr><td>\(e(payer))</td><td class=\"num\">\(theirs.count)</td><td class=\"num\">\(e(MorningReport.amounts(theirs.map(\.total))))</td></tr>\n"
+            }
+            page += "</table>\n"
+            let deductions = lines.flatMap(\.deductions)
+            page += "<h3>Deductions by type</h3>\n"
+            if deductions.isEmpty {
+                page += "<p class=\"muted\">No deductions.</p>\n"
+            } else {
+                page += "<table><tr><th>Type</th><th class=\"num\">Count</th><th class=\"num\">Amount</th></tr>\n"
+                for type in Array(Set(deductions.map(\.type))).sorted() {
+                    let ofType = deductions.filter { $0.type == type }
+                    page += "<tr><td>\(e(type))</td><td class=\"num\">\(ofType.count)</td><td class=\"num\">\(e(MorningReport.amounts(ofType.map(\.amount))))</td></tr>\n"
+                }
+                page += "</table>\n"
+            }
+            page += "<h3>Batches</h3>\n"
+            for batch in mine {
+                page += "<p><b>Batch \(batch.id)</b> · \(e(batch.payer ?? "-")) · payment \(e(batch.traceNumber ?? "-")) of \(e(batch.paymentDate ?? "-")) · "
+                    + "total \(e(MorningReport.amount(batch.total))) · <span class=\"muted\">\(e(batch.file))\(batch.portal.map { " from " + e($0) } ?? "")</span></p>\n"
+                page += "<table><tr><th>#</th><th>Reference</th><th class=\"num\">Paid</th><th>Status</th><th>Invoice</th><th>Rule</th></tr>\n"
+                for line in batch.lines {
+                    page += "<tr><td>\(line.position)</td><td>\(e(line.reference))</td><td class=\"num\">\(e(MorningReport.amount(line.amountPaid)))</td>"
+                        + "<td><span class=\"pill \(line.isException ? "bad" : "ok")\">\(e(MorningReport.label(line.status)))</span></td>"
+                        + "<td>\(e(line.invoice ?? "-"))</td><td class=\"muted\">\(e(line.rule ?? "-"))</td></tr>\n"
+                }
+                page += "</table>\n"
+            }
+        }
+        page += "<p class=\"muted\">Nightjar · amounts are exact; nothing on this page is a secret.</p>\n</body></html>\n"
+        return page
+    }
+}

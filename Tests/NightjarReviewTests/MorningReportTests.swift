@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+import NightjarCore
+import NightjarLedger
+@testable import NightjarReview
+
+@Suite struct MorningReportTests {
+    static func batch(client: String, payer: String, reference: String, status: String, deductions: [ReviewBatch.Deduction] = []) -> ReviewBatch {
+        ReviewBatch(id: 7, client: client, payer: payer, traceNumber: "T1", paymentDate: "2026-11-20", total: Money(minorUnits: 123_456_78, currency: .usd),
+                    balanced: true, difference: Money(minorUnits: 0, currency: .usd), status: "new", file: "remit.csv", portal: "northwind",
+                    importedAt: "2026-11-21T03:00:00Z",
+                    lines: [ReviewBatch.Line(position: 1, reference: reference, amountPaid: Money(minorUnits: 100_00, currency: .usd), status: status,
+                                             rule: "reference.exact", invoice: "INV-1", deductions: deductions)])
+    }
+
+    @Test func exceptionsComeFirstAndAmountsAreGrouped() {
+        let report = MorningReport(title: "Morning", generatedAt: "now",
+                                   batches: [MorningReportTests.batch(client: "acme", payer: "Northwind", reference: "INV-1", status: "short_paid",
+                                                                      deductions: [.init(type: "shortage", reasonCode: "06", amount: Money(minorUnits: 5_00, currency: .usd))])],
+                                   failures: [("acme/tailspin", "auth_failed", "the portal refused the login")], warnings: ["acme/contoso expires 2026-12-01"])
+        let html = report.html()
+        #expect(html.contains("123,456.78 USD"))
+        #expect(html.contains("short paid"))
+        #expect(html.contains("shortage (06) 5.00 USD"))
+        #expect(html.contains("auth failed"))
+        #expect(html.contains("acme/contoso expires 2026-12-01"))
+        let review = html.range(of: "Needs review")!.lowerBound
+        let batches = html.range(of: "<h3>Batches</h3>")!.lowerBound
+        #expect(review < batches)
+        #expect(MorningReport.amount(Money(minorUnits: -1_000_000_00, currency: .usd)) == "-1,000,000.00 USD")
+        #expect(MorningReport.amount(Money(minorUnits: 5, currency: .usd)) == "0.05 USD")
+    }
+
+    @Test func markupIsEscapedAndSecretsAreRedacted() {
+        _ = Redactor.shared.register(text: "Sup3r-Secret-Value")
+        let report = MorningReport(title: "<script>alert(1)</script>", generatedAt: "now",
+                                   batches: [MorningReportTests.batch(client: "acme", payer: "Evil <img src=x onerror=alert(1)> Sup3r-Secret-Value",
+                                                                      reference: "\"><script>", status: "unknown_reference")])
+        let html = report.html()
+        #expect(!html.contains("<script>"))
+        #expect(!html.contains("<img"))
+        #expect(html.contains("&lt;script&gt;"))
+        #expect(!html.contains("Sup3r-Secret-Value"))
+        #expect(html.contains("Content-Security-Policy"))
+    }
+
+    @Test func anEmptyMorningSaysSo() {
+        #expect(MorningReport(title: "M", generatedAt: "now", batches: []).html().contains("No batches await review."))
+    }
+}
