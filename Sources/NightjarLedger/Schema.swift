@@ -185,5 +185,25 @@ public enum LedgerSchema {
             counter INTEGER NOT NULL
         );
         """),
+        ("review", """
+        -- Every human decision on a batch, with who and when; an approved batch is frozen.
+        CREATE TABLE review_decision (
+            id INTEGER PRIMARY KEY,
+            batch_id INTEGER NOT NULL REFERENCES remittance_batch(id),
+            action TEXT NOT NULL,          -- approve, reverse, reassign, accept-suggestion
+            line_position INTEGER,
+            detail TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        -- Each export of a batch to the general ledger.
+        CREATE TABLE gl_export (
+            id INTEGER PRIMARY KEY,
+            batch_id INTEGER NOT NULL REFERENCES remittance_batch(id),
+            format TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        """),
     ]
 }

@@ -48,3 +48,44 @@ import NightjarLedger
         #expect(MorningReport(title: "M", generatedAt: "now", batches: []).html().contains("No batches await review."))
     }
 }
+
+@Suite struct GLExportTests {
+    @Test func spreadsheetFormulasAreNeutralised() {
+        #expect(GLExport.cell("=HYPERLINK(\"http://x\")") == "\"'=HYPERLINK(\"\"http://x\"\")\"")
+        #expect(GLExport.cell("+1") == "\"'+1\"")
+        #expect(GLExport.cell("-2") == "\"'-2\"")
+        #expect(GLExport.cell("@SUM(A1)") == "\"'@SUM(A1)\"")
+        #expect(GLExport.cell("plain") == "plain")
+        #expect(GLExport.cell("a,b") == "\"a,b\"")
+    }
+
+    @Test func accountNamesAndTheirMappingFile() throws {
+        #expect(AccountMapping.component("acme c1") == "Acme-c1")
+        #expect(AccountMapping.component("9lives") == "X9lives")
+        let mapping = try AccountMapping.parse("clearing = Assets:Bank:Transit\ndeduction.shortage = Expenses:Shortages # comment\n", file: "gl")
+        #expect(mapping.clearing == "Assets:Bank:Transit")
+        #expect(mapping.deduction("shortage") == "Expenses:Shortages")
+        #expect(mapping.deduction("damage") == "Expenses:Deductions:Damage")
+        #expect(throws: GeneralError.self) { try AccountMapping.parse("clearing = assets bank\n", file: "gl") }
+        #expect(throws: GeneralError.self) { try AccountMapping.parse("bank = Assets:Bank\n", file: "gl") }
+    }
+
+    @Test func everyEntryBalancesWhateverTheLinesCarry() {
+        let usd = { (minor: Int64) in Money(minorUnits: minor, currency: .usd) }
+        let settlement = BatchSettlement(batch: 1, client: "acme", payer: "P", traceNumber: "T", paymentDate: "2026-11-20", total: usd(2320_00), status: "reversed",
+                                         lines: [
+                                            LineSettlement(position: 0, reference: "A", invoice: "A", customer: "C1", applied: usd(1000_00), discount: usd(20_00),
+                                                           writeOff: usd(0), unapplied: usd(0), deductions: []),
+                                            LineSettlement(position: 1, reference: "B", invoice: "B", customer: "C1", applied: usd(500_00), discount: usd(0),
+                                                           writeOff: usd(1_00), unapplied: usd(0), deductions: [.init(type: "shortage", reasonCode: "06", amount: usd(49_00))]),
+                                            LineSettlement(position: 2, reference: "Z", invoice: nil, customer: nil, applied: usd(0), discount: usd(0),
+                                                           writeOff: usd(0), unapplied: usd(890_00), deductions: []),
+                                         ])
+        let entries = GLExport.entries(for: settlement, accounts: AccountMapping())
+        #expect(entries.count == 2)
+        #expect(entries.allSatisfy { $0.isBalanced })
+        #expect(entries[1].description.hasPrefix("Reversal of"))
+        let unapplied = entries[0].postings.first { $0.account == AccountMapping().unapplied }
+        #expect(unapplied?.amount.minorUnits == -(2320_00 - 980_00 - 450_00))
+    }
+}

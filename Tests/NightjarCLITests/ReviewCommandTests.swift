@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+import NightjarCore
+import NightjarStore
+
+/// The morning's decisions and the GL export, checked by the real `hledger` and `bean-check`.
+@Suite("nightjar batch approve/export", .serialized)
+struct ReviewCommandTests {
+    static let alice = "alice-review-passphrase", carol = "carol-review-passphrase", bob = "bob-review-passphrase"
+
+    static func tool(_ path: String, _ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    @Test func aReviewerApprovesAndTheJournalBalancesInHledgerAndBeancount() throws {
+        let parent = BinaryRunner.temporaryFolder("review")
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let root = parent + "/ws"
+        func run(_ arguments: [String], stdin: String = "") throws -> BinaryRunner.Result { try BinaryRunner.run(["--home", root] + arguments, stdin: stdin) }
+        #expect(try BinaryRunner.run(["init", root]).status == 0)
+        #expect(try run(["vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: "\(ReviewCommandTests.alice)\n").status == 0)
+        #expect(try run(["vault", "operator", "add", "carol", "--role", "reviewer", "--as", "alice", "--passphrase-stdin"],
+                        stdin: "\(ReviewCommandTests.alice)\n\(ReviewCommandTests.carol)\n").status == 0)
+        #expect(try run(["vault", "operator", "add", "bob", "--role", "operator", "--as", "alice", "--passphrase-stdin"],
+                        stdin: "\(ReviewCommandTests.alice)\n\(ReviewCommandTests.bob)\n").status == 0)
+        try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/docs/examples/northwind-remittance.profile",
+                                         toPath: root + "/profiles/northwind-remittance.profile")
+        try """
+        customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number,terms
+        ACME-C1,INV-1001,2026-11-15,2026-12-15,1000.00,1000.00,USD,PO1,2/10 NET 30
+        ACME-C1,INV-1002,2026-11-15,2026-12-15,500.00,500.00,USD,PO2,2/10 NET 30
+        ACME-C1,INV-1003,2026-11-15,2026-12-15,800.00,800.00,USD,PO3,2/10 NET 30
+
+        """.write(toFile: parent + "/open.csv", atomically: true, encoding: .utf8)
+        try """
+        Check Number,Payment Date,Vendor Name,Invoice Number,Invoice Amount,Paid Amount,Discount,Deduction,Reason
+        5551,11/20/2026,Retail One,INV-1001,1000.00,980.00,20.00,,
+        5551,11/20/2026,Retail One,INV-1002,500.00,450.00,0.00,50.00,06
+        5551,11/20/2026,Retail One,INV-1003,800.00,770.00,0.00,30.00,04
+        5551,11/20/2026,Retail One,INV-9999,120.00,120.00,0.00,,
+
+        """.write(toFile: parent + "/remit.csv", atomically: true, encoding: .utf8)
+        #expect(try run(["invoices", "import", parent + "/open.csv", "--client", "acme"]).status == 0)
+        #expect(try run(["customers", "alias", "add", "Retail One", "ACME-C1", "--client", "acme"]).status == 0)
+        var result = try run(["import", parent + "/remit.csv", "--client", "acme"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try run(["match"]).status == 0)
+        result = try run(["batch", "show", "1"])
+        #expect(result.stdout.contains("paid_with_discount") && result.stdout.contains("short_paid") && result.stdout.contains("unknown_reference"),
+                "\(result.stdout)")
+
+        // Not before approval; not by an operator without the reviewer role.
+        result = try run(["batch", "export", "1", "--format", "hledger"])
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("not approved"))
+        result = try run(["batch", "approve", "1", "--as", "bob", "--passphrase-stdin"], stdin: ReviewCommandTests.bob + "\n")
+        #expect(result.status == 77)
+        result = try run(["batch", "approve", "1", "--as", "carol", "--passphrase-stdin"], stdin: ReviewCommandTests.carol + "\n")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("approved by carol"))
+        result = try run(["batch", "approve", "1", "--as", "carol", "--passphrase-stdin"], stdin: ReviewCommandTests.carol + "\n")
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("frozen"))
+
+        func openAmounts() throws -> [Int64] {
+            try Database(path: root + "/data/nightjar.sqlite").query("SELECT open_amount_minor FROM open_invoice ORDER BY invoice_number").map { try $0.int64("open_amount_minor") }
+        }
+        #expect(try openAmounts() == [0, 0, 0])
+
+        // hledger, strictly, and the clearing account holds the payment.
+        let journal = parent + "/batch-1.journal"
+        result = try run(["batch", "export", "1", "--format", "hledger", "--out", journal])
+        #expect(result.status == 0, "\(result.stderr)")
+        var (status, output) = try ReviewCommandTests.tool("/usr/bin/hledger", ["-f", journal, "check", "--strict"])
+        let journalText = try String(contentsOfFile: journal, encoding: .utf8)
+        #expect(status == 0, "\(output)\n\(journalText)")
+        (status, output) = try ReviewCommandTests.tool("/usr/bin/hledger", ["-f", journal, "balance", "Assets:Clearing:Remittances", "-N", "--flat"])
+        #expect(output.contains("2320.00 USD"), "\(output)")
+        (status, output) = try ReviewCommandTests.tool("/usr/bin/hledger", ["-f", journal, "balance", "Expenses:Deductions", "-N", "--flat"])
+        #expect(output.contains("Expenses:Deductions:Shortage") && output.contains("Expenses:Deductions:Damage"), "\(output)")
+        // beancount.
+        let ledgerFile = parent + "/batch-1.beancount"
+        #expect(try run(["batch", "export", "1", "--format", "beancount", "--out", ledgerFile]).status == 0)
+        (status, output) = try ReviewCommandTests.tool("/usr/bin/bean-check", [ledgerFile])
+        let beancountText = try String(contentsOfFile: ledgerFile, encoding: .utf8)
+        #expect(status == 0, "\(output)\n\(beancountText)")
+        // Once per format unless --again; CSV and JSON too.
+        result = try run(["batch", "export", "1", "--format", "hledger"])
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("--again"))
+        #expect(try run(["batch", "export", "1", "--format", "hledger", "--again"]).stdout.contains("Assets:Clearing:Remittances"))
+        result = try run(["batch", "export", "1", "--format", "csv"])
+        #expect(result.stdout.hasPrefix("date,entry,payee,account,debit,credit,currency,memo"))
+        #expect(result.stdout.contains("Liabilities:Unapplied-Cash,,120.00,USD"))
+        #expect(try run(["batch", "export", "1", "--format", "json"]).stdout.contains("\"entries\""))
+
+        // Open amounts moved on approval; an admin reverses and they come back.
+        result = try run(["batch", "reverse", "1", "--as", "carol", "--passphrase-stdin"], stdin: ReviewCommandTests.carol + "\n")
+        #expect(result.status == 77)
+        result = try run(["batch", "reverse", "1", "--reason", "wrong client", "--as", "alice", "--passphrase-stdin"], stdin: ReviewCommandTests.alice + "\n")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try openAmounts() == [100_000, 50_000, 80_000])
+        result = try run(["batch", "export", "1", "--format", "hledger", "--again", "--out", journal])
+        (status, output) = try ReviewCommandTests.tool("/usr/bin/hledger", ["-f", journal, "check", "--strict"])
+        #expect(status == 0, "\(output)")
+        #expect(try String(contentsOfFile: journal, encoding: .utf8).contains("Reversal of"))
+        (status, output) = try ReviewCommandTests.tool("/usr/bin/hledger", ["-f", journal, "balance", "Assets:Clearing:Remittances", "-N", "--flat"])
+        #expect(!output.contains("2320.00"), "\(output)")
+    }
+}
