@@ -41,6 +41,117 @@ enum ReviewCommands {
         ]
     }
 
+    static var accountCommands: [CommandSpec] {
+        [
+            CommandSpec(["batch", "reassign"], summary: "point a line at another invoice before approval (recorded with who)",
+                        discussion: "Example:\n  nightjar batch reassign 42 3 INV-10043 --as bob",
+                        arguments: [ArgumentSpec("ID", "the batch id"), ArgumentSpec("LINE", "the line number"), ArgumentSpec("INVOICE", "the invoice number")],
+                        options: VaultCommands.unlockOptions, run: reassign),
+            CommandSpec(["batch", "accept-suggestion"], summary: "accept a line's suggested invoice (one digit off, transposed, a PO number...)",
+                        arguments: [ArgumentSpec("ID", "the batch id"), ArgumentSpec("LINE", "the line number")],
+                        options: VaultCommands.unlockOptions, run: acceptSuggestion),
+            CommandSpec(["invoices", "show"], summary: "an invoice with every payment, deduction, discount and credit applied, each with its reference",
+                        arguments: [ArgumentSpec("INVOICE", "the invoice number")], options: [.value("client", "C", "the client")], run: showInvoice),
+            CommandSpec(["account", "show"], summary: "a customer's running account: invoices, payments, credits and debits by type",
+                        arguments: [ArgumentSpec("CUSTOMER", "the customer id")], options: [.value("client", "C", "the client")], run: showAccount),
+            CommandSpec(["account", "credit"], summary: "record a credit (or a debit, with a negative amount) by hand",
+                        discussion: """
+                        Types: return, shortage, promotion, cancellation, pricing, damage, discount, manual (or your own).
+                        With --invoice, the credit settles part of that invoice at once.
+
+                        Example:
+                          nightjar account credit ACME-C1 --client acme --type return --reference RMA-7781 --amount 125.40 --invoice INV-10042
+                        """,
+                        arguments: [ArgumentSpec("CUSTOMER", "the customer id")],
+                        options: [.value("client", "C", "the client"), .value("type", "TYPE", "the credit's type"), .value("reference", "REF", "its reference"),
+                                  .value("amount", "AMOUNT", "e.g. 125.40"), .value("currency", "CODE", "default: the workspace's"),
+                                  .value("invoice", "INVOICE", "the invoice it applies to"), .value("by", "NAME", "who records it")],
+                        run: credit),
+        ]
+    }
+
+    static func reviewer(_ invocation: Invocation) throws -> String {
+        try actor(invocation, roles: [.reviewer, .admin, .operator])
+    }
+
+    static func reassign(_ invocation: Invocation) async throws -> ExitStatus {
+        let id = try batchID(invocation)
+        guard invocation.arguments.count == 3, let line = Int(invocation.arguments[1]) else {
+            throw UsageError("give ID LINE INVOICE", command: "batch reassign")
+        }
+        let name = try reviewer(invocation)
+        let ledger = Ledger(database: try WorkspaceDatabase.open(at: invocation.workspace.databasePath))
+        let status = try ledger.reassign(batch: id, line: line, invoice: invocation.arguments[2], actor: name)
+        Output.line("batch \(id) line \(line) now applies to \(invocation.arguments[2]): \(status.replacingOccurrences(of: "_", with: " ")) (by \(name))")
+        return .ok
+    }
+
+    static func acceptSuggestion(_ invocation: Invocation) async throws -> ExitStatus {
+        let id = try batchID(invocation)
+        guard invocation.arguments.count == 2, let line = Int(invocation.arguments[1]) else {
+            throw UsageError("give ID LINE", command: "batch accept-suggestion")
+        }
+        let name = try reviewer(invocation)
+        let ledger = Ledger(database: try WorkspaceDatabase.open(at: invocation.workspace.databasePath))
+        let status = try ledger.reassign(batch: id, line: line, invoice: nil, acceptSuggestion: true, actor: name)
+        Output.line("batch \(id) line \(line): suggestion accepted, \(status.replacingOccurrences(of: "_", with: " ")) (by \(name))")
+        return .ok
+    }
+
+    static func client(_ invocation: Invocation) throws -> String {
+        guard let client = invocation.value("client") else { throw UsageError("say which client: --client C", command: invocation.command.name) }
+        return client
+    }
+
+    static func showInvoice(_ invocation: Invocation) async throws -> ExitStatus {
+        guard let number = invocation.arguments.first else { throw UsageError("give the invoice number", command: "invoices show") }
+        let ledger = Ledger(database: try WorkspaceDatabase.open(at: invocation.workspace.databasePath))
+        let history = try ledger.invoiceHistory(client: try client(invocation), invoice: number)
+        if invocation.json {
+            try Output.json(history)
+        } else {
+            Output.line("\(history.invoice) for \(history.customer) (\(history.client)), \(history.date ?? "-"): \(MorningReport.amount(history.amount)), open \(MorningReport.amount(history.openAmount))")
+            if history.applications.isEmpty { Output.line("  nothing applied yet") }
+            for item in history.applications {
+                Output.line("  \(item.kind.padding(16)) \(MorningReport.amount(item.amount).padding(18)) \(item.status.padding(9)) \(item.reference)")
+            }
+        }
+        return .ok
+    }
+
+    static func showAccount(_ invocation: Invocation) async throws -> ExitStatus {
+        guard let customer = invocation.arguments.first else { throw UsageError("give the customer id", command: "account show") }
+        let ledger = Ledger(database: try WorkspaceDatabase.open(at: invocation.workspace.databasePath))
+        let account = try ledger.account(client: try client(invocation), customer: customer)
+        if invocation.json {
+            try Output.json(account)
+        } else {
+            Output.line("Account \(account.customer) of \(account.client): balance \(MorningReport.amount(account.balance))")
+            for entry in account.entries {
+                Output.line("  \((entry.date ?? "-").padding(11)) \(entry.kind.padding(16)) \(MorningReport.amount(entry.amount).padding(18)) \(MorningReport.amount(entry.balance).padding(18)) \(entry.reference)")
+            }
+            if !account.byType.isEmpty {
+                Output.line("Credits and deductions by type: " + account.byType.keys.sorted().map { "\($0) \(MorningReport.amount(account.byType[$0]!))" }.joined(separator: ", "))
+            }
+        }
+        return .ok
+    }
+
+    static func credit(_ invocation: Invocation) async throws -> ExitStatus {
+        guard let customer = invocation.arguments.first else { throw UsageError("give the customer id", command: "account credit") }
+        guard let type = invocation.value("type"), let reference = invocation.value("reference"), let amountText = invocation.value("amount") else {
+            throw UsageError("give --type, --reference and --amount", command: "account credit")
+        }
+        let config = try invocation.workspace.requireExisting()
+        let currency = try invocation.value("currency").map { try CurrencyCode($0) } ?? config.defaultCurrency
+        let amount = try Money.parse(amountText, currency: currency)
+        let ledger = Ledger(database: try WorkspaceDatabase.open(at: invocation.workspace.databasePath))
+        try ledger.recordCredit(client: try client(invocation), customer: customer, type: type, reference: reference, amount: amount,
+                                invoice: invocation.value("invoice"), actor: invocation.value("by"))
+        Output.line("recorded \(type) \(reference) \(MorningReport.amount(amount)) for \(customer)" + (invocation.value("invoice").map { " on \($0)" } ?? ""))
+        return .ok
+    }
+
     static func batchID(_ invocation: Invocation) throws -> Int64 {
         guard let id = invocation.arguments.first.flatMap({ Int64($0) }) else { throw UsageError("give a batch id", command: invocation.command.name) }
         return id

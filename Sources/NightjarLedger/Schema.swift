@@ -196,6 +196,19 @@ public enum LedgerSchema {
             actor TEXT NOT NULL,
             at TEXT NOT NULL
         );
+        -- Credits and debits recorded by hand against a customer (and optionally one invoice).
+        CREATE TABLE customer_credit (
+            id INTEGER PRIMARY KEY,
+            client_id TEXT NOT NULL,
+            customer_id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            amount_minor INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            invoice_id INTEGER REFERENCES open_invoice(id),
+            actor TEXT,
+            at TEXT NOT NULL
+        );
         -- Each export of a batch to the general ledger.
         CREATE TABLE gl_export (
             id INTEGER PRIMARY KEY,

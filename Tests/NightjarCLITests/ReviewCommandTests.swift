@@ -39,6 +39,7 @@ struct ReviewCommandTests {
         ACME-C1,INV-1001,2026-11-15,2026-12-15,1000.00,1000.00,USD,PO1,2/10 NET 30
         ACME-C1,INV-1002,2026-11-15,2026-12-15,500.00,500.00,USD,PO2,2/10 NET 30
         ACME-C1,INV-1003,2026-11-15,2026-12-15,800.00,800.00,USD,PO3,2/10 NET 30
+        ACME-C1,INV-2001,2026-11-01,2026-12-01,300.00,300.00,USD,PO4,NET 30
 
         """.write(toFile: parent + "/open.csv", atomically: true, encoding: .utf8)
         try """
@@ -74,7 +75,7 @@ struct ReviewCommandTests {
         func openAmounts() throws -> [Int64] {
             try Database(path: root + "/data/nightjar.sqlite").query("SELECT open_amount_minor FROM open_invoice ORDER BY invoice_number").map { try $0.int64("open_amount_minor") }
         }
-        #expect(try openAmounts() == [0, 0, 0])
+        #expect(try openAmounts() == [0, 0, 0, 300_00])
 
         // hledger, strictly, and the clearing account holds the payment.
         let journal = parent + "/batch-1.journal"
@@ -103,12 +104,46 @@ struct ReviewCommandTests {
         #expect(result.stdout.contains("Liabilities:Unapplied-Cash,,120.00,USD"))
         #expect(try run(["batch", "export", "1", "--format", "json"]).stdout.contains("\"entries\""))
 
+        // A second payment with a transposed reference: a suggestion, never an automatic match.
+        try """
+        Check Number,Payment Date,Vendor Name,Invoice Number,Invoice Amount,Paid Amount,Discount,Deduction,Reason
+        5552,11/25/2026,Retail One,INV-2010,300.00,275.00,0.00,,
+
+        """.write(toFile: parent + "/remit2.csv", atomically: true, encoding: .utf8)
+        #expect(try run(["import", parent + "/remit2.csv", "--client", "acme"]).status == 0)
+        #expect(try run(["match"]).status == 0)
+        result = try run(["batch", "show", "2"])
+        #expect(result.stdout.contains("unknown_reference"), "\(result.stdout)")
+        result = try run(["batch", "accept-suggestion", "2", "0", "--as", "bob", "--passphrase-stdin"], stdin: ReviewCommandTests.bob + "\n")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("suggestion accepted, short paid (by bob)"))
+        result = try run(["batch", "reassign", "1", "3", "INV-2001", "--as", "bob", "--passphrase-stdin"], stdin: ReviewCommandTests.bob + "\n")
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("frozen"))
+        #expect(try run(["batch", "approve", "2", "--as", "carol", "--passphrase-stdin"], stdin: ReviewCommandTests.carol + "\n").status == 0)
+        result = try run(["account", "credit", "ACME-C1", "--client", "acme", "--type", "return", "--reference", "RMA-7781", "--amount", "25.00",
+                          "--invoice", "INV-2001", "--by", "bob"])
+        #expect(result.status == 0, "\(result.stderr)")
+        result = try run(["invoices", "show", "INV-2001", "--client", "acme", "--json"])
+        #expect(result.stdout.contains("\"kind\" : \"payment\"") && result.stdout.contains("\"kind\" : \"credit:return\"") && result.stdout.contains("RMA-7781"),
+                "\(result.stdout)")
+        #expect(result.stdout.contains("\"reference\" : \"payment 5552 line INV-2010\""))
+        result = try run(["account", "show", "ACME-C1", "--client", "acme"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("Account ACME-C1 of acme: balance 0.00 USD"), "\(result.stdout)")
+        #expect(result.stdout.contains("shortage 50.00 USD") && result.stdout.contains("damage 30.00 USD") && result.stdout.contains("credit:return 25.00 USD"))
+        result = try run(["batch", "show", "2"])
+        let decisions = try Database(path: root + "/data/nightjar.sqlite").query("SELECT action, actor FROM review_decision ORDER BY id").map {
+            "\(try $0.string("action")) \(try $0.string("actor"))"
+        }
+        #expect(decisions == ["approve carol", "accept-suggestion bob", "approve carol"])
+
         // Open amounts moved on approval; an admin reverses and they come back.
         result = try run(["batch", "reverse", "1", "--as", "carol", "--passphrase-stdin"], stdin: ReviewCommandTests.carol + "\n")
         #expect(result.status == 77)
         result = try run(["batch", "reverse", "1", "--reason", "wrong client", "--as", "alice", "--passphrase-stdin"], stdin: ReviewCommandTests.alice + "\n")
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(try openAmounts() == [100_000, 50_000, 80_000])
+        #expect(try openAmounts() == [100_000, 50_000, 80_000, 0])
         result = try run(["batch", "export", "1", "--format", "hledger", "--again", "--out", journal])
         (status, output) = try ReviewCommandTests.tool("/usr/bin/hledger", ["-f", journal, "check", "--strict"])
         #expect(status == 0, "\(output)")

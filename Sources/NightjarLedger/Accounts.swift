@@ -1,0 +1,200 @@
+import Foundation
+public import NightjarCore
+import NightjarMatching
+import NightjarStore
+
+/// One thing that settled (part of) an invoice: a payment line, a deduction, a discount, a credit.
+public struct InvoiceApplication: Sendable, Codable {
+    /// `payment`, `discount`, `write_off`, a deduction type (`shortage`, ...), or `credit:TYPE`.
+    public let kind: String
+    public let reference: String
+    public let amount: Money
+    /// Batch status for payments (`new` = not yet approved, `approved`, `reversed`); `recorded` for credits.
+    public let status: String
+    public let batch: Int64?
+    public let date: String?
+}
+
+/// An invoice with everything applied to it.
+public struct InvoiceHistory: Sendable, Codable {
+    public let client: String
+    public let customer: String
+    public let invoice: String
+    public let date: String?
+    public let amount: Money
+    public let openAmount: Money
+    public let applications: [InvoiceApplication]
+}
+
+/// A customer's running account: invoices, payments, credits and debits by type.
+public struct CustomerAccount: Sendable, Codable {
+    public struct Entry: Sendable, Codable {
+        public let date: String?
+        public let kind: String
+        public let reference: String
+        public let invoice: String?
+        /// Positive raises what the customer owes; negative lowers it.
+        public let amount: Money
+        public let balance: Money
+    }
+
+    public let client: String
+    public let customer: String
+    public let entries: [Entry]
+    public let balance: Money
+    /// Credits and deductions by type.
+    public let byType: [String: Money]
+}
+
+extension Ledger {
+    func invoiceRow(client: String, number: String) throws -> Row {
+        guard let row = try database.query("SELECT * FROM open_invoice WHERE client_id = ? AND invoice_number = ?", [client, number]).first else {
+            throw GeneralError(code: "invoice.missing", message: "no invoice \(number) for \(client)", exitStatus: .noInput)
+        }
+        return row
+    }
+
+    /// Everything applied to an invoice, each with its reference and amount.
+    public func invoiceHistory(client: String, invoice number: String) throws -> InvoiceHistory {
+        let row = try invoiceRow(client: client, number: number)
+        let id = try row.int64("id")
+        let currency = try CurrencyCode(try row.string("currency"))
+        func money(_ value: Int64) -> Money { Money(minorUnits: value, currency: currency) }
+        var applications: [InvoiceApplication] = []
+        for match in try database.query("""
+            SELECT m.*, l.reference, l.amount_paid_minor, b.id AS batch, b.status AS batch_status, b.payment_date, b.trace_number
+            FROM line_match m JOIN remittance_line l ON l.id = m.line_id JOIN remittance_batch b ON b.id = m.batch_id
+            WHERE m.invoice_id = ? ORDER BY b.id, l.position
+            """, [id]) {
+            let status = try match.string("batch_status"), batch = try match.int64("batch"), date = try match.optionalString("payment_date")
+            let reference = "payment \(try match.optionalString("trace_number") ?? "-") line \(try match.string("reference"))"
+            let discount = try match.int64("discount_minor"), writeOff = try match.int64("write_off_minor")
+            var deductions: Int64 = 0
+            var typed: [InvoiceApplication] = []
+            if let text = try match.optionalString("deductions"), let array = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] {
+                for item in array {
+                    let minor = ((item["amount"] as? [String: Any])?["minorUnits"] as? NSNumber)?.int64Value ?? 0
+                    deductions += minor
+                    typed.append(InvoiceApplication(kind: item["type"] as? String ?? "manual", reference: "\(reference) reason \(item["reasonCode"] as? String ?? "-")",
+                                                    amount: money(minor), status: status, batch: batch, date: date))
+                }
+            }
+            let cash = try match.int64("applied_minor") - discount - writeOff - deductions
+            applications.append(InvoiceApplication(kind: "payment", reference: reference, amount: money(cash), status: status, batch: batch, date: date))
+            applications += typed
+            if discount != 0 { applications.append(InvoiceApplication(kind: "discount", reference: reference, amount: money(discount), status: status, batch: batch, date: date)) }
+            if writeOff != 0 { applications.append(InvoiceApplication(kind: "write_off", reference: reference, amount: money(writeOff), status: status, batch: batch, date: date)) }
+        }
+        for credit in try database.query("SELECT * FROM customer_credit WHERE invoice_id = ? ORDER BY id", [id]) {
+            applications.append(InvoiceApplication(kind: "credit:" + (try credit.string("type")), reference: try credit.string("reference"),
+                                                   amount: money(try credit.int64("amount_minor")), status: "recorded", batch: nil,
+                                                   date: String(try credit.string("at").prefix(10))))
+        }
+        return InvoiceHistory(client: client, customer: try row.string("customer_id"), invoice: number, date: try row.optionalString("invoice_date"),
+                              amount: money(try row.int64("amount_minor")), openAmount: money(try row.int64("open_amount_minor")), applications: applications)
+    }
+
+    /// Records a credit (or, with a negative amount, a debit) by hand; with an invoice, it
+    /// reduces that invoice's open amount at once.
+    public func recordCredit(client: String, customer: String, type: String, reference: String, amount: Money, invoice: String?, actor: String?) throws {
+        try database.transaction {
+            guard try database.scalar(Int64.self, "SELECT count(*) FROM customer WHERE client_id = ? AND customer_id = ?", [client, customer]) ?? 0 > 0
+                    || (try database.scalar(Int64.self, "SELECT count(*) FROM open_invoice WHERE client_id = ? AND customer_id = ?", [client, customer]) ?? 0) > 0 else {
+                throw GeneralError(code: "customer.missing", message: "no customer \(customer) for \(client)", exitStatus: .noInput)
+            }
+            var invoiceID: Int64?
+            if let invoice {
+                let row = try invoiceRow(client: client, number: invoice)
+                guard try row.string("customer_id") == customer else {
+                    throw GeneralError(code: "credit.customer", message: "invoice \(invoice) belongs to \(try row.string("customer_id")), not \(customer)", exitStatus: .dataError)
+                }
+                invoiceID = try row.int64("id")
+                try database.execute("UPDATE open_invoice SET open_amount_minor = open_amount_minor - ?, updated_at = ? WHERE id = ?",
+                                     [amount.minorUnits, Logger.timestamp(), invoiceID])
+            }
+            try database.execute("""
+                INSERT INTO customer_credit (client_id, customer_id, type, reference, amount_minor, currency, invoice_id, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, [client, customer, type, reference, amount.minorUnits, amount.currency.description, invoiceID, actor, Logger.timestamp()])
+        }
+    }
+
+    /// A customer's running account, oldest first: invoices raise it; approved payments,
+    /// discounts, deductions and credits lower it.
+    public func account(client: String, customer: String) throws -> CustomerAccount {
+        struct Event { let date: String?; let kind: String; let reference: String; let invoice: String?; let amount: Money }
+        var events: [Event] = []
+        var currency: CurrencyCode = .usd
+        for row in try database.query("SELECT invoice_number FROM open_invoice WHERE client_id = ? AND customer_id = ? ORDER BY invoice_date, invoice_number",
+                                      [client, customer]) {
+            let history = try invoiceHistory(client: client, invoice: try row.string("invoice_number"))
+            currency = history.amount.currency
+            events.append(Event(date: history.date, kind: "invoice", reference: history.invoice, invoice: history.invoice, amount: history.amount))
+            for application in history.applications where application.status == "approved" || application.status == "recorded" {
+                events.append(Event(date: application.date, kind: application.kind, reference: application.reference, invoice: history.invoice,
+                                    amount: Money(minorUnits: -application.amount.minorUnits, currency: application.amount.currency)))
+            }
+        }
+        for credit in try database.query("SELECT * FROM customer_credit WHERE client_id = ? AND customer_id = ? AND invoice_id IS NULL ORDER BY id", [client, customer]) {
+            let money = Money(minorUnits: -(try credit.int64("amount_minor")), currency: try CurrencyCode(try credit.string("currency")))
+            events.append(Event(date: String(try credit.string("at").prefix(10)), kind: "credit:" + (try credit.string("type")),
+                                reference: try credit.string("reference"), invoice: nil, amount: money))
+        }
+        if events.isEmpty { throw GeneralError(code: "customer.missing", message: "no invoices or credits for \(customer) of \(client)", exitStatus: .noInput) }
+        events.sort { ($0.date ?? "") < ($1.date ?? "") }
+        var running: Int64 = 0
+        var byType: [String: Int64] = [:]
+        var entries: [CustomerAccount.Entry] = []
+        for event in events {
+            running += event.amount.minorUnits
+            if event.kind != "invoice" && event.kind != "payment" { byType[event.kind, default: 0] += -event.amount.minorUnits }
+            entries.append(CustomerAccount.Entry(date: event.date, kind: event.kind, reference: event.reference, invoice: event.invoice, amount: event.amount,
+                                                 balance: Money(minorUnits: running, currency: event.amount.currency)))
+        }
+        return CustomerAccount(client: client, customer: customer, entries: entries, balance: Money(minorUnits: running, currency: currency),
+                               byType: byType.mapValues { Money(minorUnits: $0, currency: currency) })
+    }
+
+    /// Points a line at another invoice (or the one a suggestion named) before approval; the
+    /// line's status is worked out again and the decision recorded with who made it.
+    public func reassign(batch id: Int64, line position: Int, invoice number: String?, acceptSuggestion: Bool = false, actor: String) throws -> String {
+        try database.transaction {
+            guard let batch = try database.query("SELECT * FROM remittance_batch WHERE id = ?", [id]).first else { throw ReviewError.missing(id) }
+            let status = try batch.string("status")
+            guard status == "new" else { throw ReviewError.frozen(id, status) }
+            let client = try batch.string("client_id")
+            guard let match = try database.query("""
+                SELECT m.*, l.amount_paid_minor, l.reference FROM line_match m JOIN remittance_line l ON l.id = m.line_id WHERE m.batch_id = ? AND l.position = ?
+                """, [id, position]).first else {
+                throw GeneralError(code: "line.missing", message: "batch \(id) has no matched line \(position) (nightjar match --batch \(id))", exitStatus: .noInput)
+            }
+            var target = number
+            if acceptSuggestion {
+                let suggestions = (try? JSONDecoder().decode([Suggestion].self, from: Data(try match.string("suggestions").utf8))) ?? []
+                guard let first = suggestions.first else {
+                    throw GeneralError(code: "line.no_suggestion", message: "line \(position) of batch \(id) has no suggestion", exitStatus: .dataError)
+                }
+                target = first.invoiceNumber
+            }
+            guard let target else { throw GeneralError(code: "line.no_invoice", message: "name the invoice", exitStatus: .usage) }
+            let invoice = try invoiceRow(client: client, number: target)
+            let open = try invoice.int64("open_amount_minor")
+            let paid = try match.int64("amount_paid_minor"), discount = try match.int64("discount_minor")
+            var deducted: Int64 = 0
+            if let array = try? JSONSerialization.jsonObject(with: Data(try match.string("deductions").utf8)) as? [[String: Any]] {
+                deducted = array.map { (($0["amount"] as? [String: Any])?["minorUnits"] as? NSNumber)?.int64Value ?? 0 }.reduce(0, +)
+            }
+            let covered = paid + deducted + discount
+            let newStatus = covered == open ? (deducted > 0 ? "short_paid" : discount > 0 ? "paid_with_discount" : "paid_in_full")
+                : covered < open ? "short_paid" : "over_paid"
+            let rule = acceptSuggestion ? "manual.suggestion" : "manual.reassign"
+            try database.execute("""
+                UPDATE line_match SET invoice_id = ?, status = ?, rule = ?, applied_minor = ?, write_off_minor = 0, unapplied_minor = ?, matched_at = ?
+                WHERE line_id = ?
+                """, [try invoice.int64("id"), newStatus, "\(rule) by \(actor)", min(open, covered), max(0, covered - open), Logger.timestamp(),
+                      try match.int64("line_id")])
+            try record(id, acceptSuggestion ? "accept-suggestion" : "reassign", line: position,
+                       detail: "\(try match.string("reference")) -> \(target) (was \(try match.string("status")))", actor: actor)
+            return newStatus
+        }
+    }
+}
