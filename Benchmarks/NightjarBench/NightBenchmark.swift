@@ -80,3 +80,64 @@ func nightAtScale(credentials count: Int) throws -> [Figure] {
             Figure(benchmark: "night: remittance lines per second", value: Double(lines) / seconds, unit: "lines/s", goal: nil),
             Figure(benchmark: "night: peak memory", value: peakMemoryMiB(), unit: "MiB", goal: "< 200 MiB")]
 }
+
+/// Matching `count` remittance lines against `count` open invoices of one customer, end to end
+/// through the store (open invoices and lines read from SQLite, decisions written back), beside a
+/// plain dictionary join in Python over the same data.
+func matchingAtScale(count: Int) throws -> [Figure] {
+    let folder = scratchFolder("match")
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let database = try Database(path: folder + "/match.sqlite")
+    try Migrator.migrate(database, LedgerSchema.statements.enumerated().map { Migration(version: $0.offset + 1, name: $0.element.name, sql: $0.element.sql) })
+    let ledger = Ledger(database: database)
+    let linesPerPayment = 250
+    let payments = count / linesPerPayment
+    // Open invoices: INV<payment>-<line>, amount as the generated 820 pays them (so every line should match).
+    var invoices = "customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number\n"
+    var lineCSV = "reference,amount_paid,deduction\n"
+    for payment in 0..<payments {
+        for line in 0..<linesPerPayment {
+            // The 820 pays `cents` and deducts 1.00 (ADX 01, pricing) on every line.
+            let cents = 10_000 + (payment * 7 + line * 13) % 90_000 + 100
+            let amount = "\(cents / 100).\(String(format: "%02d", cents % 100))"
+            invoices += "C1,INV\(payment)-\(line),2026-11-01,2026-12-01,\(amount),\(amount),USD,PO\(line)\n"
+            lineCSV += "INV\(payment)-\(line),\(String(format: "%d.%02d", (cents - 100) / 100, (cents - 100) % 100)),1.00\n"
+        }
+    }
+    try invoices.write(toFile: folder + "/invoices.csv", atomically: true, encoding: .utf8)
+    try lineCSV.write(toFile: folder + "/lines.csv", atomically: true, encoding: .utf8)
+    let invoiceBytes = Array(invoices.utf8)
+    _ = try ledger.importOpenInvoices(try OpenInvoiceReader.read(invoiceBytes, defaultCurrency: .usd), bytes: invoiceBytes, name: "invoices.csv", client: "bench")
+    let remittance = generated820(payments: payments, lines: linesPerPayment)
+    _ = try ledger.importRemittances(try RemittanceAdviceReader.read(remittance, defaultCurrency: .usd, file: "big.x12"), bytes: remittance,
+                                     name: "big.x12", client: "bench", format: "x12-820")
+    try ledger.addCustomerAlias(client: "bench", alias: "V123", customerID: "C1")
+    let batches = try ledger.unmatchedBatches(client: "bench")
+    var statuses: [String: Int] = [:]
+    let seconds = try measure {
+        for result in try ledger.match(batches: batches) {
+            for (status, number) in result.statuses { statuses[status, default: 0] += number }
+        }
+    }
+    let lines = statuses.values.reduce(0, +)
+    let automatic = (statuses["paid_in_full"] ?? 0) + (statuses["paid_with_discount"] ?? 0) + (statuses["short_paid"] ?? 0)
+    var figures = [Figure(benchmark: "match \(lines) lines against \(count) open invoices (store to store)", value: seconds, unit: "s", goal: "< 10 s"),
+                   Figure(benchmark: "match: lines per second", value: Double(lines) / seconds, unit: "lines/s", goal: nil),
+                   Figure(benchmark: "match: lines matched to their invoice (\(statuses.keys.sorted().map { "\($0) \(statuses[$0]!)" }.joined(separator: ", ")))",
+                          value: Double(automatic) / Double(max(lines, 1)) * 100, unit: "%", goal: "100 %"),
+                   Figure(benchmark: "match: peak memory", value: peakMemoryMiB(), unit: "MiB", goal: "< 1024 MiB")]
+    let python = Process()
+    python.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+    python.arguments = ["Benchmarks/baseline_match.py", folder + "/invoices.csv", folder + "/lines.csv"]
+    let output = Pipe()
+    python.standardOutput = output
+    if (try? python.run()) != nil {
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        python.waitUntilExit()
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let baseline = object["seconds"] as? Double {
+            figures.append(Figure(benchmark: "match: Python dictionary-join baseline (no store, no rules)", value: baseline, unit: "s", goal: nil))
+            figures.append(Figure(benchmark: "match: Nightjar / baseline", value: seconds / baseline, unit: "x", goal: nil))
+        }
+    }
+    return figures
+}

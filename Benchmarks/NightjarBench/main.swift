@@ -87,6 +87,9 @@ func farmSession(base: String, username: String, password: String) async throws 
 }
 
 let benchmarks: [Benchmark] = [
+    Benchmark(name: "match-1m", summary: "matching 1,000,000 lines against 1,000,000 open invoices through the store, beside a Python baseline") {
+        try matchingAtScale(count: Int(ProcessInfo.processInfo.environment["NIGHTJAR_MATCH_LINES"] ?? "1000000") ?? 1_000_000)
+    },
     Benchmark(name: "night", summary: "the night at scale: 500 credentials through definitions, inbox, imports and matching, 50 ms latency") {
         try nightAtScale(credentials: Int(ProcessInfo.processInfo.environment["NIGHTJAR_NIGHT_CREDENTIALS"] ?? "500") ?? 500)
     },

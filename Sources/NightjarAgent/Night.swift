@@ -155,15 +155,11 @@ public actor NightBook {
     public func matchNewBatches(clients: [String]) throws -> [String: Int] {
         var statuses: [String: Int] = [:]
         for client in clients {
-            for batch in try ledger.unmatchedBatches(client: client) {
-                let result = try database.transaction { () throws -> BatchMatchResult in
-                    let result = try ledger.match(batch: batch)
-                    CrashPoint.hit("match-uncommitted")
-                    return result
-                }
-                CrashPoint.hit("matched")
-                for (status, count) in result.statuses { statuses[status, default: 0] += count }
-            }
+            _ = try ledger.match(batches: try ledger.unmatchedBatches(client: client), beforeCommit: { CrashPoint.hit("match-uncommitted") },
+                                 afterCommit: { result in
+                                     CrashPoint.hit("matched")
+                                     for (status, count) in result.statuses { statuses[status, default: 0] += count }
+                                 })
         }
         return statuses
     }

@@ -187,10 +187,13 @@ public struct Matcher: Sendable {
     public let rules: MatchingRules
     private var byExact: [String: [Int]] = [:]
     private var byNormalised: [String: [Int]] = [:]
-    private var items: [OpenItem]
+    private let items: [OpenItem]
+    /// Open amounts changed by the current payment's lines (the items themselves are shared and
+    /// never copied, so one matcher serves many payments: see `startPayment()`).
+    private var changedOpen: [Int: Money] = [:]
     private let settledEarlier: Set<String>
-    /// Normalised references as scalars, bucketed by length, for near-miss suggestions.
-    private var keysByLength: [Int: [(index: Int, key: [Unicode.Scalar])]] = [:]
+    /// Every character seen in a normalised reference, for generating near misses.
+    private var alphabet: Set<Unicode.Scalar> = []
     private var byPurchaseOrder: [String: [Int]] = [:]
     private var byOpenAmount: [Money: [Int]] = [:]
 
@@ -205,15 +208,26 @@ public struct Matcher: Sendable {
             byExact[item.invoiceNumber.uppercased().trimmingCharacters(in: .whitespaces), default: []].append(index)
             let key = rules.normalisation.normalise(item.invoiceNumber)
             byNormalised[key, default: []].append(index)
-            let scalars = Array(key.unicodeScalars)
-            keysByLength[scalars.count, default: []].append((index, scalars))
+            alphabet.formUnion(key.unicodeScalars)
             if let po = item.purchaseOrderNumber { byPurchaseOrder[rules.normalisation.normalise(po), default: []].append(index) }
             byOpenAmount[item.openAmount, default: []].append(index)
         }
     }
 
     /// The open items after the decisions so far (matched amounts taken off).
-    public var openItems: [OpenItem] { items }
+    public var openItems: [OpenItem] {
+        items.enumerated().map { index, item in
+            var copy = item
+            if let changed = changedOpen[index] { copy.openAmount = changed }
+            return copy
+        }
+    }
+
+    /// Forgets what the previous payment's lines took off: each payment is matched against the
+    /// stored open amounts, which change only when a person approves a batch.
+    public mutating func startPayment() { changedOpen.removeAll(keepingCapacity: true) }
+
+    func openAmount(_ index: Int) -> Money { changedOpen[index] ?? items[index].openAmount }
 
     /// Decides every line of a payment, in order, applying each match to the open amounts so a
     /// second line for the same invoice sees it already paid.
@@ -250,7 +264,7 @@ public struct Matcher: Sendable {
             return decision(.unknownReference, rule: "reference.none", unapplied: line.amountPaid, suggestions: suggestions(for: line, key: normalisedKey))
         }
         let item = items[index]
-        let open = item.openAmount.minorUnits
+        let open = openAmount(index).minorUnits
         if open <= 0 {
             return decision(.paidTwice, rule: "\(rule)+already_settled", unapplied: line.amountPaid, candidates: [item.id])
         }
@@ -269,7 +283,7 @@ public struct Matcher: Sendable {
         let covered = paid + deducted + discount
         func apply(_ status: LineStatus, rule: String, writeOff: Int64 = 0, extra: [TypedDeduction] = []) -> MatchDecision {
             let applied = min(open, covered + writeOff)
-            items[index].openAmount = Money(minorUnits: open - applied, currency: currency)
+            changedOpen[index] = Money(minorUnits: open - applied, currency: currency)
             return decision(status, invoice: item.id, rule: rule, applied: Money(minorUnits: applied, currency: currency),
                             discount: Money(minorUnits: discount, currency: currency), writeOff: Money(minorUnits: writeOff, currency: currency),
                             deductions: deductions + extra, unapplied: Money(minorUnits: max(0, covered - open), currency: currency),
@@ -304,18 +318,38 @@ public struct Matcher: Sendable {
     func suggestions(for line: LineToMatch, key: String) -> [Suggestion] {
         var result: [Suggestion] = []
         let scalars = Array(key.unicodeScalars)
-        for (index, candidate) in keysByLength[scalars.count] ?? [] where items[index].openAmount.minorUnits > 0 {
-            if let kind = Matcher.nearMiss(scalars, candidate) {
-                result.append(Suggestion(kind: kind, invoiceID: items[index].id, invoiceNumber: items[index].invoiceNumber))
+        // Near misses are generated from the reference (one character changed, or two neighbours
+        // swapped) and looked up, rather than compared with every open item.
+        if scalars.count >= 3 {
+            var seen = Set<Int>()
+            func consider(_ variant: [Unicode.Scalar], _ kind: Suggestion.Kind) {
+                var text = ""
+                text.unicodeScalars.append(contentsOf: variant)
+                for index in byNormalised[text] ?? [] where openAmount(index).minorUnits > 0 && seen.insert(index).inserted {
+                    result.append(Suggestion(kind: kind, invoiceID: items[index].id, invoiceNumber: items[index].invoiceNumber))
+                }
+            }
+            var variant = scalars
+            for position in scalars.indices {
+                for replacement in alphabet.sorted(by: { $0.value < $1.value }) where replacement != scalars[position] {
+                    variant[position] = replacement
+                    consider(variant, .oneCharacterDifferent)
+                }
+                variant[position] = scalars[position]
+            }
+            for position in 0..<(scalars.count - 1) where scalars[position] != scalars[position + 1] {
+                variant.swapAt(position, position + 1)
+                consider(variant, .transposed)
+                variant.swapAt(position, position + 1)
             }
         }
         if !key.isEmpty {
-            for index in byPurchaseOrder[key] ?? [] where items[index].openAmount.minorUnits > 0 && !result.contains(where: { $0.invoiceID == items[index].id }) {
+            for index in byPurchaseOrder[key] ?? [] where openAmount(index).minorUnits > 0 && !result.contains(where: { $0.invoiceID == items[index].id }) {
                 result.append(Suggestion(kind: .purchaseOrderNumber, invoiceID: items[index].id, invoiceNumber: items[index].invoiceNumber))
             }
         }
         // Open amounts change as lines are applied, so the index is checked against the current amount.
-        let sameAmount = (byOpenAmount[line.amountPaid] ?? []).filter { items[$0].openAmount == line.amountPaid }
+        let sameAmount = (byOpenAmount[line.amountPaid] ?? []).filter { openAmount($0) == line.amountPaid }
         if sameAmount.count == 1, !result.contains(where: { $0.invoiceID == items[sameAmount[0]].id }) {
             result.append(Suggestion(kind: .amountMatches, invoiceID: items[sameAmount[0]].id, invoiceNumber: items[sameAmount[0]].invoiceNumber))
         }
