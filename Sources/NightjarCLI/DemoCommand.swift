@@ -47,8 +47,11 @@ enum DemoCommand {
         for line in fetchLines { Output.line("   " + line) }
         lines += fetchLines
         Output.line("")
-        Output.line("6. Not built yet")
-        Output.line("   Review and approval of batches, and GL export.")
+        Output.line("6. Your turn, as finance would in the morning")
+        Output.line("   nightjar --home \(root) batch show 1")
+        Output.line("   echo \(demoReviewerPassphrase) | nightjar --home \(root) batch approve 1 --as demo-reviewer --passphrase-stdin")
+        Output.line("   nightjar --home \(root) batch export 1 --format hledger")
+        Output.line("   Not built yet: supplier documents (810 invoices into purchase orders).")
         Output.line("   Try: nightjar --home \(root) runs show 1")
         Output.line("        nightjar --home \(root) run --key-file \(root)/vault/night.key   (everything again: seen, not imported twice)")
         Output.line("")
@@ -73,6 +76,8 @@ enum DemoCommand {
     }
 
     static let portals = ["northwind", "tailspin", "contoso"]
+    /// The throw-away demo vault's reviewer passphrase (printed on purpose: demo only).
+    static let demoReviewerPassphrase = "demo-reviewer-passphrase"
 
     /// Creates a vault holding every sandbox account (password and TOTP secret), each bound to
     /// its portal's origin; points the workspace at the sandbox; installs and approves the
@@ -106,6 +111,8 @@ enum DemoCommand {
                     allowedOrigins: [try Origin(sandbox.origins[account.portal] ?? "")], expires: CalendarDate.today(in: .current).adding(days: 10)))
             }
             for definition in definitions { try vault.approveScraper(portal: definition.portal, sha256: definition.sha256) }
+            // A reviewer holds no client key; this throw-away vault's reviewer has a printed passphrase.
+            try vault.addOperator(name: "demo-reviewer", roles: [.reviewer], passphrase: SecretBytes(utf8: demoReviewerPassphrase))
             try vault.createAutomationKey(name: "night", clients: nil).write(to: keyPath)
         }
         let night = try Vault.open(paths: paths, as: .automationKey(try AutomationKey.load(path: keyPath)))
