@@ -121,31 +121,34 @@ public actor NightBook {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             let metadata = String(decoding: try encoder.encode(download.metadata), as: UTF8.self)
-            let new = try log.recordInboxFile(client: client, portal: portal, sha256: download.sha256, name: download.fileName, size: download.size,
-                                              path: path, kind: download.kind.rawValue, metadata: metadata, run: run)
-            CrashPoint.hit("inbox-recorded")
-            if try log.alreadyImported(client: client, sha256: download.sha256) {
-                try log.count(run: run, client: client, portal: portal, seen: 1)
-                return
-            }
-            guard download.kind == .remittance else {
-                try log.count(run: run, client: client, portal: portal, new: new ? 1 : 0, seen: new ? 0 : 1)
-                return
-            }
+            // One transaction per file: the inbox record, the import and the counters commit together.
             let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-            let result = try database.transaction { () throws -> FileImport in
+            let skipped = try database.transaction { () throws -> String? in
+                let new = try log.recordInboxFile(client: client, portal: portal, sha256: download.sha256, name: download.fileName, size: download.size,
+                                                  path: path, kind: download.kind.rawValue, metadata: metadata, run: run)
+                CrashPoint.hit("inbox-recorded")
+                if try log.alreadyImported(client: client, sha256: download.sha256) {
+                    try log.count(run: run, client: client, portal: portal, seen: 1)
+                    return nil
+                }
+                guard download.kind == .remittance else {
+                    try log.count(run: run, client: client, portal: portal, new: new ? 1 : 0, seen: new ? 0 : 1)
+                    return nil
+                }
                 let result = try importer.importFile(bytes, name: download.fileName, client: client, portal: portal, into: ledger)
-                CrashPoint.hit("import-uncommitted")
-                return result
+                switch result {
+                case .imported(let imported):
+                    try log.count(run: run, client: client, portal: portal, new: 1, batches: imported.batches, lines: imported.lines)
+                    CrashPoint.hit("import-uncommitted")
+                    return nil
+                case .skipped(_, let message):
+                    try log.count(run: run, client: client, portal: portal, new: 1)
+                    CrashPoint.hit("import-uncommitted")
+                    return message
+                }
             }
             CrashPoint.hit("imported")
-            switch result {
-            case .imported(let imported):
-                try log.count(run: run, client: client, portal: portal, new: 1, batches: imported.batches, lines: imported.lines)
-            case .skipped(_, let message):
-                try log.count(run: run, client: client, portal: portal, new: 1)
-                problems["\(client)/\(portal)", default: []].append(message)
-            }
+            if let skipped { problems["\(client)/\(portal)", default: []].append(skipped) }
         } catch {
             problems["\(client)/\(portal)", default: []].append("\(download.fileName): \((error as? any NightjarError)?.message ?? "\(error)")")
         }

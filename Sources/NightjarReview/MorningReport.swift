@@ -24,10 +24,10 @@ public struct MorningReport: Sendable {
 
     static let contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
-    /// Text safe inside HTML (and run through the redactor, so nothing secret can show).
+    /// Text safe inside HTML. (The whole page goes through the redactor once at the end.)
     static func escape(_ text: String) -> String {
         var out = ""
-        for character in Redactor.shared.redact(text) {
+        for character in text {
             switch character {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
@@ -163,6 +163,7 @@ public struct MorningReport: Sendable {
             }
         }
         page += "<p class=\"muted\">Nightjar · amounts are exact; nothing on this page is a secret.</p>\n</body></html>\n"
-        return page
+        // Secrets are matched in every encoding, HTML entities included, so one pass covers the page.
+        return Redactor.shared.redact(page)
     }
 }
