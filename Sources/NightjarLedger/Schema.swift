@@ -218,5 +218,10 @@ public enum LedgerSchema {
             at TEXT NOT NULL
         );
         """),
+        ("adjustment-index", """
+        -- Matching reads a batch's adjustments at once.
+        CREATE INDEX remittance_adjustment_batch ON remittance_adjustment (batch_id);
+        CREATE INDEX line_match_invoice ON line_match (invoice_id);
+        """),
     ]
 }
