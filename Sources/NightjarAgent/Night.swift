@@ -131,6 +131,14 @@ public actor NightBook {
                     try log.count(run: run, client: client, portal: portal, seen: 1)
                     return nil
                 }
+                if download.kind == .invoice {
+                    // A supplier's invoice becomes a purchase order (created, replaced, or logged).
+                    let outcomes = try PurchaseOrders(database: database).importInvoices(bytes, name: download.fileName, client: client,
+                                                                                         defaultCurrency: importer.defaultCurrency)
+                    try log.count(run: run, client: client, portal: portal, new: new ? 1 : 0, seen: new ? 0 : 1)
+                    CrashPoint.hit("import-uncommitted")
+                    return outcomes.first { $0.action == "failed" || $0.action == "conflict" }?.message
+                }
                 guard download.kind == .remittance else {
                     try log.count(run: run, client: client, portal: portal, new: new ? 1 : 0, seen: new ? 0 : 1)
                     return nil

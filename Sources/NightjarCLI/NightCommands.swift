@@ -176,7 +176,16 @@ enum NightCommands {
     }
 
     static func run(_ invocation: Invocation) async throws -> ExitStatus {
-        let (_, input, method) = try VaultCommands.context(invocation)
+        let (paths, input, method) = try VaultCommands.context(invocation)
+        // By hand (a person, not the night's key), running integrations is a role of its own.
+        if case .passphrase(let name, _) = method {
+            let vault = try Vault.open(paths: paths, as: method)
+            guard vault.roles.contains(.runIntegrations) else {
+                throw GeneralError(code: "run.role",
+                                   message: "\(name) may not run integrations by hand: that needs the run-integrations role (nightjar vault operator add ... --role run-integrations)",
+                                   exitStatus: .noPermission)
+            }
+        }
         var scope = NightScope()
         scope.clients = invocation.values("client")
         scope.portals = invocation.values("portal")

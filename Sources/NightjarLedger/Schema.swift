@@ -223,5 +223,67 @@ public enum LedgerSchema {
         CREATE INDEX remittance_adjustment_batch ON remittance_adjustment (batch_id);
         CREATE INDEX line_match_invoice ON line_match (invoice_id);
         """),
+        ("supplier-documents", """
+        CREATE TABLE product (
+            id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, sku TEXT NOT NULL, name TEXT NOT NULL, UNIQUE (client_id, sku)
+        );
+        CREATE TABLE supplier (
+            id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, code TEXT NOT NULL, name TEXT NOT NULL, their_code TEXT, UNIQUE (client_id, code)
+        );
+        CREATE TABLE location (
+            id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, code TEXT NOT NULL, name TEXT NOT NULL, their_code TEXT, UNIQUE (client_id, code)
+        );
+        -- A supplier's item code (reorder number) for one of our products.
+        CREATE TABLE supplier_item (
+            id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, supplier_code TEXT NOT NULL, reorder_number TEXT NOT NULL, sku TEXT NOT NULL,
+            UNIQUE (client_id, supplier_code, reorder_number)
+        );
+        CREATE TABLE purchase_order (
+            id INTEGER PRIMARY KEY,
+            client_id TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            supplier_code TEXT,
+            location_code TEXT,
+            order_date TEXT,
+            document_key TEXT NOT NULL,     -- document date | control number: decides which document is newest
+            status TEXT NOT NULL,           -- inventory_not_received, inventory_received
+            corrected INTEGER NOT NULL DEFAULT 0,
+            total_minor INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            source_sha256 TEXT NOT NULL,
+            source_name TEXT NOT NULL,
+            errors TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (client_id, reference)
+        );
+        CREATE TABLE purchase_order_line (
+            id INTEGER PRIMARY KEY,
+            po_id INTEGER NOT NULL REFERENCES purchase_order(id),
+            position INTEGER NOT NULL,
+            sku TEXT,
+            item_qualifier TEXT,
+            item_code TEXT,
+            description TEXT,
+            quantity_milli INTEGER NOT NULL,
+            unit_cost_ten_thousandths INTEGER NOT NULL,
+            extended_minor INTEGER NOT NULL,
+            error TEXT,
+            corrected_by TEXT,
+            UNIQUE (po_id, position)
+        );
+        -- Every supplier document processed, and what became of it, for a store manager to read.
+        CREATE TABLE po_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            client_id TEXT NOT NULL,
+            reference TEXT,
+            action TEXT NOT NULL,           -- created, replaced, unchanged, older_ignored, conflict, failed, received, corrected, deleted
+            file TEXT NOT NULL,
+            message TEXT NOT NULL,
+            unmapped TEXT NOT NULL          -- JSON: [{code, qualifier, description, segment}]
+        );
+        CREATE TABLE client_setting (client_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (client_id, key));
+        """),
     ]
 }
