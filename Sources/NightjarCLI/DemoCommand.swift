@@ -51,7 +51,7 @@ enum DemoCommand {
         Output.line("   nightjar --home \(root) batch show 1")
         Output.line("   echo \(demoReviewerPassphrase) | nightjar --home \(root) batch approve 1 --as demo-reviewer --passphrase-stdin")
         Output.line("   nightjar --home \(root) batch export 1 --format hledger")
-        Output.line("   Not built yet: supplier documents (810 invoices into purchase orders).")
+        Output.line("   nightjar --home \(root) po list; nightjar --home \(root) po log")
         Output.line("   Try: nightjar --home \(root) runs show 1")
         Output.line("        nightjar --home \(root) run --key-file \(root)/vault/night.key   (everything again: seen, not imported twice)")
         Output.line("")
@@ -165,6 +165,22 @@ enum DemoCommand {
         lines += NightRunner.summaryText(report).split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
         lines.append("run summary: \(report.reportPath); HAR files of each credential beside it (redacted)")
         lines.append("morning report: \(report.morningReportPath)")
+        // Supplier documents: the distributor's invoices (810) to each client's stores become purchase orders.
+        let orders = PurchaseOrders(database: try WorkspaceDatabase.open(at: workspace.databasePath))
+        for client in Set(credentials.map(\.client)).sorted() {
+            for name in ["suppliers", "locations", "products"] {
+                let path = workspace.root + "/data/erp-export/\(client)-\(name).csv"
+                if let data = FileManager.default.contents(atPath: path) { _ = try orders.importCatalog(String(decoding: data, as: UTF8.self), client: client, file: path) }
+            }
+        }
+        let supplierJobs = jobs.filter { $0.definition.block(for: .invoice) != nil }
+        let supplierRunner = NightRunner(jobs: supplierJobs, book: try NightBook(open: opener, importer: importer, inbox: Inbox(root: workspace.inboxDirectory)),
+                                         kinds: [.invoice], stagingDirectory: workspace.dataDirectory + "/staging", reportsDirectory: workspace.reportsDirectory,
+                                         loginGuard: DatabaseLoginGuard(open: opener), totp: TOTPCodeSource(store: DatabaseTOTPStore(open: opener)))
+        _ = try await supplierRunner.run(scope: "demo: supplier documents")
+        let created = try orders.orders(client: nil, status: nil)
+        let unmapped = try orders.processingLog(date: nil, client: nil).flatMap(\.unmapped).count
+        lines.append("supplier documents: \(created.count) purchase orders from the distributor's 810 invoices (\(unmapped) items to map: nightjar po log)")
         return (lines, report.morningReportPath)
     }
 }

@@ -269,6 +269,19 @@ public final class SandboxPortals: Sendable {
             let next = all.count > offset + 4 ? "\"\(offset + 4)\"" : "null"
             return .json("{\"items\":[\(items.joined(separator: ","))],\"next_cursor\":\(next)}")
         }
+        if request.path == "/api/invoices" {
+            let from = request.query["from"] ?? "2000-01-01", to = request.query["to"] ?? "2099-12-31"
+            let items = data.distributorInvoices.filter { $0.client == client && $0.date >= from && $0.date <= to }
+                .map { "{\"id\":\"\($0.id)\",\"number\":\"\($0.number)\",\"date\":\"\($0.date)\"}" }
+            return .json("{\"items\":[\(items.joined(separator: ","))]}")
+        }
+        if request.path.hasPrefix("/api/invoices/") && request.path.hasSuffix("/file") {
+            let id = request.path.split(separator: "/")[2]
+            guard let invoice = data.distributorInvoices.first(where: { $0.id == id && $0.client == client }) else {
+                return .json("{\"error\":\"not_found\"}", status: 404)
+            }
+            return download("tailspin", body: data.x810(invoice), name: "INV\(invoice.number).810", type: "application/edi-x12")
+        }
         if request.path.hasPrefix("/api/remittances/") && request.path.hasSuffix("/file") {
             let id = request.path.split(separator: "/")[2]
             guard let payment = data.payments.first(where: { $0.id == id && $0.client == client && $0.portal == "tailspin" }) else {

@@ -193,3 +193,76 @@ public struct SandboxRandom: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 }
+
+// MARK: Supplier documents (a distributor's invoices to a client that is a store)
+
+extension SandboxData {
+    /// A distributor's invoice (X12 810) to a client, served by the Tailspin API.
+    public struct DistributorInvoice: Sendable, Equatable {
+        public let id: String
+        public let client: String
+        public let number: String
+        public let date: String
+        public let control: String
+        /// (supplier item code, quantity, unit price in cents, description)
+        public let lines: [(code: String, quantity: Int, priceCents: Int64, description: String)]
+
+        public static func == (a: DistributorInvoice, b: DistributorInvoice) -> Bool { a.id == b.id }
+    }
+
+    /// The distributor's items: code, description, unit price in cents.
+    static let distributorItems: [(code: String, description: String, cents: Int64)] = [
+        ("TT-1001", "ROLLED OATS 1KG", 250), ("TT-1002", "LONG GRAIN RICE 5KG", 999), ("TT-1003", "BLACK TEA 50 BAGS", 310),
+        ("TT-1004", "STRAWBERRY JAM 340G", 175), ("TT-1005", "OLIVE OIL 1L", 1_295), ("TT-1006", "SPAGHETTI 500G", 129),
+        ("TT-1007", "TOMATO PASSATA 700G", 189), ("TT-1008", "GROUND COFFEE 250G", 549),
+    ]
+
+    /// Two invoices a week from 1 August per client; the last item is not in any catalogue.
+    public var distributorInvoices: [DistributorInvoice] {
+        var result: [DistributorInvoice] = []
+        let start = SandboxData.day("2026-08-01")
+        for (clientIndex, client) in SandboxData.clients.enumerated() {
+            for index in 0..<24 {
+                let day = start + index * 3 + clientIndex
+                var lines: [(String, Int, Int64, String)] = []
+                for offset in 0..<(2 + (index + clientIndex) % 4) {
+                    let item = SandboxData.distributorItems[(index + offset * 3 + clientIndex) % SandboxData.distributorItems.count]
+                    lines.append((item.code, 1 + (index * 7 + offset * 5) % 12, item.cents, item.description))
+                }
+                if index % 5 == 4 { lines.append(("TT-9999", 1, 1_000, "NEW SEASONAL ITEM")) }
+                result.append(DistributorInvoice(id: "si\(client.prefix(2))\(String(format: "%04d", index))", client: client,
+                                                 number: "\(700_000 + clientIndex * 1_000 + index)", date: SandboxData.iso(day),
+                                                 control: String(format: "%04d", index + 1), lines: lines))
+            }
+        }
+        return result
+    }
+
+    /// One invoice as an X12 810 (004010) with TDS in implied decimals.
+    public func x810(_ invoice: DistributorInvoice) -> String {
+        let date = invoice.date.replacingOccurrences(of: "-", with: "")
+        var segments = ["ST*810*\(invoice.control)", "BIG*\(date)*\(invoice.number)*\(date)*PO\(invoice.number)",
+                        "N1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77", "N1*ST*\(invoice.client.uppercased()) STORE 1*92*\(invoice.client.uppercased())-ST1"]
+        var total: Int64 = 0
+        for (index, line) in invoice.lines.enumerated() {
+            segments.append("IT1*\(index + 1)*\(line.quantity)*EA*\(SandboxData.decimal(line.priceCents))**VN*\(line.code)")
+            segments.append("PID*F****\(line.description)")
+            total += Int64(line.quantity) * line.priceCents
+        }
+        segments += ["TDS*\(total)", "CTT*\(invoice.lines.count)"]
+        segments.append("SE*\(segments.count + 1)*\(invoice.control)")
+        let control = String(format: "%09d", Int(invoice.number) ?? 1)
+        return (["ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *\(date.dropFirst(2))*0900*U*00401*\(control)*0*P*>",
+                 "GS*IN*TAILSPIN*NIGHTJARDEMO*\(date)*0900*1*X*004010"] + segments + ["GE*1*1", "IEA*1*\(control)"]).joined(separator: "~\n") + "~\n"
+    }
+
+    /// A client's catalogue files as its ERP would export them: suppliers, locations, products.
+    public func catalogCSVs(client: String) -> [(name: String, text: String)] {
+        let products = ["OAT-1,Rolled oats 1 kg,TSD,TT-1001", "RICE-5,Rice 5 kg,TSD,TT-1002", "TEA-50,Black tea 50 bags,TSD,TT-1003",
+                        "JAM-1,Strawberry jam,TSD,TT-1004", "OIL-1,Olive oil 1 l,TSD,TT-1005", "PASTA-5,Spaghetti 500 g,TSD,TT-1006",
+                        "PASS-7,Tomato passata,TSD,TT-1007", "COF-25,Ground coffee 250 g,TSD,TT-1008"]
+        return [("\(client)-suppliers.csv", "supplier,name,their_code\nTSD,Tailspin Toys Distribution,TSD-77\n"),
+                ("\(client)-locations.csv", "location,name,their_code\nS1,\(client.capitalized) Store 1,\(client.uppercased())-ST1\n"),
+                ("\(client)-products.csv", "sku,name,supplier,reorder_number\n" + products.joined(separator: "\n") + "\n")]
+    }
+}

@@ -35,6 +35,9 @@ do {
         try FileManager.default.createDirectory(atPath: invoicesFolder, withIntermediateDirectories: true)
         for client in SandboxData.clients {
             try portals.data.openInvoicesCSV(client: client).write(toFile: "\(invoicesFolder)/\(client)-open-invoices.csv", atomically: true, encoding: .utf8)
+            for (name, text) in portals.data.catalogCSVs(client: client) {
+                try text.write(toFile: "\(invoicesFolder)/\(name)", atomically: true, encoding: .utf8)
+            }
         }
     }
     if json {

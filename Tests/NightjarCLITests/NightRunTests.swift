@@ -243,6 +243,31 @@ struct NightRunTests {
         #expect(text.contains("Needs review"))
     }
 
+    @Test func supplierDocumentsFromThePortalBecomePurchaseOrders() throws {
+        let fixture = try Fixture()
+        defer { fixture.stop() }
+        let root = try fixture.copy("supplier")
+        for (name, text) in fixture.portals.data.catalogCSVs(client: "acme") {
+            try text.write(toFile: fixture.parent + "/" + name, atomically: true, encoding: .utf8)
+            #expect(try fixture.run(root, ["catalog", "import", fixture.parent + "/" + name, "--client", "acme"]).status == 0)
+        }
+        let result = try fixture.night(root, to: "2026-08-31", extra: ["--documents", "supplier", "--portal", "tailspin", "--client", "acme"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let expected = fixture.portals.data.distributorInvoices.filter { $0.client == "acme" && $0.date <= "2026-08-31" }
+        #expect(!expected.isEmpty)
+        let list = try fixture.run(root, ["po", "list", "--client", "acme", "--json"])
+        #expect(list.stdout.components(separatedBy: "\"reference\"").count - 1 == expected.count, "\(list.stdout)")
+        let first = try #require(expected.first)
+        let shown = try fixture.run(root, ["po", "show", "\(first.number) \(first.date.replacingOccurrences(of: "-", with: ""))", "--client", "acme", "--json"])
+        #expect(shown.stdout.contains("\"supplier\" : \"TSD\"") && shown.stdout.contains("\"location\" : \"S1\"") && shown.stdout.contains("\"sku\" : \""))
+        let log = try fixture.run(root, ["po", "log", "--client", "acme"])
+        #expect(log.stdout.contains("created"))
+        if expected.contains(where: { $0.lines.contains { $0.code == "TT-9999" } }) { #expect(log.stdout.contains("item not found: VN TT-9999 \"NEW SEASONAL ITEM\"")) }
+        // Again: the same documents change nothing.
+        #expect(try fixture.night(root, to: "2026-08-31", extra: ["--documents", "supplier", "--portal", "tailspin", "--client", "acme"]).status == 0)
+        #expect(try fixture.run(root, ["po", "list", "--client", "acme", "--json"]).stdout == list.stdout)
+    }
+
     @Test func traceSaysWhereAReferenceWasOrWhatWasChecked() throws {
         let fixture = try Fixture()
         defer { fixture.stop() }
