@@ -237,6 +237,13 @@ enum NightCommands {
             for instant in schedule.next(after: now, count: 200) where instant.timeIntervalSince(now) <= days * 86400 {
                 windows.append(Window(portal: portal, local: local.string(from: instant), utc: utc.string(from: instant), zone: schedule.timeZone.identifier))
             }
+            if hasSupplierDocuments(portal, workspace: workspace) {
+                let supplier = config.supplierSchedule
+                local.timeZone = supplier.timeZone
+                for instant in supplier.next(after: now, count: 200) where instant.timeIntervalSince(now) <= days * 86400 {
+                    windows.append(Window(portal: portal + " (supplier)", local: local.string(from: instant), utc: utc.string(from: instant), zone: supplier.timeZone.identifier))
+                }
+            }
         }
         if invocation.json {
             try Output.json(windows)
@@ -246,6 +253,12 @@ enum NightCommands {
             for window in windows { Output.line("\(window.portal.padding(14)) \(window.local.padding(28)) \(window.utc)") }
         }
         return .ok
+    }
+
+    /// Whether a portal's definition fetches supplier documents.
+    static func hasSupplierDocuments(_ portal: String, workspace: Workspace) -> Bool {
+        guard let (definition, _) = try? ScraperCommands.loadDefinition(portal, workspace: workspace) else { return false }
+        return [.invoice, .purchaseOrder, .statement].contains { definition.block(for: $0) != nil }
     }
 
     static func daemon(_ invocation: Invocation) async throws -> ExitStatus {
@@ -258,23 +271,35 @@ enum NightCommands {
         while maximumRuns.map({ runs < $0 }) ?? true {
             let config = try workspace.requireExisting()
             let now = Date()
-            let due = portals(workspace).compactMap { portal in config.schedule(for: portal).next(after: now, count: 1).first.map { (portal, $0) } }
-            guard let next = due.map(\.1).min() else {
+            // Remittances at each portal's windows; supplier documents at their own (three a day by default).
+            var due: [(portal: String, supplier: Bool, at: Date)] = []
+            for portal in portals(workspace) {
+                if let next = config.schedule(for: portal).next(after: now, count: 1).first { due.append((portal, false, next)) }
+                if hasSupplierDocuments(portal, workspace: workspace), let next = config.supplierSchedule.next(after: now, count: 1).first {
+                    due.append((portal, true, next))
+                }
+            }
+            guard let next = due.map(\.at).min() else {
                 throw GeneralError(code: "daemon.nothing", message: "no portals to schedule in \(workspace.scrapersDirectory)", exitStatus: .noInput)
             }
-            let portalsNow = due.filter { abs($0.1.timeIntervalSince(next)) < 1 }.map(\.0)
-            Logger(label: "daemon").notice("next: \(portalsNow.joined(separator: ", ")) at \(Logger.timestamp(next))")
+            let now2 = due.filter { abs($0.at.timeIntervalSince(next)) < 1 }
+            Logger(label: "daemon").notice("next: \(now2.map { "\($0.portal)\($0.supplier ? " (supplier documents)" : "")" }.joined(separator: ", ")) at \(Logger.timestamp(next))")
             let wait = next.timeIntervalSinceNow
             if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000) + 5)) }
-            var scope = NightScope()
-            scope.portals = portalsNow
-            do {
-                let result = try await performNight(workspace, method: method, scope: scope)
-                try print(result, json: invocation.json)
-                if !result.succeeded { failures += 1 }
-            } catch let error as any NightjarError {
-                Output.error(error, json: invocation.json)
-                failures += 1
+            for supplier in [false, true] {
+                let portalsNow = now2.filter { $0.supplier == supplier }.map(\.portal)
+                if portalsNow.isEmpty { continue }
+                var scope = NightScope()
+                scope.portals = portalsNow
+                if supplier { scope.kinds = [.invoice, .purchaseOrder, .statement] }
+                do {
+                    let result = try await performNight(workspace, method: method, scope: scope)
+                    try print(result, json: invocation.json)
+                    if !result.succeeded { failures += 1 }
+                } catch let error as any NightjarError {
+                    Output.error(error, json: invocation.json)
+                    failures += 1
+                }
             }
             runs += 1
         }

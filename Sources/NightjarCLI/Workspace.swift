@@ -198,6 +198,13 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
         return config
     }
 
+    /// When supplier documents are looked for: `supplier_documents`, else three times a day.
+    public var supplierSchedule: PortalSchedule {
+        let zone = TimeZone(identifier: timeZone) ?? .gmt
+        return (try? PortalSchedule.parse(schedules["supplier_documents"] ?? "08:00 13:00 18:00", defaultZone: zone))
+            ?? PortalSchedule(times: [.init(hour: 8, minute: 0)], timeZone: zone)
+    }
+
     /// The schedule of a portal: its own, else `default`, else 02:00 in the workspace's zone.
     public func schedule(for portal: String) -> PortalSchedule {
         let zone = TimeZone(identifier: timeZone) ?? .gmt

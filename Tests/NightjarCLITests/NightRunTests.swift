@@ -305,6 +305,8 @@ struct NightRunTests {
         #expect(listed.stdout.components(separatedBy: "\"portal\" : \"tailspin\"").count - 1 == 2)
         #expect(listed.stdout.components(separatedBy: "\"portal\" : \"northwind\"").count - 1 == 1)
         #expect(listed.stdout.contains("America/New_York"))
+        // Supplier documents are looked for three times a day by default.
+        #expect(listed.stdout.components(separatedBy: "\"portal\" : \"tailspin (supplier)\"").count - 1 == 3)
         let daemon = try fixture.run(root, ["daemon", "--max-runs", "1", "--key-file", fixture.parent + "/night.key"])
         #expect(daemon.status == 0, "\(daemon.stdout)\(daemon.stderr)")
         #expect(Date() >= soon.addingTimeInterval(-1))   // the window is the whole second
