@@ -1,3 +1,4 @@
+import NightjarCore
 import Foundation
 
 /// Deterministic demo data for a seed: clients, their customers and open invoices, and the
@@ -61,7 +62,7 @@ public struct SandboxData: Sendable {
 
     public init(seed: UInt64 = 2026, paymentsPerPortal: Int = 24) {
         self.seed = seed
-        var generator = SandboxRandom(seed: seed)
+        var generator = SeededRandom(seed: seed)
         let start = SandboxData.day("2026-08-01")
         for client in SandboxData.clients {
             var list: [Invoice] = []
@@ -181,18 +182,6 @@ public struct SandboxData: Sendable {
     }
 }
 
-/// SplitMix64: the sandbox's deterministic generator.
-public struct SandboxRandom: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 // MARK: Supplier documents (a distributor's invoices to a client that is a store)
 

@@ -329,7 +329,7 @@ struct NightRunTests {
         // Points passed in a run: 5 per file, 2 per batch matched, 1 per credential, 1 for the report.
         let total = 5 * files + 2 * batches + 4 + 1
         #expect(total >= 60)
-        var generator = SeededGenerator(seed: 20261129)
+        var generator = SeededRandom(seed: 20261129)
         var points = Set<Int>()
         while points.count < 50 { points.insert(1 + Int(generator.next() % UInt64(total))) }
         var crashed = 0
@@ -347,14 +347,3 @@ struct NightRunTests {
     }
 }
 
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

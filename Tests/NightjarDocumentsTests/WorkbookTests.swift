@@ -38,7 +38,7 @@ struct WorkbookTests {
 
     @Test func damagedWorkbooksAreRefusedNotCrashed() {
         let original = WorkbookTests.workbook
-        var generator = SplitMix(seed: 7)
+        var generator = SeededRandom(seed: 7)
         var refused = 0
         for round in 0..<600 {
             var bytes = original

@@ -80,7 +80,7 @@ struct X12ErrorTests {
             "stupidedi_005010X218_summary-bill-payment_one_line.edi", "bots_820-004030-03_multi_ST_CAD_NAK_crlf_term.x12",
             "bots_mailbag01_multiple_ISA_mixed_terminators.x12",
         ].map(Samples.bytes)
-        var generator = SplitMix(seed: 20261124)
+        var generator = SeededRandom(seed: 20261124)
         var accepted = 0, refused = 0
         for round in 0..<10_000 {
             var bytes = seeds[round % seeds.count]
@@ -99,23 +99,11 @@ struct X12ErrorTests {
     }
 }
 
-/// A small deterministic generator, so fuzz failures reproduce from the printed seed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Byte- and segment-level mutations: flips, truncation, deletion, duplication, swaps, huge
 /// fields, wrong separators, Windows-1252 bytes and NULs.
 enum Mutator {
-    static func mutate(_ bytes: inout [UInt8], using generator: inout SplitMix) {
+    static func mutate(_ bytes: inout [UInt8], using generator: inout SeededRandom) {
         guard !bytes.isEmpty else { return }
         let count = Int.random(in: 1...3, using: &generator)
         for _ in 0..<count {

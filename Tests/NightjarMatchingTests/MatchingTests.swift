@@ -166,7 +166,7 @@ struct MatchingQualityTests {
     }
 
     @Test func zeroWrongAutomaticMatchesAndAtLeast98PercentMatched() {
-        var generator = SeededGenerator(seed: 424242)
+        var generator = SeededRandom(seed: 424242)
         let payers = 72
         var wrong = 0, shouldMatch = 0, matched = 0, total = 0
         var nextID: Int64 = 1
@@ -252,14 +252,3 @@ struct MatchingQualityTests {
     }
 }
 
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -128,7 +128,7 @@ import NightjarCore
 
     /// Random damage to real definitions: always an error or a definition, never a crash or a hang.
     @Test func mangledDefinitionsNeverCrash() throws {
-        var generator = SeededGenerator(seed: 7)
+        var generator = SeededRandom(seed: 7)
         let sources = try ["northwind", "tailspin", "contoso"].map {
             try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/\($0).scraper", encoding: .utf8)
         }
@@ -151,17 +151,6 @@ import NightjarCore
     }
 }
 
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Every complete definition in the language reference checks clean, so the docs stay true.
 @Suite struct DocumentationExampleTests {

@@ -30,7 +30,7 @@ import NightjarSandbox
     }
 
     @Test func malformedPagesAnswerWithValuesNotCrashes() throws {
-        var generator = SeededGenerator(seed: 11)
+        var generator = SeededRandom(seed: 11)
         let html = Array("<html><body><table id='t'><tr><td>1</td><td>x</td></tr></table><a href='/n'>Next</a></body></html>".utf8)
         for round in 0..<400 {
             var bytes = html
