@@ -47,20 +47,3 @@ public struct RemittanceFileImporter: Sendable {
         }
     }
 }
-
-/// Reads just the header row of a delimited file, for matching it against profiles.
-public enum DelimitedProfileMatch {
-    public static func headerRow(_ bytes: [UInt8], file: String) throws -> [String] {
-        if DocumentFormat.detect(bytes) == .xlsx {
-            return try WorkbookReader.firstSheet(bytes, dateFormat: "yyyy-MM-dd", file: file).first { !$0.fields.isEmpty }?.fields ?? []
-        }
-        let prefix = Array(bytes.prefix(8192))
-        var text = String(decoding: prefix, as: UTF8.self)
-        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
-        guard let line = text.split(whereSeparator: \.isNewline).first(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else { return [] }
-        for separator: Character in [",", ";", "\t", "|"] where line.contains(separator) {
-            if let row = try? DelimitedText.parse(String(line), separator: separator).first { return row.fields }
-        }
-        return [String(line)]
-    }
-}

@@ -134,7 +134,7 @@ public actor NightBook {
                 if download.kind == .invoice {
                     // A supplier's invoice becomes a purchase order (created, replaced, or logged).
                     let outcomes = try PurchaseOrders(database: database).importInvoices(bytes, name: download.fileName, client: client,
-                                                                                         defaultCurrency: importer.defaultCurrency)
+                                                                                         defaultCurrency: importer.defaultCurrency, profiles: importer.profiles)
                     try log.count(run: run, client: client, portal: portal, new: new ? 1 : 0, seen: new ? 0 : 1)
                     CrashPoint.hit("import-uncommitted")
                     return outcomes.first { $0.action == "failed" || $0.action == "conflict" }?.message

@@ -23,14 +23,15 @@ enum SupplierCommands {
                         discussion: "Example:\n  nightjar catalog map --client store1 --supplier BARRY --item 001055503223 --sku SOL-120",
                         options: [clientOption, .value("supplier", "CODE", "your supplier code"), .value("item", "CODE", "the supplier's item code"),
                                   .value("sku", "SKU", "your product")], run: map),
-            CommandSpec(["po", "import"], summary: "turn 810 invoices into purchase orders (replacing by reference when newer)",
+            CommandSpec(["po", "import"], summary: "turn 810 invoices (or an invoice feed by profile) into purchase orders",
                         discussion: """
                         Each invoice becomes one purchase order whose reference is the invoice number and the order date
                         (`655910 20220615`). Items are found by the supplier's reorder number, trying the IT1 qualifiers
                         VN, IN, BP, UP in that order (--qualifiers). A document for an existing reference replaces it
                         when it is newer by its own date and control number; an older one is ignored; an order already
                         received or corrected is never replaced (logged as a conflict). Unmapped items stay on the order
-                        as errors and in the log. A file that cannot be read changes nothing.
+                        as errors and in the log. A file that cannot be read changes nothing. A CSV or Excel feed is read by
+                        the profile in profiles/ with `kind = supplier_invoices` whose columns its header has.
                         """,
                         arguments: [ArgumentSpec("FILE", "810 files", variadic: true)],
                         options: [clientOption, .value("qualifiers", "LIST", "IT1 qualifiers in order of preference (default VN,IN,BP,UP)")],
@@ -107,7 +108,8 @@ enum SupplierCommands {
                 throw GeneralError(code: "file.missing", message: "cannot read \(file)", exitStatus: .noInput)
             }
             let results = try store.importInvoices(Array(data), name: (file as NSString).lastPathComponent, client: try client(invocation),
-                                                   defaultCurrency: config.defaultCurrency, qualifiers: qualifiers)
+                                                   defaultCurrency: config.defaultCurrency, qualifiers: qualifiers,
+                                                   profiles: try ImportCommands.workspaceProfiles(invocation.workspace))
             outcomes += results
             failed = failed || results.contains { $0.action == "failed" }
         }

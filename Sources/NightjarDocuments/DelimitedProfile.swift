@@ -20,7 +20,7 @@ import Foundation
 /// amount_paid = "Paid Amount"
 /// ```
 public struct DelimitedProfile: Sendable, Equatable {
-    public enum Kind: String, Sendable { case remittance, openInvoices = "open_invoices" }
+    public enum Kind: String, Sendable { case remittance, openInvoices = "open_invoices", supplierInvoices = "supplier_invoices" }
     public enum NegativeStyle: String, Sendable { case minus, parentheses, debitCreditColumn = "debit_credit_column" }
 
     public var name: String
@@ -48,6 +48,21 @@ public struct DelimitedProfile: Sendable, Equatable {
     public static let openInvoiceFields: Set<String> = [
         "customer_id", "invoice_number", "invoice_date", "due_date", "amount", "open_amount", "currency", "po_number", "terms",
     ]
+
+    /// Fields a supplier-invoice profile (a distributor's invoice feed, one row per line) may map.
+    public static let supplierInvoiceFields: Set<String> = [
+        "invoice_number", "invoice_date", "order_date", "control_number", "supplier_id", "supplier_name", "ship_to_id", "ship_to_name",
+        "item_code", "item_qualifier", "quantity", "unit_cost", "description", "currency",
+    ]
+
+    /// The fields a profile of this kind must map.
+    public static func required(_ kind: Kind) -> [String] {
+        switch kind {
+        case .remittance: ["reference", "amount_paid"]
+        case .openInvoices: ["customer_id", "invoice_number", "open_amount"]
+        case .supplierInvoices: ["invoice_number", "item_code", "quantity", "unit_cost"]
+        }
+    }
 
     /// The documented default layout for open invoices:
     /// `customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number` (+ optional `terms`).
@@ -95,7 +110,7 @@ public struct DelimitedProfile: Sendable, Equatable {
             throw failure("unknown setting `\(unknown)`", file, line(unknown) ?? 1)
         }
         guard let kind = Kind(rawValue: setting("kind") ?? "remittance") else {
-            throw failure("kind must be remittance or open_invoices", file, line("kind") ?? 1)
+            throw failure("kind must be remittance, open_invoices or supplier_invoices", file, line("kind") ?? 1)
         }
         let separatorText = setting("separator") ?? ","
         let separator: Character = separatorText == "tab" || separatorText == "\\t" ? "\t" : (separatorText.first ?? ",")
@@ -114,12 +129,11 @@ public struct DelimitedProfile: Sendable, Equatable {
         if let code = setting("currency") {
             do { currency = try CurrencyCode(code) } catch { throw failure(error.message, file, line("currency") ?? 1) }
         }
-        let allowed = kind == .remittance ? remittanceFields : openInvoiceFields
+        let allowed = kind == .remittance ? remittanceFields : kind == .openInvoices ? openInvoiceFields : supplierInvoiceFields
         if let unknown = columns.keys.sorted().first(where: { !allowed.contains($0) }) {
             throw failure("unknown column field `\(unknown)` for a \(kind.rawValue) profile (known: \(allowed.sorted().joined(separator: ", ")))", file, 1)
         }
-        let required = kind == .remittance ? ["reference", "amount_paid"] : ["customer_id", "invoice_number", "open_amount"]
-        for field in required where columns[field] == nil {
+        for field in DelimitedProfile.required(kind) where columns[field] == nil {
             throw failure("the [columns] section must map `\(field)`", file, 1)
         }
         if negative == .debitCreditColumn && columns["debit_credit"] == nil {
@@ -138,8 +152,7 @@ public struct DelimitedProfile: Sendable, Equatable {
     /// Whether a file's header row has every column this profile requires (used to pick a profile).
     public func matches(header: [String]) -> Bool {
         let names = Set(header.map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
-        let required = kind == .remittance ? ["reference", "amount_paid"] : ["customer_id", "invoice_number", "open_amount"]
-        return required.allSatisfy { field in columns[field].map { names.contains($0.lowercased()) } ?? false }
+        return DelimitedProfile.required(kind).allSatisfy { field in columns[field].map { names.contains($0.lowercased()) } ?? false }
     }
 }
 
@@ -230,5 +243,22 @@ extension DelimitedProfile {
             throw DelimitedError(code: "csv.bad_date", message: "\(field) \"\(text)\" does not match the date format \(dateFormat)",
                                  location: SourceLocation(file: file, line: line))
         }
+    }
+}
+
+/// Reads just the header row of a delimited file, for matching it against profiles.
+public enum DelimitedProfileMatch {
+    public static func headerRow(_ bytes: [UInt8], file: String) throws -> [String] {
+        if DocumentFormat.detect(bytes) == .xlsx {
+            return try WorkbookReader.firstSheet(bytes, dateFormat: "yyyy-MM-dd", file: file).first { !$0.fields.isEmpty }?.fields ?? []
+        }
+        let prefix = Array(bytes.prefix(8192))
+        var text = String(decoding: prefix, as: UTF8.self)
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+        guard let line = text.split(whereSeparator: \.isNewline).first(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else { return [] }
+        for separator: Character in [",", ";", "\t", "|"] where line.contains(separator) {
+            if let row = try? DelimitedText.parse(String(line), separator: separator).first { return row.fields }
+        }
+        return [String(line)]
     }
 }

@@ -202,3 +202,58 @@ public enum SupplierInvoiceReader {
         return invoice
     }
 }
+
+/// Reads a distributor's invoice feed (CSV or Excel, one row per line) by a `supplier_invoices`
+/// profile into the same `SupplierInvoice` values an 810 gives; rows of one invoice number form
+/// one invoice, in file order. Line numbers stand where an 810 would give segment numbers.
+public enum SupplierInvoiceTableReader {
+    public static func read(_ bytes: [UInt8], profile: DelimitedProfile, defaultCurrency: CurrencyCode, file: String? = nil) throws(DelimitedError) -> [SupplierInvoice] {
+        guard profile.kind == .supplierInvoices else {
+            throw DelimitedError(code: "profile.kind", message: "profile \(profile.name) is not for supplier invoices", location: SourceLocation(file: file, line: 1))
+        }
+        var order: [String] = []
+        var invoices: [String: SupplierInvoice] = [:]
+        for row in try profile.rows(bytes, file: file) {
+            let location = SourceLocation(file: file, line: row.line)
+            guard let number = row["invoice_number"], let code = row["item_code"], let quantityText = row["quantity"], let costText = row["unit_cost"] else {
+                throw DelimitedError(code: "csv.missing_value", message: "invoice_number, item_code, quantity and unit_cost are required", location: location)
+            }
+            func scaled(_ text: String, digits: Int, field: String) throws(DelimitedError) -> Int64 {
+                do {
+                    return try Money.parseMinorUnits(text, digits: digits, style: profile.decimalStyle)
+                } catch {
+                    throw DelimitedError(code: "csv.bad_number", message: "\(field) \"\(text)\" is not a number", location: location)
+                }
+            }
+            let line = InvoiceLine(lineNumber: nil, quantityMilli: try scaled(quantityText, digits: 3, field: "quantity"), unit: nil,
+                                   unitPriceTenThousandths: try scaled(costText, digits: 4, field: "unit_cost"),
+                                   productIDs: [ProductID(qualifier: (row["item_qualifier"] ?? "VN").uppercased(), value: code)],
+                                   description: row["description"], segment: row.line)
+            if invoices[number] == nil {
+                var currency = profile.currency ?? defaultCurrency
+                if let text = row["currency"] {
+                    do { currency = try CurrencyCode(text) } catch {
+                        throw DelimitedError(code: "csv.bad_currency", message: "\"\(text)\" is not a currency code", location: location)
+                    }
+                }
+                var parties: [Party] = []
+                if row["supplier_id"] != nil || row["supplier_name"] != nil {
+                    parties.append(Party(role: "VN", name: row["supplier_name"] ?? "", idQualifier: nil, id: row["supplier_id"], address: [], references: []))
+                }
+                if row["ship_to_id"] != nil || row["ship_to_name"] != nil {
+                    parties.append(Party(role: "ST", name: row["ship_to_name"] ?? "", idQualifier: nil, id: row["ship_to_id"], address: [], references: []))
+                }
+                invoices[number] = SupplierInvoice(
+                    controlNumber: row["control_number"] ?? String(row.line), segment: row.line,
+                    invoiceDate: try row["invoice_date"].map { (text) throws(DelimitedError) in try profile.date(text, field: "invoice_date", line: row.line, file: file) },
+                    invoiceNumber: number,
+                    purchaseOrderDate: try row["order_date"].map { (text) throws(DelimitedError) in try profile.date(text, field: "order_date", line: row.line, file: file) },
+                    purchaseOrderNumber: nil, currency: currency, references: [], parties: parties, terms: [], dates: [], lines: [],
+                    total: nil, lineCount: nil, allowancesAndCharges: .zero(currency), findings: [])
+                order.append(number)
+            }
+            invoices[number]!.lines.append(line)
+        }
+        return order.map { invoices[$0]! }
+    }
+}

@@ -148,11 +148,22 @@ public struct PurchaseOrders {
     /// Reads an 810 file and turns each invoice into a purchase order, one transaction per file;
     /// a file that cannot be read changes nothing and is logged as failed with its location.
     public func importInvoices(_ bytes: [UInt8], name: String, client: String, defaultCurrency: CurrencyCode,
-                               qualifiers: [String] = PurchaseOrders.defaultQualifiers) throws -> [Outcome] {
+                               qualifiers: [String] = PurchaseOrders.defaultQualifiers, profiles: [DelimitedProfile] = []) throws -> [Outcome] {
         let sha = SHA256.hash(bytes).hexString
         let invoices: [SupplierInvoice]
         do {
-            invoices = try SupplierInvoiceReader.read(bytes, defaultCurrency: defaultCurrency, file: name)
+            switch DocumentFormat.detect(bytes) {
+            case .delimitedText, .xlsx:
+                // A distributor's invoice feed, read by the profile whose header matches.
+                let header = try DelimitedProfileMatch.headerRow(bytes, file: name)
+                guard let profile = profiles.first(where: { $0.kind == .supplierInvoices && $0.matches(header: header) }) else {
+                    throw GeneralError(code: "po.no_profile", message: "\(name): no supplier_invoices profile matches its header (\(header.prefix(6).joined(separator: ", ")))",
+                                       location: SourceLocation(file: name, line: 1), exitStatus: .dataError)
+                }
+                invoices = try SupplierInvoiceTableReader.read(bytes, profile: profile, defaultCurrency: defaultCurrency, file: name)
+            default:
+                invoices = try SupplierInvoiceReader.read(bytes, defaultCurrency: defaultCurrency, file: name)
+            }
             guard !invoices.isEmpty else { throw GeneralError(code: "po.no_invoice", message: "\(name) holds no 810 invoice", exitStatus: .dataError) }
         } catch let error as any NightjarError {
             let outcome = Outcome(reference: nil, action: "failed", message: error.description, unmapped: [])

@@ -149,3 +149,38 @@ struct SupplierCommandTests {
         #expect(allowed.stderr.contains("no credentials in scope"))
     }
 }
+
+@Suite("nightjar po: invoice feeds", .serialized)
+struct SupplierFeedTests {
+    @Test func anInvoiceFeedByProfileBecomesPurchaseOrders() throws {
+        let parent = BinaryRunner.temporaryFolder("po-feed")
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let root = parent + "/ws"
+        func run(_ arguments: [String]) throws -> BinaryRunner.Result { try BinaryRunner.run(["--home", root] + arguments) }
+        #expect(try BinaryRunner.run(["init", root]).status == 0)
+        try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/docs/examples/distributor-invoices.profile",
+                                         toPath: root + "/profiles/distributor-invoices.profile")
+        try "supplier,name,their_code\nFAB,Fabrikam,FAB-001\n".write(toFile: parent + "/s.csv", atomically: true, encoding: .utf8)
+        try "sku,name,supplier,reorder_number\nOAT-1,Oats,FAB,V-100\n".write(toFile: parent + "/p.csv", atomically: true, encoding: .utf8)
+        #expect(try run(["catalog", "import", parent + "/s.csv", "--client", "store1"]).status == 0)
+        #expect(try run(["catalog", "import", parent + "/p.csv", "--client", "store1"]).status == 0)
+        try """
+        Invoice,Date,Vendor,Ship To,Item,Qty,Unit Cost,Description
+        90001,2026-11-02,FAB-001,ST-01,V-100,10,2.50,OATS
+        90001,2026-11-02,FAB-001,ST-01,V-777,1,4.00,UNKNOWN THING
+        90002,2026-11-03,FAB-001,ST-01,V-100,3,2.50,OATS
+
+        """.write(toFile: parent + "/feed.csv", atomically: true, encoding: .utf8)
+        var result = try run(["po", "import", parent + "/feed.csv", "--client", "store1"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("purchase order 90001 20261102 created from feed.csv: 2 lines, 1 not mapped"))
+        #expect(result.stdout.contains("purchase order 90002 20261103 created"))
+        result = try run(["po", "show", "90001 20261102", "--client", "store1", "--json"])
+        #expect(result.stdout.contains("\"sku\" : \"OAT-1\"") && result.stdout.contains("\"total\" : \"29.00\""))
+        // A feed without a matching profile is refused with its location and changes nothing.
+        try "Something,Else\n1,2\n".write(toFile: parent + "/other.csv", atomically: true, encoding: .utf8)
+        result = try run(["po", "import", parent + "/other.csv", "--client", "store1"])
+        #expect(result.status == 65)
+        #expect(result.stdout.contains("no supplier_invoices profile matches"))
+    }
+}
