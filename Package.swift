@@ -48,11 +48,11 @@ let package = Package(
                 swiftSettings: strictSettings),
         .target(name: "NightjarReview", dependencies: ["NightjarCore", "NightjarLedger"], swiftSettings: strictSettings),
         .target(name: "NightjarAgent", dependencies: ["NightjarCore", "NightjarStore", "NightjarDocuments", "NightjarLedger", "NightjarHTTP",
-                                                      "NightjarScript", "NightjarReview"],
+                                                      "NightjarScript", "NightjarReview", "NightjarMatching"],
                 swiftSettings: strictSettings),
         .target(name: "NightjarCLI", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault",
                                                     "NightjarDocuments", "NightjarLedger", "NightjarHTTP", "NightjarScript", "NightjarAgent",
-                                                    "NightjarReview"],
+                                                    "NightjarReview", "NightjarMatching"],
                 swiftSettings: strictSettings),
         .executableTarget(name: "nightjar", dependencies: ["NightjarCLI"], swiftSettings: strictSettings),
 

@@ -1,6 +1,7 @@
 public import NightjarCore
 public import NightjarDocuments
 public import NightjarLedger
+public import NightjarMatching
 import Foundation
 
 /// What became of one file handed to the importer.
@@ -45,5 +46,24 @@ public struct RemittanceFileImporter: Sendable {
         case .unknown:
             return .skipped(code: "unknown_format", message: "\(name): not X12, Excel or text; kept, not imported")
         }
+    }
+}
+
+/// Each client's matching rules: `rules/CLIENT.rules`, else `rules/default.rules`, else the
+/// documented defaults.
+public struct MatchingRulesFiles: Sendable {
+    public let directory: String
+
+    public init(directory: String) { self.directory = directory }
+
+    /// The rules for a client, and the file they came from (nil: the defaults).
+    public func rules(for client: String) throws -> (MatchingRules, String?) {
+        for name in ["\(client).rules", "default.rules"] {
+            let path = directory + "/" + name
+            if let data = FileManager.default.contents(atPath: path) {
+                return (try MatchingRules.parse(String(decoding: data, as: UTF8.self), file: path), path)
+            }
+        }
+        return (.standard, nil)
     }
 }

@@ -79,9 +79,11 @@ public actor NightBook {
     let log: RunLog
     let importer: RemittanceFileImporter
     let inbox: Inbox
+    let rules: MatchingRulesFiles?
     var problems: [String: [String]] = [:]
 
-    public init(open: DatabaseOpener, importer: RemittanceFileImporter, inbox: Inbox) throws {
+    public init(open: DatabaseOpener, importer: RemittanceFileImporter, inbox: Inbox, rules: MatchingRulesFiles? = nil) throws {
+        self.rules = rules
         let database = try open()
         self.database = database
         ledger = Ledger(database: database)
@@ -166,7 +168,9 @@ public actor NightBook {
     public func matchNewBatches(clients: [String]) throws -> [String: Int] {
         var statuses: [String: Int] = [:]
         for client in clients {
-            _ = try ledger.match(batches: try ledger.unmatchedBatches(client: client), beforeCommit: { CrashPoint.hit("match-uncommitted") },
+            let rules = self.rules
+            _ = try ledger.match(batches: try ledger.unmatchedBatches(client: client), rules: { try rules?.rules(for: $0).0 ?? .standard },
+                                 beforeCommit: { CrashPoint.hit("match-uncommitted") },
                                  afterCommit: { result in
                                      CrashPoint.hit("matched")
                                      for (status, count) in result.statuses { statuses[status, default: 0] += count }

@@ -158,7 +158,7 @@ enum DemoCommand {
         }
         let opener = WorkspaceDatabase.opener(workspace)
         let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: try ImportCommands.workspaceProfiles(workspace))
-        let runner = NightRunner(jobs: jobs, book: try NightBook(open: opener, importer: importer, inbox: Inbox(root: workspace.inboxDirectory)),
+        let runner = NightRunner(jobs: jobs, book: try NightBook(open: opener, importer: importer, inbox: Inbox(root: workspace.inboxDirectory), rules: MatchingRulesFiles(directory: workspace.rulesDirectory)),
                                  stagingDirectory: workspace.dataDirectory + "/staging", reportsDirectory: workspace.reportsDirectory,
                                  loginGuard: DatabaseLoginGuard(open: opener), totp: TOTPCodeSource(store: DatabaseTOTPStore(open: opener)))
         let report = try await runner.run(scope: "demo: all clients / all portals")
@@ -174,7 +174,7 @@ enum DemoCommand {
             }
         }
         let supplierJobs = jobs.filter { $0.definition.block(for: .invoice) != nil }
-        let supplierRunner = NightRunner(jobs: supplierJobs, book: try NightBook(open: opener, importer: importer, inbox: Inbox(root: workspace.inboxDirectory)),
+        let supplierRunner = NightRunner(jobs: supplierJobs, book: try NightBook(open: opener, importer: importer, inbox: Inbox(root: workspace.inboxDirectory), rules: MatchingRulesFiles(directory: workspace.rulesDirectory)),
                                          kinds: [.invoice], stagingDirectory: workspace.dataDirectory + "/staging", reportsDirectory: workspace.reportsDirectory,
                                          loginGuard: DatabaseLoginGuard(open: opener), totp: TOTPCodeSource(store: DatabaseTOTPStore(open: opener)))
         _ = try await supplierRunner.run(scope: "demo: supplier documents")

@@ -3,6 +3,7 @@ import NightjarCore
 import NightjarDocuments
 import NightjarLedger
 import NightjarAgent
+import NightjarMatching
 import NightjarStore
 
 /// `nightjar import`, `nightjar invoices import`, `nightjar batches`, `nightjar batch show`.
@@ -54,6 +55,16 @@ enum ImportCommands {
                         """,
                         options: [.value("client", "C", "only this client's batches"), .value("batch", "ID", "match this batch again")],
                         run: matchBatches),
+            CommandSpec(["rules", "show"], summary: "the matching rules a client's batches are matched with, and where they come from",
+                        discussion: """
+                        Rules live in rules/CLIENT.rules (else rules/default.rules, else the documented defaults):
+                          write_off_amount = 5.00        write_off_percent = 0.5
+                          discount_grace_days = 5        look_back_days = 730
+                          strip_prefixes = INVOICE INV NO #
+                          strip_leading_zeros = yes      strip_zero_suffix = yes
+                          reason.99 = promotion          (a payer's reason code -> deduction type)
+                        """,
+                        options: [.value("client", "C", "the client")], run: showRules),
             CommandSpec(["batches"], summary: "list remittance batches (one per payment)",
                         options: [.value("client", "C", "only this client"), .value("date", "DATE", "only payments dated DATE")],
                         run: listBatches),
@@ -195,7 +206,8 @@ enum ImportCommands {
             guard let id = Int64(text) else { throw UsageError("--batch takes a number", command: "match") }
             return [id]
         } ?? ledger.unmatchedBatches(client: invocation.value("client"))
-        let results = try ids.map { try ledger.match(batch: $0) }
+        let files = MatchingRulesFiles(directory: invocation.workspace.rulesDirectory)
+        let results = try ledger.match(batches: ids, rules: { try files.rules(for: $0).0 })
         if invocation.json {
             try Output.json(results)
         } else if results.isEmpty {
@@ -209,6 +221,26 @@ enum ImportCommands {
                 }
             }
             Output.line("Matched \(results.count) batch(es): " + totals.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key.replacingOccurrences(of: "_", with: " "))" }.joined(separator: ", "))
+        }
+        return .ok
+    }
+
+    static func showRules(_ invocation: Invocation) async throws -> ExitStatus {
+        _ = try invocation.workspace.requireExisting()
+        let client = invocation.value("client") ?? "default"
+        let (rules, file) = try MatchingRulesFiles(directory: invocation.workspace.rulesDirectory).rules(for: client)
+        if invocation.json {
+            try Output.json(rules)
+        } else {
+            Output.line("Matching rules for \(client) (\(file ?? "the documented defaults")):")
+            Output.line("  write_off_amount = \(Money.decimalString(rules.writeOffAmount, digits: 2))")
+            Output.line("  write_off_percent = \(Money.decimalString(rules.writeOffBasisPoints, digits: 2))")
+            Output.line("  discount_grace_days = \(rules.discountGraceDays)")
+            Output.line("  look_back_days = \(rules.lookBackDays)")
+            Output.line("  strip_prefixes = \(rules.normalisation.prefixes.joined(separator: " "))")
+            Output.line("  strip_leading_zeros = \(rules.normalisation.stripLeadingZeros ? "yes" : "no")")
+            Output.line("  strip_zero_suffix = \(rules.normalisation.stripZeroSuffix ? "yes" : "no")")
+            for code in rules.reasonCodes.types.keys.sorted() { Output.line("  reason.\(code) = \(rules.reasonCodes.types[code]!.rawValue)") }
         }
         return .ok
     }

@@ -132,7 +132,7 @@ enum NightCommands {
         let credentials = runnable.isEmpty ? [] : try vault.credentials(runnable.map { ($0.client, $0.portal) }, purpose: .use(run: "night-\(Logger.timestamp())"))
         let opener = WorkspaceDatabase.opener(workspace)
         let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: try ImportCommands.workspaceProfiles(workspace))
-        let book = try NightBook(open: opener, importer: importer, inbox: Inbox(root: workspace.inboxDirectory))
+        let book = try NightBook(open: opener, importer: importer, inbox: Inbox(root: workspace.inboxDirectory), rules: MatchingRulesFiles(directory: workspace.rulesDirectory))
         let timeZone = TimeZone(identifier: config.timeZone) ?? .current
         let today = CalendarDate.today(in: timeZone)
         var jobs: [NightJob] = []

@@ -17,6 +17,8 @@ public struct Workspace: Sendable {
     public var vaultDirectory: String { root + "/vault" }
     public var scrapersDirectory: String { root + "/scrapers" }
     public var profilesDirectory: String { root + "/profiles" }
+    /// Per-client matching rules: `rules/CLIENT.rules`, `rules/default.rules`.
+    public var rulesDirectory: String { root + "/rules" }
     public var dataDirectory: String { root + "/data" }
     public var databasePath: String { dataDirectory + "/nightjar.sqlite" }
     public var inboxDirectory: String { dataDirectory + "/inbox" }

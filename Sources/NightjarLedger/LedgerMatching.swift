@@ -19,13 +19,13 @@ extension Ledger {
     /// and stores each decision with the rule that made it. Matching again replaces the earlier
     /// decisions; open amounts are not changed until a person approves the batch.
     public func match(batch id: Int64, rules: MatchingRules = .standard) throws -> BatchMatchResult {
-        try match(batches: [id], rules: rules)[0]
+        try match(batches: [id], rules: { _ in rules })[0]
     }
 
     /// Matches many batches, one transaction each, loading each payer's open invoices once: the
     /// same decisions as matching them one by one, at the speed a night with a million lines needs.
     /// `beforeCommit` and `afterCommit` run around each batch's commit.
-    public func match(batches ids: [Int64], rules: MatchingRules = .standard, beforeCommit: () -> Void = {},
+    public func match(batches ids: [Int64], rules: (String) throws -> MatchingRules = { _ in .standard }, beforeCommit: () -> Void = {},
                       afterCommit: (BatchMatchResult) -> Void = { _ in }) throws -> [BatchMatchResult] {
         var matchers: [String: Matcher] = [:]
         var results: [BatchMatchResult] = []
@@ -47,7 +47,7 @@ extension Ledger {
                 let key = client + "\u{1}" + customers.joined(separator: "\u{1}")
                 if matchers[key] == nil {
                     let (items, settled) = try openItems(client: client, customers: customers)
-                    matchers[key] = Matcher(rules: rules, items: items, settledInvoiceNumbers: settled)
+                    matchers[key] = Matcher(rules: try rules(client), items: items, settledInvoiceNumbers: settled)
                 }
                 let lines = try linesToMatch(batch: id, currency: currency, paymentDate: try batch.get("payment_date", as: CalendarDate?.self))
                 matchers[key]!.startPayment()

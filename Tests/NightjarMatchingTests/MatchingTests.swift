@@ -252,3 +252,39 @@ struct MatchingQualityTests {
     }
 }
 
+
+@Suite("Rules files")
+struct RulesFileTests {
+    @Test func aClientsRulesOverrideTheDefaults() throws {
+        let rules = try MatchingRules.parse("""
+            # acme's rules
+            write_off_amount = 0.00
+            write_off_percent = 1
+            look_back_days = 365
+            strip_prefixes = INV #
+            strip_zero_suffix = no
+            reason.99 = promotion
+            reason.sh = shortage
+            """, file: "acme.rules")
+        #expect(rules.writeOffAmount == 0)
+        #expect(rules.writeOffBasisPoints == 100)
+        #expect(rules.lookBackDays == 365)
+        #expect(rules.discountGraceDays == MatchingRules.standard.discountGraceDays)
+        #expect(rules.normalisation.prefixes == ["INV", "#"])
+        #expect(!rules.normalisation.stripZeroSuffix)
+        #expect(rules.reasonCodes.type(of: "99") == .promotion)
+        #expect(rules.reasonCodes.type(of: "sh") == .shortage)
+        #expect(rules.reasonCodes.type(of: "06") == .shortage)
+    }
+
+    @Test func mistakesNameTheirLine() {
+        for (text, line) in [("write_off_amount = lots", 1), ("\nreason.1 = gift", 2), ("\n\nspeed = fast", 3), ("strip_zero_suffix = maybe", 1), ("nonsense", 1)] {
+            do {
+                _ = try MatchingRules.parse(text, file: "r")
+                Issue.record("no error for \(text)")
+            } catch {
+                #expect(error.location?.line == line, "\(text): \(error.message)")
+            }
+        }
+    }
+}
