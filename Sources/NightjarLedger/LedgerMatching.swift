@@ -29,8 +29,6 @@ extension Ledger {
                       afterCommit: (BatchMatchResult) -> Void = { _ in }) throws -> [BatchMatchResult] {
         var matchers: [String: Matcher] = [:]
         var results: [BatchMatchResult] = []
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         let insert = """
             INSERT INTO line_match (line_id, batch_id, status, invoice_id, rule, applied_minor, discount_minor, write_off_minor,
                 unapplied_minor, deductions, suggestions, matched_at)
@@ -59,8 +57,7 @@ extension Ledger {
                     statuses[decision.status.rawValue, default: 0] += 1
                     try database.execute(insert, [decision.lineID, id, decision.status.rawValue, decision.invoiceID, decision.rule, decision.applied.minorUnits,
                                                   decision.discount.minorUnits, decision.writeOff.minorUnits, decision.unapplied.minorUnits,
-                                                  decision.deductions.isEmpty ? "[]" : String(decoding: try encoder.encode(decision.deductions), as: UTF8.self),
-                                                  decision.suggestions.isEmpty ? "[]" : String(decoding: try encoder.encode(decision.suggestions), as: UTF8.self), now])
+                                                  DecisionJSON.deductions(decision.deductions), DecisionJSON.suggestions(decision.suggestions), now])
                 }
                 let balance = BatchBalance(total: Money(minorUnits: try batch.int64("total_minor"), currency: currency), lines: lines, decisions: decisions)
                 beforeCommit()

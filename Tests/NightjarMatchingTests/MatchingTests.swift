@@ -288,3 +288,18 @@ struct RulesFileTests {
         }
     }
 }
+
+@Suite("Stored decisions")
+struct DecisionJSONTests {
+    @Test func theHandWrittenJSONIsWhatTheEncoderWouldWriteAndReadsBack() throws {
+        let deductions = [TypedDeduction(type: .shortage, reasonCode: "06", amount: Money(minorUnits: 21821, currency: .usd)),
+                          TypedDeduction(type: .manual, reasonCode: "a\"b\\c\n\u{1}", amount: Money(minorUnits: -5, currency: .eur))]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        #expect(DecisionJSON.deductions(deductions) == String(decoding: try encoder.encode(deductions), as: UTF8.self))
+        #expect(try JSONDecoder().decode([TypedDeduction].self, from: Data(DecisionJSON.deductions(deductions).utf8)) == deductions)
+        let suggestions = [Suggestion(kind: .transposed, invoiceID: 42, invoiceNumber: "INV-2010")]
+        #expect(try JSONDecoder().decode([Suggestion].self, from: Data(DecisionJSON.suggestions(suggestions).utf8)) == suggestions)
+        #expect(DecisionJSON.deductions([]) == "[]")
+    }
+}
