@@ -113,14 +113,28 @@ public final class Redactor: Sendable {
             var copiedUpTo = 0
             var position = 0
             let marker = Array(Redactor.marker.utf8)
+            // Bytes that may start an escape (%XX, +, \u, &...). Where the text's next two bytes are
+            // neither, a secret can only be there written raw: two byte compares rule most out.
+            func plain(_ byte: UInt8) -> Bool { byte != 37 && byte != 43 && byte != 92 && byte != 38 }
             while position < bytes.count {
                 var end = -1
-                for first in EscapeTolerantMatch.firstDecodedBytes(bytes, at: position) {
+                let rawPair = position + 1 < bytes.count && plain(bytes[position]) && plain(bytes[position + 1])
+                func consider(_ first: UInt8) {
                     for number in index.startsWith[Int(first)] {
-                        if let matchEnd = EscapeTolerantMatch.end(of: index.secrets[number], in: bytes, at: position), matchEnd > end {
+                        let secret = index.secrets[number]
+                        if rawPair, secret.count > 1, secret[0].isASCII, secret[1].isASCII,
+                           bytes[position] != UInt8(secret[0].value) || bytes[position + 1] != UInt8(secret[1].value) {
+                            continue
+                        }
+                        if let matchEnd = EscapeTolerantMatch.end(of: secret, in: bytes, at: position), matchEnd > end {
                             end = matchEnd
                         }
                     }
+                }
+                if plain(bytes[position]) {
+                    consider(bytes[position])
+                } else {
+                    for first in EscapeTolerantMatch.firstDecodedBytes(bytes, at: position) { consider(first) }
                 }
                 if position + 8 <= bytes.count, let candidates = index.exactByPrefix8[RedactionForms.prefixKey8(bytes, at: position)] {
                     for pattern in candidates where position + pattern.count > end && RedactionForms.matches(bytes, at: position, pattern: pattern) {

@@ -115,3 +115,31 @@ struct RedactorTests {
         _ = redactor.redact(text)
     }
 }
+
+@Suite("Redactor with many similar secrets")
+struct RedactorCrowdTests {
+    /// Hundreds of session tokens sharing their first characters (as a night registers): each is
+    /// still found raw and escaped, and near misses are left alone.
+    @Test func manyTokensSharingAPrefixAreEachFoundInEveryForm() {
+        let redactor = Redactor()
+        var tokens: [String] = []
+        for index in 0..<300 {
+            let token = String(format: "0000%04x%08x", index, index &* 2_654_435_761 % 0xFFFF_FFFF)
+            tokens.append(token)
+            _ = redactor.register(text: token)
+        }
+        _ = redactor.register(text: "p@ss w&rd+1")
+        for token in tokens.shuffled().prefix(40) {
+            #expect(redactor.redact("Bearer \(token)!") == "Bearer \(Redactor.marker)!")
+            let percent = token.unicodeScalars.map { String(format: "%%%02X", $0.value) }.joined()
+            #expect(redactor.redact("t=\(percent)&x") == "t=\(Redactor.marker)&x")
+            let json = "\\u00" + String(format: "%02x", token.unicodeScalars.first!.value) + token.dropFirst()
+            #expect(redactor.redact("{\"t\":\"\(json)\"}") == "{\"t\":\"\(Redactor.marker)\"}")
+        }
+        #expect(redactor.redact("pass=p%40ss+w%26rd%2B1") == "pass=\(Redactor.marker)")
+        #expect(redactor.redact("p@ss w&amp;rd+1") == Redactor.marker)
+        // One character off is not a secret.
+        let near = "0000ffff" + "12345678"
+        #expect(redactor.redact(near) == near)
+    }
+}
