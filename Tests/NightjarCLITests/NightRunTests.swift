@@ -347,3 +347,45 @@ struct NightRunTests {
     }
 }
 
+
+@Suite("nightjar run --interactive", .serialized)
+struct InteractiveRunTests {
+    /// A portal that e-mails a code: at night the credential ends with mfa_required; in the
+    /// morning `run --interactive` asks for the code and carries on.
+    @Test func aCodeSentByMailWaitsForTheMorning() throws {
+        let portals = try SandboxPortals()
+        defer { portals.stop() }
+        let parent = BinaryRunner.temporaryFolder("interactive")
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let root = parent + "/ws"
+        func run(_ arguments: [String], stdin: String = "") throws -> BinaryRunner.Result { try BinaryRunner.run(["--home", root] + arguments, stdin: stdin) }
+        #expect(try BinaryRunner.run(["init", root]).status == 0)
+        var config = try String(contentsOfFile: root + "/nightjar.conf", encoding: .utf8)
+        config += "\n[origins]\ncontoso = \"\(portals.origins["contoso"]!)\"\n"
+        try config.write(toFile: root + "/nightjar.conf", atomically: true, encoding: .utf8)
+        let definition = try String(contentsOfFile: ScraperCommandTests.repository + "/scrapers/contoso.scraper", encoding: .utf8)
+            .replacingOccurrences(of: "form { code: totp }", with: "form { code: ask \"Code e-mailed to the AR mailbox\" }")
+        try definition.write(toFile: root + "/scrapers/contoso.scraper", atomically: true, encoding: .utf8)
+        let pass = "interactive-admin-pass"
+        #expect(try run(["vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: pass + "\n").status == 0)
+        let account = portals.data.account(client: "acme", portal: "contoso")!
+        #expect(try run(["vault", "add", "acme/contoso", "--username", account.username, "--password-stdin", "--origin", portals.origins["contoso"]!,
+                         "--as", "alice", "--passphrase-stdin"], stdin: "\(pass)\n\(account.password)\n").status == 0)
+        #expect(try run(["scraper", "approve", root + "/scrapers/contoso.scraper", "--as", "alice", "--passphrase-stdin"], stdin: pass + "\n").status == 0)
+        #expect(try run(["vault", "automation-key", "create", parent + "/night.key", "--all-clients", "--as", "alice", "--passphrase-stdin"],
+                        stdin: pass + "\n").status == 0)
+        let night = try run(["run", "--key-file", parent + "/night.key", "--from", "2026-09-01", "--to", "2026-09-30"])
+        #expect(night.status == 1)
+        #expect(night.stdout.contains("mfa_required"))
+        // The morning: a person types the code the portal sent.
+        let code = SandboxPortals.totp(secret: account.totpSecret, time: UInt64(Date().timeIntervalSince1970))
+        let morning = try run(["run", "--interactive", "--passphrase-stdin", "--key-file", parent + "/night.key", "--from", "2026-09-01", "--to", "2026-09-30"],
+                              stdin: code + "\n")
+        #expect(morning.status == 0, "\(morning.stdout)\(morning.stderr)")
+        let expected = portals.data.payments(portal: "contoso", client: "acme", from: "2026-09-01", to: "2026-09-30").count
+        #expect(morning.stdout.contains("acme/contoso"))
+        #expect(morning.stdout.contains(" ok "))
+        #expect(expected > 0)
+        #expect(!morning.stdout.contains(code))
+    }
+}
