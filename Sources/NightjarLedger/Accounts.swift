@@ -69,15 +69,10 @@ extension Ledger {
             let status = try match.string("batch_status"), batch = try match.int64("batch"), date = try match.optionalString("payment_date")
             let reference = "payment \(try match.optionalString("trace_number") ?? "-") line \(try match.string("reference"))"
             let discount = try match.int64("discount_minor"), writeOff = try match.int64("write_off_minor")
-            var deductions: Int64 = 0
-            var typed: [InvoiceApplication] = []
-            if let text = try match.optionalString("deductions"), let array = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] {
-                for item in array {
-                    let minor = ((item["amount"] as? [String: Any])?["minorUnits"] as? NSNumber)?.int64Value ?? 0
-                    deductions += minor
-                    typed.append(InvoiceApplication(kind: item["type"] as? String ?? "manual", reference: "\(reference) reason \(item["reasonCode"] as? String ?? "-")",
-                                                    amount: money(minor), status: status, batch: batch, date: date))
-                }
+            let stored = ReviewBatch.Deduction.stored(try match.optionalString("deductions"))
+            let deductions = stored.map(\.amount.minorUnits).reduce(0, +)
+            let typed = stored.map {
+                InvoiceApplication(kind: $0.type, reference: "\(reference) reason \($0.reasonCode ?? "-")", amount: $0.amount, status: status, batch: batch, date: date)
             }
             let cash = try match.int64("applied_minor") - discount - writeOff - deductions
             applications.append(InvoiceApplication(kind: "payment", reference: reference, amount: money(cash), status: status, batch: batch, date: date))
@@ -179,10 +174,7 @@ extension Ledger {
             let invoice = try invoiceRow(client: client, number: target)
             let open = try invoice.int64("open_amount_minor")
             let paid = try match.int64("amount_paid_minor"), discount = try match.int64("discount_minor")
-            var deducted: Int64 = 0
-            if let array = try? JSONSerialization.jsonObject(with: Data(try match.string("deductions").utf8)) as? [[String: Any]] {
-                deducted = array.map { (($0["amount"] as? [String: Any])?["minorUnits"] as? NSNumber)?.int64Value ?? 0 }.reduce(0, +)
-            }
+            let deducted = ReviewBatch.Deduction.stored(try match.string("deductions")).map(\.amount.minorUnits).reduce(0, +)
             let covered = paid + deducted + discount
             let newStatus = covered == open ? (deducted > 0 ? "short_paid" : discount > 0 ? "paid_with_discount" : "paid_in_full")
                 : covered < open ? "short_paid" : "over_paid"

@@ -102,14 +102,7 @@ extension Ledger {
             """, [id])
         for row in rows {
             guard let applied: Int64 = try row.get("applied_minor", as: Int64?.self) else { throw ReviewError.notMatched(id) }
-            var deductions: [ReviewBatch.Deduction] = []
-            if let text = try row.optionalString("deductions"), let array = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] {
-                for item in array {
-                    let amount = (item["amount"] as? [String: Any])?["minorUnits"] as? NSNumber
-                    deductions.append(ReviewBatch.Deduction(type: item["type"] as? String ?? "manual", reasonCode: item["reasonCode"] as? String,
-                                                            amount: money(amount?.int64Value ?? 0)))
-                }
-            }
+            let deductions = ReviewBatch.Deduction.stored(try row.optionalString("deductions"))
             lines.append(LineSettlement(position: Int(try row.int64("position")), reference: try row.string("reference"),
                                         invoice: try row.optionalString("invoice_number"), customer: try row.optionalString("customer_id"),
                                         applied: money(applied), discount: money(try row.int64("discount_minor")),

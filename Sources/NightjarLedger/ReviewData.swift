@@ -1,6 +1,7 @@
 import Foundation
 public import NightjarCore
 import NightjarStore
+import NightjarMatching
 
 /// A batch as the morning review shows it: its payment, where it came from, and each line with
 /// its match decision and typed deductions.
@@ -14,6 +15,12 @@ public struct ReviewBatch: Sendable, Codable {
             self.type = type
             self.reasonCode = reasonCode
             self.amount = amount
+        }
+
+        /// The deductions a match decision stored (`line_match.deductions`, as `DecisionJSON` writes them).
+        static func stored(_ json: String?) -> [Deduction] {
+            guard let json, json != "[]", let list = try? JSONDecoder().decode([TypedDeduction].self, from: Data(json.utf8)) else { return [] }
+            return list.map { Deduction(type: $0.type.rawValue, reasonCode: $0.reasonCode, amount: $0.amount) }
         }
     }
 
@@ -99,17 +106,7 @@ extension Ledger {
                        (SELECT invoice_number FROM open_invoice WHERE id = m.invoice_id) AS invoice
                 FROM remittance_line l LEFT JOIN line_match m ON m.line_id = l.id WHERE l.batch_id = ? ORDER BY l.position
                 """, [id]) {
-                var deductions: [ReviewBatch.Deduction] = []
-                if let text = try line.optionalString("deductions"),
-                   let array = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] {
-                    for item in array {
-                        let amount = item["amount"] as? [String: Any]
-                        let minor = (amount?["minorUnits"] as? NSNumber)?.int64Value ?? 0
-                        let code = (try? CurrencyCode(amount?["currency"] as? String ?? currency.description)) ?? currency
-                        deductions.append(ReviewBatch.Deduction(type: item["type"] as? String ?? "manual", reasonCode: item["reasonCode"] as? String,
-                                                                amount: Money(minorUnits: minor, currency: code)))
-                    }
-                }
+                let deductions = ReviewBatch.Deduction.stored(try line.optionalString("deductions"))
                 lines.append(ReviewBatch.Line(position: Int(try line.int64("position")), reference: try line.string("reference"),
                                               amountPaid: Money(minorUnits: try line.int64("amount_paid_minor"), currency: currency),
                                               status: try line.optionalString("status"), rule: try line.optionalString("rule"),

@@ -1,5 +1,5 @@
 import Foundation
-public import NightjarCore
+import NightjarCore
 public import NightjarMatching
 import NightjarStore
 
