@@ -36,7 +36,7 @@ func nightAtScale(credentials count: Int) throws -> [Figure] {
             .replacingOccurrences(of: "rate 4 per second", with: "rate 1000 per second").replacingOccurrences(of: "rate 5 per second", with: "rate 1000 per second")
         definitions[portal] = try ScraperChecker.load(text, file: "\(portal).scraper")
     }
-    let profile = try DelimitedProfile.parse(try String(contentsOfFile: "docs/examples/northwind-remittance.profile", encoding: .utf8), file: "profile")
+    let profile = try LayoutProfileParser.parse(try String(contentsOfFile: "docs/examples/northwind-remittance.profile", encoding: .utf8), file: "profile")
     let range = try DateRange(from: try CalendarDate(iso: "2026-08-01"), to: try CalendarDate(iso: "2026-08-31"))
     var jobs: [NightJob] = []
     for index in 0..<count {

@@ -7,44 +7,54 @@ import Foundation
 /// What became of one file handed to the importer.
 public enum FileImport: Sendable {
     case imported(ImportResult)
-    /// Kept but not imported: not a remittance, no matching profile, unknown format.
+    /// Kept but not imported, with a stable code and what to do: `wrong_kind` (another kind of
+    /// document, and the command that reads it), `no_profile`, `several_profiles`,
+    /// `unsupported_document` (a PDF, an archive, binary data).
     case skipped(code: String, message: String)
 }
 
-/// Reads a remittance file by its detected format — X12 820, or CSV/Excel by the profile whose
-/// header matches — and imports it into the ledger in one transaction, once per content hash.
+/// Reads a remittance file by its detected format — X12 820, or text, Excel, HTML or JSON by the
+/// one profile that fits it — and imports it into the ledger in one transaction, once per content
+/// hash. When two profiles fit, the file is refused and both are named: never a silent choice.
 public struct RemittanceFileImporter: Sendable {
     public let defaultCurrency: CurrencyCode
-    public let profiles: [DelimitedProfile]
+    public let profiles: [LayoutProfile]
 
-    public init(defaultCurrency: CurrencyCode, profiles: [DelimitedProfile]) {
+    public init(defaultCurrency: CurrencyCode, profiles: [LayoutProfile]) {
         self.defaultCurrency = defaultCurrency
         self.profiles = profiles
     }
 
     public func importFile(_ bytes: [UInt8], name: String, client: String, portal: String?, into ledger: Ledger,
-                           profile explicit: DelimitedProfile? = nil) throws -> FileImport {
-        switch DocumentFormat.detect(bytes) {
+                           profile explicit: LayoutProfile? = nil) throws -> FileImport {
+        let format = DocumentFormat.detect(bytes)
+        switch format {
         case .x12(let functionalID) where functionalID == "RA" || functionalID == nil:
             let advices = try RemittanceAdviceReader.read(bytes, defaultCurrency: defaultCurrency, file: name)
             return .imported(try ledger.importRemittances(advices, bytes: bytes, name: name, client: client, format: "x12-820", portal: portal))
         case .x12(let functionalID):
-            return .skipped(code: "not_remittance", message: "\(name): an X12 \(functionalID ?? "") file, not a remittance (820); kept, not imported")
-        case .delimitedText, .xlsx:
-            let profile: DelimitedProfile
+            let what = functionalID == "IN" ? "an X12 810 invoice" : "an X12 \(functionalID ?? "") document"
+            let hint = functionalID == "IN" ? "; `nightjar po import \(name) --client \(client)` reads it into purchase orders" : ""
+            return .skipped(code: "wrong_kind", message: "\(name): \(what), not a remittance (820)\(hint)")
+        case .pdf, .zip, .unknown:
+            return .skipped(code: "unsupported_document", message: "\(name): \(format.description), which Nightjar cannot read yet; kept in the inbox")
+        case .text, .xlsx, .json, .html:
+            let profile: LayoutProfile
             if let explicit {
                 profile = explicit
             } else {
-                let header = try DelimitedProfileMatch.headerRow(bytes, file: name)
-                guard let matched = profiles.first(where: { $0.kind == .remittance && $0.matches(header: header) }) else {
-                    return .skipped(code: "no_profile", message: "\(name): no profile matches its header (\(header.prefix(6).joined(separator: ", "))); kept, not imported")
+                switch ProfileSelection.choose(profiles, kind: .remittance, bytes: bytes, fileName: name) {
+                case .success(let chosen): profile = chosen
+                case .failure(let refusal) where refusal.fitting.isEmpty:
+                    let tried = refusal.considered.isEmpty ? "there are no remittance profiles" : "tried \(refusal.considered.joined(separator: ", "))"
+                    return .skipped(code: "no_profile", message: "\(name): no profile fits \(format.description) (\(tried)); `nightjar profile draft \(name)` starts one")
+                case .failure(let refusal):
+                    return .skipped(code: "several_profiles",
+                                    message: "\(name): profiles \(refusal.fitting.joined(separator: " and ")) both fit it; give --profile, or narrow one with [match]")
                 }
-                profile = matched
             }
-            let advices = try DelimitedRemittanceReader.read(bytes, profile: profile, defaultCurrency: defaultCurrency, file: name)
-            return .imported(try ledger.importRemittances(advices, bytes: bytes, name: name, client: client, format: "csv:\(profile.name)", portal: portal))
-        case .unknown:
-            return .skipped(code: "unknown_format", message: "\(name): not X12, Excel or text; kept, not imported")
+            let advices = try RemittanceLayoutReader.read(bytes, profile: profile, defaultCurrency: defaultCurrency, file: name)
+            return .imported(try ledger.importRemittances(advices, bytes: bytes, name: name, client: client, format: "profile:\(profile.name)", portal: portal))
         }
     }
 }

@@ -84,15 +84,15 @@ enum ImportCommands {
         return client
     }
 
-    static func loadProfile(_ name: String, workspace: Workspace) throws -> DelimitedProfile {
+    static func loadProfile(_ name: String, workspace: Workspace) throws -> LayoutProfile {
         let path = name.contains("/") ? name : workspace.profilesDirectory + "/\(name).profile"
         guard let data = FileManager.default.contents(atPath: path) else {
             throw GeneralError(code: "profile.missing", message: "no profile \(path)", exitStatus: .noInput)
         }
-        return try DelimitedProfile.parse(String(decoding: data, as: UTF8.self), file: path)
+        return try LayoutProfileParser.parse(String(decoding: data, as: UTF8.self), file: path)
     }
 
-    static func workspaceProfiles(_ workspace: Workspace) throws -> [DelimitedProfile] {
+    static func workspaceProfiles(_ workspace: Workspace) throws -> [LayoutProfile] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: workspace.profilesDirectory)) ?? []
         return try names.filter { $0.hasSuffix(".profile") }.sorted().map { try loadProfile(workspace.profilesDirectory + "/" + $0, workspace: workspace) }
     }

@@ -92,8 +92,31 @@ public struct CalendarDate: Hashable, Sendable, Comparable, Codable, CustomStrin
         self = try CalendarDate.parse(text, format: "yyyy-MM-dd")
     }
 
-    /// Parses `text` with a pattern of `yyyy`, `yy`, `MM`, `M`, `dd`, `d` and literal characters,
-    /// e.g. `MM/dd/yyyy`, `yyyyMMdd`, `yyMMdd` (two-digit years are 2000-2099 below 70, else 1900s).
+    /// Month names `MMM` and `MMMM` accept, in any letter case: English names and their
+    /// three-letter abbreviations, German and French abbreviations that differ (Mär, Mai, Okt,
+    /// Dez; janv., févr., ...), with an optional trailing dot.
+    static let monthNames: [(String, Int)] = {
+        let english = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
+        var names: [(String, Int)] = []
+        for (index, name) in english.enumerated() {
+            names.append((name, index + 1))
+            names.append((String(name.prefix(3)), index + 1))
+        }
+        names.append(("sept", 9))
+        for (name, month) in [("januar", 1), ("februar", 2), ("märz", 3), ("mär", 3), ("maerz", 3), ("mrz", 3), ("mai", 5), ("juni", 6), ("juli", 7),
+                              ("oktober", 10), ("okt", 10), ("dezember", 12), ("dez", 12),
+                              ("janv", 1), ("févr", 2), ("fevr", 2), ("mars", 3), ("avr", 4), ("juin", 6), ("juil", 7), ("août", 8),
+                              ("aout", 8), ("déc", 12)] {
+            names.append((name, month))
+        }
+        // Longest first, so "june" is not read as "jun" followed by a stray "e".
+        return names.sorted { $0.0.count > $1.0.count }
+    }()
+
+    /// Parses `text` with a pattern of `yyyy`, `yy`, `MM`, `M`, `MMM`/`MMMM` (a month name),
+    /// `dd`, `d` and literal characters, e.g. `MM/dd/yyyy`, `yyyyMMdd`, `MMM d, yyyy`, `dd-MMM-yy`
+    /// (two-digit years are 2000-2099 below 70, else 1900s). A space in the pattern matches one
+    /// or more spaces.
     public static func parse(_ text: String, format: String) throws(DateError) -> CalendarDate {
         var input = Array(text.utf8)
         while let first = input.first, first == 32 || first == 9 { input.removeFirst() }
@@ -110,6 +133,16 @@ public struct CalendarDate: Hashable, Sendable, Comparable, Codable, CustomStrin
             }
             return count >= min ? value : nil
         }
+        func readMonthName() -> Int? {
+            let rest = String(decoding: input[i...], as: UTF8.self).lowercased()
+            for (name, value) in CalendarDate.monthNames where rest.hasPrefix(name) {
+                i += name.utf8.count
+                // The lower-cased name has the same UTF-8 length as the original for these names.
+                if i < input.count, input[i] == UInt8(ascii: ".") { i += 1 }
+                return value
+            }
+            return nil
+        }
         while p < pattern.count {
             let c = pattern[p]
             var run = 0
@@ -118,9 +151,15 @@ public struct CalendarDate: Hashable, Sendable, Comparable, Codable, CustomStrin
             case UInt8(ascii: "y"):
                 guard let value = readNumber(min: run, max: run) else { throw .unparseable(text, format: format) }
                 year = run == 2 ? (value < 70 ? 2000 + value : 1900 + value) : value
+            case UInt8(ascii: "M") where run >= 3:
+                guard let value = readMonthName() else { throw .unparseable(text, format: format) }
+                month = value
             case UInt8(ascii: "M"):
                 guard let value = readNumber(min: run, max: 2) else { throw .unparseable(text, format: format) }
                 month = value
+            case UInt8(ascii: " "):
+                guard i < input.count, input[i] == 32 else { throw .unparseable(text, format: format) }
+                while i < input.count, input[i] == 32 { i += 1 }
             case UInt8(ascii: "d"):
                 guard let value = readNumber(min: run, max: 2) else { throw .unparseable(text, format: format) }
                 day = value
@@ -155,6 +194,9 @@ public struct CalendarDate: Hashable, Sendable, Comparable, Codable, CustomStrin
             while p + run < chars.count, chars[p + run] == c { run += 1 }
             switch c {
             case "y": out += run == 2 ? pad(year % 100, 2) : pad(year, run)
+            case "M" where run >= 3:
+                let name = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"][month - 1]
+                out += run == 3 ? String(name.prefix(3)) : name
             case "M": out += pad(month, run)
             case "d": out += pad(day, run)
             default: out += String(repeating: c, count: run)

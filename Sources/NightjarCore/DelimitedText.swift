@@ -22,10 +22,12 @@ public enum DelimitedText {
     /// Splits `text` into rows. `maxFieldLength` bounds any one field so a hostile file cannot
     /// exhaust memory; a quote left open at the end is an error naming the line it opened on.
     /// The separator must be a single Unicode scalar (`,` `;` tab `|`).
-    public static func parse(_ text: String, separator: Character = ",", file: String? = nil,
+    public static func parse(_ text: String, separator: Character = ",", quote quoteCharacter: Character? = "\"", file: String? = nil,
                              maxFieldLength: Int = 1 << 20) throws(Failure) -> [Row] {
         let separatorScalar = separator.unicodeScalars.first!
-        let quote: Unicode.Scalar = "\"", newline: Unicode.Scalar = "\n", carriageReturn: Unicode.Scalar = "\r"
+        // Without a quote character every byte is data: a scalar no text holds stands for it.
+        let quote: Unicode.Scalar = quoteCharacter?.unicodeScalars.first ?? "\u{10FFFF}"
+        let newline: Unicode.Scalar = "\n", carriageReturn: Unicode.Scalar = "\r"
         var rows: [Row] = []
         var fields: [String] = []
         var field = String.UnicodeScalarView()

@@ -46,12 +46,15 @@ public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertib
     public var column: Int?
     /// X12 segment number (1-based, counted from the start of the file).
     public var segment: Int?
+    /// Where inside a structured file: `sheet Detail, cell C7`, `payments[0].lines[2]`.
+    public var place: String?
 
-    public init(file: String? = nil, line: Int? = nil, column: Int? = nil, segment: Int? = nil) {
+    public init(file: String? = nil, line: Int? = nil, column: Int? = nil, segment: Int? = nil, place: String? = nil) {
         self.file = file
         self.line = line
         self.column = column
         self.segment = segment
+        self.place = place
     }
 
     public var description: String {
@@ -61,6 +64,7 @@ public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertib
             if let column { text += ":\(column)" }
         }
         if let segment { text += " segment \(segment)" }
+        if let place { text += " (\(place))" }
         return text
     }
 }

@@ -1,83 +1,312 @@
 public import NightjarCore
+import Foundation
 
-/// Reads a retailer's remittance CSV by profile into remittance advices: rows with the same
-/// payment reference (and date) are one payment; each row is one line, `segment` holding its
-/// line number in the file.
-public enum DelimitedRemittanceReader {
-    public static func read(_ bytes: [UInt8], profile: DelimitedProfile, defaultCurrency: CurrencyCode,
-                            file: String? = nil) throws(DelimitedError) -> [RemittanceAdvice] {
+/// Reads remittances by profile (any format of the layout language) into remittance advices:
+/// payment records start payments, or rows with the same payment fields form one; line rows are
+/// lines; deduction rows reduce the line of the invoice they name, or the payment; total rows and
+/// trailers are checked, and a mismatch is a finding on the batch, never silent.
+public enum RemittanceLayoutReader {
+    public static func read(_ bytes: [UInt8], profile: LayoutProfile, defaultCurrency: CurrencyCode,
+                            file: String? = nil) throws(LayoutError) -> [RemittanceAdvice] {
+        try readWithRows(bytes, profile: profile, defaultCurrency: defaultCurrency, file: file).advices
+    }
+
+    /// The advices and how each row was read (for `profile try`).
+    public static func readWithRows(_ bytes: [UInt8], profile: LayoutProfile, defaultCurrency: CurrencyCode,
+                                    file: String? = nil) throws(LayoutError) -> (advices: [RemittanceAdvice], reading: LayoutReading, findings: [DocumentFinding]) {
         guard profile.kind == .remittance else {
-            throw DelimitedError(code: "profile.wrong_kind", message: "profile \(profile.name) is for open invoices", location: nil)
+            throw LayoutError(code: "profile.wrong_kind", message: "profile \(profile.name) reads \(profile.kind.rawValue), not remittances",
+                                 location: SourceLocation(file: file))
         }
-        var order: [String] = []
-        var payments: [String: RemittanceAdvice] = [:]
-        for row in try profile.rows(bytes, file: file) {
-            let currency: CurrencyCode
-            if let code = row["currency"] {
-                do { currency = try CurrencyCode(code) } catch {
-                    throw DelimitedError(code: "csv.bad_currency", message: "\"\(code)\" is not a currency code", location: SourceLocation(file: file, line: row.line))
-                }
+        let reading = try LayoutReader.read(bytes, profile: profile, file: file)
+        var assembly = RemittanceAssembly(values: LayoutValues(profile: profile, file: file), defaultCurrency: defaultCurrency)
+        for row in reading.rows { try assembly.add(row) }
+        let advices = try assembly.finish()
+        return (advices, reading, assembly.fileFindings)
+    }
+}
+
+/// Payments built row by row.
+struct RemittanceAssembly {
+    let values: LayoutValues
+    let defaultCurrency: CurrencyCode
+    var profile: LayoutProfile { values.profile }
+
+    struct PendingDeduction {
+        let adjustment: Adjustment
+        /// The invoice it names, as written.
+        let reference: String?
+        /// The line of this payment just before it, if any.
+        let previousLine: Int?
+        let belongsToPreviousLine: Bool
+        let row: LayoutReading.Row
+    }
+
+    struct Payment {
+        let key: String
+        var fields: [String: String] = [:]
+        var date: CalendarDate?
+        var currency: CurrencyCode
+        var declaredTotal: (Money, LayoutReading.Row)?
+        var lines: [RemittanceLine] = []
+        var deductions: [PendingDeduction] = []
+        var findings: [DocumentFinding] = []
+        let firstRow: LayoutReading.Row
+    }
+
+    var payments: [Payment] = []
+    var byKey: [String: Int] = [:]
+    var current: Int?
+    /// What the rows since the last total row add up to, per currency, and which payments they touched.
+    var sinceTotal: [CurrencyCode: Int64] = [:]
+    var linesSinceTotal = 0, detailsSinceTotal = 0
+    var touched: Set<Int> = []
+    var records = 0
+    /// Findings of totals that cover the file rather than one payment (also put on each payment).
+    var fileFindings: [DocumentFinding] = []
+
+    init(values: LayoutValues, defaultCurrency: CurrencyCode) {
+        self.values = values
+        self.defaultCurrency = defaultCurrency
+    }
+
+    /// The payment fields a row gives (text as read), and its key.
+    func paymentFields(_ row: LayoutReading.Row) throws(LayoutError) -> ([String: String], String) {
+        var fields: [String: String] = [:]
+        for field in LayoutProfile.paymentFields where field != "payment_total" {
+            if let value = LayoutProfile.identifierFields.contains(field) ? try values.identifier(field, row) : row.value(field)?.text {
+                fields[field] = value
+            }
+        }
+        let key = ["payment_reference", "payment_date", "payer", "payer_id", "trace_number", "currency"].map { fields[$0] ?? "" }.joined(separator: "\u{1}")
+        return (fields, key)
+    }
+
+    mutating func openPayment(_ row: LayoutReading.Row, fields: [String: String], key: String) throws(LayoutError) -> Int {
+        var payment = Payment(key: key, fields: fields, currency: try values.currency(row, fallback: defaultCurrency), firstRow: row)
+        payment.date = try values.date("payment_date", row)
+        payments.append(payment)
+        byKey[key] = payments.count - 1
+        return payments.count - 1
+    }
+
+    /// Records a payment total a row states; rows of one payment must agree.
+    mutating func noteTotal(_ row: LayoutReading.Row, payment index: Int) throws(LayoutError) {
+        guard let total = try values.amount("payment_total", row, currency: payments[index].currency) else { return }
+        if let (earlier, earlierRow) = payments[index].declaredTotal {
+            if earlier != total {
+                payments[index].findings.append(DocumentFinding(
+                    code: "layout.payment_total_conflict",
+                    message: "rows of one payment state different totals: \(earlier.decimalString) (\(earlierRow.location)) and \(total.decimalString)",
+                    segment: row.location.line))
+            }
+        } else {
+            payments[index].declaredTotal = (total, row)
+        }
+    }
+
+    mutating func add(_ row: LayoutReading.Row) throws(LayoutError) {
+        switch row.role {
+        case .skip:
+            return
+        case .payment:
+            records += 1
+            let (fields, key) = try paymentFields(row)
+            current = try openPayment(row, fields: fields, key: key + "\u{2}\(payments.count)")
+            try noteTotal(row, payment: current!)
+        case .line, .deduction:
+            records += 1
+            let index = try paymentIndex(for: row)
+            try noteTotal(row, payment: index)
+            let currency = payments[index].currency
+            touched.insert(index)
+            if row.role == .line {
+                try addLine(row, to: index, currency: currency)
             } else {
-                currency = profile.currency ?? defaultCurrency
+                try addDeduction(row, to: index, currency: currency)
             }
-            guard let reference = row["reference"] else {
-                throw DelimitedError(code: "csv.missing_value", message: "the reference is empty", location: SourceLocation(file: file, line: row.line))
-            }
-            guard let paidText = row["amount_paid"] else {
-                throw DelimitedError(code: "csv.missing_value", message: "the paid amount is empty", location: SourceLocation(file: file, line: row.line))
-            }
-            let flag = row["debit_credit"]
-            let paid = try profile.amount(paidText, currency: currency, debitCredit: flag, field: "amount_paid", line: row.line, file: file)
-            let invoiceAmount = try row["invoice_amount"].map { (text) throws(DelimitedError) in
-                try profile.amount(text, currency: currency, debitCredit: flag, field: "invoice_amount", line: row.line, file: file)
-            }
-            let discount = try row["discount"].map { (text) throws(DelimitedError) in
-                try profile.amount(text, currency: currency, debitCredit: nil, field: "discount", line: row.line, file: file)
-            }
-            var adjustments: [Adjustment] = []
-            if let text = row["deduction_amount"] {
-                let amount = try profile.amount(text, currency: currency, debitCredit: nil, field: "deduction_amount", line: row.line, file: file)
-                if !amount.isZero {
-                    // Deductions are listed as positive amounts by most retailers; stored signed (negative = taken off).
-                    adjustments.append(Adjustment(amount: amount.isNegative ? amount : Money(minorUnits: -amount.minorUnits, currency: currency),
-                                                  reasonCode: row["deduction_code"] ?? "", referenceQualifier: nil,
-                                                  reference: row["deduction_reference"], segment: row.line))
-                }
-            }
-            let date = try row["payment_date"].map { (text) throws(DelimitedError) in
-                try profile.date(text, field: "payment_date", line: row.line, file: file)
-            }
-            let key = "\(row["payment_reference"] ?? "")|\(date?.description ?? "")|\(row["payer"] ?? "")|\(currency)"
-            if payments[key] == nil {
-                order.append(key)
-                var declared = Money.zero(currency)
-                if let text = row["payment_total"] {
-                    declared = try profile.amount(text, currency: currency, debitCredit: nil, field: "payment_total", line: row.line, file: file)
-                }
-                payments[key] = RemittanceAdvice(
-                    controlNumber: row["payment_reference"] ?? "row \(row.line)", segment: row.line, handlingCode: "C",
-                    total: declared, creditDebit: "C", paymentMethod: row["payment_method"], paymentFormat: nil,
-                    originatingBankID: nil, originatingAccount: nil, receivingBankID: nil, receivingAccount: nil, effectiveDate: date,
-                    traceNumber: row["payment_reference"], traceOriginator: nil, currency: currency, references: [], dates: [],
-                    parties: row["payer"].map { [Party(role: "PR", name: $0, idQualifier: row["payer_id"] == nil ? nil : "ZZ", id: row["payer_id"],
-                                                       address: [], references: [])] } ?? [],
-                    entities: [], lines: [])
-                payments[key]!.totalDeclared = row["payment_total"] != nil
-            }
-            payments[key]!.lines.append(RemittanceLine(
-                entity: nil, referenceQualifier: row["reference_type"] ?? "IV", reference: reference, paymentAction: nil, amountPaid: paid,
-                invoiceAmount: invoiceAmount, discount: discount,
-                references: row["po_number"].map { [DocumentReference(qualifier: "PO", value: $0)] } ?? [], dates: [],
-                adjustments: adjustments, segment: row.line))
+        case .total, .trailer:
+            records += 1
+            try check(row)
         }
-        return order.map { key in
-            var advice = payments[key]!
-            if !advice.totalDeclared {
-                // Without a payment-total column, the payment is what its lines add up to.
+    }
+
+    mutating func paymentIndex(for row: LayoutReading.Row) throws(LayoutError) -> Int {
+        if profile.hasPaymentRecords {
+            guard let current else {
+                throw values.failure("layout.no_payment", "a \(row.role.rawValue) row before any payment record", row)
+            }
+            return current
+        }
+        let (fields, key) = try paymentFields(row)
+        if fields.isEmpty, let current { return current }
+        if let existing = byKey[key] {
+            current = existing
+            return existing
+        }
+        current = try openPayment(row, fields: fields, key: key)
+        return current!
+    }
+
+    mutating func addLine(_ row: LayoutReading.Row, to index: Int, currency: CurrencyCode) throws(LayoutError) {
+        let debit = values.isDebit(row)
+        guard let paid = try values.amount("amount_paid", row, currency: currency, debit: debit) else {
+            throw values.failure("csv.missing_value", "the paid amount (amount_paid) is empty; if this row is not a line, say in [rows] what it is", row)
+        }
+        guard let reference = try values.identifier("reference", row) else {
+            // A total or a note read as a line would add money that was never paid.
+            throw values.failure("csv.missing_value", "the reference is empty; if this row is not a line (a total, a note), say in [rows] what it is", row)
+        }
+        var adjustments: [Adjustment] = []
+        if let deduction = try values.amount("deduction_amount", row, currency: currency), !deduction.isZero {
+            adjustments.append(Adjustment(amount: signed(deduction), reasonCode: try values.identifier("deduction_code", row) ?? "",
+                                          reasonText: row.value("deduction_text")?.text, referenceQualifier: nil,
+                                          reference: try values.identifier("deduction_reference", row), segment: row.location.line ?? 0))
+        }
+        var references: [DocumentReference] = []
+        if let po = try values.identifier("po_number", row) { references.append(DocumentReference(qualifier: "PO", value: po)) }
+        var dates: [DocumentDate] = []
+        if let date = try values.date("invoice_date", row) { dates.append(DocumentDate(qualifier: "003", date: date)) }
+        payments[index].lines.append(RemittanceLine(
+            entity: nil, referenceQualifier: row.value("reference_type")?.text ?? "IV", reference: reference, paymentAction: nil, amountPaid: paid,
+            invoiceAmount: try values.amount("invoice_amount", row, currency: currency, debit: debit),
+            discount: try values.amount("discount", row, currency: currency), references: references, dates: dates,
+            adjustments: adjustments, segment: row.location.line ?? row.recordNumber))
+        sinceTotal[currency, default: 0] &+= paid.minorUnits
+        linesSinceTotal += 1
+        detailsSinceTotal += 1
+    }
+
+    /// A deduction's amount as stored: negative reduces the payment.
+    func signed(_ amount: Money) -> Money {
+        switch profile.deductionSign {
+        case .takenOff: amount.isNegative ? amount : Money(minorUnits: 0 &- amount.minorUnits, currency: amount.currency)
+        case .asWritten: amount
+        }
+    }
+
+    mutating func addDeduction(_ row: LayoutReading.Row, to index: Int, currency: CurrencyCode) throws(LayoutError) {
+        guard let raw = try values.amount("deduction_amount", row, currency: currency, debit: values.isDebit(row)) else {
+            throw values.failure("csv.missing_value", "the deduction amount (deduction_amount) is empty", row)
+        }
+        let amount = signed(raw)
+        let reference = try values.identifier("reference", row)
+        let adjustment = Adjustment(amount: amount, reasonCode: try values.identifier("deduction_code", row) ?? "",
+                                    reasonText: row.value("deduction_text")?.text, referenceQualifier: nil,
+                                    reference: try values.identifier("deduction_reference", row), segment: row.location.line ?? row.recordNumber)
+        let previous = payments[index].lines.isEmpty ? nil : payments[index].lines.count - 1
+        payments[index].deductions.append(PendingDeduction(adjustment: adjustment, reference: reference, previousLine: previous,
+                                                           belongsToPreviousLine: row.belongsToPreviousLine, row: row))
+        // In `explain` layouts a deduction naming an invoice explains its line and adds nothing.
+        if profile.deductionRows == .add || (reference == nil && !row.belongsToPreviousLine) { sinceTotal[currency, default: 0] &+= amount.minorUnits }
+        detailsSinceTotal += 1
+    }
+
+    /// A total row or trailer: its figures against the rows since the last one.
+    mutating func check(_ row: LayoutReading.Row) throws(LayoutError) {
+        var findings: [DocumentFinding] = []
+        let line = row.location.line
+        let single: (CurrencyCode, Int64)? = sinceTotal.count == 1 ? sinceTotal.first.map { ($0.key, $0.value) }
+            : sinceTotal.isEmpty ? (profile.currency ?? defaultCurrency, 0) : nil
+        if let (currency, sum) = single {
+            if let stated = try values.amount("total_amount", row, currency: currency), stated.minorUnits != sum {
+                findings.append(DocumentFinding(
+                    code: "layout.total_mismatch",
+                    message: "the \(row.role.rawValue) row says \(stated.decimalString) \(currency); the rows above it add up to \(Money(minorUnits: sum, currency: currency).decimalString)",
+                    segment: line))
+            }
+        } else if row.value("total_amount") != nil {
+            findings.append(DocumentFinding(code: "layout.total_unchecked",
+                                            message: "the \(row.role.rawValue) row's total covers several currencies and cannot be checked", segment: line))
+        }
+        for (field, actual, what) in [("record_count", records, "records (this one included)"), ("line_count", linesSinceTotal, "line records"),
+                                      ("detail_count", detailsSinceTotal, "line and deduction records")] {
+            if let stated = try values.count(field, row), stated != actual {
+                findings.append(DocumentFinding(code: "layout.count_mismatch",
+                                                message: "the \(row.role.rawValue) says \(stated) \(what); the file has \(actual)", segment: line))
+            }
+        }
+        fileFindings += findings
+        let covered = touched.isEmpty ? Set(payments.indices) : touched
+        for index in covered { payments[index].findings += findings }
+        sinceTotal = [:]
+        linesSinceTotal = 0
+        detailsSinceTotal = 0
+        touched = []
+    }
+
+    /// Deductions placed on their lines or the payment, then one advice per payment.
+    mutating func finish() throws(LayoutError) -> [RemittanceAdvice] {
+        var advices: [RemittanceAdvice] = []
+        for var payment in payments {
+            var paymentLevel: [Adjustment] = []
+            for pending in payment.deductions {
+                var adjustment = pending.adjustment
+                var target: Int?
+                if pending.belongsToPreviousLine {
+                    target = pending.previousLine
+                } else if let reference = pending.reference {
+                    let wanted = reference.uppercased()
+                    if let previous = pending.previousLine, payment.lines[previous].reference.uppercased() == wanted {
+                        target = previous
+                    } else {
+                        let candidates = payment.lines.indices.filter { payment.lines[$0].reference.uppercased() == wanted }
+                        if candidates.count == 1 {
+                            target = candidates[0]
+                        } else if candidates.count > 1 {
+                            payment.findings.append(DocumentFinding(
+                                code: "layout.deduction_ambiguous",
+                                message: "the deduction at \(pending.row.location) names \(reference), which \(candidates.count) lines of the payment pay; it is kept at the payment level",
+                                segment: pending.row.location.line))
+                        }
+                    }
+                }
+                if let target {
+                    payment.lines[target].adjustments.append(adjustment)
+                    if profile.deductionRows == .add {
+                        // The invoice row showed the amount before this deduction: the line is paid net of it.
+                        let line = payment.lines[target]
+                        payment.lines[target] = line.withAmountPaid(Money(minorUnits: line.amountPaid.minorUnits &+ adjustment.amount.minorUnits,
+                                                                          currency: line.amountPaid.currency))
+                    }
+                } else {
+                    adjustment.invoice = pending.reference
+                    adjustment.referenceQualifier = adjustment.referenceQualifier ?? (pending.reference == nil ? nil : "IV")
+                    paymentLevel.append(adjustment)
+                }
+            }
+            let first = payment.firstRow
+            let reference = payment.fields["payment_reference"]
+            var advice = RemittanceAdvice(
+                controlNumber: reference ?? "row \(first.location.line ?? first.recordNumber)", segment: first.location.line ?? first.recordNumber,
+                handlingCode: "C", total: .zero(payment.currency), creditDebit: "C", paymentMethod: payment.fields["payment_method"], paymentFormat: nil,
+                originatingBankID: nil, originatingAccount: nil, receivingBankID: nil, receivingAccount: nil, effectiveDate: payment.date,
+                traceNumber: payment.fields["trace_number"] ?? reference, traceOriginator: nil, currency: payment.currency, references: [], dates: [],
+                parties: payment.fields["payer"] != nil || payment.fields["payer_id"] != nil
+                    ? [Party(role: "PR", name: payment.fields["payer"] ?? "", idQualifier: payment.fields["payer_id"] == nil ? nil : "ZZ",
+                             id: payment.fields["payer_id"], address: [], references: [])] : [],
+                entities: paymentLevel.isEmpty ? [] : [RemittanceEntity(assignedNumber: nil, qualifier: nil, idQualifier: nil, id: nil,
+                                                                         adjustments: paymentLevel, segment: paymentLevel[0].segment)],
+                lines: payment.lines)
+            advice.findings = payment.findings
+            if let (declared, _) = payment.declaredTotal {
+                advice.total = declared
+            } else {
+                // Without a stated total, the payment is what its lines and deductions add up to.
                 advice.total = advice.remittedTotal
+                advice.totalDeclared = false
             }
-            return advice
+            advices.append(advice)
         }
+        return advices
+    }
+}
+
+extension RemittanceLine {
+    /// The same line with another amount paid (a deduction row taken off it).
+    func withAmountPaid(_ amount: Money) -> RemittanceLine {
+        RemittanceLine(entity: entity, referenceQualifier: referenceQualifier, reference: reference, paymentAction: paymentAction, amountPaid: amount,
+                       invoiceAmount: invoiceAmount, discount: discount, references: references, dates: dates, adjustments: adjustments, segment: segment)
     }
 }
 
@@ -94,9 +323,11 @@ public struct OpenInvoice: Sendable, Equatable, Codable {
     public let terms: String?
     /// Line in the file.
     public let line: Int
+    /// The customer's name, when the export gives it.
+    public var customerName: String?
 
     public init(customerID: String, invoiceNumber: String, invoiceDate: CalendarDate?, dueDate: CalendarDate?, amount: Money,
-                openAmount: Money, purchaseOrderNumber: String?, terms: String?, line: Int) {
+                openAmount: Money, purchaseOrderNumber: String?, terms: String?, line: Int, customerName: String? = nil) {
         self.customerID = customerID
         self.invoiceNumber = invoiceNumber
         self.invoiceDate = invoiceDate
@@ -106,39 +337,37 @@ public struct OpenInvoice: Sendable, Equatable, Codable {
         self.purchaseOrderNumber = purchaseOrderNumber
         self.terms = terms
         self.line = line
+        self.customerName = customerName
     }
 }
 
 /// Reads open invoices by profile (the default layout when none is given).
 public enum OpenInvoiceReader {
-    public static func read(_ bytes: [UInt8], profile: DelimitedProfile = .defaultOpenInvoices, defaultCurrency: CurrencyCode,
-                            file: String? = nil) throws(DelimitedError) -> [OpenInvoice] {
-        var seen: [String: Int] = [:]
+    public static func read(_ bytes: [UInt8], profile: LayoutProfile = .defaultOpenInvoices, defaultCurrency: CurrencyCode,
+                            file: String? = nil) throws(LayoutError) -> [OpenInvoice] {
+        guard profile.kind == .openInvoices else {
+            throw LayoutError(code: "profile.wrong_kind", message: "profile \(profile.name) reads \(profile.kind.rawValue), not open invoices",
+                                 location: SourceLocation(file: file))
+        }
+        let values = LayoutValues(profile: profile, file: file)
+        var seen: [String: SourceLocation] = [:]
         var result: [OpenInvoice] = []
-        for row in try profile.rows(bytes, file: file) {
-            let location = SourceLocation(file: file, line: row.line)
-            guard let customer = row["customer_id"], let number = row["invoice_number"], let openText = row["open_amount"] else {
-                throw DelimitedError(code: "csv.missing_value", message: "customer_id, invoice_number and open_amount are required", location: location)
+        for row in try LayoutReader.read(bytes, profile: profile, file: file).rows where row.role == .line {
+            guard let customer = try values.identifier("customer_id", row), let number = try values.identifier("invoice_number", row),
+                  row.value("open_amount") != nil else {
+                throw values.failure("csv.missing_value", "customer_id, invoice_number and open_amount are required", row)
             }
             if let first = seen["\(customer)|\(number)"] {
-                throw DelimitedError(code: "csv.duplicate", message: "invoice \(number) of customer \(customer) also appears on line \(first)", location: location)
+                throw values.failure("csv.duplicate", "invoice \(number) of customer \(customer) also appears at \(first)", row)
             }
-            seen["\(customer)|\(number)"] = row.line
-            var currency = profile.currency ?? defaultCurrency
-            if let code = row["currency"] {
-                do { currency = try CurrencyCode(code) } catch {
-                    throw DelimitedError(code: "csv.bad_currency", message: "\"\(code)\" is not a currency code", location: location)
-                }
-            }
-            let open = try profile.amount(openText, currency: currency, debitCredit: nil, field: "open_amount", line: row.line, file: file)
-            let amount = try row["amount"].map { (text) throws(DelimitedError) in
-                try profile.amount(text, currency: currency, debitCredit: nil, field: "amount", line: row.line, file: file)
-            } ?? open
+            seen["\(customer)|\(number)"] = row.location
+            let currency = try values.currency(row, fallback: defaultCurrency)
+            let open = try values.amount("open_amount", row, currency: currency)!
             result.append(OpenInvoice(
-                customerID: customer, invoiceNumber: number,
-                invoiceDate: try row["invoice_date"].map { (text) throws(DelimitedError) in try profile.date(text, field: "invoice_date", line: row.line, file: file) },
-                dueDate: try row["due_date"].map { (text) throws(DelimitedError) in try profile.date(text, field: "due_date", line: row.line, file: file) },
-                amount: amount, openAmount: open, purchaseOrderNumber: row["po_number"], terms: row["terms"], line: row.line))
+                customerID: customer, invoiceNumber: number, invoiceDate: try values.date("invoice_date", row), dueDate: try values.date("due_date", row),
+                amount: try values.amount("amount", row, currency: currency) ?? open, openAmount: open,
+                purchaseOrderNumber: try values.identifier("po_number", row), terms: row.value("terms")?.text,
+                line: row.location.line ?? row.recordNumber, customerName: row.value("customer_name")?.text))
         }
         return result
     }

@@ -24,14 +24,49 @@ public struct DocumentDate: Sendable, Equatable, Codable {
     public let date: CalendarDate
 }
 
-/// An ADX adjustment: a signed amount (negative reduces what is paid) and the payer's reason code.
+/// A deduction or other adjustment (X12 ADX, a CSV deduction row or column): a signed amount
+/// (negative reduces what is paid), the payer's reason code and text, and its references.
 public struct Adjustment: Sendable, Equatable, Codable {
     public let amount: Money
     public let reasonCode: String
-    public let referenceQualifier: String?
-    public let reference: String?
-    /// Segment number of the ADX.
+    /// The payer's words: the NTE after an ADX, a reason column (`Damaged in transit`).
+    public var reasonText: String?
+    /// ADX03 as written: IV invoice, RZ return authorisation, CM credit memo, ZZ mutually defined...
+    public var referenceQualifier: String?
+    /// The adjustment's own reference (debit memo, return authorisation, promotion number).
+    public var reference: String?
+    /// The invoice it reduces, when it names one and does not sit in that invoice's line
+    /// (ADX03 = IV at the ENT level; a deduction row naming an invoice the payment does not pay).
+    public var invoice: String?
+    /// Segment number of the ADX, or the file's line (provenance).
     public let segment: Int
+
+    public init(amount: Money, reasonCode: String, reasonText: String? = nil, referenceQualifier: String? = nil, reference: String? = nil,
+                invoice: String? = nil, segment: Int) {
+        self.amount = amount
+        self.reasonCode = reasonCode
+        self.reasonText = reasonText
+        self.referenceQualifier = referenceQualifier
+        self.reference = reference
+        self.invoice = invoice
+        self.segment = segment
+    }
+}
+
+/// Something a reader noticed that does not refuse the document but must not go unseen: a
+/// total or count the file states that its contents do not add up to.
+public struct DocumentFinding: Sendable, Equatable, Codable {
+    /// e.g. `layout.total_mismatch`, `layout.count_mismatch`, `invoice.totals_mismatch`.
+    public let code: String
+    public let message: String
+    /// The X12 segment number or the file's line.
+    public let segment: Int?
+
+    public init(code: String, message: String, segment: Int?) {
+        self.code = code
+        self.message = message
+        self.segment = segment
+    }
 }
 
 /// One remitted line (RMR): the reference the payer wrote, what was paid, and its adjustments.
@@ -101,33 +136,38 @@ public struct RemittanceAdvice: Sendable, Equatable, Codable {
     public var parties: [Party]
     public var entities: [RemittanceEntity]
     public var lines: [RemittanceLine]
+    /// Totals and counts the file states that its contents do not match (never silent).
+    public var findings: [DocumentFinding] = []
 
     public var payer: Party? { parties.first { $0.role == "PR" } }
     public var payee: Party? { parties.first { $0.role == "PE" } }
 
-    /// What the lines and ENT-level adjustments account for: Σ RMR04 − Σ ENT-level ADX01.
-    /// (The payers' own files fix the sign: in the public mailbag sample both 820s balance to the
-    /// cent this way, 541.20 − (−20.52) = 561.72, and are off by twice the adjustment the other way.)
+    /// What the lines and payment-level adjustments account for: Σ RMR04 + Σ ENT-level ADX01, the
+    /// X12 standard's rule (a negative ADX01 reduces the payment). An ADX inside an RMR loop is
+    /// already in that line's RMR04 and is not added again.
     public var remittedTotal: Money {
         var total = Int64(0)
         for line in lines { total &+= line.amountPaid.minorUnits }
-        for entity in entities { for adjustment in entity.adjustments { total &-= adjustment.amount.minorUnits } }
+        for entity in entities { for adjustment in entity.adjustments { total &+= adjustment.amount.minorUnits } }
         return Money(minorUnits: total, currency: currency)
     }
+
+    /// Payment-level adjustments: those not inside any line.
+    public var paymentAdjustments: [Adjustment] { entities.flatMap(\.adjustments) }
 
     /// BPR02 minus what the lines account for. Not zero when the payer took deductions it did not list.
     public var difference: Money { Money(minorUnits: total.minorUnits &- remittedTotal.minorUnits, currency: currency) }
 
-    /// Whether the payment equals what its lines account for.
-    public var isBalanced: Bool { difference.isZero }
+    /// Whether the payment equals what its lines account for and the file's own totals agree.
+    public var isBalanced: Bool { difference.isZero && findings.isEmpty }
 }
 
 /// Reads 820 transaction sets into `RemittanceAdvice` values.
 ///
 /// The balance rule: BPR02 (negated when BPR03 is D) should equal the sum of RMR04 (amount paid,
-/// already net of the RMR's own ADX adjustments) minus the sum of ENT-level ADX01 amounts, the
-/// sign real payers' files use. A difference is not an error: the advice is returned with
-/// `isBalanced == false` and `difference` set, for the batch to be flagged.
+/// already net of the RMR's own ADX adjustments) plus the sum of ENT-level ADX01 amounts (a
+/// negative ADX01 reduces the payment), as the standard says. A difference is not an error: the
+/// advice is returned with `isBalanced == false` and `difference` set, for the batch to be flagged.
 /// 003010 files that use BPS/RMT instead of BPR/RMR are read the same way.
 public enum RemittanceAdviceReader {
     /// Every 820 in the interchanges.
@@ -196,7 +236,18 @@ public enum RemittanceAdviceReader {
             references: [], dates: [], parties: [], entities: [], lines: [])
         enum Place { case heading, party, entity, line, itemDetail }
         var place = Place.heading
+        /// The ADX whose loop we are in (its NTE and REF belong to it): in a line, or at the ENT level.
+        enum AdjustmentPlace { case line(Int, Int), entity(Int, Int) }
+        var adjustmentPlace: AdjustmentPlace?
+        func updateAdjustment(_ change: (inout Adjustment) -> Void) {
+            switch adjustmentPlace {
+            case .line(let line, let index): change(&advice.lines[line].adjustments[index])
+            case .entity(let entity, let index): change(&advice.entities[entity].adjustments[index])
+            case nil: break
+            }
+        }
         for segment in set.segments {
+            if segment.id != "NTE" && segment.id != "REF" && segment.id != "DTM" && segment.id != "PER" { adjustmentPlace = nil }
             switch segment.id {
             case "N1" where segment[1] == "LI":
                 // 003010 line-item loop: RMT segments under it are item detail, not remitted invoices.
@@ -230,17 +281,37 @@ public enum RemittanceAdviceReader {
                     references: [], dates: [], adjustments: [], segment: segment.number))
                 place = .line
             case "ADX":
-                let adjustment = Adjustment(amount: try amount(segment[1], currency, segment: segment, element: 1, file: file),
-                                            reasonCode: segment[2], referenceQualifier: segment.optional(3), reference: segment.optional(4),
+                let qualifier = segment.optional(3)
+                var adjustment = Adjustment(amount: try amount(segment[1], currency, segment: segment, element: 1, file: file),
+                                            reasonCode: segment[2], referenceQualifier: qualifier, reference: segment.optional(4),
                                             segment: segment.number)
                 if place == .line, !advice.lines.isEmpty {
-                    advice.lines[advice.lines.count - 1].adjustments.append(adjustment)
-                } else if !advice.entities.isEmpty {
-                    advice.entities[advice.entities.count - 1].adjustments.append(adjustment)
+                    let line = advice.lines.count - 1
+                    advice.lines[line].adjustments.append(adjustment)
+                    adjustmentPlace = .line(line, advice.lines[line].adjustments.count - 1)
                 } else {
-                    advice.entities.append(RemittanceEntity(assignedNumber: nil, qualifier: nil, idQualifier: nil, id: nil,
-                                                            adjustments: [adjustment], segment: segment.number))
-                    place = .entity
+                    // At the ENT level an ADX is a payment-level adjustment; ADX03 = IV names the invoice it reduces.
+                    if qualifier == "IV" { adjustment.invoice = adjustment.reference }
+                    if advice.entities.isEmpty {
+                        advice.entities.append(RemittanceEntity(assignedNumber: nil, qualifier: nil, idQualifier: nil, id: nil,
+                                                                adjustments: [], segment: segment.number))
+                        place = .entity
+                    }
+                    let entity = advice.entities.count - 1
+                    advice.entities[entity].adjustments.append(adjustment)
+                    adjustmentPlace = .entity(entity, advice.entities[entity].adjustments.count - 1)
+                }
+            case "NTE":
+                // The payer's words about the adjustment before it ("DEBIT MEMO DM-4471 DAMAGED").
+                guard let text = segment.optional(2) ?? segment.optional(1), adjustmentPlace != nil else { continue }
+                updateAdjustment { $0.reasonText = $0.reasonText.map { $0 + " " + text } ?? text }
+            case "REF" where adjustmentPlace != nil:
+                let value = segment.optional(2) ?? segment.optional(3)
+                updateAdjustment { adjustment in
+                    if adjustment.reference == nil {
+                        adjustment.reference = value
+                        adjustment.referenceQualifier = adjustment.referenceQualifier ?? segment.optional(1)
+                    }
                 }
             case "REF":
                 let reference = DocumentReference(qualifier: segment[1], value: segment.optional(2) ?? segment[3])
@@ -254,8 +325,6 @@ public enum RemittanceAdviceReader {
                 guard let text = segment.optional(2) else { continue }
                 let date = DocumentDate(qualifier: segment[1], date: try X12Values.date(text, segment: segment, file: file))
                 if place == .line { advice.lines[advice.lines.count - 1].dates.append(date) } else if place != .itemDetail { advice.dates.append(date) }
-            case "NM1", "IT1", "SAC", "SLN", "TXI", "NTE", "PER", "CUR", "TRN", "BPR", "BPS", "RDM", "LS", "LE", "TXP", "DED", "LX", "REF2":
-                continue
             default:
                 continue
             }

@@ -32,13 +32,6 @@ public struct ProductID: Sendable, Equatable, Codable {
     public let value: String
 }
 
-/// Something a reader noticed that does not stop the document (a totals mismatch).
-public struct DocumentFinding: Sendable, Equatable, Codable {
-    public let code: String
-    public let message: String
-    public let segment: Int
-}
-
 /// An 810 invoice from a supplier.
 public struct SupplierInvoice: Sendable, Equatable, Codable {
     public let controlNumber: String
@@ -207,47 +200,44 @@ public enum SupplierInvoiceReader {
 /// profile into the same `SupplierInvoice` values an 810 gives; rows of one invoice number form
 /// one invoice, in file order. Line numbers stand where an 810 would give segment numbers.
 public enum SupplierInvoiceTableReader {
-    public static func read(_ bytes: [UInt8], profile: DelimitedProfile, defaultCurrency: CurrencyCode, file: String? = nil) throws(DelimitedError) -> [SupplierInvoice] {
+    public static func read(_ bytes: [UInt8], profile: LayoutProfile, defaultCurrency: CurrencyCode, file: String? = nil) throws(LayoutError) -> [SupplierInvoice] {
         guard profile.kind == .supplierInvoices else {
-            throw DelimitedError(code: "profile.kind", message: "profile \(profile.name) is not for supplier invoices", location: SourceLocation(file: file, line: 1))
+            throw LayoutError(code: "profile.kind", message: "profile \(profile.name) is not for supplier invoices", location: SourceLocation(file: file, line: 1))
         }
+        let values = LayoutValues(profile: profile, file: file)
         var order: [String] = []
         var invoices: [String: SupplierInvoice] = [:]
-        for row in try profile.rows(bytes, file: file) {
-            let location = SourceLocation(file: file, line: row.line)
-            guard let number = row["invoice_number"], let code = row["item_code"], let quantityText = row["quantity"], let costText = row["unit_cost"] else {
-                throw DelimitedError(code: "csv.missing_value", message: "invoice_number, item_code, quantity and unit_cost are required", location: location)
+        for row in try LayoutReader.read(bytes, profile: profile, file: file).rows where row.role == .line {
+            guard let number = try values.identifier("invoice_number", row), let code = try values.identifier("item_code", row),
+                  let quantityText = row.value("quantity")?.text, let costText = row.value("unit_cost")?.text else {
+                throw values.failure("csv.missing_value", "invoice_number, item_code, quantity and unit_cost are required", row)
             }
-            func scaled(_ text: String, digits: Int, field: String) throws(DelimitedError) -> Int64 {
+            func scaled(_ text: String, digits: Int, field: String) throws(LayoutError) -> Int64 {
                 do {
                     return try Money.parseMinorUnits(text, digits: digits, style: profile.decimalStyle)
                 } catch {
-                    throw DelimitedError(code: "csv.bad_number", message: "\(field) \"\(text)\" is not a number", location: location)
+                    throw values.failure("csv.bad_number", "\(field) \"\(text)\" is not a number", row)
                 }
             }
+            let lineNumber = row.location.line ?? row.recordNumber
             let line = InvoiceLine(lineNumber: nil, quantityMilli: try scaled(quantityText, digits: 3, field: "quantity"), unit: nil,
                                    unitPriceTenThousandths: try scaled(costText, digits: 4, field: "unit_cost"),
-                                   productIDs: [ProductID(qualifier: (row["item_qualifier"] ?? "VN").uppercased(), value: code)],
-                                   description: row["description"], segment: row.line)
+                                   productIDs: [ProductID(qualifier: (row.value("item_qualifier")?.text ?? "VN").uppercased(), value: code)],
+                                   description: row.value("description")?.text, segment: lineNumber)
             if invoices[number] == nil {
-                var currency = profile.currency ?? defaultCurrency
-                if let text = row["currency"] {
-                    do { currency = try CurrencyCode(text) } catch {
-                        throw DelimitedError(code: "csv.bad_currency", message: "\"\(text)\" is not a currency code", location: location)
-                    }
-                }
+                let currency = try values.currency(row, fallback: defaultCurrency)
                 var parties: [Party] = []
-                if row["supplier_id"] != nil || row["supplier_name"] != nil {
-                    parties.append(Party(role: "VN", name: row["supplier_name"] ?? "", idQualifier: nil, id: row["supplier_id"], address: [], references: []))
+                let supplierID = try values.identifier("supplier_id", row), shipTo = try values.identifier("ship_to_id", row)
+                if supplierID != nil || row.value("supplier_name") != nil {
+                    parties.append(Party(role: "VN", name: row.value("supplier_name")?.text ?? "", idQualifier: nil, id: supplierID, address: [], references: []))
                 }
-                if row["ship_to_id"] != nil || row["ship_to_name"] != nil {
-                    parties.append(Party(role: "ST", name: row["ship_to_name"] ?? "", idQualifier: nil, id: row["ship_to_id"], address: [], references: []))
+                if shipTo != nil || row.value("ship_to_name") != nil {
+                    parties.append(Party(role: "ST", name: row.value("ship_to_name")?.text ?? "", idQualifier: nil, id: shipTo, address: [], references: []))
                 }
                 invoices[number] = SupplierInvoice(
-                    controlNumber: row["control_number"] ?? String(row.line), segment: row.line,
-                    invoiceDate: try row["invoice_date"].map { (text) throws(DelimitedError) in try profile.date(text, field: "invoice_date", line: row.line, file: file) },
-                    invoiceNumber: number,
-                    purchaseOrderDate: try row["order_date"].map { (text) throws(DelimitedError) in try profile.date(text, field: "order_date", line: row.line, file: file) },
+                    controlNumber: try values.identifier("control_number", row) ?? String(lineNumber), segment: lineNumber,
+                    invoiceDate: try values.date("invoice_date", row), invoiceNumber: number,
+                    purchaseOrderDate: try values.date("order_date", row),
                     purchaseOrderNumber: nil, currency: currency, references: [], parties: parties, terms: [], dates: [], lines: [],
                     total: nil, lineCount: nil, allowancesAndCharges: .zero(currency), findings: [])
                 order.append(number)

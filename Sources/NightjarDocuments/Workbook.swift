@@ -1,122 +1,181 @@
 public import NightjarCore
-import CXML
+import NightjarMarkup
 import CZlib
 import Foundation
 
-/// Reads the first worksheet of an .xlsx workbook into rows of text: through its zip (zlib) and
-/// XML parts (libxml2 with no network access and no entity expansion), shared strings, inline
-/// strings, numbers and date cells. Decompressed sizes are capped.
+/// Reads the worksheets of an .xlsx workbook: through its zip (zlib) and XML parts (libxml2 with
+/// no network access and no entity expansion), shared strings, inline strings, numbers with
+/// their number formats, and date cells. Decompressed sizes are capped.
 public enum WorkbookReader {
     /// No part may inflate beyond this (a small zip bomb cannot fill memory).
     public static let maximumPartSize = 256 * 1024 * 1024
 
-    /// The rows of the first sheet; date cells are written with `dateFormat`.
-    public static func firstSheet(_ bytes: [UInt8], dateFormat: String, file: String?) throws(DelimitedError) -> [DelimitedText.Row] {
+    /// A worksheet: its name and rows.
+    public struct Sheet: Sendable {
+        public let name: String
+        public let rows: [(line: Int, cells: [SourceCell])]
+    }
+
+    /// The sheets a selection names, in workbook order.
+    public static func sheets(_ bytes: [UInt8], selection: LayoutProfile.SheetSelection, file: String?) throws(LayoutError) -> [Sheet] {
         let archive = try ZipArchive(bytes, file: file)
         var shared: [String] = []
         if let part = try archive.part("xl/sharedStrings.xml") { shared = try sharedStrings(part, file: file) }
-        var dateStyles: Set<Int> = []
-        if let part = try archive.part("xl/styles.xml") { dateStyles = try self.dateStyles(part) }
-        let sheetPath = try firstSheetPath(archive, file: file)
-        guard let sheet = try archive.part(sheetPath) else {
-            throw DelimitedError(code: "xlsx.malformed", message: "the workbook has no worksheet \(sheetPath)", location: SourceLocation(file: file))
-        }
-        return try rows(sheet, shared: shared, dateStyles: dateStyles, dateFormat: dateFormat, file: file)
-    }
-
-    static func document(_ bytes: [UInt8], part: String, file: String?) throws(DelimitedError) -> XMLDocument {
-        let pointer = bytes.withUnsafeBufferPointer { buffer in
-            buffer.baseAddress.map { $0.withMemoryRebound(to: CChar.self, capacity: buffer.count) { cxml_read_xml($0, Int32(buffer.count)) } } ?? nil
-        }
-        guard let pointer else {
-            throw DelimitedError(code: "xlsx.malformed", message: "the part \(part) is not well-formed XML", location: SourceLocation(file: file))
-        }
-        return XMLDocument(pointer)
-    }
-
-    static func firstSheetPath(_ archive: ZipArchive, file: String?) throws(DelimitedError) -> String {
-        guard let workbook = try archive.part("xl/workbook.xml") else {
-            throw DelimitedError(code: "xlsx.malformed", message: "not an Excel workbook (no xl/workbook.xml)", location: SourceLocation(file: file))
-        }
-        let document = try document(workbook, part: "xl/workbook.xml", file: file)
-        guard let sheet = document.root?.descendants(named: "sheet").first, let relation = sheet.attribute("id") else {
-            return "xl/worksheets/sheet1.xml"
-        }
-        if let rels = try archive.part("xl/_rels/workbook.xml.rels") {
-            let relations = try self.document(rels, part: "xl/_rels/workbook.xml.rels", file: file)
-            for node in relations.root?.descendants(named: "Relationship") ?? [] where node.attribute("Id") == relation {
-                guard var target = node.attribute("Target") else { break }
-                if target.hasPrefix("/") { target.removeFirst() } else { target = "xl/" + target }
-                return target
+        var styles = CellStyles()
+        if let part = try archive.part("xl/styles.xml") { styles = try cellStyles(part, file: file) }
+        let all = try sheetPaths(archive, file: file)
+        var chosen: [(name: String, path: String)]
+        switch selection {
+        case .first: chosen = Array(all.prefix(1))
+        case .all: chosen = all
+        case .number(let number):
+            guard number <= all.count else {
+                throw LayoutError(code: "xlsx.no_sheet", message: "the workbook has \(all.count) sheet(s), not \(number)", location: SourceLocation(file: file))
             }
+            chosen = [all[number - 1]]
+        case .named(let name):
+            guard let sheet = all.first(where: { $0.name.caseInsensitiveCompare(name) == .orderedSame }) else {
+                throw LayoutError(code: "xlsx.no_sheet", message: "the workbook has no sheet \"\(name)\" (it has: \(all.map(\.name).joined(separator: ", ")))",
+                                     location: SourceLocation(file: file))
+            }
+            chosen = [sheet]
         }
-        return "xl/worksheets/sheet1.xml"
-    }
-
-    static func sharedStrings(_ bytes: [UInt8], file: String?) throws(DelimitedError) -> [String] {
-        let document = try document(bytes, part: "xl/sharedStrings.xml", file: file)
-        return (document.root?.children(named: "si") ?? []).map { item in
-            item.descendants(named: "t").map(\.text).joined()
-        }
-    }
-
-    /// Indexes of cell styles (cellXfs) whose number format is a date.
-    static func dateStyles(_ bytes: [UInt8]) throws(DelimitedError) -> Set<Int> {
-        let document = try document(bytes, part: "xl/styles.xml", file: nil)
-        var customDates: Set<Int> = []
-        for format in document.root?.descendants(named: "numFmt") ?? [] {
-            guard let id = format.attribute("numFmtId").flatMap(Int.init), let code = format.attribute("formatCode")?.lowercased() else { continue }
-            let stripped = code.replacingOccurrences(of: "\"[^\"]*\"", with: "", options: .regularExpression)
-            if stripped.contains("d") || stripped.contains("yy") { customDates.insert(id) }
-        }
-        let builtIn: Set<Int> = [14, 15, 16, 17, 22, 27, 30, 36, 45, 46, 47, 50, 57]
-        var result: Set<Int> = []
-        guard let xfs = document.root?.descendants(named: "cellXfs").first else { return result }
-        for (index, xf) in xfs.children(named: "xf").enumerated() {
-            if let id = xf.attribute("numFmtId").flatMap(Int.init), builtIn.contains(id) || customDates.contains(id) { result.insert(index) }
+        var result: [Sheet] = []
+        for (name, path) in chosen {
+            guard let part = try archive.part(path) else {
+                throw LayoutError(code: "xlsx.malformed", message: "the workbook has no worksheet \(path)", location: SourceLocation(file: file))
+            }
+            result.append(Sheet(name: name, rows: try rows(part, sheet: name, shared: shared, styles: styles, file: file)))
         }
         return result
     }
 
-    static func rows(_ bytes: [UInt8], shared: [String], dateStyles: Set<Int>, dateFormat: String, file: String?) throws(DelimitedError) -> [DelimitedText.Row] {
-        let document = try document(bytes, part: "worksheet", file: file)
-        var result: [DelimitedText.Row] = []
+    static func document(_ bytes: [UInt8], part: String, file: String?) throws(LayoutError) -> MarkupDocument {
+        guard let document = MarkupDocument.xml(bytes) else {
+            throw LayoutError(code: "xlsx.malformed", message: "the part \(part) is not well-formed XML", location: SourceLocation(file: file))
+        }
+        return document
+    }
+
+    /// Every sheet's name and part, in workbook order.
+    static func sheetPaths(_ archive: ZipArchive, file: String?) throws(LayoutError) -> [(name: String, path: String)] {
+        guard let workbook = try archive.part("xl/workbook.xml") else {
+            throw LayoutError(code: "xlsx.malformed", message: "not an Excel workbook (no xl/workbook.xml)", location: SourceLocation(file: file))
+        }
+        let sheets = try document(workbook, part: "xl/workbook.xml", file: file).root?.descendants(named: "sheet") ?? []
+        var targets: [String: String] = [:]
+        if let rels = try archive.part("xl/_rels/workbook.xml.rels") {
+            for node in try document(rels, part: "xl/_rels/workbook.xml.rels", file: file).root?.descendants(named: "Relationship") ?? [] {
+                guard let id = node.attribute("Id"), var target = node.attribute("Target") else { continue }
+                if target.hasPrefix("/") { target.removeFirst() } else { target = "xl/" + target }
+                targets[id] = target
+            }
+        }
+        if sheets.isEmpty { return [("Sheet1", "xl/worksheets/sheet1.xml")] }
+        return sheets.enumerated().map { index, sheet in
+            let name = sheet.attribute("name") ?? "Sheet\(index + 1)"
+            let path = sheet.attribute("id").flatMap { targets[$0] } ?? "xl/worksheets/sheet\(index + 1).xml"
+            return (name, path)
+        }
+    }
+
+    static func sharedStrings(_ bytes: [UInt8], file: String?) throws(LayoutError) -> [String] {
+        let document = try document(bytes, part: "xl/sharedStrings.xml", file: file)
+        return (document.root?.children(named: "si") ?? []).map { item in
+            // Runs (`r`) and plain text (`t`), but not phonetic guides (`rPh`).
+            var text = ""
+            for child in item.children {
+                if child.name == "t" { text += child.content } else if child.name == "r" { text += child.children(named: "t").map(\.content).joined() }
+            }
+            return text
+        }
+    }
+
+    /// Each cell style's number format code, and which of them show dates.
+    struct CellStyles {
+        var formats: [String?] = []
+        var dates: Set<Int> = []
+    }
+
+    static let builtInFormats: [Int: String] = [
+        0: "General", 1: "0", 2: "0.00", 3: "#,##0", 4: "#,##0.00", 9: "0%", 10: "0.00%", 11: "0.00E+00", 12: "# ?/?", 13: "# ??/??",
+        14: "mm-dd-yy", 15: "d-mmm-yy", 16: "d-mmm", 17: "mmm-yy", 22: "m/d/yy h:mm", 37: "#,##0 ;(#,##0)", 38: "#,##0 ;[Red](#,##0)",
+        39: "#,##0.00;(#,##0.00)", 40: "#,##0.00;[Red](#,##0.00)", 48: "##0.0E+0", 49: "@",
+    ]
+
+    static func cellStyles(_ bytes: [UInt8], file: String?) throws(LayoutError) -> CellStyles {
+        let document = try document(bytes, part: "xl/styles.xml", file: file)
+        var custom: [Int: String] = [:]
+        for format in document.root?.descendants(named: "numFmt") ?? [] {
+            guard let id = format.attribute("numFmtId").flatMap(Int.init), let code = format.attribute("formatCode") else { continue }
+            custom[id] = code
+        }
+        let builtInDates: Set<Int> = [14, 15, 16, 17, 22, 27, 30, 36, 45, 46, 47, 50, 57]
+        var styles = CellStyles()
+        guard let xfs = document.root?.descendants(named: "cellXfs").first else { return styles }
+        for (index, xf) in xfs.children(named: "xf").enumerated() {
+            let id = xf.attribute("numFmtId").flatMap(Int.init) ?? 0
+            let code = custom[id] ?? builtInFormats[id]
+            styles.formats.append(code)
+            if builtInDates.contains(id) { styles.dates.insert(index) } else if let code = custom[id] {
+                // A date format shows days or years; quoted literals and colours do not count.
+                let stripped = code.lowercased().replacingOccurrences(of: "\"[^\"]*\"", with: "", options: .regularExpression)
+                    .replacingOccurrences(of: "\\[[^\\]]*\\]", with: "", options: .regularExpression)
+                if stripped.contains("d") || stripped.contains("yy") { styles.dates.insert(index) }
+            }
+        }
+        return styles
+    }
+
+    static func rows(_ bytes: [UInt8], sheet: String, shared: [String], styles: CellStyles, file: String?) throws(LayoutError) -> [(line: Int, cells: [SourceCell])] {
+        let document = try document(bytes, part: "worksheet \(sheet)", file: file)
+        var result: [(line: Int, cells: [SourceCell])] = []
         for row in document.root?.descendants(named: "row") ?? [] {
-            let number = row.attribute("r").flatMap(Int.init) ?? (result.last.map { $0.line + 1 } ?? 1)
-            var cells: [String] = []
+            let number = row.attribute("r").flatMap(Int.init) ?? ((result.last?.line ?? 0) + 1)
+            var cells: [SourceCell] = []
             for cell in row.children(named: "c") {
                 let column = cell.attribute("r").map(columnIndex) ?? cells.count
                 guard column < 16_384 else { continue }
-                while cells.count < column { cells.append("") }
-                let raw = cell.children(named: "v").first?.text ?? ""
-                var value: String
+                while cells.count < column { cells.append(SourceCell(text: "")) }
+                let raw = cell.children(named: "v").first?.content ?? ""
+                let reference = cell.attribute("r") ?? "\(columnName(column))\(number)"
+                var value = SourceCell(text: "", reference: reference)
                 switch cell.attribute("t") {
                 case "s":
                     guard let index = Int(raw), index >= 0, index < shared.count else {
-                        throw DelimitedError(code: "xlsx.malformed", message: "cell \(cell.attribute("r") ?? "?") points to a missing shared string",
-                                             location: SourceLocation(file: file, line: number))
+                        throw LayoutError(code: "xlsx.malformed", message: "cell \(reference) points to a missing shared string",
+                                             location: SourceLocation(file: file, line: number, place: "sheet \(sheet), cell \(reference)"))
                     }
-                    value = shared[index]
-                case "inlineStr": value = cell.descendants(named: "t").map(\.text).joined()
-                case "b": value = raw == "1" ? "TRUE" : "FALSE"
-                case "str", "e": value = raw
+                    value.text = shared[index]
+                case "inlineStr": value.text = cell.descendants(named: "t").map(\.content).joined()
+                case "b": value.text = raw == "1" ? "TRUE" : "FALSE"
+                case "str", "e": value.text = raw
                 default:
-                    if let style = cell.attribute("s").flatMap(Int.init), dateStyles.contains(style), let serial = Double(raw) {
-                        // Excel's 1900 date system: day 25569 is 1970-01-01.
-                        value = CalendarDate(daysSinceEpoch: Int(serial.rounded(.down)) - 25569).format(dateFormat)
+                    guard !raw.isEmpty else { break }
+                    let style = cell.attribute("s").flatMap(Int.init)
+                    value.number = raw
+                    value.numberFormat = style.flatMap { $0 < styles.formats.count ? styles.formats[$0] : nil }
+                    if let style, styles.dates.contains(style), let serial = Double(raw), serial >= 1, serial < 2_958_466 {
+                        value.date = excelDate(serial)
+                        value.text = value.date!.description
                     } else {
-                        value = numberText(raw)
+                        value.text = numberText(raw)
                     }
                 }
                 if cells.count == column { cells.append(value) } else { cells[column] = value }
             }
-            result.append(DelimitedText.Row(line: number, fields: cells))
+            result.append((number, cells))
         }
         return result
     }
 
+    /// Excel's 1900 date system: serial 25569 is 1970-01-01.
+    public static func excelDate(_ serial: Double) -> CalendarDate {
+        CalendarDate(daysSinceEpoch: Int(serial.rounded(.down)) - 25569)
+    }
+
     /// A stored number as plain decimal text: Excel keeps binary doubles, so `1175.9999999999998`
-    /// is rounded to 10 significant decimals, the precision any money cell was typed with.
+    /// is rounded to 6 decimals, beyond the precision any money cell was typed with.
     static func numberText(_ raw: String) -> String {
         guard raw.contains("e") || raw.contains("E") || raw.split(separator: ".").last.map({ $0.count > 6 }) == true,
               let decimal = Decimal(string: raw) else { return raw }
@@ -136,72 +195,17 @@ public enum WorkbookReader {
         }
         return max(0, index - 1)
     }
-}
 
-/// A parsed XML document (libxml2), freed when released.
-final class XMLDocument {
-    let pointer: xmlDocPtr
-    init(_ pointer: xmlDocPtr) { self.pointer = pointer }
-    deinit { xmlFreeDoc(pointer) }
-    var root: XMLNode? { xmlDocGetRootElement(pointer).map { XMLNode($0, document: self) } }
-}
-
-/// An element of an `XMLDocument`. Names are compared without namespace prefixes.
-struct XMLNode {
-    let pointer: xmlNodePtr
-    let document: XMLDocument
-
-    init(_ pointer: xmlNodePtr, document: XMLDocument) {
-        self.pointer = pointer
-        self.document = document
-    }
-
-    var name: String { String(cString: pointer.pointee.name) }
-
-    func children(named name: String) -> [XMLNode] {
-        var result: [XMLNode] = []
-        var child = pointer.pointee.children
-        while let node = child {
-            if node.pointee.type == XML_ELEMENT_NODE, String(cString: node.pointee.name) == name { result.append(XMLNode(node, document: document)) }
-            child = node.pointee.next
+    /// 2 → "C".
+    static func columnName(_ index: Int) -> String {
+        var name = ""
+        var value = index + 1
+        while value > 0 {
+            let remainder = (value - 1) % 26
+            name = String(UnicodeScalar(UInt8(65 + remainder))) + name
+            value = (value - 1) / 26
         }
-        return result
-    }
-
-    func descendants(named name: String) -> [XMLNode] {
-        var result: [XMLNode] = []
-        var stack: [xmlNodePtr] = []
-        var child = pointer.pointee.children
-        while let node = child { stack.append(node); child = node.pointee.next }
-        var index = 0
-        while index < stack.count {
-            let node = stack[index]
-            index += 1
-            if node.pointee.type == XML_ELEMENT_NODE {
-                if String(cString: node.pointee.name) == name { result.append(XMLNode(node, document: document)) }
-                var inner = node.pointee.children
-                while let next = inner { stack.append(next); inner = next.pointee.next }
-            }
-        }
-        return result
-    }
-
-    func attribute(_ name: String) -> String? {
-        var property = pointer.pointee.properties
-        while let attribute = property {
-            if String(cString: attribute.pointee.name) == name, let value = xmlNodeGetContent(UnsafeMutablePointer(OpaquePointer(attribute))) {
-                defer { cxml_free(value) }
-                return String(cString: value)
-            }
-            property = attribute.pointee.next
-        }
-        return nil
-    }
-
-    var text: String {
-        guard let content = xmlNodeGetContent(pointer) else { return "" }
-        defer { cxml_free(content) }
-        return String(cString: content)
+        return name
     }
 }
 
@@ -218,11 +222,11 @@ struct ZipArchive {
     let entries: [String: Entry]
     let file: String?
 
-    init(_ bytes: [UInt8], file: String?) throws(DelimitedError) {
+    init(_ bytes: [UInt8], file: String?) throws(LayoutError) {
         self.bytes = bytes
         self.file = file
-        func failure(_ message: String) -> DelimitedError {
-            DelimitedError(code: "xlsx.malformed", message: "not a readable workbook: \(message)", location: SourceLocation(file: file))
+        func failure(_ message: String) -> LayoutError {
+            LayoutError(code: "xlsx.malformed", message: "not a readable workbook: \(message)", location: SourceLocation(file: file))
         }
         func u16(_ at: Int) -> Int { at + 2 <= bytes.count ? Int(bytes[at]) | Int(bytes[at + 1]) << 8 : -1 }
         func u32(_ at: Int) -> Int { at + 4 <= bytes.count ? u16(at) | u16(at + 2) << 16 : -1 }
@@ -254,10 +258,10 @@ struct ZipArchive {
     }
 
     /// The inflated bytes of `name`, or nil when absent.
-    func part(_ name: String) throws(DelimitedError) -> [UInt8]? {
+    func part(_ name: String) throws(LayoutError) -> [UInt8]? {
         guard let entry = entries[name] else { return nil }
-        func failure(_ message: String) -> DelimitedError {
-            DelimitedError(code: "xlsx.malformed", message: "\(name): \(message)", location: SourceLocation(file: file))
+        func failure(_ message: String) -> LayoutError {
+            LayoutError(code: "xlsx.malformed", message: "\(name): \(message)", location: SourceLocation(file: file))
         }
         let header = entry.localHeaderOffset
         guard header + 30 <= bytes.count, bytes[header] == 0x50, bytes[header + 1] == 0x4B, bytes[header + 2] == 3, bytes[header + 3] == 4 else {
@@ -274,7 +278,7 @@ struct ZipArchive {
         }
     }
 
-    func inflate(_ data: [UInt8], expected: Int, failure: (String) -> DelimitedError) throws(DelimitedError) -> [UInt8] {
+    func inflate(_ data: [UInt8], expected: Int, failure: (String) -> LayoutError) throws(LayoutError) -> [UInt8] {
         var stream = z_stream()
         guard czlib_inflate_init2(&stream, -15) == Z_OK else { throw failure("cannot start inflating") }
         defer { inflateEnd(&stream) }

@@ -148,19 +148,24 @@ public struct PurchaseOrders {
     /// Reads an 810 file and turns each invoice into a purchase order, one transaction per file;
     /// a file that cannot be read changes nothing and is logged as failed with its location.
     public func importInvoices(_ bytes: [UInt8], name: String, client: String, defaultCurrency: CurrencyCode,
-                               qualifiers: [String] = PurchaseOrders.defaultQualifiers, profiles: [DelimitedProfile] = []) throws -> [Outcome] {
+                               qualifiers: [String] = PurchaseOrders.defaultQualifiers, profiles: [LayoutProfile] = []) throws -> [Outcome] {
         let sha = SHA256.hash(bytes).hexString
         let invoices: [SupplierInvoice]
         do {
             switch DocumentFormat.detect(bytes) {
-            case .delimitedText, .xlsx:
-                // A distributor's invoice feed, read by the profile whose header matches.
-                let header = try DelimitedProfileMatch.headerRow(bytes, file: name)
-                guard let profile = profiles.first(where: { $0.kind == .supplierInvoices && $0.matches(header: header) }) else {
-                    throw GeneralError(code: "po.no_profile", message: "\(name): no supplier_invoices profile matches its header (\(header.prefix(6).joined(separator: ", ")))",
-                                       location: SourceLocation(file: name, line: 1), exitStatus: .dataError)
+            case .text, .xlsx, .json, .html:
+                // A distributor's invoice feed, read by the one supplier_invoices profile that fits it.
+                switch ProfileSelection.choose(profiles, kind: .supplierInvoices, bytes: bytes, fileName: name) {
+                case .success(let profile):
+                    invoices = try SupplierInvoiceTableReader.read(bytes, profile: profile, defaultCurrency: defaultCurrency, file: name)
+                case .failure(let refusal) where refusal.fitting.isEmpty:
+                    throw GeneralError(code: "po.no_profile", message: "\(name): no supplier_invoices profile fits it", location: SourceLocation(file: name),
+                                       exitStatus: .dataError)
+                case .failure(let refusal):
+                    throw GeneralError(code: "po.several_profiles",
+                                       message: "\(name): profiles \(refusal.fitting.joined(separator: " and ")) both fit it; give --profile", location: SourceLocation(file: name),
+                                       exitStatus: .dataError)
                 }
-                invoices = try SupplierInvoiceTableReader.read(bytes, profile: profile, defaultCurrency: defaultCurrency, file: name)
             default:
                 invoices = try SupplierInvoiceReader.read(bytes, defaultCurrency: defaultCurrency, file: name)
             }
@@ -193,7 +198,7 @@ public struct PurchaseOrders {
         let shipTo = ["ST", "BY", "BT"].lazy.compactMap { role in invoice.parties.first { $0.role == role } }.first
         let supplier = try findCode(table: "supplier", client: client, their: vendor?.id, name: vendor?.name)
         let location = try findCode(table: "location", client: client, their: shipTo?.id, name: shipTo?.name)
-        var errors: [String] = invoice.findings.map { "segment \($0.segment): \($0.message)" }
+        var errors: [String] = invoice.findings.map { "segment \($0.segment ?? 0): \($0.message)" }
         if supplier == nil { errors.append("supplier \(vendor?.name ?? "-") (\(vendor?.id ?? "no id")) is not in the catalogue: nightjar catalog import a suppliers file") }
         if location == nil { errors.append("location \(shipTo?.name ?? "-") (\(shipTo?.id ?? "no id")) is not in the catalogue") }
         let digits = invoice.currency.minorUnitDigits

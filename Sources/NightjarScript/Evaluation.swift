@@ -1,6 +1,7 @@
 import NightjarCore
 import NightjarHTTP
 import Foundation
+import NightjarMarkup
 
 extension ScraperInterpreter {
     /// The value of an expression on the current page.
@@ -225,15 +226,15 @@ extension ScraperInterpreter {
         switch name {
         case "xpath":
             let pattern = try text(arguments.count - 1)
-            var page: HTMLPage?
-            var context: HTMLNode?
+            var page: MarkupDocument?
+            var context: MarkupNode?
             var tainted = argumentTaint
             if arguments.count == 2 {
                 switch arguments[0].kind {
-                case .node(let node): page = node.page; context = node
+                case .node(let node): page = node.document; context = node
                 case .list(let items):
                     guard case .node(let node)? = items.first?.kind else { return Value(.list([]), tainted: tainted) }
-                    page = node.page; context = node
+                    page = node.document; context = node
                 case .placeholder: return Value(.placeholder(expression.text), tainted: tainted)
                 default:
                     throw failure(.layoutChanged, "`\(expression.text)`: xpath(NODE, PATH) needs a node from another xpath", statement)

@@ -1,6 +1,7 @@
 public import NightjarCore
 public import NightjarHTTP
 import Foundation
+import NightjarMarkup
 import Synchronization
 
 /// What the interpreter needs of a credential: its values by field, its TOTP generator and the
@@ -193,7 +194,7 @@ struct Value: Sendable {
         case bool(Bool)
         case date(CalendarDate)
         case list([Value])
-        case node(HTMLNode)
+        case node(MarkupNode)
         case json(Any)
         /// In a dry run: what a page would have given.
         case placeholder(String)
@@ -214,7 +215,7 @@ final class CurrentResponse: @unchecked Sendable {
     let response: HTTPResponse
     let tainted: Bool
     let synthetic: Bool
-    private var parsedPage: HTMLPage??
+    private var parsedPage: MarkupDocument??
     private var parsedJSON: Any??
 
     init(_ response: HTTPResponse, tainted: Bool, synthetic: Bool = false) {
@@ -223,9 +224,9 @@ final class CurrentResponse: @unchecked Sendable {
         self.synthetic = synthetic
     }
 
-    var page: HTMLPage? {
+    var page: MarkupDocument? {
         if let parsedPage { return parsedPage }
-        let page = HTMLPage(response.body)
+        let page = MarkupDocument.html(response.body)
         parsedPage = .some(page)
         return page
     }

@@ -9,7 +9,7 @@ struct WorkbookTests {
         Array(try! Data(contentsOf: Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("remittance.xlsx")))
     }
 
-    static let profile = try! DelimitedProfile.parse("""
+    static let profile = try! LayoutProfileParser.parse("""
         kind = remittance
         date_format = "MM/dd/yyyy"
         skip_rows_starting_with = "Total"
@@ -24,7 +24,7 @@ struct WorkbookTests {
     @Test func theFirstSheetReadsByTheSameProfilesAsCSV() throws {
         let bytes = WorkbookTests.workbook
         #expect(DocumentFormat.detect(bytes) == .xlsx)
-        let advices = try DelimitedRemittanceReader.read(bytes, profile: WorkbookTests.profile, defaultCurrency: .usd, file: "r.xlsx")
+        let advices = try RemittanceLayoutReader.read(bytes, profile: WorkbookTests.profile, defaultCurrency: .usd, file: "r.xlsx")
         #expect(advices.count == 1)
         let advice = advices[0]
         #expect(advice.payer?.name == "Northwind Traders")
@@ -50,7 +50,7 @@ struct WorkbookTests {
                 }
             }
             do {
-                _ = try DelimitedRemittanceReader.read(bytes, profile: WorkbookTests.profile, defaultCurrency: .usd, file: "r.xlsx")
+                _ = try RemittanceLayoutReader.read(bytes, profile: WorkbookTests.profile, defaultCurrency: .usd, file: "r.xlsx")
             } catch {
                 refused += 1
             }
@@ -78,9 +78,9 @@ struct WorkbookTests {
             cursor += 46 + nameLength + extra + comment
         }
         #expect {
-            try DelimitedRemittanceReader.read(bytes, profile: WorkbookTests.profile, defaultCurrency: .usd, file: "bomb.xlsx")
+            try RemittanceLayoutReader.read(bytes, profile: WorkbookTests.profile, defaultCurrency: .usd, file: "bomb.xlsx")
         } throws: { error in
-            (error as? DelimitedError)?.message.contains("beyond its declared size") == true
+            (error as? LayoutError)?.message.contains("beyond its declared size") == true
         }
     }
 }

@@ -16,16 +16,17 @@ struct X12ErrorTests {
         return Array((segments.joined(separator: terminator) + terminator).utf8)
     }
 
-    static let body = ["BPR*C*150.00*C*ACH*CTX*01*111000025*DA*123456789*1234567890**01*222000025*DA*987654321*20261124",
+    static let body = ["BPR*C*140.00*C*ACH*CTX*01*111000025*DA*123456789*1234567890**01*222000025*DA*987654321*20261124",
                        "TRN*1*TRACE42*1234567890", "N1*PR*RETAILER CO*92*V123", "N1*PE*SUPPLIER INC", "ENT*1", "ADX*-5.00*CS",
                        "RMR*IV*INV-1*PI*100.00*100.00", "RMR*IV*INV-2*PI*45.00*50.00*0*", "ADX*-5.00*01*IV*INV-2"]
 
     @Test func aWellFormedFileReadsAndBalances() throws {
         let advice = try RemittanceAdviceReader.read(X12ErrorTests.file(X12ErrorTests.body), defaultCurrency: .usd)[0]
-        #expect(advice.total.decimalString == "150.00")
+        #expect(advice.total.decimalString == "140.00")
         #expect(advice.lines[1].adjustments.map(\.amount.decimalString) == ["-5.00"])
         #expect(advice.entities[0].adjustments.map(\.reasonCode) == ["CS"])
-        #expect(advice.remittedTotal.decimalString == "150.00")
+        // BPR02 = Σ RMR04 + Σ ENT-level ADX01 = 100.00 + 45.00 − 5.00; the line's own ADX is already in its RMR04.
+        #expect(advice.remittedTotal.decimalString == "140.00")
         #expect(advice.isBalanced)
         #expect(advice.payer?.idQualifier == "92")
     }

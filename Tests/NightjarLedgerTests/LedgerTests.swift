@@ -82,7 +82,7 @@ struct SandboxFileImportTests {
         let ledger = Ledger(database: try ledgerDatabase())
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let profileText = try String(contentsOf: repository.appendingPathComponent("docs/examples/northwind-remittance.profile"), encoding: .utf8)
-        let profile = try DelimitedProfile.parse(profileText, file: "northwind-remittance.profile")
+        let profile = try LayoutProfileParser.parse(profileText, file: "northwind-remittance.profile")
         for client in SandboxData.clients {
             let invoices = Array(data.openInvoicesCSV(client: client).utf8)
             let loaded = try ledger.importOpenInvoices(try OpenInvoiceReader.read(invoices, defaultCurrency: .usd), bytes: invoices, name: "open.csv", client: client)
@@ -97,7 +97,7 @@ struct SandboxFileImportTests {
                 advices = try RemittanceAdviceReader.read(bytes, defaultCurrency: .usd, file: "\(payment.trace).820")
             } else {
                 bytes = Array(data.northwindCSV(payment).utf8)
-                advices = try DelimitedRemittanceReader.read(bytes, profile: profile, defaultCurrency: .usd, file: "\(payment.trace).csv")
+                advices = try RemittanceLayoutReader.read(bytes, profile: profile, defaultCurrency: .usd, file: "\(payment.trace).csv")
             }
             #expect(advices.count == 1)
             #expect(advices[0].total.minorUnits == payment.totalCents)

@@ -3,6 +3,7 @@ import Testing
 import NightjarCore
 import NightjarHTTP
 import NightjarSandbox
+import NightjarMarkup
 @testable import NightjarScript
 
 @Suite struct RuntimeTests {
@@ -39,15 +40,15 @@ import NightjarSandbox
                 bytes[position] = UInt8(truncatingIfNeeded: generator.next())
             }
             if round % 7 == 0 { bytes = Array(bytes.prefix(Int(generator.next() % UInt64(bytes.count)))) }
-            if let page = HTMLPage(bytes) {
+            if let page = MarkupDocument.html(bytes) {
                 _ = try? page.evaluate("//td")
                 _ = try? page.evaluate("//a/@href")
             }
         }
         let huge = Array(repeating: UInt8(ascii: "<"), count: 2_000_000) + Array("<div>x</div>".utf8)
-        if let page = HTMLPage(huge) { _ = try? page.evaluate("//div") }
-        #expect(HTMLPage(Array(repeating: 0x41, count: HTMLPage.maximumBytes + 1)) == nil)
-        let page = try #require(HTMLPage(Array("<p>unclosed <b>bold<td>cell".utf8)))
+        if let page = MarkupDocument.html(huge) { _ = try? page.evaluate("//div") }
+        #expect(MarkupDocument.html(Array(repeating: 0x41, count: MarkupDocument.maximumHTMLBytes + 1)) == nil)
+        let page = try #require(MarkupDocument.html(Array("<p>unclosed <b>bold<td>cell".utf8)))
         guard case .nodes(let nodes) = try page.evaluate("//b") else { Issue.record("no nodes"); return }
         #expect(nodes.first?.text == "bold cell" || nodes.first?.text == "bold")
         #expect(throws: XPathError.self) { try page.evaluate("//[") }

@@ -1,0 +1,521 @@
+public import NightjarCore
+import NightjarMarkup
+import Foundation
+
+/// One cell as the file gives it.
+public struct SourceCell: Sendable, Equatable {
+    public var text: String
+    /// A spreadsheet number as stored in the sheet (`1035209`, `0.1`), with its number format.
+    public var number: String?
+    public var numberFormat: String?
+    /// A cell the spreadsheet itself formats as a date.
+    public var date: CalendarDate?
+    /// `C7`, for spreadsheet cells.
+    public var reference: String?
+
+    public init(text: String, number: String? = nil, numberFormat: String? = nil, date: CalendarDate? = nil, reference: String? = nil) {
+        self.text = text
+        self.number = number
+        self.numberFormat = numberFormat
+        self.date = date
+        self.reference = reference
+    }
+}
+
+/// A record of a file (a row, a line, a JSON object) before the profile says what it is.
+struct SourceRecord {
+    /// What a JSON document's structure already says a record is.
+    enum Structure { case row, payment, line, deduction, lineDeduction }
+
+    var line: Int?
+    var place: String?
+    var cells: [SourceCell] = []
+    /// A fixed-width record as written.
+    var text: String?
+    var object: JSONValue?
+    var structure: Structure = .row
+
+    var isBlank: Bool {
+        if let object { if case .object(let members) = object { return members.isEmpty } else { return false } }
+        if let text { return text.allSatisfy(\.isWhitespace) }
+        return cells.allSatisfy { $0.text.allSatisfy(\.isWhitespace) }
+    }
+}
+
+/// A table of a file: a sheet, an HTML table, or the whole text.
+struct SourceTable {
+    var name: String?
+    var records: [SourceRecord]
+}
+
+/// A value read from a record for one field, after the mapping's filters.
+public struct FieldValue: Sendable {
+    public let text: String
+    /// The cell it came from, for spreadsheet numbers and dates.
+    let cell: SourceCell?
+    /// Where it came from, as `profile try` shows it.
+    public let source: String
+    let dateFormats: [String]?
+    let keepAsText: Bool
+    let impliedDecimals: Int?
+    let negate: Bool
+}
+
+/// How a profile read a file, row by row: what `profile try` shows and what the readers of each
+/// kind assemble into values.
+public struct LayoutReading: Sendable {
+    public struct Row: Sendable {
+        public let location: SourceLocation
+        public let role: LayoutProfile.Role
+        /// Why the row has its role, in words.
+        public let rule: String
+        public let values: [String: FieldValue]
+        /// The table (sheet, HTML table) it is in, from 0.
+        public let table: Int
+        /// Records of its table up to and including it, counted from the first after the header.
+        public let recordNumber: Int
+        /// Set on JSON deductions nested in a line: they reduce the line before them.
+        public let belongsToPreviousLine: Bool
+
+        func value(_ field: String) -> FieldValue? {
+            guard let value = values[field], !value.text.isEmpty else { return nil }
+            return value
+        }
+    }
+
+    /// A table's header and preamble, as found.
+    public struct Table: Sendable {
+        public let name: String?
+        /// The header row's line (or sheet row), when there is one.
+        public let headerLine: Int?
+        public let header: [String]
+        /// Label → value, from the rows above the header.
+        public let preamble: [(label: String, value: String)]
+    }
+
+    public let profile: String
+    public let format: LayoutProfile.Format
+    public let encoding: TextEncoding?
+    public var tables: [Table]
+    public var rows: [Row]
+}
+
+/// Reads a file's records with a profile: finds each table's header and preamble, gives each row
+/// its role by the `[rows]` rules and reads its fields. Pure: bytes in, values out.
+public enum LayoutReader {
+    /// Records read from the first rows to find a header (a preamble is rarely longer).
+    static let headerSearchRows = 200
+
+    public static func read(_ bytes: [UInt8], profile: LayoutProfile, file: String?, recordLimit: Int? = nil) throws(LayoutError) -> LayoutReading {
+        var context = try ReadingContext(bytes: bytes, profile: profile, file: file)
+        return try context.read(recordLimit: recordLimit)
+    }
+
+    /// The format a profile reads these bytes as, or an error saying why it cannot.
+    public static func format(of bytes: [UInt8], profile: LayoutProfile, file: String?) throws(LayoutError) -> LayoutProfile.Format {
+        let detected = DocumentFormat.detect(bytes)
+        func refuse(_ what: String) -> LayoutError {
+            LayoutError(code: "layout.wrong_format", message: "the file is \(what), but profile \(profile.name) reads \(profile.format.rawValue)",
+                           location: SourceLocation(file: file))
+        }
+        switch detected {
+        case .x12: throw LayoutError(code: "layout.wrong_format", message: "the file is X12; X12 is read without a profile", location: SourceLocation(file: file))
+        case .pdf: throw LayoutError(code: "layout.unsupported", message: "the file is a PDF, which no profile can read", location: SourceLocation(file: file))
+        case .zip: throw LayoutError(code: "layout.unsupported", message: "the file is a zip archive, not a workbook", location: SourceLocation(file: file))
+        case .unknown: throw LayoutError(code: "layout.unsupported", message: "the file is binary data, not text, a workbook or JSON", location: SourceLocation(file: file))
+        case .xlsx:
+            guard profile.format == .auto || profile.format == .xlsx else { throw refuse("an Excel workbook") }
+            return .xlsx
+        case .json:
+            switch profile.format {
+            case .auto: return JSONValue.isSingleDocument(bytes) ? .json : .jsonLines
+            case .json, .jsonLines, .delimited, .fixedWidth: return profile.format
+            case .xlsx, .html: throw refuse("JSON")
+            }
+        case .html:
+            switch profile.format {
+            case .auto, .html: return .html
+            case .xlsx, .json, .jsonLines: throw refuse("an HTML page")
+            case .delimited, .fixedWidth: return profile.format
+            }
+        case .text:
+            switch profile.format {
+            case .auto: return .delimited
+            case .xlsx: throw refuse("text")
+            default: return profile.format
+            }
+        }
+    }
+}
+
+extension JSONValue {
+    /// Whether the bytes hold one JSON document (rather than one object per line).
+    static func isSingleDocument(_ bytes: [UInt8]) -> Bool {
+        (try? JSONValue.parse(bytes)) != nil
+    }
+}
+
+/// The state of one reading: the tables, the page (HTML), and the values read once per file.
+struct ReadingContext {
+    let profile: LayoutProfile
+    let file: String?
+    let fileName: String
+    let format: LayoutProfile.Format
+    var encoding: TextEncoding?
+    var tables: [SourceTable] = []
+    var page: MarkupDocument?
+    var documentValues: [String: String] = [:]
+
+    init(bytes: [UInt8], profile: LayoutProfile, file: String?) throws(LayoutError) {
+        self.profile = profile
+        self.file = file
+        fileName = ((file ?? "") as NSString).lastPathComponent
+        format = try LayoutReader.format(of: bytes, profile: profile, file: file)
+        switch format {
+        case .auto, .delimited:
+            let encoding = profile.encoding == .auto ? TextEncoding.detect(bytes) : profile.encoding
+            self.encoding = encoding
+            let text = try encoding.decode(bytes, file: file)
+            let rows: [DelimitedText.Row]
+            do { rows = try DelimitedText.parse(text, separator: profile.separator, quote: profile.quote, file: file) } catch {
+                throw LayoutError(code: "csv.malformed", message: error.message, location: error.location)
+            }
+            tables = [SourceTable(name: nil, records: rows.map { SourceRecord(line: $0.line, cells: $0.fields.map { SourceCell(text: $0) }) })]
+        case .fixedWidth:
+            let encoding = profile.encoding == .auto ? TextEncoding.detect(bytes) : profile.encoding
+            self.encoding = encoding
+            let text = try encoding.decode(bytes, file: file)
+            var records: [SourceRecord] = []
+            for (offset, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                var content = String(line)
+                if content.hasSuffix("\r") { content.removeLast() }
+                records.append(SourceRecord(line: offset + 1, text: content))
+            }
+            tables = [SourceTable(name: nil, records: records)]
+        case .xlsx:
+            for sheet in try WorkbookReader.sheets(bytes, selection: profile.sheet, file: file) {
+                tables.append(SourceTable(name: sheet.name, records: sheet.rows.map {
+                    SourceRecord(line: $0.line, place: "sheet \(sheet.name)", cells: $0.cells)
+                }))
+            }
+        case .html:
+            guard let page = MarkupDocument.html(bytes) else {
+                throw LayoutError(code: "html.malformed", message: "the page cannot be read as HTML (empty or over \(MarkupDocument.maximumHTMLBytes / 1_048_576) MiB)",
+                                     location: SourceLocation(file: file))
+            }
+            self.page = page
+            let expression = profile.table ?? "//table"
+            guard case .nodes(let nodes)? = try? page.evaluate(expression) else {
+                throw LayoutError(code: "html.no_table", message: "table `\(expression)` is not an XPath that selects table elements", location: SourceLocation(file: file))
+            }
+            let found = nodes.filter(\.isElement)
+            guard !found.isEmpty else {
+                throw LayoutError(code: "html.no_table", message: "the page has no table matching `\(expression)`", location: SourceLocation(file: file))
+            }
+            for (index, table) in found.enumerated() {
+                let name = "table \(index + 1)"
+                var records: [SourceRecord] = []
+                var rows: [MarkupNode] = []
+                if case .nodes(let nodes)? = try? page.evaluate("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr", context: table) { rows = nodes }
+                for (rowIndex, row) in rows.enumerated() {
+                    var cells: [SourceCell] = []
+                    for cell in row.children where cell.name == "td" || cell.name == "th" {
+                        cells.append(SourceCell(text: cell.text))
+                        let span = min(100, max(1, cell.attribute("colspan").flatMap { Int($0) } ?? 1))
+                        for _ in 1..<span { cells.append(SourceCell(text: "")) }
+                    }
+                    records.append(SourceRecord(line: rowIndex + 1, place: "\(name), row \(rowIndex + 1)", cells: cells))
+                }
+                tables.append(SourceTable(name: name, records: records))
+            }
+        case .jsonLines:
+            let encoding = profile.encoding == .auto ? TextEncoding.detect(bytes) : profile.encoding
+            self.encoding = encoding
+            let text = try encoding.decode(bytes, file: file)
+            var records: [SourceRecord] = []
+            for (offset, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                guard !line.allSatisfy(\.isWhitespace) else { continue }
+                do {
+                    records.append(SourceRecord(line: offset + 1, object: try JSONValue.parse(Array(line.utf8))))
+                } catch {
+                    throw LayoutError(code: "json.malformed", message: error.message,
+                                         location: SourceLocation(file: file, line: offset + 1, column: error.location?.column))
+                }
+            }
+            tables = [SourceTable(name: nil, records: records)]
+        case .json:
+            let root: JSONValue
+            do { root = try JSONValue.parse(bytes, file: file) } catch {
+                throw LayoutError(code: "json.malformed", message: error.message, location: error.location)
+            }
+            tables = [SourceTable(name: nil, records: ReadingContext.structuralRecords(root, layout: profile.json))]
+        }
+    }
+
+    /// A JSON document's payments, each followed by its lines (each with its own deductions) and
+    /// its payment-level deductions, in document order.
+    static func structuralRecords(_ root: JSONValue, layout: LayoutProfile.JSONLayout) -> [SourceRecord] {
+        var payments = JSONPath.select(layout.payments, in: root)
+        if layout.payments.isEmpty, case .array(let items) = root {
+            payments = items.enumerated().map { ($1, "[\($0)]") }
+        }
+        var records: [SourceRecord] = []
+        for (payment, path) in payments {
+            records.append(SourceRecord(place: path.isEmpty ? "$" : path, object: payment, structure: .payment))
+            for (line, linePath) in JSONPath.select(layout.lines ?? [], in: payment, at: path) {
+                records.append(SourceRecord(place: linePath, object: line, structure: .line))
+                if let nested = layout.lineDeductions {
+                    for (deduction, deductionPath) in JSONPath.select(nested, in: line, at: linePath) {
+                        records.append(SourceRecord(place: deductionPath, object: deduction, structure: .lineDeduction))
+                    }
+                }
+            }
+            if let deductions = layout.deductions {
+                for (deduction, deductionPath) in JSONPath.select(deductions, in: payment, at: path) {
+                    records.append(SourceRecord(place: deductionPath, object: deduction, structure: .deduction))
+                }
+            }
+        }
+        return records
+    }
+
+    func location(_ record: SourceRecord) -> SourceLocation {
+        SourceLocation(file: file, line: record.line, place: record.place)
+    }
+
+    func failure(_ code: String, _ message: String, _ record: SourceRecord?) -> LayoutError {
+        LayoutError(code: code, message: message, location: record.map(location) ?? SourceLocation(file: file))
+    }
+
+    static func normalisedHeader(_ text: String) -> String {
+        var words = text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ").lowercased()
+        while words.hasSuffix(":") { words.removeLast() }
+        return words
+    }
+
+    /// A table's header position, column indexes and preamble.
+    struct Layout {
+        var headerIndex: Int?
+        var columns: [String: Int] = [:]
+        var header: [String] = []
+        var preamble: [(label: String, value: String)] = []
+    }
+
+    func layout(of table: SourceTable) throws(LayoutError) -> Layout {
+        var layout = Layout()
+        let tabular = format == .delimited || format == .xlsx || format == .html
+        guard tabular, profile.headerRow != .none, profile.usesHeaderNames || profile.headerRow != .auto else { return layout }
+        switch profile.headerRow {
+        case .none: return layout
+        case .row(let number):
+            guard let index = table.records.firstIndex(where: { ($0.line ?? 0) >= number }) else {
+                throw failure("layout.no_header", "the file has no row \(number) to be the header", nil)
+            }
+            layout.headerIndex = index
+        case .auto:
+            let wanted = profile.requiredHeaderNames.map { Set($0.map(ReadingContext.normalisedHeader)) }
+            for (index, record) in table.records.prefix(LayoutReader.headerSearchRows).enumerated() {
+                let names = Set(record.cells.map { ReadingContext.normalisedHeader($0.text) })
+                if wanted.allSatisfy({ !$0.isDisjoint(with: names) }) { layout.headerIndex = index; break }
+            }
+            guard layout.headerIndex != nil else {
+                let needed = profile.requiredHeaderNames.map { $0.map { "\"\($0)\"" }.joined(separator: " or ") }.joined(separator: ", ")
+                let sample = table.records.prefix(LayoutReader.headerSearchRows).first { !$0.isBlank }?.cells.map(\.text).filter { !$0.isEmpty }
+                    .prefix(8).joined(separator: ", ") ?? "nothing"
+                throw failure("csv.missing_column", "no row of \(table.name ?? "the file") holds the header names \(needed) (its first row has: \(sample))",
+                              table.records.first)
+            }
+        }
+        let headerRecord = table.records[layout.headerIndex!]
+        layout.header = headerRecord.cells.map(\.text)
+        for (index, cell) in headerRecord.cells.enumerated() {
+            let name = ReadingContext.normalisedHeader(cell.text)
+            if !name.isEmpty, layout.columns[name] == nil { layout.columns[name] = index }
+        }
+        // Every mapped column must be there, unless the mapping is optional or has another way.
+        let mappings = LayoutProfile.Role.allCases.flatMap { role in profile.mappings(for: role).map { ($0.field, $0.mapping) } }
+            + profile.rowRules.compactMap { rule in rule.source.map { ("[rows] \(rule.role.rawValue)", $0) } }
+            + [profile.kindSource].compactMap { $0.map { ("[rows] kind", $0) } }
+        for (field, mapping) in mappings where !mapping.optional {
+            let resolvable = mapping.alternatives.contains { source in
+                if case .header(let name) = source { return layout.columns[ReadingContext.normalisedHeader(name)] != nil }
+                return true
+            }
+            if !resolvable {
+                let names = mapping.alternatives.compactMap(\.headerName).map { "\"\($0)\"" }.joined(separator: " or ")
+                throw failure("csv.missing_column",
+                              "no column \(names) (for \(field)) in the header; the file has: \(layout.header.filter { !$0.isEmpty }.joined(separator: ", "))",
+                              headerRecord)
+            }
+        }
+        for record in table.records[..<layout.headerIndex!] {
+            let cells = record.cells.map { $0.text.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard let first = cells.first else { continue }
+            if let colon = first.firstIndex(of: ":"), first.index(after: colon) < first.endIndex {
+                // `Payment ID: 12345` in one cell.
+                let value = first[first.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                if !value.isEmpty { layout.preamble.append((String(first[..<colon]), value)); continue }
+            }
+            if cells.count >= 2 { layout.preamble.append((first, cells[1])) }
+        }
+        return layout
+    }
+
+    mutating func read(recordLimit: Int?) throws(LayoutError) -> LayoutReading {
+        var reading = LayoutReading(profile: profile.name, format: format, encoding: encoding, tables: [], rows: [])
+        for (tableIndex, table) in tables.enumerated() {
+            let layout = try self.layout(of: table)
+            reading.tables.append(LayoutReading.Table(name: table.name, headerLine: layout.headerIndex.map { table.records[$0].line ?? $0 + 1 },
+                                                      header: layout.header, preamble: layout.preamble))
+            let start = layout.headerIndex.map { $0 + 1 } ?? 0
+            let headerKey = layout.header.map(ReadingContext.normalisedHeader)
+            var recordNumber = 0
+            for record in table.records[start...] {
+                if let recordLimit, reading.rows.count >= recordLimit { return reading }
+                if record.isBlank { continue }
+                // A header repeated further down (a page break in an export) is not data.
+                if !headerKey.isEmpty, record.cells.map({ ReadingContext.normalisedHeader($0.text) }) == headerKey { continue }
+                if format == .delimited, !layout.header.isEmpty, record.cells.count > layout.header.count,
+                   !record.cells[layout.header.count...].allSatisfy({ $0.text.allSatisfy(\.isWhitespace) }) {
+                    throw failure("csv.field_count",
+                                  "the row has \(record.cells.count) fields but the header has \(layout.header.count) (a separator inside an unquoted value, or the wrong decimal mark?)",
+                                  record)
+                }
+                recordNumber += 1
+                let (role, rule) = try self.role(of: record, layout: layout)
+                var values: [String: FieldValue] = [:]
+                for (field, mapping) in profile.mappings(for: role) {
+                    if let value = try self.value(mapping, field: field, record: record, layout: layout) { values[field] = value }
+                }
+                if role == .total || role == .trailer, values["total_amount"] == nil, let mapping = profile.mapping("amount_paid", for: .line) {
+                    // A total row's amount stands in the amount column unless [total] says otherwise.
+                    if let value = try? self.value(mapping, field: "total_amount", record: record, layout: layout) { values["total_amount"] = value }
+                }
+                reading.rows.append(LayoutReading.Row(location: location(record), role: role, rule: rule, values: values, table: tableIndex,
+                                                      recordNumber: recordNumber, belongsToPreviousLine: record.structure == .lineDeduction))
+            }
+        }
+        return reading
+    }
+
+    func role(of record: SourceRecord, layout: Layout) throws(LayoutError) -> (LayoutProfile.Role, String) {
+        switch record.structure {
+        case .payment: return (.payment, "a payment (\(record.place ?? "$"))")
+        case .deduction, .lineDeduction: return (.deduction, "a deduction (\(record.place ?? ""))")
+        case .line where profile.rowRules.isEmpty: return (.line, "a line (\(record.place ?? ""))")
+        case .line, .row: break
+        }
+        let firstCell = FieldMapping(alternatives: [.firstCell], filters: [], optional: false, line: 0, column: 0)
+        var kindValue: String?
+        for rule in profile.rowRules {
+            let source = rule.source ?? profile.kindSource ?? firstCell
+            let text = (try? value(source, field: "kind", record: record, layout: layout))??.text ?? ""
+            if rule.source == nil { kindValue = text }
+            if rule.patterns.contains(where: { $0.matches(text) }) {
+                return (rule.role, "\(source.alternatives.first!.description) is \"\(text)\" → \(rule.role.rawValue)")
+            }
+        }
+        if let otherwise = profile.otherwise {
+            return (otherwise, profile.rowRules.isEmpty ? "every row is a \(otherwise.rawValue)" : "no [rows] rule fits → \(otherwise.rawValue)")
+        }
+        let source = profile.kindSource ?? firstCell
+        let kind = kindValue ?? ((try? value(source, field: "kind", record: record, layout: layout))??.text ?? "")
+        let listed = profile.rowRules.flatMap(\.patterns).map(\.description).joined(separator: ", ")
+        throw failure("layout.unknown_row", "the row's kind is \"\(kind)\" (\(source.alternatives.first!.description)), which [rows] does not list (\(listed)); say what such a row is, or `otherwise = skip`",
+                      record)
+    }
+
+    /// The value `mapping` reads from `record`, or nil when every source is empty.
+    func value(_ mapping: FieldMapping, field: String, record: SourceRecord, layout: Layout) throws(LayoutError) -> FieldValue? {
+        var text: String?
+        var cell: SourceCell?
+        var chosen: FieldSource?
+        for source in mapping.alternatives {
+            var found: String?
+            var foundCell: SourceCell?
+            switch source {
+            case .header(let name):
+                if let index = layout.columns[ReadingContext.normalisedHeader(name)], index < record.cells.count {
+                    foundCell = record.cells[index]
+                }
+            case .column(let position):
+                if position - 1 < record.cells.count { foundCell = record.cells[position - 1] }
+            case .positions(let from, let to):
+                if let line = record.text {
+                    let characters = Array(line)
+                    if from - 1 < characters.count { found = String(characters[(from - 1)..<min(to, characters.count)]) }
+                }
+            case .firstCell:
+                foundCell = record.cells.first { !$0.text.allSatisfy(\.isWhitespace) }
+            case .preamble(let label):
+                let wanted = ReadingContext.normalisedHeader(label)
+                found = layout.preamble.first { ReadingContext.normalisedHeader($0.label) == wanted }?.value
+            case .fileName(let pattern):
+                do { found = try pattern.firstMatch(in: fileName, group: pattern.groupCount > 0 ? 1 : 0) } catch {
+                    throw failure("layout.pattern", "the file-name pattern `\(pattern.source)` gave up", nil)
+                }
+            case .constant(let value):
+                found = value
+            case .json(let steps, let path):
+                if let object = record.object, let selected = JSONPath.select(steps, in: object).first?.value {
+                    switch selected {
+                    case .null: found = nil
+                    case .array, .object:
+                        throw failure("json.not_a_value", "\(field): json \"\(path)\" is an \(selected.isArray ? "array" : "object"), not a value", record)
+                    default: found = selected.scalarText
+                    }
+                }
+            case .xpath(let expression):
+                if let page {
+                    switch try? page.evaluate(expression) {
+                    case .text(let value): found = value
+                    case .nodes(let nodes): found = nodes.first?.text
+                    case nil: throw failure("html.xpath", "`\(expression)` is not a valid XPath", nil)
+                    }
+                }
+            }
+            if let foundCell { found = foundCell.text }
+            if let found, !found.trimmingCharacters(in: .whitespaces).isEmpty {
+                text = found.trimmingCharacters(in: .whitespaces)
+                cell = foundCell
+                chosen = source
+                break
+            }
+        }
+        var dateFormats: [String]?
+        var keepAsText = LayoutProfile.identifierFields.contains(field)
+        var impliedDecimals: Int?
+        var negate = false
+        for filter in mapping.filters {
+            switch filter {
+            case .match(let pattern, let group):
+                guard let current = text else { continue }
+                do {
+                    text = try pattern.firstMatch(in: current, group: group ?? (pattern.groupCount > 0 ? 1 : 0))?.trimmingCharacters(in: .whitespaces)
+                } catch {
+                    throw failure("layout.pattern", "\(field): the pattern `\(pattern.source)` gave up on \"\(current.prefix(40))\"", record)
+                }
+                if text?.isEmpty == true { text = nil }
+                cell = nil
+            case .replace(let pattern, let replacement):
+                guard let current = text else { continue }
+                let replaced = pattern.replacing(in: current, with: replacement).trimmingCharacters(in: .whitespaces)
+                text = replaced.isEmpty ? nil : replaced
+                cell = nil
+            case .date(let formats): dateFormats = formats
+            case .text: keepAsText = true
+            case .impliedDecimals(let digits): impliedDecimals = digits
+            case .negate: negate.toggle()
+            case .defaultValue(let value):
+                if text == nil { text = value; chosen = .constant(value) }
+            }
+        }
+        guard let text else { return nil }
+        return FieldValue(text: text, cell: cell, source: chosen?.description ?? "", dateFormats: dateFormats, keepAsText: keepAsText,
+                          impliedDecimals: impliedDecimals, negate: negate)
+    }
+}
+
+extension JSONValue {
+    var isArray: Bool { if case .array = self { true } else { false } }
+}
