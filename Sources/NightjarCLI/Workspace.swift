@@ -134,7 +134,7 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
     public static func parse(_ text: String, file: String) throws(WorkspaceError) -> WorkspaceConfig {
         var values: [String: (String, Int)] = [:]
         var section = ""
-        for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (offset, rawLine) in text.textLines.enumerated() {
             let lineNumber = offset + 1
             var line = Substring(rawLine).trimmingSpaces()
             if line.isEmpty || line.hasPrefix("#") { continue }

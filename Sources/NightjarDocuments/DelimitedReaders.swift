@@ -106,16 +106,16 @@ struct RemittanceAssembly {
     }
 
     mutating func add(_ row: LayoutReading.Row) throws(LayoutError) {
+        // Every record counts towards a trailer's record count, whatever its role.
+        records += 1
         switch row.role {
         case .skip:
             return
         case .payment:
-            records += 1
             let (fields, key) = try paymentFields(row)
             current = try openPayment(row, fields: fields, key: key + "\u{2}\(payments.count)")
             try noteTotal(row, payment: current!)
         case .line, .deduction:
-            records += 1
             let index = try paymentIndex(for: row)
             try noteTotal(row, payment: index)
             let currency = payments[index].currency
@@ -126,7 +126,6 @@ struct RemittanceAssembly {
                 try addDeduction(row, to: index, currency: currency)
             }
         case .total, .trailer:
-            records += 1
             try check(row)
         }
     }
@@ -271,7 +270,6 @@ struct RemittanceAssembly {
                     }
                 } else {
                     adjustment.invoice = pending.reference
-                    adjustment.referenceQualifier = adjustment.referenceQualifier ?? (pending.reference == nil ? nil : "IV")
                     paymentLevel.append(adjustment)
                 }
             }

@@ -217,10 +217,14 @@ public struct LayoutProfile: Sendable {
         }
     }
 
-    /// The mapping a row of `role` reads `field` with: its role's section first, then `[columns]`.
+    /// The mapping a row of `role` reads `field` with: its role's section first, then (for
+    /// payment fields, when there are no payment records) `[payment]`, then `[columns]`.
     public func mapping(_ field: String, for role: Role) -> FieldMapping? {
         guard fields(for: role).contains(field) else { return nil }
-        return mappings[role]?[field] ?? columns[field]
+        if let own = mappings[role]?[field] { return own }
+        // Without payment records, every row carries its payment's fields.
+        if role != .payment, !hasPaymentRecords, LayoutProfile.paymentFields.contains(field), let payment = mappings[.payment]?[field] { return payment }
+        return columns[field]
     }
 
     /// Every field a row of `role` reads, with its mapping.

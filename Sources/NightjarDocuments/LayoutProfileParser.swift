@@ -21,7 +21,7 @@ public enum LayoutProfileParser {
             throw ProfileError(message: "the profile is larger than \(maximumSize / 1024) KiB", location: SourceLocation(file: file, line: 1))
         }
         var parser = Parser(file: file)
-        for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (offset, raw) in text.textLines.enumerated() {
             try parser.line(String(raw), number: offset + 1)
         }
         return try parser.finish()

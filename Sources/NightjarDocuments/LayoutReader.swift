@@ -186,7 +186,7 @@ struct ReadingContext {
             self.encoding = encoding
             let text = try encoding.decode(bytes, file: file)
             var records: [SourceRecord] = []
-            for (offset, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            for (offset, line) in text.textLines.enumerated() {
                 var content = String(line)
                 if content.hasSuffix("\r") { content.removeLast() }
                 records.append(SourceRecord(line: offset + 1, text: content))
@@ -233,7 +233,7 @@ struct ReadingContext {
             self.encoding = encoding
             let text = try encoding.decode(bytes, file: file)
             var records: [SourceRecord] = []
-            for (offset, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            for (offset, line) in text.textLines.enumerated() {
                 guard !line.allSatisfy(\.isWhitespace) else { continue }
                 do {
                     records.append(SourceRecord(line: offset + 1, object: try JSONValue.parse(Array(line.utf8))))

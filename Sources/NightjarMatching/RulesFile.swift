@@ -15,7 +15,7 @@ extension MatchingRules {
     /// ```
     public static func parse(_ text: String, file: String) throws(GeneralError) -> MatchingRules {
         var rules = MatchingRules.standard
-        for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (offset, raw) in text.textLines.enumerated() {
             let location = SourceLocation(file: file, line: offset + 1, column: 1)
             func fail(_ message: String) -> GeneralError { GeneralError(code: "rules.invalid", message: message, location: location, exitStatus: .config) }
             let line = (raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "")

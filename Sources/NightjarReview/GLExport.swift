@@ -34,7 +34,7 @@ public struct AccountMapping: Sendable, Equatable {
     /// Reads `key = Account` lines (`#` comments); unknown keys are errors with their line.
     public static func parse(_ text: String, file: String) throws -> AccountMapping {
         var mapping = AccountMapping()
-        for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (offset, raw) in text.textLines.enumerated() {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
             if line.isEmpty { continue }
             let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }

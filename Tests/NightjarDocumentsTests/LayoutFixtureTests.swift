@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+@testable import NightjarDocuments
+import NightjarCore
+
+/// The layout fixtures: files in the shapes senders use, each with its profile and the exact
+/// payments, lines, deductions, totals and findings it must give (or the refusal it must get).
+enum LayoutFixtures {
+    static var folder: URL { Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("layouts") }
+
+    struct Fixture: CustomTestStringConvertible, Sendable {
+        let name: String
+        let file: String
+        let profile: String?
+        let expected: String
+        var testDescription: String { file }
+    }
+
+    static var all: [Fixture] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        return names.filter { $0.hasSuffix(".expected") }.sorted().map { expected in
+            let stem = String(expected.dropLast(".expected".count))
+            let file = names.first { $0.hasPrefix(stem + ".") && !$0.hasSuffix(".expected") && !$0.hasSuffix(".profile") }!
+            let profile = names.contains(stem + ".profile") ? stem + ".profile" : nil
+            return Fixture(name: stem, file: file, profile: profile,
+                           expected: try! String(contentsOf: folder.appendingPathComponent(expected), encoding: .utf8))
+        }
+    }
+
+    static func bytes(_ name: String) -> [UInt8] { Array(try! Data(contentsOf: folder.appendingPathComponent(name))) }
+
+    static func profile(_ name: String) throws -> LayoutProfile {
+        try LayoutProfileParser.parse(try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8), file: name)
+    }
+
+    /// Reads a fixture as the importer would: X12 without a profile, anything else by its profile.
+    static func read(_ fixture: Fixture, bytes: [UInt8]? = nil) throws -> [RemittanceAdvice] {
+        let data = bytes ?? self.bytes(fixture.file)
+        guard let profile = fixture.profile else { return try RemittanceAdviceReader.read(data, defaultCurrency: .usd, file: fixture.file) }
+        return try RemittanceLayoutReader.read(data, profile: try self.profile(profile), defaultCurrency: .usd, file: fixture.file)
+    }
+}
+
+@Suite("Layout fixtures")
+struct LayoutFixtureTests {
+    @Test func thereAreTwoFilesOfEveryClass() {
+        let files = LayoutFixtures.all.map(\.file)
+        #expect(files.count >= 20)
+        for prefix in ["deduction-rows", "preamble", "typed-records", "payments-export", "european", "lockbox", "mainframe", "workbook", "advice-", "api-", "export.jsonl",
+                       "cells-", "unicode-text", "x12"] {
+            #expect(files.contains { $0.hasPrefix(prefix) }, "no fixture for \(prefix)")
+        }
+    }
+
+    @Test("each fixture reads exactly as stated", arguments: LayoutFixtures.all)
+    func eachFixtureReadsExactly(_ fixture: LayoutFixtures.Fixture) throws {
+        if fixture.expected.hasPrefix("refused ") {
+            let parts = fixture.expected.split(separator: " ")
+            do {
+                let advices = try LayoutFixtures.read(fixture)
+                Issue.record("read instead of refused:\n\(RemittanceAdviceText.render(advices))")
+            } catch let error as any NightjarError {
+                #expect(error.code == String(parts[1]), "\(error)")
+                #expect(error.location?.line == Int(parts[3].trimmingCharacters(in: .whitespacesAndNewlines)), "\(error)")
+                #expect(error.location?.file == fixture.file)
+            }
+            return
+        }
+        let advices = try LayoutFixtures.read(fixture)
+        #expect(RemittanceAdviceText.render(advices) == fixture.expected)
+    }
+}
+
