@@ -213,6 +213,7 @@ public enum WorkbookReader {
 struct ZipArchive {
     struct Entry {
         let method: UInt16
+        let crc32: UInt32
         let compressedSize: Int
         let size: Int
         let localHeaderOffset: Int
@@ -251,7 +252,8 @@ struct ZipArchive {
                 throw failure("a damaged zip directory entry")
             }
             let name = String(decoding: bytes[(cursor + 46)..<(cursor + 46 + nameLength)], as: UTF8.self)
-            entries[name] = Entry(method: UInt16(method), compressedSize: compressed, size: size, localHeaderOffset: offset)
+            entries[name] = Entry(method: UInt16(method), crc32: UInt32(truncatingIfNeeded: u32(cursor + 16)), compressedSize: compressed, size: size,
+                                  localHeaderOffset: offset)
             cursor += 46 + nameLength + max(0, extraLength) + max(0, commentLength)
         }
         self.entries = entries
@@ -271,11 +273,20 @@ struct ZipArchive {
         guard start <= bytes.count, entry.compressedSize <= bytes.count - start else { throw failure("truncated data") }
         guard entry.size <= WorkbookReader.maximumPartSize else { throw failure("declares \(entry.size) bytes, over the limit") }
         let data = Array(bytes[start..<(start + entry.compressedSize)])
+        let content: [UInt8]
         switch entry.method {
-        case 0: return data
-        case 8: return try inflate(data, expected: entry.size, failure: failure)
+        case 0:
+            guard data.count == entry.size else { throw failure("its stored size differs from its declared size") }
+            content = data
+        case 8: content = try inflate(data, expected: entry.size, failure: failure)
         default: throw failure("compression method \(entry.method) is not supported")
         }
+        // The checksum the archive states for the part: damaged bytes are refused, not read.
+        let checksum = content.withUnsafeBufferPointer { buffer in
+            UInt32(truncatingIfNeeded: CZlib.crc32(0, buffer.baseAddress, UInt32(buffer.count)))
+        }
+        guard checksum == entry.crc32 else { throw failure("its checksum does not match (the file is damaged)") }
+        return content
     }
 
     func inflate(_ data: [UInt8], expected: Int, failure: (String) -> LayoutError) throws(LayoutError) -> [UInt8] {
