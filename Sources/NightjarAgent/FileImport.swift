@@ -46,8 +46,8 @@ public struct RemittanceFileImporter: Sendable {
                 switch ProfileSelection.choose(profiles, kind: .remittance, bytes: bytes, fileName: name) {
                 case .success(let chosen): profile = chosen
                 case .failure(let refusal) where refusal.fitting.isEmpty:
-                    let tried = refusal.considered.isEmpty ? "there are no remittance profiles" : "tried \(refusal.considered.joined(separator: ", "))"
-                    return .skipped(code: "no_profile", message: "\(name): no profile fits \(format.description) (\(tried)); `nightjar profile draft \(name)` starts one")
+                    return .skipped(code: "no_profile",
+                                    message: "\(name): no profile fits \(format.description) (\(refusal.explanation)); `nightjar profile draft \(name)` starts one")
                 case .failure(let refusal):
                     return .skipped(code: "several_profiles",
                                     message: "\(name): profiles \(refusal.fitting.joined(separator: " and ")) both fit it; give --profile, or narrow one with [match]")

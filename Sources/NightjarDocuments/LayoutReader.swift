@@ -115,7 +115,8 @@ public enum LayoutReader {
     public static func format(of bytes: [UInt8], profile: LayoutProfile, file: String?) throws(LayoutError) -> LayoutProfile.Format {
         let detected = DocumentFormat.detect(bytes)
         func refuse(_ what: String) -> LayoutError {
-            LayoutError(code: "layout.wrong_format", message: "the file is \(what), but profile \(profile.name) reads \(profile.format.rawValue)",
+            LayoutError(code: "layout.wrong_format",
+                        message: "the file is \(what), but profile \(profile.name) reads \(profile.format == .auto ? "tables (delimited text, workbooks, HTML)" : profile.format.rawValue)",
                            location: SourceLocation(file: file))
         }
         switch detected {
@@ -128,7 +129,9 @@ public enum LayoutReader {
             return .xlsx
         case .json:
             switch profile.format {
-            case .auto: return JSONValue.isSingleDocument(bytes) ? .json : .jsonLines
+            case .auto:
+                // A profile of header names and positions reads tables, not JSON.
+                throw refuse("JSON")
             case .json, .jsonLines, .delimited, .fixedWidth: return profile.format
             case .xlsx, .html: throw refuse("JSON")
             }

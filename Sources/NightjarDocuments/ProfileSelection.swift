@@ -12,22 +12,52 @@ public enum ProfileSelection {
 
     /// Whether `profile` fits these bytes.
     public static func fits(_ profile: LayoutProfile, bytes: [UInt8], fileName: String) -> Bool {
-        if !profile.matchFileNames.isEmpty, !profile.matchFileNames.contains(where: { $0.matches(fileName) }) { return false }
-        guard let format = try? LayoutReader.format(of: bytes, profile: profile, file: fileName) else { return false }
+        misfit(profile, bytes: bytes, fileName: fileName) == nil
+    }
+
+    /// Why `profile` does not fit these bytes, or nil when it does: its first records must read as
+    /// the profile says (header found, every row's kind known, amounts, dates and references
+    /// readable) and give at least one line.
+    public static func misfit(_ profile: LayoutProfile, bytes: [UInt8], fileName: String) -> String? {
+        if !profile.matchFileNames.isEmpty, !profile.matchFileNames.contains(where: { $0.matches(fileName) }) {
+            return "the file name fits none of " + profile.matchFileNames.map(\.description).joined(separator: ", ")
+        }
+        let format: LayoutProfile.Format
+        do { format = try LayoutReader.format(of: bytes, profile: profile, file: fileName) } catch { return error.message }
         var sample = bytes
         if [.delimited, .fixedWidth, .jsonLines].contains(format), bytes.count > trialBytes {
-            // A prefix cut at a line end is enough to find the header and the first rows' kinds.
+            // A prefix cut at a line end is enough to find the header and read the first rows.
             var end = trialBytes
             while end > 0, bytes[end - 1] != 10 { end -= 1 }
             sample = Array(bytes[..<(end > 0 ? end : trialBytes)])
         }
         if !profile.matchContains.isEmpty {
-            let encoding = profile.encoding == .auto ? TextEncoding.detect(Array(bytes.prefix(65_536))) : profile.encoding
-            let text = ((try? encoding.decode(Array(bytes.prefix(65_536)), file: nil)) ?? String(decoding: bytes.prefix(65_536), as: UTF8.self)).lowercased()
-            guard profile.matchContains.allSatisfy({ text.contains($0.lowercased()) }) else { return false }
+            let head = Array(bytes.prefix(65_536))
+            let encoding = profile.encoding == .auto ? TextEncoding.detect(head) : profile.encoding
+            let text = ((try? encoding.decode(head, file: nil)) ?? String(decoding: head, as: UTF8.self)).lowercased()
+            if let missing = profile.matchContains.first(where: { !text.contains($0.lowercased()) }) { return "the file does not contain \"\(missing)\"" }
         }
-        guard let reading = try? LayoutReader.read(sample, profile: profile, file: fileName, recordLimit: trialRecords) else { return false }
-        return reading.rows.contains { $0.role == .line }
+        do {
+            let reading = try LayoutReader.read(sample, profile: profile, file: fileName, recordLimit: trialRecords)
+            let lines = reading.rows.filter { $0.role == .line }
+            guard !lines.isEmpty else { return "its first records hold no line" }
+            let values = LayoutValues(profile: profile, file: fileName)
+            switch profile.kind {
+            case .remittance:
+                var assembly = RemittanceAssembly(values: values, defaultCurrency: profile.currency ?? .usd)
+                for row in reading.rows { try assembly.add(row) }
+                _ = try assembly.finish()
+            case .openInvoices, .supplierInvoices:
+                for row in lines {
+                    for field in LayoutProfile.required(profile.kind) where row.value(field) == nil {
+                        return "\(row.location): \(field) is empty"
+                    }
+                }
+            }
+        } catch {
+            return error.description
+        }
+        return nil
     }
 
     /// The profiles of `kind` that fit, in the order given.
@@ -37,11 +67,15 @@ public enum ProfileSelection {
 
     /// The one profile of `kind` that fits, or why there is not exactly one.
     public static func choose(_ profiles: [LayoutProfile], kind: LayoutProfile.Kind, bytes: [UInt8], fileName: String) -> Result<LayoutProfile, ChoiceError> {
-        let fitting = fitting(profiles, kind: kind, bytes: bytes, fileName: fileName)
+        var fitting: [LayoutProfile] = []
+        var reasons: [(profile: String, reason: String)] = []
+        for profile in profiles where profile.kind == kind {
+            if let reason = misfit(profile, bytes: bytes, fileName: fileName) { reasons.append((profile.name, reason)) } else { fitting.append(profile) }
+        }
         switch fitting.count {
         case 1: return .success(fitting[0])
-        case 0: return .failure(ChoiceError(fitting: [], considered: profiles.filter { $0.kind == kind }.map(\.name)))
-        default: return .failure(ChoiceError(fitting: fitting.map(\.name), considered: []))
+        case 0: return .failure(ChoiceError(fitting: [], reasons: reasons))
+        default: return .failure(ChoiceError(fitting: fitting.map(\.name), reasons: []))
         }
     }
 
@@ -49,6 +83,12 @@ public enum ProfileSelection {
     public struct ChoiceError: Error, Sendable {
         /// The names of the profiles that fit (two or more), or empty when none does.
         public let fitting: [String]
-        public let considered: [String]
+        /// When none fits: each profile tried and why it does not fit.
+        public let reasons: [(profile: String, reason: String)]
+
+        /// Each profile tried and why not, for a message: `harbor (line 3: ...); acme (...)`.
+        public var explanation: String {
+            reasons.isEmpty ? "there are no profiles of this kind" : reasons.map { "\($0.profile): \($0.reason)" }.joined(separator: "; ")
+        }
     }
 }

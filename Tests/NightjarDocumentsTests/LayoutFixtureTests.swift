@@ -71,3 +71,35 @@ struct LayoutFixtureTests {
     }
 }
 
+
+@Suite("Choosing a profile")
+struct ProfileSelectionTests {
+    @Test func eachFixtureIsFitByItsOwnProfileAlone() throws {
+        let fixtures = LayoutFixtures.all.filter { $0.profile != nil && !$0.expected.hasPrefix("refused") }
+        let profiles = try fixtures.map { try LayoutFixtures.profile($0.profile!) }
+        for fixture in fixtures {
+            let fitting = ProfileSelection.fitting(profiles, kind: .remittance, bytes: LayoutFixtures.bytes(fixture.file), fileName: fixture.file)
+            #expect(fitting.map(\.file) == [fixture.profile!], "\(fixture.file): \(fitting.map(\.name))")
+        }
+    }
+
+    @Test func twoFittingProfilesAreARefusalNamingBoth() throws {
+        let fixture = LayoutFixtures.all.first { $0.name == "payments-export" }!
+        let own = try LayoutFixtures.profile(fixture.profile!)
+        let copy = try LayoutProfileParser.parse("name = copy-of-payments\n[columns]\nreference = \"Invoice\"\namount_paid = \"Paid\"", file: "copy.profile")
+        let bytes = LayoutFixtures.bytes(fixture.file)
+        guard case .failure(let refusal) = ProfileSelection.choose([own, copy], kind: .remittance, bytes: bytes, fileName: fixture.file) else {
+            Issue.record("a profile was chosen")
+            return
+        }
+        #expect(refusal.fitting == ["payments-export", "copy-of-payments"])
+        // [match] narrows a profile to its sender's files.
+        let narrowed = try LayoutProfileParser.parse("name = copy-of-payments\n[match]\nfile_name = \"pacific-*\"\n[columns]\nreference = \"Invoice\"\namount_paid = \"Paid\"",
+                                                     file: "copy.profile")
+        guard case .success(let chosen) = ProfileSelection.choose([own, narrowed], kind: .remittance, bytes: bytes, fileName: fixture.file) else {
+            Issue.record("no profile chosen")
+            return
+        }
+        #expect(chosen.name == "payments-export")
+    }
+}
