@@ -10,12 +10,14 @@ import NightjarStore
 enum ImportCommands {
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["import"], summary: "import remittance files (X12 820, or CSV by profile) into batches",
+            CommandSpec(["import"], summary: "import remittance files (X12 820, or text, Excel, HTML and JSON by profile) into batches",
                         discussion: """
-                        The format is found from the content: X12 by its ISA header, a CSV by the profile that matches
-                        its header row (or --profile). Each file is one transaction and is imported once: the same
-                        bytes again change nothing. A payment whose total differs from its lines is stored and flagged
-                        out of balance, with the difference.
+                        The format is found from the content: X12 by its ISA header; anything else is read by the one
+                        profile of profiles/ that fits it (or --profile). When two profiles fit, the file is refused and
+                        both are named. Each file is one transaction and is imported once: the same bytes again change
+                        nothing. A payment whose total differs from its lines, or whose file states a total or count
+                        its rows do not match, is stored and flagged out of balance with both figures. A file that is
+                        not imported (an 810 invoice, a PDF, no fitting profile) exits 65 and says what reads it.
 
                         Example:
                           nightjar import remit-2026-11-23.x12 northwind-2026-11.csv --client acme
@@ -137,10 +139,10 @@ enum ImportCommands {
                         + (result.outOfBalance > 0 ? ", \(result.outOfBalance) OUT OF BALANCE" : ""))
                 }
             }
-            for (_, _, message) in problems { Console.standardError.line("nightjar: \(message.contains(":") ? message : message)") }
+            for (_, _, message) in problems { Console.standardError.line("error: \(message)") }
         }
-        return problems.contains { !["not_remittance", "no_profile", "unsupported", "unknown_format"].contains($0.1) } ? .dataError
-            : (problems.isEmpty ? .ok : .failure)
+        // A file that was not imported (another kind of document, no profile or two, a refusal) is bad input.
+        return problems.isEmpty ? .ok : .dataError
     }
 
     static func importInvoices(_ invocation: Invocation) async throws -> ExitStatus {
@@ -282,7 +284,8 @@ enum ImportCommands {
             + (batch.receivingAccount.map { "    account \($0)" } ?? ""))
         Output.line("  total     \(s.total) \(s.currency)    lines account for \(batch.remitted)"
             + (s.balanced ? "    balanced" : "    OUT OF BALANCE by \(s.difference)"))
-        if !batch.entityAdjustments.isEmpty { Output.line("  adjustments not tied to a line: \(batch.entityAdjustments.joined(separator: "; "))") }
+        for finding in batch.findings { Output.line("  FILE CHECK: \(finding.message)" + (finding.segment.map { " (at \($0))" } ?? "")) }
+        for deduction in batch.paymentDeductions { Output.line("  payment deduction " + describe(deduction)) }
         Output.line("")
         let statuses = try ledger.lineStatuses(batch: id)
         Output.line("  #    REFERENCE                 PAID          INVOICE       DISCOUNT    ADJUSTMENTS           FROM    STATUS")
@@ -291,7 +294,17 @@ enum ImportCommands {
                 + "\(line.amountPaid.padding(14))\((line.invoiceAmount ?? "-").padding(14))\((line.discount ?? "-").padding(12))"
                 + "\(line.adjustments.joined(separator: ", ").padding(22))\(String(line.sourceLocation).padding(8))"
                 + (statuses[line.position].map { "\($0.status) (\($0.rule))" } ?? "not matched"))
+            for deduction in line.deductions { Output.line("         deduction " + describe(deduction)) }
         }
         return .ok
+    }
+
+    /// `-45.00 DMG "Damaged in transit" ref DM-5566 (line 3)`.
+    static func describe(_ deduction: BatchDetail.Deduction) -> String {
+        var text = "\(deduction.amount) \(deduction.currency) \(deduction.code.isEmpty ? "(no code)" : deduction.code)"
+        if let words = deduction.text { text += " \"\(words)\"" }
+        if let reference = deduction.reference { text += " ref \(deduction.referenceQualifier.map { "\($0) " } ?? "")\(reference)" }
+        if let invoice = deduction.invoice { text += " on invoice \(invoice)" }
+        return text + " (at \(deduction.sourceLocation))"
     }
 }

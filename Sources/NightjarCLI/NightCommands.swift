@@ -347,9 +347,18 @@ enum NightCommands {
         }
         for item in trace.appearances {
             Output.line("\(item.client)/\(item.portal ?? "-"): \(item.file) (sha256 \(item.sha256.prefix(12))..., fetched \(item.fetchedAt ?? "by hand"))")
-            Output.line("    batch \(item.batch), payment \(item.traceNumber ?? "-") of \(item.paymentDate ?? "-") from \(item.payer ?? "-"), line \(item.line): "
-                + "\(item.reference) paid \(item.amountPaid) — \(item.matchStatus.map { $0.replacingOccurrences(of: "_", with: " ") } ?? "not matched yet")"
-                + (item.matchedInvoice.map { " to \($0)" } ?? ""))
+            let place = "    batch \(item.batch), payment \(item.traceNumber ?? "-") of \(item.paymentDate ?? "-") from \(item.payer ?? "-")"
+            let onLine = item.line >= 0 ? ", line \(item.line)" : ", payment level"
+            switch item.foundAs {
+            case "line":
+                Output.line(place + onLine + ": \(item.reference) paid \(item.amountPaid) — "
+                    + (item.matchStatus.map { $0.replacingOccurrences(of: "_", with: " ") } ?? "not matched yet") + (item.matchedInvoice.map { " to \($0)" } ?? ""))
+            case "deduction", "deduction text", "deduction invoice":
+                Output.line(place + onLine + ": a deduction of \(item.amountPaid) (\(item.foundAs): \(item.reference))"
+                    + (item.matchedInvoice.map { " on the line for \($0)" } ?? ""))
+            default:
+                Output.line(place + onLine + ": \(item.foundAs) \(item.reference) on the line for \(item.matchedInvoice ?? "-")")
+            }
         }
         return .ok
     }

@@ -224,7 +224,9 @@ private struct Parser {
                 alternatives.append(.json(steps, text: text))
             case (.word, "xpath"): alternatives.append(.xpath(try string("the XPath")))
             default:
-                throw error("`\(token.text)` is not a source: a header name in quotes, column N, columns FROM-TO, first_cell, preamble \"…\", file_name \"…\", constant \"…\", json \"…\" or xpath \"…\"",
+                let hint = Parser.closest(token.text, in: ["column", "columns", "characters", "first_cell", "preamble", "file_name", "constant", "json", "xpath"])
+                    .map { " (did you mean `\($0)`?)" } ?? ""
+                throw error("`\(token.text)` is not a source\(hint): a header name in quotes, column N, columns FROM-TO, first_cell, preamble \"…\", file_name \"…\", constant \"…\", json \"…\" or xpath \"…\"",
                             number, token.column)
             }
             if peek()?.kind == .word, peek()?.text == "or" { index += 1; continue }

@@ -36,6 +36,27 @@ public struct BatchSummary: Sendable, Codable, Equatable {
 
 /// A stored batch with its lines and adjustments.
 public struct BatchDetail: Sendable, Codable, Equatable {
+    /// A deduction (or other adjustment) as the file gave it.
+    public struct Deduction: Sendable, Codable, Equatable {
+        public let amount: String
+        public let currency: String
+        public let code: String
+        /// The payer's words for it.
+        public let text: String?
+        public let referenceQualifier: String?
+        /// Its own reference: debit memo, return authorisation, promotion number.
+        public let reference: String?
+        /// The invoice a payment-level deduction names.
+        public let invoice: String?
+        /// X12 segment number or the file's line.
+        public let sourceLocation: Int
+
+        enum CodingKeys: String, CodingKey {
+            case amount, currency, code, text, reference, invoice
+            case referenceQualifier = "reference_qualifier", sourceLocation = "source_location"
+        }
+    }
+
     public struct Line: Sendable, Codable, Equatable {
         public let position: Int
         public let referenceQualifier: String
@@ -46,6 +67,12 @@ public struct BatchDetail: Sendable, Codable, Equatable {
         public let adjustments: [String]
         /// X12 segment number or CSV line in the source file.
         public let sourceLocation: Int
+        /// The line's deductions with their codes, words and references.
+        public let deductions: [Deduction]
+        /// DTM*003 or an invoice-date column.
+        public let invoiceDate: String?
+        /// REF segments and PO columns: `PO` → number.
+        public let references: [[String: String]]
     }
 
     public let summary: BatchSummary
@@ -55,6 +82,10 @@ public struct BatchDetail: Sendable, Codable, Equatable {
     public let remitted: String
     public let entityAdjustments: [String]
     public let lines: [Line]
+    /// Deductions not inside any line (ENT-level ADX, deduction rows naming no invoice of the payment).
+    public let paymentDeductions: [Deduction]
+    /// Totals and counts the file states that its contents do not match.
+    public let findings: [DocumentFinding]
 }
 
 /// The domain tables over the workspace database. Every import is one transaction and
@@ -97,11 +128,12 @@ public struct Ledger {
                 try database.execute("""
                     INSERT INTO remittance_batch (client_id, source_file_id, position, control_number, payer_name, payer_id_qualifier, payer_id,
                         trace_number, payment_date, payment_method, receiving_account_masked, total_minor, remitted_minor, difference_minor,
-                        currency, balanced, source_location)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        currency, balanced, source_location, findings)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, [client, fileID, position, advice.controlNumber, advice.payer?.name, advice.payer?.idQualifier, advice.payer?.id,
                           advice.traceNumber, advice.effectiveDate, advice.paymentMethod, masked, advice.total.minorUnits,
-                          advice.remittedTotal.minorUnits, advice.difference.minorUnits, advice.currency, advice.isBalanced, advice.segment])
+                          advice.remittedTotal.minorUnits, advice.difference.minorUnits, advice.currency, advice.isBalanced, advice.segment,
+                          Ledger.findingsJSON(advice.findings)])
                 let batchID = database.lastInsertRowID
                 for entity in advice.entities {
                     for adjustment in entity.adjustments { try insert(adjustment, batch: batchID, line: nil) }
@@ -109,12 +141,18 @@ public struct Ledger {
                 for (linePosition, line) in advice.lines.enumerated() {
                     try database.execute("""
                         INSERT INTO remittance_line (batch_id, position, reference_qualifier, reference, payment_action, amount_paid_minor,
-                            invoice_amount_minor, discount_minor, po_number, source_location)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            invoice_amount_minor, discount_minor, po_number, source_location, invoice_date)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """, [batchID, linePosition, line.referenceQualifier, line.reference, line.paymentAction, line.amountPaid.minorUnits,
                               line.invoiceAmount?.minorUnits, line.discount?.minorUnits,
-                              line.references.first { $0.qualifier == "PO" }?.value, line.segment])
+                              line.references.first { $0.qualifier == "PO" }?.value, line.segment,
+                              line.dates.first { $0.qualifier == "003" }?.date])
                     let lineID = database.lastInsertRowID
+                    for reference in line.references {
+                        try database.execute("""
+                            INSERT INTO document_reference (batch_id, line_id, qualifier, value, source_location) VALUES (?, ?, ?, ?, ?)
+                            """, [batchID, lineID, reference.qualifier, reference.value, line.segment])
+                    }
                     for adjustment in line.adjustments { try insert(adjustment, batch: batchID, line: lineID) }
                     lineCount += 1
                 }
@@ -126,9 +164,29 @@ public struct Ledger {
 
     func insert(_ adjustment: Adjustment, batch: Int64, line: Int64?) throws {
         try database.execute("""
-            INSERT INTO remittance_adjustment (batch_id, line_id, amount_minor, reason_code, reference, source_location)
-            VALUES (?, ?, ?, ?, ?, ?)
-            """, [batch, line, adjustment.amount.minorUnits, adjustment.reasonCode, adjustment.reference, adjustment.segment])
+            INSERT INTO remittance_adjustment (batch_id, line_id, amount_minor, reason_code, reference, source_location, reason_text,
+                reference_qualifier, invoice_reference)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [batch, line, adjustment.amount.minorUnits, adjustment.reasonCode, adjustment.reference, adjustment.segment, adjustment.reasonText,
+                  adjustment.referenceQualifier, adjustment.invoice])
+        if let reference = adjustment.reference {
+            try database.execute("""
+                INSERT INTO document_reference (batch_id, line_id, adjustment_id, qualifier, value, source_location) VALUES (?, ?, ?, ?, ?, ?)
+                """, [batch, line, database.lastInsertRowID, adjustment.referenceQualifier ?? "deduction", reference, adjustment.segment])
+        }
+    }
+
+    /// Findings as stored on a batch: `[{"code": …, "message": …, "segment": …}]`.
+    static func findingsJSON(_ findings: [DocumentFinding]) -> String {
+        guard !findings.isEmpty else { return "[]" }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(findings)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+
+    static func findings(_ json: String?) -> [DocumentFinding] {
+        guard let json, json != "[]" else { return [] }
+        return (try? JSONDecoder().decode([DocumentFinding].self, from: Data(json.utf8))) ?? []
     }
 
     /// Stores or updates open invoices (by customer and number) in one transaction.
@@ -202,22 +260,43 @@ public struct Ledger {
         let digits = try CurrencyCode(summary.currency).minorUnitDigits
         func money(_ value: Int64?) -> String? { value.map { Money.decimalString($0, digits: digits) } }
         var adjustmentsByLine: [Int64: [String]] = [:]
+        var deductionsByLine: [Int64: [BatchDetail.Deduction]] = [:]
         var entityAdjustments: [String] = []
+        var paymentDeductions: [BatchDetail.Deduction] = []
         for adjustment in try database.query("SELECT * FROM remittance_adjustment WHERE batch_id = ? ORDER BY id", [id]) {
             let text = "\(money(try adjustment.int64("amount_minor"))!) \(try adjustment.string("reason_code"))"
-            if let line: Int64 = try adjustment.get("line_id", as: Int64?.self) { adjustmentsByLine[line, default: []].append(text) }
-            else { entityAdjustments.append(text) }
+            let deduction = BatchDetail.Deduction(
+                amount: money(try adjustment.int64("amount_minor"))!, currency: summary.currency, code: try adjustment.string("reason_code"),
+                text: try adjustment.optionalString("reason_text"), referenceQualifier: try adjustment.optionalString("reference_qualifier"),
+                reference: try adjustment.optionalString("reference"), invoice: try adjustment.optionalString("invoice_reference"),
+                sourceLocation: Int(try adjustment.int64("source_location")))
+            if let line: Int64 = try adjustment.get("line_id", as: Int64?.self) {
+                adjustmentsByLine[line, default: []].append(text)
+                deductionsByLine[line, default: []].append(deduction)
+            } else {
+                entityAdjustments.append(text)
+                paymentDeductions.append(deduction)
+            }
+        }
+        var referencesByLine: [Int64: [[String: String]]] = [:]
+        for reference in try database.query("SELECT line_id, qualifier, value FROM document_reference WHERE batch_id = ? AND adjustment_id IS NULL ORDER BY id", [id]) {
+            guard let line: Int64 = try reference.get("line_id", as: Int64?.self) else { continue }
+            referencesByLine[line, default: []].append(["qualifier": try reference.string("qualifier"), "value": try reference.string("value")])
         }
         let lines = try database.query("SELECT * FROM remittance_line WHERE batch_id = ? ORDER BY position", [id]).map { line in
-            BatchDetail.Line(position: Int(try line.int64("position")), referenceQualifier: try line.string("reference_qualifier"),
-                             reference: try line.string("reference"), amountPaid: money(try line.int64("amount_paid_minor"))!,
-                             invoiceAmount: money(try line.get("invoice_amount_minor", as: Int64?.self)),
-                             discount: money(try line.get("discount_minor", as: Int64?.self)),
-                             adjustments: adjustmentsByLine[try line.int64("id")] ?? [], sourceLocation: Int(try line.int64("source_location")))
+            let lineID = try line.int64("id")
+            return BatchDetail.Line(position: Int(try line.int64("position")), referenceQualifier: try line.string("reference_qualifier"),
+                                    reference: try line.string("reference"), amountPaid: money(try line.int64("amount_paid_minor"))!,
+                                    invoiceAmount: money(try line.get("invoice_amount_minor", as: Int64?.self)),
+                                    discount: money(try line.get("discount_minor", as: Int64?.self)),
+                                    adjustments: adjustmentsByLine[lineID] ?? [], sourceLocation: Int(try line.int64("source_location")),
+                                    deductions: deductionsByLine[lineID] ?? [], invoiceDate: try line.optionalString("invoice_date"),
+                                    references: referencesByLine[lineID] ?? [])
         }
         return BatchDetail(summary: summary, paymentMethod: try row.optionalString("payment_method"),
                            receivingAccount: try row.optionalString("receiving_account_masked"),
-                           remitted: money(try row.int64("remitted_minor"))!, entityAdjustments: entityAdjustments, lines: lines)
+                           remitted: money(try row.int64("remitted_minor"))!, entityAdjustments: entityAdjustments, lines: lines,
+                           paymentDeductions: paymentDeductions, findings: Ledger.findings(try row.optionalString("findings")))
     }
 
     /// Open invoices of a client.

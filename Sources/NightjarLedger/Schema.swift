@@ -285,5 +285,26 @@ public enum LedgerSchema {
         );
         CREATE TABLE client_setting (client_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (client_id, key));
         """),
+        ("layout-details", """
+        -- What a file says about each deduction: the payer's words, the reference's qualifier, and
+        -- the invoice a payment-level deduction names.
+        ALTER TABLE remittance_adjustment ADD COLUMN reason_text TEXT;
+        ALTER TABLE remittance_adjustment ADD COLUMN reference_qualifier TEXT;
+        ALTER TABLE remittance_adjustment ADD COLUMN invoice_reference TEXT;
+        ALTER TABLE remittance_line ADD COLUMN invoice_date TEXT;
+        -- Totals and counts the file states that its contents do not match (JSON list).
+        ALTER TABLE remittance_batch ADD COLUMN findings TEXT NOT NULL DEFAULT '[]';
+        -- Every other reference a file gives (REF on a line, a deduction's own reference), for trace.
+        CREATE TABLE document_reference (
+            id INTEGER PRIMARY KEY,
+            batch_id INTEGER NOT NULL REFERENCES remittance_batch(id),
+            line_id INTEGER REFERENCES remittance_line(id),
+            adjustment_id INTEGER REFERENCES remittance_adjustment(id),
+            qualifier TEXT NOT NULL,
+            value TEXT NOT NULL,
+            source_location INTEGER NOT NULL
+        );
+        CREATE INDEX document_reference_batch ON document_reference (batch_id);
+        """),
     ]
 }

@@ -22,9 +22,13 @@ public struct ReferenceTrace: Sendable, Codable {
         public let amountPaid: String
         public let matchStatus: String?
         public let matchedInvoice: String?
+        /// How the reference appeared: `line` (what a line paid), `PO` (or another REF qualifier)
+        /// on a line, `deduction` (a deduction's own reference), `deduction text`, `deduction invoice`.
+        public var foundAs: String = "line"
 
         enum CodingKeys: String, CodingKey {
             case client, portal, file, sha256, batch, payer, line, reference
+            case foundAs = "found_as"
             case fetchedAt = "fetched_at", importedAt = "imported_at", paymentDate = "payment_date", traceNumber = "trace_number"
             case amountPaid = "amount_paid", matchStatus = "match_status", matchedInvoice = "matched_invoice"
         }
@@ -80,6 +84,58 @@ extension Ledger {
                 traceNumber: try row.optionalString("trace_number"), payer: try row.optionalString("payer_name"), line: Int(try row.int64("position")),
                 reference: text, amountPaid: Money(minorUnits: try row.int64("amount_paid_minor"), currency: currency).decimalString,
                 matchStatus: try row.optionalString("match_status"), matchedInvoice: try row.optionalString("invoice_number")))
+        }
+        // The other references files give: REF on lines, deductions' own references, their words and invoices.
+        var otherSQL = """
+            SELECT d.qualifier, d.value, d.adjustment_id, l.position, l.reference AS line_reference, l.amount_paid_minor,
+                   a.amount_minor AS adjustment_minor, b.id AS batch, b.client_id, b.payment_date, b.trace_number, b.payer_name, b.currency,
+                   f.original_name, f.sha256, f.portal, f.fetched_at, f.imported_at
+            FROM document_reference d JOIN remittance_batch b ON b.id = d.batch_id JOIN source_file f ON f.id = b.source_file_id
+            LEFT JOIN remittance_line l ON l.id = d.line_id LEFT JOIN remittance_adjustment a ON a.id = d.adjustment_id
+            """
+        if client != nil { otherSQL += " WHERE b.client_id = ?" }
+        try database.forEachRow(otherSQL + " ORDER BY d.id", arguments) { row in
+            let value = try row.string("value")
+            guard normalisation.normalise(value) == wanted || value.uppercased() == reference.uppercased() else { return }
+            let currency = try CurrencyCode(try row.string("currency"))
+            let amount = try row.get("adjustment_minor", as: Int64?.self) ?? row.get("amount_paid_minor", as: Int64?.self) ?? 0
+            let isDeduction = try row.get("adjustment_id", as: Int64?.self) != nil
+            var appearance = ReferenceTrace.Appearance(
+                client: try row.string("client_id"), portal: try row.optionalString("portal"), file: try row.string("original_name"),
+                sha256: try row.string("sha256"), fetchedAt: try row.optionalString("fetched_at"), importedAt: try row.string("imported_at"),
+                batch: try row.int64("batch"), paymentDate: try row.optionalString("payment_date"), traceNumber: try row.optionalString("trace_number"),
+                payer: try row.optionalString("payer_name"), line: Int(try row.get("position", as: Int64?.self) ?? -1), reference: value,
+                amountPaid: Money(minorUnits: amount, currency: currency).decimalString, matchStatus: nil,
+                matchedInvoice: try row.optionalString("line_reference"))
+            appearance.foundAs = isDeduction ? "deduction" : try row.string("qualifier")
+            appearances.append(appearance)
+        }
+        var textSQL = """
+            SELECT a.reason_text, a.invoice_reference, a.amount_minor, l.position, l.reference AS line_reference, b.id AS batch, b.client_id, b.payment_date,
+                   b.trace_number, b.payer_name, b.currency, f.original_name, f.sha256, f.portal, f.fetched_at, f.imported_at
+            FROM remittance_adjustment a JOIN remittance_batch b ON b.id = a.batch_id JOIN source_file f ON f.id = b.source_file_id
+            LEFT JOIN remittance_line l ON l.id = a.line_id
+            WHERE (a.reason_text IS NOT NULL OR a.invoice_reference IS NOT NULL)
+            """
+        if client != nil { textSQL += " AND b.client_id = ?" }
+        let upper = reference.uppercased()
+        try database.forEachRow(textSQL + " ORDER BY a.id", arguments) { row in
+            let words = try row.optionalString("reason_text")?.uppercased() ?? ""
+            let invoice = try row.optionalString("invoice_reference")
+            let inText = upper.count >= 4 && words.contains(upper)
+            let onInvoice = invoice.map { normalisation.normalise($0) == wanted } ?? false
+            guard inText || onInvoice else { return }
+            let currency = try CurrencyCode(try row.string("currency"))
+            var appearance = ReferenceTrace.Appearance(
+                client: try row.string("client_id"), portal: try row.optionalString("portal"), file: try row.string("original_name"),
+                sha256: try row.string("sha256"), fetchedAt: try row.optionalString("fetched_at"), importedAt: try row.string("imported_at"),
+                batch: try row.int64("batch"), paymentDate: try row.optionalString("payment_date"), traceNumber: try row.optionalString("trace_number"),
+                payer: try row.optionalString("payer_name"), line: Int(try row.get("position", as: Int64?.self) ?? -1),
+                reference: onInvoice ? invoice! : (try row.optionalString("reason_text") ?? ""),
+                amountPaid: Money(minorUnits: try row.int64("amount_minor"), currency: currency).decimalString, matchStatus: nil,
+                matchedInvoice: try row.optionalString("line_reference"))
+            appearance.foundAs = onInvoice ? "deduction invoice" : "deduction text"
+            appearances.append(appearance)
         }
         var invoiceSQL = "SELECT invoice_number, open_amount_minor, currency, customer_id FROM open_invoice"
         var invoiceArguments: [any DatabaseValueConvertible] = []

@@ -14,3 +14,6 @@ payment_date = characters 11-20
 [line]
 reference = characters 21-34
 amount_paid = characters 35-46
+
+[match]
+contains = "REMIT NO"
