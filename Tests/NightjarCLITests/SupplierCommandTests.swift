@@ -181,6 +181,6 @@ struct SupplierFeedTests {
         try "Something,Else\n1,2\n".write(toFile: parent + "/other.csv", atomically: true, encoding: .utf8)
         result = try run(["po", "import", parent + "/other.csv", "--client", "store1"])
         #expect(result.status == 65)
-        #expect(result.stdout.contains("no supplier_invoices profile matches"))
+        #expect(result.stdout.contains("no supplier_invoices profile fits it"))
     }
 }

@@ -33,8 +33,9 @@ struct LedgerTests {
         #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file") == 1)
         let batch = try #require(try ledger.batch(try ledger.batches()[0].id))
         #expect(batch.summary.total == "150.00")
-        #expect(batch.remitted == "135.00")
-        #expect(batch.summary.difference == "15.00")
+        // Σ RMR04 + Σ ENT-level ADX01 = 100.00 + 45.00 + 10.00; the RMR-level ADX is already in its RMR04.
+        #expect(batch.remitted == "155.00")
+        #expect(batch.summary.difference == "-5.00")
         #expect(!batch.summary.balanced)
         #expect(batch.receivingAccount == "****4321")
         #expect(batch.entityAdjustments == ["10.00 CS"])
