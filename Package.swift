@@ -85,7 +85,7 @@ let package = Package(
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarHTTPTests", dependencies: ["NightjarHTTP", "NightjarSandbox", "NightjarCore", "NightjarCrypto"],
                     swiftSettings: strictSettings),
-        .testTarget(name: "NightjarDocumentsTests", dependencies: ["NightjarDocuments", "NightjarMarkup", "NightjarCore"],
+        .testTarget(name: "NightjarDocumentsTests", dependencies: ["NightjarDocuments", "NightjarMarkup", "NightjarCore", "NightjarSandbox"],
                     resources: [.copy("Samples"), .copy("Fixtures")], swiftSettings: strictSettings),
         .testTarget(name: "NightjarMatchingTests", dependencies: ["NightjarMatching", "NightjarCore"], swiftSettings: strictSettings),
         .testTarget(name: "NightjarLedgerTests", dependencies: ["NightjarLedger", "NightjarDocuments", "NightjarStore", "NightjarCore",

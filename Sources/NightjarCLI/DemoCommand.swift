@@ -99,8 +99,11 @@ enum DemoCommand {
             try SecureFile.writeAtomically(Array(text.utf8), to: workspace.scrapersDirectory + "/\(portal).scraper", mode: 0o600)
             definitions.append(try ScraperChecker.load(text, file: "scrapers/\(portal).scraper"))
         }
-        if let profile = repositoryFile("docs/examples/northwind-remittance.profile") {
-            try SecureFile.writeAtomically(Array(try Data(contentsOf: URL(fileURLWithPath: profile))), to: workspace.profilesDirectory + "/northwind-remittance.profile", mode: 0o600)
+        // The layouts the sandbox portals serve: Northwind's CSV advice, Contoso's workbook, Tailspin's JSON.
+        for name in ["northwind-remittance", "contoso-remittance", "tailspin-remittance-json"] {
+            if let profile = repositoryFile("docs/examples/\(name).profile") {
+                try SecureFile.writeAtomically(Array(try Data(contentsOf: URL(fileURLWithPath: profile))), to: workspace.profilesDirectory + "/\(name).profile", mode: 0o600)
+            }
         }
         let accounts = sandbox.accounts.filter { portals.contains($0.portal) }
         try Vault.update(paths: paths, as: .passphrase(name: "demo-admin", passphrase)) { vault in

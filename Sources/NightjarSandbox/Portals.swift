@@ -152,9 +152,13 @@ public final class SandboxPortals: Sendable {
     }
 
     func download(_ portal: String, body: String, name: String, type: String) -> SandboxResponse {
+        download(portal, bytes: Array(body.utf8), name: name, type: type)
+    }
+
+    func download(_ portal: String, bytes: [UInt8], name: String, type: String) -> SandboxResponse {
         let faults = faults(portal)
         var response = SandboxResponse(headers: [("Content-Type", type), ("Content-Disposition", "attachment; filename=\"\(name)\"")],
-                                       body: Array(body.utf8))
+                                       body: bytes)
         if faults.truncateDownloads { response.fault = .truncateBody }
         if faults.resetDownloads { response.fault = .resetMidBody }
         return response
@@ -287,6 +291,9 @@ public final class SandboxPortals: Sendable {
             guard let payment = data.payments.first(where: { $0.id == id && $0.client == client && $0.portal == "tailspin" }) else {
                 return .json("{\"error\":\"not_found\"}", status: 404)
             }
+            if SandboxData.tailspinGivesJSON(client: client) {
+                return download("tailspin", body: data.tailspinJSON(payment), name: "\(payment.trace).json", type: "application/json")
+            }
             return download("tailspin", body: data.x12(payment), name: "\(payment.trace).820", type: "application/edi-x12")
         }
         return .json("{\"error\":\"not_found\"}", status: 404)
@@ -360,7 +367,8 @@ public final class SandboxPortals: Sendable {
             guard let payment = data.payments.first(where: { $0.id == id && $0.client == client && $0.portal == "contoso" }) else {
                 return .text("Not found", status: 404)
             }
-            return download("contoso", body: data.northwindCSV(payment), name: "contoso-\(payment.trace).csv", type: "text/csv")
+            return download("contoso", bytes: data.contosoWorkbook(payment), name: "contoso-\(payment.trace).xlsx",
+                            type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         default:
             return .html(page("Not found", ""), status: 404)
         }

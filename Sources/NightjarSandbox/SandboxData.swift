@@ -22,6 +22,9 @@ public struct SandboxData: Sendable {
         public let discountCents: Int64
         public let deductionCents: Int64
         public let deductionCode: String
+        /// The payer's words and its debit memo for the deduction.
+        public let deductionText: String
+        public let deductionReference: String
     }
 
     public struct Payment: Sendable, Equatable {
@@ -34,7 +37,10 @@ public struct SandboxData: Sendable {
         public let payer: String
         public let payerID: String
         public let lines: [PaymentLine]
-        public var totalCents: Int64 { lines.reduce(0) { $0 + $1.paidCents } }
+        /// A deduction taken from the whole payment, naming no invoice (a co-op promotion).
+        public let promotionCents: Int64
+        public var promotionReference: String { "PR-\(id.uppercased())" }
+        public var totalCents: Int64 { lines.reduce(0) { $0 + $1.paidCents } - promotionCents }
     }
 
     public struct Account: Sendable, Equatable {
@@ -54,6 +60,9 @@ public struct SandboxData: Sendable {
         "\(client.uppercased())-C\((portals.firstIndex(of: portal) ?? 3) + 1)"
     }
     public static let portals = ["northwind", "tailspin", "contoso"]
+    /// The profiles (in docs/examples) that read what the portals serve: Northwind's CSV advice,
+    /// Contoso's workbook, Tailspin's JSON (Tailspin's X12 needs none).
+    public static let remittanceProfiles = ["northwind-remittance", "contoso-remittance", "tailspin-remittance-json"]
 
     public let seed: UInt64
     public private(set) var invoices: [String: [Invoice]] = [:]
@@ -99,13 +108,17 @@ public struct SandboxData: Sendable {
                                         invoice.number.replacingOccurrences(of: "-", with: " ")]
                         lines.append(PaymentLine(reference: variants[Int.random(in: 0..<(roll < 7 ? 1 : 3), using: &generator)],
                                                  invoiceCents: invoice.cents, paidCents: invoice.cents - deduction - discount,
-                                                 discountCents: discount, deductionCents: deduction, deductionCode: deduction > 0 ? "06" : ""))
+                                                 discountCents: discount, deductionCents: deduction, deductionCode: deduction > 0 ? "06" : "",
+                                                 deductionText: deduction > 0 ? "Shortage: quantity contested" : "",
+                                                 deductionReference: deduction > 0 ? "DM-\(invoice.number.suffix(6))" : ""))
                     }
                     if lines.isEmpty { continue }
+                    // One payment in seven takes a co-op promotion off the whole payment.
+                    let promotion: Int64 = index % 7 == 3 ? 2_500 : 0
                     payments.append(Payment(id: "\(portal.prefix(2))\(client.prefix(2))\(String(format: "%04d", index))", client: client, portal: portal,
                                             trace: "\(10_000_000 + payments.count * 37)", date: SandboxData.iso(date),
                                             payer: "\(portal.capitalized) Stores Inc", payerID: "\(portal.prefix(3).uppercased())\(client.prefix(3).uppercased())",
-                                            lines: lines))
+                                            lines: lines, promotionCents: promotion))
                 }
             }
         }
@@ -128,28 +141,92 @@ public struct SandboxData: Sendable {
         return text
     }
 
-    /// The Northwind portal's CSV layout for one payment.
+    /// The Northwind portal's remittance advice for one payment: the payment in a preamble, then
+    /// one row per invoice (the amount before its deductions) and one per deduction, told apart by
+    /// "Line Type"; a payment-level promotion names no invoice; a Total row closes it.
     public func northwindCSV(_ payment: Payment) -> String {
-        var text = "Check Number,Payment Date,Vendor Name,Invoice Number,Invoice Amount,Paid Amount,Discount,Deduction,Reason\n"
         let date = payment.date.split(separator: "-")
+        var text = "Northwind Supplier Portal - Remittance Advice,,,,,,,\n"
+            + "Payment Number:,\(payment.trace),,,,,,\nPayment Date:,\(date[1])/\(date[2])/\(date[0]),,,,,,\n"
+            + "Payer:,\(payment.payer),,,,,,\nPayer ID:,\(payment.payerID),,,,,,\n,,,,,,,\n"
+            + "Line Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\n"
         for line in payment.lines {
-            text += "\(payment.trace),\(date[1])/\(date[2])/\(date[0]),\(payment.payer),\(line.reference),\(SandboxData.decimal(line.invoiceCents)),"
-                + "\(SandboxData.decimal(line.paidCents)),\(SandboxData.decimal(line.discountCents)),"
-                + "\(line.deductionCents > 0 ? SandboxData.decimal(line.deductionCents) : ""),\(line.deductionCode)\n"
+            text += "INVOICE,\(line.reference),\(SandboxData.decimal(line.invoiceCents)),\(SandboxData.decimal(line.discountCents)),"
+                + "\(SandboxData.decimal(line.invoiceCents - line.discountCents)),,,\n"
+            if line.deductionCents > 0 {
+                text += "DEDUCTION,\(line.reference),,,-\(SandboxData.decimal(line.deductionCents)),\(line.deductionCode),\"\(line.deductionText)\",\(line.deductionReference)\n"
+            }
         }
-        return text
+        if payment.promotionCents > 0 {
+            text += "DEDUCTION,,,,-\(SandboxData.decimal(payment.promotionCents)),PROMO,Co-op promotion,\(payment.promotionReference)\n"
+        }
+        return text + "Total,,,,\(SandboxData.decimal(payment.totalCents)),,,\n"
     }
 
-    /// One payment as an X12 820 (004010), balanced.
+    /// The Contoso portal's remittance workbook for one payment: the payment above the table, the
+    /// invoices as rows with their deductions beside them, dates as date cells, a total row.
+    public func contosoWorkbook(_ payment: Payment) -> [UInt8] {
+        var rows: [[SandboxWorkbook.Cell]] = [
+            [.text("Contoso Supplier Remittance")],
+            [.text("Remittance No."), .text(payment.trace)],
+            [.text("Remittance Date"), .date(payment.date)],
+            [.text("Paid By"), .text(payment.payer)],
+            [.text("Payer ID"), .text(payment.payerID)],
+            [],
+            [.text("Invoice"), .text("Invoice Total"), .text("Cash Discount"), .text("Deduction"), .text("Deduction Reason"), .text("Net Paid")],
+        ]
+        for line in payment.lines {
+            rows.append([.text(line.reference), .money(SandboxData.decimal(line.invoiceCents)), .money(SandboxData.decimal(line.discountCents)),
+                         line.deductionCents > 0 ? .money(SandboxData.decimal(line.deductionCents)) : .empty,
+                         line.deductionCents > 0 ? .text("\(line.deductionCode) \(line.deductionText)") : .empty,
+                         .money(SandboxData.decimal(line.paidCents))])
+        }
+        if payment.promotionCents > 0 {
+            rows.append([.text("PROMOTION"), .empty, .empty, .money(SandboxData.decimal(payment.promotionCents)), .text("PROMO Co-op promotion"),
+                         .money("-" + SandboxData.decimal(payment.promotionCents))])
+        }
+        rows.append([.text("Total"), .empty, .empty, .empty, .empty, .money(SandboxData.decimal(payment.totalCents))])
+        return SandboxWorkbook.xlsx(sheet: "Remittance", rows: rows)
+    }
+
+    /// The Tailspin API's JSON remittance for one payment (the API gives JSON to some accounts,
+    /// X12 to others): lines with their adjustments, payment-level adjustments, amounts as text.
+    public func tailspinJSON(_ payment: Payment) -> String {
+        func quoted(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        let lines = payment.lines.map { line -> String in
+            let adjustments = line.deductionCents > 0
+                ? "[{\"code\":\(quoted(line.deductionCode)),\"text\":\(quoted(line.deductionText)),\"amount\":\"-\(SandboxData.decimal(line.deductionCents))\",\"reference\":\(quoted(line.deductionReference))}]"
+                : "[]"
+            return "{\"invoice\":\(quoted(line.reference)),\"invoice_amount\":\"\(SandboxData.decimal(line.invoiceCents))\",\"discount\":\"\(SandboxData.decimal(line.discountCents))\","
+                + "\"paid\":\"\(SandboxData.decimal(line.paidCents))\",\"adjustments\":\(adjustments)}"
+        }
+        let adjustments = payment.promotionCents > 0
+            ? "[{\"code\":\"PROMO\",\"text\":\"Co-op promotion\",\"amount\":\"-\(SandboxData.decimal(payment.promotionCents))\",\"reference\":\(quoted(payment.promotionReference))}]" : "[]"
+        return "{\"remittance\":{\"trace\":\(quoted(payment.trace)),\"paid_on\":\(quoted(payment.date)),\"payer\":{\"name\":\(quoted(payment.payer)),\"id\":\(quoted(payment.payerID))},"
+            + "\"amount\":\"\(SandboxData.decimal(payment.totalCents))\",\"currency\":\"USD\",\"lines\":[\(lines.joined(separator: ","))],\"adjustments\":\(adjustments)}}\n"
+    }
+
+    /// Whether the Tailspin API gives this client JSON rather than X12.
+    public static func tailspinGivesJSON(client: String) -> Bool { client == "initech" }
+
+    /// One payment as an X12 820 (004010), balanced: RMR-level ADX for invoice deductions, an
+    /// ENT-level ADX (with its NTE) for a promotion taken off the payment.
     public func x12(_ payment: Payment) -> String {
         let date = payment.date.replacingOccurrences(of: "-", with: "")
         var segments = ["ST*820*0001",
                         "BPR*C*\(SandboxData.decimal(payment.totalCents))*C*ACH*CTX*01*111000025*DA*4455667788*1234567890**01*222000025*DA*9988776655*\(date)",
                         "TRN*1*\(payment.trace)*1234567890", "N1*PR*\(payment.payer)*92*\(payment.payerID)", "N1*PE*\(payment.client.uppercased()) INC", "ENT*1"]
+        if payment.promotionCents > 0 {
+            segments.append("ADX*-\(SandboxData.decimal(payment.promotionCents))*CS*ZZ*\(payment.promotionReference)")
+            segments.append("NTE**CO-OP PROMOTION")
+        }
         for line in payment.lines {
             segments.append("RMR*IV*\(line.reference)*PI*\(SandboxData.decimal(line.paidCents))*\(SandboxData.decimal(line.invoiceCents))"
                 + (line.discountCents > 0 ? "*\(SandboxData.decimal(line.discountCents))" : ""))
-            if line.deductionCents > 0 { segments.append("ADX*-\(SandboxData.decimal(line.deductionCents))*\(line.deductionCode)") }
+            if line.deductionCents > 0 {
+                segments.append("ADX*-\(SandboxData.decimal(line.deductionCents))*\(line.deductionCode)*ZZ*\(line.deductionReference)")
+                segments.append("NTE**\(line.deductionText.uppercased())")
+            }
         }
         segments.append("SE*\(segments.count + 1)*0001")
         let control = String(format: "%09d", (Int(payment.trace) ?? 1) % 1_000_000_000)

@@ -21,10 +21,17 @@ struct ImportCommandTests {
                                          toPath: root + "/profiles/northwind-remittance.profile")
         let csv = parent + "/northwind.csv"
         try """
-            Check Number,Payment Date,Vendor Name,Invoice Number,Invoice Amount,Paid Amount,Discount,Deduction,Reason
-            100234,11/20/2026,Northwind Traders,INV-1001,"1,200.00","1,176.00",24.00,,
-            100234,11/20/2026,Northwind Traders,INV-1002,500.00,450.00,0.00,50.00,SHORTAGE
-            Total,,,,,"1,626.00",,,
+            Northwind Supplier Portal - Remittance Advice,,,,,,,
+            Payment Number:,100234,,,,,,
+            Payment Date:,11/20/2026,,,,,,
+            Payer:,Northwind Traders,,,,,,
+            Payer ID:,NWT-77,,,,,,
+            ,,,,,,,
+            Line Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference
+            INVOICE,INV-1001,"1,200.00",24.00,"1,176.00",,,
+            INVOICE,INV-1002,500.00,0.00,500.00,,,
+            DEDUCTION,INV-1002,,,-50.00,SHORTAGE,Short shipped,DM-1
+            Total,,,,"1,626.00",,,
             """.write(toFile: csv, atomically: true, encoding: .utf8)
         let x12 = ImportCommandTests.samples + "/bots_820-004010-01_safeway_rmr_discounts.x12"
         var result = try BinaryRunner.run(["--home", root, "import", csv, x12, "--client", "acme"])

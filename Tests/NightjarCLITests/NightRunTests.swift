@@ -32,8 +32,10 @@ struct NightRunTests {
                     .replacingOccurrences(of: "rate 5 per second", with: "rate 100 per second")
                 try text.write(toFile: base + "/scrapers/\(portal).scraper", atomically: true, encoding: .utf8)
             }
-            try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/docs/examples/northwind-remittance.profile",
-                                             toPath: base + "/profiles/northwind-remittance.profile")
+            for profile in SandboxData.remittanceProfiles {
+                try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/docs/examples/\(profile).profile",
+                                                 toPath: base + "/profiles/\(profile).profile")
+            }
             #expect(try run(base, ["vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: NightRunTests.passphrase + "\n").status == 0)
             for client in clients {
                 for portal in portalNames {

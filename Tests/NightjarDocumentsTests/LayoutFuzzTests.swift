@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import NightjarDocuments
 import NightjarCore
+import NightjarSandbox
 
 /// Seeded mutations of each layout family's fixtures: every mutated file is read or refused with
 /// a located error; none crashes, hangs or grows without bound.
@@ -93,7 +94,7 @@ struct LayoutFuzzTests {
                 || (mutated[index].0 == "xl/styles.xml" && Bool.random(using: &generator)) {
                 if Bool.random(using: &generator) { LayoutFuzzTests.mutateText(&mutated[index].1, using: &generator) }
             }
-            bytes = StoredZip.write(mutated)
+            bytes = SandboxZip.stored(mutated)
         }
         #expect(read + refused == LayoutFuzzTests.rounds)
         #expect(read > 100 && refused > 100, "read \(read), refused \(refused)")
@@ -104,7 +105,7 @@ struct LayoutFuzzTests {
         let archive = try ZipArchive(LayoutFixtures.bytes(fixture.file), file: nil)
         var parts: [(String, [UInt8])] = []
         for name in archive.entries.keys.sorted() { parts.append((name, try archive.part(name)!)) }
-        var bytes = StoredZip.write(parts)
+        var bytes = SandboxZip.stored(parts)
         #expect(throws: Never.self) { try RemittanceLayoutReader.read(bytes, profile: try LayoutFixtures.profile(fixture.profile!), defaultCurrency: .usd) }
         // Change one digit of an amount inside the stored sheet: the checksum no longer matches.
         let sheet = Array("<v>1500</v>".utf8)
@@ -115,40 +116,5 @@ struct LayoutFuzzTests {
         } throws: { error in
             (error as? LayoutError)?.message.contains("checksum") == true
         }
-    }
-}
-
-/// A zip with every part stored (not compressed), with correct checksums: enough for tests to
-/// build workbooks with chosen contents.
-enum StoredZip {
-    static let table: [UInt32] = (0..<256).map { index in
-        var value = UInt32(index)
-        for _ in 0..<8 { value = value & 1 != 0 ? 0xEDB8_8320 ^ (value >> 1) : value >> 1 }
-        return value
-    }
-
-    static func crc32(_ bytes: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
-        return crc ^ 0xFFFF_FFFF
-    }
-
-    static func write(_ parts: [(String, [UInt8])]) -> [UInt8] {
-        func u16(_ value: Int) -> [UInt8] { [UInt8(value & 0xFF), UInt8((value >> 8) & 0xFF)] }
-        func u32(_ value: UInt32) -> [UInt8] { [UInt8(value & 0xFF), UInt8((value >> 8) & 0xFF), UInt8((value >> 16) & 0xFF), UInt8(value >> 24)] }
-        var body: [UInt8] = []
-        var directory: [UInt8] = []
-        for (name, data) in parts {
-            let nameBytes = Array(name.utf8)
-            let crc = crc32(data)
-            let offset = UInt32(body.count)
-            body += u32(0x0403_4B50) + u16(20) + u16(0) + u16(0) + u16(0) + u16(0) + u32(crc) + u32(UInt32(data.count)) + u32(UInt32(data.count))
-                + u16(nameBytes.count) + u16(0) + nameBytes + data
-            directory += u32(0x0201_4B50) + u16(20) + u16(20) + u16(0) + u16(0) + u16(0) + u16(0) + u32(crc) + u32(UInt32(data.count))
-                + u32(UInt32(data.count)) + u16(nameBytes.count) + u16(0) + u16(0) + u16(0) + u16(0) + u32(0) + u32(offset) + nameBytes
-        }
-        let directoryOffset = UInt32(body.count)
-        return body + directory + u32(0x0605_4B50) + u16(0) + u16(0) + u16(parts.count) + u16(parts.count) + u32(UInt32(directory.count))
-            + u32(directoryOffset) + u16(0)
     }
 }

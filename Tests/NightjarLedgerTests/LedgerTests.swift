@@ -82,8 +82,12 @@ struct SandboxFileImportTests {
         let data = SandboxData()
         let ledger = Ledger(database: try ledgerDatabase())
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let profileText = try String(contentsOf: repository.appendingPathComponent("docs/examples/northwind-remittance.profile"), encoding: .utf8)
-        let profile = try LayoutProfileParser.parse(profileText, file: "northwind-remittance.profile")
+        var profiles: [String: LayoutProfile] = [:]
+        for name in SandboxData.remittanceProfiles {
+            let text = try String(contentsOf: repository.appendingPathComponent("docs/examples/\(name).profile"), encoding: .utf8)
+            profiles[name] = try LayoutProfileParser.parse(text, file: "\(name).profile")
+        }
+        var layouts: Set<String> = []
         for client in SandboxData.clients {
             let invoices = Array(data.openInvoicesCSV(client: client).utf8)
             let loaded = try ledger.importOpenInvoices(try OpenInvoiceReader.read(invoices, defaultCurrency: .usd), bytes: invoices, name: "open.csv", client: client)
@@ -93,22 +97,38 @@ struct SandboxFileImportTests {
         for payment in data.payments {
             let bytes: [UInt8]
             let advices: [RemittanceAdvice]
-            if payment.portal == "tailspin" {
+            switch payment.portal {
+            case "tailspin" where SandboxData.tailspinGivesJSON(client: payment.client):
+                bytes = Array(data.tailspinJSON(payment).utf8)
+                advices = try RemittanceLayoutReader.read(bytes, profile: profiles["tailspin-remittance-json"]!, defaultCurrency: .usd, file: "\(payment.trace).json")
+            case "tailspin":
                 bytes = Array(data.x12(payment).utf8)
                 advices = try RemittanceAdviceReader.read(bytes, defaultCurrency: .usd, file: "\(payment.trace).820")
-            } else {
+            case "contoso":
+                bytes = data.contosoWorkbook(payment)
+                advices = try RemittanceLayoutReader.read(bytes, profile: profiles["contoso-remittance"]!, defaultCurrency: .usd, file: "\(payment.trace).xlsx")
+            default:
                 bytes = Array(data.northwindCSV(payment).utf8)
-                advices = try RemittanceLayoutReader.read(bytes, profile: profile, defaultCurrency: .usd, file: "\(payment.trace).csv")
+                advices = try RemittanceLayoutReader.read(bytes, profile: profiles["northwind-remittance"]!, defaultCurrency: .usd, file: "\(payment.trace).csv")
             }
+            layouts.insert(String(describing: DocumentFormat.detect(bytes)))
             #expect(advices.count == 1)
             #expect(advices[0].total.minorUnits == payment.totalCents)
             #expect(advices[0].isBalanced, "\(payment.id)")
+            // What the portal says of each deduction arrives whole: code, words, its memo, and the promotion of the payment.
+            let deductions = advices[0].lines.flatMap(\.adjustments)
+            #expect(deductions.count == payment.lines.filter { $0.deductionCents > 0 }.count)
+            #expect(deductions.allSatisfy { $0.reasonCode == "06" && $0.reasonText?.lowercased() == "shortage: quantity contested" })
+            if payment.portal != "contoso" { #expect(deductions.allSatisfy { $0.reference?.hasPrefix("DM-") == true }) }
+            #expect(advices[0].paymentAdjustments.map(\.amount.minorUnits) == (payment.promotionCents > 0 ? [-payment.promotionCents] : []))
             let result = try ledger.importRemittances(advices, bytes: bytes, name: payment.id, client: payment.client, format: payment.portal)
             #expect(!result.alreadyImported)
             batches += result.batches
         }
         #expect(batches == data.payments.count)
         #expect(try ledger.batches().count == data.payments.count)
+        // The sandbox serves four layouts: a CSV advice, a workbook, JSON and X12.
+        #expect(layouts == ["text", "xlsx", "json", "x12(functionalID: Optional(\"RA\"))"])
     }
 }
 

@@ -1,21 +1,32 @@
-# A retailer's remittance export: one row per invoice paid, grouped into payments by check number.
+# The sandbox's Northwind portal: the payment in a preamble above the table, one row per invoice
+# (the amount before its deductions) and one per deduction, told apart by "Line Type"; a
+# deduction naming no invoice is taken off the whole payment; a Total row closes the advice.
 name = northwind-remittance
 kind = remittance
-separator = ","
-encoding = utf-8
-decimal = "."
 date_format = "MM/dd/yyyy"
 currency = USD
-negative = parentheses
-skip_rows_starting_with = "Total"
 
-[columns]
-payment_reference = "Check Number"
-payment_date = "Payment Date"
-payer = "Vendor Name"
+[rows]
+kind = column "Line Type"
+line = "INVOICE"
+deduction = "DEDUCTION"
+total = first_cell "Total"
+
+[payment]
+payment_reference = preamble "Payment Number"
+payment_date = preamble "Payment Date"
+payer = preamble "Payer"
+payer_id = preamble "Payer ID"
+
+[line]
 reference = "Invoice Number"
 invoice_amount = "Invoice Amount"
-amount_paid = "Paid Amount"
 discount = "Discount"
-deduction_amount = "Deduction"
-deduction_code = "Reason"
+amount_paid = "Amount"
+
+[deduction]
+reference = "Invoice Number"
+deduction_amount = "Amount"
+deduction_code = "Reason Code"
+deduction_text = "Reason"
+deduction_reference = "Reference"
