@@ -56,3 +56,20 @@ struct ProfileDraftTests {
     }
 }
 
+
+/// The profiles in docs/file-formats.md are real: every complete example parses.
+@Test func theDocumentedProfilesParse() throws {
+    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let text = try String(contentsOf: repository.appendingPathComponent("docs/file-formats.md"), encoding: .utf8)
+    var blocks: [String] = []
+    var current: [String]?
+    for line in text.textLines {
+        if line.hasPrefix("```ini") { current = [] } else if line.hasPrefix("```"), let lines = current { blocks.append(lines.joined(separator: "\n")); current = nil }
+        else if current != nil { current!.append(String(line)) }
+    }
+    let complete = blocks.filter { $0.contains("[line]") || $0.contains("[columns]") }
+    #expect(complete.count >= 11)
+    for (index, block) in complete.enumerated() {
+        #expect(throws: Never.self, "example \(index + 1):\n\(block)") { try LayoutProfileParser.parse(block, file: "example.profile") }
+    }
+}
