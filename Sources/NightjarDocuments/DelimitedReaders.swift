@@ -64,6 +64,8 @@ struct RemittanceAssembly {
     var records = 0
     /// Findings of totals that cover the file rather than one payment (also put on each payment).
     var fileFindings: [DocumentFinding] = []
+    /// Figures the file states that nothing could be checked against: every payment of the file carries them.
+    var unchecked: [DocumentFinding] = []
 
     init(values: LayoutValues, defaultCurrency: CurrencyCode) {
         self.values = values
@@ -205,6 +207,15 @@ struct RemittanceAssembly {
     mutating func check(_ row: LayoutReading.Row) throws(LayoutError) {
         var findings: [DocumentFinding] = []
         let line = row.location.line
+        if linesSinceTotal == 0, detailsSinceTotal == 0, row.value("total_amount") != nil || row.value("record_count") != nil {
+            // A figure with nothing above it to check against (a summary before the lines) must not pass unread.
+            findings.append(DocumentFinding(code: "layout.total_unchecked",
+                                            message: "the \(row.role.rawValue) row at \(row.location) has no rows above it to check against; skip it in [rows] if it is a summary",
+                                            segment: line))
+            fileFindings += findings
+            unchecked += findings
+            return
+        }
         let single: (CurrencyCode, Int64)? = sinceTotal.count == 1 ? sinceTotal.first.map { ($0.key, $0.value) }
             : sinceTotal.isEmpty ? (profile.currency ?? defaultCurrency, 0) : nil
         if let (currency, sum) = single {
@@ -286,7 +297,7 @@ struct RemittanceAssembly {
                 entities: paymentLevel.isEmpty ? [] : [RemittanceEntity(assignedNumber: nil, qualifier: nil, idQualifier: nil, id: nil,
                                                                          adjustments: paymentLevel, segment: paymentLevel[0].segment)],
                 lines: payment.lines)
-            advice.findings = payment.findings
+            advice.findings = unchecked + payment.findings
             if let (declared, _) = payment.declaredTotal {
                 advice.total = declared
             } else {

@@ -35,22 +35,25 @@ enum FieldSynonyms {
         ("discount", ["discount taken", "discount", "cash discount", "skonto"]),
         ("amount_paid", ["amount paid", "paid amount", "net paid", "paid", "net amount", "net", "amount remitted", "remitted", "zahlbetrag", "betrag", "amount"]),
         ("deduction_amount", ["deduction amount", "deduction", "adjustment amount", "adjustment", "abzug", "chargeback"]),
-        ("deduction_code", ["reason code", "deduction code", "adjustment code", "reason", "grund"]),
-        ("deduction_text", ["reason description", "deduction description", "description", "text", "note"]),
+        ("deduction_code", ["reason code", "deduction code", "adjustment code", "reason", "grund", "code"]),
+        ("deduction_text", ["reason description", "deduction description", "description", "text"]),
         ("deduction_reference", ["deduction ref", "debit memo", "memo", "reference"]),
         ("po_number", ["po number", "po #", "po", "purchase order"]),
         ("invoice_date", ["invoice date", "doc date", "rechnungsdatum"]),
-        ("currency", ["currency", "curr", "waehrung", "währung"]),
     ]
+    /// The invoice a deduction row reduces, when it has a column of its own.
+    static let deductionInvoice = ["bezug", "applies to", "invoice reference", "related invoice", "original invoice", "reference invoice"]
     static let payment: [(String, [String])] = [
-        ("payment_reference", ["payment number", "payment no", "payment id", "payment ref", "payment reference", "check number", "check no", "cheque number",
-                               "remit number", "remittance number", "pay ref", "zahlungsnummer", "zahlung"]),
+        ("payment_reference", ["payment number", "payment no", "payment id", "payment ref", "payment reference", "check number", "check no", "check #",
+                               "cheque number", "check", "cheque", "remit number", "remit no", "remittance number", "remittance no", "pay ref",
+                               "zahlungsnummer", "zahlung"]),
         ("payment_date", ["payment date", "check date", "remit date", "remittance date", "pay date", "value date", "zahlungsdatum", "datum", "date"]),
         ("payment_total", ["payment amount", "check amount", "remit total", "payment total", "total paid"]),
         ("payment_method", ["payment method", "method"]),
         ("trace_number", ["trace number", "trace"]),
         ("payer_id", ["payer id", "vendor id", "vendor number", "customer number", "supplier number"]),
-        ("payer", ["payer", "vendor name", "vendor", "customer", "kunde", "remitter", "supplier"]),
+        ("payer", ["payer", "paid by", "vendor name", "vendor", "customer", "kunde", "remitter"]),
+        ("currency", ["currency", "curr", "waehrung", "währung"]),
     ]
 
     static func normalised(_ text: String) -> String {
@@ -263,13 +266,12 @@ private struct Drafter {
         settings = head + settings
     }
 
+    /// The currency the file's amounts show by symbol, if they all show the same one (codes in a
+    /// column are the file's own currency field, not a default).
     static func currency(in cells: [String]) -> String? {
         let joined = cells.joined(separator: " ")
-        if joined.contains("€") || joined.contains(" EUR") { return "EUR" }
-        if joined.contains("£") || joined.contains(" GBP") { return "GBP" }
-        if joined.contains(" CAD") { return "CAD" }
-        if joined.contains("$") || joined.contains(" USD") { return "USD" }
-        return nil
+        let found = [("€", "EUR"), ("£", "GBP"), ("$", "USD")].filter { joined.contains($0.0) }
+        return found.count == 1 ? found[0].1 : nil
     }
 
     mutating func draftTable(format: LayoutProfile.Format, rows: [[String]], encoding: TextEncoding?, separator: Character?,
@@ -351,6 +353,21 @@ private struct Drafter {
                 preamble.append((label, cells[1]))
             }
         }
+        // A "date" column that changes between rows of one payment holds invoice dates.
+        if let dateColumn = payment.first(where: { $0.field == "payment_date" }), let column = header.firstIndex(of: dateColumn.header),
+           !line.contains(where: { $0.field == "invoice_date" }) {
+            let referenceColumn = payment.first { $0.field == "payment_reference" }.flatMap { header.firstIndex(of: $0.header) }
+            var datesByPayment: [String: Set<String>] = [:]
+            for row in data where column < row.count {
+                let key = referenceColumn.map { $0 < row.count ? row[$0] : "" } ?? ""
+                datesByPayment[key, default: []].insert(row[column])
+            }
+            if datesByPayment.values.contains(where: { $0.count > 1 }) {
+                payment.removeAll { $0.field == "payment_date" }
+                line.append(("invoice_date", dateColumn.header))
+                notes.append("check: \"\(dateColumn.header)\" changes within a payment, so it is read as the invoice date")
+            }
+        }
         var paymentLines = payment.map { "\($0.field) = \(Drafter.quoted($0.header))" }
         var labelTaken: Set<Int> = []
         for (field, label) in FieldSynonyms.map(preamble.map(\.0), from: FieldSynonyms.payment, taken: &labelTaken) where !payment.contains(where: { $0.field == field }) {
@@ -362,7 +379,17 @@ private struct Drafter {
         if kindColumn != nil {
             // Deduction rows usually share the amount and reference columns.
             var deduction: [String] = []
-            if let reference = line.first(where: { $0.field == "reference" }) { deduction.append("reference = \(Drafter.quoted(reference.header))") }
+            let names = header.map(FieldSynonyms.normalised)
+            if let invoiceColumn = names.indices.first(where: { !taken.contains($0) && FieldSynonyms.deductionInvoice.contains(names[$0]) }) {
+                // The deduction names its invoice in a column of its own; the line's reference column is the deduction's own number.
+                taken.insert(invoiceColumn)
+                deduction.append("reference = \(Drafter.quoted(header[invoiceColumn]))")
+                if let own = line.first(where: { $0.field == "reference" }), !line.contains(where: { $0.field == "deduction_reference" }) {
+                    deduction.append("deduction_reference = \(Drafter.quoted(own.header))")
+                }
+            } else if let reference = line.first(where: { $0.field == "reference" }) {
+                deduction.append("reference = \(Drafter.quoted(reference.header))")
+            }
             let amount = line.first { $0.field == "deduction_amount" } ?? line.first { $0.field == "amount_paid" }!
             deduction.append("deduction_amount = \(Drafter.quoted(amount.header))")
             for field in ["deduction_code", "deduction_text", "deduction_reference"] {
@@ -550,6 +577,8 @@ private struct Drafter {
                 return lines.flatMap { members($0).filter { $0.value.scalarText != nil }.map(\.key) }
             })
         }
+        var deductionSection: [String] = []
+        var trailerSection: [String] = []
         var taken: Set<Int> = []
         var payment = format == .json ? FieldSynonyms.map(paymentKeys, from: FieldSynonyms.payment + [("payment_total", ["amount", "total"])], taken: &taken) : []
         var lineTaken: Set<Int> = format == .json ? [] : taken
@@ -558,7 +587,31 @@ private struct Drafter {
             var rest = lineTaken
             payment = FieldSynonyms.map(lineKeys, from: FieldSynonyms.payment, taken: &rest)
             if let kind = lineKeys.first(where: { ["type", "kind", "record_type", "line_type"].contains($0.lowercased()) }) {
-                sections.append(("rows", ["kind = json \(Drafter.quoted(kind))", "# check: line = \"…\", deduction = \"…\" (the values of \"\(kind)\")"]))
+                let values = Drafter.unique(objects.compactMap { $0[kind]?.scalarText })
+                var rules = ["kind = json \(Drafter.quoted(kind))"]
+                let lines = values.filter { FieldSynonyms.lineKinds.contains($0.lowercased()) }
+                let deductions = values.filter { FieldSynonyms.deductionKinds.contains($0.lowercased()) }
+                let trailers = values.filter { ["summary", "trailer", "total", "totals", "footer"].contains($0.lowercased()) }
+                if !lines.isEmpty { rules.append("line = " + lines.map(Drafter.quoted).joined(separator: ", ")) }
+                if !deductions.isEmpty { rules.append("deduction = " + deductions.map(Drafter.quoted).joined(separator: ", ")) }
+                if !trailers.isEmpty { rules.append("trailer = " + trailers.map(Drafter.quoted).joined(separator: ", ")) }
+                let others = values.filter { !lines.contains($0) && !deductions.contains($0) && !trailers.contains($0) }
+                if !others.isEmpty { rules.append("skip = " + others.map(Drafter.quoted).joined(separator: ", ")) }
+                if lines.isEmpty { rules.append("# check: which values of \"\(kind)\" are lines (line = \"…\")") }
+                sections.append(("rows", rules))
+                if !deductions.isEmpty {
+                    let keys = Drafter.unique(objects.filter { deductions.contains($0[kind]?.scalarText ?? "") }.flatMap { members($0).map(\.key) })
+                    var used: Set<Int> = []
+                    var mapped = FieldSynonyms.map(keys, from: [("deduction_amount", ["amount", "deduction amount"]), ("deduction_code", ["code", "reason code", "reason"]),
+                                                                ("deduction_text", ["text", "description", "reason text"]),
+                                                                ("deduction_reference", ["ref", "reference", "memo", "deduction ref"])], taken: &used)
+                    if let invoice = keys.first(where: { $0.lowercased().contains("invoice") }) { mapped.append(("reference", invoice)) }
+                    deductionSection = mapped.map { "\($0.field) = json \(Drafter.quoted($0.header))" }
+                }
+                if !trailers.isEmpty, let count = Drafter.unique(objects.filter { trailers.contains($0[kind]?.scalarText ?? "") }.flatMap { members($0).map(\.key) })
+                    .first(where: { $0.lowercased().contains("count") }) {
+                    trailerSection = ["detail_count = json \(Drafter.quoted(count))", "# check: whether \"\(count)\" counts lines and deductions (detail_count), or every record (record_count)"]
+                }
             }
         }
         if !line.contains(where: { $0.field == "reference" }), let key = lineKeys.first(where: { $0.lowercased().contains("invoice") || $0.lowercased().contains("ref") }) {
@@ -573,6 +626,8 @@ private struct Drafter {
         }
         if !payment.isEmpty { sections.append(("payment", payment.map { "\($0.field) = json \(Drafter.quoted($0.header))" })) }
         sections.append(("line", line.map { "\($0.field) = json \(Drafter.quoted($0.header))" }))
+        if !deductionSection.isEmpty { sections.append(("deduction", deductionSection)) }
+        if !trailerSection.isEmpty { sections.append(("trailer", trailerSection)) }
         return finish(format: format, encoding: nil, separator: nil, decimal: ".", dates: dates)
     }
 

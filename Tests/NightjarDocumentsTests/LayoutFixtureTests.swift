@@ -103,3 +103,25 @@ struct ProfileSelectionTests {
         #expect(chosen.name == "payments-export")
     }
 }
+
+@Test func aTotalWithNothingAboveItIsAFindingNotSilence() throws {
+    let profile = try LayoutProfileParser.parse("""
+        separator = "|"
+        header_row = none
+        currency = USD
+        [rows]
+        kind = column 1
+        trailer = "T"
+        line = "D"
+        [trailer]
+        total_amount = column 2
+        [line]
+        payment_reference = column 2
+        reference = column 3
+        amount_paid = column 4
+        """, file: "p.profile")
+    let advices = try RemittanceLayoutReader.read(Array("T|999.00\nD|P1|INV-1|100.00\n".utf8), profile: profile, defaultCurrency: .usd, file: "t.txt")
+    #expect(advices.count == 1)
+    #expect(advices[0].findings.map(\.code) == ["layout.total_unchecked"])
+    #expect(!advices[0].isBalanced)
+}

@@ -11,8 +11,8 @@ payment_reference = preamble "Payment ID"
 payment_date = preamble "Payment Date"
 payment_method = preamble "Payment Method"
 trace_number = preamble "Trace Number"
-payer = preamble "Supplier" | match "^(.*?) \("
-payer_id = preamble "Supplier" | match "\(([^)]+)\)"
+payer = preamble "Paid by" | match "^(.*?) \("
+payer_id = preamble "Paid by" | match "\(([^)]+)\)"
 
 [line]
 reference = "Invoice #"
