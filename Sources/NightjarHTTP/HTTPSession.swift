@@ -4,14 +4,24 @@ import Foundation
 import Synchronization
 
 /// How failed requests are tried again.
+///
+/// After 429 (too many requests) or 503 (unavailable) every request is tried again, logins and
+/// POSTs included: the server refused it before doing anything. After a transport error only a
+/// request that is safe to repeat is, or one that never reached the server (the connection
+/// failed). Never after any other answer: a 401, or a 200 that says the password is wrong, is
+/// the portal's word, and repeating it could lock the account.
 public struct RetryPolicy: Sendable {
-    public var maximumAttempts = 3
-    public var baseDelay: Duration = .milliseconds(500)
+    public var maximumAttempts = 4
+    /// The first wait without a `Retry-After`; each next one doubles, with jitter.
+    public var baseDelay: Duration = .seconds(1)
     public var maximumDelay: Duration = .seconds(30)
     /// The most a `Retry-After` header may make us wait; longer is reported instead.
     public var maximumRetryAfter: Duration = .seconds(120)
-    /// Retry POSTs too (only when repeating them is harmless for this portal).
+    /// Retry POSTs after transport errors too (only when repeating them is harmless for this portal).
     public var allowNonIdempotent = false
+    /// A wait that would end after this instant (the portal's window closes) is not made: the
+    /// answer is returned as it is, and the caller reports the credential rate limited.
+    public var deadline: ContinuousClock.Instant?
 
     public init() {}
 
@@ -23,7 +33,8 @@ public struct RetryPolicy: Sendable {
 }
 
 /// Per-origin politeness shared by every session of a run: at most `concurrency` requests at
-/// once and `requestsPerSecond` started per second.
+/// once, `requestsPerSecond` started per second, and one back-off gate: when an origin says to
+/// wait (429, 503, `Retry-After`), no session sends to it until the wait is over.
 public actor OriginLimiter {
     public struct Limit: Sendable {
         public var concurrency: Int
@@ -38,23 +49,44 @@ public actor OriginLimiter {
     private let defaultLimit: Limit
     private var inFlight: [String: Int] = [:]
     private var nextStart: [String: ContinuousClock.Instant] = [:]
+    private var pausedUntil: [String: ContinuousClock.Instant] = [:]
     private var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
 
     public init(defaultLimit: Limit = Limit()) { self.defaultLimit = defaultLimit }
 
     public func setLimit(_ limit: Limit, for origin: String) { limits[origin] = limit }
 
-    /// Waits for a slot and the rate; call `release` when the request ends.
+    /// Holds every request to `origin` until `until` (a later pause extends an earlier one).
+    public func pause(_ origin: String, until: ContinuousClock.Instant) {
+        pausedUntil[origin] = max(pausedUntil[origin] ?? until, until)
+    }
+
+    /// When requests to `origin` may start again, if it is paused.
+    public func pausedUntil(_ origin: String) -> ContinuousClock.Instant? {
+        guard let until = pausedUntil[origin], until > .now else { return nil }
+        return until
+    }
+
+    /// Waits for the gate, a slot and the rate; call `release` when the request ends.
     public func acquire(_ origin: String) async {
+        // The gate first, without holding a slot: a paused origin holds no one else's place.
+        while let until = pausedUntil[origin], until > .now {
+            try? await Task.sleep(until: until, clock: .continuous)
+        }
         let limit = limits[origin] ?? defaultLimit
         while inFlight[origin, default: 0] >= limit.concurrency {
             await withCheckedContinuation { waiters[origin, default: []].append($0) }
         }
         inFlight[origin, default: 0] += 1
-        let now = ContinuousClock.now
-        let start = max(now, nextStart[origin] ?? now)
-        nextStart[origin] = start + .milliseconds(Int(1000 / max(0.01, limit.requestsPerSecond)))
-        if start > now { try? await Task.sleep(until: start, clock: .continuous) }
+        while true {
+            let now = ContinuousClock.now
+            let start = max(now, nextStart[origin] ?? now, pausedUntil[origin] ?? now)
+            if start <= now {
+                nextStart[origin] = now + .milliseconds(Int(1000 / max(0.01, limit.requestsPerSecond)))
+                return
+            }
+            try? await Task.sleep(until: start, clock: .continuous)
+        }
     }
 
     public func release(_ origin: String) {
@@ -138,27 +170,41 @@ public final class HTTPSession: @unchecked Sendable {
     }
 
     private func sendWithRetries(_ request: HTTPRequest, sink: DownloadSink?) async throws -> HTTPResponse {
-        // A download's file cannot be rewound, so a streamed transfer is not retried.
-        let retryable = sink == nil && (request.retryable ?? (request.method.isIdempotent || retry.allowNonIdempotent))
+        let repeatable = request.retryable ?? (request.method.isIdempotent || retry.allowNonIdempotent)
+        // A request marked not retryable (a login carrying a secret) is still sent again after a
+        // 429 or 503: they say the server did nothing with it.
+        let origin = HTTPSession.origin(of: request.fullURL)
         var attempt = 0
         while true {
             attempt += 1
             do {
-                let response = try await sendOnce(request, sink: sink)
-                if retryable, attempt < retry.maximumAttempts, [429, 502, 503, 504].contains(response.status) {
-                    let wait = retryAfter(response) ?? backoff(attempt)
-                    if wait > retry.maximumRetryAfter { return response }
-                    try await Task.sleep(for: wait)
-                    continue
+                var response = try await sendOnce(request, sink: sink)
+                response.attempts = attempt
+                let busy = response.status == 429 || response.status == 503
+                let gateway = response.status == 502 || response.status == 504
+                guard attempt < retry.maximumAttempts, busy || gateway && repeatable else { return response }
+                let wait = retryAfter(response) ?? backoff(attempt)
+                if wait > retry.maximumRetryAfter { return response }
+                let until = ContinuousClock.now + wait
+                if let deadline = retry.deadline, until > deadline {
+                    response.waitRefused = wait
+                    return response
                 }
-                return response
-            } catch let error as HTTPError where retryable && error.isTransient && attempt < retry.maximumAttempts {
-                try await Task.sleep(for: backoff(attempt))
+                // One gate per origin: every session of the run waits with this one.
+                if let limiter { await limiter.pause(origin, until: until) } else { try await Task.sleep(until: until, clock: .continuous) }
+                sink?.reset()
+                continue
+            } catch let error as HTTPError where error.isTransient && attempt < retry.maximumAttempts
+                        && (repeatable && sink == nil || error.neverReachedServer) {
+                let wait = backoff(attempt)
+                if let deadline = retry.deadline, ContinuousClock.now + wait > deadline { throw error }
+                try await Task.sleep(for: wait)
+                sink?.reset()
             }
         }
     }
 
-    /// Exponential backoff with full jitter, bounded.
+    /// Exponential backoff with jitter (between half and all of the doubled delay), bounded.
     func backoff(_ attempt: Int) -> Duration {
         let base = Double(retry.baseDelay.milliseconds) * pow(2, Double(attempt - 1))
         let capped = min(base, Double(retry.maximumDelay.milliseconds))

@@ -110,6 +110,10 @@ public struct HTTPResponse: Sendable {
     public let headers: [(name: String, value: String)]
     public let url: String
     public let body: [UInt8]
+    /// How many times the request was sent for this answer (retries after 429, 503...).
+    public var attempts = 1
+    /// Set when the server asked to wait this long and the wait would pass the run's deadline.
+    public var waitRefused: Duration?
 
     public init(status: Int, headers: [(name: String, value: String)], url: String, body: [UInt8]) {
         self.status = status
@@ -223,6 +227,14 @@ public enum HTTPError: NightjarError, Equatable {
     var isTransient: Bool {
         switch self {
         case .connectFailed, .connectTimeout, .totalTimeout, .stalled, .connectionReset, .truncated: true
+        default: false
+        }
+    }
+
+    /// Whether the request cannot have reached the server (so sending it again repeats nothing).
+    var neverReachedServer: Bool {
+        switch self {
+        case .connectFailed, .connectTimeout: true
         default: false
         }
     }

@@ -20,8 +20,26 @@ public struct PortalFaults: Sendable {
     public var sessionLifetime = 0
     /// Answer every Nth API request with 429 and Retry-After: 1 (0: never).
     public var rateLimitEvery = 0
+    /// Answer the Nth request to the portal (counted from 1 since these faults were set) this way.
+    public var inject: [Int: InjectedAnswer] = [:]
 
     public init() {}
+}
+
+/// A failure the sandbox answers one chosen request with (fault injection).
+public enum InjectedAnswer: String, Sendable, CaseIterable {
+    /// The connection closes without an answer.
+    case reset
+    case unauthorized, forbidden
+    /// 429 with `Retry-After: 1`.
+    case tooManyWithRetryAfter
+    /// 429 without `Retry-After`.
+    case tooMany
+    case serverError, unavailable
+    /// 200 with a page that is not what was asked for.
+    case wrongContent
+    /// No answer for 30 seconds.
+    case timeout
 }
 
 /// The three fake supplier portals of different styles, over one seeded data set.
@@ -41,6 +59,11 @@ public final class SandboxPortals: Sendable {
         var usedCodes: Set<String> = []
         var apiRequests = 0
         var nonce = 0
+        var requestCount: [String: Int] = [:]
+        /// When a 429 with Retry-After was sent, per portal, and until when it asked to wait.
+        var blockedUntil: [String: Date] = [:]
+        var blockedSince: [String: Date] = [:]
+        var prematureRequests: [String: Int] = [:]
     }
 
     /// Accounts lock after this many wrong passwords in a row.
@@ -61,7 +84,26 @@ public final class SandboxPortals: Sendable {
         contoso.stop()
     }
 
-    public func setFaults(_ faults: PortalFaults, for portal: String) { state.withLock { $0.faults[portal] = faults } }
+    public func setFaults(_ faults: PortalFaults, for portal: String) {
+        state.withLock {
+            $0.faults[portal] = faults
+            $0.requestCount[portal] = 0
+        }
+    }
+
+    /// Requests the portal has answered since its faults were last set.
+    public func requestCount(portal: String) -> Int { state.withLock { $0.requestCount[portal, default: 0] } }
+
+    /// Requests that arrived while the portal had asked (429 with Retry-After) to wait.
+    public func prematureRequests(portal: String) -> Int { state.withLock { $0.prematureRequests[portal, default: 0] } }
+
+    /// Records a 429 asking to wait `seconds`.
+    func askedToWait(_ portal: String, seconds: Double) {
+        state.withLock {
+            $0.blockedSince[portal] = Date()
+            $0.blockedUntil[portal] = Date().addingTimeInterval(seconds)
+        }
+    }
     func faults(_ portal: String) -> PortalFaults { state.withLock { $0.faults[portal] ?? PortalFaults() } }
 
     /// Where each portal listens.
@@ -79,6 +121,32 @@ public final class SandboxPortals: Sendable {
     /// Common faults; nil when the request should be served normally.
     func fault(_ portal: String, _ request: SandboxRequest) -> SandboxResponse? {
         var faults = faults(portal)
+        let number = state.withLock { state -> Int in
+            state.requestCount[portal, default: 0] += 1
+            // A request that started after the 429 was sent (a moment's grace for ones already on
+            // their way) and before its Retry-After ran out did not wait.
+            if let since = state.blockedSince[portal], let until = state.blockedUntil[portal], Date() > since.addingTimeInterval(0.15), Date() < until {
+                state.prematureRequests[portal, default: 0] += 1
+            }
+            return state.requestCount[portal]!
+        }
+        if let answer = faults.inject[number] {
+            switch answer {
+            case .reset: return SandboxResponse(fault: .closeWithoutResponse)
+            case .unauthorized:
+                return SandboxResponse(status: 401, headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\""), ("Content-Type", "text/plain")],
+                                       body: Array("Unauthorized".utf8))
+            case .forbidden: return .html("<h1>Forbidden</h1>", status: 403)
+            case .tooManyWithRetryAfter:
+                askedToWait(portal, seconds: 1)
+                return SandboxResponse(status: 429, headers: [("Retry-After", "1"), ("Content-Type", "text/plain")], body: Array("slow down".utf8))
+            case .tooMany: return .text("Too Many Requests", status: 429)
+            case .serverError: return .text("Internal Server Error", status: 500)
+            case .unavailable: return .text("Service Unavailable", status: 503)
+            case .wrongContent: return .html("<h1>We'll be back soon</h1><p>Our portal is being upgraded.</p>", status: 200)
+            case .timeout: return SandboxResponse(body: Array("x".utf8), fault: .stall(seconds: 30))
+            }
+        }
         if faults.serverErrors > 0 {
             faults.serverErrors -= 1
             let remaining = faults
@@ -235,6 +303,7 @@ public final class SandboxPortals: Sendable {
             return state.apiRequests
         }
         if every > 0, count % every == 0 {
+            askedToWait("tailspin", seconds: 1)
             return SandboxResponse(status: 429, headers: [("Retry-After", "1"), ("Content-Type", "application/json")], body: Array("{\"error\":\"rate_limited\"}".utf8))
         }
         if request.method == "POST" && request.path == "/api/token" {

@@ -103,8 +103,15 @@ public final class ScraperInterpreter: @unchecked Sendable {
     // MARK: Login
 
     func runLogin(_ login: Block) async throws {
+        // The login sees only the globals; the caller's scopes come back on every path, failure
+        // included, so the blocks around a re-login always find the scopes they pushed.
         let saved = scopes
         scopes = [saved[0]]
+        defer {
+            let globals = scopes.first ?? saved[0]
+            scopes = saved
+            scopes[0] = globals
+        }
         inLogin = true
         loginAttempt = nil
         outcome.logins += 1
@@ -124,9 +131,6 @@ public final class ScraperInterpreter: @unchecked Sendable {
         }
         inLogin = false
         if let attempt = loginAttempt, !options.dryRun { try loginGuard?.finish(attempt, outcome: "succeeded") }
-        let globals = scopes[0]
-        scopes = saved
-        scopes[0] = globals
     }
 
     // MARK: Statements
@@ -465,12 +469,17 @@ public final class ScraperInterpreter: @unchecked Sendable {
             }
         }
         let answer = CurrentResponse(response, tainted: tainted)
+        let tries = response.attempts > 1 ? " (after \(response.attempts) attempts)" : ""
+        if let wait = response.waitRefused {
+            throw failure(.rateLimited, "the portal asked to wait \(wait.components.seconds) s, past the end of this portal's window; a later run will try again",
+                          statement)
+        }
         if response.status == 429 {
-            throw failure(.rateLimited, "the portal answered 429 Too Many Requests (after retries)", statement)
+            throw failure(.rateLimited, "the portal answered 429 Too Many Requests\(tries)", statement)
         }
         if response.status >= 500 {
             current = answer
-            throw failure(.portalUnavailable, "the portal answered HTTP \(response.status) (after retries)", statement)
+            throw failure(.portalUnavailable, "the portal answered HTTP \(response.status)\(tries)", statement)
         }
         return answer
     }
