@@ -91,6 +91,10 @@ public final class SandboxPortals: Sendable {
         }
     }
 
+    /// Forgets the one-time codes already used, as if their periods had passed (tests that run
+    /// many nights within one 30-second period).
+    public func forgetUsedCodes() { state.withLock { $0.usedCodes.removeAll() } }
+
     /// Requests the portal has answered since its faults were last set.
     public func requestCount(portal: String) -> Int { state.withLock { $0.requestCount[portal, default: 0] } }
 
