@@ -60,7 +60,7 @@ struct Pages {
         var page = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(h(heading)) · \(h(title))</title><link rel="stylesheet" href="\(SiteStyle.path)"></head><body>
+        <title>\(h(heading)) · \(h(title))</title><link rel="stylesheet" href="\(SiteStyle.path)"><link rel="icon" href="/static/icon.svg" type="image/svg+xml"></head><body>
         <header class="bar"><a class="brand" href="/">\(h(title))</a>
         """
         if let principal {
@@ -84,7 +84,7 @@ struct Pages {
         """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>Sign in · \(h(title))</title><link rel="stylesheet" href="\(SiteStyle.path)"></head><body>
+        <title>Sign in · \(h(title))</title><link rel="stylesheet" href="\(SiteStyle.path)"><link rel="icon" href="/static/icon.svg" type="image/svg+xml"></head><body>
         <main class="signin"><h1>\(h(title))</h1><p class="muted">Sign in with your Nightjar operator name and passphrase.</p>
         \(notice?.html ?? "")<form method="post" action="/sign-in">\(tokenField)
         <label>Name <input type="text" name="name" value="\(h(name))" autocomplete="username" required maxlength="64" autofocus></label>

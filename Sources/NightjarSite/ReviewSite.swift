@@ -105,6 +105,8 @@ public final class ReviewSite: Sendable {
     public func handle(_ request: SiteRequest) -> SiteResponse {
         do {
             return try route(request)
+        } catch let error as RequestError {
+            return .text("\(error.status) \(error.message)\n", status: error.status)
         } catch {
             log.error("request \(request.method) \(request.path) failed: \(error)")
             return .html(Pages(title: configuration.title, principal: nil, formToken: "").message("Something went wrong",
@@ -137,6 +139,10 @@ public final class ReviewSite: Sendable {
         if segments == ["static", "site-\(SiteStyle.version).css"] || segments == ["static", "site.css"] {
             return SiteResponse(status: 200, headers: [("Content-Type", "text/css; charset=utf-8"), ("Cache-Control", "public, max-age=86400")],
                                 body: Array(SiteStyle.css.utf8))
+        }
+        if segments == ["favicon.ico"] || segments == ["static", "icon.svg"] {
+            return SiteResponse(status: 200, headers: [("Content-Type", "image/svg+xml"), ("Cache-Control", "public, max-age=86400")],
+                                body: Array(SiteStyle.icon.utf8))
         }
         if request.header("sec-fetch-site") == "cross-site" && isPost {
             return forbidden("A form from another site cannot act here.")

@@ -49,6 +49,12 @@ enum SiteStyle {
     @media print { header.bar, form, nav.pages { display: none; } main { max-width: none; margin: 0; } }
     """
 
+    /// The site's icon (so browsers do not ask for a missing /favicon.ico).
+    static let icon = """
+    <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1d2330"/>\
+    <path d="M6 20c5-9 15-9 20 0-6-4-14-4-20 0z" fill="#fff"/></svg>
+    """
+
     /// A short digest of the sheet, in its address so a new version is never served from a cache.
     static let version: String = String(SHA256.hash(Array(css.utf8)).hexString.prefix(12))
 
