@@ -20,7 +20,7 @@ public struct ThrottleSchedule: Sendable, Equatable {
 
     /// Parses `0,0,0,1,2,4` (seconds, decimals allowed).
     public static func parse(_ text: String) throws -> ThrottleSchedule {
-        let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 && $0! <= 3600 }) else {
             throw GeneralError(code: "serve.sign_in_delays", message: "--sign-in-delays takes seconds separated by commas, e.g. 0,0,0,1,2,4,8 (each at most 3600)",
                                exitStatus: .usage)

@@ -19,7 +19,7 @@ enum SiteStyle {
     .muted { color: var(--muted); }
     table { border-collapse: collapse; width: 100%; margin: .3rem 0 1rem; font-variant-numeric: tabular-nums; }
     th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
-    th { background: var(--panel); font-weight: 600; } th a { color: var(--ink); } td.num, th.num { text-align: right; white-space: nowrap; }
+    th { background: var(--panel); font-weight: 600; } th a { color: var(--ink); } td.num, th.num { text-align: right; white-space: nowrap; } td a { white-space: nowrap; }
     .pill { display: inline-block; padding: 0 .45rem; border-radius: .6rem; font-size: .85em; background: #e7eaf0; white-space: nowrap; }
     .bad { background: var(--bad-bg); color: var(--bad); } .ok { background: var(--ok-bg); color: var(--ok); } .warn { background: var(--warn-bg); color: var(--warn); }
     .notice { padding: .6rem .9rem; border-radius: .4rem; margin: .6rem 0 1rem; background: var(--ok-bg); color: var(--ok); }
