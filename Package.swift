@@ -100,7 +100,7 @@ let package = Package(
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarReviewTests", dependencies: ["NightjarReview", "NightjarLedger", "NightjarCore"], swiftSettings: strictSettings),
         .testTarget(name: "NightjarSiteTests", dependencies: ["NightjarSite", "NightjarCore", "NightjarCrypto", "NightjarVault", "NightjarStore",
-                                                             "NightjarLedger"], swiftSettings: strictSettings),
+                                                             "NightjarLedger", "NightjarReview"], swiftSettings: strictSettings),
         .testTarget(name: "NightjarAgentTests", dependencies: ["NightjarAgent", "NightjarCore"], swiftSettings: strictSettings),
         .testTarget(name: "NightjarCLITests", dependencies: ["NightjarCLI", "NightjarCore", "NightjarSandbox", "NightjarStore"],
                     swiftSettings: strictSettings),

@@ -12,7 +12,7 @@ public enum ReviewStatus {
 }
 
 /// Which exceptions a worklist shows and in what order.
-public struct WorklistQuery: Sendable, Equatable {
+public struct WorklistQuery: Sendable, Hashable {
     public enum Sort: String, Sendable, CaseIterable {
         case amount, age, payer, kind, client, batch
     }
@@ -99,6 +99,12 @@ public struct BatchReview: Sendable, Codable {
         public let sourceLocation: Int
 
         public var isException: Bool { !ReviewStatus.clean.contains(status ?? "") }
+
+        func with(suggestions: [Candidate]) -> Line {
+            Line(position: position, referenceQualifier: referenceQualifier, reference: reference, amountPaid: amountPaid, invoiceAmount: invoiceAmount,
+                 status: status, rule: rule, invoice: invoice, customer: customer, applied: applied, unapplied: unapplied, deductions: deductions,
+                 suggestions: suggestions, sourceLocation: sourceLocation)
+        }
     }
 
     public struct Decision: Sendable, Codable, Equatable {
@@ -170,6 +176,40 @@ public struct InvoiceMatch: Sendable, Codable, Equatable {
     public let openAmount: Money
 }
 
+/// The digest behind `Ledger.batchVersion`, fed the same way by the page that shows a batch and
+/// by the check before an action on it.
+final class BatchVersionDigest {
+    let digest = SHA256()
+
+    init(status: String) { digest.update(Array("status=\(status)\n".utf8)) }
+
+    /// One line's decision, from a row whose columns `first...first+9` are position, status,
+    /// invoice_id, rule, applied, discount, write-off, unapplied, deductions and suggestions.
+    func add(_ row: Row, from first: Int) {
+        var text = ""
+        text.reserveCapacity(160)
+        for index in first..<(first + 10) {
+            switch row[index] {
+            case .integer(let value): text += String(value)
+            case .text(let value): text += value
+            default: text += "-"
+            }
+            text += index == first + 9 ? "\n" : "|"
+        }
+        digest.update(Array(text.utf8))
+    }
+
+    func finish(decisions count: Int64, last: Int64) -> String {
+        digest.update(Array("decisions=\(count)/\(last)".utf8))
+        return String(digest.finalize().hexString.prefix(20))
+    }
+}
+
+extension DatabaseValue {
+    var integerValue: Int64? { if case .integer(let value) = self { value } else { nil } }
+    var textValue: String? { if case .text(let value) = self { value } else { nil } }
+}
+
 extension Ledger {
     /// Every client the workspace knows (imports create them).
     public func clientIDs() throws -> [String] {
@@ -182,24 +222,14 @@ extension Ledger {
     /// the batch does not exist.
     public func batchVersion(_ id: Int64) throws -> String? {
         guard let status = try database.scalar(String.self, "SELECT status FROM remittance_batch WHERE id = ?", [id]) else { return nil }
-        let digest = SHA256()
-        digest.update(Array("status=\(status)\n".utf8))
+        let digest = BatchVersionDigest(status: status)
         try database.forEachRow("""
             SELECT l.position, m.status, m.invoice_id, m.rule, m.applied_minor, m.discount_minor, m.write_off_minor, m.unapplied_minor,
                    m.deductions, m.suggestions
             FROM remittance_line l LEFT JOIN line_match m ON m.line_id = l.id WHERE l.batch_id = ? ORDER BY l.position
-            """, [id]) { row in
-            var text = "\(try row.int64("position"))|\(try row.optionalString("status") ?? "-")|"
-            text += "\(try row.get("invoice_id", as: Int64?.self).map(String.init) ?? "-")|\(try row.optionalString("rule") ?? "-")|"
-            for column in ["applied_minor", "discount_minor", "write_off_minor", "unapplied_minor"] {
-                text += "\(try row.get(column, as: Int64?.self).map(String.init) ?? "-")|"
-            }
-            text += "\(try row.optionalString("deductions") ?? "-")|\(try row.optionalString("suggestions") ?? "-")\n"
-            digest.update(Array(text.utf8))
-        }
+            """, [id]) { digest.add($0, from: 0) }
         let decisions = try database.query("SELECT count(*) AS n, coalesce(max(id), 0) AS last FROM review_decision WHERE batch_id = ?", [id])[0]
-        digest.update(Array("decisions=\(try decisions.int64("n"))/\(try decisions.int64("last"))".utf8))
-        return String(digest.finalize().hexString.prefix(20))
+        return digest.finish(decisions: try decisions.int64("n"), last: try decisions.int64("last"))
     }
 
     /// The batch with everything its review shows, or nil when there is no such batch.
@@ -209,8 +239,8 @@ extension Ledger {
                 SELECT b.*, f.original_name, f.portal, f.imported_at FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id WHERE b.id = ?
                 """, [id]).first else { return nil }
             let currency = try CurrencyCode(try batch.string("currency"))
+            let client = try batch.string("client_id")
             func money(_ value: Int64) -> Money { Money(minorUnits: value, currency: currency) }
-            var lineDeductions: [Int64: [BatchReview.Deduction]] = [:]
             var batchDeductions: [BatchReview.Deduction] = []
             var references: [Int64: [(code: String, reference: String?)]] = [:]
             for adjustment in try database.query("SELECT * FROM remittance_adjustment WHERE batch_id = ? ORDER BY id", [id]) {
@@ -222,62 +252,82 @@ extension Ledger {
                                                                  reference: reference))
                 }
             }
-            var lines: [BatchReview.Line] = []
+            // Lines first, with their suggestions as stored; the candidates' open amounts in one query after.
+            var lines: [(line: BatchReview.Line, suggestions: [Suggestion])] = []
+            let digest = BatchVersionDigest(status: try batch.string("status"))
+            // Columns by position (a thousand rows): 0-6 the line, 7-16 the decision as the version reads it, 17-18 the invoice.
             try database.forEachRow("""
                 SELECT l.id, l.position, l.reference_qualifier, l.reference, l.amount_paid_minor, l.invoice_amount_minor, l.source_location,
-                       m.status, m.rule, m.applied_minor, m.unapplied_minor, m.deductions, m.suggestions, i.invoice_number, i.customer_id
+                       l.position, m.status, m.invoice_id, m.rule, m.applied_minor, m.discount_minor, m.write_off_minor, m.unapplied_minor,
+                       m.deductions, m.suggestions, i.invoice_number, i.customer_id
                 FROM remittance_line l LEFT JOIN line_match m ON m.line_id = l.id LEFT JOIN open_invoice i ON i.id = m.invoice_id
                 WHERE l.batch_id = ? ORDER BY l.position
                 """, [id]) { row in
-                let lineID = try row.int64("id")
+                digest.add(row, from: 7)
+                guard let lineID = row[0].integerValue, let position = row[1].integerValue, let paid = row[4].integerValue else {
+                    throw GeneralError(code: "batch.damaged", message: "batch \(id) has a line without id, position or amount")
+                }
                 var known = references[lineID] ?? []
-                let stored = ReviewBatch.Deduction.stored(try row.optionalString("deductions"))
-                let deductions = stored.map { deduction -> BatchReview.Deduction in
+                let deductions = ReviewBatch.Deduction.stored(row[15].textValue).map { deduction -> BatchReview.Deduction in
                     // The payer's reference for the adjustment with this reason code, taken once.
                     let index = known.firstIndex { $0.code == deduction.reasonCode }
                     let reference = index.flatMap { known[$0].reference }
                     if let index { known.remove(at: index) }
                     return BatchReview.Deduction(type: deduction.type, reasonCode: deduction.reasonCode, amount: deduction.amount, reference: reference)
                 }
-                lineDeductions[lineID] = deductions
-                lines.append(BatchReview.Line(
-                    position: Int(try row.int64("position")), referenceQualifier: try row.string("reference_qualifier"),
-                    reference: try row.string("reference"), amountPaid: money(try row.int64("amount_paid_minor")),
-                    invoiceAmount: try row.get("invoice_amount_minor", as: Int64?.self).map(money), status: try row.optionalString("status"),
-                    rule: try row.optionalString("rule"), invoice: try row.optionalString("invoice_number"),
-                    customer: try row.optionalString("customer_id"), applied: try row.get("applied_minor", as: Int64?.self).map(money),
-                    unapplied: try row.get("unapplied_minor", as: Int64?.self).map(money), deductions: deductions,
-                    suggestions: try candidates(try row.optionalString("suggestions"), client: try batch.string("client_id")),
-                    sourceLocation: Int(try row.int64("source_location"))))
+                let line = BatchReview.Line(
+                    position: Int(position), referenceQualifier: row[2].textValue ?? "", reference: row[3].textValue ?? "", amountPaid: money(paid),
+                    invoiceAmount: row[5].integerValue.map(money), status: row[8].textValue, rule: row[10].textValue, invoice: row[17].textValue,
+                    customer: row[18].textValue, applied: row[11].integerValue.map(money), unapplied: row[14].integerValue.map(money),
+                    deductions: deductions, suggestions: [], sourceLocation: Int(row[6].integerValue ?? 0))
+                lines.append((line, Ledger.suggestions(row[16].textValue)))
             }
+            let open = try openAmounts(Set(lines.flatMap { $0.suggestions.map(\.invoiceID) }), client: client)
             let decisions = try database.query("SELECT * FROM review_decision WHERE batch_id = ? ORDER BY id", [id]).map {
-                BatchReview.Decision(action: try $0.string("action"), line: try $0.get("line_position", as: Int64?.self).map { Int($0) },
-                                     detail: try $0.string("detail"), actor: try $0.string("actor"), at: try $0.string("at"))
+                (id: try $0.int64("id"), decision: BatchReview.Decision(action: try $0.string("action"), line: try $0.get("line_position", as: Int64?.self).map { Int($0) },
+                                                                  detail: try $0.string("detail"), actor: try $0.string("actor"), at: try $0.string("at")))
             }
             let exports = try database.query("SELECT * FROM gl_export WHERE batch_id = ? ORDER BY id", [id]).map {
                 BatchReview.Export(format: try $0.string("format"), sha256: try $0.string("sha256"), at: try $0.string("at"))
             }
-            return BatchReview(id: id, client: try batch.string("client_id"), payer: try batch.optionalString("payer_name"),
+            return BatchReview(id: id, client: client, payer: try batch.optionalString("payer_name"),
                                payerID: try batch.optionalString("payer_id"), traceNumber: try batch.optionalString("trace_number"),
                                paymentDate: try batch.optionalString("payment_date"), paymentMethod: try batch.optionalString("payment_method"),
                                total: money(try batch.int64("total_minor")), remitted: money(try batch.int64("remitted_minor")),
                                balanced: try batch.int64("balanced") != 0, difference: money(try batch.int64("difference_minor")),
                                status: try batch.string("status"), file: try batch.string("original_name"), portal: try batch.optionalString("portal"),
-                               importedAt: try batch.string("imported_at"), batchDeductions: batchDeductions, lines: lines, decisions: decisions,
-                               exports: exports, version: try batchVersion(id) ?? "")
+                               importedAt: try batch.string("imported_at"), batchDeductions: batchDeductions,
+                               lines: lines.map { entry in
+                                   entry.line.with(suggestions: entry.suggestions.enumerated().map { index, suggestion in
+                                       BatchReview.Candidate(number: index + 1, invoice: suggestion.invoiceNumber, customer: open[suggestion.invoiceID]?.customer,
+                                                             openAmount: open[suggestion.invoiceID]?.amount, kind: suggestion.kind.rawValue)
+                                   })
+                               },
+                               decisions: decisions.map(\.decision), exports: exports,
+                               version: digest.finish(decisions: Int64(decisions.count), last: decisions.last?.id ?? 0))
         }
     }
 
-    /// The suggestions stored with a line's decision, numbered from 1, with each candidate's open amount.
-    func candidates(_ json: String?, client: String) throws -> [BatchReview.Candidate] {
-        guard let json, json != "[]", let list = try? JSONDecoder().decode([Suggestion].self, from: Data(json.utf8)) else { return [] }
-        return try list.enumerated().map { index, suggestion in
-            let row = try database.query("SELECT customer_id, open_amount_minor, currency FROM open_invoice WHERE id = ? AND client_id = ?",
-                                         [suggestion.invoiceID, client]).first
-            return BatchReview.Candidate(number: index + 1, invoice: suggestion.invoiceNumber, customer: try row?.string("customer_id"),
-                                         openAmount: try row.map { Money(minorUnits: try $0.int64("open_amount_minor"), currency: try CurrencyCode(try $0.string("currency"))) },
-                                         kind: suggestion.kind.rawValue)
+    /// The suggestions stored with a line's decision, in their order.
+    static func suggestions(_ json: String?) -> [Suggestion] {
+        guard let json, json != "[]" else { return [] }
+        return DecisionJSON.readSuggestions(json) ?? (try? JSONDecoder().decode([Suggestion].self, from: Data(json.utf8))) ?? []
+    }
+
+    /// Open amounts (and customers) of a client's invoices by id.
+    func openAmounts(_ ids: Set<Int64>, client: String) throws -> [Int64: (customer: String, amount: Money)] {
+        var result: [Int64: (customer: String, amount: Money)] = [:]
+        let list = Array(ids)
+        for start in stride(from: 0, to: list.count, by: 500) {
+            let chunk = list[start..<min(start + 500, list.count)]
+            for row in try database.query("""
+                SELECT id, customer_id, open_amount_minor, currency FROM open_invoice WHERE client_id = ? AND id IN (\(chunk.map { _ in "?" }.joined(separator: ",")))
+                """, [client] + chunk.map { $0 as any DatabaseValueConvertible }) {
+                result[try row.int64("id")] = (try row.string("customer_id"),
+                                               Money(minorUnits: try row.int64("open_amount_minor"), currency: try CurrencyCode(try row.string("currency"))))
+            }
         }
+        return result
     }
 
     /// Every exception in batches still waiting, filtered, sorted and paged.
@@ -289,9 +339,7 @@ extension Ledger {
             filter += " AND b.client_id IN (\(clients.map { _ in "?" }.joined(separator: ",")))"
             arguments += clients.map { $0 as any DatabaseValueConvertible }
         }
-        let kindsFilter = filter, kindsArguments = arguments
         if let client = query.client { filter += " AND b.client_id = ?"; arguments.append(client) }
-        if let kind = query.kind { filter += " AND coalesce(m.status, 'not_matched') = ?"; arguments.append(kind) }
         if let payer = query.payer, !payer.isEmpty {
             filter += " AND b.payer_name LIKE ? ESCAPE '\\'"
             arguments.append("%" + payer.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
@@ -299,15 +347,47 @@ extension Ledger {
         }
         if let batch = query.batch { filter += " AND b.id = ?"; arguments.append(batch) }
         let from = " FROM remittance_line l JOIN remittance_batch b ON b.id = l.batch_id LEFT JOIN line_match m ON m.line_id = l.id"
+        // One pass, no sort, for the counts by kind (the filter's choices) and the total; by
+        // currency only when there are several, or a kind this code does not know.
+        let known = ["short_paid", "over_paid", "paid_twice", "unknown_reference", "ambiguous", "not_matched"]
+        let kindColumns = known.enumerated().map { index, kind in
+            "sum(coalesce(m.status, 'not_matched') = '\(kind)') AS n\(index), sum(CASE WHEN coalesce(m.status, 'not_matched') = '\(kind)' THEN l.amount_paid_minor ELSE 0 END) AS a\(index)"
+        }.joined(separator: ", ")
+        let summary = try database.query("SELECT min(b.currency) AS low, max(b.currency) AS high, count(*) AS n, coalesce(sum(l.amount_paid_minor), 0) AS amount, "
+                                         + kindColumns + from + filter, arguments)[0]
         var total = 0
         var totals: [Money] = []
-        for row in try database.query("SELECT b.currency, count(*) AS n, sum(l.amount_paid_minor) AS amount" + from + filter + " GROUP BY b.currency ORDER BY b.currency",
-                                      arguments) {
-            total += Int(try row.int64("n"))
-            totals.append(Money(minorUnits: try row.int64("amount"), currency: try CurrencyCode(try row.string("currency"))))
+        var kinds: [String] = []
+        var knownCount: Int64 = 0
+        var kindTotal: (count: Int64, amount: Int64)?
+        for (index, kind) in known.enumerated() {
+            let count = try summary.get("n\(index)", as: Int64?.self) ?? 0
+            knownCount += count
+            if count > 0 { kinds.append(kind) }
+            if kind == query.kind { kindTotal = (count, try summary.get("a\(index)", as: Int64?.self) ?? 0) }
         }
-        let kinds = try database.query("SELECT DISTINCT coalesce(m.status, 'not_matched') AS kind" + from + kindsFilter + " ORDER BY kind", kindsArguments)
-            .map { try $0.string("kind") }
+        kinds.sort()
+        let all = try summary.int64("n")
+        let high = try summary.optionalString("high"), allAmount = try summary.int64("amount")
+        if all > 0, let low = try summary.optionalString("low"), low == high, knownCount == all,
+           query.kind == nil || kindTotal != nil {
+            total = Int(kindTotal?.count ?? all)
+            totals = total == 0 ? [] : [Money(minorUnits: kindTotal?.amount ?? allAmount, currency: try CurrencyCode(low))]
+        } else if all > 0 {
+            var sums: [String: Int64] = [:]
+            var found: Set<String> = []
+            for row in try database.query("SELECT coalesce(m.status, 'not_matched') AS kind, b.currency, count(*) AS n, sum(l.amount_paid_minor) AS amount"
+                                          + from + filter + " GROUP BY 1, 2", arguments) {
+                let kind = try row.string("kind")
+                found.insert(kind)
+                guard query.kind == nil || query.kind == kind else { continue }
+                total += Int(try row.int64("n"))
+                sums[try row.string("currency"), default: 0] += try row.int64("amount")
+            }
+            kinds = found.sorted()
+            totals = try sums.keys.sorted().map { Money(minorUnits: sums[$0]!, currency: try CurrencyCode($0)) }
+        }
+        if let kind = query.kind { filter += " AND coalesce(m.status, 'not_matched') = ?"; arguments.append(kind) }
         let size = max(1, min(query.pageSize, 500))
         let pageCount = max(1, (total + size - 1) / size)
         let page = max(1, min(query.page, pageCount))
@@ -320,20 +400,25 @@ extension Ledger {
         case .client: "b.client_id \(direction)"
         case .batch: "b.id \(direction)"
         }
-        let rows = try database.query("""
-            SELECT b.id AS batch, b.client_id, b.payer_name, b.payment_date, b.currency, l.position, l.reference, l.amount_paid_minor,
-                   coalesce(m.status, 'not_matched') AS kind, m.suggestions, (SELECT invoice_number FROM open_invoice WHERE id = m.invoice_id) AS invoice
-            """ + from + filter + " ORDER BY \(order), b.id, l.position LIMIT ? OFFSET ?", arguments + [size, (page - 1) * size])
-        let entries = try rows.map { row in
-            let suggestions = (try row.optionalString("suggestions")).flatMap { try? JSONDecoder().decode([Suggestion].self, from: Data($0.utf8)) } ?? []
-            return WorklistEntry(batch: try row.int64("batch"), client: try row.string("client_id"), payer: try row.optionalString("payer_name"),
-                                 paymentDate: try row.optionalString("payment_date"), position: Int(try row.int64("position")),
-                                 reference: try row.string("reference"),
-                                 amountPaid: Money(minorUnits: try row.int64("amount_paid_minor"), currency: try CurrencyCode(try row.string("currency"))),
-                                 kind: try row.string("kind"), invoice: try row.optionalString("invoice"),
-                                 suggestions: suggestions.count)
+        // The page's lines first (only the sort keys go through the sort), then their details.
+        let ids = try database.query("SELECT l.id AS id" + from + filter + " ORDER BY \(order), b.id, l.position LIMIT ? OFFSET ?",
+                                     arguments + [size, (page - 1) * size]).map { try $0.int64("id") }
+        guard !ids.isEmpty else { return WorklistPage(entries: [], total: total, totals: totals, page: page, pageCount: pageCount, kinds: kinds) }
+        var entries: [Int64: WorklistEntry] = [:]
+        for row in try database.query("""
+            SELECT l.id, b.id AS batch, b.client_id, b.payer_name, b.payment_date, b.currency, l.position, l.reference, l.amount_paid_minor,
+                   coalesce(m.status, 'not_matched') AS kind, m.suggestions, i.invoice_number
+            FROM remittance_line l JOIN remittance_batch b ON b.id = l.batch_id LEFT JOIN line_match m ON m.line_id = l.id
+            LEFT JOIN open_invoice i ON i.id = m.invoice_id WHERE l.id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
+            """, ids.map { $0 as any DatabaseValueConvertible }) {
+            entries[try row.int64("id")] = WorklistEntry(
+                batch: try row.int64("batch"), client: try row.string("client_id"), payer: try row.optionalString("payer_name"),
+                paymentDate: try row.optionalString("payment_date"), position: Int(try row.int64("position")), reference: try row.string("reference"),
+                amountPaid: Money(minorUnits: try row.int64("amount_paid_minor"), currency: try CurrencyCode(try row.string("currency"))),
+                kind: try row.string("kind"), invoice: try row.optionalString("invoice_number"),
+                suggestions: Ledger.suggestions(try row.optionalString("suggestions")).count)
         }
-        return WorklistPage(entries: entries, total: total, totals: totals, page: page, pageCount: pageCount, kinds: kinds)
+        return WorklistPage(entries: ids.compactMap { entries[$0] }, total: total, totals: totals, page: page, pageCount: pageCount, kinds: kinds)
     }
 
     /// Each client's morning: the last finished night's outcome for its credentials, and what waits.

@@ -10,8 +10,31 @@ func h(_ text: String) -> String {
 
 func h(_ text: String?) -> String { text.map(h) ?? "-" }
 
-/// `1,234.50 USD`.
-func amount(_ money: Money) -> String { MorningReport.amount(money) }
+/// `1,234.50 USD`, as `MorningReport.amount` writes it (built from the digits directly: a
+/// batch page writes thousands).
+func amount(_ money: Money) -> String {
+    let digits = money.currency.minorUnitDigits
+    var value = money.minorUnits.magnitude
+    var reversed: [UInt8] = []
+    reversed.reserveCapacity(24)
+    for _ in 0..<digits {
+        reversed.append(UInt8(48 + value % 10))
+        value /= 10
+    }
+    if digits > 0 { reversed.append(UInt8(ascii: ".")) }
+    var group = 0
+    repeat {
+        if group == 3 {
+            reversed.append(UInt8(ascii: ","))
+            group = 0
+        }
+        reversed.append(UInt8(48 + value % 10))
+        value /= 10
+        group += 1
+    } while value > 0
+    if money.minorUnits < 0 { reversed.append(UInt8(ascii: "-")) }
+    return String(decoding: reversed.reversed(), as: UTF8.self) + " " + money.currency.description
+}
 
 /// Sums per currency, in currency order.
 func totals(_ values: [Money]) -> [Money] {
@@ -23,7 +46,11 @@ func totals(_ values: [Money]) -> [Money] {
 func amounts(_ values: [Money]) -> String { values.isEmpty ? "0" : values.map(amount).joined(separator: " + ") }
 
 /// A status as people read it: `short paid`.
-func label(_ status: String?) -> String { (status ?? "not matched").replacingOccurrences(of: "_", with: " ") }
+func label(_ status: String?) -> String {
+    guard let status else { return "not matched" }
+    guard status.utf8.contains(UInt8(ascii: "_")) else { return status }
+    return String(decoding: status.utf8.map { $0 == UInt8(ascii: "_") ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+}
 
 /// Links into the site, each part escaped for a path.
 enum Link {
@@ -57,6 +84,12 @@ struct Pages {
     var tokenField: String { "<input type=\"hidden\" name=\"csrf\" value=\"\(h(formToken))\">" }
 
     func layout(_ heading: String, current: String? = nil, notice: Notice? = nil, _ body: String) -> String {
+        let (head, tail) = frame(heading, current: current, notice: notice)
+        return head + body + tail
+    }
+
+    /// The page around a body: the header with the navigation and the sign-out form, the heading, a notice.
+    func frame(_ heading: String, current: String? = nil, notice: Notice? = nil) -> (head: String, tail: String) {
         var page = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -73,9 +106,7 @@ struct Pages {
         }
         page += "</header>\n<main>\n<h1>\(h(heading))</h1>\n"
         if let notice { page += notice.html }
-        page += body
-        page += "</main></body></html>\n"
-        return page
+        return (page, "</main></body></html>\n")
     }
 
     // MARK: Sign-in
@@ -185,9 +216,16 @@ struct Pages {
     // MARK: Batch
 
     func batch(_ batch: BatchReview, scope: ReviewScope, notice: Notice?) -> String {
+        layout("Batch \(batch.id)", notice: notice, batchBody(batch, scope: scope))
+    }
+
+    /// The batch page's content: what it shows depends on the batch and on what the reader's
+    /// roles permit, and on the session only through the form token (see `CachedBody`).
+    func batchBody(_ batch: BatchReview, scope: ReviewScope) -> String {
         let frozen = batch.status != "new"
         let version = "<input type=\"hidden\" name=\"version\" value=\"\(h(batch.version))\">"
         var body = "<dl class=\"header\">"
+        body.reserveCapacity(4096 + batch.lines.count * 640)
         for (name, value) in [("Client", batch.client), ("Status", label(batch.status)), ("Payer", batch.payer ?? "-"), ("Payer id", batch.payerID ?? "-"),
                               ("Trace", batch.traceNumber ?? "-"), ("Payment date", batch.paymentDate ?? "-"), ("Total", amount(batch.total)),
                               ("Lines add up to", amount(batch.remitted)), ("Balance", batch.balanced ? "balanced" : "out by \(amount(batch.difference))"),
@@ -230,15 +268,18 @@ struct Pages {
                 body += "<div>\(candidate.number). <a href=\"\(h(Link.invoice(client: batch.client, number: candidate.invoice)))\">\(h(candidate.invoice))</a>"
                     + " open \(h(candidate.openAmount.map(amount) ?? "-")) · \(h(label(candidate.kind)))"
                 if canWork {
-                    body += " <form class=\"inline\" method=\"post\" action=\"/batches/\(batch.id)/lines/\(line.position)/accept-suggestion\">\(tokenField)\(version)"
-                        + "<input type=\"hidden\" name=\"number\" value=\"\(candidate.number)\"><input type=\"hidden\" name=\"invoice\" value=\"\(h(candidate.invoice))\">"
-                        + "<button class=\"quiet\" type=\"submit\">Accept</button></form>"
+                    // One form for every suggestion of the batch (below the table); each button names its own.
+                    body += " <button class=\"quiet\" type=\"submit\" form=\"accept-suggestion\" name=\"suggestion\" "
+                        + "value=\"\(line.position):\(candidate.number):\(h(candidate.invoice))\">Accept</button>"
                 }
                 body += "</div>"
             }
             body += "</td></tr>\n"
         }
         body += "</table>\n"
+        if canWork && batch.lines.contains(where: { !$0.suggestions.isEmpty }) {
+            body += "<form id=\"accept-suggestion\" method=\"post\" action=\"/batches/\(batch.id)/accept-suggestion\">\(tokenField)\(version)</form>\n"
+        }
         body += "<h2>Decide</h2>\n"
         if batch.status == "new" {
             if scope.permits(.approve) {
@@ -282,7 +323,7 @@ struct Pages {
             }
             body += "</table>\n"
         }
-        return layout("Batch \(batch.id)", notice: notice, body)
+        return body
     }
 
     func exportForm(_ id: Int64, exported: Bool) -> String {
@@ -385,5 +426,46 @@ struct Pages {
 
     func message(_ heading: String, _ text: String) -> String {
         layout(heading, "<p>\(h(text))</p>\n<p><a href=\"/\">This morning</a></p>\n")
+    }
+}
+
+/// A page body kept for everyone whose roles permit the same, with the form token left out: it
+/// is cut where the token goes, and each answer puts the reader's own token back in.
+struct CachedBody: Sendable {
+    /// Stands for the token while the body is drawn (random, so no data can look like it).
+    static let placeholder = "tk" + Token.random()
+    let parts: [[UInt8]]
+
+    init(_ text: String) {
+        let marker = Array(CachedBody.placeholder.utf8)
+        var parts: [[UInt8]] = []
+        var current: [UInt8] = []
+        let bytes = Array(text.utf8)
+        current.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == marker[0], index + marker.count <= bytes.count, bytes[index..<(index + marker.count)].elementsEqual(marker) {
+                parts.append(current)
+                current = []
+                index += marker.count
+            } else {
+                current.append(bytes[index])
+                index += 1
+            }
+        }
+        parts.append(current)
+        self.parts = parts
+    }
+
+    /// The body with `token` where the placeholder was.
+    func bytes(token: String) -> [UInt8] {
+        let tokenBytes = Array(token.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(parts.reduce(0) { $0 + $1.count } + parts.count * tokenBytes.count)
+        for (index, part) in parts.enumerated() {
+            if index > 0 { out += tokenBytes }
+            out += part
+        }
+        return out
     }
 }

@@ -55,17 +55,37 @@ enum ReviewRefusal: Error {
 /// The review code, as the site calls it.
 struct ReviewAdapter {
     let ledger: Ledger
+    /// Reads answered since the database last changed (any write, by anyone, empties it); nil reads afresh.
+    let reads: ReadCache.Snapshot?
     let workspaceRoot: String
 
-    init(database: Database, workspaceRoot: String) {
+    init(database: Database, reads: ReadCache.Snapshot? = nil, workspaceRoot: String) {
         ledger = Ledger(database: database)
+        self.reads = reads
         self.workspaceRoot = workspaceRoot
+    }
+
+    /// The batch page's body for `scope`'s permissions, drawn once per change of the database.
+    func batchPage(_ batch: BatchReview, _ scope: ReviewScope, draw: () -> String) -> CachedBody {
+        read(.batchPage(batch.id, [ReviewAction.work, .approve, .reverse, .export].map(scope.permits))) { CachedBody(draw()) }
+    }
+
+    private func read<T: Sendable>(_ key: Read, _ body: () throws -> T) rethrows -> T {
+        guard let reads else { return try body() }
+        return try reads.value(key, body)
+    }
+
+    /// What the cache keeps reads under.
+    enum Read: Hashable, Sendable {
+        case clients, morning([String]), worklist(WorklistQuery), batches([String], [String]?), batch(Int64)
+        /// A batch page's body as drawn for these permissions (work, approve, reverse, export).
+        case batchPage(Int64, [Bool])
     }
 
     // MARK: Scope
 
     func scope(for principal: SitePrincipal) throws -> ReviewScope {
-        ReviewScope.of(principal, allClients: try ledger.clientIDs())
+        ReviewScope.of(principal, allClients: try read(.clients) { try ledger.clientIDs() })
     }
 
     /// The number people see for a line (`batch show`, the report, the export comments).
@@ -76,22 +96,24 @@ struct ReviewAdapter {
 
     // MARK: Reads
 
-    func morning(_ scope: ReviewScope) throws -> [ClientMorning] { try ledger.morning(clients: scope.clients) }
+    func morning(_ scope: ReviewScope) throws -> [ClientMorning] {
+        try read(.morning(scope.clients)) { try ledger.morning(clients: scope.clients) }
+    }
 
     func worklist(_ scope: ReviewScope, _ query: WorklistQuery) throws -> WorklistPage {
         var query = query
         query.clients = scope.clients
         if let client = query.client, !scope.contains(client) { query.clients = [] }
-        return try ledger.worklist(query)
+        return try read(.worklist(query)) { try ledger.worklist(query) }
     }
 
     func batches(_ scope: ReviewScope, statuses: [String]? = nil) throws -> [BatchSummary] {
-        try ledger.batchSummaries(clients: scope.clients, statuses: statuses)
+        try read(.batches(scope.clients, statuses)) { try ledger.batchSummaries(clients: scope.clients, statuses: statuses) }
     }
 
     /// The batch, or nil when it does not exist for this person.
     func batch(_ id: Int64, _ scope: ReviewScope) throws -> BatchReview? {
-        guard let batch = try ledger.batchReview(id), scope.contains(batch.client) else { return nil }
+        guard let batch = try read(.batch(id), { try ledger.batchReview(id) }), scope.contains(batch.client) else { return nil }
         return batch
     }
 
@@ -128,6 +150,7 @@ struct ReviewAdapter {
         guard scope.permits(what) else {
             throw ReviewRefusal.forbidden("\(scope.principal.name) needs the \(ReviewAuthority.roles(for: what).map(\.rawValue).joined(separator: " or ")) role to \(what.rawValue)")
         }
+        defer { reads?.forget() }
         do {
             return try ledger.database.transaction {
                 guard try ledger.batchVersion(id) == version, let fresh = try ledger.batchReview(id) else { throw StaleBatch() }
@@ -193,6 +216,7 @@ struct ReviewAdapter {
 
     /// `batch export --out`: the journal, recorded.
     func export(_ id: Int64, format: GLExport.Format, again: Bool, _ scope: ReviewScope) throws -> JournalExport {
+        defer { reads?.forget() }
         guard let current = try batch(id, scope) else { throw ReviewRefusal.notFound }
         guard scope.permits(.export) else {
             throw ReviewRefusal.forbidden("\(scope.principal.name) needs the \(ReviewAuthority.roles(for: .export).map(\.rawValue).joined(separator: " or ")) role to export")

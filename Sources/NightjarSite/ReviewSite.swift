@@ -34,7 +34,7 @@ public struct SiteConfiguration: Sendable {
     }
 }
 
-/// A few open database connections, each used by one request at a time.
+/// Open database connections, each used by one request at a time.
 final class DatabasePool: Sendable {
     final class Connection: @unchecked Sendable {
         let database: Database
@@ -43,19 +43,106 @@ final class DatabasePool: Sendable {
 
     let open: @Sendable () throws -> Database
     let keep: Int
+    /// Requests that may work at once (more wait their turn: on a small machine fifty threads
+    /// at once only slow each other down).
+    let turns: DispatchSemaphore
+    let reads: ReadCache
     private let idle = Mutex<[Connection]>([])
 
-    init(open: @escaping @Sendable () throws -> Database, keep: Int = 8) {
+    init(open: @escaping @Sendable () throws -> Database, keep: Int = 32, concurrent: Int = 2 * ProcessInfo.processInfo.activeProcessorCount) {
         self.open = open
         self.keep = keep
+        turns = DispatchSemaphore(value: max(2, concurrent))
+        reads = ReadCache(open: open)
     }
 
-    func with<T>(_ body: (Database) throws -> T) throws -> T {
+    /// Runs `body` with a connection and the reads valid now.
+    func with<T>(_ body: (Database, ReadCache.Snapshot) throws -> T) throws -> T {
+        turns.wait()
+        defer { turns.signal() }
         let connection = try idle.withLock { $0.popLast() } ?? Connection(try open())
         defer {
             if !connection.database.isInTransaction { idle.withLock { if $0.count < keep { $0.append(connection) } } }
         }
-        return try body(connection.database)
+        return try body(connection.database, try reads.snapshot())
+    }
+}
+
+/// Reads shared by every request until the database changes. A connection of its own that never
+/// writes watches SQLite's `data_version`, which moves whenever any other connection or process
+/// commits, so a page never shows what was read before a change it could see. A read being
+/// made is made once: requests that want the same one meanwhile wait for it.
+final class ReadCache: @unchecked Sendable {
+    /// The reads of one request: valid for the generation it started in.
+    struct Snapshot {
+        let cache: ReadCache
+        let generation: Int
+
+        /// The value read for `key` in this generation, or `read()`'s (kept unless a change came meanwhile).
+        func value<T: Sendable>(_ key: ReviewAdapter.Read, _ read: () throws -> T) rethrows -> T {
+            cache.condition.lock()
+            while cache.generation == generation, cache.reading.contains(key) { cache.condition.wait() }
+            if cache.generation == generation, let raw = cache.values[key], let stored = raw as? T {
+                cache.condition.unlock()
+                return stored
+            }
+            let mine = cache.generation == generation
+            if mine { cache.reading.insert(key) }
+            cache.condition.unlock()
+            var result: T?
+            defer {
+                cache.condition.lock()
+                if mine { cache.reading.remove(key) }
+                if mine, cache.generation == generation, let result {
+                    if cache.values.count > 512 { cache.values.removeAll() }
+                    cache.values[key] = result
+                }
+                cache.condition.broadcast()
+                cache.condition.unlock()
+            }
+            result = try read()
+            return result!
+        }
+
+        /// After a write by this request: nothing read before it is used again.
+        func forget() { cache.forget() }
+    }
+
+    let open: @Sendable () throws -> Database
+    // All below under `condition`.
+    private let condition = NSCondition()
+    private var watcher: Database?
+    private var version: Int64 = -1
+    private var generation = 0
+    private var values: [ReviewAdapter.Read: any Sendable] = [:]
+    private var reading: Set<ReviewAdapter.Read> = []
+
+    init(open: @escaping @Sendable () throws -> Database) { self.open = open }
+
+    func snapshot() throws -> Snapshot {
+        condition.lock()
+        defer { condition.unlock() }
+        if watcher == nil { watcher = try open() }
+        let now = try watcher!.scalar(Int64.self, "PRAGMA data_version") ?? -1
+        if now != version {
+            version = now
+            advance()
+        }
+        return Snapshot(cache: self, generation: generation)
+    }
+
+    func forget() {
+        condition.lock()
+        advance()
+        condition.unlock()
+    }
+
+    /// A new generation: what was read is dropped, and those waiting for a read stop waiting.
+    private func advance() {
+        generation += 1
+        values.removeAll()
+        reading.removeAll()
+        condition.broadcast()
     }
 }
 
@@ -170,8 +257,8 @@ public final class ReviewSite: Sendable {
             response.setCookie(cookie(sessionCookie, "", maxAge: 0))
             return response
         }
-        return try pool.with { database in
-            let adapter = ReviewAdapter(database: database, workspaceRoot: configuration.workspaceRoot)
+        return try pool.with { database, reads in
+            let adapter = ReviewAdapter(database: database, reads: reads, workspaceRoot: configuration.workspaceRoot)
             let scope = try adapter.scope(for: visitor.principal)
             guard scope.permits(.read) else {
                 return .html(pages.message("Nothing to review", "\(visitor.principal.name) holds no role that reviews batches."), status: 403)
@@ -235,7 +322,12 @@ public final class ReviewSite: Sendable {
         switch (isPost, segments.count) {
         case (false, 1):
             guard let batch = try adapter.batch(id, scope) else { return notFound(pages) }
-            return .html(pages.batch(batch, scope: scope, notice: notice))
+            let drawing = Pages(title: pages.title, principal: pages.principal, formToken: CachedBody.placeholder)
+            let body = adapter.batchPage(batch, scope) { drawing.batchBody(batch, scope: scope) }
+            let (head, tail) = pages.frame("Batch \(batch.id)", notice: notice)
+            var response = SiteResponse.html("")
+            response.body = Array(head.utf8) + body.bytes(token: visitor.session.formToken) + Array(tail.utf8)
+            return response
         case (true, 2) where segments[1] == "approve":
             return try outcome { try adapter.approve(id, version: version, acceptExceptions: form["accept_exceptions"] == "yes", reason: form["reason"] ?? "", scope) }
         case (true, 2) where segments[1] == "reverse":
@@ -261,6 +353,13 @@ public final class ReviewSite: Sendable {
                 }
                 return refused(refusal, pages: pages, scope: scope)
             }
+        case (true, 2) where segments[1] == "accept-suggestion":
+            // `POSITION:NUMBER:INVOICE`, from the button pressed.
+            let parts = (form["suggestion"] ?? "").split(separator: ":", maxSplits: 2).map(String.init)
+            guard parts.count == 3, let position = Int(parts[0]), let number = Int(parts[1]) else {
+                return .html(pages.message("Accept a suggestion", "Choose a suggestion on the batch's page."), status: 400)
+            }
+            return try outcome { try adapter.acceptSuggestion(id, position: position, number: number, invoice: parts[2], version: version, scope) }
         case (_, 4) where segments[1] == "lines":
             guard let position = Int(segments[2]), position >= 0 else { return notFound(pages) }
             switch (isPost, segments[3]) {
@@ -270,11 +369,6 @@ public final class ReviewSite: Sendable {
                 return .html(pages.reassign(batch, line: line, search: search, results: try adapter.searchInvoices(for: batch, text: search, scope), notice: notice))
             case (true, "reassign"):
                 return try outcome { try adapter.reassign(id, position: position, invoice: form["invoice"] ?? "", version: version, scope) }
-            case (true, "accept-suggestion"):
-                return try outcome {
-                    try adapter.acceptSuggestion(id, position: position, number: form["number"].flatMap { Int($0) } ?? 0, invoice: form["invoice"] ?? "",
-                                                 version: version, scope)
-                }
             default:
                 return notFound(pages)
             }

@@ -259,6 +259,9 @@ struct SiteTests {
         // Meanwhile bob accepts the suggestion from the command line.
         let cli = try site.cli(["batch", "accept-suggestion", "1", "2", "--as", "bob", "--passphrase-stdin"], stdin: SiteFixture.bob + "\n")
         #expect(cli.status == 0, "\(cli.stderr)")
+        // The site sees the CLI's decision at once (no page is served from before it).
+        #expect(try carol.get("/batches/1").body.contains("manual.suggestion by bob"))
+        #expect(try carol.get("/worklist").body.contains("INV-9999") && !(carol.lastPage?.body.contains(">INV-2010<") ?? true))
         let refused = try carol.post("/batches/1/approve", [("csrf", token), ("version", version), ("accept_exceptions", "yes"), ("reason", "all fine")])
         #expect(refused.status == 409)
         #expect(refused.body.contains("changed after your page was drawn") && refused.body.contains("manual.suggestion by bob"))

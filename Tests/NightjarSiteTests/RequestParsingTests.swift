@@ -1,5 +1,6 @@
 import Testing
 import NightjarCore
+import NightjarReview
 @testable import NightjarSite
 
 /// Percent-encoding, forms, cookies and listen addresses: table tests and fuzzing; malformed
@@ -97,5 +98,22 @@ import NightjarCore
         #expect(throws: RequestError.self) { try big.check(limits) }
         let method = PendingRequest(method: "PUT", rawURL: "/")
         #expect((try? method.check(limits)) == nil)
+    }
+}
+
+/// The site's fast amount formatting writes exactly what the morning report writes.
+@Suite struct AmountFormattingTests {
+    @Test func amountsAreWrittenLikeTheMorningReport() throws {
+        var random = SeededRandom(seed: 50)
+        let currencies = [CurrencyCode.usd, try CurrencyCode("JPY"), try CurrencyCode("EUR"), try CurrencyCode("BHD")]
+        var values: [Int64] = [0, 1, -1, 99, 100, 999_99, 1_000_00, -1_234_567_89, Int64.max, Int64.min + 1]
+        for _ in 0..<5_000 { values.append(Int64(bitPattern: random.next()) >> Int(random.next() % 60)) }
+        for value in values {
+            for currency in currencies {
+                let money = Money(minorUnits: value, currency: currency)
+                #expect(amount(money) == MorningReport.amount(money), "\(value) \(currency)")
+            }
+        }
+        #expect(label("short_paid") == "short paid" && label(nil) == "not matched" && label("ok") == "ok")
     }
 }

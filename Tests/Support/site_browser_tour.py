@@ -54,7 +54,7 @@ def submit(element):
         element.click()
     else:
         element.submit()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
 
 
 def heading():
@@ -114,7 +114,7 @@ try:
     driver.get(base + "/batches/1")
     row = line_row(3)
     seen["suggestion"] = row.find_elements(By.TAG_NAME, "td")[7].text
-    submit(row.find_element(By.CSS_SELECTOR, "form[action$='/accept-suggestion'] button"))
+    submit(row.find_element(By.CSS_SELECTOR, "button[form='accept-suggestion']"))
     seen["accepted"] = notice()
     assert "accepted" in seen["accepted"], seen["accepted"]
     step("accepted a suggestion")
@@ -192,7 +192,7 @@ try:
     seen["ok"] = True
 except Exception as error:  # report what happened so far; the Swift test fails with it
     seen["ok"] = False
-    seen["error"] = repr(error)
+    seen["error"] = repr(error) + " " + str(getattr(error, "msg", "") or error)
     seen["url"] = driver.current_url
     try:
         seen["page"] = driver.find_element(By.TAG_NAME, "body").text[:2000]
