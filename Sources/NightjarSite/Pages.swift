@@ -457,6 +457,8 @@ struct CachedBody: Sendable {
         self.parts = parts
     }
 
+    var size: Int { parts.reduce(0) { $0 + $1.count } }
+
     /// The body with `token` where the placeholder was.
     func bytes(token: String) -> [UInt8] {
         let tokenBytes = Array(token.utf8)

@@ -94,8 +94,13 @@ final class ReadCache: @unchecked Sendable {
                 cache.condition.lock()
                 if mine { cache.reading.remove(key) }
                 if mine, cache.generation == generation, let result {
-                    if cache.values.count > 512 { cache.values.removeAll() }
+                    let size = (result as? CachedBody)?.size ?? 1_024
+                    if cache.values.count >= 512 || cache.bytes + size > ReadCache.maximumBytes {
+                        cache.values.removeAll()
+                        cache.bytes = 0
+                    }
                     cache.values[key] = result
+                    cache.bytes += size
                 }
                 cache.condition.broadcast()
                 cache.condition.unlock()
@@ -115,7 +120,10 @@ final class ReadCache: @unchecked Sendable {
     private var version: Int64 = -1
     private var generation = 0
     private var values: [ReviewAdapter.Read: any Sendable] = [:]
+    /// Roughly what `values` hold (page bodies by their size, other reads counted small).
+    private var bytes = 0
     private var reading: Set<ReviewAdapter.Read> = []
+    static let maximumBytes = 64 << 20
 
     init(open: @escaping @Sendable () throws -> Database) { self.open = open }
 
@@ -141,6 +149,7 @@ final class ReadCache: @unchecked Sendable {
     private func advance() {
         generation += 1
         values.removeAll()
+        bytes = 0
         reading.removeAll()
         condition.broadcast()
     }
