@@ -1,3 +1,4 @@
+import Foundation
 import NightjarCore
 import NightjarLedger
 import NightjarReview
@@ -439,21 +440,21 @@ struct CachedBody: Sendable {
     init(_ text: String) {
         let marker = Array(CachedBody.placeholder.utf8)
         var parts: [[UInt8]] = []
-        var current: [UInt8] = []
-        let bytes = Array(text.utf8)
-        current.reserveCapacity(bytes.count)
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == marker[0], index + marker.count <= bytes.count, bytes[index..<(index + marker.count)].elementsEqual(marker) {
-                parts.append(current)
-                current = []
-                index += marker.count
-            } else {
-                current.append(bytes[index])
-                index += 1
+        var text = text
+        text.withUTF8 { bytes in
+            var start = 0, index = 0
+            let last = bytes.count - marker.count
+            while index <= last {
+                if bytes[index] == marker[0], memcmp(bytes.baseAddress! + index, marker, marker.count) == 0 {
+                    parts.append(Array(bytes[start..<index]))
+                    index += marker.count
+                    start = index
+                } else {
+                    index += 1
+                }
             }
+            parts.append(Array(bytes[start..<bytes.count]))
         }
-        parts.append(current)
         self.parts = parts
     }
 
