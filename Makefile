@@ -3,8 +3,8 @@
 
 SWIFT        ?= swift
 SYSTEM_PKGS  := libssl-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev libargon2-dev \
-                zlib1g-dev tzdata pkg-config openssl
-TEST_PKGS    := procps chromium poppler-utils hledger beancount
+                zlib1g-dev libmicrohttpd-dev tzdata pkg-config openssl
+TEST_PKGS    := procps chromium chromium-driver python3-selenium poppler-utils hledger beancount
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all setup setup-test build release test demo bench clean

@@ -28,6 +28,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSystem"),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
 
         // The flow, one module per stage.
         .target(name: "NightjarCore", dependencies: ["CSystem"], swiftSettings: strictSettings),
@@ -47,13 +48,17 @@ let package = Package(
                 swiftSettings: strictSettings),
         .target(name: "NightjarScript", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarHTTP", "NightjarMarkup", "CXML"],
                 swiftSettings: strictSettings),
-        .target(name: "NightjarReview", dependencies: ["NightjarCore", "NightjarLedger"], swiftSettings: strictSettings),
+        .target(name: "NightjarReview", dependencies: ["NightjarCore", "NightjarLedger", "NightjarCrypto", "NightjarVault"], swiftSettings: strictSettings),
         .target(name: "NightjarAgent", dependencies: ["NightjarCore", "NightjarStore", "NightjarDocuments", "NightjarLedger", "NightjarHTTP",
                                                       "NightjarScript", "NightjarReview", "NightjarMatching"],
                 swiftSettings: strictSettings),
+        // The review site (`nightjar serve`): every action through the review code the CLI uses.
+        .target(name: "NightjarSite", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault", "NightjarLedger",
+                                                     "NightjarReview", "NightjarMatching", "CMicroHTTPD"],
+                swiftSettings: strictSettings),
         .target(name: "NightjarCLI", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault",
                                                     "NightjarDocuments", "NightjarLedger", "NightjarHTTP", "NightjarScript", "NightjarAgent",
-                                                    "NightjarReview", "NightjarMatching"],
+                                                    "NightjarReview", "NightjarMatching", "NightjarSite"],
                 swiftSettings: strictSettings),
         .executableTarget(name: "nightjar", dependencies: ["NightjarCLI"], swiftSettings: strictSettings),
 
@@ -65,7 +70,8 @@ let package = Package(
         // Benchmarks (`make bench`), release build only.
         .executableTarget(name: "NightjarBench",
                           dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault",
-                                         "NightjarDocuments", "NightjarLedger", "NightjarHTTP", "NightjarScript", "NightjarAgent"],
+                                         "NightjarDocuments", "NightjarLedger", "NightjarHTTP", "NightjarScript", "NightjarAgent",
+                                         "NightjarSite"],
                           path: "Benchmarks/NightjarBench", swiftSettings: strictSettings),
 
         // Test support: a child process the store's crash test kills mid-transaction.
@@ -94,6 +100,8 @@ let package = Package(
         .testTarget(name: "NightjarScriptTests", dependencies: ["NightjarScript", "NightjarMarkup", "NightjarHTTP", "NightjarSandbox", "NightjarCore", "NightjarCrypto"],
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarReviewTests", dependencies: ["NightjarReview", "NightjarLedger", "NightjarCore"], swiftSettings: strictSettings),
+        .testTarget(name: "NightjarSiteTests", dependencies: ["NightjarSite", "NightjarCore", "NightjarCrypto", "NightjarVault", "NightjarStore",
+                                                             "NightjarLedger", "NightjarReview"], swiftSettings: strictSettings),
         .testTarget(name: "NightjarAgentTests", dependencies: ["NightjarAgent", "NightjarCore"], swiftSettings: strictSettings),
         .testTarget(name: "NightjarCLITests", dependencies: ["NightjarCLI", "NightjarCore", "NightjarSandbox", "NightjarStore"],
                     swiftSettings: strictSettings),

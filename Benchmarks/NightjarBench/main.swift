@@ -129,6 +129,10 @@ let benchmarks: [Benchmark] = [
                 Figure(benchmark: "portal farm: elapsed / bound", value: seconds / bound, unit: "x", goal: "<= 1.3x"),
                 Figure(benchmark: "portal farm: requests per second", value: Double(sessions * requestsPerSession) / seconds, unit: "req/s", goal: nil)]
     },
+    Benchmark(name: "site", summary: "the review site: a 1,000-line batch page's server time, then 50 signed-in users loading pages at once") {
+        try siteAtScale(users: Int(ProcessInfo.processInfo.environment["NIGHTJAR_SITE_USERS"] ?? "50") ?? 50,
+                        seconds: Double(ProcessInfo.processInfo.environment["NIGHTJAR_SITE_SECONDS"] ?? "10") ?? 10)
+    },
     Benchmark(name: "import-1m", summary: "importing 1,000,000 remittance lines (an 820) into the store") {
         let bytes = generated820(payments: 4_000, lines: 250)
         let path = NSTemporaryDirectory() + "/nightjar-bench-import-\(getpid()).sqlite"

@@ -52,6 +52,8 @@ enum DemoCommand {
         Output.line("   echo \(demoReviewerPassphrase) | nightjar --home \(root) batch approve 1 --as demo-reviewer --passphrase-stdin")
         Output.line("   nightjar --home \(root) batch export 1 --format hledger")
         Output.line("   nightjar --home \(root) po list; nightjar --home \(root) po log")
+        Output.line("   In a browser: nightjar --home \(root) serve --key-file \(root)/vault/site.key")
+        Output.line("   then open http://127.0.0.1:8080/ and sign in as demo-reviewer with \(demoReviewerPassphrase)")
         Output.line("   Try: nightjar --home \(root) runs show 1")
         Output.line("        nightjar --home \(root) run --key-file \(root)/vault/night.key   (everything again: seen, not imported twice)")
         Output.line("")
@@ -117,6 +119,8 @@ enum DemoCommand {
             // A reviewer holds no client key; this throw-away vault's reviewer has a printed passphrase.
             try vault.addOperator(name: "demo-reviewer", roles: [.reviewer], passphrase: SecretBytes(utf8: demoReviewerPassphrase))
             try vault.createAutomationKey(name: "night", clients: nil).write(to: keyPath)
+            // The review site's own key: it signs the site's audit records and opens no client.
+            try vault.createAutomationKey(name: "site", clients: []).write(to: workspace.vaultDirectory + "/site.key")
         }
         let night = try Vault.open(paths: paths, as: .automationKey(try AutomationKey.load(path: keyPath)))
         let (count, head) = try night.verifyAudit()
@@ -124,6 +128,7 @@ enum DemoCommand {
                 "added \(accounts.count) credentials (3 clients x 3 portals, passwords and TOTP secrets), each bound to its portal's origin",
                 "installed scrapers/northwind, tailspin and contoso.scraper; the admin approved each version (sha256 in the vault)",
                 "wrote an automation key (mode 0600) and unlocked unattended with it, as the night run will",
+                "wrote the review site's key (vault/site.key, no client), for `nightjar serve`",
                 "expiring within 14 days: \(try night.list().filter { ($0.expires ?? "9999") <= CalendarDate.today(in: .current).adding(days: 14).description }.count)",
                 "audit log verified: \(count) signed records, chain head \(head.prefix(16))..."]
     }

@@ -71,7 +71,7 @@ enum ReviewCommands {
     }
 
     static func reviewer(_ invocation: Invocation) throws -> String {
-        try actor(invocation, roles: [.reviewer, .admin, .operator])
+        try actor(invocation, roles: ReviewAuthority.roles(for: .work))
     }
 
     static func reassign(_ invocation: Invocation) async throws -> ExitStatus {
@@ -173,7 +173,7 @@ enum ReviewCommands {
 
     static func approve(_ invocation: Invocation) async throws -> ExitStatus {
         let id = try batchID(invocation)
-        let name = try actor(invocation, roles: [.reviewer, .admin])
+        let name = try actor(invocation, roles: ReviewAuthority.roles(for: .approve))
         let ledger = Ledger(database: try WorkspaceDatabase.open(at: invocation.workspace.databasePath))
         let settlement = try ledger.approve(batch: id, actor: name)
         Output.line("batch \(id) approved by \(name): \(settlement.lines.filter { $0.invoice != nil }.count) invoice(s) settled, payment \(MorningReport.amount(settlement.total))")
@@ -182,7 +182,7 @@ enum ReviewCommands {
 
     static func reverse(_ invocation: Invocation) async throws -> ExitStatus {
         let id = try batchID(invocation)
-        let name = try actor(invocation, roles: [.admin])
+        let name = try actor(invocation, roles: ReviewAuthority.roles(for: .reverse))
         let ledger = Ledger(database: try WorkspaceDatabase.open(at: invocation.workspace.databasePath))
         _ = try ledger.reverse(batch: id, actor: name, reason: invocation.value("reason") ?? "reversed")
         Output.line("batch \(id) reversed by \(name); open amounts restored; its export now carries a reversing entry")
@@ -196,23 +196,13 @@ enum ReviewCommands {
         guard let format = invocation.value("format").flatMap(GLExport.Format.init(rawValue:)) else {
             throw UsageError("--format takes csv, json, hledger or beancount", command: "batch export")
         }
-        var accounts = AccountMapping()
-        let mappingPath = workspace.root + "/gl-accounts.conf"
-        if let data = FileManager.default.contents(atPath: mappingPath) {
-            accounts = try AccountMapping.parse(String(decoding: data, as: UTF8.self), file: mappingPath)
-        }
         let ledger = Ledger(database: try WorkspaceDatabase.open(at: workspace.databasePath))
-        let settlement = try ledger.settlement(batch: id)
-        guard settlement.status == "approved" || settlement.status == "reversed" else { throw ReviewError.notApproved(id) }
-        let entries = GLExport.entries(for: settlement, accounts: accounts)
-        guard entries.allSatisfy(\.isBalanced) else {
-            throw GeneralError(code: "gl.unbalanced", message: "batch \(id) does not balance; nothing exported", exitStatus: .software)
-        }
-        let text = GLExport.render(entries, format: format)
-        try ledger.recordExport(batch: id, format: format.rawValue, sha256: SHA256.hash(Array(text.utf8)).hexString, again: invocation.flag("again"))
+        let export = try JournalExport.make(batch: id, format: format, ledger: ledger, accounts: try JournalExport.accounts(workspaceRoot: workspace.root),
+                                            record: true, again: invocation.flag("again"))
+        let text = export.text
         if let out = invocation.value("out") {
             try SecureFile.writeAtomically(Array(text.utf8), to: Workspace.absolute(out), mode: 0o600)
-            Output.line("batch \(id) exported as \(format.rawValue) to \(Workspace.absolute(out)) (\(entries.count) entr\(entries.count == 1 ? "y" : "ies"), balanced)")
+            Output.line("batch \(id) exported as \(format.rawValue) to \(Workspace.absolute(out)) (\(export.entryCount) entr\(export.entryCount == 1 ? "y" : "ies"), balanced)")
         } else {
             Console.standardOutput.write(text)
         }

@@ -53,13 +53,17 @@ enum VaultCommands {
                         Writes FILE (mode 0600) holding a new automation principal's private key, with access to the
                         given clients or to all clients (including ones added later). The night run finds it through
                         --key-file, NIGHTJAR_VAULT_KEY_FILE, or the systemd credential nightjar-vault-key.
+                        With --no-clients the key opens no client's credentials: the review site's key, which only
+                        signs the site's audit records (`nightjar serve`).
 
-                        Example:
+                        Examples:
                           nightjar vault automation-key create /etc/nightjar/night.key --all-clients --as alice
+                          nightjar vault automation-key create /etc/nightjar/site.key --no-clients --name site --as alice
                         """,
                         arguments: [ArgumentSpec("FILE", "where to write the key file")],
                         options: [.value("client", "C", repeatable: true, "a client the key may open"),
                                   .flag("all-clients", "every client, now and later"),
+                                  .flag("no-clients", "no client at all (the review site's key)"),
                                   .value("name", "NAME", "principal name (default: automation-<n>)")] + unlockOptions,
                         run: createAutomationKey),
             CommandSpec(["vault", "grant"], summary: "give an operator access to a client's credentials (admin)",
@@ -246,13 +250,13 @@ enum VaultCommands {
         let (paths, _, method) = try context(invocation)
         let file = Workspace.absolute(invocation.argument("FILE")!)
         let clients = invocation.values("client")
-        guard invocation.flag("all-clients") != !clients.isEmpty else {
-            throw UsageError("give either --client C (repeatable) or --all-clients", command: "vault automation-key create")
+        guard [invocation.flag("all-clients"), !clients.isEmpty, invocation.flag("no-clients")].filter({ $0 }).count == 1 else {
+            throw UsageError("give one of --client C (repeatable), --all-clients or --no-clients", command: "vault automation-key create")
         }
         guard !FileManager.default.fileExists(atPath: file) else { throw VaultError.alreadyExists(file) }
         let name = try Vault.update(paths: paths, as: method) { vault -> String in
             let name = invocation.value("name") ?? "automation-\(vault.principals().filter { $0.kind == .automation }.count + 1)"
-            let key = try vault.createAutomationKey(name: name, clients: clients.isEmpty ? nil : clients)
+            let key = try vault.createAutomationKey(name: name, clients: invocation.flag("all-clients") ? nil : clients)
             try key.write(to: file)
             return name
         }

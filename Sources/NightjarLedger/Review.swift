@@ -115,14 +115,16 @@ extension Ledger {
     }
 
     /// Approves a matched batch: its settlements reduce the invoices' open amounts, the decision is
-    /// recorded with who and when, and the batch is frozen.
-    public func approve(batch id: Int64, actor: String) throws -> BatchSettlement {
+    /// recorded with who and when (and `reason`, when the approver accepted exceptions), and the
+    /// batch is frozen.
+    public func approve(batch id: Int64, actor: String, reason: String? = nil) throws -> BatchSettlement {
         try database.transaction {
             let settlement = try settlement(batch: id)
             guard settlement.status == "new" else { throw ReviewError.frozen(id, settlement.status) }
             try apply(settlement, sign: 1)
             try database.execute("UPDATE remittance_batch SET status = 'approved' WHERE id = ?", [id])
-            try record(id, "approve", detail: "payment \(settlement.total.decimalString) \(settlement.total.currency)", actor: actor)
+            try record(id, "approve", detail: "payment \(settlement.total.decimalString) \(settlement.total.currency)"
+                           + (reason.map { "; exceptions accepted: \($0)" } ?? ""), actor: actor)
             return settlement
         }
     }

@@ -19,7 +19,8 @@ public struct ReviewBatch: Sendable, Codable {
 
         /// The deductions a match decision stored (`line_match.deductions`, as `DecisionJSON` writes them).
         static func stored(_ json: String?) -> [Deduction] {
-            guard let json, json != "[]", let list = try? JSONDecoder().decode([TypedDeduction].self, from: Data(json.utf8)) else { return [] }
+            guard let json, json != "[]",
+                  let list = DecisionJSON.readDeductions(json) ?? (try? JSONDecoder().decode([TypedDeduction].self, from: Data(json.utf8))) else { return [] }
             return list.map { Deduction(type: $0.type.rawValue, reasonCode: $0.reasonCode, amount: $0.amount) }
         }
     }

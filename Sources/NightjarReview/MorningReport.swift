@@ -25,7 +25,7 @@ public struct MorningReport: Sendable {
     static let contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
     /// Text safe inside HTML. (The whole page goes through the redactor once at the end.)
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         var out = ""
         for character in text {
             switch character {
