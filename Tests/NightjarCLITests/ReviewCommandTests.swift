@@ -32,21 +32,8 @@ struct ReviewCommandTests {
                         stdin: "\(ReviewCommandTests.alice)\n\(ReviewCommandTests.carol)\n").status == 0)
         #expect(try run(["vault", "operator", "add", "bob", "--role", "operator", "--as", "alice", "--passphrase-stdin"],
                         stdin: "\(ReviewCommandTests.alice)\n\(ReviewCommandTests.bob)\n").status == 0)
-        try """
-            name = retail-one
-            date_format = "MM/dd/yyyy"
-            currency = USD
-            [columns]
-            payment_reference = "Check Number"
-            payment_date = "Payment Date"
-            payer = "Vendor Name"
-            reference = "Invoice Number"
-            invoice_amount = "Invoice Amount"
-            amount_paid = "Paid Amount"
-            discount = "Discount"
-            deduction_amount = "Deduction"
-            deduction_code = "Reason"
-            """.write(toFile: root + "/profiles/retail-one.profile", atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/docs/examples/one-row-per-invoice.profile",
+                                         toPath: root + "/profiles/one-row-per-invoice.profile")
         try """
         customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number,terms
         ACME-C1,INV-1001,2026-11-15,2026-12-15,1000.00,1000.00,USD,PO1,2/10 NET 30

@@ -40,8 +40,8 @@ final class SiteFixture: @unchecked Sendable {
                      "--origin", "https://suppliers.northwind.example"], [SiteFixture.canaries[5]])
         try asAlice(["vault", "grant", "bob", "acme"])
         try asAlice(["vault", "automation-key", "create", siteKey, "--no-clients", "--name", "site"])
-        try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/docs/examples/northwind-remittance.profile",
-                                         toPath: root + "/profiles/northwind-remittance.profile")
+        try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/docs/examples/one-row-per-invoice.profile",
+                                         toPath: root + "/profiles/one-row-per-invoice.profile")
         let files: [(String, String)] = [
             ("acme-open.csv", """
             customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number,terms
