@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "NightjarLedger", dependencies: ["NightjarCore", "NightjarStore", "NightjarDocuments", "NightjarCrypto",
                                                        "NightjarMatching"],
                 swiftSettings: strictSettings),
-        .target(name: "NightjarScript", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarHTTP", "NightjarMarkup", "CXML"],
+        .target(name: "NightjarScript", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarHTTP", "NightjarMarkup", "NightjarDocuments"],
                 swiftSettings: strictSettings),
         .target(name: "NightjarReview", dependencies: ["NightjarCore", "NightjarLedger", "NightjarCrypto", "NightjarVault"], swiftSettings: strictSettings),
         .target(name: "NightjarAgent", dependencies: ["NightjarCore", "NightjarStore", "NightjarDocuments", "NightjarLedger", "NightjarHTTP",

@@ -78,6 +78,15 @@ public final class MarkupDocument: @unchecked Sendable {
         }
     }
 
+    /// A page's title (or its first heading), for messages about pages that came instead of a document.
+    public static func htmlTitle(_ bytes: [UInt8]) -> String? {
+        guard let page = html(Array(bytes.prefix(1 << 20))) else { return nil }
+        for expression in ["//title", "//h1"] {
+            if case .nodes(let nodes)? = try? page.evaluate(expression), let text = nodes.first?.text, !text.isEmpty { return String(text.prefix(80)) }
+        }
+        return nil
+    }
+
     /// Whether `expression` is valid XPath 1.0 (checked without a document).
     public static func isValidXPath(_ expression: String) -> Bool {
         guard let compiled = xmlXPathCompile(expression) else { return false }

@@ -22,8 +22,23 @@ public struct PortalFaults: Sendable {
     public var rateLimitEvery = 0
     /// Answer the Nth request to the portal (counted from 1 since these faults were set) this way.
     public var inject: [Int: InjectedAnswer] = [:]
+    /// Answer downloads with something else than the document, after this many good ones.
+    public var substitute: SubstitutedDownload?
+    public var substituteAfter = 0
 
     public init() {}
+}
+
+/// What a portal serves instead of a document when something went wrong on its side.
+public enum SubstitutedDownload: String, Sendable, CaseIterable {
+    /// 200 with a maintenance page.
+    case maintenancePage
+    /// 200 with no body.
+    case empty
+    /// The document, but labelled as a PDF.
+    case wrongContentType
+    /// 200 with the sign-in page (the session ended without a redirect).
+    case signInPage
 }
 
 /// A failure the sandbox answers one chosen request with (fault injection).
@@ -64,6 +79,7 @@ public final class SandboxPortals: Sendable {
         var blockedUntil: [String: Date] = [:]
         var blockedSince: [String: Date] = [:]
         var prematureRequests: [String: Int] = [:]
+        var downloads: [String: Int] = [:]
     }
 
     /// Accounts lock after this many wrong passwords in a row.
@@ -88,6 +104,7 @@ public final class SandboxPortals: Sendable {
         state.withLock {
             $0.faults[portal] = faults
             $0.requestCount[portal] = 0
+            $0.downloads[portal] = 0
         }
     }
 
@@ -229,6 +246,28 @@ public final class SandboxPortals: Sendable {
 
     func download(_ portal: String, bytes: [UInt8], name: String, type: String) -> SandboxResponse {
         let faults = faults(portal)
+        let served = state.withLock { state -> Int in
+            state.downloads[portal, default: 0] += 1
+            return state.downloads[portal]!
+        }
+        if let substitute = faults.substitute, served > faults.substituteAfter {
+            switch substitute {
+            case .maintenancePage:
+                return .html("<!DOCTYPE html><html><head><title>We'll be back soon</title></head><body><h1>We'll be back soon</h1>"
+                    + "<p>Our systems are being upgraded. Please try again later.</p></body></html>")
+            case .empty:
+                return SandboxResponse(headers: [("Content-Type", type), ("Content-Disposition", "attachment; filename=\"\(name)\"")], body: [])
+            case .wrongContentType:
+                return SandboxResponse(headers: [("Content-Type", "application/pdf"), ("Content-Disposition", "attachment; filename=\"\(name)\"")], body: bytes)
+            case .signInPage:
+                // What the portal shows when the session has ended, answered as if it were the file.
+                switch portal {
+                case "tailspin": return SandboxResponse(headers: [("Content-Type", type)], body: Array("{\"error\":\"invalid_token\"}".utf8))
+                case "contoso": return contosoAnswer(SandboxRequest(method: "GET", path: "/signin", query: [:], headers: [], body: []))
+                default: return .html(page("Sign in", loginForm(portal: portal)))
+                }
+            }
+        }
         var response = SandboxResponse(headers: [("Content-Type", type), ("Content-Disposition", "attachment; filename=\"\(name)\"")],
                                        body: bytes)
         if faults.truncateDownloads { response.fault = .truncateBody }

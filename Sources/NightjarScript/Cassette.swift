@@ -339,6 +339,7 @@ extension ScraperDefinition {
         visit(login?.statements ?? [])
         documents.forEach { visit($0.body.statements) }
         if let expired { visit(expired) }
+        unavailable.forEach(visit)
         return fields.sorted()
     }
 }

@@ -64,6 +64,7 @@ struct Checking {
             error("the first origin is where the definition logs in; it cannot be `public`", first.location)
         }
         if let expired = definition.expired { _ = check(expired) }
+        for condition in definition.unavailable { _ = check(condition) }
         if let login = definition.login {
             // Names bound while logging in (a token, say) are known in every document block.
             scopes = [[:]]

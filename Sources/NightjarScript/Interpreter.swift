@@ -1,6 +1,8 @@
 public import NightjarCore
 public import NightjarHTTP
 import NightjarCrypto
+import NightjarDocuments
+import NightjarMarkup
 import Foundation
 
 /// Runs one definition for one credential over a date range: logs in, fetches each requested
@@ -36,6 +38,9 @@ public final class ScraperInterpreter: @unchecked Sendable {
     var loginAttempt: Int64?
     var range: DateRange
     var outcome = ScraperOutcome()
+    /// SHA-256 of pages this run saw as sign-in or error pages: a download equal to one is the
+    /// portal answering with that page, not a document.
+    var suspectPages: Set<String> = []
 
     public init(definition: ScraperDefinition, credential: ScriptCredential, transport: any ScriptTransport, options: ScraperRunOptions,
                 loginGuard: (any LoginGuard)? = nil, prompt: (any OneTimeCodePrompt)? = nil, totp: TOTPCodeSource = .shared,
@@ -183,6 +188,7 @@ public final class ScraperInterpreter: @unchecked Sendable {
                 return
             }
             if !holds {
+                if let page = current { suspectPages.insert(SHA256.hash(page.response.body).hexString) }
                 let text = try await self.message(message, statement)
                 throw failure(failureClass, text ?? "expected \(condition.text) on \(current?.response.url ?? "the page")", statement,
                               withPage: failureClass == .layoutChanged)
@@ -194,6 +200,7 @@ public final class ScraperInterpreter: @unchecked Sendable {
                 return
             }
             if holds {
+                if let page = current { suspectPages.insert(SHA256.hash(page.response.body).hexString) }
                 let text = try await self.message(message, statement)
                 throw failure(failureClass, text ?? "the portal answered \(condition.text)", statement, withPage: failureClass == .layoutChanged)
             }
@@ -301,6 +308,16 @@ public final class ScraperInterpreter: @unchecked Sendable {
         while true {
             let (request, tainted) = try await build(spec, statement, extraTaint: extraTaint)
             let response = try await send(request, tainted: tainted, statement)
+            if inLogin, !response.synthetic { suspectPages.insert(SHA256.hash(response.response.body).hexString) }
+            if !response.synthetic, !definition.unavailable.isEmpty {
+                let saved = current
+                current = response
+                defer { current = saved }
+                for condition in definition.unavailable where truth(try await evaluate(condition, statement)) == true {
+                    suspectPages.insert(SHA256.hash(response.response.body).hexString)
+                    throw failure(.portalUnavailable, "the portal says it is unavailable (\(condition.text)) at \(response.response.url)", statement, withPage: true)
+                }
+            }
             if !isDownload { current = response }
             if !inLogin, !response.synthetic, let expired = definition.expired, let login = definition.login {
                 let saved = current
@@ -308,6 +325,7 @@ public final class ScraperInterpreter: @unchecked Sendable {
                 let isExpired = truth(try await evaluate(expired, statement)) ?? false
                 current = isDownload ? saved : response
                 if isExpired {
+                    suspectPages.insert(SHA256.hash(response.response.body).hexString)
                     if relogged {
                         throw failure(.portalUnavailable, "the session expired again right after logging in", statement)
                     }
@@ -550,6 +568,7 @@ public final class ScraperInterpreter: @unchecked Sendable {
         let name = HTTPSession.sanitise(chosenName ?? serverName ?? lastComponent ?? "download")
         let bytes = response.response.body
         let sha = SHA256.hash(bytes).hexString
+        try checkDocument(bytes, sha256: sha, response: response.response, download: download, statement)
         if let existing = outcome.downloads.first(where: { $0.sha256 == sha }) {
             trace("skipped a second copy of \(existing.fileName)")
             return
@@ -569,6 +588,52 @@ public final class ScraperInterpreter: @unchecked Sendable {
         outcome.downloads.append(record)
         trace("saved \(record.fileName) (\(record.size) bytes, sha256 \(sha.prefix(12))...)")
         await onDownload?(record)
+    }
+
+    /// A download must be the document it claims to be. An empty body, a web page where a
+    /// document was expected, bytes of another type than `expect type` says, a Content-Type that
+    /// contradicts it, or a copy of a sign-in or error page this run saw, is the portal answering
+    /// with something else (a maintenance page, a session that ended): `portal_unavailable`, so
+    /// the range is fetched again next time instead of a page being kept as a document.
+    func checkDocument(_ bytes: [UInt8], sha256: String, response: HTTPResponse, download: DownloadSpec, _ statement: Statement) throws {
+        func substituted(_ why: String) -> ScraperFailure {
+            let saved = current
+            current = CurrentResponse(response, tainted: false)
+            defer { current = saved }
+            return failure(.portalUnavailable, "the download from \(HTTPSession.withoutQuery(response.url)) is not a \(download.kind.rawValue): \(why)", statement, withPage: true)
+        }
+        guard !bytes.isEmpty else { throw substituted("it is empty") }
+        if suspectPages.contains(sha256) { throw substituted("it is the same page the portal showed at sign-in or as an error") }
+        let detected = DocumentFormat.detect(bytes)
+        let contentType = (response.header("Content-Type") ?? "").lowercased()
+        let expected = download.expectedType
+        if detected == .html || contentType.hasPrefix("text/html") {
+            if expected != .html && !(expected == nil && download.kind == .other) {
+                let title = MarkupDocument.htmlTitle(bytes).map { " (\"\($0)\")" } ?? ""
+                throw substituted("the portal answered a web page\(title)")
+            }
+        }
+        guard let expected else { return }
+        let fits: Bool = switch expected {
+        case .x12: { if case .x12 = detected { true } else { false } }()
+        case .xlsx: detected == .xlsx
+        case .pdf: detected == .pdf
+        case .json: detected == .json
+        case .html: detected == .html
+        case .xml: detected == .text && bytes.starts(with: Array("<?xml".utf8)) || detected == .html
+        case .csv, .text: detected == .text
+        }
+        if !fits { throw substituted("`expect type \(expected.rawValue)`, but it is \(detected.description)") }
+        let contradicting: [String] = switch expected {
+        case .csv, .text, .x12: ["application/pdf", "application/json", "application/vnd.openxmlformats"]
+        case .xlsx: ["text/", "application/json", "application/pdf"]
+        case .json: ["text/html", "application/pdf", "text/csv"]
+        case .pdf: ["text/", "application/json"]
+        case .html, .xml: []
+        }
+        if let wrong = contradicting.first(where: { contentType.hasPrefix($0) }) {
+            throw substituted("it came as \(wrong)…, not \(expected.rawValue)")
+        }
     }
 
     static func parseDate(_ text: String) -> CalendarDate? {

@@ -13,7 +13,7 @@ public enum ScraperParser {
     }
 
     /// Top-level words, for suggestions.
-    static let topLevelWords = ["portal", "origin", "window", "timeout", "concurrency", "rate", "pages", "expired", "login"]
+    static let topLevelWords = ["portal", "origin", "window", "timeout", "concurrency", "rate", "pages", "expired", "unavailable", "login"]
         + DocumentKind.allCases.map(\.blockName)
     /// Step words, for suggestions.
     static let statementWords = ["get", "post", "download", "let", "cookie", "expect", "fail", "if", "for", "while", "pages", "log", "wait"]
@@ -155,6 +155,12 @@ struct Parser {
                 guard isIdentifier("if") else { throw ScriptError("write `expired if CONDITION`, e.g. expired if url \"/login\"", at: current.location) }
                 advance()
                 definition.expired = try expression()
+            case "unavailable":
+                guard isIdentifier("if") else {
+                    throw ScriptError("write `unavailable if CONDITION`, e.g. unavailable if text \"down for maintenance\"", at: current.location)
+                }
+                advance()
+                definition.unavailable.append(try expression())
             case "login":
                 definition.login = try block()
             default:
@@ -207,9 +213,20 @@ struct Parser {
             var spec = try request(method)
             var download = DownloadSpec(kind: .other, name: nil, metadata: [])
             var sawKind = false
-            while let option = identifierValue, option == "kind" || option == "name" || DownloadSpec.metadataFields.contains(option)
+            while let option = identifierValue, option == "kind" || option == "name" || DownloadSpec.metadataFields.contains(option) || option == "expect"
                     || option == "query" || option == "headers" || option == "form" || option == "json" || option == "body" || option == "via" {
-                if option == "kind" {
+                if option == "expect" {
+                    advance()
+                    guard isIdentifier("type") else { throw ScriptError("write `expect type csv` (or x12, xlsx, json, html, pdf, xml, text)", at: current.location) }
+                    advance()
+                    let typeLocation = current.location
+                    let name = try identifier("a document type")
+                    guard let type = DownloadType(rawValue: name) else {
+                        throw ScriptError("unknown document type `\(name)`", at: typeLocation,
+                                          suggestion: suggestion(for: name, among: DownloadType.allCases.map(\.rawValue)))
+                    }
+                    download.expectedType = type
+                } else if option == "kind" {
                     advance()
                     let kindLocation = current.location
                     let name = try identifier("a document kind")

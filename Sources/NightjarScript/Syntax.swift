@@ -15,6 +15,9 @@ public struct ScraperDefinition: Sendable {
     public var settings: ScraperSettings
     /// When a response means the session has expired (`expired if ...`).
     public var expired: Expression?
+    /// When an answer, downloads included, is the portal saying it is down (`unavailable if text
+    /// "maintenance"`): the credential ends `portal_unavailable` and its range is fetched again.
+    public var unavailable: [Expression] = []
     public var login: Block?
     /// Document blocks in file order.
     public var documents: [DocumentBlock]
@@ -146,10 +149,17 @@ public indirect enum JSONTemplate: Sendable {
 public struct DownloadSpec: Sendable {
     public var kind: DocumentKind
     public var name: Expression?
+    /// `expect type csv`: what the bytes must be; anything else is a substituted answer.
+    public var expectedType: DownloadType?
     /// `date`, `amount`, `payer`, `reference`, `currency`.
     public var metadata: [(String, Expression)]
 
     public static let metadataFields = ["date", "amount", "payer", "reference", "currency"]
+}
+
+/// What a download's bytes must be (`expect type ...`).
+public enum DownloadType: String, Sendable, CaseIterable {
+    case csv, text, x12, xlsx, json, html, pdf, xml
 }
 
 /// An expression, with where it is written and its source text for messages.
