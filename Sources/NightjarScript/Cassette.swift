@@ -284,10 +284,19 @@ public enum BankAccountMask {
 
 extension ScraperDefinition {
     /// The vault fields the definition uses (`vault.username`, ...).
-    public var vaultFields: [String] {
+    public var vaultFields: [String] { references().vaultFields }
+
+    /// Whether the login sends a TOTP code (`totp`).
+    public var loginUsesTOTP: Bool { references(loginOnly: true).names.contains("totp") }
+
+    /// The vault fields and the names (`totp`, `client`, a binding...) the definition's
+    /// expressions use, in the login only or everywhere.
+    func references(loginOnly: Bool = false) -> (vaultFields: [String], names: Set<String>) {
         var fields = Set<String>()
+        var names = Set<String>()
         func visit(_ expression: Expression) {
             switch expression.kind {
+            case .variable(let name): names.insert(name)
             case .member(let base, let member): if base == "vault" { fields.insert(member) }
             case .string(let parts): for part in parts { if case .interpolation(let inner) = part { visit(inner) } }
             case .list(let items): items.forEach(visit)
@@ -337,9 +346,11 @@ extension ScraperDefinition {
             }
         }
         visit(login?.statements ?? [])
-        documents.forEach { visit($0.body.statements) }
-        if let expired { visit(expired) }
-        unavailable.forEach(visit)
-        return fields.sorted()
+        if !loginOnly {
+            documents.forEach { visit($0.body.statements) }
+            if let expired { visit(expired) }
+            unavailable.forEach(visit)
+        }
+        return (fields.sorted(), names)
     }
 }

@@ -117,6 +117,14 @@ public final class ScraperInterpreter: @unchecked Sendable {
             scopes = saved
             scopes[0] = globals
         }
+        if definition.loginUsesTOTP, !options.dryRun {
+            let wait = totpSource.waitBeforeLogin(for: credential)
+            if wait > 0 {
+                Logger(label: "scraper").info("\(credential.name): waiting \(String(format: "%.1f", wait)) s for a fresh one-time-code period before logging in")
+                trace("waiting \(String(format: "%.1f", wait)) s for a fresh one-time-code period before logging in")
+                try await totpSource.pause(wait)
+            }
+        }
         inLogin = true
         loginAttempt = nil
         outcome.logins += 1

@@ -89,6 +89,28 @@ public final class TOTPCodeSource: Sendable {
     /// The process-wide source.
     public static let shared = TOTPCodeSource()
 
+    /// Seconds left in a period below which a login waits for the next one: the code must still
+    /// be good when the portal checks it, after the password step.
+    public static let minimumSecondsLeft = 5.0
+
+    /// Before a login that will send a code: how long to wait so that a fresh period has begun
+    /// (0 when the current one has at least `minimumSecondsLeft` seconds left and its code was not
+    /// used yet). Waiting here, before the first request, keeps the portal's sign-in session from
+    /// timing out in the middle.
+    public func waitBeforeLogin(for credential: ScriptCredential) -> Double {
+        guard credential.totp != nil else { return 0 }
+        let period = Double(max(1, credential.totpPeriod))
+        let time = now()
+        let counter = UInt64(time / period)
+        let left = Double(counter + 1) * period - time
+        let used = lastCounter.withLock { $0[credential.name].map { $0 >= counter } ?? false }
+            || (store?.lastCounter(credential: credential.name)).map { $0 >= counter } ?? false
+        return left < TOTPCodeSource.minimumSecondsLeft || used ? left + 0.05 : 0
+    }
+
+    /// Sleeps `seconds` on this source's clock.
+    public func pause(_ seconds: Double) async throws { try await sleep(seconds) }
+
     /// A fresh code for `credential`, waiting for the next period when this one's code was used.
     public func code(for credential: ScriptCredential) async throws -> String? {
         guard let generate = credential.totp else { return nil }
