@@ -22,7 +22,7 @@ public struct RemittanceFileImporter: Sendable {
         self.profiles = profiles
     }
 
-    public func importFile(_ bytes: [UInt8], name: String, client: String, portal: String?, into ledger: Ledger,
+    public func importFile(_ bytes: [UInt8], name: String, client: ClientID, portal: String?, into ledger: Ledger,
                            profile explicit: DelimitedProfile? = nil) throws -> FileImport {
         switch DocumentFormat.detect(bytes) {
         case .x12(let functionalID) where functionalID == "RA" || functionalID == nil:

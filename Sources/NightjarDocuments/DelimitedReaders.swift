@@ -63,6 +63,7 @@ public enum DelimitedRemittanceReader {
                                                        address: [], references: [])] } ?? [],
                     entities: [], lines: [])
                 payments[key]!.totalDeclared = row["payment_total"] != nil
+                payments[key]!.currencyDeclared = row["currency"] != nil || profile.currency != nil
             }
             payments[key]!.lines.append(RemittanceLine(
                 entity: nil, referenceQualifier: row["reference_type"] ?? "IV", reference: reference, paymentAction: nil, amountPaid: paid,

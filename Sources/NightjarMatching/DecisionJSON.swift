@@ -1,3 +1,5 @@
+public import NightjarCore
+
 /// The stored JSON of a decision's deductions and suggestions, written by hand: the same
 /// sorted-key shape `JSONEncoder` gives (and that `JSONDecoder` reads back), at a fraction of
 /// the cost, since a night may store a million of them.
@@ -24,18 +26,27 @@ public enum DecisionJSON {
         return out + "\""
     }
 
+    static func money(_ money: Money) -> String {
+        "{\"currency\":\(string(money.currency.code)),\"minorUnits\":\(money.minorUnits)}"
+    }
+
     public static func deductions(_ list: [TypedDeduction]) -> String {
         if list.isEmpty { return "[]" }
-        return "[" + list.map {
-            "{\"amount\":{\"currency\":\(string($0.amount.currency.description)),\"minorUnits\":\($0.amount.minorUnits)},"
-                + "\"reasonCode\":\(string($0.reasonCode)),\"type\":\(string($0.type.rawValue))}"
+        return "[" + list.map { deduction in
+            var out = "{\"amount\":\(money(deduction.amount))"
+            if let invoice = deduction.invoiceID { out += ",\"invoiceID\":\(invoice)" }
+            out += ",\"reasonCode\":\(string(deduction.reasonCode))"
+            if let reference = deduction.reference { out += ",\"reference\":\(string(reference))" }
+            if let text = deduction.text { out += ",\"text\":\(string(text))" }
+            return out + ",\"type\":\(string(deduction.type.rawValue)),\"unmapped\":\(deduction.unmapped)}"
         }.joined(separator: ",") + "]"
     }
 
     public static func suggestions(_ list: [Suggestion]) -> String {
         if list.isEmpty { return "[]" }
         return "[" + list.map {
-            "{\"invoiceID\":\($0.invoiceID),\"invoiceNumber\":\(string($0.invoiceNumber)),\"kind\":\(string($0.kind.rawValue))}"
+            "{\"amountFit\":\(string($0.amountFit.rawValue)),\"invoiceID\":\($0.invoiceID),\"invoiceNumber\":\(string($0.invoiceNumber)),"
+                + "\"kind\":\(string($0.kind.rawValue)),\"openAmount\":\(money($0.openAmount))}"
         }.joined(separator: ",") + "]"
     }
 }
