@@ -13,6 +13,13 @@ public struct BatchView: Sendable, Codable, Equatable {
         public let id: String?
 
         enum CodingKeys: String, CodingKey { case name, idQualifier = "id_qualifier", id }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(idQualifier, forKey: .idQualifier)
+            try container.encode(id, forKey: .id)
+        }
     }
 
     /// Where the batch or a line came from.
@@ -28,6 +35,15 @@ public struct BatchView: Sendable, Codable, Equatable {
         public let row: Int?
 
         enum CodingKeys: String, CodingKey { case file, format, controlNumber = "control_number", segment, row }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(file, forKey: .file)
+            try container.encode(format, forKey: .format)
+            try container.encode(controlNumber, forKey: .controlNumber)
+            try container.encode(segment, forKey: .segment)
+            try container.encode(row, forKey: .row)
+        }
     }
 
     public struct Adjustment: Sendable, Codable, Equatable {
@@ -37,6 +53,14 @@ public struct BatchView: Sendable, Codable, Equatable {
         public let reference: String?
 
         enum CodingKeys: String, CodingKey { case amount, currency, reasonCode = "reason_code", reference }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(amount, forKey: .amount)
+            try container.encode(currency, forKey: .currency)
+            try container.encode(reasonCode, forKey: .reasonCode)
+            try container.encode(reference, forKey: .reference)
+        }
     }
 
     /// What the line did to one invoice.
@@ -70,6 +94,21 @@ public struct BatchView: Sendable, Codable, Equatable {
         public let invoice: String?
         /// The code is not in the client's reason-code table.
         public let unmapped: Bool
+
+        enum CodingKeys: String, CodingKey { case type, code, wording, text, reference, amount, currency, invoice, unmapped }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(type, forKey: .type)
+            try container.encode(code, forKey: .code)
+            try container.encode(wording, forKey: .wording)
+            try container.encode(text, forKey: .text)
+            try container.encode(reference, forKey: .reference)
+            try container.encode(amount, forKey: .amount)
+            try container.encode(currency, forKey: .currency)
+            try container.encode(invoice, forKey: .invoice)
+            try container.encode(unmapped, forKey: .unmapped)
+        }
     }
 
     public struct Suggestion: Sendable, Codable, Equatable {
@@ -88,7 +127,13 @@ public struct BatchView: Sendable, Codable, Equatable {
 
     public struct LineReference: Sendable, Codable, Equatable {
         public let batch: Int64
+        /// From 1, as `batch show` numbers lines.
         public let line: Int
+
+        public init(batch: Int64, line: Int) {
+            self.batch = batch
+            self.line = line
+        }
     }
 
     public struct Decision: Sendable, Codable, Equatable {
@@ -112,6 +157,22 @@ public struct BatchView: Sendable, Codable, Equatable {
             case status, rule, decidedBy = "decided_by", matchedAt = "matched_at", applications, unapplied, currency, deductions, suggestions
             case candidates, paidBy = "paid_by", note
         }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(status, forKey: .status)
+            try container.encode(rule, forKey: .rule)
+            try container.encode(decidedBy, forKey: .decidedBy)
+            try container.encode(matchedAt, forKey: .matchedAt)
+            try container.encode(applications, forKey: .applications)
+            try container.encode(unapplied, forKey: .unapplied)
+            try container.encode(currency, forKey: .currency)
+            try container.encode(deductions, forKey: .deductions)
+            try container.encode(suggestions, forKey: .suggestions)
+            try container.encode(candidates, forKey: .candidates)
+            try container.encode(paidBy, forKey: .paidBy)
+            try container.encode(note, forKey: .note)
+        }
     }
 
     public struct Line: Sendable, Codable, Equatable {
@@ -130,6 +191,20 @@ public struct BatchView: Sendable, Codable, Equatable {
         enum CodingKeys: String, CodingKey {
             case line, referenceQualifier = "reference_qualifier", reference, amountPaid = "amount_paid", invoiceAmount = "invoice_amount"
             case discount, currency, adjustments, origin, decision
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(line, forKey: .line)
+            try container.encode(referenceQualifier, forKey: .referenceQualifier)
+            try container.encode(reference, forKey: .reference)
+            try container.encode(amountPaid, forKey: .amountPaid)
+            try container.encode(invoiceAmount, forKey: .invoiceAmount)
+            try container.encode(discount, forKey: .discount)
+            try container.encode(currency, forKey: .currency)
+            try container.encode(adjustments, forKey: .adjustments)
+            try container.encode(origin, forKey: .origin)
+            try container.encode(decision, forKey: .decision)
         }
     }
 
@@ -159,6 +234,28 @@ public struct BatchView: Sendable, Codable, Equatable {
         case batch, client, status, duplicateOf = "duplicate_of", payer, traceNumber = "trace_number", paymentDate = "payment_date"
         case paymentMethod = "payment_method", receivingAccount = "receiving_account", total, remitted, difference, balanced, currency
         case currencyDeclared = "currency_declared", origin, entityAdjustments = "entity_adjustments", lines
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(batch, forKey: .batch)
+        try container.encode(client, forKey: .client)
+        try container.encode(status, forKey: .status)
+        try container.encode(duplicateOf, forKey: .duplicateOf)
+        try container.encode(payer, forKey: .payer)
+        try container.encode(traceNumber, forKey: .traceNumber)
+        try container.encode(paymentDate, forKey: .paymentDate)
+        try container.encode(paymentMethod, forKey: .paymentMethod)
+        try container.encode(receivingAccount, forKey: .receivingAccount)
+        try container.encode(total, forKey: .total)
+        try container.encode(remitted, forKey: .remitted)
+        try container.encode(difference, forKey: .difference)
+        try container.encode(balanced, forKey: .balanced)
+        try container.encode(currency, forKey: .currency)
+        try container.encode(currencyDeclared, forKey: .currencyDeclared)
+        try container.encode(origin, forKey: .origin)
+        try container.encode(entityAdjustments, forKey: .entityAdjustments)
+        try container.encode(lines, forKey: .lines)
     }
 }
 
@@ -203,7 +300,7 @@ extension Ledger {
         let several = try applications(batch: id)
         var lines: [BatchView.Line] = []
         for line in try database.query("""
-            SELECT l.*, m.status, m.rule, m.invoice_id, m.applied_minor, m.discount_minor, m.write_off_minor, m.unapplied_minor, m.deductions, m.suggestions,
+            SELECT l.*, m.status, m.rule, m.invoice_id, m.applied_minor, m.discount_minor AS match_discount_minor, m.write_off_minor, m.unapplied_minor, m.deductions, m.suggestions,
                    m.matched_at, m.paid_by_line_id, m.open_minor, m.candidates, m.note
             FROM remittance_line l LEFT JOIN line_match m ON m.line_id = l.id WHERE l.batch_id = ? ORDER BY l.position
             """, [id]) {
@@ -222,7 +319,7 @@ extension Ledger {
                 if let invoiceID = try line.get("invoice_id", as: Int64?.self) {
                     let deducted = stored.map(\.amount.minorUnits).reduce(0, +)
                     applicationViews.append(try view(invoiceID, open: try line.get("open_minor", as: Int64?.self) ?? 0, applied: try line.int64("applied_minor"),
-                                                     discount: try line.int64("discount_minor"), writeOff: try line.int64("write_off_minor"), deducted: deducted))
+                                                     discount: try line.int64("match_discount_minor"), writeOff: try line.int64("write_off_minor"), deducted: deducted))
                 }
                 for part in several[lineID] ?? [] {
                     applicationViews.append(try view(part.invoiceID, open: part.open, applied: part.applied, discount: part.discount, writeOff: part.writeOff,

@@ -74,7 +74,11 @@ public struct AliasImportResult: Sendable, Codable, Equatable {
     public let changed: Int
     public let unchanged: Int
 
-    enum CodingKeys: String, CodingKey { case added, changed, unchanged }
+    public init(added: Int, changed: Int, unchanged: Int) {
+        self.added = added
+        self.changed = changed
+        self.unchanged = unchanged
+    }
 }
 
 /// The customers a batch's payer is known as, and how to make it known when it is not.
