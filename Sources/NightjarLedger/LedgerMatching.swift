@@ -100,14 +100,29 @@ public enum MatchScope: Sendable, Equatable {
     case from(Int64)
 }
 
+/// One line's decision and what to say about it, ready to store.
+struct DecidedLine: Sendable {
+    let decision: MatchDecision
+    var note: String?
+}
+
+/// A batch decided and not yet stored.
+struct PreparedBatch: Sendable {
+    let batch: PendingBatch
+    let decisions: [DecidedLine]
+    let result: BatchMatchResult
+    /// The currency its lines were matched in (the customer's, when the file named none).
+    let currency: CurrencyCode
+}
+
 /// A stored remittance line as the matcher takes it, with its place in the batch.
-struct StoredLine {
+struct StoredLine: Sendable {
     let line: LineToMatch
     let position: Int
 }
 
 /// A batch's row, as matching reads it.
-struct PendingBatch {
+struct PendingBatch: Sendable {
     let id: Int64
     let status: String
     let payerName: String?
@@ -129,10 +144,10 @@ extension Ledger {
         return result
     }
 
-    /// Matches these batches, each client's from the first of them onward in import order, one
-    /// transaction per batch. Refuses, before changing anything, when any of them is approved,
+    /// Matches these batches, each client's from the first of them onward in import order.
+    /// Refuses, before changing anything, when any of them is approved,
     /// exported or reversed: matching never changes a batch a person has signed off.
-    /// `beforeCommit` and `afterCommit` run around each batch's commit.
+    /// `beforeCommit` runs before each commit, `afterCommit` after it for each batch it held.
     public func match(batches ids: [Int64], rules: (ClientID) throws -> MatchingRules = { _ in .standard }, beforeCommit: () -> Void = {},
                       afterCommit: (BatchMatchResult) -> Void = { _ in }) throws -> [BatchMatchResult] {
         var firstByClient: [ClientID: Int64] = [:]
@@ -158,8 +173,8 @@ extension Ledger {
         if try database.scalar(Int64.self, "SELECT count(*) FROM gl_export WHERE batch_id = ?", [id]) ?? 0 > 0 { throw ReviewError.frozen(id, "exported") }
     }
 
-    /// Decides a client's pending batches in import order (file, then position), one transaction
-    /// each, against all the client's invoices: what an earlier pending line applied counts for
+    /// Decides a client's pending batches in import order (file, then position), whole batches
+    /// per transaction (a batch is never half decided), against all the client's invoices: what an earlier pending line applied counts for
     /// every later one, so a second payment of an invoice is `paid_twice` pointing at the first.
     /// Decisions a person made are kept (those that no longer fit are listed); approved,
     /// exported and reversed batches are never touched.
@@ -167,6 +182,9 @@ extension Ledger {
                       afterCommit: (BatchMatchResult) -> Void = { _ in }) throws -> MatchRun {
         let pending = try pendingBatches(client: client)
         let first: Int
+        let decided = Set(try database.query("""
+            SELECT DISTINCT m.batch_id FROM line_match m JOIN remittance_batch b ON b.id = m.batch_id WHERE b.client_id = ?
+            """, [client]).map { try $0.int64("batch_id") })
         switch scope {
         case .allPending:
             first = 0
@@ -174,32 +192,94 @@ extension Ledger {
             guard let index = pending.firstIndex(where: { $0.id >= id }) else { return MatchRun(batches: []) }
             first = index
         case .newBatches:
-            let decided = Set(try database.query("""
-                SELECT DISTINCT m.batch_id FROM line_match m JOIN remittance_batch b ON b.id = m.batch_id WHERE b.client_id = ?
-                """, [client]).map { try $0.int64("batch_id") })
             let lineCounts = Dictionary(uniqueKeysWithValues: try database.query("""
                 SELECT b.id, (SELECT count(*) FROM remittance_line l WHERE l.batch_id = b.id) AS lines FROM remittance_batch b WHERE b.client_id = ?
                 """, [client]).map { (try $0.int64("id"), try $0.int64("lines")) })
             guard let index = pending.firstIndex(where: { !decided.contains($0.id) && (lineCounts[$0.id] ?? 0) > 0 }) else { return MatchRun(batches: []) }
             first = index
         }
+        let batches = Array(pending[first...])
+        let earlier = pending[..<first].filter { $0.status != "duplicate_payment" }.map(\.id)
+        // Decisions are worked out on a second connection while this one writes the ones before
+        // (two cores: reading and matching beside storing); inside the caller's transaction, or
+        // in memory, on this connection alone.
+        let handoff = Handoff<PreparedBatch>(limit: 8)
+        let path = database.path
+        let reading: Thread?
+        if path != ":memory:" && !database.isInTransaction {
+            let thread = Thread {
+                do {
+                    let reader = Ledger(database: try Database(path: path, options: { var options = DatabaseOptions(); options.readOnly = true; return options }()))
+                    try reader.prepareAll(batches, earlier: earlier, client: client, rules: rules, decided: decided, into: handoff)
+                } catch {
+                    handoff.fail(error)
+                }
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+            reading = thread
+        } else {
+            reading = nil
+        }
+        defer { handoff.cancel() }
+        var results: [BatchMatchResult] = []
+        // The ids matching writes (lines, batches, invoices) are the ones it has just read, and
+        // nothing deletes them: checking each against its table again would cost a sixth of the time.
+        let enforced = try database.scalar(Int64.self, "PRAGMA foreign_keys") ?? 0
+        let checking = !database.isInTransaction && enforced != 0
+        if checking { try database.execute("PRAGMA foreign_keys = OFF") }
+        defer { if checking { try? database.execute("PRAGMA foreign_keys = ON") } }
+        var matcher: Matcher?
+        var next = 0
+        func take() throws -> PreparedBatch? {
+            if reading != nil { return try handoff.take() }
+            guard next < batches.count else { return nil }
+            if matcher == nil { matcher = try startMatcher(client: client, rules: rules, earlier: earlier) }
+            let batch = batches[next]
+            next += 1
+            return try prepare(batch, client: client, rules: rules, matcher: &matcher!, decidedBefore: decided.contains(batch.id))
+        }
+        // Whole batches per transaction, up to about ten thousand lines: a batch is never half
+        // decided, and a million lines do not wait for four thousand commits.
+        var pendingBatch = try take()
+        while pendingBatch != nil {
+            var group: [BatchMatchResult] = []
+            try database.transaction {
+                var lines = 0
+                while let prepared = pendingBatch, group.isEmpty || lines < 10_000 {
+                    try write(prepared)
+                    lines += prepared.decisions.count
+                    group.append(prepared.result)
+                    pendingBatch = try take()
+                }
+                beforeCommit()
+            }
+            for result in group { afterCommit(result) }
+            results += group
+        }
+        return MatchRun(batches: results)
+    }
+
+    /// A matcher over all the client's invoices, with what the earlier pending batches applied.
+    func startMatcher(client: ClientID, rules: MatchingRules, earlier: [Int64]) throws -> Matcher {
         var matcher = Matcher(rules: rules, table: try invoiceTable(client: client))
-        for batch in pending[..<first] where batch.status != "duplicate_payment" {
-            for (lineID, invoiceID, applied) in try storedApplications(batch: batch.id) {
+        for batch in earlier {
+            for (lineID, invoiceID, applied) in try storedApplications(batch: batch) {
                 matcher.recordEarlier(invoiceID: invoiceID, applied: applied, lineID: lineID)
             }
         }
-        var results: [BatchMatchResult] = []
-        for batch in pending[first...] {
-            let result = try database.transaction { () throws -> BatchMatchResult in
-                let result = try decide(batch, client: client, rules: rules, matcher: &matcher)
-                beforeCommit()
-                return result
-            }
-            afterCommit(result)
-            results.append(result)
+        return matcher
+    }
+
+    /// Decides `batches` in order on this (reading) connection, handing each over as it is done.
+    func prepareAll(_ batches: [PendingBatch], earlier: [Int64], client: ClientID, rules: MatchingRules, decided: Set<Int64>,
+                    into handoff: Handoff<PreparedBatch>) throws {
+        var matcher = try startMatcher(client: client, rules: rules, earlier: earlier)
+        for batch in batches {
+            let prepared = try prepare(batch, client: client, rules: rules, matcher: &matcher, decidedBefore: decided.contains(batch.id))
+            guard handoff.put(prepared) else { return }
         }
-        return MatchRun(batches: results)
+        handoff.finish()
     }
 
     /// Decides every pending batch of the client again: after open invoices, aliases or rules
@@ -296,15 +376,10 @@ extension Ledger {
     }
 
     /// Decides one batch inside the caller's transaction.
-    func decide(_ batch: PendingBatch, client: ClientID, rules: MatchingRules, matcher: inout Matcher) throws -> BatchMatchResult {
-        let decidedBefore = try database.scalar(Int64.self, "SELECT count(*) FROM line_match WHERE batch_id = ?", [batch.id]) ?? 0 > 0
+    /// Decides one batch, reading only: what `write` then stores.
+    func prepare(_ batch: PendingBatch, client: ClientID, rules: MatchingRules, matcher: inout Matcher, decidedBefore: Bool) throws -> PreparedBatch {
         let manual = decidedBefore ? try manualDecisions(batch: batch.id) : [:]
         let duplicate = try duplicateOf(batch, client: client)
-        if let duplicate {
-            try database.execute("UPDATE remittance_batch SET status = 'duplicate_payment', duplicate_of = ? WHERE id = ?", [duplicate, batch.id])
-        } else if batch.status == "duplicate_payment" {
-            try database.execute("UPDATE remittance_batch SET status = 'new', duplicate_of = NULL WHERE id = ?", [batch.id])
-        }
         let payer = try customers(client: client, payerID: batch.payerID, name: batch.payerName, rules: rules)
         let set = matcher.invoices.customerSet(payer.customers)
         // A file that names no currency: the lines are in the customer's ledger currency.
@@ -312,10 +387,9 @@ extension Ledger {
         if !batch.currencyDeclared, let ledgerCurrency = matcher.invoices.ledgerCurrency(of: set), ledgerCurrency != currency,
            ledgerCurrency.minorUnitDigits == currency.minorUnitDigits {
             currency = ledgerCurrency
-            try database.execute("UPDATE remittance_batch SET currency = ? WHERE id = ?", [currency, batch.id])
         }
         let lines = try linesToMatch(batch: batch.id, currency: currency, paymentDate: batch.paymentDate)
-        var decisions: [(StoredLine, MatchDecision, String?)] = []
+        var decisions: [DecidedLine] = []
         var kept: [KeptDecision] = []
         var statuses: [String: Int] = [:]
         var appliedCash: Int64 = 0
@@ -361,7 +435,7 @@ extension Ledger {
             }
             statuses[decision.status.rawValue, default: 0] += 1
             if !decision.applications.isEmpty { appliedCash += line.amountPaid.minorUnits - decision.unapplied.minorUnits }
-            decisions.append((stored, decision, note))
+            decisions.append(DecidedLine(decision: decision, note: note))
         }
         if unknownPayerLines > 0 {
             let payerText = [batch.payerName, batch.payerID.map { "id \($0)" }].compactMap { $0 }.joined(separator: ", ")
@@ -369,13 +443,25 @@ extension Ledger {
             let likely = answering.count == 1 ? answering.keys.first! : "CUSTOMER"
             let hint = "payer \(payerText.isEmpty ? "(unnamed)" : payerText) is not known as a customer of \(client): nightjar customers alias add \(alias) \(likely) --client \(client)"
             hints.append(hint)
-            decisions = decisions.map { ($0.0, $0.1, $0.1.status == .unknownPayer ? hint : $0.2) }
+            for index in decisions.indices where decisions[index].decision.status == .unknownPayer { decisions[index].note = hint }
         }
-        try store(decisions, batch: batch.id, replacing: decidedBefore)
         let balance = BatchBalance(total: Money(minorUnits: batch.total, currency: currency), appliedCash: appliedCash)
-        return BatchMatchResult(batchID: batch.id, client: client, statuses: statuses, customers: payer.customers, currency: currency.code,
-                                appliedCash: balance.appliedCash.decimalString, unappliedCash: balance.unappliedCash.decimalString, duplicateOf: duplicate,
-                                unknownPayerLines: unknownPayerLines, hints: hints, keptDecisions: kept, decidedBefore: decidedBefore)
+        let result = BatchMatchResult(batchID: batch.id, client: client, statuses: statuses, customers: payer.customers, currency: currency.code,
+                                      appliedCash: balance.appliedCash.decimalString, unappliedCash: balance.unappliedCash.decimalString, duplicateOf: duplicate,
+                                      unknownPayerLines: unknownPayerLines, hints: hints, keptDecisions: kept, decidedBefore: decidedBefore)
+        return PreparedBatch(batch: batch, decisions: decisions, result: result, currency: currency)
+    }
+
+    /// Stores what `prepare` decided, inside the caller's transaction.
+    func write(_ prepared: PreparedBatch) throws {
+        let batch = prepared.batch
+        if let duplicate = prepared.result.duplicateOf {
+            try database.execute("UPDATE remittance_batch SET status = 'duplicate_payment', duplicate_of = ? WHERE id = ?", [duplicate, batch.id])
+        } else if batch.status == "duplicate_payment" {
+            try database.execute("UPDATE remittance_batch SET status = 'new', duplicate_of = NULL WHERE id = ?", [batch.id])
+        }
+        if prepared.currency != batch.currency { try database.execute("UPDATE remittance_batch SET currency = ? WHERE id = ?", [prepared.currency, batch.id]) }
+        try store(prepared.decisions, batch: batch.id, replacing: prepared.result.decidedBefore)
     }
 
     static func quoted(_ text: String) -> String {
@@ -397,55 +483,72 @@ extension Ledger {
     }
 
     /// Writes a batch's decisions (a person's are left as they are).
-    func store(_ decisions: [(StoredLine, MatchDecision, String?)], batch id: Int64, replacing: Bool) throws {
+    func store(_ decisions: [DecidedLine], batch id: Int64, replacing: Bool) throws {
         if replacing {
             try database.execute("""
                 DELETE FROM line_application WHERE batch_id = ? AND line_id NOT IN (SELECT line_id FROM line_match WHERE batch_id = ? AND rule LIKE 'manual.%')
                 """, [id, id])
             try database.execute("DELETE FROM line_match WHERE batch_id = ? AND rule NOT LIKE 'manual.%'", [id])
         }
-        let insert = try database.prepared("""
-            INSERT INTO line_match (line_id, batch_id, status, invoice_id, rule, applied_minor, discount_minor, write_off_minor,
-                unapplied_minor, deductions, suggestions, matched_at, paid_by_line_id, open_minor, candidates, note)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        let columns = "(line_id, batch_id, status, invoice_id, rule, applied_minor, discount_minor, write_off_minor, unapplied_minor, deductions, suggestions, "
+            + "matched_at, paid_by_line_id, open_minor, candidates, note)"
+        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        // Sixteen rows a statement: a million decisions are written with a sixteenth of the statements.
+        let rowsPerStatement = 16
+        let insertMany = try database.prepared("INSERT INTO line_match \(columns) VALUES " + Array(repeating: row, count: rowsPerStatement).joined(separator: ", "))
+        let insertOne = try database.prepared("INSERT INTO line_match \(columns) VALUES \(row)")
         let insertApplication = try database.prepared("""
             INSERT INTO line_application (line_id, batch_id, invoice_id, open_minor, applied_minor, discount_minor, write_off_minor, deducted_minor)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
         let now = Logger.timestamp()
-        for (_, decision, note) in decisions {
+        func bind(_ line: DecidedLine, into insert: PreparedStatement, row: Int32) {
+            let decision = line.decision
+            let base = row * 16
             let single = decision.applications.count == 1 ? decision.applications[0] : nil
-            insert.bind(decision.lineID, at: 1)
-            insert.bind(id, at: 2)
-            insert.bind(decision.status.rawValue, at: 3)
-            insert.bind(single?.invoiceID, at: 4)
-            insert.bind(decision.rule, at: 5)
-            insert.bind(decision.applied.minorUnits, at: 6)
-            insert.bind(decision.discount.minorUnits, at: 7)
-            insert.bind(decision.writeOff.minorUnits, at: 8)
-            insert.bind(decision.unapplied.minorUnits, at: 9)
-            insert.bind(DecisionJSON.deductions(decision.deductions), at: 10)
-            insert.bind(DecisionJSON.suggestions(decision.suggestions), at: 11)
-            insert.bind(now, at: 12)
-            insert.bind(decision.paidBy, at: 13)
-            insert.bind(single?.openAmount.minorUnits, at: 14)
-            insert.bind(decision.applications.isEmpty && !decision.candidates.isEmpty ? "[" + decision.candidates.map(String.init).joined(separator: ",") + "]" : nil,
-                        at: 15)
-            insert.bind(note, at: 16)
-            try insert.run()
-            if decision.applications.count > 1 {
-                for application in decision.applications {
-                    insertApplication.bind(decision.lineID, at: 1)
-                    insertApplication.bind(id, at: 2)
-                    insertApplication.bind(application.invoiceID, at: 3)
-                    insertApplication.bind(application.openAmount.minorUnits, at: 4)
-                    insertApplication.bind(application.applied.minorUnits, at: 5)
-                    insertApplication.bind(application.discount.minorUnits, at: 6)
-                    insertApplication.bind(application.writeOff.minorUnits, at: 7)
-                    insertApplication.bind(application.deducted.minorUnits, at: 8)
-                    try insertApplication.run()
+            insert.bind(decision.lineID, at: base + 1)
+            insert.bind(id, at: base + 2)
+            insert.bind(decision.status.rawValue, at: base + 3)
+            insert.bind(single?.invoiceID, at: base + 4)
+            insert.bind(decision.rule, at: base + 5)
+            insert.bind(decision.applied.minorUnits, at: base + 6)
+            insert.bind(decision.discount.minorUnits, at: base + 7)
+            insert.bind(decision.writeOff.minorUnits, at: base + 8)
+            insert.bind(decision.unapplied.minorUnits, at: base + 9)
+            insert.bind(DecisionJSON.deductions(decision.deductions), at: base + 10)
+            insert.bind(DecisionJSON.suggestions(decision.suggestions), at: base + 11)
+            insert.bind(now, at: base + 12)
+            insert.bind(decision.paidBy, at: base + 13)
+            insert.bind(single?.openAmount.minorUnits, at: base + 14)
+            insert.bind(decision.applications.isEmpty && !decision.candidates.isEmpty
+                        ? "[" + decision.candidates.map(String.init).joined(separator: ",") + "]" : nil, at: base + 15)
+            insert.bind(line.note, at: base + 16)
+        }
+        var start = 0
+        while start < decisions.count {
+            if decisions.count - start >= rowsPerStatement {
+                for offset in 0..<rowsPerStatement {
+                    bind(decisions[start + offset], into: insertMany, row: Int32(offset))
                 }
+                try insertMany.run()
+                start += rowsPerStatement
+            } else {
+                bind(decisions[start], into: insertOne, row: 0)
+                try insertOne.run()
+                start += 1
+            }
+        }
+        for decision in decisions.map(\.decision) where decision.applications.count > 1 {
+            for application in decision.applications {
+                insertApplication.bind(decision.lineID, at: 1)
+                insertApplication.bind(id, at: 2)
+                insertApplication.bind(application.invoiceID, at: 3)
+                insertApplication.bind(application.openAmount.minorUnits, at: 4)
+                insertApplication.bind(application.applied.minorUnits, at: 5)
+                insertApplication.bind(application.discount.minorUnits, at: 6)
+                insertApplication.bind(application.writeOff.minorUnits, at: 7)
+                insertApplication.bind(application.deducted.minorUnits, at: 8)
+                try insertApplication.run()
             }
         }
     }
@@ -454,18 +557,22 @@ extension Ledger {
     func invoiceTable(client: ClientID) throws -> InvoiceTable {
         var table = InvoiceTable()
         if let count = try database.scalar(Int64.self, "SELECT count(*) FROM open_invoice WHERE client_id = ?", [client]) { table.reserve(Int(count)) }
-        var currencies: [String: CurrencyCode] = [:]
+        var currency = CurrencyCode.usd
+        var currencyBytes: [UInt8] = Array(currency.code.utf8)
+        var customer = ""
         var terms: [String: DiscountTerms?] = [:]
         try database.prepared("""
             SELECT id, customer_id, invoice_number, amount_minor, open_amount_minor, currency, invoice_date, po_number, terms
             FROM open_invoice WHERE client_id = ?
             """).with(client.rawValue) { row in
-            let code = row.string(5)
-            let currency: CurrencyCode
-            if let known = currencies[code] { currency = known } else {
-                currency = try CurrencyCode(code)
-                currencies[code] = currency
+            // Consecutive rows mostly share a customer and a currency: compare bytes, make no string.
+            let code = row.bytes(5)
+            if !code.elementsEqual(currencyBytes) {
+                currency = try CurrencyCode(String(decoding: code, as: UTF8.self))
+                currencyBytes = Array(code)
             }
+            let customerBytes = row.bytes(1)
+            if !customerBytes.elementsEqual(customer.utf8) { customer = String(decoding: customerBytes, as: UTF8.self) }
             var discount: DiscountTerms?
             if let text = row.optionalString(8) {
                 if let known = terms[text] { discount = known } else {
@@ -473,17 +580,18 @@ extension Ledger {
                     terms[text] = discount
                 }
             }
-            table.append(id: row.int64(0), customerID: row.string(1), invoiceNumber: row.string(2), amount: row.int64(3), openAmount: row.int64(4),
-                         currency: currency, invoiceDay: row.isNull(6) ? nil : Ledger.daysSinceEpoch(isoDate: row.string(6)),
+            table.append(id: row.int64(0), customerID: customer, invoiceNumber: row.string(2), amount: row.int64(3), openAmount: row.int64(4),
+                         currency: currency, invoiceDay: row.isNull(6) ? nil : Ledger.daysSinceEpoch(isoDate: row.bytes(6)),
                          purchaseOrderNumber: row.optionalString(7), terms: discount)
         }
         return table
     }
 
     /// Days since 1970-01-01 of a stored `YYYY-MM-DD` date, without building a calendar date.
-    static func daysSinceEpoch(isoDate text: String) -> Int? {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 10, bytes[4] == 0x2D, bytes[7] == 0x2D else { return (try? CalendarDate(iso: text))?.daysSinceEpoch }
+    static func daysSinceEpoch(isoDate bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard bytes.count == 10, bytes[4] == 0x2D, bytes[7] == 0x2D else {
+            return (try? CalendarDate(iso: String(decoding: bytes, as: UTF8.self)))?.daysSinceEpoch
+        }
         func number(_ range: Range<Int>) -> Int? {
             var value = 0
             for index in range {
@@ -502,23 +610,47 @@ extension Ledger {
     /// that reads `remittance_adjustment` for matching: its columns (reason text, references, the
     /// invoice an adjustment names) reach `LineAdjustment` here.
     func linesToMatch(batch id: Int64, currency: CurrencyCode, paymentDate: CalendarDate?) throws -> [StoredLine] {
-        var adjustments: [Int64: [LineAdjustment]] = [:]
+        var adjustments: [(line: Int64, adjustment: LineAdjustment)] = []
         try database.prepared("""
             SELECT line_id, amount_minor, reason_code, reference FROM remittance_adjustment WHERE batch_id = ? AND line_id IS NOT NULL ORDER BY id
             """).with(id) { row in
-            adjustments[row.int64(0), default: []].append(LineAdjustment(amount: Money(minorUnits: row.int64(1), currency: currency), reasonCode: row.string(2),
-                                                                         reference: row.optionalString(3)))
+            adjustments.append((row.int64(0), LineAdjustment(amount: Money(minorUnits: row.int64(1), currency: currency), reasonCode: row.string(2),
+                                                              reference: row.optionalString(3))))
         }
+        // An import writes lines and their adjustments in file order: walk both together (and
+        // look them up by line when some other writer did not).
         var lines: [StoredLine] = []
+        var next = 0
+        var previous = Int64.min
+        var ordered = adjustments.indices.dropFirst().allSatisfy { adjustments[$0 - 1].line <= adjustments[$0].line }
         try database.prepared("""
             SELECT id, position, reference, amount_paid_minor, discount_minor, invoice_reference FROM remittance_line WHERE batch_id = ? ORDER BY position
             """).with(id) { row in
             let lineID = row.int64(0)
+            if lineID <= previous { ordered = false }
+            previous = lineID
+            var mine: [LineAdjustment] = []
+            if ordered {
+                while next < adjustments.count && adjustments[next].line < lineID { next += 1 }
+                while next < adjustments.count && adjustments[next].line == lineID {
+                    mine.append(adjustments[next].adjustment)
+                    next += 1
+                }
+            }
             lines.append(StoredLine(line: LineToMatch(id: lineID, reference: row.string(2), amountPaid: Money(minorUnits: row.int64(3), currency: currency),
                                                       discount: row.optionalInt64(4).map { Money(minorUnits: $0, currency: currency) },
-                                                      adjustments: adjustments[lineID] ?? [], paymentDate: paymentDate,
-                                                      namedInvoice: row.optionalString(5)),
+                                                      adjustments: mine, paymentDate: paymentDate, namedInvoice: row.optionalString(5)),
                                     position: Int(row.int64(1))))
+        }
+        if !ordered && !adjustments.isEmpty {
+            var grouped: [Int64: [LineAdjustment]] = [:]
+            for (line, adjustment) in adjustments { grouped[line, default: []].append(adjustment) }
+            lines = lines.map { stored in
+                let line = stored.line
+                return StoredLine(line: LineToMatch(id: line.id, reference: line.reference, amountPaid: line.amountPaid, discount: line.discount,
+                                                    adjustments: grouped[line.id] ?? [], paymentDate: line.paymentDate, namedInvoice: line.namedInvoice),
+                                  position: stored.position)
+            }
         }
         return lines
     }
@@ -548,6 +680,67 @@ extension Ledger {
             SELECT DISTINCT b.client_id FROM remittance_batch b WHERE NOT EXISTS (SELECT 1 FROM line_match m WHERE m.batch_id = b.id)
                 AND EXISTS (SELECT 1 FROM remittance_line l WHERE l.batch_id = b.id) ORDER BY b.client_id
             """).map { ClientID(try $0.string("client_id")) }
+    }
+}
+
+/// Hands prepared batches from the thread that decides them to the one that stores them, a few
+/// at a time; an error on either side stops both.
+final class Handoff<Item: Sendable>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [Item] = []
+    private var finished = false
+    private var cancelled = false
+    private var failure: (any Error)?
+    private let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// False when the taker has stopped.
+    func put(_ item: Item) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count >= limit && !cancelled { condition.wait() }
+        if cancelled { return false }
+        items.append(item)
+        condition.broadcast()
+        return true
+    }
+
+    func finish() {
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func fail(_ error: any Error) {
+        condition.lock()
+        failure = error
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next item, nil when there are no more; rethrows the giver's error.
+    func take() throws -> Item? {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.isEmpty && !finished { condition.wait() }
+        if !items.isEmpty {
+            let item = items.removeFirst()
+            condition.broadcast()
+            return item
+        }
+        if let failure { throw failure }
+        return nil
+    }
+
+    /// The taker stops; waits until the giver has seen it.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
     }
 }
 

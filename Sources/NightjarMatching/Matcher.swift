@@ -254,9 +254,37 @@ public struct Matcher: Sendable {
 
     /// The invoices answering to a normalised reference, split into those open when matching
     /// began and those settled before.
+    /// A few invoice indexes, the first two kept inline: most references answer to one invoice,
+    /// and a million lookups should not mean a million allocations.
+    struct IndexList: RandomAccessCollection {
+        var inline: (Int32, Int32) = (-1, -1)
+        var more: [Int32] = []
+        private(set) var count = 0
+
+        var startIndex: Int { 0 }
+        var endIndex: Int { count }
+
+        subscript(position: Int) -> Int32 {
+            switch position {
+            case 0: inline.0
+            case 1: inline.1
+            default: more[position - 2]
+            }
+        }
+
+        mutating func append(_ index: Int32) {
+            switch count {
+            case 0: inline.0 = index
+            case 1: inline.1 = index
+            default: more.append(index)
+            }
+            count += 1
+        }
+    }
+
     struct Hits {
-        var open: [Int32] = []
-        var settled: [Int32] = []
+        var open = IndexList()
+        var settled = IndexList()
         var isEmpty: Bool { open.isEmpty && settled.isEmpty }
 
         mutating func merge(_ other: Hits) {
@@ -317,11 +345,11 @@ public struct Matcher: Sendable {
         }
         if let only = hits.open.first {
             let index = Int(only)
-            let exact = stage == .whole && Matcher.exactKey(line.reference) == Matcher.exactKey(table.numbers[index])
+            let exact = stage == .whole && (line.reference == table.numbers[index] || Matcher.exactKey(line.reference) == Matcher.exactKey(table.numbers[index]))
             if !hits.settled.isEmpty && !exact {
                 // An open and a settled invoice answer alike: the payer may be paying the settled one again.
                 return MatchDecision(lineID: line.id, status: .ambiguous, rule: "\(stage.rule).open_and_settled_invoice", unapplied: line.amountPaid,
-                                     candidates: ([only] + hits.settled).map { table.ids[Int($0)] },
+                                     candidates: ([only] + Array(hits.settled)).map { table.ids[Int($0)] },
                                      suggestions: [suggestion(index, stage.suggestion, context)])
             }
             return apply(index, context, rule: stage == .whole ? (exact ? "reference.exact" : "reference.normalised") : stage.rule)
@@ -357,8 +385,9 @@ public struct Matcher: Sendable {
 
     func typed(_ adjustment: LineAdjustment, amount: Int64, _ context: LineContext, invoice: Int64?, reference: String?) -> TypedDeduction {
         let code = adjustment.reasonCode
-        let mapped = rules.reasonCodes.maps(code)
-        return TypedDeduction(type: mapped ? rules.reasonCodes.type(of: code) : .manual, reasonCode: code, amount: context.money(amount),
+        let found = rules.reasonCodes.lookup(code)
+        let mapped = found != nil
+        return TypedDeduction(type: found ?? .manual, reasonCode: code, amount: context.money(amount),
                               text: adjustment.text, reference: reference, invoiceID: invoice,
                               unmapped: !mapped && !code.trimmingCharacters(in: .whitespaces).isEmpty)
     }
@@ -394,7 +423,7 @@ public struct Matcher: Sendable {
             let application = Application(invoiceID: id, openAmount: context.money(open), applied: context.money(applied),
                                           discount: context.money(discount), writeOff: context.money(writeOff), deducted: context.money(deducted))
             return MatchDecision(lineID: line.id, status: status, rule: rule, applications: [application], deductions: deductions,
-                                 unapplied: context.money(max(0, covered - open)), candidates: [id])
+                                 unapplied: context.money(max(0, covered - open)))
         }
         if covered == open {
             if deducted > 0 { return finish(.shortPaid, rule + "+deductions") }
@@ -473,8 +502,7 @@ public struct Matcher: Sendable {
         let status: LineStatus = anyDeduction ? .shortPaid : anyDiscount ? .paidWithDiscount : .paidInFull
         return MatchDecision(lineID: line.id, status: status,
                              rule: "reference.split" + (anyDeduction ? "+deductions" : "") + (anyDiscount ? "+discount" : ""),
-                             applications: applications, deductions: deductions, unapplied: context.zero,
-                             candidates: applications.map(\.invoiceID))
+                             applications: applications, deductions: deductions, unapplied: context.zero)
     }
 
     // MARK: Debit memos
@@ -497,7 +525,7 @@ public struct Matcher: Sendable {
             if found.isEmpty {
                 for variant in rules.normalisation.gluedPrefixVariants(reference) where variant != normalised { found.merge(hits(variant, context)) }
             }
-            let all = found.open + found.settled
+            let all = Array(found.open) + Array(found.settled)
             if all.count > 1 {
                 return MatchDecision(lineID: line.id, status: .ambiguous, rule: "debit_memo.several_invoices",
                                      deductions: memoDeductions(context, total: total, invoice: nil, own: isOwn ? nil : line.reference),
@@ -512,7 +540,7 @@ public struct Matcher: Sendable {
                 return MatchDecision(lineID: line.id, status: .debitMemo, rule: isOwn ? "debit_memo.reference" : "debit_memo.named_invoice",
                                      applications: [application],
                                      deductions: memoDeductions(context, total: total, invoice: id, own: isOwn ? nil : line.reference),
-                                     unapplied: context.zero, candidates: [id])
+                                     unapplied: context.zero)
             }
         }
         return MatchDecision(lineID: line.id, status: .unknownReference, rule: "debit_memo.no_invoice",

@@ -311,7 +311,7 @@ public struct MatchDecision: Sendable, Equatable {
     public let deductions: [TypedDeduction]
     /// Paid beyond what the invoices took (over-payment, or a line applied to nothing).
     public let unapplied: Money
-    /// The invoices the reference could mean (ambiguous, paid twice).
+    /// The invoices the reference could mean, when it was applied to none (ambiguous, paid twice).
     public let candidates: [Int64]
     public let suggestions: [Suggestion]
     /// For a line paid twice: the line that paid the invoice first, when it is known.

@@ -24,6 +24,9 @@ public struct ReasonCodeTable: Sendable, Codable, Equatable {
         return text
     }
 
+    /// The type the table maps a code to, or nil when it does not know the code.
+    public func lookup(_ code: String) -> DeductionType? { types[ReasonCodeTable.key(code)] }
+
     /// The type a code stands for; `manual` when the table does not know it.
     public func type(of code: String) -> DeductionType { types[ReasonCodeTable.key(code)] ?? .manual }
 

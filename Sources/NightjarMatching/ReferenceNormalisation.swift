@@ -4,18 +4,39 @@
 /// `"inv-000123-00"`, `"INV 123"`, `"#123"` and `"000123"` all become `"123"`.
 public struct ReferenceNormalisation: Sendable, Codable, Equatable {
     /// Prefixes removed from the start (after upper-casing); the longest that fits is removed.
-    public var prefixes: [String]
+    public var prefixes: [String] { didSet { prefixBytes = prefixes.map { Array($0.utf8) } } }
+    /// `prefixes` as bytes, for the fast path.
+    var prefixBytes: [[UInt8]]
     public var stripLeadingZeros: Bool
     /// Drop a trailing separator followed only by zeros (`-00`, `/0`).
     public var stripZeroSuffix: Bool
 
     public init(prefixes: [String] = ["INVOICE", "INV", "NO", "#"], stripLeadingZeros: Bool = true, stripZeroSuffix: Bool = true) {
-        self.prefixes = prefixes.map { $0.uppercased() }.sorted { $0.count > $1.count }
+        let sorted = prefixes.map { $0.uppercased() }.sorted { $0.count > $1.count }
+        self.prefixes = sorted
+        prefixBytes = sorted.map { Array($0.utf8) }
         self.stripLeadingZeros = stripLeadingZeros
         self.stripZeroSuffix = stripZeroSuffix
     }
 
     public static let standard = ReferenceNormalisation()
+
+    enum CodingKeys: String, CodingKey { case prefixes, stripLeadingZeros, stripZeroSuffix }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        prefixes = try container.decode([String].self, forKey: .prefixes)
+        prefixBytes = prefixes.map { Array($0.utf8) }
+        stripLeadingZeros = try container.decode(Bool.self, forKey: .stripLeadingZeros)
+        stripZeroSuffix = try container.decode(Bool.self, forKey: .stripZeroSuffix)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(prefixes, forKey: .prefixes)
+        try container.encode(stripLeadingZeros, forKey: .stripLeadingZeros)
+        try container.encode(stripZeroSuffix, forKey: .stripZeroSuffix)
+    }
 
     static func isSeparator(_ scalar: Unicode.Scalar) -> Bool { scalar.isASCII && isSeparator(UInt8(scalar.value)) }
 
@@ -84,18 +105,17 @@ public struct ReferenceNormalisation: Sendable, Codable, Equatable {
     /// separator or a digit (`INVERNESS-1` keeps its letters), or `#` followed by anything.
     func prefixLength(_ buffer: UnsafeMutableBufferPointer<UInt8>, count: Int) -> Int {
         var best = 0
-        for prefix in prefixes {
-            let length = prefix.utf8.count
-            guard length > best, count > length else { continue }
+        for prefix in prefixBytes {
+            let length = prefix.count
+            guard length > best, count > length, buffer[0] == prefix[0] else { continue }
             var equal = true
-            var index = 0
-            for byte in prefix.utf8 {
-                if buffer[index] != byte { equal = false; break }
-                index += 1
+            for index in 1..<length where buffer[index] != prefix[index] {
+                equal = false
+                break
             }
             guard equal else { continue }
             let next = buffer[length]
-            if ReferenceNormalisation.isSeparator(next) || ReferenceNormalisation.isDigit(next) || prefix == "#" { best = length }
+            if ReferenceNormalisation.isSeparator(next) || ReferenceNormalisation.isDigit(next) || prefix == [0x23] { best = length }
         }
         return best
     }

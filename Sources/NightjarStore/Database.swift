@@ -302,6 +302,18 @@ public struct PreparedStatement {
     }
 
     public func bind(_ value: String, at index: Int32) {
+        // Native strings hand their bytes over without a copy; others are made contiguous first.
+        let done: Bool? = value.utf8.withContiguousStorageIfAvailable { bytes in
+            guard let base = bytes.baseAddress, bytes.count > 0 else {
+                sqlite3_bind_text(pointer, index, "", 0, csqlite_transient())
+                return true
+            }
+            base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                _ = sqlite3_bind_text(pointer, index, $0, Int32(bytes.count), csqlite_transient())
+            }
+            return true
+        }
+        if done == true { return }
         var text = value
         text.withUTF8 { bytes in
             guard let base = bytes.baseAddress, bytes.count > 0 else {
@@ -345,6 +357,12 @@ public struct PreparedStatement {
         }
 
         public func optionalString(_ index: Int32) -> String? { isNull(index) ? nil : string(index) }
+
+        /// The column's text as bytes, valid only until the next row (no string is made).
+        public func bytes(_ index: Int32) -> UnsafeBufferPointer<UInt8> {
+            guard let text = sqlite3_column_text(pointer, index) else { return UnsafeBufferPointer(start: nil, count: 0) }
+            return UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(pointer, index)))
+        }
     }
 }
 
