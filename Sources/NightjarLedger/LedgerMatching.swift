@@ -225,9 +225,7 @@ extension Ledger {
         var results: [BatchMatchResult] = []
         // The ids matching writes (lines, batches, invoices) are the ones it has just read, and
         // nothing deletes them: checking each against its table again would cost a sixth of the time.
-        let enforced = try database.scalar(Int64.self, "PRAGMA foreign_keys") ?? 0
-        let checking = !database.isInTransaction && enforced != 0
-        if checking { try database.execute("PRAGMA foreign_keys = OFF") }
+        let checking = try suspendForeignKeyChecks()
         defer { if checking { try? database.execute("PRAGMA foreign_keys = ON") } }
         var matcher: Matcher?
         var next = 0
@@ -258,6 +256,15 @@ extension Ledger {
             results += group
         }
         return MatchRun(batches: results)
+    }
+
+    /// Turns foreign-key checks off on this connection, outside a transaction only (inside one
+    /// the pragma does nothing); true when the caller must turn them on again. For writers whose
+    /// every id was read or inserted in the same breath: bulk imports and matching.
+    func suspendForeignKeyChecks() throws -> Bool {
+        guard !database.isInTransaction, try database.scalar(Int64.self, "PRAGMA foreign_keys") ?? 0 != 0 else { return false }
+        try database.execute("PRAGMA foreign_keys = OFF")
+        return true
     }
 
     /// A matcher over all the client's invoices, with what the earlier pending batches applied.
@@ -440,7 +447,10 @@ extension Ledger {
         if unknownPayerLines > 0 {
             let payerText = [batch.payerName, batch.payerID.map { "id \($0)" }].compactMap { $0 }.joined(separator: ", ")
             let alias = Ledger.quoted(batch.payerID ?? batch.payerName ?? "PAYER")
-            let likely = answering.count == 1 ? answering.keys.first! : "CUSTOMER"
+            // The customer most of its references answer to, when one clearly is.
+            let ranked = answering.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            let others = ranked.dropFirst().map(\.value).reduce(0, +)
+            let likely = ranked.first.flatMap { $0.value > others ? $0.key : nil } ?? "CUSTOMER"
             let hint = "payer \(payerText.isEmpty ? "(unnamed)" : payerText) is not known as a customer of \(client): nightjar customers alias add \(alias) \(likely) --client \(client)"
             hints.append(hint)
             for index in decisions.indices where decisions[index].decision.status == .unknownPayer { decisions[index].note = hint }
