@@ -28,6 +28,10 @@ func aeadThroughput(_ algorithm: AEADAlgorithm, size: Int, label: String) throws
             Figure(benchmark: "\(algorithm.rawValue) open \(label)", value: megabytes / openTime, unit: "MB/s", goal: nil)]
 }
 
+/// The invoice number a generated 820 pays on `line` of `payment`: unique after normalisation
+/// (`INV12-003` is 12003; no two payments' numbers normalise alike, which would be twins).
+func benchInvoiceNumber(payment: Int, line: Int) -> String { "INV\(payment + 1)-\(String(format: "%03d", line + 1))" }
+
 /// A large 820: `payments` transaction sets of `lines` RMR lines each, with REF, DTM and ADX.
 func generated820(payments: Int, lines: Int) -> [UInt8] {
     var text = "ISA*00*          *00*          *ZZ*RETAILER       *ZZ*SUPPLIER       *261124*0100*U*00401*000000001*0*P*>~\n"
@@ -39,7 +43,7 @@ func generated820(payments: Int, lines: Int) -> [UInt8] {
         for line in 0..<lines {
             let cents = 10_000 + (payment * 7 + line * 13) % 90_000
             total += cents - 100
-            body.append("RMR*IV*INV\(payment)-\(line)*PI*\(cents / 100).\(String(format: "%02d", cents % 100))*\(cents / 100).\(String(format: "%02d", cents % 100))")
+            body.append("RMR*IV*\(benchInvoiceNumber(payment: payment, line: line))*PI*\(cents / 100).\(String(format: "%02d", cents % 100))*\(cents / 100).\(String(format: "%02d", cents % 100))")
             body.append("REF*PO*PO\(line)")
             body.append("DTM*003*20261101")
             body.append("ADX*-1.00*01")
@@ -89,6 +93,9 @@ func farmSession(base: String, username: String, password: String) async throws 
 let benchmarks: [Benchmark] = [
     Benchmark(name: "match-1m", summary: "matching 1,000,000 lines against 1,000,000 open invoices through the store, beside a Python baseline") {
         try matchingAtScale(count: Int(ProcessInfo.processInfo.environment["NIGHTJAR_MATCH_LINES"] ?? "1000000") ?? 1_000_000)
+    },
+    Benchmark(name: "import-match-100k", summary: "importing a 100,000-line 820 and matching it against 100,000 open invoices") {
+        try importAndMatch(count: Int(ProcessInfo.processInfo.environment["NIGHTJAR_IMPORT_MATCH_LINES"] ?? "100000") ?? 100_000)
     },
     Benchmark(name: "night", summary: "the night at scale: 500 credentials through definitions, inbox, imports and matching, 50 ms latency") {
         try nightAtScale(credentials: Int(ProcessInfo.processInfo.environment["NIGHTJAR_NIGHT_CREDENTIALS"] ?? "500") ?? 500)
@@ -239,6 +246,14 @@ let benchmarks: [Benchmark] = [
     },
 ]
 
+if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "--prepare-match" {
+    // The match-1m workspace, built in a process of its own.
+    do { try prepareMatching(folder: CommandLine.arguments[2], count: Int(CommandLine.arguments[3]) ?? 1_000_000) } catch {
+        FileHandle.standardError.write(Data("prepare-match: \(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
+}
 exit(Runner.main(benchmarks: benchmarks))
 
 /// Bounds how many farm sessions run at once.

@@ -25,7 +25,7 @@ public struct RemittanceFileImporter: Sendable {
         self.profiles = profiles
     }
 
-    public func importFile(_ bytes: [UInt8], name: String, client: String, portal: String?, into ledger: Ledger,
+    public func importFile(_ bytes: [UInt8], name: String, client: ClientID, portal: String?, into ledger: Ledger,
                            profile explicit: LayoutProfile? = nil) throws -> FileImport {
         let format = DocumentFormat.detect(bytes)
         switch format {

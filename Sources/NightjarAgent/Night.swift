@@ -145,7 +145,7 @@ public actor NightBook {
                     try log.count(run: run, client: client, portal: portal, new: new ? 1 : 0, seen: new ? 0 : 1)
                     return nil
                 }
-                let result = try importer.importFile(bytes, name: download.fileName, client: client, portal: portal, into: ledger)
+                let result = try importer.importFile(bytes, name: download.fileName, client: ClientID(client), portal: portal, into: ledger)
                 switch result {
                 case .imported(let imported):
                     try log.count(run: run, client: client, portal: portal, new: 1, batches: imported.batches, lines: imported.lines)
@@ -165,11 +165,11 @@ public actor NightBook {
     }
 
     /// Matches every batch of these clients that has not been matched yet, one transaction each.
+    /// Lines per status (`unknown_payer` and `duplicate_payment` counted apart from unknown references).
     public func matchNewBatches(clients: [String]) throws -> [String: Int] {
         var statuses: [String: Int] = [:]
-        for client in clients {
-            let rules = self.rules
-            _ = try ledger.match(batches: try ledger.unmatchedBatches(client: client), rules: { try rules?.rules(for: $0).0 ?? .standard },
+        for client in clients.map { ClientID($0) } {
+            _ = try ledger.match(client: client, scope: .newBatches, rules: try rules?.rules(for: client.rawValue).0 ?? .standard,
                                  beforeCommit: { CrashPoint.hit("match-uncommitted") },
                                  afterCommit: { result in
                                      CrashPoint.hit("matched")
@@ -183,7 +183,7 @@ public actor NightBook {
 
     public func run(_ id: Int64) throws -> RunLog.Run? { try log.run(id) }
 
-    public func reviewBatches(clients: [String]) throws -> [ReviewBatch] { try ledger.reviewBatches(clients: clients) }
+    public func reviewBatches(clients: [String]) throws -> [ReviewBatch] { try ledger.reviewBatches(clients: clients.map { ClientID($0) }) }
 }
 
 /// The summary of a night.

@@ -147,12 +147,12 @@ enum DemoCommand {
         for client in Set(credentials.map(\.client)).sorted() {
             let invoices = try Array(Data(contentsOf: URL(fileURLWithPath: workspace.root + "/data/erp-export/\(client)-open-invoices.csv")))
             let loaded = try ledger.importOpenInvoices(try OpenInvoiceReader.read(invoices, defaultCurrency: config.defaultCurrency), bytes: invoices,
-                                                       name: "\(client)-open-invoices.csv", client: client)
+                                                       name: "\(client)-open-invoices.csv", client: ClientID(client))
             // Each retailer's payer id and name, as its portal writes them, is one of the client's customers.
             for portal in portals {
                 let customer = "\(client.uppercased())-C\((portals.firstIndex(of: portal) ?? 0) + 1)"
-                try ledger.addCustomerAlias(client: client, alias: "\(portal.prefix(3).uppercased())\(client.prefix(3).uppercased())", customerID: customer)
-                try ledger.addCustomerAlias(client: client, alias: "\(portal.capitalized) Stores Inc", customerID: customer)
+                try ledger.addCustomerAlias(client: ClientID(client), alias: "\(portal.prefix(3).uppercased())\(client.prefix(3).uppercased())", customerID: customer)
+                try ledger.addCustomerAlias(client: ClientID(client), alias: "\(portal.capitalized) Stores Inc", customerID: customer)
             }
             lines.append("\(client): \(loaded.invoicesCreated) open invoices loaded from its ERP export; each portal's payer mapped to its customer")
         }

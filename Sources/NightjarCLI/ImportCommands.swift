@@ -42,20 +42,43 @@ enum ImportCommands {
                         A portal may use another account number than your ERP. Matching only considers the invoices of
                         the customers a payer is known as, so map each payer id or name once:
                           nightjar customers alias add NWD-ACME-0042 ACME-C1 --client acme
+                        An alias belongs to its client and never changes another client's matching. A name that several
+                        payer ids share is refused (map each id instead) unless --force. Then `nightjar match --client C`
+                        decides the client's waiting batches again.
                         """,
                         arguments: [ArgumentSpec("ALIAS", "the payer id or name as written"), ArgumentSpec("CUSTOMER", "your customer id")],
-                        options: [.value("client", "C", "the client")], run: addAlias),
+                        options: [.value("client", "C", "the client"), .flag("force", "map a name even when several payer ids share it")], run: addAlias),
+            CommandSpec(["customers", "alias", "import"], summary: "load many payer aliases at once from a CSV file (alias,customer_id)",
+                        discussion: """
+                        The file has a header row naming an `alias` column (or payer_id, payer, payer_name) and a
+                        `customer_id` column; comma- or semicolon-separated. All rows load in one transaction, or
+                        none: a bad row or a name several payer ids share (without --force) is reported with its line.
+
+                        Example:
+                          nightjar customers alias import aliases.csv --client acme
+                        """,
+                        arguments: [ArgumentSpec("FILE", "the alias file")],
+                        options: [.value("client", "C", "the client"), .flag("force", "map names even when several payer ids share them")],
+                        run: importAliases),
             CommandSpec(["customers", "alias", "remove"], summary: "remove a payer alias",
                         arguments: [ArgumentSpec("ALIAS", "the payer id or name")], options: [.value("client", "C", "the client")], run: removeAlias),
-            CommandSpec(["match"], summary: "match batches' lines to open invoices by reference (new batches, or --batch ID)",
+            CommandSpec(["match"], summary: "match batches' lines to open invoices (new batches; --client C decides all its waiting batches again)",
                         discussion: """
                         Each line is matched against the open invoices of the customers its payer is known as (see
-                        `nightjar customers alias add`), by reference after normalisation, and classified: paid in
-                        full, with discount, short paid (typed deductions), over paid, paid twice, unknown reference,
-                        ambiguous. Near misses become suggestions, never matches. Matching again replaces earlier
-                        decisions; open amounts change only when a person approves the batch.
+                        `nightjar customers alias add`), in the line's currency, and classified: paid in full, with
+                        discount, short paid (typed deductions), over paid, paid twice (pointing at the line that paid
+                        first), debit memo, unknown reference, unknown payer, ambiguous (twins, several invoices).
+                        Only one invoice answering exactly is ever applied; near misses become suggestions. A payment
+                        sent again in another file is flagged duplicate_payment and not matched again.
+
+                        Without options, batches never matched are decided. --client C decides every batch of C that
+                        is not approved again (after invoices, aliases or rules changed) and says how many; decisions
+                        a person made are kept, and those that no longer fit are listed. --batch ID decides that batch
+                        (and the client's waiting batches after it); an approved, exported or reversed batch is refused.
+                        Open amounts change only when a person approves a batch.
                         """,
-                        options: [.value("client", "C", "only this client's batches"), .value("batch", "ID", "match this batch again")],
+                        options: [.value("client", "C", "decide all of this client's waiting batches again"),
+                                  .value("batch", "ID", "decide this batch again")],
                         run: matchBatches),
             CommandSpec(["rules", "show"], summary: "the matching rules a client's batches are matched with, and where they come from",
                         discussion: """
@@ -65,12 +88,18 @@ enum ImportCommands {
                           strip_prefixes = INVOICE INV NO #
                           strip_leading_zeros = yes      strip_zero_suffix = yes
                           reason.99 = promotion          (a payer's reason code -> deduction type)
+                          payer_id_is_customer_id = no   (yes: a payer id equal to a customer id means that customer)
                         """,
                         options: [.value("client", "C", "the client")], run: showRules),
             CommandSpec(["batches"], summary: "list remittance batches (one per payment)",
                         options: [.value("client", "C", "only this client"), .value("date", "DATE", "only payments dated DATE")],
                         run: listBatches),
-            CommandSpec(["batch", "show"], summary: "show a batch with its lines, adjustments and where each came from",
+            CommandSpec(["batch", "show"], summary: "show a batch with each line's decision, suggestions, deductions and where it came from",
+                        discussion: """
+                        --json prints the stable shape documented in docs/json-api.md: each line's decision (status,
+                        rule, invoices with applied amounts, deductions, suggestions, the line paid first), and its
+                        origin (file, X12 segment and ST02 control number, or row).
+                        """,
                         arguments: [ArgumentSpec("ID", "the batch id")], run: showBatch),
         ]
     }
@@ -81,9 +110,9 @@ enum ImportCommands {
         return (Ledger(database: try WorkspaceDatabase.open(at: workspace.databasePath)), config, workspace)
     }
 
-    static func requireClient(_ invocation: Invocation) throws -> String {
+    static func requireClient(_ invocation: Invocation) throws -> ClientID {
         guard let client = invocation.value("client") else { throw UsageError("give --client C", command: invocation.command.name) }
-        return client
+        return ClientID(client)
     }
 
     static func loadProfile(_ name: String, workspace: Workspace) throws -> LayoutProfile {
@@ -187,8 +216,26 @@ enum ImportCommands {
     static func addAlias(_ invocation: Invocation) async throws -> ExitStatus {
         let client = try requireClient(invocation)
         let (ledger, _, _) = try ledger(invocation)
-        try ledger.addCustomerAlias(client: client, alias: invocation.argument("ALIAS")!, customerID: invocation.argument("CUSTOMER")!)
+        try ledger.addCustomerAlias(client: client, alias: invocation.argument("ALIAS")!, customerID: invocation.argument("CUSTOMER")!,
+                                    force: invocation.flag("force"))
         Output.line("\(invocation.argument("ALIAS")!) now means customer \(invocation.argument("CUSTOMER")!) for \(client).")
+        Output.line("Run `nightjar match --client \(client)` to decide its waiting batches again.")
+        return .ok
+    }
+
+    static func importAliases(_ invocation: Invocation) async throws -> ExitStatus {
+        let client = try requireClient(invocation)
+        let (ledger, _, _) = try ledger(invocation)
+        let path = invocation.argument("FILE")!
+        let name = (path as NSString).lastPathComponent
+        let entries = try CustomerAliasFile.read(try readFile(path), file: name)
+        let result = try ledger.importCustomerAliases(entries, client: client, file: name, force: invocation.flag("force"))
+        if invocation.json {
+            try Output.json(result)
+        } else {
+            Output.line("\(name): \(result.added) alias(es) added, \(result.changed) changed, \(result.unchanged) unchanged for \(client).")
+            if result.added + result.changed > 0 { Output.line("Run `nightjar match --client \(client)` to decide its waiting batches again.") }
+        }
         return .ok
     }
 
@@ -204,25 +251,51 @@ enum ImportCommands {
 
     static func matchBatches(_ invocation: Invocation) async throws -> ExitStatus {
         let (ledger, _, _) = try ledger(invocation)
-        let ids = try invocation.value("batch").map { text -> [Int64] in
-            guard let id = Int64(text) else { throw UsageError("--batch takes a number", command: "match") }
-            return [id]
-        } ?? ledger.unmatchedBatches(client: invocation.value("client"))
         let files = MatchingRulesFiles(directory: invocation.workspace.rulesDirectory)
-        let results = try ledger.match(batches: ids, rules: { try files.rules(for: $0).0 })
-        if invocation.json {
-            try Output.json(results)
-        } else if results.isEmpty {
-            Output.line("No batches to match.")
+        let rules: (ClientID) throws -> MatchingRules = { try files.rules(for: $0.rawValue).0 }
+        var runs: [MatchRun] = []
+        var redeciding = false
+        if let text = invocation.value("batch") {
+            guard let id = Int64(text) else { throw UsageError("--batch takes a number", command: "match") }
+            runs.append(MatchRun(batches: try ledger.match(batches: [id], rules: rules)))
+        } else if let client = invocation.value("client").map({ ClientID($0) }) {
+            redeciding = true
+            runs.append(try ledger.match(client: client, scope: .allPending, rules: try rules(client)))
         } else {
-            var totals: [String: Int] = [:]
-            for result in results {
-                for (status, count) in result.statuses { totals[status, default: 0] += count }
-                if result.customers.isEmpty {
-                    Output.line("batch \(result.batchID): payer not known as any customer yet (nightjar customers alias add)")
-                }
+            for client in try ledger.clientsWithUnmatchedBatches() {
+                runs.append(try ledger.match(client: client, scope: .newBatches, rules: try rules(client)))
             }
-            Output.line("Matched \(results.count) batch(es): " + totals.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key.replacingOccurrences(of: "_", with: " "))" }.joined(separator: ", "))
+        }
+        let run = MatchRun(batches: runs.flatMap(\.batches))
+        if invocation.json {
+            try Output.json(run)
+            return .ok
+        }
+        if run.batches.isEmpty {
+            Output.line(redeciding ? "No batches waiting for \(invocation.value("client")!)." : "No batches to match.")
+            return .ok
+        }
+        for result in run.batches {
+            if let original = result.duplicateOf {
+                Output.line("batch \(result.batchID): the same payment as batch \(original) (payer, trace, amount and date), sent again: duplicate_payment, not matched")
+            }
+            for hint in result.hints { Output.line("batch \(result.batchID): \(hint)") }
+        }
+        let totals = run.statuses.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key.replacingOccurrences(of: "_", with: " "))" }.joined(separator: ", ")
+        if redeciding {
+            Output.line("Decided \(run.batches.count) waiting batch(es) of \(invocation.value("client")!) again (\(run.redecided) had been decided before): \(totals)")
+        } else {
+            Output.line("Matched \(run.batches.count) batch(es): \(totals)")
+        }
+        if run.unknownPayerLines > 0 {
+            Output.line("\(run.unknownPayerLines) line(s) have a payer not known as any customer (see the hints above).")
+        }
+        let kept = run.keptDecisions
+        if !kept.isEmpty {
+            Output.line("Kept \(kept.count) decision(s) a person made.")
+            for decision in run.noLongerFitting {
+                Output.line("  no longer fits: batch \(decision.batchID) line \(decision.line) -> \(decision.invoice ?? "-") (\(decision.rule)): \(decision.problem!)")
+            }
         }
         return .ok
     }
@@ -242,6 +315,7 @@ enum ImportCommands {
             Output.line("  strip_prefixes = \(rules.normalisation.prefixes.joined(separator: " "))")
             Output.line("  strip_leading_zeros = \(rules.normalisation.stripLeadingZeros ? "yes" : "no")")
             Output.line("  strip_zero_suffix = \(rules.normalisation.stripZeroSuffix ? "yes" : "no")")
+            Output.line("  payer_id_is_customer_id = \(rules.payerIDIsCustomerID ? "yes" : "no")")
             for code in rules.reasonCodes.types.keys.sorted() { Output.line("  reason.\(code) = \(rules.reasonCodes.types[code]!.rawValue)") }
         }
         return .ok
@@ -250,7 +324,7 @@ enum ImportCommands {
     static func listBatches(_ invocation: Invocation) async throws -> ExitStatus {
         let (ledger, _, _) = try ledger(invocation)
         let date = try invocation.value("date").map { try CalendarDate(iso: $0) }
-        let batches = try ledger.batches(client: invocation.value("client"), date: date)
+        let batches = try ledger.batches(client: invocation.value("client").map { ClientID($0) }, date: date)
         if invocation.json {
             try Output.json(batches)
         } else if batches.isEmpty {
@@ -270,41 +344,67 @@ enum ImportCommands {
     static func showBatch(_ invocation: Invocation) async throws -> ExitStatus {
         let (ledger, _, _) = try ledger(invocation)
         guard let id = Int64(invocation.argument("ID")!) else { throw UsageError("ID must be a number", command: "batch show") }
-        guard let batch = try ledger.batch(id) else {
+        guard let batch = try ledger.batchView(id) else {
             throw GeneralError(code: "batch.missing", message: "no batch \(id)", exitStatus: .noInput)
         }
         if invocation.json {
             try Output.json(batch)
             return .ok
         }
-        let s = batch.summary
-        Output.line("Batch \(s.id) — \(s.client), from \(s.sourceFile)")
-        Output.line("  payer     \(s.payer ?? "-")")
-        Output.line("  trace     \(s.traceNumber ?? "-")    date \(s.paymentDate ?? "-")    method \(batch.paymentMethod ?? "-")"
+        Output.line("Batch \(batch.batch) — \(batch.client), from \(batch.origin.file) (\(batch.status.replacingOccurrences(of: "_", with: " ")))")
+        if let original = batch.duplicateOf { Output.line("  DUPLICATE PAYMENT of batch \(original): its lines are not matched again") }
+        Output.line("  payer     \(batch.payer.name ?? "-")" + (batch.payer.id.map { " (id \($0))" } ?? ""))
+        Output.line("  trace     \(batch.traceNumber ?? "-")    date \(batch.paymentDate ?? "-")    method \(batch.paymentMethod ?? "-")"
             + (batch.receivingAccount.map { "    account \($0)" } ?? ""))
-        Output.line("  total     \(s.total) \(s.currency)    lines account for \(batch.remitted)"
-            + (s.balanced ? "    balanced" : "    OUT OF BALANCE by \(s.difference)"))
+        Output.line("  total     \(batch.total) \(batch.currency)\(batch.currencyDeclared ? "" : " (not named in the file: the customer's currency)")"
+            + "    lines account for \(batch.remitted)" + (batch.balanced ? "    balanced" : "    OUT OF BALANCE by \(batch.difference)"))
         for finding in batch.findings { Output.line("  FILE CHECK: \(finding.message)" + (finding.segment.map { " (at \($0))" } ?? "")) }
-        for deduction in batch.paymentDeductions { Output.line("  payment deduction " + describe(deduction)) }
+        for adjustment in batch.entityAdjustments { Output.line("  payment deduction " + describe(adjustment)) }
         Output.line("")
-        let statuses = try ledger.lineStatuses(batch: id)
         Output.line("  #    REFERENCE                 PAID          INVOICE       DISCOUNT    ADJUSTMENTS           FROM    STATUS")
         for line in batch.lines {
-            Output.line("  \(String(line.position + 1).padding(5))\((line.referenceQualifier + " " + line.reference).padding(26))"
+            let from = line.origin.segment ?? line.origin.row ?? 0
+            Output.line("  \(String(line.line).padding(5))\((line.referenceQualifier + " " + line.reference).padding(26))"
                 + "\(line.amountPaid.padding(14))\((line.invoiceAmount ?? "-").padding(14))\((line.discount ?? "-").padding(12))"
-                + "\(line.adjustments.joined(separator: ", ").padding(22))\(String(line.sourceLocation).padding(8))"
-                + (statuses[line.position].map { "\($0.status) (\($0.rule))" } ?? "not matched"))
-            for deduction in line.deductions { Output.line("         deduction " + describe(deduction)) }
+                + "\(line.adjustments.map { "\($0.amount) \($0.reasonCode)" }.joined(separator: ", ").padding(22))\(String(from).padding(8))"
+                + (line.decision.map { "\($0.status) (\($0.rule))" } ?? "not matched"))
+            for adjustment in line.adjustments where adjustment.text != nil || adjustment.reference != nil {
+                Output.line("       as written: " + describe(adjustment))
+            }
+            guard let decision = line.decision else { continue }
+            for application in decision.applications {
+                Output.line("       -> \(application.invoice) (\(application.customer)): open \(application.openAmount), applied \(application.applied)"
+                    + (application.discount != "0.00" && application.discount != "0" ? ", discount \(application.discount)" : "")
+                    + (application.writeOff != "0.00" && application.writeOff != "0" ? ", written off \(application.writeOff)" : ""))
+            }
+            for deduction in decision.deductions {
+                Output.line("       deduction \(deduction.type) \(deduction.amount)"
+                    + (deduction.code.isEmpty ? "" : " (\(deduction.code)\(deduction.wording.map { " \($0)" } ?? ""))")
+                    + (deduction.unmapped ? " unmapped reason code" : "") + (deduction.text.map { " \"\($0)\"" } ?? "")
+                    + (deduction.reference.map { " ref \($0)" } ?? "") + (deduction.invoice.map { " on \($0)" } ?? ""))
+            }
+            if let first = decision.paidBy {
+                Output.line(decision.status == "duplicate_payment" ? "       first sent as batch \(first.batch) line \(first.line)"
+                                                                    : "       paid first by batch \(first.batch) line \(first.line)")
+            }
+            if decision.status == "ambiguous" && decision.suggestions.isEmpty && !decision.candidates.isEmpty {
+                Output.line("       could be: \(decision.candidates.joined(separator: ", "))")
+            }
+            for suggestion in decision.suggestions {
+                Output.line("       suggestion \(suggestion.number): \(suggestion.invoice) open \(suggestion.openAmount), \(suggestion.reason.replacingOccurrences(of: "_", with: " ")),"
+                    + " amount \(suggestion.amountFit.replacingOccurrences(of: "_", with: " "))")
+            }
+            if let note = decision.note { Output.line("       \(note)") }
         }
         return .ok
     }
 
-    /// `-45.00 DMG "Damaged in transit" ref DM-5566 (line 3)`.
-    static func describe(_ deduction: BatchDetail.Deduction) -> String {
-        var text = "\(deduction.amount) \(deduction.currency) \(deduction.code.isEmpty ? "(no code)" : deduction.code)"
-        if let words = deduction.text { text += " \"\(words)\"" }
-        if let reference = deduction.reference { text += " ref \(deduction.referenceQualifier.map { "\($0) " } ?? "")\(reference)" }
-        if let invoice = deduction.invoice { text += " on invoice \(invoice)" }
-        return text + " (at \(deduction.sourceLocation))"
+    /// `-45.00 USD DMG "Damaged in transit" ref DM-5566 (at 3)`: a deduction as the file wrote it.
+    static func describe(_ adjustment: BatchView.Adjustment) -> String {
+        var text = "\(adjustment.amount) \(adjustment.currency) \(adjustment.reasonCode.isEmpty ? "(no code)" : adjustment.reasonCode)"
+        if let words = adjustment.text { text += " \"\(words)\"" }
+        if let reference = adjustment.reference { text += " ref \(adjustment.referenceQualifier.map { "\($0) " } ?? "")\(reference)" }
+        if let invoice = adjustment.invoice { text += " on invoice \(invoice)" }
+        return text + " (at \(adjustment.sourceLocation))"
     }
 }

@@ -312,7 +312,7 @@ enum NightCommands {
         guard let file = invocation.value("html") else { throw UsageError("say where: --html FILE", command: "report") }
         let database = try WorkspaceDatabase.open(at: workspace.databasePath)
         let date = try invocation.value("date").map { try CalendarDate(iso: $0) }
-        let batches = try Ledger(database: database).reviewBatches(clients: invocation.values("client"), importedOn: date)
+        let batches = try Ledger(database: database).reviewBatches(clients: invocation.values("client").map { ClientID($0) }, importedOn: date)
         let last = try RunLog(database: database).lastFinished()
         let failures = (last?.items ?? []).filter { !["ok", "no_documents"].contains($0.status) }
             .map { (credential: "\($0.client)/\($0.portal)", status: $0.status, message: $0.message ?? "") }

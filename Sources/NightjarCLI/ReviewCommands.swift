@@ -98,9 +98,9 @@ enum ReviewCommands {
         return .ok
     }
 
-    static func client(_ invocation: Invocation) throws -> String {
+    static func client(_ invocation: Invocation) throws -> ClientID {
         guard let client = invocation.value("client") else { throw UsageError("say which client: --client C", command: invocation.command.name) }
-        return client
+        return ClientID(client)
     }
 
     static func showInvoice(_ invocation: Invocation) async throws -> ExitStatus {

@@ -131,6 +131,9 @@ public struct RemittanceAdvice: Sendable, Equatable, Codable {
     public let traceNumber: String?
     public let traceOriginator: String?
     public let currency: CurrencyCode
+    /// Whether the file named the currency (CUR, a currency column or the profile's); when not,
+    /// `currency` is the default and matching takes the customer's ledger currency instead.
+    public internal(set) var currencyDeclared = true
     public var references: [DocumentReference]
     public var dates: [DocumentDate]
     public var parties: [Party]
@@ -209,7 +212,9 @@ public enum RemittanceAdviceReader {
     static func advice(_ set: X12TransactionSet, defaultCurrency: CurrencyCode, file: String?) throws(X12Error) -> RemittanceAdvice {
         // The currency can come after BPR, so find it first.
         var currency = defaultCurrency
+        var currencyDeclared = false
         if let cur = set.segments.first(where: { $0.id == "CUR" }), let code = cur.optional(2) {
+            currencyDeclared = true
             do {
                 currency = try CurrencyCode(code)
             } catch {
@@ -234,6 +239,7 @@ public enum RemittanceAdviceReader {
             receivingBankID: isOld ? nil : bpr.optional(13), receivingAccount: isOld ? nil : bpr.optional(15),
             effectiveDate: effective, traceNumber: trn?.optional(2), traceOriginator: trn?.optional(3), currency: currency,
             references: [], dates: [], parties: [], entities: [], lines: [])
+        advice.currencyDeclared = currencyDeclared
         enum Place { case heading, party, entity, line, itemDetail }
         var place = Place.heading
         /// The ADX whose loop we are in (its NTE and REF belong to it): in a line, or at the ENT level.

@@ -17,7 +17,7 @@ public struct InvoiceApplication: Sendable, Codable {
 
 /// An invoice with everything applied to it.
 public struct InvoiceHistory: Sendable, Codable {
-    public let client: String
+    public let client: ClientID
     public let customer: String
     public let invoice: String
     public let date: String?
@@ -38,7 +38,7 @@ public struct CustomerAccount: Sendable, Codable {
         public let balance: Money
     }
 
-    public let client: String
+    public let client: ClientID
     public let customer: String
     public let entries: [Entry]
     public let balance: Money
@@ -47,7 +47,7 @@ public struct CustomerAccount: Sendable, Codable {
 }
 
 extension Ledger {
-    func invoiceRow(client: String, number: String) throws -> Row {
+    func invoiceRow(client: ClientID, number: String) throws -> Row {
         guard let row = try database.query("SELECT * FROM open_invoice WHERE client_id = ? AND invoice_number = ?", [client, number]).first else {
             throw GeneralError(code: "invoice.missing", message: "no invoice \(number) for \(client)", exitStatus: .noInput)
         }
@@ -55,21 +55,28 @@ extension Ledger {
     }
 
     /// Everything applied to an invoice, each with its reference and amount.
-    public func invoiceHistory(client: String, invoice number: String) throws -> InvoiceHistory {
+    public func invoiceHistory(client: ClientID, invoice number: String) throws -> InvoiceHistory {
         let row = try invoiceRow(client: client, number: number)
         let id = try row.int64("id")
         let currency = try CurrencyCode(try row.string("currency"))
         func money(_ value: Int64) -> Money { Money(minorUnits: value, currency: currency) }
         var applications: [InvoiceApplication] = []
         for match in try database.query("""
-            SELECT m.*, l.reference, l.amount_paid_minor, b.id AS batch, b.status AS batch_status, b.payment_date, b.trace_number
+            SELECT m.applied_minor, m.discount_minor, m.write_off_minor, m.deductions, l.reference, b.id AS batch, b.status AS batch_status,
+                   b.payment_date, b.trace_number, l.position AS line_position
             FROM line_match m JOIN remittance_line l ON l.id = m.line_id JOIN remittance_batch b ON b.id = m.batch_id
-            WHERE m.invoice_id = ? ORDER BY b.id, l.position
-            """, [id]) {
+            WHERE m.invoice_id = ?
+            UNION ALL
+            SELECT a.applied_minor, a.discount_minor, a.write_off_minor, m.deductions, l.reference, b.id AS batch, b.status AS batch_status,
+                   b.payment_date, b.trace_number, l.position AS line_position
+            FROM line_application a JOIN line_match m ON m.line_id = a.line_id JOIN remittance_line l ON l.id = a.line_id
+            JOIN remittance_batch b ON b.id = a.batch_id WHERE a.invoice_id = ?
+            ORDER BY batch, line_position
+            """, [id, id]) {
             let status = try match.string("batch_status"), batch = try match.int64("batch"), date = try match.optionalString("payment_date")
             let reference = "payment \(try match.optionalString("trace_number") ?? "-") line \(try match.string("reference"))"
             let discount = try match.int64("discount_minor"), writeOff = try match.int64("write_off_minor")
-            let stored = ReviewBatch.Deduction.stored(try match.optionalString("deductions"))
+            let stored = ReviewBatch.Deduction.stored(try match.optionalString("deductions")).filter { $0.invoiceID == nil || $0.invoiceID == id }
             let deductions = stored.map(\.amount.minorUnits).reduce(0, +)
             let typed = stored.map {
                 InvoiceApplication(kind: $0.type, reference: "\(reference) reason \($0.reasonCode ?? "-")", amount: $0.amount, status: status, batch: batch, date: date)
@@ -91,7 +98,7 @@ extension Ledger {
 
     /// Records a credit (or, with a negative amount, a debit) by hand; with an invoice, it
     /// reduces that invoice's open amount at once.
-    public func recordCredit(client: String, customer: String, type: String, reference: String, amount: Money, invoice: String?, actor: String?) throws {
+    public func recordCredit(client: ClientID, customer: String, type: String, reference: String, amount: Money, invoice: String?, actor: String?) throws {
         try database.transaction {
             guard try database.scalar(Int64.self, "SELECT count(*) FROM customer WHERE client_id = ? AND customer_id = ?", [client, customer]) ?? 0 > 0
                     || (try database.scalar(Int64.self, "SELECT count(*) FROM open_invoice WHERE client_id = ? AND customer_id = ?", [client, customer]) ?? 0) > 0 else {
@@ -115,7 +122,7 @@ extension Ledger {
 
     /// A customer's running account, oldest first: invoices raise it; approved payments,
     /// discounts, deductions and credits lower it.
-    public func account(client: String, customer: String) throws -> CustomerAccount {
+    public func account(client: ClientID, customer: String) throws -> CustomerAccount {
         struct Event { let date: String?; let kind: String; let reference: String; let invoice: String?; let amount: Money }
         var events: [Event] = []
         var currency: CurrencyCode = .usd
@@ -156,7 +163,7 @@ extension Ledger {
             guard let batch = try database.query("SELECT * FROM remittance_batch WHERE id = ?", [id]).first else { throw ReviewError.missing(id) }
             let status = try batch.string("status")
             guard status == "new" else { throw ReviewError.frozen(id, status) }
-            let client = try batch.string("client_id")
+            let client = ClientID(try batch.string("client_id"))
             guard let match = try database.query("""
                 SELECT m.*, l.amount_paid_minor, l.reference FROM line_match m JOIN remittance_line l ON l.id = m.line_id WHERE m.batch_id = ? AND l.position = ?
                 """, [id, position]).first else {
@@ -174,16 +181,24 @@ extension Ledger {
             let invoice = try invoiceRow(client: client, number: target)
             let open = try invoice.int64("open_amount_minor")
             let paid = try match.int64("amount_paid_minor"), discount = try match.int64("discount_minor")
-            let deducted = ReviewBatch.Deduction.stored(try match.string("deductions")).map(\.amount.minorUnits).reduce(0, +)
+            let invoiceID = try invoice.int64("id")
+            // The payer's deductions now go with the invoice the line is pointed at.
+            let typed = ((try? JSONDecoder().decode([TypedDeduction].self, from: Data(try match.string("deductions").utf8))) ?? []).map {
+                TypedDeduction(type: $0.type, reasonCode: $0.reasonCode, amount: $0.amount, text: $0.text, reference: $0.reference, invoiceID: invoiceID,
+                               unmapped: $0.unmapped)
+            }
+            let deducted = typed.map(\.amount.minorUnits).reduce(0, +)
             let covered = paid + deducted + discount
             let newStatus = covered == open ? (deducted > 0 ? "short_paid" : discount > 0 ? "paid_with_discount" : "paid_in_full")
                 : covered < open ? "short_paid" : "over_paid"
             let rule = acceptSuggestion ? "manual.suggestion" : "manual.reassign"
+            try database.execute("DELETE FROM line_application WHERE line_id = ?", [try match.int64("line_id")])
             try database.execute("""
-                UPDATE line_match SET invoice_id = ?, status = ?, rule = ?, applied_minor = ?, write_off_minor = 0, unapplied_minor = ?, matched_at = ?
+                UPDATE line_match SET invoice_id = ?, status = ?, rule = ?, applied_minor = ?, write_off_minor = 0, unapplied_minor = ?, matched_at = ?,
+                    deductions = ?, open_minor = ?, paid_by_line_id = NULL, candidates = NULL, note = NULL
                 WHERE line_id = ?
-                """, [try invoice.int64("id"), newStatus, "\(rule) by \(actor)", min(open, covered), max(0, covered - open), Logger.timestamp(),
-                      try match.int64("line_id")])
+                """, [invoiceID, newStatus, "\(rule) by \(actor)", min(open, covered), max(0, covered - open), Logger.timestamp(),
+                      DecisionJSON.deductions(typed), open, try match.int64("line_id")])
             try record(id, acceptSuggestion ? "accept-suggestion" : "reassign", line: position,
                        detail: "\(try match.string("reference")) -> \(target) (was \(try match.string("status")))", actor: actor)
             return newStatus

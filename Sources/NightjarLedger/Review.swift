@@ -95,19 +95,32 @@ extension Ledger {
         func money(_ value: Int64) -> Money { Money(minorUnits: value, currency: currency) }
         var lines: [LineSettlement] = []
         let rows = try database.query("""
-            SELECT l.position, l.reference, l.amount_paid_minor, m.applied_minor, m.discount_minor, m.write_off_minor, m.unapplied_minor, m.deductions,
-                   i.invoice_number, i.customer_id
+            SELECT l.id, l.position, l.reference, l.amount_paid_minor, m.applied_minor, m.discount_minor, m.write_off_minor, m.unapplied_minor, m.deductions,
+                   m.invoice_id, i.invoice_number, i.customer_id
             FROM remittance_line l LEFT JOIN line_match m ON m.line_id = l.id LEFT JOIN open_invoice i ON i.id = m.invoice_id
             WHERE l.batch_id = ? ORDER BY l.position
             """, [id])
+        let several = try applications(batch: id)
         for row in rows {
             guard let applied: Int64 = try row.get("applied_minor", as: Int64?.self) else { throw ReviewError.notMatched(id) }
             let deductions = ReviewBatch.Deduction.stored(try row.optionalString("deductions"))
-            lines.append(LineSettlement(position: Int(try row.int64("position")), reference: try row.string("reference"),
-                                        invoice: try row.optionalString("invoice_number"), customer: try row.optionalString("customer_id"),
+            let position = Int(try row.int64("position")), reference = try row.string("reference")
+            if let parts = several[try row.int64("id")] {
+                // A reference naming several invoices: one settlement per invoice, each with its own deductions.
+                for (index, part) in parts.enumerated() {
+                    lines.append(LineSettlement(position: position, reference: reference, invoice: part.invoiceNumber, customer: part.customerID,
+                                                applied: money(part.applied), discount: money(part.discount), writeOff: money(part.writeOff),
+                                                unapplied: money(index == 0 ? try row.int64("unapplied_minor") : 0),
+                                                deductions: deductions.filter { $0.invoiceID == part.invoiceID }))
+                }
+                continue
+            }
+            let invoice = try row.optionalString("invoice_number")
+            // Deductions on a line applied to no invoice are not taken: they wait, with the line, for a person.
+            lines.append(LineSettlement(position: position, reference: reference, invoice: invoice, customer: try row.optionalString("customer_id"),
                                         applied: money(applied), discount: money(try row.int64("discount_minor")),
                                         writeOff: money(try row.int64("write_off_minor")), unapplied: money(try row.int64("unapplied_minor")),
-                                        deductions: deductions))
+                                        deductions: invoice == nil ? [] : deductions))
         }
         return BatchSettlement(batch: id, client: try batch.string("client_id"), payer: try batch.optionalString("payer_name"),
                                traceNumber: try batch.optionalString("trace_number"), paymentDate: try batch.optionalString("payment_date"),
@@ -140,6 +153,21 @@ extension Ledger {
             try record(id, "reverse", detail: reason, actor: actor)
             return settlement
         }
+    }
+
+    /// The invoices each line applied to several of (a reference naming several invoices), by line id.
+    func applications(batch id: Int64) throws -> [Int64: [(invoiceID: Int64, invoiceNumber: String, customerID: String, open: Int64, applied: Int64,
+                                                          discount: Int64, writeOff: Int64, deducted: Int64)]] {
+        var result: [Int64: [(Int64, String, String, Int64, Int64, Int64, Int64, Int64)]] = [:]
+        for row in try database.query("""
+            SELECT a.line_id, a.invoice_id, i.invoice_number, i.customer_id, a.open_minor, a.applied_minor, a.discount_minor, a.write_off_minor, a.deducted_minor
+            FROM line_application a JOIN open_invoice i ON i.id = a.invoice_id WHERE a.batch_id = ? ORDER BY a.id
+            """, [id]) {
+            result[try row.int64("line_id"), default: []].append((try row.int64("invoice_id"), try row.string("invoice_number"), try row.string("customer_id"),
+                                                                 try row.int64("open_minor"), try row.int64("applied_minor"), try row.int64("discount_minor"),
+                                                                 try row.int64("write_off_minor"), try row.int64("deducted_minor")))
+        }
+        return result
     }
 
     func apply(_ settlement: BatchSettlement, sign: Int64) throws {

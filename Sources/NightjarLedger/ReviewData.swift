@@ -1,7 +1,7 @@
 import Foundation
 public import NightjarCore
 import NightjarStore
-import NightjarMatching
+public import NightjarMatching
 
 /// A batch as the morning review shows it: its payment, where it came from, and each line with
 /// its match decision and typed deductions.
@@ -10,18 +10,34 @@ public struct ReviewBatch: Sendable, Codable {
         public let type: String
         public let reasonCode: String?
         public let amount: Money
+        /// The payer's wording of the reason.
+        public let text: String?
+        /// The payer's reference: a debit memo, return authorisation or promotion number.
+        public let reference: String?
+        /// The invoice it was taken against.
+        public let invoiceID: Int64?
+        /// The code is not in the client's reason-code table (the report lists it as an unmapped reason code).
+        public let unmapped: Bool
 
-        public init(type: String, reasonCode: String?, amount: Money) {
+        public init(type: String, reasonCode: String?, amount: Money, text: String? = nil, reference: String? = nil, invoiceID: Int64? = nil,
+                    unmapped: Bool = false) {
             self.type = type
             self.reasonCode = reasonCode
             self.amount = amount
+            self.text = text
+            self.reference = reference
+            self.invoiceID = invoiceID
+            self.unmapped = unmapped
         }
 
         /// The deductions a match decision stored (`line_match.deductions`, as `DecisionJSON` writes them).
         static func stored(_ json: String?) -> [Deduction] {
             guard let json, json != "[]",
                   let list = DecisionJSON.readDeductions(json) ?? (try? JSONDecoder().decode([TypedDeduction].self, from: Data(json.utf8))) else { return [] }
-            return list.map { Deduction(type: $0.type.rawValue, reasonCode: $0.reasonCode, amount: $0.amount) }
+            return list.map {
+                Deduction(type: $0.type.rawValue, reasonCode: $0.reasonCode, amount: $0.amount, text: $0.text, reference: $0.reference,
+                          invoiceID: $0.invoiceID, unmapped: $0.unmapped)
+            }
         }
     }
 
@@ -31,10 +47,16 @@ public struct ReviewBatch: Sendable, Codable {
         public let amountPaid: Money
         public let status: String?
         public let rule: String?
+        /// The invoice the line applies to (several, comma-separated, for a reference naming several).
         public let invoice: String?
         public let deductions: [Deduction]
+        /// Candidates a person may confirm, in the order they rank.
+        public let suggestions: [Suggestion]
+        /// Why, when the status alone does not say (an unknown payer and the command that maps it).
+        public let note: String?
 
-        public init(position: Int, reference: String, amountPaid: Money, status: String?, rule: String?, invoice: String?, deductions: [Deduction]) {
+        public init(position: Int, reference: String, amountPaid: Money, status: String?, rule: String?, invoice: String?, deductions: [Deduction],
+                    suggestions: [Suggestion] = [], note: String? = nil) {
             self.position = position
             self.reference = reference
             self.amountPaid = amountPaid
@@ -42,6 +64,8 @@ public struct ReviewBatch: Sendable, Codable {
             self.rule = rule
             self.invoice = invoice
             self.deductions = deductions
+            self.suggestions = suggestions
+            self.note = note
         }
 
         /// Whether a person must look at it (anything but paid in full or with a discount).
@@ -81,8 +105,14 @@ public struct ReviewBatch: Sendable, Codable {
 }
 
 extension Ledger {
+    /// The suggestions a match decision stored (`line_match.suggestions`, as `DecisionJSON` writes them).
+    static func storedSuggestions(_ json: String?) -> [Suggestion] {
+        guard let json, json != "[]" else { return [] }
+        return (try? JSONDecoder().decode([Suggestion].self, from: Data(json.utf8))) ?? []
+    }
+
     /// Batches awaiting review (not approved), or those imported on a date, with their lines.
-    public func reviewBatches(clients: [String]? = nil, importedOn date: CalendarDate? = nil) throws -> [ReviewBatch] {
+    public func reviewBatches(clients: [ClientID]? = nil, importedOn date: CalendarDate? = nil) throws -> [ReviewBatch] {
         var sql = """
             SELECT b.*, f.original_name, f.portal, f.imported_at FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id WHERE 1 = 1
             """
@@ -103,15 +133,18 @@ extension Ledger {
             let currency = try CurrencyCode(try row.string("currency"))
             var lines: [ReviewBatch.Line] = []
             for line in try database.query("""
-                SELECT l.position, l.reference, l.amount_paid_minor, m.status, m.rule, m.deductions,
-                       (SELECT invoice_number FROM open_invoice WHERE id = m.invoice_id) AS invoice
+                SELECT l.position, l.reference, l.amount_paid_minor, m.status, m.rule, m.deductions, m.suggestions, m.note,
+                       coalesce((SELECT invoice_number FROM open_invoice WHERE id = m.invoice_id),
+                                (SELECT group_concat(i.invoice_number, ', ') FROM line_application a JOIN open_invoice i ON i.id = a.invoice_id
+                                 WHERE a.line_id = l.id)) AS invoice
                 FROM remittance_line l LEFT JOIN line_match m ON m.line_id = l.id WHERE l.batch_id = ? ORDER BY l.position
                 """, [id]) {
                 let deductions = ReviewBatch.Deduction.stored(try line.optionalString("deductions"))
                 lines.append(ReviewBatch.Line(position: Int(try line.int64("position")), reference: try line.string("reference"),
                                               amountPaid: Money(minorUnits: try line.int64("amount_paid_minor"), currency: currency),
                                               status: try line.optionalString("status"), rule: try line.optionalString("rule"),
-                                              invoice: try line.optionalString("invoice"), deductions: deductions))
+                                              invoice: try line.optionalString("invoice"), deductions: deductions,
+                                              suggestions: Ledger.storedSuggestions(try line.optionalString("suggestions")), note: try line.optionalString("note")))
             }
             batches.append(ReviewBatch(id: id, client: try row.string("client_id"), payer: try row.optionalString("payer_name"),
                                        traceNumber: try row.optionalString("trace_number"), paymentDate: try row.optionalString("payment_date"),

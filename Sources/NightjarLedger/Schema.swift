@@ -306,5 +306,37 @@ public enum LedgerSchema {
         );
         CREATE INDEX document_reference_batch ON document_reference (batch_id);
         """),
+        ("matching-decisions", """
+        -- Whether the file named the payment's currency (else it is the customer's ledger currency).
+        ALTER TABLE remittance_batch ADD COLUMN currency_declared INTEGER NOT NULL DEFAULT 1;
+        -- The same payment sent again in another file: the batch it repeats.
+        ALTER TABLE remittance_batch ADD COLUMN duplicate_of INTEGER REFERENCES remittance_batch(id);
+        CREATE INDEX remittance_batch_trace ON remittance_batch (client_id, trace_number);
+        -- An invoice a line names besides its own reference (REF*IV on a debit memo line).
+        ALTER TABLE remittance_line ADD COLUMN invoice_reference TEXT;
+        -- Paid twice: the line that paid the invoice first.
+        ALTER TABLE line_match ADD COLUMN paid_by_line_id INTEGER REFERENCES remittance_line(id);
+        -- The invoice's open amount before the line, when it was applied to one.
+        ALTER TABLE line_match ADD COLUMN open_minor INTEGER;
+        -- The invoices a line could mean (ambiguous, paid twice), as a JSON array of ids.
+        ALTER TABLE line_match ADD COLUMN candidates TEXT;
+        -- Why, in words, when the status alone does not say (an unknown payer and how to map it).
+        ALTER TABLE line_match ADD COLUMN note TEXT;
+        -- A line applied to several invoices (a reference naming several): one row per invoice,
+        -- while its line_match row holds the totals and no invoice.
+        CREATE TABLE line_application (
+            id INTEGER PRIMARY KEY,
+            line_id INTEGER NOT NULL REFERENCES remittance_line(id),
+            batch_id INTEGER NOT NULL REFERENCES remittance_batch(id),
+            invoice_id INTEGER NOT NULL REFERENCES open_invoice(id),
+            open_minor INTEGER NOT NULL,
+            applied_minor INTEGER NOT NULL,
+            discount_minor INTEGER NOT NULL,
+            write_off_minor INTEGER NOT NULL,
+            deducted_minor INTEGER NOT NULL
+        );
+        CREATE INDEX line_application_batch ON line_application (batch_id);
+        CREATE INDEX line_application_invoice ON line_application (invoice_id);
+        """),
     ]
 }

@@ -1,32 +1,5 @@
 public import NightjarCore
 
-/// The kinds of deduction finance tracks; payers' reason codes map to these.
-public enum DeductionType: String, Sendable, Codable, CaseIterable {
-    case manual, `return`, shortage, promotion, cancellation, pricing, damage, discount
-}
-
-/// Maps payers' reason codes (X12 ADX02, CSV reason columns) to deduction types. Editable per client.
-public struct ReasonCodeTable: Sendable, Codable, Equatable {
-    public var types: [String: DeductionType]
-
-    public init(types: [String: DeductionType]) { self.types = types }
-
-    /// A starting table; codes not listed are `manual` until someone maps them.
-    public static let standard = ReasonCodeTable(types: [
-        "01": .pricing, "PRICING": .pricing, "PRICE": .pricing,
-        "04": .damage, "DAMAGE": .damage, "DAMAGED": .damage,
-        "06": .shortage, "SHORTAGE": .shortage, "SHORT": .shortage, "STOCKOUT": .shortage,
-        "11": .return, "12": .return, "72": .return, "RETURN": .return, "RTV": .return,
-        "PROMO": .promotion, "PROMOTION": .promotion, "COOP": .promotion, "CASHBACK": .promotion,
-        "CANCEL": .cancellation, "CANCELLATION": .cancellation,
-        "DISCOUNT": .discount, "SKONTO": .discount,
-    ])
-
-    public func type(of code: String) -> DeductionType {
-        types[code.uppercased().trimmingCharacters(in: .whitespaces)] ?? .manual
-    }
-}
-
 /// Early-payment discount terms, e.g. `2/10 NET 30`: 2 % if paid within 10 days.
 public struct DiscountTerms: Sendable, Codable, Equatable {
     /// Percent in basis points (2 % = 200).
@@ -42,6 +15,9 @@ public struct DiscountTerms: Sendable, Codable, Equatable {
         self.basisPoints = points
         self.days = days
     }
+
+    /// The discount these terms give on `amount` minor units, rounded half up.
+    public func discount(on amount: Int64) -> Int64 { (amount * basisPoints + 5_000) / 10_000 }
 }
 
 /// The rules of one client, in the order they are tried. Every decision records which rule made it.
@@ -56,23 +32,43 @@ public struct MatchingRules: Sendable, Codable, Equatable {
     /// Open invoices older than this are not candidates.
     public var lookBackDays: Int
     public var reasonCodes: ReasonCodeTable
+    /// A payer id that equals one of the client's customer ids means that customer (opt-in).
+    public var payerIDIsCustomerID: Bool
 
     public init(normalisation: ReferenceNormalisation = .standard, writeOffAmount: Int64 = 500, writeOffBasisPoints: Int64 = 50,
-                discountGraceDays: Int = 5, lookBackDays: Int = 730, reasonCodes: ReasonCodeTable = .standard) {
+                discountGraceDays: Int = 5, lookBackDays: Int = 730, reasonCodes: ReasonCodeTable = .standard, payerIDIsCustomerID: Bool = false) {
         self.normalisation = normalisation
         self.writeOffAmount = writeOffAmount
         self.writeOffBasisPoints = writeOffBasisPoints
         self.discountGraceDays = discountGraceDays
         self.lookBackDays = lookBackDays
         self.reasonCodes = reasonCodes
+        self.payerIDIsCustomerID = payerIDIsCustomerID
     }
 
     /// The documented defaults: standard normalisation; write-offs up to 5.00 and 0.5 %;
-    /// discounts accepted 5 days past their period; invoices up to two years old.
+    /// discounts accepted 5 days past their period; invoices up to two years old; payer ids
+    /// mapped to customers only by alias.
     public static let standard = MatchingRules()
+
+    enum CodingKeys: String, CodingKey {
+        case normalisation, writeOffAmount, writeOffBasisPoints, discountGraceDays, lookBackDays, reasonCodes, payerIDIsCustomerID
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        normalisation = try container.decode(ReferenceNormalisation.self, forKey: .normalisation)
+        writeOffAmount = try container.decode(Int64.self, forKey: .writeOffAmount)
+        writeOffBasisPoints = try container.decode(Int64.self, forKey: .writeOffBasisPoints)
+        discountGraceDays = try container.decode(Int.self, forKey: .discountGraceDays)
+        lookBackDays = try container.decode(Int.self, forKey: .lookBackDays)
+        reasonCodes = try container.decode(ReasonCodeTable.self, forKey: .reasonCodes)
+        payerIDIsCustomerID = try container.decodeIfPresent(Bool.self, forKey: .payerIDIsCustomerID) ?? false
+    }
 }
 
-/// A client's open invoice, as the matcher sees it.
+/// A client's invoice as the matcher sees it: open, or already settled (for paid-twice and
+/// debit memos naming it).
 public struct OpenItem: Sendable, Equatable {
     public let id: Int64
     public let customerID: String
@@ -96,42 +92,71 @@ public struct OpenItem: Sendable, Equatable {
     }
 }
 
+/// One of the payer's adjustments on a line (X12 ADX, a CSV deduction): a signed amount
+/// (negative = taken off), the payer's reason code and what else it says.
+public struct LineAdjustment: Sendable, Equatable {
+    public var amount: Money
+    public var reasonCode: String
+    /// The payer's own wording of the reason.
+    public var text: String?
+    /// What `reference` is: a debit memo, a return authorisation, a promotion number...
+    public var referenceQualifier: String?
+    public var reference: String?
+    /// The invoice the adjustment is taken against, when the payer names one.
+    public var invoiceReference: String?
+
+    public init(amount: Money, reasonCode: String, text: String? = nil, referenceQualifier: String? = nil, reference: String? = nil,
+                invoiceReference: String? = nil) {
+        self.amount = amount
+        self.reasonCode = reasonCode
+        self.text = text
+        self.referenceQualifier = referenceQualifier
+        self.reference = reference
+        self.invoiceReference = invoiceReference
+    }
+}
+
 /// A remittance line to match.
 public struct LineToMatch: Sendable, Equatable {
     public let id: Int64
     public let reference: String
+    /// What the payer paid on this line, in the line's currency (the batch's, or the customer's
+    /// ledger currency when the file named none).
     public let amountPaid: Money
     public let discount: Money?
-    /// The payer's adjustments on this line: signed amounts (negative taken off) and reason codes.
-    public let adjustments: [(amount: Money, reasonCode: String)]
+    public let adjustments: [LineAdjustment]
     public let paymentDate: CalendarDate?
+    /// An invoice the line names besides its own reference (a debit memo's REF*IV).
+    public let namedInvoice: String?
 
-    public init(id: Int64, reference: String, amountPaid: Money, discount: Money? = nil,
-                adjustments: [(amount: Money, reasonCode: String)] = [], paymentDate: CalendarDate? = nil) {
+    public init(id: Int64, reference: String, amountPaid: Money, discount: Money? = nil, adjustments: [LineAdjustment] = [],
+                paymentDate: CalendarDate? = nil, namedInvoice: String? = nil) {
         self.id = id
         self.reference = reference
         self.amountPaid = amountPaid
         self.discount = discount
         self.adjustments = adjustments
         self.paymentDate = paymentDate
-    }
-
-    public static func == (lhs: LineToMatch, rhs: LineToMatch) -> Bool {
-        lhs.id == rhs.id && lhs.reference == rhs.reference && lhs.amountPaid == rhs.amountPaid && lhs.discount == rhs.discount
-            && lhs.paymentDate == rhs.paymentDate && lhs.adjustments.map(\.amount) == rhs.adjustments.map(\.amount)
-            && lhs.adjustments.map(\.reasonCode) == rhs.adjustments.map(\.reasonCode)
+        self.namedInvoice = namedInvoice
     }
 }
 
 /// What happened to a line.
-public enum LineStatus: String, Sendable, Codable {
+public enum LineStatus: String, Sendable, Codable, CaseIterable {
     case paidInFull = "paid_in_full"
     case paidWithDiscount = "paid_with_discount"
     case shortPaid = "short_paid"
     case overPaid = "over_paid"
+    /// The invoice was paid already, by an earlier line (import order, then position) or before.
     case paidTwice = "paid_twice"
+    /// A negative line: a deduction taken as its own line, applied as a debit to the invoice it names.
+    case debitMemo = "debit_memo"
     case unknownReference = "unknown_reference"
+    /// The payer is not known as any of the client's customers, so nothing could be looked up.
+    case unknownPayer = "unknown_payer"
     case ambiguous
+    /// The line belongs to a payment sent again in another file; it is not matched again.
+    case duplicatePayment = "duplicate_payment"
 
     /// Whether the line needs a person.
     public var isException: Bool {
@@ -140,242 +165,188 @@ public enum LineStatus: String, Sendable, Codable {
         default: true
         }
     }
+
+    /// Whether the status applies the line to an invoice.
+    public var applies: Bool {
+        switch self {
+        case .paidInFull, .paidWithDiscount, .shortPaid, .overPaid, .debitMemo: true
+        default: false
+        }
+    }
 }
 
-/// A deduction taken on an invoice, typed, with the payer's own code and amount (positive = taken off).
+/// A deduction taken on a line, typed, with the payer's own code, words and reference
+/// (amount positive = taken off).
 public struct TypedDeduction: Sendable, Equatable, Codable {
     public let type: DeductionType
     public let reasonCode: String
     public let amount: Money
+    /// The payer's wording of the reason.
+    public let text: String?
+    /// The payer's reference for the deduction: a debit memo, return authorisation or promotion number.
+    public let reference: String?
+    /// The invoice it was taken against (nil: the payment as a whole).
+    public let invoiceID: Int64?
+    /// The code is not in the client's reason-code table (so the type is `manual` until mapped).
+    public let unmapped: Bool
+
+    public init(type: DeductionType, reasonCode: String, amount: Money, text: String? = nil, reference: String? = nil, invoiceID: Int64? = nil,
+                unmapped: Bool = false) {
+        self.type = type
+        self.reasonCode = reasonCode
+        self.amount = amount
+        self.text = text
+        self.reference = reference
+        self.invoiceID = invoiceID
+        self.unmapped = unmapped
+    }
+
+    enum CodingKeys: String, CodingKey { case type, reasonCode, amount, text, reference, invoiceID, unmapped }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        type = try container.decode(DeductionType.self, forKey: .type)
+        reasonCode = try container.decode(String.self, forKey: .reasonCode)
+        amount = try container.decode(Money.self, forKey: .amount)
+        text = try container.decodeIfPresent(String.self, forKey: .text)
+        reference = try container.decodeIfPresent(String.self, forKey: .reference)
+        invoiceID = try container.decodeIfPresent(Int64.self, forKey: .invoiceID)
+        unmapped = try container.decodeIfPresent(Bool.self, forKey: .unmapped) ?? false
+    }
 }
 
-/// A near miss a person may confirm; never applied automatically.
+/// A candidate a person may confirm; never applied automatically.
 public struct Suggestion: Sendable, Equatable, Codable {
-    public enum Kind: String, Sendable, Codable {
-        case oneCharacterDifferent = "one_character_different"
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        /// Several open invoices normalise to the same number as the reference.
+        case sameNormalisedReference = "same_normalised_reference"
+        /// The reference with a glued prefix read another way.
+        case prefixVariant = "prefix_variant"
+        /// One of the invoices a reference naming several lists.
+        case referencePart = "reference_part"
         case transposed
+        case oneCharacterDifferent = "one_character_different"
         case purchaseOrderNumber = "purchase_order_number"
         case amountMatches = "amount_matches"
+
+        /// Whether the candidate was found through its reference (within the similarity threshold).
+        public var byReference: Bool { self != .amountMatches }
+    }
+
+    /// How the line's amount fits the candidate's open amount.
+    public enum AmountFit: String, Sendable, Codable, CaseIterable {
+        case exact
+        /// Exact once the early-payment discount the invoice's terms allow is taken off.
+        case withinDiscountTerms = "within_discount_terms"
+        /// Within the write-off tolerance.
+        case withinWriteOff = "within_write_off"
+        case short
+        case over
     }
 
     public let kind: Kind
     public let invoiceID: Int64
     public let invoiceNumber: String
+    public let openAmount: Money
+    public let amountFit: AmountFit
+
+    public init(kind: Kind, invoiceID: Int64, invoiceNumber: String, openAmount: Money, amountFit: AmountFit) {
+        self.kind = kind
+        self.invoiceID = invoiceID
+        self.invoiceNumber = invoiceNumber
+        self.openAmount = openAmount
+        self.amountFit = amountFit
+    }
+
+    /// The order suggestions are listed in: candidates found by reference before those found by
+    /// amount alone; among them an exact amount fit first, then a fit within discount terms or
+    /// the write-off; then by kind and number.
+    public static func ranked(_ list: [Suggestion]) -> [Suggestion] {
+        func fitRank(_ fit: AmountFit) -> Int { AmountFit.allCases.firstIndex(of: fit)! }
+        func kindRank(_ kind: Kind) -> Int { Kind.allCases.firstIndex(of: kind)! }
+        return list.sorted { a, b in
+            if a.kind.byReference != b.kind.byReference { return a.kind.byReference }
+            if fitRank(a.amountFit) != fitRank(b.amountFit) { return fitRank(a.amountFit) < fitRank(b.amountFit) }
+            if kindRank(a.kind) != kindRank(b.kind) { return kindRank(a.kind) < kindRank(b.kind) }
+            return a.invoiceNumber < b.invoiceNumber
+        }
+    }
 }
 
-/// The decision for one line.
-public struct MatchDecision: Sendable, Equatable, Codable {
-    public let lineID: Int64
-    public let status: LineStatus
-    /// The invoice the line was applied to, when it was matched automatically.
-    public let invoiceID: Int64?
-    /// The rule that decided, e.g. `reference.exact`, `reference.normalised`, `tolerance.write_off`.
-    public let rule: String
-    /// What reduces the invoice's open amount: paid + discount + deductions + write-off.
+/// What one line does to one invoice.
+public struct Application: Sendable, Equatable, Codable {
+    public let invoiceID: Int64
+    /// The invoice's open amount before this line.
+    public let openAmount: Money
+    /// What reduces the invoice's open amount: the cash, discount, deductions and write-off together.
     public let applied: Money
     public let discount: Money
     public let writeOff: Money
-    public let deductions: [TypedDeduction]
-    /// Paid beyond the invoice's open amount (over-payment, or a line with no invoice).
-    public let unapplied: Money
-    public let candidates: [Int64]
-    public let suggestions: [Suggestion]
+    /// The deductions taken against this invoice.
+    public let deducted: Money
+
+    public init(invoiceID: Int64, openAmount: Money, applied: Money, discount: Money, writeOff: Money, deducted: Money) {
+        self.invoiceID = invoiceID
+        self.openAmount = openAmount
+        self.applied = applied
+        self.discount = discount
+        self.writeOff = writeOff
+        self.deducted = deducted
+    }
+
+    /// The cash this line puts on the invoice (negative for a debit memo).
+    public var cash: Money {
+        Money(minorUnits: applied.minorUnits - discount.minorUnits - writeOff.minorUnits - deducted.minorUnits, currency: applied.currency)
+    }
 }
 
-/// The matching rules as pure functions over values.
-public struct Matcher: Sendable {
-    public let rules: MatchingRules
-    private var byExact: [String: [Int]] = [:]
-    private var byNormalised: [String: [Int]] = [:]
-    private let items: [OpenItem]
-    /// Open amounts changed by the current payment's lines (the items themselves are shared and
-    /// never copied, so one matcher serves many payments: see `startPayment()`).
-    private var changedOpen: [Int: Money] = [:]
-    private let settledEarlier: Set<String>
-    /// Every character seen in a normalised reference, for generating near misses.
-    private var alphabet: Set<Unicode.Scalar> = []
-    private var byPurchaseOrder: [String: [Int]] = [:]
-    private var byOpenAmount: [Money: [Int]] = [:]
+/// The decision for one line.
+public struct MatchDecision: Sendable, Equatable {
+    public let lineID: Int64
+    public let status: LineStatus
+    /// The rule that decided, e.g. `reference.exact`, `reference.split`, `tolerance.write_off`.
+    public let rule: String
+    /// One per invoice the line was applied to automatically (several for a reference naming several).
+    public let applications: [Application]
+    public let deductions: [TypedDeduction]
+    /// Paid beyond what the invoices took (over-payment, or a line applied to nothing).
+    public let unapplied: Money
+    /// The invoices the reference could mean, when it was applied to none (ambiguous, paid twice).
+    public let candidates: [Int64]
+    public let suggestions: [Suggestion]
+    /// For a line paid twice: the line that paid the invoice first, when it is known.
+    public let paidBy: Int64?
 
-    /// `items` are the open invoices of the customers the payer is known as — and only those:
-    /// the same number under another customer is never a candidate. `settled` are references of
-    /// invoices already closed by earlier payments (for paid-twice detection).
-    public init(rules: MatchingRules = .standard, items: [OpenItem], settledInvoiceNumbers: Set<String> = []) {
-        self.rules = rules
-        self.items = items
-        settledEarlier = Set(settledInvoiceNumbers.map { rules.normalisation.normalise($0) })
-        for (index, item) in items.enumerated() {
-            byExact[item.invoiceNumber.uppercased().trimmingCharacters(in: .whitespaces), default: []].append(index)
-            let key = rules.normalisation.normalise(item.invoiceNumber)
-            byNormalised[key, default: []].append(index)
-            alphabet.formUnion(key.unicodeScalars)
-            if let po = item.purchaseOrderNumber { byPurchaseOrder[rules.normalisation.normalise(po), default: []].append(index) }
-            byOpenAmount[item.openAmount, default: []].append(index)
-        }
+    public init(lineID: Int64, status: LineStatus, rule: String, applications: [Application] = [], deductions: [TypedDeduction] = [],
+                unapplied: Money, candidates: [Int64] = [], suggestions: [Suggestion] = [], paidBy: Int64? = nil) {
+        self.lineID = lineID
+        self.status = status
+        self.rule = rule
+        self.applications = applications
+        self.deductions = deductions
+        self.unapplied = unapplied
+        self.candidates = candidates
+        self.suggestions = suggestions
+        self.paidBy = paidBy
     }
 
-    /// The open items after the decisions so far (matched amounts taken off).
-    public var openItems: [OpenItem] {
-        items.enumerated().map { index, item in
-            var copy = item
-            if let changed = changedOpen[index] { copy.openAmount = changed }
-            return copy
-        }
+    /// The invoice, when the line was applied to exactly one.
+    public var invoiceID: Int64? { applications.count == 1 ? applications[0].invoiceID : nil }
+
+    func total(_ part: (Application) -> Money) -> Money {
+        Money(minorUnits: applications.reduce(0) { $0 + part($1).minorUnits }, currency: unapplied.currency)
     }
 
-    /// Forgets what the previous payment's lines took off: each payment is matched against the
-    /// stored open amounts, which change only when a person approves a batch.
-    public mutating func startPayment() { changedOpen.removeAll(keepingCapacity: true) }
-
-    func openAmount(_ index: Int) -> Money { changedOpen[index] ?? items[index].openAmount }
-
-    /// Decides every line of a payment, in order, applying each match to the open amounts so a
-    /// second line for the same invoice sees it already paid.
-    public mutating func match(_ lines: [LineToMatch]) -> [MatchDecision] {
-        lines.map { match($0) }
-    }
-
-    public mutating func match(_ line: LineToMatch) -> MatchDecision {
-        let currency = line.amountPaid.currency
-        let zero = Money.zero(currency)
-        let exactKey = line.reference.uppercased().trimmingCharacters(in: .whitespaces)
-        let normalisedKey = rules.normalisation.normalise(line.reference)
-        var candidates = byExact[exactKey] ?? []
-        var rule = "reference.exact"
-        if candidates.isEmpty {
-            candidates = byNormalised[normalisedKey] ?? []
-            rule = "reference.normalised"
-        }
-        candidates = candidates.filter { items[$0].amount.currency == currency && isWithinLookBack(items[$0], line) }
-        func decision(_ status: LineStatus, invoice: Int64? = nil, rule: String, applied: Money? = nil, discount: Money? = nil,
-                      writeOff: Money? = nil, deductions: [TypedDeduction] = [], unapplied: Money? = nil,
-                      candidates: [Int64] = [], suggestions: [Suggestion] = []) -> MatchDecision {
-            MatchDecision(lineID: line.id, status: status, invoiceID: invoice, rule: rule, applied: applied ?? zero, discount: discount ?? zero,
-                          writeOff: writeOff ?? zero, deductions: deductions, unapplied: unapplied ?? zero, candidates: candidates,
-                          suggestions: suggestions)
-        }
-        if candidates.count > 1 {
-            return decision(.ambiguous, rule: rule, unapplied: line.amountPaid, candidates: candidates.map { items[$0].id })
-        }
-        guard let index = candidates.first else {
-            if settledEarlier.contains(normalisedKey) {
-                return decision(.paidTwice, rule: "reference.settled_earlier", unapplied: line.amountPaid)
-            }
-            return decision(.unknownReference, rule: "reference.none", unapplied: line.amountPaid, suggestions: suggestions(for: line, key: normalisedKey))
-        }
-        let item = items[index]
-        let open = openAmount(index).minorUnits
-        if open <= 0 {
-            return decision(.paidTwice, rule: "\(rule)+already_settled", unapplied: line.amountPaid, candidates: [item.id])
-        }
-        let paid = line.amountPaid.minorUnits
-        let deductions = line.adjustments.filter { $0.amount.minorUnits < 0 }.map {
-            TypedDeduction(type: rules.reasonCodes.type(of: $0.reasonCode), reasonCode: $0.reasonCode,
-                           amount: Money(minorUnits: -$0.amount.minorUnits, currency: currency))
-        }
-        let deducted = deductions.reduce(Int64(0)) { $0 + $1.amount.minorUnits }
-        var discount = line.discount?.minorUnits ?? 0
-        // A discount the payer took without saying so, within the invoice's terms.
-        if discount == 0, let terms = item.terms, discountAllowed(item, line, terms) {
-            let termsDiscount = (item.amount.minorUnits * terms.basisPoints + 5_000) / 10_000
-            if paid + deducted + termsDiscount == open { discount = termsDiscount }
-        }
-        let covered = paid + deducted + discount
-        func apply(_ status: LineStatus, rule: String, writeOff: Int64 = 0, extra: [TypedDeduction] = []) -> MatchDecision {
-            let applied = min(open, covered + writeOff)
-            changedOpen[index] = Money(minorUnits: open - applied, currency: currency)
-            return decision(status, invoice: item.id, rule: rule, applied: Money(minorUnits: applied, currency: currency),
-                            discount: Money(minorUnits: discount, currency: currency), writeOff: Money(minorUnits: writeOff, currency: currency),
-                            deductions: deductions + extra, unapplied: Money(minorUnits: max(0, covered - open), currency: currency),
-                            candidates: [item.id])
-        }
-        if covered == open {
-            if discount > 0 && deducted == 0 { return apply(.paidWithDiscount, rule: "\(rule)+discount") }
-            return apply(deducted > 0 ? .shortPaid : .paidInFull, rule: deducted > 0 ? "\(rule)+deductions" : rule)
-        }
-        if covered > open { return apply(.overPaid, rule: rule) }
-        let shortfall = open - covered
-        let tolerance = min(rules.writeOffAmount, open * rules.writeOffBasisPoints / 10_000)
-        if shortfall <= tolerance && deducted == 0 {
-            return apply(.paidInFull, rule: "\(rule)+tolerance.write_off", writeOff: shortfall)
-        }
-        // An unexplained short payment is a deduction of unknown type for a person to classify.
-        let unexplained = TypedDeduction(type: .manual, reasonCode: "", amount: Money(minorUnits: shortfall, currency: currency))
-        return apply(.shortPaid, rule: "\(rule)+short", extra: [unexplained])
-    }
-
-    func isWithinLookBack(_ item: OpenItem, _ line: LineToMatch) -> Bool {
-        guard let invoiceDate = item.invoiceDate, let paymentDate = line.paymentDate else { return true }
-        return paymentDate.days(since: invoiceDate) <= rules.lookBackDays
-    }
-
-    func discountAllowed(_ item: OpenItem, _ line: LineToMatch, _ terms: DiscountTerms) -> Bool {
-        guard let invoiceDate = item.invoiceDate, let paymentDate = line.paymentDate else { return false }
-        return paymentDate.days(since: invoiceDate) <= terms.days + rules.discountGraceDays
-    }
-
-    /// Near misses for a person to confirm.
-    func suggestions(for line: LineToMatch, key: String) -> [Suggestion] {
-        var result: [Suggestion] = []
-        let scalars = Array(key.unicodeScalars)
-        // Near misses are generated from the reference (one character changed, or two neighbours
-        // swapped) and looked up, rather than compared with every open item.
-        if scalars.count >= 3 {
-            var seen = Set<Int>()
-            func consider(_ variant: [Unicode.Scalar], _ kind: Suggestion.Kind) {
-                var text = ""
-                text.unicodeScalars.append(contentsOf: variant)
-                for index in byNormalised[text] ?? [] where openAmount(index).minorUnits > 0 && seen.insert(index).inserted {
-                    result.append(Suggestion(kind: kind, invoiceID: items[index].id, invoiceNumber: items[index].invoiceNumber))
-                }
-            }
-            var variant = scalars
-            for position in scalars.indices {
-                for replacement in alphabet.sorted(by: { $0.value < $1.value }) where replacement != scalars[position] {
-                    variant[position] = replacement
-                    consider(variant, .oneCharacterDifferent)
-                }
-                variant[position] = scalars[position]
-            }
-            for position in 0..<(scalars.count - 1) where scalars[position] != scalars[position + 1] {
-                variant.swapAt(position, position + 1)
-                consider(variant, .transposed)
-                variant.swapAt(position, position + 1)
-            }
-        }
-        if !key.isEmpty {
-            for index in byPurchaseOrder[key] ?? [] where openAmount(index).minorUnits > 0 && !result.contains(where: { $0.invoiceID == items[index].id }) {
-                result.append(Suggestion(kind: .purchaseOrderNumber, invoiceID: items[index].id, invoiceNumber: items[index].invoiceNumber))
-            }
-        }
-        // Open amounts change as lines are applied, so the index is checked against the current amount.
-        let sameAmount = (byOpenAmount[line.amountPaid] ?? []).filter { openAmount($0) == line.amountPaid }
-        if sameAmount.count == 1, !result.contains(where: { $0.invoiceID == items[sameAmount[0]].id }) {
-            result.append(Suggestion(kind: .amountMatches, invoiceID: items[sameAmount[0]].id, invoiceNumber: items[sameAmount[0]].invoiceNumber))
-        }
-        return Array(result.prefix(5))
-    }
-
-    /// One character substituted, or two adjacent characters swapped.
-    static func nearMiss(_ x: [Unicode.Scalar], _ y: [Unicode.Scalar]) -> Suggestion.Kind? {
-        guard x.count == y.count, x.count >= 3 else { return nil }
-        var differences: [Int] = []
-        for index in 0..<x.count where x[index] != y[index] {
-            differences.append(index)
-            if differences.count > 2 { return nil }
-        }
-        if differences.count == 1 { return .oneCharacterDifferent }
-        if differences.count == 2, differences[1] == differences[0] + 1, x[differences[0]] == y[differences[1]], x[differences[1]] == y[differences[0]] {
-            return .transposed
-        }
-        return nil
-    }
+    /// What the line takes off its invoices in all.
+    public var applied: Money { total(\.applied) }
+    public var discount: Money { total(\.discount) }
+    public var writeOff: Money { total(\.writeOff) }
 }
 
 /// A payment's balance: payment total = Σ applied cash + unapplied cash.
 public struct BatchBalance: Sendable, Equatable, Codable {
     public let total: Money
-    /// Cash applied to invoices: what each matched line paid, up to the invoice's open amount.
+    /// Cash applied to invoices: what each applied line paid, up to the invoices' open amounts.
     public let appliedCash: Money
     public let unappliedCash: Money
 
@@ -383,11 +354,18 @@ public struct BatchBalance: Sendable, Equatable, Codable {
     /// (unlisted deductions, lump sums) is unapplied.
     public init(total: Money, lines: [LineToMatch], decisions: [MatchDecision]) {
         var applied: Int64 = 0
-        for (line, decision) in zip(lines, decisions) where decision.invoiceID != nil {
+        for (line, decision) in zip(lines, decisions) where !decision.applications.isEmpty {
             applied += line.amountPaid.minorUnits - decision.unapplied.minorUnits
         }
         self.total = total
         appliedCash = Money(minorUnits: applied, currency: total.currency)
         unappliedCash = Money(minorUnits: total.minorUnits - applied, currency: total.currency)
+    }
+
+    /// The same from stored figures: cash each applied line put on its invoices.
+    public init(total: Money, appliedCash: Int64) {
+        self.total = total
+        self.appliedCash = Money(minorUnits: appliedCash, currency: total.currency)
+        unappliedCash = Money(minorUnits: total.minorUnits - appliedCash, currency: total.currency)
     }
 }

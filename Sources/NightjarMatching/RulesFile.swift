@@ -12,6 +12,7 @@ extension MatchingRules {
     /// strip_leading_zeros = yes
     /// strip_zero_suffix = yes            # INV-123-00 → 123
     /// reason.99 = promotion              # a payer's reason code → deduction type
+    /// payer_id_is_customer_id = no       # yes: a payer id equal to a customer id means that customer
     /// ```
     public static func parse(_ text: String, file: String) throws(GeneralError) -> MatchingRules {
         var rules = MatchingRules.standard
@@ -46,9 +47,10 @@ extension MatchingRules {
                 rules.normalisation.prefixes = listed.split(separator: " ").map { $0.uppercased() }.filter { !$0.isEmpty }
             case "strip_leading_zeros": rules.normalisation.stripLeadingZeros = try flag()
             case "strip_zero_suffix": rules.normalisation.stripZeroSuffix = try flag()
+            case "payer_id_is_customer_id": rules.payerIDIsCustomerID = try flag()
             default:
                 guard key.hasPrefix("reason.") else {
-                    throw fail("unknown rule `\(key)` (write_off_amount, write_off_percent, discount_grace_days, look_back_days, strip_prefixes, strip_leading_zeros, strip_zero_suffix, reason.CODE)")
+                    throw fail("unknown rule `\(key)` (write_off_amount, write_off_percent, discount_grace_days, look_back_days, strip_prefixes, strip_leading_zeros, strip_zero_suffix, payer_id_is_customer_id, reason.CODE)")
                 }
                 guard let type = DeductionType(rawValue: value.lowercased()) else {
                     throw fail("unknown deduction type `\(value)` (\(DeductionType.allCases.map(\.rawValue).joined(separator: ", ")))")

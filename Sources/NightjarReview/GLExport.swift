@@ -98,9 +98,12 @@ public enum GLExport {
             let deductions = line.deductions.map(\.amount.minorUnits).reduce(0, +)
             // `applied` closes the invoice; the cash in it is what is left after discount, deductions and write-off.
             let settled = line.applied.minorUnits
-            if settled != 0 {
-                postings.append(.init(account: accounts.receivable(customer: line.customer), amount: money(-settled),
-                                      memo: "\(line.invoice ?? line.reference) (line \(line.position))"))
+            if line.invoice != nil {
+                // A debit memo settles nothing (its negative cash and its deduction cancel on the invoice) but still moves cash.
+                if settled != 0 {
+                    postings.append(.init(account: accounts.receivable(customer: line.customer), amount: money(-settled),
+                                          memo: "\(line.invoice ?? line.reference) (line \(line.position))"))
+                }
                 cash += settled - line.discount.minorUnits - deductions - line.writeOff.minorUnits
             }
             if line.discount.minorUnits != 0 { postings.append(.init(account: accounts.discount, amount: line.discount, memo: line.invoice ?? line.reference)) }

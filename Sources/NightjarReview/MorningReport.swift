@@ -149,6 +149,19 @@ public struct MorningReport: Sendable {
                 }
                 page += "</table>\n"
             }
+            let unmapped = lines.flatMap(\.deductions).filter(\.unmapped)
+            if !unmapped.isEmpty {
+                page += "<h3>Unmapped reason codes</h3>\n<p class=\"muted\">Deductions whose code is not in the reason-code table count as manual; "
+                    + "map a code with <code>reason.CODE = TYPE</code> in rules/\(e(client)).rules.</p>\n"
+                page += "<table><tr><th>Code</th><th>Payer's words</th><th class=\"num\">Count</th><th class=\"num\">Amount</th></tr>\n"
+                for code in Array(Set(unmapped.map { $0.reasonCode ?? "" })).sorted() {
+                    let ofCode = unmapped.filter { ($0.reasonCode ?? "") == code }
+                    let words = Array(Set(ofCode.compactMap(\.text))).sorted().joined(separator: "; ")
+                    page += "<tr><td>\(e(code))</td><td>\(e(words.isEmpty ? "-" : words))</td><td class=\"num\">\(ofCode.count)</td>"
+                        + "<td class=\"num\">\(e(MorningReport.amounts(ofCode.map(\.amount))))</td></tr>\n"
+                }
+                page += "</table>\n"
+            }
             page += "<h3>Batches</h3>\n"
             for batch in mine {
                 page += "<p><b>Batch \(batch.id)</b> · \(e(batch.payer ?? "-")) · payment \(e(batch.traceNumber ?? "-")) of \(e(batch.paymentDate ?? "-")) · "

@@ -364,8 +364,8 @@ struct Pages {
     // MARK: Invoice and account
 
     func invoice(_ history: InvoiceHistory) -> String {
-        var body = "<dl class=\"header\"><dt>Client</dt><dd>\(h(history.client))</dd><dt>Customer</dt>"
-            + "<dd><a href=\"\(h(Link.customer(client: history.client, customer: history.customer)))\">\(h(history.customer))</a></dd>"
+        var body = "<dl class=\"header\"><dt>Client</dt><dd>\(h(history.client.rawValue))</dd><dt>Customer</dt>"
+            + "<dd><a href=\"\(h(Link.customer(client: history.client.rawValue, customer: history.customer)))\">\(h(history.customer))</a></dd>"
             + "<dt>Date</dt><dd>\(h(history.date))</dd><dt>Amount</dt><dd>\(h(amount(history.amount)))</dd>"
             + "<dt>Open</dt><dd>\(h(amount(history.openAmount)))</dd></dl>\n"
         body += "<h2>Applied</h2>\n"
@@ -383,11 +383,11 @@ struct Pages {
     }
 
     func account(_ account: CustomerAccount) -> String {
-        var body = "<p>Client \(h(account.client)) · balance <b>\(h(amount(account.balance)))</b></p>\n"
+        var body = "<p>Client \(h(account.client.rawValue)) · balance <b>\(h(amount(account.balance)))</b></p>\n"
         body += "<table><tr><th>Date</th><th>Kind</th><th>Reference</th><th>Invoice</th><th class=\"num\">Amount</th><th class=\"num\">Balance</th></tr>\n"
         for entry in account.entries {
             body += "<tr><td>\(h(entry.date))</td><td>\(h(label(entry.kind)))</td><td>\(h(entry.reference))</td>"
-                + "<td>\(entry.invoice.map { "<a href=\"\(h(Link.invoice(client: account.client, number: $0)))\">\(h($0))</a>" } ?? "")</td>"
+                + "<td>\(entry.invoice.map { "<a href=\"\(h(Link.invoice(client: account.client.rawValue, number: $0)))\">\(h($0))</a>" } ?? "")</td>"
                 + "<td class=\"num\">\(h(amount(entry.amount)))</td><td class=\"num\">\(h(amount(entry.balance)))</td></tr>\n"
         }
         body += "</table>\n"

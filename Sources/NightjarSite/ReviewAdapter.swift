@@ -120,7 +120,7 @@ struct ReviewAdapter {
     func invoice(client: String, number: String, _ scope: ReviewScope) throws -> InvoiceHistory? {
         guard scope.contains(client) else { return nil }
         do {
-            return try ledger.invoiceHistory(client: client, invoice: number)
+            return try ledger.invoiceHistory(client: ClientID(client), invoice: number)
         } catch let error as GeneralError where error.code == "invoice.missing" {
             return nil
         }
@@ -129,7 +129,7 @@ struct ReviewAdapter {
     func account(client: String, customer: String, _ scope: ReviewScope) throws -> CustomerAccount? {
         guard scope.contains(client) else { return nil }
         do {
-            return try ledger.account(client: client, customer: customer)
+            return try ledger.account(client: ClientID(client), customer: customer)
         } catch let error as GeneralError where error.code == "customer.missing" {
             return nil
         }

@@ -285,3 +285,90 @@ final class Statement {
 
 /// The SQLite library version, e.g. `3.40.1`.
 public var sqliteLibraryVersion: String { String(cString: sqlite3_libversion()) }
+
+// MARK: Bulk work
+
+/// A cached prepared statement bound and read by column position, with no intermediate values:
+/// for the few places that move a million rows (matching a night, writing its decisions).
+public struct PreparedStatement {
+    let statement: Statement
+
+    var pointer: OpaquePointer { statement.pointer }
+
+    public func bind(_ value: Int64, at index: Int32) { sqlite3_bind_int64(pointer, index, value) }
+
+    public func bind(_ value: Int64?, at index: Int32) {
+        if let value { sqlite3_bind_int64(pointer, index, value) } else { sqlite3_bind_null(pointer, index) }
+    }
+
+    public func bind(_ value: String, at index: Int32) {
+        // Native strings hand their bytes over without a copy; others are made contiguous first.
+        let done: Bool? = value.utf8.withContiguousStorageIfAvailable { bytes in
+            guard let base = bytes.baseAddress, bytes.count > 0 else {
+                sqlite3_bind_text(pointer, index, "", 0, csqlite_transient())
+                return true
+            }
+            base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                _ = sqlite3_bind_text(pointer, index, $0, Int32(bytes.count), csqlite_transient())
+            }
+            return true
+        }
+        if done == true { return }
+        var text = value
+        text.withUTF8 { bytes in
+            guard let base = bytes.baseAddress, bytes.count > 0 else {
+                sqlite3_bind_text(pointer, index, "", 0, csqlite_transient())
+                return
+            }
+            base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                _ = sqlite3_bind_text(pointer, index, $0, Int32(bytes.count), csqlite_transient())
+            }
+        }
+    }
+
+    public func bind(_ value: String?, at index: Int32) {
+        if let value { bind(value, at: index) } else { sqlite3_bind_null(pointer, index) }
+    }
+
+    /// Runs a statement that returns no rows, then clears its bindings for the next use.
+    public func run() throws(StoreError) {
+        while try statement.step() {}
+        statement.reset()
+    }
+
+    /// Streams the rows to `body`, which reads columns by position.
+    public func forEachRow(_ body: (Columns) throws -> Void) throws {
+        let columns = Columns(pointer: pointer)
+        while try statement.step() { try body(columns) }
+        statement.reset()
+    }
+
+    /// The current row of a statement being stepped, read by column position.
+    public struct Columns {
+        let pointer: OpaquePointer
+
+        public func isNull(_ index: Int32) -> Bool { sqlite3_column_type(pointer, index) == SQLITE_NULL }
+        public func int64(_ index: Int32) -> Int64 { sqlite3_column_int64(pointer, index) }
+        public func optionalInt64(_ index: Int32) -> Int64? { isNull(index) ? nil : sqlite3_column_int64(pointer, index) }
+
+        public func string(_ index: Int32) -> String {
+            guard let text = sqlite3_column_text(pointer, index) else { return "" }
+            return String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(pointer, index))), as: UTF8.self)
+        }
+
+        public func optionalString(_ index: Int32) -> String? { isNull(index) ? nil : string(index) }
+
+        /// The column's text as bytes, valid only until the next row (no string is made).
+        public func bytes(_ index: Int32) -> UnsafeBufferPointer<UInt8> {
+            guard let text = sqlite3_column_text(pointer, index) else { return UnsafeBufferPointer(start: nil, count: 0) }
+            return UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(pointer, index)))
+        }
+    }
+}
+
+extension Database {
+    /// The cached prepared statement for `sql`, reset and with no bindings.
+    public func prepared(_ sql: String) throws(StoreError) -> PreparedStatement {
+        PreparedStatement(statement: try statement(sql))
+    }
+}

@@ -77,18 +77,18 @@ struct ProfileCommandTests {
         #expect(ids.count == 2)
         result = try BinaryRunner.run(["--home", root, "batch", "show", String(ids[0]), "--json"])
         let csvBatch = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        let payment = try #require(csvBatch["paymentDeductions"] as? [[String: Any]])
-        #expect(payment.map { $0["code"] as? String } == ["PROMO", "SHORT"])
+        let payment = try #require(csvBatch["entity_adjustments"] as? [[String: Any]])
+        #expect(payment.map { $0["reason_code"] as? String } == ["PROMO", "SHORT"])
         #expect(payment[1]["invoice"] as? String == "INV-09977")
         #expect(payment[1]["reference"] as? String == "DM-5570")
         let lines = try #require(csvBatch["lines"] as? [[String: Any]])
-        let first = try #require((lines[0]["deductions"] as? [[String: Any]])?.first)
+        let first = try #require((lines[0]["adjustments"] as? [[String: Any]])?.first)
         #expect(first["text"] as? String == "Damaged in transit")
-        #expect(lines[0]["amountPaid"] as? String == "1155.00")
+        #expect(lines[0]["amount_paid"] as? String == "1155.00")
 
         result = try BinaryRunner.run(["--home", root, "batch", "show", String(ids[1])])
         #expect(result.stdout.contains("payment deduction -42.50 USD CS \"DEBIT MEMO DM-4471 PROMOTIONAL ALLOWANCE\" ref IV INV-900 on invoice INV-900"), "\(result.stdout)")
-        #expect(result.stdout.contains("deduction -50.00 USD 04 \"DAMAGED IN TRANSIT\" ref RZ RA-3301"))
+        #expect(result.stdout.contains("as written: -50.00 USD 04 \"DAMAGED IN TRANSIT\" ref RZ RA-3301"), "\(result.stdout)")
         #expect(result.stdout.contains("balanced"))
 
         for (reference, found) in [("DM-4471", "deduction text"), ("PO-5521", "PO PO-5521"), ("RA-3301", "deduction"), ("DM-5566", "deduction")] {

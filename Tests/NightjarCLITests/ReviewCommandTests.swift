@@ -75,6 +75,13 @@ struct ReviewCommandTests {
         result = try run(["batch", "approve", "1", "--as", "carol", "--passphrase-stdin"], stdin: ReviewCommandTests.carol + "\n")
         #expect(result.status == 65)
         #expect(result.stderr.contains("frozen"))
+        // Matching never touches an approved batch: refused by id, left alone when its client is decided again.
+        let decided = try run(["batch", "show", "1", "--json"]).stdout
+        result = try run(["match", "--batch", "1"])
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("batch 1 is approved and frozen"), "\(result.stderr)")
+        #expect(try run(["match", "--client", "acme"]).stdout.contains("No batches waiting for acme"))
+        #expect(try run(["batch", "show", "1", "--json"]).stdout == decided)
 
         func openAmounts() throws -> [Int64] {
             try Database(path: root + "/data/nightjar.sqlite").query("SELECT open_amount_minor FROM open_invoice ORDER BY invoice_number").map { try $0.int64("open_amount_minor") }

@@ -90,7 +90,7 @@ struct SandboxFileImportTests {
         var layouts: Set<String> = []
         for client in SandboxData.clients {
             let invoices = Array(data.openInvoicesCSV(client: client).utf8)
-            let loaded = try ledger.importOpenInvoices(try OpenInvoiceReader.read(invoices, defaultCurrency: .usd), bytes: invoices, name: "open.csv", client: client)
+            let loaded = try ledger.importOpenInvoices(try OpenInvoiceReader.read(invoices, defaultCurrency: .usd), bytes: invoices, name: "open.csv", client: ClientID(client))
             #expect(loaded.invoicesCreated == 240)
         }
         var batches = 0
@@ -121,7 +121,7 @@ struct SandboxFileImportTests {
             #expect(deductions.allSatisfy { $0.reasonCode == "06" && $0.reasonText?.lowercased() == "shortage: quantity contested" })
             if payment.portal != "contoso" { #expect(deductions.allSatisfy { $0.reference?.hasPrefix("DM-") == true }) }
             #expect(advices[0].paymentAdjustments.map(\.amount.minorUnits) == (payment.promotionCents > 0 ? [-payment.promotionCents] : []))
-            let result = try ledger.importRemittances(advices, bytes: bytes, name: payment.id, client: payment.client, format: payment.portal)
+            let result = try ledger.importRemittances(advices, bytes: bytes, name: payment.id, client: ClientID(payment.client), format: payment.portal)
             #expect(!result.alreadyImported)
             batches += result.batches
         }
@@ -138,8 +138,10 @@ struct CustomerAliasTests {
         let ledger = Ledger(database: try ledgerDatabase())
         try ledger.addCustomerAlias(client: "acme", alias: "nwd-0042", customerID: "ACME-C1")
         try ledger.addCustomerAlias(client: "acme", alias: "Northwind Stores Inc", customerID: "ACME-C2")
-        #expect(try ledger.customers(forPayerID: "NWD-0042", name: "Northwind Stores Inc") == ["ACME-C1", "ACME-C2"])
-        #expect(try ledger.customers(forPayerID: "unknown", name: nil).isEmpty)
+        #expect(try ledger.customers(client: "acme", payerID: "NWD-0042", name: "Northwind Stores Inc").customers == ["ACME-C1", "ACME-C2"])
+        #expect(try ledger.customers(client: "acme", payerID: "unknown", name: nil).customers.isEmpty)
+        // Another client's aliases are never this client's.
+        #expect(try ledger.customers(client: "globex", payerID: "NWD-0042", name: "Northwind Stores Inc").customers.isEmpty)
         try ledger.addCustomerAlias(client: "acme", alias: "NWD-0042", customerID: "ACME-C3")
         #expect(try ledger.customerAliases(client: "acme").first { $0.alias == "NWD-0042" }?.customerID == "ACME-C3")
         #expect(try ledger.removeCustomerAlias(client: "acme", alias: "nwd-0042"))
@@ -164,9 +166,9 @@ struct LedgerMatchingTests {
             + "SE*11*0001~GE*1*1~IEA*1*000000001~").utf8)
         _ = try ledger.importRemittances(try RemittanceAdviceReader.read(x12, defaultCurrency: .usd), bytes: x12, name: "p.x12", client: "acme", format: "x12")
         let id = try ledger.batches()[0].id
-        // Unknown payer: nothing can match.
+        // Unknown payer: nothing can be looked up, and the lines say so.
         let before = try ledger.match(batch: id)
-        #expect(before.customers.isEmpty && before.statuses == ["unknown_reference": 4])
+        #expect(before.customers.isEmpty && before.statuses == ["unknown_payer": 4] && before.unknownPayerLines == 4)
         try ledger.addCustomerAlias(client: "acme", alias: "V123", customerID: "C1")
         let after = try ledger.match(batch: id)
         #expect(after.customers == ["C1"])

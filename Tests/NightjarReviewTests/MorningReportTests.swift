@@ -44,12 +44,42 @@ import NightjarLedger
         #expect(html.contains("Content-Security-Policy"))
     }
 
+    @Test func unmappedReasonCodesAreListedWithThePayersWords() {
+        let deductions = [ReviewBatch.Deduction(type: "manual", reasonCode: "Q7", amount: Money(minorUnits: 12_00, currency: .usd), text: "scan-down June",
+                                                unmapped: true),
+                          ReviewBatch.Deduction(type: "shortage", reasonCode: "06", amount: Money(minorUnits: 5_00, currency: .usd))]
+        let html = MorningReport(title: "M", generatedAt: "now",
+                                 batches: [MorningReportTests.batch(client: "acme", payer: "P", reference: "INV-1", status: "short_paid", deductions: deductions)]).html()
+        let section = try! #require(html.range(of: "<h3>Unmapped reason codes</h3>"))
+        let rest = html[section.upperBound...]
+        #expect(rest.contains("<td>Q7</td><td>scan-down June</td>") && rest.contains("rules/acme.rules"))
+        #expect(!rest.prefix(upTo: rest.range(of: "</table>")!.lowerBound).contains("<td>06</td>"))
+    }
+
     @Test func anEmptyMorningSaysSo() {
         #expect(MorningReport(title: "M", generatedAt: "now", batches: []).html().contains("No batches await review."))
     }
 }
 
 @Suite struct GLExportTests {
+    @Test func aDebitMemoAndALineOnSeveralInvoicesBalance() {
+        func usd(_ cents: Int64) -> Money { Money(minorUnits: cents, currency: .usd) }
+        let promotion = ReviewBatch.Deduction(type: "promotion", reasonCode: "56", amount: usd(10_00), reference: "DM-77", invoiceID: 1)
+        let settlement = BatchSettlement(batch: 1, client: "acme", payer: "R", traceNumber: "T1", paymentDate: "2026-11-20", total: usd(140_00), status: "approved", lines: [
+            LineSettlement(position: 0, reference: "INV-1 & INV-2", invoice: "INV-1", customer: "C1", applied: usd(100_00), discount: usd(0), writeOff: usd(0),
+                           unapplied: usd(0), deductions: []),
+            LineSettlement(position: 0, reference: "INV-1 & INV-2", invoice: "INV-2", customer: "C1", applied: usd(50_00), discount: usd(0), writeOff: usd(0),
+                           unapplied: usd(0), deductions: []),
+            LineSettlement(position: 1, reference: "DM-77", invoice: "INV-1", customer: "C1", applied: usd(0), discount: usd(0), writeOff: usd(0),
+                           unapplied: usd(0), deductions: [promotion]),
+        ])
+        let entries = GLExport.entries(for: settlement, accounts: AccountMapping())
+        #expect(entries.count == 1)
+        #expect(entries[0].postings.map(\.amount.minorUnits).reduce(0, +) == 0, "\(entries[0].postings)")
+        #expect(!entries[0].postings.contains { $0.account.contains("Unapplied") })
+        #expect(entries[0].postings.contains { $0.account == "Expenses:Deductions:Promotion" && $0.amount.minorUnits == 10_00 })
+    }
+
     @Test func spreadsheetFormulasAreNeutralised() {
         #expect(GLExport.cell("=HYPERLINK(\"http://x\")") == "\"'=HYPERLINK(\"\"http://x\"\")\"")
         #expect(GLExport.cell("+1") == "\"'+1\"")
