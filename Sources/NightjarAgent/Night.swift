@@ -286,6 +286,7 @@ public struct NightRunner: Sendable {
         let status = report.succeeded ? "ok" : "failures"
         try await book.finishRun(runID, status: status, summary: "\(run.items.count) credentials, \(run.items.filter { $0.status != "ok" && $0.status != "no_documents" }.count) failed")
         guard let finished = try await book.run(runID) else { throw GeneralError(code: "run.missing", message: "run \(runID) vanished") }
+        CrashPoint.reportPassed()
         return NightReport(run: finished, matching: matching, exceptions: exceptions, failingRepeatedly: failing, warnings: warnings,
                            reportPath: reportPath, morningReportPath: morningPath)
     }

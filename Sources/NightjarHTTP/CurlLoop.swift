@@ -34,6 +34,9 @@ final class Transfer: @unchecked Sendable {
     var malformedHeader = false
     /// When set, the body streams to this file instead of memory, hashed on the way.
     var sink: DownloadSink?
+    /// On a connection of its own: libcurl silently sends a request again when a reused
+    /// connection turns out dead, which must never happen to one that is not safe to repeat.
+    var freshConnection = false
 
     init(id: UInt64, url: String, method: HTTPMethod, headerLines: [String], body: [UInt8], limits: TransferLimits, tls: TLSSettings,
          share: UnsafeMutableRawPointer?) {
@@ -149,6 +152,7 @@ final class CurlLoop: @unchecked Sendable {
         _ = ccurl_easy_setopt_ptr(easy, CURLOPT_PROTOCOLS_STR, "http,https")
         _ = ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
         _ = ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
+        if transfer.freshConnection { _ = ccurl_easy_setopt_long(easy, CURLOPT_FRESH_CONNECT, 1) }
         _ = ccurl_easy_setopt_ptr(easy, CURLOPT_ACCEPT_ENCODING, "")
         _ = ccurl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
         _ = ccurl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)

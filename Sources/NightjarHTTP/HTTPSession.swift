@@ -245,6 +245,7 @@ public final class HTTPSession: @unchecked Sendable {
         let transfer = Transfer(id: CurlLoop.shared.nextID(), url: url, method: request.method,
                                 headerLines: headers.map { "\($0.0): \($0.1)" }, body: body, limits: limits, tls: tls, share: share)
         transfer.sink = sink
+        transfer.freshConnection = !(request.retryable ?? (request.method.isIdempotent || retry.allowNonIdempotent))
         let started = Date()
         do {
             let raw = try await CurlLoop.shared.perform(transfer)

@@ -469,13 +469,13 @@ public final class SandboxPortals: Sendable {
                 return .html(page("Session error", "<p class=\"error\">This page has expired. Start the search again.</p>"), status: 400)
             }
             let found = data.payments(portal: "contoso", client: client, from: form["from"] ?? "2000-01-01", to: form["to"] ?? "2099-12-31")
-            let rows = found.map { "<li><a href=\"/remittances/\($0.id).csv\">\($0.trace)</a> <span class=\"date\">\($0.date)</span></li>" }.joined()
+            let rows = found.map { "<li><a href=\"/remittances/\($0.id).xlsx\">\($0.trace)</a> <span class=\"date\">\($0.date)</span></li>" }.joined()
             return .html(page("Results", found.isEmpty ? "<p class=\"empty\">Nothing found.</p>" : "<ul id=\"results\">\(rows)</ul>"))
-        case ("GET", _) where request.path.hasPrefix("/remittances/") && request.path.hasSuffix(".csv"):
+        case ("GET", _) where request.path.hasPrefix("/remittances/") && request.path.hasSuffix(".xlsx"):
             guard let username = session(request, portal: "contoso"), let client = client(ofUsername: username, portal: "contoso") else {
                 return .redirect("/signin")
             }
-            let id = String(request.path.dropFirst("/remittances/".count).dropLast(4))
+            let id = String(request.path.dropFirst("/remittances/".count).dropLast(5))
             guard let payment = data.payments.first(where: { $0.id == id && $0.client == client && $0.portal == "contoso" }) else {
                 return .text("Not found", status: 404)
             }

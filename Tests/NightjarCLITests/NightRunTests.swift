@@ -325,11 +325,11 @@ struct NightRunTests {
         let first = try fixture.night(reference, to: "2026-08-31", extra: ["--json"])
         #expect(first.status == 0, "\(first.stderr)")
         let expected = try NightRunTests.canonicalDump(reference)
-        let database = try Database(path: reference + "/data/nightjar.sqlite")
-        let files = Int(try database.scalar(Int64.self, "SELECT count(*) FROM inbox_file") ?? 0)
-        let batches = Int(try database.scalar(Int64.self, "SELECT count(*) FROM remittance_batch") ?? 0)
-        // Points passed in a run: 5 per file, 2 per batch matched, 1 per credential, 1 for the report.
-        let total = 5 * files + 2 * batches + 4 + 1
+        // How many points a whole run passes (a run asked to crash at a point it never reaches says).
+        let counting = try fixture.copy("counting")
+        let counted = try fixture.night(counting, to: "2026-08-31", environment: ["NIGHTJAR_TEST_CRASH_POINT": "1000000"])
+        #expect(counted.status == 0, "\(counted.stderr)")
+        let total = try #require(counted.stderr.components(separatedBy: "crash points passed: ").last.flatMap { Int($0.prefix { $0.isNumber }) })
         #expect(total >= 60)
         var generator = SeededRandom(seed: 20261129)
         var points = Set<Int>()
@@ -345,7 +345,8 @@ struct NightRunTests {
             let state = try NightRunTests.canonicalDump(root)
             #expect(state == expected, "point \(point): \(Set(state).symmetricDifference(Set(expected)).sorted().prefix(4))")
         }
-        #expect(crashed >= 45)
+        // Every chosen point is reached, and the run dies there.
+        #expect(crashed == 50)
     }
 }
 

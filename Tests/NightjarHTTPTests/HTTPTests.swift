@@ -93,7 +93,7 @@ struct HTTPTests {
         #expect(raw.status == 302 && raw.header("location") == "/b")
     }
 
-    @Test func retriesHonourRetryAfterAndNeverRepeatAPost() async throws {
+    @Test func retriesHonourRetryAfterAndRepeatAPostOnlyWhenTheServerDidNothing() async throws {
         let attempts = Mutex([String: Int]())
         let server = try SandboxServer { request in
             let count = attempts.withLock { state -> Int in
@@ -104,6 +104,7 @@ struct HTTPTests {
             case "/busy": return count == 1 ? SandboxResponse(status: 429, headers: [("Retry-After", "1")]) : .text("ok")
             case "/flaky": return count < 3 ? SandboxResponse(status: 503) : .text("ok")
             case "/post": return SandboxResponse(status: 503)
+            case "/reset-post", "/reset-get": return count == 1 ? SandboxResponse(fault: .closeWithoutResponse) : .text("ok")
             default: return .text("?", status: 404)
             }
         }
@@ -115,8 +116,14 @@ struct HTTPTests {
         #expect(waited >= .milliseconds(950) && waited < .seconds(10))
         #expect(try await session.send(HTTPRequest(.get, server.url("/flaky"))).text == "ok")
         #expect(attempts.withLock { $0["/flaky"] } == 3)
+        // A 503 says the server did nothing with the request: a POST is sent again too.
         #expect(try await session.send(HTTPRequest(.post, server.url("/post"), body: .form([("a", "b")]))).status == 503)
-        #expect(attempts.withLock { $0["/post"] } == 1)
+        #expect(attempts.withLock { $0["/post"] } == HTTPTests.fastRetry().maximumAttempts)
+        // A connection lost after the request went out: a GET is sent again, a POST never (it may have been done).
+        #expect(try await session.send(HTTPRequest(.get, server.url("/reset-get"))).text == "ok")
+        #expect(attempts.withLock { $0["/reset-get"] } == 2)
+        await #expect(throws: HTTPError.self) { try await session.send(HTTPRequest(.post, server.url("/reset-post"), body: .form([("a", "b")]))) }
+        #expect(attempts.withLock { $0["/reset-post"] } == 1)
     }
 
     @Test func byteLevelFaultsBecomeTypedErrors() async throws {
