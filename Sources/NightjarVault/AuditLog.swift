@@ -1,5 +1,5 @@
-public import Foundation
-public import NightjarCore
+import Foundation
+import NightjarCore
 import NightjarCrypto
 
 /// One audit record: who did what to which client and entry, when, in which run. Never a secret.
@@ -55,16 +55,10 @@ public struct AuditEvent: Sendable {
 enum AuditLog {
     static func genesis(vaultID: Data) -> String { SHA256.hash(Array(vaultID)).hexString }
 
-    /// Appends a record signed by `signer`, and moves the authenticated head in the state file.
-    static func append(_ event: AuditEvent, paths: VaultPaths, principal: PrincipalRecord, signer: Ed25519.SigningKey,
-                       vaultID: Data, vaultKey: SecretBytes, now: Date = Date()) throws(VaultError) -> AuditRecord {
-        let records = try append([event], paths: paths, principal: principal, signer: signer, vaultID: vaultID, vaultKey: vaultKey, now: now)
-        return records[0]
-    }
-
-    /// Appends several records with one write and one fsync (a run loading its credentials).
-    static func append(_ events: [AuditEvent], paths: VaultPaths, principal: PrincipalRecord, signer: Ed25519.SigningKey,
-                       vaultID: Data, vaultKey: SecretBytes, now: Date = Date()) throws(VaultError) -> [AuditRecord] {
+    /// Appends records signed by `signer` with one write and one fsync; returns them and the
+    /// log's new length and head (the caller moves the rollback state).
+    static func append(_ events: [AuditEvent], paths: VaultPaths, principalID: String, principalName: String, signer: Ed25519.SigningKey,
+                       vaultID: Data, now: Date = Date()) throws(VaultError) -> (records: [AuditRecord], count: Int, head: String) {
         do {
             let descriptor = open(paths.audit, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else { throw VaultError.auditWriteFailed("cannot open \(paths.audit)") }
@@ -80,7 +74,7 @@ enum AuditLog {
             let encoder = VaultFile.encoder()
             for event in events {
                 seq += 1
-                var record = AuditRecord(seq: seq, at: Logger.timestamp(now), principalID: principal.id, principal: principal.name,
+                var record = AuditRecord(seq: seq, at: Logger.timestamp(now), principalID: principalID, principal: principalName,
                                          action: event.action, client: event.client, entry: event.entry, entries: event.entries, run: event.run,
                                          detail: event.detail, prev: prev, sig: "")
                 let payload = try record.payload()
@@ -93,12 +87,7 @@ enum AuditLog {
             guard written == bytes.count, fsync(descriptor) == 0 else {
                 throw VaultError.auditWriteFailed("write to \(paths.audit) failed")
             }
-            var state = try VaultState.load(paths.state, vaultKey: vaultKey)
-                ?? VaultState(vaultID: vaultID, generation: 0, auditCount: 0, auditHead: genesis(vaultID: vaultID))
-            state.auditCount = seq
-            state.auditHead = prev
-            try state.save(paths.state, vaultKey: vaultKey)
-            return records
+            return (records, seq, prev)
         } catch let error as VaultError {
             throw error
         } catch {
@@ -166,10 +155,10 @@ enum AuditLog {
     }
 
     /// Checks every record's chain link and signature, and the head against the state file.
-    static func verify(paths: VaultPaths, principals: [PrincipalRecord], vaultID: Data, state: VaultState?) throws(VaultError) -> (count: Int, head: String) {
+    static func verify(paths: VaultPaths, signingKeys keys: [String: Data], vaultID: Data,
+                       seen: (count: Int, head: String)?) throws(VaultError) -> (count: Int, head: String) {
         let records = try readAll(paths.audit)
         var prev = genesis(vaultID: vaultID)
-        let keys = Dictionary(principals.map { ($0.id, $0.signingPublicKey) }, uniquingKeysWith: { a, _ in a })
         for (index, record) in records.enumerated() {
             let line = index + 1
             guard record.seq == line else { throw .auditBroken("record \(line) has sequence number \(record.seq): a record was removed or reordered") }
@@ -181,12 +170,13 @@ enum AuditLog {
             else { throw .auditBroken("record \(line) is not signed by \(record.principal): it was edited or forged") }
             prev = SHA256.hash(payload).hexString
         }
-        if let state {
-            if records.count < state.auditCount {
-                throw .auditBroken("the log holds \(records.count) records but \(state.auditCount) were written: it was cut off")
+        if let seen {
+            if records.count < seen.count {
+                throw .auditBroken("the log holds \(records.count) records but \(seen.count) were written: it was cut off")
             }
-            if records.count == state.auditCount, state.auditCount > 0, prev != state.auditHead {
-                throw .auditBroken("the last record differs from the one recorded as the head")
+            if seen.count > 0, records[seen.count - 1].seq == seen.count,
+               let payload = try? records[seen.count - 1].payload(), SHA256.hash(payload).hexString != seen.head {
+                throw .auditBroken("record \(seen.count) differs from the one recorded as the head")
             }
         }
         return (records.count, prev)

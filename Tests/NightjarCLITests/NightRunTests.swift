@@ -55,6 +55,8 @@ struct NightRunTests {
                 #expect(try run(base, ["scraper", "approve", base + "/scrapers/\(portal).scraper", "--as", "alice", "--passphrase-stdin"],
                                 stdin: NightRunTests.passphrase + "\n").status == 0)
             }
+            #expect(try run(base, ["profile", "approve", "northwind-remittance", "--as", "alice", "--passphrase-stdin"],
+                            stdin: NightRunTests.passphrase + "\n").status == 0)
             #expect(try run(base, ["vault", "automation-key", "create", parent + "/night.key", "--all-clients", "--as", "alice", "--passphrase-stdin"],
                             stdin: NightRunTests.passphrase + "\n").status == 0)
         }
