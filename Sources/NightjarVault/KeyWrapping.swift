@@ -80,7 +80,7 @@ enum VaultCrypto {
         let parameters = Argon2Parameters(memoryKiB: kdf.memoryKiB, iterations: kdf.iterations, parallelism: kdf.parallelism)
         try VaultKDFPolicy.check(parameters)
         guard kdf.salt.count >= 16, kdf.salt.count <= 64 else { throw VaultError.kdfOutOfBounds("the salt is \(kdf.salt.count) bytes (16 to 64)") }
-        VaultKDFPolicy.recordDerivation()
+        VaultKDFPolicy.recordDerivation(parameters)
         return try Argon2id.deriveKey(password: passphrase, salt: Array(kdf.salt), parameters: parameters, length: 32)
     }
 
@@ -140,20 +140,20 @@ public enum VaultKDFPolicy {
 
     @_spi(Testing) public static func allowTestingProfile() { testingProfileAllowed = true }
 
-    /// Derivations run so far by this process (tests check that a refused file ran none).
-    nonisolated(unsafe) private static var derivationCount = 0
+    /// Derivations run so far by this process, by memory size (tests check that a refused file ran none).
+    nonisolated(unsafe) private static var derivationCounts: [UInt32: Int] = [:]
     private static let counterLock = NSLock()
 
-    static func recordDerivation() {
+    static func recordDerivation(_ parameters: Argon2Parameters) {
         counterLock.lock()
-        derivationCount += 1
+        derivationCounts[parameters.memoryKiB, default: 0] += 1
         counterLock.unlock()
     }
 
-    @_spi(Testing) public static var derivations: Int {
+    @_spi(Testing) public static func derivations(memoryKiB: UInt32) -> Int {
         counterLock.lock()
         defer { counterLock.unlock() }
-        return derivationCount
+        return derivationCounts[memoryKiB] ?? 0
     }
 
     /// The profile new passphrases get: the standard one, or the cheap one under test.

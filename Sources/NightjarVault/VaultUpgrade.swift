@@ -105,6 +105,7 @@ extension Vault {
 
         // Names under the identifier rule, with the renames given.
         func renamed(_ kind: String, _ name: String) -> String { renames["\(kind):\(name)"] ?? name }
+        func renamedPortal(_ client: String, _ portal: String) -> String { renames["portal:\(client)/\(portal)"] ?? portal }
         var problems: [String] = []
         func check(_ value: String, _ field: String, fix: String) {
             if Identifier.problem(value) != nil { problems.append("\(field) \"\(value)\" breaks the naming rule: --rename \(fix)=NEW") }
@@ -112,9 +113,8 @@ extension Vault {
         for principal in active where principal.kind != .recovery { check(renamed("operator", principal.name), "operator", fix: "operator:\(principal.name)") }
         for client in old.clients {
             check(renamed("client", client.id), "client", fix: "client:\(client.id)")
-            for entry in client.entries { check(renamed("portal", "\(client.id)/\(entry.portal)"), "portal", fix: "portal:\(client.id)/\(entry.portal)") }
+            for entry in client.entries { check(renamedPortal(client.id, entry.portal), "portal", fix: "portal:\(client.id)/\(entry.portal)") }
         }
-        for approval in old.approvals { check(renamed("portal", approval.portal), "approved scraper", fix: "portal:\(approval.portal)") }
         guard problems.isEmpty else {
             throw VaultError.invalidInput("these names must be renamed before the upgrade (letters, digits, -, _ and . not first; at most 64 bytes):\n  "
                                           + problems.joined(separator: "\n  "), location: nil)
@@ -165,8 +165,13 @@ extension Vault {
         for principal in operators where principal.kind == .operator && roles(principal).contains(.reviewer) {
             operations.append(AuthorityOperation(.reviewGrant, principal: principal.id, allClients: true))
         }
-        for approval in old.approvals where Approvals.isDigest(approval.sha256) {
-            operations.append(AuthorityOperation(.approve, name: renamed("portal", approval.portal), subject: .scraper, sha256: approval.sha256))
+        for approval in old.approvals {
+            guard Approvals.isDigest(approval.sha256), Identifier.isValid(approval.portal),
+                  !operations.contains(where: { $0.op == .approve && $0.name == approval.portal && $0.sha256 == approval.sha256 }) else {
+                warnings.append("the approval of scraper \(approval.portal) is not carried over (its name or digest is malformed); approve the definition again after the upgrade")
+                continue
+            }
+            operations.append(AuthorityOperation(.approve, name: approval.portal, subject: .scraper, sha256: approval.sha256))
         }
         // Check the record as any open will, before showing it.
         var authority = AuthorityState(vaultID: vaultID)
@@ -176,7 +181,7 @@ extension Vault {
         let pendingNames = pending.compactMap { id in active.first { $0.id == id } }
             .filter { principal in !keyFiles.contains { $0.key.principalID == principal.id } }
             .map { $0.kind == .recovery ? "recovery" : renamed("operator", $0.name) }
-        let plan = VaultUpgradePlan(admin: actor.name, lines: upgradeLines(authority, old: old, actor: actor.name, renamed: renamed,
+        let plan = VaultUpgradePlan(admin: actor.name, lines: upgradeLines(authority, old: old, actor: actor.name, renamedClient: { renamed("client", $0) },
                                                                             pendingNames: pendingNames, keyFiles: keyFiles.map(\.path)),
                                     awaitingRoot: pendingNames, warnings: warnings)
         guard try confirm(plan) else { return nil }
@@ -198,7 +203,7 @@ extension Vault {
         }
         let header = VaultHeader(vaultID: vaultID, generation: old.generation, envelopes: envelopes, vaultKeyWraps: [],
                                  rotationMarks: old.rotationMarks.map {
-                                     RotationMark(client: renamed("client", $0.client), portal: renamed("portal", "\($0.client)/\($0.portal)"),
+                                     RotationMark(client: renamed("client", $0.client), portal: renamedPortal($0.client, $0.portal),
                                                   label: nil, reason: $0.reason, markedAt: $0.markedAt)
                                  },
                                  writtenAt: old.writtenAt, writtenBy: actor.id)
@@ -226,7 +231,7 @@ extension Vault {
                         throw VaultError.damaged("field \(field) of \(client.id)/\(entry.portal) does not authenticate (moved, swapped or altered)")
                     }
                 }
-                entries.append(StoredEntry(portal: renamed("portal", "\(client.id)/\(entry.portal)"), label: nil, updatedAt: entry.updatedAt,
+                entries.append(StoredEntry(portal: renamedPortal(client.id, entry.portal), label: nil, updatedAt: entry.updatedAt,
                                            expires: entry.expires, usernameIsSecret: false, fields: fields))
             }
             vault.body.clients.append(ClientBlock(id: id, keyVersion: client.keyVersion, sealedGeneration: 0, wraps: [], sealed: []))
@@ -249,7 +254,7 @@ extension Vault {
         return VaultUpgradeResult(generation: vault.generation, awaitingRoot: pendingNames, sealedKeyFiles: sealed)
     }
 
-    private static func upgradeLines(_ authority: AuthorityState, old: FormatOne.Body, actor: String, renamed: (String, String) -> String,
+    private static func upgradeLines(_ authority: AuthorityState, old: FormatOne.Body, actor: String, renamedClient: (String) -> String,
                                      pendingNames: [String], keyFiles: [String]) -> [String] {
         func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count) }
         var lines = ["Root: \(actor) (this admin) and the recovery key. Every line below will be signed by \(actor)."]
@@ -278,7 +283,7 @@ extension Vault {
         for approval in authority.approvals { lines.append("  " + pad(approval.name, 20) + "sha256 \(approval.sha256)") }
         if authority.approvals.isEmpty { lines.append("  (none)") }
         if !old.rotationMarks.isEmpty {
-            lines.append("Passwords marked for rotation: " + old.rotationMarks.map { "\(renamed("client", $0.client))/\($0.portal)" }.joined(separator: ", "))
+            lines.append("Passwords marked for rotation: " + old.rotationMarks.map { "\(renamedClient($0.client))/\($0.portal)" }.joined(separator: ", "))
         }
         if !pendingNames.isEmpty {
             lines.append("Not yet bound to the root (each unlocks once after the upgrade, or its key file is sealed): " + pendingNames.joined(separator: ", "))
