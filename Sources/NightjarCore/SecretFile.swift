@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Files that hold a secret (automation key files, passphrase files), read only when nobody
 /// else could have written or swapped them, as OpenSSH's StrictModes does: the file is a regular

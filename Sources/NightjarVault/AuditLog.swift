@@ -127,10 +127,20 @@ enum AuditLog {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         let size = try handle.seekToEnd()
-        let chunk: UInt64 = 256 * 1024
-        try handle.seek(toOffset: size > chunk ? size - chunk : 0)
-        let data = try handle.readToEnd() ?? Data()
-        guard let line = data.split(separator: UInt8(ascii: "\n")).last else { return nil }
+        // The last line, read from the end in growing chunks (records are small, but a run's can name thousands of entries).
+        var chunk: UInt64 = 16 * 1024
+        var data = Data()
+        while true {
+            try handle.seek(toOffset: size > chunk ? size - chunk : 0)
+            data = try handle.readToEnd() ?? Data()
+            let body = data.last == 10 ? data.dropLast() : data[...]
+            if size <= chunk || body.contains(10) { break }
+            chunk *= 4
+        }
+        let body = data.last == 10 ? data.dropLast() : data[...]
+        let start = body.lastIndex(of: 10).map { $0 + 1 } ?? body.startIndex
+        let line = body[start...]
+        guard !line.isEmpty else { return nil }
         do {
             return try JSONDecoder().decode(AuditRecord.self, from: Data(line))
         } catch {

@@ -217,13 +217,21 @@ public struct EntrySummary: Sendable, Codable, Equatable {
 }
 
 extension Origin {
-    /// Reads the canonical form this type prints (`scheme://host:port`), as the vault stores it.
+    /// Reads the canonical form this type prints (`scheme://host:port`), as the vault stores it;
+    /// anything else goes through the full parser.
     init(canonical text: Substring) throws(VaultError) {
-        guard let separator = text.range(of: "://"), let colon = text.lastIndex(of: ":"), colon > separator.lowerBound,
-              let port = Int(text[text.index(after: colon)...]) else {
+        let bytes = Array(text.utf8)
+        let scheme: String
+        if bytes.starts(with: Array("https://".utf8)) { scheme = "https" } else if bytes.starts(with: Array("http://".utf8)) { scheme = "http" } else {
             try self.init(String(text))
             return
         }
-        self.init(scheme: String(text[..<separator.lowerBound]), host: String(text[separator.upperBound..<colon]), port: port)
+        let hostStart = scheme.utf8.count + 3
+        guard let colon = bytes.lastIndex(of: UInt8(ascii: ":")), colon > hostStart, colon + 1 < bytes.count,
+              bytes[(colon + 1)...].allSatisfy({ (48...57).contains($0) }), let port = Int(String(decoding: bytes[(colon + 1)...], as: UTF8.self)) else {
+            try self.init(String(text))
+            return
+        }
+        self.init(scheme: scheme, host: String(decoding: bytes[hostStart..<colon], as: UTF8.self), port: port)
     }
 }

@@ -9,9 +9,16 @@ struct StoredEntry: Sendable {
     var updatedAt: String
     var expires: String?
     var usernameIsSecret: Bool
-    /// `username`, `password`, `totp` (otpauth URI), `origins` (one canonical origin a line),
-    /// `notes`, `extra.NAME`.
+    /// `username`, `password`, `totp` (otpauth URI), `extra.NAME`.
     var fields: [String: SecretBytes]
+    /// Fields that are not secrets (never registered with the redactor): `origins` (one
+    /// canonical origin a line) and `notes`. Sealed with the rest all the same.
+    var texts: [String: String] = [:]
+
+    static let textFields: Set<String> = ["origins", "notes"]
+
+    /// Every field's name.
+    var fieldNames: [String] { (Array(fields.keys) + Array(texts.keys)).sorted() }
 
     func matches(portal: String, label: String?) -> Bool { self.portal == portal && self.label == label }
 }
@@ -43,10 +50,14 @@ enum EntryList {
             writer.string(entry.updatedAt)
             writer.string(entry.expires ?? "")
             writer.u8(entry.usernameIsSecret ? 1 : 0)
-            writer.u16(entry.fields.count)
+            writer.u16(entry.fields.count + entry.texts.count)
             for (name, value) in entry.fields.sorted(by: { $0.key < $1.key }) {
                 writer.string(name)
                 writer.block(value)
+            }
+            for (name, text) in entry.texts.sorted(by: { $0.key < $1.key }) {
+                writer.string(name)
+                writer.block(Array(text.utf8))
             }
         }
         let nonce = SecureRandom.bytes(12)
@@ -81,13 +92,18 @@ enum EntryList {
             let flags = try reader.u8()
             let fieldCount = try reader.u16()
             var fields: [String: SecretBytes] = [:]
+            var texts: [String: String] = [:]
             fields.reserveCapacity(fieldCount)
             for _ in 0..<fieldCount {
                 let name = try reader.string()
-                fields[name] = try reader.secretBlock()
+                if StoredEntry.textFields.contains(name) {
+                    texts[name] = String(decoding: try reader.block(), as: UTF8.self)
+                } else {
+                    fields[name] = try reader.secretBlock()
+                }
             }
             entries.append(StoredEntry(portal: portal, label: label.isEmpty ? nil : label, updatedAt: updatedAt,
-                                       expires: expires.isEmpty ? nil : expires, usernameIsSecret: flags & 1 != 0, fields: fields))
+                                       expires: expires.isEmpty ? nil : expires, usernameIsSecret: flags & 1 != 0, fields: fields, texts: texts))
         }
         guard reader.atEnd else { throw .damaged("client \(client)'s entries have unexpected trailing bytes") }
         return entries

@@ -111,8 +111,8 @@ extension Vault {
         if let totp = input.totp { entry.fields["totp"] = totp.uri() }
         for (name, value) in input.extra { entry.fields["extra.\(name)"] = value }
         for name in input.removeExtra { entry.fields["extra.\(name)"] = nil }
-        if let origins = input.allowedOrigins { entry.fields["origins"] = SecretBytes(utf8: origins.map(\.description).joined(separator: "\n")) }
-        if let notes = input.notes { entry.fields["notes"] = SecretBytes(utf8: notes) }
+        if let origins = input.allowedOrigins { entry.texts["origins"] = origins.map(\.description).joined(separator: "\n") }
+        if let notes = input.notes { entry.texts["notes"] = notes }
         if let expires = input.expires { entry.expires = expires.description }
         if let secret = input.usernameIsSecret { entry.usernameIsSecret = secret }
         entry.updatedAt = Vault.now()
@@ -142,9 +142,15 @@ extension Vault {
         if case .use(let id) = purpose { run = id }
         var located: [(CredentialName, StoredEntry)] = []
         located.reserveCapacity(names.count)
+        var byClient: [String: [CredentialName: Int]] = [:]
         for name in names {
-            _ = try clientKey(name.client)
-            located.append((name, try entryList(name.client)[try entryIndex(name)]))
+            if byClient[name.client] == nil {
+                let entries = try entryList(name.client)
+                byClient[name.client] = Dictionary(entries.enumerated().map { (CredentialName(client: name.client, portal: $0.element.portal, label: $0.element.label), $0.offset) },
+                                                   uniquingKeysWith: { first, _ in first })
+            }
+            guard let index = byClient[name.client]![name] else { throw VaultError.unknownEntry(name.description) }
+            located.append((name, entryLists[name.client]![index]))
         }
         guard !names.isEmpty else { return [] }
         let clients = Set(names.map(\.client))
@@ -159,16 +165,16 @@ extension Vault {
     private func decrypt(_ name: CredentialName, _ entry: StoredEntry) throws -> Credential {
         var extra: [String: SecretBytes] = [:]
         for (field, value) in entry.fields {
-            if field != "origins" && field != "notes" { Redactor.shared.register(value) }
+            Redactor.shared.register(value)
             if field.hasPrefix("extra.") { extra[String(field.dropFirst(6))] = value }
         }
         var origins: [Origin] = []
-        if let text = entry.fields["origins"]?.unsafeUTF8String() {
+        if let text = entry.texts["origins"] {
             origins = try text.split(separator: "\n").map { try Origin(canonical: $0) }
         }
         return Credential(client: name.client, portal: name.portal, label: name.label, username: entry.fields["username"],
                           password: entry.fields["password"], totp: try entry.fields["totp"].map { try TOTPSettings.parse($0) },
-                          extra: extra, allowedOrigins: origins, notes: entry.fields["notes"]?.unsafeUTF8String(),
+                          extra: extra, allowedOrigins: origins, notes: entry.texts["notes"],
                           expires: entry.expires.flatMap { try? CalendarDate(iso: $0) }, usernameIsSecret: entry.usernameIsSecret)
     }
 
@@ -181,7 +187,7 @@ extension Vault {
         where (client == nil || block.id == client) && block.wraps.contains(where: { $0.principal == actorID }) {
             for entry in try entryList(block.id).sorted(by: { ($0.portal, $0.label ?? "") < ($1.portal, $1.label ?? "") }) {
                 let name = CredentialName(client: block.id, portal: entry.portal, label: entry.label)
-                result.append(EntrySummary(client: block.id, portal: entry.portal, label: entry.label, fields: entry.fields.keys.sorted(),
+                result.append(EntrySummary(client: block.id, portal: entry.portal, label: entry.label, fields: entry.fieldNames,
                                            expires: entry.expires, updatedAt: entry.updatedAt,
                                            markedForRotation: marked.contains(name.description), usernameIsSecret: entry.usernameIsSecret))
             }

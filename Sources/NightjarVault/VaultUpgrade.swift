@@ -221,6 +221,7 @@ extension Vault {
             var entries: [StoredEntry] = []
             for entry in client.entries {
                 var fields: [String: SecretBytes] = [:]
+                var texts: [String: String] = [:]
                 for (field, sealed) in entry.fields {
                     do {
                         fields[field] = try AEAD.openSecret(Array(sealed.ciphertext), key: key, nonce: Array(sealed.nonce),
@@ -231,8 +232,11 @@ extension Vault {
                         throw VaultError.damaged("field \(field) of \(client.id)/\(entry.portal) does not authenticate (moved, swapped or altered)")
                     }
                 }
+                for name in StoredEntry.textFields {
+                    if let value = fields.removeValue(forKey: name) { texts[name] = value.unsafeUTF8String() ?? "" }
+                }
                 entries.append(StoredEntry(portal: renamedPortal(client.id, entry.portal), label: nil, updatedAt: entry.updatedAt,
-                                           expires: entry.expires, usernameIsSecret: false, fields: fields))
+                                           expires: entry.expires, usernameIsSecret: false, fields: fields, texts: texts))
             }
             vault.body.clients.append(ClientBlock(id: id, keyVersion: client.keyVersion, sealedGeneration: 0, wraps: [], sealed: []))
             vault.clientKeys[id] = key
