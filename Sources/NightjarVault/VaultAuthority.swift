@@ -209,11 +209,11 @@ extension Vault {
     /// (`client` nil). Admin only.
     public func grantReview(to name: String, client: String?) throws {
         try require(.admin)
+        if let client { try VaultNames.check(client, field: "client name") }
         let principal = try principal(named: name)
         guard principal.roles.contains(.reviewer) || principal.roles.contains(.viewer) else {
             throw VaultError.invalidInput("\(name) has neither the reviewer nor the viewer role: grant one first (nightjar vault role grant \(name) reviewer)", location: nil)
         }
-        if let client { try VaultNames.check(client, field: "client name") }
         try authorize([AuthorityOperation(.reviewGrant, principal: principal.id, client: client, allClients: client == nil ? true : nil)],
                       audit: AuditEvent("review-grant", client: client, detail: "\(name)\(client == nil ? " all clients" : "")"))
     }
