@@ -22,8 +22,8 @@ public enum Identifier {
         if bytes.contains(0) { return .nulByte }
         if bytes.count > maximumBytes { return .tooLong(bytes.count) }
         if value == "." || value == ".." { return .dotName }
-        if bytes[0] == UInt8(ascii: ".") { return .leadingDot }
         if bytes.contains(UInt8(ascii: "/")) { return .slash }
+        if bytes[0] == UInt8(ascii: ".") { return .leadingDot }
         for scalar in value.unicodeScalars where !allowed(scalar) { return .character(scalar) }
         return nil
     }

@@ -143,7 +143,7 @@ struct VaultAuthorityCommandTests {
     }
 
     /// Every vault command that takes a name refuses one the identifier rule refuses, naming the field.
-    @Test(arguments: ["..", "a/b", "../..", "acme%2F..", ".hidden", "x y"])
+    @Test(arguments: ["..", "a/b", "acme%2F.."])
     func everyVaultCommandThatTakesANameRefusesABadOne(name: String) throws {
         let workspace = Workspace()
         defer { workspace.remove() }
