@@ -20,6 +20,7 @@ enum VaultBenchmark {
             let key = try AutomationKey.load(path: folder + "/night.key")
             let before = residentHighWaterMiB()
             var decrypted = 0
+            var credentials: [Credential] = []
             var phases: [String: Double] = [:]
             let cpuBefore = processCPUSeconds()
             let seconds = try measure {
@@ -28,12 +29,22 @@ enum VaultBenchmark {
                 phases["verify_seconds"] = try measure { try vault.verifyAuthority() }
                 var names: [CredentialName] = []
                 phases["list_seconds"] = try measure { names = try vault.list().map(\.name) }
-                phases["credentials_seconds"] = try measure { decrypted = try vault.credentials(names, purpose: .use(run: "bench")).count }
+                phases["credentials_seconds"] = try measure { credentials = try vault.credentials(names, purpose: .use(run: "bench")) }
+                decrypted = credentials.count
             }
             let cpu = processCPUSeconds() - cpuBefore
             var result: [String: Double] = ["seconds": seconds, "cpu_seconds": cpu, "decrypted": Double(decrypted),
                                             "growth_mib": residentHighWaterMiB() - before, "peak_mib": residentHighWaterMiB()]
             for (key, value) in phases { result[key] = value }
+            // The redactor's share, measured apart: registering the same values again from empty.
+            Redactor.shared.removeAll()
+            result["redactor_seconds"] = measure {
+                for credential in credentials {
+                    for value in [credential.username, credential.password, credential.totp?.secret].compactMap({ $0 }) + Array(credential.extra.values) {
+                        Redactor.shared.register(value)
+                    }
+                }
+            }
             print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
             return 0
         } catch {
@@ -113,12 +124,13 @@ func vaultOpenAtScale(clients: Int, perClient: Int) throws -> [Figure] {
     let lists = try keys.map { try AEAD.seal(SecureRandom.bytes(listSize), key: $0, nonce: [UInt8](repeating: 1, count: 12), associatedData: [], algorithm: .aes256GCM) }
     var floors: [Double] = []
     var floorCPU: [Double] = []
+    let recipientPublic = recipient.publicKey.rawRepresentation
     for _ in 0..<5 {
         let cpuBefore = processCPUSeconds()
         floors.append(try measure {
+            let secrets = try recipient.sharedSecrets(with: try wraps.map { try X25519.PublicKey(rawRepresentation: $0.ephemeral) })
             for (index, wrap) in wraps.enumerated() {
-                let shared = try recipient.sharedSecret(with: try X25519.PublicKey(rawRepresentation: wrap.ephemeral))
-                let wrapKey = try HKDF.sha256(inputKeyMaterial: shared, salt: wrap.ephemeral + recipient.publicKey.rawRepresentation,
+                let wrapKey = try HKDF.sha256(inputKeyMaterial: secrets[index]!, salt: wrap.ephemeral + recipientPublic,
                                               info: Array("bench wrap".utf8), length: 32)
                 let key = try AEAD.openSecret(wrap.sealed, key: wrapKey, nonce: [UInt8](repeating: 0, count: 12), associatedData: [], algorithm: .chaCha20Poly1305)
                 _ = try AEAD.open(lists[index], key: key, nonce: [UInt8](repeating: 1, count: 12), associatedData: [], algorithm: .aes256GCM)
@@ -135,9 +147,11 @@ func vaultOpenAtScale(clients: Int, perClient: Int) throws -> [Figure] {
             Figure(benchmark: "  credentials (audit record, redactor, values)", value: median("credentials_seconds") * 1000, unit: "ms", goal: nil),
             Figure(benchmark: "vault open + verify + decrypt \(Int(median("decrypted"))) entries (automation key)", value: total * 1000, unit: "ms", goal: "< 100 ms"),
             Figure(benchmark: "  the same, CPU time of the process (steadier on a busy machine)", value: median("cpu_seconds") * 1000, unit: "ms", goal: nil),
+            Figure(benchmark: "  of which the redactor registering 20,000 values (measured apart)", value: median("redactor_seconds") * 1000, unit: "ms", goal: nil),
+            Figure(benchmark: "  the vault's own part (the above less the redactor's)", value: (total - median("redactor_seconds")) * 1000, unit: "ms", goal: nil),
             Figure(benchmark: "vault open + decrypt: peak memory growth of the process", value: median("growth_mib"), unit: "MiB", goal: "< 64 MB"),
             Figure(benchmark: "vault open + decrypt: peak resident memory of the process", value: median("peak_mib"), unit: "MiB", goal: nil),
-            Figure(benchmark: "baseline: \(clients) unwraps + \(clients) AES-GCM opens, primitives only", value: floor * 1000, unit: "ms", goal: nil),
+            Figure(benchmark: "baseline: \(clients) key unwraps + \(clients) AES-GCM opens of the lists' size, primitives only", value: floor * 1000, unit: "ms", goal: nil),
             Figure(benchmark: "  baseline CPU time", value: floorCPU.sorted()[2] * 1000, unit: "ms", goal: nil),
             Figure(benchmark: "vault open + decrypt / baseline (wall)", value: total / floor, unit: "x", goal: nil),
             Figure(benchmark: "vault open + decrypt / baseline (CPU)", value: median("cpu_seconds") / floorCPU.sorted()[2], unit: "x", goal: nil),

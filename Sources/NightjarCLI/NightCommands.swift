@@ -112,7 +112,6 @@ enum NightCommands {
     static func performNight(_ workspace: Workspace, method: UnlockMethod, scope: NightScope) async throws -> NightResult {
         let config = try workspace.requireExisting()
         let vault = try Vault.open(paths: VaultCommands.paths(workspace), as: method)
-        VaultCommands.printWarnings(vault)
         let entries = try vault.list().filter { (scope.clients.isEmpty || scope.clients.contains($0.client)) && (scope.portals.isEmpty || scope.portals.contains($0.portal)) }
         guard !entries.isEmpty else { throw GeneralError(code: "run.nothing", message: "no credentials in scope", exitStatus: .noInput) }
         var skipped: [String] = []

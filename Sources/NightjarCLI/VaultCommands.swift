@@ -248,11 +248,6 @@ enum VaultCommands {
         return try CredentialName(parsing: text)
     }
 
-    /// Prints what opening the vault found worth knowing.
-    static func printWarnings(_ vault: Vault) {
-        for warning in vault.warnings { Logger(label: "vault").warning(warning) }
-    }
-
     static func role(_ text: String, command: String) throws -> Role {
         guard let role = Role(rawValue: text) else {
             throw UsageError("unknown role \(text) (admin, operator, run-integrations, reviewer, viewer)", command: command)
@@ -322,7 +317,6 @@ enum VaultCommands {
     static func listOperators(_ invocation: Invocation) async throws -> ExitStatus {
         let (paths, _, method) = try context(invocation)
         let vault = try Vault.open(paths: paths, as: method)
-        printWarnings(vault)
         let principals = vault.principals()
         if invocation.json {
             struct Row: Encodable {
@@ -635,7 +629,6 @@ enum VaultCommands {
     static func authority(_ invocation: Invocation) async throws -> ExitStatus {
         let (paths, _, method) = try context(invocation)
         let vault = try Vault.open(paths: paths, as: method, auditUnlock: false)
-        printWarnings(vault)
         let head = vault.authorityHead
         if invocation.flag("verify") {
             if invocation.json {

@@ -57,8 +57,10 @@ enum AuditLog {
 
     /// Appends records signed by `signer` with one write and one fsync; returns them and the
     /// log's new length and head (the caller moves the rollback state).
+    /// `knownHead` is the log's length and last hash as the caller last saw them: used when the
+    /// log still ends at that record, so a long last record is not read and hashed again.
     static func append(_ events: [AuditEvent], paths: VaultPaths, principalID: String, principalName: String, signer: Ed25519.SigningKey,
-                       vaultID: Data, now: Date = Date()) throws(VaultError) -> (records: [AuditRecord], count: Int, head: String) {
+                       vaultID: Data, knownHead: (count: Int, head: String)? = nil, now: Date = Date()) throws(VaultError) -> (records: [AuditRecord], count: Int, head: String) {
         do {
             let descriptor = open(paths.audit, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else { throw VaultError.auditWriteFailed("cannot open \(paths.audit)") }
@@ -66,9 +68,12 @@ enum AuditLog {
             guard flock(descriptor, LOCK_EX) == 0 else { throw VaultError.auditWriteFailed("cannot lock \(paths.audit)") }
             defer { flock(descriptor, LOCK_UN) }
             try repairTornTail(descriptor)
-            let last = try lastRecord(paths.audit)
-            var prev = try last.map { SHA256.hash(try $0.payload()).hexString } ?? genesis(vaultID: vaultID)
-            var seq = last?.seq ?? 0
+            var (seq, prev): (Int, String)
+            if let knownHead, knownHead.count > 0, try lastSequenceNumber(paths.audit) == knownHead.count {
+                (seq, prev) = knownHead
+            } else {
+                (seq, prev) = try lastLink(paths.audit) ?? (0, genesis(vaultID: vaultID))
+            }
             var records: [AuditRecord] = []
             var bytes: [UInt8] = []
             let encoder = VaultFile.encoder()
@@ -80,7 +85,12 @@ enum AuditLog {
                 let payload = try record.payload()
                 record.sig = Data(signer.sign(payload)).base64EncodedString()
                 prev = SHA256.hash(payload).hexString
-                bytes += Array(try encoder.encode(record)) + [10]
+                // The stored line is the payload with the signature in place of the empty "sig".
+                if payload.count >= 3, let line = signedLine(payload, signature: record.sig) {
+                    bytes += line + [10]
+                } else {
+                    bytes += Array(try encoder.encode(record)) + [10]
+                }
                 records.append(record)
             }
             let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress!, $0.count) }
@@ -123,7 +133,58 @@ enum AuditLog {
         }
     }
 
+    static let emptySignatureTail = Array(",\"sig\":\"\"}".utf8)
+    static let signatureKey = Array(",\"sig\":\"".utf8)
+
+    /// The line for a signed payload: keys are sorted and `sig` is the last, so the payload ends
+    /// with `,"sig":""}` and the line differs only inside those quotes.
+    static func signedLine(_ payload: [UInt8], signature: String) -> [UInt8]? {
+        guard payload.count > emptySignatureTail.count, payload.suffix(emptySignatureTail.count).elementsEqual(emptySignatureTail) else { return nil }
+        return Array(payload.dropLast(2)) + Array(signature.utf8) + Array("\"}".utf8)
+    }
+
+    /// The last record's sequence number and the hash of its payload, read from its line
+    /// without decoding it (a run's record can name thousands of entries); a line in another
+    /// shape is decoded.
+    static func lastLink(_ path: String) throws -> (seq: Int, head: String)? {
+        guard let line = try lastLine(path) else { return nil }
+        if let sigStart = line.lastRange(of: signatureKey)?.lowerBound, line.last == UInt8(ascii: "}"), line.count >= 2, line[line.count - 2] == UInt8(ascii: "\""),
+           let seqRange = line[..<sigStart].lastRange(of: Array(",\"seq\":".utf8)),
+           let seq = Int(String(decoding: line[seqRange.upperBound..<sigStart], as: UTF8.self)) {
+            let payload = Array(line[..<sigStart]) + emptySignatureTail
+            return (seq, SHA256.hash(payload).hexString)
+        }
+        guard let record = try? JSONDecoder().decode(AuditRecord.self, from: Data(line)) else {
+            throw VaultError.auditBroken("the last audit record does not parse")
+        }
+        return (record.seq, SHA256.hash(try record.payload()).hexString)
+    }
+
+    /// The last record's sequence number, from the end of its line alone (`…,"seq":N,"sig":"…"}`).
+    static func lastSequenceNumber(_ path: String) throws -> Int? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: size > 512 ? size - 512 : 0)
+        var tail = Array(try handle.readToEnd() ?? Data())
+        if tail.last == 10 { tail.removeLast() }
+        guard let sigStart = tail.lastRange(of: signatureKey)?.lowerBound,
+              let seqRange = tail[..<sigStart].lastRange(of: Array(",\"seq\":".utf8)),
+              !tail[seqRange.upperBound..<sigStart].contains(10), !tail[sigStart...].contains(10) else { return nil }
+        return Int(String(decoding: tail[seqRange.upperBound..<sigStart], as: UTF8.self))
+    }
+
     static func lastRecord(_ path: String) throws -> AuditRecord? {
+        guard let line = try lastLine(path) else { return nil }
+        do {
+            return try JSONDecoder().decode(AuditRecord.self, from: Data(line))
+        } catch {
+            throw VaultError.auditBroken("the last audit record does not parse")
+        }
+    }
+
+    /// The log's last complete line.
+    static func lastLine(_ path: String) throws -> [UInt8]? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         let size = try handle.seekToEnd()
@@ -140,12 +201,7 @@ enum AuditLog {
         let body = data.last == 10 ? data.dropLast() : data[...]
         let start = body.lastIndex(of: 10).map { $0 + 1 } ?? body.startIndex
         let line = body[start...]
-        guard !line.isEmpty else { return nil }
-        do {
-            return try JSONDecoder().decode(AuditRecord.self, from: Data(line))
-        } catch {
-            throw VaultError.auditBroken("the last audit record does not parse")
-        }
+        return line.isEmpty ? nil : Array(line)
     }
 
     /// Reads every record (no verification).
@@ -190,5 +246,22 @@ enum AuditLog {
             }
         }
         return (records.count, prev)
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// The range of the last occurrence of `pattern`.
+    func lastRange(of pattern: [UInt8]) -> Range<Int>? { self[...].lastRange(of: pattern) }
+}
+
+extension ArraySlice where Element == UInt8 {
+    func lastRange(of pattern: [UInt8]) -> Range<Int>? {
+        guard count >= pattern.count, let first = pattern.first else { return nil }
+        var index = endIndex - pattern.count
+        while index >= startIndex {
+            if self[index] == first && self[index..<(index + pattern.count)].elementsEqual(pattern) { return index..<(index + pattern.count) }
+            index -= 1
+        }
+        return nil
     }
 }

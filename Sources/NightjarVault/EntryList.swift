@@ -9,18 +9,74 @@ struct StoredEntry: Sendable {
     var updatedAt: String
     var expires: String?
     var usernameIsSecret: Bool
-    /// `username`, `password`, `totp` (otpauth URI), `extra.NAME`.
-    var fields: [String: SecretBytes]
-    /// Fields that are not secrets (never registered with the redactor): `origins` (one
-    /// canonical origin a line) and `notes`. Sealed with the rest all the same.
-    var texts: [String: String] = [:]
+    var username: SecretBytes?
+    var password: SecretBytes?
+    /// The otpauth URI.
+    var totp: SecretBytes?
+    /// Extra fields by name (stored as `extra.NAME`).
+    var extra: [String: SecretBytes] = [:]
+    /// Not secrets (never registered with the redactor), sealed with the rest all the same:
+    /// one canonical origin a line, and free notes.
+    var origins: String?
+    var notes: String?
 
-    static let textFields: Set<String> = ["origins", "notes"]
+    init(portal: String, label: String?, updatedAt: String, expires: String?, usernameIsSecret: Bool) {
+        self.portal = portal
+        self.label = label
+        self.updatedAt = updatedAt
+        self.expires = expires
+        self.usernameIsSecret = usernameIsSecret
+    }
 
-    /// Every field's name.
-    var fieldNames: [String] { (Array(fields.keys) + Array(texts.keys)).sorted() }
+    /// Sets a field by its stored name; false for a name this format does not know.
+    @discardableResult
+    mutating func set(_ name: String, _ value: SecretBytes?) -> Bool {
+        switch name {
+        case "username": username = value
+        case "password": password = value
+        case "totp": totp = value
+        case "origins": origins = value.map { String(decoding: $0.unsafeArray(), as: UTF8.self) }
+        case "notes": notes = value.map { String(decoding: $0.unsafeArray(), as: UTF8.self) }
+        default:
+            guard name.hasPrefix("extra.") else { return false }
+            extra[String(name.dropFirst(6))] = value
+        }
+        return true
+    }
+
+    /// Every field, by stored name, in order.
+    var storedFields: [(String, [UInt8])] {
+        var fields: [(String, [UInt8])] = []
+        for (name, value) in extra.sorted(by: { $0.key < $1.key }) { fields.append(("extra.\(name)", value.unsafeArray())) }
+        if let notes { fields.append(("notes", Array(notes.utf8))) }
+        if let origins { fields.append(("origins", Array(origins.utf8))) }
+        if let password { fields.append(("password", password.unsafeArray())) }
+        if let totp { fields.append(("totp", totp.unsafeArray())) }
+        if let username { fields.append(("username", username.unsafeArray())) }
+        return fields
+    }
+
+    /// Every field's name, sorted.
+    var fieldNames: [String] {
+        var names = extra.keys.sorted().map { "extra.\($0)" }
+        if notes != nil { names.append("notes") }
+        if origins != nil { names.append("origins") }
+        if password != nil { names.append("password") }
+        if totp != nil { names.append("totp") }
+        if username != nil { names.append("username") }
+        return names
+    }
+
+    /// Whether a revoked principal could have read something to change at the portal.
+    var holdsPortalSecret: Bool { password != nil || !extra.isEmpty }
 
     func matches(portal: String, label: String?) -> Bool { self.portal == portal && self.label == label }
+
+    /// Portal, then label (none first), byte by byte (names are ASCII).
+    static func precedes(_ a: StoredEntry, _ b: StoredEntry) -> Bool {
+        if a.portal != b.portal { return a.portal.utf8.lexicographicallyPrecedes(b.portal.utf8) }
+        return (a.label ?? "").utf8.lexicographicallyPrecedes((b.label ?? "").utf8)
+    }
 }
 
 /// A client's entries, sealed as one AES-256-GCM message under the client's data key:
@@ -50,14 +106,12 @@ enum EntryList {
             writer.string(entry.updatedAt)
             writer.string(entry.expires ?? "")
             writer.u8(entry.usernameIsSecret ? 1 : 0)
-            writer.u16(entry.fields.count + entry.texts.count)
-            for (name, value) in entry.fields.sorted(by: { $0.key < $1.key }) {
+            var fields = entry.storedFields
+            defer { for index in fields.indices { SecretBytes.wipe(&fields[index].1) } }
+            writer.u16(fields.count)
+            for (name, value) in fields {
                 writer.string(name)
                 writer.block(value)
-            }
-            for (name, text) in entry.texts.sorted(by: { $0.key < $1.key }) {
-                writer.string(name)
-                writer.block(Array(text.utf8))
             }
         }
         let nonce = SecureRandom.bytes(12)
@@ -91,19 +145,18 @@ enum EntryList {
             let expires = try reader.string()
             let flags = try reader.u8()
             let fieldCount = try reader.u16()
-            var fields: [String: SecretBytes] = [:]
-            var texts: [String: String] = [:]
-            fields.reserveCapacity(fieldCount)
+            var entry = StoredEntry(portal: portal, label: label.isEmpty ? nil : label, updatedAt: updatedAt,
+                                    expires: expires.isEmpty ? nil : expires, usernameIsSecret: flags & 1 != 0)
             for _ in 0..<fieldCount {
                 let name = try reader.string()
-                if StoredEntry.textFields.contains(name) {
-                    texts[name] = String(decoding: try reader.block(), as: UTF8.self)
-                } else {
-                    fields[name] = try reader.secretBlock()
+                switch name {
+                case "origins": entry.origins = String(decoding: try reader.block(), as: UTF8.self)
+                case "notes": entry.notes = String(decoding: try reader.block(), as: UTF8.self)
+                default:
+                    guard entry.set(name, try reader.secretBlock()) else { throw .damaged("client \(client)'s entries hold an unknown field") }
                 }
             }
-            entries.append(StoredEntry(portal: portal, label: label.isEmpty ? nil : label, updatedAt: updatedAt,
-                                       expires: expires.isEmpty ? nil : expires, usernameIsSecret: flags & 1 != 0, fields: fields, texts: texts))
+            entries.append(entry)
         }
         guard reader.atEnd else { throw .damaged("client \(client)'s entries have unexpected trailing bytes") }
         return entries

@@ -20,6 +20,22 @@ enum VaultCrypto {
         return KeyWrap(principal: principal, ephemeral: Data(ephemeralPublic), ciphertext: Data(ciphertext))
     }
 
+    /// Unwraps many keys with one principal's private key (its public key given, so neither is
+    /// computed again per wrap); nil where a wrap does not open.
+    static func unwrapAll(_ items: [(wrap: KeyWrap, purpose: String)], with privateKey: X25519.PrivateKey, publicKey: [UInt8],
+                          vaultID: Data) throws -> [SecretBytes?] {
+        let peers = items.map { try? X25519.PublicKey(rawRepresentation: Array($0.wrap.ephemeral)) }
+        let secrets = try privateKey.sharedSecrets(with: peers.compactMap { $0 })
+        var next = secrets.makeIterator()
+        return try zip(items, peers).map { item, peer -> SecretBytes? in
+            guard peer != nil, let shared = next.next() ?? nil else { return nil }
+            let ephemeral = Array(item.wrap.ephemeral)
+            let wrapKey = try HKDF.sha256(inputKeyMaterial: shared, salt: ephemeral + publicKey, info: Array("\(formatLabel) wrap".utf8), length: 32)
+            return try? AEAD.openSecret(Array(item.wrap.ciphertext), key: wrapKey, nonce: [UInt8](repeating: 0, count: 12),
+                                        associatedData: Array(vaultID) + Array("\(formatLabel) \(item.purpose)".utf8), algorithm: .chaCha20Poly1305)
+        }
+    }
+
     /// Unwraps a key with the principal's X25519 private key. Fails for any other key or purpose.
     static func unwrap(_ wrap: KeyWrap, with privateKey: X25519.PrivateKey, purpose: String, vaultID: Data) throws -> SecretBytes {
         let recipient = privateKey.publicKey.rawRepresentation

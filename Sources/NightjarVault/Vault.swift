@@ -45,8 +45,17 @@ public final class Vault {
     var changed = false
     /// Set when this principal's sealed keys still lack the root (left by an upgrade).
     var resealKey: SecretBytes?
-    /// What an operator should know after opening (printed by the CLI).
+    /// The MAC of the file as opened (or last written): unchanged bytes need no second verification.
+    var verifiedMAC: [UInt8] = []
+    /// The audit log's length and head as this vault last saw them (the rollback state's, then its own appends).
+    var knownAuditHead: (count: Int, head: String)?
+    /// What an operator should know after opening (also logged as warnings).
     public private(set) var warnings: [String] = []
+
+    func warn(_ text: String) {
+        warnings.append(text)
+        Logger(label: "vault").warning(text)
+    }
 
     init(paths: VaultPaths, body: VaultBody, authority: AuthorityState, actorID: String, keys: PrincipalKeys, vaultKey: SecretBytes,
          roots: VaultCrypto.Roots) {
@@ -164,6 +173,8 @@ public final class Vault {
             // Sealed keys left by an upgrade without the root: seal it in now, under the lock.
             try update(paths: paths, as: method) { _ in }
             vault = try load(paths: paths, as: method, lockHeld: false)
+            let root = vault.committed.name(of: vault.committed.records.first?.signer ?? "")
+            vault.warn("\(vault.principalName)'s keys now carry the vault's root (admin \(root) and the recovery key, since the upgrade of \(vault.committed.records.first?.at ?? "?")); a chain under any other root is refused from now on. If \(root) did not upgrade this vault, tell your admins now.")
         }
         if auditUnlock { try vault.audit(AuditEvent("unlock")) }
         return vault
@@ -210,20 +221,32 @@ public final class Vault {
         do {
             let stateBytes = try VaultState.readBytes(paths.state)
             let bytes = try VaultFile.read(paths.vault)
-            let current = try VaultFile.parse(bytes)
-            guard current.header.vaultID == body.header.vaultID else { throw VaultError.authority("the vault file was replaced by another vault's") }
+            guard bytes.count >= VaultFile.magic.count + VaultFile.macSize else { throw VaultError.damaged("the file is cut short") }
             let (covered, mac) = VaultFile.macParts(bytes)
             guard ConstantTime.equals(VaultFile.mac(covered, vaultKey: vaultKey), mac) else {
+                _ = try VaultFile.parse(bytes)   // a format or structure problem says so first
                 throw VaultError.damaged("the whole-file MAC does not match: the file was altered or corrupted")
             }
-            let floorCount = stateBytes.flatMap { try? VaultState.parse($0, path: paths.state).floor.chainCount }
+            guard let stateBytes else { throw VaultError.stateMissing(paths.state) }
+            if mac == verifiedMAC {
+                // The very bytes verified at open: only the rollback state can have changed.
+                let floorCount = (try? VaultState.parse(stateBytes, path: paths.state).floor.chainCount) ?? committed.count
+                let signers = floorCount < committed.count
+                    ? try Vault.verifyChain(Array(body.chain[0..<max(1, floorCount)]), vaultID: body.header.vaultID, snapshotAt: nil).1
+                    : committed.principals
+                _ = try VaultState.check(stateBytes, path: paths.state, authority: committed, signersAtFloor: signers, vaultKey: vaultKey,
+                                         generation: body.header.generation)
+                return
+            }
+            let current = try VaultFile.parse(bytes)
+            guard current.header.vaultID == body.header.vaultID else { throw VaultError.authority("the vault file was replaced by another vault's") }
+            let floorCount = try? VaultState.parse(stateBytes, path: paths.state).floor.chainCount
             let (chain, signers) = try Vault.verifyChain(current.chain, vaultID: current.header.vaultID, snapshotAt: floorCount)
             try Vault.checkRoot(chain, roots: roots, actor: actor.name, pending: false)
             guard chain.count >= committed.count, Array(chain.hashes[0..<committed.count]) == committed.hashes else {
                 throw VaultError.chainRewritten(committed.count)
             }
             try Vault.checkWraps(current, authority: chain)
-            guard let stateBytes else { throw VaultError.stateMissing(paths.state) }
             _ = try VaultState.check(stateBytes, path: paths.state, authority: chain, signersAtFloor: signers, vaultKey: vaultKey,
                                      generation: current.header.generation)
         } catch let error as VaultError {
@@ -251,8 +274,8 @@ public final class Vault {
         let vaultID = body.header.vaultID
 
         // Who is acting: found through the chain as stored; the sealed keys prove it.
-        let records = body.chain.compactMap { try? JSONDecoder().decode(AuthorityRecord.self, from: Data($0.payload)) }
-        let added = records.flatMap(\.operations).filter { $0.op == .principalAdd }
+        let records = decodeRecords(body.chain)
+        let added = records.compactMap { $0 }.flatMap(\.operations).filter { $0.op == .principalAdd }
         let actorID: String
         let keys: PrincipalKeys
         var envelopeRoots: VaultCrypto.Roots?
@@ -313,7 +336,7 @@ public final class Vault {
         let authority: AuthorityState
         let seen: VaultState?
         do {
-            (authority, seen) = try verifyStanding(body, stateBytes: stateBytes, paths: paths, actorID: actorID, actorName: actorName, keys: keys,
+            (authority, seen) = try verifyStanding(body, records: records, stateBytes: stateBytes, paths: paths, actorID: actorID, actorName: actorName, keys: keys,
                                            envelopeRoots: envelopeRoots, vaultKey: vaultKey, stateProblem: stateProblem)
         } catch {
             throw refuse(error)
@@ -321,8 +344,10 @@ public final class Vault {
         let roots = envelopeRoots ?? VaultCrypto.Roots(admin: authority.rootFingerprint, recovery: authority.recoveryFingerprint)
         let vault = Vault(paths: paths, body: body, authority: authority, actorID: actorID, keys: keys, vaultKey: vaultKey, roots: roots)
         vault.resealKey = resealKey
+        vault.verifiedMAC = mac
+        vault.knownAuditHead = seen?.audit
         if envelopeRoots == nil, case .automationKey = method {
-            vault.warnings.append("automation key \(actorName) was made before the vault's root was sealed into key files: an admin seals it with `nightjar vault automation-key seal FILE --as ADMIN`")
+            vault.warn("automation key \(actorName) was made before the vault's root was sealed into key files: an admin seals it with `nightjar vault automation-key seal FILE --as ADMIN`")
         }
         if let seen {
             // Move the state only when this open saw more than it records.
@@ -335,11 +360,11 @@ public final class Vault {
     }
 
     /// Verifies the chain, the principal's place in it, its root, the wraps and the rollback state.
-    private static func verifyStanding(_ body: VaultBody, stateBytes: [UInt8]?, paths: VaultPaths, actorID: String, actorName: String,
+    private static func verifyStanding(_ body: VaultBody, records: [AuthorityRecord?], stateBytes: [UInt8]?, paths: VaultPaths, actorID: String, actorName: String,
                                        keys: PrincipalKeys, envelopeRoots: VaultCrypto.Roots?, vaultKey: SecretBytes,
                                        stateProblem: ((VaultError) -> Void)?) throws(VaultError) -> (AuthorityState, VaultState?) {
         let floorCount = stateBytes.flatMap { try? VaultState.parse($0, path: paths.state).floor.chainCount }
-        let (authority, signersAtFloor) = try verifyChain(body.chain, vaultID: body.header.vaultID, snapshotAt: floorCount)
+        let (authority, signersAtFloor) = try verifyChain(body.chain, records: records, vaultID: body.header.vaultID, snapshotAt: floorCount)
         guard let principal = authority.principals[actorID],
               principal.exchangeKey == Data(keys.exchange.publicKey.rawRepresentation),
               principal.signingKey == Data(keys.signing.verifyingKey.rawRepresentation) else {
@@ -363,23 +388,26 @@ public final class Vault {
         }
     }
 
+    /// Each record's payload decoded (nil where one does not parse).
+    static func decodeRecords(_ chain: [ChainEntry]) -> [AuthorityRecord?] {
+        let decoder = JSONDecoder()
+        return chain.map { try? decoder.decode(AuthorityRecord.self, from: Data($0.payload)) }
+    }
+
     /// Verifies the chain; also returns the principals as they stood after `snapshotAt` records
     /// (who could sign the rollback floor written then).
-    static func verifyChain(_ chain: [ChainEntry], vaultID: Data, snapshotAt: Int?) throws(VaultError) -> (AuthorityState, [String: PrincipalInfo]) {
-        guard let snapshotAt, snapshotAt >= 1, snapshotAt < chain.count else {
-            let state = try AuthorityState.verify(chain, vaultID: vaultID)
-            return (state, state.principals)
+    static func verifyChain(_ chain: [ChainEntry], records: [AuthorityRecord?]? = nil, vaultID: Data,
+                            snapshotAt: Int?) throws(VaultError) -> (AuthorityState, [String: PrincipalInfo]) {
+        guard !chain.isEmpty else { throw .authority("the chain is empty: it has no genesis record") }
+        let records = records ?? decodeRecords(chain)
+        var state = AuthorityState(vaultID: vaultID)
+        var signers: [String: PrincipalInfo]?
+        for index in chain.indices {
+            guard let record = records[index] else { throw .authority("record \(index + 1) does not parse") }
+            try state.append(record, payload: chain[index].payload, signature: chain[index].signature)
+            if index + 1 == snapshotAt { signers = state.principals }
         }
-        var prefix = try AuthorityState.verify(Array(chain[0..<snapshotAt]), vaultID: vaultID)
-        let signers = prefix.principals
-        let decoder = JSONDecoder()
-        for index in snapshotAt..<chain.count {
-            guard let record = try? decoder.decode(AuthorityRecord.self, from: Data(chain[index].payload)) else {
-                throw .authority("record \(index + 1) does not parse")
-            }
-            try prefix.append(record, payload: chain[index].payload, signature: chain[index].signature)
-        }
-        return (prefix, signers)
+        return (state, signers ?? state.principals)
     }
 
     /// The chain must start at the root sealed with the principal's keys.
@@ -456,6 +484,7 @@ public final class Vault {
             let id = body.clients[index].id
             let key = try clientKey(id)
             body.clients[index].sealedGeneration = generation
+            entryLists[id]?.sort(by: StoredEntry.precedes)
             body.clients[index].sealed = try EntryList.seal(entryLists[id] ?? [], key: key, aad: EntryList.associatedData(
                 vaultID: body.header.vaultID, client: id, keyVersion: body.clients[index].keyVersion, generation: generation))
         }
@@ -465,6 +494,7 @@ public final class Vault {
         body.header.writtenBy = actorID
         let bytes = try VaultFile.serialize(body, vaultKey: vaultKey)
         try SecureFile.writeAtomically(bytes, to: paths.vault, mode: 0o600)
+        verifiedMAC = VaultFile.macParts(bytes).mac
         changed = false
         try writeState(replacing: replacingState)
     }
@@ -489,7 +519,8 @@ public final class Vault {
     @discardableResult
     func audit(_ event: AuditEvent, movingState: Bool) throws -> AuditRecord {
         let (records, count, head) = try AuditLog.append([event], paths: paths, principalID: actorID, principalName: actor.name,
-                                                         signer: keys.signing, vaultID: body.header.vaultID)
+                                                         signer: keys.signing, vaultID: body.header.vaultID, knownHead: knownAuditHead)
+        knownAuditHead = (count, head)
         if movingState { try writeState(audit: (count, head)) }
         return records[0]
     }

@@ -311,6 +311,24 @@ extension Vault {
         return index
     }
 
+    /// Unwraps, in one pass, the keys of those of `clients` the actor holds and has not opened yet.
+    func prefetchClientKeys(_ clients: [String]) throws {
+        var items: [(wrap: KeyWrap, purpose: String)] = []
+        var ids: [String] = []
+        for id in clients where clientKeys[id] == nil {
+            guard let index = body.clients.firstIndex(where: { $0.id == id }),
+                  let wrap = body.clients[index].wraps.first(where: { $0.principal == actorID }) else { continue }
+            items.append((wrap, "client:\(id):\(body.clients[index].keyVersion)"))
+            ids.append(id)
+        }
+        guard items.count > 1 else { return }
+        let keys = try VaultCrypto.unwrapAll(items, with: self.keys.exchange, publicKey: Array(actor.exchangeKey), vaultID: body.header.vaultID)
+        for (id, key) in zip(ids, keys) {
+            guard let key else { throw VaultError.damaged("the key wrap of client \(id) for \(actor.name) does not open") }
+            clientKeys[id] = key
+        }
+    }
+
     /// The client's data key, unwrapped on first use.
     func clientKey(_ id: String) throws -> SecretBytes {
         if let key = clientKeys[id] { return key }
@@ -410,7 +428,7 @@ extension Vault {
         }
         dirtyClients.insert(client)
         var exposed: [String] = []
-        for entry in entries where entry.fields["password"] != nil || entry.fields.keys.contains(where: { $0.hasPrefix("extra.") }) {
+        for entry in entries where entry.holdsPortalSecret {
             let name = CredentialName(client: client, portal: entry.portal, label: entry.label)
             exposed.append(name.description)
             if !body.header.rotationMarks.contains(where: { $0.entry == name.description }) {

@@ -72,7 +72,7 @@ extension Vault {
         for (name, input) in items {
             if auditEach { try audit(AuditEvent("add", client: name.client, entry: name.entryField)) }
             var entry = StoredEntry(portal: name.portal, label: name.label, updatedAt: Vault.now(), expires: nil,
-                                    usernameIsSecret: input.usernameIsSecret ?? false, fields: [:])
+                                    usernameIsSecret: input.usernameIsSecret ?? false)
             merge(input, into: &entry)
             entryLists[name.client]!.append(entry)
             dirtyClients.insert(name.client)
@@ -106,13 +106,13 @@ extension Vault {
     }
 
     private func merge(_ input: CredentialInput, into entry: inout StoredEntry) {
-        if let username = input.username { entry.fields["username"] = username }
-        if let password = input.password { entry.fields["password"] = password }
-        if let totp = input.totp { entry.fields["totp"] = totp.uri() }
-        for (name, value) in input.extra { entry.fields["extra.\(name)"] = value }
-        for name in input.removeExtra { entry.fields["extra.\(name)"] = nil }
-        if let origins = input.allowedOrigins { entry.texts["origins"] = origins.map(\.description).joined(separator: "\n") }
-        if let notes = input.notes { entry.texts["notes"] = notes }
+        if let username = input.username { entry.username = username }
+        if let password = input.password { entry.password = password }
+        if let totp = input.totp { entry.totp = totp.uri() }
+        for (name, value) in input.extra { entry.extra[name] = value }
+        for name in input.removeExtra { entry.extra[name] = nil }
+        if let origins = input.allowedOrigins { entry.origins = origins.map(\.description).joined(separator: "\n") }
+        if let notes = input.notes { entry.notes = notes }
         if let expires = input.expires { entry.expires = expires.description }
         if let secret = input.usernameIsSecret { entry.usernameIsSecret = secret }
         entry.updatedAt = Vault.now()
@@ -142,6 +142,7 @@ extension Vault {
         if case .use(let id) = purpose { run = id }
         var located: [(CredentialName, StoredEntry)] = []
         located.reserveCapacity(names.count)
+        try prefetchClientKeys(Array(Set(names.map(\.client))))
         var byClient: [String: [CredentialName: Int]] = [:]
         for name in names {
             if byClient[name.client] == nil {
@@ -163,29 +164,30 @@ extension Vault {
     }
 
     private func decrypt(_ name: CredentialName, _ entry: StoredEntry) throws -> Credential {
-        var extra: [String: SecretBytes] = [:]
-        for (field, value) in entry.fields {
+        for value in [entry.username, entry.password, entry.totp].compactMap({ $0 }) + Array(entry.extra.values) {
             Redactor.shared.register(value)
-            if field.hasPrefix("extra.") { extra[String(field.dropFirst(6))] = value }
         }
         var origins: [Origin] = []
-        if let text = entry.texts["origins"] {
+        if let text = entry.origins {
             origins = try text.split(separator: "\n").map { try Origin(canonical: $0) }
         }
-        return Credential(client: name.client, portal: name.portal, label: name.label, username: entry.fields["username"],
-                          password: entry.fields["password"], totp: try entry.fields["totp"].map { try TOTPSettings.parse($0) },
-                          extra: extra, allowedOrigins: origins, notes: entry.texts["notes"],
+        return Credential(client: name.client, portal: name.portal, label: name.label, username: entry.username,
+                          password: entry.password, totp: try entry.totp.map { try TOTPSettings.parse($0) },
+                          extra: entry.extra, allowedOrigins: origins, notes: entry.notes,
                           expires: entry.expires.flatMap { try? CalendarDate(iso: $0) }, usernameIsSecret: entry.usernameIsSecret)
     }
 
     /// Entries of the clients the actor can read (or of one client). Never a secret.
     public func list(client: String? = nil) throws -> [EntrySummary] {
-        if let client { _ = try clientKey(client) }
+        if let client { _ = try clientKey(client) } else { try prefetchClientKeys(body.clients.map(\.id)) }
         var result: [EntrySummary] = []
         let marked = Set(body.header.rotationMarks.map(\.entry))
-        for block in body.clients.sorted(by: { $0.id < $1.id })
+        for block in body.clients.sorted(by: { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) })
         where (client == nil || block.id == client) && block.wraps.contains(where: { $0.principal == actorID }) {
-            for entry in try entryList(block.id).sorted(by: { ($0.portal, $0.label ?? "") < ($1.portal, $1.label ?? "") }) {
+            let stored = try entryList(block.id)
+            // Lists are sealed in order; only one changed in this process needs sorting.
+            let ordered = zip(stored, stored.dropFirst()).allSatisfy { !StoredEntry.precedes($1, $0) } ? stored : stored.sorted(by: StoredEntry.precedes)
+            for entry in ordered {
                 let name = CredentialName(client: block.id, portal: entry.portal, label: entry.label)
                 result.append(EntrySummary(client: block.id, portal: entry.portal, label: entry.label, fields: entry.fieldNames,
                                            expires: entry.expires, updatedAt: entry.updatedAt,

@@ -220,23 +220,21 @@ extension Vault {
             let key = clientKeys[client.id]!
             var entries: [StoredEntry] = []
             for entry in client.entries {
-                var fields: [String: SecretBytes] = [:]
-                var texts: [String: String] = [:]
+                var stored = StoredEntry(portal: renamedPortal(client.id, entry.portal), label: nil, updatedAt: entry.updatedAt,
+                                         expires: entry.expires, usernameIsSecret: false)
                 for (field, sealed) in entry.fields {
+                    let value: SecretBytes
                     do {
-                        fields[field] = try AEAD.openSecret(Array(sealed.ciphertext), key: key, nonce: Array(sealed.nonce),
-                                                            associatedData: FormatOne.fieldAAD(vaultID: vaultID, client: client.id, portal: entry.portal,
-                                                                                               field: field, generation: entry.generation),
-                                                            algorithm: .aes256GCM)
+                        value = try AEAD.openSecret(Array(sealed.ciphertext), key: key, nonce: Array(sealed.nonce),
+                                                    associatedData: FormatOne.fieldAAD(vaultID: vaultID, client: client.id, portal: entry.portal,
+                                                                                       field: field, generation: entry.generation),
+                                                    algorithm: .aes256GCM)
                     } catch {
                         throw VaultError.damaged("field \(field) of \(client.id)/\(entry.portal) does not authenticate (moved, swapped or altered)")
                     }
+                    guard stored.set(field, value) else { throw VaultError.damaged("\(client.id)/\(entry.portal) holds an unknown field \(field)") }
                 }
-                for name in StoredEntry.textFields {
-                    if let value = fields.removeValue(forKey: name) { texts[name] = value.unsafeUTF8String() ?? "" }
-                }
-                entries.append(StoredEntry(portal: renamedPortal(client.id, entry.portal), label: nil, updatedAt: entry.updatedAt,
-                                           expires: entry.expires, usernameIsSecret: false, fields: fields, texts: texts))
+                entries.append(stored)
             }
             vault.body.clients.append(ClientBlock(id: id, keyVersion: client.keyVersion, sealedGeneration: 0, wraps: [], sealed: []))
             vault.clientKeys[id] = key
