@@ -155,7 +155,7 @@ func vaultOpenAtScale(clients: Int, perClient: Int) throws -> [Figure] {
             Figure(benchmark: "  baseline CPU time", value: floorCPU.sorted()[2] * 1000, unit: "ms", goal: nil),
             Figure(benchmark: "vault open + decrypt / baseline (wall)", value: total / floor, unit: "x", goal: nil),
             Figure(benchmark: "vault open + decrypt / baseline (CPU)", value: median("cpu_seconds") / floorCPU.sorted()[2], unit: "x", goal: nil),
-            Figure(benchmark: "format 1 on the same machine before this format (measured once)", value: 818, unit: "ms", goal: nil)]
+            Figure(benchmark: "format 1 here before this change (once, not this run)", value: 818, unit: "ms", goal: nil)]
 }
 
 /// One CSV for 1,000 clients through one unlock (the real KDF) and one write.
