@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "NightjarStoreTests", dependencies: ["NightjarStore", "NightjarCore"],
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarVaultTests", dependencies: ["NightjarVault", "NightjarCrypto", "NightjarCore"],
-                    swiftSettings: strictSettings),
+                    resources: [.copy("Fixtures")], swiftSettings: strictSettings),
         .testTarget(name: "NightjarHTTPTests", dependencies: ["NightjarHTTP", "NightjarSandbox", "NightjarCore", "NightjarCrypto"],
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarDocumentsTests", dependencies: ["NightjarDocuments", "NightjarMarkup", "NightjarCore", "NightjarSandbox"],

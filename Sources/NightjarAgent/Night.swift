@@ -115,7 +115,9 @@ public actor NightBook {
     }
 
     /// A file has landed: into the inbox, then imported unless these bytes were imported before.
-    public func land(run: Int64, client: String, portal: String, download: DownloadRecord) {
+    /// `item` is the run-log entry it counts for (`PORTAL/LABEL` for a labelled credential).
+    public func land(run: Int64, client: String, portal: String, item: String? = nil, download: DownloadRecord) {
+        let item = item ?? portal
         do {
             CrashPoint.hit("downloaded")
             let path = try inbox.store(download.path, client: client, sha256: download.sha256, name: download.fileName)
@@ -130,37 +132,37 @@ public actor NightBook {
                                                   path: path, kind: download.kind.rawValue, metadata: metadata, run: run)
                 CrashPoint.hit("inbox-recorded")
                 if try log.alreadyImported(client: client, sha256: download.sha256) {
-                    try log.count(run: run, client: client, portal: portal, seen: 1)
+                    try log.count(run: run, client: client, portal: item, seen: 1)
                     return nil
                 }
                 if download.kind == .invoice {
                     // A supplier's invoice becomes a purchase order (created, replaced, or logged).
                     let outcomes = try PurchaseOrders(database: database).importInvoices(bytes, name: download.fileName, client: client,
                                                                                          defaultCurrency: importer.defaultCurrency, profiles: importer.profiles)
-                    try log.count(run: run, client: client, portal: portal, new: new ? 1 : 0, seen: new ? 0 : 1)
+                    try log.count(run: run, client: client, portal: item, new: new ? 1 : 0, seen: new ? 0 : 1)
                     CrashPoint.hit("import-uncommitted")
                     return outcomes.first { $0.action == "failed" || $0.action == "conflict" }?.message
                 }
                 guard download.kind == .remittance else {
-                    try log.count(run: run, client: client, portal: portal, new: new ? 1 : 0, seen: new ? 0 : 1)
+                    try log.count(run: run, client: client, portal: item, new: new ? 1 : 0, seen: new ? 0 : 1)
                     return nil
                 }
                 let result = try importer.importFile(bytes, name: download.fileName, client: ClientID(client), portal: portal, into: ledger)
                 switch result {
                 case .imported(let imported):
-                    try log.count(run: run, client: client, portal: portal, new: 1, batches: imported.batches, lines: imported.lines)
+                    try log.count(run: run, client: client, portal: item, new: 1, batches: imported.batches, lines: imported.lines)
                     CrashPoint.hit("import-uncommitted")
                     return nil
                 case .skipped(_, let message):
-                    try log.count(run: run, client: client, portal: portal, new: 1)
+                    try log.count(run: run, client: client, portal: item, new: 1)
                     CrashPoint.hit("import-uncommitted")
                     return message
                 }
             }
             CrashPoint.hit("imported")
-            if let skipped { problems["\(client)/\(portal)", default: []].append(skipped) }
+            if let skipped { problems["\(client)/\(item)", default: []].append(skipped) }
         } catch {
-            problems["\(client)/\(portal)", default: []].append("\(download.fileName): \((error as? any NightjarError)?.message ?? "\(error)")")
+            problems["\(client)/\(item)", default: []].append("\(download.fileName): \((error as? any NightjarError)?.message ?? "\(error)")")
         }
     }
 
@@ -266,7 +268,7 @@ public struct NightRunner: Sendable {
         let clients = Array(Set(jobs.map(\.credential.client))).sorted()
         let matching = try await book.matchNewBatches(clients: clients)
         var failing: [String] = []
-        for job in jobs where try await book.consecutiveFailures(client: job.credential.client, portal: job.definition.portal) >= 3 {
+        for job in jobs where try await book.consecutiveFailures(client: job.credential.client, portal: job.credential.runItem) >= 3 {
             failing.append(job.credential.name)
         }
         guard let run = try await book.run(runID) else { throw GeneralError(code: "run.missing", message: "run \(runID) vanished") }
@@ -305,26 +307,28 @@ public struct NightRunner: Sendable {
     }
 
     func perform(_ job: NightJob, run: Int64, folder: String, limiter: OriginLimiter) async throws {
-        let client = job.credential.client, portal = job.definition.portal
-        try await book.startItem(run: run, client: client, portal: portal, range: job.range)
+        // A labelled credential is its own run-log item (`PORTAL/LABEL`), its own folder and HAR.
+        let client = job.credential.client, portal = job.definition.portal, item = job.credential.runItem
+        let fileName = "\(client)-" + item.replacingOccurrences(of: "/", with: "-")
+        try await book.startItem(run: run, client: client, portal: item, range: job.range)
         let recorder = HARRecorder()
         let origins = job.definition.origins.map { ScraperChecker.origin(of: job.originOverrides[$0.name] ?? $0.url) }
         let session = await ScraperInterpreter.session(for: job.definition, origins: origins, recorder: recorder, limiter: limiter)
         let options = ScraperRunOptions(range: job.range, kinds: kinds, originOverrides: job.originOverrides,
-                                        downloadDirectory: stagingDirectory + "/run-\(run)/\(client)/\(portal)")
+                                        downloadDirectory: stagingDirectory + "/run-\(run)/\(client)/\(item)")
         let book = self.book
         let trace = self.trace
         let outcome = await ScraperInterpreter(definition: job.definition, credential: job.credential, transport: session, options: options,
                                                loginGuard: loginGuard, prompt: prompt, totp: totp,
-                                               trace: { trace("\(client)/\(portal): \($0)") },
-                                               onDownload: { record in await book.land(run: run, client: client, portal: portal, download: record) }).run()
-        try? recorder.write(to: folder + "/\(client)-\(portal).har")
+                                               trace: { trace("\(client)/\(item): \($0)") },
+                                               onDownload: { record in await book.land(run: run, client: client, portal: portal, item: item, download: record) }).run()
+        try? recorder.write(to: folder + "/\(fileName).har")
         if let failure = outcome.failure, failure.failureClass == .layoutChanged, let page = failure.page {
-            try? RedactedFile.write(String(decoding: page, as: UTF8.self), to: folder + "/\(client)-\(portal)-layout-changed.html")
+            try? RedactedFile.write(String(decoding: page, as: UTF8.self), to: folder + "/\(fileName)-layout-changed.html")
         }
-        try await book.finishItem(run: run, client: client, portal: portal, outcome: outcome)
+        try await book.finishItem(run: run, client: client, portal: item, outcome: outcome)
         CrashPoint.hit("item-finished")
-        trace("\(client)/\(portal): \(outcome.status)")
+        trace("\(client)/\(item): \(outcome.status)")
     }
 
     /// The run's summary as text (the morning report proper builds on the same data).

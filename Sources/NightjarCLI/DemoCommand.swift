@@ -102,9 +102,12 @@ enum DemoCommand {
             definitions.append(try ScraperChecker.load(text, file: "scrapers/\(portal).scraper"))
         }
         // The layouts the sandbox portals serve: Northwind's CSV advice, Contoso's workbook, Tailspin's JSON.
+        var profileDigests: [(String, String)] = []
         for name in ["northwind-remittance", "contoso-remittance", "tailspin-remittance-json"] {
             if let profile = repositoryFile("docs/examples/\(name).profile") {
-                try SecureFile.writeAtomically(Array(try Data(contentsOf: URL(fileURLWithPath: profile))), to: workspace.profilesDirectory + "/\(name).profile", mode: 0o600)
+                let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: profile)))
+                try SecureFile.writeAtomically(bytes, to: workspace.profilesDirectory + "/\(name).profile", mode: 0o600)
+                profileDigests.append((name, SHA256.hash(bytes).hexString))
             }
         }
         let accounts = sandbox.accounts.filter { portals.contains($0.portal) }
@@ -116,8 +119,11 @@ enum DemoCommand {
                     allowedOrigins: [try Origin(sandbox.origins[account.portal] ?? "")], expires: CalendarDate.today(in: .current).adding(days: 10)))
             }
             for definition in definitions { try vault.approveScraper(portal: definition.portal, sha256: definition.sha256) }
-            // A reviewer holds no client key; this throw-away vault's reviewer has a printed passphrase.
+            for (name, digest) in profileDigests { try vault.approve(.profile, name: name, sha256: digest) }
+            // A reviewer holds no client key; this throw-away vault's reviewer has a printed passphrase
+            // and reviews every client.
             try vault.addOperator(name: "demo-reviewer", roles: [.reviewer], passphrase: SecretBytes(utf8: demoReviewerPassphrase))
+            try vault.grantReview(to: "demo-reviewer", client: nil)
             try vault.createAutomationKey(name: "night", clients: nil).write(to: keyPath)
             // The review site's own key: it signs the site's audit records and opens no client.
             try vault.createAutomationKey(name: "site", clients: []).write(to: workspace.vaultDirectory + "/site.key")
@@ -126,7 +132,7 @@ enum DemoCommand {
         let (count, head) = try night.verifyAudit()
         return ["created \(paths.vault) with admin demo-admin and a recovery key",
                 "added \(accounts.count) credentials (3 clients x 3 portals, passwords and TOTP secrets), each bound to its portal's origin",
-                "installed scrapers/northwind, tailspin and contoso.scraper; the admin approved each version (sha256 in the vault)",
+                "installed scrapers/northwind, tailspin and contoso.scraper and the profiles of their layouts; the admin approved each version (sha256, signed in the vault's authority chain)",
                 "wrote an automation key (mode 0600) and unlocked unattended with it, as the night run will",
                 "wrote the review site's key (vault/site.key, no client), for `nightjar serve`",
                 "expiring within 14 days: \(try night.list().filter { ($0.expires ?? "9999") <= CalendarDate.today(in: .current).adding(days: 14).description }.count)",
@@ -141,7 +147,7 @@ enum DemoCommand {
         let config = try workspace.requireExisting()
         let night = try Vault.open(paths: paths, as: .automationKey(try AutomationKey.load(path: workspace.vaultDirectory + "/night.key")))
         let entries = try night.list()
-        let credentials = try night.credentials(entries.map { ($0.client, $0.portal) }, purpose: .use(run: "demo"))
+        let credentials = try night.credentials(entries.map(\.name), purpose: .use(run: "demo"))
         let ledger = Ledger(database: try WorkspaceDatabase.open(at: workspace.databasePath))
         var lines: [String] = []
         for client in Set(credentials.map(\.client)).sorted() {
@@ -165,7 +171,8 @@ enum DemoCommand {
                                  originOverrides: config.originOverrides(client: entry.client, portal: entry.portal, firstOrigin: definition.origins[0].name)))
         }
         let opener = WorkspaceDatabase.opener(workspace)
-        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: try ImportCommands.workspaceProfiles(workspace))
+        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: try FileApprovals.approvedProfiles(workspace, vault: night).profiles)
+        try night.verifyAuthority()
         let runner = NightRunner(jobs: jobs, book: try NightBook(open: opener, importer: importer, inbox: Inbox(root: workspace.inboxDirectory), rules: MatchingRulesFiles(directory: workspace.rulesDirectory)),
                                  stagingDirectory: workspace.dataDirectory + "/staging", reportsDirectory: workspace.reportsDirectory,
                                  loginGuard: DatabaseLoginGuard(open: opener), totp: TOTPCodeSource(store: DatabaseTOTPStore(open: opener)))

@@ -128,24 +128,34 @@ enum NightCommands {
                 skipped.append("\(portal): \(error.message)")
             }
         }
-        let runnable = entries.filter { definitions[$0.portal] != nil }
-        let credentials = runnable.isEmpty ? [] : try vault.credentials(runnable.map { ($0.client, $0.portal) }, purpose: .use(run: "night-\(Logger.timestamp())"))
+        // Only approved profiles and rules files: a client whose rules are not approved is not run.
+        let (profiles, profileWarnings) = try FileApprovals.approvedProfiles(workspace, vault: vault)
+        var unapprovedRules: Set<String> = []
+        for client in Set(entries.map(\.client)).sorted() {
+            if let problem = try FileApprovals.rulesProblem(workspace, client: client, vault: vault) {
+                skipped.append(problem)
+                unapprovedRules.insert(client)
+            }
+        }
+        let runnable = entries.filter { definitions[$0.portal] != nil && !unapprovedRules.contains($0.client) }
+        let credentials = runnable.isEmpty ? [] : try vault.credentials(runnable.map(\.name), purpose: .use(run: "night-\(Logger.timestamp())"))
         let opener = WorkspaceDatabase.opener(workspace)
-        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: try ImportCommands.workspaceProfiles(workspace))
+        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: profiles)
         let book = try NightBook(open: opener, importer: importer, inbox: Inbox(root: workspace.inboxDirectory), rules: MatchingRulesFiles(directory: workspace.rulesDirectory))
         let timeZone = TimeZone(identifier: config.timeZone) ?? .current
         let today = CalendarDate.today(in: timeZone)
         var jobs: [NightJob] = []
         for entry in credentials {
             let definition = definitions[entry.portal]!
+            let credential = ScraperCommands.scriptCredential(entry)
             var range: DateRange
             if let explicit = scope.range {
                 range = explicit
             } else {
-                let lastEnd = try await book.lastSuccessfulEnd(client: entry.client, portal: entry.portal)
+                let lastEnd = try await book.lastSuccessfulEnd(client: entry.client, portal: credential.runItem)
                 range = NightPlanning.range(lastSuccessfulEnd: lastEnd, today: today)
             }
-            jobs.append(NightJob(credential: ScraperCommands.scriptCredential(entry), definition: definition, range: range,
+            jobs.append(NightJob(credential: credential, definition: definition, range: range,
                                  originOverrides: config.originOverrides(client: entry.client, portal: entry.portal, firstOrigin: definition.origins[0].name)))
         }
         let runner = NightRunner(jobs: jobs, book: book, kinds: scope.kinds, stagingDirectory: workspace.dataDirectory + "/staging",
@@ -155,8 +165,10 @@ enum NightCommands {
         let description = (scope.clients.isEmpty ? "all clients" : scope.clients.joined(separator: ",")) + " / "
             + (scope.portals.isEmpty ? "all portals" : scope.portals.joined(separator: ","))
         let soon = today.adding(days: 14).description
-        let expiring = entries.filter { ($0.expires ?? "9999") <= soon }.map { "\($0.client)/\($0.portal) expires \($0.expires ?? "")" }
-        let report = try await runner.run(scope: description, warnings: skipped.map { "not run: \($0)" } + expiring.map { "credential \($0)" })
+        let expiring = entries.filter { ($0.expires ?? "9999") <= soon }.map { "\($0.name) expires \($0.expires ?? "")" }
+        // The vault as it is on disk now must still verify before anything runs.
+        try vault.verifyAuthority()
+        let report = try await runner.run(scope: description, warnings: skipped.map { "not run: \($0)" } + profileWarnings + expiring.map { "credential \($0)" })
         return NightResult(report: report, skipped: skipped, expiring: expiring)
     }
 

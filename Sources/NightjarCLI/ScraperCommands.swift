@@ -11,6 +11,7 @@ import NightjarVault
 enum ScraperCommands {
     static let runOptions: [OptionSpec] = [
         .value("client", "C", "the client whose credential CLIENT/PORTAL is used"),
+        .value("label", "LABEL", "which of the client's logins at the portal (CLIENT/PORTAL/LABEL)"),
         .value("from", "DATE", "first date of the range (YYYY-MM-DD)"),
         .value("to", "DATE", "last date of the range (YYYY-MM-DD)"),
         .value("kind", "KIND", repeatable: true, "what to fetch: remittance (default), invoice, purchase_order, statement, other"),
@@ -186,7 +187,7 @@ enum ScraperCommands {
             Logger(label: "scraper").notice("\(definition.portal).scraper is not approved: running it for \(vault.principalName)'s own client \(client) only")
         }
         let runID = "try-\(Logger.timestamp())"
-        let entry = try vault.credential(client: client, portal: definition.portal, purpose: .use(run: runID))
+        let entry = try vault.credential(client: client, portal: definition.portal, label: invocation.value("label"), purpose: .use(run: runID))
         let credential = scriptCredential(entry)
         var overrides = config.originOverrides(client: client, portal: definition.portal, firstOrigin: definition.origins[0].name)
         for pair in invocation.values("origin") {
@@ -215,8 +216,9 @@ enum ScraperCommands {
         if let totp {
             generator = { time in totp.code(at: time) }
         }
-        return ScriptCredential(client: entry.client, portal: entry.portal, fields: fields,
-                                allowedOrigins: entry.allowedOrigins.map(\.description), totp: generator, totpPeriod: totp?.period ?? 30)
+        return ScriptCredential(client: entry.client, portal: entry.portal, label: entry.label, fields: fields,
+                                allowedOrigins: entry.allowedOrigins.map(\.description), totp: generator, totpPeriod: totp?.period ?? 30,
+                                usernameIsSecret: entry.usernameIsSecret)
     }
 
     // MARK: try / record

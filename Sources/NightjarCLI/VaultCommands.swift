@@ -9,7 +9,8 @@ enum VaultCommands {
     static let passphraseStdin = OptionSpec.flag("passphrase-stdin", "read passphrases (and then secrets) from standard input, one per line")
     static let keyFile = OptionSpec.value("key-file", "FILE", "unlock with this automation key file (mode 0600)")
     static let recovery = OptionSpec.flag("recovery", "unlock with the recovery key (asked for, or the first stdin line)")
-    static let unlockOptions = [asOption, passphraseStdin, keyFile, recovery]
+    static let passphraseFile = OptionSpec.value("passphrase-file", "FILE", "read the passphrase of --as NAME from FILE (mode 0600, no folder above it writable by others)")
+    static let unlockOptions = [asOption, passphraseStdin, passphraseFile, keyFile, recovery]
     static let entryOptions: [OptionSpec] = [
         .value("username", "NAME", "the portal user name"),
         .flag("password", "ask for the portal password (no echo)"),
@@ -19,6 +20,8 @@ enum VaultCommands {
         .value("origin", "URL", repeatable: true, "an origin the values may be sent to, e.g. https://portal.example.com"),
         .value("notes", "TEXT", "free notes (stored encrypted)"),
         .value("expires", "DATE", "expiry date of the credential (YYYY-MM-DD)"),
+        .flag("username-secret", "the user name is a secret too (hidden like a password in logs and reports)"),
+        .flag("username-not-secret", "the user name is an identifier, not a secret (the default)"),
     ]
 
     static var commands: [CommandSpec] {
@@ -36,8 +39,9 @@ enum VaultCommands {
                         options: [.value("admin", "NAME", "the first admin's name"), passphraseStdin], run: initVault),
             CommandSpec(["vault", "operator", "add"], summary: "add an operator with roles (admin only)",
                         discussion: """
-                        Roles: admin, operator, run-integrations, reviewer. Reviewers approve batches and never hold
-                        credential keys. With --passphrase-stdin, line 1 is the acting admin's passphrase and line 2
+                        Roles: admin, operator, run-integrations, reviewer, viewer. Reviewers approve the batches of
+                        the clients they are granted (nightjar vault review grant); viewers only read them; neither
+                        ever holds credential keys. With --passphrase-stdin, line 1 is the acting admin's passphrase and line 2
                         the new operator's.
 
                         Example:
@@ -79,8 +83,11 @@ enum VaultCommands {
             CommandSpec(["vault", "access"], summary: "who could read a client's credentials, now or at a date",
                         options: [.value("client", "C", "the client"), .value("at", "DATE", "a date (YYYY-MM-DD) or instant")] + unlockOptions,
                         run: access),
-            CommandSpec(["vault", "add"], summary: "add a credential CLIENT/PORTAL (secrets are asked for, never arguments)",
+            CommandSpec(["vault", "add"], summary: "add a credential CLIENT/PORTAL[/LABEL] (secrets are asked for, never arguments)",
                         discussion: """
+                        A label tells two logins of one client at one portal apart (two vendor numbers at one
+                        retailer): acme/northwind/vendor-2. The night runs each one and reports each on its own.
+
                         Example:
                           nightjar vault add acme/northwind --username ap@acme.example --password \\
                             --origin https://suppliers.northwind.example --expires 2027-01-31 --as bob
@@ -88,43 +95,116 @@ enum VaultCommands {
                         line: the acting operator's passphrase, the password, the TOTP secret (with --totp), then each
                         --field value.
                         """,
-                        arguments: [ArgumentSpec("CLIENT/PORTAL", "the entry")], options: entryOptions + unlockOptions, run: addEntry),
-            CommandSpec(["vault", "edit"], summary: "change fields of a credential", arguments: [ArgumentSpec("CLIENT/PORTAL", "the entry")],
+                        arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")], options: entryOptions + unlockOptions, run: addEntry),
+            CommandSpec(["vault", "edit"], summary: "change fields of a credential", arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")],
                         options: entryOptions + [.value("remove-field", "NAME", repeatable: true, "delete an extra field")] + unlockOptions,
                         run: editEntry),
             CommandSpec(["vault", "rotate"], summary: "set a new password for a credential (clears its rotation mark)",
-                        arguments: [ArgumentSpec("CLIENT/PORTAL", "the entry")],
+                        arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")],
                         options: [.flag("password-stdin", "read the new password from standard input")] + unlockOptions, run: rotate),
-            CommandSpec(["vault", "remove"], summary: "remove a credential", arguments: [ArgumentSpec("CLIENT/PORTAL", "the entry")],
+            CommandSpec(["vault", "remove"], summary: "remove a credential", arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")],
                         options: unlockOptions, run: removeEntry),
             CommandSpec(["vault", "list"], summary: "list credentials (never prints a secret)",
                         options: [.value("client", "C", "only this client"), .value("expiring", "DAYS", "only those expiring within DAYS (e.g. 14d)")]
                             + unlockOptions,
                         run: list),
             CommandSpec(["vault", "show"], summary: "show a credential, masked; --reveal prints secrets (audited)",
-                        arguments: [ArgumentSpec("CLIENT/PORTAL", "the entry")],
+                        arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")],
                         options: [.flag("reveal", "print the secret values (recorded in the audit log)")] + unlockOptions, run: show),
             CommandSpec(["vault", "totp"], summary: "print the current TOTP code of a credential (audited)",
-                        arguments: [ArgumentSpec("CLIENT/PORTAL", "the entry")], options: unlockOptions, run: totp),
+                        arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")], options: unlockOptions, run: totp),
             CommandSpec(["vault", "import"], summary: "import many credentials from a CSV (or a KeePassXC CSV export); - reads stdin",
                         discussion: """
-                        Columns (by header name): portal (or Title), username, password, totp (or TOTP), origins (or URL;
-                        several separated by spaces), notes, expires, and extra fields as extra.NAME. A KeePassXC
-                        export works as is. Reading from - keeps any clear copy off the disk; importing from a file
-                        reminds you that the file is still there.
+                        Columns (by header name): client, portal (or Title), label, username, password, totp (or TOTP),
+                        origins (or URL; several separated by spaces), notes, expires, username_is_secret (yes/no),
+                        and extra fields as extra.NAME. With a client column one file onboards many clients at once
+                        (an admin creates the clients it names); without one, --client says whose they are. A
+                        KeePassXC export works as is. The whole file is one unlock, one audit record and one write:
+                        nothing is imported if any row is refused. Reading from - keeps any clear copy off the disk;
+                        importing from a file reminds you that the file is still there. At most 50 MB.
 
                         Example:
                           gpg -d acme.csv.gpg | nightjar vault import - --client acme --as bob --passphrase-stdin
+                          gpg -d clients.csv.gpg | nightjar vault import - --as alice --passphrase-stdin
                         (with --passphrase-stdin, the first line of standard input is the passphrase)
                         """,
                         arguments: [ArgumentSpec("FILE", "CSV file, or - for standard input")],
-                        options: [.value("client", "C", "the client the credentials belong to")] + unlockOptions, run: importCSV),
+                        options: [.value("client", "C", "the client of rows without a client column")] + unlockOptions, run: importCSV),
             CommandSpec(["vault", "audit"], summary: "read or verify the signed, hash-chained audit log",
                         options: [.value("client", "C", "only this client"), .value("since", "DATE", "from this date (YYYY-MM-DD)"),
                                   .flag("verify", "check every record's chain link and signature, and that none was cut off")] + unlockOptions,
                         run: audit),
-            CommandSpec(["vault", "accept-rollback"], summary: "accept an older vault file knowingly (admin)",
+            CommandSpec(["vault", "accept-rollback"], summary: "accept the vault as it is: an older file, a missing or damaged rollback state, a new machine (admin)",
+                        discussion: """
+                        The vault refuses to open when its file is older than this workspace has seen, when its
+                        authority chain is shorter than the one seen, or when the rollback state (data/vault-state)
+                        is missing or does not verify. After a restore from a backup, a move to a new machine, or
+                        once you know why, an admin accepts the vault as it is: the acceptance and what was wrong
+                        are recorded in the audit log, and the state is signed afresh.
+
+                        Example:
+                          nightjar vault accept-rollback --as alice
+                        """,
                         options: unlockOptions, run: acceptRollback),
+            CommandSpec(["vault", "upgrade"], summary: "upgrade a format-1 vault: review what will be signed, then sign it (admin)",
+                        discussion: """
+                        Format 1 kept roles and approvals under a MAC every principal could recompute. The upgrade
+                        prints every operator and role, automation key, who can read each client, the review grants
+                        and the approved definitions as they stand; you check the list and type "sign" (or pass
+                        --yes), and your key signs them as the first record of the vault's authority chain. You
+                        become its root together with the recovery key. Everyone else's keys carry that root from
+                        their next unlock; --key-file rewrites automation key files now. Names the identifier rule
+                        refuses are renamed with --rename (client:OLD=NEW, portal:CLIENT/OLD=NEW, operator:OLD=NEW).
+                        See docs/vault-format.md.
+
+                        Example:
+                          nightjar vault upgrade --as alice --key-file /etc/nightjar/night.key
+                        """,
+                        options: [.flag("yes", "sign without asking (after reading the list in a script's output)"),
+                                  .flag("plan", "print the list and stop"),
+                                  .value("rename", "KIND:OLD=NEW", repeatable: true, "rename a name the identifier rule refuses"),
+                                  .value("key-file", "FILE", repeatable: true, "an automation key file to rewrite with the root")]
+                            + [asOption, passphraseStdin, passphraseFile, recovery],
+                        run: upgrade),
+            CommandSpec(["vault", "authority"], summary: "show the signed authority chain: who granted what, when (any principal)",
+                        options: [.flag("verify", "only check it (every open does) and print its head")] + unlockOptions, run: authority),
+            CommandSpec(["vault", "role", "grant"], summary: "give an operator a role: admin, operator, run-integrations, reviewer, viewer (admin)",
+                        discussion: """
+                        Reviewers approve the batches of the clients they have a review grant for; viewers read
+                        them and approve nothing. Neither ever holds credential keys.
+
+                        Example:
+                          nightjar vault role grant dana viewer --as alice
+                        """,
+                        arguments: [ArgumentSpec("NAME", "operator"), ArgumentSpec("ROLE", "the role")], options: unlockOptions, run: grantRole),
+            CommandSpec(["vault", "role", "revoke"], summary: "take a role away (admin)",
+                        arguments: [ArgumentSpec("NAME", "operator"), ArgumentSpec("ROLE", "the role")], options: unlockOptions, run: revokeRole),
+            CommandSpec(["vault", "review", "grant"], summary: "let a reviewer or viewer review a client's batches (admin)",
+                        discussion: """
+                        A reviewer approves only the clients granted to them; a viewer reads only. --all-clients
+                        covers every client, now and later.
+
+                        Example:
+                          nightjar vault review grant carol acme --as alice
+                          nightjar vault review grant dana --all-clients --as alice
+                        """,
+                        arguments: [ArgumentSpec("NAME", "reviewer or viewer"), ArgumentSpec("CLIENT", "client", optional: true, variadic: true)],
+                        options: [.flag("all-clients", "every client, now and later")] + unlockOptions, run: grantReview),
+            CommandSpec(["vault", "review", "revoke"], summary: "end a review grant (admin)",
+                        arguments: [ArgumentSpec("NAME", "reviewer or viewer"), ArgumentSpec("CLIENT", "client", optional: true, variadic: true)],
+                        options: [.flag("all-clients", "the grant of every client")] + unlockOptions, run: revokeReview),
+            CommandSpec(["vault", "review", "scope"], summary: "which clients a principal may read and approve in the morning review",
+                        arguments: [ArgumentSpec("NAME", "whom (default: yourself)", optional: true)], options: unlockOptions, run: reviewScope),
+            CommandSpec(["vault", "recipient", "add"], summary: "approve an e-mail address for a client's reports (admin)",
+                        arguments: [ArgumentSpec("CLIENT", "client"), ArgumentSpec("ADDRESS", "e-mail address")], options: unlockOptions, run: addRecipient),
+            CommandSpec(["vault", "recipient", "remove"], summary: "remove a report recipient (admin)",
+                        arguments: [ArgumentSpec("CLIENT", "client"), ArgumentSpec("ADDRESS", "e-mail address")], options: unlockOptions, run: removeRecipient),
+            CommandSpec(["vault", "recipient", "list"], summary: "the approved report recipients of each client",
+                        options: [.value("client", "C", "only this client")] + unlockOptions, run: listRecipients),
+            CommandSpec(["vault", "approvals"], summary: "the approved versions of scraper definitions, profiles and rules files",
+                        options: [.value("kind", "KIND", "scraper, profile or rules")] + unlockOptions, run: listApprovals),
+            CommandSpec(["vault", "automation-key", "seal"], summary: "rewrite an automation key file from before the upgrade so it carries the vault's root (admin)",
+                        arguments: [ArgumentSpec("FILE", "the key file")], options: unlockOptions, run: sealAutomationKey),
         ]
     }
 
@@ -143,6 +223,7 @@ enum VaultCommands {
     /// How this invocation unlocks: `--as NAME` (passphrase), `--recovery`, or an automation key.
     static func unlockMethod(_ invocation: Invocation, _ input: SecretInput) throws -> UnlockMethod {
         if let name = invocation.value("as") {
+            if let file = invocation.value("passphrase-file") { return .passphrase(name: name, try PassphraseFile.read(Workspace.absolute(file))) }
             return .passphrase(name: name, try input.next("Passphrase for \(name)"))
         }
         if invocation.flag("recovery") {
@@ -163,13 +244,19 @@ enum VaultCommands {
         return (paths, input, try unlockMethod(invocation, input))
     }
 
-    static func entryName(_ invocation: Invocation) throws -> (String, String) {
+    static func entryName(_ invocation: Invocation) throws -> CredentialName {
         let text = invocation.arguments.first ?? ""
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-            throw UsageError("name the entry as CLIENT/PORTAL, e.g. acme/northwind", command: invocation.command.name)
+        guard text.split(separator: "/", omittingEmptySubsequences: false).count >= 2 else {
+            throw UsageError("name the entry as CLIENT/PORTAL or CLIENT/PORTAL/LABEL, e.g. acme/northwind", command: invocation.command.name)
         }
-        return (String(parts[0]), String(parts[1]))
+        return try CredentialName(parsing: text)
+    }
+
+    static func role(_ text: String, command: String) throws -> Role {
+        guard let role = Role(rawValue: text) else {
+            throw UsageError("unknown role \(text) (admin, operator, run-integrations, reviewer, viewer)", command: command)
+        }
+        return role
     }
 
     static func credentialInput(_ invocation: Invocation, _ input: SecretInput, editing: Bool) throws -> CredentialInput {
@@ -183,6 +270,11 @@ enum VaultCommands {
         result.notes = invocation.value("notes")
         if let expires = invocation.value("expires") { result.expires = try CalendarDate(iso: expires) }
         result.removeExtra = invocation.values("remove-field")
+        if invocation.flag("username-secret") { result.usernameIsSecret = true }
+        if invocation.flag("username-not-secret") { result.usernameIsSecret = false }
+        if invocation.flag("username-secret") && invocation.flag("username-not-secret") {
+            throw UsageError("give --username-secret or --username-not-secret, not both", command: invocation.command.name)
+        }
         if !editing && origins.isEmpty {
             Logger(label: "vault").warning("no --origin given: this credential may not be sent anywhere until origins are added")
         }
@@ -216,12 +308,7 @@ enum VaultCommands {
     static func addOperator(_ invocation: Invocation) async throws -> ExitStatus {
         let (paths, input, method) = try context(invocation)
         let name = invocation.argument("NAME")!
-        let roles = try invocation.values("role").map { text -> Role in
-            guard let role = Role(rawValue: text) else {
-                throw UsageError("unknown role \(text) (admin, operator, run-integrations, reviewer)", command: "vault operator add")
-            }
-            return role
-        }
+        let roles = try invocation.values("role").map { try role($0, command: "vault operator add") }
         guard !roles.isEmpty else { throw UsageError("give at least one --role", command: "vault operator add") }
         try Vault.update(paths: paths, as: method) { vault in
             try vault.require(.admin)
@@ -236,11 +323,16 @@ enum VaultCommands {
         let vault = try Vault.open(paths: paths, as: method)
         let principals = vault.principals()
         if invocation.json {
-            struct Row: Encodable { let name: String; let kind: String; let roles: [String]; let clients: [String] }
-            try Output.json(principals.map { Row(name: $0.name, kind: $0.kind.rawValue, roles: $0.roles.map(\.rawValue), clients: $0.clients) })
+            struct Row: Encodable {
+                let name: String; let kind: String; let roles: [String]; let clients: [String]; let reviews: [String]
+                let reviews_all_clients: Bool; let awaiting_root: Bool
+            }
+            try Output.json(principals.map { Row(name: $0.name, kind: $0.kind.rawValue, roles: $0.roles.map(\.rawValue), clients: $0.clients,
+                                                 reviews: $0.reviews, reviews_all_clients: $0.reviewsAllClients, awaiting_root: $0.awaitingRoot) })
         } else {
             for principal in principals {
-                Output.line("\(principal.name.padding(20))\(principal.kind.rawValue.padding(12))\(principal.roles.map(\.rawValue).joined(separator: ",").padding(36))\(principal.clients.joined(separator: ", "))")
+                let reviews = principal.reviewsAllClients ? "  reviews all clients" : principal.reviews.isEmpty ? "" : "  reviews \(principal.reviews.joined(separator: ", "))"
+                Output.line("\(principal.name.padding(20))\(principal.kind.rawValue.padding(12))\(principal.roles.map(\.rawValue).joined(separator: ",").padding(36))\(principal.clients.joined(separator: ", "))\(reviews)\(principal.awaitingRoot ? "  (awaiting the root: unlock once)" : "")")
             }
         }
         return .ok
@@ -319,40 +411,40 @@ enum VaultCommands {
 
     static func addEntry(_ invocation: Invocation) async throws -> ExitStatus {
         let (paths, input, method) = try context(invocation)
-        let (client, portal) = try entryName(invocation)
+        let name = try entryName(invocation)
         try Vault.update(paths: paths, as: method) { vault in
-            try vault.addEntry(client: client, portal: portal, try credentialInput(invocation, input, editing: false))
+            try vault.addEntry(client: name.client, portal: name.portal, label: name.label, try credentialInput(invocation, input, editing: false))
         }
-        Output.line("Added \(client)/\(portal).")
+        Output.line("Added \(name).")
         return .ok
     }
 
     static func editEntry(_ invocation: Invocation) async throws -> ExitStatus {
         let (paths, input, method) = try context(invocation)
-        let (client, portal) = try entryName(invocation)
+        let name = try entryName(invocation)
         try Vault.update(paths: paths, as: method) { vault in
-            try vault.editEntry(client: client, portal: portal, try credentialInput(invocation, input, editing: true))
+            try vault.editEntry(client: name.client, portal: name.portal, label: name.label, try credentialInput(invocation, input, editing: true))
         }
-        Output.line("Updated \(client)/\(portal).")
+        Output.line("Updated \(name).")
         return .ok
     }
 
     static func rotate(_ invocation: Invocation) async throws -> ExitStatus {
         let (paths, input, method) = try context(invocation)
-        let (client, portal) = try entryName(invocation)
+        let name = try entryName(invocation)
         try Vault.update(paths: paths, as: method) { vault in
             let password = try input.next("New portal password", confirm: true)
-            try vault.editEntry(client: client, portal: portal, CredentialInput(password: password), action: "rotate")
+            try vault.editEntry(client: name.client, portal: name.portal, label: name.label, CredentialInput(password: password), action: "rotate")
         }
-        Output.line("Stored the new password for \(client)/\(portal).")
+        Output.line("Stored the new password for \(name).")
         return .ok
     }
 
     static func removeEntry(_ invocation: Invocation) async throws -> ExitStatus {
         let (paths, _, method) = try context(invocation)
-        let (client, portal) = try entryName(invocation)
-        try Vault.update(paths: paths, as: method) { try $0.removeEntry(client: client, portal: portal) }
-        Output.line("Removed \(client)/\(portal).")
+        let name = try entryName(invocation)
+        try Vault.update(paths: paths, as: method) { try $0.removeEntry(client: name.client, portal: name.portal, label: name.label) }
+        Output.line("Removed \(name).")
         return .ok
     }
 
@@ -374,7 +466,7 @@ enum VaultCommands {
         } else {
             for entry in entries {
                 let flags = (entry.expires.map { " expires \($0)" } ?? "") + (entry.markedForRotation ? " ROTATE" : "")
-                Output.line("\("\(entry.client)/\(entry.portal)".padding(32))\(entry.fields.joined(separator: ",").padding(40))\(flags)")
+                Output.line("\(entry.name.description.padding(32))\(entry.fields.joined(separator: ",").padding(40))\(flags)")
             }
         }
         return .ok
@@ -382,16 +474,18 @@ enum VaultCommands {
 
     static func show(_ invocation: Invocation) async throws -> ExitStatus {
         let (paths, _, method) = try context(invocation)
-        let (client, portal) = try entryName(invocation)
+        let name = try entryName(invocation)
         let reveal = invocation.flag("reveal")
         let vault = try Vault.open(paths: paths, as: method)
-        let credential = try vault.credential(client: client, portal: portal, purpose: reveal ? .reveal : .inspect)
+        let credential = try vault.credential(name, purpose: reveal ? .reveal : .inspect)
         func shown(_ value: SecretBytes?) -> String? {
             guard let value else { return nil }
             return reveal ? (value.unsafeUTF8String() ?? "<binary>") : "********"
         }
         var rows: [(String, String)] = [("entry", credential.name)]
-        if let username = credential.username?.unsafeUTF8String() { rows.append(("username", username)) }
+        if let username = credential.username?.unsafeUTF8String() {
+            rows.append(("username", credential.usernameIsSecret && !reveal ? "******** (secret)" : username))
+        }
         if let password = shown(credential.password) { rows.append(("password", password)) }
         if let totp = credential.totp {
             rows.append(("totp", reveal ? "\(Base32.encode(totp.secret)) (\(totp.digits) digits, \(totp.period) s)" : "******** (\(totp.digits) digits, \(totp.period) s)"))
@@ -413,10 +507,10 @@ enum VaultCommands {
 
     static func totp(_ invocation: Invocation) async throws -> ExitStatus {
         let (paths, _, method) = try context(invocation)
-        let (client, portal) = try entryName(invocation)
+        let name = try entryName(invocation)
         let vault = try Vault.open(paths: paths, as: method)
-        let credential = try vault.credential(client: client, portal: portal, purpose: .totp)
-        guard let settings = credential.totp else { throw VaultError.invalidInput("\(client)/\(portal) has no TOTP secret", location: nil) }
+        let credential = try vault.credential(name, purpose: .totp)
+        guard let settings = credential.totp else { throw VaultError.invalidInput("\(name) has no TOTP secret", location: nil) }
         let now = UInt64(Date().timeIntervalSince1970)
         let code = settings.code(at: now)
         RawOutput.line(code)
@@ -426,23 +520,33 @@ enum VaultCommands {
 
     static func importCSV(_ invocation: Invocation) async throws -> ExitStatus {
         let (paths, input, method) = try context(invocation)
-        guard let client = invocation.value("client") else { throw UsageError("give --client C", command: "vault import") }
+        let defaultClient = invocation.value("client")
         let source = invocation.argument("FILE")!
         let text: String
         if source == "-" {
             text = input.rest()
         } else {
+            var info = stat()
+            if stat(source, &info) == 0, Int(info.st_size) > CredentialCSV.maximumBytes {
+                throw VaultError.invalidInput("\(source) is \(info.st_size) bytes; credential files are at most 50 MB", location: nil)
+            }
             guard let data = FileManager.default.contents(atPath: source) else {
                 throw GeneralError(code: "file.missing", message: "cannot read \(source)", exitStatus: .noInput)
             }
             text = String(decoding: data, as: UTF8.self)
         }
-        let rows = try CredentialCSV.parse(text, file: source == "-" ? "<stdin>" : source)
-        let added = try Vault.update(paths: paths, as: method) { vault -> Int in
-            for row in rows { try vault.addEntry(client: client, portal: row.portal, row.input) }
-            return rows.count
+        let file = source == "-" ? "<stdin>" : source
+        let rows = try CredentialCSV.parse(text, file: file, defaultClient: defaultClient)
+        var items: [(name: CredentialName, input: CredentialInput)] = []
+        for row in rows {
+            guard let name = row.name(defaultClient: defaultClient) else {
+                throw UsageError("the file has no client column: give --client C", command: "vault import")
+            }
+            items.append((name, row.input))
         }
-        Output.line("Imported \(added) credential(s) for \(client).")
+        try Vault.update(paths: paths, as: method) { try $0.addEntries(items) }
+        let clients = Set(items.map(\.name.client))
+        Output.line("Imported \(items.count) credential(s) for \(clients.count == 1 ? clients.first! : "\(clients.count) clients").")
         if source != "-" {
             Console.standardError.line("warning: \(source) still holds the passwords in clear; delete it securely (e.g. shred -u \(source)), or import from - next time")
         }
@@ -477,10 +581,206 @@ enum VaultCommands {
 
     static func acceptRollback(_ invocation: Invocation) async throws -> ExitStatus {
         let (paths, _, method) = try context(invocation)
-        let vault = try Vault.open(paths: paths, as: method, acceptRollback: true, auditUnlock: false)
-        try vault.require(.admin)
-        try vault.audit(AuditEvent("accept-rollback", detail: "generation \(vault.generation) accepted"))
-        Output.line("Accepted vault generation \(vault.generation) as current.")
+        let accepted = try Vault.acceptRollback(paths: paths, as: method)
+        if invocation.json {
+            try Output.json(["generation": AnyEncodable(accepted.generation), "problem": AnyEncodable(accepted.problem)])
+        } else {
+            Output.line("Accepted vault generation \(accepted.generation) as current" + (accepted.problem.map { " (\($0))" } ?? "") + "; recorded in the audit log.")
+        }
+        return .ok
+    }
+
+    static func upgrade(_ invocation: Invocation) async throws -> ExitStatus {
+        let workspace = invocation.workspace
+        _ = try workspace.requireExisting()
+        let paths = paths(workspace)
+        let input = secretInput(invocation)
+        let method = try unlockMethod(invocation, input)
+        var renames: [String: String] = [:]
+        for rename in invocation.values("rename") {
+            let parts = rename.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, ["client:", "portal:", "operator:"].contains(where: { parts[0].hasPrefix($0) }) else {
+                throw UsageError("--rename takes client:OLD=NEW, portal:CLIENT/OLD=NEW or operator:OLD=NEW", command: "vault upgrade")
+            }
+            renames[parts[0]] = parts[1]
+        }
+        let result = try Vault.upgrade(paths: paths, as: method, renames: renames,
+                                       automationKeyFiles: invocation.values("key-file").map(Workspace.absolute)) { plan in
+            Output.line("Upgrading the vault to format 2. Check every line: \(plan.admin)'s key will sign them.")
+            Output.line("")
+            for line in plan.lines { Output.line(line) }
+            for warning in plan.warnings { Output.line("WARNING: \(warning)") }
+            Output.line("")
+            if invocation.flag("plan") { return false }
+            if invocation.flag("yes") { return true }
+            let typed = try input.next("Type \"sign\" to sign these as the vault's authority")
+            guard typed.unsafeUTF8String() == "sign" else {
+                Output.line("Not signed; the vault was not changed.")
+                return false
+            }
+            return true
+        }
+        guard let result else { return .ok }
+        Output.line("Upgraded: vault generation \(result.generation), format 2.")
+        if !result.sealedKeyFiles.isEmpty { Output.line("Key files now carrying the root: \(result.sealedKeyFiles.joined(separator: ", "))") }
+        if !result.awaitingRoot.isEmpty {
+            Output.line("Still to bind to the root: \(result.awaitingRoot.joined(separator: ", ")). Each operator unlocks once (any vault command);")
+            Output.line("automation key files are sealed with `nightjar vault automation-key seal FILE`.")
+        }
+        return .ok
+    }
+
+    static func authority(_ invocation: Invocation) async throws -> ExitStatus {
+        let (paths, _, method) = try context(invocation)
+        let vault = try Vault.open(paths: paths, as: method, auditUnlock: false)
+        let head = vault.authorityHead
+        if invocation.flag("verify") {
+            if invocation.json {
+                try Output.json(["ok": AnyEncodable(true), "records": AnyEncodable(head.count), "head": AnyEncodable(head.head)])
+            } else {
+                Output.line("Authority chain verified: \(head.count) records, head \(head.head)")
+            }
+            return .ok
+        }
+        let records = vault.authorityRecords()
+        if invocation.json {
+            struct Row: Encodable { let seq: Int; let at: String; let signer: String; let operations: [String]; let hash: String }
+            try Output.json(records.map { Row(seq: $0.seq, at: $0.at, signer: $0.signer, operations: $0.operations, hash: $0.hash) })
+        } else {
+            for record in records {
+                Output.line("\(record.seq) \(record.at) signed by \(record.signer)")
+                for operation in record.operations { Output.line("    \(operation)") }
+            }
+        }
+        return .ok
+    }
+
+    static func grantRole(_ invocation: Invocation) async throws -> ExitStatus {
+        let (paths, _, method) = try context(invocation)
+        let name = invocation.argument("NAME")!
+        let role = try role(invocation.argument("ROLE")!, command: invocation.command.name)
+        try Vault.update(paths: paths, as: method) { try $0.grantRole(role, to: name) }
+        Output.line("\(name) now holds the \(role.rawValue) role.")
+        return .ok
+    }
+
+    static func revokeRole(_ invocation: Invocation) async throws -> ExitStatus {
+        let (paths, _, method) = try context(invocation)
+        let name = invocation.argument("NAME")!
+        let role = try role(invocation.argument("ROLE")!, command: invocation.command.name)
+        try Vault.update(paths: paths, as: method) { try $0.revokeRole(role, from: name) }
+        Output.line("\(name) no longer holds the \(role.rawValue) role.")
+        return .ok
+    }
+
+    /// The clients of `review grant` / `review revoke`: the arguments after NAME, or nil for --all-clients.
+    static func reviewClients(_ invocation: Invocation) throws -> [String?] {
+        let clients = Array(invocation.arguments.dropFirst())
+        guard invocation.flag("all-clients") != !clients.isEmpty else {
+            throw UsageError("give CLIENT (one or more) or --all-clients", command: invocation.command.name)
+        }
+        return clients.isEmpty ? [nil] : clients
+    }
+
+    static func grantReview(_ invocation: Invocation) async throws -> ExitStatus {
+        let (paths, _, method) = try context(invocation)
+        let name = invocation.argument("NAME")!
+        let clients = try reviewClients(invocation)
+        try Vault.update(paths: paths, as: method) { vault in
+            for client in clients { try vault.grantReview(to: name, client: client) }
+        }
+        Output.line("\(name) now reviews \(clients == [nil] ? "all clients" : clients.compactMap { $0 }.joined(separator: ", ")).")
+        return .ok
+    }
+
+    static func revokeReview(_ invocation: Invocation) async throws -> ExitStatus {
+        let (paths, _, method) = try context(invocation)
+        let name = invocation.argument("NAME")!
+        let clients = try reviewClients(invocation)
+        try Vault.update(paths: paths, as: method) { vault in
+            for client in clients { try vault.revokeReview(from: name, client: client) }
+        }
+        Output.line("\(name) no longer reviews \(clients == [nil] ? "all clients" : clients.compactMap { $0 }.joined(separator: ", ")).")
+        return .ok
+    }
+
+    static func reviewScope(_ invocation: Invocation) async throws -> ExitStatus {
+        let (paths, _, method) = try context(invocation)
+        let vault = try Vault.open(paths: paths, as: method, auditUnlock: false)
+        let scope = try vault.reviewScope(of: invocation.argument("NAME"))
+        if invocation.json {
+            struct Body: Encodable {
+                let principal: String; let reads_all_clients: Bool; let readable_clients: [String]
+                let approves_all_clients: Bool; let approvable_clients: [String]; let may_reverse: Bool
+            }
+            try Output.json(Body(principal: scope.principal, reads_all_clients: scope.readsAllClients, readable_clients: scope.readableClients.sorted(),
+                                 approves_all_clients: scope.approvesAllClients, approvable_clients: scope.approvableClients.sorted(),
+                                 may_reverse: scope.mayReverse))
+        } else {
+            func clients(_ all: Bool, _ some: Set<String>) -> String { all ? "all clients" : some.isEmpty ? "no client" : some.sorted().joined(separator: ", ") }
+            Output.line("\(scope.principal) reads \(clients(scope.readsAllClients, scope.readableClients)); approves \(clients(scope.approvesAllClients, scope.approvableClients))\(scope.mayReverse ? "; may reverse approved batches" : "").")
+        }
+        return .ok
+    }
+
+    static func addRecipient(_ invocation: Invocation) async throws -> ExitStatus {
+        let (paths, _, method) = try context(invocation)
+        let (client, address) = (invocation.argument("CLIENT")!, invocation.argument("ADDRESS")!)
+        try Vault.update(paths: paths, as: method) { try $0.addReportRecipient(client: client, address: address) }
+        Output.line("\(address) may now receive \(client)'s reports.")
+        return .ok
+    }
+
+    static func removeRecipient(_ invocation: Invocation) async throws -> ExitStatus {
+        let (paths, _, method) = try context(invocation)
+        let (client, address) = (invocation.argument("CLIENT")!, invocation.argument("ADDRESS")!)
+        try Vault.update(paths: paths, as: method) { try $0.removeReportRecipient(client: client, address: address) }
+        Output.line("\(address) no longer receives \(client)'s reports.")
+        return .ok
+    }
+
+    static func listRecipients(_ invocation: Invocation) async throws -> ExitStatus {
+        let (paths, _, method) = try context(invocation)
+        let vault = try Vault.open(paths: paths, as: method, auditUnlock: false)
+        let recipients = invocation.value("client").map { vault.reportRecipients(client: $0) } ?? vault.reportRecipients()
+        if invocation.json {
+            struct Row: Encodable { let client: String; let address: String; let approved_by: String; let approved_at: String }
+            try Output.json(recipients.map { Row(client: $0.client, address: $0.address, approved_by: $0.approvedBy, approved_at: $0.approvedAt) })
+        } else if recipients.isEmpty {
+            Output.line("No report recipients.")
+        } else {
+            for recipient in recipients { Output.line("\(recipient.client.padding(20))\(recipient.address.padding(40))approved by \(recipient.approvedBy) \(recipient.approvedAt)") }
+        }
+        return .ok
+    }
+
+    static func listApprovals(_ invocation: Invocation) async throws -> ExitStatus {
+        let (paths, _, method) = try context(invocation)
+        var subject: ApprovalSubject?
+        if let kind = invocation.value("kind") {
+            guard let value = ApprovalSubject(rawValue: kind) else { throw UsageError("--kind takes scraper, profile or rules", command: "vault approvals") }
+            subject = value
+        }
+        let vault = try Vault.open(paths: paths, as: method, auditUnlock: false)
+        let approvals = vault.approvals(subject)
+        if invocation.json {
+            struct Row: Encodable { let kind: String; let name: String; let sha256: String; let approved_by: String; let approved_at: String }
+            try Output.json(approvals.map { Row(kind: $0.subject.rawValue, name: $0.name, sha256: $0.sha256, approved_by: $0.approvedBy, approved_at: $0.approvedAt) })
+        } else if approvals.isEmpty {
+            Output.line("Nothing approved.")
+        } else {
+            for approval in approvals {
+                Output.line("\(approval.subject.rawValue.padding(9))\(approval.name.padding(24))\(approval.sha256.prefix(16))...  \(approval.approvedBy) \(approval.approvedAt)")
+            }
+        }
+        return .ok
+    }
+
+    static func sealAutomationKey(_ invocation: Invocation) async throws -> ExitStatus {
+        let (paths, _, method) = try context(invocation)
+        let file = Workspace.absolute(invocation.argument("FILE")!)
+        let name = try Vault.update(paths: paths, as: method) { try $0.sealAutomationKey(at: file) }
+        Output.line("\(file) (automation key \(name)) now carries the vault's root.")
         return .ok
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// Bytes of a secret (a password, a key, a TOTP seed). The buffer is locked in memory where the
 /// system allows, wiped when released, and never printed: `description`, `debugDescription`
@@ -17,12 +18,17 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible, Cu
     /// Number of bytes.
     public let count: Int
     private let locked: Bool
+    /// The pool slot class of a small secret, or -1 for a buffer of its own.
+    private let slotClass: Int
 
     /// Copies `bytes` into a new locked buffer. The caller remains responsible for wiping its copy.
     public init<S: Collection>(_ bytes: S) where S.Element == UInt8 {
         count = bytes.count
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 16)
-        locked = mlock(pointer, max(count, 1)) == 0
+        (pointer, slotClass, locked) = LockedPool.allocate(count)
+        if let contiguous = bytes.withContiguousStorageIfAvailable({ $0 }), let base = contiguous.baseAddress {
+            pointer.copyMemory(from: base, byteCount: count)
+            return
+        }
         var offset = 0
         for byte in bytes {
             pointer.storeBytes(of: byte, toByteOffset: offset, as: UInt8.self)
@@ -33,14 +39,11 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible, Cu
     /// A buffer of `count` bytes filled by `fill`, so secrets never pass through an ordinary array.
     public init(count: Int, fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
         self.count = count
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 16)
-        locked = mlock(pointer, max(count, 1)) == 0
+        (pointer, slotClass, locked) = LockedPool.allocate(count)
         do {
             try fill(UnsafeMutableRawBufferPointer(start: pointer, count: count))
         } catch {
-            SecretBytes.wipe(pointer, count: max(count, 1))
-            if locked { munlock(pointer, max(count, 1)) }
-            pointer.deallocate()
+            LockedPool.release(pointer, count: count, slotClass: slotClass, locked: locked)
             throw error
         }
     }
@@ -51,9 +54,7 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible, Cu
     }
 
     deinit {
-        SecretBytes.wipe(pointer, count: max(count, 1))
-        if locked { munlock(pointer, max(count, 1)) }
-        pointer.deallocate()
+        LockedPool.release(pointer, count: count, slotClass: slotClass, locked: locked)
     }
 
     /// Gives read access to the bytes for the duration of `body`. Do not let the pointer escape.
@@ -101,5 +102,57 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible, Cu
         bytes.withUnsafeMutableBytes { buffer in
             if let base = buffer.baseAddress { wipe(base, count: buffer.count) }
         }
+    }
+}
+
+/// Where secret bytes live. Small secrets (up to 256 bytes) take a slot in 64 KiB slabs that are
+/// locked in memory once each, instead of one `mlock` per secret (a vault's 10,000 credentials
+/// would otherwise cost 20,000 lock and unlock calls, and unlocking one secret's page would
+/// unlock its neighbours'). Slots are wiped when released and reused; slabs are kept.
+enum LockedPool {
+    static let slotSizes = [32, 64, 128, 256]
+    static let slabBytes = 64 * 1024
+
+    /// Free slots (addresses) per size class, and whether every slab of the class is locked.
+    struct Slabs {
+        var free: [[UInt]] = Array(repeating: [], count: LockedPool.slotSizes.count)
+        var locked: [Bool] = Array(repeating: true, count: LockedPool.slotSizes.count)
+    }
+
+    private static let slabs = Mutex(Slabs())
+
+    /// A wiped-on-release buffer of at least `count` bytes: its pointer, slot class (-1: its own buffer) and whether it is locked.
+    static func allocate(_ count: Int) -> (UnsafeMutableRawPointer, Int, Bool) {
+        guard let slotClass = slotSizes.firstIndex(where: { count <= $0 }) else {
+            let pointer = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 16)
+            return (pointer, -1, mlock(pointer, count) == 0)
+        }
+        let (address, locked) = slabs.withLock { slabs -> (UInt, Bool) in
+            if slabs.free[slotClass].isEmpty {
+                let size = slotSizes[slotClass]
+                var raw: UnsafeMutableRawPointer?
+                guard posix_memalign(&raw, 4096, slabBytes) == 0, let slab = raw else { fatalError("out of memory for secrets") }
+                memset(slab, 0, slabBytes)
+                slabs.locked[slotClass] = mlock(slab, slabBytes) == 0 && slabs.locked[slotClass]
+                let base = UInt(bitPattern: slab)
+                slabs.free[slotClass].reserveCapacity(slabs.free[slotClass].count + slabBytes / size)
+                for offset in stride(from: slabBytes - size, through: 0, by: -size) { slabs.free[slotClass].append(base + UInt(offset)) }
+            }
+            return (slabs.free[slotClass].removeLast(), slabs.locked[slotClass])
+        }
+        return (UnsafeMutableRawPointer(bitPattern: address)!, slotClass, locked)
+    }
+
+    /// Wipes the buffer and returns it to its slab (or frees it).
+    static func release(_ pointer: UnsafeMutableRawPointer, count: Int, slotClass: Int, locked: Bool) {
+        guard slotClass >= 0 else {
+            SecretBytes.wipe(pointer, count: max(count, 1))
+            if locked { munlock(pointer, count) }
+            pointer.deallocate()
+            return
+        }
+        SecretBytes.wipe(pointer, count: slotSizes[slotClass])
+        let address = UInt(bitPattern: pointer)
+        slabs.withLock { $0.free[slotClass].append(address) }
     }
 }

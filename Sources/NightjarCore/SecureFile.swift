@@ -5,7 +5,9 @@ public import Foundation
 public enum SecureFile {
     /// Writes `bytes` to `path` atomically: a temporary file in the same folder, created with
     /// `mode`, written and fsynced, renamed over the target, then the folder fsynced. A crash at
-    /// any moment leaves either the old file or the new one.
+    /// any moment leaves either the old file or the new one. The writer holds an exclusive
+    /// `flock` on its temporary file until it is renamed, so `removeAbandonedTemporaryFiles` can
+    /// tell a killed writer's leftover from a live writer's file.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let folder = directory.isEmpty ? "." : directory
@@ -18,25 +20,55 @@ public enum SecureFile {
         defer {
             if !renamed { unlink(temporary) }
         }
-        do {
-            defer { close(descriptor) }
-            guard fchmod(descriptor, mode) == 0 else { throw failure("set permissions on", temporary) }
-            try bytes.withUnsafeBytes { buffer in
-                var offset = 0
-                while offset < buffer.count {
-                    let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        throw failure("write", temporary)
-                    }
-                    offset += written
+        // Closed (and so unlocked) only after the rename.
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { throw failure("lock", temporary) }
+        guard fchmod(descriptor, mode) == 0 else { throw failure("set permissions on", temporary) }
+        try bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw failure("write", temporary)
                 }
+                offset += written
             }
-            guard fsync(descriptor) == 0 else { throw failure("fsync", temporary) }
         }
+        guard fsync(descriptor) == 0 else { throw failure("fsync", temporary) }
         guard rename(temporary, path) == 0 else { throw failure("rename into place", path) }
         renamed = true
         try syncDirectory(folder)
+    }
+
+    /// The prefix of the temporary files `writeAtomically` makes for `path`.
+    public static func temporaryPrefix(for path: String) -> String { ".\((path as NSString).lastPathComponent).tmp-" }
+
+    /// Removes temporary files left beside `path` by writers that were killed before renaming
+    /// them: only those nobody holds a lock on (a live writer holds one until its rename).
+    /// Returns the names removed.
+    @discardableResult
+    public static func removeAbandonedTemporaryFiles(for path: String) -> [String] {
+        let directory = (path as NSString).deletingLastPathComponent
+        let folder = directory.isEmpty ? "." : directory
+        let prefix = temporaryPrefix(for: path)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(prefix) {
+            let candidate = folder + "/" + name
+            let descriptor = open(candidate, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard descriptor >= 0 else { continue }
+            defer { close(descriptor) }
+            var info = stat()
+            guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid() else { continue }
+            // A live writer holds the lock; a killed one released it when it died.
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { continue }
+            // Still the same file under that name (not replaced between open and unlink)?
+            var current = stat()
+            guard lstat(candidate, &current) == 0, current.st_ino == info.st_ino, current.st_dev == info.st_dev else { continue }
+            if unlink(candidate) == 0 { removed.append(name) }
+        }
+        return removed
     }
 
     /// fsyncs a folder so a rename in it survives a power cut.

@@ -39,6 +39,18 @@ public enum X25519 {
         public func sharedSecret(with peer: PublicKey) throws(CryptoError) -> SecretBytes {
             let key = try makeKey()
             defer { EVP_PKEY_free(key) }
+            return try Self.derive(key, with: peer)
+        }
+
+        /// The shared secrets with many peers, importing the private key once (a vault opening
+        /// hundreds of client keys); nil where a peer is refused (a low-order point).
+        public func sharedSecrets(with peers: [PublicKey]) throws(CryptoError) -> [SecretBytes?] {
+            let key = try makeKey()
+            defer { EVP_PKEY_free(key) }
+            return peers.map { try? Self.derive(key, with: $0) }
+        }
+
+        private static func derive(_ key: OpaquePointer, with peer: PublicKey) throws(CryptoError) -> SecretBytes {
             guard let peerKey = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nil, peer.rawRepresentation, 32) else {
                 throw CryptoError.fromLibrary("X25519 public key")
             }

@@ -9,6 +9,8 @@ import Synchronization
 public struct ScriptCredential: Sendable {
     public let client: String
     public let portal: String
+    /// Tells two logins of one client at one portal apart; nil for the only one.
+    public let label: String?
     /// `username`, `password` and any extra field, by name.
     public let fields: [String: String]
     /// Origins (`scheme://host:port`) these values may be sent to; empty allows none.
@@ -16,18 +18,26 @@ public struct ScriptCredential: Sendable {
     /// The RFC 6238 code at a Unix time, when the credential has a TOTP secret.
     public let totp: (@Sendable (UInt64) -> String)?
     public let totpPeriod: Int
+    /// Whether the user name is a secret too; by default user names are identifiers.
+    public let usernameIsSecret: Bool
 
-    public init(client: String, portal: String, fields: [String: String], allowedOrigins: [String],
-                totp: (@Sendable (UInt64) -> String)? = nil, totpPeriod: Int = 30) {
+    public init(client: String, portal: String, label: String? = nil, fields: [String: String], allowedOrigins: [String],
+                totp: (@Sendable (UInt64) -> String)? = nil, totpPeriod: Int = 30, usernameIsSecret: Bool = false) {
         self.client = client
         self.portal = portal
+        self.label = label
         self.fields = fields
         self.allowedOrigins = allowedOrigins.map { ScraperChecker.origin(of: $0) }
         self.totp = totp
         self.totpPeriod = totpPeriod
+        self.usernameIsSecret = usernameIsSecret
     }
 
-    public var name: String { "\(client)/\(portal)" }
+    /// `CLIENT/PORTAL[/LABEL]`: how logs, login attempts and one-time codes tell credentials apart.
+    public var name: String { "\(client)/\(portal)" + (label.map { "/\($0)" } ?? "") }
+
+    /// The portal as the night's run log keys it: `PORTAL` or `PORTAL/LABEL`.
+    public var runItem: String { portal + (label.map { "/\($0)" } ?? "") }
 }
 
 /// Sends requests: a live `HTTPSession`, a cassette being replayed, or a recorder around either.

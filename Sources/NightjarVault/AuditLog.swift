@@ -1,5 +1,5 @@
-public import Foundation
-public import NightjarCore
+import Foundation
+import NightjarCore
 import NightjarCrypto
 
 /// One audit record: who did what to which client and entry, when, in which run. Never a secret.
@@ -55,16 +55,12 @@ public struct AuditEvent: Sendable {
 enum AuditLog {
     static func genesis(vaultID: Data) -> String { SHA256.hash(Array(vaultID)).hexString }
 
-    /// Appends a record signed by `signer`, and moves the authenticated head in the state file.
-    static func append(_ event: AuditEvent, paths: VaultPaths, principal: PrincipalRecord, signer: Ed25519.SigningKey,
-                       vaultID: Data, vaultKey: SecretBytes, now: Date = Date()) throws(VaultError) -> AuditRecord {
-        let records = try append([event], paths: paths, principal: principal, signer: signer, vaultID: vaultID, vaultKey: vaultKey, now: now)
-        return records[0]
-    }
-
-    /// Appends several records with one write and one fsync (a run loading its credentials).
-    static func append(_ events: [AuditEvent], paths: VaultPaths, principal: PrincipalRecord, signer: Ed25519.SigningKey,
-                       vaultID: Data, vaultKey: SecretBytes, now: Date = Date()) throws(VaultError) -> [AuditRecord] {
+    /// Appends records signed by `signer` with one write and one fsync; returns them and the
+    /// log's new length and head (the caller moves the rollback state).
+    /// `knownHead` is the log's length and last hash as the caller last saw them: used when the
+    /// log still ends at that record, so a long last record is not read and hashed again.
+    static func append(_ events: [AuditEvent], paths: VaultPaths, principalID: String, principalName: String, signer: Ed25519.SigningKey,
+                       vaultID: Data, knownHead: (count: Int, head: String)? = nil, now: Date = Date()) throws(VaultError) -> (records: [AuditRecord], count: Int, head: String) {
         do {
             let descriptor = open(paths.audit, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else { throw VaultError.auditWriteFailed("cannot open \(paths.audit)") }
@@ -72,33 +68,36 @@ enum AuditLog {
             guard flock(descriptor, LOCK_EX) == 0 else { throw VaultError.auditWriteFailed("cannot lock \(paths.audit)") }
             defer { flock(descriptor, LOCK_UN) }
             try repairTornTail(descriptor)
-            let last = try lastRecord(paths.audit)
-            var prev = try last.map { SHA256.hash(try $0.payload()).hexString } ?? genesis(vaultID: vaultID)
-            var seq = last?.seq ?? 0
+            var (seq, prev): (Int, String)
+            if let knownHead, knownHead.count > 0, try lastSequenceNumber(paths.audit) == knownHead.count {
+                (seq, prev) = knownHead
+            } else {
+                (seq, prev) = try lastLink(paths.audit) ?? (0, genesis(vaultID: vaultID))
+            }
             var records: [AuditRecord] = []
             var bytes: [UInt8] = []
             let encoder = VaultFile.encoder()
             for event in events {
                 seq += 1
-                var record = AuditRecord(seq: seq, at: Logger.timestamp(now), principalID: principal.id, principal: principal.name,
+                var record = AuditRecord(seq: seq, at: Logger.timestamp(now), principalID: principalID, principal: principalName,
                                          action: event.action, client: event.client, entry: event.entry, entries: event.entries, run: event.run,
                                          detail: event.detail, prev: prev, sig: "")
                 let payload = try record.payload()
                 record.sig = Data(signer.sign(payload)).base64EncodedString()
                 prev = SHA256.hash(payload).hexString
-                bytes += Array(try encoder.encode(record)) + [10]
+                // The stored line is the payload with the signature in place of the empty "sig".
+                if payload.count >= 3, let line = signedLine(payload, signature: record.sig) {
+                    bytes += line + [10]
+                } else {
+                    bytes += Array(try encoder.encode(record)) + [10]
+                }
                 records.append(record)
             }
             let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress!, $0.count) }
             guard written == bytes.count, fsync(descriptor) == 0 else {
                 throw VaultError.auditWriteFailed("write to \(paths.audit) failed")
             }
-            var state = try VaultState.load(paths.state, vaultKey: vaultKey)
-                ?? VaultState(vaultID: vaultID, generation: 0, auditCount: 0, auditHead: genesis(vaultID: vaultID))
-            state.auditCount = seq
-            state.auditHead = prev
-            try state.save(paths.state, vaultKey: vaultKey)
-            return records
+            return (records, seq, prev)
         } catch let error as VaultError {
             throw error
         } catch {
@@ -134,19 +133,75 @@ enum AuditLog {
         }
     }
 
-    static func lastRecord(_ path: String) throws -> AuditRecord? {
+    static let emptySignatureTail = Array(",\"sig\":\"\"}".utf8)
+    static let signatureKey = Array(",\"sig\":\"".utf8)
+
+    /// The line for a signed payload: keys are sorted and `sig` is the last, so the payload ends
+    /// with `,"sig":""}` and the line differs only inside those quotes.
+    static func signedLine(_ payload: [UInt8], signature: String) -> [UInt8]? {
+        guard payload.count > emptySignatureTail.count, payload.suffix(emptySignatureTail.count).elementsEqual(emptySignatureTail) else { return nil }
+        return Array(payload.dropLast(2)) + Array(signature.utf8) + Array("\"}".utf8)
+    }
+
+    /// The last record's sequence number and the hash of its payload, read from its line
+    /// without decoding it (a run's record can name thousands of entries); a line in another
+    /// shape is decoded.
+    static func lastLink(_ path: String) throws -> (seq: Int, head: String)? {
+        guard let line = try lastLine(path) else { return nil }
+        if let sigStart = line.lastRange(of: signatureKey)?.lowerBound, line.last == UInt8(ascii: "}"), line.count >= 2, line[line.count - 2] == UInt8(ascii: "\""),
+           let seqRange = line[..<sigStart].lastRange(of: Array(",\"seq\":".utf8)),
+           let seq = Int(String(decoding: line[seqRange.upperBound..<sigStart], as: UTF8.self)) {
+            let payload = Array(line[..<sigStart]) + emptySignatureTail
+            return (seq, SHA256.hash(payload).hexString)
+        }
+        guard let record = try? JSONDecoder().decode(AuditRecord.self, from: Data(line)) else {
+            throw VaultError.auditBroken("the last audit record does not parse")
+        }
+        return (record.seq, SHA256.hash(try record.payload()).hexString)
+    }
+
+    /// The last record's sequence number, from the end of its line alone (`…,"seq":N,"sig":"…"}`).
+    static func lastSequenceNumber(_ path: String) throws -> Int? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         let size = try handle.seekToEnd()
-        let chunk: UInt64 = 256 * 1024
-        try handle.seek(toOffset: size > chunk ? size - chunk : 0)
-        let data = try handle.readToEnd() ?? Data()
-        guard let line = data.split(separator: UInt8(ascii: "\n")).last else { return nil }
+        try handle.seek(toOffset: size > 512 ? size - 512 : 0)
+        var tail = Array(try handle.readToEnd() ?? Data())
+        if tail.last == 10 { tail.removeLast() }
+        guard let sigStart = tail.lastRange(of: signatureKey)?.lowerBound,
+              let seqRange = tail[..<sigStart].lastRange(of: Array(",\"seq\":".utf8)),
+              !tail[seqRange.upperBound..<sigStart].contains(10), !tail[sigStart...].contains(10) else { return nil }
+        return Int(String(decoding: tail[seqRange.upperBound..<sigStart], as: UTF8.self))
+    }
+
+    static func lastRecord(_ path: String) throws -> AuditRecord? {
+        guard let line = try lastLine(path) else { return nil }
         do {
             return try JSONDecoder().decode(AuditRecord.self, from: Data(line))
         } catch {
             throw VaultError.auditBroken("the last audit record does not parse")
         }
+    }
+
+    /// The log's last complete line.
+    static func lastLine(_ path: String) throws -> [UInt8]? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        let size = try handle.seekToEnd()
+        // The last line, read from the end in growing chunks (records are small, but a run's can name thousands of entries).
+        var chunk: UInt64 = 16 * 1024
+        var data = Data()
+        while true {
+            try handle.seek(toOffset: size > chunk ? size - chunk : 0)
+            data = try handle.readToEnd() ?? Data()
+            let body = data.last == 10 ? data.dropLast() : data[...]
+            if size <= chunk || body.contains(10) { break }
+            chunk *= 4
+        }
+        let body = data.last == 10 ? data.dropLast() : data[...]
+        let start = body.lastIndex(of: 10).map { $0 + 1 } ?? body.startIndex
+        let line = body[start...]
+        return line.isEmpty ? nil : Array(line)
     }
 
     /// Reads every record (no verification).
@@ -166,10 +221,10 @@ enum AuditLog {
     }
 
     /// Checks every record's chain link and signature, and the head against the state file.
-    static func verify(paths: VaultPaths, principals: [PrincipalRecord], vaultID: Data, state: VaultState?) throws(VaultError) -> (count: Int, head: String) {
+    static func verify(paths: VaultPaths, signingKeys keys: [String: Data], vaultID: Data,
+                       seen: (count: Int, head: String)?) throws(VaultError) -> (count: Int, head: String) {
         let records = try readAll(paths.audit)
         var prev = genesis(vaultID: vaultID)
-        let keys = Dictionary(principals.map { ($0.id, $0.signingPublicKey) }, uniquingKeysWith: { a, _ in a })
         for (index, record) in records.enumerated() {
             let line = index + 1
             guard record.seq == line else { throw .auditBroken("record \(line) has sequence number \(record.seq): a record was removed or reordered") }
@@ -181,14 +236,32 @@ enum AuditLog {
             else { throw .auditBroken("record \(line) is not signed by \(record.principal): it was edited or forged") }
             prev = SHA256.hash(payload).hexString
         }
-        if let state {
-            if records.count < state.auditCount {
-                throw .auditBroken("the log holds \(records.count) records but \(state.auditCount) were written: it was cut off")
+        if let seen {
+            if records.count < seen.count {
+                throw .auditBroken("the log holds \(records.count) records but \(seen.count) were written: it was cut off")
             }
-            if records.count == state.auditCount, state.auditCount > 0, prev != state.auditHead {
-                throw .auditBroken("the last record differs from the one recorded as the head")
+            if seen.count > 0, records[seen.count - 1].seq == seen.count,
+               let payload = try? records[seen.count - 1].payload(), SHA256.hash(payload).hexString != seen.head {
+                throw .auditBroken("record \(seen.count) differs from the one recorded as the head")
             }
         }
         return (records.count, prev)
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// The range of the last occurrence of `pattern`.
+    func lastRange(of pattern: [UInt8]) -> Range<Int>? { self[...].lastRange(of: pattern) }
+}
+
+extension ArraySlice where Element == UInt8 {
+    func lastRange(of pattern: [UInt8]) -> Range<Int>? {
+        guard count >= pattern.count, let first = pattern.first else { return nil }
+        var index = endIndex - pattern.count
+        while index >= startIndex {
+            if self[index] == first && self[index..<(index + pattern.count)].elementsEqual(pattern) { return index..<(index + pattern.count) }
+            index -= 1
+        }
+        return nil
     }
 }

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import NightjarCore
 public import NightjarCrypto
 
@@ -35,6 +35,12 @@ public struct Origin: Hashable, Sendable, Codable, CustomStringConvertible, Comp
         guard !host.isEmpty, host.allSatisfy({ $0.isLetter || $0.isNumber || "-._[]:".contains($0) }) else { throw invalid }
         self.scheme = scheme
         self.host = String(host)
+        self.port = port
+    }
+
+    init(scheme: String, host: String, port: Int) {
+        self.scheme = scheme
+        self.host = host
         self.port = port
     }
 
@@ -120,6 +126,8 @@ public struct TOTPSettings: Sendable {
 public struct Credential: Sendable {
     public let client: String
     public let portal: String
+    /// Tells two logins of one client at one portal apart; nil for the only one.
+    public let label: String?
     public let username: SecretBytes?
     public let password: SecretBytes?
     public let totp: TOTPSettings?
@@ -129,9 +137,12 @@ public struct Credential: Sendable {
     public let allowedOrigins: [Origin]
     public let notes: String?
     public let expires: CalendarDate?
+    /// Whether the user name is a secret too (by default user names are identifiers).
+    public let usernameIsSecret: Bool
 
-    /// `CLIENT/PORTAL`
-    public var name: String { "\(client)/\(portal)" }
+    /// `CLIENT/PORTAL[/LABEL]`
+    public var name: String { credentialName.description }
+    public var credentialName: CredentialName { CredentialName(client: client, portal: portal, label: label) }
 
     /// The value of `field`: `username`, `password`, or an extra field's name.
     public func value(of field: String) -> SecretBytes? {
@@ -154,10 +165,12 @@ public struct CredentialInput: Sendable {
     public var expires: CalendarDate?
     /// Extra fields to delete (on edit).
     public var removeExtra: [String]
+    /// Whether the user name is a secret (nil: unchanged on edit, false on add).
+    public var usernameIsSecret: Bool?
 
     public init(username: SecretBytes? = nil, password: SecretBytes? = nil, totp: TOTPSettings? = nil,
                 extra: [String: SecretBytes] = [:], allowedOrigins: [Origin]? = nil, notes: String? = nil,
-                expires: CalendarDate? = nil, removeExtra: [String] = []) {
+                expires: CalendarDate? = nil, removeExtra: [String] = [], usernameIsSecret: Bool? = nil) {
         self.username = username
         self.password = password
         self.totp = totp
@@ -166,6 +179,20 @@ public struct CredentialInput: Sendable {
         self.notes = notes
         self.expires = expires
         self.removeExtra = removeExtra
+        self.usernameIsSecret = usernameIsSecret
+    }
+
+    /// Refuses NUL bytes in every value and names breaking the identifier rule, naming the field.
+    func validate(location: SourceLocation? = nil) throws(VaultError) {
+        if let username { try VaultNames.refuseNUL(username, field: "username", location: location) }
+        if let password { try VaultNames.refuseNUL(password, field: "password", location: location) }
+        if let totp { try VaultNames.refuseNUL(totp.secret, field: "TOTP secret", location: location) }
+        for (name, value) in extra {
+            try VaultNames.check(name, field: "extra field name", location: location)
+            try VaultNames.refuseNUL(value, field: "extra field \(name)", location: location)
+        }
+        for name in removeExtra { try VaultNames.check(name, field: "extra field name", location: location) }
+        if let notes { try VaultNames.refuseNUL(notes, field: "notes", location: location) }
     }
 }
 
@@ -173,8 +200,38 @@ public struct CredentialInput: Sendable {
 public struct EntrySummary: Sendable, Codable, Equatable {
     public let client: String
     public let portal: String
+    public let label: String?
     public let fields: [String]
     public let expires: String?
     public let updatedAt: String
     public let markedForRotation: Bool
+    public let usernameIsSecret: Bool
+
+    /// `CLIENT/PORTAL[/LABEL]`
+    public var name: CredentialName { CredentialName(client: client, portal: portal, label: label) }
+
+    enum CodingKeys: String, CodingKey {
+        case client, portal, label, fields, expires
+        case updatedAt = "updated_at", markedForRotation = "marked_for_rotation", usernameIsSecret = "username_is_secret"
+    }
+}
+
+extension Origin {
+    /// Reads the canonical form this type prints (`scheme://host:port`), as the vault stores it;
+    /// anything else goes through the full parser.
+    init(canonical text: Substring) throws(VaultError) {
+        let bytes = Array(text.utf8)
+        let scheme: String
+        if bytes.starts(with: Array("https://".utf8)) { scheme = "https" } else if bytes.starts(with: Array("http://".utf8)) { scheme = "http" } else {
+            try self.init(String(text))
+            return
+        }
+        let hostStart = scheme.utf8.count + 3
+        guard let colon = bytes.lastIndex(of: UInt8(ascii: ":")), colon > hostStart, colon + 1 < bytes.count,
+              bytes[(colon + 1)...].allSatisfy({ (48...57).contains($0) }), let port = Int(String(decoding: bytes[(colon + 1)...], as: UTF8.self)) else {
+            try self.init(String(text))
+            return
+        }
+        self.init(scheme: scheme, host: String(decoding: bytes[hostStart..<colon], as: UTF8.self), port: port)
+    }
 }

@@ -1,46 +1,6 @@
-public import Foundation
+import Foundation
 public import NightjarCore
 @_spi(Testing) import NightjarCrypto
-
-/// How a principal proves who it is.
-public enum UnlockMethod: Sendable {
-    /// An operator's name and passphrase.
-    case passphrase(name: String, SecretBytes)
-    /// An automation key (from a key file or a systemd credential).
-    case automationKey(AutomationKey)
-    /// The recovery key printed at `vault init`.
-    case recovery(SecretBytes)
-}
-
-/// An automation principal's private keys, as kept in its key file.
-public struct AutomationKey: Sendable {
-    public let principalID: String
-    let keys: SecretBytes
-
-    static let header = "nightjar-automation-key/1"
-
-    /// The key file's text (written 0600 by the caller).
-    public func fileContents() -> SecretBytes {
-        let encoded = keys.withUnsafeBytes { Data($0).base64EncodedString() }
-        return SecretBytes(utf8: "\(AutomationKey.header)\n\(principalID)\n\(encoded)\n")
-    }
-
-    /// Parses a key file's text.
-    public init(fileContents: SecretBytes) throws(VaultError) {
-        guard let text = fileContents.unsafeUTF8String() else { throw .wrongKey("the key file is not text") }
-        let lines = text.split(separator: "\n").map(String.init)
-        guard lines.count == 3, lines[0] == AutomationKey.header, let raw = Data(base64Encoded: lines[2]), raw.count == 64 else {
-            throw .wrongKey("not a Nightjar automation key file")
-        }
-        principalID = lines[1]
-        keys = SecretBytes(raw)
-    }
-
-    init(principalID: String, keys: SecretBytes) {
-        self.principalID = principalID
-        self.keys = keys
-    }
-}
 
 /// What a credential is decrypted for; each is audited under its own action.
 public enum CredentialPurpose: Sendable {
@@ -63,33 +23,68 @@ public enum CredentialPurpose: Sendable {
     }
 }
 
-/// An unlocked vault, acting as one principal. Reads need no lock; changes go through
-/// `Vault.update`, which holds the vault's lock from reading to writing.
+/// An unlocked vault, acting as one principal. Opening verifies everything (structure, the
+/// principal's keys, the whole-file MAC, the signed authority chain and its root, the rollback
+/// state); reads need no lock; changes go through `Vault.update`, which holds the vault's lock
+/// from reading to writing and signs the change's authority operations as one record.
 public final class Vault {
     public let paths: VaultPaths
     var body: VaultBody
-    let actor: PrincipalRecord
+    /// The authority of the chain as stored (verified).
+    var committed: AuthorityState
+    /// `committed` with this change's operations applied.
+    var authority: AuthorityState
+    let actorID: String
     let keys: PrincipalKeys
     let vaultKey: SecretBytes
+    let roots: VaultCrypto.Roots
     var clientKeys: [String: SecretBytes] = [:]
-    private var changed = false
+    var entryLists: [String: [StoredEntry]] = [:]
+    var dirtyClients: Set<String> = []
+    var pendingOperations: [AuthorityOperation] = []
+    var changed = false
+    /// Set when this principal's sealed keys still lack the root (left by an upgrade).
+    var resealKey: SecretBytes?
+    /// The MAC of the file as opened (or last written): unchanged bytes need no second verification.
+    var verifiedMAC: [UInt8] = []
+    /// The audit log's length and head as this vault last saw them (the rollback state's, then its own appends).
+    var knownAuditHead: (count: Int, head: String)?
+    /// What an operator should know after opening (also logged as warnings).
+    public private(set) var warnings: [String] = []
+
+    func warn(_ text: String) {
+        warnings.append(text)
+        Logger(label: "vault").warning(text)
+    }
+
+    init(paths: VaultPaths, body: VaultBody, authority: AuthorityState, actorID: String, keys: PrincipalKeys, vaultKey: SecretBytes,
+         roots: VaultCrypto.Roots) {
+        self.paths = paths
+        self.body = body
+        self.committed = authority
+        self.authority = authority
+        self.actorID = actorID
+        self.keys = keys
+        self.vaultKey = vaultKey
+        self.roots = roots
+    }
+
+    var actor: PrincipalInfo { authority.principals[actorID]! }
 
     /// The acting principal's name.
     public var principalName: String { actor.name }
-    /// The acting principal's roles.
-    public var roles: [Role] { actor.roles }
+    /// The acting principal's kind.
+    public var principalKind: PrincipalKind { actor.kind }
+    /// The acting principal's roles, as the chain grants them.
+    public var roles: [Role] { actor.sortedRoles }
     /// The vault's generation (incremented by every write).
-    public var generation: Int { body.generation }
+    public var generation: Int { body.header.generation }
     /// Clients the acting principal holds keys for.
-    public var accessibleClients: [String] { clientKeys.keys.sorted() }
-
-    init(paths: VaultPaths, body: VaultBody, actor: PrincipalRecord, keys: PrincipalKeys, vaultKey: SecretBytes) {
-        self.paths = paths
-        self.body = body
-        self.actor = actor
-        self.keys = keys
-        self.vaultKey = vaultKey
+    public var accessibleClients: [String] {
+        body.clients.filter { client in client.wraps.contains { $0.principal == actorID } }.map(\.id).sorted()
     }
+    /// The number of records in the authority chain and the hash of the last one.
+    public var authorityHead: (count: Int, head: String) { (committed.count, committed.head) }
 
     static func now() -> String { Logger.timestamp() }
 
@@ -97,556 +92,470 @@ public final class Vault {
         prefix + "-" + SecureRandom.bytes(8).map { String($0, radix: 16).leftPadded(2) }.joined()
     }
 
-    // MARK: Creating and opening
+    // MARK: Creating
 
-    /// Creates a new vault with its first admin and a recovery principal. Returns the vault and
-    /// the recovery key, to be printed once and kept offline.
+    /// Creates a new vault with its first admin and a recovery principal. The first chain
+    /// record, signed by the admin, makes both the vault's root. Returns the vault and the
+    /// recovery key, to be printed once and kept offline.
     public static func create(paths: VaultPaths, adminName: String, passphrase: SecretBytes) throws -> (Vault, recoveryKey: SecretBytes) {
         let lock = try VaultLock(path: paths.lock)
         defer { withExtendedLifetime(lock) {} }
         guard !FileManager.default.fileExists(atPath: paths.vault) else { throw VaultError.alreadyExists(paths.vault) }
-        try validateName(adminName)
+        try VaultNames.check(adminName, field: "operator name")
+        try checkPassphrase(passphrase)
         let vaultID = Data(SecureRandom.bytes(16))
         let vaultKey = SecureRandom.secretBytes(32)
-        let adminKeys = PrincipalKeys.generate()
-        let admin = try makeOperatorRecord(name: adminName, roles: [.admin, .operator, .runIntegrations], keys: adminKeys,
-                                           passphrase: passphrase, vaultID: vaultID)
+        let adminKeys = PrincipalKeys.generate(), recoveryKeys = PrincipalKeys.generate()
+        let adminID = randomID("p"), recoveryID = randomID("r")
+        let roots = VaultCrypto.Roots(admin: SHA256.hash(adminKeys.signing.verifyingKey.rawRepresentation),
+                                      recovery: SHA256.hash(recoveryKeys.signing.verifyingKey.rawRepresentation))
         let recoveryKey = SecureRandom.secretBytes(32)
-        let recoveryKeys = PrincipalKeys.generate()
-        let recoveryID = randomID("r")
-        let recovery = PrincipalRecord(
-            id: recoveryID, name: "recovery", kind: .recovery, roles: [.admin],
-            exchangePublicKey: Data(recoveryKeys.exchange.publicKey.rawRepresentation),
-            signingPublicKey: Data(recoveryKeys.signing.verifyingKey.rawRepresentation),
-            sealed: try VaultCrypto.sealPrivateKeys(recoveryKeys, sealKey: try VaultCrypto.recoverySealKey(recoveryKey), kdf: nil,
-                                                    vaultID: vaultID, principal: recoveryID),
-            createdAt: now(), disabledAt: nil, allClients: true)
-        var body = VaultBody(vaultID: vaultID, generation: 0, principals: [admin, recovery], vaultKeyWraps: [], clients: [],
-                             accessHistory: [], rotationMarks: [], approvals: [], writtenAt: now(), writtenBy: admin.id)
-        for principal in body.principals {
-            body.vaultKeyWraps.append(try VaultCrypto.wrap(vaultKey, to: principal.exchangePublicKey, principal: principal.id,
-                                                           purpose: "vault", vaultID: vaultID))
+        let operations = [
+            AuthorityOperation(.genesis, principal: adminID, vaultID: vaultID, recovery: recoveryID),
+            AuthorityOperation(.principalAdd, principal: adminID, name: adminName, kind: .operator,
+                               exchangeKey: Data(adminKeys.exchange.publicKey.rawRepresentation),
+                               signingKey: Data(adminKeys.signing.verifyingKey.rawRepresentation), roles: [.admin, .operator, .runIntegrations]),
+            AuthorityOperation(.principalAdd, principal: recoveryID, name: "recovery", kind: .recovery,
+                               exchangeKey: Data(recoveryKeys.exchange.publicKey.rawRepresentation),
+                               signingKey: Data(recoveryKeys.signing.verifyingKey.rawRepresentation), roles: [.admin]),
+        ]
+        let envelopes = [
+            EnvelopeRecord(principal: adminID, sealed: try sealPassphraseKeys(adminKeys, passphrase: passphrase, roots: roots,
+                                                                                vaultID: vaultID, principal: adminID)),
+            EnvelopeRecord(principal: recoveryID, sealed: try VaultCrypto.sealPrivateKeys(recoveryKeys, roots: roots,
+                                                                                            sealKey: try VaultCrypto.recoverySealKey(recoveryKey),
+                                                                                            kdf: nil, vaultID: vaultID, principal: recoveryID)),
+        ]
+        let header = VaultHeader(vaultID: vaultID, generation: 0, envelopes: envelopes, vaultKeyWraps: [], rotationMarks: [],
+                                 writtenAt: now(), writtenBy: adminID)
+        let empty = AuthorityState(vaultID: vaultID)
+        let vault = Vault(paths: paths, body: VaultBody(header: header, chain: [], clients: []), authority: empty, actorID: adminID,
+                          keys: adminKeys, vaultKey: vaultKey, roots: roots)
+        var bootstrapped = empty
+        for operation in operations { try bootstrapped.apply(operation, signer: adminID, at: now(), record: 1) }
+        vault.authority = bootstrapped
+        vault.pendingOperations = operations
+        for id in [adminID, recoveryID] {
+            vault.body.header.vaultKeyWraps.append(try VaultCrypto.wrap(vaultKey, to: bootstrapped.principals[id]!.exchangeKey, principal: id,
+                                                                        purpose: "vault", vaultID: vaultID))
         }
-        let vault = Vault(paths: paths, body: body, actor: admin, keys: adminKeys, vaultKey: vaultKey)
         try? FileManager.default.removeItem(atPath: paths.state)
         try? FileManager.default.removeItem(atPath: paths.audit)
         vault.changed = true
-        try vault.save()
+        try vault.save(replacingState: true)
         try vault.audit(AuditEvent("init", detail: "vault created with admin \(adminName)"))
         return (vault, recoveryKey)
     }
 
+    static func checkPassphrase(_ passphrase: SecretBytes) throws {
+        guard passphrase.count >= 8 else { throw VaultError.invalidInput("a passphrase needs at least 8 characters", location: nil) }
+        try VaultNames.refuseNUL(passphrase, field: "passphrase")
+    }
+
+    static func sealPassphraseKeys(_ keys: PrincipalKeys, passphrase: SecretBytes, roots: VaultCrypto.Roots, vaultID: Data,
+                                   principal: String) throws -> SealedKeys {
+        let parameters = VaultKDFPolicy.forNewPassphrases
+        let kdf = KDFRecord(memoryKiB: parameters.memoryKiB, iterations: parameters.iterations, parallelism: parameters.parallelism,
+                            salt: Data(SecureRandom.bytes(16)))
+        return try VaultCrypto.sealPrivateKeys(keys, roots: roots, sealKey: try VaultCrypto.passphraseKey(passphrase, kdf: kdf), kdf: kdf,
+                                               vaultID: vaultID, principal: principal)
+    }
+
+    // MARK: Opening
+
     /// Opens the vault as a principal. Checks, in order: structure, the principal's keys, the
-    /// whole-file MAC, rollback; then unwraps the client keys this principal holds.
-    public static func open(paths: VaultPaths, as method: UnlockMethod, acceptRollback: Bool = false,
-                            auditUnlock: Bool = true) throws -> Vault {
-        let (body, bodyBytes, mac) = try VaultFile.parse(try VaultFile.read(paths.vault))
-        let actor: PrincipalRecord
-        let keys: PrincipalKeys
-        switch method {
-        case .passphrase(let name, let passphrase):
-            guard let record = body.principals.first(where: { $0.name == name && $0.kind == .operator }) else {
-                throw VaultError.unknownPrincipal(name)
-            }
-            guard let sealed = record.sealed, let kdf = sealed.kdf else { throw VaultError.damaged("principal \(name) has no sealed keys") }
-            let sealKey = try VaultCrypto.passphraseKey(passphrase, kdf: kdf)
-            do {
-                keys = try VaultCrypto.openPrivateKeys(sealed, sealKey: sealKey, vaultID: body.vaultID, principal: record.id)
-            } catch {
-                throw VaultError.wrongPassphrase(principal: name)
-            }
-            actor = record
-        case .automationKey(let key):
-            guard let record = body.principals.first(where: { $0.id == key.principalID && $0.kind == .automation }) else {
-                throw VaultError.wrongKey("the key file names a principal this vault does not have")
-            }
-            keys = try PrincipalKeys(serialized: key.keys)
-            guard Data(keys.exchange.publicKey.rawRepresentation) == record.exchangePublicKey else {
-                throw VaultError.wrongKey("the key file's key does not match principal \(record.name)")
-            }
-            actor = record
-        case .recovery(let recoveryKey):
-            guard let record = body.principals.first(where: { $0.kind == .recovery }), let sealed = record.sealed else {
-                throw VaultError.damaged("the vault has no recovery principal")
-            }
-            do {
-                keys = try VaultCrypto.openPrivateKeys(sealed, sealKey: try VaultCrypto.recoverySealKey(recoveryKey),
-                                                       vaultID: body.vaultID, principal: record.id)
-            } catch {
-                throw VaultError.wrongKey("the recovery key does not open this vault")
-            }
-            actor = record
+    /// whole-file MAC, every record of the authority chain and its root against the one sealed
+    /// with the principal's keys, the key wraps against the chain's grants, and the rollback
+    /// state. A refusal after the principal's keys opened is recorded in the audit log.
+    public static func open(paths: VaultPaths, as method: UnlockMethod, auditUnlock: Bool = true) throws -> Vault {
+        var vault = try load(paths: paths, as: method, lockHeld: false)
+        if vault.resealKey != nil {
+            // Sealed keys left by an upgrade without the root: seal it in now, under the lock.
+            try update(paths: paths, as: method) { _ in }
+            vault = try load(paths: paths, as: method, lockHeld: false)
+            let root = vault.committed.name(of: vault.committed.records.first?.signer ?? "")
+            vault.warn("\(vault.principalName)'s keys now carry the vault's root (admin \(root) and the recovery key, since the upgrade of \(vault.committed.records.first?.at ?? "?")); a chain under any other root is refused from now on. If \(root) did not upgrade this vault, tell your admins now.")
         }
-        if actor.disabledAt != nil { throw VaultError.wrongKey("principal \(actor.name) was removed") }
-        guard let wrap = body.vaultKeyWraps.first(where: { $0.principal == actor.id }),
-              let vaultKey = try? VaultCrypto.unwrap(wrap, with: keys.exchange, purpose: "vault", vaultID: body.vaultID)
-        else { throw VaultError.damaged("the vault key wrap for \(actor.name) does not open") }
-        guard ConstantTime.equals(VaultFile.mac(bodyBytes, vaultKey: vaultKey), mac) else {
-            throw VaultError.damaged("the whole-file MAC does not match: the file was altered or corrupted")
-        }
-        if let state = try VaultState.load(paths.state, vaultKey: vaultKey), state.vaultID == body.vaultID,
-           body.generation < state.generation, !acceptRollback {
-            throw VaultError.rollback(found: body.generation, expected: state.generation)
-        }
-        let vault = Vault(paths: paths, body: body, actor: actor, keys: keys, vaultKey: vaultKey)
-        for client in body.clients {
-            guard let wrap = client.wraps.first(where: { $0.principal == actor.id }) else { continue }
-            do {
-                vault.clientKeys[client.id] = try VaultCrypto.unwrap(wrap, with: keys.exchange,
-                                                                     purpose: "client:\(client.id):\(client.keyVersion)",
-                                                                     vaultID: body.vaultID)
-            } catch {
-                throw VaultError.damaged("the key wrap of client \(client.id) for \(actor.name) does not open")
-            }
-        }
-        try vault.recordGenerationSeen(acceptRollback: acceptRollback)
-        if auditUnlock { try vault.audit(AuditEvent("unlock", detail: acceptRollback ? "older generation accepted" : nil)) }
+        if auditUnlock { try vault.audit(AuditEvent("unlock")) }
         return vault
     }
 
     /// Opens the vault under its lock, lets `change` modify it, and saves it if anything changed.
-    public static func update<T>(paths: VaultPaths, as method: UnlockMethod, acceptRollback: Bool = false,
-                                 _ change: (Vault) throws -> T) throws -> T {
+    public static func update<T>(paths: VaultPaths, as method: UnlockMethod, _ change: (Vault) throws -> T) throws -> T {
         let lock = try VaultLock(path: paths.lock)
         defer { withExtendedLifetime(lock) {} }
-        let vault = try open(paths: paths, as: method, acceptRollback: acceptRollback, auditUnlock: false)
+        let vault = try load(paths: paths, as: method, lockHeld: true)
+        if let sealKey = vault.resealKey { try vault.sealRootIntoEnvelope(sealKey) }
         let result = try change(vault)
         if vault.changed { try vault.save() }
         return result
     }
 
-    private func recordGenerationSeen(acceptRollback: Bool) throws {
-        var state = try VaultState.load(paths.state, vaultKey: vaultKey)
-            ?? VaultState(vaultID: body.vaultID, generation: 0, auditCount: 0, auditHead: AuditLog.genesis(vaultID: body.vaultID))
-        if state.vaultID != body.vaultID {
-            state = VaultState(vaultID: body.vaultID, generation: 0, auditCount: 0, auditHead: AuditLog.genesis(vaultID: body.vaultID))
-        }
-        if body.generation > state.generation || acceptRollback {
-            state.generation = body.generation
-            try state.save(paths.state, vaultKey: vaultKey)
+    /// What the state check found when an admin accepts the vault as it is.
+    public struct RollbackAcceptance: Sendable {
+        /// What was wrong (an older file, a missing or unreadable state, a shorter chain), or nil if nothing was.
+        public let problem: String?
+        public let generation: Int
+    }
+
+    /// An admin accepts the vault file as it is, knowingly: an older copy restored from a
+    /// backup, a missing or unreadable rollback state, a move to a new machine. Recorded in the
+    /// audit log with what was accepted, then the state is signed afresh.
+    public static func acceptRollback(paths: VaultPaths, as method: UnlockMethod) throws -> RollbackAcceptance {
+        let lock = try VaultLock(path: paths.lock)
+        defer { withExtendedLifetime(lock) {} }
+        var problem: String?
+        let vault = try load(paths: paths, as: method, lockHeld: true, stateProblem: { problem = $0.message })
+        guard vault.actor.isAdmin else { throw VaultError.roleRequired(principal: vault.principalName, role: .admin) }
+        try vault.audit(AuditEvent("accept-rollback", detail: "generation \(vault.generation) accepted: " + (problem ?? "nothing was wrong")),
+                        movingState: false)
+        try vault.writeState(replacing: true)
+        return RollbackAcceptance(problem: problem, generation: vault.generation)
+    }
+
+    /// Verifies the vault again as it is on disk now, against this principal's root and the
+    /// rollback state: what the night calls right before it runs anything. Throws (and records
+    /// the refusal) if the file, its chain or the state no longer verify, or the chain on disk
+    /// does not extend the one this vault was opened with.
+    public func verifyAuthority() throws {
+        do {
+            let stateBytes = try VaultState.readBytes(paths.state)
+            let bytes = try VaultFile.read(paths.vault)
+            guard bytes.count >= VaultFile.magic.count + VaultFile.macSize else { throw VaultError.damaged("the file is cut short") }
+            let (covered, mac) = VaultFile.macParts(bytes)
+            guard ConstantTime.equals(VaultFile.mac(covered, vaultKey: vaultKey), mac) else {
+                _ = try VaultFile.parse(bytes)   // a format or structure problem says so first
+                throw VaultError.damaged("the whole-file MAC does not match: the file was altered or corrupted")
+            }
+            guard let stateBytes else { throw VaultError.stateMissing(paths.state) }
+            if mac == verifiedMAC {
+                // The very bytes verified at open: only the rollback state can have changed.
+                let floorCount = (try? VaultState.parse(stateBytes, path: paths.state).floor.chainCount) ?? committed.count
+                let signers = floorCount < committed.count
+                    ? try Vault.verifyChain(Array(body.chain[0..<max(1, floorCount)]), vaultID: body.header.vaultID, snapshotAt: nil).1
+                    : committed.principals
+                _ = try VaultState.check(stateBytes, path: paths.state, authority: committed, signersAtFloor: signers, vaultKey: vaultKey,
+                                         generation: body.header.generation)
+                return
+            }
+            let current = try VaultFile.parse(bytes)
+            guard current.header.vaultID == body.header.vaultID else { throw VaultError.authority("the vault file was replaced by another vault's") }
+            let floorCount = try? VaultState.parse(stateBytes, path: paths.state).floor.chainCount
+            let (chain, signers) = try Vault.verifyChain(current.chain, vaultID: current.header.vaultID, snapshotAt: floorCount)
+            try Vault.checkRoot(chain, roots: roots, actor: actor.name, pending: false)
+            guard chain.count >= committed.count, Array(chain.hashes[0..<committed.count]) == committed.hashes else {
+                throw VaultError.chainRewritten(committed.count)
+            }
+            try Vault.checkWraps(current, authority: chain)
+            _ = try VaultState.check(stateBytes, path: paths.state, authority: chain, signersAtFloor: signers, vaultKey: vaultKey,
+                                     generation: current.header.generation)
+        } catch let error as VaultError {
+            _ = try? audit(AuditEvent("refused", detail: error.message), movingState: false)
+            throw error
         }
     }
 
-    /// Writes the vault: next generation, MAC, temporary file, fsync, rename, fsync of the folder.
-    func save() throws {
-        body.generation += 1
-        body.writtenAt = Vault.now()
-        body.writtenBy = actor.id
+    /// Reads and verifies the file as `method`'s principal.
+    static func load(paths: VaultPaths, as method: UnlockMethod, lockHeld: Bool,
+                     stateProblem: ((VaultError) -> Void)? = nil) throws -> Vault {
+        removeAbandonedTemporaryFiles(paths, lockHeld: lockHeld)
+        // The state first: a writer renames the vault before it moves the state, so a state
+        // read first is never newer than the file read after it.
+        let stateBytes: [UInt8]?
+        do {
+            stateBytes = try VaultState.readBytes(paths.state)
+        } catch {
+            guard let stateProblem else { throw error }
+            stateProblem(error)
+            stateBytes = nil
+        }
+        let bytes = try VaultFile.read(paths.vault)
+        let body = try VaultFile.parse(bytes)
+        let vaultID = body.header.vaultID
+
+        // Who is acting: found through the chain as stored; the sealed keys prove it.
+        let records = decodeRecords(body.chain)
+        let added = records.compactMap { $0 }.flatMap(\.operations).filter { $0.op == .principalAdd }
+        let actorID: String
+        let keys: PrincipalKeys
+        var envelopeRoots: VaultCrypto.Roots?
+        var resealKey: SecretBytes?
+        switch method {
+        case .passphrase(let name, let passphrase):
+            guard let id = added.first(where: { $0.name == name && $0.kind == .operator })?.principal,
+                  let envelope = body.header.envelopes.first(where: { $0.principal == id }) else {
+                throw VaultError.unknownPrincipal(name)
+            }
+            guard let kdf = envelope.sealed.kdf else { throw VaultError.damaged("principal \(name) has no key-derivation settings") }
+            let sealKey = try VaultCrypto.passphraseKey(passphrase, kdf: kdf)
+            do {
+                (keys, envelopeRoots) = try VaultCrypto.openPrivateKeys(envelope.sealed, sealKey: sealKey, vaultID: vaultID, principal: id)
+            } catch {
+                throw VaultError.wrongPassphrase(principal: name)
+            }
+            if envelopeRoots == nil { resealKey = sealKey }
+            actorID = id
+        case .automationKey(let key):
+            guard added.contains(where: { $0.principal == key.principalID && $0.kind == .automation }) else {
+                throw VaultError.wrongKey("the key file names a principal this vault does not have")
+            }
+            keys = try PrincipalKeys(serialized: key.keys)
+            envelopeRoots = key.roots
+            actorID = key.principalID
+        case .recovery(let recoveryKey):
+            guard let id = added.first(where: { $0.kind == .recovery })?.principal,
+                  let envelope = body.header.envelopes.first(where: { $0.principal == id }) else {
+                throw VaultError.damaged("the vault has no recovery principal")
+            }
+            let sealKey = try VaultCrypto.recoverySealKey(recoveryKey)
+            do {
+                (keys, envelopeRoots) = try VaultCrypto.openPrivateKeys(envelope.sealed, sealKey: sealKey, vaultID: vaultID, principal: id)
+            } catch {
+                throw VaultError.wrongKey("the recovery key does not open this vault")
+            }
+            if envelopeRoots == nil { resealKey = sealKey }
+            actorID = id
+        }
+        let actorName = added.first { $0.principal == actorID }?.name ?? actorID
+        // From here on the principal is known by its keys: a refusal is signed and recorded.
+        let refuse = { (error: VaultError) -> VaultError in
+            _ = try? AuditLog.append([AuditEvent("refused", detail: error.message)], paths: paths, principalID: actorID,
+                                     principalName: actorName, signer: keys.signing, vaultID: vaultID)
+            return error
+        }
+        guard let wrap = body.header.vaultKeyWraps.first(where: { $0.principal == actorID }),
+              let vaultKey = try? VaultCrypto.unwrap(wrap, with: keys.exchange, purpose: "vault", vaultID: vaultID)
+        else { throw VaultError.damaged("the vault key wrap for \(actorName) does not open") }
+        // A file that fails its MAC did not come from inside: refused as damaged. Whatever
+        // passes it but fails below was written by someone holding the vault key, and the
+        // refusal is recorded.
+        let (covered, mac) = VaultFile.macParts(bytes)
+        guard ConstantTime.equals(VaultFile.mac(covered, vaultKey: vaultKey), mac) else {
+            throw VaultError.damaged("the whole-file MAC does not match: the file was altered or corrupted")
+        }
+        let authority: AuthorityState
+        let seen: VaultState?
+        do {
+            (authority, seen) = try verifyStanding(body, records: records, stateBytes: stateBytes, paths: paths, actorID: actorID, actorName: actorName, keys: keys,
+                                           envelopeRoots: envelopeRoots, vaultKey: vaultKey, stateProblem: stateProblem)
+        } catch {
+            throw refuse(error)
+        }
+        let roots = envelopeRoots ?? VaultCrypto.Roots(admin: authority.rootFingerprint, recovery: authority.recoveryFingerprint)
+        let vault = Vault(paths: paths, body: body, authority: authority, actorID: actorID, keys: keys, vaultKey: vaultKey, roots: roots)
+        vault.resealKey = resealKey
+        vault.verifiedMAC = mac
+        vault.knownAuditHead = seen?.audit
+        if envelopeRoots == nil, case .automationKey = method {
+            vault.warn("automation key \(actorName) was made before the vault's root was sealed into key files: an admin seals it with `nightjar vault automation-key seal FILE --as ADMIN`")
+        }
+        if let seen {
+            // Move the state only when this open saw more than it records.
+            let behind = vault.signsFloor
+                ? seen.floor.generation < body.header.generation || seen.floor.chainCount < authority.count
+                : seen.generation < body.header.generation
+            if behind { try vault.writeState() }
+        }
+        return vault
+    }
+
+    /// Verifies the chain, the principal's place in it, its root, the wraps and the rollback state.
+    private static func verifyStanding(_ body: VaultBody, records: [AuthorityRecord?], stateBytes: [UInt8]?, paths: VaultPaths, actorID: String, actorName: String,
+                                       keys: PrincipalKeys, envelopeRoots: VaultCrypto.Roots?, vaultKey: SecretBytes,
+                                       stateProblem: ((VaultError) -> Void)?) throws(VaultError) -> (AuthorityState, VaultState?) {
+        let floorCount = stateBytes.flatMap { try? VaultState.parse($0, path: paths.state).floor.chainCount }
+        let (authority, signersAtFloor) = try verifyChain(body.chain, records: records, vaultID: body.header.vaultID, snapshotAt: floorCount)
+        guard let principal = authority.principals[actorID],
+              principal.exchangeKey == Data(keys.exchange.publicKey.rawRepresentation),
+              principal.signingKey == Data(keys.signing.verifyingKey.rawRepresentation) else {
+            throw .authority("\(actorName)'s keys are not the ones the chain gives \(actorName)")
+        }
+        try checkRoot(authority, roots: envelopeRoots, actor: actorName, pending: authority.pendingEnvelopes.contains(actorID))
+        try checkWraps(body, authority: authority)
+        guard let stateBytes else {
+            guard let stateProblem else { throw .stateMissing(paths.state) }
+            stateProblem(.stateMissing(paths.state))
+            return (authority, nil)
+        }
+        do {
+            let state = try VaultState.check(stateBytes, path: paths.state, authority: authority, signersAtFloor: signersAtFloor,
+                                             vaultKey: vaultKey, generation: body.header.generation)
+            return (authority, state)
+        } catch {
+            guard let stateProblem else { throw error }
+            stateProblem(error)
+            return (authority, nil)
+        }
+    }
+
+    /// Each record's payload decoded (nil where one does not parse).
+    static func decodeRecords(_ chain: [ChainEntry]) -> [AuthorityRecord?] {
+        let decoder = JSONDecoder()
+        return chain.map { try? decoder.decode(AuthorityRecord.self, from: Data($0.payload)) }
+    }
+
+    /// Verifies the chain; also returns the principals as they stood after `snapshotAt` records
+    /// (who could sign the rollback floor written then).
+    static func verifyChain(_ chain: [ChainEntry], records: [AuthorityRecord?]? = nil, vaultID: Data,
+                            snapshotAt: Int?) throws(VaultError) -> (AuthorityState, [String: PrincipalInfo]) {
+        guard !chain.isEmpty else { throw .authority("the chain is empty: it has no genesis record") }
+        let records = records ?? decodeRecords(chain)
+        var state = AuthorityState(vaultID: vaultID)
+        var signers: [String: PrincipalInfo]?
+        for index in chain.indices {
+            guard let record = records[index] else { throw .authority("record \(index + 1) does not parse") }
+            try state.append(record, payload: chain[index].payload, signature: chain[index].signature)
+            if index + 1 == snapshotAt { signers = state.principals }
+        }
+        return (state, signers ?? state.principals)
+    }
+
+    /// The chain must start at the root sealed with the principal's keys.
+    static func checkRoot(_ authority: AuthorityState, roots: VaultCrypto.Roots?, actor: String, pending: Bool) throws(VaultError) {
+        guard let roots else {
+            guard pending else {
+                throw .authority("\(actor)'s sealed keys carry no root, and the chain does not list \(actor) as awaiting one")
+            }
+            return
+        }
+        guard roots.admin == authority.rootFingerprint, roots.recovery == authority.recoveryFingerprint else {
+            throw .rootReplaced("the chain's first record is signed by a key other than the root admin and recovery key sealed with \(actor)'s keys")
+        }
+    }
+
+    /// Every client in the file is in the chain and the other way round, and every wrap of a
+    /// client's key is for a principal the chain lets hold it.
+    static func checkWraps(_ body: VaultBody, authority: AuthorityState) throws(VaultError) {
+        let inFile = Set(body.clients.map(\.id))
+        guard inFile.count == body.clients.count else { throw .authority("a client appears twice in the file") }
+        for client in authority.clientOrder where !inFile.contains(client) {
+            throw .authority("client \(client) is in the chain but its entries are missing from the file")
+        }
+        for client in body.clients {
+            guard let granted = authority.clients[client.id] else {
+                throw .authority("client \(client.id) is in the file but the chain never added it")
+            }
+            var seen: Set<String> = []
+            for wrap in client.wraps {
+                guard granted.holders.contains(wrap.principal) else {
+                    throw .authority("client \(client.id)'s key is wrapped to \(authority.name(of: wrap.principal)), whom the chain never granted it")
+                }
+                guard seen.insert(wrap.principal).inserted else { throw .authority("client \(client.id)'s key is wrapped twice to one principal") }
+            }
+        }
+        for envelope in body.header.envelopes where authority.principals[envelope.principal] == nil {
+            throw .authority("the file holds sealed keys for \(envelope.principal), whom the chain never added")
+        }
+    }
+
+    /// Removes leftovers of killed writers, when no writer holds the vault's lock.
+    static func removeAbandonedTemporaryFiles(_ paths: VaultPaths, lockHeld: Bool) {
+        if lockHeld {
+            SecureFile.removeAbandonedTemporaryFiles(for: paths.vault)
+        } else if let lock = try? VaultLock(path: paths.lock, wait: false) {
+            withExtendedLifetime(lock) { _ = SecureFile.removeAbandonedTemporaryFiles(for: paths.vault) }
+        }
+        if let lock = try? VaultLock(path: paths.stateLock, wait: false) {
+            withExtendedLifetime(lock) { _ = SecureFile.removeAbandonedTemporaryFiles(for: paths.state) }
+        }
+    }
+
+    // MARK: Writing
+
+    /// Writes the vault: this change's operations as one signed record, dirty entry lists
+    /// re-sealed, the next generation, MAC, temporary file, fsync, rename, fsync of the folder;
+    /// then the rollback state.
+    func save(replacingState: Bool = false) throws {
+        let generation = body.header.generation + 1
+        if !pendingOperations.isEmpty {
+            let record = AuthorityRecord(seq: committed.count + 1, prev: committed.head, at: Vault.now(), signer: actorID,
+                                         operations: pendingOperations)
+            let payload = Array(try VaultFile.encoder().encode(record))
+            let signature = keys.signing.sign(AuthorityRecord.signatureLabel + payload)
+            // The record must verify as any later open will verify it.
+            var next = committed
+            try next.append(record, payload: payload, signature: signature)
+            body.chain.append(ChainEntry(payload: payload, signature: signature))
+            committed = next
+            authority = next
+            pendingOperations = []
+        }
+        for index in body.clients.indices where dirtyClients.contains(body.clients[index].id) {
+            let id = body.clients[index].id
+            let key = try clientKey(id)
+            body.clients[index].sealedGeneration = generation
+            entryLists[id]?.sort(by: StoredEntry.precedes)
+            body.clients[index].sealed = try EntryList.seal(entryLists[id] ?? [], key: key, aad: EntryList.associatedData(
+                vaultID: body.header.vaultID, client: id, keyVersion: body.clients[index].keyVersion, generation: generation))
+        }
+        dirtyClients = []
+        body.header.generation = generation
+        body.header.writtenAt = Vault.now()
+        body.header.writtenBy = actorID
         let bytes = try VaultFile.serialize(body, vaultKey: vaultKey)
         try SecureFile.writeAtomically(bytes, to: paths.vault, mode: 0o600)
-        try recordGenerationSeen(acceptRollback: false)
+        verifiedMAC = VaultFile.macParts(bytes).mac
         changed = false
+        try writeState(replacing: replacingState)
+    }
+
+    /// Whether this principal may sign the rollback floor.
+    var signsFloor: Bool { actor.isAdmin || actor.kind == .automation }
+
+    /// Moves the rollback state to what this vault knows now.
+    func writeState(replacing: Bool = false, audit: (count: Int, head: String)? = nil) throws {
+        let observation = VaultState.Observation(vaultID: body.header.vaultID, generation: body.header.generation,
+                                                 chainCount: committed.count, chainHead: committed.head, audit: audit)
+        try VaultState.advance(paths: paths, observation: observation, signer: signsFloor ? (actorID, keys.signing) : nil,
+                               vaultKey: vaultKey, authority: committed, replacing: replacing)
     }
 
     /// Appends an audit record signed by the acting principal; throws (and the caller stops) if it cannot.
     @discardableResult
     public func audit(_ event: AuditEvent) throws -> AuditRecord {
-        try AuditLog.append(event, paths: paths, principal: actor, signer: keys.signing, vaultID: body.vaultID, vaultKey: vaultKey)
+        try audit(event, movingState: true)
     }
 
-    // MARK: Principals
-
-    /// Throws unless the acting principal has `role`.
-    public func require(_ role: Role) throws {
-        guard actor.roles.contains(role) else { throw VaultError.roleRequired(principal: actor.name, role: role) }
-    }
-
-    static func validateName(_ name: String) throws {
-        guard !name.isEmpty, name.count <= 64,
-              name.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "-_.@".unicodeScalars.contains($0) })
-        else { throw VaultError.invalidInput("\"\(name)\" is not a valid name (letters, digits, - _ . @)", location: nil) }
-    }
-
-    static func makeOperatorRecord(name: String, roles: [Role], keys: PrincipalKeys, passphrase: SecretBytes,
-                                   vaultID: Data) throws -> PrincipalRecord {
-        guard passphrase.count >= 8 else { throw VaultError.invalidInput("a passphrase needs at least 8 characters", location: nil) }
-        let parameters = VaultKDFPolicy.forNewPassphrases
-        let kdf = KDFRecord(memoryKiB: parameters.memoryKiB, iterations: parameters.iterations, parallelism: parameters.parallelism,
-                            salt: Data(SecureRandom.bytes(16)))
-        let id = randomID("p")
-        let sealKey = try VaultCrypto.passphraseKey(passphrase, kdf: kdf)
-        return PrincipalRecord(id: id, name: name, kind: .operator, roles: roles.sorted(),
-                               exchangePublicKey: Data(keys.exchange.publicKey.rawRepresentation),
-                               signingPublicKey: Data(keys.signing.verifyingKey.rawRepresentation),
-                               sealed: try VaultCrypto.sealPrivateKeys(keys, sealKey: sealKey, kdf: kdf, vaultID: vaultID, principal: id),
-                               createdAt: now(), disabledAt: nil, allClients: nil)
-    }
-
-    /// Adds an operator (a person). Admin only. Reviewers never receive client keys.
-    public func addOperator(name: String, roles: [Role], passphrase: SecretBytes) throws {
-        try require(.admin)
-        try Vault.validateName(name)
-        guard !body.principals.contains(where: { $0.name == name && $0.disabledAt == nil }) else { throw VaultError.duplicatePrincipal(name) }
-        guard !roles.isEmpty else { throw VaultError.invalidInput("give the operator at least one role", location: nil) }
-        let record = try Vault.makeOperatorRecord(name: name, roles: roles, keys: .generate(), passphrase: passphrase, vaultID: body.vaultID)
-        try audit(AuditEvent("operator-add", detail: "\(name) roles \(roles.map(\.rawValue).joined(separator: ","))"))
-        body.principals.append(record)
-        body.vaultKeyWraps.append(try VaultCrypto.wrap(vaultKey, to: record.exchangePublicKey, principal: record.id, purpose: "vault",
-                                                       vaultID: body.vaultID))
-        changed = true
-    }
-
-    /// Changes the acting operator's own passphrase.
-    public func changePassphrase(_ passphrase: SecretBytes) throws {
-        guard actor.kind == .operator, let index = body.principals.firstIndex(where: { $0.id == actor.id }) else {
-            throw VaultError.invalidInput("only operators have passphrases", location: nil)
-        }
-        guard passphrase.count >= 8 else { throw VaultError.invalidInput("a passphrase needs at least 8 characters", location: nil) }
-        let parameters = VaultKDFPolicy.forNewPassphrases
-        let kdf = KDFRecord(memoryKiB: parameters.memoryKiB, iterations: parameters.iterations, parallelism: parameters.parallelism,
-                            salt: Data(SecureRandom.bytes(16)))
-        try audit(AuditEvent("passphrase-change"))
-        body.principals[index].sealed = try VaultCrypto.sealPrivateKeys(keys, sealKey: try VaultCrypto.passphraseKey(passphrase, kdf: kdf),
-                                                                        kdf: kdf, vaultID: body.vaultID, principal: actor.id)
-        changed = true
-    }
-
-    /// Creates an automation principal for the night run and returns its key (for a 0600 key file).
-    public func createAutomationKey(name: String, clients: [String]?) throws -> AutomationKey {
-        try require(.admin)
-        try Vault.validateName(name)
-        guard !body.principals.contains(where: { $0.name == name && $0.disabledAt == nil }) else { throw VaultError.duplicatePrincipal(name) }
-        let keys = PrincipalKeys.generate()
-        let record = PrincipalRecord(id: Vault.randomID("a"), name: name, kind: .automation, roles: [.runIntegrations],
-                                     exchangePublicKey: Data(keys.exchange.publicKey.rawRepresentation),
-                                     signingPublicKey: Data(keys.signing.verifyingKey.rawRepresentation),
-                                     sealed: nil, createdAt: Vault.now(), disabledAt: nil, allClients: clients == nil ? true : nil)
-        let scope = clients ?? body.clients.map(\.id)
-        for client in scope where clientKeys[client] == nil {
-            throw VaultError.notGranted(principal: actor.name, client: client)
-        }
-        try audit(AuditEvent("automation-key-create", detail: "\(name) for \(clients == nil ? "all clients" : scope.joined(separator: ","))"))
-        body.principals.append(record)
-        body.vaultKeyWraps.append(try VaultCrypto.wrap(vaultKey, to: record.exchangePublicKey, principal: record.id, purpose: "vault",
-                                                       vaultID: body.vaultID))
-        for client in scope { try addWrap(client: client, principal: record) }
-        changed = true
-        return AutomationKey(principalID: record.id, keys: keys.serialized())
-    }
-
-    /// Principals as `vault operator list` shows them.
-    public func principals() -> [(name: String, kind: PrincipalKind, roles: [Role], clients: [String])] {
-        body.principals.filter { $0.disabledAt == nil }.map { principal in
-            (principal.name, principal.kind, principal.roles,
-             body.clients.filter { client in client.wraps.contains { $0.principal == principal.id } }.map(\.id))
-        }
-    }
-
-    func principal(named name: String) throws -> PrincipalRecord {
-        guard let record = body.principals.first(where: { $0.name == name && $0.disabledAt == nil }) else {
-            throw VaultError.unknownPrincipal(name)
-        }
-        return record
-    }
-
-    // MARK: Clients and access
-
-    func clientIndex(_ id: String) throws -> Int {
-        guard let index = body.clients.firstIndex(where: { $0.id == id }) else { throw VaultError.unknownClient(id) }
-        return index
-    }
-
-    func clientKey(_ id: String) throws -> SecretBytes {
-        _ = try clientIndex(id)
-        guard let key = clientKeys[id] else { throw VaultError.notGranted(principal: actor.name, client: id) }
-        return key
-    }
-
-    private func addWrap(client: String, principal: PrincipalRecord) throws {
-        let index = try clientIndex(client)
-        guard !body.clients[index].wraps.contains(where: { $0.principal == principal.id }) else { return }
-        let key = try clientKey(client)
-        body.clients[index].wraps.append(try VaultCrypto.wrap(key, to: principal.exchangePublicKey, principal: principal.id,
-                                                              purpose: "client:\(client):\(body.clients[index].keyVersion)",
-                                                              vaultID: body.vaultID))
-        body.accessHistory.append(AccessEvent(at: Vault.now(), client: client, principal: principal.name, granted: true, by: actor.name))
-    }
-
-    /// Creates a client with a fresh data key, wrapped to the acting admin, the recovery
-    /// principal and automation keys that serve all clients.
-    public func addClient(_ id: String) throws {
-        try require(.admin)
-        try Vault.validateName(id)
-        guard !body.clients.contains(where: { $0.id == id }) else { return }
-        try audit(AuditEvent("client-add", client: id))
-        let key = SecureRandom.secretBytes(32)
-        body.clients.append(ClientRecord(id: id, keyVersion: 1, wraps: [], entries: [], createdAt: Vault.now()))
-        clientKeys[id] = key
-        for principal in body.principals where principal.disabledAt == nil
-            && (principal.id == actor.id || principal.kind == .recovery || principal.allClients == true) {
-            try addWrap(client: id, principal: principal)
-        }
-        changed = true
-    }
-
-    /// Gives `name` a wrapped copy of the client's key. Admin only; reviewers are refused.
-    public func grant(_ name: String, client: String) throws {
-        try require(.admin)
-        let principal = try principal(named: name)
-        guard principal.roles != [.reviewer], principal.roles.contains(where: { $0 != .reviewer }) else {
-            throw VaultError.invalidInput("\(name) is a reviewer; reviewers never hold credential keys", location: nil)
-        }
-        try audit(AuditEvent("grant", client: client, detail: name))
-        try addWrap(client: client, principal: principal)
-        changed = true
-    }
-
-    /// Removes `name`'s access to a client: rotates the client's data key, re-encrypts every
-    /// entry, re-wraps the new key for the remaining principals, and marks every password the
-    /// revoked principal could read for rotation at the portal. Returns those entries.
     @discardableResult
-    public func revoke(_ name: String, client: String) throws -> [String] {
-        try require(.admin)
-        let principal = try principal(named: name)
-        let index = try clientIndex(client)
-        guard body.clients[index].wraps.contains(where: { $0.principal == principal.id }) else {
-            throw VaultError.notGranted(principal: name, client: client)
-        }
-        try audit(AuditEvent("revoke", client: client, detail: name))
-        let exposed = try rotateClientKey(index: index, removing: principal.id)
-        body.accessHistory.append(AccessEvent(at: Vault.now(), client: client, principal: name, granted: false, by: actor.name))
-        for portal in exposed where !body.rotationMarks.contains(where: { $0.client == client && $0.portal == portal }) {
-            body.rotationMarks.append(RotationMark(client: client, portal: portal, reason: "\(name) lost access", markedAt: Vault.now()))
-        }
-        changed = true
-        return exposed.map { "\(client)/\($0)" }
+    func audit(_ event: AuditEvent, movingState: Bool) throws -> AuditRecord {
+        let (records, count, head) = try AuditLog.append([event], paths: paths, principalID: actorID, principalName: actor.name,
+                                                         signer: keys.signing, vaultID: body.header.vaultID, knownHead: knownAuditHead)
+        knownAuditHead = (count, head)
+        if movingState { try writeState(audit: (count, head)) }
+        return records[0]
     }
 
-    /// New data key for a client, every entry re-sealed under it; wraps for all but `removing`.
-    private func rotateClientKey(index: Int, removing: String?) throws -> [String] {
-        let client = body.clients[index].id
-        let oldKey = try clientKey(client)
-        let newKey = SecureRandom.secretBytes(32)
-        let newVersion = body.clients[index].keyVersion + 1
-        let nextGeneration = body.generation + 1
-        var exposed: [String] = []
-        for entryIndex in body.clients[index].entries.indices {
-            let entry = body.clients[index].entries[entryIndex]
-            var fields: [String: SealedField] = [:]
-            for (field, sealed) in entry.fields {
-                let value = try VaultCrypto.openField(sealed, key: oldKey, aad: VaultCrypto.fieldAAD(
-                    vaultID: body.vaultID, client: client, portal: entry.portal, field: field, generation: entry.generation))
-                fields[field] = try VaultCrypto.sealField(value, key: newKey, aad: VaultCrypto.fieldAAD(
-                    vaultID: body.vaultID, client: client, portal: entry.portal, field: field, generation: nextGeneration))
-            }
-            body.clients[index].entries[entryIndex].fields = fields
-            body.clients[index].entries[entryIndex].generation = nextGeneration
-            if entry.fields["password"] != nil || entry.fields.keys.contains(where: { $0.hasPrefix("extra.") }) { exposed.append(entry.portal) }
-        }
-        let remaining = body.clients[index].wraps.map(\.principal).filter { $0 != removing }
-        body.clients[index].keyVersion = newVersion
-        body.clients[index].wraps = []
-        for principalID in remaining {
-            guard let principal = body.principals.first(where: { $0.id == principalID }) else { continue }
-            body.clients[index].wraps.append(try VaultCrypto.wrap(newKey, to: principal.exchangePublicKey, principal: principal.id,
-                                                                  purpose: "client:\(client):\(newVersion)", vaultID: body.vaultID))
-        }
-        clientKeys[client] = newKey
-        return exposed
+    /// Seals the chain's root into this principal's keys (left without it by an upgrade).
+    func sealRootIntoEnvelope(_ sealKey: SecretBytes) throws {
+        guard let index = body.header.envelopes.firstIndex(where: { $0.principal == actorID }) else { return }
+        let envelope = body.header.envelopes[index]
+        try authorize([AuthorityOperation(.envelopeSealed, principal: actorID)],
+                      audit: AuditEvent("envelope-seal", detail: "\(actor.name) now carries the vault's root"))
+        body.header.envelopes[index].sealed = try VaultCrypto.sealPrivateKeys(keys, roots: roots, sealKey: sealKey, kdf: envelope.sealed.kdf,
+                                                                              vaultID: body.header.vaultID, principal: actorID)
+        resealKey = nil
     }
 
-    /// Destroys a client's key and entries (crypto-shredding). Admin only.
-    public func removeClient(_ id: String) throws {
-        try require(.admin)
-        let index = try clientIndex(id)
-        try audit(AuditEvent("client-remove", client: id, detail: "\(body.clients[index].entries.count) entries destroyed"))
-        for wrap in body.clients[index].wraps {
-            if let name = body.principals.first(where: { $0.id == wrap.principal })?.name {
-                body.accessHistory.append(AccessEvent(at: Vault.now(), client: id, principal: name, granted: false, by: actor.name))
-            }
-        }
-        body.clients.remove(at: index)
-        body.rotationMarks.removeAll { $0.client == id }
-        clientKeys[id] = nil
-        changed = true
-    }
-
-    /// Who could read a client's credentials at `instant` (from the grant and revoke history).
-    public func access(client: String, at instant: String? = nil) throws -> [String] {
-        let limit = instant ?? "9999"
-        var holders: Set<String> = []
-        for event in body.accessHistory where event.client == client && event.at <= limit {
-            if event.granted { holders.insert(event.principal) } else { holders.remove(event.principal) }
-        }
-        if instant == nil, !body.clients.contains(where: { $0.id == client }), holders.isEmpty,
-           !body.accessHistory.contains(where: { $0.client == client }) {
-            throw VaultError.unknownClient(client)
-        }
-        return holders.sorted()
-    }
-
-    // MARK: Entries
-
-    func entryIndex(client: String, portal: String) throws -> (Int, Int) {
-        let clientIndex = try clientIndex(client)
-        guard let entryIndex = body.clients[clientIndex].entries.firstIndex(where: { $0.portal == portal }) else {
-            throw VaultError.unknownEntry("\(client)/\(portal)")
-        }
-        return (clientIndex, entryIndex)
-    }
-
-    func requireEditor(client: String) throws {
-        guard actor.roles.contains(.operator) || actor.roles.contains(.admin) else {
-            throw VaultError.roleRequired(principal: actor.name, role: .operator)
-        }
-        _ = try clientKey(client)
-    }
-
-    /// Adds `CLIENT/PORTAL`. The client is created first if the actor is an admin.
-    public func addEntry(client: String, portal: String, _ input: CredentialInput) throws {
-        if !body.clients.contains(where: { $0.id == client }) {
-            guard actor.roles.contains(.admin) else { throw VaultError.unknownClient(client) }
-            try addClient(client)
-        }
-        try requireEditor(client: client)
-        try Vault.validateName(portal)
-        let index = try clientIndex(client)
-        guard !body.clients[index].entries.contains(where: { $0.portal == portal }) else { throw VaultError.entryExists("\(client)/\(portal)") }
-        try audit(AuditEvent("add", client: client, entry: portal))
-        body.clients[index].entries.append(EntryRecord(portal: portal, generation: 0, updatedAt: Vault.now(), expires: nil, fields: [:]))
-        try write(client: client, portal: portal, input, replacing: true)
-        changed = true
-    }
-
-    /// Changes fields of an entry; nil fields stay as they are.
-    public func editEntry(client: String, portal: String, _ input: CredentialInput, action: String = "edit") throws {
-        try requireEditor(client: client)
-        _ = try entryIndex(client: client, portal: portal)
-        try audit(AuditEvent(action, client: client, entry: portal))
-        try write(client: client, portal: portal, input, replacing: false)
-        if input.password != nil { body.rotationMarks.removeAll { $0.client == client && $0.portal == portal } }
-        changed = true
-    }
-
-    /// Removes an entry.
-    public func removeEntry(client: String, portal: String) throws {
-        try requireEditor(client: client)
-        let (clientIndex, entryIndex) = try entryIndex(client: client, portal: portal)
-        try audit(AuditEvent("remove", client: client, entry: portal))
-        body.clients[clientIndex].entries.remove(at: entryIndex)
-        body.rotationMarks.removeAll { $0.client == client && $0.portal == portal }
-        changed = true
-    }
-
-    /// Re-seals an entry's fields, merged with `input`, at the next generation.
-    private func write(client: String, portal: String, _ input: CredentialInput, replacing: Bool) throws {
-        let key = try clientKey(client)
-        let (clientIndex, entryIndex) = try entryIndex(client: client, portal: portal)
-        let entry = body.clients[clientIndex].entries[entryIndex]
-        var values: [String: SecretBytes] = [:]
-        if !replacing {
-            for (field, sealed) in entry.fields {
-                values[field] = try VaultCrypto.openField(sealed, key: key, aad: VaultCrypto.fieldAAD(
-                    vaultID: body.vaultID, client: client, portal: portal, field: field, generation: entry.generation))
-            }
-        }
-        if let username = input.username { values["username"] = username }
-        if let password = input.password { values["password"] = password }
-        if let totp = input.totp { values["totp"] = totp.uri() }
-        for (name, value) in input.extra {
-            try Vault.validateName(name)
-            values["extra.\(name)"] = value
-        }
-        for name in input.removeExtra { values["extra.\(name)"] = nil }
-        if let origins = input.allowedOrigins { values["origins"] = SecretBytes(utf8: origins.map(\.description).joined(separator: "\n")) }
-        if let notes = input.notes { values["notes"] = SecretBytes(utf8: notes) }
-        let generation = body.generation + 1
-        var sealed: [String: SealedField] = [:]
-        for (field, value) in values {
-            sealed[field] = try VaultCrypto.sealField(value, key: key, aad: VaultCrypto.fieldAAD(
-                vaultID: body.vaultID, client: client, portal: portal, field: field, generation: generation))
-        }
-        body.clients[clientIndex].entries[entryIndex].fields = sealed
-        body.clients[clientIndex].entries[entryIndex].generation = generation
-        body.clients[clientIndex].entries[entryIndex].updatedAt = Vault.now()
-        if let expires = input.expires { body.clients[clientIndex].entries[entryIndex].expires = expires.description }
-    }
-
-    /// Decrypts a credential for `purpose`, audits it first (fail closed), and registers its secret values with the redactor.
-    public func credential(client: String, portal: String, purpose: CredentialPurpose) throws -> Credential {
-        try credentials([(client, portal)], purpose: purpose)[0]
-    }
-
-    /// Decrypts several credentials after one durable audit record naming every one of them
-    /// (how a run loads the credentials it will use).
-    public func credentials(_ names: [(client: String, portal: String)], purpose: CredentialPurpose) throws -> [Credential] {
-        var run: String?
-        if case .use(let id) = purpose { run = id }
-        for (client, portal) in names {
-            _ = try clientKey(client)
-            _ = try entryIndex(client: client, portal: portal)
-        }
-        let clients = Set(names.map(\.client))
-        let event = names.count == 1
-            ? AuditEvent(purpose.action, client: names[0].client, entry: names[0].portal, run: run)
-            : AuditEvent(purpose.action, client: clients.count == 1 ? clients.first : nil,
-                         entries: names.map { "\($0.client)/\($0.portal)" }, run: run, detail: "\(names.count) credentials")
+    /// Checks `operations` as the acting principal, records `event` (fail closed), then applies
+    /// them; they are signed together when the vault is saved.
+    func authorize(_ operations: [AuthorityOperation], audit event: AuditEvent) throws {
+        var next = authority
+        let at = Vault.now()
+        for operation in operations { try next.apply(operation, signer: actorID, at: at, record: committed.count + 1) }
         try audit(event)
-        return try names.map { try decrypt(client: $0.client, portal: $0.portal) }
-    }
-
-    private func decrypt(client: String, portal: String) throws -> Credential {
-        let key = try clientKey(client)
-        let (clientIndex, entryIndex) = try entryIndex(client: client, portal: portal)
-        let entry = body.clients[clientIndex].entries[entryIndex]
-        var values: [String: SecretBytes] = [:]
-        for (field, sealed) in entry.fields {
-            do {
-                values[field] = try VaultCrypto.openField(sealed, key: key, aad: VaultCrypto.fieldAAD(
-                    vaultID: body.vaultID, client: client, portal: portal, field: field, generation: entry.generation))
-            } catch {
-                throw VaultError.damaged("field \(field) of \(client)/\(portal) does not authenticate (moved, swapped or altered)")
-            }
-        }
-        for (field, value) in values where field != "origins" && field != "notes" { Redactor.shared.register(value) }
-        var extra: [String: SecretBytes] = [:]
-        for (field, value) in values where field.hasPrefix("extra.") { extra[String(field.dropFirst(6))] = value }
-        let origins = try (values["origins"]?.unsafeUTF8String() ?? "").split(separator: "\n").map { try Origin(String($0)) }
-        return Credential(client: client, portal: portal, username: values["username"], password: values["password"],
-                          totp: try values["totp"].map { try TOTPSettings.parse($0) }, extra: extra, allowedOrigins: origins,
-                          notes: values["notes"]?.unsafeUTF8String(),
-                          expires: entry.expires.flatMap { try? CalendarDate(iso: $0) })
-    }
-
-    /// Entries of the clients the actor can read (or of one client). Never a secret.
-    public func list(client: String? = nil) throws -> [EntrySummary] {
-        if let client { _ = try clientKey(client) }
-        var result: [EntrySummary] = []
-        for record in body.clients where (client == nil || record.id == client) && clientKeys[record.id] != nil {
-            for entry in record.entries.sorted(by: { $0.portal < $1.portal }) {
-                result.append(EntrySummary(client: record.id, portal: entry.portal, fields: entry.fields.keys.sorted(), expires: entry.expires,
-                                           updatedAt: entry.updatedAt,
-                                           markedForRotation: body.rotationMarks.contains { $0.client == record.id && $0.portal == entry.portal }))
-            }
-        }
-        return result
-    }
-
-    /// Passwords marked for rotation at their portals.
-    public var rotationMarks: [RotationMark] { body.rotationMarks }
-
-    // MARK: Scraper approvals
-
-    /// Records an admin's approval of a scraper definition's exact bytes.
-    public func approveScraper(portal: String, sha256: String) throws {
-        try require(.admin)
-        guard !isApproved(portal: portal, sha256: sha256) else { return }
-        try audit(AuditEvent("scraper-approve", entry: portal, detail: sha256))
-        body.approvals.append(ScraperApproval(portal: portal, sha256: sha256, approvedBy: actor.name, approvedAt: Vault.now()))
+        authority = next
+        pendingOperations += operations
         changed = true
-    }
-
-    /// Whether this exact definition (by SHA-256) is approved.
-    public func isApproved(portal: String, sha256: String) -> Bool {
-        body.approvals.contains { $0.portal == portal && $0.sha256 == sha256 }
     }
 
     // MARK: Audit
 
     /// Verifies the audit log: chain, signatures, and that it was not cut off.
     public func verifyAudit() throws -> (count: Int, head: String) {
-        try AuditLog.verify(paths: paths, principals: body.principals, vaultID: body.vaultID,
-                            state: try VaultState.load(paths.state, vaultKey: vaultKey))
+        let keys = authority.principals.mapValues(\.signingKey)
+        var seen: (count: Int, head: String)?
+        if let bytes = try VaultState.readBytes(paths.state), let state = try? VaultState.parse(bytes, path: paths.state) { seen = state.audit }
+        return try AuditLog.verify(paths: paths, signingKeys: keys, vaultID: body.header.vaultID, seen: seen)
     }
 
     /// Audit records, optionally of one client and since an instant (ISO 8601 prefix compare).
@@ -661,64 +570,4 @@ public final class Vault {
 
 extension String {
     func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
-}
-
-extension AutomationKey {
-    /// Reads a key file, refusing it unless the opened file is a regular file owned by this user
-    /// with no permission for group or others (0600 or stricter).
-    public static func load(path: String) throws -> AutomationKey {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard descriptor >= 0 else { throw VaultError.keyFilePermissions("cannot open \(path)") }
-        defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            throw VaultError.keyFilePermissions("\(path) is not a regular file")
-        }
-        guard info.st_uid == geteuid() else { throw VaultError.keyFilePermissions("\(path) is not owned by this user") }
-        guard info.st_mode & 0o077 == 0 else {
-            throw VaultError.keyFilePermissions("\(path) is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it")
-        }
-        var bytes = [UInt8](repeating: 0, count: 4096)
-        defer { SecretBytes.wipe(&bytes) }
-        let count = read(descriptor, &bytes, bytes.count)
-        guard count > 0 else { throw VaultError.keyFilePermissions("\(path) is empty") }
-        return try AutomationKey(fileContents: SecretBytes(bytes[0..<count]))
-    }
-
-    /// Where the night run finds its key, in order: an explicit path (option or config), the
-    /// `NIGHTJAR_VAULT_KEY_FILE` variable, or the systemd credential `nightjar-vault-key`.
-    public static func locate(explicit: String?, environment: [String: String]) -> String? {
-        if let explicit, !explicit.isEmpty { return explicit }
-        if let path = environment["NIGHTJAR_VAULT_KEY_FILE"], !path.isEmpty { return path }
-        if let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
-            let path = directory + "/nightjar-vault-key"
-            if FileManager.default.fileExists(atPath: path) { return path }
-        }
-        return nil
-    }
-
-    /// Writes a key file, mode 0600, refusing to overwrite.
-    public func write(to path: String) throws {
-        guard !FileManager.default.fileExists(atPath: path) else { throw VaultError.alreadyExists(path) }
-        let contents = fileContents()
-        try contents.withUnsafeBytes { try SecureFile.writeAtomically(Array($0), to: path, mode: 0o600) }
-    }
-}
-
-/// The recovery key as people handle it: base32 in groups of four.
-public enum RecoveryKeyText {
-    public static func format(_ key: SecretBytes) -> String {
-        let text = Base32.encode(key)
-        return stride(from: 0, to: text.count, by: 4).map { offset -> String in
-            let start = text.index(text.startIndex, offsetBy: offset)
-            return String(text[start..<text.index(start, offsetBy: min(4, text.count - offset))])
-        }.joined(separator: "-")
-    }
-
-    public static func parse(_ text: SecretBytes) throws -> SecretBytes {
-        guard let string = text.unsafeUTF8String() else { throw VaultError.wrongKey("the recovery key is not text") }
-        let cleaned = string.replacingOccurrences(of: "-", with: "").replacingOccurrences(of: " ", with: "")
-        guard let key = try? Base32.decode(cleaned), key.count == 32 else { throw VaultError.wrongKey("not a recovery key") }
-        return key
-    }
 }

@@ -8,7 +8,7 @@ public struct VaultPaths: Sendable {
     public let vault: String
     /// The audit log (JSON lines).
     public let audit: String
-    /// The rollback state: last generation and audit head seen, authenticated.
+    /// The rollback state: last generation, chain head and audit head seen, signed.
     public let state: String
 
     public init(vault: String, audit: String, state: String) {
@@ -19,11 +19,19 @@ public struct VaultPaths: Sendable {
 
     /// The lock file that keeps writers apart.
     var lock: String { vault + ".lock" }
+    /// The lock file that keeps writers of the rollback state apart.
+    var stateLock: String { state + ".lock" }
 }
 
-/// The vault file's bytes: header line, body line, MAC line.
+/// The vault file's bytes (format 2): a header line, then length-prefixed binary sections, then
+/// an HMAC-SHA256 over everything before it. See docs/vault-format.md.
 enum VaultFile {
-    static let header = "nightjar-vault/1"
+    static let magic = Array("nightjar-vault/2\n".utf8)
+    static let formatOneMagic = Array("nightjar-vault/1\n".utf8)
+    static let macSize = 32
+    static let signatureSize = 64
+    /// Far above any real vault; refused before anything is allocated for it.
+    static let maximumFileBytes = 1 << 30
 
     static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
@@ -31,57 +39,129 @@ enum VaultFile {
         return encoder
     }
 
-    /// Splits and parses the file without any key: structure only.
-    static func parse(_ bytes: [UInt8]) throws(VaultError) -> (body: VaultBody, bodyBytes: [UInt8], mac: [UInt8]) {
-        let lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        guard lines.count == 4, lines[3].isEmpty, Array(lines[0]) == Array(header.utf8) else {
-            throw .damaged("not a Nightjar vault file, or cut short (expected a header, a body and a MAC line)")
+    /// Splits and parses the file without any key: structure only. Returns the body and where the MAC starts.
+    static func parse(_ bytes: [UInt8]) throws(VaultError) -> VaultBody {
+        if bytes.starts(with: formatOneMagic) { throw .formatOutdated(version: 1) }
+        guard bytes.starts(with: magic) else { throw .damaged("not a Nightjar vault file (the first line is not nightjar-vault/2)") }
+        guard bytes.count >= magic.count + macSize else { throw .damaged("the file is cut short") }
+        let result = bytes.withUnsafeBytes { all in
+            Result { () throws(VaultError) in try parseContent(UnsafeRawBufferPointer(rebasing: all[magic.count..<(all.count - macSize)])) }
         }
-        let macLine = String(decoding: lines[2], as: UTF8.self)
-        let macText = String(macLine.dropFirst(4))
-        // Canonical base64 only: a decoder that ignores padding bits would accept altered text.
-        guard macLine.hasPrefix("mac "), let mac = Data(base64Encoded: macText), mac.count == 32,
-              mac.base64EncodedString() == macText else {
-            throw .damaged("the MAC line is missing or malformed")
-        }
-        let bodyBytes = Array(lines[1])
-        let body: VaultBody
-        do {
-            body = try JSONDecoder().decode(VaultBody.self, from: Data(bodyBytes))
-        } catch {
-            throw .damaged("the body does not parse")
-        }
-        guard body.vaultID.count == 16, body.generation >= 1 else { throw .damaged("the body has an invalid id or generation") }
-        return (body, bodyBytes, Array(mac))
+        return try result.get()
     }
 
-    static func macInput(_ bodyBytes: [UInt8]) -> [UInt8] { Array("\(header)\n".utf8) + bodyBytes }
+    private static func parseContent(_ content: UnsafeRawBufferPointer) throws(VaultError) -> VaultBody {
+        do {
+            var reader = BinaryReader(content, what: "the vault file")
+            let headerBytes = try reader.block()
+            let header: VaultHeader
+            do {
+                header = try JSONDecoder().decode(VaultHeader.self, from: Data(headerBytes))
+            } catch {
+                throw .damaged("the header does not parse")
+            }
+            guard header.vaultID.count == 16, header.generation >= 1 else { throw .damaged("the header has an invalid id or generation") }
+            let chainCount = try reader.u32()
+            guard chainCount <= reader.remaining / (4 + signatureSize) else { throw .damaged("the chain's record count is impossible") }
+            var chain: [ChainEntry] = []
+            chain.reserveCapacity(chainCount)
+            for _ in 0..<chainCount {
+                let payload = try reader.block()
+                chain.append(ChainEntry(payload: payload, signature: try reader.raw(signatureSize)))
+            }
+            let clientCount = try reader.u32()
+            guard clientCount <= reader.remaining / 16 else { throw .damaged("the client count is impossible") }
+            var clients: [ClientBlock] = []
+            clients.reserveCapacity(clientCount)
+            for _ in 0..<clientCount {
+                let id = try reader.string()
+                let keyVersion = try reader.u32()
+                let sealedGeneration = try reader.u64()
+                let wrapCount = try reader.u16()
+                var wraps: [KeyWrap] = []
+                wraps.reserveCapacity(wrapCount)
+                for _ in 0..<wrapCount {
+                    let principal = try reader.string()
+                    let ephemeral = try reader.raw(32)
+                    wraps.append(KeyWrap(principal: principal, ephemeral: Data(ephemeral), ciphertext: Data(try reader.block())))
+                }
+                let sealed = try reader.block()
+                guard sealed.count >= 12 + 16 else { throw .damaged("client \(id)'s sealed entries are cut short") }
+                clients.append(ClientBlock(id: id, keyVersion: keyVersion, sealedGeneration: sealedGeneration, wraps: wraps, sealed: sealed))
+            }
+            guard reader.atEnd else { throw .damaged("the file has \(reader.remaining) unexpected bytes before its MAC") }
+            return VaultBody(header: header, chain: chain, clients: clients)
+        }
+    }
 
-    static func mac(_ bodyBytes: [UInt8], vaultKey: SecretBytes) -> [UInt8] {
-        vaultKey.withUnsafeBytes { HMAC.authenticate(macInput(bodyBytes), key: Array($0), algorithm: .sha256) }
+    /// The stored MAC (the last 32 bytes) and the bytes it covers.
+    static func macParts(_ bytes: [UInt8]) -> (covered: ArraySlice<UInt8>, mac: [UInt8]) {
+        (bytes[0..<(bytes.count - macSize)], Array(bytes[(bytes.count - macSize)...]))
+    }
+
+    static func mac(_ covered: ArraySlice<UInt8>, vaultKey: SecretBytes) -> [UInt8] {
+        HMAC.authenticate(Array(covered), key: vaultKey, algorithm: .sha256)
     }
 
     /// The file's bytes for `body`, authenticated with `vaultKey`.
     static func serialize(_ body: VaultBody, vaultKey: SecretBytes) throws -> [UInt8] {
-        let bodyBytes = Array(try encoder().encode(body))
-        let tag = mac(bodyBytes, vaultKey: vaultKey)
-        return Array("\(header)\n".utf8) + bodyBytes + Array("\nmac \(Data(tag).base64EncodedString())\n".utf8)
+        let headerBytes = Array(try encoder().encode(body.header))
+        let estimate = headerBytes.count + body.chain.reduce(0) { $0 + $1.payload.count + 68 }
+            + body.clients.reduce(0) { $0 + $1.sealed.count + $1.wraps.count * 120 + 64 }
+        var writer = BinaryWriter(capacity: magic.count + estimate + 64)
+        writer.raw(magic)
+        writer.block(headerBytes)
+        writer.u32(body.chain.count)
+        for entry in body.chain {
+            writer.block(entry.payload)
+            writer.raw(entry.signature)
+        }
+        writer.u32(body.clients.count)
+        for client in body.clients {
+            writer.string(client.id)
+            writer.u32(client.keyVersion)
+            writer.u64(client.sealedGeneration)
+            writer.u16(client.wraps.count)
+            for wrap in client.wraps {
+                writer.string(wrap.principal)
+                writer.raw(wrap.ephemeral)
+                writer.block(wrap.ciphertext)
+            }
+            writer.block(client.sealed)
+        }
+        let tag = mac(writer.bytes[...], vaultKey: vaultKey)
+        writer.raw(tag)
+        return writer.bytes
     }
 
     static func read(_ path: String) throws(VaultError) -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw .noVault(path) }
-        return Array(data)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .noVault(path) }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw .noVault(path) }
+        guard Int(info.st_size) <= maximumFileBytes else { throw .damaged("the file is \(info.st_size) bytes, more than any vault") }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var total = 0
+        while total < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { Foundation.read(descriptor, $0.baseAddress! + total, $0.count - total) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            total += count
+        }
+        return Array(bytes[0..<total])
     }
 }
 
-/// An exclusive lock on the vault (flock on a side file), held while reading, changing and writing.
+/// An exclusive lock (flock on a side file), held while reading, changing and writing.
 final class VaultLock {
     private let descriptor: Int32
 
     init(path: String, wait: Bool = true) throws(VaultError) {
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw .locked("cannot open \(path)") }
-        if flock(descriptor, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
+        while flock(descriptor, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
+            if errno == EINTR { continue }
             close(descriptor)
             throw .locked("another process holds \(path)")
         }
@@ -90,38 +170,5 @@ final class VaultLock {
     deinit {
         flock(descriptor, LOCK_UN)
         close(descriptor)
-    }
-}
-
-/// The last vault generation and audit head this workspace has seen, authenticated with the
-/// vault key so it cannot be edited to accept an older file.
-struct VaultState: Codable, Equatable {
-    var vaultID: Data
-    var generation: Int
-    var auditCount: Int
-    var auditHead: String
-
-    static func load(_ path: String, vaultKey: SecretBytes) throws(VaultError) -> VaultState? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        let lines = data.split(separator: UInt8(ascii: "\n"))
-        guard lines.count == 2, let mac = Data(base64Encoded: Data(lines[1])) else {
-            throw .damaged("the vault state file \(path) is malformed")
-        }
-        let body = Array(lines[0])
-        let expected = vaultKey.withUnsafeBytes { HMAC.authenticate(body, key: Array($0), algorithm: .sha256) }
-        guard ConstantTime.equals(expected, Array(mac)) else {
-            throw .damaged("the vault state file \(path) does not authenticate")
-        }
-        do {
-            return try JSONDecoder().decode(VaultState.self, from: Data(body))
-        } catch {
-            throw .damaged("the vault state file \(path) does not parse")
-        }
-    }
-
-    func save(_ path: String, vaultKey: SecretBytes) throws {
-        let body = Array(try VaultFile.encoder().encode(self))
-        let mac = vaultKey.withUnsafeBytes { HMAC.authenticate(body, key: Array($0), algorithm: .sha256) }
-        try SecureFile.writeAtomically(body + [10] + Array(Data(mac).base64EncodedString().utf8) + [10], to: path)
     }
 }

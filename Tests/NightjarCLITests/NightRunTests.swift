@@ -57,6 +57,8 @@ struct NightRunTests {
                 #expect(try run(base, ["scraper", "approve", base + "/scrapers/\(portal).scraper", "--as", "alice", "--passphrase-stdin"],
                                 stdin: NightRunTests.passphrase + "\n").status == 0)
             }
+            #expect(try run(base, ["profile", "approve", "northwind-remittance", "--as", "alice", "--passphrase-stdin"],
+                            stdin: NightRunTests.passphrase + "\n").status == 0)
             #expect(try run(base, ["vault", "automation-key", "create", parent + "/night.key", "--all-clients", "--as", "alice", "--passphrase-stdin"],
                             stdin: NightRunTests.passphrase + "\n").status == 0)
         }
@@ -147,6 +149,30 @@ struct NightRunTests {
         // Since the last run: each credential starts 3 days before the end of its last good range.
         result = try fixture.run(root, ["run", "--key-file", fixture.parent + "/night.key", "--client", "acme", "--portal", "tailspin", "--json"])
         #expect(result.stdout.contains("\"from\" : \"2026-09-17\""))
+    }
+
+    @Test func twoLoginsOfOneClientAtOnePortalBothRunAndAreReportedApart() throws {
+        let fixture = try Fixture()
+        defer { fixture.stop() }
+        let root = try fixture.copy("labels")
+        let account = fixture.portals.data.account(client: "acme", portal: "tailspin")!
+        let added = try fixture.run(root, ["vault", "add", "acme/tailspin/vendor-2", "--username", account.username, "--password-stdin",
+                                           "--origin", fixture.portals.origins["tailspin"]!, "--as", "alice", "--passphrase-stdin"],
+                                    stdin: "\(NightRunTests.passphrase)\n\(account.password)\n")
+        #expect(added.status == 0, "\(added.stderr)")
+        let result = try fixture.run(root, ["run", "--key-file", fixture.parent + "/night.key", "--client", "acme", "--portal", "tailspin",
+                                            "--from", "2026-08-01", "--to", "2026-09-20", "--concurrency", "2"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let first = lines.first { $0.hasPrefix("acme/tailspin ") }
+        let second = lines.first { $0.hasPrefix("acme/tailspin/vendor-2 ") }
+        #expect(first?.contains(" ok ") == true && second?.contains(" ok ") == true, "\(result.stdout)")
+        let database = try Database(path: root + "/data/nightjar.sqlite")
+        #expect(try database.query("SELECT portal FROM night_run_item WHERE client = 'acme' ORDER BY portal").map { try $0.string("portal") }
+                == ["tailspin", "tailspin/vendor-2"])
+        let folder = try FileManager.default.contentsOfDirectory(atPath: root + "/reports").first { $0.hasPrefix("run-") }!
+        let reports = try FileManager.default.contentsOfDirectory(atPath: root + "/reports/" + folder)
+        #expect(reports.contains("acme-tailspin.har") && reports.contains("acme-tailspin-vendor-2.har"), "\(reports)")
     }
 
     @Test func oneCredentialsTroubleNeverStopsAnothersAndCheckSaysSo() throws {

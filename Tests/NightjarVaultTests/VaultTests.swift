@@ -79,35 +79,44 @@ struct VaultTests {
         let vault = TestVault("swap")
         defer { vault.remove() }
         try vault.populate()
-        let original = String(decoding: vault.bytes(), as: UTF8.self)
-        // Move acme's password field ciphertext into the username field, re-MAC with the real key
-        // (as an insider who holds the vault key could), and check the AAD still refuses it.
+        let original = vault.bytes()
+        // An insider holding the vault key (every principal does) re-MACs each edit: the
+        // entries' own authenticated encryption must still refuse it.
         let opened = try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false)
+        let acme = opened.body.clients.firstIndex { $0.id == "acme" }!
+        let globex = opened.body.clients.firstIndex { $0.id == "globex" }!
+        // acme's sealed entries moved into globex's place.
         var body = opened.body
-        let acme = body.clients.firstIndex { $0.id == "acme" }!
-        let globex = body.clients.firstIndex { $0.id == "globex" }!
-        var entry = body.clients[acme].entries[0]
-        entry.fields["username"] = entry.fields["password"]
-        body.clients[acme].entries[0] = entry
-        try VaultTamper.rewrite(vault, body: body, key: opened.vaultKey)
-        #expect(throws: VaultError.self) {
-            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(client: "acme", portal: "northwind", purpose: .inspect)
-        }
-        // Move a whole entry to the other client.
-        vault.write(Array(original.utf8))
-        body = opened.body
-        var moved = body.clients[acme].entries[0]
-        moved.portal = "tailspin"
-        body.clients[globex].entries[0].fields = moved.fields
+        body.clients[globex].sealed = body.clients[acme].sealed
         try VaultTamper.rewrite(vault, body: body, key: opened.vaultKey)
         #expect(throws: VaultError.self) {
             try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(client: "globex", portal: "tailspin", purpose: .inspect)
         }
-        // Swap two entries' generations (an old copy put back): also refused.
-        vault.write(Array(original.utf8))
-        body = opened.body
-        body.clients[acme].entries[0].generation -= 1
-        try VaultTamper.rewrite(vault, body: body, key: opened.vaultKey)
+        // An older sealed list of acme put back (its generation edited to match the file's).
+        vault.write(original)
+        let before = opened.body.clients[acme]
+        try Vault.update(paths: vault.paths, as: vault.admin) { vault in
+            try vault.editEntry(client: "acme", portal: "northwind", CredentialInput(password: SecretBytes(utf8: "changed-password-1")))
+        }
+        let changed = try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false)
+        body = changed.body
+        let index = body.clients.firstIndex { $0.id == "acme" }!
+        body.clients[index].sealed = before.sealed
+        try VaultTamper.rewrite(vault, body: body, key: changed.vaultKey)
+        #expect(throws: VaultError.self) {
+            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(client: "acme", portal: "northwind", purpose: .inspect)
+        }
+        // The current list with the generation it was sealed at edited.
+        body = changed.body
+        body.clients[index].sealedGeneration -= 1
+        try VaultTamper.rewrite(vault, body: body, key: changed.vaultKey)
+        #expect(throws: VaultError.self) {
+            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(client: "acme", portal: "northwind", purpose: .inspect)
+        }
+        // The key version changed alone.
+        body = changed.body
+        body.clients[index].keyVersion += 1
+        try VaultTamper.rewrite(vault, body: body, key: changed.vaultKey)
         #expect(throws: VaultError.self) {
             try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(client: "acme", portal: "northwind", purpose: .inspect)
         }
@@ -117,14 +126,10 @@ struct VaultTests {
         let vault = TestVault("addremove")
         defer { vault.remove() }
         try vault.populate()
-        let text = String(decoding: vault.bytes(), as: UTF8.self)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        var body = try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as! [String: Any]
-        var clients = body["clients"] as! [[String: Any]]
-        clients.removeLast()
-        body["clients"] = clients
-        let edited = String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self)
-        vault.write(Array(([String(lines[0]), edited, String(lines[2]), ""]).joined(separator: "\n").utf8))
+        var body = try VaultFile.parse(vault.bytes())
+        body.clients.removeLast()
+        // Whoever holds no vault key can only guess the MAC.
+        vault.write(try VaultFile.serialize(body, vaultKey: SecureRandom.secretBytes(32)))
         #expect {
             try Vault.open(paths: vault.paths, as: vault.admin)
         } throws: { error in
@@ -145,9 +150,13 @@ struct VaultTests {
         #expect(throws: VaultError.rollback(found: oldGeneration, expected: oldGeneration + 1)) {
             try Vault.open(paths: vault.paths, as: vault.admin)
         }
-        // An admin can accept it knowingly.
-        let accepted = try Vault.open(paths: vault.paths, as: vault.admin, acceptRollback: true)
+        // An admin can accept it knowingly; the acceptance is audited.
+        let accepted = try Vault.acceptRollback(paths: vault.paths, as: vault.admin)
         #expect(accepted.generation == oldGeneration)
+        #expect(accepted.problem?.contains("generation \(oldGeneration)") == true)
+        let reopened = try Vault.open(paths: vault.paths, as: vault.admin)
+        #expect(reopened.generation == oldGeneration)
+        #expect(try reopened.auditRecords().contains { $0.action == "accept-rollback" })
     }
 
     @Test func anOperatorReadsOnlyGrantedClientsAndLosesTheKeyOnRevoke() throws {
@@ -170,7 +179,7 @@ struct VaultTests {
         let globex = asBob.body.clients.first { $0.id == "globex" }!
         for wrap in globex.wraps {
             #expect(throws: (any Error).self) {
-                try VaultCrypto.unwrap(wrap, with: asBob.keys.exchange, purpose: "client:globex:\(globex.keyVersion)", vaultID: asBob.body.vaultID)
+                try VaultCrypto.unwrap(wrap, with: asBob.keys.exchange, purpose: "client:globex:\(globex.keyVersion)", vaultID: asBob.body.header.vaultID)
             }
         }
         let exposed = try Vault.update(paths: vault.paths, as: vault.admin) { try $0.revoke("bob", client: "acme") }
@@ -181,7 +190,7 @@ struct VaultTests {
         #expect(acme.keyVersion == 2)
         for wrap in acme.wraps {
             #expect(throws: (any Error).self) {
-                try VaultCrypto.unwrap(wrap, with: afterRevoke.keys.exchange, purpose: "client:acme:\(acme.keyVersion)", vaultID: afterRevoke.body.vaultID)
+                try VaultCrypto.unwrap(wrap, with: afterRevoke.keys.exchange, purpose: "client:acme:\(acme.keyVersion)", vaultID: afterRevoke.body.header.vaultID)
             }
         }
         // The admin still reads the re-encrypted entry, and it is marked for rotation.
@@ -284,9 +293,9 @@ struct VaultTests {
         let opened = try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false)
         for (memory, iterations) in [(UInt32(64 * 1024 * 1024), UInt32(3)), (8, 1), (65536, 1), (65536, 100_000)] {
             var body = opened.body
-            let index = body.principals.firstIndex { $0.name == "alice" }!
-            body.principals[index].sealed!.kdf!.memoryKiB = memory
-            body.principals[index].sealed!.kdf!.iterations = iterations
+            let index = body.header.envelopes.firstIndex { $0.principal == opened.actorID }!
+            body.header.envelopes[index].sealed.kdf!.memoryKiB = memory
+            body.header.envelopes[index].sealed.kdf!.iterations = iterations
             try VaultTamper.rewrite(vault, body: body, key: opened.vaultKey)
             #expect {
                 try Vault.open(paths: vault.paths, as: vault.admin)

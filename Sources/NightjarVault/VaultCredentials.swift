@@ -1,0 +1,204 @@
+import Foundation
+import NightjarCore
+
+extension Vault {
+    /// A client's entries, decrypted on first use.
+    func entryList(_ client: String) throws -> [StoredEntry] {
+        if let entries = entryLists[client] { return entries }
+        let index = try clientIndex(client)
+        let key = try clientKey(client)
+        let block = body.clients[index]
+        let entries = try EntryList.open(block.sealed, key: key, aad: EntryList.associatedData(
+            vaultID: body.header.vaultID, client: client, keyVersion: block.keyVersion, generation: block.sealedGeneration), client: client)
+        entryLists[client] = entries
+        return entries
+    }
+
+    func entryIndex(_ name: CredentialName) throws -> Int {
+        guard let index = try entryList(name.client).firstIndex(where: { $0.matches(portal: name.portal, label: name.label) }) else {
+            throw VaultError.unknownEntry(name.description)
+        }
+        return index
+    }
+
+    func requireEditor(client: String) throws {
+        guard actor.roles.contains(.operator) || actor.roles.contains(.admin) else {
+            throw VaultError.roleRequired(principal: actor.name, role: .operator)
+        }
+        _ = try clientKey(client)
+    }
+
+    // MARK: Adding and changing
+
+    /// Adds `CLIENT/PORTAL[/LABEL]`. The client is created first if the actor is an admin.
+    public func addEntry(client: String, portal: String, label: String? = nil, _ input: CredentialInput) throws {
+        try addEntries([(CredentialName(client: client, portal: portal, label: label), input)], auditEach: true)
+    }
+
+    /// Adds many entries with one audit record (an import). Clients that do not exist yet are
+    /// created when the actor is an admin. Nothing is added if any entry is refused.
+    public func addEntries(_ items: [(name: CredentialName, input: CredentialInput)]) throws {
+        try addEntries(items, auditEach: false)
+    }
+
+    private func addEntries(_ items: [(name: CredentialName, input: CredentialInput)], auditEach: Bool) throws {
+        var seen: Set<CredentialName> = []
+        var newClients: [String] = []
+        for (name, input) in items {
+            try VaultNames.check(name.client, field: "client name")
+            try VaultNames.check(name.portal, field: "portal name")
+            if let label = name.label { try VaultNames.check(label, field: "credential label") }
+            try input.validate()
+            guard seen.insert(name).inserted else { throw VaultError.invalidInput("\(name) appears twice", location: nil) }
+            if !body.clients.contains(where: { $0.id == name.client }) {
+                guard actor.roles.contains(.admin) else { throw VaultError.unknownClient(name.client) }
+                if !newClients.contains(name.client) { newClients.append(name.client) }
+            } else {
+                try requireEditor(client: name.client)
+                if try entryList(name.client).contains(where: { $0.matches(portal: name.portal, label: name.label) }) {
+                    throw VaultError.entryExists(name.description)
+                }
+            }
+        }
+        guard !items.isEmpty else { return }
+        if !auditEach {
+            let clients = Set(items.map(\.name.client))
+            try audit(AuditEvent("import", client: clients.count == 1 ? clients.first : nil, entries: items.map(\.name.description),
+                                 detail: "\(items.count) credentials" + (newClients.isEmpty ? "" : ", \(newClients.count) new clients")))
+        }
+        if !newClients.isEmpty {
+            try addClients(newClients, audit: auditEach ? AuditEvent("client-add", client: newClients[0]) : nil)
+        }
+        for (name, input) in items {
+            if auditEach { try audit(AuditEvent("add", client: name.client, entry: name.entryField)) }
+            var entry = StoredEntry(portal: name.portal, label: name.label, updatedAt: Vault.now(), expires: nil,
+                                    usernameIsSecret: input.usernameIsSecret ?? false)
+            merge(input, into: &entry)
+            entryLists[name.client]!.append(entry)
+            dirtyClients.insert(name.client)
+        }
+        changed = true
+    }
+
+    /// Changes fields of an entry; nil fields stay as they are.
+    public func editEntry(client: String, portal: String, label: String? = nil, _ input: CredentialInput, action: String = "edit") throws {
+        let name = CredentialName(client: client, portal: portal, label: label)
+        try requireEditor(client: client)
+        try input.validate()
+        let index = try entryIndex(name)
+        try audit(AuditEvent(action, client: client, entry: name.entryField))
+        merge(input, into: &entryLists[client]![index])
+        if input.password != nil { body.header.rotationMarks.removeAll { $0.entry == name.description } }
+        dirtyClients.insert(client)
+        changed = true
+    }
+
+    /// Removes an entry.
+    public func removeEntry(client: String, portal: String, label: String? = nil) throws {
+        let name = CredentialName(client: client, portal: portal, label: label)
+        try requireEditor(client: client)
+        let index = try entryIndex(name)
+        try audit(AuditEvent("remove", client: client, entry: name.entryField))
+        entryLists[client]!.remove(at: index)
+        body.header.rotationMarks.removeAll { $0.entry == name.description }
+        dirtyClients.insert(client)
+        changed = true
+    }
+
+    private func merge(_ input: CredentialInput, into entry: inout StoredEntry) {
+        if let username = input.username { entry.username = username }
+        if let password = input.password { entry.password = password }
+        if let totp = input.totp { entry.totp = totp.uri() }
+        for (name, value) in input.extra { entry.extra[name] = value }
+        for name in input.removeExtra { entry.extra[name] = nil }
+        if let origins = input.allowedOrigins { entry.origins = origins.map(\.description).joined(separator: "\n") }
+        if let notes = input.notes { entry.notes = notes }
+        if let expires = input.expires { entry.expires = expires.description }
+        if let secret = input.usernameIsSecret { entry.usernameIsSecret = secret }
+        entry.updatedAt = Vault.now()
+    }
+
+    // MARK: Reading
+
+    /// Decrypts a credential for `purpose`, audits it first (fail closed), and registers its secret values with the redactor.
+    public func credential(client: String, portal: String, label: String? = nil, purpose: CredentialPurpose) throws -> Credential {
+        try credentials([CredentialName(client: client, portal: portal, label: label)], purpose: purpose)[0]
+    }
+
+    /// Decrypts a credential by name.
+    public func credential(_ name: CredentialName, purpose: CredentialPurpose) throws -> Credential {
+        try credentials([name], purpose: purpose)[0]
+    }
+
+    /// Decrypts several credentials after one durable audit record naming every one of them
+    /// (how a run loads the credentials it will use).
+    public func credentials(_ names: [(client: String, portal: String)], purpose: CredentialPurpose) throws -> [Credential] {
+        try credentials(names.map { CredentialName(client: $0.client, portal: $0.portal) }, purpose: purpose)
+    }
+
+    /// Decrypts several credentials after one durable audit record naming every one of them.
+    public func credentials(_ names: [CredentialName], purpose: CredentialPurpose) throws -> [Credential] {
+        var run: String?
+        if case .use(let id) = purpose { run = id }
+        var located: [(CredentialName, StoredEntry)] = []
+        located.reserveCapacity(names.count)
+        try prefetchClientKeys(Array(Set(names.map(\.client))))
+        var byClient: [String: [CredentialName: Int]] = [:]
+        for name in names {
+            if byClient[name.client] == nil {
+                let entries = try entryList(name.client)
+                byClient[name.client] = Dictionary(entries.enumerated().map { (CredentialName(client: name.client, portal: $0.element.portal, label: $0.element.label), $0.offset) },
+                                                   uniquingKeysWith: { first, _ in first })
+            }
+            guard let index = byClient[name.client]![name] else { throw VaultError.unknownEntry(name.description) }
+            located.append((name, entryLists[name.client]![index]))
+        }
+        guard !names.isEmpty else { return [] }
+        let clients = Set(names.map(\.client))
+        let event = names.count == 1
+            ? AuditEvent(purpose.action, client: names[0].client, entry: names[0].entryField, run: run)
+            : AuditEvent(purpose.action, client: clients.count == 1 ? clients.first : nil,
+                         entries: names.map(\.description), run: run, detail: "\(names.count) credentials")
+        try audit(event)
+        return try located.map { try decrypt($0.0, $0.1) }
+    }
+
+    private func decrypt(_ name: CredentialName, _ entry: StoredEntry) throws -> Credential {
+        for value in [entry.username, entry.password, entry.totp].compactMap({ $0 }) + Array(entry.extra.values) {
+            Redactor.shared.register(value)
+        }
+        var origins: [Origin] = []
+        if let text = entry.origins {
+            origins = try text.split(separator: "\n").map { try Origin(canonical: $0) }
+        }
+        return Credential(client: name.client, portal: name.portal, label: name.label, username: entry.username,
+                          password: entry.password, totp: try entry.totp.map { try TOTPSettings.parse($0) },
+                          extra: entry.extra, allowedOrigins: origins, notes: entry.notes,
+                          expires: entry.expires.flatMap { try? CalendarDate(iso: $0) }, usernameIsSecret: entry.usernameIsSecret)
+    }
+
+    /// Entries of the clients the actor can read (or of one client). Never a secret.
+    public func list(client: String? = nil) throws -> [EntrySummary] {
+        if let client { _ = try clientKey(client) } else { try prefetchClientKeys(body.clients.map(\.id)) }
+        var result: [EntrySummary] = []
+        let marked = Set(body.header.rotationMarks.map(\.entry))
+        for block in body.clients.sorted(by: { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) })
+        where (client == nil || block.id == client) && block.wraps.contains(where: { $0.principal == actorID }) {
+            let stored = try entryList(block.id)
+            // Lists are sealed in order; only one changed in this process needs sorting.
+            let ordered = zip(stored, stored.dropFirst()).allSatisfy { !StoredEntry.precedes($1, $0) } ? stored : stored.sorted(by: StoredEntry.precedes)
+            for entry in ordered {
+                let name = CredentialName(client: block.id, portal: entry.portal, label: entry.label)
+                result.append(EntrySummary(client: block.id, portal: entry.portal, label: entry.label, fields: entry.fieldNames,
+                                           expires: entry.expires, updatedAt: entry.updatedAt,
+                                           markedForRotation: marked.contains(name.description), usernameIsSecret: entry.usernameIsSecret))
+            }
+        }
+        return result
+    }
+}
+
+extension CredentialName {
+    /// What the audit log's `entry` key holds: `PORTAL` or `PORTAL/LABEL`.
+    var entryField: String { portal + (label.map { "/\($0)" } ?? "") }
+}
