@@ -195,7 +195,8 @@ struct NightRunTests {
         #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE client_id = 'acme' AND portal = 'tailspin'") == Int64(expected))
         let check = try fixture.run(root, ["check", "--max-age", "26h"])
         #expect(check.status == 1)
-        #expect(check.stdout.hasPrefix("FAIL: run 1 had failures"))
+        #expect(check.stdout.hasPrefix("FAIL: 3 things need attention"), "\(check.stdout)")
+        #expect(check.stdout.contains("globex/tailspin auth_failed"))
         // The next night does not try the wrong password again.
         let again = try fixture.night(root)
         #expect(again.stdout.contains("login_refused"))
@@ -401,6 +402,8 @@ struct InteractiveRunTests {
         #expect(try run(["vault", "add", "acme/contoso", "--username", account.username, "--password-stdin", "--origin", portals.origins["contoso"]!,
                          "--as", "alice", "--passphrase-stdin"], stdin: "\(pass)\n\(account.password)\n").status == 0)
         #expect(try run(["scraper", "approve", root + "/scrapers/contoso.scraper", "--as", "alice", "--passphrase-stdin"], stdin: pass + "\n").status == 0)
+        try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/docs/examples/contoso-remittance.profile", toPath: root + "/profiles/contoso-remittance.profile")
+        #expect(try run(["profile", "approve", "contoso-remittance", "--as", "alice", "--passphrase-stdin"], stdin: pass + "\n").status == 0)
         #expect(try run(["vault", "automation-key", "create", parent + "/night.key", "--all-clients", "--as", "alice", "--passphrase-stdin"],
                         stdin: pass + "\n").status == 0)
         let night = try run(["run", "--key-file", parent + "/night.key", "--from", "2026-09-01", "--to", "2026-09-30"])
