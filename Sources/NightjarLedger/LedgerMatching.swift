@@ -178,8 +178,9 @@ extension Ledger {
     /// every later one, so a second payment of an invoice is `paid_twice` pointing at the first.
     /// Decisions a person made are kept (those that no longer fit are listed); approved,
     /// exported and reversed batches are never touched.
-    public func match(client: ClientID, scope: MatchScope = .newBatches, rules: MatchingRules = .standard, beforeCommit: () -> Void = {},
-                      afterCommit: (BatchMatchResult) -> Void = { _ in }) throws -> MatchRun {
+    /// `linesPerTransaction` bounds how many lines share a commit (at least one whole batch each).
+    public func match(client: ClientID, scope: MatchScope = .newBatches, rules: MatchingRules = .standard, linesPerTransaction: Int = 10_000,
+                      beforeCommit: () -> Void = {}, afterCommit: (BatchMatchResult) -> Void = { _ in }) throws -> MatchRun {
         let pending = try pendingBatches(client: client)
         let first: Int
         let decided = Set(try database.query("""
@@ -237,14 +238,14 @@ extension Ledger {
             next += 1
             return try prepare(batch, client: client, rules: rules, matcher: &matcher!, decidedBefore: decided.contains(batch.id))
         }
-        // Whole batches per transaction, up to about ten thousand lines: a batch is never half
-        // decided, and a million lines do not wait for four thousand commits.
+        // Whole batches per transaction, by default up to about ten thousand lines: a batch is never
+        // half decided, and a million lines do not wait for four thousand commits.
         var pendingBatch = try take()
         while pendingBatch != nil {
             var group: [BatchMatchResult] = []
             try database.transaction {
                 var lines = 0
-                while let prepared = pendingBatch, group.isEmpty || lines < 10_000 {
+                while let prepared = pendingBatch, group.isEmpty || lines < linesPerTransaction {
                     try write(prepared)
                     lines += prepared.decisions.count
                     group.append(prepared.result)
