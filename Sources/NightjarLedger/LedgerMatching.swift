@@ -176,6 +176,18 @@ struct StoredLine: Sendable {
     }
 }
 
+/// The invoices a matcher indexes and the applications it starts from (line, invoice, applied).
+struct MatcherParts: Sendable {
+    let table: InvoiceTable
+    let earlier: [(Int64, Int64, Int64)]
+
+    func matcher(rules: MatchingRules) -> Matcher {
+        var matcher = Matcher(rules: rules, table: table)
+        for (lineID, invoiceID, applied) in earlier { matcher.recordEarlier(invoiceID: invoiceID, applied: applied, lineID: lineID) }
+        return matcher
+    }
+}
+
 /// A batch's lines and what deciding it needs from the store, read ahead of the matcher.
 struct ReadBatch: Sendable {
     let batch: PendingBatch
@@ -272,7 +284,7 @@ extension Ledger {
         // (two cores: reading and matching beside storing); inside the caller's transaction, or
         // in memory, on this connection alone.
         let handoff = Handoff<PreparedBatch>(limit: 8)
-        let matcherBox = Handoff<Matcher>(limit: 1)
+        let matcherBox = Handoff<MatcherParts>(limit: 1)
         let path = database.path
         let reading: Thread?
         if path != ":memory:" && !database.isInTransaction {
@@ -294,7 +306,7 @@ extension Ledger {
         defer { matcherBox.cancel() }
         if reading != nil {
             do {
-                guard matcherBox.put(try startMatcher(client: client, rules: rules, earlier: earlier)) else { return MatchRun(batches: []) }
+                guard matcherBox.put(try matcherParts(client: client, earlier: earlier)) else { return MatchRun(batches: []) }
                 matcherBox.finish()
             } catch {
                 matcherBox.fail(error)
@@ -350,18 +362,20 @@ extension Ledger {
 
     /// A matcher over all the client's invoices, with what the earlier pending batches applied.
     func startMatcher(client: ClientID, rules: MatchingRules, earlier: [Int64]) throws -> Matcher {
-        var matcher = Matcher(rules: rules, table: try invoiceTable(client: client))
-        for batch in earlier {
-            for (lineID, invoiceID, applied) in try storedApplications(batch: batch) {
-                matcher.recordEarlier(invoiceID: invoiceID, applied: applied, lineID: lineID)
-            }
-        }
-        return matcher
+        try matcherParts(client: client, earlier: earlier).matcher(rules: rules)
+    }
+
+    /// What a matcher is built from, read from the store: the invoices, and what the earlier
+    /// pending batches applied.
+    func matcherParts(client: ClientID, earlier: [Int64]) throws -> MatcherParts {
+        var applied: [(Int64, Int64, Int64)] = []
+        for batch in earlier { applied += try storedApplications(batch: batch) }
+        return MatcherParts(table: try invoiceTable(client: client), earlier: applied)
     }
 
     /// Decides `batches` in order on this (reading) connection, handing each over as it is done:
     /// reads ahead (up to some fifty thousand lines) until the matcher arrives, then decides.
-    func prepareAll(_ batches: [PendingBatch], client: ClientID, rules: MatchingRules, decided: Set<Int64>, matcher box: Handoff<Matcher>,
+    func prepareAll(_ batches: [PendingBatch], client: ClientID, rules: MatchingRules, decided: Set<Int64>, matcher box: Handoff<MatcherParts>,
                     into handoff: Handoff<PreparedBatch>) throws {
         var ahead: [ReadBatch] = []
         var next = 0
@@ -373,7 +387,7 @@ extension Ledger {
             ahead.append(read)
             next += 1
         }
-        guard var matcher = try box.take() else { return }
+        guard var matcher = try box.take()?.matcher(rules: rules) else { return }
         for read in ahead {
             guard handoff.put(try prepare(read, client: client, matcher: &matcher)) else { return }
         }
