@@ -578,7 +578,9 @@ extension Ledger {
             let likely = ranked.first.flatMap { $0.value > others ? $0.key : nil } ?? "CUSTOMER"
             let hint = "payer \(payerText.isEmpty ? "(unnamed)" : payerText) is not known as a customer of \(client): nightjar customers alias add \(alias) \(likely) --client \(client)"
             hints.append(hint)
-            for index in decisions.indices where decisions[index].status == .unknownPayer { decisions[index].note = hint }
+            // A payer id that is a customer id says how to use it, too.
+            let note = payer.hint.map { hint + "; " + $0 } ?? hint
+            for index in decisions.indices where decisions[index].status == .unknownPayer { decisions[index].note = note }
         }
         let balance = BatchBalance(total: Money(minorUnits: batch.total, currency: currency), appliedCash: appliedCash)
         let result = BatchMatchResult(batchID: batch.id, client: client, statuses: statuses, customers: payer.customers, currency: currency.code,
