@@ -245,7 +245,8 @@ public actor NightBook {
     public func matchNewBatches(clients: [String]) throws -> [String: Int] {
         var statuses: [String: Int] = [:]
         for client in clients.map { ClientID($0) } {
-            _ = try ledger.match(client: client, scope: .newBatches, rules: try rules?.rules(for: client.rawValue).0 ?? .standard,
+            // One commit per batch: a night killed at any point resumes from the batch it was in.
+            _ = try ledger.match(client: client, scope: .newBatches, rules: try rules?.rules(for: client.rawValue).0 ?? .standard, linesPerTransaction: 1,
                                  beforeCommit: { CrashPoint.hit("match-uncommitted") },
                                  afterCommit: { result in
                                      CrashPoint.hit("matched")

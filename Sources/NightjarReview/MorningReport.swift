@@ -127,7 +127,8 @@ public struct MorningReport: Sendable {
                 for (batch, line) in exceptions {
                     let deductions = line.deductions.map { "\($0.type)\($0.reasonCode.map { " (\($0))" } ?? "") \(MorningReport.amount($0.amount))" }.joined(separator: "; ")
                     page += "<tr><td>\(batch.id)</td><td>\(e(batch.payer ?? "-"))</td><td>\(e(line.reference))</td><td class=\"num\">\(e(MorningReport.amount(line.amountPaid)))</td>"
-                        + "<td><span class=\"pill bad\">\(e(MorningReport.label(line.status)))</span></td><td>\(e(line.invoice ?? "-"))</td><td>\(e(deductions))</td></tr>\n"
+                        + "<td><span class=\"pill bad\">\(e(MorningReport.label(line.status)))</span>\(line.note.map { "<br><span class=\"muted\">\(e($0))</span>" } ?? "")</td>"
+                        + "<td>\(e(line.invoice ?? "-"))</td><td>\(e(deductions))</td></tr>\n"
                 }
                 page += "</table>\n"
             }

@@ -60,6 +60,18 @@ import NightjarLedger
         #expect(!rest.prefix(upTo: rest.range(of: "</table>")!.lowerBound).contains("<td>06</td>"))
     }
 
+    @Test func anUnknownPayersLinesSayHowToMapIt() {
+        var batch = MorningReportTests.batch(client: "acme", payer: "NEW STORES", reference: "INV-1", status: "unknown_payer")
+        batch = ReviewBatch(id: batch.id, client: batch.client, payer: batch.payer, traceNumber: batch.traceNumber, paymentDate: batch.paymentDate,
+                            total: batch.total, balanced: true, difference: batch.difference, status: batch.status, file: batch.file, portal: batch.portal,
+                            importedAt: batch.importedAt,
+                            lines: [ReviewBatch.Line(position: 1, reference: "INV-1", amountPaid: Money(minorUnits: 1_00, currency: .usd), status: "unknown_payer",
+                                                     rule: "payer.unknown", invoice: nil, deductions: [],
+                                                     note: "payer NEW STORES is not known as a customer of acme: nightjar customers alias add V9 ACME-C1 --client acme")])
+        let html = MorningReport(title: "M", generatedAt: "now", batches: [batch]).html()
+        #expect(html.contains("unknown payer") && html.contains("nightjar customers alias add V9 ACME-C1 --client acme"))
+    }
+
     @Test func anEmptyMorningSaysSo() {
         #expect(MorningReport(title: "M", generatedAt: "now", batches: []).html().contains("No batches await review."))
     }
