@@ -121,6 +121,7 @@ public actor NightBook {
             if !notStored.isEmpty { status = "store_failed" }
             messages += unread.map { "\($0.file): \($0.reason)" }
         }
+        if outcome.alreadyInInbox > 0 { try log.count(run: run, client: client, portal: portal, seen: outcome.alreadyInInbox) }
         try log.finishItem(run: run, client: client, portal: portal, status: status, message: messages.isEmpty ? nil : messages.joined(separator: "; "),
                            location: outcome.failure?.location?.description)
     }
@@ -235,6 +236,17 @@ public actor NightBook {
         return done
     }
 
+    /// How listings name the documents the inbox holds for a credential (`DownloadRecord.listingKeys`).
+    public func listingKeys(client: String, item: String) throws -> Set<String> {
+        var keys: Set<String> = []
+        for (kind, metadata) in try log.inboxListings(client: client, item: item) {
+            guard let kind = DocumentKind(rawValue: kind),
+                  let fields = try? JSONDecoder().decode([String: String].self, from: Data(metadata.utf8)) else { continue }
+            keys.formUnion(DownloadRecord.listingKeys(kind: kind, metadata: fields))
+        }
+        return keys
+    }
+
     /// What a person must see first about `run` (see `NightAttention`).
     public func attention(run: RunLog.Run, clients: [String]) throws -> [RunLog.Attention] {
         try NightAttention.list(run: run, log: log, clients: clients)
@@ -306,6 +318,9 @@ public struct NightRunner: Sendable {
     public let totp: TOTPCodeSource
     public let prompt: (any OneTimeCodePrompt)?
     public let trace: @Sendable (String) -> Void
+    /// Download again what the inbox already holds (`--refetch`); by default a document the
+    /// listing names by reference with the same date or size is not fetched twice.
+    public var refetch = false
 
     public init(jobs: [NightJob], book: NightBook, kinds: [DocumentKind] = [.remittance], stagingDirectory: String, reportsDirectory: String,
                 maximumConcurrent: Int = 8, loginGuard: (any LoginGuard)?, totp: TOTPCodeSource, prompt: (any OneTimeCodePrompt)? = nil,
@@ -410,8 +425,9 @@ public struct NightRunner: Sendable {
         let recorder = HARRecorder()
         let origins = job.definition.origins.map { ScraperChecker.origin(of: job.originOverrides[$0.name] ?? $0.url) }
         let session = await ScraperInterpreter.session(for: job.definition, origins: origins, recorder: recorder, limiter: limiter)
+        let known = refetch ? [] : try await book.listingKeys(client: client, item: item)
         let options = ScraperRunOptions(range: job.range, kinds: kinds, originOverrides: job.originOverrides,
-                                        downloadDirectory: stagingDirectory + "/run-\(run)/\(client)/\(item)")
+                                        downloadDirectory: stagingDirectory + "/run-\(run)/\(client)/\(item)", alreadyFetched: known)
         let book = self.book
         let trace = self.trace
         let outcome = await ScraperInterpreter(definition: job.definition, credential: job.credential, transport: session, options: options,

@@ -17,7 +17,9 @@ enum NightCommands {
                         late) to today, or the last 30 days the first time, or --from/--to — and runs the approved
                         definitions concurrently (--concurrency overall; each definition bounds its own hosts).
                         Each file moves into the content-addressed inbox (data/inbox, read-only) and is imported the
-                        moment it lands; bytes seen before are recorded as seen, not imported again. Then new batches
+                        moment it lands; bytes seen before are recorded as seen, not imported again, and a document the
+                        listing names (its reference, with the same date or size) that the inbox holds is not even
+                        downloaded again (--refetch downloads it). Then new batches
                         are matched and the run's summary is written. A run killed at any point and started again
                         finishes the work without a duplicate file, batch or match, and never repeats a failed login
                         (after fixing a credential, --retry-login CLIENT/PORTAL allows one more).
@@ -38,6 +40,7 @@ enum NightCommands {
                                   .value("kind", "KIND", repeatable: true, "one kind to fetch: remittance, invoice, purchase_order, statement, other"),
                                   .value("concurrency", "N", "credentials at once (default 8)"),
                                   .flag("since-last", "from the end of each credential's last good range (the default)"),
+                                  .flag("refetch", "download again documents the inbox already holds (by default a listing's reference with the same date or size is skipped)"),
                                   .value("retry-login", "CLIENT/PORTAL", repeatable: true,
                                          "you fixed this credential: allow one more login although one failed in the last 12 hours (audited)"),
                                   .flag("interactive", "ask for one-time codes a person must type")] + VaultCommands.unlockOptions,
@@ -110,6 +113,8 @@ enum NightCommands {
         var prompt: (any OneTimeCodePrompt)?
         /// Credentials whose earlier failed login no longer blocks one more attempt (audited).
         var retryLogins: [CredentialName] = []
+        /// Download again documents the inbox already holds.
+        var refetch = false
     }
 
     /// A night's result with what could not be run and what expires soon.
@@ -191,10 +196,11 @@ enum NightCommands {
             jobs.append(NightJob(credential: credential, definition: definition, range: range,
                                  originOverrides: config.originOverrides(client: entry.client, portal: entry.portal, firstOrigin: definition.origins[0].name)))
         }
-        let runner = NightRunner(jobs: jobs, book: book, kinds: scope.kinds, stagingDirectory: workspace.dataDirectory + "/staging",
+        var runner = NightRunner(jobs: jobs, book: book, kinds: scope.kinds, stagingDirectory: workspace.dataDirectory + "/staging",
                                  reportsDirectory: workspace.reportsDirectory, maximumConcurrent: scope.concurrency,
                                  loginGuard: DatabaseLoginGuard(open: opener), totp: TOTPCodeSource(store: DatabaseTOTPStore(open: opener)),
                                  prompt: scope.prompt, trace: { Logger(label: "run").info($0) })
+        runner.refetch = scope.refetch
         let description = (scope.clients.isEmpty ? "all clients" : scope.clients.joined(separator: ",")) + " / "
             + (scope.portals.isEmpty ? "all portals" : scope.portals.joined(separator: ","))
         let soon = today.adding(days: 14).description
@@ -243,6 +249,7 @@ enum NightCommands {
         case let other?: throw UsageError("--documents takes remittances, supplier or all, not \(other)", command: "run")
         }
         scope.concurrency = Int(invocation.value("concurrency") ?? "8") ?? 8
+        scope.refetch = invocation.flag("refetch")
         scope.retryLogins = try invocation.values("retry-login").map { text in
             do { return try CredentialName(parsing: text) } catch let error as VaultError { throw UsageError(error.message, command: "run") }
         }

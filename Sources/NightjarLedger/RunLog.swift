@@ -252,6 +252,13 @@ public struct RunLog {
         }
     }
 
+    /// Each inbox file a credential fetched: its kind and what the listing said of it (JSON).
+    public func inboxListings(client: String, item: String) throws -> [(kind: String, metadata: String)] {
+        try database.query("SELECT kind, metadata FROM inbox_file WHERE client = ? AND COALESCE(last_item, portal) = ?", [client, item]).map {
+            (try $0.string("kind"), try $0.string("metadata"))
+        }
+    }
+
     /// An inbox file's import status (`imported`, `failed`, `unsupported`, `stored`, `dismissed`), or nil.
     public func inboxStatus(client: String, sha256: String) throws -> String? {
         try database.scalar(String.self, "SELECT import_status FROM inbox_file WHERE client = ? AND sha256 = ?", [client, sha256])

@@ -114,6 +114,8 @@ public final class SandboxPortals: Sendable {
 
     /// Requests the portal has answered since its faults were last set.
     public func requestCount(portal: String) -> Int { state.withLock { $0.requestCount[portal, default: 0] } }
+    /// Documents served since the portal's faults were last set.
+    public func downloadCount(portal: String) -> Int { state.withLock { $0.downloads[portal, default: 0] } }
 
     /// Requests that arrived while the portal had asked (429 with Retry-After) to wait.
     public func prematureRequests(portal: String) -> Int { state.withLock { $0.prematureRequests[portal, default: 0] } }

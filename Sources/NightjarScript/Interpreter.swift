@@ -550,7 +550,15 @@ public final class ScraperInterpreter: @unchecked Sendable {
             var text = try string(value, expression, statement)
             if field == "date", let date = ScraperInterpreter.parseDate(text) { text = date.description }
             if field == "amount" { text = ScraperInterpreter.amountText(text) }
+            if field == "size" { text = text.filter(\.isNumber) }
             metadata[field] = text
+        }
+        // The listing names a document the inbox already holds: not fetched again.
+        let keys = DownloadRecord.listingKeys(kind: download.kind, metadata: metadata)
+        if let known = keys.first(where: options.alreadyFetched.contains) {
+            outcome.alreadyInInbox += 1
+            trace("already in the inbox: \(download.kind.rawValue) \(known.split(separator: "|").dropFirst().joined(separator: ", ")); not downloaded again")
+            return
         }
         var chosenName: String?
         if let nameExpression = download.name {

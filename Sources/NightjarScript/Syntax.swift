@@ -151,10 +151,10 @@ public struct DownloadSpec: Sendable {
     public var name: Expression?
     /// `expect type csv`: what the bytes must be; anything else is a substituted answer.
     public var expectedType: DownloadType?
-    /// `date`, `amount`, `payer`, `reference`, `currency`.
+    /// `date`, `amount`, `payer`, `reference`, `currency`, `size`.
     public var metadata: [(String, Expression)]
 
-    public static let metadataFields = ["date", "amount", "payer", "reference", "currency"]
+    public static let metadataFields = ["date", "amount", "payer", "reference", "currency", "size"]
 }
 
 /// What a download's bytes must be (`expect type ...`).

@@ -137,8 +137,16 @@ struct NightRunTests {
         #expect(mode == 0o400)
         let before = try NightRunTests.canonicalDump(root)
 
+        // The second night downloads nothing the inbox holds: the listings name each document.
+        for portal in fixture.portalNames { fixture.portals.setFaults(PortalFaults(), for: portal) }
         result = try fixture.night(root)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(try NightRunTests.canonicalDump(root) == before)
+        for portal in fixture.portalNames { #expect(fixture.portals.downloadCount(portal: portal) == 0, "\(portal)") }
+        // Unless asked: --refetch downloads them again, and they are seen, not imported twice.
+        result = try fixture.night(root, extra: ["--refetch", "--portal", "tailspin", "--client", "acme"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(fixture.portals.downloadCount(portal: "tailspin") == fixture.portals.data.payments(portal: "tailspin", client: "acme", from: "2026-08-01", to: "2026-09-20").count)
         #expect(try NightRunTests.canonicalDump(root) == before)
         let runs = try fixture.run(root, ["runs", "--json"])
         #expect(runs.stdout.contains("\"files_seen\""))
