@@ -321,6 +321,8 @@ public struct NightRunner: Sendable {
     /// Download again what the inbox already holds (`--refetch`); by default a document the
     /// listing names by reference with the same date or size is not fetched twice.
     public var refetch = false
+    /// When the night must be over (`night_ends`): no portal's wait is waited out past it.
+    public var deadline: ContinuousClock.Instant?
 
     public init(jobs: [NightJob], book: NightBook, kinds: [DocumentKind] = [.remittance], stagingDirectory: String, reportsDirectory: String,
                 maximumConcurrent: Int = 8, loginGuard: (any LoginGuard)?, totp: TOTPCodeSource, prompt: (any OneTimeCodePrompt)? = nil,
@@ -424,7 +426,7 @@ public struct NightRunner: Sendable {
         try await book.startItem(run: run, client: client, portal: item, range: job.range)
         let recorder = HARRecorder()
         let origins = job.definition.origins.map { ScraperChecker.origin(of: job.originOverrides[$0.name] ?? $0.url) }
-        let session = await ScraperInterpreter.session(for: job.definition, origins: origins, recorder: recorder, limiter: limiter)
+        let session = await ScraperInterpreter.session(for: job.definition, origins: origins, recorder: recorder, limiter: limiter, deadline: deadline)
         let known = refetch ? [] : try await book.listingKeys(client: client, item: item)
         let options = ScraperRunOptions(range: job.range, kinds: kinds, originOverrides: job.originOverrides,
                                         downloadDirectory: stagingDirectory + "/run-\(run)/\(client)/\(item)", alreadyFetched: known)

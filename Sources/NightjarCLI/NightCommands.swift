@@ -201,6 +201,7 @@ enum NightCommands {
                                  loginGuard: DatabaseLoginGuard(open: opener), totp: TOTPCodeSource(store: DatabaseTOTPStore(open: opener)),
                                  prompt: scope.prompt, trace: { Logger(label: "run").info($0) })
         runner.refetch = scope.refetch
+        if let end = config.nightDeadline(after: Date()) { runner.deadline = ContinuousClock.now + .milliseconds(Int(end.timeIntervalSinceNow * 1000)) }
         let description = (scope.clients.isEmpty ? "all clients" : scope.clients.joined(separator: ",")) + " / "
             + (scope.portals.isEmpty ? "all portals" : scope.portals.joined(separator: ","))
         let soon = today.adding(days: 14).description

@@ -117,6 +117,9 @@ public indirect enum StatementKind: Sendable {
     case log(Expression)
     /// `wait N seconds`
     case wait(seconds: Int)
+    /// `expires in EXPR` (in `login`): the session lasts EXPR seconds (a token's `expires_in`);
+    /// Nightjar logs in again shortly before, instead of meeting the expiry mid-run.
+    case expiresIn(Expression)
 }
 
 /// What a request sends.
