@@ -366,17 +366,53 @@ public struct NightRunner: Sendable {
         for job in jobs where limiters[job.definition.portal] == nil { limiters[job.definition.portal] = OriginLimiter() }
         // Interleave portals so different hosts work side by side.
         let ordered = NightRunner.interleaved(jobs)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        // A credential that must wait for a fresh one-time-code period waits before it takes one of
+        // the night's slots, so a wait never keeps another credential from running.
+        enum Finished: Sendable {
+            case ran
+            case readyAfterWaiting(NightJob)
+        }
+        let totp = self.totp
+        try await withThrowingTaskGroup(of: Finished.self) { group in
             var next = 0
-            func launch() {
-                guard next < ordered.count else { return }
-                let job = ordered[next]
-                next += 1
-                let limiter = limiters[job.definition.portal]!
-                group.addTask { try await self.perform(job, run: runID, folder: folder, limiter: limiter) }
+            var running = 0
+            var ready: [NightJob] = []
+            func fill() {
+                while running < maximumConcurrent {
+                    let job: NightJob
+                    if !ready.isEmpty {
+                        job = ready.removeFirst()
+                    } else if next < ordered.count {
+                        job = ordered[next]
+                        next += 1
+                        let wait = job.definition.loginUsesTOTP ? totp.waitBeforeLogin(for: job.credential) : 0
+                        if wait > 0 {
+                            Logger(label: "run").info("\(job.credential.name): waiting \(String(format: "%.1f", wait)) s for a fresh one-time-code period (not holding a slot)")
+                            group.addTask {
+                                try await totp.pause(wait)
+                                return .readyAfterWaiting(job)
+                            }
+                            continue
+                        }
+                    } else {
+                        return
+                    }
+                    running += 1
+                    let limiter = limiters[job.definition.portal]!
+                    group.addTask {
+                        try await self.perform(job, run: runID, folder: folder, limiter: limiter)
+                        return .ran
+                    }
+                }
             }
-            for _ in 0..<min(maximumConcurrent, ordered.count) { launch() }
-            while try await group.next() != nil { launch() }
+            fill()
+            while let finished = try await group.next() {
+                switch finished {
+                case .ran: running -= 1
+                case .readyAfterWaiting(let job): ready.append(job)
+                }
+                fill()
+            }
         }
         let clients = Array(Set(jobs.map(\.credential.client))).sorted()
         let matching = try await book.matchNewBatches(clients: clients)
