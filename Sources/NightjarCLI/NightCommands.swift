@@ -324,6 +324,13 @@ enum NightCommands {
         var runs = 0
         var failures = 0
         Logger(label: "daemon").notice("started; portals: \(portals(workspace).joined(separator: ", "))")
+        // Under systemd (Type=notify): ready now, and a watchdog ping while the process works.
+        ServiceManager.notify("READY=1\nSTATUS=waiting for the first window")
+        let watchdog = ServiceManager.startWatchdog()
+        defer {
+            watchdog?.cancel()
+            ServiceManager.notify("STOPPING=1")
+        }
         while maximumRuns.map({ runs < $0 }) ?? true {
             let config = try workspace.requireExisting()
             let now = Date()
@@ -340,8 +347,10 @@ enum NightCommands {
             }
             let now2 = due.filter { abs($0.at.timeIntervalSince(next)) < 1 }
             Logger(label: "daemon").notice("next: \(now2.map { "\($0.portal)\($0.supplier ? " (supplier documents)" : "")" }.joined(separator: ", ")) at \(Logger.timestamp(next))")
+            ServiceManager.notify("STATUS=next: \(now2.map(\.portal).joined(separator: ", ")) at \(Logger.timestamp(next))")
             let wait = next.timeIntervalSinceNow
             if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000) + 5)) }
+            ServiceManager.notify("STATUS=running \(now2.map(\.portal).joined(separator: ", "))")
             for supplier in [false, true] {
                 let portalsNow = now2.filter { $0.supplier == supplier }.map(\.portal)
                 if portalsNow.isEmpty { continue }

@@ -68,6 +68,15 @@ struct CommandTableTests {
         }
     }
 
+    /// The shipped units bound a night run and watch the daemon, which notifies systemd itself.
+    @Test func theSystemdUnitsBoundTheNightAndWatchTheDaemon() throws {
+        let folder = ScraperCommandTests.repository + "/docs/systemd/"
+        let run = try String(contentsOfFile: folder + "nightjar-run.service", encoding: .utf8).split(separator: "\n").map(String.init)
+        let daemon = try String(contentsOfFile: folder + "nightjar-daemon.service", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(run.contains("Type=oneshot") && run.contains { $0.hasPrefix("TimeoutStartSec=") })
+        #expect(daemon.contains("Type=notify") && daemon.contains { $0.hasPrefix("WatchdogSec=") } && daemon.contains("NotifyAccess=main"))
+    }
+
     /// `night_ends` is the next such time after the night starts, in the workspace's zone.
     @Test func theNightsDeadlineIsTheNextEndAfterItStarts() throws {
         let config = try WorkspaceConfig.parse("[workspace]\ntime_zone = \"America/New_York\"\nnight_ends = \"07:00\"\n", file: "nightjar.conf")

@@ -344,8 +344,17 @@ struct NightRunTests {
         #expect(listed.stdout.contains("America/New_York"))
         // Supplier documents are looked for three times a day by default.
         #expect(listed.stdout.components(separatedBy: "\"portal\" : \"tailspin (supplier)\"").count - 1 == 3)
-        let daemon = try fixture.run(root, ["daemon", "--max-runs", "1", "--key-file", fixture.parent + "/night.key"])
+        // As systemd runs it: a notify socket, and a watchdog that wants a ping every second.
+        let notifications = try NotifySocket(path: fixture.parent + "/notify.sock")
+        defer { notifications.close() }
+        let daemon = try fixture.run(root, ["daemon", "--max-runs", "1", "--key-file", fixture.parent + "/night.key"],
+                                     environment: ["NOTIFY_SOCKET": notifications.path, "WATCHDOG_USEC": "1000000"])
         #expect(daemon.status == 0, "\(daemon.stdout)\(daemon.stderr)")
+        let told = notifications.received()
+        #expect(told.first?.hasPrefix("READY=1") == true, "\(told)")
+        #expect(told.filter { $0 == "WATCHDOG=1" }.count >= 2, "\(told)")
+        #expect(told.contains { $0.hasPrefix("STATUS=running northwind") }, "\(told)")
+        #expect(told.filter { $0 != "WATCHDOG=1" }.last == "STOPPING=1", "\(told)")
         #expect(Date() >= soon.addingTimeInterval(-1))   // the window is the whole second
         let run = try fixture.run(root, ["runs", "show", "1", "--json"])
         #expect(run.stdout.contains("\"portal\" : \"northwind\""))
@@ -427,5 +436,42 @@ struct InteractiveRunTests {
         #expect(morning.stdout.contains(" ok "))
         #expect(expected > 0)
         #expect(!morning.stdout.contains(code))
+    }
+}
+
+/// A datagram socket standing in for systemd's notify socket.
+final class NotifySocket: @unchecked Sendable {
+    let path: String
+    private let descriptor: Int32
+
+    init(path: String) throws {
+        self.path = path
+        descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in bytes.enumerated() { buffer[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard descriptor >= 0, bound == 0 else { throw POSIXError(.EADDRINUSE) }
+    }
+
+    /// Every message sent so far, in order.
+    func received() -> [String] {
+        var messages: [String] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count <= 0 { return messages }
+            messages.append(String(decoding: buffer[0..<count], as: UTF8.self))
+        }
+    }
+
+    func close() {
+        _ = Glibc.close(descriptor)
+        unlink(path)
     }
 }
