@@ -63,7 +63,7 @@ let package = Package(
 
         // Benchmarks (`make bench`), release build only.
         .executableTarget(name: "NightjarBench",
-                          dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault",
+                          dependencies: ["CSystem", "NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault",
                                          "NightjarDocuments", "NightjarLedger", "NightjarHTTP", "NightjarScript", "NightjarAgent"],
                           path: "Benchmarks/NightjarBench", swiftSettings: strictSettings),
 

@@ -87,6 +87,9 @@ func farmSession(base: String, username: String, password: String) async throws 
 }
 
 let benchmarks: [Benchmark] = [
+    Benchmark(name: "redact", summary: "redaction throughput over a HAR-like text with 10 and 10,000 secrets, beside memmem") {
+        try redactionThroughput()
+    },
     Benchmark(name: "match-1m", summary: "matching 1,000,000 lines against 1,000,000 open invoices through the store, beside a Python baseline") {
         try matchingAtScale(count: Int(ProcessInfo.processInfo.environment["NIGHTJAR_MATCH_LINES"] ?? "1000000") ?? 1_000_000)
     },
