@@ -3,13 +3,17 @@ import Foundation
 import Synchronization
 
 /// Records a session's exchanges as a HAR 1.2 file (opens in any browser's developer tools), so a
-/// maintainer can see what a portal answered. Written 0600 through the redactor, with fields named
-/// like passwords, tokens or codes and the `Authorization`, `Cookie` and `Set-Cookie` values masked.
+/// maintainer can see what a portal answered: the request headers as sent (cookies from the jar
+/// included), bodies, the answers. Written 0600 through the redactor, and through a
+/// `RecordingMask`: credentials in headers masked (a cookie keeps its name, `Authorization` its
+/// scheme), fields named like passwords, tokens or codes masked, and one-time and session values
+/// (`code`, `state`, `ticket`, session ids, anti-forgery tokens) hidden wherever they appear.
 public final class HARRecorder: Sendable {
     struct Entry: Sendable {
         let started: Date
         let milliseconds: Double
         let request: HTTPRequest
+        let sentHeaders: [(String, String)]
         let response: HTTPResponse?
         let error: String?
     }
@@ -17,48 +21,34 @@ public final class HARRecorder: Sendable {
     private let entries = Mutex<[Entry]>([])
     /// Response bodies longer than this are cut in the recording.
     public let maximumBodyBytes: Int
+    /// What the recording hides; `names` are the fields a definition declares sensitive.
+    public let mask: RecordingMask
 
-    public init(maximumBodyBytes: Int = 2 * 1024 * 1024) { self.maximumBodyBytes = maximumBodyBytes }
+    public init(maximumBodyBytes: Int = 2 * 1024 * 1024, sensitiveNames: [String] = []) {
+        self.maximumBodyBytes = maximumBodyBytes
+        mask = RecordingMask(names: sensitiveNames)
+    }
 
     public var count: Int { entries.withLock { $0.count } }
 
-    func record(_ request: HTTPRequest, _ response: HTTPResponse?, _ error: (any Error)?, started: Date) {
-        let entry = Entry(started: started, milliseconds: Date().timeIntervalSince(started) * 1000, request: request, response: response,
-                          error: error.map { "\($0)" })
+    func record(_ request: HTTPRequest, _ response: HTTPResponse?, _ error: (any Error)?, started: Date, sentHeaders: [(String, String)]) {
+        let entry = Entry(started: started, milliseconds: Date().timeIntervalSince(started) * 1000, request: request, sentHeaders: sentHeaders,
+                          response: response, error: error.map { "\($0)" })
         entries.withLock { $0.append(entry) }
     }
 
-    static let sensitiveName = try! NSRegularExpression(pattern: "pass|pwd|token|secret|otp|code|key|auth|session|csrf|pin|answer",
-                                                        options: [.caseInsensitive])
-    static let sensitiveHeaders: Set<String> = ["authorization", "proxy-authorization", "cookie", "set-cookie"]
-
-    static func isSensitive(_ name: String) -> Bool {
-        sensitiveName.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
-    }
-
-    /// The value, or the redaction marker when the field name looks like a secret.
-    public static func mask(_ name: String, _ value: String) -> String { isSensitive(name) ? Redactor.marker : value }
+    /// The value, or the redaction marker when the field name looks like a secret or a one-time value.
+    public static func mask(_ name: String, _ value: String) -> String { RecordingMask().isMasked(name) ? Redactor.marker : value }
 
     /// A JSON body with sensitive-looking keys masked, at any depth.
-    public static func maskJSON(_ bytes: [UInt8]) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else { return nil }
-        func walk(_ value: Any) -> Any {
-            if let dictionary = value as? [String: Any] {
-                var result: [String: Any] = [:]
-                for (key, inner) in dictionary { result[key] = isSensitive(key) ? Redactor.marker : walk(inner) }
-                return result
-            }
-            if let array = value as? [Any] { return array.map(walk) }
-            return value
-        }
-        guard let data = try? JSONSerialization.data(withJSONObject: walk(object), options: [.sortedKeys, .fragmentsAllowed]) else { return nil }
-        return String(decoding: data, as: UTF8.self)
-    }
+    public static func maskJSON(_ bytes: [UInt8]) -> String? { RecordingMask().json(bytes) }
 
-    /// The HAR document.
+    /// The HAR document (values masked; the registered secrets and remembered one-time values are
+    /// hidden when it is written).
     public func document() -> [String: Any] {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let mask = self.mask
         let list = entries.withLock { $0 }.map { entry -> [String: Any] in
             let request = entry.request
             let (body, contentType) = request.body.encoded()
@@ -66,17 +56,17 @@ public final class HARRecorder: Sendable {
             switch request.body {
             case .none: postData = nil
             case .form(let fields):
-                postData = ["mimeType": contentType ?? "", "params": fields.map { ["name": $0.0, "value": HARRecorder.mask($0.0, $0.1)] },
-                            "text": fields.map { "\(FormEncoding.encode($0.0))=\(FormEncoding.encode(HARRecorder.mask($0.0, $0.1)))" }.joined(separator: "&")]
+                postData = ["mimeType": contentType ?? "", "params": fields.map { ["name": $0.0, "value": mask.field($0.0, $0.1)] },
+                            "text": mask.formText(fields)]
             case .json(let bytes):
-                postData = ["mimeType": "application/json", "text": HARRecorder.maskJSON(bytes) ?? Redactor.marker]
+                postData = ["mimeType": "application/json", "text": mask.json(bytes) ?? Redactor.marker]
             case .raw, .multipart:
                 postData = ["mimeType": contentType ?? "", "text": "[\(body.count) bytes not recorded]"]
             }
             var requestObject: [String: Any] = [
-                "method": request.method.rawValue, "url": request.fullURL, "httpVersion": "HTTP/1.1",
-                "headers": request.headers.map { ["name": $0.0, "value": HARRecorder.sensitiveHeaders.contains($0.0.lowercased()) ? Redactor.marker : $0.1] },
-                "queryString": request.query.map { ["name": $0.0, "value": HARRecorder.mask($0.0, $0.1)] },
+                "method": request.method.rawValue, "url": mask.url(request.fullURL), "httpVersion": "HTTP/1.1",
+                "headers": entry.sentHeaders.map { ["name": $0.0, "value": mask.header($0.0, $0.1)] },
+                "queryString": request.query.map { ["name": $0.0, "value": mask.field($0.0, $0.1)] },
                 "cookies": [], "headersSize": -1, "bodySize": body.count,
             ]
             if let postData { requestObject["postData"] = postData }
@@ -87,12 +77,13 @@ public final class HARRecorder: Sendable {
                 let shown = Array(response.body.prefix(maximumBodyBytes))
                 let type = response.header("Content-Type") ?? ""
                 var text = String(decoding: shown, as: UTF8.self)
-                if type.contains("json"), let masked = HARRecorder.maskJSON(response.body) { text = masked }
+                if type.contains("json"), let masked = mask.json(response.body) { text = masked }
+                if type.contains("html") { mask.rememberInputs(ofPage: shown) }
                 responseObject = [
                     "status": response.status, "statusText": "", "httpVersion": "HTTP/1.1",
-                    "headers": response.headers.map { ["name": $0.name, "value": HARRecorder.sensitiveHeaders.contains($0.name.lowercased()) ? Redactor.marker : $0.value] },
+                    "headers": response.headers.map { ["name": $0.name, "value": mask.header($0.name, $0.value)] },
                     "cookies": [], "content": ["size": response.body.count, "mimeType": type, "text": text],
-                    "redirectURL": response.header("Location") ?? "", "headersSize": -1, "bodySize": response.body.count,
+                    "redirectURL": mask.url(response.header("Location") ?? ""), "headersSize": -1, "bodySize": response.body.count,
                 ]
             }
             return ["startedDateTime": formatter.string(from: entry.started), "time": entry.milliseconds, "request": requestObject,
@@ -102,9 +93,9 @@ public final class HARRecorder: Sendable {
         return ["log": ["version": "1.2", "creator": ["name": "Nightjar", "version": "0.1.0"], "entries": list]]
     }
 
-    /// Writes the recording, mode 0600, through the redactor.
+    /// Writes the recording, mode 0600, through the redactor and the mask.
     public func write(to path: String) throws {
         let data = try JSONSerialization.data(withJSONObject: document(), options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        try RedactedFile.write(bytes: Array(data), to: path)
+        try SecureFile.writeAtomically(mask.redact(bytes: Array(data)), to: path, mode: 0o600)
     }
 }

@@ -18,6 +18,8 @@ public struct PortalFaults: Sendable {
     public var redirectLoop = false
     /// Expire sessions after this many authenticated requests (0: never).
     public var sessionLifetime = 0
+    /// Treat every session as expired, even the first request after signing in.
+    public var rejectSessions = false
     /// Answer every Nth API request with 429 and Retry-After: 1 (0: never).
     public var rateLimitEvery = 0
 
@@ -72,8 +74,20 @@ public final class SandboxPortals: Sendable {
     func nextNonce() -> String {
         state.withLock { state in
             state.nonce += 1
-            return String(format: "%08x%04x", state.nonce &* 2_654_435_761, state.nonce)
+            return SandboxPortals.nonce(state.nonce)
         }
+    }
+
+    /// The `number`th value the portals hand out (session ids, tokens, anti-forgery tokens, SSO
+    /// codes and states are made of these).
+    public static func nonce(_ number: Int) -> String { String(format: "%08x%04x", number &* 2_654_435_761, number) }
+
+    /// Every one-time value handed out so far (anti-forgery tokens, SSO codes and states, MFA
+    /// steps; session ids and access tokens are two of these joined) and every TOTP code
+    /// accepted: what no recording may show.
+    public var issuedValues: [String] {
+        let (count, codes) = state.withLock { ($0.nonce, $0.usedCodes.map { String($0.split(separator: "|").last ?? "") }) }
+        return (0..<count).map { SandboxPortals.nonce($0 + 1) } + codes
     }
 
     /// Common faults; nil when the request should be served normally.
@@ -91,7 +105,7 @@ public final class SandboxPortals: Sendable {
     }
 
     func session(_ request: SandboxRequest, portal: String) -> String? {
-        guard let id = request.cookies["\(portal)_session"] else { return nil }
+        guard let id = request.cookies["\(portal)_session"], !faults(portal).rejectSessions else { return nil }
         let lifetime = faults(portal).sessionLifetime
         return state.withLock { state -> String? in
             guard var session = state.sessions[id] else { return nil }
@@ -331,6 +345,15 @@ public final class SandboxPortals: Sendable {
                 return .html(page("Verification", "<p class=\"error\">That code is not valid. Request a new one.</p>"), status: 200)
             }
             state.withLock { $0.pendingMFA[pending] = nil }
+            // Single sign-on: a one-time code and state in the link, exchanged for the session.
+            let ssoCode = nextNonce(), stateToken = nextNonce()
+            state.withLock { $0.pendingMFA["sso:\(ssoCode)|\(stateToken)"] = username }
+            return SandboxResponse(status: 302, headers: [("Location", "/sso/callback?code=\(ssoCode)&state=\(stateToken)")])
+        case ("GET", "/sso/callback"):
+            let key = "sso:\(request.query["code"] ?? "")|\(request.query["state"] ?? "")"
+            guard let username = state.withLock({ $0.pendingMFA.removeValue(forKey: key) }) else {
+                return .html(page("Sign-in error", "<p class=\"error\">This sign-in link has expired.</p>"), status: 400)
+            }
             let session = startSession(username)
             return SandboxResponse(status: 302, headers: [("Location", "/remittances"), ("Set-Cookie", "contoso_session=\(session); Path=/")])
         case ("GET", "/remittances"):

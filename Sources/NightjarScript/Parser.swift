@@ -13,7 +13,7 @@ public enum ScraperParser {
     }
 
     /// Top-level words, for suggestions.
-    static let topLevelWords = ["portal", "origin", "window", "timeout", "concurrency", "rate", "pages", "expired", "login"]
+    static let topLevelWords = ["portal", "origin", "window", "timeout", "concurrency", "rate", "pages", "expired", "sensitive", "login"]
         + DocumentKind.allCases.map(\.blockName)
     /// Step words, for suggestions.
     static let statementWords = ["get", "post", "download", "let", "cookie", "expect", "fail", "if", "for", "while", "pages", "log", "wait"]
@@ -155,6 +155,18 @@ struct Parser {
                 guard isIdentifier("if") else { throw ScriptError("write `expired if CONDITION`, e.g. expired if url \"/login\"", at: current.location) }
                 advance()
                 definition.expired = try expression()
+            case "sensitive":
+                // sensitive "SAMLResponse", "wctx": names separated by commas.
+                var more = true
+                while more {
+                    let name = try literalString("the name of a field whose values are one-time or session values")
+                    guard !name.isEmpty, !name.contains(where: { $0.isWhitespace }) else {
+                        throw ScriptError("a sensitive name is a field, parameter, header or cookie name, without spaces", at: previous.location)
+                    }
+                    definition.settings.sensitiveNames.append(name)
+                    more = isSymbol(",")
+                    if more { advance() }
+                }
             case "login":
                 definition.login = try block()
             default:

@@ -5,6 +5,10 @@ import Synchronization
 
 /// What the interpreter needs of a credential: its values by field, its TOTP generator and the
 /// origins it may be sent to. The vault builds one from a decrypted entry; replay builds a fake.
+///
+/// Redaction: the client and portal ids are identifiers, never redacted; the username is an
+/// identifier too unless the credential marks it secret (`usernameIsSecret`), in which case it is
+/// registered with the redactor like the password.
 public struct ScriptCredential: Sendable {
     public let client: String
     public let portal: String
@@ -15,15 +19,21 @@ public struct ScriptCredential: Sendable {
     /// The RFC 6238 code at a Unix time, when the credential has a TOTP secret.
     public let totp: (@Sendable (UInt64) -> String)?
     public let totpPeriod: Int
+    /// Whether the username is itself a secret (kept out of every output), not an identifier.
+    public let usernameIsSecret: Bool
 
     public init(client: String, portal: String, fields: [String: String], allowedOrigins: [String],
-                totp: (@Sendable (UInt64) -> String)? = nil, totpPeriod: Int = 30) {
+                totp: (@Sendable (UInt64) -> String)? = nil, totpPeriod: Int = 30, usernameIsSecret: Bool = false) {
         self.client = client
         self.portal = portal
         self.fields = fields
         self.allowedOrigins = allowedOrigins.map { ScraperChecker.origin(of: $0) }
         self.totp = totp
         self.totpPeriod = totpPeriod
+        self.usernameIsSecret = usernameIsSecret
+        Redactor.shared.declareIdentifier(client)
+        Redactor.shared.declareIdentifier(portal)
+        if usernameIsSecret, let username = fields["username"] { Redactor.shared.register(text: username) }
     }
 
     public var name: String { "\(client)/\(portal)" }

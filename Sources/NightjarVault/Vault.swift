@@ -562,7 +562,7 @@ public final class Vault {
         if let expires = input.expires { body.clients[clientIndex].entries[entryIndex].expires = expires.description }
     }
 
-    /// Decrypts a credential for `purpose`, audits it first (fail closed), and registers its secret values with the redactor.
+    /// Decrypts a credential for `purpose`, audits it first (fail closed), and registers its secret values with the redactor (not the username, an identifier unless marked secret).
     public func credential(client: String, portal: String, purpose: CredentialPurpose) throws -> Credential {
         try credentials([(client, portal)], purpose: purpose)[0]
     }
@@ -598,7 +598,9 @@ public final class Vault {
                 throw VaultError.damaged("field \(field) of \(client)/\(portal) does not authenticate (moved, swapped or altered)")
             }
         }
-        for (field, value) in values where field != "origins" && field != "notes" { Redactor.shared.register(value) }
+        // The username is an identifier, not a secret: whoever runs the credential registers it
+        // when the credential marks it secret (ScriptCredential.usernameIsSecret).
+        for (field, value) in values where field != "origins" && field != "notes" && field != "username" { Redactor.shared.register(value) }
         var extra: [String: SecretBytes] = [:]
         for (field, value) in values where field.hasPrefix("extra.") { extra[String(field.dropFirst(6))] = value }
         let origins = try (values["origins"]?.unsafeUTF8String() ?? "").split(separator: "\n").map { try Origin(String($0)) }

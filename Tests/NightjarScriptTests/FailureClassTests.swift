@@ -155,7 +155,7 @@ import NightjarSandbox
         let portals = try SandboxPortals()
         defer { portals.stop() }
         var faults = PortalFaults()
-        faults.sessionLifetime = 1
+        faults.rejectSessions = true
         portals.setFaults(faults, for: "northwind")
         let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("northwind"), portals: portals, client: "acme")
         #expect(outcome.failure?.failureClass == .portalUnavailable)
