@@ -225,10 +225,13 @@ public struct NightRunner: Sendable {
     public let totp: TOTPCodeSource
     public let prompt: (any OneTimeCodePrompt)?
     public let trace: @Sendable (String) -> Void
+    /// Told of each credential and file as the night goes (a live line, JSON lines), when set.
+    public let progress: NightProgress?
 
     public init(jobs: [NightJob], book: NightBook, kinds: [DocumentKind] = [.remittance], stagingDirectory: String, reportsDirectory: String,
                 maximumConcurrent: Int = 8, loginGuard: (any LoginGuard)?, totp: TOTPCodeSource, prompt: (any OneTimeCodePrompt)? = nil,
-                trace: @escaping @Sendable (String) -> Void = { _ in }) {
+                trace: @escaping @Sendable (String) -> Void = { _ in }, progress: NightProgress? = nil) {
+        self.progress = progress
         self.jobs = jobs
         self.book = book
         self.kinds = kinds
@@ -243,6 +246,7 @@ public struct NightRunner: Sendable {
 
     public func run(scope: String, warnings: [String] = []) async throws -> NightReport {
         let runID = try await book.startRun(scope: scope)
+        progress?.runStarted(runID, credentials: jobs.count)
         let folder = reportsDirectory + "/run-\(runID)"
         try SecureFile.createPrivateDirectory(reportsDirectory)
         try SecureFile.createPrivateDirectory(folder)
@@ -286,6 +290,7 @@ public struct NightRunner: Sendable {
         let status = report.succeeded ? "ok" : "failures"
         try await book.finishRun(runID, status: status, summary: "\(run.items.count) credentials, \(run.items.filter { $0.status != "ok" && $0.status != "no_documents" }.count) failed")
         guard let finished = try await book.run(runID) else { throw GeneralError(code: "run.missing", message: "run \(runID) vanished") }
+        progress?.runFinished(status: status)
         return NightReport(run: finished, matching: matching, exceptions: exceptions, failingRepeatedly: failing, warnings: warnings,
                            reportPath: reportPath, morningReportPath: morningPath)
     }
@@ -306,7 +311,9 @@ public struct NightRunner: Sendable {
     func perform(_ job: NightJob, run: Int64, folder: String, limiter: OriginLimiter) async throws {
         let client = job.credential.client, portal = job.definition.portal
         try await book.startItem(run: run, client: client, portal: portal, range: job.range)
-        let recorder = HARRecorder()
+        let progress = self.progress
+        progress?.credentialStarted(job.credential.name)
+        let recorder = HARRecorder(sensitiveNames: job.definition.settings.sensitiveNames)
         let origins = job.definition.origins.map { ScraperChecker.origin(of: job.originOverrides[$0.name] ?? $0.url) }
         let session = await ScraperInterpreter.session(for: job.definition, origins: origins, recorder: recorder, limiter: limiter)
         let options = ScraperRunOptions(range: job.range, kinds: kinds, originOverrides: job.originOverrides,
@@ -316,12 +323,16 @@ public struct NightRunner: Sendable {
         let outcome = await ScraperInterpreter(definition: job.definition, credential: job.credential, transport: session, options: options,
                                                loginGuard: loginGuard, prompt: prompt, totp: totp,
                                                trace: { trace("\(client)/\(portal): \($0)") },
-                                               onDownload: { record in await book.land(run: run, client: client, portal: portal, download: record) }).run()
+                                               onDownload: { record in
+                                                   await book.land(run: run, client: client, portal: portal, download: record)
+                                                   progress?.fileLanded(job.credential.name, file: record.fileName, kind: record.kind.rawValue)
+                                               }).run()
         try? recorder.write(to: folder + "/\(client)-\(portal).har")
         if let failure = outcome.failure, failure.failureClass == .layoutChanged, let page = failure.page {
             try? RedactedFile.write(String(decoding: page, as: UTF8.self), to: folder + "/\(client)-\(portal)-layout-changed.html")
         }
         try await book.finishItem(run: run, client: client, portal: portal, outcome: outcome)
+        progress?.credentialFinished(job.credential.name, status: outcome.status)
         CrashPoint.hit("item-finished")
         trace("\(client)/\(portal): \(outcome.status)")
     }
@@ -329,9 +340,11 @@ public struct NightRunner: Sendable {
     /// The run's summary as text (the morning report proper builds on the same data).
     public static func summaryText(_ report: NightReport) -> String {
         var lines = ["Nightjar run \(report.run.id), started \(report.run.startedAt)", ""]
-        lines.append("client/portal".padding(toLength: 24, withPad: " ", startingAt: 0) + "range                    status              new  seen  batches  lines")
+        // Names are never cut: a long one widens the column.
+        let width = max(24, (report.run.items.map { "\($0.client)/\($0.portal)".count }.max() ?? 0) + 1)
+        lines.append("client/portal".padding(toLength: width, withPad: " ", startingAt: 0) + "range                    status              new  seen  batches  lines")
         for item in report.run.items {
-            lines.append("\(item.client)/\(item.portal)".padding(toLength: 24, withPad: " ", startingAt: 0)
+            lines.append("\(item.client)/\(item.portal)".padding(toLength: width, withPad: " ", startingAt: 0)
                 + "\(item.from)..\(item.to)  ".padding(toLength: 25, withPad: " ", startingAt: 0)
                 + item.status.padding(toLength: 18, withPad: " ", startingAt: 0)
                 + String(format: "%5d %5d %8d %6d", item.filesNew, item.filesSeen, item.batches, item.lines))

@@ -22,6 +22,11 @@ enum NightCommands {
                         finishes the work without a duplicate file, batch or match, and never repeats a failed login.
                         Exits 1 when any credential failed, 0 when all went well.
 
+                        On a terminal a live line shows credentials done of the total, files, failures, the time
+                        so far and when the night should end; nothing extra is written when standard error is not a
+                        terminal. --progress json writes one JSON object per event on standard error instead, for a
+                        supervisor (see docs/operating.md).
+
                         Example (unattended, as a timer or cron job would):
                           nightjar run --key-file /etc/nightjar/night.key --json
                         """,
@@ -32,6 +37,7 @@ enum NightCommands {
                                   .value("documents", "WHAT", "remittances (default), supplier (invoices, purchase orders, statements) or all"),
                                   .value("kind", "KIND", repeatable: true, "one kind to fetch: remittance, invoice, purchase_order, statement, other"),
                                   .value("concurrency", "N", "credentials at once (default 8)"),
+                                  .value("progress", "HOW", "auto: a live line on a terminal, nothing otherwise (default); json: one JSON line per event on standard error; none"),
                                   .flag("since-last", "from the end of each credential's last good range (the default)"),
                                   .flag("interactive", "ask for one-time codes a person must type")] + VaultCommands.unlockOptions,
                         run: run),
@@ -98,6 +104,7 @@ enum NightCommands {
         var kinds: [DocumentKind] = [.remittance]
         var concurrency = 8
         var prompt: (any OneTimeCodePrompt)?
+        var progress: NightProgress?
     }
 
     /// A night's result with what could not be run and what expires soon.
@@ -151,7 +158,7 @@ enum NightCommands {
         let runner = NightRunner(jobs: jobs, book: book, kinds: scope.kinds, stagingDirectory: workspace.dataDirectory + "/staging",
                                  reportsDirectory: workspace.reportsDirectory, maximumConcurrent: scope.concurrency,
                                  loginGuard: DatabaseLoginGuard(open: opener), totp: TOTPCodeSource(store: DatabaseTOTPStore(open: opener)),
-                                 prompt: scope.prompt, trace: { Logger(label: "run").info($0) })
+                                 prompt: scope.prompt, trace: { Logger(label: "run").info($0) }, progress: scope.progress)
         let description = (scope.clients.isEmpty ? "all clients" : scope.clients.joined(separator: ",")) + " / "
             + (scope.portals.isEmpty ? "all portals" : scope.portals.joined(separator: ","))
         let soon = today.adding(days: 14).description
@@ -199,6 +206,7 @@ enum NightCommands {
         }
         scope.concurrency = Int(invocation.value("concurrency") ?? "8") ?? 8
         scope.prompt = invocation.flag("interactive") ? ScraperCommands.PersonPrompt(input: input) : nil
+        scope.progress = try ProgressMode.parse(invocation.value("progress")).progress()
         let result = try await performNight(invocation.workspace, method: method, scope: scope)
         try print(result, json: invocation.json)
         return result.succeeded ? .ok : .failure
