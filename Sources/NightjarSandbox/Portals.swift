@@ -33,9 +33,10 @@ public final class SandboxPortals: Sendable {
     public let tailspin: SandboxServer
     public let contoso: SandboxServer
     private let state = Mutex(State())
+    /// Faults apart from the rest of the state: read by every request, set by tests.
+    private let faultTable = Mutex<[String: PortalFaults]>([:])
 
     struct State {
-        var faults: [String: PortalFaults] = [:]
         var failedLogins: [String: Int] = [:]
         var sessions: [String: (username: String, uses: Int)] = [:]
         var pendingMFA: [String: String] = [:]
@@ -63,8 +64,8 @@ public final class SandboxPortals: Sendable {
         contoso.stop()
     }
 
-    public func setFaults(_ faults: PortalFaults, for portal: String) { state.withLock { $0.faults[portal] = faults } }
-    func faults(_ portal: String) -> PortalFaults { state.withLock { $0.faults[portal] ?? PortalFaults() } }
+    public func setFaults(_ faults: PortalFaults, for portal: String) { faultTable.withLock { $0[portal] = faults } }
+    func faults(_ portal: String) -> PortalFaults { faultTable.withLock { $0[portal] } ?? PortalFaults() }
 
     /// Where each portal listens.
     public var origins: [String: String] {
@@ -96,7 +97,7 @@ public final class SandboxPortals: Sendable {
         if faults.serverErrors > 0 {
             faults.serverErrors -= 1
             let remaining = faults
-            state.withLock { $0.faults[portal] = remaining }
+            faultTable.withLock { $0[portal] = remaining }
             return .text("Service Unavailable", status: 503)
         }
         if faults.maintenance { return .html("<h1>Scheduled maintenance</h1><p>The portal is down for maintenance.</p>", status: 503) }
@@ -105,8 +106,9 @@ public final class SandboxPortals: Sendable {
     }
 
     func session(_ request: SandboxRequest, portal: String) -> String? {
-        guard let id = request.cookies["\(portal)_session"], !faults(portal).rejectSessions else { return nil }
-        let lifetime = faults(portal).sessionLifetime
+        let faults = faults(portal)
+        guard let id = request.cookies["\(portal)_session"], !faults.rejectSessions else { return nil }
+        let lifetime = faults.sessionLifetime
         return state.withLock { state -> String? in
             guard var session = state.sessions[id] else { return nil }
             session.uses += 1
@@ -259,6 +261,7 @@ public final class SandboxPortals: Sendable {
             state.withLock { $0.tokens[token] = (object["username"] ?? "", Date().addingTimeInterval(3600), 0) }
             return .json("{\"access_token\":\"\(token)\",\"token_type\":\"Bearer\",\"expires_in\":3600}")
         }
+        let tailspinFaults = faults("tailspin")
         guard let bearer = request.header("Authorization"), bearer.hasPrefix("Bearer "),
               let grant = state.withLock({ state -> (username: String, expires: Date, uses: Int)? in
                   // A token is good for an hour, or for `sessionLifetime` requests when that fault is set.
@@ -266,7 +269,7 @@ public final class SandboxPortals: Sendable {
                   guard var grant = state.tokens[key] else { return nil }
                   grant.uses += 1
                   state.tokens[key] = grant
-                  let lifetime = state.faults["tailspin"]?.sessionLifetime ?? 0
+                  let lifetime = tailspinFaults.sessionLifetime
                   return lifetime > 0 && grant.uses > lifetime ? nil : grant
               }), grant.expires > Date(),
               let client = client(ofUsername: grant.username, portal: "tailspin") else {
