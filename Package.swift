@@ -69,7 +69,7 @@ let package = Package(
 
         // Benchmarks (`make bench`), release build only.
         .executableTarget(name: "NightjarBench",
-                          dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault",
+                          dependencies: ["CSystem", "NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault",
                                          "NightjarDocuments", "NightjarLedger", "NightjarHTTP", "NightjarScript", "NightjarAgent",
                                          "NightjarSite"],
                           path: "Benchmarks/NightjarBench", swiftSettings: strictSettings),

@@ -29,6 +29,11 @@ enum NightCommands {
                         listed under NEEDS ATTENTION at the top of the summary and the morning report, with what to do.
                         Exits 1 when any credential did not go well, 0 when all did.
 
+                        On a terminal a live line shows credentials done of the total, files, failures, the time
+                        so far and when the night should end; nothing extra is written when standard error is not a
+                        terminal. --progress json writes one JSON object per event on standard error instead, for a
+                        supervisor (see docs/operating.md).
+
                         Example (unattended, as a timer or cron job would):
                           nightjar run --key-file /etc/nightjar/night.key --json
                         """,
@@ -39,6 +44,7 @@ enum NightCommands {
                                   .value("documents", "WHAT", "remittances (default), supplier (invoices, purchase orders, statements) or all"),
                                   .value("kind", "KIND", repeatable: true, "one kind to fetch: remittance, invoice, purchase_order, statement, other"),
                                   .value("concurrency", "N", "credentials at once (default 8)"),
+                                  .value("progress", "HOW", "auto: a live line on a terminal, nothing otherwise (default); json: one JSON line per event on standard error; none"),
                                   .flag("since-last", "from the end of each credential's last good range (the default)"),
                                   .flag("refetch", "download again documents the inbox already holds (by default a listing's reference with the same date or size is skipped)"),
                                   .value("retry-login", "CLIENT/PORTAL", repeatable: true,
@@ -115,6 +121,7 @@ enum NightCommands {
         var retryLogins: [CredentialName] = []
         /// Download again documents the inbox already holds.
         var refetch = false
+        var progress: NightProgress?
     }
 
     /// A night's result with what could not be run and what expires soon.
@@ -199,7 +206,7 @@ enum NightCommands {
         var runner = NightRunner(jobs: jobs, book: book, kinds: scope.kinds, stagingDirectory: workspace.dataDirectory + "/staging",
                                  reportsDirectory: workspace.reportsDirectory, maximumConcurrent: scope.concurrency,
                                  loginGuard: DatabaseLoginGuard(open: opener), totp: TOTPCodeSource(store: DatabaseTOTPStore(open: opener)),
-                                 prompt: scope.prompt, trace: { Logger(label: "run").info($0) })
+                                 prompt: scope.prompt, trace: { Logger(label: "run").info($0) }, progress: scope.progress)
         runner.refetch = scope.refetch
         if let end = config.nightDeadline(after: Date()) { runner.deadline = ContinuousClock.now + .milliseconds(Int(end.timeIntervalSinceNow * 1000)) }
         let description = (scope.clients.isEmpty ? "all clients" : scope.clients.joined(separator: ",")) + " / "
@@ -255,6 +262,7 @@ enum NightCommands {
             do { return try CredentialName(parsing: text) } catch let error as VaultError { throw UsageError(error.message, command: "run") }
         }
         scope.prompt = invocation.flag("interactive") ? ScraperCommands.PersonPrompt(input: input) : nil
+        scope.progress = try ProgressMode.parse(invocation.value("progress")).progress()
         let result = try await performNight(invocation.workspace, method: method, scope: scope)
         try print(result, json: invocation.json)
         return result.succeeded ? .ok : .failure

@@ -256,7 +256,8 @@ enum ScraperCommands {
         let path = invocation.value("cassette").map { Workspace.absolute($0) }
             ?? prepared.workspace.scrapersDirectory + "/\(prepared.definition.portal).cassette"
         let bytes = try cassette.encoded()
-        try SecureFile.writeAtomically(Redactor.shared.redact(bytes: bytes), to: path, mode: 0o644)
+        // The cassette is already redacted and masked; once more through the redactor, owner-only.
+        try SecureFile.writeAtomically(recorder.mask.redact(bytes: bytes), to: path, mode: 0o600)
         Output.line("cassette: \(path) (\(cassette.interactions.count) exchanges, \(cassette.downloads.count) downloads)")
         return status
     }
@@ -275,10 +276,10 @@ enum ScraperCommands {
             let cleared = try LoginAttempts(database: try WorkspaceDatabase.open(at: prepared.workspace.databasePath)).clear(credential: prepared.credential.name)
             Logger(label: "scraper").notice("cleared \(cleared) failed login(s) of \(prepared.credential.name); one more attempt is allowed")
         }
-        let recorder = invocation.value("har") != nil ? HARRecorder() : nil
+        let recorder = invocation.value("har") != nil ? HARRecorder(sensitiveNames: prepared.definition.settings.sensitiveNames) : nil
         let origins = definition.origins.map { ScraperChecker.origin(of: prepared.options.originOverrides[$0.name] ?? $0.url) }
         let session = await ScraperInterpreter.session(for: definition, origins: origins, recorder: recorder)
-        let recording = recording ? RecordingTransport(session) : nil
+        let recording = recording ? RecordingTransport(session, sensitiveNames: prepared.definition.settings.sensitiveNames) : nil
         let verbose = invocation.flag("dry-run") || invocation.value("log-level") == "debug" || invocation.value("log-level") == "info"
         let interpreter = ScraperInterpreter(
             definition: definition, credential: prepared.credential, transport: recording ?? session, options: prepared.options,
