@@ -172,7 +172,7 @@ public struct MorningReport: Sendable {
                     + "total \(e(MorningReport.amount(batch.total))) · <span class=\"muted\">\(e(batch.file))\(batch.portal.map { " from " + e($0) } ?? "")</span></p>\n"
                 page += "<table><tr><th>#</th><th>Reference</th><th class=\"num\">Paid</th><th>Status</th><th>Invoice</th><th>Rule</th></tr>\n"
                 for line in batch.lines {
-                    page += "<tr><td>\(line.position)</td><td>\(e(line.reference))</td><td class=\"num\">\(e(MorningReport.amount(line.amountPaid)))</td>"
+                    page += "<tr><td>\(line.position + 1)</td><td>\(e(line.reference))</td><td class=\"num\">\(e(MorningReport.amount(line.amountPaid)))</td>"
                         + "<td><span class=\"pill \(line.isException ? "bad" : "ok")\">\(e(MorningReport.label(line.status)))</span></td>"
                         + "<td>\(e(line.invoice ?? "-"))</td><td class=\"muted\">\(e(line.rule ?? "-"))</td></tr>\n"
                 }
