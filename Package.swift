@@ -99,7 +99,7 @@ let package = Package(
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarScriptTests", dependencies: ["NightjarScript", "NightjarMarkup", "NightjarHTTP", "NightjarSandbox", "NightjarCore", "NightjarCrypto"],
                     swiftSettings: strictSettings),
-        .testTarget(name: "NightjarReviewTests", dependencies: ["NightjarReview", "NightjarLedger", "NightjarCore"], swiftSettings: strictSettings),
+        .testTarget(name: "NightjarReviewTests", dependencies: ["NightjarReview", "NightjarLedger", "NightjarCore", "NightjarDocuments", "NightjarStore"], swiftSettings: strictSettings),
         .testTarget(name: "NightjarSiteTests", dependencies: ["NightjarSite", "NightjarCore", "NightjarCrypto", "NightjarVault", "NightjarStore",
                                                              "NightjarLedger", "NightjarReview"], swiftSettings: strictSettings),
         .testTarget(name: "NightjarAgentTests", dependencies: ["NightjarAgent", "NightjarCore"], swiftSettings: strictSettings),
