@@ -48,7 +48,7 @@ let package = Package(
                 swiftSettings: strictSettings),
         .target(name: "NightjarScript", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarHTTP", "NightjarMarkup", "NightjarDocuments"],
                 swiftSettings: strictSettings),
-        .target(name: "NightjarReview", dependencies: ["NightjarCore", "NightjarLedger", "NightjarCrypto", "NightjarVault"], swiftSettings: strictSettings),
+        .target(name: "NightjarReview", dependencies: ["NightjarCore", "NightjarLedger", "NightjarMatching", "NightjarCrypto", "NightjarVault"], swiftSettings: strictSettings),
         .target(name: "NightjarAgent", dependencies: ["NightjarCore", "NightjarStore", "NightjarDocuments", "NightjarLedger", "NightjarHTTP",
                                                       "NightjarScript", "NightjarReview", "NightjarMatching"],
                 swiftSettings: strictSettings),

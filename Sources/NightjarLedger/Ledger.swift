@@ -240,7 +240,11 @@ public struct Ledger {
             var customers: Set<String> = []
             for invoice in invoices {
                 if customers.insert(invoice.customerID).inserted {
-                    try database.execute("INSERT OR IGNORE INTO customer (client_id, customer_id) VALUES (?, ?)", [client, invoice.customerID])
+                    // The customer's name as the client's books give it, when the file has one (the morning report shows it).
+                    try database.execute("""
+                        INSERT INTO customer (client_id, customer_id, name) VALUES (?, ?, ?)
+                        ON CONFLICT (client_id, customer_id) DO UPDATE SET name = coalesce(excluded.name, customer.name)
+                        """, [client, invoice.customerID, invoice.customerName])
                 }
                 find.bind(client.rawValue, at: 1)
                 find.bind(invoice.customerID, at: 2)

@@ -98,7 +98,7 @@ struct ReviewAdapter {
     static func lineNumber(_ position: Int) -> Int { position + 1 }
 
     /// Wording for a payer's reason code, when the review code has one.
-    static func reasonWording(_ code: String?) -> String? { nil }
+    static func reasonWording(_ code: String?) -> String? { code.flatMap(ReasonCodeTable.wording(of:)) }
 
     // MARK: Reads
 
