@@ -126,7 +126,8 @@ public actor NightBook {
             encoder.outputFormatting = [.sortedKeys]
             let metadata = String(decoding: try encoder.encode(download.metadata), as: UTF8.self)
             // One transaction per file: the inbox record, the import and the counters commit together.
-            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+            // Read in chunks, whatever its size: only one payment or invoice is in memory at a time.
+            let source = try InputFile(path: path, name: download.fileName, maximumBytes: importer.maximumFileBytes)
             let skipped = try database.transaction { () throws -> String? in
                 let new = try log.recordInboxFile(client: client, portal: portal, sha256: download.sha256, name: download.fileName, size: download.size,
                                                   path: path, kind: download.kind.rawValue, metadata: metadata, run: run)
@@ -137,8 +138,9 @@ public actor NightBook {
                 }
                 if download.kind == .invoice {
                     // A supplier's invoice becomes a purchase order (created, replaced, or logged).
-                    let outcomes = try PurchaseOrders(database: database).importInvoices(bytes, name: download.fileName, client: client,
-                                                                                         defaultCurrency: importer.defaultCurrency, profiles: importer.profiles)
+                    let outcomes = try PurchaseOrders(database: database).importInvoices(source, name: download.fileName, client: client,
+                                                                                         defaultCurrency: importer.defaultCurrency, profiles: importer.profiles,
+                                                                                         sha256: download.sha256)
                     try log.count(run: run, client: client, portal: item, new: new ? 1 : 0, seen: new ? 0 : 1)
                     CrashPoint.hit("import-uncommitted")
                     return outcomes.first { $0.action == "failed" || $0.action == "conflict" }?.message
@@ -147,7 +149,8 @@ public actor NightBook {
                     try log.count(run: run, client: client, portal: item, new: new ? 1 : 0, seen: new ? 0 : 1)
                     return nil
                 }
-                let result = try importer.importFile(bytes, name: download.fileName, client: ClientID(client), portal: portal, into: ledger)
+                let result = try importer.importFile(source, name: download.fileName, client: ClientID(client), portal: portal, into: ledger,
+                                                     sha256: download.sha256)
                 switch result {
                 case .imported(let imported):
                     try log.count(run: run, client: client, portal: item, new: 1, batches: imported.batches, lines: imported.lines)
