@@ -50,14 +50,22 @@ public enum RemittanceLayoutReader {
             assembly.closing = plan.lastRow
         }
         source.rewind()
-        let error: LayoutError?
+        // A row the file cannot give (a malformed record, a row of unknown kind) refuses the file
+        // before any row that gives a bad value, wherever they are, as when the file is read whole:
+        // after an assembly error the rest is still read, for such an error.
+        var assemblyError: LayoutError?
         do {
-            try LayoutReader.forEachRow(source, profile: profile, file: file) { (row) throws(LayoutError) in try assembly.add(row, sink: sink) }
-            error = nil
-        } catch let failure {
-            error = failure
+            try LayoutReader.forEachRow(source, profile: profile, file: file) { (row) throws(LayoutError) in
+                guard assemblyError == nil else { return }
+                do throws(LayoutError) { try assembly.add(row, sink: sink) } catch {
+                    if assembly.sinkFailure != nil { throw error }
+                    assemblyError = error
+                }
+            }
+        } catch {
+            throw assembly.sinkFailure ?? error
         }
-        if let error { throw assembly.sinkFailure ?? error }
+        if let assemblyError { throw assemblyError }
         try assembly.finish(into: sink)
     }
 }
@@ -516,8 +524,14 @@ public enum OpenInvoiceReader {
                                  location: SourceLocation(file: file))
         }
         let values = LayoutValues(profile: profile, file: file)
+        // As when the file is read whole, an unreadable record anywhere comes before a bad value.
+        var rowError: LayoutError?
         try LayoutReader.forEachRow(source, profile: profile, file: file) { (row) throws(LayoutError) in
-            guard row.role == .line else { return }
+            guard row.role == .line, rowError == nil else { return }
+            do throws(LayoutError) { try invoice(row) } catch { rowError = error }
+        }
+        if let rowError { throw rowError }
+        func invoice(_ row: LayoutReading.Row) throws(LayoutError) {
             guard let customer = try values.identifier("customer_id", row), let number = try values.identifier("invoice_number", row),
                   row.value("open_amount") != nil else {
                 throw values.failure("csv.missing_value", "customer_id, invoice_number and open_amount are required", row)

@@ -342,11 +342,11 @@ struct ReadingContext {
         switch format {
         case .auto, .delimited, .fixedWidth, .jsonLines:
             source.rewind()
-            let encoding = try TextChunks.resolve(profile.encoding, source: source, file: file)
+            let (encoding, validated) = try TextChunks.resolving(profile.encoding, source: source, file: file)
             self.encoding = encoding
             let text = TextChunks(source: source, encoding: encoding, file: file)
-            // An encoding error anywhere refuses the file before any row is read.
-            if source.size > TextChunks.chunkSize, encoding != .windows1252 { try text.validate() }
+            // An encoding error anywhere refuses the file before any row is read (a small file is one chunk).
+            if !validated, encoding != .windows1252, !(source is MemorySource && source.size <= TextChunks.chunkSize) { try text.validate() }
             switch format {
             case .fixedWidth, .jsonLines: tables = [SourceTable(name: nil, stream: LineRecords(text: text, json: format == .jsonLines, file: file))]
             default: tables = [SourceTable(name: nil, stream: DelimitedRecords(text: text, profile: profile, file: file))]

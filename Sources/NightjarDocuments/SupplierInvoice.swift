@@ -253,8 +253,14 @@ public enum SupplierInvoiceTableReader {
         let values = LayoutValues(profile: profile, file: file)
         var order: [String] = []
         var invoices: [String: SupplierInvoice] = [:]
+        // As when the file is read whole, an unreadable record anywhere comes before a bad value.
+        var rowError: LayoutError?
         try LayoutReader.forEachRow(source, profile: profile, file: file) { (row) throws(LayoutError) in
-            guard row.role == .line else { return }
+            guard row.role == .line, rowError == nil else { return }
+            do throws(LayoutError) { try add(row) } catch { rowError = error }
+        }
+        if let rowError { throw rowError }
+        func add(_ row: LayoutReading.Row) throws(LayoutError) {
             guard let number = try values.identifier("invoice_number", row), let code = try values.identifier("item_code", row),
                   let quantityText = row.value("quantity")?.text, let costText = row.value("unit_cost")?.text else {
                 throw values.failure("csv.missing_value", "invoice_number, item_code, quantity and unit_cost are required", row)

@@ -144,20 +144,26 @@ final class TextChunks {
     /// What `auto` reads this source as: a byte-order mark, UTF-16 without one, else UTF-8 when
     /// the whole file is valid UTF-8 (read through once), else Windows-1252.
     static func resolve(_ encoding: TextEncoding, source: any ByteSource, file: String?) throws(LayoutError) -> TextEncoding {
-        guard encoding == .auto else { return encoding }
+        try resolving(encoding, source: source, file: file).encoding
+    }
+
+    /// The encoding, and whether finding it read the whole file through as that encoding already.
+    static func resolving(_ encoding: TextEncoding, source: any ByteSource, file: String?) throws(LayoutError) -> (encoding: TextEncoding, validated: Bool) {
+        guard encoding == .auto else { return (encoding, false) }
         let head: [UInt8]
         do { head = try source.prefix(4096) } catch { throw LayoutError(code: error.code, message: error.message, location: error.location) }
-        if let mark = TextEncoding.byteOrderMark(head) { return mark }
+        if let mark = TextEncoding.byteOrderMark(head) { return (mark, false) }
         let detected = TextEncoding.detect(head)
-        if detected == .utf16LE || detected == .utf16BE { return detected }
-        guard source.size > head.count else { return detected }
+        if detected == .utf16LE || detected == .utf16BE { return (detected, false) }
+        if detected == .windows1252 { return (detected, true) }
+        guard source.size > head.count else { return (detected, true) }
         let trial = TextChunks(source: source, encoding: .utf8, file: file)
         defer { source.rewind() }
         do {
             while try trial.next() != nil {}
-            return .utf8
+            return (.utf8, true)
         } catch {
-            return .windows1252
+            return (.windows1252, true)
         }
     }
 
@@ -175,10 +181,15 @@ final class TextChunks {
         lineBase = 0
     }
 
+    /// A full chunk (a source may give fewer bytes per read), or what is left at the end.
     func readChunk() throws(LayoutError) -> [UInt8] {
-        let count: Int
+        var count = 0
         do {
-            count = try source.read(into: chunk)
+            while count < chunk.count {
+                let got = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: chunk[count...]))
+                if got == 0 { break }
+                count += got
+            }
         } catch {
             throw LayoutError(code: error.code, message: error.message, location: error.location)
         }
