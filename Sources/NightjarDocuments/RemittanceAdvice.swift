@@ -249,8 +249,8 @@ public enum RemittanceAdviceReader {
         }
     }
 
-    static func amount(_ segment: X12SegmentView, _ element: Int, _ currency: CurrencyCode, file: String?) throws(X12Error) -> Money {
-        if let minor = X12Values.plainDecimal(segment.element(element), digits: currency.minorUnitDigits) {
+    static func amount(_ segment: X12SegmentView, _ element: Int, _ currency: CurrencyCode, digits: Int, file: String?) throws(X12Error) -> Money {
+        if let minor = X12Values.plainDecimal(segment.element(element), digits: digits) {
             return Money(minorUnits: minor, currency: currency)
         }
         return try amount(segment[element], currency, segment: segment, element: element, file: file)
@@ -265,10 +265,10 @@ public enum RemittanceAdviceReader {
         }
     }
 
-    static func optionalAmount(_ segment: X12SegmentView, _ element: Int, _ currency: CurrencyCode, file: String?) throws(X12Error) -> Money? {
+    static func optionalAmount(_ segment: X12SegmentView, _ element: Int, _ currency: CurrencyCode, digits: Int, file: String?) throws(X12Error) -> Money? {
         let bytes = X12Text.trimmed(segment.element(element))
         guard !bytes.isEmpty else { return nil }
-        if let minor = X12Values.plainDecimal(bytes, digits: currency.minorUnitDigits) { return Money(minorUnits: minor, currency: currency) }
+        if let minor = X12Values.plainDecimal(bytes, digits: digits) { return Money(minorUnits: minor, currency: currency) }
         return try amount(X12Text.text(bytes), currency, segment: segment, element: element, file: file)
     }
 
@@ -293,9 +293,10 @@ public enum RemittanceAdviceReader {
             throw X12Error(.missingSegment, "transaction set \(set.controlNumber) has no BPR segment", segment: set.header.number, file: file)
         }
         let isOld = bpr.tag == .bps
+        let digits = currency.minorUnitDigits
         // BPS (003010): 01 method, 02 amount, 03 credit/debit ... 12 date (YYMMDD). BPR: 01 handling, 02 amount, 03 C/D ...
         let creditDebit = bpr.optional(3) ?? "C"
-        var total = try amount(bpr, 2, currency, file: file)
+        var total = try amount(bpr, 2, currency, digits: digits, file: file)
         if creditDebit == "D" { total = Money(minorUnits: 0 &- total.minorUnits, currency: currency) }
         let effective = try X12Values.optionalDate(bpr, isOld ? 12 : 16, file: file)
         let trn = set.first(.trn)
@@ -349,17 +350,17 @@ public enum RemittanceAdviceReader {
             case .rmr, .rmt:
                 // RMT (003010): 01 qualifier, 02 reference, 03 amount paid, 04 invoice amount.
                 let old = tag == .rmt
-                let paid = try amount(segment, old ? 3 : 4, currency, file: file)
+                let paid = try amount(segment, old ? 3 : 4, currency, digits: digits, file: file)
                 advice.lines.append(RemittanceLine(
                     entity: advice.entities.isEmpty ? nil : advice.entities.count - 1, referenceQualifier: segment[1],
                     reference: segment[2], paymentAction: old ? nil : segment.optional(3), amountPaid: paid,
-                    invoiceAmount: try optionalAmount(segment, old ? 4 : 5, currency, file: file),
-                    discount: old ? nil : try optionalAmount(segment, 6, currency, file: file),
+                    invoiceAmount: try optionalAmount(segment, old ? 4 : 5, currency, digits: digits, file: file),
+                    discount: old ? nil : try optionalAmount(segment, 6, currency, digits: digits, file: file),
                     references: [], dates: [], adjustments: [], segment: segment.number))
                 place = .line
             case .adx:
                 let qualifier = segment.optional(3)
-                var adjustment = Adjustment(amount: try amount(segment, 1, currency, file: file),
+                var adjustment = Adjustment(amount: try amount(segment, 1, currency, digits: digits, file: file),
                                             reasonCode: segment[2], referenceQualifier: qualifier, reference: segment.optional(4),
                                             segment: segment.number)
                 if place == .line, !advice.lines.isEmpty {

@@ -51,6 +51,14 @@ public struct X12Segment: Sendable, Equatable {
 
 /// Element text: ASCII as it is, other bytes as Latin-1 (X12's basic and extended character sets).
 enum X12Text {
+    @inline(__always)
+    static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        for byte in bytes where byte >= 0x80 {
+            return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     static func text<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         for byte in bytes where byte >= 0x80 {
             return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
@@ -81,11 +89,36 @@ struct X12Tag: Equatable {
 
     init(value: UInt32) { self.value = value }
 
-    static let isa = X12Tag("ISA"), iea = X12Tag("IEA"), gs = X12Tag("GS"), ge = X12Tag("GE"), st = X12Tag("ST"), se = X12Tag("SE")
-    static let bpr = X12Tag("BPR"), bps = X12Tag("BPS"), cur = X12Tag("CUR"), trn = X12Tag("TRN"), n1 = X12Tag("N1"), n2 = X12Tag("N2")
-    static let n3 = X12Tag("N3"), n4 = X12Tag("N4"), ent = X12Tag("ENT"), rmr = X12Tag("RMR"), rmt = X12Tag("RMT"), adx = X12Tag("ADX")
-    static let nte = X12Tag("NTE"), ref = X12Tag("REF"), dtm = X12Tag("DTM"), per = X12Tag("PER"), big = X12Tag("BIG"), itd = X12Tag("ITD")
-    static let it1 = X12Tag("IT1"), pid = X12Tag("PID"), tds = X12Tag("TDS"), sac = X12Tag("SAC"), ctt = X12Tag("CTT")
+    // Constants rather than stored statics: no lazy initialisation on every comparison.
+    static var isa: X12Tag { X12Tag(value: 0x495341) }  // ISA
+    static var iea: X12Tag { X12Tag(value: 0x494541) }  // IEA
+    static var gs: X12Tag { X12Tag(value: 0x4753) }  // GS
+    static var ge: X12Tag { X12Tag(value: 0x4745) }  // GE
+    static var st: X12Tag { X12Tag(value: 0x5354) }  // ST
+    static var se: X12Tag { X12Tag(value: 0x5345) }  // SE
+    static var bpr: X12Tag { X12Tag(value: 0x425052) }  // BPR
+    static var bps: X12Tag { X12Tag(value: 0x425053) }  // BPS
+    static var cur: X12Tag { X12Tag(value: 0x435552) }  // CUR
+    static var trn: X12Tag { X12Tag(value: 0x54524E) }  // TRN
+    static var n1: X12Tag { X12Tag(value: 0x4E31) }  // N1
+    static var n2: X12Tag { X12Tag(value: 0x4E32) }  // N2
+    static var n3: X12Tag { X12Tag(value: 0x4E33) }  // N3
+    static var n4: X12Tag { X12Tag(value: 0x4E34) }  // N4
+    static var ent: X12Tag { X12Tag(value: 0x454E54) }  // ENT
+    static var rmr: X12Tag { X12Tag(value: 0x524D52) }  // RMR
+    static var rmt: X12Tag { X12Tag(value: 0x524D54) }  // RMT
+    static var adx: X12Tag { X12Tag(value: 0x414458) }  // ADX
+    static var nte: X12Tag { X12Tag(value: 0x4E5445) }  // NTE
+    static var ref: X12Tag { X12Tag(value: 0x524546) }  // REF
+    static var dtm: X12Tag { X12Tag(value: 0x44544D) }  // DTM
+    static var per: X12Tag { X12Tag(value: 0x504552) }  // PER
+    static var big: X12Tag { X12Tag(value: 0x424947) }  // BIG
+    static var itd: X12Tag { X12Tag(value: 0x495444) }  // ITD
+    static var it1: X12Tag { X12Tag(value: 0x495431) }  // IT1
+    static var pid: X12Tag { X12Tag(value: 0x504944) }  // PID
+    static var tds: X12Tag { X12Tag(value: 0x544453) }  // TDS
+    static var sac: X12Tag { X12Tag(value: 0x534143) }  // SAC
+    static var ctt: X12Tag { X12Tag(value: 0x435454) }  // CTT
 }
 
 /// Where a segment's elements are: `count` pairs of offsets from `firstBound` in the bounds table.
@@ -281,6 +314,34 @@ public enum X12Reader {
         return collector.interchanges
     }
 
+    /// What a file's envelopes hold, found by reading every segment and checking every control
+    /// number and count, without reading any document.
+    public struct Summary: Sendable, Equatable {
+        public var interchanges = 0
+        public var groups = 0
+        /// Transaction sets by ST01 (820, 810, 997...).
+        public var transactionSets: [String: Int] = [:]
+        public var segments = 0
+
+        public init() {}
+    }
+
+    /// The structure of a file read in chunks (see `Summary`).
+    public static func summary(_ source: any ByteSource, file: String? = nil) throws(X12Error) -> Summary {
+        struct Counter: X12Visitor {
+            var summary = Summary()
+            mutating func transactionSet(_ set: X12SetView, length: Int, functionalID: String) throws(X12Error) {
+                summary.transactionSets[set.identifier, default: 0] += 1
+                summary.segments += set.records.count
+            }
+            mutating func groupEnded(functionalID: String, version: String, controlNumber: String, header: X12Segment) { summary.groups += 1 }
+            mutating func interchangeEnded(separators: X12Separators, controlNumber: String, sender: String, receiver: String) { summary.interchanges += 1 }
+        }
+        var counter = Counter()
+        try scan(source, file: file, &counter)
+        return counter.summary
+    }
+
     /// Reads the source and hands each transaction set to `visitor` as soon as its SE is read.
     /// A structural defect anywhere still refuses the file, but sets before it have been visited,
     /// so callers store nothing outside a transaction they roll back.
@@ -365,21 +426,23 @@ public enum X12Reader {
 /// from the start of the transaction set being read (or of the segment, between sets), with the
 /// elements of each segment recorded as offsets into it.
 final class X12Scanner {
+    // The scanner is used by one reader at a time and never re-entered: the per-access
+    // exclusivity checks of class properties would cost more than the scanning itself.
     let source: any ByteSource
     let file: String?
-    var buffer: UnsafeMutablePointer<UInt8>
-    var capacity: Int
+    @exclusivity(unchecked) var buffer: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) var capacity: Int
     /// Valid bytes in the buffer.
-    var limit = 0
-    var atEnd = false
+    @exclusivity(unchecked) var limit = 0
+    @exclusivity(unchecked) var atEnd = false
     /// Bytes before `anchor` may be dropped; recorded offsets count from it.
-    var anchor = 0
-    var cursor = 0
+    @exclusivity(unchecked) var anchor = 0
+    @exclusivity(unchecked) var cursor = 0
     /// Element offsets of the segments recorded since the anchor, in pairs.
-    var bounds: UnsafeMutablePointer<Int32>
-    var boundsCount = 0
-    var boundsCapacity = 8192
-    var records: [SegmentRecord] = []
+    @exclusivity(unchecked) var bounds: UnsafeMutablePointer<Int32>
+    @exclusivity(unchecked) var boundsCount = 0
+    @exclusivity(unchecked) var boundsCapacity = 8192
+    @exclusivity(unchecked) var records: [SegmentRecord] = []
     static let chunk = 1 << 20
 
     init(source: any ByteSource, file: String?) {
