@@ -272,6 +272,17 @@ public enum RemittanceAdviceReader {
         return try amount(X12Text.text(bytes), currency, segment: segment, element: element, file: file)
     }
 
+    /// The ADX whose loop a segment is in (its NTE and REF belong to it): in a line, or at the ENT level.
+    enum AdjustmentPlace { case line(Int, Int), entity(Int, Int) }
+
+    static func update(_ advice: inout RemittanceAdvice, _ place: AdjustmentPlace?, _ change: (inout Adjustment) -> Void) {
+        switch place {
+        case .line(let line, let index): change(&advice.lines[line].adjustments[index])
+        case .entity(let entity, let index): change(&advice.entities[entity].adjustments[index])
+        case nil: break
+        }
+    }
+
     static func advice(_ set: X12SetView, defaultCurrency: CurrencyCode, file: String?) throws(X12Error) -> RemittanceAdvice {
         // The currency can come after BPR, so find it first.
         var currency = defaultCurrency
@@ -312,16 +323,8 @@ public enum RemittanceAdviceReader {
         advice.lines.reserveCapacity(set.segmentCount / 4)
         enum Place { case heading, party, entity, line, itemDetail }
         var place = Place.heading
-        /// The ADX whose loop we are in (its NTE and REF belong to it): in a line, or at the ENT level.
-        enum AdjustmentPlace { case line(Int, Int), entity(Int, Int) }
         var adjustmentPlace: AdjustmentPlace?
-        func updateAdjustment(_ change: (inout Adjustment) -> Void) {
-            switch adjustmentPlace {
-            case .line(let line, let index): change(&advice.lines[line].adjustments[index])
-            case .entity(let entity, let index): change(&advice.entities[entity].adjustments[index])
-            case nil: break
-            }
-        }
+        // (No nested function captures `advice`: a captured variable lives in a box that every access must check.)
         for index in 0..<set.segmentCount {
             let segment = set.segment(index)
             let tag = segment.tag
@@ -382,10 +385,10 @@ public enum RemittanceAdviceReader {
             case .nte:
                 // The payer's words about the adjustment before it ("DEBIT MEMO DM-4471 DAMAGED").
                 guard let text = segment.optional(2) ?? segment.optional(1), adjustmentPlace != nil else { continue }
-                updateAdjustment { $0.reasonText = $0.reasonText.map { $0 + " " + text } ?? text }
+                RemittanceAdviceReader.update(&advice, adjustmentPlace) { $0.reasonText = $0.reasonText.map { $0 + " " + text } ?? text }
             case .ref where adjustmentPlace != nil:
                 let value = segment.optional(2) ?? segment.optional(3)
-                updateAdjustment { adjustment in
+                RemittanceAdviceReader.update(&advice, adjustmentPlace) { adjustment in
                     if adjustment.reference == nil {
                         adjustment.reference = value
                         adjustment.referenceQualifier = adjustment.referenceQualifier ?? segment.optional(1)

@@ -85,6 +85,9 @@ public struct Ledger {
         return (database.lastInsertRowID, sha, false)
     }
 
+    /// The page cache an import writes with, in SQLite's negative-KiB form (64 MiB).
+    public static let importCacheKiB: Int64 = -65_536
+
     /// The SHA-256 of a source's bytes, read in chunks.
     public static func sha256(of source: any ByteSource) throws -> String {
         let hasher = SHA256()
@@ -108,6 +111,10 @@ public struct Ledger {
         // Every line and adjustment points at a batch or line inserted just before it.
         let checking = try suspendForeignKeyChecks()
         defer { if checking { try? database.execute("PRAGMA foreign_keys = ON") } }
+        // A large file's indexes stay in memory while it is written (64 MiB at most), then the connection's setting is restored.
+        let cache = try database.scalar(Int64.self, "PRAGMA cache_size") ?? -2000
+        if cache > Ledger.importCacheKiB { try database.execute("PRAGMA cache_size = \(Ledger.importCacheKiB)") }
+        defer { if cache > Ledger.importCacheKiB { try? database.execute("PRAGMA cache_size = \(cache)") } }
         return try database.transaction {
             try ensureClient(client)
             let (fileID, sha, seen) = try recordFile(sha256: sha256, size: size, name: name, client: client, kind: "remittance", format: format, portal: portal)
