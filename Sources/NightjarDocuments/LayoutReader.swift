@@ -352,10 +352,13 @@ struct ReadingContext {
             default: tables = [SourceTable(name: nil, stream: DelimitedRecords(text: text, profile: profile, file: file))]
             }
         case .xlsx:
-            for sheet in try WorkbookReader.sheets(try whole("a workbook"), selection: profile.sheet, file: file) {
-                tables.append(SourceTable(name: sheet.name, records: sheet.rows.map {
-                    SourceRecord(line: $0.line, place: "sheet \(sheet.name)", cells: $0.cells)
-                }))
+            // Each sheet is read through once first, keeping nothing (a damaged or malformed sheet is
+            // refused before any row is used), then streamed row by row as the layout reads it.
+            let workbook = try WorkbookReader.Workbook(try whole("a workbook"), file: file)
+            let chosen = try workbook.chosen(profile.sheet)
+            for (name, path) in chosen { try workbook.check(path, sheet: name) }
+            for (name, path) in chosen {
+                tables.append(SourceTable(name: name, stream: SheetRecords(name: name) { () throws(LayoutError) in try workbook.rows(path, sheet: name) }))
             }
         case .html:
             let bytes = try whole("an HTML page")
