@@ -437,6 +437,24 @@ struct ReadingContext {
     }
 
     static func normalisedHeader(_ text: String) -> String {
+        // ASCII text (nearly every cell) in one pass over its bytes; the same result as below.
+        var ascii = true
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var pendingSpace = false
+        for byte in text.utf8 {
+            if byte >= 0x80 { ascii = false; break }
+            if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
+                pendingSpace = !bytes.isEmpty
+                continue
+            }
+            if pendingSpace { bytes.append(0x20); pendingSpace = false }
+            bytes.append(byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte)
+        }
+        if ascii {
+            while bytes.last == UInt8(ascii: ":") { bytes.removeLast() }
+            return String(decoding: bytes, as: UTF8.self)
+        }
         var words = text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ").lowercased()
         while words.hasSuffix(":") { words.removeLast() }
         return words
@@ -527,6 +545,8 @@ struct ReadingContext {
     mutating func forEachRow(recordLimit: Int?, table onTable: (LayoutReading.Table) -> Void,
                              _ body: (LayoutReading.Row) throws(LayoutError) -> Void) throws(LayoutError) {
         var count = 0
+        // Each role's fields and mappings, worked out once (not per row).
+        var mappingsByRole: [LayoutProfile.Role: [(field: String, mapping: FieldMapping)]] = [:]
         for (tableIndex, table) in tables.enumerated() {
             // The first records, where the header and the preamble are.
             var head = SourceTable(name: table.name, records: [])
@@ -558,7 +578,8 @@ struct ReadingContext {
                 if let recordLimit, count >= recordLimit { stopped = true; return false }
                 if record.isBlank { return true }
                 // A header repeated further down (a page break in an export) is not data.
-                if !headerKey.isEmpty, record.cells.map({ ReadingContext.normalisedHeader($0.text) }) == headerKey { return true }
+                if !headerKey.isEmpty, record.cells.count == headerKey.count,
+                   zip(record.cells, headerKey).allSatisfy({ ReadingContext.normalisedHeader($0.0.text) == $0.1 }) { return true }
                 if format == .delimited, !layout.header.isEmpty, record.cells.count > layout.header.count,
                    !record.cells[layout.header.count...].allSatisfy({ $0.text.allSatisfy(\.isWhitespace) }) {
                     throw failure("csv.field_count",
@@ -568,7 +589,8 @@ struct ReadingContext {
                 recordNumber += 1
                 let (role, rule) = try self.role(of: record, layout: layout)
                 var values: [String: FieldValue] = [:]
-                for (field, mapping) in profile.mappings(for: role) {
+                if mappingsByRole[role] == nil { mappingsByRole[role] = profile.mappings(for: role) }
+                for (field, mapping) in mappingsByRole[role]! {
                     if let value = try self.value(mapping, field: field, record: record, layout: layout) { values[field] = value }
                 }
                 if role == .total || role == .trailer, values["total_amount"] == nil, let mapping = profile.mapping("amount_paid", for: .line) {
@@ -664,8 +686,10 @@ struct ReadingContext {
                 }
             }
             if let foundCell { found = foundCell.text }
-            if let found, !found.trimmingCharacters(in: .whitespaces).isEmpty {
-                text = found.trimmingCharacters(in: .whitespaces)
+            if let found {
+                let trimmed = found.trimmingBlanks()
+                guard !trimmed.isEmpty else { continue }
+                text = trimmed
                 cell = foundCell
                 chosen = source
                 break
