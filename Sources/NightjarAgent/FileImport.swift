@@ -19,12 +19,17 @@ public enum FileImport: Sendable {
 public struct RemittanceFileImporter: Sendable {
     public let defaultCurrency: CurrencyCode
     public let profiles: [LayoutProfile]
+    /// Profiles in the workspace an admin has not approved in their present version: never used,
+    /// but a file only one of them fits says so instead of "no profile fits".
+    public let unapproved: [LayoutProfile]
     /// Files larger than this are refused with their size named (`max_file_size`).
     public let maximumFileBytes: Int
 
-    public init(defaultCurrency: CurrencyCode, profiles: [LayoutProfile], maximumFileBytes: Int = InputFile.defaultMaximumBytes) {
+    public init(defaultCurrency: CurrencyCode, profiles: [LayoutProfile], unapproved: [LayoutProfile] = [],
+                maximumFileBytes: Int = InputFile.defaultMaximumBytes) {
         self.defaultCurrency = defaultCurrency
         self.profiles = profiles
+        self.unapproved = unapproved
         self.maximumFileBytes = maximumFileBytes
     }
 
@@ -59,6 +64,11 @@ public struct RemittanceFileImporter: Sendable {
                 switch ProfileSelection.choose(profiles, kind: .remittance, source: source, fileName: name) {
                 case .success(let chosen): profile = chosen
                 case .failure(let refusal) where refusal.fitting.isEmpty:
+                    if !unapproved.isEmpty, let trial = try? ProfileSelection.trialBytes(source),
+                       let waiting = ProfileSelection.fitting(unapproved, kind: .remittance, bytes: trial, fileName: name).first {
+                        return .skipped(code: "profile_unapproved",
+                                        message: "\(name): profile \(waiting.name) fits it but is not approved in its present version (nightjar profile approve \(waiting.name))")
+                    }
                     return .skipped(code: "no_profile",
                                     message: "\(name): no profile fits \(format.description) (\(refusal.explanation)); `nightjar profile draft \(name)` starts one")
                 case .failure(let refusal):

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import NightjarCore
 public import NightjarAgent
 
@@ -88,6 +88,9 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
     public var schedules: [String: String] = [:]
     /// The largest file any importer reads (`max_file_size`, e.g. `2 GB`); larger ones are refused with their size.
     public var maximumFileBytes = InputFile.defaultMaximumBytes
+    /// When the night must be over (`night_ends = "07:00"`, the workspace's zone): a portal's
+    /// `Retry-After` that would wait past it is not waited out (the credential is `rate_limited`).
+    public var nightEnds: String?
 
     public init(name: String, timeZone: String, defaultCurrency: CurrencyCode, origins: [String: String] = [:]) {
         self.name = name
@@ -98,6 +101,7 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case name, origins, schedules
+        case nightEnds = "night_ends"
         case timeZone = "time_zone"
         case defaultCurrency = "default_currency"
     }
@@ -165,7 +169,7 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
             let fullKey = section.isEmpty ? String(key) : "\(section).\(key)"
             values[fullKey] = (value, lineNumber)
         }
-        let known = ["workspace.name", "workspace.time_zone", "workspace.default_currency", "workspace.max_file_size"]
+        let known = ["workspace.name", "workspace.time_zone", "workspace.default_currency", "workspace.max_file_size", "workspace.night_ends"]
         var origins: [String: String] = [:]
         for (key, value) in values where key.hasPrefix("origins.") {
             guard value.0.hasPrefix("http://") || value.0.hasPrefix("https://") else {
@@ -205,6 +209,12 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
             }
             config.maximumFileBytes = bytes
         }
+        if let (text, line) = values["workspace.night_ends"] {
+            guard let zone = TimeZone(identifier: timeZone), let parsed = try? PortalSchedule.parse(text, defaultZone: zone), parsed.times.count == 1 else {
+                throw .invalid(SourceLocation(file: file, line: line, column: 1), "night_ends is one time of day, e.g. \"07:00\"")
+            }
+            config.nightEnds = text
+        }
         return config
     }
 
@@ -217,6 +227,12 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
         guard let unit = units[trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)] else { return nil }
         let (value, overflow) = number.multipliedReportingOverflow(by: unit)
         return overflow ? nil : value
+    }
+
+    /// The instant the night that starts at `start` must end by, or nil when none is set.
+    public func nightDeadline(after start: Date) -> Date? {
+        guard let nightEnds, let zone = TimeZone(identifier: timeZone), let schedule = try? PortalSchedule.parse(nightEnds, defaultZone: zone) else { return nil }
+        return schedule.next(after: start, count: 1).first
     }
 
     /// When supplier documents are looked for: `supplier_documents`, else three times a day.
