@@ -1,4 +1,5 @@
 import Foundation
+import NightjarVault
 import NightjarCore
 
 /// The version printed by `nightjar --version`.
@@ -103,8 +104,17 @@ public enum NightjarCommands {
         Logger.configure(level: level, sinks: sinks)
     }
 
+    /// Standard input, read up to one byte past the largest input any command takes from it (a
+    /// credential file): a longer stream is cut there, and the command refuses it as too large.
     static func readStandardInput() -> String {
-        String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        let limit = CredentialCSV.maximumBytes + 1
+        var data = Data()
+        while data.count < limit {
+            let chunk = FileHandle.standardInput.readData(ofLength: min(1 << 20, limit - data.count))
+            if chunk.isEmpty { break }
+            data.append(chunk)
+        }
+        return String(decoding: data, as: UTF8.self)
     }
 }
 
