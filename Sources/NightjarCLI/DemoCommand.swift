@@ -216,7 +216,7 @@ struct Sandbox {
         }
         let process = Process()
         process.executableURL = executable
-        process.arguments = ["--json", "--write-open-invoices", invoicesFolder]
+        process.arguments = ["--json", "--until-stdin-closes", "--write-open-invoices", invoicesFolder]
         let output = Pipe(), input = Pipe()
         process.standardOutput = output
         process.standardInput = input

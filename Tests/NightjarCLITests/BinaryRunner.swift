@@ -26,9 +26,9 @@ struct BinaryRunner {
     static func executable(_ name: String) -> URL { productsDirectory.appendingPathComponent(name) }
 
     static func run(_ arguments: [String], stdin: String = "", environment: [String: String] = [:],
-                    directory: String? = nil) throws -> Result {
+                    directory: String? = nil, program: String = "nightjar") throws -> Result {
         let process = Process()
-        process.executableURL = executable("nightjar")
+        process.executableURL = executable(program)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "NIGHTJAR_HOME")

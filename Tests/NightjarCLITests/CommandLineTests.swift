@@ -231,7 +231,7 @@ struct DemoTests {
         }
         let running = Process()
         running.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
-        running.arguments = ["-f", "nightjar-sandbox --json --write-open-invoices \(root)"]
+        running.arguments = ["-f", "nightjar-sandbox .*--write-open-invoices \(root)"]
         running.standardOutput = FileHandle.nullDevice
         try running.run()
         running.waitUntilExit()

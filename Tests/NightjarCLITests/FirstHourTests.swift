@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+/// Three consecutive free loopback ports (the sandbox's port base and the two after it).
+func freePortBase() -> UInt16 {
+    for _ in 0..<200 {
+        let base = UInt16.random(in: 20_000...59_000)
+        let sockets = (0..<3).map { offset -> Int32 in
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = (base + UInt16(offset)).bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if bound != 0 { close(descriptor); return -1 }
+            return descriptor
+        }
+        for descriptor in sockets where descriptor >= 0 { close(descriptor) }
+        if sockets.allSatisfy({ $0 >= 0 }) { return base }
+    }
+    return 0
+}
+
+/// The first line of a plain HTTP/1.0 answer from 127.0.0.1:`port`, or nil when nothing listens.
+func statusLine(port: UInt16, path: String = "/") -> String? {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { return nil }
+    let request = "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+    _ = request.withCString { send(descriptor, $0, strlen($0), 0) }
+    var answer: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = recv(descriptor, &buffer, buffer.count, 0)
+        if count <= 0 { break }
+        answer += buffer[0..<count]
+        if answer.contains(10) { break }
+    }
+    return String(decoding: answer, as: UTF8.self).split(separator: "\r\n").first.map(String.init)
+}
+
+@Suite("The first hour", .serialized)
+struct FirstHourTests {
+    /// Finding 1: the sandbox serves in the foreground with its standard input closed, on the ports
+    /// `--port-base` fixes, until it is interrupted.
+    @Test func sandboxServesInTheForegroundOnFixedPortsWithoutStandardInput() throws {
+        let folder = BinaryRunner.temporaryFolder("sandbox-fg")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let base = freePortBase()
+        let process = Process()
+        process.executableURL = BinaryRunner.executable("nightjar-sandbox")
+        process.arguments = ["--port-base", String(base), "--write-open-invoices", folder]
+        process.standardInput = FileHandle.nullDevice
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        var banner = Data()
+        while !String(decoding: banner, as: UTF8.self).contains("Serving until") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            banner += chunk
+        }
+        let text = String(decoding: banner, as: UTF8.self)
+        #expect(text.contains("northwind  http://127.0.0.1:\(base)"), "\(text)")
+        #expect(text.contains("tailspin   http://127.0.0.1:\(base + 1)"))
+        #expect(text.contains("contoso    http://127.0.0.1:\(base + 2)"))
+        usleep(300_000)
+        #expect(process.isRunning, "the sandbox stopped when its standard input closed")
+        #expect(statusLine(port: base, path: "/login")?.hasPrefix("HTTP/1.") == true)
+        #expect(statusLine(port: base + 2) != nil)
+        #expect(FileManager.default.fileExists(atPath: folder + "/acme-open-invoices.csv"))
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(statusLine(port: base) == nil)
+    }
+
+    /// Finding 1: `--detach` returns once the portals listen; `--stop` ends them.
+    @Test func sandboxDetachesAndStops() throws {
+        let folder = BinaryRunner.temporaryFolder("sandbox-bg")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let base = freePortBase()
+        let pidFile = folder + "/sandbox.pid"
+        let started = try BinaryRunner.run(["--port-base", String(base), "--detach", "--pid-file", pidFile], program: "nightjar-sandbox")
+        #expect(started.status == 0, "\(started.stderr)")
+        #expect(started.stdout.contains("http://127.0.0.1:\(base + 1)"))
+        #expect(started.stdout.contains("nightjar-sandbox --stop"))
+        #expect(statusLine(port: base + 1, path: "/") != nil)
+        let again = try BinaryRunner.run(["--port-base", String(base), "--detach", "--pid-file", pidFile], program: "nightjar-sandbox")
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("already running"))
+        let stopped = try BinaryRunner.run(["--stop", "--pid-file", pidFile], program: "nightjar-sandbox")
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        #expect(stopped.stdout.contains("stopped the sandbox"))
+        #expect(statusLine(port: base + 1) == nil)
+        #expect(!FileManager.default.fileExists(atPath: pidFile))
+        let usage = try BinaryRunner.run(["--port-base", "0"], program: "nightjar-sandbox")
+        #expect(usage.status == 64)
+        #expect(usage.stderr.contains("--port-base needs a port"))
+    }
+}
