@@ -7,7 +7,7 @@ SYSTEM_PKGS  := libssl-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev libar
 TEST_PKGS    := procps chromium chromium-driver python3-selenium poppler-utils hledger beancount python3
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup setup-test build release test demo bench clean
+.PHONY: all setup setup-test build release test demo bench examples clean
 
 all: build
 
@@ -46,6 +46,10 @@ bench: setup
 	$(SWIFT) build -c release --product nightjar-bench
 	$(SWIFT) build -c release --product nightjar-sandbox
 	./.build/release/nightjar-bench
+
+# The example definitions, cassettes and profiles inside the binary (after changing scrapers/ or docs/examples/).
+examples:
+	./.ci/embed-examples
 
 clean:
 	rm -rf .build

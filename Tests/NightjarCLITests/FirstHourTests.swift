@@ -1,5 +1,9 @@
 import Foundation
 import Testing
+@testable import NightjarCLI
+
+/// The checkout this test file is in.
+let checkoutRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
 /// Three consecutive free loopback ports (the sandbox's port base and the two after it).
 func freePortBase() -> UInt16 {
@@ -108,5 +112,63 @@ struct FirstHourTests {
         let usage = try BinaryRunner.run(["--port-base", "0"], program: "nightjar-sandbox")
         #expect(usage.status == 64)
         #expect(usage.stderr.contains("--port-base needs a port"))
+    }
+
+    /// Finding 2: the README's tour is docs/tour.sh, and it runs as written in an empty folder
+    /// outside the checkout, with an empty HOME and only the installed programs on PATH.
+    @Test func theReadmeTourRunsAsWrittenOutsideTheCheckout() throws {
+        let script = try String(contentsOfFile: checkoutRoot + "/docs/tour.sh", encoding: .utf8)
+        let readme = try String(contentsOfFile: checkoutRoot + "/README.md", encoding: .utf8)
+        let body = String(script[script.range(of: "set -eu\n")!.upperBound...]).trimmingCharacters(in: .newlines)
+        #expect(readme.contains(body), "README.md's tour differs from docs/tour.sh")
+        let folder = BinaryRunner.temporaryFolder("tour")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let bin = try BinaryRunner.installedCopy(in: folder)
+        let home = folder + "/home", work = folder + "/work"
+        for path in [home, work] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        try script.write(toFile: folder + "/tour.sh", atomically: true, encoding: .utf8)
+        let base = freePortBase()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = [folder + "/tour.sh"]
+        process.currentDirectoryURL = URL(fileURLWithPath: work)
+        process.environment = ["HOME": home, "PATH": "\(bin):/usr/bin:/bin", "TMPDIR": folder, "SANDBOX_PORT_BASE": String(base)]
+        let output = Pipe(), errors = Pipe()
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let complaints = LockedData()
+        Thread { complaints.set(errors.fileHandleForReading.readDataToEndOfFile()) }.start()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        while !complaints.done { usleep(1000) }
+        let stderr = String(decoding: complaints.value, as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(stderr)\n\(printed.suffix(3000))")
+        #expect(printed.contains("The tour is done"))
+        #expect(printed.contains("Recovery key"))
+        #expect(printed.contains("already imported"))
+        #expect(printed.contains("batch 1 approved by carol"))
+        #expect(printed.contains("downloads replayed"))
+        #expect(!stderr.contains("error:"), "\(stderr)")
+        for made in ["erp-export/acme-open-invoices.csv", "morning.html", "batch-1.journal", "nw.har", "ar-night/site.key"] {
+            #expect(FileManager.default.fileExists(atPath: work + "/" + made), "\(made)")
+        }
+        #expect(statusLine(port: base) == nil, "the tour left the sandbox running")
+        // Nothing was written outside the tour's folder and its HOME.
+        #expect(!FileManager.default.fileExists(atPath: checkoutRoot + "/ar-night"))
+    }
+
+    /// What `nightjar demo` and `nightjar examples` ship is the tree's scrapers/ and docs/examples/.
+    @Test func theExamplesInsideTheBinaryAreTheFilesOfTheTree() throws {
+        let expected = try ["scrapers", "docs/examples"].flatMap { folder in
+            try FileManager.default.contentsOfDirectory(atPath: checkoutRoot + "/" + folder)
+                .filter { name in [".scraper", ".cassette", ".profile"].contains { name.hasSuffix($0) } }.map { folder + "/" + $0 }
+        }.sorted()
+        #expect(ShippedExamples.files.map(\.path).sorted() == expected, "run .ci/embed-examples")
+        for file in ShippedExamples.files {
+            let text = try String(contentsOfFile: checkoutRoot + "/" + file.path, encoding: .utf8)
+            #expect(file.text == text, "\(file.path) differs from the copy in the binary: run .ci/embed-examples")
+        }
     }
 }
