@@ -63,7 +63,8 @@ public enum NightjarCommands {
             parsed = try table.parse(arguments, environment: environment, standardInput: { readStandardInput() })
         } catch {
             Output.error(error, json: wantsJSON)
-            if let name = error.commandName, let command = table.commands.first(where: { $0.name == name }) {
+            // Under --json, standard error holds the JSON object alone.
+            if !wantsJSON, let name = error.commandName, let command = table.commands.first(where: { $0.name == name }) {
                 Console.standardError.line("Usage: \(command.usageLine)\nSee `nightjar help \(name)`.")
             }
             return ExitStatus.usage.rawValue
@@ -97,7 +98,8 @@ public enum NightjarCommands {
     }
 
     static func configureLogging(_ invocation: Invocation) throws {
-        let level = invocation.value("log-level").flatMap(LogLevel.init(name:)) ?? .notice
+        let chosen: LogLevel = invocation.flag("verbose") ? .info : invocation.flag("quiet") ? .warning : .notice
+        let level = invocation.value("log-level").flatMap(LogLevel.init(name:)) ?? chosen
         var sinks: [any LogSink] = [StandardErrorSink()]
         if let file = invocation.value("log-file") { sinks.append(try FileSink(path: file)) }
         Logger.configure(level: level, sinks: sinks)

@@ -48,7 +48,7 @@ enum VaultCommands {
                           nightjar vault operator add bob --role operator --role run-integrations --as alice
                         """,
                         arguments: [ArgumentSpec("NAME", "the new operator's name")],
-                        options: [.value("role", "ROLE", repeatable: true, "a role to give (repeatable)")] + unlockOptions,
+                        options: [.value("role", "ROLE", repeatable: true, "a role to give")] + unlockOptions,
                         run: addOperator),
             CommandSpec(["vault", "operator", "list"], summary: "list principals with their roles and clients",
                         options: unlockOptions, run: listOperators),
@@ -464,6 +464,7 @@ enum VaultCommands {
         } else if entries.isEmpty {
             Output.line("No credentials.")
         } else {
+            Output.line("NAME".padding(32) + "FIELDS".padding(40) + "NOTES")
             for entry in entries {
                 let flags = (entry.expires.map { " expires \($0)" } ?? "") + (entry.markedForRotation ? " ROTATE" : "")
                 Output.line("\(entry.name.description.padding(32))\(entry.fields.joined(separator: ",").padding(40))\(flags)")

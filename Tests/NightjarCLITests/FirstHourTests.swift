@@ -171,4 +171,69 @@ struct FirstHourTests {
             #expect(file.text == text, "\(file.path) differs from the copy in the binary: run .ci/embed-examples")
         }
     }
+
+    /// Finding 7: sysexits for a missing file, the usual short options, JSON alone under --json,
+    /// header rows, one help note per repeatable option.
+    @Test func theCommandLineKeepsItsConventions() throws {
+        let folder = BinaryRunner.temporaryFolder("conventions")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let root = folder + "/ws"
+        #expect(try BinaryRunner.run(["init", root, "--time-zone", "America/New_York"]).status == 0)
+        func run(_ arguments: [String], stdin: String = "") throws -> BinaryRunner.Result {
+            try BinaryRunner.run(["--home", root] + arguments, stdin: stdin, directory: folder)
+        }
+        func isJSON(_ text: String) -> Bool { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) != nil }
+
+        let missing = try run(["import", "nosuch.csv", "--client", "acme"])
+        #expect(missing.status == 66, "\(missing.stderr)")
+        #expect(missing.stderr.hasPrefix("nightjar: error: "), "\(missing.stderr)")
+        for flag in ["-V", "--version"] { #expect(try run([flag]).stdout.hasPrefix("nightjar ")) }
+        let verbose = try run(["-v"])
+        #expect(verbose.status == 0 && verbose.stdout.contains("Commands:"), "\(verbose.stderr)")
+        #expect(try run(["-v", "status"]).status == 0)
+        #expect(try run(["status", "-q"]).status == 0)
+
+        let usage = try run(["status", "--bogus", "--json"])
+        #expect(usage.status == 64)
+        #expect(isJSON(usage.stderr), "standard error is not JSON alone: \(usage.stderr)")
+        #expect(usage.stdout.isEmpty)
+
+        let check = try run(["check", "--json"])
+        #expect(check.status == 1)
+        #expect(isJSON(check.stdout) && check.stdout.contains("\"status\" : \"no_run\""), "\(check.stdout)")
+        let report = try run(["report", "--html", folder + "/morning.html", "--json"])
+        #expect(report.status == 0)
+        #expect(isJSON(report.stdout) && report.stdout.contains("\"exceptions\" : 0"), "\(report.stdout)")
+
+        #expect(try run(["examples", "install"]).status == 0)
+        let schedule = try run(["schedule"])
+        #expect(schedule.stdout.hasPrefix("PORTAL"), "\(schedule.stdout)")
+        let scheduleJSON = try run(["schedule", "--json"])
+        #expect(scheduleJSON.stdout.range(of: #""utc" : "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ""#, options: .regularExpression) != nil, "\(scheduleJSON.stdout)")
+
+        let passphrase = "conventions passphrase\n"
+        #expect(try run(["vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: passphrase).status == 0)
+        let added = try run(["vault", "add", "acme/northwind", "--username", "acme-ar", "--password-stdin", "--origin", "http://127.0.0.1:9",
+                             "--as", "alice", "--passphrase-stdin"], stdin: passphrase + "pw\n")
+        #expect(added.status == 0, "\(added.stderr)")
+        let list = try run(["vault", "list", "--as", "alice", "--passphrase-stdin"], stdin: passphrase)
+        #expect(list.stdout.hasPrefix("NAME"), "\(list.stdout)")
+        #expect(try run(["vault", "automation-key", "create", folder + "/night.key", "--all-clients", "--as", "alice", "--passphrase-stdin"], stdin: passphrase).status == 0)
+        _ = try run(["run", "--key-file", folder + "/night.key"])
+        let runs = try run(["runs"])
+        #expect(runs.stdout.hasPrefix("ID"), "\(runs.stdout)")
+
+        let tried = try run(["scraper", "try", "northwind", "--client", "acme", "--from", "2026-11-01", "--to", "2026-11-30", "--dry-run",
+                             "--json", "--har", folder + "/nw.har", "--as", "alice", "--passphrase-stdin"], stdin: passphrase)
+        #expect(isJSON(tried.stdout), "standard output is not JSON alone: \(tried.stdout)")
+        #expect(tried.stderr.contains("HAR: "))
+    }
+
+    @Test func helpNamesARepeatableOptionOnce() throws {
+        let table = NightjarCommands.table
+        for command in table.commands {
+            #expect(!table.help(for: command).contains("(repeatable) (repeatable)"), "\(command.name)")
+        }
+        #expect(table.help(for: table.commands.first { $0.name == "vault operator add" }!).contains("a role to give (repeatable)"))
+    }
 }
