@@ -500,9 +500,31 @@ public final class ScraperInterpreter: @unchecked Sendable {
         }
     }
 
+    /// `text` with every percent-encoded `‹…›` placeholder decoded (`+` is a space when `formEncoded`).
+    static func showingPlaceholders(_ text: String, formEncoded: Bool) -> String {
+        let open = "%E2%80%B9", close = "%E2%80%BA"
+        var result = "", rest = Substring(text)
+        while let start = rest.range(of: open, options: .caseInsensitive),
+              let end = rest[start.upperBound...].range(of: close, options: .caseInsensitive) {
+            result += rest[..<start.lowerBound]
+            var span = String(rest[start.lowerBound..<end.upperBound])
+            if formEncoded { span = span.replacingOccurrences(of: "+", with: " ") }
+            result += span.removingPercentEncoding ?? span
+            rest = rest[end.upperBound...]
+        }
+        return result + rest
+    }
+
     func send(_ request: HTTPRequest, tainted: Bool, _ statement: Statement) async throws -> CurrentResponse {
         if options.dryRun {
-            var line = "\(request.method.rawValue) \(request.fullURL)"
+            // Resolved values are shown encoded as they would be sent; unresolved ones as ‹what they stand for›.
+            var shown = Self.showingPlaceholders(request.url, formEncoded: false)
+            if !request.query.isEmpty {
+                shown += (shown.contains("?") ? "&" : "?") + request.query.map { name, value in
+                    FormEncoding.encode(name) + "=" + (value.contains("‹") ? value : FormEncoding.encode(value))
+                }.joined(separator: "&")
+            }
+            var line = "\(request.method.rawValue) \(shown)"
             if case .form(let fields) = request.body { line += "  form: " + fields.map { "\($0.0)=\($0.1)" }.joined(separator: "&") }
             if case .json(let bytes) = request.body { line += "  json: " + String(decoding: bytes, as: UTF8.self) }
             if !request.headers.isEmpty { line += "  headers: " + request.headers.map { "\($0.0): \($0.1)" }.joined(separator: "; ") }
@@ -585,6 +607,11 @@ public final class ScraperInterpreter: @unchecked Sendable {
         for (field, expression) in download.metadata {
             let value = try await evaluate(expression, statement)
             var text = try string(value, expression, statement)
+            // A dry run's unresolved value is shown as it is, never read as a date or an amount.
+            if case .placeholder = value.kind {
+                metadata[field] = text
+                continue
+            }
             if field == "date", let date = ScraperInterpreter.parseDate(text) { text = date.description }
             if field == "amount" { text = ScraperInterpreter.amountText(text) }
             if field == "size" { text = text.filter(\.isNumber) }
