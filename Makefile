@@ -4,10 +4,10 @@
 SWIFT        ?= swift
 SYSTEM_PKGS  := libssl-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev libargon2-dev \
                 zlib1g-dev libmicrohttpd-dev tzdata pkg-config openssl
-TEST_PKGS    := procps chromium chromium-driver python3-selenium poppler-utils hledger beancount python3
+TEST_PKGS    := procps chromium chromium-driver python3-selenium poppler-utils hledger beancount python3 zsh fish groff-base
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup setup-test build release test demo bench examples clean
+.PHONY: all setup setup-test build release test demo bench examples man completions clean
 
 all: build
 
@@ -46,6 +46,17 @@ bench: setup
 	$(SWIFT) build -c release --product nightjar-bench
 	$(SWIFT) build -c release --product nightjar-sandbox
 	./.build/release/nightjar-bench
+
+# Man pages and shell completions, written from the command table.
+MANDIR ?= .build/man/man1
+man: build
+	./.build/debug/nightjar man --out $(MANDIR)
+
+completions: build
+	mkdir -p .build/completions
+	./.build/debug/nightjar completions bash > .build/completions/nightjar.bash
+	./.build/debug/nightjar completions zsh > .build/completions/_nightjar
+	./.build/debug/nightjar completions fish > .build/completions/nightjar.fish
 
 # The example definitions, cassettes and profiles inside the binary (after changing scrapers/ or docs/examples/).
 examples:

@@ -224,6 +224,9 @@ enum VaultCommands {
     static func unlockMethod(_ invocation: Invocation, _ input: SecretInput) throws -> UnlockMethod {
         if let name = invocation.value("as") {
             if let file = invocation.value("passphrase-file") { return .passphrase(name: name, try PassphraseFile.read(Workspace.absolute(file))) }
+            if !invocation.flag("passphrase-stdin"), let command = invocation.environment["NIGHTJAR_PASSPHRASE_COMMAND"], !command.isEmpty {
+                return .passphrase(name: name, try PassphraseCommand.run(command, operator: name, environment: invocation.environment))
+            }
             return .passphrase(name: name, try input.next("Passphrase for \(name)"))
         }
         if invocation.flag("recovery") {

@@ -236,4 +236,94 @@ struct FirstHourTests {
         }
         #expect(table.help(for: table.commands.first { $0.name == "vault operator add" }!).contains("a role to give (repeatable)"))
     }
+
+    /// Runs `script` with `shell`, returning what it printed.
+    static func shell(_ shell: String, _ script: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [shell, "-c", script]
+        process.currentDirectoryURL = URL(fileURLWithPath: BinaryRunner.temporaryFolder("completion-cwd"))
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return text
+    }
+
+    /// Finding 7 (completions): bash, zsh and fish complete the table's words and options.
+    @Test func completionsComeFromTheOneCommandTable() throws {
+        let folder = BinaryRunner.temporaryFolder("completions")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let table = NightjarCommands.table
+        for shell in ["bash", "zsh", "fish"] {
+            let result = try BinaryRunner.run(["completions", shell])
+            #expect(result.status == 0, "\(result.stderr)")
+            try result.stdout.write(toFile: folder + "/nightjar.\(shell)", atomically: true, encoding: .utf8)
+            for command in table.commands where !command.hidden {
+                #expect(result.stdout.contains(command.path.last!), "\(shell): \(command.name)")
+                for option in command.options { #expect(result.stdout.contains(option.name), "\(shell): \(command.name) --\(option.name)") }
+            }
+        }
+        #expect(try BinaryRunner.run(["completions", "tcsh"]).status == 64)
+        let bash = try Self.shell("bash", """
+            source \(folder)/nightjar.bash
+            t() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _nightjar; echo "[${COMPREPLY[*]}]"; }
+            t nightjar vault a; t nightjar --home /x vault add --us; t nightjar vault operator ''; t nightjar -
+            """).split(separator: "\n").map(String.init)
+        #expect(bash.count == 4, "\(bash)")
+        #expect(bash.first?.contains("add") == true && bash.first?.contains("automation-key") == true && bash.first?.contains("list") == false, "\(bash)")
+        #expect(bash.dropFirst().first == "[--username --username-secret --username-not-secret]", "\(bash)")
+        #expect(bash.dropFirst(2).first == "[add list]", "\(bash)")
+        #expect(bash.last?.contains("--verbose") == true, "\(bash)")
+        let zsh = try Self.shell("zsh", """
+            compdef() {}; _files() { echo FILES }; _describe() { print -l -- ${(P)4} }
+            source \(folder)/nightjar.zsh
+            words=(nightjar --home /x vault operator ''); CURRENT=6; _nightjar
+            """)
+        #expect(zsh.contains("add:add an operator with roles") && zsh.contains("list:"), "\(zsh)")
+        let fish = try Self.shell("fish", """
+            source \(folder)/nightjar.fish; complete -C 'nightjar vault a'; echo ---; complete -C 'nightjar --home /x vault add --us'
+            """)
+        #expect(fish.contains("automation-key\t") && fish.contains("--username\tthe portal user name"), "\(fish)")
+    }
+
+    /// Finding 7 (man pages): one page per command from the same table, clean for groff.
+    @Test func manPagesComeFromTheOneCommandTable() throws {
+        let folder = BinaryRunner.temporaryFolder("man")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let result = try BinaryRunner.run(["man", "--out", folder])
+        #expect(result.status == 0, "\(result.stderr)")
+        let visible = NightjarCommands.table.commands.filter { !$0.hidden }
+        let pages = try FileManager.default.contentsOfDirectory(atPath: folder)
+        #expect(pages.count == visible.count + 1)
+        for command in visible {
+            let name = (["nightjar"] + command.path).joined(separator: "-") + ".1"
+            let page = try String(contentsOfFile: folder + "/" + name, encoding: .utf8)
+            for option in command.options { #expect(page.contains(option.name.replacingOccurrences(of: "-", with: "\\-")), "\(name) --\(option.name)") }
+        }
+        let lint = try Self.shell("sh", "for page in \(folder)/*.1; do groff -man -Tutf8 -ww -z \"$page\"; done 2>&1")
+        #expect(lint.isEmpty, "\(lint.prefix(2000))")
+        let overview = try String(contentsOfFile: folder + "/nightjar.1", encoding: .utf8)
+        #expect(overview.contains("NIGHTJAR_PASSPHRASE_COMMAND") && overview.contains("EXIT STATUS"))
+    }
+
+    /// Finding 7 (scripted admin work): NIGHTJAR_PASSPHRASE_COMMAND gives the --as operator's passphrase.
+    @Test func aPassphraseCommandUnlocksForScripts() throws {
+        let folder = BinaryRunner.temporaryFolder("passphrase-command")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let root = folder + "/ws"
+        #expect(try BinaryRunner.run(["init", root]).status == 0)
+        #expect(try BinaryRunner.run(["--home", root, "vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: "alice's secret words\n").status == 0)
+        try "alice's secret words\n".write(toFile: folder + "/alice.pass", atomically: true, encoding: .utf8)
+        let command = "cat \"\(folder)/$NIGHTJAR_OPERATOR.pass\""
+        let listed = try BinaryRunner.run(["--home", root, "vault", "list", "--as", "alice"], environment: ["NIGHTJAR_PASSPHRASE_COMMAND": command])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let failing = try BinaryRunner.run(["--home", root, "vault", "list", "--as", "alice"], environment: ["NIGHTJAR_PASSPHRASE_COMMAND": "exit 3"])
+        #expect(failing.status == 77)
+        #expect(failing.stderr.contains("NIGHTJAR_PASSPHRASE_COMMAND failed (exit 3) for alice"), "\(failing.stderr)")
+        let wrong = try BinaryRunner.run(["--home", root, "vault", "list", "--as", "alice"], environment: ["NIGHTJAR_PASSPHRASE_COMMAND": "echo nope"])
+        #expect(wrong.status == 77, "\(wrong.stderr)")
+    }
 }
