@@ -218,7 +218,7 @@ enum ScraperCommands {
         }
         return ScriptCredential(client: entry.client, portal: entry.portal, label: entry.label, fields: fields,
                                 allowedOrigins: entry.allowedOrigins.map(\.description), totp: generator, totpPeriod: totp?.period ?? 30,
-                                usernameIsSecret: entry.usernameIsSecret)
+                                usernameIsSecret: entry.usernameIsSecret, allowsPlainHTTP: entry.allowsPlainHTTP)
     }
 
     // MARK: try / record

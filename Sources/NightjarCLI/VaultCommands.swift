@@ -22,6 +22,8 @@ enum VaultCommands {
         .value("expires", "DATE", "expiry date of the credential (YYYY-MM-DD)"),
         .flag("username-secret", "the user name is a secret too (hidden like a password in logs and reports)"),
         .flag("username-not-secret", "the user name is an identifier, not a secret (the default)"),
+        .flag("allow-http", "the values may go to the credential's plain http:// origins, unencrypted (loopback needs no permission)"),
+        .flag("no-allow-http", "plain http:// origins other than loopback receive nothing (the default)"),
     ]
 
     static var commands: [CommandSpec] {
@@ -273,6 +275,11 @@ enum VaultCommands {
         result.notes = invocation.value("notes")
         if let expires = invocation.value("expires") { result.expires = try CalendarDate(iso: expires) }
         result.removeExtra = invocation.values("remove-field")
+        if invocation.flag("allow-http") && invocation.flag("no-allow-http") {
+            throw UsageError("give --allow-http or --no-allow-http, not both", command: invocation.command.name)
+        }
+        if invocation.flag("allow-http") { result.allowsPlainHTTP = true }
+        if invocation.flag("no-allow-http") { result.allowsPlainHTTP = false }
         if invocation.flag("username-secret") { result.usernameIsSecret = true }
         if invocation.flag("username-not-secret") { result.usernameIsSecret = false }
         if invocation.flag("username-secret") && invocation.flag("username-not-secret") {
@@ -496,6 +503,7 @@ enum VaultCommands {
         }
         for (name, value) in credential.extra.sorted(by: { $0.key < $1.key }) { rows.append((name, shown(value) ?? "")) }
         rows.append(("origins", credential.allowedOrigins.map(\.description).joined(separator: " ")))
+        if credential.allowsPlainHTTP { rows.append(("allow_http", "yes: values may go to its http:// origins unencrypted")) }
         if let notes = credential.notes { rows.append(("notes", notes)) }
         if let expires = credential.expires { rows.append(("expires", expires.description)) }
         if reveal {

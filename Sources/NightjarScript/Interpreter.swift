@@ -460,8 +460,8 @@ public final class ScraperInterpreter: @unchecked Sendable {
             if !credential.allowedOrigins.contains(origin) {
                 throw failure(.originRefused, "refused to send a vault-derived value to \(origin): the credential \(credential.name) does not allow that origin (allowed: \(credential.allowedOrigins.isEmpty ? "none" : credential.allowedOrigins.joined(separator: ", ")))", statement)
             }
-            if origin.hasPrefix("http://"), !ScraperChecker.isLoopback(origin), declaration?.allowsPlainHTTP != true {
-                throw failure(.originRefused, "refused to send a vault-derived value to \(origin) over plain http, where anyone on the way can read it: use the portal's https address, or, if it has none, mark the origin `allow-http` in the definition (origin \(originName) \"\(origin)\" allow-http)", statement)
+            if origin.hasPrefix("http://"), !ScraperChecker.isLoopback(origin), declaration?.allowsPlainHTTP != true, !credential.allowsPlainHTTP {
+                throw failure(.originRefused, "refused to send a vault-derived value to \(origin) over plain http, where anyone on the way can read it: use the portal's https address, or, if it has none, say so with `allow-http` on the definition's origin (origin \(originName) \"\(origin)\" allow-http) or on the credential (nightjar vault edit \(credential.name) --allow-http)", statement)
             }
         }
         let method: HTTPMethod = spec.method == .post ? .post : .get

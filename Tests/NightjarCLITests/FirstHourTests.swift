@@ -326,4 +326,23 @@ struct FirstHourTests {
         let wrong = try BinaryRunner.run(["--home", root, "vault", "list", "--as", "alice"], environment: ["NIGHTJAR_PASSPHRASE_COMMAND": "echo nope"])
         #expect(wrong.status == 77, "\(wrong.stderr)")
     }
+
+    /// Finding 8: a credential says `allow-http` explicitly, kept in the vault and shown.
+    @Test func aCredentialKeepsItsAllowHTTP() throws {
+        let folder = BinaryRunner.temporaryFolder("allow-http")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let root = folder + "/ws"
+        #expect(try BinaryRunner.run(["init", root]).status == 0)
+        let passphrase = "allow http words\n"
+        func run(_ arguments: [String], stdin: String = "") throws -> BinaryRunner.Result {
+            try BinaryRunner.run(["--home", root] + arguments + ["--as", "alice", "--passphrase-stdin"], stdin: passphrase + stdin)
+        }
+        #expect(try BinaryRunner.run(["--home", root, "vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: passphrase).status == 0)
+        let added = try run(["vault", "add", "acme/legacy", "--username", "u", "--password-stdin", "--origin", "http://legacy.example", "--allow-http"], stdin: "pw\n")
+        #expect(added.status == 0, "\(added.stderr)")
+        #expect(try run(["vault", "show", "acme/legacy"]).stdout.contains("allow_http"))
+        #expect(try run(["vault", "edit", "acme/legacy", "--no-allow-http"]).status == 0)
+        #expect(!(try run(["vault", "show", "acme/legacy"]).stdout.contains("allow_http")))
+        #expect(try run(["vault", "edit", "acme/legacy", "--allow-http", "--no-allow-http"]).status == 64)
+    }
 }

@@ -25,10 +25,12 @@ import NightjarSandbox
         return try ScriptTestSupport.parse(text)
     }
 
-    func run(_ definition: ScraperDefinition, portals: SandboxPortals) async -> ScraperOutcome {
+    func run(_ definition: ScraperDefinition, portals: SandboxPortals, credentialAllowsHTTP: Bool = false) async -> ScraperOutcome {
         let port = portals.northwind.port
         let origin = "http://portal.test:\(port)"
-        let credential = ScriptTestSupport.credential(portals, client: "acme", portal: "northwind", allowed: [origin])
+        let account = portals.data.account(client: "acme", portal: "northwind")!
+        let credential = ScriptCredential(client: "acme", portal: "northwind", fields: ["username": account.username, "password": account.password],
+                                          allowedOrigins: [origin], allowsPlainHTTP: credentialAllowsHTTP)
         return await ScriptTestSupport.run(definition, portals: portals, client: "acme", credential: credential,
                                            range: ScriptTestSupport.range("2026-11-01", "2026-11-30"),
                                            transport: Self.session(name: "portal.test", port: Int(port)), originOverrides: ["main": origin])
@@ -50,6 +52,14 @@ import NightjarSandbox
         let portals = try SandboxPortals()
         defer { portals.stop() }
         let outcome = await run(try Self.northwind(allowingHTTP: true), portals: portals)
+        #expect(outcome.failure == nil, "\(outcome.failure?.message ?? "")")
+        #expect(!outcome.downloads.isEmpty)
+    }
+
+    @Test func aCredentialMarkedAllowHTTPMayBeSentThere() async throws {
+        let portals = try SandboxPortals()
+        defer { portals.stop() }
+        let outcome = await run(try Self.northwind(allowingHTTP: false), portals: portals, credentialAllowsHTTP: true)
         #expect(outcome.failure == nil, "\(outcome.failure?.message ?? "")")
         #expect(!outcome.downloads.isEmpty)
     }
