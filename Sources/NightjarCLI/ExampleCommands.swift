@@ -6,10 +6,10 @@ import NightjarCore
 enum ExampleCommands {
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["examples", "list"], summary: "list the example definitions, cassettes and profiles inside the binary",
+            CommandSpec(["examples", "list"], effect: .readsOnly, summary: "list the example definitions, cassettes and profiles inside the binary",
                         discussion: "Example:\n  nightjar examples list --json",
                         run: list),
-            CommandSpec(["examples", "install"], summary: "copy the example definitions, cassettes and profiles into the workspace",
+            CommandSpec(["examples", "install"], effect: .changesOther, summary: "copy the example definitions, cassettes and profiles into the workspace",
                         discussion: """
                         Writes the shipped scraper definitions and their cassettes into scrapers/ and the example
                         layout profiles into profiles/ (mode 0600). A file already there is left alone unless

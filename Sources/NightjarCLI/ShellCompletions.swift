@@ -309,7 +309,7 @@ public enum CommandDocuments {
 enum DocumentCommands {
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["completions"], summary: "print the shell completion script for bash, zsh or fish",
+            CommandSpec(["completions"], effect: .readsOnly, summary: "print the shell completion script for bash, zsh or fish",
                         discussion: """
                         Completes commands, their words and their options from the same table as --help.
 
@@ -319,7 +319,7 @@ enum DocumentCommands {
                           nightjar completions fish > ~/.config/fish/completions/nightjar.fish
                         """,
                         arguments: [ArgumentSpec("SHELL", "bash, zsh or fish")], run: completions),
-            CommandSpec(["man"], summary: "write the man pages (nightjar.1 and one per command) into a folder",
+            CommandSpec(["man"], effect: .readsOnly, summary: "write the man pages (nightjar.1 and one per command) into a folder",
                         discussion: "Example:\n  nightjar man --out /usr/local/share/man/man1   (`make man` writes them to .build/man/man1)",
                         options: [.value("out", "DIR", "the folder to write the pages into (created if missing)")],
                         hidden: true, run: man),

@@ -89,6 +89,10 @@ public final class SandboxPortals: Sendable {
         var prematureRequests: [String: Int] = [:]
         var downloads: [String: Int] = [:]
         var refusedTokens = 0
+        /// When Tailspin's API last got a request, and for each refused token the seconds of
+        /// silence before it (a client that was not scheduled for long cannot renew in time).
+        var lastAPIRequest: Date?
+        var silenceBeforeRefusal: [Double] = []
     }
 
     /// Accounts lock after this many wrong passwords in a row.
@@ -136,6 +140,11 @@ public final class SandboxPortals: Sendable {
     public func requestCount(portal: String) -> Int { state.withLock { $0.requestCount[portal, default: 0] } }
     /// Tailspin API requests refused for a missing, unknown or expired token.
     public var refusedTokens: Int { state.withLock { $0.refusedTokens } }
+    /// Refused tokens that came after less than `seconds` of silence from the client: those a
+    /// client renewing on time would not have met, however busy its machine.
+    public func refusedTokens(afterSilenceUnder seconds: Double) -> Int {
+        state.withLock { $0.silenceBeforeRefusal.filter { $0 < seconds }.count }
+    }
 
     /// Documents served since the portal's faults were last set.
     public func downloadCount(portal: String) -> Int { state.withLock { $0.downloads[portal, default: 0] } }
@@ -379,9 +388,11 @@ public final class SandboxPortals: Sendable {
     func tailspinRoute(_ request: SandboxRequest) -> SandboxResponse {
         if let failure = fault("tailspin", request) { return failure }
         let every = faults("tailspin").rateLimitEvery
-        let count = state.withLock { state -> Int in
+        let (count, silence) = state.withLock { state -> (Int, Double) in
             state.apiRequests += 1
-            return state.apiRequests
+            let now = Date()
+            defer { state.lastAPIRequest = now }
+            return (state.apiRequests, state.lastAPIRequest.map { now.timeIntervalSince($0) } ?? 0)
         }
         if every > 0, count % every == 0 {
             askedToWait("tailspin", seconds: 1)
@@ -412,7 +423,10 @@ public final class SandboxPortals: Sendable {
                   return lifetime > 0 && grant.uses > lifetime ? nil : grant
               }), grant.expires > Date(),
               let client = client(ofUsername: grant.username, portal: "tailspin") else {
-            state.withLock { $0.refusedTokens += 1 }
+            state.withLock {
+                $0.refusedTokens += 1
+                $0.silenceBeforeRefusal.append(silence)
+            }
             return SandboxResponse(status: 401, headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\""), ("Content-Type", "application/json")],
                                    body: Array("{\"error\":\"invalid_token\"}".utf8))
         }

@@ -177,8 +177,11 @@ import NightjarSandbox
         #expect(elapsed > .seconds(14), "the run must outlast the stated lifetime for this test to mean anything")
         #expect(outcome.logins >= 3, "renewed at least twice")
         #expect(lines.all.contains { $0.contains("about to expire") })
-        #expect(!lines.all.contains { $0.contains("the session expired") })
-        #expect(portals.refusedTokens == 0, "\(lines.all.joined(separator: "\n"))")
+        // A token refused after a long silence means this process was not scheduled (a test
+        // machine busy with blocking work); one refused while requests kept coming means the
+        // run did not renew in time. Without `expires in` every token is refused after 30 s of
+        // requests a second apart.
+        #expect(portals.refusedTokens(afterSilenceUnder: 8) == 0, "\(lines.all.joined(separator: "\n"))")
     }
 
     @Test func expiresInBelongsToTheLoginAndWantsSeconds() throws {
