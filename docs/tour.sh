@@ -31,7 +31,7 @@ nightjar doctor                                    # libraries, permissions, har
 umask 077
 echo 'alice: correct horse battery staple' > alice.pass
 echo 'carol: tr0ub4dor and three' > carol.pass
-nightjar vault init --admin alice --passphrase-stdin < alice.pass      # prints a recovery key once
+nightjar vault init --admin alice --passphrase-file alice.pass   # prints a recovery key once
 ALICE="--as alice --passphrase-file alice.pass"
 nightjar vault operator add carol --role reviewer $ALICE --passphrase-stdin < carol.pass
 nightjar vault review grant carol acme $ALICE

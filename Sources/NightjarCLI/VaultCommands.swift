@@ -37,8 +37,12 @@ enum VaultCommands {
                         Example:
                           nightjar vault init --admin alice
                           printf 'passphrase\\n' | nightjar vault init --admin alice --passphrase-stdin
+                          nightjar vault init --admin alice --passphrase-file alice.pass
+                        With neither, NIGHTJAR_PASSPHRASE_COMMAND (if set) gives the passphrase, as for --as.
                         """,
-                        options: [.value("admin", "NAME", "the first admin's name"), passphraseStdin], run: initVault),
+                        options: [.value("admin", "NAME", "the first admin's name"), passphraseStdin,
+                                  .value("passphrase-file", "FILE", "read the new admin's passphrase from FILE (mode 0600, no folder above it writable by others)")],
+                        run: initVault),
             CommandSpec(["vault", "operator", "add"], effect: .changesOther, summary: "add an operator with roles (admin only)",
                         discussion: """
                         Roles: admin, operator, run-integrations, reviewer, viewer. Reviewers approve the batches of
@@ -298,7 +302,14 @@ enum VaultCommands {
         _ = try workspace.requireExisting()
         guard let admin = invocation.value("admin") else { throw UsageError("give the first admin's name with --admin NAME", command: "vault init") }
         let input = secretInput(invocation)
-        let passphrase = try input.next("New passphrase for \(admin)", confirm: true)
+        let passphrase: SecretBytes
+        if let file = invocation.value("passphrase-file") {
+            passphrase = try PassphraseFile.read(Workspace.absolute(file))
+        } else if !invocation.flag("passphrase-stdin"), let command = invocation.environment["NIGHTJAR_PASSPHRASE_COMMAND"], !command.isEmpty {
+            passphrase = try PassphraseCommand.run(command, operator: admin, environment: invocation.environment)
+        } else {
+            passphrase = try input.next("New passphrase for \(admin)", confirm: true)
+        }
         let (_, recoveryKey) = try Vault.create(paths: paths(workspace), adminName: admin, passphrase: passphrase)
         let recoveryText = RecoveryKeyText.format(recoveryKey)
         if invocation.json {
