@@ -155,6 +155,10 @@ struct FirstHourTests {
             #expect(FileManager.default.fileExists(atPath: work + "/" + made), "\(made)")
         }
         #expect(statusLine(port: base) == nil, "the tour left the sandbox running")
+        // One JSON style: the listing of what the tour imported has snake_case keys only.
+        let batches = try BinaryRunner.run(["--home", work + "/ar-night", "batches", "--json"])
+        #expect(batches.stdout.contains("\"payment_date\""), "\(batches.stdout.prefix(500))")
+        #expect(batches.stdout.range(of: #""[a-z]+[A-Z][A-Za-z]*" :"#, options: .regularExpression) == nil, "\(batches.stdout.prefix(500))")
         // Nothing was written outside the tour's folder and its HOME.
         #expect(!FileManager.default.fileExists(atPath: checkoutRoot + "/ar-night"))
     }
