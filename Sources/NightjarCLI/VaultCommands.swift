@@ -592,7 +592,16 @@ enum VaultCommands {
         if let date = invocation.value("since") { since = try CalendarDate(iso: date).description }
         let records = try vault.auditRecords(client: invocation.value("client"), since: since)
         if invocation.json {
-            try Output.json(records)
+            // The records as signed, under the JSON style of every command (the file keeps its own keys).
+            struct Row: Encodable {
+                let seq: Int; let at: String; let principal_id: String; let principal: String; let action: String
+                let client: String?; let entry: String?; let entries: [String]?; let run: String?; let detail: String?
+                let prev: String; let sig: String
+            }
+            try Output.json(records.map {
+                Row(seq: $0.seq, at: $0.at, principal_id: $0.principalID, principal: $0.principal, action: $0.action, client: $0.client,
+                    entry: $0.entry, entries: $0.entries, run: $0.run, detail: $0.detail, prev: $0.prev, sig: $0.sig)
+            })
         } else {
             for record in records {
                 let target = [record.client, record.entry].compactMap { $0 }.joined(separator: "/")
