@@ -232,7 +232,10 @@ public struct CommandTable: Sendable {
                 }
                 return .help(nil, topic: words)
             }
-            let attempted = rest.first(where: { !$0.hasPrefix("-") }) ?? ""
+            guard let attempted = rest.first(where: { !$0.hasPrefix("-") && !leadingOptions.contains($0) }) else {
+                let option = rest.first { word in word.hasPrefix("-") && !GlobalOptions.all.contains { "--\($0.name)" == word || $0.short.map { "-\($0)" } == word } } ?? ""
+                throw UsageError("unknown option \(option) before the command; see `nightjar --help`")
+            }
             throw UsageError("unknown command \"\(attempted)\"" + suggestion(for: attempted) + "; see `nightjar --help`")
         }
         let options = command.options + GlobalOptions.all

@@ -195,6 +195,8 @@ struct FirstHourTests {
         let verbose = try run(["-v"])
         #expect(verbose.status == 0 && verbose.stdout.contains("Commands:"), "\(verbose.stderr)")
         #expect(try run(["-v", "status"]).status == 0)
+        let bogus = try run(["--bogus"])
+        #expect(bogus.status == 64 && bogus.stderr.contains("unknown option --bogus"), "\(bogus.stderr)")
         #expect(try run(["status", "-q"]).status == 0)
 
         let usage = try run(["status", "--bogus", "--json"])
