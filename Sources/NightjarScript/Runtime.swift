@@ -154,6 +154,15 @@ public struct DownloadRecord: Sendable, Codable, Equatable {
     public let sha256: String
     /// `date`, `amount`, `payer`, `reference`, `currency` as captured from the page.
     public let metadata: [String: String]
+
+    public init(kind: DocumentKind, fileName: String, path: String, size: Int, sha256: String, metadata: [String: String]) {
+        self.kind = kind
+        self.fileName = fileName
+        self.path = path
+        self.size = size
+        self.sha256 = sha256
+        self.metadata = metadata
+    }
 }
 
 /// Why a run for one credential stopped, with the step that raised it.
@@ -187,6 +196,11 @@ public struct ScraperOutcome: Sendable {
     public var failure: ScraperFailure?
     public var requests = 0
     public var logins = 0
+    /// What the operator must know although the credential did not fail: a message that could
+    /// not be read, a file still being written, an archive move the server refused.
+    public var notes: [String] = []
+
+    public init() {}
 
     /// `ok`, `no_documents`, or the failure class.
     public var status: String {
