@@ -37,12 +37,12 @@ public enum ZipAttachment {
         var total = 0
         for file in files {
             guard let entry = archive.entries[file] else { continue }
-            if entry.size > limits.maximumEntryBytes { throw refuse("\(file) would inflate to \(entry.size) bytes, more than \(limits.maximumEntryBytes)") }
-            total += entry.size
-            if total > limits.maximumTotalBytes { throw refuse("its files would inflate to more than \(limits.maximumTotalBytes) bytes") }
             if entry.size > 64 * 1024, entry.size / max(1, entry.compressedSize) > limits.maximumRatio {
                 throw refuse("\(file) inflates \(entry.size / max(1, entry.compressedSize)) times its size (a zip bomb?)")
             }
+            if entry.size > limits.maximumEntryBytes { throw refuse("\(file) would inflate to \(entry.size) bytes, more than \(limits.maximumEntryBytes)") }
+            total += entry.size
+            if total > limits.maximumTotalBytes { throw refuse("its files would inflate to more than \(limits.maximumTotalBytes) bytes") }
         }
         var entries: [Entry] = []
         var skipped = archive.names.filter { $0.hasSuffix("/") }.map { "\($0): a folder" }

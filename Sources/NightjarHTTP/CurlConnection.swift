@@ -296,7 +296,7 @@ public final class CurlConnection: @unchecked Sendable {
     /// credential never shows it (and the redactor then catches any other form).
     fileprivate func recordTrace(_ text: String, mark: String) {
         var lines: [String] = []
-        for raw in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\r" || $0 == "\n" }) {
+        for raw in text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline) {
             var line = String(raw)
             if mark == "> " { line = CurlConnection.maskSignIn(line) }
             for secret in secrets where line.contains(secret) { line = line.replacingOccurrences(of: secret, with: Redactor.marker) }

@@ -106,7 +106,7 @@ public final class IMAPMailbox: MailboxTransport {
     }
 
     func lines(_ response: CurlConnection.Response) -> [String] {
-        String(decoding: response.body, as: UTF8.self).split(whereSeparator: { $0 == "\r" || $0 == "\n" }).map(String.init)
+        String(decoding: response.body, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
     }
 
     public func signIn() async throws {

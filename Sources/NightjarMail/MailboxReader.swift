@@ -179,6 +179,9 @@ public final class MailboxReader: Sendable {
         }
     }
 
+    /// `25 MB`, `512 KB`.
+    static func size(_ bytes: Int) -> String { bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 ? "\(bytes / 1024 / 1024) MB" : "\(bytes / 1024) KB" }
+
     static func key(folder: String, uidValidity: UInt64, uid: UInt64) -> String { "\(folder);UIDVALIDITY=\(uidValidity);UID=\(uid)" }
 
     func remember(_ key: String, identity: String?, status: String, message: String?) async {
@@ -190,9 +193,10 @@ public final class MailboxReader: Sendable {
                      kind: DocumentKind, mailbox: any MailboxTransport, outcome: inout ScraperOutcome) async throws {
         let key = MailboxReader.key(folder: folder, uidValidity: uidValidity, uid: uid)
         let limit = definition.sourceSettings.maximumBytes
+        let messageLimit = definition.sourceSettings.maximumMessageBytes
         let label = "message \(uid) in \(folder)"
-        if let summary, summary.size > limit {
-            let problem = "\(label): \(summary.size) bytes, over the \(limit / 1024 / 1024) MB limit (`size max`); not read"
+        if let summary, summary.size > messageLimit {
+            let problem = "\(label): \(summary.size) bytes, more than a message with documents of at most \(MailboxReader.size(limit)) (`size max`) can be; not read"
             outcome.notes.append(problem)
             trace(problem)
             await remember(key, identity: nil, status: "refused", message: problem)
@@ -200,10 +204,10 @@ public final class MailboxReader: Sendable {
         }
         let bytes: [UInt8]
         do {
-            bytes = try await mailbox.fetch(folder, uidValidity: uidValidity, uid: uid, maximumBytes: limit)
+            bytes = try await mailbox.fetch(folder, uidValidity: uidValidity, uid: uid, maximumBytes: messageLimit)
             outcome.requests += 1
         } catch TransferError.tooLarge {
-            let problem = "\(label): over the \(limit / 1024 / 1024) MB limit (`size max`); not read"
+            let problem = "\(label): more than \(messageLimit) bytes, larger than a message with documents of at most \(MailboxReader.size(limit)) can be; not read"
             outcome.notes.append(problem)
             await remember(key, identity: nil, status: "refused", message: problem)
             return
@@ -291,7 +295,7 @@ public enum DocumentSelection {
             let leaf = (name.replacingOccurrences(of: "\\", with: "/") as NSString).lastPathComponent
             guard NamePattern.matches(rule.namePattern, leaf) else { return }
             if bytes.count > maximumBytes {
-                problems.append("\(HTTPSession.sanitise(leaf)) is \(bytes.count) bytes, over the \(maximumBytes / 1024 / 1024) MB limit (`size max`); not kept")
+                problems.append("\(HTTPSession.sanitise(leaf)) is \(bytes.count) bytes, over the \(MailboxReader.size(maximumBytes)) limit (`size max`); not kept")
                 return
             }
             if let problem = DocumentCheck.problem(bytes, expected: rule.expectedType, allowPages: rule.expectedType == .html) {
@@ -307,7 +311,10 @@ public enum DocumentSelection {
                     let name = part.fileName ?? "attachment-\(index + 1)"
                     if case .zip = DocumentFormat.detect(part.content) {
                         do {
-                            let contents = try ZipAttachment.open(part.content, name: HTTPSession.sanitise(name))
+                            var limits = ZipAttachment.Limits()
+                            limits.maximumEntryBytes = maximumBytes
+                            limits.maximumTotalBytes = max(limits.maximumTotalBytes, maximumBytes)
+                            let contents = try ZipAttachment.open(part.content, name: HTTPSession.sanitise(name), limits: limits)
                             used.insert(index)
                             for entry in contents.entries { consider(entry.name, entry.bytes, rule: rule) }
                             problems += contents.skipped.map { "\(HTTPSession.sanitise(name)): \($0)" }

@@ -138,8 +138,11 @@ public struct SourceDeclarations: Sendable, Equatable {
     /// The mailbox folder searched (`folder "INBOX"`).
     public var folder: String?
     public var afterImport: AfterImport = .leave
-    /// The largest message (mailboxes) or file (SFTP) read, in bytes (`size max 25 MB`).
+    /// The largest document kept — an attachment, a body, an SFTP file — in bytes (`size max 25 MB`).
     public var maximumBytes = 25 * 1024 * 1024
+
+    /// The largest message fetched: room for one such document in base64, and a megabyte more.
+    public var maximumMessageBytes: Int { maximumBytes / 3 * 4 + 1024 * 1024 }
 
     public init() {}
 
