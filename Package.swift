@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "NightjarMailTests", dependencies: ["NightjarMail", "NightjarScript", "NightjarHTTP", "NightjarSandbox", "NightjarCore",
                                                              "NightjarDocuments"],
                     swiftSettings: strictSettings),
-        .testTarget(name: "NightjarFileDropTests", dependencies: ["NightjarFileDrop", "NightjarScript", "NightjarHTTP", "NightjarCore"],
+        .testTarget(name: "NightjarFileDropTests", dependencies: ["NightjarFileDrop", "NightjarScript", "NightjarHTTP", "NightjarCore", "NightjarSandbox"],
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarReviewTests", dependencies: ["NightjarReview", "NightjarLedger", "NightjarCore"], swiftSettings: strictSettings),
         .testTarget(name: "NightjarSiteTests", dependencies: ["NightjarSite", "NightjarCore", "NightjarCrypto", "NightjarVault", "NightjarStore",

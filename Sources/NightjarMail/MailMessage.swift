@@ -30,6 +30,13 @@ public struct MailMessage: Sendable {
         public init() {}
     }
 
+    /// Reads a message's headers only (for a search): its parts are left unread.
+    public static func headers(_ bytes: [UInt8]) throws(MailError) -> MailMessage {
+        var limits = Limits()
+        limits.maximumParts = 0
+        return try parse(bytes, limits: limits)
+    }
+
     /// Reads a message (RFC 5322 bytes).
     public static func parse(_ bytes: [UInt8], limits: Limits = Limits()) throws(MailError) -> MailMessage {
         _ = MailMessage.initialised
@@ -47,7 +54,7 @@ public struct MailMessage: Sendable {
             defer { cgmime_release(UnsafeMutableRawPointer(message)) }
             if let fatal = collector.fatal { throw .malformed(fatal) }
             var walker = Walker(limits: limits)
-            if let body = cgmime_message_body(message) { try walker.walk(body, depth: 0, forwarded: false) }
+            if limits.maximumParts > 0, let body = cgmime_message_body(message) { try walker.walk(body, depth: 0, forwarded: false) }
             if let fatal = collector.fatal { throw .malformed(fatal) }
             return MailMessage(messageID: MailMessage.string(cgmime_message_id(message)),
                                subject: MailMessage.string(cgmime_subject(message)),

@@ -35,12 +35,12 @@ public enum SandboxServers {
     }
 
     /// Waits until something accepts connections on 127.0.0.1:`port`.
-    static func waitForPort(_ port: UInt16, process: Process, log: String, seconds: Double = 15) throws {
+    static func waitForPort(_ port: UInt16, process: ServerProcess, log: String, seconds: Double = 15) throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if !process.isRunning {
                 let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-                throw SandboxError("the server exited (status \(process.terminationStatus)): \(text.suffix(2000))")
+                throw SandboxError("the server exited (status \(process.exitStatus ?? -1)): \(text.suffix(2000))")
             }
             let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = sockaddr_in()
@@ -75,31 +75,13 @@ public enum SandboxServers {
         lchown(path, user.uid, user.gid)
     }
 
-    static func launch(_ arguments: [String], log: String, environment: [String: String] = [:]) throws -> Process {
-        let process = Process()
-        let command = runner.prefix + arguments
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = FileHandle(forWritingAtPath: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
+    static func launch(_ arguments: [String], log: String, environment: [String: String] = [:], asRunner: Bool = true) throws -> ServerProcess {
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        try process.run()
-        return process
+        return try ServerProcess(arguments: (asRunner ? runner.prefix : []) + arguments, log: log, environment: env)
     }
 
-    static func stop(_ process: Process) {
-        guard process.isRunning else { return }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
+    static func stop(_ process: ServerProcess) { process.stop() }
 
     static func write(_ text: String, to path: String, mode: Int = 0o644) throws {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -116,7 +98,7 @@ public final class SandboxMailServer: @unchecked Sendable {
     public let folder: String
     public let port: UInt16
     public let certificates: TestCertificates
-    let process: Process
+    let process: ServerProcess
 
     /// `users`: name → password. `introspection`: where Dovecot checks OAuth2 access tokens.
     public init(folder: String, users: [String: String], introspection: String? = nil) throws {
@@ -225,6 +207,182 @@ public final class SandboxMailServer: @unchecked Sendable {
     }
 
     public func stop() { SandboxServers.stop(process) }
+
+    deinit { stop() }
+}
+
+/// OpenSSH's sshd serving SFTP only (internal-sftp, key authentication) on loopback, as whoever
+/// starts it (sshd serves only its own user when not root). No `ChrootDirectory`: sshd refuses a
+/// chroot below a world-writable folder such as /tmp, so remote paths are the folder's real ones.
+public final class SandboxSFTPServer: @unchecked Sendable {
+    public let folder: String
+    public let port: UInt16
+    /// The user a client signs in as.
+    public let user: String
+    /// The client's private key (OpenSSH format, with `keyPassphrase`) and the pinned host line.
+    public let clientKey: String
+    public static let keyPassphrase = "sandbox-key-passphrase"
+    /// Where remote paths start: the real path of the served folder.
+    public let remoteRoot: String
+    private var process: ServerProcess
+    private let config: String
+
+    public init(folder: String) throws {
+        guard SandboxServers.installed("/usr/sbin/sshd") else { throw SandboxError("OpenSSH's sshd is not installed (make setup-test installs openssh-server)") }
+        self.folder = folder
+        let root = folder + "/root"
+        try FileManager.default.createDirectory(atPath: root + "/outbound", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: folder + "/keys", withIntermediateDirectories: true)
+        chmod(folder, 0o755)
+        chmod(root, 0o755)
+        for name in ["host_ed25519", "host_other", "client"] {
+            try SandboxSFTPServer.keygen(folder + "/keys/" + name, passphrase: name == "client" ? SandboxSFTPServer.keyPassphrase : "")
+        }
+        try FileManager.default.copyItem(atPath: folder + "/keys/client.pub", toPath: folder + "/keys/authorized_keys")
+        clientKey = try String(contentsOfFile: folder + "/keys/client", encoding: .utf8)
+        port = try SandboxServers.freePort()
+        let asRoot = geteuid() == 0
+        user = asRoot ? "root" : SandboxServers.runner.name
+        remoteRoot = root
+        config = folder + "/sshd_config"
+        try SandboxSFTPServer.writeConfig(config, folder: folder, port: port, hostKey: "host_ed25519")
+        if asRoot { try? FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true) }
+        process = try SandboxSFTPServer.start(config, folder: folder, port: port)
+    }
+
+    static func keygen(_ path: String, passphrase: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
+        process.arguments = ["-q", "-t", "ed25519", "-f", path, "-N", passphrase, "-C", "nightjar-sandbox"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw SandboxError("ssh-keygen failed for \(path)") }
+    }
+
+    static func writeConfig(_ path: String, folder: String, port: UInt16, hostKey: String) throws {
+        try SandboxServers.write("""
+            Port \(port)
+            ListenAddress 127.0.0.1
+            HostKey \(folder)/keys/\(hostKey)
+            PidFile \(folder)/sshd.pid
+            AuthorizedKeysFile \(folder)/keys/authorized_keys
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            PubkeyAuthentication yes
+            PermitRootLogin prohibit-password
+            UsePAM no
+            StrictModes no
+            AllowTcpForwarding no
+            X11Forwarding no
+            Subsystem sftp internal-sftp
+            ForceCommand internal-sftp
+            LogLevel VERBOSE
+            """, to: path, mode: 0o600)
+    }
+
+    static func start(_ config: String, folder: String, port: UInt16) throws -> ServerProcess {
+        // sshd runs as whoever starts it (it serves only its own user).
+        let log = folder + "/sshd.log"
+        let process = try SandboxServers.launch(["/usr/sbin/sshd", "-D", "-e", "-f", config], log: log, asRunner: false)
+        try SandboxServers.waitForPort(port, process: process, log: log)
+        return process
+    }
+
+    /// `sftp://127.0.0.1:PORT`
+    public var origin: String { "sftp://127.0.0.1:\(port)" }
+
+    /// The pinned `known_hosts` line of the server's current host key, as `ssh-keyscan` prints it.
+    public func knownHostsLine(key: String = "host_ed25519") throws -> String {
+        let publicKey = try String(contentsOfFile: folder + "/keys/\(key).pub", encoding: .utf8).split(separator: " ")
+        return "[127.0.0.1]:\(port) \(publicKey[0]) \(publicKey[1])"
+    }
+
+    /// A path on the server, as a client names it (`/outbound/x.csv`).
+    public func remote(_ path: String) -> String { remoteRoot + path }
+
+    /// The local file behind a remote path.
+    public func local(_ path: String) -> String { folder + "/root" + path }
+
+    /// Restarts the server with another host key (a replaced or impostor server).
+    public func changeHostKey() throws {
+        SandboxServers.stop(process)
+        try SandboxSFTPServer.writeConfig(config, folder: folder, port: port, hostKey: "host_other")
+        process = try SandboxSFTPServer.start(config, folder: folder, port: port)
+    }
+
+    public func stop() { SandboxServers.stop(process) }
+
+    deinit { stop() }
+}
+
+/// A server started in its own process group with a clean signal mask (Foundation's `Process`
+/// passes on blocked signals, and servers that close inherited descriptors look exited to it),
+/// its output in a log file. Stopping it signals the whole group, so workers a server forked go
+/// with it.
+public final class ServerProcess: @unchecked Sendable {
+    public let pid: pid_t
+    private let lock = NSLock()
+    private var status: Int32?
+
+    init(arguments: [String], log: String, environment: [String: String]) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var child: pid_t = 0
+        let result = posix_spawn(&child, arguments[0], &actions, &attributes, argv, envp)
+        guard result == 0 else { throw SandboxError("cannot start \(arguments[0]): \(String(cString: strerror(result)))") }
+        pid = child
+    }
+
+    /// The exit status once it has ended (reaped here), nil while it runs.
+    public var exitStatus: Int32? {
+        lock.withLock {
+            if status == nil {
+                var raw: Int32 = 0
+                if waitpid(pid, &raw, WNOHANG) == pid { status = raw }
+            }
+            return status
+        }
+    }
+
+    public var isRunning: Bool { exitStatus == nil }
+
+    /// TERM to the group, KILL after five seconds, then reaps it.
+    public func stop() {
+        guard isRunning else { return }
+        kill(-pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(5)
+        while isRunning && Date() < deadline { usleep(10_000) }
+        if isRunning {
+            kill(-pid, SIGKILL)
+            while isRunning { usleep(10_000) }
+        }
+        // Workers that outlived their master.
+        kill(-pid, SIGKILL)
+    }
 
     deinit { stop() }
 }
