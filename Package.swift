@@ -77,7 +77,7 @@ let package = Package(
 
         // Benchmarks (`make bench`), release build only.
         .executableTarget(name: "NightjarBench",
-                          dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault",
+                          dependencies: ["CSystem", "NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault",
                                          "NightjarDocuments", "NightjarLedger", "NightjarHTTP", "NightjarScript", "NightjarAgent",
                                          "NightjarSite"],
                           path: "Benchmarks/NightjarBench", swiftSettings: strictSettings),
@@ -112,7 +112,7 @@ let package = Package(
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarFileDropTests", dependencies: ["NightjarFileDrop", "NightjarScript", "NightjarHTTP", "NightjarCore", "NightjarSandbox"],
                     swiftSettings: strictSettings),
-        .testTarget(name: "NightjarReviewTests", dependencies: ["NightjarReview", "NightjarLedger", "NightjarCore"], swiftSettings: strictSettings),
+        .testTarget(name: "NightjarReviewTests", dependencies: ["NightjarReview", "NightjarLedger", "NightjarCore", "NightjarDocuments", "NightjarStore"], swiftSettings: strictSettings),
         .testTarget(name: "NightjarSiteTests", dependencies: ["NightjarSite", "NightjarCore", "NightjarCrypto", "NightjarVault", "NightjarStore",
                                                              "NightjarLedger", "NightjarReview"], swiftSettings: strictSettings),
         .testTarget(name: "NightjarAgentTests", dependencies: ["NightjarAgent", "NightjarCore"], swiftSettings: strictSettings),

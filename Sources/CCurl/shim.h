@@ -16,6 +16,8 @@ static inline CURLcode ccurl_easy_setopt_data_callback(CURL *h, CURLoption o, cc
 static inline CURLcode ccurl_easy_setopt_progress_callback(CURL *h, ccurl_progress_callback f) {
     return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, f);
 }
+/// The debug callback, through which a recorder sees the request headers libcurl sent.
+static inline CURLcode ccurl_easy_setopt_debug_callback(CURL *h, curl_debug_callback f) { return curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, f); }
 static inline CURLcode ccurl_easy_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLSHcode ccurl_share_setopt_long(CURLSH *s, CURLSHoption o, long v) { return curl_share_setopt(s, o, v); }
 
@@ -35,12 +37,6 @@ static inline int ccurl_multi_next_done(CURLM *multi, CURL **easy, CURLcode *res
 
 /// libcurl and OpenSSL initialised once; OpenSSL without its atexit handler.
 static inline CURLcode ccurl_global_init(void) { return curl_global_init(CURL_GLOBAL_ALL); }
-
-/// The trace callback (CURLOPT_DEBUGFUNCTION): every protocol line in and out.
-typedef int (*ccurl_debug_callback)(CURL *handle, curl_infotype type, char *data, size_t size, void *context);
-static inline CURLcode ccurl_easy_setopt_debug_callback(CURL *h, ccurl_debug_callback f) {
-    return curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, f);
-}
 
 /// The SSH host-key check (CURLOPT_SSH_KEYFUNCTION): the known key, the server's and how they compare.
 typedef int (*ccurl_ssh_key_callback)(CURL *handle, const struct curl_khkey *known, const struct curl_khkey *found, enum curl_khmatch match,

@@ -11,7 +11,7 @@ import NightjarVault
 enum FileApprovals {
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["profile", "approve"], summary: "approve this exact version of a layout profile for the night (admin)",
+            CommandSpec(["profile", "approve"], effect: .changesOther, summary: "approve this exact version of a layout profile for the night (admin)",
                         discussion: """
                         The night imports files only with profiles whose exact bytes an admin approved; a changed
                         profile waits for a new approval. Recorded in the vault's signed authority chain.
@@ -21,7 +21,7 @@ enum FileApprovals {
                         """,
                         arguments: [ArgumentSpec("NAME", "profiles/NAME.profile, or a path")], options: VaultCommands.unlockOptions,
                         run: { try await approve(.profile, $0) }),
-            CommandSpec(["rules", "approve"], summary: "approve this exact version of a matching-rules file for the night (admin)",
+            CommandSpec(["rules", "approve"], effect: .changesOther, summary: "approve this exact version of a matching-rules file for the night (admin)",
                         discussion: """
                         A client whose rules file (rules/CLIENT.rules, else rules/default.rules) is not approved in
                         its exact bytes is not run by the night. Recorded in the vault's signed authority chain.
@@ -73,9 +73,10 @@ enum FileApprovals {
     }
 
     /// The workspace's profiles whose exact bytes are approved, and a warning for each one that is not.
-    static func approvedProfiles(_ workspace: Workspace, vault: Vault) throws -> (profiles: [LayoutProfile], warnings: [String]) {
+    static func approvedProfiles(_ workspace: Workspace, vault: Vault) throws -> (profiles: [LayoutProfile], unapproved: [LayoutProfile], warnings: [String]) {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: workspace.profilesDirectory)) ?? []).filter { $0.hasSuffix(".profile") }.sorted()
         var profiles: [LayoutProfile] = []
+        var unapproved: [LayoutProfile] = []
         var warnings: [String] = []
         for file in names {
             let name = String(file.dropLast(".profile".count))
@@ -83,11 +84,12 @@ enum FileApprovals {
             let sha256 = try digest(path)
             guard vault.isApproved(.profile, name: name, sha256: sha256) else {
                 warnings.append("profile \(name): \(path) is not approved in this version, so files only it reads are not imported (nightjar profile approve \(name))")
+                if let profile = try? ImportCommands.loadProfile(path, workspace: workspace) { unapproved.append(profile) }
                 continue
             }
             profiles.append(try ImportCommands.loadProfile(path, workspace: workspace))
         }
-        return (profiles, warnings)
+        return (profiles, unapproved, warnings)
     }
 
     /// Why the night may not match `client`'s batches with the rules file that applies to it, or nil.

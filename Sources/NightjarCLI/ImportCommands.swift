@@ -10,7 +10,7 @@ import NightjarStore
 enum ImportCommands {
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["import"], summary: "import remittance files (X12 820, or text, Excel, HTML and JSON by profile) into batches",
+            CommandSpec(["import"], effect: .changesBooks, summary: "import remittance files (X12 820, or text, Excel, HTML and JSON by profile) into batches",
                         discussion: """
                         The format is found from the content: X12 by its ISA header; anything else is read by the one
                         profile of profiles/ that fits it (or --profile). When two profiles fit, the file is refused and
@@ -18,15 +18,19 @@ enum ImportCommands {
                         nothing. A payment whose total differs from its lines, or whose file states a total or count
                         its rows do not match, is stored and flagged out of balance with both figures. A file that is
                         not imported (an 810 invoice, a PDF, no fitting profile) exits 65 and says what reads it.
+                        With --pending, reads again the files the night kept but could not read (after a profile
+                        was written or fixed), matches what it read, and exits 65 while any stays unread.
 
-                        Example:
+                        Examples:
                           nightjar import remit-2026-11-23.x12 northwind-2026-11.csv --client acme
+                          nightjar import --pending --client acme
                         """,
-                        arguments: [ArgumentSpec("FILE", "files to import", variadic: true)],
+                        arguments: [ArgumentSpec("FILE", "files to import", optional: true, variadic: true)],
                         options: [.value("client", "C", "the client the files belong to"),
-                                  .value("profile", "NAME", "read delimited files with profiles/NAME.profile")],
+                                  .value("profile", "NAME", "read delimited files with profiles/NAME.profile"),
+                                  .flag("pending", "read again the inbox's unread files (nightjar inbox list)")],
                         run: importFiles),
-            CommandSpec(["invoices", "import"], summary: "load a client's open invoices (updates open amounts on re-import)",
+            CommandSpec(["invoices", "import"], effect: .changesBooks, summary: "load a client's open invoices (updates open amounts on re-import)",
                         discussion: """
                         Default layout (a header row, comma-separated, ISO dates):
                           customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number[,terms]
@@ -35,9 +39,9 @@ enum ImportCommands {
                         arguments: [ArgumentSpec("FILE", "the open-invoice export")],
                         options: [.value("client", "C", "the client"), .value("profile", "NAME", "profiles/NAME.profile")],
                         run: importInvoices),
-            CommandSpec(["customers", "list"], summary: "list a client's customers and the payer aliases that point to them",
+            CommandSpec(["customers", "list"], effect: .readsOnly, summary: "list a client's customers and the payer aliases that point to them",
                         options: [.value("client", "C", "the client")], run: listCustomers),
-            CommandSpec(["customers", "alias", "add"], summary: "say that a payer's id or name (as a portal writes it) is one of your customers",
+            CommandSpec(["customers", "alias", "add"], effect: .changesBooks, summary: "say that a payer's id or name (as a portal writes it) is one of your customers",
                         discussion: """
                         A portal may use another account number than your ERP. Matching only considers the invoices of
                         the customers a payer is known as, so map each payer id or name once:
@@ -48,7 +52,7 @@ enum ImportCommands {
                         """,
                         arguments: [ArgumentSpec("ALIAS", "the payer id or name as written"), ArgumentSpec("CUSTOMER", "your customer id")],
                         options: [.value("client", "C", "the client"), .flag("force", "map a name even when several payer ids share it")], run: addAlias),
-            CommandSpec(["customers", "alias", "import"], summary: "load many payer aliases at once from a CSV file (alias,customer_id)",
+            CommandSpec(["customers", "alias", "import"], effect: .changesBooks, summary: "load many payer aliases at once from a CSV file (alias,customer_id)",
                         discussion: """
                         The file has a header row naming an `alias` column (or payer_id, payer, payer_name) and a
                         `customer_id` column; comma- or semicolon-separated. All rows load in one transaction, or
@@ -60,9 +64,9 @@ enum ImportCommands {
                         arguments: [ArgumentSpec("FILE", "the alias file")],
                         options: [.value("client", "C", "the client"), .flag("force", "map names even when several payer ids share them")],
                         run: importAliases),
-            CommandSpec(["customers", "alias", "remove"], summary: "remove a payer alias",
+            CommandSpec(["customers", "alias", "remove"], effect: .changesBooks, summary: "remove a payer alias",
                         arguments: [ArgumentSpec("ALIAS", "the payer id or name")], options: [.value("client", "C", "the client")], run: removeAlias),
-            CommandSpec(["match"], summary: "match batches' lines to open invoices (new batches; --client C decides all its waiting batches again)",
+            CommandSpec(["match"], effect: .changesBooks, summary: "match batches' lines to open invoices (new batches; --client C decides all its waiting batches again)",
                         discussion: """
                         Each line is matched against the open invoices of the customers its payer is known as (see
                         `nightjar customers alias add`), in the line's currency, and classified: paid in full, with
@@ -80,7 +84,7 @@ enum ImportCommands {
                         options: [.value("client", "C", "decide all of this client's waiting batches again"),
                                   .value("batch", "ID", "decide this batch again")],
                         run: matchBatches),
-            CommandSpec(["rules", "show"], summary: "the matching rules a client's batches are matched with, and where they come from",
+            CommandSpec(["rules", "show"], effect: .readsOnly, summary: "the matching rules a client's batches are matched with, and where they come from",
                         discussion: """
                         Rules live in rules/CLIENT.rules (else rules/default.rules, else the documented defaults):
                           write_off_amount = 5.00        write_off_percent = 0.5
@@ -91,10 +95,10 @@ enum ImportCommands {
                           payer_id_is_customer_id = no   (yes: a payer id equal to a customer id means that customer)
                         """,
                         options: [.value("client", "C", "the client")], run: showRules),
-            CommandSpec(["batches"], summary: "list remittance batches (one per payment)",
+            CommandSpec(["batches"], effect: .readsOnly, summary: "list remittance batches (one per payment)",
                         options: [.value("client", "C", "only this client"), .value("date", "DATE", "only payments dated DATE")],
                         run: listBatches),
-            CommandSpec(["batch", "show"], summary: "show a batch with each line's decision, suggestions, deductions and where it came from",
+            CommandSpec(["batch", "show"], effect: .readsOnly, summary: "show a batch with each line's decision, suggestions, deductions and where it came from",
                         discussion: """
                         --json prints the stable shape documented in docs/json-api.md: each line's decision (status,
                         rule, invoices with applied amounts, deductions, suggestions, the line paid first), and its
@@ -136,6 +140,11 @@ enum ImportCommands {
     }
 
     static func importFiles(_ invocation: Invocation) async throws -> ExitStatus {
+        if invocation.flag("pending") {
+            guard invocation.arguments.isEmpty else { throw UsageError("--pending reads the inbox's unread files: give no FILE", command: "import") }
+            return try await InboxCommands.importPending(invocation)
+        }
+        guard !invocation.arguments.isEmpty else { throw UsageError("give the files to import (or --pending)", command: "import") }
         let client = try requireClient(invocation)
         let (ledger, config, workspace) = try ledger(invocation)
         let explicit = try invocation.value("profile").map { try loadProfile($0, workspace: workspace) }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import NightjarCore
 public import NightjarAgent
 
@@ -86,6 +86,9 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
     /// When the daemon visits each portal (`[schedule]`): `PORTAL = "11:30 15:00 23:00 America/New_York"`,
     /// and `default` for the others (default: 02:00 in the workspace's zone).
     public var schedules: [String: String] = [:]
+    /// When the night must be over (`night_ends = "07:00"`, the workspace's zone): a portal's
+    /// `Retry-After` that would wait past it is not waited out (the credential is `rate_limited`).
+    public var nightEnds: String?
 
     public init(name: String, timeZone: String, defaultCurrency: CurrencyCode, origins: [String: String] = [:]) {
         self.name = name
@@ -96,6 +99,7 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case name, origins, schedules
+        case nightEnds = "night_ends"
         case timeZone = "time_zone"
         case defaultCurrency = "default_currency"
     }
@@ -163,7 +167,7 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
             let fullKey = section.isEmpty ? String(key) : "\(section).\(key)"
             values[fullKey] = (value, lineNumber)
         }
-        let known = ["workspace.name", "workspace.time_zone", "workspace.default_currency"]
+        let known = ["workspace.name", "workspace.time_zone", "workspace.default_currency", "workspace.night_ends"]
         var origins: [String: String] = [:]
         for (key, value) in values where key.hasPrefix("origins.") {
             guard value.0.hasPrefix("http://") || value.0.hasPrefix("https://") else {
@@ -197,7 +201,19 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
         }
         var config = WorkspaceConfig(name: values["workspace.name"]?.0 ?? "Nightjar", timeZone: timeZone, defaultCurrency: currency, origins: origins)
         config.schedules = schedules
+        if let (text, line) = values["workspace.night_ends"] {
+            guard let zone = TimeZone(identifier: timeZone), let parsed = try? PortalSchedule.parse(text, defaultZone: zone), parsed.times.count == 1 else {
+                throw .invalid(SourceLocation(file: file, line: line, column: 1), "night_ends is one time of day, e.g. \"07:00\"")
+            }
+            config.nightEnds = text
+        }
         return config
+    }
+
+    /// The instant the night that starts at `start` must end by, or nil when none is set.
+    public func nightDeadline(after start: Date) -> Date? {
+        guard let nightEnds, let zone = TimeZone(identifier: timeZone), let schedule = try? PortalSchedule.parse(nightEnds, defaultZone: zone) else { return nil }
+        return schedule.next(after: start, count: 1).first
     }
 
     /// When supplier documents are looked for: `supplier_documents`, else three times a day.

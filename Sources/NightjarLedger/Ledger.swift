@@ -220,7 +220,14 @@ public struct Ledger {
             }
             var created = 0, updated = 0
             let now = Logger.timestamp()
-            let find = try database.prepared("SELECT id FROM open_invoice WHERE client_id = ? AND customer_id = ? AND invoice_number = ?")
+            let find = try database.prepared("SELECT id, open_amount_minor FROM open_invoice WHERE client_id = ? AND customer_id = ? AND invoice_number = ?")
+            // What approved batches took off an invoice stands: a file from the ERP that has not
+            // yet seen those payments may lower an open amount, never raise it back (only a
+            // reversal gives an approval's amounts back).
+            let settledByApprovals = Set(try database.query("""
+                SELECT DISTINCT e.invoice_id FROM approval_entry e JOIN remittance_batch b ON b.id = e.batch_id
+                WHERE b.client_id = ? AND b.status = 'approved'
+                """, [client]).map { try $0.int64("invoice_id") })
             let update = try database.prepared("""
                 UPDATE open_invoice SET invoice_date = ?, due_date = ?, amount_minor = ?, open_amount_minor = ?, currency = ?, po_number = ?,
                     terms = ?, source_file_id = ?, source_line = ?, updated_at = ? WHERE id = ?
@@ -239,7 +246,8 @@ public struct Ledger {
                 find.bind(invoice.customerID, at: 2)
                 find.bind(invoice.invoiceNumber, at: 3)
                 var existing: Int64?
-                try find.forEachRow { existing = $0.int64(0) }
+                var currentOpen: Int64 = 0
+                try find.forEachRow { existing = $0.int64(0); currentOpen = $0.int64(1) }
                 let statement = existing == nil ? insert : update
                 var index: Int32 = 1
                 func next() -> Int32 { defer { index += 1 }; return index }
@@ -251,7 +259,8 @@ public struct Ledger {
                 statement.bind(invoice.invoiceDate?.description, at: next())
                 statement.bind(invoice.dueDate?.description, at: next())
                 statement.bind(invoice.amount.minorUnits, at: next())
-                statement.bind(invoice.openAmount.minorUnits, at: next())
+                let open = existing.map { settledByApprovals.contains($0) } == true ? min(invoice.openAmount.minorUnits, currentOpen) : invoice.openAmount.minorUnits
+                statement.bind(open, at: next())
                 statement.bind(invoice.openAmount.currency.code, at: next())
                 statement.bind(invoice.purchaseOrderNumber, at: next())
                 statement.bind(invoice.terms, at: next())

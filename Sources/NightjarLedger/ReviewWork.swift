@@ -284,7 +284,7 @@ extension Ledger {
             }
             let open = try openAmounts(Set(lines.flatMap { $0.suggestions.map(\.invoiceID) }), client: client)
             let decisions = try database.query("SELECT * FROM review_decision WHERE batch_id = ? ORDER BY id", [id]).map {
-                (id: try $0.int64("id"), decision: BatchReview.Decision(action: try $0.string("action"), line: try $0.get("line_position", as: Int64?.self).map { Int($0) },
+                (id: try $0.int64("id"), decision: BatchReview.Decision(action: try $0.string("action"), line: try $0.get("line_position", as: Int64?.self).map { Int($0) + 1 },
                                                                   detail: try $0.string("detail"), actor: try $0.string("actor"), at: try $0.string("at")))
             }
             let exports = try database.query("SELECT * FROM gl_export WHERE batch_id = ? ORDER BY id", [id]).map {

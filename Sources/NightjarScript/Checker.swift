@@ -53,6 +53,9 @@ struct Checking {
     /// Inside a branch or loop whose condition carries a vault value.
     var taintedControl = 0
 
+    /// Whether the statements being checked are the login's.
+    var checkingLogin = false
+
     init(definition: ScraperDefinition) { self.definition = definition }
 
     mutating func error(_ problem: String, _ location: SourceLocation, suggestion: String? = nil) {
@@ -80,7 +83,9 @@ struct Checking {
         if let login = definition.login {
             // Names bound while logging in (a token, say) are known in every document block.
             scopes = [[:]]
+            checkingLogin = true
             checkStatements(login.statements)
+            checkingLogin = false
         }
         let loginNames = scopes[0]
         if definition.documents.isEmpty {
@@ -305,6 +310,9 @@ struct Checking {
         case .messages, .attachments, .body, .files:
             let word = ScraperInterpreter.stepName(statement.kind)
             error("`\(word)` reads \(word == "files" ? "an SFTP drop" : "a mailbox"); this definition is a portal (it starts with `portal`)", statement.location)
+        case .expiresIn(let value):
+            _ = check(value)
+            if !checkingLogin { error("`expires in` says how long a login lasts: write it in `login { ... }`", statement.location) }
         }
     }
 

@@ -14,10 +14,10 @@ public enum ScraperParser {
 
     /// Top-level words, for suggestions.
     static let topLevelWords = ["portal", "mailbox", "sftp", "origin", "window", "timeout", "concurrency", "rate", "pages", "expired", "unavailable",
-                                "login", "sign", "folder", "after", "size"]
+                                "sensitive", "login", "sign", "folder", "after", "size"]
         + DocumentKind.allCases.map(\.blockName)
     /// Step words, for suggestions.
-    static let statementWords = ["get", "post", "download", "let", "cookie", "expect", "fail", "if", "for", "while", "pages", "log", "wait",
+    static let statementWords = ["get", "post", "download", "let", "cookie", "expect", "fail", "if", "for", "while", "pages", "log", "wait", "expires",
                                  "messages", "attachments", "body", "files"]
 }
 
@@ -213,6 +213,18 @@ struct Parser {
                 }
                 advance()
                 definition.unavailable.append(try expression())
+            case "sensitive":
+                // sensitive "SAMLResponse", "wctx": names separated by commas.
+                var more = true
+                while more {
+                    let name = try literalString("the name of a field whose values are one-time or session values")
+                    guard !name.isEmpty, !name.contains(where: { $0.isWhitespace }) else {
+                        throw ScriptError("a sensitive name is a field, parameter, header or cookie name, without spaces", at: previous.location)
+                    }
+                    definition.settings.sensitiveNames.append(name)
+                    more = isSymbol(",")
+                    if more { advance() }
+                }
             case "login":
                 definition.login = try block()
             default:
@@ -413,6 +425,10 @@ struct Parser {
                 }
             }
             kind = .files(query)
+        case "expires":
+            guard isIdentifier("in") else { throw ScriptError("write `expires in SECONDS`, e.g. `expires in json \"expires_in\"`", at: current.location) }
+            advance()
+            kind = .expiresIn(try expression())
         case "wait":
             let seconds = try number("seconds to wait")
             let unit = try identifier("`seconds`")

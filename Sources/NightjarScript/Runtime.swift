@@ -6,6 +6,10 @@ import Synchronization
 
 /// What the interpreter needs of a credential: its values by field, its TOTP generator and the
 /// origins it may be sent to. The vault builds one from a decrypted entry; replay builds a fake.
+///
+/// Redaction: the client and portal ids are identifiers, never redacted; the username is an
+/// identifier too unless the credential marks it secret (`usernameIsSecret`), in which case it is
+/// registered with the redactor like the password.
 public struct ScriptCredential: Sendable {
     public let client: String
     public let portal: String
@@ -31,6 +35,10 @@ public struct ScriptCredential: Sendable {
         self.totp = totp
         self.totpPeriod = totpPeriod
         self.usernameIsSecret = usernameIsSecret
+        Redactor.shared.declareIdentifier(client)
+        Redactor.shared.declareIdentifier(portal)
+        if let label { Redactor.shared.declareIdentifier(label) }
+        if usernameIsSecret, let username = fields["username"] { Redactor.shared.register(text: username) }
     }
 
     /// `CLIENT/PORTAL[/LABEL]`: how logs, login attempts and one-time codes tell credentials apart.
@@ -152,7 +160,7 @@ public struct DownloadRecord: Sendable, Codable, Equatable {
     public let path: String
     public let size: Int
     public let sha256: String
-    /// `date`, `amount`, `payer`, `reference`, `currency` as captured from the page.
+    /// `date`, `amount`, `payer`, `reference`, `currency`, `size` as captured from the page.
     public let metadata: [String: String]
 
     public init(kind: DocumentKind, fileName: String, path: String, size: Int, sha256: String, metadata: [String: String]) {
@@ -162,6 +170,17 @@ public struct DownloadRecord: Sendable, Codable, Equatable {
         self.size = size
         self.sha256 = sha256
         self.metadata = metadata
+    }
+
+    /// How a listing names a document already fetched: its kind and `reference` with its `date`,
+    /// and with its `size` when the listing gives one. None without a reference: a listing that
+    /// says too little is downloaded again rather than guessed.
+    public static func listingKeys(kind: DocumentKind, metadata: [String: String]) -> [String] {
+        guard let reference = metadata["reference"]?.trimmingCharacters(in: .whitespaces), !reference.isEmpty else { return [] }
+        var keys: [String] = []
+        if let date = metadata["date"], !date.isEmpty { keys.append("\(kind.rawValue)|\(reference)|date \(date)") }
+        if let size = metadata["size"], !size.isEmpty { keys.append("\(kind.rawValue)|\(reference)|size \(size)") }
+        return keys
     }
 }
 
@@ -199,13 +218,15 @@ public struct ScraperOutcome: Sendable {
     /// What the operator must know although the credential did not fail: a message that could
     /// not be read, a file still being written, an archive move the server refused.
     public var notes: [String] = []
+    /// Documents the listing named that are already in the inbox, so were not downloaded again.
+    public var alreadyInInbox = 0
 
     public init() {}
 
     /// `ok`, `no_documents`, or the failure class.
     public var status: String {
         if let failure { return failure.failureClass.rawValue }
-        return downloads.isEmpty ? "no_documents" : "ok"
+        return downloads.isEmpty && alreadyInInbox == 0 ? "no_documents" : "ok"
     }
 }
 
@@ -219,14 +240,18 @@ public struct ScraperRunOptions: Sendable {
     public var downloadDirectory: String
     /// Resolve and print the requests, send nothing.
     public var dryRun: Bool
+    /// Listing keys (`DownloadRecord.listingKeys`) of documents already in the inbox: a download
+    /// the listing names this way is not made again.
+    public var alreadyFetched: Set<String>
 
     public init(range: DateRange, kinds: [DocumentKind] = [.remittance], originOverrides: [String: String] = [:],
-                downloadDirectory: String, dryRun: Bool = false) {
+                downloadDirectory: String, dryRun: Bool = false, alreadyFetched: Set<String> = []) {
         self.range = range
         self.kinds = kinds
         self.originOverrides = originOverrides
         self.downloadDirectory = downloadDirectory
         self.dryRun = dryRun
+        self.alreadyFetched = alreadyFetched
     }
 }
 

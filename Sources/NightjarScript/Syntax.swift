@@ -58,6 +58,10 @@ public struct ScraperSettings: Sendable, Equatable {
     public var requestsPerSecond = 2.0
     /// Hard page limit for `pages` loops without their own `limit`.
     public var pageLimit = 50
+    /// `sensitive "NAME", ...`: more fields (query and form parameters, JSON keys, headers,
+    /// cookies, hidden inputs) whose values are one-time or session values, hidden in HAR files
+    /// and cassettes like the built-in ones (`code`, `state`, `ticket`, session ids).
+    public var sensitiveNames: [String] = []
     public init() {}
 }
 
@@ -237,6 +241,9 @@ public indirect enum StatementKind: Sendable {
     case body(BodyRule)
     /// `files in "FOLDER" ...` (SFTP)
     case files(FileQuery)
+    /// `expires in EXPR` (in `login`): the session lasts EXPR seconds (a token's `expires_in`);
+    /// Nightjar logs in again shortly before, instead of meeting the expiry mid-run.
+    case expiresIn(Expression)
 }
 
 /// What a request sends.
@@ -271,10 +278,10 @@ public struct DownloadSpec: Sendable {
     public var name: Expression?
     /// `expect type csv`: what the bytes must be; anything else is a substituted answer.
     public var expectedType: DownloadType?
-    /// `date`, `amount`, `payer`, `reference`, `currency`.
+    /// `date`, `amount`, `payer`, `reference`, `currency`, `size`.
     public var metadata: [(String, Expression)]
 
-    public static let metadataFields = ["date", "amount", "payer", "reference", "currency"]
+    public static let metadataFields = ["date", "amount", "payer", "reference", "currency", "size"]
 }
 
 /// What a download's bytes must be (`expect type ...`).

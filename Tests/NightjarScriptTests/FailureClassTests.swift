@@ -151,11 +151,62 @@ import NightjarSandbox
         #expect(outcome.downloads.count == portals.data.payments(portal: portal, client: "globex", from: "2026-09-01", to: "2026-12-31").count)
     }
 
+    /// Tailspin's token says how long it lasts (`expires_in`); the definition's `expires in`
+    /// makes the run log in again shortly before, so no request meets an expired token.
+    @Test func aTokenIsRenewedBeforeItExpiresWhenThePortalSaysWhen() async throws {
+        let portals = try SandboxPortals()
+        defer { portals.stop() }
+        var faults = PortalFaults()
+        // The token says it lasts 12 s and is honoured for 30: the run renews at 7 s, and a
+        // machine busy with other tests may stall a request by up to 23 s without a refusal.
+        faults.tokenSeconds = 12
+        faults.tokenGraceSeconds = 18
+        portals.setFaults(faults, for: "tailspin")
+        // Slowed to one request a second, the run outlasts the stated lifetime several times.
+        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/tailspin.scraper", encoding: .utf8)
+            .replacingOccurrences(of: "rate 5 per second", with: "rate 1 per second")
+        let definition = try ScriptTestSupport.parse(text)
+        let lines = Lines()
+        let start = ContinuousClock.now
+        let session = await ScraperInterpreter.session(for: definition, origins: [portals.origins["tailspin"]!], recorder: nil)
+        let outcome = await ScriptTestSupport.run(definition, portals: portals, client: "globex", range: ScriptTestSupport.range("2026-09-01", "2026-12-31"),
+                                                  transport: session, lines: lines)
+        let elapsed = ContinuousClock.now - start
+        #expect(outcome.failure == nil, "\(outcome.failure?.message ?? "")")
+        #expect(outcome.downloads.count == portals.data.payments(portal: "tailspin", client: "globex", from: "2026-09-01", to: "2026-12-31").count)
+        #expect(elapsed > .seconds(14), "the run must outlast the stated lifetime for this test to mean anything")
+        #expect(outcome.logins >= 3, "renewed at least twice")
+        #expect(lines.all.contains { $0.contains("about to expire") })
+        // A token refused after a long silence means this process was not scheduled (a test
+        // machine busy with blocking work); one refused while requests kept coming means the
+        // run did not renew in time. Without `expires in` every token is refused after 30 s of
+        // requests a second apart.
+        #expect(portals.refusedTokens(afterSilenceUnder: 8) == 0, "\(lines.all.joined(separator: "\n"))")
+    }
+
+    @Test func expiresInBelongsToTheLoginAndWantsSeconds() throws {
+        let misplaced = """
+            portal p "P"
+            origin web "https://p.example"
+            login {
+              post "/token" form { user: vault.username }
+            }
+            remittances {
+              expires in 60
+              download get "/file" kind remittance
+            }
+            """
+        #expect(throws: (any Error).self) { try ScriptTestSupport.parse(misplaced) }
+        let placed = misplaced.replacingOccurrences(of: "  expires in 60\n", with: "").replacingOccurrences(of: "post \"/token\" form { user: vault.username }",
+                                                                                                           with: "post \"/token\" form { user: vault.username }\n  expires in 60")
+        #expect(throws: Never.self) { try ScriptTestSupport.parse(placed) }
+    }
+
     @Test func aSessionThatExpiresAgainRightAfterLoggingInIsAFailure() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
         var faults = PortalFaults()
-        faults.sessionLifetime = 1
+        faults.rejectSessions = true
         portals.setFaults(faults, for: "northwind")
         let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("northwind"), portals: portals, client: "acme")
         #expect(outcome.failure?.failureClass == .portalUnavailable)
