@@ -1,6 +1,7 @@
 import Foundation
 import NightjarAgent
 import NightjarCore
+import NightjarHTTP
 import NightjarLedger
 import NightjarReview
 import NightjarScript
@@ -208,6 +209,9 @@ enum NightCommands {
                                  loginGuard: DatabaseLoginGuard(open: opener), totp: TOTPCodeSource(store: DatabaseTOTPStore(open: opener)),
                                  prompt: scope.prompt, trace: { Logger(label: "run").info($0) }, progress: scope.progress)
         runner.refetch = scope.refetch
+        runner.sourceMemory = DatabaseSourceMemory(open: opener)
+        runner.timeZone = timeZone
+        if let bundle = config.sourceCABundle { runner.sourceTLS = TLSSettings(caBundle: Workspace.absolute(bundle)) }
         if let end = config.nightDeadline(after: Date()) { runner.deadline = ContinuousClock.now + .milliseconds(Int(end.timeIntervalSinceNow * 1000)) }
         let description = (scope.clients.isEmpty ? "all clients" : scope.clients.joined(separator: ",")) + " / "
             + (scope.portals.isEmpty ? "all portals" : scope.portals.joined(separator: ","))

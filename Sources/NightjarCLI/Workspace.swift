@@ -89,6 +89,9 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
     /// When the night must be over (`night_ends = "07:00"`, the workspace's zone): a portal's
     /// `Retry-After` that would wait past it is not waited out (the credential is `rate_limited`).
     public var nightEnds: String?
+    /// CA certificates (PEM) that mailbox servers are verified with instead of the system's, for
+    /// a server with a private CA (`[sources] ca_bundle`).
+    public var sourceCABundle: String?
 
     public init(name: String, timeZone: String, defaultCurrency: CurrencyCode, origins: [String: String] = [:]) {
         self.name = name
@@ -100,6 +103,7 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case name, origins, schedules
         case nightEnds = "night_ends"
+        case sourceCABundle = "source_ca_bundle"
         case timeZone = "time_zone"
         case defaultCurrency = "default_currency"
     }
@@ -130,6 +134,7 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
 
         """ + (origins.isEmpty ? "" : "\n[origins]\n# Where portals really are: PORTAL, PORTAL.ORIGIN, CLIENT/PORTAL or CLIENT/PORTAL.ORIGIN.\n"
             + origins.keys.sorted().map { "\($0) = \"\(origins[$0]!)\"" }.joined(separator: "\n") + "\n")
+            + (sourceCABundle.map { "\n[sources]\n# CA certificates mailbox servers are verified with instead of the system's.\nca_bundle = \"\($0)\"\n" } ?? "")
             + (schedules.isEmpty ? "" : "\n[schedule]\n# When the daemon visits each portal: times of day and a time zone; `default` for the rest.\n"
             + schedules.keys.sorted().map { "\($0) = \"\(schedules[$0]!)\"" }.joined(separator: "\n") + "\n")
     }
@@ -167,11 +172,11 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
             let fullKey = section.isEmpty ? String(key) : "\(section).\(key)"
             values[fullKey] = (value, lineNumber)
         }
-        let known = ["workspace.name", "workspace.time_zone", "workspace.default_currency", "workspace.night_ends"]
+        let known = ["workspace.name", "workspace.time_zone", "workspace.default_currency", "workspace.night_ends", "sources.ca_bundle"]
         var origins: [String: String] = [:]
         for (key, value) in values where key.hasPrefix("origins.") {
-            guard value.0.hasPrefix("http://") || value.0.hasPrefix("https://") else {
-                throw .invalid(SourceLocation(file: file, line: value.1, column: 1), "`\(key)` must be an http(s) URL")
+            guard ["http://", "https://", "imaps://", "imap://", "sftp://"].contains(where: { value.0.hasPrefix($0) }) else {
+                throw .invalid(SourceLocation(file: file, line: value.1, column: 1), "`\(key)` must be an http(s), imap(s) or sftp URL")
             }
             origins[String(key.dropFirst("origins.".count))] = value.0
         }
@@ -201,6 +206,7 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
         }
         var config = WorkspaceConfig(name: values["workspace.name"]?.0 ?? "Nightjar", timeZone: timeZone, defaultCurrency: currency, origins: origins)
         config.schedules = schedules
+        if let (path, _) = values["sources.ca_bundle"] { config.sourceCABundle = path }
         if let (text, line) = values["workspace.night_ends"] {
             guard let zone = TimeZone(identifier: timeZone), let parsed = try? PortalSchedule.parse(text, defaultZone: zone), parsed.times.count == 1 else {
                 throw .invalid(SourceLocation(file: file, line: line, column: 1), "night_ends is one time of day, e.g. \"07:00\"")

@@ -174,7 +174,7 @@ public final class FileDropReader: Sendable {
         }
         if listed.size > limit {
             let problem = "\(path): \(listed.size) bytes, over the limit (`size max`); not read"
-            outcome.notes.append(problem)
+            outcome.refused.append(problem)
             await remember("refused", problem)
             return
         }
@@ -195,7 +195,7 @@ public final class FileDropReader: Sendable {
         }
         if let problem = DocumentCheck.problem(bytes, expected: query.expectedType, allowPages: query.expectedType == .html) {
             let message = "\(path) is not kept: \(problem)"
-            outcome.notes.append(message)
+            outcome.refused.append(message)
             await remember("refused", message)
             return
         }

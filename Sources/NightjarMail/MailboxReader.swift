@@ -197,7 +197,7 @@ public final class MailboxReader: Sendable {
         let label = "message \(uid) in \(folder)"
         if let summary, summary.size > messageLimit {
             let problem = "\(label): \(summary.size) bytes, more than a message with documents of at most \(MailboxReader.size(limit)) (`size max`) can be; not read"
-            outcome.notes.append(problem)
+            outcome.refused.append(problem)
             trace(problem)
             await remember(key, identity: nil, status: "refused", message: problem)
             return
@@ -208,7 +208,7 @@ public final class MailboxReader: Sendable {
             outcome.requests += 1
         } catch TransferError.tooLarge {
             let problem = "\(label): more than \(messageLimit) bytes, larger than a message with documents of at most \(MailboxReader.size(limit)) can be; not read"
-            outcome.notes.append(problem)
+            outcome.refused.append(problem)
             await remember(key, identity: nil, status: "refused", message: problem)
             return
         }
@@ -221,7 +221,7 @@ public final class MailboxReader: Sendable {
             message = try MailMessage.parse(bytes)
         } catch {
             let problem = "\(label): \(error.message)"
-            outcome.notes.append(problem)
+            outcome.refused.append(problem)
             trace(problem)
             await remember(key, identity: nil, status: "refused", message: problem)
             return
@@ -240,7 +240,7 @@ public final class MailboxReader: Sendable {
         }
         let selection = DocumentSelection.select(message, rules: rules, maximumBytes: limit, subjectFallback: "message-\(uid)")
         for problem in selection.problems {
-            outcome.notes.append("\(described): \(problem)")
+            outcome.refused.append("\(described): \(problem)")
             trace("\(described): \(problem)")
         }
         var metadata: [String: String] = [:]

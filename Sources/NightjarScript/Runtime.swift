@@ -215,9 +215,13 @@ public struct ScraperOutcome: Sendable {
     public var failure: ScraperFailure?
     public var requests = 0
     public var logins = 0
-    /// What the operator must know although the credential did not fail: a message that could
-    /// not be read, a file still being written, an archive move the server refused.
+    /// What the operator should know although nothing was lost: a file still being written
+    /// (fetched next night), an archive move or flag the server refused.
     public var notes: [String] = []
+    /// Messages, attachments or files the source held that were not imported and will not be
+    /// read again (malformed, over the size limit, a zip bomb, not the expected type): each needs
+    /// a person, so the credential's part of the night is `items_refused`.
+    public var refused: [String] = []
     /// Documents the listing named that are already in the inbox, so were not downloaded again.
     public var alreadyInInbox = 0
 
