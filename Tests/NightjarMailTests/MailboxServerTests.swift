@@ -74,3 +74,119 @@ struct MailboxServerTests {
         #expect(!trace.contains(Fixture.password))
     }
 }
+
+/// OAuth2 sign-in against Dovecot's oauth2 passdb: the refresh token is exchanged at a token
+/// endpoint the test runs (HTTPS, its own CA), and Dovecot asks an introspection endpoint (also
+/// the test's) whether the access token it was given is live.
+@Suite("mailbox OAuth2 sign-in (Dovecot oauth2 passdb)", .serialized)
+struct MailboxOAuth2Tests {
+    /// The provider: refresh tokens it honours, access tokens it issued, and what it was asked.
+    final class Provider: @unchecked Sendable {
+        private let lock = NSLock()
+        private var issued: Set<String> = []
+        private(set) var refreshes = 0
+        let revoked = "refresh-token-revoked-7731"
+        let good = "refresh-token-good-5508"
+
+        func token(_ request: SandboxRequest) -> SandboxResponse {
+            let form = request.form
+            guard form["grant_type"] == "refresh_token", form["client_id"] == "nightjar-ar" else {
+                return SandboxResponse(status: 400, headers: [("Content-Type", "application/json")], body: Array(#"{"error":"invalid_client"}"#.utf8))
+            }
+            guard form["refresh_token"] == good else {
+                return SandboxResponse(status: 400, headers: [("Content-Type", "application/json")],
+                                       body: Array(#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#.utf8))
+            }
+            let access = "ya29.access-\(UUID().uuidString)"
+            lock.withLock {
+                issued.insert(access)
+                refreshes += 1
+            }
+            return SandboxResponse(headers: [("Content-Type", "application/json")],
+                                   body: Array(#"{"access_token":"\#(access)","expires_in":3599,"token_type":"Bearer"}"#.utf8))
+        }
+
+        func introspect(_ request: SandboxRequest) -> SandboxResponse {
+            var token = request.form["token"] ?? ""
+            if token.isEmpty, let header = request.header("Authorization"), header.hasPrefix("Bearer ") { token = String(header.dropFirst(7)) }
+            let active = lock.withLock { issued.contains(token) }
+            let body = active ? #"{"active":true,"username":"ar-acme"}"# : #"{"active":false}"#
+            return SandboxResponse(headers: [("Content-Type", "application/json")], body: Array(body.utf8))
+        }
+    }
+
+    final class Fixture: @unchecked Sendable {
+        let folder = MailTestSupport.temporaryFolder("oauth")
+        /// Apart from the servers' folder: staging makes its folders private to this user.
+        let downloads = MailTestSupport.temporaryFolder("oauth-downloads")
+        let provider = Provider()
+        let tokenEndpoint: SandboxServer
+        let introspection: SandboxServer
+        let server: SandboxMailServer
+        let bundle: String
+
+        init() throws {
+            let certificates = try TestCertificates.generate(in: folder + "/token-tls")
+            let provider = self.provider
+            tokenEndpoint = try SandboxServer(tls: certificates) { provider.token($0) }
+            introspection = try SandboxServer { provider.introspect($0) }
+            server = try SandboxMailServer(folder: folder + "/dovecot", users: [:], introspection: introspection.url("/introspect"))
+            let mail = SandboxMail(data: SandboxData())
+            for (index, message) in mail.mailbox(client: "acme", to: "ar@acme.example").prefix(3).enumerated() {
+                try server.deliver(message.bytes, to: "ar-acme", arrival: message.arrival, name: "\(index)-\(message.name)")
+            }
+            // One bundle for both servers' CAs: the mailbox's and the token endpoint's.
+            bundle = folder + "/ca-bundle.pem"
+            let both = try String(contentsOfFile: server.certificates.caCertificate, encoding: .utf8) + "\n"
+                + String(contentsOfFile: certificates.caCertificate, encoding: .utf8)
+            try both.write(toFile: bundle, atomically: true, encoding: .utf8)
+        }
+
+        func credential(refreshToken: String) -> ScriptCredential {
+            ScriptCredential(client: "acme", portal: "fabrikam-mail",
+                             fields: ["username": "ar-acme", "refresh_token": refreshToken, "client_id": "nightjar-ar",
+                                      "client_secret": "client-secret-3391", "token_url": tokenEndpoint.url("/token")],
+                             allowedOrigins: [server.origin, SourceOrigin.canonical(tokenEndpoint.url("/"))])
+        }
+
+        func options(_ name: String) -> SourceRunOptions {
+            SourceRunOptions(range: MailTestSupport.range, originOverride: server.origin, downloadDirectory: downloads + "/" + name,
+                             tls: TLSSettings(caBundle: bundle))
+        }
+
+        deinit {
+            server.stop()
+            tokenEndpoint.stop()
+            introspection.stop()
+            try? FileManager.default.removeItem(atPath: folder)
+            try? FileManager.default.removeItem(atPath: downloads)
+        }
+    }
+
+    @Test func aRefreshedAccessTokenSignsInOverOAuthAndNoTokenIsInTheTrace() async throws {
+        let fixture = try Fixture()
+        let reader = MailboxReader(definition: try MailTestSupport.fabrikam(signIn: "oauth2"), credential: fixture.credential(refreshToken: fixture.provider.good),
+                                   options: fixture.options("good"), memory: MemoryOfReads(), loginGuard: LoginJournal())
+        let outcome = await reader.run()
+        let log = (try? String(contentsOfFile: fixture.folder + "/dovecot/dovecot.log", encoding: .utf8)) ?? ""
+        #expect(outcome.failure == nil, "\(outcome.failure?.message ?? "")\n\(reader.conversation.suffix(15).joined(separator: "\n"))\n\(log.suffix(3000))")
+        #expect(fixture.provider.refreshes == 1)
+        #expect(!outcome.downloads.isEmpty)
+        let trace = reader.conversation.joined(separator: "\n")
+        #expect(!trace.contains("ya29.access-") && !trace.contains(fixture.provider.good) && !trace.contains("client-secret-3391"), "\(trace.prefix(2000))")
+        #expect(log.contains("user=<ar-acme>, method=XOAUTH2") || log.contains("user=<ar-acme>, method=OAUTHBEARER"), "\(log)")
+    }
+
+    @Test func aRevokedRefreshTokenIsAuthFailedAndTheMailboxIsNeverContacted() async throws {
+        let fixture = try Fixture()
+        let journal = LoginJournal()
+        let outcome = await MailboxReader(definition: try MailTestSupport.fabrikam(signIn: "oauth2"), credential: fixture.credential(refreshToken: fixture.provider.revoked),
+                                          options: fixture.options("revoked"), memory: MemoryOfReads(), loginGuard: journal).run()
+        #expect(outcome.failure?.failureClass == .authFailed, "\(outcome.failure?.message ?? "no failure")")
+        #expect(outcome.failure?.message.contains("invalid_grant") == true)
+        #expect(outcome.downloads.isEmpty)
+        #expect(journal.attempts.map(\.outcome) == ["auth_failed"])
+        let log = (try? String(contentsOfFile: fixture.folder + "/dovecot/dovecot.log", encoding: .utf8)) ?? ""
+        #expect(!log.contains("user=<ar-acme>"), "\(log)")
+    }
+}
