@@ -172,7 +172,12 @@ public final class SandboxMailServer: @unchecked Sendable {
             """, to: folder + "/dovecot.conf")
         SandboxServers.handOver(folder)
         process = try SandboxServers.launch(["/usr/sbin/dovecot", "-F", "-c", folder + "/dovecot.conf"], log: folder + "/dovecot.out")
-        try SandboxServers.waitForPort(port, process: process, log: folder + "/dovecot.log")
+        do {
+            try SandboxServers.waitForPort(port, process: process, log: folder + "/dovecot.log")
+        } catch {
+            let output = (try? String(contentsOfFile: folder + "/dovecot.out", encoding: .utf8)) ?? ""
+            throw SandboxError("\(error) \(output.suffix(2000))")
+        }
     }
 
     /// `imaps://127.0.0.1:PORT`

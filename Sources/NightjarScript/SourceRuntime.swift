@@ -17,6 +17,23 @@ public protocol SourceMemory: Sendable {
     func record(client: String, source: String, key: String, identity: String?, status: String, message: String?) async
 }
 
+/// What a source read, for one process only (a replay, a try): nothing survives it.
+public actor TransientSourceMemory: SourceMemory {
+    var items: [String: SourceItemRecord] = [:]
+
+    public init() {}
+
+    public func wasRead(client: String, source: String, key: String) -> SourceItemRecord? { items["\(client)/\(source)/\(key)"] }
+
+    public func wasRead(client: String, source: String, identity: String) -> SourceItemRecord? {
+        items.first { $0.key.hasPrefix("\(client)/\(source)/") && $0.value.identity == identity && $0.value.status != "duplicate" }?.value
+    }
+
+    public func record(client: String, source: String, key: String, identity: String?, status: String, message: String?) {
+        items["\(client)/\(source)/\(key)"] = SourceItemRecord(key: key, identity: identity, status: status, readAt: Logger.timestamp())
+    }
+}
+
 /// A remembered item.
 public struct SourceItemRecord: Sendable, Equatable {
     public let key: String
@@ -130,7 +147,7 @@ public struct StagingFolder: Sendable {
 
     /// Writes `bytes` under (a sanitised) `name` and describes the file for the inbox.
     public func save(_ bytes: [UInt8], name: String, kind: DocumentKind, metadata: [String: String]) throws -> DownloadRecord {
-        try SecureFile.createPrivateDirectory((path as NSString).deletingLastPathComponent)
+        // Only the staging folder itself is made private: its parent may be shared (the temporary directory).
         try SecureFile.createPrivateDirectory(path)
         let clean = HTTPSession.sanitise(name)
         let sha = SHA256.hash(bytes).hexString

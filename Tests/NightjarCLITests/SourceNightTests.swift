@@ -126,6 +126,45 @@ struct SourceNightTests {
         #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE client_id = 'acme'") == Int64(expected))
     }
 
+    @Test func aMailboxRecordedWithScraperRecordReplaysOfflineAndCatchesAChangedDefinition() throws {
+        let serverFolder = BinaryRunner.temporaryFolder("dovecot")
+        defer { try? FileManager.default.removeItem(atPath: serverFolder) }
+        let server = try SandboxMailServer(folder: serverFolder, users: ["ar-acme": SourceNightTests.mailPassword])
+        defer { server.stop() }
+        // The mailbox without its two largest messages, so a recording stays small.
+        let messages = SandboxMail(data: SandboxData()).mailbox(client: "acme", to: "ar@acme.example").filter { !["over-cap", "thousand-parts"].contains($0.name) }
+        for (index, message) in messages.enumerated() {
+            try server.deliver(message.bytes, to: "ar-acme", arrival: message.arrival, name: "\(index)-\(message.name)")
+        }
+        let workspace = try Workspace(origins: ["fabrikam-mail": server.origin], caBundle: server.certificates.caCertificate)
+        try workspace.install(definition: "fabrikam-mail", profiles: [])
+        #expect(try workspace.admin(["vault", "add", "acme/fabrikam-mail", "--username", "ar-acme", "--password-stdin", "--origin", server.origin],
+                                    stdin: SourceNightTests.mailPassword + "\n").status == 0)
+        let tried = try workspace.admin(["scraper", "try", "fabrikam-mail", "--client", "acme", "--from", "2026-08-01", "--to", "2026-10-31", "--json"])
+        #expect(tried.status == 0, "\(tried.stdout)\(tried.stderr)")
+        #expect(tried.stdout.contains("FAB-"), "\(tried.stdout)")
+        let recorded = try workspace.admin(["scraper", "record", "fabrikam-mail", "--client", "acme", "--from", "2026-08-01", "--to", "2026-10-31"])
+        #expect(recorded.status == 0, "\(recorded.stdout)\(recorded.stderr)")
+        let scrapers = workspace.root + "/scrapers"
+        #expect(FileManager.default.fileExists(atPath: scrapers + "/fabrikam-mail.maildir/cur"))
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: scrapers + "/fabrikam-mail.maildir/cur")) ?? [] {
+            let bytes = try #require(FileManager.default.contents(atPath: scrapers + "/fabrikam-mail.maildir/cur/" + name))
+            #expect(bytes.range(of: Data(SourceNightTests.mailPassword.utf8)) == nil)
+        }
+        server.stop()
+        // Offline: the recording replays with the server gone.
+        let replayed = try workspace.run(["scraper", "test", scrapers + "/fabrikam-mail.scraper"])
+        #expect(replayed.status == 0, "\(replayed.stdout)\(replayed.stderr)")
+        #expect(replayed.stdout.contains("ok   ") && replayed.stdout.contains("refused as recorded"), "\(replayed.stdout)")
+        // A definition that no longer reads Excel attachments no longer produces the recorded files.
+        let text = try String(contentsOfFile: scrapers + "/fabrikam-mail.scraper", encoding: .utf8)
+        try text.replacingOccurrences(of: "    attachments name \"*.xlsx\" expect type xlsx\n", with: "")
+            .write(toFile: scrapers + "/fabrikam-mail.scraper", atomically: true, encoding: .utf8)
+        let broken = try workspace.run(["scraper", "test", scrapers + "/fabrikam-mail.scraper"])
+        #expect(broken.status == 1)
+        #expect(broken.stdout.contains("no longer downloaded: FAB-") && broken.stdout.contains(".xlsx"), "\(broken.stdout)")
+    }
+
     @Test func aWrongMailboxPasswordIsAuthFailedOnceAndNotRetriedTheSameNight() throws {
         let serverFolder = BinaryRunner.temporaryFolder("dovecot")
         defer { try? FileManager.default.removeItem(atPath: serverFolder) }

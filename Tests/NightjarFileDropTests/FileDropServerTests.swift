@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 import NightjarCore
 import NightjarFileDrop
@@ -118,28 +117,50 @@ struct FileDropServerTests {
         #expect(fixed.downloads.count == 1)
     }
 
+    /// The real drop, with a writer that appends to a file on the server's disk right after the
+    /// reader has listed it: the race a night meets when a bank is still uploading, made certain.
+    final class WriterAfterListing: FileDropTransport, @unchecked Sendable {
+        let inner: any FileDropTransport
+        let local: String
+        private let lock = NSLock()
+        private var appended = 0
+
+        init(_ inner: any FileDropTransport, appendingTo local: String) {
+            self.inner = inner
+            self.local = local
+        }
+
+        var trace: [String] { inner.trace }
+        func signIn() async throws { try await inner.signIn() }
+        func list(_ folder: String) async throws -> [String] { try await inner.list(folder) }
+
+        func stat(_ path: String) async throws -> RemoteFile? {
+            let file = try await inner.stat(path)
+            let first = lock.withLock { () -> Bool in
+                appended += 1
+                return appended == 1
+            }
+            if first, let handle = FileHandle(forWritingAtPath: local) {
+                handle.seekToEndOfFile()
+                handle.write(Data("INVOICE,INV-LATE,1.00\n".utf8))
+                try? handle.close()
+            }
+            return file
+        }
+
+        func download(_ path: String, maximumBytes: Int) async throws -> [UInt8] { try await inner.download(path, maximumBytes: maximumBytes) }
+        func rename(_ path: String, to target: String) async throws { try await inner.rename(path, to: target) }
+    }
+
     @Test func aFileStillBeingWrittenIsLeftForTheNextNight() async throws {
         let fixture = try Fixture()
         try fixture.put("REMIT_20261105.csv", FileDropServerTests.advice)
         let path = fixture.server.local("/outbound/REMIT_20261105.csv")
-        // A writer appends a line every few milliseconds while the night reads the drop.
-        let writing = Atomic<Bool>(true)
-        let writer = Thread {
-            let handle = FileHandle(forWritingAtPath: path)!
-            var line = 0
-            while writing.load(ordering: .relaxed) {
-                handle.seekToEndOfFile()
-                handle.write(Data("INVOICE,INV-G\(line),1.00\n".utf8))
-                line += 1
-                usleep(2_000)
-            }
-            try? handle.close()
-        }
-        writer.start()
         let memory = Remembered()
-        let growing = await FileDropReader(definition: try fixture.definition(), credential: try fixture.credential(), options: fixture.options("a"), memory: memory).run()
-        writing.store(false, ordering: .relaxed)
-        usleep(50_000)
+        let probe = FileDropReader(definition: try fixture.definition(), credential: try fixture.credential(), options: fixture.options("a"))
+        let writing = WriterAfterListing(try probe.liveTransport(), appendingTo: path)
+        let growing = await FileDropReader(definition: try fixture.definition(), credential: try fixture.credential(), options: fixture.options("a"),
+                                           transport: writing, memory: memory).run()
         #expect(growing.failure == nil, "\(growing.failure?.message ?? "")")
         #expect(growing.downloads.isEmpty)
         #expect(growing.notes.contains { $0.contains("still being written") }, "\(growing.notes)")
@@ -147,6 +168,7 @@ struct FileDropServerTests {
         #expect(next.downloads.count == 1)
         let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? -1
         #expect(next.downloads.first?.size == size)
+        #expect(size > FileDropServerTests.advice.utf8.count)
     }
 
     @Test func filesAreDatedByTheirModificationTimeWhenTheDefinitionSaysSo() async throws {
