@@ -4,9 +4,9 @@
 SWIFT        ?= swift
 SYSTEM_PKGS  := libssl-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev libargon2-dev \
                 zlib1g-dev libmicrohttpd-dev libgmime-3.0-dev tzdata pkg-config openssl
-# Dovecot (IMAP) and OpenSSH (SFTP) run on loopback for the mailbox and SFTP source tests.
+# Dovecot (IMAP), OpenSSH (SFTP) and aiosmtpd (an SMTP sink) run on loopback for the source and morning-mail tests.
 TEST_PKGS    := procps chromium chromium-driver python3-selenium poppler-utils hledger beancount python3 \
-                dovecot-imapd openssh-server openssh-client
+                dovecot-imapd openssh-server openssh-client python3-aiosmtpd
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all setup setup-test build release test demo bench clean

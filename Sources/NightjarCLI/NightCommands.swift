@@ -130,6 +130,8 @@ enum NightCommands {
         let report: NightReport
         let skipped: [String]
         let expiring: [String]
+        /// The morning mail handed to the mail server (empty without `[mail]`).
+        var mail: [MorningMailing.Delivery] = []
         var succeeded: Bool { report.succeeded && skipped.isEmpty }
     }
 
@@ -137,7 +139,10 @@ enum NightCommands {
     static func performNight(_ workspace: Workspace, method: UnlockMethod, scope: NightScope) async throws -> NightResult {
         let config = try workspace.requireExisting()
         let vault = try Vault.open(paths: VaultCommands.paths(workspace), as: method)
-        let entries = try vault.list().filter { (scope.clients.isEmpty || scope.clients.contains($0.client)) && (scope.portals.isEmpty || scope.portals.contains($0.portal)) }
+        // The morning mail's own sign-in is not a source the night reads.
+        let mailCredential = config.mail?.credential
+        let entries = try vault.list().filter { (scope.clients.isEmpty || scope.clients.contains($0.client)) && (scope.portals.isEmpty || scope.portals.contains($0.portal))
+            && $0.name.description != mailCredential }
         guard !entries.isEmpty else { throw GeneralError(code: "run.nothing", message: "no credentials in scope", exitStatus: .noInput) }
         var skipped: [String] = []
         var skippedItems: [NightRunner.Skipped] = []
@@ -220,7 +225,8 @@ enum NightCommands {
         // The vault as it is on disk now must still verify before anything runs.
         try vault.verifyAuthority()
         let report = try await runner.run(scope: description, warnings: profileWarnings + expiring.map { "credential \($0)" }, skipped: skippedItems, today: today)
-        return NightResult(report: report, skipped: skipped, expiring: expiring)
+        let mail = await MorningMailing.send(report, config: config, vault: vault, book: book, expiring: expiring)
+        return NightResult(report: report, skipped: skipped, expiring: expiring, mail: mail)
     }
 
     static func print(_ result: NightResult, json: Bool) throws {
@@ -229,12 +235,17 @@ enum NightCommands {
                 let report: NightReport
                 let skipped: [String]
                 let expiring: [String]
+                let mail: [MorningMailing.Delivery]
             }
-            try Output.json(Body(report: result.report, skipped: result.skipped, expiring: result.expiring))
+            try Output.json(Body(report: result.report, skipped: result.skipped, expiring: result.expiring, mail: result.mail))
         } else {
             Output.line(NightRunner.summaryText(result.report).trimmingCharacters(in: .newlines))
             Output.line("Summary: \(result.report.reportPath)")
             Output.line("Morning report: \(result.report.morningReportPath)")
+            for delivery in result.mail {
+                Output.line(delivery.status == "sent" ? "Mailed \(delivery.to): \(delivery.clients.isEmpty ? "the run's summary" : delivery.clients.joined(separator: ", "))"
+                                                      : "Warning: \(delivery.message ?? "the morning mail was not sent")")
+            }
         }
     }
 

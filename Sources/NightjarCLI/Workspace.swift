@@ -92,6 +92,30 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
     /// CA certificates (PEM) that mailbox servers are verified with instead of the system's, for
     /// a server with a private CA (`[sources] ca_bundle`).
     public var sourceCABundle: String?
+    /// The morning mail (`[mail]`): nil when it is not set up.
+    public var mail: MailConfig?
+
+    /// How the morning mail is sent (`[mail]`).
+    public struct MailConfig: Sendable, Equatable, Codable {
+        /// `smtps://host[:port]` or `smtp://host[:port]` (STARTTLS required).
+        public var server: String
+        /// The sender of every message.
+        public var from: String
+        /// Who is told when a night fails (comma-separated in the file).
+        public var operators: [String] = []
+        /// The vault entry (`CLIENT/PORTAL`) whose username and password sign in, when the server wants it.
+        public var credential: String?
+        /// Plain SMTP to a loopback test server only.
+        public var allowPlaintextLoopback = false
+        /// The review site's address, for a link in each message.
+        public var reviewURL: String?
+
+        enum CodingKeys: String, CodingKey {
+            case server, from, operators, credential
+            case allowPlaintextLoopback = "allow_plaintext_loopback"
+            case reviewURL = "review_url"
+        }
+    }
 
     public init(name: String, timeZone: String, defaultCurrency: CurrencyCode, origins: [String: String] = [:]) {
         self.name = name
@@ -104,6 +128,7 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
         case name, origins, schedules
         case nightEnds = "night_ends"
         case sourceCABundle = "source_ca_bundle"
+        case mail
         case timeZone = "time_zone"
         case defaultCurrency = "default_currency"
     }
@@ -172,7 +197,8 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
             let fullKey = section.isEmpty ? String(key) : "\(section).\(key)"
             values[fullKey] = (value, lineNumber)
         }
-        let known = ["workspace.name", "workspace.time_zone", "workspace.default_currency", "workspace.night_ends", "sources.ca_bundle"]
+        let known = ["workspace.name", "workspace.time_zone", "workspace.default_currency", "workspace.night_ends", "sources.ca_bundle",
+                     "mail.server", "mail.from", "mail.operators", "mail.credential", "mail.allow_plaintext_loopback", "mail.review_url"]
         var origins: [String: String] = [:]
         for (key, value) in values where key.hasPrefix("origins.") {
             guard ["http://", "https://", "imaps://", "imap://", "sftp://"].contains(where: { value.0.hasPrefix($0) }) else {
@@ -207,6 +233,20 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
         var config = WorkspaceConfig(name: values["workspace.name"]?.0 ?? "Nightjar", timeZone: timeZone, defaultCurrency: currency, origins: origins)
         config.schedules = schedules
         if let (path, _) = values["sources.ca_bundle"] { config.sourceCABundle = path }
+        if let (server, line) = values["mail.server"] {
+            guard server.lowercased().hasPrefix("smtps://") || server.lowercased().hasPrefix("smtp://") else {
+                throw .invalid(SourceLocation(file: file, line: line, column: 1), "`mail.server` must be an smtps:// or smtp:// URL")
+            }
+            guard let from = values["mail.from"]?.0, from.contains("@") else {
+                throw .invalid(SourceLocation(file: file, line: line, column: 1), "[mail] needs `from`, the sender's address")
+            }
+            var mail = MailConfig(server: server, from: from)
+            mail.operators = (values["mail.operators"]?.0 ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            mail.credential = values["mail.credential"]?.0
+            mail.allowPlaintextLoopback = values["mail.allow_plaintext_loopback"]?.0 == "true"
+            mail.reviewURL = values["mail.review_url"]?.0
+            config.mail = mail
+        }
         if let (text, line) = values["workspace.night_ends"] {
             guard let zone = TimeZone(identifier: timeZone), let parsed = try? PortalSchedule.parse(text, defaultZone: zone), parsed.times.count == 1 else {
                 throw .invalid(SourceLocation(file: file, line: line, column: 1), "night_ends is one time of day, e.g. \"07:00\"")

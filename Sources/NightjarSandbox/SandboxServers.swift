@@ -391,3 +391,98 @@ public final class ServerProcess: @unchecked Sendable {
 
     deinit { stop() }
 }
+
+/// An SMTP server that keeps every message it is given (aiosmtpd, Debian's python3-aiosmtpd):
+/// STARTTLS and AUTH required, each message written to `messages/N.eml` with its envelope in
+/// `messages/N.json` (sender, recipients, whether TLS was on).
+public final class SandboxSMTPServer: @unchecked Sendable {
+    public let folder: String
+    public let port: UInt16
+    public let certificates: TestCertificates
+    public let username = "nightjar-mailer"
+    public let password: String
+    private let process: ServerProcess
+
+    public static let python = "/usr/bin/python3"
+
+    public init(folder: String, password: String) throws {
+        guard SandboxServers.installed(SandboxSMTPServer.python) else { throw SandboxError("python3 is not installed") }
+        self.folder = folder
+        self.password = password
+        try FileManager.default.createDirectory(atPath: folder + "/messages", withIntermediateDirectories: true)
+        certificates = try TestCertificates.generate(in: folder + "/tls")
+        port = try SandboxServers.freePort()
+        try SandboxServers.write(SandboxSMTPServer.script, to: folder + "/sink.py")
+        process = try SandboxServers.launch([SandboxSMTPServer.python, folder + "/sink.py", folder + "/messages", String(port), certificates.serverCertificate,
+                                             certificates.serverKey, username, password], log: folder + "/sink.log", asRunner: false)
+        do {
+            try SandboxServers.waitForPort(port, process: process, log: folder + "/sink.log")
+        } catch {
+            throw SandboxError("\(error) (make setup-test installs python3-aiosmtpd)")
+        }
+    }
+
+    /// `smtp://127.0.0.1:PORT` (STARTTLS).
+    public var url: String { "smtp://127.0.0.1:\(port)" }
+
+    /// A message the server was given: its envelope and bytes.
+    public struct Message: Sendable {
+        public let from: String
+        public let recipients: [String]
+        public let tls: Bool
+        public let bytes: [UInt8]
+    }
+
+    /// Every message so far, in arrival order.
+    public func messages() -> [Message] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder + "/messages")) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+        return names.compactMap { name in
+            let base = folder + "/messages/" + name.dropLast(5)
+            guard let data = FileManager.default.contents(atPath: folder + "/messages/" + name),
+                  let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+                  let bytes = FileManager.default.contents(atPath: base + ".eml") else { return nil }
+            return Message(from: object["mail_from"] as? String ?? "", recipients: object["rcpt_tos"] as? [String] ?? [], tls: object["tls"] as? Bool ?? false,
+                           bytes: Array(bytes))
+        }
+    }
+
+    public func stop() { process.stop() }
+
+    deinit { stop() }
+
+    static let script = #"""
+        import json, os, signal, ssl, sys
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        folder, port, cert, key, user, password = sys.argv[1:7]
+        count = 0
+
+        class Keeper:
+            async def handle_DATA(self, server, session, envelope):
+                global count
+                count += 1
+                base = os.path.join(folder, "%04d" % count)
+                with open(base + ".eml", "wb") as f:
+                    f.write(envelope.original_content or envelope.content)
+                with open(base + ".tmp", "w") as f:
+                    json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos, "tls": session.ssl is not None}, f)
+                os.rename(base + ".tmp", base + ".json")
+                return "250 Message accepted for delivery"
+
+        def authenticate(server, session, envelope, mechanism, auth_data):
+            if isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user and auth_data.password.decode() == password:
+                return AuthResult(success=True)
+            return AuthResult(success=False, handled=False)
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        controller = Controller(Keeper(), hostname="127.0.0.1", port=int(port), tls_context=context, require_starttls=True,
+                                authenticator=authenticate, auth_required=True, auth_require_tls=True)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+        controller.start()
+        print("listening", flush=True)
+        signal.sigwait([signal.SIGTERM, signal.SIGINT])
+        controller.stop()
+        """#
+}

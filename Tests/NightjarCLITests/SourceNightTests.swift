@@ -238,4 +238,100 @@ struct SourceNightTests {
         #expect(third.status == 1)
         #expect(thirdItems.first?["status"] as? String == "host_key_changed", "\(thirdItems)")
     }
+
+    /// The base64 body of the attachment named `name` in a message, decoded.
+    static func attachment(_ name: String, in message: [UInt8]) -> [UInt8]? {
+        let text = String(decoding: message, as: UTF8.self)
+        guard let header = text.range(of: "filename=\"\(name)\"\r\n"), let start = text.range(of: "\r\n\r\n", range: header.upperBound..<text.endIndex),
+              let end = text.range(of: "\r\n--", range: start.upperBound..<text.endIndex) else { return nil }
+        let body = text[start.upperBound..<end.lowerBound].replacingOccurrences(of: "\r\n", with: "")
+        return Data(base64Encoded: body).map(Array.init)
+    }
+
+    @Test func theMorningMailReachesEachApprovedRecipientWithExactlyTheirClientsAndAFailedNightTheOperators() throws {
+        let serverFolder = BinaryRunner.temporaryFolder("sshd-mail")
+        let sinkFolder = BinaryRunner.temporaryFolder("smtp")
+        defer {
+            try? FileManager.default.removeItem(atPath: serverFolder)
+            try? FileManager.default.removeItem(atPath: sinkFolder)
+        }
+        let server = try SandboxSFTPServer(folder: serverFolder)
+        defer { server.stop() }
+        let smtpPassword = "Smtp-Relay-Pass-6610!"
+        let sink = try SandboxSMTPServer(folder: sinkFolder, password: smtpPassword)
+        defer { sink.stop() }
+        let data = SandboxData()
+        for payment in data.payments(portal: "northwind", client: "acme", from: "2026-08-01", to: "2026-09-30") {
+            try data.northwindCSV(payment).write(toFile: server.local("/outbound/REMIT_\(payment.date.replacingOccurrences(of: "-", with: ""))_\(payment.trace).csv"),
+                                                 atomically: true, encoding: .utf8)
+        }
+        let workspace = try Workspace(origins: ["bigbank": server.origin], caBundle: sink.certificates.caCertificate)
+        var config = try String(contentsOfFile: workspace.root + "/nightjar.conf", encoding: .utf8)
+        config += "\n[mail]\nserver = \"\(sink.url)\"\nfrom = \"nightjar@firm.example\"\noperators = \"ops@firm.example\"\ncredential = \"firm/smtp\"\n"
+            + "review_url = \"https://review.firm.example\"\n"
+        try config.write(toFile: workspace.root + "/nightjar.conf", atomically: true, encoding: .utf8)
+        try workspace.install(definition: "bigbank", text: """
+            sftp bigbank "Big Bank lockbox drop"
+            origin "sftp://sftp.bigbank.example"
+            sign in key
+            remittances {
+              files in "\(server.remote("/outbound"))" name "REMIT_*.csv" dated by name "yyyyMMdd" expect type csv
+            }
+            """, profiles: ["northwind-remittance"])
+        try server.clientKey.write(toFile: workspace.parent + "/id_ed25519", atomically: true, encoding: .utf8)
+        try server.knownHostsLine().write(toFile: workspace.parent + "/known_hosts", atomically: true, encoding: .utf8)
+        for client in ["acme", "globex"] {
+            let added = try workspace.admin(["vault", "add", "\(client)/bigbank", "--username", server.user, "--field", "passphrase",
+                                             "--field-file", "private_key=\(workspace.parent)/id_ed25519", "--field-file", "known_hosts=\(workspace.parent)/known_hosts",
+                                             "--origin", server.origin], stdin: SandboxSFTPServer.keyPassphrase + "\n")
+            #expect(added.status == 0, "\(added.stderr)")
+        }
+        #expect(try workspace.admin(["vault", "add", "firm/smtp", "--username", sink.username, "--password-stdin", "--origin", "smtp://127.0.0.1:\(sink.port)"],
+                                    stdin: smtpPassword + "\n").status == 0)
+        for (client, address) in [("acme", "alice@acme.example"), ("acme", "bob@firm.example"), ("globex", "bob@firm.example"), ("globex", "carol@globex.example")] {
+            let result = try workspace.admin(["vault", "recipient", "add", client, address])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+
+        let (first, items, reports) = try workspace.night(from: "2026-08-01", to: "2026-09-30")
+        #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
+        #expect(items.count == 2, "the mail's own credential is not a source: \(items)")
+        let messages = sink.messages()
+        let byRecipient = Dictionary(grouping: messages, by: { $0.recipients.joined(separator: ",") })
+        #expect(byRecipient.keys.sorted() == ["alice@acme.example", "bob@firm.example", "carol@globex.example"], "\(byRecipient.keys)")
+        let expected = ["alice@acme.example": ["acme"], "bob@firm.example": ["acme", "globex"], "carol@globex.example": ["globex"]]
+        for (address, clients) in expected {
+            let message = try #require(byRecipient[address]?.first)
+            #expect(byRecipient[address]?.count == 1)
+            #expect(message.tls, "sent without TLS to \(address)")
+            #expect(message.from == "nightjar@firm.example")
+            let text = String(decoding: message.bytes, as: UTF8.self)
+            for client in ["acme", "globex"] {
+                let attached = SourceNightTests.attachment("morning-report-\(client).html", in: message.bytes)
+                if clients.contains(client) {
+                    // Byte for byte the report written to disk.
+                    let onDisk = try #require(FileManager.default.contents(atPath: reports + "/morning-report-\(client).html"))
+                    #expect(attached == Array(onDisk), "\(address): the \(client) report differs from the file")
+                } else {
+                    #expect(attached == nil && !text.contains("morning-report-\(client)"), "\(address) got \(client)'s report")
+                }
+            }
+            #expect(text.contains("Subject: Nightjar morning report: \(clients.joined(separator: ", "))"), "\(text.prefix(600))")
+            for secret in [smtpPassword, SandboxSFTPServer.keyPassphrase] {
+                #expect(message.bytes.firstRange(of: Array(secret.utf8)) == nil && !text.contains(Data(secret.utf8).base64EncodedString()))
+            }
+        }
+        let log = try String(contentsOfFile: reports + "/mail.txt", encoding: .utf8)
+        #expect(log.split(separator: "\n").filter { $0.hasPrefix("sent ") }.count == 3, "\(log)")
+
+        // A night that fails mails the operators its summary (and still the recipients).
+        try server.changeHostKey()
+        let (failed, _, failedReports) = try workspace.night(from: "2026-08-01", to: "2026-09-30")
+        #expect(failed.status == 1)
+        let toOperators = sink.messages().filter { $0.recipients == ["ops@firm.example"] }
+        #expect(toOperators.count == 1, "\(sink.messages().map(\.recipients))")
+        let summary = try #require(FileManager.default.contents(atPath: failedReports + "/summary.txt"))
+        #expect(toOperators.first.flatMap { SourceNightTests.attachment("summary.txt", in: $0.bytes) } == Array(summary))
+        #expect(!sink.messages().contains { $0.recipients.contains("ops@firm.example") == false && !expected.keys.contains($0.recipients.joined()) })
+    }
 }
