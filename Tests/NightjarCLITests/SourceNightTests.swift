@@ -165,6 +165,25 @@ struct SourceNightTests {
         #expect(broken.stdout.contains("no longer downloaded: FAB-") && broken.stdout.contains(".xlsx"), "\(broken.stdout)")
     }
 
+    @Test func aMailboxDefinitionChangedSinceItsApprovalIsNotRun() throws {
+        let serverFolder = BinaryRunner.temporaryFolder("dovecot")
+        defer { try? FileManager.default.removeItem(atPath: serverFolder) }
+        let server = try SandboxMailServer(folder: serverFolder, users: ["ar-acme": SourceNightTests.mailPassword])
+        defer { server.stop() }
+        let workspace = try Workspace(origins: ["fabrikam-mail": server.origin], caBundle: server.certificates.caCertificate)
+        try workspace.install(definition: "fabrikam-mail", profiles: [])
+        #expect(try workspace.admin(["vault", "add", "acme/fabrikam-mail", "--username", "ar-acme", "--password-stdin", "--origin", server.origin],
+                                    stdin: SourceNightTests.mailPassword + "\n").status == 0)
+        let path = workspace.root + "/scrapers/fabrikam-mail.scraper"
+        try (try String(contentsOfFile: path, encoding: .utf8)).replacingOccurrences(of: "subject \"Zahlungsavis\"", with: "")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let (night, items, _) = try workspace.night(from: "2026-08-01", to: "2026-10-31")
+        #expect(night.status == 1)
+        #expect(items.first?["status"] as? String == "skipped_unapproved", "\(items)")
+        let log = (try? String(contentsOfFile: serverFolder + "/dovecot.log", encoding: .utf8)) ?? ""
+        #expect(!log.contains("Login: user=<ar-acme>"), "\(log)")
+    }
+
     @Test func aWrongMailboxPasswordIsAuthFailedOnceAndNotRetriedTheSameNight() throws {
         let serverFolder = BinaryRunner.temporaryFolder("dovecot")
         defer { try? FileManager.default.removeItem(atPath: serverFolder) }
