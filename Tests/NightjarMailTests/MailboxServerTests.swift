@@ -75,6 +75,19 @@ struct MailboxServerTests {
     }
 }
 
+extension MailboxServerTests {
+    @Test func aCredentialNotBoundToTheServerIsNeverSentThere() async throws {
+        let fixture = try Fixture()
+        let elsewhere = ScriptCredential(client: "acme", portal: "fabrikam-mail", fields: ["username": "ar-acme", "password": Fixture.password],
+                                         allowedOrigins: ["imaps://imap.fabrikam.example:993"])
+        let outcome = await MailboxReader(definition: try MailTestSupport.fabrikam(), credential: elsewhere, options: fixture.options("elsewhere"),
+                                          loginGuard: LoginJournal()).run()
+        #expect(outcome.failure?.failureClass == .originRefused, "\(outcome.failure?.message ?? "no failure")")
+        let log = (try? String(contentsOfFile: fixture.serverFolder + "/dovecot.log", encoding: .utf8)) ?? ""
+        #expect(!log.contains("user=<ar-acme>"), "\(log)")
+    }
+}
+
 /// OAuth2 sign-in against Dovecot's oauth2 passdb: the refresh token is exchanged at a token
 /// endpoint the test runs (HTTPS, its own CA), and Dovecot asks an introspection endpoint (also
 /// the test's) whether the access token it was given is live.
