@@ -9,7 +9,7 @@ TEST_PKGS    := procps chromium chromium-driver python3-selenium poppler-utils h
                 dovecot-imapd openssh-server openssh-client python3-aiosmtpd
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup setup-test build release test demo bench clean
+.PHONY: all setup setup-test build release test demo demo-mail bench clean
 
 all: build
 
@@ -43,6 +43,12 @@ test: setup-test
 
 demo: release
 	./.build/release/nightjar demo
+
+# A night that reads a mailbox: Dovecot on loopback with the sandbox retailer's e-mails.
+demo-mail: setup-test
+	$(SWIFT) build --product nightjar
+	$(SWIFT) build --product nightjar-sandbox
+	./scripts/demo-mail.sh
 
 bench: setup
 	$(SWIFT) build -c release --product nightjar-bench

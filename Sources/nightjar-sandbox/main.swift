@@ -1,5 +1,6 @@
 // nightjar-sandbox: fake supplier portals on loopback, for tests and the demo.
 // Usage: nightjar-sandbox [--seed N] [--latency-ms N] [--tls DIR] [--json]
+//        nightjar-sandbox --mail DIR   (Dovecot on loopback with Fabrikam's e-mails to acme; `make demo-mail`)
 // Prints where each portal listens and the demo accounts, then serves until standard input closes
 // (with --json it then prints the requests each portal answered).
 import Foundation
@@ -12,6 +13,7 @@ var latency = 0.0
 var tlsFolder: String?
 var json = false
 var invoicesFolder: String?
+var mailFolder: String?
 var arguments = Array(CommandLine.arguments.dropFirst())
 while !arguments.isEmpty {
     let argument = arguments.removeFirst()
@@ -21,10 +23,31 @@ while !arguments.isEmpty {
     case "--tls": tlsFolder = arguments.isEmpty ? nil : arguments.removeFirst()
     case "--json": json = true
     case "--write-open-invoices": invoicesFolder = arguments.isEmpty ? nil : arguments.removeFirst()
+    case "--mail": mailFolder = arguments.isEmpty ? nil : arguments.removeFirst()
     default:
-        FileHandle.standardError.write(Data("usage: nightjar-sandbox [--seed N] [--latency-ms N] [--tls DIR] [--json] [--write-open-invoices DIR]\n".utf8))
+        FileHandle.standardError.write(Data("usage: nightjar-sandbox [--seed N] [--latency-ms N] [--tls DIR] [--json] [--write-open-invoices DIR] | --mail DIR\n".utf8))
         exit(64)
     }
+}
+if let mailFolder {
+    // A mailbox instead of portals: Dovecot serving IMAPS with its own test CA, the sandbox
+    // retailer's remittance e-mails (and the awkward ones) delivered to acme's AR mailbox.
+    do {
+        let password = "demo-mail-" + String(seed)
+        let server = try SandboxMailServer(folder: mailFolder, users: ["ar-acme": password])
+        let mail = SandboxMail(data: SandboxData(seed: seed))
+        for (index, message) in mail.mailbox(client: "acme", to: "ar@acme.example").enumerated() {
+            try server.deliver(message.bytes, to: "ar-acme", arrival: message.arrival, name: "\(index)-\(message.name)")
+        }
+        let object: [String: Any] = ["imap": server.origin, "ca_certificate": server.certificates.caCertificate, "username": "ar-acme", "password": password]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        _ = FileHandle.standardInput.readDataToEndOfFile()
+        server.stop()
+    } catch {
+        FileHandle.standardError.write(Data("nightjar-sandbox: \(error)\n".utf8))
+        exit(70)
+    }
+    exit(0)
 }
 do {
     let certificates = try tlsFolder.map { try TestCertificates.generate(in: $0) }
