@@ -56,7 +56,7 @@ let package = Package(
                 swiftSettings: strictSettings),
         .target(name: "NightjarFileDrop", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarHTTP", "NightjarScript", "NightjarDocuments"],
                 swiftSettings: strictSettings),
-        .target(name: "NightjarReview", dependencies: ["NightjarCore", "NightjarLedger", "NightjarCrypto", "NightjarVault"], swiftSettings: strictSettings),
+        .target(name: "NightjarReview", dependencies: ["NightjarCore", "NightjarLedger", "NightjarMatching", "NightjarCrypto", "NightjarVault"], swiftSettings: strictSettings),
         .target(name: "NightjarAgent", dependencies: ["NightjarCore", "NightjarStore", "NightjarDocuments", "NightjarLedger", "NightjarHTTP",
                                                       "NightjarScript", "NightjarReview", "NightjarMatching", "NightjarMail", "NightjarFileDrop"],
                 swiftSettings: strictSettings),

@@ -312,7 +312,11 @@ public struct NightReport: Sendable, Codable {
     public let run: RunLog.Run
     /// Matched lines by status over the run's new batches.
     public let matching: [String: Int]
+    /// Exceptions among the lines of tonight's new batches.
     public let exceptions: Int
+    /// Exceptions in every batch of the night's clients still waiting for approval (tonight's and
+    /// earlier nights'): what the morning report lists.
+    public let exceptionsWaiting: Int
     /// Credentials that failed several runs in a row.
     public let failingRepeatedly: [String]
     /// What the operator should know: definitions not run, credentials expiring soon.
@@ -326,6 +330,7 @@ public struct NightReport: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case run, matching, exceptions, warnings
+        case exceptionsWaiting = "exceptions_waiting"
         case attention = "needs_attention"
         case failingRepeatedly = "failing_repeatedly", reportPath = "report_path", morningReportPath = "morning_report_path"
     }
@@ -469,12 +474,14 @@ public struct NightRunner: Sendable {
         let morningPath = folder + "/morning-report.html"
         let inScope = Array(Set(run.items.map(\.client))).sorted()
         let attention = try await book.attention(run: run, clients: inScope)
-        let report = NightReport(run: run, matching: matching, exceptions: exceptions, failingRepeatedly: failing, warnings: warnings,
-                                 attention: attention, reportPath: reportPath, morningReportPath: morningPath)
+        let waiting = try await book.reviewBatches(clients: clients)
+        let waitingExceptions = MorningReport.exceptionCount(waiting)
+        let report = NightReport(run: run, matching: matching, exceptions: exceptions, exceptionsWaiting: waitingExceptions, failingRepeatedly: failing,
+                                 warnings: warnings, attention: attention, reportPath: reportPath, morningReportPath: morningPath)
         try RedactedFile.write(NightRunner.summaryText(report), to: reportPath)
         let morning = MorningReport(title: "Nightjar morning report — run \(runID)", generatedAt: Logger.timestamp(),
-                                    batches: try await book.reviewBatches(clients: clients), attention: attention,
-                                    warnings: warnings + failing.map { "\($0) has failed three runs or more in a row" })
+                                    batches: waiting, attention: attention,
+                                    warnings: warnings + failing.map { "\($0) has failed three runs or more in a row" }, newTonight: exceptions)
         try RedactedFile.write(morning.html(), to: morningPath)
         CrashPoint.hit("report-written")
         let failed = run.items.filter { !RunLog.goodStatuses.contains($0.status) }.count
@@ -483,8 +490,8 @@ public struct NightRunner: Sendable {
         guard let finished = try await book.run(runID) else { throw GeneralError(code: "run.missing", message: "run \(runID) vanished") }
         progress?.runFinished(status: status)
         CrashPoint.reportPassed()
-        return NightReport(run: finished, matching: matching, exceptions: exceptions, failingRepeatedly: failing, warnings: warnings,
-                           attention: attention, reportPath: reportPath, morningReportPath: morningPath)
+        return NightReport(run: finished, matching: matching, exceptions: exceptions, exceptionsWaiting: waitingExceptions, failingRepeatedly: failing,
+                           warnings: warnings, attention: attention, reportPath: reportPath, morningReportPath: morningPath)
     }
 
     static func interleaved(_ jobs: [NightJob]) -> [NightJob] {
@@ -594,7 +601,7 @@ public struct NightRunner: Sendable {
         }
         lines.append("")
         lines.append("Matching: " + (report.matching.isEmpty ? "no new batches" : report.matching.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")))
-        lines.append("Exceptions for review: \(report.exceptions)")
+        lines.append("Exceptions: \(report.exceptions) new tonight, \(report.exceptionsWaiting) waiting in total (the morning report lists them)")
         if !report.failingRepeatedly.isEmpty { lines.append("Failing three runs or more in a row: \(report.failingRepeatedly.joined(separator: ", "))") }
         for warning in report.warnings { lines.append("Warning: \(warning)") }
         return lines.joined(separator: "\n") + "\n"

@@ -95,8 +95,20 @@ enum ImportCommands {
                           payer_id_is_customer_id = no   (yes: a payer id equal to a customer id means that customer)
                         """,
                         options: [.value("client", "C", "the client")], run: showRules),
-            CommandSpec(["batches"], effect: .readsOnly, summary: "list remittance batches (one per payment)",
-                        options: [.value("client", "C", "only this client"), .value("date", "DATE", "only payments dated DATE")],
+            CommandSpec(["batches"], effect: .readsOnly, summary: "list remittance batches (one per payment) with their state and exceptions",
+                        discussion: """
+                        States, in the order review moves a batch: new (imported, not matched) -> matched -> approved
+                        (open amounts changed, frozen) -> exported (its journal written with --out) -> reversed (by an
+                        admin, with new entries); duplicate_payment is a payment sent again in another file.
+
+                        Example:
+                          nightjar batches --client acme --status matched --exceptions
+                          nightjar batches --since 2026-11-01 --status approved --status exported
+                        """,
+                        options: [.value("client", "C", "only this client"), .value("date", "DATE", "only payments dated DATE"),
+                                  .value("since", "DATE", "only batches imported on or after DATE"),
+                                  .value("status", "STATE", repeatable: true, "only batches in this state (new, matched, approved, exported, reversed, duplicate_payment)"),
+                                  .flag("exceptions", "only batches with exceptions")],
                         run: listBatches),
             CommandSpec(["batch", "show"], effect: .readsOnly, summary: "show a batch with each line's decision, suggestions, deductions and where it came from",
                         discussion: """
@@ -332,19 +344,32 @@ enum ImportCommands {
 
     static func listBatches(_ invocation: Invocation) async throws -> ExitStatus {
         let (ledger, _, _) = try ledger(invocation)
-        let date = try invocation.value("date").map { try CalendarDate(iso: $0) }
-        let batches = try ledger.batches(client: invocation.value("client").map { ClientID($0) }, date: date)
+        var filter = BatchFilter()
+        filter.paymentDate = try invocation.value("date").map { try CalendarDate(iso: $0) }
+        filter.since = try invocation.value("since").map { try CalendarDate(iso: $0) }
+        filter.states = invocation.values("status")
+        filter.withExceptions = invocation.flag("exceptions")
+        if let unknown = filter.states.first(where: { !BatchFilter.allStates.contains($0) }) {
+            throw UsageError("--status takes \(BatchFilter.allStates.joined(separator: ", ")), not \(unknown)", command: "batches")
+        }
+        if let client = invocation.value("client").map({ ClientID($0) }) {
+            guard try ledger.knowsClient(client) else {
+                throw GeneralError(code: "client.missing", message: "no client \(client) in this workspace (imports create clients)", exitStatus: .noInput)
+            }
+            filter.client = client
+        }
+        let batches = try ledger.batches(filter)
         if invocation.json {
             try Output.json(batches)
         } else if batches.isEmpty {
             Output.line("No batches.")
         } else {
-            Output.line("ID    CLIENT      DATE        PAYER                     TRACE               TOTAL          LINES  BALANCE")
+            Output.line("ID    CLIENT      DATE        PAYER                     TRACE               TOTAL          LINES  EXC   STATE              BALANCE")
             for batch in batches {
                 Output.line("\(String(batch.id).padding(6))\(batch.client.padding(12))\((batch.paymentDate ?? "-").padding(12))"
                     + "\(String((batch.payer ?? "-").prefix(24)).padding(26))\(String((batch.traceNumber ?? "-").prefix(18)).padding(20))"
-                    + "\((batch.total + " " + batch.currency).padding(15))\(String(batch.lines).padding(7))"
-                    + (batch.balanced ? "ok" : "OUT BY \(batch.difference)"))
+                    + "\((batch.total + " " + batch.currency).padding(15))\(String(batch.lines).padding(7))\(String(batch.exceptions).padding(6))"
+                    + "\(batch.state.padding(19))" + (batch.balanced ? "ok" : "OUT BY \(batch.difference)"))
             }
         }
         return .ok

@@ -457,7 +457,7 @@ extension Ledger {
     public func batchSummaries(clients: [String], statuses: [String]? = nil, limit: Int = 200) throws -> [BatchSummary] {
         guard !clients.isEmpty else { return [] }
         var sql = """
-            SELECT b.*, f.original_name, (SELECT count(*) FROM remittance_line l WHERE l.batch_id = b.id) AS line_count
+            SELECT \(Ledger.summaryColumns)
             FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id WHERE b.client_id IN (\(clients.map { _ in "?" }.joined(separator: ",")))
             """
         var arguments = clients.map { $0 as any DatabaseValueConvertible }

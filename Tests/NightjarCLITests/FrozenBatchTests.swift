@@ -63,10 +63,7 @@ struct FrozenBatchTests {
     }
 
     @Test func noCommandChangesAnApprovedExportedBatch() throws {
-        let fixture = try SiteFixture.shared.get()
-        let parent = BinaryRunner.temporaryFolder("frozen")
-        try FileManager.default.removeItem(atPath: parent)
-        try FileManager.default.copyItem(atPath: fixture.parent, toPath: parent)
+        let parent = try SiteFixture.copy("frozen")
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let root = parent + "/ws"
         func run(_ arguments: [String], stdin: String = "") throws -> BinaryRunner.Result { try BinaryRunner.run(["--home", root] + arguments, stdin: stdin) }
@@ -109,5 +106,50 @@ struct FrozenBatchTests {
         let open = try Database(path: root + "/data/nightjar.sqlite").query("SELECT invoice_number, open_amount_minor FROM open_invoice WHERE client_id = 'acme' ORDER BY invoice_number")
             .map { "\(try $0.string("invoice_number")) \(try $0.int64("open_amount_minor"))" }
         #expect(open == ["INV-1001 100000", "INV-1002 50000", "INV-1003 80000", "INV-2001 30000", "INV-3001 12000"])
+    }
+
+    @Test func batchesShowTheirStateAndFilterByStateExceptionsClientAndDate() throws {
+        let parent = try SiteFixture.copy("states")
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let root = parent + "/ws"
+        func run(_ arguments: [String], stdin: String = "") throws -> BinaryRunner.Result { try BinaryRunner.run(["--home", root] + arguments, stdin: stdin) }
+        func listed(_ arguments: [String]) throws -> [String] {
+            let result = try run(["batches", "--json"] + arguments)
+            let rows = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] ?? []
+            return rows.map { "\($0["id"] ?? "?") \($0["state"] ?? "?")" }
+        }
+        #expect(try listed([]) == ["3 matched", "2 matched", "1 matched"])
+        // A reviewer approves only the clients the vault's review grants name.
+        let alice = SiteFixture.alice + "\n"
+        #expect(try run(["vault", "review", "revoke", "carol", "--all-clients", "--as", "alice", "--passphrase-stdin"], stdin: alice).status == 0)
+        #expect(try run(["vault", "review", "grant", "carol", "acme", "--as", "alice", "--passphrase-stdin"], stdin: alice).status == 0)
+        var refused = try run(["batch", "approve", "3", "--as", "carol", "--passphrase-stdin"], stdin: SiteFixture.carol + "\n")
+        #expect(refused.status == 77 && refused.stderr.contains("carol may not approve globex's batches: no review grant for globex"), "\(refused.stderr)")
+        #expect(try listed([]) == ["3 matched", "2 matched", "1 matched"])
+        #expect(try run(["batch", "approve", "2", "--as", "carol", "--passphrase-stdin"], stdin: SiteFixture.carol + "\n").status == 0)
+        // Bob, an operator holding acme's key, works acme's lines but never approves.
+        refused = try run(["batch", "approve", "1", "--accept-exceptions", "--reason", "x", "--as", "bob", "--passphrase-stdin"], stdin: SiteFixture.bob + "\n")
+        #expect(refused.status == 77 && refused.stderr.contains("bob needs the reviewer or admin role to approve"), "\(refused.stderr)")
+        #expect(try run(["vault", "review", "grant", "carol", "globex", "--as", "alice", "--passphrase-stdin"], stdin: alice).status == 0)
+        #expect(try run(["batch", "approve", "3", "--as", "carol", "--passphrase-stdin"], stdin: SiteFixture.carol + "\n").status == 0)
+        #expect(try run(["batch", "export", "3", "--format", "csv", "--out", parent + "/3.csv"]).status == 0)
+        #expect(try listed([]) == ["3 exported", "2 approved", "1 matched"])
+        #expect(try listed(["--status", "approved", "--status", "exported"]) == ["3 exported", "2 approved"])
+        #expect(try listed(["--exceptions"]) == ["1 matched"])
+        #expect(try listed(["--client", "acme", "--status", "approved"]) == ["2 approved"])
+        #expect(try listed(["--since", "2999-01-01"]) == [])
+        #expect(try run(["batches"]).stdout.contains("STATE"))
+        #expect(try run(["batch", "reverse", "2", "--reason", "test", "--as", "alice", "--passphrase-stdin"], stdin: SiteFixture.alice + "\n").status == 0)
+        #expect(try listed(["--status", "reversed"]) == ["2 reversed"])
+        // Unknown clients and batches: exit 66 with a message; an unknown state is a usage error.
+        var result = try run(["batches", "--client", "nosuch"])
+        #expect(result.status == 66 && result.stderr.contains("no client nosuch"), "\(result.stderr)")
+        result = try run(["batch", "show", "99"])
+        #expect(result.status == 66 && result.stderr.contains("no batch 99"))
+        result = try run(["batch", "approve", "99", "--as", "carol", "--passphrase-stdin"], stdin: SiteFixture.carol + "\n")
+        #expect(result.status == 66 && result.stderr.contains("no batch 99"))
+        result = try run(["batch", "reassign", "1", "9", "INV-1003", "--as", "bob", "--passphrase-stdin"], stdin: SiteFixture.bob + "\n")
+        #expect(result.status == 66 && result.stderr.contains("batch 1 has no line 9"), "\(result.stderr)")
+        #expect(try run(["batches", "--status", "done"]).status == 64)
     }
 }
