@@ -3,11 +3,13 @@
 
 SWIFT        ?= swift
 SYSTEM_PKGS  := libssl-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev libargon2-dev \
-                zlib1g-dev libmicrohttpd-dev tzdata pkg-config openssl
-TEST_PKGS    := procps chromium chromium-driver python3-selenium poppler-utils hledger beancount python3 zsh fish groff-base
+                zlib1g-dev libmicrohttpd-dev libgmime-3.0-dev tzdata pkg-config openssl
+# Dovecot (IMAP), OpenSSH (SFTP) and aiosmtpd (an SMTP sink) run on loopback for the source and morning-mail tests.
+TEST_PKGS    := procps chromium chromium-driver python3-selenium poppler-utils hledger beancount python3 zsh fish groff-base \
+                dovecot-imapd openssh-server openssh-client python3-aiosmtpd
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup setup-test build release test demo bench examples man completions install clean
+.PHONY: all setup setup-test build release test demo demo-mail bench examples man completions install clean
 
 all: build
 
@@ -41,6 +43,12 @@ test: setup-test
 
 demo: release
 	./.build/release/nightjar demo
+
+# A night that reads a mailbox: Dovecot on loopback with the sandbox retailer's e-mails.
+demo-mail: setup-test
+	$(SWIFT) build --product nightjar
+	$(SWIFT) build --product nightjar-sandbox
+	./scripts/demo-mail.sh
 
 bench: setup
 	$(SWIFT) build -c release --product nightjar-bench

@@ -29,6 +29,7 @@ let package = Package(
         .systemLibrary(name: "CSystem"),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "CGMime", pkgConfig: "gmime-3.0", providers: [.apt(["libgmime-3.0-dev"])]),
 
         // The flow, one module per stage.
         .target(name: "NightjarCore", dependencies: ["CSystem"], swiftSettings: strictSettings),
@@ -48,9 +49,16 @@ let package = Package(
                 swiftSettings: strictSettings),
         .target(name: "NightjarScript", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarHTTP", "NightjarMarkup", "NightjarDocuments"],
                 swiftSettings: strictSettings),
+        // Sources other than portals: mailboxes over IMAP (MIME through GMime), the morning mail
+        // over SMTP, and SFTP drops; each runs a definition of the same language as portals.
+        .target(name: "NightjarMail", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarHTTP", "NightjarScript", "NightjarDocuments",
+                                                    "CGMime"],
+                swiftSettings: strictSettings),
+        .target(name: "NightjarFileDrop", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarHTTP", "NightjarScript", "NightjarDocuments"],
+                swiftSettings: strictSettings),
         .target(name: "NightjarReview", dependencies: ["NightjarCore", "NightjarLedger", "NightjarMatching", "NightjarCrypto", "NightjarVault"], swiftSettings: strictSettings),
         .target(name: "NightjarAgent", dependencies: ["NightjarCore", "NightjarStore", "NightjarDocuments", "NightjarLedger", "NightjarHTTP",
-                                                      "NightjarScript", "NightjarReview", "NightjarMatching"],
+                                                      "NightjarScript", "NightjarReview", "NightjarMatching", "NightjarMail", "NightjarFileDrop"],
                 swiftSettings: strictSettings),
         // The review site (`nightjar serve`): every action through the review code the CLI uses.
         .target(name: "NightjarSite", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault", "NightjarLedger",
@@ -58,7 +66,7 @@ let package = Package(
                 swiftSettings: strictSettings),
         .target(name: "NightjarCLI", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault",
                                                     "NightjarDocuments", "NightjarLedger", "NightjarHTTP", "NightjarScript", "NightjarAgent",
-                                                    "NightjarReview", "NightjarMatching", "NightjarSite"],
+                                                    "NightjarReview", "NightjarMatching", "NightjarSite", "NightjarMail", "NightjarFileDrop"],
                 swiftSettings: strictSettings),
         .executableTarget(name: "nightjar", dependencies: ["NightjarCLI"], swiftSettings: strictSettings),
 
@@ -98,6 +106,11 @@ let package = Package(
                                                               "NightjarSandbox", "NightjarMatching"],
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarScriptTests", dependencies: ["NightjarScript", "NightjarMarkup", "NightjarHTTP", "NightjarSandbox", "NightjarCore", "NightjarCrypto"],
+                    swiftSettings: strictSettings),
+        .testTarget(name: "NightjarMailTests", dependencies: ["NightjarMail", "NightjarScript", "NightjarHTTP", "NightjarSandbox", "NightjarCore",
+                                                             "NightjarDocuments"],
+                    swiftSettings: strictSettings),
+        .testTarget(name: "NightjarFileDropTests", dependencies: ["NightjarFileDrop", "NightjarScript", "NightjarHTTP", "NightjarCore", "NightjarSandbox"],
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarReviewTests", dependencies: ["NightjarReview", "NightjarLedger", "NightjarCore", "NightjarDocuments", "NightjarStore"], swiftSettings: strictSettings),
         .testTarget(name: "NightjarSiteTests", dependencies: ["NightjarSite", "NightjarCore", "NightjarCrypto", "NightjarVault", "NightjarStore",

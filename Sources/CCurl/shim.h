@@ -37,3 +37,11 @@ static inline int ccurl_multi_next_done(CURLM *multi, CURL **easy, CURLcode *res
 
 /// libcurl and OpenSSL initialised once; OpenSSL without its atexit handler.
 static inline CURLcode ccurl_global_init(void) { return curl_global_init(CURL_GLOBAL_ALL); }
+
+/// The SSH host-key check (CURLOPT_SSH_KEYFUNCTION): the known key, the server's and how they compare.
+typedef int (*ccurl_ssh_key_callback)(CURL *handle, const struct curl_khkey *known, const struct curl_khkey *found, enum curl_khmatch match,
+                                      void *context);
+static inline CURLcode ccurl_easy_setopt_ssh_key_callback(CURL *h, ccurl_ssh_key_callback f) {
+    return curl_easy_setopt(h, CURLOPT_SSH_KEYFUNCTION, f);
+}
+static inline CURLcode ccurl_easy_setopt_slist(CURL *h, CURLoption o, struct curl_slist *list) { return curl_easy_setopt(h, o, list); }

@@ -5,6 +5,9 @@
 #include <sys/resource.h>
 
 static inline int csystem_set_dumpable(int on) { return prctl(PR_SET_DUMPABLE, on, 0, 0, 0); }
+/// An anonymous file in memory (close-on-exec), for a secret a C library insists on reading from a path.
+extern int memfd_create(const char *name, unsigned int flags);
+static inline int csystem_memory_file(const char *name) { return memfd_create(name, 1u /* MFD_CLOEXEC */); }
 static inline int csystem_get_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }
 
 /// glibc's memmem (a GNU extension the Swift module leaves out): the benchmarks' baseline scan.

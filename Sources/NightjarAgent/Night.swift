@@ -4,7 +4,9 @@ public import NightjarLedger
 public import NightjarScript
 public import NightjarStore
 import NightjarReview
-import Foundation
+import NightjarMail
+import NightjarFileDrop
+public import Foundation
 
 /// One credential's share of a night: the definition, the range and where its origins are.
 public struct NightJob: Sendable {
@@ -71,6 +73,33 @@ public struct DatabaseTOTPStore: TOTPUseStore {
     }
 }
 
+/// What mailbox and SFTP sources have read, kept in the workspace database (`SourceItems`).
+public struct DatabaseSourceMemory: SourceMemory {
+    let open: DatabaseOpener
+
+    public init(open: @escaping DatabaseOpener) { self.open = open }
+
+    public func wasRead(client: String, source: String, key: String) async -> SourceItemRecord? {
+        ((try? SourceItems(database: try open()).item(client: client, source: source, key: key)) ?? nil).map(DatabaseSourceMemory.record)
+    }
+
+    public func wasRead(client: String, source: String, identity: String) async -> SourceItemRecord? {
+        ((try? SourceItems(database: try open()).item(client: client, source: source, identity: identity)) ?? nil).map(DatabaseSourceMemory.record)
+    }
+
+    public func record(client: String, source: String, key: String, identity: String?, status: String, message: String?) async {
+        do {
+            try SourceItems(database: try open()).record(client: client, source: source, key: key, identity: identity, status: status, message: message)
+        } catch {
+            Logger(label: "run").warning("\(client)/\(source): could not remember \(key): \((error as? any NightjarError)?.message ?? "\(error)")")
+        }
+    }
+
+    static func record(_ item: SourceItems.Item) -> SourceItemRecord {
+        SourceItemRecord(key: item.key, identity: item.identity, status: item.status, readAt: item.readAt)
+    }
+}
+
 /// The night's writes, one at a time: the inbox, imports, counters, matching. Files are imported
 /// the moment they land, each in one transaction.
 public actor NightBook {
@@ -116,6 +145,9 @@ public actor NightBook {
         var messages = [outcome.failure?.message].compactMap { $0 } + notStored
         if outcome.failure == nil {
             let unread = try log.unreadFiles(run: run).filter { $0.client == client && $0.portal == portal }
+            // A mailbox's or drop's message or file that was refused is never read again: a person must see it.
+            if !outcome.refused.isEmpty { status = "items_refused" }
+            messages += outcome.refused + outcome.notes
             if unread.contains(where: { $0.status == "failed" }) { status = "import_failed" } else if !unread.isEmpty { status = "unsupported_document" }
             // A file that could not even be kept (the disk, the inbox) is worse than one not read.
             if !notStored.isEmpty { status = "store_failed" }
@@ -334,6 +366,12 @@ public struct NightRunner: Sendable {
     public var deadline: ContinuousClock.Instant?
     /// Told of each credential and file as the night goes (a live line, JSON lines), when set.
     public let progress: NightProgress?
+    /// What mailbox and SFTP sources have read (nil: they remember nothing between nights).
+    public var sourceMemory: (any SourceMemory)?
+    /// CA certificates mailbox servers are verified with instead of the system's (a private CA).
+    public var sourceTLS = TLSSettings()
+    /// The workspace's zone, in which a file's modification time gives its date.
+    public var timeZone: TimeZone = .current
 
     public init(jobs: [NightJob], book: NightBook, kinds: [DocumentKind] = [.remittance], stagingDirectory: String, reportsDirectory: String,
                 maximumConcurrent: Int = 8, loginGuard: (any LoginGuard)?, totp: TOTPCodeSource, prompt: (any OneTimeCodePrompt)? = nil,
@@ -479,6 +517,10 @@ public struct NightRunner: Sendable {
         try await book.startItem(run: run, client: client, portal: item, range: job.range)
         let progress = self.progress
         progress?.credentialStarted(job.credential.name)
+        if job.definition.source != .portal {
+            try await performSource(job, run: run, folder: folder, fileName: fileName)
+            return
+        }
         let recorder = HARRecorder(sensitiveNames: job.definition.settings.sensitiveNames)
         let origins = job.definition.origins.map { ScraperChecker.origin(of: job.originOverrides[$0.name] ?? $0.url) }
         let session = await ScraperInterpreter.session(for: job.definition, origins: origins, recorder: recorder, limiter: limiter, deadline: deadline)
@@ -498,6 +540,40 @@ public struct NightRunner: Sendable {
         if let failure = outcome.failure, failure.failureClass == .layoutChanged, let page = failure.page {
             try? RedactedFile.write(String(decoding: page, as: UTF8.self), to: folder + "/\(fileName)-layout-changed.html")
         }
+        try await book.finishItem(run: run, client: client, portal: item, outcome: outcome)
+        progress?.credentialFinished(job.credential.name, status: outcome.status)
+        CrashPoint.hit("item-finished")
+        trace("\(client)/\(item): \(outcome.status)")
+    }
+
+    /// A mailbox (IMAP) or SFTP drop: its reader, the workspace's memory of what was read, and
+    /// the protocol conversation (secrets masked) written beside the HAR files as `.trace`.
+    func performSource(_ job: NightJob, run: Int64, folder: String, fileName: String) async throws {
+        let client = job.credential.client, portal = job.definition.portal, item = job.credential.runItem
+        let book = self.book, trace = self.trace, progress = self.progress
+        var options = SourceRunOptions(range: job.range, kinds: kinds, originOverride: job.definition.origins.first.flatMap { job.originOverrides[$0.name] },
+                                       downloadDirectory: stagingDirectory + "/run-\(run)/\(client)/\(item)", timeZone: timeZone, tls: sourceTLS)
+        options.readOnly = false
+        let land: @Sendable (DownloadRecord) async -> Void = { record in
+            await book.land(run: run, client: client, portal: portal, item: item, download: record)
+            progress?.fileLanded(job.credential.name, file: record.fileName, kind: record.kind.rawValue)
+        }
+        let say: @Sendable (String) -> Void = { trace("\(client)/\(item): \($0)") }
+        let outcome: ScraperOutcome
+        let conversation: [String]
+        switch job.definition.source {
+        case .mailbox:
+            let reader = MailboxReader(definition: job.definition, credential: job.credential, options: options, memory: sourceMemory,
+                                       loginGuard: loginGuard, trace: say, onDownload: land)
+            outcome = await reader.run()
+            conversation = reader.conversation
+        default:
+            let reader = FileDropReader(definition: job.definition, credential: job.credential, options: options, memory: sourceMemory,
+                                        loginGuard: loginGuard, trace: say, onDownload: land)
+            outcome = await reader.run()
+            conversation = reader.conversation
+        }
+        if !conversation.isEmpty { try? RedactedFile.write(conversation.joined(separator: "\n") + "\n", to: folder + "/\(fileName).trace") }
         try await book.finishItem(run: run, client: client, portal: item, outcome: outcome)
         progress?.credentialFinished(job.credential.name, status: outcome.status)
         CrashPoint.hit("item-finished")

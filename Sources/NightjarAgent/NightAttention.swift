@@ -49,6 +49,10 @@ public enum NightAttention {
             return "a person types the code: nightjar scraper try \(credential) --interactive"
         case FailureClass.originRefused.rawValue:
             return "the definition sends a vault value where it may not: fix the definition or the credential's --origin list"
+        case "items_refused":
+            return "each message or file named was not imported and is not read again: fetch it by hand and import it (nightjar import FILE --client \(client)), or ask the sender for a readable copy"
+        case FailureClass.hostKeyChanged.rawValue:
+            return "the server's host key is not the one pinned: confirm the new key with the server's owner, then put its known_hosts line in the credential (nightjar vault edit \(credential) --field-file known_hosts=FILE)"
         case "store_failed":
             return "a file could not be kept (the disk, the inbox folder): fix the cause the message names; the next night fetches the range again"
         case "interrupted":

@@ -1,6 +1,7 @@
 import Foundation
 import NightjarAgent
 import NightjarCore
+import NightjarHTTP
 import NightjarLedger
 import NightjarReview
 import NightjarScript
@@ -129,6 +130,8 @@ enum NightCommands {
         let report: NightReport
         let skipped: [String]
         let expiring: [String]
+        /// The morning mail handed to the mail server (empty without `[mail]`).
+        var mail: [MorningMailing.Delivery] = []
         var succeeded: Bool { report.succeeded && skipped.isEmpty }
     }
 
@@ -136,7 +139,10 @@ enum NightCommands {
     static func performNight(_ workspace: Workspace, method: UnlockMethod, scope: NightScope) async throws -> NightResult {
         let config = try workspace.requireExisting()
         let vault = try Vault.open(paths: VaultCommands.paths(workspace), as: method)
-        let entries = try vault.list().filter { (scope.clients.isEmpty || scope.clients.contains($0.client)) && (scope.portals.isEmpty || scope.portals.contains($0.portal)) }
+        // The morning mail's own sign-in is not a source the night reads.
+        let mailCredential = config.mail?.credential
+        let entries = try vault.list().filter { (scope.clients.isEmpty || scope.clients.contains($0.client)) && (scope.portals.isEmpty || scope.portals.contains($0.portal))
+            && $0.name.description != mailCredential }
         guard !entries.isEmpty else { throw GeneralError(code: "run.nothing", message: "no credentials in scope", exitStatus: .noInput) }
         var skipped: [String] = []
         var skippedItems: [NightRunner.Skipped] = []
@@ -209,6 +215,9 @@ enum NightCommands {
                                  loginGuard: DatabaseLoginGuard(open: opener), totp: TOTPCodeSource(store: DatabaseTOTPStore(open: opener)),
                                  prompt: scope.prompt, trace: { Logger(label: "run").info($0) }, progress: scope.progress)
         runner.refetch = scope.refetch
+        runner.sourceMemory = DatabaseSourceMemory(open: opener)
+        runner.timeZone = timeZone
+        if let bundle = config.sourceCABundle { runner.sourceTLS = TLSSettings(caBundle: Workspace.absolute(bundle)) }
         if let end = config.nightDeadline(after: Date()) { runner.deadline = ContinuousClock.now + .milliseconds(Int(end.timeIntervalSinceNow * 1000)) }
         let description = (scope.clients.isEmpty ? "all clients" : scope.clients.joined(separator: ",")) + " / "
             + (scope.portals.isEmpty ? "all portals" : scope.portals.joined(separator: ","))
@@ -217,7 +226,8 @@ enum NightCommands {
         // The vault as it is on disk now must still verify before anything runs.
         try vault.verifyAuthority()
         let report = try await runner.run(scope: description, warnings: profileWarnings + expiring.map { "credential \($0)" }, skipped: skippedItems, today: today)
-        return NightResult(report: report, skipped: skipped, expiring: expiring)
+        let mail = await MorningMailing.send(report, config: config, vault: vault, book: book, expiring: expiring)
+        return NightResult(report: report, skipped: skipped, expiring: expiring, mail: mail)
     }
 
     static func print(_ result: NightResult, json: Bool) throws {
@@ -226,12 +236,17 @@ enum NightCommands {
                 let report: NightReport
                 let skipped: [String]
                 let expiring: [String]
+                let mail: [MorningMailing.Delivery]
             }
-            try Output.json(Body(report: result.report, skipped: result.skipped, expiring: result.expiring))
+            try Output.json(Body(report: result.report, skipped: result.skipped, expiring: result.expiring, mail: result.mail))
         } else {
             Output.line(NightRunner.summaryText(result.report).trimmingCharacters(in: .newlines))
             Output.line("Summary: \(result.report.reportPath)")
             Output.line("Morning report: \(result.report.morningReportPath)")
+            for delivery in result.mail {
+                Output.line(delivery.status == "sent" ? "Mailed \(delivery.to): \(delivery.clients.isEmpty ? "the run's summary" : delivery.clients.joined(separator: ", "))"
+                                                      : "Warning: \(delivery.message ?? "the morning mail was not sent")")
+            }
         }
     }
 

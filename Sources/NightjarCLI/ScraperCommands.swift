@@ -3,6 +3,8 @@ import NightjarCore
 import NightjarCrypto
 import NightjarHTTP
 import NightjarLedger
+import NightjarMail
+import NightjarFileDrop
 import NightjarAgent
 import NightjarScript
 import NightjarVault
@@ -225,12 +227,17 @@ enum ScraperCommands {
 
     static func tryRun(_ invocation: Invocation) async throws -> ExitStatus {
         let prepared = try prepare(invocation, dryRun: invocation.flag("dry-run"))
+        if prepared.definition.source != .portal {
+            let (outcome, _) = try await executeSource(prepared, invocation: invocation, recording: false)
+            return report(outcome, prepared: prepared, invocation: invocation)
+        }
         let (outcome, _) = try await execute(prepared, invocation: invocation, recording: false)
         return report(outcome, prepared: prepared, invocation: invocation)
     }
 
     static func record(_ invocation: Invocation) async throws -> ExitStatus {
         let prepared = try prepare(invocation, dryRun: false)
+        if prepared.definition.source != .portal { return try await recordSource(prepared, invocation: invocation) }
         let (outcome, recorder) = try await execute(prepared, invocation: invocation, recording: true)
         let status = report(outcome, prepared: prepared, invocation: invocation)
         guard outcome.failure == nil, let recorder else { return status }
@@ -266,6 +273,80 @@ enum ScraperCommands {
     /// (where standard output holds the JSON report alone).
     static func say(_ line: String, _ invocation: Invocation) {
         if invocation.json { Console.standardError.line(line) } else { Output.line(line) }
+    }
+
+    /// A mailbox or SFTP drop tried or recorded: read only (nothing remembered, flagged or
+    /// moved), with the workspace's CA bundle; recording keeps what the server gave.
+    static func executeSource(_ prepared: Prepared, invocation: Invocation, recording: Bool) async throws
+        -> (ScraperOutcome, (write: (String) throws -> Void, data: String)?) {
+        let definition = prepared.definition
+        let config = try prepared.workspace.requireExisting()
+        let options = SourceRunOptions(range: prepared.options.range, kinds: prepared.options.kinds,
+                                       originOverride: definition.origins.first.flatMap { prepared.options.originOverrides[$0.name] },
+                                       downloadDirectory: prepared.options.downloadDirectory, timeZone: TimeZone(identifier: config.timeZone) ?? .current,
+                                       tls: config.sourceCABundle.map { TLSSettings(caBundle: Workspace.absolute($0)) } ?? TLSSettings(), readOnly: true)
+        let verbose = invocation.value("log-level") == "debug" || invocation.value("log-level") == "info"
+        let trace: @Sendable (String) -> Void = { line in if verbose { Output.line("  " + line) } else { Logger(label: "scraper").debug(line) } }
+        let loginGuard = DatabaseLoginGuard(open: WorkspaceDatabase.opener(prepared.workspace))
+        func failed(_ error: any Error) -> ScraperOutcome {
+            var outcome = ScraperOutcome()
+            outcome.failure = error as? ScraperFailure ?? ScraperFailure(.portalUnavailable, (error as? any NightjarError)?.message ?? "\(error)", location: nil)
+            return outcome
+        }
+        switch definition.source {
+        case .mailbox:
+            let probe = MailboxReader(definition: definition, credential: prepared.credential, options: options)
+            var recorder: RecordingMailbox?
+            if recording {
+                do { recorder = RecordingMailbox(try await probe.liveTransport()) } catch { return (failed(error), nil) }
+            }
+            let reader = MailboxReader(definition: definition, credential: prepared.credential, options: options, transport: recorder,
+                                       loginGuard: loginGuard, trace: trace)
+            let outcome = await reader.run()
+            if verbose { for line in reader.conversation { Output.line("    " + line) } }
+            return (outcome, recorder.map { recorder in ({ try recorder.write(to: $0) }, "\(definition.portal).maildir") })
+        default:
+            let probe = FileDropReader(definition: definition, credential: prepared.credential, options: options)
+            var recorder: RecordingDrop?
+            if recording {
+                do { recorder = RecordingDrop(try probe.liveTransport()) } catch { return (failed(error), nil) }
+            }
+            let reader = FileDropReader(definition: definition, credential: prepared.credential, options: options, transport: recorder,
+                                        loginGuard: loginGuard, trace: trace)
+            let outcome = await reader.run()
+            if verbose { for line in reader.conversation { Output.line("    " + line) } }
+            return (outcome, recorder.map { recorder in ({ try recorder.write(to: $0) }, "\(definition.portal).drop") })
+        }
+    }
+
+    /// `scraper record` for a mailbox or drop: the messages (a Maildir) or files it read beside
+    /// `PORTAL.cassette`, which names the range and the documents a replay must produce.
+    static func recordSource(_ prepared: Prepared, invocation: Invocation) async throws -> ExitStatus {
+        let (outcome, recording) = try await executeSource(prepared, invocation: invocation, recording: true)
+        let status = report(outcome, prepared: prepared, invocation: invocation)
+        guard outcome.failure == nil, let recording else { return status }
+        let path = invocation.value("cassette").map { Workspace.absolute($0) }
+            ?? prepared.workspace.scrapersDirectory + "/\(prepared.definition.portal).cassette"
+        let folder = (path as NSString).deletingLastPathComponent
+        try recording.write(folder + "/" + recording.data)
+        var cassette = SourceCassette(source: prepared.definition.source, portal: prepared.definition.portal, range: prepared.options.range,
+                                      kinds: prepared.options.kinds, data: recording.data, downloads: [])
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("nightjar-replay-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let (replayed, _) = try await replaySource(cassette, definition: prepared.definition, cassettePath: path, directory: scratch)
+        if let failure = replayed.failure {
+            throw GeneralError(code: "scraper.cassette_unreplayable", message: "the recording does not replay: \(failure.message)", exitStatus: .software)
+        }
+        // A copy of a message read live (nothing is remembered while recording) is read once on replay.
+        guard Set(replayed.downloads.map(\.sha256)) == Set(outcome.downloads.map(\.sha256)) else {
+            throw GeneralError(code: "scraper.cassette_unreplayable",
+                               message: "the recording replays to \(replayed.downloads.count) downloads, the live run made \(outcome.downloads.count)", exitStatus: .software)
+        }
+        cassette = SourceCassette(source: prepared.definition.source, portal: prepared.definition.portal, range: prepared.options.range,
+                                  kinds: prepared.options.kinds, data: recording.data, downloads: replayed.downloads)
+        try SecureFile.writeAtomically(Redactor.shared.redact(bytes: try cassette.encoded()), to: path, mode: 0o600)
+        Output.line("cassette: \(path) (\(recording.data), \(cassette.downloads.count) downloads)")
+        return status
     }
 
     /// A one-time code typed by a person (`--interactive`).
@@ -385,9 +466,22 @@ enum ScraperCommands {
                 failed += 1
                 continue
             }
-            let cassette = try Cassette.decode(Array(bytes), file: cassettePath)
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("nightjar-replay-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: scratch) }
+            if SourceCassette.isSourceCassette(Array(bytes)) {
+                let cassette = try SourceCassette.decode(Array(bytes), file: cassettePath)
+                let (outcome, problems) = try await replaySource(cassette, definition: definition, cassettePath: cassettePath, directory: scratch)
+                if problems.isEmpty {
+                    Output.line("ok   \(path): \(outcome.downloads.count) downloads replayed from the recorded \(definition.source == .mailbox ? "mailbox" : "drop")"
+                                + (outcome.refused.isEmpty ? "" : ", \(outcome.refused.count) refused as recorded"))
+                } else {
+                    failed += 1
+                    Output.line("FAIL \(path):")
+                    for problem in problems { Output.line("       \(problem)") }
+                }
+                continue
+            }
+            let cassette = try Cassette.decode(Array(bytes), file: cassettePath)
             let (outcome, problems) = await Cassette.verify(cassette, definition: definition, directory: scratch)
             if problems.isEmpty {
                 Output.line("ok   \(path): \(outcome.downloads.count) downloads replayed from \(cassette.interactions.count) exchanges")
@@ -398,6 +492,28 @@ enum ScraperCommands {
             }
         }
         return failed == 0 ? .ok : .failure
+    }
+
+    /// Runs a mailbox or SFTP definition against its recording (a Maildir, a listing and its
+    /// files) as a night would, and says how the outcome differs from the recorded one.
+    static func replaySource(_ cassette: SourceCassette, definition: ScraperDefinition, cassettePath: String, directory: String) async throws
+        -> (ScraperOutcome, [String]) {
+        let data = (cassettePath as NSString).deletingLastPathComponent + "/" + cassette.data
+        let credential = ScriptCredential(client: "replay", portal: definition.portal, fields: [:],
+                                          allowedOrigins: definition.origins.map { SourceOrigin.canonical($0.url) })
+        let options = SourceRunOptions(range: cassette.range, kinds: cassette.kinds, downloadDirectory: directory)
+        let outcome: ScraperOutcome
+        switch definition.source {
+        case .mailbox:
+            outcome = await MailboxReader(definition: definition, credential: credential, options: options, transport: try MaildirMailbox(path: data),
+                                          memory: TransientSourceMemory()).run()
+        case .sftp:
+            outcome = await FileDropReader(definition: definition, credential: credential, options: options, transport: try RecordedDrop(folder: data),
+                                           memory: TransientSourceMemory()).run()
+        case .portal:
+            throw GeneralError(code: "cassette.kind", message: "\(cassettePath) records a mailbox or SFTP drop, but \(definition.portal) is a portal", exitStatus: .dataError)
+        }
+        return (outcome, cassette.problems(with: outcome))
     }
 
     // MARK: approve

@@ -17,6 +17,7 @@ enum VaultCommands {
         .flag("password-stdin", "read the portal password from standard input (after any passphrase)"),
         .flag("totp", "ask for the TOTP secret: base32 or an otpauth:// URI"),
         .value("field", "NAME", repeatable: true, "ask for an extra field's value (customer number, PIN, token)"),
+        .value("field-file", "NAME=FILE", repeatable: true, "read an extra field's value from a file (an SFTP private_key, a known_hosts line); delete the file after"),
         .value("origin", "URL", repeatable: true, "an origin the values may be sent to, e.g. https://portal.example.com"),
         .value("notes", "TEXT", "free notes (stored encrypted)"),
         .value("expires", "DATE", "expiry date of the credential (YYYY-MM-DD)"),
@@ -274,6 +275,16 @@ enum VaultCommands {
         if invocation.flag("password") || invocation.flag("password-stdin") { result.password = try input.next("Portal password", confirm: true) }
         if invocation.flag("totp") { result.totp = try TOTPSettings.parse(try input.next("TOTP secret (base32 or otpauth:// URI)")) }
         for field in invocation.values("field") { result.extra[field] = try input.next("Value of \(field)") }
+        for pair in invocation.values("field-file") {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw UsageError("--field-file takes NAME=FILE, e.g. --field-file private_key=./id_ed25519", command: "vault")
+            }
+            let path = String(pair[pair.index(after: equals)...])
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw GeneralError(code: "vault.field_file", message: "cannot read \(path) for --field-file \(pair[..<equals])", exitStatus: .noInput)
+            }
+            result.extra[String(pair[..<equals])] = SecretBytes(Array(data))
+        }
         let origins = try invocation.values("origin").map { try Origin($0) }
         if !origins.isEmpty || !editing { result.allowedOrigins = origins }
         result.notes = invocation.value("notes")

@@ -91,6 +91,33 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
     /// When the night must be over (`night_ends = "07:00"`, the workspace's zone): a portal's
     /// `Retry-After` that would wait past it is not waited out (the credential is `rate_limited`).
     public var nightEnds: String?
+    /// CA certificates (PEM) that mailbox servers are verified with instead of the system's, for
+    /// a server with a private CA (`[sources] ca_bundle`).
+    public var sourceCABundle: String?
+    /// The morning mail (`[mail]`): nil when it is not set up.
+    public var mail: MailConfig?
+
+    /// How the morning mail is sent (`[mail]`).
+    public struct MailConfig: Sendable, Equatable, Codable {
+        /// `smtps://host[:port]` or `smtp://host[:port]` (STARTTLS required).
+        public var server: String
+        /// The sender of every message.
+        public var from: String
+        /// Who is told when a night fails (comma-separated in the file).
+        public var operators: [String] = []
+        /// The vault entry (`CLIENT/PORTAL`) whose username and password sign in, when the server wants it.
+        public var credential: String?
+        /// Plain SMTP to a loopback test server only.
+        public var allowPlaintextLoopback = false
+        /// The review site's address, for a link in each message.
+        public var reviewURL: String?
+
+        enum CodingKeys: String, CodingKey {
+            case server, from, operators, credential
+            case allowPlaintextLoopback = "allow_plaintext_loopback"
+            case reviewURL = "review_url"
+        }
+    }
 
     public init(name: String, timeZone: String, defaultCurrency: CurrencyCode, origins: [String: String] = [:]) {
         self.name = name
@@ -102,6 +129,8 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case name, origins, schedules
         case nightEnds = "night_ends"
+        case sourceCABundle = "source_ca_bundle"
+        case mail
         case timeZone = "time_zone"
         case defaultCurrency = "default_currency"
     }
@@ -132,6 +161,7 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
 
         """ + (origins.isEmpty ? "" : "\n[origins]\n# Where portals really are: PORTAL, PORTAL.ORIGIN, CLIENT/PORTAL or CLIENT/PORTAL.ORIGIN.\n"
             + origins.keys.sorted().map { "\($0) = \"\(origins[$0]!)\"" }.joined(separator: "\n") + "\n")
+            + (sourceCABundle.map { "\n[sources]\n# CA certificates mailbox servers are verified with instead of the system's.\nca_bundle = \"\($0)\"\n" } ?? "")
             + (schedules.isEmpty ? "" : "\n[schedule]\n# When the daemon visits each portal: times of day and a time zone; `default` for the rest.\n"
             + schedules.keys.sorted().map { "\($0) = \"\(schedules[$0]!)\"" }.joined(separator: "\n") + "\n")
     }
@@ -169,11 +199,12 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
             let fullKey = section.isEmpty ? String(key) : "\(section).\(key)"
             values[fullKey] = (value, lineNumber)
         }
-        let known = ["workspace.name", "workspace.time_zone", "workspace.default_currency", "workspace.max_file_size", "workspace.night_ends"]
+        let known = ["workspace.name", "workspace.time_zone", "workspace.default_currency", "workspace.max_file_size", "workspace.night_ends", "sources.ca_bundle",
+                     "mail.server", "mail.from", "mail.operators", "mail.credential", "mail.allow_plaintext_loopback", "mail.review_url"]
         var origins: [String: String] = [:]
         for (key, value) in values where key.hasPrefix("origins.") {
-            guard value.0.hasPrefix("http://") || value.0.hasPrefix("https://") else {
-                throw .invalid(SourceLocation(file: file, line: value.1, column: 1), "`\(key)` must be an http(s) URL")
+            guard ["http://", "https://", "imaps://", "imap://", "sftp://"].contains(where: { value.0.hasPrefix($0) }) else {
+                throw .invalid(SourceLocation(file: file, line: value.1, column: 1), "`\(key)` must be an http(s), imap(s) or sftp URL")
             }
             origins[String(key.dropFirst("origins.".count))] = value.0
         }
@@ -208,6 +239,21 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
                 throw .invalid(SourceLocation(file: file, line: line, column: 1), "`max_file_size` must be a size such as 500 MB or 4 GB, not \"\(text)\"")
             }
             config.maximumFileBytes = bytes
+        }
+        if let (path, _) = values["sources.ca_bundle"] { config.sourceCABundle = path }
+        if let (server, line) = values["mail.server"] {
+            guard server.lowercased().hasPrefix("smtps://") || server.lowercased().hasPrefix("smtp://") else {
+                throw .invalid(SourceLocation(file: file, line: line, column: 1), "`mail.server` must be an smtps:// or smtp:// URL")
+            }
+            guard let from = values["mail.from"]?.0, from.contains("@") else {
+                throw .invalid(SourceLocation(file: file, line: line, column: 1), "[mail] needs `from`, the sender's address")
+            }
+            var mail = MailConfig(server: server, from: from)
+            mail.operators = (values["mail.operators"]?.0 ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            mail.credential = values["mail.credential"]?.0
+            mail.allowPlaintextLoopback = values["mail.allow_plaintext_loopback"]?.0 == "true"
+            mail.reviewURL = values["mail.review_url"]?.0
+            config.mail = mail
         }
         if let (text, line) = values["workspace.night_ends"] {
             guard let zone = TimeZone(identifier: timeZone), let parsed = try? PortalSchedule.parse(text, defaultZone: zone), parsed.times.count == 1 else {

@@ -215,13 +215,18 @@ struct ZipArchive {
 
     let bytes: [UInt8]
     let entries: [String: Entry]
+    /// Entry names in the order of the archive's directory.
+    let names: [String]
     let file: String?
+    /// What the archive is, for messages, and the code of its errors.
+    let what: (name: String, code: String)
 
-    init(_ bytes: [UInt8], file: String?) throws(LayoutError) {
+    init(_ bytes: [UInt8], file: String?, what: (name: String, code: String) = ("workbook", "xlsx.malformed")) throws(LayoutError) {
         self.bytes = bytes
         self.file = file
+        self.what = what
         func failure(_ message: String) -> LayoutError {
-            LayoutError(code: "xlsx.malformed", message: "not a readable workbook: \(message)", location: SourceLocation(file: file))
+            LayoutError(code: what.code, message: "not a readable \(what.name): \(message)", location: SourceLocation(file: file))
         }
         func u16(_ at: Int) -> Int { at + 2 <= bytes.count ? Int(bytes[at]) | Int(bytes[at + 1]) << 8 : -1 }
         func u32(_ at: Int) -> Int { at + 4 <= bytes.count ? u16(at) | u16(at + 2) << 16 : -1 }
@@ -237,6 +242,7 @@ struct ZipArchive {
         var cursor = u32(end + 16)
         guard cursor >= 0, cursor < bytes.count, count >= 0 else { throw failure("the zip directory points outside the file") }
         var entries: [String: Entry] = [:]
+        var names: [String] = []
         for _ in 0..<count {
             guard u32(cursor) == 0x0201_4B50 else { throw failure("a damaged zip directory entry") }
             let method = u16(cursor + 10), compressed = u32(cursor + 20), size = u32(cursor + 24)
@@ -246,17 +252,21 @@ struct ZipArchive {
                 throw failure("a damaged zip directory entry")
             }
             let name = String(decoding: bytes[(cursor + 46)..<(cursor + 46 + nameLength)], as: UTF8.self)
+            if entries[name] == nil { names.append(name) }
             entries[name] = Entry(method: UInt16(method), crc32: UInt32(truncatingIfNeeded: u32(cursor + 16)), compressedSize: compressed, size: size,
                                   localHeaderOffset: offset)
             cursor += 46 + nameLength + max(0, extraLength) + max(0, commentLength)
         }
         self.entries = entries
+        self.names = names
     }
 
-    /// Where the data of `name` starts; refused when its header, declared size or method is wrong.
-    func dataStart(_ name: String, _ entry: Entry) throws(LayoutError) -> Int {
+    /// Where the data of `name` starts; refused when its header, declared size (over
+    /// `maximumSize`) or method is wrong.
+    func dataStart(_ name: String, _ entry: Entry, maximumSize: Int = WorkbookReader.maximumPartSize) throws(LayoutError) -> Int {
+        let code = what.code
         func failure(_ message: String) -> LayoutError {
-            LayoutError(code: "xlsx.malformed", message: "\(name): \(message)", location: SourceLocation(file: file))
+            LayoutError(code: code, message: "\(name): \(message)", location: SourceLocation(file: file))
         }
         let header = entry.localHeaderOffset
         guard header + 30 <= bytes.count, bytes[header] == 0x50, bytes[header + 1] == 0x4B, bytes[header + 2] == 3, bytes[header + 3] == 4 else {
@@ -264,7 +274,7 @@ struct ZipArchive {
         }
         let start = header + 30 + (Int(bytes[header + 26]) | Int(bytes[header + 27]) << 8) + (Int(bytes[header + 28]) | Int(bytes[header + 29]) << 8)
         guard start <= bytes.count, entry.compressedSize <= bytes.count - start else { throw failure("truncated data") }
-        guard entry.size <= WorkbookReader.maximumPartSize else { throw failure("declares \(entry.size) bytes, over the limit") }
+        guard entry.size <= maximumSize else { throw failure("declares \(entry.size) bytes, over the limit") }
         switch entry.method {
         case 0: guard entry.compressedSize == entry.size else { throw failure("its stored size differs from its declared size") }
         case 8: break
@@ -274,12 +284,13 @@ struct ZipArchive {
     }
 
     /// The inflated bytes of `name`, or nil when absent.
-    func part(_ name: String) throws(LayoutError) -> [UInt8]? {
+    func part(_ name: String, maximumSize: Int = WorkbookReader.maximumPartSize) throws(LayoutError) -> [UInt8]? {
         guard let entry = entries[name] else { return nil }
+        let code = what.code
         func failure(_ message: String) -> LayoutError {
-            LayoutError(code: "xlsx.malformed", message: "\(name): \(message)", location: SourceLocation(file: file))
+            LayoutError(code: code, message: "\(name): \(message)", location: SourceLocation(file: file))
         }
-        let start = try dataStart(name, entry)
+        let start = try dataStart(name, entry, maximumSize: maximumSize)
         let data = Array(bytes[start..<(start + entry.compressedSize)])
         let content = entry.method == 0 ? data : try inflate(data, expected: entry.size, failure: failure)
         // The checksum the archive states for the part: damaged bytes are refused, not read.

@@ -172,7 +172,7 @@ public struct RunLog {
     /// The end of the last range that succeeded for a credential.
     public func lastSuccessfulEnd(client: String, portal: String) throws -> CalendarDate? {
         let text = try database.scalar(String.self, """
-            SELECT max(range_to) FROM night_run_item WHERE client = ? AND portal = ? AND status IN ('ok', 'no_documents', 'import_failed', 'unsupported_document')
+            SELECT max(range_to) FROM night_run_item WHERE client = ? AND portal = ? AND status IN ('ok', 'no_documents', 'import_failed', 'unsupported_document', 'items_refused')
             """, [client, portal])
         return try text.map { try CalendarDate(iso: $0) }
     }

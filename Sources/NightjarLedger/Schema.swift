@@ -376,5 +376,21 @@ public enum LedgerSchema {
             FROM line_application a JOIN remittance_line l ON l.id = a.line_id JOIN remittance_batch b ON b.id = a.batch_id
             WHERE b.status = 'approved';
         """),
+        ("source-items", """
+        -- What mailbox and SFTP sources have read, so a message or file is read once however
+        -- often the night runs: KEY is a message's folder, UIDVALIDITY and UID or a file's path;
+        -- IDENTITY a message's Message-ID or a file's size and time.
+        CREATE TABLE source_item (
+            client_id TEXT NOT NULL,
+            source TEXT NOT NULL,
+            item_key TEXT NOT NULL,
+            identity TEXT,
+            status TEXT NOT NULL,
+            message TEXT,
+            read_at TEXT NOT NULL,
+            PRIMARY KEY (client_id, source, item_key)
+        );
+        CREATE INDEX source_item_identity ON source_item (client_id, source, identity);
+        """),
     ]
 }

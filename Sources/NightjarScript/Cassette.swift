@@ -312,8 +312,18 @@ public enum BankAccountMask {
 }
 
 extension ScraperDefinition {
-    /// The vault fields the definition uses (`vault.username`, ...).
-    public var vaultFields: [String] { references().vaultFields }
+    /// The vault fields the definition uses (`vault.username`, ...); for a mailbox or SFTP drop,
+    /// those its sign-in needs.
+    public var vaultFields: [String] {
+        guard source == .portal else {
+            let fields = signInMethod.fields
+            return (fields.required + fields.optional + (source == .sftp ? ["known_hosts"] : [])).sorted()
+        }
+        return references().vaultFields
+    }
+
+    /// How a mailbox or SFTP drop signs in (`sign in ...`, else with a password).
+    public var signInMethod: SignInMethod { sourceSettings.signIn ?? .password }
 
     /// Whether the login sends a TOTP code (`totp`).
     public var loginUsesTOTP: Bool { references(loginOnly: true).names.contains("totp") }
@@ -370,7 +380,8 @@ extension ScraperDefinition {
                 case .forEach(_, let list, _, let body): visit(list); visit(body.statements)
                 case .whileLoop(let condition, _, let body): visit(condition); visit(body.statements)
                 case .pages(let next, _, let body): visit(next); visit(body.statements)
-                case .wait: break
+                case .messages(_, let body): visit(body.statements)
+                case .wait, .attachments, .body, .files: break
                 }
             }
         }

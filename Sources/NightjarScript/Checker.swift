@@ -63,6 +63,18 @@ struct Checking {
     }
 
     mutating func run() {
+        if definition.source != .portal {
+            checkSource()
+            return
+        }
+        for origin in definition.origins where !(origin.url.hasPrefix("https://") || origin.url.hasPrefix("http://")) {
+            error("a portal's origin is an http(s) URL such as \"https://portal.example.com\"", origin.location)
+        }
+        for word in ["sign", "folder", "after", "size"] {
+            if let location = definition.declarations[word] {
+                error("`\(word)` declares how a mailbox or SFTP drop is read; this definition is a portal (it starts with `portal`)", location)
+            }
+        }
         if let first = definition.origins.first, first.isPublic {
             error("the first origin is where the definition logs in; it cannot be `public`", first.location)
         }
@@ -86,6 +98,120 @@ struct Checking {
                 error("`\(document.kind.blockName)` can never download anything: it has no `download` step", document.location)
             }
         }
+    }
+
+    /// A mailbox or SFTP definition: one origin of its scheme, declarative sign-in, blocks made
+    /// only of its own statements.
+    mutating func checkSource() {
+        let kind = definition.source
+        let start = SourceLocation(file: definition.file, line: 1, column: 1)
+        let schemes = kind == .mailbox ? ["imaps", "imap"] : ["sftp"]
+        if definition.origins.count > 1 {
+            error("a \(kind.rawValue) has one origin, its server", definition.origins[1].location)
+        }
+        if let origin = definition.origins.first {
+            let scheme = origin.url.components(separatedBy: "://").first?.lowercased() ?? ""
+            if !schemes.contains(scheme) {
+                error(kind == .mailbox ? "a mailbox's origin is an IMAP server: \"imaps://imap.example.com\" (or imap:// with STARTTLS)"
+                                       : "an SFTP drop's origin is \"sftp://sftp.example.com\" (a port may follow: sftp://host:2222)", origin.location)
+            }
+            if origin.isPublic { error("the server receives the credential; it cannot be `public`", origin.location) }
+            let rest = origin.url.components(separatedBy: "://").dropFirst().joined(separator: "://")
+            if rest.contains("/") && !rest.hasSuffix("/") || rest.contains("@") {
+                error("the origin is the server only (scheme, host and port): say the \(kind == .mailbox ? "folder with `folder`" : "folders in `files in`")", origin.location)
+            }
+        }
+        let portalOnly = ["login": "signs in with `sign in \(kind == .mailbox ? "password|oauth2" : "password|key")`, not a login block",
+                          "expired": "has no web session to expire", "unavailable": "answers no web pages",
+                          "window": "searches the whole range at once", "concurrency": "reads over one connection",
+                          "rate": "reads over one connection", "pages": "has no pages"]
+        for (word, why) in portalOnly.sorted(by: { $0.key < $1.key }) {
+            if let location = definition.declarations[word] { error("`\(word)`: a \(kind.rawValue) \(why)", location) }
+        }
+        let methods: [SignInMethod] = kind == .mailbox ? [.password, .oauth2] : [.password, .key]
+        if let method = definition.sourceSettings.signIn, !methods.contains(method) {
+            error("a \(kind.rawValue) signs in with \(methods.map(\.rawValue).joined(separator: " or ")), not \(method.rawValue)",
+                  definition.sourceSettings.signInLocation ?? start)
+        }
+        if kind == .sftp, let location = definition.declarations["folder"] {
+            error("`folder` names a mailbox folder; an SFTP drop says its folders in `files in \"/outbound\"`", location)
+        }
+        if let folder = definition.sourceSettings.folder, let location = definition.declarations["folder"] {
+            if !Checking.isPlainFolderName(folder) { error("a folder name is plain ASCII without quotes, backslashes or `*` / `%`", location) }
+        }
+        switch definition.sourceSettings.afterImport {
+        case .leave: break
+        case .flagSeen:
+            if kind == .sftp { error("`flag seen` is for mailboxes; an SFTP drop can `after import move \"/archive\"`", definition.declarations["after"] ?? start) }
+        case .move(let target):
+            if kind == .mailbox && !Checking.isPlainFolderName(target) {
+                error("a folder name is plain ASCII without quotes, backslashes or `*` / `%`", definition.declarations["after"] ?? start)
+            }
+            if kind == .sftp && !Checking.isRemotePath(target) {
+                error("an archive folder is an absolute path (\"/outbound/archive\") or one under the home folder (\"~/archive\")",
+                      definition.declarations["after"] ?? start)
+            }
+            if kind == .mailbox && target == (definition.sourceSettings.folder ?? SourceDeclarations.defaultFolder) {
+                error("moving a message into the folder it is read from changes nothing", definition.declarations["after"] ?? start)
+            }
+        }
+        if definition.documents.isEmpty {
+            error("the definition fetches nothing: add a block such as `remittances { \(kind == .mailbox ? "messages { attachments }" : "files in \"/outbound\"") }`", start)
+        }
+        for document in definition.documents {
+            if document.body.statements.isEmpty {
+                error("`\(document.kind.blockName)` can never download anything: it is empty", document.location)
+            }
+            for statement in document.body.statements { checkSourceStatement(statement, kind: kind, inMessages: false) }
+        }
+    }
+
+    mutating func checkSourceStatement(_ statement: Statement, kind: SourceKind, inMessages: Bool) {
+        switch statement.kind {
+        case .messages(_, let body):
+            if kind != .mailbox {
+                error("`messages` reads a mailbox; this is an SFTP drop (its blocks say `files in \"/outbound\" ...`)", statement.location)
+            } else if inMessages {
+                error("`messages` blocks do not nest", statement.location)
+            }
+            if body.statements.isEmpty {
+                error("these messages can never give a document: say which with `attachments` or `body html`", statement.location)
+            }
+            for inner in body.statements { checkSourceStatement(inner, kind: kind, inMessages: true) }
+        case .attachments(let rule):
+            if !inMessages { error("`attachments` goes inside a `messages { ... }` block", statement.location) }
+            if let pattern = rule.namePattern, !Checking.isNamePattern(pattern) {
+                error("a name pattern matches a file name: no `/`, not empty (e.g. \"*.csv\", \"remit-*.xlsx\")", statement.location)
+            }
+        case .body:
+            if !inMessages { error("`body` goes inside a `messages { ... }` block", statement.location) }
+        case .files(let query):
+            if kind != .sftp {
+                error("`files` reads an SFTP drop; this is a mailbox (its blocks say `messages { ... }`)", statement.location)
+            }
+            if !Checking.isRemotePath(query.folder) {
+                error("the folder is an absolute path (\"/outbound\") or one under the home folder (\"~/outbound\")", statement.location)
+            }
+            if let pattern = query.namePattern, !Checking.isNamePattern(pattern) {
+                error("a name pattern matches a file name: no `/`, not empty (e.g. \"REMIT_*.txt\")", statement.location)
+            }
+        default:
+            let word = String(ScraperInterpreter.stepName(statement.kind))
+            error("`\(word)` is a portal step; a \(kind.rawValue) is read with \(kind.stepWords)", statement.location)
+        }
+    }
+
+    static func isPlainFolderName(_ name: String) -> Bool {
+        !name.isEmpty && name.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7F && !"\"\\*%".unicodeScalars.contains($0) }
+    }
+
+    static func isRemotePath(_ path: String) -> Bool {
+        (path.hasPrefix("/") || path.hasPrefix("~/") || path == "~") && !path.split(separator: "/").contains("..")
+            && path.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F }
+    }
+
+    static func isNamePattern(_ pattern: String) -> Bool {
+        !pattern.isEmpty && !pattern.contains("/") && pattern.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F }
     }
 
     func containsDownload(_ statements: [Statement]) -> Bool {
@@ -181,6 +307,9 @@ struct Checking {
             _ = check(value)
         case .wait:
             break
+        case .messages, .attachments, .body, .files:
+            let word = ScraperInterpreter.stepName(statement.kind)
+            error("`\(word)` reads \(word == "files" ? "an SFTP drop" : "a mailbox"); this definition is a portal (it starts with `portal`)", statement.location)
         case .expiresIn(let value):
             _ = check(value)
             if !checkingLogin { error("`expires in` says how long a login lasts: write it in `login { ... }`", statement.location) }

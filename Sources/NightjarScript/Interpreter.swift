@@ -89,6 +89,11 @@ public final class ScraperInterpreter: @unchecked Sendable {
 
     /// Runs the definition. Never throws: a failure is part of the outcome.
     public func run() async -> ScraperOutcome {
+        guard definition.source == .portal else {
+            outcome.failure = ScraperFailure(.layoutChanged, "\(definition.portal) is a \(definition.source.rawValue), not a portal: it is read by its own reader",
+                                             location: nil)
+            return outcome
+        }
         do {
             if let login = definition.login { try await runLogin(login) }
             let windows = definition.settings.windowDays.map { options.range.split(maxDays: $0) } ?? [options.range]
@@ -178,6 +183,30 @@ public final class ScraperInterpreter: @unchecked Sendable {
         case .log: "log"
         case .wait: "wait"
         case .expiresIn(let value): "expires in \(value.text)"
+        case .messages, .attachments, .body, .files: ScraperInterpreter.stepName(statement.kind)
+        }
+    }
+
+    /// The word a step starts with.
+    static func stepName(_ kind: StatementKind) -> String {
+        switch kind {
+        case .request(let spec): spec.method.rawValue
+        case .download: "download"
+        case .bind: "let"
+        case .cookie: "cookie"
+        case .expect: "expect"
+        case .fail: "fail"
+        case .conditional: "if"
+        case .forEach: "for"
+        case .whileLoop: "while"
+        case .pages: "pages"
+        case .log: "log"
+        case .wait: "wait"
+        case .messages: "messages"
+        case .attachments: "attachments"
+        case .body: "body"
+        case .files: "files"
+        case .expiresIn: "expires"
         }
     }
 
@@ -290,6 +319,9 @@ public final class ScraperInterpreter: @unchecked Sendable {
             trace("log: " + ((try? string(value, expression, statement)) ?? ""))
         case .wait(let seconds):
             if !options.dryRun { try await Task.sleep(for: .seconds(seconds)) }
+        case .messages, .attachments, .body, .files:
+            // The checker refuses these in a portal; a mailbox or drop is run by its own reader.
+            throw failure(.layoutChanged, "`\(ScraperInterpreter.stepName(statement.kind))` is not a portal step", statement)
         case .expiresIn(let expression):
             let value = try await evaluate(expression, statement)
             guard !options.dryRun, case .some(let text) = try? string(value, expression, statement) else { return }

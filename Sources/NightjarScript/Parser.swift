@@ -13,10 +13,12 @@ public enum ScraperParser {
     }
 
     /// Top-level words, for suggestions.
-    static let topLevelWords = ["portal", "origin", "window", "timeout", "concurrency", "rate", "pages", "expired", "unavailable", "sensitive", "login"]
+    static let topLevelWords = ["portal", "mailbox", "sftp", "origin", "window", "timeout", "concurrency", "rate", "pages", "expired", "unavailable",
+                                "sensitive", "login", "sign", "folder", "after", "size"]
         + DocumentKind.allCases.map(\.blockName)
     /// Step words, for suggestions.
-    static let statementWords = ["get", "post", "download", "let", "cookie", "expect", "fail", "if", "for", "while", "pages", "log", "wait", "expires"]
+    static let statementWords = ["get", "post", "download", "let", "cookie", "expect", "fail", "if", "for", "while", "pages", "log", "wait", "expires",
+                                 "messages", "attachments", "body", "files"]
 }
 
 struct Parser {
@@ -93,16 +95,66 @@ struct Parser {
             guard let word = identifierValue else {
                 throw ScriptError("expected a declaration (portal, origin, login, remittances, ...), found \(describe(current))", at: location)
             }
-            let once = ["portal", "window", "timeout", "concurrency", "rate", "pages", "expired", "login"] + DocumentKind.allCases.map(\.blockName)
-            if once.contains(word), let first = seen[word] {
+            let once = ["portal", "window", "timeout", "concurrency", "rate", "pages", "expired", "login", "sign", "folder", "after", "size"]
+                + DocumentKind.allCases.map(\.blockName)
+            // `portal`, `mailbox` and `sftp` say what the definition reads: one of them, once.
+            let sourceWords = SourceKind.allCases.map(\.rawValue)
+            let key = sourceWords.contains(word) ? "portal" : word
+            if once.contains(key), let first = seen[key] {
                 throw ScriptError("`\(word)` is declared twice (first at line \(first.line ?? 0))", at: location)
             }
-            seen[word] = location
+            seen[key] = location
+            definition.declarations[word] = definition.declarations[word] ?? location
             advance()
             switch word {
-            case "portal":
-                definition.portal = try identifier("the portal's identifier (e.g. portal northwind \"Northwind Supplier Portal\")")
-                if case .string = current.kind { definition.title = try literalString("the portal's title") }
+            case "portal", "mailbox", "sftp":
+                definition.source = SourceKind(rawValue: word)!
+                let example = ["portal": "portal northwind \"Northwind Supplier Portal\"", "mailbox": "mailbox acme-ar \"Acme AR mailbox\"",
+                               "sftp": "sftp bigbank \"Big Bank lockbox drop\""][word]!
+                definition.portal = try identifier("the \(word)'s identifier (e.g. \(example))")
+                if case .string = current.kind { definition.title = try literalString("the \(word)'s title") }
+            case "sign":
+                guard isIdentifier("in") else { throw ScriptError("write `sign in password` (or oauth2, key)", at: current.location) }
+                advance()
+                let methodLocation = current.location
+                let name = try identifier("a sign-in method (password, oauth2, key)")
+                guard let method = SignInMethod(rawValue: name) else {
+                    throw ScriptError("unknown sign-in method `\(name)`", at: methodLocation,
+                                      suggestion: suggestion(for: name, among: SignInMethod.allCases.map(\.rawValue)))
+                }
+                definition.sourceSettings.signIn = method
+                definition.sourceSettings.signInLocation = location
+            case "folder":
+                definition.sourceSettings.folder = try literalString("the mailbox folder (e.g. folder \"INBOX\")")
+            case "after":
+                guard isIdentifier("import") else { throw ScriptError("write `after import move \"FOLDER\"` or `after import flag seen`", at: current.location) }
+                advance()
+                if isIdentifier("move") {
+                    advance()
+                    definition.sourceSettings.afterImport = .move(try literalString("the folder to move into"))
+                } else if isIdentifier("flag") {
+                    advance()
+                    guard isIdentifier("seen") else { throw ScriptError("write `after import flag seen`", at: current.location) }
+                    advance()
+                    definition.sourceSettings.afterImport = .flagSeen
+                } else {
+                    throw ScriptError("write `after import move \"FOLDER\"` or `after import flag seen`", at: current.location,
+                                      suggestion: suggestion(for: identifierValue ?? "", among: ["move", "flag"]))
+                }
+            case "size":
+                guard isIdentifier("max") else { throw ScriptError("write the size limit as `size max 25 MB`", at: current.location) }
+                advance()
+                let amount = try number("the size limit")
+                let unit = try identifier("`MB` or `KB`")
+                switch unit {
+                case "MB": definition.sourceSettings.maximumBytes = amount * 1024 * 1024
+                case "KB": definition.sourceSettings.maximumBytes = amount * 1024
+                default: throw ScriptError("unknown unit `\(unit)`", at: previous.location, suggestion: suggestion(for: unit, among: ["MB", "KB"]))
+                }
+                guard (1...(1024 * 1024 * 1024)).contains(definition.sourceSettings.maximumBytes), amount <= 1024 || unit == "KB" else {
+                    throw ScriptError("the size limit must be between 1 KB and 1024 MB", at: location)
+                }
+
             case "origin":
                 var name = "main"
                 if let given = identifierValue { name = given; advance() }
@@ -112,8 +164,8 @@ struct Parser {
                     if isIdentifier("public") { isPublic = true } else { allowsPlainHTTP = true }
                     advance()
                 }
-                guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
-                    throw ScriptError("an origin is an http(s) URL such as \"https://portal.example.com\"", at: location)
+                guard url.contains("://"), !url.hasPrefix("://") else {
+                    throw ScriptError("an origin is a URL such as \"https://portal.example.com\" (or imaps://, sftp:// for mailboxes and drops)", at: location)
                 }
                 if definition.origins.contains(where: { $0.name == name }) {
                     throw ScriptError("origin `\(name)` is declared twice", at: location)
@@ -188,11 +240,13 @@ struct Parser {
             }
         }
         if definition.portal.isEmpty {
-            throw ScriptError("the definition must name its portal: `portal ID \"Title\"` (e.g. portal northwind \"Northwind\")",
+            throw ScriptError("the definition must name what it reads: `portal ID \"Title\"` (e.g. portal northwind \"Northwind\"), `mailbox ID` or `sftp ID`",
                               at: SourceLocation(file: file, line: 1, column: 1))
         }
         if definition.origins.isEmpty {
-            throw ScriptError("the definition must declare an origin: `origin main \"https://portal.example.com\"`",
+            let example = ["portal": "origin main \"https://portal.example.com\"", "mailbox": "origin \"imaps://imap.example.com\"",
+                           "sftp": "origin \"sftp://sftp.example.com\""][definition.source.rawValue]!
+            throw ScriptError("the definition must declare an origin: `\(example)`",
                               at: SourceLocation(file: file, line: 1, column: 1))
         }
         return definition
@@ -305,6 +359,75 @@ struct Parser {
             kind = .pages(next: next, limit: limit, try block())
         case "log":
             kind = .log(try expression())
+        case "messages":
+            var query = MessageQuery()
+            while let option = identifierValue, ["from", "to", "subject", "limit"].contains(option) {
+                let optionLocation = current.location
+                if option == "limit" {
+                    query.limit = try optionalLimit()
+                    continue
+                }
+                advance()
+                let value = try literalString("the text to look for in \(option == "subject" ? "the subject" : "the \(option) address")")
+                try Parser.checkSearchText(value, option, optionLocation)
+                switch option {
+                case "from": query.from = value
+                case "to": query.to = value
+                default: query.subject = value
+                }
+            }
+            kind = .messages(query, try block())
+        case "attachments":
+            var rule = AttachmentRule()
+            while let option = identifierValue, option == "name" || option == "expect" {
+                if option == "name" {
+                    advance()
+                    rule.namePattern = try literalString("a file name pattern (e.g. name \"*.csv\")")
+                } else {
+                    rule.expectedType = try expectedType()
+                }
+            }
+            kind = .attachments(rule)
+        case "body":
+            let typeLocation = current.location
+            let name = try identifier("`html` or `text`")
+            guard name == "html" || name == "text" else {
+                throw ScriptError("a body is read as `html` (advice in a table) or `text`", at: typeLocation,
+                                  suggestion: suggestion(for: name, among: ["html", "text"]))
+            }
+            kind = .body(BodyRule(type: name == "html" ? .html : .text))
+        case "files":
+            guard isIdentifier("in") else { throw ScriptError("write `files in \"/outbound\" name \"*.csv\"`", at: current.location) }
+            advance()
+            var query = FileQuery(folder: try literalString("the remote folder"), namePattern: nil, dating: .modified, expectedType: nil)
+            while let option = identifierValue, ["name", "dated", "expect"].contains(option) {
+                if option == "name" {
+                    advance()
+                    query.namePattern = try literalString("a file name pattern (e.g. name \"REMIT_*.txt\")")
+                } else if option == "dated" {
+                    advance()
+                    guard isIdentifier("by") else { throw ScriptError("write `dated by name \"yyyyMMdd\"` or `dated by modified`", at: current.location) }
+                    advance()
+                    if isIdentifier("modified") {
+                        advance()
+                        query.dating = .modified
+                    } else if isIdentifier("name") {
+                        advance()
+                        let formatLocation = current.location
+                        let format = try literalString("the date pattern in the name (e.g. \"yyyyMMdd\")")
+                        guard FileNameDate.isUsable(format) else {
+                            throw ScriptError("a date pattern uses yyyy, MM and dd (and separators), e.g. \"yyyyMMdd\" or \"yyyy-MM-dd\"", at: formatLocation)
+                        }
+                        query.dating = .name(format)
+                    } else {
+                        throw ScriptError("write `dated by name \"yyyyMMdd\"` or `dated by modified`", at: current.location,
+                                          suggestion: suggestion(for: identifierValue ?? "", among: ["name", "modified"]))
+                    }
+                } else {
+                    query.expectedType = try expectedType()
+                }
+            }
+            kind = .files(query)
         case "expires":
             guard isIdentifier("in") else { throw ScriptError("write `expires in SECONDS`, e.g. `expires in json \"expires_in\"`", at: current.location) }
             advance()
@@ -322,6 +445,28 @@ struct Parser {
             throw ScriptError("unknown step `\(word)`", at: location, suggestion: suggestion(for: word, among: ScraperParser.statementWords))
         }
         return Statement(kind: kind, location: location)
+    }
+
+    /// `expect type csv`.
+    mutating func expectedType() throws(ScriptError) -> DownloadType {
+        advance()
+        guard isIdentifier("type") else { throw ScriptError("write `expect type csv` (or x12, xlsx, json, html, pdf, xml, text)", at: current.location) }
+        advance()
+        let typeLocation = current.location
+        let name = try identifier("a document type")
+        guard let type = DownloadType(rawValue: name) else {
+            throw ScriptError("unknown document type `\(name)`", at: typeLocation,
+                              suggestion: suggestion(for: name, among: DownloadType.allCases.map(\.rawValue)))
+        }
+        return type
+    }
+
+    /// IMAP searches send plain ASCII text: no line breaks, no quotes or backslashes to escape.
+    static func checkSearchText(_ text: String, _ field: String, _ location: SourceLocation) throws(ScriptError) {
+        guard !text.isEmpty else { throw ScriptError("`\(field)` needs some text to look for", at: location) }
+        guard text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F && $0 != "\"" && $0 != "\\" }) else {
+            throw ScriptError("`\(field)` text is sent to the mail server's search: plain ASCII without quotes or backslashes", at: location)
+        }
     }
 
     mutating func conditional() throws(ScriptError) -> StatementKind {

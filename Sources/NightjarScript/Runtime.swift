@@ -167,6 +167,15 @@ public struct DownloadRecord: Sendable, Codable, Equatable {
     /// `date`, `amount`, `payer`, `reference`, `currency`, `size` as captured from the page.
     public let metadata: [String: String]
 
+    public init(kind: DocumentKind, fileName: String, path: String, size: Int, sha256: String, metadata: [String: String]) {
+        self.kind = kind
+        self.fileName = fileName
+        self.path = path
+        self.size = size
+        self.sha256 = sha256
+        self.metadata = metadata
+    }
+
     /// How a listing names a document already fetched: its kind and `reference` with its `date`,
     /// and with its `size` when the listing gives one. None without a reference: a listing that
     /// says too little is downloaded again rather than guessed.
@@ -210,8 +219,17 @@ public struct ScraperOutcome: Sendable {
     public var failure: ScraperFailure?
     public var requests = 0
     public var logins = 0
+    /// What the operator should know although nothing was lost: a file still being written
+    /// (fetched next night), an archive move or flag the server refused.
+    public var notes: [String] = []
+    /// Messages, attachments or files the source held that were not imported and will not be
+    /// read again (malformed, over the size limit, a zip bomb, not the expected type): each needs
+    /// a person, so the credential's part of the night is `items_refused`.
+    public var refused: [String] = []
     /// Documents the listing named that are already in the inbox, so were not downloaded again.
     public var alreadyInInbox = 0
+
+    public init() {}
 
     /// `ok`, `no_documents`, or the failure class.
     public var status: String {

@@ -6,7 +6,11 @@ public import NightjarCore
 public struct ScraperDefinition: Sendable {
     /// Where the definition came from (for error locations).
     public var file: String
-    /// The portal identifier (`portal northwind`), which names vault entries `CLIENT/northwind`.
+    /// What it reads: a portal over HTTP (`portal`), a mailbox over IMAP (`mailbox`) or an SFTP
+    /// drop (`sftp`).
+    public var source: SourceKind = .portal
+    /// The portal identifier (`portal northwind`, `mailbox acme-ar`, `sftp bigbank`), which names
+    /// vault entries `CLIENT/northwind`.
     public var portal: String
     /// A name for people.
     public var title: String?
@@ -23,6 +27,10 @@ public struct ScraperDefinition: Sendable {
     public var documents: [DocumentBlock]
     /// SHA-256 of the file's bytes: what an admin approves.
     public var sha256: String
+    /// How a mailbox or SFTP source signs in, and what it does after an import.
+    public var sourceSettings = SourceDeclarations()
+    /// Where each top-level declaration is written (`window`, `login`, `sign`...), for the checker.
+    public var declarations: [String: SourceLocation] = [:]
 
     /// The document block for a kind, if the definition has one.
     public func block(for kind: DocumentKind) -> DocumentBlock? { documents.first { $0.kind == kind } }
@@ -89,6 +97,110 @@ public enum DocumentKind: String, Sendable, CaseIterable, Codable {
     }
 }
 
+/// What a definition reads.
+public enum SourceKind: String, Sendable, Codable, CaseIterable {
+    /// A web portal, over HTTP(S): requests, pages, downloads.
+    case portal
+    /// A mailbox, over IMAP with TLS: messages, their attachments or bodies.
+    case mailbox
+    /// An SFTP drop: files in remote folders.
+    case sftp
+
+    /// The statements a document block of this kind of source is made of, for messages.
+    var stepWords: String {
+        switch self {
+        case .portal: "get, post, download, let, expect, fail, if, for, pages, ..."
+        case .mailbox: "messages { attachments ... body ... }"
+        case .sftp: "files in \"FOLDER\" ..."
+        }
+    }
+}
+
+/// How a mailbox or SFTP source signs in (`sign in password|oauth2|key`).
+public enum SignInMethod: String, Sendable, CaseIterable {
+    /// `vault.username` and `vault.password` (an app password for most mail providers).
+    case password
+    /// OAuth 2.0: `vault.refresh_token` is exchanged at `vault.token_url` for an access token
+    /// (XOAUTH2 / OAUTHBEARER); `vault.client_id` and optionally `vault.client_secret`, `vault.scope`.
+    case oauth2
+    /// An SSH key: `vault.private_key` (OpenSSH or PEM), optionally `vault.passphrase`.
+    case key
+
+    /// The vault fields a sign-in needs (always), and those it uses when present.
+    public var fields: (required: [String], optional: [String]) {
+        switch self {
+        case .password: (["username", "password"], [])
+        case .oauth2: (["username", "refresh_token", "client_id", "token_url"], ["client_secret", "scope"])
+        case .key: (["username", "private_key"], ["passphrase"])
+        }
+    }
+}
+
+/// What becomes of a message or file once its documents are in the inbox (`after import ...`).
+public enum AfterImport: Sendable, Equatable {
+    /// Left as it was (the default): Nightjar remembers what it read.
+    case leave
+    /// `after import flag seen`: the message is marked read (mailboxes).
+    case flagSeen
+    /// `after import move "FOLDER"`: into another mailbox folder, or another SFTP folder.
+    case move(String)
+}
+
+/// The declarations of a mailbox or SFTP source.
+public struct SourceDeclarations: Sendable, Equatable {
+    public var signIn: SignInMethod?
+    public var signInLocation: SourceLocation?
+    /// The mailbox folder searched (`folder "INBOX"`).
+    public var folder: String?
+    public var afterImport: AfterImport = .leave
+    /// The largest document kept — an attachment, a body, an SFTP file — in bytes (`size max 25 MB`).
+    public var maximumBytes = 25 * 1024 * 1024
+
+    /// The largest message fetched: room for one such document in base64, and a megabyte more.
+    public var maximumMessageBytes: Int { maximumBytes / 3 * 4 + 1024 * 1024 }
+
+    public init() {}
+
+    public static let defaultFolder = "INBOX"
+}
+
+/// `messages [from "..."] [to "..."] [subject "..."] [limit N] { ... }`: the messages of the
+/// night's range (by arrival) that match, each read once.
+public struct MessageQuery: Sendable {
+    public var from: String?
+    public var to: String?
+    public var subject: String?
+    public var limit: Int?
+}
+
+/// `attachments [name "GLOB"] [expect type T]`: which attachments of a message are documents.
+/// A zip attachment is opened and its entries are chosen by the same rule.
+public struct AttachmentRule: Sendable {
+    public var namePattern: String?
+    public var expectedType: DownloadType?
+}
+
+/// `body html|text`: the message's body is the document (advice written in the message).
+public struct BodyRule: Sendable {
+    public var type: DownloadType
+}
+
+/// How an SFTP file is placed in the night's range.
+public enum FileDating: Sendable, Equatable {
+    /// `dated by name "yyyyMMdd"`: the first run of the name that reads as a date in that pattern.
+    case name(String)
+    /// `dated by modified`: its modification time, in the workspace's zone (the default).
+    case modified
+}
+
+/// `files in "FOLDER" [name "GLOB"] [dated by name "FORMAT" | dated by modified] [expect type T]`.
+public struct FileQuery: Sendable {
+    public var folder: String
+    public var namePattern: String?
+    public var dating: FileDating
+    public var expectedType: DownloadType?
+}
+
 /// `remittances { ... }`.
 public struct DocumentBlock: Sendable {
     public var kind: DocumentKind
@@ -132,6 +244,14 @@ public indirect enum StatementKind: Sendable {
     case log(Expression)
     /// `wait N seconds`
     case wait(seconds: Int)
+    /// `messages ... { ... }` (mailboxes)
+    case messages(MessageQuery, Block)
+    /// `attachments ...` inside `messages` (mailboxes)
+    case attachments(AttachmentRule)
+    /// `body html|text` inside `messages` (mailboxes)
+    case body(BodyRule)
+    /// `files in "FOLDER" ...` (SFTP)
+    case files(FileQuery)
     /// `expires in EXPR` (in `login`): the session lasts EXPR seconds (a token's `expires_in`);
     /// Nightjar logs in again shortly before, instead of meeting the expiry mid-run.
     case expiresIn(Expression)
@@ -233,6 +353,8 @@ public enum FailureClass: String, Sendable, CaseIterable, Codable {
     case originRefused = "origin_refused"
     /// The night's one login attempt for this credential already failed (or may have).
     case loginRefused = "login_refused"
+    /// An SFTP server presented another host key than the one pinned in the credential.
+    case hostKeyChanged = "host_key_changed"
 
     /// Whether a later attempt tonight may help.
     public var isRetryable: Bool { self == .portalUnavailable || self == .rateLimited }
@@ -248,6 +370,7 @@ public enum FailureClass: String, Sendable, CaseIterable, Codable {
         case .rateLimited: "the portal asked us to slow down; a later run will try again"
         case .originRefused: "the definition tried to send a vault value to an origin it may not reach; fix the definition or the credential's --origin list"
         case .loginRefused: "a login for this credential already failed (or was cut off) in the last 12 hours; Nightjar will not risk a lock-out"
+        case .hostKeyChanged: "the server's host key is not the one pinned in the credential: confirm the new key with the server's owner out of band, then update the credential's known_hosts field (`nightjar vault edit ... --field known_hosts`); nothing was sent"
         }
     }
 }

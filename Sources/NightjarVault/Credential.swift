@@ -8,17 +8,20 @@ public struct Origin: Hashable, Sendable, Codable, CustomStringConvertible, Comp
     public let host: String
     public let port: Int
 
-    /// Parses `https://host[:port]` (a path, if any, is ignored). Schemes: http, https.
+    /// Default ports of the schemes an origin may have: web portals, mailboxes, SFTP drops, SMTP.
+    public static let defaultPorts = ["https": 443, "http": 80, "imaps": 993, "imap": 143, "sftp": 22, "smtps": 465, "smtp": 587]
+
+    /// Parses `https://host[:port]` (a path, if any, is ignored). Schemes: http, https, and
+    /// imaps, imap, sftp, smtps, smtp for mailbox, drop and mail servers.
     public init(_ text: String) throws(VaultError) {
         let invalid = VaultError.invalidInput("\"\(text)\" is not an origin like https://portal.example.com", location: nil)
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
-        let scheme: String
-        if trimmed.hasPrefix("https://") { scheme = "https" } else if trimmed.hasPrefix("http://") { scheme = "http" } else { throw invalid }
+        guard let scheme = Origin.defaultPorts.keys.sorted(by: { $0.count > $1.count }).first(where: { trimmed.hasPrefix($0 + "://") }) else { throw invalid }
         var authority = trimmed.dropFirst(scheme.count + 3)
         if let end = authority.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { authority = authority[..<end] }
         guard !authority.contains("@") else { throw invalid }
         var host = Substring(authority)
-        var port = scheme == "https" ? 443 : 80
+        var port = Origin.defaultPorts[scheme]!
         if host.hasPrefix("[") {
             guard let close = host.firstIndex(of: "]") else { throw invalid }
             let rest = host[host.index(after: close)...]

@@ -1,12 +1,15 @@
 // nightjar-sandbox: fake supplier portals on loopback, for tests and the demo.
 // It serves in the foreground until it is interrupted (Ctrl-C, SIGTERM); `--detach` starts it in
 // the background and `--stop` ends the one started so. See `usage` below.
+// `--mail DIR` starts Dovecot on loopback with Fabrikam's e-mails to acme instead (`make demo-mail`);
+// it then serves until standard input closes.
 import Foundation
 import NightjarSandbox
 
 let usage = """
     usage: nightjar-sandbox [--port-base N] [--write-open-invoices DIR] [--seed N] [--latency-ms N]
                             [--tls DIR] [--json] [--detach] [--stop] [--pid-file FILE]
+           nightjar-sandbox --mail DIR
 
     Serves three fake supplier portals on 127.0.0.1 and prints where each listens and its demo
     accounts, then serves in the foreground until Ctrl-C or SIGTERM.
@@ -26,6 +29,9 @@ let usage = """
       --pid-file FILE            where --detach records the process and --stop finds it
                                  (default: $XDG_RUNTIME_DIR, else $TMPDIR or /tmp, nightjar-sandbox-UID.pid)
       --until-stdin-closes       also stop when standard input closes (for a parent process)
+      --mail DIR                 instead of portals: Dovecot on loopback (IMAPS, a test CA in DIR)
+                                 with the sandbox retailer's remittance e-mails to acme; prints the
+                                 mailbox's address and login as JSON, serves until standard input closes
 
     """
 
@@ -46,6 +52,7 @@ var stop = false
 var detachedChild = false
 var untilStandardInputCloses = false
 var pidFile: String?
+var mailFolder: String?
 var arguments = Array(CommandLine.arguments.dropFirst())
 @MainActor func value(_ option: String) -> String {
     guard !arguments.isEmpty else { fail("\(option) needs a value\n\(usage)", status: 64) }
@@ -68,6 +75,7 @@ while !arguments.isEmpty {
     case "--tls": tlsFolder = value(argument)
     case "--json": json = true
     case "--write-open-invoices": invoicesFolder = value(argument)
+    case "--mail": mailFolder = value(argument)
     case "--detach": detach = true
     case "--stop": stop = true
     case "--pid-file": pidFile = value(argument)
@@ -136,6 +144,27 @@ if detach {
         exit(child.terminationStatus == 0 ? 70 : child.terminationStatus)
     }
     if !json { print("Running in the background (process \(child.processIdentifier)); stop it with: nightjar-sandbox --stop" + (pidFile == nil ? "" : " --pid-file \(pidFile!)")) }
+    exit(0)
+}
+
+if let mailFolder {
+    // A mailbox instead of portals: Dovecot serving IMAPS with its own test CA, the sandbox
+    // retailer's remittance e-mails (and the awkward ones) delivered to acme's AR mailbox.
+    do {
+        let password = "demo-mail-" + String(seed)
+        let server = try SandboxMailServer(folder: mailFolder, users: ["ar-acme": password])
+        let mail = SandboxMail(data: SandboxData(seed: seed))
+        for (index, message) in mail.mailbox(client: "acme", to: "ar@acme.example").enumerated() {
+            try server.deliver(message.bytes, to: "ar-acme", arrival: message.arrival, name: "\(index)-\(message.name)")
+        }
+        let object: [String: Any] = ["imap": server.origin, "ca_certificate": server.certificates.caCertificate, "username": "ar-acme", "password": password]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        _ = FileHandle.standardInput.readDataToEndOfFile()
+        server.stop()
+    } catch {
+        FileHandle.standardError.write(Data("nightjar-sandbox: \(error)\n".utf8))
+        exit(70)
+    }
     exit(0)
 }
 

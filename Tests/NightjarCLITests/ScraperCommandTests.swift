@@ -184,7 +184,7 @@ struct ScraperCommandTests {
     @Test func cassettesReplayFromTheCommandLine() throws {
         let result = try BinaryRunner.run(["scraper", "test", "--dir", ScraperCommandTests.repository + "/scrapers"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        #expect(result.stdout.components(separatedBy: "ok   ").count == 4)
+        #expect(result.stdout.components(separatedBy: "ok   ").count == 5, "\(result.stdout)")
         let folder = BinaryRunner.temporaryFolder("cassette")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let text = try String(contentsOfFile: ScraperCommandTests.repository + "/scrapers/contoso.scraper", encoding: .utf8)

@@ -1,0 +1,23 @@
+# Fabrikam's advice in the body of an e-mail: an HTML table whose first rows hold the payment
+# (a preamble inside the table), then one row per invoice and a Total row.
+name = fabrikam-mail
+kind = remittance
+format = html
+table = "//table[@id='remittance']"
+currency = USD
+
+[match]
+contains = "Fabrikam Retail"
+
+[rows]
+total = first_cell "Total"
+
+[payment]
+payment_reference = preamble "Payment number"
+payment_date = preamble "Payment date"
+payer = constant "Fabrikam Retail"
+
+[line]
+reference = "Invoice"
+invoice_amount = "Invoice amount"
+amount_paid = "Paid"
