@@ -59,6 +59,32 @@ unit_cost = "Unit Cost"
 description = "Description"
 
 """#),
+        ("docs/examples/fabrikam-mail.profile", #"""
+# Fabrikam's advice in the body of an e-mail: an HTML table whose first rows hold the payment
+# (a preamble inside the table), then one row per invoice and a Total row.
+name = fabrikam-mail
+kind = remittance
+format = html
+table = "//table[@id='remittance']"
+currency = USD
+
+[match]
+contains = "Fabrikam Retail"
+
+[rows]
+total = first_cell "Total"
+
+[payment]
+payment_reference = preamble "Payment number"
+payment_date = preamble "Payment date"
+payer = constant "Fabrikam Retail"
+
+[line]
+reference = "Invoice"
+invoice_amount = "Invoice amount"
+amount_paid = "Paid"
+
+"""#),
         ("docs/examples/northwind-remittance.profile", #"""
 # The sandbox's Northwind portal: the payment in a preamble above the table, one row per invoice
 # (the amount before its deductions) and one per deduction, told apart by "Line Type"; a
@@ -1016,6 +1042,137 @@ remittances {
     download get xpath(result, "a/@href") kind remittance expect type xlsx
       reference xpath(result, "a")
       date xpath(result, "span[@class='date']")
+  }
+}
+
+"""#),
+        ("scrapers/fabrikam-mail.cassette", #"""
+{
+  "data" : "fabrikam-mail.maildir",
+  "downloads" : [
+    {
+      "file_name" : "FAB-70000004.csv",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-08-04",
+        "sender" : "remittance@fabrikam.example"
+      },
+      "sha256" : "3e47b35e5ed7178089a78406dcd716feb45a7447ddc4e7b1ed059d96e021e661",
+      "size" : 371
+    },
+    {
+      "file_name" : "FAB-70000045.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-08-10",
+        "sender" : "remittance@fabrikam.example"
+      },
+      "sha256" : "1acf7f3f9aedfd1b7324bad85fa29571b09e083e16231395d227200f4aa90618",
+      "size" : 4189
+    },
+    {
+      "file_name" : "FAB-70000086.820",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-08-16",
+        "sender" : "remittance@fabrikam.example"
+      },
+      "sha256" : "999253cca31b60bd56f1b23ca1559c4bf27a4e46ffbcc4934a000d239e6db550",
+      "size" : 513
+    },
+    {
+      "file_name" : "remit-70000004.csv",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-08-16",
+        "sender" : "remittance@fabrikam.example"
+      },
+      "sha256" : "3e47b35e5ed7178089a78406dcd716feb45a7447ddc4e7b1ed059d96e021e661",
+      "size" : 371
+    },
+    {
+      "file_name" : "FAB-70000127.csv",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-08-22",
+        "sender" : "remittance@fabrikam.example"
+      },
+      "sha256" : "e98b5342a2e327e083d0c910f0213c55b8ad33df41a8c6776a4b5af179bb1671",
+      "size" : 322
+    },
+    {
+      "file_name" : "Remittance 70000209.html",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-09-06",
+        "sender" : "remittance@fabrikam.example"
+      },
+      "sha256" : "1e8382ed735a4bd7395b27eae83f7ee813d9bccc36f2720c8e7099a2e6f59999",
+      "size" : 717
+    },
+    {
+      "file_name" : "FAB-70000250.csv",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-09-12",
+        "sender" : "remittance@fabrikam.example"
+      },
+      "sha256" : "4fb03c2f20529d95e878d2e750d5882bf265d62624ea9e881e7db4e542d0cf1d",
+      "size" : 370
+    },
+    {
+      "file_name" : "FAB-70000291.csv",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-09-18",
+        "sender" : "remittance@fabrikam.example"
+      },
+      "sha256" : "e88f01b5fbc85f04ae2c2e9e9e1947941f1fa2a930cc3a89c432eb861cd6ed04",
+      "size" : 325
+    },
+    {
+      "file_name" : "Zahlungsavis-70000168-Fabrikam-Zürich.csv",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-08-28",
+        "sender" : "remittance@fabrikam.example"
+      },
+      "sha256" : "963dde45c2fbfadfb8d7d668ab4ac78d509b5d765dc816781c9890a0084b94ea",
+      "size" : 325
+    }
+  ],
+  "format" : "nightjar-source-cassette/1",
+  "from" : "2026-08-01",
+  "kinds" : [
+    "remittance"
+  ],
+  "portal" : "fabrikam-mail",
+  "recorded_at" : "2026-12-01T14:35:06Z",
+  "source" : "mailbox",
+  "to" : "2026-10-31"
+}
+
+"""#),
+        ("scrapers/fabrikam-mail.scraper", #"""
+# Fabrikam Retail e-mails its remittance advice to each client's AR mailbox: a CSV (Northwind's
+# layout), an Excel workbook or an X12 820 attached, or the advice as an HTML table in the body
+# (docs/examples/fabrikam-mail.profile). Run against the sandbox's Dovecot by the tests and
+# `make demo-mail`; for a real mailbox, see docs/operating.md ("Remittances by e-mail").
+mailbox fabrikam-mail "Fabrikam remittance e-mails"
+origin "imaps://imap.fabrikam.example"
+sign in password
+folder "INBOX"
+size max 1 MB
+
+remittances {
+  messages from "remittance@fabrikam.example" subject "Remittance" {
+    attachments name "*.csv" expect type csv
+    attachments name "*.xlsx" expect type xlsx
+    attachments name "*.820" expect type x12
+    body html
+  }
+  messages from "remittance@fabrikam.example" subject "Zahlungsavis" {
+    attachments name "*.csv"
   }
 }
 
