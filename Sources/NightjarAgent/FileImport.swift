@@ -66,13 +66,14 @@ public struct MatchingRulesFiles: Sendable {
 
     public init(directory: String) { self.directory = directory }
 
-    /// The rules for a client, and the file they came from (nil: the defaults).
+    /// The rules for a client, and the file they came from (nil: the defaults). The client's
+    /// name must follow the identifier rule: it becomes part of a path.
     public func rules(for client: String) throws -> (MatchingRules, String?) {
+        try Identifier.validate(client, field: "client name")
         for name in ["\(client).rules", "default.rules"] {
             let path = directory + "/" + name
-            if let data = FileManager.default.contents(atPath: path) {
-                return (try MatchingRules.parse(String(decoding: data, as: UTF8.self), file: path), path)
-            }
+            guard let text = try BoundedFile.readTextIfPresent(path, what: "rules file") else { continue }
+            return (try MatchingRules.parse(text, file: path), path)
         }
         return (.standard, nil)
     }

@@ -338,5 +338,6 @@ public enum LedgerSchema {
         CREATE INDEX line_application_batch ON line_application (batch_id);
         CREATE INDEX line_application_invoice ON line_application (invoice_id);
         """),
+        ("client-register", Ledger.clientRegisterBackfill),
     ]
 }
