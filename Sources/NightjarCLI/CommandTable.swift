@@ -355,6 +355,7 @@ public struct CommandTable: Sendable {
 
     /// " (did you mean `x`?)" when a close name exists.
     func suggestion(for word: String, among candidates: [String]? = nil) -> String {
+        guard word.count <= 64 else { return "" }
         let names = candidates ?? commands.filter { !$0.hidden }.map(\.name)
         let best = names.map { ($0, Self.editDistance(word, $0)) }.min { $0.1 < $1.1 }
         guard let best, best.1 <= max(2, word.count / 3), !word.isEmpty else { return "" }

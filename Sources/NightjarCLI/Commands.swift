@@ -84,6 +84,9 @@ public enum NightjarCommands {
         case .run(let invocation):
             do {
                 try configureLogging(invocation)
+                defer {
+                    if let peak = ProcessResources.peakResidentKiB() { Logger(label: "process").debug("peak memory \(peak) KiB (VmHWM)") }
+                }
                 return try await invocation.command.run(invocation).rawValue
             } catch let error as any NightjarError {
                 Output.error(error, json: invocation.json)

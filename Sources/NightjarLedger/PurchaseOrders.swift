@@ -26,6 +26,7 @@ public struct PurchaseOrders {
     /// or locations (`location,name,their_code`) by the file's header; one transaction.
     public func importCatalog(_ text: String, client: String, file: String) throws -> CatalogImport {
         let rows = try DelimitedText.parse(text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text, separator: ",")
+        try DelimitedText.refuseNUL(in: rows, file: file)
         guard let header = rows.first?.fields.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) else {
             throw GeneralError(code: "catalog.empty", message: "\(file) is empty", exitStatus: .dataError)
         }
