@@ -103,6 +103,9 @@ struct NameRuleTests {
         "nightjar po delete --by": "who deleted it, free text",
         "nightjar account credit --by": "who recorded it, free text",
         "nightjar po correct --unit-cost": "an amount (C for cost)",
+        "nightjar vault upgrade --rename": "KIND:OLD=NEW: OLD is a name from before the rule, NEW is checked by the vault",
+        "nightjar scraper try --origin": "NAME=URL: an origin's name inside the definition, checked against its declarations",
+        "nightjar scraper record --origin": "NAME=URL: an origin's name inside the definition",
     ]
 
     @Test func everySlotThatLooksLikeANameFollowsTheRuleOrSaysWhyNot() {
@@ -115,7 +118,8 @@ struct NameRuleTests {
                 if !words.isDisjoint(with: placeholderWords) { unruled.append("nightjar \(command.name) \(argument.name)") }
             }
             for option in command.options where option.names == nil {
-                if nameWords.contains(option.name) || placeholderWords.contains(option.valueName ?? "") {
+                let placeholder = Set((option.valueName ?? "").split { !$0.isLetter }.map(String.init))
+                if nameWords.contains(option.name) || !placeholder.isDisjoint(with: placeholderWords) {
                     unruled.append("nightjar \(command.name) --\(option.name)")
                 }
             }
