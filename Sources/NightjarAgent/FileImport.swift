@@ -19,10 +19,14 @@ public enum FileImport: Sendable {
 public struct RemittanceFileImporter: Sendable {
     public let defaultCurrency: CurrencyCode
     public let profiles: [LayoutProfile]
+    /// Profiles in the workspace an admin has not approved in their present version: never used,
+    /// but a file only one of them fits says so instead of "no profile fits".
+    public let unapproved: [LayoutProfile]
 
-    public init(defaultCurrency: CurrencyCode, profiles: [LayoutProfile]) {
+    public init(defaultCurrency: CurrencyCode, profiles: [LayoutProfile], unapproved: [LayoutProfile] = []) {
         self.defaultCurrency = defaultCurrency
         self.profiles = profiles
+        self.unapproved = unapproved
     }
 
     public func importFile(_ bytes: [UInt8], name: String, client: ClientID, portal: String?, into ledger: Ledger,
@@ -46,6 +50,10 @@ public struct RemittanceFileImporter: Sendable {
                 switch ProfileSelection.choose(profiles, kind: .remittance, bytes: bytes, fileName: name) {
                 case .success(let chosen): profile = chosen
                 case .failure(let refusal) where refusal.fitting.isEmpty:
+                    if let waiting = ProfileSelection.fitting(unapproved, kind: .remittance, bytes: bytes, fileName: name).first {
+                        return .skipped(code: "profile_unapproved",
+                                        message: "\(name): profile \(waiting.name) fits it but is not approved in its present version (nightjar profile approve \(waiting.name))")
+                    }
                     return .skipped(code: "no_profile",
                                     message: "\(name): no profile fits \(format.description) (\(refusal.explanation)); `nightjar profile draft \(name)` starts one")
                 case .failure(let refusal):

@@ -46,7 +46,7 @@ public struct DatabaseLoginGuard: LoginGuard {
         case .success(let id): return id
         case .failure(let blocking):
             let ending = blocking.outcome.map { "ended \($0)" } ?? "never finished (interrupted)"
-            let problem = "a login for \(credential) at \(blocking.startedAt) \(ending); not trying again within 12 hours (after fixing the credential: --retry-login)"
+            let problem = "a login for \(credential) at \(blocking.startedAt) \(ending); not trying again within 12 hours (after fixing the credential: nightjar run --retry-login \(credential))"
             throw ScraperFailure(.loginRefused, problem, location: nil)
         }
     }
@@ -106,16 +106,38 @@ public actor NightBook {
         try log.startItem(run: run, client: client, portal: portal, range: range)
     }
 
+    /// Records how a credential's part of the run ended. A portal failure is its own class; when
+    /// the portal answered but a file it gave could not be read, the item is `import_failed` (or
+    /// `unsupported_document`), with each file, and the range still counts as fetched (the file
+    /// is kept); when a file could not be kept at all, `store_failed`, and the range is fetched again.
     public func finishItem(run: Int64, client: String, portal: String, outcome: ScraperOutcome) throws {
-        var message = outcome.failure?.message
-        let notImported = problems["\(client)/\(portal)"] ?? []
-        if !notImported.isEmpty { message = ([message].compactMap { $0 } + notImported).joined(separator: "; ") }
-        try log.finishItem(run: run, client: client, portal: portal, status: outcome.status, message: message,
+        var status = outcome.status
+        let notStored = problems["\(client)/\(portal)"] ?? []
+        var messages = [outcome.failure?.message].compactMap { $0 } + notStored
+        if outcome.failure == nil {
+            let unread = try log.unreadFiles(run: run).filter { $0.client == client && $0.portal == portal }
+            if unread.contains(where: { $0.status == "failed" }) { status = "import_failed" } else if !unread.isEmpty { status = "unsupported_document" }
+            // A file that could not even be kept (the disk, the inbox) is worse than one not read.
+            if !notStored.isEmpty { status = "store_failed" }
+            messages += unread.map { "\($0.file): \($0.reason)" }
+        }
+        if outcome.alreadyInInbox > 0 { try log.count(run: run, client: client, portal: portal, seen: outcome.alreadyInInbox) }
+        try log.finishItem(run: run, client: client, portal: portal, status: status, message: messages.isEmpty ? nil : messages.joined(separator: "; "),
                            location: outcome.failure?.location?.description)
     }
 
+    /// Records a credential the night did not run (its definition, or its client's rules file, is
+    /// not approved in its present version): an item of its own, so it is seen, never an "ok" night.
+    public func skipItem(run: Int64, client: String, portal: String, today: CalendarDate, status: String, message: String) throws {
+        let range = try DateRange(from: today, to: today)
+        try log.startItem(run: run, client: client, portal: portal, range: range)
+        try log.finishItem(run: run, client: client, portal: portal, status: status, message: message, location: nil)
+    }
+
     /// A file has landed: into the inbox, then imported unless these bytes were imported before.
-    /// `item` is the run-log entry it counts for (`PORTAL/LABEL` for a labelled credential).
+    /// `item` is the run-log entry it counts for (`PORTAL/LABEL` for a labelled credential). A file
+    /// that cannot be read stays in the inbox marked unread, with why and where, until a fixed
+    /// profile reads it (`import --pending`) or a person dismisses it.
     public func land(run: Int64, client: String, portal: String, item: String? = nil, download: DownloadRecord) {
         let item = item ?? portal
         do {
@@ -127,43 +149,107 @@ public actor NightBook {
             let metadata = String(decoding: try encoder.encode(download.metadata), as: UTF8.self)
             // One transaction per file: the inbox record, the import and the counters commit together.
             let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-            let skipped = try database.transaction { () throws -> String? in
+            try database.transaction {
                 let new = try log.recordInboxFile(client: client, portal: portal, sha256: download.sha256, name: download.fileName, size: download.size,
-                                                  path: path, kind: download.kind.rawValue, metadata: metadata, run: run)
+                                                  path: path, kind: download.kind.rawValue, metadata: metadata, run: run, item: item)
                 CrashPoint.hit("inbox-recorded")
-                if try log.alreadyImported(client: client, sha256: download.sha256) {
+                // Imported before, or dismissed by a person: seen again, nothing more.
+                if try log.alreadyImported(client: client, sha256: download.sha256) || log.inboxStatus(client: client, sha256: download.sha256) == "dismissed" {
                     try log.count(run: run, client: client, portal: item, seen: 1)
-                    return nil
+                    return
                 }
-                if download.kind == .invoice {
-                    // A supplier's invoice becomes a purchase order (created, replaced, or logged).
-                    let outcomes = try PurchaseOrders(database: database).importInvoices(bytes, name: download.fileName, client: client,
-                                                                                         defaultCurrency: importer.defaultCurrency, profiles: importer.profiles)
-                    try log.count(run: run, client: client, portal: item, new: new ? 1 : 0, seen: new ? 0 : 1)
-                    CrashPoint.hit("import-uncommitted")
-                    return outcomes.first { $0.action == "failed" || $0.action == "conflict" }?.message
-                }
-                guard download.kind == .remittance else {
-                    try log.count(run: run, client: client, portal: item, new: new ? 1 : 0, seen: new ? 0 : 1)
-                    return nil
-                }
-                let result = try importer.importFile(bytes, name: download.fileName, client: ClientID(client), portal: portal, into: ledger)
-                switch result {
-                case .imported(let imported):
-                    try log.count(run: run, client: client, portal: item, new: 1, batches: imported.batches, lines: imported.lines)
-                    CrashPoint.hit("import-uncommitted")
-                    return nil
-                case .skipped(_, let message):
-                    try log.count(run: run, client: client, portal: item, new: 1)
-                    CrashPoint.hit("import-uncommitted")
-                    return message
-                }
+                let result = try readInto(bytes, kind: download.kind, name: download.fileName, client: client, portal: portal)
+                try log.markInboxFile(client: client, sha256: download.sha256, status: result.status, code: result.code, message: result.message,
+                                      location: result.location)
+                try log.count(run: run, client: client, portal: item, new: new ? 1 : 0, seen: new ? 0 : 1, batches: result.batches, lines: result.lines)
+                CrashPoint.hit("import-uncommitted")
             }
             CrashPoint.hit("imported")
-            if let skipped { problems["\(client)/\(item)", default: []].append(skipped) }
         } catch {
             problems["\(client)/\(item)", default: []].append("\(download.fileName): \((error as? any NightjarError)?.message ?? "\(error)")")
         }
+    }
+
+    /// What reading a landed file gave: its inbox status and, when unread, why and where.
+    struct Reading {
+        var status = "imported"
+        var code: String?
+        var message: String?
+        var location: String?
+        var batches = 0
+        var lines = 0
+    }
+
+    /// Reads a landed file into the ledger (remittances) or purchase orders (invoices); an error
+    /// undoes only the import (its own savepoint) and is returned as an unread file's reason.
+    func readInto(_ bytes: [UInt8], kind: DocumentKind, name: String, client: String, portal: String) throws -> Reading {
+        var reading = Reading()
+        switch kind {
+        case .invoice:
+            // A supplier's invoice becomes a purchase order (created, replaced, or logged).
+            let outcomes = try PurchaseOrders(database: database).importInvoices(bytes, name: name, client: client,
+                                                                                 defaultCurrency: importer.defaultCurrency, profiles: importer.profiles)
+            if let failed = outcomes.first(where: { $0.action == "failed" }) {
+                reading.status = "failed"
+                reading.code = "po.failed"
+                reading.message = failed.message
+            }
+        case .remittance:
+            do {
+                switch try importer.importFile(bytes, name: name, client: ClientID(client), portal: portal, into: ledger) {
+                case .imported(let imported):
+                    reading.batches = imported.batches
+                    reading.lines = imported.lines
+                case .skipped(let code, let message):
+                    reading.status = code == "unsupported_document" ? "unsupported" : "failed"
+                    reading.code = code
+                    reading.message = message
+                }
+            } catch let error as any NightjarError {
+                reading.status = "failed"
+                reading.code = error.code
+                reading.message = error.message
+                reading.location = error.location?.description
+            }
+        default:
+            reading.status = "stored"
+        }
+        return reading
+    }
+
+    /// Reads again the files of the inbox nothing could read (after a profile was fixed or
+    /// approved), one transaction each; returns each file with what became of it.
+    public func importPending(client: String?) throws -> [(file: RunLog.UnreadFile, result: String)] {
+        var done: [(RunLog.UnreadFile, String)] = []
+        for file in try log.unreadFiles(client: client) where file.status == "failed" {
+            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file.path)))
+            let result = try database.transaction { () throws -> Reading in
+                let portal = String(file.portal.prefix { $0 != "/" })
+                let reading = try readInto(bytes, kind: DocumentKind(rawValue: file.kind) ?? .remittance, name: file.file, client: file.client, portal: portal)
+                try log.markInboxFile(client: file.client, sha256: file.sha256, status: reading.status, code: reading.code, message: reading.message,
+                                      location: reading.location)
+                return reading
+            }
+            done.append((file, result.status == "imported" ? "imported: \(result.batches) batch(es), \(result.lines) line(s)"
+                                : "still unread: \(result.message ?? result.code ?? result.status)" + (result.location.map { " (\($0))" } ?? "")))
+        }
+        return done
+    }
+
+    /// How listings name the documents the inbox holds for a credential (`DownloadRecord.listingKeys`).
+    public func listingKeys(client: String, item: String) throws -> Set<String> {
+        var keys: Set<String> = []
+        for (kind, metadata) in try log.inboxListings(client: client, item: item) {
+            guard let kind = DocumentKind(rawValue: kind),
+                  let fields = try? JSONDecoder().decode([String: String].self, from: Data(metadata.utf8)) else { continue }
+            keys.formUnion(DownloadRecord.listingKeys(kind: kind, metadata: fields))
+        }
+        return keys
+    }
+
+    /// What a person must see first about `run` (see `NightAttention`).
+    public func attention(run: RunLog.Run, clients: [String]) throws -> [RunLog.Attention] {
+        try NightAttention.list(run: run, log: log, clients: clients)
     }
 
     /// Matches every batch of these clients that has not been matched yet, one transaction each.
@@ -171,7 +257,8 @@ public actor NightBook {
     public func matchNewBatches(clients: [String]) throws -> [String: Int] {
         var statuses: [String: Int] = [:]
         for client in clients.map { ClientID($0) } {
-            _ = try ledger.match(client: client, scope: .newBatches, rules: try rules?.rules(for: client.rawValue).0 ?? .standard,
+            // One commit per batch: a night killed at any point resumes from the batch it was in.
+            _ = try ledger.match(client: client, scope: .newBatches, rules: try rules?.rules(for: client.rawValue).0 ?? .standard, linesPerTransaction: 1,
                                  beforeCommit: { CrashPoint.hit("match-uncommitted") },
                                  afterCommit: { result in
                                      CrashPoint.hit("matched")
@@ -198,17 +285,21 @@ public struct NightReport: Sendable, Codable {
     public let failingRepeatedly: [String]
     /// What the operator should know: definitions not run, credentials expiring soon.
     public let warnings: [String]
+    /// What a person must see first: tonight's credentials that did not go well and every
+    /// unread file of the night's clients (`NightAttention.list`).
+    public let attention: [RunLog.Attention]
     public let reportPath: String
     /// The morning report (HTML) for finance.
     public let morningReportPath: String
 
     enum CodingKeys: String, CodingKey {
         case run, matching, exceptions, warnings
+        case attention = "needs_attention"
         case failingRepeatedly = "failing_repeatedly", reportPath = "report_path", morningReportPath = "morning_report_path"
     }
 
     /// Whether every credential ended well (ok or no documents).
-    public var succeeded: Bool { run.items.allSatisfy { $0.status == "ok" || $0.status == "no_documents" } }
+    public var succeeded: Bool { run.items.allSatisfy { RunLog.goodStatuses.contains($0.status) } }
 }
 
 /// Runs the night: every job concurrently (bounded overall; each portal's definition bounds its
@@ -227,6 +318,11 @@ public struct NightRunner: Sendable {
     public let totp: TOTPCodeSource
     public let prompt: (any OneTimeCodePrompt)?
     public let trace: @Sendable (String) -> Void
+    /// Download again what the inbox already holds (`--refetch`); by default a document the
+    /// listing names by reference with the same date or size is not fetched twice.
+    public var refetch = false
+    /// When the night must be over (`night_ends`): no portal's wait is waited out past it.
+    public var deadline: ContinuousClock.Instant?
 
     public init(jobs: [NightJob], book: NightBook, kinds: [DocumentKind] = [.remittance], stagingDirectory: String, reportsDirectory: String,
                 maximumConcurrent: Int = 8, loginGuard: (any LoginGuard)?, totp: TOTPCodeSource, prompt: (any OneTimeCodePrompt)? = nil,
@@ -243,8 +339,25 @@ public struct NightRunner: Sendable {
         self.trace = trace
     }
 
-    public func run(scope: String, warnings: [String] = []) async throws -> NightReport {
+    /// A credential the night does not run, and why (its definition or its client's rules are
+    /// not approved in their present version).
+    public struct Skipped: Sendable {
+        public let client: String
+        public let item: String
+        public let message: String
+        public init(client: String, item: String, message: String) {
+            self.client = client
+            self.item = item
+            self.message = message
+        }
+    }
+
+    public func run(scope: String, warnings: [String] = [], skipped: [Skipped] = [], today: CalendarDate? = nil) async throws -> NightReport {
         let runID = try await book.startRun(scope: scope)
+        let skipDay = today ?? jobs.first?.range.to ?? CalendarDate.today(in: TimeZone.current)
+        for skip in skipped {
+            try await book.skipItem(run: runID, client: skip.client, portal: skip.item, today: skipDay, status: "skipped_unapproved", message: skip.message)
+        }
         let folder = reportsDirectory + "/run-\(runID)"
         try SecureFile.createPrivateDirectory(reportsDirectory)
         try SecureFile.createPrivateDirectory(folder)
@@ -253,17 +366,53 @@ public struct NightRunner: Sendable {
         for job in jobs where limiters[job.definition.portal] == nil { limiters[job.definition.portal] = OriginLimiter() }
         // Interleave portals so different hosts work side by side.
         let ordered = NightRunner.interleaved(jobs)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        // A credential that must wait for a fresh one-time-code period waits before it takes one of
+        // the night's slots, so a wait never keeps another credential from running.
+        enum Finished: Sendable {
+            case ran
+            case readyAfterWaiting(NightJob)
+        }
+        let totp = self.totp
+        try await withThrowingTaskGroup(of: Finished.self) { group in
             var next = 0
-            func launch() {
-                guard next < ordered.count else { return }
-                let job = ordered[next]
-                next += 1
-                let limiter = limiters[job.definition.portal]!
-                group.addTask { try await self.perform(job, run: runID, folder: folder, limiter: limiter) }
+            var running = 0
+            var ready: [NightJob] = []
+            func fill() {
+                while running < maximumConcurrent {
+                    let job: NightJob
+                    if !ready.isEmpty {
+                        job = ready.removeFirst()
+                    } else if next < ordered.count {
+                        job = ordered[next]
+                        next += 1
+                        let wait = job.definition.loginUsesTOTP ? totp.waitBeforeLogin(for: job.credential) : 0
+                        if wait > 0 {
+                            Logger(label: "run").info("\(job.credential.name): waiting \(String(format: "%.1f", wait)) s for a fresh one-time-code period (not holding a slot)")
+                            group.addTask {
+                                try await totp.pause(wait)
+                                return .readyAfterWaiting(job)
+                            }
+                            continue
+                        }
+                    } else {
+                        return
+                    }
+                    running += 1
+                    let limiter = limiters[job.definition.portal]!
+                    group.addTask {
+                        try await self.perform(job, run: runID, folder: folder, limiter: limiter)
+                        return .ran
+                    }
+                }
             }
-            for _ in 0..<min(maximumConcurrent, ordered.count) { launch() }
-            while try await group.next() != nil { launch() }
+            fill()
+            while let finished = try await group.next() {
+                switch finished {
+                case .ran: running -= 1
+                case .readyAfterWaiting(let job): ready.append(job)
+                }
+                fill()
+            }
         }
         let clients = Array(Set(jobs.map(\.credential.client))).sorted()
         let matching = try await book.matchNewBatches(clients: clients)
@@ -275,22 +424,22 @@ public struct NightRunner: Sendable {
         let exceptions = matching.filter { !["paid_in_full", "paid_with_discount"].contains($0.key) }.values.reduce(0, +)
         let reportPath = folder + "/summary.txt"
         let morningPath = folder + "/morning-report.html"
+        let inScope = Array(Set(run.items.map(\.client))).sorted()
+        let attention = try await book.attention(run: run, clients: inScope)
         let report = NightReport(run: run, matching: matching, exceptions: exceptions, failingRepeatedly: failing, warnings: warnings,
-                                 reportPath: reportPath, morningReportPath: morningPath)
+                                 attention: attention, reportPath: reportPath, morningReportPath: morningPath)
         try RedactedFile.write(NightRunner.summaryText(report), to: reportPath)
-        let failures = run.items.filter { !["ok", "no_documents"].contains($0.status) }
-            .map { (credential: "\($0.client)/\($0.portal)", status: $0.status, message: $0.message ?? "") }
         let morning = MorningReport(title: "Nightjar morning report — run \(runID)", generatedAt: Logger.timestamp(),
-                                    batches: try await book.reviewBatches(clients: clients), failures: failures,
+                                    batches: try await book.reviewBatches(clients: clients), attention: attention,
                                     warnings: warnings + failing.map { "\($0) has failed three runs or more in a row" })
         try RedactedFile.write(morning.html(), to: morningPath)
         CrashPoint.hit("report-written")
-        let status = report.succeeded ? "ok" : "failures"
-        try await book.finishRun(runID, status: status, summary: "\(run.items.count) credentials, \(run.items.filter { $0.status != "ok" && $0.status != "no_documents" }.count) failed")
+        let failed = run.items.filter { !RunLog.goodStatuses.contains($0.status) }.count
+        try await book.finishRun(runID, status: report.succeeded ? "ok" : "failures", summary: "\(run.items.count) credentials, \(failed) failed")
         guard let finished = try await book.run(runID) else { throw GeneralError(code: "run.missing", message: "run \(runID) vanished") }
         CrashPoint.reportPassed()
         return NightReport(run: finished, matching: matching, exceptions: exceptions, failingRepeatedly: failing, warnings: warnings,
-                           reportPath: reportPath, morningReportPath: morningPath)
+                           attention: attention, reportPath: reportPath, morningReportPath: morningPath)
     }
 
     static func interleaved(_ jobs: [NightJob]) -> [NightJob] {
@@ -313,9 +462,10 @@ public struct NightRunner: Sendable {
         try await book.startItem(run: run, client: client, portal: item, range: job.range)
         let recorder = HARRecorder()
         let origins = job.definition.origins.map { ScraperChecker.origin(of: job.originOverrides[$0.name] ?? $0.url) }
-        let session = await ScraperInterpreter.session(for: job.definition, origins: origins, recorder: recorder, limiter: limiter)
+        let session = await ScraperInterpreter.session(for: job.definition, origins: origins, recorder: recorder, limiter: limiter, deadline: deadline)
+        let known = refetch ? [] : try await book.listingKeys(client: client, item: item)
         let options = ScraperRunOptions(range: job.range, kinds: kinds, originOverrides: job.originOverrides,
-                                        downloadDirectory: stagingDirectory + "/run-\(run)/\(client)/\(item)")
+                                        downloadDirectory: stagingDirectory + "/run-\(run)/\(client)/\(item)", alreadyFetched: known)
         let book = self.book
         let trace = self.trace
         let outcome = await ScraperInterpreter(definition: job.definition, credential: job.credential, transport: session, options: options,
@@ -334,6 +484,15 @@ public struct NightRunner: Sendable {
     /// The run's summary as text (the morning report proper builds on the same data).
     public static func summaryText(_ report: NightReport) -> String {
         var lines = ["Nightjar run \(report.run.id), started \(report.run.startedAt)", ""]
+        if !report.attention.isEmpty {
+            lines.append("NEEDS ATTENTION (\(report.attention.count)):")
+            for entry in report.attention {
+                lines.append("  \(entry.client)/\(entry.item) \(entry.outcome)" + (entry.file.map { ": \($0)" } ?? ""))
+                lines.append("      \(entry.message)")
+                lines.append("      what to do: \(entry.whatToDo)")
+            }
+            lines.append("")
+        }
         lines.append("client/portal".padding(toLength: 24, withPad: " ", startingAt: 0) + "range                    status              new  seen  batches  lines")
         for item in report.run.items {
             lines.append("\(item.client)/\(item.portal)".padding(toLength: 24, withPad: " ", startingAt: 0)

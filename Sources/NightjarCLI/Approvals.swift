@@ -72,19 +72,21 @@ enum FileApprovals {
     }
 
     /// The workspace's profiles whose exact bytes are approved, and a warning for each one that is not.
-    static func approvedProfiles(_ workspace: Workspace, vault: Vault) throws -> (profiles: [LayoutProfile], warnings: [String]) {
+    static func approvedProfiles(_ workspace: Workspace, vault: Vault) throws -> (profiles: [LayoutProfile], unapproved: [LayoutProfile], warnings: [String]) {
         var profiles: [LayoutProfile] = []
+        var unapproved: [LayoutProfile] = []
         var warnings: [String] = []
         for file in workspace.namedFiles(in: workspace.profilesDirectory, suffix: ".profile") {
             let (name, path) = (file.name, file.path)
             let sha256 = try digest(path)
             guard vault.isApproved(.profile, name: name, sha256: sha256) else {
                 warnings.append("profile \(name): \(path) is not approved in this version, so files only it reads are not imported (nightjar profile approve \(name))")
+                if let profile = try? ImportCommands.loadProfile(path, workspace: workspace) { unapproved.append(profile) }
                 continue
             }
             profiles.append(try ImportCommands.loadProfile(path, workspace: workspace))
         }
-        return (profiles, warnings)
+        return (profiles, unapproved, warnings)
     }
 
     /// Why the night may not match `client`'s batches with the rules file that applies to it, or nil.

@@ -48,7 +48,7 @@ public enum NightjarCommands {
                         discussion: "What exists of the night so far; `make demo` runs this after building.",
                         options: [.value("keep", "DIR", "create the demo workspace in DIR and keep it")],
                         run: DemoCommand.run),
-        ] + VaultCommands.commands + FileApprovals.commands + ScraperCommands.commands + ProfileCommands.commands + NightCommands.commands + ImportCommands.commands + ReviewCommands.commands + ReviewCommands.accountCommands + SupplierCommands.commands + ServeCommand.commands + ClientCommands.commands + [
+        ] + VaultCommands.commands + FileApprovals.commands + ScraperCommands.commands + ProfileCommands.commands + NightCommands.commands + InboxCommands.commands + ImportCommands.commands + ReviewCommands.commands + ReviewCommands.accountCommands + SupplierCommands.commands + ServeCommand.commands + ClientCommands.commands + [
             CommandSpec(["help"], summary: "show help for a command", arguments: [ArgumentSpec("COMMAND", "a command", optional: true, variadic: true)],
                         run: { _ in .ok }),
         ],

@@ -18,13 +18,17 @@ enum ImportCommands {
                         nothing. A payment whose total differs from its lines, or whose file states a total or count
                         its rows do not match, is stored and flagged out of balance with both figures. A file that is
                         not imported (an 810 invoice, a PDF, no fitting profile) exits 65 and says what reads it.
+                        With --pending, reads again the files the night kept but could not read (after a profile
+                        was written or fixed), matches what it read, and exits 65 while any stays unread.
 
-                        Example:
+                        Examples:
                           nightjar import remit-2026-11-23.x12 northwind-2026-11.csv --client acme
+                          nightjar import --pending --client acme
                         """,
-                        arguments: [ArgumentSpec("FILE", "files to import", variadic: true)],
+                        arguments: [ArgumentSpec("FILE", "files to import", optional: true, variadic: true)],
                         options: [.client("the client the files belong to"),
-                                  .value("profile", "NAME", names: .identifierOrPath("profile name", suffix: ".profile"), "read delimited files with profiles/NAME.profile, or a path to a .profile file")],
+                                  .value("profile", "NAME", names: .identifierOrPath("profile name", suffix: ".profile"), "read delimited files with profiles/NAME.profile, or a path to a .profile file"),
+                                  .flag("pending", "read again the inbox's unread files (nightjar inbox list)")],
                         run: importFiles),
             CommandSpec(["invoices", "import"], summary: "load a client's open invoices (updates open amounts on re-import)",
                         discussion: """
@@ -144,6 +148,11 @@ enum ImportCommands {
     }
 
     static func importFiles(_ invocation: Invocation) async throws -> ExitStatus {
+        if invocation.flag("pending") {
+            guard invocation.arguments.isEmpty else { throw UsageError("--pending reads the inbox's unread files: give no FILE", command: "import") }
+            return try await InboxCommands.importPending(invocation)
+        }
+        guard !invocation.arguments.isEmpty else { throw UsageError("give the files to import (or --pending)", command: "import") }
         let client = try requireClient(invocation)
         let (ledger, config, workspace) = try ledger(invocation)
         let explicit = try invocation.value("profile").map { try loadProfile($0, workspace: workspace) }

@@ -17,10 +17,17 @@ enum NightCommands {
                         late) to today, or the last 30 days the first time, or --from/--to — and runs the approved
                         definitions concurrently (--concurrency overall; each definition bounds its own hosts).
                         Each file moves into the content-addressed inbox (data/inbox, read-only) and is imported the
-                        moment it lands; bytes seen before are recorded as seen, not imported again. Then new batches
+                        moment it lands; bytes seen before are recorded as seen, not imported again, and a document the
+                        listing names (its reference, with the same date or size) that the inbox holds is not even
+                        downloaded again (--refetch downloads it). Then new batches
                         are matched and the run's summary is written. A run killed at any point and started again
-                        finishes the work without a duplicate file, batch or match, and never repeats a failed login.
-                        Exits 1 when any credential failed, 0 when all went well.
+                        finishes the work without a duplicate file, batch or match, and never repeats a failed login
+                        (after fixing a credential, --retry-login CLIENT/PORTAL allows one more).
+                        A file no profile reads stays unread in the inbox (import_failed, unsupported_document); a
+                        download that is a substituted page is portal_unavailable and its range is fetched again; a
+                        definition or rules file not approved in its present version is skipped_unapproved. Each is
+                        listed under NEEDS ATTENTION at the top of the summary and the morning report, with what to do.
+                        Exits 1 when any credential did not go well, 0 when all did.
 
                         Example (unattended, as a timer or cron job would):
                           nightjar run --key-file /etc/nightjar/night.key --json
@@ -33,15 +40,21 @@ enum NightCommands {
                                   .value("kind", "KIND", repeatable: true, "one kind to fetch: remittance, invoice, purchase_order, statement, other"),
                                   .value("concurrency", "N", "credentials at once (default 8)"),
                                   .flag("since-last", "from the end of each credential's last good range (the default)"),
+                                  .flag("refetch", "download again documents the inbox already holds (by default a listing's reference with the same date or size is skipped)"),
+                                  .value("retry-login", "CLIENT/PORTAL", repeatable: true, names: .credentialName,
+                                         "you fixed this credential: allow one more login although one failed in the last 12 hours (audited)"),
                                   .flag("interactive", "ask for one-time codes a person must type")] + VaultCommands.unlockOptions,
                         run: run),
             CommandSpec(["runs"], summary: "list recent runs", options: [.value("limit", "N", "how many (default 20)")], run: listRuns),
             CommandSpec(["runs", "show"], summary: "show a run: each credential's range, outcome, files and lines",
                         arguments: [ArgumentSpec("ID", "the run id")], run: showRun),
-            CommandSpec(["check"], summary: "exit non-zero when no run finished well recently (for monitoring)",
+            CommandSpec(["check"], summary: "exit non-zero when no run finished recently or anything needs attention (for monitoring)",
                         discussion: """
-                        Exits 0 when the last finished run ended without failures within --max-age; otherwise exits 1
-                        with a one-line reason. A monitoring system or a systemd OnFailure= unit calls it.
+                        Exits 0 when a run finished within --max-age and nothing needs attention: each credential's
+                        latest part in that time went well, and no file in the inbox is unread (a file no profile
+                        reads stays pending until `nightjar import --pending` reads it or `nightjar inbox dismiss`
+                        settles it). Otherwise exits 1 and lists each thing with what to do. A monitoring system or a
+                        systemd OnFailure= unit calls it.
 
                         Example:
                           nightjar check --max-age 26h
@@ -98,6 +111,10 @@ enum NightCommands {
         var kinds: [DocumentKind] = [.remittance]
         var concurrency = 8
         var prompt: (any OneTimeCodePrompt)?
+        /// Credentials whose earlier failed login no longer blocks one more attempt (audited).
+        var retryLogins: [CredentialName] = []
+        /// Download again documents the inbox already holds.
+        var refetch = false
     }
 
     /// A night's result with what could not be run and what expires soon.
@@ -115,32 +132,53 @@ enum NightCommands {
         let entries = try vault.list().filter { (scope.clients.isEmpty || scope.clients.contains($0.client)) && (scope.portals.isEmpty || scope.portals.contains($0.portal)) }
         guard !entries.isEmpty else { throw GeneralError(code: "run.nothing", message: "no credentials in scope", exitStatus: .noInput) }
         var skipped: [String] = []
+        var skippedItems: [NightRunner.Skipped] = []
         var definitions: [String: ScraperDefinition] = [:]
         for portal in Set(entries.map(\.portal)).sorted() {
+            var problem: String?
             do {
                 let (definition, path) = try ScraperCommands.loadDefinition(portal, workspace: workspace)
                 if vault.isApproved(portal: definition.portal, sha256: definition.sha256) {
                     definitions[portal] = definition
                 } else {
-                    skipped.append("\(portal): \(path) is not approved in this version (nightjar scraper approve)")
+                    problem = "\(path) is not approved in this version (nightjar scraper approve \(portal))"
                 }
             } catch let error as any NightjarError {
-                skipped.append("\(portal): \(error.message)")
+                problem = error.message
+            }
+            if let problem {
+                skipped.append("\(portal): \(problem)")
+                for entry in entries where entry.portal == portal {
+                    skippedItems.append(NightRunner.Skipped(client: entry.client, item: entry.name.runItem, message: problem))
+                }
             }
         }
         // Only approved profiles and rules files: a client whose rules are not approved is not run.
-        let (profiles, profileWarnings) = try FileApprovals.approvedProfiles(workspace, vault: vault)
+        let (profiles, unapprovedProfiles, profileWarnings) = try FileApprovals.approvedProfiles(workspace, vault: vault)
         var unapprovedRules: Set<String> = []
         for client in Set(entries.map(\.client)).sorted() {
             if let problem = try FileApprovals.rulesProblem(workspace, client: client, vault: vault) {
                 skipped.append(problem)
                 unapprovedRules.insert(client)
+                for entry in entries where entry.client == client && definitions[entry.portal] != nil {
+                    skippedItems.append(NightRunner.Skipped(client: client, item: entry.name.runItem, message: problem))
+                }
             }
+        }
+        // A person fixed these credentials: one more login is allowed, and the vault's audit log says who allowed it.
+        for name in scope.retryLogins {
+            guard entries.contains(where: { $0.name == name }) else {
+                throw UsageError("--retry-login \(name): no such credential in this night's scope", command: "run")
+            }
+            let cleared = try LoginAttempts(database: try WorkspaceDatabase.open(at: workspace.databasePath)).clear(credential: name.description)
+            _ = try vault.audit(AuditEvent("retry-login", client: name.client, entry: name.description,
+                                           detail: "cleared \(cleared) failed login(s); one more attempt allowed"))
+            Logger(label: "run").notice("cleared \(cleared) failed login(s) of \(name); one more attempt is allowed")
         }
         let runnable = entries.filter { definitions[$0.portal] != nil && !unapprovedRules.contains($0.client) }
         let credentials = runnable.isEmpty ? [] : try vault.credentials(runnable.map(\.name), purpose: .use(run: "night-\(Logger.timestamp())"))
         let opener = WorkspaceDatabase.opener(workspace)
-        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: profiles)
+        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: profiles, unapproved: unapprovedProfiles)
         let book = try NightBook(open: opener, importer: importer, inbox: Inbox(root: workspace.inboxDirectory), rules: MatchingRulesFiles(directory: workspace.rulesDirectory))
         let timeZone = TimeZone(identifier: config.timeZone) ?? .current
         let today = CalendarDate.today(in: timeZone)
@@ -158,17 +196,19 @@ enum NightCommands {
             jobs.append(NightJob(credential: credential, definition: definition, range: range,
                                  originOverrides: config.originOverrides(client: entry.client, portal: entry.portal, firstOrigin: definition.origins[0].name)))
         }
-        let runner = NightRunner(jobs: jobs, book: book, kinds: scope.kinds, stagingDirectory: workspace.dataDirectory + "/staging",
+        var runner = NightRunner(jobs: jobs, book: book, kinds: scope.kinds, stagingDirectory: workspace.dataDirectory + "/staging",
                                  reportsDirectory: workspace.reportsDirectory, maximumConcurrent: scope.concurrency,
                                  loginGuard: DatabaseLoginGuard(open: opener), totp: TOTPCodeSource(store: DatabaseTOTPStore(open: opener)),
                                  prompt: scope.prompt, trace: { Logger(label: "run").info($0) })
+        runner.refetch = scope.refetch
+        if let end = config.nightDeadline(after: Date()) { runner.deadline = ContinuousClock.now + .milliseconds(Int(end.timeIntervalSinceNow * 1000)) }
         let description = (scope.clients.isEmpty ? "all clients" : scope.clients.joined(separator: ",")) + " / "
             + (scope.portals.isEmpty ? "all portals" : scope.portals.joined(separator: ","))
         let soon = today.adding(days: 14).description
         let expiring = entries.filter { ($0.expires ?? "9999") <= soon }.map { "\($0.name) expires \($0.expires ?? "")" }
         // The vault as it is on disk now must still verify before anything runs.
         try vault.verifyAuthority()
-        let report = try await runner.run(scope: description, warnings: skipped.map { "not run: \($0)" } + profileWarnings + expiring.map { "credential \($0)" })
+        let report = try await runner.run(scope: description, warnings: profileWarnings + expiring.map { "credential \($0)" }, skipped: skippedItems, today: today)
         return NightResult(report: report, skipped: skipped, expiring: expiring)
     }
 
@@ -210,6 +250,10 @@ enum NightCommands {
         case let other?: throw UsageError("--documents takes remittances, supplier or all, not \(other)", command: "run")
         }
         scope.concurrency = Int(invocation.value("concurrency") ?? "8") ?? 8
+        scope.refetch = invocation.flag("refetch")
+        scope.retryLogins = try invocation.values("retry-login").map { text in
+            do { return try CredentialName(parsing: text) } catch let error as VaultError { throw UsageError(error.message, command: "run") }
+        }
         scope.prompt = invocation.flag("interactive") ? ScraperCommands.PersonPrompt(input: input) : nil
         let result = try await performNight(invocation.workspace, method: method, scope: scope)
         try print(result, json: invocation.json)
@@ -279,6 +323,13 @@ enum NightCommands {
         var runs = 0
         var failures = 0
         Logger(label: "daemon").notice("started; portals: \(portals(workspace).joined(separator: ", "))")
+        // Under systemd (Type=notify): ready now, and a watchdog ping while the process works.
+        ServiceManager.notify("READY=1\nSTATUS=waiting for the first window")
+        let watchdog = ServiceManager.startWatchdog()
+        defer {
+            watchdog?.cancel()
+            ServiceManager.notify("STOPPING=1")
+        }
         while maximumRuns.map({ runs < $0 }) ?? true {
             let config = try workspace.requireExisting()
             let now = Date()
@@ -295,8 +346,10 @@ enum NightCommands {
             }
             let now2 = due.filter { abs($0.at.timeIntervalSince(next)) < 1 }
             Logger(label: "daemon").notice("next: \(now2.map { "\($0.portal)\($0.supplier ? " (supplier documents)" : "")" }.joined(separator: ", ")) at \(Logger.timestamp(next))")
+            ServiceManager.notify("STATUS=next: \(now2.map(\.portal).joined(separator: ", ")) at \(Logger.timestamp(next))")
             let wait = next.timeIntervalSinceNow
             if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000) + 5)) }
+            ServiceManager.notify("STATUS=running \(now2.map(\.portal).joined(separator: ", "))")
             for supplier in [false, true] {
                 let portalsNow = now2.filter { $0.supplier == supplier }.map(\.portal)
                 if portalsNow.isEmpty { continue }
@@ -324,13 +377,15 @@ enum NightCommands {
         let database = try WorkspaceDatabase.open(at: workspace.databasePath)
         let date = try invocation.value("date").map { try CalendarDate(iso: $0) }
         let batches = try Ledger(database: database).reviewBatches(clients: invocation.values("client").map { ClientID($0) }, importedOn: date)
-        let last = try RunLog(database: database).lastFinished()
-        let failures = (last?.items ?? []).filter { !["ok", "no_documents"].contains($0.status) }
-            .map { (credential: "\($0.client)/\($0.portal)", status: $0.status, message: $0.message ?? "") }
+        let log = RunLog(database: database)
+        let clients = invocation.values("client")
+        let attention = try NightAttention.list(run: try log.lastFinished(), log: log, clients: clients.isEmpty ? nil : clients)
+            .filter { clients.isEmpty || clients.contains($0.client) }
         let report = MorningReport(title: "Nightjar morning report" + (date.map { " — \($0)" } ?? ""), generatedAt: Logger.timestamp(),
-                                   batches: batches, failures: failures)
+                                   batches: batches, attention: attention)
         try RedactedFile.write(report.html(), to: Workspace.absolute(file))
-        Output.line("Morning report: \(Workspace.absolute(file)) (\(batches.count) batches, \(batches.flatMap(\.lines).filter(\.isException).count) exceptions)")
+        Output.line("Morning report: \(Workspace.absolute(file)) (\(batches.count) batches, \(batches.flatMap(\.lines).filter(\.isException).count) exceptions"
+            + (attention.isEmpty ? ")" : ", \(attention.count) need attention)"))
         return .ok
     }
 
@@ -384,7 +439,7 @@ enum NightCommands {
             Output.line("No runs yet.")
         } else {
             for run in runs {
-                let failed = run.items.filter { !["ok", "no_documents"].contains($0.status) }.count
+                let failed = run.items.filter { !RunLog.goodStatuses.contains($0.status) }.count
                 Output.line("\(String(run.id).padding(5)) \(run.startedAt)  \(run.status.padding(12)) \(run.items.count) credentials, \(failed) failed, "
                     + "\(run.items.map(\.filesNew).reduce(0, +)) new files, \(run.items.map(\.lines).reduce(0, +)) lines")
             }
@@ -405,6 +460,7 @@ enum NightCommands {
                 Output.line("  \("\(item.client)/\(item.portal)".padding(22)) \(item.from)..\(item.to)  \(item.status.padding(18)) "
                     + "\(item.filesNew) new, \(item.filesSeen) seen, \(item.batches) batches, \(item.lines) lines")
                 if let message = item.message { Output.line("      \(item.location.map { "\($0): " } ?? "")\(message)") }
+                for file in item.unreadFiles { Output.line("      unread \(file.file): what to do: \(file.whatToDo)") }
             }
         }
         return .ok
@@ -442,9 +498,11 @@ enum NightCommands {
             Output.line("FAIL: the last run (\(run.id)) finished \(Int(ageSeconds / 3600))h ago, more than \(invocation.value("max-age") ?? "26h")")
             return .failure
         }
-        let failed = run.items.filter { !["ok", "no_documents"].contains($0.status) }
-        if !failed.isEmpty {
-            Output.line("FAIL: run \(run.id) had failures: " + failed.map { "\($0.client)/\($0.portal) \($0.status)" }.joined(separator: ", "))
+        // Each credential's latest part within the window, and every unread file: pending until settled.
+        let attention = try NightAttention.list(items: try log.latestItems(finishedSince: Logger.timestamp(Date().addingTimeInterval(-maxAge))), run: nil, log: log)
+        if !attention.isEmpty {
+            Output.line("FAIL: \(attention.count) thing\(attention.count == 1 ? "" : "s") need\(attention.count == 1 ? "s" : "") attention")
+            for entry in attention { Output.line("  " + entry.line) }
             return .failure
         }
         Output.line("OK: run \(run.id) finished \(Int(ageSeconds / 60)) min ago, \(run.items.count) credentials, no failures")

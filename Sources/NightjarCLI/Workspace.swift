@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 public import NightjarCore
 public import NightjarAgent
@@ -140,6 +140,9 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
     /// When the daemon visits each portal (`[schedule]`): `PORTAL = "11:30 15:00 23:00 America/New_York"`,
     /// and `default` for the others (default: 02:00 in the workspace's zone).
     public var schedules: [String: String] = [:]
+    /// When the night must be over (`night_ends = "07:00"`, the workspace's zone): a portal's
+    /// `Retry-After` that would wait past it is not waited out (the credential is `rate_limited`).
+    public var nightEnds: String?
 
     public init(name: String, timeZone: String, defaultCurrency: CurrencyCode, origins: [String: String] = [:]) {
         self.name = name
@@ -150,6 +153,7 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case name, origins, schedules
+        case nightEnds = "night_ends"
         case timeZone = "time_zone"
         case defaultCurrency = "default_currency"
     }
@@ -226,7 +230,7 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
             let fullKey = section.isEmpty ? String(key) : "\(section).\(key)"
             values[fullKey] = (value, lineNumber)
         }
-        let known = ["workspace.name", "workspace.time_zone", "workspace.default_currency"]
+        let known = ["workspace.name", "workspace.time_zone", "workspace.default_currency", "workspace.night_ends"]
         var origins: [String: String] = [:]
         for (key, value) in values where key.hasPrefix("origins.") {
             try checkOriginKey(String(key.dropFirst("origins.".count)), location: SourceLocation(file: file, line: value.1, column: 1))
@@ -266,6 +270,12 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
         }
         var config = WorkspaceConfig(name: values["workspace.name"]?.0 ?? "Nightjar", timeZone: timeZone, defaultCurrency: currency, origins: origins)
         config.schedules = schedules
+        if let (text, line) = values["workspace.night_ends"] {
+            guard let zone = TimeZone(identifier: timeZone), let parsed = try? PortalSchedule.parse(text, defaultZone: zone), parsed.times.count == 1 else {
+                throw .invalid(SourceLocation(file: file, line: line, column: 1), "night_ends is one time of day, e.g. \"07:00\"")
+            }
+            config.nightEnds = text
+        }
         return config
     }
 
@@ -279,6 +289,12 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
                     + " (keys are PORTAL, PORTAL.ORIGIN, CLIENT/PORTAL or CLIENT/PORTAL.ORIGIN)")
             }
         }
+    }
+
+    /// The instant the night that starts at `start` must end by, or nil when none is set.
+    public func nightDeadline(after start: Date) -> Date? {
+        guard let nightEnds, let zone = TimeZone(identifier: timeZone), let schedule = try? PortalSchedule.parse(nightEnds, defaultZone: zone) else { return nil }
+        return schedule.next(after: start, count: 1).first
     }
 
     /// When supplier documents are looked for: `supplier_documents`, else three times a day.

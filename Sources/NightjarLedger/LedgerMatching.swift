@@ -102,8 +102,50 @@ public enum MatchScope: Sendable, Equatable {
 
 /// One line's decision and what to say about it, ready to store.
 struct DecidedLine: Sendable {
-    let decision: MatchDecision
+    let lineID: Int64
+    let status: LineStatus
+    let rule: String
+    /// The one invoice, or nil (none, or several: then `several`).
+    let invoiceID: Int64?
+    let openAmount: Int64?
+    let applied: Int64
+    let discount: Int64
+    let writeOff: Int64
+    let unapplied: Int64
+    /// As stored (the thread that decides writes them; storing is the slower side).
+    let deductions: String
+    let suggestions: String
+    let candidates: String?
+    let paidBy: Int64?
     var note: String?
+    let several: [Application]
+
+    /// Only what is stored is kept: the decision itself is freed where it was made.
+    init(decision: MatchDecision, note: String?) {
+        lineID = decision.lineID
+        status = decision.status
+        rule = decision.rule
+        let single = decision.applications.count == 1 ? decision.applications[0] : nil
+        invoiceID = single?.invoiceID
+        openAmount = single?.openAmount.minorUnits
+        var applied: Int64 = 0, discount: Int64 = 0, writeOff: Int64 = 0
+        for application in decision.applications {
+            applied += application.applied.minorUnits
+            discount += application.discount.minorUnits
+            writeOff += application.writeOff.minorUnits
+        }
+        self.applied = applied
+        self.discount = discount
+        self.writeOff = writeOff
+        unapplied = decision.unapplied.minorUnits
+        deductions = DecisionJSON.deductions(decision.deductions)
+        suggestions = DecisionJSON.suggestions(decision.suggestions)
+        candidates = decision.applications.isEmpty && !decision.candidates.isEmpty
+            ? "[" + decision.candidates.map(String.init).joined(separator: ",") + "]" : nil
+        paidBy = decision.paidBy
+        self.note = note
+        several = decision.applications.count > 1 ? decision.applications : []
+    }
 }
 
 /// A batch decided and not yet stored.
@@ -119,6 +161,43 @@ struct PreparedBatch: Sendable {
 struct StoredLine: Sendable {
     let line: LineToMatch
     let position: Int
+
+    /// The same line in another currency of the same minor units (the file named none).
+    func `in`(_ currency: CurrencyCode) -> StoredLine {
+        func moved(_ money: Money) -> Money { Money(minorUnits: money.minorUnits, currency: currency) }
+        return StoredLine(line: LineToMatch(id: line.id, reference: line.reference, amountPaid: moved(line.amountPaid), discount: line.discount.map(moved),
+                                            adjustments: line.adjustments.map { adjustment in
+                                                var copy = adjustment
+                                                copy.amount = moved(adjustment.amount)
+                                                return copy
+                                            },
+                                            paymentDate: line.paymentDate, namedInvoice: line.namedInvoice),
+                          position: position)
+    }
+}
+
+/// The invoices a matcher indexes and the applications it starts from (line, invoice, applied).
+struct MatcherParts: Sendable {
+    let table: InvoiceTable
+    let earlier: [(Int64, Int64, Int64)]
+
+    func matcher(rules: MatchingRules) -> Matcher {
+        var matcher = Matcher(rules: rules, table: table)
+        for (lineID, invoiceID, applied) in earlier { matcher.recordEarlier(invoiceID: invoiceID, applied: applied, lineID: lineID) }
+        return matcher
+    }
+}
+
+/// A batch's lines and what deciding it needs from the store, read ahead of the matcher.
+struct ReadBatch: Sendable {
+    let batch: PendingBatch
+    let lines: [StoredLine]
+    let manual: [Int64: Ledger.ManualDecision]
+    let duplicate: Int64?
+    let payer: PayerCustomers
+    /// For a duplicate: the first payment's line at each position.
+    let originals: [Int: Int64]
+    let decidedBefore: Bool
 }
 
 /// A batch's row, as matching reads it.
@@ -178,8 +257,9 @@ extension Ledger {
     /// every later one, so a second payment of an invoice is `paid_twice` pointing at the first.
     /// Decisions a person made are kept (those that no longer fit are listed); approved,
     /// exported and reversed batches are never touched.
-    public func match(client: ClientID, scope: MatchScope = .newBatches, rules: MatchingRules = .standard, beforeCommit: () -> Void = {},
-                      afterCommit: (BatchMatchResult) -> Void = { _ in }) throws -> MatchRun {
+    /// `linesPerTransaction` bounds how many lines share a commit (at least one whole batch each).
+    public func match(client: ClientID, scope: MatchScope = .newBatches, rules: MatchingRules = .standard, linesPerTransaction: Int = 10_000,
+                      beforeCommit: () -> Void = {}, afterCommit: (BatchMatchResult) -> Void = { _ in }) throws -> MatchRun {
         let pending = try pendingBatches(client: client)
         let first: Int
         let decided = Set(try database.query("""
@@ -204,13 +284,15 @@ extension Ledger {
         // (two cores: reading and matching beside storing); inside the caller's transaction, or
         // in memory, on this connection alone.
         let handoff = Handoff<PreparedBatch>(limit: 8)
+        let matcherBox = Handoff<MatcherParts>(limit: 1)
         let path = database.path
         let reading: Thread?
         if path != ":memory:" && !database.isInTransaction {
+            // This connection builds the matcher meanwhile, then hands it over.
             let thread = Thread {
                 do {
                     let reader = Ledger(database: try Database(path: path, options: { var options = DatabaseOptions(); options.readOnly = true; return options }()))
-                    try reader.prepareAll(batches, earlier: earlier, client: client, rules: rules, decided: decided, into: handoff)
+                    try reader.prepareAll(batches, client: client, rules: rules, decided: decided, matcher: matcherBox, into: handoff)
                 } catch {
                     handoff.fail(error)
                 }
@@ -220,6 +302,17 @@ extension Ledger {
             reading = thread
         } else {
             reading = nil
+        }
+        defer { matcherBox.cancel() }
+        if reading != nil {
+            do {
+                guard matcherBox.put(try matcherParts(client: client, earlier: earlier)) else { return MatchRun(batches: []) }
+                matcherBox.finish()
+            } catch {
+                matcherBox.fail(error)
+                handoff.cancel()
+                throw error
+            }
         }
         defer { handoff.cancel() }
         var results: [BatchMatchResult] = []
@@ -237,14 +330,14 @@ extension Ledger {
             next += 1
             return try prepare(batch, client: client, rules: rules, matcher: &matcher!, decidedBefore: decided.contains(batch.id))
         }
-        // Whole batches per transaction, up to about ten thousand lines: a batch is never half
-        // decided, and a million lines do not wait for four thousand commits.
+        // Whole batches per transaction, by default up to about ten thousand lines: a batch is never
+        // half decided, and a million lines do not wait for four thousand commits.
         var pendingBatch = try take()
         while pendingBatch != nil {
             var group: [BatchMatchResult] = []
             try database.transaction {
                 var lines = 0
-                while let prepared = pendingBatch, group.isEmpty || lines < 10_000 {
+                while let prepared = pendingBatch, group.isEmpty || lines < linesPerTransaction {
                     try write(prepared)
                     lines += prepared.decisions.count
                     group.append(prepared.result)
@@ -269,22 +362,40 @@ extension Ledger {
 
     /// A matcher over all the client's invoices, with what the earlier pending batches applied.
     func startMatcher(client: ClientID, rules: MatchingRules, earlier: [Int64]) throws -> Matcher {
-        var matcher = Matcher(rules: rules, table: try invoiceTable(client: client))
-        for batch in earlier {
-            for (lineID, invoiceID, applied) in try storedApplications(batch: batch) {
-                matcher.recordEarlier(invoiceID: invoiceID, applied: applied, lineID: lineID)
-            }
-        }
-        return matcher
+        try matcherParts(client: client, earlier: earlier).matcher(rules: rules)
     }
 
-    /// Decides `batches` in order on this (reading) connection, handing each over as it is done.
-    func prepareAll(_ batches: [PendingBatch], earlier: [Int64], client: ClientID, rules: MatchingRules, decided: Set<Int64>,
+    /// What a matcher is built from, read from the store: the invoices, and what the earlier
+    /// pending batches applied.
+    func matcherParts(client: ClientID, earlier: [Int64]) throws -> MatcherParts {
+        var applied: [(Int64, Int64, Int64)] = []
+        for batch in earlier { applied += try storedApplications(batch: batch) }
+        return MatcherParts(table: try invoiceTable(client: client), earlier: applied)
+    }
+
+    /// Decides `batches` in order on this (reading) connection, handing each over as it is done:
+    /// reads ahead (up to some fifty thousand lines) until the matcher arrives, then decides.
+    func prepareAll(_ batches: [PendingBatch], client: ClientID, rules: MatchingRules, decided: Set<Int64>, matcher box: Handoff<MatcherParts>,
                     into handoff: Handoff<PreparedBatch>) throws {
-        var matcher = try startMatcher(client: client, rules: rules, earlier: earlier)
-        for batch in batches {
-            let prepared = try prepare(batch, client: client, rules: rules, matcher: &matcher, decidedBefore: decided.contains(batch.id))
-            guard handoff.put(prepared) else { return }
+        var ahead: [ReadBatch] = []
+        var next = 0
+        var lines = 0
+        while next < batches.count && lines < 50_000 && !box.hasItems {
+            let batch = batches[next]
+            let read = try read(batch, client: client, rules: rules, decidedBefore: decided.contains(batch.id))
+            lines += read.lines.count
+            ahead.append(read)
+            next += 1
+        }
+        guard var matcher = try box.take()?.matcher(rules: rules) else { return }
+        for read in ahead {
+            guard handoff.put(try prepare(read, client: client, matcher: &matcher)) else { return }
+        }
+        ahead.removeAll()
+        while next < batches.count {
+            let batch = batches[next]
+            next += 1
+            guard handoff.put(try prepare(batch, client: client, rules: rules, matcher: &matcher, decidedBefore: decided.contains(batch.id))) else { return }
         }
         handoff.finish()
     }
@@ -341,7 +452,7 @@ extension Ledger {
     }
 
     /// A person's stored decision on a line.
-    struct ManualDecision {
+    struct ManualDecision: Sendable {
         let status: String
         let rule: String
         let invoice: Int64?
@@ -385,29 +496,43 @@ extension Ledger {
     /// Decides one batch inside the caller's transaction.
     /// Decides one batch, reading only: what `write` then stores.
     func prepare(_ batch: PendingBatch, client: ClientID, rules: MatchingRules, matcher: inout Matcher, decidedBefore: Bool) throws -> PreparedBatch {
-        let manual = decidedBefore ? try manualDecisions(batch: batch.id) : [:]
+        try prepare(try read(batch, client: client, rules: rules, decidedBefore: decidedBefore), client: client, matcher: &matcher)
+    }
+
+    /// What deciding a batch needs from the store, read before the matcher is ready.
+    func read(_ batch: PendingBatch, client: ClientID, rules: MatchingRules, decidedBefore: Bool) throws -> ReadBatch {
         let duplicate = try duplicateOf(batch, client: client)
-        let payer = try customers(client: client, payerID: batch.payerID, name: batch.payerName, rules: rules)
-        let set = matcher.invoices.customerSet(payer.customers)
-        // A file that names no currency: the lines are in the customer's ledger currency.
-        var currency = batch.currency
-        if !batch.currencyDeclared, let ledgerCurrency = matcher.invoices.ledgerCurrency(of: set), ledgerCurrency != currency,
-           ledgerCurrency.minorUnitDigits == currency.minorUnitDigits {
-            currency = ledgerCurrency
-        }
-        let lines = try linesToMatch(batch: batch.id, currency: currency, paymentDate: batch.paymentDate)
-        var decisions: [DecidedLine] = []
-        var kept: [KeptDecision] = []
-        var statuses: [String: Int] = [:]
-        var appliedCash: Int64 = 0
-        var unknownPayerLines = 0
-        var hints: [String] = payer.hint.map { [$0] } ?? []
         var originals: [Int: Int64] = [:]
         if let duplicate {
             for row in try database.query("SELECT id, position FROM remittance_line WHERE batch_id = ?", [duplicate]) {
                 originals[Int(try row.int64("position"))] = try row.int64("id")
             }
         }
+        return ReadBatch(batch: batch, lines: try linesToMatch(batch: batch.id, currency: batch.currency, paymentDate: batch.paymentDate),
+                         manual: decidedBefore ? try manualDecisions(batch: batch.id) : [:], duplicate: duplicate,
+                         payer: try customers(client: client, payerID: batch.payerID, name: batch.payerName, rules: rules), originals: originals,
+                         decidedBefore: decidedBefore)
+    }
+
+    /// Decides a batch read before (the few lookups it still makes read this connection).
+    func prepare(_ read: ReadBatch, client: ClientID, matcher: inout Matcher) throws -> PreparedBatch {
+        let batch = read.batch, manual = read.manual, duplicate = read.duplicate, payer = read.payer, originals = read.originals
+        let decidedBefore = read.decidedBefore
+        let set = matcher.invoices.customerSet(payer.customers)
+        // A file that names no currency: the lines are in the customer's ledger currency.
+        var currency = batch.currency
+        var lines = read.lines
+        if !batch.currencyDeclared, let ledgerCurrency = matcher.invoices.ledgerCurrency(of: set), ledgerCurrency != currency,
+           ledgerCurrency.minorUnitDigits == currency.minorUnitDigits {
+            currency = ledgerCurrency
+            lines = lines.map { $0.in(currency) }
+        }
+        var decisions: [DecidedLine] = []
+        var kept: [KeptDecision] = []
+        var statuses: [String: Int] = [:]
+        var appliedCash: Int64 = 0
+        var unknownPayerLines = 0
+        var hints: [String] = payer.hint.map { [$0] } ?? []
         var answering: [String: Int] = [:]
         for stored in lines {
             let line = stored.line
@@ -453,7 +578,9 @@ extension Ledger {
             let likely = ranked.first.flatMap { $0.value > others ? $0.key : nil } ?? "CUSTOMER"
             let hint = "payer \(payerText.isEmpty ? "(unnamed)" : payerText) is not known as a customer of \(client): nightjar customers alias add \(alias) \(likely) --client \(client)"
             hints.append(hint)
-            for index in decisions.indices where decisions[index].decision.status == .unknownPayer { decisions[index].note = hint }
+            // A payer id that is a customer id says how to use it, too.
+            let note = payer.hint.map { hint + "; " + $0 } ?? hint
+            for index in decisions.indices where decisions[index].status == .unknownPayer { decisions[index].note = note }
         }
         let balance = BatchBalance(total: Money(minorUnits: batch.total, currency: currency), appliedCash: appliedCash)
         let result = BatchMatchResult(batchID: batch.id, client: client, statuses: statuses, customers: payer.customers, currency: currency.code,
@@ -513,25 +640,22 @@ extension Ledger {
             """)
         let now = Logger.timestamp()
         func bind(_ line: DecidedLine, into insert: PreparedStatement, row: Int32) {
-            let decision = line.decision
             let base = row * 16
-            let single = decision.applications.count == 1 ? decision.applications[0] : nil
-            insert.bind(decision.lineID, at: base + 1)
+            insert.bind(line.lineID, at: base + 1)
             insert.bind(id, at: base + 2)
-            insert.bind(decision.status.rawValue, at: base + 3)
-            insert.bind(single?.invoiceID, at: base + 4)
-            insert.bind(decision.rule, at: base + 5)
-            insert.bind(decision.applied.minorUnits, at: base + 6)
-            insert.bind(decision.discount.minorUnits, at: base + 7)
-            insert.bind(decision.writeOff.minorUnits, at: base + 8)
-            insert.bind(decision.unapplied.minorUnits, at: base + 9)
-            insert.bind(DecisionJSON.deductions(decision.deductions), at: base + 10)
-            insert.bind(DecisionJSON.suggestions(decision.suggestions), at: base + 11)
+            insert.bind(line.status.rawValue, at: base + 3)
+            insert.bind(line.invoiceID, at: base + 4)
+            insert.bind(line.rule, at: base + 5)
+            insert.bind(line.applied, at: base + 6)
+            insert.bind(line.discount, at: base + 7)
+            insert.bind(line.writeOff, at: base + 8)
+            insert.bind(line.unapplied, at: base + 9)
+            insert.bind(line.deductions, at: base + 10)
+            insert.bind(line.suggestions, at: base + 11)
             insert.bind(now, at: base + 12)
-            insert.bind(decision.paidBy, at: base + 13)
-            insert.bind(single?.openAmount.minorUnits, at: base + 14)
-            insert.bind(decision.applications.isEmpty && !decision.candidates.isEmpty
-                        ? "[" + decision.candidates.map(String.init).joined(separator: ",") + "]" : nil, at: base + 15)
+            insert.bind(line.paidBy, at: base + 13)
+            insert.bind(line.openAmount, at: base + 14)
+            insert.bind(line.candidates, at: base + 15)
             insert.bind(line.note, at: base + 16)
         }
         var start = 0
@@ -548,8 +672,8 @@ extension Ledger {
                 start += 1
             }
         }
-        for decision in decisions.map(\.decision) where decision.applications.count > 1 {
-            for application in decision.applications {
+        for decision in decisions where !decision.several.isEmpty {
+            for application in decision.several {
                 insertApplication.bind(decision.lineID, at: 1)
                 insertApplication.bind(id, at: 2)
                 insertApplication.bind(application.invoiceID, at: 3)
@@ -729,6 +853,13 @@ final class Handoff<Item: Sendable>: @unchecked Sendable {
         finished = true
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// Whether an item waits to be taken.
+    var hasItems: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return !items.isEmpty
     }
 
     /// The next item, nil when there are no more; rethrows the giver's error.

@@ -338,6 +338,21 @@ public enum LedgerSchema {
         CREATE INDEX line_application_batch ON line_application (batch_id);
         CREATE INDEX line_application_invoice ON line_application (invoice_id);
         """),
+        ("night-outcomes", """
+        -- What became of each file in the inbox: imported, failed (no profile, two profiles, a
+        -- refusal with its location), unsupported (a PDF), stored (a kind nothing imports), or
+        -- dismissed by a person with a reason. Unread files raise the alarm until read or dismissed.
+        ALTER TABLE inbox_file ADD COLUMN import_status TEXT NOT NULL DEFAULT 'imported';
+        ALTER TABLE inbox_file ADD COLUMN import_code TEXT;
+        ALTER TABLE inbox_file ADD COLUMN import_message TEXT;
+        ALTER TABLE inbox_file ADD COLUMN import_location TEXT;
+        ALTER TABLE inbox_file ADD COLUMN last_run_id INTEGER;
+        ALTER TABLE inbox_file ADD COLUMN last_item TEXT;
+        ALTER TABLE inbox_file ADD COLUMN dismissed_by TEXT;
+        ALTER TABLE inbox_file ADD COLUMN dismissed_at TEXT;
+        ALTER TABLE inbox_file ADD COLUMN dismissed_reason TEXT;
+        CREATE INDEX inbox_file_status ON inbox_file (import_status, client);
+        """),
         ("client-register", Ledger.clientRegisterBackfill),
     ]
 }

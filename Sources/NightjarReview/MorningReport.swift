@@ -4,21 +4,21 @@ public import NightjarLedger
 /// The morning report: one self-contained HTML page (no external assets; a Content-Security-
 /// Policy that allows no script and nothing from elsewhere), per client, exceptions first, then
 /// totals per payer, deductions by type and each batch's lines, with the night's portal
-/// failures and warnings on top. Printable. Pure: values in, text out.
+/// "Needs attention" on top (each credential that did not go well and each unread file, with
+/// what to do), then warnings. Printable. Pure: values in, text out.
 public struct MorningReport: Sendable {
     public let title: String
     public let generatedAt: String
     public let batches: [ReviewBatch]
-    /// Credentials whose run failed: (client/portal, class, message).
-    public let failures: [(credential: String, status: String, message: String)]
+    /// What a person must see first (`NightAttention.list`).
+    public let attention: [RunLog.Attention]
     public let warnings: [String]
 
-    public init(title: String, generatedAt: String, batches: [ReviewBatch], failures: [(credential: String, status: String, message: String)] = [],
-                warnings: [String] = []) {
+    public init(title: String, generatedAt: String, batches: [ReviewBatch], attention: [RunLog.Attention] = [], warnings: [String] = []) {
         self.title = title
         self.generatedAt = generatedAt
         self.batches = batches
-        self.failures = failures
+        self.attention = attention
         self.warnings = warnings
     }
 
@@ -95,15 +95,18 @@ public struct MorningReport: Sendable {
         <p class="muted">Generated \(e(generatedAt)) · \(batches.count) batch\(batches.count == 1 ? "" : "es") awaiting review</p>
 
         """
-        if !failures.isEmpty || !warnings.isEmpty {
-            page += "<h2 class=\"first\">The night</h2>\n"
-            if !failures.isEmpty {
-                page += "<table><tr><th>Portal credential</th><th>Outcome</th><th>What happened</th></tr>\n"
-                for failure in failures {
-                    page += "<tr><td>\(e(failure.credential))</td><td><span class=\"pill bad\">\(e(MorningReport.label(failure.status)))</span></td><td>\(e(failure.message))</td></tr>\n"
-                }
-                page += "</table>\n"
+        if !attention.isEmpty {
+            page += "<h2 class=\"first\" id=\"needs-attention\">Needs attention (\(attention.count))</h2>\n"
+            page += "<p>Until each of these is settled, some payments may be missing from the batches below.</p>\n"
+            page += "<table><tr><th>Client / portal</th><th>Outcome</th><th>File</th><th>What happened</th><th>What to do</th></tr>\n"
+            for entry in attention {
+                page += "<tr><td>\(e(entry.client))/\(e(entry.item))</td><td><span class=\"pill bad\">\(e(MorningReport.label(entry.outcome)))</span></td>"
+                    + "<td>\(e(entry.file ?? "-"))</td><td>\(e(entry.message))</td><td>\(e(entry.whatToDo))</td></tr>\n"
             }
+            page += "</table>\n"
+        }
+        if !warnings.isEmpty {
+            if attention.isEmpty { page += "<h2 class=\"first\">The night</h2>\n" }
             for warning in warnings { page += "<p><span class=\"pill warn\">warning</span> \(e(warning))</p>\n" }
         }
         let clients = Array(Set(batches.map(\.client))).sorted()
@@ -112,7 +115,7 @@ public struct MorningReport: Sendable {
             let mine = batches.filter { $0.client == client }
             let lines = mine.flatMap(\.lines)
             let exceptions = mine.flatMap { batch in batch.lines.filter(\.isException).map { (batch, $0) } }
-            page += "<h2\(index == 0 && failures.isEmpty && warnings.isEmpty ? " class=\"first\"" : "")>Client \(e(client))</h2>\n"
+            page += "<h2\(index == 0 && attention.isEmpty && warnings.isEmpty ? " class=\"first\"" : "")>Client \(e(client))</h2>\n"
             page += "<div class=\"summary\"><div>Batches<b>\(mine.count)</b></div><div>Payments<b>\(e(MorningReport.amounts(mine.map(\.total))))</b></div>"
                 + "<div>Lines<b>\(lines.count)</b></div><div>Exceptions<b>\(exceptions.count)</b></div>"
                 + "<div>Out of balance<b>\(mine.filter { !$0.balanced }.count)</b></div></div>\n"
@@ -124,7 +127,8 @@ public struct MorningReport: Sendable {
                 for (batch, line) in exceptions {
                     let deductions = line.deductions.map { "\($0.type)\($0.reasonCode.map { " (\($0))" } ?? "") \(MorningReport.amount($0.amount))" }.joined(separator: "; ")
                     page += "<tr><td>\(batch.id)</td><td>\(e(batch.payer ?? "-"))</td><td>\(e(line.reference))</td><td class=\"num\">\(e(MorningReport.amount(line.amountPaid)))</td>"
-                        + "<td><span class=\"pill bad\">\(e(MorningReport.label(line.status)))</span></td><td>\(e(line.invoice ?? "-"))</td><td>\(e(deductions))</td></tr>\n"
+                        + "<td><span class=\"pill bad\">\(e(MorningReport.label(line.status)))</span>\(line.note.map { "<br><span class=\"muted\">\(e($0))</span>" } ?? "")</td>"
+                        + "<td>\(e(line.invoice ?? "-"))</td><td>\(e(deductions))</td></tr>\n"
                 }
                 page += "</table>\n"
             }

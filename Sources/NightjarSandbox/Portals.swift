@@ -18,6 +18,8 @@ public struct PortalFaults: Sendable {
     public var redirectLoop = false
     /// Expire sessions after this many authenticated requests (0: never).
     public var sessionLifetime = 0
+    /// Tailspin's tokens last this many seconds, and `expires_in` says so (0: an hour).
+    public var tokenSeconds = 0
     /// Answer every Nth API request with 429 and Retry-After: 1 (0: never).
     public var rateLimitEvery = 0
     /// Answer the Nth request to the portal (counted from 1 since these faults were set) this way.
@@ -80,6 +82,7 @@ public final class SandboxPortals: Sendable {
         var blockedSince: [String: Date] = [:]
         var prematureRequests: [String: Int] = [:]
         var downloads: [String: Int] = [:]
+        var refusedTokens = 0
     }
 
     /// Accounts lock after this many wrong passwords in a row.
@@ -114,6 +117,11 @@ public final class SandboxPortals: Sendable {
 
     /// Requests the portal has answered since its faults were last set.
     public func requestCount(portal: String) -> Int { state.withLock { $0.requestCount[portal, default: 0] } }
+    /// Tailspin API requests refused for a missing, unknown or expired token.
+    public var refusedTokens: Int { state.withLock { $0.refusedTokens } }
+
+    /// Documents served since the portal's faults were last set.
+    public func downloadCount(portal: String) -> Int { state.withLock { $0.downloads[portal, default: 0] } }
 
     /// Requests that arrived while the portal had asked (429 with Retry-After) to wait.
     public func prematureRequests(portal: String) -> Int { state.withLock { $0.prematureRequests[portal, default: 0] } }
@@ -357,9 +365,9 @@ public final class SandboxPortals: Sendable {
                 return .json(refusal.status == 403 ? "{\"error\":\"account_locked\"}" : "{\"error\":\"invalid_grant\"}", status: refusal.status == 403 ? 403 : 401)
             }
             let token = nextNonce() + nextNonce()
-            let lifetime = faults("tailspin").sessionLifetime
-            state.withLock { $0.tokens[token] = (object["username"] ?? "", Date().addingTimeInterval(3600), 0) }
-            return .json("{\"access_token\":\"\(token)\",\"token_type\":\"Bearer\",\"expires_in\":3600}")
+            let seconds = faults("tailspin").tokenSeconds > 0 ? faults("tailspin").tokenSeconds : 3600
+            state.withLock { $0.tokens[token] = (object["username"] ?? "", Date().addingTimeInterval(Double(seconds)), 0) }
+            return .json("{\"access_token\":\"\(token)\",\"token_type\":\"Bearer\",\"expires_in\":\(seconds)}")
         }
         guard let bearer = request.header("Authorization"), bearer.hasPrefix("Bearer "),
               let grant = state.withLock({ state -> (username: String, expires: Date, uses: Int)? in
@@ -372,6 +380,7 @@ public final class SandboxPortals: Sendable {
                   return lifetime > 0 && grant.uses > lifetime ? nil : grant
               }), grant.expires > Date(),
               let client = client(ofUsername: grant.username, portal: "tailspin") else {
+            state.withLock { $0.refusedTokens += 1 }
             return SandboxResponse(status: 401, headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\""), ("Content-Type", "application/json")],
                                    body: Array("{\"error\":\"invalid_token\"}".utf8))
         }

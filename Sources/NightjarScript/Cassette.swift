@@ -332,7 +332,7 @@ extension ScraperDefinition {
                     visit(spec)
                     if let name = download.name { visit(name) }
                     download.metadata.forEach { visit($0.1) }
-                case .bind(_, let value), .cookie(_, let value), .log(let value): visit(value)
+                case .bind(_, let value), .cookie(_, let value), .log(let value), .expiresIn(let value): visit(value)
                 case .expect(let condition, _, let message), .fail(_, let condition, let message):
                     visit(condition)
                     if let message { visit(message) }

@@ -67,6 +67,9 @@ struct Checking {
     /// Inside a branch or loop whose condition carries a vault value.
     var taintedControl = 0
 
+    /// Whether the statements being checked are the login's.
+    var checkingLogin = false
+
     init(definition: ScraperDefinition) { self.definition = definition }
 
     static let keptErrors = 10 * ScraperChecker.maximumErrors
@@ -86,7 +89,9 @@ struct Checking {
         if let login = definition.login {
             // Names bound while logging in (a token, say) are known in every document block.
             scopes = [[:]]
+            checkingLogin = true
             checkStatements(login.statements)
+            checkingLogin = false
         }
         let loginNames = scopes[0]
         if definition.documents.isEmpty {
@@ -194,6 +199,9 @@ struct Checking {
             _ = check(value)
         case .wait:
             break
+        case .expiresIn(let value):
+            _ = check(value)
+            if !checkingLogin { error("`expires in` says how long a login lasts: write it in `login { ... }`", statement.location) }
         }
     }
 

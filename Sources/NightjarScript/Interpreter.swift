@@ -35,6 +35,8 @@ public final class ScraperInterpreter: @unchecked Sendable {
     var taintedControl = 0
     var pageNumbers: [Int] = []
     var inLogin = false
+    /// When the session (a token with `expires in`) should be renewed.
+    var sessionRenewal: ContinuousClock.Instant?
     var loginAttempt: Int64?
     var range: DateRange
     var outcome = ScraperOutcome()
@@ -68,8 +70,10 @@ public final class ScraperInterpreter: @unchecked Sendable {
     /// An HTTP session set up with the definition's timeout, concurrency and rate per origin.
     /// Pass one `limiter` to every session of a portal so the definition's concurrency and rate
     /// hold across credentials.
+    /// `deadline` is when the night must be over: a wait the portal asks for that would pass it
+    /// is not made.
     public static func session(for definition: ScraperDefinition, origins: [String], recorder: HARRecorder?, tls: TLSSettings = TLSSettings(),
-                               limiter shared: OriginLimiter? = nil) async -> HTTPSession {
+                               limiter shared: OriginLimiter? = nil, deadline: ContinuousClock.Instant? = nil) async -> HTTPSession {
         var limits = TransferLimits()
         limits.totalTimeout = .seconds(definition.settings.timeoutSeconds)
         limits.lowSpeedTime = .seconds(min(30, definition.settings.timeoutSeconds))
@@ -78,7 +82,9 @@ public final class ScraperInterpreter: @unchecked Sendable {
             await limiter.setLimit(OriginLimiter.Limit(concurrency: definition.settings.concurrency,
                                                        requestsPerSecond: definition.settings.requestsPerSecond), for: origin)
         }
-        return HTTPSession(limits: limits, tls: tls, limiter: limiter, recorder: recorder)
+        var retry = RetryPolicy()
+        retry.deadline = deadline
+        return HTTPSession(limits: limits, tls: tls, retry: retry, limiter: limiter, recorder: recorder)
     }
 
     /// Runs the definition. Never throws: a failure is part of the outcome.
@@ -91,9 +97,14 @@ public final class ScraperInterpreter: @unchecked Sendable {
                 for window in windows {
                     range = window
                     if windows.count > 1 { trace("window \(window.from) to \(window.to)") }
+                    // A login during the block (a renewed token) changes the globals: they outlive it.
                     let saved = scopes
                     scopes.append([:])
-                    defer { scopes = saved }
+                    defer {
+                        let globals = scopes.first ?? saved[0]
+                        scopes = saved
+                        scopes[0] = globals
+                    }
                     try await execute(block.body.statements)
                 }
             }
@@ -166,6 +177,7 @@ public final class ScraperInterpreter: @unchecked Sendable {
         case .pages(let next, _, _): "pages next \(next.text)"
         case .log: "log"
         case .wait: "wait"
+        case .expiresIn(let value): "expires in \(value.text)"
         }
     }
 
@@ -278,6 +290,13 @@ public final class ScraperInterpreter: @unchecked Sendable {
             trace("log: " + ((try? string(value, expression, statement)) ?? ""))
         case .wait(let seconds):
             if !options.dryRun { try await Task.sleep(for: .seconds(seconds)) }
+        case .expiresIn(let expression):
+            let value = try await evaluate(expression, statement)
+            guard !options.dryRun, case .some(let text) = try? string(value, expression, statement) else { return }
+            guard let seconds = Int(text.trimmingCharacters(in: .whitespaces)), seconds > 0 else {
+                throw failure(.layoutChanged, "`expires in` wants a number of seconds; the portal gave \"\(text.prefix(40))\"", statement)
+            }
+            sessionRenewal = ContinuousClock.now + ScraperInterpreter.renewalLead(lifetime: seconds)
         }
     }
 
@@ -306,6 +325,13 @@ public final class ScraperInterpreter: @unchecked Sendable {
         return nil
     }
 
+    /// How long a session of `lifetime` seconds is used: a tenth of it (5 s to a minute) is kept
+    /// in hand, so a request that waits its turn is never sent on a token about to lapse.
+    static func renewalLead(lifetime: Int) -> Duration {
+        let margin = min(60, max(5, lifetime / 10))
+        return .seconds(max(1, lifetime - margin))
+    }
+
     // MARK: Requests
 
     /// Builds and sends a request; in a document block, an expired session triggers one login
@@ -313,6 +339,14 @@ public final class ScraperInterpreter: @unchecked Sendable {
     @discardableResult
     func request(_ spec: RequestSpec, _ statement: Statement, isDownload: Bool, extraTaint: Bool = false) async throws -> CurrentResponse {
         var relogged = false
+        // The login said how long it lasts: log in again shortly before it ends, not after.
+        if !inLogin, let renewal = sessionRenewal, ContinuousClock.now >= renewal, let login = definition.login {
+            sessionRenewal = nil
+            trace("the session is about to expire; logging in again before line \(statement.location.line ?? 0)")
+            let listing = current
+            try await runLogin(login)
+            current = listing
+        }
         while true {
             let (request, tainted) = try await build(spec, statement, extraTaint: extraTaint)
             let response = try await send(request, tainted: tainted, statement)
@@ -550,7 +584,15 @@ public final class ScraperInterpreter: @unchecked Sendable {
             var text = try string(value, expression, statement)
             if field == "date", let date = ScraperInterpreter.parseDate(text) { text = date.description }
             if field == "amount" { text = ScraperInterpreter.amountText(text) }
+            if field == "size" { text = text.filter(\.isNumber) }
             metadata[field] = text
+        }
+        // The listing names a document the inbox already holds: not fetched again.
+        let keys = DownloadRecord.listingKeys(kind: download.kind, metadata: metadata)
+        if let known = keys.first(where: options.alreadyFetched.contains) {
+            outcome.alreadyInInbox += 1
+            trace("already in the inbox: \(download.kind.rawValue) \(known.split(separator: "|").dropFirst().joined(separator: ", ")); not downloaded again")
+            return
         }
         var chosenName: String?
         if let nameExpression = download.name {

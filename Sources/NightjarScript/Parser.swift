@@ -33,7 +33,7 @@ public enum ScraperParser {
     static let topLevelWords = ["portal", "origin", "window", "timeout", "concurrency", "rate", "pages", "expired", "unavailable", "login"]
         + DocumentKind.allCases.map(\.blockName)
     /// Step words, for suggestions.
-    static let statementWords = ["get", "post", "download", "let", "cookie", "expect", "fail", "if", "for", "while", "pages", "log", "wait"]
+    static let statementWords = ["get", "post", "download", "let", "cookie", "expect", "fail", "if", "for", "while", "pages", "log", "wait", "expires"]
 }
 
 struct Parser {
@@ -328,6 +328,10 @@ struct Parser {
             kind = .pages(next: next, limit: limit, try block())
         case "log":
             kind = .log(try expression())
+        case "expires":
+            guard isIdentifier("in") else { throw ScriptError("write `expires in SECONDS`, e.g. `expires in json \"expires_in\"`", at: locate(current)) }
+            advance()
+            kind = .expiresIn(try expression())
         case "wait":
             let seconds = try number("seconds to wait")
             let unit = try identifier("`seconds`")

@@ -152,8 +152,19 @@ public struct DownloadRecord: Sendable, Codable, Equatable {
     public let path: String
     public let size: Int
     public let sha256: String
-    /// `date`, `amount`, `payer`, `reference`, `currency` as captured from the page.
+    /// `date`, `amount`, `payer`, `reference`, `currency`, `size` as captured from the page.
     public let metadata: [String: String]
+
+    /// How a listing names a document already fetched: its kind and `reference` with its `date`,
+    /// and with its `size` when the listing gives one. None without a reference: a listing that
+    /// says too little is downloaded again rather than guessed.
+    public static func listingKeys(kind: DocumentKind, metadata: [String: String]) -> [String] {
+        guard let reference = metadata["reference"]?.trimmingCharacters(in: .whitespaces), !reference.isEmpty else { return [] }
+        var keys: [String] = []
+        if let date = metadata["date"], !date.isEmpty { keys.append("\(kind.rawValue)|\(reference)|date \(date)") }
+        if let size = metadata["size"], !size.isEmpty { keys.append("\(kind.rawValue)|\(reference)|size \(size)") }
+        return keys
+    }
 }
 
 /// Why a run for one credential stopped, with the step that raised it.
@@ -187,11 +198,13 @@ public struct ScraperOutcome: Sendable {
     public var failure: ScraperFailure?
     public var requests = 0
     public var logins = 0
+    /// Documents the listing named that are already in the inbox, so were not downloaded again.
+    public var alreadyInInbox = 0
 
     /// `ok`, `no_documents`, or the failure class.
     public var status: String {
         if let failure { return failure.failureClass.rawValue }
-        return downloads.isEmpty ? "no_documents" : "ok"
+        return downloads.isEmpty && alreadyInInbox == 0 ? "no_documents" : "ok"
     }
 }
 
@@ -205,14 +218,18 @@ public struct ScraperRunOptions: Sendable {
     public var downloadDirectory: String
     /// Resolve and print the requests, send nothing.
     public var dryRun: Bool
+    /// Listing keys (`DownloadRecord.listingKeys`) of documents already in the inbox: a download
+    /// the listing names this way is not made again.
+    public var alreadyFetched: Set<String>
 
     public init(range: DateRange, kinds: [DocumentKind] = [.remittance], originOverrides: [String: String] = [:],
-                downloadDirectory: String, dryRun: Bool = false) {
+                downloadDirectory: String, dryRun: Bool = false, alreadyFetched: Set<String> = []) {
         self.range = range
         self.kinds = kinds
         self.originOverrides = originOverrides
         self.downloadDirectory = downloadDirectory
         self.dryRun = dryRun
+        self.alreadyFetched = alreadyFetched
     }
 }
 

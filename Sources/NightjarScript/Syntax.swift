@@ -117,6 +117,9 @@ public indirect enum StatementKind: Sendable {
     case log(Expression)
     /// `wait N seconds`
     case wait(seconds: Int)
+    /// `expires in EXPR` (in `login`): the session lasts EXPR seconds (a token's `expires_in`);
+    /// Nightjar logs in again shortly before, instead of meeting the expiry mid-run.
+    case expiresIn(Expression)
 }
 
 /// What a request sends.
@@ -151,10 +154,10 @@ public struct DownloadSpec: Sendable {
     public var name: Expression?
     /// `expect type csv`: what the bytes must be; anything else is a substituted answer.
     public var expectedType: DownloadType?
-    /// `date`, `amount`, `payer`, `reference`, `currency`.
+    /// `date`, `amount`, `payer`, `reference`, `currency`, `size`.
     public var metadata: [(String, Expression)]
 
-    public static let metadataFields = ["date", "amount", "payer", "reference", "currency"]
+    public static let metadataFields = ["date", "amount", "payer", "reference", "currency", "size"]
 }
 
 /// What a download's bytes must be (`expect type ...`).

@@ -170,6 +170,9 @@ public struct CredentialName: Hashable, Sendable, Codable, CustomStringConvertib
 
     public var description: String { "\(client)/\(portal)" + (label.map { "/\($0)" } ?? "") }
 
+    /// The portal as the night's run log keys it: `PORTAL` or `PORTAL/LABEL`.
+    public var runItem: String { portal + (label.map { "/\($0)" } ?? "") }
+
     public static func < (lhs: CredentialName, rhs: CredentialName) -> Bool {
         (lhs.client, lhs.portal, lhs.label ?? "") < (rhs.client, rhs.portal, rhs.label ?? "")
     }

@@ -61,6 +61,31 @@ struct CommandTableTests {
         }
         let config = WorkspaceConfig(name: "Acme AR", timeZone: "America/New_York", defaultCurrency: .cad)
         #expect(try WorkspaceConfig.parse(config.rendered(), file: "x") == config)
+        #expect {
+            _ = try WorkspaceConfig.parse("[workspace]\nnight_ends = \"25:99\"\n", file: "nightjar.conf")
+        } throws: { error in
+            (error as? WorkspaceError)?.location?.line == 2
+        }
+    }
+
+    /// The shipped units bound a night run and watch the daemon, which notifies systemd itself.
+    @Test func theSystemdUnitsBoundTheNightAndWatchTheDaemon() throws {
+        let folder = ScraperCommandTests.repository + "/docs/systemd/"
+        let run = try String(contentsOfFile: folder + "nightjar-run.service", encoding: .utf8).split(separator: "\n").map(String.init)
+        let daemon = try String(contentsOfFile: folder + "nightjar-daemon.service", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(run.contains("Type=oneshot") && run.contains { $0.hasPrefix("TimeoutStartSec=") })
+        #expect(daemon.contains("Type=notify") && daemon.contains { $0.hasPrefix("WatchdogSec=") } && daemon.contains("NotifyAccess=main"))
+    }
+
+    /// `night_ends` is the next such time after the night starts, in the workspace's zone.
+    @Test func theNightsDeadlineIsTheNextEndAfterItStarts() throws {
+        let config = try WorkspaceConfig.parse("[workspace]\ntime_zone = \"America/New_York\"\nnight_ends = \"07:00\"\n", file: "nightjar.conf")
+        let iso = ISO8601DateFormatter()
+        // 02:00 in New York (07:00 UTC, winter): the night ends at 07:00 New York, 12:00 UTC.
+        #expect(config.nightDeadline(after: iso.date(from: "2026-12-01T07:00:00Z")!) == iso.date(from: "2026-12-01T12:00:00Z"))
+        // A run started at 08:00 in the morning has until the next morning.
+        #expect(config.nightDeadline(after: iso.date(from: "2026-12-01T13:00:00Z")!) == iso.date(from: "2026-12-02T12:00:00Z"))
+        #expect(try WorkspaceConfig.parse("[workspace]\n", file: "x").nightDeadline(after: Date()) == nil)
     }
 }
 

@@ -137,8 +137,16 @@ struct NightRunTests {
         #expect(mode == 0o400)
         let before = try NightRunTests.canonicalDump(root)
 
+        // The second night downloads nothing the inbox holds: the listings name each document.
+        for portal in fixture.portalNames { fixture.portals.setFaults(PortalFaults(), for: portal) }
         result = try fixture.night(root)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(try NightRunTests.canonicalDump(root) == before)
+        for portal in fixture.portalNames { #expect(fixture.portals.downloadCount(portal: portal) == 0, "\(portal)") }
+        // Unless asked: --refetch downloads them again, and they are seen, not imported twice.
+        result = try fixture.night(root, extra: ["--refetch", "--portal", "tailspin", "--client", "acme"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(fixture.portals.downloadCount(portal: "tailspin") == fixture.portals.data.payments(portal: "tailspin", client: "acme", from: "2026-08-01", to: "2026-09-20").count)
         #expect(try NightRunTests.canonicalDump(root) == before)
         let runs = try fixture.run(root, ["runs", "--json"])
         #expect(runs.stdout.contains("\"files_seen\""))
@@ -195,7 +203,8 @@ struct NightRunTests {
         #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE client_id = 'acme' AND portal = 'tailspin'") == Int64(expected))
         let check = try fixture.run(root, ["check", "--max-age", "26h"])
         #expect(check.status == 1)
-        #expect(check.stdout.hasPrefix("FAIL: run 1 had failures"))
+        #expect(check.stdout.hasPrefix("FAIL: 3 things need attention"), "\(check.stdout)")
+        #expect(check.stdout.contains("globex/tailspin auth_failed"))
         // The next night does not try the wrong password again.
         let again = try fixture.night(root)
         #expect(again.stdout.contains("login_refused"))
@@ -335,8 +344,17 @@ struct NightRunTests {
         #expect(listed.stdout.contains("America/New_York"))
         // Supplier documents are looked for three times a day by default.
         #expect(listed.stdout.components(separatedBy: "\"portal\" : \"tailspin (supplier)\"").count - 1 == 3)
-        let daemon = try fixture.run(root, ["daemon", "--max-runs", "1", "--key-file", fixture.parent + "/night.key"])
+        // As systemd runs it: a notify socket, and a watchdog that wants a ping every second.
+        let notifications = try NotifySocket(path: fixture.parent + "/notify.sock")
+        defer { notifications.close() }
+        let daemon = try fixture.run(root, ["daemon", "--max-runs", "1", "--key-file", fixture.parent + "/night.key"],
+                                     environment: ["NOTIFY_SOCKET": notifications.path, "WATCHDOG_USEC": "1000000"])
         #expect(daemon.status == 0, "\(daemon.stdout)\(daemon.stderr)")
+        let told = notifications.received()
+        #expect(told.first?.hasPrefix("READY=1") == true, "\(told)")
+        #expect(told.filter { $0 == "WATCHDOG=1" }.count >= 2, "\(told)")
+        #expect(told.contains { $0.hasPrefix("STATUS=running northwind") }, "\(told)")
+        #expect(told.filter { $0 != "WATCHDOG=1" }.last == "STOPPING=1", "\(told)")
         #expect(Date() >= soon.addingTimeInterval(-1))   // the window is the whole second
         let run = try fixture.run(root, ["runs", "show", "1", "--json"])
         #expect(run.stdout.contains("\"portal\" : \"northwind\""))
@@ -401,6 +419,8 @@ struct InteractiveRunTests {
         #expect(try run(["vault", "add", "acme/contoso", "--username", account.username, "--password-stdin", "--origin", portals.origins["contoso"]!,
                          "--as", "alice", "--passphrase-stdin"], stdin: "\(pass)\n\(account.password)\n").status == 0)
         #expect(try run(["scraper", "approve", root + "/scrapers/contoso.scraper", "--as", "alice", "--passphrase-stdin"], stdin: pass + "\n").status == 0)
+        try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/docs/examples/contoso-remittance.profile", toPath: root + "/profiles/contoso-remittance.profile")
+        #expect(try run(["profile", "approve", "contoso-remittance", "--as", "alice", "--passphrase-stdin"], stdin: pass + "\n").status == 0)
         #expect(try run(["vault", "automation-key", "create", parent + "/night.key", "--all-clients", "--as", "alice", "--passphrase-stdin"],
                         stdin: pass + "\n").status == 0)
         let night = try run(["run", "--key-file", parent + "/night.key", "--from", "2026-09-01", "--to", "2026-09-30"])
@@ -416,5 +436,42 @@ struct InteractiveRunTests {
         #expect(morning.stdout.contains(" ok "))
         #expect(expected > 0)
         #expect(!morning.stdout.contains(code))
+    }
+}
+
+/// A datagram socket standing in for systemd's notify socket.
+final class NotifySocket: @unchecked Sendable {
+    let path: String
+    private let descriptor: Int32
+
+    init(path: String) throws {
+        self.path = path
+        descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in bytes.enumerated() { buffer[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard descriptor >= 0, bound == 0 else { throw POSIXError(.EADDRINUSE) }
+    }
+
+    /// Every message sent so far, in order.
+    func received() -> [String] {
+        var messages: [String] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count <= 0 { return messages }
+            messages.append(String(decoding: buffer[0..<count], as: UTF8.self))
+        }
+    }
+
+    func close() {
+        _ = Glibc.close(descriptor)
+        unlink(path)
     }
 }

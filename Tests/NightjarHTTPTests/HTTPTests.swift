@@ -126,6 +126,26 @@ struct HTTPTests {
         #expect(attempts.withLock { $0["/reset-post"] } == 1)
     }
 
+    /// A `Retry-After` that would run past the night's end is not waited out: the answer comes
+    /// back at once, saying how long the server asked for.
+    @Test func aWaitPastTheDeadlineIsNotMade() async throws {
+        let attempts = Mutex(0)
+        let server = try SandboxServer { _ in
+            attempts.withLock { $0 += 1 }
+            return SandboxResponse(status: 429, headers: [("Retry-After", "30")])
+        }
+        defer { server.stop() }
+        var retry = HTTPTests.fastRetry()
+        retry.deadline = ContinuousClock.now + .seconds(10)
+        let session = HTTPSession(limits: HTTPTests.quickLimits(), retry: retry)
+        let start = ContinuousClock.now
+        let response = try await session.send(HTTPRequest(.get, server.url("/busy")))
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(response.status == 429)
+        #expect(response.waitRefused == .seconds(30))
+        #expect(attempts.withLock { $0 } == 1)
+    }
+
     @Test func byteLevelFaultsBecomeTypedErrors() async throws {
         let body = Array(String(repeating: "remittance,", count: 5000).utf8)
         let server = try SandboxServer { request in

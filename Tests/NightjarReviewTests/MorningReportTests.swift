@@ -17,12 +17,16 @@ import NightjarLedger
         let report = MorningReport(title: "Morning", generatedAt: "now",
                                    batches: [MorningReportTests.batch(client: "acme", payer: "Northwind", reference: "INV-1", status: "short_paid",
                                                                       deductions: [.init(type: "shortage", reasonCode: "06", amount: Money(minorUnits: 5_00, currency: .usd))])],
-                                   failures: [("acme/tailspin", "auth_failed", "the portal refused the login")], warnings: ["acme/contoso expires 2026-12-01"])
+                                   attention: [RunLog.Attention(outcome: "auth_failed", client: "acme", item: "tailspin", file: nil, message: "the portal refused the login",
+                                                                 whatToDo: "check the credential", run: 3)], warnings: ["acme/contoso expires 2026-12-01"])
         let html = report.html()
         #expect(html.contains("123,456.78 USD"))
         #expect(html.contains("short paid"))
         #expect(html.contains("shortage (06) 5.00 USD"))
         #expect(html.contains("auth failed"))
+        // What needs attention comes before everything else.
+        #expect(html.range(of: "Needs attention (1)")!.lowerBound < html.range(of: "Client acme")!.lowerBound)
+        #expect(html.contains("check the credential"))
         #expect(html.contains("acme/contoso expires 2026-12-01"))
         let review = html.range(of: "Needs review")!.lowerBound
         let batches = html.range(of: "<h3>Batches</h3>")!.lowerBound
@@ -54,6 +58,18 @@ import NightjarLedger
         let rest = html[section.upperBound...]
         #expect(rest.contains("<td>Q7</td><td>scan-down June</td>") && rest.contains("rules/acme.rules"))
         #expect(!rest.prefix(upTo: rest.range(of: "</table>")!.lowerBound).contains("<td>06</td>"))
+    }
+
+    @Test func anUnknownPayersLinesSayHowToMapIt() {
+        var batch = MorningReportTests.batch(client: "acme", payer: "NEW STORES", reference: "INV-1", status: "unknown_payer")
+        batch = ReviewBatch(id: batch.id, client: batch.client, payer: batch.payer, traceNumber: batch.traceNumber, paymentDate: batch.paymentDate,
+                            total: batch.total, balanced: true, difference: batch.difference, status: batch.status, file: batch.file, portal: batch.portal,
+                            importedAt: batch.importedAt,
+                            lines: [ReviewBatch.Line(position: 1, reference: "INV-1", amountPaid: Money(minorUnits: 1_00, currency: .usd), status: "unknown_payer",
+                                                     rule: "payer.unknown", invoice: nil, deductions: [],
+                                                     note: "payer NEW STORES is not known as a customer of acme: nightjar customers alias add V9 ACME-C1 --client acme")])
+        let html = MorningReport(title: "M", generatedAt: "now", batches: [batch]).html()
+        #expect(html.contains("unknown payer") && html.contains("nightjar customers alias add V9 ACME-C1 --client acme"))
     }
 
     @Test func anEmptyMorningSaysSo() {

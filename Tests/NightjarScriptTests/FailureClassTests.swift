@@ -151,6 +151,51 @@ import NightjarSandbox
         #expect(outcome.downloads.count == portals.data.payments(portal: portal, client: "globex", from: "2026-09-01", to: "2026-12-31").count)
     }
 
+    /// Tailspin's token says how long it lasts (`expires_in`); the definition's `expires in`
+    /// makes the run log in again shortly before, so no request meets an expired token.
+    @Test func aTokenIsRenewedBeforeItExpiresWhenThePortalSaysWhen() async throws {
+        let portals = try SandboxPortals()
+        defer { portals.stop() }
+        var faults = PortalFaults()
+        faults.tokenSeconds = 10
+        portals.setFaults(faults, for: "tailspin")
+        // Slowed to 2 requests a second, the run outlasts a token (renewed after 5 s).
+        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/tailspin.scraper", encoding: .utf8)
+            .replacingOccurrences(of: "rate 5 per second", with: "rate 2 per second")
+        let definition = try ScriptTestSupport.parse(text)
+        let lines = Lines()
+        let start = ContinuousClock.now
+        let session = await ScraperInterpreter.session(for: definition, origins: [portals.origins["tailspin"]!], recorder: nil)
+        let outcome = await ScriptTestSupport.run(definition, portals: portals, client: "globex", range: ScriptTestSupport.range("2026-09-01", "2026-12-31"),
+                                                  transport: session, lines: lines)
+        let elapsed = ContinuousClock.now - start
+        #expect(outcome.failure == nil, "\(outcome.failure?.message ?? "")")
+        #expect(outcome.downloads.count == portals.data.payments(portal: "tailspin", client: "globex", from: "2026-09-01", to: "2026-12-31").count)
+        #expect(elapsed > .seconds(10), "the run must outlast a token for this test to mean anything")
+        #expect(outcome.logins >= 2)
+        #expect(lines.all.contains { $0.contains("about to expire") })
+        #expect(!lines.all.contains { $0.contains("the session expired") })
+        #expect(portals.refusedTokens == 0, "\(lines.all.joined(separator: "\n"))")
+    }
+
+    @Test func expiresInBelongsToTheLoginAndWantsSeconds() throws {
+        let misplaced = """
+            portal p "P"
+            origin web "https://p.example"
+            login {
+              post "/token" form { user: vault.username }
+            }
+            remittances {
+              expires in 60
+              download get "/file" kind remittance
+            }
+            """
+        #expect(throws: (any Error).self) { try ScriptTestSupport.parse(misplaced) }
+        let placed = misplaced.replacingOccurrences(of: "  expires in 60\n", with: "").replacingOccurrences(of: "post \"/token\" form { user: vault.username }",
+                                                                                                           with: "post \"/token\" form { user: vault.username }\n  expires in 60")
+        #expect(throws: Never.self) { try ScriptTestSupport.parse(placed) }
+    }
+
     @Test func aSessionThatExpiresAgainRightAfterLoggingInIsAFailure() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
