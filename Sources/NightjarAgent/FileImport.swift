@@ -74,11 +74,12 @@ public struct MatchingRulesFiles: Sendable {
 
     public init(directory: String) { self.directory = directory }
 
-    /// The rules for a client, and the file they came from (nil: the defaults). The client's
-    /// name must follow the identifier rule: it becomes part of a path.
+    /// The rules for a client, and the file they came from (nil: the defaults). A path is made
+    /// from the client's name only when the identifier rule admits it; a client stored under a
+    /// name from before the rule (to be renamed) is matched by rules/default.rules.
     public func rules(for client: String) throws -> (MatchingRules, String?) {
-        try Identifier.validate(client, field: "client name")
-        for name in ["\(client).rules", "default.rules"] {
+        let own = Identifier.isValid(client) ? ["\(client).rules"] : []
+        for name in own + ["default.rules"] {
             let path = directory + "/" + name
             guard let text = try BoundedFile.readTextIfPresent(path, what: "rules file") else { continue }
             return (try MatchingRules.parse(text, file: path), path)
