@@ -4,7 +4,7 @@
 SWIFT        ?= swift
 SYSTEM_PKGS  := libssl-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev libargon2-dev \
                 zlib1g-dev libmicrohttpd-dev tzdata pkg-config openssl
-TEST_PKGS    := procps chromium chromium-driver python3-selenium poppler-utils hledger beancount
+TEST_PKGS    := procps chromium chromium-driver python3-selenium poppler-utils hledger beancount python3
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all setup setup-test build release test demo bench clean

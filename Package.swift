@@ -48,7 +48,7 @@ let package = Package(
                 swiftSettings: strictSettings),
         .target(name: "NightjarScript", dependencies: ["NightjarCore", "NightjarCrypto", "NightjarHTTP", "NightjarMarkup", "NightjarDocuments"],
                 swiftSettings: strictSettings),
-        .target(name: "NightjarReview", dependencies: ["NightjarCore", "NightjarLedger", "NightjarCrypto", "NightjarVault"], swiftSettings: strictSettings),
+        .target(name: "NightjarReview", dependencies: ["NightjarCore", "NightjarLedger", "NightjarMatching", "NightjarCrypto", "NightjarVault"], swiftSettings: strictSettings),
         .target(name: "NightjarAgent", dependencies: ["NightjarCore", "NightjarStore", "NightjarDocuments", "NightjarLedger", "NightjarHTTP",
                                                       "NightjarScript", "NightjarReview", "NightjarMatching"],
                 swiftSettings: strictSettings),
@@ -69,7 +69,7 @@ let package = Package(
 
         // Benchmarks (`make bench`), release build only.
         .executableTarget(name: "NightjarBench",
-                          dependencies: ["NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault",
+                          dependencies: ["CSystem", "NightjarCore", "NightjarCrypto", "NightjarStore", "NightjarVault",
                                          "NightjarDocuments", "NightjarLedger", "NightjarHTTP", "NightjarScript", "NightjarAgent",
                                          "NightjarSite"],
                           path: "Benchmarks/NightjarBench", swiftSettings: strictSettings),
@@ -99,7 +99,7 @@ let package = Package(
                     swiftSettings: strictSettings),
         .testTarget(name: "NightjarScriptTests", dependencies: ["NightjarScript", "NightjarMarkup", "NightjarHTTP", "NightjarSandbox", "NightjarCore", "NightjarCrypto"],
                     swiftSettings: strictSettings),
-        .testTarget(name: "NightjarReviewTests", dependencies: ["NightjarReview", "NightjarLedger", "NightjarCore"], swiftSettings: strictSettings),
+        .testTarget(name: "NightjarReviewTests", dependencies: ["NightjarReview", "NightjarLedger", "NightjarCore", "NightjarDocuments", "NightjarStore"], swiftSettings: strictSettings),
         .testTarget(name: "NightjarSiteTests", dependencies: ["NightjarSite", "NightjarCore", "NightjarCrypto", "NightjarVault", "NightjarStore",
                                                              "NightjarLedger", "NightjarReview"], swiftSettings: strictSettings),
         .testTarget(name: "NightjarAgentTests", dependencies: ["NightjarAgent", "NightjarCore"], swiftSettings: strictSettings),

@@ -16,6 +16,8 @@ static inline CURLcode ccurl_easy_setopt_data_callback(CURL *h, CURLoption o, cc
 static inline CURLcode ccurl_easy_setopt_progress_callback(CURL *h, ccurl_progress_callback f) {
     return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, f);
 }
+/// The debug callback, through which a recorder sees the request headers libcurl sent.
+static inline CURLcode ccurl_easy_setopt_debug_callback(CURL *h, curl_debug_callback f) { return curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, f); }
 static inline CURLcode ccurl_easy_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLSHcode ccurl_share_setopt_long(CURLSH *s, CURLSHoption o, long v) { return curl_share_setopt(s, o, v); }
 

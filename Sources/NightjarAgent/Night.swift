@@ -280,7 +280,11 @@ public struct NightReport: Sendable, Codable {
     public let run: RunLog.Run
     /// Matched lines by status over the run's new batches.
     public let matching: [String: Int]
+    /// Exceptions among the lines of tonight's new batches.
     public let exceptions: Int
+    /// Exceptions in every batch of the night's clients still waiting for approval (tonight's and
+    /// earlier nights'): what the morning report lists.
+    public let exceptionsWaiting: Int
     /// Credentials that failed several runs in a row.
     public let failingRepeatedly: [String]
     /// What the operator should know: definitions not run, credentials expiring soon.
@@ -294,12 +298,14 @@ public struct NightReport: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case run, matching, exceptions, warnings
+        case exceptionsWaiting = "exceptions_waiting"
         case attention = "needs_attention"
         case failingRepeatedly = "failing_repeatedly", reportPath = "report_path", morningReportPath = "morning_report_path"
     }
 
-    /// Whether every credential ended well (ok or no documents).
-    public var succeeded: Bool { run.items.allSatisfy { RunLog.goodStatuses.contains($0.status) } }
+    /// Whether every credential ended well (ok or no documents) and nothing of the night's
+    /// clients waits for a person (a file still unread from an earlier night counts).
+    public var succeeded: Bool { run.items.allSatisfy { RunLog.goodStatuses.contains($0.status) } && attention.isEmpty }
 }
 
 /// Runs the night: every job concurrently (bounded overall; each portal's definition bounds its
@@ -323,10 +329,13 @@ public struct NightRunner: Sendable {
     public var refetch = false
     /// When the night must be over (`night_ends`): no portal's wait is waited out past it.
     public var deadline: ContinuousClock.Instant?
+    /// Told of each credential and file as the night goes (a live line, JSON lines), when set.
+    public let progress: NightProgress?
 
     public init(jobs: [NightJob], book: NightBook, kinds: [DocumentKind] = [.remittance], stagingDirectory: String, reportsDirectory: String,
                 maximumConcurrent: Int = 8, loginGuard: (any LoginGuard)?, totp: TOTPCodeSource, prompt: (any OneTimeCodePrompt)? = nil,
-                trace: @escaping @Sendable (String) -> Void = { _ in }) {
+                trace: @escaping @Sendable (String) -> Void = { _ in }, progress: NightProgress? = nil) {
+        self.progress = progress
         self.jobs = jobs
         self.book = book
         self.kinds = kinds
@@ -358,6 +367,7 @@ public struct NightRunner: Sendable {
         for skip in skipped {
             try await book.skipItem(run: runID, client: skip.client, portal: skip.item, today: skipDay, status: "skipped_unapproved", message: skip.message)
         }
+        progress?.runStarted(runID, credentials: jobs.count)
         let folder = reportsDirectory + "/run-\(runID)"
         try SecureFile.createPrivateDirectory(reportsDirectory)
         try SecureFile.createPrivateDirectory(folder)
@@ -426,20 +436,24 @@ public struct NightRunner: Sendable {
         let morningPath = folder + "/morning-report.html"
         let inScope = Array(Set(run.items.map(\.client))).sorted()
         let attention = try await book.attention(run: run, clients: inScope)
-        let report = NightReport(run: run, matching: matching, exceptions: exceptions, failingRepeatedly: failing, warnings: warnings,
-                                 attention: attention, reportPath: reportPath, morningReportPath: morningPath)
+        let waiting = try await book.reviewBatches(clients: clients)
+        let waitingExceptions = MorningReport.exceptionCount(waiting)
+        let report = NightReport(run: run, matching: matching, exceptions: exceptions, exceptionsWaiting: waitingExceptions, failingRepeatedly: failing,
+                                 warnings: warnings, attention: attention, reportPath: reportPath, morningReportPath: morningPath)
         try RedactedFile.write(NightRunner.summaryText(report), to: reportPath)
         let morning = MorningReport(title: "Nightjar morning report — run \(runID)", generatedAt: Logger.timestamp(),
-                                    batches: try await book.reviewBatches(clients: clients), attention: attention,
-                                    warnings: warnings + failing.map { "\($0) has failed three runs or more in a row" })
+                                    batches: waiting, attention: attention,
+                                    warnings: warnings + failing.map { "\($0) has failed three runs or more in a row" }, newTonight: exceptions)
         try RedactedFile.write(morning.html(), to: morningPath)
         CrashPoint.hit("report-written")
         let failed = run.items.filter { !RunLog.goodStatuses.contains($0.status) }.count
-        try await book.finishRun(runID, status: report.succeeded ? "ok" : "failures", summary: "\(run.items.count) credentials, \(failed) failed")
+        let status = report.succeeded ? "ok" : "failures"
+        try await book.finishRun(runID, status: status, summary: "\(run.items.count) credentials, \(failed) failed")
         guard let finished = try await book.run(runID) else { throw GeneralError(code: "run.missing", message: "run \(runID) vanished") }
+        progress?.runFinished(status: status)
         CrashPoint.reportPassed()
-        return NightReport(run: finished, matching: matching, exceptions: exceptions, failingRepeatedly: failing, warnings: warnings,
-                           attention: attention, reportPath: reportPath, morningReportPath: morningPath)
+        return NightReport(run: finished, matching: matching, exceptions: exceptions, exceptionsWaiting: waitingExceptions, failingRepeatedly: failing,
+                           warnings: warnings, attention: attention, reportPath: reportPath, morningReportPath: morningPath)
     }
 
     static func interleaved(_ jobs: [NightJob]) -> [NightJob] {
@@ -460,7 +474,9 @@ public struct NightRunner: Sendable {
         let client = job.credential.client, portal = job.definition.portal, item = job.credential.runItem
         let fileName = "\(client)-" + item.replacingOccurrences(of: "/", with: "-")
         try await book.startItem(run: run, client: client, portal: item, range: job.range)
-        let recorder = HARRecorder()
+        let progress = self.progress
+        progress?.credentialStarted(job.credential.name)
+        let recorder = HARRecorder(sensitiveNames: job.definition.settings.sensitiveNames)
         let origins = job.definition.origins.map { ScraperChecker.origin(of: job.originOverrides[$0.name] ?? $0.url) }
         let session = await ScraperInterpreter.session(for: job.definition, origins: origins, recorder: recorder, limiter: limiter, deadline: deadline)
         let known = refetch ? [] : try await book.listingKeys(client: client, item: item)
@@ -471,12 +487,16 @@ public struct NightRunner: Sendable {
         let outcome = await ScraperInterpreter(definition: job.definition, credential: job.credential, transport: session, options: options,
                                                loginGuard: loginGuard, prompt: prompt, totp: totp,
                                                trace: { trace("\(client)/\(item): \($0)") },
-                                               onDownload: { record in await book.land(run: run, client: client, portal: portal, item: item, download: record) }).run()
+                                               onDownload: { record in
+                                                   await book.land(run: run, client: client, portal: portal, item: item, download: record)
+                                                   progress?.fileLanded(job.credential.name, file: record.fileName, kind: record.kind.rawValue)
+                                               }).run()
         try? recorder.write(to: folder + "/\(fileName).har")
         if let failure = outcome.failure, failure.failureClass == .layoutChanged, let page = failure.page {
             try? RedactedFile.write(String(decoding: page, as: UTF8.self), to: folder + "/\(fileName)-layout-changed.html")
         }
         try await book.finishItem(run: run, client: client, portal: item, outcome: outcome)
+        progress?.credentialFinished(job.credential.name, status: outcome.status)
         CrashPoint.hit("item-finished")
         trace("\(client)/\(item): \(outcome.status)")
     }
@@ -493,9 +513,11 @@ public struct NightRunner: Sendable {
             }
             lines.append("")
         }
-        lines.append("client/portal".padding(toLength: 24, withPad: " ", startingAt: 0) + "range                    status              new  seen  batches  lines")
+        // Names are never cut: a long one widens the column.
+        let width = max(24, (report.run.items.map { "\($0.client)/\($0.portal)".count }.max() ?? 0) + 1)
+        lines.append("client/portal".padding(toLength: width, withPad: " ", startingAt: 0) + "range                    status              new  seen  batches  lines")
         for item in report.run.items {
-            lines.append("\(item.client)/\(item.portal)".padding(toLength: 24, withPad: " ", startingAt: 0)
+            lines.append("\(item.client)/\(item.portal)".padding(toLength: width, withPad: " ", startingAt: 0)
                 + "\(item.from)..\(item.to)  ".padding(toLength: 25, withPad: " ", startingAt: 0)
                 + item.status.padding(toLength: 18, withPad: " ", startingAt: 0)
                 + String(format: "%5d %5d %8d %6d", item.filesNew, item.filesSeen, item.batches, item.lines))
@@ -503,7 +525,7 @@ public struct NightRunner: Sendable {
         }
         lines.append("")
         lines.append("Matching: " + (report.matching.isEmpty ? "no new batches" : report.matching.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")))
-        lines.append("Exceptions for review: \(report.exceptions)")
+        lines.append("Exceptions: \(report.exceptions) new tonight, \(report.exceptionsWaiting) waiting in total (the morning report lists them)")
         if !report.failingRepeatedly.isEmpty { lines.append("Failing three runs or more in a row: \(report.failingRepeatedly.joined(separator: ", "))") }
         for warning in report.warnings { lines.append("Warning: \(warning)") }
         return lines.joined(separator: "\n") + "\n"

@@ -6,7 +6,7 @@ import NightjarLedger
 enum ClientCommands {
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["client", "rename"], summary: "rename a client in the ledger (every batch, invoice, alias, run and file record), in one transaction",
+            CommandSpec(["client", "rename"], effect: .changesBooks, summary: "rename a client in the ledger (every batch, invoice, alias, run and file record), in one transaction",
                         discussion: """
                         For a client stored under a name the naming rule now refuses (every command says so when it
                         opens the workspace), or any other rename. NEW must follow the rule and be unused: two clients

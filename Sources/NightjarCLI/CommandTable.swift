@@ -91,6 +91,17 @@ public struct ArgumentSpec: Sendable {
     }
 }
 
+/// What a command may change. Every command says it; a test runs every `changesBooks` command
+/// against an approved, exported batch and checks that nothing of it changed.
+public enum CommandEffect: Sendable, Equatable {
+    /// Prints, checks or serves; writes nothing a person relies on.
+    case readsOnly
+    /// Batches, lines, decisions, invoices, credits or exports: what review and the GL see.
+    case changesBooks
+    /// The vault, the workspace's files, inbox marks, purchase orders: never a batch.
+    case changesOther
+}
+
 /// A command of the table: its words, its help, its arguments and options, and what it does.
 public struct CommandSpec: Sendable {
     /// The words that name it, e.g. `["vault", "add"]`.
@@ -103,9 +114,10 @@ public struct CommandSpec: Sendable {
     public let options: [OptionSpec]
     /// Hidden commands work but are left out of the list (internal diagnostics).
     public let hidden: Bool
+    public let effect: CommandEffect
     public let run: @Sendable (Invocation) async throws -> ExitStatus
 
-    public init(_ path: [String], summary: String, discussion: String = "", arguments: [ArgumentSpec] = [],
+    public init(_ path: [String], effect: CommandEffect, summary: String, discussion: String = "", arguments: [ArgumentSpec] = [],
                 options: [OptionSpec] = [], hidden: Bool = false,
                 run: @escaping @Sendable (Invocation) async throws -> ExitStatus) {
         self.path = path
@@ -114,6 +126,7 @@ public struct CommandSpec: Sendable {
         self.arguments = arguments
         self.options = options
         self.hidden = hidden
+        self.effect = effect
         self.run = run
     }
 

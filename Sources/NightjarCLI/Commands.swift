@@ -10,7 +10,7 @@ public enum NightjarVersion {
 public enum NightjarCommands {
     public static let table = CommandTable(
         commands: [
-            CommandSpec(["init"], summary: "create a workspace (config, vault/, scrapers/, database)",
+            CommandSpec(["init"], effect: .changesOther, summary: "create a workspace (config, vault/, scrapers/, database)",
                         discussion: """
                         Creates DIR (default: --home, $NIGHTJAR_HOME, or the current folder) with nightjar.conf,
                         the folders vault/, scrapers/, profiles/, data/ (SQLite database and inbox), reports/
@@ -24,10 +24,10 @@ public enum NightjarCommands {
                                   .value("time-zone", "ZONE", "IANA zone for business dates (default: UTC)"),
                                   .value("currency", "CODE", "default ISO 4217 currency (default: USD)")],
                         run: InitCommand.run),
-            CommandSpec(["status"], summary: "show the workspace: where it is, its settings and its database",
+            CommandSpec(["status"], effect: .readsOnly, summary: "show the workspace: where it is, its settings and its database",
                         discussion: "Example:\n  nightjar status --json",
                         run: StatusCommand.run),
-            CommandSpec(["doctor"], summary: "check libraries, permissions, process hardening and redaction",
+            CommandSpec(["doctor"], effect: .readsOnly, summary: "check libraries, permissions, process hardening and redaction",
                         discussion: """
                         Runs self-checks an operator can trust before leaving a machine to run at night:
                         the system libraries and their versions, the workspace's file permissions, that
@@ -35,7 +35,7 @@ public enum NightjarCommands {
                         encoding. Exits 1 when a check fails.
                         """,
                         run: DoctorCommand.run),
-            CommandSpec(["doctor", "redaction-drill"],
+            CommandSpec(["doctor", "redaction-drill"], effect: .readsOnly,
                         summary: "push secrets read from stdin through every output path (diagnostic)",
                         discussion: """
                         Reads one secret per line from standard input, registers each with the redactor,
@@ -44,12 +44,12 @@ public enum NightjarCommands {
                         Every copy must come out as [REDACTED]; tests grep all of it.
                         """,
                         hidden: true, run: DoctorCommand.redactionDrill),
-            CommandSpec(["demo"], summary: "run the demonstration night in a throw-away workspace",
+            CommandSpec(["demo"], effect: .changesOther, summary: "run the demonstration night in a throw-away workspace",
                         discussion: "What exists of the night so far; `make demo` runs this after building.",
                         options: [.value("keep", "DIR", "create the demo workspace in DIR and keep it")],
                         run: DemoCommand.run),
         ] + VaultCommands.commands + FileApprovals.commands + ScraperCommands.commands + ProfileCommands.commands + NightCommands.commands + InboxCommands.commands + ImportCommands.commands + ReviewCommands.commands + ReviewCommands.accountCommands + SupplierCommands.commands + ServeCommand.commands + ClientCommands.commands + [
-            CommandSpec(["help"], summary: "show help for a command", arguments: [ArgumentSpec("COMMAND", "a command", optional: true, variadic: true)],
+            CommandSpec(["help"], effect: .readsOnly, summary: "show help for a command", arguments: [ArgumentSpec("COMMAND", "a command", optional: true, variadic: true)],
                         run: { _ in .ok }),
         ],
         programSummary: "overnight portal automation for accounts receivable")

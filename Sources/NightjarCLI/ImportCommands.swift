@@ -10,7 +10,7 @@ import NightjarStore
 enum ImportCommands {
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["import"], summary: "import remittance files (X12 820, or text, Excel, HTML and JSON by profile) into batches",
+            CommandSpec(["import"], effect: .changesBooks, summary: "import remittance files (X12 820, or text, Excel, HTML and JSON by profile) into batches",
                         discussion: """
                         The format is found from the content: X12 by its ISA header; anything else is read by the one
                         profile of profiles/ that fits it (or --profile). When two profiles fit, the file is refused and
@@ -30,7 +30,7 @@ enum ImportCommands {
                                   .value("profile", "NAME", names: .identifierOrPath("profile name", suffix: ".profile"), "read delimited files with profiles/NAME.profile, or a path to a .profile file"),
                                   .flag("pending", "read again the inbox's unread files (nightjar inbox list)")],
                         run: importFiles),
-            CommandSpec(["invoices", "import"], summary: "load a client's open invoices (updates open amounts on re-import)",
+            CommandSpec(["invoices", "import"], effect: .changesBooks, summary: "load a client's open invoices (updates open amounts on re-import)",
                         discussion: """
                         Default layout (a header row, comma-separated, ISO dates):
                           customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number[,terms]
@@ -39,9 +39,9 @@ enum ImportCommands {
                         arguments: [ArgumentSpec("FILE", "the open-invoice export")],
                         options: [.client("the client"), .value("profile", "NAME", names: .identifierOrPath("profile name", suffix: ".profile"), "profiles/NAME.profile, or a path to a .profile file")],
                         run: importInvoices),
-            CommandSpec(["customers", "list"], summary: "list a client's customers and the payer aliases that point to them",
+            CommandSpec(["customers", "list"], effect: .readsOnly, summary: "list a client's customers and the payer aliases that point to them",
                         options: [.client("the client")], run: listCustomers),
-            CommandSpec(["customers", "alias", "add"], summary: "say that a payer's id or name (as a portal writes it) is one of your customers",
+            CommandSpec(["customers", "alias", "add"], effect: .changesBooks, summary: "say that a payer's id or name (as a portal writes it) is one of your customers",
                         discussion: """
                         A portal may use another account number than your ERP. Matching only considers the invoices of
                         the customers a payer is known as, so map each payer id or name once:
@@ -52,7 +52,7 @@ enum ImportCommands {
                         """,
                         arguments: [ArgumentSpec("ALIAS", "the payer id or name as written"), ArgumentSpec("CUSTOMER", "your customer id")],
                         options: [.client("the client"), .flag("force", "map a name even when several payer ids share it")], run: addAlias),
-            CommandSpec(["customers", "alias", "import"], summary: "load many payer aliases at once from a CSV file (alias,customer_id)",
+            CommandSpec(["customers", "alias", "import"], effect: .changesBooks, summary: "load many payer aliases at once from a CSV file (alias,customer_id)",
                         discussion: """
                         The file has a header row naming an `alias` column (or payer_id, payer, payer_name) and a
                         `customer_id` column; comma- or semicolon-separated. All rows load in one transaction, or
@@ -64,9 +64,9 @@ enum ImportCommands {
                         arguments: [ArgumentSpec("FILE", "the alias file")],
                         options: [.client("the client"), .flag("force", "map names even when several payer ids share them")],
                         run: importAliases),
-            CommandSpec(["customers", "alias", "remove"], summary: "remove a payer alias",
+            CommandSpec(["customers", "alias", "remove"], effect: .changesBooks, summary: "remove a payer alias",
                         arguments: [ArgumentSpec("ALIAS", "the payer id or name")], options: [.client("the client")], run: removeAlias),
-            CommandSpec(["match"], summary: "match batches' lines to open invoices (new batches; --client C decides all its waiting batches again)",
+            CommandSpec(["match"], effect: .changesBooks, summary: "match batches' lines to open invoices (new batches; --client C decides all its waiting batches again)",
                         discussion: """
                         Each line is matched against the open invoices of the customers its payer is known as (see
                         `nightjar customers alias add`), in the line's currency, and classified: paid in full, with
@@ -84,7 +84,7 @@ enum ImportCommands {
                         options: [.client("decide all of this client's waiting batches again"),
                                   .value("batch", "ID", "decide this batch again")],
                         run: matchBatches),
-            CommandSpec(["rules", "show"], summary: "the matching rules a client's batches are matched with, and where they come from",
+            CommandSpec(["rules", "show"], effect: .readsOnly, summary: "the matching rules a client's batches are matched with, and where they come from",
                         discussion: """
                         Rules live in rules/CLIENT.rules (else rules/default.rules, else the documented defaults):
                           write_off_amount = 5.00        write_off_percent = 0.5
@@ -95,10 +95,22 @@ enum ImportCommands {
                           payer_id_is_customer_id = no   (yes: a payer id equal to a customer id means that customer)
                         """,
                         options: [.client("the client")], run: showRules),
-            CommandSpec(["batches"], summary: "list remittance batches (one per payment)",
-                        options: [.client("only this client"), .value("date", "DATE", "only payments dated DATE")],
+            CommandSpec(["batches"], effect: .readsOnly, summary: "list remittance batches (one per payment) with their state and exceptions",
+                        discussion: """
+                        States, in the order review moves a batch: new (imported, not matched) -> matched -> approved
+                        (open amounts changed, frozen) -> exported (its journal written with --out) -> reversed (by an
+                        admin, with new entries); duplicate_payment is a payment sent again in another file.
+
+                        Example:
+                          nightjar batches --client acme --status matched --exceptions
+                          nightjar batches --since 2026-11-01 --status approved --status exported
+                        """,
+                        options: [.client("only this client"), .value("date", "DATE", "only payments dated DATE"),
+                                  .value("since", "DATE", "only batches imported on or after DATE"),
+                                  .value("status", "STATE", repeatable: true, "only batches in this state (new, matched, approved, exported, reversed, duplicate_payment)"),
+                                  .flag("exceptions", "only batches with exceptions")],
                         run: listBatches),
-            CommandSpec(["batch", "show"], summary: "show a batch with each line's decision, suggestions, deductions and where it came from",
+            CommandSpec(["batch", "show"], effect: .readsOnly, summary: "show a batch with each line's decision, suggestions, deductions and where it came from",
                         discussion: """
                         --json prints the stable shape documented in docs/json-api.md: each line's decision (status,
                         rule, invoices with applied amounts, deductions, suggestions, the line paid first), and its
@@ -340,19 +352,32 @@ enum ImportCommands {
 
     static func listBatches(_ invocation: Invocation) async throws -> ExitStatus {
         let (ledger, _, _) = try ledger(invocation)
-        let date = try invocation.value("date").map { try CalendarDate(iso: $0) }
-        let batches = try ledger.batches(client: invocation.value("client").map { ClientID($0) }, date: date)
+        var filter = BatchFilter()
+        filter.paymentDate = try invocation.value("date").map { try CalendarDate(iso: $0) }
+        filter.since = try invocation.value("since").map { try CalendarDate(iso: $0) }
+        filter.states = invocation.values("status")
+        filter.withExceptions = invocation.flag("exceptions")
+        if let unknown = filter.states.first(where: { !BatchFilter.allStates.contains($0) }) {
+            throw UsageError("--status takes \(BatchFilter.allStates.joined(separator: ", ")), not \(unknown)", command: "batches")
+        }
+        if let client = invocation.value("client").map({ ClientID($0) }) {
+            guard try ledger.knowsClient(client) else {
+                throw GeneralError(code: "client.missing", message: "no client \(client) in this workspace (imports create clients)", exitStatus: .noInput)
+            }
+            filter.client = client
+        }
+        let batches = try ledger.batches(filter)
         if invocation.json {
             try Output.json(batches)
         } else if batches.isEmpty {
             Output.line("No batches.")
         } else {
-            Output.line("ID    CLIENT      DATE        PAYER                     TRACE               TOTAL          LINES  BALANCE")
+            Output.line("ID    CLIENT      DATE        PAYER                     TRACE               TOTAL          LINES  EXC   STATE              BALANCE")
             for batch in batches {
                 Output.line("\(String(batch.id).padding(6))\(batch.client.padding(12))\((batch.paymentDate ?? "-").padding(12))"
                     + "\(String((batch.payer ?? "-").prefix(24)).padding(26))\(String((batch.traceNumber ?? "-").prefix(18)).padding(20))"
-                    + "\((batch.total + " " + batch.currency).padding(15))\(String(batch.lines).padding(7))"
-                    + (batch.balanced ? "ok" : "OUT BY \(batch.difference)"))
+                    + "\((batch.total + " " + batch.currency).padding(15))\(String(batch.lines).padding(7))\(String(batch.exceptions).padding(6))"
+                    + "\(batch.state.padding(19))" + (batch.balanced ? "ok" : "OUT BY \(batch.difference)"))
             }
         }
         return .ok

@@ -10,7 +10,7 @@ import NightjarVault
 enum NightCommands {
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["run"], summary: "run the night: every credential's portals, imports, matching, the summary",
+            CommandSpec(["run"], effect: .changesBooks, summary: "run the night: every credential's portals, imports, matching, the summary",
                         discussion: """
                         Takes every credential in scope (all the vault key can open, or --client/--portal), works
                         out each one's range — from the end of its last successful range less 3 days (portals post
@@ -29,6 +29,11 @@ enum NightCommands {
                         listed under NEEDS ATTENTION at the top of the summary and the morning report, with what to do.
                         Exits 1 when any credential did not go well, 0 when all did.
 
+                        On a terminal a live line shows credentials done of the total, files, failures, the time
+                        so far and when the night should end; nothing extra is written when standard error is not a
+                        terminal. --progress json writes one JSON object per event on standard error instead, for a
+                        supervisor (see docs/operating.md).
+
                         Example (unattended, as a timer or cron job would):
                           nightjar run --key-file /etc/nightjar/night.key --json
                         """,
@@ -39,16 +44,17 @@ enum NightCommands {
                                   .value("documents", "WHAT", "remittances (default), supplier (invoices, purchase orders, statements) or all"),
                                   .value("kind", "KIND", repeatable: true, "one kind to fetch: remittance, invoice, purchase_order, statement, other"),
                                   .value("concurrency", "N", "credentials at once (default 8)"),
+                                  .value("progress", "HOW", "auto: a live line on a terminal, nothing otherwise (default); json: one JSON line per event on standard error; none"),
                                   .flag("since-last", "from the end of each credential's last good range (the default)"),
                                   .flag("refetch", "download again documents the inbox already holds (by default a listing's reference with the same date or size is skipped)"),
                                   .value("retry-login", "CLIENT/PORTAL", repeatable: true, names: .credentialName,
                                          "you fixed this credential: allow one more login although one failed in the last 12 hours (audited)"),
                                   .flag("interactive", "ask for one-time codes a person must type")] + VaultCommands.unlockOptions,
                         run: run),
-            CommandSpec(["runs"], summary: "list recent runs", options: [.value("limit", "N", "how many (default 20)")], run: listRuns),
-            CommandSpec(["runs", "show"], summary: "show a run: each credential's range, outcome, files and lines",
+            CommandSpec(["runs"], effect: .readsOnly, summary: "list recent runs", options: [.value("limit", "N", "how many (default 20)")], run: listRuns),
+            CommandSpec(["runs", "show"], effect: .readsOnly, summary: "show a run: each credential's range, outcome, files and lines",
                         arguments: [ArgumentSpec("ID", "the run id")], run: showRun),
-            CommandSpec(["check"], summary: "exit non-zero when no run finished recently or anything needs attention (for monitoring)",
+            CommandSpec(["check"], effect: .readsOnly, summary: "exit non-zero when no run finished recently or anything needs attention (for monitoring)",
                         discussion: """
                         Exits 0 when a run finished within --max-age and nothing needs attention: each credential's
                         latest part in that time went well, and no file in the inbox is unread (a file no profile
@@ -60,7 +66,7 @@ enum NightCommands {
                           nightjar check --max-age 26h
                         """,
                         options: [.value("max-age", "AGE", "how old the last good run may be: 26h, 90m, 2d (default 26h)")], run: check),
-            CommandSpec(["report"], summary: "write the morning report: a self-contained HTML page per client, exceptions first",
+            CommandSpec(["report"], effect: .readsOnly, summary: "write the morning report: a self-contained HTML page per client, exceptions first",
                         discussion: """
                         Covers the batches awaiting review (or those imported on --date), with the last run's portal
                         failures. The page needs nothing from the network, runs no script, prints well, and shows no
@@ -71,7 +77,7 @@ enum NightCommands {
                         """,
                         options: [.value("html", "FILE", "where to write the page"), .value("date", "DATE", "batches imported on this date"),
                                   .client(repeatable: true, "only this client")], run: report),
-            CommandSpec(["schedule"], summary: "list each portal's next visits, in its time zone and in UTC",
+            CommandSpec(["schedule"], effect: .readsOnly, summary: "list each portal's next visits, in its time zone and in UTC",
                         discussion: """
                         Schedules live in nightjar.conf:
                           [schedule]
@@ -81,14 +87,14 @@ enum NightCommands {
                         one that happens twice on a fall-back day runs once.
                         """,
                         options: [.value("days", "N", "how far ahead (default 1)")], run: schedule),
-            CommandSpec(["daemon"], summary: "stay up and run each portal at its scheduled windows",
+            CommandSpec(["daemon"], effect: .changesBooks, summary: "stay up and run each portal at its scheduled windows",
                         discussion: """
                         Unattended: give the vault key with --key-file, NIGHTJAR_VAULT_KEY_FILE or the systemd credential
                         nightjar-vault-key. Each window runs `nightjar run --portal P` for the portals due then; a bad
                         night is logged and the daemon carries on. See docs/operating.md for the unit files.
                         """,
                         options: [.value("max-runs", "N", "stop after N runs (tests)")] + VaultCommands.unlockOptions, run: daemon),
-            CommandSpec(["trace"], summary: "where a reference (invoice number) appeared: files, batches, lines, matches",
+            CommandSpec(["trace"], effect: .readsOnly, summary: "where a reference (invoice number) appeared: files, batches, lines, matches",
                         discussion: """
                         Answers "why is invoice X not in this morning's batch?": every file, batch and line where the
                         reference appeared (compared after normalisation), when it was fetched and what matched it; or
@@ -115,6 +121,7 @@ enum NightCommands {
         var retryLogins: [CredentialName] = []
         /// Download again documents the inbox already holds.
         var refetch = false
+        var progress: NightProgress?
     }
 
     /// A night's result with what could not be run and what expires soon.
@@ -199,7 +206,7 @@ enum NightCommands {
         var runner = NightRunner(jobs: jobs, book: book, kinds: scope.kinds, stagingDirectory: workspace.dataDirectory + "/staging",
                                  reportsDirectory: workspace.reportsDirectory, maximumConcurrent: scope.concurrency,
                                  loginGuard: DatabaseLoginGuard(open: opener), totp: TOTPCodeSource(store: DatabaseTOTPStore(open: opener)),
-                                 prompt: scope.prompt, trace: { Logger(label: "run").info($0) })
+                                 prompt: scope.prompt, trace: { Logger(label: "run").info($0) }, progress: scope.progress)
         runner.refetch = scope.refetch
         if let end = config.nightDeadline(after: Date()) { runner.deadline = ContinuousClock.now + .milliseconds(Int(end.timeIntervalSinceNow * 1000)) }
         let description = (scope.clients.isEmpty ? "all clients" : scope.clients.joined(separator: ",")) + " / "
@@ -255,6 +262,7 @@ enum NightCommands {
             do { return try CredentialName(parsing: text) } catch let error as VaultError { throw UsageError(error.message, command: "run") }
         }
         scope.prompt = invocation.flag("interactive") ? ScraperCommands.PersonPrompt(input: input) : nil
+        scope.progress = try ProgressMode.parse(invocation.value("progress")).progress()
         let result = try await performNight(invocation.workspace, method: method, scope: scope)
         try print(result, json: invocation.json)
         return result.succeeded ? .ok : .failure
@@ -414,7 +422,7 @@ enum NightCommands {
         for item in trace.appearances {
             Output.line("\(item.client)/\(item.portal ?? "-"): \(item.file) (sha256 \(item.sha256.prefix(12))..., fetched \(item.fetchedAt ?? "by hand"))")
             let place = "    batch \(item.batch), payment \(item.traceNumber ?? "-") of \(item.paymentDate ?? "-") from \(item.payer ?? "-")"
-            let onLine = item.line >= 0 ? ", line \(item.line)" : ", payment level"
+            let onLine = item.line >= 1 ? ", line \(item.line)" : ", payment level"
             switch item.foundAs {
             case "line":
                 Output.line(place + onLine + ": \(item.reference) paid \(item.amountPaid) — "

@@ -23,7 +23,7 @@ enum ScraperCommands {
 
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["scraper", "check"], summary: "check scraper definitions without sending anything",
+            CommandSpec(["scraper", "check"], effect: .readsOnly, summary: "check scraper definitions without sending anything",
                         discussion: """
                         Parses and checks each FILE: unknown steps, names, functions and filters (with suggestions),
                         wrong types, vault values aimed at origins they may not reach, loops without a bound, blocks
@@ -33,7 +33,7 @@ enum ScraperCommands {
                           nightjar scraper check scrapers/*.scraper
                         """,
                         arguments: [ArgumentSpec("FILE", "definition files", variadic: true)], run: check),
-            CommandSpec(["scraper", "try"], summary: "run one definition with one credential and report what it downloads",
+            CommandSpec(["scraper", "try"], effect: .readsOnly, summary: "run one definition with one credential and report what it downloads",
                         discussion: """
                         Uses scrapers/PORTAL.scraper (or a path to a .scraper file) with the vault entry CLIENT/PORTAL.
                         Logs in, fetches the range (split into the portal's window), saves each file and prints its
@@ -53,7 +53,7 @@ enum ScraperCommands {
                         options: runOptions + [.flag("dry-run", "print the requests, send nothing"),
                                                .flag("interactive", "ask for one-time codes (e-mail, SMS) on the terminal")],
                         run: tryRun),
-            CommandSpec(["scraper", "record"], summary: "run a definition live and save the run as a cassette for `scraper test`",
+            CommandSpec(["scraper", "record"], effect: .changesOther, summary: "run a definition live and save the run as a cassette for `scraper test`",
                         discussion: """
                         Like `scraper try`, and saves every exchange to a cassette (default scrapers/PORTAL.cassette):
                         secrets redacted, bank account numbers masked, the live host replaced by the definition's origin,
@@ -64,7 +64,7 @@ enum ScraperCommands {
                         """,
                         arguments: [ArgumentSpec("PORTAL", "portal name or .scraper file", names: .identifierOrPath("portal name", suffix: ".scraper"))],
                         options: runOptions + [.value("cassette", "FILE", "where to write the cassette")], run: record),
-            CommandSpec(["scraper", "test"], summary: "replay cassettes offline; fails if a definition no longer downloads the same files",
+            CommandSpec(["scraper", "test"], effect: .readsOnly, summary: "replay cassettes offline; fails if a definition no longer downloads the same files",
                         discussion: """
                         For each definition (default: every scrapers/*.scraper that has a .cassette beside it), replays
                         its cassette without the network and compares the downloads (names, hashes, captured metadata).
@@ -75,7 +75,7 @@ enum ScraperCommands {
                         """,
                         arguments: [ArgumentSpec("FILE", "definitions to test", optional: true, variadic: true)],
                         options: [.value("dir", "DIR", "the folder of definitions (default: the workspace's scrapers/)")], run: test),
-            CommandSpec(["scraper", "approve"], summary: "approve this exact version of a definition for the night run (admin)",
+            CommandSpec(["scraper", "approve"], effect: .changesOther, summary: "approve this exact version of a definition for the night run (admin)",
                         discussion: """
                         Records the file's SHA-256 in the vault, signed into the audit log. The night run refuses a
                         definition whose hash is not approved; any edit needs a new approval.
@@ -264,7 +264,8 @@ enum ScraperCommands {
         let path = invocation.value("cassette").map { Workspace.absolute($0) }
             ?? prepared.workspace.scrapersDirectory + "/\(prepared.definition.portal).cassette"
         let bytes = try cassette.encoded()
-        try SecureFile.writeAtomically(Redactor.shared.redact(bytes: bytes), to: path, mode: 0o644)
+        // The cassette is already redacted and masked; once more through the redactor, owner-only.
+        try SecureFile.writeAtomically(recorder.mask.redact(bytes: bytes), to: path, mode: 0o600)
         Output.line("cassette: \(path) (\(cassette.interactions.count) exchanges, \(cassette.downloads.count) downloads)")
         return status
     }
@@ -283,10 +284,10 @@ enum ScraperCommands {
             let cleared = try LoginAttempts(database: try WorkspaceDatabase.open(at: prepared.workspace.databasePath)).clear(credential: prepared.credential.name)
             Logger(label: "scraper").notice("cleared \(cleared) failed login(s) of \(prepared.credential.name); one more attempt is allowed")
         }
-        let recorder = invocation.value("har") != nil ? HARRecorder() : nil
+        let recorder = invocation.value("har") != nil ? HARRecorder(sensitiveNames: prepared.definition.settings.sensitiveNames) : nil
         let origins = definition.origins.map { ScraperChecker.origin(of: prepared.options.originOverrides[$0.name] ?? $0.url) }
         let session = await ScraperInterpreter.session(for: definition, origins: origins, recorder: recorder)
-        let recording = recording ? RecordingTransport(session) : nil
+        let recording = recording ? RecordingTransport(session, sensitiveNames: prepared.definition.settings.sensitiveNames) : nil
         let verbose = invocation.flag("dry-run") || invocation.value("log-level") == "debug" || invocation.value("log-level") == "info"
         let interpreter = ScraperInterpreter(
             definition: definition, credential: prepared.credential, transport: recording ?? session, options: prepared.options,

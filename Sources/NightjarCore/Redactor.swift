@@ -1,46 +1,65 @@
-import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The registry of secret values that every output path passes through: log lines, errors,
-/// HAR recordings, reports, JSON. A registered value is found raw and in the forms it takes on
-/// the way out, then replaced by `[REDACTED]`:
+/// HAR recordings, cassettes, reports, JSON. A registered value is found raw and in the forms it
+/// takes on the way out, then replaced by `[REDACTED]`:
 ///
 /// - escaped, character by character, in any mix of URL percent-encoding (either hex case, `+`
 ///   for space, even double-encoded `%25XX`), JSON string escapes (`\/`, `\"`, `\u00e9`, also
 ///   escaped again when JSON is embedded in JSON) and HTML character references (`&amp;`,
 ///   `&#39;`, `&#xE9;`), so every encoder's choices are covered without listing them;
 /// - base64, standard and URL-safe, at any alignment inside a longer base64 text (as in an
-///   `Authorization: Basic` header).
+///   `Authorization: Basic` header), and hexadecimal in either case.
+///
+/// One pass over the text finds every secret in every form at once (see `RedactionScanner`): the
+/// cost per byte does not grow with the number of secrets. Redactions run concurrently; a
+/// registration waits for them.
 ///
 /// Values shorter than `minimumSearchableLength` bytes are not searched for (a 4-digit PIN would
 /// mangle amounts and dates); they are kept out of output by field instead: log fields marked
-/// `.secret` always print `[REDACTED]`.
-public final class Redactor: Sendable {
+/// `.secret` always print `[REDACTED]`. Identifiers (client and portal ids) are never redacted,
+/// even when a secret has the same bytes.
+public final class Redactor: @unchecked Sendable {
     /// The process-wide registry.
     public static let shared = Redactor()
 
     /// What a redacted value is replaced by.
     public static let marker = "[REDACTED]"
+    static let markerBytes = Array(marker.utf8)
 
     /// Shorter values are kept out of output by field, not by search.
     public static let minimumSearchableLength = 6
 
-    private struct Index: Sendable {
-        /// Secrets as Unicode scalars with their UTF-8 bytes, for escape-tolerant matching.
-        var secrets: [[Unicode.Scalar]] = []
-        /// For each byte value, the secrets whose first byte (once decoded) it is.
-        var startsWith: [[Int]] = Array(repeating: [], count: 256)
-        /// The registered values, to skip duplicates in constant time.
-        var registered: Set<[UInt8]> = []
-        /// Exact patterns (base64 cores) of 8 bytes or more, keyed by their first eight bytes.
-        var exactByPrefix8: [UInt64: [[UInt8]]] = [:]
-        /// Shorter exact patterns (6 or 7 bytes), keyed by their first four bytes.
-        var exactByPrefix4: [UInt32: [[UInt8]]] = [:]
-        var isEmpty: Bool { secrets.isEmpty }
+    /// Guards `index`: shared by redactions, exclusive for registrations.
+    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
+    private var index = RedactionIndex()
+
+    public init() {
+        lock = .allocate(capacity: 1)
+        lock.initialize(to: pthread_rwlock_t())
+        pthread_rwlock_init(lock, nil)
     }
 
-    private let index = Mutex(Index())
+    deinit {
+        pthread_rwlock_destroy(lock)
+        lock.deallocate()
+    }
 
-    public init() {}
+    func reading<T>(_ body: (RedactionIndex) throws -> T) rethrows -> T {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body(index)
+    }
+
+    private func writing<T>(_ body: (inout RedactionIndex) throws -> T) rethrows -> T {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return try body(&index)
+    }
 
     /// Registers a secret. Returns false when the value is too short to search for safely.
     @discardableResult
@@ -54,357 +73,190 @@ public final class Redactor: Sendable {
         register(bytes: Array(text.utf8))
     }
 
-    private func register(bytes: [UInt8]) -> Bool {
+    /// Registers a secret given as bytes.
+    @discardableResult
+    public func register(bytes: [UInt8]) -> Bool {
         guard bytes.count >= Redactor.minimumSearchableLength else { return false }
-        let scalars = Array(String(decoding: bytes, as: UTF8.self).unicodeScalars)
-        var cores: [[UInt8]] = []
-        for alignment in 0..<3 {
-            let core = RedactionForms.base64Core(bytes, alignment: alignment)
-            guard core.count >= 6 else { continue }
-            cores.append(core)
-            cores.append(core.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: "-") : $0 == UInt8(ascii: "/") ? UInt8(ascii: "_") : $0 })
-        }
-        index.withLock { index in
-            guard index.registered.insert(bytes).inserted else { return }
-            let number = index.secrets.count
-            index.secrets.append(scalars)
-            index.startsWith[Int(bytes[0])].append(number)
-            for core in cores {
-                if core.count >= 8 {
-                    index.exactByPrefix8[RedactionForms.prefixKey8(core, at: 0), default: []].append(core)
-                } else {
-                    index.exactByPrefix4[RedactionForms.prefixKey(core, at: 0), default: []].append(core)
-                }
-            }
-        }
+        writing { $0.add(bytes) }
         return true
     }
 
-    /// Number of secrets registered.
-    public var count: Int { index.withLock { $0.secrets.count } }
+    /// Declares an identifier (a client or portal id) that is never redacted: a secret with the
+    /// same bytes stops being searched for, so a client named like a portal username prints in full.
+    public func declareIdentifier(_ identifier: String) {
+        guard identifier.utf8.count >= Redactor.minimumSearchableLength else { return }
+        writing { $0.addIdentifier(Array(identifier.utf8)) }
+    }
+
+    /// Number of secrets being searched for.
+    public var count: Int { reading { $0.activeCount } }
 
     /// Forgets every registered value (tests, and the end of a run).
     public func removeAll() {
-        index.withLock { $0 = Index() }
+        writing { index in
+            index.wipe()
+            index = RedactionIndex()
+        }
     }
 
     /// `text` with every registered value, in every form, replaced by `[REDACTED]`.
     public func redact(_ text: String) -> String {
-        let bytes = Array(text.utf8)
-        guard let redacted = redactIfNeeded(bytes) else { return text }
+        var text = text
+        let redacted = text.withUTF8 { redactIfNeeded($0) }
+        guard let redacted else { return text }
         return String(decoding: redacted, as: UTF8.self)
     }
 
     /// `bytes` with every registered value replaced (for files: HAR recordings, reports).
     public func redact(bytes: [UInt8]) -> [UInt8] {
-        redactIfNeeded(bytes) ?? bytes
+        bytes.withUnsafeBufferPointer { redactIfNeeded($0) } ?? bytes
     }
 
     /// Whether `text` contains any registered value in any form.
     public func containsSecret(_ text: String) -> Bool {
-        redactIfNeeded(Array(text.utf8)) != nil
+        var text = text
+        return text.withUTF8 { buffer in
+            reading { index in
+                guard index.activeCount > 0, buffer.count > 0 else { return false }
+                var scanner = RedactionScanner()
+                scanner.scan(buffer, base: 0, final: true, index: index)
+                return !scanner.spans.isEmpty
+            }
+        }
+    }
+
+    /// The byte ranges of `bytes` that redaction replaces (overlapping ranges merged), for tests.
+    func hiddenRanges(_ bytes: [UInt8]) -> [Range<Int>] {
+        let spans = bytes.withUnsafeBufferPointer { buffer in
+            reading { index -> [(start: Int, end: Int)] in
+                guard index.activeCount > 0, buffer.count > 0 else { return [] }
+                var scanner = RedactionScanner()
+                scanner.scan(buffer, base: 0, final: true, index: index)
+                return scanner.spans
+            }
+        }
+        var ranges: [Range<Int>] = []
+        for span in spans.sorted(by: { $0.start < $1.start }) {
+            if let last = ranges.last, span.start <= last.upperBound {
+                ranges[ranges.count - 1] = last.lowerBound..<max(last.upperBound, span.end)
+            } else {
+                ranges.append(span.start..<span.end)
+            }
+        }
+        return ranges
     }
 
     /// nil when nothing was found.
-    private func redactIfNeeded(_ bytes: [UInt8]) -> [UInt8]? {
-        index.withLock { index -> [UInt8]? in
-            guard !index.isEmpty, !bytes.isEmpty else { return nil }
-            var output: [UInt8] = []
-            var copiedUpTo = 0
-            var position = 0
-            let marker = Array(Redactor.marker.utf8)
-            // Bytes that may start an escape (%XX, +, \u, &...). Where the text's next two bytes are
-            // neither, a secret can only be there written raw: two byte compares rule most out.
-            func plain(_ byte: UInt8) -> Bool { byte != 37 && byte != 43 && byte != 92 && byte != 38 }
-            while position < bytes.count {
-                var end = -1
-                let rawPair = position + 1 < bytes.count && plain(bytes[position]) && plain(bytes[position + 1])
-                func consider(_ first: UInt8) {
-                    for number in index.startsWith[Int(first)] {
-                        let secret = index.secrets[number]
-                        if rawPair, secret.count > 1, secret[0].isASCII, secret[1].isASCII,
-                           bytes[position] != UInt8(secret[0].value) || bytes[position + 1] != UInt8(secret[1].value) {
-                            continue
-                        }
-                        if let matchEnd = EscapeTolerantMatch.end(of: secret, in: bytes, at: position), matchEnd > end {
-                            end = matchEnd
-                        }
-                    }
-                }
-                if plain(bytes[position]) {
-                    consider(bytes[position])
-                } else {
-                    for first in EscapeTolerantMatch.firstDecodedBytes(bytes, at: position) { consider(first) }
-                }
-                if position + 8 <= bytes.count, let candidates = index.exactByPrefix8[RedactionForms.prefixKey8(bytes, at: position)] {
-                    for pattern in candidates where position + pattern.count > end && RedactionForms.matches(bytes, at: position, pattern: pattern) {
-                        end = position + pattern.count
-                    }
-                }
-                if position + 4 <= bytes.count, let candidates = index.exactByPrefix4[RedactionForms.prefixKey(bytes, at: position)] {
-                    for pattern in candidates where position + pattern.count > end && RedactionForms.matches(bytes, at: position, pattern: pattern) {
-                        end = position + pattern.count
-                    }
-                }
-                if end > position {
-                    if output.isEmpty { output.reserveCapacity(bytes.count) }
-                    output.append(contentsOf: bytes[copiedUpTo..<position])
-                    output.append(contentsOf: marker)
-                    position = end
-                    copiedUpTo = position
-                } else {
-                    position += 1
-                }
-            }
-            guard copiedUpTo > 0 else { return nil }
-            output.append(contentsOf: bytes[copiedUpTo...])
-            return output
+    func redactIfNeeded(_ buffer: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        let spans = reading { index -> [(start: Int, end: Int)] in
+            guard index.activeCount > 0, buffer.count > 0 else { return [] }
+            var scanner = RedactionScanner()
+            scanner.scan(buffer, base: 0, final: true, index: index)
+            return scanner.spans
         }
+        guard !spans.isEmpty else { return nil }
+        var output: [UInt8] = []
+        output.reserveCapacity(buffer.count)
+        var copied = 0
+        Redactor.apply(spans, upTo: buffer.count, from: &copied) { range in
+            if let range { output.append(contentsOf: buffer[range]) } else { output.append(contentsOf: Redactor.markerBytes) }
+        }
+        return output
+    }
+
+    /// Walks `spans` (in any order, overlapping or not) over the text from `copied` to `limit`:
+    /// hands `emit` each plain range, and nil for each marker. Overlapping spans give one marker;
+    /// a span that ends past `limit` moves `copied` past it.
+    static func apply(_ spans: [(start: Int, end: Int)], upTo limit: Int, from copied: inout Int, emit: (Range<Int>?) -> Void) {
+        let ordered = spans.count > 1 ? spans.sorted { $0.start < $1.start || ($0.start == $1.start && $0.end > $1.end) } : spans
+        for span in ordered where span.end > copied {
+            if span.start > copied {
+                guard span.start <= limit else { break }
+                emit(copied..<span.start)
+                emit(nil)
+            } else if span.start == copied {
+                emit(nil)
+            }
+            // A span starting inside the last marker only extends what it hides.
+            copied = span.end
+        }
+        if copied < limit {
+            emit(copied..<limit)
+            copied = limit
+        }
+    }
+
+    /// A stream that redacts what is written to it, buffer by buffer, and hands the redacted
+    /// bytes to `sink` as soon as they can no longer be part of a secret.
+    public func stream(into sink: @escaping (UnsafeRawBufferPointer) throws -> Void) -> RedactionStream {
+        RedactionStream(redactor: self, sink: sink)
     }
 }
 
-/// Matches a secret in text where each of its characters may be written raw or escaped.
-enum EscapeTolerantMatch {
-    /// The bytes a secret's first byte could be, given what starts at `position`: the byte
-    /// itself, or what a `%XX`, `%25XX`, `+`, JSON escape or HTML reference there decodes to.
-    static func firstDecodedBytes(_ text: [UInt8], at position: Int) -> [UInt8] {
-        let byte = text[position]
-        switch byte {
-        case UInt8(ascii: "%"):
-            var result: [UInt8] = [byte]
-            if let value = hexByte(text, at: position + 1) {
-                result.append(value)
-                if value == 0x25, let inner = hexByte(text, at: position + 3) { result.append(inner) }
-            }
-            return result
-        case UInt8(ascii: "+"):
-            return [byte, 32]
-        case UInt8(ascii: "\\"):
-            var cursor = position
-            while cursor < text.count, text[cursor] == UInt8(ascii: "\\") { cursor += 1 }
-            guard cursor < text.count else { return [byte] }
-            switch text[cursor] {
-            case UInt8(ascii: "u"):
-                guard let unit = hex4(text, at: cursor + 1) else { return [byte] }
-                if (0xD800...0xDBFF).contains(unit) { return [byte, 0xF0, 0xF1, 0xF2, 0xF3, 0xF4] }
-                guard let scalar = Unicode.Scalar(UInt32(unit)) else { return [byte] }
-                return [byte, Array(String(scalar).utf8)[0]]
-            case UInt8(ascii: "n"): return [byte, 10]
-            case UInt8(ascii: "t"): return [byte, 9]
-            case UInt8(ascii: "r"): return [byte, 13]
-            case UInt8(ascii: "b"): return [byte, 8]
-            case UInt8(ascii: "f"): return [byte, 12]
-            default: return [byte, text[cursor]]
-            }
-        case UInt8(ascii: "&"):
-            guard let semicolon = text[position..<min(text.count, position + 12)].firstIndex(of: UInt8(ascii: ";")) else { return [byte] }
-            for candidate: UInt8 in [38, 60, 62, 34, 39] where htmlReference(Unicode.Scalar(candidate), in: text, at: position) == semicolon + 1 {
-                return [byte, candidate]
-            }
-            let name = String(decoding: text[(position + 1)..<semicolon], as: UTF8.self)
-            let value = name.hasPrefix("#x") || name.hasPrefix("#X") ? UInt32(name.dropFirst(2), radix: 16)
-                : name.hasPrefix("#") ? UInt32(name.dropFirst(1)) : (name == "nbsp" ? 160 : nil)
-            guard let value, let scalar = Unicode.Scalar(value) else { return [byte] }
-            return [byte, Array(String(scalar).utf8)[0]]
-        default:
-            return [byte]
-        }
+/// Redacts a text that arrives in pieces (a file written as it is produced, a pipe): a secret
+/// split across two writes is redacted like one written whole. Bytes that might still begin a
+/// secret are held back (a few dozen at most, more inside a long escape) until the next write
+/// or `finish`.
+public final class RedactionStream {
+    private let redactor: Redactor
+    private let sink: (UnsafeRawBufferPointer) throws -> Void
+    private var scanner = RedactionScanner()
+    /// Bytes from offset `base` on that are not yet emitted or may still be needed.
+    private var buffer: [UInt8] = []
+    private var base = 0
+    /// Everything before this offset has been handed to the sink (as text or as a marker).
+    private var emitted = 0
+    private var finished = false
+
+    init(redactor: Redactor, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) {
+        self.redactor = redactor
+        self.sink = sink
     }
 
-    /// The end offset of a match of `secret` starting at `start`, or nil. Each character may have
-    /// several readings (a raw `%` or the start of `%25`), so the search backtracks; it is bounded by
-    /// the secret's length times the few readings a character has.
-    static func end(of secret: [Unicode.Scalar], in text: [UInt8], at start: Int) -> Int? {
-        var budget = 64 * secret.count
-        func match(_ index: Int, _ position: Int) -> Int? {
-            if index == secret.count { return position }
-            budget -= 1
-            guard budget > 0 else { return nil }
-            for next in characterEnds(secret[index], in: text, at: position) {
-                if let end = match(index + 1, next) { return end }
-            }
-            return nil
-        }
-        return match(0, start)
+    /// Adds bytes to the stream.
+    public func write<C: Collection>(_ bytes: C) throws where C.Element == UInt8 {
+        precondition(!finished, "write after finish")
+        buffer.append(contentsOf: bytes)
+        try advance(final: false)
     }
 
-    /// Every offset where one character of the secret can end when written at `position`.
-    static func characterEnds(_ scalar: Unicode.Scalar, in text: [UInt8], at position: Int) -> [Int] {
-        guard position < text.count else { return [] }
-        var ends: [Int] = []
-        // Raw or percent-encoded, byte by byte (each byte may have two readings).
-        var cursors = [position]
-        for byte in String(scalar).utf8 {
-            cursors = cursors.flatMap { byteForms(byte, in: text, at: $0) }
-            if cursors.isEmpty { break }
-        }
-        ends += cursors
-        let first = text[position]
-        if first == UInt8(ascii: "\\") {
-            if scalar == "\\" {
-                // A backslash escaped once, twice or three times: 2, 4 or 8 backslashes.
-                for run in [2, 4, 8] where position + run <= text.count
-                    && text[position..<(position + run)].allSatisfy({ $0 == UInt8(ascii: "\\") }) {
-                    ends.append(position + run)
-                }
-            } else if let end = jsonEscape(scalar, in: text, at: position) {
-                ends.append(end)
-            }
-        }
-        if first == UInt8(ascii: "&"), let end = htmlReference(scalar, in: text, at: position) { ends.append(end) }
-        return ends
+    /// Adds text to the stream.
+    public func write(_ text: String) throws { try write(Array(text.utf8)) }
+
+    /// Emits whatever is held back; the stream takes no more writes.
+    public func finish() throws {
+        guard !finished else { return }
+        finished = true
+        try advance(final: true)
     }
 
-    /// Where a byte ends when written raw, as `%XX`, as `%25XX`, or `+` for a space.
-    static func byteForms(_ byte: UInt8, in text: [UInt8], at position: Int) -> [Int] {
-        guard position < text.count else { return [] }
-        var ends: [Int] = []
-        if text[position] == byte { ends.append(position + 1) }
-        if byte == 32 && text[position] == UInt8(ascii: "+") { ends.append(position + 1) }
-        if text[position] == UInt8(ascii: "%") {
-            if let value = hexByte(text, at: position + 1), value == byte { ends.append(position + 3) }
-            if hexByte(text, at: position + 1) == 0x25, let value = hexByte(text, at: position + 3), value == byte {
-                ends.append(position + 5)
+    private func advance(final: Bool) throws {
+        let safe = buffer.withUnsafeBufferPointer { text -> Int in
+            redactor.reading { index in
+                scanner.scan(text, base: base, final: final, index: index)
             }
+            return final ? base + text.count : scanner.safePoint
         }
-        return ends
-    }
-
-    /// A JSON escape (possibly escaped again: any run of backslashes) that stands for `scalar`.
-    static func jsonEscape(_ scalar: Unicode.Scalar, in text: [UInt8], at position: Int) -> Int? {
-        var cursor = position
-        while cursor < text.count, text[cursor] == UInt8(ascii: "\\") { cursor += 1 }
-        guard cursor < text.count else { return scalar == "\\" ? cursor : nil }
-        let letter = text[cursor]
-        switch letter {
-        case UInt8(ascii: "u"):
-            guard let unit = hex4(text, at: cursor + 1) else { return nil }
-            var end = cursor + 5
-            var value = UInt32(unit)
-            if (0xD800...0xDBFF).contains(unit) {
-                var low = end
-                while low < text.count, text[low] == UInt8(ascii: "\\") { low += 1 }
-                guard low > end, low < text.count, text[low] == UInt8(ascii: "u"), let second = hex4(text, at: low + 1),
-                      (0xDC00...0xDFFF).contains(second) else { return nil }
-                value = 0x10000 + (UInt32(unit) - 0xD800) << 10 + (UInt32(second) - 0xDC00)
-                end = low + 5
-            }
-            return value == scalar.value ? end : nil
-        case UInt8(ascii: "n"): return scalar == "\n" ? cursor + 1 : nil
-        case UInt8(ascii: "t"): return scalar == "\t" ? cursor + 1 : nil
-        case UInt8(ascii: "r"): return scalar == "\r" ? cursor + 1 : nil
-        case UInt8(ascii: "b"): return scalar.value == 8 ? cursor + 1 : nil
-        case UInt8(ascii: "f"): return scalar.value == 12 ? cursor + 1 : nil
-        default:
-            if scalar == "\\" { return cursor }
-            if (scalar == "\"" || scalar == "/"), letter == UInt8(scalar.value) { return cursor + 1 }
-            return nil
-        }
-    }
-
-    /// An HTML character reference (`&amp;`, `&#39;`, `&#xE9;`) that stands for `scalar`.
-    static func htmlReference(_ scalar: Unicode.Scalar, in text: [UInt8], at position: Int) -> Int? {
-        guard let semicolon = text[position..<min(text.count, position + 12)].firstIndex(of: UInt8(ascii: ";")) else { return nil }
-        let name = String(decoding: text[(position + 1)..<semicolon], as: UTF8.self)
-        let value: UInt32?
-        switch name {
-        case "amp": value = 38
-        case "lt": value = 60
-        case "gt": value = 62
-        case "quot": value = 34
-        case "apos": value = 39
-        case "nbsp": value = 160
-        default:
-            if name.hasPrefix("#x") || name.hasPrefix("#X") {
-                value = UInt32(name.dropFirst(2), radix: 16)
-            } else if name.hasPrefix("#") {
-                value = UInt32(name.dropFirst(1), radix: 10)
+        // Spans found so far that start before the safe point are settled.
+        var settled: [(start: Int, end: Int)] = []
+        var open: [(start: Int, end: Int)] = []
+        for span in scanner.spans { if span.start < safe { settled.append(span) } else { open.append(span) } }
+        scanner.spans = open
+        var chunk: [UInt8] = []
+        let limit = max(emitted, safe)
+        Redactor.apply(settled, upTo: limit, from: &emitted) { range in
+            if let range {
+                chunk.append(contentsOf: buffer[(range.lowerBound - base)..<(range.upperBound - base)])
             } else {
-                value = nil
+                chunk.append(contentsOf: Redactor.markerBytes)
             }
         }
-        return value == scalar.value ? semicolon + 1 : nil
-    }
-
-    static func hexDigit(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case 48...57: byte - 48
-        case 65...70: byte - 55
-        case 97...102: byte - 87
-        default: nil
+        if !chunk.isEmpty { try chunk.withUnsafeBytes { try sink($0) } }
+        // Keep only what the scanner may still read.
+        let keepFrom = min(emitted, safe, scanner.node)
+        if keepFrom - base > 4096 || (final && keepFrom > base) {
+            buffer.removeFirst(keepFrom - base)
+            base = keepFrom
         }
-    }
-
-    static func hexByte(_ text: [UInt8], at position: Int) -> UInt8? {
-        guard position + 1 < text.count, let high = hexDigit(text[position]), let low = hexDigit(text[position + 1]) else {
-            return nil
-        }
-        return high << 4 | low
-    }
-
-    static func hex4(_ text: [UInt8], at position: Int) -> UInt16? {
-        guard let high = hexByte(text, at: position), let low = hexByte(text, at: position + 2) else { return nil }
-        return UInt16(high) << 8 | UInt16(low)
-    }
-}
-
-/// Helpers for the base64 form of secrets.
-public enum RedactionForms {
-    static func prefixKey(_ bytes: [UInt8], at offset: Int) -> UInt32 {
-        UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16
-            | UInt32(bytes[offset + 3]) << 24
-    }
-
-    static func prefixKey8(_ bytes: [UInt8], at offset: Int) -> UInt64 {
-        var key: UInt64 = 0
-        for index in 0..<8 { key |= UInt64(bytes[offset + index]) << UInt64(8 * index) }
-        return key
-    }
-
-    static func matches(_ bytes: [UInt8], at offset: Int, pattern: [UInt8]) -> Bool {
-        guard offset + pattern.count <= bytes.count else { return false }
-        for index in 0..<pattern.count where bytes[offset + index] != pattern[index] { return false }
-        return true
-    }
-
-    /// The base64 characters that encode only bytes of `secret` when it starts `alignment` bytes
-    /// into a 3-byte group of a longer text.
-    public static func base64Core(_ secret: [UInt8], alignment: Int) -> [UInt8] {
-        let padded = [UInt8](repeating: 0, count: alignment) + secret
-        let encoded = Array(Base64.encode(padded).utf8.prefix { $0 != UInt8(ascii: "=") })
-        let firstBit = 8 * alignment
-        let endBit = 8 * (alignment + secret.count)
-        let first = (firstBit + 5) / 6
-        let end = endBit / 6
-        guard end > first, end <= encoded.count else { return [] }
-        return Array(encoded[first..<end])
-    }
-}
-
-/// Base64 without Foundation (RFC 4648).
-public enum Base64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    /// Standard alphabet, padded.
-    public static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        let input = Array(bytes)
-        var out: [UInt8] = []
-        out.reserveCapacity((input.count + 2) / 3 * 4)
-        var index = 0
-        while index + 3 <= input.count {
-            let value = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
-            out += [alphabet[Int(value >> 18 & 63)], alphabet[Int(value >> 12 & 63)],
-                    alphabet[Int(value >> 6 & 63)], alphabet[Int(value & 63)]]
-            index += 3
-        }
-        let rest = input.count - index
-        if rest == 1 {
-            let value = UInt32(input[index]) << 16
-            out += [alphabet[Int(value >> 18 & 63)], alphabet[Int(value >> 12 & 63)], 61, 61]
-        } else if rest == 2 {
-            let value = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8
-            out += [alphabet[Int(value >> 18 & 63)], alphabet[Int(value >> 12 & 63)], alphabet[Int(value >> 6 & 63)], 61]
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -9,6 +9,8 @@ struct RawResponse: Sendable {
     let headers: [(name: String, value: String)]
     let url: String
     let body: [UInt8]
+    /// The request headers as libcurl sent them (cookies from the jar included), when asked for.
+    let sentHeaders: [(name: String, value: String)]?
 }
 
 /// One transfer: created by the caller, then owned by the loop thread from the moment it is
@@ -37,6 +39,9 @@ final class Transfer: @unchecked Sendable {
     /// On a connection of its own: libcurl silently sends a request again when a reused
     /// connection turns out dead, which must never happen to one that is not safe to repeat.
     var freshConnection = false
+    /// Keep the request headers libcurl sends (for a HAR recording).
+    var recordsSentHeaders = false
+    var sentHeaders: [(name: String, value: String)] = []
 
     init(id: UInt64, url: String, method: HTTPMethod, headerLines: [String], body: [UInt8], limits: TransferLimits, tls: TLSSettings,
          share: UnsafeMutableRawPointer?) {
@@ -214,6 +219,22 @@ final class CurlLoop: @unchecked Sendable {
             }
             return length
         }
+        if transfer.recordsSentHeaders {
+            // The only way libcurl tells what it sent; the other debug calls return at once.
+            _ = ccurl_easy_setopt_ptr(easy, CURLOPT_DEBUGDATA, context)
+            _ = ccurl_easy_setopt_debug_callback(easy) { _, type, data, size, context in
+                guard type == CURLINFO_HEADER_OUT, let data, let context else { return 0 }
+                let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+                let block = String(decoding: UnsafeRawBufferPointer(start: data, count: size), as: UTF8.self)
+                transfer.sentHeaders = []
+                for line in block.split(separator: "\r\n").dropFirst() {
+                    guard let colon = line.firstIndex(of: ":") else { continue }
+                    transfer.sentHeaders.append((String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+                }
+                return 0
+            }
+            _ = ccurl_easy_setopt_long(easy, CURLOPT_VERBOSE, 1)
+        }
         active[easy] = transfer
         curl_multi_add_handle(multi, easy)
     }
@@ -233,7 +254,8 @@ final class CurlLoop: @unchecked Sendable {
             }
         }
         if result == CURLE_OK {
-            let response = RawResponse(status: status, headers: transfer.headers, url: finalURL, body: transfer.received)
+            let response = RawResponse(status: status, headers: transfer.headers, url: finalURL, body: transfer.received,
+                                       sentHeaders: transfer.recordsSentHeaders ? transfer.sentHeaders : nil)
             finish(easy, transfer, response: response)
         } else {
             finish(easy, transfer, error: error(for: result, transfer))

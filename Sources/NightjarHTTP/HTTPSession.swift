@@ -246,16 +246,18 @@ public final class HTTPSession: @unchecked Sendable {
                                 headerLines: headers.map { "\($0.0): \($0.1)" }, body: body, limits: limits, tls: tls, share: share)
         transfer.sink = sink
         transfer.freshConnection = !(request.retryable ?? (request.method.isIdempotent || retry.allowNonIdempotent))
+        transfer.recordsSentHeaders = recorder != nil
         let started = Date()
         do {
             let raw = try await CurlLoop.shared.perform(transfer)
             let response = HTTPResponse(status: raw.status, headers: raw.headers, url: raw.url, body: raw.body)
             state.withLock { $0.referer = raw.url }
             recorder?.record(request, sink == nil ? response : HTTPResponse(status: response.status, headers: response.headers, url: response.url,
-                                                                          body: Array("[download: \(sink!.count) bytes]".utf8)), nil, started: started)
+                                                                          body: Array("[download: \(sink!.count) bytes]".utf8)), nil, started: started,
+                             sentHeaders: raw.sentHeaders.map { $0.map { ($0.name, $0.value) } } ?? headers)
             return response
         } catch {
-            recorder?.record(request, nil, error, started: started)
+            recorder?.record(request, nil, error, started: started, sentHeaders: headers)
             throw error
         }
     }

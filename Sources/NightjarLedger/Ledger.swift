@@ -32,6 +32,29 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     public let difference: String
     public let status: String
     public let sourceFile: String
+    /// Where the batch is in review: `new` (not matched), `matched`, `approved`, `exported`,
+    /// `reversed`, or `duplicate_payment` (a payment sent again; never matched).
+    public let state: String
+    /// Lines still needing a person (anything but paid in full or with its discount).
+    public let exceptions: Int
+}
+
+/// Which batches `batches` lists.
+public struct BatchFilter: Sendable {
+    public var client: ClientID?
+    /// Payments dated this day.
+    public var paymentDate: CalendarDate?
+    /// Imported on or after this day.
+    public var since: CalendarDate?
+    /// States (`BatchSummary.state`); empty: every state.
+    public var states: [String] = []
+    /// Only batches with at least one exception.
+    public var withExceptions = false
+
+    public init() {}
+
+    /// The states a batch can be in, in the order review moves it.
+    public static let allStates = ["new", "matched", "approved", "exported", "reversed", "duplicate_payment"]
 }
 
 /// A stored batch with its lines and adjustments (for a batch with its decisions, the stable
@@ -220,7 +243,14 @@ public struct Ledger {
             }
             var created = 0, updated = 0
             let now = Logger.timestamp()
-            let find = try database.prepared("SELECT id FROM open_invoice WHERE client_id = ? AND customer_id = ? AND invoice_number = ?")
+            let find = try database.prepared("SELECT id, open_amount_minor FROM open_invoice WHERE client_id = ? AND customer_id = ? AND invoice_number = ?")
+            // What approved batches took off an invoice stands: a file from the ERP that has not
+            // yet seen those payments may lower an open amount, never raise it back (only a
+            // reversal gives an approval's amounts back).
+            let settledByApprovals = Set(try database.query("""
+                SELECT DISTINCT e.invoice_id FROM approval_entry e JOIN remittance_batch b ON b.id = e.batch_id
+                WHERE b.client_id = ? AND b.status = 'approved'
+                """, [client]).map { try $0.int64("invoice_id") })
             let update = try database.prepared("""
                 UPDATE open_invoice SET invoice_date = ?, due_date = ?, amount_minor = ?, open_amount_minor = ?, currency = ?, po_number = ?,
                     terms = ?, source_file_id = ?, source_line = ?, updated_at = ? WHERE id = ?
@@ -233,13 +263,18 @@ public struct Ledger {
             var customers: Set<String> = []
             for invoice in invoices {
                 if customers.insert(invoice.customerID).inserted {
-                    try database.execute("INSERT OR IGNORE INTO customer (client_id, customer_id) VALUES (?, ?)", [client, invoice.customerID])
+                    // The customer's name as the client's books give it, when the file has one (the morning report shows it).
+                    try database.execute("""
+                        INSERT INTO customer (client_id, customer_id, name) VALUES (?, ?, ?)
+                        ON CONFLICT (client_id, customer_id) DO UPDATE SET name = coalesce(excluded.name, customer.name)
+                        """, [client, invoice.customerID, invoice.customerName])
                 }
                 find.bind(client.rawValue, at: 1)
                 find.bind(invoice.customerID, at: 2)
                 find.bind(invoice.invoiceNumber, at: 3)
                 var existing: Int64?
-                try find.forEachRow { existing = $0.int64(0) }
+                var currentOpen: Int64 = 0
+                try find.forEachRow { existing = $0.int64(0); currentOpen = $0.int64(1) }
                 let statement = existing == nil ? insert : update
                 var index: Int32 = 1
                 func next() -> Int32 { defer { index += 1 }; return index }
@@ -251,7 +286,8 @@ public struct Ledger {
                 statement.bind(invoice.invoiceDate?.description, at: next())
                 statement.bind(invoice.dueDate?.description, at: next())
                 statement.bind(invoice.amount.minorUnits, at: next())
-                statement.bind(invoice.openAmount.minorUnits, at: next())
+                let open = existing.map { settledByApprovals.contains($0) } == true ? min(invoice.openAmount.minorUnits, currentOpen) : invoice.openAmount.minorUnits
+                statement.bind(open, at: next())
                 statement.bind(invoice.openAmount.currency.code, at: next())
                 statement.bind(invoice.purchaseOrderNumber, at: next())
                 statement.bind(invoice.terms, at: next())
@@ -273,15 +309,42 @@ public struct Ledger {
 
     /// Batches, newest first, optionally for one client and payment date.
     public func batches(client: ClientID? = nil, date: CalendarDate? = nil) throws -> [BatchSummary] {
-        var sql = """
-            SELECT b.*, f.original_name, (SELECT count(*) FROM remittance_line l WHERE l.batch_id = b.id) AS line_count
-            FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id WHERE 1 = 1
-            """
+        var filter = BatchFilter()
+        filter.client = client
+        filter.paymentDate = date
+        return try batches(filter)
+    }
+
+    /// The columns `summary` reads, beside `b.*`: the source file's name, the line count, the
+    /// state and the exceptions.
+    static let summaryColumns = """
+        b.*, f.original_name, (SELECT count(*) FROM remittance_line l WHERE l.batch_id = b.id) AS line_count,
+        CASE WHEN b.status IN ('reversed', 'duplicate_payment') THEN b.status
+             WHEN b.status = 'approved' AND EXISTS (SELECT 1 FROM gl_export g WHERE g.batch_id = b.id) THEN 'exported'
+             WHEN b.status = 'approved' THEN 'approved'
+             WHEN EXISTS (SELECT 1 FROM line_match m WHERE m.batch_id = b.id) THEN 'matched' ELSE 'new' END AS state,
+        (SELECT count(*) FROM remittance_line l LEFT JOIN line_match m ON m.line_id = l.id
+         WHERE l.batch_id = b.id AND coalesce(m.status, 'not_matched') NOT IN ('paid_in_full', 'paid_with_discount')) AS exception_count
+        """
+
+    /// Batches, newest first, as `filter` selects them.
+    public func batches(_ filter: BatchFilter) throws -> [BatchSummary] {
+        var sql = "SELECT * FROM (SELECT \(Ledger.summaryColumns), f.imported_at AS file_imported_at FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id) WHERE 1 = 1"
         var arguments: [any DatabaseValueConvertible] = []
-        if let client { sql += " AND b.client_id = ?"; arguments.append(client) }
-        if let date { sql += " AND b.payment_date = ?"; arguments.append(date) }
-        sql += " ORDER BY b.id DESC"
-        return try database.query(sql, arguments).map(Ledger.summary)
+        if let client = filter.client { sql += " AND client_id = ?"; arguments.append(client) }
+        if let date = filter.paymentDate { sql += " AND payment_date = ?"; arguments.append(date) }
+        if let since = filter.since { sql += " AND substr(file_imported_at, 1, 10) >= ?"; arguments.append(since.description) }
+        if !filter.states.isEmpty {
+            sql += " AND state IN (\(filter.states.map { _ in "?" }.joined(separator: ",")))"
+            arguments += filter.states.map { $0 as any DatabaseValueConvertible }
+        }
+        if filter.withExceptions { sql += " AND exception_count > 0" }
+        return try database.query(sql + " ORDER BY id DESC", arguments).map(Ledger.summary)
+    }
+
+    /// Whether the workspace knows this client (an import or open invoices created it).
+    public func knowsClient(_ client: ClientID) throws -> Bool {
+        try database.scalar(Int64.self, "SELECT count(*) FROM client WHERE id = ?", [client]) ?? 0 > 0
     }
 
     static func summary(_ row: Row) throws -> BatchSummary {
@@ -292,13 +355,14 @@ public struct Ledger {
                             total: Money.decimalString(try row.int64("total_minor"), digits: digits), currency: currency.code,
                             lines: Int(try row.int64("line_count")), balanced: try row.get("balanced", as: Bool.self),
                             difference: Money.decimalString(try row.int64("difference_minor"), digits: digits),
-                            status: try row.string("status"), sourceFile: try row.string("original_name"))
+                            status: try row.string("status"), sourceFile: try row.string("original_name"), state: try row.string("state"),
+                            exceptions: Int(try row.int64("exception_count")))
     }
 
     /// One batch with its lines, or nil.
     public func batch(_ id: Int64) throws -> BatchDetail? {
         guard let row = try database.query("""
-            SELECT b.*, f.original_name, (SELECT count(*) FROM remittance_line l WHERE l.batch_id = b.id) AS line_count
+            SELECT \(Ledger.summaryColumns)
             FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id WHERE b.id = ?
             """, [id]).first else { return nil }
         let summary = try Ledger.summary(row)

@@ -20,6 +20,11 @@ public struct PortalFaults: Sendable {
     public var sessionLifetime = 0
     /// Tailspin's tokens last this many seconds, and `expires_in` says so (0: an hour).
     public var tokenSeconds = 0
+    /// Tailspin honours a token this many seconds past the `expires_in` it stated (clock-skew
+    /// grace, as many real authorisation servers allow).
+    public var tokenGraceSeconds = 0
+    /// Treat every session as expired, even the first request after signing in.
+    public var rejectSessions = false
     /// Answer every Nth API request with 429 and Retry-After: 1 (0: never).
     public var rateLimitEvery = 0
     /// Answer the Nth request to the portal (counted from 1 since these faults were set) this way.
@@ -66,9 +71,10 @@ public final class SandboxPortals: Sendable {
     public let tailspin: SandboxServer
     public let contoso: SandboxServer
     private let state = Mutex(State())
+    /// Faults apart from the rest of the state: read by every request, set by tests.
+    private let faultTable = Mutex<[String: PortalFaults]>([:])
 
     struct State {
-        var faults: [String: PortalFaults] = [:]
         var failedLogins: [String: Int] = [:]
         var sessions: [String: (username: String, uses: Int)] = [:]
         var pendingMFA: [String: String] = [:]
@@ -83,6 +89,10 @@ public final class SandboxPortals: Sendable {
         var prematureRequests: [String: Int] = [:]
         var downloads: [String: Int] = [:]
         var refusedTokens = 0
+        /// When Tailspin's API last got a request, and for each refused token the seconds of
+        /// silence before it (a client that was not scheduled for long cannot renew in time).
+        var lastAPIRequest: Date?
+        var silenceBeforeRefusal: [Double] = []
     }
 
     /// Accounts lock after this many wrong passwords in a row.
@@ -104,8 +114,8 @@ public final class SandboxPortals: Sendable {
     }
 
     public func setFaults(_ faults: PortalFaults, for portal: String) {
+        faultTable.withLock { $0[portal] = faults }
         state.withLock {
-            $0.faults[portal] = faults
             $0.requestCount[portal] = 0
             $0.downloads[portal] = 0
         }
@@ -119,6 +129,11 @@ public final class SandboxPortals: Sendable {
     public func requestCount(portal: String) -> Int { state.withLock { $0.requestCount[portal, default: 0] } }
     /// Tailspin API requests refused for a missing, unknown or expired token.
     public var refusedTokens: Int { state.withLock { $0.refusedTokens } }
+    /// Refused tokens that came after less than `seconds` of silence from the client: those a
+    /// client renewing on time would not have met, however busy its machine.
+    public func refusedTokens(afterSilenceUnder seconds: Double) -> Int {
+        state.withLock { $0.silenceBeforeRefusal.filter { $0 < seconds }.count }
+    }
 
     /// Documents served since the portal's faults were last set.
     public func downloadCount(portal: String) -> Int { state.withLock { $0.downloads[portal, default: 0] } }
@@ -133,7 +148,7 @@ public final class SandboxPortals: Sendable {
             $0.blockedUntil[portal] = Date().addingTimeInterval(seconds)
         }
     }
-    func faults(_ portal: String) -> PortalFaults { state.withLock { $0.faults[portal] ?? PortalFaults() } }
+    func faults(_ portal: String) -> PortalFaults { faultTable.withLock { $0[portal] } ?? PortalFaults() }
 
     /// Where each portal listens.
     public var origins: [String: String] {
@@ -143,8 +158,20 @@ public final class SandboxPortals: Sendable {
     func nextNonce() -> String {
         state.withLock { state in
             state.nonce += 1
-            return String(format: "%08x%04x", state.nonce &* 2_654_435_761, state.nonce)
+            return SandboxPortals.nonce(state.nonce)
         }
+    }
+
+    /// The `number`th value the portals hand out (session ids, tokens, anti-forgery tokens, SSO
+    /// codes and states are made of these).
+    public static func nonce(_ number: Int) -> String { String(format: "%08x%04x", number &* 2_654_435_761, number) }
+
+    /// Every one-time value handed out so far (anti-forgery tokens, SSO codes and states, MFA
+    /// steps; session ids and access tokens are two of these joined) and every TOTP code
+    /// accepted: what no recording may show.
+    public var issuedValues: [String] {
+        let (count, codes) = state.withLock { ($0.nonce, $0.usedCodes.map { String($0.split(separator: "|").last ?? "") }) }
+        return (0..<count).map { SandboxPortals.nonce($0 + 1) } + codes
     }
 
     /// Common faults; nil when the request should be served normally.
@@ -179,7 +206,7 @@ public final class SandboxPortals: Sendable {
         if faults.serverErrors > 0 {
             faults.serverErrors -= 1
             let remaining = faults
-            state.withLock { $0.faults[portal] = remaining }
+            faultTable.withLock { $0[portal] = remaining }
             return .text("Service Unavailable", status: 503)
         }
         if faults.maintenance { return .html("<h1>Scheduled maintenance</h1><p>The portal is down for maintenance.</p>", status: 503) }
@@ -188,8 +215,9 @@ public final class SandboxPortals: Sendable {
     }
 
     func session(_ request: SandboxRequest, portal: String) -> String? {
-        guard let id = request.cookies["\(portal)_session"] else { return nil }
-        let lifetime = faults(portal).sessionLifetime
+        let faults = faults(portal)
+        guard let id = request.cookies["\(portal)_session"], !faults.rejectSessions else { return nil }
+        let lifetime = faults.sessionLifetime
         return state.withLock { state -> String? in
             guard var session = state.sessions[id] else { return nil }
             session.uses += 1
@@ -349,9 +377,11 @@ public final class SandboxPortals: Sendable {
     func tailspinRoute(_ request: SandboxRequest) -> SandboxResponse {
         if let failure = fault("tailspin", request) { return failure }
         let every = faults("tailspin").rateLimitEvery
-        let count = state.withLock { state -> Int in
+        let (count, silence) = state.withLock { state -> (Int, Double) in
             state.apiRequests += 1
-            return state.apiRequests
+            let now = Date()
+            defer { state.lastAPIRequest = now }
+            return (state.apiRequests, state.lastAPIRequest.map { now.timeIntervalSince($0) } ?? 0)
         }
         if every > 0, count % every == 0 {
             askedToWait("tailspin", seconds: 1)
@@ -366,9 +396,11 @@ public final class SandboxPortals: Sendable {
             }
             let token = nextNonce() + nextNonce()
             let seconds = faults("tailspin").tokenSeconds > 0 ? faults("tailspin").tokenSeconds : 3600
-            state.withLock { $0.tokens[token] = (object["username"] ?? "", Date().addingTimeInterval(Double(seconds)), 0) }
+            let honoured = Double(seconds + faults("tailspin").tokenGraceSeconds)
+            state.withLock { $0.tokens[token] = (object["username"] ?? "", Date().addingTimeInterval(honoured), 0) }
             return .json("{\"access_token\":\"\(token)\",\"token_type\":\"Bearer\",\"expires_in\":\(seconds)}")
         }
+        let tailspinFaults = faults("tailspin")
         guard let bearer = request.header("Authorization"), bearer.hasPrefix("Bearer "),
               let grant = state.withLock({ state -> (username: String, expires: Date, uses: Int)? in
                   // A token is good for an hour, or for `sessionLifetime` requests when that fault is set.
@@ -376,11 +408,14 @@ public final class SandboxPortals: Sendable {
                   guard var grant = state.tokens[key] else { return nil }
                   grant.uses += 1
                   state.tokens[key] = grant
-                  let lifetime = state.faults["tailspin"]?.sessionLifetime ?? 0
+                  let lifetime = tailspinFaults.sessionLifetime
                   return lifetime > 0 && grant.uses > lifetime ? nil : grant
               }), grant.expires > Date(),
               let client = client(ofUsername: grant.username, portal: "tailspin") else {
-            state.withLock { $0.refusedTokens += 1 }
+            state.withLock {
+                $0.refusedTokens += 1
+                $0.silenceBeforeRefusal.append(silence)
+            }
             return SandboxResponse(status: 401, headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\""), ("Content-Type", "application/json")],
                                    body: Array("{\"error\":\"invalid_token\"}".utf8))
         }
@@ -459,6 +494,15 @@ public final class SandboxPortals: Sendable {
                 return .html(page("Verification", "<p class=\"error\">That code is not valid. Request a new one.</p>"), status: 200)
             }
             state.withLock { $0.pendingMFA[pending] = nil }
+            // Single sign-on: a one-time code and state in the link, exchanged for the session.
+            let ssoCode = nextNonce(), stateToken = nextNonce()
+            state.withLock { $0.pendingMFA["sso:\(ssoCode)|\(stateToken)"] = username }
+            return SandboxResponse(status: 302, headers: [("Location", "/sso/callback?code=\(ssoCode)&state=\(stateToken)")])
+        case ("GET", "/sso/callback"):
+            let key = "sso:\(request.query["code"] ?? "")|\(request.query["state"] ?? "")"
+            guard let username = state.withLock({ $0.pendingMFA.removeValue(forKey: key) }) else {
+                return .html(page("Sign-in error", "<p class=\"error\">This sign-in link has expired.</p>"), status: 400)
+            }
             let session = startSession(username)
             return SandboxResponse(status: 302, headers: [("Location", "/remittances"), ("Set-Cookie", "contoso_session=\(session); Path=/")])
         case ("GET", "/remittances"):

@@ -86,7 +86,8 @@ public struct SandboxData: Sendable {
             }
             invoices[client] = list
             for portal in SandboxData.portals {
-                accounts.append(Account(client: client, portal: portal, username: "ar@\(client).example",
+                // Northwind's logins are plain names (one can be spelled like a client id); the others are e-mail addresses.
+                accounts.append(Account(client: client, portal: portal, username: portal == "northwind" ? "\(client)-ar" : "ar@\(client).example",
                                         password: "\(client)-\(portal)-Pw!\(seed % 97)",
                                         totpSecret: SandboxData.base32(Array("\(client)\(portal)secret".utf8.prefix(20)))))
             }

@@ -139,8 +139,15 @@ public struct Cassette: Codable, Sendable {
 public final class RecordingTransport: ScriptTransport, @unchecked Sendable {
     let inner: any ScriptTransport
     private let log = Mutex<[(HTTPRequest, HTTPResponse)]>([])
+    /// What the cassette hides besides the registered secrets: one-time and session values,
+    /// fields named like passwords (see `RecordingMask`).
+    public let mask: RecordingMask
 
-    public init(_ inner: any ScriptTransport) { self.inner = inner }
+    /// `sensitiveNames`: more fields the definition declares sensitive.
+    public init(_ inner: any ScriptTransport, sensitiveNames: [String] = []) {
+        self.inner = inner
+        mask = RecordingMask(names: sensitiveNames)
+    }
 
     public func send(_ request: HTTPRequest, followRedirects: Bool) async throws -> HTTPResponse {
         let response = try await inner.send(request, followRedirects: followRedirects)
@@ -149,42 +156,64 @@ public final class RecordingTransport: ScriptTransport, @unchecked Sendable {
     }
 
     /// The cassette of what was recorded: live origins (`from`) rewritten to the definition's
-    /// (`to`), secrets redacted, sensitive fields and headers masked, bank accounts masked.
+    /// (`to`), secrets redacted, one-time values (codes, `state`, tickets, session ids) hidden
+    /// wherever they appear, sensitive fields and headers masked, bank accounts masked.
     public func cassette(portal: String, range: DateRange, kinds: [DocumentKind], origins: [(live: String, recorded: String)]) -> Cassette {
+        let mask = self.mask
+        let exchanges = log.withLock { $0 }
+        // First every one-time value is seen (a page may carry one that a later request sends).
+        for (request, response) in exchanges {
+            _ = mask.url(request.fullURL)
+            if case .form(let fields) = request.body { for (name, value) in fields { _ = mask.field(name, value) } }
+            if case .json(let bytes) = request.body { _ = mask.json(bytes) }
+            for header in response.headers { _ = mask.header(header.name, header.value) }
+            if (response.header("Content-Type") ?? "").contains("html") { mask.rememberInputs(ofPage: response.body) }
+            if (response.header("Content-Type") ?? "").contains("json") { RecordingTransport.rememberOneTimeKeys(response.body, mask) }
+        }
         func portable(_ text: String) -> String {
-            var result = Redactor.shared.redact(text)
+            var result = mask.redact(text)
             for (live, recorded) in origins where live != recorded { result = result.replacingOccurrences(of: live, with: recorded) }
             return result
         }
-        let interactions = log.withLock { $0 }.map { request, response -> Cassette.Interaction in
+        let interactions = exchanges.map { request, response -> Cassette.Interaction in
             var requestBody: String?
             switch request.body {
-            case .form(let fields): requestBody = fields.map { "\($0.0)=\(HARRecorder.mask($0.0, $0.1))" }.joined(separator: "&")
-            case .json(let bytes): requestBody = HARRecorder.maskJSON(bytes) ?? String(decoding: bytes, as: UTF8.self)
+            case .form(let fields): requestBody = fields.map { "\($0.0)=\(mask.field($0.0, $0.1))" }.joined(separator: "&")
+            case .json(let bytes): requestBody = mask.json(bytes) ?? String(decoding: bytes, as: UTF8.self)
             case .raw(let bytes, _): requestBody = String(decoding: bytes, as: UTF8.self)
             case .multipart: requestBody = "[multipart]"
             case .none: requestBody = nil
             }
-            let headers = response.headers.map { header -> [String] in
-                let lowered = header.name.lowercased()
-                if lowered == "set-cookie" {
-                    let name = header.value.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
-                    return [header.name, "\(name)=\(Redactor.marker)"]
-                }
-                return [header.name, portable(header.value)]
-            }
+            let headers = response.headers.map { [$0.name, portable(mask.header($0.name, $0.value))] }
             let masked = BankAccountMask.mask(response.body)
-            var interaction = Cassette.Interaction(method: request.method.rawValue, url: portable(request.fullURL), requestBody: requestBody.map(portable),
-                                                   status: response.status, headers: headers, finalURL: portable(response.url))
+            var interaction = Cassette.Interaction(method: request.method.rawValue, url: portable(mask.url(request.fullURL)),
+                                                   requestBody: requestBody.map(portable), status: response.status, headers: headers,
+                                                   finalURL: portable(mask.url(response.url)))
             if let text = String(validating: masked, as: UTF8.self) {
                 interaction.body = portable(text)
             } else {
-                interaction.bodyBase64 = Data(Redactor.shared.redact(bytes: masked)).base64EncodedString()
+                interaction.bodyBase64 = Data(mask.redact(bytes: masked)).base64EncodedString()
             }
             return interaction
         }
         return Cassette(portal: portal, recordedAt: Logger.timestamp(), from: range.from, to: range.to, kinds: kinds,
                         interactions: interactions, downloads: [])
+    }
+
+    /// Remembers the string values of one-time keys of a JSON answer (the answer itself stays as
+    /// it was, for replay: only those values are hidden).
+    static func rememberOneTimeKeys(_ bytes: [UInt8], _ mask: RecordingMask) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else { return }
+        func walk(_ value: Any) {
+            if let dictionary = value as? [String: Any] {
+                for (key, inner) in dictionary {
+                    if mask.isOneTime(key), let text = inner as? String { mask.remember(text) } else { walk(inner) }
+                }
+            } else if let array = value as? [Any] {
+                array.forEach(walk)
+            }
+        }
+        walk(object)
     }
 }
 

@@ -30,7 +30,7 @@ public enum ScraperParser {
     public static let maximumExpressionDepth = 200
 
     /// Top-level words, for suggestions.
-    static let topLevelWords = ["portal", "origin", "window", "timeout", "concurrency", "rate", "pages", "expired", "unavailable", "login"]
+    static let topLevelWords = ["portal", "origin", "window", "timeout", "concurrency", "rate", "pages", "expired", "unavailable", "sensitive", "login"]
         + DocumentKind.allCases.map(\.blockName)
     /// Step words, for suggestions.
     static let statementWords = ["get", "post", "download", "let", "cookie", "expect", "fail", "if", "for", "while", "pages", "log", "wait", "expires"]
@@ -197,6 +197,18 @@ struct Parser {
                 }
                 advance()
                 definition.unavailable.append(try expression())
+            case "sensitive":
+                // sensitive "SAMLResponse", "wctx": names separated by commas.
+                var more = true
+                while more {
+                    let name = try literalString("the name of a field whose values are one-time or session values")
+                    guard !name.isEmpty, !name.contains(where: { $0.isWhitespace }) else {
+                        throw ScriptError("a sensitive name is a field, parameter, header or cookie name, without spaces", at: locate(previous))
+                    }
+                    definition.settings.sensitiveNames.append(name)
+                    more = isSymbol(",")
+                    if more { advance() }
+                }
             case "login":
                 definition.login = try block()
             default:

@@ -6,6 +6,10 @@ import Synchronization
 
 /// What the interpreter needs of a credential: its values by field, its TOTP generator and the
 /// origins it may be sent to. The vault builds one from a decrypted entry; replay builds a fake.
+///
+/// Redaction: the client and portal ids are identifiers, never redacted; the username is an
+/// identifier too unless the credential marks it secret (`usernameIsSecret`), in which case it is
+/// registered with the redactor like the password.
 public struct ScriptCredential: Sendable {
     public let client: String
     public let portal: String
@@ -31,6 +35,10 @@ public struct ScriptCredential: Sendable {
         self.totp = totp
         self.totpPeriod = totpPeriod
         self.usernameIsSecret = usernameIsSecret
+        Redactor.shared.declareIdentifier(client)
+        Redactor.shared.declareIdentifier(portal)
+        if let label { Redactor.shared.declareIdentifier(label) }
+        if usernameIsSecret, let username = fields["username"] { Redactor.shared.register(text: username) }
     }
 
     /// `CLIENT/PORTAL[/LABEL]`: how logs, login attempts and one-time codes tell credentials apart.

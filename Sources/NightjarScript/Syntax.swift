@@ -50,6 +50,10 @@ public struct ScraperSettings: Sendable, Equatable {
     public var requestsPerSecond = 2.0
     /// Hard page limit for `pages` loops without their own `limit`.
     public var pageLimit = 50
+    /// `sensitive "NAME", ...`: more fields (query and form parameters, JSON keys, headers,
+    /// cookies, hidden inputs) whose values are one-time or session values, hidden in HAR files
+    /// and cassettes like the built-in ones (`code`, `state`, `ticket`, session ids).
+    public var sensitiveNames: [String] = []
     public init() {}
 }
 

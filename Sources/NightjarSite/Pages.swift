@@ -317,7 +317,7 @@ struct Pages {
             body += "<table><tr><th>When</th><th>Who</th><th>What</th><th>Line</th><th>Detail</th></tr>\n"
             for decision in batch.decisions {
                 body += "<tr><td>\(h(decision.at))</td><td>\(h(decision.actor))</td><td>\(h(decision.action))</td>"
-                    + "<td>\(decision.line.map { String(ReviewAdapter.lineNumber($0)) } ?? "")</td><td>\(h(decision.detail))</td></tr>\n"
+                    + "<td>\(decision.line.map { String($0) } ?? "")</td><td>\(h(decision.detail))</td></tr>\n"
             }
             for export in batch.exports {
                 body += "<tr><td>\(h(export.at))</td><td></td><td>export</td><td></td><td>\(h(export.format)) sha256 \(h(String(export.sha256.prefix(16))))…</td></tr>\n"

@@ -1,6 +1,7 @@
 import Foundation
 import NightjarCore
 import NightjarLedger
+import NightjarMatching
 import NightjarReview
 import NightjarStore
 import NightjarVault
@@ -58,11 +59,16 @@ struct ReviewAdapter {
     /// Reads answered since the database last changed (any write, by anyone, empties it); nil reads afresh.
     let reads: ReadCache.Snapshot?
     let workspaceRoot: String
+    let matchingRules: @Sendable (ClientID) throws -> MatchingRules
+    let timeZone: TimeZone
 
-    init(database: Database, reads: ReadCache.Snapshot? = nil, workspaceRoot: String) {
+    init(database: Database, reads: ReadCache.Snapshot? = nil, workspaceRoot: String,
+         matchingRules: @escaping @Sendable (ClientID) throws -> MatchingRules = { _ in .standard }, timeZone: TimeZone = .gmt) {
         ledger = Ledger(database: database)
         self.reads = reads
         self.workspaceRoot = workspaceRoot
+        self.matchingRules = matchingRules
+        self.timeZone = timeZone
     }
 
     /// The batch page's body for `scope`'s permissions, drawn once per change of the database.
@@ -92,7 +98,7 @@ struct ReviewAdapter {
     static func lineNumber(_ position: Int) -> Int { position + 1 }
 
     /// Wording for a payer's reason code, when the review code has one.
-    static func reasonWording(_ code: String?) -> String? { nil }
+    static func reasonWording(_ code: String?) -> String? { code.flatMap(ReasonCodeTable.wording(of:)) }
 
     // MARK: Reads
 
@@ -169,24 +175,19 @@ struct ReviewAdapter {
 
     /// `batch approve`: a batch out of balance or with exceptions needs `acceptExceptions` and a reason.
     func approve(_ id: Int64, version: String, acceptExceptions: Bool, reason: String, _ scope: ReviewScope) throws -> String {
-        try act(id, version: version, .approve, scope) { batch in
-            let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-            let needsReason = !batch.balanced || !batch.exceptions.isEmpty
-            if needsReason && (!acceptExceptions || reason.isEmpty) {
-                throw ReviewRefusal.refused("batch \(id) has \(batch.exceptions.count) exception(s)\(batch.balanced ? "" : " and is out of balance by \(MorningReport.amount(batch.difference))"): "
-                                            + "tick “accept the exceptions” and give the reason", batch)
-            }
-            let settlement = try ledger.approve(batch: id, actor: scope.principal.name, reason: needsReason ? reason : nil)
+        try act(id, version: version, .approve, scope) { _ in
+            let settlement = try ledger.approve(batch: id, actor: scope.principal.name, acceptingExceptions: acceptExceptions ? reason : nil)
             return "Batch \(id) approved by \(scope.principal.name): \(settlement.lines.filter { $0.invoice != nil }.count) invoice(s) settled."
         }
     }
 
-    /// `batch reverse` (admin).
+    /// `batch reverse` (admin), dated today in the workspace's time zone.
     func reverse(_ id: Int64, version: String, reason: String, _ scope: ReviewScope) throws -> String {
         try act(id, version: version, .reverse, scope) { _ in
             let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !reason.isEmpty else { throw ReviewRefusal.refused("say why the batch is reversed", try batch(id, scope)) }
-            _ = try ledger.reverse(batch: id, actor: scope.principal.name, reason: reason)
+            _ = try ledger.reverse(batch: id, actor: scope.principal.name, reason: reason, on: CalendarDate.today(in: timeZone))
+            try redecide(id)
             return "Batch \(id) reversed by \(scope.principal.name); open amounts restored."
         }
     }
@@ -194,24 +195,26 @@ struct ReviewAdapter {
     /// `batch reassign`: the line at `position` now applies to `invoice`.
     func reassign(_ id: Int64, position: Int, invoice: String, version: String, _ scope: ReviewScope) throws -> String {
         try act(id, version: version, .work, scope) { _ in
-            let status = try ledger.reassign(batch: id, line: position, invoice: invoice, actor: scope.principal.name)
-            return "Line \(ReviewAdapter.lineNumber(position)) now applies to \(invoice): \(status.replacingOccurrences(of: "_", with: " "))."
+            let change = try ledger.reassign(batch: id, line: ReviewAdapter.lineNumber(position), invoice: invoice, actor: scope.principal.name)
+            try redecide(id)
+            return "Changed " + change.description + "."
         }
     }
 
     /// `batch accept-suggestion`: suggestion `number` of the line, refused unless it still names `invoice`.
     func acceptSuggestion(_ id: Int64, position: Int, number: Int, invoice: String, version: String, _ scope: ReviewScope) throws -> String {
-        try act(id, version: version, .work, scope) { batch in
-            guard let line = batch.lines.first(where: { $0.position == position }),
-                  let candidate = line.suggestions.first(where: { $0.number == number }), candidate.invoice == invoice else {
-                throw ReviewRefusal.refused("suggestion \(number) of line \(ReviewAdapter.lineNumber(position)) is no longer \(invoice)", batch)
-            }
-            // Today's review code accepts the first suggestion; another is applied by its invoice.
-            let status = number == 1
-                ? try ledger.reassign(batch: id, line: position, invoice: nil, acceptSuggestion: true, actor: scope.principal.name)
-                : try ledger.reassign(batch: id, line: position, invoice: invoice, actor: scope.principal.name)
-            return "Line \(ReviewAdapter.lineNumber(position)): suggestion \(number) (\(invoice)) accepted, \(status.replacingOccurrences(of: "_", with: " "))."
+        try act(id, version: version, .work, scope) { _ in
+            let change = try ledger.acceptSuggestion(batch: id, line: ReviewAdapter.lineNumber(position), number: number, invoice: invoice,
+                                                     actor: scope.principal.name)
+            try redecide(id)
+            return "Suggestion \(number) accepted: " + change.description + "."
         }
+    }
+
+    /// After a line or a batch changed: the client's waiting batches decided again (a line paid
+    /// twice against the changed one is decided anew), with the client's rules.
+    private func redecide(_ id: Int64) throws {
+        _ = try ledger.redecideAfterChange(batch: id, rules: matchingRules)
     }
 
     /// `batch export --out`: the journal, recorded.

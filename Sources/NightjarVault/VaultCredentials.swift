@@ -163,8 +163,10 @@ extension Vault {
         return try located.map { try decrypt($0.0, $0.1) }
     }
 
+    /// Registers the credential's secret values with the redactor: not the username, an
+    /// identifier, unless the credential marks it secret.
     private func decrypt(_ name: CredentialName, _ entry: StoredEntry) throws -> Credential {
-        for value in [entry.username, entry.password, entry.totp].compactMap({ $0 }) + Array(entry.extra.values) {
+        for value in [entry.usernameIsSecret ? entry.username : nil, entry.password, entry.totp].compactMap({ $0 }) + Array(entry.extra.values) {
             Redactor.shared.register(value)
         }
         var origins: [Origin] = []

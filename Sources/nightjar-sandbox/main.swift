@@ -1,6 +1,7 @@
 // nightjar-sandbox: fake supplier portals on loopback, for tests and the demo.
 // Usage: nightjar-sandbox [--seed N] [--latency-ms N] [--tls DIR] [--json]
-// Prints where each portal listens and the demo accounts, then serves until stopped.
+// Prints where each portal listens and the demo accounts, then serves until standard input closes
+// (with --json it then prints the requests each portal answered).
 import Foundation
 import NightjarSandbox
 
@@ -58,6 +59,12 @@ do {
     // Serve until standard input closes or a signal ends the process.
     _ = FileHandle.standardInput.readDataToEndOfFile()
     portals.stop()
+    if json {
+        // What each portal answered, for benchmarks that count requests.
+        let counts = ["northwind": portals.northwind.requestCount, "tailspin": portals.tailspin.requestCount, "contoso": portals.contoso.requestCount]
+        let data = try JSONSerialization.data(withJSONObject: ["requests": counts], options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
 } catch {
     FileHandle.standardError.write(Data("nightjar-sandbox: \(error)\n".utf8))
     exit(70)

@@ -110,7 +110,9 @@ struct ScraperCommandTests {
         try setup.addCredential(client: "globex", portal: "contoso")
         let result = try setup.asAlice(["scraper", "try", "contoso", "--client", "globex", "--from", "2026-09-01", "--to", "2026-09-30", "--dry-run"])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("would send (line 13): POST \(setup.portals.origins["contoso"]!)/signin  form: user=[REDACTED]&pass=[REDACTED]"))
+        // The username is an identifier and shows; the password does not.
+        let username = setup.portals.data.account(client: "globex", portal: "contoso")!.username
+        #expect(result.stdout.contains("would send (line 13): POST \(setup.portals.origins["contoso"]!)/signin  form: user=\(username)&pass=[REDACTED]"))
         #expect(result.stdout.contains("from=2026-09-01"))
         #expect(setup.portals.contoso.requestCount == 0)
         #expect(!result.stdout.contains(setup.portals.data.account(client: "globex", portal: "contoso")!.password))
@@ -191,5 +193,69 @@ struct ScraperCommandTests {
         let broken = try BinaryRunner.run(["scraper", "test", folder + "/contoso.scraper"])
         #expect(broken.status == 1)
         #expect(broken.stdout.contains("FAIL"))
+    }
+}
+
+/// What no recording may show: each value the sandbox handed out as a one-time or session value
+/// (anti-forgery tokens, SSO codes and states, MFA steps, session ids, access tokens) and each
+/// TOTP code it accepted.
+enum OneTimeScan {
+    /// The files under `folder` (recursively) whose names end with one of `suffixes`.
+    static func files(under folder: String, endingWith suffixes: [String]) -> [String] {
+        let enumerator = FileManager.default.enumerator(atPath: folder)
+        var found: [String] = []
+        while let relative = enumerator?.nextObject() as? String {
+            if suffixes.contains(where: { relative.hasSuffix($0) }) { found.append(folder + "/" + relative) }
+        }
+        return found
+    }
+
+    /// Every (file, value) where a value shows, raw or percent-encoded; codes count only as whole numbers.
+    static func leaks(in paths: [String], values: [String]) throws -> [(String, String)] {
+        var leaks: [(String, String)] = []
+        for path in paths {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            for value in values where !value.isEmpty {
+                if value.allSatisfy(\.isNumber) {
+                    if text.range(of: "(?<![0-9])\(value)(?![0-9])", options: .regularExpression) != nil { leaks.append((path, value)) }
+                } else if text.contains(value) || text.contains(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value) {
+                    leaks.append((path, value))
+                }
+            }
+        }
+        return leaks
+    }
+}
+
+extension ScraperCommandTests {
+    /// HAR files and cassettes made by `scraper record --har` against portals
+    /// that hand out anti-forgery tokens, session cookies, TOTP steps and an SSO code and state in
+    /// a redirect show none of them (nor do the shipped cassettes); recordings are owner-only, and
+    /// `record` has replayed each cassette before writing it.
+    @Test func recordingsHoldNoOneTimeValue() throws {
+        let setup = try Setup()
+        defer { setup.stop() }
+        try setup.addCredential(client: "acme", portal: "contoso")
+        try setup.addCredential(client: "acme", portal: "northwind")
+        for portal in ["contoso", "northwind"] {
+            // One live run makes both (a second Contoso login would wait for the next TOTP period).
+            let recorded = try setup.asAlice(["scraper", "record", portal, "--client", "acme", "--from", "2026-08-01", "--to", "2026-09-30",
+                                              "--cassette", setup.parent + "/\(portal).cassette", "--har", setup.parent + "/\(portal).har"])
+            #expect(recorded.status == 0, "\(recorded.stderr)")
+            #expect(SecureFile.mode(of: setup.parent + "/\(portal).cassette") == 0o600)
+            #expect(SecureFile.mode(of: setup.parent + "/\(portal).har") == 0o600)
+        }
+        let contoso = try String(contentsOfFile: setup.parent + "/contoso.cassette", encoding: .utf8)
+        #expect(contoso.contains("/sso/callback?code=[REDACTED]&state=[REDACTED]"))
+        let values = setup.portals.issuedValues
+        #expect(values.count >= 10)
+        let paths = OneTimeScan.files(under: setup.parent, endingWith: [".har", ".cassette"])
+        #expect(paths.count == 4)
+        let leaks = try OneTimeScan.leaks(in: paths, values: values)
+        #expect(leaks.isEmpty, "\(leaks.prefix(5))")
+        // The shipped cassettes, recorded against a fresh sandbox, show none of its first values either.
+        let shipped = ["northwind", "tailspin", "contoso"].map { ScraperCommandTests.repository + "/scrapers/\($0).cassette" }
+        let shippedLeaks = try OneTimeScan.leaks(in: shipped, values: (1...3000).map { SandboxPortals.nonce($0) })
+        #expect(shippedLeaks.isEmpty, "\(shippedLeaks.prefix(5))")
     }
 }

@@ -61,7 +61,7 @@ struct SiteTests {
         #expect(checked == 0, "\(report)")
         let (_, clearing) = try SiteTests.tool("/usr/bin/hledger", ["-f", journal, "balance", "Assets:Clearing:Remittances", "-N", "--flat"])
         #expect(clearing.contains("1850.00 USD"), "\(clearing)")
-        let again = try site.cli(["batch", "export", "1", "--format", "hledger"])
+        let again = try site.cli(["batch", "export", "1", "--format", "hledger", "--out", site.parent + "/again.journal"])
         #expect(again.status == 65 && again.stderr.contains("--again"), "\(again.stderr)")
 
         // The CLI sees what the browser did, at once.
@@ -257,7 +257,7 @@ struct SiteTests {
         let version = try #require(page.fields("version").first)
         let token = try #require(page.fields("csrf").first)
         // Meanwhile bob accepts the suggestion from the command line.
-        let cli = try site.cli(["batch", "accept-suggestion", "1", "2", "--as", "bob", "--passphrase-stdin"], stdin: SiteFixture.bob + "\n")
+        let cli = try site.cli(["batch", "accept-suggestion", "1", "3", "1", "--invoice", "INV-2001", "--as", "bob", "--passphrase-stdin"], stdin: SiteFixture.bob + "\n")
         #expect(cli.status == 0, "\(cli.stderr)")
         // The site sees the CLI's decision at once (no page is served from before it).
         #expect(try carol.get("/batches/1").body.contains("manual.suggestion by bob"))

@@ -47,11 +47,11 @@ struct PortalTests {
         let stranger = HTTPSession(limits: HTTPTests.quickLimits(), retry: .none)
         for attempt in 1...3 {
             let answer = try await stranger.send(HTTPRequest(.post, base + "/login", body: .form([
-                ("__RequestVerificationToken", token), ("UserName", "ar@globex.example"), ("Password", "wrong")])))
+                ("__RequestVerificationToken", token), ("UserName", portals.data.account(client: "globex", portal: "northwind")!.username), ("Password", "wrong")])))
             #expect(answer.text.contains(attempt < 3 ? "Invalid username or password" : "Account locked"))
         }
         let locked = try await stranger.send(HTTPRequest(.post, base + "/login", body: .form([
-            ("__RequestVerificationToken", token), ("UserName", "ar@globex.example"),
+            ("__RequestVerificationToken", token), ("UserName", portals.data.account(client: "globex", portal: "northwind")!.username),
             ("Password", portals.data.account(client: "globex", portal: "northwind")!.password)])))
         #expect(locked.text.contains("Account locked"))
 

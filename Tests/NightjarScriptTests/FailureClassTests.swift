@@ -157,11 +157,14 @@ import NightjarSandbox
         let portals = try SandboxPortals()
         defer { portals.stop() }
         var faults = PortalFaults()
-        faults.tokenSeconds = 10
+        // The token says it lasts 12 s and is honoured for 30: the run renews at 7 s, and a
+        // machine busy with other tests may stall a request by up to 23 s without a refusal.
+        faults.tokenSeconds = 12
+        faults.tokenGraceSeconds = 18
         portals.setFaults(faults, for: "tailspin")
-        // Slowed to 2 requests a second, the run outlasts a token (renewed after 5 s).
+        // Slowed to one request a second, the run outlasts the stated lifetime several times.
         let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/tailspin.scraper", encoding: .utf8)
-            .replacingOccurrences(of: "rate 5 per second", with: "rate 2 per second")
+            .replacingOccurrences(of: "rate 5 per second", with: "rate 1 per second")
         let definition = try ScriptTestSupport.parse(text)
         let lines = Lines()
         let start = ContinuousClock.now
@@ -171,11 +174,14 @@ import NightjarSandbox
         let elapsed = ContinuousClock.now - start
         #expect(outcome.failure == nil, "\(outcome.failure?.message ?? "")")
         #expect(outcome.downloads.count == portals.data.payments(portal: "tailspin", client: "globex", from: "2026-09-01", to: "2026-12-31").count)
-        #expect(elapsed > .seconds(10), "the run must outlast a token for this test to mean anything")
-        #expect(outcome.logins >= 2)
+        #expect(elapsed > .seconds(14), "the run must outlast the stated lifetime for this test to mean anything")
+        #expect(outcome.logins >= 3, "renewed at least twice")
         #expect(lines.all.contains { $0.contains("about to expire") })
-        #expect(!lines.all.contains { $0.contains("the session expired") })
-        #expect(portals.refusedTokens == 0, "\(lines.all.joined(separator: "\n"))")
+        // A token refused after a long silence means this process was not scheduled (a test
+        // machine busy with blocking work); one refused while requests kept coming means the
+        // run did not renew in time. Without `expires in` every token is refused after 30 s of
+        // requests a second apart.
+        #expect(portals.refusedTokens(afterSilenceUnder: 8) == 0, "\(lines.all.joined(separator: "\n"))")
     }
 
     @Test func expiresInBelongsToTheLoginAndWantsSeconds() throws {
@@ -200,7 +206,7 @@ import NightjarSandbox
         let portals = try SandboxPortals()
         defer { portals.stop() }
         var faults = PortalFaults()
-        faults.sessionLifetime = 1
+        faults.rejectSessions = true
         portals.setFaults(faults, for: "northwind")
         let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("northwind"), portals: portals, client: "acme")
         #expect(outcome.failure?.failureClass == .portalUnavailable)

@@ -204,7 +204,7 @@ import NightjarSandbox
         #expect(portals.contoso.requestCount == 0)
         let text = lines.all.joined(separator: "\n")
         #expect(text.contains("would send (line 13): POST \(portals.origins["contoso"]!)/signin"))
-        #expect(text.contains("would send (line 28): GET \(portals.origins["contoso"]!)/remittances"))
+        #expect(text.contains("would send (line 31): GET \(portals.origins["contoso"]!)/remittances"))
         #expect(text.contains("would save a remittance"))
         #expect(!text.contains(account.password))
         #expect(text.contains(Redactor.marker))
