@@ -1,5 +1,6 @@
 import Foundation
 import NightjarCore
+import NightjarVault
 
 /// The version printed by `nightjar --version`.
 public enum NightjarVersion {
@@ -106,8 +107,22 @@ public enum NightjarCommands {
         Logger.configure(level: level, sinks: sinks)
     }
 
+    /// The most of standard input a command reads: a credential CSV (50 MB) after the secrets
+    /// before it. Past this the rest is never read, so an endless or huge stream costs bounded
+    /// memory, and the reader of what was read refuses it by its own cap.
+    static let standardInputLimit = CredentialCSV.maximumBytes + 1024 * 1024
+
     static func readStandardInput() -> String {
-        String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while bytes.count <= standardInputLimit {
+            let wanted = min(chunk.count, standardInputLimit + 1 - bytes.count)
+            let count = chunk.withUnsafeMutableBytes { Foundation.read(STDIN_FILENO, $0.baseAddress!, wanted) }
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { break }
+            bytes.append(contentsOf: chunk[..<count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -195,6 +195,34 @@ struct NameRuleTests {
         #expect(!FileManager.default.fileExists(atPath: root + "/vault/nightjar.vault"))
     }
 
+    /// An endless standard input (/dev/zero) is read only up to the largest thing a command
+    /// takes from it, then refused; before, the program read until memory ran out. The run is
+    /// stopped after 120 s so a reader without a bound fails here instead of hanging.
+    @Test func anEndlessStandardInputIsReadUpToItsBoundAndRefused() throws {
+        let (parent, root) = try Self.workspace("endless-stdin")
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let process = Process()
+        process.executableURL = BinaryRunner.executable("nightjar")
+        process.arguments = ["--home", root, "--log-level", "debug", "vault", "init", "--admin", "alice", "--passphrase-stdin"]
+        process.standardInput = try #require(FileHandle(forReadingAtPath: "/dev/zero"))
+        let error = Pipe()
+        process.standardError = error
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let stopper = Thread {
+            for _ in 0..<1200 where process.isRunning { usleep(100_000) }
+            if process.isRunning { process.terminate() }
+        }
+        stopper.start()
+        let stderr = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 65, "\(process.terminationStatus) \(stderr.prefix(300))")
+        #expect(stderr.contains("contains a NUL byte"), "\(stderr.prefix(300))")
+        let peak = try Self.peakKiB(BinaryRunner.Result(status: process.terminationStatus, stdout: "", stderr: stderr))
+        #expect(peak < 400 * 1024, "\(peak) KiB")
+        #expect(!FileManager.default.fileExists(atPath: root + "/vault/nightjar.vault"))
+    }
+
     // MARK: Names the workspace already holds
 
     @Test func aLedgerClientNamedBeforeTheRuleIsReportedAtOpenAndRenamedInOneCommand() throws {
