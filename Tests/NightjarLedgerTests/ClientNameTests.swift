@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import NightjarLedger
+@testable import NightjarLedger
 import NightjarDocuments
 import NightjarStore
 import NightjarCore
@@ -48,5 +48,21 @@ struct ClientNameTests {
         #expect(try database.scalar(String.self, "SELECT credential FROM totp_use WHERE counter = 9") == "acme corpus/northwind", "another client's prefix")
         #expect(try database.scalar(Int64.self, "SELECT count(*) FROM client WHERE id = 'acme corp'") == 0)
         #expect(try ledger.batches(client: "beta").count == 1)
+    }
+
+    /// A table added later with a client column must join the rename (and the register's
+    /// backfill), or a rename would leave its rows under the old name.
+    @Test func everyColumnThatNamesAClientIsRenamed() throws {
+        let database = try ledgerDatabase()
+        var found: Set<String> = []
+        for table in try database.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").map({ try $0.string("name") }) {
+            for column in try database.query("SELECT name FROM pragma_table_info(?)", [table]).map({ try $0.string("name") }) {
+                if table != "client", ["client", "client_id"].contains(column) { found.insert("\(table).\(column)") }
+                if column == "credential" { found.insert("\(table).\(column) (credential)") }
+            }
+        }
+        let renamed = Set(Ledger.clientColumns.map { "\($0.table).\($0.column)" } + Ledger.credentialColumns.map { "\($0.table).\($0.column) (credential)" })
+        #expect(found == renamed, "not renamed: \(found.subtracting(renamed).sorted()); not in the schema: \(renamed.subtracting(found).sorted())")
+        #expect(found.count > 10)
     }
 }
