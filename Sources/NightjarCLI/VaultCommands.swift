@@ -530,7 +530,7 @@ enum VaultCommands {
         } else {
             var info = stat()
             if stat(source, &info) == 0, Int(info.st_size) > CredentialCSV.maximumBytes {
-                throw VaultError.invalidInput("\(source) is \(info.st_size) bytes; credential files are at most 50 MB", location: nil)
+                throw VaultError.tooLarge("\(source) is \(info.st_size) bytes; credential files are at most 50 MB", location: nil)
             }
             guard let data = FileManager.default.contents(atPath: source) else {
                 throw GeneralError(code: "file.missing", message: "cannot read \(source)", exitStatus: .noInput)

@@ -71,7 +71,7 @@ public struct TOTPSettings: Sendable {
     /// at most `maximumTextBytes` long.
     public static func parse(_ text: SecretBytes) throws(VaultError) -> TOTPSettings {
         guard text.count <= maximumTextBytes else {
-            throw .invalidInput("the TOTP secret is \(text.count) bytes; a secret or otpauth URI is at most \(maximumTextBytes)", location: nil)
+            throw .tooLarge("the TOTP secret is \(text.count) bytes; a secret or otpauth URI is at most \(maximumTextBytes)", location: nil)
         }
         guard let string = text.unsafeUTF8String() else { throw .invalidInput("the TOTP secret is not text", location: nil) }
         let trimmed = string.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -130,7 +130,7 @@ struct BoundedInputTests {
         #expect {
             try CredentialCSV.parse("portal,password\n" + String(repeating: "x", count: CredentialCSV.maximumBytes), file: "big.csv", defaultClient: "acme")
         } throws: { error in
-            (error as? VaultError)?.message.contains("at most 50 MB") == true
+            (error as? VaultError)?.code == "input.too_large" && (error as? VaultError)?.message.contains("at most 50 MB") == true
         }
     }
 
@@ -170,7 +170,7 @@ struct BoundedInputTests {
         let long = String(repeating: secret, count: TOTPSettings.maximumTextBytes / secret.count + 1)
         for text in [uri, long] {
             #expect { try TOTPSettings.parse(SecretBytes(utf8: text)) } throws: { error in
-                (error as? VaultError)?.message.contains("at most \(TOTPSettings.maximumTextBytes)") == true
+                (error as? VaultError)?.code == "input.too_large" && (error as? VaultError)?.message.contains("at most \(TOTPSettings.maximumTextBytes)") == true
             }
         }
         let atTheCap = String(repeating: "A", count: TOTPSettings.maximumTextBytes)
