@@ -104,17 +104,14 @@ enum ReviewCommands {
         ]
     }
 
-    static func reviewer(_ invocation: Invocation) throws -> String {
-        try actor(invocation, roles: ReviewAuthority.roles(for: .work))
-    }
 
     static func reassign(_ invocation: Invocation) async throws -> ExitStatus {
         let id = try batchID(invocation)
         guard invocation.arguments.count == 3, let line = Int(invocation.arguments[1]), line >= 1 else {
             throw UsageError("give ID LINE INVOICE (lines are numbered from 1)", command: "batch reassign")
         }
-        let name = try reviewer(invocation)
         let ledger = Ledger(database: try WorkspaceDatabase.open(at: invocation.workspace.databasePath))
+        let name = try actor(invocation, .work, batch: id, ledger: ledger)
         let change = try ledger.reassign(batch: id, line: line, invoice: invocation.arguments[2], actor: name)
         return try changed(change, ledger: ledger, invocation: invocation, by: name)
     }
@@ -127,8 +124,8 @@ enum ReviewCommands {
         guard let invoice = invocation.value("invoice") else {
             throw UsageError("name the invoice suggestion \(number) shows: --invoice INVOICE", command: "batch accept-suggestion")
         }
-        let name = try reviewer(invocation)
         let ledger = Ledger(database: try WorkspaceDatabase.open(at: invocation.workspace.databasePath))
+        let name = try actor(invocation, .work, batch: id, ledger: ledger)
         let change = try ledger.acceptSuggestion(batch: id, line: line, number: number, invoice: invoice, actor: name)
         return try changed(change, ledger: ledger, invocation: invocation, by: name)
     }
@@ -210,15 +207,18 @@ enum ReviewCommands {
         return id
     }
 
-    /// The acting principal, who must hold one of `roles`.
-    static func actor(_ invocation: Invocation, roles: [Role]) throws -> String {
+    /// The acting principal, who must be allowed `action` on the batch's client by the vault's
+    /// roles and review grants (`ReviewAuthority.permits`, the rule the site applies too).
+    static func actor(_ invocation: Invocation, _ action: ReviewAction, batch id: Int64, ledger: Ledger) throws -> String {
         let (paths, _, method) = try VaultCommands.context(invocation)
         guard case .passphrase = method else {
             throw UsageError("a person decides: act with --as NAME", command: invocation.command.name)
         }
+        guard let client = try ledger.batch(id)?.summary.client else { throw ReviewError.missing(id) }
         let vault = try Vault.open(paths: paths, as: method)
-        guard vault.roles.contains(where: roles.contains) else {
-            throw GeneralError(code: "review.role", message: "\(vault.principalName) needs the \(roles.map(\.rawValue).joined(separator: " or ")) role",
+        let keyClients = vault.principals().first { $0.name == vault.principalName }?.clients ?? []
+        guard ReviewAuthority.permits(action, client: client, roles: Array(vault.roles), keyClients: keyClients, scope: try vault.reviewScope(of: nil)) else {
+            throw GeneralError(code: "review.role", message: ReviewAuthority.refusal(action, client: client, name: vault.principalName, roles: Array(vault.roles)),
                                exitStatus: .noPermission)
         }
         return vault.principalName
@@ -230,8 +230,8 @@ enum ReviewCommands {
         if invocation.flag("accept-exceptions") && (reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
             throw UsageError("--accept-exceptions needs --reason \"...\" (recorded with who and when)", command: "batch approve")
         }
-        let name = try actor(invocation, roles: ReviewAuthority.roles(for: .approve))
         let ledger = Ledger(database: try WorkspaceDatabase.open(at: invocation.workspace.databasePath))
+        let name = try actor(invocation, .approve, batch: id, ledger: ledger)
         let settlement = try ledger.approve(batch: id, actor: name, acceptingExceptions: invocation.flag("accept-exceptions") ? reason : nil)
         Output.line("batch \(id) approved by \(name): \(settlement.lines.filter { $0.invoice != nil }.count) invoice(s) settled, payment \(MorningReport.amount(settlement.total))")
         return .ok
@@ -241,8 +241,8 @@ enum ReviewCommands {
         let id = try batchID(invocation)
         let config = try invocation.workspace.requireExisting()
         let date = try invocation.value("date").map { try CalendarDate(iso: $0) } ?? CalendarDate.today(in: TimeZone(identifier: config.timeZone) ?? .gmt)
-        let name = try actor(invocation, roles: ReviewAuthority.roles(for: .reverse))
         let ledger = Ledger(database: try WorkspaceDatabase.open(at: invocation.workspace.databasePath))
+        let name = try actor(invocation, .reverse, batch: id, ledger: ledger)
         _ = try ledger.reverse(batch: id, actor: name, reason: invocation.value("reason") ?? "reversed", on: date)
         _ = try ledger.redecideAfterChange(batch: id, rules: rules(invocation.workspace))
         Output.line("batch \(id) reversed by \(name) on \(date); open amounts restored; its export now carries a reversing entry dated \(date)")

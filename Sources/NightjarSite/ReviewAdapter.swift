@@ -19,25 +19,21 @@ struct ReviewScope: Sendable {
 
     func contains(_ client: String) -> Bool { clients.contains(client) }
 
+    /// Whether the person's roles allow `action` at all (which pages exist); each batch is then
+    /// checked with `permits(_:client:)`.
     func permits(_ action: ReviewAction) -> Bool { ReviewAuthority.permits(action, roles: principal.roles) }
 
-    /// The clients visible to `principal`, from the roles the vault has today: an admin and a
-    /// reviewer see every client; an operator sees the clients whose keys they hold; a
-    /// principal with none of these roles sees nothing.
-    ///
-    /// When the vault's review grants land (a reviewer or viewer granted clients), this is the
-    /// one place that reads them.
+    /// Whether the person may take `action` on `client`'s batches (the rule the CLI applies too).
+    func permits(_ action: ReviewAction, client: String) -> Bool {
+        ReviewAuthority.permits(action, client: client, roles: principal.roles, keyClients: principal.clients, scope: principal.review)
+    }
+
+    /// The clients visible to `principal`: those it may read by the vault's roles and review
+    /// grants (`ReviewAuthority.permits`); any other client does not exist for it.
     static func of(_ principal: SitePrincipal, allClients: [String]) -> ReviewScope {
-        let roles = principal.roles
-        let clients: [String]
-        if roles.contains(.admin) || roles.contains(.reviewer) {
-            clients = allClients
-        } else if roles.contains(.operator) {
-            clients = allClients.filter(principal.clients.contains)
-        } else {
-            clients = []
-        }
-        return ReviewScope(principal: principal, clients: clients)
+        ReviewScope(principal: principal, clients: allClients.filter {
+            ReviewAuthority.permits(.read, client: $0, roles: principal.roles, keyClients: principal.clients, scope: principal.review)
+        })
     }
 }
 
@@ -73,7 +69,7 @@ struct ReviewAdapter {
 
     /// The batch page's body for `scope`'s permissions, drawn once per change of the database.
     func batchPage(_ batch: BatchReview, _ scope: ReviewScope, draw: () -> String) -> CachedBody {
-        read(.batchPage(batch.id, [ReviewAction.work, .approve, .reverse, .export].map(scope.permits))) { CachedBody(draw()) }
+        read(.batchPage(batch.id, [ReviewAction.work, .approve, .reverse, .export].map { scope.permits($0, client: batch.client) })) { CachedBody(draw()) }
     }
 
     private func read<T: Sendable>(_ key: Read, _ body: () throws -> T) rethrows -> T {
@@ -153,8 +149,8 @@ struct ReviewAdapter {
     private func act(_ id: Int64, version: String, _ what: ReviewAction, _ scope: ReviewScope,
                      _ action: (BatchReview) throws -> String) throws -> String {
         guard let current = try batch(id, scope) else { throw ReviewRefusal.notFound }
-        guard scope.permits(what) else {
-            throw ReviewRefusal.forbidden("\(scope.principal.name) needs the \(ReviewAuthority.roles(for: what).map(\.rawValue).joined(separator: " or ")) role to \(what.rawValue)")
+        guard scope.permits(what, client: current.client) else {
+            throw ReviewRefusal.forbidden(ReviewAuthority.refusal(what, client: current.client, name: scope.principal.name, roles: scope.principal.roles))
         }
         defer { reads?.forget() }
         do {
@@ -221,8 +217,8 @@ struct ReviewAdapter {
     func export(_ id: Int64, format: GLExport.Format, again: Bool, _ scope: ReviewScope) throws -> JournalExport {
         defer { reads?.forget() }
         guard let current = try batch(id, scope) else { throw ReviewRefusal.notFound }
-        guard scope.permits(.export) else {
-            throw ReviewRefusal.forbidden("\(scope.principal.name) needs the \(ReviewAuthority.roles(for: .export).map(\.rawValue).joined(separator: " or ")) role to export")
+        guard scope.permits(.export, client: current.client) else {
+            throw ReviewRefusal.forbidden(ReviewAuthority.refusal(.export, client: current.client, name: scope.principal.name, roles: scope.principal.roles))
         }
         do {
             return try JournalExport.make(batch: id, format: format, ledger: ledger, accounts: try JournalExport.accounts(workspaceRoot: workspaceRoot),

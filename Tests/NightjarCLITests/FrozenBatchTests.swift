@@ -128,7 +128,18 @@ struct FrozenBatchTests {
             return rows.map { "\($0["id"] ?? "?") \($0["state"] ?? "?")" }
         }
         #expect(try listed([]) == ["3 matched", "2 matched", "1 matched"])
+        // A reviewer approves only the clients the vault's review grants name.
+        let alice = SiteFixture.alice + "\n"
+        #expect(try run(["vault", "review", "revoke", "carol", "--all-clients", "--as", "alice", "--passphrase-stdin"], stdin: alice).status == 0)
+        #expect(try run(["vault", "review", "grant", "carol", "acme", "--as", "alice", "--passphrase-stdin"], stdin: alice).status == 0)
+        var refused = try run(["batch", "approve", "3", "--as", "carol", "--passphrase-stdin"], stdin: SiteFixture.carol + "\n")
+        #expect(refused.status == 77 && refused.stderr.contains("carol may not approve globex's batches: no review grant for globex"), "\(refused.stderr)")
+        #expect(try listed([]) == ["3 matched", "2 matched", "1 matched"])
         #expect(try run(["batch", "approve", "2", "--as", "carol", "--passphrase-stdin"], stdin: SiteFixture.carol + "\n").status == 0)
+        // Bob, an operator holding acme's key, works acme's lines but never approves.
+        refused = try run(["batch", "approve", "1", "--accept-exceptions", "--reason", "x", "--as", "bob", "--passphrase-stdin"], stdin: SiteFixture.bob + "\n")
+        #expect(refused.status == 77 && refused.stderr.contains("bob needs the reviewer or admin role to approve"), "\(refused.stderr)")
+        #expect(try run(["vault", "review", "grant", "carol", "globex", "--as", "alice", "--passphrase-stdin"], stdin: alice).status == 0)
         #expect(try run(["batch", "approve", "3", "--as", "carol", "--passphrase-stdin"], stdin: SiteFixture.carol + "\n").status == 0)
         #expect(try run(["batch", "export", "3", "--format", "csv", "--out", parent + "/3.csv"]).status == 0)
         #expect(try listed([]) == ["3 exported", "2 approved", "1 matched"])

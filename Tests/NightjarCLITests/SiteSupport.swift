@@ -33,6 +33,7 @@ final class SiteFixture: @unchecked Sendable {
         guard init0.status == 0 else { throw FixtureError(message: init0.stderr) }
         try run(["vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: SiteFixture.alice + "\n")
         try asAlice(["vault", "operator", "add", "carol", "--role", "reviewer"], [SiteFixture.carol])
+        try asAlice(["vault", "review", "grant", "carol", "--all-clients"])
         try asAlice(["vault", "operator", "add", "bob", "--role", "operator"], [SiteFixture.bob])
         try asAlice(["vault", "add", "acme/northwind", "--username", SiteFixture.canaries[0], "--password-stdin", "--totp", "--field", "customer_number",
                      "--origin", "https://suppliers.northwind.example"], [SiteFixture.canaries[1], SiteFixture.canaries[2], SiteFixture.canaries[3]])

@@ -246,6 +246,19 @@ struct SiteTests {
         let reversal = try carol.post("/batches/2/reverse", [("csrf", try carol.formToken()), ("version", version), ("reason", "mine")])
         #expect(reversal.status == 403)
         #expect(try SiteTests.statuses(site)[2] == "approved")
+
+        // Carol's review grant narrowed to acme: globex does not exist for her on the site either.
+        #expect(try site.cli(["vault", "review", "revoke", "carol", "--all-clients", "--as", "alice", "--passphrase-stdin"], stdin: SiteFixture.alice + "\n").status == 0)
+        #expect(try site.cli(["vault", "review", "grant", "carol", "acme", "--as", "alice", "--passphrase-stdin"], stdin: SiteFixture.alice + "\n").status == 0)
+        let narrowed = SiteVisitor(site)
+        #expect(try narrowed.signIn("carol", SiteFixture.carol).status == 303)
+        #expect(try narrowed.get("/batches/3").status == 404)
+        #expect(try narrowed.get("/batches/1").status == 200)
+        let morningNow = try narrowed.get("/")
+        #expect(morningNow.body.contains("acme") && !morningNow.body.contains("globex"))
+        let globexVersion = try #require(try alice.get("/batches/3").fields("version").first)
+        #expect(try narrowed.post("/batches/3/approve", [("csrf", try narrowed.formToken()), ("version", globexVersion)]).status == 404)
+        #expect(try SiteTests.statuses(site)[3] == "new")
     }
 
     @Test func aFormDrawnBeforeTheCLIChangedTheBatchIsRefusedWithTheBatchAsItIsNow() throws {
