@@ -66,10 +66,7 @@ struct FrozenBatchTests {
     }
 
     @Test func noCommandChangesAnApprovedExportedBatch() throws {
-        let fixture = try SiteFixture.shared.get()
-        let parent = BinaryRunner.temporaryFolder("frozen")
-        try FileManager.default.removeItem(atPath: parent)
-        try FileManager.default.copyItem(atPath: fixture.parent, toPath: parent)
+        let parent = try SiteFixture.copy("frozen")
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let root = parent + "/ws"
         func run(_ arguments: [String], stdin: String = "") throws -> BinaryRunner.Result { try BinaryRunner.run(["--home", root] + arguments, stdin: stdin) }
@@ -115,10 +112,7 @@ struct FrozenBatchTests {
     }
 
     @Test func batchesShowTheirStateAndFilterByStateExceptionsClientAndDate() throws {
-        let fixture = try SiteFixture.shared.get()
-        let parent = BinaryRunner.temporaryFolder("states")
-        try FileManager.default.removeItem(atPath: parent)
-        try FileManager.default.copyItem(atPath: fixture.parent, toPath: parent)
+        let parent = try SiteFixture.copy("states")
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let root = parent + "/ws"
         func run(_ arguments: [String], stdin: String = "") throws -> BinaryRunner.Result { try BinaryRunner.run(["--home", root] + arguments, stdin: stdin) }

@@ -5,10 +5,7 @@ import Testing
 @Suite("morning report page", .serialized)
 struct MorningReportPageTests {
     @Test func exceptionsAreSortedWithTheirTotalSuggestionsAndWhatToDoAndTheContentsLeadSomewhere() throws {
-        let fixture = try SiteFixture.shared.get()
-        let parent = BinaryRunner.temporaryFolder("report-page")
-        try FileManager.default.removeItem(atPath: parent)
-        try FileManager.default.copyItem(atPath: fixture.parent, toPath: parent)
+        let parent = try SiteFixture.copy("report-page")
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let root = parent + "/ws"
         // The ERP's file names the customer as the clerk knows it.

@@ -88,6 +88,16 @@ final class SiteFixture: @unchecked Sendable {
         try run(["match"])
     }
 
+    /// A private copy of the shared fixture (its folder; the workspace is `/ws` inside).
+    static func copy(_ label: String) throws -> String {
+        let fixture = try SiteFixture.shared.get()
+        let parent = BinaryRunner.temporaryFolder(label)
+        try FileManager.default.removeItem(atPath: parent)
+        try FileManager.default.copyItem(atPath: fixture.parent, toPath: parent)
+        chmod(parent + "/site.key", 0o600)
+        return parent
+    }
+
     struct FixtureError: Error, CustomStringConvertible {
         let message: String
         var description: String { message }
@@ -103,11 +113,7 @@ final class RunningSite: @unchecked Sendable {
     let output = Pipe(), errors = Pipe()
 
     init(_ label: String, options: [String] = []) throws {
-        let fixture = try SiteFixture.shared.get()
-        parent = BinaryRunner.temporaryFolder("site-" + label)
-        try FileManager.default.removeItem(atPath: parent)
-        try FileManager.default.copyItem(atPath: fixture.parent, toPath: parent)
-        chmod(parent + "/site.key", 0o600)
+        parent = try SiteFixture.copy("site-" + label)
         process.executableURL = BinaryRunner.executable("nightjar")
         process.arguments = ["--home", parent + "/ws", "serve", "--listen", "127.0.0.1:0", "--key-file", parent + "/site.key"] + options
         var environment = ProcessInfo.processInfo.environment
