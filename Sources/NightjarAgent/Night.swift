@@ -148,7 +148,6 @@ public actor NightBook {
             encoder.outputFormatting = [.sortedKeys]
             let metadata = String(decoding: try encoder.encode(download.metadata), as: UTF8.self)
             // One transaction per file: the inbox record, the import and the counters commit together.
-            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
             try database.transaction {
                 let new = try log.recordInboxFile(client: client, portal: portal, sha256: download.sha256, name: download.fileName, size: download.size,
                                                   path: path, kind: download.kind.rawValue, metadata: metadata, run: run, item: item)
@@ -158,7 +157,7 @@ public actor NightBook {
                     try log.count(run: run, client: client, portal: item, seen: 1)
                     return
                 }
-                let result = try readInto(bytes, kind: download.kind, name: download.fileName, client: client, portal: portal)
+                let result = try readInto(path, sha256: download.sha256, kind: download.kind, name: download.fileName, client: client, portal: portal)
                 try log.markInboxFile(client: client, sha256: download.sha256, status: result.status, code: result.code, message: result.message,
                                       location: result.location)
                 try log.count(run: run, client: client, portal: item, new: new ? 1 : 0, seen: new ? 0 : 1, batches: result.batches, lines: result.lines)
@@ -181,14 +180,18 @@ public actor NightBook {
     }
 
     /// Reads a landed file into the ledger (remittances) or purchase orders (invoices); an error
-    /// undoes only the import (its own savepoint) and is returned as an unread file's reason.
-    func readInto(_ bytes: [UInt8], kind: DocumentKind, name: String, client: String, portal: String) throws -> Reading {
+    /// undoes only the import (its own savepoint) and is returned as an unread file's reason. The
+    /// file at `path` is read in chunks, whatever its size (one payment or invoice in memory at a
+    /// time); one over `max_file_size` is refused with its size named.
+    func readInto(_ path: String, sha256: String, kind: DocumentKind, name: String, client: String, portal: String) throws -> Reading {
         var reading = Reading()
         switch kind {
         case .invoice:
             // A supplier's invoice becomes a purchase order (created, replaced, or logged).
-            let outcomes = try PurchaseOrders(database: database).importInvoices(bytes, name: name, client: client,
-                                                                                 defaultCurrency: importer.defaultCurrency, profiles: importer.profiles)
+            let source = try InputFile(path: path, name: name, maximumBytes: importer.maximumFileBytes)
+            let outcomes = try PurchaseOrders(database: database).importInvoices(source, name: name, client: client,
+                                                                                 defaultCurrency: importer.defaultCurrency, profiles: importer.profiles,
+                                                                                 sha256: sha256)
             if let failed = outcomes.first(where: { $0.action == "failed" }) {
                 reading.status = "failed"
                 reading.code = "po.failed"
@@ -196,7 +199,8 @@ public actor NightBook {
             }
         case .remittance:
             do {
-                switch try importer.importFile(bytes, name: name, client: ClientID(client), portal: portal, into: ledger) {
+                let source = try InputFile(path: path, name: name, maximumBytes: importer.maximumFileBytes)
+                switch try importer.importFile(source, name: name, client: ClientID(client), portal: portal, into: ledger, sha256: sha256) {
                 case .imported(let imported):
                     reading.batches = imported.batches
                     reading.lines = imported.lines
@@ -222,10 +226,9 @@ public actor NightBook {
     public func importPending(client: String?) throws -> [(file: RunLog.UnreadFile, result: String)] {
         var done: [(RunLog.UnreadFile, String)] = []
         for file in try log.unreadFiles(client: client) where file.status == "failed" {
-            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file.path)))
             let result = try database.transaction { () throws -> Reading in
                 let portal = String(file.portal.prefix { $0 != "/" })
-                let reading = try readInto(bytes, kind: DocumentKind(rawValue: file.kind) ?? .remittance, name: file.file, client: file.client, portal: portal)
+                let reading = try readInto(file.path, sha256: file.sha256, kind: DocumentKind(rawValue: file.kind) ?? .remittance, name: file.file, client: file.client, portal: portal)
                 try log.markInboxFile(client: file.client, sha256: file.sha256, status: reading.status, code: reading.code, message: reading.message,
                                       location: reading.location)
                 return reading

@@ -1,4 +1,5 @@
 import Foundation
+import NightjarVault
 import NightjarCore
 import NightjarVault
 

@@ -151,12 +151,14 @@ enum ImportCommands {
         try workspace.namedFiles(in: workspace.profilesDirectory, suffix: ".profile").map { try loadProfile($0.path, workspace: workspace) }
     }
 
-    /// A data file's bytes (remittances, invoices, alias lists): no cap beyond the readers' own.
-    static func readFile(_ path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw GeneralError(code: "file.missing", message: "cannot read \(path)", exitStatus: .noInput)
-        }
-        return Array(data)
+    /// A file to import, read in chunks; one over the workspace's `max_file_size` is refused with its size.
+    static func inputFile(_ path: String, config: WorkspaceConfig) throws -> InputFile {
+        try InputFile(path: path, maximumBytes: config.maximumFileBytes)
+    }
+
+    /// Small files read whole (an alias list), refused beyond `limit` with their size named.
+    static func readFile(_ path: String, limit: Int = 64 * 1024 * 1024) throws -> [UInt8] {
+        try InputFile(path: path, maximumBytes: limit).allBytes(limit: limit, what: "this kind of file")
     }
 
     static func importFiles(_ invocation: Invocation) async throws -> ExitStatus {
@@ -168,13 +170,13 @@ enum ImportCommands {
         let client = try requireClient(invocation)
         let (ledger, config, workspace) = try ledger(invocation)
         let explicit = try invocation.value("profile").map { try loadProfile($0, workspace: workspace) }
-        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: explicit == nil ? try workspaceProfiles(workspace) : [])
+        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: explicit == nil ? try workspaceProfiles(workspace) : [], maximumFileBytes: config.maximumFileBytes)
         var results: [ImportResult] = []
         var problems: [(String, String, String)] = []
         for path in invocation.arguments {
             let name = (path as NSString).lastPathComponent
             do {
-                switch try importer.importFile(try readFile(path), name: name, client: client, portal: nil, into: ledger, profile: explicit) {
+                switch try importer.importFile(try inputFile(path, config: config), name: name, client: client, portal: nil, into: ledger, profile: explicit) {
                 case .imported(let result): results.append(result)
                 case .skipped(let code, let message): problems.append((name, code, message))
                 }
@@ -208,10 +210,21 @@ enum ImportCommands {
         let (ledger, config, workspace) = try ledger(invocation)
         let path = invocation.argument("FILE")!
         let profile = try invocation.value("profile").map { try loadProfile($0, workspace: workspace) } ?? .defaultOpenInvoices
-        let bytes = try readFile(path)
+        let source = try inputFile(path, config: config)
         let name = (path as NSString).lastPathComponent
-        let invoices = try OpenInvoiceReader.read(bytes, profile: profile, defaultCurrency: config.defaultCurrency, file: name)
-        let result = try ledger.importOpenInvoices(invoices, bytes: bytes, name: name, client: client)
+        let result = try ledger.importOpenInvoices(sha256: try Ledger.sha256(of: source), size: source.size, name: name, client: client) { store in
+            var failure: (any Error)?
+            do {
+                try OpenInvoiceReader.forEach(source, profile: profile, defaultCurrency: config.defaultCurrency, file: name) { (invoice, _) throws(LayoutError) in
+                    do { try store(invoice) } catch let error as LayoutError { throw error } catch {
+                        failure = error
+                        throw LayoutError(code: "import.failed", message: "\(error)", location: nil)
+                    }
+                }
+            } catch {
+                throw failure ?? error
+            }
+        }
         if invocation.json {
             try Output.json(result)
         } else if result.alreadyImported {

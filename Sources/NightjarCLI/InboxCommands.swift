@@ -83,7 +83,8 @@ enum InboxCommands {
     static func importPending(_ invocation: Invocation) async throws -> ExitStatus {
         let workspace = invocation.workspace
         let config = try workspace.requireExisting()
-        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: try ImportCommands.workspaceProfiles(workspace))
+        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: try ImportCommands.workspaceProfiles(workspace),
+                                              maximumFileBytes: config.maximumFileBytes)
         let book = try NightBook(open: WorkspaceDatabase.opener(workspace), importer: importer, inbox: Inbox(root: workspace.inboxDirectory),
                                  rules: MatchingRulesFiles(directory: workspace.rulesDirectory))
         let done = try await book.importPending(client: invocation.value("client"))

@@ -185,7 +185,8 @@ enum NightCommands {
         let runnable = entries.filter { definitions[$0.portal] != nil && !unapprovedRules.contains($0.client) }
         let credentials = runnable.isEmpty ? [] : try vault.credentials(runnable.map(\.name), purpose: .use(run: "night-\(Logger.timestamp())"))
         let opener = WorkspaceDatabase.opener(workspace)
-        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: profiles, unapproved: unapprovedProfiles)
+        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: profiles, unapproved: unapprovedProfiles,
+                                              maximumFileBytes: config.maximumFileBytes)
         let book = try NightBook(open: opener, importer: importer, inbox: Inbox(root: workspace.inboxDirectory), rules: MatchingRulesFiles(directory: workspace.rulesDirectory))
         let timeZone = TimeZone(identifier: config.timeZone) ?? .current
         let today = CalendarDate.today(in: timeZone)

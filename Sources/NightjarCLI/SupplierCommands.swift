@@ -67,10 +67,11 @@ enum SupplierCommands {
     }
 
     static func importCatalog(_ invocation: Invocation) async throws -> ExitStatus {
-        guard let file = invocation.arguments.first, let data = FileManager.default.contents(atPath: file) else {
-            throw GeneralError(code: "file.missing", message: "cannot read \(invocation.arguments.first ?? "the file")", exitStatus: .noInput)
+        guard let file = invocation.arguments.first else {
+            throw GeneralError(code: "file.missing", message: "cannot read the file", exitStatus: .noInput)
         }
-        let result = try orders(invocation).importCatalog(String(decoding: data, as: UTF8.self), client: try client(invocation), file: file)
+        let config = try invocation.workspace.requireExisting()
+        let result = try orders(invocation).importCatalog(try ImportCommands.inputFile(file, config: config), client: try client(invocation), file: file)
         Output.line("\(file): \(result.rows) \(result.kind) loaded")
         return .ok
     }
@@ -104,10 +105,8 @@ enum SupplierCommands {
         var failed = false
         var outcomes: [PurchaseOrders.Outcome] = []
         for file in invocation.arguments {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw GeneralError(code: "file.missing", message: "cannot read \(file)", exitStatus: .noInput)
-            }
-            let results = try store.importInvoices(Array(data), name: (file as NSString).lastPathComponent, client: try client(invocation),
+            let results = try store.importInvoices(try ImportCommands.inputFile(file, config: config), name: (file as NSString).lastPathComponent,
+                                                   client: try client(invocation),
                                                    defaultCurrency: config.defaultCurrency, qualifiers: qualifiers,
                                                    profiles: try ImportCommands.workspaceProfiles(invocation.workspace))
             outcomes += results

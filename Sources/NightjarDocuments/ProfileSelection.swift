@@ -65,6 +65,26 @@ public enum ProfileSelection {
         profiles.filter { $0.kind == kind && fits($0, bytes: bytes, fileName: fileName) }
     }
 
+    /// The bytes of a file that deciding which profile fits reads: a text file's start (what
+    /// `misfit` tries anyway), or the whole of a workbook, page or JSON document up to the cap
+    /// on files read whole.
+    public static func trialBytes(_ source: any ByteSource) throws(InputError) -> [UInt8] {
+        switch try DocumentFormat.detect(source) {
+        case .xlsx, .html: return try source.allBytes(limit: LayoutReader.maximumWholeFileBytes, what: "a workbook or page")
+        case .json where source.size <= LayoutReader.maximumWholeFileBytes: return try source.prefix(source.size)
+        default: return try source.prefix(trialBytes + 1)
+        }
+    }
+
+    /// `choose` over a file read in chunks: only `trialBytes(source)` is read.
+    public static func choose(_ profiles: [LayoutProfile], kind: LayoutProfile.Kind, source: any ByteSource, fileName: String) -> Result<LayoutProfile, ChoiceError> {
+        do {
+            return choose(profiles, kind: kind, bytes: try trialBytes(source), fileName: fileName)
+        } catch {
+            return .failure(ChoiceError(fitting: [], reasons: profiles.filter { $0.kind == kind }.map { ($0.name, error.message) }))
+        }
+    }
+
     /// The one profile of `kind` that fits, or why there is not exactly one.
     public static func choose(_ profiles: [LayoutProfile], kind: LayoutProfile.Kind, bytes: [UInt8], fileName: String) -> Result<LayoutProfile, ChoiceError> {
         var fitting: [LayoutProfile] = []
