@@ -66,7 +66,7 @@ final class SandboxProcess {
 
     init(latencyMilliseconds: Int) throws {
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("nightjar-sandbox")
-        process.arguments = ["--json", "--latency-ms", String(latencyMilliseconds)]
+        process.arguments = ["--json", "--until-stdin-closes", "--latency-ms", String(latencyMilliseconds)]
         process.standardOutput = output
         process.standardInput = input
         try process.run()

@@ -147,8 +147,15 @@ public enum GlobalOptions {
         .flag("json", "print machine-readable JSON (the stable API of listing commands)"),
         .value("log-level", "LEVEL", "debug, info, notice (default), warning or error"),
         .value("log-file", "FILE", "also append log lines to FILE (created mode 0600)"),
+        .flag("verbose", short: "v", "log more (the info level; --log-level debug for everything)"),
+        .flag("quiet", short: "q", "log only warnings and errors"),
         .flag("help", short: "h", "show help for the command"),
     ]
+
+    /// The global options as `nightjar COMMAND --help` lists them on one line.
+    static var summary: String {
+        all.map { option in (option.short.map { "-\($0)/" } ?? "") + option.usage }.joined(separator: ", ")
+    }
 }
 
 /// A parsed command line, handed to a command's `run`.
@@ -219,7 +226,7 @@ public struct CommandTable: Sendable {
         var leadingOptions: [String] = []
         while index < arguments.count {
             let word = arguments[index]
-            if word == "--version" && words.isEmpty { return .version }
+            if (word == "--version" || word == "-V") && words.isEmpty { return .version }
             if word.hasPrefix("-") {
                 // A global option before the command words.
                 if let spec = GlobalOptions.all.first(where: { "--\($0.name)" == word.split(separator: "=").first.map(String.init) }),
@@ -255,7 +262,12 @@ public struct CommandTable: Sendable {
             return .help(command, topic: topic)
         }
         guard let command = commands.first(where: { $0.path == words }) else {
-            if rest.contains("--help") || rest.contains("-h") || words.isEmpty && rest.isEmpty {
+            // Only global options and no command (`nightjar -v`): the overview, as with nothing at all.
+            let onlyGlobalOptions = rest.allSatisfy { word in
+                GlobalOptions.all.contains { "--\($0.name)" == word || $0.short.map { "-\($0)" } == word }
+                    || leadingOptions.contains(word) && !word.hasPrefix("-")
+            }
+            if rest.contains("--help") || rest.contains("-h") || words.isEmpty && onlyGlobalOptions {
                 return .help(nil, topic: words)
             }
             if !words.isEmpty, commands.contains(where: { $0.path.starts(with: words) }) {
@@ -266,7 +278,10 @@ public struct CommandTable: Sendable {
                 }
                 return .help(nil, topic: words)
             }
-            let attempted = rest.first(where: { !$0.hasPrefix("-") }) ?? ""
+            guard let attempted = rest.first(where: { !$0.hasPrefix("-") && !leadingOptions.contains($0) }) else {
+                let option = rest.first { word in word.hasPrefix("-") && !GlobalOptions.all.contains { "--\($0.name)" == word || $0.short.map { "-\($0)" } == word } } ?? ""
+                throw UsageError("unknown option \(option) before the command; see `nightjar --help`")
+            }
             throw UsageError("unknown command \"\(attempted)\"" + suggestion(for: attempted) + "; see `nightjar --help`")
         }
         let options = command.options + GlobalOptions.all
@@ -407,7 +422,7 @@ public struct CommandTable: Sendable {
             let label = (option.short.map { "-\($0), " } ?? "") + option.usage
             text += "  " + label.padding(width) + option.help + "\n"
         }
-        text += "  " + "--version".padding(width) + "print the version\n"
+        text += "  " + "-V, --version".padding(width) + "print the version\n"
         text += "\nExit codes:\n"
         for status in ExitStatus.allCases {
             text += "  " + String(status.rawValue).padding(6) + status.summary + "\n"
@@ -439,10 +454,11 @@ public struct CommandTable: Sendable {
             text += "\nOptions:\n"
             for option in command.options {
                 let label = (option.short.map { "-\($0), " } ?? "") + option.usage
-                text += "  " + label.padding(width) + option.help + (option.repeatable ? " (repeatable)" : "") + "\n"
+                let help = option.help.replacingOccurrences(of: " (repeatable)", with: "")
+                text += "  " + label.padding(width) + help + (option.repeatable ? " (repeatable)" : "") + "\n"
             }
         }
-        text += "\nGlobal options: --home DIR, --json, --log-level LEVEL, --log-file FILE, -h/--help\n"
+        text += "\nGlobal options: \(GlobalOptions.summary)\n"
         return text
     }
 }

@@ -50,7 +50,7 @@ public enum NightjarCommands {
                         discussion: "What exists of the night so far; `make demo` runs this after building.",
                         options: [.value("keep", "DIR", "create the demo workspace in DIR and keep it")],
                         run: DemoCommand.run),
-        ] + VaultCommands.commands + FileApprovals.commands + ScraperCommands.commands + ProfileCommands.commands + NightCommands.commands + InboxCommands.commands + ImportCommands.commands + ReviewCommands.commands + ReviewCommands.accountCommands + SupplierCommands.commands + ServeCommand.commands + ClientCommands.commands + [
+        ] + DocumentCommands.commands + ExampleCommands.commands + VaultCommands.commands + FileApprovals.commands + ScraperCommands.commands + ProfileCommands.commands + NightCommands.commands + InboxCommands.commands + ImportCommands.commands + ReviewCommands.commands + ReviewCommands.accountCommands + SupplierCommands.commands + ServeCommand.commands + ClientCommands.commands + [
             CommandSpec(["help"], effect: .readsOnly, summary: "show help for a command", arguments: [ArgumentSpec("COMMAND", "a command", optional: true, variadic: true)],
                         run: { _ in .ok }),
         ],
@@ -65,7 +65,8 @@ public enum NightjarCommands {
             parsed = try table.parse(arguments, environment: environment, standardInput: { readStandardInput() })
         } catch {
             Output.error(error, json: wantsJSON)
-            if let name = error.commandName, let command = table.commands.first(where: { $0.name == name }) {
+            // Under --json, standard error holds the JSON object alone.
+            if !wantsJSON, let name = error.commandName, let command = table.commands.first(where: { $0.name == name }) {
                 Console.standardError.line("Usage: \(command.usageLine)\nSee `nightjar help \(name)`.")
             }
             return ExitStatus.usage.rawValue
@@ -102,7 +103,8 @@ public enum NightjarCommands {
     }
 
     static func configureLogging(_ invocation: Invocation) throws {
-        let level = invocation.value("log-level").flatMap(LogLevel.init(name:)) ?? .notice
+        let chosen: LogLevel = invocation.flag("verbose") ? .info : invocation.flag("quiet") ? .warning : .notice
+        let level = invocation.value("log-level").flatMap(LogLevel.init(name:)) ?? chosen
         var sinks: [any LogSink] = [StandardErrorSink()]
         if let file = invocation.value("log-file") { sinks.append(try FileSink(path: file)) }
         Logger.configure(level: level, sinks: sinks)

@@ -173,6 +173,7 @@ enum ImportCommands {
         let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: explicit == nil ? try workspaceProfiles(workspace) : [], maximumFileBytes: config.maximumFileBytes)
         var results: [ImportResult] = []
         var problems: [(String, String, String)] = []
+        var missing = false
         for path in invocation.arguments {
             let name = (path as NSString).lastPathComponent
             do {
@@ -182,6 +183,7 @@ enum ImportCommands {
                 }
             } catch let error as any NightjarError {
                 problems.append((name, error.code, error.description))
+                if error.exitStatus == .noInput { missing = true }
             }
         }
         if invocation.json {
@@ -199,10 +201,11 @@ enum ImportCommands {
                         + (result.outOfBalance > 0 ? ", \(result.outOfBalance) OUT OF BALANCE" : ""))
                 }
             }
-            for (_, _, message) in problems { Console.standardError.line("error: \(message)") }
+            for (_, _, message) in problems { Console.standardError.line("nightjar: error: \(message)") }
         }
-        // A file that was not imported (another kind of document, no profile or two, a refusal) is bad input.
-        return problems.isEmpty ? .ok : .dataError
+        // A file that is not there is missing input (66); one that was not imported (another kind of
+        // document, no profile or two, a refusal) is bad input (65).
+        return problems.isEmpty ? .ok : missing ? .noInput : .dataError
     }
 
     static func importInvoices(_ invocation: Invocation) async throws -> ExitStatus {

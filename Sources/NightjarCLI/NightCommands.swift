@@ -284,7 +284,7 @@ enum NightCommands {
         let utc = DateFormatter()
         utc.locale = Locale(identifier: "en_US_POSIX")
         utc.timeZone = .gmt
-        utc.dateFormat = "yyyy-MM-dd HH:mm:ss'Z'"
+        utc.dateFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'"
         struct Window: Encodable {
             let portal: String
             let local: String
@@ -314,7 +314,9 @@ enum NightCommands {
         } else if windows.isEmpty {
             Output.line("No portals: add definitions to \(workspace.scrapersDirectory)")
         } else {
-            for window in windows { Output.line("\(window.portal.padding(14)) \(window.local.padding(28)) \(window.utc)") }
+            let width = max(14, (windows.map(\.portal.count).max() ?? 0) + 1)
+            Output.line("PORTAL".padding(width) + " " + "LOCAL TIME".padding(28) + " UTC")
+            for window in windows { Output.line("\(window.portal.padding(width)) \(window.local.padding(28)) \(window.utc)") }
         }
         return .ok
     }
@@ -393,6 +395,12 @@ enum NightCommands {
         let report = MorningReport(title: "Nightjar morning report" + (date.map { " — \($0)" } ?? ""), generatedAt: Logger.timestamp(),
                                    batches: batches, attention: attention)
         try RedactedFile.write(report.html(), to: Workspace.absolute(file))
+        if invocation.json {
+            struct Written: Encodable { let report: String; let batches: Int; let exceptions: Int; let attention: Int }
+            try Output.json(Written(report: Workspace.absolute(file), batches: batches.count,
+                                    exceptions: batches.flatMap(\.lines).filter(\.isException).count, attention: attention.count))
+            return .ok
+        }
         Output.line("Morning report: \(Workspace.absolute(file)) (\(batches.count) batches, \(batches.flatMap(\.lines).filter(\.isException).count) exceptions"
             + (attention.isEmpty ? ")" : ", \(attention.count) need attention)"))
         return .ok
@@ -447,6 +455,7 @@ enum NightCommands {
         } else if runs.isEmpty {
             Output.line("No runs yet.")
         } else {
+            Output.line("ID".padding(5) + " STARTED".padding(23) + "STATUS".padding(13) + "WHAT")
             for run in runs {
                 let failed = run.items.filter { !RunLog.goodStatuses.contains($0.status) }.count
                 Output.line("\(String(run.id).padding(5)) \(run.startedAt)  \(run.status.padding(12)) \(run.items.count) credentials, \(failed) failed, "
@@ -487,34 +496,71 @@ enum NightCommands {
         }
     }
 
+    /// What `nightjar check --json` prints.
+    struct CheckResult: Encodable {
+        struct Entry: Encodable {
+            let outcome: String
+            let client: String
+            let item: String
+            let file: String?
+            let message: String
+            let what_to_do: String
+            let run: Int64?
+        }
+        /// `ok`, `no_run`, `too_old` or `attention`.
+        let status: String
+        let last_run: Int64?
+        let finished_at: String?
+        let age_seconds: Int?
+        let max_age_seconds: Int
+        let credentials: Int?
+        let attention: [Entry]
+        let message: String
+    }
+
     static func check(_ invocation: Invocation) async throws -> ExitStatus {
         _ = try invocation.workspace.requireExisting()
         guard let maxAge = age(invocation.value("max-age") ?? "26h") else { throw UsageError("--max-age takes 26h, 90m, 2d", command: "check") }
         let log = RunLog(database: try WorkspaceDatabase.open(at: invocation.workspace.databasePath))
+        func finish(_ result: CheckResult, lines: [String] = []) throws -> ExitStatus {
+            if invocation.json {
+                try Output.json(result)
+            } else {
+                Output.line((result.status == "ok" ? "OK: " : "FAIL: ") + result.message)
+                for line in lines { Output.line("  " + line) }
+            }
+            return result.status == "ok" ? .ok : .failure
+        }
         guard let run = try log.lastFinished(), let finished = run.finishedAt else {
-            Output.line("FAIL: no run has finished yet")
-            return .failure
+            return try finish(CheckResult(status: "no_run", last_run: nil, finished_at: nil, age_seconds: nil, max_age_seconds: Int(maxAge),
+                                          credentials: nil, attention: [], message: "no run has finished yet"))
         }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let plain = ISO8601DateFormatter()
         guard let date = formatter.date(from: finished) ?? plain.date(from: finished) else {
-            Output.line("FAIL: run \(run.id) has an unreadable finish time")
-            return .failure
+            return try finish(CheckResult(status: "no_run", last_run: run.id, finished_at: finished, age_seconds: nil, max_age_seconds: Int(maxAge),
+                                          credentials: run.items.count, attention: [], message: "run \(run.id) has an unreadable finish time"))
         }
         let ageSeconds = Date().timeIntervalSince(date)
         if ageSeconds > maxAge {
-            Output.line("FAIL: the last run (\(run.id)) finished \(Int(ageSeconds / 3600))h ago, more than \(invocation.value("max-age") ?? "26h")")
-            return .failure
+            return try finish(CheckResult(status: "too_old", last_run: run.id, finished_at: finished, age_seconds: Int(ageSeconds), max_age_seconds: Int(maxAge),
+                                          credentials: run.items.count, attention: [],
+                                          message: "the last run (\(run.id)) finished \(Int(ageSeconds / 3600))h ago, more than \(invocation.value("max-age") ?? "26h")"))
         }
         // Each credential's latest part within the window, and every unread file: pending until settled.
         let attention = try NightAttention.list(items: try log.latestItems(finishedSince: Logger.timestamp(Date().addingTimeInterval(-maxAge))), run: nil, log: log)
-        if !attention.isEmpty {
-            Output.line("FAIL: \(attention.count) thing\(attention.count == 1 ? "" : "s") need\(attention.count == 1 ? "s" : "") attention")
-            for entry in attention { Output.line("  " + entry.line) }
-            return .failure
+        let entries = attention.map {
+            CheckResult.Entry(outcome: $0.outcome, client: $0.client, item: $0.item, file: $0.file, message: $0.message, what_to_do: $0.whatToDo, run: $0.run)
         }
-        Output.line("OK: run \(run.id) finished \(Int(ageSeconds / 60)) min ago, \(run.items.count) credentials, no failures")
-        return .ok
+        if !attention.isEmpty {
+            return try finish(CheckResult(status: "attention", last_run: run.id, finished_at: finished, age_seconds: Int(ageSeconds), max_age_seconds: Int(maxAge),
+                                          credentials: run.items.count, attention: entries,
+                                          message: "\(attention.count) thing\(attention.count == 1 ? "" : "s") need\(attention.count == 1 ? "s" : "") attention"),
+                              lines: attention.map(\.line))
+        }
+        return try finish(CheckResult(status: "ok", last_run: run.id, finished_at: finished, age_seconds: Int(ageSeconds), max_age_seconds: Int(maxAge),
+                                      credentials: run.items.count, attention: [],
+                                      message: "run \(run.id) finished \(Int(ageSeconds / 60)) min ago, \(run.items.count) credentials, no failures"))
     }
 }

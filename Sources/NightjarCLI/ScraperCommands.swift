@@ -226,7 +226,7 @@ enum ScraperCommands {
         }
         return ScriptCredential(client: entry.client, portal: entry.portal, label: entry.label, fields: fields,
                                 allowedOrigins: entry.allowedOrigins.map(\.description), totp: generator, totpPeriod: totp?.period ?? 30,
-                                usernameIsSecret: entry.usernameIsSecret)
+                                usernameIsSecret: entry.usernameIsSecret, allowsPlainHTTP: entry.allowsPlainHTTP)
     }
 
     // MARK: try / record
@@ -266,8 +266,14 @@ enum ScraperCommands {
         let bytes = try cassette.encoded()
         // The cassette is already redacted and masked; once more through the redactor, owner-only.
         try SecureFile.writeAtomically(recorder.mask.redact(bytes: bytes), to: path, mode: 0o600)
-        Output.line("cassette: \(path) (\(cassette.interactions.count) exchanges, \(cassette.downloads.count) downloads)")
+        say("cassette: \(path) (\(cassette.interactions.count) exchanges, \(cassette.downloads.count) downloads)", invocation)
         return status
+    }
+
+    /// A line for the person watching: on standard output, or on standard error under `--json`
+    /// (where standard output holds the JSON report alone).
+    static func say(_ line: String, _ invocation: Invocation) {
+        if invocation.json { Console.standardError.line(line) } else { Output.line(line) }
     }
 
     /// A one-time code typed by a person (`--interactive`).
@@ -288,23 +294,23 @@ enum ScraperCommands {
         let origins = definition.origins.map { ScraperChecker.origin(of: prepared.options.originOverrides[$0.name] ?? $0.url) }
         let session = await ScraperInterpreter.session(for: definition, origins: origins, recorder: recorder)
         let recording = recording ? RecordingTransport(session, sensitiveNames: prepared.definition.settings.sensitiveNames) : nil
-        let verbose = invocation.flag("dry-run") || invocation.value("log-level") == "debug" || invocation.value("log-level") == "info"
+        let verbose = invocation.flag("dry-run") || invocation.flag("verbose") || invocation.value("log-level") == "debug" || invocation.value("log-level") == "info"
         let interpreter = ScraperInterpreter(
             definition: definition, credential: prepared.credential, transport: recording ?? session, options: prepared.options,
             loginGuard: prepared.options.dryRun ? nil : DatabaseLoginGuard(open: WorkspaceDatabase.opener(prepared.workspace)),
             prompt: invocation.flag("interactive") ? PersonPrompt(input: prepared.input) : nil,
             totp: TOTPCodeSource(store: DatabaseTOTPStore(open: WorkspaceDatabase.opener(prepared.workspace))),
-            trace: { line in if verbose { Output.line("  " + line) } else { Logger(label: "scraper").debug(line) } })
+            trace: { line in if verbose { say("  " + line, invocation) } else { Logger(label: "scraper").debug(line) } })
         let outcome = await interpreter.run()
         if let recorder, let har = invocation.value("har") {
             try recorder.write(to: Workspace.absolute(har))
-            Output.line("HAR: \(Workspace.absolute(har)) (\(recorder.count) exchanges)")
+            say("HAR: \(Workspace.absolute(har)) (\(recorder.count) exchanges)", invocation)
         }
         if let failure = outcome.failure, failure.failureClass == .layoutChanged, let page = failure.page {
             let folder = invocation.value("har").map { (Workspace.absolute($0) as NSString).deletingLastPathComponent } ?? prepared.workspace.reportsDirectory
             let path = folder + "/\(prepared.client)-\(definition.portal)-layout-changed.html"
             try RedactedFile.write(String(decoding: page, as: UTF8.self), to: path)
-            Output.line("the page that surprised us: \(path) (from \(failure.pageURL ?? "?"))")
+            say("the page that surprised us: \(path) (from \(failure.pageURL ?? "?"))", invocation)
         }
         return (outcome, recording)
     }

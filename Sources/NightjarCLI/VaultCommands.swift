@@ -24,6 +24,8 @@ enum VaultCommands {
         .value("expires", "DATE", "expiry date of the credential (YYYY-MM-DD)"),
         .flag("username-secret", "the user name is a secret too (hidden like a password in logs and reports)"),
         .flag("username-not-secret", "the user name is an identifier, not a secret (the default)"),
+        .flag("allow-http", "the values may go to the credential's plain http:// origins, unencrypted (loopback needs no permission)"),
+        .flag("no-allow-http", "plain http:// origins other than loopback receive nothing (the default)"),
     ]
 
     static var commands: [CommandSpec] {
@@ -37,8 +39,12 @@ enum VaultCommands {
                         Example:
                           nightjar vault init --admin alice
                           printf 'passphrase\\n' | nightjar vault init --admin alice --passphrase-stdin
+                          nightjar vault init --admin alice --passphrase-file alice.pass
+                        With neither, NIGHTJAR_PASSPHRASE_COMMAND (if set) gives the passphrase, as for --as.
                         """,
-                        options: [.value("admin", "NAME", names: .identifier("operator name"), "the first admin's name"), passphraseStdin], run: initVault),
+                        options: [.value("admin", "NAME", names: .identifier("operator name"), "the first admin's name"), passphraseStdin,
+                                  .value("passphrase-file", "FILE", "read the new admin's passphrase from FILE (mode 0600, no folder above it writable by others)")],
+                        run: initVault),
             CommandSpec(["vault", "operator", "add"], effect: .changesOther, summary: "add an operator with roles (admin only)",
                         discussion: """
                         Roles: admin, operator, run-integrations, reviewer, viewer. Reviewers approve the batches of
@@ -50,7 +56,7 @@ enum VaultCommands {
                           nightjar vault operator add bob --role operator --role run-integrations --as alice
                         """,
                         arguments: [ArgumentSpec("NAME", "the new operator's name", names: .identifier("operator name"))],
-                        options: [.value("role", "ROLE", repeatable: true, "a role to give (repeatable)")] + unlockOptions,
+                        options: [.value("role", "ROLE", repeatable: true, "a role to give")] + unlockOptions,
                         run: addOperator),
             CommandSpec(["vault", "operator", "list"], effect: .readsOnly, summary: "list principals with their roles and clients",
                         options: unlockOptions, run: listOperators),
@@ -226,6 +232,9 @@ enum VaultCommands {
     static func unlockMethod(_ invocation: Invocation, _ input: SecretInput) throws -> UnlockMethod {
         if let name = invocation.value("as") {
             if let file = invocation.value("passphrase-file") { return .passphrase(name: name, try PassphraseFile.read(Workspace.absolute(file))) }
+            if !invocation.flag("passphrase-stdin"), let command = invocation.environment["NIGHTJAR_PASSPHRASE_COMMAND"], !command.isEmpty {
+                return .passphrase(name: name, try PassphraseCommand.run(command, operator: name, environment: invocation.environment))
+            }
             return .passphrase(name: name, try input.next("Passphrase for \(name)"))
         }
         if invocation.flag("recovery") {
@@ -272,6 +281,11 @@ enum VaultCommands {
         result.notes = invocation.value("notes")
         if let expires = invocation.value("expires") { result.expires = try CalendarDate(iso: expires) }
         result.removeExtra = invocation.values("remove-field")
+        if invocation.flag("allow-http") && invocation.flag("no-allow-http") {
+            throw UsageError("give --allow-http or --no-allow-http, not both", command: invocation.command.name)
+        }
+        if invocation.flag("allow-http") { result.allowsPlainHTTP = true }
+        if invocation.flag("no-allow-http") { result.allowsPlainHTTP = false }
         if invocation.flag("username-secret") { result.usernameIsSecret = true }
         if invocation.flag("username-not-secret") { result.usernameIsSecret = false }
         if invocation.flag("username-secret") && invocation.flag("username-not-secret") {
@@ -290,7 +304,14 @@ enum VaultCommands {
         _ = try workspace.requireExisting()
         guard let admin = invocation.value("admin") else { throw UsageError("give the first admin's name with --admin NAME", command: "vault init") }
         let input = secretInput(invocation)
-        let passphrase = try input.next("New passphrase for \(admin)", confirm: true)
+        let passphrase: SecretBytes
+        if let file = invocation.value("passphrase-file") {
+            passphrase = try PassphraseFile.read(Workspace.absolute(file))
+        } else if !invocation.flag("passphrase-stdin"), let command = invocation.environment["NIGHTJAR_PASSPHRASE_COMMAND"], !command.isEmpty {
+            passphrase = try PassphraseCommand.run(command, operator: admin, environment: invocation.environment)
+        } else {
+            passphrase = try input.next("New passphrase for \(admin)", confirm: true)
+        }
         let (_, recoveryKey) = try Vault.create(paths: paths(workspace), adminName: admin, passphrase: passphrase)
         let recoveryText = RecoveryKeyText.format(recoveryKey)
         if invocation.json {
@@ -466,6 +487,7 @@ enum VaultCommands {
         } else if entries.isEmpty {
             Output.line("No credentials.")
         } else {
+            Output.line("NAME".padding(32) + "FIELDS".padding(40) + "NOTES")
             for entry in entries {
                 let flags = (entry.expires.map { " expires \($0)" } ?? "") + (entry.markedForRotation ? " ROTATE" : "")
                 Output.line("\(entry.name.description.padding(32))\(entry.fields.joined(separator: ",").padding(40))\(flags)")
@@ -494,6 +516,7 @@ enum VaultCommands {
         }
         for (name, value) in credential.extra.sorted(by: { $0.key < $1.key }) { rows.append((name, shown(value) ?? "")) }
         rows.append(("origins", credential.allowedOrigins.map(\.description).joined(separator: " ")))
+        if credential.allowsPlainHTTP { rows.append(("allow_http", "yes: values may go to its http:// origins unencrypted")) }
         if let notes = credential.notes { rows.append(("notes", notes)) }
         if let expires = credential.expires { rows.append(("expires", expires.description)) }
         if reveal {
@@ -571,7 +594,16 @@ enum VaultCommands {
         if let date = invocation.value("since") { since = try CalendarDate(iso: date).description }
         let records = try vault.auditRecords(client: invocation.value("client"), since: since)
         if invocation.json {
-            try Output.json(records)
+            // The records as signed, under the JSON style of every command (the file keeps its own keys).
+            struct Row: Encodable {
+                let seq: Int; let at: String; let principal_id: String; let principal: String; let action: String
+                let client: String?; let entry: String?; let entries: [String]?; let run: String?; let detail: String?
+                let prev: String; let sig: String
+            }
+            try Output.json(records.map {
+                Row(seq: $0.seq, at: $0.at, principal_id: $0.principalID, principal: $0.principal, action: $0.action, client: $0.client,
+                    entry: $0.entry, entries: $0.entries, run: $0.run, detail: $0.detail, prev: $0.prev, sig: $0.sig)
+            })
         } else {
             for record in records {
                 let target = [record.client, record.entry].compactMap { $0 }.joined(separator: "/")

@@ -37,6 +37,11 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     public let state: String
     /// Lines still needing a person (anything but paid in full or with its discount).
     public let exceptions: Int
+
+    enum CodingKeys: String, CodingKey {
+        case id, client, payer, traceNumber = "trace_number", paymentDate = "payment_date", total, currency, lines, balanced, difference
+        case status, sourceFile = "source_file", state, exceptions
+    }
 }
 
 /// Which batches `batches` lists.

@@ -98,12 +98,23 @@ public final class SandboxPortals: Sendable {
     /// Accounts lock after this many wrong passwords in a row.
     public static let lockoutThreshold = 3
 
-    public init(data: SandboxData = SandboxData(), tls: TestCertificates? = nil) throws {
+    /// The portals in the order their ports follow a port base: northwind at the base, tailspin
+    /// at base + 1, contoso at base + 2.
+    public static let names = ["northwind", "tailspin", "contoso"]
+
+    /// Starts the three portals on 127.0.0.1: on free ports, or on `portBase`, `portBase + 1` and
+    /// `portBase + 2` (in the order of `names`) when a base is given.
+    public init(data: SandboxData = SandboxData(), tls: TestCertificates? = nil, portBase: UInt16? = nil) throws {
         self.data = data
         let box = PortalsBox()
-        northwind = try SandboxServer(tls: tls) { box.portals?.northwindRoute($0) ?? .text("starting", status: 503) }
-        tailspin = try SandboxServer(tls: tls) { box.portals?.tailspinRoute($0) ?? .text("starting", status: 503) }
-        contoso = try SandboxServer(tls: tls) { box.portals?.contosoRoute($0) ?? .text("starting", status: 503) }
+        func port(_ offset: UInt16) throws -> UInt16 {
+            guard let portBase else { return 0 }
+            guard portBase > 0, portBase <= UInt16.max - offset else { throw SandboxError("port base \(portBase) leaves no room for three ports") }
+            return portBase + offset
+        }
+        northwind = try SandboxServer(port: try port(0), tls: tls) { box.portals?.northwindRoute($0) ?? .text("starting", status: 503) }
+        tailspin = try SandboxServer(port: try port(1), tls: tls) { box.portals?.tailspinRoute($0) ?? .text("starting", status: 503) }
+        contoso = try SandboxServer(port: try port(2), tls: tls) { box.portals?.contosoRoute($0) ?? .text("starting", status: 503) }
         box.portals = self
     }
 
