@@ -92,13 +92,15 @@ public struct MatchingRulesFiles: Sendable {
 
     public init(directory: String) { self.directory = directory }
 
-    /// The rules for a client, and the file they came from (nil: the defaults).
+    /// The rules for a client, and the file they came from (nil: the defaults). A path is made
+    /// from the client's name only when the identifier rule admits it; a client stored under a
+    /// name from before the rule (to be renamed) is matched by rules/default.rules.
     public func rules(for client: String) throws -> (MatchingRules, String?) {
-        for name in ["\(client).rules", "default.rules"] {
+        let own = Identifier.isValid(client) ? ["\(client).rules"] : []
+        for name in own + ["default.rules"] {
             let path = directory + "/" + name
-            if let data = FileManager.default.contents(atPath: path) {
-                return (try MatchingRules.parse(String(decoding: data, as: UTF8.self), file: path), path)
-            }
+            guard let text = try BoundedFile.readTextIfPresent(path, what: "rules file") else { continue }
+            return (try MatchingRules.parse(text, file: path), path)
         }
         return (.standard, nil)
     }

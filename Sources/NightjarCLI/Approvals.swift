@@ -19,7 +19,7 @@ enum FileApprovals {
                         Example:
                           nightjar profile approve northwind-remittance --as alice
                         """,
-                        arguments: [ArgumentSpec("NAME", "profiles/NAME.profile, or a path")], options: VaultCommands.unlockOptions,
+                        arguments: [ArgumentSpec("NAME", "profiles/NAME.profile, or a path", names: .identifierOrPath("profile name", suffix: ".profile"))], options: VaultCommands.unlockOptions,
                         run: { try await approve(.profile, $0) }),
             CommandSpec(["rules", "approve"], effect: .changesOther, summary: "approve this exact version of a matching-rules file for the night (admin)",
                         discussion: """
@@ -30,7 +30,7 @@ enum FileApprovals {
                           nightjar rules approve acme --as alice
                           nightjar rules approve default --as alice
                         """,
-                        arguments: [ArgumentSpec("NAME", "rules/NAME.rules (a client or default), or a path")], options: VaultCommands.unlockOptions,
+                        arguments: [ArgumentSpec("NAME", "rules/NAME.rules (a client or default), or a path", names: .identifierOrPath("rules name", suffix: ".rules"))], options: VaultCommands.unlockOptions,
                         run: { try await approve(.rules, $0) }),
         ]
     }
@@ -39,9 +39,8 @@ enum FileApprovals {
     static func file(_ subject: ApprovalSubject, _ argument: String, workspace: Workspace) throws -> (name: String, path: String) {
         let suffix = subject == .profile ? ".profile" : ".rules"
         let directory = subject == .profile ? workspace.profilesDirectory : workspace.rulesDirectory
-        if argument.contains("/") {
+        if NameRule.isPath(argument, suffix: suffix) {
             let base = (argument as NSString).lastPathComponent
-            guard base.hasSuffix(suffix) else { throw UsageError("\(argument) is not a \(suffix) file", command: "\(subject.rawValue) approve") }
             let name = String(base.dropLast(suffix.count))
             try Identifier.validate(name, field: "\(subject.rawValue) name")
             return (name, Workspace.absolute(argument))
@@ -50,21 +49,21 @@ enum FileApprovals {
         return (argument, directory + "/" + argument + suffix)
     }
 
-    /// Hex SHA-256 of the file's bytes.
+    /// Hex SHA-256 of the file's bytes (a profile or rules file, read under the 1 MiB cap).
     static func digest(_ path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw GeneralError(code: "file.missing", message: "cannot read \(path)", exitStatus: .noInput)
-        }
-        return SHA256.hash(Array(data)).hexString
+        SHA256.hash(try BoundedFile.read(path, what: path.hasSuffix(".rules") ? "rules file" : "profile")).hexString
     }
 
     static func approve(_ subject: ApprovalSubject, _ invocation: Invocation) async throws -> ExitStatus {
         let workspace = invocation.workspace
         _ = try workspace.requireExisting()
         let (name, path) = try file(subject, invocation.argument("NAME")!, workspace: workspace)
-        let sha256 = try digest(path)
+        let bytes = try BoundedFile.read(path, what: subject == .profile ? "profile" : "rules file")
+        let sha256 = SHA256.hash(bytes).hexString
         // A file that does not parse is never approved.
-        let text = String(decoding: try ImportCommands.readFile(path), as: UTF8.self)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw BoundedFileError(what: subject == .profile ? "profile" : "rules file", path: path, problem: .notUTF8)
+        }
         if subject == .profile { _ = try LayoutProfileParser.parse(text, file: path) } else { _ = try MatchingRules.parse(text, file: path) }
         let (paths, _, method) = try VaultCommands.context(invocation)
         try Vault.update(paths: paths, as: method) { try $0.approve(subject, name: name, sha256: sha256) }
@@ -74,13 +73,11 @@ enum FileApprovals {
 
     /// The workspace's profiles whose exact bytes are approved, and a warning for each one that is not.
     static func approvedProfiles(_ workspace: Workspace, vault: Vault) throws -> (profiles: [LayoutProfile], unapproved: [LayoutProfile], warnings: [String]) {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: workspace.profilesDirectory)) ?? []).filter { $0.hasSuffix(".profile") }.sorted()
         var profiles: [LayoutProfile] = []
         var unapproved: [LayoutProfile] = []
         var warnings: [String] = []
-        for file in names {
-            let name = String(file.dropLast(".profile".count))
-            let path = workspace.profilesDirectory + "/" + file
+        for file in workspace.namedFiles(in: workspace.profilesDirectory, suffix: ".profile") {
+            let (name, path) = (file.name, file.path)
             let sha256 = try digest(path)
             guard vault.isApproved(.profile, name: name, sha256: sha256) else {
                 warnings.append("profile \(name): \(path) is not approved in this version, so files only it reads are not imported (nightjar profile approve \(name))")

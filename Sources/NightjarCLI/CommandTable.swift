@@ -1,5 +1,39 @@
 public import NightjarCore
 
+/// What an argument or option names, when the identifier rule (NightjarCore's `Identifier`)
+/// governs it: the parser checks it before any command runs, and refuses it with exit 64.
+public enum NameRule: Sendable, Equatable {
+    /// One name; the string names the field in errors ("client name").
+    case identifier(String)
+    /// A name, or a path to a file ending in `suffix` (`northwind`, or `scrapers/northwind.scraper`).
+    case identifierOrPath(String, suffix: String)
+    /// `CLIENT/PORTAL[/LABEL]`, each part a name.
+    case credentialName
+
+    /// Whether `value` is a path to a file rather than a name: it ends in `suffix`.
+    public static func isPath(_ value: String, suffix: String) -> Bool { value.hasSuffix(suffix) }
+
+    /// The first part of `value` the rule refuses, as the identifier error for it.
+    public func problem(_ value: String) -> IdentifierError? {
+        func check(_ part: String, _ field: String) -> IdentifierError? {
+            Identifier.problem(part).map { IdentifierError(field: field, value: part, reason: $0) }
+        }
+        switch self {
+        case .identifier(let field):
+            return check(value, field)
+        case .identifierOrPath(let field, let suffix):
+            return NameRule.isPath(value, suffix: suffix) ? nil : check(value, field)
+        case .credentialName:
+            let parts = value.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            if parts.count > 3 { return IdentifierError(field: "credential label", value: parts[2...].joined(separator: "/"), reason: .slash) }
+            for (part, field) in zip(parts, ["client name", "portal name", "credential label"]) {
+                if let problem = check(part, field) { return problem }
+            }
+            return nil
+        }
+    }
+}
+
 /// One option of a command, e.g. `--client C` or the flag `--json`.
 public struct OptionSpec: Sendable {
     /// Long name without dashes, e.g. `client`.
@@ -9,14 +43,21 @@ public struct OptionSpec: Sendable {
     public let valueName: String?
     public let help: String
     public let repeatable: Bool
+    /// The identifier rule's part in the value, when it names a client, portal, label, operator, profile or rules file.
+    public let names: NameRule?
 
     public static func flag(_ name: String, short: Character? = nil, _ help: String) -> OptionSpec {
-        OptionSpec(name: name, short: short, valueName: nil, help: help, repeatable: false)
+        OptionSpec(name: name, short: short, valueName: nil, help: help, repeatable: false, names: nil)
     }
 
     public static func value(_ name: String, _ valueName: String, short: Character? = nil, repeatable: Bool = false,
-                             _ help: String) -> OptionSpec {
-        OptionSpec(name: name, short: short, valueName: valueName, help: help, repeatable: repeatable)
+                             names: NameRule? = nil, _ help: String) -> OptionSpec {
+        OptionSpec(name: name, short: short, valueName: valueName, help: help, repeatable: repeatable, names: names)
+    }
+
+    /// `--client C`: a client's name.
+    public static func client(repeatable: Bool = false, _ help: String) -> OptionSpec {
+        .value("client", "C", repeatable: repeatable, names: .identifier("client name"), help)
     }
 
     var usage: String {
@@ -32,12 +73,15 @@ public struct ArgumentSpec: Sendable {
     public let help: String
     public let optional: Bool
     public let variadic: Bool
+    /// The identifier rule's part in the value, when it names a client, portal, label, operator, profile or rules file.
+    public let names: NameRule?
 
-    public init(_ name: String, _ help: String, optional: Bool = false, variadic: Bool = false) {
+    public init(_ name: String, _ help: String, optional: Bool = false, variadic: Bool = false, names: NameRule? = nil) {
         self.name = name
         self.help = help
         self.optional = optional
         self.variadic = variadic
+        self.names = names
     }
 
     var usage: String {
@@ -144,12 +188,14 @@ public struct Invocation: Sendable {
 public struct UsageError: NightjarError {
     public let message: String
     public let commandName: String?
-    public var code: String { "usage" }
+    /// `usage`, or what was wrong with a value: `input.invalid_name`, `input.nul_byte`.
+    public let code: String
     public var exitStatus: ExitStatus { .usage }
 
-    public init(_ message: String, command: String? = nil) {
+    public init(_ message: String, command: String? = nil, code: String = "usage") {
         self.message = message
         self.commandName = command
+        self.code = code
     }
 }
 
@@ -307,6 +353,7 @@ public struct CommandTable: Sendable {
         if positional.count > command.arguments.count && !(command.arguments.last?.variadic ?? false) {
             throw UsageError("unexpected argument \"\(positional[command.arguments.count])\"", command: command.name)
         }
+        try checkValues(command, positional: positional, options: values, specs: options)
         if let level = values["log-level"]?.last, LogLevel(name: level) == nil {
             throw UsageError("--log-level must be one of \(LogLevel.allCases.map(\.description).joined(separator: ", "))",
                              command: command.name)
@@ -315,8 +362,28 @@ public struct CommandTable: Sendable {
                                standardInput: standardInput))
     }
 
+    /// Refuses NUL bytes in every value, and names the identifier rule refuses, naming the argument or option.
+    func checkValues(_ command: CommandSpec, positional: [String], options: [String: [String]], specs: [OptionSpec]) throws(UsageError) {
+        func refuse(_ value: String, _ rule: NameRule?, given: String) throws(UsageError) {
+            if value.utf8.contains(0) {
+                throw UsageError(NULByteError(field: "value of \(given)").message, command: command.name, code: "input.nul_byte")
+            }
+            if let rule, let problem = rule.problem(value) {
+                throw UsageError("\(given): \(problem.message)", command: command.name, code: problem.code)
+            }
+        }
+        for (index, value) in positional.enumerated() {
+            let spec = index < command.arguments.count ? command.arguments[index] : command.arguments.last
+            try refuse(value, spec?.names, given: spec?.name ?? "an argument")
+        }
+        for spec in specs {
+            for value in options[spec.name] ?? [] { try refuse(value, spec.names, given: "--\(spec.name)") }
+        }
+    }
+
     /// " (did you mean `x`?)" when a close name exists.
     func suggestion(for word: String, among candidates: [String]? = nil) -> String {
+        guard word.count <= 64 else { return "" }
         let names = candidates ?? commands.filter { !$0.hidden }.map(\.name)
         let best = names.map { ($0, Self.editDistance(word, $0)) }.min { $0.1 < $1.1 }
         guard let best, best.1 <= max(2, word.count / 3), !word.isEmpty else { return "" }

@@ -1,6 +1,7 @@
 import Foundation
 import NightjarVault
 import NightjarCore
+import NightjarVault
 
 /// The version printed by `nightjar --version`.
 public enum NightjarVersion {
@@ -49,7 +50,7 @@ public enum NightjarCommands {
                         discussion: "What exists of the night so far; `make demo` runs this after building.",
                         options: [.value("keep", "DIR", "create the demo workspace in DIR and keep it")],
                         run: DemoCommand.run),
-        ] + DocumentCommands.commands + ExampleCommands.commands + VaultCommands.commands + FileApprovals.commands + ScraperCommands.commands + ProfileCommands.commands + NightCommands.commands + InboxCommands.commands + ImportCommands.commands + ReviewCommands.commands + ReviewCommands.accountCommands + SupplierCommands.commands + ServeCommand.commands + [
+        ] + DocumentCommands.commands + ExampleCommands.commands + VaultCommands.commands + FileApprovals.commands + ScraperCommands.commands + ProfileCommands.commands + NightCommands.commands + InboxCommands.commands + ImportCommands.commands + ReviewCommands.commands + ReviewCommands.accountCommands + SupplierCommands.commands + ServeCommand.commands + ClientCommands.commands + [
             CommandSpec(["help"], effect: .readsOnly, summary: "show help for a command", arguments: [ArgumentSpec("COMMAND", "a command", optional: true, variadic: true)],
                         run: { _ in .ok }),
         ],
@@ -86,6 +87,9 @@ public enum NightjarCommands {
         case .run(let invocation):
             do {
                 try configureLogging(invocation)
+                defer {
+                    if let peak = ProcessResources.peakResidentKiB() { Logger(label: "process").debug("peak memory \(peak) KiB (VmHWM)") }
+                }
                 return try await invocation.command.run(invocation).rawValue
             } catch let error as any NightjarError {
                 Output.error(error, json: invocation.json)
@@ -106,17 +110,22 @@ public enum NightjarCommands {
         Logger.configure(level: level, sinks: sinks)
     }
 
-    /// Standard input, read up to one byte past the largest input any command takes from it (a
-    /// credential file): a longer stream is cut there, and the command refuses it as too large.
+    /// The most of standard input a command reads: a credential CSV (50 MB) after the secrets
+    /// before it. Past this the rest is never read, so an endless or huge stream costs bounded
+    /// memory, and the reader of what was read refuses it by its own cap.
+    static let standardInputLimit = CredentialCSV.maximumBytes + 1024 * 1024
+
     static func readStandardInput() -> String {
-        let limit = CredentialCSV.maximumBytes + 1
-        var data = Data()
-        while data.count < limit {
-            let chunk = FileHandle.standardInput.readData(ofLength: min(1 << 20, limit - data.count))
-            if chunk.isEmpty { break }
-            data.append(chunk)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while bytes.count <= standardInputLimit {
+            let wanted = min(chunk.count, standardInputLimit + 1 - bytes.count)
+            let count = chunk.withUnsafeMutableBytes { Foundation.read(STDIN_FILENO, $0.baseAddress!, wanted) }
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { break }
+            bytes.append(contentsOf: chunk[..<count])
         }
-        return String(decoding: data, as: UTF8.self)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

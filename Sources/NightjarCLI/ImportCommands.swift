@@ -26,8 +26,8 @@ enum ImportCommands {
                           nightjar import --pending --client acme
                         """,
                         arguments: [ArgumentSpec("FILE", "files to import", optional: true, variadic: true)],
-                        options: [.value("client", "C", "the client the files belong to"),
-                                  .value("profile", "NAME", "read delimited files with profiles/NAME.profile"),
+                        options: [.client("the client the files belong to"),
+                                  .value("profile", "NAME", names: .identifierOrPath("profile name", suffix: ".profile"), "read delimited files with profiles/NAME.profile, or a path to a .profile file"),
                                   .flag("pending", "read again the inbox's unread files (nightjar inbox list)")],
                         run: importFiles),
             CommandSpec(["invoices", "import"], effect: .changesBooks, summary: "load a client's open invoices (updates open amounts on re-import)",
@@ -37,10 +37,10 @@ enum ImportCommands {
                         Other layouts are described by a profile with `kind = open_invoices`.
                         """,
                         arguments: [ArgumentSpec("FILE", "the open-invoice export")],
-                        options: [.value("client", "C", "the client"), .value("profile", "NAME", "profiles/NAME.profile")],
+                        options: [.client("the client"), .value("profile", "NAME", names: .identifierOrPath("profile name", suffix: ".profile"), "profiles/NAME.profile, or a path to a .profile file")],
                         run: importInvoices),
             CommandSpec(["customers", "list"], effect: .readsOnly, summary: "list a client's customers and the payer aliases that point to them",
-                        options: [.value("client", "C", "the client")], run: listCustomers),
+                        options: [.client("the client")], run: listCustomers),
             CommandSpec(["customers", "alias", "add"], effect: .changesBooks, summary: "say that a payer's id or name (as a portal writes it) is one of your customers",
                         discussion: """
                         A portal may use another account number than your ERP. Matching only considers the invoices of
@@ -51,7 +51,7 @@ enum ImportCommands {
                         decides the client's waiting batches again.
                         """,
                         arguments: [ArgumentSpec("ALIAS", "the payer id or name as written"), ArgumentSpec("CUSTOMER", "your customer id")],
-                        options: [.value("client", "C", "the client"), .flag("force", "map a name even when several payer ids share it")], run: addAlias),
+                        options: [.client("the client"), .flag("force", "map a name even when several payer ids share it")], run: addAlias),
             CommandSpec(["customers", "alias", "import"], effect: .changesBooks, summary: "load many payer aliases at once from a CSV file (alias,customer_id)",
                         discussion: """
                         The file has a header row naming an `alias` column (or payer_id, payer, payer_name) and a
@@ -62,10 +62,10 @@ enum ImportCommands {
                           nightjar customers alias import aliases.csv --client acme
                         """,
                         arguments: [ArgumentSpec("FILE", "the alias file")],
-                        options: [.value("client", "C", "the client"), .flag("force", "map names even when several payer ids share them")],
+                        options: [.client("the client"), .flag("force", "map names even when several payer ids share them")],
                         run: importAliases),
             CommandSpec(["customers", "alias", "remove"], effect: .changesBooks, summary: "remove a payer alias",
-                        arguments: [ArgumentSpec("ALIAS", "the payer id or name")], options: [.value("client", "C", "the client")], run: removeAlias),
+                        arguments: [ArgumentSpec("ALIAS", "the payer id or name")], options: [.client("the client")], run: removeAlias),
             CommandSpec(["match"], effect: .changesBooks, summary: "match batches' lines to open invoices (new batches; --client C decides all its waiting batches again)",
                         discussion: """
                         Each line is matched against the open invoices of the customers its payer is known as (see
@@ -81,7 +81,7 @@ enum ImportCommands {
                         (and the client's waiting batches after it); an approved, exported or reversed batch is refused.
                         Open amounts change only when a person approves a batch.
                         """,
-                        options: [.value("client", "C", "decide all of this client's waiting batches again"),
+                        options: [.client("decide all of this client's waiting batches again"),
                                   .value("batch", "ID", "decide this batch again")],
                         run: matchBatches),
             CommandSpec(["rules", "show"], effect: .readsOnly, summary: "the matching rules a client's batches are matched with, and where they come from",
@@ -94,7 +94,7 @@ enum ImportCommands {
                           reason.99 = promotion          (a payer's reason code -> deduction type)
                           payer_id_is_customer_id = no   (yes: a payer id equal to a customer id means that customer)
                         """,
-                        options: [.value("client", "C", "the client")], run: showRules),
+                        options: [.client("the client")], run: showRules),
             CommandSpec(["batches"], effect: .readsOnly, summary: "list remittance batches (one per payment) with their state and exceptions",
                         discussion: """
                         States, in the order review moves a batch: new (imported, not matched) -> matched -> approved
@@ -105,7 +105,7 @@ enum ImportCommands {
                           nightjar batches --client acme --status matched --exceptions
                           nightjar batches --since 2026-11-01 --status approved --status exported
                         """,
-                        options: [.value("client", "C", "only this client"), .value("date", "DATE", "only payments dated DATE"),
+                        options: [.client("only this client"), .value("date", "DATE", "only payments dated DATE"),
                                   .value("since", "DATE", "only batches imported on or after DATE"),
                                   .value("status", "STATE", repeatable: true, "only batches in this state (new, matched, approved, exported, reversed, duplicate_payment)"),
                                   .flag("exceptions", "only batches with exceptions")],
@@ -131,17 +131,24 @@ enum ImportCommands {
         return ClientID(client)
     }
 
-    static func loadProfile(_ name: String, workspace: Workspace) throws -> LayoutProfile {
-        let path = name.contains("/") ? name : workspace.profilesDirectory + "/\(name).profile"
-        guard let data = FileManager.default.contents(atPath: path) else {
+    /// A profile by name (profiles/NAME.profile) or by a path ending in .profile, read under the 1 MiB cap.
+    static func loadProfile(_ argument: String, workspace: Workspace) throws -> LayoutProfile {
+        let path: String
+        if NameRule.isPath(argument, suffix: ".profile") {
+            path = Workspace.absolute(argument)
+        } else {
+            try Identifier.validate(argument, field: "profile name")
+            path = workspace.profilesDirectory + "/\(argument).profile"
+        }
+        guard let text = try BoundedFile.readTextIfPresent(path, what: "profile", maximumBytes: LayoutProfileParser.maximumSize) else {
             throw GeneralError(code: "profile.missing", message: "no profile \(path)", exitStatus: .noInput)
         }
-        return try LayoutProfileParser.parse(String(decoding: data, as: UTF8.self), file: path)
+        return try LayoutProfileParser.parse(text, file: path)
     }
 
+    /// Every profile of the workspace (profiles/NAME.profile whose NAME the identifier rule admits).
     static func workspaceProfiles(_ workspace: Workspace) throws -> [LayoutProfile] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: workspace.profilesDirectory)) ?? []
-        return try names.filter { $0.hasSuffix(".profile") }.sorted().map { try loadProfile(workspace.profilesDirectory + "/" + $0, workspace: workspace) }
+        try workspace.namedFiles(in: workspace.profilesDirectory, suffix: ".profile").map { try loadProfile($0.path, workspace: workspace) }
     }
 
     /// A file to import, read in chunks; one over the workspace's `max_file_size` is refused with its size.

@@ -19,7 +19,7 @@ enum InboxCommands {
                         Example:
                           nightjar inbox list --client acme
                         """,
-                        options: [.value("client", "C", "only this client")], run: list),
+                        options: [.client("only this client")], run: list),
             CommandSpec(["inbox", "dismiss"], effect: .changesOther, summary: "settle an unread file nobody will read (recorded with who and why)",
                         discussion: """
                         For a file that is not a remittance after all, or one read by hand. The file stays in the inbox;
@@ -30,7 +30,7 @@ enum InboxCommands {
                           nightjar inbox dismiss 3f2a9c1b07de --client acme --reason "a newsletter, not a remittance" --as dana
                         """,
                         arguments: [ArgumentSpec("FILE", "the file: the start of its sha256 (12 characters), its id or its name")],
-                        options: [.value("client", "C", "the client it belongs to"), .value("reason", "TEXT", "why nobody will read it")]
+                        options: [.client("the client it belongs to"), .value("reason", "TEXT", "why nobody will read it")]
                             + VaultCommands.unlockOptions,
                         run: dismiss),
         ]

@@ -38,8 +38,8 @@ enum NightCommands {
                         Example (unattended, as a timer or cron job would):
                           nightjar run --key-file /etc/nightjar/night.key --json
                         """,
-                        options: [.value("client", "C", repeatable: true, "only this client (repeatable)"),
-                                  .value("portal", "P", repeatable: true, "only this portal (repeatable)"),
+                        options: [.client(repeatable: true, "only this client (repeatable)"),
+                                  .value("portal", "P", repeatable: true, names: .identifier("portal name"), "only this portal (repeatable)"),
                                   .value("from", "DATE", "fetch from this date (with --to) instead of since the last run"),
                                   .value("to", "DATE", "fetch up to this date"),
                                   .value("documents", "WHAT", "remittances (default), supplier (invoices, purchase orders, statements) or all"),
@@ -48,7 +48,7 @@ enum NightCommands {
                                   .value("progress", "HOW", "auto: a live line on a terminal, nothing otherwise (default); json: one JSON line per event on standard error; none"),
                                   .flag("since-last", "from the end of each credential's last good range (the default)"),
                                   .flag("refetch", "download again documents the inbox already holds (by default a listing's reference with the same date or size is skipped)"),
-                                  .value("retry-login", "CLIENT/PORTAL", repeatable: true,
+                                  .value("retry-login", "CLIENT/PORTAL", repeatable: true, names: .credentialName,
                                          "you fixed this credential: allow one more login although one failed in the last 12 hours (audited)"),
                                   .flag("interactive", "ask for one-time codes a person must type")] + VaultCommands.unlockOptions,
                         run: run),
@@ -77,7 +77,7 @@ enum NightCommands {
                           nightjar report --html ~/morning.html
                         """,
                         options: [.value("html", "FILE", "where to write the page"), .value("date", "DATE", "batches imported on this date"),
-                                  .value("client", "C", repeatable: true, "only this client")], run: report),
+                                  .client(repeatable: true, "only this client")], run: report),
             CommandSpec(["schedule"], effect: .readsOnly, summary: "list each portal's next visits, in its time zone and in UTC",
                         discussion: """
                         Schedules live in nightjar.conf:
@@ -106,7 +106,7 @@ enum NightCommands {
                           nightjar trace INV-10042 --client acme
                         """,
                         arguments: [ArgumentSpec("REFERENCE", "an invoice number or other reference")],
-                        options: [.value("client", "C", "only this client")], run: trace),
+                        options: [.client("only this client")], run: trace),
         ]
     }
 
@@ -288,8 +288,7 @@ enum NightCommands {
 
     /// Portals with a definition in the workspace.
     static func portals(_ workspace: Workspace) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: workspace.scrapersDirectory)) ?? [])
-            .filter { $0.hasSuffix(".scraper") }.map { String($0.dropLast(".scraper".count)) }.sorted()
+        workspace.namedFiles(in: workspace.scrapersDirectory, suffix: ".scraper").map(\.name)
     }
 
     static func schedule(_ invocation: Invocation) async throws -> ExitStatus {

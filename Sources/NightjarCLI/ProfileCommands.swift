@@ -31,7 +31,7 @@ enum ProfileCommands {
                           nightjar profile try remittance-2026-02.csv --profile harbor-line-type
                         """,
                         arguments: [ArgumentSpec("SAMPLE", "a file to read")],
-                        options: [.value("profile", "NAME", "profiles/NAME.profile, or a path to a .profile file"),
+                        options: [.value("profile", "NAME", names: .identifierOrPath("profile name", suffix: ".profile"), "profiles/NAME.profile, or a path to a .profile file"),
                                   .value("currency", "CODE", "currency for files that name none (default: the workspace's, else USD)")],
                         run: tryProfile),
             CommandSpec(["profile", "draft"], effect: .readsOnly, summary: "write a starting profile from a sample file",
@@ -46,7 +46,7 @@ enum ProfileCommands {
                           nightjar profile draft sample.csv --name acme-remittance --out profiles/acme-remittance.profile
                         """,
                         arguments: [ArgumentSpec("SAMPLE", "a file to draft from")],
-                        options: [.value("name", "NAME", "the profile's name (default: from the file name)"),
+                        options: [.value("name", "NAME", names: .identifier("profile name"), "the profile's name (default: from the file name)"),
                                   .value("out", "FILE", "write the profile here (refused if it exists) instead of printing it")],
                         run: draft),
         ]
@@ -80,7 +80,14 @@ enum ProfileCommands {
         }
         var reports: [Report] = []
         for file in invocation.arguments {
-            let bytes = try readSample(file)
+            let read = Result { () throws(BoundedFileError) in try BoundedFile.read(file, what: "profile", maximumBytes: LayoutProfileParser.maximumSize) }
+            guard case .success(let bytes) = read else {
+                if case .failure(let error) = read {
+                    if error.problem == .missing { throw error }
+                    reports.append(Report(file: file, ok: false, name: nil, kind: nil, format: nil, errors: ["\(file): \(error.message)"], warnings: []))
+                }
+                continue
+            }
             guard let text = String(validating: bytes, as: UTF8.self) else {
                 reports.append(Report(file: file, ok: false, name: nil, kind: nil, format: nil, errors: ["\(file):1:1: the profile is not UTF-8 text"], warnings: []))
                 continue
@@ -112,11 +119,7 @@ enum ProfileCommands {
 
     /// The profile named by --profile (a name in the workspace or a path).
     static func namedProfile(_ name: String, invocation: Invocation) throws -> LayoutProfile {
-        if name.hasSuffix(".profile") || name.contains("/") {
-            let bytes = try readSample(Workspace.absolute(name))
-            return try LayoutProfileParser.parse(String(decoding: bytes, as: UTF8.self), file: name)
-        }
-        return try ImportCommands.loadProfile(name, workspace: invocation.workspace)
+        try ImportCommands.loadProfile(name, workspace: invocation.workspace)
     }
 
     static func tryProfile(_ invocation: Invocation) async throws -> ExitStatus {
@@ -226,7 +229,9 @@ enum ProfileCommands {
         let bytes = try readSample(path)
         let fileName = (path as NSString).lastPathComponent
         var name = invocation.value("name") ?? String(fileName.prefix { $0 != "." })
-        name = String(name.lowercased().map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" })
+        // A name by the identifier rule: ASCII letters, digits, - and _, at most 64 bytes.
+        name = String(String(name.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) || $0 == "-" || $0 == "_" ? $0 : "-" })
+            .prefix(Identifier.maximumBytes))
         let draft = try ProfileDraft.make(bytes, fileName: fileName, name: name.isEmpty ? "draft" : name)
         // The draft must be a valid profile: a failure here is a fault of ours, never the user's.
         _ = try LayoutProfileParser.parse(draft.text, file: "\(name).profile")

@@ -85,9 +85,9 @@ enum ReviewCommands {
                         arguments: [ArgumentSpec("ID", "the batch id"), ArgumentSpec("LINE", "the line number (from 1)"), ArgumentSpec("N", "the suggestion's number")],
                         options: [.value("invoice", "INVOICE", "the invoice suggestion N names")] + VaultCommands.unlockOptions, run: acceptSuggestion),
             CommandSpec(["invoices", "show"], effect: .readsOnly, summary: "an invoice with every payment, deduction, discount and credit applied, each with its reference",
-                        arguments: [ArgumentSpec("INVOICE", "the invoice number")], options: [.value("client", "C", "the client")], run: showInvoice),
+                        arguments: [ArgumentSpec("INVOICE", "the invoice number")], options: [.client("the client")], run: showInvoice),
             CommandSpec(["account", "show"], effect: .readsOnly, summary: "a customer's running account: invoices, payments, credits and debits by type",
-                        arguments: [ArgumentSpec("CUSTOMER", "the customer id")], options: [.value("client", "C", "the client")], run: showAccount),
+                        arguments: [ArgumentSpec("CUSTOMER", "the customer id")], options: [.client("the client")], run: showAccount),
             CommandSpec(["account", "credit"], effect: .changesBooks, summary: "record a credit (or a debit, with a negative amount) by hand",
                         discussion: """
                         Types: return, shortage, promotion, cancellation, pricing, damage, discount, manual (or your own).
@@ -97,7 +97,7 @@ enum ReviewCommands {
                           nightjar account credit ACME-C1 --client acme --type return --reference RMA-7781 --amount 125.40 --invoice INV-10042
                         """,
                         arguments: [ArgumentSpec("CUSTOMER", "the customer id")],
-                        options: [.value("client", "C", "the client"), .value("type", "TYPE", "the credit's type"), .value("reference", "REF", "its reference"),
+                        options: [.client("the client"), .value("type", "TYPE", "the credit's type"), .value("reference", "REF", "its reference"),
                                   .value("amount", "AMOUNT", "e.g. 125.40"), .value("currency", "CODE", "default: the workspace's"),
                                   .value("invoice", "INVOICE", "the invoice it applies to"), .value("by", "NAME", "who records it")],
                         run: credit),

@@ -12,8 +12,8 @@ import NightjarVault
 /// `nightjar scraper ...`: check, try, record, test and approve scraper definitions.
 enum ScraperCommands {
     static let runOptions: [OptionSpec] = [
-        .value("client", "C", "the client whose credential CLIENT/PORTAL is used"),
-        .value("label", "LABEL", "which of the client's logins at the portal (CLIENT/PORTAL/LABEL)"),
+        .client("the client whose credential CLIENT/PORTAL is used"),
+        .value("label", "LABEL", names: .identifier("credential label"), "which of the client's logins at the portal (CLIENT/PORTAL/LABEL)"),
         .value("from", "DATE", "first date of the range (YYYY-MM-DD)"),
         .value("to", "DATE", "last date of the range (YYYY-MM-DD)"),
         .value("kind", "KIND", repeatable: true, "what to fetch: remittance (default), invoice, purchase_order, statement, other"),
@@ -51,7 +51,7 @@ enum ScraperCommands {
                         Example:
                           nightjar scraper try northwind --client acme --from 2026-11-01 --to 2026-11-30 --har nw.har --as bob
                         """,
-                        arguments: [ArgumentSpec("PORTAL", "portal name or .scraper file")],
+                        arguments: [ArgumentSpec("PORTAL", "portal name or .scraper file", names: .identifierOrPath("portal name", suffix: ".scraper"))],
                         options: runOptions + [.flag("dry-run", "print the requests, send nothing"),
                                                .flag("interactive", "ask for one-time codes (e-mail, SMS) on the terminal")],
                         run: tryRun),
@@ -64,7 +64,7 @@ enum ScraperCommands {
                         Example:
                           nightjar scraper record northwind --client acme --from 2026-10-01 --to 2026-11-30 --as bob
                         """,
-                        arguments: [ArgumentSpec("PORTAL", "portal name or .scraper file")],
+                        arguments: [ArgumentSpec("PORTAL", "portal name or .scraper file", names: .identifierOrPath("portal name", suffix: ".scraper"))],
                         options: runOptions + [.value("cassette", "FILE", "where to write the cassette")], run: record),
             CommandSpec(["scraper", "test"], effect: .readsOnly, summary: "replay cassettes offline; fails if a definition no longer downloads the same files",
                         discussion: """
@@ -102,12 +102,16 @@ enum ScraperCommands {
         }
         var reports: [Report] = []
         for file in invocation.arguments {
-            guard let bytes = FileManager.default.contents(atPath: file) else {
-                throw GeneralError(code: "scraper.missing", message: "cannot read \(file)", exitStatus: .noInput)
-            }
-            guard let text = String(data: bytes, encoding: .utf8) else {
+            let read = Result { () throws(BoundedFileError) in try BoundedFile.readText(file, what: "scraper definition") }
+            guard case .success(let text) = read else {
+                guard case .failure(let error) = read, error.problem != .missing else {
+                    throw GeneralError(code: "scraper.missing", message: "cannot read \(file)", exitStatus: .noInput)
+                }
+                // Too large or not UTF-8: refused before anything is parsed.
                 failed = true
-                reports.append(Report(file: file, ok: false, portal: nil, sha256: nil, errors: ["\(file):1:1: the file is not UTF-8 text"]))
+                let line = error.problem == .notUTF8 ? "\(file):1:1: the file is not UTF-8 text" : "\(file): \(error.message)"
+                reports.append(Report(file: file, ok: false, portal: nil, sha256: nil, errors: [line]))
+                if !invocation.json { Console.standardError.line(line) }
                 continue
             }
             do {
@@ -131,14 +135,18 @@ enum ScraperCommands {
 
     // MARK: Loading
 
-    /// A definition by portal name (from the workspace's scrapers/) or by path.
+    /// A definition by portal name (from the workspace's scrapers/) or by a path ending in
+    /// .scraper, read under the 1 MiB cap.
     static func loadDefinition(_ argument: String, workspace: Workspace) throws -> (ScraperDefinition, String) {
-        let path = argument.hasSuffix(".scraper") ? argument : workspace.scrapersDirectory + "/\(argument).scraper"
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw GeneralError(code: "scraper.missing", message: "no definition at \(path)", exitStatus: .noInput)
+        let path: String
+        if NameRule.isPath(argument, suffix: ".scraper") {
+            path = argument
+        } else {
+            try Identifier.validate(argument, field: "portal name")
+            path = workspace.scrapersDirectory + "/\(argument).scraper"
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw GeneralError(code: "scraper.invalid", message: "\(path) is not UTF-8 text", exitStatus: .dataError)
+        guard let text = try BoundedFile.readTextIfPresent(path, what: "scraper definition") else {
+            throw GeneralError(code: "scraper.missing", message: "no definition at \(path)", exitStatus: .noInput)
         }
         return (try ScraperChecker.load(text, file: path), path)
     }
@@ -453,8 +461,7 @@ enum ScraperCommands {
         var files = invocation.arguments
         if files.isEmpty {
             let directory = invocation.value("dir").map { Workspace.absolute($0) } ?? invocation.workspace.scrapersDirectory
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-            files = names.filter { $0.hasSuffix(".scraper") }.sorted().map { directory + "/" + $0 }
+            files = invocation.workspace.namedFiles(in: directory, suffix: ".scraper").map(\.path)
             if files.isEmpty { throw GeneralError(code: "scraper.none", message: "no definitions in \(directory)", exitStatus: .noInput) }
         }
         var failed = 0

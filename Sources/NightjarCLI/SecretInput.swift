@@ -30,9 +30,11 @@ final class SecretInput: @unchecked Sendable {
             var line = remaining.removeFirst()
             if line.hasSuffix("\r") { line.removeLast() }
             lines = remaining
+            try NULByte.refuse(in: line, field: prompt.lowercased())
             return SecretBytes(utf8: line)
         }
         let first = try Terminal.readHidden(prompt + ": ")
+        try NULByte.refuse(in: first, field: prompt.lowercased())
         if confirm {
             let second = try Terminal.readHidden("Repeat " + prompt.lowercased() + ": ")
             guard first == second else { throw UsageError("the two entries differ") }

@@ -4,7 +4,7 @@ import NightjarLedger
 
 /// `nightjar catalog ...` and `nightjar po ...`: supplier invoices (810) become purchase orders.
 enum SupplierCommands {
-    static let clientOption = OptionSpec.value("client", "C", "the client (the store)")
+    static let clientOption = OptionSpec.client("the client (the store)")
 
     static var commands: [CommandSpec] {
         [
@@ -37,7 +37,7 @@ enum SupplierCommands {
                         options: [clientOption, .value("qualifiers", "LIST", "IT1 qualifiers in order of preference (default VN,IN,BP,UP)")],
                         run: importOrders),
             CommandSpec(["po", "list"], effect: .readsOnly, summary: "list purchase orders",
-                        options: [.value("client", "C", "only this client"), .value("status", "STATUS", "inventory_not_received or inventory_received")], run: list),
+                        options: [.client("only this client"), .value("status", "STATUS", "inventory_not_received or inventory_received")], run: list),
             CommandSpec(["po", "show"], effect: .readsOnly, summary: "show a purchase order with its lines and errors",
                         arguments: [ArgumentSpec("REFERENCE", "e.g. \"465266 20020523\"")], options: [clientOption], run: show),
             CommandSpec(["po", "receive"], effect: .changesOther, summary: "mark a purchase order received (it will not be replaced any more)",
@@ -49,7 +49,7 @@ enum SupplierCommands {
             CommandSpec(["po", "delete"], effect: .changesOther, summary: "delete a purchase order (logged)",
                         arguments: [ArgumentSpec("REFERENCE", "the reference")], options: [clientOption, .value("by", "NAME", "who")], run: delete),
             CommandSpec(["po", "log"], effect: .readsOnly, summary: "the processing log: each document created, replaced, ignored, in conflict or failed, with unmapped items",
-                        options: [.value("date", "DATE", "only this day"), .value("client", "C", "only this client")], run: log),
+                        options: [.value("date", "DATE", "only this day"), .client("only this client")], run: log),
             CommandSpec(["po", "default-status"], effect: .changesOther, summary: "the status new purchase orders get for a client",
                         arguments: [ArgumentSpec("STATUS", "inventory_not_received (default) or inventory_received")], options: [clientOption],
                         run: defaultStatus),

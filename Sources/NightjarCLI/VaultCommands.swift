@@ -5,7 +5,9 @@ import NightjarCrypto
 
 /// `nightjar vault ...`: the credential vault from the command line.
 enum VaultCommands {
-    static let asOption = OptionSpec.value("as", "NAME", "act as this operator (asks for the passphrase)")
+    static let asOption = OptionSpec.value("as", "NAME", names: .identifier("operator name"), "act as this operator (asks for the passphrase)")
+    /// `--as` of `vault upgrade`, which must admit an admin whose name the identifier rule now refuses (to rename it).
+    static let legacyAsOption = OptionSpec.value("as", "NAME", "act as this operator (asks for the passphrase; a name from before the naming rule works here)")
     static let passphraseStdin = OptionSpec.flag("passphrase-stdin", "read passphrases (and then secrets) from standard input, one per line")
     static let keyFile = OptionSpec.value("key-file", "FILE", "unlock with this automation key file (mode 0600)")
     static let recovery = OptionSpec.flag("recovery", "unlock with the recovery key (asked for, or the first stdin line)")
@@ -16,7 +18,7 @@ enum VaultCommands {
         .flag("password", "ask for the portal password (no echo)"),
         .flag("password-stdin", "read the portal password from standard input (after any passphrase)"),
         .flag("totp", "ask for the TOTP secret: base32 or an otpauth:// URI"),
-        .value("field", "NAME", repeatable: true, "ask for an extra field's value (customer number, PIN, token)"),
+        .value("field", "NAME", repeatable: true, names: .identifier("extra field name"), "ask for an extra field's value (customer number, PIN, token)"),
         .value("field-file", "NAME=FILE", repeatable: true, "read an extra field's value from a file (an SFTP private_key, a known_hosts line); delete the file after"),
         .value("origin", "URL", repeatable: true, "an origin the values may be sent to, e.g. https://portal.example.com"),
         .value("notes", "TEXT", "free notes (stored encrypted)"),
@@ -41,7 +43,7 @@ enum VaultCommands {
                           nightjar vault init --admin alice --passphrase-file alice.pass
                         With neither, NIGHTJAR_PASSPHRASE_COMMAND (if set) gives the passphrase, as for --as.
                         """,
-                        options: [.value("admin", "NAME", "the first admin's name"), passphraseStdin,
+                        options: [.value("admin", "NAME", names: .identifier("operator name"), "the first admin's name"), passphraseStdin,
                                   .value("passphrase-file", "FILE", "read the new admin's passphrase from FILE (mode 0600, no folder above it writable by others)")],
                         run: initVault),
             CommandSpec(["vault", "operator", "add"], effect: .changesOther, summary: "add an operator with roles (admin only)",
@@ -54,7 +56,7 @@ enum VaultCommands {
                         Example:
                           nightjar vault operator add bob --role operator --role run-integrations --as alice
                         """,
-                        arguments: [ArgumentSpec("NAME", "the new operator's name")],
+                        arguments: [ArgumentSpec("NAME", "the new operator's name", names: .identifier("operator name"))],
                         options: [.value("role", "ROLE", repeatable: true, "a role to give")] + unlockOptions,
                         run: addOperator),
             CommandSpec(["vault", "operator", "list"], effect: .readsOnly, summary: "list principals with their roles and clients",
@@ -72,23 +74,23 @@ enum VaultCommands {
                           nightjar vault automation-key create /etc/nightjar/site.key --no-clients --name site --as alice
                         """,
                         arguments: [ArgumentSpec("FILE", "where to write the key file")],
-                        options: [.value("client", "C", repeatable: true, "a client the key may open"),
+                        options: [.client(repeatable: true, "a client the key may open"),
                                   .flag("all-clients", "every client, now and later"),
                                   .flag("no-clients", "no client at all (the review site's key)"),
-                                  .value("name", "NAME", "principal name (default: automation-<n>)")] + unlockOptions,
+                                  .value("name", "NAME", names: .identifier("operator name"), "principal name (default: automation-<n>)")] + unlockOptions,
                         run: createAutomationKey),
             CommandSpec(["vault", "grant"], effect: .changesOther, summary: "give an operator access to a client's credentials (admin)",
-                        arguments: [ArgumentSpec("NAME", "operator"), ArgumentSpec("CLIENT", "client")],
+                        arguments: [ArgumentSpec("NAME", "operator", names: .identifier("operator name")), ArgumentSpec("CLIENT", "client", names: .identifier("client name"))],
                         options: unlockOptions, run: grant),
             CommandSpec(["vault", "revoke"], effect: .changesOther, summary: "take access away; rotates the client key and marks passwords for rotation",
                         discussion: "Lists every portal password the revoked operator could read: change them at the portals, then `nightjar vault rotate`.",
-                        arguments: [ArgumentSpec("NAME", "operator"), ArgumentSpec("CLIENT", "client")],
+                        arguments: [ArgumentSpec("NAME", "operator", names: .identifier("operator name")), ArgumentSpec("CLIENT", "client", names: .identifier("client name"))],
                         options: unlockOptions, run: revoke),
             CommandSpec(["vault", "client", "remove"], effect: .changesOther, summary: "destroy a client's key and entries (crypto-shredding; admin)",
-                        arguments: [ArgumentSpec("CLIENT", "client")],
+                        arguments: [ArgumentSpec("CLIENT", "client", names: .identifier("client name"))],
                         options: [.flag("yes", "do not ask for confirmation")] + unlockOptions, run: removeClient),
             CommandSpec(["vault", "access"], effect: .readsOnly, summary: "who could read a client's credentials, now or at a date",
-                        options: [.value("client", "C", "the client"), .value("at", "DATE", "a date (YYYY-MM-DD) or instant")] + unlockOptions,
+                        options: [.client("the client"), .value("at", "DATE", "a date (YYYY-MM-DD) or instant")] + unlockOptions,
                         run: access),
             CommandSpec(["vault", "add"], effect: .changesOther, summary: "add a credential CLIENT/PORTAL[/LABEL] (secrets are asked for, never arguments)",
                         discussion: """
@@ -102,24 +104,24 @@ enum VaultCommands {
                         line: the acting operator's passphrase, the password, the TOTP secret (with --totp), then each
                         --field value.
                         """,
-                        arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")], options: entryOptions + unlockOptions, run: addEntry),
-            CommandSpec(["vault", "edit"], effect: .changesOther, summary: "change fields of a credential", arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")],
-                        options: entryOptions + [.value("remove-field", "NAME", repeatable: true, "delete an extra field")] + unlockOptions,
+                        arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry", names: .credentialName)], options: entryOptions + unlockOptions, run: addEntry),
+            CommandSpec(["vault", "edit"], effect: .changesOther, summary: "change fields of a credential", arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry", names: .credentialName)],
+                        options: entryOptions + [.value("remove-field", "NAME", repeatable: true, names: .identifier("extra field name"), "delete an extra field")] + unlockOptions,
                         run: editEntry),
             CommandSpec(["vault", "rotate"], effect: .changesOther, summary: "set a new password for a credential (clears its rotation mark)",
-                        arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")],
+                        arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry", names: .credentialName)],
                         options: [.flag("password-stdin", "read the new password from standard input")] + unlockOptions, run: rotate),
-            CommandSpec(["vault", "remove"], effect: .changesOther, summary: "remove a credential", arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")],
+            CommandSpec(["vault", "remove"], effect: .changesOther, summary: "remove a credential", arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry", names: .credentialName)],
                         options: unlockOptions, run: removeEntry),
             CommandSpec(["vault", "list"], effect: .readsOnly, summary: "list credentials (never prints a secret)",
-                        options: [.value("client", "C", "only this client"), .value("expiring", "DAYS", "only those expiring within DAYS (e.g. 14d)")]
+                        options: [.client("only this client"), .value("expiring", "DAYS", "only those expiring within DAYS (e.g. 14d)")]
                             + unlockOptions,
                         run: list),
             CommandSpec(["vault", "show"], effect: .readsOnly, summary: "show a credential, masked; --reveal prints secrets (audited)",
-                        arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")],
+                        arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry", names: .credentialName)],
                         options: [.flag("reveal", "print the secret values (recorded in the audit log)")] + unlockOptions, run: show),
             CommandSpec(["vault", "totp"], effect: .changesOther, summary: "print the current TOTP code of a credential (audited)",
-                        arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")], options: unlockOptions, run: totp),
+                        arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry", names: .credentialName)], options: unlockOptions, run: totp),
             CommandSpec(["vault", "import"], effect: .changesOther, summary: "import many credentials from a CSV (or a KeePassXC CSV export); - reads stdin",
                         discussion: """
                         Columns (by header name): client, portal (or Title), label, username, password, totp (or TOTP),
@@ -136,9 +138,9 @@ enum VaultCommands {
                         (with --passphrase-stdin, the first line of standard input is the passphrase)
                         """,
                         arguments: [ArgumentSpec("FILE", "CSV file, or - for standard input")],
-                        options: [.value("client", "C", "the client of rows without a client column")] + unlockOptions, run: importCSV),
+                        options: [.client("the client of rows without a client column")] + unlockOptions, run: importCSV),
             CommandSpec(["vault", "audit"], effect: .readsOnly, summary: "read or verify the signed, hash-chained audit log",
-                        options: [.value("client", "C", "only this client"), .value("since", "DATE", "from this date (YYYY-MM-DD)"),
+                        options: [.client("only this client"), .value("since", "DATE", "from this date (YYYY-MM-DD)"),
                                   .flag("verify", "check every record's chain link and signature, and that none was cut off")] + unlockOptions,
                         run: audit),
             CommandSpec(["vault", "accept-rollback"], effect: .changesOther, summary: "accept the vault as it is: an older file, a missing or damaged rollback state, a new machine (admin)",
@@ -171,7 +173,7 @@ enum VaultCommands {
                                   .flag("plan", "print the list and stop"),
                                   .value("rename", "KIND:OLD=NEW", repeatable: true, "rename a name the identifier rule refuses"),
                                   .value("key-file", "FILE", repeatable: true, "an automation key file to rewrite with the root")]
-                            + [asOption, passphraseStdin, passphraseFile, recovery],
+                            + [legacyAsOption, passphraseStdin, passphraseFile, recovery],
                         run: upgrade),
             CommandSpec(["vault", "authority"], effect: .readsOnly, summary: "show the signed authority chain: who granted what, when (any principal)",
                         options: [.flag("verify", "only check it (every open does) and print its head")] + unlockOptions, run: authority),
@@ -183,9 +185,9 @@ enum VaultCommands {
                         Example:
                           nightjar vault role grant dana viewer --as alice
                         """,
-                        arguments: [ArgumentSpec("NAME", "operator"), ArgumentSpec("ROLE", "the role")], options: unlockOptions, run: grantRole),
+                        arguments: [ArgumentSpec("NAME", "operator", names: .identifier("operator name")), ArgumentSpec("ROLE", "the role")], options: unlockOptions, run: grantRole),
             CommandSpec(["vault", "role", "revoke"], effect: .changesOther, summary: "take a role away (admin)",
-                        arguments: [ArgumentSpec("NAME", "operator"), ArgumentSpec("ROLE", "the role")], options: unlockOptions, run: revokeRole),
+                        arguments: [ArgumentSpec("NAME", "operator", names: .identifier("operator name")), ArgumentSpec("ROLE", "the role")], options: unlockOptions, run: revokeRole),
             CommandSpec(["vault", "review", "grant"], effect: .changesOther, summary: "let a reviewer or viewer review a client's batches (admin)",
                         discussion: """
                         A reviewer approves only the clients granted to them; a viewer reads only. --all-clients
@@ -195,19 +197,19 @@ enum VaultCommands {
                           nightjar vault review grant carol acme --as alice
                           nightjar vault review grant dana --all-clients --as alice
                         """,
-                        arguments: [ArgumentSpec("NAME", "reviewer or viewer"), ArgumentSpec("CLIENT", "client", optional: true, variadic: true)],
+                        arguments: [ArgumentSpec("NAME", "reviewer or viewer", names: .identifier("operator name")), ArgumentSpec("CLIENT", "client", optional: true, variadic: true, names: .identifier("client name"))],
                         options: [.flag("all-clients", "every client, now and later")] + unlockOptions, run: grantReview),
             CommandSpec(["vault", "review", "revoke"], effect: .changesOther, summary: "end a review grant (admin)",
-                        arguments: [ArgumentSpec("NAME", "reviewer or viewer"), ArgumentSpec("CLIENT", "client", optional: true, variadic: true)],
+                        arguments: [ArgumentSpec("NAME", "reviewer or viewer", names: .identifier("operator name")), ArgumentSpec("CLIENT", "client", optional: true, variadic: true, names: .identifier("client name"))],
                         options: [.flag("all-clients", "the grant of every client")] + unlockOptions, run: revokeReview),
             CommandSpec(["vault", "review", "scope"], effect: .readsOnly, summary: "which clients a principal may read and approve in the morning review",
-                        arguments: [ArgumentSpec("NAME", "whom (default: yourself)", optional: true)], options: unlockOptions, run: reviewScope),
+                        arguments: [ArgumentSpec("NAME", "whom (default: yourself)", optional: true, names: .identifier("operator name"))], options: unlockOptions, run: reviewScope),
             CommandSpec(["vault", "recipient", "add"], effect: .changesOther, summary: "approve an e-mail address for a client's reports (admin)",
-                        arguments: [ArgumentSpec("CLIENT", "client"), ArgumentSpec("ADDRESS", "e-mail address")], options: unlockOptions, run: addRecipient),
+                        arguments: [ArgumentSpec("CLIENT", "client", names: .identifier("client name")), ArgumentSpec("ADDRESS", "e-mail address")], options: unlockOptions, run: addRecipient),
             CommandSpec(["vault", "recipient", "remove"], effect: .changesOther, summary: "remove a report recipient (admin)",
-                        arguments: [ArgumentSpec("CLIENT", "client"), ArgumentSpec("ADDRESS", "e-mail address")], options: unlockOptions, run: removeRecipient),
+                        arguments: [ArgumentSpec("CLIENT", "client", names: .identifier("client name")), ArgumentSpec("ADDRESS", "e-mail address")], options: unlockOptions, run: removeRecipient),
             CommandSpec(["vault", "recipient", "list"], effect: .readsOnly, summary: "the approved report recipients of each client",
-                        options: [.value("client", "C", "only this client")] + unlockOptions, run: listRecipients),
+                        options: [.client("only this client")] + unlockOptions, run: listRecipients),
             CommandSpec(["vault", "approvals"], effect: .readsOnly, summary: "the approved versions of scraper definitions, profiles and rules files",
                         options: [.value("kind", "KIND", "scraper, profile or rules")] + unlockOptions, run: listApprovals),
             CommandSpec(["vault", "automation-key", "seal"], effect: .changesOther, summary: "rewrite an automation key file from before the upgrade so it carries the vault's root (admin)",
@@ -562,7 +564,7 @@ enum VaultCommands {
         } else {
             var info = stat()
             if stat(source, &info) == 0, Int(info.st_size) > CredentialCSV.maximumBytes {
-                throw VaultError.invalidInput("\(source) is \(info.st_size) bytes; credential files are at most 50 MB", location: nil)
+                throw VaultError.tooLarge("\(source) is \(info.st_size) bytes; credential files are at most 50 MB", location: nil)
             }
             guard let data = FileManager.default.contents(atPath: source) else {
                 throw GeneralError(code: "file.missing", message: "cannot read \(source)", exitStatus: .noInput)

@@ -1,4 +1,5 @@
 public import Foundation
+import Synchronization
 public import NightjarCore
 public import NightjarAgent
 
@@ -46,17 +47,70 @@ public struct Workspace: Sendable {
     /// Whether a workspace exists here (its config file does).
     public var exists: Bool { FileManager.default.fileExists(atPath: configPath) }
 
-    /// Opens an existing workspace, or explains how to make one.
+    /// Opens an existing workspace, or explains how to make one. The first open in a process
+    /// also says which of its files have names the identifier rule refuses, and how to rename them.
     public func requireExisting() throws(WorkspaceError) -> WorkspaceConfig {
         guard exists else { throw .missing(root) }
+        let text: String
         do {
-            let text = try String(contentsOfFile: configPath, encoding: .utf8)
-            return try WorkspaceConfig.parse(text, file: configPath)
-        } catch let error as WorkspaceError {
-            throw error
+            text = try BoundedFile.readText(configPath, what: "workspace config")
         } catch {
-            throw .unreadable(configPath, "\(error)")
+            if case .unreadable(let reason) = error.problem { throw .unreadable(configPath, reason) }
+            throw .invalid(SourceLocation(file: configPath, line: 1), error.message)
         }
+        let config = try WorkspaceConfig.parse(text, file: configPath)
+        if Workspace.firstOpen(of: root) {
+            for problem in misnamedFiles() { Logger(label: "workspace").warning(problem) }
+        }
+        return config
+    }
+
+    private static let opened = Mutex<Set<String>>([])
+
+    /// True the first time this process asks about `key`.
+    static func firstOpen(of key: String) -> Bool {
+        opened.withLock { $0.insert(key).inserted }
+    }
+
+    /// A file of the workspace named for what it is: `profiles/NAME.profile`, `rules/NAME.rules`, `scrapers/NAME.scraper`.
+    public struct NamedFile: Sendable, Equatable {
+        public let name: String
+        public let path: String
+    }
+
+    /// The files of `directory` ending in `suffix` whose names the identifier rule admits, sorted by name;
+    /// the others are left out (and reported at open by `misnamedFiles`).
+    public func namedFiles(in directory: String, suffix: String) -> [NamedFile] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return entries.filter { $0.hasSuffix(suffix) }.sorted().compactMap { entry in
+            let name = String(entry.dropLast(suffix.count))
+            return Identifier.isValid(name) ? NamedFile(name: name, path: directory + "/" + entry) : nil
+        }
+    }
+
+    /// One sentence per file in scrapers/, profiles/ or rules/ whose name the identifier rule
+    /// refuses (such files are never read), with the command that renames it.
+    public func misnamedFiles() -> [String] {
+        var problems: [String] = []
+        for (directory, suffix, field) in [(scrapersDirectory, ".scraper", "portal name"), (profilesDirectory, ".profile", "profile name"),
+                                           (rulesDirectory, ".rules", "rules name")] {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            for entry in entries.sorted() where entry.hasSuffix(suffix) {
+                let name = String(entry.dropLast(suffix.count))
+                guard let reason = Identifier.problem(name) else { continue }
+                let folder = (directory as NSString).lastPathComponent
+                let message = IdentifierError(field: field, value: name, reason: reason).message
+                problems.append("\(folder)/\(entry) is not read: \(message); rename it: mv \(Workspace.shellQuoted(directory + "/" + entry)) "
+                    + Workspace.shellQuoted(directory + "/" + Identifier.suggestedName(for: name) + suffix))
+            }
+        }
+        return problems
+    }
+
+    /// `value` quoted for a POSIX shell when it needs it.
+    static func shellQuoted(_ value: String) -> String {
+        let plain = value.unicodeScalars.allSatisfy { $0.properties.isAlphabetic && $0.isASCII || ("0"..."9").contains($0) || "/._-+:=@".unicodeScalars.contains($0) }
+        return plain && !value.isEmpty ? value : "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     /// Creates the folders and the config file. Refuses when a workspace already exists here.
@@ -168,6 +222,15 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
 
     /// Parses the config file, with line numbers in errors.
     public static func parse(_ text: String, file: String) throws(WorkspaceError) -> WorkspaceConfig {
+        guard text.utf8.count <= BoundedFile.textFileLimit else {
+            throw .invalid(SourceLocation(file: file, line: 1), "the workspace config is \(text.utf8.count) bytes, more than the 1 MiB it may be")
+        }
+        if let location = NULByte.location(in: text, file: file) {
+            let line = text.textLines.dropFirst((location.line ?? 1) - 1).first.map(String.init) ?? ""
+            let key = line.split(separator: "=", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            let field = line.contains("=") && !key.utf8.contains(0) ? "value of `\(key)`" : "workspace config"
+            throw .invalid(location, NULByteError(field: field).message)
+        }
         var values: [String: (String, Int)] = [:]
         var section = ""
         for (offset, rawLine) in text.textLines.enumerated() {
@@ -203,6 +266,7 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
                      "mail.server", "mail.from", "mail.operators", "mail.credential", "mail.allow_plaintext_loopback", "mail.review_url"]
         var origins: [String: String] = [:]
         for (key, value) in values where key.hasPrefix("origins.") {
+            try checkOriginKey(String(key.dropFirst("origins.".count)), location: SourceLocation(file: file, line: value.1, column: 1))
             guard ["http://", "https://", "imaps://", "imap://", "sftp://"].contains(where: { value.0.hasPrefix($0) }) else {
                 throw .invalid(SourceLocation(file: file, line: value.1, column: 1), "`\(key)` must be an http(s), imap(s) or sftp URL")
             }
@@ -210,6 +274,11 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
         }
         var schedules: [String: String] = [:]
         for (key, value) in values where key.hasPrefix("schedule.") {
+            if let reason = Identifier.problem(String(key.dropFirst("schedule.".count))) {
+                let name = String(key.dropFirst("schedule.".count))
+                throw .invalid(SourceLocation(file: file, line: value.1, column: 1),
+                               "[schedule]: " + IdentifierError(field: "portal name", value: name, reason: reason).message)
+            }
             do {
                 _ = try PortalSchedule.parse(value.0, defaultZone: TimeZone(identifier: values["workspace.time_zone"]?.0 ?? "UTC") ?? .gmt)
             } catch {
@@ -262,6 +331,18 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
             config.nightEnds = text
         }
         return config
+    }
+
+    /// `[origins]` keys: `PORTAL`, `PORTAL.ORIGIN`, `CLIENT/PORTAL` or `CLIENT/PORTAL.ORIGIN`, each part a name.
+    static func checkOriginKey(_ key: String, location: SourceLocation) throws(WorkspaceError) {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let checks: [(String, String)] = parts.count == 2 ? [(parts[0], "client name"), (parts[1], "portal name")] : [(key, "portal name")]
+        for (part, field) in checks {
+            if let reason = Identifier.problem(part) {
+                throw .invalid(location, "[origins]: " + IdentifierError(field: field, value: part, reason: reason).message
+                    + " (keys are PORTAL, PORTAL.ORIGIN, CLIENT/PORTAL or CLIENT/PORTAL.ORIGIN)")
+            }
+        }
     }
 
     /// `4 GB`, `500MB`, `1048576`: a size in bytes (KB, MB, GB are powers of 1000; KiB, MiB, GiB of 1024).

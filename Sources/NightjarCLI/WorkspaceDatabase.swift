@@ -26,11 +26,24 @@ enum WorkspaceDatabase {
                              [Logger.timestamp(), "nightjar \(NightjarVersion.current)"])
     }
 
-    /// Opens the database, bringing its schema up to date.
+    /// Opens the database, bringing its schema up to date. The first open in a process says
+    /// which clients have names the identifier rule refuses, with the command that renames each.
     static func open(at path: String) throws -> Database {
         let database = try Database(path: path)
         try Migrator.migrate(database, migrations)
+        if Workspace.firstOpen(of: "database " + path) {
+            for client in try Ledger(database: database).clientsWithRefusedNames() {
+                Logger(label: "workspace").warning(refusedClientWarning(client))
+            }
+        }
         return database
+    }
+
+    /// What the warning at open says of a client named before the identifier rule.
+    static func refusedClientWarning(_ client: ClientID) -> String {
+        let reason = Identifier.problem(client.rawValue).map { IdentifierError(field: "client name", value: client.rawValue, reason: $0).message } ?? ""
+        return "the ledger holds a client whose name breaks the naming rule: \(reason); rename it: nightjar client rename "
+            + "\(Workspace.shellQuoted(client.rawValue)) \(Identifier.suggestedName(for: client.rawValue))"
     }
 
     /// Opens a fresh connection each call (for code that runs on several threads).

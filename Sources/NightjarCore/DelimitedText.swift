@@ -19,6 +19,18 @@ public enum DelimitedText {
         public var code: String { "csv.malformed" }
     }
 
+    /// Refuses the first field of `rows` holding a NUL byte, naming its column by `header` (the
+    /// first row's names when nil) and its line.
+    public static func refuseNUL(in rows: [Row], header: [String]? = nil, file: String?) throws(NULByteError) {
+        let names = header ?? rows.first?.fields ?? []
+        for row in rows {
+            for (index, field) in row.fields.enumerated() where field.utf8.contains(0) {
+                let column = index < names.count && !names[index].utf8.contains(0) ? "`\(names[index].trimmingCharacters(in: .whitespaces))` field" : "field \(index + 1)"
+                throw NULByteError(field: column, location: SourceLocation(file: file, line: row.line, column: nil))
+            }
+        }
+    }
+
     /// Splits `text` into rows. `maxFieldLength` bounds any one field so a hostile file cannot
     /// exhaust memory; a quote left open at the end is an error naming the line it opened on.
     /// The separator must be a single Unicode scalar (`,` `;` tab `|`).

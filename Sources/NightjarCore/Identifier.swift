@@ -28,6 +28,15 @@ public enum Identifier {
         return nil
     }
 
+    /// A name the rule admits, made from `value` for a rename suggestion: other characters become
+    /// `-`, leading dots go, and it is cut to 64 bytes (`"acme/../x"` → `"acme----x"`).
+    public static func suggestedName(for value: String) -> String {
+        var result = String(String.UnicodeScalarView(value.unicodeScalars.map { allowed($0) ? $0 : "-" }))
+        while result.hasPrefix(".") { result.removeFirst() }
+        result = String(result.prefix(maximumBytes))
+        return result.isEmpty || result == "-" ? "renamed" : result
+    }
+
     private static func allowed(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
@@ -92,6 +101,32 @@ public enum NULByte {
     /// Throws when `text` holds a NUL byte.
     public static func refuse(in text: String, field: String, location: SourceLocation? = nil) throws(NULByteError) {
         if text.utf8.contains(0) { throw NULByteError(field: field, location: location) }
+    }
+
+    /// Throws when `text`, a file's contents, holds a NUL byte, locating the first one by line
+    /// and column; `field` names what the text is ("scraper definition").
+    public static func refuse(inFile text: String, file: String, field: String) throws(NULByteError) {
+        guard let location = location(in: text, file: file) else { return }
+        throw NULByteError(field: field, location: location)
+    }
+
+    /// Where the first NUL byte of `text` is (1-based line and column, columns in characters), or nil.
+    public static func location(in text: String, file: String? = nil) -> SourceLocation? {
+        let utf8 = text.utf8
+        guard let offset = utf8.firstIndex(of: 0) else { return nil }
+        var line = 1
+        var lineStart = utf8.startIndex
+        var index = utf8.startIndex
+        while index < offset {
+            let byte = utf8[index]
+            if byte == 10 || (byte == 13 && utf8.index(after: index) < utf8.endIndex && utf8[utf8.index(after: index)] != 10) {
+                line += 1
+                lineStart = utf8.index(after: index)
+            }
+            index = utf8.index(after: index)
+        }
+        let column = text[lineStart..<offset].count + 1
+        return SourceLocation(file: file, line: line, column: column)
     }
 
     /// Throws when `secret` holds a NUL byte (the secret is not copied).

@@ -18,7 +18,11 @@ public enum LayoutProfileParser {
 
     public static func parse(_ text: String, file: String) throws(ProfileError) -> LayoutProfile {
         guard text.utf8.count <= maximumSize else {
-            throw ProfileError(message: "the profile is larger than \(maximumSize / 1024) KiB", location: SourceLocation(file: file, line: 1))
+            throw ProfileError(message: "the profile is \(text.utf8.count) bytes, more than the \(maximumSize / 1024) KiB a profile may be",
+                               location: SourceLocation(file: file, line: 1))
+        }
+        if let location = NULByte.location(in: text, file: file) {
+            throw ProfileError(message: "the profile contains a NUL byte, which is never allowed", location: location)
         }
         var parser = Parser(file: file)
         for (offset, raw) in text.textLines.enumerated() {
@@ -467,7 +471,12 @@ private struct Parser {
         }
         var name = (file as NSString).lastPathComponent
         if name.hasSuffix(".profile") { name = String(name.dropLast(8)) }
-        if let (text, _, _) = try single("name") { name = text }
+        if let (text, token, line) = try single("name") {
+            if let reason = Identifier.problem(text) {
+                throw error(IdentifierError(field: "profile name", value: text, reason: reason).message, line, token.column)
+            }
+            name = text
+        }
 
         let profile = LayoutProfile(
             name: name, file: file, kind: kind, format: format, encoding: encoding, separator: separator, quote: quote, decimalStyle: decimalStyle,

@@ -38,6 +38,7 @@ public enum CustomerAliasFile {
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         let separator: Character = text.prefix(while: { $0 != "\n" }).contains(";") && !text.prefix(while: { $0 != "\n" }).contains(",") ? ";" : ","
         let rows = try DelimitedText.parse(text, separator: separator, file: file).filter { !$0.fields.allSatisfy { $0.trimmingCharacters(in: .whitespaces).isEmpty } }
+        try DelimitedText.refuseNUL(in: rows, file: file)
         guard let header = rows.first else {
             throw GeneralError(code: "alias_file.empty", message: "\(file) is empty; expected a header row `alias,customer_id`",
                                location: SourceLocation(file: file, line: 1), exitStatus: .dataError)

@@ -37,6 +37,7 @@ public struct PurchaseOrders {
         return try database.transaction {
             try DelimitedFile.forEachRow(source, separator: ",", file: file) { row in
                 offset += 1
+                try DelimitedText.refuseNUL(in: [row], header: header, file: file)
                 guard let header else {
                     let names = row.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
                     header = names

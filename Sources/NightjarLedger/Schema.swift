@@ -392,5 +392,6 @@ public enum LedgerSchema {
         );
         CREATE INDEX source_item_identity ON source_item (client_id, source, identity);
         """),
+        ("client-register", Ledger.clientRegisterBackfill),
     ]
 }

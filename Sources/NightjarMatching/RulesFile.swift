@@ -1,6 +1,9 @@
 public import NightjarCore
 
 extension MatchingRules {
+    /// Rules files larger than this are refused (a rules file needs a few hundred bytes).
+    public static let maximumFileBytes = 1024 * 1024
+
     /// Reads a client's rules file (`rules/CLIENT.rules`), starting from the documented defaults:
     ///
     /// ```
@@ -15,6 +18,13 @@ extension MatchingRules {
     /// payer_id_is_customer_id = no       # yes: a payer id equal to a customer id means that customer
     /// ```
     public static func parse(_ text: String, file: String) throws(GeneralError) -> MatchingRules {
+        guard text.utf8.count <= maximumFileBytes else {
+            throw GeneralError(code: "input.too_large", message: "the rules file is \(text.utf8.count) bytes, more than the 1 MiB a rules file may be",
+                               location: SourceLocation(file: file, line: 1), exitStatus: .dataError)
+        }
+        if let location = NULByte.location(in: text, file: file) {
+            throw GeneralError(code: "input.nul_byte", message: NULByteError(field: "rules file").message, location: location, exitStatus: .config)
+        }
         var rules = MatchingRules.standard
         for (offset, raw) in text.textLines.enumerated() {
             let location = SourceLocation(file: file, line: offset + 1, column: 1)

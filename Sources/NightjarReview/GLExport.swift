@@ -33,6 +33,9 @@ public struct AccountMapping: Sendable, Equatable {
 
     /// Reads `key = Account` lines (`#` comments); unknown keys are errors with their line.
     public static func parse(_ text: String, file: String) throws -> AccountMapping {
+        if let location = NULByte.location(in: text, file: file) {
+            throw GeneralError(code: "input.nul_byte", message: NULByteError(field: "GL account mapping").message, location: location, exitStatus: .config)
+        }
         var mapping = AccountMapping()
         for (offset, raw) in text.textLines.enumerated() {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""

@@ -22,11 +22,12 @@ public struct JournalExport: Sendable {
         return "batch-\(batch).\(suffix)"
     }
 
-    /// The account mapping of a workspace: `gl-accounts.conf` in its folder, or the defaults.
+    /// The account mapping of a workspace: `gl-accounts.conf` in its folder (UTF-8, at most
+    /// 1 MiB), or the defaults.
     public static func accounts(workspaceRoot: String) throws -> AccountMapping {
         let path = workspaceRoot + "/gl-accounts.conf"
-        guard let data = FileManager.default.contents(atPath: path) else { return AccountMapping() }
-        return try AccountMapping.parse(String(decoding: data, as: UTF8.self), file: path)
+        guard let text = try BoundedFile.readTextIfPresent(path, what: "GL account mapping") else { return AccountMapping() }
+        return try AccountMapping.parse(text, file: path)
     }
 
     /// The journal of an approved (or reversed) batch, balanced per currency. With `record`, the

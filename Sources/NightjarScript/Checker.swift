@@ -11,8 +11,14 @@ public enum ScraperChecker {
     public static func check(_ definition: ScraperDefinition) -> [ScriptError] {
         var checker = Checking(definition: definition)
         checker.run()
-        return checker.errors.sorted { ($0.location?.line ?? 0, $0.location?.column ?? 0) < ($1.location?.line ?? 0, $1.location?.column ?? 0) }
+        let sorted = checker.errors.sorted { ($0.location?.line ?? 0, $0.location?.column ?? 0) < ($1.location?.line ?? 0, $1.location?.column ?? 0) }
+        let total = sorted.count + checker.uncountedErrors
+        guard total > maximumErrors, let last = sorted[min(maximumErrors, sorted.count) - 1].location else { return sorted }
+        return Array(sorted.prefix(maximumErrors)) + [ScriptError("… and \(total - min(maximumErrors, sorted.count)) more problems", at: last)]
     }
+
+    /// The most problems one check reports; a definition with more says how many were left out.
+    public static let maximumErrors = 100
 
     /// Parses and checks; throws every problem found.
     public static func load(_ text: String, file: String) throws(ScriptErrors) -> ScraperDefinition {
@@ -46,7 +52,15 @@ enum ValueType: String {
 
 struct Checking {
     let definition: ScraperDefinition
-    var errors: [ScriptError] = []
+    /// The problems found; a reference, so that reporting one needs no exclusive access to the checker.
+    final class Problems {
+        var found: [ScriptError] = []
+        /// Problems past the first `keptErrors` (in the order found), only counted.
+        var uncounted = 0
+    }
+    let problems = Problems()
+    var errors: [ScriptError] { problems.found }
+    var uncountedErrors: Int { problems.uncounted }
     /// Name → (type, tainted by a vault value).
     var scopes: [[String: (ValueType, Bool)]] = [[:]]
     var insidePages = 0
@@ -58,8 +72,12 @@ struct Checking {
 
     init(definition: ScraperDefinition) { self.definition = definition }
 
-    mutating func error(_ problem: String, _ location: SourceLocation, suggestion: String? = nil) {
-        errors.append(ScriptError(problem, at: location, suggestion: suggestion))
+    static let keptErrors = 10 * ScraperChecker.maximumErrors
+
+    /// Records a problem; past `keptErrors` it is only counted (and no suggestion is worked out).
+    func error(_ problem: String, _ location: SourceLocation, suggestion: @autoclosure () -> String? = nil) {
+        guard problems.found.count < Checking.keptErrors else { problems.uncounted += 1; return }
+        problems.found.append(ScriptError(problem, at: location, suggestion: suggestion()))
     }
 
     mutating func run() {

@@ -50,6 +50,8 @@ func editDistance(_ a: [Character], _ b: [Character]) -> Int {
 /// The closest of `candidates` to `word`, when it is close enough to be a likely typo (or a
 /// shortening, such as `secs` for `seconds`).
 func suggestion(for word: String, among candidates: [String]) -> String? {
+    // No name worth suggesting is this long, and the distance table grows with the word.
+    guard word.unicodeScalars.count <= 64 else { return nil }
     let lowered = Array(word.lowercased())
     let scored = candidates.map { ($0, editDistance(lowered, Array($0.lowercased()))) }.sorted { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
     guard let best = scored.first, best.1 > 0 else { return nil }
@@ -76,31 +78,38 @@ struct Token: Sendable {
         case end
     }
     let kind: Kind
-    let location: SourceLocation
-    /// Offset of the token's first character in the source.
-    let start: Int
-    let end: Int
+    /// Where it starts (the file is the parser's).
+    let line: Int32
+    let column: Int32
+    /// Offsets of the token's first character and of the one after it, in the source's scalars.
+    let start: Int32
+    let end: Int32
     /// Whether a line break came before this token.
     let afterNewline: Bool
 }
 
 enum RawStringPart: Equatable, Sendable {
     case text(String)
-    /// `${...}`: the source text and where it starts.
-    case interpolation(String, line: Int, column: Int)
+    /// `${...}`: where its source text is (scalar offsets) and where it starts.
+    case interpolation(Range<Int>, line: Int, column: Int)
 }
 
 /// Splits definition text into tokens. Comments run from `#` to the end of the line.
 struct Lexer {
     let file: String
     let scalars: [Unicode.Scalar]
-    var index = 0
+    var index: Int
+    /// Where this lexer stops: the source's end, or the end of a `${...}`.
+    let end: Int
     var line = 1
     var column = 1
 
-    init(_ text: String, file: String, line: Int = 1, column: Int = 1) {
-        self.file = file
-        scalars = Array(text.unicodeScalars)
+    /// Reads `range` of `source` (the whole of it by default), whose first character is at `line` and `column`.
+    init(_ source: SourceText, range: Range<Int>? = nil, line: Int = 1, column: Int = 1) {
+        file = source.file
+        scalars = source.scalars
+        index = range?.lowerBound ?? 0
+        end = range?.upperBound ?? source.scalars.count
         self.line = line
         self.column = column
     }
@@ -112,18 +121,18 @@ struct Lexer {
         var sawNewline = true
         while true {
             // Skip spaces, newlines and comments.
-            while index < scalars.count {
+            while index < end {
                 let scalar = scalars[index]
                 if scalar == "\n" { sawNewline = true; advance() } else if scalar == " " || scalar == "\t" || scalar == "\r" || scalar == "\u{FEFF}" {
                     advance()
                 } else if scalar == "#" {
-                    while index < scalars.count && scalars[index] != "\n" { advance() }
+                    while index < end && scalars[index] != "\n" { advance() }
                 } else { break }
             }
             let location = SourceLocation(file: file, line: line, column: column)
             let start = index
-            guard index < scalars.count else {
-                result.append(Token(kind: .end, location: location, start: start, end: start, afterNewline: true))
+            guard index < end else {
+                result.append(Token(kind: .end, line: Int32(location.line ?? 1), column: Int32(location.column ?? 1), start: Int32(start), end: Int32(start), afterNewline: true))
                 return result
             }
             let scalar = scalars[index]
@@ -131,16 +140,16 @@ struct Lexer {
             if scalar.properties.isAlphabetic || scalar == "_" {
                 var name = ""
                 // Hyphens join words (`Content-Type`, `X-Requested-With`) when a letter follows.
-                while index < scalars.count, scalars[index].properties.isAlphabetic || scalars[index] == "_" || ("0"..."9").contains(scalars[index])
-                        || (scalars[index] == "-" && index + 1 < scalars.count && scalars[index + 1].properties.isAlphabetic) {
+                while index < end, scalars[index].properties.isAlphabetic || scalars[index] == "_" || ("0"..."9").contains(scalars[index])
+                        || (scalars[index] == "-" && index + 1 < end && scalars[index + 1].properties.isAlphabetic) {
                     name.unicodeScalars.append(scalars[index])
                     advance()
                 }
                 kind = .identifier(name)
-            } else if ("0"..."9").contains(scalar) || (scalar == "-" && index + 1 < scalars.count && ("0"..."9").contains(scalars[index + 1])) {
+            } else if ("0"..."9").contains(scalar) || (scalar == "-" && index + 1 < end && ("0"..."9").contains(scalars[index + 1])) {
                 var digits = ""
                 if scalar == "-" { digits = "-"; advance() }
-                while index < scalars.count, ("0"..."9").contains(scalars[index]) || scalars[index] == "_" {
+                while index < end, ("0"..."9").contains(scalars[index]) || scalars[index] == "_" {
                     if scalars[index] != "_" { digits.unicodeScalars.append(scalars[index]) }
                     advance()
                 }
@@ -152,7 +161,7 @@ struct Lexer {
                 advance()
                 var text = ""
                 while true {
-                    guard index < scalars.count, scalars[index] != "\n" else {
+                    guard index < end, scalars[index] != "\n" else {
                         throw ScriptError("this '...' string is not closed on its line", at: location)
                     }
                     if scalars[index] == "'" { advance(); break }
@@ -166,7 +175,7 @@ struct Lexer {
             } else {
                 throw ScriptError("unexpected character `\(scalar.escaped(asASCII: false))`", at: location)
             }
-            result.append(Token(kind: kind, location: location, start: start, end: index, afterNewline: sawNewline))
+            result.append(Token(kind: kind, line: Int32(location.line ?? 1), column: Int32(location.column ?? 1), start: Int32(start), end: Int32(index), afterNewline: sawNewline))
             sawNewline = false
         }
     }
@@ -174,7 +183,7 @@ struct Lexer {
     func matches(_ symbol: String) -> Bool {
         var offset = index
         for scalar in symbol.unicodeScalars {
-            guard offset < scalars.count, scalars[offset] == scalar else { return false }
+            guard offset < end, scalars[offset] == scalar else { return false }
             offset += 1
         }
         return true
@@ -195,7 +204,7 @@ struct Lexer {
         let multiline = matches("\"\"\"")
         if multiline {
             advance(); advance(); advance()
-            guard index < scalars.count, scalars[index] == "\n" else {
+            guard index < end, scalars[index] == "\n" else {
                 throw ScriptError("a \"\"\" string starts its text on the next line", at: location)
             }
             advance()
@@ -205,7 +214,7 @@ struct Lexer {
         var parts: [RawStringPart] = []
         var text = ""
         while true {
-            guard index < scalars.count else { throw ScriptError("this string is not closed", at: location) }
+            guard index < end else { throw ScriptError("this string is not closed", at: location) }
             let scalar = scalars[index]
             if multiline, matches("\"\"\"") {
                 advance(); advance(); advance()
@@ -216,7 +225,7 @@ struct Lexer {
             if scalar == "\\" {
                 let here = SourceLocation(file: file, line: line, column: column)
                 advance()
-                guard index < scalars.count else { throw ScriptError("this string is not closed", at: location) }
+                guard index < end else { throw ScriptError("this string is not closed", at: location) }
                 let escaped = scalars[index]
                 advance()
                 switch escaped {
@@ -227,13 +236,14 @@ struct Lexer {
                 case "\\": text += "\\"
                 case "$": text += "$"
                 case "u":
-                    guard index < scalars.count, scalars[index] == "{" else { throw ScriptError("write a Unicode escape as \\u{1F600}", at: here) }
+                    guard index < end, scalars[index] == "{" else { throw ScriptError("write a Unicode escape as \\u{1F600}", at: here) }
                     advance()
                     var hex = ""
-                    while index < scalars.count, scalars[index] != "}", hex.count < 8 { hex.unicodeScalars.append(scalars[index]); advance() }
-                    guard index < scalars.count, scalars[index] == "}", let value = UInt32(hex, radix: 16), let character = Unicode.Scalar(value) else {
+                    while index < end, scalars[index] != "}", hex.count < 8 { hex.unicodeScalars.append(scalars[index]); advance() }
+                    guard index < end, scalars[index] == "}", let value = UInt32(hex, radix: 16), let character = Unicode.Scalar(value) else {
                         throw ScriptError("not a valid Unicode escape", at: here)
                     }
+                    guard value != 0 else { throw ScriptError("`\\u{0}` would put a NUL byte in the string, which is never allowed", at: here) }
                     advance()
                     text.unicodeScalars.append(character)
                 default:
@@ -241,23 +251,24 @@ struct Lexer {
                 }
                 continue
             }
-            if scalar == "$", index + 1 < scalars.count, scalars[index + 1] == "{" {
+            if scalar == "$", index + 1 < end, scalars[index + 1] == "{" {
                 let here = (line, column + 2)
                 advance(); advance()
-                var inner = ""
+                let innerStart = index
                 var depth = 0
                 while true {
-                    guard index < scalars.count, scalars[index] != "\n" else {
+                    guard index < end, scalars[index] != "\n" else {
                         throw ScriptError("`${` is not closed with `}`", at: location)
                     }
-                    if scalars[index] == "}" && depth == 0 { advance(); break }
+                    if scalars[index] == "}" && depth == 0 { break }
                     if scalars[index] == "{" { depth += 1 }
                     if scalars[index] == "}" { depth -= 1 }
-                    inner.unicodeScalars.append(scalars[index])
                     advance()
                 }
+                let innerEnd = index
+                advance()
                 if !text.isEmpty { parts.append(.text(text)); text = "" }
-                parts.append(.interpolation(inner, line: here.0, column: here.1))
+                parts.append(.interpolation(innerStart..<innerEnd, line: here.0, column: here.1))
                 continue
             }
             text.unicodeScalars.append(scalar)

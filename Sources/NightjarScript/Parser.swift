@@ -5,12 +5,29 @@ import NightjarCrypto
 /// checker then finds every problem with names, types and origins.
 public enum ScraperParser {
     public static func parse(_ text: String, file: String) throws(ScriptError) -> ScraperDefinition {
-        var lexer = Lexer(text, file: file)
-        var parser = Parser(tokens: try lexer.tokens(), source: Array(text.unicodeScalars), file: file)
+        let size = text.utf8.count
+        guard size <= maximumBytes else {
+            throw ScriptError("the definition is \(size) bytes, more than the \(maximumBytes / 1024 / 1024) MiB a definition may be",
+                              at: SourceLocation(file: file, line: 1, column: 1))
+        }
+        if let location = NULByte.location(in: text, file: file) {
+            throw ScriptError("a NUL byte is never allowed in a definition (in a string or anywhere else)", at: location)
+        }
+        let source = SourceText(text, file: file)
+        var lexer = Lexer(source)
+        var parser = Parser(tokens: try lexer.tokens(), source: source)
         var definition = try parser.definition()
         definition.sha256 = SHA256.hash(Array(text.utf8)).hexString
         return definition
     }
+
+    /// Definitions larger than this are refused before they are read (a definition needs a few kilobytes).
+    public static let maximumBytes = 1024 * 1024
+    /// How deep blocks, `else if` chains, JSON bodies, parentheses, lists, calls and `${...}` may nest.
+    public static let maximumNesting = 64
+    /// How deep an expression's tree may be (`a + b + c` is three deep): checking and running
+    /// walk it recursively.
+    public static let maximumExpressionDepth = 200
 
     /// Top-level words, for suggestions.
     static let topLevelWords = ["portal", "mailbox", "sftp", "origin", "window", "timeout", "concurrency", "rate", "pages", "expired", "unavailable",
@@ -23,14 +40,29 @@ public enum ScraperParser {
 
 struct Parser {
     let tokens: [Token]
-    let source: [Unicode.Scalar]
+    let source: SourceText
     let file: String
     var position = 0
+    /// How many blocks, bodies and nested expressions enclose the current token.
+    var nesting: Int
 
-    init(tokens: [Token], source: [Unicode.Scalar], file: String) {
+    init(tokens: [Token], source: SourceText, nesting: Int = 0) {
         self.tokens = tokens
         self.source = source
-        self.file = file
+        file = source.file
+        self.nesting = nesting
+    }
+
+    func locate(_ token: Token) -> SourceLocation {
+        SourceLocation(file: file, line: Int(token.line), column: Int(token.column))
+    }
+
+    /// Enters one more level of nesting, refusing input nested deeper than a definition needs.
+    mutating func enter() throws(ScriptError) {
+        nesting += 1
+        guard nesting <= ScraperParser.maximumNesting else {
+            throw ScriptError("this is nested more than \(ScraperParser.maximumNesting) levels deep", at: locate(current))
+        }
     }
 
     var current: Token { tokens[position] }
@@ -57,27 +89,27 @@ struct Parser {
     }
 
     mutating func expectSymbol(_ symbol: String, _ context: String) throws(ScriptError) {
-        guard isSymbol(symbol) else { throw ScriptError("expected `\(symbol)` \(context), found \(describe(current))", at: current.location) }
+        guard isSymbol(symbol) else { throw ScriptError("expected `\(symbol)` \(context), found \(describe(current))", at: locate(current)) }
         advance()
     }
 
     mutating func identifier(_ what: String) throws(ScriptError) -> String {
-        guard let name = identifierValue else { throw ScriptError("expected \(what), found \(describe(current))", at: current.location) }
+        guard let name = identifierValue else { throw ScriptError("expected \(what), found \(describe(current))", at: locate(current)) }
         advance()
         return name
     }
 
     mutating func number(_ what: String) throws(ScriptError) -> Int {
-        guard case .number(let value) = current.kind else { throw ScriptError("expected \(what) (a number), found \(describe(current))", at: current.location) }
+        guard case .number(let value) = current.kind else { throw ScriptError("expected \(what) (a number), found \(describe(current))", at: locate(current)) }
         advance()
         return Int(value)
     }
 
     mutating func literalString(_ what: String) throws(ScriptError) -> String {
-        guard case .string(let parts) = current.kind else { throw ScriptError("expected \(what) in quotes, found \(describe(current))", at: current.location) }
+        guard case .string(let parts) = current.kind else { throw ScriptError("expected \(what) in quotes, found \(describe(current))", at: locate(current)) }
         var text = ""
         for part in parts {
-            guard case .text(let piece) = part else { throw ScriptError("\(what) cannot use ${...}", at: current.location) }
+            guard case .text(let piece) = part else { throw ScriptError("\(what) cannot use ${...}", at: locate(current)) }
             text += piece
         }
         advance()
@@ -91,7 +123,7 @@ struct Parser {
                                            login: nil, documents: [], sha256: "")
         var seen: [String: SourceLocation] = [:]
         while current.kind != .end {
-            let location = current.location
+            let location = locate(current)
             guard let word = identifierValue else {
                 throw ScriptError("expected a declaration (portal, origin, login, remittances, ...), found \(describe(current))", at: location)
             }
@@ -111,12 +143,16 @@ struct Parser {
                 definition.source = SourceKind(rawValue: word)!
                 let example = ["portal": "portal northwind \"Northwind Supplier Portal\"", "mailbox": "mailbox acme-ar \"Acme AR mailbox\"",
                                "sftp": "sftp bigbank \"Big Bank lockbox drop\""][word]!
+                let nameLocation = locate(current)
                 definition.portal = try identifier("the \(word)'s identifier (e.g. \(example))")
+                if let reason = Identifier.problem(definition.portal) {
+                    throw ScriptError(IdentifierError(field: "\(word) name", value: definition.portal, reason: reason).message, at: nameLocation)
+                }
                 if case .string = current.kind { definition.title = try literalString("the \(word)'s title") }
             case "sign":
-                guard isIdentifier("in") else { throw ScriptError("write `sign in password` (or oauth2, key)", at: current.location) }
+                guard isIdentifier("in") else { throw ScriptError("write `sign in password` (or oauth2, key)", at: locate(current)) }
                 advance()
-                let methodLocation = current.location
+                let methodLocation = locate(current)
                 let name = try identifier("a sign-in method (password, oauth2, key)")
                 guard let method = SignInMethod(rawValue: name) else {
                     throw ScriptError("unknown sign-in method `\(name)`", at: methodLocation,
@@ -127,29 +163,29 @@ struct Parser {
             case "folder":
                 definition.sourceSettings.folder = try literalString("the mailbox folder (e.g. folder \"INBOX\")")
             case "after":
-                guard isIdentifier("import") else { throw ScriptError("write `after import move \"FOLDER\"` or `after import flag seen`", at: current.location) }
+                guard isIdentifier("import") else { throw ScriptError("write `after import move \"FOLDER\"` or `after import flag seen`", at: locate(current)) }
                 advance()
                 if isIdentifier("move") {
                     advance()
                     definition.sourceSettings.afterImport = .move(try literalString("the folder to move into"))
                 } else if isIdentifier("flag") {
                     advance()
-                    guard isIdentifier("seen") else { throw ScriptError("write `after import flag seen`", at: current.location) }
+                    guard isIdentifier("seen") else { throw ScriptError("write `after import flag seen`", at: locate(current)) }
                     advance()
                     definition.sourceSettings.afterImport = .flagSeen
                 } else {
-                    throw ScriptError("write `after import move \"FOLDER\"` or `after import flag seen`", at: current.location,
+                    throw ScriptError("write `after import move \"FOLDER\"` or `after import flag seen`", at: locate(current),
                                       suggestion: suggestion(for: identifierValue ?? "", among: ["move", "flag"]))
                 }
             case "size":
-                guard isIdentifier("max") else { throw ScriptError("write the size limit as `size max 25 MB`", at: current.location) }
+                guard isIdentifier("max") else { throw ScriptError("write the size limit as `size max 25 MB`", at: locate(current)) }
                 advance()
                 let amount = try number("the size limit")
                 let unit = try identifier("`MB` or `KB`")
                 switch unit {
                 case "MB": definition.sourceSettings.maximumBytes = amount * 1024 * 1024
                 case "KB": definition.sourceSettings.maximumBytes = amount * 1024
-                default: throw ScriptError("unknown unit `\(unit)`", at: previous.location, suggestion: suggestion(for: unit, among: ["MB", "KB"]))
+                default: throw ScriptError("unknown unit `\(unit)`", at: locate(previous), suggestion: suggestion(for: unit, among: ["MB", "KB"]))
                 }
                 guard (1...(1024 * 1024 * 1024)).contains(definition.sourceSettings.maximumBytes), amount <= 1024 || unit == "KB" else {
                     throw ScriptError("the size limit must be between 1 KB and 1024 MB", at: location)
@@ -174,7 +210,7 @@ struct Parser {
             case "window":
                 definition.settings.windowDays = try number("the longest range in days")
                 let unit = try identifier("`days`")
-                guard unit == "days" || unit == "day" else { throw ScriptError("the window is counted in days", at: previous.location, suggestion: "days") }
+                guard unit == "days" || unit == "day" else { throw ScriptError("the window is counted in days", at: locate(previous), suggestion: "days") }
                 if definition.settings.windowDays! < 1 { throw ScriptError("the window must be at least 1 day", at: location) }
             case "timeout":
                 let amount = try number("the timeout")
@@ -182,7 +218,7 @@ struct Parser {
                 switch unit {
                 case "second", "seconds": definition.settings.timeoutSeconds = amount
                 case "minute", "minutes": definition.settings.timeoutSeconds = amount * 60
-                default: throw ScriptError("unknown unit `\(unit)`", at: previous.location, suggestion: suggestion(for: unit, among: ["seconds", "minutes"]))
+                default: throw ScriptError("unknown unit `\(unit)`", at: locate(previous), suggestion: suggestion(for: unit, among: ["seconds", "minutes"]))
                 }
                 if definition.settings.timeoutSeconds < 1 { throw ScriptError("the timeout must be at least 1 second", at: location) }
             case "concurrency":
@@ -190,29 +226,29 @@ struct Parser {
                 if definition.settings.concurrency < 1 { throw ScriptError("concurrency must be at least 1", at: location) }
             case "rate":
                 let amount = try number("requests")
-                guard isIdentifier("per") else { throw ScriptError("write the rate as `rate 2 per second`", at: current.location) }
+                guard isIdentifier("per") else { throw ScriptError("write the rate as `rate 2 per second`", at: locate(current)) }
                 advance()
                 let unit = try identifier("`second` or `minute`")
                 switch unit {
                 case "second": definition.settings.requestsPerSecond = Double(amount)
                 case "minute": definition.settings.requestsPerSecond = Double(amount) / 60
-                default: throw ScriptError("unknown unit `\(unit)`", at: previous.location, suggestion: suggestion(for: unit, among: ["second", "minute"]))
+                default: throw ScriptError("unknown unit `\(unit)`", at: locate(previous), suggestion: suggestion(for: unit, among: ["second", "minute"]))
                 }
                 if amount < 1 { throw ScriptError("the rate must be at least 1", at: location) }
             case "pages":
-                guard isIdentifier("max") else { throw ScriptError("write the page limit as `pages max 50`", at: current.location) }
+                guard isIdentifier("max") else { throw ScriptError("write the page limit as `pages max 50`", at: locate(current)) }
                 advance()
                 definition.settings.pageLimit = try number("the page limit")
                 if definition.settings.pageLimit < 1 || definition.settings.pageLimit > ScraperChecker.hardPageLimit {
                     throw ScriptError("the page limit must be between 1 and \(ScraperChecker.hardPageLimit)", at: location)
                 }
             case "expired":
-                guard isIdentifier("if") else { throw ScriptError("write `expired if CONDITION`, e.g. expired if url \"/login\"", at: current.location) }
+                guard isIdentifier("if") else { throw ScriptError("write `expired if CONDITION`, e.g. expired if url \"/login\"", at: locate(current)) }
                 advance()
                 definition.expired = try expression()
             case "unavailable":
                 guard isIdentifier("if") else {
-                    throw ScriptError("write `unavailable if CONDITION`, e.g. unavailable if text \"down for maintenance\"", at: current.location)
+                    throw ScriptError("write `unavailable if CONDITION`, e.g. unavailable if text \"down for maintenance\"", at: locate(current))
                 }
                 advance()
                 definition.unavailable.append(try expression())
@@ -222,7 +258,7 @@ struct Parser {
                 while more {
                     let name = try literalString("the name of a field whose values are one-time or session values")
                     guard !name.isEmpty, !name.contains(where: { $0.isWhitespace }) else {
-                        throw ScriptError("a sensitive name is a field, parameter, header or cookie name, without spaces", at: previous.location)
+                        throw ScriptError("a sensitive name is a field, parameter, header or cookie name, without spaces", at: locate(previous))
                     }
                     definition.settings.sensitiveNames.append(name)
                     more = isSymbol(",")
@@ -255,7 +291,9 @@ struct Parser {
     // MARK: Blocks and statements
 
     mutating func block() throws(ScriptError) -> Block {
-        let location = current.location
+        try enter()
+        defer { nesting -= 1 }
+        let location = locate(current)
         try expectSymbol("{", "to open the block")
         var statements: [Statement] = []
         while !isSymbol("}") {
@@ -267,7 +305,7 @@ struct Parser {
     }
 
     mutating func statement() throws(ScriptError) -> Statement {
-        let location = current.location
+        let location = locate(current)
         guard let word = identifierValue else {
             throw ScriptError("expected a step (get, post, let, expect, download, ...), found \(describe(current))", at: location)
         }
@@ -286,9 +324,9 @@ struct Parser {
                     || option == "query" || option == "headers" || option == "form" || option == "json" || option == "body" || option == "via" {
                 if option == "expect" {
                     advance()
-                    guard isIdentifier("type") else { throw ScriptError("write `expect type csv` (or x12, xlsx, json, html, pdf, xml, text)", at: current.location) }
+                    guard isIdentifier("type") else { throw ScriptError("write `expect type csv` (or x12, xlsx, json, html, pdf, xml, text)", at: locate(current)) }
                     advance()
-                    let typeLocation = current.location
+                    let typeLocation = locate(current)
                     let name = try identifier("a document type")
                     guard let type = DownloadType(rawValue: name) else {
                         throw ScriptError("unknown document type `\(name)`", at: typeLocation,
@@ -297,7 +335,7 @@ struct Parser {
                     download.expectedType = type
                 } else if option == "kind" {
                     advance()
-                    let kindLocation = current.location
+                    let kindLocation = locate(current)
                     let name = try identifier("a document kind")
                     guard let value = DocumentKind(rawValue: name) else {
                         throw ScriptError("unknown document kind `\(name)`", at: kindLocation,
@@ -334,7 +372,7 @@ struct Parser {
             kind = .expect(condition, failure, message: try optionalMessage())
         case "fail":
             let failure = try failureClass()
-            guard isIdentifier("if") else { throw ScriptError("write `fail \(failure.rawValue) if CONDITION`", at: current.location) }
+            guard isIdentifier("if") else { throw ScriptError("write `fail \(failure.rawValue) if CONDITION`", at: locate(current)) }
             advance()
             let condition = try expression()
             kind = .fail(failure, condition: condition, message: try optionalMessage())
@@ -342,7 +380,7 @@ struct Parser {
             kind = try conditional()
         case "for":
             let name = try identifier("the loop variable")
-            guard isIdentifier("in") else { throw ScriptError("write `for NAME in LIST { ... }`", at: current.location) }
+            guard isIdentifier("in") else { throw ScriptError("write `for NAME in LIST { ... }`", at: locate(current)) }
             advance()
             let list = try expression()
             let limit = try optionalLimit()
@@ -352,7 +390,7 @@ struct Parser {
             let limit = try optionalLimit()
             kind = .whileLoop(condition, limit: limit, try block())
         case "pages":
-            guard isIdentifier("next") else { throw ScriptError("write `pages next LINK { ... }`", at: current.location) }
+            guard isIdentifier("next") else { throw ScriptError("write `pages next LINK { ... }`", at: locate(current)) }
             advance()
             let next = try expression()
             let limit = try optionalLimit()
@@ -362,7 +400,7 @@ struct Parser {
         case "messages":
             var query = MessageQuery()
             while let option = identifierValue, ["from", "to", "subject", "limit"].contains(option) {
-                let optionLocation = current.location
+                let optionLocation = locate(current)
                 if option == "limit" {
                     query.limit = try optionalLimit()
                     continue
@@ -389,7 +427,7 @@ struct Parser {
             }
             kind = .attachments(rule)
         case "body":
-            let typeLocation = current.location
+            let typeLocation = locate(current)
             let name = try identifier("`html` or `text`")
             guard name == "html" || name == "text" else {
                 throw ScriptError("a body is read as `html` (advice in a table) or `text`", at: typeLocation,
@@ -397,7 +435,7 @@ struct Parser {
             }
             kind = .body(BodyRule(type: name == "html" ? .html : .text))
         case "files":
-            guard isIdentifier("in") else { throw ScriptError("write `files in \"/outbound\" name \"*.csv\"`", at: current.location) }
+            guard isIdentifier("in") else { throw ScriptError("write `files in \"/outbound\" name \"*.csv\"`", at: locate(current)) }
             advance()
             var query = FileQuery(folder: try literalString("the remote folder"), namePattern: nil, dating: .modified, expectedType: nil)
             while let option = identifierValue, ["name", "dated", "expect"].contains(option) {
@@ -406,21 +444,21 @@ struct Parser {
                     query.namePattern = try literalString("a file name pattern (e.g. name \"REMIT_*.txt\")")
                 } else if option == "dated" {
                     advance()
-                    guard isIdentifier("by") else { throw ScriptError("write `dated by name \"yyyyMMdd\"` or `dated by modified`", at: current.location) }
+                    guard isIdentifier("by") else { throw ScriptError("write `dated by name \"yyyyMMdd\"` or `dated by modified`", at: locate(current)) }
                     advance()
                     if isIdentifier("modified") {
                         advance()
                         query.dating = .modified
                     } else if isIdentifier("name") {
                         advance()
-                        let formatLocation = current.location
+                        let formatLocation = locate(current)
                         let format = try literalString("the date pattern in the name (e.g. \"yyyyMMdd\")")
                         guard FileNameDate.isUsable(format) else {
                             throw ScriptError("a date pattern uses yyyy, MM and dd (and separators), e.g. \"yyyyMMdd\" or \"yyyy-MM-dd\"", at: formatLocation)
                         }
                         query.dating = .name(format)
                     } else {
-                        throw ScriptError("write `dated by name \"yyyyMMdd\"` or `dated by modified`", at: current.location,
+                        throw ScriptError("write `dated by name \"yyyyMMdd\"` or `dated by modified`", at: locate(current),
                                           suggestion: suggestion(for: identifierValue ?? "", among: ["name", "modified"]))
                     }
                 } else {
@@ -429,13 +467,13 @@ struct Parser {
             }
             kind = .files(query)
         case "expires":
-            guard isIdentifier("in") else { throw ScriptError("write `expires in SECONDS`, e.g. `expires in json \"expires_in\"`", at: current.location) }
+            guard isIdentifier("in") else { throw ScriptError("write `expires in SECONDS`, e.g. `expires in json \"expires_in\"`", at: locate(current)) }
             advance()
             kind = .expiresIn(try expression())
         case "wait":
             let seconds = try number("seconds to wait")
             let unit = try identifier("`seconds`")
-            guard unit == "seconds" || unit == "second" else { throw ScriptError("wait is counted in seconds", at: previous.location, suggestion: "seconds") }
+            guard unit == "seconds" || unit == "second" else { throw ScriptError("wait is counted in seconds", at: locate(previous), suggestion: "seconds") }
             guard seconds <= 300 else { throw ScriptError("wait at most 300 seconds", at: location) }
             kind = .wait(seconds: seconds)
         default:
@@ -450,9 +488,9 @@ struct Parser {
     /// `expect type csv`.
     mutating func expectedType() throws(ScriptError) -> DownloadType {
         advance()
-        guard isIdentifier("type") else { throw ScriptError("write `expect type csv` (or x12, xlsx, json, html, pdf, xml, text)", at: current.location) }
+        guard isIdentifier("type") else { throw ScriptError("write `expect type csv` (or x12, xlsx, json, html, pdf, xml, text)", at: locate(current)) }
         advance()
-        let typeLocation = current.location
+        let typeLocation = locate(current)
         let name = try identifier("a document type")
         guard let type = DownloadType(rawValue: name) else {
             throw ScriptError("unknown document type `\(name)`", at: typeLocation,
@@ -476,8 +514,10 @@ struct Parser {
         if isIdentifier("else") {
             advance()
             if isIdentifier("if") {
-                let location = current.location
+                let location = locate(current)
                 advance()
+                try enter()
+                defer { nesting -= 1 }
                 otherwise = Block(statements: [Statement(kind: try conditional(), location: location)], location: location)
             } else {
                 otherwise = try block()
@@ -489,7 +529,7 @@ struct Parser {
     mutating func optionalLimit() throws(ScriptError) -> Int? {
         guard isIdentifier("limit") else { return nil }
         advance()
-        let location = current.location
+        let location = locate(current)
         let value = try number("the loop's limit")
         guard value >= 1 && value <= ScraperChecker.hardPageLimit * 100 else {
             throw ScriptError("a limit must be between 1 and \(ScraperChecker.hardPageLimit * 100)", at: location)
@@ -504,7 +544,7 @@ struct Parser {
     }
 
     mutating func failureClass() throws(ScriptError) -> FailureClass {
-        let location = current.location
+        let location = locate(current)
         let name = try identifier("a failure class (auth_failed, account_locked, ...)")
         let writable: [FailureClass] = [.authFailed, .accountLocked, .mfaRequired, .portalUnavailable, .layoutChanged, .rateLimited]
         guard let value = FailureClass(rawValue: name), writable.contains(value) else {
@@ -522,7 +562,7 @@ struct Parser {
     }
 
     mutating func requestOptions(_ spec: inout RequestSpec, allowBody: Bool) throws(ScriptError) {
-        let location = current.location
+        let location = locate(current)
         let option = try identifier("a request option")
         switch option {
         case "via": spec.via = try identifier("a declared origin's name")
@@ -555,7 +595,7 @@ struct Parser {
             try expectSymbol(":", "after the field name `\(key)`")
             entries.append((key, try expression()))
             if isSymbol(",") { advance() } else if !isSymbol("}") && !current.afterNewline {
-                throw ScriptError("expected `,` or a new line between fields, found \(describe(current))", at: current.location)
+                throw ScriptError("expected `,` or a new line between fields, found \(describe(current))", at: locate(current))
             }
         }
         advance()
@@ -563,6 +603,8 @@ struct Parser {
     }
 
     mutating func jsonTemplate() throws(ScriptError) -> JSONTemplate {
+        try enter()
+        defer { nesting -= 1 }
         if isSymbol("{") {
             advance()
             var entries: [(String, JSONTemplate)] = []
@@ -572,7 +614,7 @@ struct Parser {
                 try expectSymbol(":", "after the key `\(key)`")
                 entries.append((key, try jsonTemplate()))
                 if isSymbol(",") { advance() } else if !isSymbol("}") && !current.afterNewline {
-                    throw ScriptError("expected `,` or a new line between keys, found \(describe(current))", at: current.location)
+                    throw ScriptError("expected `,` or a new line between keys, found \(describe(current))", at: locate(current))
                 }
             }
             advance()
@@ -584,7 +626,7 @@ struct Parser {
             while !isSymbol("]") {
                 items.append(try jsonTemplate())
                 if isSymbol(",") { advance() } else if !isSymbol("]") {
-                    throw ScriptError("expected `,` or `]`, found \(describe(current))", at: current.location)
+                    throw ScriptError("expected `,` or `]`, found \(describe(current))", at: locate(current))
                 }
             }
             advance()
@@ -595,25 +637,24 @@ struct Parser {
 
     // MARK: Expressions
 
-    func text(from start: Token) -> String {
-        let end = previous.end
-        guard end > start.start, end <= source.count else { return "" }
-        var result = ""
-        result.unicodeScalars.append(contentsOf: source[start.start..<end])
-        return result
-    }
-
-    func make(_ kind: ExpressionKind, _ start: Token) -> Expression {
-        Expression(kind, location: start.location, text: text(from: start))
+    func make(_ kind: ExpressionKind, _ start: Token) throws(ScriptError) -> Expression {
+        let end = max(Int(start.start), Int(previous.end))
+        let expression = Expression(kind, source: source, line: Int(start.line), column: Int(start.column), range: Int(start.start)..<end)
+        guard expression.depth <= ScraperParser.maximumExpressionDepth else {
+            throw ScriptError("this expression is more than \(ScraperParser.maximumExpressionDepth) levels deep; split it with `let`", at: locate(start))
+        }
+        return expression
     }
 
     mutating func expression() throws(ScriptError) -> Expression {
+        try enter()
+        defer { nesting -= 1 }
         let start = current
         var left = try andExpression()
         while isIdentifier("or") {
             advance()
             let right = try andExpression()
-            left = make(.binary(.or, left, right), start)
+            left = try make(.binary(.or, left, right), start)
         }
         return left
     }
@@ -624,7 +665,7 @@ struct Parser {
         while isIdentifier("and") {
             advance()
             let right = try notExpression()
-            left = make(.binary(.and, left, right), start)
+            left = try make(.binary(.and, left, right), start)
         }
         return left
     }
@@ -633,8 +674,10 @@ struct Parser {
         let start = current
         if isIdentifier("not") || isSymbol("!") {
             advance()
+            try enter()
+            defer { nesting -= 1 }
             let inner = try notExpression()
-            return make(.not(inner), start)
+            return try make(.not(inner), start)
         }
         return try comparison()
     }
@@ -645,10 +688,10 @@ struct Parser {
         for symbol in ["==", "!=", "<=", ">=", "<", ">"] where isSymbol(symbol) {
             advance()
             let right = try sum()
-            return make(.binary(BinaryOperator(rawValue: symbol)!, left, right), start)
+            return try make(.binary(BinaryOperator(rawValue: symbol)!, left, right), start)
         }
         if isSymbol("=") {
-            throw ScriptError("`=` binds a name; compare with `==`", at: current.location, suggestion: "==")
+            throw ScriptError("`=` binds a name; compare with `==`", at: locate(current), suggestion: "==")
         }
         return left
     }
@@ -659,7 +702,7 @@ struct Parser {
         while isSymbol("+") {
             advance()
             let right = try filtered()
-            left = make(.binary(.plus, left, right), start)
+            left = try make(.binary(.plus, left, right), start)
         }
         return left
     }
@@ -678,7 +721,7 @@ struct Parser {
                     arguments.append(try primary())
                 }
             }
-            value = make(.filter(value, name, arguments), start)
+            value = try make(.filter(value, name, arguments), start)
         }
         return value
     }
@@ -696,7 +739,7 @@ struct Parser {
         while !isSymbol(")") {
             arguments.append(try expression())
             if isSymbol(",") { advance() } else if !isSymbol(")") {
-                throw ScriptError("expected `,` or `)`, found \(describe(current))", at: current.location)
+                throw ScriptError("expected `,` or `)`, found \(describe(current))", at: locate(current))
             }
         }
         advance()
@@ -715,20 +758,20 @@ struct Parser {
             for part in parts {
                 switch part {
                 case .text(let text): result.append(.text(text))
-                case .interpolation(let inner, let line, let column):
-                    var lexer = Lexer(inner, file: file, line: line, column: column)
-                    var sub = Parser(tokens: try lexer.tokens(), source: Array(inner.unicodeScalars), file: file)
+                case .interpolation(let range, let line, let column):
+                    var lexer = Lexer(source, range: range, line: line, column: column)
+                    var sub = Parser(tokens: try lexer.tokens(), source: source, nesting: nesting)
                     let value = try sub.expression()
                     guard sub.current.kind == .end else {
-                        throw ScriptError("unexpected \(sub.describe(sub.current)) inside ${...}", at: sub.current.location)
+                        throw ScriptError("unexpected \(sub.describe(sub.current)) inside ${...}", at: sub.locate(sub.current))
                     }
                     result.append(.interpolation(value))
                 }
             }
-            return make(.string(result), start)
+            return try make(.string(result), start)
         case .number(let value):
             advance()
-            return make(.number(value), start)
+            return try make(.number(value), start)
         case .symbol("("):
             advance()
             let inner = try expression()
@@ -740,32 +783,32 @@ struct Parser {
             while !isSymbol("]") {
                 items.append(try expression())
                 if isSymbol(",") { advance() } else if !isSymbol("]") {
-                    throw ScriptError("expected `,` or `]`, found \(describe(current))", at: current.location)
+                    throw ScriptError("expected `,` or `]`, found \(describe(current))", at: locate(current))
                 }
             }
             advance()
-            return make(.list(items), start)
+            return try make(.list(items), start)
         case .identifier(let name):
             advance()
-            if name == "true" || name == "false" { return make(.bool(name == "true"), start) }
+            if name == "true" || name == "false" { return try make(.bool(name == "true"), start) }
             if isSymbol("(") && !current.afterNewline {
                 let arguments = try callArguments()
-                return make(.call(name, arguments), start)
+                return try make(.call(name, arguments), start)
             }
             // `text "Invalid"`: a name directly followed by a literal is a call (an unknown one is
             // then reported by the checker, with a suggestion).
             if isLiteral, !current.afterNewline {
                 let argument = try primary()
-                return make(.call(name, [argument]), start)
+                return try make(.call(name, [argument]), start)
             }
             if isSymbol(".") {
                 advance()
                 let member = try identifier("a name after `\(name).`")
-                return make(.member(name, member), start)
+                return try make(.member(name, member), start)
             }
-            return make(.variable(name), start)
+            return try make(.variable(name), start)
         default:
-            throw ScriptError("expected a value, found \(describe(current))", at: current.location)
+            throw ScriptError("expected a value, found \(describe(current))", at: locate(current))
         }
     }
 }

@@ -300,18 +300,58 @@ public enum DownloadType: String, Sendable, CaseIterable {
     case csv, text, x12, xlsx, json, html, pdf, xml
 }
 
+/// A definition's text as the parser reads it: shared by every expression, which keeps only
+/// where in it it was written (so an expression costs the same whatever its length).
+public final class SourceText: Sendable {
+    public let file: String
+    public let scalars: [Unicode.Scalar]
+
+    public init(_ text: String, file: String) {
+        self.file = file
+        scalars = Array(text.unicodeScalars)
+    }
+
+    /// The text of `range` (scalar offsets).
+    public func text(_ range: Range<Int>) -> String {
+        guard range.lowerBound >= 0, range.upperBound <= scalars.count, !range.isEmpty else { return "" }
+        var result = ""
+        result.unicodeScalars.append(contentsOf: scalars[range])
+        return result
+    }
+}
+
 /// An expression, with where it is written and its source text for messages.
 public final class Expression: Sendable {
     public let kind: ExpressionKind
-    public let location: SourceLocation
-    /// The expression as written (for messages such as "xpath(...) matched nothing").
-    public let text: String
+    /// How deep its tree is: 1 for a leaf.
+    public let depth: Int
+    private let source: SourceText
+    private let line: Int32
+    private let column: Int32
+    private let start: Int32
+    private let end: Int32
 
-    public init(_ kind: ExpressionKind, location: SourceLocation, text: String) {
+    /// An expression written at `range` of `source`, starting at `line` and `column`.
+    public init(_ kind: ExpressionKind, source: SourceText, line: Int, column: Int, range: Range<Int>) {
         self.kind = kind
-        self.location = location
-        self.text = text
+        self.source = source
+        self.line = Int32(clamping: line)
+        self.column = Int32(clamping: column)
+        start = Int32(clamping: range.lowerBound)
+        end = Int32(clamping: range.upperBound)
+        depth = 1 + kind.children.reduce(0) { max($0, $1.depth) }
     }
+
+    /// An expression made by the program rather than read from a file.
+    public convenience init(_ kind: ExpressionKind, location: SourceLocation, text: String) {
+        let source = SourceText(text, file: location.file ?? "<definition>")
+        self.init(kind, source: source, line: location.line ?? 1, column: location.column ?? 1, range: 0..<source.scalars.count)
+    }
+
+    public var location: SourceLocation { SourceLocation(file: source.file, line: Int(line), column: Int(column)) }
+
+    /// The expression as written (for messages such as "xpath(...) matched nothing").
+    public var text: String { source.text(Int(start)..<Int(end)) }
 }
 
 public enum StringPart: Sendable {
@@ -339,6 +379,19 @@ public indirect enum ExpressionKind: Sendable {
     case filter(Expression, String, [Expression])
     case binary(BinaryOperator, Expression, Expression)
     case not(Expression)
+
+    /// The expressions directly inside this one.
+    public var children: [Expression] {
+        switch self {
+        case .string(let parts): parts.compactMap { if case .interpolation(let inner) = $0 { inner } else { nil } }
+        case .number, .bool, .variable, .member: []
+        case .list(let items): items
+        case .call(_, let arguments): arguments
+        case .filter(let value, _, let arguments): [value] + arguments
+        case .binary(_, let left, let right): [left, right]
+        case .not(let inner): [inner]
+        }
+    }
 }
 
 /// How a run ended badly. `auth_failed` and `account_locked` are never retried.

@@ -66,8 +66,16 @@ public struct TOTPSettings: Sendable {
         self.period = period
     }
 
-    /// Parses a base32 secret (spaces, dashes and case ignored) or an `otpauth://totp/...` URI.
+    /// The longest TOTP secret or `otpauth://` URI read, in bytes (a 512-bit secret in base32 is
+    /// 103 characters; a URI with its label and issuer a few hundred).
+    public static let maximumTextBytes = 2048
+
+    /// Parses a base32 secret (spaces, dashes and case ignored) or an `otpauth://totp/...` URI,
+    /// at most `maximumTextBytes` long.
     public static func parse(_ text: SecretBytes) throws(VaultError) -> TOTPSettings {
+        guard text.count <= maximumTextBytes else {
+            throw .tooLarge("the TOTP secret is \(text.count) bytes; a secret or otpauth URI is at most \(maximumTextBytes)", location: nil)
+        }
         guard let string = text.unsafeUTF8String() else { throw .invalidInput("the TOTP secret is not text", location: nil) }
         let trimmed = string.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.lowercased().hasPrefix("otpauth://") {

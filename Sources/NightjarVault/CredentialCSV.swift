@@ -27,7 +27,7 @@ public enum CredentialCSV {
     /// username_is_secret, extra.NAME. Errors name file and line.
     public static func parse(_ text: String, file: String, defaultClient: String? = nil) throws -> [Row] {
         guard text.utf8.count <= maximumBytes else {
-            throw VaultError.invalidInput("the file is \(text.utf8.count) bytes; credential files are at most 50 MB", location: SourceLocation(file: file))
+            throw VaultError.tooLarge("the file is \(text.utf8.count) bytes; credential files are at most 50 MB", location: SourceLocation(file: file))
         }
         let body = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
         let rows = try DelimitedText.parse(body, file: file).filter { !$0.fields.allSatisfy { $0.trimmingCharacters(in: .whitespaces).isEmpty } }

@@ -30,6 +30,8 @@ public enum VaultError: NightjarError, Equatable {
     case invalidName(IdentifierError)
     /// A NUL byte in a secret, a name or a text field.
     case nulByte(field: String, location: SourceLocation?)
+    /// An input larger than its cap (a credential file, a TOTP secret), refused before it is read.
+    case tooLarge(String, location: SourceLocation?)
     /// The file is an older format that must be upgraded by an admin first.
     case formatOutdated(version: Int)
     /// A record of the authority chain does not verify: forged, claiming another signer,
@@ -70,6 +72,7 @@ public enum VaultError: NightjarError, Equatable {
         case .invalidInput: "vault.invalid_input"
         case .invalidName(let error): error.code
         case .nulByte: "input.nul_byte"
+        case .tooLarge: "input.too_large"
         case .formatOutdated: "vault.format_outdated"
         case .authority: "vault.authority_invalid"
         case .rootReplaced: "vault.root_replaced"
@@ -106,6 +109,7 @@ public enum VaultError: NightjarError, Equatable {
         case .invalidInput(let detail, _): detail
         case .invalidName(let error): error.message
         case .nulByte(let field, _): "the \(field) contains a NUL byte, which is never allowed"
+        case .tooLarge(let detail, _): detail
         case .formatOutdated(let version):
             "this vault is format \(version): its roles and approvals are not signed, so it is not opened. An admin upgrades it after reviewing what will be signed: `nightjar vault upgrade --as ADMIN` (see docs/vault-format.md)"
         case .authority(let detail): "the vault's authority chain does not verify, so nothing was done: \(detail)"
@@ -124,7 +128,7 @@ public enum VaultError: NightjarError, Equatable {
 
     public var location: SourceLocation? {
         switch self {
-        case .invalidInput(_, let location), .nulByte(_, let location): return location
+        case .invalidInput(_, let location), .nulByte(_, let location), .tooLarge(_, let location): return location
         case .invalidName(let error): return error.location
         default: return nil
         }
@@ -138,7 +142,7 @@ public enum VaultError: NightjarError, Equatable {
         case .alreadyExists, .entryExists, .duplicatePrincipal: .cannotCreate
         case .kdfOutOfBounds: .dataError
         case .auditWriteFailed, .locked: .ioError
-        case .invalidInput, .invalidName, .nulByte: .dataError
+        case .invalidInput, .invalidName, .nulByte, .tooLarge: .dataError
         case .formatOutdated: .config
         case .authority, .rootReplaced, .chainCut, .chainRewritten, .stateInvalid: .dataError
         case .stateMissing: .noPermission

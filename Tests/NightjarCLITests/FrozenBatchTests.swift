@@ -27,6 +27,9 @@ struct FrozenBatchTests {
             "batch export": [(["batch", "export", "1", "--format", "csv", "--out", parent + "/again.csv", "--again"], "", false),
                              (["batch", "export", "1", "--format", "hledger"], "", false)],
             "account credit": [(["account", "credit", "ACME-C1", "--client", "acme", "--type", "return", "--reference", "RMA-1", "--amount", "5.00", "--by", "bob"], "", false)],
+            // A rename files a client's batches under its new name and changes nothing in them
+            // (the ledger's tests follow acme's own rename); an existing name is refused.
+            "client rename": [(["client", "rename", "globex", "globex-2"], "", false), (["client", "rename", "acme", "globex-2"], "", false)],
             "customers alias add": [(["customers", "alias", "add", "Retail One Inc", "ACME-C1", "--client", "acme"], "", false)],
             "customers alias import": [(["customers", "alias", "import", parent + "/aliases.csv", "--client", "acme"], "", false)],
             "customers alias remove": [(["customers", "alias", "remove", "Retail One", "--client", "acme"], "", false)],

@@ -441,3 +441,21 @@ struct DecisionJSONTests {
         #expect(DecisionJSON.deductions([]) == "[]")
     }
 }
+
+@Suite("Rules files: bounded input")
+struct RulesFileBoundsTests {
+    @Test func aNulByteOrAFileOverOneMebibyteIsRefused() throws {
+        #expect {
+            try MatchingRules.parse("write_off_amount = 1.00\nreason.99 = promo\u{0}tion\n", file: "acme.rules")
+        } throws: { error in
+            let error = error as? GeneralError
+            return error?.code == "input.nul_byte" && error?.location?.line == 2 && error?.location?.column == 18
+        }
+        let big = String(repeating: "# a comment line of forty bytes or so.\n", count: 27_000)
+        #expect(big.utf8.count > MatchingRules.maximumFileBytes)
+        #expect { try MatchingRules.parse(big, file: "acme.rules") } throws: { ($0 as? GeneralError)?.code == "input.too_large" }
+        // Nearly a mebibyte of rules under the cap is read without trouble.
+        let many = String(repeating: "reason.A = promotion\n", count: 40_000)
+        #expect(try MatchingRules.parse(many, file: "acme.rules").reasonCodes.type(of: "A") == .promotion)
+    }
+}

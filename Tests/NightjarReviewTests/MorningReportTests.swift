@@ -116,6 +116,25 @@ import NightjarLedger
         #expect(throws: GeneralError.self) { try AccountMapping.parse("bank = Assets:Bank\n", file: "gl") }
     }
 
+    @Test func theMappingFileIsReadUnderItsCapAndWithoutNULBytes() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nj-gl-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        #expect(try JournalExport.accounts(workspaceRoot: root).clearing == AccountMapping().clearing)
+        try "clearing = Assets:Bank:Transit\n".write(toFile: root + "/gl-accounts.conf", atomically: true, encoding: .utf8)
+        #expect(try JournalExport.accounts(workspaceRoot: root).clearing == "Assets:Bank:Transit")
+        try "# accounts\nclearing = Assets:Bank:Transit\ndeduction.x\u{0} = Expenses:X\n".write(toFile: root + "/gl-accounts.conf", atomically: true, encoding: .utf8)
+        #expect { try JournalExport.accounts(workspaceRoot: root) } throws: { error in
+            (error as? GeneralError)?.code == "input.nul_byte" && (error as? GeneralError)?.location?.line == 3
+        }
+        let comment = "# " + String(repeating: "x", count: 97) + "\n"
+        try (String(repeating: comment, count: BoundedFile.textFileLimit / comment.utf8.count + 1) + "clearing = Assets:Bank:Transit\n")
+            .write(toFile: root + "/gl-accounts.conf", atomically: true, encoding: .utf8)
+        #expect { try JournalExport.accounts(workspaceRoot: root) } throws: { ($0 as? BoundedFileError)?.code == "input.too_large" }
+        #expect(FileManager.default.createFile(atPath: root + "/gl-accounts.conf", contents: Data([0x63, 0x6C, 0xFF, 0x0A])))
+        #expect { try JournalExport.accounts(workspaceRoot: root) } throws: { ($0 as? BoundedFileError)?.code == "input.not_utf8" }
+    }
+
     @Test func everyEntryBalancesWhateverTheLinesCarry() {
         let usd = { (minor: Int64) in Money(minorUnits: minor, currency: .usd) }
         let settlement = BatchSettlement(batch: 1, client: "acme", payer: "P", traceNumber: "T", paymentDate: "2026-11-20", total: usd(2320_00), status: "reversed",

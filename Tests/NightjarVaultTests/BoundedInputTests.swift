@@ -130,7 +130,7 @@ struct BoundedInputTests {
         #expect {
             try CredentialCSV.parse("portal,password\n" + String(repeating: "x", count: CredentialCSV.maximumBytes), file: "big.csv", defaultClient: "acme")
         } throws: { error in
-            (error as? VaultError)?.message.contains("at most 50 MB") == true
+            (error as? VaultError)?.code == "input.too_large" && (error as? VaultError)?.message.contains("at most 50 MB") == true
         }
     }
 
@@ -159,5 +159,21 @@ struct BoundedInputTests {
         }
         #expect(throws: VaultError.self) { try CredentialName(parsing: "acme/northwind/\(name)") }
         #expect(try Vault.open(paths: vault.paths, as: vault.admin).list().map(\.name.description) == ["acme/northwind", "globex/tailspin"])
+    }
+
+    /// A TOTP secret or otpauth URI is a few hundred bytes at most; one past the cap (a CSV field
+    /// may be a mebibyte) is refused before it is parsed or decoded.
+    @Test func aTOTPSecretOrURIOverTheCapIsRefusedBeforeItIsParsed() throws {
+        let secret = "JBSWY3DPEHPK3PXP"
+        #expect(try TOTPSettings.parse(SecretBytes(utf8: secret)).digits == 6)
+        let uri = "otpauth://totp/Acme:ap?secret=\(secret)&issuer=" + String(repeating: "a", count: TOTPSettings.maximumTextBytes)
+        let long = String(repeating: secret, count: TOTPSettings.maximumTextBytes / secret.count + 1)
+        for text in [uri, long] {
+            #expect { try TOTPSettings.parse(SecretBytes(utf8: text)) } throws: { error in
+                (error as? VaultError)?.code == "input.too_large" && (error as? VaultError)?.message.contains("at most \(TOTPSettings.maximumTextBytes)") == true
+            }
+        }
+        let atTheCap = String(repeating: "A", count: TOTPSettings.maximumTextBytes)
+        #expect(try TOTPSettings.parse(SecretBytes(utf8: atTheCap)).secret.count == TOTPSettings.maximumTextBytes * 5 / 8)
     }
 }
