@@ -48,8 +48,6 @@ public final class HARRecorder: Sendable {
     /// the night writes one recording per credential, and a general JSON encoder costs more than
     /// the rest of the night's work together.
     public func json() -> [UInt8] {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let mask = self.mask
         var out = JSONText()
         out.raw("{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"Nightjar\",\"version\":\"0.1.0\"},\"entries\":[")
@@ -57,7 +55,7 @@ public final class HARRecorder: Sendable {
             out.raw(number == 0 ? "\n{" : ",\n{")
             let request = entry.request
             let (body, contentType) = request.body.encoded()
-            out.key("startedDateTime"); out.string(formatter.string(from: entry.started)); out.raw(",")
+            out.key("startedDateTime"); out.string(HARRecorder.instant(entry.started)); out.raw(",")
             out.key("time"); out.number(entry.milliseconds); out.raw(",")
             out.key("request"); out.raw("{")
             out.key("method"); out.string(request.method.rawValue); out.raw(",")
@@ -98,10 +96,11 @@ public final class HARRecorder: Sendable {
                 out.key("size"); out.number(Double(response.body.count)); out.raw(",")
                 out.key("mimeType"); out.string(type); out.raw(",")
                 out.key("text")
-                if type.contains("json"), let masked = mask.json(response.body) {
+                let lowered = type.lowercased()
+                if RecordingMask.has(lowered, "json"), let masked = mask.json(response.body) {
                     out.string(masked)
                 } else {
-                    if type.contains("html") { mask.rememberInputs(ofPage: Array(shown)) }
+                    if RecordingMask.has(lowered, "html") { mask.rememberInputs(ofPage: Array(shown)) }
                     out.string(bytes: shown)
                 }
                 out.raw("},")
@@ -121,6 +120,30 @@ public final class HARRecorder: Sendable {
         }
         out.raw("\n]}}\n")
         return out.bytes
+    }
+
+    /// `2026-11-24T01:02:03.456Z` (UTC, milliseconds).
+    static func instant(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var time = time_t(milliseconds / 1000)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        var digits: [UInt8] = []
+        digits.reserveCapacity(24)
+        func put(_ value: Int32, _ width: Int) {
+            var divisor: Int32 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                digits.append(UInt8(48 + rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        put(parts.tm_year + 1900, 4); digits.append(45); put(parts.tm_mon + 1, 2); digits.append(45); put(parts.tm_mday, 2)
+        digits.append(84); put(parts.tm_hour, 2); digits.append(58); put(parts.tm_min, 2); digits.append(58); put(parts.tm_sec, 2)
+        digits.append(46); put(Int32(milliseconds % 1000), 3); digits.append(90)
+        return String(decoding: digits, as: UTF8.self)
     }
 
     /// Writes the recording, mode 0600, through the redactor and the mask.
