@@ -290,7 +290,23 @@ struct ReadingContext {
         LayoutError(code: code, message: message, location: record.map(location) ?? SourceLocation(file: file))
     }
 
+    /// A header name as compared: words split at any whitespace, joined by one space, lower
+    /// case, trailing colons dropped. ASCII names (nearly all) are done byte by byte.
     static func normalisedHeader(_ text: String) -> String {
+        let ascii: String?? = text.utf8.withContiguousStorageIfAvailable { bytes -> String? in
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count)
+            var spaceBefore = false
+            for byte in bytes {
+                guard byte < 0x80 else { return nil }
+                if byte == 32 || (byte >= 9 && byte <= 13) { spaceBefore = !out.isEmpty; continue }
+                if spaceBefore { out.append(32); spaceBefore = false }
+                out.append(byte >= 65 && byte <= 90 ? byte + 32 : byte)
+            }
+            while out.last == 58 { out.removeLast() }
+            return String(decoding: out, as: UTF8.self)
+        }
+        if let ascii = ascii ?? nil { return ascii }
         var words = text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ").lowercased()
         while words.hasSuffix(":") { words.removeLast() }
         return words
@@ -372,12 +388,15 @@ struct ReadingContext {
                                                       header: layout.header, preamble: layout.preamble))
             let start = layout.headerIndex.map { $0 + 1 } ?? 0
             let headerKey = layout.header.map(ReadingContext.normalisedHeader)
+            let mappingsByRole = Dictionary(uniqueKeysWithValues: LayoutProfile.Role.allCases.map { ($0, profile.mappings(for: $0)) })
+            let totalMapping = profile.mapping("amount_paid", for: .line)
             var recordNumber = 0
             for record in table.records[start...] {
                 if let recordLimit, reading.rows.count >= recordLimit { return reading }
                 if record.isBlank { continue }
                 // A header repeated further down (a page break in an export) is not data.
-                if !headerKey.isEmpty, record.cells.map({ ReadingContext.normalisedHeader($0.text) }) == headerKey { continue }
+                if !headerKey.isEmpty, record.cells.count == headerKey.count,
+                   zip(record.cells, headerKey).allSatisfy({ ReadingContext.normalisedHeader($0.text) == $1 }) { continue }
                 if format == .delimited, !layout.header.isEmpty, record.cells.count > layout.header.count,
                    !record.cells[layout.header.count...].allSatisfy({ $0.text.allSatisfy(\.isWhitespace) }) {
                     throw failure("csv.field_count",
@@ -387,10 +406,10 @@ struct ReadingContext {
                 recordNumber += 1
                 let (role, rule) = try self.role(of: record, layout: layout)
                 var values: [String: FieldValue] = [:]
-                for (field, mapping) in profile.mappings(for: role) {
+                for (field, mapping) in mappingsByRole[role] ?? [] {
                     if let value = try self.value(mapping, field: field, record: record, layout: layout) { values[field] = value }
                 }
-                if role == .total || role == .trailer, values["total_amount"] == nil, let mapping = profile.mapping("amount_paid", for: .line) {
+                if role == .total || role == .trailer, values["total_amount"] == nil, let mapping = totalMapping {
                     // A total row's amount stands in the amount column unless [total] says otherwise.
                     if let value = try? self.value(mapping, field: "total_amount", record: record, layout: layout) { values["total_amount"] = value }
                 }
@@ -478,8 +497,8 @@ struct ReadingContext {
                 }
             }
             if let foundCell { found = foundCell.text }
-            if let found, !found.trimmingCharacters(in: .whitespaces).isEmpty {
-                text = found.trimmingCharacters(in: .whitespaces)
+            if let found = found?.trimmingHorizontalSpace(), !found.isEmpty {
+                text = found
                 cell = foundCell
                 chosen = source
                 break
@@ -494,7 +513,7 @@ struct ReadingContext {
             case .match(let pattern, let group):
                 guard let current = text else { continue }
                 do {
-                    text = try pattern.firstMatch(in: current, group: group ?? (pattern.groupCount > 0 ? 1 : 0))?.trimmingCharacters(in: .whitespaces)
+                    text = try pattern.firstMatch(in: current, group: group ?? (pattern.groupCount > 0 ? 1 : 0))?.trimmingHorizontalSpace()
                 } catch {
                     throw failure("layout.pattern", "\(field): the pattern `\(pattern.source)` gave up on \"\(current.prefix(40))\"", record)
                 }
@@ -502,7 +521,7 @@ struct ReadingContext {
                 cell = nil
             case .replace(let pattern, let replacement):
                 guard let current = text else { continue }
-                let replaced = pattern.replacing(in: current, with: replacement).trimmingCharacters(in: .whitespaces)
+                let replaced = pattern.replacing(in: current, with: replacement).trimmingHorizontalSpace()
                 text = replaced.isEmpty ? nil : replaced
                 cell = nil
             case .date(let formats): dateFormats = formats

@@ -77,16 +77,16 @@ struct LayoutValues {
 
     /// Text without a currency symbol or the currency's own code (`$1,234.56`, `1.234,56 EUR`, `USD -5.00`).
     static func withoutCurrency(_ text: String, _ currency: CurrencyCode) -> String {
-        var result = text.filter { !currencySymbols.contains($0) }.replacingOccurrences(of: "\u{2212}", with: "-")
+        var result = String(text.lazy.filter { !currencySymbols.contains($0) }.map { $0 == "\u{2212}" ? "-" : $0 })
         let code = currency.code
         if result.uppercased().hasSuffix(code) { result = String(result.dropLast(code.count)) }
         if result.uppercased().hasPrefix(code) { result = String(result.dropFirst(code.count)) }
-        return result.trimmingCharacters(in: .whitespaces)
+        return result.trimmingHorizontalSpace()
     }
 
     /// `0001234` with 2 implied decimals is 12.34; a trailing or leading sign is kept.
     static func impliedDecimal(_ text: String, digits: Int, currency: CurrencyCode) throws(MoneyError) -> Money {
-        var body = Substring(text.trimmingCharacters(in: .whitespaces))
+        var body = Substring(text.trimmingHorizontalSpace())
         var negative = false
         if body.hasPrefix("-") { negative = true; body = body.dropFirst() } else if body.hasPrefix("+") { body = body.dropFirst() }
         if body.hasSuffix("-") { negative = true; body = body.dropLast() } else if body.hasSuffix("+") { body = body.dropLast() }
@@ -127,7 +127,7 @@ struct LayoutValues {
     /// The row's currency: its `currency` field, else the profile's, else `fallback`.
     func currency(_ row: LayoutReading.Row, fallback: CurrencyCode) throws(LayoutError) -> CurrencyCode {
         guard let value = row.value("currency") else { return profile.currency ?? fallback }
-        do { return try CurrencyCode(value.text.trimmingCharacters(in: .whitespaces).uppercased()) } catch {
+        do { return try CurrencyCode(value.text.trimmingHorizontalSpace().uppercased()) } catch {
             throw failure("csv.bad_currency", "\"\(value.text)\" is not a currency code", row)
         }
     }
