@@ -44,11 +44,12 @@ public struct RemittanceFileImporter: Sendable {
             return .skipped(code: "unsupported_document", message: "\(name): \(format.description), which Nightjar cannot read yet; kept in the inbox")
         case .text, .xlsx, .json, .html:
             let profile: LayoutProfile
+            var trialAdvices: [RemittanceAdvice]?
             if let explicit {
                 profile = explicit
             } else {
-                switch ProfileSelection.choose(profiles, kind: .remittance, bytes: bytes, fileName: name) {
-                case .success(let chosen): profile = chosen
+                switch ProfileSelection.chooseRemittances(profiles, bytes: bytes, fileName: name, defaultCurrency: defaultCurrency) {
+                case .success(let chosen): (profile, trialAdvices) = chosen
                 case .failure(let refusal) where refusal.fitting.isEmpty:
                     if let waiting = ProfileSelection.fitting(unapproved, kind: .remittance, bytes: bytes, fileName: name).first {
                         return .skipped(code: "profile_unapproved",
@@ -61,7 +62,8 @@ public struct RemittanceFileImporter: Sendable {
                                     message: "\(name): profiles \(refusal.fitting.joined(separator: " and ")) both fit it; give --profile, or narrow one with [match]")
                 }
             }
-            let advices = try RemittanceLayoutReader.read(bytes, profile: profile, defaultCurrency: defaultCurrency, file: name)
+            // A small file the choice read whole is not read again.
+            let advices = try trialAdvices ?? RemittanceLayoutReader.read(bytes, profile: profile, defaultCurrency: defaultCurrency, file: name)
             return .imported(try ledger.importRemittances(advices, bytes: bytes, name: name, client: client, format: "profile:\(profile.name)", portal: portal))
         }
     }

@@ -168,9 +168,12 @@ struct ReadingContext {
     var tables: [SourceTable] = []
     var page: MarkupDocument?
     var documentValues: [String: String] = [:]
+    /// Each role's fields and mappings, worked out once per reading.
+    let roleMappings: [LayoutProfile.Role: [(field: String, mapping: FieldMapping)]]
 
     init(bytes: [UInt8], profile: LayoutProfile, file: String?) throws(LayoutError) {
         self.profile = profile
+        roleMappings = Dictionary(uniqueKeysWithValues: LayoutProfile.Role.allCases.map { ($0, profile.mappings(for: $0)) })
         self.file = file
         fileName = ((file ?? "") as NSString).lastPathComponent
         format = try LayoutReader.format(of: bytes, profile: profile, file: file)
@@ -352,7 +355,7 @@ struct ReadingContext {
             if !name.isEmpty, layout.columns[name] == nil { layout.columns[name] = index }
         }
         // Every mapped column must be there, unless the mapping is optional or has another way.
-        let mappings = LayoutProfile.Role.allCases.flatMap { role in profile.mappings(for: role).map { ($0.field, $0.mapping) } }
+        let mappings = LayoutProfile.Role.allCases.flatMap { role in (roleMappings[role] ?? []).map { ($0.field, $0.mapping) } }
             + profile.rowRules.compactMap { rule in rule.source.map { ("[rows] \(rule.role.rawValue)", $0) } }
             + [profile.kindSource].compactMap { $0.map { ("[rows] kind", $0) } }
         for (field, mapping) in mappings where !mapping.optional {
@@ -368,11 +371,11 @@ struct ReadingContext {
             }
         }
         for record in table.records[..<layout.headerIndex!] {
-            let cells = record.cells.map { $0.text.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let cells = record.cells.map { $0.text.trimmingHorizontalSpace() }.filter { !$0.isEmpty }
             guard let first = cells.first else { continue }
             if let colon = first.firstIndex(of: ":"), first.index(after: colon) < first.endIndex {
                 // `Payment ID: 12345` in one cell.
-                let value = first[first.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                let value = String(first[first.index(after: colon)...]).trimmingHorizontalSpace()
                 if !value.isEmpty { layout.preamble.append((String(first[..<colon]), value)); continue }
             }
             if cells.count >= 2 { layout.preamble.append((first, cells[1])) }
@@ -388,7 +391,6 @@ struct ReadingContext {
                                                       header: layout.header, preamble: layout.preamble))
             let start = layout.headerIndex.map { $0 + 1 } ?? 0
             let headerKey = layout.header.map(ReadingContext.normalisedHeader)
-            let mappingsByRole = Dictionary(uniqueKeysWithValues: LayoutProfile.Role.allCases.map { ($0, profile.mappings(for: $0)) })
             let totalMapping = profile.mapping("amount_paid", for: .line)
             var recordNumber = 0
             for record in table.records[start...] {
@@ -406,7 +408,7 @@ struct ReadingContext {
                 recordNumber += 1
                 let (role, rule) = try self.role(of: record, layout: layout)
                 var values: [String: FieldValue] = [:]
-                for (field, mapping) in mappingsByRole[role] ?? [] {
+                for (field, mapping) in roleMappings[role] ?? [] {
                     if let value = try self.value(mapping, field: field, record: record, layout: layout) { values[field] = value }
                 }
                 if role == .total || role == .trailer, values["total_amount"] == nil, let mapping = totalMapping {

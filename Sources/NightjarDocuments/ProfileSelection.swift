@@ -19,11 +19,23 @@ public enum ProfileSelection {
     /// the profile says (header found, every row's kind known, amounts, dates and references
     /// readable) and give at least one line.
     public static func misfit(_ profile: LayoutProfile, bytes: [UInt8], fileName: String) -> String? {
+        trial(profile, bytes: bytes, fileName: fileName, defaultCurrency: nil).misfit
+    }
+
+    /// What trying a profile found: why it does not fit (nil when it does) and, when the trial
+    /// read the whole file as remittances with the currency a full read would assume, the advices
+    /// (a full read of the same bytes gives the same ones).
+    struct Trial {
+        var misfit: String?
+        var remittances: [RemittanceAdvice]?
+    }
+
+    static func trial(_ profile: LayoutProfile, bytes: [UInt8], fileName: String, defaultCurrency: CurrencyCode?) -> Trial {
         if !profile.matchFileNames.isEmpty, !profile.matchFileNames.contains(where: { $0.matches(fileName) }) {
-            return "the file name fits none of " + profile.matchFileNames.map(\.description).joined(separator: ", ")
+            return Trial(misfit: "the file name fits none of " + profile.matchFileNames.map(\.description).joined(separator: ", "))
         }
         let format: LayoutProfile.Format
-        do { format = try LayoutReader.format(of: bytes, profile: profile, file: fileName) } catch { return error.message }
+        do { format = try LayoutReader.format(of: bytes, profile: profile, file: fileName) } catch { return Trial(misfit: error.message) }
         var sample = bytes
         if [.delimited, .fixedWidth, .jsonLines].contains(format), bytes.count > trialBytes {
             // A prefix cut at a line end is enough to find the header and read the first rows.
@@ -35,29 +47,34 @@ public enum ProfileSelection {
             let head = Array(bytes.prefix(65_536))
             let encoding = profile.encoding == .auto ? TextEncoding.detect(head) : profile.encoding
             let text = ((try? encoding.decode(head, file: nil)) ?? String(decoding: head, as: UTF8.self)).lowercased()
-            if let missing = profile.matchContains.first(where: { !text.contains($0.lowercased()) }) { return "the file does not contain \"\(missing)\"" }
+            if let missing = profile.matchContains.first(where: { !text.contains($0.lowercased()) }) { return Trial(misfit: "the file does not contain \"\(missing)\"") }
         }
         do {
             let reading = try LayoutReader.read(sample, profile: profile, file: fileName, recordLimit: trialRecords)
             let lines = reading.rows.filter { $0.role == .line }
-            guard !lines.isEmpty else { return "its first records hold no line" }
+            guard !lines.isEmpty else { return Trial(misfit: "its first records hold no line") }
             let values = LayoutValues(profile: profile, file: fileName)
             switch profile.kind {
             case .remittance:
                 var assembly = RemittanceAssembly(values: values, defaultCurrency: profile.currency ?? .usd)
                 for row in reading.rows { try assembly.add(row) }
-                _ = try assembly.finish()
+                let advices = try assembly.finish()
+                // The whole file was read (no prefix, the record limit not reached) with the currency a full read assumes.
+                let whole = sample.count == bytes.count && reading.rows.count < trialRecords
+                if whole, let defaultCurrency, (profile.currency ?? .usd) == (profile.currency ?? defaultCurrency) {
+                    return Trial(misfit: nil, remittances: advices)
+                }
             case .openInvoices, .supplierInvoices:
                 for row in lines {
                     for field in LayoutProfile.required(profile.kind) where row.value(field) == nil {
-                        return "\(row.location): \(field) is empty"
+                        return Trial(misfit: "\(row.location): \(field) is empty")
                     }
                 }
             }
         } catch {
-            return error.description
+            return Trial(misfit: error.description)
         }
-        return nil
+        return Trial(misfit: nil)
     }
 
     /// The profiles of `kind` that fit, in the order given.
@@ -67,15 +84,29 @@ public enum ProfileSelection {
 
     /// The one profile of `kind` that fits, or why there is not exactly one.
     public static func choose(_ profiles: [LayoutProfile], kind: LayoutProfile.Kind, bytes: [UInt8], fileName: String) -> Result<LayoutProfile, ChoiceError> {
-        var fitting: [LayoutProfile] = []
+        choosing(profiles, kind: kind, bytes: bytes, fileName: fileName, defaultCurrency: nil).map(\.profile)
+    }
+
+    /// The one remittance profile that fits, or why there is not exactly one; with the advices
+    /// when its trial read the whole file (as `RemittanceLayoutReader.read` with `defaultCurrency`
+    /// would), so a small file is not read twice.
+    public static func chooseRemittances(_ profiles: [LayoutProfile], bytes: [UInt8], fileName: String, defaultCurrency: CurrencyCode)
+        -> Result<(profile: LayoutProfile, advices: [RemittanceAdvice]?), ChoiceError> {
+        choosing(profiles, kind: .remittance, bytes: bytes, fileName: fileName, defaultCurrency: defaultCurrency)
+    }
+
+    static func choosing(_ profiles: [LayoutProfile], kind: LayoutProfile.Kind, bytes: [UInt8], fileName: String, defaultCurrency: CurrencyCode?)
+        -> Result<(profile: LayoutProfile, advices: [RemittanceAdvice]?), ChoiceError> {
+        var fitting: [(profile: LayoutProfile, advices: [RemittanceAdvice]?)] = []
         var reasons: [(profile: String, reason: String)] = []
         for profile in profiles where profile.kind == kind {
-            if let reason = misfit(profile, bytes: bytes, fileName: fileName) { reasons.append((profile.name, reason)) } else { fitting.append(profile) }
+            let trial = trial(profile, bytes: bytes, fileName: fileName, defaultCurrency: defaultCurrency)
+            if let reason = trial.misfit { reasons.append((profile.name, reason)) } else { fitting.append((profile, trial.remittances)) }
         }
         switch fitting.count {
         case 1: return .success(fitting[0])
         case 0: return .failure(ChoiceError(fitting: [], reasons: reasons))
-        default: return .failure(ChoiceError(fitting: fitting.map(\.name), reasons: []))
+        default: return .failure(ChoiceError(fitting: fitting.map(\.profile.name), reasons: []))
         }
     }
 

@@ -55,7 +55,7 @@ public final class HARRecorder: Sendable {
             out.raw(number == 0 ? "\n{" : ",\n{")
             let request = entry.request
             let (body, contentType) = request.body.encoded()
-            out.key("startedDateTime"); out.string(HARRecorder.instant(entry.started)); out.raw(",")
+            out.key("startedDateTime"); out.string(entry.started.iso8601Milliseconds); out.raw(",")
             out.key("time"); out.number(entry.milliseconds); out.raw(",")
             out.key("request"); out.raw("{")
             out.key("method"); out.string(request.method.rawValue); out.raw(",")
@@ -120,30 +120,6 @@ public final class HARRecorder: Sendable {
         }
         out.raw("\n]}}\n")
         return out.bytes
-    }
-
-    /// `2026-11-24T01:02:03.456Z` (UTC, milliseconds).
-    static func instant(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        var time = time_t(milliseconds / 1000)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        var digits: [UInt8] = []
-        digits.reserveCapacity(24)
-        func put(_ value: Int32, _ width: Int) {
-            var divisor: Int32 = 1
-            for _ in 1..<width { divisor *= 10 }
-            var rest = value
-            while divisor > 0 {
-                digits.append(UInt8(48 + rest / divisor % 10))
-                rest %= divisor
-                divisor /= 10
-            }
-        }
-        put(parts.tm_year + 1900, 4); digits.append(45); put(parts.tm_mon + 1, 2); digits.append(45); put(parts.tm_mday, 2)
-        digits.append(84); put(parts.tm_hour, 2); digits.append(58); put(parts.tm_min, 2); digits.append(58); put(parts.tm_sec, 2)
-        digits.append(46); put(Int32(milliseconds % 1000), 3); digits.append(90)
-        return String(decoding: digits, as: UTF8.self)
     }
 
     /// Writes the recording, mode 0600, through the redactor and the mask.
