@@ -4,10 +4,10 @@
 SWIFT        ?= swift
 SYSTEM_PKGS  := libssl-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev libargon2-dev \
                 zlib1g-dev libmicrohttpd-dev tzdata pkg-config openssl
-TEST_PKGS    := procps chromium chromium-driver python3-selenium poppler-utils hledger beancount python3
+TEST_PKGS    := procps chromium chromium-driver python3-selenium poppler-utils hledger beancount python3 zsh fish groff-base
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup setup-test build release test demo bench clean
+.PHONY: all setup setup-test build release test demo bench examples man completions install clean
 
 all: build
 
@@ -46,6 +46,39 @@ bench: setup
 	$(SWIFT) build -c release --product nightjar-bench
 	$(SWIFT) build -c release --product nightjar-sandbox
 	./.build/release/nightjar-bench
+
+# Man pages and shell completions, written from the command table.
+MANDIR ?= .build/man/man1
+man: build
+	./.build/debug/nightjar man --out $(MANDIR)
+
+completions: build
+	mkdir -p .build/completions
+	./.build/debug/nightjar completions bash > .build/completions/nightjar.bash
+	./.build/debug/nightjar completions zsh > .build/completions/_nightjar
+	./.build/debug/nightjar completions fish > .build/completions/nightjar.fish
+
+# After `make release`: the programs, man pages, completions, systemd units and examples under
+# $(DESTDIR)$(PREFIX). BIN picks another build (BIN=.build/debug).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BIN     ?= .build/release
+install:
+	@test -x $(BIN)/nightjar -a -x $(BIN)/nightjar-sandbox || { echo "install: run make release first (or give BIN=)"; exit 1; }
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d \
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/nightjar/examples
+	install -m 0755 $(BIN)/nightjar $(BIN)/nightjar-sandbox $(DESTDIR)$(PREFIX)/bin/
+	$(BIN)/nightjar man --out $(DESTDIR)$(PREFIX)/share/man/man1 >/dev/null
+	$(BIN)/nightjar completions bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/nightjar
+	$(BIN)/nightjar completions zsh > $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_nightjar
+	$(BIN)/nightjar completions fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/nightjar.fish
+	install -m 0644 docs/systemd/* $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	install -m 0644 scrapers/*.scraper scrapers/*.cassette docs/examples/*.profile docs/tour.sh $(DESTDIR)$(PREFIX)/share/doc/nightjar/examples/
+
+# The example definitions, cassettes and profiles inside the binary (after changing scrapers/ or docs/examples/).
+examples:
+	./.ci/embed-examples
 
 clean:
 	rm -rf .build

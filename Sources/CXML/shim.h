@@ -8,6 +8,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 #include <libxml/parser.h>
+#include <libxml/xmlreader.h>
 
 static inline void cxml_free(void *p) { xmlFree(p); }
 
@@ -17,4 +18,11 @@ static inline void cxml_free(void *p) { xmlFree(p); }
 static inline xmlDocPtr cxml_read_xml(const char *buffer, int size) {
     return xmlReadMemory(buffer, size, "workbook.xml", NULL,
                          XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS);
+}
+
+/// A pull reader over XML that `read` supplies a piece at a time (a workbook's sheet as it
+/// inflates), with the same protections as cxml_read_xml. NULL when it cannot start.
+static inline xmlTextReaderPtr cxml_reader_for_io(xmlInputReadCallback read, void *context) {
+    return xmlReaderForIO(read, NULL, context, "workbook.xml", NULL,
+                          XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS);
 }

@@ -22,20 +22,34 @@ public struct RemittanceFileImporter: Sendable {
     /// Profiles in the workspace an admin has not approved in their present version: never used,
     /// but a file only one of them fits says so instead of "no profile fits".
     public let unapproved: [LayoutProfile]
+    /// Files larger than this are refused with their size named (`max_file_size`).
+    public let maximumFileBytes: Int
 
-    public init(defaultCurrency: CurrencyCode, profiles: [LayoutProfile], unapproved: [LayoutProfile] = []) {
+    public init(defaultCurrency: CurrencyCode, profiles: [LayoutProfile], unapproved: [LayoutProfile] = [],
+                maximumFileBytes: Int = InputFile.defaultMaximumBytes) {
         self.defaultCurrency = defaultCurrency
         self.profiles = profiles
         self.unapproved = unapproved
+        self.maximumFileBytes = maximumFileBytes
     }
 
     public func importFile(_ bytes: [UInt8], name: String, client: ClientID, portal: String?, into ledger: Ledger,
                            profile explicit: LayoutProfile? = nil) throws -> FileImport {
-        let format = DocumentFormat.detect(bytes)
+        try importFile(MemorySource(bytes, name: name), name: name, client: client, portal: portal, into: ledger, profile: explicit)
+    }
+
+    /// Imports a file read in chunks: memory stays bounded whatever its size (one payment at a
+    /// time, plus fixed buffers). `sha256`, when the caller already has it, saves a pass.
+    public func importFile(_ source: any ByteSource, name: String, client: ClientID, portal: String?, into ledger: Ledger,
+                           profile explicit: LayoutProfile? = nil, sha256: String? = nil) throws -> FileImport {
+        let format = try DocumentFormat.detect(source)
         switch format {
         case .x12(let functionalID) where functionalID == "RA" || functionalID == nil:
-            let advices = try RemittanceAdviceReader.read(bytes, defaultCurrency: defaultCurrency, file: name)
-            return .imported(try ledger.importRemittances(advices, bytes: bytes, name: name, client: client, format: "x12-820", portal: portal))
+            let sha = try sha256 ?? Ledger.sha256(of: source)
+            return .imported(try ledger.importRemittances(sha256: sha, size: source.size, name: name, client: client, format: "x12-820", portal: portal) { writer in
+                source.rewind()
+                try RemittanceAdviceReader.forEach(source, defaultCurrency: defaultCurrency, file: name) { try writer.write($0, position: nil) }
+            })
         case .x12(let functionalID):
             let what = functionalID == "IN" ? "an X12 810 invoice" : "an X12 \(functionalID ?? "") document"
             let hint = functionalID == "IN" ? "; `nightjar po import \(name) --client \(client)` reads it into purchase orders" : ""
@@ -44,14 +58,14 @@ public struct RemittanceFileImporter: Sendable {
             return .skipped(code: "unsupported_document", message: "\(name): \(format.description), which Nightjar cannot read yet; kept in the inbox")
         case .text, .xlsx, .json, .html:
             let profile: LayoutProfile
-            var trialAdvices: [RemittanceAdvice]?
             if let explicit {
                 profile = explicit
             } else {
-                switch ProfileSelection.chooseRemittances(profiles, bytes: bytes, fileName: name, defaultCurrency: defaultCurrency) {
-                case .success(let chosen): (profile, trialAdvices) = chosen
+                switch ProfileSelection.choose(profiles, kind: .remittance, source: source, fileName: name) {
+                case .success(let chosen): profile = chosen
                 case .failure(let refusal) where refusal.fitting.isEmpty:
-                    if let waiting = ProfileSelection.fitting(unapproved, kind: .remittance, bytes: bytes, fileName: name).first {
+                    if !unapproved.isEmpty, let trial = try? ProfileSelection.trialBytes(source),
+                       let waiting = ProfileSelection.fitting(unapproved, kind: .remittance, bytes: trial, fileName: name).first {
                         return .skipped(code: "profile_unapproved",
                                         message: "\(name): profile \(waiting.name) fits it but is not approved in its present version (nightjar profile approve \(waiting.name))")
                     }
@@ -62,9 +76,11 @@ public struct RemittanceFileImporter: Sendable {
                                     message: "\(name): profiles \(refusal.fitting.joined(separator: " and ")) both fit it; give --profile, or narrow one with [match]")
                 }
             }
-            // A small file the choice read whole is not read again.
-            let advices = try trialAdvices ?? RemittanceLayoutReader.read(bytes, profile: profile, defaultCurrency: defaultCurrency, file: name)
-            return .imported(try ledger.importRemittances(advices, bytes: bytes, name: name, client: client, format: "profile:\(profile.name)", portal: portal))
+            let sha = try sha256 ?? Ledger.sha256(of: source)
+            return .imported(try ledger.importRemittances(sha256: sha, size: source.size, name: name, client: client, format: "profile:\(profile.name)",
+                                                          portal: portal) { writer in
+                try RemittanceLayoutReader.read(source, profile: profile, defaultCurrency: defaultCurrency, file: name, into: writer)
+            })
         }
     }
 }

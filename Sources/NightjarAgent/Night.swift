@@ -148,7 +148,6 @@ public actor NightBook {
             encoder.outputFormatting = [.sortedKeys]
             let metadata = String(decoding: try encoder.encode(download.metadata), as: UTF8.self)
             // One transaction per file: the inbox record, the import and the counters commit together.
-            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
             try database.transaction {
                 let new = try log.recordInboxFile(client: client, portal: portal, sha256: download.sha256, name: download.fileName, size: download.size,
                                                   path: path, kind: download.kind.rawValue, metadata: metadata, run: run, item: item)
@@ -158,7 +157,7 @@ public actor NightBook {
                     try log.count(run: run, client: client, portal: item, seen: 1)
                     return
                 }
-                let result = try readInto(bytes, kind: download.kind, name: download.fileName, client: client, portal: portal)
+                let result = try readInto(path, sha256: download.sha256, kind: download.kind, name: download.fileName, client: client, portal: portal)
                 try log.markInboxFile(client: client, sha256: download.sha256, status: result.status, code: result.code, message: result.message,
                                       location: result.location)
                 try log.count(run: run, client: client, portal: item, new: new ? 1 : 0, seen: new ? 0 : 1, batches: result.batches, lines: result.lines)
@@ -181,14 +180,18 @@ public actor NightBook {
     }
 
     /// Reads a landed file into the ledger (remittances) or purchase orders (invoices); an error
-    /// undoes only the import (its own savepoint) and is returned as an unread file's reason.
-    func readInto(_ bytes: [UInt8], kind: DocumentKind, name: String, client: String, portal: String) throws -> Reading {
+    /// undoes only the import (its own savepoint) and is returned as an unread file's reason. The
+    /// file at `path` is read in chunks, whatever its size (one payment or invoice in memory at a
+    /// time); one over `max_file_size` is refused with its size named.
+    func readInto(_ path: String, sha256: String, kind: DocumentKind, name: String, client: String, portal: String) throws -> Reading {
         var reading = Reading()
         switch kind {
         case .invoice:
             // A supplier's invoice becomes a purchase order (created, replaced, or logged).
-            let outcomes = try PurchaseOrders(database: database).importInvoices(bytes, name: name, client: client,
-                                                                                 defaultCurrency: importer.defaultCurrency, profiles: importer.profiles)
+            let source = try InputFile(path: path, name: name, maximumBytes: importer.maximumFileBytes)
+            let outcomes = try PurchaseOrders(database: database).importInvoices(source, name: name, client: client,
+                                                                                 defaultCurrency: importer.defaultCurrency, profiles: importer.profiles,
+                                                                                 sha256: sha256)
             if let failed = outcomes.first(where: { $0.action == "failed" }) {
                 reading.status = "failed"
                 reading.code = "po.failed"
@@ -196,7 +199,8 @@ public actor NightBook {
             }
         case .remittance:
             do {
-                switch try importer.importFile(bytes, name: name, client: ClientID(client), portal: portal, into: ledger) {
+                let source = try InputFile(path: path, name: name, maximumBytes: importer.maximumFileBytes)
+                switch try importer.importFile(source, name: name, client: ClientID(client), portal: portal, into: ledger, sha256: sha256) {
                 case .imported(let imported):
                     reading.batches = imported.batches
                     reading.lines = imported.lines
@@ -222,10 +226,9 @@ public actor NightBook {
     public func importPending(client: String?) throws -> [(file: RunLog.UnreadFile, result: String)] {
         var done: [(RunLog.UnreadFile, String)] = []
         for file in try log.unreadFiles(client: client) where file.status == "failed" {
-            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file.path)))
             let result = try database.transaction { () throws -> Reading in
                 let portal = String(file.portal.prefix { $0 != "/" })
-                let reading = try readInto(bytes, kind: DocumentKind(rawValue: file.kind) ?? .remittance, name: file.file, client: file.client, portal: portal)
+                let reading = try readInto(file.path, sha256: file.sha256, kind: DocumentKind(rawValue: file.kind) ?? .remittance, name: file.file, client: file.client, portal: portal)
                 try log.markInboxFile(client: file.client, sha256: file.sha256, status: reading.status, code: reading.code, message: reading.message,
                                       location: reading.location)
                 return reading
@@ -280,7 +283,11 @@ public struct NightReport: Sendable, Codable {
     public let run: RunLog.Run
     /// Matched lines by status over the run's new batches.
     public let matching: [String: Int]
+    /// Exceptions among the lines of tonight's new batches.
     public let exceptions: Int
+    /// Exceptions in every batch of the night's clients still waiting for approval (tonight's and
+    /// earlier nights'): what the morning report lists.
+    public let exceptionsWaiting: Int
     /// Credentials that failed several runs in a row.
     public let failingRepeatedly: [String]
     /// What the operator should know: definitions not run, credentials expiring soon.
@@ -294,6 +301,7 @@ public struct NightReport: Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case run, matching, exceptions, warnings
+        case exceptionsWaiting = "exceptions_waiting"
         case attention = "needs_attention"
         case failingRepeatedly = "failing_repeatedly", reportPath = "report_path", morningReportPath = "morning_report_path"
     }
@@ -431,12 +439,14 @@ public struct NightRunner: Sendable {
         let morningPath = folder + "/morning-report.html"
         let inScope = Array(Set(run.items.map(\.client))).sorted()
         let attention = try await book.attention(run: run, clients: inScope)
-        let report = NightReport(run: run, matching: matching, exceptions: exceptions, failingRepeatedly: failing, warnings: warnings,
-                                 attention: attention, reportPath: reportPath, morningReportPath: morningPath)
+        let waiting = try await book.reviewBatches(clients: clients)
+        let waitingExceptions = MorningReport.exceptionCount(waiting)
+        let report = NightReport(run: run, matching: matching, exceptions: exceptions, exceptionsWaiting: waitingExceptions, failingRepeatedly: failing,
+                                 warnings: warnings, attention: attention, reportPath: reportPath, morningReportPath: morningPath)
         try RedactedFile.write(NightRunner.summaryText(report), to: reportPath)
         let morning = MorningReport(title: "Nightjar morning report — run \(runID)", generatedAt: Logger.timestamp(),
-                                    batches: try await book.reviewBatches(clients: clients), attention: attention,
-                                    warnings: warnings + failing.map { "\($0) has failed three runs or more in a row" })
+                                    batches: waiting, attention: attention,
+                                    warnings: warnings + failing.map { "\($0) has failed three runs or more in a row" }, newTonight: exceptions)
         try RedactedFile.write(morning.html(), to: morningPath)
         CrashPoint.hit("report-written")
         let failed = run.items.filter { !RunLog.goodStatuses.contains($0.status) }.count
@@ -445,8 +455,8 @@ public struct NightRunner: Sendable {
         guard let finished = try await book.run(runID) else { throw GeneralError(code: "run.missing", message: "run \(runID) vanished") }
         progress?.runFinished(status: status)
         CrashPoint.reportPassed()
-        return NightReport(run: finished, matching: matching, exceptions: exceptions, failingRepeatedly: failing, warnings: warnings,
-                           attention: attention, reportPath: reportPath, morningReportPath: morningPath)
+        return NightReport(run: finished, matching: matching, exceptions: exceptions, exceptionsWaiting: waitingExceptions, failingRepeatedly: failing,
+                           warnings: warnings, attention: attention, reportPath: reportPath, morningReportPath: morningPath)
     }
 
     static func interleaved(_ jobs: [NightJob]) -> [NightJob] {
@@ -518,7 +528,7 @@ public struct NightRunner: Sendable {
         }
         lines.append("")
         lines.append("Matching: " + (report.matching.isEmpty ? "no new batches" : report.matching.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")))
-        lines.append("Exceptions for review: \(report.exceptions)")
+        lines.append("Exceptions: \(report.exceptions) new tonight, \(report.exceptionsWaiting) waiting in total (the morning report lists them)")
         if !report.failingRepeatedly.isEmpty { lines.append("Failing three runs or more in a row: \(report.failingRepeatedly.joined(separator: ", "))") }
         for warning in report.warnings { lines.append("Warning: \(warning)") }
         return lines.joined(separator: "\n") + "\n"

@@ -11,7 +11,7 @@ import NightjarVault
 enum FileApprovals {
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["profile", "approve"], summary: "approve this exact version of a layout profile for the night (admin)",
+            CommandSpec(["profile", "approve"], effect: .changesOther, summary: "approve this exact version of a layout profile for the night (admin)",
                         discussion: """
                         The night imports files only with profiles whose exact bytes an admin approved; a changed
                         profile waits for a new approval. Recorded in the vault's signed authority chain.
@@ -21,7 +21,7 @@ enum FileApprovals {
                         """,
                         arguments: [ArgumentSpec("NAME", "profiles/NAME.profile, or a path")], options: VaultCommands.unlockOptions,
                         run: { try await approve(.profile, $0) }),
-            CommandSpec(["rules", "approve"], summary: "approve this exact version of a matching-rules file for the night (admin)",
+            CommandSpec(["rules", "approve"], effect: .changesOther, summary: "approve this exact version of a matching-rules file for the night (admin)",
                         discussion: """
                         A client whose rules file (rules/CLIENT.rules, else rules/default.rules) is not approved in
                         its exact bytes is not run by the night. Recorded in the vault's signed authority chain.

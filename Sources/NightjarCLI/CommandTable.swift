@@ -47,6 +47,17 @@ public struct ArgumentSpec: Sendable {
     }
 }
 
+/// What a command may change. Every command says it; a test runs every `changesBooks` command
+/// against an approved, exported batch and checks that nothing of it changed.
+public enum CommandEffect: Sendable, Equatable {
+    /// Prints, checks or serves; writes nothing a person relies on.
+    case readsOnly
+    /// Batches, lines, decisions, invoices, credits or exports: what review and the GL see.
+    case changesBooks
+    /// The vault, the workspace's files, inbox marks, purchase orders: never a batch.
+    case changesOther
+}
+
 /// A command of the table: its words, its help, its arguments and options, and what it does.
 public struct CommandSpec: Sendable {
     /// The words that name it, e.g. `["vault", "add"]`.
@@ -59,9 +70,10 @@ public struct CommandSpec: Sendable {
     public let options: [OptionSpec]
     /// Hidden commands work but are left out of the list (internal diagnostics).
     public let hidden: Bool
+    public let effect: CommandEffect
     public let run: @Sendable (Invocation) async throws -> ExitStatus
 
-    public init(_ path: [String], summary: String, discussion: String = "", arguments: [ArgumentSpec] = [],
+    public init(_ path: [String], effect: CommandEffect, summary: String, discussion: String = "", arguments: [ArgumentSpec] = [],
                 options: [OptionSpec] = [], hidden: Bool = false,
                 run: @escaping @Sendable (Invocation) async throws -> ExitStatus) {
         self.path = path
@@ -70,6 +82,7 @@ public struct CommandSpec: Sendable {
         self.arguments = arguments
         self.options = options
         self.hidden = hidden
+        self.effect = effect
         self.run = run
     }
 
@@ -90,8 +103,15 @@ public enum GlobalOptions {
         .flag("json", "print machine-readable JSON (the stable API of listing commands)"),
         .value("log-level", "LEVEL", "debug, info, notice (default), warning or error"),
         .value("log-file", "FILE", "also append log lines to FILE (created mode 0600)"),
+        .flag("verbose", short: "v", "log more (the info level; --log-level debug for everything)"),
+        .flag("quiet", short: "q", "log only warnings and errors"),
         .flag("help", short: "h", "show help for the command"),
     ]
+
+    /// The global options as `nightjar COMMAND --help` lists them on one line.
+    static var summary: String {
+        all.map { option in (option.short.map { "-\($0)/" } ?? "") + option.usage }.joined(separator: ", ")
+    }
 }
 
 /// A parsed command line, handed to a command's `run`.
@@ -160,7 +180,7 @@ public struct CommandTable: Sendable {
         var leadingOptions: [String] = []
         while index < arguments.count {
             let word = arguments[index]
-            if word == "--version" && words.isEmpty { return .version }
+            if (word == "--version" || word == "-V") && words.isEmpty { return .version }
             if word.hasPrefix("-") {
                 // A global option before the command words.
                 if let spec = GlobalOptions.all.first(where: { "--\($0.name)" == word.split(separator: "=").first.map(String.init) }),
@@ -196,7 +216,12 @@ public struct CommandTable: Sendable {
             return .help(command, topic: topic)
         }
         guard let command = commands.first(where: { $0.path == words }) else {
-            if rest.contains("--help") || rest.contains("-h") || words.isEmpty && rest.isEmpty {
+            // Only global options and no command (`nightjar -v`): the overview, as with nothing at all.
+            let onlyGlobalOptions = rest.allSatisfy { word in
+                GlobalOptions.all.contains { "--\($0.name)" == word || $0.short.map { "-\($0)" } == word }
+                    || leadingOptions.contains(word) && !word.hasPrefix("-")
+            }
+            if rest.contains("--help") || rest.contains("-h") || words.isEmpty && onlyGlobalOptions {
                 return .help(nil, topic: words)
             }
             if !words.isEmpty, commands.contains(where: { $0.path.starts(with: words) }) {
@@ -207,7 +232,10 @@ public struct CommandTable: Sendable {
                 }
                 return .help(nil, topic: words)
             }
-            let attempted = rest.first(where: { !$0.hasPrefix("-") }) ?? ""
+            guard let attempted = rest.first(where: { !$0.hasPrefix("-") && !leadingOptions.contains($0) }) else {
+                let option = rest.first { word in word.hasPrefix("-") && !GlobalOptions.all.contains { "--\($0.name)" == word || $0.short.map { "-\($0)" } == word } } ?? ""
+                throw UsageError("unknown option \(option) before the command; see `nightjar --help`")
+            }
             throw UsageError("unknown command \"\(attempted)\"" + suggestion(for: attempted) + "; see `nightjar --help`")
         }
         let options = command.options + GlobalOptions.all
@@ -327,7 +355,7 @@ public struct CommandTable: Sendable {
             let label = (option.short.map { "-\($0), " } ?? "") + option.usage
             text += "  " + label.padding(width) + option.help + "\n"
         }
-        text += "  " + "--version".padding(width) + "print the version\n"
+        text += "  " + "-V, --version".padding(width) + "print the version\n"
         text += "\nExit codes:\n"
         for status in ExitStatus.allCases {
             text += "  " + String(status.rawValue).padding(6) + status.summary + "\n"
@@ -359,10 +387,11 @@ public struct CommandTable: Sendable {
             text += "\nOptions:\n"
             for option in command.options {
                 let label = (option.short.map { "-\($0), " } ?? "") + option.usage
-                text += "  " + label.padding(width) + option.help + (option.repeatable ? " (repeatable)" : "") + "\n"
+                let help = option.help.replacingOccurrences(of: " (repeatable)", with: "")
+                text += "  " + label.padding(width) + help + (option.repeatable ? " (repeatable)" : "") + "\n"
             }
         }
-        text += "\nGlobal options: --home DIR, --json, --log-level LEVEL, --log-file FILE, -h/--help\n"
+        text += "\nGlobal options: \(GlobalOptions.summary)\n"
         return text
     }
 }

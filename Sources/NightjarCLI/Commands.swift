@@ -1,4 +1,5 @@
 import Foundation
+import NightjarVault
 import NightjarCore
 
 /// The version printed by `nightjar --version`.
@@ -10,7 +11,7 @@ public enum NightjarVersion {
 public enum NightjarCommands {
     public static let table = CommandTable(
         commands: [
-            CommandSpec(["init"], summary: "create a workspace (config, vault/, scrapers/, database)",
+            CommandSpec(["init"], effect: .changesOther, summary: "create a workspace (config, vault/, scrapers/, database)",
                         discussion: """
                         Creates DIR (default: --home, $NIGHTJAR_HOME, or the current folder) with nightjar.conf,
                         the folders vault/, scrapers/, profiles/, data/ (SQLite database and inbox), reports/
@@ -24,10 +25,10 @@ public enum NightjarCommands {
                                   .value("time-zone", "ZONE", "IANA zone for business dates (default: UTC)"),
                                   .value("currency", "CODE", "default ISO 4217 currency (default: USD)")],
                         run: InitCommand.run),
-            CommandSpec(["status"], summary: "show the workspace: where it is, its settings and its database",
+            CommandSpec(["status"], effect: .readsOnly, summary: "show the workspace: where it is, its settings and its database",
                         discussion: "Example:\n  nightjar status --json",
                         run: StatusCommand.run),
-            CommandSpec(["doctor"], summary: "check libraries, permissions, process hardening and redaction",
+            CommandSpec(["doctor"], effect: .readsOnly, summary: "check libraries, permissions, process hardening and redaction",
                         discussion: """
                         Runs self-checks an operator can trust before leaving a machine to run at night:
                         the system libraries and their versions, the workspace's file permissions, that
@@ -35,7 +36,7 @@ public enum NightjarCommands {
                         encoding. Exits 1 when a check fails.
                         """,
                         run: DoctorCommand.run),
-            CommandSpec(["doctor", "redaction-drill"],
+            CommandSpec(["doctor", "redaction-drill"], effect: .readsOnly,
                         summary: "push secrets read from stdin through every output path (diagnostic)",
                         discussion: """
                         Reads one secret per line from standard input, registers each with the redactor,
@@ -44,12 +45,12 @@ public enum NightjarCommands {
                         Every copy must come out as [REDACTED]; tests grep all of it.
                         """,
                         hidden: true, run: DoctorCommand.redactionDrill),
-            CommandSpec(["demo"], summary: "run the demonstration night in a throw-away workspace",
+            CommandSpec(["demo"], effect: .changesOther, summary: "run the demonstration night in a throw-away workspace",
                         discussion: "What exists of the night so far; `make demo` runs this after building.",
                         options: [.value("keep", "DIR", "create the demo workspace in DIR and keep it")],
                         run: DemoCommand.run),
-        ] + VaultCommands.commands + FileApprovals.commands + ScraperCommands.commands + ProfileCommands.commands + NightCommands.commands + InboxCommands.commands + ImportCommands.commands + ReviewCommands.commands + ReviewCommands.accountCommands + SupplierCommands.commands + ServeCommand.commands + [
-            CommandSpec(["help"], summary: "show help for a command", arguments: [ArgumentSpec("COMMAND", "a command", optional: true, variadic: true)],
+        ] + DocumentCommands.commands + ExampleCommands.commands + VaultCommands.commands + FileApprovals.commands + ScraperCommands.commands + ProfileCommands.commands + NightCommands.commands + InboxCommands.commands + ImportCommands.commands + ReviewCommands.commands + ReviewCommands.accountCommands + SupplierCommands.commands + ServeCommand.commands + [
+            CommandSpec(["help"], effect: .readsOnly, summary: "show help for a command", arguments: [ArgumentSpec("COMMAND", "a command", optional: true, variadic: true)],
                         run: { _ in .ok }),
         ],
         programSummary: "overnight portal automation for accounts receivable")
@@ -63,7 +64,8 @@ public enum NightjarCommands {
             parsed = try table.parse(arguments, environment: environment, standardInput: { readStandardInput() })
         } catch {
             Output.error(error, json: wantsJSON)
-            if let name = error.commandName, let command = table.commands.first(where: { $0.name == name }) {
+            // Under --json, standard error holds the JSON object alone.
+            if !wantsJSON, let name = error.commandName, let command = table.commands.first(where: { $0.name == name }) {
                 Console.standardError.line("Usage: \(command.usageLine)\nSee `nightjar help \(name)`.")
             }
             return ExitStatus.usage.rawValue
@@ -97,14 +99,24 @@ public enum NightjarCommands {
     }
 
     static func configureLogging(_ invocation: Invocation) throws {
-        let level = invocation.value("log-level").flatMap(LogLevel.init(name:)) ?? .notice
+        let chosen: LogLevel = invocation.flag("verbose") ? .info : invocation.flag("quiet") ? .warning : .notice
+        let level = invocation.value("log-level").flatMap(LogLevel.init(name:)) ?? chosen
         var sinks: [any LogSink] = [StandardErrorSink()]
         if let file = invocation.value("log-file") { sinks.append(try FileSink(path: file)) }
         Logger.configure(level: level, sinks: sinks)
     }
 
+    /// Standard input, read up to one byte past the largest input any command takes from it (a
+    /// credential file): a longer stream is cut there, and the command refuses it as too large.
     static func readStandardInput() -> String {
-        String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        let limit = CredentialCSV.maximumBytes + 1
+        var data = Data()
+        while data.count < limit {
+            let chunk = FileHandle.standardInput.readData(ofLength: min(1 << 20, limit - data.count))
+            if chunk.isEmpty { break }
+            data.append(chunk)
+        }
+        return String(decoding: data, as: UTF8.self)
     }
 }
 

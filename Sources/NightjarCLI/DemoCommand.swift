@@ -20,7 +20,27 @@ enum DemoCommand {
         Output.line("=============")
         Output.line("")
         Output.line("1. Creating a throw-away workspace in \(root)")
+        let existed = (try? FileManager.default.contentsOfDirectory(atPath: root)) != nil
         try workspace.create(config: WorkspaceConfig(name: "Nightjar demo", timeZone: "America/New_York", defaultCurrency: .usd))
+        do {
+            return try await build(workspace, keep: keep)
+        } catch {
+            // A half-built workspace would block the next try: take away what this run made.
+            if existed {
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
+                    try? FileManager.default.removeItem(atPath: root + "/" + name)
+                }
+            } else {
+                try? FileManager.default.removeItem(atPath: root)
+            }
+            Console.standardError.line("nightjar: the demo failed; removed the half-built workspace \(root)")
+            throw error
+        }
+    }
+
+    /// Every step after the workspace folders exist.
+    static func build(_ workspace: Workspace, keep: String?) async throws -> ExitStatus {
+        let root = workspace.root
         try WorkspaceDatabase.create(at: workspace.databasePath)
         Output.line("   created nightjar.conf, vault/, scrapers/, profiles/, data/nightjar.sqlite, reports/, logs/ (owner-only)")
         Output.line("")
@@ -37,7 +57,7 @@ enum DemoCommand {
         for (name, origin) in sandbox.origins.sorted(by: { $0.key < $1.key }) { Output.line("   \(name.padding(10)) \(origin)") }
         Output.line("")
         Output.line("4. The credential vault")
-        let vaultLines = try demoVault(workspace, sandbox: sandbox)
+        let (vaultLines, adminPassphrase) = try demoVault(workspace, sandbox: sandbox)
         for line in vaultLines { Output.line("   " + line) }
         lines += vaultLines
         Output.line("")
@@ -49,11 +69,15 @@ enum DemoCommand {
         Output.line("")
         Output.line("6. Your turn, as finance would in the morning")
         Output.line("   nightjar --home \(root) batch show 1")
+        Output.line("   nightjar --home \(root) batches --exceptions")
         Output.line("   echo \(demoReviewerPassphrase) | nightjar --home \(root) batch approve 1 --as demo-reviewer --passphrase-stdin")
-        Output.line("   nightjar --home \(root) batch export 1 --format hledger")
+        Output.line("     (a batch with exceptions: add --accept-exceptions --reason \"...\")")
+        Output.line("   nightjar --home \(root) batch export 1 --format hledger --out \(root)/batch-1.journal")
         Output.line("   nightjar --home \(root) po list; nightjar --home \(root) po log")
         Output.line("   In a browser: nightjar --home \(root) serve --key-file \(root)/vault/site.key")
         Output.line("   then open http://127.0.0.1:8080/ and sign in as demo-reviewer with \(demoReviewerPassphrase)")
+        Output.line("   As the demo's admin (throw-away passphrase \(adminPassphrase), this workspace only):")
+        Output.line("        echo \(adminPassphrase) | nightjar --home \(root) vault list --as demo-admin --passphrase-stdin")
         Output.line("   Try: nightjar --home \(root) runs show 1")
         Output.line("        nightjar --home \(root) run --key-file \(root)/vault/night.key   (everything again: seen, not imported twice)")
         Output.line("")
@@ -68,15 +92,6 @@ enum DemoCommand {
         return checks.allSatisfy(\.ok) ? .ok : .failure
     }
 
-    /// The shipped definitions and example profile: beside the working folder (`make demo`) or
-    /// the repository the binary was built in.
-    static func repositoryFile(_ relative: String) -> String? {
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let candidates = [FileManager.default.currentDirectoryPath,
-                          executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path]
-        return candidates.map { $0 + "/" + relative }.first { FileManager.default.fileExists(atPath: $0) }
-    }
-
     static let portals = ["northwind", "tailspin", "contoso"]
     /// The throw-away demo vault's reviewer passphrase (printed on purpose: demo only).
     static let demoReviewerPassphrase = "demo-reviewer-passphrase"
@@ -84,9 +99,11 @@ enum DemoCommand {
     /// Creates a vault holding every sandbox account (password and TOTP secret), each bound to
     /// its portal's origin; points the workspace at the sandbox; installs and approves the
     /// definitions; writes an automation key and unlocks with it, as the night run will.
-    static func demoVault(_ workspace: Workspace, sandbox: Sandbox) throws -> [String] {
+    static func demoVault(_ workspace: Workspace, sandbox: Sandbox) throws -> (lines: [String], adminPassphrase: String) {
         let paths = VaultCommands.paths(workspace)
-        let passphrase = SecretBytes(utf8: "demo-" + SecureRandom.bytes(9).hexString)
+        // Printed on purpose (throw-away demo vault only), so the admin steps can be tried on it.
+        let adminPassphrase = "demo-admin-" + SecureRandom.bytes(6).hexString
+        let passphrase = SecretBytes(utf8: adminPassphrase)
         _ = try Vault.create(paths: paths, adminName: "demo-admin", passphrase: passphrase)
         let keyPath = workspace.vaultDirectory + "/night.key"
         var config = try workspace.requireExisting()
@@ -94,18 +111,17 @@ enum DemoCommand {
         try SecureFile.writeAtomically(Array(config.rendered().utf8), to: workspace.configPath, mode: 0o600)
         var definitions: [ScraperDefinition] = []
         for portal in portals {
-            guard let source = repositoryFile("scrapers/\(portal).scraper") else {
-                throw GeneralError(code: "demo.no_scrapers", message: "cannot find scrapers/\(portal).scraper (run the demo from the repository)", exitStatus: .noInput)
+            guard let text = ExampleCommands.text("scrapers/\(portal).scraper") else {
+                throw GeneralError(code: "demo.no_scrapers", message: "this binary holds no scrapers/\(portal).scraper", exitStatus: .software)
             }
-            let text = try String(contentsOfFile: source, encoding: .utf8)
             try SecureFile.writeAtomically(Array(text.utf8), to: workspace.scrapersDirectory + "/\(portal).scraper", mode: 0o600)
             definitions.append(try ScraperChecker.load(text, file: "scrapers/\(portal).scraper"))
         }
         // The layouts the sandbox portals serve: Northwind's CSV advice, Contoso's workbook, Tailspin's JSON.
         var profileDigests: [(String, String)] = []
         for name in ["northwind-remittance", "contoso-remittance", "tailspin-remittance-json"] {
-            if let profile = repositoryFile("docs/examples/\(name).profile") {
-                let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: profile)))
+            if let profile = ExampleCommands.text("docs/examples/\(name).profile") {
+                let bytes = Array(profile.utf8)
                 try SecureFile.writeAtomically(bytes, to: workspace.profilesDirectory + "/\(name).profile", mode: 0o600)
                 profileDigests.append((name, SHA256.hash(bytes).hexString))
             }
@@ -130,13 +146,13 @@ enum DemoCommand {
         }
         let night = try Vault.open(paths: paths, as: .automationKey(try AutomationKey.load(path: keyPath)))
         let (count, head) = try night.verifyAudit()
-        return ["created \(paths.vault) with admin demo-admin and a recovery key",
+        return (["created \(paths.vault) with admin demo-admin (passphrase \(adminPassphrase)) and a recovery key",
                 "added \(accounts.count) credentials (3 clients x 3 portals, passwords and TOTP secrets), each bound to its portal's origin",
                 "installed scrapers/northwind, tailspin and contoso.scraper and the profiles of their layouts; the admin approved each version (sha256, signed in the vault's authority chain)",
                 "wrote an automation key (mode 0600) and unlocked unattended with it, as the night run will",
                 "wrote the review site's key (vault/site.key, no client), for `nightjar serve`",
                 "expiring within 14 days: \(try night.list().filter { ($0.expires ?? "9999") <= CalendarDate.today(in: .current).adding(days: 14).description }.count)",
-                "audit log verified: \(count) signed records, chain head \(head.prefix(16))..."]
+                "audit log verified: \(count) signed records, chain head \(head.prefix(16))..."], adminPassphrase)
     }
 
     /// Loads each client's open invoices, then runs the night (`nightjar run`'s machinery) with
@@ -216,7 +232,7 @@ struct Sandbox {
         }
         let process = Process()
         process.executableURL = executable
-        process.arguments = ["--json", "--write-open-invoices", invoicesFolder]
+        process.arguments = ["--json", "--until-stdin-closes", "--write-open-invoices", invoicesFolder]
         let output = Pipe(), input = Pipe()
         process.standardOutput = output
         process.standardInput = input

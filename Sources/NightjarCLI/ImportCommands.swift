@@ -10,7 +10,7 @@ import NightjarStore
 enum ImportCommands {
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["import"], summary: "import remittance files (X12 820, or text, Excel, HTML and JSON by profile) into batches",
+            CommandSpec(["import"], effect: .changesBooks, summary: "import remittance files (X12 820, or text, Excel, HTML and JSON by profile) into batches",
                         discussion: """
                         The format is found from the content: X12 by its ISA header; anything else is read by the one
                         profile of profiles/ that fits it (or --profile). When two profiles fit, the file is refused and
@@ -30,7 +30,7 @@ enum ImportCommands {
                                   .value("profile", "NAME", "read delimited files with profiles/NAME.profile"),
                                   .flag("pending", "read again the inbox's unread files (nightjar inbox list)")],
                         run: importFiles),
-            CommandSpec(["invoices", "import"], summary: "load a client's open invoices (updates open amounts on re-import)",
+            CommandSpec(["invoices", "import"], effect: .changesBooks, summary: "load a client's open invoices (updates open amounts on re-import)",
                         discussion: """
                         Default layout (a header row, comma-separated, ISO dates):
                           customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number[,terms]
@@ -39,9 +39,9 @@ enum ImportCommands {
                         arguments: [ArgumentSpec("FILE", "the open-invoice export")],
                         options: [.value("client", "C", "the client"), .value("profile", "NAME", "profiles/NAME.profile")],
                         run: importInvoices),
-            CommandSpec(["customers", "list"], summary: "list a client's customers and the payer aliases that point to them",
+            CommandSpec(["customers", "list"], effect: .readsOnly, summary: "list a client's customers and the payer aliases that point to them",
                         options: [.value("client", "C", "the client")], run: listCustomers),
-            CommandSpec(["customers", "alias", "add"], summary: "say that a payer's id or name (as a portal writes it) is one of your customers",
+            CommandSpec(["customers", "alias", "add"], effect: .changesBooks, summary: "say that a payer's id or name (as a portal writes it) is one of your customers",
                         discussion: """
                         A portal may use another account number than your ERP. Matching only considers the invoices of
                         the customers a payer is known as, so map each payer id or name once:
@@ -52,7 +52,7 @@ enum ImportCommands {
                         """,
                         arguments: [ArgumentSpec("ALIAS", "the payer id or name as written"), ArgumentSpec("CUSTOMER", "your customer id")],
                         options: [.value("client", "C", "the client"), .flag("force", "map a name even when several payer ids share it")], run: addAlias),
-            CommandSpec(["customers", "alias", "import"], summary: "load many payer aliases at once from a CSV file (alias,customer_id)",
+            CommandSpec(["customers", "alias", "import"], effect: .changesBooks, summary: "load many payer aliases at once from a CSV file (alias,customer_id)",
                         discussion: """
                         The file has a header row naming an `alias` column (or payer_id, payer, payer_name) and a
                         `customer_id` column; comma- or semicolon-separated. All rows load in one transaction, or
@@ -64,9 +64,9 @@ enum ImportCommands {
                         arguments: [ArgumentSpec("FILE", "the alias file")],
                         options: [.value("client", "C", "the client"), .flag("force", "map names even when several payer ids share them")],
                         run: importAliases),
-            CommandSpec(["customers", "alias", "remove"], summary: "remove a payer alias",
+            CommandSpec(["customers", "alias", "remove"], effect: .changesBooks, summary: "remove a payer alias",
                         arguments: [ArgumentSpec("ALIAS", "the payer id or name")], options: [.value("client", "C", "the client")], run: removeAlias),
-            CommandSpec(["match"], summary: "match batches' lines to open invoices (new batches; --client C decides all its waiting batches again)",
+            CommandSpec(["match"], effect: .changesBooks, summary: "match batches' lines to open invoices (new batches; --client C decides all its waiting batches again)",
                         discussion: """
                         Each line is matched against the open invoices of the customers its payer is known as (see
                         `nightjar customers alias add`), in the line's currency, and classified: paid in full, with
@@ -84,7 +84,7 @@ enum ImportCommands {
                         options: [.value("client", "C", "decide all of this client's waiting batches again"),
                                   .value("batch", "ID", "decide this batch again")],
                         run: matchBatches),
-            CommandSpec(["rules", "show"], summary: "the matching rules a client's batches are matched with, and where they come from",
+            CommandSpec(["rules", "show"], effect: .readsOnly, summary: "the matching rules a client's batches are matched with, and where they come from",
                         discussion: """
                         Rules live in rules/CLIENT.rules (else rules/default.rules, else the documented defaults):
                           write_off_amount = 5.00        write_off_percent = 0.5
@@ -95,10 +95,22 @@ enum ImportCommands {
                           payer_id_is_customer_id = no   (yes: a payer id equal to a customer id means that customer)
                         """,
                         options: [.value("client", "C", "the client")], run: showRules),
-            CommandSpec(["batches"], summary: "list remittance batches (one per payment)",
-                        options: [.value("client", "C", "only this client"), .value("date", "DATE", "only payments dated DATE")],
+            CommandSpec(["batches"], effect: .readsOnly, summary: "list remittance batches (one per payment) with their state and exceptions",
+                        discussion: """
+                        States, in the order review moves a batch: new (imported, not matched) -> matched -> approved
+                        (open amounts changed, frozen) -> exported (its journal written with --out) -> reversed (by an
+                        admin, with new entries); duplicate_payment is a payment sent again in another file.
+
+                        Example:
+                          nightjar batches --client acme --status matched --exceptions
+                          nightjar batches --since 2026-11-01 --status approved --status exported
+                        """,
+                        options: [.value("client", "C", "only this client"), .value("date", "DATE", "only payments dated DATE"),
+                                  .value("since", "DATE", "only batches imported on or after DATE"),
+                                  .value("status", "STATE", repeatable: true, "only batches in this state (new, matched, approved, exported, reversed, duplicate_payment)"),
+                                  .flag("exceptions", "only batches with exceptions")],
                         run: listBatches),
-            CommandSpec(["batch", "show"], summary: "show a batch with each line's decision, suggestions, deductions and where it came from",
+            CommandSpec(["batch", "show"], effect: .readsOnly, summary: "show a batch with each line's decision, suggestions, deductions and where it came from",
                         discussion: """
                         --json prints the stable shape documented in docs/json-api.md: each line's decision (status,
                         rule, invoices with applied amounts, deductions, suggestions, the line paid first), and its
@@ -132,11 +144,14 @@ enum ImportCommands {
         return try names.filter { $0.hasSuffix(".profile") }.sorted().map { try loadProfile(workspace.profilesDirectory + "/" + $0, workspace: workspace) }
     }
 
-    static func readFile(_ path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw GeneralError(code: "file.missing", message: "cannot read \(path)", exitStatus: .noInput)
-        }
-        return Array(data)
+    /// A file to import, read in chunks; one over the workspace's `max_file_size` is refused with its size.
+    static func inputFile(_ path: String, config: WorkspaceConfig) throws -> InputFile {
+        try InputFile(path: path, maximumBytes: config.maximumFileBytes)
+    }
+
+    /// Small files read whole (an alias list), refused beyond `limit` with their size named.
+    static func readFile(_ path: String, limit: Int = 64 * 1024 * 1024) throws -> [UInt8] {
+        try InputFile(path: path, maximumBytes: limit).allBytes(limit: limit, what: "this kind of file")
     }
 
     static func importFiles(_ invocation: Invocation) async throws -> ExitStatus {
@@ -148,18 +163,20 @@ enum ImportCommands {
         let client = try requireClient(invocation)
         let (ledger, config, workspace) = try ledger(invocation)
         let explicit = try invocation.value("profile").map { try loadProfile($0, workspace: workspace) }
-        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: explicit == nil ? try workspaceProfiles(workspace) : [])
+        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: explicit == nil ? try workspaceProfiles(workspace) : [], maximumFileBytes: config.maximumFileBytes)
         var results: [ImportResult] = []
         var problems: [(String, String, String)] = []
+        var missing = false
         for path in invocation.arguments {
             let name = (path as NSString).lastPathComponent
             do {
-                switch try importer.importFile(try readFile(path), name: name, client: client, portal: nil, into: ledger, profile: explicit) {
+                switch try importer.importFile(try inputFile(path, config: config), name: name, client: client, portal: nil, into: ledger, profile: explicit) {
                 case .imported(let result): results.append(result)
                 case .skipped(let code, let message): problems.append((name, code, message))
                 }
             } catch let error as any NightjarError {
                 problems.append((name, error.code, error.description))
+                if error.exitStatus == .noInput { missing = true }
             }
         }
         if invocation.json {
@@ -177,10 +194,11 @@ enum ImportCommands {
                         + (result.outOfBalance > 0 ? ", \(result.outOfBalance) OUT OF BALANCE" : ""))
                 }
             }
-            for (_, _, message) in problems { Console.standardError.line("error: \(message)") }
+            for (_, _, message) in problems { Console.standardError.line("nightjar: error: \(message)") }
         }
-        // A file that was not imported (another kind of document, no profile or two, a refusal) is bad input.
-        return problems.isEmpty ? .ok : .dataError
+        // A file that is not there is missing input (66); one that was not imported (another kind of
+        // document, no profile or two, a refusal) is bad input (65).
+        return problems.isEmpty ? .ok : missing ? .noInput : .dataError
     }
 
     static func importInvoices(_ invocation: Invocation) async throws -> ExitStatus {
@@ -188,10 +206,21 @@ enum ImportCommands {
         let (ledger, config, workspace) = try ledger(invocation)
         let path = invocation.argument("FILE")!
         let profile = try invocation.value("profile").map { try loadProfile($0, workspace: workspace) } ?? .defaultOpenInvoices
-        let bytes = try readFile(path)
+        let source = try inputFile(path, config: config)
         let name = (path as NSString).lastPathComponent
-        let invoices = try OpenInvoiceReader.read(bytes, profile: profile, defaultCurrency: config.defaultCurrency, file: name)
-        let result = try ledger.importOpenInvoices(invoices, bytes: bytes, name: name, client: client)
+        let result = try ledger.importOpenInvoices(sha256: try Ledger.sha256(of: source), size: source.size, name: name, client: client) { store in
+            var failure: (any Error)?
+            do {
+                try OpenInvoiceReader.forEach(source, profile: profile, defaultCurrency: config.defaultCurrency, file: name) { (invoice, _) throws(LayoutError) in
+                    do { try store(invoice) } catch let error as LayoutError { throw error } catch {
+                        failure = error
+                        throw LayoutError(code: "import.failed", message: "\(error)", location: nil)
+                    }
+                }
+            } catch {
+                throw failure ?? error
+            }
+        }
         if invocation.json {
             try Output.json(result)
         } else if result.alreadyImported {
@@ -332,19 +361,32 @@ enum ImportCommands {
 
     static func listBatches(_ invocation: Invocation) async throws -> ExitStatus {
         let (ledger, _, _) = try ledger(invocation)
-        let date = try invocation.value("date").map { try CalendarDate(iso: $0) }
-        let batches = try ledger.batches(client: invocation.value("client").map { ClientID($0) }, date: date)
+        var filter = BatchFilter()
+        filter.paymentDate = try invocation.value("date").map { try CalendarDate(iso: $0) }
+        filter.since = try invocation.value("since").map { try CalendarDate(iso: $0) }
+        filter.states = invocation.values("status")
+        filter.withExceptions = invocation.flag("exceptions")
+        if let unknown = filter.states.first(where: { !BatchFilter.allStates.contains($0) }) {
+            throw UsageError("--status takes \(BatchFilter.allStates.joined(separator: ", ")), not \(unknown)", command: "batches")
+        }
+        if let client = invocation.value("client").map({ ClientID($0) }) {
+            guard try ledger.knowsClient(client) else {
+                throw GeneralError(code: "client.missing", message: "no client \(client) in this workspace (imports create clients)", exitStatus: .noInput)
+            }
+            filter.client = client
+        }
+        let batches = try ledger.batches(filter)
         if invocation.json {
             try Output.json(batches)
         } else if batches.isEmpty {
             Output.line("No batches.")
         } else {
-            Output.line("ID    CLIENT      DATE        PAYER                     TRACE               TOTAL          LINES  BALANCE")
+            Output.line("ID    CLIENT      DATE        PAYER                     TRACE               TOTAL          LINES  EXC   STATE              BALANCE")
             for batch in batches {
                 Output.line("\(String(batch.id).padding(6))\(batch.client.padding(12))\((batch.paymentDate ?? "-").padding(12))"
                     + "\(String((batch.payer ?? "-").prefix(24)).padding(26))\(String((batch.traceNumber ?? "-").prefix(18)).padding(20))"
-                    + "\((batch.total + " " + batch.currency).padding(15))\(String(batch.lines).padding(7))"
-                    + (batch.balanced ? "ok" : "OUT BY \(batch.difference)"))
+                    + "\((batch.total + " " + batch.currency).padding(15))\(String(batch.lines).padding(7))\(String(batch.exceptions).padding(6))"
+                    + "\(batch.state.padding(19))" + (batch.balanced ? "ok" : "OUT BY \(batch.difference)"))
             }
         }
         return .ok

@@ -10,7 +10,7 @@ import NightjarVault
 enum InboxCommands {
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["inbox", "list"], summary: "list the files the night kept but could not read, with why and what to do",
+            CommandSpec(["inbox", "list"], effect: .readsOnly, summary: "list the files the night kept but could not read, with why and what to do",
                         discussion: """
                         A file no profile reads (or two do), one a profile refused at a line, or a kind Nightjar cannot
                         read yet (a PDF) stays in the inbox, unread, and keeps `nightjar check` failing until
@@ -20,7 +20,7 @@ enum InboxCommands {
                           nightjar inbox list --client acme
                         """,
                         options: [.value("client", "C", "only this client")], run: list),
-            CommandSpec(["inbox", "dismiss"], summary: "settle an unread file nobody will read (recorded with who and why)",
+            CommandSpec(["inbox", "dismiss"], effect: .changesOther, summary: "settle an unread file nobody will read (recorded with who and why)",
                         discussion: """
                         For a file that is not a remittance after all, or one read by hand. The file stays in the inbox;
                         the alarm ends, and the vault's audit log records who dismissed it and why. A person does it:
@@ -83,7 +83,8 @@ enum InboxCommands {
     static func importPending(_ invocation: Invocation) async throws -> ExitStatus {
         let workspace = invocation.workspace
         let config = try workspace.requireExisting()
-        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: try ImportCommands.workspaceProfiles(workspace))
+        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: try ImportCommands.workspaceProfiles(workspace),
+                                              maximumFileBytes: config.maximumFileBytes)
         let book = try NightBook(open: WorkspaceDatabase.opener(workspace), importer: importer, inbox: Inbox(root: workspace.inboxDirectory),
                                  rules: MatchingRulesFiles(directory: workspace.rulesDirectory))
         let done = try await book.importPending(client: invocation.value("client"))

@@ -10,7 +10,7 @@ import NightjarVault
 enum NightCommands {
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["run"], summary: "run the night: every credential's portals, imports, matching, the summary",
+            CommandSpec(["run"], effect: .changesBooks, summary: "run the night: every credential's portals, imports, matching, the summary",
                         discussion: """
                         Takes every credential in scope (all the vault key can open, or --client/--portal), works
                         out each one's range — from the end of its last successful range less 3 days (portals post
@@ -51,10 +51,10 @@ enum NightCommands {
                                          "you fixed this credential: allow one more login although one failed in the last 12 hours (audited)"),
                                   .flag("interactive", "ask for one-time codes a person must type")] + VaultCommands.unlockOptions,
                         run: run),
-            CommandSpec(["runs"], summary: "list recent runs", options: [.value("limit", "N", "how many (default 20)")], run: listRuns),
-            CommandSpec(["runs", "show"], summary: "show a run: each credential's range, outcome, files and lines",
+            CommandSpec(["runs"], effect: .readsOnly, summary: "list recent runs", options: [.value("limit", "N", "how many (default 20)")], run: listRuns),
+            CommandSpec(["runs", "show"], effect: .readsOnly, summary: "show a run: each credential's range, outcome, files and lines",
                         arguments: [ArgumentSpec("ID", "the run id")], run: showRun),
-            CommandSpec(["check"], summary: "exit non-zero when no run finished recently or anything needs attention (for monitoring)",
+            CommandSpec(["check"], effect: .readsOnly, summary: "exit non-zero when no run finished recently or anything needs attention (for monitoring)",
                         discussion: """
                         Exits 0 when a run finished within --max-age and nothing needs attention: each credential's
                         latest part in that time went well, and no file in the inbox is unread (a file no profile
@@ -66,7 +66,7 @@ enum NightCommands {
                           nightjar check --max-age 26h
                         """,
                         options: [.value("max-age", "AGE", "how old the last good run may be: 26h, 90m, 2d (default 26h)")], run: check),
-            CommandSpec(["report"], summary: "write the morning report: a self-contained HTML page per client, exceptions first",
+            CommandSpec(["report"], effect: .readsOnly, summary: "write the morning report: a self-contained HTML page per client, exceptions first",
                         discussion: """
                         Covers the batches awaiting review (or those imported on --date), with the last run's portal
                         failures. The page needs nothing from the network, runs no script, prints well, and shows no
@@ -77,7 +77,7 @@ enum NightCommands {
                         """,
                         options: [.value("html", "FILE", "where to write the page"), .value("date", "DATE", "batches imported on this date"),
                                   .value("client", "C", repeatable: true, "only this client")], run: report),
-            CommandSpec(["schedule"], summary: "list each portal's next visits, in its time zone and in UTC",
+            CommandSpec(["schedule"], effect: .readsOnly, summary: "list each portal's next visits, in its time zone and in UTC",
                         discussion: """
                         Schedules live in nightjar.conf:
                           [schedule]
@@ -87,14 +87,14 @@ enum NightCommands {
                         one that happens twice on a fall-back day runs once.
                         """,
                         options: [.value("days", "N", "how far ahead (default 1)")], run: schedule),
-            CommandSpec(["daemon"], summary: "stay up and run each portal at its scheduled windows",
+            CommandSpec(["daemon"], effect: .changesBooks, summary: "stay up and run each portal at its scheduled windows",
                         discussion: """
                         Unattended: give the vault key with --key-file, NIGHTJAR_VAULT_KEY_FILE or the systemd credential
                         nightjar-vault-key. Each window runs `nightjar run --portal P` for the portals due then; a bad
                         night is logged and the daemon carries on. See docs/operating.md for the unit files.
                         """,
                         options: [.value("max-runs", "N", "stop after N runs (tests)")] + VaultCommands.unlockOptions, run: daemon),
-            CommandSpec(["trace"], summary: "where a reference (invoice number) appeared: files, batches, lines, matches",
+            CommandSpec(["trace"], effect: .readsOnly, summary: "where a reference (invoice number) appeared: files, batches, lines, matches",
                         discussion: """
                         Answers "why is invoice X not in this morning's batch?": every file, batch and line where the
                         reference appeared (compared after normalisation), when it was fetched and what matched it; or
@@ -185,7 +185,8 @@ enum NightCommands {
         let runnable = entries.filter { definitions[$0.portal] != nil && !unapprovedRules.contains($0.client) }
         let credentials = runnable.isEmpty ? [] : try vault.credentials(runnable.map(\.name), purpose: .use(run: "night-\(Logger.timestamp())"))
         let opener = WorkspaceDatabase.opener(workspace)
-        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: profiles, unapproved: unapprovedProfiles)
+        let importer = RemittanceFileImporter(defaultCurrency: config.defaultCurrency, profiles: profiles, unapproved: unapprovedProfiles,
+                                              maximumFileBytes: config.maximumFileBytes)
         let book = try NightBook(open: opener, importer: importer, inbox: Inbox(root: workspace.inboxDirectory), rules: MatchingRulesFiles(directory: workspace.rulesDirectory))
         let timeZone = TimeZone(identifier: config.timeZone) ?? .current
         let today = CalendarDate.today(in: timeZone)
@@ -284,7 +285,7 @@ enum NightCommands {
         let utc = DateFormatter()
         utc.locale = Locale(identifier: "en_US_POSIX")
         utc.timeZone = .gmt
-        utc.dateFormat = "yyyy-MM-dd HH:mm:ss'Z'"
+        utc.dateFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'"
         struct Window: Encodable {
             let portal: String
             let local: String
@@ -314,7 +315,9 @@ enum NightCommands {
         } else if windows.isEmpty {
             Output.line("No portals: add definitions to \(workspace.scrapersDirectory)")
         } else {
-            for window in windows { Output.line("\(window.portal.padding(14)) \(window.local.padding(28)) \(window.utc)") }
+            let width = max(14, (windows.map(\.portal.count).max() ?? 0) + 1)
+            Output.line("PORTAL".padding(width) + " " + "LOCAL TIME".padding(28) + " UTC")
+            for window in windows { Output.line("\(window.portal.padding(width)) \(window.local.padding(28)) \(window.utc)") }
         }
         return .ok
     }
@@ -393,6 +396,12 @@ enum NightCommands {
         let report = MorningReport(title: "Nightjar morning report" + (date.map { " — \($0)" } ?? ""), generatedAt: Logger.timestamp(),
                                    batches: batches, attention: attention)
         try RedactedFile.write(report.html(), to: Workspace.absolute(file))
+        if invocation.json {
+            struct Written: Encodable { let report: String; let batches: Int; let exceptions: Int; let attention: Int }
+            try Output.json(Written(report: Workspace.absolute(file), batches: batches.count,
+                                    exceptions: batches.flatMap(\.lines).filter(\.isException).count, attention: attention.count))
+            return .ok
+        }
         Output.line("Morning report: \(Workspace.absolute(file)) (\(batches.count) batches, \(batches.flatMap(\.lines).filter(\.isException).count) exceptions"
             + (attention.isEmpty ? ")" : ", \(attention.count) need attention)"))
         return .ok
@@ -423,7 +432,7 @@ enum NightCommands {
         for item in trace.appearances {
             Output.line("\(item.client)/\(item.portal ?? "-"): \(item.file) (sha256 \(item.sha256.prefix(12))..., fetched \(item.fetchedAt ?? "by hand"))")
             let place = "    batch \(item.batch), payment \(item.traceNumber ?? "-") of \(item.paymentDate ?? "-") from \(item.payer ?? "-")"
-            let onLine = item.line >= 0 ? ", line \(item.line)" : ", payment level"
+            let onLine = item.line >= 1 ? ", line \(item.line)" : ", payment level"
             switch item.foundAs {
             case "line":
                 Output.line(place + onLine + ": \(item.reference) paid \(item.amountPaid) — "
@@ -447,6 +456,7 @@ enum NightCommands {
         } else if runs.isEmpty {
             Output.line("No runs yet.")
         } else {
+            Output.line("ID".padding(5) + " STARTED".padding(23) + "STATUS".padding(13) + "WHAT")
             for run in runs {
                 let failed = run.items.filter { !RunLog.goodStatuses.contains($0.status) }.count
                 Output.line("\(String(run.id).padding(5)) \(run.startedAt)  \(run.status.padding(12)) \(run.items.count) credentials, \(failed) failed, "
@@ -487,34 +497,71 @@ enum NightCommands {
         }
     }
 
+    /// What `nightjar check --json` prints.
+    struct CheckResult: Encodable {
+        struct Entry: Encodable {
+            let outcome: String
+            let client: String
+            let item: String
+            let file: String?
+            let message: String
+            let what_to_do: String
+            let run: Int64?
+        }
+        /// `ok`, `no_run`, `too_old` or `attention`.
+        let status: String
+        let last_run: Int64?
+        let finished_at: String?
+        let age_seconds: Int?
+        let max_age_seconds: Int
+        let credentials: Int?
+        let attention: [Entry]
+        let message: String
+    }
+
     static func check(_ invocation: Invocation) async throws -> ExitStatus {
         _ = try invocation.workspace.requireExisting()
         guard let maxAge = age(invocation.value("max-age") ?? "26h") else { throw UsageError("--max-age takes 26h, 90m, 2d", command: "check") }
         let log = RunLog(database: try WorkspaceDatabase.open(at: invocation.workspace.databasePath))
+        func finish(_ result: CheckResult, lines: [String] = []) throws -> ExitStatus {
+            if invocation.json {
+                try Output.json(result)
+            } else {
+                Output.line((result.status == "ok" ? "OK: " : "FAIL: ") + result.message)
+                for line in lines { Output.line("  " + line) }
+            }
+            return result.status == "ok" ? .ok : .failure
+        }
         guard let run = try log.lastFinished(), let finished = run.finishedAt else {
-            Output.line("FAIL: no run has finished yet")
-            return .failure
+            return try finish(CheckResult(status: "no_run", last_run: nil, finished_at: nil, age_seconds: nil, max_age_seconds: Int(maxAge),
+                                          credentials: nil, attention: [], message: "no run has finished yet"))
         }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let plain = ISO8601DateFormatter()
         guard let date = formatter.date(from: finished) ?? plain.date(from: finished) else {
-            Output.line("FAIL: run \(run.id) has an unreadable finish time")
-            return .failure
+            return try finish(CheckResult(status: "no_run", last_run: run.id, finished_at: finished, age_seconds: nil, max_age_seconds: Int(maxAge),
+                                          credentials: run.items.count, attention: [], message: "run \(run.id) has an unreadable finish time"))
         }
         let ageSeconds = Date().timeIntervalSince(date)
         if ageSeconds > maxAge {
-            Output.line("FAIL: the last run (\(run.id)) finished \(Int(ageSeconds / 3600))h ago, more than \(invocation.value("max-age") ?? "26h")")
-            return .failure
+            return try finish(CheckResult(status: "too_old", last_run: run.id, finished_at: finished, age_seconds: Int(ageSeconds), max_age_seconds: Int(maxAge),
+                                          credentials: run.items.count, attention: [],
+                                          message: "the last run (\(run.id)) finished \(Int(ageSeconds / 3600))h ago, more than \(invocation.value("max-age") ?? "26h")"))
         }
         // Each credential's latest part within the window, and every unread file: pending until settled.
         let attention = try NightAttention.list(items: try log.latestItems(finishedSince: Logger.timestamp(Date().addingTimeInterval(-maxAge))), run: nil, log: log)
-        if !attention.isEmpty {
-            Output.line("FAIL: \(attention.count) thing\(attention.count == 1 ? "" : "s") need\(attention.count == 1 ? "s" : "") attention")
-            for entry in attention { Output.line("  " + entry.line) }
-            return .failure
+        let entries = attention.map {
+            CheckResult.Entry(outcome: $0.outcome, client: $0.client, item: $0.item, file: $0.file, message: $0.message, what_to_do: $0.whatToDo, run: $0.run)
         }
-        Output.line("OK: run \(run.id) finished \(Int(ageSeconds / 60)) min ago, \(run.items.count) credentials, no failures")
-        return .ok
+        if !attention.isEmpty {
+            return try finish(CheckResult(status: "attention", last_run: run.id, finished_at: finished, age_seconds: Int(ageSeconds), max_age_seconds: Int(maxAge),
+                                          credentials: run.items.count, attention: entries,
+                                          message: "\(attention.count) thing\(attention.count == 1 ? "" : "s") need\(attention.count == 1 ? "s" : "") attention"),
+                              lines: attention.map(\.line))
+        }
+        return try finish(CheckResult(status: "ok", last_run: run.id, finished_at: finished, age_seconds: Int(ageSeconds), max_age_seconds: Int(maxAge),
+                                      credentials: run.items.count, attention: [],
+                                      message: "run \(run.id) finished \(Int(ageSeconds / 60)) min ago, \(run.items.count) credentials, no failures"))
     }
 }

@@ -6,6 +6,9 @@ public enum Output {
     /// Prints a line to standard output.
     public static func line(_ text: String = "") { Console.standardOutput.line(text) }
 
+    /// Prints a note for the person to standard error (`nightjar: note: ...`), out of the way of output that is piped.
+    public static func note(_ text: String) { Console.standardError.line("nightjar: note: \(text)") }
+
     /// Prints `value` as pretty, key-sorted JSON to standard output.
     public static func json<T: Encodable>(_ value: T) throws {
         Console.standardOutput.line(try jsonText(value))

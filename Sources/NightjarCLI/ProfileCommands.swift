@@ -7,7 +7,7 @@ import NightjarDocuments
 enum ProfileCommands {
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["profile", "check"], summary: "check layout profiles without reading any file",
+            CommandSpec(["profile", "check"], effect: .readsOnly, summary: "check layout profiles without reading any file",
                         discussion: """
                         Parses each FILE (the language is in docs/file-formats.md): unknown settings, sections and
                         fields (with suggestions), sources that do not suit the format, patterns that are not valid,
@@ -19,7 +19,7 @@ enum ProfileCommands {
                           nightjar profile check profiles/*.profile
                         """,
                         arguments: [ArgumentSpec("FILE", "profile files", variadic: true)], run: check),
-            CommandSpec(["profile", "try"], summary: "read a sample file by profile and show how each row was read; nothing is stored",
+            CommandSpec(["profile", "try"], effect: .readsOnly, summary: "read a sample file by profile and show how each row was read; nothing is stored",
                         discussion: """
                         Shows the table(s) found (header row, preamble values), then every row: where it is, the role
                         it was given (payment, line, deduction, total, trailer, skip) and the rule that gave it, and
@@ -34,7 +34,7 @@ enum ProfileCommands {
                         options: [.value("profile", "NAME", "profiles/NAME.profile, or a path to a .profile file"),
                                   .value("currency", "CODE", "currency for files that name none (default: the workspace's, else USD)")],
                         run: tryProfile),
-            CommandSpec(["profile", "draft"], summary: "write a starting profile from a sample file",
+            CommandSpec(["profile", "draft"], effect: .readsOnly, summary: "write a starting profile from a sample file",
                         discussion: """
                         Detects the format, encoding, separator, decimal mark and date formats, finds the header row
                         (or the record types of a file without one) and a preamble above it, maps the header names it

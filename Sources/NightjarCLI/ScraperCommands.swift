@@ -23,7 +23,7 @@ enum ScraperCommands {
 
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["scraper", "check"], summary: "check scraper definitions without sending anything",
+            CommandSpec(["scraper", "check"], effect: .readsOnly, summary: "check scraper definitions without sending anything",
                         discussion: """
                         Parses and checks each FILE: unknown steps, names, functions and filters (with suggestions),
                         wrong types, vault values aimed at origins they may not reach, loops without a bound, blocks
@@ -33,7 +33,7 @@ enum ScraperCommands {
                           nightjar scraper check scrapers/*.scraper
                         """,
                         arguments: [ArgumentSpec("FILE", "definition files", variadic: true)], run: check),
-            CommandSpec(["scraper", "try"], summary: "run one definition with one credential and report what it downloads",
+            CommandSpec(["scraper", "try"], effect: .readsOnly, summary: "run one definition with one credential and report what it downloads",
                         discussion: """
                         Uses scrapers/PORTAL.scraper (or a path to a .scraper file) with the vault entry CLIENT/PORTAL.
                         Logs in, fetches the range (split into the portal's window), saves each file and prints its
@@ -53,7 +53,7 @@ enum ScraperCommands {
                         options: runOptions + [.flag("dry-run", "print the requests, send nothing"),
                                                .flag("interactive", "ask for one-time codes (e-mail, SMS) on the terminal")],
                         run: tryRun),
-            CommandSpec(["scraper", "record"], summary: "run a definition live and save the run as a cassette for `scraper test`",
+            CommandSpec(["scraper", "record"], effect: .changesOther, summary: "run a definition live and save the run as a cassette for `scraper test`",
                         discussion: """
                         Like `scraper try`, and saves every exchange to a cassette (default scrapers/PORTAL.cassette):
                         secrets redacted, bank account numbers masked, the live host replaced by the definition's origin,
@@ -64,7 +64,7 @@ enum ScraperCommands {
                         """,
                         arguments: [ArgumentSpec("PORTAL", "portal name or .scraper file")],
                         options: runOptions + [.value("cassette", "FILE", "where to write the cassette")], run: record),
-            CommandSpec(["scraper", "test"], summary: "replay cassettes offline; fails if a definition no longer downloads the same files",
+            CommandSpec(["scraper", "test"], effect: .readsOnly, summary: "replay cassettes offline; fails if a definition no longer downloads the same files",
                         discussion: """
                         For each definition (default: every scrapers/*.scraper that has a .cassette beside it), replays
                         its cassette without the network and compares the downloads (names, hashes, captured metadata).
@@ -75,7 +75,7 @@ enum ScraperCommands {
                         """,
                         arguments: [ArgumentSpec("FILE", "definitions to test", optional: true, variadic: true)],
                         options: [.value("dir", "DIR", "the folder of definitions (default: the workspace's scrapers/)")], run: test),
-            CommandSpec(["scraper", "approve"], summary: "approve this exact version of a definition for the night run (admin)",
+            CommandSpec(["scraper", "approve"], effect: .changesOther, summary: "approve this exact version of a definition for the night run (admin)",
                         discussion: """
                         Records the file's SHA-256 in the vault, signed into the audit log. The night run refuses a
                         definition whose hash is not approved; any edit needs a new approval.
@@ -218,7 +218,7 @@ enum ScraperCommands {
         }
         return ScriptCredential(client: entry.client, portal: entry.portal, label: entry.label, fields: fields,
                                 allowedOrigins: entry.allowedOrigins.map(\.description), totp: generator, totpPeriod: totp?.period ?? 30,
-                                usernameIsSecret: entry.usernameIsSecret)
+                                usernameIsSecret: entry.usernameIsSecret, allowsPlainHTTP: entry.allowsPlainHTTP)
     }
 
     // MARK: try / record
@@ -258,8 +258,14 @@ enum ScraperCommands {
         let bytes = try cassette.encoded()
         // The cassette is already redacted and masked; once more through the redactor, owner-only.
         try SecureFile.writeAtomically(recorder.mask.redact(bytes: bytes), to: path, mode: 0o600)
-        Output.line("cassette: \(path) (\(cassette.interactions.count) exchanges, \(cassette.downloads.count) downloads)")
+        say("cassette: \(path) (\(cassette.interactions.count) exchanges, \(cassette.downloads.count) downloads)", invocation)
         return status
+    }
+
+    /// A line for the person watching: on standard output, or on standard error under `--json`
+    /// (where standard output holds the JSON report alone).
+    static func say(_ line: String, _ invocation: Invocation) {
+        if invocation.json { Console.standardError.line(line) } else { Output.line(line) }
     }
 
     /// A one-time code typed by a person (`--interactive`).
@@ -280,23 +286,23 @@ enum ScraperCommands {
         let origins = definition.origins.map { ScraperChecker.origin(of: prepared.options.originOverrides[$0.name] ?? $0.url) }
         let session = await ScraperInterpreter.session(for: definition, origins: origins, recorder: recorder)
         let recording = recording ? RecordingTransport(session, sensitiveNames: prepared.definition.settings.sensitiveNames) : nil
-        let verbose = invocation.flag("dry-run") || invocation.value("log-level") == "debug" || invocation.value("log-level") == "info"
+        let verbose = invocation.flag("dry-run") || invocation.flag("verbose") || invocation.value("log-level") == "debug" || invocation.value("log-level") == "info"
         let interpreter = ScraperInterpreter(
             definition: definition, credential: prepared.credential, transport: recording ?? session, options: prepared.options,
             loginGuard: prepared.options.dryRun ? nil : DatabaseLoginGuard(open: WorkspaceDatabase.opener(prepared.workspace)),
             prompt: invocation.flag("interactive") ? PersonPrompt(input: prepared.input) : nil,
             totp: TOTPCodeSource(store: DatabaseTOTPStore(open: WorkspaceDatabase.opener(prepared.workspace))),
-            trace: { line in if verbose { Output.line("  " + line) } else { Logger(label: "scraper").debug(line) } })
+            trace: { line in if verbose { say("  " + line, invocation) } else { Logger(label: "scraper").debug(line) } })
         let outcome = await interpreter.run()
         if let recorder, let har = invocation.value("har") {
             try recorder.write(to: Workspace.absolute(har))
-            Output.line("HAR: \(Workspace.absolute(har)) (\(recorder.count) exchanges)")
+            say("HAR: \(Workspace.absolute(har)) (\(recorder.count) exchanges)", invocation)
         }
         if let failure = outcome.failure, failure.failureClass == .layoutChanged, let page = failure.page {
             let folder = invocation.value("har").map { (Workspace.absolute($0) as NSString).deletingLastPathComponent } ?? prepared.workspace.reportsDirectory
             let path = folder + "/\(prepared.client)-\(definition.portal)-layout-changed.html"
             try RedactedFile.write(String(decoding: page, as: UTF8.self), to: path)
-            Output.line("the page that surprised us: \(path) (from \(failure.pageURL ?? "?"))")
+            say("the page that surprised us: \(path) (from \(failure.pageURL ?? "?"))", invocation)
         }
         return (outcome, recording)
     }

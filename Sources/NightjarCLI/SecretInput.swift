@@ -69,3 +69,38 @@ enum Terminal {
         return SecretBytes(bytes)
     }
 }
+
+/// `NIGHTJAR_PASSPHRASE_COMMAND`: a command (run by /bin/sh, with `NIGHTJAR_OPERATOR` set to the
+/// `--as` name) whose first line of output is that operator's passphrase, for scripted admin work
+/// with a secret manager (`pass show nightjar/$NIGHTJAR_OPERATOR`). Never a passphrase in arguments.
+enum PassphraseCommand {
+    static func run(_ command: String, operator name: String, environment: [String: String]) throws -> SecretBytes {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        var variables = environment
+        variables["NIGHTJAR_OPERATOR"] = name
+        process.environment = variables
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardInput = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw GeneralError(code: "vault.passphrase_command", message: "cannot run NIGHTJAR_PASSPHRASE_COMMAND: \(error)", exitStatus: .noPermission)
+        }
+        var bytes = Array(output.fileHandleForReading.readDataToEndOfFile())
+        defer { SecretBytes.wipe(&bytes) }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw GeneralError(code: "vault.passphrase_command",
+                               message: "NIGHTJAR_PASSPHRASE_COMMAND failed (exit \(process.terminationStatus)) for \(name)", exitStatus: .noPermission)
+        }
+        var end = bytes.firstIndex(of: 10) ?? bytes.count
+        if end > 0, bytes[end - 1] == 13 { end -= 1 }
+        guard end > 0 else {
+            throw GeneralError(code: "vault.passphrase_command", message: "NIGHTJAR_PASSPHRASE_COMMAND printed no passphrase for \(name)", exitStatus: .noPermission)
+        }
+        return SecretBytes(bytes[0..<end])
+    }
+}

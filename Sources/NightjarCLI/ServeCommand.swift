@@ -8,7 +8,7 @@ import NightjarVault
 enum ServeCommand {
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["serve"], summary: "serve the review site: sign-in, this morning, worklist, batches, approval, exports",
+            CommandSpec(["serve"], effect: .changesOther, summary: "serve the review site: sign-in, this morning, worklist, batches, approval, exports",
                         discussion: """
                         Serves the workspace's review in a browser, for the people who review, approve and export each
                         morning. They sign in with their operator name and passphrase; every action is the one the
@@ -67,6 +67,8 @@ enum ServeCommand {
         let vault = try SiteVault(paths: VaultCommands.paths(workspace), siteKey: try AutomationKey.load(path: keyPath))
         var configuration = SiteConfiguration(title: config.name, workspaceRoot: workspace.root, openDatabase: WorkspaceDatabase.opener(workspace),
                                               vault: vault)
+        configuration.matchingRules = ReviewCommands.rules(workspace)
+        configuration.timeZone = TimeZone(identifier: config.timeZone) ?? .gmt
         if let delays = invocation.value("sign-in-delays") { configuration.throttle = try ThrottleSchedule.parse(delays) }
         configuration.trustedProxies = invocation.values("trusted-proxy")
         let publicURL = invocation.value("public-url")

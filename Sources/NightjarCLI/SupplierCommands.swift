@@ -8,7 +8,7 @@ enum SupplierCommands {
 
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["catalog", "import"], summary: "load products with suppliers' reorder numbers, or suppliers, or locations",
+            CommandSpec(["catalog", "import"], effect: .changesOther, summary: "load products with suppliers' reorder numbers, or suppliers, or locations",
                         discussion: """
                         The header says what a file holds:
                           sku,name,supplier,reorder_number      products, each with a supplier's item code
@@ -17,13 +17,13 @@ enum SupplierCommands {
                         Loading again updates; one transaction per file.
                         """,
                         arguments: [ArgumentSpec("FILE", "a CSV file")], options: [clientOption], run: importCatalog),
-            CommandSpec(["catalog", "search"], summary: "find products by SKU or name (to map an item a document used)",
+            CommandSpec(["catalog", "search"], effect: .readsOnly, summary: "find products by SKU or name (to map an item a document used)",
                         arguments: [ArgumentSpec("TEXT", "part of a SKU or name")], options: [clientOption], run: search),
-            CommandSpec(["catalog", "map"], summary: "record that a supplier's item code is one of your products; open orders are fixed at once",
+            CommandSpec(["catalog", "map"], effect: .changesOther, summary: "record that a supplier's item code is one of your products; open orders are fixed at once",
                         discussion: "Example:\n  nightjar catalog map --client store1 --supplier BARRY --item 001055503223 --sku SOL-120",
                         options: [clientOption, .value("supplier", "CODE", "your supplier code"), .value("item", "CODE", "the supplier's item code"),
                                   .value("sku", "SKU", "your product")], run: map),
-            CommandSpec(["po", "import"], summary: "turn 810 invoices (or an invoice feed by profile) into purchase orders",
+            CommandSpec(["po", "import"], effect: .changesOther, summary: "turn 810 invoices (or an invoice feed by profile) into purchase orders",
                         discussion: """
                         Each invoice becomes one purchase order whose reference is the invoice number and the order date
                         (`655910 20220615`). Items are found by the supplier's reorder number, trying the IT1 qualifiers
@@ -36,21 +36,21 @@ enum SupplierCommands {
                         arguments: [ArgumentSpec("FILE", "810 files", variadic: true)],
                         options: [clientOption, .value("qualifiers", "LIST", "IT1 qualifiers in order of preference (default VN,IN,BP,UP)")],
                         run: importOrders),
-            CommandSpec(["po", "list"], summary: "list purchase orders",
+            CommandSpec(["po", "list"], effect: .readsOnly, summary: "list purchase orders",
                         options: [.value("client", "C", "only this client"), .value("status", "STATUS", "inventory_not_received or inventory_received")], run: list),
-            CommandSpec(["po", "show"], summary: "show a purchase order with its lines and errors",
+            CommandSpec(["po", "show"], effect: .readsOnly, summary: "show a purchase order with its lines and errors",
                         arguments: [ArgumentSpec("REFERENCE", "e.g. \"465266 20020523\"")], options: [clientOption], run: show),
-            CommandSpec(["po", "receive"], summary: "mark a purchase order received (it will not be replaced any more)",
+            CommandSpec(["po", "receive"], effect: .changesOther, summary: "mark a purchase order received (it will not be replaced any more)",
                         arguments: [ArgumentSpec("REFERENCE", "the reference")], options: [clientOption, .value("by", "NAME", "who")], run: receive),
-            CommandSpec(["po", "correct"], summary: "correct a line after delivery (recorded as a correction; the document's figures stay in the log)",
+            CommandSpec(["po", "correct"], effect: .changesOther, summary: "correct a line after delivery (recorded as a correction; the document's figures stay in the log)",
                         arguments: [ArgumentSpec("REFERENCE", "the reference"), ArgumentSpec("LINE", "the line number")],
                         options: [clientOption, .value("quantity", "Q", "the quantity received"), .value("unit-cost", "C", "the unit cost"),
                                   .value("by", "NAME", "who")], run: correct),
-            CommandSpec(["po", "delete"], summary: "delete a purchase order (logged)",
+            CommandSpec(["po", "delete"], effect: .changesOther, summary: "delete a purchase order (logged)",
                         arguments: [ArgumentSpec("REFERENCE", "the reference")], options: [clientOption, .value("by", "NAME", "who")], run: delete),
-            CommandSpec(["po", "log"], summary: "the processing log: each document created, replaced, ignored, in conflict or failed, with unmapped items",
+            CommandSpec(["po", "log"], effect: .readsOnly, summary: "the processing log: each document created, replaced, ignored, in conflict or failed, with unmapped items",
                         options: [.value("date", "DATE", "only this day"), .value("client", "C", "only this client")], run: log),
-            CommandSpec(["po", "default-status"], summary: "the status new purchase orders get for a client",
+            CommandSpec(["po", "default-status"], effect: .changesOther, summary: "the status new purchase orders get for a client",
                         arguments: [ArgumentSpec("STATUS", "inventory_not_received (default) or inventory_received")], options: [clientOption],
                         run: defaultStatus),
         ]
@@ -67,10 +67,11 @@ enum SupplierCommands {
     }
 
     static func importCatalog(_ invocation: Invocation) async throws -> ExitStatus {
-        guard let file = invocation.arguments.first, let data = FileManager.default.contents(atPath: file) else {
-            throw GeneralError(code: "file.missing", message: "cannot read \(invocation.arguments.first ?? "the file")", exitStatus: .noInput)
+        guard let file = invocation.arguments.first else {
+            throw GeneralError(code: "file.missing", message: "cannot read the file", exitStatus: .noInput)
         }
-        let result = try orders(invocation).importCatalog(String(decoding: data, as: UTF8.self), client: try client(invocation), file: file)
+        let config = try invocation.workspace.requireExisting()
+        let result = try orders(invocation).importCatalog(try ImportCommands.inputFile(file, config: config), client: try client(invocation), file: file)
         Output.line("\(file): \(result.rows) \(result.kind) loaded")
         return .ok
     }
@@ -104,10 +105,8 @@ enum SupplierCommands {
         var failed = false
         var outcomes: [PurchaseOrders.Outcome] = []
         for file in invocation.arguments {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw GeneralError(code: "file.missing", message: "cannot read \(file)", exitStatus: .noInput)
-            }
-            let results = try store.importInvoices(Array(data), name: (file as NSString).lastPathComponent, client: try client(invocation),
+            let results = try store.importInvoices(try ImportCommands.inputFile(file, config: config), name: (file as NSString).lastPathComponent,
+                                                   client: try client(invocation),
                                                    defaultCurrency: config.defaultCurrency, qualifiers: qualifiers,
                                                    profiles: try ImportCommands.workspaceProfiles(invocation.workspace))
             outcomes += results

@@ -22,11 +22,13 @@ enum VaultCommands {
         .value("expires", "DATE", "expiry date of the credential (YYYY-MM-DD)"),
         .flag("username-secret", "the user name is a secret too (hidden like a password in logs and reports)"),
         .flag("username-not-secret", "the user name is an identifier, not a secret (the default)"),
+        .flag("allow-http", "the values may go to the credential's plain http:// origins, unencrypted (loopback needs no permission)"),
+        .flag("no-allow-http", "plain http:// origins other than loopback receive nothing (the default)"),
     ]
 
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["vault", "init"], summary: "create the vault with its first admin; prints a recovery key once",
+            CommandSpec(["vault", "init"], effect: .changesOther, summary: "create the vault with its first admin; prints a recovery key once",
                         discussion: """
                         Creates vault/nightjar.vault in the workspace. The admin's passphrase protects their keys
                         through Argon2id (64 MiB, 3 passes). The recovery key printed at the end opens the vault if
@@ -35,9 +37,13 @@ enum VaultCommands {
                         Example:
                           nightjar vault init --admin alice
                           printf 'passphrase\\n' | nightjar vault init --admin alice --passphrase-stdin
+                          nightjar vault init --admin alice --passphrase-file alice.pass
+                        With neither, NIGHTJAR_PASSPHRASE_COMMAND (if set) gives the passphrase, as for --as.
                         """,
-                        options: [.value("admin", "NAME", "the first admin's name"), passphraseStdin], run: initVault),
-            CommandSpec(["vault", "operator", "add"], summary: "add an operator with roles (admin only)",
+                        options: [.value("admin", "NAME", "the first admin's name"), passphraseStdin,
+                                  .value("passphrase-file", "FILE", "read the new admin's passphrase from FILE (mode 0600, no folder above it writable by others)")],
+                        run: initVault),
+            CommandSpec(["vault", "operator", "add"], effect: .changesOther, summary: "add an operator with roles (admin only)",
                         discussion: """
                         Roles: admin, operator, run-integrations, reviewer, viewer. Reviewers approve the batches of
                         the clients they are granted (nightjar vault review grant); viewers only read them; neither
@@ -48,11 +54,11 @@ enum VaultCommands {
                           nightjar vault operator add bob --role operator --role run-integrations --as alice
                         """,
                         arguments: [ArgumentSpec("NAME", "the new operator's name")],
-                        options: [.value("role", "ROLE", repeatable: true, "a role to give (repeatable)")] + unlockOptions,
+                        options: [.value("role", "ROLE", repeatable: true, "a role to give")] + unlockOptions,
                         run: addOperator),
-            CommandSpec(["vault", "operator", "list"], summary: "list principals with their roles and clients",
+            CommandSpec(["vault", "operator", "list"], effect: .readsOnly, summary: "list principals with their roles and clients",
                         options: unlockOptions, run: listOperators),
-            CommandSpec(["vault", "automation-key", "create"], summary: "write a new automation key file for the night run (admin)",
+            CommandSpec(["vault", "automation-key", "create"], effect: .changesOther, summary: "write a new automation key file for the night run (admin)",
                         discussion: """
                         Writes FILE (mode 0600) holding a new automation principal's private key, with access to the
                         given clients or to all clients (including ones added later). The night run finds it through
@@ -70,20 +76,20 @@ enum VaultCommands {
                                   .flag("no-clients", "no client at all (the review site's key)"),
                                   .value("name", "NAME", "principal name (default: automation-<n>)")] + unlockOptions,
                         run: createAutomationKey),
-            CommandSpec(["vault", "grant"], summary: "give an operator access to a client's credentials (admin)",
+            CommandSpec(["vault", "grant"], effect: .changesOther, summary: "give an operator access to a client's credentials (admin)",
                         arguments: [ArgumentSpec("NAME", "operator"), ArgumentSpec("CLIENT", "client")],
                         options: unlockOptions, run: grant),
-            CommandSpec(["vault", "revoke"], summary: "take access away; rotates the client key and marks passwords for rotation",
+            CommandSpec(["vault", "revoke"], effect: .changesOther, summary: "take access away; rotates the client key and marks passwords for rotation",
                         discussion: "Lists every portal password the revoked operator could read: change them at the portals, then `nightjar vault rotate`.",
                         arguments: [ArgumentSpec("NAME", "operator"), ArgumentSpec("CLIENT", "client")],
                         options: unlockOptions, run: revoke),
-            CommandSpec(["vault", "client", "remove"], summary: "destroy a client's key and entries (crypto-shredding; admin)",
+            CommandSpec(["vault", "client", "remove"], effect: .changesOther, summary: "destroy a client's key and entries (crypto-shredding; admin)",
                         arguments: [ArgumentSpec("CLIENT", "client")],
                         options: [.flag("yes", "do not ask for confirmation")] + unlockOptions, run: removeClient),
-            CommandSpec(["vault", "access"], summary: "who could read a client's credentials, now or at a date",
+            CommandSpec(["vault", "access"], effect: .readsOnly, summary: "who could read a client's credentials, now or at a date",
                         options: [.value("client", "C", "the client"), .value("at", "DATE", "a date (YYYY-MM-DD) or instant")] + unlockOptions,
                         run: access),
-            CommandSpec(["vault", "add"], summary: "add a credential CLIENT/PORTAL[/LABEL] (secrets are asked for, never arguments)",
+            CommandSpec(["vault", "add"], effect: .changesOther, summary: "add a credential CLIENT/PORTAL[/LABEL] (secrets are asked for, never arguments)",
                         discussion: """
                         A label tells two logins of one client at one portal apart (two vendor numbers at one
                         retailer): acme/northwind/vendor-2. The night runs each one and reports each on its own.
@@ -96,24 +102,24 @@ enum VaultCommands {
                         --field value.
                         """,
                         arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")], options: entryOptions + unlockOptions, run: addEntry),
-            CommandSpec(["vault", "edit"], summary: "change fields of a credential", arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")],
+            CommandSpec(["vault", "edit"], effect: .changesOther, summary: "change fields of a credential", arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")],
                         options: entryOptions + [.value("remove-field", "NAME", repeatable: true, "delete an extra field")] + unlockOptions,
                         run: editEntry),
-            CommandSpec(["vault", "rotate"], summary: "set a new password for a credential (clears its rotation mark)",
+            CommandSpec(["vault", "rotate"], effect: .changesOther, summary: "set a new password for a credential (clears its rotation mark)",
                         arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")],
                         options: [.flag("password-stdin", "read the new password from standard input")] + unlockOptions, run: rotate),
-            CommandSpec(["vault", "remove"], summary: "remove a credential", arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")],
+            CommandSpec(["vault", "remove"], effect: .changesOther, summary: "remove a credential", arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")],
                         options: unlockOptions, run: removeEntry),
-            CommandSpec(["vault", "list"], summary: "list credentials (never prints a secret)",
+            CommandSpec(["vault", "list"], effect: .readsOnly, summary: "list credentials (never prints a secret)",
                         options: [.value("client", "C", "only this client"), .value("expiring", "DAYS", "only those expiring within DAYS (e.g. 14d)")]
                             + unlockOptions,
                         run: list),
-            CommandSpec(["vault", "show"], summary: "show a credential, masked; --reveal prints secrets (audited)",
+            CommandSpec(["vault", "show"], effect: .readsOnly, summary: "show a credential, masked; --reveal prints secrets (audited)",
                         arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")],
                         options: [.flag("reveal", "print the secret values (recorded in the audit log)")] + unlockOptions, run: show),
-            CommandSpec(["vault", "totp"], summary: "print the current TOTP code of a credential (audited)",
+            CommandSpec(["vault", "totp"], effect: .changesOther, summary: "print the current TOTP code of a credential (audited)",
                         arguments: [ArgumentSpec("CLIENT/PORTAL[/LABEL]", "the entry")], options: unlockOptions, run: totp),
-            CommandSpec(["vault", "import"], summary: "import many credentials from a CSV (or a KeePassXC CSV export); - reads stdin",
+            CommandSpec(["vault", "import"], effect: .changesOther, summary: "import many credentials from a CSV (or a KeePassXC CSV export); - reads stdin",
                         discussion: """
                         Columns (by header name): client, portal (or Title), label, username, password, totp (or TOTP),
                         origins (or URL; several separated by spaces), notes, expires, username_is_secret (yes/no),
@@ -130,11 +136,11 @@ enum VaultCommands {
                         """,
                         arguments: [ArgumentSpec("FILE", "CSV file, or - for standard input")],
                         options: [.value("client", "C", "the client of rows without a client column")] + unlockOptions, run: importCSV),
-            CommandSpec(["vault", "audit"], summary: "read or verify the signed, hash-chained audit log",
+            CommandSpec(["vault", "audit"], effect: .readsOnly, summary: "read or verify the signed, hash-chained audit log",
                         options: [.value("client", "C", "only this client"), .value("since", "DATE", "from this date (YYYY-MM-DD)"),
                                   .flag("verify", "check every record's chain link and signature, and that none was cut off")] + unlockOptions,
                         run: audit),
-            CommandSpec(["vault", "accept-rollback"], summary: "accept the vault as it is: an older file, a missing or damaged rollback state, a new machine (admin)",
+            CommandSpec(["vault", "accept-rollback"], effect: .changesOther, summary: "accept the vault as it is: an older file, a missing or damaged rollback state, a new machine (admin)",
                         discussion: """
                         The vault refuses to open when its file is older than this workspace has seen, when its
                         authority chain is shorter than the one seen, or when the rollback state (data/vault-state)
@@ -146,7 +152,7 @@ enum VaultCommands {
                           nightjar vault accept-rollback --as alice
                         """,
                         options: unlockOptions, run: acceptRollback),
-            CommandSpec(["vault", "upgrade"], summary: "upgrade a format-1 vault: review what will be signed, then sign it (admin)",
+            CommandSpec(["vault", "upgrade"], effect: .changesOther, summary: "upgrade a format-1 vault: review what will be signed, then sign it (admin)",
                         discussion: """
                         Format 1 kept roles and approvals under a MAC every principal could recompute. The upgrade
                         prints every operator and role, automation key, who can read each client, the review grants
@@ -166,9 +172,9 @@ enum VaultCommands {
                                   .value("key-file", "FILE", repeatable: true, "an automation key file to rewrite with the root")]
                             + [asOption, passphraseStdin, passphraseFile, recovery],
                         run: upgrade),
-            CommandSpec(["vault", "authority"], summary: "show the signed authority chain: who granted what, when (any principal)",
+            CommandSpec(["vault", "authority"], effect: .readsOnly, summary: "show the signed authority chain: who granted what, when (any principal)",
                         options: [.flag("verify", "only check it (every open does) and print its head")] + unlockOptions, run: authority),
-            CommandSpec(["vault", "role", "grant"], summary: "give an operator a role: admin, operator, run-integrations, reviewer, viewer (admin)",
+            CommandSpec(["vault", "role", "grant"], effect: .changesOther, summary: "give an operator a role: admin, operator, run-integrations, reviewer, viewer (admin)",
                         discussion: """
                         Reviewers approve the batches of the clients they have a review grant for; viewers read
                         them and approve nothing. Neither ever holds credential keys.
@@ -177,9 +183,9 @@ enum VaultCommands {
                           nightjar vault role grant dana viewer --as alice
                         """,
                         arguments: [ArgumentSpec("NAME", "operator"), ArgumentSpec("ROLE", "the role")], options: unlockOptions, run: grantRole),
-            CommandSpec(["vault", "role", "revoke"], summary: "take a role away (admin)",
+            CommandSpec(["vault", "role", "revoke"], effect: .changesOther, summary: "take a role away (admin)",
                         arguments: [ArgumentSpec("NAME", "operator"), ArgumentSpec("ROLE", "the role")], options: unlockOptions, run: revokeRole),
-            CommandSpec(["vault", "review", "grant"], summary: "let a reviewer or viewer review a client's batches (admin)",
+            CommandSpec(["vault", "review", "grant"], effect: .changesOther, summary: "let a reviewer or viewer review a client's batches (admin)",
                         discussion: """
                         A reviewer approves only the clients granted to them; a viewer reads only. --all-clients
                         covers every client, now and later.
@@ -190,20 +196,20 @@ enum VaultCommands {
                         """,
                         arguments: [ArgumentSpec("NAME", "reviewer or viewer"), ArgumentSpec("CLIENT", "client", optional: true, variadic: true)],
                         options: [.flag("all-clients", "every client, now and later")] + unlockOptions, run: grantReview),
-            CommandSpec(["vault", "review", "revoke"], summary: "end a review grant (admin)",
+            CommandSpec(["vault", "review", "revoke"], effect: .changesOther, summary: "end a review grant (admin)",
                         arguments: [ArgumentSpec("NAME", "reviewer or viewer"), ArgumentSpec("CLIENT", "client", optional: true, variadic: true)],
                         options: [.flag("all-clients", "the grant of every client")] + unlockOptions, run: revokeReview),
-            CommandSpec(["vault", "review", "scope"], summary: "which clients a principal may read and approve in the morning review",
+            CommandSpec(["vault", "review", "scope"], effect: .readsOnly, summary: "which clients a principal may read and approve in the morning review",
                         arguments: [ArgumentSpec("NAME", "whom (default: yourself)", optional: true)], options: unlockOptions, run: reviewScope),
-            CommandSpec(["vault", "recipient", "add"], summary: "approve an e-mail address for a client's reports (admin)",
+            CommandSpec(["vault", "recipient", "add"], effect: .changesOther, summary: "approve an e-mail address for a client's reports (admin)",
                         arguments: [ArgumentSpec("CLIENT", "client"), ArgumentSpec("ADDRESS", "e-mail address")], options: unlockOptions, run: addRecipient),
-            CommandSpec(["vault", "recipient", "remove"], summary: "remove a report recipient (admin)",
+            CommandSpec(["vault", "recipient", "remove"], effect: .changesOther, summary: "remove a report recipient (admin)",
                         arguments: [ArgumentSpec("CLIENT", "client"), ArgumentSpec("ADDRESS", "e-mail address")], options: unlockOptions, run: removeRecipient),
-            CommandSpec(["vault", "recipient", "list"], summary: "the approved report recipients of each client",
+            CommandSpec(["vault", "recipient", "list"], effect: .readsOnly, summary: "the approved report recipients of each client",
                         options: [.value("client", "C", "only this client")] + unlockOptions, run: listRecipients),
-            CommandSpec(["vault", "approvals"], summary: "the approved versions of scraper definitions, profiles and rules files",
+            CommandSpec(["vault", "approvals"], effect: .readsOnly, summary: "the approved versions of scraper definitions, profiles and rules files",
                         options: [.value("kind", "KIND", "scraper, profile or rules")] + unlockOptions, run: listApprovals),
-            CommandSpec(["vault", "automation-key", "seal"], summary: "rewrite an automation key file from before the upgrade so it carries the vault's root (admin)",
+            CommandSpec(["vault", "automation-key", "seal"], effect: .changesOther, summary: "rewrite an automation key file from before the upgrade so it carries the vault's root (admin)",
                         arguments: [ArgumentSpec("FILE", "the key file")], options: unlockOptions, run: sealAutomationKey),
         ]
     }
@@ -224,6 +230,9 @@ enum VaultCommands {
     static func unlockMethod(_ invocation: Invocation, _ input: SecretInput) throws -> UnlockMethod {
         if let name = invocation.value("as") {
             if let file = invocation.value("passphrase-file") { return .passphrase(name: name, try PassphraseFile.read(Workspace.absolute(file))) }
+            if !invocation.flag("passphrase-stdin"), let command = invocation.environment["NIGHTJAR_PASSPHRASE_COMMAND"], !command.isEmpty {
+                return .passphrase(name: name, try PassphraseCommand.run(command, operator: name, environment: invocation.environment))
+            }
             return .passphrase(name: name, try input.next("Passphrase for \(name)"))
         }
         if invocation.flag("recovery") {
@@ -270,6 +279,11 @@ enum VaultCommands {
         result.notes = invocation.value("notes")
         if let expires = invocation.value("expires") { result.expires = try CalendarDate(iso: expires) }
         result.removeExtra = invocation.values("remove-field")
+        if invocation.flag("allow-http") && invocation.flag("no-allow-http") {
+            throw UsageError("give --allow-http or --no-allow-http, not both", command: invocation.command.name)
+        }
+        if invocation.flag("allow-http") { result.allowsPlainHTTP = true }
+        if invocation.flag("no-allow-http") { result.allowsPlainHTTP = false }
         if invocation.flag("username-secret") { result.usernameIsSecret = true }
         if invocation.flag("username-not-secret") { result.usernameIsSecret = false }
         if invocation.flag("username-secret") && invocation.flag("username-not-secret") {
@@ -288,7 +302,14 @@ enum VaultCommands {
         _ = try workspace.requireExisting()
         guard let admin = invocation.value("admin") else { throw UsageError("give the first admin's name with --admin NAME", command: "vault init") }
         let input = secretInput(invocation)
-        let passphrase = try input.next("New passphrase for \(admin)", confirm: true)
+        let passphrase: SecretBytes
+        if let file = invocation.value("passphrase-file") {
+            passphrase = try PassphraseFile.read(Workspace.absolute(file))
+        } else if !invocation.flag("passphrase-stdin"), let command = invocation.environment["NIGHTJAR_PASSPHRASE_COMMAND"], !command.isEmpty {
+            passphrase = try PassphraseCommand.run(command, operator: admin, environment: invocation.environment)
+        } else {
+            passphrase = try input.next("New passphrase for \(admin)", confirm: true)
+        }
         let (_, recoveryKey) = try Vault.create(paths: paths(workspace), adminName: admin, passphrase: passphrase)
         let recoveryText = RecoveryKeyText.format(recoveryKey)
         if invocation.json {
@@ -464,6 +485,7 @@ enum VaultCommands {
         } else if entries.isEmpty {
             Output.line("No credentials.")
         } else {
+            Output.line("NAME".padding(32) + "FIELDS".padding(40) + "NOTES")
             for entry in entries {
                 let flags = (entry.expires.map { " expires \($0)" } ?? "") + (entry.markedForRotation ? " ROTATE" : "")
                 Output.line("\(entry.name.description.padding(32))\(entry.fields.joined(separator: ",").padding(40))\(flags)")
@@ -492,6 +514,7 @@ enum VaultCommands {
         }
         for (name, value) in credential.extra.sorted(by: { $0.key < $1.key }) { rows.append((name, shown(value) ?? "")) }
         rows.append(("origins", credential.allowedOrigins.map(\.description).joined(separator: " ")))
+        if credential.allowsPlainHTTP { rows.append(("allow_http", "yes: values may go to its http:// origins unencrypted")) }
         if let notes = credential.notes { rows.append(("notes", notes)) }
         if let expires = credential.expires { rows.append(("expires", expires.description)) }
         if reveal {
@@ -569,7 +592,16 @@ enum VaultCommands {
         if let date = invocation.value("since") { since = try CalendarDate(iso: date).description }
         let records = try vault.auditRecords(client: invocation.value("client"), since: since)
         if invocation.json {
-            try Output.json(records)
+            // The records as signed, under the JSON style of every command (the file keeps its own keys).
+            struct Row: Encodable {
+                let seq: Int; let at: String; let principal_id: String; let principal: String; let action: String
+                let client: String?; let entry: String?; let entries: [String]?; let run: String?; let detail: String?
+                let prev: String; let sig: String
+            }
+            try Output.json(records.map {
+                Row(seq: $0.seq, at: $0.at, principal_id: $0.principalID, principal: $0.principal, action: $0.action, client: $0.client,
+                    entry: $0.entry, entries: $0.entries, run: $0.run, detail: $0.detail, prev: $0.prev, sig: $0.sig)
+            })
         } else {
             for record in records {
                 let target = [record.client, record.entry].compactMap { $0 }.joined(separator: "/")

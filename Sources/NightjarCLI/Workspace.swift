@@ -86,6 +86,8 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
     /// When the daemon visits each portal (`[schedule]`): `PORTAL = "11:30 15:00 23:00 America/New_York"`,
     /// and `default` for the others (default: 02:00 in the workspace's zone).
     public var schedules: [String: String] = [:]
+    /// The largest file any importer reads (`max_file_size`, e.g. `2 GB`); larger ones are refused with their size.
+    public var maximumFileBytes = InputFile.defaultMaximumBytes
     /// When the night must be over (`night_ends = "07:00"`, the workspace's zone): a portal's
     /// `Retry-After` that would wait past it is not waited out (the credential is `rate_limited`).
     public var nightEnds: String?
@@ -167,7 +169,7 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
             let fullKey = section.isEmpty ? String(key) : "\(section).\(key)"
             values[fullKey] = (value, lineNumber)
         }
-        let known = ["workspace.name", "workspace.time_zone", "workspace.default_currency", "workspace.night_ends"]
+        let known = ["workspace.name", "workspace.time_zone", "workspace.default_currency", "workspace.max_file_size", "workspace.night_ends"]
         var origins: [String: String] = [:]
         for (key, value) in values where key.hasPrefix("origins.") {
             guard value.0.hasPrefix("http://") || value.0.hasPrefix("https://") else {
@@ -201,6 +203,12 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
         }
         var config = WorkspaceConfig(name: values["workspace.name"]?.0 ?? "Nightjar", timeZone: timeZone, defaultCurrency: currency, origins: origins)
         config.schedules = schedules
+        if let (text, line) = values["workspace.max_file_size"] {
+            guard let bytes = WorkspaceConfig.byteCount(text), bytes > 0 else {
+                throw .invalid(SourceLocation(file: file, line: line, column: 1), "`max_file_size` must be a size such as 500 MB or 4 GB, not \"\(text)\"")
+            }
+            config.maximumFileBytes = bytes
+        }
         if let (text, line) = values["workspace.night_ends"] {
             guard let zone = TimeZone(identifier: timeZone), let parsed = try? PortalSchedule.parse(text, defaultZone: zone), parsed.times.count == 1 else {
                 throw .invalid(SourceLocation(file: file, line: line, column: 1), "night_ends is one time of day, e.g. \"07:00\"")
@@ -208,6 +216,17 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
             config.nightEnds = text
         }
         return config
+    }
+
+    /// `4 GB`, `500MB`, `1048576`: a size in bytes (KB, MB, GB are powers of 1000; KiB, MiB, GiB of 1024).
+    static func byteCount(_ text: String) -> Int? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces).uppercased()
+        let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
+        guard let number = Int(digits) else { return nil }
+        let units: [String: Int] = ["": 1, "B": 1, "KB": 1000, "MB": 1_000_000, "GB": 1_000_000_000, "KIB": 1024, "MIB": 1 << 20, "GIB": 1 << 30]
+        guard let unit = units[trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)] else { return nil }
+        let (value, overflow) = number.multipliedReportingOverflow(by: unit)
+        return overflow ? nil : value
     }
 
     /// The instant the night that starts at `start` must end by, or nil when none is set.

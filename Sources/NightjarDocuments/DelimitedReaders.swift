@@ -24,6 +24,65 @@ public enum RemittanceLayoutReader {
         let advices = try assembly.finish()
         return (advices, reading, assembly.fileFindings)
     }
+
+    /// Reads a file a row at a time and hands each payment to `sink` as soon as no later row can
+    /// change it: when the next payment record starts, or (payments told apart by their fields)
+    /// after its last row, found by a first pass over the file. Memory holds the payments still
+    /// open, never the file. Findings a later total row adds to a payment already written are
+    /// amended at the end.
+    public static func read(_ source: any ByteSource, profile: LayoutProfile, defaultCurrency: CurrencyCode, file: String? = nil,
+                            into sink: any RemittanceSink) throws {
+        guard profile.kind == .remittance else {
+            throw LayoutError(code: "profile.wrong_kind", message: "profile \(profile.name) reads \(profile.kind.rawValue), not remittances",
+                                 location: SourceLocation(file: file))
+        }
+        let values = LayoutValues(profile: profile, file: file)
+        var assembly = RemittanceAssembly(values: values, defaultCurrency: defaultCurrency)
+        if !profile.hasPaymentRecords {
+            // Which row is each payment's last: rows of one payment need not be together.
+            var plan = RemittanceAssembly.ClosingPlan()
+            source.rewind()
+            do {
+                try LayoutReader.forEachRow(source, profile: profile, file: file) { (row) throws(LayoutError) in try plan.add(row, values: values) }
+            } catch {
+                // The reading proper meets the same error at the same row (or an earlier one).
+            }
+            assembly.closing = plan.lastRow
+        }
+        source.rewind()
+        // A row the file cannot give (a malformed record, a row of unknown kind) refuses the file
+        // before any row that gives a bad value, wherever they are, as when the file is read whole:
+        // after an assembly error the rest is still read, for such an error.
+        var assemblyError: LayoutError?
+        do {
+            try LayoutReader.forEachRow(source, profile: profile, file: file) { (row) throws(LayoutError) in
+                guard assemblyError == nil else { return }
+                do throws(LayoutError) { try assembly.add(row, sink: sink) } catch {
+                    if assembly.sinkFailure != nil { throw error }
+                    assemblyError = error
+                }
+            }
+        } catch {
+            throw assembly.sinkFailure ?? error
+        }
+        if let assemblyError { throw assemblyError }
+        try assembly.finish(into: sink)
+    }
+}
+
+/// Collects the payments a reader hands over, in file order.
+final class CollectedRemittances: RemittanceSink {
+    var advices: [RemittanceAdvice?] = []
+
+    func write(_ advice: RemittanceAdvice, position: Int?) throws {
+        let position = position ?? advices.count
+        while advices.count <= position { advices.append(nil) }
+        advices[position] = advice
+    }
+
+    func amend(position: Int, findings: [DocumentFinding], isBalanced: Bool) throws {
+        advices[position]?.findings = findings
+    }
 }
 
 /// Payments built row by row.
@@ -52,9 +111,57 @@ struct RemittanceAssembly {
         var deductions: [PendingDeduction] = []
         var findings: [DocumentFinding] = []
         let firstRow: LayoutReading.Row
+        var closed = false
+        /// Whether what it paid equals its total (known once written).
+        var differenceIsZero = true
+    }
+
+    /// Which payment each row goes to, worked out as `paymentIndex` does, to know each one's last row.
+    struct ClosingPlan {
+        var byKey: [String: Int] = [:]
+        var current: Int?
+        var count = 0
+        var lastRow: [Int] = []
+        var ordinal = 0
+
+        mutating func add(_ row: LayoutReading.Row, values: LayoutValues) throws(LayoutError) {
+            ordinal += 1
+            guard row.role == .line || row.role == .deduction else { return }
+            var fields: [String: String] = [:]
+            for field in LayoutProfile.paymentFields where field != "payment_total" {
+                if let value = LayoutProfile.identifierFields.contains(field) ? try values.identifier(field, row) : row.value(field)?.text {
+                    fields[field] = value
+                }
+            }
+            let key = ["payment_reference", "payment_date", "payer", "payer_id", "trace_number", "currency"].map { fields[$0] ?? "" }.joined(separator: "\u{1}")
+            let index: Int
+            if fields.isEmpty, let current {
+                index = current
+            } else if let existing = byKey[key] {
+                index = existing
+            } else {
+                // A payment that cannot be opened (a bad date or currency) stops the plan; the reading proper refuses the row.
+                _ = try values.currency(row, fallback: .usd)
+                _ = try values.date("payment_date", row)
+                index = count
+                count += 1
+                byKey[key] = index
+                lastRow.append(0)
+            }
+            current = index
+            lastRow[index] = ordinal
+        }
     }
 
     var payments: [Payment] = []
+    /// Each payment's last row (counted over every row read), when known: it is written to the
+    /// sink right after that row.
+    var closing: [Int]?
+    var rowOrdinal = 0
+    /// What a payment already written had: its own findings and the file's unchecked ones.
+    var written: [Int: (own: Int, unchecked: Int)] = [:]
+    /// An error the sink threw (the reading stops with a layout error standing for it).
+    var sinkFailure: (any Error)?
     var byKey: [String: Int] = [:]
     var current: Int?
     /// What the rows since the last total row add up to, per currency, and which payments they touched.
@@ -107,14 +214,16 @@ struct RemittanceAssembly {
         }
     }
 
-    mutating func add(_ row: LayoutReading.Row) throws(LayoutError) {
+    mutating func add(_ row: LayoutReading.Row, sink: (any RemittanceSink)? = nil) throws(LayoutError) {
         // Every record counts towards a trailer's record count, whatever its role.
         records += 1
+        rowOrdinal += 1
         switch row.role {
         case .skip:
             return
         case .payment:
             let (fields, key) = try paymentFields(row)
+            if let sink, let current { try close(current, into: sink) }
             current = try openPayment(row, fields: fields, key: key + "\u{2}\(payments.count)")
             try noteTotal(row, payment: current!)
         case .line, .deduction:
@@ -127,9 +236,26 @@ struct RemittanceAssembly {
             } else {
                 try addDeduction(row, to: index, currency: currency)
             }
+            if let sink, let closing, index < closing.count, closing[index] == rowOrdinal { try close(index, into: sink) }
         case .total, .trailer:
             try check(row)
         }
+    }
+
+    /// Writes a payment no later row can change, and lets go of its lines.
+    mutating func close(_ index: Int, into sink: any RemittanceSink) throws(LayoutError) {
+        guard !payments[index].closed else { return }
+        let advice = try advice(payments[index])
+        do { try sink.write(advice, position: index) } catch {
+            sinkFailure = error
+            throw LayoutError(code: "import.failed", message: "\(error)", location: nil)
+        }
+        payments[index].closed = true
+        payments[index].differenceIsZero = advice.difference.isZero
+        payments[index].lines = []
+        payments[index].deductions = []
+        payments[index].fields = [:]
+        written[index] = (payments[index].findings.count, unchecked.count)
     }
 
     mutating func paymentIndex(for row: LayoutReading.Row) throws(LayoutError) -> Int {
@@ -247,67 +373,86 @@ struct RemittanceAssembly {
 
     /// Deductions placed on their lines or the payment, then one advice per payment.
     mutating func finish() throws(LayoutError) -> [RemittanceAdvice] {
-        var advices: [RemittanceAdvice] = []
-        for var payment in payments {
-            var paymentLevel: [Adjustment] = []
-            for pending in payment.deductions {
-                var adjustment = pending.adjustment
-                var target: Int?
-                if pending.belongsToPreviousLine {
-                    target = pending.previousLine
-                } else if let reference = pending.reference {
-                    let wanted = reference.uppercased()
-                    if let previous = pending.previousLine, payment.lines[previous].reference.uppercased() == wanted {
-                        target = previous
-                    } else {
-                        let candidates = payment.lines.indices.filter { payment.lines[$0].reference.uppercased() == wanted }
-                        if candidates.count == 1 {
-                            target = candidates[0]
-                        } else if candidates.count > 1 {
-                            payment.findings.append(DocumentFinding(
-                                code: "layout.deduction_ambiguous",
-                                message: "the deduction at \(pending.row.location) names \(reference), which \(candidates.count) lines of the payment pay; it is kept at the payment level",
-                                segment: pending.row.location.line))
-                        }
-                    }
-                }
-                if let target {
-                    payment.lines[target].adjustments.append(adjustment)
-                    if profile.deductionRows == .add {
-                        // The invoice row showed the amount before this deduction: the line is paid net of it.
-                        let line = payment.lines[target]
-                        payment.lines[target] = line.withAmountPaid(Money(minorUnits: line.amountPaid.minorUnits &+ adjustment.amount.minorUnits,
-                                                                          currency: line.amountPaid.currency))
-                    }
-                } else {
-                    adjustment.invoice = pending.reference
-                    paymentLevel.append(adjustment)
-                }
+        let collected = CollectedRemittances()
+        try finish(into: collected)
+        return collected.advices.compactMap { $0 }
+    }
+
+    /// Writes the payments still open, in file order, then amends those written earlier whose
+    /// findings grew since.
+    mutating func finish(into sink: any RemittanceSink) throws(LayoutError) {
+        for index in payments.indices where !payments[index].closed { try close(index, into: sink) }
+        for (index, before) in written.sorted(by: { $0.key < $1.key }) {
+            let payment = payments[index]
+            guard payment.findings.count != before.own || unchecked.count != before.unchecked else { continue }
+            let findings = unchecked + payment.findings
+            do { try sink.amend(position: index, findings: findings, isBalanced: payment.differenceIsZero && findings.isEmpty) } catch {
+                sinkFailure = error
+                throw LayoutError(code: "import.failed", message: "\(error)", location: nil)
             }
-            let first = payment.firstRow
-            let reference = payment.fields["payment_reference"]
-            var advice = RemittanceAdvice(
-                controlNumber: reference ?? "row \(first.location.line ?? first.recordNumber)", segment: first.location.line ?? first.recordNumber,
-                handlingCode: "C", total: .zero(payment.currency), creditDebit: "C", paymentMethod: payment.fields["payment_method"], paymentFormat: nil,
-                originatingBankID: nil, originatingAccount: nil, receivingBankID: nil, receivingAccount: nil, effectiveDate: payment.date,
-                traceNumber: payment.fields["trace_number"] ?? reference, traceOriginator: nil, currency: payment.currency, references: [], dates: [],
-                parties: payment.fields["payer"] != nil || payment.fields["payer_id"] != nil
-                    ? [Party(role: "PR", name: payment.fields["payer"] ?? "", idQualifier: payment.fields["payer_id"] == nil ? nil : "ZZ",
-                             id: payment.fields["payer_id"], address: [], references: [])] : [],
-                entities: paymentLevel.isEmpty ? [] : [RemittanceEntity(assignedNumber: nil, qualifier: nil, idQualifier: nil, id: nil,
-                                                                         adjustments: paymentLevel, segment: paymentLevel[0].segment)],
-                lines: payment.lines)
-            advice.findings = unchecked + payment.findings
-            if let (declared, _) = payment.declaredTotal {
-                advice.total = declared
-            } else {
-                // Without a stated total, the payment is what its lines and deductions add up to.
-                advice.total = advice.remittedTotal
-                advice.totalDeclared = false
-            }
-            advices.append(advice)
         }
-        return advices
+    }
+
+    /// One payment's advice: its deductions placed on their lines or the payment.
+    func advice(_ payment: Payment) throws(LayoutError) -> RemittanceAdvice {
+        var payment = payment
+        var paymentLevel: [Adjustment] = []
+        for pending in payment.deductions {
+            var adjustment = pending.adjustment
+            var target: Int?
+            if pending.belongsToPreviousLine {
+                target = pending.previousLine
+            } else if let reference = pending.reference {
+                let wanted = reference.uppercased()
+                if let previous = pending.previousLine, payment.lines[previous].reference.uppercased() == wanted {
+                    target = previous
+                } else {
+                    let candidates = payment.lines.indices.filter { payment.lines[$0].reference.uppercased() == wanted }
+                    if candidates.count == 1 {
+                        target = candidates[0]
+                    } else if candidates.count > 1 {
+                        payment.findings.append(DocumentFinding(
+                            code: "layout.deduction_ambiguous",
+                            message: "the deduction at \(pending.row.location) names \(reference), which \(candidates.count) lines of the payment pay; it is kept at the payment level",
+                            segment: pending.row.location.line))
+                    }
+                }
+            }
+            if let target {
+                payment.lines[target].adjustments.append(adjustment)
+                if profile.deductionRows == .add {
+                    // The invoice row showed the amount before this deduction: the line is paid net of it.
+                    let line = payment.lines[target]
+                    payment.lines[target] = line.withAmountPaid(Money(minorUnits: line.amountPaid.minorUnits &+ adjustment.amount.minorUnits,
+                                                                      currency: line.amountPaid.currency))
+                }
+            } else {
+                adjustment.invoice = pending.reference
+                paymentLevel.append(adjustment)
+            }
+        }
+        let first = payment.firstRow
+        let reference = payment.fields["payment_reference"]
+        var advice = RemittanceAdvice(
+            controlNumber: reference ?? "row \(first.location.line ?? first.recordNumber)", segment: first.location.line ?? first.recordNumber,
+            handlingCode: "C", total: .zero(payment.currency), creditDebit: "C", paymentMethod: payment.fields["payment_method"], paymentFormat: nil,
+            originatingBankID: nil, originatingAccount: nil, receivingBankID: nil, receivingAccount: nil, effectiveDate: payment.date,
+            traceNumber: payment.fields["trace_number"] ?? reference, traceOriginator: nil, currency: payment.currency, references: [], dates: [],
+            parties: payment.fields["payer"] != nil || payment.fields["payer_id"] != nil
+                ? [Party(role: "PR", name: payment.fields["payer"] ?? "", idQualifier: payment.fields["payer_id"] == nil ? nil : "ZZ",
+                         id: payment.fields["payer_id"], address: [], references: [])] : [],
+            entities: paymentLevel.isEmpty ? [] : [RemittanceEntity(assignedNumber: nil, qualifier: nil, idQualifier: nil, id: nil,
+                                                                     adjustments: paymentLevel, segment: paymentLevel[0].segment)],
+            lines: payment.lines)
+        advice.findings = unchecked + payment.findings
+        if let (declared, _) = payment.declaredTotal {
+            advice.total = declared
+        } else {
+            // Without a stated total, the payment is what its lines and deductions add up to.
+            advice.total = advice.remittedTotal
+            advice.totalDeclared = false
+        }
+        return advice
     }
 }
 
@@ -354,30 +499,51 @@ public struct OpenInvoice: Sendable, Equatable, Codable {
 public enum OpenInvoiceReader {
     public static func read(_ bytes: [UInt8], profile: LayoutProfile = .defaultOpenInvoices, defaultCurrency: CurrencyCode,
                             file: String? = nil) throws(LayoutError) -> [OpenInvoice] {
+        var seen: [String: SourceLocation] = [:]
+        var result: [OpenInvoice] = []
+        let values = LayoutValues(profile: profile, file: file)
+        try forEach(MemorySource(bytes, name: file), profile: profile, defaultCurrency: defaultCurrency, file: file, named: { (customer, number, row) throws(LayoutError) in
+            if let first = seen["\(customer)|\(number)"] {
+                throw values.failure("csv.duplicate", "invoice \(number) of customer \(customer) also appears at \(first)", row)
+            }
+            seen["\(customer)|\(number)"] = row.location
+        }) { (invoice, _) throws(LayoutError) in
+            result.append(invoice)
+        }
+        return result
+    }
+
+    /// Reads a file a row at a time, handing each invoice and its row to `each` (which refuses an
+    /// invoice the file gives twice: in memory here, by the store when importing).
+    /// `named` sees each row's customer and invoice number before the rest of the row is read.
+    public static func forEach(_ source: any ByteSource, profile: LayoutProfile = .defaultOpenInvoices, defaultCurrency: CurrencyCode, file: String? = nil,
+                               named: (String, String, LayoutReading.Row) throws(LayoutError) -> Void = { _, _, _ in },
+                               _ each: (OpenInvoice, LayoutReading.Row) throws(LayoutError) -> Void) throws(LayoutError) {
         guard profile.kind == .openInvoices else {
             throw LayoutError(code: "profile.wrong_kind", message: "profile \(profile.name) reads \(profile.kind.rawValue), not open invoices",
                                  location: SourceLocation(file: file))
         }
         let values = LayoutValues(profile: profile, file: file)
-        var seen: [String: SourceLocation] = [:]
-        var result: [OpenInvoice] = []
-        for row in try LayoutReader.read(bytes, profile: profile, file: file).rows where row.role == .line {
+        // As when the file is read whole, an unreadable record anywhere comes before a bad value.
+        var rowError: LayoutError?
+        try LayoutReader.forEachRow(source, profile: profile, file: file) { (row) throws(LayoutError) in
+            guard row.role == .line, rowError == nil else { return }
+            do throws(LayoutError) { try invoice(row) } catch { rowError = error }
+        }
+        if let rowError { throw rowError }
+        func invoice(_ row: LayoutReading.Row) throws(LayoutError) {
             guard let customer = try values.identifier("customer_id", row), let number = try values.identifier("invoice_number", row),
                   row.value("open_amount") != nil else {
                 throw values.failure("csv.missing_value", "customer_id, invoice_number and open_amount are required", row)
             }
-            if let first = seen["\(customer)|\(number)"] {
-                throw values.failure("csv.duplicate", "invoice \(number) of customer \(customer) also appears at \(first)", row)
-            }
-            seen["\(customer)|\(number)"] = row.location
+            try named(customer, number, row)
             let currency = try values.currency(row, fallback: defaultCurrency)
             let open = try values.amount("open_amount", row, currency: currency)!
-            result.append(OpenInvoice(
+            try each(OpenInvoice(
                 customerID: customer, invoiceNumber: number, invoiceDate: try values.date("invoice_date", row), dueDate: try values.date("due_date", row),
                 amount: try values.amount("amount", row, currency: currency) ?? open, openAmount: open,
                 purchaseOrderNumber: try values.identifier("po_number", row), terms: row.value("terms")?.text,
-                line: row.location.line ?? row.recordNumber, customerName: row.value("customer_name")?.text))
+                line: row.location.line ?? row.recordNumber, customerName: row.value("customer_name")?.text), row)
         }
-        return result
     }
 }

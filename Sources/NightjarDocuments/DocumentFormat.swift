@@ -1,3 +1,5 @@
+public import NightjarCore
+
 /// What a downloaded file is, decided from its content, never its name.
 public enum DocumentFormat: Sendable, Equatable {
     /// X12 with the functional identifier of its first group (RA 820, IN 810, FA 997), if found.
@@ -29,6 +31,18 @@ public enum DocumentFormat: Sendable, Equatable {
         case .text: "text"
         case .unknown: "binary data"
         }
+    }
+
+    /// Bytes of a large file's start (and, for a zip, its end, where the directory of names is) that are sniffed.
+    static let sniffedBytes = 1 << 20
+
+    /// Sniffs a file without reading it whole: its start, and a zip's directory at its end.
+    public static func detect(_ source: any ByteSource) throws(InputError) -> DocumentFormat {
+        guard source.size > sniffedBytes else { return detect(try source.prefix(source.size)) }
+        let head = try source.prefix(sniffedBytes)
+        let format = detect(head)
+        guard format == .zip else { return format }
+        return detect(head + (try source.bytes(at: source.size - sniffedBytes, count: sniffedBytes)))
     }
 
     /// Sniffs the first bytes of a file.

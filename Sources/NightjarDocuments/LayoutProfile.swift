@@ -382,7 +382,7 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether `text` (trimmed, any case) fits.
     public func matches(_ text: String) -> Bool {
-        let input = Array(text.trimmingHorizontalSpace().lowercased().unicodeScalars)
+        let input = Array(text.trimmingCharacters(in: .whitespaces).lowercased().unicodeScalars)
         // Iterative wildcard matching with one backtrack point: linear in practice, never exponential.
         var i = 0, p = 0, star = -1, mark = 0
         while i < input.count {

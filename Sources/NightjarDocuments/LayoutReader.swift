@@ -42,10 +42,148 @@ struct SourceRecord {
     }
 }
 
-/// A table of a file: a sheet, an HTML table, or the whole text.
+/// A table of a file: a sheet, an HTML table, or the whole text. Its records are in memory
+/// (`records`), or read one at a time from `stream` (text files of any size).
 struct SourceTable {
     var name: String?
     var records: [SourceRecord]
+    var stream: (any RecordStream)?
+
+    init(name: String?, records: [SourceRecord]) {
+        self.name = name
+        self.records = records
+    }
+
+    init(name: String?, stream: any RecordStream) {
+        self.name = name
+        records = []
+        self.stream = stream
+    }
+
+    /// Every record, in order (in-memory tables from `records`, streamed ones as they are read).
+    func forEachRecord(_ body: (SourceRecord) throws(LayoutError) -> Bool) throws(LayoutError) {
+        if let stream {
+            while let record = try stream.next() { guard try body(record) else { return } }
+        } else {
+            for record in records { guard try body(record) else { return } }
+        }
+    }
+}
+
+/// Records read one at a time.
+protocol RecordStream: AnyObject {
+    func next() throws(LayoutError) -> SourceRecord?
+}
+
+/// Delimited records from text decoded a chunk at a time.
+final class DelimitedRecords: RecordStream {
+    let text: TextChunks
+    var parser: DelimitedText.Parser
+    var queue: [SourceRecord] = []
+    var head = 0
+    var done = false
+
+    init(text: TextChunks, profile: LayoutProfile, file: String?) {
+        self.text = text
+        parser = DelimitedText.Parser(separator: profile.separator, quote: profile.quote, file: file)
+    }
+
+    func next() throws(LayoutError) -> SourceRecord? {
+        while head == queue.count {
+            queue.removeAll(keepingCapacity: true)
+            head = 0
+            if done { return nil }
+            do {
+                if let piece = try text.next() {
+                    try parser.feed(piece) { row in queue.append(SourceRecord(line: row.line, cells: row.fields.map { SourceCell(text: $0) })) }
+                } else {
+                    done = true
+                    if let row = try parser.finish() { queue.append(SourceRecord(line: row.line, cells: row.fields.map { SourceCell(text: $0) })) }
+                }
+            } catch let error as DelimitedText.Failure {
+                throw LayoutError(code: "csv.malformed", message: error.message, location: error.location)
+            } catch let error as LayoutError {
+                throw error
+            } catch {
+                throw LayoutError(code: "csv.malformed", message: "\(error)", location: nil)
+            }
+        }
+        defer { head += 1 }
+        return queue[head]
+    }
+}
+
+/// Lines of text (fixed-width records, JSON lines) split at LF, CRLF or CR, a chunk at a time.
+final class LineRecords: RecordStream {
+    let text: TextChunks
+    let json: Bool
+    let file: String?
+    var partial = ""
+    var lines: [String] = []
+    var head = 0
+    var number = 0
+    var afterCarriageReturn = false
+    var done = false
+
+    init(text: TextChunks, json: Bool, file: String?) {
+        self.text = text
+        self.json = json
+        self.file = file
+    }
+
+    func split(_ piece: String) {
+        var piece = piece
+        piece.withUTF8 { bytes in
+            var start = 0
+            var index = 0
+            if afterCarriageReturn, bytes.first == 10 { start = 1; index = 1 }
+            afterCarriageReturn = false
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == 10 || byte == 13 {
+                    lines.append(partial + String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+                    partial = ""
+                    if byte == 13 {
+                        if index + 1 < bytes.count {
+                            if bytes[index + 1] == 10 { index += 1 }
+                        } else {
+                            afterCarriageReturn = true
+                        }
+                    }
+                    start = index + 1
+                }
+                index += 1
+            }
+            partial += String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]), as: UTF8.self)
+        }
+    }
+
+    func next() throws(LayoutError) -> SourceRecord? {
+        while true {
+            while head == lines.count {
+                lines.removeAll(keepingCapacity: true)
+                head = 0
+                if done { return nil }
+                if let piece = try text.next() {
+                    split(piece)
+                } else {
+                    done = true
+                    lines.append(partial)
+                    partial = ""
+                }
+            }
+            let line = lines[head]
+            head += 1
+            number += 1
+            guard json else { return SourceRecord(line: number, text: line) }
+            guard !line.allSatisfy(\.isWhitespace) else { continue }
+            do {
+                return SourceRecord(line: number, object: try JSONValue.parse(Array(line.utf8)))
+            } catch {
+                throw LayoutError(code: "json.malformed", message: error.message, location: SourceLocation(file: file, line: number, column: error.location?.column))
+            }
+        }
+    }
 }
 
 /// A value read from a record for one field, after the mapping's filters.
@@ -106,14 +244,30 @@ public enum LayoutReader {
     /// Records read from the first rows to find a header (a preamble is rarely longer).
     static let headerSearchRows = 200
 
+    /// Files read whole rather than streamed (a JSON document, an HTML page, a workbook) are
+    /// refused beyond this size, with their size named.
+    public static let maximumWholeFileBytes = 64 * 1024 * 1024
+
     public static func read(_ bytes: [UInt8], profile: LayoutProfile, file: String?, recordLimit: Int? = nil) throws(LayoutError) -> LayoutReading {
-        var context = try ReadingContext(bytes: bytes, profile: profile, file: file)
+        var context = try ReadingContext(source: MemorySource(bytes, name: file), profile: profile, file: file)
         return try context.read(recordLimit: recordLimit)
+    }
+
+    /// Reads a file a record at a time, handing each row to `body` as it is read: delimited,
+    /// fixed-width and JSON-lines files of any size in bounded memory. `table` is told each
+    /// table's header and preamble before its rows.
+    static func forEachRow(_ source: any ByteSource, profile: LayoutProfile, file: String?, table: (LayoutReading.Table) -> Void = { _ in },
+                           _ body: (LayoutReading.Row) throws(LayoutError) -> Void) throws(LayoutError) {
+        var context = try ReadingContext(source: source, profile: profile, file: file)
+        try context.forEachRow(recordLimit: nil, table: table, body)
     }
 
     /// The format a profile reads these bytes as, or an error saying why it cannot.
     public static func format(of bytes: [UInt8], profile: LayoutProfile, file: String?) throws(LayoutError) -> LayoutProfile.Format {
-        let detected = DocumentFormat.detect(bytes)
+        try format(of: DocumentFormat.detect(bytes), profile: profile, file: file)
+    }
+
+    static func format(of detected: DocumentFormat, profile: LayoutProfile, file: String?) throws(LayoutError) -> LayoutProfile.Format {
         func refuse(_ what: String) -> LayoutError {
             LayoutError(code: "layout.wrong_format",
                         message: "the file is \(what), but profile \(profile.name) reads \(profile.format == .auto ? "tables (delimited text, workbooks, HTML)" : profile.format.rawValue)",
@@ -168,43 +322,46 @@ struct ReadingContext {
     var tables: [SourceTable] = []
     var page: MarkupDocument?
     var documentValues: [String: String] = [:]
-    /// Each role's fields and mappings, worked out once per reading.
-    let roleMappings: [LayoutProfile.Role: [(field: String, mapping: FieldMapping)]]
 
     init(bytes: [UInt8], profile: LayoutProfile, file: String?) throws(LayoutError) {
+        try self.init(source: MemorySource(bytes, name: file), profile: profile, file: file)
+    }
+
+    init(source: any ByteSource, profile: LayoutProfile, file: String?) throws(LayoutError) {
         self.profile = profile
-        roleMappings = Dictionary(uniqueKeysWithValues: LayoutProfile.Role.allCases.map { ($0, profile.mappings(for: $0)) })
         self.file = file
         fileName = ((file ?? "") as NSString).lastPathComponent
-        format = try LayoutReader.format(of: bytes, profile: profile, file: file)
+        func whole(_ what: String) throws(LayoutError) -> [UInt8] {
+            do { return try source.allBytes(limit: LayoutReader.maximumWholeFileBytes, what: what) } catch {
+                throw LayoutError(code: error.code, message: error.message, location: error.location)
+            }
+        }
+        let detected: DocumentFormat
+        do { detected = try DocumentFormat.detect(source) } catch { throw LayoutError(code: error.code, message: error.message, location: error.location) }
+        format = try LayoutReader.format(of: detected, profile: profile, file: file)
         switch format {
-        case .auto, .delimited:
-            let encoding = profile.encoding == .auto ? TextEncoding.detect(bytes) : profile.encoding
+        case .auto, .delimited, .fixedWidth, .jsonLines:
+            source.rewind()
+            let (encoding, validated) = try TextChunks.resolving(profile.encoding, source: source, file: file)
             self.encoding = encoding
-            let text = try encoding.decode(bytes, file: file)
-            let rows: [DelimitedText.Row]
-            do { rows = try DelimitedText.parse(text, separator: profile.separator, quote: profile.quote, file: file) } catch {
-                throw LayoutError(code: "csv.malformed", message: error.message, location: error.location)
+            let text = TextChunks(source: source, encoding: encoding, file: file)
+            // An encoding error anywhere refuses the file before any row is read (a small file is one chunk).
+            if !validated, encoding != .windows1252, !(source is MemorySource && source.size <= TextChunks.chunkSize) { try text.validate() }
+            switch format {
+            case .fixedWidth, .jsonLines: tables = [SourceTable(name: nil, stream: LineRecords(text: text, json: format == .jsonLines, file: file))]
+            default: tables = [SourceTable(name: nil, stream: DelimitedRecords(text: text, profile: profile, file: file))]
             }
-            tables = [SourceTable(name: nil, records: rows.map { SourceRecord(line: $0.line, cells: $0.fields.map { SourceCell(text: $0) }) })]
-        case .fixedWidth:
-            let encoding = profile.encoding == .auto ? TextEncoding.detect(bytes) : profile.encoding
-            self.encoding = encoding
-            let text = try encoding.decode(bytes, file: file)
-            var records: [SourceRecord] = []
-            for (offset, line) in text.textLines.enumerated() {
-                var content = String(line)
-                if content.hasSuffix("\r") { content.removeLast() }
-                records.append(SourceRecord(line: offset + 1, text: content))
-            }
-            tables = [SourceTable(name: nil, records: records)]
         case .xlsx:
-            for sheet in try WorkbookReader.sheets(bytes, selection: profile.sheet, file: file) {
-                tables.append(SourceTable(name: sheet.name, records: sheet.rows.map {
-                    SourceRecord(line: $0.line, place: "sheet \(sheet.name)", cells: $0.cells)
-                }))
+            // Each sheet is read through once first, keeping nothing (a damaged or malformed sheet is
+            // refused before any row is used), then streamed row by row as the layout reads it.
+            let workbook = try WorkbookReader.Workbook(try whole("a workbook"), file: file)
+            let chosen = try workbook.chosen(profile.sheet)
+            for (name, path) in chosen { try workbook.check(path, sheet: name) }
+            for (name, path) in chosen {
+                tables.append(SourceTable(name: name, stream: SheetRecords(name: name) { () throws(LayoutError) in try workbook.rows(path, sheet: name) }))
             }
         case .html:
+            let bytes = try whole("an HTML page")
             guard let page = MarkupDocument.html(bytes) else {
                 throw LayoutError(code: "html.malformed", message: "the page cannot be read as HTML (empty or over \(MarkupDocument.maximumHTMLBytes / 1_048_576) MiB)",
                                      location: SourceLocation(file: file))
@@ -234,22 +391,8 @@ struct ReadingContext {
                 }
                 tables.append(SourceTable(name: name, records: records))
             }
-        case .jsonLines:
-            let encoding = profile.encoding == .auto ? TextEncoding.detect(bytes) : profile.encoding
-            self.encoding = encoding
-            let text = try encoding.decode(bytes, file: file)
-            var records: [SourceRecord] = []
-            for (offset, line) in text.textLines.enumerated() {
-                guard !line.allSatisfy(\.isWhitespace) else { continue }
-                do {
-                    records.append(SourceRecord(line: offset + 1, object: try JSONValue.parse(Array(line.utf8))))
-                } catch {
-                    throw LayoutError(code: "json.malformed", message: error.message,
-                                         location: SourceLocation(file: file, line: offset + 1, column: error.location?.column))
-                }
-            }
-            tables = [SourceTable(name: nil, records: records)]
         case .json:
+            let bytes = try whole("a JSON document")
             let root: JSONValue
             do { root = try JSONValue.parse(bytes, file: file) } catch {
                 throw LayoutError(code: "json.malformed", message: error.message, location: error.location)
@@ -293,23 +436,25 @@ struct ReadingContext {
         LayoutError(code: code, message: message, location: record.map(location) ?? SourceLocation(file: file))
     }
 
-    /// A header name as compared: words split at any whitespace, joined by one space, lower
-    /// case, trailing colons dropped. ASCII names (nearly all) are done byte by byte.
     static func normalisedHeader(_ text: String) -> String {
-        let ascii: String?? = text.utf8.withContiguousStorageIfAvailable { bytes -> String? in
-            var out: [UInt8] = []
-            out.reserveCapacity(bytes.count)
-            var spaceBefore = false
-            for byte in bytes {
-                guard byte < 0x80 else { return nil }
-                if byte == 32 || (byte >= 9 && byte <= 13) { spaceBefore = !out.isEmpty; continue }
-                if spaceBefore { out.append(32); spaceBefore = false }
-                out.append(byte >= 65 && byte <= 90 ? byte + 32 : byte)
+        // ASCII text (nearly every cell) in one pass over its bytes; the same result as below.
+        var ascii = true
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var pendingSpace = false
+        for byte in text.utf8 {
+            if byte >= 0x80 { ascii = false; break }
+            if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
+                pendingSpace = !bytes.isEmpty
+                continue
             }
-            while out.last == 58 { out.removeLast() }
-            return String(decoding: out, as: UTF8.self)
+            if pendingSpace { bytes.append(0x20); pendingSpace = false }
+            bytes.append(byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte)
         }
-        if let ascii = ascii ?? nil { return ascii }
+        if ascii {
+            while bytes.last == UInt8(ascii: ":") { bytes.removeLast() }
+            return String(decoding: bytes, as: UTF8.self)
+        }
         var words = text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ").lowercased()
         while words.hasSuffix(":") { words.removeLast() }
         return words
@@ -323,10 +468,17 @@ struct ReadingContext {
         var preamble: [(label: String, value: String)] = []
     }
 
+    /// Whether the table has a header to find (the records `layout` needs are read first).
+    var seeksHeader: Bool {
+        let tabular = format == .delimited || format == .xlsx || format == .html
+        return tabular && profile.headerRow != .none && (profile.usesHeaderNames || profile.headerRow != .auto)
+    }
+
+    /// The header and preamble among a table's first records (`table.records`: up to
+    /// `headerSearchRows` of them, or up to the profile's header row).
     func layout(of table: SourceTable) throws(LayoutError) -> Layout {
         var layout = Layout()
-        let tabular = format == .delimited || format == .xlsx || format == .html
-        guard tabular, profile.headerRow != .none, profile.usesHeaderNames || profile.headerRow != .auto else { return layout }
+        guard seeksHeader else { return layout }
         switch profile.headerRow {
         case .none: return layout
         case .row(let number):
@@ -355,7 +507,7 @@ struct ReadingContext {
             if !name.isEmpty, layout.columns[name] == nil { layout.columns[name] = index }
         }
         // Every mapped column must be there, unless the mapping is optional or has another way.
-        let mappings = LayoutProfile.Role.allCases.flatMap { role in (roleMappings[role] ?? []).map { ($0.field, $0.mapping) } }
+        let mappings = LayoutProfile.Role.allCases.flatMap { role in profile.mappings(for: role).map { ($0.field, $0.mapping) } }
             + profile.rowRules.compactMap { rule in rule.source.map { ("[rows] \(rule.role.rawValue)", $0) } }
             + [profile.kindSource].compactMap { $0.map { ("[rows] kind", $0) } }
         for (field, mapping) in mappings where !mapping.optional {
@@ -371,11 +523,11 @@ struct ReadingContext {
             }
         }
         for record in table.records[..<layout.headerIndex!] {
-            let cells = record.cells.map { $0.text.trimmingHorizontalSpace() }.filter { !$0.isEmpty }
+            let cells = record.cells.map { $0.text.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard let first = cells.first else { continue }
             if let colon = first.firstIndex(of: ":"), first.index(after: colon) < first.endIndex {
                 // `Payment ID: 12345` in one cell.
-                let value = String(first[first.index(after: colon)...]).trimmingHorizontalSpace()
+                let value = first[first.index(after: colon)...].trimmingCharacters(in: .whitespaces)
                 if !value.isEmpty { layout.preamble.append((String(first[..<colon]), value)); continue }
             }
             if cells.count >= 2 { layout.preamble.append((first, cells[1])) }
@@ -385,20 +537,49 @@ struct ReadingContext {
 
     mutating func read(recordLimit: Int?) throws(LayoutError) -> LayoutReading {
         var reading = LayoutReading(profile: profile.name, format: format, encoding: encoding, tables: [], rows: [])
+        try forEachRow(recordLimit: recordLimit, table: { reading.tables.append($0) }) { reading.rows.append($0) }
+        return reading
+    }
+
+    /// Each table's header (told to `table`), then its rows, one at a time.
+    mutating func forEachRow(recordLimit: Int?, table onTable: (LayoutReading.Table) -> Void,
+                             _ body: (LayoutReading.Row) throws(LayoutError) -> Void) throws(LayoutError) {
+        var count = 0
+        // Each role's fields and mappings, worked out once (not per row).
+        var mappingsByRole: [LayoutProfile.Role: [(field: String, mapping: FieldMapping)]] = [:]
         for (tableIndex, table) in tables.enumerated() {
-            let layout = try self.layout(of: table)
-            reading.tables.append(LayoutReading.Table(name: table.name, headerLine: layout.headerIndex.map { table.records[$0].line ?? $0 + 1 },
-                                                      header: layout.header, preamble: layout.preamble))
+            // The first records, where the header and the preamble are.
+            var head = SourceTable(name: table.name, records: [])
+            var rest = table
+            if let stream = table.stream {
+                if seeksHeader {
+                    switch profile.headerRow {
+                    case .row(let number):
+                        while let record = try stream.next() {
+                            head.records.append(record)
+                            if (record.line ?? 0) >= number { break }
+                        }
+                    default:
+                        while head.records.count < LayoutReader.headerSearchRows, let record = try stream.next() { head.records.append(record) }
+                    }
+                }
+            } else {
+                head = table
+                rest = SourceTable(name: table.name, records: [])
+            }
+            let layout = try self.layout(of: head)
+            onTable(LayoutReading.Table(name: table.name, headerLine: layout.headerIndex.map { head.records[$0].line ?? $0 + 1 },
+                                        header: layout.header, preamble: layout.preamble))
             let start = layout.headerIndex.map { $0 + 1 } ?? 0
             let headerKey = layout.header.map(ReadingContext.normalisedHeader)
-            let totalMapping = profile.mapping("amount_paid", for: .line)
             var recordNumber = 0
-            for record in table.records[start...] {
-                if let recordLimit, reading.rows.count >= recordLimit { return reading }
-                if record.isBlank { continue }
+            var stopped = false
+            func handle(_ record: SourceRecord) throws(LayoutError) -> Bool {
+                if let recordLimit, count >= recordLimit { stopped = true; return false }
+                if record.isBlank { return true }
                 // A header repeated further down (a page break in an export) is not data.
                 if !headerKey.isEmpty, record.cells.count == headerKey.count,
-                   zip(record.cells, headerKey).allSatisfy({ ReadingContext.normalisedHeader($0.text) == $1 }) { continue }
+                   zip(record.cells, headerKey).allSatisfy({ ReadingContext.normalisedHeader($0.0.text) == $0.1 }) { return true }
                 if format == .delimited, !layout.header.isEmpty, record.cells.count > layout.header.count,
                    !record.cells[layout.header.count...].allSatisfy({ $0.text.allSatisfy(\.isWhitespace) }) {
                     throw failure("csv.field_count",
@@ -408,18 +589,24 @@ struct ReadingContext {
                 recordNumber += 1
                 let (role, rule) = try self.role(of: record, layout: layout)
                 var values: [String: FieldValue] = [:]
-                for (field, mapping) in roleMappings[role] ?? [] {
+                if mappingsByRole[role] == nil { mappingsByRole[role] = profile.mappings(for: role) }
+                for (field, mapping) in mappingsByRole[role]! {
                     if let value = try self.value(mapping, field: field, record: record, layout: layout) { values[field] = value }
                 }
-                if role == .total || role == .trailer, values["total_amount"] == nil, let mapping = totalMapping {
+                if role == .total || role == .trailer, values["total_amount"] == nil, let mapping = profile.mapping("amount_paid", for: .line) {
                     // A total row's amount stands in the amount column unless [total] says otherwise.
                     if let value = try? self.value(mapping, field: "total_amount", record: record, layout: layout) { values["total_amount"] = value }
                 }
-                reading.rows.append(LayoutReading.Row(location: location(record), role: role, rule: rule, values: values, table: tableIndex,
-                                                      recordNumber: recordNumber, belongsToPreviousLine: record.structure == .lineDeduction))
+                count += 1
+                try body(LayoutReading.Row(location: location(record), role: role, rule: rule, values: values, table: tableIndex,
+                                           recordNumber: recordNumber, belongsToPreviousLine: record.structure == .lineDeduction))
+                return true
             }
+            for record in head.records[min(start, head.records.count)...] where !stopped { _ = try handle(record) }
+            if stopped { return }
+            try rest.forEachRecord(handle)
+            if stopped { return }
         }
-        return reading
     }
 
     func role(of record: SourceRecord, layout: Layout) throws(LayoutError) -> (LayoutProfile.Role, String) {
@@ -499,8 +686,10 @@ struct ReadingContext {
                 }
             }
             if let foundCell { found = foundCell.text }
-            if let found = found?.trimmingHorizontalSpace(), !found.isEmpty {
-                text = found
+            if let found {
+                let trimmed = found.trimmingBlanks()
+                guard !trimmed.isEmpty else { continue }
+                text = trimmed
                 cell = foundCell
                 chosen = source
                 break
@@ -515,7 +704,7 @@ struct ReadingContext {
             case .match(let pattern, let group):
                 guard let current = text else { continue }
                 do {
-                    text = try pattern.firstMatch(in: current, group: group ?? (pattern.groupCount > 0 ? 1 : 0))?.trimmingHorizontalSpace()
+                    text = try pattern.firstMatch(in: current, group: group ?? (pattern.groupCount > 0 ? 1 : 0))?.trimmingCharacters(in: .whitespaces)
                 } catch {
                     throw failure("layout.pattern", "\(field): the pattern `\(pattern.source)` gave up on \"\(current.prefix(40))\"", record)
                 }
@@ -523,7 +712,7 @@ struct ReadingContext {
                 cell = nil
             case .replace(let pattern, let replacement):
                 guard let current = text else { continue }
-                let replaced = pattern.replacing(in: current, with: replacement).trimmingHorizontalSpace()
+                let replaced = pattern.replacing(in: current, with: replacement).trimmingCharacters(in: .whitespaces)
                 text = replaced.isEmpty ? nil : replaced
                 cell = nil
             case .date(let formats): dateFormats = formats

@@ -77,16 +77,18 @@ struct LayoutValues {
 
     /// Text without a currency symbol or the currency's own code (`$1,234.56`, `1.234,56 EUR`, `USD -5.00`).
     static func withoutCurrency(_ text: String, _ currency: CurrencyCode) -> String {
-        var result = String(text.lazy.filter { !currencySymbols.contains($0) }.map { $0 == "\u{2212}" ? "-" : $0 })
+        // ASCII text can hold only the dollar sign among the symbols, and no minus sign (U+2212).
+        var result = text.utf8.allSatisfy({ $0 < 0x80 }) ? (text.contains("$") ? text.filter { $0 != "$" } : text)
+            : text.filter { !currencySymbols.contains($0) }.replacingOccurrences(of: "\u{2212}", with: "-")
         let code = currency.code
         if result.uppercased().hasSuffix(code) { result = String(result.dropLast(code.count)) }
         if result.uppercased().hasPrefix(code) { result = String(result.dropFirst(code.count)) }
-        return result.trimmingHorizontalSpace()
+        return result.trimmingBlanks()
     }
 
     /// `0001234` with 2 implied decimals is 12.34; a trailing or leading sign is kept.
     static func impliedDecimal(_ text: String, digits: Int, currency: CurrencyCode) throws(MoneyError) -> Money {
-        var body = Substring(text.trimmingHorizontalSpace())
+        var body = Substring(text.trimmingBlanks())
         var negative = false
         if body.hasPrefix("-") { negative = true; body = body.dropFirst() } else if body.hasPrefix("+") { body = body.dropFirst() }
         if body.hasSuffix("-") { negative = true; body = body.dropLast() } else if body.hasSuffix("+") { body = body.dropLast() }
@@ -127,7 +129,7 @@ struct LayoutValues {
     /// The row's currency: its `currency` field, else the profile's, else `fallback`.
     func currency(_ row: LayoutReading.Row, fallback: CurrencyCode) throws(LayoutError) -> CurrencyCode {
         guard let value = row.value("currency") else { return profile.currency ?? fallback }
-        do { return try CurrencyCode(value.text.trimmingHorizontalSpace().uppercased()) } catch {
+        do { return try CurrencyCode(value.text.trimmingCharacters(in: .whitespaces).uppercased()) } catch {
             throw failure("csv.bad_currency", "\"\(value.text)\" is not a currency code", row)
         }
     }
@@ -136,5 +138,20 @@ struct LayoutValues {
     func isDebit(_ row: LayoutReading.Row) -> Bool {
         guard profile.debitCreditColumn, let flag = row.value("debit_credit")?.text.uppercased() else { return false }
         return flag.hasPrefix("D") || flag == "S" || flag == "SOLL" || flag == "-"
+    }
+}
+
+extension String {
+    /// Without leading and trailing spaces and tabs: what `trimmingCharacters(in: .whitespaces)`
+    /// gives, with ASCII ends (nearly every cell) trimmed here rather than through Foundation.
+    func trimmingBlanks() -> String {
+        let utf8 = self.utf8
+        func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+        var start = utf8.startIndex, end = utf8.endIndex
+        while start < end, isBlank(utf8[start]) { start = utf8.index(after: start) }
+        while start < end, isBlank(utf8[utf8.index(before: end)]) { end = utf8.index(before: end) }
+        // Other blanks (a no-break space, an ideographic space) are Foundation's to judge.
+        if start < end, utf8[start] >= 0x80 || utf8[utf8.index(before: end)] >= 0x80 { return trimmingCharacters(in: .whitespaces) }
+        return String(self[start..<end])
     }
 }

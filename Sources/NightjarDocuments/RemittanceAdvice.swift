@@ -165,6 +165,16 @@ public struct RemittanceAdvice: Sendable, Equatable, Codable {
     public var isBalanced: Bool { difference.isZero && findings.isEmpty }
 }
 
+/// Where readers put the payments they read, one at a time (the ledger stores each as a batch
+/// in the import's transaction; tests collect them).
+public protocol RemittanceSink: AnyObject {
+    /// The payment at `position` in the file (the next one when nil).
+    func write(_ advice: RemittanceAdvice, position: Int?) throws
+    /// The payment at `position`, already written, has these findings after all (a total row
+    /// further down covered it).
+    func amend(position: Int, findings: [DocumentFinding], isBalanced: Bool) throws
+}
+
 /// Reads 820 transaction sets into `RemittanceAdvice` values.
 ///
 /// The balance rule: BPR02 (negated when BPR03 is D) should equal the sum of RMR04 (amount paid,
@@ -179,7 +189,7 @@ public enum RemittanceAdviceReader {
         for interchange in interchanges {
             for group in interchange.groups {
                 for set in group.transactionSets where set.identifier == "820" {
-                    result.append(try advice(set, defaultCurrency: defaultCurrency, file: file))
+                    result.append(try set.storage.withView { (view) throws(X12Error) in try advice(view, defaultCurrency: defaultCurrency, file: file) })
                 }
             }
         }
@@ -189,13 +199,64 @@ public enum RemittanceAdviceReader {
     /// Reads the bytes of a file and returns its 820s, one transaction set at a time.
     public static func read(_ bytes: [UInt8], defaultCurrency: CurrencyCode, file: String? = nil) throws(X12Error) -> [RemittanceAdvice] {
         var result: [RemittanceAdvice] = []
-        try X12Reader.forEachTransactionSet(bytes, file: file) { (set, _) throws(X12Error) in
-            if set.identifier == "820" { result.append(try advice(set, defaultCurrency: defaultCurrency, file: file)) }
-        }
+        var visitor = Visitor(defaultCurrency: defaultCurrency, file: file) { result.append($0) }
+        try X12Reader.scan(MemorySource(bytes, name: file), file: file, &visitor)
         return result
     }
 
-    static func amount(_ text: String, _ currency: CurrencyCode, segment: X12Segment, element: Int, file: String?) throws(X12Error) -> Money {
+    /// Reads a file in chunks and hands each 820 to `each` as soon as its SE is read: only one
+    /// transaction set is in memory at a time. An error `each` throws stops the reading and is
+    /// rethrown; a structural defect later in the file throws after earlier sets were handed over.
+    public static func forEach(_ source: any ByteSource, defaultCurrency: CurrencyCode, file: String? = nil,
+                               _ each: (RemittanceAdvice) throws -> Void) throws {
+        try withoutActuallyEscaping(each) { each in
+            var failure: (any Error)?
+            var visitor = Visitor(defaultCurrency: defaultCurrency, file: file) { advice in
+                do { try each(advice) } catch {
+                    failure = error
+                    return false
+                }
+                return true
+            }
+            do {
+                try X12Reader.scan(source, file: file, &visitor)
+            } catch {
+                if let failure { throw failure }
+                throw error
+            }
+        }
+    }
+
+    struct Visitor: X12Visitor {
+        let defaultCurrency: CurrencyCode
+        let file: String?
+        let each: (RemittanceAdvice) -> Bool
+
+        init(defaultCurrency: CurrencyCode, file: String?, _ each: @escaping (RemittanceAdvice) -> Bool) {
+            self.defaultCurrency = defaultCurrency
+            self.file = file
+            self.each = each
+        }
+
+        init(defaultCurrency: CurrencyCode, file: String?, _ each: @escaping (RemittanceAdvice) -> Void) {
+            self.init(defaultCurrency: defaultCurrency, file: file) { (advice: RemittanceAdvice) -> Bool in each(advice); return true }
+        }
+
+        mutating func transactionSet(_ set: X12SetView, length: Int, functionalID: String) throws(X12Error) {
+            guard set.header.element(1, is: "820") else { return }
+            let advice = try RemittanceAdviceReader.advice(set, defaultCurrency: defaultCurrency, file: file)
+            guard each(advice) else { throw X12Error(.unsupported, "reading stopped", segment: nil, file: file) }
+        }
+    }
+
+    static func amount(_ segment: X12SegmentView, _ element: Int, _ currency: CurrencyCode, digits: Int, file: String?) throws(X12Error) -> Money {
+        if let minor = X12Values.plainDecimal(segment.element(element), digits: digits) {
+            return Money(minorUnits: minor, currency: currency)
+        }
+        return try amount(segment[element], currency, segment: segment, element: element, file: file)
+    }
+
+    static func amount(_ text: String, _ currency: CurrencyCode, segment: X12SegmentView, element: Int, file: String?) throws(X12Error) -> Money {
         do {
             return try Money.parse(text, currency: currency, style: X12Values.decimalStyle)
         } catch {
@@ -204,16 +265,29 @@ public enum RemittanceAdviceReader {
         }
     }
 
-    static func optionalAmount(_ segment: X12Segment, _ element: Int, _ currency: CurrencyCode, file: String?) throws(X12Error) -> Money? {
-        guard let text = segment.optional(element) else { return nil }
-        return try amount(text, currency, segment: segment, element: element, file: file)
+    static func optionalAmount(_ segment: X12SegmentView, _ element: Int, _ currency: CurrencyCode, digits: Int, file: String?) throws(X12Error) -> Money? {
+        let bytes = X12Text.trimmed(segment.element(element))
+        guard !bytes.isEmpty else { return nil }
+        if let minor = X12Values.plainDecimal(bytes, digits: digits) { return Money(minorUnits: minor, currency: currency) }
+        return try amount(X12Text.text(bytes), currency, segment: segment, element: element, file: file)
     }
 
-    static func advice(_ set: X12TransactionSet, defaultCurrency: CurrencyCode, file: String?) throws(X12Error) -> RemittanceAdvice {
+    /// The ADX whose loop a segment is in (its NTE and REF belong to it): in a line, or at the ENT level.
+    enum AdjustmentPlace { case line(Int, Int), entity(Int, Int) }
+
+    static func update(_ advice: inout RemittanceAdvice, _ place: AdjustmentPlace?, _ change: (inout Adjustment) -> Void) {
+        switch place {
+        case .line(let line, let index): change(&advice.lines[line].adjustments[index])
+        case .entity(let entity, let index): change(&advice.entities[entity].adjustments[index])
+        case nil: break
+        }
+    }
+
+    static func advice(_ set: X12SetView, defaultCurrency: CurrencyCode, file: String?) throws(X12Error) -> RemittanceAdvice {
         // The currency can come after BPR, so find it first.
         var currency = defaultCurrency
         var currencyDeclared = false
-        if let cur = set.segments.first(where: { $0.id == "CUR" }), let code = cur.optional(2) {
+        if let cur = set.first(.cur), let code = cur.optional(2) {
             currencyDeclared = true
             do {
                 currency = try CurrencyCode(code)
@@ -221,74 +295,75 @@ public enum RemittanceAdviceReader {
                 throw X12Error(.badAmount, "CUR02 \"\(code)\" is not a currency code", segment: cur.number, file: file)
             }
         }
-        guard let bpr = set.segments.first(where: { $0.id == "BPR" || $0.id == "BPS" }) else {
+        var found: X12SegmentView?
+        for index in 0..<set.segmentCount where set.records[index + 1].tag == .bpr || set.records[index + 1].tag == .bps {
+            found = set.segment(index)
+            break
+        }
+        guard let bpr = found else {
             throw X12Error(.missingSegment, "transaction set \(set.controlNumber) has no BPR segment", segment: set.header.number, file: file)
         }
-        let isOld = bpr.id == "BPS"
+        let isOld = bpr.tag == .bps
+        let digits = currency.minorUnitDigits
         // BPS (003010): 01 method, 02 amount, 03 credit/debit ... 12 date (YYMMDD). BPR: 01 handling, 02 amount, 03 C/D ...
         let creditDebit = bpr.optional(3) ?? "C"
-        var total = try amount(bpr[2], currency, segment: bpr, element: 2, file: file)
+        var total = try amount(bpr, 2, currency, digits: digits, file: file)
         if creditDebit == "D" { total = Money(minorUnits: 0 &- total.minorUnits, currency: currency) }
-        let dateText = isOld ? bpr.optional(12) : bpr.optional(16)
-        let effective = try dateText.map { (text) throws(X12Error) in try X12Values.date(text, segment: bpr, file: file) }
-        let trn = set.segments.first { $0.id == "TRN" }
+        let effective = try X12Values.optionalDate(bpr, isOld ? 12 : 16, file: file)
+        let trn = set.first(.trn)
+        let control = set.controlNumber
         var advice = RemittanceAdvice(
-            controlNumber: set.controlNumber, segment: set.header.number, handlingCode: isOld ? "C" : bpr[1], total: total,
+            controlNumber: control, segment: set.header.number, handlingCode: isOld ? "C" : bpr[1], total: total,
             creditDebit: creditDebit, paymentMethod: isOld ? bpr.optional(1) : bpr.optional(4), paymentFormat: isOld ? nil : bpr.optional(5),
             originatingBankID: isOld ? nil : bpr.optional(7), originatingAccount: isOld ? nil : bpr.optional(9),
             receivingBankID: isOld ? nil : bpr.optional(13), receivingAccount: isOld ? nil : bpr.optional(15),
             effectiveDate: effective, traceNumber: trn?.optional(2), traceOriginator: trn?.optional(3), currency: currency,
             references: [], dates: [], parties: [], entities: [], lines: [])
         advice.currencyDeclared = currencyDeclared
+        advice.lines.reserveCapacity(set.segmentCount / 4)
         enum Place { case heading, party, entity, line, itemDetail }
         var place = Place.heading
-        /// The ADX whose loop we are in (its NTE and REF belong to it): in a line, or at the ENT level.
-        enum AdjustmentPlace { case line(Int, Int), entity(Int, Int) }
         var adjustmentPlace: AdjustmentPlace?
-        func updateAdjustment(_ change: (inout Adjustment) -> Void) {
-            switch adjustmentPlace {
-            case .line(let line, let index): change(&advice.lines[line].adjustments[index])
-            case .entity(let entity, let index): change(&advice.entities[entity].adjustments[index])
-            case nil: break
-            }
-        }
-        for segment in set.segments {
-            if segment.id != "NTE" && segment.id != "REF" && segment.id != "DTM" && segment.id != "PER" { adjustmentPlace = nil }
-            switch segment.id {
-            case "N1" where segment[1] == "LI":
+        // (No nested function captures `advice`: a captured variable lives in a box that every access must check.)
+        for index in 0..<set.segmentCount {
+            let segment = set.segment(index)
+            let tag = segment.tag
+            if tag != .nte && tag != .ref && tag != .dtm && tag != .per { adjustmentPlace = nil }
+            switch tag {
+            case .n1 where segment.element(1, is: "LI"):
                 // 003010 line-item loop: RMT segments under it are item detail, not remitted invoices.
                 place = .itemDetail
-            case "N1":
+            case .n1:
                 advice.parties.append(Party(role: segment[1], name: segment[2], idQualifier: segment.optional(3), id: segment.optional(4),
                                             address: [], references: []))
                 if place == .heading || place == .party { place = .party }
                 if place == .itemDetail || place == .line { place = .entity }
-            case "N2", "N3", "N4":
+            case .n2, .n3, .n4:
                 if place == .party, !advice.parties.isEmpty {
                     advice.parties[advice.parties.count - 1].address.append(
                         (1...max(1, segment.elementCount)).compactMap { segment.optional($0) }.joined(separator: " "))
                 }
-            case "ENT":
+            case .ent:
                 advice.entities.append(RemittanceEntity(assignedNumber: segment.optional(1), qualifier: segment.optional(2),
                                                         idQualifier: segment.optional(3), id: segment.optional(4), adjustments: [],
                                                         segment: segment.number))
                 place = .entity
-            case "RMT" where place == .itemDetail:
+            case .rmt where place == .itemDetail:
                 continue
-            case "RMR", "RMT":
+            case .rmr, .rmt:
                 // RMT (003010): 01 qualifier, 02 reference, 03 amount paid, 04 invoice amount.
-                let old = segment.id == "RMT"
-                let paid = try amount(segment[old ? 3 : 4], currency, segment: segment, element: old ? 3 : 4, file: file)
+                let old = tag == .rmt
+                let paid = try amount(segment, old ? 3 : 4, currency, digits: digits, file: file)
                 advice.lines.append(RemittanceLine(
                     entity: advice.entities.isEmpty ? nil : advice.entities.count - 1, referenceQualifier: segment[1],
                     reference: segment[2], paymentAction: old ? nil : segment.optional(3), amountPaid: paid,
-                    invoiceAmount: try optionalAmount(segment, old ? 4 : 5, currency, file: file),
-                    discount: old ? nil : try optionalAmount(segment, 6, currency, file: file),
+                    invoiceAmount: try optionalAmount(segment, old ? 4 : 5, currency, digits: digits, file: file),
+                    discount: old ? nil : try optionalAmount(segment, 6, currency, digits: digits, file: file),
                     references: [], dates: [], adjustments: [], segment: segment.number))
                 place = .line
-            case "ADX":
+            case .adx:
                 let qualifier = segment.optional(3)
-                var adjustment = Adjustment(amount: try amount(segment[1], currency, segment: segment, element: 1, file: file),
+                var adjustment = Adjustment(amount: try amount(segment, 1, currency, digits: digits, file: file),
                                             reasonCode: segment[2], referenceQualifier: qualifier, reference: segment.optional(4),
                                             segment: segment.number)
                 if place == .line, !advice.lines.isEmpty {
@@ -307,19 +382,19 @@ public enum RemittanceAdviceReader {
                     advice.entities[entity].adjustments.append(adjustment)
                     adjustmentPlace = .entity(entity, advice.entities[entity].adjustments.count - 1)
                 }
-            case "NTE":
+            case .nte:
                 // The payer's words about the adjustment before it ("DEBIT MEMO DM-4471 DAMAGED").
                 guard let text = segment.optional(2) ?? segment.optional(1), adjustmentPlace != nil else { continue }
-                updateAdjustment { $0.reasonText = $0.reasonText.map { $0 + " " + text } ?? text }
-            case "REF" where adjustmentPlace != nil:
+                RemittanceAdviceReader.update(&advice, adjustmentPlace) { $0.reasonText = $0.reasonText.map { $0 + " " + text } ?? text }
+            case .ref where adjustmentPlace != nil:
                 let value = segment.optional(2) ?? segment.optional(3)
-                updateAdjustment { adjustment in
+                RemittanceAdviceReader.update(&advice, adjustmentPlace) { adjustment in
                     if adjustment.reference == nil {
                         adjustment.reference = value
                         adjustment.referenceQualifier = adjustment.referenceQualifier ?? segment.optional(1)
                     }
                 }
-            case "REF":
+            case .ref:
                 let reference = DocumentReference(qualifier: segment[1], value: segment.optional(2) ?? segment[3])
                 switch place {
                 case .itemDetail: continue
@@ -327,10 +402,10 @@ public enum RemittanceAdviceReader {
                 case .party: advice.parties[advice.parties.count - 1].references.append(reference)
                 default: advice.references.append(reference)
                 }
-            case "DTM":
-                guard let text = segment.optional(2) else { continue }
-                let date = DocumentDate(qualifier: segment[1], date: try X12Values.date(text, segment: segment, file: file))
-                if place == .line { advice.lines[advice.lines.count - 1].dates.append(date) } else if place != .itemDetail { advice.dates.append(date) }
+            case .dtm:
+                guard let date = try X12Values.optionalDate(segment, 2, file: file) else { continue }
+                let entry = DocumentDate(qualifier: segment[1], date: date)
+                if place == .line { advice.lines[advice.lines.count - 1].dates.append(entry) } else if place != .itemDetail { advice.dates.append(entry) }
             default:
                 continue
             }
@@ -344,8 +419,62 @@ enum X12Values {
     /// X12 R-type decimals: explicit point, no grouping.
     static let decimalStyle = DecimalStyle(decimalSeparator: ".", groupingSeparators: [])
 
+    /// The common decimal, read where it lies: an optional leading `-`, digits, at most one
+    /// point and no more fractional digits than `digits`. nil means "not that simple": the
+    /// general parser then gives the value or the exact error (the same rule as `Money.parse`).
+    @inline(__always)
+    static func plainDecimal(_ bytes: UnsafeBufferPointer<UInt8>, digits: Int) -> Int64? {
+        // 14 characters cannot overflow, even scaled by 10^4.
+        guard let base = bytes.baseAddress, bytes.count > 0, bytes.count <= 14, digits <= 4 else { return nil }
+        var value: Int64 = 0
+        var index = 0
+        let negative = base[0] == 45
+        if negative { index = 1 }
+        var seenDigit = false
+        var fraction = -1
+        while index < bytes.count {
+            let byte = base[index]
+            if byte >= 48 && byte <= 57 {
+                if fraction >= 0 {
+                    guard fraction < digits else { return nil }
+                    fraction += 1
+                }
+                value = value &* 10 &+ Int64(byte &- 48)
+                seenDigit = true
+            } else if byte == 46 && fraction < 0 {
+                fraction = 0
+            } else {
+                return nil
+            }
+            index += 1
+        }
+        guard seenDigit else { return nil }
+        var scale = digits - max(fraction, 0)
+        while scale > 0 { value = value &* 10; scale -= 1 }
+        return negative ? -value : value
+    }
+
+    /// Element `index` as a date (CCYYMMDD or YYMMDD), nil when absent or empty.
+    static func optionalDate(_ segment: X12SegmentView, _ index: Int, file: String?) throws(X12Error) -> CalendarDate? {
+        let bytes = X12Text.trimmed(segment.element(index))
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return nil }
+        if bytes.count == 8 || bytes.count == 6, bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+            func number(_ from: Int, _ count: Int) -> Int {
+                var value = 0
+                for offset in from..<(from + count) { value = value * 10 + Int(base[offset] - 48) }
+                return value
+            }
+            var year = number(0, bytes.count == 8 ? 4 : 2)
+            if bytes.count == 6 { year = year < 70 ? 2000 + year : 1900 + year }
+            let tail = bytes.count == 8 ? 4 : 2
+            if let date = try? CalendarDate(year: year, month: number(tail, 2), day: number(tail + 2, 2)) { return date }
+            throw X12Error(.badDate, "\(segment.id) date \"\(X12Text.text(bytes))\" is not CCYYMMDD or YYMMDD", segment: segment.number, file: file)
+        }
+        return try date(X12Text.text(bytes), segment: segment, file: file)
+    }
+
     /// CCYYMMDD or YYMMDD.
-    static func date(_ text: String, segment: X12Segment, file: String?) throws(X12Error) -> CalendarDate {
+    static func date(_ text: String, segment: X12SegmentView, file: String?) throws(X12Error) -> CalendarDate {
         do {
             switch text.count {
             case 8: return try CalendarDate.parse(text, format: "yyyyMMdd")

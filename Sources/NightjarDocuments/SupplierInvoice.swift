@@ -63,7 +63,7 @@ public enum SupplierInvoiceReader {
         for interchange in interchanges {
             for group in interchange.groups {
                 for set in group.transactionSets where set.identifier == "810" {
-                    result.append(try invoice(set, defaultCurrency: defaultCurrency, file: file))
+                    result.append(try set.storage.withView { (view) throws(X12Error) in try invoice(view, defaultCurrency: defaultCurrency, file: file) })
                 }
             }
         }
@@ -71,14 +71,53 @@ public enum SupplierInvoiceReader {
     }
 
     public static func read(_ bytes: [UInt8], defaultCurrency: CurrencyCode, file: String? = nil) throws(X12Error) -> [SupplierInvoice] {
+        try read(MemorySource(bytes, name: file), defaultCurrency: defaultCurrency, file: file)
+    }
+
+    /// Reads a file in chunks, a transaction set at a time.
+    public static func read(_ source: any ByteSource, defaultCurrency: CurrencyCode, file: String? = nil) throws(X12Error) -> [SupplierInvoice] {
         var result: [SupplierInvoice] = []
-        try X12Reader.forEachTransactionSet(bytes, file: file) { (set, _) throws(X12Error) in
-            if set.identifier == "810" { result.append(try invoice(set, defaultCurrency: defaultCurrency, file: file)) }
-        }
+        var visitor = Visitor(defaultCurrency: defaultCurrency, file: file) { result.append($0); return true }
+        try X12Reader.scan(source, file: file, &visitor)
         return result
     }
 
-    static func scaled(_ text: String, digits: Int, segment: X12Segment, element: Int, file: String?) throws(X12Error) -> Int64 {
+    /// Hands each 810 to `each` as soon as its SE is read: one transaction set in memory at a time.
+    /// An error `each` throws stops the reading and is rethrown.
+    public static func forEach(_ source: any ByteSource, defaultCurrency: CurrencyCode, file: String? = nil,
+                               _ each: (SupplierInvoice) throws -> Void) throws {
+        try withoutActuallyEscaping(each) { each in
+            var failure: (any Error)?
+            var visitor = Visitor(defaultCurrency: defaultCurrency, file: file) { invoice in
+                do { try each(invoice) } catch {
+                    failure = error
+                    return false
+                }
+                return true
+            }
+            do {
+                try X12Reader.scan(source, file: file, &visitor)
+            } catch {
+                if let failure { throw failure }
+                throw error
+            }
+        }
+    }
+
+    struct Visitor: X12Visitor {
+        let defaultCurrency: CurrencyCode
+        let file: String?
+        let each: (SupplierInvoice) -> Bool
+
+        mutating func transactionSet(_ set: X12SetView, length: Int, functionalID: String) throws(X12Error) {
+            guard set.header.element(1, is: "810") else { return }
+            guard each(try SupplierInvoiceReader.invoice(set, defaultCurrency: defaultCurrency, file: file)) else {
+                throw X12Error(.unsupported, "reading stopped", segment: nil, file: file)
+            }
+        }
+    }
+
+    static func scaled(_ text: String, digits: Int, segment: X12SegmentView, element: Int, file: String?) throws(X12Error) -> Int64 {
         do {
             return try Money.parseMinorUnits(text, digits: digits, style: X12Values.decimalStyle)
         } catch {
@@ -87,12 +126,12 @@ public enum SupplierInvoiceReader {
         }
     }
 
-    static func invoice(_ set: X12TransactionSet, defaultCurrency: CurrencyCode, file: String?) throws(X12Error) -> SupplierInvoice {
+    static func invoice(_ set: X12SetView, defaultCurrency: CurrencyCode, file: String?) throws(X12Error) -> SupplierInvoice {
         var currency = defaultCurrency
-        if let cur = set.segments.first(where: { $0.id == "CUR" }), let code = cur.optional(2), let parsed = try? CurrencyCode(code) {
+        if let cur = set.first(.cur), let code = cur.optional(2), let parsed = try? CurrencyCode(code) {
             currency = parsed
         }
-        guard let big = set.segments.first(where: { $0.id == "BIG" }) else {
+        guard let big = set.first(.big) else {
             throw X12Error(.missingSegment, "invoice \(set.controlNumber) has no BIG segment", segment: set.header.number, file: file)
         }
         guard let number = big.optional(2) else {
@@ -100,39 +139,40 @@ public enum SupplierInvoiceReader {
         }
         var invoice = SupplierInvoice(
             controlNumber: set.controlNumber, segment: set.header.number,
-            invoiceDate: try big.optional(1).map { (text) throws(X12Error) in try X12Values.date(text, segment: big, file: file) },
+            invoiceDate: try X12Values.optionalDate(big, 1, file: file),
             invoiceNumber: number,
-            purchaseOrderDate: try big.optional(3).map { (text) throws(X12Error) in try X12Values.date(text, segment: big, file: file) },
+            purchaseOrderDate: try X12Values.optionalDate(big, 3, file: file),
             purchaseOrderNumber: big.optional(4), currency: currency, references: [], parties: [], terms: [], dates: [], lines: [],
             total: nil, lineCount: nil, allowancesAndCharges: .zero(currency), findings: [])
-        var tds: X12Segment?
-        var ctt: X12Segment?
+        var tds: X12SegmentView?
+        var ctt: X12SegmentView?
         var inLines = false
         var inParty = false
-        for segment in set.segments {
-            switch segment.id {
-            case "REF":
+        for index in 0..<set.segmentCount {
+            let segment = set.segment(index)
+            switch segment.tag {
+            case .ref:
                 let reference = DocumentReference(qualifier: segment[1], value: segment.optional(2) ?? segment[3])
                 if inParty, !invoice.parties.isEmpty { invoice.parties[invoice.parties.count - 1].references.append(reference) }
                 else { invoice.references.append(reference) }
-            case "N1":
+            case .n1:
                 invoice.parties.append(Party(role: segment[1], name: segment[2], idQualifier: segment.optional(3), id: segment.optional(4),
                                              address: [], references: []))
                 inParty = true
-            case "N2", "N3", "N4":
+            case .n2, .n3, .n4:
                 if inParty, !invoice.parties.isEmpty {
                     invoice.parties[invoice.parties.count - 1].address.append(
                         (1...max(1, segment.elementCount)).compactMap { segment.optional($0) }.joined(separator: " "))
                 }
-            case "ITD":
+            case .itd:
                 invoice.terms.append((1...max(1, segment.elementCount)).map { segment[$0] }.joined(separator: "*"))
                 inParty = false
-            case "DTM":
+            case .dtm:
                 inParty = false
-                if let text = segment.optional(2) {
-                    invoice.dates.append(DocumentDate(qualifier: segment[1], date: try X12Values.date(text, segment: segment, file: file)))
+                if let date = try X12Values.optionalDate(segment, 2, file: file) {
+                    invoice.dates.append(DocumentDate(qualifier: segment[1], date: date))
                 }
-            case "IT1":
+            case .it1:
                 inParty = false
                 inLines = true
                 var ids: [ProductID] = []
@@ -149,21 +189,21 @@ public enum SupplierInvoiceReader {
                     unit: segment.optional(3),
                     unitPriceTenThousandths: try scaled(segment.optional(4) ?? "0", digits: 4, segment: segment, element: 4, file: file),
                     productIDs: ids, description: nil, segment: segment.number))
-            case "PID":
+            case .pid:
                 if inLines, !invoice.lines.isEmpty, invoice.lines[invoice.lines.count - 1].description == nil {
                     invoice.lines[invoice.lines.count - 1].description = segment.optional(5)
                 }
-            case "TDS":
+            case .tds:
                 tds = segment
                 inLines = false
-            case "SAC":
+            case .sac:
                 // Allowances (A) and charges (C), on a line or for the whole invoice; SAC05 has implied two decimals.
                 if let amountText = segment.optional(5) {
                     let value = try scaled(amountText, digits: 0, segment: segment, element: 5, file: file)
                     let signed = segment[1] == "A" ? -value : value
                     invoice.allowancesAndCharges = Money(minorUnits: invoice.allowancesAndCharges.minorUnits &+ signed, currency: currency)
                 }
-            case "CTT":
+            case .ctt:
                 ctt = segment
             default:
                 continue
@@ -201,13 +241,26 @@ public enum SupplierInvoiceReader {
 /// one invoice, in file order. Line numbers stand where an 810 would give segment numbers.
 public enum SupplierInvoiceTableReader {
     public static func read(_ bytes: [UInt8], profile: LayoutProfile, defaultCurrency: CurrencyCode, file: String? = nil) throws(LayoutError) -> [SupplierInvoice] {
+        try read(MemorySource(bytes, name: file), profile: profile, defaultCurrency: defaultCurrency, file: file)
+    }
+
+    /// Reads a feed a row at a time; the invoices themselves are kept until the end, since rows
+    /// of one invoice need not be together.
+    public static func read(_ source: any ByteSource, profile: LayoutProfile, defaultCurrency: CurrencyCode, file: String? = nil) throws(LayoutError) -> [SupplierInvoice] {
         guard profile.kind == .supplierInvoices else {
             throw LayoutError(code: "profile.kind", message: "profile \(profile.name) is not for supplier invoices", location: SourceLocation(file: file, line: 1))
         }
         let values = LayoutValues(profile: profile, file: file)
         var order: [String] = []
         var invoices: [String: SupplierInvoice] = [:]
-        for row in try LayoutReader.read(bytes, profile: profile, file: file).rows where row.role == .line {
+        // As when the file is read whole, an unreadable record anywhere comes before a bad value.
+        var rowError: LayoutError?
+        try LayoutReader.forEachRow(source, profile: profile, file: file) { (row) throws(LayoutError) in
+            guard row.role == .line, rowError == nil else { return }
+            do throws(LayoutError) { try add(row) } catch { rowError = error }
+        }
+        if let rowError { throw rowError }
+        func add(_ row: LayoutReading.Row) throws(LayoutError) {
             guard let number = try values.identifier("invoice_number", row), let code = try values.identifier("item_code", row),
                   let quantityText = row.value("quantity")?.text, let costText = row.value("unit_cost")?.text else {
                 throw values.failure("csv.missing_value", "invoice_number, item_code, quantity and unit_cost are required", row)

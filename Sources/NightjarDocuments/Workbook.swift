@@ -18,36 +18,72 @@ public enum WorkbookReader {
 
     /// The sheets a selection names, in workbook order.
     public static func sheets(_ bytes: [UInt8], selection: LayoutProfile.SheetSelection, file: String?) throws(LayoutError) -> [Sheet] {
-        let archive = try ZipArchive(bytes, file: file)
-        var shared: [String] = []
-        if let part = try archive.part("xl/sharedStrings.xml") { shared = try sharedStrings(part, file: file) }
-        var styles = CellStyles()
-        if let part = try archive.part("xl/styles.xml") { styles = try cellStyles(part, file: file) }
-        let all = try sheetPaths(archive, file: file)
-        var chosen: [(name: String, path: String)]
-        switch selection {
-        case .first: chosen = Array(all.prefix(1))
-        case .all: chosen = all
-        case .number(let number):
-            guard number <= all.count else {
-                throw LayoutError(code: "xlsx.no_sheet", message: "the workbook has \(all.count) sheet(s), not \(number)", location: SourceLocation(file: file))
-            }
-            chosen = [all[number - 1]]
-        case .named(let name):
-            guard let sheet = all.first(where: { $0.name.caseInsensitiveCompare(name) == .orderedSame }) else {
-                throw LayoutError(code: "xlsx.no_sheet", message: "the workbook has no sheet \"\(name)\" (it has: \(all.map(\.name).joined(separator: ", ")))",
-                                     location: SourceLocation(file: file))
-            }
-            chosen = [sheet]
-        }
+        let workbook = try Workbook(bytes, file: file)
+        let chosen = try workbook.chosen(selection)
         var result: [Sheet] = []
         for (name, path) in chosen {
-            guard let part = try archive.part(path) else {
-                throw LayoutError(code: "xlsx.malformed", message: "the workbook has no worksheet \(path)", location: SourceLocation(file: file))
-            }
-            result.append(Sheet(name: name, rows: try rows(part, sheet: name, shared: shared, styles: styles, file: file)))
+            let rows = try workbook.rows(path, sheet: name)
+            var collected: [(line: Int, cells: [SourceCell])] = []
+            while let row = rows.next() { collected.append(row) }
+            if let failure = rows.failure() { throw failure }
+            result.append(Sheet(name: name, rows: collected))
         }
         return result
+    }
+
+    /// An opened workbook: its archive, shared strings, cell styles and sheets; each sheet's rows are read as they are asked for.
+    struct Workbook {
+        let archive: ZipArchive
+        let shared: [String]
+        let styles: CellStyles
+        let sheets: [(name: String, path: String)]
+        let file: String?
+
+        init(_ bytes: [UInt8], file: String?) throws(LayoutError) {
+            archive = try ZipArchive(bytes, file: file)
+            var shared: [String] = []
+            if let part = try archive.part("xl/sharedStrings.xml") { shared = try sharedStrings(part, file: file) }
+            self.shared = shared
+            var styles = CellStyles()
+            if let part = try archive.part("xl/styles.xml") { styles = try cellStyles(part, file: file) }
+            self.styles = styles
+            sheets = try sheetPaths(archive, file: file)
+            self.file = file
+        }
+
+        /// The sheets a selection names, in workbook order.
+        func chosen(_ selection: LayoutProfile.SheetSelection) throws(LayoutError) -> [(name: String, path: String)] {
+            switch selection {
+            case .first: return Array(sheets.prefix(1))
+            case .all: return sheets
+            case .number(let number):
+                guard number <= sheets.count else {
+                    throw LayoutError(code: "xlsx.no_sheet", message: "the workbook has \(sheets.count) sheet(s), not \(number)", location: SourceLocation(file: file))
+                }
+                return [sheets[number - 1]]
+            case .named(let name):
+                guard let sheet = sheets.first(where: { $0.name.caseInsensitiveCompare(name) == .orderedSame }) else {
+                    throw LayoutError(code: "xlsx.no_sheet", message: "the workbook has no sheet \"\(name)\" (it has: \(sheets.map(\.name).joined(separator: ", ")))",
+                                         location: SourceLocation(file: file))
+                }
+                return [sheet]
+            }
+        }
+
+        /// A sheet's rows, from the start of its part.
+        func rows(_ path: String, sheet: String) throws(LayoutError) -> SheetRows {
+            guard let part = try archive.stream(path) else {
+                throw LayoutError(code: "xlsx.malformed", message: "the workbook has no worksheet \(path)", location: SourceLocation(file: file))
+            }
+            return SheetRows(part: part, sheet: sheet, shared: shared, styles: styles, file: file)
+        }
+
+        /// Reads a sheet through once, keeping nothing: refused as reading it whole would refuse it.
+        func check(_ path: String, sheet: String) throws(LayoutError) {
+            let rows = try rows(path, sheet: sheet)
+            while rows.next() != nil {}
+            if let failure = rows.failure() { throw failure }
+        }
     }
 
     static func document(_ bytes: [UInt8], part: String, file: String?) throws(LayoutError) -> MarkupDocument {
@@ -125,48 +161,6 @@ public enum WorkbookReader {
             }
         }
         return styles
-    }
-
-    static func rows(_ bytes: [UInt8], sheet: String, shared: [String], styles: CellStyles, file: String?) throws(LayoutError) -> [(line: Int, cells: [SourceCell])] {
-        let document = try document(bytes, part: "worksheet \(sheet)", file: file)
-        var result: [(line: Int, cells: [SourceCell])] = []
-        for row in document.root?.descendants(named: "row") ?? [] {
-            let number = row.attribute("r").flatMap(Int.init) ?? ((result.last?.line ?? 0) + 1)
-            var cells: [SourceCell] = []
-            for cell in row.children(named: "c") {
-                let column = cell.attribute("r").map(columnIndex) ?? cells.count
-                guard column < 16_384 else { continue }
-                while cells.count < column { cells.append(SourceCell(text: "")) }
-                let raw = cell.children(named: "v").first?.content ?? ""
-                let reference = cell.attribute("r") ?? "\(columnName(column))\(number)"
-                var value = SourceCell(text: "", reference: reference)
-                switch cell.attribute("t") {
-                case "s":
-                    guard let index = Int(raw), index >= 0, index < shared.count else {
-                        throw LayoutError(code: "xlsx.malformed", message: "cell \(reference) points to a missing shared string",
-                                             location: SourceLocation(file: file, line: number, place: "sheet \(sheet), cell \(reference)"))
-                    }
-                    value.text = shared[index]
-                case "inlineStr": value.text = cell.descendants(named: "t").map(\.content).joined()
-                case "b": value.text = raw == "1" ? "TRUE" : "FALSE"
-                case "str", "e": value.text = raw
-                default:
-                    guard !raw.isEmpty else { break }
-                    let style = cell.attribute("s").flatMap(Int.init)
-                    value.number = raw
-                    value.numberFormat = style.flatMap { $0 < styles.formats.count ? styles.formats[$0] : nil }
-                    if let style, styles.dates.contains(style), let serial = Double(raw), serial >= 1, serial < 2_958_466 {
-                        value.date = excelDate(serial)
-                        value.text = value.date!.description
-                    } else {
-                        value.text = numberText(raw)
-                    }
-                }
-                if cells.count == column { cells.append(value) } else { cells[column] = value }
-            }
-            result.append((number, cells))
-        }
-        return result
     }
 
     /// Excel's 1900 date system: serial 25569 is 1970-01-01.
@@ -259,9 +253,8 @@ struct ZipArchive {
         self.entries = entries
     }
 
-    /// The inflated bytes of `name`, or nil when absent.
-    func part(_ name: String) throws(LayoutError) -> [UInt8]? {
-        guard let entry = entries[name] else { return nil }
+    /// Where the data of `name` starts; refused when its header, declared size or method is wrong.
+    func dataStart(_ name: String, _ entry: Entry) throws(LayoutError) -> Int {
         func failure(_ message: String) -> LayoutError {
             LayoutError(code: "xlsx.malformed", message: "\(name): \(message)", location: SourceLocation(file: file))
         }
@@ -272,15 +265,23 @@ struct ZipArchive {
         let start = header + 30 + (Int(bytes[header + 26]) | Int(bytes[header + 27]) << 8) + (Int(bytes[header + 28]) | Int(bytes[header + 29]) << 8)
         guard start <= bytes.count, entry.compressedSize <= bytes.count - start else { throw failure("truncated data") }
         guard entry.size <= WorkbookReader.maximumPartSize else { throw failure("declares \(entry.size) bytes, over the limit") }
-        let data = Array(bytes[start..<(start + entry.compressedSize)])
-        let content: [UInt8]
         switch entry.method {
-        case 0:
-            guard data.count == entry.size else { throw failure("its stored size differs from its declared size") }
-            content = data
-        case 8: content = try inflate(data, expected: entry.size, failure: failure)
+        case 0: guard entry.compressedSize == entry.size else { throw failure("its stored size differs from its declared size") }
+        case 8: break
         default: throw failure("compression method \(entry.method) is not supported")
         }
+        return start
+    }
+
+    /// The inflated bytes of `name`, or nil when absent.
+    func part(_ name: String) throws(LayoutError) -> [UInt8]? {
+        guard let entry = entries[name] else { return nil }
+        func failure(_ message: String) -> LayoutError {
+            LayoutError(code: "xlsx.malformed", message: "\(name): \(message)", location: SourceLocation(file: file))
+        }
+        let start = try dataStart(name, entry)
+        let data = Array(bytes[start..<(start + entry.compressedSize)])
+        let content = entry.method == 0 ? data : try inflate(data, expected: entry.size, failure: failure)
         // The checksum the archive states for the part: damaged bytes are refused, not read.
         let checksum = content.withUnsafeBufferPointer { buffer in
             UInt32(truncatingIfNeeded: CZlib.crc32(0, buffer.baseAddress, UInt32(buffer.count)))

@@ -1,4 +1,5 @@
 public import NightjarCore
+import Foundation
 
 /// The separators an interchange declares in its ISA header.
 public struct X12Separators: Sendable, Equatable {
@@ -10,7 +11,8 @@ public struct X12Separators: Sendable, Equatable {
 }
 
 /// One segment: its id, its elements (element 1 is `elements[1]`; `elements[0]` is the id),
-/// and its position in the file.
+/// and its position in the file. (What `X12Reader.read` collects; the streaming readers see
+/// `X12SegmentView`s instead, which copy nothing.)
 public struct X12Segment: Sendable, Equatable {
     public let id: String
     let elements: [ArraySlice<UInt8>]
@@ -21,36 +23,217 @@ public struct X12Segment: Sendable, Equatable {
     /// Element `index` (1-based) as text, or "" when absent. Bytes outside ASCII are read as Latin-1.
     public subscript(_ index: Int) -> String {
         guard index < elements.count else { return "" }
-        return X12Segment.text(elements[index])
+        return X12Text.text(elements[index])
     }
 
     /// Element `index` or nil when absent or empty (surrounding spaces ignored).
     public func optional(_ index: Int) -> String? {
         guard index < elements.count else { return nil }
-        var slice = elements[index]
-        while let first = slice.first, first == 32 || first == 9 { slice = slice.dropFirst() }
-        while let last = slice.last, last == 32 || last == 9 { slice = slice.dropLast() }
-        return slice.isEmpty ? nil : X12Segment.text(slice)
+        let text = elements[index].withUnsafeBufferPointer { X12Text.trimmed($0) }
+        return text.isEmpty ? nil : X12Text.text(text)
     }
 
     /// The components of element `index`.
     public func components(_ index: Int) -> [String] {
         guard index < elements.count else { return [] }
-        return elements[index].split(separator: component, omittingEmptySubsequences: false).map { X12Segment.text($0) }
+        return elements[index].split(separator: component, omittingEmptySubsequences: false).map { X12Text.text($0) }
     }
 
     public var elementCount: Int { elements.count - 1 }
 
-    static func text<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        var ascii = true
-        for byte in bytes where byte >= 0x80 {
-            ascii = false
-            break
-        }
-        if ascii { return String(decoding: bytes, as: UTF8.self) }
-        return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+    init(_ view: X12SegmentView) {
+        id = X12Text.text(X12Text.trimmed(view.element(0)))
+        elements = (0..<view.count).map { ArraySlice(view.element($0)) }
+        number = view.number
+        component = view.component
     }
 }
+
+/// Element text: ASCII as it is, other bytes as Latin-1 (X12's basic and extended character sets).
+enum X12Text {
+    @inline(__always)
+    static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        for byte in bytes where byte >= 0x80 {
+            return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func text<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        for byte in bytes where byte >= 0x80 {
+            return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The bytes without surrounding spaces and tabs.
+    @inline(__always)
+    static func trimmed(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        guard let base = bytes.baseAddress else { return bytes }
+        var start = 0, end = bytes.count
+        while start < end, base[start] == 32 || base[start] == 9 { start += 1 }
+        while end > start, base[end - 1] == 32 || base[end - 1] == 9 { end -= 1 }
+        return UnsafeBufferPointer(start: base + start, count: end - start)
+    }
+}
+
+/// A segment id packed into an integer (`RMR` is 0x524D52), so segments are told apart without text.
+struct X12Tag: Equatable {
+    let value: UInt32
+
+    init(_ text: StaticString) {
+        var value: UInt32 = 0
+        text.withUTF8Buffer { for byte in $0 { value = value << 8 | UInt32(byte) } }
+        self.value = value
+    }
+
+    init(value: UInt32) { self.value = value }
+
+    // Constants rather than stored statics: no lazy initialisation on every comparison.
+    static var isa: X12Tag { X12Tag(value: 0x495341) }  // ISA
+    static var iea: X12Tag { X12Tag(value: 0x494541) }  // IEA
+    static var gs: X12Tag { X12Tag(value: 0x4753) }  // GS
+    static var ge: X12Tag { X12Tag(value: 0x4745) }  // GE
+    static var st: X12Tag { X12Tag(value: 0x5354) }  // ST
+    static var se: X12Tag { X12Tag(value: 0x5345) }  // SE
+    static var bpr: X12Tag { X12Tag(value: 0x425052) }  // BPR
+    static var bps: X12Tag { X12Tag(value: 0x425053) }  // BPS
+    static var cur: X12Tag { X12Tag(value: 0x435552) }  // CUR
+    static var trn: X12Tag { X12Tag(value: 0x54524E) }  // TRN
+    static var n1: X12Tag { X12Tag(value: 0x4E31) }  // N1
+    static var n2: X12Tag { X12Tag(value: 0x4E32) }  // N2
+    static var n3: X12Tag { X12Tag(value: 0x4E33) }  // N3
+    static var n4: X12Tag { X12Tag(value: 0x4E34) }  // N4
+    static var ent: X12Tag { X12Tag(value: 0x454E54) }  // ENT
+    static var rmr: X12Tag { X12Tag(value: 0x524D52) }  // RMR
+    static var rmt: X12Tag { X12Tag(value: 0x524D54) }  // RMT
+    static var adx: X12Tag { X12Tag(value: 0x414458) }  // ADX
+    static var nte: X12Tag { X12Tag(value: 0x4E5445) }  // NTE
+    static var ref: X12Tag { X12Tag(value: 0x524546) }  // REF
+    static var dtm: X12Tag { X12Tag(value: 0x44544D) }  // DTM
+    static var per: X12Tag { X12Tag(value: 0x504552) }  // PER
+    static var big: X12Tag { X12Tag(value: 0x424947) }  // BIG
+    static var itd: X12Tag { X12Tag(value: 0x495444) }  // ITD
+    static var it1: X12Tag { X12Tag(value: 0x495431) }  // IT1
+    static var pid: X12Tag { X12Tag(value: 0x504944) }  // PID
+    static var tds: X12Tag { X12Tag(value: 0x544453) }  // TDS
+    static var sac: X12Tag { X12Tag(value: 0x534143) }  // SAC
+    static var ctt: X12Tag { X12Tag(value: 0x435454) }  // CTT
+}
+
+/// Where a segment's elements are: `count` pairs of offsets from `firstBound` in the bounds table.
+struct SegmentRecord {
+    var tag: X12Tag
+    var number: Int
+    var firstBound: Int32
+    var count: Int32
+}
+
+/// A segment as the reader sees it: its elements are slices of the reader's buffer (nothing is
+/// copied), valid only while the transaction set is being visited.
+struct X12SegmentView {
+    let base: UnsafePointer<UInt8>
+    let bounds: UnsafePointer<Int32>
+    /// Elements, the id included.
+    let count: Int
+    let tag: X12Tag
+    let number: Int
+    let component: UInt8
+
+    @inline(__always)
+    func element(_ index: Int) -> UnsafeBufferPointer<UInt8> {
+        guard index < count else { return UnsafeBufferPointer(start: base, count: 0) }
+        let start = Int(bounds[2 * index]), end = Int(bounds[2 * index + 1])
+        return UnsafeBufferPointer(start: base + start, count: end - start)
+    }
+
+    var elementCount: Int { count - 1 }
+
+    /// The id as written (spaces trimmed).
+    var id: String { X12Text.text(X12Text.trimmed(element(0))) }
+
+    /// Element `index` as text, or "" when absent.
+    subscript(_ index: Int) -> String { X12Text.text(element(index)) }
+
+    /// Element `index` or nil when absent or empty (surrounding spaces ignored).
+    func optional(_ index: Int) -> String? {
+        let bytes = X12Text.trimmed(element(index))
+        return bytes.isEmpty ? nil : X12Text.text(bytes)
+    }
+
+    /// Whether element `index` is exactly `text`.
+    func element(_ index: Int, is text: StaticString) -> Bool {
+        let bytes = element(index)
+        return text.withUTF8Buffer { expected in
+            expected.count == bytes.count && (expected.count == 0 || memcmp(expected.baseAddress!, bytes.baseAddress!, expected.count) == 0)
+        }
+    }
+
+    /// Element `index` (untrimmed) parsed as an integer, or nil.
+    func integer(_ index: Int) -> Int? { Int(self[index]) }
+}
+
+/// A transaction set as the reader sees it: ST, the segments between, SE.
+struct X12SetView {
+    let base: UnsafePointer<UInt8>
+    let bounds: UnsafePointer<Int32>
+    let records: UnsafeBufferPointer<SegmentRecord>
+    let component: UInt8
+
+    @inline(__always)
+    func view(_ record: Int) -> X12SegmentView {
+        let entry = records[record]
+        return X12SegmentView(base: base, bounds: bounds + Int(entry.firstBound), count: Int(entry.count), tag: entry.tag, number: entry.number,
+                              component: component)
+    }
+
+    var header: X12SegmentView { view(0) }
+    /// Segments after ST and before SE.
+    var segmentCount: Int { records.count - 2 }
+    @inline(__always)
+    func segment(_ index: Int) -> X12SegmentView { view(index + 1) }
+
+    /// ST01.
+    var identifier: String { header[1] }
+    /// ST02.
+    var controlNumber: String { header[2] }
+
+    /// The first segment with `tag`, if any.
+    func first(_ tag: X12Tag) -> X12SegmentView? {
+        for index in 0..<segmentCount where records[index + 1].tag == tag { return segment(index) }
+        return nil
+    }
+}
+
+/// A transaction set's bytes and segment table kept after reading (what `X12Reader.read` collects).
+struct X12SetStorage: Sendable {
+    let bytes: [UInt8]
+    let bounds: [Int32]
+    let records: [SegmentRecord]
+    let component: UInt8
+
+    init(_ view: X12SetView, length: Int) {
+        bytes = Array(UnsafeBufferPointer(start: view.base, count: length))
+        let last = view.records[view.records.count - 1]
+        bounds = Array(UnsafeBufferPointer(start: view.bounds, count: Int(last.firstBound + 2 * last.count)))
+        records = Array(view.records)
+        component = view.component
+    }
+
+    func withView<T>(_ body: (X12SetView) throws(X12Error) -> T) throws(X12Error) -> T {
+        try bytes.withUnsafeBufferPointer { (base) throws(X12Error) -> T in
+            try bounds.withUnsafeBufferPointer { (bounds) throws(X12Error) -> T in
+                try records.withUnsafeBufferPointer { (records) throws(X12Error) -> T in
+                    try body(X12SetView(base: base.baseAddress ?? UnsafePointer(bitPattern: 1)!, bounds: bounds.baseAddress ?? UnsafePointer(bitPattern: 4)!,
+                                        records: records, component: component))
+                }
+            }
+        }
+    }
+}
+
+extension SegmentRecord: Sendable {}
+extension X12Tag: Sendable {}
 
 /// A transaction set (ST ... SE): its id (820, 810), control number, and the segments between.
 public struct X12TransactionSet: Sendable {
@@ -59,6 +242,7 @@ public struct X12TransactionSet: Sendable {
     /// Segments after ST and before SE.
     public let segments: [X12Segment]
     public let header: X12Segment
+    let storage: X12SetStorage
 }
 
 /// A functional group (GS ... GE).
@@ -81,62 +265,111 @@ public struct X12Interchange: Sendable {
     public let groups: [X12FunctionalGroup]
 }
 
+/// What the scanner tells its reader: each transaction set as soon as its SE is read, and the
+/// ends of groups and interchanges.
+protocol X12Visitor {
+    mutating func transactionSet(_ set: X12SetView, length: Int, functionalID: String) throws(X12Error)
+    mutating func groupEnded(functionalID: String, version: String, controlNumber: String, header: X12Segment)
+    mutating func interchangeEnded(separators: X12Separators, controlNumber: String, sender: String, receiver: String)
+}
+
+extension X12Visitor {
+    mutating func groupEnded(functionalID: String, version: String, controlNumber: String, header: X12Segment) {}
+    mutating func interchangeEnded(separators: X12Separators, controlNumber: String, sender: String, receiver: String) {}
+}
+
 /// Reads X12 envelopes: separators from each ISA, several interchanges per file, and every
-/// control number and count checked. Pure: bytes in, values out.
+/// control number and count checked. The file is read in chunks and a transaction set at a
+/// time: only the set being read is in memory.
 public enum X12Reader {
     /// Limits that keep a hostile file from exhausting memory.
     public static let maximumSegmentLength = 64 * 1024
     public static let maximumSegments = 5_000_000
+    /// The largest transaction set (one payment, one invoice) read: the memory an X12 import
+    /// needs beyond its fixed buffers.
+    public static let maximumTransactionSetBytes = 64 * 1024 * 1024
 
     /// Every interchange in `bytes`, with all their segments. Structural defects throw a located `X12Error`.
     public static func read(_ bytes: [UInt8], file: String? = nil) throws(X12Error) -> [X12Interchange] {
-        try read(bytes, file: file, collect: true) { _, _ in }
-    }
-
-    /// Checks the whole structure and hands each transaction set to `visit` as soon as its SE is
-    /// read, without keeping the segments: large files are read in constant memory per set.
-    /// A structural defect anywhere still refuses the file, but sets before it have been visited,
-    /// so callers convert into values and store nothing until this returns.
-    public static func forEachTransactionSet(_ bytes: [UInt8], file: String? = nil,
-                                             _ visit: (X12TransactionSet, _ functionalID: String) throws(X12Error) -> Void) throws(X12Error) {
-        _ = try read(bytes, file: file, collect: false, visit)
-    }
-
-    static func read(_ bytes: [UInt8], file: String?, collect: Bool,
-                     _ visit: (X12TransactionSet, String) throws(X12Error) -> Void) throws(X12Error) -> [X12Interchange] {
-        var cursor = skipLeadingNoise(bytes, from: 0)
-        guard cursor < bytes.count else { throw X12Error(.noInterchange, "the file is empty", segment: nil, file: file) }
-        var interchanges: [X12Interchange] = []
-        var segmentNumber = 0
-        while cursor < bytes.count {
-            guard bytes.count - cursor >= 3, bytes[cursor] == 73, bytes[cursor + 1] == 83, bytes[cursor + 2] == 65 else {
-                if interchanges.isEmpty {
-                    throw X12Error(.noInterchange, "the file does not start with an ISA segment", segment: 1, file: file)
-                }
-                throw X12Error(.trailingData, "data after the last IEA is not another interchange", segment: segmentNumber + 1, file: file)
+        struct Collector: X12Visitor {
+            var interchanges: [X12Interchange] = []
+            var groups: [X12FunctionalGroup] = []
+            var sets: [X12TransactionSet] = []
+            mutating func transactionSet(_ set: X12SetView, length: Int, functionalID: String) throws(X12Error) {
+                sets.append(X12TransactionSet(identifier: set.identifier, controlNumber: set.controlNumber,
+                                              segments: (0..<set.segmentCount).map { X12Segment(set.segment($0)) },
+                                              header: X12Segment(set.header), storage: X12SetStorage(set, length: length)))
             }
-            let (interchange, next, count) = try readInterchange(bytes, from: cursor, firstSegment: segmentNumber + 1, file: file,
-                                                                 collect: collect, visit)
-            interchanges.append(interchange)
-            segmentNumber = count
-            cursor = skipLeadingNoise(bytes, from: next)
+            mutating func groupEnded(functionalID: String, version: String, controlNumber: String, header: X12Segment) {
+                groups.append(X12FunctionalGroup(functionalID: functionalID, version: version, controlNumber: controlNumber, transactionSets: sets, header: header))
+                sets = []
+            }
+            mutating func interchangeEnded(separators: X12Separators, controlNumber: String, sender: String, receiver: String) {
+                interchanges.append(X12Interchange(separators: separators, controlNumber: controlNumber, sender: sender, receiver: receiver, groups: groups))
+                groups = []
+            }
         }
-        return interchanges
+        var collector = Collector()
+        try scan(MemorySource(bytes, name: file), file: file, &collector)
+        return collector.interchanges
+    }
+
+    /// What a file's envelopes hold, found by reading every segment and checking every control
+    /// number and count, without reading any document.
+    public struct Summary: Sendable, Equatable {
+        public var interchanges = 0
+        public var groups = 0
+        /// Transaction sets by ST01 (820, 810, 997...).
+        public var transactionSets: [String: Int] = [:]
+        public var segments = 0
+
+        public init() {}
+    }
+
+    /// The structure of a file read in chunks (see `Summary`).
+    public static func summary(_ source: any ByteSource, file: String? = nil) throws(X12Error) -> Summary {
+        struct Counter: X12Visitor {
+            var summary = Summary()
+            mutating func transactionSet(_ set: X12SetView, length: Int, functionalID: String) throws(X12Error) {
+                summary.transactionSets[set.identifier, default: 0] += 1
+                summary.segments += set.records.count
+            }
+            mutating func groupEnded(functionalID: String, version: String, controlNumber: String, header: X12Segment) { summary.groups += 1 }
+            mutating func interchangeEnded(separators: X12Separators, controlNumber: String, sender: String, receiver: String) { summary.interchanges += 1 }
+        }
+        var counter = Counter()
+        try scan(source, file: file, &counter)
+        return counter.summary
+    }
+
+    /// Reads the source and hands each transaction set to `visitor` as soon as its SE is read.
+    /// A structural defect anywhere still refuses the file, but sets before it have been visited,
+    /// so callers store nothing outside a transaction they roll back.
+    static func scan<Visitor: X12Visitor>(_ source: any ByteSource, file: String?, _ visitor: inout Visitor) throws(X12Error) {
+        let scanner = X12Scanner(source: source, file: file)
+        defer { scanner.release() }
+        try scanner.run(&visitor)
     }
 
     static func skipLeadingNoise(_ bytes: [UInt8], from start: Int) -> Int {
         var cursor = start
         if cursor == 0, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { cursor = 3 }
-        while cursor < bytes.count, bytes[cursor] == 32 || bytes[cursor] == 9 || bytes[cursor] == 10 || bytes[cursor] == 13
-            || bytes[cursor] == 0 || bytes[cursor] == 0x15 || bytes[cursor] == 0x1A {
-            cursor += 1
-        }
+        while cursor < bytes.count, isNoise(bytes[cursor]) { cursor += 1 }
         return cursor
+    }
+
+    @inline(__always)
+    static func isNoise(_ byte: UInt8) -> Bool {
+        byte == 32 || byte == 9 || byte == 10 || byte == 13 || byte == 0 || byte == 0x15 || byte == 0x1A
     }
 
     /// Reads the ISA header's separators: the element separator is the byte after "ISA"; ISA16
     /// (one byte) follows the 16th element separator; the segment terminator follows it.
     static func separators(_ bytes: [UInt8], at start: Int, segment: Int, file: String?) throws(X12Error) -> (X12Separators, headerEnd: Int, elements: [String]) {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(X12Error) in try separators(buffer, at: start, segment: segment, file: file) }
+    }
+
+    static func separators(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, segment: Int, file: String?) throws(X12Error) -> (X12Separators, headerEnd: Int, elements: [String]) {
         guard start + 4 < bytes.count else { throw X12Error(.badHeader, "the ISA segment is cut short", segment: segment, file: file) }
         let element = bytes[start + 3]
         guard element != 10, element != 13, !isAlphanumeric(element) else {
@@ -148,7 +381,7 @@ public enum X12Reader {
         var fieldStart = cursor + 1
         while cursor < bytes.count, separatorsSeen < 16, cursor - start < 200 {
             if bytes[cursor] == element {
-                if separatorsSeen > 0 { fields.append(X12Segment.text(bytes[fieldStart..<cursor])) }
+                if separatorsSeen > 0 { fields.append(X12Text.text(bytes[fieldStart..<cursor])) }
                 separatorsSeen += 1
                 fieldStart = cursor + 1
             }
@@ -159,7 +392,7 @@ public enum X12Reader {
         }
         let component = bytes[cursor]
         let terminator = bytes[cursor + 1]
-        fields.append(X12Segment.text([component]))
+        fields.append(X12Text.text([component]))
         guard component != element, terminator != element, terminator != component, !isAlphanumeric(terminator) else {
             throw X12Error(.badHeader, "the ISA separators are not distinct (element \(show(element)), component \(show(component)), segment \(show(terminator)))",
                            segment: segment, file: file)
@@ -173,6 +406,7 @@ public enum X12Reader {
         return (X12Separators(element: element, component: component, repetition: repetition, segment: terminator), cursor + 2, fields)
     }
 
+    @inline(__always)
     static func isAlphanumeric(_ byte: UInt8) -> Bool {
         (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
     }
@@ -181,115 +415,285 @@ public enum X12Reader {
         byte >= 33 && byte < 127 ? "'\(Character(Unicode.Scalar(byte)))'" : String(format: "0x%02X", byte)
     }
 
-    /// Splits an interchange into segments and checks its structure.
-    static func readInterchange(_ bytes: [UInt8], from start: Int, firstSegment: Int, file: String?, collect: Bool,
-                                _ visit: (X12TransactionSet, String) throws(X12Error) -> Void) throws(X12Error) -> (X12Interchange, Int, Int) {
-        let (separators, headerEnd, isaFields) = try separators(bytes, at: start, segment: firstSegment, file: file)
-        let isaSegment = X12Segment(id: "ISA", elements: [ArraySlice(Array("ISA".utf8))] + isaFields.map { ArraySlice(Array($0.utf8)) },
-                                    number: firstSegment, component: separators.component)
-        var number = firstSegment
-        var cursor = headerEnd
-        var groups: [X12FunctionalGroup] = []
-        var groupHeader: X12Segment?
-        var sets: [X12TransactionSet] = []
-        var setCount = 0
-        var setHeader: X12Segment?
-        var setSegments: [X12Segment] = []
-        func located(_ kind: X12Error.Kind, _ message: String, _ segment: Int) -> X12Error {
-            X12Error(kind, message, segment: segment, file: file)
-        }
-        while true {
-            cursor = skipLineBreaks(bytes, from: cursor, terminator: separators.segment)
-            guard cursor < bytes.count else {
-                let open = setHeader.map { "inside transaction set \($0[2]): no SE" } ?? groupHeader.map { "inside functional group \($0[6]): no GE" } ?? "before IEA"
-                throw located(.truncated, "the file ends \(open)", number)
-            }
-            var end = cursor
-            while end < bytes.count, bytes[end] != separators.segment {
-                end += 1
-                if end - cursor > maximumSegmentLength {
-                    throw located(.tooLarge, "a segment is longer than \(maximumSegmentLength) bytes (wrong segment terminator?)", number + 1)
-                }
-            }
-            var content = bytes[cursor..<end]
-            while let last = content.last, last == 13 || last == 10 { content = content.dropLast() }
-            cursor = min(end + 1, bytes.count)
-            if end == bytes.count && content.isEmpty { continue }
-            number += 1
-            if number - firstSegment > maximumSegments { throw located(.tooLarge, "more than \(maximumSegments) segments", number) }
-            let elements = content.split(separator: separators.element, omittingEmptySubsequences: false)
-            var idBytes = elements[0]
-            while let first = idBytes.first, first == 32 || first == 9 { idBytes = idBytes.dropFirst() }
-            while let last = idBytes.last, last == 32 || last == 9 { idBytes = idBytes.dropLast() }
-            guard !idBytes.isEmpty, idBytes.count <= 3, idBytes.allSatisfy(isAlphanumeric) else {
-                throw located(.unexpectedSegment, "\"\(String(X12Segment.text(content).prefix(20)))\" is not a segment (wrong separator?)", number)
-            }
-            let id = X12Segment.text(idBytes)
-            let segment = X12Segment(id: id, elements: elements, number: number, component: separators.component)
-            switch id {
-            case "GS":
-                guard groupHeader == nil else { throw located(.unexpectedSegment, "GS before the previous group's GE", number) }
-                groupHeader = segment
-            case "GE":
-                guard let header = groupHeader, setHeader == nil else {
-                    throw located(.unexpectedSegment, setHeader != nil ? "GE inside a transaction set (no SE)" : "GE without GS", number)
-                }
-                guard segment[2] == header[6] else {
-                    throw located(.controlMismatch, "GE02 is \(segment[2]) but GS06 is \(header[6])", number)
-                }
-                guard Int(segment[1]) == setCount else {
-                    throw located(.countMismatch, "GE01 says \(segment[1]) transaction sets, the group has \(setCount)", number)
-                }
-                groups.append(X12FunctionalGroup(functionalID: header[1], version: header[8], controlNumber: header[6],
-                                                 transactionSets: sets, header: header))
-                groupHeader = nil
-                sets = []
-                setCount = 0
-            case "ST":
-                guard groupHeader != nil else { throw located(.unexpectedSegment, "ST outside a functional group (no GS)", number) }
-                guard setHeader == nil else { throw located(.unexpectedSegment, "ST before the previous set's SE", number) }
-                setHeader = segment
-                setSegments = []
-            case "SE":
-                guard let header = setHeader else { throw located(.unexpectedSegment, "SE without ST", number) }
-                guard segment[2] == header[2] else {
-                    throw located(.controlMismatch, "SE02 is \(segment[2]) but ST02 is \(header[2])", number)
-                }
-                let count = setSegments.count + 2
-                guard Int(segment[1]) == count else {
-                    throw located(.countMismatch, "SE01 says \(segment[1]) segments, the transaction set has \(count)", number)
-                }
-                let set = X12TransactionSet(identifier: header[1], controlNumber: header[2], segments: setSegments, header: header)
-                try visit(set, groupHeader?[1] ?? "")
-                if collect { sets.append(set) }
-                setCount += 1
-                setSegments = []
-                setHeader = nil
-            case "IEA":
-                guard groupHeader == nil else { throw located(.unexpectedSegment, "IEA inside a functional group (no GE)", number) }
-                guard segment[2] == isaFields[12] else {
-                    throw located(.controlMismatch, "IEA02 is \(segment[2]) but ISA13 is \(isaFields[12])", number)
-                }
-                guard Int(segment[1]) == groups.count else {
-                    throw located(.countMismatch, "IEA01 says \(segment[1]) functional groups, the interchange has \(groups.count)", number)
-                }
-                let interchange = X12Interchange(separators: separators, controlNumber: isaFields[12],
-                                                 sender: isaFields[5].trimmingCharacters(in: .whitespaces),
-                                                 receiver: isaFields[7].trimmingCharacters(in: .whitespaces), groups: groups)
-                _ = isaSegment
-                return (interchange, cursor, number)
-            case "ISA":
-                throw located(.unexpectedSegment, "ISA before the previous interchange's IEA", number)
-            default:
-                guard setHeader != nil else { throw located(.unexpectedSegment, "\(id) outside a transaction set", number) }
-                setSegments.append(segment)
-            }
-        }
-    }
-
     static func skipLineBreaks(_ bytes: [UInt8], from start: Int, terminator: UInt8) -> Int {
         var cursor = start
         while cursor < bytes.count, (bytes[cursor] == 10 || bytes[cursor] == 13) && bytes[cursor] != terminator { cursor += 1 }
         return cursor
+    }
+}
+
+/// The reading machine behind `X12Reader`: a buffer refilled from the source, holding the bytes
+/// from the start of the transaction set being read (or of the segment, between sets), with the
+/// elements of each segment recorded as offsets into it.
+final class X12Scanner {
+    // The scanner is used by one reader at a time and never re-entered: the per-access
+    // exclusivity checks of class properties would cost more than the scanning itself.
+    let source: any ByteSource
+    let file: String?
+    @exclusivity(unchecked) var buffer: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) var capacity: Int
+    /// Valid bytes in the buffer.
+    @exclusivity(unchecked) var limit = 0
+    @exclusivity(unchecked) var atEnd = false
+    /// Bytes before `anchor` may be dropped; recorded offsets count from it.
+    @exclusivity(unchecked) var anchor = 0
+    @exclusivity(unchecked) var cursor = 0
+    /// Element offsets of the segments recorded since the anchor, in pairs.
+    @exclusivity(unchecked) var bounds: UnsafeMutablePointer<Int32>
+    @exclusivity(unchecked) var boundsCount = 0
+    @exclusivity(unchecked) var boundsCapacity = 8192
+    @exclusivity(unchecked) var records: [SegmentRecord] = []
+    static let chunk = 1 << 20
+
+    init(source: any ByteSource, file: String?) {
+        self.source = source
+        self.file = file
+        capacity = X12Scanner.chunk
+        buffer = .allocate(capacity: capacity)
+        bounds = .allocate(capacity: boundsCapacity)
+        records.reserveCapacity(1024)
+    }
+
+    func release() {
+        buffer.deallocate()
+        bounds.deallocate()
+    }
+
+    @inline(__always)
+    func appendBound(_ value: Int) {
+        if boundsCount == boundsCapacity {
+            let larger = UnsafeMutablePointer<Int32>.allocate(capacity: boundsCapacity * 2)
+            larger.update(from: bounds, count: boundsCount)
+            bounds.deallocate()
+            bounds = larger
+            boundsCapacity *= 2
+        }
+        bounds[boundsCount] = Int32(truncatingIfNeeded: value)
+        boundsCount += 1
+    }
+
+    func failure(_ kind: X12Error.Kind, _ message: String, _ segment: Int?) -> X12Error {
+        X12Error(kind, message, segment: segment, file: file)
+    }
+
+    /// Reads more: keeps the bytes from `anchor`, moved to the front, and adds what the source gives.
+    func refill() throws(X12Error) {
+        guard !atEnd else { return }
+        if anchor > 0 {
+            let kept = limit - anchor
+            if kept > 0 { buffer.update(from: buffer + anchor, count: kept) }
+            cursor -= anchor
+            limit = kept
+            anchor = 0
+        }
+        if limit == capacity {
+            guard capacity < X12Reader.maximumTransactionSetBytes else {
+                throw failure(.tooLarge, "a transaction set is longer than \(X12Reader.maximumTransactionSetBytes / 1_048_576) MiB", records.first?.number)
+            }
+            let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
+            larger.update(from: buffer, count: limit)
+            buffer.deallocate()
+            buffer = larger
+            capacity *= 2
+        }
+        let count: Int
+        do {
+            count = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer + limit, count: capacity - limit))
+        } catch {
+            throw failure(.unreadable, error.message, nil)
+        }
+        if count == 0 { atEnd = true }
+        limit += count
+    }
+
+    /// Whether `count` bytes from the cursor are in the buffer (false: the file ends first).
+    func ensure(_ count: Int) throws(X12Error) -> Bool {
+        while limit - cursor < count, !atEnd { try refill() }
+        return limit - cursor >= count
+    }
+
+    /// Skips what may stand between interchanges (and a byte-order mark at the very start).
+    func skipNoise(atStart: Bool) throws(X12Error) {
+        anchor = cursor
+        if atStart, try ensure(3), buffer[cursor] == 0xEF, buffer[cursor + 1] == 0xBB, buffer[cursor + 2] == 0xBF { cursor += 3 }
+        while true {
+            while cursor < limit, X12Reader.isNoise(buffer[cursor]) { cursor += 1 }
+            anchor = cursor
+            if cursor < limit || atEnd { return }
+            try refill()
+        }
+    }
+
+    func run<Visitor: X12Visitor>(_ visitor: inout Visitor) throws(X12Error) {
+        try skipNoise(atStart: true)
+        guard try ensure(1) else { throw failure(.noInterchange, "the file is empty", nil) }
+        var interchanges = 0
+        var segmentNumber = 0
+        while try ensure(1) {
+            guard try ensure(3), buffer[cursor] == 73, buffer[cursor + 1] == 83, buffer[cursor + 2] == 65 else {
+                if interchanges == 0 { throw failure(.noInterchange, "the file does not start with an ISA segment", 1) }
+                throw failure(.trailingData, "data after the last IEA is not another interchange", segmentNumber + 1)
+            }
+            segmentNumber = try readInterchange(firstSegment: segmentNumber + 1, &visitor)
+            interchanges += 1
+            try skipNoise(atStart: false)
+        }
+    }
+
+    /// Splits an interchange into segments and checks its structure; returns the number of its last segment.
+    func readInterchange<Visitor: X12Visitor>(firstSegment: Int, _ visitor: inout Visitor) throws(X12Error) -> Int {
+        anchor = cursor
+        _ = try ensure(256)
+        let (separators, headerEnd, isaFields) = try UnsafeBufferPointer(start: buffer + cursor, count: limit - cursor)
+            .withMemoryRebound(to: UInt8.self) { (bytes) throws(X12Error) in try X12Reader.separators(bytes, at: 0, segment: firstSegment, file: file) }
+        cursor += headerEnd
+        let element = separators.element, terminator = separators.segment
+        let maximumLength = X12Reader.maximumSegmentLength
+        var number = firstSegment
+        var groups = 0
+        var group: (functionalID: String, version: String, control: String, header: X12Segment)?
+        var setCount = 0
+        var inSet = false
+        var setControl = ""
+        var setIdentifier = ""
+        while true {
+            // Line breaks between segments (unless one is the terminator).
+            while true {
+                while cursor < limit, (buffer[cursor] == 10 || buffer[cursor] == 13) && buffer[cursor] != terminator { cursor += 1 }
+                if cursor < limit || atEnd { break }
+                if !inSet { anchor = cursor }
+                try refill()
+            }
+            if !inSet {
+                anchor = cursor
+                records.removeAll(keepingCapacity: true)
+                boundsCount = 0
+            }
+            guard cursor < limit else {
+                let open = inSet ? "inside transaction set \(setControl): no SE" : group.map { "inside functional group \($0.control): no GE" } ?? "before IEA"
+                throw failure(.truncated, "the file ends \(open)", number)
+            }
+            // The segment's end: its terminator, or the end of the file.
+            var scanned = 0
+            var end = 0
+            var terminated = false
+            while true {
+                let window = min(limit - cursor, maximumLength + 1)
+                if window > scanned, let found = memchr(buffer + cursor + scanned, Int32(terminator), window - scanned) {
+                    end = buffer.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                    terminated = true
+                    break
+                }
+                scanned = window
+                if window == maximumLength + 1 {
+                    throw failure(.tooLarge, "a segment is longer than \(maximumLength) bytes (wrong segment terminator?)", number + 1)
+                }
+                if atEnd {
+                    end = limit
+                    break
+                }
+                try refill()
+            }
+            let start = cursor
+            var contentEnd = end
+            while contentEnd > start, buffer[contentEnd - 1] == 13 || buffer[contentEnd - 1] == 10 { contentEnd -= 1 }
+            cursor = terminated ? end + 1 : end
+            if !terminated && contentEnd == start { continue }
+            number += 1
+            if number - firstSegment > X12Reader.maximumSegments { throw failure(.tooLarge, "more than \(X12Reader.maximumSegments) segments", number) }
+            // Elements, as offsets from the anchor.
+            let firstBound = Int32(boundsCount)
+            var elementStart = start
+            var index = start
+            while index < contentEnd {
+                if buffer[index] == element {
+                    appendBound(elementStart - anchor)
+                    appendBound(index - anchor)
+                    elementStart = index + 1
+                }
+                index += 1
+            }
+            appendBound(elementStart - anchor)
+            appendBound(contentEnd - anchor)
+            let elementCount = (boundsCount - Int(firstBound)) / 2
+            // The id: one to three letters or digits.
+            var idStart = start, idEnd = Int(bounds[Int(firstBound) + 1]) + anchor
+            while idStart < idEnd, buffer[idStart] == 32 || buffer[idStart] == 9 { idStart += 1 }
+            while idEnd > idStart, buffer[idEnd - 1] == 32 || buffer[idEnd - 1] == 9 { idEnd -= 1 }
+            var tagValue: UInt32 = 0
+            var validID = idEnd > idStart && idEnd - idStart <= 3
+            if validID {
+                for position in idStart..<idEnd {
+                    guard X12Reader.isAlphanumeric(buffer[position]) else { validID = false; break }
+                    tagValue = tagValue << 8 | UInt32(buffer[position])
+                }
+            }
+            guard validID else {
+                let shown = X12Text.text(UnsafeBufferPointer(start: buffer + start, count: min(contentEnd - start, 80))).prefix(20)
+                throw failure(.unexpectedSegment, "\"\(shown)\" is not a segment (wrong separator?)", number)
+            }
+            let tag = X12Tag(value: tagValue)
+            records.append(SegmentRecord(tag: tag, number: number, firstBound: firstBound, count: Int32(elementCount)))
+            let segment = X12SegmentView(base: buffer + anchor, bounds: bounds + Int(firstBound),
+                                         count: elementCount, tag: tag, number: number, component: separators.component)
+            switch tag {
+            case .gs:
+                guard group == nil else { throw failure(.unexpectedSegment, "GS before the previous group's GE", number) }
+                group = (segment[1], segment[8], segment[6], X12Segment(segment))
+            case .ge:
+                guard let current = group, !inSet else {
+                    throw failure(.unexpectedSegment, inSet ? "GE inside a transaction set (no SE)" : "GE without GS", number)
+                }
+                guard segment[2] == current.control else {
+                    throw failure(.controlMismatch, "GE02 is \(segment[2]) but GS06 is \(current.control)", number)
+                }
+                guard segment.integer(1) == setCount else {
+                    throw failure(.countMismatch, "GE01 says \(segment[1]) transaction sets, the group has \(setCount)", number)
+                }
+                visitor.groupEnded(functionalID: current.functionalID, version: current.version, controlNumber: current.control, header: current.header)
+                groups += 1
+                group = nil
+                setCount = 0
+            case .st:
+                guard group != nil else { throw failure(.unexpectedSegment, "ST outside a functional group (no GS)", number) }
+                guard !inSet else { throw failure(.unexpectedSegment, "ST before the previous set's SE", number) }
+                inSet = true
+                setControl = segment[2]
+                setIdentifier = segment[1]
+            case .se:
+                guard inSet else { throw failure(.unexpectedSegment, "SE without ST", number) }
+                guard segment[2] == setControl else {
+                    throw failure(.controlMismatch, "SE02 is \(segment[2]) but ST02 is \(setControl)", number)
+                }
+                let count = records.count
+                guard segment.integer(1) == count else {
+                    throw failure(.countMismatch, "SE01 says \(segment[1]) segments, the transaction set has \(count)", number)
+                }
+                _ = setIdentifier
+                let length = end - anchor
+                try records.withUnsafeBufferPointer { (recordsBuffer) throws(X12Error) in
+                    let set = X12SetView(base: buffer + anchor, bounds: bounds, records: recordsBuffer, component: separators.component)
+                    try visitor.transactionSet(set, length: length, functionalID: group?.functionalID ?? "")
+                }
+                setCount += 1
+                inSet = false
+            case .iea:
+                guard group == nil else { throw failure(.unexpectedSegment, "IEA inside a functional group (no GE)", number) }
+                guard segment[2] == isaFields[12] else {
+                    throw failure(.controlMismatch, "IEA02 is \(segment[2]) but ISA13 is \(isaFields[12])", number)
+                }
+                guard segment.integer(1) == groups else {
+                    throw failure(.countMismatch, "IEA01 says \(segment[1]) functional groups, the interchange has \(groups)", number)
+                }
+                visitor.interchangeEnded(separators: separators, controlNumber: isaFields[12], sender: isaFields[5].trimmingCharacters(in: .whitespaces),
+                                         receiver: isaFields[7].trimmingCharacters(in: .whitespaces))
+                anchor = cursor
+                return number
+            case .isa:
+                throw failure(.unexpectedSegment, "ISA before the previous interchange's IEA", number)
+            default:
+                guard inSet else { throw failure(.unexpectedSegment, "\(segment.id) outside a transaction set", number) }
+            }
+        }
     }
 }

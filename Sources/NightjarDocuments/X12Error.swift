@@ -16,6 +16,8 @@ public struct X12Error: NightjarError, Equatable {
         case trailingData = "x12.trailing_data"
         case tooLarge = "x12.too_large"
         case unsupported = "x12.unsupported"
+        /// The file could not be read (a failing disk, a file that shrank while being read).
+        case unreadable = "file.unreadable"
     }
 
     public let kind: Kind

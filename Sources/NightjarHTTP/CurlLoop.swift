@@ -28,6 +28,7 @@ final class Transfer: @unchecked Sendable {
 
     var easy: UnsafeMutableRawPointer?
     var headerList: UnsafeMutablePointer<curl_slist>?
+    var resolveList: UnsafeMutablePointer<curl_slist>?
     var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     var status = 0
     var headers: [(name: String, value: String)] = []
@@ -164,6 +165,10 @@ final class CurlLoop: @unchecked Sendable {
         if let ca = transfer.tls.caBundle { _ = ccurl_easy_setopt_ptr(easy, CURLOPT_CAINFO, ca) }
         if let certificate = transfer.tls.clientCertificate { _ = ccurl_easy_setopt_ptr(easy, CURLOPT_SSLCERT, certificate) }
         if let key = transfer.tls.clientKey { _ = ccurl_easy_setopt_ptr(easy, CURLOPT_SSLKEY, key) }
+        if !transfer.tls.resolve.isEmpty {
+            for entry in transfer.tls.resolve { transfer.resolveList = curl_slist_append(transfer.resolveList, entry) }
+            _ = ccurl_easy_setopt_ptr(easy, CURLOPT_RESOLVE, transfer.resolveList)
+        }
         _ = ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, transfer.limits.connectTimeout.milliseconds)
         _ = ccurl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, transfer.limits.totalTimeout.milliseconds)
         _ = ccurl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, transfer.limits.lowSpeedBytesPerSecond)
@@ -291,6 +296,8 @@ final class CurlLoop: @unchecked Sendable {
         curl_easy_cleanup(easy)
         curl_slist_free_all(transfer.headerList)
         transfer.headerList = nil
+        curl_slist_free_all(transfer.resolveList)
+        transfer.resolveList = nil
         let continuation = transfer.continuation
         transfer.continuation = nil
         if let response { continuation?.resume(returning: response) } else { continuation?.resume(throwing: error ?? HTTPError.cancelled) }

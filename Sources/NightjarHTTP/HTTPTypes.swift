@@ -155,11 +155,15 @@ public struct TLSSettings: Sendable {
     /// A client certificate and key (PEM), for portals that use mutual TLS.
     public var clientCertificate: String?
     public var clientKey: String?
+    /// Addresses pinned for names, as `HOST:PORT:ADDRESS` (libcurl's CURLOPT_RESOLVE): connections
+    /// to HOST:PORT go to ADDRESS without asking DNS (a test giving a loopback server a name).
+    public var resolve: [String]
 
-    public init(caBundle: String? = nil, clientCertificate: String? = nil, clientKey: String? = nil) {
+    public init(caBundle: String? = nil, clientCertificate: String? = nil, clientKey: String? = nil, resolve: [String] = []) {
         self.caBundle = caBundle
         self.clientCertificate = clientCertificate
         self.clientKey = clientKey
+        self.resolve = resolve
     }
 }
 

@@ -156,52 +156,78 @@ extension Ledger {
                                byType: byType.mapValues { Money(minorUnits: $0, currency: currency) })
     }
 
-    /// Points a line at another invoice (or the one a suggestion named) before approval; the
-    /// line's status is worked out again and the decision recorded with who made it.
-    public func reassign(batch id: Int64, line position: Int, invoice number: String?, acceptSuggestion: Bool = false, actor: String) throws -> String {
+    /// Points line `line` (numbered from 1, as `batch show` prints it) at another invoice before
+    /// approval; the line's status is worked out again and the decision recorded with who made it.
+    public func reassign(batch id: Int64, line: Int, invoice number: String, actor: String) throws -> LineChange {
         try database.transaction {
-            guard let batch = try database.query("SELECT * FROM remittance_batch WHERE id = ?", [id]).first else { throw ReviewError.missing(id) }
-            let status = try batch.string("status")
-            guard status == "new" else { throw ReviewError.frozen(id, status) }
-            let client = ClientID(try batch.string("client_id"))
-            guard let match = try database.query("""
-                SELECT m.*, l.amount_paid_minor, l.reference FROM line_match m JOIN remittance_line l ON l.id = m.line_id WHERE m.batch_id = ? AND l.position = ?
-                """, [id, position]).first else {
-                throw GeneralError(code: "line.missing", message: "batch \(id) has no matched line \(position) (nightjar match --batch \(id))", exitStatus: .noInput)
-            }
-            var target = number
-            if acceptSuggestion {
-                let suggestions = (try? JSONDecoder().decode([Suggestion].self, from: Data(try match.string("suggestions").utf8))) ?? []
-                guard let first = suggestions.first else {
-                    throw GeneralError(code: "line.no_suggestion", message: "line \(position) of batch \(id) has no suggestion", exitStatus: .dataError)
-                }
-                target = first.invoiceNumber
-            }
-            guard let target else { throw GeneralError(code: "line.no_invoice", message: "name the invoice", exitStatus: .usage) }
-            let invoice = try invoiceRow(client: client, number: target)
-            let open = try invoice.int64("open_amount_minor")
-            let paid = try match.int64("amount_paid_minor"), discount = try match.int64("discount_minor")
-            let invoiceID = try invoice.int64("id")
-            // The payer's deductions now go with the invoice the line is pointed at.
-            let typed = ((try? JSONDecoder().decode([TypedDeduction].self, from: Data(try match.string("deductions").utf8))) ?? []).map {
-                TypedDeduction(type: $0.type, reasonCode: $0.reasonCode, amount: $0.amount, text: $0.text, reference: $0.reference, invoiceID: invoiceID,
-                               unmapped: $0.unmapped)
-            }
-            let deducted = typed.map(\.amount.minorUnits).reduce(0, +)
-            let covered = paid + deducted + discount
-            let newStatus = covered == open ? (deducted > 0 ? "short_paid" : discount > 0 ? "paid_with_discount" : "paid_in_full")
-                : covered < open ? "short_paid" : "over_paid"
-            let rule = acceptSuggestion ? "manual.suggestion" : "manual.reassign"
-            try database.execute("DELETE FROM line_application WHERE line_id = ?", [try match.int64("line_id")])
-            try database.execute("""
-                UPDATE line_match SET invoice_id = ?, status = ?, rule = ?, applied_minor = ?, write_off_minor = 0, unapplied_minor = ?, matched_at = ?,
-                    deductions = ?, open_minor = ?, paid_by_line_id = NULL, candidates = NULL, note = NULL
-                WHERE line_id = ?
-                """, [invoiceID, newStatus, "\(rule) by \(actor)", min(open, covered), max(0, covered - open), Logger.timestamp(),
-                      DecisionJSON.deductions(typed), open, try match.int64("line_id")])
-            try record(id, acceptSuggestion ? "accept-suggestion" : "reassign", line: position,
-                       detail: "\(try match.string("reference")) -> \(target) (was \(try match.string("status")))", actor: actor)
-            return newStatus
+            try redirect(batch: id, line: line, invoice: number, rule: "manual.reassign", action: "reassign", actor: actor)
         }
+    }
+
+    /// Accepts suggestion `number` (from 1, as `batch show` lists them) of line `line`, refused
+    /// unless that suggestion still names `invoice` (the list changes when the batch is matched again).
+    public func acceptSuggestion(batch id: Int64, line: Int, number: Int, invoice: String, actor: String) throws -> LineChange {
+        try database.transaction {
+            let position = line - 1
+            guard let row = try database.query("""
+                SELECT m.suggestions FROM line_match m JOIN remittance_line l ON l.id = m.line_id WHERE m.batch_id = ? AND l.position = ?
+                """, [id, position]).first else { throw try missingLine(id, line) }
+            let suggestions = Ledger.suggestions(try row.optionalString("suggestions"))
+            let named = number >= 1 && number <= suggestions.count ? suggestions[number - 1].invoiceNumber : nil
+            guard let named, named == invoice else {
+                throw ReviewError.suggestionChanged(id, line: line, number: number, invoice: invoice, now: named)
+            }
+            return try redirect(batch: id, line: line, invoice: named, rule: "manual.suggestion", action: "accept-suggestion", actor: actor)
+        }
+    }
+
+    private func missingLine(_ id: Int64, _ line: Int) throws -> any Error {
+        guard try database.scalar(Int64.self, "SELECT count(*) FROM remittance_batch WHERE id = ?", [id]) ?? 0 > 0 else { return ReviewError.missing(id) }
+        if try database.scalar(Int64.self, "SELECT count(*) FROM remittance_line WHERE batch_id = ? AND position = ?", [id, Int64(line - 1)]) ?? 0 > 0 {
+            return ReviewError.notMatched(id)
+        }
+        return ReviewError.lineMissing(id, line)
+    }
+
+    /// The one place a person's choice of invoice for a line is written.
+    private func redirect(batch id: Int64, line: Int, invoice target: String, rule: String, action: String, actor: String) throws -> LineChange {
+        guard let batch = try database.query("SELECT * FROM remittance_batch WHERE id = ?", [id]).first else { throw ReviewError.missing(id) }
+        let status = try batch.string("status")
+        guard status == "new" else { throw ReviewError.frozen(id, status) }
+        try refuseFrozen(id, status: status)
+        let client = ClientID(try batch.string("client_id"))
+        let position = line - 1
+        guard let match = try database.query("""
+            SELECT m.*, l.amount_paid_minor, l.reference, i.invoice_number AS before_invoice,
+                   (SELECT group_concat(i2.invoice_number, ', ') FROM line_application a JOIN open_invoice i2 ON i2.id = a.invoice_id WHERE a.line_id = l.id) AS before_several
+            FROM line_match m JOIN remittance_line l ON l.id = m.line_id LEFT JOIN open_invoice i ON i.id = m.invoice_id
+            WHERE m.batch_id = ? AND l.position = ?
+            """, [id, position]).first else { throw try missingLine(id, line) }
+        let invoice = try invoiceRow(client: client, number: target)
+        let open = try invoice.int64("open_amount_minor")
+        let paid = try match.int64("amount_paid_minor"), discount = try match.int64("discount_minor")
+        let invoiceID = try invoice.int64("id")
+        // The payer's deductions now go with the invoice the line is pointed at.
+        let typed = ((try? JSONDecoder().decode([TypedDeduction].self, from: Data(try match.string("deductions").utf8))) ?? []).map {
+            TypedDeduction(type: $0.type, reasonCode: $0.reasonCode, amount: $0.amount, text: $0.text, reference: $0.reference, invoiceID: invoiceID,
+                           unmapped: $0.unmapped)
+        }
+        let deducted = typed.map(\.amount.minorUnits).reduce(0, +)
+        let covered = paid + deducted + discount
+        let newStatus = covered == open ? (deducted > 0 ? "short_paid" : discount > 0 ? "paid_with_discount" : "paid_in_full")
+            : covered < open ? "short_paid" : "over_paid"
+        let before = LineChange.Decision(status: try match.string("status"),
+                                         invoice: try match.optionalString("before_invoice") ?? match.optionalString("before_several"))
+        try database.execute("DELETE FROM line_application WHERE line_id = ?", [try match.int64("line_id")])
+        try database.execute("""
+            UPDATE line_match SET invoice_id = ?, status = ?, rule = ?, applied_minor = ?, write_off_minor = 0, unapplied_minor = ?, matched_at = ?,
+                deductions = ?, open_minor = ?, paid_by_line_id = NULL, candidates = NULL, note = NULL
+            WHERE line_id = ?
+            """, [invoiceID, newStatus, "\(rule) by \(actor)", min(open, covered), max(0, covered - open), Logger.timestamp(),
+                  DecisionJSON.deductions(typed), open, try match.int64("line_id")])
+        let change = LineChange(batch: id, line: line, reference: try match.string("reference"), before: before,
+                                after: LineChange.Decision(status: newStatus, invoice: target))
+        try record(id, action, line: position, detail: change.description, actor: actor)
+        return change
     }
 }

@@ -32,6 +32,34 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     public let difference: String
     public let status: String
     public let sourceFile: String
+    /// Where the batch is in review: `new` (not matched), `matched`, `approved`, `exported`,
+    /// `reversed`, or `duplicate_payment` (a payment sent again; never matched).
+    public let state: String
+    /// Lines still needing a person (anything but paid in full or with its discount).
+    public let exceptions: Int
+
+    enum CodingKeys: String, CodingKey {
+        case id, client, payer, traceNumber = "trace_number", paymentDate = "payment_date", total, currency, lines, balanced, difference
+        case status, sourceFile = "source_file", state, exceptions
+    }
+}
+
+/// Which batches `batches` lists.
+public struct BatchFilter: Sendable {
+    public var client: ClientID?
+    /// Payments dated this day.
+    public var paymentDate: CalendarDate?
+    /// Imported on or after this day.
+    public var since: CalendarDate?
+    /// States (`BatchSummary.state`); empty: every state.
+    public var states: [String] = []
+    /// Only batches with at least one exception.
+    public var withExceptions = false
+
+    public init() {}
+
+    /// The states a batch can be in, in the order review moves it.
+    public static let allStates = ["new", "matched", "approved", "exported", "reversed", "duplicate_payment"]
 }
 
 /// A stored batch with its lines and adjustments (for a batch with its decisions, the stable
@@ -71,133 +99,66 @@ public struct Ledger {
 
     /// The source-file row for these bytes, or nil when it is new (inserted inside the caller's transaction).
     func recordFile(_ bytes: [UInt8], name: String, client: ClientID, kind: String, format: String, portal: String?) throws -> (Int64, String, Bool) {
-        let sha = SHA256.hash(bytes).hexString
+        try recordFile(sha256: SHA256.hash(bytes).hexString, size: bytes.count, name: name, client: client, kind: kind, format: format, portal: portal)
+    }
+
+    func recordFile(sha256 sha: String, size: Int, name: String, client: ClientID, kind: String, format: String, portal: String?) throws -> (Int64, String, Bool) {
         if let existing = try database.scalar(Int64.self, "SELECT id FROM source_file WHERE client_id = ? AND sha256 = ?", [client, sha]) {
             return (existing, sha, true)
         }
         try database.execute("""
             INSERT INTO source_file (client_id, sha256, original_name, kind, format, portal, size, imported_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, [client, sha, name, kind, format, portal, bytes.count, Logger.timestamp()])
+            """, [client, sha, name, kind, format, portal, size, Logger.timestamp()])
         return (database.lastInsertRowID, sha, false)
+    }
+
+    /// The page cache an import writes with, in SQLite's negative-KiB form (64 MiB).
+    public static let importCacheKiB: Int64 = -65_536
+
+    /// The SHA-256 of a source's bytes, read in chunks.
+    public static func sha256(of source: any ByteSource) throws -> String {
+        let hasher = SHA256()
+        try source.forEachChunk { hasher.update($0) }
+        return hasher.finalize().hexString
     }
 
     /// Stores remittance advices read from `bytes` in one transaction.
     public func importRemittances(_ advices: [RemittanceAdvice], bytes: [UInt8], name: String, client: ClientID, format: String,
                                   portal: String? = nil) throws -> ImportResult {
+        try importRemittances(sha256: SHA256.hash(bytes).hexString, size: bytes.count, name: name, client: client, format: format, portal: portal) { writer in
+            for advice in advices { try writer.write(advice) }
+        }
+    }
+
+    /// Stores the remittances `read` hands to the writer, as it reads them, in one transaction:
+    /// a file is stored once per content hash (`sha256`), and a failure anywhere stores nothing.
+    /// Memory does not grow with the file: each batch is written and let go.
+    public func importRemittances(sha256: String, size: Int, name: String, client: ClientID, format: String, portal: String? = nil,
+                                  _ read: (RemittanceWriter) throws -> Void) throws -> ImportResult {
         // Every line and adjustment points at a batch or line inserted just before it.
         let checking = try suspendForeignKeyChecks()
         defer { if checking { try? database.execute("PRAGMA foreign_keys = ON") } }
+        // A large file's indexes stay in memory while it is written (64 MiB at most), then the connection's setting is restored.
+        let cache = try database.scalar(Int64.self, "PRAGMA cache_size") ?? -2000
+        if cache > Ledger.importCacheKiB { try database.execute("PRAGMA cache_size = \(Ledger.importCacheKiB)") }
+        defer { if cache > Ledger.importCacheKiB { try? database.execute("PRAGMA cache_size = \(cache)") } }
         return try database.transaction {
             try ensureClient(client)
-            let (fileID, sha, seen) = try recordFile(bytes, name: name, client: client, kind: "remittance", format: format, portal: portal)
+            let (fileID, sha, seen) = try recordFile(sha256: sha256, size: size, name: name, client: client, kind: "remittance", format: format, portal: portal)
             if seen {
                 return ImportResult(file: name, sha256: sha, alreadyImported: true, kind: "remittance", batches: 0, lines: 0, outOfBalance: 0,
                                     invoicesCreated: 0, invoicesUpdated: 0)
             }
-            var lineCount = 0
-            let insertBatch = try database.prepared("""
-                INSERT INTO remittance_batch (client_id, source_file_id, position, control_number, payer_name, payer_id_qualifier, payer_id,
-                    trace_number, payment_date, payment_method, receiving_account_masked, total_minor, remitted_minor, difference_minor,
-                    currency, balanced, source_location, currency_declared, findings)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            let insertLine = try database.prepared("""
-                INSERT INTO remittance_line (batch_id, position, reference_qualifier, reference, payment_action, amount_paid_minor,
-                    invoice_amount_minor, discount_minor, po_number, source_location, invoice_reference, invoice_date)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for (position, advice) in advices.enumerated() {
-                let masked = advice.receivingAccount.map { Ledger.mask($0) }
-                insertBatch.bind(client.rawValue, at: 1)
-                insertBatch.bind(fileID, at: 2)
-                insertBatch.bind(Int64(position), at: 3)
-                insertBatch.bind(advice.controlNumber, at: 4)
-                insertBatch.bind(advice.payer?.name, at: 5)
-                insertBatch.bind(advice.payer?.idQualifier, at: 6)
-                insertBatch.bind(advice.payer?.id, at: 7)
-                insertBatch.bind(advice.traceNumber, at: 8)
-                insertBatch.bind(advice.effectiveDate?.description, at: 9)
-                insertBatch.bind(advice.paymentMethod, at: 10)
-                insertBatch.bind(masked, at: 11)
-                insertBatch.bind(advice.total.minorUnits, at: 12)
-                insertBatch.bind(advice.remittedTotal.minorUnits, at: 13)
-                insertBatch.bind(advice.difference.minorUnits, at: 14)
-                insertBatch.bind(advice.currency.code, at: 15)
-                insertBatch.bind(advice.isBalanced ? 1 : 0, at: 16)
-                insertBatch.bind(Int64(advice.segment), at: 17)
-                insertBatch.bind(advice.currencyDeclared ? 1 : 0, at: 18)
-                insertBatch.bind(Ledger.findingsJSON(advice.findings), at: 19)
-                try insertBatch.run()
-                let batchID = database.lastInsertRowID
-                for entity in advice.entities {
-                    for adjustment in entity.adjustments { try insert(adjustment, batch: batchID, line: nil) }
-                }
-                for (linePosition, line) in advice.lines.enumerated() {
-                    insertLine.bind(batchID, at: 1)
-                    insertLine.bind(Int64(linePosition), at: 2)
-                    insertLine.bind(line.referenceQualifier, at: 3)
-                    insertLine.bind(line.reference, at: 4)
-                    insertLine.bind(line.paymentAction, at: 5)
-                    insertLine.bind(line.amountPaid.minorUnits, at: 6)
-                    insertLine.bind(line.invoiceAmount?.minorUnits, at: 7)
-                    insertLine.bind(line.discount?.minorUnits, at: 8)
-                    insertLine.bind(line.references.first { $0.qualifier == "PO" }?.value, at: 9)
-                    insertLine.bind(Int64(line.segment), at: 10)
-                    // An invoice the line names besides its own reference: a debit memo's original invoice.
-                    insertLine.bind(line.references.first { $0.qualifier == "IV" || $0.qualifier == "OI" }?.value, at: 11)
-                    insertLine.bind(line.dates.first { $0.qualifier == "003" }?.date.description, at: 12)
-                    try insertLine.run()
-                    let lineID = database.lastInsertRowID
-                    for reference in line.references {
-                        try insertReference(batch: batchID, line: lineID, adjustment: nil, qualifier: reference.qualifier, value: reference.value, location: line.segment)
-                    }
-                    for adjustment in line.adjustments { try insert(adjustment, batch: batchID, line: lineID) }
-                    lineCount += 1
-                }
-            }
-            return ImportResult(file: name, sha256: sha, alreadyImported: false, kind: "remittance", batches: advices.count, lines: lineCount,
-                                outOfBalance: advices.filter { !$0.isBalanced }.count, invoicesCreated: 0, invoicesUpdated: 0)
+            let writer = try RemittanceWriter(database: database, client: client, fileID: fileID)
+            try read(writer)
+            return ImportResult(file: name, sha256: sha, alreadyImported: false, kind: "remittance", batches: writer.batchIDs.count, lines: writer.lines,
+                                outOfBalance: writer.balanced.filter { !$0 }.count, invoicesCreated: 0, invoicesUpdated: 0)
         }
     }
 
-    func insert(_ adjustment: Adjustment, batch: Int64, line: Int64?) throws {
-        let statement = try database.prepared("""
-            INSERT INTO remittance_adjustment (batch_id, line_id, amount_minor, reason_code, reference, source_location, reason_text,
-                reference_qualifier, invoice_reference)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        statement.bind(batch, at: 1)
-        statement.bind(line, at: 2)
-        statement.bind(adjustment.amount.minorUnits, at: 3)
-        statement.bind(adjustment.reasonCode, at: 4)
-        statement.bind(adjustment.reference, at: 5)
-        statement.bind(Int64(adjustment.segment), at: 6)
-        statement.bind(adjustment.reasonText, at: 7)
-        statement.bind(adjustment.referenceQualifier, at: 8)
-        statement.bind(adjustment.invoice, at: 9)
-        try statement.run()
-        if let reference = adjustment.reference { try insertReference(batch: batch, line: line, adjustment: database.lastInsertRowID,
-                                                                      qualifier: adjustment.referenceQualifier ?? "deduction", value: reference,
-                                                                      location: adjustment.segment) }
-    }
-
-    /// A reference a file gives besides a line's own (REF on a line, a deduction's own number), for trace.
-    func insertReference(batch: Int64, line: Int64?, adjustment: Int64?, qualifier: String, value: String, location: Int) throws {
-        let statement = try database.prepared("""
-            INSERT INTO document_reference (batch_id, line_id, adjustment_id, qualifier, value, source_location) VALUES (?, ?, ?, ?, ?, ?)
-            """)
-        statement.bind(batch, at: 1)
-        statement.bind(line, at: 2)
-        statement.bind(adjustment, at: 3)
-        statement.bind(qualifier, at: 4)
-        statement.bind(value, at: 5)
-        statement.bind(Int64(location), at: 6)
-        try statement.run()
-    }
-
     /// Findings as stored on a batch: `[{"code": …, "message": …, "segment": …}]`.
-    static func findingsJSON(_ findings: [DocumentFinding]) -> String {
+    public static func findingsJSON(_ findings: [DocumentFinding]) -> String {
         guard !findings.isEmpty else { return "[]" }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -211,16 +172,32 @@ public struct Ledger {
 
     /// Stores or updates open invoices (by customer and number) in one transaction.
     public func importOpenInvoices(_ invoices: [OpenInvoice], bytes: [UInt8], name: String, client: ClientID) throws -> ImportResult {
+        try importOpenInvoices(sha256: SHA256.hash(bytes).hexString, size: bytes.count, name: name, client: client, refuseRepeats: false) { store in
+            for invoice in invoices { try store(invoice) }
+        }
+    }
+
+    /// Stores the open invoices `read` hands over as it reads a file, in one transaction. With
+    /// `refuseRepeats`, an invoice the file gives twice refuses the file, naming both lines.
+    public func importOpenInvoices(sha256: String, size: Int, name: String, client: ClientID, refuseRepeats: Bool = true,
+                                   _ read: (_ store: (OpenInvoice) throws -> Void) throws -> Void) throws -> ImportResult {
         try database.transaction {
             try ensureClient(client)
-            let (fileID, sha, seen) = try recordFile(bytes, name: name, client: client, kind: "open_invoices", format: "delimited", portal: nil)
+            let (fileID, sha, seen) = try recordFile(sha256: sha256, size: size, name: name, client: client, kind: "open_invoices", format: "delimited", portal: nil)
             if seen {
                 return ImportResult(file: name, sha256: sha, alreadyImported: true, kind: "open_invoices", batches: 0, lines: 0, outOfBalance: 0,
                                     invoicesCreated: 0, invoicesUpdated: 0)
             }
             var created = 0, updated = 0
             let now = Logger.timestamp()
-            let find = try database.prepared("SELECT id FROM open_invoice WHERE client_id = ? AND customer_id = ? AND invoice_number = ?")
+            let find = try database.prepared("SELECT id, source_file_id, source_line, open_amount_minor FROM open_invoice WHERE client_id = ? AND customer_id = ? AND invoice_number = ?")
+            // What approved batches took off an invoice stands: a file from the ERP that has not
+            // yet seen those payments may lower an open amount, never raise it back (only a
+            // reversal gives an approval's amounts back).
+            let settledByApprovals = Set(try database.query("""
+                SELECT DISTINCT e.invoice_id FROM approval_entry e JOIN remittance_batch b ON b.id = e.batch_id
+                WHERE b.client_id = ? AND b.status = 'approved'
+                """, [client]).map { try $0.int64("invoice_id") })
             let update = try database.prepared("""
                 UPDATE open_invoice SET invoice_date = ?, due_date = ?, amount_minor = ?, open_amount_minor = ?, currency = ?, po_number = ?,
                     terms = ?, source_file_id = ?, source_line = ?, updated_at = ? WHERE id = ?
@@ -231,15 +208,30 @@ public struct Ledger {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             var customers: Set<String> = []
-            for invoice in invoices {
+            try read { invoice in
                 if customers.insert(invoice.customerID).inserted {
-                    try database.execute("INSERT OR IGNORE INTO customer (client_id, customer_id) VALUES (?, ?)", [client, invoice.customerID])
+                    // The customer's name as the client's books give it, when the file has one (the morning report shows it).
+                    try database.execute("""
+                        INSERT INTO customer (client_id, customer_id, name) VALUES (?, ?, ?)
+                        ON CONFLICT (client_id, customer_id) DO UPDATE SET name = coalesce(excluded.name, customer.name)
+                        """, [client, invoice.customerID, invoice.customerName])
                 }
                 find.bind(client.rawValue, at: 1)
                 find.bind(invoice.customerID, at: 2)
                 find.bind(invoice.invoiceNumber, at: 3)
                 var existing: Int64?
-                try find.forEachRow { existing = $0.int64(0) }
+                var earlierLine: Int64?
+                var currentOpen: Int64 = 0
+                try find.forEachRow { row in
+                    existing = row.int64(0)
+                    if row.int64(1) == fileID { earlierLine = row.int64(2) }
+                    currentOpen = row.int64(3)
+                }
+                if refuseRepeats, let earlierLine {
+                    throw LayoutError(code: "csv.duplicate",
+                                      message: "invoice \(invoice.invoiceNumber) of customer \(invoice.customerID) also appears at \(SourceLocation(file: name, line: Int(earlierLine)))",
+                                      location: SourceLocation(file: name, line: invoice.line))
+                }
                 let statement = existing == nil ? insert : update
                 var index: Int32 = 1
                 func next() -> Int32 { defer { index += 1 }; return index }
@@ -251,7 +243,8 @@ public struct Ledger {
                 statement.bind(invoice.invoiceDate?.description, at: next())
                 statement.bind(invoice.dueDate?.description, at: next())
                 statement.bind(invoice.amount.minorUnits, at: next())
-                statement.bind(invoice.openAmount.minorUnits, at: next())
+                let open = existing.map { settledByApprovals.contains($0) } == true ? min(invoice.openAmount.minorUnits, currentOpen) : invoice.openAmount.minorUnits
+                statement.bind(open, at: next())
                 statement.bind(invoice.openAmount.currency.code, at: next())
                 statement.bind(invoice.purchaseOrderNumber, at: next())
                 statement.bind(invoice.terms, at: next())
@@ -273,15 +266,42 @@ public struct Ledger {
 
     /// Batches, newest first, optionally for one client and payment date.
     public func batches(client: ClientID? = nil, date: CalendarDate? = nil) throws -> [BatchSummary] {
-        var sql = """
-            SELECT b.*, f.original_name, (SELECT count(*) FROM remittance_line l WHERE l.batch_id = b.id) AS line_count
-            FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id WHERE 1 = 1
-            """
+        var filter = BatchFilter()
+        filter.client = client
+        filter.paymentDate = date
+        return try batches(filter)
+    }
+
+    /// The columns `summary` reads, beside `b.*`: the source file's name, the line count, the
+    /// state and the exceptions.
+    static let summaryColumns = """
+        b.*, f.original_name, (SELECT count(*) FROM remittance_line l WHERE l.batch_id = b.id) AS line_count,
+        CASE WHEN b.status IN ('reversed', 'duplicate_payment') THEN b.status
+             WHEN b.status = 'approved' AND EXISTS (SELECT 1 FROM gl_export g WHERE g.batch_id = b.id) THEN 'exported'
+             WHEN b.status = 'approved' THEN 'approved'
+             WHEN EXISTS (SELECT 1 FROM line_match m WHERE m.batch_id = b.id) THEN 'matched' ELSE 'new' END AS state,
+        (SELECT count(*) FROM remittance_line l LEFT JOIN line_match m ON m.line_id = l.id
+         WHERE l.batch_id = b.id AND coalesce(m.status, 'not_matched') NOT IN ('paid_in_full', 'paid_with_discount')) AS exception_count
+        """
+
+    /// Batches, newest first, as `filter` selects them.
+    public func batches(_ filter: BatchFilter) throws -> [BatchSummary] {
+        var sql = "SELECT * FROM (SELECT \(Ledger.summaryColumns), f.imported_at AS file_imported_at FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id) WHERE 1 = 1"
         var arguments: [any DatabaseValueConvertible] = []
-        if let client { sql += " AND b.client_id = ?"; arguments.append(client) }
-        if let date { sql += " AND b.payment_date = ?"; arguments.append(date) }
-        sql += " ORDER BY b.id DESC"
-        return try database.query(sql, arguments).map(Ledger.summary)
+        if let client = filter.client { sql += " AND client_id = ?"; arguments.append(client) }
+        if let date = filter.paymentDate { sql += " AND payment_date = ?"; arguments.append(date) }
+        if let since = filter.since { sql += " AND substr(file_imported_at, 1, 10) >= ?"; arguments.append(since.description) }
+        if !filter.states.isEmpty {
+            sql += " AND state IN (\(filter.states.map { _ in "?" }.joined(separator: ",")))"
+            arguments += filter.states.map { $0 as any DatabaseValueConvertible }
+        }
+        if filter.withExceptions { sql += " AND exception_count > 0" }
+        return try database.query(sql + " ORDER BY id DESC", arguments).map(Ledger.summary)
+    }
+
+    /// Whether the workspace knows this client (an import or open invoices created it).
+    public func knowsClient(_ client: ClientID) throws -> Bool {
+        try database.scalar(Int64.self, "SELECT count(*) FROM client WHERE id = ?", [client]) ?? 0 > 0
     }
 
     static func summary(_ row: Row) throws -> BatchSummary {
@@ -292,13 +312,14 @@ public struct Ledger {
                             total: Money.decimalString(try row.int64("total_minor"), digits: digits), currency: currency.code,
                             lines: Int(try row.int64("line_count")), balanced: try row.get("balanced", as: Bool.self),
                             difference: Money.decimalString(try row.int64("difference_minor"), digits: digits),
-                            status: try row.string("status"), sourceFile: try row.string("original_name"))
+                            status: try row.string("status"), sourceFile: try row.string("original_name"), state: try row.string("state"),
+                            exceptions: Int(try row.int64("exception_count")))
     }
 
     /// One batch with its lines, or nil.
     public func batch(_ id: Int64) throws -> BatchDetail? {
         guard let row = try database.query("""
-            SELECT b.*, f.original_name, (SELECT count(*) FROM remittance_line l WHERE l.batch_id = b.id) AS line_count
+            SELECT \(Ledger.summaryColumns)
             FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id WHERE b.id = ?
             """, [id]).first else { return nil }
         let summary = try Ledger.summary(row)
@@ -344,3 +365,143 @@ public struct Ledger {
     }
 }
 
+
+/// Writes one file's batches through prepared statements, inside the import's transaction: a
+/// batch, its lines, their references and adjustments, as each payment is read.
+public final class RemittanceWriter: RemittanceSink {
+    let database: Database
+    let client: ClientID
+    let fileID: Int64
+    let insertBatch: PreparedStatement
+    let insertLine: PreparedStatement
+    let insertAdjustment: PreparedStatement
+    let insertReference: PreparedStatement
+    let amendBatch: PreparedStatement
+    /// Batch ids by position in the file, and whether each is balanced.
+    public private(set) var batchIDs: [Int64] = []
+    public private(set) var balanced: [Bool] = []
+    public private(set) var lines = 0
+
+    init(database: Database, client: ClientID, fileID: Int64) throws {
+        self.database = database
+        self.client = client
+        self.fileID = fileID
+        insertBatch = try database.prepared("""
+            INSERT INTO remittance_batch (client_id, source_file_id, position, control_number, payer_name, payer_id_qualifier, payer_id,
+                trace_number, payment_date, payment_method, receiving_account_masked, total_minor, remitted_minor, difference_minor,
+                currency, balanced, source_location, currency_declared, findings)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        insertLine = try database.prepared("""
+            INSERT INTO remittance_line (batch_id, position, reference_qualifier, reference, payment_action, amount_paid_minor,
+                invoice_amount_minor, discount_minor, po_number, source_location, invoice_reference, invoice_date)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        insertAdjustment = try database.prepared("""
+            INSERT INTO remittance_adjustment (batch_id, line_id, amount_minor, reason_code, reference, source_location, reason_text,
+                reference_qualifier, invoice_reference)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        insertReference = try database.prepared("""
+            INSERT INTO document_reference (batch_id, line_id, adjustment_id, qualifier, value, source_location) VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        amendBatch = try database.prepared("UPDATE remittance_batch SET findings = ?, balanced = ? WHERE id = ?")
+    }
+
+    /// Stores one advice as the file's next batch (or at `position`, when payments are finished out of order).
+    public func write(_ advice: RemittanceAdvice, position: Int? = nil) throws {
+        let position = position ?? batchIDs.count
+        let masked = advice.receivingAccount.map { Ledger.mask($0) }
+        let remitted = advice.remittedTotal.minorUnits
+        insertBatch.bind(client.rawValue, at: 1)
+        insertBatch.bind(fileID, at: 2)
+        insertBatch.bind(Int64(position), at: 3)
+        insertBatch.bind(advice.controlNumber, at: 4)
+        insertBatch.bind(advice.payer?.name, at: 5)
+        insertBatch.bind(advice.payer?.idQualifier, at: 6)
+        insertBatch.bind(advice.payer?.id, at: 7)
+        insertBatch.bind(advice.traceNumber, at: 8)
+        insertBatch.bind(advice.effectiveDate?.description, at: 9)
+        insertBatch.bind(advice.paymentMethod, at: 10)
+        insertBatch.bind(masked, at: 11)
+        insertBatch.bind(advice.total.minorUnits, at: 12)
+        insertBatch.bind(remitted, at: 13)
+        insertBatch.bind(advice.total.minorUnits &- remitted, at: 14)
+        insertBatch.bind(advice.currency.code, at: 15)
+        insertBatch.bind(advice.isBalanced ? 1 : 0, at: 16)
+        insertBatch.bind(Int64(advice.segment), at: 17)
+        insertBatch.bind(advice.currencyDeclared ? 1 : 0, at: 18)
+        insertBatch.bind(Ledger.findingsJSON(advice.findings), at: 19)
+        try insertBatch.run()
+        let batchID = database.lastInsertRowID
+        while batchIDs.count <= position {
+            batchIDs.append(0)
+            balanced.append(true)
+        }
+        batchIDs[position] = batchID
+        balanced[position] = advice.isBalanced
+        for entity in advice.entities {
+            for adjustment in entity.adjustments { try insert(adjustment, batch: batchID, line: nil) }
+        }
+        for (linePosition, line) in advice.lines.enumerated() {
+            insertLine.bind(batchID, at: 1)
+            insertLine.bind(Int64(linePosition), at: 2)
+            insertLine.bind(line.referenceQualifier, at: 3)
+            insertLine.bind(line.reference, at: 4)
+            insertLine.bind(line.paymentAction, at: 5)
+            insertLine.bind(line.amountPaid.minorUnits, at: 6)
+            insertLine.bind(line.invoiceAmount?.minorUnits, at: 7)
+            insertLine.bind(line.discount?.minorUnits, at: 8)
+            insertLine.bind(line.references.first { $0.qualifier == "PO" }?.value, at: 9)
+            insertLine.bind(Int64(line.segment), at: 10)
+            // An invoice the line names besides its own reference: a debit memo's original invoice.
+            insertLine.bind(line.references.first { $0.qualifier == "IV" || $0.qualifier == "OI" }?.value, at: 11)
+            insertLine.bind(line.dates.first { $0.qualifier == "003" }?.date.description, at: 12)
+            try insertLine.run()
+            let lineID = database.lastInsertRowID
+            for reference in line.references {
+                try insertReference(batch: batchID, line: lineID, adjustment: nil, qualifier: reference.qualifier, value: reference.value, location: line.segment)
+            }
+            for adjustment in line.adjustments { try insert(adjustment, batch: batchID, line: lineID) }
+            lines += 1
+        }
+    }
+
+    /// Replaces the findings of the batch at `position` (a total row further down the file
+    /// found something about a payment already written).
+    public func amend(position: Int, findings: [DocumentFinding], isBalanced: Bool) throws {
+        amendBatch.bind(Ledger.findingsJSON(findings), at: 1)
+        amendBatch.bind(isBalanced ? 1 : 0, at: 2)
+        amendBatch.bind(batchIDs[position], at: 3)
+        try amendBatch.run()
+        balanced[position] = isBalanced
+    }
+
+    func insert(_ adjustment: Adjustment, batch: Int64, line: Int64?) throws {
+        insertAdjustment.bind(batch, at: 1)
+        insertAdjustment.bind(line, at: 2)
+        insertAdjustment.bind(adjustment.amount.minorUnits, at: 3)
+        insertAdjustment.bind(adjustment.reasonCode, at: 4)
+        insertAdjustment.bind(adjustment.reference, at: 5)
+        insertAdjustment.bind(Int64(adjustment.segment), at: 6)
+        insertAdjustment.bind(adjustment.reasonText, at: 7)
+        insertAdjustment.bind(adjustment.referenceQualifier, at: 8)
+        insertAdjustment.bind(adjustment.invoice, at: 9)
+        try insertAdjustment.run()
+        if let reference = adjustment.reference {
+            try insertReference(batch: batch, line: line, adjustment: database.lastInsertRowID, qualifier: adjustment.referenceQualifier ?? "deduction",
+                                value: reference, location: adjustment.segment)
+        }
+    }
+
+    /// A reference a file gives besides a line's own (REF on a line, a deduction's own number), for trace.
+    func insertReference(batch: Int64, line: Int64?, adjustment: Int64?, qualifier: String, value: String, location: Int) throws {
+        insertReference.bind(batch, at: 1)
+        insertReference.bind(line, at: 2)
+        insertReference.bind(adjustment, at: 3)
+        insertReference.bind(qualifier, at: 4)
+        insertReference.bind(value, at: 5)
+        insertReference.bind(Int64(location), at: 6)
+        try insertReference.run()
+    }
+}

@@ -25,10 +25,39 @@ public struct PurchaseOrders {
     /// Loads products (`sku,name,supplier,reorder_number`), suppliers (`supplier,name,their_code`)
     /// or locations (`location,name,their_code`) by the file's header; one transaction.
     public func importCatalog(_ text: String, client: String, file: String) throws -> CatalogImport {
-        let rows = try DelimitedText.parse(text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text, separator: ",")
-        guard let header = rows.first?.fields.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) else {
-            throw GeneralError(code: "catalog.empty", message: "\(file) is empty", exitStatus: .dataError)
+        try importCatalog(MemorySource(Array(text.utf8), name: file), client: client, file: file)
+    }
+
+    /// The same, read a chunk at a time: a catalogue of any size in bounded memory.
+    public func importCatalog(_ source: any ByteSource, client: String, file: String) throws -> CatalogImport {
+        var header: [String]?
+        var kind = ""
+        var count = 0
+        var offset = -1
+        return try database.transaction {
+            try DelimitedFile.forEachRow(source, separator: ",", file: file) { row in
+                offset += 1
+                guard let header else {
+                    let names = row.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                    header = names
+                    kind = names.contains("sku") ? "products" : names.contains("supplier") && names.contains("their_code") ? "suppliers"
+                        : names.contains("location") ? "locations" : ""
+                    guard !kind.isEmpty else {
+                        throw GeneralError(code: "catalog.header", message: "\(file): expected a header of products (sku,name,supplier,reorder_number), suppliers (supplier,name,their_code) or locations (location,name,their_code)",
+                                           location: SourceLocation(file: file, line: 1), exitStatus: .dataError)
+                    }
+                    return
+                }
+                try importCatalogRow(row, offset: offset - 1, header: header, kind: kind, client: client, file: file)
+                if !row.fields.allSatisfy({ $0.isEmpty }) { count += 1 }
+            }
+            guard header != nil else { throw GeneralError(code: "catalog.empty", message: "\(file) is empty", exitStatus: .dataError) }
+            return CatalogImport(kind: kind, rows: count)
         }
+    }
+
+    func importCatalogRow(_ row: DelimitedText.Row, offset: Int, header: [String], kind: String, client: String, file: String) throws {
+        guard !row.fields.allSatisfy({ $0.isEmpty }) else { return }
         func column(_ name: String) throws -> Int {
             guard let index = header.firstIndex(of: name) else {
                 throw GeneralError(code: "catalog.header", message: "\(file): no `\(name)` column (header: \(header.joined(separator: ",")))",
@@ -36,46 +65,33 @@ public struct PurchaseOrders {
             }
             return index
         }
-        let kind = header.contains("sku") ? "products" : header.contains("supplier") && header.contains("their_code") ? "suppliers"
-            : header.contains("location") ? "locations" : ""
-        guard !kind.isEmpty else {
-            throw GeneralError(code: "catalog.header", message: "\(file): expected a header of products (sku,name,supplier,reorder_number), suppliers (supplier,name,their_code) or locations (location,name,their_code)",
-                               location: SourceLocation(file: file, line: 1), exitStatus: .dataError)
-        }
-        return try database.transaction {
-            var count = 0
-            for (offset, row) in rows.dropFirst().enumerated() where !row.fields.allSatisfy({ $0.isEmpty }) {
-                func field(_ index: Int) throws -> String {
-                    guard index < row.fields.count, !row.fields[index].trimmingCharacters(in: .whitespaces).isEmpty else {
-                        throw GeneralError(code: "catalog.field", message: "\(file): line \(offset + 2) is missing `\(header[index])`",
-                                           location: SourceLocation(file: file, line: offset + 2), exitStatus: .dataError)
-                    }
-                    return row.fields[index].trimmingCharacters(in: .whitespaces)
-                }
-                switch kind {
-                case "products":
-                    let sku = try field(try column("sku"))
-                    try database.execute("INSERT INTO product (client_id, sku, name) VALUES (?, ?, ?) ON CONFLICT (client_id, sku) DO UPDATE SET name = excluded.name",
-                                         [client, sku, try field(try column("name"))])
-                    if let supplierColumn = header.firstIndex(of: "supplier"), let reorderColumn = header.firstIndex(of: "reorder_number"),
-                       supplierColumn < row.fields.count, reorderColumn < row.fields.count, !row.fields[supplierColumn].isEmpty, !row.fields[reorderColumn].isEmpty {
-                        try mapItem(client: client, supplier: row.fields[supplierColumn].trimmingCharacters(in: .whitespaces),
-                                    reorderNumber: row.fields[reorderColumn].trimmingCharacters(in: .whitespaces), sku: sku, fixOpenOrders: false)
-                    }
-                case "suppliers":
-                    try database.execute("""
-                        INSERT INTO supplier (client_id, code, name, their_code) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (client_id, code) DO UPDATE SET name = excluded.name, their_code = excluded.their_code
-                        """, [client, try field(try column("supplier")), try field(try column("name")), try field(try column("their_code"))])
-                default:
-                    try database.execute("""
-                        INSERT INTO location (client_id, code, name, their_code) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (client_id, code) DO UPDATE SET name = excluded.name, their_code = excluded.their_code
-                        """, [client, try field(try column("location")), try field(try column("name")), try field(try column("their_code"))])
-                }
-                count += 1
+        func field(_ index: Int) throws -> String {
+            guard index < row.fields.count, !row.fields[index].trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw GeneralError(code: "catalog.field", message: "\(file): line \(offset + 2) is missing `\(header[index])`",
+                                   location: SourceLocation(file: file, line: offset + 2), exitStatus: .dataError)
             }
-            return CatalogImport(kind: kind, rows: count)
+            return row.fields[index].trimmingCharacters(in: .whitespaces)
+        }
+        switch kind {
+        case "products":
+            let sku = try field(try column("sku"))
+            try database.execute("INSERT INTO product (client_id, sku, name) VALUES (?, ?, ?) ON CONFLICT (client_id, sku) DO UPDATE SET name = excluded.name",
+                                 [client, sku, try field(try column("name"))])
+            if let supplierColumn = header.firstIndex(of: "supplier"), let reorderColumn = header.firstIndex(of: "reorder_number"),
+               supplierColumn < row.fields.count, reorderColumn < row.fields.count, !row.fields[supplierColumn].isEmpty, !row.fields[reorderColumn].isEmpty {
+                try mapItem(client: client, supplier: row.fields[supplierColumn].trimmingCharacters(in: .whitespaces),
+                            reorderNumber: row.fields[reorderColumn].trimmingCharacters(in: .whitespaces), sku: sku, fixOpenOrders: false)
+            }
+        case "suppliers":
+            try database.execute("""
+                INSERT INTO supplier (client_id, code, name, their_code) VALUES (?, ?, ?, ?)
+                ON CONFLICT (client_id, code) DO UPDATE SET name = excluded.name, their_code = excluded.their_code
+                """, [client, try field(try column("supplier")), try field(try column("name")), try field(try column("their_code"))])
+        default:
+            try database.execute("""
+                INSERT INTO location (client_id, code, name, their_code) VALUES (?, ?, ?, ?)
+                ON CONFLICT (client_id, code) DO UPDATE SET name = excluded.name, their_code = excluded.their_code
+                """, [client, try field(try column("location")), try field(try column("name")), try field(try column("their_code"))])
         }
     }
 
@@ -149,38 +165,55 @@ public struct PurchaseOrders {
     /// a file that cannot be read changes nothing and is logged as failed with its location.
     public func importInvoices(_ bytes: [UInt8], name: String, client: String, defaultCurrency: CurrencyCode,
                                qualifiers: [String] = PurchaseOrders.defaultQualifiers, profiles: [LayoutProfile] = []) throws -> [Outcome] {
-        let sha = SHA256.hash(bytes).hexString
-        let invoices: [SupplierInvoice]
+        try importInvoices(MemorySource(bytes, name: name), name: name, client: client, defaultCurrency: defaultCurrency, qualifiers: qualifiers,
+                           profiles: profiles, sha256: SHA256.hash(bytes).hexString)
+    }
+
+    /// The same over a file read in chunks: each 810 becomes a purchase order as soon as it is
+    /// read (a feed by profile is grouped by invoice number first), all in one transaction.
+    public func importInvoices(_ source: any ByteSource, name: String, client: String, defaultCurrency: CurrencyCode,
+                               qualifiers: [String] = PurchaseOrders.defaultQualifiers, profiles: [LayoutProfile] = [], sha256: String? = nil) throws -> [Outcome] {
+        let sha: String
+        if let sha256 { sha = sha256 } else {
+            let hasher = SHA256()
+            try source.forEachChunk { hasher.update($0) }
+            sha = hasher.finalize().hexString
+        }
         do {
-            switch DocumentFormat.detect(bytes) {
-            case .text, .xlsx, .json, .html:
-                // A distributor's invoice feed, read by the one supplier_invoices profile that fits it.
-                switch ProfileSelection.choose(profiles, kind: .supplierInvoices, bytes: bytes, fileName: name) {
-                case .success(let profile):
-                    invoices = try SupplierInvoiceTableReader.read(bytes, profile: profile, defaultCurrency: defaultCurrency, file: name)
-                case .failure(let refusal) where refusal.fitting.isEmpty:
-                    throw GeneralError(code: "po.no_profile", message: "\(name): no supplier_invoices profile fits it", location: SourceLocation(file: name),
-                                       exitStatus: .dataError)
-                case .failure(let refusal):
-                    throw GeneralError(code: "po.several_profiles",
-                                       message: "\(name): profiles \(refusal.fitting.joined(separator: " and ")) both fit it; give --profile", location: SourceLocation(file: name),
-                                       exitStatus: .dataError)
+            return try database.transaction {
+                var outcomes: [Outcome] = []
+                func apply(_ invoice: SupplierInvoice) throws {
+                    let outcome = try upsert(invoice, client: client, file: name, sha256: sha, qualifiers: qualifiers)
+                    try log(client: client, outcome, file: name)
+                    outcomes.append(outcome)
                 }
-            default:
-                invoices = try SupplierInvoiceReader.read(bytes, defaultCurrency: defaultCurrency, file: name)
+                switch try DocumentFormat.detect(source) {
+                case .text, .xlsx, .json, .html:
+                    // A distributor's invoice feed, read by the one supplier_invoices profile that fits it.
+                    switch ProfileSelection.choose(profiles, kind: .supplierInvoices, source: source, fileName: name) {
+                    case .success(let profile):
+                        source.rewind()
+                        for invoice in try SupplierInvoiceTableReader.read(source, profile: profile, defaultCurrency: defaultCurrency, file: name) { try apply(invoice) }
+                    case .failure(let refusal) where refusal.fitting.isEmpty:
+                        throw GeneralError(code: "po.no_profile", message: "\(name): no supplier_invoices profile fits it", location: SourceLocation(file: name),
+                                           exitStatus: .dataError)
+                    case .failure(let refusal):
+                        throw GeneralError(code: "po.several_profiles",
+                                           message: "\(name): profiles \(refusal.fitting.joined(separator: " and ")) both fit it; give --profile", location: SourceLocation(file: name),
+                                           exitStatus: .dataError)
+                    }
+                default:
+                    source.rewind()
+                    try SupplierInvoiceReader.forEach(source, defaultCurrency: defaultCurrency, file: name) { try apply($0) }
+                }
+                guard !outcomes.isEmpty else { throw GeneralError(code: "po.no_invoice", message: "\(name) holds no 810 invoice", exitStatus: .dataError) }
+                return outcomes
             }
-            guard !invoices.isEmpty else { throw GeneralError(code: "po.no_invoice", message: "\(name) holds no 810 invoice", exitStatus: .dataError) }
-        } catch let error as any NightjarError {
+        } catch let error as any NightjarError where error is X12Error || error is LayoutError || error is InputError
+                    || (error as? GeneralError)?.code.hasPrefix("po.") == true {
             let outcome = Outcome(reference: nil, action: "failed", message: error.description, unmapped: [])
             try log(client: client, outcome, file: name)
             return [outcome]
-        }
-        return try database.transaction {
-            try invoices.map { invoice in
-                let outcome = try upsert(invoice, client: client, file: name, sha256: sha, qualifiers: qualifiers)
-                try log(client: client, outcome, file: name)
-                return outcome
-            }
         }
     }
 

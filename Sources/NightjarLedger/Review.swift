@@ -39,8 +39,11 @@ public struct BatchSettlement: Sendable, Codable {
     public let total: Money
     public let status: String
     public let lines: [LineSettlement]
+    /// The day the reversal is dated, for a reversed batch.
+    public let reversedOn: String?
 
-    public init(batch: Int64, client: String, payer: String?, traceNumber: String?, paymentDate: String?, total: Money, status: String, lines: [LineSettlement]) {
+    public init(batch: Int64, client: String, payer: String?, traceNumber: String?, paymentDate: String?, total: Money, status: String, lines: [LineSettlement],
+                reversedOn: String? = nil) {
         self.batch = batch
         self.client = client
         self.payer = payer
@@ -49,6 +52,7 @@ public struct BatchSettlement: Sendable, Codable {
         self.total = total
         self.status = status
         self.lines = lines
+        self.reversedOn = reversedOn
     }
 }
 
@@ -58,6 +62,13 @@ public enum ReviewError: NightjarError {
     case frozen(Int64, String)
     case notApproved(Int64)
     case alreadyExported(Int64, String, String)
+    /// Out of balance or with exceptions: approval needs the exceptions accepted with a reason.
+    case needsAcceptance(Int64, exceptions: Int, outOfBalanceBy: Money?)
+    case lineMissing(Int64, Int)
+    /// Suggestion N of the line is not (or no longer) the invoice the person saw.
+    case suggestionChanged(Int64, line: Int, number: Int, invoice: String, now: String?)
+    /// A reversal dated before the payment it reverses.
+    case reversalBeforeOriginal(Int64, String, String)
 
     public var code: String {
         switch self {
@@ -66,6 +77,10 @@ public enum ReviewError: NightjarError {
         case .frozen: "batch.frozen"
         case .notApproved: "batch.not_approved"
         case .alreadyExported: "batch.already_exported"
+        case .needsAcceptance: "batch.exceptions"
+        case .lineMissing: "line.missing"
+        case .suggestionChanged: "line.suggestion_changed"
+        case .reversalBeforeOriginal: "batch.reversal_date"
         }
     }
 
@@ -76,15 +91,54 @@ public enum ReviewError: NightjarError {
         case .frozen(let id, let status): "batch \(id) is \(status) and frozen; an admin can reverse an approved batch"
         case .notApproved(let id): "batch \(id) is not approved yet (nightjar batch approve \(id) --as REVIEWER)"
         case .alreadyExported(let id, let format, let at): "batch \(id) was already exported as \(format) at \(at); pass --again to export it again"
+        case .needsAcceptance(let id, let exceptions, let difference):
+            "batch \(id) has \(exceptions) unresolved exception(s)" + (difference.map { " and is out of balance by \($0.decimalString) \($0.currency)" } ?? "")
+                + ": resolve them, or approve with --accept-exceptions --reason \"...\" (recorded with who and when)"
+        case .lineMissing(let id, let line): "batch \(id) has no line \(line) (lines are numbered from 1, as batch show prints them)"
+        case .suggestionChanged(let id, let line, let number, let invoice, let now):
+            "suggestion \(number) of batch \(id) line \(line) is " + (now.map { "now \($0)" } ?? "gone") + ", not \(invoice); look again (nightjar batch show \(id))"
+        case .reversalBeforeOriginal(let id, let date, let original): "batch \(id) cannot be reversed on \(date), before its payment of \(original)"
         }
     }
 
     public var exitStatus: ExitStatus {
         switch self {
-        case .missing: .noInput
-        case .alreadyExported, .frozen, .notApproved, .notMatched: .dataError
+        case .missing, .lineMissing: .noInput
+        case .alreadyExported, .frozen, .notApproved, .notMatched, .needsAcceptance, .suggestionChanged, .reversalBeforeOriginal: .dataError
         }
     }
+}
+
+/// A line's decision before and after a person changed it (lines numbered from 1).
+public struct LineChange: Sendable, Codable, Equatable {
+    public struct Decision: Sendable, Codable, Equatable {
+        public let status: String
+        public let invoice: String?
+    }
+
+    public let batch: Int64
+    public let line: Int
+    public let reference: String
+    public let before: Decision
+    public let after: Decision
+
+    /// `line 3 (INV-1O43): unknown reference -> INV-1043, paid in full`.
+    public var description: String {
+        func words(_ decision: Decision) -> String {
+            (decision.invoice.map { "\($0), " } ?? "") + decision.status.replacingOccurrences(of: "_", with: " ")
+        }
+        return "line \(line) (\(reference)): \(words(before)) -> \(words(after))"
+    }
+}
+
+/// What stands between a batch and a plain approval.
+public struct ApprovalCheck: Sendable, Equatable {
+    /// Lines that still need a person (anything but paid in full or with its discount).
+    public let exceptions: Int
+    /// Lines and payment differ by this much (nil: balanced).
+    public let outOfBalanceBy: Money?
+
+    public var needsAcceptance: Bool { exceptions > 0 || outOfBalanceBy != nil }
 }
 
 extension Ledger {
@@ -124,35 +178,71 @@ extension Ledger {
         }
         return BatchSettlement(batch: id, client: try batch.string("client_id"), payer: try batch.optionalString("payer_name"),
                                traceNumber: try batch.optionalString("trace_number"), paymentDate: try batch.optionalString("payment_date"),
-                               total: money(try batch.int64("total_minor")), status: try batch.string("status"), lines: lines)
+                               total: money(try batch.int64("total_minor")), status: try batch.string("status"), lines: lines,
+                               reversedOn: try batch.optionalString("reversed_on"))
     }
 
-    /// Approves a matched batch: its settlements reduce the invoices' open amounts, the decision is
-    /// recorded with who and when (and `reason`, when the approver accepted exceptions), and the
-    /// batch is frozen.
-    public func approve(batch id: Int64, actor: String, reason: String? = nil) throws -> BatchSettlement {
+    /// Whether approving the batch needs its exceptions accepted (the CLI and the site ask this).
+    public func approvalCheck(batch id: Int64) throws -> ApprovalCheck {
+        guard let batch = try database.query("SELECT balanced, difference_minor, currency FROM remittance_batch WHERE id = ?", [id]).first else {
+            throw ReviewError.missing(id)
+        }
+        let exceptions = try database.scalar(Int64.self, """
+            SELECT count(*) FROM remittance_line l LEFT JOIN line_match m ON m.line_id = l.id
+            WHERE l.batch_id = ? AND coalesce(m.status, 'not_matched') NOT IN ('paid_in_full', 'paid_with_discount')
+            """, [id]) ?? 0
+        let balanced = try batch.int64("balanced") != 0
+        return ApprovalCheck(exceptions: Int(exceptions),
+                             outOfBalanceBy: balanced ? nil : Money(minorUnits: try batch.int64("difference_minor"), currency: try CurrencyCode(try batch.string("currency"))))
+    }
+
+    /// Approves a matched batch: its settlements reduce the invoices' open amounts (each amount
+    /// kept, so a reversal restores exactly it), the decision is recorded with who and when, and
+    /// the batch is frozen. A batch out of balance or with unresolved exceptions is approved
+    /// only with `acceptingExceptions`, the approver's reason, which is recorded.
+    public func approve(batch id: Int64, actor: String, acceptingExceptions reason: String? = nil) throws -> BatchSettlement {
         try database.transaction {
             let settlement = try settlement(batch: id)
             guard settlement.status == "new" else { throw ReviewError.frozen(id, settlement.status) }
-            try apply(settlement, sign: 1)
-            try database.execute("UPDATE remittance_batch SET status = 'approved' WHERE id = ?", [id])
+            try refuseFrozen(id, status: settlement.status)
+            let check = try approvalCheck(batch: id)
+            let reason = reason?.trimmingCharacters(in: .whitespacesAndNewlines)
+            if check.needsAcceptance && (reason ?? "").isEmpty {
+                throw ReviewError.needsAcceptance(id, exceptions: check.exceptions, outOfBalanceBy: check.outOfBalanceBy)
+            }
+            try apply(settlement)
+            try database.execute("UPDATE remittance_batch SET status = 'approved', approved_at = ? WHERE id = ?", [Logger.timestamp(), id])
             try record(id, "approve", detail: "payment \(settlement.total.decimalString) \(settlement.total.currency)"
-                           + (reason.map { "; exceptions accepted: \($0)" } ?? ""), actor: actor)
+                           + (check.needsAcceptance ? "; exceptions accepted (\(check.exceptions)"
+                              + (check.outOfBalanceBy.map { ", out of balance by \($0.decimalString)" } ?? "") + "): \(reason!)" : ""), actor: actor)
             return settlement
         }
     }
 
-    /// Reverses an approved batch: open amounts are restored and the reversal is recorded; the
-    /// history stays (an export of a reversed batch writes reversing entries).
-    public func reverse(batch id: Int64, actor: String, reason: String) throws -> BatchSettlement {
+    /// Reverses an approved batch: every invoice gets back exactly what the approval took off,
+    /// the reversal is dated `date` (never before the payment), recorded, and the history stays
+    /// (the batch's export then carries a reversing entry on that date).
+    public func reverse(batch id: Int64, actor: String, reason: String, on date: CalendarDate) throws -> BatchSettlement {
         try database.transaction {
             let settlement = try settlement(batch: id)
             guard settlement.status == "approved" else { throw ReviewError.notApproved(id) }
-            try apply(settlement, sign: -1)
-            try database.execute("UPDATE remittance_batch SET status = 'reversed' WHERE id = ?", [id])
-            try record(id, "reverse", detail: reason, actor: actor)
+            if let paid = settlement.paymentDate, date.description < paid {
+                throw ReviewError.reversalBeforeOriginal(id, date.description, paid)
+            }
+            try database.execute("""
+                UPDATE open_invoice SET open_amount_minor = open_amount_minor + (SELECT sum(e.amount_minor) FROM approval_entry e WHERE e.batch_id = ? AND e.invoice_id = open_invoice.id),
+                    updated_at = ?
+                WHERE id IN (SELECT invoice_id FROM approval_entry WHERE batch_id = ?)
+                """, [id, Logger.timestamp(), id])
+            try database.execute("UPDATE remittance_batch SET status = 'reversed', reversed_on = ? WHERE id = ?", [date.description, id])
+            try record(id, "reverse", detail: "on \(date): \(reason)", actor: actor)
             return settlement
         }
+    }
+
+    /// The day an approved batch was reversed, if it was.
+    public func reversalDate(batch id: Int64) throws -> String? {
+        try database.scalar(String.self, "SELECT reversed_on FROM remittance_batch WHERE id = ?", [id])
     }
 
     /// The invoices each line applied to several of (a reference naming several invoices), by line id.
@@ -170,15 +260,17 @@ extension Ledger {
         return result
     }
 
-    func apply(_ settlement: BatchSettlement, sign: Int64) throws {
+    /// Takes each settled amount off its invoice and keeps it as the approval's entry.
+    func apply(_ settlement: BatchSettlement) throws {
         for line in settlement.lines {
             guard let invoice = line.invoice, let customer = line.customer else { continue }
             // `applied` is what closes the invoice: cash, discount, deductions and write-off together.
-            let settled = line.applied.minorUnits
-            try database.execute("""
-                UPDATE open_invoice SET open_amount_minor = open_amount_minor - ?, updated_at = ?
-                WHERE client_id = ? AND customer_id = ? AND invoice_number = ?
-                """, [sign * settled, Logger.timestamp(), settlement.client, customer, invoice])
+            guard let invoiceID = try database.scalar(Int64.self, "SELECT id FROM open_invoice WHERE client_id = ? AND customer_id = ? AND invoice_number = ?",
+                                                      [settlement.client, customer, invoice]) else { continue }
+            try database.execute("UPDATE open_invoice SET open_amount_minor = open_amount_minor - ?, updated_at = ? WHERE id = ?",
+                                 [line.applied.minorUnits, Logger.timestamp(), invoiceID])
+            try database.execute("INSERT INTO approval_entry (batch_id, invoice_id, line_position, amount_minor) VALUES (?, ?, ?, ?)",
+                                 [settlement.batch, invoiceID, Int64(line.position), line.applied.minorUnits])
         }
     }
 
@@ -190,7 +282,7 @@ extension Ledger {
     /// Human decisions on a batch, oldest first.
     public func decisions(batch id: Int64) throws -> [(action: String, line: Int?, detail: String, actor: String, at: String)] {
         try database.query("SELECT * FROM review_decision WHERE batch_id = ? ORDER BY id", [id]).map {
-            (try $0.string("action"), try $0.get("line_position", as: Int64?.self).map { Int($0) }, try $0.string("detail"), try $0.string("actor"), try $0.string("at"))
+            (try $0.string("action"), try $0.get("line_position", as: Int64?.self).map { Int($0) + 1 }, try $0.string("detail"), try $0.string("actor"), try $0.string("at"))
         }
     }
 

@@ -54,9 +54,15 @@ public struct ReviewBatch: Sendable, Codable {
         public let suggestions: [Suggestion]
         /// Why, when the status alone does not say (an unknown payer and the command that maps it).
         public let note: String?
+        /// The customer the line applies to, as the client's books know it (id and name).
+        public let customer: String?
+        public let customerName: String?
+
+        /// The line's number, from 1, as every command and page prints it.
+        public var number: Int { position + 1 }
 
         public init(position: Int, reference: String, amountPaid: Money, status: String?, rule: String?, invoice: String?, deductions: [Deduction],
-                    suggestions: [Suggestion] = [], note: String? = nil) {
+                    suggestions: [Suggestion] = [], note: String? = nil, customer: String? = nil, customerName: String? = nil) {
             self.position = position
             self.reference = reference
             self.amountPaid = amountPaid
@@ -66,6 +72,8 @@ public struct ReviewBatch: Sendable, Codable {
             self.deductions = deductions
             self.suggestions = suggestions
             self.note = note
+            self.customer = customer
+            self.customerName = customerName
         }
 
         /// Whether a person must look at it (anything but paid in full or with a discount).
@@ -128,15 +136,27 @@ extension Ledger {
             arguments += clients.map { $0 as any DatabaseValueConvertible }
         }
         var batches: [ReviewBatch] = []
+        var namesByClient: [String: [String: String]] = [:]
         for row in try database.query(sql + " ORDER BY b.client_id, b.payment_date, b.id", arguments) {
             let id = try row.int64("id")
+            let client = try row.string("client_id")
+            if namesByClient[client] == nil {
+                var found: [String: String] = [:]
+                for customer in try database.query("SELECT customer_id, name FROM customer WHERE client_id = ? AND name IS NOT NULL", [client]) {
+                    found[try customer.string("customer_id")] = try customer.string("name")
+                }
+                namesByClient[client] = found
+            }
+            let names = namesByClient[client] ?? [:]
             let currency = try CurrencyCode(try row.string("currency"))
             var lines: [ReviewBatch.Line] = []
             for line in try database.query("""
                 SELECT l.position, l.reference, l.amount_paid_minor, m.status, m.rule, m.deductions, m.suggestions, m.note,
                        coalesce((SELECT invoice_number FROM open_invoice WHERE id = m.invoice_id),
                                 (SELECT group_concat(i.invoice_number, ', ') FROM line_application a JOIN open_invoice i ON i.id = a.invoice_id
-                                 WHERE a.line_id = l.id)) AS invoice
+                                 WHERE a.line_id = l.id)) AS invoice,
+                       coalesce((SELECT customer_id FROM open_invoice WHERE id = m.invoice_id),
+                                (SELECT min(i.customer_id) FROM line_application a JOIN open_invoice i ON i.id = a.invoice_id WHERE a.line_id = l.id)) AS customer
                 FROM remittance_line l LEFT JOIN line_match m ON m.line_id = l.id WHERE l.batch_id = ? ORDER BY l.position
                 """, [id]) {
                 let deductions = ReviewBatch.Deduction.stored(try line.optionalString("deductions"))
@@ -144,7 +164,9 @@ extension Ledger {
                                               amountPaid: Money(minorUnits: try line.int64("amount_paid_minor"), currency: currency),
                                               status: try line.optionalString("status"), rule: try line.optionalString("rule"),
                                               invoice: try line.optionalString("invoice"), deductions: deductions,
-                                              suggestions: Ledger.storedSuggestions(try line.optionalString("suggestions")), note: try line.optionalString("note")))
+                                              suggestions: Ledger.storedSuggestions(try line.optionalString("suggestions")), note: try line.optionalString("note"),
+                                              customer: try line.optionalString("customer"),
+                                              customerName: try line.optionalString("customer").flatMap { names[$0] }))
             }
             batches.append(ReviewBatch(id: id, client: try row.string("client_id"), payer: try row.optionalString("payer_name"),
                                        traceNumber: try row.optionalString("trace_number"), paymentDate: try row.optionalString("payment_date"),

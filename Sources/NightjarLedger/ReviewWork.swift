@@ -284,7 +284,7 @@ extension Ledger {
             }
             let open = try openAmounts(Set(lines.flatMap { $0.suggestions.map(\.invoiceID) }), client: client)
             let decisions = try database.query("SELECT * FROM review_decision WHERE batch_id = ? ORDER BY id", [id]).map {
-                (id: try $0.int64("id"), decision: BatchReview.Decision(action: try $0.string("action"), line: try $0.get("line_position", as: Int64?.self).map { Int($0) },
+                (id: try $0.int64("id"), decision: BatchReview.Decision(action: try $0.string("action"), line: try $0.get("line_position", as: Int64?.self).map { Int($0) + 1 },
                                                                   detail: try $0.string("detail"), actor: try $0.string("actor"), at: try $0.string("at")))
             }
             let exports = try database.query("SELECT * FROM gl_export WHERE batch_id = ? ORDER BY id", [id]).map {
@@ -457,7 +457,7 @@ extension Ledger {
     public func batchSummaries(clients: [String], statuses: [String]? = nil, limit: Int = 200) throws -> [BatchSummary] {
         guard !clients.isEmpty else { return [] }
         var sql = """
-            SELECT b.*, f.original_name, (SELECT count(*) FROM remittance_line l WHERE l.batch_id = b.id) AS line_count
+            SELECT \(Ledger.summaryColumns)
             FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id WHERE b.client_id IN (\(clients.map { _ in "?" }.joined(separator: ",")))
             """
         var arguments = clients.map { $0 as any DatabaseValueConvertible }

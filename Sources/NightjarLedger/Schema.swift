@@ -353,5 +353,28 @@ public enum LedgerSchema {
         ALTER TABLE inbox_file ADD COLUMN dismissed_reason TEXT;
         CREATE INDEX inbox_file_status ON inbox_file (import_status, client);
         """),
+        ("review-entries", """
+        -- What each approval took off each invoice, so a reversal gives back exactly that; when a
+        -- batch was approved, and the day its reversal is dated.
+        CREATE TABLE approval_entry (
+            id INTEGER PRIMARY KEY,
+            batch_id INTEGER NOT NULL REFERENCES remittance_batch(id),
+            invoice_id INTEGER NOT NULL REFERENCES open_invoice(id),
+            line_position INTEGER NOT NULL,
+            amount_minor INTEGER NOT NULL
+        );
+        CREATE INDEX approval_entry_batch ON approval_entry (batch_id);
+        CREATE INDEX approval_entry_invoice ON approval_entry (invoice_id);
+        ALTER TABLE remittance_batch ADD COLUMN approved_at TEXT;
+        ALTER TABLE remittance_batch ADD COLUMN reversed_on TEXT;
+        INSERT INTO approval_entry (batch_id, invoice_id, line_position, amount_minor)
+            SELECT m.batch_id, m.invoice_id, l.position, m.applied_minor
+            FROM line_match m JOIN remittance_line l ON l.id = m.line_id JOIN remittance_batch b ON b.id = m.batch_id
+            WHERE b.status = 'approved' AND m.invoice_id IS NOT NULL
+            UNION ALL
+            SELECT a.batch_id, a.invoice_id, l.position, a.applied_minor
+            FROM line_application a JOIN remittance_line l ON l.id = a.line_id JOIN remittance_batch b ON b.id = a.batch_id
+            WHERE b.status = 'approved';
+        """),
     ]
 }

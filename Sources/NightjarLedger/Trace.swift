@@ -17,6 +17,7 @@ public struct ReferenceTrace: Sendable, Codable {
         public let paymentDate: String?
         public let traceNumber: String?
         public let payer: String?
+        /// The line's number in its batch, from 1 as `batch show` prints it (0: the payment as a whole).
         public let line: Int
         public let reference: String
         public let amountPaid: String
@@ -81,7 +82,7 @@ extension Ledger {
                 client: try row.string("client_id"), portal: try row.optionalString("portal"), file: try row.string("original_name"),
                 sha256: try row.string("sha256"), fetchedAt: try row.optionalString("seen_at") ?? row.optionalString("fetched_at"),
                 importedAt: try row.string("imported_at"), batch: try row.int64("batch"), paymentDate: try row.optionalString("payment_date"),
-                traceNumber: try row.optionalString("trace_number"), payer: try row.optionalString("payer_name"), line: Int(try row.int64("position")),
+                traceNumber: try row.optionalString("trace_number"), payer: try row.optionalString("payer_name"), line: Int(try row.int64("position")) + 1,
                 reference: text, amountPaid: Money(minorUnits: try row.int64("amount_paid_minor"), currency: currency).decimalString,
                 matchStatus: try row.optionalString("match_status"), matchedInvoice: try row.optionalString("invoice_number")))
         }
@@ -104,7 +105,7 @@ extension Ledger {
                 client: try row.string("client_id"), portal: try row.optionalString("portal"), file: try row.string("original_name"),
                 sha256: try row.string("sha256"), fetchedAt: try row.optionalString("fetched_at"), importedAt: try row.string("imported_at"),
                 batch: try row.int64("batch"), paymentDate: try row.optionalString("payment_date"), traceNumber: try row.optionalString("trace_number"),
-                payer: try row.optionalString("payer_name"), line: Int(try row.get("position", as: Int64?.self) ?? -1), reference: value,
+                payer: try row.optionalString("payer_name"), line: Int(try row.get("position", as: Int64?.self) ?? -1) + 1, reference: value,
                 amountPaid: Money(minorUnits: amount, currency: currency).decimalString, matchStatus: nil,
                 matchedInvoice: try row.optionalString("line_reference"))
             appearance.foundAs = isDeduction ? "deduction" : try row.string("qualifier")
@@ -130,7 +131,7 @@ extension Ledger {
                 client: try row.string("client_id"), portal: try row.optionalString("portal"), file: try row.string("original_name"),
                 sha256: try row.string("sha256"), fetchedAt: try row.optionalString("fetched_at"), importedAt: try row.string("imported_at"),
                 batch: try row.int64("batch"), paymentDate: try row.optionalString("payment_date"), traceNumber: try row.optionalString("trace_number"),
-                payer: try row.optionalString("payer_name"), line: Int(try row.get("position", as: Int64?.self) ?? -1),
+                payer: try row.optionalString("payer_name"), line: Int(try row.get("position", as: Int64?.self) ?? -1) + 1,
                 reference: onInvoice ? invoice! : (try row.optionalString("reason_text") ?? ""),
                 amountPaid: Money(minorUnits: try row.int64("amount_minor"), currency: currency).decimalString, matchStatus: nil,
                 matchedInvoice: try row.optionalString("line_reference"))

@@ -102,7 +102,7 @@ public enum GLExport {
                 // A debit memo settles nothing (its negative cash and its deduction cancel on the invoice) but still moves cash.
                 if settled != 0 {
                     postings.append(.init(account: accounts.receivable(customer: line.customer), amount: money(-settled),
-                                          memo: "\(line.invoice ?? line.reference) (line \(line.position))"))
+                                          memo: "\(line.invoice ?? line.reference) (line \(line.position + 1))"))
                 }
                 cash += settled - line.discount.minorUnits - deductions - line.writeOff.minorUnits
             }
@@ -121,7 +121,8 @@ public enum GLExport {
         let entry = JournalEntry(date: date, payee: payee, description: "Remittance \(settlement.traceNumber ?? "-") (batch \(settlement.batch), \(settlement.client))",
                                  postings: postings)
         guard settlement.status == "reversed" else { return [entry] }
-        let reversal = JournalEntry(date: date, payee: payee, description: "Reversal of " + entry.description,
+        // Dated the day it was reversed (an earlier period may be closed), never the payment's day.
+        let reversal = JournalEntry(date: settlement.reversedOn ?? date, payee: payee, description: "Reversal of " + entry.description,
                                     postings: postings.map { .init(account: $0.account, amount: Money(minorUnits: -$0.amount.minorUnits, currency: $0.amount.currency), memo: $0.memo) })
         return [entry, reversal]
     }

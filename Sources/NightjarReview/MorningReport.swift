@@ -1,5 +1,6 @@
 public import NightjarCore
 public import NightjarLedger
+import NightjarMatching
 
 /// The morning report: one self-contained HTML page (no external assets; a Content-Security-
 /// Policy that allows no script and nothing from elsewhere), per client, exceptions first, then
@@ -13,13 +14,61 @@ public struct MorningReport: Sendable {
     /// What a person must see first (`NightAttention.list`).
     public let attention: [RunLog.Attention]
     public let warnings: [String]
+    /// Exceptions among tonight's new batches (a night's report); nil for a report asked for by hand.
+    public let newTonight: Int?
 
-    public init(title: String, generatedAt: String, batches: [ReviewBatch], attention: [RunLog.Attention] = [], warnings: [String] = []) {
+    public init(title: String, generatedAt: String, batches: [ReviewBatch], attention: [RunLog.Attention] = [], warnings: [String] = [],
+                newTonight: Int? = nil) {
         self.title = title
         self.generatedAt = generatedAt
         self.batches = batches
         self.attention = attention
         self.warnings = warnings
+        self.newTonight = newTonight
+    }
+
+    /// Exceptions waiting in these batches: the count the report and the night's summary both give.
+    public static func exceptionCount(_ batches: [ReviewBatch]) -> Int { batches.reduce(0) { $0 + $1.lines.filter(\.isException).count } }
+
+    /// An id for anchors: letters, digits, `-` and `_` only.
+    static func anchor(_ text: String) -> String {
+        String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") ? $0 : "_" })
+    }
+
+    /// What a clerk does next about one exception: the command, with the batch and line filled in.
+    static func whatToDo(_ batch: ReviewBatch, _ line: ReviewBatch.Line) -> String {
+        let place = "\(batch.id) \(line.number)"
+        if let first = line.suggestions.first {
+            return "check suggestion 1, then: nightjar batch accept-suggestion \(place) 1 --invoice \(first.invoiceNumber)"
+        }
+        switch line.status ?? "not_matched" {
+        case "short_paid": return "check the deductions; record a credit (nightjar account credit) or approve with --accept-exceptions --reason"
+        case "over_paid": return "the surplus goes to unapplied cash on approval; or point the line at the right invoice: nightjar batch reassign \(place) INVOICE"
+        case "paid_twice": return "the invoice was paid before (see the line it names): reverse one of the two, or approve with --accept-exceptions --reason"
+        case "unknown_reference", "ambiguous": return "find the invoice (nightjar invoices show, the site's search), then: nightjar batch reassign \(place) INVOICE"
+        case "unknown_payer": return "map the payer to a customer: nightjar customers alias add PAYER CUSTOMER --client \(batch.client), then nightjar match --client \(batch.client)"
+        case "duplicate_payment": return "the same payment came in another file; nothing to apply"
+        case "debit_memo": return "a deduction sent as its own line: check it against the invoice it names"
+        case "not_matched": return "nightjar match"
+        default: return "nightjar batch show \(batch.id)"
+        }
+    }
+
+    /// `shortage (06) quantity contested 50.00 USD`.
+    static func deduction(_ deduction: ReviewBatch.Deduction) -> String {
+        var text = deduction.type
+        if let code = deduction.reasonCode {
+            text += " (\(code))"
+            if let wording = ReasonCodeTable.wording(of: code) { text += " " + wording }
+        }
+        if let words = deduction.text { text += " “\(words)”" }
+        if let reference = deduction.reference { text += " ref \(reference)" }
+        return text + " " + amount(deduction.amount)
+    }
+
+    /// `1. INV-2001 open 300.00 USD · transposed · amount exact`.
+    static func suggestion(_ number: Int, _ suggestion: Suggestion) -> String {
+        "\(number). \(suggestion.invoiceNumber) open \(amount(suggestion.openAmount)) · \(label(suggestion.kind.rawValue)) · amount \(label(suggestion.amountFit.rawValue))"
     }
 
     static let contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -87,6 +136,7 @@ public struct MorningReport: Sendable {
         .pill { display: inline-block; padding: 0 .45rem; border-radius: .6rem; font-size: .85em; background: #e7eaf0; }
         .bad { background: #fde2e1; color: #8a1c17; } .ok { background: #dff3e4; color: #155b2b; } .warn { background: #fff1cc; color: #7a5200; }
         .summary { display: flex; gap: 1rem; flex-wrap: wrap; margin: .5rem 0 1rem; }
+        ul.suggestions { list-style: none; padding: 0; margin: 0; } td.todo code { white-space: normal; }
         .summary div { background: #f1f3f7; border-radius: .4rem; padding: .5rem .8rem; } .summary b { display: block; font-size: 1.15rem; }
         @media print { body { margin: 0; max-width: none; font-size: 11px; } h2 { page-break-before: always; } h2.first { page-break-before: avoid; }
                        table { page-break-inside: auto; } tr { page-break-inside: avoid; } }
@@ -110,26 +160,63 @@ public struct MorningReport: Sendable {
             for warning in warnings { page += "<p><span class=\"pill warn\">warning</span> \(e(warning))</p>\n" }
         }
         let clients = Array(Set(batches.map(\.client))).sorted()
+        let waiting = MorningReport.exceptionCount(batches)
+        page += "<div class=\"summary\" id=\"exception-counts\">"
+            + (newTonight.map { "<div>Exceptions new tonight<b id=\"new-tonight\">\($0)</b></div>" } ?? "")
+            + "<div>Exceptions waiting in total<b id=\"waiting-in-total\">\(waiting)</b></div>"
+            + "<div>Batches awaiting approval<b>\(batches.filter { $0.status == "new" }.count)</b></div></div>\n"
+        if !clients.isEmpty {
+            // A table of contents: each client and its batches, by anchor.
+            page += "<nav id=\"contents\"><h3>Contents</h3><ul>\n"
+            if !attention.isEmpty { page += "<li><a href=\"#needs-attention\">Needs attention (\(attention.count))</a></li>\n" }
+            for client in clients {
+                let mine = batches.filter { $0.client == client }
+                let exceptions = mine.flatMap { $0.lines.filter(\.isException) }
+                page += "<li><a href=\"#client-\(MorningReport.anchor(client))\">\(e(client))</a> · \(mine.count) batch\(mine.count == 1 ? "" : "es") · "
+                    + "<a href=\"#exceptions-\(MorningReport.anchor(client))\">\(exceptions.count) exception\(exceptions.count == 1 ? "" : "s")</a>"
+                    + (exceptions.isEmpty ? "" : " (\(e(MorningReport.amounts(exceptions.map(\.amountPaid)))))") + "<ul>\n"
+                for batch in mine {
+                    page += "<li><a href=\"#batch-\(batch.id)\">Batch \(batch.id) · \(e(batch.payer ?? "-")) · \(e(batch.paymentDate ?? "-")) · \(e(MorningReport.amount(batch.total)))</a>"
+                        + (batch.status == "new" ? " <span class=\"pill warn\">awaiting approval</span>" : " <span class=\"pill\">\(e(MorningReport.label(batch.status)))</span>")
+                        + "</li>\n"
+                }
+                page += "</ul></li>\n"
+            }
+            page += "</ul></nav>\n"
+        }
         if clients.isEmpty { page += "<p>No batches await review.</p>\n" }
         for (index, client) in clients.enumerated() {
             let mine = batches.filter { $0.client == client }
             let lines = mine.flatMap(\.lines)
-            let exceptions = mine.flatMap { batch in batch.lines.filter(\.isException).map { (batch, $0) } }
-            page += "<h2\(index == 0 && attention.isEmpty && warnings.isEmpty ? " class=\"first\"" : "")>Client \(e(client))</h2>\n"
+            // Exceptions, the largest first (by currency, then amount), with their total.
+            let exceptions = mine.flatMap { batch in batch.lines.filter(\.isException).map { (batch, $0) } }.sorted {
+                ($0.1.amountPaid.currency.description, -$0.1.amountPaid.minorUnits, $0.0.id, $0.1.position)
+                    < ($1.1.amountPaid.currency.description, -$1.1.amountPaid.minorUnits, $1.0.id, $1.1.position)
+            }
+            let key = MorningReport.anchor(client)
+            page += "<h2 id=\"client-\(key)\"\(index == 0 && attention.isEmpty && warnings.isEmpty ? " class=\"first\"" : "")>Client \(e(client))</h2>\n"
             page += "<div class=\"summary\"><div>Batches<b>\(mine.count)</b></div><div>Payments<b>\(e(MorningReport.amounts(mine.map(\.total))))</b></div>"
                 + "<div>Lines<b>\(lines.count)</b></div><div>Exceptions<b>\(exceptions.count)</b></div>"
+                + "<div>Exceptions' total<b>\(e(MorningReport.amounts(exceptions.map(\.1.amountPaid))))</b></div>"
                 + "<div>Out of balance<b>\(mine.filter { !$0.balanced }.count)</b></div></div>\n"
-            page += "<h3>Needs review (exceptions first)</h3>\n"
+            page += "<h3 id=\"exceptions-\(key)\">Needs review (exceptions first, largest first)</h3>\n"
             if exceptions.isEmpty {
                 page += "<p><span class=\"pill ok\">nothing</span> every line matched an invoice in full or with its discount.</p>\n"
             } else {
-                page += "<table><tr><th>Batch</th><th>Payer</th><th>Reference</th><th class=\"num\">Paid</th><th>Status</th><th>Invoice</th><th>Deductions</th></tr>\n"
+                page += "<table class=\"exceptions\"><tr><th>Batch · line</th><th>Customer</th><th>Payer</th><th>Reference</th><th class=\"num\">Paid</th><th>Status</th>"
+                    + "<th>Invoice</th><th>Deductions</th><th>Suggestions</th><th>What to do</th></tr>\n"
                 for (batch, line) in exceptions {
-                    let deductions = line.deductions.map { "\($0.type)\($0.reasonCode.map { " (\($0))" } ?? "") \(MorningReport.amount($0.amount))" }.joined(separator: "; ")
-                    page += "<tr><td>\(batch.id)</td><td>\(e(batch.payer ?? "-"))</td><td>\(e(line.reference))</td><td class=\"num\">\(e(MorningReport.amount(line.amountPaid)))</td>"
+                    let deductions = line.deductions.map(MorningReport.deduction).joined(separator: "; ")
+                    let customer = line.customer.map { id in (line.customerName.map { "\($0) (\(id))" } ?? id) } ?? "-"
+                    let suggestions = line.suggestions.enumerated().map { "<li>\(e(MorningReport.suggestion($0.offset + 1, $0.element)))</li>" }.joined()
+                    page += "<tr class=\"exception\" data-amount=\"\(line.amountPaid.minorUnits)\"><td><a href=\"#batch-\(batch.id)-line-\(line.number)\">\(batch.id) · \(line.number)</a></td>"
+                        + "<td>\(e(customer))</td><td>\(e(batch.payer ?? "-"))</td><td>\(e(line.reference))</td><td class=\"num\">\(e(MorningReport.amount(line.amountPaid)))</td>"
                         + "<td><span class=\"pill bad\">\(e(MorningReport.label(line.status)))</span>\(line.note.map { "<br><span class=\"muted\">\(e($0))</span>" } ?? "")</td>"
-                        + "<td>\(e(line.invoice ?? "-"))</td><td>\(e(deductions))</td></tr>\n"
+                        + "<td>\(e(line.invoice ?? "-"))</td><td>\(e(deductions))</td>"
+                        + "<td>\(suggestions.isEmpty ? "" : "<ul class=\"suggestions\">\(suggestions)</ul>")</td>"
+                        + "<td class=\"todo\"><code>\(e(MorningReport.whatToDo(batch, line)))</code></td></tr>\n"
                 }
+                page += "<tr class=\"total\"><th colspan=\"4\">Total</th><th class=\"num\">\(e(MorningReport.amounts(exceptions.map(\.1.amountPaid))))</th><th colspan=\"5\"></th></tr>\n"
                 page += "</table>\n"
             }
             for batch in mine where !batch.balanced {
@@ -168,11 +255,13 @@ public struct MorningReport: Sendable {
             }
             page += "<h3>Batches</h3>\n"
             for batch in mine {
-                page += "<p><b>Batch \(batch.id)</b> · \(e(batch.payer ?? "-")) · payment \(e(batch.traceNumber ?? "-")) of \(e(batch.paymentDate ?? "-")) · "
+                page += "<p id=\"batch-\(batch.id)\"><b>Batch \(batch.id)</b> "
+                    + (batch.status == "new" ? "<span class=\"pill warn\">awaiting approval</span>" : "<span class=\"pill\">\(e(MorningReport.label(batch.status)))</span>")
+                    + " · \(e(batch.payer ?? "-")) · payment \(e(batch.traceNumber ?? "-")) of \(e(batch.paymentDate ?? "-")) · "
                     + "total \(e(MorningReport.amount(batch.total))) · <span class=\"muted\">\(e(batch.file))\(batch.portal.map { " from " + e($0) } ?? "")</span></p>\n"
                 page += "<table><tr><th>#</th><th>Reference</th><th class=\"num\">Paid</th><th>Status</th><th>Invoice</th><th>Rule</th></tr>\n"
                 for line in batch.lines {
-                    page += "<tr><td>\(line.position)</td><td>\(e(line.reference))</td><td class=\"num\">\(e(MorningReport.amount(line.amountPaid)))</td>"
+                    page += "<tr id=\"batch-\(batch.id)-line-\(line.number)\"><td>\(line.number)</td><td>\(e(line.reference))</td><td class=\"num\">\(e(MorningReport.amount(line.amountPaid)))</td>"
                         + "<td><span class=\"pill \(line.isException ? "bad" : "ok")\">\(e(MorningReport.label(line.status)))</span></td>"
                         + "<td>\(e(line.invoice ?? "-"))</td><td class=\"muted\">\(e(line.rule ?? "-"))</td></tr>\n"
                 }

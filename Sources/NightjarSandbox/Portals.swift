@@ -89,17 +89,32 @@ public final class SandboxPortals: Sendable {
         var prematureRequests: [String: Int] = [:]
         var downloads: [String: Int] = [:]
         var refusedTokens = 0
+        /// When Tailspin's API last got a request, and for each refused token the seconds of
+        /// silence before it (a client that was not scheduled for long cannot renew in time).
+        var lastAPIRequest: Date?
+        var silenceBeforeRefusal: [Double] = []
     }
 
     /// Accounts lock after this many wrong passwords in a row.
     public static let lockoutThreshold = 3
 
-    public init(data: SandboxData = SandboxData(), tls: TestCertificates? = nil) throws {
+    /// The portals in the order their ports follow a port base: northwind at the base, tailspin
+    /// at base + 1, contoso at base + 2.
+    public static let names = ["northwind", "tailspin", "contoso"]
+
+    /// Starts the three portals on 127.0.0.1: on free ports, or on `portBase`, `portBase + 1` and
+    /// `portBase + 2` (in the order of `names`) when a base is given.
+    public init(data: SandboxData = SandboxData(), tls: TestCertificates? = nil, portBase: UInt16? = nil) throws {
         self.data = data
         let box = PortalsBox()
-        northwind = try SandboxServer(tls: tls) { box.portals?.northwindRoute($0) ?? .text("starting", status: 503) }
-        tailspin = try SandboxServer(tls: tls) { box.portals?.tailspinRoute($0) ?? .text("starting", status: 503) }
-        contoso = try SandboxServer(tls: tls) { box.portals?.contosoRoute($0) ?? .text("starting", status: 503) }
+        func port(_ offset: UInt16) throws -> UInt16 {
+            guard let portBase else { return 0 }
+            guard portBase > 0, portBase <= UInt16.max - offset else { throw SandboxError("port base \(portBase) leaves no room for three ports") }
+            return portBase + offset
+        }
+        northwind = try SandboxServer(port: try port(0), tls: tls) { box.portals?.northwindRoute($0) ?? .text("starting", status: 503) }
+        tailspin = try SandboxServer(port: try port(1), tls: tls) { box.portals?.tailspinRoute($0) ?? .text("starting", status: 503) }
+        contoso = try SandboxServer(port: try port(2), tls: tls) { box.portals?.contosoRoute($0) ?? .text("starting", status: 503) }
         box.portals = self
     }
 
@@ -125,6 +140,11 @@ public final class SandboxPortals: Sendable {
     public func requestCount(portal: String) -> Int { state.withLock { $0.requestCount[portal, default: 0] } }
     /// Tailspin API requests refused for a missing, unknown or expired token.
     public var refusedTokens: Int { state.withLock { $0.refusedTokens } }
+    /// Refused tokens that came after less than `seconds` of silence from the client: those a
+    /// client renewing on time would not have met, however busy its machine.
+    public func refusedTokens(afterSilenceUnder seconds: Double) -> Int {
+        state.withLock { $0.silenceBeforeRefusal.filter { $0 < seconds }.count }
+    }
 
     /// Documents served since the portal's faults were last set.
     public func downloadCount(portal: String) -> Int { state.withLock { $0.downloads[portal, default: 0] } }
@@ -368,9 +388,11 @@ public final class SandboxPortals: Sendable {
     func tailspinRoute(_ request: SandboxRequest) -> SandboxResponse {
         if let failure = fault("tailspin", request) { return failure }
         let every = faults("tailspin").rateLimitEvery
-        let count = state.withLock { state -> Int in
+        let (count, silence) = state.withLock { state -> (Int, Double) in
             state.apiRequests += 1
-            return state.apiRequests
+            let now = Date()
+            defer { state.lastAPIRequest = now }
+            return (state.apiRequests, state.lastAPIRequest.map { now.timeIntervalSince($0) } ?? 0)
         }
         if every > 0, count % every == 0 {
             askedToWait("tailspin", seconds: 1)
@@ -401,7 +423,10 @@ public final class SandboxPortals: Sendable {
                   return lifetime > 0 && grant.uses > lifetime ? nil : grant
               }), grant.expires > Date(),
               let client = client(ofUsername: grant.username, portal: "tailspin") else {
-            state.withLock { $0.refusedTokens += 1 }
+            state.withLock {
+                $0.refusedTokens += 1
+                $0.silenceBeforeRefusal.append(silence)
+            }
             return SandboxResponse(status: 401, headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\""), ("Content-Type", "application/json")],
                                    body: Array("{\"error\":\"invalid_token\"}".utf8))
         }

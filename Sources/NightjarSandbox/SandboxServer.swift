@@ -113,8 +113,9 @@ public final class SandboxServer: Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard bound == 0, listen(socket, 512) == 0 else {
+            let reason = String(cString: strerror(errno))
             close(socket)
-            throw SandboxError("cannot listen on 127.0.0.1:\(port)")
+            throw SandboxError("cannot listen on 127.0.0.1:\(port) (\(reason))")
         }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {

@@ -230,6 +230,13 @@ struct Checking {
         if tainted, let target, target.isPublic {
             error("this request would send a vault value to origin `\(target.name)`, which is marked public", location)
         }
+        // A path goes to the first origin unless it says `via`.
+        var isPath = false
+        if case .string(let parts) = spec.url.kind, case .text(let text)? = parts.first, text.hasPrefix("/") { isPath = true }
+        if tainted, let destination = target ?? (isPath ? definition.origins.first : nil), destination.url.lowercased().hasPrefix("http://"),
+           !destination.allowsPlainHTTP, !ScraperChecker.isLoopback(ScraperChecker.origin(of: destination.url)) {
+            error("this request would send a vault value to `\(destination.name)` over plain http (\(ScraperChecker.origin(of: destination.url))); use its https address, or mark the origin `allow-http` if the portal has none", location)
+        }
     }
 
     mutating func checkTemplate(_ template: JSONTemplate) -> Bool {
@@ -366,6 +373,18 @@ struct Checking {
 
 extension ScraperChecker {
     /// `scheme://host:port` of a URL, lower-cased, default ports filled in.
+    /// Whether an origin (`http://127.0.0.1:8080`) is this machine: 127.0.0.0/8, `[::1]` or `localhost`.
+    public static func isLoopback(_ origin: String) -> Bool {
+        guard let start = origin.range(of: "://")?.upperBound else { return false }
+        var host = String(origin[start...].prefix { $0 != "/" })
+        if host.hasPrefix("[") { return host.hasPrefix("[::1]") }
+        if let colon = host.lastIndex(of: ":") { host = String(host[..<colon]) }
+        host = host.lowercased()
+        if host == "localhost" || host.hasSuffix(".localhost") { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    }
+
     public static func origin(of url: String) -> String {
         var rest = Substring(url)
         guard let schemeEnd = rest.range(of: "://") else { return url.lowercased() }

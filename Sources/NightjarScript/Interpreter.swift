@@ -460,6 +460,9 @@ public final class ScraperInterpreter: @unchecked Sendable {
             if !credential.allowedOrigins.contains(origin) {
                 throw failure(.originRefused, "refused to send a vault-derived value to \(origin): the credential \(credential.name) does not allow that origin (allowed: \(credential.allowedOrigins.isEmpty ? "none" : credential.allowedOrigins.joined(separator: ", ")))", statement)
             }
+            if origin.hasPrefix("http://"), !ScraperChecker.isLoopback(origin), declaration?.allowsPlainHTTP != true, !credential.allowsPlainHTTP {
+                throw failure(.originRefused, "refused to send a vault-derived value to \(origin) over plain http, where anyone on the way can read it: use the portal's https address, or, if it has none, say so with `allow-http` on the definition's origin (origin \(originName) \"\(origin)\" allow-http) or on the credential (nightjar vault edit \(credential.name) --allow-http)", statement)
+            }
         }
         let method: HTTPMethod = spec.method == .post ? .post : .get
         return (HTTPRequest(method, resolvedText, query: query, headers: headers, body: body, retryable: inLogin && tainted ? false : nil), tainted)
@@ -497,9 +500,31 @@ public final class ScraperInterpreter: @unchecked Sendable {
         }
     }
 
+    /// `text` with every percent-encoded `‹…›` placeholder decoded (`+` is a space when `formEncoded`).
+    static func showingPlaceholders(_ text: String, formEncoded: Bool) -> String {
+        let open = "%E2%80%B9", close = "%E2%80%BA"
+        var result = "", rest = Substring(text)
+        while let start = rest.range(of: open, options: .caseInsensitive),
+              let end = rest[start.upperBound...].range(of: close, options: .caseInsensitive) {
+            result += rest[..<start.lowerBound]
+            var span = String(rest[start.lowerBound..<end.upperBound])
+            if formEncoded { span = span.replacingOccurrences(of: "+", with: " ") }
+            result += span.removingPercentEncoding ?? span
+            rest = rest[end.upperBound...]
+        }
+        return result + rest
+    }
+
     func send(_ request: HTTPRequest, tainted: Bool, _ statement: Statement) async throws -> CurrentResponse {
         if options.dryRun {
-            var line = "\(request.method.rawValue) \(request.fullURL)"
+            // Resolved values are shown encoded as they would be sent; unresolved ones as ‹what they stand for›.
+            var shown = Self.showingPlaceholders(request.url, formEncoded: false)
+            if !request.query.isEmpty {
+                shown += (shown.contains("?") ? "&" : "?") + request.query.map { name, value in
+                    FormEncoding.encode(name) + "=" + (value.contains("‹") ? value : FormEncoding.encode(value))
+                }.joined(separator: "&")
+            }
+            var line = "\(request.method.rawValue) \(shown)"
             if case .form(let fields) = request.body { line += "  form: " + fields.map { "\($0.0)=\($0.1)" }.joined(separator: "&") }
             if case .json(let bytes) = request.body { line += "  json: " + String(decoding: bytes, as: UTF8.self) }
             if !request.headers.isEmpty { line += "  headers: " + request.headers.map { "\($0.0): \($0.1)" }.joined(separator: "; ") }
@@ -582,6 +607,11 @@ public final class ScraperInterpreter: @unchecked Sendable {
         for (field, expression) in download.metadata {
             let value = try await evaluate(expression, statement)
             var text = try string(value, expression, statement)
+            // A dry run's unresolved value is shown as it is, never read as a date or an amount.
+            if case .placeholder = value.kind {
+                metadata[field] = text
+                continue
+            }
             if field == "date", let date = ScraperInterpreter.parseDate(text) { text = date.description }
             if field == "amount" { text = ScraperInterpreter.amountText(text) }
             if field == "size" { text = text.filter(\.isNumber) }

@@ -107,15 +107,18 @@ struct Parser {
                 var name = "main"
                 if let given = identifierValue { name = given; advance() }
                 let url = try literalString("the origin's URL")
-                var isPublic = false
-                if isIdentifier("public") { isPublic = true; advance() }
+                var isPublic = false, allowsPlainHTTP = false
+                while isIdentifier("public") || isIdentifier("allow-http") {
+                    if isIdentifier("public") { isPublic = true } else { allowsPlainHTTP = true }
+                    advance()
+                }
                 guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
                     throw ScriptError("an origin is an http(s) URL such as \"https://portal.example.com\"", at: location)
                 }
                 if definition.origins.contains(where: { $0.name == name }) {
                     throw ScriptError("origin `\(name)` is declared twice", at: location)
                 }
-                definition.origins.append(OriginDeclaration(name: name, url: url, isPublic: isPublic, location: location))
+                definition.origins.append(OriginDeclaration(name: name, url: url, isPublic: isPublic, allowsPlainHTTP: allowsPlainHTTP, location: location))
             case "window":
                 definition.settings.windowDays = try number("the longest range in days")
                 let unit = try identifier("`days`")

@@ -24,9 +24,13 @@ public struct ScriptCredential: Sendable {
     public let totpPeriod: Int
     /// Whether the user name is a secret too; by default user names are identifiers.
     public let usernameIsSecret: Bool
+    /// The credential says `allow-http`: its values may go to its plain `http://` origins.
+    public let allowsPlainHTTP: Bool
 
     public init(client: String, portal: String, label: String? = nil, fields: [String: String], allowedOrigins: [String],
-                totp: (@Sendable (UInt64) -> String)? = nil, totpPeriod: Int = 30, usernameIsSecret: Bool = false) {
+                totp: (@Sendable (UInt64) -> String)? = nil, totpPeriod: Int = 30, usernameIsSecret: Bool = false,
+                allowsPlainHTTP: Bool = false) {
+        self.allowsPlainHTTP = allowsPlainHTTP
         self.client = client
         self.portal = portal
         self.label = label

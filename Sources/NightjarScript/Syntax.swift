@@ -28,14 +28,25 @@ public struct ScraperDefinition: Sendable {
     public func block(for kind: DocumentKind) -> DocumentBlock? { documents.first { $0.kind == kind } }
 }
 
-/// `origin NAME "URL" [public]`: an origin the definition talks to. Vault values may go only to
-/// origins not marked `public` and allowed by the credential too.
+/// `origin NAME "URL" [public] [allow-http]`: an origin the definition talks to. Vault values may
+/// go only to origins not marked `public` and allowed by the credential too, and over plain http
+/// only to a loopback address or an origin marked `allow-http`.
 public struct OriginDeclaration: Sendable {
     public var name: String
     public var url: String
     /// `public`: never receives a vault-derived value (a CDN, a help site).
     public var isPublic: Bool
+    /// `allow-http`: the portal has no https, and vault values may travel to it unencrypted.
+    public var allowsPlainHTTP: Bool = false
     public var location: SourceLocation
+
+    public init(name: String, url: String, isPublic: Bool, allowsPlainHTTP: Bool = false, location: SourceLocation) {
+        self.name = name
+        self.url = url
+        self.isPublic = isPublic
+        self.allowsPlainHTTP = allowsPlainHTTP
+        self.location = location
+    }
 }
 
 /// Settings a definition declares; each has a safe default.

@@ -244,7 +244,7 @@ struct Pages {
             }
             body += "</table>\n"
         }
-        let canWork = !frozen && scope.permits(.work)
+        let canWork = !frozen && scope.permits(.work, client: batch.client)
         body += "<h2>Lines</h2><table><tr><th>#</th><th>Reference</th><th class=\"num\">Paid</th><th>Status</th><th>Invoice</th><th>Rule</th><th>Deductions</th><th>Suggestions</th></tr>\n"
         for line in batch.lines {
             body += "<tr id=\"line-\(line.position)\"><td>\(ReviewAdapter.lineNumber(line.position))</td><td>\(h(line.reference))</td>"
@@ -283,7 +283,7 @@ struct Pages {
         }
         body += "<h2>Decide</h2>\n"
         if batch.status == "new" {
-            if scope.permits(.approve) {
+            if scope.permits(.approve, client: batch.client) {
                 let needsReason = !batch.balanced || !exceptions.isEmpty
                 body += "<form class=\"action\" method=\"post\" action=\"/batches/\(batch.id)/approve\">\(tokenField)\(version)"
                 if needsReason {
@@ -293,10 +293,10 @@ struct Pages {
                 }
                 body += "<p><button type=\"submit\">Approve batch \(batch.id)</button></p></form>\n"
             } else {
-                body += "<p class=\"muted\">Approving needs the reviewer or admin role.</p>\n"
+                body += "<p class=\"muted\">Approving needs the reviewer role with a review grant for \(h(batch.client)), or the admin role.</p>\n"
             }
         } else if batch.status == "approved" {
-            if scope.permits(.reverse) {
+            if scope.permits(.reverse, client: batch.client) {
                 body += "<form class=\"action\" method=\"post\" action=\"/batches/\(batch.id)/reverse\">\(tokenField)\(version)"
                     + "<p>Reversing restores every invoice's open amount; the batch's export then carries a reversing entry.</p>"
                     + "<p><label>Reason (recorded) <textarea name=\"reason\" maxlength=\"500\" required></textarea></label></p>"
@@ -317,7 +317,7 @@ struct Pages {
             body += "<table><tr><th>When</th><th>Who</th><th>What</th><th>Line</th><th>Detail</th></tr>\n"
             for decision in batch.decisions {
                 body += "<tr><td>\(h(decision.at))</td><td>\(h(decision.actor))</td><td>\(h(decision.action))</td>"
-                    + "<td>\(decision.line.map { String(ReviewAdapter.lineNumber($0)) } ?? "")</td><td>\(h(decision.detail))</td></tr>\n"
+                    + "<td>\(decision.line.map { String($0) } ?? "")</td><td>\(h(decision.detail))</td></tr>\n"
             }
             for export in batch.exports {
                 body += "<tr><td>\(h(export.at))</td><td></td><td>export</td><td></td><td>\(h(export.format)) sha256 \(h(String(export.sha256.prefix(16))))…</td></tr>\n"

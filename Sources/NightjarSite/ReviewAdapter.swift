@@ -1,6 +1,7 @@
 import Foundation
 import NightjarCore
 import NightjarLedger
+import NightjarMatching
 import NightjarReview
 import NightjarStore
 import NightjarVault
@@ -18,25 +19,21 @@ struct ReviewScope: Sendable {
 
     func contains(_ client: String) -> Bool { clients.contains(client) }
 
+    /// Whether the person's roles allow `action` at all (which pages exist); each batch is then
+    /// checked with `permits(_:client:)`.
     func permits(_ action: ReviewAction) -> Bool { ReviewAuthority.permits(action, roles: principal.roles) }
 
-    /// The clients visible to `principal`, from the roles the vault has today: an admin and a
-    /// reviewer see every client; an operator sees the clients whose keys they hold; a
-    /// principal with none of these roles sees nothing.
-    ///
-    /// When the vault's review grants land (a reviewer or viewer granted clients), this is the
-    /// one place that reads them.
+    /// Whether the person may take `action` on `client`'s batches (the rule the CLI applies too).
+    func permits(_ action: ReviewAction, client: String) -> Bool {
+        ReviewAuthority.permits(action, client: client, roles: principal.roles, keyClients: principal.clients, scope: principal.review)
+    }
+
+    /// The clients visible to `principal`: those it may read by the vault's roles and review
+    /// grants (`ReviewAuthority.permits`); any other client does not exist for it.
     static func of(_ principal: SitePrincipal, allClients: [String]) -> ReviewScope {
-        let roles = principal.roles
-        let clients: [String]
-        if roles.contains(.admin) || roles.contains(.reviewer) {
-            clients = allClients
-        } else if roles.contains(.operator) {
-            clients = allClients.filter(principal.clients.contains)
-        } else {
-            clients = []
-        }
-        return ReviewScope(principal: principal, clients: clients)
+        ReviewScope(principal: principal, clients: allClients.filter {
+            ReviewAuthority.permits(.read, client: $0, roles: principal.roles, keyClients: principal.clients, scope: principal.review)
+        })
     }
 }
 
@@ -58,16 +55,21 @@ struct ReviewAdapter {
     /// Reads answered since the database last changed (any write, by anyone, empties it); nil reads afresh.
     let reads: ReadCache.Snapshot?
     let workspaceRoot: String
+    let matchingRules: @Sendable (ClientID) throws -> MatchingRules
+    let timeZone: TimeZone
 
-    init(database: Database, reads: ReadCache.Snapshot? = nil, workspaceRoot: String) {
+    init(database: Database, reads: ReadCache.Snapshot? = nil, workspaceRoot: String,
+         matchingRules: @escaping @Sendable (ClientID) throws -> MatchingRules = { _ in .standard }, timeZone: TimeZone = .gmt) {
         ledger = Ledger(database: database)
         self.reads = reads
         self.workspaceRoot = workspaceRoot
+        self.matchingRules = matchingRules
+        self.timeZone = timeZone
     }
 
     /// The batch page's body for `scope`'s permissions, drawn once per change of the database.
     func batchPage(_ batch: BatchReview, _ scope: ReviewScope, draw: () -> String) -> CachedBody {
-        read(.batchPage(batch.id, [ReviewAction.work, .approve, .reverse, .export].map(scope.permits))) { CachedBody(draw()) }
+        read(.batchPage(batch.id, [ReviewAction.work, .approve, .reverse, .export].map { scope.permits($0, client: batch.client) })) { CachedBody(draw()) }
     }
 
     private func read<T: Sendable>(_ key: Read, _ body: () throws -> T) rethrows -> T {
@@ -92,7 +94,7 @@ struct ReviewAdapter {
     static func lineNumber(_ position: Int) -> Int { position + 1 }
 
     /// Wording for a payer's reason code, when the review code has one.
-    static func reasonWording(_ code: String?) -> String? { nil }
+    static func reasonWording(_ code: String?) -> String? { code.flatMap(ReasonCodeTable.wording(of:)) }
 
     // MARK: Reads
 
@@ -147,8 +149,8 @@ struct ReviewAdapter {
     private func act(_ id: Int64, version: String, _ what: ReviewAction, _ scope: ReviewScope,
                      _ action: (BatchReview) throws -> String) throws -> String {
         guard let current = try batch(id, scope) else { throw ReviewRefusal.notFound }
-        guard scope.permits(what) else {
-            throw ReviewRefusal.forbidden("\(scope.principal.name) needs the \(ReviewAuthority.roles(for: what).map(\.rawValue).joined(separator: " or ")) role to \(what.rawValue)")
+        guard scope.permits(what, client: current.client) else {
+            throw ReviewRefusal.forbidden(ReviewAuthority.refusal(what, client: current.client, name: scope.principal.name, roles: scope.principal.roles))
         }
         defer { reads?.forget() }
         do {
@@ -169,24 +171,19 @@ struct ReviewAdapter {
 
     /// `batch approve`: a batch out of balance or with exceptions needs `acceptExceptions` and a reason.
     func approve(_ id: Int64, version: String, acceptExceptions: Bool, reason: String, _ scope: ReviewScope) throws -> String {
-        try act(id, version: version, .approve, scope) { batch in
-            let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-            let needsReason = !batch.balanced || !batch.exceptions.isEmpty
-            if needsReason && (!acceptExceptions || reason.isEmpty) {
-                throw ReviewRefusal.refused("batch \(id) has \(batch.exceptions.count) exception(s)\(batch.balanced ? "" : " and is out of balance by \(MorningReport.amount(batch.difference))"): "
-                                            + "tick “accept the exceptions” and give the reason", batch)
-            }
-            let settlement = try ledger.approve(batch: id, actor: scope.principal.name, reason: needsReason ? reason : nil)
+        try act(id, version: version, .approve, scope) { _ in
+            let settlement = try ledger.approve(batch: id, actor: scope.principal.name, acceptingExceptions: acceptExceptions ? reason : nil)
             return "Batch \(id) approved by \(scope.principal.name): \(settlement.lines.filter { $0.invoice != nil }.count) invoice(s) settled."
         }
     }
 
-    /// `batch reverse` (admin).
+    /// `batch reverse` (admin), dated today in the workspace's time zone.
     func reverse(_ id: Int64, version: String, reason: String, _ scope: ReviewScope) throws -> String {
         try act(id, version: version, .reverse, scope) { _ in
             let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !reason.isEmpty else { throw ReviewRefusal.refused("say why the batch is reversed", try batch(id, scope)) }
-            _ = try ledger.reverse(batch: id, actor: scope.principal.name, reason: reason)
+            _ = try ledger.reverse(batch: id, actor: scope.principal.name, reason: reason, on: CalendarDate.today(in: timeZone))
+            try redecide(id)
             return "Batch \(id) reversed by \(scope.principal.name); open amounts restored."
         }
     }
@@ -194,32 +191,34 @@ struct ReviewAdapter {
     /// `batch reassign`: the line at `position` now applies to `invoice`.
     func reassign(_ id: Int64, position: Int, invoice: String, version: String, _ scope: ReviewScope) throws -> String {
         try act(id, version: version, .work, scope) { _ in
-            let status = try ledger.reassign(batch: id, line: position, invoice: invoice, actor: scope.principal.name)
-            return "Line \(ReviewAdapter.lineNumber(position)) now applies to \(invoice): \(status.replacingOccurrences(of: "_", with: " "))."
+            let change = try ledger.reassign(batch: id, line: ReviewAdapter.lineNumber(position), invoice: invoice, actor: scope.principal.name)
+            try redecide(id)
+            return "Changed " + change.description + "."
         }
     }
 
     /// `batch accept-suggestion`: suggestion `number` of the line, refused unless it still names `invoice`.
     func acceptSuggestion(_ id: Int64, position: Int, number: Int, invoice: String, version: String, _ scope: ReviewScope) throws -> String {
-        try act(id, version: version, .work, scope) { batch in
-            guard let line = batch.lines.first(where: { $0.position == position }),
-                  let candidate = line.suggestions.first(where: { $0.number == number }), candidate.invoice == invoice else {
-                throw ReviewRefusal.refused("suggestion \(number) of line \(ReviewAdapter.lineNumber(position)) is no longer \(invoice)", batch)
-            }
-            // Today's review code accepts the first suggestion; another is applied by its invoice.
-            let status = number == 1
-                ? try ledger.reassign(batch: id, line: position, invoice: nil, acceptSuggestion: true, actor: scope.principal.name)
-                : try ledger.reassign(batch: id, line: position, invoice: invoice, actor: scope.principal.name)
-            return "Line \(ReviewAdapter.lineNumber(position)): suggestion \(number) (\(invoice)) accepted, \(status.replacingOccurrences(of: "_", with: " "))."
+        try act(id, version: version, .work, scope) { _ in
+            let change = try ledger.acceptSuggestion(batch: id, line: ReviewAdapter.lineNumber(position), number: number, invoice: invoice,
+                                                     actor: scope.principal.name)
+            try redecide(id)
+            return "Suggestion \(number) accepted: " + change.description + "."
         }
+    }
+
+    /// After a line or a batch changed: the client's waiting batches decided again (a line paid
+    /// twice against the changed one is decided anew), with the client's rules.
+    private func redecide(_ id: Int64) throws {
+        _ = try ledger.redecideAfterChange(batch: id, rules: matchingRules)
     }
 
     /// `batch export --out`: the journal, recorded.
     func export(_ id: Int64, format: GLExport.Format, again: Bool, _ scope: ReviewScope) throws -> JournalExport {
         defer { reads?.forget() }
         guard let current = try batch(id, scope) else { throw ReviewRefusal.notFound }
-        guard scope.permits(.export) else {
-            throw ReviewRefusal.forbidden("\(scope.principal.name) needs the \(ReviewAuthority.roles(for: .export).map(\.rawValue).joined(separator: " or ")) role to export")
+        guard scope.permits(.export, client: current.client) else {
+            throw ReviewRefusal.forbidden(ReviewAuthority.refusal(.export, client: current.client, name: scope.principal.name, roles: scope.principal.roles))
         }
         do {
             return try JournalExport.make(batch: id, format: format, ledger: ledger, accounts: try JournalExport.accounts(workspaceRoot: workspaceRoot),

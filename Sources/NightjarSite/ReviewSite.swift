@@ -2,7 +2,8 @@ public import Foundation
 import Synchronization
 public import NightjarCore
 import NightjarCrypto
-import NightjarLedger
+public import NightjarLedger
+public import NightjarMatching
 import NightjarReview
 public import NightjarStore
 import NightjarVault
@@ -25,6 +26,11 @@ public struct SiteConfiguration: Sendable {
     public var trustedProxies: [String] = []
     /// Cookies marked `Secure`: under TLS, or behind a proxy that serves HTTPS.
     public var secureCookies = false
+    /// The matching rules of a client (the workspace's rules files), for deciding waiting batches
+    /// again after a person changed one.
+    public var matchingRules: @Sendable (ClientID) throws -> MatchingRules = { _ in .standard }
+    /// Where reversals are dated "today".
+    public var timeZone = TimeZone.gmt
 
     public init(title: String, workspaceRoot: String, openDatabase: @escaping @Sendable () throws -> Database, vault: SiteVault) {
         self.title = title
@@ -267,7 +273,8 @@ public final class ReviewSite: Sendable {
             return response
         }
         return try pool.with { database, reads in
-            let adapter = ReviewAdapter(database: database, reads: reads, workspaceRoot: configuration.workspaceRoot)
+            let adapter = ReviewAdapter(database: database, reads: reads, workspaceRoot: configuration.workspaceRoot,
+                                        matchingRules: configuration.matchingRules, timeZone: configuration.timeZone)
             let scope = try adapter.scope(for: visitor.principal)
             guard scope.permits(.read) else {
                 return .html(pages.message("Nothing to review", "\(visitor.principal.name) holds no role that reviews batches."), status: 403)

@@ -112,7 +112,10 @@ public final class DerivationGate: Sendable {
 public struct SitePrincipal: Sendable, Equatable {
     public let name: String
     public let roles: [Role]
+    /// Clients whose keys it holds.
     public let clients: [String]
+    /// What the vault's review grants let it read and approve.
+    public let review: NightjarVault.ReviewScope
 }
 
 /// The vault as the site uses it: it verifies an operator's name and passphrase, reads who holds
@@ -155,8 +158,9 @@ public final class SiteVault: Sendable {
         } catch VaultError.wrongPassphrase {
             return .refused
         }
-        let principal = SitePrincipal(name: vault.principalName, roles: vault.roles,
-                                      clients: vault.principals().first { $0.name == vault.principalName }?.clients ?? [])
+        let summary = vault.principals().first { $0.name == vault.principalName }
+        let principal = SitePrincipal(name: vault.principalName, roles: vault.roles, clients: summary?.clients ?? [],
+                                      review: try vault.reviewScope(of: nil))
         try vault.audit(AuditEvent("site-sign-in", detail: "review site, from \(address)"))
         return .signedIn(principal)
     }
@@ -185,7 +189,8 @@ public final class SiteVault: Sendable {
         let vault = try Vault.open(paths: paths, as: .automationKey(siteKey), auditUnlock: false)
         var table: [String: SitePrincipal] = [:]
         for principal in vault.principals() where principal.kind == .operator {
-            table[principal.name] = SitePrincipal(name: principal.name, roles: principal.roles, clients: principal.clients)
+            table[principal.name] = SitePrincipal(name: principal.name, roles: principal.roles, clients: principal.clients,
+                                                  review: NightjarVault.ReviewScope(principal))
         }
         directory.withLock { $0 = (stamp, table) }
         return table

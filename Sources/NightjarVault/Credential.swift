@@ -139,6 +139,9 @@ public struct Credential: Sendable {
     public let expires: CalendarDate?
     /// Whether the user name is a secret too (by default user names are identifiers).
     public let usernameIsSecret: Bool
+    /// `allow-http`: the values may travel to the credential's `http://` origins unencrypted
+    /// (loopback origins need no such permission).
+    public var allowsPlainHTTP = false
 
     /// `CLIENT/PORTAL[/LABEL]`
     public var name: String { credentialName.description }
@@ -167,6 +170,8 @@ public struct CredentialInput: Sendable {
     public var removeExtra: [String]
     /// Whether the user name is a secret (nil: unchanged on edit, false on add).
     public var usernameIsSecret: Bool?
+    /// Whether the values may go to a plain `http://` origin (nil: unchanged on edit, false on add).
+    public var allowsPlainHTTP: Bool?
 
     public init(username: SecretBytes? = nil, password: SecretBytes? = nil, totp: TOTPSettings? = nil,
                 extra: [String: SecretBytes] = [:], allowedOrigins: [Origin]? = nil, notes: String? = nil,

@@ -9,6 +9,8 @@ struct StoredEntry: Sendable {
     var updatedAt: String
     var expires: String?
     var usernameIsSecret: Bool
+    /// The credential says `allow-http` (flag bit 2 of the stored entry).
+    var allowsPlainHTTP = false
     var username: SecretBytes?
     var password: SecretBytes?
     /// The otpauth URI.
@@ -105,7 +107,7 @@ enum EntryList {
             writer.string(entry.label ?? "")
             writer.string(entry.updatedAt)
             writer.string(entry.expires ?? "")
-            writer.u8(entry.usernameIsSecret ? 1 : 0)
+            writer.u8((entry.usernameIsSecret ? 1 : 0) | (entry.allowsPlainHTTP ? 2 : 0))
             var fields = entry.storedFields
             defer { for index in fields.indices { SecretBytes.wipe(&fields[index].1) } }
             writer.u16(fields.count)
@@ -147,6 +149,7 @@ enum EntryList {
             let fieldCount = try reader.u16()
             var entry = StoredEntry(portal: portal, label: label.isEmpty ? nil : label, updatedAt: updatedAt,
                                     expires: expires.isEmpty ? nil : expires, usernameIsSecret: flags & 1 != 0)
+            entry.allowsPlainHTTP = flags & 2 != 0
             for _ in 0..<fieldCount {
                 let name = try reader.string()
                 switch name {

@@ -43,6 +43,24 @@ public struct ReviewScope: Sendable, Equatable {
 
     public func mayRead(client: String) -> Bool { readsAllClients || readableClients.contains(client) }
     public func mayApprove(client: String) -> Bool { approvesAllClients || approvableClients.contains(client) }
+
+    /// The scope of a principal from its roles and review grants.
+    public static func of(name: String, roles: [Role], granted: Set<String>, allClients: Bool) -> ReviewScope {
+        if roles.contains(.admin) {
+            return ReviewScope(principal: name, readsAllClients: true, readableClients: [], approvesAllClients: true, approvableClients: [], mayReverse: true)
+        }
+        let reads = roles.contains(.reviewer) || roles.contains(.viewer)
+        let approves = roles.contains(.reviewer)
+        return ReviewScope(principal: name, readsAllClients: reads && allClients, readableClients: reads ? granted : [],
+                           approvesAllClients: approves && allClients, approvableClients: approves ? granted : [], mayReverse: false)
+    }
+}
+
+extension ReviewScope {
+    /// The scope of a principal as `vault operator list` shows it.
+    public init(_ summary: PrincipalSummary) {
+        self = ReviewScope.of(name: summary.name, roles: summary.roles, granted: Set(summary.reviews), allClients: summary.reviewsAllClients)
+    }
 }
 
 extension Vault {
@@ -190,16 +208,8 @@ extension Vault {
     /// What `name` (the acting principal when nil) may read, approve and reverse in the morning review.
     public func reviewScope(of name: String? = nil) throws -> ReviewScope {
         let principal = try name.map { try self.principal(named: $0) } ?? actor
-        if principal.isAdmin {
-            return ReviewScope(principal: principal.name, readsAllClients: true, readableClients: [], approvesAllClients: true,
-                               approvableClients: [], mayReverse: true)
-        }
         let granted = Set(authority.reviewers.filter { $0.value.contains(principal.id) }.map(\.key))
-        let all = authority.reviewsAllClients.contains(principal.id)
-        let reads = principal.roles.contains(.reviewer) || principal.roles.contains(.viewer)
-        let approves = principal.roles.contains(.reviewer)
-        return ReviewScope(principal: principal.name, readsAllClients: reads && all, readableClients: reads ? granted : [],
-                           approvesAllClients: approves && all, approvableClients: approves ? granted : [], mayReverse: false)
+        return ReviewScope.of(name: principal.name, roles: Array(principal.roles), granted: granted, allClients: authority.reviewsAllClients.contains(principal.id))
     }
 
     /// The acting principal's review scope.

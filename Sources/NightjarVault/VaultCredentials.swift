@@ -115,6 +115,7 @@ extension Vault {
         if let notes = input.notes { entry.notes = notes }
         if let expires = input.expires { entry.expires = expires.description }
         if let secret = input.usernameIsSecret { entry.usernameIsSecret = secret }
+        if let allowed = input.allowsPlainHTTP { entry.allowsPlainHTTP = allowed }
         entry.updatedAt = Vault.now()
     }
 
@@ -176,7 +177,8 @@ extension Vault {
         return Credential(client: name.client, portal: name.portal, label: name.label, username: entry.username,
                           password: entry.password, totp: try entry.totp.map { try TOTPSettings.parse($0) },
                           extra: entry.extra, allowedOrigins: origins, notes: entry.notes,
-                          expires: entry.expires.flatMap { try? CalendarDate(iso: $0) }, usernameIsSecret: entry.usernameIsSecret)
+                          expires: entry.expires.flatMap { try? CalendarDate(iso: $0) }, usernameIsSecret: entry.usernameIsSecret,
+                          allowsPlainHTTP: entry.allowsPlainHTTP)
     }
 
     /// Entries of the clients the actor can read (or of one client). Never a secret.

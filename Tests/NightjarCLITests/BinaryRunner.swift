@@ -26,9 +26,9 @@ struct BinaryRunner {
     static func executable(_ name: String) -> URL { productsDirectory.appendingPathComponent(name) }
 
     static func run(_ arguments: [String], stdin: String = "", environment: [String: String] = [:],
-                    directory: String? = nil) throws -> Result {
+                    directory: String? = nil, program: String = "nightjar", installedIn bin: String? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = executable("nightjar")
+        process.executableURL = bin.map { URL(fileURLWithPath: $0 + "/" + program) } ?? executable(program)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "NIGHTJAR_HOME")
@@ -51,6 +51,15 @@ struct BinaryRunner {
         while !errorData.done { usleep(1000) }
         return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errorData.value, as: UTF8.self))
+    }
+
+    /// `nightjar` and `nightjar-sandbox` copied alone into `folder/bin` (nothing of the checkout beside
+    /// them), as a user who installed them has them; returns that folder.
+    static func installedCopy(in folder: String, programs: [String] = ["nightjar", "nightjar-sandbox"]) throws -> String {
+        let bin = folder + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        for program in programs { try FileManager.default.copyItem(atPath: executable(program).path, toPath: bin + "/" + program) }
+        return bin
     }
 
     /// A new empty folder under the temporary directory.

@@ -211,12 +211,38 @@ enum DrillEncodings {
 
 @Suite("nightjar demo", .serialized)
 struct DemoTests {
+    @Test func aFailedDemoRemovesItsHalfBuiltWorkspace() throws {
+        let parent = BinaryRunner.temporaryFolder("demo-fail")
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        // Without the sandbox beside it the demo cannot go past its third step.
+        let bin = try BinaryRunner.installedCopy(in: parent, programs: ["nightjar"])
+        let root = parent + "/demo"
+        let failed = try BinaryRunner.run(["demo", "--keep", root], directory: parent, installedIn: bin)
+        #expect(failed.status == 66)
+        #expect(failed.stderr.contains("nightjar-sandbox is not next to nightjar"))
+        #expect(failed.stderr.contains("removed the half-built workspace"))
+        #expect(!FileManager.default.fileExists(atPath: root), "the half-built workspace blocks the next try")
+        // A folder that held a workspace already is never touched.
+        _ = try BinaryRunner.run(["init", root])
+        let refused = try BinaryRunner.run(["demo", "--keep", root], directory: parent, installedIn: bin)
+        #expect(refused.status != 0)
+        #expect(FileManager.default.fileExists(atPath: root + "/nightjar.conf"))
+    }
+
     @Test func theDemoRunsTheNightThatExistsAndLeavesNothingRunning() throws {
         let parent = BinaryRunner.temporaryFolder("demo")
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let root = parent + "/demo"
-        let result = try BinaryRunner.run(["demo", "--keep", root])
+        // Installed alone, run from a folder that is not the checkout: what the demo needs is in the binary.
+        let bin = try BinaryRunner.installedCopy(in: parent)
+        let result = try BinaryRunner.run(["demo", "--keep", root], directory: parent, installedIn: bin)
         #expect(result.status == 0, "\(result.stderr)")
+        // The throw-away admin passphrase is printed, and opens the demo vault as its admin.
+        let passphrase = result.stdout.components(separatedBy: "throw-away passphrase ").dropFirst().first?.split(separator: ",").first.map(String.init)
+        #expect(passphrase?.hasPrefix("demo-admin-") == true, "\(result.stdout)")
+        let listed = try BinaryRunner.run(["--home", root, "vault", "list", "--as", "demo-admin", "--passphrase-stdin"], stdin: (passphrase ?? "") + "\n")
+        #expect(listed.status == 0, "\(listed.stderr)")
+        #expect(listed.stdout.contains("acme/northwind"))
         #expect(result.stdout.contains("Nightjar run 1"))
         #expect(result.stdout.components(separatedBy: " ok ").count - 1 >= 9)
         #expect(result.stdout.contains("paid_in_full"))
@@ -231,7 +257,7 @@ struct DemoTests {
         }
         let running = Process()
         running.executableURL = URL(fileURLWithPath: "/usr/bin/pgrep")
-        running.arguments = ["-f", "nightjar-sandbox --json --write-open-invoices \(root)"]
+        running.arguments = ["-f", "nightjar-sandbox .*--write-open-invoices \(root)"]
         running.standardOutput = FileHandle.nullDevice
         try running.run()
         running.waitUntilExit()

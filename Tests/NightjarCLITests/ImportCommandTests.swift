@@ -44,7 +44,7 @@ struct ImportCommandTests {
         result = try BinaryRunner.run(["--home", root, "batches", "--json"])
         let batches = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] ?? []
         #expect(batches.count == 2)
-        let safeway = try #require(batches.first { ($0["traceNumber"] as? String) == "4311000190" })
+        let safeway = try #require(batches.first { ($0["trace_number"] as? String) == "4311000190" })
         #expect(safeway["balanced"] as? Bool == false)
         #expect(safeway["difference"] as? String == "-32769.61")
         result = try BinaryRunner.run(["--home", root, "batch", "show", "\(safeway["id"] as? Int ?? 0)"])

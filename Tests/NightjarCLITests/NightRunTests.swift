@@ -231,6 +231,40 @@ struct NightRunTests {
         #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE portal = 'tailspin'") == Int64(expected))
     }
 
+    /// The run summary and the morning report give the same two counts: exceptions new tonight
+    /// and waiting in total; a night with nothing new still says how many wait.
+    @Test func theSummaryAndTheReportAgreeOnExceptionsNewTonightAndWaitingInTotal() throws {
+        let fixture = try Fixture()
+        defer { fixture.stop() }
+        let root = try fixture.copy("counts")
+        func counts(_ run: Int) throws -> (summary: [Int], report: [Int]) {
+            let summary = try String(contentsOfFile: root + "/reports/run-\(run)/summary.txt", encoding: .utf8)
+            let line = try #require(summary.split(separator: "\n").first { $0.hasPrefix("Exceptions: ") }, "\(summary)")
+            let words = line.split(separator: " ")
+            let report = try String(contentsOfFile: root + "/reports/run-\(run)/morning-report.html", encoding: .utf8)
+            func bold(_ id: String) -> Int? {
+                guard let start = report.range(of: "<b id=\"\(id)\">") else { return nil }
+                return Int(report[start.upperBound...].prefix { $0.isNumber })
+            }
+            return ([Int(words[1]) ?? -1, Int(words[4]) ?? -1], [bold("new-tonight") ?? -1, bold("waiting-in-total") ?? -1])
+        }
+        #expect(try fixture.night(root, to: "2026-08-31").status == 0)
+        let first = try counts(1)
+        #expect(first.summary == first.report)
+        #expect(first.summary[0] > 0 && first.summary[0] == first.summary[1], "the first night's exceptions are all new: \(first)")
+        let database = try Database(path: root + "/data/nightjar.sqlite")
+        let waiting = try database.scalar(Int64.self, """
+            SELECT count(*) FROM remittance_line l JOIN remittance_batch b ON b.id = l.batch_id LEFT JOIN line_match m ON m.line_id = l.id
+            WHERE b.status NOT IN ('approved', 'reversed') AND coalesce(m.status, 'not_matched') NOT IN ('paid_in_full', 'paid_with_discount')
+            """)
+        #expect(Int64(first.summary[1]) == waiting)
+        // The same range again: nothing new, the same exceptions still waiting.
+        #expect(try fixture.night(root, to: "2026-08-31").status == 0)
+        let second = try counts(2)
+        #expect(second.summary == second.report)
+        #expect(second.summary == [0, first.summary[1]], "\(second)")
+    }
+
     @Test func theMorningReportPrintsToPDFWithEachClientsTotals() throws {
         let fixture = try Fixture()
         defer { fixture.stop() }

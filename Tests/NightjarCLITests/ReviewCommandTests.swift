@@ -30,6 +30,7 @@ struct ReviewCommandTests {
         #expect(try run(["vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: "\(ReviewCommandTests.alice)\n").status == 0)
         #expect(try run(["vault", "operator", "add", "carol", "--role", "reviewer", "--as", "alice", "--passphrase-stdin"],
                         stdin: "\(ReviewCommandTests.alice)\n\(ReviewCommandTests.carol)\n").status == 0)
+        #expect(try run(["vault", "review", "grant", "carol", "acme", "--as", "alice", "--passphrase-stdin"], stdin: "\(ReviewCommandTests.alice)\n").status == 0)
         #expect(try run(["vault", "operator", "add", "bob", "--role", "operator", "--as", "alice", "--passphrase-stdin"],
                         stdin: "\(ReviewCommandTests.alice)\n\(ReviewCommandTests.bob)\n").status == 0)
         try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/docs/examples/one-row-per-invoice.profile",
@@ -69,9 +70,22 @@ struct ReviewCommandTests {
         #expect(result.stderr.contains("not approved"))
         result = try run(["batch", "approve", "1", "--as", "bob", "--passphrase-stdin"], stdin: ReviewCommandTests.bob + "\n")
         #expect(result.status == 77)
+        func openAmounts() throws -> [Int64] {
+            try Database(path: root + "/data/nightjar.sqlite").query("SELECT open_amount_minor FROM open_invoice ORDER BY invoice_number").map { try $0.int64("open_amount_minor") }
+        }
+        // Two short payments and an unknown reference: not without accepting them, with a reason.
         result = try run(["batch", "approve", "1", "--as", "carol", "--passphrase-stdin"], stdin: ReviewCommandTests.carol + "\n")
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("batch 1 has 3 unresolved exception(s)") && result.stderr.contains("--accept-exceptions --reason"), "\(result.stderr)")
+        #expect(try openAmounts() == [100_000, 50_000, 80_000, 30_000])
+        result = try run(["batch", "approve", "1", "--accept-exceptions", "--as", "carol", "--passphrase-stdin"], stdin: ReviewCommandTests.carol + "\n")
+        #expect(result.status == 64 && result.stderr.contains("--reason"))
+        result = try run(["batch", "approve", "1", "--accept-exceptions", "--reason", "shortages go to deductions; INV-9999 is unapplied cash",
+                          "--as", "carol", "--passphrase-stdin"], stdin: ReviewCommandTests.carol + "\n")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("approved by carol"))
+        let approval = try Database(path: root + "/data/nightjar.sqlite").query("SELECT detail, actor FROM review_decision WHERE action = 'approve'")
+        #expect(try approval.map { try $0.string("detail") } == ["payment 2320.00 USD; exceptions accepted (3): shortages go to deductions; INV-9999 is unapplied cash"])
         result = try run(["batch", "approve", "1", "--as", "carol", "--passphrase-stdin"], stdin: ReviewCommandTests.carol + "\n")
         #expect(result.status == 65)
         #expect(result.stderr.contains("frozen"))
@@ -83,9 +97,6 @@ struct ReviewCommandTests {
         #expect(try run(["match", "--client", "acme"]).stdout.contains("No batches waiting for acme"))
         #expect(try run(["batch", "show", "1", "--json"]).stdout == decided)
 
-        func openAmounts() throws -> [Int64] {
-            try Database(path: root + "/data/nightjar.sqlite").query("SELECT open_amount_minor FROM open_invoice ORDER BY invoice_number").map { try $0.int64("open_amount_minor") }
-        }
         #expect(try openAmounts() == [0, 0, 0, 300_00])
 
         // hledger, strictly, and the clearing account holds the payment.
@@ -105,11 +116,19 @@ struct ReviewCommandTests {
         (status, output) = try ReviewCommandTests.tool("/usr/bin/bean-check", [ledgerFile])
         let beancountText = try String(contentsOfFile: ledgerFile, encoding: .utf8)
         #expect(status == 0, "\(output)\n\(beancountText)")
-        // Once per format unless --again; CSV and JSON too.
-        result = try run(["batch", "export", "1", "--format", "hledger"])
+        // Recorded once per format unless --again; a preview on standard output is never recorded.
+        result = try run(["batch", "export", "1", "--format", "hledger", "--out", journal])
         #expect(result.status == 65)
         #expect(result.stderr.contains("--again"))
-        #expect(try run(["batch", "export", "1", "--format", "hledger", "--again"]).stdout.contains("Assets:Clearing:Remittances"))
+        result = try run(["batch", "export", "1", "--format", "hledger"])
+        #expect(result.status == 0 && result.stdout.contains("Assets:Clearing:Remittances"))
+        #expect(result.stderr.contains("a preview, not recorded as exported"), "\(result.stderr)")
+        let recorded = { try Database(path: root + "/data/nightjar.sqlite").scalar(Int64.self, "SELECT count(*) FROM gl_export") ?? -1 }
+        #expect(try recorded() == 2)
+        #expect(try run(["batch", "export", "1", "--format", "csv", "--out", parent + "/dry.csv", "--dry-run"]).stderr.contains("not recorded"))
+        #expect(try recorded() == 2)
+        #expect(try run(["batch", "export", "1", "--format", "hledger", "--again", "--out", journal]).status == 0)
+        #expect(try recorded() == 3)
         result = try run(["batch", "export", "1", "--format", "csv"])
         #expect(result.stdout.hasPrefix("date,entry,payee,account,debit,credit,currency,memo"))
         #expect(result.stdout.contains("Liabilities:Unapplied-Cash,,120.00,USD"))
@@ -125,13 +144,21 @@ struct ReviewCommandTests {
         #expect(try run(["match"]).status == 0)
         result = try run(["batch", "show", "2"])
         #expect(result.stdout.contains("unknown_reference"), "\(result.stdout)")
-        result = try run(["batch", "accept-suggestion", "2", "0", "--as", "bob", "--passphrase-stdin"], stdin: ReviewCommandTests.bob + "\n")
+        #expect(result.stdout.contains("suggestion 1: INV-2001 open 300.00, transposed, amount short"), "\(result.stdout)")
+        // The invoice the clerk saw must still be suggestion 1.
+        // Bob, an operator who holds no acme key, does not work acme's lines; carol, granted acme, does.
+        result = try run(["batch", "accept-suggestion", "2", "1", "1", "--invoice", "INV-2001", "--as", "bob", "--passphrase-stdin"], stdin: ReviewCommandTests.bob + "\n")
+        #expect(result.status == 77 && result.stderr.contains("bob may not work acme's batches"), "\(result.stderr)")
+        result = try run(["batch", "accept-suggestion", "2", "1", "1", "--invoice", "INV-2010", "--as", "carol", "--passphrase-stdin"], stdin: ReviewCommandTests.carol + "\n")
+        #expect(result.status == 65 && result.stderr.contains("suggestion 1 of batch 2 line 1 is now INV-2001, not INV-2010"), "\(result.stderr)")
+        result = try run(["batch", "accept-suggestion", "2", "1", "1", "--invoice", "INV-2001", "--as", "carol", "--passphrase-stdin"], stdin: ReviewCommandTests.carol + "\n")
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("suggestion accepted, short paid (by bob)"))
-        result = try run(["batch", "reassign", "1", "3", "INV-2001", "--as", "bob", "--passphrase-stdin"], stdin: ReviewCommandTests.bob + "\n")
+        #expect(result.stdout.contains("batch 2 line 1 (INV-2010): unknown reference -> INV-2001, short paid (by carol)"), "\(result.stdout)")
+        result = try run(["batch", "reassign", "1", "3", "INV-2001", "--as", "carol", "--passphrase-stdin"], stdin: ReviewCommandTests.carol + "\n")
         #expect(result.status == 65)
         #expect(result.stderr.contains("frozen"))
-        #expect(try run(["batch", "approve", "2", "--as", "carol", "--passphrase-stdin"], stdin: ReviewCommandTests.carol + "\n").status == 0)
+        #expect(try run(["batch", "approve", "2", "--accept-exceptions", "--reason", "short by 25.00, a return follows", "--as", "carol", "--passphrase-stdin"],
+                        stdin: ReviewCommandTests.carol + "\n").status == 0)
         result = try run(["account", "credit", "ACME-C1", "--client", "acme", "--type", "return", "--reference", "RMA-7781", "--amount", "25.00",
                           "--invoice", "INV-2001", "--by", "bob"])
         #expect(result.status == 0, "\(result.stderr)")
@@ -147,7 +174,7 @@ struct ReviewCommandTests {
         let decisions = try Database(path: root + "/data/nightjar.sqlite").query("SELECT action, actor FROM review_decision ORDER BY id").map {
             "\(try $0.string("action")) \(try $0.string("actor"))"
         }
-        #expect(decisions == ["approve carol", "accept-suggestion bob", "approve carol"])
+        #expect(decisions == ["approve carol", "accept-suggestion carol", "approve carol"])
 
         // Open amounts moved on approval; an admin reverses and they come back.
         result = try run(["batch", "reverse", "1", "--as", "carol", "--passphrase-stdin"], stdin: ReviewCommandTests.carol + "\n")
@@ -158,7 +185,11 @@ struct ReviewCommandTests {
         result = try run(["batch", "export", "1", "--format", "hledger", "--again", "--out", journal])
         (status, output) = try ReviewCommandTests.tool("/usr/bin/hledger", ["-f", journal, "check", "--strict"])
         #expect(status == 0, "\(output)")
-        #expect(try String(contentsOfFile: journal, encoding: .utf8).contains("Reversal of"))
+        let reversed = try String(contentsOfFile: journal, encoding: .utf8)
+        // Dated the day of the reversal (here, where the workspace is), not the payment's day.
+        let today = CalendarDate.today(in: TimeZone(identifier: "UTC")!).description
+        #expect(reversed.contains("\n\(today) Retail One | Reversal of"), "\(reversed)")
+        #expect(reversed.contains("\n2026-11-20 Retail One | Remittance"))
         (status, output) = try ReviewCommandTests.tool("/usr/bin/hledger", ["-f", journal, "balance", "Assets:Clearing:Remittances", "-N", "--flat"])
         #expect(!output.contains("2320.00"), "\(output)")
     }

@@ -33,6 +33,7 @@ final class SiteFixture: @unchecked Sendable {
         guard init0.status == 0 else { throw FixtureError(message: init0.stderr) }
         try run(["vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: SiteFixture.alice + "\n")
         try asAlice(["vault", "operator", "add", "carol", "--role", "reviewer"], [SiteFixture.carol])
+        try asAlice(["vault", "review", "grant", "carol", "--all-clients"])
         try asAlice(["vault", "operator", "add", "bob", "--role", "operator"], [SiteFixture.bob])
         try asAlice(["vault", "add", "acme/northwind", "--username", SiteFixture.canaries[0], "--password-stdin", "--totp", "--field", "customer_number",
                      "--origin", "https://suppliers.northwind.example"], [SiteFixture.canaries[1], SiteFixture.canaries[2], SiteFixture.canaries[3]])
@@ -87,6 +88,16 @@ final class SiteFixture: @unchecked Sendable {
         try run(["match"])
     }
 
+    /// A private copy of the shared fixture (its folder; the workspace is `/ws` inside).
+    static func copy(_ label: String) throws -> String {
+        let fixture = try SiteFixture.shared.get()
+        let parent = BinaryRunner.temporaryFolder(label)
+        try FileManager.default.removeItem(atPath: parent)
+        try FileManager.default.copyItem(atPath: fixture.parent, toPath: parent)
+        chmod(parent + "/site.key", 0o600)
+        return parent
+    }
+
     struct FixtureError: Error, CustomStringConvertible {
         let message: String
         var description: String { message }
@@ -102,11 +113,7 @@ final class RunningSite: @unchecked Sendable {
     let output = Pipe(), errors = Pipe()
 
     init(_ label: String, options: [String] = []) throws {
-        let fixture = try SiteFixture.shared.get()
-        parent = BinaryRunner.temporaryFolder("site-" + label)
-        try FileManager.default.removeItem(atPath: parent)
-        try FileManager.default.copyItem(atPath: fixture.parent, toPath: parent)
-        chmod(parent + "/site.key", 0o600)
+        parent = try SiteFixture.copy("site-" + label)
         process.executableURL = BinaryRunner.executable("nightjar")
         process.arguments = ["--home", parent + "/ws", "serve", "--listen", "127.0.0.1:0", "--key-file", parent + "/site.key"] + options
         var environment = ProcessInfo.processInfo.environment

@@ -61,7 +61,7 @@ struct SiteTests {
         #expect(checked == 0, "\(report)")
         let (_, clearing) = try SiteTests.tool("/usr/bin/hledger", ["-f", journal, "balance", "Assets:Clearing:Remittances", "-N", "--flat"])
         #expect(clearing.contains("1850.00 USD"), "\(clearing)")
-        let again = try site.cli(["batch", "export", "1", "--format", "hledger"])
+        let again = try site.cli(["batch", "export", "1", "--format", "hledger", "--out", site.parent + "/again.journal"])
         #expect(again.status == 65 && again.stderr.contains("--again"), "\(again.stderr)")
 
         // The CLI sees what the browser did, at once.
@@ -246,6 +246,19 @@ struct SiteTests {
         let reversal = try carol.post("/batches/2/reverse", [("csrf", try carol.formToken()), ("version", version), ("reason", "mine")])
         #expect(reversal.status == 403)
         #expect(try SiteTests.statuses(site)[2] == "approved")
+
+        // Carol's review grant narrowed to acme: globex does not exist for her on the site either.
+        #expect(try site.cli(["vault", "review", "revoke", "carol", "--all-clients", "--as", "alice", "--passphrase-stdin"], stdin: SiteFixture.alice + "\n").status == 0)
+        #expect(try site.cli(["vault", "review", "grant", "carol", "acme", "--as", "alice", "--passphrase-stdin"], stdin: SiteFixture.alice + "\n").status == 0)
+        let narrowed = SiteVisitor(site)
+        #expect(try narrowed.signIn("carol", SiteFixture.carol).status == 303)
+        #expect(try narrowed.get("/batches/3").status == 404)
+        #expect(try narrowed.get("/batches/1").status == 200)
+        let morningNow = try narrowed.get("/")
+        #expect(morningNow.body.contains("acme") && !morningNow.body.contains("globex"))
+        let globexVersion = try #require(try alice.get("/batches/3").fields("version").first)
+        #expect(try narrowed.post("/batches/3/approve", [("csrf", try narrowed.formToken()), ("version", globexVersion)]).status == 404)
+        #expect(try SiteTests.statuses(site)[3] == "new")
     }
 
     @Test func aFormDrawnBeforeTheCLIChangedTheBatchIsRefusedWithTheBatchAsItIsNow() throws {
@@ -257,7 +270,7 @@ struct SiteTests {
         let version = try #require(page.fields("version").first)
         let token = try #require(page.fields("csrf").first)
         // Meanwhile bob accepts the suggestion from the command line.
-        let cli = try site.cli(["batch", "accept-suggestion", "1", "2", "--as", "bob", "--passphrase-stdin"], stdin: SiteFixture.bob + "\n")
+        let cli = try site.cli(["batch", "accept-suggestion", "1", "3", "1", "--invoice", "INV-2001", "--as", "bob", "--passphrase-stdin"], stdin: SiteFixture.bob + "\n")
         #expect(cli.status == 0, "\(cli.stderr)")
         // The site sees the CLI's decision at once (no page is served from before it).
         #expect(try carol.get("/batches/1").body.contains("manual.suggestion by bob"))

@@ -83,38 +83,6 @@ struct ProfileSelectionTests {
         }
     }
 
-    /// The importer takes the advices of a trial that read the whole file instead of reading it
-    /// again: they must be the full read's, for every fixture and both default currencies.
-    @Test func aTrialThatReadTheWholeFileGivesTheFullReadsAdvices() throws {
-        let fixtures = LayoutFixtures.all.filter { $0.profile != nil && !$0.expected.hasPrefix("refused") }
-        var reused = 0
-        for fixture in fixtures {
-            let profile = try LayoutFixtures.profile(fixture.profile!)
-            let bytes = LayoutFixtures.bytes(fixture.file)
-            for currency in [CurrencyCode.usd, .eur] {
-                guard case .success(let chosen) = ProfileSelection.chooseRemittances([profile], bytes: bytes, fileName: fixture.file, defaultCurrency: currency) else {
-                    Issue.record("\(fixture.file): its own profile does not fit")
-                    continue
-                }
-                guard let advices = chosen.advices else { continue }
-                reused += 1
-                #expect(advices == (try RemittanceLayoutReader.read(bytes, profile: profile, defaultCurrency: currency, file: fixture.file)), "\(fixture.file)")
-            }
-        }
-        #expect(reused > 0)
-        // A file longer than the trial is read in full.
-        let long = LayoutFixtures.all.first { $0.name == "payments-export" }!
-        let profile = try LayoutFixtures.profile(long.profile!)
-        let text = String(decoding: LayoutFixtures.bytes(long.file), as: UTF8.self)
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        while lines.last == "" { lines.removeLast() }
-        let body = lines.dropFirst()
-        let longer = Array(([lines[0]] + Array(repeating: Array(body), count: 60).joined()).joined(separator: "\n").utf8) + [10]
-        if case .success(let chosen) = ProfileSelection.chooseRemittances([profile], bytes: longer, fileName: long.file, defaultCurrency: .usd) {
-            #expect(chosen.advices == nil)
-        }
-    }
-
     @Test func twoFittingProfilesAreARefusalNamingBoth() throws {
         let fixture = LayoutFixtures.all.first { $0.name == "payments-export" }!
         let own = try LayoutFixtures.profile(fixture.profile!)

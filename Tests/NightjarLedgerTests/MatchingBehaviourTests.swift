@@ -115,7 +115,7 @@ struct MatchingBehaviourTests {
         let second = try workspace.remit("acme", x12Payment([("V1", "R", "T2", [("ZZZ", "100.00", [])])], control: 2), name: "b.x12")[0]
         _ = try workspace.ledger.match(client: "acme")
         // A person points the second batch's line at INV-1, then the first's at INV-2.
-        #expect(try workspace.ledger.reassign(batch: second, line: 0, invoice: "INV-1", actor: "bob") == "paid_in_full")
+        #expect(try workspace.ledger.reassign(batch: second, line: 1, invoice: "INV-1", actor: "bob").after.status == "paid_in_full")
         var run = try workspace.ledger.redecide(client: "acme")
         #expect(run.redecided == 2 && run.keptDecisions.count == 1 && run.noLongerFitting.isEmpty)
         // Now an earlier line pays INV-1 itself: the person's decision no longer fits, and is kept.
@@ -144,7 +144,7 @@ struct MatchingBehaviourTests {
         #expect(try workspace.line(second, 1).decision?.status == "paid_twice")
         #expect(try workspace.line(second, 1).decision?.paidBy == BatchView.LineReference(batch: first, line: 1))
         // Reversed: the line that pointed at it is decided again and pays the invoice.
-        _ = try workspace.ledger.reverse(batch: first, actor: "alice", reason: "wrong payer")
+        _ = try workspace.ledger.reverse(batch: first, actor: "alice", reason: "wrong payer", on: try CalendarDate(iso: "2026-12-01"))
         let run = try workspace.ledger.redecideAfterChange(batch: first, rules: { _ in .standard })
         #expect(run.batches.map(\.batchID) == [second])
         #expect(try workspace.line(second, 1).decision?.status == "paid_in_full")
@@ -250,7 +250,7 @@ struct MatchingBehaviourTests {
         let unmapped = try #require(view.lines[2].decision?.deductions.first)
         #expect(unmapped.type == "manual" && unmapped.unmapped && unmapped.code == "Z7")
         // Approval settles each invoice; the cash adds up to the payment.
-        let settlement = try workspace.ledger.approve(batch: batch, actor: "carol")
+        let settlement = try workspace.ledger.approve(batch: batch, actor: "carol", acceptingExceptions: "the debit memo and code Z7 are checked")
         #expect(settlement.lines.filter { $0.position == 0 }.map(\.invoice) == ["INV-1", "INV-2"])
         let cash = settlement.lines.filter { $0.invoice != nil }.map {
             $0.applied.minorUnits - $0.discount.minorUnits - $0.writeOff.minorUnits - $0.deductions.map(\.amount.minorUnits).reduce(0, +)

@@ -22,7 +22,7 @@ import NightjarLedger
         let html = report.html()
         #expect(html.contains("123,456.78 USD"))
         #expect(html.contains("short paid"))
-        #expect(html.contains("shortage (06) 5.00 USD"))
+        #expect(html.contains("shortage (06) quantity contested 5.00 USD"))
         #expect(html.contains("auth failed"))
         // What needs attention comes before everything else.
         #expect(html.range(of: "Needs attention (1)")!.lowerBound < html.range(of: "Client acme")!.lowerBound)

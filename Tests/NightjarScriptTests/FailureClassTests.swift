@@ -157,10 +157,10 @@ import NightjarSandbox
         let portals = try SandboxPortals()
         defer { portals.stop() }
         var faults = PortalFaults()
-        // The token says it lasts 12 s and is honoured for 30: the run renews at 7 s, and a
-        // machine busy with other tests may stall a request by up to 23 s without a refusal.
+        // The token says it lasts 12 s and is honoured for 18: the run renews at 7 s; a run that
+        // never renews meets a refusal after 18 s of requests a second apart.
         faults.tokenSeconds = 12
-        faults.tokenGraceSeconds = 18
+        faults.tokenGraceSeconds = 6
         portals.setFaults(faults, for: "tailspin")
         // Slowed to one request a second, the run outlasts the stated lifetime several times.
         let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/tailspin.scraper", encoding: .utf8)
@@ -177,8 +177,11 @@ import NightjarSandbox
         #expect(elapsed > .seconds(14), "the run must outlast the stated lifetime for this test to mean anything")
         #expect(outcome.logins >= 3, "renewed at least twice")
         #expect(lines.all.contains { $0.contains("about to expire") })
-        #expect(!lines.all.contains { $0.contains("the session expired") })
-        #expect(portals.refusedTokens == 0, "\(lines.all.joined(separator: "\n"))")
+        // A token refused after a long silence means this process was not scheduled (a test
+        // machine busy with blocking work); one refused while requests kept coming means the
+        // run did not renew in time. Without `expires in` every token is refused after 30 s of
+        // requests a second apart.
+        #expect(portals.refusedTokens(afterSilenceUnder: 8) == 0, "\(lines.all.joined(separator: "\n"))")
     }
 
     @Test func expiresInBelongsToTheLoginAndWantsSeconds() throws {

@@ -128,7 +128,7 @@ try:
     seen["search"] = [cells(result)[:5] for result in results]
     submit(results[0].find_element(By.TAG_NAME, "button"))
     seen["reassigned"] = notice()
-    assert "now applies to" in seen["reassigned"], seen["reassigned"]
+    assert "-> INV-3001" in seen["reassigned"], seen["reassigned"]
     step("reassigned a line")
 
     # Approve with the exception accepted and a reason.
