@@ -39,7 +39,10 @@ func nightAtScale(credentials count: Int, portals: [String], perHost concurrency
             .replacingOccurrences(of: "rate 4 per second", with: "rate 100000 per second").replacingOccurrences(of: "rate 5 per second", with: "rate 100000 per second")
         definitions[portal] = try ScraperChecker.load(text, file: "\(portal).scraper")
     }
-    let profile = try LayoutProfileParser.parse(try String(contentsOfFile: "docs/examples/northwind-remittance.profile", encoding: .utf8), file: "profile")
+    // The shipped example profiles of the sandbox portals' CSV and JSON remittances.
+    let profiles = try ["northwind-remittance", "tailspin-remittance-json"].map { name in
+        try LayoutProfileParser.parse(try String(contentsOfFile: "docs/examples/\(name).profile", encoding: .utf8), file: "\(name).profile")
+    }
     // Seven weeks of the sandbox's payments: about ten files per credential, two search windows.
     let range = try DateRange(from: try CalendarDate(iso: "2026-08-01"), to: try CalendarDate(iso: "2026-09-20"))
     var jobs: [NightJob] = []
@@ -52,7 +55,7 @@ func nightAtScale(credentials count: Int, portals: [String], perHost concurrency
                                           allowedOrigins: [origins[portal] ?? ""])
         jobs.append(NightJob(credential: credential, definition: definition, range: range, originOverrides: [definition.origins[0].name: origins[portal] ?? ""]))
     }
-    let book = try NightBook(open: open, importer: RemittanceFileImporter(defaultCurrency: .usd, profiles: [profile]), inbox: Inbox(root: folder + "/inbox"))
+    let book = try NightBook(open: open, importer: RemittanceFileImporter(defaultCurrency: .usd, profiles: profiles), inbox: Inbox(root: folder + "/inbox"))
     let runner = NightRunner(jobs: jobs, book: book, stagingDirectory: folder + "/staging", reportsDirectory: folder + "/reports",
                              maximumConcurrent: overall, loginGuard: DatabaseLoginGuard(open: open), totp: TOTPCodeSource())
     let box = NightResultBox()

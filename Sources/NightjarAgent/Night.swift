@@ -39,12 +39,12 @@ public typealias DatabaseOpener = @Sendable () throws -> Database
 
 /// Login attempts journalled in the workspace database (see `LoginAttempts`).
 public struct DatabaseLoginGuard: LoginGuard {
-    let open: DatabaseOpener
+    let connection: SharedConnection
 
-    public init(open: @escaping DatabaseOpener) { self.open = open }
+    public init(open: @escaping DatabaseOpener) { connection = SharedConnection(open: open) }
 
     public func begin(credential: String) throws -> Int64 {
-        switch try LoginAttempts(database: try open()).begin(credential: credential) {
+        switch try connection.use({ try LoginAttempts(database: $0).begin(credential: credential) }) {
         case .success(let id): return id
         case .failure(let blocking):
             let ending = blocking.outcome.map { "ended \($0)" } ?? "never finished (interrupted)"
@@ -54,22 +54,22 @@ public struct DatabaseLoginGuard: LoginGuard {
     }
 
     public func finish(_ attempt: Int64, outcome: String) throws {
-        try LoginAttempts(database: try open()).finish(attempt, outcome: outcome)
+        try connection.use { try LoginAttempts(database: $0).finish(attempt, outcome: outcome) }
     }
 }
 
 /// TOTP periods used, kept in the workspace database so a restarted process never resends a code.
 public struct DatabaseTOTPStore: TOTPUseStore {
-    let open: DatabaseOpener
+    let connection: SharedConnection
 
-    public init(open: @escaping DatabaseOpener) { self.open = open }
+    public init(open: @escaping DatabaseOpener) { connection = SharedConnection(open: open) }
 
     public func lastCounter(credential: String) -> UInt64? {
-        (try? RunLog(database: try open()).lastTOTPCounter(credential: credential)) ?? nil
+        (try? connection.use { try RunLog(database: $0).lastTOTPCounter(credential: credential) }) ?? nil
     }
 
     public func record(credential: String, counter: UInt64) throws {
-        try RunLog(database: try open()).recordTOTPCounter(credential: credential, counter: counter)
+        try connection.use { try RunLog(database: $0).recordTOTPCounter(credential: credential, counter: counter) }
     }
 }
 

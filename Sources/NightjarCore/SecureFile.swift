@@ -79,8 +79,16 @@ public enum SecureFile {
         guard fsync(descriptor) == 0 else { throw failure("fsync folder", path) }
     }
 
-    /// Creates a folder (and its parents) readable by the owner only.
+    /// Creates a folder (and its parents) readable by the owner only; an existing folder is made
+    /// owner-only. One `mkdir` when the parent exists (the night calls this for every file).
     public static func createPrivateDirectory(_ path: String) throws {
+        if mkdir(path, 0o700) == 0 || errno == EEXIST {
+            var info = stat()
+            if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+                if info.st_mode & 0o7777 != 0o700 { chmod(path, 0o700) }
+                return
+            }
+        }
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         chmod(path, 0o700)

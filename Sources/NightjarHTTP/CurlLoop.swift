@@ -213,14 +213,13 @@ final class CurlLoop: @unchecked Sendable {
                 transfer.malformedHeader = true
                 return 0
             }
-            let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            if line.hasPrefix("HTTP/") {
+            let line = CurlLoop.headerLine(UnsafeRawBufferPointer(start: data, count: length))
+            if line.starts(with: "HTTP/".utf8) {
                 // A new response (after 100 Continue): start over.
                 transfer.headers = []
-            } else if let colon = line.firstIndex(of: ":") {
-                transfer.headers.append((String(line[..<colon]).trimmingCharacters(in: .whitespaces),
-                                         String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+            } else if let colon = line.firstIndex(of: 58) {
+                transfer.headers.append((String(decoding: CurlLoop.trimmed(line[..<colon]), as: UTF8.self),
+                                         String(decoding: CurlLoop.trimmed(line[(colon + 1)...]), as: UTF8.self)))
             }
             return length
         }
@@ -230,11 +229,12 @@ final class CurlLoop: @unchecked Sendable {
             _ = ccurl_easy_setopt_debug_callback(easy) { _, type, data, size, context in
                 guard type == CURLINFO_HEADER_OUT, let data, let context else { return 0 }
                 let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
-                let block = String(decoding: UnsafeRawBufferPointer(start: data, count: size), as: UTF8.self)
+                let block = UnsafeRawBufferPointer(start: data, count: size)
                 transfer.sentHeaders = []
-                for line in block.split(separator: "\r\n").dropFirst() {
-                    guard let colon = line.firstIndex(of: ":") else { continue }
-                    transfer.sentHeaders.append((String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+                for line in block.split(separator: 10).dropFirst() {
+                    guard let colon = line.firstIndex(of: 58) else { continue }
+                    transfer.sentHeaders.append((String(decoding: CurlLoop.trimmed(line[..<colon]), as: UTF8.self),
+                                                 String(decoding: CurlLoop.trimmed(line[(colon + 1)...]), as: UTF8.self)))
                 }
                 return 0
             }
@@ -301,6 +301,20 @@ final class CurlLoop: @unchecked Sendable {
         let continuation = transfer.continuation
         transfer.continuation = nil
         if let response { continuation?.resume(returning: response) } else { continuation?.resume(throwing: error ?? HTTPError.cancelled) }
+    }
+}
+
+extension CurlLoop {
+    /// A header line without its line ending, as bytes.
+    static func headerLine(_ bytes: UnsafeRawBufferPointer) -> Slice<UnsafeRawBufferPointer> { trimmed(bytes[...]) }
+
+    /// Bytes without leading and trailing spaces, tabs and line endings.
+    static func trimmed(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 13 || byte == 10 }
+        var start = bytes.startIndex, end = bytes.endIndex
+        while start < end, isSpace(bytes[start]) { start += 1 }
+        while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+        return bytes[start..<end]
     }
 }
 

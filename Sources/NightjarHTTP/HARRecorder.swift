@@ -48,8 +48,6 @@ public final class HARRecorder: Sendable {
     /// the night writes one recording per credential, and a general JSON encoder costs more than
     /// the rest of the night's work together.
     public func json() -> [UInt8] {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let mask = self.mask
         var out = JSONText()
         out.raw("{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"Nightjar\",\"version\":\"0.1.0\"},\"entries\":[")
@@ -57,7 +55,7 @@ public final class HARRecorder: Sendable {
             out.raw(number == 0 ? "\n{" : ",\n{")
             let request = entry.request
             let (body, contentType) = request.body.encoded()
-            out.key("startedDateTime"); out.string(formatter.string(from: entry.started)); out.raw(",")
+            out.key("startedDateTime"); out.string(entry.started.iso8601Milliseconds); out.raw(",")
             out.key("time"); out.number(entry.milliseconds); out.raw(",")
             out.key("request"); out.raw("{")
             out.key("method"); out.string(request.method.rawValue); out.raw(",")
@@ -98,10 +96,11 @@ public final class HARRecorder: Sendable {
                 out.key("size"); out.number(Double(response.body.count)); out.raw(",")
                 out.key("mimeType"); out.string(type); out.raw(",")
                 out.key("text")
-                if type.contains("json"), let masked = mask.json(response.body) {
+                let lowered = type.lowercased()
+                if RecordingMask.has(lowered, "json"), let masked = mask.json(response.body) {
                     out.string(masked)
                 } else {
-                    if type.contains("html") { mask.rememberInputs(ofPage: Array(shown)) }
+                    if RecordingMask.has(lowered, "html") { mask.rememberInputs(ofPage: Array(shown)) }
                     out.string(bytes: shown)
                 }
                 out.raw("},")

@@ -19,9 +19,8 @@ public final class RecordingMask: @unchecked Sendable {
         "samlrequest", "samlart", "relaystate", "wresult", "wctx", "__requestverificationtoken", "authenticity_token", "_csrf",
     ]
 
-    /// Field names shown masked (a password, a key): the value is hidden where it is shown.
-    static let maskedName = try! NSRegularExpression(pattern: "pass|pwd|token|secret|otp|code|key|auth|session|csrf|xsrf|pin|answer",
-                                                     options: [.caseInsensitive])
+    /// Words in a field's name that mark it sensitive (a password, a key): the value is hidden where it is shown.
+    static let maskedWords = ["pass", "pwd", "token", "secret", "otp", "code", "key", "auth", "session", "csrf", "xsrf", "pin", "answer"]
     /// Headers whose values are credentials.
     static let credentialHeaders: Set<String> = ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrf-token",
                                                  "x-xsrf-token", "x-auth-token", "x-api-key"]
@@ -40,13 +39,25 @@ public final class RecordingMask: @unchecked Sendable {
     /// A one-time or session value: hidden wherever it appears.
     public func isOneTime(_ name: String) -> Bool {
         let lowered = name.lowercased()
-        return RecordingMask.oneTimeNames.contains(lowered) || extraNames.contains(lowered) || lowered.contains("session")
+        return RecordingMask.oneTimeNames.contains(lowered) || extraNames.contains(lowered) || RecordingMask.has(lowered, "session")
             || lowered.hasPrefix("csrf") || lowered.hasPrefix("xsrf") || lowered.hasSuffix("_token") || lowered.hasSuffix("sessid")
     }
 
     /// A value shown masked where it is shown (one-time, or named like a password, token or key).
     public func isMasked(_ name: String) -> Bool {
-        isOneTime(name) || RecordingMask.maskedName.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
+        let lowered = name.lowercased()
+        return isOneTime(name) || RecordingMask.maskedWords.contains { RecordingMask.has(lowered, $0) }
+    }
+
+    /// Whether `word` occurs in `text` (byte for byte; Foundation's `contains` is slow here, per header).
+    static func has(_ text: String, _ word: String) -> Bool {
+        let haystack = Array(text.utf8), needle = Array(word.utf8)
+        guard needle.count <= haystack.count else { return false }
+        outer: for start in 0...(haystack.count - needle.count) {
+            for offset in 0..<needle.count where haystack[start + offset] != needle[offset] { continue outer }
+            return true
+        }
+        return false
     }
 
     /// The value, or the marker when the field's name says it is sensitive (a one-time value is remembered).
@@ -107,8 +118,8 @@ public final class RecordingMask: @unchecked Sendable {
         switch lowered {
         case "cookie":
             return value.split(separator: ";").map { pair -> String in
-                let trimmed = pair.trimmingCharacters(in: .whitespaces)
-                guard let equals = trimmed.firstIndex(of: "=") else { return trimmed }
+                let trimmed = pair.trimmingSpaces()
+                guard let equals = trimmed.firstIndex(of: "=") else { return String(trimmed) }
                 let cookie = String(trimmed[..<equals])
                 rememberCookie(cookie, String(trimmed[trimmed.index(after: equals)...]))
                 return cookie + "=" + Redactor.marker
@@ -116,7 +127,7 @@ public final class RecordingMask: @unchecked Sendable {
         case "set-cookie":
             let parts = value.split(separator: ";", maxSplits: 1)
             guard let first = parts.first, let equals = first.firstIndex(of: "=") else { return Redactor.marker }
-            rememberCookie(String(first[..<equals]).trimmingCharacters(in: .whitespaces), String(first[first.index(after: equals)...]))
+            rememberCookie(String(first[..<equals].trimmingSpaces()), String(first[first.index(after: equals)...]))
             return String(first[..<equals]) + "=" + Redactor.marker + (parts.count > 1 ? ";" + parts[1] : "")
         case "authorization", "proxy-authorization":
             let scheme = value.split(separator: " ", maxSplits: 1)
@@ -141,6 +152,7 @@ public final class RecordingMask: @unchecked Sendable {
     /// remembered); nil when the bytes are not JSON.
     public func json(_ bytes: [UInt8]) -> String? {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else { return nil }
+        var masked = false
         func walk(_ value: Any) -> Any {
             if let dictionary = value as? [String: Any] {
                 var result: [String: Any] = [:]
@@ -148,6 +160,7 @@ public final class RecordingMask: @unchecked Sendable {
                     if isMasked(key) {
                         if isOneTime(key), let text = inner as? String { remember(text) }
                         result[key] = Redactor.marker
+                        masked = true
                     } else {
                         result[key] = walk(inner)
                     }
@@ -157,7 +170,10 @@ public final class RecordingMask: @unchecked Sendable {
             if let array = value as? [Any] { return array.map(walk) }
             return value
         }
-        guard let data = try? JSONSerialization.data(withJSONObject: walk(object), options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]) else {
+        let walked = walk(object)
+        // Nothing to mask: the body as it came (cheaper than writing it again).
+        guard masked else { return String(decoding: bytes, as: UTF8.self) }
+        guard let data = try? JSONSerialization.data(withJSONObject: walked, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]) else {
             return nil
         }
         return String(decoding: data, as: UTF8.self)
@@ -166,14 +182,21 @@ public final class RecordingMask: @unchecked Sendable {
     /// Remembers the values of hidden and other inputs of an HTML page whose names are one-time
     /// (`<input type="hidden" name="state" value="...">`), so the page shows none of them.
     public func rememberInputs(ofPage body: [UInt8]) {
-        let text = String(decoding: body.prefix(4 << 20), as: UTF8.self)
-        var searchFrom = text.startIndex
-        while let open = text.range(of: "<input", options: [.caseInsensitive], range: searchFrom..<text.endIndex) {
-            guard let close = text[open.upperBound...].firstIndex(of: ">") else { break }
-            let tag = text[open.upperBound..<close]
-            searchFrom = close
-            guard let name = RecordingMask.attribute("name", in: tag), isOneTime(name), let value = RecordingMask.attribute("value", in: tag) else { continue }
-            remember(value)
+        // `<input` in any case, found byte by byte; each tag is read as text.
+        let count = min(body.count, 4 << 20)
+        var index = 0
+        while index + 6 < count {
+            if body[index] == 60, body[index + 1] | 0x20 == 105, body[index + 2] | 0x20 == 110, body[index + 3] | 0x20 == 112,
+               body[index + 4] | 0x20 == 117, body[index + 5] | 0x20 == 116 {
+                var close = index + 6
+                while close < count, body[close] != 62 { close += 1 }
+                let tag = Substring(String(decoding: body[(index + 6)..<close], as: UTF8.self))
+                if let name = RecordingMask.attribute("name", in: tag), isOneTime(name), let value = RecordingMask.attribute("value", in: tag) {
+                    remember(value)
+                }
+                index = close
+            }
+            index += 1
         }
     }
 

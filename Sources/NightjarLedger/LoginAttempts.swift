@@ -65,9 +65,5 @@ public struct LoginAttempts {
         }
     }
 
-    static func format(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
+    static func format(_ date: Date) -> String { date.iso8601Milliseconds }
 }
