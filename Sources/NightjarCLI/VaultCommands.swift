@@ -281,11 +281,20 @@ enum VaultCommands {
             guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
                 throw UsageError("--field-file takes NAME=FILE, e.g. --field-file private_key=./id_ed25519", command: "vault")
             }
-            let path = String(pair[pair.index(after: equals)...])
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw GeneralError(code: "vault.field_file", message: "cannot read \(path) for --field-file \(pair[..<equals])", exitStatus: .noInput)
+            let name = String(pair[..<equals]), path = String(pair[pair.index(after: equals)...])
+            do {
+                try Identifier.validate(name, field: "extra field name")
+            } catch {
+                throw UsageError(error.message, command: invocation.command.name)
             }
-            result.extra[String(pair[..<equals])] = SecretBytes(Array(data))
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw GeneralError(code: "vault.field_file", message: "cannot read \(path) for --field-file \(name)", exitStatus: .noInput)
+            }
+            // A private key or a known_hosts line: small; a large file is a mistake, refused before it is kept.
+            guard data.count <= 1 << 20 else {
+                throw GeneralError(code: "input.too_large", message: "\(path) is \(data.count) bytes; a field file holds at most 1 MiB", exitStatus: .dataError)
+            }
+            result.extra[name] = SecretBytes(Array(data))
         }
         let origins = try invocation.values("origin").map { try Origin($0) }
         if !origins.isEmpty || !editing { result.allowedOrigins = origins }

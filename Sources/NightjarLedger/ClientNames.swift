@@ -9,7 +9,7 @@ extension Ledger {
         ("customer", "client_id"), ("customer_alias", "client_id"), ("source_file", "client_id"), ("open_invoice", "client_id"),
         ("remittance_batch", "client_id"), ("customer_credit", "client_id"), ("product", "client_id"), ("supplier", "client_id"),
         ("location", "client_id"), ("supplier_item", "client_id"), ("purchase_order", "client_id"), ("po_log", "client_id"),
-        ("client_setting", "client_id"), ("night_run_item", "client"), ("inbox_file", "client"),
+        ("client_setting", "client_id"), ("night_run_item", "client"), ("inbox_file", "client"), ("source_item", "client_id"),
     ]
 
     /// Columns holding `CLIENT/PORTAL[/LABEL]` credential names.

@@ -106,6 +106,8 @@ struct NameRuleTests {
         "nightjar vault upgrade --rename": "KIND:OLD=NEW: OLD is a name from before the rule, NEW is checked by the vault",
         "nightjar scraper try --origin": "NAME=URL: an origin's name inside the definition, checked against its declarations",
         "nightjar scraper record --origin": "NAME=URL: an origin's name inside the definition",
+        "nightjar vault add --field-file": "NAME=FILE: NAME is checked by the identifier rule when the pair is split",
+        "nightjar vault edit --field-file": "NAME=FILE: NAME is checked by the identifier rule when the pair is split",
     ]
 
     @Test func everySlotThatLooksLikeANameFollowsTheRuleOrSaysWhyNot() {
