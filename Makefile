@@ -37,9 +37,15 @@ build: setup
 release: setup
 	$(SWIFT) build -c release
 
+# Two runs: the tests that time real HTTP sessions against the sandbox (retries, Retry-After,
+# token lifetimes) first, on a machine not also busy with the suites that spawn whole nights,
+# browsers and servers; then everything else. Both in parallel within themselves.
+TIMED_SUITES := NightjarHTTPTests|NightjarScriptTests
+
 test: setup-test
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel --num-workers 2
+	$(SWIFT) test --skip-build --parallel --num-workers 2 --filter '$(TIMED_SUITES)'
+	$(SWIFT) test --skip-build --parallel --num-workers 2 --skip '$(TIMED_SUITES)'
 
 demo: release
 	./.build/release/nightjar demo
