@@ -209,22 +209,7 @@ public enum RemittanceAdviceReader {
     /// rethrown; a structural defect later in the file throws after earlier sets were handed over.
     public static func forEach(_ source: any ByteSource, defaultCurrency: CurrencyCode, file: String? = nil,
                                _ each: (RemittanceAdvice) throws -> Void) throws {
-        try withoutActuallyEscaping(each) { each in
-            var failure: (any Error)?
-            var visitor = Visitor(defaultCurrency: defaultCurrency, file: file) { advice in
-                do { try each(advice) } catch {
-                    failure = error
-                    return false
-                }
-                return true
-            }
-            do {
-                try X12Reader.scan(source, file: file, &visitor)
-            } catch {
-                if let failure { throw failure }
-                throw error
-            }
-        }
+        try X12Reader.forEach(source, file: file, each) { Visitor(defaultCurrency: defaultCurrency, file: file, $0) }
     }
 
     struct Visitor: X12Visitor {

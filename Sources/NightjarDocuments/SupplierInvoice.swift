@@ -86,22 +86,7 @@ public enum SupplierInvoiceReader {
     /// An error `each` throws stops the reading and is rethrown.
     public static func forEach(_ source: any ByteSource, defaultCurrency: CurrencyCode, file: String? = nil,
                                _ each: (SupplierInvoice) throws -> Void) throws {
-        try withoutActuallyEscaping(each) { each in
-            var failure: (any Error)?
-            var visitor = Visitor(defaultCurrency: defaultCurrency, file: file) { invoice in
-                do { try each(invoice) } catch {
-                    failure = error
-                    return false
-                }
-                return true
-            }
-            do {
-                try X12Reader.scan(source, file: file, &visitor)
-            } catch {
-                if let failure { throw failure }
-                throw error
-            }
-        }
+        try X12Reader.forEach(source, file: file, each) { Visitor(defaultCurrency: defaultCurrency, file: file, each: $0) }
     }
 
     struct Visitor: X12Visitor {

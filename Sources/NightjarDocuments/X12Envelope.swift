@@ -345,6 +345,29 @@ public enum X12Reader {
     /// Reads the source and hands each transaction set to `visitor` as soon as its SE is read.
     /// A structural defect anywhere still refuses the file, but sets before it have been visited,
     /// so callers store nothing outside a transaction they roll back.
+    /// Scans `source` with the visitor `make` builds around a handler that passes each document
+    /// to `each`: an error `each` throws stops the reading (the handler answers false) and is
+    /// rethrown as it was, in place of the stop the visitor then reports.
+    static func forEach<Document, Visitor: X12Visitor>(_ source: any ByteSource, file: String?, _ each: (Document) throws -> Void,
+                                                       visitor make: (@escaping (Document) -> Bool) -> Visitor) throws {
+        try withoutActuallyEscaping(each) { each in
+            var failure: (any Error)?
+            var visitor = make { document in
+                do { try each(document) } catch {
+                    failure = error
+                    return false
+                }
+                return true
+            }
+            do {
+                try scan(source, file: file, &visitor)
+            } catch {
+                if let failure { throw failure }
+                throw error
+            }
+        }
+    }
+
     static func scan<Visitor: X12Visitor>(_ source: any ByteSource, file: String?, _ visitor: inout Visitor) throws(X12Error) {
         let scanner = X12Scanner(source: source, file: file)
         defer { scanner.release() }
