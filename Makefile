@@ -7,9 +7,11 @@ SYSTEM_PKGS  := libssl-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev libar
 # Dovecot (IMAP), OpenSSH (SFTP) and aiosmtpd (an SMTP sink) run on loopback for the source and morning-mail tests.
 TEST_PKGS    := procps chromium chromium-driver python3-selenium poppler-utils hledger beancount python3 zsh fish groff-base \
                 dovecot-imapd openssh-server openssh-client python3-aiosmtpd
+# `make deb`: dpkg-shlibdeps (dpkg-dev), strip (binutils), and lintian for the package test.
+DEB_PKGS     := dpkg-dev binutils lintian
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup setup-test build release test demo demo-mail bench examples man completions install clean
+.PHONY: all setup setup-test setup-deb build release test demo demo-mail bench examples man completions install deb clean
 
 all: build
 
@@ -29,20 +31,30 @@ setup:
 	$(call apt_install_missing,$(SYSTEM_PKGS))
 
 setup-test: setup
-	$(call apt_install_missing,$(TEST_PKGS))
+	$(call apt_install_missing,$(TEST_PKGS) $(DEB_PKGS))
+
+setup-deb: setup
+	$(call apt_install_missing,$(DEB_PKGS))
 
 build: setup
 	$(SWIFT) build
 
+# The shipped programs, with the Swift standard library and Foundation linked in statically and no
+# RUNPATH: they need only Debian's libraries at run time. Bound immediately (`-z now`, with the
+# default RELRO), as Debian's hardening asks.
+RELEASE_FLAGS := -c release --static-swift-stdlib --disable-local-rpath -Xlinker -z -Xlinker now
 release: setup
-	$(SWIFT) build -c release
+	$(SWIFT) build $(RELEASE_FLAGS) --product nightjar
+	$(SWIFT) build $(RELEASE_FLAGS) --product nightjar-sandbox
 
 # Two runs: the tests that time real HTTP sessions against the sandbox (retries, Retry-After,
 # token lifetimes) first, on a machine not also busy with the suites that spawn whole nights,
 # browsers and servers; then everything else. Both in parallel within themselves.
 TIMED_SUITES := NightjarHTTPTests|NightjarScriptTests
 
-test: setup-test
+# The packages first: the package test (NightjarPackageTests in NightjarCLITests) installs them
+# into a temporary root and runs them from there.
+test: setup-test deb
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel --num-workers 2 --filter '$(TIMED_SUITES)'
 	$(SWIFT) test --skip-build --parallel --num-workers 2 --skip '$(TIMED_SUITES)'
@@ -84,11 +96,20 @@ install:
 	  $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/nightjar/examples
 	install -m 0755 $(BIN)/nightjar $(BIN)/nightjar-sandbox $(DESTDIR)$(PREFIX)/bin/
 	$(BIN)/nightjar man --out $(DESTDIR)$(PREFIX)/share/man/man1 >/dev/null
+	sed "s/VERSION/$$($(BIN)/nightjar --version | sed 's/^nightjar //')/" packaging/debian/nightjar-sandbox.1 \
+	  > $(DESTDIR)$(PREFIX)/share/man/man1/nightjar-sandbox.1
 	$(BIN)/nightjar completions bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/nightjar
 	$(BIN)/nightjar completions zsh > $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_nightjar
 	$(BIN)/nightjar completions fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/nightjar.fish
-	install -m 0644 docs/systemd/* $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	for unit in docs/systemd/*; do \
+	  sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' $$unit > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$unit); \
+	  chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$unit); done
 	install -m 0644 scrapers/*.scraper scrapers/*.cassette docs/examples/*.profile docs/tour.sh $(DESTDIR)$(PREFIX)/share/doc/nightjar/examples/
+
+# nightjar_VERSION_ARCH.deb and nightjar-sandbox_VERSION_ARCH.deb in DEBDIR, from `make release`.
+DEBDIR ?= .build/deb
+deb: setup-deb release
+	./scripts/build-deb.sh $(DEBDIR) .build/release
 
 # The example definitions, cassettes and profiles inside the binary (after changing scrapers/ or docs/examples/).
 examples:

@@ -581,10 +581,11 @@ public struct NightRunner: Sendable {
     }
 
     /// The run's summary as text (the morning report proper builds on the same data).
-    public static func summaryText(_ report: NightReport) -> String {
+    /// `paint` colours each credential's outcome and what needs attention (plain for the file).
+    public static func summaryText(_ report: NightReport, paint: Paint = .none) -> String {
         var lines = ["Nightjar run \(report.run.id), started \(report.run.startedAt)", ""]
         if !report.attention.isEmpty {
-            lines.append("NEEDS ATTENTION (\(report.attention.count)):")
+            lines.append(paint("NEEDS ATTENTION (\(report.attention.count)):", .red))
             for entry in report.attention {
                 lines.append("  \(entry.client)/\(entry.item) \(entry.outcome)" + (entry.file.map { ": \($0)" } ?? ""))
                 lines.append("      \(entry.message)")
@@ -598,13 +599,14 @@ public struct NightRunner: Sendable {
         for item in report.run.items {
             lines.append("\(item.client)/\(item.portal)".padding(toLength: width, withPad: " ", startingAt: 0)
                 + "\(item.from)..\(item.to)  ".padding(toLength: 25, withPad: " ", startingAt: 0)
-                + item.status.padding(toLength: 18, withPad: " ", startingAt: 0)
+                + paint(item.status, RunLog.goodStatuses.contains(item.status) ? .green : .red)
+                + String(repeating: " ", count: max(0, 18 - item.status.count))
                 + String(format: "%5d %5d %8d %6d", item.filesNew, item.filesSeen, item.batches, item.lines))
             if let message = item.message { lines.append("    \(item.location.map { "\($0): " } ?? "")\(message)") }
         }
         lines.append("")
         lines.append("Matching: " + (report.matching.isEmpty ? "no new batches" : report.matching.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")))
-        lines.append("Exceptions: \(report.exceptions) new tonight, \(report.exceptionsWaiting) waiting in total (the morning report lists them)")
+        lines.append((report.exceptionsWaiting > 0 ? paint("Exceptions:", .yellow) : "Exceptions:") + " \(report.exceptions) new tonight, \(report.exceptionsWaiting) waiting in total (the morning report lists them)")
         if !report.failingRepeatedly.isEmpty { lines.append("Failing three runs or more in a row: \(report.failingRepeatedly.joined(separator: ", "))") }
         for warning in report.warnings { lines.append("Warning: \(warning)") }
         return lines.joined(separator: "\n") + "\n"

@@ -193,7 +193,7 @@ enum DemoCommand {
                                  stagingDirectory: workspace.dataDirectory + "/staging", reportsDirectory: workspace.reportsDirectory,
                                  loginGuard: DatabaseLoginGuard(open: opener), totp: TOTPCodeSource(store: DatabaseTOTPStore(open: opener)))
         let report = try await runner.run(scope: "demo: all clients / all portals")
-        lines += NightRunner.summaryText(report).split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
+        lines += NightRunner.summaryText(report, paint: Console.standardOutput.paint).split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
         lines.append("run summary: \(report.reportPath); HAR files of each credential beside it (redacted)")
         lines.append("morning report: \(report.morningReportPath)")
         // Supplier documents: the distributor's invoices (810) to each client's stores become purchase orders.

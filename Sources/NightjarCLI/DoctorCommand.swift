@@ -26,10 +26,11 @@ enum DoctorCommand {
             }
             try Output.json(Report(ok: failed.isEmpty, checks: checks))
         } else {
+            let paint = Console.standardOutput.paint
             for check in checks {
-                Output.line("\(check.ok ? "ok  " : "FAIL") \(check.name.padding(20))\(check.detail)")
+                Output.line("\(check.ok ? paint("ok", .green) + "  " : paint("FAIL", .red)) \(check.name.padding(20))\(check.detail)")
             }
-            Output.line(failed.isEmpty ? "\nAll checks passed." : "\n\(failed.count) check(s) failed.")
+            Output.line(failed.isEmpty ? "\nAll checks passed." : "\n" + paint("\(failed.count) check(s) failed.", .red))
         }
         return failed.isEmpty ? .ok : .failure
     }

@@ -201,7 +201,7 @@ enum ImportCommands {
                         + (result.outOfBalance > 0 ? ", \(result.outOfBalance) OUT OF BALANCE" : ""))
                 }
             }
-            for (_, _, message) in problems { Console.standardError.line("nightjar: error: \(message)") }
+            for (_, _, message) in problems { Output.errorLine(message) }
         }
         // A file that is not there is missing input (66); one that was not imported (another kind of
         // document, no profile or two, a refusal) is bad input (65).
@@ -346,11 +346,33 @@ enum ImportCommands {
     }
 
     static func showRules(_ invocation: Invocation) async throws -> ExitStatus {
-        _ = try invocation.workspace.requireExisting()
+        let config = try invocation.workspace.requireExisting()
         let client = invocation.value("client") ?? "default"
         let (rules, file) = try MatchingRulesFiles(directory: invocation.workspace.rulesDirectory).rules(for: client)
         if invocation.json {
-            try Output.json(rules)
+            // The rules file's own names; the write-off amount is in minor units of each batch's
+            // currency, shown in the workspace's.
+            struct Shown: Encodable {
+                let client: String
+                let file: String?
+                let write_off_amount: String
+                let currency: String
+                let write_off_percent: String
+                let discount_grace_days: Int
+                let look_back_days: Int
+                let strip_prefixes: [String]
+                let strip_leading_zeros: Bool
+                let strip_zero_suffix: Bool
+                let payer_id_is_customer_id: Bool
+                let reason_codes: [String: String]
+            }
+            let currency = config.defaultCurrency
+            try Output.json(Shown(client: client, file: file, write_off_amount: Money.decimalString(rules.writeOffAmount, digits: currency.minorUnitDigits),
+                                  currency: currency.description, write_off_percent: Money.decimalString(rules.writeOffBasisPoints, digits: 2),
+                                  discount_grace_days: rules.discountGraceDays, look_back_days: rules.lookBackDays,
+                                  strip_prefixes: rules.normalisation.prefixes, strip_leading_zeros: rules.normalisation.stripLeadingZeros,
+                                  strip_zero_suffix: rules.normalisation.stripZeroSuffix, payer_id_is_customer_id: rules.payerIDIsCustomerID,
+                                  reason_codes: rules.reasonCodes.types.mapValues(\.rawValue)))
         } else {
             Output.line("Matching rules for \(client) (\(file ?? "the documented defaults")):")
             Output.line("  write_off_amount = \(Money.decimalString(rules.writeOffAmount, digits: 2))")
@@ -389,11 +411,14 @@ enum ImportCommands {
             Output.line("No batches.")
         } else {
             Output.line("ID    CLIENT      DATE        PAYER                     TRACE               TOTAL          LINES  EXC   STATE              BALANCE")
+            let paint = Console.standardOutput.paint
             for batch in batches {
+                let exceptions = String(batch.exceptions).padding(6)
                 Output.line("\(String(batch.id).padding(6))\(batch.client.padding(12))\((batch.paymentDate ?? "-").padding(12))"
                     + "\(String((batch.payer ?? "-").prefix(24)).padding(26))\(String((batch.traceNumber ?? "-").prefix(18)).padding(20))"
-                    + "\((batch.total + " " + batch.currency).padding(15))\(String(batch.lines).padding(7))\(String(batch.exceptions).padding(6))"
-                    + "\(batch.state.padding(19))" + (batch.balanced ? "ok" : "OUT BY \(batch.difference)"))
+                    + "\((batch.total + " " + batch.currency).padding(15))\(String(batch.lines).padding(7))"
+                    + (batch.exceptions > 0 ? paint(exceptions, .yellow) : exceptions)
+                    + "\(batch.state.padding(19))" + (batch.balanced ? "ok" : paint("OUT BY \(batch.difference)", .red)))
             }
         }
         return .ok

@@ -240,7 +240,7 @@ enum NightCommands {
             }
             try Output.json(Body(report: result.report, skipped: result.skipped, expiring: result.expiring, mail: result.mail))
         } else {
-            Output.line(NightRunner.summaryText(result.report).trimmingCharacters(in: .newlines))
+            Output.line(NightRunner.summaryText(result.report, paint: Console.standardOutput.paint).trimmingCharacters(in: .newlines))
             Output.line("Summary: \(result.report.reportPath)")
             Output.line("Morning report: \(result.report.morningReportPath)")
             for delivery in result.mail {
@@ -302,25 +302,41 @@ enum NightCommands {
         utc.dateFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'"
         struct Window: Encodable {
             let portal: String
+            /// The local time as people read it (`2026-12-02 02:00:00 EST`), for the text table.
+            let localText: String
+            /// The same in ISO 8601 with its offset (`2026-12-02T02:00:00-05:00`), for JSON.
             let local: String
             let utc: String
             let zone: String
+
+            enum CodingKeys: String, CodingKey { case portal, local, utc, zone }
+
+            init(portal: String, instant: Date, zone: TimeZone, local: DateFormatter, iso: DateFormatter, utc: DateFormatter) {
+                self.portal = portal
+                local.timeZone = zone
+                iso.timeZone = zone
+                localText = local.string(from: instant)
+                self.local = iso.string(from: instant)
+                self.utc = utc.string(from: instant)
+                self.zone = zone.identifier
+            }
         }
+        let iso = DateFormatter()
+        iso.locale = Locale(identifier: "en_US_POSIX")
+        iso.dateFormat = "yyyy-MM-dd'T'HH:mm:ssxxx"
         var windows: [Window] = []
         for portal in portals(workspace) {
             let schedule = config.schedule(for: portal)
             let local = DateFormatter()
             local.locale = Locale(identifier: "en_US_POSIX")
-            local.timeZone = schedule.timeZone
             local.dateFormat = "yyyy-MM-dd HH:mm:ss zzz"
             for instant in schedule.next(after: now, count: 200) where instant.timeIntervalSince(now) <= days * 86400 {
-                windows.append(Window(portal: portal, local: local.string(from: instant), utc: utc.string(from: instant), zone: schedule.timeZone.identifier))
+                windows.append(Window(portal: portal, instant: instant, zone: schedule.timeZone, local: local, iso: iso, utc: utc))
             }
             if hasSupplierDocuments(portal, workspace: workspace) {
                 let supplier = config.supplierSchedule
-                local.timeZone = supplier.timeZone
                 for instant in supplier.next(after: now, count: 200) where instant.timeIntervalSince(now) <= days * 86400 {
-                    windows.append(Window(portal: portal + " (supplier)", local: local.string(from: instant), utc: utc.string(from: instant), zone: supplier.timeZone.identifier))
+                    windows.append(Window(portal: portal + " (supplier)", instant: instant, zone: supplier.timeZone, local: local, iso: iso, utc: utc))
                 }
             }
         }
@@ -331,7 +347,7 @@ enum NightCommands {
         } else {
             let width = max(14, (windows.map(\.portal.count).max() ?? 0) + 1)
             Output.line("PORTAL".padding(width) + " " + "LOCAL TIME".padding(28) + " UTC")
-            for window in windows { Output.line("\(window.portal.padding(width)) \(window.local.padding(28)) \(window.utc)") }
+            for window in windows { Output.line("\(window.portal.padding(width)) \(window.localText.padding(28)) \(window.utc)") }
         }
         return .ok
     }

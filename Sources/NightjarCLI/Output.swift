@@ -6,6 +6,11 @@ public enum Output {
     /// Prints a line to standard output.
     public static func line(_ text: String = "") { Console.standardOutput.line(text) }
 
+    /// Prints `message` to standard error as `nightjar: error: ...`, the prefix in red on a terminal.
+    public static func errorLine(_ message: String) {
+        Console.standardError.line("nightjar: \(Console.standardError.paint("error:", .red)) \(message)")
+    }
+
     /// Prints a note for the person to standard error (`nightjar: note: ...`), out of the way of output that is piped.
     public static func note(_ text: String) { Console.standardError.line("nightjar: note: \(text)") }
 
@@ -34,7 +39,7 @@ public enum Output {
                                       exit_status: error.exitStatus.rawValue)]
             Console.standardError.line((try? jsonText(body)) ?? "{\"error\":{\"code\":\"\(error.code)\"}}")
         } else {
-            Console.standardError.line("nightjar: error: \(error.description)")
+            errorLine(error.description)
         }
     }
 }

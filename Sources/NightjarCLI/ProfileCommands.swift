@@ -110,7 +110,7 @@ enum ProfileCommands {
         } else {
             for report in reports {
                 if report.ok { Output.line("\(report.file): ok — profile \(report.name!), \(report.kind!), format \(report.format!)") }
-                for error in report.errors { Console.standardError.line("error: \(error)") }
+                for error in report.errors { Console.standardError.line("\(Console.standardError.paint("error:", .red)) \(error)") }
                 for warning in report.warnings { Console.standardError.line("warning: \(warning)") }
             }
         }
@@ -219,7 +219,7 @@ enum ProfileCommands {
                 Output.line("\(advices.count) batch\(advices.count == 1 ? "" : "es"):")
                 Console.standardOutput.write(RemittanceAdviceText.render(advices))
             }
-            if let failure { Console.standardError.line("error: \(failure.description)") }
+            if let failure { Console.standardError.line("\(Console.standardError.paint("error:", .red)) \(failure.description)") }
         }
         return failure == nil ? .ok : failure!.exitStatus
     }
@@ -229,9 +229,11 @@ enum ProfileCommands {
         let bytes = try readSample(path)
         let fileName = (path as NSString).lastPathComponent
         var name = invocation.value("name") ?? String(fileName.prefix { $0 != "." })
-        // A name by the identifier rule: ASCII letters, digits, - and _, at most 64 bytes.
-        name = String(String(name.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) || $0 == "-" || $0 == "_" ? $0 : "-" })
-            .prefix(Identifier.maximumBytes))
+        // A name by the identifier rule: ASCII letters, digits, - and _, at most 64 bytes; starting
+        // with a letter, as a profile's `name` must (a file named `2026-11.csv`, an inbox's `SHA256-...`).
+        name = String(name.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) || $0 == "-" || $0 == "_" ? $0 : "-" })
+        if let first = name.first, !(first.isASCII && first.isLetter) { name = "profile-" + name }
+        name = String(name.prefix(Identifier.maximumBytes))
         let draft = try ProfileDraft.make(bytes, fileName: fileName, name: name.isEmpty ? "draft" : name)
         // The draft must be a valid profile: a failure here is a fault of ours, never the user's.
         _ = try LayoutProfileParser.parse(draft.text, file: "\(name).profile")

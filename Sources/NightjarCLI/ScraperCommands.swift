@@ -464,13 +464,22 @@ enum ScraperCommands {
             files = invocation.workspace.namedFiles(in: directory, suffix: ".scraper").map(\.path)
             if files.isEmpty { throw GeneralError(code: "scraper.none", message: "no definitions in \(directory)", exitStatus: .noInput) }
         }
-        var failed = 0
+        /// One definition's replay, as `--json` prints it.
+        struct Replay: Encodable {
+            let file: String
+            let ok: Bool
+            /// What was replayed (`3 downloads replayed from 12 exchanges`), or why there was nothing to replay.
+            let summary: String
+            let downloads: Int
+            let problems: [String]
+        }
+        var replays: [Replay] = []
         for file in files {
             let (definition, path) = try loadDefinition(file, workspace: invocation.workspace)
             let cassettePath = (path as NSString).deletingPathExtension + ".cassette"
             guard let bytes = FileManager.default.contents(atPath: cassettePath) else {
-                Output.line("FAIL \(path): no cassette (record one with `nightjar scraper record \(definition.portal)`)")
-                failed += 1
+                replays.append(Replay(file: path, ok: false, summary: "no cassette (record one with `nightjar scraper record \(definition.portal)`)",
+                                      downloads: 0, problems: []))
                 continue
             }
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("nightjar-replay-\(UUID().uuidString)").path
@@ -478,24 +487,33 @@ enum ScraperCommands {
             if SourceCassette.isSourceCassette(Array(bytes)) {
                 let cassette = try SourceCassette.decode(Array(bytes), file: cassettePath)
                 let (outcome, problems) = try await replaySource(cassette, definition: definition, cassettePath: cassettePath, directory: scratch)
-                if problems.isEmpty {
-                    Output.line("ok   \(path): \(outcome.downloads.count) downloads replayed from the recorded \(definition.source == .mailbox ? "mailbox" : "drop")"
-                                + (outcome.refused.isEmpty ? "" : ", \(outcome.refused.count) refused as recorded"))
-                } else {
-                    failed += 1
-                    Output.line("FAIL \(path):")
-                    for problem in problems { Output.line("       \(problem)") }
-                }
+                replays.append(Replay(file: path, ok: problems.isEmpty,
+                                      summary: "\(outcome.downloads.count) downloads replayed from the recorded \(definition.source == .mailbox ? "mailbox" : "drop")"
+                                          + (outcome.refused.isEmpty ? "" : ", \(outcome.refused.count) refused as recorded"),
+                                      downloads: outcome.downloads.count, problems: problems))
                 continue
             }
             let cassette = try Cassette.decode(Array(bytes), file: cassettePath)
             let (outcome, problems) = await Cassette.verify(cassette, definition: definition, directory: scratch)
-            if problems.isEmpty {
-                Output.line("ok   \(path): \(outcome.downloads.count) downloads replayed from \(cassette.interactions.count) exchanges")
-            } else {
-                failed += 1
-                Output.line("FAIL \(path):")
-                for problem in problems { Output.line("       \(problem)") }
+            replays.append(Replay(file: path, ok: problems.isEmpty,
+                                  summary: "\(outcome.downloads.count) downloads replayed from \(cassette.interactions.count) exchanges",
+                                  downloads: outcome.downloads.count, problems: problems))
+        }
+        let failed = replays.filter { !$0.ok }.count
+        if invocation.json {
+            struct Report: Encodable { let ok: Bool; let definitions: [Replay] }
+            try Output.json(Report(ok: failed == 0, definitions: replays))
+        } else {
+            let paint = Console.standardOutput.paint
+            for replay in replays {
+                if replay.ok {
+                    Output.line("\(paint("ok", .green))   \(replay.file): \(replay.summary)")
+                } else if replay.problems.isEmpty {
+                    Output.line("\(paint("FAIL", .red)) \(replay.file): \(replay.summary)")
+                } else {
+                    Output.line("\(paint("FAIL", .red)) \(replay.file):")
+                    for problem in replay.problems { Output.line("       \(problem)") }
+                }
             }
         }
         return failed == 0 ? .ok : .failure

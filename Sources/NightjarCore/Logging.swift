@@ -176,4 +176,32 @@ public struct Console: Sendable {
 
     /// Whether the descriptor is a terminal.
     public var isTerminal: Bool { isatty(descriptor) == 1 }
+
+    /// Colour for what this stream prints: on a terminal only, never with `NO_COLOR` set or `TERM=dumb`.
+    public var paint: Paint { Paint(enabled: isTerminal && Paint.environmentAllowsColour(ProcessInfo.processInfo.environment)) }
+}
+
+/// Colour for the few words a person should see at once (an error, a failure, an exception), as
+/// ANSI escapes when enabled and as the plain text otherwise (https://no-color.org).
+public struct Paint: Sendable {
+    public enum Colour: String, Sendable {
+        case red = "31", green = "32", yellow = "33", bold = "1"
+    }
+
+    public let enabled: Bool
+
+    /// Plain text always: for files, mail and pipes.
+    public static let none = Paint(enabled: false)
+
+    public init(enabled: Bool) { self.enabled = enabled }
+
+    /// Whether the environment allows colour: `NO_COLOR` unset or empty, and `TERM` not `dumb`.
+    public static func environmentAllowsColour(_ environment: [String: String]) -> Bool {
+        (environment["NO_COLOR"] ?? "").isEmpty && environment["TERM"] != "dumb"
+    }
+
+    /// `text` in `colour` (when enabled).
+    public func callAsFunction(_ text: String, _ colour: Colour) -> String {
+        enabled && !text.isEmpty ? "\u{1B}[\(colour.rawValue)m\(text)\u{1B}[0m" : text
+    }
 }

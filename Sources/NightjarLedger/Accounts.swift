@@ -4,7 +4,7 @@ import NightjarMatching
 import NightjarStore
 
 /// One thing that settled (part of) an invoice: a payment line, a deduction, a discount, a credit.
-public struct InvoiceApplication: Sendable, Codable {
+public struct InvoiceApplication: Sendable, Encodable {
     /// `payment`, `discount`, `write_off`, a deduction type (`shortage`, ...), or `credit:TYPE`.
     public let kind: String
     public let reference: String
@@ -16,7 +16,7 @@ public struct InvoiceApplication: Sendable, Codable {
 }
 
 /// An invoice with everything applied to it.
-public struct InvoiceHistory: Sendable, Codable {
+public struct InvoiceHistory: Sendable, Encodable {
     public let client: ClientID
     public let customer: String
     public let invoice: String
@@ -27,8 +27,8 @@ public struct InvoiceHistory: Sendable, Codable {
 }
 
 /// A customer's running account: invoices, payments, credits and debits by type.
-public struct CustomerAccount: Sendable, Codable {
-    public struct Entry: Sendable, Codable {
+public struct CustomerAccount: Sendable, Encodable {
+    public struct Entry: Sendable, Encodable {
         public let date: String?
         public let kind: String
         public let reference: String
@@ -44,6 +44,78 @@ public struct CustomerAccount: Sendable, Codable {
     public let balance: Money
     /// Credits and deductions by type.
     public let byType: [String: Money]
+}
+
+// The JSON of `invoices show` and `account show` (docs/json-api.md): snake_case keys, amounts as
+// decimal strings beside `currency`, unknown values present as null.
+
+/// The coding keys of the JSON these types print.
+private struct JSONKey: CodingKey {
+    let stringValue: String
+    init(_ name: String) { stringValue = name }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    var intValue: Int? { nil }
+    init?(intValue: Int) { nil }
+}
+
+extension InvoiceApplication {
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: JSONKey.self)
+        try container.encode(kind, forKey: JSONKey("kind"))
+        try container.encode(reference, forKey: JSONKey("reference"))
+        try container.encode(amount.decimalString, forKey: JSONKey("amount"))
+        try container.encode(amount.currency.description, forKey: JSONKey("currency"))
+        try container.encode(status, forKey: JSONKey("status"))
+        try container.encode(batch, forKey: JSONKey("batch"))
+        try container.encode(date, forKey: JSONKey("date"))
+    }
+}
+
+extension InvoiceHistory {
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: JSONKey.self)
+        try container.encode(client, forKey: JSONKey("client"))
+        try container.encode(customer, forKey: JSONKey("customer"))
+        try container.encode(invoice, forKey: JSONKey("invoice"))
+        try container.encode(date, forKey: JSONKey("date"))
+        try container.encode(amount.decimalString, forKey: JSONKey("amount"))
+        try container.encode(openAmount.decimalString, forKey: JSONKey("open_amount"))
+        try container.encode(amount.currency.description, forKey: JSONKey("currency"))
+        try container.encode(applications, forKey: JSONKey("applications"))
+    }
+}
+
+extension CustomerAccount.Entry {
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: JSONKey.self)
+        try container.encode(date, forKey: JSONKey("date"))
+        try container.encode(kind, forKey: JSONKey("kind"))
+        try container.encode(reference, forKey: JSONKey("reference"))
+        try container.encode(invoice, forKey: JSONKey("invoice"))
+        try container.encode(amount.decimalString, forKey: JSONKey("amount"))
+        try container.encode(balance.decimalString, forKey: JSONKey("balance"))
+        try container.encode(amount.currency.description, forKey: JSONKey("currency"))
+    }
+}
+
+extension CustomerAccount {
+    /// One type's total in `by_type`.
+    private struct TypeTotal: Encodable {
+        let type: String
+        let amount: String
+        let currency: String
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: JSONKey.self)
+        try container.encode(client, forKey: JSONKey("client"))
+        try container.encode(customer, forKey: JSONKey("customer"))
+        try container.encode(balance.decimalString, forKey: JSONKey("balance"))
+        try container.encode(balance.currency.description, forKey: JSONKey("currency"))
+        try container.encode(entries, forKey: JSONKey("entries"))
+        try container.encode(byType.keys.sorted().map { TypeTotal(type: $0, amount: byType[$0]!.decimalString, currency: byType[$0]!.currency.description) },
+                             forKey: JSONKey("by_type"))
+    }
 }
 
 extension Ledger {

@@ -16,6 +16,11 @@ public struct ImportResult: Sendable, Codable, Equatable {
     public let outOfBalance: Int
     public let invoicesCreated: Int
     public let invoicesUpdated: Int
+
+    enum CodingKeys: String, CodingKey {
+        case file, sha256, alreadyImported = "already_imported", kind, batches, lines, outOfBalance = "out_of_balance",
+             invoicesCreated = "invoices_created", invoicesUpdated = "invoices_updated"
+    }
 }
 
 /// A stored batch as listings show it.

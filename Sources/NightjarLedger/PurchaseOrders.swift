@@ -329,8 +329,15 @@ public struct PurchaseOrders {
             public let quantity: String
             public let unitCost: String
             public let extended: String
+            /// The currency of `unit_cost` and `extended` (the order's).
+            public let currency: String
             public let error: String?
             public let correctedBy: String?
+
+            enum CodingKeys: String, CodingKey {
+                case position, sku, itemQualifier = "item_qualifier", itemCode = "item_code", description, quantity,
+                     unitCost = "unit_cost", extended, currency, error, correctedBy = "corrected_by"
+            }
         }
         public let reference: String
         public let client: String
@@ -344,6 +351,10 @@ public struct PurchaseOrders {
         public let source: String
         public let errors: [String]
         public let lines: [Line]
+
+        enum CodingKeys: String, CodingKey {
+            case reference, client, supplier, location, orderDate = "order_date", status, corrected, total, currency, source, errors, lines
+        }
     }
 
     static func decimal(_ value: Int64, scale: Int) -> String {
@@ -373,7 +384,7 @@ public struct PurchaseOrders {
                        quantity: PurchaseOrders.decimal(try line.int64("quantity_milli"), scale: 3),
                        unitCost: PurchaseOrders.decimal(try line.int64("unit_cost_ten_thousandths"), scale: 4),
                        extended: Money(minorUnits: try line.int64("extended_minor"), currency: currency).decimalString,
-                       error: try line.optionalString("error"), correctedBy: try line.optionalString("corrected_by"))
+                       currency: currency.description, error: try line.optionalString("error"), correctedBy: try line.optionalString("corrected_by"))
         }
         let errors = try row.string("errors")
         return Order(reference: reference, client: client, supplier: try row.optionalString("supplier_code"), location: try row.optionalString("location_code"),

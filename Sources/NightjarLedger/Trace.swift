@@ -21,6 +21,8 @@ public struct ReferenceTrace: Sendable, Codable {
         public let line: Int
         public let reference: String
         public let amountPaid: String
+        /// The currency of `amount_paid`.
+        public let currency: String
         public let matchStatus: String?
         public let matchedInvoice: String?
         /// How the reference appeared: `line` (what a line paid), `PO` (or another REF qualifier)
@@ -31,7 +33,7 @@ public struct ReferenceTrace: Sendable, Codable {
             case client, portal, file, sha256, batch, payer, line, reference
             case foundAs = "found_as"
             case fetchedAt = "fetched_at", importedAt = "imported_at", paymentDate = "payment_date", traceNumber = "trace_number"
-            case amountPaid = "amount_paid", matchStatus = "match_status", matchedInvoice = "matched_invoice"
+            case amountPaid = "amount_paid", currency, matchStatus = "match_status", matchedInvoice = "matched_invoice"
         }
     }
 
@@ -83,7 +85,7 @@ extension Ledger {
                 sha256: try row.string("sha256"), fetchedAt: try row.optionalString("seen_at") ?? row.optionalString("fetched_at"),
                 importedAt: try row.string("imported_at"), batch: try row.int64("batch"), paymentDate: try row.optionalString("payment_date"),
                 traceNumber: try row.optionalString("trace_number"), payer: try row.optionalString("payer_name"), line: Int(try row.int64("position")) + 1,
-                reference: text, amountPaid: Money(minorUnits: try row.int64("amount_paid_minor"), currency: currency).decimalString,
+                reference: text, amountPaid: Money(minorUnits: try row.int64("amount_paid_minor"), currency: currency).decimalString, currency: currency.description,
                 matchStatus: try row.optionalString("match_status"), matchedInvoice: try row.optionalString("invoice_number")))
         }
         // The other references files give: REF on lines, deductions' own references, their words and invoices.
@@ -106,7 +108,7 @@ extension Ledger {
                 sha256: try row.string("sha256"), fetchedAt: try row.optionalString("fetched_at"), importedAt: try row.string("imported_at"),
                 batch: try row.int64("batch"), paymentDate: try row.optionalString("payment_date"), traceNumber: try row.optionalString("trace_number"),
                 payer: try row.optionalString("payer_name"), line: Int(try row.get("position", as: Int64?.self) ?? -1) + 1, reference: value,
-                amountPaid: Money(minorUnits: amount, currency: currency).decimalString, matchStatus: nil,
+                amountPaid: Money(minorUnits: amount, currency: currency).decimalString, currency: currency.description, matchStatus: nil,
                 matchedInvoice: try row.optionalString("line_reference"))
             appearance.foundAs = isDeduction ? "deduction" : try row.string("qualifier")
             appearances.append(appearance)
@@ -133,7 +135,7 @@ extension Ledger {
                 batch: try row.int64("batch"), paymentDate: try row.optionalString("payment_date"), traceNumber: try row.optionalString("trace_number"),
                 payer: try row.optionalString("payer_name"), line: Int(try row.get("position", as: Int64?.self) ?? -1) + 1,
                 reference: onInvoice ? invoice! : (try row.optionalString("reason_text") ?? ""),
-                amountPaid: Money(minorUnits: try row.int64("amount_minor"), currency: currency).decimalString, matchStatus: nil,
+                amountPaid: Money(minorUnits: try row.int64("amount_minor"), currency: currency).decimalString, currency: currency.description, matchStatus: nil,
                 matchedInvoice: try row.optionalString("line_reference"))
             appearance.foundAs = onInvoice ? "deduction invoice" : "deduction text"
             appearances.append(appearance)

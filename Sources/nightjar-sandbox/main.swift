@@ -175,16 +175,18 @@ do {
     let origins = portals.origins
     var written: [String] = []
     if let invoicesFolder {
-        // The clients' open invoices as their ERP would export them, matching what the portals pay.
-        try FileManager.default.createDirectory(atPath: invoicesFolder, withIntermediateDirectories: true)
-        for client in SandboxData.clients {
-            let name = "\(client)-open-invoices.csv"
-            try portals.data.openInvoicesCSV(client: client).write(toFile: "\(invoicesFolder)/\(name)", atomically: true, encoding: .utf8)
+        // The clients' open invoices as their ERP would export them, matching what the portals pay;
+        // owner-only, as a workspace keeps its files (`nightjar doctor` checks).
+        try FileManager.default.createDirectory(atPath: invoicesFolder, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        func writePrivate(_ text: String, _ name: String) throws {
+            try text.write(toFile: "\(invoicesFolder)/\(name)", atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: "\(invoicesFolder)/\(name)")
             written.append(name)
-            for (name, text) in portals.data.catalogCSVs(client: client) {
-                try text.write(toFile: "\(invoicesFolder)/\(name)", atomically: true, encoding: .utf8)
-                written.append(name)
-            }
+        }
+        for client in SandboxData.clients {
+            try writePrivate(portals.data.openInvoicesCSV(client: client), "\(client)-open-invoices.csv")
+            for (name, text) in portals.data.catalogCSVs(client: client) { try writePrivate(text, name) }
         }
     }
     if json {
