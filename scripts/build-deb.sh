@@ -89,6 +89,6 @@ $description
 EOF
   (cd "$root" && find usr -type f -print0 | sort -z | xargs -0 md5sum) > "$root/DEBIAN/md5sums"
   chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums"
-  dpkg-deb --build --root-owner-group -Zxz "$root" "$out/${package}_${version}_${arch}.deb" >/dev/null
+  dpkg-deb --build --root-owner-group -Zgzip "$root" "$out/${package}_${version}_${arch}.deb" >/dev/null
   echo "$out/${package}_${version}_${arch}.deb"
 done
