@@ -99,6 +99,7 @@ struct JSONStyleTests {
         let line = try #require((batch?["lines"] as? [[String: Any]])?.first)
         let application = try #require(((line["decision"] as? [String: Any])?["applications"] as? [[String: Any]])?.first)
         let invoice = try #require(application["invoice"] as? String), customer = try #require(application["customer"] as? String)
+        let client = try #require(batch?["client"] as? String)
         let inbox = FileManager.default.enumerator(atPath: root + "/data/inbox/acme")!.compactMap { $0 as? String }
         let remittance = root + "/data/inbox/acme/" + (try #require(inbox.first { $0.contains("remittance_") && $0.hasSuffix(".csv") }))
 
@@ -118,8 +119,8 @@ struct JSONStyleTests {
             ("profile try", ["profile", "try", remittance, "--profile", "northwind-remittance"], ""),
             ("profile draft", ["profile", "draft", remittance], ""),
             ("examples list", ["examples", "list"], ""),
-            ("invoices show", ["invoices", "show", invoice, "--client", "acme"], ""),
-            ("account show", ["account", "show", customer, "--client", "acme"], ""),
+            ("invoices show", ["invoices", "show", invoice, "--client", client], ""),
+            ("account show", ["account", "show", customer, "--client", client], ""),
             ("vault operator list", ["vault", "operator", "list"] + asAdmin, admin + "\n"),
             ("vault access", ["vault", "access", "--client", "acme"] + asAdmin, admin + "\n"),
             ("vault list", ["vault", "list"] + asAdmin, admin + "\n"),
@@ -134,7 +135,7 @@ struct JSONStyleTests {
             ("check", ["check"], ""),
             ("report", ["report", "--html", parent + "/morning.html"], ""),
             ("schedule", ["schedule"], ""),
-            ("trace", ["trace", invoice, "--client", "acme"], ""),
+            ("trace", ["trace", invoice, "--client", client], ""),
             ("customers list", ["customers", "list", "--client", "acme"], ""),
             ("rules show", ["rules", "show", "--client", "acme"], ""),
             ("batches", ["batches"], ""),
