@@ -649,25 +649,25 @@ struct Parser {
     mutating func expression() throws(ScriptError) -> Expression {
         try enter()
         defer { nesting -= 1 }
+        return try leftAssociative(.or, joinedBy: { $0.isIdentifier("or") }) { parser throws(ScriptError) in try parser.andExpression() }
+    }
+
+    /// `operand (operator operand)*`, grouped from the left: `a or b or c` is `(a or b) or c`.
+    /// Each level of the grammar that joins its operands with one operator parses this way.
+    mutating func leftAssociative(_ binary: BinaryOperator, joinedBy isOperator: (Self) -> Bool,
+                                  _ operand: (inout Self) throws(ScriptError) -> Expression) throws(ScriptError) -> Expression {
         let start = current
-        var left = try andExpression()
-        while isIdentifier("or") {
+        var left = try operand(&self)
+        while isOperator(self) {
             advance()
-            let right = try andExpression()
-            left = try make(.binary(.or, left, right), start)
+            let right = try operand(&self)
+            left = try make(.binary(binary, left, right), start)
         }
         return left
     }
 
     mutating func andExpression() throws(ScriptError) -> Expression {
-        let start = current
-        var left = try notExpression()
-        while isIdentifier("and") {
-            advance()
-            let right = try notExpression()
-            left = try make(.binary(.and, left, right), start)
-        }
-        return left
+        try leftAssociative(.and, joinedBy: { $0.isIdentifier("and") }) { parser throws(ScriptError) in try parser.notExpression() }
     }
 
     mutating func notExpression() throws(ScriptError) -> Expression {
@@ -697,14 +697,7 @@ struct Parser {
     }
 
     mutating func sum() throws(ScriptError) -> Expression {
-        let start = current
-        var left = try filtered()
-        while isSymbol("+") {
-            advance()
-            let right = try filtered()
-            left = try make(.binary(.plus, left, right), start)
-        }
-        return left
+        try leftAssociative(.plus, joinedBy: { $0.isSymbol("+") }) { parser throws(ScriptError) in try parser.filtered() }
     }
 
     mutating func filtered() throws(ScriptError) -> Expression {
