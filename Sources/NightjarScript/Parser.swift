@@ -588,14 +588,22 @@ struct Parser {
     /// `{ key: value, "other key": value }` (commas or line breaks between entries).
     mutating func map() throws(ScriptError) -> [(String, Expression)] {
         try expectSymbol("{", "to open the fields")
-        var entries: [(String, Expression)] = []
+        return try entries(key: "field name", plural: "fields") { parser throws(ScriptError) in try parser.expression() }
+    }
+
+    /// The entries of a `{ key: value, "other key": value }` whose `{` is read, through its `}`:
+    /// a key is a name or a string, entries are parted by commas or line breaks. `key` and
+    /// `plural` name them in errors ("field name" and "fields" in a map, "key" and "keys" in JSON).
+    mutating func entries<Value>(key noun: String, plural: String,
+                                 _ value: (inout Self) throws(ScriptError) -> Value) throws(ScriptError) -> [(String, Value)] {
+        var entries: [(String, Value)] = []
         while !isSymbol("}") {
             let key: String
-            if case .string = current.kind { key = try literalString("a field name") } else { key = try identifier("a field name") }
-            try expectSymbol(":", "after the field name `\(key)`")
-            entries.append((key, try expression()))
+            if case .string = current.kind { key = try literalString("a \(noun)") } else { key = try identifier("a \(noun)") }
+            try expectSymbol(":", "after the \(noun) `\(key)`")
+            entries.append((key, try value(&self)))
             if isSymbol(",") { advance() } else if !isSymbol("}") && !current.afterNewline {
-                throw ScriptError("expected `,` or a new line between fields, found \(describe(current))", at: locate(current))
+                throw ScriptError("expected `,` or a new line between \(plural), found \(describe(current))", at: locate(current))
             }
         }
         advance()
@@ -607,18 +615,7 @@ struct Parser {
         defer { nesting -= 1 }
         if isSymbol("{") {
             advance()
-            var entries: [(String, JSONTemplate)] = []
-            while !isSymbol("}") {
-                let key: String
-                if case .string = current.kind { key = try literalString("a key") } else { key = try identifier("a key") }
-                try expectSymbol(":", "after the key `\(key)`")
-                entries.append((key, try jsonTemplate()))
-                if isSymbol(",") { advance() } else if !isSymbol("}") && !current.afterNewline {
-                    throw ScriptError("expected `,` or a new line between keys, found \(describe(current))", at: locate(current))
-                }
-            }
-            advance()
-            return .object(entries)
+            return .object(try entries(key: "key", plural: "keys") { parser throws(ScriptError) in try parser.jsonTemplate() })
         }
         if isSymbol("[") {
             advance()
