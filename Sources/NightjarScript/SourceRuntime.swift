@@ -53,27 +53,7 @@ public struct SourceItemRecord: Sendable, Equatable {
 public enum NamePattern {
     public static func matches(_ pattern: String?, _ name: String) -> Bool {
         guard let pattern else { return true }
-        let p = Array(pattern.lowercased().unicodeScalars), n = Array(name.lowercased().unicodeScalars)
-        // Iterative wildcard match with one backtrack point: linear in practice, never exponential.
-        var i = 0, j = 0, star = -1, mark = 0
-        while j < n.count {
-            if i < p.count, p[i] == "?" || p[i] == n[j] {
-                i += 1
-                j += 1
-            } else if i < p.count, p[i] == "*" {
-                star = i
-                mark = j
-                i += 1
-            } else if star >= 0 {
-                i = star + 1
-                mark += 1
-                j = mark
-            } else {
-                return false
-            }
-        }
-        while i < p.count, p[i] == "*" { i += 1 }
-        return i == p.count
+        return Glob.matches(pattern: Array(pattern.lowercased().unicodeScalars), Array(name.lowercased().unicodeScalars))
     }
 }
 
