@@ -105,6 +105,13 @@ public enum DocumentCheck {
             return "it is a web page\(title)"
         }
         guard let expected else { return nil }
+        return typeMismatch(bytes, detected: detected, expected: expected)
+    }
+
+    /// Why bytes that `DocumentFormat.detect` found to be `detected` are not what `expect type`
+    /// says, or nil when they are: the one rule of which formats fit which type, for portal
+    /// downloads and source documents alike.
+    static func typeMismatch(_ bytes: [UInt8], detected: DocumentFormat, expected: DownloadType) -> String? {
         let fits: Bool = switch expected {
         case .x12: { if case .x12 = detected { true } else { false } }()
         case .xlsx: detected == .xlsx
