@@ -59,9 +59,7 @@ public final class ScraperInterpreter: @unchecked Sendable {
         self.range = options.range
         var urls: [String: String] = [:]
         for declaration in definition.origins {
-            var url = options.originOverrides[declaration.name] ?? declaration.url
-            while url.hasSuffix("/") { url.removeLast() }
-            urls[declaration.name] = url
+            urls[declaration.name] = (options.originOverrides[declaration.name] ?? declaration.url).withoutTrailingSlashes
         }
         originURLs = urls
         origins = urls.mapValues { ScraperChecker.origin(of: $0) }

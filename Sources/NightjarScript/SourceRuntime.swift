@@ -177,6 +177,12 @@ public struct SourceRunOptions: Sendable {
         self.tls = tls
         self.readOnly = readOnly
     }
+
+    /// The server a mailbox or SFTP reader talks to: `originOverride`, else the definition's
+    /// origin, without trailing slashes.
+    public func server(of definition: ScraperDefinition) -> String {
+        (originOverride ?? definition.origins.first?.url ?? "").withoutTrailingSlashes
+    }
 }
 
 extension ScriptCredential {
