@@ -452,43 +452,40 @@ enum VaultCommands {
         return .ok
     }
 
-    static func addEntry(_ invocation: Invocation) async throws -> ExitStatus {
+    /// What every command that changes one entry does: unlock, read the entry's name, make the
+    /// change under the vault's lock, then say what was done (`done` of the entry's name).
+    static func changeEntry(_ invocation: Invocation, done: (CredentialName) -> String,
+                            _ change: (Vault, CredentialName, SecretInput) throws -> Void) throws -> ExitStatus {
         let (paths, input, method) = try context(invocation)
         let name = try entryName(invocation)
-        try Vault.update(paths: paths, as: method) { vault in
+        try Vault.update(paths: paths, as: method) { vault in try change(vault, name, input) }
+        Output.line(done(name))
+        return .ok
+    }
+
+    static func addEntry(_ invocation: Invocation) async throws -> ExitStatus {
+        try changeEntry(invocation, done: { "Added \($0)." }) { vault, name, input in
             try vault.addEntry(client: name.client, portal: name.portal, label: name.label, try credentialInput(invocation, input, editing: false))
         }
-        Output.line("Added \(name).")
-        return .ok
     }
 
     static func editEntry(_ invocation: Invocation) async throws -> ExitStatus {
-        let (paths, input, method) = try context(invocation)
-        let name = try entryName(invocation)
-        try Vault.update(paths: paths, as: method) { vault in
+        try changeEntry(invocation, done: { "Updated \($0)." }) { vault, name, input in
             try vault.editEntry(client: name.client, portal: name.portal, label: name.label, try credentialInput(invocation, input, editing: true))
         }
-        Output.line("Updated \(name).")
-        return .ok
     }
 
     static func rotate(_ invocation: Invocation) async throws -> ExitStatus {
-        let (paths, input, method) = try context(invocation)
-        let name = try entryName(invocation)
-        try Vault.update(paths: paths, as: method) { vault in
+        try changeEntry(invocation, done: { "Stored the new password for \($0)." }) { vault, name, input in
             let password = try input.next("New portal password", confirm: true)
             try vault.editEntry(client: name.client, portal: name.portal, label: name.label, CredentialInput(password: password), action: "rotate")
         }
-        Output.line("Stored the new password for \(name).")
-        return .ok
     }
 
     static func removeEntry(_ invocation: Invocation) async throws -> ExitStatus {
-        let (paths, _, method) = try context(invocation)
-        let name = try entryName(invocation)
-        try Vault.update(paths: paths, as: method) { try $0.removeEntry(client: name.client, portal: name.portal, label: name.label) }
-        Output.line("Removed \(name).")
-        return .ok
+        try changeEntry(invocation, done: { "Removed \($0)." }) { vault, name, _ in
+            try vault.removeEntry(client: name.client, portal: name.portal, label: name.label)
+        }
     }
 
     static func list(_ invocation: Invocation) async throws -> ExitStatus {
