@@ -610,6 +610,20 @@ struct Parser {
         return entries
     }
 
+    /// The items of a `[a, b, c]` whose `[` is read, through its `]`, parted by commas: a list
+    /// in an expression and an array in a JSON template alike.
+    mutating func items<Item>(_ item: (inout Self) throws(ScriptError) -> Item) throws(ScriptError) -> [Item] {
+        var items: [Item] = []
+        while !isSymbol("]") {
+            items.append(try item(&self))
+            if isSymbol(",") { advance() } else if !isSymbol("]") {
+                throw ScriptError("expected `,` or `]`, found \(describe(current))", at: locate(current))
+            }
+        }
+        advance()
+        return items
+    }
+
     mutating func jsonTemplate() throws(ScriptError) -> JSONTemplate {
         try enter()
         defer { nesting -= 1 }
@@ -619,15 +633,7 @@ struct Parser {
         }
         if isSymbol("[") {
             advance()
-            var items: [JSONTemplate] = []
-            while !isSymbol("]") {
-                items.append(try jsonTemplate())
-                if isSymbol(",") { advance() } else if !isSymbol("]") {
-                    throw ScriptError("expected `,` or `]`, found \(describe(current))", at: locate(current))
-                }
-            }
-            advance()
-            return .array(items)
+            return .array(try items { parser throws(ScriptError) in try parser.jsonTemplate() })
         }
         return .value(try expression())
     }
@@ -769,15 +775,7 @@ struct Parser {
             return inner
         case .symbol("["):
             advance()
-            var items: [Expression] = []
-            while !isSymbol("]") {
-                items.append(try expression())
-                if isSymbol(",") { advance() } else if !isSymbol("]") {
-                    throw ScriptError("expected `,` or `]`, found \(describe(current))", at: locate(current))
-                }
-            }
-            advance()
-            return try make(.list(items), start)
+            return try make(.list(try items { parser throws(ScriptError) in try parser.expression() }), start)
         case .identifier(let name):
             advance()
             if name == "true" || name == "false" { return try make(.bool(name == "true"), start) }

@@ -54,6 +54,8 @@ import NightjarCore
         ("remittances {\n  post \"/x\" json { a: 1 b: 2 }\n  download get \"/f\" kind remittance\n}", "4:25: expected `,` or a new line between keys, found `b`"),
         ("remittances {\n  post \"/x\" json { a { b: 2 } }\n  download get \"/f\" kind remittance\n}", "4:22: expected `:` after the key `a`, found `{`"),
         ("remittances {\n  post \"/x\" json { 5: 1 }\n  download get \"/f\" kind remittance\n}", "4:20: expected a key, found the number 5"),
+        ("remittances {\n  get \"/x\" query { a: [1 2] }\n  download get \"/f\" kind remittance\n}", "4:26: expected `,` or `]`, found the number 2"),
+        ("remittances {\n  post \"/x\" json { a: [1, \"b\" 3] }\n  download get \"/f\" kind remittance\n}", "4:31: expected `,` or `]`, found the number 3"),
     ]
 
     @Test func everyMalformedDefinitionGivesItsExactError() {
