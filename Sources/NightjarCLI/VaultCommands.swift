@@ -733,26 +733,25 @@ enum VaultCommands {
         return clients.isEmpty ? [nil] : clients
     }
 
-    static func grantReview(_ invocation: Invocation) async throws -> ExitStatus {
+    /// What `vault review grant` and `revoke` share: the operator NAME and the clients (nil: all
+    /// of them) changed under the vault's lock, then `NAME <done> <clients>.`
+    static func changeReview(_ invocation: Invocation, done: String, _ change: (Vault, _ name: String, _ client: String?) throws -> Void) throws -> ExitStatus {
         let (paths, _, method) = try context(invocation)
         let name = invocation.argument("NAME")!
         let clients = try reviewClients(invocation)
         try Vault.update(paths: paths, as: method) { vault in
-            for client in clients { try vault.grantReview(to: name, client: client) }
+            for client in clients { try change(vault, name, client) }
         }
-        Output.line("\(name) now reviews \(clients == [nil] ? "all clients" : clients.compactMap { $0 }.joined(separator: ", ")).")
+        Output.line("\(name) \(done) \(clients == [nil] ? "all clients" : clients.compactMap { $0 }.joined(separator: ", ")).")
         return .ok
     }
 
+    static func grantReview(_ invocation: Invocation) async throws -> ExitStatus {
+        try changeReview(invocation, done: "now reviews") { try $0.grantReview(to: $1, client: $2) }
+    }
+
     static func revokeReview(_ invocation: Invocation) async throws -> ExitStatus {
-        let (paths, _, method) = try context(invocation)
-        let name = invocation.argument("NAME")!
-        let clients = try reviewClients(invocation)
-        try Vault.update(paths: paths, as: method) { vault in
-            for client in clients { try vault.revokeReview(from: name, client: client) }
-        }
-        Output.line("\(name) no longer reviews \(clients == [nil] ? "all clients" : clients.compactMap { $0 }.joined(separator: ", ")).")
-        return .ok
+        try changeReview(invocation, done: "no longer reviews") { try $0.revokeReview(from: $1, client: $2) }
     }
 
     static func reviewScope(_ invocation: Invocation) async throws -> ExitStatus {
