@@ -323,16 +323,7 @@ struct Parser {
             while let option = identifierValue, option == "kind" || option == "name" || DownloadSpec.metadataFields.contains(option) || option == "expect"
                     || option == "query" || option == "headers" || option == "form" || option == "json" || option == "body" || option == "via" {
                 if option == "expect" {
-                    advance()
-                    guard isIdentifier("type") else { throw ScriptError("write `expect type csv` (or x12, xlsx, json, html, pdf, xml, text)", at: locate(current)) }
-                    advance()
-                    let typeLocation = locate(current)
-                    let name = try identifier("a document type")
-                    guard let type = DownloadType(rawValue: name) else {
-                        throw ScriptError("unknown document type `\(name)`", at: typeLocation,
-                                          suggestion: suggestion(for: name, among: DownloadType.allCases.map(\.rawValue)))
-                    }
-                    download.expectedType = type
+                    download.expectedType = try expectedType()
                 } else if option == "kind" {
                     advance()
                     let kindLocation = locate(current)

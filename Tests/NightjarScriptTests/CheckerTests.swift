@@ -56,6 +56,8 @@ import NightjarCore
         ("remittances {\n  post \"/x\" json { 5: 1 }\n  download get \"/f\" kind remittance\n}", "4:20: expected a key, found the number 5"),
         ("remittances {\n  get \"/x\" query { a: [1 2] }\n  download get \"/f\" kind remittance\n}", "4:26: expected `,` or `]`, found the number 2"),
         ("remittances {\n  post \"/x\" json { a: [1, \"b\" 3] }\n  download get \"/f\" kind remittance\n}", "4:31: expected `,` or `]`, found the number 3"),
+        ("remittances {\n  download get \"/f\" kind remittance expect type xslx\n}", "4:49: unknown document type `xslx` (did you mean `xlsx`?)"),
+        ("remittances {\n  download get \"/f\" kind remittance expect csv\n}", "4:44: write `expect type csv` (or x12, xlsx, json, html, pdf, xml, text)"),
     ]
 
     @Test func everyMalformedDefinitionGivesItsExactError() {
