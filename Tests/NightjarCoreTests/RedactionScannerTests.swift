@@ -145,6 +145,50 @@ struct RedactionScannerTests {
         }
     }
 
+    /// Registration writes each secret's exact forms straight into the index: they are exactly
+    /// `RedactionForms.exactForms`, in order and without repeats, for random secrets of every
+    /// length and for the degenerate ones (all zero bytes repeat themselves in base64).
+    @Test func registeredFormsAreTheExactForms() {
+        var random = SeededRandom(seed: 0x5EED_0017)
+        var secrets: [[UInt8]] = [[UInt8](repeating: 0, count: 6), [UInt8](repeating: 0, count: 9), [UInt8](repeating: 0xFF, count: 7),
+                                  Array("123456".utf8), Array("??>>??>>".utf8)]
+        for length in 6...40 {
+            for _ in 0..<6 { secrets.append((0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }) }
+            secrets.append(Array(MixedEncoding.randomSecret(&random).utf8.prefix(length)))
+        }
+        let index = RedactionIndex()
+        var checked = 0
+        for secret in secrets where secret.count >= Redactor.minimumSearchableLength {
+            let before = index.exactStart.count
+            index.add(secret)
+            let stored = (before..<index.exactStart.count).map { id in
+                Array(UnsafeBufferPointer(start: index.exactBytes.base + Int(index.exactStart[id]), count: Int(index.exactLength[id])))
+            }
+            #expect(stored == RedactionForms.exactForms(of: secret), "\(secret)")
+            #expect((before..<index.exactStart.count).allSatisfy { index.exactOwner[$0] == Int32(index.secretStart.count - 1) })
+            checked += 1
+        }
+        #expect(checked > 200)
+        // Registering a value again adds nothing.
+        let forms = index.exactStart.count, known = index.secretStart.count
+        for secret in secrets.prefix(20) { index.add(secret) }
+        #expect(index.exactStart.count == forms && index.secretStart.count == known)
+    }
+
+    /// Values registered from `SecretBytes` (as the vault does) are found in every form, and one
+    /// registered twice counts once.
+    @Test func secretBytesAreRegisteredWithoutCopies() {
+        let redactor = Redactor()
+        let secret = "Zq8+/x%2F&amp;é"
+        #expect(redactor.register(SecretBytes(utf8: secret)))
+        #expect(redactor.register(SecretBytes(utf8: secret)))
+        #expect(!redactor.register(SecretBytes(utf8: "12345")))
+        #expect(redactor.count == 1)
+        for (kind, form) in Encodings.all(secret) {
+            #expect(redactor.redact("<\(form)>") == "<\(Redactor.marker)>", "\(kind): \(form)")
+        }
+    }
+
     @Test func anIdentifierIsNeverRedacted() {
         let redactor = Redactor()
         redactor.register(text: "acme-payables")
