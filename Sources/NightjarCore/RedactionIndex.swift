@@ -168,6 +168,9 @@ final class RedactionIndex {
     private(set) var prefix2 = FlatStorage<UInt64>(repeating: 0, count: 1024)
     private(set) var prefixLong = FlatStorage<UInt64>(repeating: 0, count: 1024)
     private(set) var prefixShift: UInt64 = 64 - 16
+    /// Which byte values occur in some secret: an escape that stands for any other byte cannot
+    /// be part of a secret read through it.
+    private(set) var secretByteSet = FlatStorage<UInt64>(repeating: 0, count: 4)
 
     /// Every registered secret by a hash of all its bytes, those with the same hash chained
     /// through `secretSameHash` (registration looks values up without making an array of each).
@@ -204,6 +207,7 @@ final class RedactionIndex {
         secretStart.append(Int32(secretBytes.count))
         secretLength.append(Int32(secret.count))
         secretBytes.append(contentsOf: secret)
+        for byte in secret { secretByteSet[Int(byte >> 6)] |= 1 << UInt64(byte & 63) }
         secretActive.append(active)
         let key = patternKey(secret.baseAddress!)
         secretNext.append(secretTable.insert(key, id))
