@@ -49,6 +49,73 @@ public enum RedactionForms {
     }
 }
 
+extension RedactionForms {
+    private static let base64Alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    private static let urlSafeAlphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    private static let lowerDigits: StaticString = "0123456789abcdef"
+    private static let upperDigits: StaticString = "0123456789ABCDEF"
+
+    /// The longest form `exactForms` can make of `length` bytes: their hexadecimal digits.
+    static func longestForm(_ length: Int) -> Int { 2 * length }
+
+    /// Writes the candidates for `exactForms(of: secret)`, in the same order, into `scratch` (room
+    /// for `longestForm(secret.count)` bytes) and hands each to `take`: no array or string per
+    /// form, for registering thousands of values at once. A URL-safe or upper-case form that
+    /// would repeat its standard or lower-case twin is skipped; the caller drops other repeats
+    /// (all-zero secrets give the same base64 at two alignments).
+    static func forEachExactForm(of secret: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutablePointer<UInt8>,
+                                 _ take: (UnsafeBufferPointer<UInt8>) -> Void) {
+        for alignment in 0..<3 {
+            let count = base64Core(secret, alignment: alignment, alphabet: base64Alphabet, into: scratch)
+            guard count >= Redactor.minimumSearchableLength else { continue }
+            var safeDiffers = false
+            for offset in 0..<count where scratch[offset] == UInt8(ascii: "+") || scratch[offset] == UInt8(ascii: "/") {
+                safeDiffers = true
+                break
+            }
+            take(UnsafeBufferPointer(start: scratch, count: count))
+            if safeDiffers {
+                _ = base64Core(secret, alignment: alignment, alphabet: urlSafeAlphabet, into: scratch)
+                take(UnsafeBufferPointer(start: scratch, count: count))
+            }
+        }
+        let count = 2 * secret.count
+        guard count >= Redactor.minimumSearchableLength else { return }
+        var hasLetter = false
+        for (offset, byte) in secret.enumerated() {
+            scratch[2 * offset] = lowerDigits.utf8Start[Int(byte >> 4)]
+            scratch[2 * offset + 1] = lowerDigits.utf8Start[Int(byte & 15)]
+            if byte >> 4 > 9 || byte & 15 > 9 { hasLetter = true }
+        }
+        take(UnsafeBufferPointer(start: scratch, count: count))
+        guard hasLetter else { return }
+        for (offset, byte) in secret.enumerated() {
+            scratch[2 * offset] = upperDigits.utf8Start[Int(byte >> 4)]
+            scratch[2 * offset + 1] = upperDigits.utf8Start[Int(byte & 15)]
+        }
+        take(UnsafeBufferPointer(start: scratch, count: count))
+    }
+
+    /// `base64Core(_:alignment:)` written into `out` in `alphabet`; returns its length (0 when empty).
+    private static func base64Core(_ secret: UnsafeBufferPointer<UInt8>, alignment: Int, alphabet: StaticString,
+                                   into out: UnsafeMutablePointer<UInt8>) -> Int {
+        let first = (8 * alignment + 5) / 6
+        let end = 8 * (alignment + secret.count) / 6
+        guard end > first else { return 0 }
+        @inline(__always) func padded(_ index: Int) -> UInt32 {
+            let offset = index - alignment
+            return offset >= 0 && offset < secret.count ? UInt32(secret[offset]) : 0
+        }
+        let letters = alphabet.utf8Start
+        for character in first..<end {
+            let bit = 6 * character
+            let pair = padded(bit / 8) << 8 | padded(bit / 8 + 1)
+            out[character - first] = letters[Int(pair >> UInt32(10 - bit % 8) & 63)]
+        }
+        return end - first
+    }
+}
+
 /// Base64 without Foundation (RFC 4648).
 public enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)

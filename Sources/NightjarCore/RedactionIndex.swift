@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Plain values in one heap block with a stable address, grown by doubling: the redaction index
 /// reads them through raw pointers while it scans, with no bounds checks or reference counting
 /// per byte.
@@ -29,6 +35,13 @@ final class FlatStorage<Element: BitwiseCopyable> {
         if count == capacity { grow(to: capacity * 2) }
         base[count] = value
         count += 1
+    }
+
+    /// Appends `values` (growing once at most).
+    func append(contentsOf values: UnsafeBufferPointer<Element>) {
+        if count + values.count > capacity { grow(to: max(capacity * 2, count + values.count)) }
+        if let source = values.baseAddress { (base + count).update(from: source, count: values.count) }
+        count += values.count
     }
 
     func append(contentsOf values: [Element]) {
@@ -155,8 +168,16 @@ final class RedactionIndex {
     private(set) var prefix2 = FlatStorage<UInt64>(repeating: 0, count: 1024)
     private(set) var prefixLong = FlatStorage<UInt64>(repeating: 0, count: 1024)
     private(set) var prefixShift: UInt64 = 64 - 16
+    /// Which byte values occur in some secret: an escape that stands for any other byte cannot
+    /// be part of a secret read through it.
+    private(set) var secretByteSet = FlatStorage<UInt64>(repeating: 0, count: 4)
 
-    private var registered: [[UInt8]: Int32] = [:]
+    /// Every registered secret by a hash of all its bytes, those with the same hash chained
+    /// through `secretSameHash` (registration looks values up without making an array of each).
+    private let registered = KeyTable()
+    private let secretSameHash = FlatStorage<Int32>()
+    /// Where `add` writes a secret's forms before they are stored.
+    private var formScratch = FlatStorage<UInt8>(repeating: 0, count: 256)
     private var identifiers: Set<[UInt8]> = []
     private(set) var activeCount = 0
 
@@ -171,36 +192,71 @@ final class RedactionIndex {
 
     /// Adds a secret (at least `keyLength` bytes) unless it is already known or is an identifier.
     func add(_ secret: [UInt8]) {
-        guard registered[secret] == nil else { return }
+        secret.withUnsafeBufferPointer { add($0) }
+    }
+
+    /// Adds a secret (at least `keyLength` bytes) unless it is already known or is an identifier:
+    /// its bytes and forms go straight into the flat tables, with no array or string per form.
+    func add(_ secret: UnsafeBufferPointer<UInt8>) {
+        let hash = RedactionIndex.hash(secret)
+        let sameHash = registered.head(hash)
+        guard secretID(secret, chain: sameHash) == nil else { return }
         let id = Int32(secretStart.count)
-        registered[secret] = id
-        let active = !identifiers.contains(secret)
+        secretSameHash.append(registered.insert(hash, id))
+        let active = identifiers.isEmpty || !identifiers.contains(Array(secret))
         secretStart.append(Int32(secretBytes.count))
         secretLength.append(Int32(secret.count))
         secretBytes.append(contentsOf: secret)
+        for byte in secret { secretByteSet[Int(byte >> 6)] |= 1 << UInt64(byte & 63) }
         secretActive.append(active)
-        let key = RedactionIndex.key(secret)
+        let key = patternKey(secret.baseAddress!)
         secretNext.append(secretTable.insert(key, id))
         addToFilter(key)
         addPrefixes(key)
-        for form in RedactionForms.exactForms(of: secret) {
+        let longest = RedactionForms.longestForm(secret.count)
+        if formScratch.count < longest { formScratch = FlatStorage(repeating: 0, count: longest) }
+        let firstForm = exactStart.count
+        RedactionForms.forEachExactForm(of: secret, scratch: formScratch.base) { form in
+            guard form.count != secret.count || !form.elementsEqual(secret) else { return }
+            for earlier in firstForm..<exactStart.count where Int(exactLength[earlier]) == form.count {
+                if memcmp(exactBytes.base + Int(exactStart[earlier]), form.baseAddress!, form.count) == 0 { return }
+            }
             let formID = Int32(exactStart.count)
             exactStart.append(Int32(exactBytes.count))
             exactLength.append(Int32(form.count))
             exactBytes.append(contentsOf: form)
             exactOwner.append(id)
-            let formKey = RedactionIndex.key(form)
+            let formKey = patternKey(form.baseAddress!)
             exactNext.append(exactTable.insert(formKey, formID))
             addToFilter(formKey)
         }
         if active { activeCount += 1 }
     }
 
+    /// FNV-1a over all of `bytes`, folded below the key table's reserved value.
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        return hash >> 1
+    }
+
+    /// The id of a registered secret with exactly these bytes, searched from `chain` on.
+    private func secretID(_ secret: UnsafeBufferPointer<UInt8>, chain: Int32) -> Int32? {
+        var id = chain
+        while id >= 0 {
+            if Int(secretLength[Int(id)]) == secret.count
+                && memcmp(secretBytes.base + Int(secretStart[Int(id)]), secret.baseAddress!, secret.count) == 0 { return id }
+            id = secretSameHash[Int(id)]
+        }
+        return nil
+    }
+
     /// Marks a value as an identifier (a client or portal id): never redacted, even when a secret
     /// with the same bytes was or will be registered.
     func addIdentifier(_ value: [UInt8]) {
         guard identifiers.insert(value).inserted else { return }
-        if let id = registered[value], secretActive[Int(id)] {
+        let found = value.withUnsafeBufferPointer { secretID($0, chain: registered.head(RedactionIndex.hash($0))) }
+        if let id = found, secretActive[Int(id)] {
             secretActive[Int(id)] = false
             activeCount -= 1
         }
@@ -281,5 +337,6 @@ final class RedactionIndex {
     func wipe() {
         secretBytes.wipe(with: 0)
         exactBytes.wipe(with: 0)
+        formScratch.wipe(with: 0)
     }
 }

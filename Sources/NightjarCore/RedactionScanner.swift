@@ -221,6 +221,7 @@ struct RedactionTables {
     let exact: Patterns
     let secretActive: UnsafePointer<Bool>
     let exactOwner: UnsafePointer<Int32>
+    let secretByteSet: UnsafePointer<UInt64>
 
     /// One set of patterns: the key table and the chained patterns' bytes.
     struct Patterns {
@@ -275,6 +276,21 @@ struct RedactionTables {
         prefix1 = UnsafePointer(index.prefix1.base)
         prefix2 = UnsafePointer(index.prefix2.base)
         prefixLong = UnsafePointer(index.prefixLong.base)
+        secretByteSet = UnsafePointer(index.secretByteSet.base)
+    }
+
+    /// Cuts `window` back to its longest ending that may still begin a secret.
+    @inline(__always)
+    func trim(_ window: inout RedactionWindow) {
+        var length = window.count
+        while length > 0 && !mayBegin(window.key, length: length) { length -= 1 }
+        window.trim(to: length)
+    }
+
+    /// Whether `byte` occurs in some secret.
+    @inline(__always)
+    func occursInSecrets(_ byte: UInt8) -> Bool {
+        secretByteSet[Int(byte &>> 6)] &>> UInt64(byte & 63) & 1 != 0
     }
 
     @inline(__always)
@@ -424,7 +440,8 @@ struct RedactionScanner {
                 let alignedFrom = max(singleFrom + 5, node + 5 - rawCount)
                 while position < end && position < alignedFrom {
                     let byte = shifted[position]
-                    if RedactionScanner.isEscapeStart(byte) { break }
+                    if RedactionScanner.isEscapeStart(byte)
+                        && !RedactionScanner.readsAsWritten(at: position, text, base: base, final: final, tables: tables) { break }
                     let candidate = (key &<< 8 | UInt64(byte)) & RedactionIndex.keyMask
                     let rawCandidate = (raw &<< 8 | UInt64(byte)) & RedactionIndex.keyMask
                     if position >= windowFrom && tables.mayBegin(key, length: 5) && tables.hits(candidate) {
@@ -447,7 +464,8 @@ struct RedactionScanner {
                         var hit = false
                         while position < end {
                             let byte = shifted[position]
-                            if RedactionScanner.isEscapeStart(byte) { break }
+                            if RedactionScanner.isEscapeStart(byte)
+                                && !RedactionScanner.readsAsWritten(at: position, text, base: base, final: final, tables: tables) { break }
                             rolling = (rolling &<< 8 | UInt64(byte)) & RedactionIndex.keyMask
                             let bit = Int(truncatingIfNeeded: (rolling &* 0x9E37_79B9_7F4A_7C15) &>> shift)
                             if filter[bit &>> 6] &>> UInt64(bit & 63) & 1 != 0 {
@@ -492,6 +510,20 @@ struct RedactionScanner {
         if final {
             node = max(node, end)
             pending.removeAll()
+        }
+    }
+
+    /// Whether the escape that may start at `position` is read only as written: it has no other
+    /// reading, or one that stands for a single byte found in no secret (a `\"` or `\n` in JSON
+    /// when no secret holds a quote or a line break), so no secret can be read through it and
+    /// the fast path goes on over it. False when the escape may continue past what has arrived.
+    @inline(never)
+    static func readsAsWritten(at position: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool,
+                               tables: RedactionTables) -> Bool {
+        withUnsafeTemporaryAllocation(of: RedactionUnit.self, capacity: 16) { storage in
+            guard let count = units(at: position, text, base: base, final: final, into: storage.baseAddress!) else { return false }
+            if count == 1 { return true }
+            return count == 2 && storage[1].count == 1 && !tables.occursInSecrets(UInt8(truncatingIfNeeded: storage[1].bytes))
         }
     }
 
@@ -546,26 +578,55 @@ struct RedactionScanner {
             }
             rawKey = rawCandidate & 0xFF_FFFF_FFFF
         }
-        var length = decoded.count
-        while length > 0 && !tables.mayBegin(decoded.key, length: length) { length -= 1 }
-        decoded.trim(to: length)
-        length = raw.count
-        while length > 0 && !tables.mayBegin(raw.key, length: length) { length -= 1 }
-        raw.trim(to: length)
+        tables.trim(&decoded)
+        tables.trim(&raw)
         node = escape.end
-        if decoded.absorbs(raw) {
-            decoded.merge(raw)
-            single = decoded
-        } else if raw.absorbs(decoded) {
-            raw.merge(decoded)
-            single = raw
-        } else {
-            scratch!.windows[0] = raw
-            scratch!.windows[1] = decoded
-            scratch!.windowCount = 2
-            scratch!.nextCount = 0
-            isSingle = false
-            return .passed
+        let end = base + text.count
+        while true {
+            if decoded.absorbs(raw) {
+                decoded.merge(raw)
+                single = decoded
+                break
+            }
+            if raw.absorbs(decoded) {
+                raw.merge(decoded)
+                single = raw
+                break
+            }
+            // Both readings are still live: follow them over the plain bytes that come next
+            // (a step of the general path with two windows, without its bookkeeping); they
+            // usually agree within a byte or two.
+            guard node < end, !RedactionScanner.isEscapeStart(text[node - base]) else {
+                scratch!.windows[0] = raw
+                scratch!.windows[1] = decoded
+                scratch!.windowCount = 2
+                scratch!.nextCount = 0
+                isSingle = false
+                return .passed
+            }
+            let byte = text[node - base]
+            if raw.count == 5 {
+                let candidate = (raw.key << 8 | UInt64(byte)) & RedactionIndex.keyMask
+                if tables.hits(candidate) { confirm(candidate, low: raw.oldest.low, high: raw.oldest.high, text, base: base, final: final, index: index) }
+            }
+            if decoded.count == 5 {
+                let candidate = (decoded.key << 8 | UInt64(byte)) & RedactionIndex.keyMask
+                if tables.hits(candidate) { confirm(candidate, low: decoded.oldest.low, high: decoded.oldest.high, text, base: base, final: final, index: index) }
+            }
+            raw.push(byte, low: node, high: node)
+            decoded.push(byte, low: node, high: node)
+            let rawCandidate = (rawKey << 8 | UInt64(byte)) & RedactionIndex.keyMask
+            if rawCount == 5 {
+                if node >= rawCleanFrom && tables.hits(rawCandidate) {
+                    confirmExact(rawCandidate, start: node - 5, text, base: base, final: final, index: index)
+                }
+            } else {
+                rawCount += 1
+            }
+            rawKey = rawCandidate & 0xFF_FFFF_FFFF
+            tables.trim(&raw)
+            tables.trim(&decoded)
+            node += 1
         }
         singleFrom = node
         windowKey = single.key
@@ -686,13 +747,16 @@ struct RedactionScanner {
         if covered.contains(where: { $0.pattern == id && start < $0.until }) { return }
         let secret = tables!.secrets.pattern(id)
         let (matchEnd, incomplete) = longestMatch(secret, at: start, text, base: base, final: final)
-        if matchEnd > start {
-            spans.append((start, matchEnd))
+        if matchEnd > start { spans.append((start, matchEnd)) }
+        if incomplete {
+            // The match may grow once more text arrives: confirmed again then, so it must not
+            // count as covering its own start.
+            pending.append((start, id, false))
+        } else if matchEnd > start {
             covered.removeAll { $0.pattern == id }
             if covered.count >= 8 { covered.removeFirst() }
             covered.append((id, matchEnd))
         }
-        if incomplete { pending.append((start, id, false)) }
     }
 
     private mutating func confirmExact(_ key: UInt64, start: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, index: RedactionIndex) {

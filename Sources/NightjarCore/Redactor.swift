@@ -64,7 +64,12 @@ public final class Redactor: @unchecked Sendable {
     /// Registers a secret. Returns false when the value is too short to search for safely.
     @discardableResult
     public func register(_ secret: SecretBytes) -> Bool {
-        secret.withUnsafeBytes { register(bytes: Array($0)) }
+        secret.withUnsafeBytes { raw in
+            guard raw.count >= Redactor.minimumSearchableLength else { return false }
+            let bytes = raw.assumingMemoryBound(to: UInt8.self)
+            writing { $0.add(bytes) }
+            return true
+        }
     }
 
     /// Registers a secret given as text (e.g. a TOTP code made from a vault seed).

@@ -145,6 +145,98 @@ struct RedactionScannerTests {
         }
     }
 
+    /// Registration writes each secret's exact forms straight into the index: they are exactly
+    /// `RedactionForms.exactForms`, in order and without repeats, for random secrets of every
+    /// length and for the degenerate ones (all zero bytes repeat themselves in base64).
+    @Test func registeredFormsAreTheExactForms() {
+        var random = SeededRandom(seed: 0x5EED_0017)
+        var secrets: [[UInt8]] = [[UInt8](repeating: 0, count: 6), [UInt8](repeating: 0, count: 9), [UInt8](repeating: 0xFF, count: 7),
+                                  Array("123456".utf8), Array("??>>??>>".utf8)]
+        for length in 6...40 {
+            for _ in 0..<6 { secrets.append((0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }) }
+            secrets.append(Array(MixedEncoding.randomSecret(&random).utf8.prefix(length)))
+        }
+        let index = RedactionIndex()
+        var checked = 0
+        for secret in secrets where secret.count >= Redactor.minimumSearchableLength {
+            let before = index.exactStart.count
+            index.add(secret)
+            let stored = (before..<index.exactStart.count).map { id in
+                Array(UnsafeBufferPointer(start: index.exactBytes.base + Int(index.exactStart[id]), count: Int(index.exactLength[id])))
+            }
+            #expect(stored == RedactionForms.exactForms(of: secret), "\(secret)")
+            #expect((before..<index.exactStart.count).allSatisfy { index.exactOwner[$0] == Int32(index.secretStart.count - 1) })
+            checked += 1
+        }
+        #expect(checked > 200)
+        // Registering a value again adds nothing.
+        let forms = index.exactStart.count, known = index.secretStart.count
+        for secret in secrets.prefix(20) { index.add(secret) }
+        #expect(index.exactStart.count == forms && index.secretStart.count == known)
+    }
+
+    /// Values registered from `SecretBytes` (as the vault does, read in place) redact exactly as
+    /// the same values registered as text, in every form; one registered twice counts once.
+    @Test func secretBytesAreRegisteredInPlace() {
+        let fromBytes = Redactor(), fromText = Redactor()
+        let secret = "Zq8+/x%2F&amp;é"
+        #expect(fromBytes.register(SecretBytes(utf8: secret)))
+        #expect(fromBytes.register(SecretBytes(utf8: secret)))
+        #expect(!fromBytes.register(SecretBytes(utf8: "12345")))
+        #expect(fromBytes.count == 1)
+        fromText.register(text: secret)
+        for (kind, form) in Encodings.all(secret) {
+            let line = "before \(form) after"
+            #expect(fromBytes.redact(line) == fromText.redact(line), "\(kind): \(form)")
+            #expect(fromBytes.redact(line).contains(Redactor.marker), "\(kind): \(form)")
+        }
+    }
+
+    /// Escapes that stand for a byte no secret holds (`\"` and `\n` when no secret has a quote
+    /// or a line break) are passed over as written; secrets next to and between them, and
+    /// secrets read through the other escapes, are still found as the old matcher found them.
+    @Test func escapesNoSecretCanUseAreReadAsWritten() {
+        var random = SeededRandom(seed: 0x5EED_0018)
+        let alphabet = Array("abcXYZ019!#$%&'()*+,-./:;<=>?@[]^_`{|}~é漢🙂")
+        let pieces = ["\\\"", "\\n", "%2F", "&amp;", "+", "& ", "% ", "\\\\", " word ", "\\u00e9", "=", "<td>"]
+        var found = 0
+        for round in 0..<300 {
+            let redactor = Redactor(), reference = ReferenceRedactor()
+            let secrets = (0..<Int.random(in: 1...5, using: &random)).map { _ in
+                String((0..<Int.random(in: 6...16, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
+            }
+            for secret in secrets {
+                redactor.register(text: secret)
+                reference.register(text: secret)
+            }
+            var text = ""
+            for _ in 0..<6 {
+                text += (0..<Int.random(in: 0...6, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
+                let secret = secrets.randomElement(using: &random)!
+                text += Bool.random(using: &random) ? MixedEncoding.mixed(secret, &random) : Encodings.all(secret).values.sorted().randomElement(using: &random)!
+            }
+            let bytes = Array(text.utf8)
+            let hidden = redactor.hiddenRanges(bytes)
+            for range in reference.hiddenRanges(bytes) {
+                found += 1
+                #expect(hidden.contains { $0.lowerBound <= range.lowerBound && range.upperBound <= $0.upperBound },
+                        "round \(round): the old matcher hid \(range) of \(text.debugDescription) (secrets \(secrets)), the scanner hid \(hidden)")
+            }
+        }
+        #expect(found > 600, "the old matcher found \(found) matches: the test did not exercise it")
+    }
+
+    /// A quote in a secret keeps `\"` read both ways: the secret is found through it.
+    @Test func aSecretWithAQuoteIsReadThroughTheJSONEscape() {
+        let redactor = Redactor()
+        redactor.register(text: "plainvalue42")
+        #expect(redactor.redact(#"{"html":"<input value=\"plainvalue42\">\n"}"#) == #"{"html":"<input value=\"[REDACTED]\">\n"}"#)
+        redactor.register(text: "qu\"ote-secret")
+        #expect(redactor.redact(#"{"html":"<i title=\"qu\"ote-secret\">"}"#) == #"{"html":"<i title=\"[REDACTED]\">"}"#)
+        redactor.register(text: "line\nbreak-secret")
+        #expect(redactor.redact(#"{"t":"line\nbreak-secret"}"#) == #"{"t":"[REDACTED]"}"#)
+    }
+
     @Test func anIdentifierIsNeverRedacted() {
         let redactor = Redactor()
         redactor.register(text: "acme-payables")
@@ -206,6 +298,32 @@ struct RedactionStreamTests {
             }
             #expect(try RedactionStreamTests.streamed(redactor, pieces) == whole)
         }
+    }
+
+    /// A match that may still grow when the next write arrives is confirmed again then: the
+    /// longest reading wins however the text is cut (here `&#x26;%2523` reads as `&#`, as `&`
+    /// then `#`, the longer match needing bytes past the cut).
+    @Test func aMatchThatMayGrowIsConfirmedAgainAfterTheCut() throws {
+        let redactor = Redactor()
+        redactor.register(text: "@~??$[\\&#")
+        let text = Array(("x @%257E?%253F$&#x5b;&#x5C;&#x26;%2523%250ab " + String(repeating: "plain text after it. ", count: 5)).utf8)
+        let whole = String(decoding: redactor.redact(bytes: text), as: UTF8.self)
+        #expect(whole.hasPrefix("x [REDACTED]%250ab "))
+        for cut in 1..<text.count {
+            #expect(try RedactionStreamTests.streamed(redactor, [Array(text[..<cut]), Array(text[cut...])]) == whole, "cut at \(cut)")
+        }
+    }
+
+    /// Secrets that share a prefix, written a byte at a time, each followed by an escape or by
+    /// the end of the stream: the same output as one write, the last secret redacted to the end.
+    @Test func secretsSharingAPrefixByteByByteToTheEndOfTheStream() throws {
+        let redactor = Redactor()
+        for secret in ["shared-prefix-1", "shared-prefix-12", "shared-prefix-123", "shared-prefiX"] { redactor.register(text: secret) }
+        let text = Array(#"a shared-prefix-12\n b shared-prefix-1%2F c "shared-prefiX\" d shared-prefix-123"#.utf8)
+        let whole = String(decoding: redactor.redact(bytes: text), as: UTF8.self)
+        #expect(whole == #"a [REDACTED]\n b [REDACTED]%2F c "[REDACTED]\" d [REDACTED]"#)
+        #expect(try RedactionStreamTests.streamed(redactor, text.map { [$0] }) == whole)
+        #expect(try RedactionStreamTests.streamed(redactor, [text]) == whole)
     }
 
     /// Plain text flows through with little held back.
