@@ -260,6 +260,13 @@ extension Ledger {
     /// `linesPerTransaction` bounds how many lines share a commit (at least one whole batch each).
     public func match(client: ClientID, scope: MatchScope = .newBatches, rules: MatchingRules = .standard, linesPerTransaction: Int = 10_000,
                       beforeCommit: () -> Void = {}, afterCommit: (BatchMatchResult) -> Void = { _ in }) throws -> MatchRun {
+        try match(client: client, scope: scope, rules: rules, linesPerTransaction: linesPerTransaction, secondConnectionFrom: Ledger.linesWorthASecondConnection,
+                  beforeCommit: beforeCommit, afterCommit: afterCommit)
+    }
+
+    /// `match`, deciding on a second connection from `secondConnectionFrom` lines to decide.
+    func match(client: ClientID, scope: MatchScope, rules: MatchingRules, linesPerTransaction: Int, secondConnectionFrom: Int64,
+               beforeCommit: () -> Void, afterCommit: (BatchMatchResult) -> Void) throws -> MatchRun {
         let pending = try pendingBatches(client: client)
         let first: Int
         // Lines still to decide, when known: a handful is decided faster on this connection alone
@@ -291,7 +298,7 @@ extension Ledger {
         let matcherBox = Handoff<MatcherParts>(limit: 1)
         let path = database.path
         let reading: Thread?
-        if path != ":memory:" && !database.isInTransaction && (linesToDecide ?? Int64.max) >= Ledger.linesWorthASecondConnection {
+        if path != ":memory:" && !database.isInTransaction && (linesToDecide ?? Int64.max) >= secondConnectionFrom {
             // This connection builds the matcher meanwhile, then hands it over.
             let thread = Thread {
                 do {
