@@ -32,12 +32,22 @@ public enum RemittanceLayoutReader {
     /// amended at the end.
     public static func read(_ source: any ByteSource, profile: LayoutProfile, defaultCurrency: CurrencyCode, file: String? = nil,
                             into sink: any RemittanceSink) throws {
+        try read(source, profile: profile, defaultCurrency: defaultCurrency, file: file, into: sink, keepingRowsUpTo: smallFileBytes)
+    }
+
+    /// `read`, with files up to `keepingRowsUpTo` bytes read once with their rows kept (`readSmall`).
+    static func read(_ source: any ByteSource, profile: LayoutProfile, defaultCurrency: CurrencyCode, file: String?,
+                     into sink: any RemittanceSink, keepingRowsUpTo smallFileBytes: Int) throws {
         guard profile.kind == .remittance else {
             throw LayoutError(code: "profile.wrong_kind", message: "profile \(profile.name) reads \(profile.kind.rawValue), not remittances",
                                  location: SourceLocation(file: file))
         }
         let values = LayoutValues(profile: profile, file: file)
         var assembly = RemittanceAssembly(values: values, defaultCurrency: defaultCurrency)
+        if !profile.hasPaymentRecords, source.size <= smallFileBytes {
+            try readSmall(source, profile: profile, values: values, file: file, assembly: &assembly, into: sink)
+            return
+        }
         if !profile.hasPaymentRecords {
             // Which row is each payment's last: rows of one payment need not be together.
             var plan = RemittanceAssembly.ClosingPlan()
@@ -65,6 +75,41 @@ public enum RemittanceLayoutReader {
         } catch {
             throw assembly.sinkFailure ?? error
         }
+        if let assemblyError { throw assemblyError }
+        try assembly.finish(into: sink)
+    }
+
+    /// Files up to this size whose payments are told apart by their fields are read once, their
+    /// rows kept, instead of once to plan and once to assemble.
+    static let smallFileBytes = 64 * 1024
+
+    /// `read(_:profile:...)` for a small file: the same rows, the same payments, the same errors
+    /// at the same rows, from one reading.
+    static func readSmall(_ source: any ByteSource, profile: LayoutProfile, values: LayoutValues, file: String?,
+                          assembly: inout RemittanceAssembly, into sink: any RemittanceSink) throws {
+        var rows: [LayoutReading.Row] = []
+        var readError: LayoutError?
+        source.rewind()
+        do {
+            try LayoutReader.forEachRow(source, profile: profile, file: file) { (row) throws(LayoutError) in rows.append(row) }
+        } catch {
+            readError = error
+        }
+        var plan = RemittanceAssembly.ClosingPlan()
+        do {
+            for row in rows { try plan.add(row, values: values) }
+        } catch {
+            // The assembly meets the same error at the same row (or an earlier one).
+        }
+        assembly.closing = plan.lastRow
+        var assemblyError: LayoutError?
+        for row in rows where assemblyError == nil {
+            do throws(LayoutError) { try assembly.add(row, sink: sink) } catch {
+                if let failure = assembly.sinkFailure { throw failure }
+                assemblyError = error
+            }
+        }
+        if let readError { throw readError }
         if let assemblyError { throw assemblyError }
         try assembly.finish(into: sink)
     }

@@ -187,14 +187,19 @@ public struct LayoutProfile: Sendable {
     /// Fields holding calendar dates.
     public static let dateFields: Set<String> = ["payment_date", "invoice_date", "due_date", "order_date"]
 
+    /// A line's fields and its payment's: what a row carries when there are no payment records.
+    static let lineAndPaymentFields = lineFields.union(paymentFields)
+    /// A deduction's fields and its payment's.
+    static let deductionAndPaymentFields = deductionFields.union(paymentFields)
+
     /// The fields a role may map, for this profile's kind.
     public func fields(for role: Role) -> Set<String> {
         switch kind {
         case .remittance:
             switch role {
             case .payment: LayoutProfile.paymentFields
-            case .line: LayoutProfile.lineFields.union(hasPaymentRecords ? [] : LayoutProfile.paymentFields)
-            case .deduction: LayoutProfile.deductionFields.union(hasPaymentRecords ? [] : LayoutProfile.paymentFields)
+            case .line: hasPaymentRecords ? LayoutProfile.lineFields : LayoutProfile.lineAndPaymentFields
+            case .deduction: hasPaymentRecords ? LayoutProfile.deductionFields : LayoutProfile.deductionAndPaymentFields
             case .total, .trailer: LayoutProfile.totalFields
             case .skip: []
             }
@@ -382,7 +387,7 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether `text` (trimmed, any case) fits.
     public func matches(_ text: String) -> Bool {
-        Glob.matches(pattern: scalars, Array(text.trimmingCharacters(in: .whitespaces).lowercased().unicodeScalars))
+        Glob.matches(pattern: scalars, Array(text.trimmingBlanks().lowercased().unicodeScalars))
     }
 
     /// Whether `input` fits `pattern` (`*` any run, `?` one scalar, anything else itself), as

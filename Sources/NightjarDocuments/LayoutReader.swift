@@ -466,6 +466,27 @@ struct ReadingContext {
         var columns: [String: Int] = [:]
         var header: [String] = []
         var preamble: [(label: String, value: String)] = []
+        /// The column of each header name the profile writes, as written (normalised once per table, not per row).
+        var namedColumns: [String: Int] = [:]
+
+        /// The preamble's value for each label the profile writes (nil: not in the preamble).
+        var preambleValues: [String: String?] = [:]
+
+        /// The value beside a (normalised) label in the preamble.
+        func preambleValue(_ wanted: String) -> String? {
+            preamble.first { ReadingContext.normalisedHeader($0.label) == wanted }?.value
+        }
+
+        /// The value beside a label, as the profile writes it, in the preamble.
+        func preambleValue(label: String) -> String? {
+            if let known = preambleValues[label] { return known }
+            return preambleValue(ReadingContext.normalisedHeader(label))
+        }
+
+        /// The column under a header name as the profile writes it.
+        func column(named name: String) -> Int? {
+            namedColumns[name] ?? columns[ReadingContext.normalisedHeader(name)]
+        }
     }
 
     /// Whether the table has a header to find (the records `layout` needs are read first).
@@ -510,9 +531,14 @@ struct ReadingContext {
         let mappings = LayoutProfile.Role.allCases.flatMap { role in profile.mappings(for: role).map { ($0.field, $0.mapping) } }
             + profile.rowRules.compactMap { rule in rule.source.map { ("[rows] \(rule.role.rawValue)", $0) } }
             + [profile.kindSource].compactMap { $0.map { ("[rows] kind", $0) } }
+        for (_, mapping) in mappings {
+            for case .header(let name) in mapping.alternatives where layout.namedColumns[name] == nil {
+                if let index = layout.columns[ReadingContext.normalisedHeader(name)] { layout.namedColumns[name] = index }
+            }
+        }
         for (field, mapping) in mappings where !mapping.optional {
             let resolvable = mapping.alternatives.contains { source in
-                if case .header(let name) = source { return layout.columns[ReadingContext.normalisedHeader(name)] != nil }
+                if case .header(let name) = source { return layout.column(named: name) != nil }
                 return true
             }
             if !resolvable {
@@ -523,14 +549,19 @@ struct ReadingContext {
             }
         }
         for record in table.records[..<layout.headerIndex!] {
-            let cells = record.cells.map { $0.text.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let cells = record.cells.map { $0.text.trimmingBlanks() }.filter { !$0.isEmpty }
             guard let first = cells.first else { continue }
             if let colon = first.firstIndex(of: ":"), first.index(after: colon) < first.endIndex {
                 // `Payment ID: 12345` in one cell.
-                let value = first[first.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                let value = String(first[first.index(after: colon)...]).trimmingBlanks()
                 if !value.isEmpty { layout.preamble.append((String(first[..<colon]), value)); continue }
             }
             if cells.count >= 2 { layout.preamble.append((first, cells[1])) }
+        }
+        for (_, mapping) in mappings {
+            for case .preamble(let label) in mapping.alternatives where layout.preambleValues[label] == nil {
+                layout.preambleValues[label] = layout.preambleValue(ReadingContext.normalisedHeader(label))
+            }
         }
         return layout
     }
@@ -646,7 +677,7 @@ struct ReadingContext {
             var foundCell: SourceCell?
             switch source {
             case .header(let name):
-                if let index = layout.columns[ReadingContext.normalisedHeader(name)], index < record.cells.count {
+                if let index = layout.column(named: name), index < record.cells.count {
                     foundCell = record.cells[index]
                 }
             case .column(let position):
@@ -659,8 +690,7 @@ struct ReadingContext {
             case .firstCell:
                 foundCell = record.cells.first { !$0.text.allSatisfy(\.isWhitespace) }
             case .preamble(let label):
-                let wanted = ReadingContext.normalisedHeader(label)
-                found = layout.preamble.first { ReadingContext.normalisedHeader($0.label) == wanted }?.value
+                found = layout.preambleValue(label: label)
             case .fileName(let pattern):
                 do { found = try pattern.firstMatch(in: fileName, group: pattern.groupCount > 0 ? 1 : 0) } catch {
                     throw failure("layout.pattern", "the file-name pattern `\(pattern.source)` gave up", nil)

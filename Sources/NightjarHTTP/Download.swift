@@ -88,6 +88,11 @@ extension HTTPSession {
 
     /// A safe file name: no path separators, no `..`, no control characters, not hidden, bounded.
     public static func sanitise(_ name: String) -> String {
+        isSafeASCIIName(name) ? name : cleaned(name)
+    }
+
+    /// `sanitise` the long way, for any name.
+    static func cleaned(_ name: String) -> String {
         var cleaned = String(name.unicodeScalars.map { scalar -> Character in
             if scalar == "/" || scalar == "\\" || scalar.value < 0x20 || scalar.value == 0x7F { return "_" }
             return Character(scalar)
@@ -96,5 +101,20 @@ extension HTTPSession {
         while cleaned.hasPrefix(".") { cleaned.removeFirst() }
         cleaned = String(cleaned.prefix(200)).trimmingCharacters(in: .whitespaces)
         return cleaned.isEmpty ? "download" : cleaned
+    }
+
+    /// Whether `sanitise` would give the name back as it is (printable ASCII, no separator, no
+    /// `..`, not hidden, no blank at either end, at most 200 bytes): most names, seen in one pass.
+    static func isSafeASCIIName(_ name: String) -> Bool {
+        let utf8 = name.utf8
+        guard let first = utf8.first, let last = utf8.last, utf8.count <= 200, first != UInt8(ascii: "."),
+              first != UInt8(ascii: " "), last != UInt8(ascii: " ") else { return false }
+        var previous: UInt8 = 0
+        for byte in utf8 {
+            if byte < 0x20 || byte >= 0x7F || byte == UInt8(ascii: "/") || byte == UInt8(ascii: "\\") { return false }
+            if byte == UInt8(ascii: "."), previous == UInt8(ascii: ".") { return false }
+            previous = byte
+        }
+        return true
     }
 }

@@ -260,8 +260,18 @@ extension Ledger {
     /// `linesPerTransaction` bounds how many lines share a commit (at least one whole batch each).
     public func match(client: ClientID, scope: MatchScope = .newBatches, rules: MatchingRules = .standard, linesPerTransaction: Int = 10_000,
                       beforeCommit: () -> Void = {}, afterCommit: (BatchMatchResult) -> Void = { _ in }) throws -> MatchRun {
+        try match(client: client, scope: scope, rules: rules, linesPerTransaction: linesPerTransaction, secondConnectionFrom: Ledger.linesWorthASecondConnection,
+                  beforeCommit: beforeCommit, afterCommit: afterCommit)
+    }
+
+    /// `match`, deciding on a second connection from `secondConnectionFrom` lines to decide.
+    func match(client: ClientID, scope: MatchScope, rules: MatchingRules, linesPerTransaction: Int, secondConnectionFrom: Int64,
+               beforeCommit: () -> Void, afterCommit: (BatchMatchResult) -> Void) throws -> MatchRun {
         let pending = try pendingBatches(client: client)
         let first: Int
+        // Lines still to decide, when known: a handful is decided faster on this connection alone
+        // than a second connection and thread can be started (a night matches a thousand clients).
+        var linesToDecide: Int64?
         let decided = Set(try database.query("""
             SELECT DISTINCT m.batch_id FROM line_match m JOIN remittance_batch b ON b.id = m.batch_id WHERE b.client_id = ?
             """, [client]).map { try $0.int64("batch_id") })
@@ -277,6 +287,7 @@ extension Ledger {
                 """, [client]).map { (try $0.int64("id"), try $0.int64("lines")) })
             guard let index = pending.firstIndex(where: { !decided.contains($0.id) && (lineCounts[$0.id] ?? 0) > 0 }) else { return MatchRun(batches: []) }
             first = index
+            linesToDecide = pending[index...].reduce(0) { $0 + (lineCounts[$1.id] ?? 0) }
         }
         let batches = Array(pending[first...])
         let earlier = pending[..<first].filter { $0.status != "duplicate_payment" }.map(\.id)
@@ -287,7 +298,7 @@ extension Ledger {
         let matcherBox = Handoff<MatcherParts>(limit: 1)
         let path = database.path
         let reading: Thread?
-        if path != ":memory:" && !database.isInTransaction {
+        if path != ":memory:" && !database.isInTransaction && (linesToDecide ?? Int64.max) >= secondConnectionFrom {
             // This connection builds the matcher meanwhile, then hands it over.
             let thread = Thread {
                 do {
@@ -350,6 +361,10 @@ extension Ledger {
         }
         return MatchRun(batches: results)
     }
+
+    /// From how many lines to decide matching reads and decides on a second connection beside
+    /// the one that writes.
+    static let linesWorthASecondConnection: Int64 = 2_000
 
     /// Turns foreign-key checks off on this connection, outside a transaction only (inside one
     /// the pragma does nothing); true when the caller must turn them on again. For writers whose

@@ -75,6 +75,8 @@ public struct MorningReport: Sendable {
 
     /// Text safe inside HTML. (The whole page goes through the redactor once at the end.)
     public static func escape(_ text: String) -> String {
+        // Most texts (ids, amounts, dates) hold nothing to escape.
+        guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else { return text }
         var out = ""
         for character in text {
             switch character {
@@ -116,7 +118,7 @@ public struct MorningReport: Sendable {
         return totals.isEmpty ? "0" : totals.map(amount).joined(separator: " + ")
     }
 
-    static func label(_ status: String?) -> String { (status ?? "not matched").replacingOccurrences(of: "_", with: " ") }
+    static func label(_ status: String?) -> String { String((status ?? "not matched").map { $0 == "_" ? " " : $0 }) }
 
     public func html() -> String {
         let e = MorningReport.escape
@@ -160,6 +162,8 @@ public struct MorningReport: Sendable {
             for warning in warnings { page += "<p><span class=\"pill warn\">warning</span> \(e(warning))</p>\n" }
         }
         let clients = Array(Set(batches.map(\.client))).sorted()
+        // Each client's batches, in the order given (grouped once, not filtered per client).
+        let byClient = Dictionary(grouping: batches, by: \.client)
         let waiting = MorningReport.exceptionCount(batches)
         page += "<div class=\"summary\" id=\"exception-counts\">"
             + (newTonight.map { "<div>Exceptions new tonight<b id=\"new-tonight\">\($0)</b></div>" } ?? "")
@@ -170,7 +174,7 @@ public struct MorningReport: Sendable {
             page += "<nav id=\"contents\"><h3>Contents</h3><ul>\n"
             if !attention.isEmpty { page += "<li><a href=\"#needs-attention\">Needs attention (\(attention.count))</a></li>\n" }
             for client in clients {
-                let mine = batches.filter { $0.client == client }
+                let mine = byClient[client] ?? []
                 let exceptions = mine.flatMap { $0.lines.filter(\.isException) }
                 page += "<li><a href=\"#client-\(MorningReport.anchor(client))\">\(e(client))</a> · \(mine.count) batch\(mine.count == 1 ? "" : "es") · "
                     + "<a href=\"#exceptions-\(MorningReport.anchor(client))\">\(exceptions.count) exception\(exceptions.count == 1 ? "" : "s")</a>"
@@ -186,7 +190,7 @@ public struct MorningReport: Sendable {
         }
         if clients.isEmpty { page += "<p>No batches await review.</p>\n" }
         for (index, client) in clients.enumerated() {
-            let mine = batches.filter { $0.client == client }
+            let mine = byClient[client] ?? []
             let lines = mine.flatMap(\.lines)
             // Exceptions, the largest first (by currency, then amount), with their total.
             let exceptions = mine.flatMap { batch in batch.lines.filter(\.isException).map { (batch, $0) } }.sorted {

@@ -40,8 +40,10 @@ struct BinaryRunner {
         process.standardOutput = output
         process.standardError = error
         try process.run()
-        input.fileHandleForWriting.write(Data(stdin.utf8))
-        try input.fileHandleForWriting.close()
+        // A program that exits without reading its input (a refused argument) closes the pipe
+        // first: that is its answer, not the runner's failure.
+        try? input.fileHandleForWriting.write(contentsOf: Data(stdin.utf8))
+        try? input.fileHandleForWriting.close()
         // Read both pipes concurrently so a full pipe cannot block the child.
         let errorData = LockedData()
         let reader = Thread { errorData.set(error.fileHandleForReading.readDataToEndOfFile()) }

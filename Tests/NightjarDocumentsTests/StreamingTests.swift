@@ -27,7 +27,8 @@ final class TrickleSource: ByteSource {
 struct StreamingTests {
     /// The streaming path (rows read a chunk at a time, payments written as they close, later
     /// findings amended), collected.
-    static func streamed(_ fixture: LayoutFixtures.Fixture, bytes: [UInt8], step: Int) throws -> [RemittanceAdvice] {
+    static func streamed(_ fixture: LayoutFixtures.Fixture, bytes: [UInt8], step: Int,
+                         keepingRowsUpTo small: Int = RemittanceLayoutReader.smallFileBytes) throws -> [RemittanceAdvice] {
         let source = TrickleSource(bytes, step: step, name: fixture.file)
         guard let profile = fixture.profile else {
             var advices: [RemittanceAdvice] = []
@@ -35,7 +36,8 @@ struct StreamingTests {
             return advices
         }
         let collected = CollectedRemittances()
-        try RemittanceLayoutReader.read(source, profile: try LayoutFixtures.profile(profile), defaultCurrency: .usd, file: fixture.file, into: collected)
+        try RemittanceLayoutReader.read(source, profile: try LayoutFixtures.profile(profile), defaultCurrency: .usd, file: fixture.file, into: collected,
+                                        keepingRowsUpTo: small)
         return collected.advices.compactMap { $0 }
     }
 
@@ -51,6 +53,32 @@ struct StreamingTests {
         let whole = StreamingTests.outcome { try LayoutFixtures.read(fixture) }
         for step in [1, 7, 4096] {
             #expect(StreamingTests.outcome { try StreamingTests.streamed(fixture, bytes: bytes, step: step) } == whole, "\(fixture.file), \(step)-byte reads")
+        }
+    }
+
+    /// A small file is read once with its rows kept; a larger one twice (plan, then payments) a
+    /// chunk at a time. Both give what reading the whole file gives, good file or bad.
+    @Test("a small file read once gives what reading it twice in chunks gives", arguments: LayoutFixtures.all.filter { $0.profile != nil })
+    func smallFilesReadOnceAlike(_ fixture: LayoutFixtures.Fixture) {
+        let bytes = LayoutFixtures.bytes(fixture.file)
+        #expect(bytes.count <= RemittanceLayoutReader.smallFileBytes, "\(fixture.file) is a small file")
+        let whole = StreamingTests.outcome { try LayoutFixtures.read(fixture) }
+        let once = StreamingTests.outcome { try StreamingTests.streamed(fixture, bytes: bytes, step: 4096) }
+        let twice = StreamingTests.outcome { try StreamingTests.streamed(fixture, bytes: bytes, step: 4096, keepingRowsUpTo: 0) }
+        #expect(once == whole, "\(fixture.file)")
+        #expect(twice == whole, "\(fixture.file)")
+    }
+
+    @Test func mutatedFilesReadOnceOrTwiceAlike() {
+        var generator = SeededRandom(seed: 20261202)
+        let fixtures = LayoutFixtures.all.filter { $0.profile != nil && !$0.file.hasSuffix(".xlsx") && !$0.file.hasSuffix(".html") && !$0.file.hasSuffix(".json") }
+        for round in 0..<500 {
+            let fixture = fixtures[round % fixtures.count]
+            var bytes = LayoutFixtures.bytes(fixture.file)
+            LayoutFuzzTests.mutateText(&bytes, using: &generator)
+            let once = StreamingTests.outcome { try StreamingTests.streamed(fixture, bytes: bytes, step: 5) }
+            let twice = StreamingTests.outcome { try StreamingTests.streamed(fixture, bytes: bytes, step: 5, keepingRowsUpTo: 0) }
+            #expect(once == twice, "round \(round), \(fixture.file)")
         }
     }
 
