@@ -351,16 +351,18 @@ public enum RemittanceAdviceReader {
                 place = .line
             case .adx:
                 let qualifier = adjustmentQualifiers.optional(segment.element(3))
-                var adjustment = Adjustment(amount: try amount(segment, 1, currency, digits: digits, file: file),
-                                            reasonCode: reasonCodes.text(segment.element(2)), referenceQualifier: qualifier, reference: segment.optional(4),
-                                            segment: segment.number)
+                let adjusted = try amount(segment, 1, currency, digits: digits, file: file)
+                // Made where it is stored: a local copy would be copied in and destroyed, string by string.
                 if place == .line, !advice.lines.isEmpty {
                     let line = advice.lines.count - 1
-                    advice.lines[line].adjustments.append(adjustment)
+                    advice.lines[line].adjustments.append(Adjustment(amount: adjusted, reasonCode: reasonCodes.text(segment.element(2)),
+                                                                     referenceQualifier: qualifier, reference: segment.optional(4), segment: segment.number))
                     adjustmentPlace = .line(line, advice.lines[line].adjustments.count - 1)
                 } else {
                     // At the ENT level an ADX is a payment-level adjustment; ADX03 = IV names the invoice it reduces.
-                    if qualifier == "IV" { adjustment.invoice = adjustment.reference }
+                    let reference = segment.optional(4)
+                    let adjustment = Adjustment(amount: adjusted, reasonCode: reasonCodes.text(segment.element(2)), referenceQualifier: qualifier,
+                                                reference: reference, invoice: qualifier == "IV" ? reference : nil, segment: segment.number)
                     if advice.entities.isEmpty {
                         advice.entities.append(RemittanceEntity(assignedNumber: nil, qualifier: nil, idQualifier: nil, id: nil,
                                                                 adjustments: [], segment: segment.number))

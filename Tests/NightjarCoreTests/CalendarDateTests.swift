@@ -13,7 +13,7 @@ struct CalendarDateTests {
         #expect(CalendarDate(daysSinceEpoch: 19723).description == "2024-01-01")
     }
 
-    @Test func isoTextIsThePatternFormatForEveryDay() {
+    @Test func isoTextIsThePatternFormatForEveryDay() throws {
         // Years 1 to 9999 (short years padded), leap days, month ends: the digit-by-digit text equals the pattern's.
         for days in stride(from: -719_162, through: 2_932_896, by: 331) {
             let date = CalendarDate(daysSinceEpoch: days)
