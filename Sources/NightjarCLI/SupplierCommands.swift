@@ -161,11 +161,21 @@ enum SupplierCommands {
         return .ok
     }
 
-    static func receive(_ invocation: Invocation) async throws -> ExitStatus {
-        guard let reference = invocation.arguments.first else { throw UsageError("give the reference", command: "po receive") }
-        try orders(invocation).receive(client: try client(invocation), reference: reference, by: invocation.value("by") ?? NSUserName())
-        Output.line("\(reference): inventory received")
+    /// Who a change to an order is recorded as made by: `--by`, else the login name.
+    static func actor(_ invocation: Invocation) -> String { invocation.value("by") ?? NSUserName() }
+
+    /// What `po receive` and `po delete` share: one order named by its reference, changed in the
+    /// client's ledger by the actor, then `REFERENCE: done`.
+    static func changeOrder(_ invocation: Invocation, done: String,
+                            _ change: (PurchaseOrders, _ client: String, _ reference: String, _ actor: String) throws -> Void) throws -> ExitStatus {
+        guard let reference = invocation.arguments.first else { throw UsageError("give the reference", command: invocation.command.name) }
+        try change(try orders(invocation), try client(invocation), reference, actor(invocation))
+        Output.line("\(reference): \(done)")
         return .ok
+    }
+
+    static func receive(_ invocation: Invocation) async throws -> ExitStatus {
+        try changeOrder(invocation, done: "inventory received") { try $0.receive(client: $1, reference: $2, by: $3) }
     }
 
     static func correct(_ invocation: Invocation) async throws -> ExitStatus {
@@ -174,16 +184,13 @@ enum SupplierCommands {
         let cost = try invocation.value("unit-cost").map { try Money.parseMinorUnits($0, digits: 4) }
         guard quantity != nil || cost != nil else { throw UsageError("give --quantity and/or --unit-cost", command: "po correct") }
         try orders(invocation).correct(client: try client(invocation), reference: invocation.arguments[0], line: line, quantityMilli: quantity,
-                                       unitCostTenThousandths: cost, by: invocation.value("by") ?? NSUserName())
+                                       unitCostTenThousandths: cost, by: actor(invocation))
         Output.line("\(invocation.arguments[0]) line \(line) corrected")
         return .ok
     }
 
     static func delete(_ invocation: Invocation) async throws -> ExitStatus {
-        guard let reference = invocation.arguments.first else { throw UsageError("give the reference", command: "po delete") }
-        try orders(invocation).delete(client: try client(invocation), reference: reference, by: invocation.value("by") ?? NSUserName())
-        Output.line("\(reference): deleted")
-        return .ok
+        try changeOrder(invocation, done: "deleted") { try $0.delete(client: $1, reference: $2, by: $3) }
     }
 
     static func log(_ invocation: Invocation) async throws -> ExitStatus {

@@ -452,43 +452,40 @@ enum VaultCommands {
         return .ok
     }
 
-    static func addEntry(_ invocation: Invocation) async throws -> ExitStatus {
+    /// What every command that changes one entry does: unlock, read the entry's name, make the
+    /// change under the vault's lock, then say what was done (`done` of the entry's name).
+    static func changeEntry(_ invocation: Invocation, done: (CredentialName) -> String,
+                            _ change: (Vault, CredentialName, SecretInput) throws -> Void) throws -> ExitStatus {
         let (paths, input, method) = try context(invocation)
         let name = try entryName(invocation)
-        try Vault.update(paths: paths, as: method) { vault in
+        try Vault.update(paths: paths, as: method) { vault in try change(vault, name, input) }
+        Output.line(done(name))
+        return .ok
+    }
+
+    static func addEntry(_ invocation: Invocation) async throws -> ExitStatus {
+        try changeEntry(invocation, done: { "Added \($0)." }) { vault, name, input in
             try vault.addEntry(client: name.client, portal: name.portal, label: name.label, try credentialInput(invocation, input, editing: false))
         }
-        Output.line("Added \(name).")
-        return .ok
     }
 
     static func editEntry(_ invocation: Invocation) async throws -> ExitStatus {
-        let (paths, input, method) = try context(invocation)
-        let name = try entryName(invocation)
-        try Vault.update(paths: paths, as: method) { vault in
+        try changeEntry(invocation, done: { "Updated \($0)." }) { vault, name, input in
             try vault.editEntry(client: name.client, portal: name.portal, label: name.label, try credentialInput(invocation, input, editing: true))
         }
-        Output.line("Updated \(name).")
-        return .ok
     }
 
     static func rotate(_ invocation: Invocation) async throws -> ExitStatus {
-        let (paths, input, method) = try context(invocation)
-        let name = try entryName(invocation)
-        try Vault.update(paths: paths, as: method) { vault in
+        try changeEntry(invocation, done: { "Stored the new password for \($0)." }) { vault, name, input in
             let password = try input.next("New portal password", confirm: true)
             try vault.editEntry(client: name.client, portal: name.portal, label: name.label, CredentialInput(password: password), action: "rotate")
         }
-        Output.line("Stored the new password for \(name).")
-        return .ok
     }
 
     static func removeEntry(_ invocation: Invocation) async throws -> ExitStatus {
-        let (paths, _, method) = try context(invocation)
-        let name = try entryName(invocation)
-        try Vault.update(paths: paths, as: method) { try $0.removeEntry(client: name.client, portal: name.portal, label: name.label) }
-        Output.line("Removed \(name).")
-        return .ok
+        try changeEntry(invocation, done: { "Removed \($0)." }) { vault, name, _ in
+            try vault.removeEntry(client: name.client, portal: name.portal, label: name.label)
+        }
     }
 
     static func list(_ invocation: Invocation) async throws -> ExitStatus {
@@ -736,26 +733,25 @@ enum VaultCommands {
         return clients.isEmpty ? [nil] : clients
     }
 
-    static func grantReview(_ invocation: Invocation) async throws -> ExitStatus {
+    /// What `vault review grant` and `revoke` share: the operator NAME and the clients (nil: all
+    /// of them) changed under the vault's lock, then `NAME <done> <clients>.`
+    static func changeReview(_ invocation: Invocation, done: String, _ change: (Vault, _ name: String, _ client: String?) throws -> Void) throws -> ExitStatus {
         let (paths, _, method) = try context(invocation)
         let name = invocation.argument("NAME")!
         let clients = try reviewClients(invocation)
         try Vault.update(paths: paths, as: method) { vault in
-            for client in clients { try vault.grantReview(to: name, client: client) }
+            for client in clients { try change(vault, name, client) }
         }
-        Output.line("\(name) now reviews \(clients == [nil] ? "all clients" : clients.compactMap { $0 }.joined(separator: ", ")).")
+        Output.line("\(name) \(done) \(clients == [nil] ? "all clients" : clients.compactMap { $0 }.joined(separator: ", ")).")
         return .ok
     }
 
+    static func grantReview(_ invocation: Invocation) async throws -> ExitStatus {
+        try changeReview(invocation, done: "now reviews") { try $0.grantReview(to: $1, client: $2) }
+    }
+
     static func revokeReview(_ invocation: Invocation) async throws -> ExitStatus {
-        let (paths, _, method) = try context(invocation)
-        let name = invocation.argument("NAME")!
-        let clients = try reviewClients(invocation)
-        try Vault.update(paths: paths, as: method) { vault in
-            for client in clients { try vault.revokeReview(from: name, client: client) }
-        }
-        Output.line("\(name) no longer reviews \(clients == [nil] ? "all clients" : clients.compactMap { $0 }.joined(separator: ", ")).")
-        return .ok
+        try changeReview(invocation, done: "no longer reviews") { try $0.revokeReview(from: $1, client: $2) }
     }
 
     static func reviewScope(_ invocation: Invocation) async throws -> ExitStatus {

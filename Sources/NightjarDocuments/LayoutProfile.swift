@@ -382,14 +382,20 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether `text` (trimmed, any case) fits.
     public func matches(_ text: String) -> Bool {
-        let input = Array(text.trimmingCharacters(in: .whitespaces).lowercased().unicodeScalars)
+        Glob.matches(pattern: scalars, Array(text.trimmingCharacters(in: .whitespaces).lowercased().unicodeScalars))
+    }
+
+    /// Whether `input` fits `pattern` (`*` any run, `?` one scalar, anything else itself), as
+    /// given: the caller folds case or trims first. The one wildcard matcher of profiles' sheet
+    /// names and sources' file names.
+    public static func matches(pattern: [Unicode.Scalar], _ input: [Unicode.Scalar]) -> Bool {
         // Iterative wildcard matching with one backtrack point: linear in practice, never exponential.
         var i = 0, p = 0, star = -1, mark = 0
         while i < input.count {
-            if p < scalars.count, scalars[p] == "?" || scalars[p] == input[i] {
+            if p < pattern.count, pattern[p] == "?" || pattern[p] == input[i] {
                 i += 1
                 p += 1
-            } else if p < scalars.count, scalars[p] == "*" {
+            } else if p < pattern.count, pattern[p] == "*" {
                 star = p
                 mark = i
                 p += 1
@@ -401,8 +407,8 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
                 return false
             }
         }
-        while p < scalars.count, scalars[p] == "*" { p += 1 }
-        return p == scalars.count
+        while p < pattern.count, pattern[p] == "*" { p += 1 }
+        return p == pattern.count
     }
 }
 

@@ -39,9 +39,7 @@ public final class SFTPDrop: FileDropTransport {
     let base: String
 
     public init(server: String, connection: CurlConnection) {
-        var base = server
-        while base.hasSuffix("/") { base.removeLast() }
-        self.base = base
+        base = server.withoutTrailingSlashes
         self.connection = connection
     }
 

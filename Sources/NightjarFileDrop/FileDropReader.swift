@@ -44,11 +44,7 @@ public final class FileDropReader: Sendable {
     /// The protocol conversation of the last run, secrets masked.
     public var conversation: [String] { used.value?.trace ?? [] }
 
-    public var server: String {
-        var url = options.originOverride ?? definition.origins.first?.url ?? ""
-        while url.hasSuffix("/") { url.removeLast() }
-        return url
-    }
+    public var server: String { options.server(of: definition) }
 
     /// The live transport, with the credential's sign-in and pinned host key.
     public func liveTransport() throws -> SFTPDrop {

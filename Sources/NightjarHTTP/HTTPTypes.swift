@@ -243,3 +243,13 @@ public enum HTTPError: NightjarError, Equatable {
         }
     }
 }
+
+extension String {
+    /// The URL without the slashes it ends with (`imaps://host:993/` → `imaps://host:993`), so a
+    /// path can be appended with one `/`: how every transport and runtime keeps its server's base.
+    public var withoutTrailingSlashes: String {
+        var url = self
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+}

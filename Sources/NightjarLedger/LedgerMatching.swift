@@ -840,19 +840,21 @@ final class Handoff<Item: Sendable>: @unchecked Sendable {
         return true
     }
 
-    func finish() {
+    /// Changes the shared state under the lock and wakes every waiting side to look at it again.
+    private func changeAndWake(_ change: () -> Void) {
         condition.lock()
-        finished = true
+        change()
         condition.broadcast()
         condition.unlock()
     }
 
+    func finish() { changeAndWake { finished = true } }
+
     func fail(_ error: any Error) {
-        condition.lock()
-        failure = error
-        finished = true
-        condition.broadcast()
-        condition.unlock()
+        changeAndWake {
+            failure = error
+            finished = true
+        }
     }
 
     /// Whether an item waits to be taken.
@@ -877,12 +879,7 @@ final class Handoff<Item: Sendable>: @unchecked Sendable {
     }
 
     /// The taker stops; waits until the giver has seen it.
-    func cancel() {
-        condition.lock()
-        cancelled = true
-        condition.broadcast()
-        condition.unlock()
-    }
+    func cancel() { changeAndWake { cancelled = true } }
 }
 
 extension PreparedStatement {

@@ -87,9 +87,7 @@ public final class IMAPMailbox: MailboxTransport {
     let base: String
 
     public init(server: String, connection: CurlConnection) {
-        var base = server
-        while base.hasSuffix("/") { base.removeLast() }
-        self.base = base
+        base = server.withoutTrailingSlashes
         self.connection = connection
     }
 

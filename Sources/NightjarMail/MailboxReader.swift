@@ -33,11 +33,7 @@ public final class MailboxReader: Sendable {
     }
 
     /// The server a run talks to: the override, else the definition's origin.
-    public var server: String {
-        var url = options.originOverride ?? definition.origins.first?.url ?? ""
-        while url.hasSuffix("/") { url.removeLast() }
-        return url
-    }
+    public var server: String { options.server(of: definition) }
 
     /// The live transport a run would use, signed in with the credential (and a fresh OAuth
     /// access token). Throws a `ScraperFailure` for what the night must report.

@@ -54,23 +54,9 @@ public struct InvoiceTable: Sendable {
     /// found when a payer pays it twice or names it in a debit memo).
     public mutating func append(id: Int64, customerID: String, invoiceNumber: String, amount: Int64, openAmount: Int64, currency: CurrencyCode,
                                 invoiceDay: Int?, purchaseOrderNumber: String?, terms: DiscountTerms?) {
-        let customer: Int32
-        if let known = customerIndex[customerID] {
-            customer = known
-        } else {
-            customer = Int32(customerIDs.count)
-            customerIDs.append(customerID)
-            customerIndex[customerID] = customer
-            customerCurrencies.append(UInt16.max - 1)
-        }
-        let currencyNumber: UInt16
-        if let known = currencyIndex[currency] {
-            currencyNumber = known
-        } else {
-            currencyNumber = UInt16(currencyCodes.count)
-            currencyCodes.append(currency)
-            currencyIndex[currency] = currencyNumber
-        }
+        let customer = InvoiceTable.number(of: customerID, index: &customerIndex, keys: &customerIDs)
+        if Int(customer) == customerCurrencies.count { customerCurrencies.append(UInt16.max - 1) }
+        let currencyNumber = InvoiceTable.number(of: currency, index: &currencyIndex, keys: &currencyCodes)
         let known = customerCurrencies[Int(customer)]
         if known == UInt16.max - 1 { customerCurrencies[Int(customer)] = currencyNumber }
         else if known != currencyNumber { customerCurrencies[Int(customer)] = InvoiceTable.mixedCurrencies }
@@ -84,6 +70,18 @@ public struct InvoiceTable: Sendable {
         purchaseOrders.append(purchaseOrderNumber ?? "")
         termsBasisPoints.append(Int16(clamping: terms?.basisPoints ?? 0))
         termsDays.append(Int16(clamping: terms?.days ?? 0))
+    }
+
+    /// The number a column stores for `key`: its place in `keys` (found through `index`), or,
+    /// for a key not seen before, the next place, where it is added. Customers and currencies
+    /// are stored this way, each once.
+    @inline(__always)
+    static func number<Key: Hashable, Number: FixedWidthInteger>(of key: Key, index: inout [Key: Number], keys: inout [Key]) -> Number {
+        if let known = index[key] { return known }
+        let number = Number(keys.count)
+        keys.append(key)
+        index[key] = number
+        return number
     }
 
     /// The customers a payer is known as, as the matcher filters by them.

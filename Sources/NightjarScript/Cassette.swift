@@ -3,10 +3,48 @@ public import NightjarHTTP
 import Foundation
 import Synchronization
 
+/// What every kind of cassette shares (a portal's, a mailbox's or SFTP source's): a format
+/// name checked on reading, the recorded date range, and one way to write and read the file.
+public protocol RecordedCassette: Codable, Sendable {
+    /// The `format` a file of this kind must name (`nightjar-cassette/1`, ...).
+    static var formatName: String { get }
+    var format: String { get }
+    var from: CalendarDate { get }
+    var to: CalendarDate { get }
+}
+
+extension RecordedCassette {
+    /// The recorded range; a cassette whose `to` is before its `from` replays its first day.
+    public var range: DateRange { (try? DateRange(from: from, to: to)) ?? (try! DateRange(from: from, to: from)) }
+
+    /// The file's bytes: pretty, sorted JSON and a final newline, so a re-recording diffs well.
+    public func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self)) + [10]
+    }
+
+    /// Reads a cassette file: `cassette.format` when it names another format,
+    /// `cassette.invalid` when it is not JSON of this shape (exit 65 both).
+    public static func decode(_ bytes: [UInt8], file: String) throws -> Self {
+        do {
+            let cassette = try JSONDecoder().decode(Self.self, from: Data(bytes))
+            guard cassette.format == formatName else {
+                throw GeneralError(code: "cassette.format", message: "\(file): not a \(formatName) file", exitStatus: .dataError)
+            }
+            return cassette
+        } catch let error as GeneralError {
+            throw error
+        } catch {
+            throw GeneralError(code: "cassette.invalid", message: "\(file): not a readable cassette (\(error))", exitStatus: .dataError)
+        }
+    }
+}
+
 /// A recorded run: every request and answer, redacted, with bank account numbers masked and
 /// the live origins replaced by the definition's own, so it replays anywhere, offline, as a
 /// regression test (`nightjar scraper test`).
-public struct Cassette: Codable, Sendable {
+public struct Cassette: RecordedCassette {
     public struct Interaction: Codable, Sendable {
         public var method: String
         public var url: String
@@ -64,28 +102,6 @@ public struct Cassette: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case format, portal, from, to, kinds, interactions, downloads
         case recordedAt = "recorded_at"
-    }
-
-    public var range: DateRange { (try? DateRange(from: from, to: to)) ?? (try! DateRange(from: from, to: from)) }
-
-    public func encoded() throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(self)) + [10]
-    }
-
-    public static func decode(_ bytes: [UInt8], file: String) throws -> Cassette {
-        do {
-            let cassette = try JSONDecoder().decode(Cassette.self, from: Data(bytes))
-            guard cassette.format == formatName else {
-                throw GeneralError(code: "cassette.format", message: "\(file): not a \(formatName) file", exitStatus: .dataError)
-            }
-            return cassette
-        } catch let error as GeneralError {
-            throw error
-        } catch {
-            throw GeneralError(code: "cassette.invalid", message: "\(file): not a readable cassette (\(error))", exitStatus: .dataError)
-        }
     }
 
     /// The credential a replay runs with: made-up values for every vault field the definition

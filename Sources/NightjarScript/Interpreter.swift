@@ -59,9 +59,7 @@ public final class ScraperInterpreter: @unchecked Sendable {
         self.range = options.range
         var urls: [String: String] = [:]
         for declaration in definition.origins {
-            var url = options.originOverrides[declaration.name] ?? declaration.url
-            while url.hasSuffix("/") { url.removeLast() }
-            urls[declaration.name] = url
+            urls[declaration.name] = (options.originOverrides[declaration.name] ?? declaration.url).withoutTrailingSlashes
         }
         originURLs = urls
         origins = urls.mapValues { ScraperChecker.origin(of: $0) }
@@ -726,16 +724,7 @@ public final class ScraperInterpreter: @unchecked Sendable {
             }
         }
         guard let expected else { return }
-        let fits: Bool = switch expected {
-        case .x12: { if case .x12 = detected { true } else { false } }()
-        case .xlsx: detected == .xlsx
-        case .pdf: detected == .pdf
-        case .json: detected == .json
-        case .html: detected == .html
-        case .xml: detected == .text && bytes.starts(with: Array("<?xml".utf8)) || detected == .html
-        case .csv, .text: detected == .text
-        }
-        if !fits { throw substituted("`expect type \(expected.rawValue)`, but it is \(detected.description)") }
+        if let mismatch = DocumentCheck.typeMismatch(bytes, detected: detected, expected: expected) { throw substituted(mismatch) }
         let contradicting: [String] = switch expected {
         case .csv, .text, .x12: ["application/pdf", "application/json", "application/vnd.openxmlformats"]
         case .xlsx: ["text/", "application/json", "application/pdf"]

@@ -323,16 +323,7 @@ struct Parser {
             while let option = identifierValue, option == "kind" || option == "name" || DownloadSpec.metadataFields.contains(option) || option == "expect"
                     || option == "query" || option == "headers" || option == "form" || option == "json" || option == "body" || option == "via" {
                 if option == "expect" {
-                    advance()
-                    guard isIdentifier("type") else { throw ScriptError("write `expect type csv` (or x12, xlsx, json, html, pdf, xml, text)", at: locate(current)) }
-                    advance()
-                    let typeLocation = locate(current)
-                    let name = try identifier("a document type")
-                    guard let type = DownloadType(rawValue: name) else {
-                        throw ScriptError("unknown document type `\(name)`", at: typeLocation,
-                                          suggestion: suggestion(for: name, among: DownloadType.allCases.map(\.rawValue)))
-                    }
-                    download.expectedType = type
+                    download.expectedType = try expectedType()
                 } else if option == "kind" {
                     advance()
                     let kindLocation = locate(current)
@@ -588,18 +579,40 @@ struct Parser {
     /// `{ key: value, "other key": value }` (commas or line breaks between entries).
     mutating func map() throws(ScriptError) -> [(String, Expression)] {
         try expectSymbol("{", "to open the fields")
-        var entries: [(String, Expression)] = []
+        return try entries(key: "field name", plural: "fields") { parser throws(ScriptError) in try parser.expression() }
+    }
+
+    /// The entries of a `{ key: value, "other key": value }` whose `{` is read, through its `}`:
+    /// a key is a name or a string, entries are parted by commas or line breaks. `key` and
+    /// `plural` name them in errors ("field name" and "fields" in a map, "key" and "keys" in JSON).
+    mutating func entries<Value>(key noun: String, plural: String,
+                                 _ value: (inout Self) throws(ScriptError) -> Value) throws(ScriptError) -> [(String, Value)] {
+        var entries: [(String, Value)] = []
         while !isSymbol("}") {
             let key: String
-            if case .string = current.kind { key = try literalString("a field name") } else { key = try identifier("a field name") }
-            try expectSymbol(":", "after the field name `\(key)`")
-            entries.append((key, try expression()))
+            if case .string = current.kind { key = try literalString("a \(noun)") } else { key = try identifier("a \(noun)") }
+            try expectSymbol(":", "after the \(noun) `\(key)`")
+            entries.append((key, try value(&self)))
             if isSymbol(",") { advance() } else if !isSymbol("}") && !current.afterNewline {
-                throw ScriptError("expected `,` or a new line between fields, found \(describe(current))", at: locate(current))
+                throw ScriptError("expected `,` or a new line between \(plural), found \(describe(current))", at: locate(current))
             }
         }
         advance()
         return entries
+    }
+
+    /// The items of a `[a, b, c]` whose `[` is read, through its `]`, parted by commas: a list
+    /// in an expression and an array in a JSON template alike.
+    mutating func items<Item>(_ item: (inout Self) throws(ScriptError) -> Item) throws(ScriptError) -> [Item] {
+        var items: [Item] = []
+        while !isSymbol("]") {
+            items.append(try item(&self))
+            if isSymbol(",") { advance() } else if !isSymbol("]") {
+                throw ScriptError("expected `,` or `]`, found \(describe(current))", at: locate(current))
+            }
+        }
+        advance()
+        return items
     }
 
     mutating func jsonTemplate() throws(ScriptError) -> JSONTemplate {
@@ -607,30 +620,11 @@ struct Parser {
         defer { nesting -= 1 }
         if isSymbol("{") {
             advance()
-            var entries: [(String, JSONTemplate)] = []
-            while !isSymbol("}") {
-                let key: String
-                if case .string = current.kind { key = try literalString("a key") } else { key = try identifier("a key") }
-                try expectSymbol(":", "after the key `\(key)`")
-                entries.append((key, try jsonTemplate()))
-                if isSymbol(",") { advance() } else if !isSymbol("}") && !current.afterNewline {
-                    throw ScriptError("expected `,` or a new line between keys, found \(describe(current))", at: locate(current))
-                }
-            }
-            advance()
-            return .object(entries)
+            return .object(try entries(key: "key", plural: "keys") { parser throws(ScriptError) in try parser.jsonTemplate() })
         }
         if isSymbol("[") {
             advance()
-            var items: [JSONTemplate] = []
-            while !isSymbol("]") {
-                items.append(try jsonTemplate())
-                if isSymbol(",") { advance() } else if !isSymbol("]") {
-                    throw ScriptError("expected `,` or `]`, found \(describe(current))", at: locate(current))
-                }
-            }
-            advance()
-            return .array(items)
+            return .array(try items { parser throws(ScriptError) in try parser.jsonTemplate() })
         }
         return .value(try expression())
     }
@@ -649,25 +643,25 @@ struct Parser {
     mutating func expression() throws(ScriptError) -> Expression {
         try enter()
         defer { nesting -= 1 }
+        return try leftAssociative(.or, joinedBy: { $0.isIdentifier("or") }) { parser throws(ScriptError) in try parser.andExpression() }
+    }
+
+    /// `operand (operator operand)*`, grouped from the left: `a or b or c` is `(a or b) or c`.
+    /// Each level of the grammar that joins its operands with one operator parses this way.
+    mutating func leftAssociative(_ binary: BinaryOperator, joinedBy isOperator: (Self) -> Bool,
+                                  _ operand: (inout Self) throws(ScriptError) -> Expression) throws(ScriptError) -> Expression {
         let start = current
-        var left = try andExpression()
-        while isIdentifier("or") {
+        var left = try operand(&self)
+        while isOperator(self) {
             advance()
-            let right = try andExpression()
-            left = try make(.binary(.or, left, right), start)
+            let right = try operand(&self)
+            left = try make(.binary(binary, left, right), start)
         }
         return left
     }
 
     mutating func andExpression() throws(ScriptError) -> Expression {
-        let start = current
-        var left = try notExpression()
-        while isIdentifier("and") {
-            advance()
-            let right = try notExpression()
-            left = try make(.binary(.and, left, right), start)
-        }
-        return left
+        try leftAssociative(.and, joinedBy: { $0.isIdentifier("and") }) { parser throws(ScriptError) in try parser.notExpression() }
     }
 
     mutating func notExpression() throws(ScriptError) -> Expression {
@@ -697,14 +691,7 @@ struct Parser {
     }
 
     mutating func sum() throws(ScriptError) -> Expression {
-        let start = current
-        var left = try filtered()
-        while isSymbol("+") {
-            advance()
-            let right = try filtered()
-            left = try make(.binary(.plus, left, right), start)
-        }
-        return left
+        try leftAssociative(.plus, joinedBy: { $0.isSymbol("+") }) { parser throws(ScriptError) in try parser.filtered() }
     }
 
     mutating func filtered() throws(ScriptError) -> Expression {
@@ -779,15 +766,7 @@ struct Parser {
             return inner
         case .symbol("["):
             advance()
-            var items: [Expression] = []
-            while !isSymbol("]") {
-                items.append(try expression())
-                if isSymbol(",") { advance() } else if !isSymbol("]") {
-                    throw ScriptError("expected `,` or `]`, found \(describe(current))", at: locate(current))
-                }
-            }
-            advance()
-            return try make(.list(items), start)
+            return try make(.list(try items { parser throws(ScriptError) in try parser.expression() }), start)
         case .identifier(let name):
             advance()
             if name == "true" || name == "false" { return try make(.bool(name == "true"), start) }

@@ -4,7 +4,7 @@ import Foundation
 /// A recorded run of a mailbox or SFTP source, for `nightjar scraper test`: the range and the
 /// documents a replay must produce. What the server held lives beside it, in the folder `data`
 /// names: a Maildir (`ID.maildir/`) for a mailbox, a listing and its files (`ID.drop/`) for SFTP.
-public struct SourceCassette: Codable, Sendable {
+public struct SourceCassette: RecordedCassette {
     public static let formatName = "nightjar-source-cassette/1"
     public var format = SourceCassette.formatName
     public var source: SourceKind
@@ -33,31 +33,9 @@ public struct SourceCassette: Codable, Sendable {
         self.downloads = downloads.map { Cassette.ExpectedDownload(kind: $0.kind, fileName: $0.fileName, size: $0.size, sha256: $0.sha256, metadata: $0.metadata) }
     }
 
-    public var range: DateRange { (try? DateRange(from: from, to: to)) ?? (try! DateRange(from: from, to: from)) }
-
     /// Whether these bytes are a source cassette (rather than a portal's).
     public static func isSourceCassette(_ bytes: [UInt8]) -> Bool {
         bytes.prefix(4096).firstRange(of: Array(formatName.utf8)) != nil
-    }
-
-    public func encoded() throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(self)) + [10]
-    }
-
-    public static func decode(_ bytes: [UInt8], file: String) throws -> SourceCassette {
-        do {
-            let cassette = try JSONDecoder().decode(SourceCassette.self, from: Data(bytes))
-            guard cassette.format == formatName else {
-                throw GeneralError(code: "cassette.format", message: "\(file): not a \(formatName) file", exitStatus: .dataError)
-            }
-            return cassette
-        } catch let error as GeneralError {
-            throw error
-        } catch {
-            throw GeneralError(code: "cassette.invalid", message: "\(file): not a readable cassette (\(error))", exitStatus: .dataError)
-        }
     }
 
     /// How a replay's outcome differs from the recording (empty when it still behaves).

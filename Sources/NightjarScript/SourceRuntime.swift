@@ -53,27 +53,7 @@ public struct SourceItemRecord: Sendable, Equatable {
 public enum NamePattern {
     public static func matches(_ pattern: String?, _ name: String) -> Bool {
         guard let pattern else { return true }
-        let p = Array(pattern.lowercased().unicodeScalars), n = Array(name.lowercased().unicodeScalars)
-        // Iterative wildcard match with one backtrack point: linear in practice, never exponential.
-        var i = 0, j = 0, star = -1, mark = 0
-        while j < n.count {
-            if i < p.count, p[i] == "?" || p[i] == n[j] {
-                i += 1
-                j += 1
-            } else if i < p.count, p[i] == "*" {
-                star = i
-                mark = j
-                i += 1
-            } else if star >= 0 {
-                i = star + 1
-                mark += 1
-                j = mark
-            } else {
-                return false
-            }
-        }
-        while i < p.count, p[i] == "*" { i += 1 }
-        return i == p.count
+        return Glob.matches(pattern: Array(pattern.lowercased().unicodeScalars), Array(name.lowercased().unicodeScalars))
     }
 }
 
@@ -125,6 +105,13 @@ public enum DocumentCheck {
             return "it is a web page\(title)"
         }
         guard let expected else { return nil }
+        return typeMismatch(bytes, detected: detected, expected: expected)
+    }
+
+    /// Why bytes that `DocumentFormat.detect` found to be `detected` are not what `expect type`
+    /// says, or nil when they are: the one rule of which formats fit which type, for portal
+    /// downloads and source documents alike.
+    static func typeMismatch(_ bytes: [UInt8], detected: DocumentFormat, expected: DownloadType) -> String? {
         let fits: Bool = switch expected {
         case .x12: { if case .x12 = detected { true } else { false } }()
         case .xlsx: detected == .xlsx
@@ -189,6 +176,12 @@ public struct SourceRunOptions: Sendable {
         self.timeZone = timeZone
         self.tls = tls
         self.readOnly = readOnly
+    }
+
+    /// The server a mailbox or SFTP reader talks to: `originOverride`, else the definition's
+    /// origin, without trailing slashes.
+    public func server(of definition: ScraperDefinition) -> String {
+        (originOverride ?? definition.origins.first?.url ?? "").withoutTrailingSlashes
     }
 }
 

@@ -53,6 +53,22 @@ struct BinaryRunner {
                       stderr: String(decoding: errorData.value, as: UTF8.self))
     }
 
+    /// Runs another program (a shell, `hledger`, `bean-check`) and returns its exit status and
+    /// what it printed, standard output and error together in the order it wrote them.
+    static func tool(_ path: String, _ arguments: [String], directory: String? = nil) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
     /// `nightjar` and `nightjar-sandbox` copied alone into `folder/bin` (nothing of the checkout beside
     /// them), as a user who installed them has them; returns that folder.
     static func installedCopy(in folder: String, programs: [String] = ["nightjar", "nightjar-sandbox"]) throws -> String {

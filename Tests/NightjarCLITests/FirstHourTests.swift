@@ -252,17 +252,7 @@ struct FirstHourTests {
 
     /// Runs `script` with `shell`, returning what it printed.
     static func shell(_ shell: String, _ script: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [shell, "-c", script]
-        process.currentDirectoryURL = URL(fileURLWithPath: BinaryRunner.temporaryFolder("completion-cwd"))
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return text
+        try BinaryRunner.tool("/usr/bin/env", [shell, "-c", script], directory: BinaryRunner.temporaryFolder("completion-cwd")).output
     }
 
     /// Finding 7 (completions): bash, zsh and fish complete the table's words and options.

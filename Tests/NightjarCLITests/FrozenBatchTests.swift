@@ -124,8 +124,10 @@ struct FrozenBatchTests {
         #expect(try listed([]) == ["3 matched", "2 matched", "1 matched"])
         // A reviewer approves only the clients the vault's review grants name.
         let alice = SiteFixture.alice + "\n"
-        #expect(try run(["vault", "review", "revoke", "carol", "--all-clients", "--as", "alice", "--passphrase-stdin"], stdin: alice).status == 0)
-        #expect(try run(["vault", "review", "grant", "carol", "acme", "--as", "alice", "--passphrase-stdin"], stdin: alice).status == 0)
+        let revoked = try run(["vault", "review", "revoke", "carol", "--all-clients", "--as", "alice", "--passphrase-stdin"], stdin: alice)
+        #expect(revoked.status == 0 && revoked.stdout.contains("carol no longer reviews all clients."), "\(revoked.stdout)")
+        let granted = try run(["vault", "review", "grant", "carol", "acme", "--as", "alice", "--passphrase-stdin"], stdin: alice)
+        #expect(granted.status == 0 && granted.stdout.contains("carol now reviews acme."), "\(granted.stdout)")
         var refused = try run(["batch", "approve", "3", "--as", "carol", "--passphrase-stdin"], stdin: SiteFixture.carol + "\n")
         #expect(refused.status == 77 && refused.stderr.contains("carol may not approve globex's batches: no review grant for globex"), "\(refused.stderr)")
         #expect(try listed([]) == ["3 matched", "2 matched", "1 matched"])

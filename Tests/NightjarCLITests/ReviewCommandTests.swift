@@ -8,19 +8,6 @@ import NightjarStore
 struct ReviewCommandTests {
     static let alice = "alice-review-passphrase", carol = "carol-review-passphrase", bob = "bob-review-passphrase"
 
-    static func tool(_ path: String, _ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
-    }
-
     @Test func aReviewerApprovesAndTheJournalBalancesInHledgerAndBeancount() throws {
         let parent = BinaryRunner.temporaryFolder("review")
         defer { try? FileManager.default.removeItem(atPath: parent) }
@@ -103,17 +90,17 @@ struct ReviewCommandTests {
         let journal = parent + "/batch-1.journal"
         result = try run(["batch", "export", "1", "--format", "hledger", "--out", journal])
         #expect(result.status == 0, "\(result.stderr)")
-        var (status, output) = try ReviewCommandTests.tool("/usr/bin/hledger", ["-f", journal, "check", "--strict"])
+        var (status, output) = try BinaryRunner.tool("/usr/bin/hledger", ["-f", journal, "check", "--strict"])
         let journalText = try String(contentsOfFile: journal, encoding: .utf8)
         #expect(status == 0, "\(output)\n\(journalText)")
-        (status, output) = try ReviewCommandTests.tool("/usr/bin/hledger", ["-f", journal, "balance", "Assets:Clearing:Remittances", "-N", "--flat"])
+        (status, output) = try BinaryRunner.tool("/usr/bin/hledger", ["-f", journal, "balance", "Assets:Clearing:Remittances", "-N", "--flat"])
         #expect(output.contains("2320.00 USD"), "\(output)")
-        (status, output) = try ReviewCommandTests.tool("/usr/bin/hledger", ["-f", journal, "balance", "Expenses:Deductions", "-N", "--flat"])
+        (status, output) = try BinaryRunner.tool("/usr/bin/hledger", ["-f", journal, "balance", "Expenses:Deductions", "-N", "--flat"])
         #expect(output.contains("Expenses:Deductions:Shortage") && output.contains("Expenses:Deductions:Promotion"), "\(output)")
         // beancount.
         let ledgerFile = parent + "/batch-1.beancount"
         #expect(try run(["batch", "export", "1", "--format", "beancount", "--out", ledgerFile]).status == 0)
-        (status, output) = try ReviewCommandTests.tool("/usr/bin/bean-check", [ledgerFile])
+        (status, output) = try BinaryRunner.tool("/usr/bin/bean-check", [ledgerFile])
         let beancountText = try String(contentsOfFile: ledgerFile, encoding: .utf8)
         #expect(status == 0, "\(output)\n\(beancountText)")
         // Recorded once per format unless --again; a preview on standard output is never recorded.
@@ -183,14 +170,14 @@ struct ReviewCommandTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try openAmounts() == [100_000, 50_000, 80_000, 0])
         result = try run(["batch", "export", "1", "--format", "hledger", "--again", "--out", journal])
-        (status, output) = try ReviewCommandTests.tool("/usr/bin/hledger", ["-f", journal, "check", "--strict"])
+        (status, output) = try BinaryRunner.tool("/usr/bin/hledger", ["-f", journal, "check", "--strict"])
         #expect(status == 0, "\(output)")
         let reversed = try String(contentsOfFile: journal, encoding: .utf8)
         // Dated the day of the reversal (here, where the workspace is), not the payment's day.
         let today = CalendarDate.today(in: TimeZone(identifier: "UTC")!).description
         #expect(reversed.contains("\n\(today) Retail One | Reversal of"), "\(reversed)")
         #expect(reversed.contains("\n2026-11-20 Retail One | Remittance"))
-        (status, output) = try ReviewCommandTests.tool("/usr/bin/hledger", ["-f", journal, "balance", "Assets:Clearing:Remittances", "-N", "--flat"])
+        (status, output) = try BinaryRunner.tool("/usr/bin/hledger", ["-f", journal, "balance", "Assets:Clearing:Remittances", "-N", "--flat"])
         #expect(!output.contains("2320.00"), "\(output)")
     }
 }

@@ -9,7 +9,7 @@ struct SiteTests {
     static let artefacts = ScraperCommandTests.repository + "/.build/test-artefacts"
 
     static func tool(_ path: String, _ arguments: [String]) throws -> (Int32, String) {
-        try ReviewCommandTests.tool(path, arguments)
+        try BinaryRunner.tool(path, arguments)
     }
 
     /// Statuses of the workspace's batches, by id, as `nightjar batches --json` gives them.

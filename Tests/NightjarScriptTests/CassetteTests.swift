@@ -77,4 +77,26 @@ import NightjarSandbox
         #expect(throws: GeneralError.self) { try Cassette.decode(Array("not json".utf8), file: "a.cassette") }
         #expect(throws: GeneralError.self) { try Cassette.decode([], file: "a.cassette") }
     }
+
+    /// A source cassette is written and read like a portal's, and each kind refuses the other's file.
+    @Test func aSourceCassetteRoundTripsAndIsNotTakenForAPortalCassette() throws {
+        let source = SourceCassette(source: .mailbox, portal: "remittance-mailbox", range: ScriptTestSupport.range("2026-09-01", "2026-09-30"),
+                                    kinds: [.remittance], data: "remittance-mailbox.maildir", downloads: [])
+        let bytes = try source.encoded()
+        #expect(bytes.last == 10)
+        let read = try SourceCassette.decode(bytes, file: "s.cassette")
+        #expect(read.source == .mailbox && read.data == "remittance-mailbox.maildir" && read.range == source.range)
+        #expect(SourceCassette.isSourceCassette(bytes))
+        func code(_ body: () throws -> Void) -> String? {
+            do { try body() } catch let error as GeneralError { return error.code } catch { return "\(error)" }
+            return nil
+        }
+        #expect(code { _ = try Cassette.decode(bytes, file: "s.cassette") } != nil)
+        let portal = try Self.cassette("tailspin").encoded()
+        #expect(code { _ = try SourceCassette.decode(portal, file: "p.cassette") } == "cassette.invalid")
+        var renamed = source
+        renamed.format = "nightjar-source-cassette/0"
+        #expect(code { _ = try SourceCassette.decode(try renamed.encoded(), file: "old.cassette") } == "cassette.format")
+        #expect(code { _ = try SourceCassette.decode(Array("not json".utf8), file: "s.cassette") } == "cassette.invalid")
+    }
 }

@@ -49,6 +49,15 @@ import NightjarCore
         ("remittances {\n  get \"/x\" headers { A: \"${vault.}\" }\n  download get \"/f\" kind remittance\n}", "4:34: expected a name after `vault.`, found the end of the file"),
         ("remittances {\n  wait 10 minutes\n  download get \"/f\" kind remittance\n}", "4:11: wait is counted in seconds (did you mean `seconds`?)"),
         ("remittances {\n  get \"/x\"\n  download get \"/f\" kind remittance ¤\n}", "5:37: unexpected character `¤`"),
+        ("remittances {\n  get \"/x\" query { a: \"b\" c: \"d\" }\n  download get \"/f\" kind remittance\n}", "4:27: expected `,` or a new line between fields, found `c`"),
+        ("remittances {\n  get \"/x\" query { \"a b\" 1 }\n  download get \"/f\" kind remittance\n}", "4:26: expected `:` after the field name `a b`, found the number 1"),
+        ("remittances {\n  post \"/x\" json { a: 1 b: 2 }\n  download get \"/f\" kind remittance\n}", "4:25: expected `,` or a new line between keys, found `b`"),
+        ("remittances {\n  post \"/x\" json { a { b: 2 } }\n  download get \"/f\" kind remittance\n}", "4:22: expected `:` after the key `a`, found `{`"),
+        ("remittances {\n  post \"/x\" json { 5: 1 }\n  download get \"/f\" kind remittance\n}", "4:20: expected a key, found the number 5"),
+        ("remittances {\n  get \"/x\" query { a: [1 2] }\n  download get \"/f\" kind remittance\n}", "4:26: expected `,` or `]`, found the number 2"),
+        ("remittances {\n  post \"/x\" json { a: [1, \"b\" 3] }\n  download get \"/f\" kind remittance\n}", "4:31: expected `,` or `]`, found the number 3"),
+        ("remittances {\n  download get \"/f\" kind remittance expect type xslx\n}", "4:49: unknown document type `xslx` (did you mean `xlsx`?)"),
+        ("remittances {\n  download get \"/f\" kind remittance expect csv\n}", "4:44: write `expect type csv` (or x12, xlsx, json, html, pdf, xml, text)"),
     ]
 
     @Test func everyMalformedDefinitionGivesItsExactError() {
