@@ -11,3 +11,8 @@ static inline int csqlite_disable_dqs(sqlite3 *db) {
     int b = sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, (int *)0);
     return a == SQLITE_OK && b == SQLITE_OK ? SQLITE_OK : SQLITE_ERROR;
 }
+
+/// sqlite3_config is variadic: stop SQLite's process-wide memory statistics, which take a global
+/// mutex on every allocation (a million-row import makes tens of millions). Must run before the
+/// library initialises; later calls fail harmlessly with SQLITE_MISUSE.
+static inline int csqlite_disable_memory_statistics(void) { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }

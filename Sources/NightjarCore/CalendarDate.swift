@@ -81,7 +81,25 @@ public struct CalendarDate: Hashable, Sendable, Comparable, Codable, CustomStrin
     }
 
     /// `2026-11-24`
-    public var description: String { format("yyyy-MM-dd") }
+    /// `yyyy-MM-dd`, written digit by digit (imports store a date per line, a million times a file).
+    public var description: String {
+        guard (0...9999).contains(year), (1...12).contains(month), (1...31).contains(day) else { return format("yyyy-MM-dd") }
+        return String(unsafeUninitializedCapacity: 10) { bytes in
+            func put(_ value: Int, at end: Int, width: Int) {
+                var rest = value
+                for offset in stride(from: end, to: end - width, by: -1) {
+                    bytes[offset] = UInt8(48 + rest % 10)
+                    rest /= 10
+                }
+            }
+            put(year, at: 3, width: 4)
+            bytes[4] = 45
+            put(month, at: 6, width: 2)
+            bytes[7] = 45
+            put(day, at: 9, width: 2)
+            return 10
+        }
+    }
 
     public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {
         (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)

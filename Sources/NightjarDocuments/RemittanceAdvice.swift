@@ -309,6 +309,9 @@ public enum RemittanceAdviceReader {
         enum Place { case heading, party, entity, line, itemDetail }
         var place = Place.heading
         var adjustmentPlace: AdjustmentPlace?
+        // Qualifiers and codes repeat on every line: each is decoded once while it stays the same.
+        var lineQualifiers = X12CodeCache(), paymentActions = X12CodeCache(), referenceQualifiers = X12CodeCache()
+        var dateQualifiers = X12CodeCache(), reasonCodes = X12CodeCache(), adjustmentQualifiers = X12CodeCache()
         // (No nested function captures `advice`: a captured variable lives in a box that every access must check.)
         for index in 0..<set.segmentCount {
             let segment = set.segment(index)
@@ -340,24 +343,26 @@ public enum RemittanceAdviceReader {
                 let old = tag == .rmt
                 let paid = try amount(segment, old ? 3 : 4, currency, digits: digits, file: file)
                 advice.lines.append(RemittanceLine(
-                    entity: advice.entities.isEmpty ? nil : advice.entities.count - 1, referenceQualifier: segment[1],
-                    reference: segment[2], paymentAction: old ? nil : segment.optional(3), amountPaid: paid,
+                    entity: advice.entities.isEmpty ? nil : advice.entities.count - 1, referenceQualifier: lineQualifiers.text(segment.element(1)),
+                    reference: segment[2], paymentAction: old ? nil : paymentActions.optional(segment.element(3)), amountPaid: paid,
                     invoiceAmount: try optionalAmount(segment, old ? 4 : 5, currency, digits: digits, file: file),
                     discount: old ? nil : try optionalAmount(segment, 6, currency, digits: digits, file: file),
                     references: [], dates: [], adjustments: [], segment: segment.number))
                 place = .line
             case .adx:
-                let qualifier = segment.optional(3)
-                var adjustment = Adjustment(amount: try amount(segment, 1, currency, digits: digits, file: file),
-                                            reasonCode: segment[2], referenceQualifier: qualifier, reference: segment.optional(4),
-                                            segment: segment.number)
+                let qualifier = adjustmentQualifiers.optional(segment.element(3))
+                let adjusted = try amount(segment, 1, currency, digits: digits, file: file)
+                // Made where it is stored: a local copy would be copied in and destroyed, string by string.
                 if place == .line, !advice.lines.isEmpty {
                     let line = advice.lines.count - 1
-                    advice.lines[line].adjustments.append(adjustment)
+                    advice.lines[line].adjustments.append(Adjustment(amount: adjusted, reasonCode: reasonCodes.text(segment.element(2)),
+                                                                     referenceQualifier: qualifier, reference: segment.optional(4), segment: segment.number))
                     adjustmentPlace = .line(line, advice.lines[line].adjustments.count - 1)
                 } else {
                     // At the ENT level an ADX is a payment-level adjustment; ADX03 = IV names the invoice it reduces.
-                    if qualifier == "IV" { adjustment.invoice = adjustment.reference }
+                    let reference = segment.optional(4)
+                    let adjustment = Adjustment(amount: adjusted, reasonCode: reasonCodes.text(segment.element(2)), referenceQualifier: qualifier,
+                                                reference: reference, invoice: qualifier == "IV" ? reference : nil, segment: segment.number)
                     if advice.entities.isEmpty {
                         advice.entities.append(RemittanceEntity(assignedNumber: nil, qualifier: nil, idQualifier: nil, id: nil,
                                                                 adjustments: [], segment: segment.number))
@@ -380,7 +385,7 @@ public enum RemittanceAdviceReader {
                     }
                 }
             case .ref:
-                let reference = DocumentReference(qualifier: segment[1], value: segment.optional(2) ?? segment[3])
+                let reference = DocumentReference(qualifier: referenceQualifiers.text(segment.element(1)), value: segment.optional(2) ?? segment[3])
                 switch place {
                 case .itemDetail: continue
                 case .line: advice.lines[advice.lines.count - 1].references.append(reference)
@@ -389,13 +394,41 @@ public enum RemittanceAdviceReader {
                 }
             case .dtm:
                 guard let date = try X12Values.optionalDate(segment, 2, file: file) else { continue }
-                let entry = DocumentDate(qualifier: segment[1], date: date)
+                let entry = DocumentDate(qualifier: dateQualifiers.text(segment.element(1)), date: date)
                 if place == .line { advice.lines[advice.lines.count - 1].dates.append(entry) } else if place != .itemDetail { advice.dates.append(entry) }
             default:
                 continue
             }
         }
         return advice
+    }
+}
+
+/// The text of the last short element (a qualifier, a code) it decoded: the same bytes again give
+/// the same String without decoding them again. Files repeat `IV`, `PI`, `PO`, `003` on every line.
+struct X12CodeCache {
+    /// The bytes and their count packed together (up to seven bytes); `.max` before the first.
+    private var key = UInt64.max
+    private var cached = ""
+
+    /// The element's text, exactly as `X12SegmentView`'s subscript gives it.
+    @inline(__always)
+    mutating func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        guard bytes.count <= 7, let base = bytes.baseAddress else { return X12Text.text(bytes) }
+        var packed = UInt64(bytes.count)
+        for offset in 0..<bytes.count { packed |= UInt64(base[offset]) << (8 * UInt64(offset + 1)) }
+        if packed != key {
+            key = packed
+            cached = X12Text.text(bytes)
+        }
+        return cached
+    }
+
+    /// The element's text without surrounding spaces, nil when that is empty (as `optional`).
+    @inline(__always)
+    mutating func optional(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        let trimmed = X12Text.trimmed(bytes)
+        return trimmed.isEmpty ? nil : text(trimmed)
     }
 }
 

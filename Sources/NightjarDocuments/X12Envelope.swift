@@ -482,17 +482,113 @@ final class X12Scanner {
         bounds.deallocate()
     }
 
+    /// Makes room for `needed` bounds, keeping the first `count`.
+    func reserveBounds(_ needed: Int, keeping count: Int) {
+        guard needed > boundsCapacity else { return }
+        var larger = boundsCapacity * 2
+        while larger < needed { larger *= 2 }
+        let grown = UnsafeMutablePointer<Int32>.allocate(capacity: larger)
+        grown.update(from: bounds, count: count)
+        bounds.deallocate()
+        bounds = grown
+        boundsCapacity = larger
+    }
+
+    static var ones: UInt64 { 0x0101_0101_0101_0101 }
+    static var low: UInt64 { 0x7F7F_7F7F_7F7F_7F7F }
+
+    /// The high bit of each byte of `word` that is zero (exact: no carry crosses bytes).
     @inline(__always)
-    func appendBound(_ value: Int) {
-        if boundsCount == boundsCapacity {
-            let larger = UnsafeMutablePointer<Int32>.allocate(capacity: boundsCapacity * 2)
-            larger.update(from: bounds, count: boundsCount)
-            bounds.deallocate()
-            bounds = larger
-            boundsCapacity *= 2
+    static func zeroBytes(_ word: UInt64) -> UInt64 { ~(((word & low) &+ low) | word | low) }
+
+    /// The segment from `start` when its terminator lies in the buffer within the length limit:
+    /// its elements recorded (offsets from the anchor, in pairs; the last ends at the terminator)
+    /// while the terminator is looked for, eight bytes at a time, and the terminator's position.
+    /// nil records nothing: the segment continues past the buffer or is too long.
+    @inline(__always)
+    func scanSegment(from start: Int, element: UInt8, terminator: UInt8, maximumLength: Int) -> Int? {
+        let stop = min(limit, start + maximumLength + 1)
+        let base = anchor
+        var count = boundsCount
+        var elementStart = start
+        var index = start
+        let elementPattern = UInt64(element) &* X12Scanner.ones, terminatorPattern = UInt64(terminator) &* X12Scanner.ones
+        while index + 8 <= stop {
+            // Eight bytes hold at most eight separators (sixteen bounds) and the final pair.
+            if count + 18 > boundsCapacity { reserveBounds(count + 18, keeping: count) }
+            let word = UInt64(littleEndian: UnsafeRawPointer(buffer + index).loadUnaligned(as: UInt64.self))
+            let ends = X12Scanner.zeroBytes(word ^ terminatorPattern)
+            var hits = X12Scanner.zeroBytes(word ^ elementPattern) | ends
+            while hits != 0 {
+                let position = index + (hits.trailingZeroBitCount >> 3)
+                bounds[count] = Int32(truncatingIfNeeded: elementStart - base)
+                bounds[count + 1] = Int32(truncatingIfNeeded: position - base)
+                count += 2
+                if ends & hits & (0 &- hits) != 0 {
+                    boundsCount = count
+                    return position
+                }
+                elementStart = position + 1
+                hits &= hits &- 1
+            }
+            index += 8
         }
-        bounds[boundsCount] = Int32(truncatingIfNeeded: value)
-        boundsCount += 1
+        while index < stop {
+            let byte = buffer[index]
+            if byte == element || byte == terminator {
+                if count + 2 > boundsCapacity { reserveBounds(count + 2, keeping: count) }
+                bounds[count] = Int32(truncatingIfNeeded: elementStart - base)
+                bounds[count + 1] = Int32(truncatingIfNeeded: index - base)
+                count += 2
+                if byte == terminator {
+                    boundsCount = count
+                    return index
+                }
+                elementStart = index + 1
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// Records the elements of the segment content `start..<end` (offsets from the anchor, in
+    /// pairs), finding separators eight bytes at a time.
+    @inline(__always)
+    func splitElements(from start: Int, to end: Int, separator: UInt8) {
+        // At most one element per byte, plus one: room first, so the loop checks no capacity.
+        reserveBounds(boundsCount + 2 * (end - start) + 2, keeping: boundsCount)
+        let out = bounds
+        var count = boundsCount
+        let base = anchor
+        var elementStart = start
+        var index = start
+        let pattern = UInt64(separator) &* X12Scanner.ones
+        while index + 8 <= end {
+            let word = UInt64(littleEndian: UnsafeRawPointer(buffer + index).loadUnaligned(as: UInt64.self)) ^ pattern
+            // The high bit of each byte that equals the separator (exact: no carry crosses bytes).
+            var found = X12Scanner.zeroBytes(word)
+            while found != 0 {
+                let position = index + (found.trailingZeroBitCount >> 3)
+                out[count] = Int32(truncatingIfNeeded: elementStart - base)
+                out[count + 1] = Int32(truncatingIfNeeded: position - base)
+                count += 2
+                elementStart = position + 1
+                found &= found &- 1
+            }
+            index += 8
+        }
+        while index < end {
+            if buffer[index] == separator {
+                out[count] = Int32(truncatingIfNeeded: elementStart - base)
+                out[count + 1] = Int32(truncatingIfNeeded: index - base)
+                count += 2
+                elementStart = index + 1
+            }
+            index += 1
+        }
+        out[count] = Int32(truncatingIfNeeded: elementStart - base)
+        out[count + 1] = Int32(truncatingIfNeeded: end - base)
+        boundsCount = count + 2
     }
 
     func failure(_ kind: X12Error.Kind, _ message: String, _ segment: Int?) -> X12Error {
@@ -596,11 +692,21 @@ final class X12Scanner {
                 let open = inSet ? "inside transaction set \(setControl): no SE" : group.map { "inside functional group \($0.control): no GE" } ?? "before IEA"
                 throw failure(.truncated, "the file ends \(open)", number)
             }
-            // The segment's end: its terminator, or the end of the file.
+            // The segment's end: its terminator, or the end of the file. Most segments lie whole in
+            // the buffer: their elements are recorded while the terminator is looked for.
+            let firstBound = Int32(boundsCount)
             var scanned = 0
             var end = 0
             var terminated = false
-            while true {
+            let split: Bool
+            if let found = scanSegment(from: cursor, element: element, terminator: terminator, maximumLength: maximumLength) {
+                end = found
+                terminated = true
+                split = true
+            } else {
+                split = false
+            }
+            while !split {
                 let window = min(limit - cursor, maximumLength + 1)
                 if window > scanned, let found = memchr(buffer + cursor + scanned, Int32(terminator), window - scanned) {
                     end = buffer.distance(to: found.assumingMemoryBound(to: UInt8.self))
@@ -624,20 +730,12 @@ final class X12Scanner {
             if !terminated && contentEnd == start { continue }
             number += 1
             if number - firstSegment > X12Reader.maximumSegments { throw failure(.tooLarge, "more than \(X12Reader.maximumSegments) segments", number) }
-            // Elements, as offsets from the anchor.
-            let firstBound = Int32(boundsCount)
-            var elementStart = start
-            var index = start
-            while index < contentEnd {
-                if buffer[index] == element {
-                    appendBound(elementStart - anchor)
-                    appendBound(index - anchor)
-                    elementStart = index + 1
-                }
-                index += 1
+            // Elements, as offsets from the anchor (the last one without the line break before the terminator).
+            if split {
+                bounds[boundsCount - 1] = Int32(truncatingIfNeeded: contentEnd - anchor)
+            } else {
+                splitElements(from: start, to: contentEnd, separator: element)
             }
-            appendBound(elementStart - anchor)
-            appendBound(contentEnd - anchor)
             let elementCount = (boundsCount - Int(firstBound)) / 2
             // The id: one to three letters or digits.
             var idStart = start, idEnd = Int(bounds[Int(firstBound) + 1]) + anchor

@@ -25,9 +25,13 @@ public final class Database {
     private var statements: [String: Statement] = [:]
     private var transactionDepth = 0
 
+    /// Process-wide settings made before SQLite first initialises (once, whichever connection opens first).
+    private static let libraryConfigured: Bool = csqlite_disable_memory_statistics() == SQLITE_OK
+
     /// Opens or creates the database at `path`. A new file is created readable by the owner only.
     public init(path: String, options: DatabaseOptions = DatabaseOptions()) throws(StoreError) {
         self.path = path
+        _ = Database.libraryConfigured
         if path != ":memory:" && !options.readOnly && !FileManager.default.fileExists(atPath: path) {
             let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             if descriptor >= 0 { close(descriptor) }

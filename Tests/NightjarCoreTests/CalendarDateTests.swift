@@ -13,6 +13,17 @@ struct CalendarDateTests {
         #expect(CalendarDate(daysSinceEpoch: 19723).description == "2024-01-01")
     }
 
+    @Test func isoTextIsThePatternFormatForEveryDay() throws {
+        // Years 1 to 9999 (short years padded), leap days, month ends: the digit-by-digit text equals the pattern's.
+        for days in stride(from: -719_162, through: 2_932_896, by: 331) {
+            let date = CalendarDate(daysSinceEpoch: days)
+            #expect(date.description == date.format("yyyy-MM-dd"))
+            #expect(try CalendarDate(iso: date.description) == date)
+        }
+        #expect(try CalendarDate(year: 7, month: 3, day: 9).description == "0007-03-09")
+        #expect(try CalendarDate(year: 9999, month: 12, day: 31).description == "9999-12-31")
+    }
+
     @Test func validatesDays() throws {
         #expect(throws: DateError.self) { try CalendarDate(year: 2023, month: 2, day: 29) }
         #expect(throws: DateError.self) { try CalendarDate(year: 2026, month: 4, day: 31) }
