@@ -8,8 +8,9 @@ set -eu
 nightjar --version
 nightjar --help                                    # every command, global options, exit codes
 
-# 1. The sandbox portals on fixed ports (sandbox-html-portal 18081, sandbox-json-api 18082, sandbox-totp-portal 18083), and the
-#    open invoices the clients' ERP would export (erp-export/acme-open-invoices.csv, ...).
+# 1. The sandbox portals on fixed ports (sandbox-html-portal 18081, sandbox-json-api 18082,
+#    sandbox-totp-portal 18083), and the open invoices the clients' ERP would export
+#    (erp-export/acme-open-invoices.csv, ...).
 BASE=${SANDBOX_PORT_BASE:-18081}
 nightjar-sandbox --port-base $BASE --write-open-invoices erp-export --detach
 trap 'nightjar-sandbox --stop' EXIT
@@ -35,13 +36,14 @@ nightjar vault init --admin alice --passphrase-file alice.pass   # prints a reco
 ALICE="--as alice --passphrase-file alice.pass"
 nightjar vault operator add carol --role reviewer $ALICE --passphrase-stdin < carol.pass
 nightjar vault review grant carol acme $ALICE
-# The sandbox's demo account for acme on sandbox-html-portal (printed when the sandbox starts).
+# The sandbox's demo account for acme on its HTML portal (printed when the sandbox starts).
 echo 'acme-sandbox-html-portal-Pw!86' | nightjar vault add acme/sandbox-html-portal --username acme-ar --password-stdin \
    --origin http://127.0.0.1:$BASE $ALICE
 nightjar vault list $ALICE                         # never prints a secret
 nightjar vault audit --verify $ALICE
 
-# 4. The scraper definition: the shipped examples describe the sandbox portals.
+# 4. The scraper definition: the shipped examples read the sandbox portals, each named for the
+#    kind of portal it is (scrapers/README.md says which real portals each resembles).
 nightjar examples install                          # scrapers/*.scraper, *.cassette, profiles/*.profile
 nightjar scraper check ar-night/scrapers/*.scraper # file:line:column errors, before anything is sent
 nightjar scraper test                              # replay the recorded cassettes offline
@@ -54,7 +56,7 @@ nightjar profile approve ar-night/profiles/sandbox-html-portal-remittance.profil
 nightjar invoices import erp-export/acme-open-invoices.csv --client acme
 nightjar import downloads/* --client acme          # once per file, by content
 nightjar import downloads/* --client acme          # the same files again: nothing changes
-nightjar customers alias add HTMACM ACME-C1 --client acme   # the payer id sandbox-html-portal writes is acme's ACME-C1
+nightjar customers alias add HTMACM ACME-C1 --client acme   # the payer id the HTML portal's retailer writes is acme's ACME-C1
 nightjar match --client acme                       # decide acme's batches again, knowing the payer
 
 # 6. The night, unattended: an automation key opens the vault without a passphrase.
