@@ -8,8 +8,9 @@ set -eu
 nightjar --version
 nightjar --help                                    # every command, global options, exit codes
 
-# 1. The sandbox portals on fixed ports (northwind 18081, tailspin 18082, contoso 18083), and the
-#    open invoices the clients' ERP would export (erp-export/acme-open-invoices.csv, ...).
+# 1. The sandbox portals on fixed ports (sandbox-html-portal 18081, sandbox-json-api 18082,
+#    sandbox-totp-portal 18083), and the open invoices the clients' ERP would export
+#    (erp-export/acme-open-invoices.csv, ...).
 BASE=${SANDBOX_PORT_BASE:-18081}
 nightjar-sandbox --port-base $BASE --write-open-invoices erp-export --detach
 trap 'nightjar-sandbox --stop' EXIT
@@ -20,7 +21,7 @@ export NIGHTJAR_HOME="$PWD/ar-night"              # or pass --home to every comm
 cat >> ar-night/nightjar.conf <<EOF
 
 [origins]
-northwind = "http://127.0.0.1:$BASE"
+sandbox-html-portal = "http://127.0.0.1:$BASE"
 EOF
 nightjar status                                    # where the workspace is and what it holds
 nightjar status --json                             # the same for programs
@@ -35,26 +36,27 @@ nightjar vault init --admin alice --passphrase-file alice.pass   # prints a reco
 ALICE="--as alice --passphrase-file alice.pass"
 nightjar vault operator add carol --role reviewer $ALICE --passphrase-stdin < carol.pass
 nightjar vault review grant carol acme $ALICE
-# The sandbox's demo account for acme on northwind (printed when the sandbox starts).
-echo 'acme-northwind-Pw!86' | nightjar vault add acme/northwind --username acme-ar --password-stdin \
+# The sandbox's demo account for acme on its HTML portal (printed when the sandbox starts).
+echo 'acme-sandbox-html-portal-Pw!86' | nightjar vault add acme/sandbox-html-portal --username acme-ar --password-stdin \
    --origin http://127.0.0.1:$BASE $ALICE
 nightjar vault list $ALICE                         # never prints a secret
 nightjar vault audit --verify $ALICE
 
-# 4. The scraper definition: the shipped examples describe the sandbox portals.
+# 4. The scraper definition: the shipped examples read the sandbox portals, each named for the
+#    kind of portal it is (scrapers/README.md says which real portals each resembles).
 nightjar examples install                          # scrapers/*.scraper, *.cassette, profiles/*.profile
 nightjar scraper check ar-night/scrapers/*.scraper # file:line:column errors, before anything is sent
 nightjar scraper test                              # replay the recorded cassettes offline
-nightjar scraper try northwind --client acme --from 2026-11-01 --to 2026-11-30 --dry-run $ALICE
-nightjar scraper try northwind --client acme --from 2026-11-01 --to 2026-11-30 --har nw.har --out downloads $ALICE
-nightjar scraper approve ar-night/scrapers/northwind.scraper $ALICE   # this version, for the night
-nightjar profile approve ar-night/profiles/northwind-remittance.profile $ALICE
+nightjar scraper try sandbox-html-portal --client acme --from 2026-11-01 --to 2026-11-30 --dry-run $ALICE
+nightjar scraper try sandbox-html-portal --client acme --from 2026-11-01 --to 2026-11-30 --har nw.har --out downloads $ALICE
+nightjar scraper approve ar-night/scrapers/sandbox-html-portal.scraper $ALICE   # this version, for the night
+nightjar profile approve ar-night/profiles/sandbox-html-portal-remittance.profile $ALICE
 
 # 5. Files by hand: the open invoices, and the remittances `scraper try` downloaded.
 nightjar invoices import erp-export/acme-open-invoices.csv --client acme
 nightjar import downloads/* --client acme          # once per file, by content
 nightjar import downloads/* --client acme          # the same files again: nothing changes
-nightjar customers alias add NORACM ACME-C1 --client acme   # the payer id Northwind writes is acme's ACME-C1
+nightjar customers alias add HTMACM ACME-C1 --client acme   # the payer id the HTML portal's retailer writes is acme's ACME-C1
 nightjar match --client acme                       # decide acme's batches again, knowing the payer
 
 # 6. The night, unattended: an automation key opens the vault without a passphrase.

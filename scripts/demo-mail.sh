@@ -17,19 +17,19 @@ echo "Dovecot (sandbox) listens at $imap"
 nj() { "$BIN/nightjar" --home "$work/ws" "$@"; }
 admin=demo-mail-admin-passphrase
 "$BIN/nightjar" init "$work/ws" --time-zone UTC > /dev/null
-printf '\n[origins]\nfabrikam-mail = "%s"\n\n[sources]\nca_bundle = "%s"\n' "$imap" "$ca" >> "$work/ws/nightjar.conf"
-cp scrapers/fabrikam-mail.scraper "$work/ws/scrapers/"
+printf '\n[origins]\nsandbox-mailbox = "%s"\n\n[sources]\nca_bundle = "%s"\n' "$imap" "$ca" >> "$work/ws/nightjar.conf"
+cp scrapers/sandbox-mailbox.scraper "$work/ws/scrapers/"
 echo "$admin" | nj vault init --admin admin --passphrase-stdin > /dev/null
-printf '%s\n%s\n' "$admin" "$password" | nj vault add acme/fabrikam-mail --username "$user" --password-stdin --origin "$imap" --as admin --passphrase-stdin
-echo "$admin" | nj scraper approve "$work/ws/scrapers/fabrikam-mail.scraper" --as admin --passphrase-stdin
-for profile in northwind-remittance contoso-remittance fabrikam-mail; do
+printf '%s\n%s\n' "$admin" "$password" | nj vault add acme/sandbox-mailbox --username "$user" --password-stdin --origin "$imap" --as admin --passphrase-stdin
+echo "$admin" | nj scraper approve "$work/ws/scrapers/sandbox-mailbox.scraper" --as admin --passphrase-stdin
+for profile in sandbox-html-portal-remittance sandbox-totp-portal-remittance sandbox-mailbox; do
   cp "docs/examples/$profile.profile" "$work/ws/profiles/"
   echo "$admin" | nj profile approve "$profile" --as admin --passphrase-stdin
 done
-# acme's open invoices, as its ERP exports them, and Fabrikam as a payer of customer ACME-C4.
+# acme's open invoices, as its ERP exports them, and Mailbox Retail as a payer of customer ACME-C4.
 "$BIN/nightjar-sandbox" --write-open-invoices "$work/invoices" < /dev/null > /dev/null
 nj invoices import "$work/invoices/acme-open-invoices.csv" --client acme > /dev/null
-nj customers alias add "Fabrikam Retail" ACME-C4 --client acme > /dev/null
+nj customers alias add "Mailbox Retail" ACME-C4 --client acme > /dev/null
 echo "$admin" | nj vault automation-key create "$work/night.key" --all-clients --as admin --passphrase-stdin > /dev/null
 
 echo; echo "== First night: every document once, every unusable message reported (exit 1: they need a person) =="

@@ -40,7 +40,7 @@ func nightAtScale(credentials count: Int, portals: [String], perHost concurrency
         definitions[portal] = try ScraperChecker.load(text, file: "\(portal).scraper")
     }
     // The shipped example profiles of the sandbox portals' CSV and JSON remittances.
-    let profiles = try ["northwind-remittance", "tailspin-remittance-json"].map { name in
+    let profiles = try ["sandbox-html-portal-remittance", "sandbox-json-api-remittance"].map { name in
         try LayoutProfileParser.parse(try String(contentsOfFile: "docs/examples/\(name).profile", encoding: .utf8), file: "\(name).profile")
     }
     // Seven weeks of the sandbox's payments: about ten files per credential, two search windows.

@@ -24,7 +24,7 @@ func benchmarkText(megabytes: Int, planted: [String], seed: UInt64) -> [UInt8] {
     var entries: [[String: Any]] = []
     var size = 0
     var number = 0
-    let words = ["remittance", "invoice", "payment", "Northwind", "supplier", "portal", "amount", "dashboard", "download", "search",
+    let words = ["remittance", "invoice", "payment", "sandbox-html-portal", "supplier", "portal", "amount", "dashboard", "download", "search",
                  "2026-11-24", "1,234.56", "USD", "Acme & Co", "<b>total</b>", "\"quoted\"", "path/to/file", "ref#42", "100%"]
     while size < megabytes * 1_000_000 {
         number += 1
@@ -45,7 +45,7 @@ func benchmarkText(megabytes: Int, planted: [String], seed: UInt64) -> [UInt8] {
         let csv = (0..<30).map { "INV-\(number)-\($0),\(Int.random(in: 100...99999, using: &random)).\(Int.random(in: 10...99, using: &random)),2026-08-\(10 + $0 % 20)" }
             .joined(separator: "\n")
         let entry: [String: Any] = [
-            "request": ["method": "GET", "url": "https://suppliers.northwind.example/payments/remittance?\(query)",
+            "request": ["method": "GET", "url": "https://suppliers.sandbox-html-portal.example/payments/remittance?\(query)",
                         "headers": [["name": "User-Agent", "value": "Mozilla/5.0 (X11; Linux x86_64) Nightjar/0.1"],
                                     ["name": "Cookie", "value": "[REDACTED]"]]],
             "response": ["status": 200, "content": ["mimeType": "text/html", "text": html], "headers": [["name": "Content-Type", "value": "text/html"]]],

@@ -166,7 +166,7 @@ func vaultImportAtScale(clients: Int) throws -> [Figure] {
     _ = try Vault.create(paths: paths, adminName: "admin", passphrase: VaultBenchmark.passphrase)
     var csv = "client,portal,label,username,password,origins\n"
     for client in 0..<clients {
-        csv += "client-\(client),northwind,,ap\(client)@client.example,\(Base32.encode(SecureRandom.secretBytes(12))),https://suppliers.northwind.example\n"
+        csv += "client-\(client),sandbox-html-portal,,ap\(client)@client.example,\(Base32.encode(SecureRandom.secretBytes(12))),https://suppliers.sandbox-html-portal.example\n"
     }
     var imported = 0
     let seconds = try measure {

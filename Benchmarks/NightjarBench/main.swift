@@ -134,17 +134,17 @@ let benchmarks: [Benchmark] = [
     },
     Benchmark(name: "night", summary: "the night at scale: 500 credentials through definitions, inbox, imports and matching, 50 ms latency") {
         try nightAtScale(credentials: Int(ProcessInfo.processInfo.environment["NIGHTJAR_NIGHT_CREDENTIALS"] ?? "500") ?? 500,
-                         portals: ["northwind", "tailspin"], perHost: 50, overall: 100, label: "night")
+                         portals: ["sandbox-html-portal", "sandbox-json-api"], perHost: 50, overall: 100, label: "night")
     },
     Benchmark(name: "night-1000", summary: "the night at 1,000 credentials on one portal, 64 at a time, 50 ms latency: elapsed, CPU and memory against their goals") {
         try nightAtScale(credentials: Int(ProcessInfo.processInfo.environment["NIGHTJAR_NIGHT_CREDENTIALS"] ?? "1000") ?? 1000,
-                         portals: ["northwind"], perHost: 64, overall: 64, label: "night 1000")
+                         portals: ["sandbox-html-portal"], perHost: 64, overall: 64, label: "night 1000")
     },
     Benchmark(name: "portal-farm", summary: "1,000 portal sessions (login, list, 5 downloads) with 50 ms added to every answer") {
         let sandbox = try SandboxProcess(latencyMilliseconds: 50)
-        let base = sandbox.origins["northwind"] ?? ""
+        let base = sandbox.origins["sandbox-html-portal"] ?? ""
         let accounts: [(username: String, password: String)] = sandbox.accounts
-            .filter { ($0["portal"] as? String) == "northwind" }
+            .filter { ($0["portal"] as? String) == "sandbox-html-portal" }
             .map { ($0["username"] as? String ?? "", $0["password"] as? String ?? "") }
         let sessions = Int(ProcessInfo.processInfo.environment["NIGHTJAR_FARM_SESSIONS"] ?? "1000") ?? 1000, concurrency = 200
         let requestsPerSession = 9  // login page, login POST, dashboard redirect, list, 5 downloads
@@ -169,7 +169,7 @@ let benchmarks: [Benchmark] = [
             group.wait()
             if failures.value > 0 { throw HTTPError.other("\(failures.value) sessions failed") }
         }
-        let requests = sandbox.stop().requests["northwind"] ?? sessions * requestsPerSession
+        let requests = sandbox.stop().requests["sandbox-html-portal"] ?? sessions * requestsPerSession
         let bound = (Double(sessions) / Double(concurrency)).rounded(.up) * Double(requests) / Double(sessions) * 0.050
         return [Figure(benchmark: "portal farm: \(sessions) sessions, concurrency \(concurrency), \(requests) requests, elapsed", value: seconds, unit: "s", goal: nil),
                 Figure(benchmark: "portal farm: latency bound (sessions/concurrency × requests per session × 50 ms)", value: bound, unit: "s", goal: nil),

@@ -17,7 +17,7 @@ enum FileApprovals {
                         profile waits for a new approval. Recorded in the vault's signed authority chain.
 
                         Example:
-                          nightjar profile approve northwind-remittance --as alice
+                          nightjar profile approve sandbox-html-portal-remittance --as alice
                         """,
                         arguments: [ArgumentSpec("NAME", "profiles/NAME.profile, or a path", names: .identifierOrPath("profile name", suffix: ".profile"))], options: VaultCommands.unlockOptions,
                         run: { try await approve(.profile, $0) }),

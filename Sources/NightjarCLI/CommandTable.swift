@@ -5,7 +5,7 @@ public import NightjarCore
 public enum NameRule: Sendable, Equatable {
     /// One name; the string names the field in errors ("client name").
     case identifier(String)
-    /// A name, or a path to a file ending in `suffix` (`northwind`, or `scrapers/northwind.scraper`).
+    /// A name, or a path to a file ending in `suffix` (`sandbox-html-portal`, or `scrapers/sandbox-html-portal.scraper`).
     case identifierOrPath(String, suffix: String)
     /// `CLIENT/PORTAL[/LABEL]`, each part a name.
     case credentialName

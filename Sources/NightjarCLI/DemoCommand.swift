@@ -92,7 +92,7 @@ enum DemoCommand {
         return checks.allSatisfy(\.ok) ? .ok : .failure
     }
 
-    static let portals = ["northwind", "tailspin", "contoso"]
+    static let portals = ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"]
     /// The throw-away demo vault's reviewer passphrase (printed on purpose: demo only).
     static let demoReviewerPassphrase = "demo-reviewer-passphrase"
 
@@ -117,9 +117,9 @@ enum DemoCommand {
             try SecureFile.writeAtomically(Array(text.utf8), to: workspace.scrapersDirectory + "/\(portal).scraper", mode: 0o600)
             definitions.append(try ScraperChecker.load(text, file: "scrapers/\(portal).scraper"))
         }
-        // The layouts the sandbox portals serve: Northwind's CSV advice, Contoso's workbook, Tailspin's JSON.
+        // The layouts the sandbox portals serve: sandbox-html-portal's CSV advice, sandbox-totp-portal's workbook, sandbox-json-api's JSON.
         var profileDigests: [(String, String)] = []
-        for name in ["northwind-remittance", "contoso-remittance", "tailspin-remittance-json"] {
+        for name in ["sandbox-html-portal-remittance", "sandbox-totp-portal-remittance", "sandbox-json-api-remittance"] {
             if let profile = ExampleCommands.text("docs/examples/\(name).profile") {
                 let bytes = Array(profile.utf8)
                 try SecureFile.writeAtomically(bytes, to: workspace.profilesDirectory + "/\(name).profile", mode: 0o600)
@@ -148,7 +148,7 @@ enum DemoCommand {
         let (count, head) = try night.verifyAudit()
         return (["created \(paths.vault) with admin demo-admin (passphrase \(adminPassphrase)) and a recovery key",
                 "added \(accounts.count) credentials (3 clients x 3 portals, passwords and TOTP secrets), each bound to its portal's origin",
-                "installed scrapers/northwind, tailspin and contoso.scraper and the profiles of their layouts; the admin approved each version (sha256, signed in the vault's authority chain)",
+                "installed scrapers/sandbox-html-portal, sandbox-json-api and sandbox-totp-portal.scraper and the profiles of their layouts; the admin approved each version (sha256, signed in the vault's authority chain)",
                 "wrote an automation key (mode 0600) and unlocked unattended with it, as the night run will",
                 "wrote the review site's key (vault/site.key, no client), for `nightjar serve`",
                 "expiring within 14 days: \(try night.list().filter { ($0.expires ?? "9999") <= CalendarDate.today(in: .current).adding(days: 14).description }.count)",
@@ -171,10 +171,10 @@ enum DemoCommand {
             let loaded = try ledger.importOpenInvoices(try OpenInvoiceReader.read(invoices, defaultCurrency: config.defaultCurrency), bytes: invoices,
                                                        name: "\(client)-open-invoices.csv", client: ClientID(client))
             // Each retailer's payer id and name, as its portal writes them, is one of the client's customers.
-            for portal in portals {
-                let customer = "\(client.uppercased())-C\((portals.firstIndex(of: portal) ?? 0) + 1)"
-                try ledger.addCustomerAlias(client: ClientID(client), alias: "\(portal.prefix(3).uppercased())\(client.prefix(3).uppercased())", customerID: customer)
-                try ledger.addCustomerAlias(client: ClientID(client), alias: "\(portal.capitalized) Stores Inc", customerID: customer)
+            for account in sandbox.accounts where account.client == client && portals.contains(account.portal) {
+                let customer = "\(client.uppercased())-C\((portals.firstIndex(of: account.portal) ?? 0) + 1)"
+                try ledger.addCustomerAlias(client: ClientID(client), alias: account.payerID, customerID: customer)
+                try ledger.addCustomerAlias(client: ClientID(client), alias: account.payerName, customerID: customer)
             }
             lines.append("\(client): \(loaded.invoicesCreated) open invoices loaded from its ERP export; each portal's payer mapped to its customer")
         }
@@ -221,7 +221,8 @@ struct Sandbox {
     let process: Process
     let input: Pipe
     let origins: [String: String]
-    let accounts: [(client: String, portal: String, username: String, password: String, totpSecret: String)]
+    /// Each sandbox account, with the payer id and name its portal's retailer writes in remittances.
+    let accounts: [(client: String, portal: String, username: String, password: String, totpSecret: String, payerID: String, payerName: String)]
 
     static func start(invoicesFolder: String) throws -> Sandbox {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
@@ -249,7 +250,7 @@ struct Sandbox {
         }
         let accounts = ((object["accounts"] as? [[String: Any]]) ?? []).map {
             ($0["client"] as? String ?? "", $0["portal"] as? String ?? "", $0["username"] as? String ?? "", $0["password"] as? String ?? "",
-             $0["totp_secret"] as? String ?? "")
+             $0["totp_secret"] as? String ?? "", $0["payer_id"] as? String ?? "", $0["payer_name"] as? String ?? "")
         }
         for account in accounts { Redactor.shared.register(text: account.3) }
         return Sandbox(process: process, input: input, origins: object["portals"] as? [String: String] ?? [:], accounts: accounts)

@@ -44,7 +44,7 @@ enum ExampleCommands {
 
     static var examples: [Example] { ShippedExamples.files.map { Example(path: $0.path, text: $0.text) } }
 
-    /// The shipped text of `path` (e.g. `scrapers/northwind.scraper`).
+    /// The shipped text of `path` (e.g. `scrapers/sandbox-html-portal.scraper`).
     static func text(_ path: String) -> String? { ShippedExamples.files.first { $0.path == path }?.text }
 
     static func list(_ invocation: Invocation) async throws -> ExitStatus {

@@ -22,7 +22,7 @@ enum ImportCommands {
                         was written or fixed), matches what it read, and exits 65 while any stays unread.
 
                         Examples:
-                          nightjar import remit-2026-11-23.x12 northwind-2026-11.csv --client acme
+                          nightjar import remit-2026-11-23.x12 sandbox-html-portal-2026-11.csv --client acme
                           nightjar import --pending --client acme
                         """,
                         arguments: [ArgumentSpec("FILE", "files to import", optional: true, variadic: true)],

@@ -83,7 +83,7 @@ enum NightCommands {
                         Schedules live in nightjar.conf:
                           [schedule]
                           default = "02:00"                                   # the workspace's zone
-                          northwind = "11:30 15:00 18:45 23:00 America/New_York"
+                          sandbox-html-portal = "11:30 15:00 18:45 23:00 America/New_York"
                         A time that does not exist on a spring-forward day runs at the first instant after the gap;
                         one that happens twice on a fall-back day runs once.
                         """,

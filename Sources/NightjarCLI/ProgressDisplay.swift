@@ -99,7 +99,7 @@ final class TerminalProgressLine: NightProgressDisplay, LogSink, @unchecked Send
 }
 
 /// One JSON object per line on standard error, for supervisors:
-/// `{"at":"2026-11-24T02:00:03Z","credential":"acme/northwind","credentials_done":1,...,"event":"credential_finished","status":"ok"}`.
+/// `{"at":"2026-11-24T02:00:03Z","credential":"acme/sandbox-html-portal","credentials_done":1,...,"event":"credential_finished","status":"ok"}`.
 struct JSONProgressLines: NightProgressDisplay {
     func show(_ event: NightProgress.Event, _ counts: NightProgress.Counts) {
         var object: [String: Any] = [

@@ -49,7 +49,7 @@ enum ScraperCommands {
                         and sends nothing. --interactive asks for one-time codes a person must type (`ask` steps).
 
                         Example:
-                          nightjar scraper try northwind --client acme --from 2026-11-01 --to 2026-11-30 --har nw.har --as bob
+                          nightjar scraper try sandbox-html-portal --client acme --from 2026-11-01 --to 2026-11-30 --har nw.har --as bob
                         """,
                         arguments: [ArgumentSpec("PORTAL", "portal name or .scraper file", names: .identifierOrPath("portal name", suffix: ".scraper"))],
                         options: runOptions + [.flag("dry-run", "print the requests, send nothing"),
@@ -62,7 +62,7 @@ enum ScraperCommands {
                         so it replays anywhere. The cassette also lists the downloads a replay must produce.
 
                         Example:
-                          nightjar scraper record northwind --client acme --from 2026-10-01 --to 2026-11-30 --as bob
+                          nightjar scraper record sandbox-html-portal --client acme --from 2026-10-01 --to 2026-11-30 --as bob
                         """,
                         arguments: [ArgumentSpec("PORTAL", "portal name or .scraper file", names: .identifierOrPath("portal name", suffix: ".scraper"))],
                         options: runOptions + [.value("cassette", "FILE", "where to write the cassette")], run: record),
@@ -73,7 +73,7 @@ enum ScraperCommands {
 
                         Example:
                           nightjar scraper test
-                          nightjar scraper test scrapers/northwind.scraper
+                          nightjar scraper test scrapers/sandbox-html-portal.scraper
                         """,
                         arguments: [ArgumentSpec("FILE", "definitions to test", optional: true, variadic: true)],
                         options: [.value("dir", "DIR", "the folder of definitions (default: the workspace's scrapers/)")], run: test),
@@ -83,7 +83,7 @@ enum ScraperCommands {
                         definition whose hash is not approved; any edit needs a new approval.
 
                         Example:
-                          nightjar scraper approve scrapers/northwind.scraper --as alice
+                          nightjar scraper approve scrapers/sandbox-html-portal.scraper --as alice
                         """,
                         arguments: [ArgumentSpec("FILE", "the definition")], options: VaultCommands.unlockOptions, run: approve),
         ]

@@ -4,40 +4,6 @@
 /// path in the source tree.
 enum ShippedExamples {
     static let files: [(path: String, text: String)] = [
-        ("docs/examples/contoso-remittance.profile", #"""
-# The sandbox's Contoso portal: an Excel workbook with the payment above the table, each invoice
-# with its deduction beside it (the net paid in the last column), a promotion row taken off the
-# whole payment, and a Total row.
-name = contoso-remittance
-kind = remittance
-format = xlsx
-currency = USD
-
-[rows]
-deduction = first_cell "PROMOTION"
-total = first_cell "Total"
-
-[payment]
-payment_reference = preamble "Remittance No."
-payment_date = preamble "Remittance Date"
-payer = preamble "Paid By"
-payer_id = preamble "Payer ID"
-
-[line]
-reference = "Invoice"
-invoice_amount = "Invoice Total"
-discount = "Cash Discount"
-deduction_amount = "Deduction"
-deduction_code = "Deduction Reason" | match "^(\S+)"
-deduction_text = "Deduction Reason" | match "^\S+ (.*)$"
-amount_paid = "Net Paid"
-
-[deduction]
-deduction_amount = "Net Paid"
-deduction_code = "Deduction Reason" | match "^(\S+)"
-deduction_text = "Deduction Reason" | match "^\S+ (.*)$"
-
-"""#),
         ("docs/examples/distributor-invoices.profile", #"""
 # A distributor's invoice feed: one row per invoice line, grouped into invoices by number.
 name = distributor-invoices
@@ -59,37 +25,36 @@ unit_cost = "Unit Cost"
 description = "Description"
 
 """#),
-        ("docs/examples/fabrikam-mail.profile", #"""
-# Fabrikam's advice in the body of an e-mail: an HTML table whose first rows hold the payment
-# (a preamble inside the table), then one row per invoice and a Total row.
-name = fabrikam-mail
+        ("docs/examples/one-row-per-invoice.profile", #"""
+# The simplest layout: one row per invoice paid, its deduction (if any) beside it, grouped into
+# payments by check number; a "Total" row skipped.
+name = one-row-per-invoice
 kind = remittance
-format = html
-table = "//table[@id='remittance']"
+separator = ","
+encoding = utf-8
+decimal = "."
+date_format = "MM/dd/yyyy"
 currency = USD
+negative = parentheses
+skip_rows_starting_with = "Total"
 
-[match]
-contains = "Fabrikam Retail"
-
-[rows]
-total = first_cell "Total"
-
-[payment]
-payment_reference = preamble "Payment number"
-payment_date = preamble "Payment date"
-payer = constant "Fabrikam Retail"
-
-[line]
-reference = "Invoice"
-invoice_amount = "Invoice amount"
-amount_paid = "Paid"
+[columns]
+payment_reference = "Check Number"
+payment_date = "Payment Date"
+payer = "Vendor Name"
+reference = "Invoice Number"
+invoice_amount = "Invoice Amount"
+amount_paid = "Paid Amount"
+discount = "Discount"
+deduction_amount = "Deduction"
+deduction_code = "Reason"
 
 """#),
-        ("docs/examples/northwind-remittance.profile", #"""
-# The sandbox's Northwind portal: the payment in a preamble above the table, one row per invoice
-# (the amount before its deductions) and one per deduction, told apart by "Line Type"; a
-# deduction naming no invoice is taken off the whole payment; a Total row closes the advice.
-name = northwind-remittance
+        ("docs/examples/sandbox-html-portal-remittance.profile", #"""
+# The CSV advice of the sandbox's HTML portal, shaped like a retailer portal's export: the payment in a preamble
+# above the table, one row per invoice (the amount before its deductions) and one per deduction, told apart by
+# "Line Type"; a deduction naming no invoice is taken off the whole payment; a Total row closes the advice.
+name = sandbox-html-portal-remittance
 kind = remittance
 date_format = "MM/dd/yyyy"
 currency = USD
@@ -120,35 +85,10 @@ deduction_text = "Reason"
 deduction_reference = "Reference"
 
 """#),
-        ("docs/examples/one-row-per-invoice.profile", #"""
-# The simplest layout: one row per invoice paid, its deduction (if any) beside it, grouped into
-# payments by check number; a "Total" row skipped.
-name = one-row-per-invoice
-kind = remittance
-separator = ","
-encoding = utf-8
-decimal = "."
-date_format = "MM/dd/yyyy"
-currency = USD
-negative = parentheses
-skip_rows_starting_with = "Total"
-
-[columns]
-payment_reference = "Check Number"
-payment_date = "Payment Date"
-payer = "Vendor Name"
-reference = "Invoice Number"
-invoice_amount = "Invoice Amount"
-amount_paid = "Paid Amount"
-discount = "Discount"
-deduction_amount = "Deduction"
-deduction_code = "Reason"
-
-"""#),
-        ("docs/examples/tailspin-remittance-json.profile", #"""
-# The sandbox's Tailspin API answers some accounts in JSON: one remittance per document, lines
-# stating their net paid with the adjustments that explain it, and adjustments of the payment.
-name = tailspin-json
+        ("docs/examples/sandbox-json-api-remittance.profile", #"""
+# The JSON the sandbox's JSON API gives some accounts, shaped like a supplier API's: one remittance per document,
+# lines stating their net paid with the adjustments that explain it, and adjustments of the payment.
+name = sandbox-json-api-remittance
 kind = remittance
 format = json
 payments = "remittance"
@@ -178,875 +118,67 @@ deduction_amount = json "amount"
 deduction_reference = json "reference"
 
 """#),
-        ("scrapers/contoso.cassette", #"""
-{
-  "downloads" : [
-    {
-      "file_name" : "contoso-10004255.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-08-17",
-        "reference" : "10004255"
-      },
-      "sha256" : "d32aa348cfdb5b6a89110b9769d23efa674e84a6769c1148dc66378b483e4079",
-      "size" : 5119
-    },
-    {
-      "file_name" : "contoso-10004292.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-08-20",
-        "reference" : "10004292"
-      },
-      "sha256" : "c72a0058620c0191dc1fdb3ad20c0ef9c3b0ff909c921b98a54eed2fbd19caf3",
-      "size" : 4985
-    },
-    {
-      "file_name" : "contoso-10004329.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-08-24",
-        "reference" : "10004329"
-      },
-      "sha256" : "ad545a90d06b1bcd575fb7c497e348cec98577a77ba87692c5a6b64b8fd2fe02",
-      "size" : 4390
-    },
-    {
-      "file_name" : "contoso-10004366.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-08-30",
-        "reference" : "10004366"
-      },
-      "sha256" : "a3415d5549814e71622a765cc1c9c5fb835d842657807f07a592f3efb4c53601",
-      "size" : 4837
-    },
-    {
-      "file_name" : "contoso-10004403.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-09-02",
-        "reference" : "10004403"
-      },
-      "sha256" : "a53e7c08b3037599603eae0e888e2cca2a87e6c495c93204f4de935a6270ff91",
-      "size" : 4389
-    },
-    {
-      "file_name" : "contoso-10004440.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-09-05",
-        "reference" : "10004440"
-      },
-      "sha256" : "7dec60db76fcfeb4c7f5c5b56ed238919a4f86b8d7915458130adfca06a7c0a4",
-      "size" : 4192
-    },
-    {
-      "file_name" : "contoso-10004477.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-09-15",
-        "reference" : "10004477"
-      },
-      "sha256" : "447138d764394701089fb51e2f1e11cfbe0e413572032b338e131b403f305526",
-      "size" : 4589
-    },
-    {
-      "file_name" : "contoso-10004514.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-09-18",
-        "reference" : "10004514"
-      },
-      "sha256" : "f49970422a7592e7ed1002c46ab2c73d5f2692e5146e44c89572dcc03f6b2b43",
-      "size" : 4922
-    },
-    {
-      "file_name" : "contoso-10004551.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-09-21",
-        "reference" : "10004551"
-      },
-      "sha256" : "3d787f989951df10a472403a1e2dc161cff54dfed6b85e6ce0f77ce218e3a6e2",
-      "size" : 4587
-    },
-    {
-      "file_name" : "contoso-10004588.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-10-01",
-        "reference" : "10004588"
-      },
-      "sha256" : "7fce57277365f2312cb3bfbbb9aa10f83355b7bb9cb18951c8a4ce795f681701",
-      "size" : 4192
-    },
-    {
-      "file_name" : "contoso-10004625.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-10-08",
-        "reference" : "10004625"
-      },
-      "sha256" : "90982dc9713044af52ecefbf66b18687e07f3050ebb7ea4e9c2c80a4bba7c71a",
-      "size" : 4918
-    },
-    {
-      "file_name" : "contoso-10004662.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-10-13",
-        "reference" : "10004662"
-      },
-      "sha256" : "5d9df4d824b369d6c7c383222069f59b51e459a40eadec6ce2ac9111b3205d9c",
-      "size" : 4587
-    },
-    {
-      "file_name" : "contoso-10004699.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-10-15",
-        "reference" : "10004699"
-      },
-      "sha256" : "6c9b1d993f7dbbf20dcb3d6c9126713356ff66fa7cfac2d07bdb105317f77027",
-      "size" : 4193
-    },
-    {
-      "file_name" : "contoso-10004736.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-10-19",
-        "reference" : "10004736"
-      },
-      "sha256" : "a159807ff94051e4c8e6eab606f3ac022240fda3301b2bd4c63773d25275f5db",
-      "size" : 4389
-    },
-    {
-      "file_name" : "contoso-10004773.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-10-23",
-        "reference" : "10004773"
-      },
-      "sha256" : "df9dcdbb01d5981d4a25ee4b2e98a49ce306780ce64ef8b6d9049ea94e6d8cf3",
-      "size" : 4441
-    },
-    {
-      "file_name" : "contoso-10004810.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-10-28",
-        "reference" : "10004810"
-      },
-      "sha256" : "306540d9ce4daa23eb162f503927c0a5aeff27d455d75a7fb4e33418b5f5215a",
-      "size" : 4188
-    },
-    {
-      "file_name" : "contoso-10004847.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-11-01",
-        "reference" : "10004847"
-      },
-      "sha256" : "6881df37dbba361ebbef2f4204d4c16a7d578ad07ea60440e5a3f5ab8f73c8eb",
-      "size" : 4188
-    },
-    {
-      "file_name" : "contoso-10004884.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-11-04",
-        "reference" : "10004884"
-      },
-      "sha256" : "7f133ecd7954443912f182d513a43e3f1f3ce6bbe0e96348e96327c17303ba03",
-      "size" : 4189
-    },
-    {
-      "file_name" : "contoso-10004921.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-11-10",
-        "reference" : "10004921"
-      },
-      "sha256" : "cb4875be3045e495e4bbca1473b562f0595116c14a56847c9d185b4f887c386a",
-      "size" : 4322
-    },
-    {
-      "file_name" : "contoso-10004958.xlsx",
-      "kind" : "remittance",
-      "metadata" : {
-        "date" : "2026-11-17",
-        "reference" : "10004958"
-      },
-      "sha256" : "ddec77ebf456a3a90dbe2ec1aa899fa752c2475b6bbff5791642bd0acc371d6c",
-      "size" : 4520
-    }
-  ],
-  "format" : "nightjar-cassette/1",
-  "from" : "2026-08-01",
-  "interactions" : [
-    {
-      "body" : "",
-      "final_url" : "https://vendors.contoso.example/signin",
-      "headers" : [
-        [
-          "Location",
-          "/verify"
-        ],
-        [
-          "Set-Cookie",
-          "contoso_mfa=[REDACTED]; Path=/"
-        ],
-        [
-          "Content-Length",
-          "0"
-        ]
-      ],
-      "method" : "POST",
-      "request_body" : "user=ar@acme.example&pass=[REDACTED]",
-      "status" : 302,
-      "url" : "https://vendors.contoso.example/signin"
-    },
-    {
-      "body" : "",
-      "final_url" : "https://vendors.contoso.example/verify",
-      "headers" : [
-        [
-          "Location",
-          "/sso/callback?code=[REDACTED]&state=[REDACTED]"
-        ],
-        [
-          "Content-Length",
-          "0"
-        ]
-      ],
-      "method" : "POST",
-      "request_body" : "code=[REDACTED]",
-      "status" : 302,
-      "url" : "https://vendors.contoso.example/verify"
-    },
-    {
-      "body" : "",
-      "final_url" : "https://vendors.contoso.example/sso/callback?code=[REDACTED]&state=[REDACTED]",
-      "headers" : [
-        [
-          "Location",
-          "/remittances"
-        ],
-        [
-          "Set-Cookie",
-          "contoso_session=[REDACTED]; Path=/"
-        ],
-        [
-          "Content-Length",
-          "0"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 302,
-      "url" : "https://vendors.contoso.example/sso/callback?code=[REDACTED]&state=[REDACTED]"
-    },
-    {
-      "body" : "<!DOCTYPE html><html><head><title>Remittance search</title></head><body><div id=\"main\"><h1>Remittance search</h1><form method=\"post\" action=\"/remittances/search\"><input type=\"hidden\" name=\"state\" value=\"[REDACTED]\">\n<input name=\"from\" placeholder=\"YYYY-MM-DD\"><input name=\"to\"><button>Search</button></form></div>",
-      "final_url" : "https://vendors.contoso.example/remittances",
-      "headers" : [
-        [
-          "Content-Type",
-          "text/html; charset=utf-8"
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances"
-    },
-    {
-      "body" : "<!DOCTYPE html><html><head><title>Results</title></head><body><div id=\"main\"><h1>Results</h1><ul id=\"results\"><li><a href=\"/remittances/coac0000.xlsx\">10004255</a> <span class=\"date\">2026-08-17</span></li><li><a href=\"/remittances/coac0001.xlsx\">10004292</a> <span class=\"date\">2026-08-20</span></li><li><a href=\"/remittances/coac0002.xlsx\">10004329</a> <span class=\"date\">2026-08-24</span></li><li><a href=\"/remittances/coac0003.xlsx\">10004366</a> <span class=\"date\">2026-08-30</span></li><li><a href=\"/remittances/coac0004.xlsx\">10004403</a> <span class=\"date\">2026-09-02</span></li><li><a href=\"/remittances/coac0005.xlsx\">10004440</a> <span class=\"date\">2026-09-05</span></li><li><a href=\"/remittances/coac0007.xlsx\">10004477</a> <span class=\"date\">2026-09-15</span></li><li><a href=\"/remittances/coac0008.xlsx\">10004514</a> <span class=\"date\">2026-09-18</span></li><li><a href=\"/remittances/coac0009.xlsx\">10004551</a> <span class=\"date\">2026-09-21</span></li><li><a href=\"/remittances/coac0011.xlsx\">10004588</a> <span class=\"date\">2026-10-01</span></li><li><a href=\"/remittances/coac0013.xlsx\">10004625</a> <span class=\"date\">2026-10-08</span></li><li><a href=\"/remittances/coac0014.xlsx\">10004662</a> <span class=\"date\">2026-10-13</span></li><li><a href=\"/remittances/coac0015.xlsx\">10004699</a> <span class=\"date\">2026-10-15</span></li><li><a href=\"/remittances/coac0016.xlsx\">10004736</a> <span class=\"date\">2026-10-19</span></li><li><a href=\"/remittances/coac0017.xlsx\">10004773</a> <span class=\"date\">2026-10-23</span></li><li><a href=\"/remittances/coac0018.xlsx\">10004810</a> <span class=\"date\">2026-10-28</span></li><li><a href=\"/remittances/coac0019.xlsx\">10004847</a> <span class=\"date\">2026-11-01</span></li><li><a href=\"/remittances/coac0020.xlsx\">10004884</a> <span class=\"date\">2026-11-04</span></li><li><a href=\"/remittances/coac0021.xlsx\">10004921</a> <span class=\"date\">2026-11-10</span></li><li><a href=\"/remittances/coac0023.xlsx\">10004958</a> <span class=\"date\">2026-11-17</span></li></ul></div>",
-      "final_url" : "https://vendors.contoso.example/remittances/search",
-      "headers" : [
-        [
-          "Content-Type",
-          "text/html; charset=utf-8"
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "POST",
-      "request_body" : "state=[REDACTED]&from=2026-08-01&to=2026-11-30",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/search"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAAABF68JMQYAADEGAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI1MTwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MTQwOS44ODwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj4xNDA5Ljg4PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjI4NjYuNTE8L3Y+PC9jPjxjIHI9IkM5IiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+Mjg2Ni41MTwvdj48L2M+PC9yb3c+PHJvdyByPSIxMCI+PGMgcj0iQTEwIiB0PSJzIj48dj4xNjwvdj48L2M+PGMgcj0iQjEwIiBzPSIyIj48dj43ODQyLjUzPC92PjwvYz48YyByPSJDMTAiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkQxMCIgcz0iMiI+PHY+MzkyLjEyPC92PjwvYz48YyByPSJFMTAiIHQ9InMiPjx2PjE3PC92PjwvYz48YyByPSJGMTAiIHM9IjIiPjx2Pjc0NTAuNDE8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMTEiPjxjIHI9IkExMSIgdD0icyI+PHY+MTg8L3Y+PC9jPjxjIHI9IkIxMSIgcz0iMiI+PHY+NjIzOC4wMDwvdj48L2M+PGMgcj0iQzExIiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGMTEiIHM9IjIiPjx2PjYyMzguMDA8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMTIiPjxjIHI9IkExMiIgdD0icyI+PHY+MTk8L3Y+PC9jPjxjIHI9IkIxMiIgcz0iMiI+PHY+MjIxMC42Nzwvdj48L2M+PGMgcj0iQzEyIiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGMTIiIHM9IjIiPjx2PjIyMTAuNjc8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMTMiPjxjIHI9IkExMyIgdD0icyI+PHY+MjA8L3Y+PC9jPjxjIHI9IkYxMyIgcz0iMiI+PHY+MjAxNzUuNDc8L3Y+PC9jPjwvcm93Pjwvc2hlZXREYXRhPjwvd29ya3NoZWV0PlBLAwQUAAAAAAAAAAAA7s0Pn6EEAAChBAAAFAAAAHhsL3NoYXJlZFN0cmluZ3MueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3N0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iIGNvdW50PSIyMSIgdW5pcXVlQ291bnQ9IjIxIj48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q29udG9zbyBTdXBwbGllciBSZW1pdHRhbmNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgTm8uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPjEwMDA0MjU1PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgRGF0ZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYWlkIEJ5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNvbnRvc28gU3RvcmVzIEluYzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYXllciBJRDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DT05BQ008L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlIFRvdGFsPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNhc2ggRGlzY291bnQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbiBSZWFzb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+TmV0IFBhaWQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwNDAyPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDM5NTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAwNTI8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+MDYgU2hvcnRhZ2U6IHF1YW50aXR5IGNvbnRlc3RlZDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAwNjY8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMTUwPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRvdGFsPC90Pjwvc2k+PC9zc3Q+UEsBAhQAFAAAAAAAAAAAAJvdlxSlAQAApQEAABMAAAAAAAAAAAAAAAAAAAAAAFtDb250ZW50X1R5cGVzXS54bWxQSwECFAAUAAAAAAAAAAAAHEn3vhYBAAAWAQAACwAAAAAAAAAAAAAAAADWAQAAX3JlbHMvLnJlbHNQSwECFAAUAAAAAAAAAAAAIr4bAg4BAAAOAQAADwAAAAAAAAAAAAAAAAAVAwAAeGwvd29ya2Jvb2sueG1sUEsBAhQAFAAAAAAAAAAAAPCmYoEXAQAAFwEAABoAAAAAAAAAAAAAAAAAUAQAAHhsL19yZWxzL3dvcmtib29rLnhtbC5yZWxzUEsBAhQAFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAAAAAAAAAAAAAAAnwUAAHhsL3N0eWxlcy54bWxQSwECFAAUAAAAAAAAAAAAARevCTEGAAAxBgAAGAAAAAAAAAAAAAAAAADtBgAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sUEsBAhQAFAAAAAAAAAAAAO7ND5+hBAAAoQQAABQAAAAAAAAAAAAAAAAAVA0AAHhsL3NoYXJlZFN0cmluZ3MueG1sUEsFBgAAAAAHAAcAwgEAACcSAAAAAA==",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0000.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004255.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0000.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAACpppn/8wUAAPMFAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI1NDwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MTY5MC43Mzwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj4xNjkwLjczPC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjQwNzEuMzM8L3Y+PC9jPjxjIHI9IkM5IiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+NDA3MS4zMzwvdj48L2M+PC9yb3c+PHJvdyByPSIxMCI+PGMgcj0iQTEwIiB0PSJzIj48dj4xNjwvdj48L2M+PGMgcj0iQjEwIiBzPSIyIj48dj44NTI5LjY5PC92PjwvYz48YyByPSJDMTAiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkYxMCIgcz0iMiI+PHY+ODUyOS42OTwvdj48L2M+PC9yb3c+PHJvdyByPSIxMSI+PGMgcj0iQTExIiB0PSJzIj48dj4xNzwvdj48L2M+PGMgcj0iQjExIiBzPSIyIj48dj41ODgzLjQyPC92PjwvYz48YyByPSJDMTEiIHM9IjIiPjx2PjExNy42Njwvdj48L2M+PGMgcj0iRjExIiBzPSIyIj48dj41NzY1Ljc2PC92PjwvYz48L3Jvdz48cm93IHI9IjEyIj48YyByPSJBMTIiIHQ9InMiPjx2PjE4PC92PjwvYz48YyByPSJCMTIiIHM9IjIiPjx2PjcyNDIuOTQ8L3Y+PC9jPjxjIHI9IkMxMiIgcz0iMiI+PHY+MC4wMDwvdj48L2M+PGMgcj0iRjEyIiBzPSIyIj48dj43MjQyLjk0PC92PjwvYz48L3Jvdz48cm93IHI9IjEzIj48YyByPSJBMTMiIHQ9InMiPjx2PjE5PC92PjwvYz48YyByPSJGMTMiIHM9IjIiPjx2PjI3MzAwLjQ1PC92PjwvYz48L3Jvdz48L3NoZWV0RGF0YT48L3dvcmtzaGVldD5QSwMEFAAAAAAAAAAAABq/UStZBAAAWQQAABQAAAB4bC9zaGFyZWRTdHJpbmdzLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PHNzdCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIiBjb3VudD0iMjAiIHVuaXF1ZUNvdW50PSIyMCI+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNvbnRvc28gU3VwcGxpZXIgUmVtaXR0YW5jZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIE5vLjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj4xMDAwNDI5MjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIERhdGU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGFpZCBCeTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Db250b3NvIFN0b3JlcyBJbmM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGF5ZXIgSUQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q09OQUNNPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZSBUb3RhbDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DYXNoIERpc2NvdW50PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb24gUmVhc29uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPk5ldCBQYWlkPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDM4ODwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5BQzMxMDEwMTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYgQUMzMTAzNDY8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMTY0PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDI2OTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Ub3RhbDwvdD48L3NpPjwvc3N0PlBLAQIUABQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAAAAAAAAAAAAAAAAAAABbQ29udGVudF9UeXBlc10ueG1sUEsBAhQAFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAAAAAAAAAAAAAAAA1gEAAF9yZWxzLy5yZWxzUEsBAhQAFAAAAAAAAAAAACK+GwIOAQAADgEAAA8AAAAAAAAAAAAAAAAAFQMAAHhsL3dvcmtib29rLnhtbFBLAQIUABQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAAAAAAAAAAAAAAFAEAAB4bC9fcmVscy93b3JrYm9vay54bWwucmVsc1BLAQIUABQAAAAAAAAAAAB84jSXIwEAACMBAAANAAAAAAAAAAAAAAAAAJ8FAAB4bC9zdHlsZXMueG1sUEsBAhQAFAAAAAAAAAAAAKmmmf/zBQAA8wUAABgAAAAAAAAAAAAAAAAA7QYAAHhsL3dvcmtzaGVldHMvc2hlZXQxLnhtbFBLAQIUABQAAAAAAAAAAAAav1ErWQQAAFkEAAAUAAAAAAAAAAAAAAAAABYNAAB4bC9zaGFyZWRTdHJpbmdzLnhtbFBLBQYAAAAABwAHAMIBAAChEQAAAAA=",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0001.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004292.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0001.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAAAi0aJELwQAAC8EAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI1ODwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MjM2MS4yMzwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj4yMzYxLjIzPC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjgzNzkuOTM8L3Y+PC9jPjxjIHI9IkM5IiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+ODM3OS45Mzwvdj48L2M+PC9yb3c+PHJvdyByPSIxMCI+PGMgcj0iQTEwIiB0PSJzIj48dj4xNjwvdj48L2M+PGMgcj0iRjEwIiBzPSIyIj48dj4xMDc0MS4xNjwvdj48L2M+PC9yb3c+PC9zaGVldERhdGE+PC93b3Jrc2hlZXQ+UEsDBBQAAAAAAAAAAAAr1qofygMAAMoDAAAUAAAAeGwvc2hhcmVkU3RyaW5ncy54bWw8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/Pjxzc3QgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgY291bnQ9IjE3IiB1bmlxdWVDb3VudD0iMTciPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Db250b3NvIFN1cHBsaWVyIFJlbWl0dGFuY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBOby48L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+MTAwMDQzMjk8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBEYXRlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBhaWQgQnk8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q29udG9zbyBTdG9yZXMgSW5jPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBheWVyIElEPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNPTkFDTTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2UgVG90YWw8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q2FzaCBEaXNjb3VudDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uIFJlYXNvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5OZXQgUGFpZDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAzMTg8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwNDA5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRvdGFsPC90Pjwvc2k+PC9zc3Q+UEsBAhQAFAAAAAAAAAAAAJvdlxSlAQAApQEAABMAAAAAAAAAAAAAAAAAAAAAAFtDb250ZW50X1R5cGVzXS54bWxQSwECFAAUAAAAAAAAAAAAHEn3vhYBAAAWAQAACwAAAAAAAAAAAAAAAADWAQAAX3JlbHMvLnJlbHNQSwECFAAUAAAAAAAAAAAAIr4bAg4BAAAOAQAADwAAAAAAAAAAAAAAAAAVAwAAeGwvd29ya2Jvb2sueG1sUEsBAhQAFAAAAAAAAAAAAPCmYoEXAQAAFwEAABoAAAAAAAAAAAAAAAAAUAQAAHhsL19yZWxzL3dvcmtib29rLnhtbC5yZWxzUEsBAhQAFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAAAAAAAAAAAAAAAnwUAAHhsL3N0eWxlcy54bWxQSwECFAAUAAAAAAAAAAAAItGiRC8EAAAvBAAAGAAAAAAAAAAAAAAAAADtBgAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sUEsBAhQAFAAAAAAAAAAAACvWqh/KAwAAygMAABQAAAAAAAAAAAAAAAAAUgsAAHhsL3NoYXJlZFN0cmluZ3MueG1sUEsFBgAAAAAHAAcAwgEAAE4PAAAAAA==",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0002.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004329.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0002.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAAA4amTfVQUAAFUFAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI2NDwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MjkxNS45Nzwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj4yOTE1Ljk3PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjIyMTYuNjE8L3Y+PC9jPjxjIHI9IkM5IiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+MjIxNi42MTwvdj48L2M+PC9yb3c+PHJvdyByPSIxMCI+PGMgcj0iQTEwIiB0PSJzIj48dj4xNjwvdj48L2M+PGMgcj0iQjEwIiBzPSIyIj48dj4yOTM4Ljg3PC92PjwvYz48YyByPSJDMTAiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkYxMCIgcz0iMiI+PHY+MjkzOC44Nzwvdj48L2M+PC9yb3c+PHJvdyByPSIxMSI+PGMgcj0iQTExIiB0PSJzIj48dj4xNzwvdj48L2M+PGMgcj0iRDExIiBzPSIyIj48dj4yNS4wMDwvdj48L2M+PGMgcj0iRTExIiB0PSJzIj48dj4xODwvdj48L2M+PGMgcj0iRjExIiBzPSIyIj48dj4tMjUuMDA8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMTIiPjxjIHI9IkExMiIgdD0icyI+PHY+MTk8L3Y+PC9jPjxjIHI9IkYxMiIgcz0iMiI+PHY+ODA0Ni40NTwvdj48L2M+PC9yb3c+PC9zaGVldERhdGE+PC93b3Jrc2hlZXQ+UEsDBBQAAAAAAAAAAADXYHFoYwQAAGMEAAAUAAAAeGwvc2hhcmVkU3RyaW5ncy54bWw8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/Pjxzc3QgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgY291bnQ9IjIwIiB1bmlxdWVDb3VudD0iMjAiPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Db250b3NvIFN1cHBsaWVyIFJlbWl0dGFuY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBOby48L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+MTAwMDQzNjY8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBEYXRlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBhaWQgQnk8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q29udG9zbyBTdG9yZXMgSW5jPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBheWVyIElEPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNPTkFDTTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2UgVG90YWw8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q2FzaCBEaXNjb3VudDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uIFJlYXNvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5OZXQgUGFpZDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAzNTM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMTI5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDAxNzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QUk9NT1RJT048L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UFJPTU8gQ28tb3AgcHJvbW90aW9uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRvdGFsPC90Pjwvc2k+PC9zc3Q+UEsBAhQAFAAAAAAAAAAAAJvdlxSlAQAApQEAABMAAAAAAAAAAAAAAAAAAAAAAFtDb250ZW50X1R5cGVzXS54bWxQSwECFAAUAAAAAAAAAAAAHEn3vhYBAAAWAQAACwAAAAAAAAAAAAAAAADWAQAAX3JlbHMvLnJlbHNQSwECFAAUAAAAAAAAAAAAIr4bAg4BAAAOAQAADwAAAAAAAAAAAAAAAAAVAwAAeGwvd29ya2Jvb2sueG1sUEsBAhQAFAAAAAAAAAAAAPCmYoEXAQAAFwEAABoAAAAAAAAAAAAAAAAAUAQAAHhsL19yZWxzL3dvcmtib29rLnhtbC5yZWxzUEsBAhQAFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAAAAAAAAAAAAAAAnwUAAHhsL3N0eWxlcy54bWxQSwECFAAUAAAAAAAAAAAAOGpk31UFAABVBQAAGAAAAAAAAAAAAAAAAADtBgAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sUEsBAhQAFAAAAAAAAAAAANdgcWhjBAAAYwQAABQAAAAAAAAAAAAAAAAAeAwAAHhsL3NoYXJlZFN0cmluZ3MueG1sUEsFBgAAAAAHAAcAwgEAAA0RAAAAAA==",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0003.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004366.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0003.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAAA2iJycLgQAAC4EAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI2Nzwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MzY1Mi41ODwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj4zNjUyLjU4PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjYwNTYuNDk8L3Y+PC9jPjxjIHI9IkM5IiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+NjA1Ni40OTwvdj48L2M+PC9yb3c+PHJvdyByPSIxMCI+PGMgcj0iQTEwIiB0PSJzIj48dj4xNjwvdj48L2M+PGMgcj0iRjEwIiBzPSIyIj48dj45NzA5LjA3PC92PjwvYz48L3Jvdz48L3NoZWV0RGF0YT48L3dvcmtzaGVldD5QSwMEFAAAAAAAAAAAAIMvJ3jKAwAAygMAABQAAAB4bC9zaGFyZWRTdHJpbmdzLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PHNzdCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIiBjb3VudD0iMTciIHVuaXF1ZUNvdW50PSIxNyI+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNvbnRvc28gU3VwcGxpZXIgUmVtaXR0YW5jZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIE5vLjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj4xMDAwNDQwMzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIERhdGU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGFpZCBCeTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Db250b3NvIFN0b3JlcyBJbmM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGF5ZXIgSUQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q09OQUNNPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZSBUb3RhbDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DYXNoIERpc2NvdW50PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb24gUmVhc29uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPk5ldCBQYWlkPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOViBBQzMxMDE5MjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYgQUMzMTAzODE8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VG90YWw8L3Q+PC9zaT48L3NzdD5QSwECFAAUAAAAAAAAAAAAm92XFKUBAAClAQAAEwAAAAAAAAAAAAAAAAAAAAAAW0NvbnRlbnRfVHlwZXNdLnhtbFBLAQIUABQAAAAAAAAAAAAcSfe+FgEAABYBAAALAAAAAAAAAAAAAAAAANYBAABfcmVscy8ucmVsc1BLAQIUABQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAAAAAAAAAAAAAABUDAAB4bC93b3JrYm9vay54bWxQSwECFAAUAAAAAAAAAAAA8KZigRcBAAAXAQAAGgAAAAAAAAAAAAAAAABQBAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHNQSwECFAAUAAAAAAAAAAAAfOI0lyMBAAAjAQAADQAAAAAAAAAAAAAAAACfBQAAeGwvc3R5bGVzLnhtbFBLAQIUABQAAAAAAAAAAAA2iJycLgQAAC4EAAAYAAAAAAAAAAAAAAAAAO0GAAB4bC93b3Jrc2hlZXRzL3NoZWV0MS54bWxQSwECFAAUAAAAAAAAAAAAgy8neMoDAADKAwAAFAAAAAAAAAAAAAAAAABRCwAAeGwvc2hhcmVkU3RyaW5ncy54bWxQSwUGAAAAAAcABwDCAQAATQ8AAAAA",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0004.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004403.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0004.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAADZ8wbHmgMAAJoDAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI3MDwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+NjI1My4xODwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj42MjUzLjE4PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iRjkiIHM9IjIiPjx2PjYyNTMuMTg8L3Y+PC9jPjwvcm93Pjwvc2hlZXREYXRhPjwvd29ya3NoZWV0PlBLAwQUAAAAAAAAAAAA4ICLS5kDAACZAwAAFAAAAHhsL3NoYXJlZFN0cmluZ3MueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3N0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iIGNvdW50PSIxNiIgdW5pcXVlQ291bnQ9IjE2Ij48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q29udG9zbyBTdXBwbGllciBSZW1pdHRhbmNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgTm8uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPjEwMDA0NDQwPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgRGF0ZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYWlkIEJ5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNvbnRvc28gU3RvcmVzIEluYzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYXllciBJRDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DT05BQ008L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlIFRvdGFsPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNhc2ggRGlzY291bnQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbiBSZWFzb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+TmV0IFBhaWQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMjI3PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRvdGFsPC90Pjwvc2k+PC9zc3Q+UEsBAhQAFAAAAAAAAAAAAJvdlxSlAQAApQEAABMAAAAAAAAAAAAAAAAAAAAAAFtDb250ZW50X1R5cGVzXS54bWxQSwECFAAUAAAAAAAAAAAAHEn3vhYBAAAWAQAACwAAAAAAAAAAAAAAAADWAQAAX3JlbHMvLnJlbHNQSwECFAAUAAAAAAAAAAAAIr4bAg4BAAAOAQAADwAAAAAAAAAAAAAAAAAVAwAAeGwvd29ya2Jvb2sueG1sUEsBAhQAFAAAAAAAAAAAAPCmYoEXAQAAFwEAABoAAAAAAAAAAAAAAAAAUAQAAHhsL19yZWxzL3dvcmtib29rLnhtbC5yZWxzUEsBAhQAFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAAAAAAAAAAAAAAAnwUAAHhsL3N0eWxlcy54bWxQSwECFAAUAAAAAAAAAAAA2fMGx5oDAACaAwAAGAAAAAAAAAAAAAAAAADtBgAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sUEsBAhQAFAAAAAAAAAAAAOCAi0uZAwAAmQMAABQAAAAAAAAAAAAAAAAAvQoAAHhsL3NoYXJlZFN0cmluZ3MueG1sUEsFBgAAAAAHAAcAwgEAAIgOAAAAAA==",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0005.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004440.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0005.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAACqdT10xQQAAMUEAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI4MDwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MTAyNy43NTwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj4xMDI3Ljc1PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjM3NTguMTg8L3Y+PC9jPjxjIHI9IkM5IiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+Mzc1OC4xODwvdj48L2M+PC9yb3c+PHJvdyByPSIxMCI+PGMgcj0iQTEwIiB0PSJzIj48dj4xNjwvdj48L2M+PGMgcj0iQjEwIiBzPSIyIj48dj4xODU3Ljc2PC92PjwvYz48YyByPSJDMTAiIHM9IjIiPjx2PjM3LjE1PC92PjwvYz48YyByPSJGMTAiIHM9IjIiPjx2PjE4MjAuNjE8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMTEiPjxjIHI9IkExMSIgdD0icyI+PHY+MTc8L3Y+PC9jPjxjIHI9IkYxMSIgcz0iMiI+PHY+NjYwNi41NDwvdj48L2M+PC9yb3c+PC9zaGVldERhdGE+PC93b3Jrc2hlZXQ+UEsDBBQAAAAAAAAAAADR1KBg+wMAAPsDAAAUAAAAeGwvc2hhcmVkU3RyaW5ncy54bWw8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/Pjxzc3QgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgY291bnQ9IjE4IiB1bmlxdWVDb3VudD0iMTgiPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Db250b3NvIFN1cHBsaWVyIFJlbWl0dGFuY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBOby48L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+MTAwMDQ0Nzc8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBEYXRlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBhaWQgQnk8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q29udG9zbyBTdG9yZXMgSW5jPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBheWVyIElEPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNPTkFDTTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2UgVG90YWw8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q2FzaCBEaXNjb3VudDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uIFJlYXNvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5OZXQgUGFpZDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAxMzY8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMTU3PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDAwMzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Ub3RhbDwvdD48L3NpPjwvc3N0PlBLAQIUABQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAAAAAAAAAAAAAAAAAAABbQ29udGVudF9UeXBlc10ueG1sUEsBAhQAFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAAAAAAAAAAAAAAAA1gEAAF9yZWxzLy5yZWxzUEsBAhQAFAAAAAAAAAAAACK+GwIOAQAADgEAAA8AAAAAAAAAAAAAAAAAFQMAAHhsL3dvcmtib29rLnhtbFBLAQIUABQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAAAAAAAAAAAAAAFAEAAB4bC9fcmVscy93b3JrYm9vay54bWwucmVsc1BLAQIUABQAAAAAAAAAAAB84jSXIwEAACMBAAANAAAAAAAAAAAAAAAAAJ8FAAB4bC9zdHlsZXMueG1sUEsBAhQAFAAAAAAAAAAAAKp1PXTFBAAAxQQAABgAAAAAAAAAAAAAAAAA7QYAAHhsL3dvcmtzaGVldHMvc2hlZXQxLnhtbFBLAQIUABQAAAAAAAAAAADR1KBg+wMAAPsDAAAUAAAAAAAAAAAAAAAAAOgLAAB4bC9zaGFyZWRTdHJpbmdzLnhtbFBLBQYAAAAABwAHAMIBAAAVEAAAAAA=",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0007.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004477.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0007.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAADGGVhanQUAAJ0FAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI4Mzwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+NTQzOS4wNzwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj41NDM5LjA3PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjY3OTMuODI8L3Y+PC9jPjxjIHI9IkM5IiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+Njc5My44Mjwvdj48L2M+PC9yb3c+PHJvdyByPSIxMCI+PGMgcj0iQTEwIiB0PSJzIj48dj4xNjwvdj48L2M+PGMgcj0iQjEwIiBzPSIyIj48dj40MjQxLjQzPC92PjwvYz48YyByPSJDMTAiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkQxMCIgcz0iMiI+PHY+MjEyLjA3PC92PjwvYz48YyByPSJFMTAiIHQ9InMiPjx2PjE3PC92PjwvYz48YyByPSJGMTAiIHM9IjIiPjx2PjQwMjkuMzY8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMTEiPjxjIHI9IkExMSIgdD0icyI+PHY+MTg8L3Y+PC9jPjxjIHI9IkIxMSIgcz0iMiI+PHY+NzIxMi4wMjwvdj48L2M+PGMgcj0iQzExIiBzPSIyIj48dj4xNDQuMjQ8L3Y+PC9jPjxjIHI9IkYxMSIgcz0iMiI+PHY+NzA2Ny43ODwvdj48L2M+PC9yb3c+PHJvdyByPSIxMiI+PGMgcj0iQTEyIiB0PSJzIj48dj4xOTwvdj48L2M+PGMgcj0iRjEyIiBzPSIyIj48dj4yMzMzMC4wMzwvdj48L2M+PC9yb3c+PC9zaGVldERhdGE+PC93b3Jrc2hlZXQ+UEsDBBQAAAAAAAAAAAD3RL6LcAQAAHAEAAAUAAAAeGwvc2hhcmVkU3RyaW5ncy54bWw8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/Pjxzc3QgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgY291bnQ9IjIwIiB1bmlxdWVDb3VudD0iMjAiPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Db250b3NvIFN1cHBsaWVyIFJlbWl0dGFuY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBOby48L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+MTAwMDQ1MTQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBEYXRlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBhaWQgQnk8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q29udG9zbyBTdG9yZXMgSW5jPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBheWVyIElEPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNPTkFDTTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2UgVG90YWw8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q2FzaCBEaXNjb3VudDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uIFJlYXNvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5OZXQgUGFpZDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAwNTk8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMzA0PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDI1NTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj4wNiBTaG9ydGFnZTogcXVhbnRpdHkgY29udGVzdGVkPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDA4NzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Ub3RhbDwvdD48L3NpPjwvc3N0PlBLAQIUABQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAAAAAAAAAAAAAAAAAAABbQ29udGVudF9UeXBlc10ueG1sUEsBAhQAFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAAAAAAAAAAAAAAAA1gEAAF9yZWxzLy5yZWxzUEsBAhQAFAAAAAAAAAAAACK+GwIOAQAADgEAAA8AAAAAAAAAAAAAAAAAFQMAAHhsL3dvcmtib29rLnhtbFBLAQIUABQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAAAAAAAAAAAAAAFAEAAB4bC9fcmVscy93b3JrYm9vay54bWwucmVsc1BLAQIUABQAAAAAAAAAAAB84jSXIwEAACMBAAANAAAAAAAAAAAAAAAAAJ8FAAB4bC9zdHlsZXMueG1sUEsBAhQAFAAAAAAAAAAAAMYZWFqdBQAAnQUAABgAAAAAAAAAAAAAAAAA7QYAAHhsL3dvcmtzaGVldHMvc2hlZXQxLnhtbFBLAQIUABQAAAAAAAAAAAD3RL6LcAQAAHAEAAAUAAAAAAAAAAAAAAAAAMAMAAB4bC9zaGFyZWRTdHJpbmdzLnhtbFBLBQYAAAAABwAHAMIBAABiEQAAAAA=",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0008.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004514.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0008.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAABYi9M3wwQAAMMEAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI4Njwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MzYyMS4wNjwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj4zNjIxLjA2PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjU1Ni40Mjwvdj48L2M+PGMgcj0iQzkiIHM9IjIiPjx2PjExLjEyPC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+NTQ1LjMwPC92PjwvYz48L3Jvdz48cm93IHI9IjEwIj48YyByPSJBMTAiIHQ9InMiPjx2PjE2PC92PjwvYz48YyByPSJCMTAiIHM9IjIiPjx2PjQxODkuMDQ8L3Y+PC9jPjxjIHI9IkMxMCIgcz0iMiI+PHY+MC4wMDwvdj48L2M+PGMgcj0iRjEwIiBzPSIyIj48dj40MTg5LjA0PC92PjwvYz48L3Jvdz48cm93IHI9IjExIj48YyByPSJBMTEiIHQ9InMiPjx2PjE3PC92PjwvYz48YyByPSJGMTEiIHM9IjIiPjx2PjgzNTUuNDA8L3Y+PC9jPjwvcm93Pjwvc2hlZXREYXRhPjwvd29ya3NoZWV0PlBLAwQUAAAAAAAAAAAAjoO0ffsDAAD7AwAAFAAAAHhsL3NoYXJlZFN0cmluZ3MueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3N0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iIGNvdW50PSIxOCIgdW5pcXVlQ291bnQ9IjE4Ij48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q29udG9zbyBTdXBwbGllciBSZW1pdHRhbmNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgTm8uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPjEwMDA0NTUxPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgRGF0ZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYWlkIEJ5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNvbnRvc28gU3RvcmVzIEluYzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYXllciBJRDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DT05BQ008L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlIFRvdGFsPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNhc2ggRGlzY291bnQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbiBSZWFzb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+TmV0IFBhaWQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMjk3PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDMyNTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAxMjI8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VG90YWw8L3Q+PC9zaT48L3NzdD5QSwECFAAUAAAAAAAAAAAAm92XFKUBAAClAQAAEwAAAAAAAAAAAAAAAAAAAAAAW0NvbnRlbnRfVHlwZXNdLnhtbFBLAQIUABQAAAAAAAAAAAAcSfe+FgEAABYBAAALAAAAAAAAAAAAAAAAANYBAABfcmVscy8ucmVsc1BLAQIUABQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAAAAAAAAAAAAAABUDAAB4bC93b3JrYm9vay54bWxQSwECFAAUAAAAAAAAAAAA8KZigRcBAAAXAQAAGgAAAAAAAAAAAAAAAABQBAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHNQSwECFAAUAAAAAAAAAAAAfOI0lyMBAAAjAQAADQAAAAAAAAAAAAAAAACfBQAAeGwvc3R5bGVzLnhtbFBLAQIUABQAAAAAAAAAAABYi9M3wwQAAMMEAAAYAAAAAAAAAAAAAAAAAO0GAAB4bC93b3Jrc2hlZXRzL3NoZWV0MS54bWxQSwECFAAUAAAAAAAAAAAAjoO0ffsDAAD7AwAAFAAAAAAAAAAAAAAAAADmCwAAeGwvc2hhcmVkU3RyaW5ncy54bWxQSwUGAAAAAAcABwDCAQAAExAAAAAA",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0009.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004551.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0009.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAADxa04xmgMAAJoDAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI5Njwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+NDI5MS4yNjwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj40MjkxLjI2PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iRjkiIHM9IjIiPjx2PjQyOTEuMjY8L3Y+PC9jPjwvcm93Pjwvc2hlZXREYXRhPjwvd29ya3NoZWV0PlBLAwQUAAAAAAAAAAAAuEBempkDAACZAwAAFAAAAHhsL3NoYXJlZFN0cmluZ3MueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3N0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iIGNvdW50PSIxNiIgdW5pcXVlQ291bnQ9IjE2Ij48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q29udG9zbyBTdXBwbGllciBSZW1pdHRhbmNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgTm8uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPjEwMDA0NTg4PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgRGF0ZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYWlkIEJ5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNvbnRvc28gU3RvcmVzIEluYzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYXllciBJRDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DT05BQ008L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlIFRvdGFsPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNhc2ggRGlzY291bnQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbiBSZWFzb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+TmV0IFBhaWQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMTE1PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRvdGFsPC90Pjwvc2k+PC9zc3Q+UEsBAhQAFAAAAAAAAAAAAJvdlxSlAQAApQEAABMAAAAAAAAAAAAAAAAAAAAAAFtDb250ZW50X1R5cGVzXS54bWxQSwECFAAUAAAAAAAAAAAAHEn3vhYBAAAWAQAACwAAAAAAAAAAAAAAAADWAQAAX3JlbHMvLnJlbHNQSwECFAAUAAAAAAAAAAAAIr4bAg4BAAAOAQAADwAAAAAAAAAAAAAAAAAVAwAAeGwvd29ya2Jvb2sueG1sUEsBAhQAFAAAAAAAAAAAAPCmYoEXAQAAFwEAABoAAAAAAAAAAAAAAAAAUAQAAHhsL19yZWxzL3dvcmtib29rLnhtbC5yZWxzUEsBAhQAFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAAAAAAAAAAAAAAAnwUAAHhsL3N0eWxlcy54bWxQSwECFAAUAAAAAAAAAAAA8WtOMZoDAACaAwAAGAAAAAAAAAAAAAAAAADtBgAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sUEsBAhQAFAAAAAAAAAAAALhAXpqZAwAAmQMAABQAAAAAAAAAAAAAAAAAvQoAAHhsL3NoYXJlZFN0cmluZ3MueG1sUEsFBgAAAAAHAAcAwgEAAIgOAAAAAA==",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0011.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004588.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0011.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAAC2abY4mQUAAJkFAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjMwMzwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+NjkzMy4xNDwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkQ4IiBzPSIyIj48dj4zNDYuNjU8L3Y+PC9jPjxjIHI9IkU4IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iRjgiIHM9IjIiPjx2PjY1ODYuNDk8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOSI+PGMgcj0iQTkiIHQ9InMiPjx2PjE2PC92PjwvYz48YyByPSJCOSIgcz0iMiI+PHY+MzYwMS4yMzwvdj48L2M+PGMgcj0iQzkiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY5IiBzPSIyIj48dj4zNjAxLjIzPC92PjwvYz48L3Jvdz48cm93IHI9IjEwIj48YyByPSJBMTAiIHQ9InMiPjx2PjE3PC92PjwvYz48YyByPSJCMTAiIHM9IjIiPjx2PjM5NDEuMzE8L3Y+PC9jPjxjIHI9IkMxMCIgcz0iMiI+PHY+MC4wMDwvdj48L2M+PGMgcj0iRjEwIiBzPSIyIj48dj4zOTQxLjMxPC92PjwvYz48L3Jvdz48cm93IHI9IjExIj48YyByPSJBMTEiIHQ9InMiPjx2PjE4PC92PjwvYz48YyByPSJCMTEiIHM9IjIiPjx2PjYyNTMuOTA8L3Y+PC9jPjxjIHI9IkMxMSIgcz0iMiI+PHY+MC4wMDwvdj48L2M+PGMgcj0iRjExIiBzPSIyIj48dj42MjUzLjkwPC92PjwvYz48L3Jvdz48cm93IHI9IjEyIj48YyByPSJBMTIiIHQ9InMiPjx2PjE5PC92PjwvYz48YyByPSJGMTIiIHM9IjIiPjx2PjIwMzgyLjkzPC92PjwvYz48L3Jvdz48L3NoZWV0RGF0YT48L3dvcmtzaGVldD5QSwMEFAAAAAAAAAAAAH1sJhdwBAAAcAQAABQAAAB4bC9zaGFyZWRTdHJpbmdzLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PHNzdCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIiBjb3VudD0iMjAiIHVuaXF1ZUNvdW50PSIyMCI+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNvbnRvc28gU3VwcGxpZXIgUmVtaXR0YW5jZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIE5vLjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj4xMDAwNDYyNTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIERhdGU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGFpZCBCeTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Db250b3NvIFN0b3JlcyBJbmM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGF5ZXIgSUQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q09OQUNNPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZSBUb3RhbDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DYXNoIERpc2NvdW50PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb24gUmVhc29uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPk5ldCBQYWlkPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDIxMzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj4wNiBTaG9ydGFnZTogcXVhbnRpdHkgY29udGVzdGVkPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOViBBQzMxMDA0NTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTA0MTY8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMjQxPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRvdGFsPC90Pjwvc2k+PC9zc3Q+UEsBAhQAFAAAAAAAAAAAAJvdlxSlAQAApQEAABMAAAAAAAAAAAAAAAAAAAAAAFtDb250ZW50X1R5cGVzXS54bWxQSwECFAAUAAAAAAAAAAAAHEn3vhYBAAAWAQAACwAAAAAAAAAAAAAAAADWAQAAX3JlbHMvLnJlbHNQSwECFAAUAAAAAAAAAAAAIr4bAg4BAAAOAQAADwAAAAAAAAAAAAAAAAAVAwAAeGwvd29ya2Jvb2sueG1sUEsBAhQAFAAAAAAAAAAAAPCmYoEXAQAAFwEAABoAAAAAAAAAAAAAAAAAUAQAAHhsL19yZWxzL3dvcmtib29rLnhtbC5yZWxzUEsBAhQAFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAAAAAAAAAAAAAAAnwUAAHhsL3N0eWxlcy54bWxQSwECFAAUAAAAAAAAAAAAtmm2OJkFAACZBQAAGAAAAAAAAAAAAAAAAADtBgAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sUEsBAhQAFAAAAAAAAAAAAH1sJhdwBAAAcAQAABQAAAAAAAAAAAAAAAAAvAwAAHhsL3NoYXJlZFN0cmluZ3MueG1sUEsFBgAAAAAHAAcAwgEAAF4RAAAAAA==",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0013.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004625.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0013.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAADNHogjwwQAAMMEAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjMwODwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+NzczOS42Mjwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj43NzM5LjYyPC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjM0Ni40MDwvdj48L2M+PGMgcj0iQzkiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY5IiBzPSIyIj48dj4zNDYuNDA8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMTAiPjxjIHI9IkExMCIgdD0icyI+PHY+MTY8L3Y+PC9jPjxjIHI9IkIxMCIgcz0iMiI+PHY+MjAyOS45Nzwvdj48L2M+PGMgcj0iQzEwIiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGMTAiIHM9IjIiPjx2PjIwMjkuOTc8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMTEiPjxjIHI9IkExMSIgdD0icyI+PHY+MTc8L3Y+PC9jPjxjIHI9IkYxMSIgcz0iMiI+PHY+MTAxMTUuOTk8L3Y+PC9jPjwvcm93Pjwvc2hlZXREYXRhPjwvd29ya3NoZWV0PlBLAwQUAAAAAAAAAAAAmkXOsvsDAAD7AwAAFAAAAHhsL3NoYXJlZFN0cmluZ3MueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3N0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iIGNvdW50PSIxOCIgdW5pcXVlQ291bnQ9IjE4Ij48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q29udG9zbyBTdXBwbGllciBSZW1pdHRhbmNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgTm8uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPjEwMDA0NjYyPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgRGF0ZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYWlkIEJ5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNvbnRvc28gU3RvcmVzIEluYzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYXllciBJRDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DT05BQ008L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlIFRvdGFsPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNhc2ggRGlzY291bnQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbiBSZWFzb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+TmV0IFBhaWQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMTc4PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDA3MzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAzMzk8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VG90YWw8L3Q+PC9zaT48L3NzdD5QSwECFAAUAAAAAAAAAAAAm92XFKUBAAClAQAAEwAAAAAAAAAAAAAAAAAAAAAAW0NvbnRlbnRfVHlwZXNdLnhtbFBLAQIUABQAAAAAAAAAAAAcSfe+FgEAABYBAAALAAAAAAAAAAAAAAAAANYBAABfcmVscy8ucmVsc1BLAQIUABQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAAAAAAAAAAAAAABUDAAB4bC93b3JrYm9vay54bWxQSwECFAAUAAAAAAAAAAAA8KZigRcBAAAXAQAAGgAAAAAAAAAAAAAAAABQBAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHNQSwECFAAUAAAAAAAAAAAAfOI0lyMBAAAjAQAADQAAAAAAAAAAAAAAAACfBQAAeGwvc3R5bGVzLnhtbFBLAQIUABQAAAAAAAAAAADNHogjwwQAAMMEAAAYAAAAAAAAAAAAAAAAAO0GAAB4bC93b3Jrc2hlZXRzL3NoZWV0MS54bWxQSwECFAAUAAAAAAAAAAAAmkXOsvsDAAD7AwAAFAAAAAAAAAAAAAAAAADmCwAAeGwvc2hhcmVkU3RyaW5ncy54bWxQSwUGAAAAAAcABwDCAQAAExAAAAAA",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0014.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004662.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0014.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAACSY3RkmwMAAJsDAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjMxMDwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MzQxMi44NDwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjY4LjI1PC92PjwvYz48YyByPSJGOCIgcz0iMiI+PHY+MzM0NC41OTwvdj48L2M+PC9yb3c+PHJvdyByPSI5Ij48YyByPSJBOSIgdD0icyI+PHY+MTU8L3Y+PC9jPjxjIHI9IkY5IiBzPSIyIj48dj4zMzQ0LjU5PC92PjwvYz48L3Jvdz48L3NoZWV0RGF0YT48L3dvcmtzaGVldD5QSwMEFAAAAAAAAAAAAM7FdtiZAwAAmQMAABQAAAB4bC9zaGFyZWRTdHJpbmdzLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PHNzdCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIiBjb3VudD0iMTYiIHVuaXF1ZUNvdW50PSIxNiI+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNvbnRvc28gU3VwcGxpZXIgUmVtaXR0YW5jZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIE5vLjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj4xMDAwNDY5OTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIERhdGU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGFpZCBCeTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Db250b3NvIFN0b3JlcyBJbmM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGF5ZXIgSUQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q09OQUNNPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZSBUb3RhbDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DYXNoIERpc2NvdW50PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb24gUmVhc29uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPk5ldCBQYWlkPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDE4NTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Ub3RhbDwvdD48L3NpPjwvc3N0PlBLAQIUABQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAAAAAAAAAAAAAAAAAAABbQ29udGVudF9UeXBlc10ueG1sUEsBAhQAFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAAAAAAAAAAAAAAAA1gEAAF9yZWxzLy5yZWxzUEsBAhQAFAAAAAAAAAAAACK+GwIOAQAADgEAAA8AAAAAAAAAAAAAAAAAFQMAAHhsL3dvcmtib29rLnhtbFBLAQIUABQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAAAAAAAAAAAAAAFAEAAB4bC9fcmVscy93b3JrYm9vay54bWwucmVsc1BLAQIUABQAAAAAAAAAAAB84jSXIwEAACMBAAANAAAAAAAAAAAAAAAAAJ8FAAB4bC9zdHlsZXMueG1sUEsBAhQAFAAAAAAAAAAAAJJjdGSbAwAAmwMAABgAAAAAAAAAAAAAAAAA7QYAAHhsL3dvcmtzaGVldHMvc2hlZXQxLnhtbFBLAQIUABQAAAAAAAAAAADOxXbYmQMAAJkDAAAUAAAAAAAAAAAAAAAAAL4KAAB4bC9zaGFyZWRTdHJpbmdzLnhtbFBLBQYAAAAABwAHAMIBAACJDgAAAAA=",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0015.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004699.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0015.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAABsOsLDLgQAAC4EAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjMxNDwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MTExNi41NDwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj4xMTE2LjU0PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjE5MTMuMzc8L3Y+PC9jPjxjIHI9IkM5IiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+MTkxMy4zNzwvdj48L2M+PC9yb3c+PHJvdyByPSIxMCI+PGMgcj0iQTEwIiB0PSJzIj48dj4xNjwvdj48L2M+PGMgcj0iRjEwIiBzPSIyIj48dj4zMDI5LjkxPC92PjwvYz48L3Jvdz48L3NoZWV0RGF0YT48L3dvcmtzaGVldD5QSwMEFAAAAAAAAAAAAMv8YgjKAwAAygMAABQAAAB4bC9zaGFyZWRTdHJpbmdzLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PHNzdCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIiBjb3VudD0iMTciIHVuaXF1ZUNvdW50PSIxNyI+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNvbnRvc28gU3VwcGxpZXIgUmVtaXR0YW5jZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIE5vLjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj4xMDAwNDczNjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIERhdGU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGFpZCBCeTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Db250b3NvIFN0b3JlcyBJbmM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGF5ZXIgSUQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q09OQUNNPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZSBUb3RhbDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DYXNoIERpc2NvdW50PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb24gUmVhc29uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPk5ldCBQYWlkPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDIzNDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYgQUMzMTAyODM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VG90YWw8L3Q+PC9zaT48L3NzdD5QSwECFAAUAAAAAAAAAAAAm92XFKUBAAClAQAAEwAAAAAAAAAAAAAAAAAAAAAAW0NvbnRlbnRfVHlwZXNdLnhtbFBLAQIUABQAAAAAAAAAAAAcSfe+FgEAABYBAAALAAAAAAAAAAAAAAAAANYBAABfcmVscy8ucmVsc1BLAQIUABQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAAAAAAAAAAAAAABUDAAB4bC93b3JrYm9vay54bWxQSwECFAAUAAAAAAAAAAAA8KZigRcBAAAXAQAAGgAAAAAAAAAAAAAAAABQBAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHNQSwECFAAUAAAAAAAAAAAAfOI0lyMBAAAjAQAADQAAAAAAAAAAAAAAAACfBQAAeGwvc3R5bGVzLnhtbFBLAQIUABQAAAAAAAAAAABsOsLDLgQAAC4EAAAYAAAAAAAAAAAAAAAAAO0GAAB4bC93b3Jrc2hlZXRzL3NoZWV0MS54bWxQSwECFAAUAAAAAAAAAAAAy/xiCMoDAADKAwAAFAAAAAAAAAAAAAAAAABRCwAAeGwvc2hhcmVkU3RyaW5ncy54bWxQSwUGAAAAAAcABwDCAQAATQ8AAAAA",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0016.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004736.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0016.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAAC3HsKbKwQAACsEAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjMxODwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+NzEyNi4xMzwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjE0Mi41Mjwvdj48L2M+PGMgcj0iRjgiIHM9IjIiPjx2PjY5ODMuNjE8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOSI+PGMgcj0iQTkiIHQ9InMiPjx2PjE1PC92PjwvYz48YyByPSJEOSIgcz0iMiI+PHY+MjUuMDA8L3Y+PC9jPjxjIHI9IkU5IiB0PSJzIj48dj4xNjwvdj48L2M+PGMgcj0iRjkiIHM9IjIiPjx2Pi0yNS4wMDwvdj48L2M+PC9yb3c+PHJvdyByPSIxMCI+PGMgcj0iQTEwIiB0PSJzIj48dj4xNzwvdj48L2M+PGMgcj0iRjEwIiBzPSIyIj48dj42OTU4LjYxPC92PjwvYz48L3Jvdz48L3NoZWV0RGF0YT48L3dvcmtzaGVldD5QSwMEFAAAAAAAAAAAAEcZOs0BBAAAAQQAABQAAAB4bC9zaGFyZWRTdHJpbmdzLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PHNzdCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIiBjb3VudD0iMTgiIHVuaXF1ZUNvdW50PSIxOCI+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNvbnRvc28gU3VwcGxpZXIgUmVtaXR0YW5jZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIE5vLjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj4xMDAwNDc3MzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIERhdGU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGFpZCBCeTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Db250b3NvIFN0b3JlcyBJbmM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGF5ZXIgSUQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q09OQUNNPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZSBUb3RhbDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DYXNoIERpc2NvdW50PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb24gUmVhc29uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPk5ldCBQYWlkPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDA5NDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QUk9NT1RJT048L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UFJPTU8gQ28tb3AgcHJvbW90aW9uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRvdGFsPC90Pjwvc2k+PC9zc3Q+UEsBAhQAFAAAAAAAAAAAAJvdlxSlAQAApQEAABMAAAAAAAAAAAAAAAAAAAAAAFtDb250ZW50X1R5cGVzXS54bWxQSwECFAAUAAAAAAAAAAAAHEn3vhYBAAAWAQAACwAAAAAAAAAAAAAAAADWAQAAX3JlbHMvLnJlbHNQSwECFAAUAAAAAAAAAAAAIr4bAg4BAAAOAQAADwAAAAAAAAAAAAAAAAAVAwAAeGwvd29ya2Jvb2sueG1sUEsBAhQAFAAAAAAAAAAAAPCmYoEXAQAAFwEAABoAAAAAAAAAAAAAAAAAUAQAAHhsL19yZWxzL3dvcmtib29rLnhtbC5yZWxzUEsBAhQAFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAAAAAAAAAAAAAAAnwUAAHhsL3N0eWxlcy54bWxQSwECFAAUAAAAAAAAAAAAtx7CmysEAAArBAAAGAAAAAAAAAAAAAAAAADtBgAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sUEsBAhQAFAAAAAAAAAAAAEcZOs0BBAAAAQQAABQAAAAAAAAAAAAAAAAATgsAAHhsL3NoYXJlZFN0cmluZ3MueG1sUEsFBgAAAAAHAAcAwgEAAIEPAAAAAA==",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0017.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004773.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0017.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAAD46ER4mgMAAJoDAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjMyMzwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+NzA2NC4yNzwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj43MDY0LjI3PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iRjkiIHM9IjIiPjx2PjcwNjQuMjc8L3Y+PC9jPjwvcm93Pjwvc2hlZXREYXRhPjwvd29ya3NoZWV0PlBLAwQUAAAAAAAAAAAAqIsuNpUDAACVAwAAFAAAAHhsL3NoYXJlZFN0cmluZ3MueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3N0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iIGNvdW50PSIxNiIgdW5pcXVlQ291bnQ9IjE2Ij48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q29udG9zbyBTdXBwbGllciBSZW1pdHRhbmNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgTm8uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPjEwMDA0ODEwPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgRGF0ZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYWlkIEJ5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNvbnRvc28gU3RvcmVzIEluYzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYXllciBJRDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DT05BQ008L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlIFRvdGFsPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNhc2ggRGlzY291bnQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbiBSZWFzb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+TmV0IFBhaWQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+QUMzMTAxNzE8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VG90YWw8L3Q+PC9zaT48L3NzdD5QSwECFAAUAAAAAAAAAAAAm92XFKUBAAClAQAAEwAAAAAAAAAAAAAAAAAAAAAAW0NvbnRlbnRfVHlwZXNdLnhtbFBLAQIUABQAAAAAAAAAAAAcSfe+FgEAABYBAAALAAAAAAAAAAAAAAAAANYBAABfcmVscy8ucmVsc1BLAQIUABQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAAAAAAAAAAAAAABUDAAB4bC93b3JrYm9vay54bWxQSwECFAAUAAAAAAAAAAAA8KZigRcBAAAXAQAAGgAAAAAAAAAAAAAAAABQBAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHNQSwECFAAUAAAAAAAAAAAAfOI0lyMBAAAjAQAADQAAAAAAAAAAAAAAAACfBQAAeGwvc3R5bGVzLnhtbFBLAQIUABQAAAAAAAAAAAD46ER4mgMAAJoDAAAYAAAAAAAAAAAAAAAAAO0GAAB4bC93b3Jrc2hlZXRzL3NoZWV0MS54bWxQSwECFAAUAAAAAAAAAAAAqIsuNpUDAACVAwAAFAAAAAAAAAAAAAAAAAC9CgAAeGwvc2hhcmVkU3RyaW5ncy54bWxQSwUGAAAAAAcABwDCAQAAhA4AAAAA",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0018.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004810.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0018.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAADBBfn5mgMAAJoDAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjMyNzwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+NzcwOS42ODwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj43NzA5LjY4PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iRjkiIHM9IjIiPjx2Pjc3MDkuNjg8L3Y+PC9jPjwvcm93Pjwvc2hlZXREYXRhPjwvd29ya3NoZWV0PlBLAwQUAAAAAAAAAAAAP8juI5UDAACVAwAAFAAAAHhsL3NoYXJlZFN0cmluZ3MueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3N0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iIGNvdW50PSIxNiIgdW5pcXVlQ291bnQ9IjE2Ij48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q29udG9zbyBTdXBwbGllciBSZW1pdHRhbmNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgTm8uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPjEwMDA0ODQ3PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgRGF0ZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYWlkIEJ5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNvbnRvc28gU3RvcmVzIEluYzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYXllciBJRDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DT05BQ008L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlIFRvdGFsPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNhc2ggRGlzY291bnQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbiBSZWFzb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+TmV0IFBhaWQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+QUMzMTAxNDM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VG90YWw8L3Q+PC9zaT48L3NzdD5QSwECFAAUAAAAAAAAAAAAm92XFKUBAAClAQAAEwAAAAAAAAAAAAAAAAAAAAAAW0NvbnRlbnRfVHlwZXNdLnhtbFBLAQIUABQAAAAAAAAAAAAcSfe+FgEAABYBAAALAAAAAAAAAAAAAAAAANYBAABfcmVscy8ucmVsc1BLAQIUABQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAAAAAAAAAAAAAABUDAAB4bC93b3JrYm9vay54bWxQSwECFAAUAAAAAAAAAAAA8KZigRcBAAAXAQAAGgAAAAAAAAAAAAAAAABQBAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHNQSwECFAAUAAAAAAAAAAAAfOI0lyMBAAAjAQAADQAAAAAAAAAAAAAAAACfBQAAeGwvc3R5bGVzLnhtbFBLAQIUABQAAAAAAAAAAADBBfn5mgMAAJoDAAAYAAAAAAAAAAAAAAAAAO0GAAB4bC93b3Jrc2hlZXRzL3NoZWV0MS54bWxQSwECFAAUAAAAAAAAAAAAP8juI5UDAACVAwAAFAAAAAAAAAAAAAAAAAC9CgAAeGwvc2hhcmVkU3RyaW5ncy54bWxQSwUGAAAAAAcABwDCAQAAhA4AAAAA",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0019.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004847.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0019.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAACVD57NlwMAAJcDAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjMzMDwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MjU4Ljk0PC92PjwvYz48YyByPSJDOCIgcz0iMiI+PHY+MC4wMDwvdj48L2M+PGMgcj0iRjgiIHM9IjIiPjx2PjI1OC45NDwvdj48L2M+PC9yb3c+PHJvdyByPSI5Ij48YyByPSJBOSIgdD0icyI+PHY+MTU8L3Y+PC9jPjxjIHI9IkY5IiBzPSIyIj48dj4yNTguOTQ8L3Y+PC9jPjwvcm93Pjwvc2hlZXREYXRhPjwvd29ya3NoZWV0PlBLAwQUAAAAAAAAAAAA9891UJkDAACZAwAAFAAAAHhsL3NoYXJlZFN0cmluZ3MueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3N0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iIGNvdW50PSIxNiIgdW5pcXVlQ291bnQ9IjE2Ij48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q29udG9zbyBTdXBwbGllciBSZW1pdHRhbmNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgTm8uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPjEwMDA0ODg0PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgRGF0ZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYWlkIEJ5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNvbnRvc28gU3RvcmVzIEluYzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYXllciBJRDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DT05BQ008L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlIFRvdGFsPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNhc2ggRGlzY291bnQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbiBSZWFzb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+TmV0IFBhaWQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMzYwPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRvdGFsPC90Pjwvc2k+PC9zc3Q+UEsBAhQAFAAAAAAAAAAAAJvdlxSlAQAApQEAABMAAAAAAAAAAAAAAAAAAAAAAFtDb250ZW50X1R5cGVzXS54bWxQSwECFAAUAAAAAAAAAAAAHEn3vhYBAAAWAQAACwAAAAAAAAAAAAAAAADWAQAAX3JlbHMvLnJlbHNQSwECFAAUAAAAAAAAAAAAIr4bAg4BAAAOAQAADwAAAAAAAAAAAAAAAAAVAwAAeGwvd29ya2Jvb2sueG1sUEsBAhQAFAAAAAAAAAAAAPCmYoEXAQAAFwEAABoAAAAAAAAAAAAAAAAAUAQAAHhsL19yZWxzL3dvcmtib29rLnhtbC5yZWxzUEsBAhQAFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAAAAAAAAAAAAAAAnwUAAHhsL3N0eWxlcy54bWxQSwECFAAUAAAAAAAAAAAAlQ+ezZcDAACXAwAAGAAAAAAAAAAAAAAAAADtBgAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sUEsBAhQAFAAAAAAAAAAAAPfPdVCZAwAAmQMAABQAAAAAAAAAAAAAAAAAugoAAHhsL3NoYXJlZFN0cmluZ3MueG1sUEsFBgAAAAAHAAcAwgEAAIUOAAAAAA==",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0020.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004884.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0020.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAABv6rDS2AMAANgDAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjMzNjwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+Njk4OC40Njwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkQ4IiBzPSIyIj48dj4zNDkuNDI8L3Y+PC9jPjxjIHI9IkU4IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iRjgiIHM9IjIiPjx2PjY2MzkuMDQ8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOSI+PGMgcj0iQTkiIHQ9InMiPjx2PjE2PC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+NjYzOS4wNDwvdj48L2M+PC9yb3c+PC9zaGVldERhdGE+PC93b3Jrc2hlZXQ+UEsDBBQAAAAAAAAAAABHYiFB3QMAAN0DAAAUAAAAeGwvc2hhcmVkU3RyaW5ncy54bWw8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/Pjxzc3QgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgY291bnQ9IjE3IiB1bmlxdWVDb3VudD0iMTciPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Db250b3NvIFN1cHBsaWVyIFJlbWl0dGFuY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBOby48L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+MTAwMDQ5MjE8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBEYXRlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBhaWQgQnk8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q29udG9zbyBTdG9yZXMgSW5jPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBheWVyIElEPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNPTkFDTTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2UgVG90YWw8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q2FzaCBEaXNjb3VudDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uIFJlYXNvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5OZXQgUGFpZDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAwMzg8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+MDYgU2hvcnRhZ2U6IHF1YW50aXR5IGNvbnRlc3RlZDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Ub3RhbDwvdD48L3NpPjwvc3N0PlBLAQIUABQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAAAAAAAAAAAAAAAAAAABbQ29udGVudF9UeXBlc10ueG1sUEsBAhQAFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAAAAAAAAAAAAAAAA1gEAAF9yZWxzLy5yZWxzUEsBAhQAFAAAAAAAAAAAACK+GwIOAQAADgEAAA8AAAAAAAAAAAAAAAAAFQMAAHhsL3dvcmtib29rLnhtbFBLAQIUABQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAAAAAAAAAAAAAAFAEAAB4bC9fcmVscy93b3JrYm9vay54bWwucmVsc1BLAQIUABQAAAAAAAAAAAB84jSXIwEAACMBAAANAAAAAAAAAAAAAAAAAJ8FAAB4bC9zdHlsZXMueG1sUEsBAhQAFAAAAAAAAAAAAG/qsNLYAwAA2AMAABgAAAAAAAAAAAAAAAAA7QYAAHhsL3dvcmtzaGVldHMvc2hlZXQxLnhtbFBLAQIUABQAAAAAAAAAAABHYiFB3QMAAN0DAAAUAAAAAAAAAAAAAAAAAPsKAAB4bC9zaGFyZWRTdHJpbmdzLnhtbFBLBQYAAAAABwAHAMIBAAAKDwAAAAA=",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0021.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004921.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0021.xlsx"
-    },
-    {
-      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAADm2R6XbQQAAG0EAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjM0Mzwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+NjgyNC43NDwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkQ4IiBzPSIyIj48dj4zNDEuMjM8L3Y+PC9jPjxjIHI9IkU4IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iRjgiIHM9IjIiPjx2PjY0ODMuNTE8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOSI+PGMgcj0iQTkiIHQ9InMiPjx2PjE2PC92PjwvYz48YyByPSJCOSIgcz0iMiI+PHY+NzY5Ny4wNDwvdj48L2M+PGMgcj0iQzkiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY5IiBzPSIyIj48dj43Njk3LjA0PC92PjwvYz48L3Jvdz48cm93IHI9IjEwIj48YyByPSJBMTAiIHQ9InMiPjx2PjE3PC92PjwvYz48YyByPSJGMTAiIHM9IjIiPjx2PjE0MTgwLjU1PC92PjwvYz48L3Jvdz48L3NoZWV0RGF0YT48L3dvcmtzaGVldD5QSwMEFAAAAAAAAAAAAL7a5DMOBAAADgQAABQAAAB4bC9zaGFyZWRTdHJpbmdzLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PHNzdCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIiBjb3VudD0iMTgiIHVuaXF1ZUNvdW50PSIxOCI+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNvbnRvc28gU3VwcGxpZXIgUmVtaXR0YW5jZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIE5vLjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj4xMDAwNDk1ODwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIERhdGU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGFpZCBCeTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Db250b3NvIFN0b3JlcyBJbmM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGF5ZXIgSUQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q09OQUNNPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZSBUb3RhbDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DYXNoIERpc2NvdW50PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb24gUmVhc29uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPk5ldCBQYWlkPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDI3NjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj4wNiBTaG9ydGFnZTogcXVhbnRpdHkgY29udGVzdGVkPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDI0ODwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Ub3RhbDwvdD48L3NpPjwvc3N0PlBLAQIUABQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAAAAAAAAAAAAAAAAAAABbQ29udGVudF9UeXBlc10ueG1sUEsBAhQAFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAAAAAAAAAAAAAAAA1gEAAF9yZWxzLy5yZWxzUEsBAhQAFAAAAAAAAAAAACK+GwIOAQAADgEAAA8AAAAAAAAAAAAAAAAAFQMAAHhsL3dvcmtib29rLnhtbFBLAQIUABQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAAAAAAAAAAAAAAFAEAAB4bC9fcmVscy93b3JrYm9vay54bWwucmVsc1BLAQIUABQAAAAAAAAAAAB84jSXIwEAACMBAAANAAAAAAAAAAAAAAAAAJ8FAAB4bC9zdHlsZXMueG1sUEsBAhQAFAAAAAAAAAAAAObZHpdtBAAAbQQAABgAAAAAAAAAAAAAAAAA7QYAAHhsL3dvcmtzaGVldHMvc2hlZXQxLnhtbFBLAQIUABQAAAAAAAAAAAC+2uQzDgQAAA4EAAAUAAAAAAAAAAAAAAAAAJALAAB4bC9zaGFyZWRTdHJpbmdzLnhtbFBLBQYAAAAABwAHAMIBAADQDwAAAAA=",
-      "final_url" : "https://vendors.contoso.example/remittances/coac0023.xlsx",
-      "headers" : [
-        [
-          "Content-Type",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        ],
-        [
-          "Content-Disposition",
-          "attachment; filename=\"contoso-10004958.xlsx\""
-        ],
-        [
-          "Content-Encoding",
-          "gzip"
-        ],
-        [
-          "Transfer-Encoding",
-          "chunked"
-        ]
-      ],
-      "method" : "GET",
-      "status" : 200,
-      "url" : "https://vendors.contoso.example/remittances/coac0023.xlsx"
-    }
-  ],
-  "kinds" : [
-    "remittance"
-  ],
-  "portal" : "contoso",
-  "recorded_at" : "2026-12-01T13:28:12Z",
-  "to" : "2026-11-30"
-}
+        ("docs/examples/sandbox-mailbox.profile", #"""
+# The advice Mailbox Retail (the sandbox's e-mailing retailer) writes in the body of an e-mail: an HTML table
+# whose first rows hold the payment (a preamble inside the table), then one row per invoice and a Total row.
+name = sandbox-mailbox
+kind = remittance
+format = html
+table = "//table[@id='remittance']"
+currency = USD
+
+[match]
+contains = "Mailbox Retail"
+
+[rows]
+total = first_cell "Total"
+
+[payment]
+payment_reference = preamble "Payment number"
+payment_date = preamble "Payment date"
+payer = constant "Mailbox Retail"
+
+[line]
+reference = "Invoice"
+invoice_amount = "Invoice amount"
+amount_paid = "Paid"
 
 """#),
-        ("scrapers/contoso.scraper", #"""
-# Contoso Vendor Access: password, then a TOTP code; a POST search guarded by a field that
-# changes on every page; gzip and chunked answers.
-portal contoso "Contoso Vendor Access"
-origin main "https://vendors.contoso.example"
+        ("docs/examples/sandbox-totp-portal-remittance.profile", #"""
+# The Excel advice of the sandbox's two-step portal, shaped like a vendor portal's workbook: the payment above the
+# table, each invoice with its deduction beside it (the net paid in the last column), a promotion row taken off
+# the whole payment, and a Total row.
+name = sandbox-totp-portal-remittance
+kind = remittance
+format = xlsx
+currency = USD
 
-timeout 60 seconds
-concurrency 1
-rate 2 per second
+[rows]
+deduction = first_cell "PROMOTION"
+total = first_cell "Total"
 
-expired if url "/signin"
+[payment]
+payment_reference = preamble "Remittance No."
+payment_date = preamble "Remittance Date"
+payer = preamble "Paid By"
+payer_id = preamble "Payer ID"
 
-login {
-  post "/signin" form { user: vault.username, pass: vault.password }
-  fail account_locked if text "Account locked"
-  fail auth_failed if text "Invalid username or password"
-  expect status 302
-  # The code form needs no visit: post the code straight away.
-  expect header "Location" == "/verify"
-  # `totp` is the current RFC 6238 code; a code is never sent twice.
-  post "/verify" form { code: totp }
-  fail auth_failed if text "not valid"
-  expect status 302
-  # Single sign-on: the link carries a one-time `code` and `state` (hidden in HAR files and
-  # cassettes); following it sets the session. Where it then points, the search fetches itself.
-  get header "Location"
-  expect status 302
-  expect header "Location" == "/remittances"
-}
+[line]
+reference = "Invoice"
+invoice_amount = "Invoice Total"
+discount = "Cash Discount"
+deduction_amount = "Deduction"
+deduction_code = "Deduction Reason" | match "^(\S+)"
+deduction_text = "Deduction Reason" | match "^\S+ (.*)$"
+amount_paid = "Net Paid"
 
-remittances {
-  get "/remittances"
-  let state = xpath "//input[@name='state']/@value"
-  post "/remittances/search" form {
-    state: state
-    from: range.from | date "yyyy-MM-dd"
-    to: range.to | date "yyyy-MM-dd"
-  }
-  expect element "//ul[@id='results'] | //p[@class='empty']"
-  for result in xpath "//ul[@id='results']/li" {
-    download get xpath(result, "a/@href") kind remittance expect type xlsx
-      reference xpath(result, "a")
-      date xpath(result, "span[@class='date']")
-  }
-}
+[deduction]
+deduction_amount = "Net Paid"
+deduction_code = "Deduction Reason" | match "^(\S+)"
+deduction_text = "Deduction Reason" | match "^\S+ (.*)$"
 
 """#),
-        ("scrapers/northwind.cassette", #"""
+        ("scrapers/sandbox-html-portal.cassette", #"""
 {
   "downloads" : [
     {
@@ -1057,8 +189,8 @@ remittances {
         "date" : "2026-08-16",
         "reference" : "10000000"
       },
-      "sha256" : "be1e2e44c9d78c8f886ad4bee41e04c6a6538f9e6b482a063febd826f37e74e2",
-      "size" : 416
+      "sha256" : "20db02b3e682a6527291101c190c99a1e7b3b4df24bc32fefebbedb75782c80f",
+      "size" : 412
     },
     {
       "file_name" : "remittance_10000037.csv",
@@ -1068,8 +200,8 @@ remittances {
         "date" : "2026-08-21",
         "reference" : "10000037"
       },
-      "sha256" : "ca7e838b685451142f1644878dcde7db4141cccc0b3296a8737e3c6112a34aa2",
-      "size" : 468
+      "sha256" : "abaa795b804a11d232e250d6fccb4526c59cd1f30b6754383ed2c0ffb8d1b0d6",
+      "size" : 464
     },
     {
       "file_name" : "remittance_10000074.csv",
@@ -1079,8 +211,8 @@ remittances {
         "date" : "2026-08-24",
         "reference" : "10000074"
       },
-      "sha256" : "61e7c4ab3f6afe2abd033e80001ad5a618e3dd59cfda043246e67ff04e86a909",
-      "size" : 509
+      "sha256" : "16c08597f497546056cfa291df262fa28022c8361d1a4ff029a7ef2e578fe2a6",
+      "size" : 505
     },
     {
       "file_name" : "remittance_10000111.csv",
@@ -1090,8 +222,8 @@ remittances {
         "date" : "2026-08-30",
         "reference" : "10000111"
       },
-      "sha256" : "286ac1f9582a7401cb115bc918bfea70b55cf10ae748c88f6932a35241b6c925",
-      "size" : 597
+      "sha256" : "ee1798183a437b55f07b3681dba53906dae61f01731c1f1b9ffef2589dfb3972",
+      "size" : 593
     },
     {
       "file_name" : "remittance_10000148.csv",
@@ -1101,8 +233,8 @@ remittances {
         "date" : "2026-09-01",
         "reference" : "10000148"
       },
-      "sha256" : "c55f501a320071903c9f58de370c58e065e30399eccfe298f0b721b7e332e6d0",
-      "size" : 499
+      "sha256" : "073c6403faca8c292bc0881dd10aab2f9ca8a4cdff908661435bb6190401312b",
+      "size" : 495
     },
     {
       "file_name" : "remittance_10000185.csv",
@@ -1112,8 +244,8 @@ remittances {
         "date" : "2026-09-11",
         "reference" : "10000185"
       },
-      "sha256" : "c581358a905b7501f2f4bf8afe5228532e2c3cce1676411a27b7cd18ba3fb873",
-      "size" : 415
+      "sha256" : "cd03359a5803924e4f2f5347f61bdbacd0a873b76b226b9f0f8c46776b6881bc",
+      "size" : 411
     },
     {
       "file_name" : "remittance_10000222.csv",
@@ -1123,8 +255,8 @@ remittances {
         "date" : "2026-09-13",
         "reference" : "10000222"
       },
-      "sha256" : "550770e345c737e4be30801889252287b518c76448a62a48b79b2d1bbe520bc0",
-      "size" : 330
+      "sha256" : "eff9d5de9dd62949ab993d786c8dcd48d7e3ad45f93538864915db0b3134be28",
+      "size" : 326
     },
     {
       "file_name" : "remittance_10000259.csv",
@@ -1134,8 +266,8 @@ remittances {
         "date" : "2026-09-18",
         "reference" : "10000259"
       },
-      "sha256" : "c1c46bab20cf8e1b4ae7148808a717724f436d530d0ca243211e0231d0ab091a",
-      "size" : 498
+      "sha256" : "48af22a9a714083089b892a4c4d551ea1afd43d9e991e1537c4e94ce5502b216",
+      "size" : 494
     },
     {
       "file_name" : "remittance_10000296.csv",
@@ -1145,8 +277,8 @@ remittances {
         "date" : "2026-09-21",
         "reference" : "10000296"
       },
-      "sha256" : "259a25d4acbcc881949458d54074fee2495f8573fed03efcd792d72bc1005cce",
-      "size" : 330
+      "sha256" : "075630f2de7a64842e7250ee79f38131c5bedc5b7d0f28a7853d589ab3ef7563",
+      "size" : 326
     },
     {
       "file_name" : "remittance_10000333.csv",
@@ -1156,8 +288,8 @@ remittances {
         "date" : "2026-09-29",
         "reference" : "10000333"
       },
-      "sha256" : "c31aa332df225ad042be12107064ebbefd581b3dd0b4a46e2d05c861b122c06e",
-      "size" : 378
+      "sha256" : "0475061815e028b003667f377841561856737f7e65b6a5841e34ac3b24fe4948",
+      "size" : 374
     },
     {
       "file_name" : "remittance_10000370.csv",
@@ -1167,8 +299,8 @@ remittances {
         "date" : "2026-10-03",
         "reference" : "10000370"
       },
-      "sha256" : "f2794758dcbbde0033b1c2cb940a689f80f377e396ace737897da6af607d48db",
-      "size" : 498
+      "sha256" : "34c89cc770d571c9f47531ac70b17775ca7e41a5d7cf98151fcd6cd4fbb4cead",
+      "size" : 494
     },
     {
       "file_name" : "remittance_10000407.csv",
@@ -1178,8 +310,8 @@ remittances {
         "date" : "2026-10-07",
         "reference" : "10000407"
       },
-      "sha256" : "7ca84cea98a2daa104198aa4141915e7777f762ede885ccc3c8d60489761c631",
-      "size" : 326
+      "sha256" : "15c424349b3a003dc6ea9ec4363fd93a8b24c5d84c295238797f00e33af36597",
+      "size" : 322
     },
     {
       "file_name" : "remittance_10000444.csv",
@@ -1189,8 +321,8 @@ remittances {
         "date" : "2026-10-16",
         "reference" : "10000444"
       },
-      "sha256" : "54ec8dadfe360549037bf7e0e2ab7294922e49ae3b2b66312c67fd3bc95934d4",
-      "size" : 330
+      "sha256" : "064aadbb6e64a4e0706e6b480ff478b0d07a45d5336d7ec4fa2866dfd5c5a341",
+      "size" : 326
     },
     {
       "file_name" : "remittance_10000481.csv",
@@ -1200,8 +332,8 @@ remittances {
         "date" : "2026-10-21",
         "reference" : "10000481"
       },
-      "sha256" : "eb1c4f3b135dd84daaa23a5cff697f124a6d66eab8781b3bbb39f5d8bc7a8ba5",
-      "size" : 407
+      "sha256" : "547d53616c3718b5daacd7bd748ff5db1fd860b8c59f42519625304e7e65b2ed",
+      "size" : 403
     },
     {
       "file_name" : "remittance_10000518.csv",
@@ -1211,8 +343,8 @@ remittances {
         "date" : "2026-10-24",
         "reference" : "10000518"
       },
-      "sha256" : "05d6aa134396da3a053c8e2dea9e9887863fe8e7003bee417aed082f8e7dae1f",
-      "size" : 380
+      "sha256" : "0d84fad6b6240ce0bc95dd1161b5dd99f22ac9d544cee8c489aa5aa158f9928a",
+      "size" : 376
     },
     {
       "file_name" : "remittance_10000555.csv",
@@ -1222,8 +354,8 @@ remittances {
         "date" : "2026-10-28",
         "reference" : "10000555"
       },
-      "sha256" : "a4856c7ef2e77ac4a1388e3c6ea4c4d5153c0c7959bf9f6346d7e326e5d74968",
-      "size" : 330
+      "sha256" : "1ed946c5caebb1952a940360099ae3ca36ee8dd07b8036863477a240a8badbab",
+      "size" : 326
     },
     {
       "file_name" : "remittance_10000592.csv",
@@ -1233,8 +365,8 @@ remittances {
         "date" : "2026-11-01",
         "reference" : "10000592"
       },
-      "sha256" : "c5a2833e2c8a3246c7a3b589b818dbcc34935e2f2aa7e76eacc265a04f9b89a2",
-      "size" : 330
+      "sha256" : "c1302df223b7fb157962b2b1d6569d6302ca997f9b74b65fe07d5417c0d6ecb1",
+      "size" : 326
     },
     {
       "file_name" : "remittance_10000629.csv",
@@ -1244,8 +376,8 @@ remittances {
         "date" : "2026-11-04",
         "reference" : "10000629"
       },
-      "sha256" : "6aeb5707e0bf69f39fc41b7d6d3d0c7913f90d695ed3cc8524e4f08844dd16fa",
-      "size" : 330
+      "sha256" : "6176af5c4be96b1fdc76404afc6b24503b676f3081d618810e15c53b78db489c",
+      "size" : 326
     },
     {
       "file_name" : "remittance_10000666.csv",
@@ -1255,16 +387,16 @@ remittances {
         "date" : "2026-11-17",
         "reference" : "10000666"
       },
-      "sha256" : "2b73d909b50836590371b9b9ed3e13834f77bd4afc0d7c16622059f4d7dd112e",
-      "size" : 494
+      "sha256" : "c709d543dd50cba774b4c91dd839bd32dce971f6a8e5043f08ae5872accb7578",
+      "size" : 490
     }
   ],
   "format" : "nightjar-cassette/1",
   "from" : "2026-08-01",
   "interactions" : [
     {
-      "body" : "<!DOCTYPE html><html><head><title>Northwind Supplier Portal — Sign in</title></head><body><div id=\"main\"><h1>Northwind Supplier Portal — Sign in</h1><form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"__RequestVerificationToken\" value=\"[REDACTED]\">\n<label>User name <input name=\"UserName\"></label><label>Password <input type=\"password\" name=\"Password\"></label>\n<button type=\"submit\">Sign in</button></form></div>",
-      "final_url" : "https://suppliers.northwind.example/login",
+      "body" : "<!DOCTYPE html><html><head><title>Sandbox HTML Portal — Sign in</title></head><body><div id=\"main\"><h1>Sandbox HTML Portal — Sign in</h1><form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"__RequestVerificationToken\" value=\"[REDACTED]\">\n<label>User name <input name=\"UserName\"></label><label>Password <input type=\"password\" name=\"Password\"></label>\n<button type=\"submit\">Sign in</button></form></div>",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/login",
       "headers" : [
         [
           "Content-Type",
@@ -1272,16 +404,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "429"
+          "417"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/login"
+      "url" : "https://suppliers.sandbox-html-portal.example/login"
     },
     {
       "body" : "",
-      "final_url" : "https://suppliers.northwind.example/login",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/login",
       "headers" : [
         [
           "Location",
@@ -1289,7 +421,7 @@ remittances {
         ],
         [
           "Set-Cookie",
-          "northwind_session=[REDACTED]; Path=/; HttpOnly"
+          "sandbox-html-portal_session=[REDACTED]; Path=/; HttpOnly"
         ],
         [
           "Content-Length",
@@ -1299,11 +431,11 @@ remittances {
       "method" : "POST",
       "request_body" : "UserName=acme-ar&Password=[REDACTED]&__RequestVerificationToken=[REDACTED]",
       "status" : 302,
-      "url" : "https://suppliers.northwind.example/login"
+      "url" : "https://suppliers.sandbox-html-portal.example/login"
     },
     {
-      "body" : "<!DOCTYPE html><html><head><title>Remittances</title></head><body><div id=\"main\"><h1>Remittances</h1><table id=\"remits\"><tr><th>Check</th><th>Date</th><th>Amount</th><th></th></tr><tr><td>10000000</td><td>2026-08-16</td><td>9416.78</td><td><a href=\"/payments/remittance/noac0000/download\">Download</a></td></tr><tr><td>10000037</td><td>2026-08-21</td><td>22537.44</td><td><a href=\"/payments/remittance/noac0001/download\">Download</a></td></tr><tr><td>10000074</td><td>2026-08-24</td><td>25383.85</td><td><a href=\"/payments/remittance/noac0002/download\">Download</a></td></tr><tr><td>10000111</td><td>2026-08-30</td><td>18549.29</td><td><a href=\"/payments/remittance/noac0003/download\">Download</a></td></tr></table></div>",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance?fromDate=08%2F01%2F2026&toDate=08%2F31%2F2026",
+      "body" : "<!DOCTYPE html><html><head><title>Remittances</title></head><body><div id=\"main\"><h1>Remittances</h1><table id=\"remits\"><tr><th>Check</th><th>Date</th><th>Amount</th><th></th></tr><tr><td>10000000</td><td>2026-08-16</td><td>9416.78</td><td><a href=\"/payments/remittance/htac0000/download\">Download</a></td></tr><tr><td>10000037</td><td>2026-08-21</td><td>22537.44</td><td><a href=\"/payments/remittance/htac0001/download\">Download</a></td></tr><tr><td>10000074</td><td>2026-08-24</td><td>25383.85</td><td><a href=\"/payments/remittance/htac0002/download\">Download</a></td></tr><tr><td>10000111</td><td>2026-08-30</td><td>18549.29</td><td><a href=\"/payments/remittance/htac0003/download\">Download</a></td></tr></table></div>",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance?fromDate=08%2F01%2F2026&toDate=08%2F31%2F2026",
       "headers" : [
         [
           "Content-Type",
@@ -1316,11 +448,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance?fromDate=08%2F01%2F2026&toDate=08%2F31%2F2026"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance?fromDate=08%2F01%2F2026&toDate=08%2F31%2F2026"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000000,,,,,,\nPayment Date:,08/16/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110260,1332.07,0.00,1332.07,,,\nINVOICE,AC110162,1889.45,0.00,1889.45,,,\nINVOICE,INV-AC110050,6195.26,0.00,6195.26,,,\nTotal,,,,9416.78,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0000/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000000,,,,,,\nPayment Date:,08/16/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110260,1332.07,0.00,1332.07,,,\nINVOICE,AC110162,1889.45,0.00,1889.45,,,\nINVOICE,INV-AC110050,6195.26,0.00,6195.26,,,\nTotal,,,,9416.78,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0000/download",
       "headers" : [
         [
           "Content-Type",
@@ -1332,16 +464,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "416"
+          "412"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0000/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0000/download"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000037,,,,,,\nPayment Date:,08/21/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110169,6069.16,0.00,6069.16,,,\nINVOICE,INV-AC110379,3039.92,0.00,3039.92,,,\nINVOICE,INV-AC110015,7250.70,145.01,7105.69,,,\nINVOICE,INV-AC110414,6322.67,0.00,6322.67,,,\nTotal,,,,22537.44,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0001/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000037,,,,,,\nPayment Date:,08/21/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110169,6069.16,0.00,6069.16,,,\nINVOICE,INV-AC110379,3039.92,0.00,3039.92,,,\nINVOICE,INV-AC110015,7250.70,145.01,7105.69,,,\nINVOICE,INV-AC110414,6322.67,0.00,6322.67,,,\nTotal,,,,22537.44,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0001/download",
       "headers" : [
         [
           "Content-Type",
@@ -1353,16 +485,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "468"
+          "464"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0001/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0001/download"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000074,,,,,,\nPayment Date:,08/24/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110330,363.60,0.00,363.60,,,\nINVOICE,INV-AC110106,8340.03,0.00,8340.03,,,\nINVOICE,INV-AC110232,7710.90,0.00,7710.90,,,\nINVOICE,INV-AC110127,5787.35,0.00,5787.35,,,\nINVOICE,INV-AC110309,3181.97,0.00,3181.97,,,\nTotal,,,,25383.85,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0002/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000074,,,,,,\nPayment Date:,08/24/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110330,363.60,0.00,363.60,,,\nINVOICE,INV-AC110106,8340.03,0.00,8340.03,,,\nINVOICE,INV-AC110232,7710.90,0.00,7710.90,,,\nINVOICE,INV-AC110127,5787.35,0.00,5787.35,,,\nINVOICE,INV-AC110309,3181.97,0.00,3181.97,,,\nTotal,,,,25383.85,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0002/download",
       "headers" : [
         [
           "Content-Type",
@@ -1374,16 +506,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "509"
+          "505"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0002/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0002/download"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000111,,,,,,\nPayment Date:,08/30/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110001,4271.06,0.00,4271.06,,,\nDEDUCTION,INV-AC110001,,,-213.55,06,\"Shortage: quantity contested\",DM-110001\nINVOICE,INV-AC110197,1101.67,0.00,1101.67,,,\nINVOICE,INV-AC110218,8358.47,0.00,8358.47,,,\nINVOICE,INV-AC110120,5056.64,0.00,5056.64,,,\nDEDUCTION,,,,-25.00,PROMO,Co-op promotion,PR-NOAC0003\nTotal,,,,18549.29,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0003/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000111,,,,,,\nPayment Date:,08/30/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110001,4271.06,0.00,4271.06,,,\nDEDUCTION,INV-AC110001,,,-213.55,06,\"Shortage: quantity contested\",DM-110001\nINVOICE,INV-AC110197,1101.67,0.00,1101.67,,,\nINVOICE,INV-AC110218,8358.47,0.00,8358.47,,,\nINVOICE,INV-AC110120,5056.64,0.00,5056.64,,,\nDEDUCTION,,,,-25.00,PROMO,Co-op promotion,PR-HTAC0003\nTotal,,,,18549.29,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0003/download",
       "headers" : [
         [
           "Content-Type",
@@ -1395,16 +527,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "597"
+          "593"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0003/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0003/download"
     },
     {
-      "body" : "<!DOCTYPE html><html><head><title>Remittances</title></head><body><div id=\"main\"><h1>Remittances</h1><table id=\"remits\"><tr><th>Check</th><th>Date</th><th>Amount</th><th></th></tr><tr><td>10000148</td><td>2026-09-01</td><td>16727.51</td><td><a href=\"/payments/remittance/noac0004/download\">Download</a></td></tr><tr><td>10000185</td><td>2026-09-11</td><td>12157.54</td><td><a href=\"/payments/remittance/noac0006/download\">Download</a></td></tr><tr><td>10000222</td><td>2026-09-13</td><td>1777.60</td><td><a href=\"/payments/remittance/noac0007/download\">Download</a></td></tr><tr><td>10000259</td><td>2026-09-18</td><td>13974.23</td><td><a href=\"/payments/remittance/noac0008/download\">Download</a></td></tr><tr><td>10000296</td><td>2026-09-21</td><td>5277.32</td><td><a href=\"/payments/remittance/noac0009/download\">Download</a></td></tr></table><a class=\"next\" href=\"/payments/remittance?fromDate=09/01/2026&toDate=10/01/2026&page=2\">Next »</a></div>",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance?fromDate=09%2F01%2F2026&toDate=10%2F01%2F2026",
+      "body" : "<!DOCTYPE html><html><head><title>Remittances</title></head><body><div id=\"main\"><h1>Remittances</h1><table id=\"remits\"><tr><th>Check</th><th>Date</th><th>Amount</th><th></th></tr><tr><td>10000148</td><td>2026-09-01</td><td>16727.51</td><td><a href=\"/payments/remittance/htac0004/download\">Download</a></td></tr><tr><td>10000185</td><td>2026-09-11</td><td>12157.54</td><td><a href=\"/payments/remittance/htac0006/download\">Download</a></td></tr><tr><td>10000222</td><td>2026-09-13</td><td>1777.60</td><td><a href=\"/payments/remittance/htac0007/download\">Download</a></td></tr><tr><td>10000259</td><td>2026-09-18</td><td>13974.23</td><td><a href=\"/payments/remittance/htac0008/download\">Download</a></td></tr><tr><td>10000296</td><td>2026-09-21</td><td>5277.32</td><td><a href=\"/payments/remittance/htac0009/download\">Download</a></td></tr></table><a class=\"next\" href=\"/payments/remittance?fromDate=09/01/2026&toDate=10/01/2026&page=2\">Next »</a></div>",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance?fromDate=09%2F01%2F2026&toDate=10%2F01%2F2026",
       "headers" : [
         [
           "Content-Type",
@@ -1417,11 +549,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance?fromDate=09%2F01%2F2026&toDate=10%2F01%2F2026"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance?fromDate=09%2F01%2F2026&toDate=10%2F01%2F2026"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000148,,,,,,\nPayment Date:,09/01/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110085,4902.29,98.04,4804.25,,,\nINVOICE,INV AC110057,4011.15,0.00,4011.15,,,\nINVOICE,INV-AC110274,8328.53,0.00,8328.53,,,\nDEDUCTION,INV-AC110274,,,-416.42,06,\"Shortage: quantity contested\",DM-110274\nTotal,,,,16727.51,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0004/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000148,,,,,,\nPayment Date:,09/01/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110085,4902.29,98.04,4804.25,,,\nINVOICE,INV AC110057,4011.15,0.00,4011.15,,,\nINVOICE,INV-AC110274,8328.53,0.00,8328.53,,,\nDEDUCTION,INV-AC110274,,,-416.42,06,\"Shortage: quantity contested\",DM-110274\nTotal,,,,16727.51,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0004/download",
       "headers" : [
         [
           "Content-Type",
@@ -1433,16 +565,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "499"
+          "495"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0004/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0004/download"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000185,,,,,,\nPayment Date:,09/11/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110246,4267.47,0.00,4267.47,,,\nINVOICE,INV-AC110211,7101.89,0.00,7101.89,,,\nINVOICE,AC110281,788.18,0.00,788.18,,,\nTotal,,,,12157.54,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0006/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000185,,,,,,\nPayment Date:,09/11/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110246,4267.47,0.00,4267.47,,,\nINVOICE,INV-AC110211,7101.89,0.00,7101.89,,,\nINVOICE,AC110281,788.18,0.00,788.18,,,\nTotal,,,,12157.54,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0006/download",
       "headers" : [
         [
           "Content-Type",
@@ -1454,16 +586,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "415"
+          "411"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0006/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0006/download"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000222,,,,,,\nPayment Date:,09/13/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110183,1777.60,0.00,1777.60,,,\nTotal,,,,1777.60,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0007/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000222,,,,,,\nPayment Date:,09/13/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110183,1777.60,0.00,1777.60,,,\nTotal,,,,1777.60,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0007/download",
       "headers" : [
         [
           "Content-Type",
@@ -1475,16 +607,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "330"
+          "326"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0007/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0007/download"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000259,,,,,,\nPayment Date:,09/18/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110253,3937.81,0.00,3937.81,,,\nINVOICE,INV-AC110351,8355.86,0.00,8355.86,,,\nDEDUCTION,INV-AC110351,,,-417.79,06,\"Shortage: quantity contested\",DM-110351\nINVOICE,INV-AC110036,2098.35,0.00,2098.35,,,\nTotal,,,,13974.23,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0008/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000259,,,,,,\nPayment Date:,09/18/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110253,3937.81,0.00,3937.81,,,\nINVOICE,INV-AC110351,8355.86,0.00,8355.86,,,\nDEDUCTION,INV-AC110351,,,-417.79,06,\"Shortage: quantity contested\",DM-110351\nINVOICE,INV-AC110036,2098.35,0.00,2098.35,,,\nTotal,,,,13974.23,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0008/download",
       "headers" : [
         [
           "Content-Type",
@@ -1496,16 +628,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "498"
+          "494"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0008/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0008/download"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000296,,,,,,\nPayment Date:,09/21/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110043,5277.32,0.00,5277.32,,,\nTotal,,,,5277.32,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0009/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000296,,,,,,\nPayment Date:,09/21/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110043,5277.32,0.00,5277.32,,,\nTotal,,,,5277.32,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0009/download",
       "headers" : [
         [
           "Content-Type",
@@ -1517,16 +649,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "330"
+          "326"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0009/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0009/download"
     },
     {
-      "body" : "<!DOCTYPE html><html><head><title>Remittances</title></head><body><div id=\"main\"><h1>Remittances</h1><table id=\"remits\"><tr><th>Check</th><th>Date</th><th>Amount</th><th></th></tr><tr><td>10000333</td><td>2026-09-29</td><td>11296.04</td><td><a href=\"/payments/remittance/noac0011/download\">Download</a></td></tr></table></div>",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance?fromDate=09/01/2026&toDate=10/01/2026&page=2",
+      "body" : "<!DOCTYPE html><html><head><title>Remittances</title></head><body><div id=\"main\"><h1>Remittances</h1><table id=\"remits\"><tr><th>Check</th><th>Date</th><th>Amount</th><th></th></tr><tr><td>10000333</td><td>2026-09-29</td><td>11296.04</td><td><a href=\"/payments/remittance/htac0011/download\">Download</a></td></tr></table></div>",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance?fromDate=09/01/2026&toDate=10/01/2026&page=2",
       "headers" : [
         [
           "Content-Type",
@@ -1539,11 +671,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance?fromDate=09/01/2026&toDate=10/01/2026&page=2"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance?fromDate=09/01/2026&toDate=10/01/2026&page=2"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000333,,,,,,\nPayment Date:,09/29/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110365,8787.82,175.75,8612.07,,,\nINVOICE,INV-AC110337,2683.97,0.00,2683.97,,,\nTotal,,,,11296.04,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0011/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000333,,,,,,\nPayment Date:,09/29/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110365,8787.82,175.75,8612.07,,,\nINVOICE,INV-AC110337,2683.97,0.00,2683.97,,,\nTotal,,,,11296.04,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0011/download",
       "headers" : [
         [
           "Content-Type",
@@ -1555,16 +687,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "378"
+          "374"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0011/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0011/download"
     },
     {
-      "body" : "<!DOCTYPE html><html><head><title>Remittances</title></head><body><div id=\"main\"><h1>Remittances</h1><table id=\"remits\"><tr><th>Check</th><th>Date</th><th>Amount</th><th></th></tr><tr><td>10000370</td><td>2026-10-03</td><td>10869.39</td><td><a href=\"/payments/remittance/noac0012/download\">Download</a></td></tr><tr><td>10000407</td><td>2026-10-07</td><td>4057.62</td><td><a href=\"/payments/remittance/noac0013/download\">Download</a></td></tr><tr><td>10000444</td><td>2026-10-16</td><td>6219.52</td><td><a href=\"/payments/remittance/noac0015/download\">Download</a></td></tr><tr><td>10000481</td><td>2026-10-21</td><td>6664.49</td><td><a href=\"/payments/remittance/noac0016/download\">Download</a></td></tr><tr><td>10000518</td><td>2026-10-24</td><td>1869.96</td><td><a href=\"/payments/remittance/noac0017/download\">Download</a></td></tr></table><a class=\"next\" href=\"/payments/remittance?fromDate=10/02/2026&toDate=11/01/2026&page=2\">Next »</a></div>",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance?fromDate=10%2F02%2F2026&toDate=11%2F01%2F2026",
+      "body" : "<!DOCTYPE html><html><head><title>Remittances</title></head><body><div id=\"main\"><h1>Remittances</h1><table id=\"remits\"><tr><th>Check</th><th>Date</th><th>Amount</th><th></th></tr><tr><td>10000370</td><td>2026-10-03</td><td>10869.39</td><td><a href=\"/payments/remittance/htac0012/download\">Download</a></td></tr><tr><td>10000407</td><td>2026-10-07</td><td>4057.62</td><td><a href=\"/payments/remittance/htac0013/download\">Download</a></td></tr><tr><td>10000444</td><td>2026-10-16</td><td>6219.52</td><td><a href=\"/payments/remittance/htac0015/download\">Download</a></td></tr><tr><td>10000481</td><td>2026-10-21</td><td>6664.49</td><td><a href=\"/payments/remittance/htac0016/download\">Download</a></td></tr><tr><td>10000518</td><td>2026-10-24</td><td>1869.96</td><td><a href=\"/payments/remittance/htac0017/download\">Download</a></td></tr></table><a class=\"next\" href=\"/payments/remittance?fromDate=10/02/2026&toDate=11/01/2026&page=2\">Next »</a></div>",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance?fromDate=10%2F02%2F2026&toDate=11%2F01%2F2026",
       "headers" : [
         [
           "Content-Type",
@@ -1577,11 +709,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance?fromDate=10%2F02%2F2026&toDate=11%2F01%2F2026"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance?fromDate=10%2F02%2F2026&toDate=11%2F01%2F2026"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000370,,,,,,\nPayment Date:,10/03/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110316,5276.70,0.00,5276.70,,,\nINVOICE,INV-AC110190,2327.12,0.00,2327.12,,,\nDEDUCTION,INV-AC110190,,,-116.35,06,\"Shortage: quantity contested\",DM-110190\nINVOICE,INV-AC110099,3381.92,0.00,3381.92,,,\nTotal,,,,10869.39,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0012/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000370,,,,,,\nPayment Date:,10/03/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110316,5276.70,0.00,5276.70,,,\nINVOICE,INV-AC110190,2327.12,0.00,2327.12,,,\nDEDUCTION,INV-AC110190,,,-116.35,06,\"Shortage: quantity contested\",DM-110190\nINVOICE,INV-AC110099,3381.92,0.00,3381.92,,,\nTotal,,,,10869.39,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0012/download",
       "headers" : [
         [
           "Content-Type",
@@ -1593,16 +725,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "498"
+          "494"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0012/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0012/download"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000407,,,,,,\nPayment Date:,10/07/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,AC110141,4057.62,0.00,4057.62,,,\nTotal,,,,4057.62,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0013/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000407,,,,,,\nPayment Date:,10/07/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,AC110141,4057.62,0.00,4057.62,,,\nTotal,,,,4057.62,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0013/download",
       "headers" : [
         [
           "Content-Type",
@@ -1614,16 +746,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "326"
+          "322"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0013/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0013/download"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000444,,,,,,\nPayment Date:,10/16/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110078,6219.52,0.00,6219.52,,,\nTotal,,,,6219.52,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0015/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000444,,,,,,\nPayment Date:,10/16/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110078,6219.52,0.00,6219.52,,,\nTotal,,,,6219.52,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0015/download",
       "headers" : [
         [
           "Content-Type",
@@ -1635,16 +767,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "330"
+          "326"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0015/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0015/download"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000481,,,,,,\nPayment Date:,10/21/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110204,7015.25,0.00,7015.25,,,\nDEDUCTION,INV-AC110204,,,-350.76,06,\"Shortage: quantity contested\",DM-110204\nTotal,,,,6664.49,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0016/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000481,,,,,,\nPayment Date:,10/21/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110204,7015.25,0.00,7015.25,,,\nDEDUCTION,INV-AC110204,,,-350.76,06,\"Shortage: quantity contested\",DM-110204\nTotal,,,,6664.49,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0016/download",
       "headers" : [
         [
           "Content-Type",
@@ -1656,16 +788,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "407"
+          "403"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0016/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0016/download"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000518,,,,,,\nPayment Date:,10/24/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,AC110134,1894.96,0.00,1894.96,,,\nDEDUCTION,,,,-25.00,PROMO,Co-op promotion,PR-NOAC0017\nTotal,,,,1869.96,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0017/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000518,,,,,,\nPayment Date:,10/24/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,AC110134,1894.96,0.00,1894.96,,,\nDEDUCTION,,,,-25.00,PROMO,Co-op promotion,PR-HTAC0017\nTotal,,,,1869.96,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0017/download",
       "headers" : [
         [
           "Content-Type",
@@ -1677,16 +809,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "380"
+          "376"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0017/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0017/download"
     },
     {
-      "body" : "<!DOCTYPE html><html><head><title>Remittances</title></head><body><div id=\"main\"><h1>Remittances</h1><table id=\"remits\"><tr><th>Check</th><th>Date</th><th>Amount</th><th></th></tr><tr><td>10000555</td><td>2026-10-28</td><td>1804.05</td><td><a href=\"/payments/remittance/noac0018/download\">Download</a></td></tr><tr><td>10000592</td><td>2026-11-01</td><td>6955.39</td><td><a href=\"/payments/remittance/noac0019/download\">Download</a></td></tr></table></div>",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance?fromDate=10/02/2026&toDate=11/01/2026&page=2",
+      "body" : "<!DOCTYPE html><html><head><title>Remittances</title></head><body><div id=\"main\"><h1>Remittances</h1><table id=\"remits\"><tr><th>Check</th><th>Date</th><th>Amount</th><th></th></tr><tr><td>10000555</td><td>2026-10-28</td><td>1804.05</td><td><a href=\"/payments/remittance/htac0018/download\">Download</a></td></tr><tr><td>10000592</td><td>2026-11-01</td><td>6955.39</td><td><a href=\"/payments/remittance/htac0019/download\">Download</a></td></tr></table></div>",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance?fromDate=10/02/2026&toDate=11/01/2026&page=2",
       "headers" : [
         [
           "Content-Type",
@@ -1699,11 +831,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance?fromDate=10/02/2026&toDate=11/01/2026&page=2"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance?fromDate=10/02/2026&toDate=11/01/2026&page=2"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000555,,,,,,\nPayment Date:,10/28/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110288,1804.05,0.00,1804.05,,,\nTotal,,,,1804.05,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0018/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000555,,,,,,\nPayment Date:,10/28/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110288,1804.05,0.00,1804.05,,,\nTotal,,,,1804.05,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0018/download",
       "headers" : [
         [
           "Content-Type",
@@ -1715,16 +847,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "330"
+          "326"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0018/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0018/download"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000592,,,,,,\nPayment Date:,11/01/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110407,6955.39,0.00,6955.39,,,\nTotal,,,,6955.39,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0019/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000592,,,,,,\nPayment Date:,11/01/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV-AC110407,6955.39,0.00,6955.39,,,\nTotal,,,,6955.39,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0019/download",
       "headers" : [
         [
           "Content-Type",
@@ -1736,16 +868,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "330"
+          "326"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0019/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0019/download"
     },
     {
-      "body" : "<!DOCTYPE html><html><head><title>Remittances</title></head><body><div id=\"main\"><h1>Remittances</h1><table id=\"remits\"><tr><th>Check</th><th>Date</th><th>Amount</th><th></th></tr><tr><td>10000629</td><td>2026-11-04</td><td>3049.49</td><td><a href=\"/payments/remittance/noac0020/download\">Download</a></td></tr><tr><td>10000666</td><td>2026-11-17</td><td>13567.72</td><td><a href=\"/payments/remittance/noac0023/download\">Download</a></td></tr></table></div>",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance?fromDate=11%2F02%2F2026&toDate=11%2F30%2F2026",
+      "body" : "<!DOCTYPE html><html><head><title>Remittances</title></head><body><div id=\"main\"><h1>Remittances</h1><table id=\"remits\"><tr><th>Check</th><th>Date</th><th>Amount</th><th></th></tr><tr><td>10000629</td><td>2026-11-04</td><td>3049.49</td><td><a href=\"/payments/remittance/htac0020/download\">Download</a></td></tr><tr><td>10000666</td><td>2026-11-17</td><td>13567.72</td><td><a href=\"/payments/remittance/htac0023/download\">Download</a></td></tr></table></div>",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance?fromDate=11%2F02%2F2026&toDate=11%2F30%2F2026",
       "headers" : [
         [
           "Content-Type",
@@ -1758,11 +890,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance?fromDate=11%2F02%2F2026&toDate=11%2F30%2F2026"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance?fromDate=11%2F02%2F2026&toDate=11%2F30%2F2026"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000629,,,,,,\nPayment Date:,11/04/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV AC110022,3049.49,0.00,3049.49,,,\nTotal,,,,3049.49,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0020/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000629,,,,,,\nPayment Date:,11/04/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV AC110022,3049.49,0.00,3049.49,,,\nTotal,,,,3049.49,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0020/download",
       "headers" : [
         [
           "Content-Type",
@@ -1774,16 +906,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "330"
+          "326"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0020/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0020/download"
     },
     {
-      "body" : "Northwind Supplier Portal - Remittance Advice,,,,,,,\nPayment Number:,10000666,,,,,,\nPayment Date:,11/17/2026,,,,,,\nPayer:,Northwind Stores Inc,,,,,,\nPayer ID:,NORACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV AC110113,3910.61,0.00,3910.61,,,\nINVOICE,INV-AC110344,8118.65,0.00,8118.65,,,\nDEDUCTION,INV-AC110344,,,-405.93,06,\"Shortage: quantity contested\",DM-110344\nINVOICE,AC110358,1944.39,0.00,1944.39,,,\nTotal,,,,13567.72,,,\n",
-      "final_url" : "https://suppliers.northwind.example/payments/remittance/noac0023/download",
+      "body" : "Sandbox HTML Portal - Remittance Advice,,,,,,,\nPayment Number:,10000666,,,,,,\nPayment Date:,11/17/2026,,,,,,\nPayer:,HTML Portal Stores Inc,,,,,,\nPayer ID:,HTMACM,,,,,,\n,,,,,,,\nLine Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\nINVOICE,INV AC110113,3910.61,0.00,3910.61,,,\nINVOICE,INV-AC110344,8118.65,0.00,8118.65,,,\nDEDUCTION,INV-AC110344,,,-405.93,06,\"Shortage: quantity contested\",DM-110344\nINVOICE,AC110358,1944.39,0.00,1944.39,,,\nTotal,,,,13567.72,,,\n",
+      "final_url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0023/download",
       "headers" : [
         [
           "Content-Type",
@@ -1795,28 +927,28 @@ remittances {
         ],
         [
           "Content-Length",
-          "494"
+          "490"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://suppliers.northwind.example/payments/remittance/noac0023/download"
+      "url" : "https://suppliers.sandbox-html-portal.example/payments/remittance/htac0023/download"
     }
   ],
   "kinds" : [
     "remittance"
   ],
-  "portal" : "northwind",
-  "recorded_at" : "2026-12-01T13:27:46Z",
+  "portal" : "sandbox-html-portal",
+  "recorded_at" : "2026-12-01T16:55:31Z",
   "to" : "2026-11-30"
 }
 
 """#),
-        ("scrapers/northwind.scraper", #"""
-# Northwind Supplier Portal: an HTML portal with a login form, an anti-forgery token,
-# a paged remittance table and one CSV per payment.
-portal northwind "Northwind Supplier Portal"
-origin main "https://suppliers.northwind.example"   # vault values are only ever sent here
+        ("scrapers/sandbox-html-portal.scraper", #"""
+# The sandbox's HTML portal, like a large retailer's supplier portal of server-rendered pages (ASP.NET-style):
+# a sign-in form with an anti-forgery token and a session cookie, a paged remittance table, one CSV per payment.
+portal sandbox-html-portal "Sandbox HTML Portal"
+origin main "https://suppliers.sandbox-html-portal.example"   # vault values are only ever sent here
 
 window 31 days          # the search accepts at most a month; longer ranges are split
 timeout 60 seconds
@@ -1862,7 +994,7 @@ remittances {
 }
 
 """#),
-        ("scrapers/tailspin.cassette", #"""
+        ("scrapers/sandbox-json-api.cassette", #"""
 {
   "downloads" : [
     {
@@ -1871,10 +1003,10 @@ remittances {
       "metadata" : {
         "amount" : "5720.12",
         "date" : "2026-08-16",
-        "payer" : "Tailspin Stores Inc",
+        "payer" : "JSON API Stores Inc",
         "reference" : "10001998"
       },
-      "sha256" : "74904387418514e92d6a0a4cf69cc6879931697e55f05978a2e4bc43f382ec16",
+      "sha256" : "0584c58933b0b81e757815e096ec76a0e016b9ae04ac71aae6706b82ad13b1c8",
       "size" : 475
     },
     {
@@ -1883,10 +1015,10 @@ remittances {
       "metadata" : {
         "amount" : "5921.77",
         "date" : "2026-08-20",
-        "payer" : "Tailspin Stores Inc",
+        "payer" : "JSON API Stores Inc",
         "reference" : "10002035"
       },
-      "sha256" : "c5bc457054e3144f54314136394ca23bf9728f42f3c2eb0e778abe47436ee103",
+      "sha256" : "a1768c109b8940258f50ba0f790b477feeb93ec1e997fcb69b660600fec4cd84",
       "size" : 590
     },
     {
@@ -1895,10 +1027,10 @@ remittances {
       "metadata" : {
         "amount" : "28348.04",
         "date" : "2026-08-26",
-        "payer" : "Tailspin Stores Inc",
+        "payer" : "JSON API Stores Inc",
         "reference" : "10002072"
       },
-      "sha256" : "9e8517395ad4190bd1e513fd6a4ed49515ca9c307b1405d638ebbb80639f647d",
+      "sha256" : "5021e0b7324d3e846e29e4f7fbd67a9b3aeafaf37303687aa5f665de88392739",
       "size" : 637
     },
     {
@@ -1907,10 +1039,10 @@ remittances {
       "metadata" : {
         "amount" : "2840.82",
         "date" : "2026-08-30",
-        "payer" : "Tailspin Stores Inc",
+        "payer" : "JSON API Stores Inc",
         "reference" : "10002109"
       },
-      "sha256" : "01eb0c7d0cf40c7c6c4f838099859a6c35b33054ae4f429848270e1487623655",
+      "sha256" : "da27dbe2769e4b95400bd311396f68ac94dcc96de095957b98d3fc071d302a3b",
       "size" : 534
     },
     {
@@ -1919,10 +1051,10 @@ remittances {
       "metadata" : {
         "amount" : "5380.94",
         "date" : "2026-09-01",
-        "payer" : "Tailspin Stores Inc",
+        "payer" : "JSON API Stores Inc",
         "reference" : "10002146"
       },
-      "sha256" : "1bb582391c5880a166525d408cb3c5372479cd6b8fb1529f606ce5cc9a47e397",
+      "sha256" : "3e8561b7e7c34557efbb3e26054fc259de21f68b40edf55542706687929bba3d",
       "size" : 475
     },
     {
@@ -1931,10 +1063,10 @@ remittances {
       "metadata" : {
         "amount" : "2961.37",
         "date" : "2026-09-06",
-        "payer" : "Tailspin Stores Inc",
+        "payer" : "JSON API Stores Inc",
         "reference" : "10002183"
       },
-      "sha256" : "133817afc14390bd2468c1c2d170b12bb396fad24492c66b5acc9eabcf9a6f69",
+      "sha256" : "6e8561fc8c327f4d6a357d9508abafc9191d0910d3c392cf5f410454f0fda110",
       "size" : 435
     },
     {
@@ -1943,10 +1075,10 @@ remittances {
       "metadata" : {
         "amount" : "28424.70",
         "date" : "2026-09-10",
-        "payer" : "Tailspin Stores Inc",
+        "payer" : "JSON API Stores Inc",
         "reference" : "10002220"
       },
-      "sha256" : "8bd1946e9cc594d7bacb43dc3d20a9bcbab6c17c80dcbfbeb8a768c21395ae22",
+      "sha256" : "0b8435c1b3d280422f16416c1c103c4f880a31d008df9a1fc592873e290eba4d",
       "size" : 604
     },
     {
@@ -1955,10 +1087,10 @@ remittances {
       "metadata" : {
         "amount" : "14233.59",
         "date" : "2026-09-15",
-        "payer" : "Tailspin Stores Inc",
+        "payer" : "JSON API Stores Inc",
         "reference" : "10002257"
       },
-      "sha256" : "7c9e66a8b5ac39f69ca0727294b310e9efac55b5fb00b6d23e661def467e3863",
+      "sha256" : "9b401cdaf38046eda59c9ef7ad04bf234ba1e07ce9536d93a96e71136f48f2e1",
       "size" : 577
     },
     {
@@ -1967,10 +1099,10 @@ remittances {
       "metadata" : {
         "amount" : "11537.56",
         "date" : "2026-09-19",
-        "payer" : "Tailspin Stores Inc",
+        "payer" : "JSON API Stores Inc",
         "reference" : "10002294"
       },
-      "sha256" : "e4c5ec39f21be83a04c24ad930df1376c9d7699de40108cb3f956042c28859c5",
+      "sha256" : "479efa37c0e5c34a775ec4ccecc10332eb04bdc136a300e76c74e2f20425ca97",
       "size" : 476
     },
     {
@@ -1979,10 +1111,10 @@ remittances {
       "metadata" : {
         "amount" : "13269.66",
         "date" : "2026-09-26",
-        "payer" : "Tailspin Stores Inc",
+        "payer" : "JSON API Stores Inc",
         "reference" : "10002331"
       },
-      "sha256" : "5b9c51a281545500c99abb367757d500a6abb9d31878ab59f9faf9c644f9fbae",
+      "sha256" : "225874550dd19b6ebbb7f5020c47a5f84b15ecc7ee98bdc5ceb5fabebf3e2e59",
       "size" : 735
     },
     {
@@ -1991,10 +1123,10 @@ remittances {
       "metadata" : {
         "amount" : "1447.94",
         "date" : "2026-10-05",
-        "payer" : "Tailspin Stores Inc",
+        "payer" : "JSON API Stores Inc",
         "reference" : "10002368"
       },
-      "sha256" : "da175edaca5ba1636b34aedae759d8597228cbea4d0b419f6c10e93fc638ec33",
+      "sha256" : "7ce4c111ea66b1a1bee5a3a45503a6a4f4c310eb159e1ba42ad9b29da29b6128",
       "size" : 431
     },
     {
@@ -2003,10 +1135,10 @@ remittances {
       "metadata" : {
         "amount" : "7840.03",
         "date" : "2026-10-07",
-        "payer" : "Tailspin Stores Inc",
+        "payer" : "JSON API Stores Inc",
         "reference" : "10002405"
       },
-      "sha256" : "af4f866b961fec8cd28d3c124817757aa7415b94b1854ca09d1dc43504959a80",
+      "sha256" : "3c21a6e9dc8aaf15c0eb7b9a478a6fc3ef00cfdaa46ea9aa70b1f61e937b2ae3",
       "size" : 500
     },
     {
@@ -2015,10 +1147,10 @@ remittances {
       "metadata" : {
         "amount" : "15146.40",
         "date" : "2026-10-11",
-        "payer" : "Tailspin Stores Inc",
+        "payer" : "JSON API Stores Inc",
         "reference" : "10002442"
       },
-      "sha256" : "26998db96bfa4fcc252ba09debe3d8b5d4fcc2794c9c982849c943f9fe8adf62",
+      "sha256" : "6574eef1606e6d8d6af98f2831d636d00b86f98674f0142d1d9a1c154919a4f1",
       "size" : 524
     },
     {
@@ -2027,10 +1159,10 @@ remittances {
       "metadata" : {
         "amount" : "7898.49",
         "date" : "2026-10-15",
-        "payer" : "Tailspin Stores Inc",
+        "payer" : "JSON API Stores Inc",
         "reference" : "10002479"
       },
-      "sha256" : "1af4e645a004fa2aa9e41b0755ea6ff14eacb6713ca29329f84567977bf295b5",
+      "sha256" : "4cf579b9ae32e2cff7ff6efc60c63c66f76f4aacec6b30ce2ff7173fd726c008",
       "size" : 442
     },
     {
@@ -2039,10 +1171,10 @@ remittances {
       "metadata" : {
         "amount" : "7628.35",
         "date" : "2026-10-23",
-        "payer" : "Tailspin Stores Inc",
+        "payer" : "JSON API Stores Inc",
         "reference" : "10002516"
       },
-      "sha256" : "561b3bc5d5a52cd4112ca620e359d5bac1013de1cdad4ba62a2361e3b60e7c28",
+      "sha256" : "0122805473c808e832e750c177c91a7255fd8079b3633dfcd79874f86c149947",
       "size" : 488
     },
     {
@@ -2051,10 +1183,10 @@ remittances {
       "metadata" : {
         "amount" : "6999.63",
         "date" : "2026-11-01",
-        "payer" : "Tailspin Stores Inc",
+        "payer" : "JSON API Stores Inc",
         "reference" : "10002553"
       },
-      "sha256" : "0802fe59702d2170f79445e5e7acd448f33eb85498813f5a2b0996a20aedc3ae",
+      "sha256" : "71b92fc7981e038680e32c245e4dd56b08ae8d31be6c7158e8637738a2fe5535",
       "size" : 539
     },
     {
@@ -2063,10 +1195,10 @@ remittances {
       "metadata" : {
         "amount" : "10426.59",
         "date" : "2026-11-14",
-        "payer" : "Tailspin Stores Inc",
+        "payer" : "JSON API Stores Inc",
         "reference" : "10002590"
       },
-      "sha256" : "3b6f331e92cb872d3cce8cc54a4f1c9f6e18764d86dafb2087e6ac3fb2a46519",
+      "sha256" : "a8360be5c7adc8c1615f1eca13ee4e245668bae4b4800c6a96bb21855eb40089",
       "size" : 476
     },
     {
@@ -2075,10 +1207,10 @@ remittances {
       "metadata" : {
         "amount" : "373.92",
         "date" : "2026-11-16",
-        "payer" : "Tailspin Stores Inc",
+        "payer" : "JSON API Stores Inc",
         "reference" : "10002627"
       },
-      "sha256" : "21ae5f7b9115ab77ae9de269df89c4b2147cad92f7e3f72365b8936a36e78cff",
+      "sha256" : "a7b57f585002a7629c45413bdb346941b2f5c44bc0e34705568c4ff8be237aa5",
       "size" : 432
     },
     {
@@ -2088,8 +1220,8 @@ remittances {
         "date" : "2026-08-01",
         "reference" : "700000"
       },
-      "sha256" : "6db095a5d7db2a886aa15168e26066a144e77fd0f42b33bfc23bed05f12f86d1",
-      "size" : 457
+      "sha256" : "a6b8621f6dfc039bac6abdcc670925dd3e0c72e42ca2128849f34b0ca9a261c9",
+      "size" : 453
     },
     {
       "file_name" : "INV700001.810",
@@ -2098,8 +1230,8 @@ remittances {
         "date" : "2026-08-04",
         "reference" : "700001"
       },
-      "sha256" : "1f8b1beda487f0f3d8afc7fd66cbf8c6c57f83b3ea9de1dc4c1feef2af054776",
-      "size" : 514
+      "sha256" : "6651ffb434170edc6e9548b548a5d2475fb6699a798f44ed7214aad3d332e097",
+      "size" : 510
     },
     {
       "file_name" : "INV700002.810",
@@ -2108,8 +1240,8 @@ remittances {
         "date" : "2026-08-07",
         "reference" : "700002"
       },
-      "sha256" : "b98c943ab2e58575222532536613c22a619216a6fc3750eb7ac14620f7b44e24",
-      "size" : 568
+      "sha256" : "adf68a46736b5c7da7c6e5efe5c7d90115e87fad6bfdad095bfec0e591a24f63",
+      "size" : 564
     },
     {
       "file_name" : "INV700003.810",
@@ -2118,8 +1250,8 @@ remittances {
         "date" : "2026-08-10",
         "reference" : "700003"
       },
-      "sha256" : "831098cd390dfa13a916f137107d4f2700c0b09249a6e28c7caec4540862f9f9",
-      "size" : 633
+      "sha256" : "3a2830c1ae549b20b0790044967624a4f4e7434d7958730634543d158955e99c",
+      "size" : 629
     },
     {
       "file_name" : "INV700004.810",
@@ -2128,8 +1260,8 @@ remittances {
         "date" : "2026-08-13",
         "reference" : "700004"
       },
-      "sha256" : "cf3d1dc0d31f904da1668f54529d4db4962901b33660ede74c449719ca58b755",
-      "size" : 514
+      "sha256" : "a40e9c1b87282a223a7b2e2e76b32d3038a665016915ba0ea706dcfce0532298",
+      "size" : 510
     },
     {
       "file_name" : "INV700005.810",
@@ -2138,8 +1270,8 @@ remittances {
         "date" : "2026-08-16",
         "reference" : "700005"
       },
-      "sha256" : "e14bbced604b14ea0271e09948e7eceacd4153037b645fd7fc251ef67dadc4c4",
-      "size" : 513
+      "sha256" : "05e38b024e168cca0138211b6fef88ab4c9df301d291eefcaba37f13847df760",
+      "size" : 509
     },
     {
       "file_name" : "INV700006.810",
@@ -2148,8 +1280,8 @@ remittances {
         "date" : "2026-08-19",
         "reference" : "700006"
       },
-      "sha256" : "39efb61d9dbfabf9334d6735dbe70836a6abd4dc3a0abde8a5608e9bcceeca74",
-      "size" : 575
+      "sha256" : "419ee9eebc835921b38b57b7bb9480e719be82f6d11ecac286ff3bb2fa0ffeb7",
+      "size" : 571
     },
     {
       "file_name" : "INV700007.810",
@@ -2158,8 +1290,8 @@ remittances {
         "date" : "2026-08-22",
         "reference" : "700007"
       },
-      "sha256" : "515e20f0c9a54c4e5b47c0139717a60ab227472489bf512231994f5a67844b73",
-      "size" : 628
+      "sha256" : "3fbfaa06dd62f1c315412b8081d2a52dec137b3821b084246105a5a5ce1a817b",
+      "size" : 624
     },
     {
       "file_name" : "INV700008.810",
@@ -2168,8 +1300,8 @@ remittances {
         "date" : "2026-08-25",
         "reference" : "700008"
       },
-      "sha256" : "60532c636953ab04721b27af1926dbf7e535550bb313d0747a133f2b11e08082",
-      "size" : 457
+      "sha256" : "7e387cddc61d32b444520691a1e4880ea17be8015446fe85aa54f83e9be78013",
+      "size" : 453
     },
     {
       "file_name" : "INV700009.810",
@@ -2178,8 +1310,8 @@ remittances {
         "date" : "2026-08-28",
         "reference" : "700009"
       },
-      "sha256" : "790c0a05b5a3187479237728f47f166d7bc717cfff438c52cdb181894a0f1251",
-      "size" : 572
+      "sha256" : "af16ce6b9aec49ad625b2b6112290760da7b9d2c4f824ba403d34269002d4570",
+      "size" : 568
     },
     {
       "file_name" : "INV700010.810",
@@ -2188,8 +1320,8 @@ remittances {
         "date" : "2026-08-31",
         "reference" : "700010"
       },
-      "sha256" : "53e7819b9e396f9346b7af429aed6630452ecddc55042765b4607856f3414cc6",
-      "size" : 569
+      "sha256" : "154c7ec1392c3f255e6e88698fefdc60d5269939c1bbac77d0f7fcd80eec0c69",
+      "size" : 565
     },
     {
       "file_name" : "INV700011.810",
@@ -2198,8 +1330,8 @@ remittances {
         "date" : "2026-09-03",
         "reference" : "700011"
       },
-      "sha256" : "268a07375969467b4793b73f14fa89efd417fd582840e790e6103c80f4fd7213",
-      "size" : 633
+      "sha256" : "8ce575284409edf9734496a637ec54624b027030c243a0002dc364517c068514",
+      "size" : 629
     },
     {
       "file_name" : "INV700012.810",
@@ -2208,8 +1340,8 @@ remittances {
         "date" : "2026-09-06",
         "reference" : "700012"
       },
-      "sha256" : "2f90cdad2f54c7af36093aafaa4e00c8552b724232d01d4a56aa5c41afcefb5a",
-      "size" : 454
+      "sha256" : "f9603de5462814550c2166c0f45006d5b50be39c5303190615c9bae492f8d253",
+      "size" : 450
     },
     {
       "file_name" : "INV700013.810",
@@ -2218,8 +1350,8 @@ remittances {
         "date" : "2026-09-09",
         "reference" : "700013"
       },
-      "sha256" : "679414392603342eb2a1d0d487229f103c10789ced74c97e9e0e291669db683e",
-      "size" : 511
+      "sha256" : "4b0e925c574813794f4f747593e4bd45a081d5cd73bd9fa556b0cfcacd53d129",
+      "size" : 507
     },
     {
       "file_name" : "INV700014.810",
@@ -2228,8 +1360,8 @@ remittances {
         "date" : "2026-09-12",
         "reference" : "700014"
       },
-      "sha256" : "cd2526956a7a7302c574c14d9b93ff09f076c8fae205666ae38845a042129d19",
-      "size" : 631
+      "sha256" : "ed5ccc13299ae67767fce25ad90a9cebc8e063191db094198c519df9dddc3de5",
+      "size" : 627
     },
     {
       "file_name" : "INV700015.810",
@@ -2238,8 +1370,8 @@ remittances {
         "date" : "2026-09-15",
         "reference" : "700015"
       },
-      "sha256" : "12f9b6135508194dcf1ac1bb0073e7e028a8fb3c9b7e5d554ce12205ccdb8843",
-      "size" : 627
+      "sha256" : "bd37314f6c625ad32356812cedf43c2af1e2d4f6f687ece6b16a7e0aae041340",
+      "size" : 623
     },
     {
       "file_name" : "INV700016.810",
@@ -2248,8 +1380,8 @@ remittances {
         "date" : "2026-09-18",
         "reference" : "700016"
       },
-      "sha256" : "bf386cbb9c2b9c5c4ce946f679263951b3c30142436147f1450b3badede8be98",
-      "size" : 458
+      "sha256" : "c131486111682a6cadcbbeb58c13a71a6f77eb961bf051e0c86d41da9696a337",
+      "size" : 454
     },
     {
       "file_name" : "INV700017.810",
@@ -2258,8 +1390,8 @@ remittances {
         "date" : "2026-09-21",
         "reference" : "700017"
       },
-      "sha256" : "dd398577afa8e87bc45013ac8b3a771a56a5714ad5f8c843a8e071e125f24027",
-      "size" : 516
+      "sha256" : "1acf725707456a1267ec7fda6ebeb51863f48540a230d6075a8a8f6c41ef5c9d",
+      "size" : 512
     },
     {
       "file_name" : "INV700018.810",
@@ -2268,8 +1400,8 @@ remittances {
         "date" : "2026-09-24",
         "reference" : "700018"
       },
-      "sha256" : "e78688bd040c07d03f577d17883e4396f6111dcfec9e04c2251c3b0e2f85151c",
-      "size" : 570
+      "sha256" : "98a98a99a710cd5d54e9d9ec6546a56a931fc3a27afe3f687130d0edc3781126",
+      "size" : 566
     },
     {
       "file_name" : "INV700019.810",
@@ -2278,8 +1410,8 @@ remittances {
         "date" : "2026-09-27",
         "reference" : "700019"
       },
-      "sha256" : "2171afe9b7d7dbcaa6f9e02595c240538dd39d6a858511ae869b3b6b60d310a8",
-      "size" : 692
+      "sha256" : "b9f36886aa5d716c999ec9626eb96453f24a5d21255a7936c57b0db6c11065ed",
+      "size" : 688
     },
     {
       "file_name" : "INV700020.810",
@@ -2288,8 +1420,8 @@ remittances {
         "date" : "2026-09-30",
         "reference" : "700020"
       },
-      "sha256" : "67fd74af925ccd49375abb9b6b1d3233a76dbdedf13f78f5db4251291db61167",
-      "size" : 455
+      "sha256" : "7ba5215fbdbc0c5ae78e2c66e236de28458daa0016ac1c4d42278c78d3a63bc6",
+      "size" : 451
     },
     {
       "file_name" : "INV700021.810",
@@ -2298,8 +1430,8 @@ remittances {
         "date" : "2026-10-03",
         "reference" : "700021"
       },
-      "sha256" : "c0920eee7791c1ef744dafa4599ffd436d5fd5d4b95083d488585c9ddd27ff98",
-      "size" : 511
+      "sha256" : "dc6c38a5771201c59843222d27ac48a4bad61584e50a47b60ad8972b321d4cd9",
+      "size" : 507
     },
     {
       "file_name" : "INV700022.810",
@@ -2308,8 +1440,8 @@ remittances {
         "date" : "2026-10-06",
         "reference" : "700022"
       },
-      "sha256" : "e6135d165dbbb2acfb5e08c44c5fd923988f2d4b9e60e846cad974603c4ad7df",
-      "size" : 574
+      "sha256" : "a110a1733f751b9d318708072c105e0c3955a16231f3ed36c330ba857c2271eb",
+      "size" : 570
     },
     {
       "file_name" : "INV700023.810",
@@ -2318,8 +1450,8 @@ remittances {
         "date" : "2026-10-09",
         "reference" : "700023"
       },
-      "sha256" : "433f56475e1a9486317cc1fb5119e9966ad403a43aeb45484c3be7836ff6a5df",
-      "size" : 627
+      "sha256" : "179427ee7647213cd7cb27b98a2cd9669684cbc17ac834fe87afd36a76126949",
+      "size" : 623
     }
   ],
   "format" : "nightjar-cassette/1",
@@ -2327,7 +1459,7 @@ remittances {
   "interactions" : [
     {
       "body" : "{\"access_token\":\"[REDACTED]\",\"token_type\":\"Bearer\",\"expires_in\":3600}",
-      "final_url" : "https://api.tailspin.example/api/token",
+      "final_url" : "https://api.sandbox-json-api.example/api/token",
       "headers" : [
         [
           "Content-Type",
@@ -2341,11 +1473,11 @@ remittances {
       "method" : "POST",
       "request_body" : "{\"password\":\"[REDACTED]\",\"username\":\"ar@acme.example\"}",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/token"
+      "url" : "https://api.sandbox-json-api.example/api/token"
     },
     {
-      "body" : "{\"items\":[{\"id\":\"taac0000\",\"paymentDate\":\"2026-08-16\",\"amount\":\"5720.12\",\"trace\":\"10001998\",\"payer\":\"Tailspin Stores Inc\"},{\"id\":\"taac0001\",\"paymentDate\":\"2026-08-20\",\"amount\":\"5921.77\",\"trace\":\"10002035\",\"payer\":\"Tailspin Stores Inc\"},{\"id\":\"taac0002\",\"paymentDate\":\"2026-08-26\",\"amount\":\"28348.04\",\"trace\":\"10002072\",\"payer\":\"Tailspin Stores Inc\"},{\"id\":\"taac0003\",\"paymentDate\":\"2026-08-30\",\"amount\":\"2840.82\",\"trace\":\"10002109\",\"payer\":\"Tailspin Stores Inc\"}],\"next_cursor\":\"4\"}",
-      "final_url" : "https://api.tailspin.example/api/remittances?from=2026-08-01&to=2026-10-31&cursor=0",
+      "body" : "{\"items\":[{\"id\":\"jsac0000\",\"paymentDate\":\"2026-08-16\",\"amount\":\"5720.12\",\"trace\":\"10001998\",\"payer\":\"JSON API Stores Inc\"},{\"id\":\"jsac0001\",\"paymentDate\":\"2026-08-20\",\"amount\":\"5921.77\",\"trace\":\"10002035\",\"payer\":\"JSON API Stores Inc\"},{\"id\":\"jsac0002\",\"paymentDate\":\"2026-08-26\",\"amount\":\"28348.04\",\"trace\":\"10002072\",\"payer\":\"JSON API Stores Inc\"},{\"id\":\"jsac0003\",\"paymentDate\":\"2026-08-30\",\"amount\":\"2840.82\",\"trace\":\"10002109\",\"payer\":\"JSON API Stores Inc\"}],\"next_cursor\":\"4\"}",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances?from=2026-08-01&to=2026-10-31&cursor=0",
       "headers" : [
         [
           "Content-Type",
@@ -2358,11 +1490,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances?from=2026-08-01&to=2026-10-31&cursor=0"
+      "url" : "https://api.sandbox-json-api.example/api/remittances?from=2026-08-01&to=2026-10-31&cursor=0"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAIACM         *ZZ*NIGHTJARDEMO   *260816*0100*U*00401*010001998*0*P*>~\nGS*RA*TAIACM*NIGHTJARDEMO*20260816*0100*1*X*004010~\nST*820*0001~\nBPR*C*5720.12*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260816~\nTRN*1*10001998*1234567890~\nN1*PR*Tailspin Stores Inc*92*TAIACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210331*PI*3902.79*3902.79~\nRMR*IV*INV AC210247*PI*1817.33*1817.33~\nSE*9*0001~\nGE*1*1~\nIEA*1*010001998~\n",
-      "final_url" : "https://api.tailspin.example/api/remittances/taac0000/file",
+      "body" : "ISA*00*          *00*          *ZZ*JSNACM         *ZZ*NIGHTJARDEMO   *260816*0100*U*00401*010001998*0*P*>~\nGS*RA*JSNACM*NIGHTJARDEMO*20260816*0100*1*X*004010~\nST*820*0001~\nBPR*C*5720.12*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260816~\nTRN*1*10001998*1234567890~\nN1*PR*JSON API Stores Inc*92*JSNACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210331*PI*3902.79*3902.79~\nRMR*IV*INV AC210247*PI*1817.33*1817.33~\nSE*9*0001~\nGE*1*1~\nIEA*1*010001998~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances/jsac0000/file",
       "headers" : [
         [
           "Content-Type",
@@ -2379,11 +1511,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances/taac0000/file"
+      "url" : "https://api.sandbox-json-api.example/api/remittances/jsac0000/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAIACM         *ZZ*NIGHTJARDEMO   *260820*0100*U*00401*010002035*0*P*>~\nGS*RA*TAIACM*NIGHTJARDEMO*20260820*0100*1*X*004010~\nST*820*0001~\nBPR*C*5921.77*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260820~\nTRN*1*10002035*1234567890~\nN1*PR*Tailspin Stores Inc*92*TAIACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210107*PI*1447.63*1477.17*29.54~\nRMR*IV*INV-AC210373*PI*252.14*252.14~\nRMR*IV*INV-AC210219*PI*781.82*781.82~\nRMR*IV*AC210170*PI*1518.98*1518.98~\nRMR*IV*AC210359*PI*1921.20*1921.20~\nSE*12*0001~\nGE*1*1~\nIEA*1*010002035~\n",
-      "final_url" : "https://api.tailspin.example/api/remittances/taac0001/file",
+      "body" : "ISA*00*          *00*          *ZZ*JSNACM         *ZZ*NIGHTJARDEMO   *260820*0100*U*00401*010002035*0*P*>~\nGS*RA*JSNACM*NIGHTJARDEMO*20260820*0100*1*X*004010~\nST*820*0001~\nBPR*C*5921.77*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260820~\nTRN*1*10002035*1234567890~\nN1*PR*JSON API Stores Inc*92*JSNACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210107*PI*1447.63*1477.17*29.54~\nRMR*IV*INV-AC210373*PI*252.14*252.14~\nRMR*IV*INV-AC210219*PI*781.82*781.82~\nRMR*IV*AC210170*PI*1518.98*1518.98~\nRMR*IV*AC210359*PI*1921.20*1921.20~\nSE*12*0001~\nGE*1*1~\nIEA*1*010002035~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances/jsac0001/file",
       "headers" : [
         [
           "Content-Type",
@@ -2400,11 +1532,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances/taac0001/file"
+      "url" : "https://api.sandbox-json-api.example/api/remittances/jsac0001/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAIACM         *ZZ*NIGHTJARDEMO   *260826*0100*U*00401*010002072*0*P*>~\nGS*RA*TAIACM*NIGHTJARDEMO*20260826*0100*1*X*004010~\nST*820*0001~\nBPR*C*28348.04*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260826~\nTRN*1*10002072*1234567890~\nN1*PR*Tailspin Stores Inc*92*TAIACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210086*PI*8642.33*8642.33~\nRMR*IV*AC210254*PI*2937.45*2937.45~\nRMR*IV*INV-AC210268*PI*2750.09*2750.09~\nRMR*IV*INV-AC210058*PI*514.24*524.73*10.49~\nRMR*IV*INV AC210282*PI*8466.13*8466.13~\nRMR*IV*INV-AC210051*PI*5037.80*5037.80~\nSE*13*0001~\nGE*1*1~\nIEA*1*010002072~\n",
-      "final_url" : "https://api.tailspin.example/api/remittances/taac0002/file",
+      "body" : "ISA*00*          *00*          *ZZ*JSNACM         *ZZ*NIGHTJARDEMO   *260826*0100*U*00401*010002072*0*P*>~\nGS*RA*JSNACM*NIGHTJARDEMO*20260826*0100*1*X*004010~\nST*820*0001~\nBPR*C*28348.04*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260826~\nTRN*1*10002072*1234567890~\nN1*PR*JSON API Stores Inc*92*JSNACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210086*PI*8642.33*8642.33~\nRMR*IV*AC210254*PI*2937.45*2937.45~\nRMR*IV*INV-AC210268*PI*2750.09*2750.09~\nRMR*IV*INV-AC210058*PI*514.24*524.73*10.49~\nRMR*IV*INV AC210282*PI*8466.13*8466.13~\nRMR*IV*INV-AC210051*PI*5037.80*5037.80~\nSE*13*0001~\nGE*1*1~\nIEA*1*010002072~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances/jsac0002/file",
       "headers" : [
         [
           "Content-Type",
@@ -2421,11 +1553,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances/taac0002/file"
+      "url" : "https://api.sandbox-json-api.example/api/remittances/jsac0002/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAIACM         *ZZ*NIGHTJARDEMO   *260830*0100*U*00401*010002109*0*P*>~\nGS*RA*TAIACM*NIGHTJARDEMO*20260830*0100*1*X*004010~\nST*820*0001~\nBPR*C*2840.82*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260830~\nTRN*1*10002109*1234567890~\nN1*PR*Tailspin Stores Inc*92*TAIACM~\nN1*PE*ACME INC~\nENT*1~\nADX*-25.00*CS*ZZ*PR-TAAC0003~\nNTE**CO-OP PROMOTION~\nRMR*IV*INV-AC210387*PI*1788.83*1825.33*36.50~\nRMR*IV*INV-AC210205*PI*1076.99*1076.99~\nSE*11*0001~\nGE*1*1~\nIEA*1*010002109~\n",
-      "final_url" : "https://api.tailspin.example/api/remittances/taac0003/file",
+      "body" : "ISA*00*          *00*          *ZZ*JSNACM         *ZZ*NIGHTJARDEMO   *260830*0100*U*00401*010002109*0*P*>~\nGS*RA*JSNACM*NIGHTJARDEMO*20260830*0100*1*X*004010~\nST*820*0001~\nBPR*C*2840.82*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260830~\nTRN*1*10002109*1234567890~\nN1*PR*JSON API Stores Inc*92*JSNACM~\nN1*PE*ACME INC~\nENT*1~\nADX*-25.00*CS*ZZ*PR-JSAC0003~\nNTE**CO-OP PROMOTION~\nRMR*IV*INV-AC210387*PI*1788.83*1825.33*36.50~\nRMR*IV*INV-AC210205*PI*1076.99*1076.99~\nSE*11*0001~\nGE*1*1~\nIEA*1*010002109~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances/jsac0003/file",
       "headers" : [
         [
           "Content-Type",
@@ -2442,11 +1574,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances/taac0003/file"
+      "url" : "https://api.sandbox-json-api.example/api/remittances/jsac0003/file"
     },
     {
-      "body" : "{\"items\":[{\"id\":\"taac0004\",\"paymentDate\":\"2026-09-01\",\"amount\":\"5380.94\",\"trace\":\"10002146\",\"payer\":\"Tailspin Stores Inc\"},{\"id\":\"taac0005\",\"paymentDate\":\"2026-09-06\",\"amount\":\"2961.37\",\"trace\":\"10002183\",\"payer\":\"Tailspin Stores Inc\"},{\"id\":\"taac0006\",\"paymentDate\":\"2026-09-10\",\"amount\":\"28424.70\",\"trace\":\"10002220\",\"payer\":\"Tailspin Stores Inc\"},{\"id\":\"taac0007\",\"paymentDate\":\"2026-09-15\",\"amount\":\"14233.59\",\"trace\":\"10002257\",\"payer\":\"Tailspin Stores Inc\"}],\"next_cursor\":\"8\"}",
-      "final_url" : "https://api.tailspin.example/api/remittances?from=2026-08-01&to=2026-10-31&cursor=4",
+      "body" : "{\"items\":[{\"id\":\"jsac0004\",\"paymentDate\":\"2026-09-01\",\"amount\":\"5380.94\",\"trace\":\"10002146\",\"payer\":\"JSON API Stores Inc\"},{\"id\":\"jsac0005\",\"paymentDate\":\"2026-09-06\",\"amount\":\"2961.37\",\"trace\":\"10002183\",\"payer\":\"JSON API Stores Inc\"},{\"id\":\"jsac0006\",\"paymentDate\":\"2026-09-10\",\"amount\":\"28424.70\",\"trace\":\"10002220\",\"payer\":\"JSON API Stores Inc\"},{\"id\":\"jsac0007\",\"paymentDate\":\"2026-09-15\",\"amount\":\"14233.59\",\"trace\":\"10002257\",\"payer\":\"JSON API Stores Inc\"}],\"next_cursor\":\"8\"}",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances?from=2026-08-01&to=2026-10-31&cursor=4",
       "headers" : [
         [
           "Content-Type",
@@ -2459,11 +1591,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances?from=2026-08-01&to=2026-10-31&cursor=4"
+      "url" : "https://api.sandbox-json-api.example/api/remittances?from=2026-08-01&to=2026-10-31&cursor=4"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAIACM         *ZZ*NIGHTJARDEMO   *260901*0100*U*00401*010002146*0*P*>~\nGS*RA*TAIACM*NIGHTJARDEMO*20260901*0100*1*X*004010~\nST*820*0001~\nBPR*C*5380.94*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260901~\nTRN*1*10002146*1234567890~\nN1*PR*Tailspin Stores Inc*92*TAIACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210380*PI*3861.28*3861.28~\nRMR*IV*INV-AC210303*PI*1519.66*1519.66~\nSE*9*0001~\nGE*1*1~\nIEA*1*010002146~\n",
-      "final_url" : "https://api.tailspin.example/api/remittances/taac0004/file",
+      "body" : "ISA*00*          *00*          *ZZ*JSNACM         *ZZ*NIGHTJARDEMO   *260901*0100*U*00401*010002146*0*P*>~\nGS*RA*JSNACM*NIGHTJARDEMO*20260901*0100*1*X*004010~\nST*820*0001~\nBPR*C*5380.94*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260901~\nTRN*1*10002146*1234567890~\nN1*PR*JSON API Stores Inc*92*JSNACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210380*PI*3861.28*3861.28~\nRMR*IV*INV-AC210303*PI*1519.66*1519.66~\nSE*9*0001~\nGE*1*1~\nIEA*1*010002146~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances/jsac0004/file",
       "headers" : [
         [
           "Content-Type",
@@ -2480,11 +1612,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances/taac0004/file"
+      "url" : "https://api.sandbox-json-api.example/api/remittances/jsac0004/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAIACM         *ZZ*NIGHTJARDEMO   *260906*0100*U*00401*010002183*0*P*>~\nGS*RA*TAIACM*NIGHTJARDEMO*20260906*0100*1*X*004010~\nST*820*0001~\nBPR*C*2961.37*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260906~\nTRN*1*10002183*1234567890~\nN1*PR*Tailspin Stores Inc*92*TAIACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210114*PI*2961.37*2961.37~\nSE*8*0001~\nGE*1*1~\nIEA*1*010002183~\n",
-      "final_url" : "https://api.tailspin.example/api/remittances/taac0005/file",
+      "body" : "ISA*00*          *00*          *ZZ*JSNACM         *ZZ*NIGHTJARDEMO   *260906*0100*U*00401*010002183*0*P*>~\nGS*RA*JSNACM*NIGHTJARDEMO*20260906*0100*1*X*004010~\nST*820*0001~\nBPR*C*2961.37*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260906~\nTRN*1*10002183*1234567890~\nN1*PR*JSON API Stores Inc*92*JSNACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210114*PI*2961.37*2961.37~\nSE*8*0001~\nGE*1*1~\nIEA*1*010002183~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances/jsac0005/file",
       "headers" : [
         [
           "Content-Type",
@@ -2501,11 +1633,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances/taac0005/file"
+      "url" : "https://api.sandbox-json-api.example/api/remittances/jsac0005/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAIACM         *ZZ*NIGHTJARDEMO   *260910*0100*U*00401*010002220*0*P*>~\nGS*RA*TAIACM*NIGHTJARDEMO*20260910*0100*1*X*004010~\nST*820*0001~\nBPR*C*28424.70*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260910~\nTRN*1*10002220*1234567890~\nN1*PR*Tailspin Stores Inc*92*TAIACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210156*PI*8719.14*8719.14~\nRMR*IV*INV-AC210163*PI*7237.65*7385.35*147.70~\nRMR*IV*INV-AC210212*PI*3546.69*3546.69~\nRMR*IV*INV-AC210317*PI*3887.14*3887.14~\nRMR*IV*INV-AC210275*PI*5034.08*5034.08~\nSE*12*0001~\nGE*1*1~\nIEA*1*010002220~\n",
-      "final_url" : "https://api.tailspin.example/api/remittances/taac0006/file",
+      "body" : "ISA*00*          *00*          *ZZ*JSNACM         *ZZ*NIGHTJARDEMO   *260910*0100*U*00401*010002220*0*P*>~\nGS*RA*JSNACM*NIGHTJARDEMO*20260910*0100*1*X*004010~\nST*820*0001~\nBPR*C*28424.70*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260910~\nTRN*1*10002220*1234567890~\nN1*PR*JSON API Stores Inc*92*JSNACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210156*PI*8719.14*8719.14~\nRMR*IV*INV-AC210163*PI*7237.65*7385.35*147.70~\nRMR*IV*INV-AC210212*PI*3546.69*3546.69~\nRMR*IV*INV-AC210317*PI*3887.14*3887.14~\nRMR*IV*INV-AC210275*PI*5034.08*5034.08~\nSE*12*0001~\nGE*1*1~\nIEA*1*010002220~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances/jsac0006/file",
       "headers" : [
         [
           "Content-Type",
@@ -2522,11 +1654,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances/taac0006/file"
+      "url" : "https://api.sandbox-json-api.example/api/remittances/jsac0006/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAIACM         *ZZ*NIGHTJARDEMO   *260915*0100*U*00401*010002257*0*P*>~\nGS*RA*TAIACM*NIGHTJARDEMO*20260915*0100*1*X*004010~\nST*820*0001~\nBPR*C*14233.59*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260915~\nTRN*1*10002257*1234567890~\nN1*PR*Tailspin Stores Inc*92*TAIACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*AC210198*PI*7102.36*7102.36~\nRMR*IV*INV-AC210135*PI*2878.54*3030.04~\nADX*-151.50*06*ZZ*DM-210135~\nNTE**SHORTAGE: QUANTITY CONTESTED~\nRMR*IV*INV-AC210366*PI*4252.69*4252.69~\nSE*12*0001~\nGE*1*1~\nIEA*1*010002257~\n",
-      "final_url" : "https://api.tailspin.example/api/remittances/taac0007/file",
+      "body" : "ISA*00*          *00*          *ZZ*JSNACM         *ZZ*NIGHTJARDEMO   *260915*0100*U*00401*010002257*0*P*>~\nGS*RA*JSNACM*NIGHTJARDEMO*20260915*0100*1*X*004010~\nST*820*0001~\nBPR*C*14233.59*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260915~\nTRN*1*10002257*1234567890~\nN1*PR*JSON API Stores Inc*92*JSNACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*AC210198*PI*7102.36*7102.36~\nRMR*IV*INV-AC210135*PI*2878.54*3030.04~\nADX*-151.50*06*ZZ*DM-210135~\nNTE**SHORTAGE: QUANTITY CONTESTED~\nRMR*IV*INV-AC210366*PI*4252.69*4252.69~\nSE*12*0001~\nGE*1*1~\nIEA*1*010002257~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances/jsac0007/file",
       "headers" : [
         [
           "Content-Type",
@@ -2543,11 +1675,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances/taac0007/file"
+      "url" : "https://api.sandbox-json-api.example/api/remittances/jsac0007/file"
     },
     {
-      "body" : "{\"items\":[{\"id\":\"taac0008\",\"paymentDate\":\"2026-09-19\",\"amount\":\"11537.56\",\"trace\":\"10002294\",\"payer\":\"Tailspin Stores Inc\"},{\"id\":\"taac0010\",\"paymentDate\":\"2026-09-26\",\"amount\":\"13269.66\",\"trace\":\"10002331\",\"payer\":\"Tailspin Stores Inc\"},{\"id\":\"taac0012\",\"paymentDate\":\"2026-10-05\",\"amount\":\"1447.94\",\"trace\":\"10002368\",\"payer\":\"Tailspin Stores Inc\"},{\"id\":\"taac0013\",\"paymentDate\":\"2026-10-07\",\"amount\":\"7840.03\",\"trace\":\"10002405\",\"payer\":\"Tailspin Stores Inc\"}],\"next_cursor\":\"12\"}",
-      "final_url" : "https://api.tailspin.example/api/remittances?from=2026-08-01&to=2026-10-31&cursor=8",
+      "body" : "{\"items\":[{\"id\":\"jsac0008\",\"paymentDate\":\"2026-09-19\",\"amount\":\"11537.56\",\"trace\":\"10002294\",\"payer\":\"JSON API Stores Inc\"},{\"id\":\"jsac0010\",\"paymentDate\":\"2026-09-26\",\"amount\":\"13269.66\",\"trace\":\"10002331\",\"payer\":\"JSON API Stores Inc\"},{\"id\":\"jsac0012\",\"paymentDate\":\"2026-10-05\",\"amount\":\"1447.94\",\"trace\":\"10002368\",\"payer\":\"JSON API Stores Inc\"},{\"id\":\"jsac0013\",\"paymentDate\":\"2026-10-07\",\"amount\":\"7840.03\",\"trace\":\"10002405\",\"payer\":\"JSON API Stores Inc\"}],\"next_cursor\":\"12\"}",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances?from=2026-08-01&to=2026-10-31&cursor=8",
       "headers" : [
         [
           "Content-Type",
@@ -2560,11 +1692,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances?from=2026-08-01&to=2026-10-31&cursor=8"
+      "url" : "https://api.sandbox-json-api.example/api/remittances?from=2026-08-01&to=2026-10-31&cursor=8"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAIACM         *ZZ*NIGHTJARDEMO   *260919*0100*U*00401*010002294*0*P*>~\nGS*RA*TAIACM*NIGHTJARDEMO*20260919*0100*1*X*004010~\nST*820*0001~\nBPR*C*11537.56*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260919~\nTRN*1*10002294*1234567890~\nN1*PR*Tailspin Stores Inc*92*TAIACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210044*PI*4676.70*4676.70~\nRMR*IV*INV-AC210100*PI*6860.86*6860.86~\nSE*9*0001~\nGE*1*1~\nIEA*1*010002294~\n",
-      "final_url" : "https://api.tailspin.example/api/remittances/taac0008/file",
+      "body" : "ISA*00*          *00*          *ZZ*JSNACM         *ZZ*NIGHTJARDEMO   *260919*0100*U*00401*010002294*0*P*>~\nGS*RA*JSNACM*NIGHTJARDEMO*20260919*0100*1*X*004010~\nST*820*0001~\nBPR*C*11537.56*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260919~\nTRN*1*10002294*1234567890~\nN1*PR*JSON API Stores Inc*92*JSNACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210044*PI*4676.70*4676.70~\nRMR*IV*INV-AC210100*PI*6860.86*6860.86~\nSE*9*0001~\nGE*1*1~\nIEA*1*010002294~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances/jsac0008/file",
       "headers" : [
         [
           "Content-Type",
@@ -2581,11 +1713,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances/taac0008/file"
+      "url" : "https://api.sandbox-json-api.example/api/remittances/jsac0008/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAIACM         *ZZ*NIGHTJARDEMO   *260926*0100*U*00401*010002331*0*P*>~\nGS*RA*TAIACM*NIGHTJARDEMO*20260926*0100*1*X*004010~\nST*820*0001~\nBPR*C*13269.66*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260926~\nTRN*1*10002331*1234567890~\nN1*PR*Tailspin Stores Inc*92*TAIACM~\nN1*PE*ACME INC~\nENT*1~\nADX*-25.00*CS*ZZ*PR-TAAC0010~\nNTE**CO-OP PROMOTION~\nRMR*IV*INV-AC210240*PI*997.76*997.76~\nRMR*IV*INV-AC210072*PI*5779.00*6083.15~\nADX*-304.15*06*ZZ*DM-210072~\nNTE**SHORTAGE: QUANTITY CONTESTED~\nRMR*IV*INV-AC210065*PI*1320.07*1320.07~\nRMR*IV*INV-AC210093*PI*5197.83*5471.40~\nADX*-273.57*06*ZZ*DM-210093~\nNTE**SHORTAGE: QUANTITY CONTESTED~\nSE*17*0001~\nGE*1*1~\nIEA*1*010002331~\n",
-      "final_url" : "https://api.tailspin.example/api/remittances/taac0010/file",
+      "body" : "ISA*00*          *00*          *ZZ*JSNACM         *ZZ*NIGHTJARDEMO   *260926*0100*U*00401*010002331*0*P*>~\nGS*RA*JSNACM*NIGHTJARDEMO*20260926*0100*1*X*004010~\nST*820*0001~\nBPR*C*13269.66*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20260926~\nTRN*1*10002331*1234567890~\nN1*PR*JSON API Stores Inc*92*JSNACM~\nN1*PE*ACME INC~\nENT*1~\nADX*-25.00*CS*ZZ*PR-JSAC0010~\nNTE**CO-OP PROMOTION~\nRMR*IV*INV-AC210240*PI*997.76*997.76~\nRMR*IV*INV-AC210072*PI*5779.00*6083.15~\nADX*-304.15*06*ZZ*DM-210072~\nNTE**SHORTAGE: QUANTITY CONTESTED~\nRMR*IV*INV-AC210065*PI*1320.07*1320.07~\nRMR*IV*INV-AC210093*PI*5197.83*5471.40~\nADX*-273.57*06*ZZ*DM-210093~\nNTE**SHORTAGE: QUANTITY CONTESTED~\nSE*17*0001~\nGE*1*1~\nIEA*1*010002331~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances/jsac0010/file",
       "headers" : [
         [
           "Content-Type",
@@ -2602,11 +1734,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances/taac0010/file"
+      "url" : "https://api.sandbox-json-api.example/api/remittances/jsac0010/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAIACM         *ZZ*NIGHTJARDEMO   *261005*0100*U*00401*010002368*0*P*>~\nGS*RA*TAIACM*NIGHTJARDEMO*20261005*0100*1*X*004010~\nST*820*0001~\nBPR*C*1447.94*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20261005~\nTRN*1*10002368*1234567890~\nN1*PR*Tailspin Stores Inc*92*TAIACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*AC210394*PI*1447.94*1447.94~\nSE*8*0001~\nGE*1*1~\nIEA*1*010002368~\n",
-      "final_url" : "https://api.tailspin.example/api/remittances/taac0012/file",
+      "body" : "ISA*00*          *00*          *ZZ*JSNACM         *ZZ*NIGHTJARDEMO   *261005*0100*U*00401*010002368*0*P*>~\nGS*RA*JSNACM*NIGHTJARDEMO*20261005*0100*1*X*004010~\nST*820*0001~\nBPR*C*1447.94*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20261005~\nTRN*1*10002368*1234567890~\nN1*PR*JSON API Stores Inc*92*JSNACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*AC210394*PI*1447.94*1447.94~\nSE*8*0001~\nGE*1*1~\nIEA*1*010002368~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances/jsac0012/file",
       "headers" : [
         [
           "Content-Type",
@@ -2623,11 +1755,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances/taac0012/file"
+      "url" : "https://api.sandbox-json-api.example/api/remittances/jsac0012/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAIACM         *ZZ*NIGHTJARDEMO   *261007*0100*U*00401*010002405*0*P*>~\nGS*RA*TAIACM*NIGHTJARDEMO*20261007*0100*1*X*004010~\nST*820*0001~\nBPR*C*7840.03*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20261007~\nTRN*1*10002405*1234567890~\nN1*PR*Tailspin Stores Inc*92*TAIACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210016*PI*7840.03*8252.66~\nADX*-412.63*06*ZZ*DM-210016~\nNTE**SHORTAGE: QUANTITY CONTESTED~\nSE*10*0001~\nGE*1*1~\nIEA*1*010002405~\n",
-      "final_url" : "https://api.tailspin.example/api/remittances/taac0013/file",
+      "body" : "ISA*00*          *00*          *ZZ*JSNACM         *ZZ*NIGHTJARDEMO   *261007*0100*U*00401*010002405*0*P*>~\nGS*RA*JSNACM*NIGHTJARDEMO*20261007*0100*1*X*004010~\nST*820*0001~\nBPR*C*7840.03*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20261007~\nTRN*1*10002405*1234567890~\nN1*PR*JSON API Stores Inc*92*JSNACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210016*PI*7840.03*8252.66~\nADX*-412.63*06*ZZ*DM-210016~\nNTE**SHORTAGE: QUANTITY CONTESTED~\nSE*10*0001~\nGE*1*1~\nIEA*1*010002405~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances/jsac0013/file",
       "headers" : [
         [
           "Content-Type",
@@ -2644,11 +1776,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances/taac0013/file"
+      "url" : "https://api.sandbox-json-api.example/api/remittances/jsac0013/file"
     },
     {
-      "body" : "{\"items\":[{\"id\":\"taac0014\",\"paymentDate\":\"2026-10-11\",\"amount\":\"15146.40\",\"trace\":\"10002442\",\"payer\":\"Tailspin Stores Inc\"},{\"id\":\"taac0015\",\"paymentDate\":\"2026-10-15\",\"amount\":\"7898.49\",\"trace\":\"10002479\",\"payer\":\"Tailspin Stores Inc\"},{\"id\":\"taac0017\",\"paymentDate\":\"2026-10-23\",\"amount\":\"7628.35\",\"trace\":\"10002516\",\"payer\":\"Tailspin Stores Inc\"}],\"next_cursor\":null}",
-      "final_url" : "https://api.tailspin.example/api/remittances?from=2026-08-01&to=2026-10-31&cursor=12",
+      "body" : "{\"items\":[{\"id\":\"jsac0014\",\"paymentDate\":\"2026-10-11\",\"amount\":\"15146.40\",\"trace\":\"10002442\",\"payer\":\"JSON API Stores Inc\"},{\"id\":\"jsac0015\",\"paymentDate\":\"2026-10-15\",\"amount\":\"7898.49\",\"trace\":\"10002479\",\"payer\":\"JSON API Stores Inc\"},{\"id\":\"jsac0017\",\"paymentDate\":\"2026-10-23\",\"amount\":\"7628.35\",\"trace\":\"10002516\",\"payer\":\"JSON API Stores Inc\"}],\"next_cursor\":null}",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances?from=2026-08-01&to=2026-10-31&cursor=12",
       "headers" : [
         [
           "Content-Type",
@@ -2661,11 +1793,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances?from=2026-08-01&to=2026-10-31&cursor=12"
+      "url" : "https://api.sandbox-json-api.example/api/remittances?from=2026-08-01&to=2026-10-31&cursor=12"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAIACM         *ZZ*NIGHTJARDEMO   *261011*0100*U*00401*010002442*0*P*>~\nGS*RA*TAIACM*NIGHTJARDEMO*20261011*0100*1*X*004010~\nST*820*0001~\nBPR*C*15146.40*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20261011~\nTRN*1*10002442*1234567890~\nN1*PR*Tailspin Stores Inc*92*TAIACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210149*PI*8132.63*8132.63~\nRMR*IV*INV-AC210289*PI*2033.78*2033.78~\nRMR*IV*INV-AC210401*PI*4979.99*5081.62*101.63~\nSE*10*0001~\nGE*1*1~\nIEA*1*010002442~\n",
-      "final_url" : "https://api.tailspin.example/api/remittances/taac0014/file",
+      "body" : "ISA*00*          *00*          *ZZ*JSNACM         *ZZ*NIGHTJARDEMO   *261011*0100*U*00401*010002442*0*P*>~\nGS*RA*JSNACM*NIGHTJARDEMO*20261011*0100*1*X*004010~\nST*820*0001~\nBPR*C*15146.40*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20261011~\nTRN*1*10002442*1234567890~\nN1*PR*JSON API Stores Inc*92*JSNACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210149*PI*8132.63*8132.63~\nRMR*IV*INV-AC210289*PI*2033.78*2033.78~\nRMR*IV*INV-AC210401*PI*4979.99*5081.62*101.63~\nSE*10*0001~\nGE*1*1~\nIEA*1*010002442~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances/jsac0014/file",
       "headers" : [
         [
           "Content-Type",
@@ -2682,11 +1814,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances/taac0014/file"
+      "url" : "https://api.sandbox-json-api.example/api/remittances/jsac0014/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAIACM         *ZZ*NIGHTJARDEMO   *261015*0100*U*00401*010002479*0*P*>~\nGS*RA*TAIACM*NIGHTJARDEMO*20261015*0100*1*X*004010~\nST*820*0001~\nBPR*C*7898.49*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20261015~\nTRN*1*10002479*1234567890~\nN1*PR*Tailspin Stores Inc*92*TAIACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210233*PI*7898.49*8059.68*161.19~\nSE*8*0001~\nGE*1*1~\nIEA*1*010002479~\n",
-      "final_url" : "https://api.tailspin.example/api/remittances/taac0015/file",
+      "body" : "ISA*00*          *00*          *ZZ*JSNACM         *ZZ*NIGHTJARDEMO   *261015*0100*U*00401*010002479*0*P*>~\nGS*RA*JSNACM*NIGHTJARDEMO*20261015*0100*1*X*004010~\nST*820*0001~\nBPR*C*7898.49*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20261015~\nTRN*1*10002479*1234567890~\nN1*PR*JSON API Stores Inc*92*JSNACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210233*PI*7898.49*8059.68*161.19~\nSE*8*0001~\nGE*1*1~\nIEA*1*010002479~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances/jsac0015/file",
       "headers" : [
         [
           "Content-Type",
@@ -2703,11 +1835,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances/taac0015/file"
+      "url" : "https://api.sandbox-json-api.example/api/remittances/jsac0015/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAIACM         *ZZ*NIGHTJARDEMO   *261023*0100*U*00401*010002516*0*P*>~\nGS*RA*TAIACM*NIGHTJARDEMO*20261023*0100*1*X*004010~\nST*820*0001~\nBPR*C*7628.35*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20261023~\nTRN*1*10002516*1234567890~\nN1*PR*Tailspin Stores Inc*92*TAIACM~\nN1*PE*ACME INC~\nENT*1~\nADX*-25.00*CS*ZZ*PR-TAAC0017~\nNTE**CO-OP PROMOTION~\nRMR*IV*INV-AC210128*PI*7653.35*7653.35~\nSE*10*0001~\nGE*1*1~\nIEA*1*010002516~\n",
-      "final_url" : "https://api.tailspin.example/api/remittances/taac0017/file",
+      "body" : "ISA*00*          *00*          *ZZ*JSNACM         *ZZ*NIGHTJARDEMO   *261023*0100*U*00401*010002516*0*P*>~\nGS*RA*JSNACM*NIGHTJARDEMO*20261023*0100*1*X*004010~\nST*820*0001~\nBPR*C*7628.35*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20261023~\nTRN*1*10002516*1234567890~\nN1*PR*JSON API Stores Inc*92*JSNACM~\nN1*PE*ACME INC~\nENT*1~\nADX*-25.00*CS*ZZ*PR-JSAC0017~\nNTE**CO-OP PROMOTION~\nRMR*IV*INV-AC210128*PI*7653.35*7653.35~\nSE*10*0001~\nGE*1*1~\nIEA*1*010002516~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances/jsac0017/file",
       "headers" : [
         [
           "Content-Type",
@@ -2724,11 +1856,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances/taac0017/file"
+      "url" : "https://api.sandbox-json-api.example/api/remittances/jsac0017/file"
     },
     {
-      "body" : "{\"items\":[{\"id\":\"taac0019\",\"paymentDate\":\"2026-11-01\",\"amount\":\"6999.63\",\"trace\":\"10002553\",\"payer\":\"Tailspin Stores Inc\"},{\"id\":\"taac0022\",\"paymentDate\":\"2026-11-14\",\"amount\":\"10426.59\",\"trace\":\"10002590\",\"payer\":\"Tailspin Stores Inc\"},{\"id\":\"taac0023\",\"paymentDate\":\"2026-11-16\",\"amount\":\"373.92\",\"trace\":\"10002627\",\"payer\":\"Tailspin Stores Inc\"}],\"next_cursor\":null}",
-      "final_url" : "https://api.tailspin.example/api/remittances?from=2026-11-01&to=2026-11-30&cursor=0",
+      "body" : "{\"items\":[{\"id\":\"jsac0019\",\"paymentDate\":\"2026-11-01\",\"amount\":\"6999.63\",\"trace\":\"10002553\",\"payer\":\"JSON API Stores Inc\"},{\"id\":\"jsac0022\",\"paymentDate\":\"2026-11-14\",\"amount\":\"10426.59\",\"trace\":\"10002590\",\"payer\":\"JSON API Stores Inc\"},{\"id\":\"jsac0023\",\"paymentDate\":\"2026-11-16\",\"amount\":\"373.92\",\"trace\":\"10002627\",\"payer\":\"JSON API Stores Inc\"}],\"next_cursor\":null}",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances?from=2026-11-01&to=2026-11-30&cursor=0",
       "headers" : [
         [
           "Content-Type",
@@ -2741,11 +1873,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances?from=2026-11-01&to=2026-11-30&cursor=0"
+      "url" : "https://api.sandbox-json-api.example/api/remittances?from=2026-11-01&to=2026-11-30&cursor=0"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAIACM         *ZZ*NIGHTJARDEMO   *261101*0100*U*00401*010002553*0*P*>~\nGS*RA*TAIACM*NIGHTJARDEMO*20261101*0100*1*X*004010~\nST*820*0001~\nBPR*C*6999.63*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20261101~\nTRN*1*10002553*1234567890~\nN1*PR*Tailspin Stores Inc*92*TAIACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210296*PI*1056.93*1112.55~\nADX*-55.62*06*ZZ*DM-210296~\nNTE**SHORTAGE: QUANTITY CONTESTED~\nRMR*IV*INV-AC210345*PI*5942.70*5942.70~\nSE*11*0001~\nGE*1*1~\nIEA*1*010002553~\n",
-      "final_url" : "https://api.tailspin.example/api/remittances/taac0019/file",
+      "body" : "ISA*00*          *00*          *ZZ*JSNACM         *ZZ*NIGHTJARDEMO   *261101*0100*U*00401*010002553*0*P*>~\nGS*RA*JSNACM*NIGHTJARDEMO*20261101*0100*1*X*004010~\nST*820*0001~\nBPR*C*6999.63*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20261101~\nTRN*1*10002553*1234567890~\nN1*PR*JSON API Stores Inc*92*JSNACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210296*PI*1056.93*1112.55~\nADX*-55.62*06*ZZ*DM-210296~\nNTE**SHORTAGE: QUANTITY CONTESTED~\nRMR*IV*INV-AC210345*PI*5942.70*5942.70~\nSE*11*0001~\nGE*1*1~\nIEA*1*010002553~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances/jsac0019/file",
       "headers" : [
         [
           "Content-Type",
@@ -2762,11 +1894,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances/taac0019/file"
+      "url" : "https://api.sandbox-json-api.example/api/remittances/jsac0019/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAIACM         *ZZ*NIGHTJARDEMO   *261114*0100*U*00401*010002590*0*P*>~\nGS*RA*TAIACM*NIGHTJARDEMO*20261114*0100*1*X*004010~\nST*820*0001~\nBPR*C*10426.59*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20261114~\nTRN*1*10002590*1234567890~\nN1*PR*Tailspin Stores Inc*92*TAIACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210352*PI*6414.63*6414.63~\nRMR*IV*INV-AC210079*PI*4011.96*4011.96~\nSE*9*0001~\nGE*1*1~\nIEA*1*010002590~\n",
-      "final_url" : "https://api.tailspin.example/api/remittances/taac0022/file",
+      "body" : "ISA*00*          *00*          *ZZ*JSNACM         *ZZ*NIGHTJARDEMO   *261114*0100*U*00401*010002590*0*P*>~\nGS*RA*JSNACM*NIGHTJARDEMO*20261114*0100*1*X*004010~\nST*820*0001~\nBPR*C*10426.59*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20261114~\nTRN*1*10002590*1234567890~\nN1*PR*JSON API Stores Inc*92*JSNACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210352*PI*6414.63*6414.63~\nRMR*IV*INV-AC210079*PI*4011.96*4011.96~\nSE*9*0001~\nGE*1*1~\nIEA*1*010002590~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances/jsac0022/file",
       "headers" : [
         [
           "Content-Type",
@@ -2783,11 +1915,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances/taac0022/file"
+      "url" : "https://api.sandbox-json-api.example/api/remittances/jsac0022/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAIACM         *ZZ*NIGHTJARDEMO   *261116*0100*U*00401*010002627*0*P*>~\nGS*RA*TAIACM*NIGHTJARDEMO*20261116*0100*1*X*004010~\nST*820*0001~\nBPR*C*373.92*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20261116~\nTRN*1*10002627*1234567890~\nN1*PR*Tailspin Stores Inc*92*TAIACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210310*PI*373.92*373.92~\nSE*8*0001~\nGE*1*1~\nIEA*1*010002627~\n",
-      "final_url" : "https://api.tailspin.example/api/remittances/taac0023/file",
+      "body" : "ISA*00*          *00*          *ZZ*JSNACM         *ZZ*NIGHTJARDEMO   *261116*0100*U*00401*010002627*0*P*>~\nGS*RA*JSNACM*NIGHTJARDEMO*20261116*0100*1*X*004010~\nST*820*0001~\nBPR*C*373.92*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX6655*20261116~\nTRN*1*10002627*1234567890~\nN1*PR*JSON API Stores Inc*92*JSNACM~\nN1*PE*ACME INC~\nENT*1~\nRMR*IV*INV-AC210310*PI*373.92*373.92~\nSE*8*0001~\nGE*1*1~\nIEA*1*010002627~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/remittances/jsac0023/file",
       "headers" : [
         [
           "Content-Type",
@@ -2804,11 +1936,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/remittances/taac0023/file"
+      "url" : "https://api.sandbox-json-api.example/api/remittances/jsac0023/file"
     },
     {
       "body" : "{\"items\":[{\"id\":\"siac0000\",\"number\":\"700000\",\"date\":\"2026-08-01\"},{\"id\":\"siac0001\",\"number\":\"700001\",\"date\":\"2026-08-04\"},{\"id\":\"siac0002\",\"number\":\"700002\",\"date\":\"2026-08-07\"},{\"id\":\"siac0003\",\"number\":\"700003\",\"date\":\"2026-08-10\"},{\"id\":\"siac0004\",\"number\":\"700004\",\"date\":\"2026-08-13\"},{\"id\":\"siac0005\",\"number\":\"700005\",\"date\":\"2026-08-16\"},{\"id\":\"siac0006\",\"number\":\"700006\",\"date\":\"2026-08-19\"},{\"id\":\"siac0007\",\"number\":\"700007\",\"date\":\"2026-08-22\"},{\"id\":\"siac0008\",\"number\":\"700008\",\"date\":\"2026-08-25\"},{\"id\":\"siac0009\",\"number\":\"700009\",\"date\":\"2026-08-28\"},{\"id\":\"siac0010\",\"number\":\"700010\",\"date\":\"2026-08-31\"},{\"id\":\"siac0011\",\"number\":\"700011\",\"date\":\"2026-09-03\"},{\"id\":\"siac0012\",\"number\":\"700012\",\"date\":\"2026-09-06\"},{\"id\":\"siac0013\",\"number\":\"700013\",\"date\":\"2026-09-09\"},{\"id\":\"siac0014\",\"number\":\"700014\",\"date\":\"2026-09-12\"},{\"id\":\"siac0015\",\"number\":\"700015\",\"date\":\"2026-09-15\"},{\"id\":\"siac0016\",\"number\":\"700016\",\"date\":\"2026-09-18\"},{\"id\":\"siac0017\",\"number\":\"700017\",\"date\":\"2026-09-21\"},{\"id\":\"siac0018\",\"number\":\"700018\",\"date\":\"2026-09-24\"},{\"id\":\"siac0019\",\"number\":\"700019\",\"date\":\"2026-09-27\"},{\"id\":\"siac0020\",\"number\":\"700020\",\"date\":\"2026-09-30\"},{\"id\":\"siac0021\",\"number\":\"700021\",\"date\":\"2026-10-03\"},{\"id\":\"siac0022\",\"number\":\"700022\",\"date\":\"2026-10-06\"},{\"id\":\"siac0023\",\"number\":\"700023\",\"date\":\"2026-10-09\"}]}",
-      "final_url" : "https://api.tailspin.example/api/invoices?from=2026-08-01&to=2026-10-31",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices?from=2026-08-01&to=2026-10-31",
       "headers" : [
         [
           "Content-Type",
@@ -2821,11 +1953,11 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices?from=2026-08-01&to=2026-10-31"
+      "url" : "https://api.sandbox-json-api.example/api/invoices?from=2026-08-01&to=2026-10-31"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260801*0900*U*00401*000700000*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260801*0900*1*X*004010~\nST*810*0001~\nBIG*20260801*700000*20260801*PO700000~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*1*EA*2.50**VN*TT-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*2*6*EA*1.75**VN*TT-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*1300~\nCTT*2~\nSE*11*0001~\nGE*1*1~\nIEA*1*000700000~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0000/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260801*0900*U*00401*000700000*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260801*0900*1*X*004010~\nST*810*0001~\nBIG*20260801*700000*20260801*PO700000~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*1*EA*2.50**VN*SB-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*2*6*EA*1.75**VN*SB-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*1300~\nCTT*2~\nSE*11*0001~\nGE*1*1~\nIEA*1*000700000~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0000/file",
       "headers" : [
         [
           "Content-Type",
@@ -2837,16 +1969,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "457"
+          "453"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0000/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0000/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260804*0900*U*00401*000700001*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260804*0900*1*X*004010~\nST*810*0002~\nBIG*20260804*700001*20260804*PO700001~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*8*EA*9.99**VN*TT-1002~\nPID*F****LONG GRAIN RICE 5KG~\nIT1*2*1*EA*12.95**VN*TT-1005~\nPID*F****OLIVE OIL 1L~\nIT1*3*6*EA*5.49**VN*TT-1008~\nPID*F****GROUND COFFEE 250G~\nTDS*12581~\nCTT*3~\nSE*13*0002~\nGE*1*1~\nIEA*1*000700001~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0001/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260804*0900*U*00401*000700001*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260804*0900*1*X*004010~\nST*810*0002~\nBIG*20260804*700001*20260804*PO700001~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*8*EA*9.99**VN*SB-1002~\nPID*F****LONG GRAIN RICE 5KG~\nIT1*2*1*EA*12.95**VN*SB-1005~\nPID*F****OLIVE OIL 1L~\nIT1*3*6*EA*5.49**VN*SB-1008~\nPID*F****GROUND COFFEE 250G~\nTDS*12581~\nCTT*3~\nSE*13*0002~\nGE*1*1~\nIEA*1*000700001~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0001/file",
       "headers" : [
         [
           "Content-Type",
@@ -2858,16 +1990,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "514"
+          "510"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0001/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0001/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260807*0900*U*00401*000700002*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260807*0900*1*X*004010~\nST*810*0003~\nBIG*20260807*700002*20260807*PO700002~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*3*EA*3.10**VN*TT-1003~\nPID*F****BLACK TEA 50 BAGS~\nIT1*2*8*EA*1.29**VN*TT-1006~\nPID*F****SPAGHETTI 500G~\nIT1*3*1*EA*2.50**VN*TT-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*4*6*EA*1.75**VN*TT-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*3262~\nCTT*4~\nSE*15*0003~\nGE*1*1~\nIEA*1*000700002~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0002/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260807*0900*U*00401*000700002*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260807*0900*1*X*004010~\nST*810*0003~\nBIG*20260807*700002*20260807*PO700002~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*3*EA*3.10**VN*SB-1003~\nPID*F****BLACK TEA 50 BAGS~\nIT1*2*8*EA*1.29**VN*SB-1006~\nPID*F****SPAGHETTI 500G~\nIT1*3*1*EA*2.50**VN*SB-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*4*6*EA*1.75**VN*SB-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*3262~\nCTT*4~\nSE*15*0003~\nGE*1*1~\nIEA*1*000700002~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0002/file",
       "headers" : [
         [
           "Content-Type",
@@ -2879,16 +2011,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "568"
+          "564"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0002/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0002/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260810*0900*U*00401*000700003*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260810*0900*1*X*004010~\nST*810*0004~\nBIG*20260810*700003*20260810*PO700003~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*10*EA*1.75**VN*TT-1004~\nPID*F****STRAWBERRY JAM 340G~\nIT1*2*3*EA*1.89**VN*TT-1007~\nPID*F****TOMATO PASSATA 700G~\nIT1*3*8*EA*9.99**VN*TT-1002~\nPID*F****LONG GRAIN RICE 5KG~\nIT1*4*1*EA*12.95**VN*TT-1005~\nPID*F****OLIVE OIL 1L~\nIT1*5*6*EA*5.49**VN*TT-1008~\nPID*F****GROUND COFFEE 250G~\nTDS*14898~\nCTT*5~\nSE*17*0004~\nGE*1*1~\nIEA*1*000700003~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0003/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260810*0900*U*00401*000700003*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260810*0900*1*X*004010~\nST*810*0004~\nBIG*20260810*700003*20260810*PO700003~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*10*EA*1.75**VN*SB-1004~\nPID*F****STRAWBERRY JAM 340G~\nIT1*2*3*EA*1.89**VN*SB-1007~\nPID*F****TOMATO PASSATA 700G~\nIT1*3*8*EA*9.99**VN*SB-1002~\nPID*F****LONG GRAIN RICE 5KG~\nIT1*4*1*EA*12.95**VN*SB-1005~\nPID*F****OLIVE OIL 1L~\nIT1*5*6*EA*5.49**VN*SB-1008~\nPID*F****GROUND COFFEE 250G~\nTDS*14898~\nCTT*5~\nSE*17*0004~\nGE*1*1~\nIEA*1*000700003~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0003/file",
       "headers" : [
         [
           "Content-Type",
@@ -2900,16 +2032,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "633"
+          "629"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0003/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0003/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260813*0900*U*00401*000700004*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260813*0900*1*X*004010~\nST*810*0005~\nBIG*20260813*700004*20260813*PO700004~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*5*EA*12.95**VN*TT-1005~\nPID*F****OLIVE OIL 1L~\nIT1*2*10*EA*5.49**VN*TT-1008~\nPID*F****GROUND COFFEE 250G~\nIT1*3*1*EA*10.00**VN*TT-9999~\nPID*F****NEW SEASONAL ITEM~\nTDS*12965~\nCTT*3~\nSE*13*0005~\nGE*1*1~\nIEA*1*000700004~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0004/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260813*0900*U*00401*000700004*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260813*0900*1*X*004010~\nST*810*0005~\nBIG*20260813*700004*20260813*PO700004~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*5*EA*12.95**VN*SB-1005~\nPID*F****OLIVE OIL 1L~\nIT1*2*10*EA*5.49**VN*SB-1008~\nPID*F****GROUND COFFEE 250G~\nIT1*3*1*EA*10.00**VN*SB-9999~\nPID*F****NEW SEASONAL ITEM~\nTDS*12965~\nCTT*3~\nSE*13*0005~\nGE*1*1~\nIEA*1*000700004~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0004/file",
       "headers" : [
         [
           "Content-Type",
@@ -2921,16 +2053,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "514"
+          "510"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0004/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0004/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260816*0900*U*00401*000700005*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260816*0900*1*X*004010~\nST*810*0006~\nBIG*20260816*700005*20260816*PO700005~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*12*EA*1.29**VN*TT-1006~\nPID*F****SPAGHETTI 500G~\nIT1*2*5*EA*2.50**VN*TT-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*3*10*EA*1.75**VN*TT-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*4548~\nCTT*3~\nSE*13*0006~\nGE*1*1~\nIEA*1*000700005~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0005/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260816*0900*U*00401*000700005*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260816*0900*1*X*004010~\nST*810*0006~\nBIG*20260816*700005*20260816*PO700005~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*12*EA*1.29**VN*SB-1006~\nPID*F****SPAGHETTI 500G~\nIT1*2*5*EA*2.50**VN*SB-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*3*10*EA*1.75**VN*SB-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*4548~\nCTT*3~\nSE*13*0006~\nGE*1*1~\nIEA*1*000700005~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0005/file",
       "headers" : [
         [
           "Content-Type",
@@ -2942,16 +2074,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "513"
+          "509"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0005/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0005/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260819*0900*U*00401*000700006*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260819*0900*1*X*004010~\nST*810*0007~\nBIG*20260819*700006*20260819*PO700006~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*7*EA*1.89**VN*TT-1007~\nPID*F****TOMATO PASSATA 700G~\nIT1*2*12*EA*9.99**VN*TT-1002~\nPID*F****LONG GRAIN RICE 5KG~\nIT1*3*5*EA*12.95**VN*TT-1005~\nPID*F****OLIVE OIL 1L~\nIT1*4*10*EA*5.49**VN*TT-1008~\nPID*F****GROUND COFFEE 250G~\nTDS*25276~\nCTT*4~\nSE*15*0007~\nGE*1*1~\nIEA*1*000700006~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0006/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260819*0900*U*00401*000700006*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260819*0900*1*X*004010~\nST*810*0007~\nBIG*20260819*700006*20260819*PO700006~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*7*EA*1.89**VN*SB-1007~\nPID*F****TOMATO PASSATA 700G~\nIT1*2*12*EA*9.99**VN*SB-1002~\nPID*F****LONG GRAIN RICE 5KG~\nIT1*3*5*EA*12.95**VN*SB-1005~\nPID*F****OLIVE OIL 1L~\nIT1*4*10*EA*5.49**VN*SB-1008~\nPID*F****GROUND COFFEE 250G~\nTDS*25276~\nCTT*4~\nSE*15*0007~\nGE*1*1~\nIEA*1*000700006~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0006/file",
       "headers" : [
         [
           "Content-Type",
@@ -2963,16 +2095,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "575"
+          "571"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0006/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0006/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260822*0900*U*00401*000700007*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260822*0900*1*X*004010~\nST*810*0008~\nBIG*20260822*700007*20260822*PO700007~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*2*EA*5.49**VN*TT-1008~\nPID*F****GROUND COFFEE 250G~\nIT1*2*7*EA*3.10**VN*TT-1003~\nPID*F****BLACK TEA 50 BAGS~\nIT1*3*12*EA*1.29**VN*TT-1006~\nPID*F****SPAGHETTI 500G~\nIT1*4*5*EA*2.50**VN*TT-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*5*10*EA*1.75**VN*TT-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*7816~\nCTT*5~\nSE*17*0008~\nGE*1*1~\nIEA*1*000700007~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0007/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260822*0900*U*00401*000700007*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260822*0900*1*X*004010~\nST*810*0008~\nBIG*20260822*700007*20260822*PO700007~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*2*EA*5.49**VN*SB-1008~\nPID*F****GROUND COFFEE 250G~\nIT1*2*7*EA*3.10**VN*SB-1003~\nPID*F****BLACK TEA 50 BAGS~\nIT1*3*12*EA*1.29**VN*SB-1006~\nPID*F****SPAGHETTI 500G~\nIT1*4*5*EA*2.50**VN*SB-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*5*10*EA*1.75**VN*SB-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*7816~\nCTT*5~\nSE*17*0008~\nGE*1*1~\nIEA*1*000700007~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0007/file",
       "headers" : [
         [
           "Content-Type",
@@ -2984,16 +2116,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "628"
+          "624"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0007/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0007/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260825*0900*U*00401*000700008*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260825*0900*1*X*004010~\nST*810*0009~\nBIG*20260825*700008*20260825*PO700008~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*9*EA*2.50**VN*TT-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*2*2*EA*1.75**VN*TT-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*2600~\nCTT*2~\nSE*11*0009~\nGE*1*1~\nIEA*1*000700008~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0008/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260825*0900*U*00401*000700008*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260825*0900*1*X*004010~\nST*810*0009~\nBIG*20260825*700008*20260825*PO700008~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*9*EA*2.50**VN*SB-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*2*2*EA*1.75**VN*SB-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*2600~\nCTT*2~\nSE*11*0009~\nGE*1*1~\nIEA*1*000700008~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0008/file",
       "headers" : [
         [
           "Content-Type",
@@ -3005,16 +2137,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "457"
+          "453"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0008/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0008/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260828*0900*U*00401*000700009*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260828*0900*1*X*004010~\nST*810*0010~\nBIG*20260828*700009*20260828*PO700009~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*4*EA*9.99**VN*TT-1002~\nPID*F****LONG GRAIN RICE 5KG~\nIT1*2*9*EA*12.95**VN*TT-1005~\nPID*F****OLIVE OIL 1L~\nIT1*3*2*EA*5.49**VN*TT-1008~\nPID*F****GROUND COFFEE 250G~\nIT1*4*1*EA*10.00**VN*TT-9999~\nPID*F****NEW SEASONAL ITEM~\nTDS*17749~\nCTT*4~\nSE*15*0010~\nGE*1*1~\nIEA*1*000700009~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0009/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260828*0900*U*00401*000700009*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260828*0900*1*X*004010~\nST*810*0010~\nBIG*20260828*700009*20260828*PO700009~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*4*EA*9.99**VN*SB-1002~\nPID*F****LONG GRAIN RICE 5KG~\nIT1*2*9*EA*12.95**VN*SB-1005~\nPID*F****OLIVE OIL 1L~\nIT1*3*2*EA*5.49**VN*SB-1008~\nPID*F****GROUND COFFEE 250G~\nIT1*4*1*EA*10.00**VN*SB-9999~\nPID*F****NEW SEASONAL ITEM~\nTDS*17749~\nCTT*4~\nSE*15*0010~\nGE*1*1~\nIEA*1*000700009~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0009/file",
       "headers" : [
         [
           "Content-Type",
@@ -3026,16 +2158,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "572"
+          "568"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0009/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0009/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260831*0900*U*00401*000700010*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260831*0900*1*X*004010~\nST*810*0011~\nBIG*20260831*700010*20260831*PO700010~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*11*EA*3.10**VN*TT-1003~\nPID*F****BLACK TEA 50 BAGS~\nIT1*2*4*EA*1.29**VN*TT-1006~\nPID*F****SPAGHETTI 500G~\nIT1*3*9*EA*2.50**VN*TT-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*4*2*EA*1.75**VN*TT-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*6526~\nCTT*4~\nSE*15*0011~\nGE*1*1~\nIEA*1*000700010~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0010/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260831*0900*U*00401*000700010*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260831*0900*1*X*004010~\nST*810*0011~\nBIG*20260831*700010*20260831*PO700010~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*11*EA*3.10**VN*SB-1003~\nPID*F****BLACK TEA 50 BAGS~\nIT1*2*4*EA*1.29**VN*SB-1006~\nPID*F****SPAGHETTI 500G~\nIT1*3*9*EA*2.50**VN*SB-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*4*2*EA*1.75**VN*SB-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*6526~\nCTT*4~\nSE*15*0011~\nGE*1*1~\nIEA*1*000700010~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0010/file",
       "headers" : [
         [
           "Content-Type",
@@ -3047,16 +2179,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "569"
+          "565"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0010/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0010/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260903*0900*U*00401*000700011*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260903*0900*1*X*004010~\nST*810*0012~\nBIG*20260903*700011*20260903*PO700011~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*6*EA*1.75**VN*TT-1004~\nPID*F****STRAWBERRY JAM 340G~\nIT1*2*11*EA*1.89**VN*TT-1007~\nPID*F****TOMATO PASSATA 700G~\nIT1*3*4*EA*9.99**VN*TT-1002~\nPID*F****LONG GRAIN RICE 5KG~\nIT1*4*9*EA*12.95**VN*TT-1005~\nPID*F****OLIVE OIL 1L~\nIT1*5*2*EA*5.49**VN*TT-1008~\nPID*F****GROUND COFFEE 250G~\nTDS*19878~\nCTT*5~\nSE*17*0012~\nGE*1*1~\nIEA*1*000700011~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0011/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260903*0900*U*00401*000700011*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260903*0900*1*X*004010~\nST*810*0012~\nBIG*20260903*700011*20260903*PO700011~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*6*EA*1.75**VN*SB-1004~\nPID*F****STRAWBERRY JAM 340G~\nIT1*2*11*EA*1.89**VN*SB-1007~\nPID*F****TOMATO PASSATA 700G~\nIT1*3*4*EA*9.99**VN*SB-1002~\nPID*F****LONG GRAIN RICE 5KG~\nIT1*4*9*EA*12.95**VN*SB-1005~\nPID*F****OLIVE OIL 1L~\nIT1*5*2*EA*5.49**VN*SB-1008~\nPID*F****GROUND COFFEE 250G~\nTDS*19878~\nCTT*5~\nSE*17*0012~\nGE*1*1~\nIEA*1*000700011~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0011/file",
       "headers" : [
         [
           "Content-Type",
@@ -3068,16 +2200,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "633"
+          "629"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0011/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0011/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260906*0900*U*00401*000700012*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260906*0900*1*X*004010~\nST*810*0013~\nBIG*20260906*700012*20260906*PO700012~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*1*EA*12.95**VN*TT-1005~\nPID*F****OLIVE OIL 1L~\nIT1*2*6*EA*5.49**VN*TT-1008~\nPID*F****GROUND COFFEE 250G~\nTDS*4589~\nCTT*2~\nSE*11*0013~\nGE*1*1~\nIEA*1*000700012~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0012/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260906*0900*U*00401*000700012*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260906*0900*1*X*004010~\nST*810*0013~\nBIG*20260906*700012*20260906*PO700012~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*1*EA*12.95**VN*SB-1005~\nPID*F****OLIVE OIL 1L~\nIT1*2*6*EA*5.49**VN*SB-1008~\nPID*F****GROUND COFFEE 250G~\nTDS*4589~\nCTT*2~\nSE*11*0013~\nGE*1*1~\nIEA*1*000700012~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0012/file",
       "headers" : [
         [
           "Content-Type",
@@ -3089,16 +2221,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "454"
+          "450"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0012/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0012/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260909*0900*U*00401*000700013*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260909*0900*1*X*004010~\nST*810*0014~\nBIG*20260909*700013*20260909*PO700013~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*8*EA*1.29**VN*TT-1006~\nPID*F****SPAGHETTI 500G~\nIT1*2*1*EA*2.50**VN*TT-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*3*6*EA*1.75**VN*TT-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*2332~\nCTT*3~\nSE*13*0014~\nGE*1*1~\nIEA*1*000700013~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0013/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260909*0900*U*00401*000700013*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260909*0900*1*X*004010~\nST*810*0014~\nBIG*20260909*700013*20260909*PO700013~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*8*EA*1.29**VN*SB-1006~\nPID*F****SPAGHETTI 500G~\nIT1*2*1*EA*2.50**VN*SB-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*3*6*EA*1.75**VN*SB-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*2332~\nCTT*3~\nSE*13*0014~\nGE*1*1~\nIEA*1*000700013~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0013/file",
       "headers" : [
         [
           "Content-Type",
@@ -3110,16 +2242,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "511"
+          "507"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0013/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0013/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260912*0900*U*00401*000700014*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260912*0900*1*X*004010~\nST*810*0015~\nBIG*20260912*700014*20260912*PO700014~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*3*EA*1.89**VN*TT-1007~\nPID*F****TOMATO PASSATA 700G~\nIT1*2*8*EA*9.99**VN*TT-1002~\nPID*F****LONG GRAIN RICE 5KG~\nIT1*3*1*EA*12.95**VN*TT-1005~\nPID*F****OLIVE OIL 1L~\nIT1*4*6*EA*5.49**VN*TT-1008~\nPID*F****GROUND COFFEE 250G~\nIT1*5*1*EA*10.00**VN*TT-9999~\nPID*F****NEW SEASONAL ITEM~\nTDS*14148~\nCTT*5~\nSE*17*0015~\nGE*1*1~\nIEA*1*000700014~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0014/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260912*0900*U*00401*000700014*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260912*0900*1*X*004010~\nST*810*0015~\nBIG*20260912*700014*20260912*PO700014~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*3*EA*1.89**VN*SB-1007~\nPID*F****TOMATO PASSATA 700G~\nIT1*2*8*EA*9.99**VN*SB-1002~\nPID*F****LONG GRAIN RICE 5KG~\nIT1*3*1*EA*12.95**VN*SB-1005~\nPID*F****OLIVE OIL 1L~\nIT1*4*6*EA*5.49**VN*SB-1008~\nPID*F****GROUND COFFEE 250G~\nIT1*5*1*EA*10.00**VN*SB-9999~\nPID*F****NEW SEASONAL ITEM~\nTDS*14148~\nCTT*5~\nSE*17*0015~\nGE*1*1~\nIEA*1*000700014~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0014/file",
       "headers" : [
         [
           "Content-Type",
@@ -3131,16 +2263,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "631"
+          "627"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0014/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0014/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260915*0900*U*00401*000700015*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260915*0900*1*X*004010~\nST*810*0016~\nBIG*20260915*700015*20260915*PO700015~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*10*EA*5.49**VN*TT-1008~\nPID*F****GROUND COFFEE 250G~\nIT1*2*3*EA*3.10**VN*TT-1003~\nPID*F****BLACK TEA 50 BAGS~\nIT1*3*8*EA*1.29**VN*TT-1006~\nPID*F****SPAGHETTI 500G~\nIT1*4*1*EA*2.50**VN*TT-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*5*6*EA*1.75**VN*TT-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*8752~\nCTT*5~\nSE*17*0016~\nGE*1*1~\nIEA*1*000700015~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0015/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260915*0900*U*00401*000700015*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260915*0900*1*X*004010~\nST*810*0016~\nBIG*20260915*700015*20260915*PO700015~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*10*EA*5.49**VN*SB-1008~\nPID*F****GROUND COFFEE 250G~\nIT1*2*3*EA*3.10**VN*SB-1003~\nPID*F****BLACK TEA 50 BAGS~\nIT1*3*8*EA*1.29**VN*SB-1006~\nPID*F****SPAGHETTI 500G~\nIT1*4*1*EA*2.50**VN*SB-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*5*6*EA*1.75**VN*SB-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*8752~\nCTT*5~\nSE*17*0016~\nGE*1*1~\nIEA*1*000700015~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0015/file",
       "headers" : [
         [
           "Content-Type",
@@ -3152,16 +2284,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "627"
+          "623"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0015/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0015/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260918*0900*U*00401*000700016*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260918*0900*1*X*004010~\nST*810*0017~\nBIG*20260918*700016*20260918*PO700016~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*5*EA*2.50**VN*TT-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*2*10*EA*1.75**VN*TT-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*3000~\nCTT*2~\nSE*11*0017~\nGE*1*1~\nIEA*1*000700016~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0016/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260918*0900*U*00401*000700016*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260918*0900*1*X*004010~\nST*810*0017~\nBIG*20260918*700016*20260918*PO700016~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*5*EA*2.50**VN*SB-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*2*10*EA*1.75**VN*SB-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*3000~\nCTT*2~\nSE*11*0017~\nGE*1*1~\nIEA*1*000700016~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0016/file",
       "headers" : [
         [
           "Content-Type",
@@ -3173,16 +2305,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "458"
+          "454"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0016/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0016/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260921*0900*U*00401*000700017*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260921*0900*1*X*004010~\nST*810*0018~\nBIG*20260921*700017*20260921*PO700017~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*12*EA*9.99**VN*TT-1002~\nPID*F****LONG GRAIN RICE 5KG~\nIT1*2*5*EA*12.95**VN*TT-1005~\nPID*F****OLIVE OIL 1L~\nIT1*3*10*EA*5.49**VN*TT-1008~\nPID*F****GROUND COFFEE 250G~\nTDS*23953~\nCTT*3~\nSE*13*0018~\nGE*1*1~\nIEA*1*000700017~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0017/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260921*0900*U*00401*000700017*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260921*0900*1*X*004010~\nST*810*0018~\nBIG*20260921*700017*20260921*PO700017~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*12*EA*9.99**VN*SB-1002~\nPID*F****LONG GRAIN RICE 5KG~\nIT1*2*5*EA*12.95**VN*SB-1005~\nPID*F****OLIVE OIL 1L~\nIT1*3*10*EA*5.49**VN*SB-1008~\nPID*F****GROUND COFFEE 250G~\nTDS*23953~\nCTT*3~\nSE*13*0018~\nGE*1*1~\nIEA*1*000700017~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0017/file",
       "headers" : [
         [
           "Content-Type",
@@ -3194,16 +2326,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "516"
+          "512"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0017/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0017/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260924*0900*U*00401*000700018*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260924*0900*1*X*004010~\nST*810*0019~\nBIG*20260924*700018*20260924*PO700018~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*7*EA*3.10**VN*TT-1003~\nPID*F****BLACK TEA 50 BAGS~\nIT1*2*12*EA*1.29**VN*TT-1006~\nPID*F****SPAGHETTI 500G~\nIT1*3*5*EA*2.50**VN*TT-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*4*10*EA*1.75**VN*TT-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*6718~\nCTT*4~\nSE*15*0019~\nGE*1*1~\nIEA*1*000700018~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0018/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260924*0900*U*00401*000700018*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260924*0900*1*X*004010~\nST*810*0019~\nBIG*20260924*700018*20260924*PO700018~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*7*EA*3.10**VN*SB-1003~\nPID*F****BLACK TEA 50 BAGS~\nIT1*2*12*EA*1.29**VN*SB-1006~\nPID*F****SPAGHETTI 500G~\nIT1*3*5*EA*2.50**VN*SB-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*4*10*EA*1.75**VN*SB-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*6718~\nCTT*4~\nSE*15*0019~\nGE*1*1~\nIEA*1*000700018~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0018/file",
       "headers" : [
         [
           "Content-Type",
@@ -3215,16 +2347,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "570"
+          "566"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0018/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0018/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260927*0900*U*00401*000700019*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260927*0900*1*X*004010~\nST*810*0020~\nBIG*20260927*700019*20260927*PO700019~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*2*EA*1.75**VN*TT-1004~\nPID*F****STRAWBERRY JAM 340G~\nIT1*2*7*EA*1.89**VN*TT-1007~\nPID*F****TOMATO PASSATA 700G~\nIT1*3*12*EA*9.99**VN*TT-1002~\nPID*F****LONG GRAIN RICE 5KG~\nIT1*4*5*EA*12.95**VN*TT-1005~\nPID*F****OLIVE OIL 1L~\nIT1*5*10*EA*5.49**VN*TT-1008~\nPID*F****GROUND COFFEE 250G~\nIT1*6*1*EA*10.00**VN*TT-9999~\nPID*F****NEW SEASONAL ITEM~\nTDS*26626~\nCTT*6~\nSE*19*0020~\nGE*1*1~\nIEA*1*000700019~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0019/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260927*0900*U*00401*000700019*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260927*0900*1*X*004010~\nST*810*0020~\nBIG*20260927*700019*20260927*PO700019~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*2*EA*1.75**VN*SB-1004~\nPID*F****STRAWBERRY JAM 340G~\nIT1*2*7*EA*1.89**VN*SB-1007~\nPID*F****TOMATO PASSATA 700G~\nIT1*3*12*EA*9.99**VN*SB-1002~\nPID*F****LONG GRAIN RICE 5KG~\nIT1*4*5*EA*12.95**VN*SB-1005~\nPID*F****OLIVE OIL 1L~\nIT1*5*10*EA*5.49**VN*SB-1008~\nPID*F****GROUND COFFEE 250G~\nIT1*6*1*EA*10.00**VN*SB-9999~\nPID*F****NEW SEASONAL ITEM~\nTDS*26626~\nCTT*6~\nSE*19*0020~\nGE*1*1~\nIEA*1*000700019~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0019/file",
       "headers" : [
         [
           "Content-Type",
@@ -3236,16 +2368,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "692"
+          "688"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0019/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0019/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *260930*0900*U*00401*000700020*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20260930*0900*1*X*004010~\nST*810*0021~\nBIG*20260930*700020*20260930*PO700020~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*9*EA*12.95**VN*TT-1005~\nPID*F****OLIVE OIL 1L~\nIT1*2*2*EA*5.49**VN*TT-1008~\nPID*F****GROUND COFFEE 250G~\nTDS*12753~\nCTT*2~\nSE*11*0021~\nGE*1*1~\nIEA*1*000700020~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0020/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *260930*0900*U*00401*000700020*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20260930*0900*1*X*004010~\nST*810*0021~\nBIG*20260930*700020*20260930*PO700020~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*9*EA*12.95**VN*SB-1005~\nPID*F****OLIVE OIL 1L~\nIT1*2*2*EA*5.49**VN*SB-1008~\nPID*F****GROUND COFFEE 250G~\nTDS*12753~\nCTT*2~\nSE*11*0021~\nGE*1*1~\nIEA*1*000700020~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0020/file",
       "headers" : [
         [
           "Content-Type",
@@ -3257,16 +2389,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "455"
+          "451"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0020/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0020/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *261003*0900*U*00401*000700021*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20261003*0900*1*X*004010~\nST*810*0022~\nBIG*20261003*700021*20261003*PO700021~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*4*EA*1.29**VN*TT-1006~\nPID*F****SPAGHETTI 500G~\nIT1*2*9*EA*2.50**VN*TT-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*3*2*EA*1.75**VN*TT-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*3116~\nCTT*3~\nSE*13*0022~\nGE*1*1~\nIEA*1*000700021~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0021/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *261003*0900*U*00401*000700021*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20261003*0900*1*X*004010~\nST*810*0022~\nBIG*20261003*700021*20261003*PO700021~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*4*EA*1.29**VN*SB-1006~\nPID*F****SPAGHETTI 500G~\nIT1*2*9*EA*2.50**VN*SB-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*3*2*EA*1.75**VN*SB-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*3116~\nCTT*3~\nSE*13*0022~\nGE*1*1~\nIEA*1*000700021~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0021/file",
       "headers" : [
         [
           "Content-Type",
@@ -3278,16 +2410,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "511"
+          "507"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0021/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0021/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *261006*0900*U*00401*000700022*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20261006*0900*1*X*004010~\nST*810*0023~\nBIG*20261006*700022*20261006*PO700022~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*11*EA*1.89**VN*TT-1007~\nPID*F****TOMATO PASSATA 700G~\nIT1*2*4*EA*9.99**VN*TT-1002~\nPID*F****LONG GRAIN RICE 5KG~\nIT1*3*9*EA*12.95**VN*TT-1005~\nPID*F****OLIVE OIL 1L~\nIT1*4*2*EA*5.49**VN*TT-1008~\nPID*F****GROUND COFFEE 250G~\nTDS*18828~\nCTT*4~\nSE*15*0023~\nGE*1*1~\nIEA*1*000700022~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0022/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *261006*0900*U*00401*000700022*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20261006*0900*1*X*004010~\nST*810*0023~\nBIG*20261006*700022*20261006*PO700022~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*11*EA*1.89**VN*SB-1007~\nPID*F****TOMATO PASSATA 700G~\nIT1*2*4*EA*9.99**VN*SB-1002~\nPID*F****LONG GRAIN RICE 5KG~\nIT1*3*9*EA*12.95**VN*SB-1005~\nPID*F****OLIVE OIL 1L~\nIT1*4*2*EA*5.49**VN*SB-1008~\nPID*F****GROUND COFFEE 250G~\nTDS*18828~\nCTT*4~\nSE*15*0023~\nGE*1*1~\nIEA*1*000700022~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0022/file",
       "headers" : [
         [
           "Content-Type",
@@ -3299,16 +2431,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "574"
+          "570"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0022/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0022/file"
     },
     {
-      "body" : "ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *261009*0900*U*00401*000700023*0*P*>~\nGS*IN*TAILSPIN*NIGHTJARDEMO*20261009*0900*1*X*004010~\nST*810*0024~\nBIG*20261009*700023*20261009*PO700023~\nN1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*6*EA*5.49**VN*TT-1008~\nPID*F****GROUND COFFEE 250G~\nIT1*2*11*EA*3.10**VN*TT-1003~\nPID*F****BLACK TEA 50 BAGS~\nIT1*3*4*EA*1.29**VN*TT-1006~\nPID*F****SPAGHETTI 500G~\nIT1*4*9*EA*2.50**VN*TT-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*5*2*EA*1.75**VN*TT-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*9820~\nCTT*5~\nSE*17*0024~\nGE*1*1~\nIEA*1*000700023~\n",
-      "final_url" : "https://api.tailspin.example/api/invoices/siac0023/file",
+      "body" : "ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *261009*0900*U*00401*000700023*0*P*>~\nGS*IN*SANDBOXAPI*NIGHTJARDEMO*20261009*0900*1*X*004010~\nST*810*0024~\nBIG*20261009*700023*20261009*PO700023~\nN1*VN*SANDBOX DISTRIBUTION*92*SBD-77~\nN1*ST*ACME STORE 1*92*ACME-ST1~\nIT1*1*6*EA*5.49**VN*SB-1008~\nPID*F****GROUND COFFEE 250G~\nIT1*2*11*EA*3.10**VN*SB-1003~\nPID*F****BLACK TEA 50 BAGS~\nIT1*3*4*EA*1.29**VN*SB-1006~\nPID*F****SPAGHETTI 500G~\nIT1*4*9*EA*2.50**VN*SB-1001~\nPID*F****ROLLED OATS 1KG~\nIT1*5*2*EA*1.75**VN*SB-1004~\nPID*F****STRAWBERRY JAM 340G~\nTDS*9820~\nCTT*5~\nSE*17*0024~\nGE*1*1~\nIEA*1*000700023~\n",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices/siac0023/file",
       "headers" : [
         [
           "Content-Type",
@@ -3320,16 +2452,16 @@ remittances {
         ],
         [
           "Content-Length",
-          "627"
+          "623"
         ]
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices/siac0023/file"
+      "url" : "https://api.sandbox-json-api.example/api/invoices/siac0023/file"
     },
     {
       "body" : "{\"items\":[]}",
-      "final_url" : "https://api.tailspin.example/api/invoices?from=2026-11-01&to=2026-11-30",
+      "final_url" : "https://api.sandbox-json-api.example/api/invoices?from=2026-11-01&to=2026-11-30",
       "headers" : [
         [
           "Content-Type",
@@ -3342,23 +2474,23 @@ remittances {
       ],
       "method" : "GET",
       "status" : 200,
-      "url" : "https://api.tailspin.example/api/invoices?from=2026-11-01&to=2026-11-30"
+      "url" : "https://api.sandbox-json-api.example/api/invoices?from=2026-11-01&to=2026-11-30"
     }
   ],
   "kinds" : [
     "remittance",
     "invoice"
   ],
-  "portal" : "tailspin",
-  "recorded_at" : "2026-12-01T13:27:56Z",
+  "portal" : "sandbox-json-api",
+  "recorded_at" : "2026-12-01T16:55:44Z",
   "to" : "2026-11-30"
 }
 
 """#),
-        ("scrapers/tailspin.scraper", #"""
-# Tailspin Toys supplier API: a JSON token login, cursor-paged remittance list, X12 820 files.
-portal tailspin "Tailspin Toys Supplier API"
-origin api "https://api.tailspin.example"
+        ("scrapers/sandbox-json-api.scraper", #"""
+# The sandbox's JSON API, like a distributor's REST API for suppliers: token login, cursor pages, X12 820/810 files.
+portal sandbox-json-api "Sandbox JSON API"
+origin api "https://api.sandbox-json-api.example"
 
 window 92 days
 timeout 60 seconds
@@ -3415,6 +2547,874 @@ invoices {
       kind invoice
       reference item.number
       date item.date
+  }
+}
+
+"""#),
+        ("scrapers/sandbox-totp-portal.cassette", #"""
+{
+  "downloads" : [
+    {
+      "file_name" : "sandbox-totp-portal-10004255.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-08-17",
+        "reference" : "10004255"
+      },
+      "sha256" : "2c230037768bdaf0f3ea979fed836e6ca0c2eb1467226e5dae98fb53f3701e70",
+      "size" : 5126
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004292.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-08-20",
+        "reference" : "10004292"
+      },
+      "sha256" : "3564f938ea27b1fa4d2d9eb013135730fcd0eb9830c0549dd17f98d9d094dc00",
+      "size" : 4992
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004329.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-08-24",
+        "reference" : "10004329"
+      },
+      "sha256" : "e001cd3b82b0872acc5d5adc377b7f7b33fb9b4636eb3b10b407fbf02bcc5c4b",
+      "size" : 4397
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004366.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-08-30",
+        "reference" : "10004366"
+      },
+      "sha256" : "c9b90a7a93f03162998cc3432036498aabb2d9a1e76102006480d12e327aee0e",
+      "size" : 4844
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004403.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-09-02",
+        "reference" : "10004403"
+      },
+      "sha256" : "529b77b314be734e491645fb738c9bf8bfdc89c05f8ad313273ac19d7f368e3f",
+      "size" : 4396
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004440.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-09-05",
+        "reference" : "10004440"
+      },
+      "sha256" : "ac782555abdcd343f236f2286f224eeb75ec193a5ad78bdb2ac8b4f3cc8ef610",
+      "size" : 4199
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004477.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-09-15",
+        "reference" : "10004477"
+      },
+      "sha256" : "aca26688fd9fdbb732f2d03ac7d86874f244527a5adad1b02e1bb499b44f9480",
+      "size" : 4596
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004514.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-09-18",
+        "reference" : "10004514"
+      },
+      "sha256" : "a2ca2521278889e287c81b06fada86cb583a429b98acc86ff8a7281b75d73a77",
+      "size" : 4929
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004551.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-09-21",
+        "reference" : "10004551"
+      },
+      "sha256" : "bb4fba09c4e179b212dd345bd9321a6262fdce15a271437f913d519b88c8836d",
+      "size" : 4594
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004588.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-10-01",
+        "reference" : "10004588"
+      },
+      "sha256" : "764e24c72608d19624f2db4750ca12de119fd7bd8dd2132ab9201dde11712bc1",
+      "size" : 4199
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004625.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-10-08",
+        "reference" : "10004625"
+      },
+      "sha256" : "9698f2bb5a2988f49289e8484496f18cd98043e7149f10b243dd706c765d3553",
+      "size" : 4925
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004662.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-10-13",
+        "reference" : "10004662"
+      },
+      "sha256" : "e46b6bba35f13664ff9c18c1ec154d71ea27cce8c1ecdf57142317859ede6463",
+      "size" : 4594
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004699.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-10-15",
+        "reference" : "10004699"
+      },
+      "sha256" : "cc01e4b0002438afd7f52b9eb24a70b165ad588fa2bec63420481288f657ef43",
+      "size" : 4200
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004736.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-10-19",
+        "reference" : "10004736"
+      },
+      "sha256" : "22f01be68072d21224a33e16d6858d88dc435a9950907684b5833d37417f1369",
+      "size" : 4396
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004773.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-10-23",
+        "reference" : "10004773"
+      },
+      "sha256" : "9c37f3c17076995a3fba64f38b5dbbb73ed41e40c8104dabf08b4943b2e73db6",
+      "size" : 4448
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004810.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-10-28",
+        "reference" : "10004810"
+      },
+      "sha256" : "d3abbd876b7bad54e6874c6a149e6edf1eae0d86340e14fd7e68af7efb537025",
+      "size" : 4195
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004847.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-11-01",
+        "reference" : "10004847"
+      },
+      "sha256" : "dea99329e2a249ec17c1bf7e79719dcd8f380dcd744b8eff1e153e21462eed1d",
+      "size" : 4195
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004884.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-11-04",
+        "reference" : "10004884"
+      },
+      "sha256" : "54391d4e051253ef7fc08fd3dec61758cdf2b234f2da8eda53077cdbbe8aeca4",
+      "size" : 4196
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004921.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-11-10",
+        "reference" : "10004921"
+      },
+      "sha256" : "c157412433cd240f1ea8597a748e9c376ada6d2352ca81c7f44a4e3f089bcf36",
+      "size" : 4329
+    },
+    {
+      "file_name" : "sandbox-totp-portal-10004958.xlsx",
+      "kind" : "remittance",
+      "metadata" : {
+        "date" : "2026-11-17",
+        "reference" : "10004958"
+      },
+      "sha256" : "0a9475e1fa395efbc421ed5514c39f92b95d56954a681a55039a70fd8f927040",
+      "size" : 4527
+    }
+  ],
+  "format" : "nightjar-cassette/1",
+  "from" : "2026-08-01",
+  "interactions" : [
+    {
+      "body" : "",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/signin",
+      "headers" : [
+        [
+          "Location",
+          "/verify"
+        ],
+        [
+          "Set-Cookie",
+          "sandbox-totp-portal_mfa=[REDACTED]; Path=/"
+        ],
+        [
+          "Content-Length",
+          "0"
+        ]
+      ],
+      "method" : "POST",
+      "request_body" : "user=ar@acme.example&pass=[REDACTED]",
+      "status" : 302,
+      "url" : "https://vendors.sandbox-totp-portal.example/signin"
+    },
+    {
+      "body" : "",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/verify",
+      "headers" : [
+        [
+          "Location",
+          "/sso/callback?code=[REDACTED]&state=[REDACTED]"
+        ],
+        [
+          "Content-Length",
+          "0"
+        ]
+      ],
+      "method" : "POST",
+      "request_body" : "code=[REDACTED]",
+      "status" : 302,
+      "url" : "https://vendors.sandbox-totp-portal.example/verify"
+    },
+    {
+      "body" : "",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/sso/callback?code=[REDACTED]&state=[REDACTED]",
+      "headers" : [
+        [
+          "Location",
+          "/remittances"
+        ],
+        [
+          "Set-Cookie",
+          "sandbox-totp-portal_session=[REDACTED]; Path=/"
+        ],
+        [
+          "Content-Length",
+          "0"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 302,
+      "url" : "https://vendors.sandbox-totp-portal.example/sso/callback?code=[REDACTED]&state=[REDACTED]"
+    },
+    {
+      "body" : "<!DOCTYPE html><html><head><title>Remittance search</title></head><body><div id=\"main\"><h1>Remittance search</h1><form method=\"post\" action=\"/remittances/search\"><input type=\"hidden\" name=\"state\" value=\"[REDACTED]\">\n<input name=\"from\" placeholder=\"YYYY-MM-DD\"><input name=\"to\"><button>Search</button></form></div>",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances",
+      "headers" : [
+        [
+          "Content-Type",
+          "text/html; charset=utf-8"
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances"
+    },
+    {
+      "body" : "<!DOCTYPE html><html><head><title>Results</title></head><body><div id=\"main\"><h1>Results</h1><ul id=\"results\"><li><a href=\"/remittances/toac0000.xlsx\">10004255</a> <span class=\"date\">2026-08-17</span></li><li><a href=\"/remittances/toac0001.xlsx\">10004292</a> <span class=\"date\">2026-08-20</span></li><li><a href=\"/remittances/toac0002.xlsx\">10004329</a> <span class=\"date\">2026-08-24</span></li><li><a href=\"/remittances/toac0003.xlsx\">10004366</a> <span class=\"date\">2026-08-30</span></li><li><a href=\"/remittances/toac0004.xlsx\">10004403</a> <span class=\"date\">2026-09-02</span></li><li><a href=\"/remittances/toac0005.xlsx\">10004440</a> <span class=\"date\">2026-09-05</span></li><li><a href=\"/remittances/toac0007.xlsx\">10004477</a> <span class=\"date\">2026-09-15</span></li><li><a href=\"/remittances/toac0008.xlsx\">10004514</a> <span class=\"date\">2026-09-18</span></li><li><a href=\"/remittances/toac0009.xlsx\">10004551</a> <span class=\"date\">2026-09-21</span></li><li><a href=\"/remittances/toac0011.xlsx\">10004588</a> <span class=\"date\">2026-10-01</span></li><li><a href=\"/remittances/toac0013.xlsx\">10004625</a> <span class=\"date\">2026-10-08</span></li><li><a href=\"/remittances/toac0014.xlsx\">10004662</a> <span class=\"date\">2026-10-13</span></li><li><a href=\"/remittances/toac0015.xlsx\">10004699</a> <span class=\"date\">2026-10-15</span></li><li><a href=\"/remittances/toac0016.xlsx\">10004736</a> <span class=\"date\">2026-10-19</span></li><li><a href=\"/remittances/toac0017.xlsx\">10004773</a> <span class=\"date\">2026-10-23</span></li><li><a href=\"/remittances/toac0018.xlsx\">10004810</a> <span class=\"date\">2026-10-28</span></li><li><a href=\"/remittances/toac0019.xlsx\">10004847</a> <span class=\"date\">2026-11-01</span></li><li><a href=\"/remittances/toac0020.xlsx\">10004884</a> <span class=\"date\">2026-11-04</span></li><li><a href=\"/remittances/toac0021.xlsx\">10004921</a> <span class=\"date\">2026-11-10</span></li><li><a href=\"/remittances/toac0023.xlsx\">10004958</a> <span class=\"date\">2026-11-17</span></li></ul></div>",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/search",
+      "headers" : [
+        [
+          "Content-Type",
+          "text/html; charset=utf-8"
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "POST",
+      "request_body" : "state=[REDACTED]&from=2026-08-01&to=2026-11-30",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/search"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAAABF68JMQYAADEGAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI1MTwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MTQwOS44ODwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj4xNDA5Ljg4PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjI4NjYuNTE8L3Y+PC9jPjxjIHI9IkM5IiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+Mjg2Ni41MTwvdj48L2M+PC9yb3c+PHJvdyByPSIxMCI+PGMgcj0iQTEwIiB0PSJzIj48dj4xNjwvdj48L2M+PGMgcj0iQjEwIiBzPSIyIj48dj43ODQyLjUzPC92PjwvYz48YyByPSJDMTAiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkQxMCIgcz0iMiI+PHY+MzkyLjEyPC92PjwvYz48YyByPSJFMTAiIHQ9InMiPjx2PjE3PC92PjwvYz48YyByPSJGMTAiIHM9IjIiPjx2Pjc0NTAuNDE8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMTEiPjxjIHI9IkExMSIgdD0icyI+PHY+MTg8L3Y+PC9jPjxjIHI9IkIxMSIgcz0iMiI+PHY+NjIzOC4wMDwvdj48L2M+PGMgcj0iQzExIiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGMTEiIHM9IjIiPjx2PjYyMzguMDA8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMTIiPjxjIHI9IkExMiIgdD0icyI+PHY+MTk8L3Y+PC9jPjxjIHI9IkIxMiIgcz0iMiI+PHY+MjIxMC42Nzwvdj48L2M+PGMgcj0iQzEyIiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGMTIiIHM9IjIiPjx2PjIyMTAuNjc8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMTMiPjxjIHI9IkExMyIgdD0icyI+PHY+MjA8L3Y+PC9jPjxjIHI9IkYxMyIgcz0iMiI+PHY+MjAxNzUuNDc8L3Y+PC9jPjwvcm93Pjwvc2hlZXREYXRhPjwvd29ya3NoZWV0PlBLAwQUAAAAAAAAAAAA5XUQCqgEAACoBAAAFAAAAHhsL3NoYXJlZFN0cmluZ3MueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3N0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iIGNvdW50PSIyMSIgdW5pcXVlQ291bnQ9IjIxIj48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+U2FuZGJveCBUT1RQIFBvcnRhbCBSZW1pdHRhbmNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgTm8uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPjEwMDA0MjU1PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgRGF0ZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYWlkIEJ5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRPVFAgUG9ydGFsIFN0b3JlcyBJbmM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGF5ZXIgSUQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VE9UQUNNPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZSBUb3RhbDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DYXNoIERpc2NvdW50PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb24gUmVhc29uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPk5ldCBQYWlkPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDQwMjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAzOTU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMDUyPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPjA2IFNob3J0YWdlOiBxdWFudGl0eSBjb250ZXN0ZWQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMDY2PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDE1MDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Ub3RhbDwvdD48L3NpPjwvc3N0PlBLAQIUABQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAAAAAAAAAAAAAAAAAAABbQ29udGVudF9UeXBlc10ueG1sUEsBAhQAFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAAAAAAAAAAAAAAAA1gEAAF9yZWxzLy5yZWxzUEsBAhQAFAAAAAAAAAAAACK+GwIOAQAADgEAAA8AAAAAAAAAAAAAAAAAFQMAAHhsL3dvcmtib29rLnhtbFBLAQIUABQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAAAAAAAAAAAAAAFAEAAB4bC9fcmVscy93b3JrYm9vay54bWwucmVsc1BLAQIUABQAAAAAAAAAAAB84jSXIwEAACMBAAANAAAAAAAAAAAAAAAAAJ8FAAB4bC9zdHlsZXMueG1sUEsBAhQAFAAAAAAAAAAAAAEXrwkxBgAAMQYAABgAAAAAAAAAAAAAAAAA7QYAAHhsL3dvcmtzaGVldHMvc2hlZXQxLnhtbFBLAQIUABQAAAAAAAAAAADldRAKqAQAAKgEAAAUAAAAAAAAAAAAAAAAAFQNAAB4bC9zaGFyZWRTdHJpbmdzLnhtbFBLBQYAAAAABwAHAMIBAAAuEgAAAAA=",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0000.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004255.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0000.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAACpppn/8wUAAPMFAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI1NDwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MTY5MC43Mzwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj4xNjkwLjczPC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjQwNzEuMzM8L3Y+PC9jPjxjIHI9IkM5IiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+NDA3MS4zMzwvdj48L2M+PC9yb3c+PHJvdyByPSIxMCI+PGMgcj0iQTEwIiB0PSJzIj48dj4xNjwvdj48L2M+PGMgcj0iQjEwIiBzPSIyIj48dj44NTI5LjY5PC92PjwvYz48YyByPSJDMTAiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkYxMCIgcz0iMiI+PHY+ODUyOS42OTwvdj48L2M+PC9yb3c+PHJvdyByPSIxMSI+PGMgcj0iQTExIiB0PSJzIj48dj4xNzwvdj48L2M+PGMgcj0iQjExIiBzPSIyIj48dj41ODgzLjQyPC92PjwvYz48YyByPSJDMTEiIHM9IjIiPjx2PjExNy42Njwvdj48L2M+PGMgcj0iRjExIiBzPSIyIj48dj41NzY1Ljc2PC92PjwvYz48L3Jvdz48cm93IHI9IjEyIj48YyByPSJBMTIiIHQ9InMiPjx2PjE4PC92PjwvYz48YyByPSJCMTIiIHM9IjIiPjx2PjcyNDIuOTQ8L3Y+PC9jPjxjIHI9IkMxMiIgcz0iMiI+PHY+MC4wMDwvdj48L2M+PGMgcj0iRjEyIiBzPSIyIj48dj43MjQyLjk0PC92PjwvYz48L3Jvdz48cm93IHI9IjEzIj48YyByPSJBMTMiIHQ9InMiPjx2PjE5PC92PjwvYz48YyByPSJGMTMiIHM9IjIiPjx2PjI3MzAwLjQ1PC92PjwvYz48L3Jvdz48L3NoZWV0RGF0YT48L3dvcmtzaGVldD5QSwMEFAAAAAAAAAAAADURaqFgBAAAYAQAABQAAAB4bC9zaGFyZWRTdHJpbmdzLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PHNzdCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIiBjb3VudD0iMjAiIHVuaXF1ZUNvdW50PSIyMCI+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlNhbmRib3ggVE9UUCBQb3J0YWwgUmVtaXR0YW5jZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIE5vLjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj4xMDAwNDI5MjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIERhdGU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGFpZCBCeTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5UT1RQIFBvcnRhbCBTdG9yZXMgSW5jPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBheWVyIElEPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRPVEFDTTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2UgVG90YWw8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q2FzaCBEaXNjb3VudDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uIFJlYXNvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5OZXQgUGFpZDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAzODg8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+QUMzMTAxMDE8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WIEFDMzEwMzQ2PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDE2NDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAyNjk8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VG90YWw8L3Q+PC9zaT48L3NzdD5QSwECFAAUAAAAAAAAAAAAm92XFKUBAAClAQAAEwAAAAAAAAAAAAAAAAAAAAAAW0NvbnRlbnRfVHlwZXNdLnhtbFBLAQIUABQAAAAAAAAAAAAcSfe+FgEAABYBAAALAAAAAAAAAAAAAAAAANYBAABfcmVscy8ucmVsc1BLAQIUABQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAAAAAAAAAAAAAABUDAAB4bC93b3JrYm9vay54bWxQSwECFAAUAAAAAAAAAAAA8KZigRcBAAAXAQAAGgAAAAAAAAAAAAAAAABQBAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHNQSwECFAAUAAAAAAAAAAAAfOI0lyMBAAAjAQAADQAAAAAAAAAAAAAAAACfBQAAeGwvc3R5bGVzLnhtbFBLAQIUABQAAAAAAAAAAACpppn/8wUAAPMFAAAYAAAAAAAAAAAAAAAAAO0GAAB4bC93b3Jrc2hlZXRzL3NoZWV0MS54bWxQSwECFAAUAAAAAAAAAAAANRFqoWAEAABgBAAAFAAAAAAAAAAAAAAAAAAWDQAAeGwvc2hhcmVkU3RyaW5ncy54bWxQSwUGAAAAAAcABwDCAQAAqBEAAAAA",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0001.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004292.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0001.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAAAi0aJELwQAAC8EAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI1ODwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MjM2MS4yMzwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj4yMzYxLjIzPC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjgzNzkuOTM8L3Y+PC9jPjxjIHI9IkM5IiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+ODM3OS45Mzwvdj48L2M+PC9yb3c+PHJvdyByPSIxMCI+PGMgcj0iQTEwIiB0PSJzIj48dj4xNjwvdj48L2M+PGMgcj0iRjEwIiBzPSIyIj48dj4xMDc0MS4xNjwvdj48L2M+PC9yb3c+PC9zaGVldERhdGE+PC93b3Jrc2hlZXQ+UEsDBBQAAAAAAAAAAABfdwu30QMAANEDAAAUAAAAeGwvc2hhcmVkU3RyaW5ncy54bWw8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/Pjxzc3QgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgY291bnQ9IjE3IiB1bmlxdWVDb3VudD0iMTciPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5TYW5kYm94IFRPVFAgUG9ydGFsIFJlbWl0dGFuY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBOby48L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+MTAwMDQzMjk8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBEYXRlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBhaWQgQnk8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VE9UUCBQb3J0YWwgU3RvcmVzIEluYzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYXllciBJRDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5UT1RBQ008L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlIFRvdGFsPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNhc2ggRGlzY291bnQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbiBSZWFzb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+TmV0IFBhaWQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMzE4PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDQwOTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Ub3RhbDwvdD48L3NpPjwvc3N0PlBLAQIUABQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAAAAAAAAAAAAAAAAAAABbQ29udGVudF9UeXBlc10ueG1sUEsBAhQAFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAAAAAAAAAAAAAAAA1gEAAF9yZWxzLy5yZWxzUEsBAhQAFAAAAAAAAAAAACK+GwIOAQAADgEAAA8AAAAAAAAAAAAAAAAAFQMAAHhsL3dvcmtib29rLnhtbFBLAQIUABQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAAAAAAAAAAAAAAFAEAAB4bC9fcmVscy93b3JrYm9vay54bWwucmVsc1BLAQIUABQAAAAAAAAAAAB84jSXIwEAACMBAAANAAAAAAAAAAAAAAAAAJ8FAAB4bC9zdHlsZXMueG1sUEsBAhQAFAAAAAAAAAAAACLRokQvBAAALwQAABgAAAAAAAAAAAAAAAAA7QYAAHhsL3dvcmtzaGVldHMvc2hlZXQxLnhtbFBLAQIUABQAAAAAAAAAAABfdwu30QMAANEDAAAUAAAAAAAAAAAAAAAAAFILAAB4bC9zaGFyZWRTdHJpbmdzLnhtbFBLBQYAAAAABwAHAMIBAABVDwAAAAA=",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0002.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004329.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0002.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAAA4amTfVQUAAFUFAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI2NDwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MjkxNS45Nzwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj4yOTE1Ljk3PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjIyMTYuNjE8L3Y+PC9jPjxjIHI9IkM5IiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+MjIxNi42MTwvdj48L2M+PC9yb3c+PHJvdyByPSIxMCI+PGMgcj0iQTEwIiB0PSJzIj48dj4xNjwvdj48L2M+PGMgcj0iQjEwIiBzPSIyIj48dj4yOTM4Ljg3PC92PjwvYz48YyByPSJDMTAiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkYxMCIgcz0iMiI+PHY+MjkzOC44Nzwvdj48L2M+PC9yb3c+PHJvdyByPSIxMSI+PGMgcj0iQTExIiB0PSJzIj48dj4xNzwvdj48L2M+PGMgcj0iRDExIiBzPSIyIj48dj4yNS4wMDwvdj48L2M+PGMgcj0iRTExIiB0PSJzIj48dj4xODwvdj48L2M+PGMgcj0iRjExIiBzPSIyIj48dj4tMjUuMDA8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMTIiPjxjIHI9IkExMiIgdD0icyI+PHY+MTk8L3Y+PC9jPjxjIHI9IkYxMiIgcz0iMiI+PHY+ODA0Ni40NTwvdj48L2M+PC9yb3c+PC9zaGVldERhdGE+PC93b3Jrc2hlZXQ+UEsDBBQAAAAAAAAAAACRZsGxagQAAGoEAAAUAAAAeGwvc2hhcmVkU3RyaW5ncy54bWw8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/Pjxzc3QgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgY291bnQ9IjIwIiB1bmlxdWVDb3VudD0iMjAiPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5TYW5kYm94IFRPVFAgUG9ydGFsIFJlbWl0dGFuY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBOby48L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+MTAwMDQzNjY8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBEYXRlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBhaWQgQnk8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VE9UUCBQb3J0YWwgU3RvcmVzIEluYzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYXllciBJRDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5UT1RBQ008L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlIFRvdGFsPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNhc2ggRGlzY291bnQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbiBSZWFzb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+TmV0IFBhaWQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMzUzPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDEyOTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAwMTc8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UFJPTU9USU9OPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBST01PIENvLW9wIHByb21vdGlvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Ub3RhbDwvdD48L3NpPjwvc3N0PlBLAQIUABQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAAAAAAAAAAAAAAAAAAABbQ29udGVudF9UeXBlc10ueG1sUEsBAhQAFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAAAAAAAAAAAAAAAA1gEAAF9yZWxzLy5yZWxzUEsBAhQAFAAAAAAAAAAAACK+GwIOAQAADgEAAA8AAAAAAAAAAAAAAAAAFQMAAHhsL3dvcmtib29rLnhtbFBLAQIUABQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAAAAAAAAAAAAAAFAEAAB4bC9fcmVscy93b3JrYm9vay54bWwucmVsc1BLAQIUABQAAAAAAAAAAAB84jSXIwEAACMBAAANAAAAAAAAAAAAAAAAAJ8FAAB4bC9zdHlsZXMueG1sUEsBAhQAFAAAAAAAAAAAADhqZN9VBQAAVQUAABgAAAAAAAAAAAAAAAAA7QYAAHhsL3dvcmtzaGVldHMvc2hlZXQxLnhtbFBLAQIUABQAAAAAAAAAAACRZsGxagQAAGoEAAAUAAAAAAAAAAAAAAAAAHgMAAB4bC9zaGFyZWRTdHJpbmdzLnhtbFBLBQYAAAAABwAHAMIBAAAUEQAAAAA=",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0003.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004366.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0003.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAAA2iJycLgQAAC4EAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI2Nzwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MzY1Mi41ODwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj4zNjUyLjU4PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjYwNTYuNDk8L3Y+PC9jPjxjIHI9IkM5IiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+NjA1Ni40OTwvdj48L2M+PC9yb3c+PHJvdyByPSIxMCI+PGMgcj0iQTEwIiB0PSJzIj48dj4xNjwvdj48L2M+PGMgcj0iRjEwIiBzPSIyIj48dj45NzA5LjA3PC92PjwvYz48L3Jvdz48L3NoZWV0RGF0YT48L3dvcmtzaGVldD5QSwMEFAAAAAAAAAAAAH0yMPTRAwAA0QMAABQAAAB4bC9zaGFyZWRTdHJpbmdzLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PHNzdCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIiBjb3VudD0iMTciIHVuaXF1ZUNvdW50PSIxNyI+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlNhbmRib3ggVE9UUCBQb3J0YWwgUmVtaXR0YW5jZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIE5vLjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj4xMDAwNDQwMzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIERhdGU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGFpZCBCeTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5UT1RQIFBvcnRhbCBTdG9yZXMgSW5jPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBheWVyIElEPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRPVEFDTTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2UgVG90YWw8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q2FzaCBEaXNjb3VudDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uIFJlYXNvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5OZXQgUGFpZDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYgQUMzMTAxOTI8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WIEFDMzEwMzgxPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRvdGFsPC90Pjwvc2k+PC9zc3Q+UEsBAhQAFAAAAAAAAAAAAJvdlxSlAQAApQEAABMAAAAAAAAAAAAAAAAAAAAAAFtDb250ZW50X1R5cGVzXS54bWxQSwECFAAUAAAAAAAAAAAAHEn3vhYBAAAWAQAACwAAAAAAAAAAAAAAAADWAQAAX3JlbHMvLnJlbHNQSwECFAAUAAAAAAAAAAAAIr4bAg4BAAAOAQAADwAAAAAAAAAAAAAAAAAVAwAAeGwvd29ya2Jvb2sueG1sUEsBAhQAFAAAAAAAAAAAAPCmYoEXAQAAFwEAABoAAAAAAAAAAAAAAAAAUAQAAHhsL19yZWxzL3dvcmtib29rLnhtbC5yZWxzUEsBAhQAFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAAAAAAAAAAAAAAAnwUAAHhsL3N0eWxlcy54bWxQSwECFAAUAAAAAAAAAAAANoicnC4EAAAuBAAAGAAAAAAAAAAAAAAAAADtBgAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sUEsBAhQAFAAAAAAAAAAAAH0yMPTRAwAA0QMAABQAAAAAAAAAAAAAAAAAUQsAAHhsL3NoYXJlZFN0cmluZ3MueG1sUEsFBgAAAAAHAAcAwgEAAFQPAAAAAA==",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0004.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004403.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0004.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAADZ8wbHmgMAAJoDAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI3MDwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+NjI1My4xODwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj42MjUzLjE4PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iRjkiIHM9IjIiPjx2PjYyNTMuMTg8L3Y+PC9jPjwvcm93Pjwvc2hlZXREYXRhPjwvd29ya3NoZWV0PlBLAwQUAAAAAAAAAAAAEK5Ya6ADAACgAwAAFAAAAHhsL3NoYXJlZFN0cmluZ3MueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3N0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iIGNvdW50PSIxNiIgdW5pcXVlQ291bnQ9IjE2Ij48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+U2FuZGJveCBUT1RQIFBvcnRhbCBSZW1pdHRhbmNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgTm8uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPjEwMDA0NDQwPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgRGF0ZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYWlkIEJ5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRPVFAgUG9ydGFsIFN0b3JlcyBJbmM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGF5ZXIgSUQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VE9UQUNNPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZSBUb3RhbDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DYXNoIERpc2NvdW50PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb24gUmVhc29uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPk5ldCBQYWlkPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDIyNzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Ub3RhbDwvdD48L3NpPjwvc3N0PlBLAQIUABQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAAAAAAAAAAAAAAAAAAABbQ29udGVudF9UeXBlc10ueG1sUEsBAhQAFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAAAAAAAAAAAAAAAA1gEAAF9yZWxzLy5yZWxzUEsBAhQAFAAAAAAAAAAAACK+GwIOAQAADgEAAA8AAAAAAAAAAAAAAAAAFQMAAHhsL3dvcmtib29rLnhtbFBLAQIUABQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAAAAAAAAAAAAAAFAEAAB4bC9fcmVscy93b3JrYm9vay54bWwucmVsc1BLAQIUABQAAAAAAAAAAAB84jSXIwEAACMBAAANAAAAAAAAAAAAAAAAAJ8FAAB4bC9zdHlsZXMueG1sUEsBAhQAFAAAAAAAAAAAANnzBseaAwAAmgMAABgAAAAAAAAAAAAAAAAA7QYAAHhsL3dvcmtzaGVldHMvc2hlZXQxLnhtbFBLAQIUABQAAAAAAAAAAAAQrlhroAMAAKADAAAUAAAAAAAAAAAAAAAAAL0KAAB4bC9zaGFyZWRTdHJpbmdzLnhtbFBLBQYAAAAABwAHAMIBAACPDgAAAAA=",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0005.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004440.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0005.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAACqdT10xQQAAMUEAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI4MDwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MTAyNy43NTwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj4xMDI3Ljc1PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjM3NTguMTg8L3Y+PC9jPjxjIHI9IkM5IiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+Mzc1OC4xODwvdj48L2M+PC9yb3c+PHJvdyByPSIxMCI+PGMgcj0iQTEwIiB0PSJzIj48dj4xNjwvdj48L2M+PGMgcj0iQjEwIiBzPSIyIj48dj4xODU3Ljc2PC92PjwvYz48YyByPSJDMTAiIHM9IjIiPjx2PjM3LjE1PC92PjwvYz48YyByPSJGMTAiIHM9IjIiPjx2PjE4MjAuNjE8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMTEiPjxjIHI9IkExMSIgdD0icyI+PHY+MTc8L3Y+PC9jPjxjIHI9IkYxMSIgcz0iMiI+PHY+NjYwNi41NDwvdj48L2M+PC9yb3c+PC9zaGVldERhdGE+PC93b3Jrc2hlZXQ+UEsDBBQAAAAAAAAAAADgs6SDAgQAAAIEAAAUAAAAeGwvc2hhcmVkU3RyaW5ncy54bWw8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/Pjxzc3QgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgY291bnQ9IjE4IiB1bmlxdWVDb3VudD0iMTgiPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5TYW5kYm94IFRPVFAgUG9ydGFsIFJlbWl0dGFuY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBOby48L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+MTAwMDQ0Nzc8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBEYXRlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBhaWQgQnk8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VE9UUCBQb3J0YWwgU3RvcmVzIEluYzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYXllciBJRDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5UT1RBQ008L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlIFRvdGFsPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNhc2ggRGlzY291bnQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbiBSZWFzb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+TmV0IFBhaWQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMTM2PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDE1NzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAwMDM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VG90YWw8L3Q+PC9zaT48L3NzdD5QSwECFAAUAAAAAAAAAAAAm92XFKUBAAClAQAAEwAAAAAAAAAAAAAAAAAAAAAAW0NvbnRlbnRfVHlwZXNdLnhtbFBLAQIUABQAAAAAAAAAAAAcSfe+FgEAABYBAAALAAAAAAAAAAAAAAAAANYBAABfcmVscy8ucmVsc1BLAQIUABQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAAAAAAAAAAAAAABUDAAB4bC93b3JrYm9vay54bWxQSwECFAAUAAAAAAAAAAAA8KZigRcBAAAXAQAAGgAAAAAAAAAAAAAAAABQBAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHNQSwECFAAUAAAAAAAAAAAAfOI0lyMBAAAjAQAADQAAAAAAAAAAAAAAAACfBQAAeGwvc3R5bGVzLnhtbFBLAQIUABQAAAAAAAAAAACqdT10xQQAAMUEAAAYAAAAAAAAAAAAAAAAAO0GAAB4bC93b3Jrc2hlZXRzL3NoZWV0MS54bWxQSwECFAAUAAAAAAAAAAAA4LOkgwIEAAACBAAAFAAAAAAAAAAAAAAAAADoCwAAeGwvc2hhcmVkU3RyaW5ncy54bWxQSwUGAAAAAAcABwDCAQAAHBAAAAAA",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0007.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004477.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0007.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAADGGVhanQUAAJ0FAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI4Mzwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+NTQzOS4wNzwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj41NDM5LjA3PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjY3OTMuODI8L3Y+PC9jPjxjIHI9IkM5IiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+Njc5My44Mjwvdj48L2M+PC9yb3c+PHJvdyByPSIxMCI+PGMgcj0iQTEwIiB0PSJzIj48dj4xNjwvdj48L2M+PGMgcj0iQjEwIiBzPSIyIj48dj40MjQxLjQzPC92PjwvYz48YyByPSJDMTAiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkQxMCIgcz0iMiI+PHY+MjEyLjA3PC92PjwvYz48YyByPSJFMTAiIHQ9InMiPjx2PjE3PC92PjwvYz48YyByPSJGMTAiIHM9IjIiPjx2PjQwMjkuMzY8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMTEiPjxjIHI9IkExMSIgdD0icyI+PHY+MTg8L3Y+PC9jPjxjIHI9IkIxMSIgcz0iMiI+PHY+NzIxMi4wMjwvdj48L2M+PGMgcj0iQzExIiBzPSIyIj48dj4xNDQuMjQ8L3Y+PC9jPjxjIHI9IkYxMSIgcz0iMiI+PHY+NzA2Ny43ODwvdj48L2M+PC9yb3c+PHJvdyByPSIxMiI+PGMgcj0iQTEyIiB0PSJzIj48dj4xOTwvdj48L2M+PGMgcj0iRjEyIiBzPSIyIj48dj4yMzMzMC4wMzwvdj48L2M+PC9yb3c+PC9zaGVldERhdGE+PC93b3Jrc2hlZXQ+UEsDBBQAAAAAAAAAAABEPgy6dwQAAHcEAAAUAAAAeGwvc2hhcmVkU3RyaW5ncy54bWw8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/Pjxzc3QgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgY291bnQ9IjIwIiB1bmlxdWVDb3VudD0iMjAiPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5TYW5kYm94IFRPVFAgUG9ydGFsIFJlbWl0dGFuY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBOby48L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+MTAwMDQ1MTQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBEYXRlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBhaWQgQnk8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VE9UUCBQb3J0YWwgU3RvcmVzIEluYzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYXllciBJRDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5UT1RBQ008L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlIFRvdGFsPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNhc2ggRGlzY291bnQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbiBSZWFzb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+TmV0IFBhaWQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMDU5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDMwNDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAyNTU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+MDYgU2hvcnRhZ2U6IHF1YW50aXR5IGNvbnRlc3RlZDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAwODc8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VG90YWw8L3Q+PC9zaT48L3NzdD5QSwECFAAUAAAAAAAAAAAAm92XFKUBAAClAQAAEwAAAAAAAAAAAAAAAAAAAAAAW0NvbnRlbnRfVHlwZXNdLnhtbFBLAQIUABQAAAAAAAAAAAAcSfe+FgEAABYBAAALAAAAAAAAAAAAAAAAANYBAABfcmVscy8ucmVsc1BLAQIUABQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAAAAAAAAAAAAAABUDAAB4bC93b3JrYm9vay54bWxQSwECFAAUAAAAAAAAAAAA8KZigRcBAAAXAQAAGgAAAAAAAAAAAAAAAABQBAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHNQSwECFAAUAAAAAAAAAAAAfOI0lyMBAAAjAQAADQAAAAAAAAAAAAAAAACfBQAAeGwvc3R5bGVzLnhtbFBLAQIUABQAAAAAAAAAAADGGVhanQUAAJ0FAAAYAAAAAAAAAAAAAAAAAO0GAAB4bC93b3Jrc2hlZXRzL3NoZWV0MS54bWxQSwECFAAUAAAAAAAAAAAARD4MuncEAAB3BAAAFAAAAAAAAAAAAAAAAADADAAAeGwvc2hhcmVkU3RyaW5ncy54bWxQSwUGAAAAAAcABwDCAQAAaREAAAAA",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0008.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004514.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0008.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAABYi9M3wwQAAMMEAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI4Njwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MzYyMS4wNjwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj4zNjIxLjA2PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjU1Ni40Mjwvdj48L2M+PGMgcj0iQzkiIHM9IjIiPjx2PjExLjEyPC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+NTQ1LjMwPC92PjwvYz48L3Jvdz48cm93IHI9IjEwIj48YyByPSJBMTAiIHQ9InMiPjx2PjE2PC92PjwvYz48YyByPSJCMTAiIHM9IjIiPjx2PjQxODkuMDQ8L3Y+PC9jPjxjIHI9IkMxMCIgcz0iMiI+PHY+MC4wMDwvdj48L2M+PGMgcj0iRjEwIiBzPSIyIj48dj40MTg5LjA0PC92PjwvYz48L3Jvdz48cm93IHI9IjExIj48YyByPSJBMTEiIHQ9InMiPjx2PjE3PC92PjwvYz48YyByPSJGMTEiIHM9IjIiPjx2PjgzNTUuNDA8L3Y+PC9jPjwvcm93Pjwvc2hlZXREYXRhPjwvd29ya3NoZWV0PlBLAwQUAAAAAAAAAAAAxlwaegIEAAACBAAAFAAAAHhsL3NoYXJlZFN0cmluZ3MueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3N0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iIGNvdW50PSIxOCIgdW5pcXVlQ291bnQ9IjE4Ij48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+U2FuZGJveCBUT1RQIFBvcnRhbCBSZW1pdHRhbmNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgTm8uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPjEwMDA0NTUxPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgRGF0ZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYWlkIEJ5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRPVFAgUG9ydGFsIFN0b3JlcyBJbmM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGF5ZXIgSUQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VE9UQUNNPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZSBUb3RhbDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DYXNoIERpc2NvdW50PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb24gUmVhc29uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPk5ldCBQYWlkPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDI5NzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAzMjU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMTIyPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRvdGFsPC90Pjwvc2k+PC9zc3Q+UEsBAhQAFAAAAAAAAAAAAJvdlxSlAQAApQEAABMAAAAAAAAAAAAAAAAAAAAAAFtDb250ZW50X1R5cGVzXS54bWxQSwECFAAUAAAAAAAAAAAAHEn3vhYBAAAWAQAACwAAAAAAAAAAAAAAAADWAQAAX3JlbHMvLnJlbHNQSwECFAAUAAAAAAAAAAAAIr4bAg4BAAAOAQAADwAAAAAAAAAAAAAAAAAVAwAAeGwvd29ya2Jvb2sueG1sUEsBAhQAFAAAAAAAAAAAAPCmYoEXAQAAFwEAABoAAAAAAAAAAAAAAAAAUAQAAHhsL19yZWxzL3dvcmtib29rLnhtbC5yZWxzUEsBAhQAFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAAAAAAAAAAAAAAAnwUAAHhsL3N0eWxlcy54bWxQSwECFAAUAAAAAAAAAAAAWIvTN8MEAADDBAAAGAAAAAAAAAAAAAAAAADtBgAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sUEsBAhQAFAAAAAAAAAAAAMZcGnoCBAAAAgQAABQAAAAAAAAAAAAAAAAA5gsAAHhsL3NoYXJlZFN0cmluZ3MueG1sUEsFBgAAAAAHAAcAwgEAABoQAAAAAA==",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0009.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004551.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0009.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAADxa04xmgMAAJoDAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjI5Njwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+NDI5MS4yNjwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj40MjkxLjI2PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iRjkiIHM9IjIiPjx2PjQyOTEuMjY8L3Y+PC9jPjwvcm93Pjwvc2hlZXREYXRhPjwvd29ya3NoZWV0PlBLAwQUAAAAAAAAAAAA20E3X6ADAACgAwAAFAAAAHhsL3NoYXJlZFN0cmluZ3MueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3N0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iIGNvdW50PSIxNiIgdW5pcXVlQ291bnQ9IjE2Ij48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+U2FuZGJveCBUT1RQIFBvcnRhbCBSZW1pdHRhbmNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgTm8uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPjEwMDA0NTg4PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgRGF0ZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYWlkIEJ5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRPVFAgUG9ydGFsIFN0b3JlcyBJbmM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGF5ZXIgSUQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VE9UQUNNPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZSBUb3RhbDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DYXNoIERpc2NvdW50PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb24gUmVhc29uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPk5ldCBQYWlkPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDExNTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Ub3RhbDwvdD48L3NpPjwvc3N0PlBLAQIUABQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAAAAAAAAAAAAAAAAAAABbQ29udGVudF9UeXBlc10ueG1sUEsBAhQAFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAAAAAAAAAAAAAAAA1gEAAF9yZWxzLy5yZWxzUEsBAhQAFAAAAAAAAAAAACK+GwIOAQAADgEAAA8AAAAAAAAAAAAAAAAAFQMAAHhsL3dvcmtib29rLnhtbFBLAQIUABQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAAAAAAAAAAAAAAFAEAAB4bC9fcmVscy93b3JrYm9vay54bWwucmVsc1BLAQIUABQAAAAAAAAAAAB84jSXIwEAACMBAAANAAAAAAAAAAAAAAAAAJ8FAAB4bC9zdHlsZXMueG1sUEsBAhQAFAAAAAAAAAAAAPFrTjGaAwAAmgMAABgAAAAAAAAAAAAAAAAA7QYAAHhsL3dvcmtzaGVldHMvc2hlZXQxLnhtbFBLAQIUABQAAAAAAAAAAADbQTdfoAMAAKADAAAUAAAAAAAAAAAAAAAAAL0KAAB4bC9zaGFyZWRTdHJpbmdzLnhtbFBLBQYAAAAABwAHAMIBAACPDgAAAAA=",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0011.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004588.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0011.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAAC2abY4mQUAAJkFAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjMwMzwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+NjkzMy4xNDwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkQ4IiBzPSIyIj48dj4zNDYuNjU8L3Y+PC9jPjxjIHI9IkU4IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iRjgiIHM9IjIiPjx2PjY1ODYuNDk8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOSI+PGMgcj0iQTkiIHQ9InMiPjx2PjE2PC92PjwvYz48YyByPSJCOSIgcz0iMiI+PHY+MzYwMS4yMzwvdj48L2M+PGMgcj0iQzkiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY5IiBzPSIyIj48dj4zNjAxLjIzPC92PjwvYz48L3Jvdz48cm93IHI9IjEwIj48YyByPSJBMTAiIHQ9InMiPjx2PjE3PC92PjwvYz48YyByPSJCMTAiIHM9IjIiPjx2PjM5NDEuMzE8L3Y+PC9jPjxjIHI9IkMxMCIgcz0iMiI+PHY+MC4wMDwvdj48L2M+PGMgcj0iRjEwIiBzPSIyIj48dj4zOTQxLjMxPC92PjwvYz48L3Jvdz48cm93IHI9IjExIj48YyByPSJBMTEiIHQ9InMiPjx2PjE4PC92PjwvYz48YyByPSJCMTEiIHM9IjIiPjx2PjYyNTMuOTA8L3Y+PC9jPjxjIHI9IkMxMSIgcz0iMiI+PHY+MC4wMDwvdj48L2M+PGMgcj0iRjExIiBzPSIyIj48dj42MjUzLjkwPC92PjwvYz48L3Jvdz48cm93IHI9IjEyIj48YyByPSJBMTIiIHQ9InMiPjx2PjE5PC92PjwvYz48YyByPSJGMTIiIHM9IjIiPjx2PjIwMzgyLjkzPC92PjwvYz48L3Jvdz48L3NoZWV0RGF0YT48L3dvcmtzaGVldD5QSwMEFAAAAAAAAAAAANYMLeZ3BAAAdwQAABQAAAB4bC9zaGFyZWRTdHJpbmdzLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PHNzdCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIiBjb3VudD0iMjAiIHVuaXF1ZUNvdW50PSIyMCI+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlNhbmRib3ggVE9UUCBQb3J0YWwgUmVtaXR0YW5jZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIE5vLjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj4xMDAwNDYyNTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIERhdGU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGFpZCBCeTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5UT1RQIFBvcnRhbCBTdG9yZXMgSW5jPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBheWVyIElEPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRPVEFDTTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2UgVG90YWw8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q2FzaCBEaXNjb3VudDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uIFJlYXNvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5OZXQgUGFpZDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAyMTM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+MDYgU2hvcnRhZ2U6IHF1YW50aXR5IGNvbnRlc3RlZDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYgQUMzMTAwNDU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwNDE2PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDI0MTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Ub3RhbDwvdD48L3NpPjwvc3N0PlBLAQIUABQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAAAAAAAAAAAAAAAAAAABbQ29udGVudF9UeXBlc10ueG1sUEsBAhQAFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAAAAAAAAAAAAAAAA1gEAAF9yZWxzLy5yZWxzUEsBAhQAFAAAAAAAAAAAACK+GwIOAQAADgEAAA8AAAAAAAAAAAAAAAAAFQMAAHhsL3dvcmtib29rLnhtbFBLAQIUABQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAAAAAAAAAAAAAAFAEAAB4bC9fcmVscy93b3JrYm9vay54bWwucmVsc1BLAQIUABQAAAAAAAAAAAB84jSXIwEAACMBAAANAAAAAAAAAAAAAAAAAJ8FAAB4bC9zdHlsZXMueG1sUEsBAhQAFAAAAAAAAAAAALZptjiZBQAAmQUAABgAAAAAAAAAAAAAAAAA7QYAAHhsL3dvcmtzaGVldHMvc2hlZXQxLnhtbFBLAQIUABQAAAAAAAAAAADWDC3mdwQAAHcEAAAUAAAAAAAAAAAAAAAAALwMAAB4bC9zaGFyZWRTdHJpbmdzLnhtbFBLBQYAAAAABwAHAMIBAABlEQAAAAA=",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0013.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004625.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0013.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAADNHogjwwQAAMMEAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjMwODwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+NzczOS42Mjwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj43NzM5LjYyPC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjM0Ni40MDwvdj48L2M+PGMgcj0iQzkiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY5IiBzPSIyIj48dj4zNDYuNDA8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMTAiPjxjIHI9IkExMCIgdD0icyI+PHY+MTY8L3Y+PC9jPjxjIHI9IkIxMCIgcz0iMiI+PHY+MjAyOS45Nzwvdj48L2M+PGMgcj0iQzEwIiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGMTAiIHM9IjIiPjx2PjIwMjkuOTc8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMTEiPjxjIHI9IkExMSIgdD0icyI+PHY+MTc8L3Y+PC9jPjxjIHI9IkYxMSIgcz0iMiI+PHY+MTAxMTUuOTk8L3Y+PC9jPjwvcm93Pjwvc2hlZXREYXRhPjwvd29ya3NoZWV0PlBLAwQUAAAAAAAAAAAAS7KbOQIEAAACBAAAFAAAAHhsL3NoYXJlZFN0cmluZ3MueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3N0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iIGNvdW50PSIxOCIgdW5pcXVlQ291bnQ9IjE4Ij48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+U2FuZGJveCBUT1RQIFBvcnRhbCBSZW1pdHRhbmNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgTm8uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPjEwMDA0NjYyPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgRGF0ZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYWlkIEJ5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRPVFAgUG9ydGFsIFN0b3JlcyBJbmM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGF5ZXIgSUQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VE9UQUNNPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZSBUb3RhbDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DYXNoIERpc2NvdW50PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb24gUmVhc29uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPk5ldCBQYWlkPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDE3ODwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAwNzM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMzM5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRvdGFsPC90Pjwvc2k+PC9zc3Q+UEsBAhQAFAAAAAAAAAAAAJvdlxSlAQAApQEAABMAAAAAAAAAAAAAAAAAAAAAAFtDb250ZW50X1R5cGVzXS54bWxQSwECFAAUAAAAAAAAAAAAHEn3vhYBAAAWAQAACwAAAAAAAAAAAAAAAADWAQAAX3JlbHMvLnJlbHNQSwECFAAUAAAAAAAAAAAAIr4bAg4BAAAOAQAADwAAAAAAAAAAAAAAAAAVAwAAeGwvd29ya2Jvb2sueG1sUEsBAhQAFAAAAAAAAAAAAPCmYoEXAQAAFwEAABoAAAAAAAAAAAAAAAAAUAQAAHhsL19yZWxzL3dvcmtib29rLnhtbC5yZWxzUEsBAhQAFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAAAAAAAAAAAAAAAnwUAAHhsL3N0eWxlcy54bWxQSwECFAAUAAAAAAAAAAAAzR6II8MEAADDBAAAGAAAAAAAAAAAAAAAAADtBgAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sUEsBAhQAFAAAAAAAAAAAAEuymzkCBAAAAgQAABQAAAAAAAAAAAAAAAAA5gsAAHhsL3NoYXJlZFN0cmluZ3MueG1sUEsFBgAAAAAHAAcAwgEAABoQAAAAAA==",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0014.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004662.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0014.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAACSY3RkmwMAAJsDAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjMxMDwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MzQxMi44NDwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjY4LjI1PC92PjwvYz48YyByPSJGOCIgcz0iMiI+PHY+MzM0NC41OTwvdj48L2M+PC9yb3c+PHJvdyByPSI5Ij48YyByPSJBOSIgdD0icyI+PHY+MTU8L3Y+PC9jPjxjIHI9IkY5IiBzPSIyIj48dj4zMzQ0LjU5PC92PjwvYz48L3Jvdz48L3NoZWV0RGF0YT48L3dvcmtzaGVldD5QSwMEFAAAAAAAAAAAAOL5Zx6gAwAAoAMAABQAAAB4bC9zaGFyZWRTdHJpbmdzLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PHNzdCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIiBjb3VudD0iMTYiIHVuaXF1ZUNvdW50PSIxNiI+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlNhbmRib3ggVE9UUCBQb3J0YWwgUmVtaXR0YW5jZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIE5vLjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj4xMDAwNDY5OTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIERhdGU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGFpZCBCeTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5UT1RQIFBvcnRhbCBTdG9yZXMgSW5jPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBheWVyIElEPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRPVEFDTTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2UgVG90YWw8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q2FzaCBEaXNjb3VudDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uIFJlYXNvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5OZXQgUGFpZDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAxODU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VG90YWw8L3Q+PC9zaT48L3NzdD5QSwECFAAUAAAAAAAAAAAAm92XFKUBAAClAQAAEwAAAAAAAAAAAAAAAAAAAAAAW0NvbnRlbnRfVHlwZXNdLnhtbFBLAQIUABQAAAAAAAAAAAAcSfe+FgEAABYBAAALAAAAAAAAAAAAAAAAANYBAABfcmVscy8ucmVsc1BLAQIUABQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAAAAAAAAAAAAAABUDAAB4bC93b3JrYm9vay54bWxQSwECFAAUAAAAAAAAAAAA8KZigRcBAAAXAQAAGgAAAAAAAAAAAAAAAABQBAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHNQSwECFAAUAAAAAAAAAAAAfOI0lyMBAAAjAQAADQAAAAAAAAAAAAAAAACfBQAAeGwvc3R5bGVzLnhtbFBLAQIUABQAAAAAAAAAAACSY3RkmwMAAJsDAAAYAAAAAAAAAAAAAAAAAO0GAAB4bC93b3Jrc2hlZXRzL3NoZWV0MS54bWxQSwECFAAUAAAAAAAAAAAA4vlnHqADAACgAwAAFAAAAAAAAAAAAAAAAAC+CgAAeGwvc2hhcmVkU3RyaW5ncy54bWxQSwUGAAAAAAcABwDCAQAAkA4AAAAA",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0015.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004699.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0015.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAABsOsLDLgQAAC4EAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjMxNDwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MTExNi41NDwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj4xMTE2LjU0PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iQjkiIHM9IjIiPjx2PjE5MTMuMzc8L3Y+PC9jPjxjIHI9IkM5IiBzPSIyIj48dj4wLjAwPC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+MTkxMy4zNzwvdj48L2M+PC9yb3c+PHJvdyByPSIxMCI+PGMgcj0iQTEwIiB0PSJzIj48dj4xNjwvdj48L2M+PGMgcj0iRjEwIiBzPSIyIj48dj4zMDI5LjkxPC92PjwvYz48L3Jvdz48L3NoZWV0RGF0YT48L3dvcmtzaGVldD5QSwMEFAAAAAAAAAAAAHCkHXjRAwAA0QMAABQAAAB4bC9zaGFyZWRTdHJpbmdzLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PHNzdCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIiBjb3VudD0iMTciIHVuaXF1ZUNvdW50PSIxNyI+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlNhbmRib3ggVE9UUCBQb3J0YWwgUmVtaXR0YW5jZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIE5vLjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj4xMDAwNDczNjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIERhdGU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGFpZCBCeTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5UT1RQIFBvcnRhbCBTdG9yZXMgSW5jPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBheWVyIElEPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRPVEFDTTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2UgVG90YWw8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q2FzaCBEaXNjb3VudDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uIFJlYXNvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5OZXQgUGFpZDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAyMzQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WIEFDMzEwMjgzPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRvdGFsPC90Pjwvc2k+PC9zc3Q+UEsBAhQAFAAAAAAAAAAAAJvdlxSlAQAApQEAABMAAAAAAAAAAAAAAAAAAAAAAFtDb250ZW50X1R5cGVzXS54bWxQSwECFAAUAAAAAAAAAAAAHEn3vhYBAAAWAQAACwAAAAAAAAAAAAAAAADWAQAAX3JlbHMvLnJlbHNQSwECFAAUAAAAAAAAAAAAIr4bAg4BAAAOAQAADwAAAAAAAAAAAAAAAAAVAwAAeGwvd29ya2Jvb2sueG1sUEsBAhQAFAAAAAAAAAAAAPCmYoEXAQAAFwEAABoAAAAAAAAAAAAAAAAAUAQAAHhsL19yZWxzL3dvcmtib29rLnhtbC5yZWxzUEsBAhQAFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAAAAAAAAAAAAAAAnwUAAHhsL3N0eWxlcy54bWxQSwECFAAUAAAAAAAAAAAAbDrCwy4EAAAuBAAAGAAAAAAAAAAAAAAAAADtBgAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sUEsBAhQAFAAAAAAAAAAAAHCkHXjRAwAA0QMAABQAAAAAAAAAAAAAAAAAUQsAAHhsL3NoYXJlZFN0cmluZ3MueG1sUEsFBgAAAAAHAAcAwgEAAFQPAAAAAA==",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0016.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004736.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0016.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAAC3HsKbKwQAACsEAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjMxODwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+NzEyNi4xMzwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjE0Mi41Mjwvdj48L2M+PGMgcj0iRjgiIHM9IjIiPjx2PjY5ODMuNjE8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOSI+PGMgcj0iQTkiIHQ9InMiPjx2PjE1PC92PjwvYz48YyByPSJEOSIgcz0iMiI+PHY+MjUuMDA8L3Y+PC9jPjxjIHI9IkU5IiB0PSJzIj48dj4xNjwvdj48L2M+PGMgcj0iRjkiIHM9IjIiPjx2Pi0yNS4wMDwvdj48L2M+PC9yb3c+PHJvdyByPSIxMCI+PGMgcj0iQTEwIiB0PSJzIj48dj4xNzwvdj48L2M+PGMgcj0iRjEwIiBzPSIyIj48dj42OTU4LjYxPC92PjwvYz48L3Jvdz48L3NoZWV0RGF0YT48L3dvcmtzaGVldD5QSwMEFAAAAAAAAAAAAHVhj9EIBAAACAQAABQAAAB4bC9zaGFyZWRTdHJpbmdzLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PHNzdCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIiBjb3VudD0iMTgiIHVuaXF1ZUNvdW50PSIxOCI+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlNhbmRib3ggVE9UUCBQb3J0YWwgUmVtaXR0YW5jZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIE5vLjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj4xMDAwNDc3MzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIERhdGU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGFpZCBCeTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5UT1RQIFBvcnRhbCBTdG9yZXMgSW5jPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBheWVyIElEPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRPVEFDTTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2UgVG90YWw8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q2FzaCBEaXNjb3VudDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uIFJlYXNvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5OZXQgUGFpZDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAwOTQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UFJPTU9USU9OPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBST01PIENvLW9wIHByb21vdGlvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Ub3RhbDwvdD48L3NpPjwvc3N0PlBLAQIUABQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAAAAAAAAAAAAAAAAAAABbQ29udGVudF9UeXBlc10ueG1sUEsBAhQAFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAAAAAAAAAAAAAAAA1gEAAF9yZWxzLy5yZWxzUEsBAhQAFAAAAAAAAAAAACK+GwIOAQAADgEAAA8AAAAAAAAAAAAAAAAAFQMAAHhsL3dvcmtib29rLnhtbFBLAQIUABQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAAAAAAAAAAAAAAFAEAAB4bC9fcmVscy93b3JrYm9vay54bWwucmVsc1BLAQIUABQAAAAAAAAAAAB84jSXIwEAACMBAAANAAAAAAAAAAAAAAAAAJ8FAAB4bC9zdHlsZXMueG1sUEsBAhQAFAAAAAAAAAAAALcewpsrBAAAKwQAABgAAAAAAAAAAAAAAAAA7QYAAHhsL3dvcmtzaGVldHMvc2hlZXQxLnhtbFBLAQIUABQAAAAAAAAAAAB1YY/RCAQAAAgEAAAUAAAAAAAAAAAAAAAAAE4LAAB4bC9zaGFyZWRTdHJpbmdzLnhtbFBLBQYAAAAABwAHAMIBAACIDwAAAAA=",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0017.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004773.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0017.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAAD46ER4mgMAAJoDAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjMyMzwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+NzA2NC4yNzwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj43MDY0LjI3PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iRjkiIHM9IjIiPjx2PjcwNjQuMjc8L3Y+PC9jPjwvcm93Pjwvc2hlZXREYXRhPjwvd29ya3NoZWV0PlBLAwQUAAAAAAAAAAAAdNzZXJwDAACcAwAAFAAAAHhsL3NoYXJlZFN0cmluZ3MueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3N0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iIGNvdW50PSIxNiIgdW5pcXVlQ291bnQ9IjE2Ij48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+U2FuZGJveCBUT1RQIFBvcnRhbCBSZW1pdHRhbmNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgTm8uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPjEwMDA0ODEwPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgRGF0ZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYWlkIEJ5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRPVFAgUG9ydGFsIFN0b3JlcyBJbmM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGF5ZXIgSUQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VE9UQUNNPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZSBUb3RhbDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DYXNoIERpc2NvdW50PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb24gUmVhc29uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPk5ldCBQYWlkPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkFDMzEwMTcxPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRvdGFsPC90Pjwvc2k+PC9zc3Q+UEsBAhQAFAAAAAAAAAAAAJvdlxSlAQAApQEAABMAAAAAAAAAAAAAAAAAAAAAAFtDb250ZW50X1R5cGVzXS54bWxQSwECFAAUAAAAAAAAAAAAHEn3vhYBAAAWAQAACwAAAAAAAAAAAAAAAADWAQAAX3JlbHMvLnJlbHNQSwECFAAUAAAAAAAAAAAAIr4bAg4BAAAOAQAADwAAAAAAAAAAAAAAAAAVAwAAeGwvd29ya2Jvb2sueG1sUEsBAhQAFAAAAAAAAAAAAPCmYoEXAQAAFwEAABoAAAAAAAAAAAAAAAAAUAQAAHhsL19yZWxzL3dvcmtib29rLnhtbC5yZWxzUEsBAhQAFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAAAAAAAAAAAAAAAnwUAAHhsL3N0eWxlcy54bWxQSwECFAAUAAAAAAAAAAAA+OhEeJoDAACaAwAAGAAAAAAAAAAAAAAAAADtBgAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sUEsBAhQAFAAAAAAAAAAAAHTc2VycAwAAnAMAABQAAAAAAAAAAAAAAAAAvQoAAHhsL3NoYXJlZFN0cmluZ3MueG1sUEsFBgAAAAAHAAcAwgEAAIsOAAAAAA==",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0018.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004810.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0018.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAADBBfn5mgMAAJoDAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjMyNzwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+NzcwOS42ODwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY4IiBzPSIyIj48dj43NzA5LjY4PC92PjwvYz48L3Jvdz48cm93IHI9IjkiPjxjIHI9IkE5IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iRjkiIHM9IjIiPjx2Pjc3MDkuNjg8L3Y+PC9jPjwvcm93Pjwvc2hlZXREYXRhPjwvd29ya3NoZWV0PlBLAwQUAAAAAAAAAAAApW18wJwDAACcAwAAFAAAAHhsL3NoYXJlZFN0cmluZ3MueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3N0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iIGNvdW50PSIxNiIgdW5pcXVlQ291bnQ9IjE2Ij48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+U2FuZGJveCBUT1RQIFBvcnRhbCBSZW1pdHRhbmNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgTm8uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPjEwMDA0ODQ3PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgRGF0ZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYWlkIEJ5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRPVFAgUG9ydGFsIFN0b3JlcyBJbmM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGF5ZXIgSUQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VE9UQUNNPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZSBUb3RhbDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DYXNoIERpc2NvdW50PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb24gUmVhc29uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPk5ldCBQYWlkPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkFDMzEwMTQzPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRvdGFsPC90Pjwvc2k+PC9zc3Q+UEsBAhQAFAAAAAAAAAAAAJvdlxSlAQAApQEAABMAAAAAAAAAAAAAAAAAAAAAAFtDb250ZW50X1R5cGVzXS54bWxQSwECFAAUAAAAAAAAAAAAHEn3vhYBAAAWAQAACwAAAAAAAAAAAAAAAADWAQAAX3JlbHMvLnJlbHNQSwECFAAUAAAAAAAAAAAAIr4bAg4BAAAOAQAADwAAAAAAAAAAAAAAAAAVAwAAeGwvd29ya2Jvb2sueG1sUEsBAhQAFAAAAAAAAAAAAPCmYoEXAQAAFwEAABoAAAAAAAAAAAAAAAAAUAQAAHhsL19yZWxzL3dvcmtib29rLnhtbC5yZWxzUEsBAhQAFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAAAAAAAAAAAAAAAnwUAAHhsL3N0eWxlcy54bWxQSwECFAAUAAAAAAAAAAAAwQX5+ZoDAACaAwAAGAAAAAAAAAAAAAAAAADtBgAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sUEsBAhQAFAAAAAAAAAAAAKVtfMCcAwAAnAMAABQAAAAAAAAAAAAAAAAAvQoAAHhsL3NoYXJlZFN0cmluZ3MueG1sUEsFBgAAAAAHAAcAwgEAAIsOAAAAAA==",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0019.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004847.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0019.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAACVD57NlwMAAJcDAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjMzMDwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+MjU4Ljk0PC92PjwvYz48YyByPSJDOCIgcz0iMiI+PHY+MC4wMDwvdj48L2M+PGMgcj0iRjgiIHM9IjIiPjx2PjI1OC45NDwvdj48L2M+PC9yb3c+PHJvdyByPSI5Ij48YyByPSJBOSIgdD0icyI+PHY+MTU8L3Y+PC9jPjxjIHI9IkY5IiBzPSIyIj48dj4yNTguOTQ8L3Y+PC9jPjwvcm93Pjwvc2hlZXREYXRhPjwvd29ya3NoZWV0PlBLAwQUAAAAAAAAAAAA0JSU5KADAACgAwAAFAAAAHhsL3NoYXJlZFN0cmluZ3MueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3N0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iIGNvdW50PSIxNiIgdW5pcXVlQ291bnQ9IjE2Ij48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+U2FuZGJveCBUT1RQIFBvcnRhbCBSZW1pdHRhbmNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgTm8uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPjEwMDA0ODg0PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlJlbWl0dGFuY2UgRGF0ZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYWlkIEJ5PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRPVFAgUG9ydGFsIFN0b3JlcyBJbmM8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGF5ZXIgSUQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VE9UQUNNPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZSBUb3RhbDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5DYXNoIERpc2NvdW50PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb24gUmVhc29uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPk5ldCBQYWlkPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPklOVi1BQzMxMDM2MDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5Ub3RhbDwvdD48L3NpPjwvc3N0PlBLAQIUABQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAAAAAAAAAAAAAAAAAAABbQ29udGVudF9UeXBlc10ueG1sUEsBAhQAFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAAAAAAAAAAAAAAAA1gEAAF9yZWxzLy5yZWxzUEsBAhQAFAAAAAAAAAAAACK+GwIOAQAADgEAAA8AAAAAAAAAAAAAAAAAFQMAAHhsL3dvcmtib29rLnhtbFBLAQIUABQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAAAAAAAAAAAAAAFAEAAB4bC9fcmVscy93b3JrYm9vay54bWwucmVsc1BLAQIUABQAAAAAAAAAAAB84jSXIwEAACMBAAANAAAAAAAAAAAAAAAAAJ8FAAB4bC9zdHlsZXMueG1sUEsBAhQAFAAAAAAAAAAAAJUPns2XAwAAlwMAABgAAAAAAAAAAAAAAAAA7QYAAHhsL3dvcmtzaGVldHMvc2hlZXQxLnhtbFBLAQIUABQAAAAAAAAAAADQlJTkoAMAAKADAAAUAAAAAAAAAAAAAAAAALoKAAB4bC9zaGFyZWRTdHJpbmdzLnhtbFBLBQYAAAAABwAHAMIBAACMDgAAAAA=",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0020.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004884.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0020.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAABv6rDS2AMAANgDAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjMzNjwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+Njk4OC40Njwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkQ4IiBzPSIyIj48dj4zNDkuNDI8L3Y+PC9jPjxjIHI9IkU4IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iRjgiIHM9IjIiPjx2PjY2MzkuMDQ8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOSI+PGMgcj0iQTkiIHQ9InMiPjx2PjE2PC92PjwvYz48YyByPSJGOSIgcz0iMiI+PHY+NjYzOS4wNDwvdj48L2M+PC9yb3c+PC9zaGVldERhdGE+PC93b3Jrc2hlZXQ+UEsDBBQAAAAAAAAAAABxTAx95AMAAOQDAAAUAAAAeGwvc2hhcmVkU3RyaW5ncy54bWw8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/Pjxzc3QgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgY291bnQ9IjE3IiB1bmlxdWVDb3VudD0iMTciPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5TYW5kYm94IFRPVFAgUG9ydGFsIFJlbWl0dGFuY2U8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBOby48L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+MTAwMDQ5MjE8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UmVtaXR0YW5jZSBEYXRlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBhaWQgQnk8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VE9UUCBQb3J0YWwgU3RvcmVzIEluYzwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5QYXllciBJRDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5UT1RBQ008L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SW52b2ljZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlIFRvdGFsPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkNhc2ggRGlzY291bnQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkRlZHVjdGlvbiBSZWFzb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+TmV0IFBhaWQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+SU5WLUFDMzEwMDM4PC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPjA2IFNob3J0YWdlOiBxdWFudGl0eSBjb250ZXN0ZWQ8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VG90YWw8L3Q+PC9zaT48L3NzdD5QSwECFAAUAAAAAAAAAAAAm92XFKUBAAClAQAAEwAAAAAAAAAAAAAAAAAAAAAAW0NvbnRlbnRfVHlwZXNdLnhtbFBLAQIUABQAAAAAAAAAAAAcSfe+FgEAABYBAAALAAAAAAAAAAAAAAAAANYBAABfcmVscy8ucmVsc1BLAQIUABQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAAAAAAAAAAAAAABUDAAB4bC93b3JrYm9vay54bWxQSwECFAAUAAAAAAAAAAAA8KZigRcBAAAXAQAAGgAAAAAAAAAAAAAAAABQBAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHNQSwECFAAUAAAAAAAAAAAAfOI0lyMBAAAjAQAADQAAAAAAAAAAAAAAAACfBQAAeGwvc3R5bGVzLnhtbFBLAQIUABQAAAAAAAAAAABv6rDS2AMAANgDAAAYAAAAAAAAAAAAAAAAAO0GAAB4bC93b3Jrc2hlZXRzL3NoZWV0MS54bWxQSwECFAAUAAAAAAAAAAAAcUwMfeQDAADkAwAAFAAAAAAAAAAAAAAAAAD7CgAAeGwvc2hhcmVkU3RyaW5ncy54bWxQSwUGAAAAAAcABwDCAQAAEQ8AAAAA",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0021.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004921.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0021.xlsx"
+    },
+    {
+      "body_base64" : "UEsDBBQAAAAAAAAAAACb3ZcUpQEAAKUBAAATAAAAW0NvbnRlbnRfVHlwZXNdLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04IiBzdGFuZGFsb25lPSJ5ZXMiPz48VHlwZXMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvY29udGVudC10eXBlcyI+PERlZmF1bHQgRXh0ZW5zaW9uPSJyZWxzIiBDb250ZW50VHlwZT0iYXBwbGljYXRpb24vdm5kLm9wZW54bWxmb3JtYXRzLXBhY2thZ2UucmVsYXRpb25zaGlwcyt4bWwiLz48RGVmYXVsdCBFeHRlbnNpb249InhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3htbCIvPjxPdmVycmlkZSBQYXJ0TmFtZT0iL3hsL3dvcmtib29rLnhtbCIgQ29udGVudFR5cGU9ImFwcGxpY2F0aW9uL3ZuZC5vcGVueG1sZm9ybWF0cy1vZmZpY2Vkb2N1bWVudC5zcHJlYWRzaGVldG1sLnNoZWV0Lm1haW4reG1sIi8+PC9UeXBlcz5QSwMEFAAAAAAAAAAAABxJ974WAQAAFgEAAAsAAABfcmVscy8ucmVsczw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PFJlbGF0aW9uc2hpcHMgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9wYWNrYWdlLzIwMDYvcmVsYXRpb25zaGlwcyI+PFJlbGF0aW9uc2hpcCBJZD0icklkMSIgVHlwZT0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcy9vZmZpY2VEb2N1bWVudCIgVGFyZ2V0PSJ4bC93b3JrYm9vay54bWwiLz48L1JlbGF0aW9uc2hpcHM+UEsDBBQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAeGwvd29ya2Jvb2sueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya2Jvb2sgeG1sbnM9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9zcHJlYWRzaGVldG1sLzIwMDYvbWFpbiIgeG1sbnM6cj0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL29mZmljZURvY3VtZW50LzIwMDYvcmVsYXRpb25zaGlwcyI+PHNoZWV0cz48c2hlZXQgbmFtZT0iUmVtaXR0YW5jZSIgc2hlZXRJZD0iMSIgcjppZD0icklkMSIvPjwvc2hlZXRzPjwvd29ya2Jvb2s+UEsDBBQAAAAAAAAAAADwpmKBFwEAABcBAAAaAAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHM8P3htbCB2ZXJzaW9uPSIxLjAiIGVuY29kaW5nPSJVVEYtOCI/PjxSZWxhdGlvbnNoaXBzIHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvcGFja2FnZS8yMDA2L3JlbGF0aW9uc2hpcHMiPjxSZWxhdGlvbnNoaXAgSWQ9InJJZDEiIFR5cGU9Imh0dHA6Ly9zY2hlbWFzLm9wZW54bWxmb3JtYXRzLm9yZy9vZmZpY2VEb2N1bWVudC8yMDA2L3JlbGF0aW9uc2hpcHMvd29ya3NoZWV0IiBUYXJnZXQ9IndvcmtzaGVldHMvc2hlZXQxLnhtbCIvPjwvUmVsYXRpb25zaGlwcz5QSwMEFAAAAAAAAAAAAHziNJcjAQAAIwEAAA0AAAB4bC9zdHlsZXMueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48c3R5bGVTaGVldCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIj48bnVtRm10cyBjb3VudD0iMSI+PG51bUZtdCBudW1GbXRJZD0iMTY0IiBmb3JtYXRDb2RlPSJtbS9kZC95eXl5Ii8+PC9udW1GbXRzPjxjZWxsWGZzIGNvdW50PSIzIj48eGYgbnVtRm10SWQ9IjAiLz48eGYgbnVtRm10SWQ9IjE2NCIvPjx4ZiBudW1GbXRJZD0iNCIvPjwvY2VsbFhmcz48L3N0eWxlU2hlZXQ+UEsDBBQAAAAAAAAAAADm2R6XbQQAAG0EAAAYAAAAeGwvd29ya3NoZWV0cy9zaGVldDEueG1sPD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iVVRGLTgiPz48d29ya3NoZWV0IHhtbG5zPSJodHRwOi8vc2NoZW1hcy5vcGVueG1sZm9ybWF0cy5vcmcvc3ByZWFkc2hlZXRtbC8yMDA2L21haW4iPjxzaGVldERhdGE+PHJvdyByPSIxIj48YyByPSJBMSIgdD0icyI+PHY+MDwvdj48L2M+PC9yb3c+PHJvdyByPSIyIj48YyByPSJBMiIgdD0icyI+PHY+MTwvdj48L2M+PGMgcj0iQjIiIHQ9InMiPjx2PjI8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iMyI+PGMgcj0iQTMiIHQ9InMiPjx2PjM8L3Y+PC9jPjxjIHI9IkIzIiBzPSIxIj48dj40NjM0Mzwvdj48L2M+PC9yb3c+PHJvdyByPSI0Ij48YyByPSJBNCIgdD0icyI+PHY+NDwvdj48L2M+PGMgcj0iQjQiIHQ9InMiPjx2PjU8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iNSI+PGMgcj0iQTUiIHQ9InMiPjx2PjY8L3Y+PC9jPjxjIHI9IkI1IiB0PSJzIj48dj43PC92PjwvYz48L3Jvdz48cm93IHI9IjYiPjwvcm93Pjxyb3cgcj0iNyI+PGMgcj0iQTciIHQ9InMiPjx2Pjg8L3Y+PC9jPjxjIHI9IkI3IiB0PSJzIj48dj45PC92PjwvYz48YyByPSJDNyIgdD0icyI+PHY+MTA8L3Y+PC9jPjxjIHI9IkQ3IiB0PSJzIj48dj4xMTwvdj48L2M+PGMgcj0iRTciIHQ9InMiPjx2PjEyPC92PjwvYz48YyByPSJGNyIgdD0icyI+PHY+MTM8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOCI+PGMgcj0iQTgiIHQ9InMiPjx2PjE0PC92PjwvYz48YyByPSJCOCIgcz0iMiI+PHY+NjgyNC43NDwvdj48L2M+PGMgcj0iQzgiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkQ4IiBzPSIyIj48dj4zNDEuMjM8L3Y+PC9jPjxjIHI9IkU4IiB0PSJzIj48dj4xNTwvdj48L2M+PGMgcj0iRjgiIHM9IjIiPjx2PjY0ODMuNTE8L3Y+PC9jPjwvcm93Pjxyb3cgcj0iOSI+PGMgcj0iQTkiIHQ9InMiPjx2PjE2PC92PjwvYz48YyByPSJCOSIgcz0iMiI+PHY+NzY5Ny4wNDwvdj48L2M+PGMgcj0iQzkiIHM9IjIiPjx2PjAuMDA8L3Y+PC9jPjxjIHI9IkY5IiBzPSIyIj48dj43Njk3LjA0PC92PjwvYz48L3Jvdz48cm93IHI9IjEwIj48YyByPSJBMTAiIHQ9InMiPjx2PjE3PC92PjwvYz48YyByPSJGMTAiIHM9IjIiPjx2PjE0MTgwLjU1PC92PjwvYz48L3Jvdz48L3NoZWV0RGF0YT48L3dvcmtzaGVldD5QSwMEFAAAAAAAAAAAAOCOrOoVBAAAFQQAABQAAAB4bC9zaGFyZWRTdHJpbmdzLnhtbDw/eG1sIHZlcnNpb249IjEuMCIgZW5jb2Rpbmc9IlVURi04Ij8+PHNzdCB4bWxucz0iaHR0cDovL3NjaGVtYXMub3BlbnhtbGZvcm1hdHMub3JnL3NwcmVhZHNoZWV0bWwvMjAwNi9tYWluIiBjb3VudD0iMTgiIHVuaXF1ZUNvdW50PSIxOCI+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlNhbmRib3ggVE9UUCBQb3J0YWwgUmVtaXR0YW5jZTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIE5vLjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj4xMDAwNDk1ODwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5SZW1pdHRhbmNlIERhdGU8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+UGFpZCBCeTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5UT1RQIFBvcnRhbCBTdG9yZXMgSW5jPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlBheWVyIElEPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPlRPVEFDTTwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JbnZvaWNlPC90Pjwvc2k+PHNpPjx0IHhtbDpzcGFjZT0icHJlc2VydmUiPkludm9pY2UgVG90YWw8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+Q2FzaCBEaXNjb3VudDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5EZWR1Y3Rpb248L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+RGVkdWN0aW9uIFJlYXNvbjwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5OZXQgUGFpZDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAyNzY8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+MDYgU2hvcnRhZ2U6IHF1YW50aXR5IGNvbnRlc3RlZDwvdD48L3NpPjxzaT48dCB4bWw6c3BhY2U9InByZXNlcnZlIj5JTlYtQUMzMTAyNDg8L3Q+PC9zaT48c2k+PHQgeG1sOnNwYWNlPSJwcmVzZXJ2ZSI+VG90YWw8L3Q+PC9zaT48L3NzdD5QSwECFAAUAAAAAAAAAAAAm92XFKUBAAClAQAAEwAAAAAAAAAAAAAAAAAAAAAAW0NvbnRlbnRfVHlwZXNdLnhtbFBLAQIUABQAAAAAAAAAAAAcSfe+FgEAABYBAAALAAAAAAAAAAAAAAAAANYBAABfcmVscy8ucmVsc1BLAQIUABQAAAAAAAAAAAAivhsCDgEAAA4BAAAPAAAAAAAAAAAAAAAAABUDAAB4bC93b3JrYm9vay54bWxQSwECFAAUAAAAAAAAAAAA8KZigRcBAAAXAQAAGgAAAAAAAAAAAAAAAABQBAAAeGwvX3JlbHMvd29ya2Jvb2sueG1sLnJlbHNQSwECFAAUAAAAAAAAAAAAfOI0lyMBAAAjAQAADQAAAAAAAAAAAAAAAACfBQAAeGwvc3R5bGVzLnhtbFBLAQIUABQAAAAAAAAAAADm2R6XbQQAAG0EAAAYAAAAAAAAAAAAAAAAAO0GAAB4bC93b3Jrc2hlZXRzL3NoZWV0MS54bWxQSwECFAAUAAAAAAAAAAAA4I6s6hUEAAAVBAAAFAAAAAAAAAAAAAAAAACQCwAAeGwvc2hhcmVkU3RyaW5ncy54bWxQSwUGAAAAAAcABwDCAQAA1w8AAAAA",
+      "final_url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0023.xlsx",
+      "headers" : [
+        [
+          "Content-Type",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        ],
+        [
+          "Content-Disposition",
+          "attachment; filename=\"sandbox-totp-portal-10004958.xlsx\""
+        ],
+        [
+          "Content-Encoding",
+          "gzip"
+        ],
+        [
+          "Transfer-Encoding",
+          "chunked"
+        ]
+      ],
+      "method" : "GET",
+      "status" : 200,
+      "url" : "https://vendors.sandbox-totp-portal.example/remittances/toac0023.xlsx"
+    }
+  ],
+  "kinds" : [
+    "remittance"
+  ],
+  "portal" : "sandbox-totp-portal",
+  "recorded_at" : "2026-12-01T16:55:58Z",
+  "to" : "2026-11-30"
+}
+
+"""#),
+        ("scrapers/sandbox-totp-portal.scraper", #"""
+# The sandbox's two-step portal, like an enterprise buyer's vendor portal behind multi-factor sign-in and SSO:
+# a password then a TOTP code, a POST search guarded by a field that changes on every page, gzip and chunked answers.
+portal sandbox-totp-portal "Sandbox TOTP Portal"
+origin main "https://vendors.sandbox-totp-portal.example"
+
+timeout 60 seconds
+concurrency 1
+rate 2 per second
+
+expired if url "/signin"
+
+login {
+  post "/signin" form { user: vault.username, pass: vault.password }
+  fail account_locked if text "Account locked"
+  fail auth_failed if text "Invalid username or password"
+  expect status 302
+  # The code form needs no visit: post the code straight away.
+  expect header "Location" == "/verify"
+  # `totp` is the current RFC 6238 code; a code is never sent twice.
+  post "/verify" form { code: totp }
+  fail auth_failed if text "not valid"
+  expect status 302
+  # Single sign-on: the link carries a one-time `code` and `state` (hidden in HAR files and
+  # cassettes); following it sets the session. Where it then points, the search fetches itself.
+  get header "Location"
+  expect status 302
+  expect header "Location" == "/remittances"
+}
+
+remittances {
+  get "/remittances"
+  let state = xpath "//input[@name='state']/@value"
+  post "/remittances/search" form {
+    state: state
+    from: range.from | date "yyyy-MM-dd"
+    to: range.to | date "yyyy-MM-dd"
+  }
+  expect element "//ul[@id='results'] | //p[@class='empty']"
+  for result in xpath "//ul[@id='results']/li" {
+    download get xpath(result, "a/@href") kind remittance expect type xlsx
+      reference xpath(result, "a")
+      date xpath(result, "span[@class='date']")
   }
 }
 

@@ -95,11 +95,11 @@ enum VaultCommands {
             CommandSpec(["vault", "add"], effect: .changesOther, summary: "add a credential CLIENT/PORTAL[/LABEL] (secrets are asked for, never arguments)",
                         discussion: """
                         A label tells two logins of one client at one portal apart (two vendor numbers at one
-                        retailer): acme/northwind/vendor-2. The night runs each one and reports each on its own.
+                        retailer): acme/sandbox-html-portal/vendor-2. The night runs each one and reports each on its own.
 
                         Example:
-                          nightjar vault add acme/northwind --username ap@acme.example --password \\
-                            --origin https://suppliers.northwind.example --expires 2027-01-31 --as bob
+                          nightjar vault add acme/sandbox-html-portal --username ap@acme.example --password \\
+                            --origin https://suppliers.sandbox-html-portal.example --expires 2027-01-31 --as bob
                         With --passphrase-stdin or --password-stdin, every secret comes from standard input, one per
                         line: the acting operator's passphrase, the password, the TOTP secret (with --totp), then each
                         --field value.
@@ -259,7 +259,7 @@ enum VaultCommands {
     static func entryName(_ invocation: Invocation) throws -> CredentialName {
         let text = invocation.arguments.first ?? ""
         guard text.split(separator: "/", omittingEmptySubsequences: false).count >= 2 else {
-            throw UsageError("name the entry as CLIENT/PORTAL or CLIENT/PORTAL/LABEL, e.g. acme/northwind", command: invocation.command.name)
+            throw UsageError("name the entry as CLIENT/PORTAL or CLIENT/PORTAL/LABEL, e.g. acme/sandbox-html-portal", command: invocation.command.name)
         }
         return try CredentialName(parsing: text)
     }

@@ -18,9 +18,9 @@ public struct PortalFaults: Sendable {
     public var redirectLoop = false
     /// Expire sessions after this many authenticated requests (0: never).
     public var sessionLifetime = 0
-    /// Tailspin's tokens last this many seconds, and `expires_in` says so (0: an hour).
+    /// sandbox-json-api's tokens last this many seconds, and `expires_in` says so (0: an hour).
     public var tokenSeconds = 0
-    /// Tailspin honours a token this many seconds past the `expires_in` it stated (clock-skew
+    /// sandbox-json-api honours a token this many seconds past the `expires_in` it stated (clock-skew
     /// grace, as many real authorisation servers allow).
     public var tokenGraceSeconds = 0
     /// Treat every session as expired, even the first request after signing in.
@@ -67,9 +67,9 @@ public enum InjectedAnswer: String, Sendable, CaseIterable {
 /// The three fake supplier portals of different styles, over one seeded data set.
 public final class SandboxPortals: Sendable {
     public let data: SandboxData
-    public let northwind: SandboxServer
-    public let tailspin: SandboxServer
-    public let contoso: SandboxServer
+    public let htmlPortal: SandboxServer
+    public let jsonAPI: SandboxServer
+    public let totpPortal: SandboxServer
     private let state = Mutex(State())
     /// Faults apart from the rest of the state: read by every request, set by tests.
     private let faultTable = Mutex<[String: PortalFaults]>([:])
@@ -89,7 +89,7 @@ public final class SandboxPortals: Sendable {
         var prematureRequests: [String: Int] = [:]
         var downloads: [String: Int] = [:]
         var refusedTokens = 0
-        /// When Tailspin's API last got a request, and for each refused token the seconds of
+        /// When sandbox-json-api last got a request, and for each refused token the seconds of
         /// silence before it (a client that was not scheduled for long cannot renew in time).
         var lastAPIRequest: Date?
         var silenceBeforeRefusal: [Double] = []
@@ -98,9 +98,9 @@ public final class SandboxPortals: Sendable {
     /// Accounts lock after this many wrong passwords in a row.
     public static let lockoutThreshold = 3
 
-    /// The portals in the order their ports follow a port base: northwind at the base, tailspin
-    /// at base + 1, contoso at base + 2.
-    public static let names = ["northwind", "tailspin", "contoso"]
+    /// The portals in the order their ports follow a port base: sandbox-html-portal at the base, sandbox-json-api
+    /// at base + 1, sandbox-totp-portal at base + 2.
+    public static let names = ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"]
 
     /// Starts the three portals on 127.0.0.1: on free ports, or on `portBase`, `portBase + 1` and
     /// `portBase + 2` (in the order of `names`) when a base is given.
@@ -112,16 +112,16 @@ public final class SandboxPortals: Sendable {
             guard portBase > 0, portBase <= UInt16.max - offset else { throw SandboxError("port base \(portBase) leaves no room for three ports") }
             return portBase + offset
         }
-        northwind = try SandboxServer(port: try port(0), tls: tls) { box.portals?.northwindRoute($0) ?? .text("starting", status: 503) }
-        tailspin = try SandboxServer(port: try port(1), tls: tls) { box.portals?.tailspinRoute($0) ?? .text("starting", status: 503) }
-        contoso = try SandboxServer(port: try port(2), tls: tls) { box.portals?.contosoRoute($0) ?? .text("starting", status: 503) }
+        htmlPortal = try SandboxServer(port: try port(0), tls: tls) { box.portals?.htmlPortalRoute($0) ?? .text("starting", status: 503) }
+        jsonAPI = try SandboxServer(port: try port(1), tls: tls) { box.portals?.jsonAPIRoute($0) ?? .text("starting", status: 503) }
+        totpPortal = try SandboxServer(port: try port(2), tls: tls) { box.portals?.totpPortalRoute($0) ?? .text("starting", status: 503) }
         box.portals = self
     }
 
     public func stop() {
-        northwind.stop()
-        tailspin.stop()
-        contoso.stop()
+        htmlPortal.stop()
+        jsonAPI.stop()
+        totpPortal.stop()
     }
 
     public func setFaults(_ faults: PortalFaults, for portal: String) {
@@ -138,7 +138,7 @@ public final class SandboxPortals: Sendable {
 
     /// Requests the portal has answered since its faults were last set.
     public func requestCount(portal: String) -> Int { state.withLock { $0.requestCount[portal, default: 0] } }
-    /// Tailspin API requests refused for a missing, unknown or expired token.
+    /// sandbox-json-api requests refused for a missing, unknown or expired token.
     public var refusedTokens: Int { state.withLock { $0.refusedTokens } }
     /// Refused tokens that came after less than `seconds` of silence from the client: those a
     /// client renewing on time would not have met, however busy its machine.
@@ -163,7 +163,7 @@ public final class SandboxPortals: Sendable {
 
     /// Where each portal listens.
     public var origins: [String: String] {
-        ["northwind": northwind.url(""), "tailspin": tailspin.url(""), "contoso": contoso.url("")]
+        ["sandbox-html-portal": htmlPortal.url(""), "sandbox-json-api": jsonAPI.url(""), "sandbox-totp-portal": totpPortal.url("")]
     }
 
     func nextNonce() -> String {
@@ -309,8 +309,8 @@ public final class SandboxPortals: Sendable {
             case .signInPage:
                 // What the portal shows when the session has ended, answered as if it were the file.
                 switch portal {
-                case "tailspin": return SandboxResponse(headers: [("Content-Type", type)], body: Array("{\"error\":\"invalid_token\"}".utf8))
-                case "contoso": return contosoAnswer(SandboxRequest(method: "GET", path: "/signin", query: [:], headers: [], body: []))
+                case "sandbox-json-api": return SandboxResponse(headers: [("Content-Type", type)], body: Array("{\"error\":\"invalid_token\"}".utf8))
+                case "sandbox-totp-portal": return totpPortalAnswer(SandboxRequest(method: "GET", path: "/signin", query: [:], headers: [], body: []))
                 default: return .html(page("Sign in", loginForm(portal: portal)))
                 }
             }
@@ -328,32 +328,32 @@ public final class SandboxPortals: Sendable {
         return "\(parts[2])-\(parts[0].count == 1 ? "0" : "")\(parts[0])-\(parts[1].count == 1 ? "0" : "")\(parts[1])"
     }
 
-    // MARK: 1. Northwind: an HTML portal
+    // MARK: 1. sandbox-html-portal: an HTML portal
 
-    func northwindRoute(_ request: SandboxRequest) -> SandboxResponse {
-        if let failure = fault("northwind", request) { return failure }
+    func htmlPortalRoute(_ request: SandboxRequest) -> SandboxResponse {
+        if let failure = fault("sandbox-html-portal", request) { return failure }
         switch (request.method, request.path) {
         case ("GET", "/"), ("GET", "/login"):
-            return .html(page("Northwind Supplier Portal — Sign in", loginForm(portal: "northwind")))
+            return .html(page("Sandbox HTML Portal — Sign in", loginForm(portal: "sandbox-html-portal")))
         case ("POST", "/login"):
             let form = request.form
             guard let token = form["__RequestVerificationToken"], token.count == 12 else {
                 return .html(page("Error", "<p>The anti-forgery token is missing.</p>"), status: 400)
             }
-            if let refusal = checkPassword(portal: "northwind", username: form["UserName"] ?? "", password: form["Password"] ?? "") { return refusal }
+            if let refusal = checkPassword(portal: "sandbox-html-portal", username: form["UserName"] ?? "", password: form["Password"] ?? "") { return refusal }
             let session = startSession(form["UserName"] ?? "")
-            return SandboxResponse(status: 302, headers: [("Location", "/dashboard"), ("Set-Cookie", "northwind_session=\(session); Path=/; HttpOnly")])
+            return SandboxResponse(status: 302, headers: [("Location", "/dashboard"), ("Set-Cookie", "sandbox-html-portal_session=\(session); Path=/; HttpOnly")])
         case ("GET", "/dashboard"):
-            guard session(request, portal: "northwind") != nil else { return .redirect("/login") }
+            guard session(request, portal: "sandbox-html-portal") != nil else { return .redirect("/login") }
             return .html(page("Dashboard", "<a href=\"/payments/remittance\">Remittances</a>"))
         case ("GET", "/payments/remittance"):
-            guard let username = session(request, portal: "northwind"), let client = client(ofUsername: username, portal: "northwind") else {
+            guard let username = session(request, portal: "sandbox-html-portal"), let client = client(ofUsername: username, portal: "sandbox-html-portal") else {
                 return .redirect("/login?expired=1")
             }
-            if faults("northwind").redirectLoop { return .redirect("/payments/remittance?loop=1") }
+            if faults("sandbox-html-portal").redirectLoop { return .redirect("/payments/remittance?loop=1") }
             let from = request.query["fromDate"].flatMap(SandboxPortals.date(fromUS:)) ?? "2000-01-01"
             let to = request.query["toDate"].flatMap(SandboxPortals.date(fromUS:)) ?? "2099-12-31"
-            let all = data.payments(portal: "northwind", client: client, from: from, to: to)
+            let all = data.payments(portal: "sandbox-html-portal", client: client, from: from, to: to)
             let pageNumber = max(1, Int(request.query["page"] ?? "1") ?? 1)
             let pageSize = 5
             let shown = all.dropFirst((pageNumber - 1) * pageSize).prefix(pageSize)
@@ -370,24 +370,24 @@ public final class SandboxPortals: Sendable {
                 : "<table id=\"remits\"><tr><th>Check</th><th>Date</th><th>Amount</th><th></th></tr>\(rows)</table>"
             return .html(page("Remittances", table + next))
         case ("GET", _) where request.path.hasPrefix("/payments/remittance/") && request.path.hasSuffix("/download"):
-            guard let username = session(request, portal: "northwind"), let client = client(ofUsername: username, portal: "northwind") else {
+            guard let username = session(request, portal: "sandbox-html-portal"), let client = client(ofUsername: username, portal: "sandbox-html-portal") else {
                 return .redirect("/login?expired=1")
             }
             let id = request.path.split(separator: "/")[2]
-            guard let payment = data.payments.first(where: { $0.id == id && $0.client == client && $0.portal == "northwind" }) else {
+            guard let payment = data.payments.first(where: { $0.id == id && $0.client == client && $0.portal == "sandbox-html-portal" }) else {
                 return .text("Not found", status: 404)
             }
-            return download("northwind", body: data.northwindCSV(payment), name: "remittance_\(payment.trace).csv", type: "text/csv")
+            return download("sandbox-html-portal", body: data.htmlPortalCSV(payment), name: "remittance_\(payment.trace).csv", type: "text/csv")
         default:
             return .html(page("Not found", ""), status: 404)
         }
     }
 
-    // MARK: 2. Tailspin: a JSON API
+    // MARK: 2. sandbox-json-api: a JSON API
 
-    func tailspinRoute(_ request: SandboxRequest) -> SandboxResponse {
-        if let failure = fault("tailspin", request) { return failure }
-        let every = faults("tailspin").rateLimitEvery
+    func jsonAPIRoute(_ request: SandboxRequest) -> SandboxResponse {
+        if let failure = fault("sandbox-json-api", request) { return failure }
+        let every = faults("sandbox-json-api").rateLimitEvery
         let (count, silence) = state.withLock { state -> (Int, Double) in
             state.apiRequests += 1
             let now = Date()
@@ -395,23 +395,23 @@ public final class SandboxPortals: Sendable {
             return (state.apiRequests, state.lastAPIRequest.map { now.timeIntervalSince($0) } ?? 0)
         }
         if every > 0, count % every == 0 {
-            askedToWait("tailspin", seconds: 1)
+            askedToWait("sandbox-json-api", seconds: 1)
             return SandboxResponse(status: 429, headers: [("Retry-After", "1"), ("Content-Type", "application/json")], body: Array("{\"error\":\"rate_limited\"}".utf8))
         }
         if request.method == "POST" && request.path == "/api/token" {
             guard let object = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: String] else {
                 return .json("{\"error\":\"invalid_request\"}", status: 400)
             }
-            if let refusal = checkPassword(portal: "tailspin", username: object["username"] ?? "", password: object["password"] ?? "") {
+            if let refusal = checkPassword(portal: "sandbox-json-api", username: object["username"] ?? "", password: object["password"] ?? "") {
                 return .json(refusal.status == 403 ? "{\"error\":\"account_locked\"}" : "{\"error\":\"invalid_grant\"}", status: refusal.status == 403 ? 403 : 401)
             }
             let token = nextNonce() + nextNonce()
-            let seconds = faults("tailspin").tokenSeconds > 0 ? faults("tailspin").tokenSeconds : 3600
-            let honoured = Double(seconds + faults("tailspin").tokenGraceSeconds)
+            let seconds = faults("sandbox-json-api").tokenSeconds > 0 ? faults("sandbox-json-api").tokenSeconds : 3600
+            let honoured = Double(seconds + faults("sandbox-json-api").tokenGraceSeconds)
             state.withLock { $0.tokens[token] = (object["username"] ?? "", Date().addingTimeInterval(honoured), 0) }
             return .json("{\"access_token\":\"\(token)\",\"token_type\":\"Bearer\",\"expires_in\":\(seconds)}")
         }
-        let tailspinFaults = faults("tailspin")
+        let jsonAPIFaults = faults("sandbox-json-api")
         guard let bearer = request.header("Authorization"), bearer.hasPrefix("Bearer "),
               let grant = state.withLock({ state -> (username: String, expires: Date, uses: Int)? in
                   // A token is good for an hour, or for `sessionLifetime` requests when that fault is set.
@@ -419,10 +419,10 @@ public final class SandboxPortals: Sendable {
                   guard var grant = state.tokens[key] else { return nil }
                   grant.uses += 1
                   state.tokens[key] = grant
-                  let lifetime = tailspinFaults.sessionLifetime
+                  let lifetime = jsonAPIFaults.sessionLifetime
                   return lifetime > 0 && grant.uses > lifetime ? nil : grant
               }), grant.expires > Date(),
-              let client = client(ofUsername: grant.username, portal: "tailspin") else {
+              let client = client(ofUsername: grant.username, portal: "sandbox-json-api") else {
             state.withLock {
                 $0.refusedTokens += 1
                 $0.silenceBeforeRefusal.append(silence)
@@ -431,7 +431,7 @@ public final class SandboxPortals: Sendable {
                                    body: Array("{\"error\":\"invalid_token\"}".utf8))
         }
         if request.path == "/api/remittances" {
-            let all = data.payments(portal: "tailspin", client: client, from: request.query["from"] ?? "2000-01-01", to: request.query["to"] ?? "2099-12-31")
+            let all = data.payments(portal: "sandbox-json-api", client: client, from: request.query["from"] ?? "2000-01-01", to: request.query["to"] ?? "2099-12-31")
             let offset = Int(request.query["cursor"] ?? "0") ?? 0
             let shown = all.dropFirst(offset).prefix(4)
             let items = shown.map {
@@ -451,26 +451,26 @@ public final class SandboxPortals: Sendable {
             guard let invoice = data.distributorInvoices.first(where: { $0.id == id && $0.client == client }) else {
                 return .json("{\"error\":\"not_found\"}", status: 404)
             }
-            return download("tailspin", body: data.x810(invoice), name: "INV\(invoice.number).810", type: "application/edi-x12")
+            return download("sandbox-json-api", body: data.x810(invoice), name: "INV\(invoice.number).810", type: "application/edi-x12")
         }
         if request.path.hasPrefix("/api/remittances/") && request.path.hasSuffix("/file") {
             let id = request.path.split(separator: "/")[2]
-            guard let payment = data.payments.first(where: { $0.id == id && $0.client == client && $0.portal == "tailspin" }) else {
+            guard let payment = data.payments.first(where: { $0.id == id && $0.client == client && $0.portal == "sandbox-json-api" }) else {
                 return .json("{\"error\":\"not_found\"}", status: 404)
             }
-            if SandboxData.tailspinGivesJSON(client: client) {
-                return download("tailspin", body: data.tailspinJSON(payment), name: "\(payment.trace).json", type: "application/json")
+            if SandboxData.jsonAPIGivesJSON(client: client) {
+                return download("sandbox-json-api", body: data.jsonAPIRemittanceJSON(payment), name: "\(payment.trace).json", type: "application/json")
             }
-            return download("tailspin", body: data.x12(payment), name: "\(payment.trace).820", type: "application/edi-x12")
+            return download("sandbox-json-api", body: data.x12(payment), name: "\(payment.trace).820", type: "application/edi-x12")
         }
         return .json("{\"error\":\"not_found\"}", status: 404)
     }
 
-    // MARK: 3. Contoso: password then TOTP, a POST search with a rotating field, gzip and chunked
+    // MARK: 3. sandbox-totp-portal: password then TOTP, a POST search with a rotating field, gzip and chunked
 
-    func contosoRoute(_ request: SandboxRequest) -> SandboxResponse {
-        if let failure = fault("contoso", request) { return failure }
-        var response = contosoAnswer(request)
+    func totpPortalRoute(_ request: SandboxRequest) -> SandboxResponse {
+        if let failure = fault("sandbox-totp-portal", request) { return failure }
+        var response = totpPortalAnswer(request)
         if response.fault == nil && response.status == 200 {
             response.gzip = request.header("Accept-Encoding")?.contains("gzip") == true
             response.chunked = true
@@ -478,23 +478,23 @@ public final class SandboxPortals: Sendable {
         return response
     }
 
-    func contosoAnswer(_ request: SandboxRequest) -> SandboxResponse {
+    func totpPortalAnswer(_ request: SandboxRequest) -> SandboxResponse {
         switch (request.method, request.path) {
         case ("GET", "/"), ("GET", "/signin"):
-            return .html(page("Contoso Vendor Access", """
+            return .html(page("Sandbox TOTP Portal", """
                 <form method="post" action="/signin"><input name="user"><input type="password" name="pass"><button>Continue</button></form>
                 """))
         case ("POST", "/signin"):
             let form = request.form
-            if let refusal = checkPassword(portal: "contoso", username: form["user"] ?? "", password: form["pass"] ?? "") { return refusal }
+            if let refusal = checkPassword(portal: "sandbox-totp-portal", username: form["user"] ?? "", password: form["pass"] ?? "") { return refusal }
             let pending = nextNonce()
             state.withLock { $0.pendingMFA[pending] = form["user"] ?? "" }
-            return SandboxResponse(status: 302, headers: [("Location", "/verify"), ("Set-Cookie", "contoso_mfa=\(pending); Path=/")])
+            return SandboxResponse(status: 302, headers: [("Location", "/verify"), ("Set-Cookie", "sandbox-totp-portal_mfa=\(pending); Path=/")])
         case ("GET", "/verify"):
             return .html(page("Verification", "<form method=\"post\" action=\"/verify\"><input name=\"code\" autocomplete=\"one-time-code\"><button>Verify</button></form>"))
         case ("POST", "/verify"):
-            guard let pending = request.cookies["contoso_mfa"], let username = state.withLock({ $0.pendingMFA[pending] }),
-                  let account = data.accounts.first(where: { $0.portal == "contoso" && $0.username == username }) else {
+            guard let pending = request.cookies["sandbox-totp-portal_mfa"], let username = state.withLock({ $0.pendingMFA[pending] }),
+                  let account = data.accounts.first(where: { $0.portal == "sandbox-totp-portal" && $0.username == username }) else {
                 return .redirect("/signin")
             }
             let code = request.form["code"] ?? ""
@@ -515,9 +515,9 @@ public final class SandboxPortals: Sendable {
                 return .html(page("Sign-in error", "<p class=\"error\">This sign-in link has expired.</p>"), status: 400)
             }
             let session = startSession(username)
-            return SandboxResponse(status: 302, headers: [("Location", "/remittances"), ("Set-Cookie", "contoso_session=\(session); Path=/")])
+            return SandboxResponse(status: 302, headers: [("Location", "/remittances"), ("Set-Cookie", "sandbox-totp-portal_session=\(session); Path=/")])
         case ("GET", "/remittances"):
-            guard session(request, portal: "contoso") != nil else { return .redirect("/signin") }
+            guard session(request, portal: "sandbox-totp-portal") != nil else { return .redirect("/signin") }
             let stateToken = nextNonce()
             state.withLock { $0.pendingMFA["state:" + stateToken] = "search" }
             return .html(page("Remittance search", """
@@ -525,25 +525,25 @@ public final class SandboxPortals: Sendable {
                 <input name="from" placeholder="YYYY-MM-DD"><input name="to"><button>Search</button></form>
                 """))
         case ("POST", "/remittances/search"):
-            guard let username = session(request, portal: "contoso"), let client = client(ofUsername: username, portal: "contoso") else {
+            guard let username = session(request, portal: "sandbox-totp-portal"), let client = client(ofUsername: username, portal: "sandbox-totp-portal") else {
                 return .redirect("/signin")
             }
             let form = request.form
             guard let token = form["state"], state.withLock({ $0.pendingMFA.removeValue(forKey: "state:" + token) }) != nil else {
                 return .html(page("Session error", "<p class=\"error\">This page has expired. Start the search again.</p>"), status: 400)
             }
-            let found = data.payments(portal: "contoso", client: client, from: form["from"] ?? "2000-01-01", to: form["to"] ?? "2099-12-31")
+            let found = data.payments(portal: "sandbox-totp-portal", client: client, from: form["from"] ?? "2000-01-01", to: form["to"] ?? "2099-12-31")
             let rows = found.map { "<li><a href=\"/remittances/\($0.id).xlsx\">\($0.trace)</a> <span class=\"date\">\($0.date)</span></li>" }.joined()
             return .html(page("Results", found.isEmpty ? "<p class=\"empty\">Nothing found.</p>" : "<ul id=\"results\">\(rows)</ul>"))
         case ("GET", _) where request.path.hasPrefix("/remittances/") && request.path.hasSuffix(".xlsx"):
-            guard let username = session(request, portal: "contoso"), let client = client(ofUsername: username, portal: "contoso") else {
+            guard let username = session(request, portal: "sandbox-totp-portal"), let client = client(ofUsername: username, portal: "sandbox-totp-portal") else {
                 return .redirect("/signin")
             }
             let id = String(request.path.dropFirst("/remittances/".count).dropLast(5))
-            guard let payment = data.payments.first(where: { $0.id == id && $0.client == client && $0.portal == "contoso" }) else {
+            guard let payment = data.payments.first(where: { $0.id == id && $0.client == client && $0.portal == "sandbox-totp-portal" }) else {
                 return .text("Not found", status: 404)
             }
-            return download("contoso", bytes: data.contosoWorkbook(payment), name: "contoso-\(payment.trace).xlsx",
+            return download("sandbox-totp-portal", bytes: data.totpPortalWorkbook(payment), name: "sandbox-totp-portal-\(payment.trace).xlsx",
                             type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         default:
             return .html(page("Not found", ""), status: 404)

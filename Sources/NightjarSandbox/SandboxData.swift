@@ -54,15 +54,28 @@ public struct SandboxData: Sendable {
 
     public static let clients = ["acme", "globex", "initech"]
 
-    /// The customer (in the client's ERP) that a portal's retailer is: northwind C1, tailspin C2,
-    /// contoso C3; C4 buys through no portal.
+    /// The customer (in the client's ERP) that a portal's retailer is: sandbox-html-portal C1, sandbox-json-api C2,
+    /// sandbox-totp-portal C3; C4 buys through no portal.
     public static func customer(client: String, portal: String) -> String {
         "\(client.uppercased())-C\((portals.firstIndex(of: portal) ?? 3) + 1)"
     }
-    public static let portals = ["northwind", "tailspin", "contoso"]
-    /// The profiles (in docs/examples) that read what the portals serve: Northwind's CSV advice,
-    /// Contoso's workbook, Tailspin's JSON (Tailspin's X12 needs none).
-    public static let remittanceProfiles = ["northwind-remittance", "contoso-remittance", "tailspin-remittance-json"]
+    public static let portals = ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"]
+    /// Each portal's short code, in its payment ids (`ht…`) and its payer ids (`HTMACM`).
+    static func code(portal: String) -> String {
+        ["sandbox-html-portal": "htm", "sandbox-json-api": "jsn", "sandbox-totp-portal": "tot"][portal] ?? String(portal.prefix(3))
+    }
+    /// The retailer that pays through `portal`, as its remittances name it.
+    public static func payerName(portal: String) -> String {
+        ["sandbox-html-portal": "HTML Portal Stores Inc", "sandbox-json-api": "JSON API Stores Inc",
+         "sandbox-totp-portal": "TOTP Portal Stores Inc"][portal] ?? "\(portal) Stores Inc"
+    }
+    /// The payer id that retailer writes for a client (`HTMACM`: the HTML portal's retailer paying acme).
+    public static func payerID(portal: String, client: String) -> String {
+        "\(code(portal: portal).uppercased())\(client.prefix(3).uppercased())"
+    }
+    /// The profiles (in docs/examples) that read what the portals serve: sandbox-html-portal's CSV advice,
+    /// sandbox-totp-portal's workbook, sandbox-json-api's JSON (sandbox-json-api's X12 needs none).
+    public static let remittanceProfiles = ["sandbox-html-portal-remittance", "sandbox-totp-portal-remittance", "sandbox-json-api-remittance"]
 
     public let seed: UInt64
     public private(set) var invoices: [String: [Invoice]] = [:]
@@ -86,8 +99,8 @@ public struct SandboxData: Sendable {
             }
             invoices[client] = list
             for portal in SandboxData.portals {
-                // Northwind's logins are plain names (one can be spelled like a client id); the others are e-mail addresses.
-                accounts.append(Account(client: client, portal: portal, username: portal == "northwind" ? "\(client)-ar" : "ar@\(client).example",
+                // sandbox-html-portal's logins are plain names (one can be spelled like a client id); the others are e-mail addresses.
+                accounts.append(Account(client: client, portal: portal, username: portal == "sandbox-html-portal" ? "\(client)-ar" : "ar@\(client).example",
                                         password: "\(client)-\(portal)-Pw!\(seed % 97)",
                                         totpSecret: SandboxData.base32(Array("\(client)\(portal)secret".utf8.prefix(20)))))
             }
@@ -116,9 +129,9 @@ public struct SandboxData: Sendable {
                     if lines.isEmpty { continue }
                     // One payment in seven takes a co-op promotion off the whole payment.
                     let promotion: Int64 = index % 7 == 3 ? 2_500 : 0
-                    payments.append(Payment(id: "\(portal.prefix(2))\(client.prefix(2))\(String(format: "%04d", index))", client: client, portal: portal,
+                    payments.append(Payment(id: "\(SandboxData.code(portal: portal).prefix(2))\(client.prefix(2))\(String(format: "%04d", index))", client: client, portal: portal,
                                             trace: "\(10_000_000 + payments.count * 37)", date: SandboxData.iso(date),
-                                            payer: "\(portal.capitalized) Stores Inc", payerID: "\(portal.prefix(3).uppercased())\(client.prefix(3).uppercased())",
+                                            payer: SandboxData.payerName(portal: portal), payerID: SandboxData.payerID(portal: portal, client: client),
                                             lines: lines, promotionCents: promotion))
                 }
             }
@@ -142,12 +155,12 @@ public struct SandboxData: Sendable {
         return text
     }
 
-    /// The Northwind portal's remittance advice for one payment: the payment in a preamble, then
+    /// The sandbox-html-portal's remittance advice for one payment: the payment in a preamble, then
     /// one row per invoice (the amount before its deductions) and one per deduction, told apart by
     /// "Line Type"; a payment-level promotion names no invoice; a Total row closes it.
-    public func northwindCSV(_ payment: Payment) -> String {
+    public func htmlPortalCSV(_ payment: Payment) -> String {
         let date = payment.date.split(separator: "-")
-        var text = "Northwind Supplier Portal - Remittance Advice,,,,,,,\n"
+        var text = "Sandbox HTML Portal - Remittance Advice,,,,,,,\n"
             + "Payment Number:,\(payment.trace),,,,,,\nPayment Date:,\(date[1])/\(date[2])/\(date[0]),,,,,,\n"
             + "Payer:,\(payment.payer),,,,,,\nPayer ID:,\(payment.payerID),,,,,,\n,,,,,,,\n"
             + "Line Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference\n"
@@ -164,11 +177,11 @@ public struct SandboxData: Sendable {
         return text + "Total,,,,\(SandboxData.decimal(payment.totalCents)),,,\n"
     }
 
-    /// The Contoso portal's remittance workbook for one payment: the payment above the table, the
+    /// The sandbox-totp-portal's remittance workbook for one payment: the payment above the table, the
     /// invoices as rows with their deductions beside them, dates as date cells, a total row.
-    public func contosoWorkbook(_ payment: Payment) -> [UInt8] {
+    public func totpPortalWorkbook(_ payment: Payment) -> [UInt8] {
         var rows: [[SandboxWorkbook.Cell]] = [
-            [.text("Contoso Supplier Remittance")],
+            [.text("Sandbox TOTP Portal Remittance")],
             [.text("Remittance No."), .text(payment.trace)],
             [.text("Remittance Date"), .date(payment.date)],
             [.text("Paid By"), .text(payment.payer)],
@@ -190,9 +203,9 @@ public struct SandboxData: Sendable {
         return SandboxWorkbook.xlsx(sheet: "Remittance", rows: rows)
     }
 
-    /// The Tailspin API's JSON remittance for one payment (the API gives JSON to some accounts,
+    /// The sandbox-json-api's JSON remittance for one payment (the API gives JSON to some accounts,
     /// X12 to others): lines with their adjustments, payment-level adjustments, amounts as text.
-    public func tailspinJSON(_ payment: Payment) -> String {
+    public func jsonAPIRemittanceJSON(_ payment: Payment) -> String {
         func quoted(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
         let lines = payment.lines.map { line -> String in
             let adjustments = line.deductionCents > 0
@@ -207,8 +220,8 @@ public struct SandboxData: Sendable {
             + "\"amount\":\"\(SandboxData.decimal(payment.totalCents))\",\"currency\":\"USD\",\"lines\":[\(lines.joined(separator: ","))],\"adjustments\":\(adjustments)}}\n"
     }
 
-    /// Whether the Tailspin API gives this client JSON rather than X12.
-    public static func tailspinGivesJSON(client: String) -> Bool { client == "initech" }
+    /// Whether the sandbox-json-api gives this client JSON rather than X12.
+    public static func jsonAPIGivesJSON(client: String) -> Bool { client == "initech" }
 
     /// One payment as an X12 820 (004010), balanced: RMR-level ADX for invoice deductions, an
     /// ENT-level ADX (with its NTE) for a promotion taken off the payment.
@@ -264,7 +277,7 @@ public struct SandboxData: Sendable {
 // MARK: Supplier documents (a distributor's invoices to a client that is a store)
 
 extension SandboxData {
-    /// A distributor's invoice (X12 810) to a client, served by the Tailspin API.
+    /// A distributor's invoice (X12 810) to a client, served by the sandbox-json-api.
     public struct DistributorInvoice: Sendable, Equatable {
         public let id: String
         public let client: String
@@ -279,9 +292,9 @@ extension SandboxData {
 
     /// The distributor's items: code, description, unit price in cents.
     static let distributorItems: [(code: String, description: String, cents: Int64)] = [
-        ("TT-1001", "ROLLED OATS 1KG", 250), ("TT-1002", "LONG GRAIN RICE 5KG", 999), ("TT-1003", "BLACK TEA 50 BAGS", 310),
-        ("TT-1004", "STRAWBERRY JAM 340G", 175), ("TT-1005", "OLIVE OIL 1L", 1_295), ("TT-1006", "SPAGHETTI 500G", 129),
-        ("TT-1007", "TOMATO PASSATA 700G", 189), ("TT-1008", "GROUND COFFEE 250G", 549),
+        ("SB-1001", "ROLLED OATS 1KG", 250), ("SB-1002", "LONG GRAIN RICE 5KG", 999), ("SB-1003", "BLACK TEA 50 BAGS", 310),
+        ("SB-1004", "STRAWBERRY JAM 340G", 175), ("SB-1005", "OLIVE OIL 1L", 1_295), ("SB-1006", "SPAGHETTI 500G", 129),
+        ("SB-1007", "TOMATO PASSATA 700G", 189), ("SB-1008", "GROUND COFFEE 250G", 549),
     ]
 
     /// Two invoices a week from 1 August per client; the last item is not in any catalogue.
@@ -296,7 +309,7 @@ extension SandboxData {
                     let item = SandboxData.distributorItems[(index + offset * 3 + clientIndex) % SandboxData.distributorItems.count]
                     lines.append((item.code, 1 + (index * 7 + offset * 5) % 12, item.cents, item.description))
                 }
-                if index % 5 == 4 { lines.append(("TT-9999", 1, 1_000, "NEW SEASONAL ITEM")) }
+                if index % 5 == 4 { lines.append(("SB-9999", 1, 1_000, "NEW SEASONAL ITEM")) }
                 result.append(DistributorInvoice(id: "si\(client.prefix(2))\(String(format: "%04d", index))", client: client,
                                                  number: "\(700_000 + clientIndex * 1_000 + index)", date: SandboxData.iso(day),
                                                  control: String(format: "%04d", index + 1), lines: lines))
@@ -309,7 +322,7 @@ extension SandboxData {
     public func x810(_ invoice: DistributorInvoice) -> String {
         let date = invoice.date.replacingOccurrences(of: "-", with: "")
         var segments = ["ST*810*\(invoice.control)", "BIG*\(date)*\(invoice.number)*\(date)*PO\(invoice.number)",
-                        "N1*VN*TAILSPIN TOYS DISTRIBUTION*92*TSD-77", "N1*ST*\(invoice.client.uppercased()) STORE 1*92*\(invoice.client.uppercased())-ST1"]
+                        "N1*VN*SANDBOX DISTRIBUTION*92*SBD-77", "N1*ST*\(invoice.client.uppercased()) STORE 1*92*\(invoice.client.uppercased())-ST1"]
         var total: Int64 = 0
         for (index, line) in invoice.lines.enumerated() {
             segments.append("IT1*\(index + 1)*\(line.quantity)*EA*\(SandboxData.decimal(line.priceCents))**VN*\(line.code)")
@@ -319,16 +332,16 @@ extension SandboxData {
         segments += ["TDS*\(total)", "CTT*\(invoice.lines.count)"]
         segments.append("SE*\(segments.count + 1)*\(invoice.control)")
         let control = String(format: "%09d", Int(invoice.number) ?? 1)
-        return (["ISA*00*          *00*          *ZZ*TAILSPIN       *ZZ*NIGHTJARDEMO   *\(date.dropFirst(2))*0900*U*00401*\(control)*0*P*>",
-                 "GS*IN*TAILSPIN*NIGHTJARDEMO*\(date)*0900*1*X*004010"] + segments + ["GE*1*1", "IEA*1*\(control)"]).joined(separator: "~\n") + "~\n"
+        return (["ISA*00*          *00*          *ZZ*SANDBOXAPI     *ZZ*NIGHTJARDEMO   *\(date.dropFirst(2))*0900*U*00401*\(control)*0*P*>",
+                 "GS*IN*SANDBOXAPI*NIGHTJARDEMO*\(date)*0900*1*X*004010"] + segments + ["GE*1*1", "IEA*1*\(control)"]).joined(separator: "~\n") + "~\n"
     }
 
     /// A client's catalogue files as its ERP would export them: suppliers, locations, products.
     public func catalogCSVs(client: String) -> [(name: String, text: String)] {
-        let products = ["OAT-1,Rolled oats 1 kg,TSD,TT-1001", "RICE-5,Rice 5 kg,TSD,TT-1002", "TEA-50,Black tea 50 bags,TSD,TT-1003",
-                        "JAM-1,Strawberry jam,TSD,TT-1004", "OIL-1,Olive oil 1 l,TSD,TT-1005", "PASTA-5,Spaghetti 500 g,TSD,TT-1006",
-                        "PASS-7,Tomato passata,TSD,TT-1007", "COF-25,Ground coffee 250 g,TSD,TT-1008"]
-        return [("\(client)-suppliers.csv", "supplier,name,their_code\nTSD,Tailspin Toys Distribution,TSD-77\n"),
+        let products = ["OAT-1,Rolled oats 1 kg,SBD,SB-1001", "RICE-5,Rice 5 kg,SBD,SB-1002", "TEA-50,Black tea 50 bags,SBD,SB-1003",
+                        "JAM-1,Strawberry jam,SBD,SB-1004", "OIL-1,Olive oil 1 l,SBD,SB-1005", "PASTA-5,Spaghetti 500 g,SBD,SB-1006",
+                        "PASS-7,Tomato passata,SBD,SB-1007", "COF-25,Ground coffee 250 g,SBD,SB-1008"]
+        return [("\(client)-suppliers.csv", "supplier,name,their_code\nSBD,Sandbox Distribution,SBD-77\n"),
                 ("\(client)-locations.csv", "location,name,their_code\nS1,\(client.capitalized) Store 1,\(client.uppercased())-ST1\n"),
                 ("\(client)-products.csv", "sku,name,supplier,reorder_number\n" + products.joined(separator: "\n") + "\n")]
     }

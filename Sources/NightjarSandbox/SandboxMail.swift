@@ -2,13 +2,13 @@ public import Foundation
 import CZlib
 import NightjarCore
 
-/// A retailer that e-mails its remittances (Fabrikam, each client's customer C4, who buys through
+/// A retailer that e-mails its remittances (Mailbox Retail, each client's customer C4, who buys through
 /// no portal), and the awkward messages a real AR mailbox receives: every case the mailbox tests
 /// and `make demo-mail` need, as RFC 5322 bytes.
 public struct SandboxMail: Sendable {
     public let data: SandboxData
     /// Where the advice comes from.
-    public static let sender = "remittance@fabrikam.example"
+    public static let sender = "remittance@sandbox-mailbox.example"
 
     public init(data: SandboxData) { self.data = data }
 
@@ -22,7 +22,7 @@ public struct SandboxMail: Sendable {
         public let refused: Bool
     }
 
-    /// Fabrikam's payments to a client: C4's invoices, a few per month from August on.
+    /// Mailbox Retail's payments to a client: C4's invoices, a few per month from August on.
     public func payments(client: String, count: Int = 8) -> [SandboxData.Payment] {
         var generator = SeededRandom(seed: data.seed &+ 4_040)
         let pool = (data.invoices[client] ?? []).filter { $0.customerID == "\(client.uppercased())-C4" }
@@ -38,14 +38,14 @@ public struct SandboxMail: Sendable {
             if lines.isEmpty { continue }
             let day = 3 + index * 6
             let date = String(format: "2026-%02d-%02d", 8 + day / 28, 1 + day % 28)
-            result.append(SandboxData.Payment(id: "fa\(client.prefix(2))\(String(format: "%04d", index))", client: client, portal: "fabrikam",
-                                              trace: "\(70_000_000 + index * 41 + client.count)", date: date, payer: "Fabrikam Retail",
+            result.append(SandboxData.Payment(id: "fa\(client.prefix(2))\(String(format: "%04d", index))", client: client, portal: "sandbox-mailbox",
+                                              trace: "\(70_000_000 + index * 41 + client.count)", date: date, payer: "Mailbox Retail",
                                               payerID: "FAB\(client.prefix(3).uppercased())", lines: lines, promotionCents: 0))
         }
         return result
     }
 
-    /// The advice of one payment as an HTML table in a message body (read by docs/examples/fabrikam-mail.profile).
+    /// The advice of one payment as an HTML table in a message body (read by docs/examples/sandbox-mailbox.profile).
     public func htmlAdvice(_ payment: SandboxData.Payment) -> String {
         var rows = ""
         for line in payment.lines {
@@ -53,20 +53,20 @@ public struct SandboxMail: Sendable {
         }
         return """
             <html><head><meta charset="utf-8"><title>Remittance advice</title></head><body>
-            <p>Dear supplier, our payment \(payment.trace) of \(payment.date) settles the invoices below. Café de Fabrikam, Zürich.</p>
+            <p>Dear supplier, our payment \(payment.trace) of \(payment.date) settles the invoices below. Café de la Poste, Zürich.</p>
             <table id="remittance" border="1">
             <tr><td>Payment number</td><td>\(payment.trace)</td></tr>
             <tr><td>Payment date</td><td>\(payment.date)</td></tr>
             <tr><th>Invoice</th><th>Invoice amount</th><th>Paid</th></tr>
             \(rows)<tr><td>Total</td><td></td><td>\(SandboxData.decimal(payment.totalCents))</td></tr>
             </table>
-            <p>Fabrikam Retail — Accounts Payable</p>
+            <p>Mailbox Retail — Accounts Payable</p>
             </body></html>
             """
     }
 
-    /// The same advice as Northwind's CSV layout (docs/examples/northwind-remittance.profile).
-    public func csvAdvice(_ payment: SandboxData.Payment) -> String { data.northwindCSV(payment) }
+    /// The same advice as sandbox-html-portal's CSV layout (docs/examples/sandbox-html-portal-remittance.profile).
+    public func csvAdvice(_ payment: SandboxData.Payment) -> String { data.htmlPortalCSV(payment) }
 
     /// Every message of a client's mailbox, in arrival order: one document each in CSV, Excel and
     /// X12, a forward, an encoded file name, a body-only advice, a zip, a duplicate, and the hostile
@@ -74,7 +74,7 @@ public struct SandboxMail: Sendable {
     /// is not advice at all.
     public func mailbox(client: String, to address: String) -> [Message] {
         let payments = self.payments(client: client)
-        precondition(payments.count >= 8, "the sandbox needs eight Fabrikam payments")
+        precondition(payments.count >= 8, "the sandbox needs eight Mailbox Retail payments")
         func arrival(_ payment: SandboxData.Payment, hour: Int = 9) -> Date {
             ISO8601DateFormatter().date(from: payment.date + String(format: "T%02d:15:00Z", hour))!
         }
@@ -85,44 +85,44 @@ public struct SandboxMail: Sendable {
         }
         let csv = payments[0], workbook = payments[1], x12 = payments[2], forwarded = payments[3], encoded = payments[4], body = payments[5]
         let zipped = payments[6], last = payments[7]
-        add("csv", SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Remittance advice \(csv.trace)", date: arrival(csv), id: "fab-\(csv.id)@fabrikam.example",
+        add("csv", SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Remittance advice \(csv.trace)", date: arrival(csv), id: "fab-\(csv.id)@sandbox-mailbox.example",
                                        text: "Payment \(csv.trace) attached.",
                                        attachments: [.init(name: name(csv, "csv"), type: "text/csv", bytes: Array(csvAdvice(csv).utf8))]),
             arrival(csv), [name(csv, "csv")])
         add("xlsx", SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Remittance advice \(workbook.trace)", date: arrival(workbook),
-                                        id: "fab-\(workbook.id)@fabrikam.example", text: "Payment \(workbook.trace) attached.",
+                                        id: "fab-\(workbook.id)@sandbox-mailbox.example", text: "Payment \(workbook.trace) attached.",
                                         attachments: [.init(name: name(workbook, "xlsx"), type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                                            bytes: data.contosoWorkbook(workbook))]),
+                                                            bytes: data.totpPortalWorkbook(workbook))]),
             arrival(workbook), [name(workbook, "xlsx")])
-        add("x12", SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Remittance advice \(x12.trace)", date: arrival(x12), id: "fab-\(x12.id)@fabrikam.example",
+        add("x12", SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Remittance advice \(x12.trace)", date: arrival(x12), id: "fab-\(x12.id)@sandbox-mailbox.example",
                                        text: "EDI 820 attached.", attachments: [.init(name: name(x12, "820"), type: "application/edi-x12", bytes: Array(data.x12(x12).utf8))]),
             arrival(x12), [name(x12, "820")])
         // A clerk forwards an advice sent to her own address: the original inside message/rfc822.
         let original = SandboxMail.compose(from: SandboxMail.sender, to: "jane@\(client).example", subject: "Remittance advice \(forwarded.trace)",
-                                           date: arrival(forwarded, hour: 8), id: "fab-\(forwarded.id)@fabrikam.example", text: "Payment attached.",
+                                           date: arrival(forwarded, hour: 8), id: "fab-\(forwarded.id)@sandbox-mailbox.example", text: "Payment attached.",
                                            attachments: [.init(name: name(forwarded, "csv"), type: "text/csv", bytes: Array(csvAdvice(forwarded).utf8))])
         add("forward", SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Fwd: Remittance advice \(forwarded.trace)", date: arrival(forwarded),
                                            id: "fwd-\(forwarded.id)@\(client).example", text: "Forwarding, see below.\n-- Jane",
                                            attachments: [.init(name: nil, type: "message/rfc822", bytes: original, inline: true)]),
             arrival(forwarded), [name(forwarded, "csv")])
         // A file name in RFC 2231 (UTF-8, percent-encoded) and the subject in RFC 2047.
-        let encodedName = "Zahlungsavis-\(encoded.trace)-Fabrikam-Zürich.csv"
-        add("encoded-name", SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Zahlungsavis für \(encoded.trace) — Fabrikam", date: arrival(encoded),
-                                                id: "fab-\(encoded.id)@fabrikam.example", text: "Anbei das Zahlungsavis.",
+        let encodedName = "Zahlungsavis-\(encoded.trace)-Poste-Zürich.csv"
+        add("encoded-name", SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Zahlungsavis für \(encoded.trace) — Mailbox Retail", date: arrival(encoded),
+                                                id: "fab-\(encoded.id)@sandbox-mailbox.example", text: "Anbei das Zahlungsavis.",
                                                 attachments: [.init(name: encodedName, type: "text/csv", bytes: Array(csvAdvice(encoded).utf8), rfc2231: true)]),
             arrival(encoded), [encodedName])
         // The advice in the message body, as HTML, quoted-printable in ISO-8859-1.
-        add("body", SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Remittance \(body.trace)", date: arrival(body), id: "fab-\(body.id)@fabrikam.example",
+        add("body", SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Remittance \(body.trace)", date: arrival(body), id: "fab-\(body.id)@sandbox-mailbox.example",
                                         text: nil, html: htmlAdvice(body), attachments: []),
             arrival(body), ["Remittance \(body.trace).html"])
         add("zip", SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Remittance advice \(zipped.trace) (zipped)", date: arrival(zipped),
-                                       id: "fab-\(zipped.id)@fabrikam.example", text: "Zipped.",
+                                       id: "fab-\(zipped.id)@sandbox-mailbox.example", text: "Zipped.",
                                        attachments: [.init(name: "remittance-\(zipped.trace).zip", type: "application/zip",
                                                            bytes: SandboxMail.deflatedZip([(name(zipped, "csv"), Array(csvAdvice(zipped).utf8))]))]),
             arrival(zipped), [name(zipped, "csv")])
         // The same message delivered twice (same Message-ID): read once.
         let again = SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Remittance advice \(last.trace)", date: arrival(last),
-                                        id: "fab-\(last.id)@fabrikam.example", text: "Payment attached.",
+                                        id: "fab-\(last.id)@sandbox-mailbox.example", text: "Payment attached.",
                                         attachments: [.init(name: name(last, "csv"), type: "text/csv", bytes: Array(csvAdvice(last).utf8))])
         add("duplicate-1", again, arrival(last), [name(last, "csv")])
         add("duplicate-2", again, arrival(last).addingTimeInterval(60), [])
@@ -132,7 +132,7 @@ public struct SandboxMail: Sendable {
             From: \(SandboxMail.sender)\r
             To: \(address)\r
             Subject: Remittance advice (broken)\r
-            Message-ID: <broken-\(client)@fabrikam.example>\r
+            Message-ID: <broken-\(client)@sandbox-mailbox.example>\r
             Date: \(SandboxMail.rfc5322(day))\r
             MIME-Version: 1.0\r
             Content-Type: multipart/mixed\r
@@ -144,22 +144,22 @@ public struct SandboxMail: Sendable {
             --xyz--\r
 
             """.utf8), day, [], refused: true)
-        add("zip-bomb", SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Remittance advice (huge archive)", date: day, id: "bomb-\(client)@fabrikam.example",
+        add("zip-bomb", SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Remittance advice (huge archive)", date: day, id: "bomb-\(client)@sandbox-mailbox.example",
                                             text: "See attached.", attachments: [.init(name: "remittances.zip", type: "application/zip", bytes: SandboxMail.zipBomb())]),
             day, [], refused: true)
-        add("over-cap", SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Remittance advice (scan)", date: day, id: "big-\(client)@fabrikam.example",
+        add("over-cap", SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Remittance advice (scan)", date: day, id: "big-\(client)@sandbox-mailbox.example",
                                             text: "Scanned.", attachments: [.init(name: "scan.csv", type: "text/csv", bytes: SandboxMail.oversized)]),
             day, [], refused: true)
         add("dot-dot-name", SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Remittance advice \(csv.trace) (resent)", date: day,
-                                                id: "dots-\(client)@fabrikam.example", text: "Resent.",
+                                                id: "dots-\(client)@sandbox-mailbox.example", text: "Resent.",
                                                 attachments: [.init(name: "../../../etc/cron.d/remit-\(csv.trace).csv", type: "text/csv", bytes: Array(csvAdvice(csv).utf8))]),
             day, ["remit-\(csv.trace).csv"])
         var many: [SandboxMail.Attachment] = []
         for index in 0..<1_000 { many.append(.init(name: "part-\(index).txt", type: "text/plain", bytes: Array("part \(index)\n".utf8))) }
-        add("thousand-parts", SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Remittance advice (parts)", date: day, id: "parts-\(client)@fabrikam.example",
+        add("thousand-parts", SandboxMail.compose(from: SandboxMail.sender, to: address, subject: "Remittance advice (parts)", date: day, id: "parts-\(client)@sandbox-mailbox.example",
                                                   text: "Many parts.", attachments: many),
             day, [], refused: true)
-        add("newsletter", SandboxMail.compose(from: "news@fabrikam.example", to: address, subject: "Fabrikam news", date: day, id: "news-\(client)@fabrikam.example",
+        add("newsletter", SandboxMail.compose(from: "news@sandbox-mailbox.example", to: address, subject: "Mailbox Retail news", date: day, id: "news-\(client)@sandbox-mailbox.example",
                                               text: "Our autumn catalogue.", attachments: [.init(name: "catalogue.csv", type: "text/csv", bytes: Array("sku,price\n1,2\n".utf8))]),
             day, [])
         return messages.sorted { $0.arrival < $1.arrival }
@@ -192,7 +192,7 @@ public struct SandboxMail: Sendable {
     public static func compose(from: String, to: String, subject: String, date: Date, id: String, text: String?, html: String? = nil,
                                attachments: [Attachment]) -> [UInt8] {
         let boundary = "=_nightjar_\(abs(id.hashValue % 1_000_000))_mixed"
-        var head = "From: Fabrikam AP <\(from)>\r\nTo: \(to)\r\nSubject: \(encodedWord(subject))\r\nDate: \(rfc5322(date))\r\nMessage-ID: <\(id)>\r\nMIME-Version: 1.0\r\n"
+        var head = "From: Mailbox Retail AP <\(from)>\r\nTo: \(to)\r\nSubject: \(encodedWord(subject))\r\nDate: \(rfc5322(date))\r\nMessage-ID: <\(id)>\r\nMIME-Version: 1.0\r\n"
         var bodyPart = ""
         if let html {
             bodyPart = "Content-Type: text/html; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + quotedPrintableLatin1(html) + "\r\n"

@@ -141,7 +141,7 @@ struct Parser {
             switch word {
             case "portal", "mailbox", "sftp":
                 definition.source = SourceKind(rawValue: word)!
-                let example = ["portal": "portal northwind \"Northwind Supplier Portal\"", "mailbox": "mailbox acme-ar \"Acme AR mailbox\"",
+                let example = ["portal": "portal sandbox-html-portal \"Sandbox HTML Portal\"", "mailbox": "mailbox acme-ar \"Acme AR mailbox\"",
                                "sftp": "sftp bigbank \"Big Bank lockbox drop\""][word]!
                 let nameLocation = locate(current)
                 definition.portal = try identifier("the \(word)'s identifier (e.g. \(example))")
@@ -276,7 +276,7 @@ struct Parser {
             }
         }
         if definition.portal.isEmpty {
-            throw ScriptError("the definition must name what it reads: `portal ID \"Title\"` (e.g. portal northwind \"Northwind\"), `mailbox ID` or `sftp ID`",
+            throw ScriptError("the definition must name what it reads: `portal ID \"Title\"` (e.g. portal sandbox-html-portal \"Sandbox HTML Portal\"), `mailbox ID` or `sftp ID`",
                               at: SourceLocation(file: file, line: 1, column: 1))
         }
         if definition.origins.isEmpty {

@@ -9,8 +9,8 @@ public struct ScraperDefinition: Sendable {
     /// What it reads: a portal over HTTP (`portal`), a mailbox over IMAP (`mailbox`) or an SFTP
     /// drop (`sftp`).
     public var source: SourceKind = .portal
-    /// The portal identifier (`portal northwind`, `mailbox acme-ar`, `sftp bigbank`), which names
-    /// vault entries `CLIENT/northwind`.
+    /// The portal identifier (`portal sandbox-html-portal`, `mailbox acme-ar`, `sftp bigbank`), which names
+    /// vault entries `CLIENT/sandbox-html-portal`.
     public var portal: String
     /// A name for people.
     public var title: String?

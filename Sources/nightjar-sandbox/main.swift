@@ -1,7 +1,7 @@
 // nightjar-sandbox: fake supplier portals on loopback, for tests and the demo.
 // It serves in the foreground until it is interrupted (Ctrl-C, SIGTERM); `--detach` starts it in
 // the background and `--stop` ends the one started so. See `usage` below.
-// `--mail DIR` starts Dovecot on loopback with Fabrikam's e-mails to acme instead (`make demo-mail`);
+// `--mail DIR` starts Dovecot on loopback with Mailbox Retail's e-mails to acme instead (`make demo-mail`);
 // it then serves until standard input closes.
 import Foundation
 import NightjarSandbox
@@ -14,7 +14,7 @@ let usage = """
     Serves three fake supplier portals on 127.0.0.1 and prints where each listens and its demo
     accounts, then serves in the foreground until Ctrl-C or SIGTERM.
 
-      --port-base N              fixed ports: northwind on N, tailspin on N+1, contoso on N+2
+      --port-base N              fixed ports: sandbox-html-portal on N, sandbox-json-api on N+1, sandbox-totp-portal on N+2
                                  (default: free ports, different on every start)
       --write-open-invoices DIR  write each client's open invoices (CLIENT-open-invoices.csv) and its
                                  store catalogue (CLIENT-suppliers/locations/products.csv) into DIR,
@@ -69,7 +69,7 @@ while !arguments.isEmpty {
         latency = number / 1000
     case "--port-base":
         guard let number = UInt16(value(argument)), number > 0, number <= UInt16.max - 2 else {
-            fail("--port-base needs a port from 1 to 65533 (northwind uses it, tailspin the next, contoso the one after)", status: 64)
+            fail("--port-base needs a port from 1 to 65533 (sandbox-html-portal uses it, sandbox-json-api the next, sandbox-totp-portal the one after)", status: 64)
         }
         portBase = number
     case "--tls": tlsFolder = value(argument)
@@ -171,7 +171,7 @@ if let mailFolder {
 do {
     let certificates = try tlsFolder.map { try TestCertificates.generate(in: $0) }
     let portals = try SandboxPortals(data: SandboxData(seed: seed), tls: certificates, portBase: portBase)
-    for server in [portals.northwind, portals.tailspin, portals.contoso] { server.setLatency(seconds: latency) }
+    for server in [portals.htmlPortal, portals.jsonAPI, portals.totpPortal] { server.setLatency(seconds: latency) }
     let origins = portals.origins
     var written: [String] = []
     if let invoicesFolder {
@@ -192,14 +192,16 @@ do {
     if json {
         var object: [String: Any] = ["seed": seed, "portals": origins]
         object["accounts"] = portals.data.accounts.map {
-            ["client": $0.client, "portal": $0.portal, "username": $0.username, "password": $0.password, "totp_secret": $0.totpSecret]
+            ["client": $0.client, "portal": $0.portal, "username": $0.username, "password": $0.password, "totp_secret": $0.totpSecret,
+             "payer_id": SandboxData.payerID(portal: $0.portal, client: $0.client), "payer_name": SandboxData.payerName(portal: $0.portal)]
         }
         if let certificates { object["ca_certificate"] = certificates.caCertificate }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     } else {
         print("Nightjar sandbox portals (seed \(seed)):")
-        for name in SandboxPortals.names { print("  \(name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(origins[name] ?? "")") }
+        let width = SandboxPortals.names.map(\.count).max() ?? 0
+        for name in SandboxPortals.names { print("  \(name.padding(toLength: width, withPad: " ", startingAt: 0)) \(origins[name] ?? "")") }
         print("Demo accounts (sandbox only):")
         for account in portals.data.accounts { print("  \(account.client)/\(account.portal)  \(account.username)  \(account.password)  totp \(account.totpSecret)") }
         if let invoicesFolder { print("Wrote \(written.joined(separator: ", ")) into \(invoicesFolder)") }
@@ -238,7 +240,7 @@ do {
     }
     if json {
         // What each portal answered, for benchmarks that count requests.
-        let counts = ["northwind": portals.northwind.requestCount, "tailspin": portals.tailspin.requestCount, "contoso": portals.contoso.requestCount]
+        let counts = ["sandbox-html-portal": portals.htmlPortal.requestCount, "sandbox-json-api": portals.jsonAPI.requestCount, "sandbox-totp-portal": portals.totpPortal.requestCount]
         let data = try JSONSerialization.data(withJSONObject: ["requests": counts], options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }

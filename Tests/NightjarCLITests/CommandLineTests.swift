@@ -242,7 +242,7 @@ struct DemoTests {
         #expect(passphrase?.hasPrefix("demo-admin-") == true, "\(result.stdout)")
         let listed = try BinaryRunner.run(["--home", root, "vault", "list", "--as", "demo-admin", "--passphrase-stdin"], stdin: (passphrase ?? "") + "\n")
         #expect(listed.status == 0, "\(listed.stderr)")
-        #expect(listed.stdout.contains("acme/northwind"))
+        #expect(listed.stdout.contains("acme/sandbox-html-portal"))
         #expect(result.stdout.contains("Nightjar run 1"))
         #expect(result.stdout.components(separatedBy: " ok ").count - 1 >= 9)
         #expect(result.stdout.contains("paid_in_full"))

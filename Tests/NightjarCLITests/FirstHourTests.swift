@@ -76,9 +76,9 @@ struct FirstHourTests {
             banner += chunk
         }
         let text = String(decoding: banner, as: UTF8.self)
-        #expect(text.contains("northwind  http://127.0.0.1:\(base)"), "\(text)")
-        #expect(text.contains("tailspin   http://127.0.0.1:\(base + 1)"))
-        #expect(text.contains("contoso    http://127.0.0.1:\(base + 2)"))
+        #expect(text.contains("sandbox-html-portal http://127.0.0.1:\(base)"), "\(text)")
+        #expect(text.contains("sandbox-json-api    http://127.0.0.1:\(base + 1)"))
+        #expect(text.contains("sandbox-totp-portal http://127.0.0.1:\(base + 2)"))
         usleep(300_000)
         #expect(process.isRunning, "the sandbox stopped when its standard input closed")
         #expect(statusLine(port: base, path: "/login")?.hasPrefix("HTTP/1.") == true)
@@ -223,7 +223,7 @@ struct FirstHourTests {
 
         let passphrase = "conventions passphrase\n"
         #expect(try run(["vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: passphrase).status == 0)
-        let added = try run(["vault", "add", "acme/northwind", "--username", "acme-ar", "--password-stdin", "--origin", "http://127.0.0.1:9",
+        let added = try run(["vault", "add", "acme/sandbox-html-portal", "--username", "acme-ar", "--password-stdin", "--origin", "http://127.0.0.1:9",
                              "--as", "alice", "--passphrase-stdin"], stdin: passphrase + "pw\n")
         #expect(added.status == 0, "\(added.stderr)")
         let list = try run(["vault", "list", "--as", "alice", "--passphrase-stdin"], stdin: passphrase)
@@ -236,7 +236,7 @@ struct FirstHourTests {
         let runs = try run(["runs"])
         #expect(runs.stdout.hasPrefix("ID"), "\(runs.stdout)")
 
-        let tried = try run(["scraper", "try", "northwind", "--client", "acme", "--from", "2026-11-01", "--to", "2026-11-30", "--dry-run",
+        let tried = try run(["scraper", "try", "sandbox-html-portal", "--client", "acme", "--from", "2026-11-01", "--to", "2026-11-30", "--dry-run",
                              "--json", "--har", folder + "/nw.har", "--as", "alice", "--passphrase-stdin"], stdin: passphrase)
         #expect(isJSON(tried.stdout), "standard output is not JSON alone: \(tried.stdout)")
         #expect(tried.stderr.contains("HAR: "))

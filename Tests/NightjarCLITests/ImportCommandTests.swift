@@ -17,14 +17,14 @@ struct ImportCommandTests {
         let root = parent + "/ws"
         #expect(try BinaryRunner.run(["init", root]).status == 0)
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        try FileManager.default.copyItem(atPath: repository.appendingPathComponent("docs/examples/northwind-remittance.profile").path,
-                                         toPath: root + "/profiles/northwind-remittance.profile")
-        let csv = parent + "/northwind.csv"
+        try FileManager.default.copyItem(atPath: repository.appendingPathComponent("docs/examples/sandbox-html-portal-remittance.profile").path,
+                                         toPath: root + "/profiles/sandbox-html-portal-remittance.profile")
+        let csv = parent + "/sandbox-html-portal.csv"
         try """
-            Northwind Supplier Portal - Remittance Advice,,,,,,,
+            Sandbox HTML Portal - Remittance Advice,,,,,,,
             Payment Number:,100234,,,,,,
             Payment Date:,11/20/2026,,,,,,
-            Payer:,Northwind Traders,,,,,,
+            Payer:,Example Traders,,,,,,
             Payer ID:,NWT-77,,,,,,
             ,,,,,,,
             Line Type,Invoice Number,Invoice Amount,Discount,Amount,Reason Code,Reason,Reference
@@ -36,7 +36,7 @@ struct ImportCommandTests {
         let x12 = ImportCommandTests.samples + "/bots_820-004010-01_safeway_rmr_discounts.x12"
         var result = try BinaryRunner.run(["--home", root, "import", csv, x12, "--client", "acme"])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("northwind.csv: 1 batch(es), 2 line(s)"))
+        #expect(result.stdout.contains("sandbox-html-portal.csv: 1 batch(es), 2 line(s)"))
         #expect(result.stdout.contains("1 OUT OF BALANCE"))
         result = try BinaryRunner.run(["--home", root, "import", csv, x12, "--client", "acme"])
         #expect(result.stdout.components(separatedBy: "already imported").count == 3)

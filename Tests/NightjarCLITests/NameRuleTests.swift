@@ -14,11 +14,11 @@ struct NameRuleTests {
     /// Names the rule refuses, each for a reason of its own.
     static let refusedNames = ["a/b", "../..", "acme/../..", "acme%2F..", ".", "..", ".hidden", "", "a b", "café", "x@y",
                                String(repeating: "a", count: 65)]
-    static let refusedCredentialNames = ["acme/..", "../northwind", "acme%2F../northwind", "./northwind", "acme/north/wind/x", "acme/northwind/.."]
+    static let refusedCredentialNames = ["acme/..", "../sandbox-html-portal", "acme%2F../sandbox-html-portal", "./sandbox-html-portal", "acme/north/wind/x", "acme/sandbox-html-portal/.."]
 
     /// A value every argument or option accepts: a valid name, or a valid credential name.
     static func acceptable(_ rule: NameRule?) -> String {
-        rule == .credentialName ? "acme/northwind" : "acme"
+        rule == .credentialName ? "acme/sandbox-html-portal" : "acme"
     }
 
     /// A command line for `command` with every required argument filled with an acceptable value.
@@ -243,7 +243,7 @@ struct NameRuleTests {
                 try database.execute("UPDATE \(table) SET \(column) = 'acme corp/..' WHERE \(column) = 'acme'")
             }
         }
-        try database.execute("INSERT INTO login_attempt (credential, started_at) VALUES ('acme corp/../northwind', '2026-01-01T00:00:00Z')")
+        try database.execute("INSERT INTO login_attempt (credential, started_at) VALUES ('acme corp/../sandbox-html-portal', '2026-01-01T00:00:00Z')")
 
         var result = try run(["batches"])
         #expect(result.status == 0)
@@ -269,7 +269,7 @@ struct NameRuleTests {
         #expect(batches.count == 1)
         let after = try Database(path: root + "/data/nightjar.sqlite")
         #expect(try after.scalar(String.self, "SELECT client_id FROM customer_alias") == "acme-corp")
-        #expect(try after.scalar(String.self, "SELECT credential FROM login_attempt") == "acme-corp/northwind")
+        #expect(try after.scalar(String.self, "SELECT credential FROM login_attempt") == "acme-corp/sandbox-html-portal")
         #expect(try after.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE client_id = 'acme corp/..'") == 0)
     }
 
@@ -301,8 +301,8 @@ struct NameRuleTests {
 
     @Test(arguments: [
         ("\n[origins]\n../../etc = \"https://a.example\"\n", "portal name \"../../etc\""),
-        ("\n[origins]\nacme%2F../northwind.main = \"https://a.example\"\n", "client name \"acme%2F..\""),
-        ("\n[origins]\n./northwind = \"https://a.example\"\n", "client name \".\""),
+        ("\n[origins]\nacme%2F../sandbox-html-portal.main = \"https://a.example\"\n", "client name \"acme%2F..\""),
+        ("\n[origins]\n./sandbox-html-portal = \"https://a.example\"\n", "client name \".\""),
         ("\n[schedule]\nnorth wind = \"02:00\"\n", "portal name \"north wind\""),
     ])
     func configKeysThatNamePortalsFollowTheRule(text: String, field: String) throws {
@@ -344,7 +344,7 @@ struct NameRuleTests {
         let (parent, root) = try Self.workspace("caps")
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let line = "  log \"" + String(repeating: "x", count: 90) + "\"\n"
-        let definition = BoundedText.make(header: "portal northwind \"N\"\norigin main \"https://n.example\"\nlogin {\n", line: line,
+        let definition = BoundedText.make(header: "portal sandbox-html-portal \"N\"\norigin main \"https://n.example\"\nlogin {\n", line: line,
                                           footer: "}\nremittances {\n  download get \"/f\" kind remittance\n}\n", bytes: 10 * 1024 * 1024)
         try definition.write(toFile: parent + "/big.scraper", atomically: false, encoding: .utf8)
         var result = try BinaryRunner.run(["--log-level", "debug", "scraper", "check", parent + "/big.scraper"])
@@ -381,7 +381,7 @@ struct NameRuleTests {
         let result: BinaryRunner.Result
         switch (language, shape) {
         case ("scraper", _):
-            let header = "portal northwind \"N\"\norigin main \"https://n.example\"\nremittances {\n  download get \"/f\" kind remittance\n}\nlogin {\n"
+            let header = "portal sandbox-html-portal \"N\"\norigin main \"https://n.example\"\nremittances {\n  download get \"/f\" kind remittance\n}\nlogin {\n"
             let text: String
             switch shape {
             case "list": text = BoundedText.make(header: header + "log [", line: "1,", footer: "1]\n}\n", bytes: cap)

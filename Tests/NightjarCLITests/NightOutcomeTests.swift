@@ -70,26 +70,26 @@ struct NightOutcomeTests {
         let fixture = try Fixture()
         defer { fixture.stop() }
         let root = try fixture.copy("unread")
-        let profile = root + "/profiles/northwind-remittance.profile"
+        let profile = root + "/profiles/sandbox-html-portal-remittance.profile"
         let saved = try String(contentsOfFile: profile, encoding: .utf8)
         try FileManager.default.removeItem(atPath: profile)
-        let places = try NightOutcomeTests.night(fixture, root, item: "acme/northwind", extra: ["--portal", "northwind", "--client", "acme"])
+        let places = try NightOutcomeTests.night(fixture, root, item: "acme/sandbox-html-portal", extra: ["--portal", "sandbox-html-portal", "--client", "acme"])
         let unread = try #require(places.item["unread_files"] as? [[String: Any]])
-        let expected = fixture.portals.data.payments(portal: "northwind", client: "acme", from: "2026-08-01", to: "2026-09-20").count
+        let expected = fixture.portals.data.payments(portal: "sandbox-html-portal", client: "acme", from: "2026-08-01", to: "2026-09-20").count
         #expect(unread.count == expected)
         let first = try #require(unread.first)
         let name = try #require(first["file"] as? String)
         #expect(first["code"] as? String == "no_profile")
         #expect((first["what_to_do"] as? String)?.contains("nightjar profile draft") == true)
-        NightOutcomeTests.expectEverywhere(places, credential: "acme/northwind", outcome: "import_failed", naming: [name, "nightjar import --pending --client acme"])
+        NightOutcomeTests.expectEverywhere(places, credential: "acme/sandbox-html-portal", outcome: "import_failed", naming: [name, "nightjar import --pending --client acme"])
         let database = try Database(path: root + "/data/nightjar.sqlite")
-        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE client_id = 'acme' AND portal = 'northwind'") == 0)
-        let newFirst = try database.scalar(Int64.self, "SELECT files_new FROM night_run_item WHERE run_id = ? AND client = 'acme' AND portal = 'northwind'", [places.runID])
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE client_id = 'acme' AND portal = 'sandbox-html-portal'") == 0)
+        let newFirst = try database.scalar(Int64.self, "SELECT files_new FROM night_run_item WHERE run_id = ? AND client = 'acme' AND portal = 'sandbox-html-portal'", [places.runID])
         #expect(newFirst == Int64(expected))
 
         // The next night: the portal went well and the files are seen, not new (the listing names
         // them, so they are not even downloaded), yet they still wait, so the night still fails.
-        let second = try NightOutcomeTests.night(fixture, root, item: "acme/northwind", extra: ["--portal", "northwind", "--client", "acme"])
+        let second = try NightOutcomeTests.night(fixture, root, item: "acme/sandbox-html-portal", extra: ["--portal", "sandbox-html-portal", "--client", "acme"])
         #expect(second.item["status"] as? String == "ok")
         #expect(second.item["files_new"] as? Int == 0)
         #expect(second.item["files_seen"] as? Int == expected)
@@ -115,10 +115,10 @@ struct NightOutcomeTests {
         try saved.write(toFile: profile, atomically: true, encoding: .utf8)
         let pending = try fixture.run(root, ["import", "--pending", "--client", "acme"])
         #expect(pending.status == 0, "\(pending.stdout)\(pending.stderr)")
-        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE client_id = 'acme' AND portal = 'northwind'") == Int64(expected - 1))
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE client_id = 'acme' AND portal = 'sandbox-html-portal'") == Int64(expected - 1))
         #expect(try database.scalar(Int64.self, """
             SELECT count(*) FROM remittance_line l JOIN remittance_batch b ON b.id = l.batch_id JOIN source_file f ON f.id = b.source_file_id
-            WHERE f.client_id = 'acme' AND f.portal = 'northwind' AND l.id NOT IN (SELECT line_id FROM line_match)
+            WHERE f.client_id = 'acme' AND f.portal = 'sandbox-html-portal' AND l.id NOT IN (SELECT line_id FROM line_match)
             """) == 0)
         #expect(try fixture.run(root, ["inbox", "list", "--client", "acme"]).stdout.contains("No unread files."))
         let check = try fixture.run(root, ["check", "--max-age", "1h"])
@@ -134,20 +134,20 @@ struct NightOutcomeTests {
         var faults = PortalFaults()
         faults.substitute = .maintenancePage
         faults.substituteAfter = 1
-        fixture.portals.setFaults(faults, for: "tailspin")
-        let places = try NightOutcomeTests.night(fixture, root, item: "acme/tailspin", extra: ["--portal", "tailspin", "--client", "acme"])
-        fixture.portals.setFaults(PortalFaults(), for: "tailspin")
-        NightOutcomeTests.expectEverywhere(places, credential: "acme/tailspin", outcome: "portal_unavailable", naming: ["is not a remittance"])
+        fixture.portals.setFaults(faults, for: "sandbox-json-api")
+        let places = try NightOutcomeTests.night(fixture, root, item: "acme/sandbox-json-api", extra: ["--portal", "sandbox-json-api", "--client", "acme"])
+        fixture.portals.setFaults(PortalFaults(), for: "sandbox-json-api")
+        NightOutcomeTests.expectEverywhere(places, credential: "acme/sandbox-json-api", outcome: "portal_unavailable", naming: ["is not a remittance"])
         let database = try Database(path: root + "/data/nightjar.sqlite")
         // No page was kept as a document, and the range is not recorded as fetched.
-        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM inbox_file WHERE portal = 'tailspin' AND original_name LIKE '%html%'") == 0)
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM inbox_file WHERE portal = 'sandbox-json-api' AND original_name LIKE '%html%'") == 0)
         #expect(try database.scalar(String.self, """
-            SELECT max(range_to) FROM night_run_item WHERE client = 'acme' AND portal = 'tailspin' AND status IN ('ok', 'no_documents', 'import_failed', 'unsupported_document')
+            SELECT max(range_to) FROM night_run_item WHERE client = 'acme' AND portal = 'sandbox-json-api' AND status IN ('ok', 'no_documents', 'import_failed', 'unsupported_document')
             """) == nil)
-        let again = try fixture.night(root, extra: ["--portal", "tailspin", "--client", "acme"])
+        let again = try fixture.night(root, extra: ["--portal", "sandbox-json-api", "--client", "acme"])
         #expect(again.status == 0, "\(again.stdout)")
-        let expected = fixture.portals.data.payments(portal: "tailspin", client: "acme", from: "2026-08-01", to: "2026-09-20").count
-        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE client_id = 'acme' AND portal = 'tailspin'") == Int64(expected))
+        let expected = fixture.portals.data.payments(portal: "sandbox-json-api", client: "acme", from: "2026-08-01", to: "2026-09-20").count
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE client_id = 'acme' AND portal = 'sandbox-json-api'") == Int64(expected))
         #expect(try fixture.run(root, ["check", "--max-age", "1h"]).status == 0)
     }
 
@@ -155,18 +155,18 @@ struct NightOutcomeTests {
         let fixture = try Fixture()
         defer { fixture.stop() }
         let root = try fixture.copy("unapproved")
-        let definition = root + "/scrapers/tailspin.scraper"
+        let definition = root + "/scrapers/sandbox-json-api.scraper"
         try (try String(contentsOfFile: definition, encoding: .utf8) + "\n# changed after approval\n").write(toFile: definition, atomically: true, encoding: .utf8)
-        let places = try NightOutcomeTests.night(fixture, root, item: "acme/tailspin")
-        NightOutcomeTests.expectEverywhere(places, credential: "acme/tailspin", outcome: "skipped_unapproved", naming: ["nightjar scraper approve tailspin"])
-        #expect(places.check.stdout.contains("globex/tailspin skipped_unapproved"))
+        let places = try NightOutcomeTests.night(fixture, root, item: "acme/sandbox-json-api")
+        NightOutcomeTests.expectEverywhere(places, credential: "acme/sandbox-json-api", outcome: "skipped_unapproved", naming: ["nightjar scraper approve sandbox-json-api"])
+        #expect(places.check.stdout.contains("globex/sandbox-json-api skipped_unapproved"))
         let runs = try fixture.run(root, ["runs"])
         #expect(runs.stdout.contains("failures"), "\(runs.stdout)")
         #expect(!runs.stdout.contains(" ok "), "\(runs.stdout)")
         // The other portal ran as usual.
         let database = try Database(path: root + "/data/nightjar.sqlite")
-        #expect(try database.scalar(String.self, "SELECT status FROM night_run_item WHERE run_id = ? AND client = 'acme' AND portal = 'northwind'", [places.runID]) == "ok")
-        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM inbox_file WHERE portal = 'tailspin'") == 0)
+        #expect(try database.scalar(String.self, "SELECT status FROM night_run_item WHERE run_id = ? AND client = 'acme' AND portal = 'sandbox-html-portal'", [places.runID]) == "ok")
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM inbox_file WHERE portal = 'sandbox-json-api'") == 0)
         // Approved, the next night runs it and check passes.
         #expect(try fixture.run(root, ["scraper", "approve", definition, "--as", "alice", "--passphrase-stdin"], stdin: NightRunTests.passphrase + "\n").status == 0)
         let again = try fixture.night(root)

@@ -91,24 +91,24 @@ struct NightProgressTests {
         let fixture = try NightRunTests.Fixture()
         defer { fixture.stop() }
         let root = try fixture.copy("same-name")
-        let account = fixture.portals.data.account(client: "acme", portal: "northwind")!
+        let account = fixture.portals.data.account(client: "acme", portal: "sandbox-html-portal")!
         let client = account.username
-        let added = try fixture.run(root, ["vault", "add", "\(client)/northwind", "--username", account.username, "--password-stdin",
-                                           "--origin", fixture.portals.origins["northwind"]!, "--as", "alice", "--passphrase-stdin"],
+        let added = try fixture.run(root, ["vault", "add", "\(client)/sandbox-html-portal", "--username", account.username, "--password-stdin",
+                                           "--origin", fixture.portals.origins["sandbox-html-portal"]!, "--as", "alice", "--passphrase-stdin"],
                                     stdin: "\(NightRunTests.passphrase)\n\(account.password)\n")
         #expect(added.status == 0, "\(added.stderr)")
         let key = fixture.parent + "/same-name.key"
         #expect(try fixture.run(root, ["vault", "automation-key", "create", key, "--all-clients", "--as", "alice", "--passphrase-stdin"],
                                 stdin: NightRunTests.passphrase + "\n").status == 0)
-        let result = try fixture.run(root, ["run", "--key-file", key, "--from", "2026-08-01", "--to", "2026-09-20", "--portal", "northwind"])
+        let result = try fixture.run(root, ["run", "--key-file", key, "--from", "2026-08-01", "--to", "2026-09-20", "--portal", "sandbox-html-portal"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        #expect(result.stdout.contains("\(client)/northwind"))
+        #expect(result.stdout.contains("\(client)/sandbox-html-portal"))
         #expect(!result.stdout.contains(Redactor.marker))
         let reports = OneTimeScan.files(under: root + "/reports", endingWith: [".har", ".txt", ".html"])
-        #expect(reports.contains { $0.hasSuffix("/\(client)-northwind.har") })
+        #expect(reports.contains { $0.hasSuffix("/\(client)-sandbox-html-portal.har") })
         let summary = try String(contentsOfFile: try #require(reports.first { $0.hasSuffix("summary.txt") }), encoding: .utf8)
-        #expect(summary.contains("\(client)/northwind"))
-        let har = try String(contentsOfFile: try #require(reports.first { $0.hasSuffix("/\(client)-northwind.har") }), encoding: .utf8)
+        #expect(summary.contains("\(client)/sandbox-html-portal"))
+        let har = try String(contentsOfFile: try #require(reports.first { $0.hasSuffix("/\(client)-sandbox-html-portal.har") }), encoding: .utf8)
         #expect(har.contains(account.username))
         #expect(!har.contains(account.password))
         let hars = reports.filter { $0.hasSuffix(".har") }

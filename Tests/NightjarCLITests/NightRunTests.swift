@@ -11,14 +11,14 @@ import NightjarStore
 struct NightRunTests {
     static let passphrase = "night-admin-passphrase"
 
-    /// A prepared workspace: fast copies of the Northwind and Tailspin definitions (approved),
+    /// A prepared workspace: fast copies of the sandbox-html-portal and sandbox-json-api definitions (approved),
     /// two clients' credentials, their open invoices and payer aliases, an automation key.
     final class Fixture: @unchecked Sendable {
         let parent = BinaryRunner.temporaryFolder("night")
         var base: String { parent + "/base" }
         let portals: SandboxPortals
         let clients = ["acme", "globex"]
-        let portalNames = ["northwind", "tailspin"]
+        let portalNames = ["sandbox-html-portal", "sandbox-json-api"]
 
         init() throws {
             portals = try SandboxPortals()
@@ -44,10 +44,10 @@ struct NightRunTests {
                                                "--origin", portals.origins[portal]!, "--as", "alice", "--passphrase-stdin"],
                                         stdin: "\(NightRunTests.passphrase)\n\(account.password)\n")
                     #expect(added.status == 0, "\(added.stderr)")
-                    let alias = try run(base, ["customers", "alias", "add", "\(portal.prefix(3).uppercased())\(client.prefix(3).uppercased())",
+                    let alias = try run(base, ["customers", "alias", "add", SandboxData.payerID(portal: portal, client: client),
                                                SandboxData.customer(client: client, portal: portal), "--client", client])
                     #expect(alias.status == 0, "\(alias.stderr)")
-                    _ = try run(base, ["customers", "alias", "add", "\(portal.capitalized) Stores Inc", SandboxData.customer(client: client, portal: portal), "--client", client])
+                    _ = try run(base, ["customers", "alias", "add", SandboxData.payerName(portal: portal), SandboxData.customer(client: client, portal: portal), "--client", client])
                 }
                 let invoices = parent + "/\(client)-open.csv"
                 try portals.data.openInvoicesCSV(client: client).write(toFile: invoices, atomically: true, encoding: .utf8)
@@ -57,7 +57,7 @@ struct NightRunTests {
                 #expect(try run(base, ["scraper", "approve", base + "/scrapers/\(portal).scraper", "--as", "alice", "--passphrase-stdin"],
                                 stdin: NightRunTests.passphrase + "\n").status == 0)
             }
-            #expect(try run(base, ["profile", "approve", "northwind-remittance", "--as", "alice", "--passphrase-stdin"],
+            #expect(try run(base, ["profile", "approve", "sandbox-html-portal-remittance", "--as", "alice", "--passphrase-stdin"],
                             stdin: NightRunTests.passphrase + "\n").status == 0)
             #expect(try run(base, ["vault", "automation-key", "create", parent + "/night.key", "--all-clients", "--as", "alice", "--passphrase-stdin"],
                             stdin: NightRunTests.passphrase + "\n").status == 0)
@@ -144,9 +144,9 @@ struct NightRunTests {
         #expect(try NightRunTests.canonicalDump(root) == before)
         for portal in fixture.portalNames { #expect(fixture.portals.downloadCount(portal: portal) == 0, "\(portal)") }
         // Unless asked: --refetch downloads them again, and they are seen, not imported twice.
-        result = try fixture.night(root, extra: ["--refetch", "--portal", "tailspin", "--client", "acme"])
+        result = try fixture.night(root, extra: ["--refetch", "--portal", "sandbox-json-api", "--client", "acme"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        #expect(fixture.portals.downloadCount(portal: "tailspin") == fixture.portals.data.payments(portal: "tailspin", client: "acme", from: "2026-08-01", to: "2026-09-20").count)
+        #expect(fixture.portals.downloadCount(portal: "sandbox-json-api") == fixture.portals.data.payments(portal: "sandbox-json-api", client: "acme", from: "2026-08-01", to: "2026-09-20").count)
         #expect(try NightRunTests.canonicalDump(root) == before)
         let runs = try fixture.run(root, ["runs", "--json"])
         #expect(runs.stdout.contains("\"files_seen\""))
@@ -155,7 +155,7 @@ struct NightRunTests {
         #expect(!second.stdout.contains(" 0 seen"))
         #expect(try fixture.run(root, ["check", "--max-age", "1h"]).status == 0)
         // Since the last run: each credential starts 3 days before the end of its last good range.
-        result = try fixture.run(root, ["run", "--key-file", fixture.parent + "/night.key", "--client", "acme", "--portal", "tailspin", "--json"])
+        result = try fixture.run(root, ["run", "--key-file", fixture.parent + "/night.key", "--client", "acme", "--portal", "sandbox-json-api", "--json"])
         #expect(result.stdout.contains("\"from\" : \"2026-09-17\""))
     }
 
@@ -163,52 +163,52 @@ struct NightRunTests {
         let fixture = try Fixture()
         defer { fixture.stop() }
         let root = try fixture.copy("labels")
-        let account = fixture.portals.data.account(client: "acme", portal: "tailspin")!
-        let added = try fixture.run(root, ["vault", "add", "acme/tailspin/vendor-2", "--username", account.username, "--password-stdin",
-                                           "--origin", fixture.portals.origins["tailspin"]!, "--as", "alice", "--passphrase-stdin"],
+        let account = fixture.portals.data.account(client: "acme", portal: "sandbox-json-api")!
+        let added = try fixture.run(root, ["vault", "add", "acme/sandbox-json-api/vendor-2", "--username", account.username, "--password-stdin",
+                                           "--origin", fixture.portals.origins["sandbox-json-api"]!, "--as", "alice", "--passphrase-stdin"],
                                     stdin: "\(NightRunTests.passphrase)\n\(account.password)\n")
         #expect(added.status == 0, "\(added.stderr)")
-        let result = try fixture.run(root, ["run", "--key-file", fixture.parent + "/night.key", "--client", "acme", "--portal", "tailspin",
+        let result = try fixture.run(root, ["run", "--key-file", fixture.parent + "/night.key", "--client", "acme", "--portal", "sandbox-json-api",
                                             "--from", "2026-08-01", "--to", "2026-09-20", "--concurrency", "2"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
-        let first = lines.first { $0.hasPrefix("acme/tailspin ") }
-        let second = lines.first { $0.hasPrefix("acme/tailspin/vendor-2 ") }
+        let first = lines.first { $0.hasPrefix("acme/sandbox-json-api ") }
+        let second = lines.first { $0.hasPrefix("acme/sandbox-json-api/vendor-2 ") }
         #expect(first?.contains(" ok ") == true && second?.contains(" ok ") == true, "\(result.stdout)")
         let database = try Database(path: root + "/data/nightjar.sqlite")
         #expect(try database.query("SELECT portal FROM night_run_item WHERE client = 'acme' ORDER BY portal").map { try $0.string("portal") }
-                == ["tailspin", "tailspin/vendor-2"])
+                == ["sandbox-json-api", "sandbox-json-api/vendor-2"])
         let folder = try FileManager.default.contentsOfDirectory(atPath: root + "/reports").first { $0.hasPrefix("run-") }!
         let reports = try FileManager.default.contentsOfDirectory(atPath: root + "/reports/" + folder)
-        #expect(reports.contains("acme-tailspin.har") && reports.contains("acme-tailspin-vendor-2.har"), "\(reports)")
+        #expect(reports.contains("acme-sandbox-json-api.har") && reports.contains("acme-sandbox-json-api-vendor-2.har"), "\(reports)")
     }
 
     @Test func oneCredentialsTroubleNeverStopsAnothersAndCheckSaysSo() throws {
         let fixture = try Fixture()
         defer { fixture.stop() }
         let root = try fixture.copy("trouble")
-        #expect(try fixture.run(root, ["vault", "rotate", "globex/tailspin", "--password-stdin", "--as", "alice", "--passphrase-stdin"],
+        #expect(try fixture.run(root, ["vault", "rotate", "globex/sandbox-json-api", "--password-stdin", "--as", "alice", "--passphrase-stdin"],
                                 stdin: "\(NightRunTests.passphrase)\nwrong-password-here\n").status == 0)
         var faults = PortalFaults()
         faults.maintenance = true
-        fixture.portals.setFaults(faults, for: "northwind")
+        fixture.portals.setFaults(faults, for: "sandbox-html-portal")
         let result = try fixture.night(root)
-        fixture.portals.setFaults(PortalFaults(), for: "northwind")
+        fixture.portals.setFaults(PortalFaults(), for: "sandbox-html-portal")
         #expect(result.status == 1)
-        #expect(result.stdout.contains("globex/tailspin"))
+        #expect(result.stdout.contains("globex/sandbox-json-api"))
         #expect(result.stdout.contains("auth_failed"))
         #expect(result.stdout.contains("portal_unavailable"))
         let database = try Database(path: root + "/data/nightjar.sqlite")
-        let expected = fixture.portals.data.payments(portal: "tailspin", client: "acme", from: "2026-08-01", to: "2026-09-20").count
-        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE client_id = 'acme' AND portal = 'tailspin'") == Int64(expected))
+        let expected = fixture.portals.data.payments(portal: "sandbox-json-api", client: "acme", from: "2026-08-01", to: "2026-09-20").count
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE client_id = 'acme' AND portal = 'sandbox-json-api'") == Int64(expected))
         let check = try fixture.run(root, ["check", "--max-age", "26h"])
         #expect(check.status == 1)
         #expect(check.stdout.hasPrefix("FAIL: 3 things need attention"), "\(check.stdout)")
-        #expect(check.stdout.contains("globex/tailspin auth_failed"))
+        #expect(check.stdout.contains("globex/sandbox-json-api auth_failed"))
         // The next night does not try the wrong password again.
         let again = try fixture.night(root)
         #expect(again.stdout.contains("login_refused"))
-        #expect(fixture.portals.failedLogins(portal: "tailspin", username: fixture.portals.data.account(client: "globex", portal: "tailspin")!.username) == 1)
+        #expect(fixture.portals.failedLogins(portal: "sandbox-json-api", username: fixture.portals.data.account(client: "globex", portal: "sandbox-json-api")!.username) == 1)
     }
 
     @Test func aTruncatedDownloadIsNeverImportedAndTheNextNightFetchesIt() throws {
@@ -217,18 +217,18 @@ struct NightRunTests {
         let root = try fixture.copy("truncated")
         var faults = PortalFaults()
         faults.truncateDownloads = true
-        fixture.portals.setFaults(faults, for: "tailspin")
-        let broken = try fixture.night(root, to: "2026-08-31", extra: ["--portal", "tailspin"])
-        fixture.portals.setFaults(PortalFaults(), for: "tailspin")
+        fixture.portals.setFaults(faults, for: "sandbox-json-api")
+        let broken = try fixture.night(root, to: "2026-08-31", extra: ["--portal", "sandbox-json-api"])
+        fixture.portals.setFaults(PortalFaults(), for: "sandbox-json-api")
         #expect(broken.status == 1)
         #expect(broken.stdout.contains("portal_unavailable"))
         let database = try Database(path: root + "/data/nightjar.sqlite")
-        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE portal = 'tailspin'") == 0)
-        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM inbox_file WHERE portal = 'tailspin'") == 0)
-        let fixed = try fixture.night(root, to: "2026-08-31", extra: ["--portal", "tailspin"])
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE portal = 'sandbox-json-api'") == 0)
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM inbox_file WHERE portal = 'sandbox-json-api'") == 0)
+        let fixed = try fixture.night(root, to: "2026-08-31", extra: ["--portal", "sandbox-json-api"])
         #expect(fixed.status == 0, "\(fixed.stdout)")
-        let expected = fixture.clients.map { fixture.portals.data.payments(portal: "tailspin", client: $0, from: "2026-08-01", to: "2026-08-31").count }.reduce(0, +)
-        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE portal = 'tailspin'") == Int64(expected))
+        let expected = fixture.clients.map { fixture.portals.data.payments(portal: "sandbox-json-api", client: $0, from: "2026-08-01", to: "2026-08-31").count }.reduce(0, +)
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM source_file WHERE portal = 'sandbox-json-api'") == Int64(expected))
     }
 
     /// The run summary and the morning report give the same two counts: exceptions new tonight
@@ -322,7 +322,7 @@ struct NightRunTests {
             try text.write(toFile: fixture.parent + "/" + name, atomically: true, encoding: .utf8)
             #expect(try fixture.run(root, ["catalog", "import", fixture.parent + "/" + name, "--client", "acme"]).status == 0)
         }
-        let result = try fixture.night(root, to: "2026-08-31", extra: ["--documents", "supplier", "--portal", "tailspin", "--client", "acme"])
+        let result = try fixture.night(root, to: "2026-08-31", extra: ["--documents", "supplier", "--portal", "sandbox-json-api", "--client", "acme"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let expected = fixture.portals.data.distributorInvoices.filter { $0.client == "acme" && $0.date <= "2026-08-31" }
         #expect(!expected.isEmpty)
@@ -330,12 +330,12 @@ struct NightRunTests {
         #expect(list.stdout.components(separatedBy: "\"reference\"").count - 1 == expected.count, "\(list.stdout)")
         let first = try #require(expected.first)
         let shown = try fixture.run(root, ["po", "show", "\(first.number) \(first.date.replacingOccurrences(of: "-", with: ""))", "--client", "acme", "--json"])
-        #expect(shown.stdout.contains("\"supplier\" : \"TSD\"") && shown.stdout.contains("\"location\" : \"S1\"") && shown.stdout.contains("\"sku\" : \""))
+        #expect(shown.stdout.contains("\"supplier\" : \"SBD\"") && shown.stdout.contains("\"location\" : \"S1\"") && shown.stdout.contains("\"sku\" : \""))
         let log = try fixture.run(root, ["po", "log", "--client", "acme"])
         #expect(log.stdout.contains("created"))
-        if expected.contains(where: { $0.lines.contains { $0.code == "TT-9999" } }) { #expect(log.stdout.contains("item not found: VN TT-9999 \"NEW SEASONAL ITEM\"")) }
+        if expected.contains(where: { $0.lines.contains { $0.code == "SB-9999" } }) { #expect(log.stdout.contains("item not found: VN SB-9999 \"NEW SEASONAL ITEM\"")) }
         // Again: the same documents change nothing.
-        #expect(try fixture.night(root, to: "2026-08-31", extra: ["--documents", "supplier", "--portal", "tailspin", "--client", "acme"]).status == 0)
+        #expect(try fixture.night(root, to: "2026-08-31", extra: ["--documents", "supplier", "--portal", "sandbox-json-api", "--client", "acme"]).status == 0)
         #expect(try fixture.run(root, ["po", "list", "--client", "acme", "--json"]).stdout == list.stdout)
     }
 
@@ -344,17 +344,17 @@ struct NightRunTests {
         defer { fixture.stop() }
         let root = try fixture.copy("trace")
         #expect(try fixture.night(root, to: "2026-08-31").status == 0)
-        let payment = try #require(fixture.portals.data.payments(portal: "northwind", client: "acme", from: "2026-08-01", to: "2026-08-31").first)
+        let payment = try #require(fixture.portals.data.payments(portal: "sandbox-html-portal", client: "acme", from: "2026-08-01", to: "2026-08-31").first)
         let line = try #require(payment.lines.first)
         var result = try fixture.run(root, ["trace", line.reference, "--client", "acme"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        #expect(result.stdout.contains("acme/northwind: remittance_\(payment.trace).csv"))
+        #expect(result.stdout.contains("acme/sandbox-html-portal: remittance_\(payment.trace).csv"))
         #expect(result.stdout.contains("payment \(payment.trace) of \(payment.date)"))
         #expect(result.stdout.contains("open invoice: "))
         result = try fixture.run(root, ["trace", "INV-NOPE-000", "--client", "acme"])
         #expect(result.status == 1)
         #expect(result.stdout.contains("was never seen in a remittance for acme"))
-        #expect(result.stdout.contains("acme/northwind") && result.stdout.contains("2026-08-01..2026-08-31  ok"))
+        #expect(result.stdout.contains("acme/sandbox-html-portal") && result.stdout.contains("2026-08-01..2026-08-31  ok"))
         result = try fixture.run(root, ["trace", line.reference, "--json"])
         #expect(result.stdout.contains("\"match_status\""))
     }
@@ -369,15 +369,15 @@ struct NightRunTests {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "HH:mm:ss"
         var config = try String(contentsOfFile: root + "/nightjar.conf", encoding: .utf8)
-        config += "\n[schedule]\nnorthwind = \"\(formatter.string(from: soon)) UTC\"\ndefault = \"11:30 15:00 America/New_York\"\n"
+        config += "\n[schedule]\nsandbox-html-portal = \"\(formatter.string(from: soon)) UTC\"\ndefault = \"11:30 15:00 America/New_York\"\n"
         try config.write(toFile: root + "/nightjar.conf", atomically: true, encoding: .utf8)
         let listed = try fixture.run(root, ["schedule", "--days", "1", "--json"])
         #expect(listed.status == 0, "\(listed.stderr)")
-        #expect(listed.stdout.components(separatedBy: "\"portal\" : \"tailspin\"").count - 1 == 2)
-        #expect(listed.stdout.components(separatedBy: "\"portal\" : \"northwind\"").count - 1 == 1)
+        #expect(listed.stdout.components(separatedBy: "\"portal\" : \"sandbox-json-api\"").count - 1 == 2)
+        #expect(listed.stdout.components(separatedBy: "\"portal\" : \"sandbox-html-portal\"").count - 1 == 1)
         #expect(listed.stdout.contains("America/New_York"))
         // Supplier documents are looked for three times a day by default.
-        #expect(listed.stdout.components(separatedBy: "\"portal\" : \"tailspin (supplier)\"").count - 1 == 3)
+        #expect(listed.stdout.components(separatedBy: "\"portal\" : \"sandbox-json-api (supplier)\"").count - 1 == 3)
         // As systemd runs it: a notify socket, and a watchdog that wants a ping every second.
         let notifications = try NotifySocket(path: fixture.parent + "/notify.sock")
         defer { notifications.close() }
@@ -387,12 +387,12 @@ struct NightRunTests {
         let told = notifications.received()
         #expect(told.first?.hasPrefix("READY=1") == true, "\(told)")
         #expect(told.filter { $0 == "WATCHDOG=1" }.count >= 2, "\(told)")
-        #expect(told.contains { $0.hasPrefix("STATUS=running northwind") }, "\(told)")
+        #expect(told.contains { $0.hasPrefix("STATUS=running sandbox-html-portal") }, "\(told)")
         #expect(told.filter { $0 != "WATCHDOG=1" }.last == "STOPPING=1", "\(told)")
         #expect(Date() >= soon.addingTimeInterval(-1))   // the window is the whole second
         let run = try fixture.run(root, ["runs", "show", "1", "--json"])
-        #expect(run.stdout.contains("\"portal\" : \"northwind\""))
-        #expect(!run.stdout.contains("\"portal\" : \"tailspin\""))
+        #expect(run.stdout.contains("\"portal\" : \"sandbox-html-portal\""))
+        #expect(!run.stdout.contains("\"portal\" : \"sandbox-json-api\""))
     }
 
     @Test func aRunKilledAtFiftySeededPointsFinishesTheSameWhenStartedAgain() throws {
@@ -442,19 +442,19 @@ struct InteractiveRunTests {
         func run(_ arguments: [String], stdin: String = "") throws -> BinaryRunner.Result { try BinaryRunner.run(["--home", root] + arguments, stdin: stdin) }
         #expect(try BinaryRunner.run(["init", root]).status == 0)
         var config = try String(contentsOfFile: root + "/nightjar.conf", encoding: .utf8)
-        config += "\n[origins]\ncontoso = \"\(portals.origins["contoso"]!)\"\n"
+        config += "\n[origins]\nsandbox-totp-portal = \"\(portals.origins["sandbox-totp-portal"]!)\"\n"
         try config.write(toFile: root + "/nightjar.conf", atomically: true, encoding: .utf8)
-        let definition = try String(contentsOfFile: ScraperCommandTests.repository + "/scrapers/contoso.scraper", encoding: .utf8)
+        let definition = try String(contentsOfFile: ScraperCommandTests.repository + "/scrapers/sandbox-totp-portal.scraper", encoding: .utf8)
             .replacingOccurrences(of: "form { code: totp }", with: "form { code: ask \"Code e-mailed to the AR mailbox\" }")
-        try definition.write(toFile: root + "/scrapers/contoso.scraper", atomically: true, encoding: .utf8)
+        try definition.write(toFile: root + "/scrapers/sandbox-totp-portal.scraper", atomically: true, encoding: .utf8)
         let pass = "interactive-admin-pass"
         #expect(try run(["vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: pass + "\n").status == 0)
-        let account = portals.data.account(client: "acme", portal: "contoso")!
-        #expect(try run(["vault", "add", "acme/contoso", "--username", account.username, "--password-stdin", "--origin", portals.origins["contoso"]!,
+        let account = portals.data.account(client: "acme", portal: "sandbox-totp-portal")!
+        #expect(try run(["vault", "add", "acme/sandbox-totp-portal", "--username", account.username, "--password-stdin", "--origin", portals.origins["sandbox-totp-portal"]!,
                          "--as", "alice", "--passphrase-stdin"], stdin: "\(pass)\n\(account.password)\n").status == 0)
-        #expect(try run(["scraper", "approve", root + "/scrapers/contoso.scraper", "--as", "alice", "--passphrase-stdin"], stdin: pass + "\n").status == 0)
-        try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/docs/examples/contoso-remittance.profile", toPath: root + "/profiles/contoso-remittance.profile")
-        #expect(try run(["profile", "approve", "contoso-remittance", "--as", "alice", "--passphrase-stdin"], stdin: pass + "\n").status == 0)
+        #expect(try run(["scraper", "approve", root + "/scrapers/sandbox-totp-portal.scraper", "--as", "alice", "--passphrase-stdin"], stdin: pass + "\n").status == 0)
+        try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/docs/examples/sandbox-totp-portal-remittance.profile", toPath: root + "/profiles/sandbox-totp-portal-remittance.profile")
+        #expect(try run(["profile", "approve", "sandbox-totp-portal-remittance", "--as", "alice", "--passphrase-stdin"], stdin: pass + "\n").status == 0)
         #expect(try run(["vault", "automation-key", "create", parent + "/night.key", "--all-clients", "--as", "alice", "--passphrase-stdin"],
                         stdin: pass + "\n").status == 0)
         let night = try run(["run", "--key-file", parent + "/night.key", "--from", "2026-09-01", "--to", "2026-09-30"])
@@ -465,8 +465,8 @@ struct InteractiveRunTests {
         let morning = try run(["run", "--interactive", "--passphrase-stdin", "--key-file", parent + "/night.key", "--from", "2026-09-01", "--to", "2026-09-30"],
                               stdin: code + "\n")
         #expect(morning.status == 0, "\(morning.stdout)\(morning.stderr)")
-        let expected = portals.data.payments(portal: "contoso", client: "acme", from: "2026-09-01", to: "2026-09-30").count
-        #expect(morning.stdout.contains("acme/contoso"))
+        let expected = portals.data.payments(portal: "sandbox-totp-portal", client: "acme", from: "2026-09-01", to: "2026-09-30").count
+        #expect(morning.stdout.contains("acme/sandbox-totp-portal"))
         #expect(morning.stdout.contains(" ok "))
         #expect(expected > 0)
         #expect(!morning.stdout.contains(code))

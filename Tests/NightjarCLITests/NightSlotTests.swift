@@ -34,7 +34,7 @@ struct NightSlotTests {
         let database = folder + "/nightjar.sqlite"
         try WorkspaceDatabase.create(at: database)
 
-        // A clock one second before a period ends: Contoso's login must wait for the next one.
+        // A clock one second before a period ends: sandbox-totp-portal's login must wait for the next one.
         let now = Date().timeIntervalSince1970
         let clock = Offset((floor(now / 30) + 1) * 30 - 1 - now)
         let totp = TOTPCodeSource(now: { Date().timeIntervalSince1970 + clock.value },
@@ -54,22 +54,22 @@ struct NightSlotTests {
                             range: try DateRange(from: try CalendarDate(iso: "2026-09-01"), to: try CalendarDate(iso: "2026-09-30")),
                             originOverrides: [definition.origins[0].name: portals.origins[portal]!])
         }
-        let contoso = try job("contoso"), tailspin = try job("tailspin")
-        #expect(contoso.definition.loginUsesTOTP && totp.waitBeforeLogin(for: contoso.credential) > 0)
+        let totpPortal = try job("sandbox-totp-portal"), jsonAPI = try job("sandbox-json-api")
+        #expect(totpPortal.definition.loginUsesTOTP && totp.waitBeforeLogin(for: totpPortal.credential) > 0)
 
-        let profile = try LayoutProfileParser.parse(try String(contentsOfFile: repository + "/docs/examples/contoso-remittance.profile", encoding: .utf8),
-                                                    file: "contoso-remittance.profile")
+        let profile = try LayoutProfileParser.parse(try String(contentsOfFile: repository + "/docs/examples/sandbox-totp-portal-remittance.profile", encoding: .utf8),
+                                                    file: "sandbox-totp-portal-remittance.profile")
         let book = try NightBook(open: { try WorkspaceDatabase.open(at: database) },
                                  importer: RemittanceFileImporter(defaultCurrency: .usd, profiles: [profile]), inbox: Inbox(root: folder + "/inbox"))
         let trace = Trace()
-        // Contoso comes first in the night's order and there is one slot.
-        let runner = NightRunner(jobs: [contoso, tailspin], book: book, stagingDirectory: folder + "/staging", reportsDirectory: folder + "/reports",
+        // sandbox-totp-portal comes first in the night's order and there is one slot.
+        let runner = NightRunner(jobs: [totpPortal, jsonAPI], book: book, stagingDirectory: folder + "/staging", reportsDirectory: folder + "/reports",
                                  maximumConcurrent: 1, loginGuard: nil, totp: totp, trace: { trace.append($0) })
         let report = try await runner.run(scope: "slots")
         #expect(report.run.items.map(\.status) == ["ok", "ok"], "\(report.run.items)")
         let lines = trace.lines
-        let tailspinDone = try #require(lines.firstIndex(of: "acme/tailspin: ok"), "\(lines)")
-        let contosoLogin = try #require(lines.firstIndex { $0.hasPrefix("acme/contoso: logging in") }, "\(lines)")
-        #expect(tailspinDone < contosoLogin, "Tailspin must run while Contoso waits: \(lines)")
+        let jsonAPIDone = try #require(lines.firstIndex(of: "acme/sandbox-json-api: ok"), "\(lines)")
+        let totpPortalLogin = try #require(lines.firstIndex { $0.hasPrefix("acme/sandbox-totp-portal: logging in") }, "\(lines)")
+        #expect(jsonAPIDone < totpPortalLogin, "sandbox-json-api must run while sandbox-totp-portal waits: \(lines)")
     }
 }

@@ -60,12 +60,12 @@ struct ReaderFuzzTests {
         night_ends = "07:00"
 
         [origins]
-        northwind = "https://127.0.0.1:8443"
-        acme/tailspin.api = "https://127.0.0.1:9443"
+        sandbox-html-portal = "https://127.0.0.1:8443"
+        acme/sandbox-json-api.api = "https://127.0.0.1:9443"
 
         [schedule]
         default = "02:00"
-        northwind = "11:30 23:00 America/New_York"
+        sandbox-html-portal = "11:30 23:00 America/New_York"
 
         """
 
@@ -82,10 +82,10 @@ struct ReaderFuzzTests {
 
     static let credentialFiles = [
         "client,portal,label,username,password,totp,origins,notes,extra.customer_number\n"
-            + "acme,northwind,,ap@acme.example,\"p,w\"\"1\",JBSWY3DPEHPK3PXP,https://suppliers.northwind.example,\"two\nlines\",C-1\n"
-            + "acme,tailspin,east,ar@acme.example,secret-2,,,,\n",
+            + "acme,sandbox-html-portal,,ap@acme.example,\"p,w\"\"1\",JBSWY3DPEHPK3PXP,https://suppliers.sandbox-html-portal.example,\"two\nlines\",C-1\n"
+            + "acme,sandbox-json-api,east,ar@acme.example,secret-2,,,,\n",
         "\"Group\",\"Title\",\"Username\",\"Password\",\"URL\",\"Notes\",\"TOTP\"\n"
-            + "\"Root\",\"Northwind\",\"ap@acme\",\"p,w\"\"1\",\"https://suppliers.northwind.example\",\"line1\nline2\",\"\"\n",
+            + "\"Root\",\"Sandbox HTML Portal\",\"ap@acme\",\"p,w\"\"1\",\"https://suppliers.sandbox-html-portal.example\",\"line1\nline2\",\"\"\n",
     ]
 
     static let aliasFiles = ["alias,customer_id\nV1,C1\nRETAILER CO,C2\n\"Smith, Jones & Co\",C3\n", "payer_id;customer_id\r\nP-1;C1\r\n"]
@@ -101,7 +101,7 @@ struct ReaderFuzzTests {
             _ = try AccountMapping.parse(text($0), file: "gl-accounts.conf")
         },
         Reader(name: "layout profiles",
-               seeds: ["contoso-remittance", "distributor-invoices", "northwind-remittance", "one-row-per-invoice", "tailspin-remittance-json"]
+               seeds: ["sandbox-totp-portal-remittance", "distributor-invoices", "sandbox-html-portal-remittance", "one-row-per-invoice", "sandbox-json-api-remittance"]
                    .map { file("docs/examples/\($0).profile") },
                rounds: 600, locatesLines: true) {
             _ = try LayoutProfileParser.parse(text($0), file: "fuzz.profile")
@@ -119,18 +119,18 @@ struct ReaderFuzzTests {
                rounds: 600, locatesLines: false) {
             _ = try SupplierInvoiceReader.read($0, defaultCurrency: .usd, file: "invoices.x12")
         },
-        Reader(name: "JSON", seeds: [file("scrapers/northwind.cassette"), Array(#"{"a":[1,-2.5e3,"\u00e9\n",true,null,{"b":{}}]}"#.utf8)],
+        Reader(name: "JSON", seeds: [file("scrapers/sandbox-html-portal.cassette"), Array(#"{"a":[1,-2.5e3,"\u00e9\n",true,null,{"b":{}}]}"#.utf8)],
                rounds: 300, locatesLines: false) {
             _ = try JSONValue.parse($0, file: "fuzz.json")
         },
-        Reader(name: "cassettes", seeds: [file("scrapers/northwind.cassette")], rounds: 60, locatesLines: false) {
-            _ = try Cassette.decode($0, file: "northwind.cassette")
+        Reader(name: "cassettes", seeds: [file("scrapers/sandbox-html-portal.cassette")], rounds: 60, locatesLines: false) {
+            _ = try Cassette.decode($0, file: "sandbox-html-portal.cassette")
         },
         Reader(name: "portal schedules", seeds: [Array("11:30 15:00 18:45 23:00 America/New_York".utf8), Array("02:00, 14:30 UTC".utf8)],
                rounds: 600, locatesLines: false) {
             _ = try PortalSchedule.parse(text($0), defaultZone: .gmt)
         },
-        Reader(name: "credential names", seeds: [Array("acme/northwind/east".utf8), Array("acme-corp/tailspin".utf8)], rounds: 600, locatesLines: false) {
+        Reader(name: "credential names", seeds: [Array("acme/sandbox-html-portal/east".utf8), Array("acme-corp/sandbox-json-api".utf8)], rounds: 600, locatesLines: false) {
             _ = try CredentialName(parsing: text($0))
         },
         Reader(name: "TOTP secrets", seeds: [Array("JBSW Y3DP-EHPK 3PXP".utf8), Array("otpauth://totp/Acme:ap?secret=JBSWY3DPEHPK3PXP&digits=8&period=60&algorithm=SHA256".utf8)],

@@ -35,10 +35,10 @@ final class SiteFixture: @unchecked Sendable {
         try asAlice(["vault", "operator", "add", "carol", "--role", "reviewer"], [SiteFixture.carol])
         try asAlice(["vault", "review", "grant", "carol", "--all-clients"])
         try asAlice(["vault", "operator", "add", "bob", "--role", "operator"], [SiteFixture.bob])
-        try asAlice(["vault", "add", "acme/northwind", "--username", SiteFixture.canaries[0], "--password-stdin", "--totp", "--field", "customer_number",
-                     "--origin", "https://suppliers.northwind.example"], [SiteFixture.canaries[1], SiteFixture.canaries[2], SiteFixture.canaries[3]])
-        try asAlice(["vault", "add", "globex/northwind", "--username", SiteFixture.canaries[4], "--password-stdin",
-                     "--origin", "https://suppliers.northwind.example"], [SiteFixture.canaries[5]])
+        try asAlice(["vault", "add", "acme/sandbox-html-portal", "--username", SiteFixture.canaries[0], "--password-stdin", "--totp", "--field", "customer_number",
+                     "--origin", "https://suppliers.sandbox-html-portal.example"], [SiteFixture.canaries[1], SiteFixture.canaries[2], SiteFixture.canaries[3]])
+        try asAlice(["vault", "add", "globex/sandbox-html-portal", "--username", SiteFixture.canaries[4], "--password-stdin",
+                     "--origin", "https://suppliers.sandbox-html-portal.example"], [SiteFixture.canaries[5]])
         try asAlice(["vault", "grant", "bob", "acme"])
         try asAlice(["vault", "automation-key", "create", siteKey, "--no-clients", "--name", "site"])
         try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/docs/examples/one-row-per-invoice.profile",

@@ -8,7 +8,7 @@ struct SourceConfigTests {
     @Test func mailAndSourceSettingsAreRead() throws {
         let config = try WorkspaceConfig.parse("""
             [origins]
-            fabrikam-mail = "imaps://127.0.0.1:9993"
+            sandbox-mailbox = "imaps://127.0.0.1:9993"
             bigbank = "sftp://127.0.0.1:2222"
             [sources]
             ca_bundle = "/etc/nightjar/ca.pem"

@@ -79,16 +79,16 @@ struct SourceNightTests {
         for (index, message) in messages.enumerated() {
             try server.deliver(message.bytes, to: "ar-acme", arrival: message.arrival, name: "\(index)-\(message.name)")
         }
-        let workspace = try Workspace(origins: ["fabrikam-mail": server.origin], caBundle: server.certificates.caCertificate)
-        try workspace.install(definition: "fabrikam-mail", profiles: ["northwind-remittance", "contoso-remittance", "fabrikam-mail"])
-        let added = try workspace.admin(["vault", "add", "acme/fabrikam-mail", "--username", "ar-acme", "--password-stdin", "--origin", server.origin],
+        let workspace = try Workspace(origins: ["sandbox-mailbox": server.origin], caBundle: server.certificates.caCertificate)
+        try workspace.install(definition: "sandbox-mailbox", profiles: ["sandbox-html-portal-remittance", "sandbox-totp-portal-remittance", "sandbox-mailbox"])
+        let added = try workspace.admin(["vault", "add", "acme/sandbox-mailbox", "--username", "ar-acme", "--password-stdin", "--origin", server.origin],
                                         stdin: SourceNightTests.mailPassword + "\n")
         #expect(added.status == 0, "\(added.stderr)")
 
         let (first, items, reports) = try workspace.night(from: "2026-08-01", to: "2026-10-31")
         // Refused messages are a failure a person must see: exit 1, never a quiet success.
         #expect(first.status == 1, "\(first.stdout)\n\(first.stderr)")
-        let item = try #require(items.first { $0["portal"] as? String == "fabrikam-mail" }, "\(first.stdout)\n\(first.stderr)")
+        let item = try #require(items.first { $0["portal"] as? String == "sandbox-mailbox" }, "\(first.stdout)\n\(first.stderr)")
         #expect(item["status"] as? String == "items_refused", "\(item)")
         // The advice resent under a `../` name has the bytes of the first one: kept once, seen once.
         let expected = messages.flatMap(\.documents).count - 1
@@ -103,14 +103,14 @@ struct SourceNightTests {
         #expect((item["unread_files"] as? [Any])?.isEmpty ?? true, "\(item)")
         #expect(item["batches"] as? Int == expected, "\(item)")
         let database = try Database(path: workspace.root + "/data/nightjar.sqlite")
-        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM inbox_file WHERE client = 'acme' AND portal = 'fabrikam-mail'") == Int64(expected))
+        #expect(try database.scalar(Int64.self, "SELECT count(*) FROM inbox_file WHERE client = 'acme' AND portal = 'sandbox-mailbox'") == Int64(expected))
         let formats = try database.query("SELECT DISTINCT format FROM source_file WHERE client_id = 'acme'").map { try $0.string("format") }.sorted()
-        #expect(formats == ["profile:contoso-remittance", "profile:fabrikam-mail", "profile:northwind-remittance", "x12-820"], "\(formats)")
+        #expect(formats == ["profile:sandbox-html-portal-remittance", "profile:sandbox-mailbox", "profile:sandbox-totp-portal-remittance", "x12-820"], "\(formats)")
         // The summary says what to do about the refused messages.
         let summary = try String(contentsOfFile: reports + "/summary.txt", encoding: .utf8)
-        #expect(summary.contains("NEEDS ATTENTION") && summary.contains("acme/fabrikam-mail items_refused"), "\(summary)")
+        #expect(summary.contains("NEEDS ATTENTION") && summary.contains("acme/sandbox-mailbox items_refused"), "\(summary)")
         // The IMAP conversation is kept beside the HAR files, the password masked.
-        let trace = try String(contentsOfFile: reports + "/acme-fabrikam-mail.trace", encoding: .utf8)
+        let trace = try String(contentsOfFile: reports + "/acme-sandbox-mailbox.trace", encoding: .utf8)
         #expect(trace.contains("UID SEARCH SINCE 1-Aug-2026 BEFORE 1-Nov-2026"), "\(trace.prefix(2000))")
         for (name, data) in workspace.everythingWritten() {
             #expect(data.range(of: Data(SourceNightTests.mailPassword.utf8)) == nil, "the mailbox password is in \(name)")
@@ -119,7 +119,7 @@ struct SourceNightTests {
         // A second night over the same range reads nothing again and reports nothing again.
         let (second, secondItems, _) = try workspace.night(from: "2026-08-01", to: "2026-10-31")
         #expect(second.status == 0, "\(second.stdout)\n\(second.stderr)")
-        let again = try #require(secondItems.first { $0["portal"] as? String == "fabrikam-mail" })
+        let again = try #require(secondItems.first { $0["portal"] as? String == "sandbox-mailbox" })
         #expect(again["status"] as? String == "no_documents", "\(again)")
         #expect(again["files_new"] as? Int == 0 && again["files_seen"] as? Int == 0, "\(again)")
         #expect(again["message"] == nil || again["message"] is NSNull, "\(again)")
@@ -136,31 +136,31 @@ struct SourceNightTests {
         for (index, message) in messages.enumerated() {
             try server.deliver(message.bytes, to: "ar-acme", arrival: message.arrival, name: "\(index)-\(message.name)")
         }
-        let workspace = try Workspace(origins: ["fabrikam-mail": server.origin], caBundle: server.certificates.caCertificate)
-        try workspace.install(definition: "fabrikam-mail", profiles: [])
-        #expect(try workspace.admin(["vault", "add", "acme/fabrikam-mail", "--username", "ar-acme", "--password-stdin", "--origin", server.origin],
+        let workspace = try Workspace(origins: ["sandbox-mailbox": server.origin], caBundle: server.certificates.caCertificate)
+        try workspace.install(definition: "sandbox-mailbox", profiles: [])
+        #expect(try workspace.admin(["vault", "add", "acme/sandbox-mailbox", "--username", "ar-acme", "--password-stdin", "--origin", server.origin],
                                     stdin: SourceNightTests.mailPassword + "\n").status == 0)
-        let tried = try workspace.admin(["scraper", "try", "fabrikam-mail", "--client", "acme", "--from", "2026-08-01", "--to", "2026-10-31", "--json"])
+        let tried = try workspace.admin(["scraper", "try", "sandbox-mailbox", "--client", "acme", "--from", "2026-08-01", "--to", "2026-10-31", "--json"])
         #expect(tried.status == 0, "\(tried.stdout)\(tried.stderr)")
         #expect(tried.stdout.contains("FAB-"), "\(tried.stdout)")
-        let recorded = try workspace.admin(["scraper", "record", "fabrikam-mail", "--client", "acme", "--from", "2026-08-01", "--to", "2026-10-31"])
+        let recorded = try workspace.admin(["scraper", "record", "sandbox-mailbox", "--client", "acme", "--from", "2026-08-01", "--to", "2026-10-31"])
         #expect(recorded.status == 0, "\(recorded.stdout)\(recorded.stderr)")
         let scrapers = workspace.root + "/scrapers"
-        #expect(FileManager.default.fileExists(atPath: scrapers + "/fabrikam-mail.maildir/cur"))
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: scrapers + "/fabrikam-mail.maildir/cur")) ?? [] {
-            let bytes = try #require(FileManager.default.contents(atPath: scrapers + "/fabrikam-mail.maildir/cur/" + name))
+        #expect(FileManager.default.fileExists(atPath: scrapers + "/sandbox-mailbox.maildir/cur"))
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: scrapers + "/sandbox-mailbox.maildir/cur")) ?? [] {
+            let bytes = try #require(FileManager.default.contents(atPath: scrapers + "/sandbox-mailbox.maildir/cur/" + name))
             #expect(bytes.range(of: Data(SourceNightTests.mailPassword.utf8)) == nil)
         }
         server.stop()
         // Offline: the recording replays with the server gone.
-        let replayed = try workspace.run(["scraper", "test", scrapers + "/fabrikam-mail.scraper"])
+        let replayed = try workspace.run(["scraper", "test", scrapers + "/sandbox-mailbox.scraper"])
         #expect(replayed.status == 0, "\(replayed.stdout)\(replayed.stderr)")
         #expect(replayed.stdout.contains("ok   ") && replayed.stdout.contains("refused as recorded"), "\(replayed.stdout)")
         // A definition that no longer reads Excel attachments no longer produces the recorded files.
-        let text = try String(contentsOfFile: scrapers + "/fabrikam-mail.scraper", encoding: .utf8)
+        let text = try String(contentsOfFile: scrapers + "/sandbox-mailbox.scraper", encoding: .utf8)
         try text.replacingOccurrences(of: "    attachments name \"*.xlsx\" expect type xlsx\n", with: "")
-            .write(toFile: scrapers + "/fabrikam-mail.scraper", atomically: true, encoding: .utf8)
-        let broken = try workspace.run(["scraper", "test", scrapers + "/fabrikam-mail.scraper"])
+            .write(toFile: scrapers + "/sandbox-mailbox.scraper", atomically: true, encoding: .utf8)
+        let broken = try workspace.run(["scraper", "test", scrapers + "/sandbox-mailbox.scraper"])
         #expect(broken.status == 1)
         #expect(broken.stdout.contains("no longer downloaded: FAB-") && broken.stdout.contains(".xlsx"), "\(broken.stdout)")
     }
@@ -170,11 +170,11 @@ struct SourceNightTests {
         defer { try? FileManager.default.removeItem(atPath: serverFolder) }
         let server = try SandboxMailServer(folder: serverFolder, users: ["ar-acme": SourceNightTests.mailPassword])
         defer { server.stop() }
-        let workspace = try Workspace(origins: ["fabrikam-mail": server.origin], caBundle: server.certificates.caCertificate)
-        try workspace.install(definition: "fabrikam-mail", profiles: [])
-        #expect(try workspace.admin(["vault", "add", "acme/fabrikam-mail", "--username", "ar-acme", "--password-stdin", "--origin", server.origin],
+        let workspace = try Workspace(origins: ["sandbox-mailbox": server.origin], caBundle: server.certificates.caCertificate)
+        try workspace.install(definition: "sandbox-mailbox", profiles: [])
+        #expect(try workspace.admin(["vault", "add", "acme/sandbox-mailbox", "--username", "ar-acme", "--password-stdin", "--origin", server.origin],
                                     stdin: SourceNightTests.mailPassword + "\n").status == 0)
-        let path = workspace.root + "/scrapers/fabrikam-mail.scraper"
+        let path = workspace.root + "/scrapers/sandbox-mailbox.scraper"
         try (try String(contentsOfFile: path, encoding: .utf8)).replacingOccurrences(of: "subject \"Zahlungsavis\"", with: "")
             .write(toFile: path, atomically: true, encoding: .utf8)
         let (night, items, _) = try workspace.night(from: "2026-08-01", to: "2026-10-31")
@@ -189,9 +189,9 @@ struct SourceNightTests {
         defer { try? FileManager.default.removeItem(atPath: serverFolder) }
         let server = try SandboxMailServer(folder: serverFolder, users: ["ar-acme": SourceNightTests.mailPassword])
         defer { server.stop() }
-        let workspace = try Workspace(origins: ["fabrikam-mail": server.origin], caBundle: server.certificates.caCertificate)
-        try workspace.install(definition: "fabrikam-mail", profiles: [])
-        #expect(try workspace.admin(["vault", "add", "acme/fabrikam-mail", "--username", "ar-acme", "--password-stdin", "--origin", server.origin],
+        let workspace = try Workspace(origins: ["sandbox-mailbox": server.origin], caBundle: server.certificates.caCertificate)
+        try workspace.install(definition: "sandbox-mailbox", profiles: [])
+        #expect(try workspace.admin(["vault", "add", "acme/sandbox-mailbox", "--username", "ar-acme", "--password-stdin", "--origin", server.origin],
                                     stdin: "not-the-password\n").status == 0)
         let (first, items, _) = try workspace.night(from: "2026-08-01", to: "2026-10-31")
         #expect(first.status == 1)
@@ -209,14 +209,14 @@ struct SourceNightTests {
         let server = try SandboxSFTPServer(folder: serverFolder)
         defer { server.stop() }
         let data = SandboxData()
-        let payments = data.payments(portal: "northwind", client: "acme", from: "2026-08-01", to: "2026-09-30")
+        let payments = data.payments(portal: "sandbox-html-portal", client: "acme", from: "2026-08-01", to: "2026-09-30")
         try #require(payments.count >= 2)
         try FileManager.default.createDirectory(atPath: server.local("/outbound/archive"), withIntermediateDirectories: true)
         for payment in payments {
             let day = payment.date.replacingOccurrences(of: "-", with: "")
-            try data.northwindCSV(payment).write(toFile: server.local("/outbound/REMIT_\(day)_\(payment.trace).csv"), atomically: true, encoding: .utf8)
+            try data.htmlPortalCSV(payment).write(toFile: server.local("/outbound/REMIT_\(day)_\(payment.trace).csv"), atomically: true, encoding: .utf8)
         }
-        try data.northwindCSV(payments[0]).write(toFile: server.local("/outbound/REMIT_20261215_late.csv"), atomically: true, encoding: .utf8)
+        try data.htmlPortalCSV(payments[0]).write(toFile: server.local("/outbound/REMIT_20261215_late.csv"), atomically: true, encoding: .utf8)
         let definition = """
             sftp bigbank "Big Bank lockbox drop"
             origin "sftp://sftp.bigbank.example"
@@ -227,7 +227,7 @@ struct SourceNightTests {
             }
             """
         let workspace = try Workspace(origins: ["bigbank": server.origin])
-        try workspace.install(definition: "bigbank", text: definition, profiles: ["northwind-remittance"])
+        try workspace.install(definition: "bigbank", text: definition, profiles: ["sandbox-html-portal-remittance"])
         try server.clientKey.write(toFile: workspace.parent + "/id_ed25519", atomically: true, encoding: .utf8)
         try server.knownHostsLine().write(toFile: workspace.parent + "/known_hosts", atomically: true, encoding: .utf8)
         let added = try workspace.admin(["vault", "add", "acme/bigbank", "--username", server.user, "--field", "passphrase",
@@ -280,8 +280,8 @@ struct SourceNightTests {
         let sink = try SandboxSMTPServer(folder: sinkFolder, password: smtpPassword)
         defer { sink.stop() }
         let data = SandboxData()
-        for payment in data.payments(portal: "northwind", client: "acme", from: "2026-08-01", to: "2026-09-30") {
-            try data.northwindCSV(payment).write(toFile: server.local("/outbound/REMIT_\(payment.date.replacingOccurrences(of: "-", with: ""))_\(payment.trace).csv"),
+        for payment in data.payments(portal: "sandbox-html-portal", client: "acme", from: "2026-08-01", to: "2026-09-30") {
+            try data.htmlPortalCSV(payment).write(toFile: server.local("/outbound/REMIT_\(payment.date.replacingOccurrences(of: "-", with: ""))_\(payment.trace).csv"),
                                                  atomically: true, encoding: .utf8)
         }
         let workspace = try Workspace(origins: ["bigbank": server.origin], caBundle: sink.certificates.caCertificate)
@@ -296,7 +296,7 @@ struct SourceNightTests {
             remittances {
               files in "\(server.remote("/outbound"))" name "REMIT_*.csv" dated by name "yyyyMMdd" expect type csv
             }
-            """, profiles: ["northwind-remittance"])
+            """, profiles: ["sandbox-html-portal-remittance"])
         try server.clientKey.write(toFile: workspace.parent + "/id_ed25519", atomically: true, encoding: .utf8)
         try server.knownHostsLine().write(toFile: workspace.parent + "/known_hosts", atomically: true, encoding: .utf8)
         for client in ["acme", "globex"] {

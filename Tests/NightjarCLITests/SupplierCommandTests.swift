@@ -9,7 +9,7 @@ struct SupplierCommandTests {
 
     /// A one-invoice 810: `lines` are (qualifier, code, quantity, unit price, description).
     static func invoice(number: String, date: String, control: String, lines: [(String, String, String, String, String)], total: String? = nil) -> String {
-        var body = ["ST*810*\(control)", "BIG*\(date)*\(number)*\(date)*PO\(number)", "N1*VN*FABRIKAM FOODS*92*FAB-001", "N1*ST*STORE ONE*92*ST-01"]
+        var body = ["ST*810*\(control)", "BIG*\(date)*\(number)*\(date)*PO\(number)", "N1*VN*SANDBOX FOODS*92*FAB-001", "N1*ST*STORE ONE*92*ST-01"]
         var cents = 0
         for (index, line) in lines.enumerated() {
             body.append("IT1*\(index + 1)*\(line.2)*EA*\(line.3)**\(line.0)*\(line.1)")
@@ -19,8 +19,8 @@ struct SupplierCommandTests {
         body.append("TDS*\(total ?? String(cents))")
         body.append("CTT*\(lines.count)")
         body.append("SE*\(body.count + 1)*\(control)")
-        return (["ISA*00*          *00*          *ZZ*FABRIKAM       *ZZ*STOREONE       *\(date.dropFirst(2))*1200*U*00401*\(control.suffix(9).padding(toLength: 9, withPad: "0", startingAt: 0))*0*P*>",
-                 "GS*IN*FABRIKAM*STOREONE*\(date)*1200*1*X*004010"] + body + ["GE*1*1", "IEA*1*\(control.suffix(9).padding(toLength: 9, withPad: "0", startingAt: 0))"])
+        return (["ISA*00*          *00*          *ZZ*DISTRIBUTOR    *ZZ*STOREONE       *\(date.dropFirst(2))*1200*U*00401*\(control.suffix(9).padding(toLength: 9, withPad: "0", startingAt: 0))*0*P*>",
+                 "GS*IN*DISTRIBUTOR*STOREONE*\(date)*1200*1*X*004010"] + body + ["GE*1*1", "IEA*1*\(control.suffix(9).padding(toLength: 9, withPad: "0", startingAt: 0))"])
             .joined(separator: "~\n") + "~\n"
     }
 
@@ -34,7 +34,7 @@ struct SupplierCommandTests {
             return parent + "/" + name
         }
         #expect(try BinaryRunner.run(["init", root]).status == 0)
-        let suppliers = try write("suppliers.csv", "supplier,name,their_code\nFAB,Fabrikam Foods,FAB-001\nBARRY,Barry and Lamb,2055574240000\n")
+        let suppliers = try write("suppliers.csv", "supplier,name,their_code\nFAB,Sandbox Foods,FAB-001\nBARRY,Barry and Lamb,2055574240000\n")
         let locations = try write("locations.csv", "location,name,their_code\nS1,Store One,ST-01\nMAC,Macdonalds Co,2100988521100\n")
         let products = try write("products.csv", """
             sku,name,supplier,reorder_number
@@ -160,7 +160,7 @@ struct SupplierFeedTests {
         #expect(try BinaryRunner.run(["init", root]).status == 0)
         try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/docs/examples/distributor-invoices.profile",
                                          toPath: root + "/profiles/distributor-invoices.profile")
-        try "supplier,name,their_code\nFAB,Fabrikam,FAB-001\n".write(toFile: parent + "/s.csv", atomically: true, encoding: .utf8)
+        try "supplier,name,their_code\nFAB,Sandbox Foods,FAB-001\n".write(toFile: parent + "/s.csv", atomically: true, encoding: .utf8)
         try "sku,name,supplier,reorder_number\nOAT-1,Oats,FAB,V-100\n".write(toFile: parent + "/p.csv", atomically: true, encoding: .utf8)
         #expect(try run(["catalog", "import", parent + "/s.csv", "--client", "store1"]).status == 0)
         #expect(try run(["catalog", "import", parent + "/p.csv", "--client", "store1"]).status == 0)

@@ -69,7 +69,7 @@ struct VaultAuthorityCommandTests {
         #expect(try BinaryRunner.run(["init", workspace.root]).status == 0)
         let alice = VaultAuthorityCommandTests.alice
         #expect(try workspace.run(["vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: alice + "\n").status == 0)
-        #expect(try workspace.asAlice(["vault", "add", "acme/northwind", "--password-stdin", "--origin", "https://suppliers.northwind.example"], "pw-acme-1\n").status == 0)
+        #expect(try workspace.asAlice(["vault", "add", "acme/sandbox-html-portal", "--password-stdin", "--origin", "https://suppliers.sandbox-html-portal.example"], "pw-acme-1\n").status == 0)
         #expect(try workspace.asAlice(["vault", "automation-key", "create", workspace.keyFile, "--all-clients"]).status == 0)
         try FileManager.default.removeItem(atPath: workspace.root + "/data/vault-state")
         for arguments in [["vault", "list", "--key-file", workspace.keyFile], ["run", "--key-file", workspace.keyFile]] {
@@ -82,7 +82,7 @@ struct VaultAuthorityCommandTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("missing"))
         result = try workspace.run(["vault", "list", "--key-file", workspace.keyFile])
-        #expect(result.status == 0 && result.stdout.contains("acme/northwind"))
+        #expect(result.status == 0 && result.stdout.contains("acme/sandbox-html-portal"))
         result = try workspace.asAlice(["vault", "audit"])
         #expect(result.stdout.contains("refused") && result.stdout.contains("accept-rollback"))
     }
@@ -93,20 +93,20 @@ struct VaultAuthorityCommandTests {
         #expect(try BinaryRunner.run(["init", workspace.root]).status == 0)
         let alice = VaultAuthorityCommandTests.alice
         #expect(try workspace.run(["vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: alice + "\n").status == 0)
-        // One file, three clients, two logins of acme at northwind.
+        // One file, three clients, two logins of acme at sandbox-html-portal.
         let csv = """
         client,portal,label,username,password,origins,username_is_secret
-        acme,northwind,,ap@acme.example,pw-acme-nw-1,https://suppliers.northwind.example,no
-        acme,northwind,vendor-2,ap2@acme.example,pw-acme-nw-2,https://suppliers.northwind.example,yes
-        globex,tailspin,,ar@globex.example,pw-globex-1,https://portal.tailspin.example,
-        initech,tailspin,,ar@initech.example,pw-initech-1,https://portal.tailspin.example,
+        acme,sandbox-html-portal,,ap@acme.example,pw-acme-nw-1,https://suppliers.sandbox-html-portal.example,no
+        acme,sandbox-html-portal,vendor-2,ap2@acme.example,pw-acme-nw-2,https://suppliers.sandbox-html-portal.example,yes
+        globex,sandbox-json-api,,ar@globex.example,pw-globex-1,https://portal.sandbox-json-api.example,
+        initech,sandbox-json-api,,ar@initech.example,pw-initech-1,https://portal.sandbox-json-api.example,
         """
         var result = try workspace.asAlice(["vault", "import", "-"], csv + "\n")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("Imported 4 credential(s) for 3 clients"))
         result = try workspace.asAlice(["vault", "list", "--json"])
         #expect(result.stdout.contains("\"label\" : \"vendor-2\"") && result.stdout.contains("\"username_is_secret\" : true"))
-        result = try workspace.asAlice(["vault", "show", "acme/northwind/vendor-2"])
+        result = try workspace.asAlice(["vault", "show", "acme/sandbox-html-portal/vendor-2"])
         #expect(result.stdout.contains("******** (secret)") && !result.stdout.contains("ap2@acme.example"))
         // A reviewer of acme only, a viewer of every client.
         #expect(try workspace.run(["vault", "operator", "add", "carol", "--role", "reviewer", "--as", "alice", "--passphrase-stdin"], stdin: "\(alice)\ncarol-passphrase-1\n").status == 0)
@@ -135,7 +135,7 @@ struct VaultAuthorityCommandTests {
         #expect(result.status == 77 && result.stderr.contains("chmod 600"))
         chmod(passphraseFile, 0o600)
         result = try workspace.run(["vault", "list", "--as", "alice", "--passphrase-file", passphraseFile])
-        #expect(result.status == 0 && result.stdout.contains("acme/northwind/vendor-2"), "\(result.stderr)")
+        #expect(result.status == 0 && result.stdout.contains("acme/sandbox-html-portal/vendor-2"), "\(result.stderr)")
         result = try workspace.asAlice(["vault", "authority"])
         for operation in ["add client initech", "let carol review acme", "grant role viewer to dana", "approve ar@acme.example for acme's reports"] {
             #expect(result.stdout.contains(operation), "\(operation)\n\(result.stdout)")
@@ -152,13 +152,13 @@ struct VaultAuthorityCommandTests {
         #expect(try workspace.run(["vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: alice + "\n").status == 0)
         // (A name with a slash in CLIENT/PORTAL only splits into other parts; those are checked in turn.)
         let positional: [([String], String)] = name.contains("/") ? [] : [
-            (["vault", "add", "\(name)/northwind", "--password-stdin"], "pw-1234567\n"),
+            (["vault", "add", "\(name)/sandbox-html-portal", "--password-stdin"], "pw-1234567\n"),
             (["vault", "add", "acme/\(name)", "--password-stdin"], "pw-1234567\n"),
         ]
         let commands: [([String], String)] = positional + [
-            (["vault", "add", "acme/northwind/\(name)", "--password-stdin"], "pw-1234567\n"),
-            (["vault", "import", "-", "--client", name], "portal,password\nnorthwind,pw-1234567\n"),
-            (["vault", "import", "-"], "client,portal,password\n\(name),northwind,pw-1234567\n"),
+            (["vault", "add", "acme/sandbox-html-portal/\(name)", "--password-stdin"], "pw-1234567\n"),
+            (["vault", "import", "-", "--client", name], "portal,password\nsandbox-html-portal,pw-1234567\n"),
+            (["vault", "import", "-"], "client,portal,password\n\(name),sandbox-html-portal,pw-1234567\n"),
             (["vault", "import", "-", "--client", "acme"], "portal,password\n\(name.replacingOccurrences(of: " ", with: "/")),pw-1234567\n"),
             (["vault", "operator", "add", name, "--role", "viewer"], "new-passphrase-1\n"),
             (["vault", "automation-key", "create", workspace.parent + "/k.key", "--all-clients", "--name", name], ""),

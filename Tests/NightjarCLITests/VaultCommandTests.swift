@@ -22,26 +22,26 @@ struct VaultCommandTests {
         #expect(recoveryLine != nil)
 
         let asAlice = ["--as", "alice", "--passphrase-stdin"]
-        var result = try run(["vault", "add", "acme/northwind", "--username", "ap@acme.example", "--password-stdin", "--totp",
-                              "--field", "customer_number", "--origin", "https://suppliers.northwind.example", "--expires", "2026-12-01"] + asAlice,
+        var result = try run(["vault", "add", "acme/sandbox-html-portal", "--username", "ap@acme.example", "--password-stdin", "--totp",
+                              "--field", "customer_number", "--origin", "https://suppliers.sandbox-html-portal.example", "--expires", "2026-12-01"] + asAlice,
                              stdin: "\(alice)\nCanary-Pw/+%\"<&é x\nJBSWY3DPEHPK3PXP\nC-99812\n")
         #expect(result.status == 0, "\(result.stderr)")
         result = try run(["vault", "import", "-", "--client", "globex"] + asAlice,
-                         stdin: "\(alice)\nportal,username,password,origins\ntailspin,ar@globex,globex-secret-pw,https://portal.tailspin.example\n")
+                         stdin: "\(alice)\nportal,username,password,origins\nsandbox-json-api,ar@globex,globex-secret-pw,https://portal.sandbox-json-api.example\n")
         #expect(result.status == 0, "\(result.stderr)")
 
         result = try run(["vault", "list", "--json"] + asAlice, stdin: alice + "\n")
         #expect(result.status == 0)
-        #expect(result.stdout.contains("acme") && result.stdout.contains("tailspin"))
+        #expect(result.stdout.contains("acme") && result.stdout.contains("sandbox-json-api"))
         #expect(!result.stdout.contains("Canary-Pw") && !result.stdout.contains("globex-secret-pw"))
         result = try run(["vault", "list", "--expiring", "30000d"] + asAlice, stdin: alice + "\n")
-        #expect(result.stdout.contains("acme/northwind") && !result.stdout.contains("globex/tailspin"))
+        #expect(result.stdout.contains("acme/sandbox-html-portal") && !result.stdout.contains("globex/sandbox-json-api"))
 
-        result = try run(["vault", "show", "acme/northwind"] + asAlice, stdin: alice + "\n")
+        result = try run(["vault", "show", "acme/sandbox-html-portal"] + asAlice, stdin: alice + "\n")
         #expect(result.stdout.contains("********") && !result.stdout.contains("Canary-Pw"))
-        result = try run(["vault", "show", "acme/northwind", "--reveal"] + asAlice, stdin: alice + "\n")
+        result = try run(["vault", "show", "acme/sandbox-html-portal", "--reveal"] + asAlice, stdin: alice + "\n")
         #expect(result.stdout.contains("Canary-Pw/+%\"<&é x"))
-        result = try run(["vault", "totp", "acme/northwind"] + asAlice, stdin: alice + "\n")
+        result = try run(["vault", "totp", "acme/sandbox-html-portal"] + asAlice, stdin: alice + "\n")
         #expect(result.status == 0)
         #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines).count == 6)
 
@@ -50,20 +50,20 @@ struct VaultCommandTests {
         result = try run(["vault", "grant", "bob", "acme"] + asAlice, stdin: alice + "\n")
         #expect(result.status == 0)
         let asBob = ["--as", "bob", "--passphrase-stdin"]
-        result = try run(["vault", "show", "globex/tailspin"] + asBob, stdin: "bob-passphrase-1\n")
+        result = try run(["vault", "show", "globex/sandbox-json-api"] + asBob, stdin: "bob-passphrase-1\n")
         #expect(result.status == 77)
         result = try run(["vault", "revoke", "bob", "acme"] + asAlice, stdin: alice + "\n")
-        #expect(result.stdout.contains("acme/northwind"))
-        result = try run(["vault", "show", "acme/northwind"] + asBob, stdin: "bob-passphrase-1\n")
+        #expect(result.stdout.contains("acme/sandbox-html-portal"))
+        result = try run(["vault", "show", "acme/sandbox-html-portal"] + asBob, stdin: "bob-passphrase-1\n")
         #expect(result.status == 77)
-        result = try run(["vault", "rotate", "acme/northwind", "--password-stdin"] + asAlice, stdin: "\(alice)\nRotated-pw-2\n")
+        result = try run(["vault", "rotate", "acme/sandbox-html-portal", "--password-stdin"] + asAlice, stdin: "\(alice)\nRotated-pw-2\n")
         #expect(result.status == 0, "\(result.stderr)")
 
         let keyFile = parent + "/night.key"
         result = try run(["vault", "automation-key", "create", keyFile, "--all-clients"] + asAlice, stdin: alice + "\n")
         #expect(result.status == 0, "\(result.stderr)")
         result = try run(["vault", "list"], env: ["NIGHTJAR_VAULT_KEY_FILE": keyFile])
-        #expect(result.status == 0 && result.stdout.contains("globex/tailspin"), "\(result.stderr)")
+        #expect(result.status == 0 && result.stdout.contains("globex/sandbox-json-api"), "\(result.stderr)")
         chmod(keyFile, 0o640)
         result = try run(["vault", "list", "--key-file", keyFile])
         #expect(result.status == 77)
@@ -76,7 +76,7 @@ struct VaultCommandTests {
         result = try run(["vault", "audit", "--client", "acme"] + asAlice, stdin: alice + "\n")
         for action in ["reveal", "totp", "grant", "revoke", "rotate"] { #expect(result.stdout.contains(action)) }
 
-        result = try run(["vault", "show", "acme/northwind"] + ["--as", "alice", "--passphrase-stdin"], stdin: "wrong passphrase\n")
+        result = try run(["vault", "show", "acme/sandbox-html-portal"] + ["--as", "alice", "--passphrase-stdin"], stdin: "wrong passphrase\n")
         #expect(result.status == 77)
         #expect(result.stderr.contains("wrong passphrase"))
 

@@ -3,7 +3,7 @@ import NightjarCore
 
 @Suite("The identifier rule")
 struct IdentifierTests {
-    @Test(arguments: ["acme", "northwind", "vendor-2", "vendor.2", "a_b", "A9", "x", String(repeating: "a", count: 64), "acme..corp", "trailing."])
+    @Test(arguments: ["acme", "sandbox-html-portal", "vendor-2", "vendor.2", "a_b", "A9", "x", String(repeating: "a", count: 64), "acme..corp", "trailing."])
     func acceptedNames(name: String) throws {
         #expect(Identifier.isValid(name))
         #expect(throws: Never.self) { try Identifier.validate(name, field: "client name") }

@@ -6,7 +6,7 @@ import NightjarCore
 @Suite("Delimited files by profile")
 struct DelimitedTests {
     static let profileText = """
-        name = northwind
+        name = sandbox-html-portal
         kind = remittance
         separator = ";"
         encoding = windows-1252
@@ -28,7 +28,7 @@ struct DelimitedTests {
         """
 
     @Test func aProfileDescribesSeparatorEncodingDecimalCommaAndSignColumn() throws {
-        let profile = try LayoutProfileParser.parse(DelimitedTests.profileText, file: "northwind.profile")
+        let profile = try LayoutProfileParser.parse(DelimitedTests.profileText, file: "sandbox-html-portal.profile")
         var bytes = Array("Zahlung;Datum;Kunde;Rechnung;Betrag;S/H;Abzug;Grund\r\n".utf8)
         bytes += Array("Z-1;24.11.2026;".utf8) + [0x4D, 0xFC, 0x6C, 0x6C, 0x65, 0x72] + Array(";R-10;1.234,50;H;10,00;SKONTO\r\n".utf8)
         bytes += Array("Z-1;24.11.2026;Müller;R-11;99,99;S;;\r\nSumme;;;;1.134,51;;;\r\n".utf8.map { $0 == 0xC3 ? 0x3F : $0 })

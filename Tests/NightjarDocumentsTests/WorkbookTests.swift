@@ -27,7 +27,7 @@ struct WorkbookTests {
         let advices = try RemittanceLayoutReader.read(bytes, profile: WorkbookTests.profile, defaultCurrency: .usd, file: "r.xlsx")
         #expect(advices.count == 1)
         let advice = advices[0]
-        #expect(advice.payer?.name == "Northwind Traders")
+        #expect(advice.payer?.name == "Example Traders")
         #expect(advice.effectiveDate?.description == "2026-11-20")
         #expect(advice.lines.map(\.reference) == ["INV-1001", "INV-1002"])
         // 1175.9999999999998 is how the spreadsheet stored 1176.00.

@@ -17,11 +17,11 @@ struct PortalTests {
         html.components(separatedBy: "href=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }.filter { $0.contains(marker) }
     }
 
-    @Test func northwindFormLoginPagingDownloadsAndLockout() async throws {
+    @Test func htmlPortalFormLoginPagingDownloadsAndLockout() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        let account = try #require(portals.data.account(client: "acme", portal: "northwind"))
-        let base = portals.northwind.url("")
+        let account = try #require(portals.data.account(client: "acme", portal: "sandbox-html-portal"))
+        let base = portals.htmlPortal.url("")
         let session = HTTPSession(limits: HTTPTests.quickLimits(), retry: .none)
         let loginPage = try await session.send(HTTPRequest(.get, base + "/login")).text
         let token = try #require(PortalTests.hidden("__RequestVerificationToken", in: loginPage))
@@ -37,41 +37,41 @@ struct PortalTests {
             page = PortalTests.links(html, containing: "page=").first.map { base + $0.replacingOccurrences(of: "&amp;", with: "&") }
             pages += 1
         }
-        let expected = portals.data.payments(portal: "northwind", client: "acme", from: "2026-08-01", to: "2026-12-31")
+        let expected = portals.data.payments(portal: "sandbox-html-portal", client: "acme", from: "2026-08-01", to: "2026-12-31")
         #expect(downloads.count == expected.count && pages > 1)
         let csv = try await session.send(HTTPRequest(.get, base + downloads[0])).text
-        #expect(csv.hasPrefix("Northwind Supplier Portal - Remittance Advice"))
+        #expect(csv.hasPrefix("Sandbox HTML Portal - Remittance Advice"))
         #expect(csv.contains(expected[0].trace))
 
         // Wrong passwords lock the account after three tries; the right one is then refused too.
         let stranger = HTTPSession(limits: HTTPTests.quickLimits(), retry: .none)
         for attempt in 1...3 {
             let answer = try await stranger.send(HTTPRequest(.post, base + "/login", body: .form([
-                ("__RequestVerificationToken", token), ("UserName", portals.data.account(client: "globex", portal: "northwind")!.username), ("Password", "wrong")])))
+                ("__RequestVerificationToken", token), ("UserName", portals.data.account(client: "globex", portal: "sandbox-html-portal")!.username), ("Password", "wrong")])))
             #expect(answer.text.contains(attempt < 3 ? "Invalid username or password" : "Account locked"))
         }
         let locked = try await stranger.send(HTTPRequest(.post, base + "/login", body: .form([
-            ("__RequestVerificationToken", token), ("UserName", portals.data.account(client: "globex", portal: "northwind")!.username),
-            ("Password", portals.data.account(client: "globex", portal: "northwind")!.password)])))
+            ("__RequestVerificationToken", token), ("UserName", portals.data.account(client: "globex", portal: "sandbox-html-portal")!.username),
+            ("Password", portals.data.account(client: "globex", portal: "sandbox-html-portal")!.password)])))
         #expect(locked.text.contains("Account locked"))
 
         // Session expiry sends the next page back to the login page.
         var faults = PortalFaults()
         faults.sessionLifetime = 1
-        portals.setFaults(faults, for: "northwind")
+        portals.setFaults(faults, for: "sandbox-html-portal")
         _ = try await session.send(HTTPRequest(.get, base + "/payments/remittance"))
         let expired = try await session.send(HTTPRequest(.get, base + "/payments/remittance"))
         #expect(expired.url.contains("/login"))
     }
 
-    @Test func tailspinTokenCursorRateLimitAndExpiry() async throws {
+    @Test func jsonAPITokenCursorRateLimitAndExpiry() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
         var faults = PortalFaults()
         faults.rateLimitEvery = 3
-        portals.setFaults(faults, for: "tailspin")
-        let account = try #require(portals.data.account(client: "globex", portal: "tailspin"))
-        let base = portals.tailspin.url("")
+        portals.setFaults(faults, for: "sandbox-json-api")
+        let account = try #require(portals.data.account(client: "globex", portal: "sandbox-json-api"))
+        let base = portals.jsonAPI.url("")
         var retry = RetryPolicy()
         retry.baseDelay = .milliseconds(10)
         retry.allowNonIdempotent = true
@@ -89,18 +89,18 @@ struct PortalTests {
             ids += ((object?["items"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
             cursor = object?["next_cursor"] as? String
         }
-        #expect(ids.count == portals.data.payments(portal: "tailspin", client: "globex", from: "2026-01-01", to: "2026-12-31").count)
+        #expect(ids.count == portals.data.payments(portal: "sandbox-json-api", client: "globex", from: "2026-01-01", to: "2026-12-31").count)
         let file = try await session.send(HTTPRequest(.get, base + "/api/remittances/\(ids[0])/file", headers: [("Authorization", "Bearer \(token)")]))
         #expect(file.text.hasPrefix("ISA*"))
         let refused = try await session.send(HTTPRequest(.get, base + "/api/remittances", headers: [("Authorization", "Bearer nope")]))
         #expect(refused.status == 401 || refused.status == 429)
     }
 
-    @Test func contosoPasswordThenTOTPWithARotatingSearchField() async throws {
+    @Test func totpPortalPasswordThenTOTPWithARotatingSearchField() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        let account = try #require(portals.data.account(client: "initech", portal: "contoso"))
-        let base = portals.contoso.url("")
+        let account = try #require(portals.data.account(client: "initech", portal: "sandbox-totp-portal"))
+        let base = portals.totpPortal.url("")
         let session = HTTPSession(limits: HTTPTests.quickLimits(), retry: .none)
         let verify = try await session.send(HTTPRequest(.post, base + "/signin", body: .form([("user", account.username), ("pass", account.password)])))
         #expect(verify.url.hasSuffix("/verify"))
@@ -110,7 +110,7 @@ struct PortalTests {
         let stateToken = try #require(PortalTests.hidden("state", in: search.text))
         let results = try await session.send(HTTPRequest(.post, base + "/remittances/search", body: .form([("state", stateToken), ("from", "2026-01-01"), ("to", "2026-12-31")])))
         let files = PortalTests.links(results.text, containing: ".xlsx")
-        #expect(files.count == portals.data.payments(portal: "contoso", client: "initech", from: "2026-01-01", to: "2026-12-31").count)
+        #expect(files.count == portals.data.payments(portal: "sandbox-totp-portal", client: "initech", from: "2026-01-01", to: "2026-12-31").count)
         // The same state value twice is refused: the form must be fetched again.
         let stale = try await session.send(HTTPRequest(.post, base + "/remittances/search", body: .form([("state", stateToken), ("from", "2026-01-01")])))
         #expect(stale.status == 400)
@@ -129,22 +129,22 @@ struct PortalTests {
         defer { portals.stop() }
         var faults = PortalFaults()
         faults.serverErrors = 2
-        portals.setFaults(faults, for: "northwind")
+        portals.setFaults(faults, for: "sandbox-html-portal")
         var retry = RetryPolicy()
         retry.baseDelay = .milliseconds(10)
         let session = HTTPSession(limits: HTTPTests.quickLimits(), retry: retry)
-        #expect(try await session.send(HTTPRequest(.get, portals.northwind.url("/login"))).status == 200)
+        #expect(try await session.send(HTTPRequest(.get, portals.htmlPortal.url("/login"))).status == 200)
         faults = PortalFaults()
         faults.maintenance = true
-        portals.setFaults(faults, for: "northwind")
-        #expect(try await session.send(HTTPRequest(.get, portals.northwind.url("/login"))).text.contains("maintenance"))
+        portals.setFaults(faults, for: "sandbox-html-portal")
+        #expect(try await session.send(HTTPRequest(.get, portals.htmlPortal.url("/login"))).text.contains("maintenance"))
         faults = PortalFaults()
         faults.redirectLoop = true
-        portals.setFaults(faults, for: "northwind")
-        let account = portals.data.account(client: "acme", portal: "northwind")!
-        let login = try await session.send(HTTPRequest(.get, portals.northwind.url("/login"))).text
-        _ = try await session.send(HTTPRequest(.post, portals.northwind.url("/login"), body: .form([
+        portals.setFaults(faults, for: "sandbox-html-portal")
+        let account = portals.data.account(client: "acme", portal: "sandbox-html-portal")!
+        let login = try await session.send(HTTPRequest(.get, portals.htmlPortal.url("/login"))).text
+        _ = try await session.send(HTTPRequest(.post, portals.htmlPortal.url("/login"), body: .form([
             ("__RequestVerificationToken", PortalTests.hidden("__RequestVerificationToken", in: login)!), ("UserName", account.username), ("Password", account.password)])))
-        await #expect(throws: HTTPError.tooManyRedirects(10)) { try await session.send(HTTPRequest(.get, portals.northwind.url("/payments/remittance"))) }
+        await #expect(throws: HTTPError.tooManyRedirects(10)) { try await session.send(HTTPRequest(.get, portals.htmlPortal.url("/payments/remittance"))) }
     }
 }

@@ -28,8 +28,8 @@ struct ClientNameTests {
         let advices = try RemittanceAdviceReader.read(LedgerTests.x12, defaultCurrency: .usd)
         _ = try ledger.importRemittances(advices, bytes: LedgerTests.x12, name: "a.x12", client: "acme corp", format: "x12-820")
         try ledger.addCustomerAlias(client: "acme corp", alias: "RETAILER CO", customerID: "C-1")
-        try database.execute("INSERT INTO totp_use (credential, counter) VALUES ('acme corp/northwind/vendor-2', 7)")
-        try database.execute("INSERT INTO totp_use (credential, counter) VALUES ('acme corpus/northwind', 9)")
+        try database.execute("INSERT INTO totp_use (credential, counter) VALUES ('acme corp/sandbox-html-portal/vendor-2', 7)")
+        try database.execute("INSERT INTO totp_use (credential, counter) VALUES ('acme corpus/sandbox-html-portal', 9)")
         _ = try ledger.importRemittances(try RemittanceAdviceReader.read(LedgerTests.x12, defaultCurrency: .usd), bytes: LedgerTests.x12 + [10],
                                          name: "b.x12", client: "beta", format: "x12-820")
         #expect(try ledger.clientsWithRefusedNames() == ["acme corp"])
@@ -44,8 +44,8 @@ struct ClientNameTests {
         #expect(try ledger.batches(client: "acme-corp").count == 1)
         #expect(try ledger.batches(client: "acme corp").isEmpty)
         #expect(try ledger.customerAliases(client: "acme-corp").map(\.alias) == ["RETAILER CO"])
-        #expect(try database.scalar(String.self, "SELECT credential FROM totp_use WHERE counter = 7") == "acme-corp/northwind/vendor-2")
-        #expect(try database.scalar(String.self, "SELECT credential FROM totp_use WHERE counter = 9") == "acme corpus/northwind", "another client's prefix")
+        #expect(try database.scalar(String.self, "SELECT credential FROM totp_use WHERE counter = 7") == "acme-corp/sandbox-html-portal/vendor-2")
+        #expect(try database.scalar(String.self, "SELECT credential FROM totp_use WHERE counter = 9") == "acme corpus/sandbox-html-portal", "another client's prefix")
         #expect(try database.scalar(Int64.self, "SELECT count(*) FROM client WHERE id = 'acme corp'") == 0)
         #expect(try ledger.batches(client: "beta").count == 1)
     }

@@ -74,8 +74,8 @@ struct LedgerTests {
 
 import NightjarSandbox
 
-/// The files the sandbox portals serve import: Northwind and Contoso CSVs by the shipped
-/// example profile, Tailspin's X12 820s; against the open invoices the same seed produces.
+/// The files the sandbox portals serve import: sandbox-html-portal and sandbox-totp-portal CSVs by the shipped
+/// example profile, sandbox-json-api's X12 820s; against the open invoices the same seed produces.
 @Suite("Sandbox files import")
 struct SandboxFileImportTests {
     @Test func everyFileTheSandboxServesImportsAndBalances() throws {
@@ -98,18 +98,18 @@ struct SandboxFileImportTests {
             let bytes: [UInt8]
             let advices: [RemittanceAdvice]
             switch payment.portal {
-            case "tailspin" where SandboxData.tailspinGivesJSON(client: payment.client):
-                bytes = Array(data.tailspinJSON(payment).utf8)
-                advices = try RemittanceLayoutReader.read(bytes, profile: profiles["tailspin-remittance-json"]!, defaultCurrency: .usd, file: "\(payment.trace).json")
-            case "tailspin":
+            case "sandbox-json-api" where SandboxData.jsonAPIGivesJSON(client: payment.client):
+                bytes = Array(data.jsonAPIRemittanceJSON(payment).utf8)
+                advices = try RemittanceLayoutReader.read(bytes, profile: profiles["sandbox-json-api-remittance"]!, defaultCurrency: .usd, file: "\(payment.trace).json")
+            case "sandbox-json-api":
                 bytes = Array(data.x12(payment).utf8)
                 advices = try RemittanceAdviceReader.read(bytes, defaultCurrency: .usd, file: "\(payment.trace).820")
-            case "contoso":
-                bytes = data.contosoWorkbook(payment)
-                advices = try RemittanceLayoutReader.read(bytes, profile: profiles["contoso-remittance"]!, defaultCurrency: .usd, file: "\(payment.trace).xlsx")
+            case "sandbox-totp-portal":
+                bytes = data.totpPortalWorkbook(payment)
+                advices = try RemittanceLayoutReader.read(bytes, profile: profiles["sandbox-totp-portal-remittance"]!, defaultCurrency: .usd, file: "\(payment.trace).xlsx")
             default:
-                bytes = Array(data.northwindCSV(payment).utf8)
-                advices = try RemittanceLayoutReader.read(bytes, profile: profiles["northwind-remittance"]!, defaultCurrency: .usd, file: "\(payment.trace).csv")
+                bytes = Array(data.htmlPortalCSV(payment).utf8)
+                advices = try RemittanceLayoutReader.read(bytes, profile: profiles["sandbox-html-portal-remittance"]!, defaultCurrency: .usd, file: "\(payment.trace).csv")
             }
             layouts.insert(String(describing: DocumentFormat.detect(bytes)))
             #expect(advices.count == 1)
@@ -119,7 +119,7 @@ struct SandboxFileImportTests {
             let deductions = advices[0].lines.flatMap(\.adjustments)
             #expect(deductions.count == payment.lines.filter { $0.deductionCents > 0 }.count)
             #expect(deductions.allSatisfy { $0.reasonCode == "06" && $0.reasonText?.lowercased() == "shortage: quantity contested" })
-            if payment.portal != "contoso" { #expect(deductions.allSatisfy { $0.reference?.hasPrefix("DM-") == true }) }
+            if payment.portal != "sandbox-totp-portal" { #expect(deductions.allSatisfy { $0.reference?.hasPrefix("DM-") == true }) }
             #expect(advices[0].paymentAdjustments.map(\.amount.minorUnits) == (payment.promotionCents > 0 ? [-payment.promotionCents] : []))
             let result = try ledger.importRemittances(advices, bytes: bytes, name: payment.id, client: ClientID(payment.client), format: payment.portal)
             #expect(!result.alreadyImported)
@@ -137,11 +137,11 @@ struct CustomerAliasTests {
     @Test func payersAreKnownAsTheCustomersTheirAliasesName() throws {
         let ledger = Ledger(database: try ledgerDatabase())
         try ledger.addCustomerAlias(client: "acme", alias: "nwd-0042", customerID: "ACME-C1")
-        try ledger.addCustomerAlias(client: "acme", alias: "Northwind Stores Inc", customerID: "ACME-C2")
-        #expect(try ledger.customers(client: "acme", payerID: "NWD-0042", name: "Northwind Stores Inc").customers == ["ACME-C1", "ACME-C2"])
+        try ledger.addCustomerAlias(client: "acme", alias: "HTML Portal Stores Inc", customerID: "ACME-C2")
+        #expect(try ledger.customers(client: "acme", payerID: "NWD-0042", name: "HTML Portal Stores Inc").customers == ["ACME-C1", "ACME-C2"])
         #expect(try ledger.customers(client: "acme", payerID: "unknown", name: nil).customers.isEmpty)
         // Another client's aliases are never this client's.
-        #expect(try ledger.customers(client: "globex", payerID: "NWD-0042", name: "Northwind Stores Inc").customers.isEmpty)
+        #expect(try ledger.customers(client: "globex", payerID: "NWD-0042", name: "HTML Portal Stores Inc").customers.isEmpty)
         try ledger.addCustomerAlias(client: "acme", alias: "NWD-0042", customerID: "ACME-C3")
         #expect(try ledger.customerAliases(client: "acme").first { $0.alias == "NWD-0042" }?.customerID == "ACME-C3")
         #expect(try ledger.removeCustomerAlias(client: "acme", alias: "nwd-0042"))

@@ -26,7 +26,7 @@ struct MailboxServerTests {
         }
 
         func credential(password: String = Fixture.password) -> ScriptCredential {
-            ScriptCredential(client: "acme", portal: "fabrikam-mail", fields: ["username": "ar-acme", "password": password], allowedOrigins: [server.origin])
+            ScriptCredential(client: "acme", portal: "sandbox-mailbox", fields: ["username": "ar-acme", "password": password], allowedOrigins: [server.origin])
         }
 
         func options(_ name: String, readOnly: Bool = false) -> SourceRunOptions {
@@ -46,7 +46,7 @@ struct MailboxServerTests {
     @Test func eachDocumentIsReadOnceAndEachBadMessageIsReportedAndTheNightGoesOn() async throws {
         let fixture = try Fixture()
         let memory = MemoryOfReads()
-        let reader = MailboxReader(definition: try MailTestSupport.fabrikam(), credential: fixture.credential(), options: fixture.options("first"),
+        let reader = MailboxReader(definition: try MailTestSupport.sandboxMailbox(), credential: fixture.credential(), options: fixture.options("first"),
                                    memory: memory, loginGuard: LoginJournal())
         let outcome = await reader.run()
         #expect(outcome.failure == nil, "\(outcome.failure?.message ?? "")")
@@ -64,13 +64,13 @@ struct MailboxServerTests {
         }
         // Nothing was marked read on the server (no `after import`).
         #expect(fixture.server.messages(of: "ar-acme").allSatisfy { !$0.flags.contains("S") }, "\(fixture.server.messages(of: "ar-acme"))")
-        let second = await MailboxReader(definition: try MailTestSupport.fabrikam(), credential: fixture.credential(), options: fixture.options("second"),
+        let second = await MailboxReader(definition: try MailTestSupport.sandboxMailbox(), credential: fixture.credential(), options: fixture.options("second"),
                                          memory: memory, loginGuard: LoginJournal()).run()
         #expect(second.failure == nil)
         #expect(second.downloads.isEmpty)
         #expect(second.notes.isEmpty && second.refused.isEmpty, "\(second.notes) \(second.refused)")
         let trace = reader.conversation.joined(separator: "\n")
-        #expect(trace.contains("UID SEARCH SINCE 1-Aug-2026 BEFORE 1-Nov-2026 FROM \"remittance@fabrikam.example\" SUBJECT \"Remittance\""), "\(trace.prefix(3000))")
+        #expect(trace.contains("UID SEARCH SINCE 1-Aug-2026 BEFORE 1-Nov-2026 FROM \"remittance@sandbox-mailbox.example\" SUBJECT \"Remittance\""), "\(trace.prefix(3000))")
         #expect(!trace.contains(Fixture.password))
     }
 }
@@ -78,9 +78,9 @@ struct MailboxServerTests {
 extension MailboxServerTests {
     @Test func aCredentialNotBoundToTheServerIsNeverSentThere() async throws {
         let fixture = try Fixture()
-        let elsewhere = ScriptCredential(client: "acme", portal: "fabrikam-mail", fields: ["username": "ar-acme", "password": Fixture.password],
-                                         allowedOrigins: ["imaps://imap.fabrikam.example:993"])
-        let outcome = await MailboxReader(definition: try MailTestSupport.fabrikam(), credential: elsewhere, options: fixture.options("elsewhere"),
+        let elsewhere = ScriptCredential(client: "acme", portal: "sandbox-mailbox", fields: ["username": "ar-acme", "password": Fixture.password],
+                                         allowedOrigins: ["imaps://imap.sandbox-mailbox.example:993"])
+        let outcome = await MailboxReader(definition: try MailTestSupport.sandboxMailbox(), credential: elsewhere, options: fixture.options("elsewhere"),
                                           loginGuard: LoginJournal()).run()
         #expect(outcome.failure?.failureClass == .originRefused, "\(outcome.failure?.message ?? "no failure")")
         let log = (try? String(contentsOfFile: fixture.serverFolder + "/dovecot.log", encoding: .utf8)) ?? ""
@@ -156,7 +156,7 @@ struct MailboxOAuth2Tests {
         }
 
         func credential(refreshToken: String) -> ScriptCredential {
-            ScriptCredential(client: "acme", portal: "fabrikam-mail",
+            ScriptCredential(client: "acme", portal: "sandbox-mailbox",
                              fields: ["username": "ar-acme", "refresh_token": refreshToken, "client_id": "nightjar-ar",
                                       "client_secret": "client-secret-3391", "token_url": tokenEndpoint.url("/token")],
                              allowedOrigins: [server.origin, SourceOrigin.canonical(tokenEndpoint.url("/"))])
@@ -178,7 +178,7 @@ struct MailboxOAuth2Tests {
 
     @Test func aRefreshedAccessTokenSignsInOverOAuthAndNoTokenIsInTheTrace() async throws {
         let fixture = try Fixture()
-        let reader = MailboxReader(definition: try MailTestSupport.fabrikam(signIn: "oauth2"), credential: fixture.credential(refreshToken: fixture.provider.good),
+        let reader = MailboxReader(definition: try MailTestSupport.sandboxMailbox(signIn: "oauth2"), credential: fixture.credential(refreshToken: fixture.provider.good),
                                    options: fixture.options("good"), memory: MemoryOfReads(), loginGuard: LoginJournal())
         let outcome = await reader.run()
         let log = (try? String(contentsOfFile: fixture.folder + "/dovecot/dovecot.log", encoding: .utf8)) ?? ""
@@ -193,7 +193,7 @@ struct MailboxOAuth2Tests {
     @Test func aRevokedRefreshTokenIsAuthFailedAndTheMailboxIsNeverContacted() async throws {
         let fixture = try Fixture()
         let journal = LoginJournal()
-        let outcome = await MailboxReader(definition: try MailTestSupport.fabrikam(signIn: "oauth2"), credential: fixture.credential(refreshToken: fixture.provider.revoked),
+        let outcome = await MailboxReader(definition: try MailTestSupport.sandboxMailbox(signIn: "oauth2"), credential: fixture.credential(refreshToken: fixture.provider.revoked),
                                           options: fixture.options("revoked"), memory: MemoryOfReads(), loginGuard: journal).run()
         #expect(outcome.failure?.failureClass == .authFailed, "\(outcome.failure?.message ?? "no failure")")
         #expect(outcome.failure?.message.contains("invalid_grant") == true)

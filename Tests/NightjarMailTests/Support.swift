@@ -53,22 +53,22 @@ enum MailTestSupport {
         try ScraperChecker.load(text, file: "test.scraper")
     }
 
-    /// The sandbox retailer's mailbox definition (as in scrapers/fabrikam-mail.scraper), with extra lines.
-    static func fabrikam(_ extra: String = "", signIn: String = "password") throws -> ScraperDefinition {
+    /// The sandbox retailer's mailbox definition (as in scrapers/sandbox-mailbox.scraper), with extra lines.
+    static func sandboxMailbox(_ extra: String = "", signIn: String = "password") throws -> ScraperDefinition {
         try definition("""
-            mailbox fabrikam-mail "Fabrikam remittance e-mails"
-            origin "imaps://imap.fabrikam.example"
+            mailbox sandbox-mailbox "Sandbox mailbox remittance e-mails"
+            origin "imaps://imap.sandbox-mailbox.example"
             sign in \(signIn)
             size max 1 MB
             \(extra)
             remittances {
-              messages from "remittance@fabrikam.example" subject "Remittance" {
+              messages from "remittance@sandbox-mailbox.example" subject "Remittance" {
                 attachments name "*.csv" expect type csv
                 attachments name "*.xlsx" expect type xlsx
                 attachments name "*.820" expect type x12
                 body html
               }
-              messages from "remittance@fabrikam.example" subject "Zahlungsavis" {
+              messages from "remittance@sandbox-mailbox.example" subject "Zahlungsavis" {
                 attachments name "*.csv"
               }
             }

@@ -7,7 +7,7 @@ import NightjarLedger
 @Suite struct MorningReportTests {
     static func batch(client: String, payer: String, reference: String, status: String, deductions: [ReviewBatch.Deduction] = []) -> ReviewBatch {
         ReviewBatch(id: 7, client: client, payer: payer, traceNumber: "T1", paymentDate: "2026-11-20", total: Money(minorUnits: 123_456_78, currency: .usd),
-                    balanced: true, difference: Money(minorUnits: 0, currency: .usd), status: "new", file: "remit.csv", portal: "northwind",
+                    balanced: true, difference: Money(minorUnits: 0, currency: .usd), status: "new", file: "remit.csv", portal: "sandbox-html-portal",
                     importedAt: "2026-11-21T03:00:00Z",
                     lines: [ReviewBatch.Line(position: 1, reference: reference, amountPaid: Money(minorUnits: 100_00, currency: .usd), status: status,
                                              rule: "reference.exact", invoice: "INV-1", deductions: deductions)])
@@ -15,10 +15,10 @@ import NightjarLedger
 
     @Test func exceptionsComeFirstAndAmountsAreGrouped() {
         let report = MorningReport(title: "Morning", generatedAt: "now",
-                                   batches: [MorningReportTests.batch(client: "acme", payer: "Northwind", reference: "INV-1", status: "short_paid",
+                                   batches: [MorningReportTests.batch(client: "acme", payer: "sandbox-html-portal", reference: "INV-1", status: "short_paid",
                                                                       deductions: [.init(type: "shortage", reasonCode: "06", amount: Money(minorUnits: 5_00, currency: .usd))])],
-                                   attention: [RunLog.Attention(outcome: "auth_failed", client: "acme", item: "tailspin", file: nil, message: "the portal refused the login",
-                                                                 whatToDo: "check the credential", run: 3)], warnings: ["acme/contoso expires 2026-12-01"])
+                                   attention: [RunLog.Attention(outcome: "auth_failed", client: "acme", item: "sandbox-json-api", file: nil, message: "the portal refused the login",
+                                                                 whatToDo: "check the credential", run: 3)], warnings: ["acme/sandbox-totp-portal expires 2026-12-01"])
         let html = report.html()
         #expect(html.contains("123,456.78 USD"))
         #expect(html.contains("short paid"))
@@ -27,7 +27,7 @@ import NightjarLedger
         // What needs attention comes before everything else.
         #expect(html.range(of: "Needs attention (1)")!.lowerBound < html.range(of: "Client acme")!.lowerBound)
         #expect(html.contains("check the credential"))
-        #expect(html.contains("acme/contoso expires 2026-12-01"))
+        #expect(html.contains("acme/sandbox-totp-portal expires 2026-12-01"))
         let review = html.range(of: "Needs review")!.lowerBound
         let batches = html.range(of: "<h3>Batches</h3>")!.lowerBound
         #expect(review < batches)

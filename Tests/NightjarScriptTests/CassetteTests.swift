@@ -12,7 +12,7 @@ import NightjarSandbox
         return try Cassette.decode(Array(try Data(contentsOf: URL(fileURLWithPath: path))), file: path)
     }
 
-    @Test(arguments: ["northwind", "tailspin", "contoso"])
+    @Test(arguments: ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"])
     func everyShippedCassetteReplays(portal: String) async throws {
         let cassette = try CassetteTests.cassette(portal)
         let (outcome, problems) = await Cassette.verify(cassette, definition: try ScriptTestSupport.shipped(portal),
@@ -24,7 +24,7 @@ import NightjarSandbox
 
     @Test func shippedCassettesHoldNoSecretNoPortAndNoAccountNumber() throws {
         let data = SandboxData()
-        for portal in ["northwind", "tailspin", "contoso"] {
+        for portal in ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"] {
             let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/\(portal).cassette", encoding: .utf8)
             for account in data.accounts { #expect(!text.contains(account.password)) }
             #expect(!text.contains("127.0.0.1"))
@@ -33,35 +33,35 @@ import NightjarSandbox
     }
 
     @Test func aChangedDefinitionFailsItsReplay() async throws {
-        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/northwind.scraper", encoding: .utf8)
+        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/sandbox-html-portal.scraper", encoding: .utf8)
         // A maintainer "simplifies" the row selector and loses the amount column.
         let broken = text.replacingOccurrences(of: "amount xpath(row, \"td[3]\")", with: "amount xpath(row, \"td[2]\")")
-        let (_, problems) = await Cassette.verify(try CassetteTests.cassette("northwind"), definition: try ScriptTestSupport.parse(broken),
+        let (_, problems) = await Cassette.verify(try CassetteTests.cassette("sandbox-html-portal"), definition: try ScriptTestSupport.parse(broken),
                                                   directory: ScriptTestSupport.temporaryDirectory())
         #expect(!problems.isEmpty)
         #expect(problems.first?.contains("now saved as") == true)
         // Skipping the pages loses downloads and leaves recorded requests unmade.
         let noPaging = text.replacingOccurrences(of: "pages next xpath \"//a[@class='next']/@href\" {", with: "if true {")
-        let (_, missing) = await Cassette.verify(try CassetteTests.cassette("northwind"), definition: try ScriptTestSupport.parse(noPaging),
+        let (_, missing) = await Cassette.verify(try CassetteTests.cassette("sandbox-html-portal"), definition: try ScriptTestSupport.parse(noPaging),
                                                  directory: ScriptTestSupport.temporaryDirectory())
         #expect(missing.contains { $0.hasPrefix("no longer downloaded") })
         // A request the cassette does not have is named with what was expected.
         let otherPath = text.replacingOccurrences(of: "get \"/payments/remittance\" query", with: "get \"/payments/remittances\" query")
-        let (_, mismatch) = await Cassette.verify(try CassetteTests.cassette("northwind"), definition: try ScriptTestSupport.parse(otherPath),
+        let (_, mismatch) = await Cassette.verify(try CassetteTests.cassette("sandbox-html-portal"), definition: try ScriptTestSupport.parse(otherPath),
                                                   directory: ScriptTestSupport.temporaryDirectory())
-        #expect(mismatch.first?.contains("the definition sent GET https://suppliers.northwind.example/payments/remittances") == true)
+        #expect(mismatch.first?.contains("the definition sent GET https://suppliers.sandbox-html-portal.example/payments/remittances") == true)
     }
 
     @Test func recordingALiveRunThenReplayingItGivesTheSameFiles() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        let definition = try ScriptTestSupport.shipped("tailspin")
+        let definition = try ScriptTestSupport.shipped("sandbox-json-api")
         let recorder = RecordingTransport(ScriptTestSupport.quickSession())
         let live = await ScriptTestSupport.run(definition, portals: portals, client: "globex", range: ScriptTestSupport.range("2026-09-01", "2026-10-31"),
                                                transport: recorder)
         #expect(live.failure == nil)
-        let cassette = recorder.cassette(portal: "tailspin", range: ScriptTestSupport.range("2026-09-01", "2026-10-31"), kinds: [.remittance],
-                                         origins: [(portals.origins["tailspin"]!, definition.origins[0].url)])
+        let cassette = recorder.cassette(portal: "sandbox-json-api", range: ScriptTestSupport.range("2026-09-01", "2026-10-31"), kinds: [.remittance],
+                                         origins: [(portals.origins["sandbox-json-api"]!, definition.origins[0].url)])
         let decoded = try Cassette.decode(try cassette.encoded(), file: "x")
         let (replayed, problems) = await Cassette.verify(decoded, definition: definition, directory: ScriptTestSupport.temporaryDirectory())
         #expect(replayed.failure == nil)

@@ -96,7 +96,7 @@ import NightjarCore
         }
     }
 
-    @Test(arguments: ["northwind", "tailspin", "contoso"])
+    @Test(arguments: ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"])
     func theShippedDefinitionsAreClean(portal: String) throws {
         let definition = try ScriptTestSupport.shipped(portal)
         #expect(definition.portal == portal)
@@ -138,7 +138,7 @@ import NightjarCore
     /// Random damage to real definitions: always an error or a definition, never a crash or a hang.
     @Test func mangledDefinitionsNeverCrash() throws {
         var generator = SeededRandom(seed: 7)
-        let sources = try ["northwind", "tailspin", "contoso"].map {
+        let sources = try ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"].map {
             try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/\($0).scraper", encoding: .utf8)
         }
         let noise: [String] = ["{", "}", "\"", "'", "(", ")", "|", "${", "\"\"\"", "\\", "\u{0}", "é", "\n", "==", "limit", "0", "99999999999999999999"]

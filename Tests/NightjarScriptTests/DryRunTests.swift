@@ -12,12 +12,12 @@ import NightjarSandbox
         let portals = try SandboxPortals()
         defer { portals.stop() }
         let lines = Lines()
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("northwind"), portals: portals, client: "acme",
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("sandbox-html-portal"), portals: portals, client: "acme",
                                                   range: ScriptTestSupport.range("2026-11-01", "2026-11-30"), dryRun: true, lines: lines)
         #expect(outcome.failure == nil)
         #expect(outcome.requests == 0)
         let text = lines.all.joined(separator: "\n")
-        let origin = portals.origins["northwind"]!
+        let origin = portals.origins["sandbox-html-portal"]!
         #expect(text.contains(#"GET \#(origin)/‹xpath(row, ".//a[.='Download']/@href")›"#), "\(text)")
         #expect(text.contains(#"amount=‹xpath(row, "td[3]")›"#), "\(text)")
         #expect(text.contains(#"date=‹xpath(row, "td[2]")›"#))
@@ -30,8 +30,8 @@ import NightjarSandbox
         let portals = try SandboxPortals()
         defer { portals.stop() }
         let definition = try ScriptTestSupport.parse("""
-        portal northwind "Query"
-        origin main "https://suppliers.northwind.example"
+        portal sandbox-html-portal "Query"
+        origin main "https://suppliers.sandbox-html-portal.example"
         remittances {
           get "/payments/remittance"
           let next = xpath "//a[@class='next page']/@href"

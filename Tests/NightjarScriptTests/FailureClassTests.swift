@@ -7,7 +7,7 @@ import NightjarSandbox
 
 /// Each failure class, produced by the sandbox's faults, reported with the step and line.
 @Suite struct FailureClassTests {
-    @Test(arguments: ["northwind", "tailspin", "contoso"])
+    @Test(arguments: ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"])
     func aWrongPasswordIsAuthFailedAfterExactlyOneAttempt(portal: String) async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
@@ -21,7 +21,7 @@ import NightjarSandbox
         #expect(!failure.message.contains("wrong-password-123"))
     }
 
-    @Test(arguments: ["northwind", "tailspin", "contoso"])
+    @Test(arguments: ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"])
     func aLockedAccountIsAccountLocked(portal: String) async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
@@ -37,7 +37,7 @@ import NightjarSandbox
     @Test func aCodeOnlyAPersonCanTypeEndsTheNightWithMFARequiredAndWorksInteractively() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/contoso.scraper", encoding: .utf8)
+        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/sandbox-totp-portal.scraper", encoding: .utf8)
             .replacingOccurrences(of: "form { code: totp }", with: "form { code: ask \"Code from the authenticator app\" }")
         let definition = try ScriptTestSupport.parse(text)
         let night = await ScriptTestSupport.run(definition, portals: portals, client: "acme")
@@ -51,7 +51,7 @@ import NightjarSandbox
             }
         }
         let morning = await ScriptTestSupport.run(definition, portals: portals, client: "acme",
-                                                  prompt: Person(secret: portals.data.account(client: "acme", portal: "contoso")!.totpSecret))
+                                                  prompt: Person(secret: portals.data.account(client: "acme", portal: "sandbox-totp-portal")!.totpSecret))
         #expect(morning.failure == nil)
         #expect(morning.downloads.count > 0)
     }
@@ -61,8 +61,8 @@ import NightjarSandbox
         defer { portals.stop() }
         var faults = PortalFaults()
         faults.maintenance = true
-        portals.setFaults(faults, for: "northwind")
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("northwind"), portals: portals, client: "acme")
+        portals.setFaults(faults, for: "sandbox-html-portal")
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("sandbox-html-portal"), portals: portals, client: "acme")
         #expect(outcome.failure?.failureClass == .portalUnavailable)
         #expect(outcome.failure?.failureClass.isRetryable == true)
     }
@@ -72,8 +72,8 @@ import NightjarSandbox
         defer { portals.stop() }
         var faults = PortalFaults()
         faults.serverErrors = 1
-        portals.setFaults(faults, for: "northwind")
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("northwind"), portals: portals, client: "acme")
+        portals.setFaults(faults, for: "sandbox-html-portal")
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("sandbox-html-portal"), portals: portals, client: "acme")
         #expect(outcome.failure == nil)
     }
 
@@ -82,15 +82,15 @@ import NightjarSandbox
         defer { portals.stop() }
         var faults = PortalFaults()
         faults.redirectLoop = true
-        portals.setFaults(faults, for: "northwind")
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("northwind"), portals: portals, client: "acme")
+        portals.setFaults(faults, for: "sandbox-html-portal")
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("sandbox-html-portal"), portals: portals, client: "acme")
         #expect(outcome.failure?.failureClass == .portalUnavailable)
     }
 
     @Test func aMissingElementIsLayoutChangedWithThePageKept() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/northwind.scraper", encoding: .utf8)
+        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/sandbox-html-portal.scraper", encoding: .utf8)
             .replacingOccurrences(of: "expect element \"//table[@id='remits'] | //p[@class='empty']\"", with: "expect element \"//table[@id='payments']\"")
         let outcome = await ScriptTestSupport.run(try ScriptTestSupport.parse(text), portals: portals, client: "acme")
         let failure = try #require(outcome.failure)
@@ -103,12 +103,12 @@ import NightjarSandbox
     @Test func anExtractionThatMatchesNothingIsLayoutChanged() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/northwind.scraper", encoding: .utf8)
+        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/sandbox-html-portal.scraper", encoding: .utf8)
             .replacingOccurrences(of: "@name='__RequestVerificationToken'", with: "@name='csrf'")
         let outcome = await ScriptTestSupport.run(try ScriptTestSupport.parse(text), portals: portals, client: "acme")
         #expect(outcome.failure?.failureClass == .layoutChanged)
         #expect(outcome.failure?.problem.contains("matched nothing") == true)
-        #expect(portals.failedLogins(portal: "northwind", username: portals.data.account(client: "acme", portal: "northwind")!.username) == 0)
+        #expect(portals.failedLogins(portal: "sandbox-html-portal", username: portals.data.account(client: "acme", portal: "sandbox-html-portal")!.username) == 0)
     }
 
     @Test func persistentTooManyRequestsIsRateLimited() async throws {
@@ -116,8 +116,8 @@ import NightjarSandbox
         defer { portals.stop() }
         var faults = PortalFaults()
         faults.rateLimitEvery = 1
-        portals.setFaults(faults, for: "tailspin")
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("tailspin"), portals: portals, client: "acme")
+        portals.setFaults(faults, for: "sandbox-json-api")
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("sandbox-json-api"), portals: portals, client: "acme")
         #expect(outcome.failure?.failureClass == .rateLimited)
     }
 
@@ -126,21 +126,21 @@ import NightjarSandbox
         defer { portals.stop() }
         var faults = PortalFaults()
         faults.rateLimitEvery = 4
-        portals.setFaults(faults, for: "tailspin")
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("tailspin"), portals: portals, client: "acme",
+        portals.setFaults(faults, for: "sandbox-json-api")
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("sandbox-json-api"), portals: portals, client: "acme",
                                                   range: ScriptTestSupport.range("2026-10-01", "2026-12-31"))
         #expect(outcome.failure == nil)
-        #expect(outcome.downloads.count == portals.data.payments(portal: "tailspin", client: "acme", from: "2026-10-01", to: "2026-12-31").count)
+        #expect(outcome.downloads.count == portals.data.payments(portal: "sandbox-json-api", client: "acme", from: "2026-10-01", to: "2026-12-31").count)
     }
 
-    @Test(arguments: ["northwind", "tailspin", "contoso"])
+    @Test(arguments: ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"])
     func anExpiredSessionLogsInOnceAndResumes(portal: String) async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
         var faults = PortalFaults()
         let count = portals.data.payments(portal: portal, client: "globex", from: "2026-09-01", to: "2026-12-31").count
-        // Contoso needs a fresh TOTP code per login: let it expire once, half-way through the downloads.
-        faults.sessionLifetime = portal == "contoso" ? (count + 3) / 2 + 1 : 3
+        // sandbox-totp-portal needs a fresh TOTP code per login: let it expire once, half-way through the downloads.
+        faults.sessionLifetime = portal == "sandbox-totp-portal" ? (count + 3) / 2 + 1 : 3
         portals.setFaults(faults, for: portal)
         let lines = Lines()
         let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped(portal), portals: portals, client: "globex",
@@ -151,7 +151,7 @@ import NightjarSandbox
         #expect(outcome.downloads.count == portals.data.payments(portal: portal, client: "globex", from: "2026-09-01", to: "2026-12-31").count)
     }
 
-    /// Tailspin's token says how long it lasts (`expires_in`); the definition's `expires in`
+    /// sandbox-json-api's token says how long it lasts (`expires_in`); the definition's `expires in`
     /// makes the run log in again shortly before, so no request meets an expired token.
     @Test func aTokenIsRenewedBeforeItExpiresWhenThePortalSaysWhen() async throws {
         let portals = try SandboxPortals()
@@ -161,19 +161,19 @@ import NightjarSandbox
         // never renews meets a refusal after 18 s of requests a second apart.
         faults.tokenSeconds = 12
         faults.tokenGraceSeconds = 6
-        portals.setFaults(faults, for: "tailspin")
+        portals.setFaults(faults, for: "sandbox-json-api")
         // Slowed to one request a second, the run outlasts the stated lifetime several times.
-        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/tailspin.scraper", encoding: .utf8)
+        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/sandbox-json-api.scraper", encoding: .utf8)
             .replacingOccurrences(of: "rate 5 per second", with: "rate 1 per second")
         let definition = try ScriptTestSupport.parse(text)
         let lines = Lines()
         let start = ContinuousClock.now
-        let session = await ScraperInterpreter.session(for: definition, origins: [portals.origins["tailspin"]!], recorder: nil)
+        let session = await ScraperInterpreter.session(for: definition, origins: [portals.origins["sandbox-json-api"]!], recorder: nil)
         let outcome = await ScriptTestSupport.run(definition, portals: portals, client: "globex", range: ScriptTestSupport.range("2026-09-01", "2026-12-31"),
                                                   transport: session, lines: lines)
         let elapsed = ContinuousClock.now - start
         #expect(outcome.failure == nil, "\(outcome.failure?.message ?? "")")
-        #expect(outcome.downloads.count == portals.data.payments(portal: "tailspin", client: "globex", from: "2026-09-01", to: "2026-12-31").count)
+        #expect(outcome.downloads.count == portals.data.payments(portal: "sandbox-json-api", client: "globex", from: "2026-09-01", to: "2026-12-31").count)
         #expect(elapsed > .seconds(14), "the run must outlast the stated lifetime for this test to mean anything")
         #expect(outcome.logins >= 3, "renewed at least twice")
         #expect(lines.all.contains { $0.contains("about to expire") })
@@ -207,8 +207,8 @@ import NightjarSandbox
         defer { portals.stop() }
         var faults = PortalFaults()
         faults.rejectSessions = true
-        portals.setFaults(faults, for: "northwind")
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("northwind"), portals: portals, client: "acme")
+        portals.setFaults(faults, for: "sandbox-html-portal")
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("sandbox-html-portal"), portals: portals, client: "acme")
         #expect(outcome.failure?.failureClass == .portalUnavailable)
         #expect(outcome.failure?.problem.contains("expired again") == true)
         #expect(outcome.logins == 2)

@@ -49,14 +49,14 @@ import NightjarSandbox
         }
     }
 
-    @Test(arguments: ["northwind", "tailspin", "contoso"], InjectedAnswer.allCases)
+    @Test(arguments: ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"], InjectedAnswer.allCases)
     func everyRequestFailingEveryWayEndsInAClass(portal: String, answer: InjectedAnswer) async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
         let definition = try FaultInjectionTests.definition(portal)
         var calm = PortalFaults()
         // Sessions expire every few requests: logins happen again in the middle of listings.
-        calm.sessionLifetime = portal == "contoso" ? 0 : 3
+        calm.sessionLifetime = portal == "sandbox-totp-portal" ? 0 : 3
         portals.setFaults(calm, for: portal)
         let baseline = await FaultInjectionTests.night(portal, portals, definition)
         #expect(baseline.allSatisfy { $0.failure == nil }, "\(baseline.compactMap(\.failure))")
@@ -91,10 +91,10 @@ import NightjarSandbox
         defer { portals.stop() }
         var faults = PortalFaults()
         faults.rateLimitEvery = 4
-        portals.setFaults(faults, for: "tailspin")
-        let definition = try FaultInjectionTests.definition("tailspin")
+        portals.setFaults(faults, for: "sandbox-json-api")
+        let definition = try FaultInjectionTests.definition("sandbox-json-api")
         let limiter = OriginLimiter()
-        await limiter.setLimit(OriginLimiter.Limit(concurrency: 4, requestsPerSecond: 200), for: HTTPSession.origin(of: portals.origins["tailspin"]!))
+        await limiter.setLimit(OriginLimiter.Limit(concurrency: 4, requestsPerSecond: 200), for: HTTPSession.origin(of: portals.origins["sandbox-json-api"]!))
         let outcomes = await withTaskGroup(of: ScraperOutcome.self) { group in
             for client in ["acme", "globex", "initech"] {
                 group.addTask {
@@ -108,7 +108,7 @@ import NightjarSandbox
             return all
         }
         #expect(outcomes.allSatisfy { $0.failure == nil }, "\(outcomes.compactMap(\.failure))")
-        #expect(portals.requestCount(portal: "tailspin") > 8)
-        #expect(portals.prematureRequests(portal: "tailspin") == 0)
+        #expect(portals.requestCount(portal: "sandbox-json-api") > 8)
+        #expect(portals.prematureRequests(portal: "sandbox-json-api") == 0)
     }
 }

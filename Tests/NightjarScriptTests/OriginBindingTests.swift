@@ -16,8 +16,8 @@ import NightjarSandbox
 
     static func hostile(_ body: String, foreign: SandboxServer, portals: SandboxPortals) throws -> ScraperDefinition {
         let text = """
-        portal northwind "Hostile"
-        origin main "https://suppliers.northwind.example"
+        portal sandbox-html-portal "Hostile"
+        origin main "https://suppliers.sandbox-html-portal.example"
         origin evil "\(foreign.url(""))"
         \(body)
         """
@@ -106,8 +106,8 @@ import NightjarSandbox
         defer { listener.stop() }
         let (name, body) = OriginBindingTests.hostileBodies[index]
         let definition = try OriginBindingTests.hostile(body.replacingOccurrences(of: "EVIL", with: listener.url("")), foreign: listener, portals: portals)
-        let outcome = await ScriptTestSupport.run(definition, portals: portals, client: "acme", portal: "northwind",
-                                                  originOverrides: ["main": portals.origins["northwind"]!])
+        let outcome = await ScriptTestSupport.run(definition, portals: portals, client: "acme", portal: "sandbox-html-portal",
+                                                  originOverrides: ["main": portals.origins["sandbox-html-portal"]!])
         #expect(outcome.failure?.failureClass == .originRefused, "\(name): \(outcome.failure?.message ?? "no failure")")
         #expect(listener.requestCount == 0, "\(name)")
     }
@@ -137,7 +137,7 @@ import NightjarSandbox
             let bouncer = try SandboxServer { _ in .redirect(listener.url("/collect"), status: status) }
             defer { bouncer.stop() }
             let text = """
-            portal northwind "Bouncer"
+            portal sandbox-html-portal "Bouncer"
             origin main "https://portal.example"
             login {
               post "/login" form { user: vault.username, pass: vault.password }
@@ -148,7 +148,7 @@ import NightjarSandbox
             }
             """
             let definition = try ScraperParser.parse(text, file: "bouncer.scraper")
-            let credential = ScriptTestSupport.credential(portals, client: "acme", portal: "northwind", allowed: [bouncer.url("")])
+            let credential = ScriptTestSupport.credential(portals, client: "acme", portal: "sandbox-html-portal", allowed: [bouncer.url("")])
             let outcome = await ScriptTestSupport.run(definition, portals: portals, client: "acme", credential: credential,
                                                       originOverrides: ["main": bouncer.url("")])
             // The login's answer is the redirect itself; then the download (carrying no secret) may be redirected to the
@@ -161,17 +161,17 @@ import NightjarSandbox
     @Test func aCredentialWithNoOriginsMayBeSentNowhere() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        let credential = ScriptTestSupport.credential(portals, client: "acme", portal: "northwind", allowed: [])
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("northwind"), portals: portals, client: "acme", credential: credential)
+        let credential = ScriptTestSupport.credential(portals, client: "acme", portal: "sandbox-html-portal", allowed: [])
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("sandbox-html-portal"), portals: portals, client: "acme", credential: credential)
         #expect(outcome.failure?.failureClass == .originRefused)
-        #expect(portals.failedLogins(portal: "northwind", username: portals.data.account(client: "acme", portal: "northwind")!.username) == 0)
+        #expect(portals.failedLogins(portal: "sandbox-html-portal", username: portals.data.account(client: "acme", portal: "sandbox-html-portal")!.username) == 0)
     }
 
     @Test func aCredentialBoundElsewhereIsRefusedEvenWhereTheDefinitionPoints() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        let credential = ScriptTestSupport.credential(portals, client: "acme", portal: "northwind", allowed: ["https://suppliers.northwind.example"])
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("northwind"), portals: portals, client: "acme", credential: credential)
+        let credential = ScriptTestSupport.credential(portals, client: "acme", portal: "sandbox-html-portal", allowed: ["https://suppliers.sandbox-html-portal.example"])
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("sandbox-html-portal"), portals: portals, client: "acme", credential: credential)
         #expect(outcome.failure?.failureClass == .originRefused)
         #expect(outcome.failure?.problem.contains("does not allow") == true)
     }
@@ -180,8 +180,8 @@ import NightjarSandbox
         let portals = try SandboxPortals()
         defer { portals.stop() }
         let text = """
-        portal northwind "N"
-        origin main "https://suppliers.northwind.example"
+        portal sandbox-html-portal "N"
+        origin main "https://suppliers.sandbox-html-portal.example"
         remittances {
           let n = vault.username | upper
           download get "/login" kind remittance name "r-${n}.csv"
@@ -195,16 +195,16 @@ import NightjarSandbox
     @Test func aDryRunSendsNothingAndShowsNoSecret() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        let account = portals.data.account(client: "acme", portal: "contoso")!
+        let account = portals.data.account(client: "acme", portal: "sandbox-totp-portal")!
         _ = Redactor.shared.register(text: account.password)
         let lines = Lines()
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("contoso"), portals: portals, client: "acme", dryRun: true, lines: lines)
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("sandbox-totp-portal"), portals: portals, client: "acme", dryRun: true, lines: lines)
         #expect(outcome.failure == nil)
         #expect(outcome.requests == 0)
-        #expect(portals.contoso.requestCount == 0)
+        #expect(portals.totpPortal.requestCount == 0)
         let text = lines.all.joined(separator: "\n")
-        #expect(text.contains("would send (line 13): POST \(portals.origins["contoso"]!)/signin"))
-        #expect(text.contains("would send (line 31): GET \(portals.origins["contoso"]!)/remittances"))
+        #expect(text.contains("would send (line 13): POST \(portals.origins["sandbox-totp-portal"]!)/signin"))
+        #expect(text.contains("would send (line 31): GET \(portals.origins["sandbox-totp-portal"]!)/remittances"))
         #expect(text.contains("would save a remittance"))
         #expect(!text.contains(account.password))
         #expect(text.contains(Redactor.marker))

@@ -16,20 +16,20 @@ import NightjarSandbox
         return HTTPSession(limits: limits, tls: TLSSettings(resolve: ["\(name):\(port):127.0.0.1"]), retry: .none)
     }
 
-    static func northwind(allowingHTTP: Bool) throws -> ScraperDefinition {
-        var text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/northwind.scraper", encoding: .utf8)
+    static func htmlPortal(allowingHTTP: Bool) throws -> ScraperDefinition {
+        var text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/sandbox-html-portal.scraper", encoding: .utf8)
         if allowingHTTP {
-            text = text.replacingOccurrences(of: #"origin main "https://suppliers.northwind.example""#,
-                                             with: #"origin main "https://suppliers.northwind.example" allow-http"#)
+            text = text.replacingOccurrences(of: #"origin main "https://suppliers.sandbox-html-portal.example""#,
+                                             with: #"origin main "https://suppliers.sandbox-html-portal.example" allow-http"#)
         }
         return try ScriptTestSupport.parse(text)
     }
 
     func run(_ definition: ScraperDefinition, portals: SandboxPortals, credentialAllowsHTTP: Bool = false) async -> ScraperOutcome {
-        let port = portals.northwind.port
+        let port = portals.htmlPortal.port
         let origin = "http://portal.test:\(port)"
-        let account = portals.data.account(client: "acme", portal: "northwind")!
-        let credential = ScriptCredential(client: "acme", portal: "northwind", fields: ["username": account.username, "password": account.password],
+        let account = portals.data.account(client: "acme", portal: "sandbox-html-portal")!
+        let credential = ScriptCredential(client: "acme", portal: "sandbox-html-portal", fields: ["username": account.username, "password": account.password],
                                           allowedOrigins: [origin], allowsPlainHTTP: credentialAllowsHTTP)
         return await ScriptTestSupport.run(definition, portals: portals, client: "acme", credential: credential,
                                            range: ScriptTestSupport.range("2026-11-01", "2026-11-30"),
@@ -39,19 +39,19 @@ import NightjarSandbox
     @Test func aPasswordIsNotSentOverPlainHTTPToAnotherMachine() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        let outcome = await run(try Self.northwind(allowingHTTP: false), portals: portals)
+        let outcome = await run(try Self.htmlPortal(allowingHTTP: false), portals: portals)
         #expect(outcome.failure?.failureClass == .originRefused, "\(outcome.failure?.message ?? "no failure")")
         #expect(outcome.failure?.message.contains("over plain http") == true)
         #expect(outcome.failure?.message.contains("allow-http") == true)
         // The sign-in page was fetched (no vault value in it); the password never left.
-        #expect(portals.requestCount(portal: "northwind") == 1)
+        #expect(portals.requestCount(portal: "sandbox-html-portal") == 1)
         #expect(outcome.downloads.isEmpty)
     }
 
     @Test func anOriginMarkedAllowHTTPReceivesIt() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        let outcome = await run(try Self.northwind(allowingHTTP: true), portals: portals)
+        let outcome = await run(try Self.htmlPortal(allowingHTTP: true), portals: portals)
         #expect(outcome.failure == nil, "\(outcome.failure?.message ?? "")")
         #expect(!outcome.downloads.isEmpty)
     }
@@ -59,7 +59,7 @@ import NightjarSandbox
     @Test func aCredentialMarkedAllowHTTPMayBeSentThere() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        let outcome = await run(try Self.northwind(allowingHTTP: false), portals: portals, credentialAllowsHTTP: true)
+        let outcome = await run(try Self.htmlPortal(allowingHTTP: false), portals: portals, credentialAllowsHTTP: true)
         #expect(outcome.failure == nil, "\(outcome.failure?.message ?? "")")
         #expect(!outcome.downloads.isEmpty)
     }

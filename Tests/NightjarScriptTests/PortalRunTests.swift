@@ -8,7 +8,7 @@ import NightjarSandbox
 
 /// The shipped definitions, run against the sandbox portals over real HTTP on loopback.
 @Suite struct PortalRunTests {
-    @Test(arguments: ["northwind", "tailspin", "contoso"])
+    @Test(arguments: ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"])
     func shippedDefinitionDownloadsEveryRemittance(portal: String) async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
@@ -33,19 +33,19 @@ import NightjarSandbox
     @Test func rangesLongerThanTheWindowAreSplit() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        let definition = try ScriptTestSupport.shipped("northwind")
+        let definition = try ScriptTestSupport.shipped("sandbox-html-portal")
         let lines = Lines()
         let outcome = await ScriptTestSupport.run(definition, portals: portals, client: "globex", range: ScriptTestSupport.range("2026-07-01", "2026-12-31"), lines: lines)
         #expect(outcome.failure == nil)
         #expect(lines.all.filter { $0.hasPrefix("window ") }.count == 6)
-        let expected = portals.data.payments(portal: "northwind", client: "globex", from: "2026-07-01", to: "2026-12-31")
+        let expected = portals.data.payments(portal: "sandbox-html-portal", client: "globex", from: "2026-07-01", to: "2026-12-31")
         #expect(outcome.downloads.count == expected.count)
     }
 
     @Test func anEmptyRangeIsNoDocumentsNotAFailure() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        for portal in ["northwind", "tailspin", "contoso"] {
+        for portal in ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"] {
             let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped(portal), portals: portals, client: "acme",
                                                       range: ScriptTestSupport.range("2019-01-01", "2019-01-31"))
             #expect(outcome.failure == nil)

@@ -24,7 +24,7 @@ import NightjarSandbox
     }
 
     @Test func aMaintenancePageWithStatus200IsNotKeptAsTheRemittance() async throws {
-        let outcome = try await SubstitutedAnswerTests.run("northwind", .maintenancePage)
+        let outcome = try await SubstitutedAnswerTests.run("sandbox-html-portal", .maintenancePage)
         #expect(outcome.failure?.failureClass == .portalUnavailable)
         #expect(outcome.failure?.message.contains("the portal answered a web page (\"We'll be back soon\")") == true, "\(String(describing: outcome.failure))")
         #expect(outcome.downloads.count == 1, "only the download before the page is kept")
@@ -32,38 +32,38 @@ import NightjarSandbox
     }
 
     @Test func anEmptyDownloadIsRefused() async throws {
-        let outcome = try await SubstitutedAnswerTests.run("northwind", .empty, after: 0)
+        let outcome = try await SubstitutedAnswerTests.run("sandbox-html-portal", .empty, after: 0)
         #expect(outcome.failure?.failureClass == .portalUnavailable)
         #expect(outcome.failure?.message.contains("is not a remittance: it is empty") == true, "\(String(describing: outcome.failure))")
         #expect(outcome.downloads.isEmpty)
     }
 
     @Test func aContentTypeThatContradictsTheExpectedTypeIsRefused() async throws {
-        let outcome = try await SubstitutedAnswerTests.run("northwind", .wrongContentType, after: 0)
+        let outcome = try await SubstitutedAnswerTests.run("sandbox-html-portal", .wrongContentType, after: 0)
         #expect(outcome.failure?.failureClass == .portalUnavailable)
         #expect(outcome.failure?.message.contains("it came as application/pdf") == true, "\(String(describing: outcome.failure))")
     }
 
     @Test func bytesOfAnotherTypeThanExpectTypeSaysAreRefused() async throws {
-        // Contoso says `expect type xlsx`; its sign-in page instead is HTML.
-        let outcome = try await SubstitutedAnswerTests.run("contoso", .signInPage, after: 0)
+        // sandbox-totp-portal says `expect type xlsx`; its sign-in page instead is HTML.
+        let outcome = try await SubstitutedAnswerTests.run("sandbox-totp-portal", .signInPage, after: 0)
         #expect(outcome.failure?.failureClass == .portalUnavailable)
-        #expect(outcome.failure?.message.contains("web page (\"Contoso Vendor Access\")") == true, "\(String(describing: outcome.failure))")
+        #expect(outcome.failure?.message.contains("web page (\"Sandbox TOTP Portal\")") == true, "\(String(describing: outcome.failure))")
     }
 
     @Test func aCopyOfAPageTheSessionShowedWhenItEndedIsRefused() async throws {
-        // Tailspin's token expires after two uses (a 401 with a JSON error, then a new login);
+        // sandbox-json-api's token expires after two uses (a 401 with a JSON error, then a new login);
         // later the API answers a download with that same error body and status 200.
-        let outcome = try await SubstitutedAnswerTests.run("tailspin", .signInPage, after: 1, lifetime: 2)
+        let outcome = try await SubstitutedAnswerTests.run("sandbox-json-api", .signInPage, after: 1, lifetime: 2)
         #expect(outcome.failure?.failureClass == .portalUnavailable)
         #expect(outcome.failure?.message.contains("the same page the portal showed at sign-in or as an error") == true, "\(String(describing: outcome.failure))")
     }
 
     @Test func aDefinitionCanSayWhatItsPortalsMaintenancePageSays() async throws {
-        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/northwind.scraper", encoding: .utf8)
+        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/sandbox-html-portal.scraper", encoding: .utf8)
             .replacingOccurrences(of: "unavailable if text \"down for maintenance\"", with: "unavailable if text \"being upgraded\"")
             .replacingOccurrences(of: " expect type csv", with: "")
-        let outcome = try await SubstitutedAnswerTests.run("northwind", .maintenancePage, definition: try ScriptTestSupport.parse(text))
+        let outcome = try await SubstitutedAnswerTests.run("sandbox-html-portal", .maintenancePage, definition: try ScriptTestSupport.parse(text))
         #expect(outcome.failure?.failureClass == .portalUnavailable)
         #expect(outcome.failure?.message.contains("the portal says it is unavailable (text \"being upgraded\")") == true, "\(String(describing: outcome.failure))")
     }

@@ -18,7 +18,7 @@ import NightjarSandbox
     }
 
     static func credential() -> ScriptCredential {
-        ScriptCredential(client: "acme", portal: "contoso", fields: [:], allowedOrigins: [], totp: { _ in "123456" })
+        ScriptCredential(client: "acme", portal: "sandbox-totp-portal", fields: [:], allowedOrigins: [], totp: { _ in "123456" })
     }
 
     @Test func withFewSecondsLeftOrACodeAlreadyUsedTheLoginWaits() async throws {
@@ -43,7 +43,7 @@ import NightjarSandbox
         offset.add(30 - now.truncatingRemainder(dividingBy: 30) - 2)
         let source = TOTPCodeSource(now: { Date().timeIntervalSince1970 + offset.value }, sleep: { offset.add($0) })
         let lines = Lines()
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("contoso"), portals: portals, client: "acme",
+        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("sandbox-totp-portal"), portals: portals, client: "acme",
                                                   range: ScriptTestSupport.range("2026-08-01", "2026-08-31"), totp: source, lines: lines)
         #expect(outcome.failure == nil, "\(String(describing: outcome.failure))")
         let waiting = try #require(lines.all.firstIndex { $0.hasPrefix("waiting") && $0.contains("fresh one-time-code period") })

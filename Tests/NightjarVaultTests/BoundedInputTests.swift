@@ -107,11 +107,11 @@ struct BoundedInputTests {
         #expect {
             try Vault.update(paths: vault.paths, as: vault.admin) { v in
                 switch field {
-                case "username": try v.addEntry(client: "acme", portal: "tailspin", CredentialInput(username: nul))
-                case "password": try v.addEntry(client: "acme", portal: "tailspin", CredentialInput(password: nul))
-                case "notes": try v.addEntry(client: "acme", portal: "tailspin", CredentialInput(notes: "a\u{0}b"))
+                case "username": try v.addEntry(client: "acme", portal: "sandbox-json-api", CredentialInput(username: nul))
+                case "password": try v.addEntry(client: "acme", portal: "sandbox-json-api", CredentialInput(password: nul))
+                case "notes": try v.addEntry(client: "acme", portal: "sandbox-json-api", CredentialInput(notes: "a\u{0}b"))
                 case "passphrase": try v.addOperator(name: "dana", roles: [.viewer], passphrase: nul)
-                default: try v.editEntry(client: "acme", portal: "northwind", CredentialInput(extra: ["customer_number": nul]))
+                default: try v.editEntry(client: "acme", portal: "sandbox-html-portal", CredentialInput(extra: ["customer_number": nul]))
                 }
             }
         } throws: { error in
@@ -122,7 +122,7 @@ struct BoundedInputTests {
 
     @Test func nulBytesInACredentialFileAreRefusedWithTheColumnAndLine() throws {
         #expect {
-            try CredentialCSV.parse("portal,username,password\nnorthwind,ap,ok-pass\ntailspin,ar,bad\u{0}pass\n", file: "creds.csv", defaultClient: "acme")
+            try CredentialCSV.parse("portal,username,password\nsandbox-html-portal,ap,ok-pass\nsandbox-json-api,ar,bad\u{0}pass\n", file: "creds.csv", defaultClient: "acme")
         } throws: { error in
             let error = error as? VaultError
             return error?.code == "input.nul_byte" && error?.message.contains("password") == true && error?.location?.line == 3
@@ -140,9 +140,9 @@ struct BoundedInputTests {
         defer { vault.remove() }
         try vault.populate()
         let attempts: [(String, (Vault) throws -> Void)] = [
-            ("client name", { try $0.addEntry(client: name, portal: "northwind", CredentialInput(password: SecretBytes(utf8: "password-1"))) }),
+            ("client name", { try $0.addEntry(client: name, portal: "sandbox-html-portal", CredentialInput(password: SecretBytes(utf8: "password-1"))) }),
             ("portal name", { try $0.addEntry(client: "acme", portal: name, CredentialInput(password: SecretBytes(utf8: "password-1"))) }),
-            ("credential label", { try $0.addEntry(client: "acme", portal: "northwind", label: name, CredentialInput(password: SecretBytes(utf8: "password-1"))) }),
+            ("credential label", { try $0.addEntry(client: "acme", portal: "sandbox-html-portal", label: name, CredentialInput(password: SecretBytes(utf8: "password-1"))) }),
             ("operator name", { try $0.addOperator(name: name, roles: [.viewer], passphrase: SecretBytes(utf8: "passphrase-1")) }),
             ("automation key name", { _ = try $0.createAutomationKey(name: name, clients: nil) }),
             ("client name", { try $0.addClient(name) }),
@@ -157,8 +157,8 @@ struct BoundedInputTests {
                 return (error?.code == "input.invalid_name" && error?.message.contains("the \(field) ") == true) || error?.code == "input.nul_byte"
             }
         }
-        #expect(throws: VaultError.self) { try CredentialName(parsing: "acme/northwind/\(name)") }
-        #expect(try Vault.open(paths: vault.paths, as: vault.admin).list().map(\.name.description) == ["acme/northwind", "globex/tailspin"])
+        #expect(throws: VaultError.self) { try CredentialName(parsing: "acme/sandbox-html-portal/\(name)") }
+        #expect(try Vault.open(paths: vault.paths, as: vault.admin).list().map(\.name.description) == ["acme/sandbox-html-portal", "globex/sandbox-json-api"])
     }
 
     /// A TOTP secret or otpauth URI is a few hundred bytes at most; one past the cap (a CSV field

@@ -30,7 +30,7 @@ struct InsiderTests {
                 try vault.grant("bob", client: "acme")
                 try vault.addOperator(name: "carol", roles: [.reviewer], passphrase: InsiderTests.carolPassphrase)
                 try vault.grantReview(to: "carol", client: "acme")
-                try vault.approveScraper(portal: "northwind", sha256: String(repeating: "a", count: 64))
+                try vault.approveScraper(portal: "sandbox-html-portal", sha256: String(repeating: "a", count: 64))
                 try vault.createAutomationKey(name: "night", clients: nil).write(to: keyPath)
             }
         }
@@ -133,12 +133,12 @@ struct InsiderTests {
         let insider = try setup.insider()
         var body = insider.body
         body.chain.append(try InsiderTests.record(after: insider.committed, signer: insider.actorID, signingKey: insider.keys.signing,
-                                                  [AuthorityOperation(.approve, name: "northwind", subject: .scraper, sha256: InsiderTests.evil)]))
+                                                  [AuthorityOperation(.approve, name: "sandbox-html-portal", subject: .scraper, sha256: InsiderTests.evil)]))
         try InsiderTests.write(body, insider, to: setup)
         #expect(throws: VaultError.self) { try night.verifyAuthority() }
         let last = try AuditLog.readAll(setup.paths.audit).last
         #expect(last?.action == "refused" && last?.principal == "night")
-        #expect(!night.isApproved(portal: "northwind", sha256: InsiderTests.evil))
+        #expect(!night.isApproved(portal: "sandbox-html-portal", sha256: InsiderTests.evil))
         try InsiderTests.expectRefused(setup, as: try setup.night(), name: "night", code: "vault.authority_invalid", mentioning: "carol is not an admin")
     }
 
@@ -150,7 +150,7 @@ struct InsiderTests {
         var body = insider.body
         // Claims alice as its signer; only carol's key (or any key but alice's) could sign it.
         body.chain.append(try InsiderTests.record(after: insider.committed, signer: alice, signingKey: insider.keys.signing,
-                                                  [AuthorityOperation(.approve, name: "northwind", subject: .scraper, sha256: InsiderTests.evil)]))
+                                                  [AuthorityOperation(.approve, name: "sandbox-html-portal", subject: .scraper, sha256: InsiderTests.evil)]))
         try InsiderTests.write(body, insider, to: setup)
         try InsiderTests.expectRefused(setup, as: try setup.night(), name: "night", code: "vault.authority_invalid",
                                        mentioning: "claims to be signed by alice, but the signature is not alice's")
@@ -183,7 +183,7 @@ struct InsiderTests {
                 operations.append(AuthorityOperation(.clientGrant, principal: holder, client: client))
             }
         }
-        operations.append(AuthorityOperation(.approve, name: "northwind", subject: .scraper, sha256: InsiderTests.evil))
+        operations.append(AuthorityOperation(.approve, name: "sandbox-html-portal", subject: .scraper, sha256: InsiderTests.evil))
         var forged = AuthorityState(vaultID: vaultID)
         let entry = try InsiderTests.record(after: forged, signer: insider.actorID, signingKey: insider.keys.signing, operations)
         try forged.append(try JSONDecoder().decode(AuthorityRecord.self, from: Data(entry.payload)), payload: entry.payload, signature: entry.signature)
@@ -255,7 +255,7 @@ struct InsiderTests {
         let oldFile = setup.vault.bytes()
         let oldGeneration = insider.generation
         try Vault.update(paths: setup.paths, as: setup.alice) { vault in
-            try vault.editEntry(client: "acme", portal: "northwind", CredentialInput(password: SecretBytes(utf8: "a-newer-password")))
+            try vault.editEntry(client: "acme", portal: "sandbox-html-portal", CredentialInput(password: SecretBytes(utf8: "a-newer-password")))
         }
         // She puts back the older file and a state that says it is current, signed with her key.
         setup.vault.write(oldFile)

@@ -12,28 +12,28 @@ struct VaultFeatureTests {
         defer { vault.remove() }
         try vault.populate()
         try Vault.update(paths: vault.paths, as: vault.admin) { v in
-            try v.addEntry(client: "acme", portal: "northwind", label: "vendor-2", CredentialInput(
+            try v.addEntry(client: "acme", portal: "sandbox-html-portal", label: "vendor-2", CredentialInput(
                 username: SecretBytes(utf8: "ap2@acme.example"), password: SecretBytes(utf8: "second-vendor-pw"), usernameIsSecret: true))
-            #expect(throws: VaultError.entryExists("acme/northwind/vendor-2")) {
-                try v.addEntry(client: "acme", portal: "northwind", label: "vendor-2", CredentialInput(password: SecretBytes(utf8: "again-pw-1")))
+            #expect(throws: VaultError.entryExists("acme/sandbox-html-portal/vendor-2")) {
+                try v.addEntry(client: "acme", portal: "sandbox-html-portal", label: "vendor-2", CredentialInput(password: SecretBytes(utf8: "again-pw-1")))
             }
         }
         let opened = try Vault.open(paths: vault.paths, as: vault.admin)
-        #expect(try opened.list(client: "acme").map(\.name.description) == ["acme/northwind", "acme/northwind/vendor-2"])
-        let first = try opened.credential(client: "acme", portal: "northwind", purpose: .inspect)
-        let second = try opened.credential(try CredentialName(parsing: "acme/northwind/vendor-2"), purpose: .inspect)
-        #expect(first.password?.unsafeUTF8String() == "acme-northwind-pw" && !first.usernameIsSecret)
+        #expect(try opened.list(client: "acme").map(\.name.description) == ["acme/sandbox-html-portal", "acme/sandbox-html-portal/vendor-2"])
+        let first = try opened.credential(client: "acme", portal: "sandbox-html-portal", purpose: .inspect)
+        let second = try opened.credential(try CredentialName(parsing: "acme/sandbox-html-portal/vendor-2"), purpose: .inspect)
+        #expect(first.password?.unsafeUTF8String() == "acme-sandbox-html-portal-pw" && !first.usernameIsSecret)
         #expect(second.password?.unsafeUTF8String() == "second-vendor-pw" && second.usernameIsSecret)
-        #expect(second.name == "acme/northwind/vendor-2" && second.label == "vendor-2")
+        #expect(second.name == "acme/sandbox-html-portal/vendor-2" && second.label == "vendor-2")
         // Both in one run: one audit record naming each.
         let both = try opened.credentials(try opened.list(client: "acme").map(\.name), purpose: .use(run: "r1"))
-        #expect(both.map(\.name) == ["acme/northwind", "acme/northwind/vendor-2"])
-        #expect(try opened.auditRecords().last?.entries == ["acme/northwind", "acme/northwind/vendor-2"])
+        #expect(both.map(\.name) == ["acme/sandbox-html-portal", "acme/sandbox-html-portal/vendor-2"])
+        #expect(try opened.auditRecords().last?.entries == ["acme/sandbox-html-portal", "acme/sandbox-html-portal/vendor-2"])
         // Removing one leaves the other.
-        try Vault.update(paths: vault.paths, as: vault.admin) { try $0.removeEntry(client: "acme", portal: "northwind", label: "vendor-2") }
-        #expect(try Vault.open(paths: vault.paths, as: vault.admin).list(client: "acme").map(\.name.description) == ["acme/northwind"])
-        try Vault.update(paths: vault.paths, as: vault.admin) { try $0.editEntry(client: "acme", portal: "northwind", CredentialInput(usernameIsSecret: true)) }
-        #expect(try Vault.open(paths: vault.paths, as: vault.admin).credential(client: "acme", portal: "northwind", purpose: .inspect).usernameIsSecret)
+        try Vault.update(paths: vault.paths, as: vault.admin) { try $0.removeEntry(client: "acme", portal: "sandbox-html-portal", label: "vendor-2") }
+        #expect(try Vault.open(paths: vault.paths, as: vault.admin).list(client: "acme").map(\.name.description) == ["acme/sandbox-html-portal"])
+        try Vault.update(paths: vault.paths, as: vault.admin) { try $0.editEntry(client: "acme", portal: "sandbox-html-portal", CredentialInput(usernameIsSecret: true)) }
+        #expect(try Vault.open(paths: vault.paths, as: vault.admin).credential(client: "acme", portal: "sandbox-html-portal", purpose: .inspect).usernameIsSecret)
     }
 
     @Test func oneFileOnboardsManyClientsInOneWriteOrNoneAtAll() throws {
@@ -41,8 +41,8 @@ struct VaultFeatureTests {
         defer { vault.remove() }
         try vault.populate()
         var csv = "client,portal,label,username,password,origins,username_is_secret\n"
-        for client in 0..<50 { csv += "c\(client),northwind,,user\(client),pw-\(client)-secret,https://suppliers.northwind.example,no\n" }
-        csv += "c7,northwind,vendor-2,user7b,pw-7b-secret,https://suppliers.northwind.example,yes\n"
+        for client in 0..<50 { csv += "c\(client),sandbox-html-portal,,user\(client),pw-\(client)-secret,https://suppliers.sandbox-html-portal.example,no\n" }
+        csv += "c7,sandbox-html-portal,vendor-2,user7b,pw-7b-secret,https://suppliers.sandbox-html-portal.example,yes\n"
         let rows = try CredentialCSV.parse(csv, file: "clients.csv")
         #expect(rows.count == 51)
         let generation = try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).generation
@@ -53,13 +53,13 @@ struct VaultFeatureTests {
         let records = try AuditLog.readAll(vault.paths.audit).dropFirst(auditBefore)
         #expect(records.count == 1 && records.first?.action == "import" && records.first?.entries?.count == 51)
         #expect(opened.accessibleClients.count == 52)
-        #expect(try opened.credential(client: "c7", portal: "northwind", label: "vendor-2", purpose: .inspect).usernameIsSecret)
-        #expect(try opened.credential(client: "c49", portal: "northwind", purpose: .inspect).password?.unsafeUTF8String() == "pw-49-secret")
+        #expect(try opened.credential(client: "c7", portal: "sandbox-html-portal", label: "vendor-2", purpose: .inspect).usernameIsSecret)
+        #expect(try opened.credential(client: "c49", portal: "sandbox-html-portal", purpose: .inspect).password?.unsafeUTF8String() == "pw-49-secret")
         // The clients were made in one signed record.
         #expect(opened.authorityRecords().last?.operations.filter { $0.hasPrefix("add client") }.count == 50)
         // A bad row anywhere: nothing imported.
-        let bad = try CredentialCSV.parse("client,portal,password\nnew-1,northwind,pw-aaaa-1\nacme,northwind,pw-bbbb-2\n", file: "bad.csv")
-        #expect(throws: VaultError.entryExists("acme/northwind")) {
+        let bad = try CredentialCSV.parse("client,portal,password\nnew-1,sandbox-html-portal,pw-aaaa-1\nacme,sandbox-html-portal,pw-bbbb-2\n", file: "bad.csv")
+        #expect(throws: VaultError.entryExists("acme/sandbox-html-portal")) {
             try Vault.update(paths: vault.paths, as: vault.admin) { try $0.addEntries(bad.map { ($0.name(defaultClient: nil)!, $0.input) }) }
         }
         #expect(!(try Vault.open(paths: vault.paths, as: vault.admin).accessibleClients.contains("new-1")))
@@ -161,13 +161,13 @@ struct VaultFeatureTests {
         let profile = SHA256.hash(Array("kind = remittance\n".utf8)).hexString
         let rules = SHA256.hash(Array("reason.04 = promotion\n".utf8)).hexString
         try Vault.update(paths: vault.paths, as: vault.admin) { v in
-            try v.approve(.profile, name: "northwind-remittance", sha256: profile)
+            try v.approve(.profile, name: "sandbox-html-portal-remittance", sha256: profile)
             try v.approve(.rules, name: "acme", sha256: rules)
             #expect(throws: VaultError.self) { try v.approve(.rules, name: "acme", sha256: "not-a-digest") }
         }
         let opened = try Vault.open(paths: vault.paths, as: vault.admin)
-        #expect(opened.isApproved(.profile, name: "northwind-remittance", sha256: profile))
-        #expect(!opened.isApproved(.profile, name: "northwind-remittance", sha256: rules))
+        #expect(opened.isApproved(.profile, name: "sandbox-html-portal-remittance", sha256: profile))
+        #expect(!opened.isApproved(.profile, name: "sandbox-html-portal-remittance", sha256: rules))
         #expect(!opened.isApproved(.rules, name: "globex", sha256: rules))
         #expect(opened.approval(.rules, name: "acme", sha256: rules)?.approvedBy == "alice")
         try Vault.update(paths: vault.paths, as: vault.admin) { try $0.withdrawApproval(.rules, name: "acme", sha256: rules) }

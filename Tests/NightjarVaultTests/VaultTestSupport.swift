@@ -24,14 +24,14 @@ struct TestVault {
     func populate() throws -> SecretBytes {
         let (_, recovery) = try Vault.create(paths: paths, adminName: "alice", passphrase: TestVault.adminPassphrase)
         try Vault.update(paths: paths, as: admin) { vault in
-            try vault.addEntry(client: "acme", portal: "northwind", CredentialInput(
-                username: SecretBytes(utf8: "ap@acme.example"), password: SecretBytes(utf8: "acme-northwind-pw"),
+            try vault.addEntry(client: "acme", portal: "sandbox-html-portal", CredentialInput(
+                username: SecretBytes(utf8: "ap@acme.example"), password: SecretBytes(utf8: "acme-sandbox-html-portal-pw"),
                 totp: try TOTPSettings.parse(SecretBytes(utf8: "JBSWY3DPEHPK3PXP")),
                 extra: ["customer_number": SecretBytes(utf8: "C-99812")],
-                allowedOrigins: [try Origin("https://suppliers.northwind.example")]))
-            try vault.addEntry(client: "globex", portal: "tailspin", CredentialInput(
-                username: SecretBytes(utf8: "ar@globex.example"), password: SecretBytes(utf8: "globex-tailspin-pw"),
-                allowedOrigins: [try Origin("https://portal.tailspin.example")]))
+                allowedOrigins: [try Origin("https://suppliers.sandbox-html-portal.example")]))
+            try vault.addEntry(client: "globex", portal: "sandbox-json-api", CredentialInput(
+                username: SecretBytes(utf8: "ar@globex.example"), password: SecretBytes(utf8: "globex-sandbox-json-api-pw"),
+                allowedOrigins: [try Origin("https://portal.sandbox-json-api.example")]))
         }
         return recovery
     }

@@ -11,16 +11,16 @@ struct VaultTests {
         defer { vault.remove() }
         try vault.populate()
         let opened = try Vault.open(paths: vault.paths, as: vault.admin)
-        let credential = try opened.credential(client: "acme", portal: "northwind", purpose: .use(run: "r1"))
-        #expect(credential.password?.unsafeUTF8String() == "acme-northwind-pw")
+        let credential = try opened.credential(client: "acme", portal: "sandbox-html-portal", purpose: .use(run: "r1"))
+        #expect(credential.password?.unsafeUTF8String() == "acme-sandbox-html-portal-pw")
         #expect(credential.extra["customer_number"]?.unsafeUTF8String() == "C-99812")
-        #expect(credential.allowedOrigins.map(\.description) == ["https://suppliers.northwind.example:443"])
-        #expect(Redactor.shared.containsSecret("x acme-northwind-pw y"))
+        #expect(credential.allowedOrigins.map(\.description) == ["https://suppliers.sandbox-html-portal.example:443"])
+        #expect(Redactor.shared.containsSecret("x acme-sandbox-html-portal-pw y"))
         // RFC 6238 over the stored secret (JBSWY3DPEHPK3PXP = "Hello!\xde\xad\xbe\xef").
         #expect(credential.totp?.code(at: 59).count == 6)
         let list = try opened.list()
-        #expect(list.map { "\($0.client)/\($0.portal)" } == ["acme/northwind", "globex/tailspin"])
-        #expect(!String(decoding: vault.bytes(), as: UTF8.self).contains("acme-northwind-pw"))
+        #expect(list.map { "\($0.client)/\($0.portal)" } == ["acme/sandbox-html-portal", "globex/sandbox-json-api"])
+        #expect(!String(decoding: vault.bytes(), as: UTF8.self).contains("acme-sandbox-html-portal-pw"))
         #expect(SecureFile.mode(of: vault.paths.vault) == 0o600)
     }
 
@@ -90,13 +90,13 @@ struct VaultTests {
         body.clients[globex].sealed = body.clients[acme].sealed
         try VaultTamper.rewrite(vault, body: body, key: opened.vaultKey)
         #expect(throws: VaultError.self) {
-            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(client: "globex", portal: "tailspin", purpose: .inspect)
+            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(client: "globex", portal: "sandbox-json-api", purpose: .inspect)
         }
         // An older sealed list of acme put back (its generation edited to match the file's).
         vault.write(original)
         let before = opened.body.clients[acme]
         try Vault.update(paths: vault.paths, as: vault.admin) { vault in
-            try vault.editEntry(client: "acme", portal: "northwind", CredentialInput(password: SecretBytes(utf8: "changed-password-1")))
+            try vault.editEntry(client: "acme", portal: "sandbox-html-portal", CredentialInput(password: SecretBytes(utf8: "changed-password-1")))
         }
         let changed = try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false)
         body = changed.body
@@ -104,21 +104,21 @@ struct VaultTests {
         body.clients[index].sealed = before.sealed
         try VaultTamper.rewrite(vault, body: body, key: changed.vaultKey)
         #expect(throws: VaultError.self) {
-            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(client: "acme", portal: "northwind", purpose: .inspect)
+            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(client: "acme", portal: "sandbox-html-portal", purpose: .inspect)
         }
         // The current list with the generation it was sealed at edited.
         body = changed.body
         body.clients[index].sealedGeneration -= 1
         try VaultTamper.rewrite(vault, body: body, key: changed.vaultKey)
         #expect(throws: VaultError.self) {
-            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(client: "acme", portal: "northwind", purpose: .inspect)
+            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(client: "acme", portal: "sandbox-html-portal", purpose: .inspect)
         }
         // The key version changed alone.
         body = changed.body
         body.clients[index].keyVersion += 1
         try VaultTamper.rewrite(vault, body: body, key: changed.vaultKey)
         #expect(throws: VaultError.self) {
-            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(client: "acme", portal: "northwind", purpose: .inspect)
+            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(client: "acme", portal: "sandbox-html-portal", purpose: .inspect)
         }
     }
 
@@ -144,7 +144,7 @@ struct VaultTests {
         let old = vault.bytes()
         let oldGeneration = try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).generation
         try Vault.update(paths: vault.paths, as: vault.admin) { vault in
-            try vault.editEntry(client: "acme", portal: "northwind", CredentialInput(password: SecretBytes(utf8: "new-password-1")))
+            try vault.editEntry(client: "acme", portal: "sandbox-html-portal", CredentialInput(password: SecretBytes(utf8: "new-password-1")))
         }
         vault.write(old)
         #expect(throws: VaultError.rollback(found: oldGeneration, expected: oldGeneration + 1)) {
@@ -172,7 +172,7 @@ struct VaultTests {
         let asBob = try Vault.open(paths: vault.paths, as: bob)
         #expect(asBob.accessibleClients == ["acme"])
         #expect(throws: VaultError.notGranted(principal: "bob", client: "globex")) {
-            try asBob.credential(client: "globex", portal: "tailspin", purpose: .reveal)
+            try asBob.credential(client: "globex", portal: "sandbox-json-api", purpose: .reveal)
         }
         // At the key level: no wrap of globex's key opens with bob's private key.
         #expect(asBob.clientKeys["globex"] == nil)
@@ -183,7 +183,7 @@ struct VaultTests {
             }
         }
         let exposed = try Vault.update(paths: vault.paths, as: vault.admin) { try $0.revoke("bob", client: "acme") }
-        #expect(exposed == ["acme/northwind"])
+        #expect(exposed == ["acme/sandbox-html-portal"])
         let afterRevoke = try Vault.open(paths: vault.paths, as: bob)
         #expect(afterRevoke.accessibleClients.isEmpty)
         let acme = afterRevoke.body.clients.first { $0.id == "acme" }!
@@ -195,8 +195,8 @@ struct VaultTests {
         }
         // The admin still reads the re-encrypted entry, and it is marked for rotation.
         let admin = try Vault.open(paths: vault.paths, as: vault.admin)
-        #expect(try admin.credential(client: "acme", portal: "northwind", purpose: .inspect).password?.unsafeUTF8String() == "acme-northwind-pw")
-        #expect(admin.rotationMarks.map(\.portal) == ["northwind"])
+        #expect(try admin.credential(client: "acme", portal: "sandbox-html-portal", purpose: .inspect).password?.unsafeUTF8String() == "acme-sandbox-html-portal-pw")
+        #expect(admin.rotationMarks.map(\.portal) == ["sandbox-html-portal"])
         #expect(try admin.access(client: "acme") == ["alice", "recovery"])
     }
 
@@ -247,14 +247,14 @@ struct VaultTests {
         defer { vault.remove() }
         try vault.populate()
         let opened = try Vault.open(paths: vault.paths, as: vault.admin)
-        _ = try opened.credential(client: "acme", portal: "northwind", purpose: .reveal)
-        _ = try opened.credential(client: "acme", portal: "northwind", purpose: .totp)
+        _ = try opened.credential(client: "acme", portal: "sandbox-html-portal", purpose: .reveal)
+        _ = try opened.credential(client: "acme", portal: "sandbox-html-portal", purpose: .totp)
         let (count, _) = try opened.verifyAudit()
         #expect(count >= 6)
         let actions = try opened.auditRecords().map(\.action)
         #expect(actions.contains("reveal") && actions.contains("totp") && actions.contains("unlock"))
         let log = try String(contentsOfFile: vault.paths.audit, encoding: .utf8)
-        #expect(!log.contains("acme-northwind-pw"))
+        #expect(!log.contains("acme-sandbox-html-portal-pw"))
         var lines = log.split(separator: "\n").map(String.init)
         // An edited record.
         let edited = lines.enumerated().map { $0.offset == 2 ? $0.element.replacingOccurrences(of: "\"reveal\"", with: "\"show\"").replacingOccurrences(of: "\"add\"", with: "\"edit\"") : $0.element }
@@ -283,7 +283,7 @@ struct VaultTests {
         let opened = try Vault.open(paths: vault.paths, as: vault.admin)
         try FileManager.default.removeItem(atPath: vault.paths.audit)
         try FileManager.default.createDirectory(atPath: vault.paths.audit, withIntermediateDirectories: false)
-        #expect(throws: VaultError.self) { try opened.credential(client: "acme", portal: "northwind", purpose: .reveal) }
+        #expect(throws: VaultError.self) { try opened.credential(client: "acme", portal: "sandbox-html-portal", purpose: .reveal) }
     }
 
     @Test func kdfParametersAreBoundedBeforeAnyDerivation() throws {
@@ -327,14 +327,14 @@ struct VaultTests {
 
     @Test func credentialCSVImportReadsKeePassXCExports() throws {
         let csv = "\"Group\",\"Title\",\"Username\",\"Password\",\"URL\",\"Notes\",\"TOTP\"\n"
-            + "\"Root\",\"Northwind\",\"ap@acme\",\"p,w\"\"1\",\"https://suppliers.northwind.example\",\"line1\nline2\",\"\"\n"
+            + "\"Root\",\"Sandbox HTML Portal\",\"ap@acme\",\"p,w\"\"1\",\"https://suppliers.sandbox-html-portal.example\",\"line1\nline2\",\"\"\n"
         let rows = try CredentialCSV.parse(csv, file: "export.csv")
         #expect(rows.count == 1)
-        #expect(rows[0].portal == "northwind")
+        #expect(rows[0].portal == "sandbox-html-portal")
         #expect(rows[0].input.password?.unsafeUTF8String() == "p,w\"1")
         #expect(rows[0].input.notes == "line1\nline2")
         #expect {
-            try CredentialCSV.parse("portal,password\nnorthwind,x\nnorthwind,y\n", file: "dup.csv")
+            try CredentialCSV.parse("portal,password\nsandbox-html-portal,x\nsandbox-html-portal,y\n", file: "dup.csv")
         } throws: { error in
             (error as? VaultError)?.location?.line == 3
         }

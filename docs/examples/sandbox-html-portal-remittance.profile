@@ -1,7 +1,7 @@
-# The sandbox's Northwind portal: the payment in a preamble above the table, one row per invoice
-# (the amount before its deductions) and one per deduction, told apart by "Line Type"; a
-# deduction naming no invoice is taken off the whole payment; a Total row closes the advice.
-name = northwind-remittance
+# The CSV advice of the sandbox's HTML portal, shaped like a retailer portal's export: the payment in a preamble
+# above the table, one row per invoice (the amount before its deductions) and one per deduction, told apart by
+# "Line Type"; a deduction naming no invoice is taken off the whole payment; a Total row closes the advice.
+name = sandbox-html-portal-remittance
 kind = remittance
 date_format = "MM/dd/yyyy"
 currency = USD

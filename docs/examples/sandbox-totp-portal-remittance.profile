@@ -1,7 +1,7 @@
-# The sandbox's Contoso portal: an Excel workbook with the payment above the table, each invoice
-# with its deduction beside it (the net paid in the last column), a promotion row taken off the
-# whole payment, and a Total row.
-name = contoso-remittance
+# The Excel advice of the sandbox's two-step portal, shaped like a vendor portal's workbook: the payment above the
+# table, each invoice with its deduction beside it (the net paid in the last column), a promotion row taken off
+# the whole payment, and a Total row.
+name = sandbox-totp-portal-remittance
 kind = remittance
 format = xlsx
 currency = USD

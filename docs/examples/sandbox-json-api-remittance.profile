@@ -1,6 +1,6 @@
-# The sandbox's Tailspin API answers some accounts in JSON: one remittance per document, lines
-# stating their net paid with the adjustments that explain it, and adjustments of the payment.
-name = tailspin-json
+# The JSON the sandbox's JSON API gives some accounts, shaped like a supplier API's: one remittance per document,
+# lines stating their net paid with the adjustments that explain it, and adjustments of the payment.
+name = sandbox-json-api-remittance
 kind = remittance
 format = json
 payments = "remittance"
