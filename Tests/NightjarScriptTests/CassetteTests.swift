@@ -92,7 +92,7 @@ import NightjarSandbox
             return nil
         }
         #expect(code { _ = try Cassette.decode(bytes, file: "s.cassette") } != nil)
-        let portal = try Self.cassette("tailspin").encoded()
+        let portal = try Self.cassette("sandbox-json-api").encoded()
         #expect(code { _ = try SourceCassette.decode(portal, file: "p.cassette") } == "cassette.invalid")
         var renamed = source
         renamed.format = "nightjar-source-cassette/0"
