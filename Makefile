@@ -11,7 +11,7 @@ TEST_PKGS    := procps chromium chromium-driver python3-selenium poppler-utils h
 DEB_PKGS     := dpkg-dev binutils lintian
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup setup-test setup-deb build release test demo demo-mail bench examples man completions install deb clean
+.PHONY: all setup setup-test setup-deb build release lint format test demo demo-mail bench examples man completions install deb clean
 
 all: build
 
@@ -54,7 +54,14 @@ TIMED_SUITES := NightjarHTTPTests|NightjarScriptTests
 
 # The packages first: the package test (NightjarPackageTests in NightjarCLITests) installs them
 # into a temporary root and runs them from there.
-test: setup-test deb
+# Code style (.swift-format): `make lint` fails on any file the formatter would change; `make format` changes them.
+lint:
+	git ls-files -z '*.swift' | xargs -0 $(SWIFT) format lint --strict --parallel
+
+format:
+	git ls-files -z '*.swift' | xargs -0 $(SWIFT) format format -i --parallel
+
+test: setup-test lint deb
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel --num-workers 2 --filter '$(TIMED_SUITES)'
 	$(SWIFT) test --skip-build --parallel --num-workers 2 --skip '$(TIMED_SUITES)'
@@ -66,7 +73,7 @@ demo: release
 demo-mail: setup-test
 	$(SWIFT) build --product nightjar
 	$(SWIFT) build --product nightjar-sandbox
-	./scripts/demo-mail.sh
+	./.ci/demo-mail
 
 bench: setup
 	$(SWIFT) build -c release --product nightjar-bench
@@ -96,7 +103,7 @@ install:
 	  $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/nightjar/examples
 	install -m 0755 $(BIN)/nightjar $(BIN)/nightjar-sandbox $(DESTDIR)$(PREFIX)/bin/
 	$(BIN)/nightjar man --out $(DESTDIR)$(PREFIX)/share/man/man1 >/dev/null
-	sed "s/VERSION/$$($(BIN)/nightjar --version | sed 's/^nightjar //')/" packaging/debian/nightjar-sandbox.1 \
+	sed "s/VERSION/$$($(BIN)/nightjar --version | sed 's/^nightjar //')/" .ci/debian/nightjar-sandbox.1 \
 	  > $(DESTDIR)$(PREFIX)/share/man/man1/nightjar-sandbox.1
 	$(BIN)/nightjar completions bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/nightjar
 	$(BIN)/nightjar completions zsh > $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_nightjar
@@ -109,7 +116,7 @@ install:
 # nightjar_VERSION_ARCH.deb and nightjar-sandbox_VERSION_ARCH.deb in DEBDIR, from `make release`.
 DEBDIR ?= .build/deb
 deb: setup-deb release
-	./scripts/build-deb.sh $(DEBDIR) .build/release
+	./.ci/build-deb $(DEBDIR) .build/release
 
 # The example definitions, cassettes and profiles inside the binary (after changing scrapers/ or docs/examples/).
 examples:
