@@ -20,12 +20,16 @@ struct Benchmark {
 /// The machine the figures come from.
 enum Machine {
     static var description: String {
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        let cpu =
+            (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }?
             .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-        let memory = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8))?
+        let memory =
+            (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("MemTotal") }?
-            .split(separator: " ").dropFirst().first.flatMap { Double($0) }.map { String(format: "%.1f GiB", $0 / 1_048_576) } ?? "?"
+            .split(separator: " ").dropFirst().first.flatMap { Double($0) }.map {
+                String(format: "%.1f GiB", $0 / 1_048_576)
+            } ?? "?"
         var name = utsname()
         uname(&name)
         let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
@@ -73,7 +77,8 @@ enum Runner {
                 let figures = try benchmark.body()
                 let encoder = JSONEncoder()
                 for figure in figures { print(String(decoding: try encoder.encode(figure), as: UTF8.self)) }
-                let peak = Figure(benchmark: benchmark.name + " peak memory", value: peakMemoryMiB(), unit: "MiB", goal: nil)
+                let peak = Figure(
+                    benchmark: benchmark.name + " peak memory", value: peakMemoryMiB(), unit: "MiB", goal: nil)
                 print(String(decoding: try encoder.encode(peak), as: UTF8.self))
                 return 0
             } catch {
@@ -89,8 +94,10 @@ enum Runner {
         print("Nightjar benchmarks (release build)")
         print("machine: \(Machine.description)")
         print("")
-        print("benchmark".padding(toLength: 66, withPad: " ", startingAt: 0) + "figure".padding(toLength: 14, withPad: " ", startingAt: 0)
-            + "unit".padding(toLength: 10, withPad: " ", startingAt: 0) + "goal")
+        print(
+            "benchmark".padding(toLength: 66, withPad: " ", startingAt: 0)
+                + "figure".padding(toLength: 14, withPad: " ", startingAt: 0)
+                + "unit".padding(toLength: 10, withPad: " ", startingAt: 0) + "goal")
         var failed = false
         for benchmark in selected {
             let process = Process()
@@ -108,10 +115,12 @@ enum Runner {
             if process.terminationStatus != 0 { failed = true }
             for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
                 guard let figure = try? JSONDecoder().decode(Figure.self, from: Data(line.utf8)) else { continue }
-                let value = figure.value >= 100 ? String(format: "%.0f", figure.value) : String(format: "%.2f", figure.value)
-                print(figure.benchmark.padding(toLength: 66, withPad: " ", startingAt: 0)
-                    + value.padding(toLength: 14, withPad: " ", startingAt: 0)
-                    + figure.unit.padding(toLength: 10, withPad: " ", startingAt: 0) + (figure.goal ?? ""))
+                let value =
+                    figure.value >= 100 ? String(format: "%.0f", figure.value) : String(format: "%.2f", figure.value)
+                print(
+                    figure.benchmark.padding(toLength: 66, withPad: " ", startingAt: 0)
+                        + value.padding(toLength: 14, withPad: " ", startingAt: 0)
+                        + figure.unit.padding(toLength: 10, withPad: " ", startingAt: 0) + (figure.goal ?? ""))
             }
         }
         return failed ? 1 : 0

@@ -26,7 +26,8 @@ func write820(to path: String, payments: Int, lines: Int) throws -> Int {
         size += data.count
         try handle.write(contentsOf: data)
     }
-    try emit("ISA*00*          *00*          *ZZ*RETAILER       *ZZ*SUPPLIER       *261124*0100*U*00401*000000001*0*P*>~\n")
+    try emit(
+        "ISA*00*          *00*          *ZZ*RETAILER       *ZZ*SUPPLIER       *261124*0100*U*00401*000000001*0*P*>~\n")
     try emit("GS*RA*RETAILER*SUPPLIER*20261124*0100*1*X*004010~\n")
     for payment in 0..<payments {
         let control = String(format: "%04d", payment + 1)
@@ -35,13 +36,18 @@ func write820(to path: String, payments: Int, lines: Int) throws -> Int {
         for line in 0..<lines {
             let cents = 10_000 + (payment * 7 + line * 13) % 90_000
             total += cents - 100
-            body.append("RMR*IV*\(benchInvoiceNumber(payment: payment, line: line))*PI*\(cents / 100).\(String(format: "%02d", cents % 100))*\(cents / 100).\(String(format: "%02d", cents % 100))")
+            body.append(
+                "RMR*IV*\(benchInvoiceNumber(payment: payment, line: line))*PI*\(cents / 100).\(String(format: "%02d", cents % 100))*\(cents / 100).\(String(format: "%02d", cents % 100))"
+            )
             body.append("REF*PO*PO\(line)")
             body.append("DTM*003*20261101")
             body.append("ADX*-1.00*01")
         }
-        let head = ["ST*820*\(control)", "BPR*C*\(total / 100).\(String(format: "%02d", total % 100))*C*ACH*CTX*01*111000025*DA*123456789*1234567890**01*222000025*DA*987654321*20261124",
-                    "TRN*1*TRACE\(payment)*1234567890", "N1*PR*RETAILER CO*92*V123", "N1*PE*SUPPLIER INC", "ENT*1"]
+        let head = [
+            "ST*820*\(control)",
+            "BPR*C*\(total / 100).\(String(format: "%02d", total % 100))*C*ACH*CTX*01*111000025*DA*123456789*1234567890**01*222000025*DA*987654321*20261124",
+            "TRN*1*TRACE\(payment)*1234567890", "N1*PR*RETAILER CO*92*V123", "N1*PE*SUPPLIER INC", "ENT*1",
+        ]
         let all = head + body
         try emit(all.joined(separator: "~\n") + "~\nSE*\(all.count + 1)*\(control)~\n")
     }
@@ -52,7 +58,11 @@ func write820(to path: String, payments: Int, lines: Int) throws -> Int {
 func migratedDatabase(_ path: String) throws -> Database {
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     let database = try Database(path: path)
-    try Migrator.migrate(database, LedgerSchema.statements.enumerated().map { Migration(version: $0.offset + 1, name: $0.element.name, sql: $0.element.sql) })
+    try Migrator.migrate(
+        database,
+        LedgerSchema.statements.enumerated().map {
+            Migration(version: $0.offset + 1, name: $0.element.name, sql: $0.element.sql)
+        })
     return database
 }
 
@@ -83,13 +93,22 @@ func x12ParseThroughput() throws -> [Figure] {
     }
     precondition(terminators > 2_000_000)
     let megabytes = Double(bytes.count) / 1e6
-    return [Figure(benchmark: "x12 820 parse into payments (\(bytes.count / 1_000_000) MB, \(payments * 250) lines)", value: megabytes / seconds,
-                   unit: "MB/s", goal: ">= 300 MB/s"),
-            Figure(benchmark: "x12 820 parse time / memchr scan time", value: seconds / scan, unit: "x", goal: "<= 3x"),
-            Figure(benchmark: "x12 reader: every segment and element located, envelopes checked (\(summary.segments) segments)", value: megabytes / structure,
-                   unit: "MB/s", goal: ">= 300 MB/s"),
-            Figure(benchmark: "x12 reader time / memchr scan time", value: structure / scan, unit: "x", goal: "<= 3x"),
-            Figure(benchmark: "x12 baseline: memchr for each '~' of the same bytes", value: megabytes / scan, unit: "MB/s", goal: nil)]
+    return [
+        Figure(
+            benchmark: "x12 820 parse into payments (\(bytes.count / 1_000_000) MB, \(payments * 250) lines)",
+            value: megabytes / seconds,
+            unit: "MB/s", goal: ">= 300 MB/s"),
+        Figure(benchmark: "x12 820 parse time / memchr scan time", value: seconds / scan, unit: "x", goal: "<= 3x"),
+        Figure(
+            benchmark:
+                "x12 reader: every segment and element located, envelopes checked (\(summary.segments) segments)",
+            value: megabytes / structure,
+            unit: "MB/s", goal: ">= 300 MB/s"),
+        Figure(benchmark: "x12 reader time / memchr scan time", value: structure / scan, unit: "x", goal: "<= 3x"),
+        Figure(
+            benchmark: "x12 baseline: memchr for each '~' of the same bytes", value: megabytes / scan, unit: "MB/s",
+            goal: nil),
+    ]
 }
 
 /// Importing 1,000,000 lines from a file (hash, parse, store), beside raw inserts of the same rows.
@@ -105,8 +124,11 @@ func importMillionLines() throws -> [Figure] {
     var lines = 0
     let importCPU = cpuSeconds()
     let seconds = try measure {
-        guard case .imported(let result) = try importer.importFile(try InputFile(path: path), name: "big.x12", client: "bench", portal: nil,
-                                                                   into: Ledger(database: database)) else { throw GeneralError(code: "bench", message: "not imported", exitStatus: .failure) }
+        guard
+            case .imported(let result) = try importer.importFile(
+                try InputFile(path: path), name: "big.x12", client: "bench", portal: nil,
+                into: Ledger(database: database))
+        else { throw GeneralError(code: "bench", message: "not imported", exitStatus: .failure) }
         lines = result.lines
     }
     let importCPUSeconds = cpuSeconds() - importCPU
@@ -114,32 +136,40 @@ func importMillionLines() throws -> [Figure] {
     precondition(lines == 1_000_000)
 
     // The baseline: the same rows, already in memory, through prepared statements in one transaction.
-    let advices = try RemittanceAdviceReader.read(Array(try Data(contentsOf: URL(fileURLWithPath: path))), defaultCurrency: .usd)
+    let advices = try RemittanceAdviceReader.read(
+        Array(try Data(contentsOf: URL(fileURLWithPath: path))), defaultCurrency: .usd)
     let raw = try migratedDatabase(folder + "/raw.sqlite")
     try raw.execute("INSERT INTO client (id, created_at) VALUES ('bench', '2026-01-01T00:00:00Z')")
-    try raw.execute("INSERT INTO source_file (client_id, sha256, original_name, kind, format, size, imported_at) VALUES ('bench', 'x', 'big.x12', 'remittance', 'x12-820', 0, 'now')")
+    try raw.execute(
+        "INSERT INTO source_file (client_id, sha256, original_name, kind, format, size, imported_at) VALUES ('bench', 'x', 'big.x12', 'remittance', 'x12-820', 0, 'now')"
+    )
     try raw.execute("PRAGMA foreign_keys = OFF")
     // The page cache the ledger's import uses, so the two write alike.
     try raw.execute("PRAGMA cache_size = \(Ledger.importCacheKiB)")
     let rawCPU = cpuSeconds()
     let rawSeconds = try measure {
         try raw.transaction {
-            let batch = try raw.prepared("""
+            let batch = try raw.prepared(
+                """
                 INSERT INTO remittance_batch (client_id, source_file_id, position, control_number, payer_name, payer_id_qualifier, payer_id,
                     trace_number, payment_date, payment_method, receiving_account_masked, total_minor, remitted_minor, difference_minor,
                     currency, balanced, source_location, currency_declared, findings)
                 VALUES ('bench', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'USD', 1, ?, 1, '[]')
                 """)
-            let line = try raw.prepared("""
+            let line = try raw.prepared(
+                """
                 INSERT INTO remittance_line (batch_id, position, reference_qualifier, reference, payment_action, amount_paid_minor,
                     invoice_amount_minor, discount_minor, po_number, source_location, invoice_reference, invoice_date)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
                 """)
-            let adjustment = try raw.prepared("""
+            let adjustment = try raw.prepared(
+                """
                 INSERT INTO remittance_adjustment (batch_id, line_id, amount_minor, reason_code, reference, source_location, reason_text,
                     reference_qualifier, invoice_reference) VALUES (?, ?, ?, ?, NULL, ?, NULL, NULL, NULL)
                 """)
-            let reference = try raw.prepared("INSERT INTO document_reference (batch_id, line_id, adjustment_id, qualifier, value, source_location) VALUES (?, ?, NULL, ?, ?, ?)")
+            let reference = try raw.prepared(
+                "INSERT INTO document_reference (batch_id, line_id, adjustment_id, qualifier, value, source_location) VALUES (?, ?, NULL, ?, ?, ?)"
+            )
             for (position, advice) in advices.enumerated() {
                 batch.bind(Int64(position), at: 1)
                 batch.bind(advice.controlNumber, at: 2)
@@ -192,13 +222,22 @@ func importMillionLines() throws -> [Figure] {
     }
     let rawCPUSeconds = cpuSeconds() - rawCPU
     // Elapsed times on a shared machine depend on the neighbours; CPU times much less.
-    return [Figure(benchmark: "import \(lines) remittance lines from a \(size / 1_000_000) MB 820 file (hash, parse, store)", value: seconds, unit: "s", goal: "< 3 s"),
-            Figure(benchmark: "import baseline: raw inserts of the same rows, one transaction", value: rawSeconds, unit: "s", goal: nil),
-            Figure(benchmark: "import time / raw inserts time", value: seconds / rawSeconds, unit: "x", goal: "<= 2x"),
-            Figure(benchmark: "  import CPU time", value: importCPUSeconds, unit: "s", goal: nil),
-            Figure(benchmark: "  raw inserts CPU time", value: rawCPUSeconds, unit: "s", goal: nil),
-            Figure(benchmark: "  import CPU / raw inserts CPU", value: importCPUSeconds / rawCPUSeconds, unit: "x", goal: nil),
-            Figure(benchmark: "import peak RSS (VmHWM after the import; \(String(format: "%.0f", before)) MiB before)", value: peak, unit: "MiB", goal: "< 400 MiB")]
+    return [
+        Figure(
+            benchmark: "import \(lines) remittance lines from a \(size / 1_000_000) MB 820 file (hash, parse, store)",
+            value: seconds, unit: "s", goal: "< 3 s"),
+        Figure(
+            benchmark: "import baseline: raw inserts of the same rows, one transaction", value: rawSeconds, unit: "s",
+            goal: nil),
+        Figure(benchmark: "import time / raw inserts time", value: seconds / rawSeconds, unit: "x", goal: "<= 2x"),
+        Figure(benchmark: "  import CPU time", value: importCPUSeconds, unit: "s", goal: nil),
+        Figure(benchmark: "  raw inserts CPU time", value: rawCPUSeconds, unit: "s", goal: nil),
+        Figure(
+            benchmark: "  import CPU / raw inserts CPU", value: importCPUSeconds / rawCPUSeconds, unit: "x", goal: nil),
+        Figure(
+            benchmark: "import peak RSS (VmHWM after the import; \(String(format: "%.0f", before)) MiB before)",
+            value: peak, unit: "MiB", goal: "< 400 MiB"),
+    ]
 }
 
 /// Importing a 1 GB delimited file (a payments export) by profile, in bounded memory.
@@ -217,7 +256,8 @@ func importLargeDelimited(megabytes: Int) throws -> [Figure] {
         payment += 1
         for line in 0..<500 {
             let cents = 10_000 + (payment * 7 + line * 13) % 90_000
-            chunk += "PAY\(payment),2026-11-\(String(format: "%02d", payment % 28 + 1)),\"Retailer \(payment % 97), Inc.\",INV\(payment)-\(line),"
+            chunk +=
+                "PAY\(payment),2026-11-\(String(format: "%02d", payment % 28 + 1)),\"Retailer \(payment % 97), Inc.\",INV\(payment)-\(line),"
                 + "\(cents / 100).\(String(format: "%02d", cents % 100)),\(cents / 100).\(String(format: "%02d", cents % 100)),,paid in full as agreed on the portal\n"
             rows += 1
         }
@@ -230,7 +270,8 @@ func importLargeDelimited(megabytes: Int) throws -> [Figure] {
     size += chunk.utf8.count
     try handle.write(contentsOf: Data(chunk.utf8))
     try handle.close()
-    let profile = try LayoutProfileParser.parse("""
+    let profile = try LayoutProfileParser.parse(
+        """
         name = payments-export
         kind = remittance
         separator = ","
@@ -248,16 +289,27 @@ func importLargeDelimited(megabytes: Int) throws -> [Figure] {
         """, file: "payments-export.profile")
     let before = highWaterMiB()
     let database = try migratedDatabase(folder + "/import.sqlite")
-    var lines = 0, batches = 0
+    var lines = 0
+    var batches = 0
     let seconds = try measure {
         let importer = RemittanceFileImporter(defaultCurrency: .usd, profiles: [profile])
-        guard case .imported(let result) = try importer.importFile(try InputFile(path: path), name: "export.csv", client: "bench", portal: nil,
-                                                                   into: Ledger(database: database)) else { throw GeneralError(code: "bench", message: "not imported", exitStatus: .failure) }
+        guard
+            case .imported(let result) = try importer.importFile(
+                try InputFile(path: path), name: "export.csv", client: "bench", portal: nil,
+                into: Ledger(database: database))
+        else { throw GeneralError(code: "bench", message: "not imported", exitStatus: .failure) }
         lines = result.lines
         batches = result.batches
     }
     precondition(lines == rows)
-    return [Figure(benchmark: "import a \(size / 1_000_000) MB delimited file (\(lines) lines, \(batches) payments), by profile", value: seconds, unit: "s", goal: nil),
-            Figure(benchmark: "  its rate", value: Double(size) / 1e6 / seconds, unit: "MB/s", goal: nil),
-            Figure(benchmark: "  peak RSS (VmHWM; \(String(format: "%.0f", before)) MiB before)", value: highWaterMiB(), unit: "MiB", goal: "< 200 MiB")]
+    return [
+        Figure(
+            benchmark:
+                "import a \(size / 1_000_000) MB delimited file (\(lines) lines, \(batches) payments), by profile",
+            value: seconds, unit: "s", goal: nil),
+        Figure(benchmark: "  its rate", value: Double(size) / 1e6 / seconds, unit: "MB/s", goal: nil),
+        Figure(
+            benchmark: "  peak RSS (VmHWM; \(String(format: "%.0f", before)) MiB before)", value: highWaterMiB(),
+            unit: "MiB", goal: "< 200 MiB"),
+    ]
 }

@@ -22,7 +22,9 @@ final class KeptAliveConnection {
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { throw GeneralError(code: "bench.connect", message: "cannot connect to \(port)") }
     }
@@ -30,10 +32,14 @@ final class KeptAliveConnection {
     deinit { close(socket) }
 
     /// Sends one request and reads its answer (status, Set-Cookie values, body).
-    func exchange(_ method: String, _ path: String, cookie: String?, body: String? = nil) throws -> (status: Int, cookies: [String], body: String) {
+    func exchange(_ method: String, _ path: String, cookie: String?, body: String? = nil) throws -> (
+        status: Int, cookies: [String], body: String
+    ) {
         var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         if let cookie { text += "Cookie: \(cookie)\r\n" }
-        if let body { text += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(body.utf8.count)\r\n" }
+        if let body {
+            text += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(body.utf8.count)\r\n"
+        }
         text += "\r\n" + (body ?? "")
         let bytes = Array(text.utf8)
         var offset = 0
@@ -50,7 +56,11 @@ final class KeptAliveConnection {
         }
         var headerEnd: Int?
         while headerEnd == nil {
-            if let index = pending.firstRange(of: [13, 10, 13, 10]) { headerEnd = index.upperBound } else { try fill() }
+            if let index = pending.firstRange(of: [13, 10, 13, 10]) {
+                headerEnd = index.upperBound
+            } else {
+                try fill()
+            }
         }
         let head = String(decoding: pending[..<headerEnd!], as: UTF8.self)
         let lines = head.components(separatedBy: "\r\n")
@@ -59,8 +69,12 @@ final class KeptAliveConnection {
         var cookies: [String] = []
         for line in lines.dropFirst() {
             let lower = line.lowercased()
-            if lower.hasPrefix("content-length:") { length = Int(line.dropFirst(15).trimmingCharacters(in: .whitespaces)) ?? 0 }
-            if lower.hasPrefix("set-cookie:") { cookies.append(String(line.dropFirst(11).trimmingCharacters(in: .whitespaces))) }
+            if lower.hasPrefix("content-length:") {
+                length = Int(line.dropFirst(15).trimmingCharacters(in: .whitespaces)) ?? 0
+            }
+            if lower.hasPrefix("set-cookie:") {
+                cookies.append(String(line.dropFirst(11).trimmingCharacters(in: .whitespaces)))
+            }
         }
         while pending.count < headerEnd! + length { try fill() }
         let answer = String(decoding: pending[headerEnd!..<(headerEnd! + length)], as: UTF8.self)
@@ -73,10 +87,26 @@ final class LatencyLog: @unchecked Sendable {
     private let lock = NSLock()
     private var values: [Double] = []
     private var failures = 0
-    func add(_ value: Double) { lock.lock(); values.append(value); lock.unlock() }
-    func fail() { lock.lock(); failures += 1; lock.unlock() }
-    var sorted: [Double] { lock.lock(); defer { lock.unlock() }; return values.sorted() }
-    var failed: Int { lock.lock(); defer { lock.unlock() }; return failures }
+    func add(_ value: Double) {
+        lock.lock()
+        values.append(value)
+        lock.unlock()
+    }
+    func fail() {
+        lock.lock()
+        failures += 1
+        lock.unlock()
+    }
+    var sorted: [Double] {
+        lock.lock()
+        defer { lock.unlock() }
+        return values.sorted()
+    }
+    var failed: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return failures
+    }
 }
 
 /// CPU time of the calling thread, in milliseconds (unaffected by other processes on the machine).
@@ -101,9 +131,15 @@ func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
 func siteAtScale(users: Int, seconds: Double) throws -> [Figure] {
     let folder = scratchFolder("site")
     // NIGHTJAR_BENCH_KEEP=1 keeps the workspace for a look with sqlite3.
-    defer { if ProcessInfo.processInfo.environment["NIGHTJAR_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: folder) } }
+    defer {
+        if ProcessInfo.processInfo.environment["NIGHTJAR_BENCH_KEEP"] == nil {
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+    }
     let databasePath = folder + "/site.sqlite"
-    let migrations = LedgerSchema.statements.enumerated().map { Migration(version: $0.offset + 1, name: $0.element.name, sql: $0.element.sql) }
+    let migrations = LedgerSchema.statements.enumerated().map {
+        Migration(version: $0.offset + 1, name: $0.element.name, sql: $0.element.sql)
+    }
     let database = try Database(path: databasePath)
     try Migrator.migrate(database, migrations)
     let ledger = Ledger(database: database)
@@ -115,40 +151,53 @@ func siteAtScale(users: Int, seconds: Double) throws -> [Figure] {
         for payment in 0..<payments {
             for line in 0..<lines where line % 5 != 0 {
                 let cents = 10_000 + (payment * 7 + line * 13) % 90_000 + (line % 10 == 1 ? 500 : 100)
-                invoices += "C1,INV\(index)\(payment)-\(line),2026-11-01,2026-12-01,\(cents / 100).\(String(format: "%02d", cents % 100)),"
+                invoices +=
+                    "C1,INV\(index)\(payment)-\(line),2026-11-01,2026-12-01,\(cents / 100).\(String(format: "%02d", cents % 100)),"
                     + "\(cents / 100).\(String(format: "%02d", cents % 100)),USD,PO\(line)\n"
             }
         }
         let text = String(decoding: generated820(payments: payments, lines: lines), as: UTF8.self)
-            .replacingOccurrences(of: "RMR*IV*INV", with: "RMR*IV*INV\(index)").replacingOccurrences(of: "TRN*1*TRACE", with: "TRN*1*TRACE\(index)-")
+            .replacingOccurrences(of: "RMR*IV*INV", with: "RMR*IV*INV\(index)").replacingOccurrences(
+                of: "TRN*1*TRACE", with: "TRN*1*TRACE\(index)-")
         remittances.append(Array(text.utf8))
     }
     let invoiceBytes = Array(invoices.utf8)
-    _ = try ledger.importOpenInvoices(try OpenInvoiceReader.read(invoiceBytes, defaultCurrency: .usd), bytes: invoiceBytes, name: "invoices.csv", client: "bench")
+    _ = try ledger.importOpenInvoices(
+        try OpenInvoiceReader.read(invoiceBytes, defaultCurrency: .usd), bytes: invoiceBytes, name: "invoices.csv",
+        client: "bench")
     for (index, bytes) in remittances.enumerated() {
-        _ = try ledger.importRemittances(try RemittanceAdviceReader.read(bytes, defaultCurrency: .usd, file: "bench-\(index).x12"), bytes: bytes,
-                                         name: "bench-\(index).x12", client: "bench", format: "x12-820")
+        _ = try ledger.importRemittances(
+            try RemittanceAdviceReader.read(bytes, defaultCurrency: .usd, file: "bench-\(index).x12"), bytes: bytes,
+            name: "bench-\(index).x12", client: "bench", format: "x12-820")
     }
     try ledger.addCustomerAlias(client: "bench", alias: "V123", customerID: "C1")
     _ = try ledger.match(batches: try ledger.unmatchedBatches(client: "bench"))
-    let bigBatch = try database.scalar(Int64.self, "SELECT batch_id FROM remittance_line GROUP BY batch_id HAVING count(*) = 1000") ?? 1
+    let bigBatch =
+        try database.scalar(Int64.self, "SELECT batch_id FROM remittance_line GROUP BY batch_id HAVING count(*) = 1000")
+        ?? 1
     let lineCount = try database.scalar(Int64.self, "SELECT count(*) FROM remittance_line") ?? 0
 
     // A vault with a reviewer (the standard Argon2id parameters) and the site's key.
-    let paths = VaultPaths(vault: folder + "/nightjar.vault", audit: folder + "/audit.log", state: folder + "/vault-state")
+    let paths = VaultPaths(
+        vault: folder + "/nightjar.vault", audit: folder + "/audit.log", state: folder + "/vault-state")
     let adminPassphrase = SecretBytes(utf8: "bench-admin-passphrase")
     _ = try Vault.create(paths: paths, adminName: "alice", passphrase: adminPassphrase)
-    let siteKey = try Vault.update(paths: paths, as: .passphrase(name: "alice", adminPassphrase)) { vault -> AutomationKey in
-        try vault.addOperator(name: "carol", roles: [.reviewer], passphrase: SecretBytes(utf8: "bench-carol-passphrase"))
+    let siteKey = try Vault.update(paths: paths, as: .passphrase(name: "alice", adminPassphrase)) {
+        vault -> AutomationKey in
+        try vault.addOperator(
+            name: "carol", roles: [.reviewer], passphrase: SecretBytes(utf8: "bench-carol-passphrase"))
         return try vault.createAutomationKey(name: "site", clients: [])
     }
-    let configuration = SiteConfiguration(title: "Bench", workspaceRoot: folder, openDatabase: {
-        let database = try Database(path: databasePath)
-        try Migrator.migrate(database, migrations)
-        return database
-    }, vault: try SiteVault(paths: paths, siteKey: siteKey))
+    let configuration = SiteConfiguration(
+        title: "Bench", workspaceRoot: folder,
+        openDatabase: {
+            let database = try Database(path: databasePath)
+            try Migrator.migrate(database, migrations)
+            return database
+        }, vault: try SiteVault(paths: paths, siteKey: siteKey))
     let site = ReviewSite(configuration: configuration)
-    let server = try HTTPServer(listen: ListenAddress(host: "127.0.0.1", port: 0), tls: nil, handler: { site.handle($0) })
+    let server = try HTTPServer(
+        listen: ListenAddress(host: "127.0.0.1", port: 0), tls: nil, handler: { site.handle($0) })
     defer { server.stop() }
 
     // Sign the users in (one after the other: sign-in speed is not what is measured here).
@@ -157,9 +206,12 @@ func siteAtScale(users: Int, seconds: Double) throws -> [Figure] {
         let connection = try KeptAliveConnection(port: server.port)
         let form = try connection.exchange("GET", "/sign-in", cookie: nil)
         let preCookie = form.cookies.first?.split(separator: ";").first.map(String.init) ?? ""
-        let token = form.body.components(separatedBy: "name=\"csrf\" value=\"").dropFirst().first?.prefix { $0 != "\"" } ?? ""
-        let signedIn = try connection.exchange("POST", "/sign-in", cookie: preCookie, body: "csrf=\(token)&name=carol&passphrase=bench-carol-passphrase")
-        guard signedIn.status == 303, let session = signedIn.cookies.first(where: { $0.hasPrefix("nightjar-session=") }) else {
+        let token =
+            form.body.components(separatedBy: "name=\"csrf\" value=\"").dropFirst().first?.prefix { $0 != "\"" } ?? ""
+        let signedIn = try connection.exchange(
+            "POST", "/sign-in", cookie: preCookie, body: "csrf=\(token)&name=carol&passphrase=bench-carol-passphrase")
+        guard signedIn.status == 303, let session = signedIn.cookies.first(where: { $0.hasPrefix("nightjar-session=") })
+        else {
             throw GeneralError(code: "bench.sign_in", message: "sign-in answered \(signedIn.status)")
         }
         cookies.append(String(session.split(separator: ";")[0]))
@@ -170,7 +222,8 @@ func siteAtScale(users: Int, seconds: Double) throws -> [Figure] {
     var touches = 0
     func touch() throws {
         touches += 1
-        try database.execute("INSERT INTO login_attempt (credential, started_at) VALUES ('bench/touch', ?)", [String(touches)])
+        try database.execute(
+            "INSERT INTO login_attempt (credential, started_at) VALUES ('bench/touch', ?)", [String(touches)])
     }
 
     // The 1,000-line batch page, server time only (the handler, in-process), each time just after a write.
@@ -189,7 +242,9 @@ func siteAtScale(users: Int, seconds: Double) throws -> [Figure] {
         let response = site.handle(request)
         renderCPU.append(threadCPUMilliseconds() - cpu)
         renders.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-        guard response.status == 200 else { throw GeneralError(code: "bench.batch", message: "batch page answered \(response.status)") }
+        guard response.status == 200 else {
+            throw GeneralError(code: "bench.batch", message: "batch page answered \(response.status)")
+        }
         size = response.body.count
     }
     renders.sort()
@@ -197,13 +252,17 @@ func siteAtScale(users: Int, seconds: Double) throws -> [Figure] {
     warm.sort()
 
     // 50 users at once, each on its own connection, round the pages a clerk opens.
-    let pages: [String] = ["/", "/worklist", "/worklist?sort=age&order=asc&page=7", "/worklist?kind=unknown_reference&sort=payer", "/batches/\(bigBatch + 1)",
-                 "/batches/\(bigBatch + 5)", "/clients/bench/invoices/INV10-1", "/exports", "/batches/\(bigBatch)"]
+    let pages: [String] = [
+        "/", "/worklist", "/worklist?sort=age&order=asc&page=7", "/worklist?kind=unknown_reference&sort=payer",
+        "/batches/\(bigBatch + 1)",
+        "/batches/\(bigBatch + 5)", "/clients/bench/invoices/INV10-1", "/exports", "/batches/\(bigBatch)",
+    ]
     // Each page alone, in-process, for the record.
     var perPage: [Figure] = []
     for page in pages {
         let parts = page.split(separator: "?", maxSplits: 1)
-        let query = parts.count > 1 ? (try? FormFields.parse(urlEncoded: Array(parts[1].utf8))) ?? FormFields() : FormFields()
+        let query =
+            parts.count > 1 ? (try? FormFields.parse(urlEncoded: Array(parts[1].utf8))) ?? FormFields() : FormFields()
         let request = SiteRequest(method: "GET", path: String(parts[0]), query: query, headers: ["cookie": cookies[0]])
         var times: [Double] = []
         for _ in 0..<15 {
@@ -212,23 +271,33 @@ func siteAtScale(users: Int, seconds: Double) throws -> [Figure] {
             _ = site.handle(request)
             times.append(threadCPUMilliseconds() - cpu)
         }
-        perPage.append(Figure(benchmark: "site: CPU, fresh read: \(page.count > 40 ? String(page.prefix(37)) + "..." : page)", value: percentile(times.sorted(), 0.5), unit: "ms", goal: nil))
+        perPage.append(
+            Figure(
+                benchmark: "site: CPU, fresh read: \(page.count > 40 ? String(page.prefix(37)) + "..." : page)",
+                value: percentile(times.sorted(), 0.5), unit: "ms", goal: nil))
     }
     let latencies = LatencyLog()
     var usage = rusage()
     getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
-    let cpuBefore = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000 + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000
+    let cpuBefore =
+        Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000 + Double(
+            usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000
     let group = DispatchGroup()
     let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
     for (user, cookie) in cookies.enumerated() {
         group.enter()
         Thread {
             defer { group.leave() }
-            guard let connection = try? KeptAliveConnection(port: server.port) else { latencies.fail(); return }
+            guard let connection = try? KeptAliveConnection(port: server.port) else {
+                latencies.fail()
+                return
+            }
             var index = user
             while DispatchTime.now().uptimeNanoseconds < deadline {
                 let start = DispatchTime.now().uptimeNanoseconds
-                guard let answer = try? connection.exchange("GET", pages[index % pages.count], cookie: cookie), answer.status == 200 else {
+                guard let answer = try? connection.exchange("GET", pages[index % pages.count], cookie: cookie),
+                    answer.status == 200
+                else {
                     latencies.fail()
                     return
                 }
@@ -252,19 +321,41 @@ func siteAtScale(users: Int, seconds: Double) throws -> [Figure] {
     group.wait()
     writerDone.wait()
     getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
-    let cpuUsed = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000 + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000 - cpuBefore
+    let cpuUsed =
+        Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000 + Double(
+            usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000 - cpuBefore
     let sorted = latencies.sorted
     return [
-        Figure(benchmark: "site: 1,000-line batch page, fresh read, server time (p50)", value: percentile(renders, 0.5), unit: "ms", goal: "< 50 ms"),
-        Figure(benchmark: "site: 1,000-line batch page, fresh read, server time (max)", value: renders.last ?? .nan, unit: "ms", goal: nil),
-        Figure(benchmark: "site: 1,000-line batch page, fresh read, CPU time (p50)", value: percentile(renderCPU, 0.5), unit: "ms", goal: nil),
-        Figure(benchmark: "site: 1,000-line batch page, read before, CPU time (p50)", value: percentile(warm, 0.5), unit: "ms", goal: nil),
+        Figure(
+            benchmark: "site: 1,000-line batch page, fresh read, server time (p50)", value: percentile(renders, 0.5),
+            unit: "ms", goal: "< 50 ms"),
+        Figure(
+            benchmark: "site: 1,000-line batch page, fresh read, server time (max)", value: renders.last ?? .nan,
+            unit: "ms", goal: nil),
+        Figure(
+            benchmark: "site: 1,000-line batch page, fresh read, CPU time (p50)", value: percentile(renderCPU, 0.5),
+            unit: "ms", goal: nil),
+        Figure(
+            benchmark: "site: 1,000-line batch page, read before, CPU time (p50)", value: percentile(warm, 0.5),
+            unit: "ms", goal: nil),
         Figure(benchmark: "site: 1,000-line batch page, size", value: Double(size) / 1024, unit: "KiB", goal: nil),
-        Figure(benchmark: "site: \(users) users at once, 9 pages, 2 writes/s: p50", value: percentile(sorted, 0.5), unit: "ms", goal: nil),
-        Figure(benchmark: "site: \(users) users at once, 9 pages, 2 writes/s: p99", value: percentile(sorted, 0.99), unit: "ms", goal: "< 200 ms"),
-        Figure(benchmark: "site: \(users) users at once: pages per second (\(latencies.failed) failed)", value: Double(sorted.count) / seconds, unit: "pages/s", goal: nil),
-        Figure(benchmark: "site: CPU per page under load (server and load generator)", value: cpuUsed / Double(max(1, sorted.count)), unit: "ms", goal: nil),
-        Figure(benchmark: "site: workspace lines (\(writes.value) writes during the load)", value: Double(lineCount), unit: "lines", goal: nil),
-        Figure(benchmark: "site: machine load average after the run (other work)", value: loadAverage(), unit: "", goal: nil),
+        Figure(
+            benchmark: "site: \(users) users at once, 9 pages, 2 writes/s: p50", value: percentile(sorted, 0.5),
+            unit: "ms", goal: nil),
+        Figure(
+            benchmark: "site: \(users) users at once, 9 pages, 2 writes/s: p99", value: percentile(sorted, 0.99),
+            unit: "ms", goal: "< 200 ms"),
+        Figure(
+            benchmark: "site: \(users) users at once: pages per second (\(latencies.failed) failed)",
+            value: Double(sorted.count) / seconds, unit: "pages/s", goal: nil),
+        Figure(
+            benchmark: "site: CPU per page under load (server and load generator)",
+            value: cpuUsed / Double(max(1, sorted.count)), unit: "ms", goal: nil),
+        Figure(
+            benchmark: "site: workspace lines (\(writes.value) writes during the load)", value: Double(lineCount),
+            unit: "lines", goal: nil),
+        Figure(
+            benchmark: "site: machine load average after the run (other work)", value: loadAverage(), unit: "",
+            goal: nil),
     ] + perPage
 }

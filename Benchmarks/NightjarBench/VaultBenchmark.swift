@@ -1,6 +1,6 @@
 import Foundation
-@_spi(Testing) import NightjarCrypto
 import NightjarCore
+@_spi(Testing) import NightjarCrypto
 import NightjarVault
 
 /// The vault at scale: open + decrypt 10,000 entries measured in a process that does nothing
@@ -25,22 +25,30 @@ enum VaultBenchmark {
             let cpuBefore = processCPUSeconds()
             let seconds = try measure {
                 var vault: Vault!
-                phases["open_seconds"] = try measure { vault = try Vault.open(paths: paths(folder), as: .automationKey(key)) }
+                phases["open_seconds"] = try measure {
+                    vault = try Vault.open(paths: paths(folder), as: .automationKey(key))
+                }
                 phases["verify_seconds"] = try measure { try vault.verifyAuthority() }
                 var names: [CredentialName] = []
                 phases["list_seconds"] = try measure { names = try vault.list().map(\.name) }
-                phases["credentials_seconds"] = try measure { credentials = try vault.credentials(names, purpose: .use(run: "bench")) }
+                phases["credentials_seconds"] = try measure {
+                    credentials = try vault.credentials(names, purpose: .use(run: "bench"))
+                }
                 decrypted = credentials.count
             }
             let cpu = processCPUSeconds() - cpuBefore
-            var result: [String: Double] = ["seconds": seconds, "cpu_seconds": cpu, "decrypted": Double(decrypted),
-                                            "growth_mib": residentHighWaterMiB() - before, "peak_mib": residentHighWaterMiB()]
+            var result: [String: Double] = [
+                "seconds": seconds, "cpu_seconds": cpu, "decrypted": Double(decrypted),
+                "growth_mib": residentHighWaterMiB() - before, "peak_mib": residentHighWaterMiB(),
+            ]
             for (key, value) in phases { result[key] = value }
             // The redactor's share, measured apart: registering the same values again from empty.
             Redactor.shared.removeAll()
             result["redactor_seconds"] = measure {
                 for credential in credentials {
-                    for value in [credential.username, credential.password, credential.totp?.secret].compactMap({ $0 }) + Array(credential.extra.values) {
+                    for value in [credential.username, credential.password, credential.totp?.secret].compactMap({ $0 })
+                        + Array(credential.extra.values)
+                    {
                         Redactor.shared.register(value)
                     }
                 }
@@ -71,7 +79,11 @@ func residentHighWaterMiB() -> Double {
 /// Builds the vault (one import), then measures opening it five times, each in a fresh process.
 func vaultOpenAtScale(clients: Int, perClient: Int) throws -> [Figure] {
     let folder = scratchFolder("vault10k")
-    defer { if ProcessInfo.processInfo.environment["NIGHTJAR_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: folder) } }
+    defer {
+        if ProcessInfo.processInfo.environment["NIGHTJAR_BENCH_KEEP"] == nil {
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+    }
     chmod(folder, 0o700)
     let paths = VaultBenchmark.paths(folder)
     _ = try Vault.create(paths: paths, adminName: "admin", passphrase: VaultBenchmark.passphrase)
@@ -79,10 +91,14 @@ func vaultOpenAtScale(clients: Int, perClient: Int) throws -> [Figure] {
     var items: [(name: CredentialName, input: CredentialInput)] = []
     for client in 0..<clients {
         for portal in 0..<perClient {
-            items.append((CredentialName(client: "client-\(client)", portal: "portal-\(portal)"), CredentialInput(
-                username: SecretBytes(utf8: "user\(client)-\(portal)@example.com"),
-                password: SecretBytes(utf8: Base32.encode(SecureRandom.secretBytes(12))),
-                allowedOrigins: [try Origin("https://portal-\(portal).example.com")])))
+            items.append(
+                (
+                    CredentialName(client: "client-\(client)", portal: "portal-\(portal)"),
+                    CredentialInput(
+                        username: SecretBytes(utf8: "user\(client)-\(portal)@example.com"),
+                        password: SecretBytes(utf8: Base32.encode(SecureRandom.secretBytes(12))),
+                        allowedOrigins: [try Origin("https://portal-\(portal).example.com")])
+                ))
         }
     }
     try Vault.update(paths: paths, as: .passphrase(name: "admin", VaultBenchmark.passphrase)) { vault in
@@ -99,8 +115,10 @@ func vaultOpenAtScale(clients: Int, perClient: Int) throws -> [Figure] {
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0, let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
-              let figures = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double] else {
+        guard process.terminationStatus == 0,
+            let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
+            let figures = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double]
+        else {
             throw GeneralError(code: "bench.vault", message: "the measuring process failed")
         }
         runs.append(figures)
@@ -114,48 +132,94 @@ func vaultOpenAtScale(clients: Int, perClient: Int) throws -> [Figure] {
     let wraps = try keys.map { key -> (ephemeral: [UInt8], sealed: [UInt8]) in
         let ephemeral = X25519.PrivateKey.generate()
         let shared = try ephemeral.sharedSecret(with: recipient.publicKey)
-        let wrapKey = try HKDF.sha256(inputKeyMaterial: shared, salt: ephemeral.publicKey.rawRepresentation + recipient.publicKey.rawRepresentation,
-                                      info: Array("bench wrap".utf8), length: 32)
-        return (ephemeral.publicKey.rawRepresentation, try key.withUnsafeBytes {
-            try AEAD.seal(Array($0), key: wrapKey, nonce: [UInt8](repeating: 0, count: 12), associatedData: [], algorithm: .chaCha20Poly1305)
-        })
+        let wrapKey = try HKDF.sha256(
+            inputKeyMaterial: shared,
+            salt: ephemeral.publicKey.rawRepresentation + recipient.publicKey.rawRepresentation,
+            info: Array("bench wrap".utf8), length: 32)
+        return (
+            ephemeral.publicKey.rawRepresentation,
+            try key.withUnsafeBytes {
+                try AEAD.seal(
+                    Array($0), key: wrapKey, nonce: [UInt8](repeating: 0, count: 12), associatedData: [],
+                    algorithm: .chaCha20Poly1305)
+            }
+        )
     }
     let listSize = max(1, fileSize / clients)
-    let lists = try keys.map { try AEAD.seal(SecureRandom.bytes(listSize), key: $0, nonce: [UInt8](repeating: 1, count: 12), associatedData: [], algorithm: .aes256GCM) }
+    let lists = try keys.map {
+        try AEAD.seal(
+            SecureRandom.bytes(listSize), key: $0, nonce: [UInt8](repeating: 1, count: 12), associatedData: [],
+            algorithm: .aes256GCM)
+    }
     var floors: [Double] = []
     var floorCPU: [Double] = []
     let recipientPublic = recipient.publicKey.rawRepresentation
     for _ in 0..<5 {
         let cpuBefore = processCPUSeconds()
-        floors.append(try measure {
-            let secrets = try recipient.sharedSecrets(with: try wraps.map { try X25519.PublicKey(rawRepresentation: $0.ephemeral) })
-            for (index, wrap) in wraps.enumerated() {
-                let wrapKey = try HKDF.sha256(inputKeyMaterial: secrets[index]!, salt: wrap.ephemeral + recipientPublic,
-                                              info: Array("bench wrap".utf8), length: 32)
-                let key = try AEAD.openSecret(wrap.sealed, key: wrapKey, nonce: [UInt8](repeating: 0, count: 12), associatedData: [], algorithm: .chaCha20Poly1305)
-                _ = try AEAD.open(lists[index], key: key, nonce: [UInt8](repeating: 1, count: 12), associatedData: [], algorithm: .aes256GCM)
-            }
-        })
+        floors.append(
+            try measure {
+                let secrets = try recipient.sharedSecrets(
+                    with: try wraps.map { try X25519.PublicKey(rawRepresentation: $0.ephemeral) })
+                for (index, wrap) in wraps.enumerated() {
+                    let wrapKey = try HKDF.sha256(
+                        inputKeyMaterial: secrets[index]!, salt: wrap.ephemeral + recipientPublic,
+                        info: Array("bench wrap".utf8), length: 32)
+                    let key = try AEAD.openSecret(
+                        wrap.sealed, key: wrapKey, nonce: [UInt8](repeating: 0, count: 12), associatedData: [],
+                        algorithm: .chaCha20Poly1305)
+                    _ = try AEAD.open(
+                        lists[index], key: key, nonce: [UInt8](repeating: 1, count: 12), associatedData: [],
+                        algorithm: .aes256GCM)
+                }
+            })
         floorCPU.append(processCPUSeconds() - cpuBefore)
     }
     let floor = floors.sorted()[2]
     let total = median("seconds")
-    return [Figure(benchmark: "vault file: \(clients * perClient) entries, \(clients) clients", value: Double(fileSize) / 1_048_576, unit: "MiB", goal: nil),
-            Figure(benchmark: "vault open (chain, root, MAC, state verified), median of 5", value: median("open_seconds") * 1000, unit: "ms", goal: nil),
-            Figure(benchmark: "  verify again before the night", value: median("verify_seconds") * 1000, unit: "ms", goal: nil),
-            Figure(benchmark: "  list (decrypts every client's entry list)", value: median("list_seconds") * 1000, unit: "ms", goal: nil),
-            Figure(benchmark: "  credentials (audit record, redactor, values)", value: median("credentials_seconds") * 1000, unit: "ms", goal: nil),
-            Figure(benchmark: "vault open + verify + decrypt \(Int(median("decrypted"))) entries (automation key)", value: total * 1000, unit: "ms", goal: "< 100 ms"),
-            Figure(benchmark: "  the same, CPU time of the process (steadier on a busy machine)", value: median("cpu_seconds") * 1000, unit: "ms", goal: nil),
-            Figure(benchmark: "  of which the redactor registering 20,000 values (measured apart)", value: median("redactor_seconds") * 1000, unit: "ms", goal: nil),
-            Figure(benchmark: "  the vault's own part (the above less the redactor's)", value: (total - median("redactor_seconds")) * 1000, unit: "ms", goal: nil),
-            Figure(benchmark: "vault open + decrypt: peak memory growth of the process", value: median("growth_mib"), unit: "MiB", goal: "< 64 MB"),
-            Figure(benchmark: "vault open + decrypt: peak resident memory of the process", value: median("peak_mib"), unit: "MiB", goal: nil),
-            Figure(benchmark: "baseline: \(clients) key unwraps + \(clients) AES-GCM opens of the lists' size, primitives only", value: floor * 1000, unit: "ms", goal: nil),
-            Figure(benchmark: "  baseline CPU time", value: floorCPU.sorted()[2] * 1000, unit: "ms", goal: nil),
-            Figure(benchmark: "vault open + decrypt / baseline (wall)", value: total / floor, unit: "x", goal: nil),
-            Figure(benchmark: "vault open + decrypt / baseline (CPU)", value: median("cpu_seconds") / floorCPU.sorted()[2], unit: "x", goal: nil),
-            Figure(benchmark: "format 1 here before this change (once, not this run)", value: 818, unit: "ms", goal: nil)]
+    return [
+        Figure(
+            benchmark: "vault file: \(clients * perClient) entries, \(clients) clients",
+            value: Double(fileSize) / 1_048_576, unit: "MiB", goal: nil),
+        Figure(
+            benchmark: "vault open (chain, root, MAC, state verified), median of 5",
+            value: median("open_seconds") * 1000, unit: "ms", goal: nil),
+        Figure(
+            benchmark: "  verify again before the night", value: median("verify_seconds") * 1000, unit: "ms", goal: nil),
+        Figure(
+            benchmark: "  list (decrypts every client's entry list)", value: median("list_seconds") * 1000, unit: "ms",
+            goal: nil),
+        Figure(
+            benchmark: "  credentials (audit record, redactor, values)", value: median("credentials_seconds") * 1000,
+            unit: "ms", goal: nil),
+        Figure(
+            benchmark: "vault open + verify + decrypt \(Int(median("decrypted"))) entries (automation key)",
+            value: total * 1000, unit: "ms", goal: "< 100 ms"),
+        Figure(
+            benchmark: "  the same, CPU time of the process (steadier on a busy machine)",
+            value: median("cpu_seconds") * 1000, unit: "ms", goal: nil),
+        Figure(
+            benchmark: "  of which the redactor registering 20,000 values (measured apart)",
+            value: median("redactor_seconds") * 1000, unit: "ms", goal: nil),
+        Figure(
+            benchmark: "  the vault's own part (the above less the redactor's)",
+            value: (total - median("redactor_seconds")) * 1000, unit: "ms", goal: nil),
+        Figure(
+            benchmark: "vault open + decrypt: peak memory growth of the process", value: median("growth_mib"),
+            unit: "MiB", goal: "< 64 MB"),
+        Figure(
+            benchmark: "vault open + decrypt: peak resident memory of the process", value: median("peak_mib"),
+            unit: "MiB", goal: nil),
+        Figure(
+            benchmark:
+                "baseline: \(clients) key unwraps + \(clients) AES-GCM opens of the lists' size, primitives only",
+            value: floor * 1000, unit: "ms", goal: nil),
+        Figure(benchmark: "  baseline CPU time", value: floorCPU.sorted()[2] * 1000, unit: "ms", goal: nil),
+        Figure(benchmark: "vault open + decrypt / baseline (wall)", value: total / floor, unit: "x", goal: nil),
+        Figure(
+            benchmark: "vault open + decrypt / baseline (CPU)", value: median("cpu_seconds") / floorCPU.sorted()[2],
+            unit: "x", goal: nil),
+        Figure(benchmark: "format 1 here before this change (once, not this run)", value: 818, unit: "ms", goal: nil),
+    ]
 }
 
 /// One CSV for 1,000 clients through one unlock (the real KDF) and one write.
@@ -166,7 +230,8 @@ func vaultImportAtScale(clients: Int) throws -> [Figure] {
     _ = try Vault.create(paths: paths, adminName: "admin", passphrase: VaultBenchmark.passphrase)
     var csv = "client,portal,label,username,password,origins\n"
     for client in 0..<clients {
-        csv += "client-\(client),sandbox-html-portal,,ap\(client)@client.example,\(Base32.encode(SecureRandom.secretBytes(12))),https://suppliers.sandbox-html-portal.example\n"
+        csv +=
+            "client-\(client),sandbox-html-portal,,ap\(client)@client.example,\(Base32.encode(SecureRandom.secretBytes(12))),https://suppliers.sandbox-html-portal.example\n"
     }
     var imported = 0
     let seconds = try measure {
@@ -177,5 +242,10 @@ func vaultImportAtScale(clients: Int) throws -> [Figure] {
         imported = rows.count
     }
     Redactor.shared.removeAll()
-    return [Figure(benchmark: "vault import \(imported) credentials for \(clients) clients (unlock m=64MiB + parse + one write)", value: seconds, unit: "s", goal: "< 10 s")]
+    return [
+        Figure(
+            benchmark:
+                "vault import \(imported) credentials for \(clients) clients (unlock m=64MiB + parse + one write)",
+            value: seconds, unit: "s", goal: "< 10 s")
+    ]
 }

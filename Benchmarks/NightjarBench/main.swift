@@ -1,11 +1,11 @@
 import Foundation
-@_spi(Testing) import NightjarCrypto
 import NightjarCore
+@_spi(Testing) import NightjarCrypto
+import NightjarDocuments
+import NightjarHTTP
+import NightjarLedger
 import NightjarStore
 import NightjarVault
-import NightjarDocuments
-import NightjarLedger
-import NightjarHTTP
 
 /// A scratch folder on tmpfs when there is one (setup speed), else the temporary folder.
 func scratchFolder(_ label: String) -> String {
@@ -21,11 +21,17 @@ func aeadThroughput(_ algorithm: AEADAlgorithm, size: Int, label: String) throws
     let message = SecureRandom.bytes(size)
     let aad = Array("bench".utf8)
     var sealed: [UInt8] = []
-    let sealTime = try timePerIteration { sealed = try AEAD.seal(message, key: key, nonce: nonce, associatedData: aad, algorithm: algorithm) }
-    let openTime = try timePerIteration { _ = try AEAD.open(sealed, key: key, nonce: nonce, associatedData: aad, algorithm: algorithm) }
+    let sealTime = try timePerIteration {
+        sealed = try AEAD.seal(message, key: key, nonce: nonce, associatedData: aad, algorithm: algorithm)
+    }
+    let openTime = try timePerIteration {
+        _ = try AEAD.open(sealed, key: key, nonce: nonce, associatedData: aad, algorithm: algorithm)
+    }
     let megabytes = Double(size) / 1_000_000
-    return [Figure(benchmark: "\(algorithm.rawValue) seal \(label)", value: megabytes / sealTime, unit: "MB/s", goal: nil),
-            Figure(benchmark: "\(algorithm.rawValue) open \(label)", value: megabytes / openTime, unit: "MB/s", goal: nil)]
+    return [
+        Figure(benchmark: "\(algorithm.rawValue) seal \(label)", value: megabytes / sealTime, unit: "MB/s", goal: nil),
+        Figure(benchmark: "\(algorithm.rawValue) open \(label)", value: megabytes / openTime, unit: "MB/s", goal: nil),
+    ]
 }
 
 /// The invoice number a generated 820 pays on `line` of `payment`: unique after normalisation
@@ -34,7 +40,8 @@ func benchInvoiceNumber(payment: Int, line: Int) -> String { "INV\(payment + 1)-
 
 /// A large 820: `payments` transaction sets of `lines` RMR lines each, with REF, DTM and ADX.
 func generated820(payments: Int, lines: Int) -> [UInt8] {
-    var text = "ISA*00*          *00*          *ZZ*RETAILER       *ZZ*SUPPLIER       *261124*0100*U*00401*000000001*0*P*>~\n"
+    var text =
+        "ISA*00*          *00*          *ZZ*RETAILER       *ZZ*SUPPLIER       *261124*0100*U*00401*000000001*0*P*>~\n"
     text += "GS*RA*RETAILER*SUPPLIER*20261124*0100*1*X*004010~\n"
     for payment in 0..<payments {
         let control = String(format: "%04d", payment + 1)
@@ -43,13 +50,18 @@ func generated820(payments: Int, lines: Int) -> [UInt8] {
         for line in 0..<lines {
             let cents = 10_000 + (payment * 7 + line * 13) % 90_000
             total += cents - 100
-            body.append("RMR*IV*\(benchInvoiceNumber(payment: payment, line: line))*PI*\(cents / 100).\(String(format: "%02d", cents % 100))*\(cents / 100).\(String(format: "%02d", cents % 100))")
+            body.append(
+                "RMR*IV*\(benchInvoiceNumber(payment: payment, line: line))*PI*\(cents / 100).\(String(format: "%02d", cents % 100))*\(cents / 100).\(String(format: "%02d", cents % 100))"
+            )
             body.append("REF*PO*PO\(line)")
             body.append("DTM*003*20261101")
             body.append("ADX*-1.00*01")
         }
-        let head = ["ST*820*\(control)", "BPR*C*\(total / 100).\(String(format: "%02d", total % 100))*C*ACH*CTX*01*111000025*DA*123456789*1234567890**01*222000025*DA*987654321*20261124",
-                    "TRN*1*TRACE\(payment)*1234567890", "N1*PR*RETAILER CO*92*V123", "N1*PE*SUPPLIER INC", "ENT*1"]
+        let head = [
+            "ST*820*\(control)",
+            "BPR*C*\(total / 100).\(String(format: "%02d", total % 100))*C*ACH*CTX*01*111000025*DA*123456789*1234567890**01*222000025*DA*987654321*20261124",
+            "TRN*1*TRACE\(payment)*1234567890", "N1*PR*RETAILER CO*92*V123", "N1*PE*SUPPLIER INC", "ENT*1",
+        ]
         let all = head + body
         text += all.joined(separator: "~\n") + "~\nSE*\(all.count + 1)*\(control)~\n"
     }
@@ -65,7 +77,8 @@ final class SandboxProcess {
     private var stopped = false
 
     init(latencyMilliseconds: Int) throws {
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("nightjar-sandbox")
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("nightjar-sandbox")
         process.arguments = ["--json", "--until-stdin-closes", "--latency-ms", String(latencyMilliseconds)]
         process.standardOutput = output
         process.standardInput = input
@@ -92,7 +105,9 @@ final class SandboxProcess {
         process.waitUntilExit()
         var usage = rusage()
         getrusage(Int32(RUSAGE_CHILDREN.rawValue), &usage)
-        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        let cpu =
+            Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(
+                usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
         let line = String(decoding: rest, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
         let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
         return ((object?["requests"] as? [String: Int]) ?? [:], cpu)
@@ -105,48 +120,80 @@ final class SandboxProcess {
 func cpuSeconds() -> Double {
     var usage = rusage()
     getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(
+        usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 /// One portal session: log in, list one date range, download five files.
 func farmSession(base: String, username: String, password: String) async throws -> Int {
     let session = HTTPSession()
     let page = try await session.send(HTTPRequest(.get, base + "/login")).text
-    guard let range = page.range(of: "name=\"__RequestVerificationToken\" value=\"") else { throw HTTPError.other("no token") }
+    guard let range = page.range(of: "name=\"__RequestVerificationToken\" value=\"") else {
+        throw HTTPError.other("no token")
+    }
     let token = String(page[range.upperBound...].prefix { $0 != "\"" })
-    _ = try await session.send(HTTPRequest(.post, base + "/login", body: .form([("__RequestVerificationToken", token), ("UserName", username), ("Password", password)])))
-    let list = try await session.send(HTTPRequest(.get, base + "/payments/remittance?fromDate=08/01/2026&toDate=12/31/2026")).text
-    let links = list.components(separatedBy: "href=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }.filter { $0.hasSuffix("/download") }
+    _ = try await session.send(
+        HTTPRequest(
+            .post, base + "/login",
+            body: .form([("__RequestVerificationToken", token), ("UserName", username), ("Password", password)])))
+    let list = try await session.send(
+        HTTPRequest(.get, base + "/payments/remittance?fromDate=08/01/2026&toDate=12/31/2026")
+    ).text
+    let links = list.components(separatedBy: "href=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }.filter {
+        $0.hasSuffix("/download")
+    }
     var bytes = 0
     for link in links.prefix(5) { bytes += try await session.send(HTTPRequest(.get, base + link)).body.count }
     return bytes
 }
 
 let benchmarks: [Benchmark] = [
-    Benchmark(name: "redact", summary: "redaction throughput over a HAR-like text with 10 and 10,000 secrets, beside memmem") {
+    Benchmark(
+        name: "redact", summary: "redaction throughput over a HAR-like text with 10 and 10,000 secrets, beside memmem"
+    ) {
         try redactionThroughput()
     },
-    Benchmark(name: "match-1m", summary: "matching 1,000,000 lines against 1,000,000 open invoices through the store, beside a Python baseline") {
-        try matchingAtScale(count: Int(ProcessInfo.processInfo.environment["NIGHTJAR_MATCH_LINES"] ?? "1000000") ?? 1_000_000)
+    Benchmark(
+        name: "match-1m",
+        summary: "matching 1,000,000 lines against 1,000,000 open invoices through the store, beside a Python baseline"
+    ) {
+        try matchingAtScale(
+            count: Int(ProcessInfo.processInfo.environment["NIGHTJAR_MATCH_LINES"] ?? "1000000") ?? 1_000_000)
     },
-    Benchmark(name: "import-match-100k", summary: "importing a 100,000-line 820 and matching it against 100,000 open invoices") {
-        try importAndMatch(count: Int(ProcessInfo.processInfo.environment["NIGHTJAR_IMPORT_MATCH_LINES"] ?? "100000") ?? 100_000)
+    Benchmark(
+        name: "import-match-100k", summary: "importing a 100,000-line 820 and matching it against 100,000 open invoices"
+    ) {
+        try importAndMatch(
+            count: Int(ProcessInfo.processInfo.environment["NIGHTJAR_IMPORT_MATCH_LINES"] ?? "100000") ?? 100_000)
     },
-    Benchmark(name: "night", summary: "the night at scale: 500 credentials through definitions, inbox, imports and matching, 50 ms latency") {
-        try nightAtScale(credentials: Int(ProcessInfo.processInfo.environment["NIGHTJAR_NIGHT_CREDENTIALS"] ?? "500") ?? 500,
-                         portals: ["sandbox-html-portal", "sandbox-json-api"], perHost: 50, overall: 100, label: "night")
+    Benchmark(
+        name: "night",
+        summary: "the night at scale: 500 credentials through definitions, inbox, imports and matching, 50 ms latency"
+    ) {
+        try nightAtScale(
+            credentials: Int(ProcessInfo.processInfo.environment["NIGHTJAR_NIGHT_CREDENTIALS"] ?? "500") ?? 500,
+            portals: ["sandbox-html-portal", "sandbox-json-api"], perHost: 50, overall: 100, label: "night")
     },
-    Benchmark(name: "night-1000", summary: "the night at 1,000 credentials on one portal, 64 at a time, 50 ms latency: elapsed, CPU and memory against their goals") {
-        try nightAtScale(credentials: Int(ProcessInfo.processInfo.environment["NIGHTJAR_NIGHT_CREDENTIALS"] ?? "1000") ?? 1000,
-                         portals: ["sandbox-html-portal"], perHost: 64, overall: 64, label: "night 1000")
+    Benchmark(
+        name: "night-1000",
+        summary:
+            "the night at 1,000 credentials on one portal, 64 at a time, 50 ms latency: elapsed, CPU and memory against their goals"
+    ) {
+        try nightAtScale(
+            credentials: Int(ProcessInfo.processInfo.environment["NIGHTJAR_NIGHT_CREDENTIALS"] ?? "1000") ?? 1000,
+            portals: ["sandbox-html-portal"], perHost: 64, overall: 64, label: "night 1000")
     },
-    Benchmark(name: "portal-farm", summary: "1,000 portal sessions (login, list, 5 downloads) with 50 ms added to every answer") {
+    Benchmark(
+        name: "portal-farm",
+        summary: "1,000 portal sessions (login, list, 5 downloads) with 50 ms added to every answer"
+    ) {
         let sandbox = try SandboxProcess(latencyMilliseconds: 50)
         let base = sandbox.origins["sandbox-html-portal"] ?? ""
         let accounts: [(username: String, password: String)] = sandbox.accounts
             .filter { ($0["portal"] as? String) == "sandbox-html-portal" }
             .map { ($0["username"] as? String ?? "", $0["password"] as? String ?? "") }
-        let sessions = Int(ProcessInfo.processInfo.environment["NIGHTJAR_FARM_SESSIONS"] ?? "1000") ?? 1000, concurrency = 200
+        let sessions = Int(ProcessInfo.processInfo.environment["NIGHTJAR_FARM_SESSIONS"] ?? "1000") ?? 1000
+        let concurrency = 200
         let requestsPerSession = 9  // login page, login POST, dashboard redirect, list, 5 downloads
         let semaphore = FarmGate(concurrency)
         let seconds = try measure {
@@ -171,23 +218,45 @@ let benchmarks: [Benchmark] = [
         }
         let requests = sandbox.stop().requests["sandbox-html-portal"] ?? sessions * requestsPerSession
         let bound = (Double(sessions) / Double(concurrency)).rounded(.up) * Double(requests) / Double(sessions) * 0.050
-        return [Figure(benchmark: "portal farm: \(sessions) sessions, concurrency \(concurrency), \(requests) requests, elapsed", value: seconds, unit: "s", goal: nil),
-                Figure(benchmark: "portal farm: latency bound (sessions/concurrency × requests per session × 50 ms)", value: bound, unit: "s", goal: nil),
-                Figure(benchmark: "portal farm: elapsed / bound", value: seconds / bound, unit: "x", goal: "<= 1.3x"),
-                Figure(benchmark: "portal farm: requests per second", value: Double(requests) / seconds, unit: "req/s", goal: nil)]
+        return [
+            Figure(
+                benchmark:
+                    "portal farm: \(sessions) sessions, concurrency \(concurrency), \(requests) requests, elapsed",
+                value: seconds, unit: "s", goal: nil),
+            Figure(
+                benchmark: "portal farm: latency bound (sessions/concurrency × requests per session × 50 ms)",
+                value: bound, unit: "s", goal: nil),
+            Figure(benchmark: "portal farm: elapsed / bound", value: seconds / bound, unit: "x", goal: "<= 1.3x"),
+            Figure(
+                benchmark: "portal farm: requests per second", value: Double(requests) / seconds, unit: "req/s",
+                goal: nil),
+        ]
     },
-    Benchmark(name: "site", summary: "the review site: a 1,000-line batch page's server time, then 50 signed-in users loading pages at once") {
-        try siteAtScale(users: Int(ProcessInfo.processInfo.environment["NIGHTJAR_SITE_USERS"] ?? "50") ?? 50,
-                        seconds: Double(ProcessInfo.processInfo.environment["NIGHTJAR_SITE_SECONDS"] ?? "10") ?? 10)
+    Benchmark(
+        name: "site",
+        summary: "the review site: a 1,000-line batch page's server time, then 50 signed-in users loading pages at once"
+    ) {
+        try siteAtScale(
+            users: Int(ProcessInfo.processInfo.environment["NIGHTJAR_SITE_USERS"] ?? "50") ?? 50,
+            seconds: Double(ProcessInfo.processInfo.environment["NIGHTJAR_SITE_SECONDS"] ?? "10") ?? 10)
     },
-    Benchmark(name: "import-1m", summary: "importing 1,000,000 remittance lines from an 820 file (hash, parse, store), beside raw inserts of the same rows") {
+    Benchmark(
+        name: "import-1m",
+        summary:
+            "importing 1,000,000 remittance lines from an 820 file (hash, parse, store), beside raw inserts of the same rows"
+    ) {
         try importMillionLines()
     },
-    Benchmark(name: "x12-820", summary: "X12 820 parsing throughput on one core, beside a memchr scan of the same bytes") {
+    Benchmark(
+        name: "x12-820", summary: "X12 820 parsing throughput on one core, beside a memchr scan of the same bytes"
+    ) {
         try x12ParseThroughput()
     },
-    Benchmark(name: "import-1gb-csv", summary: "importing a 1 GB delimited payments export by profile, in bounded memory") {
-        try importLargeDelimited(megabytes: Int(ProcessInfo.processInfo.environment["NIGHTJAR_BIG_CSV_MB"] ?? "1000") ?? 1000)
+    Benchmark(
+        name: "import-1gb-csv", summary: "importing a 1 GB delimited payments export by profile, in bounded memory"
+    ) {
+        try importLargeDelimited(
+            megabytes: Int(ProcessInfo.processInfo.environment["NIGHTJAR_BIG_CSV_MB"] ?? "1000") ?? 1000)
     },
     Benchmark(name: "aead", summary: "AES-256-GCM and ChaCha20-Poly1305 seal/open, 4 KiB and 1 MiB messages") {
         var figures: [Figure] = []
@@ -202,9 +271,14 @@ let benchmarks: [Benchmark] = [
         let salt = SecureRandom.bytes(16)
         var times: [Double] = []
         for _ in 0..<5 {
-            times.append(try measure { _ = try Argon2id.deriveKey(password: password, salt: salt, parameters: .rfc9106Second) })
+            times.append(
+                try measure { _ = try Argon2id.deriveKey(password: password, salt: salt, parameters: .rfc9106Second) })
         }
-        return [Figure(benchmark: "argon2id m=64MiB t=3 p=4 (median of 5)", value: times.sorted()[2] * 1000, unit: "ms", goal: nil)]
+        return [
+            Figure(
+                benchmark: "argon2id m=64MiB t=3 p=4 (median of 5)", value: times.sorted()[2] * 1000, unit: "ms",
+                goal: nil)
+        ]
     },
     Benchmark(name: "sqlite-insert", summary: "1,000,000 small rows in one transaction") {
         let folder = scratchFolder("sqlite")
@@ -212,7 +286,8 @@ let benchmarks: [Benchmark] = [
         let path = NSTemporaryDirectory() + "/nightjar-bench-sqlite-\(getpid()).sqlite"
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         let database = try Database(path: path)
-        try database.execute("CREATE TABLE line (id INTEGER PRIMARY KEY, batch INTEGER, reference TEXT, amount INTEGER)")
+        try database.execute(
+            "CREATE TABLE line (id INTEGER PRIMARY KEY, batch INTEGER, reference TEXT, amount INTEGER)")
         let rows = 1_000_000
         let seconds = try measure {
             try database.transaction {
@@ -226,7 +301,11 @@ let benchmarks: [Benchmark] = [
                 }
             }
         }
-        return [Figure(benchmark: "sqlite insert 1,000,000 rows, one transaction", value: Double(rows) / seconds, unit: "rows/s", goal: nil)]
+        return [
+            Figure(
+                benchmark: "sqlite insert 1,000,000 rows, one transaction", value: Double(rows) / seconds,
+                unit: "rows/s", goal: nil)
+        ]
     },
     Benchmark(name: "vault-unlock", summary: "unlocking the vault at the default KDF parameters") {
         let folder = scratchFolder("unlock")
@@ -238,19 +317,31 @@ let benchmarks: [Benchmark] = [
         for _ in 0..<5 {
             times.append(try measure { _ = try Vault.open(paths: paths, as: .passphrase(name: "admin", passphrase)) })
         }
-        return [Figure(benchmark: "vault unlock, Argon2id m=64MiB t=3 p=4 (median of 5)", value: times.sorted()[2] * 1000, unit: "ms", goal: nil)]
+        return [
+            Figure(
+                benchmark: "vault unlock, Argon2id m=64MiB t=3 p=4 (median of 5)", value: times.sorted()[2] * 1000,
+                unit: "ms", goal: nil)
+        ]
     },
-    Benchmark(name: "vault-open-10k", summary: "open a vault of 10,000 entries across 500 clients and decrypt every entry, in a fresh process") {
+    Benchmark(
+        name: "vault-open-10k",
+        summary: "open a vault of 10,000 entries across 500 clients and decrypt every entry, in a fresh process"
+    ) {
         try vaultOpenAtScale(clients: 500, perClient: 20)
     },
-    Benchmark(name: "vault-import-1k", summary: "onboard 1,000 credentials for 1,000 clients from one CSV: one unlock, one write") {
+    Benchmark(
+        name: "vault-import-1k",
+        summary: "onboard 1,000 credentials for 1,000 clients from one CSV: one unlock, one write"
+    ) {
         try vaultImportAtScale(clients: 1000)
     },
 ]
 
 if CommandLine.arguments.count == 4, CommandLine.arguments[1] == "--prepare-match" {
     // The match-1m workspace, built in a process of its own.
-    do { try prepareMatching(folder: CommandLine.arguments[2], count: Int(CommandLine.arguments[3]) ?? 1_000_000) } catch {
+    do {
+        try prepareMatching(folder: CommandLine.arguments[2], count: Int(CommandLine.arguments[3]) ?? 1_000_000)
+    } catch {
         FileHandle.standardError.write(Data("prepare-match: \(error)\n".utf8))
         exit(1)
     }
@@ -267,7 +358,10 @@ actor FarmGate {
     private var waiting: [CheckedContinuation<Void, Never>] = []
     init(_ count: Int) { available = count }
     func enter() async {
-        if available > 0 { available -= 1; return }
+        if available > 0 {
+            available -= 1
+            return
+        }
         await withCheckedContinuation { waiting.append($0) }
     }
     func leave() {
@@ -278,6 +372,14 @@ actor FarmGate {
 final class FarmCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
-    func add() { lock.lock(); count += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+    func add() {
+        lock.lock()
+        count += 1
+        lock.unlock()
+    }
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
+    }
 }

@@ -1,8 +1,8 @@
+import Foundation
 public import NightjarCore
 public import NightjarDocuments
 public import NightjarLedger
 public import NightjarMatching
-import Foundation
 
 /// What became of one file handed to the importer.
 public enum FileImport: Sendable {
@@ -25,37 +25,54 @@ public struct RemittanceFileImporter: Sendable {
     /// Files larger than this are refused with their size named (`max_file_size`).
     public let maximumFileBytes: Int
 
-    public init(defaultCurrency: CurrencyCode, profiles: [LayoutProfile], unapproved: [LayoutProfile] = [],
-                maximumFileBytes: Int = InputFile.defaultMaximumBytes) {
+    public init(
+        defaultCurrency: CurrencyCode, profiles: [LayoutProfile], unapproved: [LayoutProfile] = [],
+        maximumFileBytes: Int = InputFile.defaultMaximumBytes
+    ) {
         self.defaultCurrency = defaultCurrency
         self.profiles = profiles
         self.unapproved = unapproved
         self.maximumFileBytes = maximumFileBytes
     }
 
-    public func importFile(_ bytes: [UInt8], name: String, client: ClientID, portal: String?, into ledger: Ledger,
-                           profile explicit: LayoutProfile? = nil) throws -> FileImport {
-        try importFile(MemorySource(bytes, name: name), name: name, client: client, portal: portal, into: ledger, profile: explicit)
+    public func importFile(
+        _ bytes: [UInt8], name: String, client: ClientID, portal: String?, into ledger: Ledger,
+        profile explicit: LayoutProfile? = nil
+    ) throws -> FileImport {
+        try importFile(
+            MemorySource(bytes, name: name), name: name, client: client, portal: portal, into: ledger, profile: explicit
+        )
     }
 
     /// Imports a file read in chunks: memory stays bounded whatever its size (one payment at a
     /// time, plus fixed buffers). `sha256`, when the caller already has it, saves a pass.
-    public func importFile(_ source: any ByteSource, name: String, client: ClientID, portal: String?, into ledger: Ledger,
-                           profile explicit: LayoutProfile? = nil, sha256: String? = nil) throws -> FileImport {
+    public func importFile(
+        _ source: any ByteSource, name: String, client: ClientID, portal: String?, into ledger: Ledger,
+        profile explicit: LayoutProfile? = nil, sha256: String? = nil
+    ) throws -> FileImport {
         let format = try DocumentFormat.detect(source)
         switch format {
         case .x12(let functionalID) where functionalID == "RA" || functionalID == nil:
             let sha = try sha256 ?? Ledger.sha256(of: source)
-            return .imported(try ledger.importRemittances(sha256: sha, size: source.size, name: name, client: client, format: "x12-820", portal: portal) { writer in
-                source.rewind()
-                try RemittanceAdviceReader.forEach(source, defaultCurrency: defaultCurrency, file: name) { try writer.write($0, position: nil) }
-            })
+            return .imported(
+                try ledger.importRemittances(
+                    sha256: sha, size: source.size, name: name, client: client, format: "x12-820", portal: portal
+                ) { writer in
+                    source.rewind()
+                    try RemittanceAdviceReader.forEach(source, defaultCurrency: defaultCurrency, file: name) {
+                        try writer.write($0, position: nil)
+                    }
+                })
         case .x12(let functionalID):
             let what = functionalID == "IN" ? "an X12 810 invoice" : "an X12 \(functionalID ?? "") document"
-            let hint = functionalID == "IN" ? "; `nightjar po import \(name) --client \(client)` reads it into purchase orders" : ""
+            let hint =
+                functionalID == "IN"
+                ? "; `nightjar po import \(name) --client \(client)` reads it into purchase orders" : ""
             return .skipped(code: "wrong_kind", message: "\(name): \(what), not a remittance (820)\(hint)")
         case .pdf, .zip, .unknown:
-            return .skipped(code: "unsupported_document", message: "\(name): \(format.description), which Nightjar cannot read yet; kept in the inbox")
+            return .skipped(
+                code: "unsupported_document",
+                message: "\(name): \(format.description), which Nightjar cannot read yet; kept in the inbox")
         case .text, .xlsx, .json, .html:
             let profile: LayoutProfile
             if let explicit {
@@ -65,22 +82,38 @@ public struct RemittanceFileImporter: Sendable {
                 case .success(let chosen): profile = chosen
                 case .failure(let refusal) where refusal.fitting.isEmpty:
                     if !unapproved.isEmpty, let trial = try? ProfileSelection.trialBytes(source),
-                       let waiting = ProfileSelection.fitting(unapproved, kind: .remittance, bytes: trial, fileName: name).first {
-                        return .skipped(code: "profile_unapproved",
-                                        message: "\(name): profile \(waiting.name) fits it but is not approved in its present version (nightjar profile approve \(waiting.name))")
+                        let waiting = ProfileSelection.fitting(
+                            unapproved, kind: .remittance, bytes: trial, fileName: name
+                        ).first
+                    {
+                        return .skipped(
+                            code: "profile_unapproved",
+                            message:
+                                "\(name): profile \(waiting.name) fits it but is not approved in its present version (nightjar profile approve \(waiting.name))"
+                        )
                     }
-                    return .skipped(code: "no_profile",
-                                    message: "\(name): no profile fits \(format.description) (\(refusal.explanation)); `nightjar profile draft \(name)` starts one")
+                    return .skipped(
+                        code: "no_profile",
+                        message:
+                            "\(name): no profile fits \(format.description) (\(refusal.explanation)); `nightjar profile draft \(name)` starts one"
+                    )
                 case .failure(let refusal):
-                    return .skipped(code: "several_profiles",
-                                    message: "\(name): profiles \(refusal.fitting.joined(separator: " and ")) both fit it; give --profile, or narrow one with [match]")
+                    return .skipped(
+                        code: "several_profiles",
+                        message:
+                            "\(name): profiles \(refusal.fitting.joined(separator: " and ")) both fit it; give --profile, or narrow one with [match]"
+                    )
                 }
             }
             let sha = try sha256 ?? Ledger.sha256(of: source)
-            return .imported(try ledger.importRemittances(sha256: sha, size: source.size, name: name, client: client, format: "profile:\(profile.name)",
-                                                          portal: portal) { writer in
-                try RemittanceLayoutReader.read(source, profile: profile, defaultCurrency: defaultCurrency, file: name, into: writer)
-            })
+            return .imported(
+                try ledger.importRemittances(
+                    sha256: sha, size: source.size, name: name, client: client, format: "profile:\(profile.name)",
+                    portal: portal
+                ) { writer in
+                    try RemittanceLayoutReader.read(
+                        source, profile: profile, defaultCurrency: defaultCurrency, file: name, into: writer)
+                })
         }
     }
 }

@@ -28,7 +28,10 @@ public struct Inbox: Sendable {
         }
         chmod(downloaded, 0o400)
         guard rename(downloaded, target) == 0 else {
-            throw GeneralError(code: "inbox.move", message: "cannot move \(downloaded) into the inbox (\(String(cString: strerror(errno))))", exitStatus: .ioError)
+            throw GeneralError(
+                code: "inbox.move",
+                message: "cannot move \(downloaded) into the inbox (\(String(cString: strerror(errno))))",
+                exitStatus: .ioError)
         }
         try? SecureFile.syncDirectory(folder)
         return target
@@ -61,5 +64,10 @@ public enum CrashPoint {
 final class AtomicCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
-    func increment() -> Int { lock.withLock { value += 1; return value } }
+    func increment() -> Int {
+        lock.withLock {
+            value += 1
+            return value
+        }
+    }
 }

@@ -1,12 +1,12 @@
+public import Foundation
 public import NightjarCore
+import NightjarFileDrop
 public import NightjarHTTP
 public import NightjarLedger
+import NightjarMail
+import NightjarReview
 public import NightjarScript
 public import NightjarStore
-import NightjarReview
-import NightjarMail
-import NightjarFileDrop
-public import Foundation
 
 /// One credential's share of a night: the definition, the range and where its origins are.
 public struct NightJob: Sendable {
@@ -15,7 +15,9 @@ public struct NightJob: Sendable {
     public let range: DateRange
     public let originOverrides: [String: String]
 
-    public init(credential: ScriptCredential, definition: ScraperDefinition, range: DateRange, originOverrides: [String: String]) {
+    public init(
+        credential: ScriptCredential, definition: ScraperDefinition, range: DateRange, originOverrides: [String: String]
+    ) {
         self.credential = credential
         self.definition = definition
         self.range = range
@@ -27,7 +29,9 @@ public struct NightJob: Sendable {
 public enum NightPlanning {
     /// From the end of the last range that succeeded, less an overlap (portals post late), to
     /// today; a credential never fetched before looks back `lookbackDays`.
-    public static func range(lastSuccessfulEnd: CalendarDate?, today: CalendarDate, overlapDays: Int = 3, lookbackDays: Int = 30) -> DateRange {
+    public static func range(
+        lastSuccessfulEnd: CalendarDate?, today: CalendarDate, overlapDays: Int = 3, lookbackDays: Int = 30
+    ) -> DateRange {
         var from = lastSuccessfulEnd.map { $0.adding(days: -overlapDays) } ?? today.adding(days: -lookbackDays)
         if from > today { from = today }
         return try! DateRange(from: from, to: today)
@@ -48,7 +52,8 @@ public struct DatabaseLoginGuard: LoginGuard {
         case .success(let id): return id
         case .failure(let blocking):
             let ending = blocking.outcome.map { "ended \($0)" } ?? "never finished (interrupted)"
-            let problem = "a login for \(credential) at \(blocking.startedAt) \(ending); not trying again within 12 hours (after fixing the credential: nightjar run --retry-login \(credential))"
+            let problem =
+                "a login for \(credential) at \(blocking.startedAt) \(ending); not trying again within 12 hours (after fixing the credential: nightjar run --retry-login \(credential))"
             throw ScraperFailure(.loginRefused, problem, location: nil)
         }
     }
@@ -80,18 +85,25 @@ public struct DatabaseSourceMemory: SourceMemory {
     public init(open: @escaping DatabaseOpener) { self.open = open }
 
     public func wasRead(client: String, source: String, key: String) async -> SourceItemRecord? {
-        ((try? SourceItems(database: try open()).item(client: client, source: source, key: key)) ?? nil).map(DatabaseSourceMemory.record)
+        ((try? SourceItems(database: try open()).item(client: client, source: source, key: key)) ?? nil).map(
+            DatabaseSourceMemory.record)
     }
 
     public func wasRead(client: String, source: String, identity: String) async -> SourceItemRecord? {
-        ((try? SourceItems(database: try open()).item(client: client, source: source, identity: identity)) ?? nil).map(DatabaseSourceMemory.record)
+        ((try? SourceItems(database: try open()).item(client: client, source: source, identity: identity)) ?? nil).map(
+            DatabaseSourceMemory.record)
     }
 
-    public func record(client: String, source: String, key: String, identity: String?, status: String, message: String?) async {
+    public func record(client: String, source: String, key: String, identity: String?, status: String, message: String?)
+        async
+    {
         do {
-            try SourceItems(database: try open()).record(client: client, source: source, key: key, identity: identity, status: status, message: message)
+            try SourceItems(database: try open()).record(
+                client: client, source: source, key: key, identity: identity, status: status, message: message)
         } catch {
-            Logger(label: "run").warning("\(client)/\(source): could not remember \(key): \((error as? any NightjarError)?.message ?? "\(error)")")
+            Logger(label: "run").warning(
+                "\(client)/\(source): could not remember \(key): \((error as? any NightjarError)?.message ?? "\(error)")"
+            )
         }
     }
 
@@ -111,7 +123,9 @@ public actor NightBook {
     let rules: MatchingRulesFiles?
     var problems: [String: [String]] = [:]
 
-    public init(open: DatabaseOpener, importer: RemittanceFileImporter, inbox: Inbox, rules: MatchingRulesFiles? = nil) throws {
+    public init(open: DatabaseOpener, importer: RemittanceFileImporter, inbox: Inbox, rules: MatchingRulesFiles? = nil)
+        throws
+    {
         self.rules = rules
         let database = try open()
         self.database = database
@@ -148,19 +162,29 @@ public actor NightBook {
             // A mailbox's or drop's message or file that was refused is never read again: a person must see it.
             if !outcome.refused.isEmpty { status = "items_refused" }
             messages += outcome.refused + outcome.notes
-            if unread.contains(where: { $0.status == "failed" }) { status = "import_failed" } else if !unread.isEmpty { status = "unsupported_document" }
+            if unread.contains(where: { $0.status == "failed" }) {
+                status = "import_failed"
+            } else if !unread.isEmpty {
+                status = "unsupported_document"
+            }
             // A file that could not even be kept (the disk, the inbox) is worse than one not read.
             if !notStored.isEmpty { status = "store_failed" }
             messages += unread.map { "\($0.file): \($0.reason)" }
         }
-        if outcome.alreadyInInbox > 0 { try log.count(run: run, client: client, portal: portal, seen: outcome.alreadyInInbox) }
-        try log.finishItem(run: run, client: client, portal: portal, status: status, message: messages.isEmpty ? nil : messages.joined(separator: "; "),
-                           location: outcome.failure?.location?.description)
+        if outcome.alreadyInInbox > 0 {
+            try log.count(run: run, client: client, portal: portal, seen: outcome.alreadyInInbox)
+        }
+        try log.finishItem(
+            run: run, client: client, portal: portal, status: status,
+            message: messages.isEmpty ? nil : messages.joined(separator: "; "),
+            location: outcome.failure?.location?.description)
     }
 
     /// Records a credential the night did not run (its definition, or its client's rules file, is
     /// not approved in its present version): an item of its own, so it is seen, never an "ok" night.
-    public func skipItem(run: Int64, client: String, portal: String, today: CalendarDate, status: String, message: String) throws {
+    public func skipItem(
+        run: Int64, client: String, portal: String, today: CalendarDate, status: String, message: String
+    ) throws {
         let range = try DateRange(from: today, to: today)
         try log.startItem(run: run, client: client, portal: portal, range: range)
         try log.finishItem(run: run, client: client, portal: portal, status: status, message: message, location: nil)
@@ -181,23 +205,34 @@ public actor NightBook {
             let metadata = String(decoding: try encoder.encode(download.metadata), as: UTF8.self)
             // One transaction per file: the inbox record, the import and the counters commit together.
             try database.transaction {
-                let new = try log.recordInboxFile(client: client, portal: portal, sha256: download.sha256, name: download.fileName, size: download.size,
-                                                  path: path, kind: download.kind.rawValue, metadata: metadata, run: run, item: item)
+                let new = try log.recordInboxFile(
+                    client: client, portal: portal, sha256: download.sha256, name: download.fileName,
+                    size: download.size,
+                    path: path, kind: download.kind.rawValue, metadata: metadata, run: run, item: item)
                 CrashPoint.hit("inbox-recorded")
                 // Imported before, or dismissed by a person: seen again, nothing more.
-                if try log.alreadyImported(client: client, sha256: download.sha256) || log.inboxStatus(client: client, sha256: download.sha256) == "dismissed" {
+                if try log.alreadyImported(client: client, sha256: download.sha256)
+                    || log.inboxStatus(client: client, sha256: download.sha256) == "dismissed"
+                {
                     try log.count(run: run, client: client, portal: item, seen: 1)
                     return
                 }
-                let result = try readInto(path, sha256: download.sha256, kind: download.kind, name: download.fileName, client: client, portal: portal)
-                try log.markInboxFile(client: client, sha256: download.sha256, status: result.status, code: result.code, message: result.message,
-                                      location: result.location)
-                try log.count(run: run, client: client, portal: item, new: new ? 1 : 0, seen: new ? 0 : 1, batches: result.batches, lines: result.lines)
+                let result = try readInto(
+                    path, sha256: download.sha256, kind: download.kind, name: download.fileName, client: client,
+                    portal: portal)
+                try log.markInboxFile(
+                    client: client, sha256: download.sha256, status: result.status, code: result.code,
+                    message: result.message,
+                    location: result.location)
+                try log.count(
+                    run: run, client: client, portal: item, new: new ? 1 : 0, seen: new ? 0 : 1,
+                    batches: result.batches, lines: result.lines)
                 CrashPoint.hit("import-uncommitted")
             }
             CrashPoint.hit("imported")
         } catch {
-            problems["\(client)/\(item)", default: []].append("\(download.fileName): \((error as? any NightjarError)?.message ?? "\(error)")")
+            problems["\(client)/\(item)", default: []].append(
+                "\(download.fileName): \((error as? any NightjarError)?.message ?? "\(error)")")
         }
     }
 
@@ -215,15 +250,18 @@ public actor NightBook {
     /// undoes only the import (its own savepoint) and is returned as an unread file's reason. The
     /// file at `path` is read in chunks, whatever its size (one payment or invoice in memory at a
     /// time); one over `max_file_size` is refused with its size named.
-    func readInto(_ path: String, sha256: String, kind: DocumentKind, name: String, client: String, portal: String) throws -> Reading {
+    func readInto(_ path: String, sha256: String, kind: DocumentKind, name: String, client: String, portal: String)
+        throws -> Reading
+    {
         var reading = Reading()
         switch kind {
         case .invoice:
             // A supplier's invoice becomes a purchase order (created, replaced, or logged).
             let source = try InputFile(path: path, name: name, maximumBytes: importer.maximumFileBytes)
-            let outcomes = try PurchaseOrders(database: database).importInvoices(source, name: name, client: client,
-                                                                                 defaultCurrency: importer.defaultCurrency, profiles: importer.profiles,
-                                                                                 sha256: sha256)
+            let outcomes = try PurchaseOrders(database: database).importInvoices(
+                source, name: name, client: client,
+                defaultCurrency: importer.defaultCurrency, profiles: importer.profiles,
+                sha256: sha256)
             if let failed = outcomes.first(where: { $0.action == "failed" }) {
                 reading.status = "failed"
                 reading.code = "po.failed"
@@ -232,7 +270,9 @@ public actor NightBook {
         case .remittance:
             do {
                 let source = try InputFile(path: path, name: name, maximumBytes: importer.maximumFileBytes)
-                switch try importer.importFile(source, name: name, client: ClientID(client), portal: portal, into: ledger, sha256: sha256) {
+                switch try importer.importFile(
+                    source, name: name, client: ClientID(client), portal: portal, into: ledger, sha256: sha256)
+                {
                 case .imported(let imported):
                     reading.batches = imported.batches
                     reading.lines = imported.lines
@@ -260,13 +300,23 @@ public actor NightBook {
         for file in try log.unreadFiles(client: client) where file.status == "failed" {
             let result = try database.transaction { () throws -> Reading in
                 let portal = String(file.portal.prefix { $0 != "/" })
-                let reading = try readInto(file.path, sha256: file.sha256, kind: DocumentKind(rawValue: file.kind) ?? .remittance, name: file.file, client: file.client, portal: portal)
-                try log.markInboxFile(client: file.client, sha256: file.sha256, status: reading.status, code: reading.code, message: reading.message,
-                                      location: reading.location)
+                let reading = try readInto(
+                    file.path, sha256: file.sha256, kind: DocumentKind(rawValue: file.kind) ?? .remittance,
+                    name: file.file, client: file.client, portal: portal)
+                try log.markInboxFile(
+                    client: file.client, sha256: file.sha256, status: reading.status, code: reading.code,
+                    message: reading.message,
+                    location: reading.location)
                 return reading
             }
-            done.append((file, result.status == "imported" ? "imported: \(result.batches) batch(es), \(result.lines) line(s)"
-                                : "still unread: \(result.message ?? result.code ?? result.status)" + (result.location.map { " (\($0))" } ?? "")))
+            done.append(
+                (
+                    file,
+                    result.status == "imported"
+                        ? "imported: \(result.batches) batch(es), \(result.lines) line(s)"
+                        : "still unread: \(result.message ?? result.code ?? result.status)"
+                            + (result.location.map { " (\($0))" } ?? "")
+                ))
         }
         return done
     }
@@ -276,7 +326,8 @@ public actor NightBook {
         var keys: Set<String> = []
         for (kind, metadata) in try log.inboxListings(client: client, item: item) {
             guard let kind = DocumentKind(rawValue: kind),
-                  let fields = try? JSONDecoder().decode([String: String].self, from: Data(metadata.utf8)) else { continue }
+                let fields = try? JSONDecoder().decode([String: String].self, from: Data(metadata.utf8))
+            else { continue }
             keys.formUnion(DownloadRecord.listingKeys(kind: kind, metadata: fields))
         }
         return keys
@@ -293,21 +344,27 @@ public actor NightBook {
         var statuses: [String: Int] = [:]
         for client in clients.map { ClientID($0) } {
             // One commit per batch: a night killed at any point resumes from the batch it was in.
-            _ = try ledger.match(client: client, scope: .newBatches, rules: try rules?.rules(for: client.rawValue).0 ?? .standard, linesPerTransaction: 1,
-                                 beforeCommit: { CrashPoint.hit("match-uncommitted") },
-                                 afterCommit: { result in
-                                     CrashPoint.hit("matched")
-                                     for (status, count) in result.statuses { statuses[status, default: 0] += count }
-                                 })
+            _ = try ledger.match(
+                client: client, scope: .newBatches, rules: try rules?.rules(for: client.rawValue).0 ?? .standard,
+                linesPerTransaction: 1,
+                beforeCommit: { CrashPoint.hit("match-uncommitted") },
+                afterCommit: { result in
+                    CrashPoint.hit("matched")
+                    for (status, count) in result.statuses { statuses[status, default: 0] += count }
+                })
         }
         return statuses
     }
 
-    public func finishRun(_ run: Int64, status: String, summary: String) throws { try log.finish(run, status: status, summary: summary) }
+    public func finishRun(_ run: Int64, status: String, summary: String) throws {
+        try log.finish(run, status: status, summary: summary)
+    }
 
     public func run(_ id: Int64) throws -> RunLog.Run? { try log.run(id) }
 
-    public func reviewBatches(clients: [String]) throws -> [ReviewBatch] { try ledger.reviewBatches(clients: clients.map { ClientID($0) }) }
+    public func reviewBatches(clients: [String]) throws -> [ReviewBatch] {
+        try ledger.reviewBatches(clients: clients.map { ClientID($0) })
+    }
 }
 
 /// The summary of a night.
@@ -335,7 +392,8 @@ public struct NightReport: Sendable, Codable {
         case run, matching, exceptions, warnings
         case exceptionsWaiting = "exceptions_waiting"
         case attention = "needs_attention"
-        case failingRepeatedly = "failing_repeatedly", reportPath = "report_path", morningReportPath = "morning_report_path"
+        case failingRepeatedly = "failing_repeatedly", reportPath = "report_path", morningReportPath =
+            "morning_report_path"
     }
 
     /// Whether every credential ended well (ok or no documents) and nothing of the night's
@@ -373,9 +431,13 @@ public struct NightRunner: Sendable {
     /// The workspace's zone, in which a file's modification time gives its date.
     public var timeZone: TimeZone = .current
 
-    public init(jobs: [NightJob], book: NightBook, kinds: [DocumentKind] = [.remittance], stagingDirectory: String, reportsDirectory: String,
-                maximumConcurrent: Int = 8, loginGuard: (any LoginGuard)?, totp: TOTPCodeSource, prompt: (any OneTimeCodePrompt)? = nil,
-                trace: @escaping @Sendable (String) -> Void = { _ in }, progress: NightProgress? = nil) {
+    public init(
+        jobs: [NightJob], book: NightBook, kinds: [DocumentKind] = [.remittance], stagingDirectory: String,
+        reportsDirectory: String,
+        maximumConcurrent: Int = 8, loginGuard: (any LoginGuard)?, totp: TOTPCodeSource,
+        prompt: (any OneTimeCodePrompt)? = nil,
+        trace: @escaping @Sendable (String) -> Void = { _ in }, progress: NightProgress? = nil
+    ) {
         self.progress = progress
         self.jobs = jobs
         self.book = book
@@ -402,11 +464,15 @@ public struct NightRunner: Sendable {
         }
     }
 
-    public func run(scope: String, warnings: [String] = [], skipped: [Skipped] = [], today: CalendarDate? = nil) async throws -> NightReport {
+    public func run(scope: String, warnings: [String] = [], skipped: [Skipped] = [], today: CalendarDate? = nil)
+        async throws -> NightReport
+    {
         let runID = try await book.startRun(scope: scope)
         let skipDay = today ?? jobs.first?.range.to ?? CalendarDate.today(in: TimeZone.current)
         for skip in skipped {
-            try await book.skipItem(run: runID, client: skip.client, portal: skip.item, today: skipDay, status: "skipped_unapproved", message: skip.message)
+            try await book.skipItem(
+                run: runID, client: skip.client, portal: skip.item, today: skipDay, status: "skipped_unapproved",
+                message: skip.message)
         }
         progress?.runStarted(runID, credentials: jobs.count)
         let folder = reportsDirectory + "/run-\(runID)"
@@ -414,7 +480,9 @@ public struct NightRunner: Sendable {
         try SecureFile.createPrivateDirectory(folder)
         // One limiter per portal, shared by all its credentials.
         var limiters: [String: OriginLimiter] = [:]
-        for job in jobs where limiters[job.definition.portal] == nil { limiters[job.definition.portal] = OriginLimiter() }
+        for job in jobs where limiters[job.definition.portal] == nil {
+            limiters[job.definition.portal] = OriginLimiter()
+        }
         // Interleave portals so different hosts work side by side.
         let ordered = NightRunner.interleaved(jobs)
         // A credential that must wait for a fresh one-time-code period waits before it takes one of
@@ -438,7 +506,9 @@ public struct NightRunner: Sendable {
                         next += 1
                         let wait = job.definition.loginUsesTOTP ? totp.waitBeforeLogin(for: job.credential) : 0
                         if wait > 0 {
-                            Logger(label: "run").info("\(job.credential.name): waiting \(String(format: "%.1f", wait)) s for a fresh one-time-code period (not holding a slot)")
+                            Logger(label: "run").info(
+                                "\(job.credential.name): waiting \(String(format: "%.1f", wait)) s for a fresh one-time-code period (not holding a slot)"
+                            )
                             group.addTask {
                                 try await totp.pause(wait)
                                 return .readyAfterWaiting(job)
@@ -468,33 +538,44 @@ public struct NightRunner: Sendable {
         let clients = Array(Set(jobs.map(\.credential.client))).sorted()
         let matching = try await book.matchNewBatches(clients: clients)
         var failing: [String] = []
-        for job in jobs where try await book.consecutiveFailures(client: job.credential.client, portal: job.credential.runItem) >= 3 {
+        for job in jobs
+        where try await book.consecutiveFailures(client: job.credential.client, portal: job.credential.runItem) >= 3 {
             failing.append(job.credential.name)
         }
-        guard let run = try await book.run(runID) else { throw GeneralError(code: "run.missing", message: "run \(runID) vanished") }
-        let exceptions = matching.filter { !["paid_in_full", "paid_with_discount"].contains($0.key) }.values.reduce(0, +)
+        guard let run = try await book.run(runID) else {
+            throw GeneralError(code: "run.missing", message: "run \(runID) vanished")
+        }
+        let exceptions = matching.filter { !["paid_in_full", "paid_with_discount"].contains($0.key) }.values.reduce(
+            0, +)
         let reportPath = folder + "/summary.txt"
         let morningPath = folder + "/morning-report.html"
         let inScope = Array(Set(run.items.map(\.client))).sorted()
         let attention = try await book.attention(run: run, clients: inScope)
         let waiting = try await book.reviewBatches(clients: clients)
         let waitingExceptions = MorningReport.exceptionCount(waiting)
-        let report = NightReport(run: run, matching: matching, exceptions: exceptions, exceptionsWaiting: waitingExceptions, failingRepeatedly: failing,
-                                 warnings: warnings, attention: attention, reportPath: reportPath, morningReportPath: morningPath)
+        let report = NightReport(
+            run: run, matching: matching, exceptions: exceptions, exceptionsWaiting: waitingExceptions,
+            failingRepeatedly: failing,
+            warnings: warnings, attention: attention, reportPath: reportPath, morningReportPath: morningPath)
         try RedactedFile.write(NightRunner.summaryText(report), to: reportPath)
-        let morning = MorningReport(title: "Nightjar morning report — run \(runID)", generatedAt: Logger.timestamp(),
-                                    batches: waiting, attention: attention,
-                                    warnings: warnings + failing.map { "\($0) has failed three runs or more in a row" }, newTonight: exceptions)
+        let morning = MorningReport(
+            title: "Nightjar morning report — run \(runID)", generatedAt: Logger.timestamp(),
+            batches: waiting, attention: attention,
+            warnings: warnings + failing.map { "\($0) has failed three runs or more in a row" }, newTonight: exceptions)
         try RedactedFile.write(morning.html(), to: morningPath)
         CrashPoint.hit("report-written")
         let failed = run.items.filter { !RunLog.goodStatuses.contains($0.status) }.count
         let status = report.succeeded ? "ok" : "failures"
         try await book.finishRun(runID, status: status, summary: "\(run.items.count) credentials, \(failed) failed")
-        guard let finished = try await book.run(runID) else { throw GeneralError(code: "run.missing", message: "run \(runID) vanished") }
+        guard let finished = try await book.run(runID) else {
+            throw GeneralError(code: "run.missing", message: "run \(runID) vanished")
+        }
         progress?.runFinished(status: status)
         CrashPoint.reportPassed()
-        return NightReport(run: finished, matching: matching, exceptions: exceptions, exceptionsWaiting: waitingExceptions, failingRepeatedly: failing,
-                           warnings: warnings, attention: attention, reportPath: reportPath, morningReportPath: morningPath)
+        return NightReport(
+            run: finished, matching: matching, exceptions: exceptions, exceptionsWaiting: waitingExceptions,
+            failingRepeatedly: failing,
+            warnings: warnings, attention: attention, reportPath: reportPath, morningReportPath: morningPath)
     }
 
     static func interleaved(_ jobs: [NightJob]) -> [NightJob] {
@@ -512,7 +593,9 @@ public struct NightRunner: Sendable {
 
     func perform(_ job: NightJob, run: Int64, folder: String, limiter: OriginLimiter) async throws {
         // A labelled credential is its own run-log item (`PORTAL/LABEL`), its own folder and HAR.
-        let client = job.credential.client, portal = job.definition.portal, item = job.credential.runItem
+        let client = job.credential.client
+        let portal = job.definition.portal
+        let item = job.credential.runItem
         let fileName = "\(client)-" + item.replacingOccurrences(of: "/", with: "-")
         try await book.startItem(run: run, client: client, portal: item, range: job.range)
         let progress = self.progress
@@ -523,22 +606,27 @@ public struct NightRunner: Sendable {
         }
         let recorder = HARRecorder(sensitiveNames: job.definition.settings.sensitiveNames)
         let origins = job.definition.origins.map { ScraperChecker.origin(of: job.originOverrides[$0.name] ?? $0.url) }
-        let session = await ScraperInterpreter.session(for: job.definition, origins: origins, recorder: recorder, limiter: limiter, deadline: deadline)
+        let session = await ScraperInterpreter.session(
+            for: job.definition, origins: origins, recorder: recorder, limiter: limiter, deadline: deadline)
         let known = refetch ? [] : try await book.listingKeys(client: client, item: item)
-        let options = ScraperRunOptions(range: job.range, kinds: kinds, originOverrides: job.originOverrides,
-                                        downloadDirectory: stagingDirectory + "/run-\(run)/\(client)/\(item)", alreadyFetched: known)
+        let options = ScraperRunOptions(
+            range: job.range, kinds: kinds, originOverrides: job.originOverrides,
+            downloadDirectory: stagingDirectory + "/run-\(run)/\(client)/\(item)", alreadyFetched: known)
         let book = self.book
         let trace = self.trace
-        let outcome = await ScraperInterpreter(definition: job.definition, credential: job.credential, transport: session, options: options,
-                                               loginGuard: loginGuard, prompt: prompt, totp: totp,
-                                               trace: { trace("\(client)/\(item): \($0)") },
-                                               onDownload: { record in
-                                                   await book.land(run: run, client: client, portal: portal, item: item, download: record)
-                                                   progress?.fileLanded(job.credential.name, file: record.fileName, kind: record.kind.rawValue)
-                                               }).run()
+        let outcome = await ScraperInterpreter(
+            definition: job.definition, credential: job.credential, transport: session, options: options,
+            loginGuard: loginGuard, prompt: prompt, totp: totp,
+            trace: { trace("\(client)/\(item): \($0)") },
+            onDownload: { record in
+                await book.land(run: run, client: client, portal: portal, item: item, download: record)
+                progress?.fileLanded(job.credential.name, file: record.fileName, kind: record.kind.rawValue)
+            }
+        ).run()
         try? recorder.write(to: folder + "/\(fileName).har")
         if let failure = outcome.failure, failure.failureClass == .layoutChanged, let page = failure.page {
-            try? RedactedFile.write(String(decoding: page, as: UTF8.self), to: folder + "/\(fileName)-layout-changed.html")
+            try? RedactedFile.write(
+                String(decoding: page, as: UTF8.self), to: folder + "/\(fileName)-layout-changed.html")
         }
         try await book.finishItem(run: run, client: client, portal: item, outcome: outcome)
         progress?.credentialFinished(job.credential.name, status: outcome.status)
@@ -549,10 +637,16 @@ public struct NightRunner: Sendable {
     /// A mailbox (IMAP) or SFTP drop: its reader, the workspace's memory of what was read, and
     /// the protocol conversation (secrets masked) written beside the HAR files as `.trace`.
     func performSource(_ job: NightJob, run: Int64, folder: String, fileName: String) async throws {
-        let client = job.credential.client, portal = job.definition.portal, item = job.credential.runItem
-        let book = self.book, trace = self.trace, progress = self.progress
-        var options = SourceRunOptions(range: job.range, kinds: kinds, originOverride: job.definition.origins.first.flatMap { job.originOverrides[$0.name] },
-                                       downloadDirectory: stagingDirectory + "/run-\(run)/\(client)/\(item)", timeZone: timeZone, tls: sourceTLS)
+        let client = job.credential.client
+        let portal = job.definition.portal
+        let item = job.credential.runItem
+        let book = self.book
+        let trace = self.trace
+        let progress = self.progress
+        var options = SourceRunOptions(
+            range: job.range, kinds: kinds,
+            originOverride: job.definition.origins.first.flatMap { job.originOverrides[$0.name] },
+            downloadDirectory: stagingDirectory + "/run-\(run)/\(client)/\(item)", timeZone: timeZone, tls: sourceTLS)
         options.readOnly = false
         let land: @Sendable (DownloadRecord) async -> Void = { record in
             await book.land(run: run, client: client, portal: portal, item: item, download: record)
@@ -563,17 +657,21 @@ public struct NightRunner: Sendable {
         let conversation: [String]
         switch job.definition.source {
         case .mailbox:
-            let reader = MailboxReader(definition: job.definition, credential: job.credential, options: options, memory: sourceMemory,
-                                       loginGuard: loginGuard, trace: say, onDownload: land)
+            let reader = MailboxReader(
+                definition: job.definition, credential: job.credential, options: options, memory: sourceMemory,
+                loginGuard: loginGuard, trace: say, onDownload: land)
             outcome = await reader.run()
             conversation = reader.conversation
         default:
-            let reader = FileDropReader(definition: job.definition, credential: job.credential, options: options, memory: sourceMemory,
-                                        loginGuard: loginGuard, trace: say, onDownload: land)
+            let reader = FileDropReader(
+                definition: job.definition, credential: job.credential, options: options, memory: sourceMemory,
+                loginGuard: loginGuard, trace: say, onDownload: land)
             outcome = await reader.run()
             conversation = reader.conversation
         }
-        if !conversation.isEmpty { try? RedactedFile.write(conversation.joined(separator: "\n") + "\n", to: folder + "/\(fileName).trace") }
+        if !conversation.isEmpty {
+            try? RedactedFile.write(conversation.joined(separator: "\n") + "\n", to: folder + "/\(fileName).trace")
+        }
         try await book.finishItem(run: run, client: client, portal: item, outcome: outcome)
         progress?.credentialFinished(job.credential.name, status: outcome.status)
         CrashPoint.hit("item-finished")
@@ -595,19 +693,32 @@ public struct NightRunner: Sendable {
         }
         // Names are never cut: a long one widens the column.
         let width = max(24, (report.run.items.map { "\($0.client)/\($0.portal)".count }.max() ?? 0) + 1)
-        lines.append("client/portal".padding(toLength: width, withPad: " ", startingAt: 0) + "range                    status              new  seen  batches  lines")
+        lines.append(
+            "client/portal".padding(toLength: width, withPad: " ", startingAt: 0)
+                + "range                    status              new  seen  batches  lines")
         for item in report.run.items {
-            lines.append("\(item.client)/\(item.portal)".padding(toLength: width, withPad: " ", startingAt: 0)
-                + "\(item.from)..\(item.to)  ".padding(toLength: 25, withPad: " ", startingAt: 0)
-                + paint(item.status, RunLog.goodStatuses.contains(item.status) ? .green : .red)
-                + String(repeating: " ", count: max(0, 18 - item.status.count))
-                + String(format: "%5d %5d %8d %6d", item.filesNew, item.filesSeen, item.batches, item.lines))
+            lines.append(
+                "\(item.client)/\(item.portal)".padding(toLength: width, withPad: " ", startingAt: 0)
+                    + "\(item.from)..\(item.to)  ".padding(toLength: 25, withPad: " ", startingAt: 0)
+                    + paint(item.status, RunLog.goodStatuses.contains(item.status) ? .green : .red)
+                    + String(repeating: " ", count: max(0, 18 - item.status.count))
+                    + String(format: "%5d %5d %8d %6d", item.filesNew, item.filesSeen, item.batches, item.lines))
             if let message = item.message { lines.append("    \(item.location.map { "\($0): " } ?? "")\(message)") }
         }
         lines.append("")
-        lines.append("Matching: " + (report.matching.isEmpty ? "no new batches" : report.matching.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")))
-        lines.append((report.exceptionsWaiting > 0 ? paint("Exceptions:", .yellow) : "Exceptions:") + " \(report.exceptions) new tonight, \(report.exceptionsWaiting) waiting in total (the morning report lists them)")
-        if !report.failingRepeatedly.isEmpty { lines.append("Failing three runs or more in a row: \(report.failingRepeatedly.joined(separator: ", "))") }
+        lines.append(
+            "Matching: "
+                + (report.matching.isEmpty
+                    ? "no new batches"
+                    : report.matching.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+        )
+        lines.append(
+            (report.exceptionsWaiting > 0 ? paint("Exceptions:", .yellow) : "Exceptions:")
+                + " \(report.exceptions) new tonight, \(report.exceptionsWaiting) waiting in total (the morning report lists them)"
+        )
+        if !report.failingRepeatedly.isEmpty {
+            lines.append("Failing three runs or more in a row: \(report.failingRepeatedly.joined(separator: ", "))")
+        }
         for warning in report.warnings { lines.append("Warning: \(warning)") }
         return lines.joined(separator: "\n") + "\n"
     }

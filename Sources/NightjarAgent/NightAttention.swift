@@ -12,14 +12,18 @@ public enum NightAttention {
     }
 
     /// The same for items of several runs (`nightjar check`: each credential's latest part).
-    public static func list(items: [RunLog.Item], run: Int64?, log: RunLog, clients: [String]? = nil) throws -> [RunLog.Attention] {
+    public static func list(items: [RunLog.Item], run: Int64?, log: RunLog, clients: [String]? = nil) throws -> [RunLog
+        .Attention]
+    {
         var list: [RunLog.Attention] = []
         for item in items where !RunLog.goodStatuses.contains(item.status) {
             // These are listed by their files while unread, and settled when the last one is.
             if ["import_failed", "unsupported_document"].contains(item.status) { continue }
-            list.append(RunLog.Attention(outcome: item.status, client: item.client, item: item.portal, file: nil,
-                                         message: (item.location.map { "\($0): " } ?? "") + (item.message ?? item.status),
-                                         whatToDo: whatToDo(status: item.status, client: item.client, item: item.portal), run: run))
+            list.append(
+                RunLog.Attention(
+                    outcome: item.status, client: item.client, item: item.portal, file: nil,
+                    message: (item.location.map { "\($0): " } ?? "") + (item.message ?? item.status),
+                    whatToDo: whatToDo(status: item.status, client: item.client, item: item.portal), run: run))
         }
         let unread = try log.unreadFiles(client: nil).filter { clients == nil || clients!.contains($0.client) }
         list += unread.map(\.attention)
@@ -32,29 +36,38 @@ public enum NightAttention {
         let portal = String(item.prefix { $0 != "/" })
         switch status {
         case "skipped_unapproved":
-            return "an admin reviews and approves the definition (nightjar scraper approve \(portal)) or the client's rules (nightjar rules approve \(client)); the range is fetched next night"
+            return
+                "an admin reviews and approves the definition (nightjar scraper approve \(portal)) or the client's rules (nightjar rules approve \(client)); the range is fetched next night"
         case FailureClass.authFailed.rawValue:
-            return "check the credential at the portal and update it (nightjar vault edit \(credential)); then nightjar run --retry-login \(credential)"
+            return
+                "check the credential at the portal and update it (nightjar vault edit \(credential)); then nightjar run --retry-login \(credential)"
         case FailureClass.loginRefused.rawValue:
             return "after fixing the credential: nightjar run --retry-login \(credential)"
         case FailureClass.accountLocked.rawValue:
             return "the client has the account unlocked; then nightjar run --retry-login \(credential)"
         case FailureClass.portalUnavailable.rawValue:
-            return "nothing if it passes: the range was not recorded as fetched, so the next night fetches it again; if it lasts, look at the saved page and HAR in the run's folder"
+            return
+                "nothing if it passes: the range was not recorded as fetched, so the next night fetches it again; if it lasts, look at the saved page and HAR in the run's folder"
         case FailureClass.rateLimited.rawValue:
-            return "nothing if it passes: the next night fetches the range again; if it lasts, lower requests_per_second in the definition"
+            return
+                "nothing if it passes: the next night fetches the range again; if it lasts, lower requests_per_second in the definition"
         case FailureClass.layoutChanged.rawValue:
-            return "the portal changed: compare the saved page and HAR with the definition (nightjar scraper test scrapers/\(portal).scraper), fix it and have it approved"
+            return
+                "the portal changed: compare the saved page and HAR with the definition (nightjar scraper test scrapers/\(portal).scraper), fix it and have it approved"
         case FailureClass.mfaRequired.rawValue:
             return "a person types the code: nightjar scraper try \(credential) --interactive"
         case FailureClass.originRefused.rawValue:
-            return "the definition sends a vault value where it may not: fix the definition or the credential's --origin list"
+            return
+                "the definition sends a vault value where it may not: fix the definition or the credential's --origin list"
         case "items_refused":
-            return "each message or file named was not imported and is not read again: fetch it by hand and import it (nightjar import FILE --client \(client)), or ask the sender for a readable copy"
+            return
+                "each message or file named was not imported and is not read again: fetch it by hand and import it (nightjar import FILE --client \(client)), or ask the sender for a readable copy"
         case FailureClass.hostKeyChanged.rawValue:
-            return "the server's host key is not the one pinned: confirm the new key with the server's owner, then put its known_hosts line in the credential (nightjar vault edit \(credential) --field-file known_hosts=FILE)"
+            return
+                "the server's host key is not the one pinned: confirm the new key with the server's owner, then put its known_hosts line in the credential (nightjar vault edit \(credential) --field-file known_hosts=FILE)"
         case "store_failed":
-            return "a file could not be kept (the disk, the inbox folder): fix the cause the message names; the next night fetches the range again"
+            return
+                "a file could not be kept (the disk, the inbox folder): fix the cause the message names; the next night fetches the range again"
         case "interrupted":
             return "the run was cut off: the next run finishes the work"
         default:

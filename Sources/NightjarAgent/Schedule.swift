@@ -16,9 +16,12 @@ public struct PortalSchedule: Sendable, Equatable, CustomStringConvertible {
             self.second = second
         }
 
-        public static func < (a: TimeOfDay, b: TimeOfDay) -> Bool { (a.hour, a.minute, a.second) < (b.hour, b.minute, b.second) }
+        public static func < (a: TimeOfDay, b: TimeOfDay) -> Bool {
+            (a.hour, a.minute, a.second) < (b.hour, b.minute, b.second)
+        }
         public var description: String {
-            second == 0 ? String(format: "%02d:%02d", hour, minute) : String(format: "%02d:%02d:%02d", hour, minute, second)
+            second == 0
+                ? String(format: "%02d:%02d", hour, minute) : String(format: "%02d:%02d:%02d", hour, minute, second)
         }
     }
 
@@ -38,18 +41,24 @@ public struct PortalSchedule: Sendable, Equatable, CustomStringConvertible {
         var times: [TimeOfDay] = []
         for word in text.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init) {
             if word.contains("/") || word == "UTC" {
-                guard let named = TimeZone(identifier: word) else { throw .invalid("unknown time zone `\(word)` (use an IANA name such as America/New_York)") }
+                guard let named = TimeZone(identifier: word) else {
+                    throw .invalid("unknown time zone `\(word)` (use an IANA name such as America/New_York)")
+                }
                 zone = named
                 continue
             }
             let parts = word.split(separator: ":").map { Int($0) }
-            guard (2...3).contains(parts.count), parts.allSatisfy({ $0 != nil }), let hour = parts[0], let minute = parts[1],
-                  (0..<24).contains(hour), (0..<60).contains(minute), (parts.count == 2 || (0..<60).contains(parts[2]!)) else {
+            guard (2...3).contains(parts.count), parts.allSatisfy({ $0 != nil }), let hour = parts[0],
+                let minute = parts[1],
+                (0..<24).contains(hour), (0..<60).contains(minute), parts.count == 2 || (0..<60).contains(parts[2]!)
+            else {
                 throw .invalid("`\(word)` is not a time of day (HH:MM, 24-hour)")
             }
             times.append(TimeOfDay(hour: hour, minute: minute, second: parts.count == 3 ? parts[2]! : 0))
         }
-        guard !times.isEmpty else { throw .invalid("a schedule needs at least one time, e.g. \"02:00 America/New_York\"") }
+        guard !times.isEmpty else {
+            throw .invalid("a schedule needs at least one time, e.g. \"02:00 America/New_York\"")
+        }
         return PortalSchedule(times: times, timeZone: zone)
     }
 
@@ -65,8 +74,9 @@ public struct PortalSchedule: Sendable, Equatable, CustomStringConvertible {
         var cursor = instant
         while result.count < count {
             let candidates = times.compactMap { time in
-                calendar.nextDate(after: cursor, matching: DateComponents(hour: time.hour, minute: time.minute, second: time.second),
-                                  matchingPolicy: .nextTime, repeatedTimePolicy: .first, direction: .forward)
+                calendar.nextDate(
+                    after: cursor, matching: DateComponents(hour: time.hour, minute: time.minute, second: time.second),
+                    matchingPolicy: .nextTime, repeatedTimePolicy: .first, direction: .forward)
             }
             guard let earliest = candidates.min() else { break }
             result.append(earliest)
@@ -79,8 +89,10 @@ public struct PortalSchedule: Sendable, Equatable, CustomStringConvertible {
     /// day when it came after the day's last window (it is fetched in tomorrow's first).
     public func deliveryDate(of instant: Date) -> CalendarDate {
         let components = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: instant)
-        let local = TimeOfDay(hour: components.hour ?? 0, minute: components.minute ?? 0, second: components.second ?? 0)
-        let day = (try? CalendarDate(year: components.year ?? 1970, month: components.month ?? 1, day: components.day ?? 1))
+        let local = TimeOfDay(
+            hour: components.hour ?? 0, minute: components.minute ?? 0, second: components.second ?? 0)
+        let day =
+            (try? CalendarDate(year: components.year ?? 1970, month: components.month ?? 1, day: components.day ?? 1))
             ?? CalendarDate(daysSinceEpoch: 0)
         guard let last = times.last else { return day }
         return local > last ? day.adding(days: 1) : day

@@ -25,7 +25,10 @@ public enum NameRule: Sendable, Equatable {
             return NameRule.isPath(value, suffix: suffix) ? nil : check(value, field)
         case .credentialName:
             let parts = value.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-            if parts.count > 3 { return IdentifierError(field: "credential label", value: parts[2...].joined(separator: "/"), reason: .slash) }
+            if parts.count > 3 {
+                return IdentifierError(
+                    field: "credential label", value: parts[2...].joined(separator: "/"), reason: .slash)
+            }
             for (part, field) in zip(parts, ["client name", "portal name", "credential label"]) {
                 if let problem = check(part, field) { return problem }
             }
@@ -50,8 +53,10 @@ public struct OptionSpec: Sendable {
         OptionSpec(name: name, short: short, valueName: nil, help: help, repeatable: false, names: nil)
     }
 
-    public static func value(_ name: String, _ valueName: String, short: Character? = nil, repeatable: Bool = false,
-                             names: NameRule? = nil, _ help: String) -> OptionSpec {
+    public static func value(
+        _ name: String, _ valueName: String, short: Character? = nil, repeatable: Bool = false,
+        names: NameRule? = nil, _ help: String
+    ) -> OptionSpec {
         OptionSpec(name: name, short: short, valueName: valueName, help: help, repeatable: repeatable, names: names)
     }
 
@@ -76,7 +81,8 @@ public struct ArgumentSpec: Sendable {
     /// The identifier rule's part in the value, when it names a client, portal, label, operator, profile or rules file.
     public let names: NameRule?
 
-    public init(_ name: String, _ help: String, optional: Bool = false, variadic: Bool = false, names: NameRule? = nil) {
+    public init(_ name: String, _ help: String, optional: Bool = false, variadic: Bool = false, names: NameRule? = nil)
+    {
         self.name = name
         self.help = help
         self.optional = optional
@@ -117,9 +123,12 @@ public struct CommandSpec: Sendable {
     public let effect: CommandEffect
     public let run: @Sendable (Invocation) async throws -> ExitStatus
 
-    public init(_ path: [String], effect: CommandEffect, summary: String, discussion: String = "", arguments: [ArgumentSpec] = [],
-                options: [OptionSpec] = [], hidden: Bool = false,
-                run: @escaping @Sendable (Invocation) async throws -> ExitStatus) {
+    public init(
+        _ path: [String], effect: CommandEffect, summary: String, discussion: String = "",
+        arguments: [ArgumentSpec] = [],
+        options: [OptionSpec] = [], hidden: Bool = false,
+        run: @escaping @Sendable (Invocation) async throws -> ExitStatus
+    ) {
         self.path = path
         self.summary = summary
         self.discussion = discussion
@@ -217,8 +226,10 @@ public struct CommandTable: Sendable {
     }
 
     /// Parses `arguments` (without the program name).
-    public func parse(_ arguments: [String], environment: [String: String] = [:],
-                      standardInput: @escaping @Sendable () -> String = { "" }) throws(UsageError) -> ParsedCommandLine {
+    public func parse(
+        _ arguments: [String], environment: [String: String] = [:],
+        standardInput: @escaping @Sendable () -> String = { "" }
+    ) throws(UsageError) -> ParsedCommandLine {
         var words: [String] = []
         var rest: [String] = []
         var index = 0
@@ -229,8 +240,11 @@ public struct CommandTable: Sendable {
             if (word == "--version" || word == "-V") && words.isEmpty { return .version }
             if word.hasPrefix("-") {
                 // A global option before the command words.
-                if let spec = GlobalOptions.all.first(where: { "--\($0.name)" == word.split(separator: "=").first.map(String.init) }),
-                   spec.valueName != nil, !word.contains("=") {
+                if let spec = GlobalOptions.all.first(where: {
+                    "--\($0.name)" == word.split(separator: "=").first.map(String.init)
+                }),
+                    spec.valueName != nil, !word.contains("=")
+                {
                     leadingOptions.append(word)
                     if index + 1 < arguments.count { leadingOptions.append(arguments[index + 1]) }
                     index += 2
@@ -250,14 +264,17 @@ public struct CommandTable: Sendable {
         }
         rest = leadingOptions + Array(arguments[index...])
         if words == ["help"] {
-            if rest.contains("--help") || rest.contains("-h"), let command = commands.first(where: { $0.path == ["help"] }) {
+            if rest.contains("--help") || rest.contains("-h"),
+                let command = commands.first(where: { $0.path == ["help"] })
+            {
                 return .help(command, topic: ["help"])
             }
             let topic = rest.filter { !$0.hasPrefix("-") }
             if topic.isEmpty { return .help(nil, topic: []) }
             guard let command = commands.first(where: { $0.path == topic }) else {
                 if commands.contains(where: { $0.path.starts(with: topic) }) { return .help(nil, topic: topic) }
-                throw UsageError("no command \"\(topic.joined(separator: " "))\"" + suggestion(for: topic.joined(separator: " ")))
+                throw UsageError(
+                    "no command \"\(topic.joined(separator: " "))\"" + suggestion(for: topic.joined(separator: " ")))
             }
             return .help(command, topic: topic)
         }
@@ -273,16 +290,25 @@ public struct CommandTable: Sendable {
             if !words.isEmpty, commands.contains(where: { $0.path.starts(with: words) }) {
                 let next = rest.first(where: { !$0.hasPrefix("-") })
                 if let next {
-                    throw UsageError("unknown command \"\((words + [next]).joined(separator: " "))\""
-                        + suggestion(for: (words + [next]).joined(separator: " ")) + "; see `nightjar help \(words.joined(separator: " "))`")
+                    throw UsageError(
+                        "unknown command \"\((words + [next]).joined(separator: " "))\""
+                            + suggestion(for: (words + [next]).joined(separator: " "))
+                            + "; see `nightjar help \(words.joined(separator: " "))`")
                 }
                 return .help(nil, topic: words)
             }
             guard let attempted = rest.first(where: { !$0.hasPrefix("-") && !leadingOptions.contains($0) }) else {
-                let option = rest.first { word in word.hasPrefix("-") && !GlobalOptions.all.contains { "--\($0.name)" == word || $0.short.map { "-\($0)" } == word } } ?? ""
+                let option =
+                    rest.first { word in
+                        word.hasPrefix("-")
+                            && !GlobalOptions.all.contains {
+                                "--\($0.name)" == word || $0.short.map { "-\($0)" } == word
+                            }
+                    } ?? ""
                 throw UsageError("unknown option \(option) before the command; see `nightjar --help`")
             }
-            throw UsageError("unknown command \"\(attempted)\"" + suggestion(for: attempted) + "; see `nightjar --help`")
+            throw UsageError(
+                "unknown command \"\(attempted)\"" + suggestion(for: attempted) + "; see `nightjar --help`")
         }
         let options = command.options + GlobalOptions.all
         var positional: [String] = []
@@ -319,8 +345,9 @@ public struct CommandTable: Sendable {
             }
             guard let spec = options.first(where: { $0.name == name }) else {
                 let known = options.map { "--" + $0.name }
-                throw UsageError("unknown option --\(name) for `nightjar \(command.name)`"
-                    + suggestion(for: "--" + name, among: known), command: command.name)
+                throw UsageError(
+                    "unknown option --\(name) for `nightjar \(command.name)`"
+                        + suggestion(for: "--" + name, among: known), command: command.name)
             }
             if spec.name == "help" { return .help(command, topic: command.path) }
             if spec.valueName != nil {
@@ -355,18 +382,24 @@ public struct CommandTable: Sendable {
         }
         try checkValues(command, positional: positional, options: values, specs: options)
         if let level = values["log-level"]?.last, LogLevel(name: level) == nil {
-            throw UsageError("--log-level must be one of \(LogLevel.allCases.map(\.description).joined(separator: ", "))",
-                             command: command.name)
+            throw UsageError(
+                "--log-level must be one of \(LogLevel.allCases.map(\.description).joined(separator: ", "))",
+                command: command.name)
         }
-        return .run(Invocation(command: command, arguments: positional, options: values, environment: environment,
-                               standardInput: standardInput))
+        return .run(
+            Invocation(
+                command: command, arguments: positional, options: values, environment: environment,
+                standardInput: standardInput))
     }
 
     /// Refuses NUL bytes in every value, and names the identifier rule refuses, naming the argument or option.
-    func checkValues(_ command: CommandSpec, positional: [String], options: [String: [String]], specs: [OptionSpec]) throws(UsageError) {
+    func checkValues(_ command: CommandSpec, positional: [String], options: [String: [String]], specs: [OptionSpec])
+        throws(UsageError)
+    {
         func refuse(_ value: String, _ rule: NameRule?, given: String) throws(UsageError) {
             if value.utf8.contains(0) {
-                throw UsageError(NULByteError(field: "value of \(given)").message, command: command.name, code: "input.nul_byte")
+                throw UsageError(
+                    NULByteError(field: "value of \(given)").message, command: command.name, code: "input.nul_byte")
             }
             if let rule, let problem = rule.problem(value) {
                 throw UsageError("\(given): \(problem.message)", command: command.name, code: problem.code)
@@ -392,7 +425,8 @@ public struct CommandTable: Sendable {
 
     /// Levenshtein distance.
     static func editDistance(_ a: String, _ b: String) -> Int {
-        let x = Array(a), y = Array(b)
+        let x = Array(a)
+        let y = Array(b)
         if x.isEmpty { return y.count }
         if y.isEmpty { return x.count }
         var previous = Array(0...y.count)
@@ -410,7 +444,8 @@ public struct CommandTable: Sendable {
 
     /// `nightjar --help`: the commands grouped by their first word, global options, exit codes.
     public func overview(version: String) -> String {
-        var text = "nightjar \(version): \(programSummary)\n\nUsage: nightjar [--home DIR] COMMAND [options] [arguments]\n\nCommands:\n"
+        var text =
+            "nightjar \(version): \(programSummary)\n\nUsage: nightjar [--home DIR] COMMAND [options] [arguments]\n\nCommands:\n"
         let visible = commands.filter { !$0.hidden }
         let labels = visible.map(\.name) + GlobalOptions.all.map { ($0.short.map { "-\($0), " } ?? "") + $0.usage }
         let width = min(30, (labels.map(\.count).max() ?? 10) + 2)

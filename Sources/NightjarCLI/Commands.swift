@@ -1,5 +1,4 @@
 import Foundation
-import NightjarVault
 import NightjarCore
 import NightjarVault
 
@@ -12,48 +11,62 @@ public enum NightjarVersion {
 public enum NightjarCommands {
     public static let table = CommandTable(
         commands: [
-            CommandSpec(["init"], effect: .changesOther, summary: "create a workspace (config, vault/, scrapers/, database)",
-                        discussion: """
-                        Creates DIR (default: --home, $NIGHTJAR_HOME, or the current folder) with nightjar.conf,
-                        the folders vault/, scrapers/, profiles/, data/ (SQLite database and inbox), reports/
-                        and logs/, all readable by you only. An existing workspace is never overwritten.
+            CommandSpec(
+                ["init"], effect: .changesOther, summary: "create a workspace (config, vault/, scrapers/, database)",
+                discussion: """
+                    Creates DIR (default: --home, $NIGHTJAR_HOME, or the current folder) with nightjar.conf,
+                    the folders vault/, scrapers/, profiles/, data/ (SQLite database and inbox), reports/
+                    and logs/, all readable by you only. An existing workspace is never overwritten.
 
-                        Example:
-                          nightjar init ~/ar-night --time-zone America/New_York --name "Acme AR"
-                        """,
-                        arguments: [ArgumentSpec("DIR", "folder for the new workspace", optional: true)],
-                        options: [.value("name", "TEXT", "a name for people (default: Nightjar)"),
-                                  .value("time-zone", "ZONE", "IANA zone for business dates (default: UTC)"),
-                                  .value("currency", "CODE", "default ISO 4217 currency (default: USD)")],
-                        run: InitCommand.run),
-            CommandSpec(["status"], effect: .readsOnly, summary: "show the workspace: where it is, its settings and its database",
-                        discussion: "Example:\n  nightjar status --json",
-                        run: StatusCommand.run),
-            CommandSpec(["doctor"], effect: .readsOnly, summary: "check libraries, permissions, process hardening and redaction",
-                        discussion: """
-                        Runs self-checks an operator can trust before leaving a machine to run at night:
-                        the system libraries and their versions, the workspace's file permissions, that
-                        core dumps are off, that encryption works, and that secrets are redacted in every
-                        encoding. Exits 1 when a check fails.
-                        """,
-                        run: DoctorCommand.run),
-            CommandSpec(["doctor", "redaction-drill"], effect: .readsOnly,
-                        summary: "push secrets read from stdin through every output path (diagnostic)",
-                        discussion: """
-                        Reads one secret per line from standard input, registers each with the redactor,
-                        then writes them raw and URL-, JSON-, HTML- and base64-encoded to log lines (stderr
-                        and the workspace log), JSON output, an error message and a file in reports/.
-                        Every copy must come out as [REDACTED]; tests grep all of it.
-                        """,
-                        hidden: true, run: DoctorCommand.redactionDrill),
-            CommandSpec(["demo"], effect: .changesOther, summary: "run the demonstration night in a throw-away workspace",
-                        discussion: "What exists of the night so far; `make demo` runs this after building.",
-                        options: [.value("keep", "DIR", "create the demo workspace in DIR and keep it")],
-                        run: DemoCommand.run),
-        ] + DocumentCommands.commands + ExampleCommands.commands + VaultCommands.commands + FileApprovals.commands + ScraperCommands.commands + ProfileCommands.commands + NightCommands.commands + InboxCommands.commands + ImportCommands.commands + ReviewCommands.commands + ReviewCommands.accountCommands + SupplierCommands.commands + ServeCommand.commands + ClientCommands.commands + [
-            CommandSpec(["help"], effect: .readsOnly, summary: "show help for a command", arguments: [ArgumentSpec("COMMAND", "a command", optional: true, variadic: true)],
-                        run: { _ in .ok }),
-        ],
+                    Example:
+                      nightjar init ~/ar-night --time-zone America/New_York --name "Acme AR"
+                    """,
+                arguments: [ArgumentSpec("DIR", "folder for the new workspace", optional: true)],
+                options: [
+                    .value("name", "TEXT", "a name for people (default: Nightjar)"),
+                    .value("time-zone", "ZONE", "IANA zone for business dates (default: UTC)"),
+                    .value("currency", "CODE", "default ISO 4217 currency (default: USD)"),
+                ],
+                run: InitCommand.run),
+            CommandSpec(
+                ["status"], effect: .readsOnly,
+                summary: "show the workspace: where it is, its settings and its database",
+                discussion: "Example:\n  nightjar status --json",
+                run: StatusCommand.run),
+            CommandSpec(
+                ["doctor"], effect: .readsOnly,
+                summary: "check libraries, permissions, process hardening and redaction",
+                discussion: """
+                    Runs self-checks an operator can trust before leaving a machine to run at night:
+                    the system libraries and their versions, the workspace's file permissions, that
+                    core dumps are off, that encryption works, and that secrets are redacted in every
+                    encoding. Exits 1 when a check fails.
+                    """,
+                run: DoctorCommand.run),
+            CommandSpec(
+                ["doctor", "redaction-drill"], effect: .readsOnly,
+                summary: "push secrets read from stdin through every output path (diagnostic)",
+                discussion: """
+                    Reads one secret per line from standard input, registers each with the redactor,
+                    then writes them raw and URL-, JSON-, HTML- and base64-encoded to log lines (stderr
+                    and the workspace log), JSON output, an error message and a file in reports/.
+                    Every copy must come out as [REDACTED]; tests grep all of it.
+                    """,
+                hidden: true, run: DoctorCommand.redactionDrill),
+            CommandSpec(
+                ["demo"], effect: .changesOther, summary: "run the demonstration night in a throw-away workspace",
+                discussion: "What exists of the night so far; `make demo` runs this after building.",
+                options: [.value("keep", "DIR", "create the demo workspace in DIR and keep it")],
+                run: DemoCommand.run),
+        ] + DocumentCommands.commands + ExampleCommands.commands + VaultCommands.commands + FileApprovals.commands
+            + ScraperCommands.commands + ProfileCommands.commands + NightCommands.commands + InboxCommands.commands
+            + ImportCommands.commands + ReviewCommands.commands + ReviewCommands.accountCommands
+            + SupplierCommands.commands + ServeCommand.commands + ClientCommands.commands + [
+                CommandSpec(
+                    ["help"], effect: .readsOnly, summary: "show help for a command",
+                    arguments: [ArgumentSpec("COMMAND", "a command", optional: true, variadic: true)],
+                    run: { _ in .ok })
+            ],
         programSummary: "overnight portal automation for accounts receivable")
 
     /// Runs the command line and returns the exit status. The executable's whole `main`.
@@ -66,7 +79,8 @@ public enum NightjarCommands {
         } catch {
             Output.error(error, json: wantsJSON)
             // Under --json, standard error holds the JSON object alone.
-            if !wantsJSON, let name = error.commandName, let command = table.commands.first(where: { $0.name == name }) {
+            if !wantsJSON, let name = error.commandName, let command = table.commands.first(where: { $0.name == name })
+            {
                 Console.standardError.line("Usage: \(command.usageLine)\nSee `nightjar help \(name)`.")
             }
             return ExitStatus.usage.rawValue
@@ -88,7 +102,9 @@ public enum NightjarCommands {
             do {
                 try configureLogging(invocation)
                 defer {
-                    if let peak = ProcessResources.peakResidentKiB() { Logger(label: "process").debug("peak memory \(peak) KiB (VmHWM)") }
+                    if let peak = ProcessResources.peakResidentKiB() {
+                        Logger(label: "process").debug("peak memory \(peak) KiB (VmHWM)")
+                    }
                 }
                 return try await invocation.command.run(invocation).rawValue
             } catch let error as any NightjarError {

@@ -6,22 +6,26 @@ import NightjarCore
 enum ExampleCommands {
     static var commands: [CommandSpec] {
         [
-            CommandSpec(["examples", "list"], effect: .readsOnly, summary: "list the example definitions, cassettes and profiles inside the binary",
-                        discussion: "Example:\n  nightjar examples list --json",
-                        run: list),
-            CommandSpec(["examples", "install"], effect: .changesOther, summary: "copy the example definitions, cassettes and profiles into the workspace",
-                        discussion: """
-                        Writes the shipped scraper definitions and their cassettes into scrapers/ and the example
-                        layout profiles into profiles/ (mode 0600). A file already there is left alone unless
-                        --force is given. They describe the sandbox portals (nightjar-sandbox); copy one as the
-                        start of a definition for a real portal.
+            CommandSpec(
+                ["examples", "list"], effect: .readsOnly,
+                summary: "list the example definitions, cassettes and profiles inside the binary",
+                discussion: "Example:\n  nightjar examples list --json",
+                run: list),
+            CommandSpec(
+                ["examples", "install"], effect: .changesOther,
+                summary: "copy the example definitions, cassettes and profiles into the workspace",
+                discussion: """
+                    Writes the shipped scraper definitions and their cassettes into scrapers/ and the example
+                    layout profiles into profiles/ (mode 0600). A file already there is left alone unless
+                    --force is given. They describe the sandbox portals (nightjar-sandbox); copy one as the
+                    start of a definition for a real portal.
 
-                        Example:
-                          nightjar examples install
-                          nightjar scraper test          # replays the installed cassettes offline
-                        """,
-                        options: [.flag("force", "overwrite files of the same name")],
-                        run: install),
+                    Example:
+                      nightjar examples install
+                      nightjar scraper test          # replays the installed cassettes offline
+                    """,
+                options: [.flag("force", "overwrite files of the same name")],
+                run: install),
         ]
     }
 
@@ -49,12 +53,17 @@ enum ExampleCommands {
 
     static func list(_ invocation: Invocation) async throws -> ExitStatus {
         if invocation.json {
-            struct Row: Encodable { let name: String; let kind: String; let bytes: Int }
+            struct Row: Encodable {
+                let name: String
+                let kind: String
+                let bytes: Int
+            }
             try Output.json(examples.map { Row(name: $0.name, kind: $0.kind, bytes: $0.text.utf8.count) })
         } else {
             Output.line("KIND      BYTES  NAME")
             for example in examples {
-                Output.line(example.kind.padding(8) + String(example.text.utf8.count).leftPadded(7) + "  " + example.name)
+                Output.line(
+                    example.kind.padding(8) + String(example.text.utf8.count).leftPadded(7) + "  " + example.name)
             }
         }
         return .ok
@@ -63,7 +72,8 @@ enum ExampleCommands {
     static func install(_ invocation: Invocation) async throws -> ExitStatus {
         let workspace = invocation.workspace
         _ = try workspace.requireExisting()
-        var written: [String] = [], kept: [String] = []
+        var written: [String] = []
+        var kept: [String] = []
         for example in examples {
             let destination = example.destination(in: workspace)
             if FileManager.default.fileExists(atPath: destination) && !invocation.flag("force") {
@@ -73,7 +83,9 @@ enum ExampleCommands {
             do {
                 try SecureFile.writeAtomically(Array(example.text.utf8), to: destination, mode: 0o600)
             } catch {
-                throw GeneralError(code: "file.cannot_create", message: "cannot write \(destination): \(error)", exitStatus: .cannotCreate)
+                throw GeneralError(
+                    code: "file.cannot_create", message: "cannot write \(destination): \(error)",
+                    exitStatus: .cannotCreate)
             }
             written.append(destination)
         }
@@ -88,5 +100,7 @@ enum ExampleCommands {
 }
 
 extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
 }

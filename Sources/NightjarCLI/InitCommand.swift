@@ -4,11 +4,13 @@ import NightjarCore
 /// `nightjar init [DIR]`
 enum InitCommand {
     static func run(_ invocation: Invocation) async throws -> ExitStatus {
-        let workspace = invocation.argument("DIR").map { Workspace(root: Workspace.absolute($0)) } ?? invocation.workspace
+        let workspace =
+            invocation.argument("DIR").map { Workspace(root: Workspace.absolute($0)) } ?? invocation.workspace
         let timeZone = invocation.value("time-zone") ?? "UTC"
         _ = try TimeZone.named(timeZone)
         let currency = try CurrencyCode(invocation.value("currency") ?? "USD")
-        let config = WorkspaceConfig(name: invocation.value("name") ?? "Nightjar", timeZone: timeZone, defaultCurrency: currency)
+        let config = WorkspaceConfig(
+            name: invocation.value("name") ?? "Nightjar", timeZone: timeZone, defaultCurrency: currency)
         try workspace.create(config: config)
         try WorkspaceDatabase.create(at: workspace.databasePath)
         Logger(label: "workspace").info("created workspace", [("path", .text(workspace.root))])
@@ -19,8 +21,10 @@ enum InitCommand {
                 let database: String
                 let folders: [String]
             }
-            try Output.json(Created(workspace: workspace.root, config: workspace.configPath, database: workspace.databasePath,
-                                    folders: workspace.directories.dropFirst().map { $0 }))
+            try Output.json(
+                Created(
+                    workspace: workspace.root, config: workspace.configPath, database: workspace.databasePath,
+                    folders: workspace.directories.dropFirst().map { $0 }))
         } else {
             Output.line("Created a Nightjar workspace in \(workspace.root)")
             Output.line("  nightjar.conf   settings (time zone \(timeZone), currency \(currency))")
@@ -53,9 +57,10 @@ enum StatusCommand {
         let workspace = invocation.workspace
         let config = try workspace.requireExisting()
         let schema = try WorkspaceDatabase.schemaVersion(at: workspace.databasePath)
-        let status = Status(workspace: workspace.root, name: config.name, time_zone: config.timeZone,
-                            default_currency: config.defaultCurrency.code, database: workspace.databasePath,
-                            schema_version: schema, version: NightjarVersion.current)
+        let status = Status(
+            workspace: workspace.root, name: config.name, time_zone: config.timeZone,
+            default_currency: config.defaultCurrency.code, database: workspace.databasePath,
+            schema_version: schema, version: NightjarVersion.current)
         if invocation.json {
             try Output.json(status)
         } else {

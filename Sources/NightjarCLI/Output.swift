@@ -35,8 +35,11 @@ public enum Output {
                 let location: String?
                 let exit_status: Int32
             }
-            let body = ["error": Body(code: error.code, message: error.message, location: error.location?.description,
-                                      exit_status: error.exitStatus.rawValue)]
+            let body = [
+                "error": Body(
+                    code: error.code, message: error.message, location: error.location?.description,
+                    exit_status: error.exitStatus.rawValue)
+            ]
             Console.standardError.line((try? jsonText(body)) ?? "{\"error\":{\"code\":\"\(error.code)\"}}")
         } else {
             errorLine(error.description)

@@ -85,7 +85,8 @@ final class TerminalProgressLine: NightProgressDisplay, LogSink, @unchecked Send
         if counts.failures > 0 { parts.append("\(counts.failures) failed") }
         parts.append("\(duration(counts.elapsed)) elapsed")
         if let end = counts.estimatedEnd, counts.done < counts.total {
-            parts.append("about \(duration(end.timeIntervalSince(counts.now))) left (ends \(localTime.string(from: end)))")
+            parts.append(
+                "about \(duration(end.timeIntervalSince(counts.now))) left (ends \(localTime.string(from: end)))")
         }
         return parts.joined(separator: " · ")
     }
@@ -94,7 +95,8 @@ final class TerminalProgressLine: NightProgressDisplay, LogSink, @unchecked Send
     static func duration(_ seconds: TimeInterval) -> String {
         let total = max(0, Int(seconds.rounded()))
         let (hours, minutes, rest) = (total / 3600, total / 60 % 60, total % 60)
-        return hours > 0 ? String(format: "%d:%02d:%02d", hours, minutes, rest) : String(format: "%d:%02d", minutes, rest)
+        return hours > 0
+            ? String(format: "%d:%02d:%02d", hours, minutes, rest) : String(format: "%d:%02d", minutes, rest)
     }
 }
 
@@ -120,7 +122,10 @@ struct JSONProgressLines: NightProgressDisplay {
             object["status"] = status
         case .runFinished(let status): object["status"] = status
         }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return }
         Console.standardError.write(String(decoding: data, as: UTF8.self) + "\n")
     }
 }

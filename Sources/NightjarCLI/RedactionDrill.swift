@@ -13,7 +13,9 @@ extension DoctorCommand {
         forms.append(("url-path", secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
         let form = (secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
         forms.append(("form", form.replacingOccurrences(of: "%20", with: "+")))
-        if let json = try? JSONEncoder().encode([secret]) { forms.append(("json", String(decoding: json, as: UTF8.self))) }
+        if let json = try? JSONEncoder().encode([secret]) {
+            forms.append(("json", String(decoding: json, as: UTF8.self)))
+        }
         let html = secret.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
             .replacingOccurrences(of: "'", with: "&#39;")
@@ -26,11 +28,17 @@ extension DoctorCommand {
     static func redactionDrill(_ invocation: Invocation) async throws -> ExitStatus {
         let workspace = invocation.workspace
         _ = try workspace.requireExisting()
-        let secrets = invocation.standardInput().split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
-        guard !secrets.isEmpty else { throw UsageError("give at least one secret on standard input", command: "doctor redaction-drill") }
+        let secrets = invocation.standardInput().split(whereSeparator: \.isNewline).map(String.init).filter {
+            !$0.isEmpty
+        }
+        guard !secrets.isEmpty else {
+            throw UsageError("give at least one secret on standard input", command: "doctor redaction-drill")
+        }
         for secret in secrets {
             guard Redactor.shared.register(SecretBytes(utf8: secret)) else {
-                throw UsageError("secrets must be at least \(Redactor.minimumSearchableLength) bytes", command: "doctor redaction-drill")
+                throw UsageError(
+                    "secrets must be at least \(Redactor.minimumSearchableLength) bytes",
+                    command: "doctor redaction-drill")
             }
         }
         Logger.configure(level: .debug, sinks: Logger.sinks + [try FileSink(path: workspace.logPath)])

@@ -23,7 +23,9 @@ final class SecretInput: @unchecked Sendable {
     /// The next secret: the next line of standard input, or a no-echo prompt on the terminal.
     func next(_ prompt: String, confirm: Bool = false) throws -> SecretBytes {
         if useStandardInput {
-            if lines == nil { lines = readAll().split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+            if lines == nil {
+                lines = readAll().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            }
             guard var remaining = lines, !remaining.isEmpty, !(remaining.count == 1 && remaining[0].isEmpty) else {
                 throw UsageError("standard input ended before \(prompt.lowercased())")
             }
@@ -89,19 +91,25 @@ enum PassphraseCommand {
         do {
             try process.run()
         } catch {
-            throw GeneralError(code: "vault.passphrase_command", message: "cannot run NIGHTJAR_PASSPHRASE_COMMAND: \(error)", exitStatus: .noPermission)
+            throw GeneralError(
+                code: "vault.passphrase_command", message: "cannot run NIGHTJAR_PASSPHRASE_COMMAND: \(error)",
+                exitStatus: .noPermission)
         }
         var bytes = Array(output.fileHandleForReading.readDataToEndOfFile())
         defer { SecretBytes.wipe(&bytes) }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw GeneralError(code: "vault.passphrase_command",
-                               message: "NIGHTJAR_PASSPHRASE_COMMAND failed (exit \(process.terminationStatus)) for \(name)", exitStatus: .noPermission)
+            throw GeneralError(
+                code: "vault.passphrase_command",
+                message: "NIGHTJAR_PASSPHRASE_COMMAND failed (exit \(process.terminationStatus)) for \(name)",
+                exitStatus: .noPermission)
         }
         var end = bytes.firstIndex(of: 10) ?? bytes.count
         if end > 0, bytes[end - 1] == 13 { end -= 1 }
         guard end > 0 else {
-            throw GeneralError(code: "vault.passphrase_command", message: "NIGHTJAR_PASSPHRASE_COMMAND printed no passphrase for \(name)", exitStatus: .noPermission)
+            throw GeneralError(
+                code: "vault.passphrase_command",
+                message: "NIGHTJAR_PASSPHRASE_COMMAND printed no passphrase for \(name)", exitStatus: .noPermission)
         }
         return SecretBytes(bytes[0..<end])
     }

@@ -1,7 +1,7 @@
 public import Foundation
-import Synchronization
-public import NightjarCore
 public import NightjarAgent
+public import NightjarCore
+import Synchronization
 
 /// A workspace: the folder that holds one firm's configuration, vault, scraper definitions,
 /// database, inbox of downloaded files, reports and logs. Everything in it is readable by the
@@ -29,8 +29,10 @@ public struct Workspace: Sendable {
 
     /// Folders `init` creates, in order.
     public var directories: [String] {
-        [root, vaultDirectory, scrapersDirectory, profilesDirectory, dataDirectory, inboxDirectory, reportsDirectory,
-         logsDirectory]
+        [
+            root, vaultDirectory, scrapersDirectory, profilesDirectory, dataDirectory, inboxDirectory, reportsDirectory,
+            logsDirectory,
+        ]
     }
 
     /// The workspace chosen by `--home`, else `$NIGHTJAR_HOME`, else the current folder.
@@ -92,16 +94,19 @@ public struct Workspace: Sendable {
     /// refuses (such files are never read), with the command that renames it.
     public func misnamedFiles() -> [String] {
         var problems: [String] = []
-        for (directory, suffix, field) in [(scrapersDirectory, ".scraper", "portal name"), (profilesDirectory, ".profile", "profile name"),
-                                           (rulesDirectory, ".rules", "rules name")] {
+        for (directory, suffix, field) in [
+            (scrapersDirectory, ".scraper", "portal name"), (profilesDirectory, ".profile", "profile name"),
+            (rulesDirectory, ".rules", "rules name"),
+        ] {
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
             for entry in entries.sorted() where entry.hasSuffix(suffix) {
                 let name = String(entry.dropLast(suffix.count))
                 guard let reason = Identifier.problem(name) else { continue }
                 let folder = (directory as NSString).lastPathComponent
                 let message = IdentifierError(field: field, value: name, reason: reason).message
-                problems.append("\(folder)/\(entry) is not read: \(message); rename it: mv \(Workspace.shellQuoted(directory + "/" + entry)) "
-                    + Workspace.shellQuoted(directory + "/" + Identifier.suggestedName(for: name) + suffix))
+                problems.append(
+                    "\(folder)/\(entry) is not read: \(message); rename it: mv \(Workspace.shellQuoted(directory + "/" + entry)) "
+                        + Workspace.shellQuoted(directory + "/" + Identifier.suggestedName(for: name) + suffix))
             }
         }
         return problems
@@ -109,7 +114,10 @@ public struct Workspace: Sendable {
 
     /// `value` quoted for a POSIX shell when it needs it.
     static func shellQuoted(_ value: String) -> String {
-        let plain = value.unicodeScalars.allSatisfy { $0.properties.isAlphabetic && $0.isASCII || ("0"..."9").contains($0) || "/._-+:=@".unicodeScalars.contains($0) }
+        let plain = value.unicodeScalars.allSatisfy {
+            $0.properties.isAlphabetic && $0.isASCII || ("0"..."9").contains($0)
+                || "/._-+:=@".unicodeScalars.contains($0)
+        }
         return plain && !value.isEmpty ? value : "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
@@ -194,7 +202,9 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
         var result: [String: String] = [:]
         for key in [portal, "\(client)/\(portal)"] {
             if let url = origins[key] { result[firstOrigin] = url }
-            for (name, url) in origins where name.hasPrefix(key + ".") { result[String(name.dropFirst(key.count + 1))] = url }
+            for (name, url) in origins where name.hasPrefix(key + ".") {
+                result[String(name.dropFirst(key.count + 1))] = url
+            }
         }
         return result
     }
@@ -213,21 +223,31 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
         # ISO 4217 currency for amounts a document gives without one.
         default_currency = "\(defaultCurrency)"
 
-        """ + (origins.isEmpty ? "" : "\n[origins]\n# Where portals really are: PORTAL, PORTAL.ORIGIN, CLIENT/PORTAL or CLIENT/PORTAL.ORIGIN.\n"
-            + origins.keys.sorted().map { "\($0) = \"\(origins[$0]!)\"" }.joined(separator: "\n") + "\n")
-            + (sourceCABundle.map { "\n[sources]\n# CA certificates mailbox servers are verified with instead of the system's.\nca_bundle = \"\($0)\"\n" } ?? "")
-            + (schedules.isEmpty ? "" : "\n[schedule]\n# When the daemon visits each portal: times of day and a time zone; `default` for the rest.\n"
-            + schedules.keys.sorted().map { "\($0) = \"\(schedules[$0]!)\"" }.joined(separator: "\n") + "\n")
+        """
+            + (origins.isEmpty
+                ? ""
+                : "\n[origins]\n# Where portals really are: PORTAL, PORTAL.ORIGIN, CLIENT/PORTAL or CLIENT/PORTAL.ORIGIN.\n"
+                    + origins.keys.sorted().map { "\($0) = \"\(origins[$0]!)\"" }.joined(separator: "\n") + "\n")
+            + (sourceCABundle.map {
+                "\n[sources]\n# CA certificates mailbox servers are verified with instead of the system's.\nca_bundle = \"\($0)\"\n"
+            } ?? "")
+            + (schedules.isEmpty
+                ? ""
+                : "\n[schedule]\n# When the daemon visits each portal: times of day and a time zone; `default` for the rest.\n"
+                    + schedules.keys.sorted().map { "\($0) = \"\(schedules[$0]!)\"" }.joined(separator: "\n") + "\n")
     }
 
     /// Parses the config file, with line numbers in errors.
     public static func parse(_ text: String, file: String) throws(WorkspaceError) -> WorkspaceConfig {
         guard text.utf8.count <= BoundedFile.textFileLimit else {
-            throw .invalid(SourceLocation(file: file, line: 1), "the workspace config is \(text.utf8.count) bytes, more than the 1 MiB it may be")
+            throw .invalid(
+                SourceLocation(file: file, line: 1),
+                "the workspace config is \(text.utf8.count) bytes, more than the 1 MiB it may be")
         }
         if let location = NULByte.location(in: text, file: file) {
             let line = text.textLines.dropFirst((location.line ?? 1) - 1).first.map(String.init) ?? ""
-            let key = line.split(separator: "=", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            let key =
+                line.split(separator: "=", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
             let field = line.contains("=") && !key.utf8.contains(0) ? "value of `\(key)`" : "workspace config"
             throw .invalid(location, NULByteError(field: field).message)
         }
@@ -239,7 +259,8 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
             if line.isEmpty || line.hasPrefix("#") { continue }
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]") else {
-                    throw .invalid(SourceLocation(file: file, line: lineNumber, column: 1), "a section header needs a closing ]")
+                    throw .invalid(
+                        SourceLocation(file: file, line: lineNumber, column: 1), "a section header needs a closing ]")
                 }
                 section = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
                 continue
@@ -252,8 +273,9 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
             var value = String(line)
             if value.hasPrefix("\"") {
                 guard let close = value.dropFirst().firstIndex(of: "\"") else {
-                    throw .invalid(SourceLocation(file: file, line: lineNumber, column: equals.utf16Offset(in: rawLine) + 2),
-                                   "unterminated string")
+                    throw .invalid(
+                        SourceLocation(file: file, line: lineNumber, column: equals.utf16Offset(in: rawLine) + 2),
+                        "unterminated string")
                 }
                 value = String(value[value.index(after: value.startIndex)..<close])
             } else if let hash = value.firstIndex(of: "#") {
@@ -262,13 +284,21 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
             let fullKey = section.isEmpty ? String(key) : "\(section).\(key)"
             values[fullKey] = (value, lineNumber)
         }
-        let known = ["workspace.name", "workspace.time_zone", "workspace.default_currency", "workspace.max_file_size", "workspace.night_ends", "sources.ca_bundle",
-                     "mail.server", "mail.from", "mail.operators", "mail.credential", "mail.allow_plaintext_loopback", "mail.review_url"]
+        let known = [
+            "workspace.name", "workspace.time_zone", "workspace.default_currency", "workspace.max_file_size",
+            "workspace.night_ends", "sources.ca_bundle",
+            "mail.server", "mail.from", "mail.operators", "mail.credential", "mail.allow_plaintext_loopback",
+            "mail.review_url",
+        ]
         var origins: [String: String] = [:]
         for (key, value) in values where key.hasPrefix("origins.") {
-            try checkOriginKey(String(key.dropFirst("origins.".count)), location: SourceLocation(file: file, line: value.1, column: 1))
-            guard ["http://", "https://", "imaps://", "imap://", "sftp://"].contains(where: { value.0.hasPrefix($0) }) else {
-                throw .invalid(SourceLocation(file: file, line: value.1, column: 1), "`\(key)` must be an http(s), imap(s) or sftp URL")
+            try checkOriginKey(
+                String(key.dropFirst("origins.".count)), location: SourceLocation(file: file, line: value.1, column: 1))
+            guard ["http://", "https://", "imaps://", "imap://", "sftp://"].contains(where: { value.0.hasPrefix($0) })
+            else {
+                throw .invalid(
+                    SourceLocation(file: file, line: value.1, column: 1),
+                    "`\(key)` must be an http(s), imap(s) or sftp URL")
             }
             origins[String(key.dropFirst("origins.".count))] = value.0
         }
@@ -276,57 +306,76 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
         for (key, value) in values where key.hasPrefix("schedule.") {
             if let reason = Identifier.problem(String(key.dropFirst("schedule.".count))) {
                 let name = String(key.dropFirst("schedule.".count))
-                throw .invalid(SourceLocation(file: file, line: value.1, column: 1),
-                               "[schedule]: " + IdentifierError(field: "portal name", value: name, reason: reason).message)
+                throw .invalid(
+                    SourceLocation(file: file, line: value.1, column: 1),
+                    "[schedule]: " + IdentifierError(field: "portal name", value: name, reason: reason).message)
             }
             do {
-                _ = try PortalSchedule.parse(value.0, defaultZone: TimeZone(identifier: values["workspace.time_zone"]?.0 ?? "UTC") ?? .gmt)
+                _ = try PortalSchedule.parse(
+                    value.0, defaultZone: TimeZone(identifier: values["workspace.time_zone"]?.0 ?? "UTC") ?? .gmt)
             } catch {
                 throw .invalid(SourceLocation(file: file, line: value.1, column: 1), "`\(key)`: \(error.message)")
             }
             schedules[String(key.dropFirst("schedule.".count))] = value.0
         }
-        if let unknown = values.keys.sorted().first(where: { !known.contains($0) && !$0.hasPrefix("origins.") && !$0.hasPrefix("schedule.") }) {
-            throw .invalid(SourceLocation(file: file, line: values[unknown]!.1, column: 1), "unknown setting `\(unknown)`")
+        if let unknown = values.keys.sorted().first(where: {
+            !known.contains($0) && !$0.hasPrefix("origins.") && !$0.hasPrefix("schedule.")
+        }) {
+            throw .invalid(
+                SourceLocation(file: file, line: values[unknown]!.1, column: 1), "unknown setting `\(unknown)`")
         }
         let timeZone = values["workspace.time_zone"]?.0 ?? "UTC"
         if TimeZone(identifier: timeZone) == nil {
-            throw .invalid(SourceLocation(file: file, line: values["workspace.time_zone"]?.1, column: 1),
-                           "unknown time zone \"\(timeZone)\" (use an IANA name such as America/New_York)")
+            throw .invalid(
+                SourceLocation(file: file, line: values["workspace.time_zone"]?.1, column: 1),
+                "unknown time zone \"\(timeZone)\" (use an IANA name such as America/New_York)")
         }
         let currencyText = values["workspace.default_currency"]?.0 ?? "USD"
         let currency: CurrencyCode
         do {
             currency = try CurrencyCode(currencyText)
         } catch {
-            throw .invalid(SourceLocation(file: file, line: values["workspace.default_currency"]?.1, column: 1), error.message)
+            throw .invalid(
+                SourceLocation(file: file, line: values["workspace.default_currency"]?.1, column: 1), error.message)
         }
-        var config = WorkspaceConfig(name: values["workspace.name"]?.0 ?? "Nightjar", timeZone: timeZone, defaultCurrency: currency, origins: origins)
+        var config = WorkspaceConfig(
+            name: values["workspace.name"]?.0 ?? "Nightjar", timeZone: timeZone, defaultCurrency: currency,
+            origins: origins)
         config.schedules = schedules
         if let (text, line) = values["workspace.max_file_size"] {
             guard let bytes = WorkspaceConfig.byteCount(text), bytes > 0 else {
-                throw .invalid(SourceLocation(file: file, line: line, column: 1), "`max_file_size` must be a size such as 500 MB or 4 GB, not \"\(text)\"")
+                throw .invalid(
+                    SourceLocation(file: file, line: line, column: 1),
+                    "`max_file_size` must be a size such as 500 MB or 4 GB, not \"\(text)\"")
             }
             config.maximumFileBytes = bytes
         }
         if let (path, _) = values["sources.ca_bundle"] { config.sourceCABundle = path }
         if let (server, line) = values["mail.server"] {
             guard server.lowercased().hasPrefix("smtps://") || server.lowercased().hasPrefix("smtp://") else {
-                throw .invalid(SourceLocation(file: file, line: line, column: 1), "`mail.server` must be an smtps:// or smtp:// URL")
+                throw .invalid(
+                    SourceLocation(file: file, line: line, column: 1),
+                    "`mail.server` must be an smtps:// or smtp:// URL")
             }
             guard let from = values["mail.from"]?.0, from.contains("@") else {
-                throw .invalid(SourceLocation(file: file, line: line, column: 1), "[mail] needs `from`, the sender's address")
+                throw .invalid(
+                    SourceLocation(file: file, line: line, column: 1), "[mail] needs `from`, the sender's address")
             }
             var mail = MailConfig(server: server, from: from)
-            mail.operators = (values["mail.operators"]?.0 ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            mail.operators = (values["mail.operators"]?.0 ?? "").split(separator: ",").map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }.filter { !$0.isEmpty }
             mail.credential = values["mail.credential"]?.0
             mail.allowPlaintextLoopback = values["mail.allow_plaintext_loopback"]?.0 == "true"
             mail.reviewURL = values["mail.review_url"]?.0
             config.mail = mail
         }
         if let (text, line) = values["workspace.night_ends"] {
-            guard let zone = TimeZone(identifier: timeZone), let parsed = try? PortalSchedule.parse(text, defaultZone: zone), parsed.times.count == 1 else {
-                throw .invalid(SourceLocation(file: file, line: line, column: 1), "night_ends is one time of day, e.g. \"07:00\"")
+            guard let zone = TimeZone(identifier: timeZone),
+                let parsed = try? PortalSchedule.parse(text, defaultZone: zone), parsed.times.count == 1
+            else {
+                throw .invalid(
+                    SourceLocation(file: file, line: line, column: 1), "night_ends is one time of day, e.g. \"07:00\"")
             }
             config.nightEnds = text
         }
@@ -336,11 +385,14 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
     /// `[origins]` keys: `PORTAL`, `PORTAL.ORIGIN`, `CLIENT/PORTAL` or `CLIENT/PORTAL.ORIGIN`, each part a name.
     static func checkOriginKey(_ key: String, location: SourceLocation) throws(WorkspaceError) {
         let parts = key.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        let checks: [(String, String)] = parts.count == 2 ? [(parts[0], "client name"), (parts[1], "portal name")] : [(key, "portal name")]
+        let checks: [(String, String)] =
+            parts.count == 2 ? [(parts[0], "client name"), (parts[1], "portal name")] : [(key, "portal name")]
         for (part, field) in checks {
             if let reason = Identifier.problem(part) {
-                throw .invalid(location, "[origins]: " + IdentifierError(field: field, value: part, reason: reason).message
-                    + " (keys are PORTAL, PORTAL.ORIGIN, CLIENT/PORTAL or CLIENT/PORTAL.ORIGIN)")
+                throw .invalid(
+                    location,
+                    "[origins]: " + IdentifierError(field: field, value: part, reason: reason).message
+                        + " (keys are PORTAL, PORTAL.ORIGIN, CLIENT/PORTAL or CLIENT/PORTAL.ORIGIN)")
             }
         }
     }
@@ -350,7 +402,10 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
         let trimmed = text.trimmingCharacters(in: .whitespaces).uppercased()
         let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
         guard let number = Int(digits) else { return nil }
-        let units: [String: Int] = ["": 1, "B": 1, "KB": 1000, "MB": 1_000_000, "GB": 1_000_000_000, "KIB": 1024, "MIB": 1 << 20, "GIB": 1 << 30]
+        let units: [String: Int] = [
+            "": 1, "B": 1, "KB": 1000, "MB": 1_000_000, "GB": 1_000_000_000, "KIB": 1024, "MIB": 1 << 20,
+            "GIB": 1 << 30,
+        ]
         guard let unit = units[trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)] else { return nil }
         let (value, overflow) = number.multipliedReportingOverflow(by: unit)
         return overflow ? nil : value
@@ -358,7 +413,9 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
 
     /// The instant the night that starts at `start` must end by, or nil when none is set.
     public func nightDeadline(after start: Date) -> Date? {
-        guard let nightEnds, let zone = TimeZone(identifier: timeZone), let schedule = try? PortalSchedule.parse(nightEnds, defaultZone: zone) else { return nil }
+        guard let nightEnds, let zone = TimeZone(identifier: timeZone),
+            let schedule = try? PortalSchedule.parse(nightEnds, defaultZone: zone)
+        else { return nil }
         return schedule.next(after: start, count: 1).first
     }
 
@@ -373,7 +430,8 @@ public struct WorkspaceConfig: Sendable, Equatable, Codable {
     public func schedule(for portal: String) -> PortalSchedule {
         let zone = TimeZone(identifier: timeZone) ?? .gmt
         let text = schedules[portal] ?? schedules["default"] ?? "02:00"
-        return (try? PortalSchedule.parse(text, defaultZone: zone)) ?? PortalSchedule(times: [.init(hour: 2, minute: 0, second: 0)], timeZone: zone)
+        return (try? PortalSchedule.parse(text, defaultZone: zone))
+            ?? PortalSchedule(times: [.init(hour: 2, minute: 0, second: 0)], timeZone: zone)
     }
 }
 
@@ -397,7 +455,8 @@ public enum WorkspaceError: NightjarError {
 
     public var message: String {
         switch self {
-        case .missing(let root): "no Nightjar workspace at \(root) (create one with `nightjar init \(root)`, or pass --home)"
+        case .missing(let root):
+            "no Nightjar workspace at \(root) (create one with `nightjar init \(root)`, or pass --home)"
         case .alreadyExists(let root): "a workspace already exists at \(root); nothing was changed"
         case .cannotCreate(let root, let reason): "cannot create a workspace at \(root): \(reason)"
         case .unreadable(let path, let reason): "cannot read \(path): \(reason)"

@@ -9,26 +9,38 @@ public enum BoundedFile {
 
     /// Reads `path` whole, refusing it when it holds more than `maximumBytes`; `what` names the
     /// file in errors ("scraper definition").
-    public static func read(_ path: String, what: String, maximumBytes: Int = textFileLimit) throws(BoundedFileError) -> [UInt8] {
+    public static func read(_ path: String, what: String, maximumBytes: Int = textFileLimit) throws(BoundedFileError)
+        -> [UInt8]
+    {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             let missing = errno == ENOENT
-            throw BoundedFileError(what: what, path: path, problem: missing ? .missing : .unreadable(String(cString: strerror(errno))))
+            throw BoundedFileError(
+                what: what, path: path, problem: missing ? .missing : .unreadable(String(cString: strerror(errno))))
         }
         defer { close(descriptor) }
         var info = stat()
-        guard fstat(descriptor, &info) == 0 else { throw BoundedFileError(what: what, path: path, problem: .unreadable(String(cString: strerror(errno)))) }
-        guard info.st_mode & S_IFMT != S_IFDIR else { throw BoundedFileError(what: what, path: path, problem: .unreadable("it is a folder")) }
+        guard fstat(descriptor, &info) == 0 else {
+            throw BoundedFileError(what: what, path: path, problem: .unreadable(String(cString: strerror(errno))))
+        }
+        guard info.st_mode & S_IFMT != S_IFDIR else {
+            throw BoundedFileError(what: what, path: path, problem: .unreadable("it is a folder"))
+        }
         if info.st_mode & S_IFMT == S_IFREG, Int(info.st_size) > maximumBytes {
-            throw BoundedFileError(what: what, path: path, problem: .tooLarge(size: Int(info.st_size), limit: maximumBytes))
+            throw BoundedFileError(
+                what: what, path: path, problem: .tooLarge(size: Int(info.st_size), limit: maximumBytes))
         }
         // Read one byte past the cap, so a file that grew (or a pipe) is still refused.
         var bytes = [UInt8](repeating: 0, count: maximumBytes + 1)
         var total = 0
         while total < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { Foundation.read(descriptor, $0.baseAddress! + total, $0.count - total) }
+            let count = bytes.withUnsafeMutableBytes {
+                Foundation.read(descriptor, $0.baseAddress! + total, $0.count - total)
+            }
             if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { throw BoundedFileError(what: what, path: path, problem: .unreadable(String(cString: strerror(errno)))) }
+            guard count >= 0 else {
+                throw BoundedFileError(what: what, path: path, problem: .unreadable(String(cString: strerror(errno))))
+            }
             if count == 0 { break }
             total += count
         }
@@ -40,7 +52,9 @@ public enum BoundedFile {
     }
 
     /// `readText`, or nil when there is no file at `path`.
-    public static func readTextIfPresent(_ path: String, what: String, maximumBytes: Int = textFileLimit) throws(BoundedFileError) -> String? {
+    public static func readTextIfPresent(_ path: String, what: String, maximumBytes: Int = textFileLimit)
+        throws(BoundedFileError) -> String?
+    {
         do {
             return try readText(path, what: what, maximumBytes: maximumBytes)
         } catch {
@@ -50,9 +64,13 @@ public enum BoundedFile {
     }
 
     /// Reads `path` as UTF-8 text under the same cap; text that is not UTF-8 is refused.
-    public static func readText(_ path: String, what: String, maximumBytes: Int = textFileLimit) throws(BoundedFileError) -> String {
+    public static func readText(_ path: String, what: String, maximumBytes: Int = textFileLimit)
+        throws(BoundedFileError) -> String
+    {
         let bytes = try read(path, what: what, maximumBytes: maximumBytes)
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw BoundedFileError(what: what, path: path, problem: .notUTF8) }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw BoundedFileError(what: what, path: path, problem: .notUTF8)
+        }
         return text
     }
 }
@@ -91,7 +109,8 @@ public struct BoundedFileError: NightjarError, Equatable {
         case .missing: "no \(what) at \(path)"
         case .unreadable(let reason): "cannot read the \(what) \(path): \(reason)"
         case .tooLarge(let size, let limit):
-            "the \(what) \(path) is " + (size.map { "\($0) bytes" } ?? "larger than that") + ", more than the \(BoundedFileError.describe(limit)) a \(what) may be"
+            "the \(what) \(path) is " + (size.map { "\($0) bytes" } ?? "larger than that")
+                + ", more than the \(BoundedFileError.describe(limit)) a \(what) may be"
         case .notUTF8: "the \(what) \(path) is not UTF-8 text"
         }
     }

@@ -14,7 +14,9 @@ public enum BoundedRegex {
     public static func matches(_ pattern: String, in text: String) throws(Failure) -> [String] {
         let regex: NSRegularExpression
         do { regex = try NSRegularExpression(pattern: pattern) } catch { throw .invalid(pattern) }
-        let input = text.utf16.count > maximumInput ? String(decoding: Array(text.utf8.prefix(maximumInput)), as: UTF8.self) : text
+        let input =
+            text.utf16.count > maximumInput
+            ? String(decoding: Array(text.utf8.prefix(maximumInput)), as: UTF8.self) : text
         let deadline = Date().addingTimeInterval(timeLimit)
         var results: [String] = []
         var timedOut = false
@@ -26,7 +28,8 @@ public enum BoundedRegex {
                 return
             }
             guard let match else { return }
-            let chosen = match.numberOfRanges > 1 && match.range(at: 1).location != NSNotFound ? match.range(at: 1) : match.range
+            let chosen =
+                match.numberOfRanges > 1 && match.range(at: 1).location != NSNotFound ? match.range(at: 1) : match.range
             if let swiftRange = Range(chosen, in: input) { results.append(String(input[swiftRange])) }
             if results.count >= 10_000 { stop.pointee = true }
         }
@@ -54,11 +57,15 @@ extension BoundedRegex {
         /// The first match's capture group `group` (0: the whole match), or nil when the pattern
         /// does not match or the group took no part in the match.
         public func firstMatch(in text: String, group: Int = 0) throws(Failure) -> String? {
-            let input = text.utf16.count > BoundedRegex.maximumInput ? String(decoding: Array(text.utf8.prefix(BoundedRegex.maximumInput)), as: UTF8.self) : text
+            let input =
+                text.utf16.count > BoundedRegex.maximumInput
+                ? String(decoding: Array(text.utf8.prefix(BoundedRegex.maximumInput)), as: UTF8.self) : text
             let deadline = Date().addingTimeInterval(BoundedRegex.timeLimit)
             var result: String?
             var timedOut = false
-            regex.enumerateMatches(in: input, options: [.reportProgress], range: NSRange(input.startIndex..., in: input)) { match, _, stop in
+            regex.enumerateMatches(
+                in: input, options: [.reportProgress], range: NSRange(input.startIndex..., in: input)
+            ) { match, _, stop in
                 if Date() > deadline {
                     timedOut = true
                     stop.pointee = true
@@ -67,7 +74,8 @@ extension BoundedRegex {
                 guard let match else { return }
                 stop.pointee = true
                 guard group < match.numberOfRanges, match.range(at: group).location != NSNotFound,
-                      let range = Range(match.range(at: group), in: input) else { return }
+                    let range = Range(match.range(at: group), in: input)
+                else { return }
                 result = String(input[range])
             }
             if timedOut { throw .timedOut }
@@ -77,7 +85,8 @@ extension BoundedRegex {
         /// `text` with every match replaced by `template` (`$1` names a group).
         public func replacing(in text: String, with template: String) -> String {
             let mutable = NSMutableString(string: text)
-            regex.replaceMatches(in: mutable, range: NSRange(location: 0, length: mutable.length), withTemplate: template)
+            regex.replaceMatches(
+                in: mutable, range: NSRange(location: 0, length: mutable.length), withTemplate: template)
             return mutable as String
         }
     }

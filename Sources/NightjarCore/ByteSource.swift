@@ -38,9 +38,11 @@ extension ByteSource {
     /// page), each under its own cap: a larger file is refused with its size named.
     public func allBytes(limit: Int, what: String) throws(InputError) -> [UInt8] {
         guard size <= limit else {
-            throw InputError(code: "file.too_large",
-                             message: "\(name ?? "the file") is \(ByteCount.describe(size)); \(what) is read whole, and at most \(ByteCount.describe(limit))",
-                             file: name, exitStatus: .dataError)
+            throw InputError(
+                code: "file.too_large",
+                message:
+                    "\(name ?? "the file") is \(ByteCount.describe(size)); \(what) is read whole, and at most \(ByteCount.describe(limit))",
+                file: name, exitStatus: .dataError)
         }
         return try bytes(at: 0, count: size)
     }
@@ -111,25 +113,31 @@ public final class InputFile: ByteSource {
     var offset = 0
 
     /// Opens `path` for reading; `name` is what messages call it (the file name by default).
-    public init(path: String, name: String? = nil, maximumBytes: Int = InputFile.defaultMaximumBytes) throws(InputError) {
+    public init(path: String, name: String? = nil, maximumBytes: Int = InputFile.defaultMaximumBytes) throws(InputError)
+    {
         self.path = path
         let display = name ?? (path as NSString).lastPathComponent
         self.name = display
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw InputError(code: "file.missing", message: "cannot read \(path): \(String(cString: strerror(errno)))", file: display, exitStatus: .noInput)
+            throw InputError(
+                code: "file.missing", message: "cannot read \(path): \(String(cString: strerror(errno)))",
+                file: display, exitStatus: .noInput)
         }
         var info = stat()
         guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
             close(descriptor)
-            throw InputError(code: "file.not_regular", message: "\(path) is not a regular file", file: display, exitStatus: .noInput)
+            throw InputError(
+                code: "file.not_regular", message: "\(path) is not a regular file", file: display, exitStatus: .noInput)
         }
         let size = Int(info.st_size)
         guard size <= maximumBytes else {
             close(descriptor)
-            throw InputError(code: "file.too_large",
-                             message: "\(display) is \(ByteCount.describe(size)), over the largest file Nightjar imports (\(ByteCount.describe(maximumBytes)); max_file_size in nightjar.conf)",
-                             file: display, exitStatus: .dataError)
+            throw InputError(
+                code: "file.too_large",
+                message:
+                    "\(display) is \(ByteCount.describe(size)), over the largest file Nightjar imports (\(ByteCount.describe(maximumBytes)); max_file_size in nightjar.conf)",
+                file: display, exitStatus: .dataError)
         }
         self.descriptor = descriptor
         self.size = size
@@ -148,7 +156,9 @@ public final class InputFile: ByteSource {
             let count = Glibc.pread(descriptor, buffer.baseAddress, buffer.count, off_t(position))
             if count >= 0 { return count }
             if errno == EINTR { continue }
-            throw InputError(code: "file.unreadable", message: "cannot read \(path): \(String(cString: strerror(errno)))", file: name, exitStatus: .ioError)
+            throw InputError(
+                code: "file.unreadable", message: "cannot read \(path): \(String(cString: strerror(errno)))",
+                file: name, exitStatus: .ioError)
         }
     }
 

@@ -9,7 +9,7 @@ public struct CalendarDate: Hashable, Sendable, Comparable, Codable, CustomStrin
     /// Validates the date (proleptic Gregorian, years 1...9999).
     public init(year: Int, month: Int, day: Int) throws(DateError) {
         guard (1...9999).contains(year), (1...12).contains(month),
-              day >= 1, day <= CalendarDate.daysIn(month: month, year: year)
+            day >= 1, day <= CalendarDate.daysIn(month: month, year: year)
         else { throw DateError.invalid("\(year)-\(month)-\(day)") }
         self.year = year
         self.month = month
@@ -83,7 +83,9 @@ public struct CalendarDate: Hashable, Sendable, Comparable, Codable, CustomStrin
     /// `2026-11-24`
     /// `yyyy-MM-dd`, written digit by digit (imports store a date per line, a million times a file).
     public var description: String {
-        guard (0...9999).contains(year), (1...12).contains(month), (1...31).contains(day) else { return format("yyyy-MM-dd") }
+        guard (0...9999).contains(year), (1...12).contains(month), (1...31).contains(day) else {
+            return format("yyyy-MM-dd")
+        }
         return String(unsafeUninitializedCapacity: 10) { bytes in
             func put(_ value: Int, at end: Int, width: Int) {
                 var rest = value
@@ -114,17 +116,23 @@ public struct CalendarDate: Hashable, Sendable, Comparable, Codable, CustomStrin
     /// three-letter abbreviations, German and French abbreviations that differ (Mär, Mai, Okt,
     /// Dez; janv., févr., ...), with an optional trailing dot.
     static let monthNames: [(String, Int)] = {
-        let english = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
+        let english = [
+            "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+            "november", "december",
+        ]
         var names: [(String, Int)] = []
         for (index, name) in english.enumerated() {
             names.append((name, index + 1))
             names.append((String(name.prefix(3)), index + 1))
         }
         names.append(("sept", 9))
-        for (name, month) in [("januar", 1), ("februar", 2), ("märz", 3), ("mär", 3), ("maerz", 3), ("mrz", 3), ("mai", 5), ("juni", 6), ("juli", 7),
-                              ("oktober", 10), ("okt", 10), ("dezember", 12), ("dez", 12),
-                              ("janv", 1), ("févr", 2), ("fevr", 2), ("mars", 3), ("avr", 4), ("juin", 6), ("juil", 7), ("août", 8),
-                              ("aout", 8), ("déc", 12)] {
+        for (name, month) in [
+            ("januar", 1), ("februar", 2), ("märz", 3), ("mär", 3), ("maerz", 3), ("mrz", 3), ("mai", 5), ("juni", 6),
+            ("juli", 7),
+            ("oktober", 10), ("okt", 10), ("dezember", 12), ("dez", 12),
+            ("janv", 1), ("févr", 2), ("fevr", 2), ("mars", 3), ("avr", 4), ("juin", 6), ("juil", 7), ("août", 8),
+            ("aout", 8), ("déc", 12),
+        ] {
             names.append((name, month))
         }
         // Longest first, so "june" is not read as "jun" followed by a stray "e".
@@ -140,10 +148,14 @@ public struct CalendarDate: Hashable, Sendable, Comparable, Codable, CustomStrin
         while let first = input.first, first == 32 || first == 9 { input.removeFirst() }
         while let last = input.last, last == 32 || last == 9 { input.removeLast() }
         let pattern = Array(format.utf8)
-        var i = 0, p = 0
-        var year: Int?, month: Int?, day: Int?
+        var i = 0
+        var p = 0
+        var year: Int?
+        var month: Int?
+        var day: Int?
         func readNumber(min: Int, max: Int) -> Int? {
-            var value = 0, count = 0
+            var value = 0
+            var count = 0
             while count < max, i < input.count, input[i] >= 48, input[i] <= 57 {
                 value = value * 10 + Int(input[i] - 48)
                 i += 1
@@ -213,7 +225,10 @@ public struct CalendarDate: Hashable, Sendable, Comparable, Codable, CustomStrin
             switch c {
             case "y": out += run == 2 ? pad(year % 100, 2) : pad(year, run)
             case "M" where run >= 3:
-                let name = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"][month - 1]
+                let name = [
+                    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                    "November", "December",
+                ][month - 1]
                 out += run == 3 ? String(name.prefix(3)) : name
             case "M": out += pad(month, run)
             case "d": out += pad(day, run)

@@ -25,7 +25,9 @@ public enum DelimitedText {
         let names = header ?? rows.first?.fields ?? []
         for row in rows {
             for (index, field) in row.fields.enumerated() where field.utf8.contains(0) {
-                let column = index < names.count && !names[index].utf8.contains(0) ? "`\(names[index].trimmingCharacters(in: .whitespaces))` field" : "field \(index + 1)"
+                let column =
+                    index < names.count && !names[index].utf8.contains(0)
+                    ? "`\(names[index].trimmingCharacters(in: .whitespaces))` field" : "field \(index + 1)"
                 throw NULByteError(field: column, location: SourceLocation(file: file, line: row.line, column: nil))
             }
         }
@@ -34,8 +36,10 @@ public enum DelimitedText {
     /// Splits `text` into rows. `maxFieldLength` bounds any one field so a hostile file cannot
     /// exhaust memory; a quote left open at the end is an error naming the line it opened on.
     /// The separator must be a single Unicode scalar (`,` `;` tab `|`).
-    public static func parse(_ text: String, separator: Character = ",", quote quoteCharacter: Character? = "\"", file: String? = nil,
-                             maxFieldLength: Int = 1 << 20) throws(Failure) -> [Row] {
+    public static func parse(
+        _ text: String, separator: Character = ",", quote quoteCharacter: Character? = "\"", file: String? = nil,
+        maxFieldLength: Int = 1 << 20
+    ) throws(Failure) -> [Row] {
         var parser = Parser(separator: separator, quote: quoteCharacter, file: file, maxFieldLength: maxFieldLength)
         var rows: [Row] = []
         try parser.feed(text) { rows.append($0) }
@@ -64,7 +68,10 @@ public enum DelimitedText {
         /// A carriage return ended the row: a line feed right after it belongs to it.
         var afterCarriageReturn = false
 
-        public init(separator: Character = ",", quote quoteCharacter: Character? = "\"", file: String? = nil, maxFieldLength: Int = 1 << 20) {
+        public init(
+            separator: Character = ",", quote quoteCharacter: Character? = "\"", file: String? = nil,
+            maxFieldLength: Int = 1 << 20
+        ) {
             self.separator = separator.unicodeScalars.first!
             // Without a quote character every byte is data: a scalar no text holds stands for it.
             quote = quoteCharacter?.unicodeScalars.first ?? "\u{10FFFF}"
@@ -80,7 +87,8 @@ public enum DelimitedText {
 
         /// Splits the next piece of text, handing each finished row to `row`.
         public mutating func feed(_ text: String, _ row: (Row) throws(Failure) -> Void) throws(Failure) {
-            let newline: Unicode.Scalar = "\n", carriageReturn: Unicode.Scalar = "\r"
+            let newline: Unicode.Scalar = "\n"
+            let carriageReturn: Unicode.Scalar = "\r"
             for scalar in text.unicodeScalars {
                 if afterCarriageReturn {
                     afterCarriageReturn = false
@@ -92,7 +100,9 @@ public enum DelimitedText {
                         field.append(quote)
                         fieldLength += 1
                         if fieldLength > maxFieldLength {
-                            throw Failure(message: "a field is longer than \(maxFieldLength) characters", location: SourceLocation(file: file, line: line))
+                            throw Failure(
+                                message: "a field is longer than \(maxFieldLength) characters",
+                                location: SourceLocation(file: file, line: line))
                         }
                         continue
                     }
@@ -104,7 +114,10 @@ public enum DelimitedText {
                     if scalar == quote {
                         quoteInQuotes = true
                     } else {
-                        if scalar == newline { line += 1; column = 0 }
+                        if scalar == newline {
+                            line += 1
+                            column = 0
+                        }
                         field.append(scalar)
                         fieldLength += 1
                     }
@@ -125,13 +138,17 @@ public enum DelimitedText {
                     inQuotes = true
                     quoteOpenedOn = line
                 } else if afterQuote {
-                    throw Failure(message: "unexpected text after a closing quote", location: SourceLocation(file: file, line: line, column: column))
+                    throw Failure(
+                        message: "unexpected text after a closing quote",
+                        location: SourceLocation(file: file, line: line, column: column))
                 } else {
                     field.append(scalar)
                     fieldLength += 1
                 }
                 if fieldLength > maxFieldLength {
-                    throw Failure(message: "a field is longer than \(maxFieldLength) characters", location: SourceLocation(file: file, line: line))
+                    throw Failure(
+                        message: "a field is longer than \(maxFieldLength) characters",
+                        location: SourceLocation(file: file, line: line))
                 }
             }
         }
@@ -144,8 +161,9 @@ public enum DelimitedText {
                 afterQuote = true
             }
             if inQuotes {
-                throw Failure(message: "a quoted field opened on line \(quoteOpenedOn) is never closed",
-                              location: SourceLocation(file: file, line: quoteOpenedOn))
+                throw Failure(
+                    message: "a quoted field opened on line \(quoteOpenedOn) is never closed",
+                    location: SourceLocation(file: file, line: quoteOpenedOn))
             }
             if fieldLength > 0 || !fields.isEmpty || afterQuote {
                 endField()

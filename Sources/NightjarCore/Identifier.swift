@@ -8,8 +8,11 @@ public enum Identifier {
     public static let maximumBytes = 64
 
     /// Throws unless `value` follows the rule. `field` names what the value is ("client name").
-    public static func validate(_ value: String, field: String, location: SourceLocation? = nil) throws(IdentifierError) {
-        if let reason = problem(value) { throw IdentifierError(field: field, value: value, reason: reason, location: location) }
+    public static func validate(_ value: String, field: String, location: SourceLocation? = nil) throws(IdentifierError)
+    {
+        if let reason = problem(value) {
+            throw IdentifierError(field: field, value: value, reason: reason, location: location)
+        }
     }
 
     /// Whether `value` follows the rule.
@@ -74,7 +77,9 @@ public struct IdentifierError: NightjarError, Equatable {
     public var code: String { "input.invalid_name" }
 
     public var message: String {
-        let shown = value.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
+        let shown = value.unicodeScalars.map {
+            $0.value < 0x20 || $0.value == 0x7F ? "\\u{\(String($0.value, radix: 16))}" : String($0)
+        }.joined()
         let why: String
         switch reason {
         case .empty: why = "it is empty"
@@ -83,9 +88,11 @@ public struct IdentifierError: NightjarError, Equatable {
         case .dotName: why = "\".\" and \"..\" are not names"
         case .leadingDot: why = "it starts with \".\""
         case .slash: why = "it contains \"/\""
-        case .character(let scalar): why = "it contains \"\(scalar.value < 0x20 ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar))\""
+        case .character(let scalar):
+            why = "it contains \"\(scalar.value < 0x20 ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar))\""
         }
-        return "the \(field) \"\(shown)\" is not allowed: \(why) (names use letters a-z A-Z, digits, -, _ and . but not first; at most \(Identifier.maximumBytes) bytes)"
+        return
+            "the \(field) \"\(shown)\" is not allowed: \(why) (names use letters a-z A-Z, digits, -, _ and . but not first; at most \(Identifier.maximumBytes) bytes)"
     }
 
     public var exitStatus: ExitStatus { .dataError }
@@ -94,7 +101,9 @@ public struct IdentifierError: NightjarError, Equatable {
 /// NUL bytes refused in secrets and free text, naming the field.
 public enum NULByte {
     /// Throws when `bytes` holds a NUL byte.
-    public static func refuse(in bytes: UnsafeRawBufferPointer, field: String, location: SourceLocation? = nil) throws(NULByteError) {
+    public static func refuse(in bytes: UnsafeRawBufferPointer, field: String, location: SourceLocation? = nil)
+        throws(NULByteError)
+    {
         if bytes.contains(0) { throw NULByteError(field: field, location: location) }
     }
 
@@ -119,7 +128,9 @@ public enum NULByte {
         var index = utf8.startIndex
         while index < offset {
             let byte = utf8[index]
-            if byte == 10 || (byte == 13 && utf8.index(after: index) < utf8.endIndex && utf8[utf8.index(after: index)] != 10) {
+            if byte == 10
+                || (byte == 13 && utf8.index(after: index) < utf8.endIndex && utf8[utf8.index(after: index)] != 10)
+            {
                 line += 1
                 lineStart = utf8.index(after: index)
             }
@@ -130,8 +141,12 @@ public enum NULByte {
     }
 
     /// Throws when `secret` holds a NUL byte (the secret is not copied).
-    public static func refuse(in secret: SecretBytes, field: String, location: SourceLocation? = nil) throws(NULByteError) {
-        try secret.withUnsafeBytes { (bytes) throws(NULByteError) in try refuse(in: bytes, field: field, location: location) }
+    public static func refuse(in secret: SecretBytes, field: String, location: SourceLocation? = nil)
+        throws(NULByteError)
+    {
+        try secret.withUnsafeBytes { (bytes) throws(NULByteError) in
+            try refuse(in: bytes, field: field, location: location)
+        }
     }
 }
 

@@ -17,7 +17,8 @@ public indirect enum JSONValue: Sendable, Equatable {
         case (.number(let a), .number(let b)): a == b
         case (.string(let a), .string(let b)): a == b
         case (.array(let a), .array(let b)): a == b
-        case (.object(let a), .object(let b)): a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        case (.object(let a), .object(let b)):
+            a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
         default: false
         }
     }
@@ -47,9 +48,12 @@ public indirect enum JSONValue: Sendable, Equatable {
 
     /// Parses `bytes` (UTF-8, an optional byte-order mark). Nesting is limited to `maximumDepth`
     /// and strings to `maximumString` bytes, so a hostile document cannot exhaust the stack or memory.
-    public static func parse(_ bytes: some Collection<UInt8>, file: String? = nil, maximumDepth: Int = 128,
-                             maximumString: Int = 1 << 20) throws(Failure) -> JSONValue {
-        var parser = JSONParser(bytes: Array(bytes), file: file, maximumDepth: maximumDepth, maximumString: maximumString)
+    public static func parse(
+        _ bytes: some Collection<UInt8>, file: String? = nil, maximumDepth: Int = 128,
+        maximumString: Int = 1 << 20
+    ) throws(Failure) -> JSONValue {
+        var parser = JSONParser(
+            bytes: Array(bytes), file: file, maximumDepth: maximumDepth, maximumString: maximumString)
         return try parser.document()
     }
 }
@@ -70,15 +74,23 @@ struct JSONParser {
     }
 
     func failure(_ message: String) -> JSONValue.Failure {
-        var line = 1, column = 1
+        var line = 1
+        var column = 1
         for byte in bytes[..<min(index, bytes.count)] {
-            if byte == 10 { line += 1; column = 1 } else { column += 1 }
+            if byte == 10 {
+                line += 1
+                column = 1
+            } else {
+                column += 1
+            }
         }
         return JSONValue.Failure(message: message, location: SourceLocation(file: file, line: line, column: column))
     }
 
     mutating func skipSpace() {
-        while index < bytes.count, bytes[index] == 32 || bytes[index] == 9 || bytes[index] == 10 || bytes[index] == 13 { index += 1 }
+        while index < bytes.count, bytes[index] == 32 || bytes[index] == 9 || bytes[index] == 10 || bytes[index] == 13 {
+            index += 1
+        }
     }
 
     mutating func document() throws(JSONValue.Failure) -> JSONValue {
@@ -99,39 +111,67 @@ struct JSONParser {
             index += 1
             var members: [(key: String, value: JSONValue)] = []
             skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return .object(members)
+            }
             while true {
                 skipSpace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw failure("expected a member name in quotes") }
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                    throw failure("expected a member name in quotes")
+                }
                 let key = try string()
                 skipSpace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw failure("expected `:` after the member name") }
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
+                    throw failure("expected `:` after the member name")
+                }
                 index += 1
                 members.append((key, try value(depth: depth + 1)))
                 skipSpace()
                 guard index < bytes.count else { throw failure("the object is never closed") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                if bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    return .object(members)
+                }
                 throw failure("expected `,` or `}` in an object")
             }
         case UInt8(ascii: "["):
             index += 1
             var items: [JSONValue] = []
             skipSpace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .array(items)
+            }
             while true {
                 items.append(try value(depth: depth + 1))
                 skipSpace()
                 guard index < bytes.count else { throw failure("the array is never closed") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-                if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                if bytes[index] == UInt8(ascii: "]") {
+                    index += 1
+                    return .array(items)
+                }
                 throw failure("expected `,` or `]` in an array")
             }
         case UInt8(ascii: "\""):
             return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             return .number(try number())
         default:
@@ -161,7 +201,9 @@ struct JSONParser {
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
             guard digits() > 0 else { throw failure("a number needs digits in its exponent") }
         }
         guard index - start <= 64 else { throw failure("a number longer than 64 characters") }
@@ -175,7 +217,9 @@ struct JSONParser {
         var length = 0
         func flush(_ end: Int) throws(JSONValue.Failure) {
             guard end > runStart else { return }
-            guard let text = String(validating: bytes[runStart..<end], as: UTF8.self) else { throw failure("a string is not valid UTF-8") }
+            guard let text = String(validating: bytes[runStart..<end], as: UTF8.self) else {
+                throw failure("a string is not valid UTF-8")
+            }
             scalars.append(contentsOf: text.unicodeScalars)
         }
         while true {
@@ -189,7 +233,10 @@ struct JSONParser {
                 return String(scalars)
             }
             if byte < 0x20 { throw failure("a control character inside a string") }
-            if byte != UInt8(ascii: "\\") { index += 1; continue }
+            if byte != UInt8(ascii: "\\") {
+                index += 1
+                continue
+            }
             try flush(index)
             index += 1
             guard index < bytes.count else { throw failure("a string is never closed") }
@@ -207,7 +254,9 @@ struct JSONParser {
             case UInt8(ascii: "u"):
                 var code = try hex4()
                 if (0xD800...0xDBFF).contains(code) {
-                    guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                    guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                        bytes[index + 1] == UInt8(ascii: "u")
+                    else {
                         throw failure("a lone surrogate in a \\u escape")
                     }
                     index += 2
@@ -261,7 +310,9 @@ public enum JSONPath {
                     steps.append(.all)
                 } else if let index = Int(inside) {
                     steps.append(.index(index))
-                } else if inside.count >= 2, inside.hasPrefix("\"") && inside.hasSuffix("\"") || inside.hasPrefix("'") && inside.hasSuffix("'") {
+                } else if inside.count >= 2,
+                    inside.hasPrefix("\"") && inside.hasSuffix("\"") || inside.hasPrefix("'") && inside.hasSuffix("'")
+                {
                     steps.append(.key(String(inside.dropFirst().dropLast())))
                 } else {
                     return nil
@@ -286,7 +337,9 @@ public enum JSONPath {
 
     /// Every value `steps` reach from `root` (`[*]` fans out over arrays and object members),
     /// each with its path written out (`payments[0].lines[2]`) relative to `root`.
-    public static func select(_ steps: [Step], in root: JSONValue, at base: String = "") -> [(value: JSONValue, path: String)] {
+    public static func select(_ steps: [Step], in root: JSONValue, at base: String = "") -> [(
+        value: JSONValue, path: String
+    )] {
         var current: [(JSONValue, String)] = [(root, base)]
         for step in steps {
             var next: [(JSONValue, String)] = []
@@ -300,7 +353,9 @@ public enum JSONPath {
                 case (.all, .array(let items)):
                     for (offset, item) in items.enumerated() { next.append((item, path + "[\(offset)]")) }
                 case (.all, .object(let members)):
-                    for member in members { next.append((member.value, path.isEmpty ? member.key : path + "." + member.key)) }
+                    for member in members {
+                        next.append((member.value, path.isEmpty ? member.key : path + "." + member.key))
+                    }
                 default:
                     break
                 }

@@ -60,8 +60,9 @@ public final class FileSink: LogSink {
     public init(path: String) throws {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw GeneralError(code: "log.open_failed", message: "cannot open log file \(path): \(String(cString: strerror(errno)))",
-                               exitStatus: .cannotCreate)
+            throw GeneralError(
+                code: "log.open_failed", message: "cannot open log file \(path): \(String(cString: strerror(errno)))",
+                exitStatus: .cannotCreate)
         }
         handle = Mutex(FileHandle(fileDescriptor: descriptor, closeOnDealloc: true))
     }
@@ -101,11 +102,21 @@ public struct Logger: Sendable {
         for sink in sinks { sink.write(line: redacted) }
     }
 
-    public func debug(_ message: @autoclosure () -> String, _ fields: [(String, LogValue)] = []) { log(.debug, message(), fields) }
-    public func info(_ message: @autoclosure () -> String, _ fields: [(String, LogValue)] = []) { log(.info, message(), fields) }
-    public func notice(_ message: @autoclosure () -> String, _ fields: [(String, LogValue)] = []) { log(.notice, message(), fields) }
-    public func warning(_ message: @autoclosure () -> String, _ fields: [(String, LogValue)] = []) { log(.warning, message(), fields) }
-    public func error(_ message: @autoclosure () -> String, _ fields: [(String, LogValue)] = []) { log(.error, message(), fields) }
+    public func debug(_ message: @autoclosure () -> String, _ fields: [(String, LogValue)] = []) {
+        log(.debug, message(), fields)
+    }
+    public func info(_ message: @autoclosure () -> String, _ fields: [(String, LogValue)] = []) {
+        log(.info, message(), fields)
+    }
+    public func notice(_ message: @autoclosure () -> String, _ fields: [(String, LogValue)] = []) {
+        log(.notice, message(), fields)
+    }
+    public func warning(_ message: @autoclosure () -> String, _ fields: [(String, LogValue)] = []) {
+        log(.warning, message(), fields)
+    }
+    public func error(_ message: @autoclosure () -> String, _ fields: [(String, LogValue)] = []) {
+        log(.error, message(), fields)
+    }
 
     /// UTC instant in ISO 8601 with seconds.
     public static func timestamp(_ date: Date = Date()) -> String {
@@ -141,9 +152,20 @@ extension Date {
                 divisor /= 10
             }
         }
-        put(parts.tm_year + 1900, 4); digits.append(45); put(parts.tm_mon + 1, 2); digits.append(45); put(parts.tm_mday, 2)
-        digits.append(84); put(parts.tm_hour, 2); digits.append(58); put(parts.tm_min, 2); digits.append(58); put(parts.tm_sec, 2)
-        digits.append(46); put(Int32(((milliseconds % 1000) + 1000) % 1000), 3); digits.append(90)
+        put(parts.tm_year + 1900, 4)
+        digits.append(45)
+        put(parts.tm_mon + 1, 2)
+        digits.append(45)
+        put(parts.tm_mday, 2)
+        digits.append(84)
+        put(parts.tm_hour, 2)
+        digits.append(58)
+        put(parts.tm_min, 2)
+        digits.append(58)
+        put(parts.tm_sec, 2)
+        digits.append(46)
+        put(Int32(((milliseconds % 1000) + 1000) % 1000), 3)
+        digits.append(90)
         return String(decoding: digits, as: UTF8.self)
     }
 }
@@ -178,7 +200,9 @@ public struct Console: Sendable {
     public var isTerminal: Bool { isatty(descriptor) == 1 }
 
     /// Colour for what this stream prints: on a terminal only, never with `NO_COLOR` set or `TERM=dumb`.
-    public var paint: Paint { Paint(enabled: isTerminal && Paint.environmentAllowsColour(ProcessInfo.processInfo.environment)) }
+    public var paint: Paint {
+        Paint(enabled: isTerminal && Paint.environmentAllowsColour(ProcessInfo.processInfo.environment))
+    }
 }
 
 /// Colour for the few words a person should see at once (an error, a failure, an exception), as

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import CSystem
 #endif
@@ -19,15 +20,20 @@ public final class MemoryFile: @unchecked Sendable {
         let descriptor: Int32 = -1
         #endif
         guard descriptor >= 0 else {
-            throw GeneralError(code: "memory_file.unavailable", message: "cannot create an in-memory file (\(String(cString: strerror(errno))))", exitStatus: .software)
+            throw GeneralError(
+                code: "memory_file.unavailable",
+                message: "cannot create an in-memory file (\(String(cString: strerror(errno))))", exitStatus: .software)
         }
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            let written = bytes.withUnsafeBytes {
+                Foundation.write(descriptor, $0.baseAddress! + offset, $0.count - offset)
+            }
             if written < 0, errno == EINTR { continue }
             guard written > 0 else {
                 _ = Foundation.close(descriptor)
-                throw GeneralError(code: "memory_file.write", message: "cannot write an in-memory file", exitStatus: .ioError)
+                throw GeneralError(
+                    code: "memory_file.write", message: "cannot write an in-memory file", exitStatus: .ioError)
             }
             offset += written
         }

@@ -22,7 +22,7 @@ public struct CurrencyCode: Hashable, Sendable, Codable, CustomStringConvertible
         if code == "USD" || code == "EUR" || code == "CAD" || code == "GBP" { return 2 }
         return switch code {
         case "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
-             "VUV", "XAF", "XOF", "XPF":
+            "VUV", "XAF", "XOF", "XPF":
             0
         case "BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND":
             3
@@ -60,9 +60,11 @@ public struct DecimalStyle: Sendable, Hashable {
     }
 
     /// `1,234.56`
-    public static let point = DecimalStyle(decimalSeparator: ".", groupingSeparators: [",", "'", " ", "\u{00A0}", "\u{202F}"])
+    public static let point = DecimalStyle(
+        decimalSeparator: ".", groupingSeparators: [",", "'", " ", "\u{00A0}", "\u{202F}"])
     /// `1.234,56`
-    public static let comma = DecimalStyle(decimalSeparator: ",", groupingSeparators: [".", "'", " ", "\u{00A0}", "\u{202F}"])
+    public static let comma = DecimalStyle(
+        decimalSeparator: ",", groupingSeparators: [".", "'", " ", "\u{00A0}", "\u{202F}"])
 }
 
 /// Problems with money values. Each has a stable code.
@@ -115,14 +117,19 @@ public struct Money: Hashable, Sendable, Codable, CustomStringConvertible {
     /// Parses decimal text exactly: `1234.5`, `-12.50`, `+3`, `(12.50)`, `12.50-`, `1,234.56`, and
     /// `1.234,56` with `style: .comma`. Grouping separators must sit between groups of three digits.
     /// Extra fractional digits are accepted only when they are zeros; nothing is rounded.
-    public static func parse(_ text: String, currency: CurrencyCode, style: DecimalStyle = .point) throws(MoneyError) -> Money {
-        try Money(minorUnits: parseMinorUnits(text, digits: currency.minorUnitDigits, style: style, currency: currency),
-                  currency: currency)
+    public static func parse(_ text: String, currency: CurrencyCode, style: DecimalStyle = .point) throws(MoneyError)
+        -> Money
+    {
+        try Money(
+            minorUnits: parseMinorUnits(text, digits: currency.minorUnitDigits, style: style, currency: currency),
+            currency: currency)
     }
 
     /// Parses decimal text into an integer scaled by 10^digits (shared with quantities and prices).
-    public static func parseMinorUnits(_ text: String, digits: Int, style: DecimalStyle = .point,
-                                       currency: CurrencyCode? = nil) throws(MoneyError) -> Int64 {
+    public static func parseMinorUnits(
+        _ text: String, digits: Int, style: DecimalStyle = .point,
+        currency: CurrencyCode? = nil
+    ) throws(MoneyError) -> Int64 {
         if let value = parsePlainASCII(text, digits: digits, decimalSeparator: style.decimalSeparator) { return value }
         return try parseGeneral(text, digits: digits, style: style, currency: currency)
     }
@@ -166,7 +173,9 @@ public struct Money: Hashable, Sendable, Codable, CustomStringConvertible {
         return negative ? -value : value
     }
 
-    static func parseGeneral(_ text: String, digits: Int, style: DecimalStyle, currency: CurrencyCode?) throws(MoneyError) -> Int64 {
+    static func parseGeneral(_ text: String, digits: Int, style: DecimalStyle, currency: CurrencyCode?)
+        throws(MoneyError) -> Int64
+    {
         var body = Substring(text).trimmingSpaces()
         guard !body.isEmpty else { throw .malformed(text, reason: "it is empty") }
         var negative = false
@@ -283,7 +292,8 @@ public struct Money: Hashable, Sendable, Codable, CustomStringConvertible {
     }
 
     /// Sum of `amounts`, all in `currency`.
-    public static func sum<S: Sequence>(_ amounts: S, currency: CurrencyCode) throws(MoneyError) -> Money where S.Element == Money {
+    public static func sum<S: Sequence>(_ amounts: S, currency: CurrencyCode) throws(MoneyError) -> Money
+    where S.Element == Money {
         var total = Money.zero(currency)
         for amount in amounts { total = try total.adding(amount) }
         return total

@@ -36,7 +36,9 @@ public enum RedactionForms {
     static func exactForms(of secret: [UInt8]) -> [[UInt8]] {
         var forms: [[UInt8]] = []
         func add(_ form: [UInt8]) {
-            if form.count >= Redactor.minimumSearchableLength && form != secret && !forms.contains(form) { forms.append(form) }
+            if form.count >= Redactor.minimumSearchableLength && form != secret && !forms.contains(form) {
+                forms.append(form)
+            }
         }
         for alignment in 0..<3 {
             let core = base64Core(secret, alignment: alignment)
@@ -51,7 +53,8 @@ public enum RedactionForms {
 
 extension RedactionForms {
     private static let base64Alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-    private static let urlSafeAlphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    private static let urlSafeAlphabet: StaticString =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     private static let lowerDigits: StaticString = "0123456789abcdef"
     private static let upperDigits: StaticString = "0123456789ABCDEF"
 
@@ -63,8 +66,10 @@ extension RedactionForms {
     /// form, for registering thousands of values at once. A URL-safe or upper-case form that
     /// would repeat its standard or lower-case twin is skipped; the caller drops other repeats
     /// (all-zero secrets give the same base64 at two alignments).
-    static func forEachExactForm(of secret: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutablePointer<UInt8>,
-                                 _ take: (UnsafeBufferPointer<UInt8>) -> Void) {
+    static func forEachExactForm(
+        of secret: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutablePointer<UInt8>,
+        _ take: (UnsafeBufferPointer<UInt8>) -> Void
+    ) {
         for alignment in 0..<3 {
             let count = base64Core(secret, alignment: alignment, alphabet: base64Alphabet, into: scratch)
             guard count >= Redactor.minimumSearchableLength else { continue }
@@ -97,8 +102,10 @@ extension RedactionForms {
     }
 
     /// `base64Core(_:alignment:)` written into `out` in `alphabet`; returns its length (0 when empty).
-    private static func base64Core(_ secret: UnsafeBufferPointer<UInt8>, alignment: Int, alphabet: StaticString,
-                                   into out: UnsafeMutablePointer<UInt8>) -> Int {
+    private static func base64Core(
+        _ secret: UnsafeBufferPointer<UInt8>, alignment: Int, alphabet: StaticString,
+        into out: UnsafeMutablePointer<UInt8>
+    ) -> Int {
         let first = (8 * alignment + 5) / 6
         let end = 8 * (alignment + secret.count) / 6
         guard end > first else { return 0 }
@@ -128,8 +135,10 @@ public enum Base64 {
         var index = 0
         while index + 3 <= input.count {
             let value = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
-            out += [alphabet[Int(value >> 18 & 63)], alphabet[Int(value >> 12 & 63)],
-                    alphabet[Int(value >> 6 & 63)], alphabet[Int(value & 63)]]
+            out += [
+                alphabet[Int(value >> 18 & 63)], alphabet[Int(value >> 12 & 63)],
+                alphabet[Int(value >> 6 & 63)], alphabet[Int(value & 63)],
+            ]
             index += 3
         }
         let rest = input.count - index
@@ -138,7 +147,9 @@ public enum Base64 {
             out += [alphabet[Int(value >> 18 & 63)], alphabet[Int(value >> 12 & 63)], 61, 61]
         } else if rest == 2 {
             let value = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8
-            out += [alphabet[Int(value >> 18 & 63)], alphabet[Int(value >> 12 & 63)], alphabet[Int(value >> 6 & 63)], 61]
+            out += [
+                alphabet[Int(value >> 18 & 63)], alphabet[Int(value >> 12 & 63)], alphabet[Int(value >> 6 & 63)], 61,
+            ]
         }
         return String(decoding: out, as: UTF8.self)
     }

@@ -79,7 +79,9 @@ final class KeyTable {
         mask = 1023
     }
 
-    static func slot(_ key: UInt64, _ mask: Int) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask }
+    static func slot(_ key: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+    }
 
     /// The newest pattern with `key`, or -1.
     @inline(__always)
@@ -117,7 +119,9 @@ final class KeyTable {
     }
 
     private func rehash() {
-        let oldKeys = keys, oldHeads = heads, oldSize = mask + 1
+        let oldKeys = keys
+        let oldHeads = heads
+        let oldSize = mask + 1
         let size = oldSize * 2
         keys = FlatStorage(repeating: 0, count: size)
         heads = FlatStorage(repeating: -1, count: size)
@@ -188,7 +192,9 @@ final class RedactionIndex {
     }
 
     @inline(__always)
-    static func filterBit(_ key: UInt64, shift: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift) }
+    static func filterBit(_ key: UInt64, shift: UInt64) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    }
 
     /// Adds a secret (at least `keyLength` bytes) unless it is already known or is an identifier.
     func add(_ secret: [UInt8]) {
@@ -245,7 +251,10 @@ final class RedactionIndex {
         var id = chain
         while id >= 0 {
             if Int(secretLength[Int(id)]) == secret.count
-                && memcmp(secretBytes.base + Int(secretStart[Int(id)]), secret.baseAddress!, secret.count) == 0 { return id }
+                && memcmp(secretBytes.base + Int(secretStart[Int(id)]), secret.baseAddress!, secret.count) == 0
+            {
+                return id
+            }
             id = secretSameHash[Int(id)]
         }
         return nil

@@ -55,11 +55,24 @@ struct RedactionWindow: Equatable {
             // Bytes older than `other` holds: treat them as unbounded on its side.
             var widened = other
             let keep = other.count
-            let far = Int.max, near = Int.min
-            if keep < 5 { widened.low.0 = far; widened.high.0 = near }
-            if keep < 4 { widened.low.1 = far; widened.high.1 = near }
-            if keep < 3 { widened.low.2 = far; widened.high.2 = near }
-            if keep < 2 { widened.low.3 = far; widened.high.3 = near }
+            let far = Int.max
+            let near = Int.min
+            if keep < 5 {
+                widened.low.0 = far
+                widened.high.0 = near
+            }
+            if keep < 4 {
+                widened.low.1 = far
+                widened.high.1 = near
+            }
+            if keep < 3 {
+                widened.low.2 = far
+                widened.high.2 = near
+            }
+            if keep < 2 {
+                widened.low.3 = far
+                widened.high.3 = near
+            }
             mergeRanges(widened)
         } else {
             mergeRanges(other)
@@ -67,9 +80,14 @@ struct RedactionWindow: Equatable {
     }
 
     private mutating func mergeRanges(_ other: RedactionWindow) {
-        low = (min(low.0, other.low.0), min(low.1, other.low.1), min(low.2, other.low.2), min(low.3, other.low.3), min(low.4, other.low.4))
-        high = (max(high.0, other.high.0), max(high.1, other.high.1), max(high.2, other.high.2), max(high.3, other.high.3),
-                max(high.4, other.high.4))
+        low = (
+            min(low.0, other.low.0), min(low.1, other.low.1), min(low.2, other.low.2), min(low.3, other.low.3),
+            min(low.4, other.low.4)
+        )
+        high = (
+            max(high.0, other.high.0), max(high.1, other.high.1), max(high.2, other.high.2), max(high.3, other.high.3),
+            max(high.4, other.high.4)
+        )
     }
 
     /// The earliest start of any byte still held (what a stream must keep).
@@ -234,7 +252,10 @@ struct RedactionTables {
         let bytes: UnsafePointer<UInt8>
         let count: Int
 
-        init(table: KeyTable, next: FlatStorage<Int32>, start: FlatStorage<Int32>, length: FlatStorage<Int32>, bytes: FlatStorage<UInt8>) {
+        init(
+            table: KeyTable, next: FlatStorage<Int32>, start: FlatStorage<Int32>, length: FlatStorage<Int32>,
+            bytes: FlatStorage<UInt8>
+        ) {
             keys = UnsafePointer(table.keys.base)
             heads = UnsafePointer(table.heads.base)
             mask = table.mask
@@ -265,10 +286,12 @@ struct RedactionTables {
 
     init(_ index: RedactionIndex) {
         prefixShift = index.prefixShift
-        secrets = Patterns(table: index.secretTable, next: index.secretNext, start: index.secretStart, length: index.secretLength,
-                           bytes: index.secretBytes)
-        exact = Patterns(table: index.exactTable, next: index.exactNext, start: index.exactStart, length: index.exactLength,
-                         bytes: index.exactBytes)
+        secrets = Patterns(
+            table: index.secretTable, next: index.secretNext, start: index.secretStart, length: index.secretLength,
+            bytes: index.secretBytes)
+        exact = Patterns(
+            table: index.exactTable, next: index.exactNext, start: index.exactStart, length: index.exactLength,
+            bytes: index.exactBytes)
         secretActive = UnsafePointer(index.secretActive.base)
         exactOwner = UnsafePointer(index.exactOwner.base)
         filter = UnsafePointer(index.filter.base)
@@ -393,7 +416,9 @@ struct RedactionScanner {
         var window = single
         var position = singleFrom
         while position < node {
-            window.push(UInt8(truncatingIfNeeded: windowKey >> UInt64(8 * (node - 1 - position))), low: position, high: position)
+            window.push(
+                UInt8(truncatingIfNeeded: windowKey >> UInt64(8 * (node - 1 - position))), low: position, high: position
+            )
             position += 1
         }
         return window
@@ -441,12 +466,17 @@ struct RedactionScanner {
                 while position < end && position < alignedFrom {
                     let byte = shifted[position]
                     if RedactionScanner.isEscapeStart(byte)
-                        && !RedactionScanner.readsAsWritten(at: position, text, base: base, final: final, tables: tables) { break }
+                        && !RedactionScanner.readsAsWritten(
+                            at: position, text, base: base, final: final, tables: tables)
+                    {
+                        break
+                    }
                     let candidate = (key &<< 8 | UInt64(byte)) & RedactionIndex.keyMask
                     let rawCandidate = (raw &<< 8 | UInt64(byte)) & RedactionIndex.keyMask
                     if position >= windowFrom && tables.mayBegin(key, length: 5) && tables.hits(candidate) {
                         let oldest = oldestStart(at: position)
-                        confirm(candidate, low: oldest.low, high: oldest.high, text, base: base, final: final, index: index)
+                        confirm(
+                            candidate, low: oldest.low, high: oldest.high, text, base: base, final: final, index: index)
                     }
                     if position >= rawFrom && tables.hits(rawCandidate) {
                         confirmExact(rawCandidate, start: position - 5, text, base: base, final: final, index: index)
@@ -465,7 +495,11 @@ struct RedactionScanner {
                         while position < end {
                             let byte = shifted[position]
                             if RedactionScanner.isEscapeStart(byte)
-                                && !RedactionScanner.readsAsWritten(at: position, text, base: base, final: final, tables: tables) { break }
+                                && !RedactionScanner.readsAsWritten(
+                                    at: position, text, base: base, final: final, tables: tables)
+                            {
+                                break
+                            }
                             rolling = (rolling &<< 8 | UInt64(byte)) & RedactionIndex.keyMask
                             let bit = Int(truncatingIfNeeded: (rolling &* 0x9E37_79B9_7F4A_7C15) &>> shift)
                             if filter[bit &>> 6] &>> UInt64(bit & 63) & 1 != 0 {
@@ -475,8 +509,12 @@ struct RedactionScanner {
                             position &+= 1
                         }
                         guard hit else { break }
-                        confirm(rolling, low: position - 5, high: position - 5, text, base: base, final: final, index: index)
-                        if position >= cleanFrom { confirmExact(rolling, start: position - 5, text, base: base, final: final, index: index) }
+                        confirm(
+                            rolling, low: position - 5, high: position - 5, text, base: base, final: final, index: index
+                        )
+                        if position >= cleanFrom {
+                            confirmExact(rolling, start: position - 5, text, base: base, final: final, index: index)
+                        }
                         position += 1
                     }
                     key = rolling
@@ -518,12 +556,17 @@ struct RedactionScanner {
     /// when no secret holds a quote or a line break), so no secret can be read through it and
     /// the fast path goes on over it. False when the escape may continue past what has arrived.
     @inline(never)
-    static func readsAsWritten(at position: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool,
-                               tables: RedactionTables) -> Bool {
+    static func readsAsWritten(
+        at position: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool,
+        tables: RedactionTables
+    ) -> Bool {
         withUnsafeTemporaryAllocation(of: RedactionUnit.self, capacity: 16) { storage in
-            guard let count = units(at: position, text, base: base, final: final, into: storage.baseAddress!) else { return false }
+            guard let count = units(at: position, text, base: base, final: final, into: storage.baseAddress!) else {
+                return false
+            }
             if count == 1 { return true }
-            return count == 2 && storage[1].count == 1 && !tables.occursInSecrets(UInt8(truncatingIfNeeded: storage[1].bytes))
+            return count == 2 && storage[1].count == 1
+                && !tables.occursInSecrets(UInt8(truncatingIfNeeded: storage[1].bytes))
         }
     }
 
@@ -538,9 +581,13 @@ struct RedactionScanner {
     /// On the fast path, at an escape with exactly one reading besides the bytes as written and
     /// no other escape inside it: follows both readings to the escape's end and, when one window
     /// absorbs the other, carries on with one (else with two, on the general path).
-    private mutating func passEscape(_ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, index: RedactionIndex) -> EscapePass {
+    private mutating func passEscape(_ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, index: RedactionIndex)
+        -> EscapePass
+    {
         let units = scratch!.units
-        guard let count = RedactionScanner.units(at: node, text, base: base, final: final, into: units) else { return .needsMore }
+        guard let count = RedactionScanner.units(at: node, text, base: base, final: final, into: units) else {
+            return .needsMore
+        }
         guard count == 2 else { return .general }
         let escape = units[1]
         var position = node + 1
@@ -555,7 +602,11 @@ struct RedactionScanner {
             let byte = UInt8(truncatingIfNeeded: escape.bytes >> UInt32(8 * offset))
             if decoded.count == 5 {
                 let candidate = (decoded.key << 8 | UInt64(byte)) & RedactionIndex.keyMask
-                if tables.hits(candidate) { confirm(candidate, low: decoded.oldest.low, high: decoded.oldest.high, text, base: base, final: final, index: index) }
+                if tables.hits(candidate) {
+                    confirm(
+                        candidate, low: decoded.oldest.low, high: decoded.oldest.high, text, base: base, final: final,
+                        index: index)
+                }
             }
             decoded.push(byte, low: node, high: node)
         }
@@ -564,7 +615,11 @@ struct RedactionScanner {
             let byte = text[position - base]
             if raw.count == 5 {
                 let candidate = (raw.key << 8 | UInt64(byte)) & RedactionIndex.keyMask
-                if tables.hits(candidate) { confirm(candidate, low: raw.oldest.low, high: raw.oldest.high, text, base: base, final: final, index: index) }
+                if tables.hits(candidate) {
+                    confirm(
+                        candidate, low: raw.oldest.low, high: raw.oldest.high, text, base: base, final: final,
+                        index: index)
+                }
             }
             raw.push(byte, low: position, high: position)
             let rawCandidate = (rawKey << 8 | UInt64(byte)) & RedactionIndex.keyMask
@@ -607,11 +662,19 @@ struct RedactionScanner {
             let byte = text[node - base]
             if raw.count == 5 {
                 let candidate = (raw.key << 8 | UInt64(byte)) & RedactionIndex.keyMask
-                if tables.hits(candidate) { confirm(candidate, low: raw.oldest.low, high: raw.oldest.high, text, base: base, final: final, index: index) }
+                if tables.hits(candidate) {
+                    confirm(
+                        candidate, low: raw.oldest.low, high: raw.oldest.high, text, base: base, final: final,
+                        index: index)
+                }
             }
             if decoded.count == 5 {
                 let candidate = (decoded.key << 8 | UInt64(byte)) & RedactionIndex.keyMask
-                if tables.hits(candidate) { confirm(candidate, low: decoded.oldest.low, high: decoded.oldest.high, text, base: base, final: final, index: index) }
+                if tables.hits(candidate) {
+                    confirm(
+                        candidate, low: decoded.oldest.low, high: decoded.oldest.high, text, base: base, final: final,
+                        index: index)
+                }
             }
             raw.push(byte, low: node, high: node)
             decoded.push(byte, low: node, high: node)
@@ -649,7 +712,9 @@ struct RedactionScanner {
     }
 
     /// Reads the byte at `node` every way it can be read. False when it needs bytes not yet here.
-    private mutating func step(_ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, index: RedactionIndex) -> Bool {
+    private mutating func step(_ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, index: RedactionIndex)
+        -> Bool
+    {
         // Taken out for the step, so confirmations (which mutate the scanner) do not overlap it.
         var lanes = scratch.take()!
         defer { scratch = lanes }
@@ -657,7 +722,9 @@ struct RedactionScanner {
         let unitCount: Int
         let current = text[node - base]
         if RedactionScanner.isEscapeStart(current) {
-            guard let count = RedactionScanner.units(at: node, text, base: base, final: final, into: units) else { return false }
+            guard let count = RedactionScanner.units(at: node, text, base: base, final: final, into: units) else {
+                return false
+            }
             unitCount = count
         } else {
             units[0] = RedactionUnit(end: node + 1, bytes: UInt32(current), count: 1, raw: true)
@@ -669,7 +736,9 @@ struct RedactionScanner {
         let rawCandidate = (rawKey << 8 | UInt64(byte)) & RedactionIndex.keyMask
         if byte != 43 && RedactionScanner.isEscapeStart(byte) { rawCleanFrom = node + 6 }
         if rawCount == 5 {
-            if node >= rawCleanFrom && tables.hits(rawCandidate) { confirmExact(rawCandidate, start: node - 5, text, base: base, final: final, index: index) }
+            if node >= rawCleanFrom && tables.hits(rawCandidate) {
+                confirmExact(rawCandidate, start: node - 5, text, base: base, final: final, index: index)
+            }
         } else {
             rawCount += 1
         }
@@ -686,7 +755,9 @@ struct RedactionScanner {
                     if extended.count == 5 {
                         let candidate = (extended.key << 8 | UInt64(decoded)) & RedactionIndex.keyMask
                         if tables.hits(candidate) {
-                            confirm(candidate, low: extended.oldest.low, high: extended.oldest.high, text, base: base, final: final, index: index)
+                            confirm(
+                                candidate, low: extended.oldest.low, high: extended.oldest.high, text, base: base,
+                                final: final, index: index)
                         }
                     }
                     extended.push(decoded, low: node, high: node)
@@ -714,19 +785,25 @@ struct RedactionScanner {
     // MARK: Confirmation
 
     /// A filter hit on `key` for a secret starting between `low` and `high`.
-    private mutating func confirm(_ key: UInt64, low: Int, high: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool,
-                                  index: RedactionIndex) {
+    private mutating func confirm(
+        _ key: UInt64, low: Int, high: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool,
+        index: RedactionIndex
+    ) {
         let tables = self.tables!
         var id = tables.secrets.head(key)
         while id >= 0 {
-            if tables.secretActive[Int(id)] { confirmSecret(id, from: max(low, base), through: high, text, base: base, final: final, index: index) }
+            if tables.secretActive[Int(id)] {
+                confirmSecret(id, from: max(low, base), through: high, text, base: base, final: final, index: index)
+            }
             id = tables.secrets.next[Int(id)]
         }
     }
 
     /// Confirms secret `id` at every start from `low` through `high` not confirmed already.
-    private mutating func confirmSecret(_ id: Int32, from low: Int, through high: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool,
-                                        index: RedactionIndex) {
+    private mutating func confirmSecret(
+        _ id: Int32, from low: Int, through high: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool,
+        index: RedactionIndex
+    ) {
         guard low <= high else { return }
         var known: (low: Int, high: Int)?
         if let slot = recent.firstIndex(where: { $0.pattern == id }) {
@@ -738,12 +815,16 @@ struct RedactionScanner {
         }
         // Remember one contiguous run of confirmed starts per pattern.
         var run = (low: low, high: high)
-        if let known, known.low <= high + 1, low <= known.high + 1 { run = (min(known.low, low), max(known.high, high)) }
+        if let known, known.low <= high + 1, low <= known.high + 1 {
+            run = (min(known.low, low), max(known.high, high))
+        }
         if recent.count >= 8 { recent.removeFirst() }
         recent.append((id, run.low, run.high))
     }
 
-    private mutating func confirmSecret(_ id: Int32, start: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, index: RedactionIndex) {
+    private mutating func confirmSecret(
+        _ id: Int32, start: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, index: RedactionIndex
+    ) {
         if covered.contains(where: { $0.pattern == id && start < $0.until }) { return }
         let secret = tables!.secrets.pattern(id)
         let (matchEnd, incomplete) = longestMatch(secret, at: start, text, base: base, final: final)
@@ -759,16 +840,22 @@ struct RedactionScanner {
         }
     }
 
-    private mutating func confirmExact(_ key: UInt64, start: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, index: RedactionIndex) {
+    private mutating func confirmExact(
+        _ key: UInt64, start: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, index: RedactionIndex
+    ) {
         let tables = self.tables!
         var id = tables.exact.head(key)
         while id >= 0 {
-            if tables.secretActive[Int(tables.exactOwner[Int(id)])] { checkExact(id, start: start, text, base: base, final: final, index: index) }
+            if tables.secretActive[Int(tables.exactOwner[Int(id)])] {
+                checkExact(id, start: start, text, base: base, final: final, index: index)
+            }
             id = tables.exact.next[Int(id)]
         }
     }
 
-    private mutating func checkExact(_ id: Int32, start: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, index: RedactionIndex) {
+    private mutating func checkExact(
+        _ id: Int32, start: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, index: RedactionIndex
+    ) {
         let pattern = tables!.exact.pattern(id)
         let length = pattern.count
         let available = base + text.count - start
@@ -781,7 +868,9 @@ struct RedactionScanner {
         }
     }
 
-    private mutating func retryPending(_ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, index: RedactionIndex) {
+    private mutating func retryPending(
+        _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, index: RedactionIndex
+    ) {
         let waiting = pending
         pending.removeAll(keepingCapacity: true)
         recent.removeAll(keepingCapacity: true)
@@ -799,8 +888,10 @@ struct RedactionScanner {
     /// that has not all arrived. Breadth-first over (bytes matched, offset reached), each pair
     /// once, so a run of ambiguous escapes costs its length, not its readings' product; bounded
     /// at 256 readings per byte of the secret.
-    mutating func longestMatch(_ secret: UnsafeBufferPointer<UInt8>, at start: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int,
-                               final: Bool) -> (end: Int, incomplete: Bool) {
+    mutating func longestMatch(
+        _ secret: UnsafeBufferPointer<UInt8>, at start: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int,
+        final: Bool
+    ) -> (end: Int, incomplete: Bool) {
         var best = start
         var incomplete = false
         var budget = 256 * secret.count + 64
@@ -833,14 +924,16 @@ struct RedactionScanner {
                     if !final { incomplete = true }
                     continue
                 }
-                guard let unitCount = RedactionScanner.units(at: position, text, base: base, final: final, into: units) else {
+                guard let unitCount = RedactionScanner.units(at: position, text, base: base, final: final, into: units)
+                else {
                     incomplete = true
                     continue
                 }
                 for unitIndex in 0..<unitCount where matched + units[unitIndex].count <= secret.count {
                     let unit = units[unitIndex]
                     var same = true
-                    for offset in 0..<unit.count where UInt8(truncatingIfNeeded: unit.bytes >> UInt32(8 * offset)) != secret[matched + offset] {
+                    for offset in 0..<unit.count
+                    where UInt8(truncatingIfNeeded: unit.bytes >> UInt32(8 * offset)) != secret[matched + offset] {
                         same = false
                         break
                     }
@@ -861,8 +954,10 @@ struct RedactionScanner {
 
     /// Every reading that starts at `position`: the raw byte, then the escapes. False when an
     /// escape there may continue past the bytes that have arrived (never when `final`).
-    static func units(at position: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool,
-                      into storage: UnsafeMutablePointer<RedactionUnit>) -> Int? {
+    static func units(
+        at position: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool,
+        into storage: UnsafeMutablePointer<RedactionUnit>
+    ) -> Int? {
         var units = UnitList(storage: storage)
         let end = base + text.count
         @inline(__always) func at(_ offset: Int) -> UInt8 { text[offset - base] }
@@ -884,7 +979,10 @@ struct RedactionScanner {
         }
     }
 
-    private static func readEscapes(at position: Int, _ byte: UInt8, _ text: UnsafeBufferPointer<UInt8>, base: Int, end: Int, into units: inout UnitList) {
+    private static func readEscapes(
+        at position: Int, _ byte: UInt8, _ text: UnsafeBufferPointer<UInt8>, base: Int, end: Int,
+        into units: inout UnitList
+    ) {
         @inline(__always) func at(_ offset: Int) -> UInt8 { text[offset - base] }
         func hexDigit(_ offset: Int) -> UInt32? {
             guard offset < end else { return nil }
@@ -908,16 +1006,17 @@ struct RedactionScanner {
             units.append(RedactionUnit(end: unitEnd, bytes: bytes, count: count, raw: false))
         }
         switch byte {
-        case 43: // + for a space
+        case 43:  // + for a space
             units.append(RedactionUnit(end: position + 1, bytes: 32, count: 1, raw: false))
-        case 37: // %XX, and %25XX (encoded twice)
+        case 37:  // %XX, and %25XX (encoded twice)
             if let value = hexByte(position + 1) {
                 units.append(RedactionUnit(end: position + 3, bytes: value, count: 1, raw: false))
                 if value == 0x25, let inner = hexByte(position + 3) {
                     units.append(RedactionUnit(end: position + 5, bytes: inner, count: 1, raw: false))
                 }
             }
-        case 92: // JSON escapes behind any run of backslashes (JSON inside JSON), and a backslash escaped 1, 2 or 3 times
+        // JSON escapes behind any run of backslashes (JSON inside JSON), and a backslash escaped 1, 2 or 3 times
+        case 92:
             var cursor = position
             while cursor < end, at(cursor) == 92, cursor - position < longestBackslashRun { cursor += 1 }
             let run = cursor - position
@@ -926,12 +1025,14 @@ struct RedactionScanner {
             }
             guard cursor < end, at(cursor) != 92 else { break }
             switch at(cursor) {
-            case 117: // u
+            case 117:  // u
                 guard let unit = hex4(cursor + 1) else { break }
                 if (0xD800...0xDBFF).contains(unit) {
                     var low = cursor + 5
                     while low < end, at(low) == 92, low - (cursor + 5) < longestBackslashRun { low += 1 }
-                    if low > cursor + 5, low < end, at(low) == 117, let second = hex4(low + 1), (0xDC00...0xDFFF).contains(second) {
+                    if low > cursor + 5, low < end, at(low) == 117, let second = hex4(low + 1),
+                        (0xDC00...0xDFFF).contains(second)
+                    {
                         add(0x10000 + ((unit - 0xD800) << 10) + (second - 0xDC00), end: low + 5)
                     }
                 } else if !(0xDC00...0xDFFF).contains(unit) {
@@ -945,7 +1046,7 @@ struct RedactionScanner {
             case 34, 47: units.append(RedactionUnit(end: cursor + 1, bytes: UInt32(at(cursor)), count: 1, raw: false))
             default: break
             }
-        case 38: // &amp; &lt; &#39; &#xE9; ...
+        case 38:  // &amp; &lt; &#39; &#xE9; ...
             var semicolon = position + 1
             while semicolon < min(end, position + 12), at(semicolon) != 59 { semicolon += 1 }
             guard semicolon < min(end, position + 12) else { break }
@@ -956,26 +1057,37 @@ struct RedactionScanner {
                 for offset in 0..<length where word.utf8Start[offset] != at(position + 1 + offset) { return false }
                 return true
             }
-            if at(position + 1) == 35 { // #
+            if at(position + 1) == 35 {  // #
                 var value: UInt32 = 0
                 var digits = 0
                 let hex = at(position + 2) == 120 || at(position + 2) == 88
                 var cursor = position + (hex ? 3 : 2)
                 while cursor < semicolon {
                     let digit: UInt32?
-                    if hex { digit = hexDigit(cursor) } else { digit = (48...57).contains(at(cursor)) ? UInt32(at(cursor) - 48) : nil }
+                    if hex {
+                        digit = hexDigit(cursor)
+                    } else {
+                        digit = (48...57).contains(at(cursor)) ? UInt32(at(cursor) - 48) : nil
+                    }
                     guard let digit, value < 0x11_0000 else { return }
                     value = value * (hex ? 16 : 10) + digit
                     digits += 1
                     cursor += 1
                 }
                 if digits > 0 { add(value, end: semicolon + 1) }
-            } else if name("amp") { add(38, end: semicolon + 1) }
-            else if name("lt") { add(60, end: semicolon + 1) }
-            else if name("gt") { add(62, end: semicolon + 1) }
-            else if name("quot") { add(34, end: semicolon + 1) }
-            else if name("apos") { add(39, end: semicolon + 1) }
-            else if name("nbsp") { add(160, end: semicolon + 1) }
+            } else if name("amp") {
+                add(38, end: semicolon + 1)
+            } else if name("lt") {
+                add(60, end: semicolon + 1)
+            } else if name("gt") {
+                add(62, end: semicolon + 1)
+            } else if name("quot") {
+                add(34, end: semicolon + 1)
+            } else if name("apos") {
+                add(39, end: semicolon + 1)
+            } else if name("nbsp") {
+                add(160, end: semicolon + 1)
+            }
         default:
             break
         }
@@ -990,7 +1102,10 @@ struct RedactionScanner {
         case 0x800..<0x10000:
             return ((0xE0 | scalar >> 12) | (0x80 | scalar >> 6 & 0x3F) << 8 | (0x80 | scalar & 0x3F) << 16, 3)
         case 0x10000...0x10FFFF:
-            return ((0xF0 | scalar >> 18) | (0x80 | scalar >> 12 & 0x3F) << 8 | (0x80 | scalar >> 6 & 0x3F) << 16 | (0x80 | scalar & 0x3F) << 24, 4)
+            return (
+                (0xF0 | scalar >> 18) | (0x80 | scalar >> 12 & 0x3F) << 8 | (0x80 | scalar >> 6 & 0x3F) << 16
+                    | (0x80 | scalar & 0x3F) << 24, 4
+            )
         default: return nil
         }
     }

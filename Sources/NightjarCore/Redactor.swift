@@ -164,7 +164,11 @@ public final class Redactor: @unchecked Sendable {
         output.reserveCapacity(buffer.count)
         var copied = 0
         Redactor.apply(spans, upTo: buffer.count, from: &copied) { range in
-            if let range { output.append(contentsOf: buffer[range]) } else { output.append(contentsOf: Redactor.markerBytes) }
+            if let range {
+                output.append(contentsOf: buffer[range])
+            } else {
+                output.append(contentsOf: Redactor.markerBytes)
+            }
         }
         return output
     }
@@ -172,8 +176,11 @@ public final class Redactor: @unchecked Sendable {
     /// Walks `spans` (in any order, overlapping or not) over the text from `copied` to `limit`:
     /// hands `emit` each plain range, and nil for each marker. Overlapping spans give one marker;
     /// a span that ends past `limit` moves `copied` past it.
-    static func apply(_ spans: [(start: Int, end: Int)], upTo limit: Int, from copied: inout Int, emit: (Range<Int>?) -> Void) {
-        let ordered = spans.count > 1 ? spans.sorted { $0.start < $1.start || ($0.start == $1.start && $0.end > $1.end) } : spans
+    static func apply(
+        _ spans: [(start: Int, end: Int)], upTo limit: Int, from copied: inout Int, emit: (Range<Int>?) -> Void
+    ) {
+        let ordered =
+            spans.count > 1 ? spans.sorted { $0.start < $1.start || ($0.start == $1.start && $0.end > $1.end) } : spans
         for span in ordered where span.end > copied {
             if span.start > copied {
                 guard span.start <= limit else { break }

@@ -1,9 +1,10 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// Bytes of a secret (a password, a key, a TOTP seed). The buffer is locked in memory where the
 /// system allows, wiped when released, and never printed: `description`, `debugDescription`
@@ -82,7 +83,8 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible, Cu
         guard lhs.count == rhs.count else { return false }
         var difference: UInt8 = 0
         for index in 0..<lhs.count {
-            difference |= lhs.pointer.load(fromByteOffset: index, as: UInt8.self)
+            difference |=
+                lhs.pointer.load(fromByteOffset: index, as: UInt8.self)
                 ^ rhs.pointer.load(fromByteOffset: index, as: UInt8.self)
         }
         return difference == 0
@@ -131,12 +133,16 @@ enum LockedPool {
             if slabs.free[slotClass].isEmpty {
                 let size = slotSizes[slotClass]
                 var raw: UnsafeMutableRawPointer?
-                guard posix_memalign(&raw, 4096, slabBytes) == 0, let slab = raw else { fatalError("out of memory for secrets") }
+                guard posix_memalign(&raw, 4096, slabBytes) == 0, let slab = raw else {
+                    fatalError("out of memory for secrets")
+                }
                 memset(slab, 0, slabBytes)
                 slabs.locked[slotClass] = mlock(slab, slabBytes) == 0 && slabs.locked[slotClass]
                 let base = UInt(bitPattern: slab)
                 slabs.free[slotClass].reserveCapacity(slabs.free[slotClass].count + slabBytes / size)
-                for offset in stride(from: slabBytes - size, through: 0, by: -size) { slabs.free[slotClass].append(base + UInt(offset)) }
+                for offset in stride(from: slabBytes - size, through: 0, by: -size) {
+                    slabs.free[slotClass].append(base + UInt(offset))
+                }
             }
             return (slabs.free[slotClass].removeLast(), slabs.locked[slotClass])
         }

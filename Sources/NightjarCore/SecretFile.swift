@@ -9,11 +9,15 @@ import Foundation
 /// writable by others, since there only an entry's owner can rename or remove it.
 public enum SecretFile {
     /// Reads at most `maximumBytes` from `path` after the checks above; `what` names the file in errors.
-    public static func read(_ path: String, what: String, maximumBytes: Int = 64 * 1024) throws(SecretFileError) -> SecretBytes {
+    public static func read(_ path: String, what: String, maximumBytes: Int = 64 * 1024) throws(SecretFileError)
+        -> SecretBytes
+    {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard descriptor >= 0 else {
             let reason = errno == ELOOP ? "it is a symbolic link" : String(cString: strerror(errno))
-            throw SecretFileError(what: what, path: path, problem: "cannot open it: \(reason)", exitStatus: errno == ENOENT ? .noInput : .noPermission)
+            throw SecretFileError(
+                what: what, path: path, problem: "cannot open it: \(reason)",
+                exitStatus: errno == ENOENT ? .noInput : .noPermission)
         }
         defer { close(descriptor) }
         var info = stat()
@@ -22,28 +26,40 @@ public enum SecretFile {
         }
         let user = geteuid()
         guard info.st_uid == user || info.st_uid == 0 else {
-            throw SecretFileError(what: what, path: path, problem: "it is owned by uid \(info.st_uid), not by this user (uid \(user)) or root")
+            throw SecretFileError(
+                what: what, path: path,
+                problem: "it is owned by uid \(info.st_uid), not by this user (uid \(user)) or root")
         }
         guard info.st_mode & 0o077 == 0 else {
-            throw SecretFileError(what: what, path: path,
-                                  problem: "it is readable or writable by others (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it")
+            throw SecretFileError(
+                what: what, path: path,
+                problem:
+                    "it is readable or writable by others (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it"
+            )
         }
         try checkFolders(above: path, what: what)
         guard Int(info.st_size) <= maximumBytes else {
-            throw SecretFileError(what: what, path: path, problem: "it is \(info.st_size) bytes, more than \(maximumBytes)", exitStatus: .dataError)
+            throw SecretFileError(
+                what: what, path: path, problem: "it is \(info.st_size) bytes, more than \(maximumBytes)",
+                exitStatus: .dataError)
         }
         var bytes = [UInt8](repeating: 0, count: maximumBytes + 1)
         defer { SecretBytes.wipe(&bytes) }
         var total = 0
         while total < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { Foundation.read(descriptor, $0.baseAddress! + total, $0.count - total) }
+            let count = bytes.withUnsafeMutableBytes {
+                Foundation.read(descriptor, $0.baseAddress! + total, $0.count - total)
+            }
             if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { throw SecretFileError(what: what, path: path, problem: "it cannot be read", exitStatus: .ioError) }
+            guard count >= 0 else {
+                throw SecretFileError(what: what, path: path, problem: "it cannot be read", exitStatus: .ioError)
+            }
             if count == 0 { break }
             total += count
         }
         guard total <= maximumBytes else {
-            throw SecretFileError(what: what, path: path, problem: "it is more than \(maximumBytes) bytes", exitStatus: .dataError)
+            throw SecretFileError(
+                what: what, path: path, problem: "it is more than \(maximumBytes) bytes", exitStatus: .dataError)
         }
         return SecretBytes(bytes[0..<total])
     }
@@ -59,15 +75,22 @@ public enum SecretFile {
         let user = geteuid()
         while true {
             var info = stat()
-            guard stat(folder, &info) == 0 else { throw SecretFileError(what: what, path: path, problem: "cannot inspect the folder \(folder)") }
+            guard stat(folder, &info) == 0 else {
+                throw SecretFileError(what: what, path: path, problem: "cannot inspect the folder \(folder)")
+            }
             guard info.st_uid == user || info.st_uid == 0 else {
-                throw SecretFileError(what: what, path: path, problem: "the folder \(folder) is owned by uid \(info.st_uid), not by this user or root")
+                throw SecretFileError(
+                    what: what, path: path,
+                    problem: "the folder \(folder) is owned by uid \(info.st_uid), not by this user or root")
             }
             let writableByOthers = info.st_mode & 0o022 != 0
             let rootSticky = info.st_uid == 0 && info.st_mode & S_ISVTX != 0
             if writableByOthers && !rootSticky {
-                throw SecretFileError(what: what, path: path,
-                                      problem: "the folder \(folder) is writable by group or others (mode \(String(info.st_mode & 0o777, radix: 8))), so the file could be swapped; chmod go-w \(folder)")
+                throw SecretFileError(
+                    what: what, path: path,
+                    problem:
+                        "the folder \(folder) is writable by group or others (mode \(String(info.st_mode & 0o777, radix: 8))), so the file could be swapped; chmod go-w \(folder)"
+                )
             }
             if folder == "/" { break }
             folder = (folder as NSString).deletingLastPathComponent

@@ -60,12 +60,16 @@ public enum SecureFile {
             guard descriptor >= 0 else { continue }
             defer { close(descriptor) }
             var info = stat()
-            guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid() else { continue }
+            guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid() else {
+                continue
+            }
             // A live writer holds the lock; a killed one released it when it died.
             guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { continue }
             // Still the same file under that name (not replaced between open and unlink)?
             var current = stat()
-            guard lstat(candidate, &current) == 0, current.st_ino == info.st_ino, current.st_dev == info.st_dev else { continue }
+            guard lstat(candidate, &current) == 0, current.st_ino == info.st_ino, current.st_dev == info.st_dev else {
+                continue
+            }
             if unlink(candidate) == 0 { removed.append(name) }
         }
         return removed
@@ -89,8 +93,9 @@ public enum SecureFile {
                 return
             }
         }
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: path, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         chmod(path, 0o700)
     }
 
@@ -102,8 +107,9 @@ public enum SecureFile {
     }
 
     private static func failure(_ action: String, _ path: String) -> GeneralError {
-        GeneralError(code: "file.write_failed", message: "cannot \(action) \(path): \(String(cString: strerror(errno)))",
-                     exitStatus: .cannotCreate)
+        GeneralError(
+            code: "file.write_failed", message: "cannot \(action) \(path): \(String(cString: strerror(errno)))",
+            exitStatus: .cannotCreate)
     }
 }
 

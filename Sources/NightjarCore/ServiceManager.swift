@@ -8,7 +8,9 @@ public enum ServiceManager {
     @discardableResult
     public static func notify(_ state: String, environment: [String: String]? = nil) -> Bool {
         let environment = environment ?? ProcessInfo.processInfo.environment
-        guard let path = environment["NOTIFY_SOCKET"], !path.isEmpty, path.hasPrefix("/") || path.hasPrefix("@") else { return false }
+        guard let path = environment["NOTIFY_SOCKET"], !path.isEmpty, path.hasPrefix("/") || path.hasPrefix("@") else {
+            return false
+        }
         let descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
@@ -26,7 +28,9 @@ public enum ServiceManager {
         let message = Array(state.utf8)
         let sent = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                message.withUnsafeBytes { sendto(descriptor, $0.baseAddress, message.count, Int32(MSG_NOSIGNAL), socketAddress, length) }
+                message.withUnsafeBytes {
+                    sendto(descriptor, $0.baseAddress, message.count, Int32(MSG_NOSIGNAL), socketAddress, length)
+                }
             }
         }
         return sent == message.count
@@ -36,7 +40,9 @@ public enum ServiceManager {
     /// `$WATCHDOG_PID` names one), or nil when it does not watch.
     public static func watchdogInterval(environment: [String: String]? = nil) -> Duration? {
         let environment = environment ?? ProcessInfo.processInfo.environment
-        guard let text = environment["WATCHDOG_USEC"], let microseconds = Int64(text), microseconds > 0 else { return nil }
+        guard let text = environment["WATCHDOG_USEC"], let microseconds = Int64(text), microseconds > 0 else {
+            return nil
+        }
         if let pid = environment["WATCHDOG_PID"], let value = Int32(pid), value != getpid() { return nil }
         return .microseconds(microseconds)
     }

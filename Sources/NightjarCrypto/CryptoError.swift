@@ -1,5 +1,5 @@
-public import NightjarCore
 import CCrypto
+public import NightjarCore
 
 /// Errors from the cryptographic primitives. None carries key material or plaintext.
 public enum CryptoError: NightjarError, Equatable {

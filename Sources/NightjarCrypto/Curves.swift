@@ -1,5 +1,5 @@
-public import NightjarCore
 import CCrypto
+public import NightjarCore
 
 /// X25519 key agreement (RFC 7748), used to wrap keys for principals who are not present.
 public enum X25519 {
@@ -13,14 +13,17 @@ public enum X25519 {
         private init(raw: SecretBytes) { rawRepresentation = raw }
 
         public init(rawRepresentation: SecretBytes) throws(CryptoError) {
-            guard rawRepresentation.count == 32 else { throw .invalidKeySize(expected: 32, got: rawRepresentation.count) }
+            guard rawRepresentation.count == 32 else {
+                throw .invalidKeySize(expected: 32, got: rawRepresentation.count)
+            }
             self.rawRepresentation = rawRepresentation
         }
 
         func makeKey() throws(CryptoError) -> OpaquePointer {
             _ = libraryInitialised
             let key = rawRepresentation.withUnsafeBytes {
-                EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nil, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), 32)
+                EVP_PKEY_new_raw_private_key(
+                    EVP_PKEY_X25519, nil, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), 32)
             }
             guard let key else { throw CryptoError.fromLibrary("X25519 private key") }
             return key
@@ -60,8 +63,10 @@ public enum X25519 {
             var ok = false
             let secret = SecretBytes(count: 32) { out in
                 var length = 32
-                ok = EVP_PKEY_derive_init(context) == 1 && EVP_PKEY_derive_set_peer(context, peerKey) == 1
-                    && EVP_PKEY_derive(context, out.baseAddress!.assumingMemoryBound(to: UInt8.self), &length) == 1 && length == 32
+                ok =
+                    EVP_PKEY_derive_init(context) == 1 && EVP_PKEY_derive_set_peer(context, peerKey) == 1
+                    && EVP_PKEY_derive(context, out.baseAddress!.assumingMemoryBound(to: UInt8.self), &length) == 1
+                    && length == 32
             }
             ERR_clear_error()
             guard ok else { throw .lowOrderPoint }
@@ -76,7 +81,9 @@ public enum X25519 {
         public let rawRepresentation: [UInt8]
 
         public init(rawRepresentation: [UInt8]) throws(CryptoError) {
-            guard rawRepresentation.count == 32 else { throw .invalidKeySize(expected: 32, got: rawRepresentation.count) }
+            guard rawRepresentation.count == 32 else {
+                throw .invalidKeySize(expected: 32, got: rawRepresentation.count)
+            }
             self.rawRepresentation = rawRepresentation
         }
     }
@@ -93,14 +100,17 @@ public enum Ed25519 {
         private init(seed: SecretBytes) { rawRepresentation = seed }
 
         public init(rawRepresentation: SecretBytes) throws(CryptoError) {
-            guard rawRepresentation.count == 32 else { throw .invalidKeySize(expected: 32, got: rawRepresentation.count) }
+            guard rawRepresentation.count == 32 else {
+                throw .invalidKeySize(expected: 32, got: rawRepresentation.count)
+            }
             self.rawRepresentation = rawRepresentation
         }
 
         func makeKey() -> OpaquePointer {
             _ = libraryInitialised
             return rawRepresentation.withUnsafeBytes {
-                EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nil, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), 32)
+                EVP_PKEY_new_raw_private_key(
+                    EVP_PKEY_ED25519, nil, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), 32)
             }!
         }
 
@@ -122,7 +132,9 @@ public enum Ed25519 {
             var signature = [UInt8](repeating: 0, count: 64)
             var length = 64
             guard EVP_DigestSignInit(context, nil, nil, nil, key) == 1,
-                  message.withUnsafeBufferPointer({ EVP_DigestSign(context, &signature, &length, $0.baseAddress, $0.count) }) == 1
+                message.withUnsafeBufferPointer({
+                    EVP_DigestSign(context, &signature, &length, $0.baseAddress, $0.count)
+                }) == 1
             else { fatalError("Ed25519 signing failed") }
             return signature
         }
@@ -133,22 +145,29 @@ public enum Ed25519 {
         public let rawRepresentation: [UInt8]
 
         public init(rawRepresentation: [UInt8]) throws(CryptoError) {
-            guard rawRepresentation.count == 32 else { throw .invalidKeySize(expected: 32, got: rawRepresentation.count) }
+            guard rawRepresentation.count == 32 else {
+                throw .invalidKeySize(expected: 32, got: rawRepresentation.count)
+            }
             self.rawRepresentation = rawRepresentation
         }
 
         /// Whether `signature` is a valid signature of `message` by this key.
         public func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
             _ = libraryInitialised
-            guard signature.count == 64, let key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, rawRepresentation, 32) else {
+            guard signature.count == 64,
+                let key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, rawRepresentation, 32)
+            else {
                 ERR_clear_error()
                 return false
             }
             defer { EVP_PKEY_free(key) }
             let context = EVP_MD_CTX_new()
             defer { EVP_MD_CTX_free(context) }
-            let ok = EVP_DigestVerifyInit(context, nil, nil, nil, key) == 1
-                && message.withUnsafeBufferPointer { EVP_DigestVerify(context, signature, 64, $0.baseAddress, $0.count) } == 1
+            let ok =
+                EVP_DigestVerifyInit(context, nil, nil, nil, key) == 1
+                && message.withUnsafeBufferPointer {
+                    EVP_DigestVerify(context, signature, 64, $0.baseAddress, $0.count)
+                } == 1
             ERR_clear_error()
             return ok
         }

@@ -1,6 +1,6 @@
-public import NightjarCore
 import CCrypto
 import Foundation
+public import NightjarCore
 
 /// The hash functions HMAC and TOTP may use.
 public enum HMACAlgorithm: String, Sendable, Codable, CaseIterable {
@@ -32,8 +32,10 @@ public enum HMAC {
         var length: UInt32 = 0
         key.withUnsafeBytes { keyBuffer in
             message.withUnsafeBytes { messageBuffer in
-                _ = CCrypto.HMAC(algorithm.digest, keyBuffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(keyBuffer.count),
-                                 messageBuffer.baseAddress?.assumingMemoryBound(to: UInt8.self), messageBuffer.count, &output, &length)
+                _ = CCrypto.HMAC(
+                    algorithm.digest, keyBuffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(keyBuffer.count),
+                    messageBuffer.baseAddress?.assumingMemoryBound(to: UInt8.self), messageBuffer.count, &output,
+                    &length)
             }
         }
         return Array(output[0..<Int(length)])

@@ -56,7 +56,8 @@ public enum HOTP {
         for index in 0..<8 { message[index] = UInt8((counter >> UInt64(56 - 8 * index)) & 0xFF) }
         let mac = HMAC.authenticate(message, key: secret, algorithm: algorithm)
         let offset = Int(mac[mac.count - 1] & 0x0F)
-        let value = (UInt32(mac[offset] & 0x7F) << 24) | (UInt32(mac[offset + 1]) << 16) | (UInt32(mac[offset + 2]) << 8)
+        let value =
+            (UInt32(mac[offset] & 0x7F) << 24) | (UInt32(mac[offset + 1]) << 16) | (UInt32(mac[offset + 2]) << 8)
             | UInt32(mac[offset + 3])
         var modulus: UInt64 = 1
         for _ in 0..<digits { modulus *= 10 }
@@ -67,8 +68,10 @@ public enum HOTP {
 
 /// TOTP (RFC 6238): HOTP over the count of `period`-second steps since 1970.
 public enum TOTP {
-    public static func code(secret: SecretBytes, time: UInt64, digits: Int = 6, period: UInt64 = 30,
-                            algorithm: HMACAlgorithm = .sha1) -> String {
+    public static func code(
+        secret: SecretBytes, time: UInt64, digits: Int = 6, period: UInt64 = 30,
+        algorithm: HMACAlgorithm = .sha1
+    ) -> String {
         HOTP.code(secret: secret, counter: time / period, digits: digits, algorithm: algorithm)
     }
 

@@ -1,5 +1,5 @@
-public import NightjarCore
 import CCrypto
+public import NightjarCore
 
 /// The operating system's CSPRNG through libcrypto's DRBG.
 public enum SecureRandom {
@@ -18,7 +18,8 @@ public enum SecureRandom {
     public static func secretBytes(_ count: Int) -> SecretBytes {
         _ = libraryInitialised
         return SecretBytes(count: count) { buffer in
-            guard count == 0 || RAND_bytes(buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(count)) == 1 else {
+            guard count == 0 || RAND_bytes(buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(count)) == 1
+            else {
                 fatalError("the system random number generator failed")
             }
         }

@@ -1,25 +1,32 @@
-public import NightjarCore
 import Foundation
+public import NightjarCore
 
 /// Reads remittances by profile (any format of the layout language) into remittance advices:
 /// payment records start payments, or rows with the same payment fields form one; line rows are
 /// lines; deduction rows reduce the line of the invoice they name, or the payment; total rows and
 /// trailers are checked, and a mismatch is a finding on the batch, never silent.
 public enum RemittanceLayoutReader {
-    public static func read(_ bytes: [UInt8], profile: LayoutProfile, defaultCurrency: CurrencyCode,
-                            file: String? = nil) throws(LayoutError) -> [RemittanceAdvice] {
+    public static func read(
+        _ bytes: [UInt8], profile: LayoutProfile, defaultCurrency: CurrencyCode,
+        file: String? = nil
+    ) throws(LayoutError) -> [RemittanceAdvice] {
         try readWithRows(bytes, profile: profile, defaultCurrency: defaultCurrency, file: file).advices
     }
 
     /// The advices and how each row was read (for `profile try`).
-    public static func readWithRows(_ bytes: [UInt8], profile: LayoutProfile, defaultCurrency: CurrencyCode,
-                                    file: String? = nil) throws(LayoutError) -> (advices: [RemittanceAdvice], reading: LayoutReading, findings: [DocumentFinding]) {
+    public static func readWithRows(
+        _ bytes: [UInt8], profile: LayoutProfile, defaultCurrency: CurrencyCode,
+        file: String? = nil
+    ) throws(LayoutError) -> (advices: [RemittanceAdvice], reading: LayoutReading, findings: [DocumentFinding]) {
         guard profile.kind == .remittance else {
-            throw LayoutError(code: "profile.wrong_kind", message: "profile \(profile.name) reads \(profile.kind.rawValue), not remittances",
-                                 location: SourceLocation(file: file))
+            throw LayoutError(
+                code: "profile.wrong_kind",
+                message: "profile \(profile.name) reads \(profile.kind.rawValue), not remittances",
+                location: SourceLocation(file: file))
         }
         let reading = try LayoutReader.read(bytes, profile: profile, file: file)
-        var assembly = RemittanceAssembly(values: LayoutValues(profile: profile, file: file), defaultCurrency: defaultCurrency)
+        var assembly = RemittanceAssembly(
+            values: LayoutValues(profile: profile, file: file), defaultCurrency: defaultCurrency)
         for row in reading.rows { try assembly.add(row) }
         let advices = try assembly.finish()
         return (advices, reading, assembly.fileFindings)
@@ -30,17 +37,25 @@ public enum RemittanceLayoutReader {
     /// after its last row, found by a first pass over the file. Memory holds the payments still
     /// open, never the file. Findings a later total row adds to a payment already written are
     /// amended at the end.
-    public static func read(_ source: any ByteSource, profile: LayoutProfile, defaultCurrency: CurrencyCode, file: String? = nil,
-                            into sink: any RemittanceSink) throws {
-        try read(source, profile: profile, defaultCurrency: defaultCurrency, file: file, into: sink, keepingRowsUpTo: smallFileBytes)
+    public static func read(
+        _ source: any ByteSource, profile: LayoutProfile, defaultCurrency: CurrencyCode, file: String? = nil,
+        into sink: any RemittanceSink
+    ) throws {
+        try read(
+            source, profile: profile, defaultCurrency: defaultCurrency, file: file, into: sink,
+            keepingRowsUpTo: smallFileBytes)
     }
 
     /// `read`, with files up to `keepingRowsUpTo` bytes read once with their rows kept (`readSmall`).
-    static func read(_ source: any ByteSource, profile: LayoutProfile, defaultCurrency: CurrencyCode, file: String?,
-                     into sink: any RemittanceSink, keepingRowsUpTo smallFileBytes: Int) throws {
+    static func read(
+        _ source: any ByteSource, profile: LayoutProfile, defaultCurrency: CurrencyCode, file: String?,
+        into sink: any RemittanceSink, keepingRowsUpTo smallFileBytes: Int
+    ) throws {
         guard profile.kind == .remittance else {
-            throw LayoutError(code: "profile.wrong_kind", message: "profile \(profile.name) reads \(profile.kind.rawValue), not remittances",
-                                 location: SourceLocation(file: file))
+            throw LayoutError(
+                code: "profile.wrong_kind",
+                message: "profile \(profile.name) reads \(profile.kind.rawValue), not remittances",
+                location: SourceLocation(file: file))
         }
         let values = LayoutValues(profile: profile, file: file)
         var assembly = RemittanceAssembly(values: values, defaultCurrency: defaultCurrency)
@@ -53,7 +68,9 @@ public enum RemittanceLayoutReader {
             var plan = RemittanceAssembly.ClosingPlan()
             source.rewind()
             do {
-                try LayoutReader.forEachRow(source, profile: profile, file: file) { (row) throws(LayoutError) in try plan.add(row, values: values) }
+                try LayoutReader.forEachRow(source, profile: profile, file: file) { (row) throws(LayoutError) in
+                    try plan.add(row, values: values)
+                }
             } catch {
                 // The reading proper meets the same error at the same row (or an earlier one).
             }
@@ -85,13 +102,17 @@ public enum RemittanceLayoutReader {
 
     /// `read(_:profile:...)` for a small file: the same rows, the same payments, the same errors
     /// at the same rows, from one reading.
-    static func readSmall(_ source: any ByteSource, profile: LayoutProfile, values: LayoutValues, file: String?,
-                          assembly: inout RemittanceAssembly, into sink: any RemittanceSink) throws {
+    static func readSmall(
+        _ source: any ByteSource, profile: LayoutProfile, values: LayoutValues, file: String?,
+        assembly: inout RemittanceAssembly, into sink: any RemittanceSink
+    ) throws {
         var rows: [LayoutReading.Row] = []
         var readError: LayoutError?
         source.rewind()
         do {
-            try LayoutReader.forEachRow(source, profile: profile, file: file) { (row) throws(LayoutError) in rows.append(row) }
+            try LayoutReader.forEachRow(source, profile: profile, file: file) { (row) throws(LayoutError) in
+                rows.append(row)
+            }
         } catch {
             readError = error
         }
@@ -174,11 +195,15 @@ struct RemittanceAssembly {
             guard row.role == .line || row.role == .deduction else { return }
             var fields: [String: String] = [:]
             for field in LayoutProfile.paymentFields where field != "payment_total" {
-                if let value = LayoutProfile.identifierFields.contains(field) ? try values.identifier(field, row) : row.value(field)?.text {
+                if let value = LayoutProfile.identifierFields.contains(field)
+                    ? try values.identifier(field, row) : row.value(field)?.text
+                {
                     fields[field] = value
                 }
             }
-            let key = ["payment_reference", "payment_date", "payer", "payer_id", "trace_number", "currency"].map { fields[$0] ?? "" }.joined(separator: "\u{1}")
+            let key = ["payment_reference", "payment_date", "payer", "payer_id", "trace_number", "currency"].map {
+                fields[$0] ?? ""
+            }.joined(separator: "\u{1}")
             let index: Int
             if fields.isEmpty, let current {
                 index = current
@@ -228,16 +253,23 @@ struct RemittanceAssembly {
     func paymentFields(_ row: LayoutReading.Row) throws(LayoutError) -> ([String: String], String) {
         var fields: [String: String] = [:]
         for field in LayoutProfile.paymentFields where field != "payment_total" {
-            if let value = LayoutProfile.identifierFields.contains(field) ? try values.identifier(field, row) : row.value(field)?.text {
+            if let value = LayoutProfile.identifierFields.contains(field)
+                ? try values.identifier(field, row) : row.value(field)?.text
+            {
                 fields[field] = value
             }
         }
-        let key = ["payment_reference", "payment_date", "payer", "payer_id", "trace_number", "currency"].map { fields[$0] ?? "" }.joined(separator: "\u{1}")
+        let key = ["payment_reference", "payment_date", "payer", "payer_id", "trace_number", "currency"].map {
+            fields[$0] ?? ""
+        }.joined(separator: "\u{1}")
         return (fields, key)
     }
 
-    mutating func openPayment(_ row: LayoutReading.Row, fields: [String: String], key: String) throws(LayoutError) -> Int {
-        var payment = Payment(key: key, fields: fields, currency: try values.currency(row, fallback: defaultCurrency), firstRow: row)
+    mutating func openPayment(_ row: LayoutReading.Row, fields: [String: String], key: String) throws(LayoutError)
+        -> Int
+    {
+        var payment = Payment(
+            key: key, fields: fields, currency: try values.currency(row, fallback: defaultCurrency), firstRow: row)
         payment.date = try values.date("payment_date", row)
         payments.append(payment)
         byKey[key] = payments.count - 1
@@ -249,10 +281,12 @@ struct RemittanceAssembly {
         guard let total = try values.amount("payment_total", row, currency: payments[index].currency) else { return }
         if let (earlier, earlierRow) = payments[index].declaredTotal {
             if earlier != total {
-                payments[index].findings.append(DocumentFinding(
-                    code: "layout.payment_total_conflict",
-                    message: "rows of one payment state different totals: \(earlier.decimalString) (\(earlierRow.location)) and \(total.decimalString)",
-                    segment: row.location.line))
+                payments[index].findings.append(
+                    DocumentFinding(
+                        code: "layout.payment_total_conflict",
+                        message:
+                            "rows of one payment state different totals: \(earlier.decimalString) (\(earlierRow.location)) and \(total.decimalString)",
+                        segment: row.location.line))
             }
         } else {
             payments[index].declaredTotal = (total, row)
@@ -281,7 +315,9 @@ struct RemittanceAssembly {
             } else {
                 try addDeduction(row, to: index, currency: currency)
             }
-            if let sink, let closing, index < closing.count, closing[index] == rowOrdinal { try close(index, into: sink) }
+            if let sink, let closing, index < closing.count, closing[index] == rowOrdinal {
+                try close(index, into: sink)
+            }
         case .total, .trailer:
             try check(row)
         }
@@ -323,27 +359,37 @@ struct RemittanceAssembly {
     mutating func addLine(_ row: LayoutReading.Row, to index: Int, currency: CurrencyCode) throws(LayoutError) {
         let debit = values.isDebit(row)
         guard let paid = try values.amount("amount_paid", row, currency: currency, debit: debit) else {
-            throw values.failure("csv.missing_value", "the paid amount (amount_paid) is empty; if this row is not a line, say in [rows] what it is", row)
+            throw values.failure(
+                "csv.missing_value",
+                "the paid amount (amount_paid) is empty; if this row is not a line, say in [rows] what it is", row)
         }
         guard let reference = try values.identifier("reference", row) else {
             // A total or a note read as a line would add money that was never paid.
-            throw values.failure("csv.missing_value", "the reference is empty; if this row is not a line (a total, a note), say in [rows] what it is", row)
+            throw values.failure(
+                "csv.missing_value",
+                "the reference is empty; if this row is not a line (a total, a note), say in [rows] what it is", row)
         }
         var adjustments: [Adjustment] = []
         if let deduction = try values.amount("deduction_amount", row, currency: currency), !deduction.isZero {
-            adjustments.append(Adjustment(amount: signed(deduction), reasonCode: try values.identifier("deduction_code", row) ?? "",
-                                          reasonText: row.value("deduction_text")?.text, referenceQualifier: nil,
-                                          reference: try values.identifier("deduction_reference", row), segment: row.location.line ?? 0))
+            adjustments.append(
+                Adjustment(
+                    amount: signed(deduction), reasonCode: try values.identifier("deduction_code", row) ?? "",
+                    reasonText: row.value("deduction_text")?.text, referenceQualifier: nil,
+                    reference: try values.identifier("deduction_reference", row), segment: row.location.line ?? 0))
         }
         var references: [DocumentReference] = []
-        if let po = try values.identifier("po_number", row) { references.append(DocumentReference(qualifier: "PO", value: po)) }
+        if let po = try values.identifier("po_number", row) {
+            references.append(DocumentReference(qualifier: "PO", value: po))
+        }
         var dates: [DocumentDate] = []
         if let date = try values.date("invoice_date", row) { dates.append(DocumentDate(qualifier: "003", date: date)) }
-        payments[index].lines.append(RemittanceLine(
-            entity: nil, referenceQualifier: row.value("reference_type")?.text ?? "IV", reference: reference, paymentAction: nil, amountPaid: paid,
-            invoiceAmount: try values.amount("invoice_amount", row, currency: currency, debit: debit),
-            discount: try values.amount("discount", row, currency: currency), references: references, dates: dates,
-            adjustments: adjustments, segment: row.location.line ?? row.recordNumber))
+        payments[index].lines.append(
+            RemittanceLine(
+                entity: nil, referenceQualifier: row.value("reference_type")?.text ?? "IV", reference: reference,
+                paymentAction: nil, amountPaid: paid,
+                invoiceAmount: try values.amount("invoice_amount", row, currency: currency, debit: debit),
+                discount: try values.amount("discount", row, currency: currency), references: references, dates: dates,
+                adjustments: adjustments, segment: row.location.line ?? row.recordNumber))
         sinceTotal[currency, default: 0] &+= paid.minorUnits
         linesSinceTotal += 1
         detailsSinceTotal += 1
@@ -352,25 +398,33 @@ struct RemittanceAssembly {
     /// A deduction's amount as stored: negative reduces the payment.
     func signed(_ amount: Money) -> Money {
         switch profile.deductionSign {
-        case .takenOff: amount.isNegative ? amount : Money(minorUnits: 0 &- amount.minorUnits, currency: amount.currency)
+        case .takenOff:
+            amount.isNegative ? amount : Money(minorUnits: 0 &- amount.minorUnits, currency: amount.currency)
         case .asWritten: amount
         }
     }
 
     mutating func addDeduction(_ row: LayoutReading.Row, to index: Int, currency: CurrencyCode) throws(LayoutError) {
-        guard let raw = try values.amount("deduction_amount", row, currency: currency, debit: values.isDebit(row)) else {
+        guard let raw = try values.amount("deduction_amount", row, currency: currency, debit: values.isDebit(row))
+        else {
             throw values.failure("csv.missing_value", "the deduction amount (deduction_amount) is empty", row)
         }
         let amount = signed(raw)
         let reference = try values.identifier("reference", row)
-        let adjustment = Adjustment(amount: amount, reasonCode: try values.identifier("deduction_code", row) ?? "",
-                                    reasonText: row.value("deduction_text")?.text, referenceQualifier: nil,
-                                    reference: try values.identifier("deduction_reference", row), segment: row.location.line ?? row.recordNumber)
+        let adjustment = Adjustment(
+            amount: amount, reasonCode: try values.identifier("deduction_code", row) ?? "",
+            reasonText: row.value("deduction_text")?.text, referenceQualifier: nil,
+            reference: try values.identifier("deduction_reference", row), segment: row.location.line ?? row.recordNumber
+        )
         let previous = payments[index].lines.isEmpty ? nil : payments[index].lines.count - 1
-        payments[index].deductions.append(PendingDeduction(adjustment: adjustment, reference: reference, previousLine: previous,
-                                                           belongsToPreviousLine: row.belongsToPreviousLine, row: row))
+        payments[index].deductions.append(
+            PendingDeduction(
+                adjustment: adjustment, reference: reference, previousLine: previous,
+                belongsToPreviousLine: row.belongsToPreviousLine, row: row))
         // In `explain` layouts a deduction naming an invoice explains its line and adds nothing.
-        if profile.deductionRows == .add || (reference == nil && !row.belongsToPreviousLine) { sinceTotal[currency, default: 0] &+= amount.minorUnits }
+        if profile.deductionRows == .add || (reference == nil && !row.belongsToPreviousLine) {
+            sinceTotal[currency, default: 0] &+= amount.minorUnits
+        }
         detailsSinceTotal += 1
     }
 
@@ -378,33 +432,50 @@ struct RemittanceAssembly {
     mutating func check(_ row: LayoutReading.Row) throws(LayoutError) {
         var findings: [DocumentFinding] = []
         let line = row.location.line
-        if linesSinceTotal == 0, detailsSinceTotal == 0, row.value("total_amount") != nil || row.value("record_count") != nil {
+        if linesSinceTotal == 0, detailsSinceTotal == 0,
+            row.value("total_amount") != nil || row.value("record_count") != nil
+        {
             // A figure with nothing above it to check against (a summary before the lines) must not pass unread.
-            findings.append(DocumentFinding(code: "layout.total_unchecked",
-                                            message: "the \(row.role.rawValue) row at \(row.location) has no rows above it to check against; skip it in [rows] if it is a summary",
-                                            segment: line))
+            findings.append(
+                DocumentFinding(
+                    code: "layout.total_unchecked",
+                    message:
+                        "the \(row.role.rawValue) row at \(row.location) has no rows above it to check against; skip it in [rows] if it is a summary",
+                    segment: line))
             fileFindings += findings
             unchecked += findings
             return
         }
-        let single: (CurrencyCode, Int64)? = sinceTotal.count == 1 ? sinceTotal.first.map { ($0.key, $0.value) }
+        let single: (CurrencyCode, Int64)? =
+            sinceTotal.count == 1
+            ? sinceTotal.first.map { ($0.key, $0.value) }
             : sinceTotal.isEmpty ? (profile.currency ?? defaultCurrency, 0) : nil
         if let (currency, sum) = single {
             if let stated = try values.amount("total_amount", row, currency: currency), stated.minorUnits != sum {
-                findings.append(DocumentFinding(
-                    code: "layout.total_mismatch",
-                    message: "the \(row.role.rawValue) row says \(stated.decimalString) \(currency); the rows above it add up to \(Money(minorUnits: sum, currency: currency).decimalString)",
-                    segment: line))
+                findings.append(
+                    DocumentFinding(
+                        code: "layout.total_mismatch",
+                        message:
+                            "the \(row.role.rawValue) row says \(stated.decimalString) \(currency); the rows above it add up to \(Money(minorUnits: sum, currency: currency).decimalString)",
+                        segment: line))
             }
         } else if row.value("total_amount") != nil {
-            findings.append(DocumentFinding(code: "layout.total_unchecked",
-                                            message: "the \(row.role.rawValue) row's total covers several currencies and cannot be checked", segment: line))
+            findings.append(
+                DocumentFinding(
+                    code: "layout.total_unchecked",
+                    message: "the \(row.role.rawValue) row's total covers several currencies and cannot be checked",
+                    segment: line))
         }
-        for (field, actual, what) in [("record_count", records, "records (this one included)"), ("line_count", linesSinceTotal, "line records"),
-                                      ("detail_count", detailsSinceTotal, "line and deduction records")] {
+        for (field, actual, what) in [
+            ("record_count", records, "records (this one included)"), ("line_count", linesSinceTotal, "line records"),
+            ("detail_count", detailsSinceTotal, "line and deduction records"),
+        ] {
             if let stated = try values.count(field, row), stated != actual {
-                findings.append(DocumentFinding(code: "layout.count_mismatch",
-                                                message: "the \(row.role.rawValue) says \(stated) \(what); the file has \(actual)", segment: line))
+                findings.append(
+                    DocumentFinding(
+                        code: "layout.count_mismatch",
+                        message: "the \(row.role.rawValue) says \(stated) \(what); the file has \(actual)",
+                        segment: line))
             }
         }
         fileFindings += findings
@@ -431,7 +502,10 @@ struct RemittanceAssembly {
             let payment = payments[index]
             guard payment.findings.count != before.own || unchecked.count != before.unchecked else { continue }
             let findings = unchecked + payment.findings
-            do { try sink.amend(position: index, findings: findings, isBalanced: payment.differenceIsZero && findings.isEmpty) } catch {
+            do {
+                try sink.amend(
+                    position: index, findings: findings, isBalanced: payment.differenceIsZero && findings.isEmpty)
+            } catch {
                 sinkFailure = error
                 throw LayoutError(code: "import.failed", message: "\(error)", location: nil)
             }
@@ -456,10 +530,12 @@ struct RemittanceAssembly {
                     if candidates.count == 1 {
                         target = candidates[0]
                     } else if candidates.count > 1 {
-                        payment.findings.append(DocumentFinding(
-                            code: "layout.deduction_ambiguous",
-                            message: "the deduction at \(pending.row.location) names \(reference), which \(candidates.count) lines of the payment pay; it is kept at the payment level",
-                            segment: pending.row.location.line))
+                        payment.findings.append(
+                            DocumentFinding(
+                                code: "layout.deduction_ambiguous",
+                                message:
+                                    "the deduction at \(pending.row.location) names \(reference), which \(candidates.count) lines of the payment pay; it is kept at the payment level",
+                                segment: pending.row.location.line))
                     }
                 }
             }
@@ -468,8 +544,10 @@ struct RemittanceAssembly {
                 if profile.deductionRows == .add {
                     // The invoice row showed the amount before this deduction: the line is paid net of it.
                     let line = payment.lines[target]
-                    payment.lines[target] = line.withAmountPaid(Money(minorUnits: line.amountPaid.minorUnits &+ adjustment.amount.minorUnits,
-                                                                      currency: line.amountPaid.currency))
+                    payment.lines[target] = line.withAmountPaid(
+                        Money(
+                            minorUnits: line.amountPaid.minorUnits &+ adjustment.amount.minorUnits,
+                            currency: line.amountPaid.currency))
                 }
             } else {
                 adjustment.invoice = pending.reference
@@ -479,15 +557,28 @@ struct RemittanceAssembly {
         let first = payment.firstRow
         let reference = payment.fields["payment_reference"]
         var advice = RemittanceAdvice(
-            controlNumber: reference ?? "row \(first.location.line ?? first.recordNumber)", segment: first.location.line ?? first.recordNumber,
-            handlingCode: "C", total: .zero(payment.currency), creditDebit: "C", paymentMethod: payment.fields["payment_method"], paymentFormat: nil,
-            originatingBankID: nil, originatingAccount: nil, receivingBankID: nil, receivingAccount: nil, effectiveDate: payment.date,
-            traceNumber: payment.fields["trace_number"] ?? reference, traceOriginator: nil, currency: payment.currency, references: [], dates: [],
+            controlNumber: reference ?? "row \(first.location.line ?? first.recordNumber)",
+            segment: first.location.line ?? first.recordNumber,
+            handlingCode: "C", total: .zero(payment.currency), creditDebit: "C",
+            paymentMethod: payment.fields["payment_method"], paymentFormat: nil,
+            originatingBankID: nil, originatingAccount: nil, receivingBankID: nil, receivingAccount: nil,
+            effectiveDate: payment.date,
+            traceNumber: payment.fields["trace_number"] ?? reference, traceOriginator: nil, currency: payment.currency,
+            references: [], dates: [],
             parties: payment.fields["payer"] != nil || payment.fields["payer_id"] != nil
-                ? [Party(role: "PR", name: payment.fields["payer"] ?? "", idQualifier: payment.fields["payer_id"] == nil ? nil : "ZZ",
-                         id: payment.fields["payer_id"], address: [], references: [])] : [],
-            entities: paymentLevel.isEmpty ? [] : [RemittanceEntity(assignedNumber: nil, qualifier: nil, idQualifier: nil, id: nil,
-                                                                     adjustments: paymentLevel, segment: paymentLevel[0].segment)],
+                ? [
+                    Party(
+                        role: "PR", name: payment.fields["payer"] ?? "",
+                        idQualifier: payment.fields["payer_id"] == nil ? nil : "ZZ",
+                        id: payment.fields["payer_id"], address: [], references: [])
+                ] : [],
+            entities: paymentLevel.isEmpty
+                ? []
+                : [
+                    RemittanceEntity(
+                        assignedNumber: nil, qualifier: nil, idQualifier: nil, id: nil,
+                        adjustments: paymentLevel, segment: paymentLevel[0].segment)
+                ],
             lines: payment.lines)
         advice.findings = unchecked + payment.findings
         if let (declared, _) = payment.declaredTotal {
@@ -504,8 +595,11 @@ struct RemittanceAssembly {
 extension RemittanceLine {
     /// The same line with another amount paid (a deduction row taken off it).
     func withAmountPaid(_ amount: Money) -> RemittanceLine {
-        RemittanceLine(entity: entity, referenceQualifier: referenceQualifier, reference: reference, paymentAction: paymentAction, amountPaid: amount,
-                       invoiceAmount: invoiceAmount, discount: discount, references: references, dates: dates, adjustments: adjustments, segment: segment)
+        RemittanceLine(
+            entity: entity, referenceQualifier: referenceQualifier, reference: reference, paymentAction: paymentAction,
+            amountPaid: amount,
+            invoiceAmount: invoiceAmount, discount: discount, references: references, dates: dates,
+            adjustments: adjustments, segment: segment)
     }
 }
 
@@ -525,8 +619,10 @@ public struct OpenInvoice: Sendable, Equatable, Codable {
     /// The customer's name, when the export gives it.
     public var customerName: String?
 
-    public init(customerID: String, invoiceNumber: String, invoiceDate: CalendarDate?, dueDate: CalendarDate?, amount: Money,
-                openAmount: Money, purchaseOrderNumber: String?, terms: String?, line: Int, customerName: String? = nil) {
+    public init(
+        customerID: String, invoiceNumber: String, invoiceDate: CalendarDate?, dueDate: CalendarDate?, amount: Money,
+        openAmount: Money, purchaseOrderNumber: String?, terms: String?, line: Int, customerName: String? = nil
+    ) {
         self.customerID = customerID
         self.invoiceNumber = invoiceNumber
         self.invoiceDate = invoiceDate
@@ -542,17 +638,23 @@ public struct OpenInvoice: Sendable, Equatable, Codable {
 
 /// Reads open invoices by profile (the default layout when none is given).
 public enum OpenInvoiceReader {
-    public static func read(_ bytes: [UInt8], profile: LayoutProfile = .defaultOpenInvoices, defaultCurrency: CurrencyCode,
-                            file: String? = nil) throws(LayoutError) -> [OpenInvoice] {
+    public static func read(
+        _ bytes: [UInt8], profile: LayoutProfile = .defaultOpenInvoices, defaultCurrency: CurrencyCode,
+        file: String? = nil
+    ) throws(LayoutError) -> [OpenInvoice] {
         var seen: [String: SourceLocation] = [:]
         var result: [OpenInvoice] = []
         let values = LayoutValues(profile: profile, file: file)
-        try forEach(MemorySource(bytes, name: file), profile: profile, defaultCurrency: defaultCurrency, file: file, named: { (customer, number, row) throws(LayoutError) in
-            if let first = seen["\(customer)|\(number)"] {
-                throw values.failure("csv.duplicate", "invoice \(number) of customer \(customer) also appears at \(first)", row)
+        try forEach(
+            MemorySource(bytes, name: file), profile: profile, defaultCurrency: defaultCurrency, file: file,
+            named: { (customer, number, row) throws(LayoutError) in
+                if let first = seen["\(customer)|\(number)"] {
+                    throw values.failure(
+                        "csv.duplicate", "invoice \(number) of customer \(customer) also appears at \(first)", row)
+                }
+                seen["\(customer)|\(number)"] = row.location
             }
-            seen["\(customer)|\(number)"] = row.location
-        }) { (invoice, _) throws(LayoutError) in
+        ) { (invoice, _) throws(LayoutError) in
             result.append(invoice)
         }
         return result
@@ -561,12 +663,17 @@ public enum OpenInvoiceReader {
     /// Reads a file a row at a time, handing each invoice and its row to `each` (which refuses an
     /// invoice the file gives twice: in memory here, by the store when importing).
     /// `named` sees each row's customer and invoice number before the rest of the row is read.
-    public static func forEach(_ source: any ByteSource, profile: LayoutProfile = .defaultOpenInvoices, defaultCurrency: CurrencyCode, file: String? = nil,
-                               named: (String, String, LayoutReading.Row) throws(LayoutError) -> Void = { _, _, _ in },
-                               _ each: (OpenInvoice, LayoutReading.Row) throws(LayoutError) -> Void) throws(LayoutError) {
+    public static func forEach(
+        _ source: any ByteSource, profile: LayoutProfile = .defaultOpenInvoices, defaultCurrency: CurrencyCode,
+        file: String? = nil,
+        named: (String, String, LayoutReading.Row) throws(LayoutError) -> Void = { _, _, _ in },
+        _ each: (OpenInvoice, LayoutReading.Row) throws(LayoutError) -> Void
+    ) throws(LayoutError) {
         guard profile.kind == .openInvoices else {
-            throw LayoutError(code: "profile.wrong_kind", message: "profile \(profile.name) reads \(profile.kind.rawValue), not open invoices",
-                                 location: SourceLocation(file: file))
+            throw LayoutError(
+                code: "profile.wrong_kind",
+                message: "profile \(profile.name) reads \(profile.kind.rawValue), not open invoices",
+                location: SourceLocation(file: file))
         }
         let values = LayoutValues(profile: profile, file: file)
         // As when the file is read whole, an unreadable record anywhere comes before a bad value.
@@ -577,18 +684,23 @@ public enum OpenInvoiceReader {
         }
         if let rowError { throw rowError }
         func invoice(_ row: LayoutReading.Row) throws(LayoutError) {
-            guard let customer = try values.identifier("customer_id", row), let number = try values.identifier("invoice_number", row),
-                  row.value("open_amount") != nil else {
-                throw values.failure("csv.missing_value", "customer_id, invoice_number and open_amount are required", row)
+            guard let customer = try values.identifier("customer_id", row),
+                let number = try values.identifier("invoice_number", row),
+                row.value("open_amount") != nil
+            else {
+                throw values.failure(
+                    "csv.missing_value", "customer_id, invoice_number and open_amount are required", row)
             }
             try named(customer, number, row)
             let currency = try values.currency(row, fallback: defaultCurrency)
             let open = try values.amount("open_amount", row, currency: currency)!
-            try each(OpenInvoice(
-                customerID: customer, invoiceNumber: number, invoiceDate: try values.date("invoice_date", row), dueDate: try values.date("due_date", row),
-                amount: try values.amount("amount", row, currency: currency) ?? open, openAmount: open,
-                purchaseOrderNumber: try values.identifier("po_number", row), terms: row.value("terms")?.text,
-                line: row.location.line ?? row.recordNumber, customerName: row.value("customer_name")?.text), row)
+            try each(
+                OpenInvoice(
+                    customerID: customer, invoiceNumber: number, invoiceDate: try values.date("invoice_date", row),
+                    dueDate: try values.date("due_date", row),
+                    amount: try values.amount("amount", row, currency: currency) ?? open, openAmount: open,
+                    purchaseOrderNumber: try values.identifier("po_number", row), terms: row.value("terms")?.text,
+                    line: row.location.line ?? row.recordNumber, customerName: row.value("customer_name")?.text), row)
         }
     }
 }

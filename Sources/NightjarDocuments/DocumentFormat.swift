@@ -50,19 +50,25 @@ public enum DocumentFormat: Sendable, Equatable {
         if bytes.count >= 4, bytes[0] == 0x50, bytes[1] == 0x4B, bytes[2] == 0x03, bytes[3] == 0x04 {
             // A workbook names its parts in the zip's directory; a plain zip does not.
             let name = Array("xl/workbook.xml".utf8)
-            return bytes.firstRange(of: name) != nil || bytes.firstRange(of: Array("[Content_Types].xml".utf8)) != nil ? .xlsx : .zip
+            return bytes.firstRange(of: name) != nil || bytes.firstRange(of: Array("[Content_Types].xml".utf8)) != nil
+                ? .xlsx : .zip
         }
         if bytes.count >= 5, Array(bytes.prefix(5)) == Array("%PDF-".utf8) { return .pdf }
         let start = X12Reader.skipLeadingNoise(bytes, from: 0)
-        if bytes.count - start >= 4, bytes[start] == 73, bytes[start + 1] == 83, bytes[start + 2] == 65, !X12Reader.isAlphanumeric(bytes[start + 3]) {
+        if bytes.count - start >= 4, bytes[start] == 73, bytes[start + 1] == 83, bytes[start + 2] == 65,
+            !X12Reader.isAlphanumeric(bytes[start + 3])
+        {
             let element = bytes[start + 3]
             var functionalID: String?
             if let (separators, headerEnd, _) = try? X12Reader.separators(bytes, at: start, segment: 1, file: nil) {
                 var cursor = X12Reader.skipLineBreaks(bytes, from: headerEnd, terminator: separators.segment)
-                if cursor + 3 < bytes.count, bytes[cursor] == 71, bytes[cursor + 1] == 83, bytes[cursor + 2] == element {
+                if cursor + 3 < bytes.count, bytes[cursor] == 71, bytes[cursor + 1] == 83, bytes[cursor + 2] == element
+                {
                     cursor += 3
                     var end = cursor
-                    while end < bytes.count, end - cursor < 3, bytes[end] != element, bytes[end] != separators.segment { end += 1 }
+                    while end < bytes.count, end - cursor < 3, bytes[end] != element, bytes[end] != separators.segment {
+                        end += 1
+                    }
                     functionalID = String(decoding: bytes[cursor..<end], as: UTF8.self)
                 }
             }
@@ -77,17 +83,29 @@ public enum DocumentFormat: Sendable, Equatable {
         guard control == 0 else { return .unknown }
         // The first character that is not white space (after a UTF-8 byte-order mark).
         var index = sample.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
-        while index < sample.count, sample[index] == 32 || sample[index] == 9 || sample[index] == 10 || sample[index] == 13 { index += 1 }
+        while index < sample.count,
+            sample[index] == 32 || sample[index] == 9 || sample[index] == 10 || sample[index] == 13
+        { index += 1 }
         guard index < sample.count else { return .text }
         if sample[index] == UInt8(ascii: "{") || sample[index] == UInt8(ascii: "[") {
             // `[` may start a CSV's bracketed header too; JSON's next character settles it.
             var next = index + 1
-            while next < sample.count, sample[next] == 32 || sample[next] == 9 || sample[next] == 10 || sample[next] == 13 { next += 1 }
-            if sample[index] == UInt8(ascii: "{") || next >= sample.count || "{[\"]0123456789-tfn".utf8.contains(sample[next]) { return .json }
+            while next < sample.count,
+                sample[next] == 32 || sample[next] == 9 || sample[next] == 10 || sample[next] == 13
+            { next += 1 }
+            if sample[index] == UInt8(ascii: "{") || next >= sample.count
+                || "{[\"]0123456789-tfn".utf8.contains(sample[next])
+            {
+                return .json
+            }
         }
         if sample[index] == UInt8(ascii: "<") {
             let head = String(decoding: sample[index..<min(sample.count, index + 1024)], as: UTF8.self).lowercased()
-            if head.hasPrefix("<!doctype html") || head.hasPrefix("<html") || head.contains("<table") || head.contains("<body") { return .html }
+            if head.hasPrefix("<!doctype html") || head.hasPrefix("<html") || head.contains("<table")
+                || head.contains("<body")
+            {
+                return .html
+            }
         }
         return .text
     }

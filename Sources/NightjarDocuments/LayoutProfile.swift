@@ -1,3 +1,4 @@
+import Foundation
 public import NightjarCore
 
 /// How one sender lays out its files: a small text file in the workspace's `profiles/` folder,
@@ -51,7 +52,9 @@ public struct LayoutProfile: Sendable {
         /// Read and ignored.
         case skip
 
-        public static func < (lhs: Role, rhs: Role) -> Bool { allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)! }
+        public static func < (lhs: Role, rhs: Role) -> Bool {
+            allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        }
     }
 
     /// Where the header row is.
@@ -152,37 +155,44 @@ public struct LayoutProfile: Sendable {
 
     /// Fields of a payment (from a payment record, the preamble, or each row).
     public static let paymentFields: Set<String> = [
-        "payment_reference", "payment_date", "payment_total", "payment_method", "payer", "payer_id", "trace_number", "currency",
+        "payment_reference", "payment_date", "payment_total", "payment_method", "payer", "payer_id", "trace_number",
+        "currency",
     ]
     /// Fields of a remitted line.
     public static let lineFields: Set<String> = [
-        "reference", "reference_type", "amount_paid", "invoice_amount", "discount", "po_number", "invoice_date", "debit_credit",
+        "reference", "reference_type", "amount_paid", "invoice_amount", "discount", "po_number", "invoice_date",
+        "debit_credit",
         "deduction_amount", "deduction_code", "deduction_text", "deduction_reference", "currency",
     ]
     /// Fields of a deduction row.
     public static let deductionFields: Set<String> = [
-        "reference", "deduction_amount", "deduction_code", "deduction_text", "deduction_reference", "debit_credit", "currency",
+        "reference", "deduction_amount", "deduction_code", "deduction_text", "deduction_reference", "debit_credit",
+        "currency",
     ]
     /// Fields of total rows and trailers.
     public static let totalFields: Set<String> = ["total_amount", "record_count", "line_count", "detail_count"]
     /// Fields an open-invoice profile may map.
     public static let openInvoiceFields: Set<String> = [
-        "customer_id", "customer_name", "invoice_number", "invoice_date", "due_date", "amount", "open_amount", "currency", "po_number", "terms",
+        "customer_id", "customer_name", "invoice_number", "invoice_date", "due_date", "amount", "open_amount",
+        "currency", "po_number", "terms",
     ]
     /// Fields a supplier-invoice profile (a distributor's invoice feed, one row per line) may map.
     public static let supplierInvoiceFields: Set<String> = [
-        "invoice_number", "invoice_date", "order_date", "control_number", "supplier_id", "supplier_name", "ship_to_id", "ship_to_name",
+        "invoice_number", "invoice_date", "order_date", "control_number", "supplier_id", "supplier_name", "ship_to_id",
+        "ship_to_name",
         "item_code", "item_qualifier", "quantity", "unit_cost", "description", "currency",
     ]
     /// Fields whose values are identifiers: read as text exactly (a spreadsheet number is restored
     /// to its digits, a number a spreadsheet rounded to `1.03521E+06` refuses the file).
     public static let identifierFields: Set<String> = [
-        "reference", "po_number", "payment_reference", "trace_number", "payer_id", "deduction_reference", "deduction_code",
+        "reference", "po_number", "payment_reference", "trace_number", "payer_id", "deduction_reference",
+        "deduction_code",
         "customer_id", "invoice_number", "control_number", "supplier_id", "ship_to_id", "item_code",
     ]
     /// Fields holding money.
     public static let amountFields: Set<String> = [
-        "payment_total", "amount_paid", "invoice_amount", "discount", "deduction_amount", "total_amount", "amount", "open_amount",
+        "payment_total", "amount_paid", "invoice_amount", "discount", "deduction_amount", "total_amount", "amount",
+        "open_amount",
     ]
     /// Fields holding calendar dates.
     public static let dateFields: Set<String> = ["payment_date", "invoice_date", "due_date", "order_date"]
@@ -203,8 +213,10 @@ public struct LayoutProfile: Sendable {
             case .total, .trailer: LayoutProfile.totalFields
             case .skip: []
             }
-        case .openInvoices: role == .line ? LayoutProfile.openInvoiceFields : role == .total ? LayoutProfile.totalFields : []
-        case .supplierInvoices: role == .line ? LayoutProfile.supplierInvoiceFields : role == .total ? LayoutProfile.totalFields : []
+        case .openInvoices:
+            role == .line ? LayoutProfile.openInvoiceFields : role == .total ? LayoutProfile.totalFields : []
+        case .supplierInvoices:
+            role == .line ? LayoutProfile.supplierInvoiceFields : role == .total ? LayoutProfile.totalFields : []
         }
     }
 
@@ -228,7 +240,11 @@ public struct LayoutProfile: Sendable {
         guard fields(for: role).contains(field) else { return nil }
         if let own = mappings[role]?[field] { return own }
         // Without payment records, every row carries its payment's fields.
-        if role != .payment, !hasPaymentRecords, LayoutProfile.paymentFields.contains(field), let payment = mappings[.payment]?[field] { return payment }
+        if role != .payment, !hasPaymentRecords, LayoutProfile.paymentFields.contains(field),
+            let payment = mappings[.payment]?[field]
+        {
+            return payment
+        }
         return columns[field]
     }
 
@@ -248,7 +264,9 @@ public struct LayoutProfile: Sendable {
 
     /// Whether any mapping or rule reads a column by its header name.
     public var usesHeaderNames: Bool {
-        let all = mappings.values.flatMap(\.values) + columns.values + rowRules.compactMap(\.source) + [kindSource].compactMap { $0 }
+        let all =
+            mappings.values.flatMap(\.values) + columns.values + rowRules.compactMap(\.source)
+            + [kindSource].compactMap { $0 }
         return all.contains { $0.alternatives.contains { $0.headerName != nil } }
     }
 
@@ -256,7 +274,8 @@ public struct LayoutProfile: Sendable {
     /// `customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number` (+ optional `terms`).
     public static let defaultOpenInvoices: LayoutProfile = {
         // Always parses: the text is a constant of the product.
-        try! LayoutProfileParser.parse("""
+        try! LayoutProfileParser.parse(
+            """
             name = default-open-invoices
             kind = open_invoices
             separator = ","
@@ -395,7 +414,10 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
     /// names and sources' file names.
     public static func matches(pattern: [Unicode.Scalar], _ input: [Unicode.Scalar]) -> Bool {
         // Iterative wildcard matching with one backtrack point: linear in practice, never exponential.
-        var i = 0, p = 0, star = -1, mark = 0
+        var i = 0
+        var p = 0
+        var star = -1
+        var mark = 0
         while i < input.count {
             if p < pattern.count, pattern[p] == "?" || pattern[p] == input[i] {
                 i += 1
@@ -416,5 +438,3 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
         return p == pattern.count
     }
 }
-
-import Foundation

@@ -1,6 +1,6 @@
+import Foundation
 public import NightjarCore
 import NightjarMarkup
-import Foundation
 
 /// One cell as the file gives it.
 public struct SourceCell: Sendable, Equatable {
@@ -13,7 +13,10 @@ public struct SourceCell: Sendable, Equatable {
     /// `C7`, for spreadsheet cells.
     public var reference: String?
 
-    public init(text: String, number: String? = nil, numberFormat: String? = nil, date: CalendarDate? = nil, reference: String? = nil) {
+    public init(
+        text: String, number: String? = nil, numberFormat: String? = nil, date: CalendarDate? = nil,
+        reference: String? = nil
+    ) {
         self.text = text
         self.number = number
         self.numberFormat = numberFormat
@@ -95,10 +98,14 @@ final class DelimitedRecords: RecordStream {
             if done { return nil }
             do {
                 if let piece = try text.next() {
-                    try parser.feed(piece) { row in queue.append(SourceRecord(line: row.line, cells: row.fields.map { SourceCell(text: $0) })) }
+                    try parser.feed(piece) { row in
+                        queue.append(SourceRecord(line: row.line, cells: row.fields.map { SourceCell(text: $0) }))
+                    }
                 } else {
                     done = true
-                    if let row = try parser.finish() { queue.append(SourceRecord(line: row.line, cells: row.fields.map { SourceCell(text: $0) })) }
+                    if let row = try parser.finish() {
+                        queue.append(SourceRecord(line: row.line, cells: row.fields.map { SourceCell(text: $0) }))
+                    }
                 }
             } catch let error as DelimitedText.Failure {
                 throw LayoutError(code: "csv.malformed", message: error.message, location: error.location)
@@ -136,12 +143,16 @@ final class LineRecords: RecordStream {
         piece.withUTF8 { bytes in
             var start = 0
             var index = 0
-            if afterCarriageReturn, bytes.first == 10 { start = 1; index = 1 }
+            if afterCarriageReturn, bytes.first == 10 {
+                start = 1
+                index = 1
+            }
             afterCarriageReturn = false
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == 10 || byte == 13 {
-                    lines.append(partial + String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+                    lines.append(
+                        partial + String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
                     partial = ""
                     if byte == 13 {
                         if index + 1 < bytes.count {
@@ -180,7 +191,9 @@ final class LineRecords: RecordStream {
             do {
                 return SourceRecord(line: number, object: try JSONValue.parse(Array(line.utf8)))
             } catch {
-                throw LayoutError(code: "json.malformed", message: error.message, location: SourceLocation(file: file, line: number, column: error.location?.column))
+                throw LayoutError(
+                    code: "json.malformed", message: error.message,
+                    location: SourceLocation(file: file, line: number, column: error.location?.column))
             }
         }
     }
@@ -248,7 +261,9 @@ public enum LayoutReader {
     /// refused beyond this size, with their size named.
     public static let maximumWholeFileBytes = 64 * 1024 * 1024
 
-    public static func read(_ bytes: [UInt8], profile: LayoutProfile, file: String?, recordLimit: Int? = nil) throws(LayoutError) -> LayoutReading {
+    public static func read(_ bytes: [UInt8], profile: LayoutProfile, file: String?, recordLimit: Int? = nil)
+        throws(LayoutError) -> LayoutReading
+    {
         var context = try ReadingContext(source: MemorySource(bytes, name: file), profile: profile, file: file)
         return try context.read(recordLimit: recordLimit)
     }
@@ -256,28 +271,49 @@ public enum LayoutReader {
     /// Reads a file a record at a time, handing each row to `body` as it is read: delimited,
     /// fixed-width and JSON-lines files of any size in bounded memory. `table` is told each
     /// table's header and preamble before its rows.
-    static func forEachRow(_ source: any ByteSource, profile: LayoutProfile, file: String?, table: (LayoutReading.Table) -> Void = { _ in },
-                           _ body: (LayoutReading.Row) throws(LayoutError) -> Void) throws(LayoutError) {
+    static func forEachRow(
+        _ source: any ByteSource, profile: LayoutProfile, file: String?,
+        table: (LayoutReading.Table) -> Void = { _ in },
+        _ body: (LayoutReading.Row) throws(LayoutError) -> Void
+    ) throws(LayoutError) {
         var context = try ReadingContext(source: source, profile: profile, file: file)
         try context.forEachRow(recordLimit: nil, table: table, body)
     }
 
     /// The format a profile reads these bytes as, or an error saying why it cannot.
-    public static func format(of bytes: [UInt8], profile: LayoutProfile, file: String?) throws(LayoutError) -> LayoutProfile.Format {
+    public static func format(of bytes: [UInt8], profile: LayoutProfile, file: String?) throws(LayoutError)
+        -> LayoutProfile.Format
+    {
         try format(of: DocumentFormat.detect(bytes), profile: profile, file: file)
     }
 
-    static func format(of detected: DocumentFormat, profile: LayoutProfile, file: String?) throws(LayoutError) -> LayoutProfile.Format {
+    static func format(of detected: DocumentFormat, profile: LayoutProfile, file: String?) throws(LayoutError)
+        -> LayoutProfile.Format
+    {
         func refuse(_ what: String) -> LayoutError {
-            LayoutError(code: "layout.wrong_format",
-                        message: "the file is \(what), but profile \(profile.name) reads \(profile.format == .auto ? "tables (delimited text, workbooks, HTML)" : profile.format.rawValue)",
-                           location: SourceLocation(file: file))
+            LayoutError(
+                code: "layout.wrong_format",
+                message:
+                    "the file is \(what), but profile \(profile.name) reads \(profile.format == .auto ? "tables (delimited text, workbooks, HTML)" : profile.format.rawValue)",
+                location: SourceLocation(file: file))
         }
         switch detected {
-        case .x12: throw LayoutError(code: "layout.wrong_format", message: "the file is X12; X12 is read without a profile", location: SourceLocation(file: file))
-        case .pdf: throw LayoutError(code: "layout.unsupported", message: "the file is a PDF, which no profile can read", location: SourceLocation(file: file))
-        case .zip: throw LayoutError(code: "layout.unsupported", message: "the file is a zip archive, not a workbook", location: SourceLocation(file: file))
-        case .unknown: throw LayoutError(code: "layout.unsupported", message: "the file is binary data, not text, a workbook or JSON", location: SourceLocation(file: file))
+        case .x12:
+            throw LayoutError(
+                code: "layout.wrong_format", message: "the file is X12; X12 is read without a profile",
+                location: SourceLocation(file: file))
+        case .pdf:
+            throw LayoutError(
+                code: "layout.unsupported", message: "the file is a PDF, which no profile can read",
+                location: SourceLocation(file: file))
+        case .zip:
+            throw LayoutError(
+                code: "layout.unsupported", message: "the file is a zip archive, not a workbook",
+                location: SourceLocation(file: file))
+        case .unknown:
+            throw LayoutError(
+                code: "layout.unsupported", message: "the file is binary data, not text, a workbook or JSON",
+                location: SourceLocation(file: file))
         case .xlsx:
             guard profile.format == .auto || profile.format == .xlsx else { throw refuse("an Excel workbook") }
             return .xlsx
@@ -337,7 +373,9 @@ struct ReadingContext {
             }
         }
         let detected: DocumentFormat
-        do { detected = try DocumentFormat.detect(source) } catch { throw LayoutError(code: error.code, message: error.message, location: error.location) }
+        do { detected = try DocumentFormat.detect(source) } catch {
+            throw LayoutError(code: error.code, message: error.message, location: error.location)
+        }
         format = try LayoutReader.format(of: detected, profile: profile, file: file)
         switch format {
         case .auto, .delimited, .fixedWidth, .jsonLines:
@@ -346,10 +384,16 @@ struct ReadingContext {
             self.encoding = encoding
             let text = TextChunks(source: source, encoding: encoding, file: file)
             // An encoding error anywhere refuses the file before any row is read (a small file is one chunk).
-            if !validated, encoding != .windows1252, !(source is MemorySource && source.size <= TextChunks.chunkSize) { try text.validate() }
+            if !validated, encoding != .windows1252, !(source is MemorySource && source.size <= TextChunks.chunkSize) {
+                try text.validate()
+            }
             switch format {
-            case .fixedWidth, .jsonLines: tables = [SourceTable(name: nil, stream: LineRecords(text: text, json: format == .jsonLines, file: file))]
-            default: tables = [SourceTable(name: nil, stream: DelimitedRecords(text: text, profile: profile, file: file))]
+            case .fixedWidth, .jsonLines:
+                tables = [
+                    SourceTable(name: nil, stream: LineRecords(text: text, json: format == .jsonLines, file: file))
+                ]
+            default:
+                tables = [SourceTable(name: nil, stream: DelimitedRecords(text: text, profile: profile, file: file))]
             }
         case .xlsx:
             // Each sheet is read through once first, keeping nothing (a damaged or malformed sheet is
@@ -358,28 +402,44 @@ struct ReadingContext {
             let chosen = try workbook.chosen(profile.sheet)
             for (name, path) in chosen { try workbook.check(path, sheet: name) }
             for (name, path) in chosen {
-                tables.append(SourceTable(name: name, stream: SheetRecords(name: name) { () throws(LayoutError) in try workbook.rows(path, sheet: name) }))
+                tables.append(
+                    SourceTable(
+                        name: name,
+                        stream: SheetRecords(name: name) { () throws(LayoutError) in
+                            try workbook.rows(path, sheet: name)
+                        }))
             }
         case .html:
             let bytes = try whole("an HTML page")
             guard let page = MarkupDocument.html(bytes) else {
-                throw LayoutError(code: "html.malformed", message: "the page cannot be read as HTML (empty or over \(MarkupDocument.maximumHTMLBytes / 1_048_576) MiB)",
-                                     location: SourceLocation(file: file))
+                throw LayoutError(
+                    code: "html.malformed",
+                    message:
+                        "the page cannot be read as HTML (empty or over \(MarkupDocument.maximumHTMLBytes / 1_048_576) MiB)",
+                    location: SourceLocation(file: file))
             }
             self.page = page
             let expression = profile.table ?? "//table"
             guard case .nodes(let nodes)? = try? page.evaluate(expression) else {
-                throw LayoutError(code: "html.no_table", message: "table `\(expression)` is not an XPath that selects table elements", location: SourceLocation(file: file))
+                throw LayoutError(
+                    code: "html.no_table", message: "table `\(expression)` is not an XPath that selects table elements",
+                    location: SourceLocation(file: file))
             }
             let found = nodes.filter(\.isElement)
             guard !found.isEmpty else {
-                throw LayoutError(code: "html.no_table", message: "the page has no table matching `\(expression)`", location: SourceLocation(file: file))
+                throw LayoutError(
+                    code: "html.no_table", message: "the page has no table matching `\(expression)`",
+                    location: SourceLocation(file: file))
             }
             for (index, table) in found.enumerated() {
                 let name = "table \(index + 1)"
                 var records: [SourceRecord] = []
                 var rows: [MarkupNode] = []
-                if case .nodes(let nodes)? = try? page.evaluate("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr", context: table) { rows = nodes }
+                if case .nodes(let nodes)? = try? page.evaluate(
+                    "./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr", context: table)
+                {
+                    rows = nodes
+                }
                 for (rowIndex, row) in rows.enumerated() {
                     var cells: [SourceCell] = []
                     for cell in row.children where cell.name == "td" || cell.name == "th" {
@@ -387,7 +447,8 @@ struct ReadingContext {
                         let span = min(100, max(1, cell.attribute("colspan").flatMap { Int($0) } ?? 1))
                         for _ in 1..<span { cells.append(SourceCell(text: "")) }
                     }
-                    records.append(SourceRecord(line: rowIndex + 1, place: "\(name), row \(rowIndex + 1)", cells: cells))
+                    records.append(
+                        SourceRecord(line: rowIndex + 1, place: "\(name), row \(rowIndex + 1)", cells: cells))
                 }
                 tables.append(SourceTable(name: name, records: records))
             }
@@ -443,12 +504,18 @@ struct ReadingContext {
         bytes.reserveCapacity(text.utf8.count)
         var pendingSpace = false
         for byte in text.utf8 {
-            if byte >= 0x80 { ascii = false; break }
+            if byte >= 0x80 {
+                ascii = false
+                break
+            }
             if byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) {
                 pendingSpace = !bytes.isEmpty
                 continue
             }
-            if pendingSpace { bytes.append(0x20); pendingSpace = false }
+            if pendingSpace {
+                bytes.append(0x20)
+                pendingSpace = false
+            }
             bytes.append(byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte)
         }
         if ascii {
@@ -511,14 +578,22 @@ struct ReadingContext {
             let wanted = profile.requiredHeaderNames.map { Set($0.map(ReadingContext.normalisedHeader)) }
             for (index, record) in table.records.prefix(LayoutReader.headerSearchRows).enumerated() {
                 let names = Set(record.cells.map { ReadingContext.normalisedHeader($0.text) })
-                if wanted.allSatisfy({ !$0.isDisjoint(with: names) }) { layout.headerIndex = index; break }
+                if wanted.allSatisfy({ !$0.isDisjoint(with: names) }) {
+                    layout.headerIndex = index
+                    break
+                }
             }
             guard layout.headerIndex != nil else {
-                let needed = profile.requiredHeaderNames.map { $0.map { "\"\($0)\"" }.joined(separator: " or ") }.joined(separator: ", ")
-                let sample = table.records.prefix(LayoutReader.headerSearchRows).first { !$0.isBlank }?.cells.map(\.text).filter { !$0.isEmpty }
-                    .prefix(8).joined(separator: ", ") ?? "nothing"
-                throw failure("csv.missing_column", "no row of \(table.name ?? "the file") holds the header names \(needed) (its first row has: \(sample))",
-                              table.records.first)
+                let needed = profile.requiredHeaderNames.map { $0.map { "\"\($0)\"" }.joined(separator: " or ") }
+                    .joined(separator: ", ")
+                let sample =
+                    table.records.prefix(LayoutReader.headerSearchRows).first { !$0.isBlank }?.cells.map(\.text).filter
+                { !$0.isEmpty }
+                .prefix(8).joined(separator: ", ") ?? "nothing"
+                throw failure(
+                    "csv.missing_column",
+                    "no row of \(table.name ?? "the file") holds the header names \(needed) (its first row has: \(sample))",
+                    table.records.first)
             }
         }
         let headerRecord = table.records[layout.headerIndex!]
@@ -528,12 +603,15 @@ struct ReadingContext {
             if !name.isEmpty, layout.columns[name] == nil { layout.columns[name] = index }
         }
         // Every mapped column must be there, unless the mapping is optional or has another way.
-        let mappings = LayoutProfile.Role.allCases.flatMap { role in profile.mappings(for: role).map { ($0.field, $0.mapping) } }
+        let mappings =
+            LayoutProfile.Role.allCases.flatMap { role in profile.mappings(for: role).map { ($0.field, $0.mapping) } }
             + profile.rowRules.compactMap { rule in rule.source.map { ("[rows] \(rule.role.rawValue)", $0) } }
             + [profile.kindSource].compactMap { $0.map { ("[rows] kind", $0) } }
         for (_, mapping) in mappings {
             for case .header(let name) in mapping.alternatives where layout.namedColumns[name] == nil {
-                if let index = layout.columns[ReadingContext.normalisedHeader(name)] { layout.namedColumns[name] = index }
+                if let index = layout.columns[ReadingContext.normalisedHeader(name)] {
+                    layout.namedColumns[name] = index
+                }
             }
         }
         for (field, mapping) in mappings where !mapping.optional {
@@ -543,9 +621,10 @@ struct ReadingContext {
             }
             if !resolvable {
                 let names = mapping.alternatives.compactMap(\.headerName).map { "\"\($0)\"" }.joined(separator: " or ")
-                throw failure("csv.missing_column",
-                              "no column \(names) (for \(field)) in the header; the file has: \(layout.header.filter { !$0.isEmpty }.joined(separator: ", "))",
-                              headerRecord)
+                throw failure(
+                    "csv.missing_column",
+                    "no column \(names) (for \(field)) in the header; the file has: \(layout.header.filter { !$0.isEmpty }.joined(separator: ", "))",
+                    headerRecord)
             }
         }
         for record in table.records[..<layout.headerIndex!] {
@@ -554,7 +633,10 @@ struct ReadingContext {
             if let colon = first.firstIndex(of: ":"), first.index(after: colon) < first.endIndex {
                 // `Payment ID: 12345` in one cell.
                 let value = String(first[first.index(after: colon)...]).trimmingBlanks()
-                if !value.isEmpty { layout.preamble.append((String(first[..<colon]), value)); continue }
+                if !value.isEmpty {
+                    layout.preamble.append((String(first[..<colon]), value))
+                    continue
+                }
             }
             if cells.count >= 2 { layout.preamble.append((first, cells[1])) }
         }
@@ -573,8 +655,10 @@ struct ReadingContext {
     }
 
     /// Each table's header (told to `table`), then its rows, one at a time.
-    mutating func forEachRow(recordLimit: Int?, table onTable: (LayoutReading.Table) -> Void,
-                             _ body: (LayoutReading.Row) throws(LayoutError) -> Void) throws(LayoutError) {
+    mutating func forEachRow(
+        recordLimit: Int?, table onTable: (LayoutReading.Table) -> Void,
+        _ body: (LayoutReading.Row) throws(LayoutError) -> Void
+    ) throws(LayoutError) {
         var count = 0
         // Each role's fields and mappings, worked out once (not per row).
         var mappingsByRole: [LayoutProfile.Role: [(field: String, mapping: FieldMapping)]] = [:]
@@ -591,7 +675,9 @@ struct ReadingContext {
                             if (record.line ?? 0) >= number { break }
                         }
                     default:
-                        while head.records.count < LayoutReader.headerSearchRows, let record = try stream.next() { head.records.append(record) }
+                        while head.records.count < LayoutReader.headerSearchRows, let record = try stream.next() {
+                            head.records.append(record)
+                        }
                     }
                 }
             } else {
@@ -599,38 +685,56 @@ struct ReadingContext {
                 rest = SourceTable(name: table.name, records: [])
             }
             let layout = try self.layout(of: head)
-            onTable(LayoutReading.Table(name: table.name, headerLine: layout.headerIndex.map { head.records[$0].line ?? $0 + 1 },
-                                        header: layout.header, preamble: layout.preamble))
+            onTable(
+                LayoutReading.Table(
+                    name: table.name, headerLine: layout.headerIndex.map { head.records[$0].line ?? $0 + 1 },
+                    header: layout.header, preamble: layout.preamble))
             let start = layout.headerIndex.map { $0 + 1 } ?? 0
             let headerKey = layout.header.map(ReadingContext.normalisedHeader)
             var recordNumber = 0
             var stopped = false
             func handle(_ record: SourceRecord) throws(LayoutError) -> Bool {
-                if let recordLimit, count >= recordLimit { stopped = true; return false }
+                if let recordLimit, count >= recordLimit {
+                    stopped = true
+                    return false
+                }
                 if record.isBlank { return true }
                 // A header repeated further down (a page break in an export) is not data.
                 if !headerKey.isEmpty, record.cells.count == headerKey.count,
-                   zip(record.cells, headerKey).allSatisfy({ ReadingContext.normalisedHeader($0.0.text) == $0.1 }) { return true }
+                    zip(record.cells, headerKey).allSatisfy({ ReadingContext.normalisedHeader($0.0.text) == $0.1 })
+                {
+                    return true
+                }
                 if format == .delimited, !layout.header.isEmpty, record.cells.count > layout.header.count,
-                   !record.cells[layout.header.count...].allSatisfy({ $0.text.allSatisfy(\.isWhitespace) }) {
-                    throw failure("csv.field_count",
-                                  "the row has \(record.cells.count) fields but the header has \(layout.header.count) (a separator inside an unquoted value, or the wrong decimal mark?)",
-                                  record)
+                    !record.cells[layout.header.count...].allSatisfy({ $0.text.allSatisfy(\.isWhitespace) })
+                {
+                    throw failure(
+                        "csv.field_count",
+                        "the row has \(record.cells.count) fields but the header has \(layout.header.count) (a separator inside an unquoted value, or the wrong decimal mark?)",
+                        record)
                 }
                 recordNumber += 1
                 let (role, rule) = try self.role(of: record, layout: layout)
                 var values: [String: FieldValue] = [:]
                 if mappingsByRole[role] == nil { mappingsByRole[role] = profile.mappings(for: role) }
                 for (field, mapping) in mappingsByRole[role]! {
-                    if let value = try self.value(mapping, field: field, record: record, layout: layout) { values[field] = value }
+                    if let value = try self.value(mapping, field: field, record: record, layout: layout) {
+                        values[field] = value
+                    }
                 }
-                if role == .total || role == .trailer, values["total_amount"] == nil, let mapping = profile.mapping("amount_paid", for: .line) {
+                if role == .total || role == .trailer, values["total_amount"] == nil,
+                    let mapping = profile.mapping("amount_paid", for: .line)
+                {
                     // A total row's amount stands in the amount column unless [total] says otherwise.
-                    if let value = try? self.value(mapping, field: "total_amount", record: record, layout: layout) { values["total_amount"] = value }
+                    if let value = try? self.value(mapping, field: "total_amount", record: record, layout: layout) {
+                        values["total_amount"] = value
+                    }
                 }
                 count += 1
-                try body(LayoutReading.Row(location: location(record), role: role, rule: rule, values: values, table: tableIndex,
-                                           recordNumber: recordNumber, belongsToPreviousLine: record.structure == .lineDeduction))
+                try body(
+                    LayoutReading.Row(
+                        location: location(record), role: role, rule: rule, values: values, table: tableIndex,
+                        recordNumber: recordNumber, belongsToPreviousLine: record.structure == .lineDeduction))
                 return true
             }
             for record in head.records[min(start, head.records.count)...] where !stopped { _ = try handle(record) }
@@ -658,17 +762,25 @@ struct ReadingContext {
             }
         }
         if let otherwise = profile.otherwise {
-            return (otherwise, profile.rowRules.isEmpty ? "every row is a \(otherwise.rawValue)" : "no [rows] rule fits → \(otherwise.rawValue)")
+            return (
+                otherwise,
+                profile.rowRules.isEmpty
+                    ? "every row is a \(otherwise.rawValue)" : "no [rows] rule fits → \(otherwise.rawValue)"
+            )
         }
         let source = profile.kindSource ?? firstCell
         let kind = kindValue ?? ((try? value(source, field: "kind", record: record, layout: layout))??.text ?? "")
         let listed = profile.rowRules.flatMap(\.patterns).map(\.description).joined(separator: ", ")
-        throw failure("layout.unknown_row", "the row's kind is \"\(kind)\" (\(source.alternatives.first!.description)), which [rows] does not list (\(listed)); say what such a row is, or `otherwise = skip`",
-                      record)
+        throw failure(
+            "layout.unknown_row",
+            "the row's kind is \"\(kind)\" (\(source.alternatives.first!.description)), which [rows] does not list (\(listed)); say what such a row is, or `otherwise = skip`",
+            record)
     }
 
     /// The value `mapping` reads from `record`, or nil when every source is empty.
-    func value(_ mapping: FieldMapping, field: String, record: SourceRecord, layout: Layout) throws(LayoutError) -> FieldValue? {
+    func value(_ mapping: FieldMapping, field: String, record: SourceRecord, layout: Layout) throws(LayoutError)
+        -> FieldValue?
+    {
         var text: String?
         var cell: SourceCell?
         var chosen: FieldSource?
@@ -685,7 +797,9 @@ struct ReadingContext {
             case .positions(let from, let to):
                 if let line = record.text {
                     let characters = Array(line)
-                    if from - 1 < characters.count { found = String(characters[(from - 1)..<min(to, characters.count)]) }
+                    if from - 1 < characters.count {
+                        found = String(characters[(from - 1)..<min(to, characters.count)])
+                    }
                 }
             case .firstCell:
                 foundCell = record.cells.first { !$0.text.allSatisfy(\.isWhitespace) }
@@ -702,7 +816,10 @@ struct ReadingContext {
                     switch selected {
                     case .null: found = nil
                     case .array, .object:
-                        throw failure("json.not_a_value", "\(field): json \"\(path)\" is an \(selected.isArray ? "array" : "object"), not a value", record)
+                        throw failure(
+                            "json.not_a_value",
+                            "\(field): json \"\(path)\" is an \(selected.isArray ? "array" : "object"), not a value",
+                            record)
                     default: found = selected.scalarText
                     }
                 }
@@ -734,9 +851,12 @@ struct ReadingContext {
             case .match(let pattern, let group):
                 guard let current = text else { continue }
                 do {
-                    text = try pattern.firstMatch(in: current, group: group ?? (pattern.groupCount > 0 ? 1 : 0))?.trimmingCharacters(in: .whitespaces)
+                    text = try pattern.firstMatch(in: current, group: group ?? (pattern.groupCount > 0 ? 1 : 0))?
+                        .trimmingCharacters(in: .whitespaces)
                 } catch {
-                    throw failure("layout.pattern", "\(field): the pattern `\(pattern.source)` gave up on \"\(current.prefix(40))\"", record)
+                    throw failure(
+                        "layout.pattern",
+                        "\(field): the pattern `\(pattern.source)` gave up on \"\(current.prefix(40))\"", record)
                 }
                 if text?.isEmpty == true { text = nil }
                 cell = nil
@@ -750,12 +870,16 @@ struct ReadingContext {
             case .impliedDecimals(let digits): impliedDecimals = digits
             case .negate: negate.toggle()
             case .defaultValue(let value):
-                if text == nil { text = value; chosen = .constant(value) }
+                if text == nil {
+                    text = value
+                    chosen = .constant(value)
+                }
             }
         }
         guard let text else { return nil }
-        return FieldValue(text: text, cell: cell, source: chosen?.description ?? "", dateFormats: dateFormats, keepAsText: keepAsText,
-                          impliedDecimals: impliedDecimals, negate: negate)
+        return FieldValue(
+            text: text, cell: cell, source: chosen?.description ?? "", dateFormats: dateFormats, keepAsText: keepAsText,
+            impliedDecimals: impliedDecimals, negate: negate)
     }
 }
 

@@ -23,7 +23,9 @@ public enum ProfileSelection {
             return "the file name fits none of " + profile.matchFileNames.map(\.description).joined(separator: ", ")
         }
         let format: LayoutProfile.Format
-        do { format = try LayoutReader.format(of: bytes, profile: profile, file: fileName) } catch { return error.message }
+        do { format = try LayoutReader.format(of: bytes, profile: profile, file: fileName) } catch {
+            return error.message
+        }
         var sample = bytes
         if [.delimited, .fixedWidth, .jsonLines].contains(format), bytes.count > trialBytes {
             // A prefix cut at a line end is enough to find the header and read the first rows.
@@ -35,7 +37,9 @@ public enum ProfileSelection {
             let head = Array(bytes.prefix(65_536))
             let encoding = profile.encoding == .auto ? TextEncoding.detect(head) : profile.encoding
             let text = ((try? encoding.decode(head, file: nil)) ?? String(decoding: head, as: UTF8.self)).lowercased()
-            if let missing = profile.matchContains.first(where: { !text.contains($0.lowercased()) }) { return "the file does not contain \"\(missing)\"" }
+            if let missing = profile.matchContains.first(where: { !text.contains($0.lowercased()) }) {
+                return "the file does not contain \"\(missing)\""
+            }
         }
         do {
             let reading = try LayoutReader.read(sample, profile: profile, file: fileName, recordLimit: trialRecords)
@@ -61,7 +65,9 @@ public enum ProfileSelection {
     }
 
     /// The profiles of `kind` that fit, in the order given.
-    public static func fitting(_ profiles: [LayoutProfile], kind: LayoutProfile.Kind, bytes: [UInt8], fileName: String) -> [LayoutProfile] {
+    public static func fitting(_ profiles: [LayoutProfile], kind: LayoutProfile.Kind, bytes: [UInt8], fileName: String)
+        -> [LayoutProfile]
+    {
         profiles.filter { $0.kind == kind && fits($0, bytes: bytes, fileName: fileName) }
     }
 
@@ -70,27 +76,37 @@ public enum ProfileSelection {
     /// on files read whole.
     public static func trialBytes(_ source: any ByteSource) throws(InputError) -> [UInt8] {
         switch try DocumentFormat.detect(source) {
-        case .xlsx, .html: return try source.allBytes(limit: LayoutReader.maximumWholeFileBytes, what: "a workbook or page")
+        case .xlsx, .html:
+            return try source.allBytes(limit: LayoutReader.maximumWholeFileBytes, what: "a workbook or page")
         case .json where source.size <= LayoutReader.maximumWholeFileBytes: return try source.prefix(source.size)
         default: return try source.prefix(trialBytes + 1)
         }
     }
 
     /// `choose` over a file read in chunks: only `trialBytes(source)` is read.
-    public static func choose(_ profiles: [LayoutProfile], kind: LayoutProfile.Kind, source: any ByteSource, fileName: String) -> Result<LayoutProfile, ChoiceError> {
+    public static func choose(
+        _ profiles: [LayoutProfile], kind: LayoutProfile.Kind, source: any ByteSource, fileName: String
+    ) -> Result<LayoutProfile, ChoiceError> {
         do {
             return choose(profiles, kind: kind, bytes: try trialBytes(source), fileName: fileName)
         } catch {
-            return .failure(ChoiceError(fitting: [], reasons: profiles.filter { $0.kind == kind }.map { ($0.name, error.message) }))
+            return .failure(
+                ChoiceError(fitting: [], reasons: profiles.filter { $0.kind == kind }.map { ($0.name, error.message) }))
         }
     }
 
     /// The one profile of `kind` that fits, or why there is not exactly one.
-    public static func choose(_ profiles: [LayoutProfile], kind: LayoutProfile.Kind, bytes: [UInt8], fileName: String) -> Result<LayoutProfile, ChoiceError> {
+    public static func choose(_ profiles: [LayoutProfile], kind: LayoutProfile.Kind, bytes: [UInt8], fileName: String)
+        -> Result<LayoutProfile, ChoiceError>
+    {
         var fitting: [LayoutProfile] = []
         var reasons: [(profile: String, reason: String)] = []
         for profile in profiles where profile.kind == kind {
-            if let reason = misfit(profile, bytes: bytes, fileName: fileName) { reasons.append((profile.name, reason)) } else { fitting.append(profile) }
+            if let reason = misfit(profile, bytes: bytes, fileName: fileName) {
+                reasons.append((profile.name, reason))
+            } else {
+                fitting.append(profile)
+            }
         }
         switch fitting.count {
         case 1: return .success(fitting[0])
@@ -108,7 +124,9 @@ public enum ProfileSelection {
 
         /// Each profile tried and why not, for a message: `harbor (line 3: ...); acme (...)`.
         public var explanation: String {
-            reasons.isEmpty ? "there are no profiles of this kind" : reasons.map { "\($0.profile): \($0.reason)" }.joined(separator: "; ")
+            reasons.isEmpty
+                ? "there are no profiles of this kind"
+                : reasons.map { "\($0.profile): \($0.reason)" }.joined(separator: "; ")
         }
     }
 }

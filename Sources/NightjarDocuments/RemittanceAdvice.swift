@@ -41,8 +41,11 @@ public struct Adjustment: Sendable, Equatable, Codable {
     /// Segment number of the ADX, or the file's line (provenance).
     public let segment: Int
 
-    public init(amount: Money, reasonCode: String, reasonText: String? = nil, referenceQualifier: String? = nil, reference: String? = nil,
-                invoice: String? = nil, segment: Int) {
+    public init(
+        amount: Money, reasonCode: String, reasonText: String? = nil, referenceQualifier: String? = nil,
+        reference: String? = nil,
+        invoice: String? = nil, segment: Int
+    ) {
         self.amount = amount
         self.reasonCode = reasonCode
         self.reasonText = reasonText
@@ -184,12 +187,17 @@ public protocol RemittanceSink: AnyObject {
 /// 003010 files that use BPS/RMT instead of BPR/RMR are read the same way.
 public enum RemittanceAdviceReader {
     /// Every 820 in the interchanges.
-    public static func read(_ interchanges: [X12Interchange], defaultCurrency: CurrencyCode, file: String? = nil) throws(X12Error) -> [RemittanceAdvice] {
+    public static func read(_ interchanges: [X12Interchange], defaultCurrency: CurrencyCode, file: String? = nil)
+        throws(X12Error) -> [RemittanceAdvice]
+    {
         var result: [RemittanceAdvice] = []
         for interchange in interchanges {
             for group in interchange.groups {
                 for set in group.transactionSets where set.identifier == "820" {
-                    result.append(try set.storage.withView { (view) throws(X12Error) in try advice(view, defaultCurrency: defaultCurrency, file: file) })
+                    result.append(
+                        try set.storage.withView { (view) throws(X12Error) in
+                            try advice(view, defaultCurrency: defaultCurrency, file: file)
+                        })
                 }
             }
         }
@@ -197,7 +205,9 @@ public enum RemittanceAdviceReader {
     }
 
     /// Reads the bytes of a file and returns its 820s, one transaction set at a time.
-    public static func read(_ bytes: [UInt8], defaultCurrency: CurrencyCode, file: String? = nil) throws(X12Error) -> [RemittanceAdvice] {
+    public static func read(_ bytes: [UInt8], defaultCurrency: CurrencyCode, file: String? = nil) throws(X12Error)
+        -> [RemittanceAdvice]
+    {
         var result: [RemittanceAdvice] = []
         var visitor = Visitor(defaultCurrency: defaultCurrency, file: file) { result.append($0) }
         try X12Reader.scan(MemorySource(bytes, name: file), file: file, &visitor)
@@ -207,8 +217,10 @@ public enum RemittanceAdviceReader {
     /// Reads a file in chunks and hands each 820 to `each` as soon as its SE is read: only one
     /// transaction set is in memory at a time. An error `each` throws stops the reading and is
     /// rethrown; a structural defect later in the file throws after earlier sets were handed over.
-    public static func forEach(_ source: any ByteSource, defaultCurrency: CurrencyCode, file: String? = nil,
-                               _ each: (RemittanceAdvice) throws -> Void) throws {
+    public static func forEach(
+        _ source: any ByteSource, defaultCurrency: CurrencyCode, file: String? = nil,
+        _ each: (RemittanceAdvice) throws -> Void
+    ) throws {
         try X12Reader.forEach(source, file: file, each) { Visitor(defaultCurrency: defaultCurrency, file: file, $0) }
     }
 
@@ -224,7 +236,10 @@ public enum RemittanceAdviceReader {
         }
 
         init(defaultCurrency: CurrencyCode, file: String?, _ each: @escaping (RemittanceAdvice) -> Void) {
-            self.init(defaultCurrency: defaultCurrency, file: file) { (advice: RemittanceAdvice) -> Bool in each(advice); return true }
+            self.init(defaultCurrency: defaultCurrency, file: file) { (advice: RemittanceAdvice) -> Bool in
+                each(advice)
+                return true
+            }
         }
 
         mutating func transactionSet(_ set: X12SetView, length: Int, functionalID: String) throws(X12Error) {
@@ -234,33 +249,45 @@ public enum RemittanceAdviceReader {
         }
     }
 
-    static func amount(_ segment: X12SegmentView, _ element: Int, _ currency: CurrencyCode, digits: Int, file: String?) throws(X12Error) -> Money {
+    static func amount(_ segment: X12SegmentView, _ element: Int, _ currency: CurrencyCode, digits: Int, file: String?)
+        throws(X12Error) -> Money
+    {
         if let minor = X12Values.plainDecimal(segment.element(element), digits: digits) {
             return Money(minorUnits: minor, currency: currency)
         }
         return try amount(segment[element], currency, segment: segment, element: element, file: file)
     }
 
-    static func amount(_ text: String, _ currency: CurrencyCode, segment: X12SegmentView, element: Int, file: String?) throws(X12Error) -> Money {
+    static func amount(_ text: String, _ currency: CurrencyCode, segment: X12SegmentView, element: Int, file: String?)
+        throws(X12Error) -> Money
+    {
         do {
             return try Money.parse(text, currency: currency, style: X12Values.decimalStyle)
         } catch {
-            throw X12Error(.badAmount, "\(segment.id)\(String(format: "%02d", element)) \"\(text)\" is not an amount: \(error.message)",
-                           segment: segment.number, file: file)
+            throw X12Error(
+                .badAmount,
+                "\(segment.id)\(String(format: "%02d", element)) \"\(text)\" is not an amount: \(error.message)",
+                segment: segment.number, file: file)
         }
     }
 
-    static func optionalAmount(_ segment: X12SegmentView, _ element: Int, _ currency: CurrencyCode, digits: Int, file: String?) throws(X12Error) -> Money? {
+    static func optionalAmount(
+        _ segment: X12SegmentView, _ element: Int, _ currency: CurrencyCode, digits: Int, file: String?
+    ) throws(X12Error) -> Money? {
         let bytes = X12Text.trimmed(segment.element(element))
         guard !bytes.isEmpty else { return nil }
-        if let minor = X12Values.plainDecimal(bytes, digits: digits) { return Money(minorUnits: minor, currency: currency) }
+        if let minor = X12Values.plainDecimal(bytes, digits: digits) {
+            return Money(minorUnits: minor, currency: currency)
+        }
         return try amount(X12Text.text(bytes), currency, segment: segment, element: element, file: file)
     }
 
     /// The ADX whose loop a segment is in (its NTE and REF belong to it): in a line, or at the ENT level.
     enum AdjustmentPlace { case line(Int, Int), entity(Int, Int) }
 
-    static func update(_ advice: inout RemittanceAdvice, _ place: AdjustmentPlace?, _ change: (inout Adjustment) -> Void) {
+    static func update(
+        _ advice: inout RemittanceAdvice, _ place: AdjustmentPlace?, _ change: (inout Adjustment) -> Void
+    ) {
         switch place {
         case .line(let line, let index): change(&advice.lines[line].adjustments[index])
         case .entity(let entity, let index): change(&advice.entities[entity].adjustments[index])
@@ -268,7 +295,9 @@ public enum RemittanceAdviceReader {
         }
     }
 
-    static func advice(_ set: X12SetView, defaultCurrency: CurrencyCode, file: String?) throws(X12Error) -> RemittanceAdvice {
+    static func advice(_ set: X12SetView, defaultCurrency: CurrencyCode, file: String?) throws(X12Error)
+        -> RemittanceAdvice
+    {
         // The currency can come after BPR, so find it first.
         var currency = defaultCurrency
         var currencyDeclared = false
@@ -281,12 +310,15 @@ public enum RemittanceAdviceReader {
             }
         }
         var found: X12SegmentView?
-        for index in 0..<set.segmentCount where set.records[index + 1].tag == .bpr || set.records[index + 1].tag == .bps {
+        for index in 0..<set.segmentCount where set.records[index + 1].tag == .bpr || set.records[index + 1].tag == .bps
+        {
             found = set.segment(index)
             break
         }
         guard let bpr = found else {
-            throw X12Error(.missingSegment, "transaction set \(set.controlNumber) has no BPR segment", segment: set.header.number, file: file)
+            throw X12Error(
+                .missingSegment, "transaction set \(set.controlNumber) has no BPR segment", segment: set.header.number,
+                file: file)
         }
         let isOld = bpr.tag == .bps
         let digits = currency.minorUnitDigits
@@ -299,10 +331,12 @@ public enum RemittanceAdviceReader {
         let control = set.controlNumber
         var advice = RemittanceAdvice(
             controlNumber: control, segment: set.header.number, handlingCode: isOld ? "C" : bpr[1], total: total,
-            creditDebit: creditDebit, paymentMethod: isOld ? bpr.optional(1) : bpr.optional(4), paymentFormat: isOld ? nil : bpr.optional(5),
+            creditDebit: creditDebit, paymentMethod: isOld ? bpr.optional(1) : bpr.optional(4),
+            paymentFormat: isOld ? nil : bpr.optional(5),
             originatingBankID: isOld ? nil : bpr.optional(7), originatingAccount: isOld ? nil : bpr.optional(9),
             receivingBankID: isOld ? nil : bpr.optional(13), receivingAccount: isOld ? nil : bpr.optional(15),
-            effectiveDate: effective, traceNumber: trn?.optional(2), traceOriginator: trn?.optional(3), currency: currency,
+            effectiveDate: effective, traceNumber: trn?.optional(2), traceOriginator: trn?.optional(3),
+            currency: currency,
             references: [], dates: [], parties: [], entities: [], lines: [])
         advice.currencyDeclared = currencyDeclared
         advice.lines.reserveCapacity(set.segmentCount / 4)
@@ -310,8 +344,12 @@ public enum RemittanceAdviceReader {
         var place = Place.heading
         var adjustmentPlace: AdjustmentPlace?
         // Qualifiers and codes repeat on every line: each is decoded once while it stays the same.
-        var lineQualifiers = X12CodeCache(), paymentActions = X12CodeCache(), referenceQualifiers = X12CodeCache()
-        var dateQualifiers = X12CodeCache(), reasonCodes = X12CodeCache(), adjustmentQualifiers = X12CodeCache()
+        var lineQualifiers = X12CodeCache()
+        var paymentActions = X12CodeCache()
+        var referenceQualifiers = X12CodeCache()
+        var dateQualifiers = X12CodeCache()
+        var reasonCodes = X12CodeCache()
+        var adjustmentQualifiers = X12CodeCache()
         // (No nested function captures `advice`: a captured variable lives in a box that every access must check.)
         for index in 0..<set.segmentCount {
             let segment = set.segment(index)
@@ -322,8 +360,10 @@ public enum RemittanceAdviceReader {
                 // 003010 line-item loop: RMT segments under it are item detail, not remitted invoices.
                 place = .itemDetail
             case .n1:
-                advice.parties.append(Party(role: segment[1], name: segment[2], idQualifier: segment.optional(3), id: segment.optional(4),
-                                            address: [], references: []))
+                advice.parties.append(
+                    Party(
+                        role: segment[1], name: segment[2], idQualifier: segment.optional(3), id: segment.optional(4),
+                        address: [], references: []))
                 if place == .heading || place == .party { place = .party }
                 if place == .itemDetail || place == .line { place = .entity }
             case .n2, .n3, .n4:
@@ -332,9 +372,11 @@ public enum RemittanceAdviceReader {
                         (1...max(1, segment.elementCount)).compactMap { segment.optional($0) }.joined(separator: " "))
                 }
             case .ent:
-                advice.entities.append(RemittanceEntity(assignedNumber: segment.optional(1), qualifier: segment.optional(2),
-                                                        idQualifier: segment.optional(3), id: segment.optional(4), adjustments: [],
-                                                        segment: segment.number))
+                advice.entities.append(
+                    RemittanceEntity(
+                        assignedNumber: segment.optional(1), qualifier: segment.optional(2),
+                        idQualifier: segment.optional(3), id: segment.optional(4), adjustments: [],
+                        segment: segment.number))
                 place = .entity
             case .rmt where place == .itemDetail:
                 continue
@@ -342,12 +384,15 @@ public enum RemittanceAdviceReader {
                 // RMT (003010): 01 qualifier, 02 reference, 03 amount paid, 04 invoice amount.
                 let old = tag == .rmt
                 let paid = try amount(segment, old ? 3 : 4, currency, digits: digits, file: file)
-                advice.lines.append(RemittanceLine(
-                    entity: advice.entities.isEmpty ? nil : advice.entities.count - 1, referenceQualifier: lineQualifiers.text(segment.element(1)),
-                    reference: segment[2], paymentAction: old ? nil : paymentActions.optional(segment.element(3)), amountPaid: paid,
-                    invoiceAmount: try optionalAmount(segment, old ? 4 : 5, currency, digits: digits, file: file),
-                    discount: old ? nil : try optionalAmount(segment, 6, currency, digits: digits, file: file),
-                    references: [], dates: [], adjustments: [], segment: segment.number))
+                advice.lines.append(
+                    RemittanceLine(
+                        entity: advice.entities.isEmpty ? nil : advice.entities.count - 1,
+                        referenceQualifier: lineQualifiers.text(segment.element(1)),
+                        reference: segment[2], paymentAction: old ? nil : paymentActions.optional(segment.element(3)),
+                        amountPaid: paid,
+                        invoiceAmount: try optionalAmount(segment, old ? 4 : 5, currency, digits: digits, file: file),
+                        discount: old ? nil : try optionalAmount(segment, 6, currency, digits: digits, file: file),
+                        references: [], dates: [], adjustments: [], segment: segment.number))
                 place = .line
             case .adx:
                 let qualifier = adjustmentQualifiers.optional(segment.element(3))
@@ -355,17 +400,23 @@ public enum RemittanceAdviceReader {
                 // Made where it is stored: a local copy would be copied in and destroyed, string by string.
                 if place == .line, !advice.lines.isEmpty {
                     let line = advice.lines.count - 1
-                    advice.lines[line].adjustments.append(Adjustment(amount: adjusted, reasonCode: reasonCodes.text(segment.element(2)),
-                                                                     referenceQualifier: qualifier, reference: segment.optional(4), segment: segment.number))
+                    advice.lines[line].adjustments.append(
+                        Adjustment(
+                            amount: adjusted, reasonCode: reasonCodes.text(segment.element(2)),
+                            referenceQualifier: qualifier, reference: segment.optional(4), segment: segment.number))
                     adjustmentPlace = .line(line, advice.lines[line].adjustments.count - 1)
                 } else {
                     // At the ENT level an ADX is a payment-level adjustment; ADX03 = IV names the invoice it reduces.
                     let reference = segment.optional(4)
-                    let adjustment = Adjustment(amount: adjusted, reasonCode: reasonCodes.text(segment.element(2)), referenceQualifier: qualifier,
-                                                reference: reference, invoice: qualifier == "IV" ? reference : nil, segment: segment.number)
+                    let adjustment = Adjustment(
+                        amount: adjusted, reasonCode: reasonCodes.text(segment.element(2)),
+                        referenceQualifier: qualifier,
+                        reference: reference, invoice: qualifier == "IV" ? reference : nil, segment: segment.number)
                     if advice.entities.isEmpty {
-                        advice.entities.append(RemittanceEntity(assignedNumber: nil, qualifier: nil, idQualifier: nil, id: nil,
-                                                                adjustments: [], segment: segment.number))
+                        advice.entities.append(
+                            RemittanceEntity(
+                                assignedNumber: nil, qualifier: nil, idQualifier: nil, id: nil,
+                                adjustments: [], segment: segment.number))
                         place = .entity
                     }
                     let entity = advice.entities.count - 1
@@ -375,7 +426,9 @@ public enum RemittanceAdviceReader {
             case .nte:
                 // The payer's words about the adjustment before it ("DEBIT MEMO DM-4471 DAMAGED").
                 guard let text = segment.optional(2) ?? segment.optional(1), adjustmentPlace != nil else { continue }
-                RemittanceAdviceReader.update(&advice, adjustmentPlace) { $0.reasonText = $0.reasonText.map { $0 + " " + text } ?? text }
+                RemittanceAdviceReader.update(&advice, adjustmentPlace) {
+                    $0.reasonText = $0.reasonText.map { $0 + " " + text } ?? text
+                }
             case .ref where adjustmentPlace != nil:
                 let value = segment.optional(2) ?? segment.optional(3)
                 RemittanceAdviceReader.update(&advice, adjustmentPlace) { adjustment in
@@ -385,7 +438,8 @@ public enum RemittanceAdviceReader {
                     }
                 }
             case .ref:
-                let reference = DocumentReference(qualifier: referenceQualifiers.text(segment.element(1)), value: segment.optional(2) ?? segment[3])
+                let reference = DocumentReference(
+                    qualifier: referenceQualifiers.text(segment.element(1)), value: segment.optional(2) ?? segment[3])
                 switch place {
                 case .itemDetail: continue
                 case .line: advice.lines[advice.lines.count - 1].references.append(reference)
@@ -395,7 +449,11 @@ public enum RemittanceAdviceReader {
             case .dtm:
                 guard let date = try X12Values.optionalDate(segment, 2, file: file) else { continue }
                 let entry = DocumentDate(qualifier: dateQualifiers.text(segment.element(1)), date: date)
-                if place == .line { advice.lines[advice.lines.count - 1].dates.append(entry) } else if place != .itemDetail { advice.dates.append(entry) }
+                if place == .line {
+                    advice.lines[advice.lines.count - 1].dates.append(entry)
+                } else if place != .itemDetail {
+                    advice.dates.append(entry)
+                }
             default:
                 continue
             }
@@ -468,7 +526,10 @@ enum X12Values {
         }
         guard seenDigit else { return nil }
         var scale = digits - max(fraction, 0)
-        while scale > 0 { value = value &* 10; scale -= 1 }
+        while scale > 0 {
+            value = value &* 10
+            scale -= 1
+        }
         return negative ? -value : value
     }
 
@@ -485,8 +546,12 @@ enum X12Values {
             var year = number(0, bytes.count == 8 ? 4 : 2)
             if bytes.count == 6 { year = year < 70 ? 2000 + year : 1900 + year }
             let tail = bytes.count == 8 ? 4 : 2
-            if let date = try? CalendarDate(year: year, month: number(tail, 2), day: number(tail + 2, 2)) { return date }
-            throw X12Error(.badDate, "\(segment.id) date \"\(X12Text.text(bytes))\" is not CCYYMMDD or YYMMDD", segment: segment.number, file: file)
+            if let date = try? CalendarDate(year: year, month: number(tail, 2), day: number(tail + 2, 2)) {
+                return date
+            }
+            throw X12Error(
+                .badDate, "\(segment.id) date \"\(X12Text.text(bytes))\" is not CCYYMMDD or YYMMDD",
+                segment: segment.number, file: file)
         }
         return try date(X12Text.text(bytes), segment: segment, file: file)
     }
@@ -500,6 +565,7 @@ enum X12Values {
             default: break
             }
         } catch {}
-        throw X12Error(.badDate, "\(segment.id) date \"\(text)\" is not CCYYMMDD or YYMMDD", segment: segment.number, file: file)
+        throw X12Error(
+            .badDate, "\(segment.id) date \"\(text)\" is not CCYYMMDD or YYMMDD", segment: segment.number, file: file)
     }
 }

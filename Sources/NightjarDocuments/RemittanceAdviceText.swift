@@ -21,7 +21,8 @@ public enum RemittanceAdviceText {
                 if let id = payer.id { head += " id \(word(id))" }
             }
             if let trace = advice.traceNumber, trace != advice.controlNumber { head += " trace \(word(trace))" }
-            head += " total \(advice.total.decimalString) \(advice.currency) \(advice.totalDeclared ? "stated" : "computed")"
+            head +=
+                " total \(advice.total.decimalString) \(advice.currency) \(advice.totalDeclared ? "stated" : "computed")"
             if !advice.difference.isZero {
                 head += " out by \(advice.difference.decimalString)"
             } else {
@@ -30,7 +31,8 @@ public enum RemittanceAdviceText {
             lines.append(head)
             for finding in advice.findings { lines.append("  finding \(finding.code) \(finding.message)") }
             for line in advice.lines {
-                var text = "  line \(word(line.referenceQualifier)) \(word(line.reference)) paid \(line.amountPaid.decimalString)"
+                var text =
+                    "  line \(word(line.referenceQualifier)) \(word(line.reference)) paid \(line.amountPaid.decimalString)"
                 if let amount = line.invoiceAmount { text += " invoice \(amount.decimalString)" }
                 if let discount = line.discount { text += " discount \(discount.decimalString)" }
                 if let date = line.dates.first(where: { $0.qualifier == "003" }) { text += " date \(date.date)" }

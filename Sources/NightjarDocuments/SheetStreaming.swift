@@ -43,7 +43,10 @@ final class ZipPartStream {
             if consumed == entry.compressedSize { ended = true }
         } else {
             if !inflating {
-                guard czlib_inflate_init2(&stream, -15) == Z_OK else { failure = "cannot start inflating"; return -1 }
+                guard czlib_inflate_init2(&stream, -15) == Z_OK else {
+                    failure = "cannot start inflating"
+                    return -1
+                }
                 inflating = true
             }
             let status: Int32 = archive.withUnsafeBufferPointer { bytes in
@@ -70,7 +73,9 @@ final class ZipPartStream {
         // Exactly the declared size, or it is refused: more would be a bomb, less a truncation.
         if produced > entry.size { failure = "inflates beyond its declared size" }
         if failure == nil, ended {
-            if produced != entry.size { failure = "damaged compressed data" } else if checksum != entry.crc32 {
+            if produced != entry.size {
+                failure = "damaged compressed data"
+            } else if checksum != entry.crc32 {
                 failure = "its checksum does not match (the file is damaged)"
             }
         }
@@ -86,7 +91,9 @@ final class ZipPartStream {
 
     /// Why the part cannot be read, as the reader reports it.
     func error(file: String?) -> LayoutError? {
-        failure.map { LayoutError(code: "xlsx.malformed", message: "\(name): \($0)", location: SourceLocation(file: file)) }
+        failure.map {
+            LayoutError(code: "xlsx.malformed", message: "\(name): \($0)", location: SourceLocation(file: file))
+        }
     }
 }
 
@@ -125,7 +132,9 @@ final class SheetRows {
         let read: xmlInputReadCallback = { context, buffer, length in
             guard let context, let buffer else { return -1 }
             let part = Unmanaged<ZipPartStream>.fromOpaque(context).takeUnretainedValue()
-            return Int32(part.read(into: UnsafeMutableRawPointer(buffer).assumingMemoryBound(to: UInt8.self), count: Int(length)))
+            return Int32(
+                part.read(into: UnsafeMutableRawPointer(buffer).assumingMemoryBound(to: UInt8.self), count: Int(length))
+            )
         }
         reader = cxml_reader_for_io(read, Unmanaged.passUnretained(part).toOpaque())
         if reader == nil { malformed = true }
@@ -158,13 +167,16 @@ final class SheetRows {
     private func attributes(_ names: [String]) -> [String?] {
         var found = [String?](repeating: nil, count: names.count)
         while xmlTextReaderMoveToNextAttribute(reader) == 1 {
-            for (index, name) in names.enumerated() where found[index] == nil && localName(is: name) { found[index] = value }
+            for (index, name) in names.enumerated() where found[index] == nil && localName(is: name) {
+                found[index] = value
+            }
         }
         xmlTextReaderMoveToElement(reader)
         return found
     }
 
-    static let element: Int32 = 1, text: Int32 = 3, cdata: Int32 = 4, whitespace: Int32 = 13, significantWhitespace: Int32 = 14, endElement: Int32 = 15
+    static let element: Int32 = 1, text: Int32 = 3, cdata: Int32 = 4, whitespace: Int32 = 13,
+        significantWhitespace: Int32 = 14, endElement: Int32 = 15
 
     /// The next row, or nil at the end of the sheet or when it cannot be read further.
     func next() -> (line: Int, cells: [SourceCell])? {
@@ -191,12 +203,15 @@ final class SheetRows {
     private func readCell(into cells: inout [SourceCell], row number: Int) {
         let cellDepth = depth
         let found = attributes(["r", "t", "s"])
-        var raw = "", inline = ""
+        var raw = ""
+        var inline = ""
         var seenValue = false
-        var inValue: Int32?, inText: Int32?
+        var inValue: Int32?
+        var inText: Int32?
         if !isEmptyElement {
             while advance() {
-                let type = nodeType, level = depth
+                let type = nodeType
+                let level = depth
                 if type == SheetRows.endElement {
                     if level == cellDepth { break }
                     if level == inValue { inValue = nil }
@@ -208,7 +223,9 @@ final class SheetRows {
                     } else if inText == nil, localName(is: "t"), !isEmptyElement {
                         inText = level
                     }
-                } else if type == SheetRows.text || type == SheetRows.cdata || type == SheetRows.whitespace || type == SheetRows.significantWhitespace {
+                } else if type == SheetRows.text || type == SheetRows.cdata || type == SheetRows.whitespace
+                    || type == SheetRows.significantWhitespace
+                {
                     if inValue != nil { raw += value }
                     if inText != nil { inline += value }
                 }
@@ -221,9 +238,12 @@ final class SheetRows {
         var cell = SourceCell(text: "", reference: reference)
         switch found[1] {
         case "s":
-            if let index = Int(raw), index >= 0, index < shared.count { cell.text = shared[index] } else if cellFailure == nil {
-                cellFailure = LayoutError(code: "xlsx.malformed", message: "cell \(reference) points to a missing shared string",
-                                          location: SourceLocation(file: file, line: number, place: "sheet \(sheet), cell \(reference)"))
+            if let index = Int(raw), index >= 0, index < shared.count {
+                cell.text = shared[index]
+            } else if cellFailure == nil {
+                cellFailure = LayoutError(
+                    code: "xlsx.malformed", message: "cell \(reference) points to a missing shared string",
+                    location: SourceLocation(file: file, line: number, place: "sheet \(sheet), cell \(reference)"))
             }
         case "inlineStr": cell.text = inline
         case "b": cell.text = raw == "1" ? "TRUE" : "FALSE"
@@ -249,7 +269,9 @@ final class SheetRows {
         // The rest of the part may be damaged, which is what to say when it is.
         if part.readToEnd() != nil { return part.error(file: file) }
         if malformed {
-            return LayoutError(code: "xlsx.malformed", message: "the part worksheet \(sheet) is not well-formed XML", location: SourceLocation(file: file))
+            return LayoutError(
+                code: "xlsx.malformed", message: "the part worksheet \(sheet) is not well-formed XML",
+                location: SourceLocation(file: file))
         }
         return cellFailure
     }

@@ -1,3 +1,5 @@
+public import NightjarCore
+
 /// The text encodings sender files come in.
 public enum TextEncoding: String, Sendable, Codable, CaseIterable {
     /// A byte-order mark decides (UTF-8, UTF-16LE, UTF-16BE); without one, valid UTF-8 is UTF-8
@@ -13,8 +15,10 @@ public enum TextEncoding: String, Sendable, Codable, CaseIterable {
 
     /// Windows-1252's 0x80–0x9F block (the rest matches Latin-1).
     static let cp1252High: [UInt32] = [
-        0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD,
-        0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
+        0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0xFFFD,
+        0x017D, 0xFFFD,
+        0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD,
+        0x017E, 0x0178,
     ]
 
     /// The encoding a byte-order mark announces, if any.
@@ -32,8 +36,11 @@ public enum TextEncoding: String, Sendable, Codable, CaseIterable {
         // UTF-16 without a mark: every other byte NUL in ASCII text.
         let sample = bytes.prefix(4096)
         if sample.count >= 8 {
-            var evenZero = 0, oddZero = 0
-            for (offset, byte) in sample.enumerated() where byte == 0 { if offset % 2 == 0 { evenZero += 1 } else { oddZero += 1 } }
+            var evenZero = 0
+            var oddZero = 0
+            for (offset, byte) in sample.enumerated() where byte == 0 {
+                if offset % 2 == 0 { evenZero += 1 } else { oddZero += 1 }
+            }
             if oddZero > sample.count / 4, evenZero == 0 { return .utf16LE }
             if evenZero > sample.count / 4, oddZero == 0 { return .utf16BE }
         }
@@ -48,7 +55,9 @@ public enum TextEncoding: String, Sendable, Codable, CaseIterable {
             return try TextEncoding.detect(bytes).decode(bytes, file: file)
         case .utf8, .utf8BOM:
             var body = bytes[...]
-            if body.count >= 3, body[body.startIndex] == 0xEF, body[body.startIndex + 1] == 0xBB, body[body.startIndex + 2] == 0xBF {
+            if body.count >= 3, body[body.startIndex] == 0xEF, body[body.startIndex + 1] == 0xBB,
+                body[body.startIndex + 2] == 0xBF
+            {
                 body = body.dropFirst(3)
             }
             guard let text = String(validating: body, as: UTF8.self) else {
@@ -62,9 +71,11 @@ public enum TextEncoding: String, Sendable, Codable, CaseIterable {
                     case .error: break loop
                     }
                 }
-                throw LayoutError(code: "csv.encoding",
-                                     message: "the file is not valid UTF-8 (is it Windows-1252? set `encoding = windows-1252` in the profile)",
-                                     location: SourceLocation(file: file, line: line))
+                throw LayoutError(
+                    code: "csv.encoding",
+                    message:
+                        "the file is not valid UTF-8 (is it Windows-1252? set `encoding = windows-1252` in the profile)",
+                    location: SourceLocation(file: file, line: line))
             }
             return text
         case .windows1252:
@@ -83,14 +94,16 @@ public enum TextEncoding: String, Sendable, Codable, CaseIterable {
                 body = body.dropFirst(2)
             }
             guard body.count % 2 == 0 else {
-                throw LayoutError(code: "csv.encoding", message: "the file is not UTF-16: it has an odd number of bytes",
-                                     location: SourceLocation(file: file))
+                throw LayoutError(
+                    code: "csv.encoding", message: "the file is not UTF-16: it has an odd number of bytes",
+                    location: SourceLocation(file: file))
             }
             var units: [UInt16] = []
             units.reserveCapacity(body.count / 2)
             var index = body.startIndex
             while index < body.endIndex {
-                let first = UInt16(body[index]), second = UInt16(body[index + 1])
+                let first = UInt16(body[index])
+                let second = UInt16(body[index + 1])
                 units.append(bigEndian ? first << 8 | second : second << 8 | first)
                 index += 2
             }
@@ -106,15 +119,14 @@ public enum TextEncoding: String, Sendable, Codable, CaseIterable {
                 case .emptyInput:
                     return String(scalars)
                 case .error:
-                    throw LayoutError(code: "csv.encoding", message: "the file is not valid UTF-16 (a lone surrogate)",
-                                         location: SourceLocation(file: file, line: line))
+                    throw LayoutError(
+                        code: "csv.encoding", message: "the file is not valid UTF-16 (a lone surrogate)",
+                        location: SourceLocation(file: file, line: line))
                 }
             }
         }
     }
 }
-
-public import NightjarCore
 
 /// A text file decoded a chunk at a time: each piece ends on a character boundary, and an
 /// invalid byte is an error with its line, as `TextEncoding.decode` gives for the whole file.
@@ -143,15 +155,21 @@ final class TextChunks {
 
     /// What `auto` reads this source as: a byte-order mark, UTF-16 without one, else UTF-8 when
     /// the whole file is valid UTF-8 (read through once), else Windows-1252.
-    static func resolve(_ encoding: TextEncoding, source: any ByteSource, file: String?) throws(LayoutError) -> TextEncoding {
+    static func resolve(_ encoding: TextEncoding, source: any ByteSource, file: String?) throws(LayoutError)
+        -> TextEncoding
+    {
         try resolving(encoding, source: source, file: file).encoding
     }
 
     /// The encoding, and whether finding it read the whole file through as that encoding already.
-    static func resolving(_ encoding: TextEncoding, source: any ByteSource, file: String?) throws(LayoutError) -> (encoding: TextEncoding, validated: Bool) {
+    static func resolving(_ encoding: TextEncoding, source: any ByteSource, file: String?) throws(LayoutError) -> (
+        encoding: TextEncoding, validated: Bool
+    ) {
         guard encoding == .auto else { return (encoding, false) }
         let head: [UInt8]
-        do { head = try source.prefix(4096) } catch { throw LayoutError(code: error.code, message: error.message, location: error.location) }
+        do { head = try source.prefix(4096) } catch {
+            throw LayoutError(code: error.code, message: error.message, location: error.location)
+        }
         if let mark = TextEncoding.byteOrderMark(head) { return (mark, false) }
         let detected = TextEncoding.detect(head)
         if detected == .utf16LE || detected == .utf16BE { return (detected, false) }
@@ -217,7 +235,9 @@ final class TextChunks {
                     body -= 2
                 }
                 guard body % 2 == 0 else {
-                    throw LayoutError(code: "csv.encoding", message: "the file is not UTF-16: it has an odd number of bytes", location: SourceLocation(file: file))
+                    throw LayoutError(
+                        code: "csv.encoding", message: "the file is not UTF-16: it has an odd number of bytes",
+                        location: SourceLocation(file: file))
                 }
             default: break
             }
@@ -253,9 +273,11 @@ final class TextChunks {
                     case .emptyInput, .error: break loop
                     }
                 }
-                throw LayoutError(code: "csv.encoding",
-                                  message: "the file is not valid UTF-8 (is it Windows-1252? set `encoding = windows-1252` in the profile)",
-                                  location: SourceLocation(file: file, line: line))
+                throw LayoutError(
+                    code: "csv.encoding",
+                    message:
+                        "the file is not valid UTF-8 (is it Windows-1252? set `encoding = windows-1252` in the profile)",
+                    location: SourceLocation(file: file, line: line))
             }
             lineBase += body.reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
             return text
@@ -265,7 +287,10 @@ final class TextChunks {
             var end = bytes.count - bytes.count % 2
             if !atEnd, end >= 2 {
                 // Hold back a high surrogate whose pair is in the next chunk.
-                let unit = bigEndian ? UInt16(bytes[end - 2]) << 8 | UInt16(bytes[end - 1]) : UInt16(bytes[end - 1]) << 8 | UInt16(bytes[end - 2])
+                let unit =
+                    bigEndian
+                    ? UInt16(bytes[end - 2]) << 8 | UInt16(bytes[end - 1])
+                    : UInt16(bytes[end - 1]) << 8 | UInt16(bytes[end - 2])
                 if unit >= 0xD800 && unit < 0xDC00 { end -= 2 }
             }
             carry = Array(bytes[end...])
@@ -276,7 +301,9 @@ final class TextChunks {
             var iterator = AnyIterator<UInt16> {
                 guard index + 1 < end else { return nil }
                 defer { index += 2 }
-                return bigEndian ? UInt16(bytes[index]) << 8 | UInt16(bytes[index + 1]) : UInt16(bytes[index + 1]) << 8 | UInt16(bytes[index])
+                return bigEndian
+                    ? UInt16(bytes[index]) << 8 | UInt16(bytes[index + 1])
+                    : UInt16(bytes[index + 1]) << 8 | UInt16(bytes[index])
             }
             while true {
                 switch decoder.decode(&iterator) {
@@ -286,8 +313,9 @@ final class TextChunks {
                 case .emptyInput:
                     return String(scalars)
                 case .error:
-                    throw LayoutError(code: "csv.encoding", message: "the file is not valid UTF-16 (a lone surrogate)",
-                                      location: SourceLocation(file: file, line: lineBase + 1))
+                    throw LayoutError(
+                        code: "csv.encoding", message: "the file is not valid UTF-16 (a lone surrogate)",
+                        location: SourceLocation(file: file, line: lineBase + 1))
                 }
             }
         }
@@ -297,8 +325,10 @@ final class TextChunks {
 /// A UTF-8 delimited file (a catalogue, an alias list) split into rows a chunk at a time.
 public enum DelimitedFile {
     /// Each row of the file in order; a byte-order mark is skipped, invalid UTF-8 is an error with its line.
-    public static func forEachRow(_ source: any ByteSource, separator: Character = ",", file: String?,
-                                  _ body: (DelimitedText.Row) throws -> Void) throws {
+    public static func forEachRow(
+        _ source: any ByteSource, separator: Character = ",", file: String?,
+        _ body: (DelimitedText.Row) throws -> Void
+    ) throws {
         source.rewind()
         let text = TextChunks(source: source, encoding: .utf8, file: file)
         var parser = DelimitedText.Parser(separator: separator, file: file)

@@ -1,7 +1,7 @@
-public import NightjarCore
-import NightjarMarkup
 import CZlib
 import Foundation
+public import NightjarCore
+import NightjarMarkup
 
 /// Reads the worksheets of an .xlsx workbook: through its zip (zlib) and XML parts (libxml2 with
 /// no network access and no entity expansion), shared strings, inline strings, numbers with
@@ -17,7 +17,9 @@ public enum WorkbookReader {
     }
 
     /// The sheets a selection names, in workbook order.
-    public static func sheets(_ bytes: [UInt8], selection: LayoutProfile.SheetSelection, file: String?) throws(LayoutError) -> [Sheet] {
+    public static func sheets(_ bytes: [UInt8], selection: LayoutProfile.SheetSelection, file: String?)
+        throws(LayoutError) -> [Sheet]
+    {
         let workbook = try Workbook(bytes, file: file)
         let chosen = try workbook.chosen(selection)
         var result: [Sheet] = []
@@ -58,13 +60,18 @@ public enum WorkbookReader {
             case .all: return sheets
             case .number(let number):
                 guard number <= sheets.count else {
-                    throw LayoutError(code: "xlsx.no_sheet", message: "the workbook has \(sheets.count) sheet(s), not \(number)", location: SourceLocation(file: file))
+                    throw LayoutError(
+                        code: "xlsx.no_sheet", message: "the workbook has \(sheets.count) sheet(s), not \(number)",
+                        location: SourceLocation(file: file))
                 }
                 return [sheets[number - 1]]
             case .named(let name):
                 guard let sheet = sheets.first(where: { $0.name.caseInsensitiveCompare(name) == .orderedSame }) else {
-                    throw LayoutError(code: "xlsx.no_sheet", message: "the workbook has no sheet \"\(name)\" (it has: \(sheets.map(\.name).joined(separator: ", ")))",
-                                         location: SourceLocation(file: file))
+                    throw LayoutError(
+                        code: "xlsx.no_sheet",
+                        message:
+                            "the workbook has no sheet \"\(name)\" (it has: \(sheets.map(\.name).joined(separator: ", ")))",
+                        location: SourceLocation(file: file))
                 }
                 return [sheet]
             }
@@ -73,7 +80,9 @@ public enum WorkbookReader {
         /// A sheet's rows, from the start of its part.
         func rows(_ path: String, sheet: String) throws(LayoutError) -> SheetRows {
             guard let part = try archive.stream(path) else {
-                throw LayoutError(code: "xlsx.malformed", message: "the workbook has no worksheet \(path)", location: SourceLocation(file: file))
+                throw LayoutError(
+                    code: "xlsx.malformed", message: "the workbook has no worksheet \(path)",
+                    location: SourceLocation(file: file))
             }
             return SheetRows(part: part, sheet: sheet, shared: shared, styles: styles, file: file)
         }
@@ -88,7 +97,9 @@ public enum WorkbookReader {
 
     static func document(_ bytes: [UInt8], part: String, file: String?) throws(LayoutError) -> MarkupDocument {
         guard let document = MarkupDocument.xml(bytes) else {
-            throw LayoutError(code: "xlsx.malformed", message: "the part \(part) is not well-formed XML", location: SourceLocation(file: file))
+            throw LayoutError(
+                code: "xlsx.malformed", message: "the part \(part) is not well-formed XML",
+                location: SourceLocation(file: file))
         }
         return document
     }
@@ -96,12 +107,16 @@ public enum WorkbookReader {
     /// Every sheet's name and part, in workbook order.
     static func sheetPaths(_ archive: ZipArchive, file: String?) throws(LayoutError) -> [(name: String, path: String)] {
         guard let workbook = try archive.part("xl/workbook.xml") else {
-            throw LayoutError(code: "xlsx.malformed", message: "not an Excel workbook (no xl/workbook.xml)", location: SourceLocation(file: file))
+            throw LayoutError(
+                code: "xlsx.malformed", message: "not an Excel workbook (no xl/workbook.xml)",
+                location: SourceLocation(file: file))
         }
         let sheets = try document(workbook, part: "xl/workbook.xml", file: file).root?.descendants(named: "sheet") ?? []
         var targets: [String: String] = [:]
         if let rels = try archive.part("xl/_rels/workbook.xml.rels") {
-            for node in try document(rels, part: "xl/_rels/workbook.xml.rels", file: file).root?.descendants(named: "Relationship") ?? [] {
+            for node in try document(rels, part: "xl/_rels/workbook.xml.rels", file: file).root?.descendants(
+                named: "Relationship") ?? []
+            {
                 guard let id = node.attribute("Id"), var target = node.attribute("Target") else { continue }
                 if target.hasPrefix("/") { target.removeFirst() } else { target = "xl/" + target }
                 targets[id] = target
@@ -121,7 +136,11 @@ public enum WorkbookReader {
             // Runs (`r`) and plain text (`t`), but not phonetic guides (`rPh`).
             var text = ""
             for child in item.children {
-                if child.name == "t" { text += child.content } else if child.name == "r" { text += child.children(named: "t").map(\.content).joined() }
+                if child.name == "t" {
+                    text += child.content
+                } else if child.name == "r" {
+                    text += child.children(named: "t").map(\.content).joined()
+                }
             }
             return text
         }
@@ -134,8 +153,10 @@ public enum WorkbookReader {
     }
 
     static let builtInFormats: [Int: String] = [
-        0: "General", 1: "0", 2: "0.00", 3: "#,##0", 4: "#,##0.00", 9: "0%", 10: "0.00%", 11: "0.00E+00", 12: "# ?/?", 13: "# ??/??",
-        14: "mm-dd-yy", 15: "d-mmm-yy", 16: "d-mmm", 17: "mmm-yy", 22: "m/d/yy h:mm", 37: "#,##0 ;(#,##0)", 38: "#,##0 ;[Red](#,##0)",
+        0: "General", 1: "0", 2: "0.00", 3: "#,##0", 4: "#,##0.00", 9: "0%", 10: "0.00%", 11: "0.00E+00", 12: "# ?/?",
+        13: "# ??/??",
+        14: "mm-dd-yy", 15: "d-mmm-yy", 16: "d-mmm", 17: "mmm-yy", 22: "m/d/yy h:mm", 37: "#,##0 ;(#,##0)",
+        38: "#,##0 ;[Red](#,##0)",
         39: "#,##0.00;(#,##0.00)", 40: "#,##0.00;[Red](#,##0.00)", 48: "##0.0E+0", 49: "@",
     ]
 
@@ -143,7 +164,8 @@ public enum WorkbookReader {
         let document = try document(bytes, part: "xl/styles.xml", file: file)
         var custom: [Int: String] = [:]
         for format in document.root?.descendants(named: "numFmt") ?? [] {
-            guard let id = format.attribute("numFmtId").flatMap(Int.init), let code = format.attribute("formatCode") else { continue }
+            guard let id = format.attribute("numFmtId").flatMap(Int.init), let code = format.attribute("formatCode")
+            else { continue }
             custom[id] = code
         }
         let builtInDates: Set<Int> = [14, 15, 16, 17, 22, 27, 30, 36, 45, 46, 47, 50, 57]
@@ -153,10 +175,14 @@ public enum WorkbookReader {
             let id = xf.attribute("numFmtId").flatMap(Int.init) ?? 0
             let code = custom[id] ?? builtInFormats[id]
             styles.formats.append(code)
-            if builtInDates.contains(id) { styles.dates.insert(index) } else if let code = custom[id] {
+            if builtInDates.contains(id) {
+                styles.dates.insert(index)
+            } else if let code = custom[id] {
                 // A date format shows days or years; quoted literals and colours do not count.
-                let stripped = code.lowercased().replacingOccurrences(of: "\"[^\"]*\"", with: "", options: .regularExpression)
-                    .replacingOccurrences(of: "\\[[^\\]]*\\]", with: "", options: .regularExpression)
+                let stripped = code.lowercased().replacingOccurrences(
+                    of: "\"[^\"]*\"", with: "", options: .regularExpression
+                )
+                .replacingOccurrences(of: "\\[[^\\]]*\\]", with: "", options: .regularExpression)
                 if stripped.contains("d") || stripped.contains("yy") { styles.dates.insert(index) }
             }
         }
@@ -172,7 +198,8 @@ public enum WorkbookReader {
     /// is rounded to 6 decimals, beyond the precision any money cell was typed with.
     static func numberText(_ raw: String) -> String {
         guard raw.contains("e") || raw.contains("E") || raw.split(separator: ".").last.map({ $0.count > 6 }) == true,
-              let decimal = Decimal(string: raw) else { return raw }
+            let decimal = Decimal(string: raw)
+        else { return raw }
         var value = decimal
         var rounded = Decimal()
         NSDecimalRound(&rounded, &value, 6, .plain)
@@ -221,12 +248,16 @@ struct ZipArchive {
     /// What the archive is, for messages, and the code of its errors.
     let what: (name: String, code: String)
 
-    init(_ bytes: [UInt8], file: String?, what: (name: String, code: String) = ("workbook", "xlsx.malformed")) throws(LayoutError) {
+    init(_ bytes: [UInt8], file: String?, what: (name: String, code: String) = ("workbook", "xlsx.malformed"))
+        throws(LayoutError)
+    {
         self.bytes = bytes
         self.file = file
         self.what = what
         func failure(_ message: String) -> LayoutError {
-            LayoutError(code: what.code, message: "not a readable \(what.name): \(message)", location: SourceLocation(file: file))
+            LayoutError(
+                code: what.code, message: "not a readable \(what.name): \(message)",
+                location: SourceLocation(file: file))
         }
         func u16(_ at: Int) -> Int { at + 2 <= bytes.count ? Int(bytes[at]) | Int(bytes[at + 1]) << 8 : -1 }
         func u32(_ at: Int) -> Int { at + 4 <= bytes.count ? u16(at) | u16(at + 2) << 16 : -1 }
@@ -234,27 +265,39 @@ struct ZipArchive {
         var end = -1
         var position = bytes.count - 22
         while position >= max(0, bytes.count - 22 - 65_535) {
-            if u32(position) == 0x0605_4B50 { end = position; break }
+            if u32(position) == 0x0605_4B50 {
+                end = position
+                break
+            }
             position -= 1
         }
         guard end >= 0 else { throw failure("no zip directory (truncated?)") }
         let count = u16(end + 10)
         var cursor = u32(end + 16)
-        guard cursor >= 0, cursor < bytes.count, count >= 0 else { throw failure("the zip directory points outside the file") }
+        guard cursor >= 0, cursor < bytes.count, count >= 0 else {
+            throw failure("the zip directory points outside the file")
+        }
         var entries: [String: Entry] = [:]
         var names: [String] = []
         for _ in 0..<count {
             guard u32(cursor) == 0x0201_4B50 else { throw failure("a damaged zip directory entry") }
-            let method = u16(cursor + 10), compressed = u32(cursor + 20), size = u32(cursor + 24)
-            let nameLength = u16(cursor + 28), extraLength = u16(cursor + 30), commentLength = u16(cursor + 32)
+            let method = u16(cursor + 10)
+            let compressed = u32(cursor + 20)
+            let size = u32(cursor + 24)
+            let nameLength = u16(cursor + 28)
+            let extraLength = u16(cursor + 30)
+            let commentLength = u16(cursor + 32)
             let offset = u32(cursor + 42)
-            guard nameLength >= 0, cursor + 46 + nameLength <= bytes.count, compressed >= 0, size >= 0, offset >= 0 else {
+            guard nameLength >= 0, cursor + 46 + nameLength <= bytes.count, compressed >= 0, size >= 0, offset >= 0
+            else {
                 throw failure("a damaged zip directory entry")
             }
             let name = String(decoding: bytes[(cursor + 46)..<(cursor + 46 + nameLength)], as: UTF8.self)
             if entries[name] == nil { names.append(name) }
-            entries[name] = Entry(method: UInt16(method), crc32: UInt32(truncatingIfNeeded: u32(cursor + 16)), compressedSize: compressed, size: size,
-                                  localHeaderOffset: offset)
+            entries[name] = Entry(
+                method: UInt16(method), crc32: UInt32(truncatingIfNeeded: u32(cursor + 16)), compressedSize: compressed,
+                size: size,
+                localHeaderOffset: offset)
             cursor += 46 + nameLength + max(0, extraLength) + max(0, commentLength)
         }
         self.entries = entries
@@ -263,20 +306,29 @@ struct ZipArchive {
 
     /// Where the data of `name` starts; refused when its header, declared size (over
     /// `maximumSize`) or method is wrong.
-    func dataStart(_ name: String, _ entry: Entry, maximumSize: Int = WorkbookReader.maximumPartSize) throws(LayoutError) -> Int {
+    func dataStart(_ name: String, _ entry: Entry, maximumSize: Int = WorkbookReader.maximumPartSize)
+        throws(LayoutError) -> Int
+    {
         let code = what.code
         func failure(_ message: String) -> LayoutError {
             LayoutError(code: code, message: "\(name): \(message)", location: SourceLocation(file: file))
         }
         let header = entry.localHeaderOffset
-        guard header + 30 <= bytes.count, bytes[header] == 0x50, bytes[header + 1] == 0x4B, bytes[header + 2] == 3, bytes[header + 3] == 4 else {
+        guard header + 30 <= bytes.count, bytes[header] == 0x50, bytes[header + 1] == 0x4B, bytes[header + 2] == 3,
+            bytes[header + 3] == 4
+        else {
             throw failure("damaged local header")
         }
-        let start = header + 30 + (Int(bytes[header + 26]) | Int(bytes[header + 27]) << 8) + (Int(bytes[header + 28]) | Int(bytes[header + 29]) << 8)
+        let start =
+            header + 30 + (Int(bytes[header + 26]) | Int(bytes[header + 27]) << 8)
+            + (Int(bytes[header + 28]) | Int(bytes[header + 29]) << 8)
         guard start <= bytes.count, entry.compressedSize <= bytes.count - start else { throw failure("truncated data") }
         guard entry.size <= maximumSize else { throw failure("declares \(entry.size) bytes, over the limit") }
         switch entry.method {
-        case 0: guard entry.compressedSize == entry.size else { throw failure("its stored size differs from its declared size") }
+        case 0:
+            guard entry.compressedSize == entry.size else {
+                throw failure("its stored size differs from its declared size")
+            }
         case 8: break
         default: throw failure("compression method \(entry.method) is not supported")
         }

@@ -1,5 +1,5 @@
-public import NightjarCore
 import Foundation
+public import NightjarCore
 
 /// The separators an interchange declares in its ISA header.
 public struct X12Separators: Sendable, Equatable {
@@ -70,7 +70,8 @@ enum X12Text {
     @inline(__always)
     static func trimmed(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
         guard let base = bytes.baseAddress else { return bytes }
-        var start = 0, end = bytes.count
+        var start = 0
+        var end = bytes.count
         while start < end, base[start] == 32 || base[start] == 9 { start += 1 }
         while end > start, base[end - 1] == 32 || base[end - 1] == 9 { end -= 1 }
         return UnsafeBufferPointer(start: base + start, count: end - start)
@@ -143,7 +144,8 @@ struct X12SegmentView {
     @inline(__always)
     func element(_ index: Int) -> UnsafeBufferPointer<UInt8> {
         guard index < count else { return UnsafeBufferPointer(start: base, count: 0) }
-        let start = Int(bounds[2 * index]), end = Int(bounds[2 * index + 1])
+        let start = Int(bounds[2 * index])
+        let end = Int(bounds[2 * index + 1])
         return UnsafeBufferPointer(start: base + start, count: end - start)
     }
 
@@ -165,7 +167,8 @@ struct X12SegmentView {
     func element(_ index: Int, is text: StaticString) -> Bool {
         let bytes = element(index)
         return text.withUTF8Buffer { expected in
-            expected.count == bytes.count && (expected.count == 0 || memcmp(expected.baseAddress!, bytes.baseAddress!, expected.count) == 0)
+            expected.count == bytes.count
+                && (expected.count == 0 || memcmp(expected.baseAddress!, bytes.baseAddress!, expected.count) == 0)
         }
     }
 
@@ -183,8 +186,10 @@ struct X12SetView {
     @inline(__always)
     func view(_ record: Int) -> X12SegmentView {
         let entry = records[record]
-        return X12SegmentView(base: base, bounds: bounds + Int(entry.firstBound), count: Int(entry.count), tag: entry.tag, number: entry.number,
-                              component: component)
+        return X12SegmentView(
+            base: base, bounds: bounds + Int(entry.firstBound), count: Int(entry.count), tag: entry.tag,
+            number: entry.number,
+            component: component)
     }
 
     var header: X12SegmentView { view(0) }
@@ -224,8 +229,11 @@ struct X12SetStorage: Sendable {
         try bytes.withUnsafeBufferPointer { (base) throws(X12Error) -> T in
             try bounds.withUnsafeBufferPointer { (bounds) throws(X12Error) -> T in
                 try records.withUnsafeBufferPointer { (records) throws(X12Error) -> T in
-                    try body(X12SetView(base: base.baseAddress ?? UnsafePointer(bitPattern: 1)!, bounds: bounds.baseAddress ?? UnsafePointer(bitPattern: 4)!,
-                                        records: records, component: component))
+                    try body(
+                        X12SetView(
+                            base: base.baseAddress ?? UnsafePointer(bitPattern: 1)!,
+                            bounds: bounds.baseAddress ?? UnsafePointer(bitPattern: 4)!,
+                            records: records, component: component))
                 }
             }
         }
@@ -275,7 +283,8 @@ protocol X12Visitor {
 
 extension X12Visitor {
     mutating func groupEnded(functionalID: String, version: String, controlNumber: String, header: X12Segment) {}
-    mutating func interchangeEnded(separators: X12Separators, controlNumber: String, sender: String, receiver: String) {}
+    mutating func interchangeEnded(separators: X12Separators, controlNumber: String, sender: String, receiver: String) {
+    }
 }
 
 /// Reads X12 envelopes: separators from each ISA, several interchanges per file, and every
@@ -296,16 +305,26 @@ public enum X12Reader {
             var groups: [X12FunctionalGroup] = []
             var sets: [X12TransactionSet] = []
             mutating func transactionSet(_ set: X12SetView, length: Int, functionalID: String) throws(X12Error) {
-                sets.append(X12TransactionSet(identifier: set.identifier, controlNumber: set.controlNumber,
-                                              segments: (0..<set.segmentCount).map { X12Segment(set.segment($0)) },
-                                              header: X12Segment(set.header), storage: X12SetStorage(set, length: length)))
+                sets.append(
+                    X12TransactionSet(
+                        identifier: set.identifier, controlNumber: set.controlNumber,
+                        segments: (0..<set.segmentCount).map { X12Segment(set.segment($0)) },
+                        header: X12Segment(set.header), storage: X12SetStorage(set, length: length)))
             }
             mutating func groupEnded(functionalID: String, version: String, controlNumber: String, header: X12Segment) {
-                groups.append(X12FunctionalGroup(functionalID: functionalID, version: version, controlNumber: controlNumber, transactionSets: sets, header: header))
+                groups.append(
+                    X12FunctionalGroup(
+                        functionalID: functionalID, version: version, controlNumber: controlNumber,
+                        transactionSets: sets, header: header))
                 sets = []
             }
-            mutating func interchangeEnded(separators: X12Separators, controlNumber: String, sender: String, receiver: String) {
-                interchanges.append(X12Interchange(separators: separators, controlNumber: controlNumber, sender: sender, receiver: receiver, groups: groups))
+            mutating func interchangeEnded(
+                separators: X12Separators, controlNumber: String, sender: String, receiver: String
+            ) {
+                interchanges.append(
+                    X12Interchange(
+                        separators: separators, controlNumber: controlNumber, sender: sender, receiver: receiver,
+                        groups: groups))
                 groups = []
             }
         }
@@ -334,8 +353,12 @@ public enum X12Reader {
                 summary.transactionSets[set.identifier, default: 0] += 1
                 summary.segments += set.records.count
             }
-            mutating func groupEnded(functionalID: String, version: String, controlNumber: String, header: X12Segment) { summary.groups += 1 }
-            mutating func interchangeEnded(separators: X12Separators, controlNumber: String, sender: String, receiver: String) { summary.interchanges += 1 }
+            mutating func groupEnded(functionalID: String, version: String, controlNumber: String, header: X12Segment) {
+                summary.groups += 1
+            }
+            mutating func interchangeEnded(
+                separators: X12Separators, controlNumber: String, sender: String, receiver: String
+            ) { summary.interchanges += 1 }
         }
         var counter = Counter()
         try scan(source, file: file, &counter)
@@ -348,8 +371,10 @@ public enum X12Reader {
     /// Scans `source` with the visitor `make` builds around a handler that passes each document
     /// to `each`: an error `each` throws stops the reading (the handler answers false) and is
     /// rethrown as it was, in place of the stop the visitor then reports.
-    static func forEach<Document, Visitor: X12Visitor>(_ source: any ByteSource, file: String?, _ each: (Document) throws -> Void,
-                                                       visitor make: (@escaping (Document) -> Bool) -> Visitor) throws {
+    static func forEach<Document, Visitor: X12Visitor>(
+        _ source: any ByteSource, file: String?, _ each: (Document) throws -> Void,
+        visitor make: (@escaping (Document) -> Bool) -> Visitor
+    ) throws {
         try withoutActuallyEscaping(each) { each in
             var failure: (any Error)?
             var visitor = make { document in
@@ -368,7 +393,9 @@ public enum X12Reader {
         }
     }
 
-    static func scan<Visitor: X12Visitor>(_ source: any ByteSource, file: String?, _ visitor: inout Visitor) throws(X12Error) {
+    static func scan<Visitor: X12Visitor>(_ source: any ByteSource, file: String?, _ visitor: inout Visitor)
+        throws(X12Error)
+    {
         let scanner = X12Scanner(source: source, file: file)
         defer { scanner.release() }
         try scanner.run(&visitor)
@@ -388,15 +415,24 @@ public enum X12Reader {
 
     /// Reads the ISA header's separators: the element separator is the byte after "ISA"; ISA16
     /// (one byte) follows the 16th element separator; the segment terminator follows it.
-    static func separators(_ bytes: [UInt8], at start: Int, segment: Int, file: String?) throws(X12Error) -> (X12Separators, headerEnd: Int, elements: [String]) {
-        try bytes.withUnsafeBufferPointer { (buffer) throws(X12Error) in try separators(buffer, at: start, segment: segment, file: file) }
+    static func separators(_ bytes: [UInt8], at start: Int, segment: Int, file: String?) throws(X12Error) -> (
+        X12Separators, headerEnd: Int, elements: [String]
+    ) {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(X12Error) in
+            try separators(buffer, at: start, segment: segment, file: file)
+        }
     }
 
-    static func separators(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, segment: Int, file: String?) throws(X12Error) -> (X12Separators, headerEnd: Int, elements: [String]) {
-        guard start + 4 < bytes.count else { throw X12Error(.badHeader, "the ISA segment is cut short", segment: segment, file: file) }
+    static func separators(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, segment: Int, file: String?)
+        throws(X12Error) -> (X12Separators, headerEnd: Int, elements: [String])
+    {
+        guard start + 4 < bytes.count else {
+            throw X12Error(.badHeader, "the ISA segment is cut short", segment: segment, file: file)
+        }
         let element = bytes[start + 3]
         guard element != 10, element != 13, !isAlphanumeric(element) else {
-            throw X12Error(.badHeader, "the ISA element separator is not a separator character", segment: segment, file: file)
+            throw X12Error(
+                .badHeader, "the ISA element separator is not a separator character", segment: segment, file: file)
         }
         var cursor = start + 3
         var separatorsSeen = 0
@@ -417,16 +453,24 @@ public enum X12Reader {
         let terminator = bytes[cursor + 1]
         fields.append(X12Text.text([component]))
         guard component != element, terminator != element, terminator != component, !isAlphanumeric(terminator) else {
-            throw X12Error(.badHeader, "the ISA separators are not distinct (element \(show(element)), component \(show(component)), segment \(show(terminator)))",
-                           segment: segment, file: file)
+            throw X12Error(
+                .badHeader,
+                "the ISA separators are not distinct (element \(show(element)), component \(show(component)), segment \(show(terminator)))",
+                segment: segment, file: file)
         }
         let repetitionText = fields[10]
         var repetition: UInt8?
-        if let version = Int(fields[11].trimmingCharacters(in: .whitespaces)), version >= 402, repetitionText.utf8.count == 1,
-           let byte = repetitionText.utf8.first, !isAlphanumeric(byte), byte != element, byte != component, byte != terminator {
+        if let version = Int(fields[11].trimmingCharacters(in: .whitespaces)), version >= 402,
+            repetitionText.utf8.count == 1,
+            let byte = repetitionText.utf8.first, !isAlphanumeric(byte), byte != element, byte != component,
+            byte != terminator
+        {
             repetition = byte
         }
-        return (X12Separators(element: element, component: component, repetition: repetition, segment: terminator), cursor + 2, fields)
+        return (
+            X12Separators(element: element, component: component, repetition: repetition, segment: terminator),
+            cursor + 2, fields
+        )
     }
 
     @inline(__always)
@@ -440,7 +484,9 @@ public enum X12Reader {
 
     static func skipLineBreaks(_ bytes: [UInt8], from start: Int, terminator: UInt8) -> Int {
         var cursor = start
-        while cursor < bytes.count, (bytes[cursor] == 10 || bytes[cursor] == 13) && bytes[cursor] != terminator { cursor += 1 }
+        while cursor < bytes.count, (bytes[cursor] == 10 || bytes[cursor] == 13) && bytes[cursor] != terminator {
+            cursor += 1
+        }
         return cursor
     }
 }
@@ -512,7 +558,8 @@ final class X12Scanner {
         var count = boundsCount
         var elementStart = start
         var index = start
-        let elementPattern = UInt64(element) &* X12Scanner.ones, terminatorPattern = UInt64(terminator) &* X12Scanner.ones
+        let elementPattern = UInt64(element) &* X12Scanner.ones
+        let terminatorPattern = UInt64(terminator) &* X12Scanner.ones
         while index + 8 <= stop {
             // Eight bytes hold at most eight separators (sixteen bounds) and the final pair.
             if count + 18 > boundsCapacity { reserveBounds(count + 18, keeping: count) }
@@ -607,7 +654,10 @@ final class X12Scanner {
         }
         if limit == capacity {
             guard capacity < X12Reader.maximumTransactionSetBytes else {
-                throw failure(.tooLarge, "a transaction set is longer than \(X12Reader.maximumTransactionSetBytes / 1_048_576) MiB", records.first?.number)
+                throw failure(
+                    .tooLarge,
+                    "a transaction set is longer than \(X12Reader.maximumTransactionSetBytes / 1_048_576) MiB",
+                    records.first?.number)
             }
             let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
             larger.update(from: buffer, count: limit)
@@ -634,7 +684,9 @@ final class X12Scanner {
     /// Skips what may stand between interchanges (and a byte-order mark at the very start).
     func skipNoise(atStart: Bool) throws(X12Error) {
         anchor = cursor
-        if atStart, try ensure(3), buffer[cursor] == 0xEF, buffer[cursor + 1] == 0xBB, buffer[cursor + 2] == 0xBF { cursor += 3 }
+        if atStart, try ensure(3), buffer[cursor] == 0xEF, buffer[cursor + 1] == 0xBB, buffer[cursor + 2] == 0xBF {
+            cursor += 3
+        }
         while true {
             while cursor < limit, X12Reader.isNoise(buffer[cursor]) { cursor += 1 }
             anchor = cursor
@@ -664,9 +716,12 @@ final class X12Scanner {
         anchor = cursor
         _ = try ensure(256)
         let (separators, headerEnd, isaFields) = try UnsafeBufferPointer(start: buffer + cursor, count: limit - cursor)
-            .withMemoryRebound(to: UInt8.self) { (bytes) throws(X12Error) in try X12Reader.separators(bytes, at: 0, segment: firstSegment, file: file) }
+            .withMemoryRebound(to: UInt8.self) { (bytes) throws(X12Error) in
+                try X12Reader.separators(bytes, at: 0, segment: firstSegment, file: file)
+            }
         cursor += headerEnd
-        let element = separators.element, terminator = separators.segment
+        let element = separators.element
+        let terminator = separators.segment
         let maximumLength = X12Reader.maximumSegmentLength
         var number = firstSegment
         var groups = 0
@@ -678,7 +733,9 @@ final class X12Scanner {
         while true {
             // Line breaks between segments (unless one is the terminator).
             while true {
-                while cursor < limit, (buffer[cursor] == 10 || buffer[cursor] == 13) && buffer[cursor] != terminator { cursor += 1 }
+                while cursor < limit, (buffer[cursor] == 10 || buffer[cursor] == 13) && buffer[cursor] != terminator {
+                    cursor += 1
+                }
                 if cursor < limit || atEnd { break }
                 if !inSet { anchor = cursor }
                 try refill()
@@ -689,7 +746,10 @@ final class X12Scanner {
                 boundsCount = 0
             }
             guard cursor < limit else {
-                let open = inSet ? "inside transaction set \(setControl): no SE" : group.map { "inside functional group \($0.control): no GE" } ?? "before IEA"
+                let open =
+                    inSet
+                    ? "inside transaction set \(setControl): no SE"
+                    : group.map { "inside functional group \($0.control): no GE" } ?? "before IEA"
                 throw failure(.truncated, "the file ends \(open)", number)
             }
             // The segment's end: its terminator, or the end of the file. Most segments lie whole in
@@ -699,7 +759,9 @@ final class X12Scanner {
             var end = 0
             var terminated = false
             let split: Bool
-            if let found = scanSegment(from: cursor, element: element, terminator: terminator, maximumLength: maximumLength) {
+            if let found = scanSegment(
+                from: cursor, element: element, terminator: terminator, maximumLength: maximumLength)
+            {
                 end = found
                 terminated = true
                 split = true
@@ -708,14 +770,17 @@ final class X12Scanner {
             }
             while !split {
                 let window = min(limit - cursor, maximumLength + 1)
-                if window > scanned, let found = memchr(buffer + cursor + scanned, Int32(terminator), window - scanned) {
+                if window > scanned, let found = memchr(buffer + cursor + scanned, Int32(terminator), window - scanned)
+                {
                     end = buffer.distance(to: found.assumingMemoryBound(to: UInt8.self))
                     terminated = true
                     break
                 }
                 scanned = window
                 if window == maximumLength + 1 {
-                    throw failure(.tooLarge, "a segment is longer than \(maximumLength) bytes (wrong segment terminator?)", number + 1)
+                    throw failure(
+                        .tooLarge, "a segment is longer than \(maximumLength) bytes (wrong segment terminator?)",
+                        number + 1)
                 }
                 if atEnd {
                     end = limit
@@ -729,7 +794,9 @@ final class X12Scanner {
             cursor = terminated ? end + 1 : end
             if !terminated && contentEnd == start { continue }
             number += 1
-            if number - firstSegment > X12Reader.maximumSegments { throw failure(.tooLarge, "more than \(X12Reader.maximumSegments) segments", number) }
+            if number - firstSegment > X12Reader.maximumSegments {
+                throw failure(.tooLarge, "more than \(X12Reader.maximumSegments) segments", number)
+            }
             // Elements, as offsets from the anchor (the last one without the line break before the terminator).
             if split {
                 bounds[boundsCount - 1] = Int32(truncatingIfNeeded: contentEnd - anchor)
@@ -738,45 +805,59 @@ final class X12Scanner {
             }
             let elementCount = (boundsCount - Int(firstBound)) / 2
             // The id: one to three letters or digits.
-            var idStart = start, idEnd = Int(bounds[Int(firstBound) + 1]) + anchor
+            var idStart = start
+            var idEnd = Int(bounds[Int(firstBound) + 1]) + anchor
             while idStart < idEnd, buffer[idStart] == 32 || buffer[idStart] == 9 { idStart += 1 }
             while idEnd > idStart, buffer[idEnd - 1] == 32 || buffer[idEnd - 1] == 9 { idEnd -= 1 }
             var tagValue: UInt32 = 0
             var validID = idEnd > idStart && idEnd - idStart <= 3
             if validID {
                 for position in idStart..<idEnd {
-                    guard X12Reader.isAlphanumeric(buffer[position]) else { validID = false; break }
+                    guard X12Reader.isAlphanumeric(buffer[position]) else {
+                        validID = false
+                        break
+                    }
                     tagValue = tagValue << 8 | UInt32(buffer[position])
                 }
             }
             guard validID else {
-                let shown = X12Text.text(UnsafeBufferPointer(start: buffer + start, count: min(contentEnd - start, 80))).prefix(20)
+                let shown = X12Text.text(UnsafeBufferPointer(start: buffer + start, count: min(contentEnd - start, 80)))
+                    .prefix(20)
                 throw failure(.unexpectedSegment, "\"\(shown)\" is not a segment (wrong separator?)", number)
             }
             let tag = X12Tag(value: tagValue)
             records.append(SegmentRecord(tag: tag, number: number, firstBound: firstBound, count: Int32(elementCount)))
-            let segment = X12SegmentView(base: buffer + anchor, bounds: bounds + Int(firstBound),
-                                         count: elementCount, tag: tag, number: number, component: separators.component)
+            let segment = X12SegmentView(
+                base: buffer + anchor, bounds: bounds + Int(firstBound),
+                count: elementCount, tag: tag, number: number, component: separators.component)
             switch tag {
             case .gs:
-                guard group == nil else { throw failure(.unexpectedSegment, "GS before the previous group's GE", number) }
+                guard group == nil else {
+                    throw failure(.unexpectedSegment, "GS before the previous group's GE", number)
+                }
                 group = (segment[1], segment[8], segment[6], X12Segment(segment))
             case .ge:
                 guard let current = group, !inSet else {
-                    throw failure(.unexpectedSegment, inSet ? "GE inside a transaction set (no SE)" : "GE without GS", number)
+                    throw failure(
+                        .unexpectedSegment, inSet ? "GE inside a transaction set (no SE)" : "GE without GS", number)
                 }
                 guard segment[2] == current.control else {
                     throw failure(.controlMismatch, "GE02 is \(segment[2]) but GS06 is \(current.control)", number)
                 }
                 guard segment.integer(1) == setCount else {
-                    throw failure(.countMismatch, "GE01 says \(segment[1]) transaction sets, the group has \(setCount)", number)
+                    throw failure(
+                        .countMismatch, "GE01 says \(segment[1]) transaction sets, the group has \(setCount)", number)
                 }
-                visitor.groupEnded(functionalID: current.functionalID, version: current.version, controlNumber: current.control, header: current.header)
+                visitor.groupEnded(
+                    functionalID: current.functionalID, version: current.version, controlNumber: current.control,
+                    header: current.header)
                 groups += 1
                 group = nil
                 setCount = 0
             case .st:
-                guard group != nil else { throw failure(.unexpectedSegment, "ST outside a functional group (no GS)", number) }
+                guard group != nil else {
+                    throw failure(.unexpectedSegment, "ST outside a functional group (no GS)", number)
+                }
                 guard !inSet else { throw failure(.unexpectedSegment, "ST before the previous set's SE", number) }
                 inSet = true
                 setControl = segment[2]
@@ -788,32 +869,42 @@ final class X12Scanner {
                 }
                 let count = records.count
                 guard segment.integer(1) == count else {
-                    throw failure(.countMismatch, "SE01 says \(segment[1]) segments, the transaction set has \(count)", number)
+                    throw failure(
+                        .countMismatch, "SE01 says \(segment[1]) segments, the transaction set has \(count)", number)
                 }
                 _ = setIdentifier
                 let length = end - anchor
                 try records.withUnsafeBufferPointer { (recordsBuffer) throws(X12Error) in
-                    let set = X12SetView(base: buffer + anchor, bounds: bounds, records: recordsBuffer, component: separators.component)
+                    let set = X12SetView(
+                        base: buffer + anchor, bounds: bounds, records: recordsBuffer, component: separators.component)
                     try visitor.transactionSet(set, length: length, functionalID: group?.functionalID ?? "")
                 }
                 setCount += 1
                 inSet = false
             case .iea:
-                guard group == nil else { throw failure(.unexpectedSegment, "IEA inside a functional group (no GE)", number) }
+                guard group == nil else {
+                    throw failure(.unexpectedSegment, "IEA inside a functional group (no GE)", number)
+                }
                 guard segment[2] == isaFields[12] else {
                     throw failure(.controlMismatch, "IEA02 is \(segment[2]) but ISA13 is \(isaFields[12])", number)
                 }
                 guard segment.integer(1) == groups else {
-                    throw failure(.countMismatch, "IEA01 says \(segment[1]) functional groups, the interchange has \(groups)", number)
+                    throw failure(
+                        .countMismatch, "IEA01 says \(segment[1]) functional groups, the interchange has \(groups)",
+                        number)
                 }
-                visitor.interchangeEnded(separators: separators, controlNumber: isaFields[12], sender: isaFields[5].trimmingCharacters(in: .whitespaces),
-                                         receiver: isaFields[7].trimmingCharacters(in: .whitespaces))
+                visitor.interchangeEnded(
+                    separators: separators, controlNumber: isaFields[12],
+                    sender: isaFields[5].trimmingCharacters(in: .whitespaces),
+                    receiver: isaFields[7].trimmingCharacters(in: .whitespaces))
                 anchor = cursor
                 return number
             case .isa:
                 throw failure(.unexpectedSegment, "ISA before the previous interchange's IEA", number)
             default:
-                guard inSet else { throw failure(.unexpectedSegment, "\(segment.id) outside a transaction set", number) }
+                guard inSet else {
+                    throw failure(.unexpectedSegment, "\(segment.id) outside a transaction set", number)
+                }
             }
         }
     }

@@ -30,19 +30,28 @@ public enum ZipAttachment {
     public static func open(_ bytes: [UInt8], name: String, limits: Limits = Limits()) throws(LayoutError) -> Contents {
         let archive = try ZipArchive(bytes, file: name, what: ("zip archive", "zip.malformed"))
         func refuse(_ message: String) -> LayoutError {
-            LayoutError(code: "zip.refused", message: "\(name): \(message); the archive was not opened", location: SourceLocation(file: name))
+            LayoutError(
+                code: "zip.refused", message: "\(name): \(message); the archive was not opened",
+                location: SourceLocation(file: name))
         }
         let files = archive.names.filter { !$0.hasSuffix("/") }
-        if files.count > limits.maximumEntries { throw refuse("it holds \(files.count) files, more than \(limits.maximumEntries)") }
+        if files.count > limits.maximumEntries {
+            throw refuse("it holds \(files.count) files, more than \(limits.maximumEntries)")
+        }
         var total = 0
         for file in files {
             guard let entry = archive.entries[file] else { continue }
             if entry.size > 64 * 1024, entry.size / max(1, entry.compressedSize) > limits.maximumRatio {
-                throw refuse("\(file) inflates \(entry.size / max(1, entry.compressedSize)) times its size (a zip bomb?)")
+                throw refuse(
+                    "\(file) inflates \(entry.size / max(1, entry.compressedSize)) times its size (a zip bomb?)")
             }
-            if entry.size > limits.maximumEntryBytes { throw refuse("\(file) would inflate to \(entry.size) bytes, more than \(limits.maximumEntryBytes)") }
+            if entry.size > limits.maximumEntryBytes {
+                throw refuse("\(file) would inflate to \(entry.size) bytes, more than \(limits.maximumEntryBytes)")
+            }
             total += entry.size
-            if total > limits.maximumTotalBytes { throw refuse("its files would inflate to more than \(limits.maximumTotalBytes) bytes") }
+            if total > limits.maximumTotalBytes {
+                throw refuse("its files would inflate to more than \(limits.maximumTotalBytes) bytes")
+            }
         }
         var entries: [Entry] = []
         var skipped = archive.names.filter { $0.hasSuffix("/") }.map { "\($0): a folder" }

@@ -1,6 +1,6 @@
+import Foundation
 public import NightjarCore
 public import NightjarHTTP
-import Foundation
 import Synchronization
 
 /// A file on a drop server, as a listing and a stat show it.
@@ -55,7 +55,8 @@ public final class SFTPDrop: FileDropTransport {
     /// A path as SFTP commands take it: quoted, the home folder implied for `~/`.
     static func commandPath(_ path: String) -> String {
         let relative = path.hasPrefix("~/") ? String(path.dropFirst(2)) : path
-        return "\"" + relative.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        return "\"" + relative.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            + "\""
     }
 
     public func signIn() async throws {
@@ -69,7 +70,9 @@ public final class SFTPDrop: FileDropTransport {
         request.namesOnly = true
         request.maximumBytes = 16 * 1024 * 1024
         let body = try await connection.perform(request).body
-        return String(decoding: body, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init).filter { $0 != "." && $0 != ".." }
+        return String(decoding: body, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init).filter {
+            $0 != "." && $0 != ".."
+        }
     }
 
     public func stat(_ path: String) async throws -> RemoteFile? {
@@ -104,12 +107,15 @@ public final class RecordedDrop: FileDropTransport {
     public init(folder: String) throws {
         self.folder = folder
         guard let data = FileManager.default.contents(atPath: folder + "/listing.json") else {
-            throw GeneralError(code: "drop.missing", message: "no recorded drop at \(folder) (listing.json)", exitStatus: .noInput)
+            throw GeneralError(
+                code: "drop.missing", message: "no recorded drop at \(folder) (listing.json)", exitStatus: .noInput)
         }
         do {
             files = try JSONDecoder().decode([RemoteFile].self, from: data)
         } catch {
-            throw GeneralError(code: "drop.invalid", message: "\(folder)/listing.json is not a recorded listing (\(error))", exitStatus: .dataError)
+            throw GeneralError(
+                code: "drop.invalid", message: "\(folder)/listing.json is not a recorded listing (\(error))",
+                exitStatus: .dataError)
         }
     }
 
@@ -144,12 +150,14 @@ public final class RecordedDrop: FileDropTransport {
         try FileManager.default.createDirectory(atPath: folder + "/files", withIntermediateDirectories: true)
         for (file, bytes) in files {
             let path = folder + "/files" + storedPath(file.path)
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try SecureFile.writeAtomically(Redactor.shared.redact(bytes: bytes), to: path, mode: 0o644)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try SecureFile.writeAtomically(Array(try encoder.encode(files.map(\.0))) + [10], to: folder + "/listing.json", mode: 0o644)
+        try SecureFile.writeAtomically(
+            Array(try encoder.encode(files.map(\.0))) + [10], to: folder + "/listing.json", mode: 0o644)
     }
 }
 

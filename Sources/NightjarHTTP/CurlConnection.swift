@@ -1,7 +1,7 @@
 import CCurl
+import Foundation
 public import NightjarCore
 import NightjarCrypto
-import Foundation
 import Synchronization
 
 /// One libcurl connection to a mail or file server (IMAP, SMTP, SFTP), kept open across the
@@ -81,10 +81,16 @@ public final class CurlConnection: @unchecked Sendable {
         _ = CurlConnection.globalInit
         self.settings = settings
         queue = DispatchQueue(label: "nightjar-connection")
-        secrets = [settings.password, settings.bearerToken, settings.keyPassphrase].compactMap { $0 }.filter { !$0.isEmpty }
+        secrets = [settings.password, settings.bearerToken, settings.keyPassphrase].compactMap { $0 }.filter {
+            !$0.isEmpty
+        }
         for secret in secrets { Redactor.shared.register(text: secret) }
-        if let key = settings.privateKey { memoryFiles.append(try MemoryFile(Array(key.utf8), name: "nightjar-ssh-key")) }
-        if let line = settings.knownHosts { memoryFiles.append(try MemoryFile(Array((line + "\n").utf8), name: "nightjar-known-hosts")) }
+        if let key = settings.privateKey {
+            memoryFiles.append(try MemoryFile(Array(key.utf8), name: "nightjar-ssh-key"))
+        }
+        if let line = settings.knownHosts {
+            memoryFiles.append(try MemoryFile(Array((line + "\n").utf8), name: "nightjar-known-hosts"))
+        }
         easy = curl_easy_init()
         guard easy != nil else { throw TransferError.other("cannot create a libcurl handle") }
     }
@@ -171,7 +177,8 @@ public final class CurlConnection: @unchecked Sendable {
             _ = ccurl_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, buffer.baseAddress)
             _ = ccurl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
             _ = ccurl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
-            _ = ccurl_easy_setopt_long(easy, CURLOPT_USE_SSL, Int(settings.allowPlaintext ? CURLUSESSL_TRY.rawValue : CURLUSESSL_ALL.rawValue))
+            _ = ccurl_easy_setopt_long(
+                easy, CURLOPT_USE_SSL, Int(settings.allowPlaintext ? CURLUSESSL_TRY.rawValue : CURLUSESSL_ALL.rawValue))
             if let ca = settings.tls.caBundle { _ = ccurl_easy_setopt_ptr(easy, CURLOPT_CAINFO, ca) }
             _ = ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, settings.connectTimeout.milliseconds)
             _ = ccurl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, settings.transferTimeout.milliseconds)
@@ -187,11 +194,15 @@ public final class CurlConnection: @unchecked Sendable {
                     types |= Int(CURLSSH_AUTH_PUBLICKEY)
                     _ = ccurl_easy_setopt_ptr(easy, CURLOPT_SSH_PRIVATE_KEYFILE, memoryFiles[0].path)
                     _ = ccurl_easy_setopt_ptr(easy, CURLOPT_SSH_PUBLIC_KEYFILE, "")
-                    if let passphrase = settings.keyPassphrase { _ = ccurl_easy_setopt_ptr(easy, CURLOPT_KEYPASSWD, passphrase) }
+                    if let passphrase = settings.keyPassphrase {
+                        _ = ccurl_easy_setopt_ptr(easy, CURLOPT_KEYPASSWD, passphrase)
+                    }
                 }
                 if settings.password != nil { types |= Int(CURLSSH_AUTH_PASSWORD) | Int(CURLSSH_AUTH_KEYBOARD) }
                 _ = ccurl_easy_setopt_long(easy, CURLOPT_SSH_AUTH_TYPES, types)
-                guard settings.knownHosts != nil, let hosts = memoryFiles.last else { throw TransferError.hostKeyUnpinned }
+                guard settings.knownHosts != nil, let hosts = memoryFiles.last else {
+                    throw TransferError.hostKeyUnpinned
+                }
                 _ = ccurl_easy_setopt_ptr(easy, CURLOPT_SSH_KNOWNHOSTS, hosts.path)
                 _ = ccurl_easy_setopt_ptr(easy, CURLOPT_SSH_KEYDATA, context)
                 _ = ccurl_easy_setopt_ssh_key_callback(easy) { _, _, found, match, context in
@@ -199,10 +210,17 @@ public final class CurlConnection: @unchecked Sendable {
                     if match == CURLKHMATCH_OK { return Int32(CURLKHSTAT_FINE.rawValue) }
                     var fingerprint = "an unknown key"
                     if let found, let key = found.pointee.key {
-                        let raw = found.pointee.len > 0 ? Array(UnsafeRawBufferPointer(start: key, count: found.pointee.len)) : Array(Data(base64Encoded: String(cString: key)) ?? Data())
-                        fingerprint = "SHA256:" + Data(SHA256.hash(raw)).base64EncodedString().replacingOccurrences(of: "=", with: "")
+                        let raw =
+                            found.pointee.len > 0
+                            ? Array(UnsafeRawBufferPointer(start: key, count: found.pointee.len))
+                            : Array(Data(base64Encoded: String(cString: key)) ?? Data())
+                        fingerprint =
+                            "SHA256:"
+                            + Data(SHA256.hash(raw)).base64EncodedString().replacingOccurrences(of: "=", with: "")
                     }
-                    state.hostKeyProblem = match == CURLKHMATCH_MISMATCH ? .hostKeyChanged(found: fingerprint) : .hostKeyUnknown(found: fingerprint)
+                    state.hostKeyProblem =
+                        match == CURLKHMATCH_MISMATCH
+                        ? .hostKeyChanged(found: fingerprint) : .hostKeyUnknown(found: fingerprint)
                     return Int32(CURLKHSTAT_REJECT.rawValue)
                 }
             }
@@ -212,9 +230,13 @@ public final class CurlConnection: @unchecked Sendable {
                 _ = ccurl_easy_setopt_long(easy, CURLOPT_FILETIME, 1)
             }
             if request.namesOnly { _ = ccurl_easy_setopt_long(easy, CURLOPT_DIRLISTONLY, 1) }
-            if !request.afterCommands.isEmpty { _ = ccurl_easy_setopt_slist(easy, CURLOPT_POSTQUOTE, list(request.afterCommands)) }
+            if !request.afterCommands.isEmpty {
+                _ = ccurl_easy_setopt_slist(easy, CURLOPT_POSTQUOTE, list(request.afterCommands))
+            }
             if let from = request.mailFrom { _ = ccurl_easy_setopt_ptr(easy, CURLOPT_MAIL_FROM, from) }
-            if !request.mailRecipients.isEmpty { _ = ccurl_easy_setopt_slist(easy, CURLOPT_MAIL_RCPT, list(request.mailRecipients)) }
+            if !request.mailRecipients.isEmpty {
+                _ = ccurl_easy_setopt_slist(easy, CURLOPT_MAIL_RCPT, list(request.mailRecipients))
+            }
             if request.upload != nil {
                 _ = ccurl_easy_setopt_long(easy, CURLOPT_UPLOAD, 1)
                 _ = ccurl_easy_setopt_off(easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(state.upload.count))
@@ -225,7 +247,10 @@ public final class CurlConnection: @unchecked Sendable {
                     let left = state.upload.count - state.uploaded
                     let chunk = min(room, left)
                     guard chunk > 0, let data else { return 0 }
-                    state.upload.withUnsafeBytes { UnsafeMutableRawPointer(data).copyMemory(from: $0.baseAddress! + state.uploaded, byteCount: chunk) }
+                    state.upload.withUnsafeBytes {
+                        UnsafeMutableRawPointer(data).copyMemory(
+                            from: $0.baseAddress! + state.uploaded, byteCount: chunk)
+                    }
                     state.uploaded += chunk
                     return chunk
                 }
@@ -238,7 +263,9 @@ public final class CurlConnection: @unchecked Sendable {
                     state.tooLarge = true
                     return 0
                 }
-                if let data, length > 0 { state.received.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length)) }
+                if let data, length > 0 {
+                    state.received.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
+                }
                 return length
             }
             _ = ccurl_easy_setopt_long(easy, CURLOPT_NOPROGRESS, 0)
@@ -251,7 +278,8 @@ public final class CurlConnection: @unchecked Sendable {
             _ = ccurl_easy_setopt_ptr(easy, CURLOPT_DEBUGDATA, context)
             _ = ccurl_easy_setopt_debug_callback(easy) { _, type, data, size, context in
                 let state = Unmanaged<TransferState>.fromOpaque(context!).takeUnretainedValue()
-                guard let data, type == CURLINFO_TEXT || type == CURLINFO_HEADER_IN || type == CURLINFO_HEADER_OUT else { return 0 }
+                guard let data, type == CURLINFO_TEXT || type == CURLINFO_HEADER_IN || type == CURLINFO_HEADER_OUT
+                else { return 0 }
                 let text = String(decoding: UnsafeRawBufferPointer(start: data, count: min(size, 4096)), as: UTF8.self)
                 let mark = type == CURLINFO_HEADER_OUT ? "> " : type == CURLINFO_HEADER_IN ? "< " : "* "
                 state.connection.recordTrace(text, mark: mark)
@@ -266,7 +294,9 @@ public final class CurlConnection: @unchecked Sendable {
                 ccurl_easy_getinfo_long(easy, CURLINFO_FILETIME, &time)
                 ccurl_easy_getinfo_off(easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length)
             }
-            return Response(body: state.received, fileTime: time >= 0 ? Int64(time) : nil, contentLength: length >= 0 ? Int64(length) : nil)
+            return Response(
+                body: state.received, fileTime: time >= 0 ? Int64(time) : nil,
+                contentLength: length >= 0 ? Int64(length) : nil)
         }
         let detail = String(cString: errorBuffer.withUnsafeBufferPointer { $0.baseAddress! })
         let message = Redactor.shared.redact(detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail)
@@ -285,10 +315,13 @@ public final class CurlConnection: @unchecked Sendable {
                 return words[...index].joined(separator: " ") + " " + Redactor.marker
             }
             if upper == "AUTHENTICATE" || upper == "AUTH", index <= 1 {
-                return words.count > index + 2 ? words[...(index + 1)].joined(separator: " ") + " " + Redactor.marker : line
+                return words.count > index + 2
+                    ? words[...(index + 1)].joined(separator: " ") + " " + Redactor.marker : line
             }
         }
-        let base64 = line.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "+/=-_".unicodeScalars.contains($0) }
+        let base64 = line.unicodeScalars.allSatisfy {
+            CharacterSet.alphanumerics.contains($0) || "+/=-_".unicodeScalars.contains($0)
+        }
         return words.count == 1 && base64 && line.count >= 8 ? Redactor.marker : line
     }
 
@@ -299,7 +332,9 @@ public final class CurlConnection: @unchecked Sendable {
         for raw in text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline) {
             var line = String(raw)
             if mark == "> " { line = CurlConnection.maskSignIn(line) }
-            for secret in secrets where line.contains(secret) { line = line.replacingOccurrences(of: secret, with: Redactor.marker) }
+            for secret in secrets where line.contains(secret) {
+                line = line.replacingOccurrences(of: secret, with: Redactor.marker)
+            }
             lines.append(mark + Redactor.shared.redact(line))
         }
         traceLines.withLock { trace in
@@ -350,8 +385,10 @@ public enum TransferError: NightjarError, Equatable {
         switch self {
         case .loginDenied(let detail): "the server refused the sign-in: \(detail)"
         case .hostKeyChanged(let found): "the server presented host key \(found), not the one pinned in the credential"
-        case .hostKeyUnknown(let found): "the pinned known_hosts line does not name this host and port (the server presented \(found))"
-        case .hostKeyUnpinned: "no host key is pinned: the credential needs a known_hosts field (ssh-keyscan -p PORT HOST)"
+        case .hostKeyUnknown(let found):
+            "the pinned known_hosts line does not name this host and port (the server presented \(found))"
+        case .hostKeyUnpinned:
+            "no host key is pinned: the credential needs a known_hosts field (ssh-keyscan -p PORT HOST)"
         case .connectFailed(let detail): "could not connect: \(detail)"
         case .tls(let detail): "TLS failed: \(detail)"
         case .timeout(let detail): "the server did not answer in time: \(detail)"
@@ -370,13 +407,15 @@ public enum TransferError: NightjarError, Equatable {
         case CURLE_LOGIN_DENIED, CURLE_AUTH_ERROR: return .loginDenied(message)
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT: return .connectFailed(message)
         case CURLE_OPERATION_TIMEDOUT: return .timeout(message)
-        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE, CURLE_USE_SSL_FAILED:
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE,
+            CURLE_USE_SSL_FAILED:
             return .tls(message)
         case CURLE_REMOTE_FILE_NOT_FOUND, CURLE_REMOTE_ACCESS_DENIED: return .notFound(message)
         case CURLE_QUOTE_ERROR: return .commandFailed(message)
         case CURLE_ABORTED_BY_CALLBACK where cancelled: return .cancelled
         case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING: return .connectFailed(message)
-        case CURLE_SSH where message.lowercased().contains("auth") || message.lowercased().contains("username/password"):
+        case CURLE_SSH
+        where message.lowercased().contains("auth") || message.lowercased().contains("username/password"):
             return .loginDenied(message)
         default: return .other("\(message) (curl \(code.rawValue))")
         }

@@ -44,8 +44,11 @@ final class Transfer: @unchecked Sendable {
     var recordsSentHeaders = false
     var sentHeaders: [(name: String, value: String)] = []
 
-    init(id: UInt64, url: String, method: HTTPMethod, headerLines: [String], body: [UInt8], limits: TransferLimits, tls: TLSSettings,
-         share: UnsafeMutableRawPointer?) {
+    init(
+        id: UInt64, url: String, method: HTTPMethod, headerLines: [String], body: [UInt8], limits: TransferLimits,
+        tls: TLSSettings,
+        share: UnsafeMutableRawPointer?
+    ) {
         self.id = id
         self.url = url
         self.method = method
@@ -163,7 +166,9 @@ final class CurlLoop: @unchecked Sendable {
         _ = ccurl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
         _ = ccurl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
         if let ca = transfer.tls.caBundle { _ = ccurl_easy_setopt_ptr(easy, CURLOPT_CAINFO, ca) }
-        if let certificate = transfer.tls.clientCertificate { _ = ccurl_easy_setopt_ptr(easy, CURLOPT_SSLCERT, certificate) }
+        if let certificate = transfer.tls.clientCertificate {
+            _ = ccurl_easy_setopt_ptr(easy, CURLOPT_SSLCERT, certificate)
+        }
         if let key = transfer.tls.clientKey { _ = ccurl_easy_setopt_ptr(easy, CURLOPT_SSLKEY, key) }
         if !transfer.tls.resolve.isEmpty {
             for entry in transfer.tls.resolve { transfer.resolveList = curl_slist_append(transfer.resolveList, entry) }
@@ -172,17 +177,24 @@ final class CurlLoop: @unchecked Sendable {
         _ = ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, transfer.limits.connectTimeout.milliseconds)
         _ = ccurl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, transfer.limits.totalTimeout.milliseconds)
         _ = ccurl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, transfer.limits.lowSpeedBytesPerSecond)
-        _ = ccurl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, max(1, transfer.limits.lowSpeedTime.milliseconds / 1000))
-        _ = ccurl_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, transfer.errorBuffer.withUnsafeMutableBufferPointer { $0.baseAddress })
+        _ = ccurl_easy_setopt_long(
+            easy, CURLOPT_LOW_SPEED_TIME, max(1, transfer.limits.lowSpeedTime.milliseconds / 1000))
+        _ = ccurl_easy_setopt_ptr(
+            easy, CURLOPT_ERRORBUFFER, transfer.errorBuffer.withUnsafeMutableBufferPointer { $0.baseAddress })
         _ = ccurl_easy_setopt_ptr(easy, CURLOPT_COOKIEFILE, "")
         if let share = transfer.share { _ = ccurl_easy_setopt_ptr(easy, CURLOPT_SHARE, share) }
         switch transfer.method {
         case .get: _ = ccurl_easy_setopt_long(easy, CURLOPT_HTTPGET, 1)
         case .head: _ = ccurl_easy_setopt_long(easy, CURLOPT_NOBODY, 1)
         case .post, .put, .delete:
-            if transfer.method != .post { _ = ccurl_easy_setopt_ptr(easy, CURLOPT_CUSTOMREQUEST, transfer.method.rawValue) }
+            if transfer.method != .post {
+                _ = ccurl_easy_setopt_ptr(easy, CURLOPT_CUSTOMREQUEST, transfer.method.rawValue)
+            }
             _ = ccurl_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(transfer.body.count))
-            transfer.body.withUnsafeBytes { _ = ccurl_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)) }
+            transfer.body.withUnsafeBytes {
+                _ = ccurl_easy_setopt_ptr(
+                    easy, CURLOPT_COPYPOSTFIELDS, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1))
+            }
         }
         var list: UnsafeMutablePointer<curl_slist>?
         for line in transfer.headerLines + ["Expect:"] { list = curl_slist_append(list, line) }
@@ -218,8 +230,11 @@ final class CurlLoop: @unchecked Sendable {
                 // A new response (after 100 Continue): start over.
                 transfer.headers = []
             } else if let colon = line.firstIndex(of: 58) {
-                transfer.headers.append((String(decoding: CurlLoop.trimmed(line[..<colon]), as: UTF8.self),
-                                         String(decoding: CurlLoop.trimmed(line[(colon + 1)...]), as: UTF8.self)))
+                transfer.headers.append(
+                    (
+                        String(decoding: CurlLoop.trimmed(line[..<colon]), as: UTF8.self),
+                        String(decoding: CurlLoop.trimmed(line[(colon + 1)...]), as: UTF8.self)
+                    ))
             }
             return length
         }
@@ -233,8 +248,11 @@ final class CurlLoop: @unchecked Sendable {
                 transfer.sentHeaders = []
                 for line in block.split(separator: 10).dropFirst() {
                     guard let colon = line.firstIndex(of: 58) else { continue }
-                    transfer.sentHeaders.append((String(decoding: CurlLoop.trimmed(line[..<colon]), as: UTF8.self),
-                                                 String(decoding: CurlLoop.trimmed(line[(colon + 1)...]), as: UTF8.self)))
+                    transfer.sentHeaders.append(
+                        (
+                            String(decoding: CurlLoop.trimmed(line[..<colon]), as: UTF8.self),
+                            String(decoding: CurlLoop.trimmed(line[(colon + 1)...]), as: UTF8.self)
+                        ))
                 }
                 return 0
             }
@@ -253,14 +271,17 @@ final class CurlLoop: @unchecked Sendable {
         if result == CURLE_OK, let sink = transfer.sink {
             var declared: curl_off_t = -1
             ccurl_easy_getinfo_off(easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &declared)
-            if declared >= 0 && Int(declared) != sink.count && transfer.headers.allSatisfy({ $0.name.lowercased() != "content-encoding" }) {
+            if declared >= 0 && Int(declared) != sink.count
+                && transfer.headers.allSatisfy({ $0.name.lowercased() != "content-encoding" })
+            {
                 finish(easy, transfer, error: HTTPError.truncated)
                 return
             }
         }
         if result == CURLE_OK {
-            let response = RawResponse(status: status, headers: transfer.headers, url: finalURL, body: transfer.received,
-                                       sentHeaders: transfer.recordsSentHeaders ? transfer.sentHeaders : nil)
+            let response = RawResponse(
+                status: status, headers: transfer.headers, url: finalURL, body: transfer.received,
+                sentHeaders: transfer.recordsSentHeaders ? transfer.sentHeaders : nil)
             finish(easy, transfer, response: response)
         } else {
             finish(easy, transfer, error: error(for: result, transfer))
@@ -274,15 +295,19 @@ final class CurlLoop: @unchecked Sendable {
         case CURLE_URL_MALFORMAT: return .invalidURL(transfer.url)
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT: return .connectFailed(message)
         case CURLE_OPERATION_TIMEDOUT:
-            if message.lowercased().contains("connect") || message.contains("Connection timed out") { return .connectTimeout }
+            if message.lowercased().contains("connect") || message.contains("Connection timed out") {
+                return .connectTimeout
+            }
             if message.lowercased().contains("less than") { return .stalled }
             return .totalTimeout
         case CURLE_WRITE_ERROR where transfer.malformedHeader: return .malformedResponse("a header line is too long")
-        case CURLE_WRITE_ERROR: return transfer.tooLarge ? .responseTooLarge(transfer.limits.maximumResponseBytes) : .other(message)
+        case CURLE_WRITE_ERROR:
+            return transfer.tooLarge ? .responseTooLarge(transfer.limits.maximumResponseBytes) : .other(message)
         case CURLE_PARTIAL_FILE: return .truncated
         case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING: return .connectionReset
         case CURLE_WEIRD_SERVER_REPLY, CURLE_UNSUPPORTED_PROTOCOL: return .malformedResponse(message)
-        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE: return .tls(message)
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CACERT_BADFILE:
+            return .tls(message)
         case CURLE_BAD_CONTENT_ENCODING: return .malformedResponse(message)
         default:
             if transfer.malformedHeader { return .malformedResponse("a header line is too long") }
@@ -290,7 +315,9 @@ final class CurlLoop: @unchecked Sendable {
         }
     }
 
-    private func finish(_ easy: UnsafeMutableRawPointer, _ transfer: Transfer, response: RawResponse? = nil, error: (any Error)? = nil) {
+    private func finish(
+        _ easy: UnsafeMutableRawPointer, _ transfer: Transfer, response: RawResponse? = nil, error: (any Error)? = nil
+    ) {
         curl_multi_remove_handle(multi, easy)
         active[easy] = nil
         curl_easy_cleanup(easy)
@@ -300,7 +327,11 @@ final class CurlLoop: @unchecked Sendable {
         transfer.resolveList = nil
         let continuation = transfer.continuation
         transfer.continuation = nil
-        if let response { continuation?.resume(returning: response) } else { continuation?.resume(throwing: error ?? HTTPError.cancelled) }
+        if let response {
+            continuation?.resume(returning: response)
+        } else {
+            continuation?.resume(throwing: error ?? HTTPError.cancelled)
+        }
     }
 }
 
@@ -311,7 +342,8 @@ extension CurlLoop {
     /// Bytes without leading and trailing spaces, tabs and line endings.
     static func trimmed(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
         func isSpace(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 13 || byte == 10 }
-        var start = bytes.startIndex, end = bytes.endIndex
+        var start = bytes.startIndex
+        var end = bytes.endIndex
         while start < end, isSpace(bytes[start]) { start += 1 }
         while end > start, isSpace(bytes[end - 1]) { end -= 1 }
         return bytes[start..<end]

@@ -1,6 +1,6 @@
+import Foundation
 import NightjarCore
 import NightjarCrypto
-import Foundation
 
 /// Where a download streams: a temporary file (0600) and a running SHA-256.
 final class DownloadSink: @unchecked Sendable {
@@ -59,7 +59,9 @@ extension HTTPSession {
     /// Streams a response body to a temporary file, checks it is complete, hashes it, and moves it
     /// atomically to `directory/name` (sanitised). A truncated or failed download leaves nothing
     /// behind that looks complete.
-    public func download(_ request: HTTPRequest, to directory: String, name: String? = nil) async throws -> DownloadedFile {
+    public func download(_ request: HTTPRequest, to directory: String, name: String? = nil) async throws
+        -> DownloadedFile
+    {
         let sink = try DownloadSink(directory: directory)
         var succeeded = false
         defer { if !succeeded { sink.discard() } }
@@ -67,15 +69,19 @@ extension HTTPSession {
         guard (200..<300).contains(response.status) else {
             throw HTTPError.other("the download answered HTTP \(response.status)")
         }
-        guard fsync(sink.descriptor) == 0, close(sink.descriptor) == 0 else { throw HTTPError.other("cannot write the download to disk") }
+        guard fsync(sink.descriptor) == 0, close(sink.descriptor) == 0 else {
+            throw HTTPError.other("cannot write the download to disk")
+        }
         let serverName = HTTPSession.fileName(fromContentDisposition: response.header("Content-Disposition"))
-        let chosen = HTTPSession.sanitise(name ?? serverName ?? URL(string: response.url)?.lastPathComponent ?? "download")
+        let chosen = HTTPSession.sanitise(
+            name ?? serverName ?? URL(string: response.url)?.lastPathComponent ?? "download")
         let target = directory + "/" + chosen
         guard rename(sink.path, target) == 0 else { throw HTTPError.other("cannot move the download into place") }
         try? SecureFile.syncDirectory(directory)
         succeeded = true
-        return DownloadedFile(path: target, size: sink.count, sha256: sink.hasher.finalize().hexString, serverFileName: serverName,
-                              contentType: response.header("Content-Type"))
+        return DownloadedFile(
+            path: target, size: sink.count, sha256: sink.hasher.finalize().hexString, serverFileName: serverName,
+            contentType: response.header("Content-Type"))
     }
 
     /// `attachment; filename="remit 2026-11.csv"` → `remit 2026-11.csv`.
@@ -93,10 +99,11 @@ extension HTTPSession {
 
     /// `sanitise` the long way, for any name.
     static func cleaned(_ name: String) -> String {
-        var cleaned = String(name.unicodeScalars.map { scalar -> Character in
-            if scalar == "/" || scalar == "\\" || scalar.value < 0x20 || scalar.value == 0x7F { return "_" }
-            return Character(scalar)
-        })
+        var cleaned = String(
+            name.unicodeScalars.map { scalar -> Character in
+                if scalar == "/" || scalar == "\\" || scalar.value < 0x20 || scalar.value == 0x7F { return "_" }
+                return Character(scalar)
+            })
         while cleaned.contains("..") { cleaned = cleaned.replacingOccurrences(of: "..", with: "_") }
         while cleaned.hasPrefix(".") { cleaned.removeFirst() }
         cleaned = String(cleaned.prefix(200)).trimmingCharacters(in: .whitespaces)
@@ -108,7 +115,8 @@ extension HTTPSession {
     static func isSafeASCIIName(_ name: String) -> Bool {
         let utf8 = name.utf8
         guard let first = utf8.first, let last = utf8.last, utf8.count <= 200, first != UInt8(ascii: "."),
-              first != UInt8(ascii: " "), last != UInt8(ascii: " ") else { return false }
+            first != UInt8(ascii: " "), last != UInt8(ascii: " ")
+        else { return false }
         var previous: UInt8 = 0
         for byte in utf8 {
             if byte < 0x20 || byte >= 0x7F || byte == UInt8(ascii: "/") || byte == UInt8(ascii: "\\") { return false }

@@ -1,5 +1,5 @@
-import NightjarCore
 import Foundation
+import NightjarCore
 import Synchronization
 
 /// Records a session's exchanges as a HAR 1.2 file (opens in any browser's developer tools), so a
@@ -31,14 +31,21 @@ public final class HARRecorder: Sendable {
 
     public var count: Int { entries.withLock { $0.count } }
 
-    func record(_ request: HTTPRequest, _ response: HTTPResponse?, _ error: (any Error)?, started: Date, sentHeaders: [(String, String)]) {
-        let entry = Entry(started: started, milliseconds: Date().timeIntervalSince(started) * 1000, request: request, sentHeaders: sentHeaders,
-                          response: response, error: error.map { "\($0)" })
+    func record(
+        _ request: HTTPRequest, _ response: HTTPResponse?, _ error: (any Error)?, started: Date,
+        sentHeaders: [(String, String)]
+    ) {
+        let entry = Entry(
+            started: started, milliseconds: Date().timeIntervalSince(started) * 1000, request: request,
+            sentHeaders: sentHeaders,
+            response: response, error: error.map { "\($0)" })
         entries.withLock { $0.append(entry) }
     }
 
     /// The value, or the redaction marker when the field name looks like a secret or a one-time value.
-    public static func mask(_ name: String, _ value: String) -> String { RecordingMask().isMasked(name) ? Redactor.marker : value }
+    public static func mask(_ name: String, _ value: String) -> String {
+        RecordingMask().isMasked(name) ? Redactor.marker : value
+    }
 
     /// A JSON body with sensitive-looking keys masked, at any depth.
     public static func maskJSON(_ bytes: [UInt8]) -> String? { RecordingMask().json(bytes) }
@@ -55,46 +62,99 @@ public final class HARRecorder: Sendable {
             out.raw(number == 0 ? "\n{" : ",\n{")
             let request = entry.request
             let (body, contentType) = request.body.encoded()
-            out.key("startedDateTime"); out.string(entry.started.iso8601Milliseconds); out.raw(",")
-            out.key("time"); out.number(entry.milliseconds); out.raw(",")
-            out.key("request"); out.raw("{")
-            out.key("method"); out.string(request.method.rawValue); out.raw(",")
-            out.key("url"); out.string(mask.url(request.fullURL)); out.raw(",")
-            out.key("httpVersion"); out.string("HTTP/1.1"); out.raw(",")
-            out.key("headers"); out.pairs(entry.sentHeaders.map { ($0.0, mask.header($0.0, $0.1)) }); out.raw(",")
-            out.key("queryString"); out.pairs(request.query.map { ($0.0, mask.field($0.0, $0.1)) }); out.raw(",")
-            out.key("cookies"); out.raw("[],")
-            out.key("headersSize"); out.raw("-1,")
-            out.key("bodySize"); out.number(Double(body.count))
+            out.key("startedDateTime")
+            out.string(entry.started.iso8601Milliseconds)
+            out.raw(",")
+            out.key("time")
+            out.number(entry.milliseconds)
+            out.raw(",")
+            out.key("request")
+            out.raw("{")
+            out.key("method")
+            out.string(request.method.rawValue)
+            out.raw(",")
+            out.key("url")
+            out.string(mask.url(request.fullURL))
+            out.raw(",")
+            out.key("httpVersion")
+            out.string("HTTP/1.1")
+            out.raw(",")
+            out.key("headers")
+            out.pairs(entry.sentHeaders.map { ($0.0, mask.header($0.0, $0.1)) })
+            out.raw(",")
+            out.key("queryString")
+            out.pairs(request.query.map { ($0.0, mask.field($0.0, $0.1)) })
+            out.raw(",")
+            out.key("cookies")
+            out.raw("[],")
+            out.key("headersSize")
+            out.raw("-1,")
+            out.key("bodySize")
+            out.number(Double(body.count))
             switch request.body {
             case .none: break
             case .form(let fields):
-                out.raw(","); out.key("postData"); out.raw("{")
-                out.key("mimeType"); out.string(contentType ?? ""); out.raw(",")
-                out.key("params"); out.pairs(fields.map { ($0.0, mask.field($0.0, $0.1)) }); out.raw(",")
-                out.key("text"); out.string(mask.formText(fields)); out.raw("}")
+                out.raw(",")
+                out.key("postData")
+                out.raw("{")
+                out.key("mimeType")
+                out.string(contentType ?? "")
+                out.raw(",")
+                out.key("params")
+                out.pairs(fields.map { ($0.0, mask.field($0.0, $0.1)) })
+                out.raw(",")
+                out.key("text")
+                out.string(mask.formText(fields))
+                out.raw("}")
             case .json(let bytes):
-                out.raw(","); out.key("postData"); out.raw("{")
-                out.key("mimeType"); out.string("application/json"); out.raw(",")
-                out.key("text"); out.string(mask.json(bytes) ?? Redactor.marker); out.raw("}")
+                out.raw(",")
+                out.key("postData")
+                out.raw("{")
+                out.key("mimeType")
+                out.string("application/json")
+                out.raw(",")
+                out.key("text")
+                out.string(mask.json(bytes) ?? Redactor.marker)
+                out.raw("}")
             case .raw, .multipart:
-                out.raw(","); out.key("postData"); out.raw("{")
-                out.key("mimeType"); out.string(contentType ?? ""); out.raw(",")
-                out.key("text"); out.string("[\(body.count) bytes not recorded]"); out.raw("}")
+                out.raw(",")
+                out.key("postData")
+                out.raw("{")
+                out.key("mimeType")
+                out.string(contentType ?? "")
+                out.raw(",")
+                out.key("text")
+                out.string("[\(body.count) bytes not recorded]")
+                out.raw("}")
             }
             out.raw("},")
-            out.key("response"); out.raw("{")
+            out.key("response")
+            out.raw("{")
             if let response = entry.response {
                 let shown = response.body.prefix(maximumBodyBytes)
                 let type = response.header("Content-Type") ?? ""
-                out.key("status"); out.number(Double(response.status)); out.raw(",")
-                out.key("statusText"); out.string(""); out.raw(",")
-                out.key("httpVersion"); out.string("HTTP/1.1"); out.raw(",")
-                out.key("headers"); out.pairs(response.headers.map { ($0.name, mask.header($0.name, $0.value)) }); out.raw(",")
-                out.key("cookies"); out.raw("[],")
-                out.key("content"); out.raw("{")
-                out.key("size"); out.number(Double(response.body.count)); out.raw(",")
-                out.key("mimeType"); out.string(type); out.raw(",")
+                out.key("status")
+                out.number(Double(response.status))
+                out.raw(",")
+                out.key("statusText")
+                out.string("")
+                out.raw(",")
+                out.key("httpVersion")
+                out.string("HTTP/1.1")
+                out.raw(",")
+                out.key("headers")
+                out.pairs(response.headers.map { ($0.name, mask.header($0.name, $0.value)) })
+                out.raw(",")
+                out.key("cookies")
+                out.raw("[],")
+                out.key("content")
+                out.raw("{")
+                out.key("size")
+                out.number(Double(response.body.count))
+                out.raw(",")
+                out.key("mimeType")
+                out.string(type)
+                out.raw(",")
                 out.key("text")
                 let lowered = type.lowercased()
                 if RecordingMask.has(lowered, "json"), let masked = mask.json(response.body) {
@@ -104,18 +164,32 @@ public final class HARRecorder: Sendable {
                     out.string(bytes: shown)
                 }
                 out.raw("},")
-                out.key("redirectURL"); out.string(mask.url(response.header("Location") ?? "")); out.raw(",")
-                out.key("headersSize"); out.raw("-1,")
-                out.key("bodySize"); out.number(Double(response.body.count))
+                out.key("redirectURL")
+                out.string(mask.url(response.header("Location") ?? ""))
+                out.raw(",")
+                out.key("headersSize")
+                out.raw("-1,")
+                out.key("bodySize")
+                out.number(Double(response.body.count))
             } else {
-                out.key("status"); out.raw("0,")
-                out.key("statusText"); out.string(entry.error ?? ""); out.raw(",")
-                out.key("httpVersion"); out.string("HTTP/1.1"); out.raw(",")
-                out.raw("\"headers\":[],\"cookies\":[],\"content\":{\"size\":0,\"mimeType\":\"\"},\"redirectURL\":\"\",\"headersSize\":-1,\"bodySize\":-1")
+                out.key("status")
+                out.raw("0,")
+                out.key("statusText")
+                out.string(entry.error ?? "")
+                out.raw(",")
+                out.key("httpVersion")
+                out.string("HTTP/1.1")
+                out.raw(",")
+                out.raw(
+                    "\"headers\":[],\"cookies\":[],\"content\":{\"size\":0,\"mimeType\":\"\"},\"redirectURL\":\"\",\"headersSize\":-1,\"bodySize\":-1"
+                )
             }
             out.raw("},")
             out.raw("\"cache\":{},")
-            out.key("timings"); out.raw("{\"send\":0,\"wait\":"); out.number(entry.milliseconds); out.raw(",\"receive\":0}")
+            out.key("timings")
+            out.raw("{\"send\":0,\"wait\":")
+            out.number(entry.milliseconds)
+            out.raw(",\"receive\":0}")
             out.raw("}")
         }
         out.raw("\n]}}\n")
@@ -147,7 +221,11 @@ struct JSONText {
     }
 
     mutating func number(_ value: Double) {
-        if value == value.rounded(), abs(value) < 1e15 { bytes.append(contentsOf: String(Int64(value)).utf8) } else { bytes.append(contentsOf: "\(value)".utf8) }
+        if value == value.rounded(), abs(value) < 1e15 {
+            bytes.append(contentsOf: String(Int64(value)).utf8)
+        } else {
+            bytes.append(contentsOf: "\(value)".utf8)
+        }
     }
 
     mutating func string(_ text: String) {
@@ -158,7 +236,11 @@ struct JSONText {
     /// A body: its bytes as text (valid UTF-8 as is, anything else repaired).
     mutating func string<C: Collection>(bytes body: C) where C.Element == UInt8 {
         let array = Array(body)
-        if let text = String(validating: array, as: UTF8.self) { string(text) } else { string(String(decoding: array, as: UTF8.self)) }
+        if let text = String(validating: array, as: UTF8.self) {
+            string(text)
+        } else {
+            string(String(decoding: array, as: UTF8.self))
+        }
     }
 
     mutating func pairs(_ items: [(String, String)]) {

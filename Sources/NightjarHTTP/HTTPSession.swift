@@ -1,6 +1,6 @@
-import NightjarCore
 import CCurl
 import Foundation
+import NightjarCore
 import Synchronization
 
 /// How failed requests are tried again.
@@ -113,13 +113,18 @@ public final class HTTPSession: @unchecked Sendable {
     public let recorder: HARRecorder?
 
     public static let defaultHeaders: [(String, String)] = [
-        ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36 Nightjar/0.1"),
+        (
+            "User-Agent",
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36 Nightjar/0.1"
+        ),
         ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,application/json;q=0.8,*/*;q=0.7"),
         ("Accept-Language", "en-US,en;q=0.9"),
     ]
 
-    public init(limits: TransferLimits = TransferLimits(), tls: TLSSettings = TLSSettings(), retry: RetryPolicy = RetryPolicy(),
-                limiter: OriginLimiter? = nil, recorder: HARRecorder? = nil) {
+    public init(
+        limits: TransferLimits = TransferLimits(), tls: TLSSettings = TLSSettings(), retry: RetryPolicy = RetryPolicy(),
+        limiter: OriginLimiter? = nil, recorder: HARRecorder? = nil
+    ) {
         self.recorder = recorder
         _ = CurlLoop.shared
         share = curl_share_init()
@@ -147,24 +152,33 @@ public final class HTTPSession: @unchecked Sendable {
         var redirects = 0
         while true {
             let response = try await sendWithRetries(current, sink: sink)
-            guard followRedirects, [301, 302, 303, 307, 308].contains(response.status), let location = response.header("Location") else {
+            guard followRedirects, [301, 302, 303, 307, 308].contains(response.status),
+                let location = response.header("Location")
+            else {
                 return response
             }
             sink?.reset()
             redirects += 1
             if redirects > limits.maximumRedirects { throw HTTPError.tooManyRedirects(limits.maximumRedirects) }
             guard let target = URL(string: location, relativeTo: URL(string: response.url))?.absoluteURL,
-                  let scheme = target.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
+                let scheme = target.scheme?.lowercased(), scheme == "http" || scheme == "https"
+            else {
                 throw HTTPError.invalidURL(location)
             }
-            if HTTPSession.scheme(of: response.url) == "https" && scheme == "http" { throw HTTPError.downgradeRedirect(target.absoluteString) }
+            if HTTPSession.scheme(of: response.url) == "https" && scheme == "http" {
+                throw HTTPError.downgradeRedirect(target.absoluteString)
+            }
             if [307, 308].contains(response.status) {
-                if case .none = current.body {} else if HTTPSession.origin(of: target.absoluteString) != HTTPSession.origin(of: response.url) {
+                if case .none = current.body {
+                } else if HTTPSession.origin(of: target.absoluteString) != HTTPSession.origin(of: response.url) {
                     throw HTTPError.crossOriginBodyRedirect(HTTPSession.origin(of: target.absoluteString))
                 }
-                current = HTTPRequest(current.method, target.absoluteString, headers: current.headers, body: current.body, retryable: current.retryable)
+                current = HTTPRequest(
+                    current.method, target.absoluteString, headers: current.headers, body: current.body,
+                    retryable: current.retryable)
             } else {
-                current = HTTPRequest(current.method == .head ? .head : .get, target.absoluteString, headers: current.headers)
+                current = HTTPRequest(
+                    current.method == .head ? .head : .get, target.absoluteString, headers: current.headers)
             }
         }
     }
@@ -191,11 +205,17 @@ public final class HTTPSession: @unchecked Sendable {
                     return response
                 }
                 // One gate per origin: every session of the run waits with this one.
-                if let limiter { await limiter.pause(origin, until: until) } else { try await Task.sleep(until: until, clock: .continuous) }
+                if let limiter {
+                    await limiter.pause(origin, until: until)
+                } else {
+                    try await Task.sleep(until: until, clock: .continuous)
+                }
                 sink?.reset()
                 continue
-            } catch let error as HTTPError where error.isTransient && attempt < retry.maximumAttempts
-                        && (repeatable && sink == nil || error.neverReachedServer) {
+            } catch let error as HTTPError
+                where error.isTransient && attempt < retry.maximumAttempts
+                && (repeatable && sink == nil || error.neverReachedServer)
+            {
                 let wait = backoff(attempt)
                 if let deadline = retry.deadline, ContinuousClock.now + wait > deadline { throw error }
                 try await Task.sleep(for: wait)
@@ -225,9 +245,13 @@ public final class HTTPSession: @unchecked Sendable {
 
     private func sendOnce(_ request: HTTPRequest, sink: DownloadSink?) async throws -> HTTPResponse {
         let url = request.fullURL
-        guard let scheme = HTTPSession.scheme(of: url), scheme == "http" || scheme == "https" else { throw HTTPError.invalidURL(url) }
+        guard let scheme = HTTPSession.scheme(of: url), scheme == "http" || scheme == "https" else {
+            throw HTTPError.invalidURL(url)
+        }
         let (body, contentType) = request.body.encoded()
-        var headers = HTTPSession.defaultHeaders.filter { name, _ in !request.headers.contains { $0.0.caseInsensitiveCompare(name) == .orderedSame } }
+        var headers = HTTPSession.defaultHeaders.filter { name, _ in
+            !request.headers.contains { $0.0.caseInsensitiveCompare(name) == .orderedSame }
+        }
         headers += request.headers
         if let contentType, !headers.contains(where: { $0.0.caseInsensitiveCompare("Content-Type") == .orderedSame }) {
             headers.append(("Content-Type", contentType))
@@ -242,8 +266,9 @@ public final class HTTPSession: @unchecked Sendable {
         let origin = HTTPSession.origin(of: url)
         if let limiter { await limiter.acquire(origin) }
         defer { if let limiter { Task { await limiter.release(origin) } } }
-        let transfer = Transfer(id: CurlLoop.shared.nextID(), url: url, method: request.method,
-                                headerLines: headers.map { "\($0.0): \($0.1)" }, body: body, limits: limits, tls: tls, share: share)
+        let transfer = Transfer(
+            id: CurlLoop.shared.nextID(), url: url, method: request.method,
+            headerLines: headers.map { "\($0.0): \($0.1)" }, body: body, limits: limits, tls: tls, share: share)
         transfer.sink = sink
         transfer.freshConnection = !(request.retryable ?? (request.method.isIdempotent || retry.allowNonIdempotent))
         transfer.recordsSentHeaders = recorder != nil
@@ -252,9 +277,14 @@ public final class HTTPSession: @unchecked Sendable {
             let raw = try await CurlLoop.shared.perform(transfer)
             let response = HTTPResponse(status: raw.status, headers: raw.headers, url: raw.url, body: raw.body)
             state.withLock { $0.referer = raw.url }
-            recorder?.record(request, sink == nil ? response : HTTPResponse(status: response.status, headers: response.headers, url: response.url,
-                                                                          body: Array("[download: \(sink!.count) bytes]".utf8)), nil, started: started,
-                             sentHeaders: raw.sentHeaders.map { $0.map { ($0.name, $0.value) } } ?? headers)
+            recorder?.record(
+                request,
+                sink == nil
+                    ? response
+                    : HTTPResponse(
+                        status: response.status, headers: response.headers, url: response.url,
+                        body: Array("[download: \(sink!.count) bytes]".utf8)), nil, started: started,
+                sentHeaders: raw.sentHeaders.map { $0.map { ($0.name, $0.value) } } ?? headers)
             return response
         } catch {
             recorder?.record(request, nil, error, started: started, sentHeaders: headers)
@@ -264,7 +294,9 @@ public final class HTTPSession: @unchecked Sendable {
 
     /// `https://host:port` of a URL (default ports filled in), lower-cased.
     public static func origin(of url: String) -> String {
-        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), let host = components.host?.lowercased() else {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            let host = components.host?.lowercased()
+        else {
             return url
         }
         let port = components.port ?? (scheme == "https" ? 443 : 80)

@@ -1,5 +1,5 @@
-public import NightjarCore
 import Foundation
+public import NightjarCore
 
 /// An HTTP method.
 public enum HTTPMethod: String, Sendable {
@@ -26,8 +26,12 @@ public enum HTTPBody: Sendable {
         switch self {
         case .none: return ([], nil)
         case .form(let fields):
-            return (Array(fields.map { "\(FormEncoding.encode($0.0))=\(FormEncoding.encode($0.1))" }.joined(separator: "&").utf8),
-                    "application/x-www-form-urlencoded")
+            return (
+                Array(
+                    fields.map { "\(FormEncoding.encode($0.0))=\(FormEncoding.encode($0.1))" }.joined(separator: "&")
+                        .utf8),
+                "application/x-www-form-urlencoded"
+            )
         case .json(let bytes): return (bytes, "application/json")
         case .raw(let bytes, let type): return (bytes, type)
         case .multipart(let parts):
@@ -67,7 +71,8 @@ public enum FormEncoding {
         var out = ""
         for byte in text.utf8 {
             switch byte {
-            case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x2A, 0x2D, 0x2E, 0x5F: out.unicodeScalars.append(Unicode.Scalar(byte))
+            case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x2A, 0x2D, 0x2E, 0x5F:
+                out.unicodeScalars.append(Unicode.Scalar(byte))
             case 0x20: out += "+"
             default: out += String(format: "%%%02X", byte)
             }
@@ -86,8 +91,10 @@ public struct HTTPRequest: Sendable {
     /// POST and PUT are retried only when the caller says repeating them is harmless.
     public var retryable: Bool?
 
-    public init(_ method: HTTPMethod = .get, _ url: String, query: [(String, String)] = [], headers: [(String, String)] = [],
-                body: HTTPBody = .none, retryable: Bool? = nil) {
+    public init(
+        _ method: HTTPMethod = .get, _ url: String, query: [(String, String)] = [], headers: [(String, String)] = [],
+        body: HTTPBody = .none, retryable: Bool? = nil
+    ) {
         self.method = method
         self.url = url
         self.query = query
@@ -159,7 +166,9 @@ public struct TLSSettings: Sendable {
     /// to HOST:PORT go to ADDRESS without asking DNS (a test giving a loopback server a name).
     public var resolve: [String]
 
-    public init(caBundle: String? = nil, clientCertificate: String? = nil, clientKey: String? = nil, resolve: [String] = []) {
+    public init(
+        caBundle: String? = nil, clientCertificate: String? = nil, clientKey: String? = nil, resolve: [String] = []
+    ) {
         self.caBundle = caBundle
         self.clientCertificate = clientCertificate
         self.clientKey = clientKey
@@ -214,7 +223,8 @@ public enum HTTPError: NightjarError, Equatable {
         case .stalled: "the transfer stalled (no data for too long)"
         case .responseTooLarge(let limit): "the response is larger than \(limit) bytes"
         case .tooManyRedirects(let limit): "more than \(limit) redirects"
-        case .crossOriginBodyRedirect(let target): "a redirect asked to send the request body to another origin (\(target)); refused"
+        case .crossOriginBodyRedirect(let target):
+            "a redirect asked to send the request body to another origin (\(target)); refused"
         case .downgradeRedirect(let target): "a redirect from https to http (\(target)); refused"
         case .connectionReset: "the server reset the connection"
         case .truncated: "the response ended before its declared length"

@@ -1,5 +1,5 @@
-public import NightjarCore
 import Foundation
+public import NightjarCore
 
 /// What a recording (a HAR file, a cassette) must not show, beyond the registered secrets:
 /// values of fields named like passwords, tokens or keys, and one-time and session values —
@@ -13,17 +13,25 @@ import Foundation
 public final class RecordingMask: @unchecked Sendable {
     /// Names (lower-cased) whose values are one-time or session values.
     public static let oneTimeNames: Set<String> = [
-        "code", "state", "ticket", "nonce", "otp", "totp", "mfa_code", "one_time_code", "verification_code", "auth_code",
-        "authorization_code", "sid", "session", "sessionid", "session_id", "session_state", "jsessionid", "phpsessid", "aspsessionid",
-        "asp.net_sessionid", "oauth_token", "oauth_verifier", "access_token", "id_token", "refresh_token", "token", "samlresponse",
-        "samlrequest", "samlart", "relaystate", "wresult", "wctx", "__requestverificationtoken", "authenticity_token", "_csrf",
+        "code", "state", "ticket", "nonce", "otp", "totp", "mfa_code", "one_time_code", "verification_code",
+        "auth_code",
+        "authorization_code", "sid", "session", "sessionid", "session_id", "session_state", "jsessionid", "phpsessid",
+        "aspsessionid",
+        "asp.net_sessionid", "oauth_token", "oauth_verifier", "access_token", "id_token", "refresh_token", "token",
+        "samlresponse",
+        "samlrequest", "samlart", "relaystate", "wresult", "wctx", "__requestverificationtoken", "authenticity_token",
+        "_csrf",
     ]
 
     /// Words in a field's name that mark it sensitive (a password, a key): the value is hidden where it is shown.
-    static let maskedWords = ["pass", "pwd", "token", "secret", "otp", "code", "key", "auth", "session", "csrf", "xsrf", "pin", "answer"]
+    static let maskedWords = [
+        "pass", "pwd", "token", "secret", "otp", "code", "key", "auth", "session", "csrf", "xsrf", "pin", "answer",
+    ]
     /// Headers whose values are credentials.
-    static let credentialHeaders: Set<String> = ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrf-token",
-                                                 "x-xsrf-token", "x-auth-token", "x-api-key"]
+    static let credentialHeaders: Set<String> = [
+        "authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrf-token",
+        "x-xsrf-token", "x-auth-token", "x-api-key",
+    ]
     /// Headers whose values are URLs that may carry one-time values.
     static let urlHeaders: Set<String> = ["location", "referer", "content-location", "refresh", "origin"]
 
@@ -39,8 +47,10 @@ public final class RecordingMask: @unchecked Sendable {
     /// A one-time or session value: hidden wherever it appears.
     public func isOneTime(_ name: String) -> Bool {
         let lowered = name.lowercased()
-        return RecordingMask.oneTimeNames.contains(lowered) || extraNames.contains(lowered) || RecordingMask.has(lowered, "session")
-            || lowered.hasPrefix("csrf") || lowered.hasPrefix("xsrf") || lowered.hasSuffix("_token") || lowered.hasSuffix("sessid")
+        return RecordingMask.oneTimeNames.contains(lowered) || extraNames.contains(lowered)
+            || RecordingMask.has(lowered, "session")
+            || lowered.hasPrefix("csrf") || lowered.hasPrefix("xsrf") || lowered.hasSuffix("_token")
+            || lowered.hasSuffix("sessid")
     }
 
     /// A value shown masked where it is shown (one-time, or named like a password, token or key).
@@ -51,7 +61,8 @@ public final class RecordingMask: @unchecked Sendable {
 
     /// Whether `word` occurs in `text` (byte for byte; Foundation's `contains` is slow here, per header).
     static func has(_ text: String, _ word: String) -> Bool {
-        let haystack = Array(text.utf8), needle = Array(word.utf8)
+        let haystack = Array(text.utf8)
+        let needle = Array(word.utf8)
         guard needle.count <= haystack.count else { return false }
         outer: for start in 0...(haystack.count - needle.count) {
             for offset in 0..<needle.count where haystack[start + offset] != needle[offset] { continue outer }
@@ -151,7 +162,9 @@ public final class RecordingMask: @unchecked Sendable {
     /// A JSON body with the values of sensitive keys masked at any depth (one-time ones
     /// remembered); nil when the bytes are not JSON.
     public func json(_ bytes: [UInt8]) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else { return nil }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else {
+            return nil
+        }
         var masked = false
         func walk(_ value: Any) -> Any {
             if let dictionary = value as? [String: Any] {
@@ -173,7 +186,10 @@ public final class RecordingMask: @unchecked Sendable {
         let walked = walk(object)
         // Nothing to mask: the body as it came (cheaper than writing it again).
         guard masked else { return String(decoding: bytes, as: UTF8.self) }
-        guard let data = try? JSONSerialization.data(withJSONObject: walked, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]) else {
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: walked, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])
+        else {
             return nil
         }
         return String(decoding: data, as: UTF8.self)
@@ -186,12 +202,16 @@ public final class RecordingMask: @unchecked Sendable {
         let count = min(body.count, 4 << 20)
         var index = 0
         while index + 6 < count {
-            if body[index] == 60, body[index + 1] | 0x20 == 105, body[index + 2] | 0x20 == 110, body[index + 3] | 0x20 == 112,
-               body[index + 4] | 0x20 == 117, body[index + 5] | 0x20 == 116 {
+            if body[index] == 60, body[index + 1] | 0x20 == 105, body[index + 2] | 0x20 == 110,
+                body[index + 3] | 0x20 == 112,
+                body[index + 4] | 0x20 == 117, body[index + 5] | 0x20 == 116
+            {
                 var close = index + 6
                 while close < count, body[close] != 62 { close += 1 }
                 let tag = Substring(String(decoding: body[(index + 6)..<close], as: UTF8.self))
-                if let name = RecordingMask.attribute("name", in: tag), isOneTime(name), let value = RecordingMask.attribute("value", in: tag) {
+                if let name = RecordingMask.attribute("name", in: tag), isOneTime(name),
+                    let value = RecordingMask.attribute("value", in: tag)
+                {
                     remember(value)
                 }
                 index = close

@@ -64,7 +64,8 @@ public struct BatchView: Sendable, Codable, Equatable {
         public let sourceLocation: Int
 
         enum CodingKeys: String, CodingKey {
-            case amount, currency, reasonCode = "reason_code", text, referenceQualifier = "reference_qualifier", reference, invoice
+            case amount, currency, reasonCode = "reason_code", text, referenceQualifier = "reference_qualifier",
+                reference, invoice
             case sourceLocation = "source_location"
         }
 
@@ -102,7 +103,8 @@ public struct BatchView: Sendable, Codable, Equatable {
         public let currency: String
 
         enum CodingKeys: String, CodingKey {
-            case invoice, customer, openAmount = "open_amount", applied, cash, discount, writeOff = "write_off", deducted, currency
+            case invoice, customer, openAmount = "open_amount", applied, cash, discount, writeOff = "write_off",
+                deducted, currency
         }
     }
 
@@ -119,7 +121,9 @@ public struct BatchView: Sendable, Codable, Equatable {
         /// The code is not in the client's reason-code table.
         public let unmapped: Bool
 
-        enum CodingKeys: String, CodingKey { case type, code, wording, text, reference, amount, currency, invoice, unmapped }
+        enum CodingKeys: String, CodingKey {
+            case type, code, wording, text, reference, amount, currency, invoice, unmapped
+        }
 
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -146,7 +150,9 @@ public struct BatchView: Sendable, Codable, Equatable {
         public let amountFit: String
         public let currency: String
 
-        enum CodingKeys: String, CodingKey { case number, invoice, reason, openAmount = "open_amount", amountFit = "amount_fit", currency }
+        enum CodingKeys: String, CodingKey {
+            case number, invoice, reason, openAmount = "open_amount", amountFit = "amount_fit", currency
+        }
     }
 
     public struct LineReference: Sendable, Codable, Equatable {
@@ -178,7 +184,8 @@ public struct BatchView: Sendable, Codable, Equatable {
         public let note: String?
 
         enum CodingKeys: String, CodingKey {
-            case status, rule, decidedBy = "decided_by", matchedAt = "matched_at", applications, unapplied, currency, deductions, suggestions
+            case status, rule, decidedBy = "decided_by", matchedAt = "matched_at", applications, unapplied, currency,
+                deductions, suggestions
             case candidates, paidBy = "paid_by", note
         }
 
@@ -216,7 +223,8 @@ public struct BatchView: Sendable, Codable, Equatable {
         public let decision: Decision?
 
         enum CodingKeys: String, CodingKey {
-            case line, referenceQualifier = "reference_qualifier", reference, amountPaid = "amount_paid", invoiceAmount = "invoice_amount"
+            case line, referenceQualifier = "reference_qualifier", reference, amountPaid = "amount_paid",
+                invoiceAmount = "invoice_amount"
             case discount, currency, invoiceDate = "invoice_date", references, adjustments, origin, decision
         }
 
@@ -262,8 +270,10 @@ public struct BatchView: Sendable, Codable, Equatable {
     public let lines: [Line]
 
     enum CodingKeys: String, CodingKey {
-        case batch, client, status, duplicateOf = "duplicate_of", payer, traceNumber = "trace_number", paymentDate = "payment_date"
-        case paymentMethod = "payment_method", receivingAccount = "receiving_account", total, remitted, difference, balanced, currency
+        case batch, client, status, duplicateOf = "duplicate_of", payer, traceNumber = "trace_number", paymentDate =
+            "payment_date"
+        case paymentMethod = "payment_method", receivingAccount = "receiving_account", total, remitted, difference,
+            balanced, currency
         case currencyDeclared = "currency_declared", origin, findings, entityAdjustments = "entity_adjustments", lines
     }
 
@@ -294,32 +304,48 @@ public struct BatchView: Sendable, Codable, Equatable {
 extension Ledger {
     /// A batch with each line's decision, or nil when there is no such batch.
     public func batchView(_ id: Int64) throws -> BatchView? {
-        guard let row = try database.query("""
-            SELECT b.*, f.original_name, f.format FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id WHERE b.id = ?
-            """, [id]).first else { return nil }
+        guard
+            let row = try database.query(
+                """
+                SELECT b.*, f.original_name, f.format FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id WHERE b.id = ?
+                """, [id]
+            ).first
+        else { return nil }
         let currency = try CurrencyCode(try row.string("currency"))
         let digits = currency.minorUnitDigits
         func money(_ value: Int64) -> String { Money.decimalString(value, digits: digits) }
-        let file = try row.string("original_name"), format = try row.string("format")
+        let file = try row.string("original_name")
+        let format = try row.string("format")
         let isX12 = format.hasPrefix("x12")
         let control = try row.string("control_number")
         func origin(_ location: Int) -> BatchView.Origin {
-            BatchView.Origin(file: file, format: format, controlNumber: isX12 ? control : nil, segment: isX12 ? location : nil, row: isX12 ? nil : location)
+            BatchView.Origin(
+                file: file, format: format, controlNumber: isX12 ? control : nil, segment: isX12 ? location : nil,
+                row: isX12 ? nil : location)
         }
         var adjustments: [Int64: [BatchView.Adjustment]] = [:]
         var entity: [BatchView.Adjustment] = []
-        for adjustment in try database.query("SELECT * FROM remittance_adjustment WHERE batch_id = ? ORDER BY id", [id]) {
-            let view = BatchView.Adjustment(amount: money(try adjustment.int64("amount_minor")), currency: currency.code,
-                                            reasonCode: try adjustment.string("reason_code"), text: try adjustment.optionalString("reason_text"),
-                                            referenceQualifier: try adjustment.optionalString("reference_qualifier"),
-                                            reference: try adjustment.optionalString("reference"), invoice: try adjustment.optionalString("invoice_reference"),
-                                            sourceLocation: Int(try adjustment.int64("source_location")))
-            if let line = try adjustment.get("line_id", as: Int64?.self) { adjustments[line, default: []].append(view) } else { entity.append(view) }
+        for adjustment in try database.query("SELECT * FROM remittance_adjustment WHERE batch_id = ? ORDER BY id", [id])
+        {
+            let view = BatchView.Adjustment(
+                amount: money(try adjustment.int64("amount_minor")), currency: currency.code,
+                reasonCode: try adjustment.string("reason_code"), text: try adjustment.optionalString("reason_text"),
+                referenceQualifier: try adjustment.optionalString("reference_qualifier"),
+                reference: try adjustment.optionalString("reference"),
+                invoice: try adjustment.optionalString("invoice_reference"),
+                sourceLocation: Int(try adjustment.int64("source_location")))
+            if let line = try adjustment.get("line_id", as: Int64?.self) {
+                adjustments[line, default: []].append(view)
+            } else {
+                entity.append(view)
+            }
         }
         var invoices: [Int64: (number: String, customer: String)] = [:]
         func invoice(_ invoiceID: Int64) throws -> (number: String, customer: String) {
             if let known = invoices[invoiceID] { return known }
-            let found = try database.query("SELECT invoice_number, customer_id FROM open_invoice WHERE id = ?", [invoiceID]).first
+            let found = try database.query(
+                "SELECT invoice_number, customer_id FROM open_invoice WHERE id = ?", [invoiceID]
+            ).first
             let value = (try found?.string("invoice_number") ?? "#\(invoiceID)", try found?.string("customer_id") ?? "")
             invoices[invoiceID] = value
             return value
@@ -327,80 +353,121 @@ extension Ledger {
         var positions: [Int64: BatchView.LineReference] = [:]
         func reference(_ lineID: Int64) throws -> BatchView.LineReference? {
             if let known = positions[lineID] { return known }
-            guard let found = try database.query("SELECT batch_id, position FROM remittance_line WHERE id = ?", [lineID]).first else { return nil }
-            let value = BatchView.LineReference(batch: try found.int64("batch_id"), line: Int(try found.int64("position")) + 1)
+            guard
+                let found = try database.query("SELECT batch_id, position FROM remittance_line WHERE id = ?", [lineID])
+                    .first
+            else { return nil }
+            let value = BatchView.LineReference(
+                batch: try found.int64("batch_id"), line: Int(try found.int64("position")) + 1)
             positions[lineID] = value
             return value
         }
         var references: [Int64: [BatchView.Reference]] = [:]
-        for reference in try database.query("SELECT line_id, qualifier, value FROM document_reference WHERE batch_id = ? AND adjustment_id IS NULL ORDER BY id", [id]) {
+        for reference in try database.query(
+            "SELECT line_id, qualifier, value FROM document_reference WHERE batch_id = ? AND adjustment_id IS NULL ORDER BY id",
+            [id])
+        {
             guard let line = try reference.get("line_id", as: Int64?.self) else { continue }
-            references[line, default: []].append(BatchView.Reference(qualifier: try reference.string("qualifier"), value: try reference.string("value")))
+            references[line, default: []].append(
+                BatchView.Reference(qualifier: try reference.string("qualifier"), value: try reference.string("value")))
         }
         let several = try applications(batch: id)
         var lines: [BatchView.Line] = []
-        for line in try database.query("""
+        for line in try database.query(
+            """
             SELECT l.*, m.status, m.rule, m.invoice_id, m.applied_minor, m.discount_minor AS match_discount_minor, m.write_off_minor, m.unapplied_minor, m.deductions, m.suggestions,
                    m.matched_at, m.paid_by_line_id, m.open_minor, m.candidates, m.note
             FROM remittance_line l LEFT JOIN line_match m ON m.line_id = l.id WHERE l.batch_id = ? ORDER BY l.position
-            """, [id]) {
+            """, [id])
+        {
             let lineID = try line.int64("id")
             let paid = try line.int64("amount_paid_minor")
             var decision: BatchView.Decision?
             if let status = try line.optionalString("status") {
                 let stored = ReviewBatch.Deduction.stored(try line.optionalString("deductions"))
                 var applicationViews: [BatchView.Application] = []
-                func view(_ invoiceID: Int64, open: Int64, applied: Int64, discount: Int64, writeOff: Int64, deducted: Int64) throws -> BatchView.Application {
+                func view(
+                    _ invoiceID: Int64, open: Int64, applied: Int64, discount: Int64, writeOff: Int64, deducted: Int64
+                ) throws -> BatchView.Application {
                     let (number, customer) = try invoice(invoiceID)
-                    return BatchView.Application(invoice: number, customer: customer, openAmount: money(open), applied: money(applied),
-                                                 cash: money(applied - discount - writeOff - deducted), discount: money(discount), writeOff: money(writeOff),
-                                                 deducted: money(deducted), currency: currency.code)
+                    return BatchView.Application(
+                        invoice: number, customer: customer, openAmount: money(open), applied: money(applied),
+                        cash: money(applied - discount - writeOff - deducted), discount: money(discount),
+                        writeOff: money(writeOff),
+                        deducted: money(deducted), currency: currency.code)
                 }
                 if let invoiceID = try line.get("invoice_id", as: Int64?.self) {
                     let deducted = stored.map(\.amount.minorUnits).reduce(0, +)
-                    applicationViews.append(try view(invoiceID, open: try line.get("open_minor", as: Int64?.self) ?? 0, applied: try line.int64("applied_minor"),
-                                                     discount: try line.int64("match_discount_minor"), writeOff: try line.int64("write_off_minor"), deducted: deducted))
+                    applicationViews.append(
+                        try view(
+                            invoiceID, open: try line.get("open_minor", as: Int64?.self) ?? 0,
+                            applied: try line.int64("applied_minor"),
+                            discount: try line.int64("match_discount_minor"),
+                            writeOff: try line.int64("write_off_minor"), deducted: deducted))
                 }
                 for part in several[lineID] ?? [] {
-                    applicationViews.append(try view(part.invoiceID, open: part.open, applied: part.applied, discount: part.discount, writeOff: part.writeOff,
-                                                     deducted: part.deducted))
+                    applicationViews.append(
+                        try view(
+                            part.invoiceID, open: part.open, applied: part.applied, discount: part.discount,
+                            writeOff: part.writeOff,
+                            deducted: part.deducted))
                 }
                 let deductions = try stored.map { deduction in
-                    BatchView.Deduction(type: deduction.type, code: deduction.reasonCode ?? "", wording: ReasonCodeTable.wording(of: deduction.reasonCode ?? ""),
-                                        text: deduction.text, reference: deduction.reference, amount: deduction.amount.decimalString,
-                                        currency: deduction.amount.currency.code, invoice: try deduction.invoiceID.map { try invoice($0).number },
-                                        unmapped: deduction.unmapped)
+                    BatchView.Deduction(
+                        type: deduction.type, code: deduction.reasonCode ?? "",
+                        wording: ReasonCodeTable.wording(of: deduction.reasonCode ?? ""),
+                        text: deduction.text, reference: deduction.reference, amount: deduction.amount.decimalString,
+                        currency: deduction.amount.currency.code,
+                        invoice: try deduction.invoiceID.map { try invoice($0).number },
+                        unmapped: deduction.unmapped)
                 }
-                let suggestions = Ledger.storedSuggestions(try line.optionalString("suggestions")).enumerated().map { index, suggestion in
-                    BatchView.Suggestion(number: index + 1, invoice: suggestion.invoiceNumber, reason: suggestion.kind.rawValue,
-                                         openAmount: suggestion.openAmount.decimalString, amountFit: suggestion.amountFit.rawValue,
-                                         currency: suggestion.openAmount.currency.code)
+                let suggestions = Ledger.storedSuggestions(try line.optionalString("suggestions")).enumerated().map {
+                    index, suggestion in
+                    BatchView.Suggestion(
+                        number: index + 1, invoice: suggestion.invoiceNumber, reason: suggestion.kind.rawValue,
+                        openAmount: suggestion.openAmount.decimalString, amountFit: suggestion.amountFit.rawValue,
+                        currency: suggestion.openAmount.currency.code)
                 }
-                let candidateIDs = (try line.optionalString("candidates")).flatMap { try? JSONDecoder().decode([Int64].self, from: Data($0.utf8)) } ?? []
+                let candidateIDs =
+                    (try line.optionalString("candidates")).flatMap {
+                        try? JSONDecoder().decode([Int64].self, from: Data($0.utf8))
+                    } ?? []
                 let rule = try line.string("rule")
                 let decidedBy = rule.hasPrefix("manual.") ? rule.components(separatedBy: " by ").dropFirst().first : nil
-                decision = BatchView.Decision(status: status, rule: rule, decidedBy: decidedBy, matchedAt: try line.string("matched_at"),
-                                              applications: applicationViews, unapplied: money(try line.int64("unapplied_minor")), currency: currency.code,
-                                              deductions: deductions, suggestions: suggestions, candidates: try candidateIDs.map { try invoice($0).number },
-                                              paidBy: try (try line.get("paid_by_line_id", as: Int64?.self)).flatMap { try reference($0) },
-                                              note: try line.optionalString("note"))
+                decision = BatchView.Decision(
+                    status: status, rule: rule, decidedBy: decidedBy, matchedAt: try line.string("matched_at"),
+                    applications: applicationViews, unapplied: money(try line.int64("unapplied_minor")),
+                    currency: currency.code,
+                    deductions: deductions, suggestions: suggestions,
+                    candidates: try candidateIDs.map { try invoice($0).number },
+                    paidBy: try (try line.get("paid_by_line_id", as: Int64?.self)).flatMap { try reference($0) },
+                    note: try line.optionalString("note"))
             }
-            lines.append(BatchView.Line(line: Int(try line.int64("position")) + 1, referenceQualifier: try line.string("reference_qualifier"),
-                                        reference: try line.string("reference"), amountPaid: money(paid),
-                                        invoiceAmount: try line.get("invoice_amount_minor", as: Int64?.self).map(money),
-                                        discount: try line.get("discount_minor", as: Int64?.self).map(money), currency: currency.code,
-                                        invoiceDate: try line.optionalString("invoice_date"), references: references[lineID] ?? [],
-                                        adjustments: adjustments[lineID] ?? [], origin: origin(Int(try line.int64("source_location"))), decision: decision))
+            lines.append(
+                BatchView.Line(
+                    line: Int(try line.int64("position")) + 1,
+                    referenceQualifier: try line.string("reference_qualifier"),
+                    reference: try line.string("reference"), amountPaid: money(paid),
+                    invoiceAmount: try line.get("invoice_amount_minor", as: Int64?.self).map(money),
+                    discount: try line.get("discount_minor", as: Int64?.self).map(money), currency: currency.code,
+                    invoiceDate: try line.optionalString("invoice_date"), references: references[lineID] ?? [],
+                    adjustments: adjustments[lineID] ?? [], origin: origin(Int(try line.int64("source_location"))),
+                    decision: decision))
         }
-        return BatchView(batch: id, client: ClientID(try row.string("client_id")), status: try row.string("status"),
-                         duplicateOf: try row.get("duplicate_of", as: Int64?.self),
-                         payer: BatchView.Payer(name: try row.optionalString("payer_name"), idQualifier: try row.optionalString("payer_id_qualifier"),
-                                                id: try row.optionalString("payer_id")),
-                         traceNumber: try row.optionalString("trace_number"), paymentDate: try row.optionalString("payment_date"),
-                         paymentMethod: try row.optionalString("payment_method"), receivingAccount: try row.optionalString("receiving_account_masked"),
-                         total: money(try row.int64("total_minor")), remitted: money(try row.int64("remitted_minor")),
-                         difference: money(try row.int64("difference_minor")), balanced: try row.int64("balanced") != 0, currency: currency.code,
-                         currencyDeclared: try row.int64("currency_declared") != 0, origin: origin(Int(try row.int64("source_location"))),
-                         findings: Ledger.findings(try row.optionalString("findings")), entityAdjustments: entity, lines: lines)
+        return BatchView(
+            batch: id, client: ClientID(try row.string("client_id")), status: try row.string("status"),
+            duplicateOf: try row.get("duplicate_of", as: Int64?.self),
+            payer: BatchView.Payer(
+                name: try row.optionalString("payer_name"), idQualifier: try row.optionalString("payer_id_qualifier"),
+                id: try row.optionalString("payer_id")),
+            traceNumber: try row.optionalString("trace_number"), paymentDate: try row.optionalString("payment_date"),
+            paymentMethod: try row.optionalString("payment_method"),
+            receivingAccount: try row.optionalString("receiving_account_masked"),
+            total: money(try row.int64("total_minor")), remitted: money(try row.int64("remitted_minor")),
+            difference: money(try row.int64("difference_minor")), balanced: try row.int64("balanced") != 0,
+            currency: currency.code,
+            currencyDeclared: try row.int64("currency_declared") != 0,
+            origin: origin(Int(try row.int64("source_location"))),
+            findings: Ledger.findings(try row.optionalString("findings")), entityAdjustments: entity, lines: lines)
     }
 }

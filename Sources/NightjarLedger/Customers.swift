@@ -36,31 +36,51 @@ public enum CustomerAliasFile {
     public static func read(_ bytes: [UInt8], file: String) throws -> [CustomerAliasEntry] {
         var text = String(decoding: bytes, as: UTF8.self)
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
-        let separator: Character = text.prefix(while: { $0 != "\n" }).contains(";") && !text.prefix(while: { $0 != "\n" }).contains(",") ? ";" : ","
-        let rows = try DelimitedText.parse(text, separator: separator, file: file).filter { !$0.fields.allSatisfy { $0.trimmingCharacters(in: .whitespaces).isEmpty } }
+        let separator: Character =
+            text.prefix(while: { $0 != "\n" }).contains(";") && !text.prefix(while: { $0 != "\n" }).contains(",")
+            ? ";" : ","
+        let rows = try DelimitedText.parse(text, separator: separator, file: file).filter {
+            !$0.fields.allSatisfy { $0.trimmingCharacters(in: .whitespaces).isEmpty }
+        }
         try DelimitedText.refuseNUL(in: rows, file: file)
         guard let header = rows.first else {
-            throw GeneralError(code: "alias_file.empty", message: "\(file) is empty; expected a header row `alias,customer_id`",
-                               location: SourceLocation(file: file, line: 1), exitStatus: .dataError)
+            throw GeneralError(
+                code: "alias_file.empty", message: "\(file) is empty; expected a header row `alias,customer_id`",
+                location: SourceLocation(file: file, line: 1), exitStatus: .dataError)
         }
         let names = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         guard let aliasColumn = names.firstIndex(where: { ["alias", "payer_id", "payer", "payer_name"].contains($0) }),
-              let customerColumn = names.firstIndex(of: "customer_id") else {
-            throw GeneralError(code: "alias_file.header", message: "the header must name an `alias` column and a `customer_id` column (found \(names.joined(separator: ", ")))",
-                               location: SourceLocation(file: file, line: header.line), exitStatus: .dataError)
+            let customerColumn = names.firstIndex(of: "customer_id")
+        else {
+            throw GeneralError(
+                code: "alias_file.header",
+                message:
+                    "the header must name an `alias` column and a `customer_id` column (found \(names.joined(separator: ", ")))",
+                location: SourceLocation(file: file, line: header.line), exitStatus: .dataError)
         }
         var entries: [CustomerAliasEntry] = []
         var seen: [String: Int] = [:]
         for row in rows.dropFirst() {
-            func value(_ column: Int) -> String { column < row.fields.count ? row.fields[column].trimmingCharacters(in: .whitespaces) : "" }
-            let alias = value(aliasColumn), customer = value(customerColumn)
+            func value(_ column: Int) -> String {
+                column < row.fields.count ? row.fields[column].trimmingCharacters(in: .whitespaces) : ""
+            }
+            let alias = value(aliasColumn)
+            let customer = value(customerColumn)
             let location = SourceLocation(file: file, line: row.line)
-            guard !alias.isEmpty else { throw GeneralError(code: "alias_file.missing_value", message: "the alias is empty", location: location, exitStatus: .dataError) }
+            guard !alias.isEmpty else {
+                throw GeneralError(
+                    code: "alias_file.missing_value", message: "the alias is empty", location: location,
+                    exitStatus: .dataError)
+            }
             guard !customer.isEmpty else {
-                throw GeneralError(code: "alias_file.missing_value", message: "no customer id for \(alias)", location: location, exitStatus: .dataError)
+                throw GeneralError(
+                    code: "alias_file.missing_value", message: "no customer id for \(alias)", location: location,
+                    exitStatus: .dataError)
             }
             if let earlier = seen[alias.uppercased()] {
-                throw GeneralError(code: "alias_file.duplicate", message: "\(alias) is listed twice (first on line \(earlier))", location: location, exitStatus: .dataError)
+                throw GeneralError(
+                    code: "alias_file.duplicate", message: "\(alias) is listed twice (first on line \(earlier))",
+                    location: location, exitStatus: .dataError)
             }
             seen[alias.uppercased()] = row.line
             entries.append(CustomerAliasEntry(alias: alias, customerID: customer, line: row.line))
@@ -129,10 +149,12 @@ extension Ledger {
 
     /// The payer ids seen in the client's batches under this payer name (several: the name is ambiguous).
     public func payerIDs(named name: String, client: ClientID) throws -> [String] {
-        try database.query("""
+        try database.query(
+            """
             SELECT DISTINCT payer_id FROM remittance_batch WHERE client_id = ? AND upper(trim(payer_name)) = ? AND coalesce(payer_id, '') <> ''
             ORDER BY payer_id
-            """, [client, Ledger.aliasKey(name)]).map { try $0.string("payer_id") }
+            """, [client, Ledger.aliasKey(name)]
+        ).map { try $0.string("payer_id") }
     }
 
     func checkAlias(_ alias: String, client: ClientID, force: Bool, location: SourceLocation?) throws {
@@ -144,10 +166,13 @@ extension Ledger {
     }
 
     func storeAlias(_ key: String, customerID: String, client: ClientID) throws -> AliasChange {
-        let existing = try database.scalar(String.self, "SELECT customer_id FROM customer_alias WHERE client_id = ? AND alias = ?", [client, key])
+        let existing = try database.scalar(
+            String.self, "SELECT customer_id FROM customer_alias WHERE client_id = ? AND alias = ?", [client, key])
         if existing == customerID { return .unchanged }
-        try database.execute("INSERT OR IGNORE INTO customer (client_id, customer_id) VALUES (?, ?)", [client, customerID])
-        try database.execute("""
+        try database.execute(
+            "INSERT OR IGNORE INTO customer (client_id, customer_id) VALUES (?, ?)", [client, customerID])
+        try database.execute(
+            """
             INSERT INTO customer_alias (client_id, alias, customer_id) VALUES (?, ?, ?)
             ON CONFLICT (client_id, alias) DO UPDATE SET customer_id = excluded.customer_id
             """, [client, key, customerID])
@@ -167,12 +192,17 @@ extension Ledger {
     }
 
     /// Loads many aliases in one transaction: all of them, or none when one is refused.
-    public func importCustomerAliases(_ entries: [CustomerAliasEntry], client: ClientID, file: String, force: Bool = false) throws -> AliasImportResult {
+    public func importCustomerAliases(
+        _ entries: [CustomerAliasEntry], client: ClientID, file: String, force: Bool = false
+    ) throws -> AliasImportResult {
         try database.transaction {
             try ensureClient(client)
-            var added = 0, changed = 0, unchanged = 0
+            var added = 0
+            var changed = 0
+            var unchanged = 0
             for entry in entries {
-                try checkAlias(entry.alias, client: client, force: force, location: SourceLocation(file: file, line: entry.line))
+                try checkAlias(
+                    entry.alias, client: client, force: force, location: SourceLocation(file: file, line: entry.line))
                 switch try storeAlias(Ledger.aliasKey(entry.alias), customerID: entry.customerID, client: client) {
                 case .added: added += 1
                 case .changed: changed += 1
@@ -186,39 +216,49 @@ extension Ledger {
     /// Removes an alias; false when there was none.
     @discardableResult
     public func removeCustomerAlias(client: ClientID, alias: String) throws -> Bool {
-        try database.execute("DELETE FROM customer_alias WHERE client_id = ? AND alias = ?", [client, Ledger.aliasKey(alias)])
+        try database.execute(
+            "DELETE FROM customer_alias WHERE client_id = ? AND alias = ?", [client, Ledger.aliasKey(alias)])
         return database.changes > 0
     }
 
     public func customerAliases(client: ClientID) throws -> [CustomerAlias] {
-        try database.query("SELECT alias, customer_id FROM customer_alias WHERE client_id = ? ORDER BY alias", [client]).map {
-            CustomerAlias(alias: try $0.string("alias"), customerID: try $0.string("customer_id"))
-        }
+        try database.query("SELECT alias, customer_id FROM customer_alias WHERE client_id = ? ORDER BY alias", [client])
+            .map {
+                CustomerAlias(alias: try $0.string("alias"), customerID: try $0.string("customer_id"))
+            }
     }
 
     /// The customers of `client` a payer is known as: its id and its name looked up among that
     /// client's aliases (never another client's), and, when the client's rules say
     /// `payer_id_is_customer_id`, its id as a customer id. Matching only ever considers these
     /// customers' invoices.
-    public func customers(client: ClientID, payerID: String?, name: String?, rules: MatchingRules = .standard) throws -> PayerCustomers {
+    public func customers(client: ClientID, payerID: String?, name: String?, rules: MatchingRules = .standard) throws
+        -> PayerCustomers
+    {
         var result: [String] = []
         let keys = [payerID, name].compactMap { $0.map(Ledger.aliasKey) }.filter { !$0.isEmpty }
         for key in keys {
-            for row in try database.query("SELECT customer_id FROM customer_alias WHERE client_id = ? AND alias = ?", [client, key]) {
+            for row in try database.query(
+                "SELECT customer_id FROM customer_alias WHERE client_id = ? AND alias = ?", [client, key])
+            {
                 let id = try row.string("customer_id")
                 if !result.contains(id) { result.append(id) }
             }
         }
         var hint: String?
         if let payerID = payerID?.trimmingCharacters(in: .whitespaces), !payerID.isEmpty,
-           let known = try database.scalar(String.self, """
-               SELECT customer_id FROM customer WHERE client_id = ? AND customer_id = ?
-               UNION SELECT customer_id FROM open_invoice WHERE client_id = ? AND customer_id = ? LIMIT 1
-               """, [client, payerID, client, payerID]) {
+            let known = try database.scalar(
+                String.self,
+                """
+                SELECT customer_id FROM customer WHERE client_id = ? AND customer_id = ?
+                UNION SELECT customer_id FROM open_invoice WHERE client_id = ? AND customer_id = ? LIMIT 1
+                """, [client, payerID, client, payerID])
+        {
             if rules.payerIDIsCustomerID {
                 if !result.contains(known) { result.append(known) }
             } else if !result.contains(known) {
-                hint = "payer id \(payerID) is also a customer id of \(client): nightjar customers alias add \(payerID) \(known) --client \(client)"
+                hint =
+                    "payer id \(payerID) is also a customer id of \(client): nightjar customers alias add \(payerID) \(known) --client \(client)"
                     + " (or payer_id_is_customer_id = yes in rules/\(client).rules)"
             }
         }
@@ -227,10 +267,12 @@ extension Ledger {
 
     /// The client's customers with their open invoice counts.
     public func customers(client: ClientID) throws -> [(customerID: String, openInvoices: Int)] {
-        try database.query("""
+        try database.query(
+            """
             SELECT c.customer_id, (SELECT count(*) FROM open_invoice i WHERE i.client_id = c.client_id AND i.customer_id = c.customer_id
                 AND i.open_amount_minor <> 0) AS open_count
             FROM customer c WHERE c.client_id = ? ORDER BY c.customer_id
-            """, [client]).map { (try $0.string("customer_id"), Int(try $0.int64("open_count"))) }
+            """, [client]
+        ).map { (try $0.string("customer_id"), Int(try $0.int64("open_count"))) }
     }
 }

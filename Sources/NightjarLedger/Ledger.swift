@@ -1,8 +1,8 @@
-public import NightjarCore
-public import NightjarStore
-public import NightjarDocuments
-import NightjarCrypto
 import Foundation
+public import NightjarCore
+import NightjarCrypto
+public import NightjarDocuments
+public import NightjarStore
 
 /// What one import did.
 public struct ImportResult: Sendable, Codable, Equatable {
@@ -19,7 +19,7 @@ public struct ImportResult: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case file, sha256, alreadyImported = "already_imported", kind, batches, lines, outOfBalance = "out_of_balance",
-             invoicesCreated = "invoices_created", invoicesUpdated = "invoices_updated"
+            invoicesCreated = "invoices_created", invoicesUpdated = "invoices_updated"
     }
 }
 
@@ -44,7 +44,8 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     public let exceptions: Int
 
     enum CodingKeys: String, CodingKey {
-        case id, client, payer, traceNumber = "trace_number", paymentDate = "payment_date", total, currency, lines, balanced, difference
+        case id, client, payer, traceNumber = "trace_number", paymentDate = "payment_date", total, currency, lines,
+            balanced, difference
         case status, sourceFile = "source_file", state, exceptions
     }
 }
@@ -99,19 +100,29 @@ public struct Ledger {
     public init(database: Database) { self.database = database }
 
     func ensureClient(_ client: ClientID) throws {
-        try database.execute("INSERT OR IGNORE INTO client (id, created_at) VALUES (?, ?)", [client, Logger.timestamp()])
+        try database.execute(
+            "INSERT OR IGNORE INTO client (id, created_at) VALUES (?, ?)", [client, Logger.timestamp()])
     }
 
     /// The source-file row for these bytes, or nil when it is new (inserted inside the caller's transaction).
-    func recordFile(_ bytes: [UInt8], name: String, client: ClientID, kind: String, format: String, portal: String?) throws -> (Int64, String, Bool) {
-        try recordFile(sha256: SHA256.hash(bytes).hexString, size: bytes.count, name: name, client: client, kind: kind, format: format, portal: portal)
+    func recordFile(_ bytes: [UInt8], name: String, client: ClientID, kind: String, format: String, portal: String?)
+        throws -> (Int64, String, Bool)
+    {
+        try recordFile(
+            sha256: SHA256.hash(bytes).hexString, size: bytes.count, name: name, client: client, kind: kind,
+            format: format, portal: portal)
     }
 
-    func recordFile(sha256 sha: String, size: Int, name: String, client: ClientID, kind: String, format: String, portal: String?) throws -> (Int64, String, Bool) {
-        if let existing = try database.scalar(Int64.self, "SELECT id FROM source_file WHERE client_id = ? AND sha256 = ?", [client, sha]) {
+    func recordFile(
+        sha256 sha: String, size: Int, name: String, client: ClientID, kind: String, format: String, portal: String?
+    ) throws -> (Int64, String, Bool) {
+        if let existing = try database.scalar(
+            Int64.self, "SELECT id FROM source_file WHERE client_id = ? AND sha256 = ?", [client, sha])
+        {
             return (existing, sha, true)
         }
-        try database.execute("""
+        try database.execute(
+            """
             INSERT INTO source_file (client_id, sha256, original_name, kind, format, portal, size, imported_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """, [client, sha, name, kind, format, portal, size, Logger.timestamp()])
@@ -129,9 +140,14 @@ public struct Ledger {
     }
 
     /// Stores remittance advices read from `bytes` in one transaction.
-    public func importRemittances(_ advices: [RemittanceAdvice], bytes: [UInt8], name: String, client: ClientID, format: String,
-                                  portal: String? = nil) throws -> ImportResult {
-        try importRemittances(sha256: SHA256.hash(bytes).hexString, size: bytes.count, name: name, client: client, format: format, portal: portal) { writer in
+    public func importRemittances(
+        _ advices: [RemittanceAdvice], bytes: [UInt8], name: String, client: ClientID, format: String,
+        portal: String? = nil
+    ) throws -> ImportResult {
+        try importRemittances(
+            sha256: SHA256.hash(bytes).hexString, size: bytes.count, name: name, client: client, format: format,
+            portal: portal
+        ) { writer in
             for advice in advices { try writer.write(advice) }
         }
     }
@@ -139,8 +155,10 @@ public struct Ledger {
     /// Stores the remittances `read` hands to the writer, as it reads them, in one transaction:
     /// a file is stored once per content hash (`sha256`), and a failure anywhere stores nothing.
     /// Memory does not grow with the file: each batch is written and let go.
-    public func importRemittances(sha256: String, size: Int, name: String, client: ClientID, format: String, portal: String? = nil,
-                                  _ read: (RemittanceWriter) throws -> Void) throws -> ImportResult {
+    public func importRemittances(
+        sha256: String, size: Int, name: String, client: ClientID, format: String, portal: String? = nil,
+        _ read: (RemittanceWriter) throws -> Void
+    ) throws -> ImportResult {
         // Every line and adjustment points at a batch or line inserted just before it.
         let checking = try suspendForeignKeyChecks()
         defer { if checking { try? database.execute("PRAGMA foreign_keys = ON") } }
@@ -150,15 +168,21 @@ public struct Ledger {
         defer { if cache > Ledger.importCacheKiB { try? database.execute("PRAGMA cache_size = \(cache)") } }
         return try database.transaction {
             try ensureClient(client)
-            let (fileID, sha, seen) = try recordFile(sha256: sha256, size: size, name: name, client: client, kind: "remittance", format: format, portal: portal)
+            let (fileID, sha, seen) = try recordFile(
+                sha256: sha256, size: size, name: name, client: client, kind: "remittance", format: format,
+                portal: portal)
             if seen {
-                return ImportResult(file: name, sha256: sha, alreadyImported: true, kind: "remittance", batches: 0, lines: 0, outOfBalance: 0,
-                                    invoicesCreated: 0, invoicesUpdated: 0)
+                return ImportResult(
+                    file: name, sha256: sha, alreadyImported: true, kind: "remittance", batches: 0, lines: 0,
+                    outOfBalance: 0,
+                    invoicesCreated: 0, invoicesUpdated: 0)
             }
             let writer = try RemittanceWriter(database: database, client: client, fileID: fileID)
             try read(writer)
-            return ImportResult(file: name, sha256: sha, alreadyImported: false, kind: "remittance", batches: writer.batchIDs.count, lines: writer.lines,
-                                outOfBalance: writer.balanced.filter { !$0 }.count, invoicesCreated: 0, invoicesUpdated: 0)
+            return ImportResult(
+                file: name, sha256: sha, alreadyImported: false, kind: "remittance", batches: writer.batchIDs.count,
+                lines: writer.lines,
+                outOfBalance: writer.balanced.filter { !$0 }.count, invoicesCreated: 0, invoicesUpdated: 0)
         }
     }
 
@@ -176,38 +200,56 @@ public struct Ledger {
     }
 
     /// Stores or updates open invoices (by customer and number) in one transaction.
-    public func importOpenInvoices(_ invoices: [OpenInvoice], bytes: [UInt8], name: String, client: ClientID) throws -> ImportResult {
-        try importOpenInvoices(sha256: SHA256.hash(bytes).hexString, size: bytes.count, name: name, client: client, refuseRepeats: false) { store in
+    public func importOpenInvoices(_ invoices: [OpenInvoice], bytes: [UInt8], name: String, client: ClientID) throws
+        -> ImportResult
+    {
+        try importOpenInvoices(
+            sha256: SHA256.hash(bytes).hexString, size: bytes.count, name: name, client: client, refuseRepeats: false
+        ) { store in
             for invoice in invoices { try store(invoice) }
         }
     }
 
     /// Stores the open invoices `read` hands over as it reads a file, in one transaction. With
     /// `refuseRepeats`, an invoice the file gives twice refuses the file, naming both lines.
-    public func importOpenInvoices(sha256: String, size: Int, name: String, client: ClientID, refuseRepeats: Bool = true,
-                                   _ read: (_ store: (OpenInvoice) throws -> Void) throws -> Void) throws -> ImportResult {
+    public func importOpenInvoices(
+        sha256: String, size: Int, name: String, client: ClientID, refuseRepeats: Bool = true,
+        _ read: (_ store: (OpenInvoice) throws -> Void) throws -> Void
+    ) throws -> ImportResult {
         try database.transaction {
             try ensureClient(client)
-            let (fileID, sha, seen) = try recordFile(sha256: sha256, size: size, name: name, client: client, kind: "open_invoices", format: "delimited", portal: nil)
+            let (fileID, sha, seen) = try recordFile(
+                sha256: sha256, size: size, name: name, client: client, kind: "open_invoices", format: "delimited",
+                portal: nil)
             if seen {
-                return ImportResult(file: name, sha256: sha, alreadyImported: true, kind: "open_invoices", batches: 0, lines: 0, outOfBalance: 0,
-                                    invoicesCreated: 0, invoicesUpdated: 0)
+                return ImportResult(
+                    file: name, sha256: sha, alreadyImported: true, kind: "open_invoices", batches: 0, lines: 0,
+                    outOfBalance: 0,
+                    invoicesCreated: 0, invoicesUpdated: 0)
             }
-            var created = 0, updated = 0
+            var created = 0
+            var updated = 0
             let now = Logger.timestamp()
-            let find = try database.prepared("SELECT id, source_file_id, source_line, open_amount_minor FROM open_invoice WHERE client_id = ? AND customer_id = ? AND invoice_number = ?")
+            let find = try database.prepared(
+                "SELECT id, source_file_id, source_line, open_amount_minor FROM open_invoice WHERE client_id = ? AND customer_id = ? AND invoice_number = ?"
+            )
             // What approved batches took off an invoice stands: a file from the ERP that has not
             // yet seen those payments may lower an open amount, never raise it back (only a
             // reversal gives an approval's amounts back).
-            let settledByApprovals = Set(try database.query("""
-                SELECT DISTINCT e.invoice_id FROM approval_entry e JOIN remittance_batch b ON b.id = e.batch_id
-                WHERE b.client_id = ? AND b.status = 'approved'
-                """, [client]).map { try $0.int64("invoice_id") })
-            let update = try database.prepared("""
+            let settledByApprovals = Set(
+                try database.query(
+                    """
+                    SELECT DISTINCT e.invoice_id FROM approval_entry e JOIN remittance_batch b ON b.id = e.batch_id
+                    WHERE b.client_id = ? AND b.status = 'approved'
+                    """, [client]
+                ).map { try $0.int64("invoice_id") })
+            let update = try database.prepared(
+                """
                 UPDATE open_invoice SET invoice_date = ?, due_date = ?, amount_minor = ?, open_amount_minor = ?, currency = ?, po_number = ?,
                     terms = ?, source_file_id = ?, source_line = ?, updated_at = ? WHERE id = ?
                 """)
-            let insert = try database.prepared("""
+            let insert = try database.prepared(
+                """
                 INSERT INTO open_invoice (client_id, customer_id, invoice_number, invoice_date, due_date, amount_minor, open_amount_minor,
                     currency, po_number, terms, source_file_id, source_line, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -216,7 +258,8 @@ public struct Ledger {
             try read { invoice in
                 if customers.insert(invoice.customerID).inserted {
                     // The customer's name as the client's books give it, when the file has one (the morning report shows it).
-                    try database.execute("""
+                    try database.execute(
+                        """
                         INSERT INTO customer (client_id, customer_id, name) VALUES (?, ?, ?)
                         ON CONFLICT (client_id, customer_id) DO UPDATE SET name = coalesce(excluded.name, customer.name)
                         """, [client, invoice.customerID, invoice.customerName])
@@ -233,13 +276,18 @@ public struct Ledger {
                     currentOpen = row.int64(3)
                 }
                 if refuseRepeats, let earlierLine {
-                    throw LayoutError(code: "csv.duplicate",
-                                      message: "invoice \(invoice.invoiceNumber) of customer \(invoice.customerID) also appears at \(SourceLocation(file: name, line: Int(earlierLine)))",
-                                      location: SourceLocation(file: name, line: invoice.line))
+                    throw LayoutError(
+                        code: "csv.duplicate",
+                        message:
+                            "invoice \(invoice.invoiceNumber) of customer \(invoice.customerID) also appears at \(SourceLocation(file: name, line: Int(earlierLine)))",
+                        location: SourceLocation(file: name, line: invoice.line))
                 }
                 let statement = existing == nil ? insert : update
                 var index: Int32 = 1
-                func next() -> Int32 { defer { index += 1 }; return index }
+                func next() -> Int32 {
+                    defer { index += 1 }
+                    return index
+                }
                 if existing == nil {
                     statement.bind(client.rawValue, at: next())
                     statement.bind(invoice.customerID, at: next())
@@ -248,7 +296,9 @@ public struct Ledger {
                 statement.bind(invoice.invoiceDate?.description, at: next())
                 statement.bind(invoice.dueDate?.description, at: next())
                 statement.bind(invoice.amount.minorUnits, at: next())
-                let open = existing.map { settledByApprovals.contains($0) } == true ? min(invoice.openAmount.minorUnits, currentOpen) : invoice.openAmount.minorUnits
+                let open =
+                    existing.map { settledByApprovals.contains($0) } == true
+                    ? min(invoice.openAmount.minorUnits, currentOpen) : invoice.openAmount.minorUnits
                 statement.bind(open, at: next())
                 statement.bind(invoice.openAmount.currency.code, at: next())
                 statement.bind(invoice.purchaseOrderNumber, at: next())
@@ -264,8 +314,10 @@ public struct Ledger {
                 }
                 try statement.run()
             }
-            return ImportResult(file: name, sha256: sha, alreadyImported: false, kind: "open_invoices", batches: 0, lines: 0, outOfBalance: 0,
-                                invoicesCreated: created, invoicesUpdated: updated)
+            return ImportResult(
+                file: name, sha256: sha, alreadyImported: false, kind: "open_invoices", batches: 0, lines: 0,
+                outOfBalance: 0,
+                invoicesCreated: created, invoicesUpdated: updated)
         }
     }
 
@@ -291,11 +343,21 @@ public struct Ledger {
 
     /// Batches, newest first, as `filter` selects them.
     public func batches(_ filter: BatchFilter) throws -> [BatchSummary] {
-        var sql = "SELECT * FROM (SELECT \(Ledger.summaryColumns), f.imported_at AS file_imported_at FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id) WHERE 1 = 1"
+        var sql =
+            "SELECT * FROM (SELECT \(Ledger.summaryColumns), f.imported_at AS file_imported_at FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id) WHERE 1 = 1"
         var arguments: [any DatabaseValueConvertible] = []
-        if let client = filter.client { sql += " AND client_id = ?"; arguments.append(client) }
-        if let date = filter.paymentDate { sql += " AND payment_date = ?"; arguments.append(date) }
-        if let since = filter.since { sql += " AND substr(file_imported_at, 1, 10) >= ?"; arguments.append(since.description) }
+        if let client = filter.client {
+            sql += " AND client_id = ?"
+            arguments.append(client)
+        }
+        if let date = filter.paymentDate {
+            sql += " AND payment_date = ?"
+            arguments.append(date)
+        }
+        if let since = filter.since {
+            sql += " AND substr(file_imported_at, 1, 10) >= ?"
+            arguments.append(since.description)
+        }
         if !filter.states.isEmpty {
             sql += " AND state IN (\(filter.states.map { _ in "?" }.joined(separator: ",")))"
             arguments += filter.states.map { $0 as any DatabaseValueConvertible }
@@ -312,53 +374,71 @@ public struct Ledger {
     static func summary(_ row: Row) throws -> BatchSummary {
         let currency = try CurrencyCode(try row.string("currency"))
         let digits = currency.minorUnitDigits
-        return BatchSummary(id: try row.int64("id"), client: try row.string("client_id"), payer: try row.optionalString("payer_name"),
-                            traceNumber: try row.optionalString("trace_number"), paymentDate: try row.optionalString("payment_date"),
-                            total: Money.decimalString(try row.int64("total_minor"), digits: digits), currency: currency.code,
-                            lines: Int(try row.int64("line_count")), balanced: try row.get("balanced", as: Bool.self),
-                            difference: Money.decimalString(try row.int64("difference_minor"), digits: digits),
-                            status: try row.string("status"), sourceFile: try row.string("original_name"), state: try row.string("state"),
-                            exceptions: Int(try row.int64("exception_count")))
+        return BatchSummary(
+            id: try row.int64("id"), client: try row.string("client_id"), payer: try row.optionalString("payer_name"),
+            traceNumber: try row.optionalString("trace_number"), paymentDate: try row.optionalString("payment_date"),
+            total: Money.decimalString(try row.int64("total_minor"), digits: digits), currency: currency.code,
+            lines: Int(try row.int64("line_count")), balanced: try row.get("balanced", as: Bool.self),
+            difference: Money.decimalString(try row.int64("difference_minor"), digits: digits),
+            status: try row.string("status"), sourceFile: try row.string("original_name"),
+            state: try row.string("state"),
+            exceptions: Int(try row.int64("exception_count")))
     }
 
     /// One batch with its lines, or nil.
     public func batch(_ id: Int64) throws -> BatchDetail? {
-        guard let row = try database.query("""
-            SELECT \(Ledger.summaryColumns)
-            FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id WHERE b.id = ?
-            """, [id]).first else { return nil }
+        guard
+            let row = try database.query(
+                """
+                SELECT \(Ledger.summaryColumns)
+                FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id WHERE b.id = ?
+                """, [id]
+            ).first
+        else { return nil }
         let summary = try Ledger.summary(row)
         let digits = try CurrencyCode(summary.currency).minorUnitDigits
         func money(_ value: Int64?) -> String? { value.map { Money.decimalString($0, digits: digits) } }
         var adjustmentsByLine: [Int64: [String]] = [:]
         var entityAdjustments: [String] = []
-        for adjustment in try database.query("SELECT * FROM remittance_adjustment WHERE batch_id = ? ORDER BY id", [id]) {
+        for adjustment in try database.query("SELECT * FROM remittance_adjustment WHERE batch_id = ? ORDER BY id", [id])
+        {
             let text = "\(money(try adjustment.int64("amount_minor"))!) \(try adjustment.string("reason_code"))"
-            if let line: Int64 = try adjustment.get("line_id", as: Int64?.self) { adjustmentsByLine[line, default: []].append(text) }
-            else { entityAdjustments.append(text) }
+            if let line: Int64 = try adjustment.get("line_id", as: Int64?.self) {
+                adjustmentsByLine[line, default: []].append(text)
+            } else {
+                entityAdjustments.append(text)
+            }
         }
-        let lines = try database.query("SELECT * FROM remittance_line WHERE batch_id = ? ORDER BY position", [id]).map { line in
-            BatchDetail.Line(position: Int(try line.int64("position")), referenceQualifier: try line.string("reference_qualifier"),
-                             reference: try line.string("reference"), amountPaid: money(try line.int64("amount_paid_minor"))!,
-                             invoiceAmount: money(try line.get("invoice_amount_minor", as: Int64?.self)),
-                             discount: money(try line.get("discount_minor", as: Int64?.self)),
-                             adjustments: adjustmentsByLine[try line.int64("id")] ?? [], sourceLocation: Int(try line.int64("source_location")))
+        let lines = try database.query("SELECT * FROM remittance_line WHERE batch_id = ? ORDER BY position", [id]).map {
+            line in
+            BatchDetail.Line(
+                position: Int(try line.int64("position")), referenceQualifier: try line.string("reference_qualifier"),
+                reference: try line.string("reference"), amountPaid: money(try line.int64("amount_paid_minor"))!,
+                invoiceAmount: money(try line.get("invoice_amount_minor", as: Int64?.self)),
+                discount: money(try line.get("discount_minor", as: Int64?.self)),
+                adjustments: adjustmentsByLine[try line.int64("id")] ?? [],
+                sourceLocation: Int(try line.int64("source_location")))
         }
-        return BatchDetail(summary: summary, paymentMethod: try row.optionalString("payment_method"),
-                           receivingAccount: try row.optionalString("receiving_account_masked"),
-                           remitted: money(try row.int64("remitted_minor"))!, entityAdjustments: entityAdjustments, lines: lines)
+        return BatchDetail(
+            summary: summary, paymentMethod: try row.optionalString("payment_method"),
+            receivingAccount: try row.optionalString("receiving_account_masked"),
+            remitted: money(try row.int64("remitted_minor"))!, entityAdjustments: entityAdjustments, lines: lines)
     }
 
     /// Open invoices of a client.
     public func openInvoices(client: ClientID) throws -> [OpenInvoice] {
-        try database.query("SELECT * FROM open_invoice WHERE client_id = ? ORDER BY customer_id, invoice_number", [client]).map { row in
+        try database.query(
+            "SELECT * FROM open_invoice WHERE client_id = ? ORDER BY customer_id, invoice_number", [client]
+        ).map { row in
             let currency = try CurrencyCode(try row.string("currency"))
-            return OpenInvoice(customerID: try row.string("customer_id"), invoiceNumber: try row.string("invoice_number"),
-                               invoiceDate: try row.get("invoice_date", as: CalendarDate?.self), dueDate: try row.get("due_date", as: CalendarDate?.self),
-                               amount: Money(minorUnits: try row.int64("amount_minor"), currency: currency),
-                               openAmount: Money(minorUnits: try row.int64("open_amount_minor"), currency: currency),
-                               purchaseOrderNumber: try row.optionalString("po_number"), terms: try row.optionalString("terms"),
-                               line: Int(try row.int64("source_line")))
+            return OpenInvoice(
+                customerID: try row.string("customer_id"), invoiceNumber: try row.string("invoice_number"),
+                invoiceDate: try row.get("invoice_date", as: CalendarDate?.self),
+                dueDate: try row.get("due_date", as: CalendarDate?.self),
+                amount: Money(minorUnits: try row.int64("amount_minor"), currency: currency),
+                openAmount: Money(minorUnits: try row.int64("open_amount_minor"), currency: currency),
+                purchaseOrderNumber: try row.optionalString("po_number"), terms: try row.optionalString("terms"),
+                line: Int(try row.int64("source_line")))
         }
     }
 
@@ -369,7 +449,6 @@ public struct Ledger {
         return String(repeating: "*", count: 4) + trimmed.suffix(4)
     }
 }
-
 
 /// Writes one file's batches through prepared statements, inside the import's transaction: a
 /// batch, its lines, their references and adjustments, as each payment is read.
@@ -391,23 +470,27 @@ public final class RemittanceWriter: RemittanceSink {
         self.database = database
         self.client = client
         self.fileID = fileID
-        insertBatch = try database.prepared("""
+        insertBatch = try database.prepared(
+            """
             INSERT INTO remittance_batch (client_id, source_file_id, position, control_number, payer_name, payer_id_qualifier, payer_id,
                 trace_number, payment_date, payment_method, receiving_account_masked, total_minor, remitted_minor, difference_minor,
                 currency, balanced, source_location, currency_declared, findings)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        insertLine = try database.prepared("""
+        insertLine = try database.prepared(
+            """
             INSERT INTO remittance_line (batch_id, position, reference_qualifier, reference, payment_action, amount_paid_minor,
                 invoice_amount_minor, discount_minor, po_number, source_location, invoice_reference, invoice_date)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        insertAdjustment = try database.prepared("""
+        insertAdjustment = try database.prepared(
+            """
             INSERT INTO remittance_adjustment (batch_id, line_id, amount_minor, reason_code, reference, source_location, reason_text,
                 reference_qualifier, invoice_reference)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        insertReference = try database.prepared("""
+        insertReference = try database.prepared(
+            """
             INSERT INTO document_reference (batch_id, line_id, adjustment_id, qualifier, value, source_location) VALUES (?, ?, ?, ?, ?, ?)
             """)
         amendBatch = try database.prepared("UPDATE remittance_batch SET findings = ?, balanced = ? WHERE id = ?")
@@ -465,7 +548,9 @@ public final class RemittanceWriter: RemittanceSink {
             try insertLine.run()
             let lineID = database.lastInsertRowID
             for reference in line.references {
-                try insertReference(batch: batchID, line: lineID, adjustment: nil, qualifier: reference.qualifier, value: reference.value, location: line.segment)
+                try insertReference(
+                    batch: batchID, line: lineID, adjustment: nil, qualifier: reference.qualifier,
+                    value: reference.value, location: line.segment)
             }
             for adjustment in line.adjustments { try insert(adjustment, batch: batchID, line: lineID) }
             lines += 1
@@ -494,13 +579,17 @@ public final class RemittanceWriter: RemittanceSink {
         insertAdjustment.bind(adjustment.invoice, at: 9)
         try insertAdjustment.run()
         if let reference = adjustment.reference {
-            try insertReference(batch: batch, line: line, adjustment: database.lastInsertRowID, qualifier: adjustment.referenceQualifier ?? "deduction",
-                                value: reference, location: adjustment.segment)
+            try insertReference(
+                batch: batch, line: line, adjustment: database.lastInsertRowID,
+                qualifier: adjustment.referenceQualifier ?? "deduction",
+                value: reference, location: adjustment.segment)
         }
     }
 
     /// A reference a file gives besides a line's own (REF on a line, a deduction's own number), for trace.
-    func insertReference(batch: Int64, line: Int64?, adjustment: Int64?, qualifier: String, value: String, location: Int) throws {
+    func insertReference(
+        batch: Int64, line: Int64?, adjustment: Int64?, qualifier: String, value: String, location: Int
+    ) throws {
         insertReference.bind(batch, at: 1)
         insertReference.bind(line, at: 2)
         insertReference.bind(adjustment, at: 3)

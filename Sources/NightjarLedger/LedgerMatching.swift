@@ -1,7 +1,7 @@
+import Foundation
 public import NightjarCore
 public import NightjarMatching
 import NightjarStore
-import Foundation
 
 /// A decision a person made (a reassignment, an accepted suggestion), kept when the batch is
 /// decided again, with why it no longer fits when it does not.
@@ -42,8 +42,10 @@ public struct BatchMatchResult: Sendable, Codable, Equatable {
     public let decidedBefore: Bool
 
     enum CodingKeys: String, CodingKey {
-        case batchID = "batch", client, statuses, customers, currency, appliedCash = "applied_cash", unappliedCash = "unapplied_cash"
-        case duplicateOf = "duplicate_of", unknownPayerLines = "unknown_payer_lines", hints, keptDecisions = "kept_decisions"
+        case batchID = "batch", client, statuses, customers, currency, appliedCash = "applied_cash", unappliedCash =
+            "unapplied_cash"
+        case duplicateOf = "duplicate_of", unknownPayerLines = "unknown_payer_lines", hints, keptDecisions =
+            "kept_decisions"
         case decidedBefore = "decided_before"
     }
 }
@@ -70,7 +72,8 @@ public struct MatchRun: Sendable, Codable, Equatable {
     public var noLongerFitting: [KeptDecision] { keptDecisions.filter { $0.problem != nil } }
 
     enum CodingKeys: String, CodingKey {
-        case batches, statuses, redecided, unknownPayerLines = "unknown_payer_lines", duplicates, keptDecisions = "kept_decisions"
+        case batches, statuses, redecided, unknownPayerLines = "unknown_payer_lines", duplicates, keptDecisions =
+            "kept_decisions"
         case noLongerFitting = "no_longer_fitting"
     }
 
@@ -128,7 +131,9 @@ struct DecidedLine: Sendable {
         let single = decision.applications.count == 1 ? decision.applications[0] : nil
         invoiceID = single?.invoiceID
         openAmount = single?.openAmount.minorUnits
-        var applied: Int64 = 0, discount: Int64 = 0, writeOff: Int64 = 0
+        var applied: Int64 = 0
+        var discount: Int64 = 0
+        var writeOff: Int64 = 0
         for application in decision.applications {
             applied += application.applied.minorUnits
             discount += application.discount.minorUnits
@@ -140,7 +145,8 @@ struct DecidedLine: Sendable {
         unapplied = decision.unapplied.minorUnits
         deductions = DecisionJSON.deductions(decision.deductions)
         suggestions = DecisionJSON.suggestions(decision.suggestions)
-        candidates = decision.applications.isEmpty && !decision.candidates.isEmpty
+        candidates =
+            decision.applications.isEmpty && !decision.candidates.isEmpty
             ? "[" + decision.candidates.map(String.init).joined(separator: ",") + "]" : nil
         paidBy = decision.paidBy
         self.note = note
@@ -165,14 +171,17 @@ struct StoredLine: Sendable {
     /// The same line in another currency of the same minor units (the file named none).
     func `in`(_ currency: CurrencyCode) -> StoredLine {
         func moved(_ money: Money) -> Money { Money(minorUnits: money.minorUnits, currency: currency) }
-        return StoredLine(line: LineToMatch(id: line.id, reference: line.reference, amountPaid: moved(line.amountPaid), discount: line.discount.map(moved),
-                                            adjustments: line.adjustments.map { adjustment in
-                                                var copy = adjustment
-                                                copy.amount = moved(adjustment.amount)
-                                                return copy
-                                            },
-                                            paymentDate: line.paymentDate, namedInvoice: line.namedInvoice),
-                          position: position)
+        return StoredLine(
+            line: LineToMatch(
+                id: line.id, reference: line.reference, amountPaid: moved(line.amountPaid),
+                discount: line.discount.map(moved),
+                adjustments: line.adjustments.map { adjustment in
+                    var copy = adjustment
+                    copy.amount = moved(adjustment.amount)
+                    return copy
+                },
+                paymentDate: line.paymentDate, namedInvoice: line.namedInvoice),
+            position: position)
     }
 }
 
@@ -183,7 +192,9 @@ struct MatcherParts: Sendable {
 
     func matcher(rules: MatchingRules) -> Matcher {
         var matcher = Matcher(rules: rules, table: table)
-        for (lineID, invoiceID, applied) in earlier { matcher.recordEarlier(invoiceID: invoiceID, applied: applied, lineID: lineID) }
+        for (lineID, invoiceID, applied) in earlier {
+            matcher.recordEarlier(invoiceID: invoiceID, applied: applied, lineID: lineID)
+        }
         return matcher
     }
 }
@@ -227,12 +238,17 @@ extension Ledger {
     /// Refuses, before changing anything, when any of them is approved,
     /// exported or reversed: matching never changes a batch a person has signed off.
     /// `beforeCommit` runs before each commit, `afterCommit` after it for each batch it held.
-    public func match(batches ids: [Int64], rules: (ClientID) throws -> MatchingRules = { _ in .standard }, beforeCommit: () -> Void = {},
-                      afterCommit: (BatchMatchResult) -> Void = { _ in }) throws -> [BatchMatchResult] {
+    public func match(
+        batches ids: [Int64], rules: (ClientID) throws -> MatchingRules = { _ in .standard },
+        beforeCommit: () -> Void = {},
+        afterCommit: (BatchMatchResult) -> Void = { _ in }
+    ) throws -> [BatchMatchResult] {
         var firstByClient: [ClientID: Int64] = [:]
         var clients: [ClientID] = []
         for id in ids {
-            guard let row = try database.query("SELECT client_id, status FROM remittance_batch WHERE id = ?", [id]).first else { throw ReviewError.missing(id) }
+            guard
+                let row = try database.query("SELECT client_id, status FROM remittance_batch WHERE id = ?", [id]).first
+            else { throw ReviewError.missing(id) }
             try refuseFrozen(id, status: try row.string("status"))
             let client = ClientID(try row.string("client_id"))
             if firstByClient[client] == nil { clients.append(client) }
@@ -240,8 +256,11 @@ extension Ledger {
         }
         var results: [BatchMatchResult] = []
         for client in clients {
-            results += try match(client: client, scope: .from(firstByClient[client]!), rules: try rules(client), beforeCommit: beforeCommit,
-                                 afterCommit: afterCommit).batches
+            results += try match(
+                client: client, scope: .from(firstByClient[client]!), rules: try rules(client),
+                beforeCommit: beforeCommit,
+                afterCommit: afterCommit
+            ).batches
         }
         return results
     }
@@ -249,7 +268,9 @@ extension Ledger {
     /// Throws when matching may not touch this batch.
     func refuseFrozen(_ id: Int64, status: String) throws {
         if status == "approved" || status == "reversed" { throw ReviewError.frozen(id, status) }
-        if try database.scalar(Int64.self, "SELECT count(*) FROM gl_export WHERE batch_id = ?", [id]) ?? 0 > 0 { throw ReviewError.frozen(id, "exported") }
+        if try database.scalar(Int64.self, "SELECT count(*) FROM gl_export WHERE batch_id = ?", [id]) ?? 0 > 0 {
+            throw ReviewError.frozen(id, "exported")
+        }
     }
 
     /// Decides a client's pending batches in import order (file, then position), whole batches
@@ -258,23 +279,34 @@ extension Ledger {
     /// Decisions a person made are kept (those that no longer fit are listed); approved,
     /// exported and reversed batches are never touched.
     /// `linesPerTransaction` bounds how many lines share a commit (at least one whole batch each).
-    public func match(client: ClientID, scope: MatchScope = .newBatches, rules: MatchingRules = .standard, linesPerTransaction: Int = 10_000,
-                      beforeCommit: () -> Void = {}, afterCommit: (BatchMatchResult) -> Void = { _ in }) throws -> MatchRun {
-        try match(client: client, scope: scope, rules: rules, linesPerTransaction: linesPerTransaction, secondConnectionFrom: Ledger.linesWorthASecondConnection,
-                  beforeCommit: beforeCommit, afterCommit: afterCommit)
+    public func match(
+        client: ClientID, scope: MatchScope = .newBatches, rules: MatchingRules = .standard,
+        linesPerTransaction: Int = 10_000,
+        beforeCommit: () -> Void = {}, afterCommit: (BatchMatchResult) -> Void = { _ in }
+    ) throws -> MatchRun {
+        try match(
+            client: client, scope: scope, rules: rules, linesPerTransaction: linesPerTransaction,
+            secondConnectionFrom: Ledger.linesWorthASecondConnection,
+            beforeCommit: beforeCommit, afterCommit: afterCommit)
     }
 
     /// `match`, deciding on a second connection from `secondConnectionFrom` lines to decide.
-    func match(client: ClientID, scope: MatchScope, rules: MatchingRules, linesPerTransaction: Int, secondConnectionFrom: Int64,
-               beforeCommit: () -> Void, afterCommit: (BatchMatchResult) -> Void) throws -> MatchRun {
+    func match(
+        client: ClientID, scope: MatchScope, rules: MatchingRules, linesPerTransaction: Int,
+        secondConnectionFrom: Int64,
+        beforeCommit: () -> Void, afterCommit: (BatchMatchResult) -> Void
+    ) throws -> MatchRun {
         let pending = try pendingBatches(client: client)
         let first: Int
         // Lines still to decide, when known: a handful is decided faster on this connection alone
         // than a second connection and thread can be started (a night matches a thousand clients).
         var linesToDecide: Int64?
-        let decided = Set(try database.query("""
-            SELECT DISTINCT m.batch_id FROM line_match m JOIN remittance_batch b ON b.id = m.batch_id WHERE b.client_id = ?
-            """, [client]).map { try $0.int64("batch_id") })
+        let decided = Set(
+            try database.query(
+                """
+                SELECT DISTINCT m.batch_id FROM line_match m JOIN remittance_batch b ON b.id = m.batch_id WHERE b.client_id = ?
+                """, [client]
+            ).map { try $0.int64("batch_id") })
         switch scope {
         case .allPending:
             first = 0
@@ -282,10 +314,14 @@ extension Ledger {
             guard let index = pending.firstIndex(where: { $0.id >= id }) else { return MatchRun(batches: []) }
             first = index
         case .newBatches:
-            let lineCounts = Dictionary(uniqueKeysWithValues: try database.query("""
-                SELECT b.id, (SELECT count(*) FROM remittance_line l WHERE l.batch_id = b.id) AS lines FROM remittance_batch b WHERE b.client_id = ?
-                """, [client]).map { (try $0.int64("id"), try $0.int64("lines")) })
-            guard let index = pending.firstIndex(where: { !decided.contains($0.id) && (lineCounts[$0.id] ?? 0) > 0 }) else { return MatchRun(batches: []) }
+            let lineCounts = Dictionary(
+                uniqueKeysWithValues: try database.query(
+                    """
+                    SELECT b.id, (SELECT count(*) FROM remittance_line l WHERE l.batch_id = b.id) AS lines FROM remittance_batch b WHERE b.client_id = ?
+                    """, [client]
+                ).map { (try $0.int64("id"), try $0.int64("lines")) })
+            guard let index = pending.firstIndex(where: { !decided.contains($0.id) && (lineCounts[$0.id] ?? 0) > 0 })
+            else { return MatchRun(batches: []) }
             first = index
             linesToDecide = pending[index...].reduce(0) { $0 + (lineCounts[$1.id] ?? 0) }
         }
@@ -302,8 +338,16 @@ extension Ledger {
             // This connection builds the matcher meanwhile, then hands it over.
             let thread = Thread {
                 do {
-                    let reader = Ledger(database: try Database(path: path, options: { var options = DatabaseOptions(); options.readOnly = true; return options }()))
-                    try reader.prepareAll(batches, client: client, rules: rules, decided: decided, matcher: matcherBox, into: handoff)
+                    let reader = Ledger(
+                        database: try Database(
+                            path: path,
+                            options: {
+                                var options = DatabaseOptions()
+                                options.readOnly = true
+                                return options
+                            }()))
+                    try reader.prepareAll(
+                        batches, client: client, rules: rules, decided: decided, matcher: matcherBox, into: handoff)
                 } catch {
                     handoff.fail(error)
                 }
@@ -317,7 +361,9 @@ extension Ledger {
         defer { matcherBox.cancel() }
         if reading != nil {
             do {
-                guard matcherBox.put(try matcherParts(client: client, earlier: earlier)) else { return MatchRun(batches: []) }
+                guard matcherBox.put(try matcherParts(client: client, earlier: earlier)) else {
+                    return MatchRun(batches: [])
+                }
                 matcherBox.finish()
             } catch {
                 matcherBox.fail(error)
@@ -339,7 +385,8 @@ extension Ledger {
             if matcher == nil { matcher = try startMatcher(client: client, rules: rules, earlier: earlier) }
             let batch = batches[next]
             next += 1
-            return try prepare(batch, client: client, rules: rules, matcher: &matcher!, decidedBefore: decided.contains(batch.id))
+            return try prepare(
+                batch, client: client, rules: rules, matcher: &matcher!, decidedBefore: decided.contains(batch.id))
         }
         // Whole batches per transaction, by default up to about ten thousand lines: a batch is never
         // half decided, and a million lines do not wait for four thousand commits.
@@ -370,7 +417,9 @@ extension Ledger {
     /// the pragma does nothing); true when the caller must turn them on again. For writers whose
     /// every id was read or inserted in the same breath: bulk imports and matching.
     func suspendForeignKeyChecks() throws -> Bool {
-        guard !database.isInTransaction, try database.scalar(Int64.self, "PRAGMA foreign_keys") ?? 0 != 0 else { return false }
+        guard !database.isInTransaction, try database.scalar(Int64.self, "PRAGMA foreign_keys") ?? 0 != 0 else {
+            return false
+        }
         try database.execute("PRAGMA foreign_keys = OFF")
         return true
     }
@@ -390,8 +439,11 @@ extension Ledger {
 
     /// Decides `batches` in order on this (reading) connection, handing each over as it is done:
     /// reads ahead (up to some fifty thousand lines) until the matcher arrives, then decides.
-    func prepareAll(_ batches: [PendingBatch], client: ClientID, rules: MatchingRules, decided: Set<Int64>, matcher box: Handoff<MatcherParts>,
-                    into handoff: Handoff<PreparedBatch>) throws {
+    func prepareAll(
+        _ batches: [PendingBatch], client: ClientID, rules: MatchingRules, decided: Set<Int64>,
+        matcher box: Handoff<MatcherParts>,
+        into handoff: Handoff<PreparedBatch>
+    ) throws {
         var ahead: [ReadBatch] = []
         var next = 0
         var lines = 0
@@ -410,7 +462,12 @@ extension Ledger {
         while next < batches.count {
             let batch = batches[next]
             next += 1
-            guard handoff.put(try prepare(batch, client: client, rules: rules, matcher: &matcher, decidedBefore: decided.contains(batch.id))) else { return }
+            guard
+                handoff.put(
+                    try prepare(
+                        batch, client: client, rules: rules, matcher: &matcher,
+                        decidedBefore: decided.contains(batch.id)))
+            else { return }
         }
         handoff.finish()
     }
@@ -425,24 +482,32 @@ extension Ledger {
     /// After a batch changed (reversed, or a line reassigned): decides its client's pending batches
     /// again, so every line that pointed at a changed line is decided anew.
     public func redecideAfterChange(batch id: Int64, rules: (ClientID) throws -> MatchingRules) throws -> MatchRun {
-        guard let client = try database.scalar(String.self, "SELECT client_id FROM remittance_batch WHERE id = ?", [id]) else { throw ReviewError.missing(id) }
+        guard let client = try database.scalar(String.self, "SELECT client_id FROM remittance_batch WHERE id = ?", [id])
+        else { throw ReviewError.missing(id) }
         return try redecide(client: ClientID(client), rules: try rules(ClientID(client)))
     }
 
     /// The client's batches that matching may decide, in import order.
     func pendingBatches(client: ClientID) throws -> [PendingBatch] {
         var result: [PendingBatch] = []
-        for row in try database.query("""
+        for row in try database.query(
+            """
             SELECT id, status, payer_name, payer_id, trace_number, payment_date, total_minor, currency, currency_declared, source_file_id
             FROM remittance_batch b WHERE client_id = ? AND status NOT IN ('approved', 'reversed')
                 AND NOT EXISTS (SELECT 1 FROM gl_export g WHERE g.batch_id = b.id)
             ORDER BY id
-            """, [client]) {
-            result.append(PendingBatch(id: try row.int64("id"), status: try row.string("status"), payerName: try row.optionalString("payer_name"),
-                                       payerID: try row.optionalString("payer_id"), traceNumber: try row.optionalString("trace_number"),
-                                       paymentDate: try row.get("payment_date", as: CalendarDate?.self), total: try row.int64("total_minor"),
-                                       currency: try CurrencyCode(try row.string("currency")), currencyDeclared: try row.int64("currency_declared") != 0,
-                                       sourceFile: try row.int64("source_file_id")))
+            """, [client])
+        {
+            result.append(
+                PendingBatch(
+                    id: try row.int64("id"), status: try row.string("status"),
+                    payerName: try row.optionalString("payer_name"),
+                    payerID: try row.optionalString("payer_id"), traceNumber: try row.optionalString("trace_number"),
+                    paymentDate: try row.get("payment_date", as: CalendarDate?.self),
+                    total: try row.int64("total_minor"),
+                    currency: try CurrencyCode(try row.string("currency")),
+                    currencyDeclared: try row.int64("currency_declared") != 0,
+                    sourceFile: try row.int64("source_file_id")))
         }
         return result
     }
@@ -450,18 +515,25 @@ extension Ledger {
     /// The earlier batch this one repeats: same payer, trace number, amount and date, from other bytes.
     func duplicateOf(_ batch: PendingBatch, client: ClientID) throws -> Int64? {
         guard let trace = batch.traceNumber, !trace.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
-        for row in try database.query("""
+        for row in try database.query(
+            """
             SELECT id, payer_id, payer_name, currency, currency_declared FROM remittance_batch
             WHERE client_id = ? AND trace_number = ? AND total_minor = ? AND payment_date IS ? AND id < ? AND source_file_id <> ?
                 AND status <> 'duplicate_payment'
             ORDER BY id
-            """, [client, trace, batch.total, batch.paymentDate, batch.id, batch.sourceFile]) {
+            """, [client, trace, batch.total, batch.paymentDate, batch.id, batch.sourceFile])
+        {
             // A currency the file did not name may have become the customer's: compare only named ones.
-            let theirCurrency = try row.string("currency"), theyDeclared = try row.int64("currency_declared") != 0
+            let theirCurrency = try row.string("currency")
+            let theyDeclared = try row.int64("currency_declared") != 0
             if batch.currencyDeclared && theyDeclared && theirCurrency != batch.currency.code { continue }
-            let theirID = try row.optionalString("payer_id").map(Ledger.aliasKey) ?? "", theirName = try row.optionalString("payer_name").map(Ledger.aliasKey) ?? ""
-            let ourID = batch.payerID.map(Ledger.aliasKey) ?? "", ourName = batch.payerName.map(Ledger.aliasKey) ?? ""
-            if !theirID.isEmpty || !ourID.isEmpty ? theirID == ourID : theirName == ourName { return try row.int64("id") }
+            let theirID = try row.optionalString("payer_id").map(Ledger.aliasKey) ?? ""
+            let theirName = try row.optionalString("payer_name").map(Ledger.aliasKey) ?? ""
+            let ourID = batch.payerID.map(Ledger.aliasKey) ?? ""
+            let ourName = batch.payerName.map(Ledger.aliasKey) ?? ""
+            if !theirID.isEmpty || !ourID.isEmpty ? theirID == ourID : theirName == ourName {
+                return try row.int64("id")
+            }
         }
         return nil
     }
@@ -478,20 +550,26 @@ extension Ledger {
 
     func manualDecisions(batch id: Int64) throws -> [Int64: ManualDecision] {
         var result: [Int64: ManualDecision] = [:]
-        for row in try database.query("""
+        for row in try database.query(
+            """
             SELECT line_id, status, rule, invoice_id, applied_minor, unapplied_minor FROM line_match WHERE batch_id = ? AND rule LIKE 'manual.%'
-            """, [id]) {
+            """, [id])
+        {
             let lineID = try row.int64("line_id")
             let invoice = try row.get("invoice_id", as: Int64?.self)
             let applied = try row.int64("applied_minor")
             var applications: [(Int64, Int64)] = invoice.map { [($0, applied)] } ?? []
             if invoice == nil {
-                applications = try database.query("SELECT invoice_id, applied_minor FROM line_application WHERE line_id = ? ORDER BY id", [lineID]).map {
+                applications = try database.query(
+                    "SELECT invoice_id, applied_minor FROM line_application WHERE line_id = ? ORDER BY id", [lineID]
+                ).map {
                     (try $0.int64("invoice_id"), try $0.int64("applied_minor"))
                 }
             }
-            result[lineID] = ManualDecision(status: try row.string("status"), rule: try row.string("rule"), invoice: invoice,
-                                            applied: try row.int64("applied_minor"), unapplied: try row.int64("unapplied_minor"), applications: applications)
+            result[lineID] = ManualDecision(
+                status: try row.string("status"), rule: try row.string("rule"), invoice: invoice,
+                applied: try row.int64("applied_minor"), unapplied: try row.int64("unapplied_minor"),
+                applications: applications)
         }
         return result
     }
@@ -499,10 +577,14 @@ extension Ledger {
     /// What a batch's stored decisions applied, line by line in order: (line, invoice, applied).
     func storedApplications(batch id: Int64) throws -> [(Int64, Int64, Int64)] {
         var result: [(Int64, Int64, Int64)] = []
-        try database.prepared("SELECT line_id, invoice_id, applied_minor FROM line_match WHERE batch_id = ? AND invoice_id IS NOT NULL").with(id) {
+        try database.prepared(
+            "SELECT line_id, invoice_id, applied_minor FROM line_match WHERE batch_id = ? AND invoice_id IS NOT NULL"
+        ).with(id) {
             result.append(($0.int64(0), $0.int64(1), $0.int64(2)))
         }
-        try database.prepared("SELECT line_id, invoice_id, applied_minor FROM line_application WHERE batch_id = ? ORDER BY id").with(id) {
+        try database.prepared(
+            "SELECT line_id, invoice_id, applied_minor FROM line_application WHERE batch_id = ? ORDER BY id"
+        ).with(id) {
             result.append(($0.int64(0), $0.int64(1), $0.int64(2)))
         }
         return result.sorted { $0.0 < $1.0 }
@@ -510,8 +592,12 @@ extension Ledger {
 
     /// Decides one batch inside the caller's transaction.
     /// Decides one batch, reading only: what `write` then stores.
-    func prepare(_ batch: PendingBatch, client: ClientID, rules: MatchingRules, matcher: inout Matcher, decidedBefore: Bool) throws -> PreparedBatch {
-        try prepare(try read(batch, client: client, rules: rules, decidedBefore: decidedBefore), client: client, matcher: &matcher)
+    func prepare(
+        _ batch: PendingBatch, client: ClientID, rules: MatchingRules, matcher: inout Matcher, decidedBefore: Bool
+    ) throws -> PreparedBatch {
+        try prepare(
+            try read(batch, client: client, rules: rules, decidedBefore: decidedBefore), client: client,
+            matcher: &matcher)
     }
 
     /// What deciding a batch needs from the store, read before the matcher is ready.
@@ -523,22 +609,31 @@ extension Ledger {
                 originals[Int(try row.int64("position"))] = try row.int64("id")
             }
         }
-        return ReadBatch(batch: batch, lines: try linesToMatch(batch: batch.id, currency: batch.currency, paymentDate: batch.paymentDate),
-                         manual: decidedBefore ? try manualDecisions(batch: batch.id) : [:], duplicate: duplicate,
-                         payer: try customers(client: client, payerID: batch.payerID, name: batch.payerName, rules: rules), originals: originals,
-                         decidedBefore: decidedBefore)
+        return ReadBatch(
+            batch: batch,
+            lines: try linesToMatch(batch: batch.id, currency: batch.currency, paymentDate: batch.paymentDate),
+            manual: decidedBefore ? try manualDecisions(batch: batch.id) : [:], duplicate: duplicate,
+            payer: try customers(client: client, payerID: batch.payerID, name: batch.payerName, rules: rules),
+            originals: originals,
+            decidedBefore: decidedBefore)
     }
 
     /// Decides a batch read before (the few lookups it still makes read this connection).
     func prepare(_ read: ReadBatch, client: ClientID, matcher: inout Matcher) throws -> PreparedBatch {
-        let batch = read.batch, manual = read.manual, duplicate = read.duplicate, payer = read.payer, originals = read.originals
+        let batch = read.batch
+        let manual = read.manual
+        let duplicate = read.duplicate
+        let payer = read.payer
+        let originals = read.originals
         let decidedBefore = read.decidedBefore
         let set = matcher.invoices.customerSet(payer.customers)
         // A file that names no currency: the lines are in the customer's ledger currency.
         var currency = batch.currency
         var lines = read.lines
-        if !batch.currencyDeclared, let ledgerCurrency = matcher.invoices.ledgerCurrency(of: set), ledgerCurrency != currency,
-           ledgerCurrency.minorUnitDigits == currency.minorUnitDigits {
+        if !batch.currencyDeclared, let ledgerCurrency = matcher.invoices.ledgerCurrency(of: set),
+            ledgerCurrency != currency,
+            ledgerCurrency.minorUnitDigits == currency.minorUnitDigits
+        {
             currency = ledgerCurrency
             lines = lines.map { $0.in(currency) }
         }
@@ -553,12 +648,21 @@ extension Ledger {
             let line = stored.line
             if let person = manual[line.id] {
                 var problem: String?
-                for application in person.applications where !matcher.recordEarlier(invoiceID: application.invoice, applied: application.applied, lineID: line.id) {
-                    problem = try invoiceNumber(application.invoice).map { "invoice \($0) was already paid when this line came" } ?? "the invoice is gone"
+                for application in person.applications
+                where !matcher.recordEarlier(
+                    invoiceID: application.invoice, applied: application.applied, lineID: line.id)
+                {
+                    problem =
+                        try invoiceNumber(application.invoice).map {
+                            "invoice \($0) was already paid when this line came"
+                        } ?? "the invoice is gone"
                 }
                 if duplicate != nil { problem = "the batch repeats batch \(duplicate!) (duplicate payment)" }
-                kept.append(KeptDecision(batchID: batch.id, line: stored.position + 1, invoice: try person.invoice.flatMap { try invoiceNumber($0) },
-                                         status: person.status, rule: person.rule, problem: problem))
+                kept.append(
+                    KeptDecision(
+                        batchID: batch.id, line: stored.position + 1,
+                        invoice: try person.invoice.flatMap { try invoiceNumber($0) },
+                        status: person.status, rule: person.rule, problem: problem))
                 statuses[person.status, default: 0] += 1
                 if !person.applications.isEmpty { appliedCash += line.amountPaid.minorUnits - person.unapplied }
                 continue
@@ -566,41 +670,55 @@ extension Ledger {
             var decision: MatchDecision
             var note: String?
             if duplicate != nil {
-                decision = matcher.undecided(line, status: .duplicatePayment, rule: "payment.duplicate", paidBy: originals[stored.position])
+                decision = matcher.undecided(
+                    line, status: .duplicatePayment, rule: "payment.duplicate", paidBy: originals[stored.position])
                 note = "the same payment as batch \(duplicate!): not matched again"
             } else if payer.customers.isEmpty {
                 decision = matcher.undecided(line, status: .unknownPayer, rule: "payer.unknown")
                 unknownPayerLines += 1
-                for customer in matcher.customersAnswering(line.reference, currency: currency) { answering[customer, default: 0] += 1 }
+                for customer in matcher.customersAnswering(line.reference, currency: currency) {
+                    answering[customer, default: 0] += 1
+                }
             } else {
                 decision = matcher.match(line, customers: set)
                 if decision.status == .paidTwice, decision.paidBy == nil, decision.candidates.count == 1 {
                     let paidBy = try approvedLine(paying: decision.candidates[0])
-                    decision = MatchDecision(lineID: decision.lineID, status: decision.status, rule: decision.rule, deductions: decision.deductions,
-                                             unapplied: decision.unapplied, candidates: decision.candidates, suggestions: decision.suggestions, paidBy: paidBy)
+                    decision = MatchDecision(
+                        lineID: decision.lineID, status: decision.status, rule: decision.rule,
+                        deductions: decision.deductions,
+                        unapplied: decision.unapplied, candidates: decision.candidates,
+                        suggestions: decision.suggestions, paidBy: paidBy)
                 }
             }
             statuses[decision.status.rawValue, default: 0] += 1
-            if !decision.applications.isEmpty { appliedCash += line.amountPaid.minorUnits - decision.unapplied.minorUnits }
+            if !decision.applications.isEmpty {
+                appliedCash += line.amountPaid.minorUnits - decision.unapplied.minorUnits
+            }
             decisions.append(DecidedLine(decision: decision, note: note))
         }
         if unknownPayerLines > 0 {
-            let payerText = [batch.payerName, batch.payerID.map { "id \($0)" }].compactMap { $0 }.joined(separator: ", ")
+            let payerText = [batch.payerName, batch.payerID.map { "id \($0)" }].compactMap { $0 }.joined(
+                separator: ", ")
             let alias = Ledger.quoted(batch.payerID ?? batch.payerName ?? "PAYER")
             // The customer most of its references answer to, when one clearly is.
             let ranked = answering.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
             let others = ranked.dropFirst().map(\.value).reduce(0, +)
             let likely = ranked.first.flatMap { $0.value > others ? $0.key : nil } ?? "CUSTOMER"
-            let hint = "payer \(payerText.isEmpty ? "(unnamed)" : payerText) is not known as a customer of \(client): nightjar customers alias add \(alias) \(likely) --client \(client)"
+            let hint =
+                "payer \(payerText.isEmpty ? "(unnamed)" : payerText) is not known as a customer of \(client): nightjar customers alias add \(alias) \(likely) --client \(client)"
             hints.append(hint)
             // A payer id that is a customer id says how to use it, too.
             let note = payer.hint.map { hint + "; " + $0 } ?? hint
-            for index in decisions.indices where decisions[index].status == .unknownPayer { decisions[index].note = note }
+            for index in decisions.indices where decisions[index].status == .unknownPayer {
+                decisions[index].note = note
+            }
         }
         let balance = BatchBalance(total: Money(minorUnits: batch.total, currency: currency), appliedCash: appliedCash)
-        let result = BatchMatchResult(batchID: batch.id, client: client, statuses: statuses, customers: payer.customers, currency: currency.code,
-                                      appliedCash: balance.appliedCash.decimalString, unappliedCash: balance.unappliedCash.decimalString, duplicateOf: duplicate,
-                                      unknownPayerLines: unknownPayerLines, hints: hints, keptDecisions: kept, decidedBefore: decidedBefore)
+        let result = BatchMatchResult(
+            batchID: batch.id, client: client, statuses: statuses, customers: payer.customers, currency: currency.code,
+            appliedCash: balance.appliedCash.decimalString, unappliedCash: balance.unappliedCash.decimalString,
+            duplicateOf: duplicate,
+            unknownPayerLines: unknownPayerLines, hints: hints, keptDecisions: kept, decidedBefore: decidedBefore)
         return PreparedBatch(batch: batch, decisions: decisions, result: result, currency: currency)
     }
 
@@ -608,16 +726,23 @@ extension Ledger {
     func write(_ prepared: PreparedBatch) throws {
         let batch = prepared.batch
         if let duplicate = prepared.result.duplicateOf {
-            try database.execute("UPDATE remittance_batch SET status = 'duplicate_payment', duplicate_of = ? WHERE id = ?", [duplicate, batch.id])
+            try database.execute(
+                "UPDATE remittance_batch SET status = 'duplicate_payment', duplicate_of = ? WHERE id = ?",
+                [duplicate, batch.id])
         } else if batch.status == "duplicate_payment" {
-            try database.execute("UPDATE remittance_batch SET status = 'new', duplicate_of = NULL WHERE id = ?", [batch.id])
+            try database.execute(
+                "UPDATE remittance_batch SET status = 'new', duplicate_of = NULL WHERE id = ?", [batch.id])
         }
-        if prepared.currency != batch.currency { try database.execute("UPDATE remittance_batch SET currency = ? WHERE id = ?", [prepared.currency, batch.id]) }
+        if prepared.currency != batch.currency {
+            try database.execute(
+                "UPDATE remittance_batch SET currency = ? WHERE id = ?", [prepared.currency, batch.id])
+        }
         try store(prepared.decisions, batch: batch.id, replacing: prepared.result.decidedBefore)
     }
 
     static func quoted(_ text: String) -> String {
-        text.contains(where: { $0 == " " || $0 == "'" || $0 == "\"" }) ? "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" : text
+        text.contains(where: { $0 == " " || $0 == "'" || $0 == "\"" })
+            ? "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" : text
     }
 
     func invoiceNumber(_ id: Int64) throws -> String? {
@@ -626,7 +751,9 @@ extension Ledger {
 
     /// The first line of an approved batch that applied to this invoice.
     func approvedLine(paying invoice: Int64) throws -> Int64? {
-        try database.scalar(Int64.self, """
+        try database.scalar(
+            Int64.self,
+            """
             SELECT line_id FROM (
                 SELECT m.line_id, m.batch_id FROM line_match m WHERE m.invoice_id = ?
                 UNION ALL SELECT a.line_id, a.batch_id FROM line_application a WHERE a.invoice_id = ?
@@ -637,19 +764,24 @@ extension Ledger {
     /// Writes a batch's decisions (a person's are left as they are).
     func store(_ decisions: [DecidedLine], batch id: Int64, replacing: Bool) throws {
         if replacing {
-            try database.execute("""
+            try database.execute(
+                """
                 DELETE FROM line_application WHERE batch_id = ? AND line_id NOT IN (SELECT line_id FROM line_match WHERE batch_id = ? AND rule LIKE 'manual.%')
                 """, [id, id])
             try database.execute("DELETE FROM line_match WHERE batch_id = ? AND rule NOT LIKE 'manual.%'", [id])
         }
-        let columns = "(line_id, batch_id, status, invoice_id, rule, applied_minor, discount_minor, write_off_minor, unapplied_minor, deductions, suggestions, "
+        let columns =
+            "(line_id, batch_id, status, invoice_id, rule, applied_minor, discount_minor, write_off_minor, unapplied_minor, deductions, suggestions, "
             + "matched_at, paid_by_line_id, open_minor, candidates, note)"
         let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         // Sixteen rows a statement: a million decisions are written with a sixteenth of the statements.
         let rowsPerStatement = 16
-        let insertMany = try database.prepared("INSERT INTO line_match \(columns) VALUES " + Array(repeating: row, count: rowsPerStatement).joined(separator: ", "))
+        let insertMany = try database.prepared(
+            "INSERT INTO line_match \(columns) VALUES "
+                + Array(repeating: row, count: rowsPerStatement).joined(separator: ", "))
         let insertOne = try database.prepared("INSERT INTO line_match \(columns) VALUES \(row)")
-        let insertApplication = try database.prepared("""
+        let insertApplication = try database.prepared(
+            """
             INSERT INTO line_application (line_id, batch_id, invoice_id, open_minor, applied_minor, discount_minor, write_off_minor, deducted_minor)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
@@ -705,15 +837,21 @@ extension Ledger {
     /// All the client's invoices (open and settled), column by column, for the matcher.
     func invoiceTable(client: ClientID) throws -> InvoiceTable {
         var table = InvoiceTable()
-        if let count = try database.scalar(Int64.self, "SELECT count(*) FROM open_invoice WHERE client_id = ?", [client]) { table.reserve(Int(count)) }
+        if let count = try database.scalar(
+            Int64.self, "SELECT count(*) FROM open_invoice WHERE client_id = ?", [client])
+        {
+            table.reserve(Int(count))
+        }
         var currency = CurrencyCode.usd
         var currencyBytes: [UInt8] = Array(currency.code.utf8)
         var customer = ""
         var terms: [String: DiscountTerms?] = [:]
-        try database.prepared("""
+        try database.prepared(
+            """
             SELECT id, customer_id, invoice_number, amount_minor, open_amount_minor, currency, invoice_date, po_number, terms
             FROM open_invoice WHERE client_id = ?
-            """).with(client.rawValue) { row in
+            """
+        ).with(client.rawValue) { row in
             // Consecutive rows mostly share a customer and a currency: compare bytes, make no string.
             let code = row.bytes(5)
             if !code.elementsEqual(currencyBytes) {
@@ -724,14 +862,18 @@ extension Ledger {
             if !customerBytes.elementsEqual(customer.utf8) { customer = String(decoding: customerBytes, as: UTF8.self) }
             var discount: DiscountTerms?
             if let text = row.optionalString(8) {
-                if let known = terms[text] { discount = known } else {
+                if let known = terms[text] {
+                    discount = known
+                } else {
                     discount = DiscountTerms(text)
                     terms[text] = discount
                 }
             }
-            table.append(id: row.int64(0), customerID: customer, invoiceNumber: row.string(2), amount: row.int64(3), openAmount: row.int64(4),
-                         currency: currency, invoiceDay: row.isNull(6) ? nil : Ledger.daysSinceEpoch(isoDate: row.bytes(6)),
-                         purchaseOrderNumber: row.optionalString(7), terms: discount)
+            table.append(
+                id: row.int64(0), customerID: customer, invoiceNumber: row.string(2), amount: row.int64(3),
+                openAmount: row.int64(4),
+                currency: currency, invoiceDay: row.isNull(6) ? nil : Ledger.daysSinceEpoch(isoDate: row.bytes(6)),
+                purchaseOrderNumber: row.optionalString(7), terms: discount)
         }
         return table
     }
@@ -751,7 +893,8 @@ extension Ledger {
             return value
         }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              let date = try? CalendarDate(year: year, month: month, day: day) else { return nil }
+            let date = try? CalendarDate(year: year, month: month, day: day)
+        else { return nil }
         return date.daysSinceEpoch
     }
 
@@ -760,11 +903,18 @@ extension Ledger {
     /// invoice an adjustment names) reach `LineAdjustment` here.
     func linesToMatch(batch id: Int64, currency: CurrencyCode, paymentDate: CalendarDate?) throws -> [StoredLine] {
         var adjustments: [(line: Int64, adjustment: LineAdjustment)] = []
-        try database.prepared("""
+        try database.prepared(
+            """
             SELECT line_id, amount_minor, reason_code, reference FROM remittance_adjustment WHERE batch_id = ? AND line_id IS NOT NULL ORDER BY id
-            """).with(id) { row in
-            adjustments.append((row.int64(0), LineAdjustment(amount: Money(minorUnits: row.int64(1), currency: currency), reasonCode: row.string(2),
-                                                              reference: row.optionalString(3))))
+            """
+        ).with(id) { row in
+            adjustments.append(
+                (
+                    row.int64(0),
+                    LineAdjustment(
+                        amount: Money(minorUnits: row.int64(1), currency: currency), reasonCode: row.string(2),
+                        reference: row.optionalString(3))
+                ))
         }
         // An import writes lines and their adjustments in file order: walk both together (and
         // look them up by line when some other writer did not).
@@ -772,9 +922,11 @@ extension Ledger {
         var next = 0
         var previous = Int64.min
         var ordered = adjustments.indices.dropFirst().allSatisfy { adjustments[$0 - 1].line <= adjustments[$0].line }
-        try database.prepared("""
+        try database.prepared(
+            """
             SELECT id, position, reference, amount_paid_minor, discount_minor, invoice_reference FROM remittance_line WHERE batch_id = ? ORDER BY position
-            """).with(id) { row in
+            """
+        ).with(id) { row in
             let lineID = row.int64(0)
             if lineID <= previous { ordered = false }
             previous = lineID
@@ -786,19 +938,26 @@ extension Ledger {
                     next += 1
                 }
             }
-            lines.append(StoredLine(line: LineToMatch(id: lineID, reference: row.string(2), amountPaid: Money(minorUnits: row.int64(3), currency: currency),
-                                                      discount: row.optionalInt64(4).map { Money(minorUnits: $0, currency: currency) },
-                                                      adjustments: mine, paymentDate: paymentDate, namedInvoice: row.optionalString(5)),
-                                    position: Int(row.int64(1))))
+            lines.append(
+                StoredLine(
+                    line: LineToMatch(
+                        id: lineID, reference: row.string(2),
+                        amountPaid: Money(minorUnits: row.int64(3), currency: currency),
+                        discount: row.optionalInt64(4).map { Money(minorUnits: $0, currency: currency) },
+                        adjustments: mine, paymentDate: paymentDate, namedInvoice: row.optionalString(5)),
+                    position: Int(row.int64(1))))
         }
         if !ordered && !adjustments.isEmpty {
             var grouped: [Int64: [LineAdjustment]] = [:]
             for (line, adjustment) in adjustments { grouped[line, default: []].append(adjustment) }
             lines = lines.map { stored in
                 let line = stored.line
-                return StoredLine(line: LineToMatch(id: line.id, reference: line.reference, amountPaid: line.amountPaid, discount: line.discount,
-                                                    adjustments: grouped[line.id] ?? [], paymentDate: line.paymentDate, namedInvoice: line.namedInvoice),
-                                  position: stored.position)
+                return StoredLine(
+                    line: LineToMatch(
+                        id: line.id, reference: line.reference, amountPaid: line.amountPaid, discount: line.discount,
+                        adjustments: grouped[line.id] ?? [], paymentDate: line.paymentDate,
+                        namedInvoice: line.namedInvoice),
+                    position: stored.position)
             }
         }
         return lines
@@ -807,9 +966,11 @@ extension Ledger {
     /// The stored decision for each line of a batch: line position → (status, rule).
     public func lineStatuses(batch id: Int64) throws -> [Int: (status: String, rule: String)] {
         var result: [Int: (String, String)] = [:]
-        for row in try database.query("""
+        for row in try database.query(
+            """
             SELECT l.position, m.status, m.rule FROM line_match m JOIN remittance_line l ON l.id = m.line_id WHERE m.batch_id = ?
-            """, [id]) {
+            """, [id])
+        {
             result[Int(try row.int64("position"))] = (try row.string("status"), try row.string("rule"))
         }
         return result
@@ -817,18 +978,24 @@ extension Ledger {
 
     /// Batches not matched yet, oldest first.
     public func unmatchedBatches(client: ClientID?) throws -> [Int64] {
-        var sql = "SELECT b.id FROM remittance_batch b WHERE NOT EXISTS (SELECT 1 FROM line_match m WHERE m.batch_id = b.id)"
+        var sql =
+            "SELECT b.id FROM remittance_batch b WHERE NOT EXISTS (SELECT 1 FROM line_match m WHERE m.batch_id = b.id)"
         var arguments: [any DatabaseValueConvertible] = []
-        if let client { sql += " AND b.client_id = ?"; arguments.append(client) }
+        if let client {
+            sql += " AND b.client_id = ?"
+            arguments.append(client)
+        }
         return try database.query(sql + " ORDER BY b.id", arguments).map { try $0.int64("id") }
     }
 
     /// Clients with batches that were never matched.
     public func clientsWithUnmatchedBatches() throws -> [ClientID] {
-        try database.query("""
+        try database.query(
+            """
             SELECT DISTINCT b.client_id FROM remittance_batch b WHERE NOT EXISTS (SELECT 1 FROM line_match m WHERE m.batch_id = b.id)
                 AND EXISTS (SELECT 1 FROM remittance_line l WHERE l.batch_id = b.id) ORDER BY b.client_id
-            """).map { ClientID(try $0.string("client_id")) }
+            """
+        ).map { ClientID(try $0.string("client_id")) }
     }
 }
 

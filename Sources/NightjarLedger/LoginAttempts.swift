@@ -1,6 +1,6 @@
-public import NightjarStore
 public import Foundation
 import NightjarCore
+public import NightjarStore
 
 /// The durable record of portal logins. One failed (or unfinished) login per credential per
 /// night at most: a second could lock the client out of its portal.
@@ -25,7 +25,8 @@ public struct LoginAttempts {
     public func begin(credential: String, now: Date = Date()) throws -> Result<Int64, Blocking> {
         try database.transaction { () throws -> Result<Int64, Blocking> in
             let since = LoginAttempts.format(now.addingTimeInterval(-LoginAttempts.window))
-            let rows = try database.query("""
+            let rows = try database.query(
+                """
                 SELECT started_at, outcome FROM login_attempt WHERE credential = ? AND started_at >= ? ORDER BY id DESC
                 """, [credential, since])
             for row in rows {
@@ -34,23 +35,31 @@ public struct LoginAttempts {
                     return .failure(Blocking(startedAt: try row.string("started_at"), outcome: outcome))
                 }
             }
-            try database.execute("INSERT INTO login_attempt (credential, started_at) VALUES (?, ?)", [credential, LoginAttempts.format(now)])
+            try database.execute(
+                "INSERT INTO login_attempt (credential, started_at) VALUES (?, ?)",
+                [credential, LoginAttempts.format(now)])
             return .success(database.lastInsertRowID)
         }
     }
 
     /// Records how an attempt ended.
     public func finish(_ id: Int64, outcome: String, now: Date = Date()) throws {
-        try database.execute("UPDATE login_attempt SET finished_at = ?, outcome = ? WHERE id = ?", [LoginAttempts.format(now), outcome, id])
+        try database.execute(
+            "UPDATE login_attempt SET finished_at = ?, outcome = ? WHERE id = ?",
+            [LoginAttempts.format(now), outcome, id])
     }
 
     /// After an operator fixed a credential: earlier failures stop blocking (the record stays).
     public func clear(credential: String) throws -> Int {
         try database.transaction { () throws -> Int in
-            let count = try database.scalar(Int64.self, """
-                SELECT count(*) FROM login_attempt WHERE credential = ? AND (outcome IS NULL OR outcome NOT IN ('succeeded', 'unavailable', 'mfa_required', 'cleared'))
-                """, [credential]) ?? 0
-            try database.execute("""
+            let count =
+                try database.scalar(
+                    Int64.self,
+                    """
+                    SELECT count(*) FROM login_attempt WHERE credential = ? AND (outcome IS NULL OR outcome NOT IN ('succeeded', 'unavailable', 'mfa_required', 'cleared'))
+                    """, [credential]) ?? 0
+            try database.execute(
+                """
                 UPDATE login_attempt SET outcome = 'cleared', finished_at = coalesce(finished_at, ?)
                 WHERE credential = ? AND (outcome IS NULL OR outcome NOT IN ('succeeded', 'unavailable', 'mfa_required', 'cleared'))
                 """, [LoginAttempts.format(Date()), credential])
@@ -60,7 +69,9 @@ public struct LoginAttempts {
 
     /// Attempts for a credential, newest first.
     public func history(credential: String) throws -> [(startedAt: String, outcome: String?)] {
-        try database.query("SELECT started_at, outcome FROM login_attempt WHERE credential = ? ORDER BY id DESC", [credential]).map {
+        try database.query(
+            "SELECT started_at, outcome FROM login_attempt WHERE credential = ? ORDER BY id DESC", [credential]
+        ).map {
             (try $0.string("started_at"), try $0.optionalString("outcome"))
         }
     }

@@ -1,7 +1,7 @@
 import Foundation
 public import NightjarCore
-import NightjarStore
 public import NightjarMatching
+import NightjarStore
 
 /// A batch as the morning review shows it: its payment, where it came from, and each line with
 /// its match decision and typed deductions.
@@ -19,8 +19,11 @@ public struct ReviewBatch: Sendable, Codable {
         /// The code is not in the client's reason-code table (the report lists it as an unmapped reason code).
         public let unmapped: Bool
 
-        public init(type: String, reasonCode: String?, amount: Money, text: String? = nil, reference: String? = nil, invoiceID: Int64? = nil,
-                    unmapped: Bool = false) {
+        public init(
+            type: String, reasonCode: String?, amount: Money, text: String? = nil, reference: String? = nil,
+            invoiceID: Int64? = nil,
+            unmapped: Bool = false
+        ) {
             self.type = type
             self.reasonCode = reasonCode
             self.amount = amount
@@ -33,10 +36,14 @@ public struct ReviewBatch: Sendable, Codable {
         /// The deductions a match decision stored (`line_match.deductions`, as `DecisionJSON` writes them).
         static func stored(_ json: String?) -> [Deduction] {
             guard let json, json != "[]",
-                  let list = DecisionJSON.readDeductions(json) ?? (try? JSONDecoder().decode([TypedDeduction].self, from: Data(json.utf8))) else { return [] }
+                let list = DecisionJSON.readDeductions(json)
+                    ?? (try? JSONDecoder().decode([TypedDeduction].self, from: Data(json.utf8)))
+            else { return [] }
             return list.map {
-                Deduction(type: $0.type.rawValue, reasonCode: $0.reasonCode, amount: $0.amount, text: $0.text, reference: $0.reference,
-                          invoiceID: $0.invoiceID, unmapped: $0.unmapped)
+                Deduction(
+                    type: $0.type.rawValue, reasonCode: $0.reasonCode, amount: $0.amount, text: $0.text,
+                    reference: $0.reference,
+                    invoiceID: $0.invoiceID, unmapped: $0.unmapped)
             }
         }
     }
@@ -61,8 +68,11 @@ public struct ReviewBatch: Sendable, Codable {
         /// The line's number, from 1, as every command and page prints it.
         public var number: Int { position + 1 }
 
-        public init(position: Int, reference: String, amountPaid: Money, status: String?, rule: String?, invoice: String?, deductions: [Deduction],
-                    suggestions: [Suggestion] = [], note: String? = nil, customer: String? = nil, customerName: String? = nil) {
+        public init(
+            position: Int, reference: String, amountPaid: Money, status: String?, rule: String?, invoice: String?,
+            deductions: [Deduction],
+            suggestions: [Suggestion] = [], note: String? = nil, customer: String? = nil, customerName: String? = nil
+        ) {
             self.position = position
             self.reference = reference
             self.amountPaid = amountPaid
@@ -94,8 +104,11 @@ public struct ReviewBatch: Sendable, Codable {
     public let importedAt: String
     public let lines: [Line]
 
-    public init(id: Int64, client: String, payer: String?, traceNumber: String?, paymentDate: String?, total: Money, balanced: Bool,
-                difference: Money, status: String, file: String, portal: String?, importedAt: String, lines: [Line]) {
+    public init(
+        id: Int64, client: String, payer: String?, traceNumber: String?, paymentDate: String?, total: Money,
+        balanced: Bool,
+        difference: Money, status: String, file: String, portal: String?, importedAt: String, lines: [Line]
+    ) {
         self.id = id
         self.client = client
         self.payer = payer
@@ -120,7 +133,8 @@ extension Ledger {
     }
 
     /// Batches awaiting review (not approved), or those imported on a date, with their lines.
-    public func reviewBatches(clients: [ClientID]? = nil, importedOn date: CalendarDate? = nil) throws -> [ReviewBatch] {
+    public func reviewBatches(clients: [ClientID]? = nil, importedOn date: CalendarDate? = nil) throws -> [ReviewBatch]
+    {
         var sql = """
             SELECT b.*, f.original_name, f.portal, f.imported_at FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id WHERE 1 = 1
             """
@@ -142,7 +156,9 @@ extension Ledger {
             let client = try row.string("client_id")
             if namesByClient[client] == nil {
                 var found: [String: String] = [:]
-                for customer in try database.query("SELECT customer_id, name FROM customer WHERE client_id = ? AND name IS NOT NULL", [client]) {
+                for customer in try database.query(
+                    "SELECT customer_id, name FROM customer WHERE client_id = ? AND name IS NOT NULL", [client])
+                {
                     found[try customer.string("customer_id")] = try customer.string("name")
                 }
                 namesByClient[client] = found
@@ -150,7 +166,8 @@ extension Ledger {
             let names = namesByClient[client] ?? [:]
             let currency = try CurrencyCode(try row.string("currency"))
             var lines: [ReviewBatch.Line] = []
-            for line in try database.query("""
+            for line in try database.query(
+                """
                 SELECT l.position, l.reference, l.amount_paid_minor, m.status, m.rule, m.deductions, m.suggestions, m.note,
                        coalesce((SELECT invoice_number FROM open_invoice WHERE id = m.invoice_id),
                                 (SELECT group_concat(i.invoice_number, ', ') FROM line_application a JOIN open_invoice i ON i.id = a.invoice_id
@@ -158,22 +175,31 @@ extension Ledger {
                        coalesce((SELECT customer_id FROM open_invoice WHERE id = m.invoice_id),
                                 (SELECT min(i.customer_id) FROM line_application a JOIN open_invoice i ON i.id = a.invoice_id WHERE a.line_id = l.id)) AS customer
                 FROM remittance_line l LEFT JOIN line_match m ON m.line_id = l.id WHERE l.batch_id = ? ORDER BY l.position
-                """, [id]) {
+                """, [id])
+            {
                 let deductions = ReviewBatch.Deduction.stored(try line.optionalString("deductions"))
-                lines.append(ReviewBatch.Line(position: Int(try line.int64("position")), reference: try line.string("reference"),
-                                              amountPaid: Money(minorUnits: try line.int64("amount_paid_minor"), currency: currency),
-                                              status: try line.optionalString("status"), rule: try line.optionalString("rule"),
-                                              invoice: try line.optionalString("invoice"), deductions: deductions,
-                                              suggestions: Ledger.storedSuggestions(try line.optionalString("suggestions")), note: try line.optionalString("note"),
-                                              customer: try line.optionalString("customer"),
-                                              customerName: try line.optionalString("customer").flatMap { names[$0] }))
+                lines.append(
+                    ReviewBatch.Line(
+                        position: Int(try line.int64("position")), reference: try line.string("reference"),
+                        amountPaid: Money(minorUnits: try line.int64("amount_paid_minor"), currency: currency),
+                        status: try line.optionalString("status"), rule: try line.optionalString("rule"),
+                        invoice: try line.optionalString("invoice"), deductions: deductions,
+                        suggestions: Ledger.storedSuggestions(try line.optionalString("suggestions")),
+                        note: try line.optionalString("note"),
+                        customer: try line.optionalString("customer"),
+                        customerName: try line.optionalString("customer").flatMap { names[$0] }))
             }
-            batches.append(ReviewBatch(id: id, client: try row.string("client_id"), payer: try row.optionalString("payer_name"),
-                                       traceNumber: try row.optionalString("trace_number"), paymentDate: try row.optionalString("payment_date"),
-                                       total: Money(minorUnits: try row.int64("total_minor"), currency: currency), balanced: try row.int64("balanced") != 0,
-                                       difference: Money(minorUnits: try row.int64("difference_minor"), currency: currency),
-                                       status: try row.string("status"), file: try row.string("original_name"), portal: try row.optionalString("portal"),
-                                       importedAt: try row.string("imported_at"), lines: lines))
+            batches.append(
+                ReviewBatch(
+                    id: id, client: try row.string("client_id"), payer: try row.optionalString("payer_name"),
+                    traceNumber: try row.optionalString("trace_number"),
+                    paymentDate: try row.optionalString("payment_date"),
+                    total: Money(minorUnits: try row.int64("total_minor"), currency: currency),
+                    balanced: try row.int64("balanced") != 0,
+                    difference: Money(minorUnits: try row.int64("difference_minor"), currency: currency),
+                    status: try row.string("status"), file: try row.string("original_name"),
+                    portal: try row.optionalString("portal"),
+                    importedAt: try row.string("imported_at"), lines: lines))
         }
         return batches
     }

@@ -32,7 +32,8 @@ public struct ReferenceTrace: Sendable, Codable {
         enum CodingKeys: String, CodingKey {
             case client, portal, file, sha256, batch, payer, line, reference
             case foundAs = "found_as"
-            case fetchedAt = "fetched_at", importedAt = "imported_at", paymentDate = "payment_date", traceNumber = "trace_number"
+            case fetchedAt = "fetched_at", importedAt = "imported_at", paymentDate = "payment_date", traceNumber =
+                "trace_number"
             case amountPaid = "amount_paid", currency, matchStatus = "match_status", matchedInvoice = "matched_invoice"
         }
     }
@@ -63,7 +64,9 @@ public struct ReferenceTrace: Sendable, Codable {
 
 extension Ledger {
     /// Every appearance of a reference (compared after normalisation), for one client or all.
-    public func trace(reference: String, client: String? = nil, normalisation: ReferenceNormalisation = .standard) throws -> ReferenceTrace {
+    public func trace(reference: String, client: String? = nil, normalisation: ReferenceNormalisation = .standard)
+        throws -> ReferenceTrace
+    {
         let wanted = normalisation.normalise(reference)
         var sql = """
             SELECT l.reference, l.position, l.amount_paid_minor, b.id AS batch, b.client_id, b.payment_date, b.trace_number, b.payer_name, b.currency,
@@ -74,19 +77,30 @@ extension Ledger {
             LEFT JOIN line_match m ON m.line_id = l.id
             """
         var arguments: [any DatabaseValueConvertible] = []
-        if let client { sql += " WHERE b.client_id = ?"; arguments.append(client) }
+        if let client {
+            sql += " WHERE b.client_id = ?"
+            arguments.append(client)
+        }
         var appearances: [ReferenceTrace.Appearance] = []
         try database.forEachRow(sql + " ORDER BY b.id, l.position", arguments) { row in
             let text = try row.string("reference")
             guard normalisation.normalise(text) == wanted else { return }
             let currency = try CurrencyCode(try row.string("currency"))
-            appearances.append(ReferenceTrace.Appearance(
-                client: try row.string("client_id"), portal: try row.optionalString("portal"), file: try row.string("original_name"),
-                sha256: try row.string("sha256"), fetchedAt: try row.optionalString("seen_at") ?? row.optionalString("fetched_at"),
-                importedAt: try row.string("imported_at"), batch: try row.int64("batch"), paymentDate: try row.optionalString("payment_date"),
-                traceNumber: try row.optionalString("trace_number"), payer: try row.optionalString("payer_name"), line: Int(try row.int64("position")) + 1,
-                reference: text, amountPaid: Money(minorUnits: try row.int64("amount_paid_minor"), currency: currency).decimalString, currency: currency.description,
-                matchStatus: try row.optionalString("match_status"), matchedInvoice: try row.optionalString("invoice_number")))
+            appearances.append(
+                ReferenceTrace.Appearance(
+                    client: try row.string("client_id"), portal: try row.optionalString("portal"),
+                    file: try row.string("original_name"),
+                    sha256: try row.string("sha256"),
+                    fetchedAt: try row.optionalString("seen_at") ?? row.optionalString("fetched_at"),
+                    importedAt: try row.string("imported_at"), batch: try row.int64("batch"),
+                    paymentDate: try row.optionalString("payment_date"),
+                    traceNumber: try row.optionalString("trace_number"), payer: try row.optionalString("payer_name"),
+                    line: Int(try row.int64("position")) + 1,
+                    reference: text,
+                    amountPaid: Money(minorUnits: try row.int64("amount_paid_minor"), currency: currency).decimalString,
+                    currency: currency.description,
+                    matchStatus: try row.optionalString("match_status"),
+                    matchedInvoice: try row.optionalString("invoice_number")))
         }
         // The other references files give: REF on lines, deductions' own references, their words and invoices.
         var otherSQL = """
@@ -99,16 +113,24 @@ extension Ledger {
         if client != nil { otherSQL += " WHERE b.client_id = ?" }
         try database.forEachRow(otherSQL + " ORDER BY d.id", arguments) { row in
             let value = try row.string("value")
-            guard normalisation.normalise(value) == wanted || value.uppercased() == reference.uppercased() else { return }
+            guard normalisation.normalise(value) == wanted || value.uppercased() == reference.uppercased() else {
+                return
+            }
             let currency = try CurrencyCode(try row.string("currency"))
-            let amount = try row.get("adjustment_minor", as: Int64?.self) ?? row.get("amount_paid_minor", as: Int64?.self) ?? 0
+            let amount =
+                try row.get("adjustment_minor", as: Int64?.self) ?? row.get("amount_paid_minor", as: Int64?.self) ?? 0
             let isDeduction = try row.get("adjustment_id", as: Int64?.self) != nil
             var appearance = ReferenceTrace.Appearance(
-                client: try row.string("client_id"), portal: try row.optionalString("portal"), file: try row.string("original_name"),
-                sha256: try row.string("sha256"), fetchedAt: try row.optionalString("fetched_at"), importedAt: try row.string("imported_at"),
-                batch: try row.int64("batch"), paymentDate: try row.optionalString("payment_date"), traceNumber: try row.optionalString("trace_number"),
-                payer: try row.optionalString("payer_name"), line: Int(try row.get("position", as: Int64?.self) ?? -1) + 1, reference: value,
-                amountPaid: Money(minorUnits: amount, currency: currency).decimalString, currency: currency.description, matchStatus: nil,
+                client: try row.string("client_id"), portal: try row.optionalString("portal"),
+                file: try row.string("original_name"),
+                sha256: try row.string("sha256"), fetchedAt: try row.optionalString("fetched_at"),
+                importedAt: try row.string("imported_at"),
+                batch: try row.int64("batch"), paymentDate: try row.optionalString("payment_date"),
+                traceNumber: try row.optionalString("trace_number"),
+                payer: try row.optionalString("payer_name"),
+                line: Int(try row.get("position", as: Int64?.self) ?? -1) + 1, reference: value,
+                amountPaid: Money(minorUnits: amount, currency: currency).decimalString, currency: currency.description,
+                matchStatus: nil,
                 matchedInvoice: try row.optionalString("line_reference"))
             appearance.foundAs = isDeduction ? "deduction" : try row.string("qualifier")
             appearances.append(appearance)
@@ -130,32 +152,50 @@ extension Ledger {
             guard inText || onInvoice else { return }
             let currency = try CurrencyCode(try row.string("currency"))
             var appearance = ReferenceTrace.Appearance(
-                client: try row.string("client_id"), portal: try row.optionalString("portal"), file: try row.string("original_name"),
-                sha256: try row.string("sha256"), fetchedAt: try row.optionalString("fetched_at"), importedAt: try row.string("imported_at"),
-                batch: try row.int64("batch"), paymentDate: try row.optionalString("payment_date"), traceNumber: try row.optionalString("trace_number"),
-                payer: try row.optionalString("payer_name"), line: Int(try row.get("position", as: Int64?.self) ?? -1) + 1,
+                client: try row.string("client_id"), portal: try row.optionalString("portal"),
+                file: try row.string("original_name"),
+                sha256: try row.string("sha256"), fetchedAt: try row.optionalString("fetched_at"),
+                importedAt: try row.string("imported_at"),
+                batch: try row.int64("batch"), paymentDate: try row.optionalString("payment_date"),
+                traceNumber: try row.optionalString("trace_number"),
+                payer: try row.optionalString("payer_name"),
+                line: Int(try row.get("position", as: Int64?.self) ?? -1) + 1,
                 reference: onInvoice ? invoice! : (try row.optionalString("reason_text") ?? ""),
-                amountPaid: Money(minorUnits: try row.int64("amount_minor"), currency: currency).decimalString, currency: currency.description, matchStatus: nil,
+                amountPaid: Money(minorUnits: try row.int64("amount_minor"), currency: currency).decimalString,
+                currency: currency.description, matchStatus: nil,
                 matchedInvoice: try row.optionalString("line_reference"))
             appearance.foundAs = onInvoice ? "deduction invoice" : "deduction text"
             appearances.append(appearance)
         }
         var invoiceSQL = "SELECT invoice_number, open_amount_minor, currency, customer_id FROM open_invoice"
         var invoiceArguments: [any DatabaseValueConvertible] = []
-        if let client { invoiceSQL += " WHERE client_id = ?"; invoiceArguments.append(client) }
+        if let client {
+            invoiceSQL += " WHERE client_id = ?"
+            invoiceArguments.append(client)
+        }
         var openInvoice: String?
         try database.forEachRow(invoiceSQL, invoiceArguments) { row in
-            guard openInvoice == nil, normalisation.normalise(try row.string("invoice_number")) == wanted else { return }
-            let money = Money(minorUnits: try row.int64("open_amount_minor"), currency: try CurrencyCode(try row.string("currency")))
-            openInvoice = "\(try row.string("invoice_number")) for \(try row.string("customer_id")), open \(money.decimalString) \(money.currency)"
+            guard openInvoice == nil, normalisation.normalise(try row.string("invoice_number")) == wanted else {
+                return
+            }
+            let money = Money(
+                minorUnits: try row.int64("open_amount_minor"), currency: try CurrencyCode(try row.string("currency")))
+            openInvoice =
+                "\(try row.string("invoice_number")) for \(try row.string("customer_id")), open \(money.decimalString) \(money.currency)"
         }
         var checkSQL = "SELECT client, portal, range_from, range_to, status, started_at FROM night_run_item"
         var checkArguments: [any DatabaseValueConvertible] = []
-        if let client { checkSQL += " WHERE client = ?"; checkArguments.append(client) }
-        let checks = try database.query(checkSQL + " ORDER BY id DESC LIMIT 50", checkArguments).map {
-            ReferenceTrace.Check(client: try $0.string("client"), portal: try $0.string("portal"), from: try $0.string("range_from"),
-                                 to: try $0.string("range_to"), status: try $0.string("status"), at: try $0.string("started_at"))
+        if let client {
+            checkSQL += " WHERE client = ?"
+            checkArguments.append(client)
         }
-        return ReferenceTrace(reference: reference, normalised: wanted, appearances: appearances, openInvoice: openInvoice, checks: checks)
+        let checks = try database.query(checkSQL + " ORDER BY id DESC LIMIT 50", checkArguments).map {
+            ReferenceTrace.Check(
+                client: try $0.string("client"), portal: try $0.string("portal"), from: try $0.string("range_from"),
+                to: try $0.string("range_to"), status: try $0.string("status"), at: try $0.string("started_at"))
+        }
+        return ReferenceTrace(
+            reference: reference, normalised: wanted, appearances: appearances, openInvoice: openInvoice, checks: checks
+        )
     }
 }

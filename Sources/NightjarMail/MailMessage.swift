@@ -1,6 +1,6 @@
 internal import CGMime
-public import NightjarCore
 import Foundation
+public import NightjarCore
 import Synchronization
 
 /// A mail message as GMime reads it: a few headers and its leaf parts in document order, with
@@ -45,24 +45,34 @@ public struct MailMessage: Sendable {
             let collector = WarningCollector()
             let context = Unmanaged.passUnretained(collector).toOpaque()
             let parsed = bytes.withUnsafeBufferPointer { buffer in
-                cgmime_parse_message(buffer.baseAddress, buffer.count, { offset, code, item, context in
-                    let collector = Unmanaged<WarningCollector>.fromOpaque(context!).takeUnretainedValue()
-                    collector.add(offset: Int64(offset), code: code, item: item.map { String(cString: $0) })
-                }, context)
+                cgmime_parse_message(
+                    buffer.baseAddress, buffer.count,
+                    { offset, code, item, context in
+                        let collector = Unmanaged<WarningCollector>.fromOpaque(context!).takeUnretainedValue()
+                        collector.add(offset: Int64(offset), code: code, item: item.map { String(cString: $0) })
+                    }, context)
             }
             guard let message = parsed else { throw .malformed("GMime could not read it as a message at all") }
             defer { cgmime_release(UnsafeMutableRawPointer(message)) }
             if let fatal = collector.fatal { throw .malformed(fatal) }
             var walker = Walker(limits: limits)
-            if limits.maximumParts > 0, let body = cgmime_message_body(message) { try walker.walk(body, depth: 0, forwarded: false) }
+            if limits.maximumParts > 0, let body = cgmime_message_body(message) {
+                try walker.walk(body, depth: 0, forwarded: false)
+            }
             if let fatal = collector.fatal { throw .malformed(fatal) }
-            return MailMessage(messageID: MailMessage.string(cgmime_message_id(message)),
-                               subject: MailMessage.string(cgmime_subject(message)),
-                               from: MailMessage.addresses(message),
-                               recipients: [MailMessage.string(cgmime_header(message, "To")), MailMessage.string(cgmime_header(message, "Cc"))]
-                                   .compactMap { $0 }.joined(separator: ", "),
-                               date: { let value = cgmime_date(message); return value == 0 ? nil : Int64(value) }(),
-                               parts: walker.parts, notes: collector.notes)
+            return MailMessage(
+                messageID: MailMessage.string(cgmime_message_id(message)),
+                subject: MailMessage.string(cgmime_subject(message)),
+                from: MailMessage.addresses(message),
+                recipients: [
+                    MailMessage.string(cgmime_header(message, "To")), MailMessage.string(cgmime_header(message, "Cc")),
+                ]
+                .compactMap { $0 }.joined(separator: ", "),
+                date: {
+                    let value = cgmime_date(message)
+                    return value == 0 ? nil : Int64(value)
+                }(),
+                parts: walker.parts, notes: collector.notes)
         }
     }
 
@@ -114,7 +124,8 @@ public struct MailMessage: Sendable {
                 let name = MailMessage.string(cgmime_filename(object))
                 var content: [UInt8] = []
                 if let decoded = cgmime_decoded_content(object) {
-                    content = Array(UnsafeBufferPointer(start: cgmime_bytes(decoded), count: cgmime_byte_count(decoded)))
+                    content = Array(
+                        UnsafeBufferPointer(start: cgmime_bytes(decoded), count: cgmime_byte_count(decoded)))
                     cgmime_free_bytes(decoded)
                 }
                 var text: String?
@@ -122,8 +133,11 @@ public struct MailMessage: Sendable {
                     text = String(cString: converted)
                     cgmime_free_text(converted)
                 }
-                parts.append(MailPart(mediaType: "\(type)/\(subtype)", fileName: name, isAttachment: disposition == "attachment" || name != nil,
-                                      content: content, text: text, forwarded: forwarded))
+                parts.append(
+                    MailPart(
+                        mediaType: "\(type)/\(subtype)", fileName: name,
+                        isAttachment: disposition == "attachment" || name != nil,
+                        content: content, text: text, forwarded: forwarded))
             default:
                 break
             }
@@ -138,18 +152,19 @@ public struct MailMessage: Sendable {
         func add(offset: Int64, code: GMimeParserWarning, item: String?) {
             let detail = item.map { ": \($0.prefix(80))" } ?? ""
             let at = offset >= 0 ? " at byte \(offset)" : ""
-            let problem: String? = switch code {
-            case GMIME_CRIT_INVALID_HEADER_NAME: "a header with an invalid name\(at)\(detail)"
-            case GMIME_CRIT_CONFLICTING_HEADER: "conflicting headers\(at)\(detail)"
-            case GMIME_CRIT_CONFLICTING_PARAMETER: "conflicting header parameters\(at)\(detail)"
-            case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: "a multipart without a boundary\(at)"
-            case GMIME_CRIT_NESTING_OVERFLOW: "MIME parts nested too deep\(at)"
-            case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: "a MIME part without headers or content\(at)"
-            case GMIME_WARN_MALFORMED_MULTIPART: "a multipart with no parts\(at)"
-            case GMIME_WARN_TRUNCATED_MESSAGE: "the message is cut short\(at)"
-            case GMIME_WARN_MALFORMED_MESSAGE: "the message is malformed\(at)"
-            default: nil
-            }
+            let problem: String? =
+                switch code {
+                case GMIME_CRIT_INVALID_HEADER_NAME: "a header with an invalid name\(at)\(detail)"
+                case GMIME_CRIT_CONFLICTING_HEADER: "conflicting headers\(at)\(detail)"
+                case GMIME_CRIT_CONFLICTING_PARAMETER: "conflicting header parameters\(at)\(detail)"
+                case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: "a multipart without a boundary\(at)"
+                case GMIME_CRIT_NESTING_OVERFLOW: "MIME parts nested too deep\(at)"
+                case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: "a MIME part without headers or content\(at)"
+                case GMIME_WARN_MALFORMED_MULTIPART: "a multipart with no parts\(at)"
+                case GMIME_WARN_TRUNCATED_MESSAGE: "the message is cut short\(at)"
+                case GMIME_WARN_MALFORMED_MESSAGE: "the message is malformed\(at)"
+                default: nil
+                }
             if let problem {
                 if fatal == nil { fatal = problem }
             } else if notes.count < 20 {

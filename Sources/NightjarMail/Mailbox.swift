@@ -1,6 +1,6 @@
+import Foundation
 public import NightjarCore
 public import NightjarHTTP
-import Foundation
 
 /// What a mailbox reader asks of a server: the live one over IMAP, or a recorded Maildir.
 public protocol MailboxTransport: Sendable {
@@ -31,7 +31,9 @@ public struct MailSearch: Sendable, Equatable {
     public var to: String?
     public var subject: String?
 
-    public init(since: CalendarDate, before: CalendarDate, from: String? = nil, to: String? = nil, subject: String? = nil) {
+    public init(
+        since: CalendarDate, before: CalendarDate, from: String? = nil, to: String? = nil, subject: String? = nil
+    ) {
         self.since = since
         self.before = before
         self.from = from
@@ -54,7 +56,9 @@ public struct MailSearch: Sendable, Equatable {
     }
 
     /// An IMAP quoted string (the parser admits no quote, backslash or line break in it).
-    static func quoted(_ text: String) -> String { "\"" + text.filter { $0 != "\"" && $0 != "\\" && !$0.isNewline } + "\"" }
+    static func quoted(_ text: String) -> String {
+        "\"" + text.filter { $0 != "\"" && $0 != "\\" && !$0.isNewline } + "\""
+    }
 
     /// The same test on a message read here (the server's search is a first cut; this decides).
     func matches(_ message: MailMessage, arrival: Int64?) -> Bool {
@@ -100,7 +104,8 @@ public final class IMAPMailbox: MailboxTransport {
 
     /// A folder name as a URL path segment.
     static func escape(_ folder: String) -> String {
-        folder.addingPercentEncoding(withAllowedCharacters: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? folder
+        folder.addingPercentEncoding(
+            withAllowedCharacters: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? folder
     }
 
     func lines(_ response: CurlConnection.Response) -> [String] {
@@ -112,7 +117,8 @@ public final class IMAPMailbox: MailboxTransport {
     }
 
     public func uidValidity(of folder: String) async throws -> UInt64 {
-        let response = try await connection.perform(CurlConnection.Request(url: url(nil), command: "STATUS \(MailSearch.quoted(folder)) (UIDVALIDITY)"))
+        let response = try await connection.perform(
+            CurlConnection.Request(url: url(nil), command: "STATUS \(MailSearch.quoted(folder)) (UIDVALIDITY)"))
         for line in lines(response) where line.uppercased().hasPrefix("* STATUS") {
             if let value = IMAPMailbox.number(after: "UIDVALIDITY", in: line) { return value }
         }
@@ -134,7 +140,8 @@ public final class IMAPMailbox: MailboxTransport {
         while start < uids.count {
             let chunk = uids[start..<min(uids.count, start + 200)]
             start += 200
-            let command = "UID FETCH \(chunk.map(String.init).joined(separator: ",")) (UID FLAGS RFC822.SIZE INTERNALDATE)"
+            let command =
+                "UID FETCH \(chunk.map(String.init).joined(separator: ",")) (UID FLAGS RFC822.SIZE INTERNALDATE)"
             let response = try await connection.perform(CurlConnection.Request(url: url(folder), command: command))
             for line in lines(response) where line.uppercased().contains(" FETCH (") {
                 guard let uid = IMAPMailbox.number(after: "UID", in: line) else { continue }
@@ -158,16 +165,20 @@ public final class IMAPMailbox: MailboxTransport {
     }
 
     public func setSeen(_ folder: String, uid: UInt64, _ seen: Bool) async throws {
-        _ = try await connection.perform(CurlConnection.Request(url: url(folder), command: "UID STORE \(uid) \(seen ? "+" : "-")FLAGS.SILENT (\\Seen)"))
+        _ = try await connection.perform(
+            CurlConnection.Request(
+                url: url(folder), command: "UID STORE \(uid) \(seen ? "+" : "-")FLAGS.SILENT (\\Seen)"))
     }
 
     public func move(_ folder: String, uid: UInt64, to target: String) async throws {
-        _ = try await connection.perform(CurlConnection.Request(url: url(folder), command: "UID MOVE \(uid) \(MailSearch.quoted(target))"))
+        _ = try await connection.perform(
+            CurlConnection.Request(url: url(folder), command: "UID MOVE \(uid) \(MailSearch.quoted(target))"))
     }
 
     /// The number after a word in an IMAP answer (`UIDVALIDITY 1796128143`).
     static func number(after word: String, in line: String) -> UInt64? {
-        let tokens = line.uppercased().replacingOccurrences(of: "(", with: " ").replacingOccurrences(of: ")", with: " ").split(separator: " ")
+        let tokens = line.uppercased().replacingOccurrences(of: "(", with: " ").replacingOccurrences(of: ")", with: " ")
+            .split(separator: " ")
         guard let index = tokens.firstIndex(where: { $0 == word }), index + 1 < tokens.count else { return nil }
         return UInt64(tokens[index + 1])
     }
@@ -178,7 +189,10 @@ public final class IMAPMailbox: MailboxTransport {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "dd-MMM-yyyy HH:mm:ss Z"
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        guard let date = formatter.date(from: trimmed.count >= 2 && trimmed.dropFirst().first == "-" ? "0" + trimmed : trimmed) else { return nil }
+        guard
+            let date = formatter.date(
+                from: trimmed.count >= 2 && trimmed.dropFirst().first == "-" ? "0" + trimmed : trimmed)
+        else { return nil }
         return Int64(date.timeIntervalSince1970)
     }
 }

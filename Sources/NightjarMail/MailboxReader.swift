@@ -1,8 +1,8 @@
+import Foundation
 public import NightjarCore
+import NightjarDocuments
 public import NightjarHTTP
 public import NightjarScript
-import NightjarDocuments
-import Foundation
 
 /// Runs a mailbox definition for one credential: signs in once, searches each `messages` query
 /// over the night's range, reads each message not read before (by folder, UIDVALIDITY and UID,
@@ -19,9 +19,13 @@ public final class MailboxReader: Sendable {
     let onDownload: (@Sendable (DownloadRecord) async -> Void)?
 
     /// `transport` nil: the live server of the definition (or `options.originOverride`).
-    public init(definition: ScraperDefinition, credential: ScriptCredential, options: SourceRunOptions, transport: (any MailboxTransport)? = nil,
-                memory: (any SourceMemory)? = nil, loginGuard: (any LoginGuard)? = nil, trace: @escaping @Sendable (String) -> Void = { _ in },
-                onDownload: (@Sendable (DownloadRecord) async -> Void)? = nil) {
+    public init(
+        definition: ScraperDefinition, credential: ScriptCredential, options: SourceRunOptions,
+        transport: (any MailboxTransport)? = nil,
+        memory: (any SourceMemory)? = nil, loginGuard: (any LoginGuard)? = nil,
+        trace: @escaping @Sendable (String) -> Void = { _ in },
+        onDownload: (@Sendable (DownloadRecord) async -> Void)? = nil
+    ) {
         self.definition = definition
         self.credential = credential
         self.options = options
@@ -40,17 +44,23 @@ public final class MailboxReader: Sendable {
     public func liveTransport() async throws -> IMAPMailbox {
         let origin = SourceOrigin.canonical(server)
         guard credential.allows(origin: origin) else {
-            throw ScraperFailure(.originRefused, "refused to sign in to \(origin): the credential \(credential.name) does not allow that origin (allowed: \(credential.allowedOrigins.isEmpty ? "none" : credential.allowedOrigins.joined(separator: ", ")))",
-                                 location: definition.origins.first?.location)
+            throw ScraperFailure(
+                .originRefused,
+                "refused to sign in to \(origin): the credential \(credential.name) does not allow that origin (allowed: \(credential.allowedOrigins.isEmpty ? "none" : credential.allowedOrigins.joined(separator: ", ")))",
+                location: definition.origins.first?.location)
         }
         var settings = CurlConnection.Settings(protocols: "imaps,imap")
         settings.username = try credential.requiredField("username", for: definition)
         settings.tls = options.tls
         if definition.signInMethod == .oauth2 {
             let token = try await OAuth2.refresh(credential, definition: definition, tls: options.tls)
-            trace("access token refreshed at the credential's token endpoint" + (token.expiresIn.map { " (valid \($0) s)" } ?? ""))
+            trace(
+                "access token refreshed at the credential's token endpoint"
+                    + (token.expiresIn.map { " (valid \($0) s)" } ?? ""))
             if token.rotatedRefreshToken {
-                trace("warning: the token endpoint issued a new refresh token; Nightjar keeps using the stored one (store the new one if the provider retires old tokens)")
+                trace(
+                    "warning: the token endpoint issued a new refresh token; Nightjar keeps using the stored one (store the new one if the provider retires old tokens)"
+                )
             }
             settings.bearerToken = token.token
         } else {
@@ -75,13 +85,19 @@ public final class MailboxReader: Sendable {
                 used.value = mailbox
                 try await mailbox.signIn()
             } catch let failure as ScraperFailure {
-                if let attempt { try? loginGuard?.finish(attempt, outcome: MailboxReader.journalOutcome(failure.failureClass)) }
+                if let attempt {
+                    try? loginGuard?.finish(attempt, outcome: MailboxReader.journalOutcome(failure.failureClass))
+                }
                 attempt = nil
                 throw failure
             } catch {
-                let failure = MailboxReader.failure(for: error, location: definition.sourceSettings.signInLocation ?? definition.origins.first?.location,
-                                                    signingIn: true)
-                if let attempt { try? loginGuard?.finish(attempt, outcome: MailboxReader.journalOutcome(failure.failureClass)) }
+                let failure = MailboxReader.failure(
+                    for: error,
+                    location: definition.sourceSettings.signInLocation ?? definition.origins.first?.location,
+                    signingIn: true)
+                if let attempt {
+                    try? loginGuard?.finish(attempt, outcome: MailboxReader.journalOutcome(failure.failureClass))
+                }
                 attempt = nil
                 throw failure
             }
@@ -124,8 +140,10 @@ public final class MailboxReader: Sendable {
         }
         switch transfer {
         case .loginDenied:
-            return ScraperFailure(.authFailed, "the server refused the sign-in: check the credential (a mail provider may need an app password or OAuth2); not retried tonight",
-                                  location: location)
+            return ScraperFailure(
+                .authFailed,
+                "the server refused the sign-in: check the credential (a mail provider may need an app password or OAuth2); not retried tonight",
+                location: location)
         case .hostKeyChanged, .hostKeyUnknown, .hostKeyUnpinned:
             return ScraperFailure(.hostKeyChanged, transfer.message, location: location)
         case .notFound(let detail) where !signingIn:
@@ -143,7 +161,10 @@ public final class MailboxReader: Sendable {
         do {
             uidValidity = try await mailbox.uidValidity(of: folder)
         } catch let error as TransferError {
-            if case .notFound = error { throw ScraperFailure(.layoutChanged, "the mailbox has no folder \(folder)", location: definition.declarations["folder"]) }
+            if case .notFound = error {
+                throw ScraperFailure(
+                    .layoutChanged, "the mailbox has no folder \(folder)", location: definition.declarations["folder"])
+            }
             throw MailboxReader.failure(for: error, location: definition.declarations["folder"], signingIn: false)
         }
         let criteriaRange = options.range
@@ -151,48 +172,67 @@ public final class MailboxReader: Sendable {
             guard let block = definition.block(for: kind) else { continue }
             for statement in block.body.statements {
                 guard case .messages(let query, let rules) = statement.kind else { continue }
-                let criteria = MailSearch(since: criteriaRange.from, before: criteriaRange.to.adding(days: 1), from: query.from, to: query.to,
-                                          subject: query.subject)
+                let criteria = MailSearch(
+                    since: criteriaRange.from, before: criteriaRange.to.adding(days: 1), from: query.from, to: query.to,
+                    subject: query.subject)
                 var uids = try await mailbox.search(folder, criteria)
                 outcome.requests += 1
                 if let limit = query.limit, uids.count > limit { uids = Array(uids.suffix(limit)) }
                 var unread: [UInt64] = []
                 for uid in uids {
                     let key = MailboxReader.key(folder: folder, uidValidity: uidValidity, uid: uid)
-                    if !options.readOnly, let memory, await memory.wasRead(client: credential.client, source: credential.runItem, key: key) != nil { continue }
+                    if !options.readOnly, let memory,
+                        await memory.wasRead(client: credential.client, source: credential.runItem, key: key) != nil
+                    {
+                        continue
+                    }
                     unread.append(uid)
                 }
-                trace("line \(statement.location.line ?? 0): \(uids.count) message(s) in \(folder) for \(criteriaRange.from) to \(criteriaRange.to), \(unread.count) not read before")
+                trace(
+                    "line \(statement.location.line ?? 0): \(uids.count) message(s) in \(folder) for \(criteriaRange.from) to \(criteriaRange.to), \(unread.count) not read before"
+                )
                 guard !unread.isEmpty else { continue }
                 let summaries = try await mailbox.summaries(folder, uids: unread)
                 outcome.requests += 1
                 for uid in unread {
                     try Task.checkCancellation()
-                    try await readMessage(uid, folder: folder, uidValidity: uidValidity, summary: summaries[uid], criteria: criteria, rules: rules.statements,
-                                          kind: kind, mailbox: mailbox, outcome: &outcome)
+                    try await readMessage(
+                        uid, folder: folder, uidValidity: uidValidity, summary: summaries[uid], criteria: criteria,
+                        rules: rules.statements,
+                        kind: kind, mailbox: mailbox, outcome: &outcome)
                 }
             }
         }
     }
 
     /// `25 MB`, `512 KB`.
-    static func size(_ bytes: Int) -> String { bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 ? "\(bytes / 1024 / 1024) MB" : "\(bytes / 1024) KB" }
+    static func size(_ bytes: Int) -> String {
+        bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 ? "\(bytes / 1024 / 1024) MB" : "\(bytes / 1024) KB"
+    }
 
-    static func key(folder: String, uidValidity: UInt64, uid: UInt64) -> String { "\(folder);UIDVALIDITY=\(uidValidity);UID=\(uid)" }
+    static func key(folder: String, uidValidity: UInt64, uid: UInt64) -> String {
+        "\(folder);UIDVALIDITY=\(uidValidity);UID=\(uid)"
+    }
 
     func remember(_ key: String, identity: String?, status: String, message: String?) async {
         guard !options.readOnly, let memory else { return }
-        await memory.record(client: credential.client, source: credential.runItem, key: key, identity: identity, status: status, message: message)
+        await memory.record(
+            client: credential.client, source: credential.runItem, key: key, identity: identity, status: status,
+            message: message)
     }
 
-    func readMessage(_ uid: UInt64, folder: String, uidValidity: UInt64, summary: MessageSummary?, criteria: MailSearch, rules: [Statement],
-                     kind: DocumentKind, mailbox: any MailboxTransport, outcome: inout ScraperOutcome) async throws {
+    func readMessage(
+        _ uid: UInt64, folder: String, uidValidity: UInt64, summary: MessageSummary?, criteria: MailSearch,
+        rules: [Statement],
+        kind: DocumentKind, mailbox: any MailboxTransport, outcome: inout ScraperOutcome
+    ) async throws {
         let key = MailboxReader.key(folder: folder, uidValidity: uidValidity, uid: uid)
         let limit = definition.sourceSettings.maximumBytes
         let messageLimit = definition.sourceSettings.maximumMessageBytes
         let label = "message \(uid) in \(folder)"
         if let summary, summary.size > messageLimit {
-            let problem = "\(label): \(summary.size) bytes, more than a message with documents of at most \(MailboxReader.size(limit)) (`size max`) can be; not read"
+            let problem =
+                "\(label): \(summary.size) bytes, more than a message with documents of at most \(MailboxReader.size(limit)) (`size max`) can be; not read"
             outcome.refused.append(problem)
             trace(problem)
             await remember(key, identity: nil, status: "refused", message: problem)
@@ -203,7 +243,8 @@ public final class MailboxReader: Sendable {
             bytes = try await mailbox.fetch(folder, uidValidity: uidValidity, uid: uid, maximumBytes: messageLimit)
             outcome.requests += 1
         } catch TransferError.tooLarge {
-            let problem = "\(label): more than \(messageLimit) bytes, larger than a message with documents of at most \(MailboxReader.size(limit)) can be; not read"
+            let problem =
+                "\(label): more than \(messageLimit) bytes, larger than a message with documents of at most \(MailboxReader.size(limit)) can be; not read"
             outcome.refused.append(problem)
             await remember(key, identity: nil, status: "refused", message: problem)
             return
@@ -222,26 +263,31 @@ public final class MailboxReader: Sendable {
             await remember(key, identity: nil, status: "refused", message: problem)
             return
         }
-        let described = "\(label) (\(message.subject.map { "\"\($0.prefix(60))\"" } ?? "no subject") from \(message.from.first ?? "?"))"
+        let described =
+            "\(label) (\(message.subject.map { "\"\($0.prefix(60))\"" } ?? "no subject") from \(message.from.first ?? "?"))"
         guard criteria.matches(message, arrival: summary?.arrival) else {
             trace("\(described): does not match the query on a closer look; skipped")
             await remember(key, identity: message.messageID, status: "not_matching", message: nil)
             return
         }
         if let id = message.messageID, !options.readOnly, let memory,
-           let earlier = await memory.wasRead(client: credential.client, source: credential.runItem, identity: id) {
+            let earlier = await memory.wasRead(client: credential.client, source: credential.runItem, identity: id)
+        {
             trace("\(described): a copy of \(earlier.key) (same Message-ID, read \(earlier.readAt)); skipped")
             await remember(key, identity: id, status: "duplicate", message: "a copy of \(earlier.key)")
             return
         }
-        let selection = DocumentSelection.select(message, rules: rules, maximumBytes: limit, subjectFallback: "message-\(uid)")
+        let selection = DocumentSelection.select(
+            message, rules: rules, maximumBytes: limit, subjectFallback: "message-\(uid)")
         for problem in selection.problems {
             outcome.refused.append("\(described): \(problem)")
             trace("\(described): \(problem)")
         }
         var metadata: [String: String] = [:]
         if let date = message.date ?? summary?.arrival {
-            metadata["date"] = CalendarDate.today(in: options.timeZone, now: Date(timeIntervalSince1970: TimeInterval(date))).description
+            metadata["date"] =
+                CalendarDate.today(in: options.timeZone, now: Date(timeIntervalSince1970: TimeInterval(date)))
+                .description
         }
         if let sender = message.from.first { metadata["sender"] = sender }
         let staging = StagingFolder(path: options.downloadDirectory)
@@ -250,25 +296,33 @@ public final class MailboxReader: Sendable {
             let record = try staging.save(document.bytes, name: document.name, kind: kind, metadata: metadata)
             outcome.downloads.append(record)
             saved += 1
-            trace("\(described): saved \(record.fileName) (\(record.size) bytes, sha256 \(record.sha256.prefix(12))...)")
+            trace(
+                "\(described): saved \(record.fileName) (\(record.size) bytes, sha256 \(record.sha256.prefix(12))...)")
             await onDownload?(record)
         }
-        if selection.documents.isEmpty && selection.problems.isEmpty { trace("\(described): no attachment or body matches; skipped") }
+        if selection.documents.isEmpty && selection.problems.isEmpty {
+            trace("\(described): no attachment or body matches; skipped")
+        }
         let status = selection.documents.isEmpty && !selection.problems.isEmpty ? "refused" : "read"
-        await remember(key, identity: message.messageID, status: status, message: selection.problems.isEmpty ? nil : selection.problems.joined(separator: "; "))
+        await remember(
+            key, identity: message.messageID, status: status,
+            message: selection.problems.isEmpty ? nil : selection.problems.joined(separator: "; "))
         guard saved > 0, !options.readOnly else { return }
         switch definition.sourceSettings.afterImport {
         case .leave: break
         case .flagSeen:
             do { try await mailbox.setSeen(folder, uid: uid, true) } catch {
-                outcome.notes.append("\(described): could not be flagged seen: \((error as? any NightjarError)?.message ?? "\(error)")")
+                outcome.notes.append(
+                    "\(described): could not be flagged seen: \((error as? any NightjarError)?.message ?? "\(error)")")
             }
         case .move(let target):
             do {
                 try await mailbox.move(folder, uid: uid, to: target)
                 trace("\(described): moved to \(target)")
             } catch {
-                outcome.notes.append("\(described): could not be moved to \(target): \((error as? any NightjarError)?.message ?? "\(error)")")
+                outcome.notes.append(
+                    "\(described): could not be moved to \(target): \((error as? any NightjarError)?.message ?? "\(error)")"
+                )
             }
         }
     }
@@ -283,7 +337,8 @@ public enum DocumentSelection {
 
     /// The documents, and what was left out that someone should know about.
     public static func select(_ message: MailMessage, rules: [Statement], maximumBytes: Int, subjectFallback: String)
-        -> (documents: [Document], problems: [String]) {
+        -> (documents: [Document], problems: [String])
+    {
         var documents: [Document] = []
         var problems: [String] = []
         var used = Set<Int>()
@@ -291,10 +346,14 @@ public enum DocumentSelection {
             let leaf = (name.replacingOccurrences(of: "\\", with: "/") as NSString).lastPathComponent
             guard NamePattern.matches(rule.namePattern, leaf) else { return }
             if bytes.count > maximumBytes {
-                problems.append("\(HTTPSession.sanitise(leaf)) is \(bytes.count) bytes, over the \(MailboxReader.size(maximumBytes)) limit (`size max`); not kept")
+                problems.append(
+                    "\(HTTPSession.sanitise(leaf)) is \(bytes.count) bytes, over the \(MailboxReader.size(maximumBytes)) limit (`size max`); not kept"
+                )
                 return
             }
-            if let problem = DocumentCheck.problem(bytes, expected: rule.expectedType, allowPages: rule.expectedType == .html) {
+            if let problem = DocumentCheck.problem(
+                bytes, expected: rule.expectedType, allowPages: rule.expectedType == .html)
+            {
                 problems.append("\(HTTPSession.sanitise(leaf)) is not kept: \(problem)")
                 return
             }
@@ -310,7 +369,8 @@ public enum DocumentSelection {
                             var limits = ZipAttachment.Limits()
                             limits.maximumEntryBytes = maximumBytes
                             limits.maximumTotalBytes = max(limits.maximumTotalBytes, maximumBytes)
-                            let contents = try ZipAttachment.open(part.content, name: HTTPSession.sanitise(name), limits: limits)
+                            let contents = try ZipAttachment.open(
+                                part.content, name: HTTPSession.sanitise(name), limits: limits)
                             used.insert(index)
                             for entry in contents.entries { consider(entry.name, entry.bytes, rule: rule) }
                             problems += contents.skipped.map { "\(HTTPSession.sanitise(name)): \($0)" }
@@ -326,7 +386,10 @@ public enum DocumentSelection {
                 }
             case .body(let rule):
                 let wanted = rule.type == .html ? "text/html" : "text/plain"
-                guard let index = message.parts.indices.first(where: { !message.parts[$0].isAttachment && message.parts[$0].mediaType == wanted && !used.contains($0) })
+                guard
+                    let index = message.parts.indices.first(where: {
+                        !message.parts[$0].isAttachment && message.parts[$0].mediaType == wanted && !used.contains($0)
+                    })
                 else { continue }
                 used.insert(index)
                 let part = message.parts[index]

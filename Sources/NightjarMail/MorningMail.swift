@@ -1,7 +1,7 @@
-public import NightjarCore
-public import NightjarHTTP
-import NightjarCrypto
 public import Foundation
+public import NightjarCore
+import NightjarCrypto
+public import NightjarHTTP
 
 /// The morning mail: after the night, each approved recipient gets one message with a short
 /// summary of exactly the clients they are approved for and each client's morning report
@@ -34,7 +34,9 @@ public enum MorningMail {
         public let text: String
         public let attachments: [(name: String, type: String, bytes: [UInt8])]
 
-        public init(to: String, subject: String, text: String, attachments: [(name: String, type: String, bytes: [UInt8])]) {
+        public init(
+            to: String, subject: String, text: String, attachments: [(name: String, type: String, bytes: [UInt8])]
+        ) {
             self.to = to
             self.subject = subject
             self.text = text
@@ -88,7 +90,9 @@ public enum MorningMail {
     public static func send(_ letter: Letter, settings: Settings) async throws {
         let lower = settings.server.lowercased()
         guard lower.hasPrefix("smtps://") || lower.hasPrefix("smtp://") else {
-            throw GeneralError(code: "mail.server", message: "the mail server \(settings.server) is not an smtps:// or smtp:// URL", exitStatus: .config)
+            throw GeneralError(
+                code: "mail.server", message: "the mail server \(settings.server) is not an smtps:// or smtp:// URL",
+                exitStatus: .config)
         }
         var connection = CurlConnection.Settings(protocols: "smtps,smtp")
         connection.username = settings.username
@@ -97,7 +101,9 @@ public enum MorningMail {
         if settings.allowPlaintextLoopback {
             let host = SourceOriginHost.host(of: settings.server)
             guard ["127.0.0.1", "::1", "[::1]", "localhost"].contains(host) else {
-                throw GeneralError(code: "mail.plaintext", message: "plain SMTP is only allowed to a loopback server, not \(host)", exitStatus: .config)
+                throw GeneralError(
+                    code: "mail.plaintext", message: "plain SMTP is only allowed to a loopback server, not \(host)",
+                    exitStatus: .config)
             }
             connection.allowPlaintext = true
         }

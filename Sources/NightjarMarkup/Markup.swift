@@ -20,8 +20,9 @@ public final class MarkupDocument: @unchecked Sendable {
     /// Parses HTML, or nil when it is empty or too large to parse.
     public static func html(_ bytes: [UInt8]) -> MarkupDocument? {
         guard !bytes.isEmpty, bytes.count <= maximumHTMLBytes else { return nil }
-        let options = Int32(HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NOERROR.rawValue | HTML_PARSE_NOWARNING.rawValue
-                            | HTML_PARSE_NONET.rawValue | HTML_PARSE_NOIMPLIED.rawValue)
+        let options = Int32(
+            HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NOERROR.rawValue | HTML_PARSE_NOWARNING.rawValue
+                | HTML_PARSE_NONET.rawValue | HTML_PARSE_NOIMPLIED.rawValue)
         let parsed: htmlDocPtr? = bytes.withUnsafeBufferPointer { buffer in
             buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
                 htmlReadMemory($0, Int32(buffer.count), "page.html", "UTF-8", options)
@@ -34,7 +35,9 @@ public final class MarkupDocument: @unchecked Sendable {
     public static func xml(_ bytes: [UInt8]) -> MarkupDocument? {
         guard !bytes.isEmpty, bytes.count <= maximumBytes else { return nil }
         let parsed = bytes.withUnsafeBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { cxml_read_xml($0, Int32(buffer.count)) }
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                cxml_read_xml($0, Int32(buffer.count))
+            }
         }
         return parsed.map(MarkupDocument.init)
     }
@@ -82,7 +85,9 @@ public final class MarkupDocument: @unchecked Sendable {
     public static func htmlTitle(_ bytes: [UInt8]) -> String? {
         guard let page = html(Array(bytes.prefix(1 << 20))) else { return nil }
         for expression in ["//title", "//h1"] {
-            if case .nodes(let nodes)? = try? page.evaluate(expression), let text = nodes.first?.text, !text.isEmpty { return String(text.prefix(80)) }
+            if case .nodes(let nodes)? = try? page.evaluate(expression), let text = nodes.first?.text, !text.isEmpty {
+                return String(text.prefix(80))
+            }
         }
         return nil
     }
@@ -126,7 +131,8 @@ public struct MarkupNode: @unchecked Sendable {
 
     /// The node's text, with runs of white space collapsed and the ends trimmed (as a reader sees it).
     public var text: String {
-        content.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" || $0 == "\u{A0}" }).joined(separator: " ")
+        content.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" || $0 == "\u{A0}" }).joined(
+            separator: " ")
     }
 
     /// Child elements named `name`, in order.
@@ -150,15 +156,23 @@ public struct MarkupNode: @unchecked Sendable {
         var result: [MarkupNode] = []
         var queue: [xmlNodePtr] = []
         var child = node.pointee.children
-        while let current = child { queue.append(current); child = current.pointee.next }
+        while let current = child {
+            queue.append(current)
+            child = current.pointee.next
+        }
         var index = 0
         while index < queue.count {
             let current = queue[index]
             index += 1
             guard current.pointee.type == XML_ELEMENT_NODE else { continue }
-            if String(cString: current.pointee.name) == name { result.append(MarkupNode(document: document, node: current)) }
+            if String(cString: current.pointee.name) == name {
+                result.append(MarkupNode(document: document, node: current))
+            }
             var inner = current.pointee.children
-            while let next = inner { queue.append(next); inner = next.pointee.next }
+            while let next = inner {
+                queue.append(next)
+                inner = next.pointee.next
+            }
         }
         return result
     }
@@ -167,7 +181,9 @@ public struct MarkupNode: @unchecked Sendable {
     public func attribute(_ name: String) -> String? {
         var property = node.pointee.properties
         while let attribute = property {
-            if String(cString: attribute.pointee.name) == name, let value = xmlNodeGetContent(UnsafeMutablePointer(OpaquePointer(attribute))) {
+            if String(cString: attribute.pointee.name) == name,
+                let value = xmlNodeGetContent(UnsafeMutablePointer(OpaquePointer(attribute)))
+            {
                 defer { cxml_free(value) }
                 return String(cString: value)
             }

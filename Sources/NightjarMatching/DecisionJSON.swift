@@ -17,8 +17,11 @@ public enum DecisionJSON {
         mutating func integer(_ value: Int64) {
             if value < 0 { bytes.append(0x2D) }
             var magnitude = value.magnitude
-            var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                         UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            var digits:
+                (
+                    UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                    UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+                ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
             var count = 0
             withUnsafeMutableBytes(of: &digits) { buffer in
                 repeat {
@@ -35,11 +38,21 @@ public enum DecisionJSON {
             bytes.append(0x22)
             for byte in text.utf8 {
                 switch byte {
-                case 0x22: bytes.append(0x5C); bytes.append(0x22)
-                case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
-                case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
-                case 0x0D: bytes.append(0x5C); bytes.append(0x72)
-                case 0x09: bytes.append(0x5C); bytes.append(0x74)
+                case 0x22:
+                    bytes.append(0x5C)
+                    bytes.append(0x22)
+                case 0x5C:
+                    bytes.append(0x5C)
+                    bytes.append(0x5C)
+                case 0x0A:
+                    bytes.append(0x5C)
+                    bytes.append(0x6E)
+                case 0x0D:
+                    bytes.append(0x5C)
+                    bytes.append(0x72)
+                case 0x09:
+                    bytes.append(0x5C)
+                    bytes.append(0x74)
                 case 0..<0x20:
                     raw("\\u00")
                     let hex: [UInt8] = Array("0123456789abcdef".utf8)

@@ -8,7 +8,8 @@ extension DecisionJSON {
         result.reserveCapacity(items.count)
         for item in items {
             guard let amount = money(item["amount"]), let code = item["reasonCode"]?.scalarText,
-                  let type = item["type"]?.scalarText.flatMap(DeductionType.init(rawValue:)) else { return nil }
+                let type = item["type"]?.scalarText.flatMap(DeductionType.init(rawValue:))
+            else { return nil }
             var invoice: Int64?
             if let value = item["invoiceID"] {
                 guard let number = value.scalarText.flatMap({ Int64($0) }) else { return nil }
@@ -20,8 +21,10 @@ extension DecisionJSON {
             case nil: unmapped = false
             default: return nil
             }
-            result.append(TypedDeduction(type: type, reasonCode: code, amount: amount, text: item["text"]?.scalarText,
-                                         reference: item["reference"]?.scalarText, invoiceID: invoice, unmapped: unmapped))
+            result.append(
+                TypedDeduction(
+                    type: type, reasonCode: code, amount: amount, text: item["text"]?.scalarText,
+                    reference: item["reference"]?.scalarText, invoiceID: invoice, unmapped: unmapped))
         }
         return result
     }
@@ -32,10 +35,14 @@ extension DecisionJSON {
         var result: [Suggestion] = []
         result.reserveCapacity(items.count)
         for item in items {
-            guard let id = item["invoiceID"]?.scalarText.flatMap({ Int64($0) }), let number = item["invoiceNumber"]?.scalarText,
-                  let kind = item["kind"]?.scalarText.flatMap(Suggestion.Kind.init(rawValue:)), let open = money(item["openAmount"]),
-                  let fit = item["amountFit"]?.scalarText.flatMap(Suggestion.AmountFit.init(rawValue:)) else { return nil }
-            result.append(Suggestion(kind: kind, invoiceID: id, invoiceNumber: number, openAmount: open, amountFit: fit))
+            guard let id = item["invoiceID"]?.scalarText.flatMap({ Int64($0) }),
+                let number = item["invoiceNumber"]?.scalarText,
+                let kind = item["kind"]?.scalarText.flatMap(Suggestion.Kind.init(rawValue:)),
+                let open = money(item["openAmount"]),
+                let fit = item["amountFit"]?.scalarText.flatMap(Suggestion.AmountFit.init(rawValue:))
+            else { return nil }
+            result.append(
+                Suggestion(kind: kind, invoiceID: id, invoiceNumber: number, openAmount: open, amountFit: fit))
         }
         return result
     }
@@ -43,7 +50,8 @@ extension DecisionJSON {
     /// `{"currency":"USD","minorUnits":1234}`.
     static func money(_ value: JSONValue?) -> Money? {
         guard let value, let code = value["currency"]?.scalarText, let currency = try? CurrencyCode(code),
-              let minor = value["minorUnits"]?.scalarText.flatMap({ Int64($0) }) else { return nil }
+            let minor = value["minorUnits"]?.scalarText.flatMap({ Int64($0) })
+        else { return nil }
         return Money(minorUnits: minor, currency: currency)
     }
 }

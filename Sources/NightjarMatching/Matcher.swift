@@ -45,21 +45,28 @@ public struct InvoiceTable: Sendable {
     }
 
     public mutating func append(_ item: OpenItem) {
-        append(id: item.id, customerID: item.customerID, invoiceNumber: item.invoiceNumber, amount: item.amount.minorUnits,
-               openAmount: item.openAmount.minorUnits, currency: item.amount.currency, invoiceDay: item.invoiceDate?.daysSinceEpoch,
-               purchaseOrderNumber: item.purchaseOrderNumber, terms: item.terms)
+        append(
+            id: item.id, customerID: item.customerID, invoiceNumber: item.invoiceNumber, amount: item.amount.minorUnits,
+            openAmount: item.openAmount.minorUnits, currency: item.amount.currency,
+            invoiceDay: item.invoiceDate?.daysSinceEpoch,
+            purchaseOrderNumber: item.purchaseOrderNumber, terms: item.terms)
     }
 
     /// Adds an invoice; an open amount of zero makes it a settled one (never paid again, but
     /// found when a payer pays it twice or names it in a debit memo).
-    public mutating func append(id: Int64, customerID: String, invoiceNumber: String, amount: Int64, openAmount: Int64, currency: CurrencyCode,
-                                invoiceDay: Int?, purchaseOrderNumber: String?, terms: DiscountTerms?) {
+    public mutating func append(
+        id: Int64, customerID: String, invoiceNumber: String, amount: Int64, openAmount: Int64, currency: CurrencyCode,
+        invoiceDay: Int?, purchaseOrderNumber: String?, terms: DiscountTerms?
+    ) {
         let customer = InvoiceTable.number(of: customerID, index: &customerIndex, keys: &customerIDs)
         if Int(customer) == customerCurrencies.count { customerCurrencies.append(UInt16.max - 1) }
         let currencyNumber = InvoiceTable.number(of: currency, index: &currencyIndex, keys: &currencyCodes)
         let known = customerCurrencies[Int(customer)]
-        if known == UInt16.max - 1 { customerCurrencies[Int(customer)] = currencyNumber }
-        else if known != currencyNumber { customerCurrencies[Int(customer)] = InvoiceTable.mixedCurrencies }
+        if known == UInt16.max - 1 {
+            customerCurrencies[Int(customer)] = currencyNumber
+        } else if known != currencyNumber {
+            customerCurrencies[Int(customer)] = InvoiceTable.mixedCurrencies
+        }
         ids.append(id)
         numbers.append(invoiceNumber)
         customers.append(customer)
@@ -76,7 +83,9 @@ public struct InvoiceTable: Sendable {
     /// for a key not seen before, the next place, where it is added. Customers and currencies
     /// are stored this way, each once.
     @inline(__always)
-    static func number<Key: Hashable, Number: FixedWidthInteger>(of key: Key, index: inout [Key: Number], keys: inout [Key]) -> Number {
+    static func number<Key: Hashable, Number: FixedWidthInteger>(
+        of key: Key, index: inout [Key: Number], keys: inout [Key]
+    ) -> Number {
         if let known = index[key] { return known }
         let number = Number(keys.count)
         keys.append(key)
@@ -227,16 +236,21 @@ public struct Matcher: Sendable {
     /// Decides one line against the invoices of `customers`, and takes what it applies off
     /// their open amounts for the lines after it.
     public mutating func match(_ line: LineToMatch, customers: CustomerSet) -> MatchDecision {
-        let context = LineContext(line: line, currency: table.currencyIndex[line.amountPaid.currency], customers: customers,
-                                  paymentDay: line.paymentDate.map { Int32(clamping: $0.daysSinceEpoch) })
+        let context = LineContext(
+            line: line, currency: table.currencyIndex[line.amountPaid.currency], customers: customers,
+            paymentDay: line.paymentDate.map { Int32(clamping: $0.daysSinceEpoch) })
         let key = rules.normalisation.normalise(line.reference)
         if line.amountPaid.minorUnits < 0 { return debitMemo(context, key: key) }
         let whole = hits(key, context)
         if let decision = decide(whole, context, stage: .whole) { return decision }
         var variants = Hits()
-        for variant in rules.normalisation.gluedPrefixVariants(line.reference) where variant != key { variants.merge(hits(variant, context)) }
+        for variant in rules.normalisation.gluedPrefixVariants(line.reference) where variant != key {
+            variants.merge(hits(variant, context))
+        }
         if let decision = decide(variants, context, stage: .prefixVariant) { return decision }
-        if let parts = rules.normalisation.parts(line.reference), let decision = split(parts, context) { return decision }
+        if let parts = rules.normalisation.parts(line.reference), let decision = split(parts, context) {
+            return decision
+        }
         return unknown(context, key: key)
     }
 
@@ -292,8 +306,12 @@ public struct Matcher: Sendable {
     }
 
     func eligible(_ index: Int, _ context: LineContext) -> Bool {
-        guard table.currencies[index] == context.currency, context.customers.contains(table.customers[index]) else { return false }
-        if let paymentDay = context.paymentDay, table.days[index] != Int32.min, Int(paymentDay) - Int(table.days[index]) > rules.lookBackDays {
+        guard table.currencies[index] == context.currency, context.customers.contains(table.customers[index]) else {
+            return false
+        }
+        if let paymentDay = context.paymentDay, table.days[index] != Int32.min,
+            Int(paymentDay) - Int(table.days[index]) > rules.lookBackDays
+        {
             return false
         }
         return true
@@ -337,25 +355,34 @@ public struct Matcher: Sendable {
         let line = context.line
         if hits.open.count > 1 {
             // Twins: never pick one. Every twin is a suggestion.
-            return MatchDecision(lineID: line.id, status: .ambiguous, rule: "\(stage.rule).several_invoices", unapplied: line.amountPaid,
-                                 candidates: hits.open.map { table.ids[Int($0)] },
-                                 suggestions: Suggestion.ranked(hits.open.map { suggestion(Int($0), stage.suggestion, context) }))
+            return MatchDecision(
+                lineID: line.id, status: .ambiguous, rule: "\(stage.rule).several_invoices", unapplied: line.amountPaid,
+                candidates: hits.open.map { table.ids[Int($0)] },
+                suggestions: Suggestion.ranked(hits.open.map { suggestion(Int($0), stage.suggestion, context) }))
         }
         if let only = hits.open.first {
             let index = Int(only)
-            let exact = stage == .whole && (line.reference == table.numbers[index] || Matcher.exactKey(line.reference) == Matcher.exactKey(table.numbers[index]))
+            let exact =
+                stage == .whole
+                && (line.reference == table.numbers[index]
+                    || Matcher.exactKey(line.reference) == Matcher.exactKey(table.numbers[index]))
             if !hits.settled.isEmpty && !exact {
                 // An open and a settled invoice answer alike: the payer may be paying the settled one again.
-                return MatchDecision(lineID: line.id, status: .ambiguous, rule: "\(stage.rule).open_and_settled_invoice", unapplied: line.amountPaid,
-                                     candidates: ([only] + Array(hits.settled)).map { table.ids[Int($0)] },
-                                     suggestions: [suggestion(index, stage.suggestion, context)])
+                return MatchDecision(
+                    lineID: line.id, status: .ambiguous, rule: "\(stage.rule).open_and_settled_invoice",
+                    unapplied: line.amountPaid,
+                    candidates: ([only] + Array(hits.settled)).map { table.ids[Int($0)] },
+                    suggestions: [suggestion(index, stage.suggestion, context)])
             }
-            return apply(index, context, rule: stage == .whole ? (exact ? "reference.exact" : "reference.normalised") : stage.rule)
+            return apply(
+                index, context,
+                rule: stage == .whole ? (exact ? "reference.exact" : "reference.normalised") : stage.rule)
         }
         if !hits.settled.isEmpty {
             let settled = hits.settled.map { table.ids[Int($0)] }
-            return MatchDecision(lineID: line.id, status: .paidTwice, rule: "\(stage.rule).settled_earlier", unapplied: line.amountPaid,
-                                 candidates: settled, paidBy: hits.settled.count == 1 ? nonZero(firstLine[Int(hits.settled[0])]) : nil)
+            return MatchDecision(
+                lineID: line.id, status: .paidTwice, rule: "\(stage.rule).settled_earlier", unapplied: line.amountPaid,
+                candidates: settled, paidBy: hits.settled.count == 1 ? nonZero(firstLine[Int(hits.settled[0])]) : nil)
         }
         return nil
     }
@@ -365,7 +392,8 @@ public struct Matcher: Sendable {
     func termsDiscount(_ index: Int, _ context: LineContext) -> Int64? {
         let points = table.termsBasisPoints[index]
         guard points > 0, table.days[index] != Int32.min, let paymentDay = context.paymentDay,
-              Int(paymentDay) - Int(table.days[index]) <= Int(table.termsDays[index]) + rules.discountGraceDays else { return nil }
+            Int(paymentDay) - Int(table.days[index]) <= Int(table.termsDays[index]) + rules.discountGraceDays
+        else { return nil }
         return (table.amounts[index] * Int64(points) + 5_000) / 10_000
     }
 
@@ -376,18 +404,24 @@ public struct Matcher: Sendable {
     func deductions(_ context: LineContext, invoice: Int64?) -> [TypedDeduction] {
         var result: [TypedDeduction] = []
         for adjustment in context.line.adjustments where adjustment.amount.minorUnits < 0 {
-            result.append(typed(adjustment, amount: -adjustment.amount.minorUnits, context, invoice: invoice, reference: adjustment.reference))
+            result.append(
+                typed(
+                    adjustment, amount: -adjustment.amount.minorUnits, context, invoice: invoice,
+                    reference: adjustment.reference))
         }
         return result
     }
 
-    func typed(_ adjustment: LineAdjustment, amount: Int64, _ context: LineContext, invoice: Int64?, reference: String?) -> TypedDeduction {
+    func typed(_ adjustment: LineAdjustment, amount: Int64, _ context: LineContext, invoice: Int64?, reference: String?)
+        -> TypedDeduction
+    {
         let code = adjustment.reasonCode
         let found = rules.reasonCodes.lookup(code)
         let mapped = found != nil
-        return TypedDeduction(type: found ?? .manual, reasonCode: code, amount: context.money(amount),
-                              text: adjustment.text, reference: reference, invoiceID: invoice,
-                              unmapped: !mapped && !code.trimmingCharacters(in: .whitespaces).isEmpty)
+        return TypedDeduction(
+            type: found ?? .manual, reasonCode: code, amount: context.money(amount),
+            text: adjustment.text, reference: reference, invoiceID: invoice,
+            unmapped: !mapped && !code.trimmingCharacters(in: .whitespaces).isEmpty)
     }
 
     /// The rules lines are decided by most, as literals: a million decisions then share strings
@@ -413,8 +447,10 @@ public struct Matcher: Sendable {
         let line = context.line
         let id = table.ids[index]
         if isSettled(index) {
-            return MatchDecision(lineID: line.id, status: .paidTwice, rule: "\(rule)+already_paid", unapplied: line.amountPaid, candidates: [id],
-                                 paidBy: nonZero(firstLine[index]))
+            return MatchDecision(
+                lineID: line.id, status: .paidTwice, rule: "\(rule)+already_paid", unapplied: line.amountPaid,
+                candidates: [id],
+                paidBy: nonZero(firstLine[index]))
         }
         let open = self.open[index]
         let paid = line.amountPaid.minorUnits
@@ -436,10 +472,12 @@ public struct Matcher: Sendable {
             let applied = min(open, covered + writeOff)
             self.open[index] = open - applied
             if firstLine[index] == 0 { firstLine[index] = line.id }
-            let application = Application(invoiceID: id, openAmount: context.money(open), applied: context.money(applied),
-                                          discount: context.money(discount), writeOff: context.money(writeOff), deducted: context.money(deducted))
-            return MatchDecision(lineID: line.id, status: status, rule: rule, applications: [application], deductions: deductions,
-                                 unapplied: context.money(max(0, covered - open)))
+            let application = Application(
+                invoiceID: id, openAmount: context.money(open), applied: context.money(applied),
+                discount: context.money(discount), writeOff: context.money(writeOff), deducted: context.money(deducted))
+            return MatchDecision(
+                lineID: line.id, status: status, rule: rule, applications: [application], deductions: deductions,
+                unapplied: context.money(max(0, covered - open)))
         }
         if covered == open {
             if deducted > 0 { return finish(.shortPaid, Matcher.rule(rule, "+deductions")) }
@@ -464,30 +502,40 @@ public struct Matcher: Sendable {
             let key = rules.normalisation.normalise(part)
             var found = hits(key, context)
             if found.open.isEmpty {
-                for variant in rules.normalisation.gluedPrefixVariants(part) where variant != key { found.merge(hits(variant, context)) }
+                for variant in rules.normalisation.gluedPrefixVariants(part) where variant != key {
+                    found.merge(hits(variant, context))
+                }
             }
-            resolved.append(found.open.count == 1 && found.settled.isEmpty && !isSettled(Int(found.open[0])) ? Int(found.open[0]) : nil)
+            resolved.append(
+                found.open.count == 1 && found.settled.isEmpty && !isSettled(Int(found.open[0]))
+                    ? Int(found.open[0]) : nil)
             for index in found.open where !offered.contains(index) { offered.append(index) }
         }
         guard !offered.isEmpty else { return nil }
         func ambiguous(_ why: String) -> MatchDecision {
-            MatchDecision(lineID: line.id, status: .ambiguous, rule: "reference.split+\(why)", unapplied: line.amountPaid,
-                          candidates: offered.map { table.ids[Int($0)] },
-                          suggestions: Suggestion.ranked(offered.map { suggestion(Int($0), .referencePart, context) }))
+            MatchDecision(
+                lineID: line.id, status: .ambiguous, rule: "reference.split+\(why)", unapplied: line.amountPaid,
+                candidates: offered.map { table.ids[Int($0)] },
+                suggestions: Suggestion.ranked(offered.map { suggestion(Int($0), .referencePart, context) }))
         }
         let invoices = resolved.compactMap { $0 }
-        guard invoices.count == parts.count, Set(invoices).count == invoices.count else { return ambiguous("part_not_one_invoice") }
+        guard invoices.count == parts.count, Set(invoices).count == invoices.count else {
+            return ambiguous("part_not_one_invoice")
+        }
         // Deductions go to the invoice they name; one that names none cannot be placed.
         var deductedPer = [Int64](repeating: 0, count: invoices.count)
         var deductions: [TypedDeduction] = []
         for adjustment in line.adjustments where adjustment.amount.minorUnits < 0 {
             guard let named = adjustment.invoiceReference.map({ rules.normalisation.normalise($0) }),
-                  let slot = invoices.firstIndex(where: { rules.normalisation.normalise(table.numbers[$0]) == named }) else {
+                let slot = invoices.firstIndex(where: { rules.normalisation.normalise(table.numbers[$0]) == named })
+            else {
                 return ambiguous("deduction_names_no_part")
             }
             deductedPer[slot] += -adjustment.amount.minorUnits
-            deductions.append(typed(adjustment, amount: -adjustment.amount.minorUnits, context, invoice: table.ids[invoices[slot]],
-                                    reference: adjustment.reference))
+            deductions.append(
+                typed(
+                    adjustment, amount: -adjustment.amount.minorUnits, context, invoice: table.ids[invoices[slot]],
+                    reference: adjustment.reference))
         }
         let opens = invoices.map { open[$0] }
         let discounts = invoices.map { termsDiscount($0, context) ?? 0 }
@@ -502,23 +550,31 @@ public struct Matcher: Sendable {
                 taken[slot] = true
                 total += discounts[slot]
             }
-            if gross - total == line.amountPaid.minorUnits && (explicit == 0 || explicit == total) { solutions.append(taken) }
+            if gross - total == line.amountPaid.minorUnits && (explicit == 0 || explicit == total) {
+                solutions.append(taken)
+            }
             if solutions.count > 1 { break }
         }
         guard solutions.count == 1, let taken = solutions.first else { return ambiguous("amounts_do_not_allocate") }
         var applications: [Application] = []
         for (slot, index) in invoices.enumerated() {
             let discount = taken[slot] ? discounts[slot] : 0
-            applications.append(Application(invoiceID: table.ids[index], openAmount: context.money(opens[slot]), applied: context.money(opens[slot]),
-                                            discount: context.money(discount), writeOff: context.zero, deducted: context.money(deductedPer[slot])))
+            applications.append(
+                Application(
+                    invoiceID: table.ids[index], openAmount: context.money(opens[slot]),
+                    applied: context.money(opens[slot]),
+                    discount: context.money(discount), writeOff: context.zero,
+                    deducted: context.money(deductedPer[slot])))
             open[index] = 0
             if firstLine[index] == 0 { firstLine[index] = line.id }
         }
-        let anyDiscount = taken.contains(true), anyDeduction = !deductions.isEmpty
+        let anyDiscount = taken.contains(true)
+        let anyDeduction = !deductions.isEmpty
         let status: LineStatus = anyDeduction ? .shortPaid : anyDiscount ? .paidWithDiscount : .paidInFull
-        return MatchDecision(lineID: line.id, status: status,
-                             rule: "reference.split" + (anyDeduction ? "+deductions" : "") + (anyDiscount ? "+discount" : ""),
-                             applications: applications, deductions: deductions, unapplied: context.zero)
+        return MatchDecision(
+            lineID: line.id, status: status,
+            rule: "reference.split" + (anyDeduction ? "+deductions" : "") + (anyDiscount ? "+discount" : ""),
+            applications: applications, deductions: deductions, unapplied: context.zero)
     }
 
     // MARK: Debit memos
@@ -532,35 +588,47 @@ public struct Matcher: Sendable {
             return apply(Int(whole.open[0]), context, rule: "reference.credit")
         }
         let total = -line.amountPaid.minorUnits
-        var named: [(reference: String, ownReference: Bool)] = line.adjustments.compactMap { $0.invoiceReference }.map { ($0, false) }
+        var named: [(reference: String, ownReference: Bool)] = line.adjustments.compactMap { $0.invoiceReference }.map {
+            ($0, false)
+        }
         if let invoice = line.namedInvoice { named.append((invoice, false)) }
         named.append((line.reference, true))
         for (reference, isOwn) in named {
             let normalised = rules.normalisation.normalise(reference)
             var found = hits(normalised, context)
             if found.isEmpty {
-                for variant in rules.normalisation.gluedPrefixVariants(reference) where variant != normalised { found.merge(hits(variant, context)) }
+                for variant in rules.normalisation.gluedPrefixVariants(reference) where variant != normalised {
+                    found.merge(hits(variant, context))
+                }
             }
             let all = Array(found.open) + Array(found.settled)
             if all.count > 1 {
-                return MatchDecision(lineID: line.id, status: .ambiguous, rule: "debit_memo.several_invoices",
-                                     deductions: memoDeductions(context, total: total, invoice: nil, own: isOwn ? nil : line.reference),
-                                     unapplied: line.amountPaid, candidates: all.map { table.ids[Int($0)] },
-                                     suggestions: Suggestion.ranked(found.open.map { suggestion(Int($0), .sameNormalisedReference, context) }))
+                return MatchDecision(
+                    lineID: line.id, status: .ambiguous, rule: "debit_memo.several_invoices",
+                    deductions: memoDeductions(context, total: total, invoice: nil, own: isOwn ? nil : line.reference),
+                    unapplied: line.amountPaid, candidates: all.map { table.ids[Int($0)] },
+                    suggestions: Suggestion.ranked(
+                        found.open.map { suggestion(Int($0), .sameNormalisedReference, context) }))
             }
             if let only = all.first {
                 let index = Int(only)
                 let id = table.ids[index]
-                let application = Application(invoiceID: id, openAmount: context.money(open[index]), applied: context.zero, discount: context.zero,
-                                              writeOff: context.zero, deducted: context.money(total))
-                return MatchDecision(lineID: line.id, status: .debitMemo, rule: isOwn ? "debit_memo.reference" : "debit_memo.named_invoice",
-                                     applications: [application],
-                                     deductions: memoDeductions(context, total: total, invoice: id, own: isOwn ? nil : line.reference),
-                                     unapplied: context.zero)
+                let application = Application(
+                    invoiceID: id, openAmount: context.money(open[index]), applied: context.zero,
+                    discount: context.zero,
+                    writeOff: context.zero, deducted: context.money(total))
+                return MatchDecision(
+                    lineID: line.id, status: .debitMemo,
+                    rule: isOwn ? "debit_memo.reference" : "debit_memo.named_invoice",
+                    applications: [application],
+                    deductions: memoDeductions(context, total: total, invoice: id, own: isOwn ? nil : line.reference),
+                    unapplied: context.zero)
             }
         }
-        return MatchDecision(lineID: line.id, status: .unknownReference, rule: "debit_memo.no_invoice",
-                             deductions: memoDeductions(context, total: total, invoice: nil, own: line.reference), unapplied: line.amountPaid)
+        return MatchDecision(
+            lineID: line.id, status: .unknownReference, rule: "debit_memo.no_invoice",
+            deductions: memoDeductions(context, total: total, invoice: nil, own: line.reference),
+            unapplied: line.amountPaid)
     }
 
     /// A debit memo's deductions: its typed adjustments, and whatever they leave unexplained as manual.
@@ -569,11 +637,14 @@ public struct Matcher: Sendable {
         var left = total
         for adjustment in context.line.adjustments where adjustment.amount.minorUnits < 0 && left > 0 {
             let amount = min(left, -adjustment.amount.minorUnits)
-            result.append(typed(adjustment, amount: amount, context, invoice: invoice, reference: adjustment.reference ?? own))
+            result.append(
+                typed(adjustment, amount: amount, context, invoice: invoice, reference: adjustment.reference ?? own))
             left -= amount
         }
         if left > 0 {
-            result.append(TypedDeduction(type: .manual, reasonCode: "", amount: context.money(left), reference: own, invoiceID: invoice))
+            result.append(
+                TypedDeduction(
+                    type: .manual, reasonCode: "", amount: context.money(left), reference: own, invoiceID: invoice))
         }
         return result
     }
@@ -582,19 +653,26 @@ public struct Matcher: Sendable {
 
     /// A decision for a line nothing is looked up for (its payer is unknown, its payment was sent
     /// before): applied to nothing, its deductions still typed.
-    public func undecided(_ line: LineToMatch, status: LineStatus, rule: String, paidBy: Int64? = nil) -> MatchDecision {
-        let context = LineContext(line: line, currency: table.currencyIndex[line.amountPaid.currency], customers: .all, paymentDay: nil)
-        let deductions = line.amountPaid.minorUnits < 0
+    public func undecided(_ line: LineToMatch, status: LineStatus, rule: String, paidBy: Int64? = nil) -> MatchDecision
+    {
+        let context = LineContext(
+            line: line, currency: table.currencyIndex[line.amountPaid.currency], customers: .all, paymentDay: nil)
+        let deductions =
+            line.amountPaid.minorUnits < 0
             ? memoDeductions(context, total: -line.amountPaid.minorUnits, invoice: nil, own: line.reference)
             : self.deductions(context, invoice: nil)
-        return MatchDecision(lineID: line.id, status: status, rule: rule, deductions: deductions, unapplied: line.amountPaid, paidBy: paidBy)
+        return MatchDecision(
+            lineID: line.id, status: status, rule: rule, deductions: deductions, unapplied: line.amountPaid,
+            paidBy: paidBy)
     }
 
     /// The customers (of every customer in the table) with an open invoice answering to this
     /// reference: who an unknown payer probably is.
     public func customersAnswering(_ reference: String, currency: CurrencyCode) -> [String] {
-        let context = LineContext(line: LineToMatch(id: 0, reference: reference, amountPaid: .zero(currency)), currency: table.currencyIndex[currency],
-                                  customers: .all, paymentDay: nil)
+        let context = LineContext(
+            line: LineToMatch(id: 0, reference: reference, amountPaid: .zero(currency)),
+            currency: table.currencyIndex[currency],
+            customers: .all, paymentDay: nil)
         let found = hits(rules.normalisation.normalise(reference), context).open
         var result: [String] = []
         for index in found {
@@ -619,9 +697,10 @@ public struct Matcher: Sendable {
     }
 
     func suggestion(_ index: Int, _ kind: Suggestion.Kind, _ context: LineContext) -> Suggestion {
-        Suggestion(kind: kind, invoiceID: table.ids[index], invoiceNumber: table.numbers[index],
-                   openAmount: Money(minorUnits: open[index], currency: table.currencyCodes[Int(table.currencies[index])]),
-                   amountFit: fit(index, context))
+        Suggestion(
+            kind: kind, invoiceID: table.ids[index], invoiceNumber: table.numbers[index],
+            openAmount: Money(minorUnits: open[index], currency: table.currencyCodes[Int(table.currencies[index])]),
+            amountFit: fit(index, context))
     }
 
     mutating func buildLookups() -> Lookups {
@@ -632,7 +711,8 @@ public struct Matcher: Sendable {
         built.alphabet = (0..<256).filter { seen[$0] }.map { UInt8($0) }
         for index in 0..<table.count where table.opens[index] != 0 {
             if !table.purchaseOrders[index].isEmpty {
-                built.byPurchaseOrder[rules.normalisation.normalise(table.purchaseOrders[index]), default: []].append(Int32(index))
+                built.byPurchaseOrder[rules.normalisation.normalise(table.purchaseOrders[index]), default: []].append(
+                    Int32(index))
             }
             built.byOpenAmount[table.opens[index], default: []].append(Int32(index))
         }
@@ -647,7 +727,9 @@ public struct Matcher: Sendable {
         let lookups = buildLookups()
         var found: [(Int, Suggestion.Kind)] = []
         func consider(_ index: Int, _ kind: Suggestion.Kind) {
-            guard table.opens[index] != 0, !isSettled(index), eligible(index, context), !found.contains(where: { $0.0 == index }) else { return }
+            guard table.opens[index] != 0, !isSettled(index), eligible(index, context),
+                !found.contains(where: { $0.0 == index })
+            else { return }
             found.append((index, kind))
         }
         var bytes = Array(key.utf8)
@@ -673,13 +755,18 @@ public struct Matcher: Sendable {
                 bytes[position] = original
             }
         }
-        if !key.isEmpty { for index in lookups.byPurchaseOrder[key] ?? [] { consider(Int(index), .purchaseOrderNumber) } }
+        if !key.isEmpty {
+            for index in lookups.byPurchaseOrder[key] ?? [] { consider(Int(index), .purchaseOrderNumber) }
+        }
         let sameAmount = (lookups.byOpenAmount[line.amountPaid.minorUnits] ?? []).filter {
             open[Int($0)] == line.amountPaid.minorUnits && eligible(Int($0), context)
         }
         if sameAmount.count == 1 { consider(Int(sameAmount[0]), .amountMatches) }
         let suggestions = Suggestion.ranked(found.map { suggestion($0.0, $0.1, context) })
-        return MatchDecision(lineID: line.id, status: .unknownReference, rule: context.currency == nil ? "reference.no_invoice_in_currency" : "reference.none",
-                             deductions: deductions(context, invoice: nil), unapplied: line.amountPaid, suggestions: Array(suggestions.prefix(5)))
+        return MatchDecision(
+            lineID: line.id, status: .unknownReference,
+            rule: context.currency == nil ? "reference.no_invoice_in_currency" : "reference.none",
+            deductions: deductions(context, invoice: nil), unapplied: line.amountPaid,
+            suggestions: Array(suggestions.prefix(5)))
     }
 }

@@ -8,10 +8,12 @@ public struct DiscountTerms: Sendable, Codable, Equatable {
 
     /// Parses `2/10 NET 30`, `2% 10 NET 30`, `1.5/15 N45`; nil when there is no discount.
     public init?(_ text: String) {
-        let cleaned = text.uppercased().replacingOccurrences(of: "%", with: "/").replacingOccurrences(of: " ", with: "/")
+        let cleaned = text.uppercased().replacingOccurrences(of: "%", with: "/").replacingOccurrences(
+            of: " ", with: "/")
         let parts = cleaned.split(separator: "/").map(String.init).filter { !$0.isEmpty }
         guard parts.count >= 2, let days = Int(parts[1]), days > 0,
-              let points = try? Money.parseMinorUnits(parts[0], digits: 2), points > 0, points < 10_000 else { return nil }
+            let points = try? Money.parseMinorUnits(parts[0], digits: 2), points > 0, points < 10_000
+        else { return nil }
         self.basisPoints = points
         self.days = days
     }
@@ -35,8 +37,11 @@ public struct MatchingRules: Sendable, Codable, Equatable {
     /// A payer id that equals one of the client's customer ids means that customer (opt-in).
     public var payerIDIsCustomerID: Bool
 
-    public init(normalisation: ReferenceNormalisation = .standard, writeOffAmount: Int64 = 500, writeOffBasisPoints: Int64 = 50,
-                discountGraceDays: Int = 5, lookBackDays: Int = 730, reasonCodes: ReasonCodeTable = .standard, payerIDIsCustomerID: Bool = false) {
+    public init(
+        normalisation: ReferenceNormalisation = .standard, writeOffAmount: Int64 = 500, writeOffBasisPoints: Int64 = 50,
+        discountGraceDays: Int = 5, lookBackDays: Int = 730, reasonCodes: ReasonCodeTable = .standard,
+        payerIDIsCustomerID: Bool = false
+    ) {
         self.normalisation = normalisation
         self.writeOffAmount = writeOffAmount
         self.writeOffBasisPoints = writeOffBasisPoints
@@ -52,7 +57,8 @@ public struct MatchingRules: Sendable, Codable, Equatable {
     public static let standard = MatchingRules()
 
     enum CodingKeys: String, CodingKey {
-        case normalisation, writeOffAmount, writeOffBasisPoints, discountGraceDays, lookBackDays, reasonCodes, payerIDIsCustomerID
+        case normalisation, writeOffAmount, writeOffBasisPoints, discountGraceDays, lookBackDays, reasonCodes,
+            payerIDIsCustomerID
     }
 
     public init(from decoder: any Decoder) throws {
@@ -79,8 +85,11 @@ public struct OpenItem: Sendable, Equatable {
     public let purchaseOrderNumber: String?
     public let terms: DiscountTerms?
 
-    public init(id: Int64, customerID: String, invoiceNumber: String, amount: Money, openAmount: Money, invoiceDate: CalendarDate?,
-                purchaseOrderNumber: String? = nil, terms: DiscountTerms? = nil) {
+    public init(
+        id: Int64, customerID: String, invoiceNumber: String, amount: Money, openAmount: Money,
+        invoiceDate: CalendarDate?,
+        purchaseOrderNumber: String? = nil, terms: DiscountTerms? = nil
+    ) {
         self.id = id
         self.customerID = customerID
         self.invoiceNumber = invoiceNumber
@@ -105,8 +114,11 @@ public struct LineAdjustment: Sendable, Equatable {
     /// The invoice the adjustment is taken against, when the payer names one.
     public var invoiceReference: String?
 
-    public init(amount: Money, reasonCode: String, text: String? = nil, referenceQualifier: String? = nil, reference: String? = nil,
-                invoiceReference: String? = nil) {
+    public init(
+        amount: Money, reasonCode: String, text: String? = nil, referenceQualifier: String? = nil,
+        reference: String? = nil,
+        invoiceReference: String? = nil
+    ) {
         self.amount = amount
         self.reasonCode = reasonCode
         self.text = text
@@ -129,8 +141,10 @@ public struct LineToMatch: Sendable, Equatable {
     /// An invoice the line names besides its own reference (a debit memo's REF*IV).
     public let namedInvoice: String?
 
-    public init(id: Int64, reference: String, amountPaid: Money, discount: Money? = nil, adjustments: [LineAdjustment] = [],
-                paymentDate: CalendarDate? = nil, namedInvoice: String? = nil) {
+    public init(
+        id: Int64, reference: String, amountPaid: Money, discount: Money? = nil, adjustments: [LineAdjustment] = [],
+        paymentDate: CalendarDate? = nil, namedInvoice: String? = nil
+    ) {
         self.id = id
         self.reference = reference
         self.amountPaid = amountPaid
@@ -190,8 +204,11 @@ public struct TypedDeduction: Sendable, Equatable, Codable {
     /// The code is not in the client's reason-code table (so the type is `manual` until mapped).
     public let unmapped: Bool
 
-    public init(type: DeductionType, reasonCode: String, amount: Money, text: String? = nil, reference: String? = nil, invoiceID: Int64? = nil,
-                unmapped: Bool = false) {
+    public init(
+        type: DeductionType, reasonCode: String, amount: Money, text: String? = nil, reference: String? = nil,
+        invoiceID: Int64? = nil,
+        unmapped: Bool = false
+    ) {
         self.type = type
         self.reasonCode = reasonCode
         self.amount = amount
@@ -285,7 +302,8 @@ public struct Application: Sendable, Equatable, Codable {
     /// The deductions taken against this invoice.
     public let deducted: Money
 
-    public init(invoiceID: Int64, openAmount: Money, applied: Money, discount: Money, writeOff: Money, deducted: Money) {
+    public init(invoiceID: Int64, openAmount: Money, applied: Money, discount: Money, writeOff: Money, deducted: Money)
+    {
         self.invoiceID = invoiceID
         self.openAmount = openAmount
         self.applied = applied
@@ -296,7 +314,9 @@ public struct Application: Sendable, Equatable, Codable {
 
     /// The cash this line puts on the invoice (negative for a debit memo).
     public var cash: Money {
-        Money(minorUnits: applied.minorUnits - discount.minorUnits - writeOff.minorUnits - deducted.minorUnits, currency: applied.currency)
+        Money(
+            minorUnits: applied.minorUnits - discount.minorUnits - writeOff.minorUnits - deducted.minorUnits,
+            currency: applied.currency)
     }
 }
 
@@ -317,8 +337,11 @@ public struct MatchDecision: Sendable, Equatable {
     /// For a line paid twice: the line that paid the invoice first, when it is known.
     public let paidBy: Int64?
 
-    public init(lineID: Int64, status: LineStatus, rule: String, applications: [Application] = [], deductions: [TypedDeduction] = [],
-                unapplied: Money, candidates: [Int64] = [], suggestions: [Suggestion] = [], paidBy: Int64? = nil) {
+    public init(
+        lineID: Int64, status: LineStatus, rule: String, applications: [Application] = [],
+        deductions: [TypedDeduction] = [],
+        unapplied: Money, candidates: [Int64] = [], suggestions: [Suggestion] = [], paidBy: Int64? = nil
+    ) {
         self.lineID = lineID
         self.status = status
         self.rule = rule

@@ -84,8 +84,14 @@ public struct ReasonCodeTable: Sendable, Codable, Equatable {
         add(["74"], .cancellation, "earlier invoice cancelled or adjusted")
         // Retailers' spreadsheet codes.
         add(["RTN", "RETURN", "RETURNS", "RTV", "RA", "RMA"], .return, "returned goods")
-        add(["OOS", "SHORT", "SHORTAGE", "SHT", "STOCKOUT", "NOTRCVD", "NRCV"], .shortage, "short shipped or not received")
-        add(["CASHBK", "CASHBACK", "PROMO", "PROMOTION", "COOP", "CO-OP", "MDF", "ADV", "ALLOW", "ALLOWANCE", "SCAN", "SCANBACK", "REBATE"],
+        add(
+            ["OOS", "SHORT", "SHORTAGE", "SHT", "STOCKOUT", "NOTRCVD", "NRCV"], .shortage,
+            "short shipped or not received")
+        add(
+            [
+                "CASHBK", "CASHBACK", "PROMO", "PROMOTION", "COOP", "CO-OP", "MDF", "ADV", "ALLOW", "ALLOWANCE", "SCAN",
+                "SCANBACK", "REBATE",
+            ],
             .promotion, "promotion, co-op or allowance")
         add(["CANC", "CANCEL", "CANCELLED", "CANCELLATION", "CXL", "DUP"], .cancellation, "cancelled or billed twice")
         add(["DMG", "DAMAGE", "DAMAGED", "DEF", "DEFECT", "DEFECTIVE"], .damage, "damaged or defective goods")

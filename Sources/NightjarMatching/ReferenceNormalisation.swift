@@ -11,7 +11,9 @@ public struct ReferenceNormalisation: Sendable, Codable, Equatable {
     /// Drop a trailing separator followed only by zeros (`-00`, `/0`).
     public var stripZeroSuffix: Bool
 
-    public init(prefixes: [String] = ["INVOICE", "INV", "NO", "#"], stripLeadingZeros: Bool = true, stripZeroSuffix: Bool = true) {
+    public init(
+        prefixes: [String] = ["INVOICE", "INV", "NO", "#"], stripLeadingZeros: Bool = true, stripZeroSuffix: Bool = true
+    ) {
         let sorted = prefixes.map { $0.uppercased() }.sorted { $0.count > $1.count }
         self.prefixes = sorted
         prefixBytes = sorted.map { Array($0.utf8) }
@@ -60,8 +62,10 @@ public struct ReferenceNormalisation: Sendable, Codable, Equatable {
     }
 
     /// Upper-cased ASCII bytes with surrounding spaces trimmed, written into `buffer`; the count used.
-    static func upperTrimmed(_ bytes: UnsafeBufferPointer<UInt8>, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
-        var start = 0, end = bytes.count
+    static func upperTrimmed(_ bytes: UnsafeBufferPointer<UInt8>, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int
+    {
+        var start = 0
+        var end = bytes.count
         while start < end && bytes[start] == 0x20 { start += 1 }
         while end > start && bytes[end - 1] == 0x20 { end -= 1 }
         var count = 0
@@ -79,7 +83,9 @@ public struct ReferenceNormalisation: Sendable, Codable, Equatable {
             if stripZeroSuffix, end > 2 {
                 var separator = end - 1
                 while separator > 0 && !ReferenceNormalisation.isSeparator(buffer[separator]) { separator -= 1 }
-                if separator > 0, separator < end - 1, (separator + 1..<end).allSatisfy({ buffer[$0] == 0x30 }) { end = separator }
+                if separator > 0, separator < end - 1, (separator + 1..<end).allSatisfy({ buffer[$0] == 0x30 }) {
+                    end = separator
+                }
             }
             var start = 0
             if stripPrefix { start = prefixLength(buffer, count: end) }
@@ -90,13 +96,19 @@ public struct ReferenceNormalisation: Sendable, Codable, Equatable {
                 let byte = buffer[index]
                 if ReferenceNormalisation.isSeparator(byte) { continue }
                 if leading {
-                    if byte == 0x30 { sawZero = true; continue }
+                    if byte == 0x30 {
+                        sawZero = true
+                        continue
+                    }
                     leading = false
                 }
                 buffer[out] = byte
                 out += 1
             }
-            if out == 0 && sawZero { buffer[0] = 0x30; out = 1 }
+            if out == 0 && sawZero {
+                buffer[0] = 0x30
+                out = 1
+            }
             return String(decoding: UnsafeBufferPointer(rebasing: buffer[0..<out]), as: UTF8.self)
         }
     }
@@ -115,7 +127,9 @@ public struct ReferenceNormalisation: Sendable, Codable, Equatable {
             }
             guard equal else { continue }
             let next = buffer[length]
-            if ReferenceNormalisation.isSeparator(next) || ReferenceNormalisation.isDigit(next) || prefix == [0x23] { best = length }
+            if ReferenceNormalisation.isSeparator(next) || ReferenceNormalisation.isDigit(next) || prefix == [0x23] {
+                best = length
+            }
         }
         return best
     }
@@ -125,15 +139,20 @@ public struct ReferenceNormalisation: Sendable, Codable, Equatable {
         while let last = scalars.last, last == " " { scalars.removeLast() }
         while let first = scalars.first, first == " " { scalars.removeFirst() }
         if stripZeroSuffix, let separator = scalars.lastIndex(where: { ReferenceNormalisation.isSeparator($0) }),
-           separator > 0, separator < scalars.count - 1, scalars[(separator + 1)...].allSatisfy({ $0 == "0" }) {
+            separator > 0, separator < scalars.count - 1, scalars[(separator + 1)...].allSatisfy({ $0 == "0" })
+        {
             scalars.removeSubrange(separator...)
         }
         var best = 0
         for prefix in prefixes {
             let prefixScalars = Array(prefix.unicodeScalars)
-            guard prefixScalars.count > best, scalars.count > prefixScalars.count, Array(scalars.prefix(prefixScalars.count)) == prefixScalars else { continue }
+            guard prefixScalars.count > best, scalars.count > prefixScalars.count,
+                Array(scalars.prefix(prefixScalars.count)) == prefixScalars
+            else { continue }
             let next = scalars[prefixScalars.count]
-            if ReferenceNormalisation.isSeparator(next) || ("0"..."9").contains(next) || prefix == "#" { best = prefixScalars.count }
+            if ReferenceNormalisation.isSeparator(next) || ("0"..."9").contains(next) || prefix == "#" {
+                best = prefixScalars.count
+            }
         }
         scalars.removeFirst(best)
         var result = String.UnicodeScalarView()
@@ -153,7 +172,10 @@ public struct ReferenceNormalisation: Sendable, Codable, Equatable {
         let upper = reference.uppercased().trimmingCharacters(in: .whitespaces)
         var result: [String] = []
         // Only word prefixes of three letters or more (`INV`, `INVOICE`): `NO` glued to letters is a word.
-        for prefix in prefixes where prefix.count >= 3 && prefix.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic }) && upper.hasPrefix(prefix) {
+        for prefix in prefixes
+        where prefix.count >= 3 && prefix.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic })
+            && upper.hasPrefix(prefix)
+        {
             let rest = upper.dropFirst(prefix.count)
             guard let next = rest.unicodeScalars.first, next.properties.isAlphabetic else { continue }
             let withoutPrefix = normaliseWithoutPrefix(String(rest))
@@ -177,7 +199,9 @@ public struct ReferenceNormalisation: Sendable, Codable, Equatable {
     /// `1106113,1004553`, `1144235/1119972/1047406`), or nil when it names one. Only tried when
     /// the whole reference matches nothing, so `RE-2026/0042` stays one invoice when it is one.
     public func parts(_ reference: String) -> [String]? {
-        let pieces = reference.split(whereSeparator: { "&,/;+".contains($0) }).map { $0.trimmingCharacters(in: .whitespaces) }
+        let pieces = reference.split(whereSeparator: { "&,/;+".contains($0) }).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
         guard pieces.count >= 2, pieces.count <= 12, pieces.allSatisfy({ !$0.isEmpty }) else { return nil }
         return pieces
     }

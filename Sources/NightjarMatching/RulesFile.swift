@@ -19,17 +19,24 @@ extension MatchingRules {
     /// ```
     public static func parse(_ text: String, file: String) throws(GeneralError) -> MatchingRules {
         guard text.utf8.count <= maximumFileBytes else {
-            throw GeneralError(code: "input.too_large", message: "the rules file is \(text.utf8.count) bytes, more than the 1 MiB a rules file may be",
-                               location: SourceLocation(file: file, line: 1), exitStatus: .dataError)
+            throw GeneralError(
+                code: "input.too_large",
+                message: "the rules file is \(text.utf8.count) bytes, more than the 1 MiB a rules file may be",
+                location: SourceLocation(file: file, line: 1), exitStatus: .dataError)
         }
         if let location = NULByte.location(in: text, file: file) {
-            throw GeneralError(code: "input.nul_byte", message: NULByteError(field: "rules file").message, location: location, exitStatus: .config)
+            throw GeneralError(
+                code: "input.nul_byte", message: NULByteError(field: "rules file").message, location: location,
+                exitStatus: .config)
         }
         var rules = MatchingRules.standard
         for (offset, raw) in text.textLines.enumerated() {
             let location = SourceLocation(file: file, line: offset + 1, column: 1)
-            func fail(_ message: String) -> GeneralError { GeneralError(code: "rules.invalid", message: message, location: location, exitStatus: .config) }
-            let line = (raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "")
+            func fail(_ message: String) -> GeneralError {
+                GeneralError(code: "rules.invalid", message: message, location: location, exitStatus: .config)
+            }
+            let line =
+                (raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "")
                 .trimmingCharacters(in: .whitespaces)
             // `#` is also a prefix worth stripping: keep it when it is the value of strip_prefixes.
             let full = raw.trimmingCharacters(in: .whitespaces)
@@ -38,7 +45,9 @@ extension MatchingRules {
             guard parts.count == 2 else { throw fail("expected `key = value`") }
             let (key, value) = (parts[0], parts[1])
             func number(_ digits: Int) throws(GeneralError) -> Int64 {
-                do { return try Money.parseMinorUnits(value, digits: digits) } catch { throw fail("`\(key)` takes a number, not \"\(value)\"") }
+                do { return try Money.parseMinorUnits(value, digits: digits) } catch {
+                    throw fail("`\(key)` takes a number, not \"\(value)\"")
+                }
             }
             func flag() throws(GeneralError) -> Bool {
                 switch value.lowercased() {
@@ -54,16 +63,22 @@ extension MatchingRules {
             case "look_back_days": rules.lookBackDays = Int(try number(0))
             case "strip_prefixes":
                 let listed = full.split(separator: "=", maxSplits: 1).last.map(String.init) ?? value
-                rules.normalisation.prefixes = listed.split(separator: " ").map { $0.uppercased() }.filter { !$0.isEmpty }
+                rules.normalisation.prefixes = listed.split(separator: " ").map { $0.uppercased() }.filter {
+                    !$0.isEmpty
+                }
             case "strip_leading_zeros": rules.normalisation.stripLeadingZeros = try flag()
             case "strip_zero_suffix": rules.normalisation.stripZeroSuffix = try flag()
             case "payer_id_is_customer_id": rules.payerIDIsCustomerID = try flag()
             default:
                 guard key.hasPrefix("reason.") else {
-                    throw fail("unknown rule `\(key)` (write_off_amount, write_off_percent, discount_grace_days, look_back_days, strip_prefixes, strip_leading_zeros, strip_zero_suffix, payer_id_is_customer_id, reason.CODE)")
+                    throw fail(
+                        "unknown rule `\(key)` (write_off_amount, write_off_percent, discount_grace_days, look_back_days, strip_prefixes, strip_leading_zeros, strip_zero_suffix, payer_id_is_customer_id, reason.CODE)"
+                    )
                 }
                 guard let type = DeductionType(rawValue: value.lowercased()) else {
-                    throw fail("unknown deduction type `\(value)` (\(DeductionType.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    throw fail(
+                        "unknown deduction type `\(value)` (\(DeductionType.allCases.map(\.rawValue).joined(separator: ", ")))"
+                    )
                 }
                 rules.reasonCodes.types[String(key.dropFirst("reason.".count)).uppercased()] = type
             }

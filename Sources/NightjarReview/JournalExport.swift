@@ -1,7 +1,7 @@
 import Foundation
 public import NightjarCore
-public import NightjarLedger
 import NightjarCrypto
+public import NightjarLedger
 
 /// A batch's journal, rendered in one format and ready to write or download.
 public struct JournalExport: Sendable {
@@ -13,12 +13,13 @@ public struct JournalExport: Sendable {
 
     /// A file name for it: `batch-42.journal`, `batch-42.beancount`, `batch-42.csv`, `batch-42.json`.
     public var fileName: String {
-        let suffix = switch format {
-        case .hledger: "journal"
-        case .beancount: "beancount"
-        case .csv: "csv"
-        case .json: "json"
-        }
+        let suffix =
+            switch format {
+            case .hledger: "journal"
+            case .beancount: "beancount"
+            case .csv: "csv"
+            case .json: "json"
+            }
         return "batch-\(batch).\(suffix)"
     }
 
@@ -26,20 +27,27 @@ public struct JournalExport: Sendable {
     /// 1 MiB), or the defaults.
     public static func accounts(workspaceRoot: String) throws -> AccountMapping {
         let path = workspaceRoot + "/gl-accounts.conf"
-        guard let text = try BoundedFile.readTextIfPresent(path, what: "GL account mapping") else { return AccountMapping() }
+        guard let text = try BoundedFile.readTextIfPresent(path, what: "GL account mapping") else {
+            return AccountMapping()
+        }
         return try AccountMapping.parse(text, file: path)
     }
 
     /// The journal of an approved (or reversed) batch, balanced per currency. With `record`, the
     /// export is recorded (refused when this format was exported before, unless `again`); the CLI
     /// and the site both export through here.
-    public static func make(batch id: Int64, format: GLExport.Format, ledger: Ledger, accounts: AccountMapping,
-                            record: Bool, again: Bool) throws -> JournalExport {
+    public static func make(
+        batch id: Int64, format: GLExport.Format, ledger: Ledger, accounts: AccountMapping,
+        record: Bool, again: Bool
+    ) throws -> JournalExport {
         let settlement = try ledger.settlement(batch: id)
-        guard settlement.status == "approved" || settlement.status == "reversed" else { throw ReviewError.notApproved(id) }
+        guard settlement.status == "approved" || settlement.status == "reversed" else {
+            throw ReviewError.notApproved(id)
+        }
         let entries = GLExport.entries(for: settlement, accounts: accounts)
         guard entries.allSatisfy(\.isBalanced) else {
-            throw GeneralError(code: "gl.unbalanced", message: "batch \(id) does not balance; nothing exported", exitStatus: .software)
+            throw GeneralError(
+                code: "gl.unbalanced", message: "batch \(id) does not balance; nothing exported", exitStatus: .software)
         }
         let text = GLExport.render(entries, format: format)
         let sha256 = SHA256.hash(Array(text.utf8)).hexString

@@ -32,7 +32,9 @@ public enum ReviewAuthority {
     /// site apply. An admin may do anything anywhere; a reviewer reads, works and approves the
     /// clients the vault's review grants name (`scope`); a viewer reads those; an operator reads
     /// and works the clients whose keys they hold (`keyClients`); only an admin reverses.
-    public static func permits(_ action: ReviewAction, client: String, roles: [Role], keyClients: [String], scope: ReviewScope) -> Bool {
+    public static func permits(
+        _ action: ReviewAction, client: String, roles: [Role], keyClients: [String], scope: ReviewScope
+    ) -> Bool {
         if roles.contains(.admin) { return true }
         switch action {
         case .reverse:
@@ -40,7 +42,8 @@ public enum ReviewAuthority {
         case .approve:
             return roles.contains(.reviewer) && scope.mayApprove(client: client)
         case .work, .export:
-            return (roles.contains(.reviewer) && scope.mayApprove(client: client)) || (roles.contains(.operator) && keyClients.contains(client))
+            return (roles.contains(.reviewer) && scope.mayApprove(client: client))
+                || (roles.contains(.operator) && keyClients.contains(client))
         case .read:
             return ((roles.contains(.reviewer) || roles.contains(.viewer)) && scope.mayRead(client: client))
                 || (roles.contains(.operator) && keyClients.contains(client))
@@ -50,8 +53,10 @@ public enum ReviewAuthority {
     /// Why a person may not: the sentence a refusal carries.
     public static func refusal(_ action: ReviewAction, client: String, name: String, roles: [Role]) -> String {
         if !permits(action, roles: roles) {
-            return "\(name) needs the \(self.roles(for: action).map(\.rawValue).joined(separator: " or ")) role to \(action.rawValue)"
+            return
+                "\(name) needs the \(self.roles(for: action).map(\.rawValue).joined(separator: " or ")) role to \(action.rawValue)"
         }
-        return "\(name) may not \(action.rawValue) \(client)'s batches: no review grant for \(client) (nightjar vault review grant \(name) \(client) --as ADMIN)"
+        return
+            "\(name) may not \(action.rawValue) \(client)'s batches: no review grant for \(client) (nightjar vault review grant \(name) \(client) --as ADMIN)"
     }
 }

@@ -1,5 +1,5 @@
-import Foundation
 import COpenSSL
+import Foundation
 import Synchronization
 
 /// Switchable misbehaviour for a portal, set by tests and the demo.
@@ -109,12 +109,20 @@ public final class SandboxPortals: Sendable {
         let box = PortalsBox()
         func port(_ offset: UInt16) throws -> UInt16 {
             guard let portBase else { return 0 }
-            guard portBase > 0, portBase <= UInt16.max - offset else { throw SandboxError("port base \(portBase) leaves no room for three ports") }
+            guard portBase > 0, portBase <= UInt16.max - offset else {
+                throw SandboxError("port base \(portBase) leaves no room for three ports")
+            }
             return portBase + offset
         }
-        htmlPortal = try SandboxServer(port: try port(0), tls: tls) { box.portals?.htmlPortalRoute($0) ?? .text("starting", status: 503) }
-        jsonAPI = try SandboxServer(port: try port(1), tls: tls) { box.portals?.jsonAPIRoute($0) ?? .text("starting", status: 503) }
-        totpPortal = try SandboxServer(port: try port(2), tls: tls) { box.portals?.totpPortalRoute($0) ?? .text("starting", status: 503) }
+        htmlPortal = try SandboxServer(port: try port(0), tls: tls) {
+            box.portals?.htmlPortalRoute($0) ?? .text("starting", status: 503)
+        }
+        jsonAPI = try SandboxServer(port: try port(1), tls: tls) {
+            box.portals?.jsonAPIRoute($0) ?? .text("starting", status: 503)
+        }
+        totpPortal = try SandboxServer(port: try port(2), tls: tls) {
+            box.portals?.totpPortalRoute($0) ?? .text("starting", status: 503)
+        }
         box.portals = self
     }
 
@@ -163,7 +171,10 @@ public final class SandboxPortals: Sendable {
 
     /// Where each portal listens.
     public var origins: [String: String] {
-        ["sandbox-html-portal": htmlPortal.url(""), "sandbox-json-api": jsonAPI.url(""), "sandbox-totp-portal": totpPortal.url("")]
+        [
+            "sandbox-html-portal": htmlPortal.url(""), "sandbox-json-api": jsonAPI.url(""),
+            "sandbox-totp-portal": totpPortal.url(""),
+        ]
     }
 
     func nextNonce() -> String {
@@ -181,7 +192,9 @@ public final class SandboxPortals: Sendable {
     /// steps; session ids and access tokens are two of these joined) and every TOTP code
     /// accepted: what no recording may show.
     public var issuedValues: [String] {
-        let (count, codes) = state.withLock { ($0.nonce, $0.usedCodes.map { String($0.split(separator: "|").last ?? "") }) }
+        let (count, codes) = state.withLock {
+            ($0.nonce, $0.usedCodes.map { String($0.split(separator: "|").last ?? "") })
+        }
         return (0..<count).map { SandboxPortals.nonce($0 + 1) } + codes
     }
 
@@ -192,7 +205,9 @@ public final class SandboxPortals: Sendable {
             state.requestCount[portal, default: 0] += 1
             // A request that started after the 429 was sent (a moment's grace for ones already on
             // their way) and before its Retry-After ran out did not wait.
-            if let since = state.blockedSince[portal], let until = state.blockedUntil[portal], Date() > since.addingTimeInterval(0.15), Date() < until {
+            if let since = state.blockedSince[portal], let until = state.blockedUntil[portal],
+                Date() > since.addingTimeInterval(0.15), Date() < until
+            {
                 state.prematureRequests[portal, default: 0] += 1
             }
             return state.requestCount[portal]!
@@ -201,16 +216,21 @@ public final class SandboxPortals: Sendable {
             switch answer {
             case .reset: return SandboxResponse(fault: .closeWithoutResponse)
             case .unauthorized:
-                return SandboxResponse(status: 401, headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\""), ("Content-Type", "text/plain")],
-                                       body: Array("Unauthorized".utf8))
+                return SandboxResponse(
+                    status: 401,
+                    headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\""), ("Content-Type", "text/plain")],
+                    body: Array("Unauthorized".utf8))
             case .forbidden: return .html("<h1>Forbidden</h1>", status: 403)
             case .tooManyWithRetryAfter:
                 askedToWait(portal, seconds: 1)
-                return SandboxResponse(status: 429, headers: [("Retry-After", "1"), ("Content-Type", "text/plain")], body: Array("slow down".utf8))
+                return SandboxResponse(
+                    status: 429, headers: [("Retry-After", "1"), ("Content-Type", "text/plain")],
+                    body: Array("slow down".utf8))
             case .tooMany: return .text("Too Many Requests", status: 429)
             case .serverError: return .text("Internal Server Error", status: 500)
             case .unavailable: return .text("Service Unavailable", status: 503)
-            case .wrongContent: return .html("<h1>We'll be back soon</h1><p>Our portal is being upgraded.</p>", status: 200)
+            case .wrongContent:
+                return .html("<h1>We'll be back soon</h1><p>Our portal is being upgraded.</p>", status: 200)
             case .timeout: return SandboxResponse(body: Array("x".utf8), fault: .stall(seconds: 30))
             }
         }
@@ -220,8 +240,12 @@ public final class SandboxPortals: Sendable {
             faultTable.withLock { $0[portal] = remaining }
             return .text("Service Unavailable", status: 503)
         }
-        if faults.maintenance { return .html("<h1>Scheduled maintenance</h1><p>The portal is down for maintenance.</p>", status: 503) }
-        if faults.stallSeconds > 0 { return SandboxResponse(body: Array("x".utf8), fault: .stall(seconds: faults.stallSeconds)) }
+        if faults.maintenance {
+            return .html("<h1>Scheduled maintenance</h1><p>The portal is down for maintenance.</p>", status: 503)
+        }
+        if faults.stallSeconds > 0 {
+            return SandboxResponse(body: Array("x".utf8), fault: .stall(seconds: faults.stallSeconds))
+        }
         return nil
     }
 
@@ -252,24 +276,33 @@ public final class SandboxPortals: Sendable {
         let key = "\(portal)|\(username)"
         let failures = state.withLock { $0.failedLogins[key, default: 0] }
         if failures >= SandboxPortals.lockoutThreshold {
-            return .html(page("Sign in", "<p class=\"error\">Account locked. Contact your buyer to unlock it.</p>"), status: 403)
+            return .html(
+                page("Sign in", "<p class=\"error\">Account locked. Contact your buyer to unlock it.</p>"), status: 403)
         }
-        guard let account = data.accounts.first(where: { $0.portal == portal && $0.username == username }), account.password == password else {
+        guard let account = data.accounts.first(where: { $0.portal == portal && $0.username == username }),
+            account.password == password
+        else {
             let count = state.withLock { state -> Int in
                 state.failedLogins[key, default: 0] += 1
                 return state.failedLogins[key]!
             }
             if count >= SandboxPortals.lockoutThreshold {
-                return .html(page("Sign in", "<p class=\"error\">Account locked. Contact your buyer to unlock it.</p>"), status: 403)
+                return .html(
+                    page("Sign in", "<p class=\"error\">Account locked. Contact your buyer to unlock it.</p>"),
+                    status: 403)
             }
-            return .html(page("Sign in", "<p class=\"error\">Invalid username or password.</p>" + loginForm(portal: portal)), status: 200)
+            return .html(
+                page("Sign in", "<p class=\"error\">Invalid username or password.</p>" + loginForm(portal: portal)),
+                status: 200)
         }
         state.withLock { $0.failedLogins[key] = 0 }
         return nil
     }
 
     /// Failed logins recorded for an account (tests check lock-out protection with it).
-    public func failedLogins(portal: String, username: String) -> Int { state.withLock { $0.failedLogins["\(portal)|\(username)", default: 0] } }
+    public func failedLogins(portal: String, username: String) -> Int {
+        state.withLock { $0.failedLogins["\(portal)|\(username)", default: 0] }
+    }
 
     func client(ofUsername username: String, portal: String) -> String? {
         data.accounts.first { $0.portal == portal && $0.username == username }?.client
@@ -300,23 +333,35 @@ public final class SandboxPortals: Sendable {
         if let substitute = faults.substitute, served > faults.substituteAfter {
             switch substitute {
             case .maintenancePage:
-                return .html("<!DOCTYPE html><html><head><title>We'll be back soon</title></head><body><h1>We'll be back soon</h1>"
-                    + "<p>Our systems are being upgraded. Please try again later.</p></body></html>")
+                return .html(
+                    "<!DOCTYPE html><html><head><title>We'll be back soon</title></head><body><h1>We'll be back soon</h1>"
+                        + "<p>Our systems are being upgraded. Please try again later.</p></body></html>")
             case .empty:
-                return SandboxResponse(headers: [("Content-Type", type), ("Content-Disposition", "attachment; filename=\"\(name)\"")], body: [])
+                return SandboxResponse(
+                    headers: [("Content-Type", type), ("Content-Disposition", "attachment; filename=\"\(name)\"")],
+                    body: [])
             case .wrongContentType:
-                return SandboxResponse(headers: [("Content-Type", "application/pdf"), ("Content-Disposition", "attachment; filename=\"\(name)\"")], body: bytes)
+                return SandboxResponse(
+                    headers: [
+                        ("Content-Type", "application/pdf"),
+                        ("Content-Disposition", "attachment; filename=\"\(name)\""),
+                    ], body: bytes)
             case .signInPage:
                 // What the portal shows when the session has ended, answered as if it were the file.
                 switch portal {
-                case "sandbox-json-api": return SandboxResponse(headers: [("Content-Type", type)], body: Array("{\"error\":\"invalid_token\"}".utf8))
-                case "sandbox-totp-portal": return totpPortalAnswer(SandboxRequest(method: "GET", path: "/signin", query: [:], headers: [], body: []))
+                case "sandbox-json-api":
+                    return SandboxResponse(
+                        headers: [("Content-Type", type)], body: Array("{\"error\":\"invalid_token\"}".utf8))
+                case "sandbox-totp-portal":
+                    return totpPortalAnswer(
+                        SandboxRequest(method: "GET", path: "/signin", query: [:], headers: [], body: []))
                 default: return .html(page("Sign in", loginForm(portal: portal)))
                 }
             }
         }
-        var response = SandboxResponse(headers: [("Content-Type", type), ("Content-Disposition", "attachment; filename=\"\(name)\"")],
-                                       body: bytes)
+        var response = SandboxResponse(
+            headers: [("Content-Type", type), ("Content-Disposition", "attachment; filename=\"\(name)\"")],
+            body: bytes)
         if faults.truncateDownloads { response.fault = .truncateBody }
         if faults.resetDownloads { response.fault = .resetMidBody }
         return response
@@ -340,14 +385,25 @@ public final class SandboxPortals: Sendable {
             guard let token = form["__RequestVerificationToken"], token.count == 12 else {
                 return .html(page("Error", "<p>The anti-forgery token is missing.</p>"), status: 400)
             }
-            if let refusal = checkPassword(portal: "sandbox-html-portal", username: form["UserName"] ?? "", password: form["Password"] ?? "") { return refusal }
+            if let refusal = checkPassword(
+                portal: "sandbox-html-portal", username: form["UserName"] ?? "", password: form["Password"] ?? "")
+            {
+                return refusal
+            }
             let session = startSession(form["UserName"] ?? "")
-            return SandboxResponse(status: 302, headers: [("Location", "/dashboard"), ("Set-Cookie", "sandbox-html-portal_session=\(session); Path=/; HttpOnly")])
+            return SandboxResponse(
+                status: 302,
+                headers: [
+                    ("Location", "/dashboard"),
+                    ("Set-Cookie", "sandbox-html-portal_session=\(session); Path=/; HttpOnly"),
+                ])
         case ("GET", "/dashboard"):
             guard session(request, portal: "sandbox-html-portal") != nil else { return .redirect("/login") }
             return .html(page("Dashboard", "<a href=\"/payments/remittance\">Remittances</a>"))
         case ("GET", "/payments/remittance"):
-            guard let username = session(request, portal: "sandbox-html-portal"), let client = client(ofUsername: username, portal: "sandbox-html-portal") else {
+            guard let username = session(request, portal: "sandbox-html-portal"),
+                let client = client(ofUsername: username, portal: "sandbox-html-portal")
+            else {
                 return .redirect("/login?expired=1")
             }
             if faults("sandbox-html-portal").redirectLoop { return .redirect("/payments/remittance?loop=1") }
@@ -359,25 +415,37 @@ public final class SandboxPortals: Sendable {
             let shown = all.dropFirst((pageNumber - 1) * pageSize).prefix(pageSize)
             var rows = ""
             for payment in shown {
-                rows += "<tr><td>\(payment.trace)</td><td>\(payment.date)</td><td>\(SandboxData.decimal(payment.totalCents))</td>"
+                rows +=
+                    "<tr><td>\(payment.trace)</td><td>\(payment.date)</td><td>\(SandboxData.decimal(payment.totalCents))</td>"
                     + "<td><a href=\"/payments/remittance/\(payment.id)/download\">Download</a></td></tr>"
             }
             var next = ""
             if all.count > pageNumber * pageSize {
-                next = "<a class=\"next\" href=\"/payments/remittance?fromDate=\(request.query["fromDate"] ?? "")&toDate=\(request.query["toDate"] ?? "")&page=\(pageNumber + 1)\">Next »</a>"
+                next =
+                    "<a class=\"next\" href=\"/payments/remittance?fromDate=\(request.query["fromDate"] ?? "")&toDate=\(request.query["toDate"] ?? "")&page=\(pageNumber + 1)\">Next »</a>"
             }
-            let table = all.isEmpty ? "<p class=\"empty\">No remittances found for this period.</p>"
+            let table =
+                all.isEmpty
+                ? "<p class=\"empty\">No remittances found for this period.</p>"
                 : "<table id=\"remits\"><tr><th>Check</th><th>Date</th><th>Amount</th><th></th></tr>\(rows)</table>"
             return .html(page("Remittances", table + next))
         case ("GET", _) where request.path.hasPrefix("/payments/remittance/") && request.path.hasSuffix("/download"):
-            guard let username = session(request, portal: "sandbox-html-portal"), let client = client(ofUsername: username, portal: "sandbox-html-portal") else {
+            guard let username = session(request, portal: "sandbox-html-portal"),
+                let client = client(ofUsername: username, portal: "sandbox-html-portal")
+            else {
                 return .redirect("/login?expired=1")
             }
             let id = request.path.split(separator: "/")[2]
-            guard let payment = data.payments.first(where: { $0.id == id && $0.client == client && $0.portal == "sandbox-html-portal" }) else {
+            guard
+                let payment = data.payments.first(where: {
+                    $0.id == id && $0.client == client && $0.portal == "sandbox-html-portal"
+                })
+            else {
                 return .text("Not found", status: 404)
             }
-            return download("sandbox-html-portal", body: data.htmlPortalCSV(payment), name: "remittance_\(payment.trace).csv", type: "text/csv")
+            return download(
+                "sandbox-html-portal", body: data.htmlPortalCSV(payment), name: "remittance_\(payment.trace).csv",
+                type: "text/csv")
         default:
             return .html(page("Not found", ""), status: 404)
         }
@@ -396,14 +464,20 @@ public final class SandboxPortals: Sendable {
         }
         if every > 0, count % every == 0 {
             askedToWait("sandbox-json-api", seconds: 1)
-            return SandboxResponse(status: 429, headers: [("Retry-After", "1"), ("Content-Type", "application/json")], body: Array("{\"error\":\"rate_limited\"}".utf8))
+            return SandboxResponse(
+                status: 429, headers: [("Retry-After", "1"), ("Content-Type", "application/json")],
+                body: Array("{\"error\":\"rate_limited\"}".utf8))
         }
         if request.method == "POST" && request.path == "/api/token" {
             guard let object = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: String] else {
                 return .json("{\"error\":\"invalid_request\"}", status: 400)
             }
-            if let refusal = checkPassword(portal: "sandbox-json-api", username: object["username"] ?? "", password: object["password"] ?? "") {
-                return .json(refusal.status == 403 ? "{\"error\":\"account_locked\"}" : "{\"error\":\"invalid_grant\"}", status: refusal.status == 403 ? 403 : 401)
+            if let refusal = checkPassword(
+                portal: "sandbox-json-api", username: object["username"] ?? "", password: object["password"] ?? "")
+            {
+                return .json(
+                    refusal.status == 403 ? "{\"error\":\"account_locked\"}" : "{\"error\":\"invalid_grant\"}",
+                    status: refusal.status == 403 ? 403 : 401)
             }
             let token = nextNonce() + nextNonce()
             let seconds = faults("sandbox-json-api").tokenSeconds > 0 ? faults("sandbox-json-api").tokenSeconds : 3600
@@ -413,25 +487,32 @@ public final class SandboxPortals: Sendable {
         }
         let jsonAPIFaults = faults("sandbox-json-api")
         guard let bearer = request.header("Authorization"), bearer.hasPrefix("Bearer "),
-              let grant = state.withLock({ state -> (username: String, expires: Date, uses: Int)? in
-                  // A token is good for an hour, or for `sessionLifetime` requests when that fault is set.
-                  let key = String(bearer.dropFirst(7))
-                  guard var grant = state.tokens[key] else { return nil }
-                  grant.uses += 1
-                  state.tokens[key] = grant
-                  let lifetime = jsonAPIFaults.sessionLifetime
-                  return lifetime > 0 && grant.uses > lifetime ? nil : grant
-              }), grant.expires > Date(),
-              let client = client(ofUsername: grant.username, portal: "sandbox-json-api") else {
+            let grant = state.withLock({ state -> (username: String, expires: Date, uses: Int)? in
+                // A token is good for an hour, or for `sessionLifetime` requests when that fault is set.
+                let key = String(bearer.dropFirst(7))
+                guard var grant = state.tokens[key] else { return nil }
+                grant.uses += 1
+                state.tokens[key] = grant
+                let lifetime = jsonAPIFaults.sessionLifetime
+                return lifetime > 0 && grant.uses > lifetime ? nil : grant
+            }), grant.expires > Date(),
+            let client = client(ofUsername: grant.username, portal: "sandbox-json-api")
+        else {
             state.withLock {
                 $0.refusedTokens += 1
                 $0.silenceBeforeRefusal.append(silence)
             }
-            return SandboxResponse(status: 401, headers: [("WWW-Authenticate", "Bearer error=\"invalid_token\""), ("Content-Type", "application/json")],
-                                   body: Array("{\"error\":\"invalid_token\"}".utf8))
+            return SandboxResponse(
+                status: 401,
+                headers: [
+                    ("WWW-Authenticate", "Bearer error=\"invalid_token\""), ("Content-Type", "application/json"),
+                ],
+                body: Array("{\"error\":\"invalid_token\"}".utf8))
         }
         if request.path == "/api/remittances" {
-            let all = data.payments(portal: "sandbox-json-api", client: client, from: request.query["from"] ?? "2000-01-01", to: request.query["to"] ?? "2099-12-31")
+            let all = data.payments(
+                portal: "sandbox-json-api", client: client, from: request.query["from"] ?? "2000-01-01",
+                to: request.query["to"] ?? "2099-12-31")
             let offset = Int(request.query["cursor"] ?? "0") ?? 0
             let shown = all.dropFirst(offset).prefix(4)
             let items = shown.map {
@@ -441,7 +522,8 @@ public final class SandboxPortals: Sendable {
             return .json("{\"items\":[\(items.joined(separator: ","))],\"next_cursor\":\(next)}")
         }
         if request.path == "/api/invoices" {
-            let from = request.query["from"] ?? "2000-01-01", to = request.query["to"] ?? "2099-12-31"
+            let from = request.query["from"] ?? "2000-01-01"
+            let to = request.query["to"] ?? "2099-12-31"
             let items = data.distributorInvoices.filter { $0.client == client && $0.date >= from && $0.date <= to }
                 .map { "{\"id\":\"\($0.id)\",\"number\":\"\($0.number)\",\"date\":\"\($0.date)\"}" }
             return .json("{\"items\":[\(items.joined(separator: ","))]}")
@@ -451,17 +533,26 @@ public final class SandboxPortals: Sendable {
             guard let invoice = data.distributorInvoices.first(where: { $0.id == id && $0.client == client }) else {
                 return .json("{\"error\":\"not_found\"}", status: 404)
             }
-            return download("sandbox-json-api", body: data.x810(invoice), name: "INV\(invoice.number).810", type: "application/edi-x12")
+            return download(
+                "sandbox-json-api", body: data.x810(invoice), name: "INV\(invoice.number).810",
+                type: "application/edi-x12")
         }
         if request.path.hasPrefix("/api/remittances/") && request.path.hasSuffix("/file") {
             let id = request.path.split(separator: "/")[2]
-            guard let payment = data.payments.first(where: { $0.id == id && $0.client == client && $0.portal == "sandbox-json-api" }) else {
+            guard
+                let payment = data.payments.first(where: {
+                    $0.id == id && $0.client == client && $0.portal == "sandbox-json-api"
+                })
+            else {
                 return .json("{\"error\":\"not_found\"}", status: 404)
             }
             if SandboxData.jsonAPIGivesJSON(client: client) {
-                return download("sandbox-json-api", body: data.jsonAPIRemittanceJSON(payment), name: "\(payment.trace).json", type: "application/json")
+                return download(
+                    "sandbox-json-api", body: data.jsonAPIRemittanceJSON(payment), name: "\(payment.trace).json",
+                    type: "application/json")
             }
-            return download("sandbox-json-api", body: data.x12(payment), name: "\(payment.trace).820", type: "application/edi-x12")
+            return download(
+                "sandbox-json-api", body: data.x12(payment), name: "\(payment.trace).820", type: "application/edi-x12")
         }
         return .json("{\"error\":\"not_found\"}", status: 404)
     }
@@ -481,70 +572,122 @@ public final class SandboxPortals: Sendable {
     func totpPortalAnswer(_ request: SandboxRequest) -> SandboxResponse {
         switch (request.method, request.path) {
         case ("GET", "/"), ("GET", "/signin"):
-            return .html(page("Sandbox TOTP Portal", """
-                <form method="post" action="/signin"><input name="user"><input type="password" name="pass"><button>Continue</button></form>
-                """))
+            return .html(
+                page(
+                    "Sandbox TOTP Portal",
+                    """
+                    <form method="post" action="/signin"><input name="user"><input type="password" name="pass"><button>Continue</button></form>
+                    """))
         case ("POST", "/signin"):
             let form = request.form
-            if let refusal = checkPassword(portal: "sandbox-totp-portal", username: form["user"] ?? "", password: form["pass"] ?? "") { return refusal }
+            if let refusal = checkPassword(
+                portal: "sandbox-totp-portal", username: form["user"] ?? "", password: form["pass"] ?? "")
+            {
+                return refusal
+            }
             let pending = nextNonce()
             state.withLock { $0.pendingMFA[pending] = form["user"] ?? "" }
-            return SandboxResponse(status: 302, headers: [("Location", "/verify"), ("Set-Cookie", "sandbox-totp-portal_mfa=\(pending); Path=/")])
+            return SandboxResponse(
+                status: 302,
+                headers: [("Location", "/verify"), ("Set-Cookie", "sandbox-totp-portal_mfa=\(pending); Path=/")])
         case ("GET", "/verify"):
-            return .html(page("Verification", "<form method=\"post\" action=\"/verify\"><input name=\"code\" autocomplete=\"one-time-code\"><button>Verify</button></form>"))
+            return .html(
+                page(
+                    "Verification",
+                    "<form method=\"post\" action=\"/verify\"><input name=\"code\" autocomplete=\"one-time-code\"><button>Verify</button></form>"
+                ))
         case ("POST", "/verify"):
-            guard let pending = request.cookies["sandbox-totp-portal_mfa"], let username = state.withLock({ $0.pendingMFA[pending] }),
-                  let account = data.accounts.first(where: { $0.portal == "sandbox-totp-portal" && $0.username == username }) else {
+            guard let pending = request.cookies["sandbox-totp-portal_mfa"],
+                let username = state.withLock({ $0.pendingMFA[pending] }),
+                let account = data.accounts.first(where: {
+                    $0.portal == "sandbox-totp-portal" && $0.username == username
+                })
+            else {
                 return .redirect("/signin")
             }
             let code = request.form["code"] ?? ""
             let now = UInt64(Date().timeIntervalSince1970)
-            let valid = [now - 30, now, now + 30].contains { SandboxPortals.totp(secret: account.totpSecret, time: $0) == code }
+            let valid = [now - 30, now, now + 30].contains {
+                SandboxPortals.totp(secret: account.totpSecret, time: $0) == code
+            }
             let fresh = state.withLock { $0.usedCodes.insert("\(username)|\(code)").inserted }
             guard valid && fresh else {
-                return .html(page("Verification", "<p class=\"error\">That code is not valid. Request a new one.</p>"), status: 200)
+                return .html(
+                    page("Verification", "<p class=\"error\">That code is not valid. Request a new one.</p>"),
+                    status: 200)
             }
             state.withLock { $0.pendingMFA[pending] = nil }
             // Single sign-on: a one-time code and state in the link, exchanged for the session.
-            let ssoCode = nextNonce(), stateToken = nextNonce()
+            let ssoCode = nextNonce()
+            let stateToken = nextNonce()
             state.withLock { $0.pendingMFA["sso:\(ssoCode)|\(stateToken)"] = username }
-            return SandboxResponse(status: 302, headers: [("Location", "/sso/callback?code=\(ssoCode)&state=\(stateToken)")])
+            return SandboxResponse(
+                status: 302, headers: [("Location", "/sso/callback?code=\(ssoCode)&state=\(stateToken)")])
         case ("GET", "/sso/callback"):
             let key = "sso:\(request.query["code"] ?? "")|\(request.query["state"] ?? "")"
             guard let username = state.withLock({ $0.pendingMFA.removeValue(forKey: key) }) else {
-                return .html(page("Sign-in error", "<p class=\"error\">This sign-in link has expired.</p>"), status: 400)
+                return .html(
+                    page("Sign-in error", "<p class=\"error\">This sign-in link has expired.</p>"), status: 400)
             }
             let session = startSession(username)
-            return SandboxResponse(status: 302, headers: [("Location", "/remittances"), ("Set-Cookie", "sandbox-totp-portal_session=\(session); Path=/")])
+            return SandboxResponse(
+                status: 302,
+                headers: [
+                    ("Location", "/remittances"), ("Set-Cookie", "sandbox-totp-portal_session=\(session); Path=/"),
+                ])
         case ("GET", "/remittances"):
             guard session(request, portal: "sandbox-totp-portal") != nil else { return .redirect("/signin") }
             let stateToken = nextNonce()
             state.withLock { $0.pendingMFA["state:" + stateToken] = "search" }
-            return .html(page("Remittance search", """
-                <form method="post" action="/remittances/search"><input type="hidden" name="state" value="\(stateToken)">
-                <input name="from" placeholder="YYYY-MM-DD"><input name="to"><button>Search</button></form>
-                """))
+            return .html(
+                page(
+                    "Remittance search",
+                    """
+                    <form method="post" action="/remittances/search"><input type="hidden" name="state" value="\(stateToken)">
+                    <input name="from" placeholder="YYYY-MM-DD"><input name="to"><button>Search</button></form>
+                    """))
         case ("POST", "/remittances/search"):
-            guard let username = session(request, portal: "sandbox-totp-portal"), let client = client(ofUsername: username, portal: "sandbox-totp-portal") else {
+            guard let username = session(request, portal: "sandbox-totp-portal"),
+                let client = client(ofUsername: username, portal: "sandbox-totp-portal")
+            else {
                 return .redirect("/signin")
             }
             let form = request.form
-            guard let token = form["state"], state.withLock({ $0.pendingMFA.removeValue(forKey: "state:" + token) }) != nil else {
-                return .html(page("Session error", "<p class=\"error\">This page has expired. Start the search again.</p>"), status: 400)
+            guard let token = form["state"],
+                state.withLock({ $0.pendingMFA.removeValue(forKey: "state:" + token) }) != nil
+            else {
+                return .html(
+                    page("Session error", "<p class=\"error\">This page has expired. Start the search again.</p>"),
+                    status: 400)
             }
-            let found = data.payments(portal: "sandbox-totp-portal", client: client, from: form["from"] ?? "2000-01-01", to: form["to"] ?? "2099-12-31")
-            let rows = found.map { "<li><a href=\"/remittances/\($0.id).xlsx\">\($0.trace)</a> <span class=\"date\">\($0.date)</span></li>" }.joined()
-            return .html(page("Results", found.isEmpty ? "<p class=\"empty\">Nothing found.</p>" : "<ul id=\"results\">\(rows)</ul>"))
+            let found = data.payments(
+                portal: "sandbox-totp-portal", client: client, from: form["from"] ?? "2000-01-01",
+                to: form["to"] ?? "2099-12-31")
+            let rows = found.map {
+                "<li><a href=\"/remittances/\($0.id).xlsx\">\($0.trace)</a> <span class=\"date\">\($0.date)</span></li>"
+            }.joined()
+            return .html(
+                page(
+                    "Results",
+                    found.isEmpty ? "<p class=\"empty\">Nothing found.</p>" : "<ul id=\"results\">\(rows)</ul>"))
         case ("GET", _) where request.path.hasPrefix("/remittances/") && request.path.hasSuffix(".xlsx"):
-            guard let username = session(request, portal: "sandbox-totp-portal"), let client = client(ofUsername: username, portal: "sandbox-totp-portal") else {
+            guard let username = session(request, portal: "sandbox-totp-portal"),
+                let client = client(ofUsername: username, portal: "sandbox-totp-portal")
+            else {
                 return .redirect("/signin")
             }
             let id = String(request.path.dropFirst("/remittances/".count).dropLast(5))
-            guard let payment = data.payments.first(where: { $0.id == id && $0.client == client && $0.portal == "sandbox-totp-portal" }) else {
+            guard
+                let payment = data.payments.first(where: {
+                    $0.id == id && $0.client == client && $0.portal == "sandbox-totp-portal"
+                })
+            else {
                 return .text("Not found", status: 404)
             }
-            return download("sandbox-totp-portal", bytes: data.totpPortalWorkbook(payment), name: "sandbox-totp-portal-\(payment.trace).xlsx",
-                            type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            return download(
+                "sandbox-totp-portal", bytes: data.totpPortalWorkbook(payment),
+                name: "sandbox-totp-portal-\(payment.trace).xlsx",
+                type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         default:
             return .html(page("Not found", ""), status: 404)
         }
@@ -553,12 +696,20 @@ public final class SandboxPortals: Sendable {
     /// RFC 6238 with SHA-1, 6 digits, 30 seconds (the portal's own check).
     public static func totp(secret: String, time: UInt64) -> String {
         var key: [UInt8] = []
-        var bits: UInt32 = 0, count = 0
+        var bits: UInt32 = 0
+        var count = 0
         for scalar in secret.unicodeScalars {
             guard let index = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".unicodeScalars.firstIndex(of: scalar) else { continue }
-            bits = bits << 5 | UInt32("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".unicodeScalars.distance(from: "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".unicodeScalars.startIndex, to: index))
+            bits =
+                bits << 5
+                | UInt32(
+                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".unicodeScalars.distance(
+                        from: "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".unicodeScalars.startIndex, to: index))
             count += 5
-            if count >= 8 { key.append(UInt8(bits >> UInt32(count - 8) & 0xFF)); count -= 8 }
+            if count >= 8 {
+                key.append(UInt8(bits >> UInt32(count - 8) & 0xFF))
+                count -= 8
+            }
         }
         let counter = time / 30
         let message = (0..<8).map { UInt8(counter >> UInt64(56 - 8 * $0) & 0xFF) }
@@ -566,7 +717,9 @@ public final class SandboxPortals: Sendable {
         var length: UInt32 = 0
         _ = HMAC(EVP_sha1(), key, Int32(key.count), message, message.count, &mac, &length)
         let offset = Int(mac[19] & 0x0F)
-        let value = (UInt32(mac[offset] & 0x7F) << 24) | UInt32(mac[offset + 1]) << 16 | UInt32(mac[offset + 2]) << 8 | UInt32(mac[offset + 3])
+        let value =
+            (UInt32(mac[offset] & 0x7F) << 24) | UInt32(mac[offset + 1]) << 16 | UInt32(mac[offset + 2]) << 8
+            | UInt32(mac[offset + 3])
         return String(format: "%06d", value % 1_000_000)
     }
 }

@@ -1,6 +1,6 @@
-import Foundation
-import CZlib
 import COpenSSL
+import CZlib
+import Foundation
 import Synchronization
 
 /// A request as the sandbox received it.
@@ -72,12 +72,18 @@ public struct SandboxResponse: Sendable {
         self.fault = fault
     }
 
-    public static func text(_ text: String, status: Int = 200, type: String = "text/plain; charset=utf-8") -> SandboxResponse {
+    public static func text(_ text: String, status: Int = 200, type: String = "text/plain; charset=utf-8")
+        -> SandboxResponse
+    {
         SandboxResponse(status: status, headers: [("Content-Type", type)], body: Array(text.utf8))
     }
 
-    public static func html(_ html: String, status: Int = 200) -> SandboxResponse { text(html, status: status, type: "text/html; charset=utf-8") }
-    public static func json(_ json: String, status: Int = 200) -> SandboxResponse { text(json, status: status, type: "application/json") }
+    public static func html(_ html: String, status: Int = 200) -> SandboxResponse {
+        text(html, status: status, type: "text/html; charset=utf-8")
+    }
+    public static func json(_ json: String, status: Int = 200) -> SandboxResponse {
+        text(json, status: status, type: "application/json")
+    }
 
     public static func redirect(_ location: String, status: Int = 302) -> SandboxResponse {
         SandboxResponse(status: status, headers: [("Location", location)])
@@ -97,9 +103,14 @@ public final class SandboxServer: Sendable {
     private let state = Mutex<(requests: Int, stopped: Bool, latency: Double)>((0, false, 0))
 
     /// Listens on 127.0.0.1 at `port` (0 chooses a free one); serves HTTPS with `tls`.
-    public init(port: UInt16 = 0, tls: TestCertificates? = nil, requireClientCertificate: Bool = false, handler: @escaping Handler) throws {
+    public init(
+        port: UInt16 = 0, tls: TestCertificates? = nil, requireClientCertificate: Bool = false,
+        handler: @escaping Handler
+    ) throws {
         tlsContext = try tls.map {
-            try TLSContext(certificate: $0.serverCertificate, key: $0.serverKey, clientCA: requireClientCertificate ? $0.caCertificate : nil)
+            try TLSContext(
+                certificate: $0.serverCertificate, key: $0.serverKey,
+                clientCA: requireClientCertificate ? $0.caCertificate : nil)
         }
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw SandboxError("cannot create a socket") }
@@ -110,7 +121,9 @@ public final class SandboxServer: Sendable {
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(socket, 512) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -176,7 +189,12 @@ public final class SandboxServer: Sendable {
                 return
             }
         }
-        defer { if let ssl { SSL_shutdown(ssl); SSL_free(ssl) } }
+        defer {
+            if let ssl {
+                SSL_shutdown(ssl)
+                SSL_free(ssl)
+            }
+        }
         let connection = Connection(socket: socket, ssl: ssl)
         var buffer: [UInt8] = []
         while !stopped {
@@ -194,7 +212,10 @@ public final class SandboxServer: Sendable {
         let separator: [UInt8] = [13, 10, 13, 10]
         var headerEnd: Int?
         while headerEnd == nil {
-            if let index = find(separator, in: buffer) { headerEnd = index; break }
+            if let index = find(separator, in: buffer) {
+                headerEnd = index
+                break
+            }
             guard buffer.count < 1 << 20, receive(connection, &buffer) else { return nil }
         }
         let head = String(decoding: buffer[0..<headerEnd!], as: UTF8.self)
@@ -205,7 +226,8 @@ public final class SandboxServer: Sendable {
         var headers: [(String, String)] = []
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+            headers.append(
+                (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
         let header = { (name: String) in headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1 }
         var body: [UInt8] = []
@@ -216,8 +238,12 @@ public final class SandboxServer: Sendable {
         } else if header("Transfer-Encoding")?.lowercased() == "chunked" {
             while true {
                 var lineEnd = find([13, 10], in: buffer)
-                while lineEnd == nil { guard receive(connection, &buffer) else { return nil }; lineEnd = find([13, 10], in: buffer) }
-                let size = Int(String(decoding: buffer[0..<lineEnd!], as: UTF8.self).split(separator: ";")[0], radix: 16) ?? 0
+                while lineEnd == nil {
+                    guard receive(connection, &buffer) else { return nil }
+                    lineEnd = find([13, 10], in: buffer)
+                }
+                let size =
+                    Int(String(decoding: buffer[0..<lineEnd!], as: UTF8.self).split(separator: ";")[0], radix: 16) ?? 0
                 buffer.removeFirst(lineEnd! + 2)
                 while buffer.count < size + 2 { guard receive(connection, &buffer) else { return nil } }
                 body += buffer[0..<size]
@@ -227,9 +253,10 @@ public final class SandboxServer: Sendable {
         }
         let target = String(requestLine[1])
         let parts = target.split(separator: "?", maxSplits: 1)
-        return SandboxRequest(method: String(requestLine[0]), path: String(parts[0]),
-                              query: parts.count > 1 ? SandboxRequest.parseQuery(String(parts[1])) : [:],
-                              headers: headers, body: body)
+        return SandboxRequest(
+            method: String(requestLine[0]), path: String(parts[0]),
+            query: parts.count > 1 ? SandboxRequest.parseQuery(String(parts[1])) : [:],
+            headers: headers, body: body)
     }
 
     private func receive(_ connection: Connection, _ buffer: inout [UInt8]) -> Bool {
@@ -261,7 +288,10 @@ public final class SandboxServer: Sendable {
     /// Writes the response, or the fault it asks for. Returns false when the connection is done.
     private func write(_ response: SandboxResponse, to connection: Connection) -> Bool {
         if response.fault == .closeWithoutResponse { return false }
-        if response.fault == .malformedStatusLine { _ = send(Array("HTXP/9 what\r\n\r\nhello".utf8), to: connection); return false }
+        if response.fault == .malformedStatusLine {
+            _ = send(Array("HTXP/9 what\r\n\r\nhello".utf8), to: connection)
+            return false
+        }
         var body = response.body
         var headers = response.headers
         if response.gzip, let compressed = SandboxServer.gzip(body) {
@@ -270,7 +300,9 @@ public final class SandboxServer: Sendable {
         }
         var head = "HTTP/1.1 \(response.status) \(SandboxServer.reason(response.status))\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        if case .hugeHeader(let bytes) = response.fault { head += "X-Padding: " + String(repeating: "a", count: bytes) + "\r\n" }
+        if case .hugeHeader(let bytes) = response.fault {
+            head += "X-Padding: " + String(repeating: "a", count: bytes) + "\r\n"
+        }
         head += response.chunked ? "Transfer-Encoding: chunked\r\n" : "Content-Length: \(body.count)\r\n"
         head += "\r\n"
         if response.fault == nil && !response.chunked {
@@ -285,7 +317,8 @@ public final class SandboxServer: Sendable {
         case .resetMidBody:
             _ = send(Array(body.prefix(body.count / 2)), to: connection)
             var linger = Foundation.linger(l_onoff: 1, l_linger: 0)
-            setsockopt(connection.socket, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Foundation.linger>.size))
+            setsockopt(
+                connection.socket, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Foundation.linger>.size))
             return false
         case .stall(let seconds):
             let end = Date().addingTimeInterval(seconds)
@@ -298,7 +331,11 @@ public final class SandboxServer: Sendable {
             var offset = 0
             while offset < body.count {
                 let size = min(1000, body.count - offset)
-                guard send(Array(String(size, radix: 16).utf8) + [13, 10] + body[offset..<(offset + size)] + [13, 10], to: connection) else { return false }
+                guard
+                    send(
+                        Array(String(size, radix: 16).utf8) + [13, 10] + body[offset..<(offset + size)] + [13, 10],
+                        to: connection)
+                else { return false }
                 offset += size
             }
             return send(Array("0\r\n\r\n".utf8), to: connection)
@@ -378,7 +415,8 @@ final class TLSContext: @unchecked Sendable {
         guard let context = SSL_CTX_new(TLS_server_method()) else { throw SandboxError("cannot create a TLS context") }
         _ = copenssl_set_min_tls12(context)
         guard SSL_CTX_use_certificate_chain_file(context, certificate) == 1,
-              SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1 else {
+            SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1
+        else {
             SSL_CTX_free(context)
             throw SandboxError("cannot load the sandbox certificate \(certificate)")
         }
@@ -408,20 +446,43 @@ public struct TestCertificates: Sendable {
 
     /// Generates the files in `folder` (created 0700).
     public static func generate(in folder: String) throws -> TestCertificates {
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let ca = folder + "/ca.pem", caKey = folder + "/ca.key", key = folder + "/server.key", request = folder + "/server.csr"
-        let certificate = folder + "/server.pem", extensions = folder + "/server.ext"
-        let clientKey = folder + "/client.key", clientRequest = folder + "/client.csr", clientCertificate = folder + "/client.pem"
-        try "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+        try FileManager.default.createDirectory(
+            atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let ca = folder + "/ca.pem"
+        let caKey = folder + "/ca.key"
+        let key = folder + "/server.key"
+        let request = folder + "/server.csr"
+        let certificate = folder + "/server.pem"
+        let extensions = folder + "/server.ext"
+        let clientKey = folder + "/client.key"
+        let clientRequest = folder + "/client.csr"
+        let clientCertificate = folder + "/client.pem"
+        try
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
             .write(toFile: extensions, atomically: true, encoding: .utf8)
         let steps: [[String]] = [
-            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", caKey, "-out", ca, "-days", "2",
-             "-subj", "/CN=Nightjar Sandbox Test CA"],
-            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", request, "-subj", "/CN=localhost"],
-            ["x509", "-req", "-in", request, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", certificate, "-days", "2", "-extfile", extensions],
-            ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", clientKey, "-out", clientRequest,
-             "-subj", "/CN=nightjar-client"],
-            ["x509", "-req", "-in", clientRequest, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", clientCertificate, "-days", "2"],
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", caKey,
+                "-out", ca, "-days", "2",
+                "-subj", "/CN=Nightjar Sandbox Test CA",
+            ],
+            [
+                "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out",
+                request, "-subj", "/CN=localhost",
+            ],
+            [
+                "x509", "-req", "-in", request, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", certificate,
+                "-days", "2", "-extfile", extensions,
+            ],
+            [
+                "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", clientKey, "-out",
+                clientRequest,
+                "-subj", "/CN=nightjar-client",
+            ],
+            [
+                "x509", "-req", "-in", clientRequest, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out",
+                clientCertificate, "-days", "2",
+            ],
         ]
         for arguments in steps {
             let process = Process()
@@ -433,7 +494,8 @@ public struct TestCertificates: Sendable {
             process.waitUntilExit()
             guard process.terminationStatus == 0 else { throw SandboxError("openssl \(arguments[0]) failed") }
         }
-        return TestCertificates(caCertificate: ca, serverCertificate: certificate, serverKey: key, clientCertificate: clientCertificate,
-                                clientKey: clientKey)
+        return TestCertificates(
+            caCertificate: ca, serverCertificate: certificate, serverKey: key, clientCertificate: clientCertificate,
+            clientKey: clientKey)
     }
 }

@@ -8,7 +8,9 @@ public enum SandboxServers {
     /// The user servers run as, and the command prefix that makes them so.
     static var runner: (uid: UInt32, gid: UInt32, name: String, prefix: [String]) {
         if geteuid() == 0 {
-            return (65534, 65534, "nobody", ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            return (
+                65534, 65534, "nobody", ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+            )
         }
         let name = String(cString: getpwuid(geteuid())?.pointee.pw_name ?? strdup("nightjar"))
         return (geteuid(), getegid(), name, [])
@@ -24,7 +26,9 @@ public enum SandboxServers {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else { throw SandboxError("cannot bind a free port") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -48,7 +52,9 @@ public enum SandboxServers {
             address.sin_port = port.bigEndian
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
             let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             close(socket)
             if connected == 0 { return }
@@ -66,7 +72,9 @@ public enum SandboxServers {
         var above = (path as NSString).deletingLastPathComponent
         while above.hasPrefix(temporary + "/") {
             var info = stat()
-            if stat(above, &info) == 0, info.st_uid == geteuid(), info.st_mode & 0o001 == 0 { chmod(above, (info.st_mode & 0o7777) | 0o011) }
+            if stat(above, &info) == 0, info.st_uid == geteuid(), info.st_mode & 0o001 == 0 {
+                chmod(above, (info.st_mode & 0o7777) | 0o011)
+            }
             above = (above as NSString).deletingLastPathComponent
         }
         if let files = FileManager.default.enumerator(atPath: path)?.allObjects as? [String] {
@@ -75,7 +83,9 @@ public enum SandboxServers {
         lchown(path, user.uid, user.gid)
     }
 
-    static func launch(_ arguments: [String], log: String, environment: [String: String] = [:], asRunner: Bool = true) throws -> ServerProcess {
+    static func launch(_ arguments: [String], log: String, environment: [String: String] = [:], asRunner: Bool = true)
+        throws -> ServerProcess
+    {
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         return try ServerProcess(arguments: (asRunner ? runner.prefix : []) + arguments, log: log, environment: env)
@@ -102,19 +112,26 @@ public final class SandboxMailServer: @unchecked Sendable {
 
     /// `users`: name → password. `introspection`: where Dovecot checks OAuth2 access tokens.
     public init(folder: String, users: [String: String], introspection: String? = nil) throws {
-        guard SandboxServers.installed("/usr/sbin/dovecot") else { throw SandboxError("Dovecot is not installed (make setup-test installs dovecot-imapd)") }
+        guard SandboxServers.installed("/usr/sbin/dovecot") else {
+            throw SandboxError("Dovecot is not installed (make setup-test installs dovecot-imapd)")
+        }
         self.folder = folder
         try FileManager.default.createDirectory(atPath: folder + "/run", withIntermediateDirectories: true)
         chmod(folder, 0o755)
         certificates = try TestCertificates.generate(in: folder + "/tls")
         port = try SandboxServers.freePort()
         let user = SandboxServers.runner
-        try SandboxServers.write(users.sorted { $0.key < $1.key }.map { "\($0.key):{PLAIN}\($0.value)" }.joined(separator: "\n") + "\n",
-                                 to: folder + "/passwd", mode: 0o600)
-        for name in users.keys { try FileManager.default.createDirectory(atPath: SandboxMailServer.maildir(folder, name) + "/new", withIntermediateDirectories: true) }
+        try SandboxServers.write(
+            users.sorted { $0.key < $1.key }.map { "\($0.key):{PLAIN}\($0.value)" }.joined(separator: "\n") + "\n",
+            to: folder + "/passwd", mode: 0o600)
+        for name in users.keys {
+            try FileManager.default.createDirectory(
+                atPath: SandboxMailServer.maildir(folder, name) + "/new", withIntermediateDirectories: true)
+        }
         var oauth = ""
         if let introspection {
-            try SandboxServers.write("""
+            try SandboxServers.write(
+                """
                 introspection_url = \(introspection)
                 introspection_mode = post
                 username_attribute = username
@@ -129,7 +146,8 @@ public final class SandboxMailServer: @unchecked Sendable {
                 }
                 """
         }
-        try SandboxServers.write("""
+        try SandboxServers.write(
+            """
             base_dir = \(folder)/run
             state_dir = \(folder)/run
             log_path = \(folder)/dovecot.log
@@ -171,7 +189,8 @@ public final class SandboxMailServer: @unchecked Sendable {
             }
             """, to: folder + "/dovecot.conf")
         SandboxServers.handOver(folder)
-        process = try SandboxServers.launch(["/usr/sbin/dovecot", "-F", "-c", folder + "/dovecot.conf"], log: folder + "/dovecot.out")
+        process = try SandboxServers.launch(
+            ["/usr/sbin/dovecot", "-F", "-c", folder + "/dovecot.conf"], log: folder + "/dovecot.out")
         do {
             try SandboxServers.waitForPort(port, process: process, log: folder + "/dovecot.log")
         } catch {
@@ -188,12 +207,19 @@ public final class SandboxMailServer: @unchecked Sendable {
     }
 
     /// Delivers a message into a user's folder, arrived at `arrival`.
-    public func deliver(_ bytes: [UInt8], to user: String, mailbox: String = "INBOX", arrival: Date, name: String) throws {
+    public func deliver(_ bytes: [UInt8], to user: String, mailbox: String = "INBOX", arrival: Date, name: String)
+        throws
+    {
         let directory = SandboxMailServer.maildir(folder, user, mailbox)
-        for sub in ["new", "cur", "tmp"] { try FileManager.default.createDirectory(atPath: directory + "/" + sub, withIntermediateDirectories: true) }
+        for sub in ["new", "cur", "tmp"] {
+            try FileManager.default.createDirectory(atPath: directory + "/" + sub, withIntermediateDirectories: true)
+        }
         let path = directory + "/new/\(Int(arrival.timeIntervalSince1970)).\(name).sandbox"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        var times = [timespec(tv_sec: Int(arrival.timeIntervalSince1970), tv_nsec: 0), timespec(tv_sec: Int(arrival.timeIntervalSince1970), tv_nsec: 0)]
+        var times = [
+            timespec(tv_sec: Int(arrival.timeIntervalSince1970), tv_nsec: 0),
+            timespec(tv_sec: Int(arrival.timeIntervalSince1970), tv_nsec: 0),
+        ]
         utimensat(AT_FDCWD, path, &times, 0)
         SandboxServers.handOver(folder + "/mail")
     }
@@ -233,7 +259,9 @@ public final class SandboxSFTPServer: @unchecked Sendable {
     private let config: String
 
     public init(folder: String) throws {
-        guard SandboxServers.installed("/usr/sbin/sshd") else { throw SandboxError("OpenSSH's sshd is not installed (make setup-test installs openssh-server)") }
+        guard SandboxServers.installed("/usr/sbin/sshd") else {
+            throw SandboxError("OpenSSH's sshd is not installed (make setup-test installs openssh-server)")
+        }
         self.folder = folder
         let root = folder + "/root"
         try FileManager.default.createDirectory(atPath: root + "/outbound", withIntermediateDirectories: true)
@@ -241,7 +269,8 @@ public final class SandboxSFTPServer: @unchecked Sendable {
         chmod(folder, 0o755)
         chmod(root, 0o755)
         for name in ["host_ed25519", "host_other", "client"] {
-            try SandboxSFTPServer.keygen(folder + "/keys/" + name, passphrase: name == "client" ? SandboxSFTPServer.keyPassphrase : "")
+            try SandboxSFTPServer.keygen(
+                folder + "/keys/" + name, passphrase: name == "client" ? SandboxSFTPServer.keyPassphrase : "")
         }
         try FileManager.default.copyItem(atPath: folder + "/keys/client.pub", toPath: folder + "/keys/authorized_keys")
         clientKey = try String(contentsOfFile: folder + "/keys/client", encoding: .utf8)
@@ -267,7 +296,8 @@ public final class SandboxSFTPServer: @unchecked Sendable {
     }
 
     static func writeConfig(_ path: String, folder: String, port: UInt16, hostKey: String) throws {
-        try SandboxServers.write("""
+        try SandboxServers.write(
+            """
             Port \(port)
             ListenAddress 127.0.0.1
             HostKey \(folder)/keys/\(hostKey)
@@ -290,7 +320,8 @@ public final class SandboxSFTPServer: @unchecked Sendable {
     static func start(_ config: String, folder: String, port: UInt16) throws -> ServerProcess {
         // sshd runs as whoever starts it (it serves only its own user).
         let log = folder + "/sshd.log"
-        let process = try SandboxServers.launch(["/usr/sbin/sshd", "-D", "-e", "-f", config], log: log, asRunner: false)
+        let process = try SandboxServers.launch(
+            ["/usr/sbin/sshd", "-D", "-e", "-f", config], log: log, asRunner: false)
         try SandboxServers.waitForPort(port, process: process, log: log)
         return process
     }
@@ -349,7 +380,8 @@ public final class ServerProcess: @unchecked Sendable {
         posix_spawnattr_setsigmask(&attributes, &empty)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -358,7 +390,9 @@ public final class ServerProcess: @unchecked Sendable {
         }
         var child: pid_t = 0
         let result = posix_spawn(&child, arguments[0], &actions, &attributes, argv, envp)
-        guard result == 0 else { throw SandboxError("cannot start \(arguments[0]): \(String(cString: strerror(result)))") }
+        guard result == 0 else {
+            throw SandboxError("cannot start \(arguments[0]): \(String(cString: strerror(result)))")
+        }
         pid = child
     }
 
@@ -413,8 +447,12 @@ public final class SandboxSMTPServer: @unchecked Sendable {
         certificates = try TestCertificates.generate(in: folder + "/tls")
         port = try SandboxServers.freePort()
         try SandboxServers.write(SandboxSMTPServer.script, to: folder + "/sink.py")
-        process = try SandboxServers.launch([SandboxSMTPServer.python, folder + "/sink.py", folder + "/messages", String(port), certificates.serverCertificate,
-                                             certificates.serverKey, username, password], log: folder + "/sink.log", asRunner: false)
+        process = try SandboxServers.launch(
+            [
+                SandboxSMTPServer.python, folder + "/sink.py", folder + "/messages", String(port),
+                certificates.serverCertificate,
+                certificates.serverKey, username, password,
+            ], log: folder + "/sink.log", asRunner: false)
         do {
             try SandboxServers.waitForPort(port, process: process, log: folder + "/sink.log")
         } catch {
@@ -435,14 +473,19 @@ public final class SandboxSMTPServer: @unchecked Sendable {
 
     /// Every message so far, in arrival order.
     public func messages() -> [Message] {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder + "/messages")) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder + "/messages")) ?? []).filter {
+            $0.hasSuffix(".json")
+        }.sorted()
         return names.compactMap { name in
             let base = folder + "/messages/" + name.dropLast(5)
             guard let data = FileManager.default.contents(atPath: folder + "/messages/" + name),
-                  let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-                  let bytes = FileManager.default.contents(atPath: base + ".eml") else { return nil }
-            return Message(from: object["mail_from"] as? String ?? "", recipients: object["rcpt_tos"] as? [String] ?? [], tls: object["tls"] as? Bool ?? false,
-                           bytes: Array(bytes))
+                let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+                let bytes = FileManager.default.contents(atPath: base + ".eml")
+            else { return nil }
+            return Message(
+                from: object["mail_from"] as? String ?? "", recipients: object["rcpt_tos"] as? [String] ?? [],
+                tls: object["tls"] as? Bool ?? false,
+                bytes: Array(bytes))
         }
     }
 

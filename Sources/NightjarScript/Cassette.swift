@@ -1,6 +1,6 @@
+import Foundation
 public import NightjarCore
 public import NightjarHTTP
-import Foundation
 import Synchronization
 
 /// What every kind of cassette shares (a portal's, a mailbox's or SFTP source's): a format
@@ -30,13 +30,16 @@ extension RecordedCassette {
         do {
             let cassette = try JSONDecoder().decode(Self.self, from: Data(bytes))
             guard cassette.format == formatName else {
-                throw GeneralError(code: "cassette.format", message: "\(file): not a \(formatName) file", exitStatus: .dataError)
+                throw GeneralError(
+                    code: "cassette.format", message: "\(file): not a \(formatName) file", exitStatus: .dataError)
             }
             return cassette
         } catch let error as GeneralError {
             throw error
         } catch {
-            throw GeneralError(code: "cassette.invalid", message: "\(file): not a readable cassette (\(error))", exitStatus: .dataError)
+            throw GeneralError(
+                code: "cassette.invalid", message: "\(file): not a readable cassette (\(error))", exitStatus: .dataError
+            )
         }
     }
 }
@@ -106,38 +109,53 @@ public struct Cassette: RecordedCassette {
 
     /// The credential a replay runs with: made-up values for every vault field the definition
     /// uses, allowed on the definition's own origins.
-    public static func replayCredential(for definition: ScraperDefinition, client: String = "cassette") -> ScriptCredential {
+    public static func replayCredential(for definition: ScraperDefinition, client: String = "cassette")
+        -> ScriptCredential
+    {
         var fields: [String: String] = [:]
         for field in definition.vaultFields { fields[field] = "cassette-\(field)" }
-        return ScriptCredential(client: client, portal: definition.portal, fields: fields,
-                                allowedOrigins: definition.origins.filter { !$0.isPublic }.map(\.url),
-                                totp: { _ in "000000" })
+        return ScriptCredential(
+            client: client, portal: definition.portal, fields: fields,
+            allowedOrigins: definition.origins.filter { !$0.isPublic }.map(\.url),
+            totp: { _ in "000000" })
     }
 
     /// A TOTP source that never waits (a replay has no clock to respect).
     public static func replayTOTP() -> TOTPCodeSource {
         let tick = Mutex<Double>(0)
-        return TOTPCodeSource(now: { tick.withLock { $0 += 30; return $0 } }, sleep: { _ in })
+        return TOTPCodeSource(
+            now: {
+                tick.withLock {
+                    $0 += 30
+                    return $0
+                }
+            }, sleep: { _ in })
     }
 
     /// Replays against the definition and compares the downloads with the recorded ones.
     /// Returns the problems (empty when it still behaves).
-    public static func verify(_ cassette: Cassette, definition: ScraperDefinition, directory: String) async -> (ScraperOutcome, [String]) {
+    public static func verify(_ cassette: Cassette, definition: ScraperDefinition, directory: String) async -> (
+        ScraperOutcome, [String]
+    ) {
         let replay = CassetteTransport(cassette)
-        let interpreter = ScraperInterpreter(definition: definition, credential: replayCredential(for: definition), transport: replay,
-                                             options: ScraperRunOptions(range: cassette.range, kinds: cassette.kinds, downloadDirectory: directory),
-                                             totp: replayTOTP())
+        let interpreter = ScraperInterpreter(
+            definition: definition, credential: replayCredential(for: definition), transport: replay,
+            options: ScraperRunOptions(range: cassette.range, kinds: cassette.kinds, downloadDirectory: directory),
+            totp: replayTOTP())
         let outcome = await interpreter.run()
         var problems: [String] = []
         if let failure = outcome.failure {
             problems.append("the run stopped: \(failure.location?.description ?? "?"): \(failure.message)")
         }
         let produced = outcome.downloads.map {
-            ExpectedDownload(kind: $0.kind, fileName: $0.fileName, size: $0.size, sha256: $0.sha256, metadata: $0.metadata)
+            ExpectedDownload(
+                kind: $0.kind, fileName: $0.fileName, size: $0.size, sha256: $0.sha256, metadata: $0.metadata)
         }
         for expected in cassette.downloads where !produced.contains(expected) {
             if let same = produced.first(where: { $0.sha256 == expected.sha256 }) {
-                problems.append("\(expected.fileName): now saved as \(same.fileName) with \(same.metadata.sorted { $0.key < $1.key }) (was \(expected.metadata.sorted { $0.key < $1.key }))")
+                problems.append(
+                    "\(expected.fileName): now saved as \(same.fileName) with \(same.metadata.sorted { $0.key < $1.key }) (was \(expected.metadata.sorted { $0.key < $1.key }))"
+                )
             } else {
                 problems.append("no longer downloaded: \(expected.fileName) (\(expected.sha256.prefix(12))...)")
             }
@@ -174,7 +192,9 @@ public final class RecordingTransport: ScriptTransport, @unchecked Sendable {
     /// The cassette of what was recorded: live origins (`from`) rewritten to the definition's
     /// (`to`), secrets redacted, one-time values (codes, `state`, tickets, session ids) hidden
     /// wherever they appear, sensitive fields and headers masked, bank accounts masked.
-    public func cassette(portal: String, range: DateRange, kinds: [DocumentKind], origins: [(live: String, recorded: String)]) -> Cassette {
+    public func cassette(
+        portal: String, range: DateRange, kinds: [DocumentKind], origins: [(live: String, recorded: String)]
+    ) -> Cassette {
         let mask = self.mask
         let exchanges = log.withLock { $0 }
         // First every one-time value is seen (a page may carry one that a later request sends).
@@ -184,17 +204,22 @@ public final class RecordingTransport: ScriptTransport, @unchecked Sendable {
             if case .json(let bytes) = request.body { _ = mask.json(bytes) }
             for header in response.headers { _ = mask.header(header.name, header.value) }
             if (response.header("Content-Type") ?? "").contains("html") { mask.rememberInputs(ofPage: response.body) }
-            if (response.header("Content-Type") ?? "").contains("json") { RecordingTransport.rememberOneTimeKeys(response.body, mask) }
+            if (response.header("Content-Type") ?? "").contains("json") {
+                RecordingTransport.rememberOneTimeKeys(response.body, mask)
+            }
         }
         func portable(_ text: String) -> String {
             var result = mask.redact(text)
-            for (live, recorded) in origins where live != recorded { result = result.replacingOccurrences(of: live, with: recorded) }
+            for (live, recorded) in origins where live != recorded {
+                result = result.replacingOccurrences(of: live, with: recorded)
+            }
             return result
         }
         let interactions = exchanges.map { request, response -> Cassette.Interaction in
             var requestBody: String?
             switch request.body {
-            case .form(let fields): requestBody = fields.map { "\($0.0)=\(mask.field($0.0, $0.1))" }.joined(separator: "&")
+            case .form(let fields):
+                requestBody = fields.map { "\($0.0)=\(mask.field($0.0, $0.1))" }.joined(separator: "&")
             case .json(let bytes): requestBody = mask.json(bytes) ?? String(decoding: bytes, as: UTF8.self)
             case .raw(let bytes, _): requestBody = String(decoding: bytes, as: UTF8.self)
             case .multipart: requestBody = "[multipart]"
@@ -202,9 +227,10 @@ public final class RecordingTransport: ScriptTransport, @unchecked Sendable {
             }
             let headers = response.headers.map { [$0.name, portable(mask.header($0.name, $0.value))] }
             let masked = BankAccountMask.mask(response.body)
-            var interaction = Cassette.Interaction(method: request.method.rawValue, url: portable(mask.url(request.fullURL)),
-                                                   requestBody: requestBody.map(portable), status: response.status, headers: headers,
-                                                   finalURL: portable(mask.url(response.url)))
+            var interaction = Cassette.Interaction(
+                method: request.method.rawValue, url: portable(mask.url(request.fullURL)),
+                requestBody: requestBody.map(portable), status: response.status, headers: headers,
+                finalURL: portable(mask.url(response.url)))
             if let text = String(validating: masked, as: UTF8.self) {
                 interaction.body = portable(text)
             } else {
@@ -212,14 +238,17 @@ public final class RecordingTransport: ScriptTransport, @unchecked Sendable {
             }
             return interaction
         }
-        return Cassette(portal: portal, recordedAt: Logger.timestamp(), from: range.from, to: range.to, kinds: kinds,
-                        interactions: interactions, downloads: [])
+        return Cassette(
+            portal: portal, recordedAt: Logger.timestamp(), from: range.from, to: range.to, kinds: kinds,
+            interactions: interactions, downloads: [])
     }
 
     /// Remembers the string values of one-time keys of a JSON answer (the answer itself stays as
     /// it was, for replay: only those values are hidden).
     static func rememberOneTimeKeys(_ bytes: [UInt8], _ mask: RecordingMask) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else { return }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else {
+            return
+        }
         func walk(_ value: Any) {
             if let dictionary = value as? [String: Any] {
                 for (key, inner) in dictionary {
@@ -260,18 +289,29 @@ public final class CassetteTransport: ScriptTransport, @unchecked Sendable {
             return value
         }
         guard index < cassette.interactions.count else {
-            throw GeneralError(code: "cassette.exhausted", message: "the cassette has no answer for \(request.method.rawValue) \(url) (it holds \(cassette.interactions.count) exchanges)")
+            throw GeneralError(
+                code: "cassette.exhausted",
+                message:
+                    "the cassette has no answer for \(request.method.rawValue) \(url) (it holds \(cassette.interactions.count) exchanges)"
+            )
         }
         let recorded = cassette.interactions[index]
-        let matches = recorded.method == request.method.rawValue
-            && (recorded.url == url || (recorded.url.contains(Redactor.marker)
-                && url.hasPrefix(String(recorded.url[..<recorded.url.range(of: Redactor.marker)!.lowerBound]))))
+        let matches =
+            recorded.method == request.method.rawValue
+            && (recorded.url == url
+                || (recorded.url.contains(Redactor.marker)
+                    && url.hasPrefix(String(recorded.url[..<recorded.url.range(of: Redactor.marker)!.lowerBound]))))
         guard matches else {
-            throw GeneralError(code: "cassette.mismatch",
-                               message: "exchange \(index + 1): the definition sent \(request.method.rawValue) \(url), the cassette has \(recorded.method) \(recorded.url)")
+            throw GeneralError(
+                code: "cassette.mismatch",
+                message:
+                    "exchange \(index + 1): the definition sent \(request.method.rawValue) \(url), the cassette has \(recorded.method) \(recorded.url)"
+            )
         }
-        return HTTPResponse(status: recorded.status, headers: recorded.headers.map { (name: $0.first ?? "", value: $0.count > 1 ? $0[1] : "") },
-                            url: recorded.finalURL, body: recorded.bodyBytes)
+        return HTTPResponse(
+            status: recorded.status,
+            headers: recorded.headers.map { (name: $0.first ?? "", value: $0.count > 1 ? $0[1] : "") },
+            url: recorded.finalURL, body: recorded.bodyBytes)
     }
 }
 
@@ -284,7 +324,8 @@ public enum BankAccountMask {
         var output = ""
         output.reserveCapacity(text.utf8.count)
         // X12: find the element separator from the ISA header, segments end with ~ (or the ISA's terminator).
-        let elementSeparator: Character = text.hasPrefix("ISA") && text.count > 3 ? text[text.index(text.startIndex, offsetBy: 3)] : "*"
+        let elementSeparator: Character =
+            text.hasPrefix("ISA") && text.count > 3 ? text[text.index(text.startIndex, offsetBy: 3)] : "*"
         var segments: [Substring] = []
         let terminator: Character = text.contains("~") ? "~" : "\n"
         segments = text.split(separator: terminator, omittingEmptySubsequences: false)
@@ -292,13 +333,23 @@ public enum BankAccountMask {
             var piece = String(segment)
             let trimmed = segment.drop { $0 == "\n" || $0 == "\r" }
             if trimmed.hasPrefix("BPR\(elementSeparator)") {
-                var elements = trimmed.split(separator: elementSeparator, omittingEmptySubsequences: false).map(String.init)
-                for position in [7, 9, 13, 15] where position < elements.count { elements[position] = keepLastFour(elements[position]) }
-                piece = String(segment.prefix(segment.count - trimmed.count)) + elements.joined(separator: String(elementSeparator))
+                var elements = trimmed.split(separator: elementSeparator, omittingEmptySubsequences: false).map(
+                    String.init)
+                for position in [7, 9, 13, 15] where position < elements.count {
+                    elements[position] = keepLastFour(elements[position])
+                }
+                piece =
+                    String(segment.prefix(segment.count - trimmed.count))
+                    + elements.joined(separator: String(elementSeparator))
                 changed = true
-            } else if piece.range(of: "account", options: .caseInsensitive) != nil || piece.range(of: "acct", options: .caseInsensitive) != nil {
+            } else if piece.range(of: "account", options: .caseInsensitive) != nil
+                || piece.range(of: "acct", options: .caseInsensitive) != nil
+            {
                 let masked = maskLongDigitRuns(piece)
-                if masked != piece { piece = masked; changed = true }
+                if masked != piece {
+                    piece = masked
+                    changed = true
+                }
             }
             output += piece
             if index < segments.count - 1 { output.append(terminator) }
@@ -320,7 +371,12 @@ public enum BankAccountMask {
             run = ""
         }
         for character in text {
-            if character.isASCII && character.isNumber { run.append(character) } else { flush(); result.append(character) }
+            if character.isASCII && character.isNumber {
+                run.append(character)
+            } else {
+                flush()
+                result.append(character)
+            }
         }
         flush()
         return result
@@ -356,8 +412,12 @@ extension ScraperDefinition {
             case .string(let parts): for part in parts { if case .interpolation(let inner) = part { visit(inner) } }
             case .list(let items): items.forEach(visit)
             case .call(_, let arguments): arguments.forEach(visit)
-            case .filter(let inner, _, let arguments): visit(inner); arguments.forEach(visit)
-            case .binary(_, let left, let right): visit(left); visit(right)
+            case .filter(let inner, _, let arguments):
+                visit(inner)
+                arguments.forEach(visit)
+            case .binary(_, let left, let right):
+                visit(left)
+                visit(right)
             case .not(let inner): visit(inner)
             default: break
             }
@@ -375,7 +435,9 @@ extension ScraperDefinition {
             switch spec.body {
             case .form(let fields): fields.forEach { visit($0.1) }
             case .json(let template): visit(template)
-            case .raw(let value, let type): visit(value); if let type { visit(type) }
+            case .raw(let value, let type):
+                visit(value)
+                if let type { visit(type) }
             case nil: break
             }
         }
@@ -392,10 +454,18 @@ extension ScraperDefinition {
                     visit(condition)
                     if let message { visit(message) }
                 case .conditional(let condition, let then, let otherwise):
-                    visit(condition); visit(then.statements); visit(otherwise?.statements ?? [])
-                case .forEach(_, let list, _, let body): visit(list); visit(body.statements)
-                case .whileLoop(let condition, _, let body): visit(condition); visit(body.statements)
-                case .pages(let next, _, let body): visit(next); visit(body.statements)
+                    visit(condition)
+                    visit(then.statements)
+                    visit(otherwise?.statements ?? [])
+                case .forEach(_, let list, _, let body):
+                    visit(list)
+                    visit(body.statements)
+                case .whileLoop(let condition, _, let body):
+                    visit(condition)
+                    visit(body.statements)
+                case .pages(let next, _, let body):
+                    visit(next)
+                    visit(body.statements)
                 case .messages(_, let body): visit(body.statements)
                 case .wait, .attachments, .body, .files: break
                 }

@@ -11,10 +11,16 @@ public enum ScraperChecker {
     public static func check(_ definition: ScraperDefinition) -> [ScriptError] {
         var checker = Checking(definition: definition)
         checker.run()
-        let sorted = checker.errors.sorted { ($0.location?.line ?? 0, $0.location?.column ?? 0) < ($1.location?.line ?? 0, $1.location?.column ?? 0) }
+        let sorted = checker.errors.sorted {
+            ($0.location?.line ?? 0, $0.location?.column ?? 0) < ($1.location?.line ?? 0, $1.location?.column ?? 0)
+        }
         let total = sorted.count + checker.uncountedErrors
-        guard total > maximumErrors, let last = sorted[min(maximumErrors, sorted.count) - 1].location else { return sorted }
-        return Array(sorted.prefix(maximumErrors)) + [ScriptError("… and \(total - min(maximumErrors, sorted.count)) more problems", at: last)]
+        guard total > maximumErrors, let last = sorted[min(maximumErrors, sorted.count) - 1].location else {
+            return sorted
+        }
+        return Array(sorted.prefix(maximumErrors)) + [
+            ScriptError("… and \(total - min(maximumErrors, sorted.count)) more problems", at: last)
+        ]
     }
 
     /// The most problems one check reports; a definition with more says how many were left out.
@@ -38,12 +44,16 @@ public enum ScraperChecker {
         "element": 1...1, "status": 1...1, "ask": 1...1, "count": 1...1, "exists": 1...1, "date": 1...1,
     ]
     static let filters: [String: ClosedRange<Int>] = [
-        "date": 1...1, "trim": 0...0, "lower": 0...0, "upper": 0...0, "urlencode": 0...0, "digits": 0...0, "base64": 0...0,
-        "amount": 0...0, "replace": 2...2, "default": 1...1, "first": 0...0, "last": 0...0, "count": 0...0, "join": 1...1,
+        "date": 1...1, "trim": 0...0, "lower": 0...0, "upper": 0...0, "urlencode": 0...0, "digits": 0...0,
+        "base64": 0...0,
+        "amount": 0...0, "replace": 2...2, "default": 1...1, "first": 0...0, "last": 0...0, "count": 0...0,
+        "join": 1...1,
         "split": 1...1, "secret": 0...0, "number": 0...0, "add_days": 1...1,
     ]
-    static let builtins: [String: ValueType] = ["client": .string, "portal": .string, "totp": .string, "today": .date,
-                                                "status": .number, "url": .string]
+    static let builtins: [String: ValueType] = [
+        "client": .string, "portal": .string, "totp": .string, "today": .date,
+        "status": .number, "url": .string,
+    ]
 }
 
 enum ValueType: String {
@@ -76,7 +86,10 @@ struct Checking {
 
     /// Records a problem; past `keptErrors` it is only counted (and no suggestion is worked out).
     func error(_ problem: String, _ location: SourceLocation, suggestion: @autoclosure () -> String? = nil) {
-        guard problems.found.count < Checking.keptErrors else { problems.uncounted += 1; return }
+        guard problems.found.count < Checking.keptErrors else {
+            problems.uncounted += 1
+            return
+        }
         problems.found.append(ScriptError(problem, at: location, suggestion: suggestion()))
     }
 
@@ -90,7 +103,9 @@ struct Checking {
         }
         for word in ["sign", "folder", "after", "size"] {
             if let location = definition.declarations[word] {
-                error("`\(word)` declares how a mailbox or SFTP drop is read; this definition is a portal (it starts with `portal`)", location)
+                error(
+                    "`\(word)` declares how a mailbox or SFTP drop is read; this definition is a portal (it starts with `portal`)",
+                    location)
             }
         }
         if let first = definition.origins.first, first.isPublic {
@@ -107,13 +122,17 @@ struct Checking {
         }
         let loginNames = scopes[0]
         if definition.documents.isEmpty {
-            error("the definition fetches nothing: add a block such as `remittances { ... }`", SourceLocation(file: definition.file, line: 1, column: 1))
+            error(
+                "the definition fetches nothing: add a block such as `remittances { ... }`",
+                SourceLocation(file: definition.file, line: 1, column: 1))
         }
         for document in definition.documents {
             scopes = [loginNames]
             checkStatements(document.body.statements)
             if !containsDownload(document.body.statements) {
-                error("`\(document.kind.blockName)` can never download anything: it has no `download` step", document.location)
+                error(
+                    "`\(document.kind.blockName)` can never download anything: it has no `download` step",
+                    document.location)
             }
         }
     }
@@ -130,51 +149,74 @@ struct Checking {
         if let origin = definition.origins.first {
             let scheme = origin.url.components(separatedBy: "://").first?.lowercased() ?? ""
             if !schemes.contains(scheme) {
-                error(kind == .mailbox ? "a mailbox's origin is an IMAP server: \"imaps://imap.example.com\" (or imap:// with STARTTLS)"
-                                       : "an SFTP drop's origin is \"sftp://sftp.example.com\" (a port may follow: sftp://host:2222)", origin.location)
+                error(
+                    kind == .mailbox
+                        ? "a mailbox's origin is an IMAP server: \"imaps://imap.example.com\" (or imap:// with STARTTLS)"
+                        : "an SFTP drop's origin is \"sftp://sftp.example.com\" (a port may follow: sftp://host:2222)",
+                    origin.location)
             }
             if origin.isPublic { error("the server receives the credential; it cannot be `public`", origin.location) }
             let rest = origin.url.components(separatedBy: "://").dropFirst().joined(separator: "://")
             if rest.contains("/") && !rest.hasSuffix("/") || rest.contains("@") {
-                error("the origin is the server only (scheme, host and port): say the \(kind == .mailbox ? "folder with `folder`" : "folders in `files in`")", origin.location)
+                error(
+                    "the origin is the server only (scheme, host and port): say the \(kind == .mailbox ? "folder with `folder`" : "folders in `files in`")",
+                    origin.location)
             }
         }
-        let portalOnly = ["login": "signs in with `sign in \(kind == .mailbox ? "password|oauth2" : "password|key")`, not a login block",
-                          "expired": "has no web session to expire", "unavailable": "answers no web pages",
-                          "window": "searches the whole range at once", "concurrency": "reads over one connection",
-                          "rate": "reads over one connection", "pages": "has no pages"]
+        let portalOnly = [
+            "login":
+                "signs in with `sign in \(kind == .mailbox ? "password|oauth2" : "password|key")`, not a login block",
+            "expired": "has no web session to expire", "unavailable": "answers no web pages",
+            "window": "searches the whole range at once", "concurrency": "reads over one connection",
+            "rate": "reads over one connection", "pages": "has no pages",
+        ]
         for (word, why) in portalOnly.sorted(by: { $0.key < $1.key }) {
             if let location = definition.declarations[word] { error("`\(word)`: a \(kind.rawValue) \(why)", location) }
         }
         let methods: [SignInMethod] = kind == .mailbox ? [.password, .oauth2] : [.password, .key]
         if let method = definition.sourceSettings.signIn, !methods.contains(method) {
-            error("a \(kind.rawValue) signs in with \(methods.map(\.rawValue).joined(separator: " or ")), not \(method.rawValue)",
-                  definition.sourceSettings.signInLocation ?? start)
+            error(
+                "a \(kind.rawValue) signs in with \(methods.map(\.rawValue).joined(separator: " or ")), not \(method.rawValue)",
+                definition.sourceSettings.signInLocation ?? start)
         }
         if kind == .sftp, let location = definition.declarations["folder"] {
-            error("`folder` names a mailbox folder; an SFTP drop says its folders in `files in \"/outbound\"`", location)
+            error(
+                "`folder` names a mailbox folder; an SFTP drop says its folders in `files in \"/outbound\"`", location)
         }
         if let folder = definition.sourceSettings.folder, let location = definition.declarations["folder"] {
-            if !Checking.isPlainFolderName(folder) { error("a folder name is plain ASCII without quotes, backslashes or `*` / `%`", location) }
+            if !Checking.isPlainFolderName(folder) {
+                error("a folder name is plain ASCII without quotes, backslashes or `*` / `%`", location)
+            }
         }
         switch definition.sourceSettings.afterImport {
         case .leave: break
         case .flagSeen:
-            if kind == .sftp { error("`flag seen` is for mailboxes; an SFTP drop can `after import move \"/archive\"`", definition.declarations["after"] ?? start) }
+            if kind == .sftp {
+                error(
+                    "`flag seen` is for mailboxes; an SFTP drop can `after import move \"/archive\"`",
+                    definition.declarations["after"] ?? start)
+            }
         case .move(let target):
             if kind == .mailbox && !Checking.isPlainFolderName(target) {
-                error("a folder name is plain ASCII without quotes, backslashes or `*` / `%`", definition.declarations["after"] ?? start)
+                error(
+                    "a folder name is plain ASCII without quotes, backslashes or `*` / `%`",
+                    definition.declarations["after"] ?? start)
             }
             if kind == .sftp && !Checking.isRemotePath(target) {
-                error("an archive folder is an absolute path (\"/outbound/archive\") or one under the home folder (\"~/archive\")",
-                      definition.declarations["after"] ?? start)
+                error(
+                    "an archive folder is an absolute path (\"/outbound/archive\") or one under the home folder (\"~/archive\")",
+                    definition.declarations["after"] ?? start)
             }
             if kind == .mailbox && target == (definition.sourceSettings.folder ?? SourceDeclarations.defaultFolder) {
-                error("moving a message into the folder it is read from changes nothing", definition.declarations["after"] ?? start)
+                error(
+                    "moving a message into the folder it is read from changes nothing",
+                    definition.declarations["after"] ?? start)
             }
         }
         if definition.documents.isEmpty {
-            error("the definition fetches nothing: add a block such as `remittances { \(kind == .mailbox ? "messages { attachments }" : "files in \"/outbound\"") }`", start)
+            error(
+                "the definition fetches nothing: add a block such as `remittances { \(kind == .mailbox ? "messages { attachments }" : "files in \"/outbound\"") }`",
+                start)
         }
         for document in definition.documents {
             if document.body.statements.isEmpty {
@@ -188,30 +230,41 @@ struct Checking {
         switch statement.kind {
         case .messages(_, let body):
             if kind != .mailbox {
-                error("`messages` reads a mailbox; this is an SFTP drop (its blocks say `files in \"/outbound\" ...`)", statement.location)
+                error(
+                    "`messages` reads a mailbox; this is an SFTP drop (its blocks say `files in \"/outbound\" ...`)",
+                    statement.location)
             } else if inMessages {
                 error("`messages` blocks do not nest", statement.location)
             }
             if body.statements.isEmpty {
-                error("these messages can never give a document: say which with `attachments` or `body html`", statement.location)
+                error(
+                    "these messages can never give a document: say which with `attachments` or `body html`",
+                    statement.location)
             }
             for inner in body.statements { checkSourceStatement(inner, kind: kind, inMessages: true) }
         case .attachments(let rule):
             if !inMessages { error("`attachments` goes inside a `messages { ... }` block", statement.location) }
             if let pattern = rule.namePattern, !Checking.isNamePattern(pattern) {
-                error("a name pattern matches a file name: no `/`, not empty (e.g. \"*.csv\", \"remit-*.xlsx\")", statement.location)
+                error(
+                    "a name pattern matches a file name: no `/`, not empty (e.g. \"*.csv\", \"remit-*.xlsx\")",
+                    statement.location)
             }
         case .body:
             if !inMessages { error("`body` goes inside a `messages { ... }` block", statement.location) }
         case .files(let query):
             if kind != .sftp {
-                error("`files` reads an SFTP drop; this is a mailbox (its blocks say `messages { ... }`)", statement.location)
+                error(
+                    "`files` reads an SFTP drop; this is a mailbox (its blocks say `messages { ... }`)",
+                    statement.location)
             }
             if !Checking.isRemotePath(query.folder) {
-                error("the folder is an absolute path (\"/outbound\") or one under the home folder (\"~/outbound\")", statement.location)
+                error(
+                    "the folder is an absolute path (\"/outbound\") or one under the home folder (\"~/outbound\")",
+                    statement.location)
             }
             if let pattern = query.namePattern, !Checking.isNamePattern(pattern) {
-                error("a name pattern matches a file name: no `/`, not empty (e.g. \"REMIT_*.txt\")", statement.location)
+                error(
+                    "a name pattern matches a file name: no `/`, not empty (e.g. \"REMIT_*.txt\")", statement.location)
             }
         default:
             let word = String(ScraperInterpreter.stepName(statement.kind))
@@ -220,7 +273,10 @@ struct Checking {
     }
 
     static func isPlainFolderName(_ name: String) -> Bool {
-        !name.isEmpty && name.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7F && !"\"\\*%".unicodeScalars.contains($0) }
+        !name.isEmpty
+            && name.unicodeScalars.allSatisfy {
+                $0.value >= 0x20 && $0.value < 0x7F && !"\"\\*%".unicodeScalars.contains($0)
+            }
     }
 
     static func isRemotePath(_ path: String) -> Bool {
@@ -229,15 +285,18 @@ struct Checking {
     }
 
     static func isNamePattern(_ pattern: String) -> Bool {
-        !pattern.isEmpty && !pattern.contains("/") && pattern.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F }
+        !pattern.isEmpty && !pattern.contains("/")
+            && pattern.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F }
     }
 
     func containsDownload(_ statements: [Statement]) -> Bool {
         statements.contains { statement in
             switch statement.kind {
             case .download: true
-            case .conditional(_, let then, let otherwise): containsDownload(then.statements) || containsDownload(otherwise?.statements ?? [])
-            case .forEach(_, _, _, let body), .whileLoop(_, _, let body), .pages(_, _, let body): containsDownload(body.statements)
+            case .conditional(_, let then, let otherwise):
+                containsDownload(then.statements) || containsDownload(otherwise?.statements ?? [])
+            case .forEach(_, _, _, let body), .whileLoop(_, _, let body), .pages(_, _, let body):
+                containsDownload(body.statements)
             default: false
             }
         }
@@ -305,7 +364,9 @@ struct Checking {
             if tainted { taintedControl -= 1 }
         case .whileLoop(let condition, let limit, let body):
             if limit == nil {
-                error("this loop has no bound: add `limit N` (at most \(ScraperChecker.hardPageLimit) rounds)", statement.location)
+                error(
+                    "this loop has no bound: add `limit N` (at most \(ScraperChecker.hardPageLimit) rounds)",
+                    statement.location)
             } else if let limit, limit > ScraperChecker.hardPageLimit {
                 error("a `while` loop runs at most \(ScraperChecker.hardPageLimit) rounds", statement.location)
             }
@@ -327,10 +388,14 @@ struct Checking {
             break
         case .messages, .attachments, .body, .files:
             let word = ScraperInterpreter.stepName(statement.kind)
-            error("`\(word)` reads \(word == "files" ? "an SFTP drop" : "a mailbox"); this definition is a portal (it starts with `portal`)", statement.location)
+            error(
+                "`\(word)` reads \(word == "files" ? "an SFTP drop" : "a mailbox"); this definition is a portal (it starts with `portal`)",
+                statement.location)
         case .expiresIn(let value):
             _ = check(value)
-            if !checkingLogin { error("`expires in` says how long a login lasts: write it in `login { ... }`", statement.location) }
+            if !checkingLogin {
+                error("`expires in` says how long a login lasts: write it in `login { ... }`", statement.location)
+            }
         }
     }
 
@@ -340,8 +405,9 @@ struct Checking {
         if [.string, .number, .date].contains(type) {
             var hint: String?
             if case .string = condition.kind { hint = "text \(condition.text)" }
-            error("a condition must be true or false, not \(type.rawValue) (e.g. text \"Sign out\", status 200, element \"//form\")",
-                  condition.location, suggestion: hint)
+            error(
+                "a condition must be true or false, not \(type.rawValue) (e.g. text \"Sign out\", status 200, element \"//form\")",
+                condition.location, suggestion: hint)
         }
         return tainted
     }
@@ -349,7 +415,9 @@ struct Checking {
     mutating func checkRequest(_ spec: RequestSpec, _ location: SourceLocation) {
         var tainted = taintedControl > 0
         let (urlType, urlTainted) = check(spec.url)
-        if urlType == .bool || urlType == .number { error("a request needs a URL or a path, not \(urlType.rawValue)", spec.url.location) }
+        if urlType == .bool || urlType == .number {
+            error("a request needs a URL or a path, not \(urlType.rawValue)", spec.url.location)
+        }
         tainted = tainted || urlTainted
         for (_, value) in spec.query + spec.headers { tainted = check(value).1 || tainted }
         switch spec.body {
@@ -364,14 +432,19 @@ struct Checking {
         if let via = spec.via {
             target = definition.origins.first { $0.name == via }
             if target == nil {
-                error("unknown origin `\(via)`", location, suggestion: suggestion(for: via, among: definition.origins.map(\.name)))
+                error(
+                    "unknown origin `\(via)`", location,
+                    suggestion: suggestion(for: via, among: definition.origins.map(\.name)))
             }
         } else if case .string(let parts) = spec.url.kind, case .text(let text)? = parts.first,
-                  text.hasPrefix("http://") || text.hasPrefix("https://") {
+            text.hasPrefix("http://") || text.hasPrefix("https://")
+        {
             let origin = ScraperChecker.origin(of: text)
             target = definition.origins.first { ScraperChecker.origin(of: $0.url) == origin }
             if target == nil {
-                error("\(origin) is not one of the definition's origins; declare it with `origin NAME \"\(origin)\"`", spec.url.location)
+                error(
+                    "\(origin) is not one of the definition's origins; declare it with `origin NAME \"\(origin)\"`",
+                    spec.url.location)
             }
         }
         if tainted, let target, target.isPublic {
@@ -379,10 +452,16 @@ struct Checking {
         }
         // A path goes to the first origin unless it says `via`.
         var isPath = false
-        if case .string(let parts) = spec.url.kind, case .text(let text)? = parts.first, text.hasPrefix("/") { isPath = true }
-        if tainted, let destination = target ?? (isPath ? definition.origins.first : nil), destination.url.lowercased().hasPrefix("http://"),
-           !destination.allowsPlainHTTP, !ScraperChecker.isLoopback(ScraperChecker.origin(of: destination.url)) {
-            error("this request would send a vault value to `\(destination.name)` over plain http (\(ScraperChecker.origin(of: destination.url))); use its https address, or mark the origin `allow-http` if the portal has none", location)
+        if case .string(let parts) = spec.url.kind, case .text(let text)? = parts.first, text.hasPrefix("/") {
+            isPath = true
+        }
+        if tainted, let destination = target ?? (isPath ? definition.origins.first : nil),
+            destination.url.lowercased().hasPrefix("http://"),
+            !destination.allowsPlainHTTP, !ScraperChecker.isLoopback(ScraperChecker.origin(of: destination.url))
+        {
+            error(
+                "this request would send a vault value to `\(destination.name)` over plain http (\(ScraperChecker.origin(of: destination.url))); use its https address, or mark the origin `allow-http` if the portal has none",
+                location)
         }
     }
 
@@ -413,10 +492,13 @@ struct Checking {
             }
             if let type = ScraperChecker.builtins[name] { return (type, name == "totp") }
             if name == "vault" || name == "range" || name == "origin" {
-                error("`\(name)` needs a field: \(name == "vault" ? "vault.username" : name == "range" ? "range.from" : "origin.main")", expression.location)
+                error(
+                    "`\(name)` needs a field: \(name == "vault" ? "vault.username" : name == "range" ? "range.from" : "origin.main")",
+                    expression.location)
                 return (.any, name == "vault")
             }
-            let known = scopes.flatMap { $0.keys } + Array(ScraperChecker.builtins.keys) + (insidePages > 0 ? ["page"] : [])
+            let known =
+                scopes.flatMap { $0.keys } + Array(ScraperChecker.builtins.keys) + (insidePages > 0 ? ["page"] : [])
                 + ScraperChecker.functions.keys
             error("unknown name `\(name)`", expression.location, suggestion: suggestion(for: name, among: known))
             return (.any, false)
@@ -425,31 +507,39 @@ struct Checking {
             case "vault": return (.string, true)
             case "range":
                 if member != "from" && member != "to" {
-                    error("`range` has `from` and `to`", expression.location, suggestion: suggestion(for: member, among: ["from", "to"]))
+                    error(
+                        "`range` has `from` and `to`", expression.location,
+                        suggestion: suggestion(for: member, among: ["from", "to"]))
                 }
                 return (.date, false)
             case "origin":
                 if !definition.origins.contains(where: { $0.name == member }) {
-                    error("unknown origin `\(member)`", expression.location, suggestion: suggestion(for: member, among: definition.origins.map(\.name)))
+                    error(
+                        "unknown origin `\(member)`", expression.location,
+                        suggestion: suggestion(for: member, among: definition.origins.map(\.name)))
                 }
                 return (.string, false)
             default:
                 if lookup(base) != nil { return (.any, lookup(base)!.1) }
-                error("unknown name `\(base)`", expression.location,
-                      suggestion: suggestion(for: base, among: ["vault", "range", "origin"] + scopes.flatMap { $0.keys }))
+                error(
+                    "unknown name `\(base)`", expression.location,
+                    suggestion: suggestion(for: base, among: ["vault", "range", "origin"] + scopes.flatMap { $0.keys }))
                 return (.any, false)
             }
         case .call(let name, let arguments):
             guard let arity = ScraperChecker.functions[name] else {
-                error("unknown function `\(name)`", expression.location,
-                      suggestion: suggestion(for: name, among: Array(ScraperChecker.functions.keys) + Array(ScraperChecker.filters.keys)))
+                error(
+                    "unknown function `\(name)`", expression.location,
+                    suggestion: suggestion(
+                        for: name, among: Array(ScraperChecker.functions.keys) + Array(ScraperChecker.filters.keys)))
                 for argument in arguments { _ = check(argument) }
                 return (.any, false)
             }
             let checked = arguments.map { check($0) }
             if !arity.contains(arguments.count) {
-                error("`\(name)` takes \(arity.lowerBound == arity.upperBound ? "\(arity.lowerBound)" : "\(arity.lowerBound) or \(arity.upperBound)") argument\(arity.upperBound == 1 ? "" : "s"), not \(arguments.count)",
-                      expression.location)
+                error(
+                    "`\(name)` takes \(arity.lowerBound == arity.upperBound ? "\(arity.lowerBound)" : "\(arity.lowerBound) or \(arity.upperBound)") argument\(arity.upperBound == 1 ? "" : "s"), not \(arguments.count)",
+                    expression.location)
             }
             let tainted = checked.contains { $0.1 } || name == "ask"
             switch name {
@@ -473,20 +563,28 @@ struct Checking {
             let (type, tainted) = check(value)
             for argument in arguments { _ = check(argument) }
             guard let arity = ScraperChecker.filters[name] else {
-                error("unknown filter `\(name)`", expression.location, suggestion: suggestion(for: name, among: Array(ScraperChecker.filters.keys)))
+                error(
+                    "unknown filter `\(name)`", expression.location,
+                    suggestion: suggestion(for: name, among: Array(ScraperChecker.filters.keys)))
                 return (.any, tainted)
             }
             if !arity.contains(arguments.count) {
-                error("the filter `\(name)` takes \(arity.lowerBound) argument\(arity.lowerBound == 1 ? "" : "s"), not \(arguments.count)", expression.location)
+                error(
+                    "the filter `\(name)` takes \(arity.lowerBound) argument\(arity.lowerBound == 1 ? "" : "s"), not \(arguments.count)",
+                    expression.location)
             }
             switch name {
             case "date":
                 if type == .number || type == .bool || type == .list {
-                    error("`| date` formats a date (range.from, or text like 2026-11-01), not \(type.rawValue)", expression.location)
+                    error(
+                        "`| date` formats a date (range.from, or text like 2026-11-01), not \(type.rawValue)",
+                        expression.location)
                 }
                 return (.string, tainted)
             case "add_days":
-                if type != .date && type != .any { error("`| add_days` needs a date, not \(type.rawValue)", expression.location) }
+                if type != .date && type != .any {
+                    error("`| add_days` needs a date, not \(type.rawValue)", expression.location)
+                }
                 return (.date, tainted)
             case "first", "last", "default": return (.any, tainted)
             case "count": return (.number, tainted)
@@ -494,10 +592,14 @@ struct Checking {
             case "split": return (.list, tainted)
             case "secret": return (type, tainted)
             case "join":
-                if type != .list && type != .any { error("`| join` needs a list, not \(type.rawValue)", expression.location) }
+                if type != .list && type != .any {
+                    error("`| join` needs a list, not \(type.rawValue)", expression.location)
+                }
                 return (.string, tainted)
             default:
-                if type == .list && ["trim", "lower", "upper", "digits", "amount"].contains(name) { return (.string, tainted) }
+                if type == .list && ["trim", "lower", "upper", "digits", "amount"].contains(name) {
+                    return (.string, tainted)
+                }
                 if type == .bool { error("`| \(name)` works on text, not true/false", expression.location) }
                 return (.string, tainted)
             }
@@ -507,7 +609,9 @@ struct Checking {
             let tainted = leftTainted || rightTainted
             switch op {
             case .plus:
-                if leftType == .bool || rightType == .bool { error("`+` joins text or adds numbers, not true/false", expression.location) }
+                if leftType == .bool || rightType == .bool {
+                    error("`+` joins text or adds numbers, not true/false", expression.location)
+                }
                 return (leftType == .number && rightType == .number ? .number : .string, tainted)
             case .and, .or: return (.bool, tainted)
             default: return (.bool, tainted)

@@ -1,6 +1,6 @@
+import Foundation
 import NightjarCore
 import NightjarHTTP
-import Foundation
 import NightjarMarkup
 
 extension ScraperInterpreter {
@@ -32,33 +32,48 @@ extension ScraperInterpreter {
             case "client": return .string(credential.client)
             case "portal": return .string(definition.portal)
             case "today": return Value(.date(CalendarDate.today(in: TimeZone(identifier: "UTC")!)))
-            case "status": return Value(current.map { .number(Int64($0.response.status)) } ?? .null, tainted: current?.tainted ?? false)
-            case "url": return Value(current.map { .string($0.response.url) } ?? .null, tainted: current?.tainted ?? false)
+            case "status":
+                return Value(
+                    current.map { .number(Int64($0.response.status)) } ?? .null, tainted: current?.tainted ?? false)
+            case "url":
+                return Value(current.map { .string($0.response.url) } ?? .null, tainted: current?.tainted ?? false)
             case "page": return Value(.number(Int64(pageNumbers.last ?? 1)))
             case "totp":
                 if options.dryRun { return .string("‹totp›", tainted: true) }
                 do {
                     guard let code = try await totpSource.code(for: credential) else {
-                        throw failure(.authFailed, "the definition uses `totp` but \(credential.name) has no TOTP secret (add one with `nightjar vault edit --totp`)", statement)
+                        throw failure(
+                            .authFailed,
+                            "the definition uses `totp` but \(credential.name) has no TOTP secret (add one with `nightjar vault edit --totp`)",
+                            statement)
                     }
                     _ = Redactor.shared.register(text: code)
                     return .string(code, tainted: true)
-                } catch let failure as ScraperFailure { throw failure } catch { throw failure(.portalUnavailable, "stopped while waiting for a fresh TOTP code", statement) }
+                } catch let failure as ScraperFailure { throw failure } catch {
+                    throw failure(.portalUnavailable, "stopped while waiting for a fresh TOTP code", statement)
+                }
             default:
                 throw failure(.layoutChanged, "unknown name `\(name)`", statement)
             }
         case .member(let base, let member):
             switch base {
             case "vault":
-                if options.dryRun, credential.fields[member] == nil { return .string("‹vault.\(member)›", tainted: true) }
+                if options.dryRun, credential.fields[member] == nil {
+                    return .string("‹vault.\(member)›", tainted: true)
+                }
                 guard let value = credential.fields[member] else {
-                    throw failure(.authFailed, "the credential \(credential.name) has no field `\(member)` (add it with `nightjar vault edit --field \(member)`)", statement)
+                    throw failure(
+                        .authFailed,
+                        "the credential \(credential.name) has no field `\(member)` (add it with `nightjar vault edit --field \(member)`)",
+                        statement)
                 }
                 return .string(value, tainted: true)
             case "range": return Value(.date(member == "from" ? range.from : range.to))
             case "origin": return .string(originURLs[member] ?? "")
             default:
-                guard let value = lookup(base) else { throw failure(.layoutChanged, "unknown name `\(base)`", statement) }
+                guard let value = lookup(base) else {
+                    throw failure(.layoutChanged, "unknown name `\(base)`", statement)
+                }
                 return try select(value, path: member, expression, statement)
             }
         case .call(let name, let arguments):
@@ -75,15 +90,21 @@ extension ScraperInterpreter {
                 if op == .and, leftTruth == false { return Value(.bool(false), tainted: lhs.tainted) }
                 if op == .or, leftTruth == true { return Value(.bool(true), tainted: lhs.tainted) }
                 let rhs = try await evaluate(right, statement)
-                guard let rightTruth = truth(rhs), let leftTruth else { return Value(.placeholder(expression.text), tainted: lhs.tainted || rhs.tainted) }
-                return Value(.bool(op == .and ? leftTruth && rightTruth : leftTruth || rightTruth), tainted: lhs.tainted || rhs.tainted)
+                guard let rightTruth = truth(rhs), let leftTruth else {
+                    return Value(.placeholder(expression.text), tainted: lhs.tainted || rhs.tainted)
+                }
+                return Value(
+                    .bool(op == .and ? leftTruth && rightTruth : leftTruth || rightTruth),
+                    tainted: lhs.tainted || rhs.tainted)
             }
             let rhs = try await evaluate(right, statement)
             let tainted = lhs.tainted || rhs.tainted
             if case .placeholder = lhs.kind { return Value(.placeholder(expression.text), tainted: tainted) }
             if case .placeholder = rhs.kind { return Value(.placeholder(expression.text), tainted: tainted) }
             if op == .plus {
-                if case .number(let a) = lhs.kind, case .number(let b) = rhs.kind { return Value(.number(a &+ b), tainted: tainted) }
+                if case .number(let a) = lhs.kind, case .number(let b) = rhs.kind {
+                    return Value(.number(a &+ b), tainted: tainted)
+                }
                 return .string(try lenient(lhs) + lenient(rhs), tainted: tainted)
             }
             let ordering: Int
@@ -92,18 +113,20 @@ extension ScraperInterpreter {
             } else if case .date(let a) = lhs.kind, case .date(let b) = rhs.kind {
                 ordering = a < b ? -1 : a == b ? 0 : 1
             } else {
-                let a = try lenient(lhs), b = try lenient(rhs)
+                let a = try lenient(lhs)
+                let b = try lenient(rhs)
                 ordering = a < b ? -1 : a == b ? 0 : 1
             }
-            let result: Bool = switch op {
-            case .equal: ordering == 0
-            case .notEqual: ordering != 0
-            case .less: ordering < 0
-            case .greater: ordering > 0
-            case .lessOrEqual: ordering <= 0
-            case .greaterOrEqual: ordering >= 0
-            default: false
-            }
+            let result: Bool =
+                switch op {
+                case .equal: ordering == 0
+                case .notEqual: ordering != 0
+                case .less: ordering < 0
+                case .greater: ordering > 0
+                case .lessOrEqual: ordering <= 0
+                case .greaterOrEqual: ordering >= 0
+                default: false
+                }
             return Value(.bool(result), tainted: tainted)
         case .not(let inner):
             let value = try await evaluate(inner, statement)
@@ -146,8 +169,10 @@ extension ScraperInterpreter {
     /// Text of a value for a request or a file: an extraction that matched nothing is a changed layout.
     func string(_ value: Value, _ expression: Expression?, _ statement: Statement) throws -> String {
         if case .list(let items) = value.kind, items.isEmpty {
-            throw failure(.layoutChanged, "\(expression.map { "`\($0.text)`" } ?? "a value") matched nothing on \(current?.response.url ?? "the page")",
-                          statement, withPage: true)
+            throw failure(
+                .layoutChanged,
+                "\(expression.map { "`\($0.text)`" } ?? "a value") matched nothing on \(current?.response.url ?? "the page")",
+                statement, withPage: true)
         }
         return try stringOrNil(value) ?? ""
     }
@@ -207,18 +232,25 @@ extension ScraperInterpreter {
     }
 
     func responseRequired(_ name: String, _ statement: Statement) throws -> CurrentResponse {
-        guard let current else { throw failure(.layoutChanged, "`\(name)` looks at a page, but nothing has been fetched yet", statement) }
+        guard let current else {
+            throw failure(.layoutChanged, "`\(name)` looks at a page, but nothing has been fetched yet", statement)
+        }
         return current
     }
 
     // MARK: Functions
 
-    func call(_ name: String, _ argumentExpressions: [Expression], _ expression: Expression, _ statement: Statement) async throws -> Value {
+    func call(_ name: String, _ argumentExpressions: [Expression], _ expression: Expression, _ statement: Statement)
+        async throws -> Value
+    {
         var arguments: [Value] = []
         for argument in argumentExpressions { arguments.append(try await evaluate(argument, statement)) }
         let argumentTaint = arguments.contains { $0.tainted }
-        if options.dryRun, name != "ask", name != "count", name != "exists", name != "date", current?.synthetic ?? true {
-            if arguments.count == 2, case .json = arguments[0].kind {} else if arguments.count == 2, case .node = arguments[0].kind {} else {
+        if options.dryRun, name != "ask", name != "count", name != "exists", name != "date", current?.synthetic ?? true
+        {
+            if arguments.count == 2, case .json = arguments[0].kind {
+            } else if arguments.count == 2, case .node = arguments[0].kind {
+            } else {
                 return Value(.placeholder(expression.text), tainted: argumentTaint)
             }
         }
@@ -231,13 +263,18 @@ extension ScraperInterpreter {
             var tainted = argumentTaint
             if arguments.count == 2 {
                 switch arguments[0].kind {
-                case .node(let node): page = node.document; context = node
+                case .node(let node):
+                    page = node.document
+                    context = node
                 case .list(let items):
                     guard case .node(let node)? = items.first?.kind else { return Value(.list([]), tainted: tainted) }
-                    page = node.document; context = node
+                    page = node.document
+                    context = node
                 case .placeholder: return Value(.placeholder(expression.text), tainted: tainted)
                 default:
-                    throw failure(.layoutChanged, "`\(expression.text)`: xpath(NODE, PATH) needs a node from another xpath", statement)
+                    throw failure(
+                        .layoutChanged, "`\(expression.text)`: xpath(NODE, PATH) needs a node from another xpath",
+                        statement)
                 }
             } else {
                 let response = try responseRequired("xpath", statement)
@@ -247,7 +284,8 @@ extension ScraperInterpreter {
             guard let page else { return Value(.list([]), tainted: tainted) }
             do {
                 switch try page.evaluate(pattern, context: context) {
-                case .nodes(let nodes): return Value(.list(nodes.map { Value(.node($0), tainted: tainted) }), tainted: tainted)
+                case .nodes(let nodes):
+                    return Value(.list(nodes.map { Value(.node($0), tainted: tainted) }), tainted: tainted)
                 case .text(let value): return .string(value, tainted: tainted)
                 }
             } catch {
@@ -265,15 +303,22 @@ extension ScraperInterpreter {
                 subject = response.response.text
             }
             do {
-                return Value(.list(try BoundedRegex.matches(pattern, in: subject).map { .string($0, tainted: tainted) }), tainted: tainted)
+                return Value(
+                    .list(try BoundedRegex.matches(pattern, in: subject).map { .string($0, tainted: tainted) }),
+                    tainted: tainted)
             } catch .invalid {
                 throw failure(.layoutChanged, "`\(pattern)` is not a valid regular expression", statement)
             } catch .timedOut {
-                throw failure(.layoutChanged, "the regex `\(pattern)` gave up after \(Int(BoundedRegex.timeLimit)) s on this page", statement, withPage: true)
+                throw failure(
+                    .layoutChanged,
+                    "the regex `\(pattern)` gave up after \(Int(BoundedRegex.timeLimit)) s on this page", statement,
+                    withPage: true)
             }
         case "json":
             let path = try text(arguments.count - 1)
-            guard let steps = JSONPath.parse(path) else { throw failure(.layoutChanged, "`\(path)` is not a JSON path (e.g. items[0].id)", statement) }
+            guard let steps = JSONPath.parse(path) else {
+                throw failure(.layoutChanged, "`\(path)` is not a JSON path (e.g. items[0].id)", statement)
+            }
             var root: Any?
             var tainted = argumentTaint
             if arguments.count == 2 {
@@ -281,32 +326,41 @@ extension ScraperInterpreter {
                 case .json(let raw): root = raw
                 case .placeholder: return Value(.placeholder(expression.text), tainted: tainted)
                 default:
-                    root = try? JSONSerialization.jsonObject(with: Data(try lenient(arguments[0]).utf8), options: [.fragmentsAllowed])
+                    root = try? JSONSerialization.jsonObject(
+                        with: Data(try lenient(arguments[0]).utf8), options: [.fragmentsAllowed])
                 }
             } else {
                 let response = try responseRequired("json", statement)
                 tainted = tainted || response.tainted
                 root = response.json
                 if root == nil {
-                    throw failure(.layoutChanged, "the page at \(response.response.url) is not JSON", statement, withPage: true)
+                    throw failure(
+                        .layoutChanged, "the page at \(response.response.url) is not JSON", statement, withPage: true)
                 }
             }
             guard let root else { return Value(.null, tainted: tainted) }
             let found = JSONPath.select(steps, in: root)
-            if steps.contains(.all) { return Value(.list(found.map { Value(.json($0), tainted: tainted) }), tainted: tainted) }
+            if steps.contains(.all) {
+                return Value(.list(found.map { Value(.json($0), tainted: tainted) }), tainted: tainted)
+            }
             return Value(found.first.map { .json($0) } ?? .null, tainted: tainted)
         case "header":
             let response = try responseRequired("header", statement)
-            return Value(response.response.header(try text(0)).map { .string($0) } ?? .null, tainted: response.tainted || argumentTaint)
+            return Value(
+                response.response.header(try text(0)).map { .string($0) } ?? .null,
+                tainted: response.tainted || argumentTaint)
         case "cookie":
             return Value(seenCookies[try text(0)].map { .string($0) } ?? .null, tainted: current?.tainted ?? false)
         case "text":
             let response = try responseRequired("text", statement)
-            return Value(.bool(response.response.text.contains(try text(0))), tainted: response.tainted || argumentTaint)
+            return Value(
+                .bool(response.response.text.contains(try text(0))), tainted: response.tainted || argumentTaint)
         case "url":
             let response = try responseRequired("url", statement)
             let wanted = try text(0)
-            let holds = wanted.hasPrefix("http://") || wanted.hasPrefix("https://") ? response.response.url.hasPrefix(wanted) : response.path.hasPrefix(wanted)
+            let holds =
+                wanted.hasPrefix("http://") || wanted.hasPrefix("https://")
+                ? response.response.url.hasPrefix(wanted) : response.path.hasPrefix(wanted)
             return Value(.bool(holds), tainted: response.tainted || argumentTaint)
         case "element":
             let response = try responseRequired("element", statement)
@@ -314,7 +368,8 @@ extension ScraperInterpreter {
             do {
                 switch try page.evaluate(try text(0)) {
                 case .nodes(let nodes): return Value(.bool(!nodes.isEmpty), tainted: response.tainted)
-                case .text(let value): return Value(.bool(!value.isEmpty && value != "false" && value != "0"), tainted: response.tainted)
+                case .text(let value):
+                    return Value(.bool(!value.isEmpty && value != "false" && value != "0"), tainted: response.tainted)
                 }
             } catch let error as XPathError {
                 throw failure(.layoutChanged, error.message, statement)
@@ -325,8 +380,11 @@ extension ScraperInterpreter {
         case "ask":
             let question = try text(0)
             if options.dryRun { return .string("‹ask›", tainted: true) }
-            guard let prompt, let code = await prompt.code(prompt: question, credential: credential.name), !code.isEmpty else {
-                throw failure(.mfaRequired, "the portal asks for a one-time code (\"\(question)\") that a person must type", statement)
+            guard let prompt, let code = await prompt.code(prompt: question, credential: credential.name), !code.isEmpty
+            else {
+                throw failure(
+                    .mfaRequired, "the portal asks for a one-time code (\"\(question)\") that a person must type",
+                    statement)
             }
             _ = Redactor.shared.register(text: code)
             return .string(code, tainted: true)
@@ -348,9 +406,13 @@ extension ScraperInterpreter {
 
     // MARK: Filters
 
-    func filter(_ value: Value, _ name: String, _ arguments: [Value], _ expression: Expression, _ statement: Statement) throws -> Value {
+    func filter(_ value: Value, _ name: String, _ arguments: [Value], _ expression: Expression, _ statement: Statement)
+        throws -> Value
+    {
         let tainted = value.tainted || arguments.contains { $0.tainted }
-        if case .placeholder = value.kind, name != "default", name != "secret" { return Value(.placeholder(expression.text), tainted: tainted) }
+        if case .placeholder = value.kind, name != "default", name != "secret" {
+            return Value(.placeholder(expression.text), tainted: tainted)
+        }
         func argument(_ index: Int) throws -> String { try lenient(arguments[index]) }
         func text() throws -> String { try string(value, expression, statement) }
         switch name {
@@ -383,15 +445,21 @@ extension ScraperInterpreter {
                 throw failure(.layoutChanged, "`\(try text())` is not a whole number", statement)
             }
             return Value(.number(number), tainted: tainted)
-        case "replace": return .string(try text().replacingOccurrences(of: try argument(0), with: try argument(1)), tainted: tainted)
+        case "replace":
+            return .string(
+                try text().replacingOccurrences(of: try argument(0), with: try argument(1)), tainted: tainted)
         case "default":
             if case .placeholder = value.kind { return value }
             let empty = truth(value) == false || ((try? stringOrNil(value)) ?? "")?.isEmpty == true
             return empty ? Value(arguments[0].kind, tainted: tainted) : value
-        case "first": return elements(of: value).first.map { Value($0.kind, tainted: tainted) } ?? Value(.null, tainted: tainted)
-        case "last": return elements(of: value).last.map { Value($0.kind, tainted: tainted) } ?? Value(.null, tainted: tainted)
+        case "first":
+            return elements(of: value).first.map { Value($0.kind, tainted: tainted) } ?? Value(.null, tainted: tainted)
+        case "last":
+            return elements(of: value).last.map { Value($0.kind, tainted: tainted) } ?? Value(.null, tainted: tainted)
         case "count": return Value(.number(Int64(elements(of: value).count)), tainted: tainted)
-        case "join": return .string(try elements(of: value).map { try lenient($0) }.joined(separator: try argument(0)), tainted: tainted)
+        case "join":
+            return .string(
+                try elements(of: value).map { try lenient($0) }.joined(separator: try argument(0)), tainted: tainted)
         case "split":
             let separator = try argument(0)
             let parts = separator.isEmpty ? [try text()] : try text().components(separatedBy: separator)

@@ -1,4 +1,3 @@
-
 import Foundation
 import NightjarCore
 
@@ -11,14 +10,17 @@ extension JSONPath {
             var next: [Any] = []
             for value in current {
                 switch step {
-                case .key(let key): if let object = value as? [String: Any], let found = object[key] { next.append(found) }
+                case .key(let key):
+                    if let object = value as? [String: Any], let found = object[key] { next.append(found) }
                 case .index(let index):
                     if let array = value as? [Any] {
                         let resolved = index < 0 ? array.count + index : index
                         if array.indices.contains(resolved) { next.append(array[resolved]) }
                     }
                 case .all:
-                    if let array = value as? [Any] { next += array } else if let object = value as? [String: Any] {
+                    if let array = value as? [Any] {
+                        next += array
+                    } else if let object = value as? [String: Any] {
                         next += object.keys.sorted().compactMap { object[$0] }
                     }
                 }

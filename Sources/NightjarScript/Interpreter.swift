@@ -1,9 +1,9 @@
+import Foundation
 public import NightjarCore
-public import NightjarHTTP
 import NightjarCrypto
 import NightjarDocuments
+public import NightjarHTTP
 import NightjarMarkup
-import Foundation
 
 /// Runs one definition for one credential over a date range: logs in, fetches each requested
 /// kind of document window by window, and reports what it downloaded or why it stopped.
@@ -44,9 +44,13 @@ public final class ScraperInterpreter: @unchecked Sendable {
     /// portal answering with that page, not a document.
     var suspectPages: Set<String> = []
 
-    public init(definition: ScraperDefinition, credential: ScriptCredential, transport: any ScriptTransport, options: ScraperRunOptions,
-                loginGuard: (any LoginGuard)? = nil, prompt: (any OneTimeCodePrompt)? = nil, totp: TOTPCodeSource = .shared,
-                trace: @escaping @Sendable (String) -> Void = { _ in }, onDownload: (@Sendable (DownloadRecord) async -> Void)? = nil) {
+    public init(
+        definition: ScraperDefinition, credential: ScriptCredential, transport: any ScriptTransport,
+        options: ScraperRunOptions,
+        loginGuard: (any LoginGuard)? = nil, prompt: (any OneTimeCodePrompt)? = nil, totp: TOTPCodeSource = .shared,
+        trace: @escaping @Sendable (String) -> Void = { _ in },
+        onDownload: (@Sendable (DownloadRecord) async -> Void)? = nil
+    ) {
         self.onDownload = onDownload
         self.definition = definition
         self.credential = credential
@@ -59,7 +63,8 @@ public final class ScraperInterpreter: @unchecked Sendable {
         self.range = options.range
         var urls: [String: String] = [:]
         for declaration in definition.origins {
-            urls[declaration.name] = (options.originOverrides[declaration.name] ?? declaration.url).withoutTrailingSlashes
+            urls[declaration.name] =
+                (options.originOverrides[declaration.name] ?? declaration.url).withoutTrailingSlashes
         }
         originURLs = urls
         origins = urls.mapValues { ScraperChecker.origin(of: $0) }
@@ -70,15 +75,19 @@ public final class ScraperInterpreter: @unchecked Sendable {
     /// hold across credentials.
     /// `deadline` is when the night must be over: a wait the portal asks for that would pass it
     /// is not made.
-    public static func session(for definition: ScraperDefinition, origins: [String], recorder: HARRecorder?, tls: TLSSettings = TLSSettings(),
-                               limiter shared: OriginLimiter? = nil, deadline: ContinuousClock.Instant? = nil) async -> HTTPSession {
+    public static func session(
+        for definition: ScraperDefinition, origins: [String], recorder: HARRecorder?, tls: TLSSettings = TLSSettings(),
+        limiter shared: OriginLimiter? = nil, deadline: ContinuousClock.Instant? = nil
+    ) async -> HTTPSession {
         var limits = TransferLimits()
         limits.totalTimeout = .seconds(definition.settings.timeoutSeconds)
         limits.lowSpeedTime = .seconds(min(30, definition.settings.timeoutSeconds))
         let limiter = shared ?? OriginLimiter()
         for origin in origins {
-            await limiter.setLimit(OriginLimiter.Limit(concurrency: definition.settings.concurrency,
-                                                       requestsPerSecond: definition.settings.requestsPerSecond), for: origin)
+            await limiter.setLimit(
+                OriginLimiter.Limit(
+                    concurrency: definition.settings.concurrency,
+                    requestsPerSecond: definition.settings.requestsPerSecond), for: origin)
         }
         var retry = RetryPolicy()
         retry.deadline = deadline
@@ -88,8 +97,10 @@ public final class ScraperInterpreter: @unchecked Sendable {
     /// Runs the definition. Never throws: a failure is part of the outcome.
     public func run() async -> ScraperOutcome {
         guard definition.source == .portal else {
-            outcome.failure = ScraperFailure(.layoutChanged, "\(definition.portal) is a \(definition.source.rawValue), not a portal: it is read by its own reader",
-                                             location: nil)
+            outcome.failure = ScraperFailure(
+                .layoutChanged,
+                "\(definition.portal) is a \(definition.source.rawValue), not a portal: it is read by its own reader",
+                location: nil)
             return outcome
         }
         do {
@@ -134,7 +145,9 @@ public final class ScraperInterpreter: @unchecked Sendable {
         if definition.loginUsesTOTP, !options.dryRun {
             let wait = totpSource.waitBeforeLogin(for: credential)
             if wait > 0 {
-                Logger(label: "scraper").info("\(credential.name): waiting \(String(format: "%.1f", wait)) s for a fresh one-time-code period before logging in")
+                Logger(label: "scraper").info(
+                    "\(credential.name): waiting \(String(format: "%.1f", wait)) s for a fresh one-time-code period before logging in"
+                )
                 trace("waiting \(String(format: "%.1f", wait)) s for a fresh one-time-code period before logging in")
                 try await totpSource.pause(wait)
             }
@@ -148,10 +161,11 @@ public final class ScraperInterpreter: @unchecked Sendable {
         } catch let failure as ScraperFailure {
             inLogin = false
             if let attempt = loginAttempt, !options.dryRun {
-                let recorded: String = switch failure.failureClass {
-                case .portalUnavailable, .rateLimited: "unavailable"
-                default: failure.failureClass.rawValue
-                }
+                let recorded: String =
+                    switch failure.failureClass {
+                    case .portalUnavailable, .rateLimited: "unavailable"
+                    default: failure.failureClass.rawValue
+                    }
                 try? loginGuard?.finish(attempt, outcome: recorded)
             }
             throw failure
@@ -208,9 +222,12 @@ public final class ScraperInterpreter: @unchecked Sendable {
         }
     }
 
-    func failure(_ failureClass: FailureClass, _ problem: String, _ statement: Statement, withPage: Bool = false) -> ScraperFailure {
-        ScraperFailure(failureClass, problem, location: statement.location, step: describe(statement),
-                       page: withPage ? current?.response.body : nil, pageURL: withPage ? current?.response.url : nil)
+    func failure(_ failureClass: FailureClass, _ problem: String, _ statement: Statement, withPage: Bool = false)
+        -> ScraperFailure
+    {
+        ScraperFailure(
+            failureClass, problem, location: statement.location, step: describe(statement),
+            page: withPage ? current?.response.body : nil, pageURL: withPage ? current?.response.url : nil)
     }
 
     func execute(_ statement: Statement) async throws {
@@ -237,8 +254,10 @@ public final class ScraperInterpreter: @unchecked Sendable {
             if !holds {
                 if let page = current { suspectPages.insert(SHA256.hash(page.response.body).hexString) }
                 let text = try await self.message(message, statement)
-                throw failure(failureClass, text ?? "expected \(condition.text) on \(current?.response.url ?? "the page")", statement,
-                              withPage: failureClass == .layoutChanged)
+                throw failure(
+                    failureClass, text ?? "expected \(condition.text) on \(current?.response.url ?? "the page")",
+                    statement,
+                    withPage: failureClass == .layoutChanged)
             }
         case .fail(let failureClass, let condition, let message):
             let value = try await evaluate(condition, statement)
@@ -249,14 +268,20 @@ public final class ScraperInterpreter: @unchecked Sendable {
             if holds {
                 if let page = current { suspectPages.insert(SHA256.hash(page.response.body).hexString) }
                 let text = try await self.message(message, statement)
-                throw failure(failureClass, text ?? "the portal answered \(condition.text)", statement, withPage: failureClass == .layoutChanged)
+                throw failure(
+                    failureClass, text ?? "the portal answered \(condition.text)", statement,
+                    withPage: failureClass == .layoutChanged)
             }
         case .conditional(let condition, let then, let otherwise):
             let value = try await evaluate(condition, statement)
             let holds = truth(value) ?? true
             if value.tainted { taintedControl += 1 }
             defer { if value.tainted { taintedControl -= 1 } }
-            if holds { try await scoped(then.statements) } else if let otherwise { try await scoped(otherwise.statements) }
+            if holds {
+                try await scoped(then.statements)
+            } else if let otherwise {
+                try await scoped(otherwise.statements)
+            }
         case .forEach(let name, let listExpression, let limit, let body):
             let list = try await evaluate(listExpression, statement)
             var items = elements(of: list)
@@ -276,7 +301,9 @@ public final class ScraperInterpreter: @unchecked Sendable {
                 let holds = truth(value)
                 if holds == false { break }
                 if rounds >= bound {
-                    trace("warning: line \(statement.location.line ?? 0): stopped after \(bound) rounds (the loop's limit)")
+                    trace(
+                        "warning: line \(statement.location.line ?? 0): stopped after \(bound) rounds (the loop's limit)"
+                    )
                     break
                 }
                 rounds += 1
@@ -301,15 +328,20 @@ public final class ScraperInterpreter: @unchecked Sendable {
                 let target = elements(of: link).isEmpty ? "" : try string(link, next, statement)
                 if target.isEmpty { break }
                 if number >= bound {
-                    trace("warning: line \(statement.location.line ?? 0): stopped after \(bound) pages (the page limit)")
+                    trace(
+                        "warning: line \(statement.location.line ?? 0): stopped after \(bound) pages (the page limit)")
                     break
                 }
                 number += 1
-                let spec = RequestSpec(method: .get, url: Expression(.string([.text(target)]), location: next.location, text: next.text),
-                                       via: nil, query: [], headers: [], body: nil)
+                let spec = RequestSpec(
+                    method: .get, url: Expression(.string([.text(target)]), location: next.location, text: next.text),
+                    via: nil, query: [], headers: [], body: nil)
                 let followed = try await request(spec, statement, isDownload: false, extraTaint: link.tainted)
                 if !(200..<300).contains(followed.response.status) && !followed.synthetic {
-                    throw failure(.layoutChanged, "the next page (\(followed.response.url)) answered HTTP \(followed.response.status)", statement, withPage: true)
+                    throw failure(
+                        .layoutChanged,
+                        "the next page (\(followed.response.url)) answered HTTP \(followed.response.status)", statement,
+                        withPage: true)
                 }
             }
         case .log(let expression):
@@ -319,12 +351,15 @@ public final class ScraperInterpreter: @unchecked Sendable {
             if !options.dryRun { try await Task.sleep(for: .seconds(seconds)) }
         case .messages, .attachments, .body, .files:
             // The checker refuses these in a portal; a mailbox or drop is run by its own reader.
-            throw failure(.layoutChanged, "`\(ScraperInterpreter.stepName(statement.kind))` is not a portal step", statement)
+            throw failure(
+                .layoutChanged, "`\(ScraperInterpreter.stepName(statement.kind))` is not a portal step", statement)
         case .expiresIn(let expression):
             let value = try await evaluate(expression, statement)
             guard !options.dryRun, case .some(let text) = try? string(value, expression, statement) else { return }
             guard let seconds = Int(text.trimmingCharacters(in: .whitespaces)), seconds > 0 else {
-                throw failure(.layoutChanged, "`expires in` wants a number of seconds; the portal gave \"\(text.prefix(40))\"", statement)
+                throw failure(
+                    .layoutChanged, "`expires in` wants a number of seconds; the portal gave \"\(text.prefix(40))\"",
+                    statement)
             }
             sessionRenewal = ContinuousClock.now + ScraperInterpreter.renewalLead(lifetime: seconds)
         }
@@ -367,7 +402,9 @@ public final class ScraperInterpreter: @unchecked Sendable {
     /// Builds and sends a request; in a document block, an expired session triggers one login
     /// and the step is sent again.
     @discardableResult
-    func request(_ spec: RequestSpec, _ statement: Statement, isDownload: Bool, extraTaint: Bool = false) async throws -> CurrentResponse {
+    func request(_ spec: RequestSpec, _ statement: Statement, isDownload: Bool, extraTaint: Bool = false) async throws
+        -> CurrentResponse
+    {
         var relogged = false
         // The login said how long it lasts: log in again shortly before it ends, not after.
         if !inLogin, let renewal = sessionRenewal, ContinuousClock.now >= renewal, let login = definition.login {
@@ -387,7 +424,10 @@ public final class ScraperInterpreter: @unchecked Sendable {
                 defer { current = saved }
                 for condition in definition.unavailable where truth(try await evaluate(condition, statement)) == true {
                     suspectPages.insert(SHA256.hash(response.response.body).hexString)
-                    throw failure(.portalUnavailable, "the portal says it is unavailable (\(condition.text)) at \(response.response.url)", statement, withPage: true)
+                    throw failure(
+                        .portalUnavailable,
+                        "the portal says it is unavailable (\(condition.text)) at \(response.response.url)", statement,
+                        withPage: true)
                 }
             }
             if !isDownload { current = response }
@@ -422,7 +462,8 @@ public final class ScraperInterpreter: @unchecked Sendable {
         if let via = spec.via {
             base = (originURLs[via] ?? "") + "/"
         } else {
-            base = current.map { $0.synthetic ? (originURLs[definition.origins[0].name] ?? "") + "/" : $0.response.url }
+            base =
+                current.map { $0.synthetic ? (originURLs[definition.origins[0].name] ?? "") + "/" : $0.response.url }
                 ?? (originURLs[definition.origins[0].name] ?? "") + "/"
         }
         let resolvedText: String
@@ -438,7 +479,8 @@ public final class ScraperInterpreter: @unchecked Sendable {
         }
         let origin = ScraperChecker.origin(of: resolvedText)
         guard let originName = origins.first(where: { $0.value == origin })?.key else {
-            throw failure(.originRefused, "refused a request to \(origin): it is not one of the definition's origins", statement)
+            throw failure(
+                .originRefused, "refused a request to \(origin): it is not one of the definition's origins", statement)
         }
         var query: [(String, String)] = []
         for (name, expression) in spec.query {
@@ -473,7 +515,8 @@ public final class ScraperInterpreter: @unchecked Sendable {
         case .json(let template):
             let (object, jsonTainted) = try await json(template, statement)
             tainted = tainted || jsonTainted
-            body = .json(Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed])))
+            body = .json(
+                Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed])))
         case .raw(let expression, let typeExpression):
             let value = try await evaluate(expression, statement)
             tainted = tainted || value.tainted
@@ -485,17 +528,31 @@ public final class ScraperInterpreter: @unchecked Sendable {
         if tainted {
             let declaration = definition.origins.first { $0.name == originName }
             if declaration?.isPublic == true {
-                throw failure(.originRefused, "refused to send a vault-derived value to \(origin): the definition marks it public", statement)
+                throw failure(
+                    .originRefused,
+                    "refused to send a vault-derived value to \(origin): the definition marks it public", statement)
             }
             if !credential.allowedOrigins.contains(origin) {
-                throw failure(.originRefused, "refused to send a vault-derived value to \(origin): the credential \(credential.name) does not allow that origin (allowed: \(credential.allowedOrigins.isEmpty ? "none" : credential.allowedOrigins.joined(separator: ", ")))", statement)
+                throw failure(
+                    .originRefused,
+                    "refused to send a vault-derived value to \(origin): the credential \(credential.name) does not allow that origin (allowed: \(credential.allowedOrigins.isEmpty ? "none" : credential.allowedOrigins.joined(separator: ", ")))",
+                    statement)
             }
-            if origin.hasPrefix("http://"), !ScraperChecker.isLoopback(origin), declaration?.allowsPlainHTTP != true, !credential.allowsPlainHTTP {
-                throw failure(.originRefused, "refused to send a vault-derived value to \(origin) over plain http, where anyone on the way can read it: use the portal's https address, or, if it has none, say so with `allow-http` on the definition's origin (origin \(originName) \"\(origin)\" allow-http) or on the credential (nightjar vault edit \(credential.name) --allow-http)", statement)
+            if origin.hasPrefix("http://"), !ScraperChecker.isLoopback(origin), declaration?.allowsPlainHTTP != true,
+                !credential.allowsPlainHTTP
+            {
+                throw failure(
+                    .originRefused,
+                    "refused to send a vault-derived value to \(origin) over plain http, where anyone on the way can read it: use the portal's https address, or, if it has none, say so with `allow-http` on the definition's origin (origin \(originName) \"\(origin)\" allow-http) or on the credential (nightjar vault edit \(credential.name) --allow-http)",
+                    statement)
             }
         }
         let method: HTTPMethod = spec.method == .post ? .post : .get
-        return (HTTPRequest(method, resolvedText, query: query, headers: headers, body: body, retryable: inLogin && tainted ? false : nil), tainted)
+        return (
+            HTTPRequest(
+                method, resolvedText, query: query, headers: headers, body: body,
+                retryable: inLogin && tainted ? false : nil), tainted
+        )
     }
 
     func json(_ template: JSONTemplate, _ statement: Statement) async throws -> (Any, Bool) {
@@ -532,10 +589,13 @@ public final class ScraperInterpreter: @unchecked Sendable {
 
     /// `text` with every percent-encoded `‹…›` placeholder decoded (`+` is a space when `formEncoded`).
     static func showingPlaceholders(_ text: String, formEncoded: Bool) -> String {
-        let open = "%E2%80%B9", close = "%E2%80%BA"
-        var result = "", rest = Substring(text)
+        let open = "%E2%80%B9"
+        let close = "%E2%80%BA"
+        var result = ""
+        var rest = Substring(text)
         while let start = rest.range(of: open, options: .caseInsensitive),
-              let end = rest[start.upperBound...].range(of: close, options: .caseInsensitive) {
+            let end = rest[start.upperBound...].range(of: close, options: .caseInsensitive)
+        {
             result += rest[..<start.lowerBound]
             var span = String(rest[start.lowerBound..<end.upperBound])
             if formEncoded { span = span.replacingOccurrences(of: "+", with: " ") }
@@ -550,16 +610,24 @@ public final class ScraperInterpreter: @unchecked Sendable {
             // Resolved values are shown encoded as they would be sent; unresolved ones as ‹what they stand for›.
             var shown = Self.showingPlaceholders(request.url, formEncoded: false)
             if !request.query.isEmpty {
-                shown += (shown.contains("?") ? "&" : "?") + request.query.map { name, value in
-                    FormEncoding.encode(name) + "=" + (value.contains("‹") ? value : FormEncoding.encode(value))
-                }.joined(separator: "&")
+                shown +=
+                    (shown.contains("?") ? "&" : "?")
+                    + request.query.map { name, value in
+                        FormEncoding.encode(name) + "=" + (value.contains("‹") ? value : FormEncoding.encode(value))
+                    }.joined(separator: "&")
             }
             var line = "\(request.method.rawValue) \(shown)"
-            if case .form(let fields) = request.body { line += "  form: " + fields.map { "\($0.0)=\($0.1)" }.joined(separator: "&") }
+            if case .form(let fields) = request.body {
+                line += "  form: " + fields.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+            }
             if case .json(let bytes) = request.body { line += "  json: " + String(decoding: bytes, as: UTF8.self) }
-            if !request.headers.isEmpty { line += "  headers: " + request.headers.map { "\($0.0): \($0.1)" }.joined(separator: "; ") }
+            if !request.headers.isEmpty {
+                line += "  headers: " + request.headers.map { "\($0.0): \($0.1)" }.joined(separator: "; ")
+            }
             trace("would send (line \(statement.location.line ?? 0)): " + Redactor.shared.redact(line))
-            return CurrentResponse(HTTPResponse(status: 200, headers: [], url: request.fullURL, body: []), tainted: tainted, synthetic: true)
+            return CurrentResponse(
+                HTTPResponse(status: 200, headers: [], url: request.fullURL, body: []), tainted: tainted,
+                synthetic: true)
         }
         if inLogin, tainted, loginAttempt == nil, let loginGuard {
             loginAttempt = try loginGuard.begin(credential: credential.name)
@@ -576,18 +644,23 @@ public final class ScraperInterpreter: @unchecked Sendable {
             throw failure(.portalUnavailable, "\(error)", statement)
         }
         outcome.requests += 1
-        trace("\(request.method.rawValue) \(Redactor.shared.redact(HTTPSession.withoutQuery(request.fullURL))) -> \(response.status)")
+        trace(
+            "\(request.method.rawValue) \(Redactor.shared.redact(HTTPSession.withoutQuery(request.fullURL))) -> \(response.status)"
+        )
         for value in response.headers(named: "Set-Cookie") {
             let pair = value.split(separator: ";", maxSplits: 1).first ?? ""
             if let equals = pair.firstIndex(of: "=") {
-                seenCookies[pair[..<equals].trimmingCharacters(in: .whitespaces)] = String(pair[pair.index(after: equals)...])
+                seenCookies[pair[..<equals].trimmingCharacters(in: .whitespaces)] = String(
+                    pair[pair.index(after: equals)...])
             }
         }
         let answer = CurrentResponse(response, tainted: tainted)
         let tries = response.attempts > 1 ? " (after \(response.attempts) attempts)" : ""
         if let wait = response.waitRefused {
-            throw failure(.rateLimited, "the portal asked to wait \(wait.components.seconds) s, past the end of this portal's window; a later run will try again",
-                          statement)
+            throw failure(
+                .rateLimited,
+                "the portal asked to wait \(wait.components.seconds) s, past the end of this portal's window; a later run will try again",
+                statement)
         }
         if response.status == 429 {
             throw failure(.rateLimited, "the portal answered 429 Too Many Requests\(tries)", statement)
@@ -605,7 +678,9 @@ public final class ScraperInterpreter: @unchecked Sendable {
         var hop = request
         for _ in 0...10 {
             let response = try await transport.send(hop, followRedirects: false)
-            guard !tainted, [301, 302, 303, 307, 308].contains(response.status), let location = response.header("Location") else {
+            guard !tainted, [301, 302, 303, 307, 308].contains(response.status),
+                let location = response.header("Location")
+            else {
                 return response
             }
             outcome.requests += 1
@@ -614,7 +689,9 @@ public final class ScraperInterpreter: @unchecked Sendable {
             }
             let origin = ScraperChecker.origin(of: target)
             guard origins.values.contains(origin) else {
-                throw failure(.originRefused, "refused a redirect to \(origin): it is not one of the definition's origins", statement)
+                throw failure(
+                    .originRefused, "refused a redirect to \(origin): it is not one of the definition's origins",
+                    statement)
             }
             if HTTPSession.scheme(of: response.url) == "https" && HTTPSession.scheme(of: target) == "http" {
                 throw failure(.originRefused, "refused a redirect from https to http (\(origin))", statement)
@@ -622,7 +699,8 @@ public final class ScraperInterpreter: @unchecked Sendable {
             let sameOrigin = origin == ScraperChecker.origin(of: response.url)
             let headers = sameOrigin ? hop.headers : []
             if [307, 308].contains(response.status) {
-                hop = HTTPRequest(hop.method, target, headers: headers, body: sameOrigin ? hop.body : .none, retryable: hop.retryable)
+                hop = HTTPRequest(
+                    hop.method, target, headers: headers, body: sameOrigin ? hop.body : .none, retryable: hop.retryable)
             } else {
                 hop = HTTPRequest(hop.method == .head ? .head : .get, target, headers: headers)
             }
@@ -651,7 +729,9 @@ public final class ScraperInterpreter: @unchecked Sendable {
         let keys = DownloadRecord.listingKeys(kind: download.kind, metadata: metadata)
         if let known = keys.first(where: options.alreadyFetched.contains) {
             outcome.alreadyInInbox += 1
-            trace("already in the inbox: \(download.kind.rawValue) \(known.split(separator: "|").dropFirst().joined(separator: ", ")); not downloaded again")
+            trace(
+                "already in the inbox: \(download.kind.rawValue) \(known.split(separator: "|").dropFirst().joined(separator: ", ")); not downloaded again"
+            )
             return
         }
         var chosenName: String?
@@ -664,14 +744,22 @@ public final class ScraperInterpreter: @unchecked Sendable {
         }
         let response = try await request(spec, statement, isDownload: true)
         if response.synthetic {
-            trace("would save a \(download.kind.rawValue)" + (metadata.isEmpty ? "" : " " + metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))
+            trace(
+                "would save a \(download.kind.rawValue)"
+                    + (metadata.isEmpty
+                        ? ""
+                        : " "
+                            + metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            )
             return
         }
         guard (200..<300).contains(response.response.status) else {
             let saved = current
             current = response
             defer { current = saved }
-            throw failure(.layoutChanged, "the download (\(response.response.url)) answered HTTP \(response.response.status)", statement, withPage: true)
+            throw failure(
+                .layoutChanged, "the download (\(response.response.url)) answered HTTP \(response.response.status)",
+                statement, withPage: true)
         }
         let serverName = HTTPSession.fileName(fromContentDisposition: response.response.header("Content-Disposition"))
         let lastComponent = URL(string: response.response.url)?.lastPathComponent
@@ -687,14 +775,18 @@ public final class ScraperInterpreter: @unchecked Sendable {
         var target = options.downloadDirectory + "/" + name
         var counter = 1
         while FileManager.default.fileExists(atPath: target) {
-            if let data = FileManager.default.contents(atPath: target), SHA256.hash(Array(data)).hexString == sha { break }
+            if let data = FileManager.default.contents(atPath: target), SHA256.hash(Array(data)).hexString == sha {
+                break
+            }
             counter += 1
-            let base = (name as NSString).deletingPathExtension, ext = (name as NSString).pathExtension
+            let base = (name as NSString).deletingPathExtension
+            let ext = (name as NSString).pathExtension
             target = options.downloadDirectory + "/" + base + "-\(counter)" + (ext.isEmpty ? "" : "." + ext)
         }
         try SecureFile.writeAtomically(bytes, to: target, mode: 0o600)
-        let record = DownloadRecord(kind: download.kind, fileName: (target as NSString).lastPathComponent, path: target, size: bytes.count,
-                                    sha256: sha, metadata: metadata)
+        let record = DownloadRecord(
+            kind: download.kind, fileName: (target as NSString).lastPathComponent, path: target, size: bytes.count,
+            sha256: sha, metadata: metadata)
         outcome.downloads.append(record)
         trace("saved \(record.fileName) (\(record.size) bytes, sha256 \(sha.prefix(12))...)")
         await onDownload?(record)
@@ -705,15 +797,22 @@ public final class ScraperInterpreter: @unchecked Sendable {
     /// contradicts it, or a copy of a sign-in or error page this run saw, is the portal answering
     /// with something else (a maintenance page, a session that ended): `portal_unavailable`, so
     /// the range is fetched again next time instead of a page being kept as a document.
-    func checkDocument(_ bytes: [UInt8], sha256: String, response: HTTPResponse, download: DownloadSpec, _ statement: Statement) throws {
+    func checkDocument(
+        _ bytes: [UInt8], sha256: String, response: HTTPResponse, download: DownloadSpec, _ statement: Statement
+    ) throws {
         func substituted(_ why: String) -> ScraperFailure {
             let saved = current
             current = CurrentResponse(response, tainted: false)
             defer { current = saved }
-            return failure(.portalUnavailable, "the download from \(HTTPSession.withoutQuery(response.url)) is not a \(download.kind.rawValue): \(why)", statement, withPage: true)
+            return failure(
+                .portalUnavailable,
+                "the download from \(HTTPSession.withoutQuery(response.url)) is not a \(download.kind.rawValue): \(why)",
+                statement, withPage: true)
         }
         guard !bytes.isEmpty else { throw substituted("it is empty") }
-        if suspectPages.contains(sha256) { throw substituted("it is the same page the portal showed at sign-in or as an error") }
+        if suspectPages.contains(sha256) {
+            throw substituted("it is the same page the portal showed at sign-in or as an error")
+        }
         let detected = DocumentFormat.detect(bytes)
         let contentType = (response.header("Content-Type") ?? "").lowercased()
         let expected = download.expectedType
@@ -724,14 +823,17 @@ public final class ScraperInterpreter: @unchecked Sendable {
             }
         }
         guard let expected else { return }
-        if let mismatch = DocumentCheck.typeMismatch(bytes, detected: detected, expected: expected) { throw substituted(mismatch) }
-        let contradicting: [String] = switch expected {
-        case .csv, .text, .x12: ["application/pdf", "application/json", "application/vnd.openxmlformats"]
-        case .xlsx: ["text/", "application/json", "application/pdf"]
-        case .json: ["text/html", "application/pdf", "text/csv"]
-        case .pdf: ["text/", "application/json"]
-        case .html, .xml: []
+        if let mismatch = DocumentCheck.typeMismatch(bytes, detected: detected, expected: expected) {
+            throw substituted(mismatch)
         }
+        let contradicting: [String] =
+            switch expected {
+            case .csv, .text, .x12: ["application/pdf", "application/json", "application/vnd.openxmlformats"]
+            case .xlsx: ["text/", "application/json", "application/pdf"]
+            case .json: ["text/html", "application/pdf", "text/csv"]
+            case .pdf: ["text/", "application/json"]
+            case .html, .xml: []
+            }
         if let wrong = contradicting.first(where: { contentType.hasPrefix($0) }) {
             throw substituted("it came as \(wrong)…, not \(expected.rawValue)")
         }
@@ -759,4 +861,3 @@ extension HTTPSession {
         url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
     }
 }
-

@@ -41,7 +41,9 @@ func editDistance(_ a: [Character], _ b: [Character]) -> Int {
         for j in 1...b.count {
             let cost = a[i - 1] == b[j - 1] ? 0 : 1
             table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
-            if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1) }
+            if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
+            }
         }
     }
     return table[a.count][b.count]
@@ -53,13 +55,20 @@ func suggestion(for word: String, among candidates: [String]) -> String? {
     // No name worth suggesting is this long, and the distance table grows with the word.
     guard word.unicodeScalars.count <= 64 else { return nil }
     let lowered = Array(word.lowercased())
-    let scored = candidates.map { ($0, editDistance(lowered, Array($0.lowercased()))) }.sorted { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+    let scored = candidates.map { ($0, editDistance(lowered, Array($0.lowercased()))) }.sorted {
+        $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0)
+    }
     guard let best = scored.first, best.1 > 0 else { return nil }
     if best.1 <= min(3, max(1, (word.count + 1) / 3)) { return best.0 }
     // An abbreviation: the same first letters, every letter of the word in order.
-    if word.count >= 3, let match = candidates.first(where: { candidate in
-        candidate.lowercased().hasPrefix(String(lowered.prefix(2))) && isSubsequence(lowered, of: Array(candidate.lowercased()))
-    }) { return match }
+    if word.count >= 3,
+        let match = candidates.first(where: { candidate in
+            candidate.lowercased().hasPrefix(String(lowered.prefix(2)))
+                && isSubsequence(lowered, of: Array(candidate.lowercased()))
+        })
+    {
+        return match
+    }
     return nil
 }
 
@@ -114,7 +123,9 @@ struct Lexer {
         self.column = column
     }
 
-    static let symbols = ["==", "!=", "<=", ">=", "{", "}", "(", ")", "[", "]", ",", ":", ".", "|", "=", "<", ">", "+", "!"]
+    static let symbols = [
+        "==", "!=", "<=", ">=", "{", "}", "(", ")", "[", "]", ",", ":", ".", "|", "=", "<", ">", "+", "!",
+    ]
 
     mutating func tokens() throws(ScriptError) -> [Token] {
         var result: [Token] = []
@@ -123,16 +134,24 @@ struct Lexer {
             // Skip spaces, newlines and comments.
             while index < end {
                 let scalar = scalars[index]
-                if scalar == "\n" { sawNewline = true; advance() } else if scalar == " " || scalar == "\t" || scalar == "\r" || scalar == "\u{FEFF}" {
+                if scalar == "\n" {
+                    sawNewline = true
+                    advance()
+                } else if scalar == " " || scalar == "\t" || scalar == "\r" || scalar == "\u{FEFF}" {
                     advance()
                 } else if scalar == "#" {
                     while index < end && scalars[index] != "\n" { advance() }
-                } else { break }
+                } else {
+                    break
+                }
             }
             let location = SourceLocation(file: file, line: line, column: column)
             let start = index
             guard index < end else {
-                result.append(Token(kind: .end, line: Int32(location.line ?? 1), column: Int32(location.column ?? 1), start: Int32(start), end: Int32(start), afterNewline: true))
+                result.append(
+                    Token(
+                        kind: .end, line: Int32(location.line ?? 1), column: Int32(location.column ?? 1),
+                        start: Int32(start), end: Int32(start), afterNewline: true))
                 return result
             }
             let scalar = scalars[index]
@@ -140,20 +159,30 @@ struct Lexer {
             if scalar.properties.isAlphabetic || scalar == "_" {
                 var name = ""
                 // Hyphens join words (`Content-Type`, `X-Requested-With`) when a letter follows.
-                while index < end, scalars[index].properties.isAlphabetic || scalars[index] == "_" || ("0"..."9").contains(scalars[index])
-                        || (scalars[index] == "-" && index + 1 < end && scalars[index + 1].properties.isAlphabetic) {
+                while index < end,
+                    scalars[index].properties.isAlphabetic || scalars[index] == "_"
+                        || ("0"..."9").contains(scalars[index])
+                        || (scalars[index] == "-" && index + 1 < end && scalars[index + 1].properties.isAlphabetic)
+                {
                     name.unicodeScalars.append(scalars[index])
                     advance()
                 }
                 kind = .identifier(name)
-            } else if ("0"..."9").contains(scalar) || (scalar == "-" && index + 1 < end && ("0"..."9").contains(scalars[index + 1])) {
+            } else if ("0"..."9").contains(scalar)
+                || (scalar == "-" && index + 1 < end && ("0"..."9").contains(scalars[index + 1]))
+            {
                 var digits = ""
-                if scalar == "-" { digits = "-"; advance() }
+                if scalar == "-" {
+                    digits = "-"
+                    advance()
+                }
                 while index < end, ("0"..."9").contains(scalars[index]) || scalars[index] == "_" {
                     if scalars[index] != "_" { digits.unicodeScalars.append(scalars[index]) }
                     advance()
                 }
-                guard let value = Int64(digits), digits.count <= 16 else { throw ScriptError("number too large", at: location) }
+                guard let value = Int64(digits), digits.count <= 16 else {
+                    throw ScriptError("number too large", at: location)
+                }
                 kind = .number(value)
             } else if scalar == "\"" {
                 kind = .string(try quoted(location))
@@ -164,7 +193,10 @@ struct Lexer {
                     guard index < end, scalars[index] != "\n" else {
                         throw ScriptError("this '...' string is not closed on its line", at: location)
                     }
-                    if scalars[index] == "'" { advance(); break }
+                    if scalars[index] == "'" {
+                        advance()
+                        break
+                    }
                     text.unicodeScalars.append(scalars[index])
                     advance()
                 }
@@ -175,7 +207,10 @@ struct Lexer {
             } else {
                 throw ScriptError("unexpected character `\(scalar.escaped(asASCII: false))`", at: location)
             }
-            result.append(Token(kind: kind, line: Int32(location.line ?? 1), column: Int32(location.column ?? 1), start: Int32(start), end: Int32(index), afterNewline: sawNewline))
+            result.append(
+                Token(
+                    kind: kind, line: Int32(location.line ?? 1), column: Int32(location.column ?? 1),
+                    start: Int32(start), end: Int32(index), afterNewline: sawNewline))
             sawNewline = false
         }
     }
@@ -203,7 +238,9 @@ struct Lexer {
     mutating func quoted(_ location: SourceLocation) throws(ScriptError) -> [RawStringPart] {
         let multiline = matches("\"\"\"")
         if multiline {
-            advance(); advance(); advance()
+            advance()
+            advance()
+            advance()
             guard index < end, scalars[index] == "\n" else {
                 throw ScriptError("a \"\"\" string starts its text on the next line", at: location)
             }
@@ -217,11 +254,19 @@ struct Lexer {
             guard index < end else { throw ScriptError("this string is not closed", at: location) }
             let scalar = scalars[index]
             if multiline, matches("\"\"\"") {
-                advance(); advance(); advance()
+                advance()
+                advance()
+                advance()
                 break
             }
-            if !multiline && scalar == "\"" { advance(); break }
-            if !multiline && scalar == "\n" { throw ScriptError("this string is not closed on its line (use \"\"\" for text over several lines)", at: location) }
+            if !multiline && scalar == "\"" {
+                advance()
+                break
+            }
+            if !multiline && scalar == "\n" {
+                throw ScriptError(
+                    "this string is not closed on its line (use \"\"\" for text over several lines)", at: location)
+            }
             if scalar == "\\" {
                 let here = SourceLocation(file: file, line: line, column: column)
                 advance()
@@ -236,24 +281,36 @@ struct Lexer {
                 case "\\": text += "\\"
                 case "$": text += "$"
                 case "u":
-                    guard index < end, scalars[index] == "{" else { throw ScriptError("write a Unicode escape as \\u{1F600}", at: here) }
+                    guard index < end, scalars[index] == "{" else {
+                        throw ScriptError("write a Unicode escape as \\u{1F600}", at: here)
+                    }
                     advance()
                     var hex = ""
-                    while index < end, scalars[index] != "}", hex.count < 8 { hex.unicodeScalars.append(scalars[index]); advance() }
-                    guard index < end, scalars[index] == "}", let value = UInt32(hex, radix: 16), let character = Unicode.Scalar(value) else {
+                    while index < end, scalars[index] != "}", hex.count < 8 {
+                        hex.unicodeScalars.append(scalars[index])
+                        advance()
+                    }
+                    guard index < end, scalars[index] == "}", let value = UInt32(hex, radix: 16),
+                        let character = Unicode.Scalar(value)
+                    else {
                         throw ScriptError("not a valid Unicode escape", at: here)
                     }
-                    guard value != 0 else { throw ScriptError("`\\u{0}` would put a NUL byte in the string, which is never allowed", at: here) }
+                    guard value != 0 else {
+                        throw ScriptError(
+                            "`\\u{0}` would put a NUL byte in the string, which is never allowed", at: here)
+                    }
                     advance()
                     text.unicodeScalars.append(character)
                 default:
-                    throw ScriptError("unknown escape `\\\(escaped)` (known: \\n \\t \\r \\\" \\\\ \\$ \\u{...})", at: here)
+                    throw ScriptError(
+                        "unknown escape `\\\(escaped)` (known: \\n \\t \\r \\\" \\\\ \\$ \\u{...})", at: here)
                 }
                 continue
             }
             if scalar == "$", index + 1 < end, scalars[index + 1] == "{" {
                 let here = (line, column + 2)
-                advance(); advance()
+                advance()
+                advance()
                 let innerStart = index
                 var depth = 0
                 while true {
@@ -267,7 +324,10 @@ struct Lexer {
                 }
                 let innerEnd = index
                 advance()
-                if !text.isEmpty { parts.append(.text(text)); text = "" }
+                if !text.isEmpty {
+                    parts.append(.text(text))
+                    text = ""
+                }
                 parts.append(.interpolation(innerStart..<innerEnd, line: here.0, column: here.1))
                 continue
             }
@@ -282,7 +342,9 @@ struct Lexer {
     static func dedent(_ parts: [RawStringPart]) -> [RawStringPart] {
         guard case .text(var last)? = parts.last else { return parts }
         var indent = ""
-        if let newline = last.lastIndex(of: "\n"), last[last.index(after: newline)...].allSatisfy({ $0 == " " || $0 == "\t" }) {
+        if let newline = last.lastIndex(of: "\n"),
+            last[last.index(after: newline)...].allSatisfy({ $0 == " " || $0 == "\t" })
+        {
             indent = String(last[last.index(after: newline)...])
             last = String(last[..<newline])
         } else if last.allSatisfy({ $0 == " " || $0 == "\t" }) {
@@ -294,7 +356,10 @@ struct Lexer {
         guard !indent.isEmpty else { return result }
         var atLineStart = true
         return result.map { part in
-            guard case .text(let text) = part else { atLineStart = false; return part }
+            guard case .text(let text) = part else {
+                atLineStart = false
+                return part
+            }
             var out = ""
             var rest = Substring(text)
             while !rest.isEmpty {

@@ -7,11 +7,13 @@ public enum ScraperParser {
     public static func parse(_ text: String, file: String) throws(ScriptError) -> ScraperDefinition {
         let size = text.utf8.count
         guard size <= maximumBytes else {
-            throw ScriptError("the definition is \(size) bytes, more than the \(maximumBytes / 1024 / 1024) MiB a definition may be",
-                              at: SourceLocation(file: file, line: 1, column: 1))
+            throw ScriptError(
+                "the definition is \(size) bytes, more than the \(maximumBytes / 1024 / 1024) MiB a definition may be",
+                at: SourceLocation(file: file, line: 1, column: 1))
         }
         if let location = NULByte.location(in: text, file: file) {
-            throw ScriptError("a NUL byte is never allowed in a definition (in a string or anywhere else)", at: location)
+            throw ScriptError(
+                "a NUL byte is never allowed in a definition (in a string or anywhere else)", at: location)
         }
         let source = SourceText(text, file: file)
         var lexer = Lexer(source)
@@ -30,12 +32,19 @@ public enum ScraperParser {
     public static let maximumExpressionDepth = 200
 
     /// Top-level words, for suggestions.
-    static let topLevelWords = ["portal", "mailbox", "sftp", "origin", "window", "timeout", "concurrency", "rate", "pages", "expired", "unavailable",
-                                "sensitive", "login", "sign", "folder", "after", "size"]
+    static let topLevelWords =
+        [
+            "portal", "mailbox", "sftp", "origin", "window", "timeout", "concurrency", "rate", "pages", "expired",
+            "unavailable",
+            "sensitive", "login", "sign", "folder", "after", "size",
+        ]
         + DocumentKind.allCases.map(\.blockName)
     /// Step words, for suggestions.
-    static let statementWords = ["get", "post", "download", "let", "cookie", "expect", "fail", "if", "for", "while", "pages", "log", "wait", "expires",
-                                 "messages", "attachments", "body", "files"]
+    static let statementWords = [
+        "get", "post", "download", "let", "cookie", "expect", "fail", "if", "for", "while", "pages", "log", "wait",
+        "expires",
+        "messages", "attachments", "body", "files",
+    ]
 }
 
 struct Parser {
@@ -61,7 +70,8 @@ struct Parser {
     mutating func enter() throws(ScriptError) {
         nesting += 1
         guard nesting <= ScraperParser.maximumNesting else {
-            throw ScriptError("this is nested more than \(ScraperParser.maximumNesting) levels deep", at: locate(current))
+            throw ScriptError(
+                "this is nested more than \(ScraperParser.maximumNesting) levels deep", at: locate(current))
         }
     }
 
@@ -89,27 +99,37 @@ struct Parser {
     }
 
     mutating func expectSymbol(_ symbol: String, _ context: String) throws(ScriptError) {
-        guard isSymbol(symbol) else { throw ScriptError("expected `\(symbol)` \(context), found \(describe(current))", at: locate(current)) }
+        guard isSymbol(symbol) else {
+            throw ScriptError("expected `\(symbol)` \(context), found \(describe(current))", at: locate(current))
+        }
         advance()
     }
 
     mutating func identifier(_ what: String) throws(ScriptError) -> String {
-        guard let name = identifierValue else { throw ScriptError("expected \(what), found \(describe(current))", at: locate(current)) }
+        guard let name = identifierValue else {
+            throw ScriptError("expected \(what), found \(describe(current))", at: locate(current))
+        }
         advance()
         return name
     }
 
     mutating func number(_ what: String) throws(ScriptError) -> Int {
-        guard case .number(let value) = current.kind else { throw ScriptError("expected \(what) (a number), found \(describe(current))", at: locate(current)) }
+        guard case .number(let value) = current.kind else {
+            throw ScriptError("expected \(what) (a number), found \(describe(current))", at: locate(current))
+        }
         advance()
         return Int(value)
     }
 
     mutating func literalString(_ what: String) throws(ScriptError) -> String {
-        guard case .string(let parts) = current.kind else { throw ScriptError("expected \(what) in quotes, found \(describe(current))", at: locate(current)) }
+        guard case .string(let parts) = current.kind else {
+            throw ScriptError("expected \(what) in quotes, found \(describe(current))", at: locate(current))
+        }
         var text = ""
         for part in parts {
-            guard case .text(let piece) = part else { throw ScriptError("\(what) cannot use ${...}", at: locate(current)) }
+            guard case .text(let piece) = part else {
+                throw ScriptError("\(what) cannot use ${...}", at: locate(current))
+            }
             text += piece
         }
         advance()
@@ -119,15 +139,22 @@ struct Parser {
     // MARK: Top level
 
     mutating func definition() throws(ScriptError) -> ScraperDefinition {
-        var definition = ScraperDefinition(file: file, portal: "", title: nil, origins: [], settings: ScraperSettings(), expired: nil,
-                                           login: nil, documents: [], sha256: "")
+        var definition = ScraperDefinition(
+            file: file, portal: "", title: nil, origins: [], settings: ScraperSettings(), expired: nil,
+            login: nil, documents: [], sha256: "")
         var seen: [String: SourceLocation] = [:]
         while current.kind != .end {
             let location = locate(current)
             guard let word = identifierValue else {
-                throw ScriptError("expected a declaration (portal, origin, login, remittances, ...), found \(describe(current))", at: location)
+                throw ScriptError(
+                    "expected a declaration (portal, origin, login, remittances, ...), found \(describe(current))",
+                    at: location)
             }
-            let once = ["portal", "window", "timeout", "concurrency", "rate", "pages", "expired", "login", "sign", "folder", "after", "size"]
+            let once =
+                [
+                    "portal", "window", "timeout", "concurrency", "rate", "pages", "expired", "login", "sign", "folder",
+                    "after", "size",
+                ]
                 + DocumentKind.allCases.map(\.blockName)
             // `portal`, `mailbox` and `sftp` say what the definition reads: one of them, once.
             let sourceWords = SourceKind.allCases.map(\.rawValue)
@@ -141,114 +168,167 @@ struct Parser {
             switch word {
             case "portal", "mailbox", "sftp":
                 definition.source = SourceKind(rawValue: word)!
-                let example = ["portal": "portal sandbox-html-portal \"Sandbox HTML Portal\"", "mailbox": "mailbox acme-ar \"Acme AR mailbox\"",
-                               "sftp": "sftp bigbank \"Big Bank lockbox drop\""][word]!
+                let example = [
+                    "portal": "portal sandbox-html-portal \"Sandbox HTML Portal\"",
+                    "mailbox": "mailbox acme-ar \"Acme AR mailbox\"",
+                    "sftp": "sftp bigbank \"Big Bank lockbox drop\"",
+                ][word]!
                 let nameLocation = locate(current)
                 definition.portal = try identifier("the \(word)'s identifier (e.g. \(example))")
                 if let reason = Identifier.problem(definition.portal) {
-                    throw ScriptError(IdentifierError(field: "\(word) name", value: definition.portal, reason: reason).message, at: nameLocation)
+                    throw ScriptError(
+                        IdentifierError(field: "\(word) name", value: definition.portal, reason: reason).message,
+                        at: nameLocation)
                 }
                 if case .string = current.kind { definition.title = try literalString("the \(word)'s title") }
             case "sign":
-                guard isIdentifier("in") else { throw ScriptError("write `sign in password` (or oauth2, key)", at: locate(current)) }
+                guard isIdentifier("in") else {
+                    throw ScriptError("write `sign in password` (or oauth2, key)", at: locate(current))
+                }
                 advance()
                 let methodLocation = locate(current)
                 let name = try identifier("a sign-in method (password, oauth2, key)")
                 guard let method = SignInMethod(rawValue: name) else {
-                    throw ScriptError("unknown sign-in method `\(name)`", at: methodLocation,
-                                      suggestion: suggestion(for: name, among: SignInMethod.allCases.map(\.rawValue)))
+                    throw ScriptError(
+                        "unknown sign-in method `\(name)`", at: methodLocation,
+                        suggestion: suggestion(for: name, among: SignInMethod.allCases.map(\.rawValue)))
                 }
                 definition.sourceSettings.signIn = method
                 definition.sourceSettings.signInLocation = location
             case "folder":
                 definition.sourceSettings.folder = try literalString("the mailbox folder (e.g. folder \"INBOX\")")
             case "after":
-                guard isIdentifier("import") else { throw ScriptError("write `after import move \"FOLDER\"` or `after import flag seen`", at: locate(current)) }
+                guard isIdentifier("import") else {
+                    throw ScriptError(
+                        "write `after import move \"FOLDER\"` or `after import flag seen`", at: locate(current))
+                }
                 advance()
                 if isIdentifier("move") {
                     advance()
                     definition.sourceSettings.afterImport = .move(try literalString("the folder to move into"))
                 } else if isIdentifier("flag") {
                     advance()
-                    guard isIdentifier("seen") else { throw ScriptError("write `after import flag seen`", at: locate(current)) }
+                    guard isIdentifier("seen") else {
+                        throw ScriptError("write `after import flag seen`", at: locate(current))
+                    }
                     advance()
                     definition.sourceSettings.afterImport = .flagSeen
                 } else {
-                    throw ScriptError("write `after import move \"FOLDER\"` or `after import flag seen`", at: locate(current),
-                                      suggestion: suggestion(for: identifierValue ?? "", among: ["move", "flag"]))
+                    throw ScriptError(
+                        "write `after import move \"FOLDER\"` or `after import flag seen`", at: locate(current),
+                        suggestion: suggestion(for: identifierValue ?? "", among: ["move", "flag"]))
                 }
             case "size":
-                guard isIdentifier("max") else { throw ScriptError("write the size limit as `size max 25 MB`", at: locate(current)) }
+                guard isIdentifier("max") else {
+                    throw ScriptError("write the size limit as `size max 25 MB`", at: locate(current))
+                }
                 advance()
                 let amount = try number("the size limit")
                 let unit = try identifier("`MB` or `KB`")
                 switch unit {
                 case "MB": definition.sourceSettings.maximumBytes = amount * 1024 * 1024
                 case "KB": definition.sourceSettings.maximumBytes = amount * 1024
-                default: throw ScriptError("unknown unit `\(unit)`", at: locate(previous), suggestion: suggestion(for: unit, among: ["MB", "KB"]))
+                default:
+                    throw ScriptError(
+                        "unknown unit `\(unit)`", at: locate(previous),
+                        suggestion: suggestion(for: unit, among: ["MB", "KB"]))
                 }
-                guard (1...(1024 * 1024 * 1024)).contains(definition.sourceSettings.maximumBytes), amount <= 1024 || unit == "KB" else {
+                guard (1...(1024 * 1024 * 1024)).contains(definition.sourceSettings.maximumBytes),
+                    amount <= 1024 || unit == "KB"
+                else {
                     throw ScriptError("the size limit must be between 1 KB and 1024 MB", at: location)
                 }
 
             case "origin":
                 var name = "main"
-                if let given = identifierValue { name = given; advance() }
+                if let given = identifierValue {
+                    name = given
+                    advance()
+                }
                 let url = try literalString("the origin's URL")
-                var isPublic = false, allowsPlainHTTP = false
+                var isPublic = false
+                var allowsPlainHTTP = false
                 while isIdentifier("public") || isIdentifier("allow-http") {
                     if isIdentifier("public") { isPublic = true } else { allowsPlainHTTP = true }
                     advance()
                 }
                 guard url.contains("://"), !url.hasPrefix("://") else {
-                    throw ScriptError("an origin is a URL such as \"https://portal.example.com\" (or imaps://, sftp:// for mailboxes and drops)", at: location)
+                    throw ScriptError(
+                        "an origin is a URL such as \"https://portal.example.com\" (or imaps://, sftp:// for mailboxes and drops)",
+                        at: location)
                 }
                 if definition.origins.contains(where: { $0.name == name }) {
                     throw ScriptError("origin `\(name)` is declared twice", at: location)
                 }
-                definition.origins.append(OriginDeclaration(name: name, url: url, isPublic: isPublic, allowsPlainHTTP: allowsPlainHTTP, location: location))
+                definition.origins.append(
+                    OriginDeclaration(
+                        name: name, url: url, isPublic: isPublic, allowsPlainHTTP: allowsPlainHTTP, location: location))
             case "window":
                 definition.settings.windowDays = try number("the longest range in days")
                 let unit = try identifier("`days`")
-                guard unit == "days" || unit == "day" else { throw ScriptError("the window is counted in days", at: locate(previous), suggestion: "days") }
-                if definition.settings.windowDays! < 1 { throw ScriptError("the window must be at least 1 day", at: location) }
+                guard unit == "days" || unit == "day" else {
+                    throw ScriptError("the window is counted in days", at: locate(previous), suggestion: "days")
+                }
+                if definition.settings.windowDays! < 1 {
+                    throw ScriptError("the window must be at least 1 day", at: location)
+                }
             case "timeout":
                 let amount = try number("the timeout")
                 let unit = try identifier("`seconds` or `minutes`")
                 switch unit {
                 case "second", "seconds": definition.settings.timeoutSeconds = amount
                 case "minute", "minutes": definition.settings.timeoutSeconds = amount * 60
-                default: throw ScriptError("unknown unit `\(unit)`", at: locate(previous), suggestion: suggestion(for: unit, among: ["seconds", "minutes"]))
+                default:
+                    throw ScriptError(
+                        "unknown unit `\(unit)`", at: locate(previous),
+                        suggestion: suggestion(for: unit, among: ["seconds", "minutes"]))
                 }
-                if definition.settings.timeoutSeconds < 1 { throw ScriptError("the timeout must be at least 1 second", at: location) }
+                if definition.settings.timeoutSeconds < 1 {
+                    throw ScriptError("the timeout must be at least 1 second", at: location)
+                }
             case "concurrency":
                 definition.settings.concurrency = try number("requests at once")
-                if definition.settings.concurrency < 1 { throw ScriptError("concurrency must be at least 1", at: location) }
+                if definition.settings.concurrency < 1 {
+                    throw ScriptError("concurrency must be at least 1", at: location)
+                }
             case "rate":
                 let amount = try number("requests")
-                guard isIdentifier("per") else { throw ScriptError("write the rate as `rate 2 per second`", at: locate(current)) }
+                guard isIdentifier("per") else {
+                    throw ScriptError("write the rate as `rate 2 per second`", at: locate(current))
+                }
                 advance()
                 let unit = try identifier("`second` or `minute`")
                 switch unit {
                 case "second": definition.settings.requestsPerSecond = Double(amount)
                 case "minute": definition.settings.requestsPerSecond = Double(amount) / 60
-                default: throw ScriptError("unknown unit `\(unit)`", at: locate(previous), suggestion: suggestion(for: unit, among: ["second", "minute"]))
+                default:
+                    throw ScriptError(
+                        "unknown unit `\(unit)`", at: locate(previous),
+                        suggestion: suggestion(for: unit, among: ["second", "minute"]))
                 }
                 if amount < 1 { throw ScriptError("the rate must be at least 1", at: location) }
             case "pages":
-                guard isIdentifier("max") else { throw ScriptError("write the page limit as `pages max 50`", at: locate(current)) }
+                guard isIdentifier("max") else {
+                    throw ScriptError("write the page limit as `pages max 50`", at: locate(current))
+                }
                 advance()
                 definition.settings.pageLimit = try number("the page limit")
                 if definition.settings.pageLimit < 1 || definition.settings.pageLimit > ScraperChecker.hardPageLimit {
-                    throw ScriptError("the page limit must be between 1 and \(ScraperChecker.hardPageLimit)", at: location)
+                    throw ScriptError(
+                        "the page limit must be between 1 and \(ScraperChecker.hardPageLimit)", at: location)
                 }
             case "expired":
-                guard isIdentifier("if") else { throw ScriptError("write `expired if CONDITION`, e.g. expired if url \"/login\"", at: locate(current)) }
+                guard isIdentifier("if") else {
+                    throw ScriptError(
+                        "write `expired if CONDITION`, e.g. expired if url \"/login\"", at: locate(current))
+                }
                 advance()
                 definition.expired = try expression()
             case "unavailable":
                 guard isIdentifier("if") else {
-                    throw ScriptError("write `unavailable if CONDITION`, e.g. unavailable if text \"down for maintenance\"", at: locate(current))
+                    throw ScriptError(
+                        "write `unavailable if CONDITION`, e.g. unavailable if text \"down for maintenance\"",
+                        at: locate(current))
                 }
                 advance()
                 definition.unavailable.append(try expression())
@@ -258,7 +338,9 @@ struct Parser {
                 while more {
                     let name = try literalString("the name of a field whose values are one-time or session values")
                     guard !name.isEmpty, !name.contains(where: { $0.isWhitespace }) else {
-                        throw ScriptError("a sensitive name is a field, parameter, header or cookie name, without spaces", at: locate(previous))
+                        throw ScriptError(
+                            "a sensitive name is a field, parameter, header or cookie name, without spaces",
+                            at: locate(previous))
                     }
                     definition.settings.sensitiveNames.append(name)
                     more = isSymbol(",")
@@ -270,20 +352,26 @@ struct Parser {
                 if let kind = DocumentKind(blockName: word) {
                     definition.documents.append(DocumentBlock(kind: kind, body: try block(), location: location))
                 } else {
-                    throw ScriptError("unknown declaration `\(word)`", at: location,
-                                      suggestion: suggestion(for: word, among: ScraperParser.topLevelWords))
+                    throw ScriptError(
+                        "unknown declaration `\(word)`", at: location,
+                        suggestion: suggestion(for: word, among: ScraperParser.topLevelWords))
                 }
             }
         }
         if definition.portal.isEmpty {
-            throw ScriptError("the definition must name what it reads: `portal ID \"Title\"` (e.g. portal sandbox-html-portal \"Sandbox HTML Portal\"), `mailbox ID` or `sftp ID`",
-                              at: SourceLocation(file: file, line: 1, column: 1))
+            throw ScriptError(
+                "the definition must name what it reads: `portal ID \"Title\"` (e.g. portal sandbox-html-portal \"Sandbox HTML Portal\"), `mailbox ID` or `sftp ID`",
+                at: SourceLocation(file: file, line: 1, column: 1))
         }
         if definition.origins.isEmpty {
-            let example = ["portal": "origin main \"https://portal.example.com\"", "mailbox": "origin \"imaps://imap.example.com\"",
-                           "sftp": "origin \"sftp://sftp.example.com\""][definition.source.rawValue]!
-            throw ScriptError("the definition must declare an origin: `\(example)`",
-                              at: SourceLocation(file: file, line: 1, column: 1))
+            let example = [
+                "portal": "origin main \"https://portal.example.com\"",
+                "mailbox": "origin \"imaps://imap.example.com\"",
+                "sftp": "origin \"sftp://sftp.example.com\"",
+            ][definition.source.rawValue]!
+            throw ScriptError(
+                "the definition must declare an origin: `\(example)`",
+                at: SourceLocation(file: file, line: 1, column: 1))
         }
         return definition
     }
@@ -307,7 +395,8 @@ struct Parser {
     mutating func statement() throws(ScriptError) -> Statement {
         let location = locate(current)
         guard let word = identifierValue else {
-            throw ScriptError("expected a step (get, post, let, expect, download, ...), found \(describe(current))", at: location)
+            throw ScriptError(
+                "expected a step (get, post, let, expect, download, ...), found \(describe(current))", at: location)
         }
         advance()
         let kind: StatementKind
@@ -316,12 +405,21 @@ struct Parser {
             kind = .request(try request(RequestSpec.Method(rawValue: word)!))
         case "download":
             var method = RequestSpec.Method.get
-            if isIdentifier("post") { method = .post; advance() } else if isIdentifier("get") { advance() }
+            if isIdentifier("post") {
+                method = .post
+                advance()
+            } else if isIdentifier("get") {
+                advance()
+            }
             var spec = try request(method)
             var download = DownloadSpec(kind: .other, name: nil, metadata: [])
             var sawKind = false
-            while let option = identifierValue, option == "kind" || option == "name" || DownloadSpec.metadataFields.contains(option) || option == "expect"
-                    || option == "query" || option == "headers" || option == "form" || option == "json" || option == "body" || option == "via" {
+            while let option = identifierValue,
+                option == "kind" || option == "name" || DownloadSpec.metadataFields.contains(option)
+                    || option == "expect"
+                    || option == "query" || option == "headers" || option == "form" || option == "json"
+                    || option == "body" || option == "via"
+            {
                 if option == "expect" {
                     download.expectedType = try expectedType()
                 } else if option == "kind" {
@@ -329,8 +427,9 @@ struct Parser {
                     let kindLocation = locate(current)
                     let name = try identifier("a document kind")
                     guard let value = DocumentKind(rawValue: name) else {
-                        throw ScriptError("unknown document kind `\(name)`", at: kindLocation,
-                                          suggestion: suggestion(for: name, among: DocumentKind.allCases.map(\.rawValue)))
+                        throw ScriptError(
+                            "unknown document kind `\(name)`", at: kindLocation,
+                            suggestion: suggestion(for: name, among: DocumentKind.allCases.map(\.rawValue)))
                     }
                     download.kind = value
                     sawKind = true
@@ -345,7 +444,9 @@ struct Parser {
                 }
             }
             guard sawKind else {
-                throw ScriptError("say what the download is: `kind remittance` (or invoice, purchase_order, statement, other)", at: location)
+                throw ScriptError(
+                    "say what the download is: `kind remittance` (or invoice, purchase_order, statement, other)",
+                    at: location)
             }
             kind = .download(spec, download)
         case "let", "cookie":
@@ -363,7 +464,9 @@ struct Parser {
             kind = .expect(condition, failure, message: try optionalMessage())
         case "fail":
             let failure = try failureClass()
-            guard isIdentifier("if") else { throw ScriptError("write `fail \(failure.rawValue) if CONDITION`", at: locate(current)) }
+            guard isIdentifier("if") else {
+                throw ScriptError("write `fail \(failure.rawValue) if CONDITION`", at: locate(current))
+            }
             advance()
             let condition = try expression()
             kind = .fail(failure, condition: condition, message: try optionalMessage())
@@ -381,7 +484,9 @@ struct Parser {
             let limit = try optionalLimit()
             kind = .whileLoop(condition, limit: limit, try block())
         case "pages":
-            guard isIdentifier("next") else { throw ScriptError("write `pages next LINK { ... }`", at: locate(current)) }
+            guard isIdentifier("next") else {
+                throw ScriptError("write `pages next LINK { ... }`", at: locate(current))
+            }
             advance()
             let next = try expression()
             let limit = try optionalLimit()
@@ -397,7 +502,8 @@ struct Parser {
                     continue
                 }
                 advance()
-                let value = try literalString("the text to look for in \(option == "subject" ? "the subject" : "the \(option) address")")
+                let value = try literalString(
+                    "the text to look for in \(option == "subject" ? "the subject" : "the \(option) address")")
                 try Parser.checkSearchText(value, option, optionLocation)
                 switch option {
                 case "from": query.from = value
@@ -421,21 +527,28 @@ struct Parser {
             let typeLocation = locate(current)
             let name = try identifier("`html` or `text`")
             guard name == "html" || name == "text" else {
-                throw ScriptError("a body is read as `html` (advice in a table) or `text`", at: typeLocation,
-                                  suggestion: suggestion(for: name, among: ["html", "text"]))
+                throw ScriptError(
+                    "a body is read as `html` (advice in a table) or `text`", at: typeLocation,
+                    suggestion: suggestion(for: name, among: ["html", "text"]))
             }
             kind = .body(BodyRule(type: name == "html" ? .html : .text))
         case "files":
-            guard isIdentifier("in") else { throw ScriptError("write `files in \"/outbound\" name \"*.csv\"`", at: locate(current)) }
+            guard isIdentifier("in") else {
+                throw ScriptError("write `files in \"/outbound\" name \"*.csv\"`", at: locate(current))
+            }
             advance()
-            var query = FileQuery(folder: try literalString("the remote folder"), namePattern: nil, dating: .modified, expectedType: nil)
+            var query = FileQuery(
+                folder: try literalString("the remote folder"), namePattern: nil, dating: .modified, expectedType: nil)
             while let option = identifierValue, ["name", "dated", "expect"].contains(option) {
                 if option == "name" {
                     advance()
                     query.namePattern = try literalString("a file name pattern (e.g. name \"REMIT_*.txt\")")
                 } else if option == "dated" {
                     advance()
-                    guard isIdentifier("by") else { throw ScriptError("write `dated by name \"yyyyMMdd\"` or `dated by modified`", at: locate(current)) }
+                    guard isIdentifier("by") else {
+                        throw ScriptError(
+                            "write `dated by name \"yyyyMMdd\"` or `dated by modified`", at: locate(current))
+                    }
                     advance()
                     if isIdentifier("modified") {
                         advance()
@@ -445,12 +558,15 @@ struct Parser {
                         let formatLocation = locate(current)
                         let format = try literalString("the date pattern in the name (e.g. \"yyyyMMdd\")")
                         guard FileNameDate.isUsable(format) else {
-                            throw ScriptError("a date pattern uses yyyy, MM and dd (and separators), e.g. \"yyyyMMdd\" or \"yyyy-MM-dd\"", at: formatLocation)
+                            throw ScriptError(
+                                "a date pattern uses yyyy, MM and dd (and separators), e.g. \"yyyyMMdd\" or \"yyyy-MM-dd\"",
+                                at: formatLocation)
                         }
                         query.dating = .name(format)
                     } else {
-                        throw ScriptError("write `dated by name \"yyyyMMdd\"` or `dated by modified`", at: locate(current),
-                                          suggestion: suggestion(for: identifierValue ?? "", among: ["name", "modified"]))
+                        throw ScriptError(
+                            "write `dated by name \"yyyyMMdd\"` or `dated by modified`", at: locate(current),
+                            suggestion: suggestion(for: identifierValue ?? "", among: ["name", "modified"]))
                     }
                 } else {
                     query.expectedType = try expectedType()
@@ -458,20 +574,28 @@ struct Parser {
             }
             kind = .files(query)
         case "expires":
-            guard isIdentifier("in") else { throw ScriptError("write `expires in SECONDS`, e.g. `expires in json \"expires_in\"`", at: locate(current)) }
+            guard isIdentifier("in") else {
+                throw ScriptError(
+                    "write `expires in SECONDS`, e.g. `expires in json \"expires_in\"`", at: locate(current))
+            }
             advance()
             kind = .expiresIn(try expression())
         case "wait":
             let seconds = try number("seconds to wait")
             let unit = try identifier("`seconds`")
-            guard unit == "seconds" || unit == "second" else { throw ScriptError("wait is counted in seconds", at: locate(previous), suggestion: "seconds") }
+            guard unit == "seconds" || unit == "second" else {
+                throw ScriptError("wait is counted in seconds", at: locate(previous), suggestion: "seconds")
+            }
             guard seconds <= 300 else { throw ScriptError("wait at most 300 seconds", at: location) }
             kind = .wait(seconds: seconds)
         default:
             if isSymbol("=") {
-                throw ScriptError("unknown step `\(word)`; bind a value with `let \(word) = ...`", at: location, suggestion: "let")
+                throw ScriptError(
+                    "unknown step `\(word)`; bind a value with `let \(word) = ...`", at: location, suggestion: "let")
             }
-            throw ScriptError("unknown step `\(word)`", at: location, suggestion: suggestion(for: word, among: ScraperParser.statementWords))
+            throw ScriptError(
+                "unknown step `\(word)`", at: location,
+                suggestion: suggestion(for: word, among: ScraperParser.statementWords))
         }
         return Statement(kind: kind, location: location)
     }
@@ -479,13 +603,16 @@ struct Parser {
     /// `expect type csv`.
     mutating func expectedType() throws(ScriptError) -> DownloadType {
         advance()
-        guard isIdentifier("type") else { throw ScriptError("write `expect type csv` (or x12, xlsx, json, html, pdf, xml, text)", at: locate(current)) }
+        guard isIdentifier("type") else {
+            throw ScriptError("write `expect type csv` (or x12, xlsx, json, html, pdf, xml, text)", at: locate(current))
+        }
         advance()
         let typeLocation = locate(current)
         let name = try identifier("a document type")
         guard let type = DownloadType(rawValue: name) else {
-            throw ScriptError("unknown document type `\(name)`", at: typeLocation,
-                              suggestion: suggestion(for: name, among: DownloadType.allCases.map(\.rawValue)))
+            throw ScriptError(
+                "unknown document type `\(name)`", at: typeLocation,
+                suggestion: suggestion(for: name, among: DownloadType.allCases.map(\.rawValue)))
         }
         return type
     }
@@ -494,7 +621,9 @@ struct Parser {
     static func checkSearchText(_ text: String, _ field: String, _ location: SourceLocation) throws(ScriptError) {
         guard !text.isEmpty else { throw ScriptError("`\(field)` needs some text to look for", at: location) }
         guard text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F && $0 != "\"" && $0 != "\\" }) else {
-            throw ScriptError("`\(field)` text is sent to the mail server's search: plain ASCII without quotes or backslashes", at: location)
+            throw ScriptError(
+                "`\(field)` text is sent to the mail server's search: plain ASCII without quotes or backslashes",
+                at: location)
         }
     }
 
@@ -509,7 +638,8 @@ struct Parser {
                 advance()
                 try enter()
                 defer { nesting -= 1 }
-                otherwise = Block(statements: [Statement(kind: try conditional(), location: location)], location: location)
+                otherwise = Block(
+                    statements: [Statement(kind: try conditional(), location: location)], location: location)
             } else {
                 otherwise = try block()
             }
@@ -537,9 +667,13 @@ struct Parser {
     mutating func failureClass() throws(ScriptError) -> FailureClass {
         let location = locate(current)
         let name = try identifier("a failure class (auth_failed, account_locked, ...)")
-        let writable: [FailureClass] = [.authFailed, .accountLocked, .mfaRequired, .portalUnavailable, .layoutChanged, .rateLimited]
+        let writable: [FailureClass] = [
+            .authFailed, .accountLocked, .mfaRequired, .portalUnavailable, .layoutChanged, .rateLimited,
+        ]
         guard let value = FailureClass(rawValue: name), writable.contains(value) else {
-            throw ScriptError("unknown failure class `\(name)`", at: location, suggestion: suggestion(for: name, among: writable.map(\.rawValue)))
+            throw ScriptError(
+                "unknown failure class `\(name)`", at: location,
+                suggestion: suggestion(for: name, among: writable.map(\.rawValue)))
         }
         return value
     }
@@ -560,7 +694,9 @@ struct Parser {
         case "query": spec.query += try map()
         case "headers": spec.headers += try map()
         case "form", "json", "body":
-            guard allowBody else { throw ScriptError("a GET request has no body; use `post` to send \(option)", at: location) }
+            guard allowBody else {
+                throw ScriptError("a GET request has no body; use `post` to send \(option)", at: location)
+            }
             guard spec.body == nil else { throw ScriptError("a request has one body", at: location) }
             if option == "form" {
                 spec.body = .form(try map())
@@ -569,7 +705,10 @@ struct Parser {
             } else {
                 let value = try expression()
                 var type: Expression?
-                if isIdentifier("type") { advance(); type = try expression() }
+                if isIdentifier("type") {
+                    advance()
+                    type = try expression()
+                }
                 spec.body = .raw(value, contentType: type)
             }
         default: break
@@ -579,22 +718,32 @@ struct Parser {
     /// `{ key: value, "other key": value }` (commas or line breaks between entries).
     mutating func map() throws(ScriptError) -> [(String, Expression)] {
         try expectSymbol("{", "to open the fields")
-        return try entries(key: "field name", plural: "fields") { parser throws(ScriptError) in try parser.expression() }
+        return try entries(key: "field name", plural: "fields") { parser throws(ScriptError) in try parser.expression()
+        }
     }
 
     /// The entries of a `{ key: value, "other key": value }` whose `{` is read, through its `}`:
     /// a key is a name or a string, entries are parted by commas or line breaks. `key` and
     /// `plural` name them in errors ("field name" and "fields" in a map, "key" and "keys" in JSON).
-    mutating func entries<Value>(key noun: String, plural: String,
-                                 _ value: (inout Self) throws(ScriptError) -> Value) throws(ScriptError) -> [(String, Value)] {
+    mutating func entries<Value>(
+        key noun: String, plural: String,
+        _ value: (inout Self) throws(ScriptError) -> Value
+    ) throws(ScriptError) -> [(String, Value)] {
         var entries: [(String, Value)] = []
         while !isSymbol("}") {
             let key: String
-            if case .string = current.kind { key = try literalString("a \(noun)") } else { key = try identifier("a \(noun)") }
+            if case .string = current.kind {
+                key = try literalString("a \(noun)")
+            } else {
+                key = try identifier("a \(noun)")
+            }
             try expectSymbol(":", "after the \(noun) `\(key)`")
             entries.append((key, try value(&self)))
-            if isSymbol(",") { advance() } else if !isSymbol("}") && !current.afterNewline {
-                throw ScriptError("expected `,` or a new line between \(plural), found \(describe(current))", at: locate(current))
+            if isSymbol(",") {
+                advance()
+            } else if !isSymbol("}") && !current.afterNewline {
+                throw ScriptError(
+                    "expected `,` or a new line between \(plural), found \(describe(current))", at: locate(current))
             }
         }
         advance()
@@ -607,7 +756,9 @@ struct Parser {
         var items: [Item] = []
         while !isSymbol("]") {
             items.append(try item(&self))
-            if isSymbol(",") { advance() } else if !isSymbol("]") {
+            if isSymbol(",") {
+                advance()
+            } else if !isSymbol("]") {
                 throw ScriptError("expected `,` or `]`, found \(describe(current))", at: locate(current))
             }
         }
@@ -620,7 +771,8 @@ struct Parser {
         defer { nesting -= 1 }
         if isSymbol("{") {
             advance()
-            return .object(try entries(key: "key", plural: "keys") { parser throws(ScriptError) in try parser.jsonTemplate() })
+            return .object(
+                try entries(key: "key", plural: "keys") { parser throws(ScriptError) in try parser.jsonTemplate() })
         }
         if isSymbol("[") {
             advance()
@@ -633,9 +785,12 @@ struct Parser {
 
     func make(_ kind: ExpressionKind, _ start: Token) throws(ScriptError) -> Expression {
         let end = max(Int(start.start), Int(previous.end))
-        let expression = Expression(kind, source: source, line: Int(start.line), column: Int(start.column), range: Int(start.start)..<end)
+        let expression = Expression(
+            kind, source: source, line: Int(start.line), column: Int(start.column), range: Int(start.start)..<end)
         guard expression.depth <= ScraperParser.maximumExpressionDepth else {
-            throw ScriptError("this expression is more than \(ScraperParser.maximumExpressionDepth) levels deep; split it with `let`", at: locate(start))
+            throw ScriptError(
+                "this expression is more than \(ScraperParser.maximumExpressionDepth) levels deep; split it with `let`",
+                at: locate(start))
         }
         return expression
     }
@@ -643,13 +798,17 @@ struct Parser {
     mutating func expression() throws(ScriptError) -> Expression {
         try enter()
         defer { nesting -= 1 }
-        return try leftAssociative(.or, joinedBy: { $0.isIdentifier("or") }) { parser throws(ScriptError) in try parser.andExpression() }
+        return try leftAssociative(.or, joinedBy: { $0.isIdentifier("or") }) { parser throws(ScriptError) in
+            try parser.andExpression()
+        }
     }
 
     /// `operand (operator operand)*`, grouped from the left: `a or b or c` is `(a or b) or c`.
     /// Each level of the grammar that joins its operands with one operator parses this way.
-    mutating func leftAssociative(_ binary: BinaryOperator, joinedBy isOperator: (Self) -> Bool,
-                                  _ operand: (inout Self) throws(ScriptError) -> Expression) throws(ScriptError) -> Expression {
+    mutating func leftAssociative(
+        _ binary: BinaryOperator, joinedBy isOperator: (Self) -> Bool,
+        _ operand: (inout Self) throws(ScriptError) -> Expression
+    ) throws(ScriptError) -> Expression {
         let start = current
         var left = try operand(&self)
         while isOperator(self) {
@@ -661,7 +820,9 @@ struct Parser {
     }
 
     mutating func andExpression() throws(ScriptError) -> Expression {
-        try leftAssociative(.and, joinedBy: { $0.isIdentifier("and") }) { parser throws(ScriptError) in try parser.notExpression() }
+        try leftAssociative(.and, joinedBy: { $0.isIdentifier("and") }) { parser throws(ScriptError) in
+            try parser.notExpression()
+        }
     }
 
     mutating func notExpression() throws(ScriptError) -> Expression {
@@ -691,7 +852,8 @@ struct Parser {
     }
 
     mutating func sum() throws(ScriptError) -> Expression {
-        try leftAssociative(.plus, joinedBy: { $0.isSymbol("+") }) { parser throws(ScriptError) in try parser.filtered() }
+        try leftAssociative(.plus, joinedBy: { $0.isSymbol("+") }) { parser throws(ScriptError) in try parser.filtered()
+        }
     }
 
     mutating func filtered() throws(ScriptError) -> Expression {
@@ -725,7 +887,9 @@ struct Parser {
         var arguments: [Expression] = []
         while !isSymbol(")") {
             arguments.append(try expression())
-            if isSymbol(",") { advance() } else if !isSymbol(")") {
+            if isSymbol(",") {
+                advance()
+            } else if !isSymbol(")") {
                 throw ScriptError("expected `,` or `)`, found \(describe(current))", at: locate(current))
             }
         }
@@ -734,7 +898,9 @@ struct Parser {
     }
 
     /// Functions that may be written without parentheses before one literal: `text "Invalid"`.
-    static let literalCallable: Set<String> = ["text", "url", "element", "status", "xpath", "regex", "json", "header", "cookie", "ask", "date"]
+    static let literalCallable: Set<String> = [
+        "text", "url", "element", "status", "xpath", "regex", "json", "header", "cookie", "ask", "date",
+    ]
 
     mutating func primary() throws(ScriptError) -> Expression {
         let start = current
@@ -750,7 +916,8 @@ struct Parser {
                     var sub = Parser(tokens: try lexer.tokens(), source: source, nesting: nesting)
                     let value = try sub.expression()
                     guard sub.current.kind == .end else {
-                        throw ScriptError("unexpected \(sub.describe(sub.current)) inside ${...}", at: sub.locate(sub.current))
+                        throw ScriptError(
+                            "unexpected \(sub.describe(sub.current)) inside ${...}", at: sub.locate(sub.current))
                     }
                     result.append(.interpolation(value))
                 }

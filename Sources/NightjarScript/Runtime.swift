@@ -1,6 +1,6 @@
+import Foundation
 public import NightjarCore
 public import NightjarHTTP
-import Foundation
 import NightjarMarkup
 import Synchronization
 
@@ -27,9 +27,11 @@ public struct ScriptCredential: Sendable {
     /// The credential says `allow-http`: its values may go to its plain `http://` origins.
     public let allowsPlainHTTP: Bool
 
-    public init(client: String, portal: String, label: String? = nil, fields: [String: String], allowedOrigins: [String],
-                totp: (@Sendable (UInt64) -> String)? = nil, totpPeriod: Int = 30, usernameIsSecret: Bool = false,
-                allowsPlainHTTP: Bool = false) {
+    public init(
+        client: String, portal: String, label: String? = nil, fields: [String: String], allowedOrigins: [String],
+        totp: (@Sendable (UInt64) -> String)? = nil, totpPeriod: Int = 30, usernameIsSecret: Bool = false,
+        allowsPlainHTTP: Bool = false
+    ) {
         self.allowsPlainHTTP = allowsPlainHTTP
         self.client = client
         self.portal = portal
@@ -93,11 +95,15 @@ public final class TOTPCodeSource: Sendable {
 
     /// A source on the system clock.
     public convenience init() {
-        self.init(now: { Date().timeIntervalSince1970 }, sleep: { try await Task.sleep(for: .milliseconds(Int($0 * 1000))) })
+        self.init(
+            now: { Date().timeIntervalSince1970 }, sleep: { try await Task.sleep(for: .milliseconds(Int($0 * 1000))) })
     }
 
     /// A source on a given clock (tests).
-    public init(now: @escaping @Sendable () -> Double, sleep: @escaping @Sendable (Double) async throws -> Void, store: (any TOTPUseStore)? = nil) {
+    public init(
+        now: @escaping @Sendable () -> Double, sleep: @escaping @Sendable (Double) async throws -> Void,
+        store: (any TOTPUseStore)? = nil
+    ) {
         self.now = now
         self.sleep = sleep
         self.store = store
@@ -105,7 +111,9 @@ public final class TOTPCodeSource: Sendable {
 
     /// A source on the system clock that also remembers codes in `store`.
     public convenience init(store: any TOTPUseStore) {
-        self.init(now: { Date().timeIntervalSince1970 }, sleep: { try await Task.sleep(for: .milliseconds(Int($0 * 1000))) }, store: store)
+        self.init(
+            now: { Date().timeIntervalSince1970 }, sleep: { try await Task.sleep(for: .milliseconds(Int($0 * 1000))) },
+            store: store)
     }
 
     /// The process-wide source.
@@ -125,7 +133,8 @@ public final class TOTPCodeSource: Sendable {
         let time = now()
         let counter = UInt64(time / period)
         let left = Double(counter + 1) * period - time
-        let used = lastCounter.withLock { $0[credential.name].map { $0 >= counter } ?? false }
+        let used =
+            lastCounter.withLock { $0[credential.name].map { $0 >= counter } ?? false }
             || (store?.lastCounter(credential: credential.name)).map { $0 >= counter } ?? false
         return left < TOTPCodeSource.minimumSecondsLeft || used ? left + 0.05 : 0
     }
@@ -167,7 +176,9 @@ public struct DownloadRecord: Sendable, Codable, Equatable {
     /// `date`, `amount`, `payer`, `reference`, `currency`, `size` as captured from the page.
     public let metadata: [String: String]
 
-    public init(kind: DocumentKind, fileName: String, path: String, size: Int, sha256: String, metadata: [String: String]) {
+    public init(
+        kind: DocumentKind, fileName: String, path: String, size: Int, sha256: String, metadata: [String: String]
+    ) {
         self.kind = kind
         self.fileName = fileName
         self.path = path
@@ -180,7 +191,9 @@ public struct DownloadRecord: Sendable, Codable, Equatable {
     /// and with its `size` when the listing gives one. None without a reference: a listing that
     /// says too little is downloaded again rather than guessed.
     public static func listingKeys(kind: DocumentKind, metadata: [String: String]) -> [String] {
-        guard let reference = metadata["reference"]?.trimmingCharacters(in: .whitespaces), !reference.isEmpty else { return [] }
+        guard let reference = metadata["reference"]?.trimmingCharacters(in: .whitespaces), !reference.isEmpty else {
+            return []
+        }
         var keys: [String] = []
         if let date = metadata["date"], !date.isEmpty { keys.append("\(kind.rawValue)|\(reference)|date \(date)") }
         if let size = metadata["size"], !size.isEmpty { keys.append("\(kind.rawValue)|\(reference)|size \(size)") }
@@ -199,7 +212,10 @@ public struct ScraperFailure: NightjarError {
     public let page: [UInt8]?
     public let pageURL: String?
 
-    public init(_ failureClass: FailureClass, _ problem: String, location: SourceLocation?, step: String = "", page: [UInt8]? = nil, pageURL: String? = nil) {
+    public init(
+        _ failureClass: FailureClass, _ problem: String, location: SourceLocation?, step: String = "",
+        page: [UInt8]? = nil, pageURL: String? = nil
+    ) {
         self.failureClass = failureClass
         self.problem = problem
         self.location = location
@@ -252,8 +268,10 @@ public struct ScraperRunOptions: Sendable {
     /// the listing names this way is not made again.
     public var alreadyFetched: Set<String>
 
-    public init(range: DateRange, kinds: [DocumentKind] = [.remittance], originOverrides: [String: String] = [:],
-                downloadDirectory: String, dryRun: Bool = false, alreadyFetched: Set<String> = []) {
+    public init(
+        range: DateRange, kinds: [DocumentKind] = [.remittance], originOverrides: [String: String] = [:],
+        downloadDirectory: String, dryRun: Bool = false, alreadyFetched: Set<String> = []
+    ) {
         self.range = range
         self.kinds = kinds
         self.originOverrides = originOverrides

@@ -1,5 +1,5 @@
-public import NightjarCore
 import Foundation
+public import NightjarCore
 
 /// A recorded run of a mailbox or SFTP source, for `nightjar scraper test`: the range and the
 /// documents a replay must produce. What the server held lives beside it, in the folder `data`
@@ -22,7 +22,10 @@ public struct SourceCassette: RecordedCassette {
         case recordedAt = "recorded_at"
     }
 
-    public init(source: SourceKind, portal: String, range: DateRange, kinds: [DocumentKind], data: String, downloads: [DownloadRecord]) {
+    public init(
+        source: SourceKind, portal: String, range: DateRange, kinds: [DocumentKind], data: String,
+        downloads: [DownloadRecord]
+    ) {
         self.source = source
         self.portal = portal
         recordedAt = Logger.timestamp()
@@ -30,7 +33,10 @@ public struct SourceCassette: RecordedCassette {
         to = range.to
         self.kinds = kinds
         self.data = data
-        self.downloads = downloads.map { Cassette.ExpectedDownload(kind: $0.kind, fileName: $0.fileName, size: $0.size, sha256: $0.sha256, metadata: $0.metadata) }
+        self.downloads = downloads.map {
+            Cassette.ExpectedDownload(
+                kind: $0.kind, fileName: $0.fileName, size: $0.size, sha256: $0.sha256, metadata: $0.metadata)
+        }
     }
 
     /// Whether these bytes are a source cassette (rather than a portal's).
@@ -41,13 +47,18 @@ public struct SourceCassette: RecordedCassette {
     /// How a replay's outcome differs from the recording (empty when it still behaves).
     public func problems(with outcome: ScraperOutcome) -> [String] {
         var problems: [String] = []
-        if let failure = outcome.failure { problems.append("the run stopped: \(failure.location?.description ?? "?"): \(failure.message)") }
+        if let failure = outcome.failure {
+            problems.append("the run stopped: \(failure.location?.description ?? "?"): \(failure.message)")
+        }
         let produced = outcome.downloads.map {
-            Cassette.ExpectedDownload(kind: $0.kind, fileName: $0.fileName, size: $0.size, sha256: $0.sha256, metadata: $0.metadata)
+            Cassette.ExpectedDownload(
+                kind: $0.kind, fileName: $0.fileName, size: $0.size, sha256: $0.sha256, metadata: $0.metadata)
         }
         for expected in downloads where !produced.contains(expected) {
             if let same = produced.first(where: { $0.sha256 == expected.sha256 }) {
-                problems.append("\(expected.fileName): now saved as \(same.fileName) with \(same.metadata.sorted { $0.key < $1.key }) (was \(expected.metadata.sorted { $0.key < $1.key }))")
+                problems.append(
+                    "\(expected.fileName): now saved as \(same.fileName) with \(same.metadata.sorted { $0.key < $1.key }) (was \(expected.metadata.sorted { $0.key < $1.key }))"
+                )
             } else {
                 problems.append("no longer downloaded: \(expected.fileName) (\(expected.sha256.prefix(12))...)")
             }

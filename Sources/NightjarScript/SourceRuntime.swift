@@ -1,9 +1,9 @@
+public import Foundation
 public import NightjarCore
-public import NightjarHTTP
 import NightjarCrypto
 import NightjarDocuments
+public import NightjarHTTP
 import NightjarMarkup
-public import Foundation
 
 /// What a mailbox or SFTP reader remembers between nights, so that a message or file is read
 /// once however often the night runs (the workspace database implements it).
@@ -23,14 +23,20 @@ public actor TransientSourceMemory: SourceMemory {
 
     public init() {}
 
-    public func wasRead(client: String, source: String, key: String) -> SourceItemRecord? { items["\(client)/\(source)/\(key)"] }
-
-    public func wasRead(client: String, source: String, identity: String) -> SourceItemRecord? {
-        items.first { $0.key.hasPrefix("\(client)/\(source)/") && $0.value.identity == identity && $0.value.status != "duplicate" }?.value
+    public func wasRead(client: String, source: String, key: String) -> SourceItemRecord? {
+        items["\(client)/\(source)/\(key)"]
     }
 
-    public func record(client: String, source: String, key: String, identity: String?, status: String, message: String?) {
-        items["\(client)/\(source)/\(key)"] = SourceItemRecord(key: key, identity: identity, status: status, readAt: Logger.timestamp())
+    public func wasRead(client: String, source: String, identity: String) -> SourceItemRecord? {
+        items.first {
+            $0.key.hasPrefix("\(client)/\(source)/") && $0.value.identity == identity && $0.value.status != "duplicate"
+        }?.value
+    }
+
+    public func record(client: String, source: String, key: String, identity: String?, status: String, message: String?)
+    {
+        items["\(client)/\(source)/\(key)"] = SourceItemRecord(
+            key: key, identity: identity, status: status, readAt: Logger.timestamp())
     }
 }
 
@@ -53,7 +59,8 @@ public struct SourceItemRecord: Sendable, Equatable {
 public enum NamePattern {
     public static func matches(_ pattern: String?, _ name: String) -> Bool {
         guard let pattern else { return true }
-        return Glob.matches(pattern: Array(pattern.lowercased().unicodeScalars), Array(name.lowercased().unicodeScalars))
+        return Glob.matches(
+            pattern: Array(pattern.lowercased().unicodeScalars), Array(name.lowercased().unicodeScalars))
     }
 }
 
@@ -83,7 +90,8 @@ public enum FileNameDate {
         guard width > 0, characters.count >= width else { return nil }
         for start in 0...(characters.count - width) {
             let piece = String(characters[start..<(start + width)])
-            guard zip(piece, format).allSatisfy({ "yMd".contains($0.1) ? $0.0.isASCII && $0.0.isNumber : $0.0 == $0.1 }) else { continue }
+            guard zip(piece, format).allSatisfy({ "yMd".contains($0.1) ? $0.0.isASCII && $0.0.isNumber : $0.0 == $0.1 })
+            else { continue }
             // Digits must not continue on either side (20261103 inside 120261103 is not a date).
             if start > 0, characters[start - 1].isNumber { continue }
             if start + width < characters.count, characters[start + width].isNumber { continue }
@@ -112,15 +120,16 @@ public enum DocumentCheck {
     /// says, or nil when they are: the one rule of which formats fit which type, for portal
     /// downloads and source documents alike.
     static func typeMismatch(_ bytes: [UInt8], detected: DocumentFormat, expected: DownloadType) -> String? {
-        let fits: Bool = switch expected {
-        case .x12: { if case .x12 = detected { true } else { false } }()
-        case .xlsx: detected == .xlsx
-        case .pdf: detected == .pdf
-        case .json: detected == .json
-        case .html: detected == .html
-        case .xml: detected == .text && bytes.starts(with: Array("<?xml".utf8)) || detected == .html
-        case .csv, .text: detected == .text
-        }
+        let fits: Bool =
+            switch expected {
+            case .x12: { if case .x12 = detected { true } else { false } }()
+            case .xlsx: detected == .xlsx
+            case .pdf: detected == .pdf
+            case .json: detected == .json
+            case .html: detected == .html
+            case .xml: detected == .text && bytes.starts(with: Array("<?xml".utf8)) || detected == .html
+            case .csv, .text: detected == .text
+            }
         return fits ? nil : "`expect type \(expected.rawValue)`, but it is \(detected.description)"
     }
 }
@@ -133,7 +142,9 @@ public struct StagingFolder: Sendable {
     public init(path: String) { self.path = path }
 
     /// Writes `bytes` under (a sanitised) `name` and describes the file for the inbox.
-    public func save(_ bytes: [UInt8], name: String, kind: DocumentKind, metadata: [String: String]) throws -> DownloadRecord {
+    public func save(_ bytes: [UInt8], name: String, kind: DocumentKind, metadata: [String: String]) throws
+        -> DownloadRecord
+    {
         // Only the staging folder itself is made private: its parent may be shared (the temporary directory).
         try SecureFile.createPrivateDirectory(path)
         let clean = HTTPSession.sanitise(name)
@@ -141,14 +152,18 @@ public struct StagingFolder: Sendable {
         var target = path + "/" + clean
         var counter = 1
         while FileManager.default.fileExists(atPath: target) {
-            if let data = FileManager.default.contents(atPath: target), SHA256.hash(Array(data)).hexString == sha { break }
+            if let data = FileManager.default.contents(atPath: target), SHA256.hash(Array(data)).hexString == sha {
+                break
+            }
             counter += 1
-            let base = (clean as NSString).deletingPathExtension, ext = (clean as NSString).pathExtension
+            let base = (clean as NSString).deletingPathExtension
+            let ext = (clean as NSString).pathExtension
             target = path + "/" + base + "-\(counter)" + (ext.isEmpty ? "" : "." + ext)
         }
         try SecureFile.writeAtomically(bytes, to: target, mode: 0o600)
-        return DownloadRecord(kind: kind, fileName: (target as NSString).lastPathComponent, path: target, size: bytes.count, sha256: sha,
-                              metadata: metadata)
+        return DownloadRecord(
+            kind: kind, fileName: (target as NSString).lastPathComponent, path: target, size: bytes.count, sha256: sha,
+            metadata: metadata)
     }
 }
 
@@ -167,8 +182,11 @@ public struct SourceRunOptions: Sendable {
     /// Read only: no memory written, no flag or move (`scraper try`, `scraper record`).
     public var readOnly: Bool
 
-    public init(range: DateRange, kinds: [DocumentKind] = [.remittance], originOverride: String? = nil, downloadDirectory: String,
-                timeZone: TimeZone = .gmt, tls: TLSSettings = TLSSettings(), readOnly: Bool = false) {
+    public init(
+        range: DateRange, kinds: [DocumentKind] = [.remittance], originOverride: String? = nil,
+        downloadDirectory: String,
+        timeZone: TimeZone = .gmt, tls: TLSSettings = TLSSettings(), readOnly: Bool = false
+    ) {
         self.range = range
         self.kinds = kinds
         self.originOverride = originOverride
@@ -189,8 +207,10 @@ extension ScriptCredential {
     /// The value of a vault field, or a `login_refused`-free failure naming the missing field.
     public func requiredField(_ name: String, for definition: ScraperDefinition) throws -> String {
         guard let value = fields[name], !value.isEmpty else {
-            throw ScraperFailure(.authFailed, "the credential \(self.name) has no `\(name)` field, which `sign in \(definition.signInMethod.rawValue)` needs (nightjar vault edit \(self.name) --field \(name))",
-                                 location: definition.sourceSettings.signInLocation)
+            throw ScraperFailure(
+                .authFailed,
+                "the credential \(self.name) has no `\(name)` field, which `sign in \(definition.signInMethod.rawValue)` needs (nightjar vault edit \(self.name) --field \(name))",
+                location: definition.sourceSettings.signInLocation)
         }
         return value
     }
@@ -201,7 +221,9 @@ extension ScriptCredential {
 
 /// `scheme://host:port` for the schemes sources use, default ports filled in.
 public enum SourceOrigin {
-    public static let defaultPorts = ["https": 443, "http": 80, "imaps": 993, "imap": 143, "sftp": 22, "smtps": 465, "smtp": 587]
+    public static let defaultPorts = [
+        "https": 443, "http": 80, "imaps": 993, "imap": 143, "sftp": 22, "smtps": 465, "smtp": 587,
+    ]
 
     /// The canonical origin of a URL: lower-cased scheme and host, the port spelled out.
     public static func canonical(_ url: String) -> String {

@@ -345,7 +345,9 @@ public final class Expression: Sendable {
     /// An expression made by the program rather than read from a file.
     public convenience init(_ kind: ExpressionKind, location: SourceLocation, text: String) {
         let source = SourceText(text, file: location.file ?? "<definition>")
-        self.init(kind, source: source, line: location.line ?? 1, column: location.column ?? 1, range: 0..<source.scalars.count)
+        self.init(
+            kind, source: source, line: location.line ?? 1, column: location.column ?? 1,
+            range: 0..<source.scalars.count)
     }
 
     public var location: SourceLocation { SourceLocation(file: source.file, line: Int(line), column: Int(column)) }
@@ -415,15 +417,19 @@ public enum FailureClass: String, Sendable, CaseIterable, Codable {
     /// What the operator should do.
     public var advice: String {
         switch self {
-        case .authFailed: "the portal refused the login: check the credential (`nightjar vault show`) and rotate it if it changed; not retried tonight"
+        case .authFailed:
+            "the portal refused the login: check the credential (`nightjar vault show`) and rotate it if it changed; not retried tonight"
         case .accountLocked: "the portal says the account is locked: the client must have it unlocked; not retried"
         case .mfaRequired: "a person must type a one-time code: run `nightjar scraper try --interactive` in the morning"
         case .portalUnavailable: "the portal was down or failing; a later run will try again"
         case .layoutChanged: "the portal's pages changed: compare the saved page and the HAR with the definition"
         case .rateLimited: "the portal asked us to slow down; a later run will try again"
-        case .originRefused: "the definition tried to send a vault value to an origin it may not reach; fix the definition or the credential's --origin list"
-        case .loginRefused: "a login for this credential already failed (or was cut off) in the last 12 hours; Nightjar will not risk a lock-out"
-        case .hostKeyChanged: "the server's host key is not the one pinned in the credential: confirm the new key with the server's owner out of band, then update the credential's known_hosts field (`nightjar vault edit ... --field known_hosts`); nothing was sent"
+        case .originRefused:
+            "the definition tried to send a vault value to an origin it may not reach; fix the definition or the credential's --origin list"
+        case .loginRefused:
+            "a login for this credential already failed (or was cut off) in the last 12 hours; Nightjar will not risk a lock-out"
+        case .hostKeyChanged:
+            "the server's host key is not the one pinned in the credential: confirm the new key with the server's owner out of band, then update the credential's known_hosts field (`nightjar vault edit ... --field known_hosts`); nothing was sent"
         }
     }
 }

@@ -25,8 +25,10 @@ public struct RequestError: NightjarError, Equatable {
 /// be UTF-8 and hold no NUL or other control character (form fields may hold tabs and line breaks).
 public enum PercentEncoding {
     /// Decodes `text`; with `plusIsSpace`, `+` is a space (form and query encoding).
-    public static func decode(_ text: some Collection<UInt8>, plusIsSpace: Bool, allowLineBreaks: Bool = false,
-                              what: String = "a value") throws(RequestError) -> String {
+    public static func decode(
+        _ text: some Collection<UInt8>, plusIsSpace: Bool, allowLineBreaks: Bool = false,
+        what: String = "a value"
+    ) throws(RequestError) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.count)
         var index = text.startIndex
@@ -60,8 +62,9 @@ public enum PercentEncoding {
         let digits = Array("0123456789ABCDEF".utf8)
         for byte in text.utf8 {
             switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
                 out.unicodeScalars.append("%")
@@ -95,29 +98,41 @@ public struct FormFields: Sendable, Equatable {
     public func values(_ name: String) -> [String] { pairs.filter { $0.name == name }.map(\.value) }
 
     /// Parses `a=1&b=two+words&c=%2B`; a malformed escape is an error, never a guess.
-    public static func parse(urlEncoded bytes: some Collection<UInt8>, maximumFields: Int = 200) throws(RequestError) -> FormFields {
+    public static func parse(urlEncoded bytes: some Collection<UInt8>, maximumFields: Int = 200) throws(RequestError)
+        -> FormFields
+    {
         var pairs: [(name: String, value: String)] = []
         for part in bytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             guard pairs.count < maximumFields else {
-                throw RequestError(code: "request.too_many_fields", message: "more than \(maximumFields) form fields", status: 413)
+                throw RequestError(
+                    code: "request.too_many_fields", message: "more than \(maximumFields) form fields", status: 413)
             }
             let equals = part.firstIndex(of: UInt8(ascii: "="))
-            let name = try PercentEncoding.decode(part[..<(equals ?? part.endIndex)], plusIsSpace: true, what: "a field name")
-            let value = try equals.map { index throws(RequestError) in
-                try PercentEncoding.decode(part[part.index(after: index)...], plusIsSpace: true, allowLineBreaks: true, what: "field \(name)")
-            } ?? ""
+            let name = try PercentEncoding.decode(
+                part[..<(equals ?? part.endIndex)], plusIsSpace: true, what: "a field name")
+            let value =
+                try equals.map { index throws(RequestError) in
+                    try PercentEncoding.decode(
+                        part[part.index(after: index)...], plusIsSpace: true, allowLineBreaks: true,
+                        what: "field \(name)")
+                } ?? ""
             pairs.append((name, value))
         }
         return FormFields(pairs)
     }
 
     public static func == (lhs: FormFields, rhs: FormFields) -> Bool {
-        lhs.pairs.count == rhs.pairs.count && zip(lhs.pairs, rhs.pairs).allSatisfy { $0.name == $1.name && $0.value == $1.value }
+        lhs.pairs.count == rhs.pairs.count
+            && zip(lhs.pairs, rhs.pairs).allSatisfy { $0.name == $1.name && $0.value == $1.value }
     }
 
     /// The fields as a query string (`?a=1&b=2`), or "" when there are none.
     public var queryString: String {
-        pairs.isEmpty ? "" : "?" + pairs.map { PercentEncoding.encode($0.name) + "=" + PercentEncoding.encode($0.value) }.joined(separator: "&")
+        pairs.isEmpty
+            ? ""
+            : "?"
+                + pairs.map { PercentEncoding.encode($0.name) + "=" + PercentEncoding.encode($0.value) }.joined(
+                    separator: "&")
     }
 }
 
@@ -137,8 +152,11 @@ public struct SiteRequest: Sendable {
     /// Whether the connection is HTTPS.
     public let secure: Bool
 
-    public init(method: String, path: String, segments: [String]? = nil, query: FormFields = FormFields(), headers: [String: String] = [:],
-                body: [UInt8] = [], peerAddress: String = "127.0.0.1", secure: Bool = false) {
+    public init(
+        method: String, path: String, segments: [String]? = nil, query: FormFields = FormFields(),
+        headers: [String: String] = [:],
+        body: [UInt8] = [], peerAddress: String = "127.0.0.1", secure: Bool = false
+    ) {
         self.method = method
         self.path = path
         self.segments = segments ?? path.split(separator: "/").map(String.init)
@@ -157,7 +175,8 @@ public struct SiteRequest: Sendable {
         for part in (header("cookie") ?? "").split(separator: ";") {
             let pair = part.split(separator: "=", maxSplits: 1)
             guard pair.count == 2 else { continue }
-            let name = pair[0].trimmingCharacters(in: .whitespaces), value = pair[1].trimmingCharacters(in: .whitespaces)
+            let name = pair[0].trimmingCharacters(in: .whitespaces)
+            let value = pair[1].trimmingCharacters(in: .whitespaces)
             if result[name] == nil { result[name] = value }
         }
         return result
@@ -165,9 +184,14 @@ public struct SiteRequest: Sendable {
 
     /// The body as form fields (for `application/x-www-form-urlencoded` posts).
     public func form() throws(RequestError) -> FormFields {
-        let type = (header("content-type") ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let type =
+            (header("content-type") ?? "").split(separator: ";").first.map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            } ?? ""
         guard type == "application/x-www-form-urlencoded" || (type.isEmpty && body.isEmpty) else {
-            throw RequestError(code: "request.content_type", message: "forms are sent as application/x-www-form-urlencoded", status: 415)
+            throw RequestError(
+                code: "request.content_type", message: "forms are sent as application/x-www-form-urlencoded",
+                status: 415)
         }
         return try FormFields.parse(urlEncoded: body)
     }
@@ -187,12 +211,16 @@ public struct SiteResponse: Sendable {
 
     /// An HTML page (never cached: it shows a person's work).
     public static func html(_ text: String, status: Int = 200) -> SiteResponse {
-        SiteResponse(status: status, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")], body: Array(text.utf8))
+        SiteResponse(
+            status: status, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")],
+            body: Array(text.utf8))
     }
 
     /// A plain-text answer.
     public static func text(_ text: String, status: Int) -> SiteResponse {
-        SiteResponse(status: status, headers: [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store")], body: Array(text.utf8))
+        SiteResponse(
+            status: status, headers: [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store")],
+            body: Array(text.utf8))
     }
 
     /// `303 See Other` to `location` (after a form, so a reload does not post again).

@@ -1,6 +1,6 @@
+import CMicroHTTPD
 import Foundation
 import NightjarCore
-import CMicroHTTPD
 
 /// Where the server listens: `127.0.0.1:8080`, `[::1]:8443`, `0.0.0.0:80` (numeric addresses,
 /// or `localhost`).
@@ -15,11 +15,16 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     public static func parse(_ text: String) throws -> ListenAddress {
-        let problem = GeneralError(code: "serve.listen", message: "--listen takes HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080 (got \"\(text)\")",
-                                   exitStatus: .usage)
-        var host: Substring, portText: Substring
+        let problem = GeneralError(
+            code: "serve.listen",
+            message: "--listen takes HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080 (got \"\(text)\")",
+            exitStatus: .usage)
+        var host: Substring
+        var portText: Substring
         if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { throw problem }
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                throw problem
+            }
             host = text[text.index(after: text.startIndex)..<close]
             portText = text[text.index(close, offsetBy: 2)...]
         } else {
@@ -100,17 +105,23 @@ public final class HTTPServer: @unchecked Sendable {
     public private(set) var port: UInt16 = 0
 
     /// Starts serving at once; throws when the address cannot be bound or the TLS files do not load.
-    public init(listen: ListenAddress, tls: TLSFiles?, limits: RequestLimits = RequestLimits(), handler: @escaping Handler) throws {
+    public init(
+        listen: ListenAddress, tls: TLSFiles?, limits: RequestLimits = RequestLimits(), handler: @escaping Handler
+    ) throws {
         self.handler = handler
         self.limits = limits
         self.secure = tls != nil
         if let tls {
             guard cmhd_supports_tls() != 0 else {
-                throw GeneralError(code: "serve.tls", message: "this libmicrohttpd was built without TLS", exitStatus: .config)
+                throw GeneralError(
+                    code: "serve.tls", message: "this libmicrohttpd was built without TLS", exitStatus: .config)
             }
             func pem(_ path: String, _ what: String) throws -> UnsafeMutablePointer<CChar> {
-                guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8), text.contains("-----BEGIN") else {
-                    throw GeneralError(code: "serve.tls", message: "cannot read the \(what) \(path) (PEM)", exitStatus: .noInput)
+                guard let data = FileManager.default.contents(atPath: path),
+                    let text = String(data: data, encoding: .utf8), text.contains("-----BEGIN")
+                else {
+                    throw GeneralError(
+                        code: "serve.tls", message: "cannot read the \(what) \(path) (PEM)", exitStatus: .noInput)
                 }
                 return strdup(text)
             }
@@ -136,8 +147,10 @@ public final class HTTPServer: @unchecked Sendable {
         guard let started else {
             free(keyPEM)
             free(certificatePEM)
-            throw GeneralError(code: "serve.start", message: "cannot serve on \(listen): the address is in use or not this machine's"
-                               + (tls != nil ? ", or the TLS certificate and key do not load" : ""), exitStatus: .cannotCreate)
+            throw GeneralError(
+                code: "serve.start",
+                message: "cannot serve on \(listen): the address is in use or not this machine's"
+                    + (tls != nil ? ", or the TLS certificate and key do not load" : ""), exitStatus: .cannotCreate)
         }
         daemon = started
         port = cmhd_bound_port(started)
@@ -159,8 +172,11 @@ public final class HTTPServer: @unchecked Sendable {
     /// The headers every answer carries.
     func securityHeaders() -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = [
-            ("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; "
-                + "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+            (
+                "Content-Security-Policy",
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; "
+                    + "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+            ),
             ("X-Content-Type-Options", "nosniff"),
             ("Referrer-Policy", "no-referrer"),
             ("X-Frame-Options", "DENY"),
@@ -175,9 +191,12 @@ public final class HTTPServer: @unchecked Sendable {
     /// Queues `response` with the security headers.
     func queue(_ response: SiteResponse, on connection: OpaquePointer) -> MHD_Result {
         var response = response
-        if response.header("Content-Type") == nil { response.headers.append(("Content-Type", "text/plain; charset=utf-8")) }
+        if response.header("Content-Type") == nil {
+            response.headers.append(("Content-Type", "text/plain; charset=utf-8"))
+        }
         let answer = response.body.withUnsafeBytes { bytes in
-            MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
+            MHD_create_response_from_buffer(
+                bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
         }
         guard let answer else { return .NO }
         defer { MHD_destroy_response(answer) }
@@ -199,19 +218,25 @@ public final class HTTPServer: @unchecked Sendable {
     func begin(_ connection: OpaquePointer, url: String, method: String) -> PendingRequest {
         let pending = PendingRequest(method: method, rawURL: url)
         let collector = Unmanaged.passUnretained(pending).toOpaque()
-        _ = MHD_get_connection_values(connection, .HEADER_KIND, { context, _, key, value in
-            let pending = Unmanaged<PendingRequest>.fromOpaque(context!).takeUnretainedValue()
-            pending.rawHeaders.append((key.map { String(cString: $0) } ?? "", value.map { String(cString: $0) } ?? ""))
-            return .YES
-        }, collector)
-        _ = MHD_get_connection_values(connection, .GET_ARGUMENT_KIND, { context, _, key, value in
-            let pending = Unmanaged<PendingRequest>.fromOpaque(context!).takeUnretainedValue()
-            pending.rawArguments.append((key.map { String(cString: $0) } ?? "", value.map { String(cString: $0) }))
-            return .YES
-        }, collector)
+        _ = MHD_get_connection_values(
+            connection, .HEADER_KIND,
+            { context, _, key, value in
+                let pending = Unmanaged<PendingRequest>.fromOpaque(context!).takeUnretainedValue()
+                pending.rawHeaders.append(
+                    (key.map { String(cString: $0) } ?? "", value.map { String(cString: $0) } ?? ""))
+                return .YES
+            }, collector)
+        _ = MHD_get_connection_values(
+            connection, .GET_ARGUMENT_KIND,
+            { context, _, key, value in
+                let pending = Unmanaged<PendingRequest>.fromOpaque(context!).takeUnretainedValue()
+                pending.rawArguments.append((key.map { String(cString: $0) } ?? "", value.map { String(cString: $0) }))
+                return .YES
+            }, collector)
         var buffer = [CChar](repeating: 0, count: 64)
         if cmhd_client_address(connection, &buffer, socklen_t(buffer.count)) == 0 {
-            pending.peerAddress = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            pending.peerAddress = String(
+                decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
         do {
             try pending.check(limits)
@@ -224,7 +249,10 @@ public final class HTTPServer: @unchecked Sendable {
     /// The last call of a request: the whole body is in. Builds the request and asks the handler.
     func finish(_ pending: PendingRequest) -> SiteResponse {
         if pending.bodyTooLarge {
-            return refusal(RequestError(code: "request.body_too_large", message: "the body is over \(limits.maximumBodyBytes) bytes", status: 413))
+            return refusal(
+                RequestError(
+                    code: "request.body_too_large", message: "the body is over \(limits.maximumBodyBytes) bytes",
+                    status: 413))
         }
         do {
             let request = try pending.request(secure: secure)
@@ -234,8 +262,10 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    func access(_ connection: OpaquePointer, url: String, method: String, upload: UnsafePointer<CChar>?,
-                uploadSize: UnsafeMutablePointer<Int>, context: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> MHD_Result {
+    func access(
+        _ connection: OpaquePointer, url: String, method: String, upload: UnsafePointer<CChar>?,
+        uploadSize: UnsafeMutablePointer<Int>, context: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    ) -> MHD_Result {
         guard let stored = context.pointee else {
             let pending = begin(connection, url: url, method: method)
             context.pointee = Unmanaged.passRetained(pending).toOpaque()
@@ -246,7 +276,9 @@ public final class HTTPServer: @unchecked Sendable {
         let count = uploadSize.pointee
         if count > 0 {
             if let upload, !pending.bodyTooLarge, pending.body.count + count <= limits.maximumBodyBytes {
-                upload.withMemoryRebound(to: UInt8.self, capacity: count) { pending.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: count)) }
+                upload.withMemoryRebound(to: UInt8.self, capacity: count) {
+                    pending.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: count))
+                }
             } else {
                 pending.bodyTooLarge = true
                 pending.body = []
@@ -285,19 +317,27 @@ final class PendingRequest {
         }
         let headerBytes = rawHeaders.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 }
         guard rawHeaders.count <= limits.maximumHeaderCount, headerBytes <= limits.maximumHeaderBytes else {
-            throw RequestError(code: "request.headers_too_large",
-                               message: "the headers are over \(limits.maximumHeaderBytes) bytes or \(limits.maximumHeaderCount) lines", status: 431)
+            throw RequestError(
+                code: "request.headers_too_large",
+                message:
+                    "the headers are over \(limits.maximumHeaderBytes) bytes or \(limits.maximumHeaderCount) lines",
+                status: 431)
         }
         let urlBytes = rawURL.utf8.count + rawArguments.reduce(0) { $0 + $1.0.utf8.count + ($1.1?.utf8.count ?? 0) + 2 }
         guard urlBytes <= limits.maximumURLBytes else {
-            throw RequestError(code: "request.url_too_long", message: "the address is over \(limits.maximumURLBytes) bytes", status: 414)
+            throw RequestError(
+                code: "request.url_too_long", message: "the address is over \(limits.maximumURLBytes) bytes",
+                status: 414)
         }
         if let length = rawHeaders.first(where: { $0.0.lowercased() == "content-length" })?.1 {
             guard let value = Int(length.trimmingCharacters(in: .whitespaces)), value >= 0 else {
-                throw RequestError(code: "request.content_length", message: "Content-Length is not a number", status: 400)
+                throw RequestError(
+                    code: "request.content_length", message: "Content-Length is not a number", status: 400)
             }
             guard value <= limits.maximumBodyBytes else {
-                throw RequestError(code: "request.body_too_large", message: "the body is over \(limits.maximumBodyBytes) bytes", status: 413)
+                throw RequestError(
+                    code: "request.body_too_large", message: "the body is over \(limits.maximumBodyBytes) bytes",
+                    status: 413)
             }
         }
     }
@@ -305,39 +345,53 @@ final class PendingRequest {
     /// The decoded request; malformed percent-encoding anywhere is an error.
     func request(secure: Bool) throws(RequestError) -> SiteRequest {
         let path = try PercentEncoding.decode(rawURL.utf8, plusIsSpace: false, what: "the path")
-        guard path.hasPrefix("/") else { throw RequestError(code: "request.path", message: "the path must start with /", status: 400) }
+        guard path.hasPrefix("/") else {
+            throw RequestError(code: "request.path", message: "the path must start with /", status: 400)
+        }
         var segments: [String] = []
         for raw in rawURL.utf8.split(separator: UInt8(ascii: "/")) {
             let segment = try PercentEncoding.decode(raw, plusIsSpace: false, what: "the path")
-            guard segment != "..", segment != "." else { throw RequestError(code: "request.path", message: "the path may not hold . or ..", status: 400) }
+            guard segment != "..", segment != "." else {
+                throw RequestError(code: "request.path", message: "the path may not hold . or ..", status: 400)
+            }
             segments.append(segment)
         }
         var query: [(name: String, value: String)] = []
         for (name, value) in rawArguments {
             // libmicrohttpd has already turned `+` into a space; `%2B` is still escaped.
-            query.append((try PercentEncoding.decode(name.utf8, plusIsSpace: false, what: "a query name"),
-                          try PercentEncoding.decode((value ?? "").utf8, plusIsSpace: false, what: "a query value")))
+            query.append(
+                (
+                    try PercentEncoding.decode(name.utf8, plusIsSpace: false, what: "a query name"),
+                    try PercentEncoding.decode((value ?? "").utf8, plusIsSpace: false, what: "a query value")
+                ))
         }
         var headers: [String: String] = [:]
         for (name, value) in rawHeaders {
             let key = name.lowercased()
             headers[key] = headers[key].map { $0 + ", " + value } ?? value
         }
-        return SiteRequest(method: method, path: path, segments: segments, query: FormFields(query), headers: headers, body: body, peerAddress: peerAddress, secure: secure)
+        return SiteRequest(
+            method: method, path: path, segments: segments, query: FormFields(query), headers: headers, body: body,
+            peerAddress: peerAddress, secure: secure)
     }
 }
 
-private func accessCallback(_ context: UnsafeMutableRawPointer?, _ connection: OpaquePointer?, _ url: UnsafePointer<CChar>?,
-                            _ method: UnsafePointer<CChar>?, _ version: UnsafePointer<CChar>?, _ upload: UnsafePointer<CChar>?,
-                            _ uploadSize: UnsafeMutablePointer<Int>?, _ requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> MHD_Result {
+private func accessCallback(
+    _ context: UnsafeMutableRawPointer?, _ connection: OpaquePointer?, _ url: UnsafePointer<CChar>?,
+    _ method: UnsafePointer<CChar>?, _ version: UnsafePointer<CChar>?, _ upload: UnsafePointer<CChar>?,
+    _ uploadSize: UnsafeMutablePointer<Int>?, _ requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>?
+) -> MHD_Result {
     guard let context, let connection, let url, let method, let uploadSize, let requestContext else { return .NO }
     let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
-    return server.access(connection, url: String(cString: url), method: String(cString: method), upload: upload, uploadSize: uploadSize,
-                         context: requestContext)
+    return server.access(
+        connection, url: String(cString: url), method: String(cString: method), upload: upload, uploadSize: uploadSize,
+        context: requestContext)
 }
 
-private func completedCallback(_ context: UnsafeMutableRawPointer?, _ connection: OpaquePointer?,
-                               _ requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ reason: MHD_RequestTerminationCode) {
+private func completedCallback(
+    _ context: UnsafeMutableRawPointer?, _ connection: OpaquePointer?,
+    _ requestContext: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ reason: MHD_RequestTerminationCode
+) {
     guard let requestContext, let stored = requestContext.pointee else { return }
     Unmanaged<PendingRequest>.fromOpaque(stored).release()
     requestContext.pointee = nil

@@ -25,15 +25,19 @@ struct ReviewScope: Sendable {
 
     /// Whether the person may take `action` on `client`'s batches (the rule the CLI applies too).
     func permits(_ action: ReviewAction, client: String) -> Bool {
-        ReviewAuthority.permits(action, client: client, roles: principal.roles, keyClients: principal.clients, scope: principal.review)
+        ReviewAuthority.permits(
+            action, client: client, roles: principal.roles, keyClients: principal.clients, scope: principal.review)
     }
 
     /// The clients visible to `principal`: those it may read by the vault's roles and review
     /// grants (`ReviewAuthority.permits`); any other client does not exist for it.
     static func of(_ principal: SitePrincipal, allClients: [String]) -> ReviewScope {
-        ReviewScope(principal: principal, clients: allClients.filter {
-            ReviewAuthority.permits(.read, client: $0, roles: principal.roles, keyClients: principal.clients, scope: principal.review)
-        })
+        ReviewScope(
+            principal: principal,
+            clients: allClients.filter {
+                ReviewAuthority.permits(
+                    .read, client: $0, roles: principal.roles, keyClients: principal.clients, scope: principal.review)
+            })
     }
 }
 
@@ -58,8 +62,11 @@ struct ReviewAdapter {
     let matchingRules: @Sendable (ClientID) throws -> MatchingRules
     let timeZone: TimeZone
 
-    init(database: Database, reads: ReadCache.Snapshot? = nil, workspaceRoot: String,
-         matchingRules: @escaping @Sendable (ClientID) throws -> MatchingRules = { _ in .standard }, timeZone: TimeZone = .gmt) {
+    init(
+        database: Database, reads: ReadCache.Snapshot? = nil, workspaceRoot: String,
+        matchingRules: @escaping @Sendable (ClientID) throws -> MatchingRules = { _ in .standard },
+        timeZone: TimeZone = .gmt
+    ) {
         ledger = Ledger(database: database)
         self.reads = reads
         self.workspaceRoot = workspaceRoot
@@ -69,7 +76,11 @@ struct ReviewAdapter {
 
     /// The batch page's body for `scope`'s permissions, drawn once per change of the database.
     func batchPage(_ batch: BatchReview, _ scope: ReviewScope, draw: () -> String) -> CachedBody {
-        read(.batchPage(batch.id, [ReviewAction.work, .approve, .reverse, .export].map { scope.permits($0, client: batch.client) })) { CachedBody(draw()) }
+        read(
+            .batchPage(
+                batch.id,
+                [ReviewAction.work, .approve, .reverse, .export].map { scope.permits($0, client: batch.client) })
+        ) { CachedBody(draw()) }
     }
 
     private func read<T: Sendable>(_ key: Read, _ body: () throws -> T) rethrows -> T {
@@ -110,12 +121,16 @@ struct ReviewAdapter {
     }
 
     func batches(_ scope: ReviewScope, statuses: [String]? = nil) throws -> [BatchSummary] {
-        try read(.batches(scope.clients, statuses)) { try ledger.batchSummaries(clients: scope.clients, statuses: statuses) }
+        try read(.batches(scope.clients, statuses)) {
+            try ledger.batchSummaries(clients: scope.clients, statuses: statuses)
+        }
     }
 
     /// The batch, or nil when it does not exist for this person.
     func batch(_ id: Int64, _ scope: ReviewScope) throws -> BatchReview? {
-        guard let batch = try read(.batch(id), { try ledger.batchReview(id) }), scope.contains(batch.client) else { return nil }
+        guard let batch = try read(.batch(id), { try ledger.batchReview(id) }), scope.contains(batch.client) else {
+            return nil
+        }
         return batch
     }
 
@@ -146,16 +161,22 @@ struct ReviewAdapter {
 
     /// Runs `action` on batch `id` for `scope`'s person if they may, and only if the batch is
     /// still at `version` (checked in the same transaction as the change).
-    private func act(_ id: Int64, version: String, _ what: ReviewAction, _ scope: ReviewScope,
-                     _ action: (BatchReview) throws -> String) throws -> String {
+    private func act(
+        _ id: Int64, version: String, _ what: ReviewAction, _ scope: ReviewScope,
+        _ action: (BatchReview) throws -> String
+    ) throws -> String {
         guard let current = try batch(id, scope) else { throw ReviewRefusal.notFound }
         guard scope.permits(what, client: current.client) else {
-            throw ReviewRefusal.forbidden(ReviewAuthority.refusal(what, client: current.client, name: scope.principal.name, roles: scope.principal.roles))
+            throw ReviewRefusal.forbidden(
+                ReviewAuthority.refusal(
+                    what, client: current.client, name: scope.principal.name, roles: scope.principal.roles))
         }
         defer { reads?.forget() }
         do {
             return try ledger.database.transaction {
-                guard try ledger.batchVersion(id) == version, let fresh = try ledger.batchReview(id) else { throw StaleBatch() }
+                guard try ledger.batchVersion(id) == version, let fresh = try ledger.batchReview(id) else {
+                    throw StaleBatch()
+                }
                 return try action(fresh)
             }
         } catch is StaleBatch {
@@ -170,10 +191,14 @@ struct ReviewAdapter {
     private struct StaleBatch: Error {}
 
     /// `batch approve`: a batch out of balance or with exceptions needs `acceptExceptions` and a reason.
-    func approve(_ id: Int64, version: String, acceptExceptions: Bool, reason: String, _ scope: ReviewScope) throws -> String {
+    func approve(_ id: Int64, version: String, acceptExceptions: Bool, reason: String, _ scope: ReviewScope) throws
+        -> String
+    {
         try act(id, version: version, .approve, scope) { _ in
-            let settlement = try ledger.approve(batch: id, actor: scope.principal.name, acceptingExceptions: acceptExceptions ? reason : nil)
-            return "Batch \(id) approved by \(scope.principal.name): \(settlement.lines.filter { $0.invoice != nil }.count) invoice(s) settled."
+            let settlement = try ledger.approve(
+                batch: id, actor: scope.principal.name, acceptingExceptions: acceptExceptions ? reason : nil)
+            return
+                "Batch \(id) approved by \(scope.principal.name): \(settlement.lines.filter { $0.invoice != nil }.count) invoice(s) settled."
         }
     }
 
@@ -181,8 +206,11 @@ struct ReviewAdapter {
     func reverse(_ id: Int64, version: String, reason: String, _ scope: ReviewScope) throws -> String {
         try act(id, version: version, .reverse, scope) { _ in
             let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !reason.isEmpty else { throw ReviewRefusal.refused("say why the batch is reversed", try batch(id, scope)) }
-            _ = try ledger.reverse(batch: id, actor: scope.principal.name, reason: reason, on: CalendarDate.today(in: timeZone))
+            guard !reason.isEmpty else {
+                throw ReviewRefusal.refused("say why the batch is reversed", try batch(id, scope))
+            }
+            _ = try ledger.reverse(
+                batch: id, actor: scope.principal.name, reason: reason, on: CalendarDate.today(in: timeZone))
             try redecide(id)
             return "Batch \(id) reversed by \(scope.principal.name); open amounts restored."
         }
@@ -191,17 +219,21 @@ struct ReviewAdapter {
     /// `batch reassign`: the line at `position` now applies to `invoice`.
     func reassign(_ id: Int64, position: Int, invoice: String, version: String, _ scope: ReviewScope) throws -> String {
         try act(id, version: version, .work, scope) { _ in
-            let change = try ledger.reassign(batch: id, line: ReviewAdapter.lineNumber(position), invoice: invoice, actor: scope.principal.name)
+            let change = try ledger.reassign(
+                batch: id, line: ReviewAdapter.lineNumber(position), invoice: invoice, actor: scope.principal.name)
             try redecide(id)
             return "Changed " + change.description + "."
         }
     }
 
     /// `batch accept-suggestion`: suggestion `number` of the line, refused unless it still names `invoice`.
-    func acceptSuggestion(_ id: Int64, position: Int, number: Int, invoice: String, version: String, _ scope: ReviewScope) throws -> String {
+    func acceptSuggestion(
+        _ id: Int64, position: Int, number: Int, invoice: String, version: String, _ scope: ReviewScope
+    ) throws -> String {
         try act(id, version: version, .work, scope) { _ in
-            let change = try ledger.acceptSuggestion(batch: id, line: ReviewAdapter.lineNumber(position), number: number, invoice: invoice,
-                                                     actor: scope.principal.name)
+            let change = try ledger.acceptSuggestion(
+                batch: id, line: ReviewAdapter.lineNumber(position), number: number, invoice: invoice,
+                actor: scope.principal.name)
             try redecide(id)
             return "Suggestion \(number) accepted: " + change.description + "."
         }
@@ -218,11 +250,15 @@ struct ReviewAdapter {
         defer { reads?.forget() }
         guard let current = try batch(id, scope) else { throw ReviewRefusal.notFound }
         guard scope.permits(.export, client: current.client) else {
-            throw ReviewRefusal.forbidden(ReviewAuthority.refusal(.export, client: current.client, name: scope.principal.name, roles: scope.principal.roles))
+            throw ReviewRefusal.forbidden(
+                ReviewAuthority.refusal(
+                    .export, client: current.client, name: scope.principal.name, roles: scope.principal.roles))
         }
         do {
-            return try JournalExport.make(batch: id, format: format, ledger: ledger, accounts: try JournalExport.accounts(workspaceRoot: workspaceRoot),
-                                          record: true, again: again)
+            return try JournalExport.make(
+                batch: id, format: format, ledger: ledger,
+                accounts: try JournalExport.accounts(workspaceRoot: workspaceRoot),
+                record: true, again: again)
         } catch let error as any NightjarError where !(error is StoreError) {
             throw ReviewRefusal.refused(error.message, current)
         }

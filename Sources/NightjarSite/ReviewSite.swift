@@ -1,5 +1,4 @@
 public import Foundation
-import Synchronization
 public import NightjarCore
 import NightjarCrypto
 public import NightjarLedger
@@ -7,6 +6,7 @@ public import NightjarMatching
 import NightjarReview
 public import NightjarStore
 import NightjarVault
+import Synchronization
 
 /// How the site is set up: the workspace it serves, the vault it signs people in against, and
 /// its limits.
@@ -32,7 +32,9 @@ public struct SiteConfiguration: Sendable {
     /// Where reversals are dated "today".
     public var timeZone = TimeZone.gmt
 
-    public init(title: String, workspaceRoot: String, openDatabase: @escaping @Sendable () throws -> Database, vault: SiteVault) {
+    public init(
+        title: String, workspaceRoot: String, openDatabase: @escaping @Sendable () throws -> Database, vault: SiteVault
+    ) {
         self.title = title
         self.workspaceRoot = workspaceRoot
         self.openDatabase = openDatabase
@@ -55,7 +57,10 @@ final class DatabasePool: Sendable {
     let reads: ReadCache
     private let idle = Mutex<[Connection]>([])
 
-    init(open: @escaping @Sendable () throws -> Database, keep: Int = 32, concurrent: Int = 2 * ProcessInfo.processInfo.activeProcessorCount) {
+    init(
+        open: @escaping @Sendable () throws -> Database, keep: Int = 32,
+        concurrent: Int = 2 * ProcessInfo.processInfo.activeProcessorCount
+    ) {
         self.open = open
         self.keep = keep
         turns = DispatchSemaphore(value: max(2, concurrent))
@@ -184,14 +189,17 @@ public final class ReviewSite: Sendable {
     var signInCookie: String { configuration.secureCookies ? "__Host-nightjar-sign-in" : "nightjar-sign-in" }
 
     func cookie(_ name: String, _ value: String, maxAge: Int? = nil) -> String {
-        "\(name)=\(value); Path=/; HttpOnly; SameSite=Strict" + (configuration.secureCookies ? "; Secure" : "") + (maxAge.map { "; Max-Age=\($0)" } ?? "")
+        "\(name)=\(value); Path=/; HttpOnly; SameSite=Strict" + (configuration.secureCookies ? "; Secure" : "")
+            + (maxAge.map { "; Max-Age=\($0)" } ?? "")
     }
 
     /// The client's address: the peer's, or the one a trusted proxy says it forwarded for.
     func clientAddress(_ request: SiteRequest) -> String {
         guard configuration.trustedProxies.contains(request.peerAddress),
-              let forwarded = request.header("x-forwarded-for")?.split(separator: ",").last?.trimmingCharacters(in: .whitespaces),
-              !forwarded.isEmpty, forwarded.count <= 64 else { return request.peerAddress }
+            let forwarded = request.header("x-forwarded-for")?.split(separator: ",").last?.trimmingCharacters(
+                in: .whitespaces),
+            !forwarded.isEmpty, forwarded.count <= 64
+        else { return request.peerAddress }
         return forwarded
     }
 
@@ -211,8 +219,10 @@ public final class ReviewSite: Sendable {
             return .text("\(error.status) \(error.message)\n", status: error.status)
         } catch {
             log.error("request \(request.method) \(request.path) failed: \(error)")
-            return .html(Pages(title: configuration.title, principal: nil, formToken: "").message("Something went wrong",
-                         "The server could not answer this request; its log says why."), status: 500)
+            return .html(
+                Pages(title: configuration.title, principal: nil, formToken: "").message(
+                    "Something went wrong",
+                    "The server could not answer this request; its log says why."), status: 500)
         }
     }
 
@@ -222,7 +232,9 @@ public final class ReviewSite: Sendable {
         case .unknown:
             return nil
         case .ended(let session, let reason):
-            auditQuietly(AuditEvent("site-sign-out", detail: "\(session.operatorName), \(reason.rawValue), from \(session.address)"))
+            auditQuietly(
+                AuditEvent(
+                    "site-sign-out", detail: "\(session.operatorName), \(reason.rawValue), from \(session.address)"))
             return nil
         case .live(let session):
             guard let principal = try configuration.vault.principal(named: session.operatorName) else {
@@ -239,12 +251,15 @@ public final class ReviewSite: Sendable {
         let segments = request.segments
         let isPost = request.method == "POST"
         if segments == ["static", "site-\(SiteStyle.version).css"] || segments == ["static", "site.css"] {
-            return SiteResponse(status: 200, headers: [("Content-Type", "text/css; charset=utf-8"), ("Cache-Control", "public, max-age=86400")],
-                                body: Array(SiteStyle.css.utf8))
+            return SiteResponse(
+                status: 200,
+                headers: [("Content-Type", "text/css; charset=utf-8"), ("Cache-Control", "public, max-age=86400")],
+                body: Array(SiteStyle.css.utf8))
         }
         if segments == ["favicon.ico"] || segments == ["static", "icon.svg"] {
-            return SiteResponse(status: 200, headers: [("Content-Type", "image/svg+xml"), ("Cache-Control", "public, max-age=86400")],
-                                body: Array(SiteStyle.icon.utf8))
+            return SiteResponse(
+                status: 200, headers: [("Content-Type", "image/svg+xml"), ("Cache-Control", "public, max-age=86400")],
+                body: Array(SiteStyle.icon.utf8))
         }
         if request.header("sec-fetch-site") == "cross-site" && isPost {
             return forbidden("A form from another site cannot act here.")
@@ -256,48 +271,70 @@ public final class ReviewSite: Sendable {
             if isPost { return forbidden("Your session has ended; sign in again.") }
             return .redirect("/sign-in")
         }
-        let pages = Pages(title: configuration.title, principal: visitor.principal, formToken: visitor.session.formToken)
+        let pages = Pages(
+            title: configuration.title, principal: visitor.principal, formToken: visitor.session.formToken)
         var form = FormFields()
         if isPost {
             form = try request.form()
             guard let token = form["csrf"], Token.equal(token, visitor.session.formToken) else {
-                return forbidden("This form is not from your session (it is stale or from elsewhere); nothing was done.")
+                return forbidden(
+                    "This form is not from your session (it is stale or from elsewhere); nothing was done.")
             }
         }
         if segments == ["sign-out"] {
             guard isPost else { return notFound(pages) }
             sessions.end(visitor.sessionID)
-            try configuration.vault.audit(AuditEvent("site-sign-out", detail: "\(visitor.principal.name), signed out, from \(clientAddress(request))"))
+            try configuration.vault.audit(
+                AuditEvent(
+                    "site-sign-out", detail: "\(visitor.principal.name), signed out, from \(clientAddress(request))"))
             var response = SiteResponse.redirect("/sign-in")
             response.setCookie(cookie(sessionCookie, "", maxAge: 0))
             return response
         }
         return try pool.with { database, reads in
-            let adapter = ReviewAdapter(database: database, reads: reads, workspaceRoot: configuration.workspaceRoot,
-                                        matchingRules: configuration.matchingRules, timeZone: configuration.timeZone)
+            let adapter = ReviewAdapter(
+                database: database, reads: reads, workspaceRoot: configuration.workspaceRoot,
+                matchingRules: configuration.matchingRules, timeZone: configuration.timeZone)
             let scope = try adapter.scope(for: visitor.principal)
             guard scope.permits(.read) else {
-                return .html(pages.message("Nothing to review", "\(visitor.principal.name) holds no role that reviews batches."), status: 403)
+                return .html(
+                    pages.message("Nothing to review", "\(visitor.principal.name) holds no role that reviews batches."),
+                    status: 403)
             }
-            let notice = sessions.takeNotice(visitor.sessionID).map { Notice(kind: Notice.Kind(rawValue: $0.kind) ?? .done, text: $0.text) }
+            let notice = sessions.takeNotice(visitor.sessionID).map {
+                Notice(kind: Notice.Kind(rawValue: $0.kind) ?? .done, text: $0.text)
+            }
             switch (request.method, segments.first) {
             case ("GET", nil), ("HEAD", nil):
-                return .html(pages.morning(try adapter.morning(scope), batches: try adapter.batches(scope, statuses: ["new"])))
+                return .html(
+                    pages.morning(try adapter.morning(scope), batches: try adapter.batches(scope, statuses: ["new"])))
             case ("GET", "worklist"), ("HEAD", "worklist"):
                 guard segments.count == 1 else { return notFound(pages) }
-                return .html(pages.worklist(try adapter.worklist(scope, worklistQuery(request.query)), query: worklistQuery(request.query), clients: scope.clients))
+                return .html(
+                    pages.worklist(
+                        try adapter.worklist(scope, worklistQuery(request.query)), query: worklistQuery(request.query),
+                        clients: scope.clients))
             case ("GET", "exports"), ("HEAD", "exports"):
                 guard segments.count == 1 else { return notFound(pages) }
-                return .html(pages.exports(try adapter.batches(scope, statuses: ["approved", "reversed"]), canExport: scope.permits(.export), notice: notice))
+                return .html(
+                    pages.exports(
+                        try adapter.batches(scope, statuses: ["approved", "reversed"]),
+                        canExport: scope.permits(.export), notice: notice))
             case (_, "batches"):
-                return try batchRoute(request, segments: Array(segments.dropFirst()), form: form, adapter: adapter, scope: scope, pages: pages,
-                                      visitor: visitor, notice: notice)
+                return try batchRoute(
+                    request, segments: Array(segments.dropFirst()), form: form, adapter: adapter, scope: scope,
+                    pages: pages,
+                    visitor: visitor, notice: notice)
             case ("GET", "clients"), ("HEAD", "clients"):
                 guard segments.count == 4 else { return notFound(pages) }
-                if segments[2] == "invoices", let history = try adapter.invoice(client: segments[1], number: segments[3], scope) {
+                if segments[2] == "invoices",
+                    let history = try adapter.invoice(client: segments[1], number: segments[3], scope)
+                {
                     return .html(pages.invoice(history))
                 }
-                if segments[2] == "customers", let account = try adapter.account(client: segments[1], customer: segments[3], scope) {
+                if segments[2] == "customers",
+                    let account = try adapter.account(client: segments[1], customer: segments[3], scope)
+                {
                     return .html(pages.account(account))
                 }
                 return notFound(pages)
@@ -321,8 +358,11 @@ public final class ReviewSite: Sendable {
     }
 
     /// `/batches/ID[/ACTION]` and `/batches/ID/lines/POSITION/ACTION`.
-    func batchRoute(_ request: SiteRequest, segments: [String], form: FormFields, adapter: ReviewAdapter, scope: ReviewScope, pages: Pages,
-                    visitor: Visitor, notice: Notice?) throws -> SiteResponse {
+    func batchRoute(
+        _ request: SiteRequest, segments: [String], form: FormFields, adapter: ReviewAdapter, scope: ReviewScope,
+        pages: Pages,
+        visitor: Visitor, notice: Notice?
+    ) throws -> SiteResponse {
         guard let idText = segments.first, let id = Int64(idText), id > 0 else { return notFound(pages) }
         let isPost = request.method == "POST"
         func outcome(_ action: () throws -> String) throws -> SiteResponse {
@@ -345,7 +385,11 @@ public final class ReviewSite: Sendable {
             response.body = Array(head.utf8) + body.bytes(token: visitor.session.formToken) + Array(tail.utf8)
             return response
         case (true, 2) where segments[1] == "approve":
-            return try outcome { try adapter.approve(id, version: version, acceptExceptions: form["accept_exceptions"] == "yes", reason: form["reason"] ?? "", scope) }
+            return try outcome {
+                try adapter.approve(
+                    id, version: version, acceptExceptions: form["accept_exceptions"] == "yes",
+                    reason: form["reason"] ?? "", scope)
+            }
         case (true, 2) where segments[1] == "reverse":
             return try outcome { try adapter.reverse(id, version: version, reason: form["reason"] ?? "", scope) }
         case (true, 2) where segments[1] == "export":
@@ -354,18 +398,26 @@ public final class ReviewSite: Sendable {
             }
             do {
                 let export = try adapter.export(id, format: format, again: form["again"] == "yes", scope)
-                let type = switch format {
-                case .json: "application/json; charset=utf-8"
-                case .csv: "text/csv; charset=utf-8"
-                case .hledger, .beancount: "text/plain; charset=utf-8"
-                }
-                return SiteResponse(status: 200, headers: [("Content-Type", type), ("Cache-Control", "no-store"),
-                                                           ("Content-Disposition", "attachment; filename=\"\(export.fileName)\"")],
-                                    body: Array(export.text.utf8))
+                let type =
+                    switch format {
+                    case .json: "application/json; charset=utf-8"
+                    case .csv: "text/csv; charset=utf-8"
+                    case .hledger, .beancount: "text/plain; charset=utf-8"
+                    }
+                return SiteResponse(
+                    status: 200,
+                    headers: [
+                        ("Content-Type", type), ("Cache-Control", "no-store"),
+                        ("Content-Disposition", "attachment; filename=\"\(export.fileName)\""),
+                    ],
+                    body: Array(export.text.utf8))
             } catch let refusal as ReviewRefusal {
                 if case .refused(let message, _) = refusal {
-                    return .html(pages.exports(try adapter.batches(scope, statuses: ["approved", "reversed"]), canExport: scope.permits(.export),
-                                               notice: Notice(kind: .error, text: message)), status: 409)
+                    return .html(
+                        pages.exports(
+                            try adapter.batches(scope, statuses: ["approved", "reversed"]),
+                            canExport: scope.permits(.export),
+                            notice: Notice(kind: .error, text: message)), status: 409)
                 }
                 return refused(refusal, pages: pages, scope: scope)
             }
@@ -373,18 +425,30 @@ public final class ReviewSite: Sendable {
             // `POSITION:NUMBER:INVOICE`, from the button pressed.
             let parts = (form["suggestion"] ?? "").split(separator: ":", maxSplits: 2).map(String.init)
             guard parts.count == 3, let position = Int(parts[0]), let number = Int(parts[1]) else {
-                return .html(pages.message("Accept a suggestion", "Choose a suggestion on the batch's page."), status: 400)
+                return .html(
+                    pages.message("Accept a suggestion", "Choose a suggestion on the batch's page."), status: 400)
             }
-            return try outcome { try adapter.acceptSuggestion(id, position: position, number: number, invoice: parts[2], version: version, scope) }
+            return try outcome {
+                try adapter.acceptSuggestion(
+                    id, position: position, number: number, invoice: parts[2], version: version, scope)
+            }
         case (_, 4) where segments[1] == "lines":
             guard let position = Int(segments[2]), position >= 0 else { return notFound(pages) }
             switch (isPost, segments[3]) {
             case (false, "reassign"):
-                guard let batch = try adapter.batch(id, scope), let line = batch.lines.first(where: { $0.position == position }) else { return notFound(pages) }
+                guard let batch = try adapter.batch(id, scope),
+                    let line = batch.lines.first(where: { $0.position == position })
+                else { return notFound(pages) }
                 let search = String((request.query["q"] ?? "").prefix(100))
-                return .html(pages.reassign(batch, line: line, search: search, results: try adapter.searchInvoices(for: batch, text: search, scope), notice: notice))
+                return .html(
+                    pages.reassign(
+                        batch, line: line, search: search,
+                        results: try adapter.searchInvoices(for: batch, text: search, scope), notice: notice))
             case (true, "reassign"):
-                return try outcome { try adapter.reassign(id, position: position, invoice: form["invoice"] ?? "", version: version, scope) }
+                return try outcome {
+                    try adapter.reassign(
+                        id, position: position, invoice: form["invoice"] ?? "", version: version, scope)
+                }
             default:
                 return notFound(pages)
             }
@@ -400,12 +464,20 @@ public final class ReviewSite: Sendable {
         case .forbidden(let message):
             return .html(pages.message("Not allowed", message), status: 403)
         case .stale(let batch):
-            return .html(pages.batch(batch, scope: scope, notice: Notice(kind: .warn, text:
-                "This batch changed after your page was drawn (a re-match, another reviewer or the command line). Nothing was done; this is the batch as it is now.")),
-                         status: 409)
+            return .html(
+                pages.batch(
+                    batch, scope: scope,
+                    notice: Notice(
+                        kind: .warn,
+                        text:
+                            "This batch changed after your page was drawn (a re-match, another reviewer or the command line). Nothing was done; this is the batch as it is now."
+                    )),
+                status: 409)
         case .refused(let message, let batch):
             guard let batch else { return .html(pages.message("Refused", message), status: 409) }
-            return .html(pages.batch(batch, scope: scope, notice: Notice(kind: .error, text: message + " Nothing was done.")), status: 409)
+            return .html(
+                pages.batch(batch, scope: scope, notice: Notice(kind: .error, text: message + " Nothing was done.")),
+                status: 409)
         }
     }
 
@@ -419,22 +491,27 @@ public final class ReviewSite: Sendable {
 
     // MARK: Sign-in
 
-    func signInPage(_ request: SiteRequest, name: String, notice: Notice?, status: Int = 200, retryAfter: Int? = nil) -> SiteResponse {
+    func signInPage(_ request: SiteRequest, name: String, notice: Notice?, status: Int = 200, retryAfter: Int? = nil)
+        -> SiteResponse
+    {
         var cookieValue = request.cookies[signInCookie] ?? ""
         var response = SiteResponse.html("", status: status)
         if !Token.isWellFormed(cookieValue) {
             cookieValue = preSession.newCookie()
             response.setCookie(cookie(signInCookie, cookieValue))
         }
-        response.body = Array(Pages(title: configuration.title, principal: nil, formToken: preSession.formToken(for: cookieValue))
-            .signIn(name: name, notice: notice).utf8)
+        response.body = Array(
+            Pages(title: configuration.title, principal: nil, formToken: preSession.formToken(for: cookieValue))
+                .signIn(name: name, notice: notice).utf8)
         if let retryAfter { response.headers.append(("Retry-After", String(retryAfter))) }
         return response
     }
 
     func signIn(_ request: SiteRequest) throws -> SiteResponse {
         let form = try request.form()
-        guard let cookieValue = request.cookies[signInCookie], let token = form["csrf"], preSession.verify(token: token, cookie: cookieValue) else {
+        guard let cookieValue = request.cookies[signInCookie], let token = form["csrf"],
+            preSession.verify(token: token, cookie: cookieValue)
+        else {
             return forbidden("This sign-in form is stale or from elsewhere; open the sign-in page again.")
         }
         let name = String((form["name"] ?? "").prefix(64)).trimmingCharacters(in: .whitespaces)
@@ -444,35 +521,50 @@ public final class ReviewSite: Sendable {
         if wait > 0 {
             let seconds = Int(wait.rounded(.up))
             log.notice("sign-in throttled", [("address", .text(address))])
-            return signInPage(request, name: name, notice: Notice(kind: .error, text: "Too many failed sign-ins: try again in \(seconds) second\(seconds == 1 ? "" : "s")."),
-                              status: 429, retryAfter: seconds)
+            return signInPage(
+                request, name: name,
+                notice: Notice(
+                    kind: .error,
+                    text: "Too many failed sign-ins: try again in \(seconds) second\(seconds == 1 ? "" : "s")."),
+                status: 429, retryAfter: seconds)
         }
         guard derivations.tryEnter() else {
-            return signInPage(request, name: name, notice: Notice(kind: .warn, text: "The server is busy signing others in: try again in a moment."),
-                              status: 503, retryAfter: 1)
+            return signInPage(
+                request, name: name,
+                notice: Notice(kind: .warn, text: "The server is busy signing others in: try again in a moment."),
+                status: 503, retryAfter: 1)
         }
         let verdict: SiteVault.Verdict
         do {
             defer { derivations.leave() }
-            verdict = try configuration.vault.verify(name: name, passphrase: SecretBytes(utf8: passphrase), address: address)
+            verdict = try configuration.vault.verify(
+                name: name, passphrase: SecretBytes(utf8: passphrase), address: address)
         } catch {
             log.error("sign-in could not be checked: \(error)")
-            return signInPage(request, name: name, notice: Notice(kind: .error, text: "The vault cannot check sign-ins right now; the server's log says why."),
-                              status: 503)
+            return signInPage(
+                request, name: name,
+                notice: Notice(
+                    kind: .error, text: "The vault cannot check sign-ins right now; the server's log says why."),
+                status: 503)
         }
         switch verdict {
         case .refused:
             throttle.failed(operatorName: name, address: address)
             let who = (try? configuration.vault.isOperator(name)) == true ? "operator \(name)" : "an unknown name"
             try configuration.vault.audit(AuditEvent("site-sign-in-failed", detail: "\(who), from \(address)"))
-            return signInPage(request, name: name, notice: Notice(kind: .error, text: "That name and passphrase do not sign in."), status: 401)
+            return signInPage(
+                request, name: name, notice: Notice(kind: .error, text: "That name and passphrase do not sign in."),
+                status: 401)
         case .signedIn(let principal):
             throttle.succeeded(operatorName: principal.name)
             // A new id at every sign-in: an id planted or seen before never becomes a signed-in session.
             if let old = request.cookies[sessionCookie] { sessions.end(old) }
             let started = sessions.start(operatorName: principal.name, address: address)
             for ended in started.ended {
-                auditQuietly(AuditEvent("site-sign-out", detail: "\(ended.operatorName), \(SessionEnd.replaced.rawValue), from \(ended.address)"))
+                auditQuietly(
+                    AuditEvent(
+                        "site-sign-out",
+                        detail: "\(ended.operatorName), \(SessionEnd.replaced.rawValue), from \(ended.address)"))
             }
             var response = SiteResponse.redirect("/")
             response.setCookie(cookie(sessionCookie, started.id))
@@ -486,7 +578,9 @@ public final class ReviewSite: Sendable {
     /// Ends sessions past their timeouts and records each end; the server calls it every minute.
     public func sweepSessions() {
         for (session, reason) in sessions.sweep() {
-            auditQuietly(AuditEvent("site-sign-out", detail: "\(session.operatorName), \(reason.rawValue), from \(session.address)"))
+            auditQuietly(
+                AuditEvent(
+                    "site-sign-out", detail: "\(session.operatorName), \(reason.rawValue), from \(session.address)"))
         }
     }
 

@@ -1,6 +1,6 @@
 public import Foundation
-import Synchronization
 public import NightjarCrypto
+import Synchronization
 
 /// Random tokens as they travel in cookies and forms: base64url without padding.
 enum Token {
@@ -8,15 +8,19 @@ enum Token {
     static func random() -> String { base64url(SecureRandom.bytes(32)) }
 
     static func base64url(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(
+            of: "/", with: "_"
+        )
+        .replacingOccurrences(of: "=", with: "")
     }
 
     /// Whether `text` has the shape of a token (so junk is never hashed or stored).
     static func isWellFormed(_ text: String) -> Bool {
-        text.utf8.count == 43 && text.utf8.allSatisfy { byte in
-            (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte) || byte == 45 || byte == 95
-        }
+        text.utf8.count == 43
+            && text.utf8.allSatisfy { byte in
+                (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte) || byte == 45
+                    || byte == 95
+            }
     }
 
     static func equal(_ a: String, _ b: String) -> Bool { ConstantTime.equals(Array(a.utf8), Array(b.utf8)) }
@@ -71,18 +75,26 @@ public final class SessionStore: Sendable {
     static func key(_ id: String) -> String { SHA256.hash(Array(id.utf8)).hexString }
 
     /// Starts a session for `name`; returns the new id for the cookie, with sessions it pushed out.
-    public func start(operatorName name: String, address: String) -> (id: String, session: SiteSession, ended: [SiteSession]) {
+    public func start(operatorName name: String, address: String) -> (
+        id: String, session: SiteSession, ended: [SiteSession]
+    ) {
         let id = Token.random()
         let now = clock()
-        let session = SiteSession(operatorName: name, startedAt: now, lastSeenAt: now, formToken: Token.random(), address: address, notice: nil)
+        let session = SiteSession(
+            operatorName: name, startedAt: now, lastSeenAt: now, formToken: Token.random(), address: address,
+            notice: nil)
         let ended = sessions.withLock { table -> [SiteSession] in
             var ended: [SiteSession] = []
-            let theirs = table.filter { $0.value.operatorName == name }.sorted { $0.value.startedAt < $1.value.startedAt }
+            let theirs = table.filter { $0.value.operatorName == name }.sorted {
+                $0.value.startedAt < $1.value.startedAt
+            }
             for (key, old) in theirs.prefix(max(0, theirs.count - policy.maximumPerOperator + 1)) {
                 table[key] = nil
                 ended.append(old)
             }
-            if table.count >= policy.maximumSessions, let oldest = table.min(by: { $0.value.lastSeenAt < $1.value.lastSeenAt }) {
+            if table.count >= policy.maximumSessions,
+                let oldest = table.min(by: { $0.value.lastSeenAt < $1.value.lastSeenAt })
+            {
                 table[oldest.key] = nil
                 ended.append(oldest.value)
             }

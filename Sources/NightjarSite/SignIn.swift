@@ -1,8 +1,8 @@
 public import Foundation
-import Synchronization
 public import NightjarCore
 import NightjarCrypto
 public import NightjarVault
+import Synchronization
 
 /// How long a sign-in must wait after failures: the delay after the n-th failure in a row is
 /// `delays[n-1]` (the last value repeats). The delay grows but is capped, so a stranger who
@@ -20,10 +20,14 @@ public struct ThrottleSchedule: Sendable, Equatable {
 
     /// Parses `0,0,0,1,2,4` (seconds, decimals allowed).
     public static func parse(_ text: String) throws -> ThrottleSchedule {
-        let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        let values = text.split(separator: ",", omittingEmptySubsequences: false).map {
+            Double($0.trimmingCharacters(in: .whitespaces))
+        }
         guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 && $0! <= 3600 }) else {
-            throw GeneralError(code: "serve.sign_in_delays", message: "--sign-in-delays takes seconds separated by commas, e.g. 0,0,0,1,2,4,8 (each at most 3600)",
-                               exitStatus: .usage)
+            throw GeneralError(
+                code: "serve.sign_in_delays",
+                message: "--sign-in-delays takes seconds separated by commas, e.g. 0,0,0,1,2,4,8 (each at most 3600)",
+                exitStatus: .usage)
         }
         return ThrottleSchedule(delays: values.map { $0! })
     }
@@ -37,8 +41,14 @@ public struct ThrottleSchedule: Sendable, Equatable {
 /// A success clears the operator's count (not the address's: one valid account must not reset
 /// the count of guesses at others). Tables are bounded; the oldest entries go first.
 public final class SignInThrottle: Sendable {
-    struct Failures { var count: Int; var last: Date }
-    struct Tables { var byOperator: [String: Failures] = [:]; var byAddress: [String: Failures] = [:] }
+    struct Failures {
+        var count: Int
+        var last: Date
+    }
+    struct Tables {
+        var byOperator: [String: Failures] = [:]
+        var byAddress: [String: Failures] = [:]
+    }
 
     public let schedule: ThrottleSchedule
     let maximumEntries: Int
@@ -54,7 +64,8 @@ public final class SignInThrottle: Sendable {
         tables.withLock { tables in
             func remaining(_ entry: Failures?) -> TimeInterval {
                 guard let entry, now.timeIntervalSince(entry.last) < schedule.forgetAfter else { return 0 }
-                return max(0, entry.last.addingTimeInterval(schedule.delay(afterFailures: entry.count)).timeIntervalSince(now))
+                return max(
+                    0, entry.last.addingTimeInterval(schedule.delay(afterFailures: entry.count)).timeIntervalSince(now))
             }
             return max(remaining(tables.byOperator[name]), remaining(tables.byAddress[address]))
         }
@@ -69,9 +80,12 @@ public final class SignInThrottle: Sendable {
                 entry.last = now
                 table[key] = entry
                 if table.count > maximumEntries {
-                    let expired = table.filter { now.timeIntervalSince($0.value.last) >= schedule.forgetAfter }.map(\.key)
+                    let expired = table.filter { now.timeIntervalSince($0.value.last) >= schedule.forgetAfter }.map(
+                        \.key)
                     for key in expired { table[key] = nil }
-                    if table.count > maximumEntries, let oldest = table.min(by: { $0.value.last < $1.value.last }) { table[oldest.key] = nil }
+                    if table.count > maximumEntries, let oldest = table.min(by: { $0.value.last < $1.value.last }) {
+                        table[oldest.key] = nil
+                    }
                 }
             }
             bump(&tables.byOperator, name)
@@ -96,7 +110,8 @@ public final class DerivationGate: Sendable {
     public func tryEnter() -> Bool {
         var current = running.load(ordering: .relaxed)
         while current < limit {
-            let (exchanged, original) = running.compareExchange(expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
+            let (exchanged, original) = running.compareExchange(
+                expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
             if exchanged { return true }
             current = original
         }
@@ -139,10 +154,12 @@ public final class SiteVault: Sendable {
         self.siteKey = siteKey
         let vault = try Vault.open(paths: paths, as: .automationKey(siteKey), auditUnlock: false)
         guard vault.accessibleClients.isEmpty else {
-            throw GeneralError(code: "serve.site_key", message: """
-                the site's key \(vault.principalName) can read \(vault.accessibleClients.count) client(s)' credentials; the site needs a key that \
-                holds none: nightjar vault automation-key create FILE --no-clients --name site --as ADMIN
-                """, exitStatus: .noPermission)
+            throw GeneralError(
+                code: "serve.site_key",
+                message: """
+                    the site's key \(vault.principalName) can read \(vault.accessibleClients.count) client(s)' credentials; the site needs a key that \
+                    holds none: nightjar vault automation-key create FILE --no-clients --name site --as ADMIN
+                    """, exitStatus: .noPermission)
         }
     }
 
@@ -153,14 +170,16 @@ public final class SiteVault: Sendable {
         do {
             vault = try Vault.open(paths: paths, as: .passphrase(name: name, passphrase), auditUnlock: false)
         } catch VaultError.unknownPrincipal {
-            _ = try? Argon2id.deriveKey(password: passphrase, salt: SecureRandom.bytes(16), parameters: VaultKDFPolicy.standard)
+            _ = try? Argon2id.deriveKey(
+                password: passphrase, salt: SecureRandom.bytes(16), parameters: VaultKDFPolicy.standard)
             return .refused
         } catch VaultError.wrongPassphrase {
             return .refused
         }
         let summary = vault.principals().first { $0.name == vault.principalName }
-        let principal = SitePrincipal(name: vault.principalName, roles: vault.roles, clients: summary?.clients ?? [],
-                                      review: try vault.reviewScope(of: nil))
+        let principal = SitePrincipal(
+            name: vault.principalName, roles: vault.roles, clients: summary?.clients ?? [],
+            review: try vault.reviewScope(of: nil))
         try vault.audit(AuditEvent("site-sign-in", detail: "review site, from \(address)"))
         return .signedIn(principal)
     }
@@ -189,8 +208,9 @@ public final class SiteVault: Sendable {
         let vault = try Vault.open(paths: paths, as: .automationKey(siteKey), auditUnlock: false)
         var table: [String: SitePrincipal] = [:]
         for principal in vault.principals() where principal.kind == .operator {
-            table[principal.name] = SitePrincipal(name: principal.name, roles: principal.roles, clients: principal.clients,
-                                                  review: NightjarVault.ReviewScope(principal))
+            table[principal.name] = SitePrincipal(
+                name: principal.name, roles: principal.roles, clients: principal.clients,
+                review: NightjarVault.ReviewScope(principal))
         }
         directory.withLock { $0 = (stamp, table) }
         return table

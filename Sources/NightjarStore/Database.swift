@@ -1,6 +1,6 @@
-public import NightjarCore
 import CSQLite
 import Foundation
+public import NightjarCore
 
 /// How a database is opened.
 public struct DatabaseOptions: Sendable {
@@ -37,13 +37,16 @@ public final class Database {
             if descriptor >= 0 { close(descriptor) }
         }
         var connection: OpaquePointer?
-        let flags = (options.readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        let flags =
+            (options.readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
             | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         let status = sqlite3_open_v2(path, &connection, flags, nil)
         guard status == SQLITE_OK, let connection else {
             let message = connection.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_close(connection)
-            throw StoreError(resultCode: status, sqliteMessage: message, statement: nil, detail: "cannot open database \(path): \(message)")
+            throw StoreError(
+                resultCode: status, sqliteMessage: message, statement: nil,
+                detail: "cannot open database \(path): \(message)")
         }
         handle = connection
         sqlite3_extended_result_codes(handle, 1)
@@ -56,7 +59,8 @@ public final class Database {
             if path != ":memory:" && !options.readOnly {
                 let mode: String? = try scalar(String.self, "PRAGMA journal_mode = WAL")
                 guard mode?.lowercased() == "wal" else {
-                    throw StoreError.custom(1, "database \(path) could not switch to WAL mode (got \(mode ?? "nothing"))")
+                    throw StoreError.custom(
+                        1, "database \(path) could not switch to WAL mode (got \(mode ?? "nothing"))")
                 }
                 try execute("PRAGMA synchronous = \(options.synchronousFull ? "FULL" : "NORMAL")")
                 for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
@@ -67,8 +71,9 @@ public final class Database {
             statements.removeAll()
             sqlite3_close_v2(handle)
             if error.primaryCode == SQLITE_NOTADB {
-                throw StoreError(resultCode: error.resultCode, sqliteMessage: error.sqliteMessage, statement: nil,
-                                 detail: "\(path) is not a Nightjar database (file is not a database)")
+                throw StoreError(
+                    resultCode: error.resultCode, sqliteMessage: error.sqliteMessage, statement: nil,
+                    detail: "\(path) is not a Nightjar database (file is not a database)")
             }
             throw error
         }
@@ -80,8 +85,9 @@ public final class Database {
     }
 
     func failure(_ status: Int32, _ sql: String?) -> StoreError {
-        StoreError(resultCode: sqlite3_extended_errcode(handle) != 0 ? sqlite3_extended_errcode(handle) : status,
-                   sqliteMessage: String(cString: sqlite3_errmsg(handle)), statement: sql)
+        StoreError(
+            resultCode: sqlite3_extended_errcode(handle) != 0 ? sqlite3_extended_errcode(handle) : status,
+            sqliteMessage: String(cString: sqlite3_errmsg(handle)), statement: sql)
     }
 
     // MARK: Statements
@@ -129,8 +135,10 @@ public final class Database {
     }
 
     /// Streams rows to `body` without collecting them.
-    public func forEachRow(_ sql: String, _ arguments: [any DatabaseValueConvertible] = [],
-                           _ body: (Row) throws -> Void) throws(StoreError) {
+    public func forEachRow(
+        _ sql: String, _ arguments: [any DatabaseValueConvertible] = [],
+        _ body: (Row) throws -> Void
+    ) throws(StoreError) {
         let statement = try statement(sql)
         try statement.bind(arguments)
         let columns = statement.columnNames
@@ -146,8 +154,10 @@ public final class Database {
     }
 
     /// The first column of the first row, converted to `T`, or nil when there is no row.
-    public func scalar<T: DatabaseValueConvertible>(_ type: T.Type, _ sql: String,
-                                                     _ arguments: [any DatabaseValueConvertible] = []) throws(StoreError) -> T? {
+    public func scalar<T: DatabaseValueConvertible>(
+        _ type: T.Type, _ sql: String,
+        _ arguments: [any DatabaseValueConvertible] = []
+    ) throws(StoreError) -> T? {
         let statement = try statement(sql)
         try statement.bind(arguments)
         guard try statement.step() else { return nil }
@@ -218,7 +228,9 @@ final class Statement {
     let pointer: OpaquePointer
     let sql: String
     unowned let database: Database
-    lazy var columnNames: [String] = (0..<sqlite3_column_count(pointer)).map { String(cString: sqlite3_column_name(pointer, $0)) }
+    lazy var columnNames: [String] = (0..<sqlite3_column_count(pointer)).map {
+        String(cString: sqlite3_column_name(pointer, $0))
+    }
 
     init(_ pointer: OpaquePointer, sql: String, database: Database) {
         self.pointer = pointer
@@ -236,8 +248,9 @@ final class Statement {
     func bind(_ arguments: [any DatabaseValueConvertible]) throws(StoreError) {
         let expected = Int(sqlite3_bind_parameter_count(pointer))
         guard arguments.count == expected else {
-            throw StoreError(resultCode: SQLITE_RANGE, sqliteMessage: "\(arguments.count) arguments for \(expected) parameters",
-                             statement: sql)
+            throw StoreError(
+                resultCode: SQLITE_RANGE, sqliteMessage: "\(arguments.count) arguments for \(expected) parameters",
+                statement: sql)
         }
         for (offset, argument) in arguments.enumerated() {
             let index = Int32(offset + 1)
@@ -248,7 +261,9 @@ final class Statement {
             case .real(let value): status = sqlite3_bind_double(pointer, index, value)
             case .text(let value): status = sqlite3_bind_text(pointer, index, value, -1, csqlite_transient())
             case .blob(let value):
-                status = value.withUnsafeBytes { sqlite3_bind_blob(pointer, index, $0.baseAddress, Int32($0.count), csqlite_transient()) }
+                status = value.withUnsafeBytes {
+                    sqlite3_bind_blob(pointer, index, $0.baseAddress, Int32($0.count), csqlite_transient())
+                }
             }
             guard status == SQLITE_OK else { throw database.failure(status, sql) }
         }
@@ -353,18 +368,24 @@ public struct PreparedStatement {
 
         public func isNull(_ index: Int32) -> Bool { sqlite3_column_type(pointer, index) == SQLITE_NULL }
         public func int64(_ index: Int32) -> Int64 { sqlite3_column_int64(pointer, index) }
-        public func optionalInt64(_ index: Int32) -> Int64? { isNull(index) ? nil : sqlite3_column_int64(pointer, index) }
+        public func optionalInt64(_ index: Int32) -> Int64? {
+            isNull(index) ? nil : sqlite3_column_int64(pointer, index)
+        }
 
         public func string(_ index: Int32) -> String {
             guard let text = sqlite3_column_text(pointer, index) else { return "" }
-            return String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(pointer, index))), as: UTF8.self)
+            return String(
+                decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(pointer, index))),
+                as: UTF8.self)
         }
 
         public func optionalString(_ index: Int32) -> String? { isNull(index) ? nil : string(index) }
 
         /// The column's text as bytes, valid only until the next row (no string is made).
         public func bytes(_ index: Int32) -> UnsafeBufferPointer<UInt8> {
-            guard let text = sqlite3_column_text(pointer, index) else { return UnsafeBufferPointer(start: nil, count: 0) }
+            guard let text = sqlite3_column_text(pointer, index) else {
+                return UnsafeBufferPointer(start: nil, count: 0)
+            }
             return UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(pointer, index)))
         }
     }

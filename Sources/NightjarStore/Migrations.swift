@@ -23,12 +23,16 @@ public enum Migrator {
     @discardableResult
     public static func migrate(_ database: Database, _ migrations: [Migration]) throws -> [Migration] {
         let ordered = migrations.sorted { $0.version < $1.version }
-        precondition(ordered.enumerated().allSatisfy { $0.offset + 1 == $0.element.version }, "migrations must be numbered 1, 2, 3...")
+        precondition(
+            ordered.enumerated().allSatisfy { $0.offset + 1 == $0.element.version },
+            "migrations must be numbered 1, 2, 3...")
         let current = try version(of: database)
         let newest = ordered.last?.version ?? 0
         if current > newest {
-            throw StoreError.custom(StoreError.newerSchemaCode,
-                                    "\(database.path) has schema version \(current), newer than this Nightjar knows (\(newest)); upgrade Nightjar")
+            throw StoreError.custom(
+                StoreError.newerSchemaCode,
+                "\(database.path) has schema version \(current), newer than this Nightjar knows (\(newest)); upgrade Nightjar"
+            )
         }
         var applied: [Migration] = []
         for migration in ordered where migration.version > current {

@@ -39,8 +39,10 @@ public struct AuditEvent: Sendable {
     public var run: String?
     public var detail: String?
 
-    public init(_ action: String, client: String? = nil, entry: String? = nil, entries: [String]? = nil, run: String? = nil,
-                detail: String? = nil) {
+    public init(
+        _ action: String, client: String? = nil, entry: String? = nil, entries: [String]? = nil, run: String? = nil,
+        detail: String? = nil
+    ) {
         self.action = action
         self.client = client
         self.entry = entry
@@ -59,13 +61,18 @@ enum AuditLog {
     /// log's new length and head (the caller moves the rollback state).
     /// `knownHead` is the log's length and last hash as the caller last saw them: used when the
     /// log still ends at that record, so a long last record is not read and hashed again.
-    static func append(_ events: [AuditEvent], paths: VaultPaths, principalID: String, principalName: String, signer: Ed25519.SigningKey,
-                       vaultID: Data, knownHead: (count: Int, head: String)? = nil, now: Date = Date()) throws(VaultError) -> (records: [AuditRecord], count: Int, head: String) {
+    static func append(
+        _ events: [AuditEvent], paths: VaultPaths, principalID: String, principalName: String,
+        signer: Ed25519.SigningKey,
+        vaultID: Data, knownHead: (count: Int, head: String)? = nil, now: Date = Date()
+    ) throws(VaultError) -> (records: [AuditRecord], count: Int, head: String) {
         do {
             let descriptor = open(paths.audit, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else { throw VaultError.auditWriteFailed("cannot open \(paths.audit)") }
             defer { close(descriptor) }
-            guard flock(descriptor, LOCK_EX) == 0 else { throw VaultError.auditWriteFailed("cannot lock \(paths.audit)") }
+            guard flock(descriptor, LOCK_EX) == 0 else {
+                throw VaultError.auditWriteFailed("cannot lock \(paths.audit)")
+            }
             defer { flock(descriptor, LOCK_UN) }
             try repairTornTail(descriptor)
             var (seq, prev): (Int, String)
@@ -79,9 +86,11 @@ enum AuditLog {
             let encoder = VaultFile.encoder()
             for event in events {
                 seq += 1
-                var record = AuditRecord(seq: seq, at: Logger.timestamp(now), principalID: principalID, principal: principalName,
-                                         action: event.action, client: event.client, entry: event.entry, entries: event.entries, run: event.run,
-                                         detail: event.detail, prev: prev, sig: "")
+                var record = AuditRecord(
+                    seq: seq, at: Logger.timestamp(now), principalID: principalID, principal: principalName,
+                    action: event.action, client: event.client, entry: event.entry, entries: event.entries,
+                    run: event.run,
+                    detail: event.detail, prev: prev, sig: "")
                 let payload = try record.payload()
                 record.sig = Data(signer.sign(payload)).base64EncodedString()
                 prev = SHA256.hash(payload).hexString
@@ -113,7 +122,9 @@ enum AuditLog {
         var size = Int(info.st_size)
         guard size > 0 else { return }
         var byte: UInt8 = 0
-        guard pread(descriptor, &byte, 1, off_t(size - 1)) == 1 else { throw VaultError.auditWriteFailed("cannot read the audit log") }
+        guard pread(descriptor, &byte, 1, off_t(size - 1)) == 1 else {
+            throw VaultError.auditWriteFailed("cannot read the audit log")
+        }
         if byte == 10 { return }
         let chunk = 64 * 1024
         while size > 0 {
@@ -139,7 +150,9 @@ enum AuditLog {
     /// The line for a signed payload: keys are sorted and `sig` is the last, so the payload ends
     /// with `,"sig":""}` and the line differs only inside those quotes.
     static func signedLine(_ payload: [UInt8], signature: String) -> [UInt8]? {
-        guard payload.count > emptySignatureTail.count, payload.suffix(emptySignatureTail.count).elementsEqual(emptySignatureTail) else { return nil }
+        guard payload.count > emptySignatureTail.count,
+            payload.suffix(emptySignatureTail.count).elementsEqual(emptySignatureTail)
+        else { return nil }
         return Array(payload.dropLast(2)) + Array(signature.utf8) + Array("\"}".utf8)
     }
 
@@ -148,9 +161,11 @@ enum AuditLog {
     /// shape is decoded.
     static func lastLink(_ path: String) throws -> (seq: Int, head: String)? {
         guard let line = try lastLine(path) else { return nil }
-        if let sigStart = line.lastRange(of: signatureKey)?.lowerBound, line.last == UInt8(ascii: "}"), line.count >= 2, line[line.count - 2] == UInt8(ascii: "\""),
-           let seqRange = line[..<sigStart].lastRange(of: Array(",\"seq\":".utf8)),
-           let seq = Int(String(decoding: line[seqRange.upperBound..<sigStart], as: UTF8.self)) {
+        if let sigStart = line.lastRange(of: signatureKey)?.lowerBound, line.last == UInt8(ascii: "}"), line.count >= 2,
+            line[line.count - 2] == UInt8(ascii: "\""),
+            let seqRange = line[..<sigStart].lastRange(of: Array(",\"seq\":".utf8)),
+            let seq = Int(String(decoding: line[seqRange.upperBound..<sigStart], as: UTF8.self))
+        {
             let payload = Array(line[..<sigStart]) + emptySignatureTail
             return (seq, SHA256.hash(payload).hexString)
         }
@@ -169,8 +184,9 @@ enum AuditLog {
         var tail = Array(try handle.readToEnd() ?? Data())
         if tail.last == 10 { tail.removeLast() }
         guard let sigStart = tail.lastRange(of: signatureKey)?.lowerBound,
-              let seqRange = tail[..<sigStart].lastRange(of: Array(",\"seq\":".utf8)),
-              !tail[seqRange.upperBound..<sigStart].contains(10), !tail[sigStart...].contains(10) else { return nil }
+            let seqRange = tail[..<sigStart].lastRange(of: Array(",\"seq\":".utf8)),
+            !tail[seqRange.upperBound..<sigStart].contains(10), !tail[sigStart...].contains(10)
+        else { return nil }
         return Int(String(decoding: tail[seqRange.upperBound..<sigStart], as: UTF8.self))
     }
 
@@ -208,7 +224,9 @@ enum AuditLog {
     static func readAll(_ path: String) throws(VaultError) -> [AuditRecord] {
         guard var data = FileManager.default.contents(atPath: path) else { return [] }
         // A torn last line (a crash mid-write) was never acknowledged; it is not a record.
-        if let last = data.last, last != 10 { data = data[..<(data.lastIndex(of: 10).map { $0 + 1 } ?? data.startIndex)] }
+        if let last = data.last, last != 10 {
+            data = data[..<(data.lastIndex(of: 10).map { $0 + 1 } ?? data.startIndex)]
+        }
         var records: [AuditRecord] = []
         for (index, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
             do {
@@ -221,27 +239,38 @@ enum AuditLog {
     }
 
     /// Checks every record's chain link and signature, and the head against the state file.
-    static func verify(paths: VaultPaths, signingKeys keys: [String: Data], vaultID: Data,
-                       seen: (count: Int, head: String)?) throws(VaultError) -> (count: Int, head: String) {
+    static func verify(
+        paths: VaultPaths, signingKeys keys: [String: Data], vaultID: Data,
+        seen: (count: Int, head: String)?
+    ) throws(VaultError) -> (count: Int, head: String) {
         let records = try readAll(paths.audit)
         var prev = genesis(vaultID: vaultID)
         for (index, record) in records.enumerated() {
             let line = index + 1
-            guard record.seq == line else { throw .auditBroken("record \(line) has sequence number \(record.seq): a record was removed or reordered") }
-            guard record.prev == prev else { throw .auditBroken("record \(line) does not chain to the record before it: a record was edited or removed") }
+            guard record.seq == line else {
+                throw .auditBroken(
+                    "record \(line) has sequence number \(record.seq): a record was removed or reordered")
+            }
+            guard record.prev == prev else {
+                throw .auditBroken(
+                    "record \(line) does not chain to the record before it: a record was edited or removed")
+            }
             guard let key = keys[record.principalID],
-                  let signature = Data(base64Encoded: record.sig), signature.base64EncodedString() == record.sig,
-                  let payload = try? record.payload(),
-                  (try? Ed25519.VerifyingKey(rawRepresentation: Array(key)).isValidSignature(Array(signature), for: payload)) == true
+                let signature = Data(base64Encoded: record.sig), signature.base64EncodedString() == record.sig,
+                let payload = try? record.payload(),
+                (try? Ed25519.VerifyingKey(rawRepresentation: Array(key)).isValidSignature(
+                    Array(signature), for: payload)) == true
             else { throw .auditBroken("record \(line) is not signed by \(record.principal): it was edited or forged") }
             prev = SHA256.hash(payload).hexString
         }
         if let seen {
             if records.count < seen.count {
-                throw .auditBroken("the log holds \(records.count) records but \(seen.count) were written: it was cut off")
+                throw .auditBroken(
+                    "the log holds \(records.count) records but \(seen.count) were written: it was cut off")
             }
             if seen.count > 0, records[seen.count - 1].seq == seen.count,
-               let payload = try? records[seen.count - 1].payload(), SHA256.hash(payload).hexString != seen.head {
+                let payload = try? records[seen.count - 1].payload(), SHA256.hash(payload).hexString != seen.head
+            {
                 throw .auditBroken("record \(seen.count) differs from the one recorded as the head")
             }
         }
@@ -259,7 +288,9 @@ extension ArraySlice where Element == UInt8 {
         guard count >= pattern.count, let first = pattern.first else { return nil }
         var index = endIndex - pattern.count
         while index >= startIndex {
-            if self[index] == first && self[index..<(index + pattern.count)].elementsEqual(pattern) { return index..<(index + pattern.count) }
+            if self[index] == first && self[index..<(index + pattern.count)].elementsEqual(pattern) {
+                return index..<(index + pattern.count)
+            }
             index -= 1
         }
         return nil

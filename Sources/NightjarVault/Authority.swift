@@ -64,10 +64,13 @@ struct AuthorityOperation: Codable, Sendable, Equatable {
     var upgradedFrom: Int?
     var pending: [String]?
 
-    init(_ op: Kind, principal: String? = nil, name: String? = nil, kind: PrincipalKind? = nil, exchangeKey: Data? = nil,
-         signingKey: Data? = nil, roles: [Role]? = nil, role: Role? = nil, client: String? = nil, allClients: Bool? = nil,
-         subject: ApprovalSubject? = nil, sha256: String? = nil, address: String? = nil, vaultID: Data? = nil,
-         recovery: String? = nil, upgradedFrom: Int? = nil, pending: [String]? = nil) {
+    init(
+        _ op: Kind, principal: String? = nil, name: String? = nil, kind: PrincipalKind? = nil, exchangeKey: Data? = nil,
+        signingKey: Data? = nil, roles: [Role]? = nil, role: Role? = nil, client: String? = nil,
+        allClients: Bool? = nil,
+        subject: ApprovalSubject? = nil, sha256: String? = nil, address: String? = nil, vaultID: Data? = nil,
+        recovery: String? = nil, upgradedFrom: Int? = nil, pending: [String]? = nil
+    ) {
         self.op = op
         self.principal = principal
         self.name = name
@@ -95,7 +98,8 @@ struct AuthorityOperation: Codable, Sendable, Equatable {
             return (upgradedFrom.map { "vault upgraded from format \($0)" } ?? "vault created") + ", root admin \(who)"
         case .principalAdd:
             let scope = kind == .automation ? (allClients == true ? ", all clients" : "") : ""
-            return "add \(kind?.rawValue ?? "?") \(self.name ?? "?") (\((roles ?? []).map(\.rawValue).joined(separator: ", "))\(scope))"
+            return
+                "add \(kind?.rawValue ?? "?") \(self.name ?? "?") (\((roles ?? []).map(\.rawValue).joined(separator: ", "))\(scope))"
         case .roleGrant: return "grant role \(role?.rawValue ?? "?") to \(who)"
         case .roleRevoke: return "revoke role \(role?.rawValue ?? "?") from \(who)"
         case .clientAdd: return "add client \(client ?? "?")"
@@ -105,7 +109,8 @@ struct AuthorityOperation: Codable, Sendable, Equatable {
         case .reviewGrant: return "let \(who) review \(allClients == true ? "all clients" : client ?? "?")"
         case .reviewRevoke: return "stop \(who) reviewing \(allClients == true ? "all clients" : client ?? "?")"
         case .approve: return "approve \(subject?.rawValue ?? "?") \(self.name ?? "?") sha256 \(sha256 ?? "?")"
-        case .approvalWithdraw: return "withdraw the approval of \(subject?.rawValue ?? "?") \(self.name ?? "?") sha256 \(sha256 ?? "?")"
+        case .approvalWithdraw:
+            return "withdraw the approval of \(subject?.rawValue ?? "?") \(self.name ?? "?") sha256 \(sha256 ?? "?")"
         case .recipientAdd: return "approve \(address ?? "?") for \(client ?? "?")'s reports"
         case .recipientRemove: return "remove \(address ?? "?") from \(client ?? "?")'s reports"
         case .envelopeSealed: return "seal the vault's root into \(who)'s keys"
@@ -211,8 +216,14 @@ struct AuthorityState: Sendable {
     /// Checks one record against the chain so far and applies it.
     mutating func append(_ record: AuthorityRecord, payload: [UInt8], signature: [UInt8]) throws(VaultError) {
         let number = count + 1
-        guard record.seq == number else { throw .authority("record \(number) carries sequence number \(record.seq): records were removed or reordered") }
-        guard record.prev == head else { throw .authority("record \(number) does not link to the record before it: a record was changed, removed or reordered") }
+        guard record.seq == number else {
+            throw .authority(
+                "record \(number) carries sequence number \(record.seq): records were removed or reordered")
+        }
+        guard record.prev == head else {
+            throw .authority(
+                "record \(number) does not link to the record before it: a record was changed, removed or reordered")
+        }
         // The first record's signer is introduced by that record itself.
         let signingKey: Data?
         if number == 1 {
@@ -221,9 +232,12 @@ struct AuthorityState: Sendable {
             signingKey = principals[record.signer]?.signingKey
         }
         guard let signingKey, let key = try? Ed25519.VerifyingKey(rawRepresentation: Array(signingKey)),
-              key.isValidSignature(signature, for: AuthorityRecord.signatureLabel + payload) else {
+            key.isValidSignature(signature, for: AuthorityRecord.signatureLabel + payload)
+        else {
             let claimed = principals[record.signer]?.name ?? record.signer
-            throw .authority("record \(number) claims to be signed by \(claimed), but the signature is not \(claimed)'s: it was forged or altered")
+            throw .authority(
+                "record \(number) claims to be signed by \(claimed), but the signature is not \(claimed)'s: it was forged or altered"
+            )
         }
         var next = self
         for operation in record.operations {
@@ -251,23 +265,30 @@ struct AuthorityState: Sendable {
         }
     }
 
-    private func requireClient(_ operation: AuthorityOperation, record: Int, signer: String) throws(VaultError) -> String {
+    private func requireClient(_ operation: AuthorityOperation, record: Int, signer: String) throws(VaultError)
+        -> String
+    {
         guard let client = operation.client, clients[client] != nil else {
             throw refuse(record, signer, "names client \(operation.client ?? "(none)"), which the chain does not hold")
         }
         return client
     }
 
-    private func requireClientName(_ operation: AuthorityOperation, record: Int, signer: String) throws(VaultError) -> String {
+    private func requireClientName(_ operation: AuthorityOperation, record: Int, signer: String) throws(VaultError)
+        -> String
+    {
         guard let client = operation.client, Identifier.isValid(client) else {
             throw refuse(record, signer, "names a client whose name breaks the naming rule")
         }
         return client
     }
 
-    private func requirePrincipal(_ operation: AuthorityOperation, record: Int, signer: String) throws(VaultError) -> PrincipalInfo {
+    private func requirePrincipal(_ operation: AuthorityOperation, record: Int, signer: String) throws(VaultError)
+        -> PrincipalInfo
+    {
         guard let id = operation.principal, let principal = principals[id] else {
-            throw refuse(record, signer, "names principal \(operation.principal ?? "(none)"), whom the chain never added")
+            throw refuse(
+                record, signer, "names principal \(operation.principal ?? "(none)"), whom the chain never added")
         }
         return principal
     }
@@ -280,7 +301,9 @@ struct AuthorityState: Sendable {
         }
         switch operation.op {
         case .genesis:
-            guard record == 1, principals.isEmpty, recoveryID == nil else { throw refuse(record, signer, "holds a second genesis") }
+            guard record == 1, principals.isEmpty, recoveryID == nil else {
+                throw refuse(record, signer, "holds a second genesis")
+            }
             guard operation.vaultID == vaultID else { throw .authority("record 1 belongs to another vault") }
             guard operation.principal == signer, let recovery = operation.recovery else {
                 throw .authority("record 1 does not name its signer as the vault's root admin")
@@ -291,35 +314,49 @@ struct AuthorityState: Sendable {
 
         case .principalAdd:
             guard let id = operation.principal, let name = operation.name, let kind = operation.kind,
-                  let exchangeKey = operation.exchangeKey, exchangeKey.count == 32,
-                  let signingKey = operation.signingKey, signingKey.count == 32 else {
+                let exchangeKey = operation.exchangeKey, exchangeKey.count == 32,
+                let signingKey = operation.signingKey, signingKey.count == 32
+            else {
                 throw refuse(record, signer, "adds a principal without a name, kind or keys")
             }
             let bootstrapRoot = record == 1 && principals.isEmpty && id == signer
             let bootstrapRecovery = record == 1 && kind == .recovery && id == recoveryID && principals[signer] != nil
-            if bootstrapRoot && recoveryID == nil { throw .authority("record 1 introduces its signer before its genesis") }
+            if bootstrapRoot && recoveryID == nil {
+                throw .authority("record 1 introduces its signer before its genesis")
+            }
             if !bootstrapRoot && !bootstrapRecovery { try requireAdmin(signer, record: record, doing: what) }
             guard principals[id] == nil else { throw refuse(record, signer, "adds principal id \(id) a second time") }
-            guard Identifier.isValid(id), Identifier.isValid(name) else { throw refuse(record, signer, "adds a principal whose id or name breaks the naming rule") }
-            guard principal(named: name) == nil else { throw refuse(record, signer, "adds a second principal named \(name)") }
+            guard Identifier.isValid(id), Identifier.isValid(name) else {
+                throw refuse(record, signer, "adds a principal whose id or name breaks the naming rule")
+            }
+            guard principal(named: name) == nil else {
+                throw refuse(record, signer, "adds a second principal named \(name)")
+            }
             let roles = Set(operation.roles ?? [])
             switch kind {
             case .operator:
                 guard !roles.isEmpty else { throw refuse(record, signer, "adds operator \(name) with no role") }
                 if bootstrapRoot && !roles.contains(.admin) { throw .authority("record 1's signer is not an admin") }
             case .automation:
-                guard roles == [.runIntegrations] else { throw refuse(record, signer, "gives automation key \(name) roles beyond run-integrations") }
+                guard roles == [.runIntegrations] else {
+                    throw refuse(record, signer, "gives automation key \(name) roles beyond run-integrations")
+                }
                 if operation.allClients == true {
                     for client in clientOrder where !holds(signer, client: client) {
-                        throw refuse(record, signer, "gives automation key \(name) every client, but does not hold \(client) itself")
+                        throw refuse(
+                            record, signer,
+                            "gives automation key \(name) every client, but does not hold \(client) itself")
                     }
                 }
             case .recovery:
-                guard bootstrapRecovery, roles == [.admin] else { throw refuse(record, signer, "adds a recovery principal outside the genesis") }
+                guard bootstrapRecovery, roles == [.admin] else {
+                    throw refuse(record, signer, "adds a recovery principal outside the genesis")
+                }
             }
-            principals[id] = PrincipalInfo(id: id, name: name, kind: kind, exchangeKey: exchangeKey, signingKey: signingKey, roles: roles,
-                                           allClients: kind == .recovery || (kind == .automation && operation.allClients == true),
-                                           addedAt: at, addedBy: principals[signer]?.name ?? name)
+            principals[id] = PrincipalInfo(
+                id: id, name: name, kind: kind, exchangeKey: exchangeKey, signingKey: signingKey, roles: roles,
+                allClients: kind == .recovery || (kind == .automation && operation.allClients == true),
+                addedAt: at, addedBy: principals[signer]?.name ?? name)
             principalOrder.append(id)
             if bootstrapRoot { rootFingerprint = SHA256.hash(Array(signingKey)) }
             if bootstrapRecovery { recoveryFingerprint = SHA256.hash(Array(signingKey)) }
@@ -331,13 +368,21 @@ struct AuthorityState: Sendable {
             try requireAdmin(signer, record: record, doing: what)
             let principal = try requirePrincipal(operation, record: record, signer: signer)
             guard let role = operation.role else { throw refuse(record, signer, "grants or revokes no role") }
-            guard principal.kind == .operator else { throw refuse(record, signer, "changes the roles of \(principal.kind.rawValue) \(principal.name)") }
+            guard principal.kind == .operator else {
+                throw refuse(record, signer, "changes the roles of \(principal.kind.rawValue) \(principal.name)")
+            }
             if operation.op == .roleGrant {
-                guard !principal.roles.contains(role) else { throw refuse(record, signer, "grants \(principal.name) the \(role.rawValue) role a second time") }
+                guard !principal.roles.contains(role) else {
+                    throw refuse(record, signer, "grants \(principal.name) the \(role.rawValue) role a second time")
+                }
                 principals[principal.id]!.roles.insert(role)
             } else {
-                guard principal.roles.contains(role) else { throw refuse(record, signer, "revokes a role \(principal.name) does not hold") }
-                guard principal.roles.count > 1 else { throw refuse(record, signer, "takes \(principal.name)'s last role") }
+                guard principal.roles.contains(role) else {
+                    throw refuse(record, signer, "revokes a role \(principal.name) does not hold")
+                }
+                guard principal.roles.count > 1 else {
+                    throw refuse(record, signer, "takes \(principal.name)'s last role")
+                }
                 principals[principal.id]!.roles.remove(role)
             }
 
@@ -349,14 +394,20 @@ struct AuthorityState: Sendable {
             clientOrder.append(client)
             var holders = [signer]
             if let recoveryID { holders.append(recoveryID) }
-            holders += principalOrder.filter { principals[$0]?.kind == .automation && principals[$0]?.allClients == true }
-            for holder in holders where !holds(holder, client: client) { grantAccess(holder, client: client, at: at, by: signer) }
+            holders += principalOrder.filter {
+                principals[$0]?.kind == .automation && principals[$0]?.allClients == true
+            }
+            for holder in holders where !holds(holder, client: client) {
+                grantAccess(holder, client: client, at: at, by: signer)
+            }
 
         case .clientRemove:
             try requireAdmin(signer, record: record, doing: what)
             let client = try requireClient(operation, record: record, signer: signer)
             for holder in clients[client]!.holders.sorted() {
-                accessEvents.append(AccessEvent(at: at, client: client, principal: name(of: holder), granted: false, by: name(of: signer)))
+                accessEvents.append(
+                    AccessEvent(
+                        at: at, client: client, principal: name(of: holder), granted: false, by: name(of: signer)))
             }
             clients[client] = nil
             clientOrder.removeAll { $0 == client }
@@ -369,45 +420,72 @@ struct AuthorityState: Sendable {
                 throw refuse(record, signer, "would \(what), but \(name(of: signer)) does not hold \(client) itself")
             }
             if operation.op == .clientGrant {
-                guard !principal.holdsNoKeys else { throw refuse(record, signer, "gives \(client)'s key to \(principal.name), whose roles never hold keys") }
-                guard principal.kind != .recovery else { throw refuse(record, signer, "grants the recovery key a client by hand") }
-                guard !holds(principal.id, client: client) else { throw refuse(record, signer, "grants \(principal.name) \(client) a second time") }
+                guard !principal.holdsNoKeys else {
+                    throw refuse(
+                        record, signer, "gives \(client)'s key to \(principal.name), whose roles never hold keys")
+                }
+                guard principal.kind != .recovery else {
+                    throw refuse(record, signer, "grants the recovery key a client by hand")
+                }
+                guard !holds(principal.id, client: client) else {
+                    throw refuse(record, signer, "grants \(principal.name) \(client) a second time")
+                }
                 grantAccess(principal.id, client: client, at: at, by: signer)
             } else {
-                guard holds(principal.id, client: client) else { throw refuse(record, signer, "revokes access \(principal.name) does not have") }
+                guard holds(principal.id, client: client) else {
+                    throw refuse(record, signer, "revokes access \(principal.name) does not have")
+                }
                 clients[client]!.holders.remove(principal.id)
-                accessEvents.append(AccessEvent(at: at, client: client, principal: principal.name, granted: false, by: name(of: signer)))
+                accessEvents.append(
+                    AccessEvent(at: at, client: client, principal: principal.name, granted: false, by: name(of: signer))
+                )
             }
 
         case .reviewGrant, .reviewRevoke:
             try requireAdmin(signer, record: record, doing: what)
             let principal = try requirePrincipal(operation, record: record, signer: signer)
-            guard principal.kind == .operator else { throw refuse(record, signer, "lets \(principal.kind.rawValue) \(principal.name) review") }
+            guard principal.kind == .operator else {
+                throw refuse(record, signer, "lets \(principal.kind.rawValue) \(principal.name) review")
+            }
             if operation.allClients == true {
                 if operation.op == .reviewGrant {
-                    guard reviewsAllClients.insert(principal.id).inserted else { throw refuse(record, signer, "repeats a review grant") }
+                    guard reviewsAllClients.insert(principal.id).inserted else {
+                        throw refuse(record, signer, "repeats a review grant")
+                    }
                 } else {
-                    guard reviewsAllClients.remove(principal.id) != nil else { throw refuse(record, signer, "revokes a review grant that does not exist") }
+                    guard reviewsAllClients.remove(principal.id) != nil else {
+                        throw refuse(record, signer, "revokes a review grant that does not exist")
+                    }
                 }
             } else {
                 let client = try requireClientName(operation, record: record, signer: signer)
                 if operation.op == .reviewGrant {
-                    guard reviewers[client, default: []].insert(principal.id).inserted else { throw refuse(record, signer, "repeats a review grant") }
+                    guard reviewers[client, default: []].insert(principal.id).inserted else {
+                        throw refuse(record, signer, "repeats a review grant")
+                    }
                 } else {
-                    guard reviewers[client]?.remove(principal.id) != nil else { throw refuse(record, signer, "revokes a review grant that does not exist") }
+                    guard reviewers[client]?.remove(principal.id) != nil else {
+                        throw refuse(record, signer, "revokes a review grant that does not exist")
+                    }
                 }
             }
 
         case .approve, .approvalWithdraw:
             try requireAdmin(signer, record: record, doing: what)
             guard let subject = operation.subject, let name = operation.name, Identifier.isValid(name),
-                  let sha256 = operation.sha256, Approvals.isDigest(sha256) else {
+                let sha256 = operation.sha256, Approvals.isDigest(sha256)
+            else {
                 throw refuse(record, signer, "approves something without a kind, a valid name or a SHA-256")
             }
             let index = approvals.firstIndex { $0.subject == subject && $0.name == name && $0.sha256 == sha256 }
             if operation.op == .approve {
-                guard index == nil else { throw refuse(record, signer, "approves \(subject.rawValue) \(name) a second time") }
-                approvals.append(Approval(subject: subject, name: name, sha256: sha256, approvedBy: self.name(of: signer), approvedAt: at))
+                guard index == nil else {
+                    throw refuse(record, signer, "approves \(subject.rawValue) \(name) a second time")
+                }
+                approvals.append(
+                    Approval(
+                        subject: subject, name: name, sha256: sha256, approvedBy: self.name(of: signer), approvedAt: at)
+                )
             } else {
                 guard let index else { throw refuse(record, signer, "withdraws an approval that does not exist") }
                 approvals.remove(at: index)
@@ -421,8 +499,11 @@ struct AuthorityState: Sendable {
             }
             let index = recipients[client]?.firstIndex { $0.address == address }
             if operation.op == .recipientAdd {
-                guard index == nil else { throw refuse(record, signer, "adds \(address) to \(client)'s recipients a second time") }
-                recipients[client, default: []].append(ReportRecipient(client: client, address: address, approvedBy: name(of: signer), approvedAt: at))
+                guard index == nil else {
+                    throw refuse(record, signer, "adds \(address) to \(client)'s recipients a second time")
+                }
+                recipients[client, default: []].append(
+                    ReportRecipient(client: client, address: address, approvedBy: name(of: signer), approvedAt: at))
             } else {
                 guard let index else { throw refuse(record, signer, "removes a recipient \(client) does not have") }
                 recipients[client]!.remove(at: index)
@@ -431,16 +512,20 @@ struct AuthorityState: Sendable {
         case .envelopeSealed:
             // A principal seals its own keys; an admin seals an automation key's file.
             guard let id = operation.principal, let principal = principals[id],
-                  id == signer || (principal.kind == .automation && principals[signer]?.isAdmin == true) else {
+                id == signer || (principal.kind == .automation && principals[signer]?.isAdmin == true)
+            else {
                 throw refuse(record, signer, "seals the root into another principal's keys")
             }
-            guard pendingEnvelopes.remove(id) != nil else { throw refuse(record, signer, "seals keys that were not waiting for it") }
+            guard pendingEnvelopes.remove(id) != nil else {
+                throw refuse(record, signer, "seals keys that were not waiting for it")
+            }
         }
     }
 
     private mutating func grantAccess(_ principal: String, client: String, at: String, by signer: String) {
         clients[client]!.holders.insert(principal)
-        accessEvents.append(AccessEvent(at: at, client: client, principal: name(of: principal), granted: true, by: name(of: signer)))
+        accessEvents.append(
+            AccessEvent(at: at, client: client, principal: name(of: principal), granted: true, by: name(of: signer)))
     }
 }
 
@@ -458,15 +543,23 @@ public enum ReportRecipients {
         let bytes = Array(address.utf8)
         if bytes.isEmpty { return "it is empty" }
         if bytes.count > 254 { return "it is longer than 254 bytes" }
-        if bytes.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) { return "it contains a space, a control character, a NUL byte or a non-ASCII character" }
-        if bytes.contains(where: { "<>()[],;:\\\"".utf8.contains($0) }) { return "it contains a character addresses do not use here" }
+        if bytes.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) {
+            return "it contains a space, a control character, a NUL byte or a non-ASCII character"
+        }
+        if bytes.contains(where: { "<>()[],;:\\\"".utf8.contains($0) }) {
+            return "it contains a character addresses do not use here"
+        }
         let parts = address.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[0].utf8.count <= 64 else { return "it is not local@domain" }
         let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
-        guard labels.count >= 2, labels.allSatisfy({ label in
-            !label.isEmpty && label.utf8.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
-                && label.utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 45 }
-        }) else { return "its domain is not a host name like example.com" }
+        guard labels.count >= 2,
+            labels.allSatisfy({ label in
+                !label.isEmpty && label.utf8.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
+                    && label.utf8.allSatisfy {
+                        (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 45
+                    }
+            })
+        else { return "its domain is not a host name like example.com" }
         return nil
     }
 

@@ -100,7 +100,10 @@ struct BinaryReader {
         let count = try u16()
         guard remaining >= count else { throw cut() }
         defer { offset += count }
-        guard let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)]), as: UTF8.self) else {
+        guard
+            let text = String(
+                validating: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)]), as: UTF8.self)
+        else {
             throw .damaged("\(what) holds text that is not UTF-8 at byte \(offset)")
         }
         return text

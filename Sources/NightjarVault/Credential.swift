@@ -9,16 +9,25 @@ public struct Origin: Hashable, Sendable, Codable, CustomStringConvertible, Comp
     public let port: Int
 
     /// Default ports of the schemes an origin may have: web portals, mailboxes, SFTP drops, SMTP.
-    public static let defaultPorts = ["https": 443, "http": 80, "imaps": 993, "imap": 143, "sftp": 22, "smtps": 465, "smtp": 587]
+    public static let defaultPorts = [
+        "https": 443, "http": 80, "imaps": 993, "imap": 143, "sftp": 22, "smtps": 465, "smtp": 587,
+    ]
 
     /// Parses `https://host[:port]` (a path, if any, is ignored). Schemes: http, https, and
     /// imaps, imap, sftp, smtps, smtp for mailbox, drop and mail servers.
     public init(_ text: String) throws(VaultError) {
-        let invalid = VaultError.invalidInput("\"\(text)\" is not an origin like https://portal.example.com", location: nil)
+        let invalid = VaultError.invalidInput(
+            "\"\(text)\" is not an origin like https://portal.example.com", location: nil)
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
-        guard let scheme = Origin.defaultPorts.keys.sorted(by: { $0.count > $1.count }).first(where: { trimmed.hasPrefix($0 + "://") }) else { throw invalid }
+        guard
+            let scheme = Origin.defaultPorts.keys.sorted(by: { $0.count > $1.count }).first(where: {
+                trimmed.hasPrefix($0 + "://")
+            })
+        else { throw invalid }
         var authority = trimmed.dropFirst(scheme.count + 3)
-        if let end = authority.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { authority = authority[..<end] }
+        if let end = authority.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) {
+            authority = authority[..<end]
+        }
         guard !authority.contains("@") else { throw invalid }
         var host = Substring(authority)
         var port = Origin.defaultPorts[scheme]!
@@ -27,7 +36,9 @@ public struct Origin: Hashable, Sendable, Codable, CustomStringConvertible, Comp
             let rest = host[host.index(after: close)...]
             host = host[...close]
             if !rest.isEmpty {
-                guard rest.first == ":", let value = Int(rest.dropFirst()), (1...65535).contains(value) else { throw invalid }
+                guard rest.first == ":", let value = Int(rest.dropFirst()), (1...65535).contains(value) else {
+                    throw invalid
+                }
                 port = value
             }
         } else if let colon = host.lastIndex(of: ":") {
@@ -35,7 +46,9 @@ public struct Origin: Hashable, Sendable, Codable, CustomStringConvertible, Comp
             port = value
             host = host[..<colon]
         }
-        guard !host.isEmpty, host.allSatisfy({ $0.isLetter || $0.isNumber || "-._[]:".contains($0) }) else { throw invalid }
+        guard !host.isEmpty, host.allSatisfy({ $0.isLetter || $0.isNumber || "-._[]:".contains($0) }) else {
+            throw invalid
+        }
         self.scheme = scheme
         self.host = String(host)
         self.port = port
@@ -74,9 +87,13 @@ public struct TOTPSettings: Sendable {
     /// at most `maximumTextBytes` long.
     public static func parse(_ text: SecretBytes) throws(VaultError) -> TOTPSettings {
         guard text.count <= maximumTextBytes else {
-            throw .tooLarge("the TOTP secret is \(text.count) bytes; a secret or otpauth URI is at most \(maximumTextBytes)", location: nil)
+            throw .tooLarge(
+                "the TOTP secret is \(text.count) bytes; a secret or otpauth URI is at most \(maximumTextBytes)",
+                location: nil)
         }
-        guard let string = text.unsafeUTF8String() else { throw .invalidInput("the TOTP secret is not text", location: nil) }
+        guard let string = text.unsafeUTF8String() else {
+            throw .invalidInput("the TOTP secret is not text", location: nil)
+        }
         let trimmed = string.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.lowercased().hasPrefix("otpauth://") {
             guard let components = URLComponents(string: trimmed), components.host?.lowercased() == "totp" else {
@@ -84,7 +101,9 @@ public struct TOTPSettings: Sendable {
             }
             var values: [String: String] = [:]
             for item in components.queryItems ?? [] { values[item.name.lowercased()] = item.value }
-            guard let secretText = values["secret"] else { throw .invalidInput("the otpauth URI has no secret", location: nil) }
+            guard let secretText = values["secret"] else {
+                throw .invalidInput("the otpauth URI has no secret", location: nil)
+            }
             let algorithm: HMACAlgorithm
             switch (values["algorithm"] ?? "SHA1").uppercased() {
             case "SHA1": algorithm = .sha1
@@ -95,7 +114,9 @@ public struct TOTPSettings: Sendable {
             let digits = Int(values["digits"] ?? "6") ?? -1
             let period = Int(values["period"] ?? "30") ?? -1
             guard (6...8).contains(digits) else { throw .invalidInput("TOTP digits must be 6 to 8", location: nil) }
-            guard (10...300).contains(period) else { throw .invalidInput("TOTP period must be 10 to 300 seconds", location: nil) }
+            guard (10...300).contains(period) else {
+                throw .invalidInput("TOTP period must be 10 to 300 seconds", location: nil)
+            }
             return TOTPSettings(secret: try decode(secretText), algorithm: algorithm, digits: digits, period: period)
         }
         return TOTPSettings(secret: try decode(trimmed))
@@ -104,7 +125,9 @@ public struct TOTPSettings: Sendable {
     private static func decode(_ base32: String) throws(VaultError) -> SecretBytes {
         do {
             let secret = try Base32.decode(base32)
-            guard secret.count >= 10 else { throw VaultError.invalidInput("the TOTP secret is too short (under 80 bits)", location: nil) }
+            guard secret.count >= 10 else {
+                throw VaultError.invalidInput("the TOTP secret is too short (under 80 bits)", location: nil)
+            }
             return secret
         } catch let error as VaultError {
             throw error
@@ -121,7 +144,10 @@ public struct TOTPSettings: Sendable {
         case .sha256: name = "SHA256"
         case .sha512: name = "SHA512"
         }
-        return SecretBytes(utf8: "otpauth://totp/nightjar?secret=\(Base32.encode(secret))&algorithm=\(name)&digits=\(digits)&period=\(period)")
+        return SecretBytes(
+            utf8:
+                "otpauth://totp/nightjar?secret=\(Base32.encode(secret))&algorithm=\(name)&digits=\(digits)&period=\(period)"
+        )
     }
 
     /// The code for `time` (seconds since 1970). The code is registered with the redactor.
@@ -184,9 +210,11 @@ public struct CredentialInput: Sendable {
     /// Whether the values may go to a plain `http://` origin (nil: unchanged on edit, false on add).
     public var allowsPlainHTTP: Bool?
 
-    public init(username: SecretBytes? = nil, password: SecretBytes? = nil, totp: TOTPSettings? = nil,
-                extra: [String: SecretBytes] = [:], allowedOrigins: [Origin]? = nil, notes: String? = nil,
-                expires: CalendarDate? = nil, removeExtra: [String] = [], usernameIsSecret: Bool? = nil) {
+    public init(
+        username: SecretBytes? = nil, password: SecretBytes? = nil, totp: TOTPSettings? = nil,
+        extra: [String: SecretBytes] = [:], allowedOrigins: [Origin]? = nil, notes: String? = nil,
+        expires: CalendarDate? = nil, removeExtra: [String] = [], usernameIsSecret: Bool? = nil
+    ) {
         self.username = username
         self.password = password
         self.totp = totp
@@ -228,7 +256,8 @@ public struct EntrySummary: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case client, portal, label, fields, expires
-        case updatedAt = "updated_at", markedForRotation = "marked_for_rotation", usernameIsSecret = "username_is_secret"
+        case updatedAt = "updated_at", markedForRotation = "marked_for_rotation", usernameIsSecret =
+            "username_is_secret"
     }
 }
 
@@ -238,13 +267,19 @@ extension Origin {
     init(canonical text: Substring) throws(VaultError) {
         let bytes = Array(text.utf8)
         let scheme: String
-        if bytes.starts(with: Array("https://".utf8)) { scheme = "https" } else if bytes.starts(with: Array("http://".utf8)) { scheme = "http" } else {
+        if bytes.starts(with: Array("https://".utf8)) {
+            scheme = "https"
+        } else if bytes.starts(with: Array("http://".utf8)) {
+            scheme = "http"
+        } else {
             try self.init(String(text))
             return
         }
         let hostStart = scheme.utf8.count + 3
         guard let colon = bytes.lastIndex(of: UInt8(ascii: ":")), colon > hostStart, colon + 1 < bytes.count,
-              bytes[(colon + 1)...].allSatisfy({ (48...57).contains($0) }), let port = Int(String(decoding: bytes[(colon + 1)...], as: UTF8.self)) else {
+            bytes[(colon + 1)...].allSatisfy({ (48...57).contains($0) }),
+            let port = Int(String(decoding: bytes[(colon + 1)...], as: UTF8.self))
+        else {
             try self.init(String(text))
             return
         }

@@ -27,15 +27,22 @@ public enum CredentialCSV {
     /// username_is_secret, extra.NAME. Errors name file and line.
     public static func parse(_ text: String, file: String, defaultClient: String? = nil) throws -> [Row] {
         guard text.utf8.count <= maximumBytes else {
-            throw VaultError.tooLarge("the file is \(text.utf8.count) bytes; credential files are at most 50 MB", location: SourceLocation(file: file))
+            throw VaultError.tooLarge(
+                "the file is \(text.utf8.count) bytes; credential files are at most 50 MB",
+                location: SourceLocation(file: file))
         }
         let body = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
-        let rows = try DelimitedText.parse(body, file: file).filter { !$0.fields.allSatisfy { $0.trimmingCharacters(in: .whitespaces).isEmpty } }
-        guard let header = rows.first else { throw VaultError.invalidInput("the file is empty", location: SourceLocation(file: file, line: 1)) }
+        let rows = try DelimitedText.parse(body, file: file).filter {
+            !$0.fields.allSatisfy { $0.trimmingCharacters(in: .whitespaces).isEmpty }
+        }
+        guard let header = rows.first else {
+            throw VaultError.invalidInput("the file is empty", location: SourceLocation(file: file, line: 1))
+        }
         let names = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         func column(_ candidates: [String]) -> Int? { names.firstIndex { candidates.contains($0) } }
         guard let portalColumn = column(["portal", "title"]) else {
-            throw VaultError.invalidInput("no portal (or Title) column", location: SourceLocation(file: file, line: header.line))
+            throw VaultError.invalidInput(
+                "no portal (or Title) column", location: SourceLocation(file: file, line: header.line))
         }
         let clientColumn = column(["client"])
         if let defaultClient, clientColumn == nil { try VaultNames.check(defaultClient, field: "client name") }
@@ -49,7 +56,10 @@ public enum CredentialCSV {
         let secretUsernameColumn = column(["username_is_secret", "username is secret"])
         let extraColumns = names.enumerated().filter { $0.element.hasPrefix("extra.") }
             .map { ($0.offset, String(header.fields[$0.offset].trimmingCharacters(in: .whitespaces).dropFirst(6))) }
-        for (_, name) in extraColumns { try VaultNames.check(name, field: "extra field name", location: SourceLocation(file: file, line: header.line)) }
+        for (_, name) in extraColumns {
+            try VaultNames.check(
+                name, field: "extra field name", location: SourceLocation(file: file, line: header.line))
+        }
         var result: [Row] = []
         var seen: Set<String> = []
         for row in rows.dropFirst() {
@@ -60,27 +70,35 @@ public enum CredentialCSV {
                 return text.isEmpty ? nil : text
             }
             for (index, field) in row.fields.enumerated() where field.utf8.contains(0) {
-                let name = index < header.fields.count ? header.fields[index].trimmingCharacters(in: .whitespaces) : "column \(index + 1)"
+                let name =
+                    index < header.fields.count
+                    ? header.fields[index].trimmingCharacters(in: .whitespaces) : "column \(index + 1)"
                 throw VaultError.nulByte(field: name, location: location)
             }
-            guard let rawPortal = value(portalColumn) else { throw VaultError.invalidInput("the portal name is empty", location: location) }
+            guard let rawPortal = value(portalColumn) else {
+                throw VaultError.invalidInput("the portal name is empty", location: location)
+            }
             let portal = rawPortal.lowercased().replacingOccurrences(of: " ", with: "-")
             try VaultNames.check(portal, field: "portal name", location: location)
             let client = value(clientColumn)?.trimmingCharacters(in: .whitespaces)
             if let client { try VaultNames.check(client, field: "client name", location: location) }
             if clientColumn != nil, client == nil, defaultClient == nil {
-                throw VaultError.invalidInput("the client is empty (give it in the client column or with --client)", location: location)
+                throw VaultError.invalidInput(
+                    "the client is empty (give it in the client column or with --client)", location: location)
             }
             let label = value(labelColumn)?.trimmingCharacters(in: .whitespaces)
             if let label { try VaultNames.check(label, field: "credential label", location: location) }
             let key = CredentialName(client: client ?? defaultClient ?? "", portal: portal, label: label).description
-            guard seen.insert(key).inserted else { throw VaultError.invalidInput("\(key) appears twice", location: location) }
+            guard seen.insert(key).inserted else {
+                throw VaultError.invalidInput("\(key) appears twice", location: location)
+            }
             var input = CredentialInput()
             input.username = value(usernameColumn).map { SecretBytes(utf8: $0) }
             input.password = value(passwordColumn).map { SecretBytes(utf8: $0) }
             do {
                 input.totp = try value(totpColumn).map { try TOTPSettings.parse(SecretBytes(utf8: $0)) }
-                input.allowedOrigins = try (value(originsColumn) ?? "").split(whereSeparator: { $0 == " " || $0 == ";" }).map { try Origin(String($0)) }
+                input.allowedOrigins = try (value(originsColumn) ?? "").split(whereSeparator: { $0 == " " || $0 == ";" }
+                ).map { try Origin(String($0)) }
                 input.expires = try value(expiresColumn).map { try CalendarDate(iso: $0) }
             } catch let error as any NightjarError {
                 throw VaultError.invalidInput(error.message, location: location)
@@ -89,7 +107,9 @@ public enum CredentialCSV {
                 switch flag {
                 case "true", "yes", "1", "y": input.usernameIsSecret = true
                 case "false", "no", "0", "n": input.usernameIsSecret = false
-                default: throw VaultError.invalidInput("username_is_secret is \"\(flag)\"; use yes or no", location: location)
+                default:
+                    throw VaultError.invalidInput(
+                        "username_is_secret is \"\(flag)\"; use yes or no", location: location)
                 }
             }
             input.notes = value(notesColumn)

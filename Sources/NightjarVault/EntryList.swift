@@ -49,7 +49,9 @@ struct StoredEntry: Sendable {
     /// Every field, by stored name, in order.
     var storedFields: [(String, [UInt8])] {
         var fields: [(String, [UInt8])] = []
-        for (name, value) in extra.sorted(by: { $0.key < $1.key }) { fields.append(("extra.\(name)", value.unsafeArray())) }
+        for (name, value) in extra.sorted(by: { $0.key < $1.key }) {
+            fields.append(("extra.\(name)", value.unsafeArray()))
+        }
         if let notes { fields.append(("notes", Array(notes.utf8))) }
         if let origins { fields.append(("origins", Array(origins.utf8))) }
         if let password { fields.append(("password", password.unsafeArray())) }
@@ -120,16 +122,24 @@ enum EntryList {
         return nonce + (try AEAD.seal(writer.bytes, key: key, nonce: nonce, associatedData: aad, algorithm: .aes256GCM))
     }
 
-    static func open(_ sealed: [UInt8], key: SecretBytes, aad: [UInt8], client: String) throws(VaultError) -> [StoredEntry] {
+    static func open(_ sealed: [UInt8], key: SecretBytes, aad: [UInt8], client: String) throws(VaultError)
+        -> [StoredEntry]
+    {
         guard sealed.count >= 28 else { throw .damaged("client \(client)'s entries are cut short") }
         var plain: [UInt8]
         do {
-            plain = try AEAD.open(Array(sealed[12...]), key: key, nonce: Array(sealed[0..<12]), associatedData: aad, algorithm: .aes256GCM)
+            plain = try AEAD.open(
+                Array(sealed[12...]), key: key, nonce: Array(sealed[0..<12]), associatedData: aad, algorithm: .aes256GCM
+            )
         } catch {
-            throw .damaged("client \(client)'s entries do not authenticate (moved, swapped, put back from an older copy, or altered)")
+            throw .damaged(
+                "client \(client)'s entries do not authenticate (moved, swapped, put back from an older copy, or altered)"
+            )
         }
         defer { SecretBytes.wipe(&plain) }
-        let result = plain.withUnsafeBytes { bytes in Result { () throws(VaultError) in try decode(bytes, client: client) } }
+        let result = plain.withUnsafeBytes { bytes in
+            Result { () throws(VaultError) in try decode(bytes, client: client) }
+        }
         return try result.get()
     }
 
@@ -147,8 +157,9 @@ enum EntryList {
             let expires = try reader.string()
             let flags = try reader.u8()
             let fieldCount = try reader.u16()
-            var entry = StoredEntry(portal: portal, label: label.isEmpty ? nil : label, updatedAt: updatedAt,
-                                    expires: expires.isEmpty ? nil : expires, usernameIsSecret: flags & 1 != 0)
+            var entry = StoredEntry(
+                portal: portal, label: label.isEmpty ? nil : label, updatedAt: updatedAt,
+                expires: expires.isEmpty ? nil : expires, usernameIsSecret: flags & 1 != 0)
             entry.allowsPlainHTTP = flags & 2 != 0
             for _ in 0..<fieldCount {
                 let name = try reader.string()
@@ -156,7 +167,9 @@ enum EntryList {
                 case "origins": entry.origins = String(decoding: try reader.block(), as: UTF8.self)
                 case "notes": entry.notes = String(decoding: try reader.block(), as: UTF8.self)
                 default:
-                    guard entry.set(name, try reader.secretBlock()) else { throw .damaged("client \(client)'s entries hold an unknown field") }
+                    guard entry.set(name, try reader.secretBlock()) else {
+                        throw .damaged("client \(client)'s entries hold an unknown field")
+                    }
                 }
             }
             entries.append(entry)

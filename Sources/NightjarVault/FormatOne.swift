@@ -81,7 +81,9 @@ enum FormatOne {
         }
         let macLine = String(decoding: lines[2], as: UTF8.self)
         let macText = String(macLine.dropFirst(4))
-        guard macLine.hasPrefix("mac "), let mac = Data(base64Encoded: macText), mac.count == 32, mac.base64EncodedString() == macText else {
+        guard macLine.hasPrefix("mac "), let mac = Data(base64Encoded: macText), mac.count == 32,
+            mac.base64EncodedString() == macText
+        else {
             throw .damaged("the MAC line is missing or malformed")
         }
         let bodyBytes = Array(lines[1])
@@ -95,17 +97,23 @@ enum FormatOne {
     }
 
     static func macMatches(_ bodyBytes: [UInt8], mac: [UInt8], vaultKey: SecretBytes) -> Bool {
-        ConstantTime.equals(HMAC.authenticate(Array("\(header)\n".utf8) + bodyBytes, key: vaultKey, algorithm: .sha256), mac)
+        ConstantTime.equals(
+            HMAC.authenticate(Array("\(header)\n".utf8) + bodyBytes, key: vaultKey, algorithm: .sha256), mac)
     }
 
     /// The format-1 rollback state (a JSON line and its HMAC under the vault key), if any.
     static func state(_ bytes: [UInt8], vaultKey: SecretBytes) throws(VaultError) -> State {
         let lines = bytes.split(separator: UInt8(ascii: "\n"))
-        guard lines.count == 2, let mac = Data(base64Encoded: Data(lines[1])) else { throw .stateInvalid("the format-1 state is malformed") }
-        guard ConstantTime.equals(HMAC.authenticate(Array(lines[0]), key: vaultKey, algorithm: .sha256), Array(mac)) else {
+        guard lines.count == 2, let mac = Data(base64Encoded: Data(lines[1])) else {
+            throw .stateInvalid("the format-1 state is malformed")
+        }
+        guard ConstantTime.equals(HMAC.authenticate(Array(lines[0]), key: vaultKey, algorithm: .sha256), Array(mac))
+        else {
             throw .stateInvalid("the format-1 state does not authenticate")
         }
-        guard let state = try? JSONDecoder().decode(State.self, from: Data(lines[0])) else { throw .stateInvalid("the format-1 state does not parse") }
+        guard let state = try? JSONDecoder().decode(State.self, from: Data(lines[0])) else {
+            throw .stateInvalid("the format-1 state does not parse")
+        }
         return state
     }
 

@@ -28,22 +28,32 @@ public struct AutomationKey: Sendable {
     /// The key file's text (written 0600 by the caller).
     public func fileContents() -> SecretBytes {
         let encoded = keys.withUnsafeBytes { Data($0).base64EncodedString() }
-        guard let roots else { return SecretBytes(utf8: "\(AutomationKey.formatOneHeader)\n\(principalID)\n\(encoded)\n") }
-        return SecretBytes(utf8: "\(AutomationKey.header)\n\(principalID)\n\(encoded)\nroot \(roots.admin.hexString) \(roots.recovery.hexString)\n")
+        guard let roots else {
+            return SecretBytes(utf8: "\(AutomationKey.formatOneHeader)\n\(principalID)\n\(encoded)\n")
+        }
+        return SecretBytes(
+            utf8:
+                "\(AutomationKey.header)\n\(principalID)\n\(encoded)\nroot \(roots.admin.hexString) \(roots.recovery.hexString)\n"
+        )
     }
 
     /// Parses a key file's text (format 1 or 2).
     public init(fileContents: SecretBytes) throws(VaultError) {
-        guard let text = fileContents.unsafeUTF8String(), !text.utf8.contains(0) else { throw .wrongKey("the key file is not text") }
+        guard let text = fileContents.unsafeUTF8String(), !text.utf8.contains(0) else {
+            throw .wrongKey("the key file is not text")
+        }
         let lines = text.split(separator: "\n").map(String.init)
         guard lines.count >= 3, lines[0] == AutomationKey.header || lines[0] == AutomationKey.formatOneHeader,
-              let raw = Data(base64Encoded: lines[2]), raw.count == 64 else {
+            let raw = Data(base64Encoded: lines[2]), raw.count == 64
+        else {
             throw .wrongKey("not a Nightjar automation key file")
         }
         if lines[0] == AutomationKey.header {
             let parts = lines.count == 4 ? lines[3].split(separator: " ").map(String.init) : []
-            guard parts.count == 3, parts[0] == "root", let admin = [UInt8](hex: parts[1]), let recovery = [UInt8](hex: parts[2]),
-                  admin.count == 32, recovery.count == 32 else {
+            guard parts.count == 3, parts[0] == "root", let admin = [UInt8](hex: parts[1]),
+                let recovery = [UInt8](hex: parts[2]),
+                admin.count == 32, recovery.count == 32
+            else {
                 throw .wrongKey("the key file's root line is missing or malformed")
             }
             roots = VaultCrypto.Roots(admin: admin, recovery: recovery)
@@ -65,7 +75,8 @@ public struct AutomationKey: Sendable {
     /// owned by this user or root, no folder above it writable by others).
     public static func load(path: String) throws -> AutomationKey {
         do {
-            return try AutomationKey(fileContents: try SecretFile.read(path, what: "automation key file", maximumBytes: 4096))
+            return try AutomationKey(
+                fileContents: try SecretFile.read(path, what: "automation key file", maximumBytes: 4096))
         } catch let error as SecretFileError {
             throw VaultError.keyFilePermissions(error.message)
         }
@@ -127,7 +138,9 @@ public enum RecoveryKeyText {
     public static func parse(_ text: SecretBytes) throws -> SecretBytes {
         guard let string = text.unsafeUTF8String() else { throw VaultError.wrongKey("the recovery key is not text") }
         let cleaned = string.replacingOccurrences(of: "-", with: "").replacingOccurrences(of: " ", with: "")
-        guard let key = try? Base32.decode(cleaned), key.count == 32 else { throw VaultError.wrongKey("not a recovery key") }
+        guard let key = try? Base32.decode(cleaned), key.count == 32 else {
+            throw VaultError.wrongKey("not a recovery key")
+        }
         return key
     }
 }

@@ -57,8 +57,11 @@ public final class Vault {
         Logger(label: "vault").warning(text)
     }
 
-    init(paths: VaultPaths, body: VaultBody, authority: AuthorityState, actorID: String, keys: PrincipalKeys, vaultKey: SecretBytes,
-         roots: VaultCrypto.Roots) {
+    init(
+        paths: VaultPaths, body: VaultBody, authority: AuthorityState, actorID: String, keys: PrincipalKeys,
+        vaultKey: SecretBytes,
+        roots: VaultCrypto.Roots
+    ) {
         self.paths = paths
         self.body = body
         self.committed = authority
@@ -97,7 +100,9 @@ public final class Vault {
     /// Creates a new vault with its first admin and a recovery principal. The first chain
     /// record, signed by the admin, makes both the vault's root. Returns the vault and the
     /// recovery key, to be printed once and kept offline.
-    public static func create(paths: VaultPaths, adminName: String, passphrase: SecretBytes) throws -> (Vault, recoveryKey: SecretBytes) {
+    public static func create(paths: VaultPaths, adminName: String, passphrase: SecretBytes) throws -> (
+        Vault, recoveryKey: SecretBytes
+    ) {
         let lock = try VaultLock(path: paths.lock)
         defer { withExtendedLifetime(lock) {} }
         guard !FileManager.default.fileExists(atPath: paths.vault) else { throw VaultError.alreadyExists(paths.vault) }
@@ -105,39 +110,55 @@ public final class Vault {
         try checkPassphrase(passphrase)
         let vaultID = Data(SecureRandom.bytes(16))
         let vaultKey = SecureRandom.secretBytes(32)
-        let adminKeys = PrincipalKeys.generate(), recoveryKeys = PrincipalKeys.generate()
-        let adminID = randomID("p"), recoveryID = randomID("r")
-        let roots = VaultCrypto.Roots(admin: SHA256.hash(adminKeys.signing.verifyingKey.rawRepresentation),
-                                      recovery: SHA256.hash(recoveryKeys.signing.verifyingKey.rawRepresentation))
+        let adminKeys = PrincipalKeys.generate()
+        let recoveryKeys = PrincipalKeys.generate()
+        let adminID = randomID("p")
+        let recoveryID = randomID("r")
+        let roots = VaultCrypto.Roots(
+            admin: SHA256.hash(adminKeys.signing.verifyingKey.rawRepresentation),
+            recovery: SHA256.hash(recoveryKeys.signing.verifyingKey.rawRepresentation))
         let recoveryKey = SecureRandom.secretBytes(32)
         let operations = [
             AuthorityOperation(.genesis, principal: adminID, vaultID: vaultID, recovery: recoveryID),
-            AuthorityOperation(.principalAdd, principal: adminID, name: adminName, kind: .operator,
-                               exchangeKey: Data(adminKeys.exchange.publicKey.rawRepresentation),
-                               signingKey: Data(adminKeys.signing.verifyingKey.rawRepresentation), roles: [.admin, .operator, .runIntegrations]),
-            AuthorityOperation(.principalAdd, principal: recoveryID, name: "recovery", kind: .recovery,
-                               exchangeKey: Data(recoveryKeys.exchange.publicKey.rawRepresentation),
-                               signingKey: Data(recoveryKeys.signing.verifyingKey.rawRepresentation), roles: [.admin]),
+            AuthorityOperation(
+                .principalAdd, principal: adminID, name: adminName, kind: .operator,
+                exchangeKey: Data(adminKeys.exchange.publicKey.rawRepresentation),
+                signingKey: Data(adminKeys.signing.verifyingKey.rawRepresentation),
+                roles: [.admin, .operator, .runIntegrations]),
+            AuthorityOperation(
+                .principalAdd, principal: recoveryID, name: "recovery", kind: .recovery,
+                exchangeKey: Data(recoveryKeys.exchange.publicKey.rawRepresentation),
+                signingKey: Data(recoveryKeys.signing.verifyingKey.rawRepresentation), roles: [.admin]),
         ]
         let envelopes = [
-            EnvelopeRecord(principal: adminID, sealed: try sealPassphraseKeys(adminKeys, passphrase: passphrase, roots: roots,
-                                                                                vaultID: vaultID, principal: adminID)),
-            EnvelopeRecord(principal: recoveryID, sealed: try VaultCrypto.sealPrivateKeys(recoveryKeys, roots: roots,
-                                                                                            sealKey: try VaultCrypto.recoverySealKey(recoveryKey),
-                                                                                            kdf: nil, vaultID: vaultID, principal: recoveryID)),
+            EnvelopeRecord(
+                principal: adminID,
+                sealed: try sealPassphraseKeys(
+                    adminKeys, passphrase: passphrase, roots: roots,
+                    vaultID: vaultID, principal: adminID)),
+            EnvelopeRecord(
+                principal: recoveryID,
+                sealed: try VaultCrypto.sealPrivateKeys(
+                    recoveryKeys, roots: roots,
+                    sealKey: try VaultCrypto.recoverySealKey(recoveryKey),
+                    kdf: nil, vaultID: vaultID, principal: recoveryID)),
         ]
-        let header = VaultHeader(vaultID: vaultID, generation: 0, envelopes: envelopes, vaultKeyWraps: [], rotationMarks: [],
-                                 writtenAt: now(), writtenBy: adminID)
+        let header = VaultHeader(
+            vaultID: vaultID, generation: 0, envelopes: envelopes, vaultKeyWraps: [], rotationMarks: [],
+            writtenAt: now(), writtenBy: adminID)
         let empty = AuthorityState(vaultID: vaultID)
-        let vault = Vault(paths: paths, body: VaultBody(header: header, chain: [], clients: []), authority: empty, actorID: adminID,
-                          keys: adminKeys, vaultKey: vaultKey, roots: roots)
+        let vault = Vault(
+            paths: paths, body: VaultBody(header: header, chain: [], clients: []), authority: empty, actorID: adminID,
+            keys: adminKeys, vaultKey: vaultKey, roots: roots)
         var bootstrapped = empty
         for operation in operations { try bootstrapped.apply(operation, signer: adminID, at: now(), record: 1) }
         vault.authority = bootstrapped
         vault.pendingOperations = operations
         for id in [adminID, recoveryID] {
-            vault.body.header.vaultKeyWraps.append(try VaultCrypto.wrap(vaultKey, to: bootstrapped.principals[id]!.exchangeKey, principal: id,
-                                                                        purpose: "vault", vaultID: vaultID))
+            vault.body.header.vaultKeyWraps.append(
+                try VaultCrypto.wrap(
+                    vaultKey, to: bootstrapped.principals[id]!.exchangeKey, principal: id,
+                    purpose: "vault", vaultID: vaultID))
         }
         try? FileManager.default.removeItem(atPath: paths.state)
         try? FileManager.default.removeItem(atPath: paths.audit)
@@ -148,17 +169,23 @@ public final class Vault {
     }
 
     static func checkPassphrase(_ passphrase: SecretBytes) throws {
-        guard passphrase.count >= 8 else { throw VaultError.invalidInput("a passphrase needs at least 8 characters", location: nil) }
+        guard passphrase.count >= 8 else {
+            throw VaultError.invalidInput("a passphrase needs at least 8 characters", location: nil)
+        }
         try VaultNames.refuseNUL(passphrase, field: "passphrase")
     }
 
-    static func sealPassphraseKeys(_ keys: PrincipalKeys, passphrase: SecretBytes, roots: VaultCrypto.Roots, vaultID: Data,
-                                   principal: String) throws -> SealedKeys {
+    static func sealPassphraseKeys(
+        _ keys: PrincipalKeys, passphrase: SecretBytes, roots: VaultCrypto.Roots, vaultID: Data,
+        principal: String
+    ) throws -> SealedKeys {
         let parameters = VaultKDFPolicy.forNewPassphrases
-        let kdf = KDFRecord(memoryKiB: parameters.memoryKiB, iterations: parameters.iterations, parallelism: parameters.parallelism,
-                            salt: Data(SecureRandom.bytes(16)))
-        return try VaultCrypto.sealPrivateKeys(keys, roots: roots, sealKey: try VaultCrypto.passphraseKey(passphrase, kdf: kdf), kdf: kdf,
-                                               vaultID: vaultID, principal: principal)
+        let kdf = KDFRecord(
+            memoryKiB: parameters.memoryKiB, iterations: parameters.iterations, parallelism: parameters.parallelism,
+            salt: Data(SecureRandom.bytes(16)))
+        return try VaultCrypto.sealPrivateKeys(
+            keys, roots: roots, sealKey: try VaultCrypto.passphraseKey(passphrase, kdf: kdf), kdf: kdf,
+            vaultID: vaultID, principal: principal)
     }
 
     // MARK: Opening
@@ -174,14 +201,17 @@ public final class Vault {
             try update(paths: paths, as: method) { _ in }
             vault = try load(paths: paths, as: method, lockHeld: false)
             let root = vault.committed.name(of: vault.committed.records.first?.signer ?? "")
-            vault.warn("\(vault.principalName)'s keys now carry the vault's root (admin \(root) and the recovery key, since the upgrade of \(vault.committed.records.first?.at ?? "?")); a chain under any other root is refused from now on. If \(root) did not upgrade this vault, tell your admins now.")
+            vault.warn(
+                "\(vault.principalName)'s keys now carry the vault's root (admin \(root) and the recovery key, since the upgrade of \(vault.committed.records.first?.at ?? "?")); a chain under any other root is refused from now on. If \(root) did not upgrade this vault, tell your admins now."
+            )
         }
         if auditUnlock { try vault.audit(AuditEvent("unlock")) }
         return vault
     }
 
     /// Opens the vault under its lock, lets `change` modify it, and saves it if anything changed.
-    public static func update<T>(paths: VaultPaths, as method: UnlockMethod, _ change: (Vault) throws -> T) throws -> T {
+    public static func update<T>(paths: VaultPaths, as method: UnlockMethod, _ change: (Vault) throws -> T) throws -> T
+    {
         let lock = try VaultLock(path: paths.lock)
         defer { withExtendedLifetime(lock) {} }
         let vault = try load(paths: paths, as: method, lockHeld: true)
@@ -207,8 +237,11 @@ public final class Vault {
         var problem: String?
         let vault = try load(paths: paths, as: method, lockHeld: true, stateProblem: { problem = $0.message })
         guard vault.actor.isAdmin else { throw VaultError.roleRequired(principal: vault.principalName, role: .admin) }
-        try vault.audit(AuditEvent("accept-rollback", detail: "generation \(vault.generation) accepted: " + (problem ?? "nothing was wrong")),
-                        movingState: false)
+        try vault.audit(
+            AuditEvent(
+                "accept-rollback",
+                detail: "generation \(vault.generation) accepted: " + (problem ?? "nothing was wrong")),
+            movingState: false)
         try vault.writeState(replacing: true)
         return RollbackAcceptance(problem: problem, generation: vault.generation)
     }
@@ -221,34 +254,45 @@ public final class Vault {
         do {
             let stateBytes = try VaultState.readBytes(paths.state)
             let bytes = try VaultFile.read(paths.vault)
-            guard bytes.count >= VaultFile.magic.count + VaultFile.macSize else { throw VaultError.damaged("the file is cut short") }
+            guard bytes.count >= VaultFile.magic.count + VaultFile.macSize else {
+                throw VaultError.damaged("the file is cut short")
+            }
             let (covered, mac) = VaultFile.macParts(bytes)
             guard ConstantTime.equals(VaultFile.mac(covered, vaultKey: vaultKey), mac) else {
-                _ = try VaultFile.parse(bytes)   // a format or structure problem says so first
+                _ = try VaultFile.parse(bytes)  // a format or structure problem says so first
                 throw VaultError.damaged("the whole-file MAC does not match: the file was altered or corrupted")
             }
             guard let stateBytes else { throw VaultError.stateMissing(paths.state) }
             if mac == verifiedMAC {
                 // The very bytes verified at open: only the rollback state can have changed.
-                let floorCount = (try? VaultState.parse(stateBytes, path: paths.state).floor.chainCount) ?? committed.count
-                let signers = floorCount < committed.count
-                    ? try Vault.verifyChain(Array(body.chain[0..<max(1, floorCount)]), vaultID: body.header.vaultID, snapshotAt: nil).1
+                let floorCount =
+                    (try? VaultState.parse(stateBytes, path: paths.state).floor.chainCount) ?? committed.count
+                let signers =
+                    floorCount < committed.count
+                    ? try Vault.verifyChain(
+                        Array(body.chain[0..<max(1, floorCount)]), vaultID: body.header.vaultID, snapshotAt: nil
+                    ).1
                     : committed.principals
-                _ = try VaultState.check(stateBytes, path: paths.state, authority: committed, signersAtFloor: signers, vaultKey: vaultKey,
-                                         generation: body.header.generation)
+                _ = try VaultState.check(
+                    stateBytes, path: paths.state, authority: committed, signersAtFloor: signers, vaultKey: vaultKey,
+                    generation: body.header.generation)
                 return
             }
             let current = try VaultFile.parse(bytes)
-            guard current.header.vaultID == body.header.vaultID else { throw VaultError.authority("the vault file was replaced by another vault's") }
+            guard current.header.vaultID == body.header.vaultID else {
+                throw VaultError.authority("the vault file was replaced by another vault's")
+            }
             let floorCount = try? VaultState.parse(stateBytes, path: paths.state).floor.chainCount
-            let (chain, signers) = try Vault.verifyChain(current.chain, vaultID: current.header.vaultID, snapshotAt: floorCount)
+            let (chain, signers) = try Vault.verifyChain(
+                current.chain, vaultID: current.header.vaultID, snapshotAt: floorCount)
             try Vault.checkRoot(chain, roots: roots, actor: actor.name, pending: false)
             guard chain.count >= committed.count, Array(chain.hashes[0..<committed.count]) == committed.hashes else {
                 throw VaultError.chainRewritten(committed.count)
             }
             try Vault.checkWraps(current, authority: chain)
-            _ = try VaultState.check(stateBytes, path: paths.state, authority: chain, signersAtFloor: signers, vaultKey: vaultKey,
-                                     generation: current.header.generation)
+            _ = try VaultState.check(
+                stateBytes, path: paths.state, authority: chain, signersAtFloor: signers, vaultKey: vaultKey,
+                generation: current.header.generation)
         } catch let error as VaultError {
             _ = try? audit(AuditEvent("refused", detail: error.message), movingState: false)
             throw error
@@ -256,8 +300,10 @@ public final class Vault {
     }
 
     /// Reads and verifies the file as `method`'s principal.
-    static func load(paths: VaultPaths, as method: UnlockMethod, lockHeld: Bool,
-                     stateProblem: ((VaultError) -> Void)? = nil) throws -> Vault {
+    static func load(
+        paths: VaultPaths, as method: UnlockMethod, lockHeld: Bool,
+        stateProblem: ((VaultError) -> Void)? = nil
+    ) throws -> Vault {
         removeAbandonedTemporaryFiles(paths, lockHeld: lockHeld)
         // The state first: a writer renames the vault before it moves the state, so a state
         // read first is never newer than the file read after it.
@@ -283,13 +329,17 @@ public final class Vault {
         switch method {
         case .passphrase(let name, let passphrase):
             guard let id = added.first(where: { $0.name == name && $0.kind == .operator })?.principal,
-                  let envelope = body.header.envelopes.first(where: { $0.principal == id }) else {
+                let envelope = body.header.envelopes.first(where: { $0.principal == id })
+            else {
                 throw VaultError.unknownPrincipal(name)
             }
-            guard let kdf = envelope.sealed.kdf else { throw VaultError.damaged("principal \(name) has no key-derivation settings") }
+            guard let kdf = envelope.sealed.kdf else {
+                throw VaultError.damaged("principal \(name) has no key-derivation settings")
+            }
             let sealKey = try VaultCrypto.passphraseKey(passphrase, kdf: kdf)
             do {
-                (keys, envelopeRoots) = try VaultCrypto.openPrivateKeys(envelope.sealed, sealKey: sealKey, vaultID: vaultID, principal: id)
+                (keys, envelopeRoots) = try VaultCrypto.openPrivateKeys(
+                    envelope.sealed, sealKey: sealKey, vaultID: vaultID, principal: id)
             } catch {
                 throw VaultError.wrongPassphrase(principal: name)
             }
@@ -304,12 +354,14 @@ public final class Vault {
             actorID = key.principalID
         case .recovery(let recoveryKey):
             guard let id = added.first(where: { $0.kind == .recovery })?.principal,
-                  let envelope = body.header.envelopes.first(where: { $0.principal == id }) else {
+                let envelope = body.header.envelopes.first(where: { $0.principal == id })
+            else {
                 throw VaultError.damaged("the vault has no recovery principal")
             }
             let sealKey = try VaultCrypto.recoverySealKey(recoveryKey)
             do {
-                (keys, envelopeRoots) = try VaultCrypto.openPrivateKeys(envelope.sealed, sealKey: sealKey, vaultID: vaultID, principal: id)
+                (keys, envelopeRoots) = try VaultCrypto.openPrivateKeys(
+                    envelope.sealed, sealKey: sealKey, vaultID: vaultID, principal: id)
             } catch {
                 throw VaultError.wrongKey("the recovery key does not open this vault")
             }
@@ -319,12 +371,13 @@ public final class Vault {
         let actorName = added.first { $0.principal == actorID }?.name ?? actorID
         // From here on the principal is known by its keys: a refusal is signed and recorded.
         let refuse = { (error: VaultError) -> VaultError in
-            _ = try? AuditLog.append([AuditEvent("refused", detail: error.message)], paths: paths, principalID: actorID,
-                                     principalName: actorName, signer: keys.signing, vaultID: vaultID)
+            _ = try? AuditLog.append(
+                [AuditEvent("refused", detail: error.message)], paths: paths, principalID: actorID,
+                principalName: actorName, signer: keys.signing, vaultID: vaultID)
             return error
         }
         guard let wrap = body.header.vaultKeyWraps.first(where: { $0.principal == actorID }),
-              let vaultKey = try? VaultCrypto.unwrap(wrap, with: keys.exchange, purpose: "vault", vaultID: vaultID)
+            let vaultKey = try? VaultCrypto.unwrap(wrap, with: keys.exchange, purpose: "vault", vaultID: vaultID)
         else { throw VaultError.damaged("the vault key wrap for \(actorName) does not open") }
         // A file that fails its MAC did not come from inside: refused as damaged. Whatever
         // passes it but fails below was written by someone holding the vault key, and the
@@ -336,22 +389,31 @@ public final class Vault {
         let authority: AuthorityState
         let seen: VaultState?
         do {
-            (authority, seen) = try verifyStanding(body, records: records, stateBytes: stateBytes, paths: paths, actorID: actorID, actorName: actorName, keys: keys,
-                                           envelopeRoots: envelopeRoots, vaultKey: vaultKey, stateProblem: stateProblem)
+            (authority, seen) = try verifyStanding(
+                body, records: records, stateBytes: stateBytes, paths: paths, actorID: actorID, actorName: actorName,
+                keys: keys,
+                envelopeRoots: envelopeRoots, vaultKey: vaultKey, stateProblem: stateProblem)
         } catch {
             throw refuse(error)
         }
-        let roots = envelopeRoots ?? VaultCrypto.Roots(admin: authority.rootFingerprint, recovery: authority.recoveryFingerprint)
-        let vault = Vault(paths: paths, body: body, authority: authority, actorID: actorID, keys: keys, vaultKey: vaultKey, roots: roots)
+        let roots =
+            envelopeRoots
+            ?? VaultCrypto.Roots(admin: authority.rootFingerprint, recovery: authority.recoveryFingerprint)
+        let vault = Vault(
+            paths: paths, body: body, authority: authority, actorID: actorID, keys: keys, vaultKey: vaultKey,
+            roots: roots)
         vault.resealKey = resealKey
         vault.verifiedMAC = mac
         vault.knownAuditHead = seen?.audit
         if envelopeRoots == nil, case .automationKey = method {
-            vault.warn("automation key \(actorName) was made before the vault's root was sealed into key files: an admin seals it with `nightjar vault automation-key seal FILE --as ADMIN`")
+            vault.warn(
+                "automation key \(actorName) was made before the vault's root was sealed into key files: an admin seals it with `nightjar vault automation-key seal FILE --as ADMIN`"
+            )
         }
         if let seen {
             // Move the state only when this open saw more than it records.
-            let behind = vault.signsFloor
+            let behind =
+                vault.signsFloor
                 ? seen.floor.generation < body.header.generation || seen.floor.chainCount < authority.count
                 : seen.generation < body.header.generation
             if behind { try vault.writeState() }
@@ -360,17 +422,23 @@ public final class Vault {
     }
 
     /// Verifies the chain, the principal's place in it, its root, the wraps and the rollback state.
-    private static func verifyStanding(_ body: VaultBody, records: [AuthorityRecord?], stateBytes: [UInt8]?, paths: VaultPaths, actorID: String, actorName: String,
-                                       keys: PrincipalKeys, envelopeRoots: VaultCrypto.Roots?, vaultKey: SecretBytes,
-                                       stateProblem: ((VaultError) -> Void)?) throws(VaultError) -> (AuthorityState, VaultState?) {
+    private static func verifyStanding(
+        _ body: VaultBody, records: [AuthorityRecord?], stateBytes: [UInt8]?, paths: VaultPaths, actorID: String,
+        actorName: String,
+        keys: PrincipalKeys, envelopeRoots: VaultCrypto.Roots?, vaultKey: SecretBytes,
+        stateProblem: ((VaultError) -> Void)?
+    ) throws(VaultError) -> (AuthorityState, VaultState?) {
         let floorCount = stateBytes.flatMap { try? VaultState.parse($0, path: paths.state).floor.chainCount }
-        let (authority, signersAtFloor) = try verifyChain(body.chain, records: records, vaultID: body.header.vaultID, snapshotAt: floorCount)
+        let (authority, signersAtFloor) = try verifyChain(
+            body.chain, records: records, vaultID: body.header.vaultID, snapshotAt: floorCount)
         guard let principal = authority.principals[actorID],
-              principal.exchangeKey == Data(keys.exchange.publicKey.rawRepresentation),
-              principal.signingKey == Data(keys.signing.verifyingKey.rawRepresentation) else {
+            principal.exchangeKey == Data(keys.exchange.publicKey.rawRepresentation),
+            principal.signingKey == Data(keys.signing.verifyingKey.rawRepresentation)
+        else {
             throw .authority("\(actorName)'s keys are not the ones the chain gives \(actorName)")
         }
-        try checkRoot(authority, roots: envelopeRoots, actor: actorName, pending: authority.pendingEnvelopes.contains(actorID))
+        try checkRoot(
+            authority, roots: envelopeRoots, actor: actorName, pending: authority.pendingEnvelopes.contains(actorID))
         try checkWraps(body, authority: authority)
         guard let stateBytes else {
             guard let stateProblem else { throw .stateMissing(paths.state) }
@@ -378,8 +446,9 @@ public final class Vault {
             return (authority, nil)
         }
         do {
-            let state = try VaultState.check(stateBytes, path: paths.state, authority: authority, signersAtFloor: signersAtFloor,
-                                             vaultKey: vaultKey, generation: body.header.generation)
+            let state = try VaultState.check(
+                stateBytes, path: paths.state, authority: authority, signersAtFloor: signersAtFloor,
+                vaultKey: vaultKey, generation: body.header.generation)
             return (authority, state)
         } catch {
             guard let stateProblem else { throw error }
@@ -396,8 +465,10 @@ public final class Vault {
 
     /// Verifies the chain; also returns the principals as they stood after `snapshotAt` records
     /// (who could sign the rollback floor written then).
-    static func verifyChain(_ chain: [ChainEntry], records: [AuthorityRecord?]? = nil, vaultID: Data,
-                            snapshotAt: Int?) throws(VaultError) -> (AuthorityState, [String: PrincipalInfo]) {
+    static func verifyChain(
+        _ chain: [ChainEntry], records: [AuthorityRecord?]? = nil, vaultID: Data,
+        snapshotAt: Int?
+    ) throws(VaultError) -> (AuthorityState, [String: PrincipalInfo]) {
         guard !chain.isEmpty else { throw .authority("the chain is empty: it has no genesis record") }
         let records = records ?? decodeRecords(chain)
         var state = AuthorityState(vaultID: vaultID)
@@ -411,15 +482,20 @@ public final class Vault {
     }
 
     /// The chain must start at the root sealed with the principal's keys.
-    static func checkRoot(_ authority: AuthorityState, roots: VaultCrypto.Roots?, actor: String, pending: Bool) throws(VaultError) {
+    static func checkRoot(_ authority: AuthorityState, roots: VaultCrypto.Roots?, actor: String, pending: Bool)
+        throws(VaultError)
+    {
         guard let roots else {
             guard pending else {
-                throw .authority("\(actor)'s sealed keys carry no root, and the chain does not list \(actor) as awaiting one")
+                throw .authority(
+                    "\(actor)'s sealed keys carry no root, and the chain does not list \(actor) as awaiting one")
             }
             return
         }
         guard roots.admin == authority.rootFingerprint, roots.recovery == authority.recoveryFingerprint else {
-            throw .rootReplaced("the chain's first record is signed by a key other than the root admin and recovery key sealed with \(actor)'s keys")
+            throw .rootReplaced(
+                "the chain's first record is signed by a key other than the root admin and recovery key sealed with \(actor)'s keys"
+            )
         }
     }
 
@@ -438,9 +514,13 @@ public final class Vault {
             var seen: Set<String> = []
             for wrap in client.wraps {
                 guard granted.holders.contains(wrap.principal) else {
-                    throw .authority("client \(client.id)'s key is wrapped to \(authority.name(of: wrap.principal)), whom the chain never granted it")
+                    throw .authority(
+                        "client \(client.id)'s key is wrapped to \(authority.name(of: wrap.principal)), whom the chain never granted it"
+                    )
                 }
-                guard seen.insert(wrap.principal).inserted else { throw .authority("client \(client.id)'s key is wrapped twice to one principal") }
+                guard seen.insert(wrap.principal).inserted else {
+                    throw .authority("client \(client.id)'s key is wrapped twice to one principal")
+                }
             }
         }
         for envelope in body.header.envelopes where authority.principals[envelope.principal] == nil {
@@ -468,8 +548,9 @@ public final class Vault {
     func save(replacingState: Bool = false) throws {
         let generation = body.header.generation + 1
         if !pendingOperations.isEmpty {
-            let record = AuthorityRecord(seq: committed.count + 1, prev: committed.head, at: Vault.now(), signer: actorID,
-                                         operations: pendingOperations)
+            let record = AuthorityRecord(
+                seq: committed.count + 1, prev: committed.head, at: Vault.now(), signer: actorID,
+                operations: pendingOperations)
             let payload = Array(try VaultFile.encoder().encode(record))
             let signature = keys.signing.sign(AuthorityRecord.signatureLabel + payload)
             // The record must verify as any later open will verify it.
@@ -485,8 +566,11 @@ public final class Vault {
             let key = try clientKey(id)
             body.clients[index].sealedGeneration = generation
             entryLists[id]?.sort(by: StoredEntry.precedes)
-            body.clients[index].sealed = try EntryList.seal(entryLists[id] ?? [], key: key, aad: EntryList.associatedData(
-                vaultID: body.header.vaultID, client: id, keyVersion: body.clients[index].keyVersion, generation: generation))
+            body.clients[index].sealed = try EntryList.seal(
+                entryLists[id] ?? [], key: key,
+                aad: EntryList.associatedData(
+                    vaultID: body.header.vaultID, client: id, keyVersion: body.clients[index].keyVersion,
+                    generation: generation))
         }
         dirtyClients = []
         body.header.generation = generation
@@ -504,10 +588,12 @@ public final class Vault {
 
     /// Moves the rollback state to what this vault knows now.
     func writeState(replacing: Bool = false, audit: (count: Int, head: String)? = nil) throws {
-        let observation = VaultState.Observation(vaultID: body.header.vaultID, generation: body.header.generation,
-                                                 chainCount: committed.count, chainHead: committed.head, audit: audit)
-        try VaultState.advance(paths: paths, observation: observation, signer: signsFloor ? (actorID, keys.signing) : nil,
-                               vaultKey: vaultKey, authority: committed, replacing: replacing)
+        let observation = VaultState.Observation(
+            vaultID: body.header.vaultID, generation: body.header.generation,
+            chainCount: committed.count, chainHead: committed.head, audit: audit)
+        try VaultState.advance(
+            paths: paths, observation: observation, signer: signsFloor ? (actorID, keys.signing) : nil,
+            vaultKey: vaultKey, authority: committed, replacing: replacing)
     }
 
     /// Appends an audit record signed by the acting principal; throws (and the caller stops) if it cannot.
@@ -518,8 +604,9 @@ public final class Vault {
 
     @discardableResult
     func audit(_ event: AuditEvent, movingState: Bool) throws -> AuditRecord {
-        let (records, count, head) = try AuditLog.append([event], paths: paths, principalID: actorID, principalName: actor.name,
-                                                         signer: keys.signing, vaultID: body.header.vaultID, knownHead: knownAuditHead)
+        let (records, count, head) = try AuditLog.append(
+            [event], paths: paths, principalID: actorID, principalName: actor.name,
+            signer: keys.signing, vaultID: body.header.vaultID, knownHead: knownAuditHead)
         knownAuditHead = (count, head)
         if movingState { try writeState(audit: (count, head)) }
         return records[0]
@@ -529,10 +616,12 @@ public final class Vault {
     func sealRootIntoEnvelope(_ sealKey: SecretBytes) throws {
         guard let index = body.header.envelopes.firstIndex(where: { $0.principal == actorID }) else { return }
         let envelope = body.header.envelopes[index]
-        try authorize([AuthorityOperation(.envelopeSealed, principal: actorID)],
-                      audit: AuditEvent("envelope-seal", detail: "\(actor.name) now carries the vault's root"))
-        body.header.envelopes[index].sealed = try VaultCrypto.sealPrivateKeys(keys, roots: roots, sealKey: sealKey, kdf: envelope.sealed.kdf,
-                                                                              vaultID: body.header.vaultID, principal: actorID)
+        try authorize(
+            [AuthorityOperation(.envelopeSealed, principal: actorID)],
+            audit: AuditEvent("envelope-seal", detail: "\(actor.name) now carries the vault's root"))
+        body.header.envelopes[index].sealed = try VaultCrypto.sealPrivateKeys(
+            keys, roots: roots, sealKey: sealKey, kdf: envelope.sealed.kdf,
+            vaultID: body.header.vaultID, principal: actorID)
         resealKey = nil
     }
 
@@ -554,14 +643,19 @@ public final class Vault {
     public func verifyAudit() throws -> (count: Int, head: String) {
         let keys = authority.principals.mapValues(\.signingKey)
         var seen: (count: Int, head: String)?
-        if let bytes = try VaultState.readBytes(paths.state), let state = try? VaultState.parse(bytes, path: paths.state) { seen = state.audit }
+        if let bytes = try VaultState.readBytes(paths.state),
+            let state = try? VaultState.parse(bytes, path: paths.state)
+        {
+            seen = state.audit
+        }
         return try AuditLog.verify(paths: paths, signingKeys: keys, vaultID: body.header.vaultID, seen: seen)
     }
 
     /// Audit records, optionally of one client and since an instant (ISO 8601 prefix compare).
     public func auditRecords(client: String? = nil, since: String? = nil) throws -> [AuditRecord] {
         try AuditLog.readAll(paths.audit).filter { record in
-            let concerns = client == nil || record.client == client
+            let concerns =
+                client == nil || record.client == client
                 || (record.entries ?? []).contains { $0.hasPrefix("\(client!)/") }
             return concerns && (since == nil || record.at >= since!)
         }
@@ -569,5 +663,7 @@ public final class Vault {
 }
 
 extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
 }

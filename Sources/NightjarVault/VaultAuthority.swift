@@ -47,19 +47,24 @@ public struct ReviewScope: Sendable, Equatable {
     /// The scope of a principal from its roles and review grants.
     public static func of(name: String, roles: [Role], granted: Set<String>, allClients: Bool) -> ReviewScope {
         if roles.contains(.admin) {
-            return ReviewScope(principal: name, readsAllClients: true, readableClients: [], approvesAllClients: true, approvableClients: [], mayReverse: true)
+            return ReviewScope(
+                principal: name, readsAllClients: true, readableClients: [], approvesAllClients: true,
+                approvableClients: [], mayReverse: true)
         }
         let reads = roles.contains(.reviewer) || roles.contains(.viewer)
         let approves = roles.contains(.reviewer)
-        return ReviewScope(principal: name, readsAllClients: reads && allClients, readableClients: reads ? granted : [],
-                           approvesAllClients: approves && allClients, approvableClients: approves ? granted : [], mayReverse: false)
+        return ReviewScope(
+            principal: name, readsAllClients: reads && allClients, readableClients: reads ? granted : [],
+            approvesAllClients: approves && allClients, approvableClients: approves ? granted : [], mayReverse: false)
     }
 }
 
 extension ReviewScope {
     /// The scope of a principal as `vault operator list` shows it.
     public init(_ summary: PrincipalSummary) {
-        self = ReviewScope.of(name: summary.name, roles: summary.roles, granted: Set(summary.reviews), allClients: summary.reviewsAllClients)
+        self = ReviewScope.of(
+            name: summary.name, roles: summary.roles, granted: Set(summary.reviews),
+            allClients: summary.reviewsAllClients)
     }
 }
 
@@ -81,27 +86,37 @@ extension Vault {
         try require(.admin)
         try VaultNames.check(name, field: "operator name")
         guard authority.principal(named: name) == nil else { throw VaultError.duplicatePrincipal(name) }
-        guard !roles.isEmpty else { throw VaultError.invalidInput("give the operator at least one role", location: nil) }
+        guard !roles.isEmpty else {
+            throw VaultError.invalidInput("give the operator at least one role", location: nil)
+        }
         try Vault.checkPassphrase(passphrase)
         let keys = PrincipalKeys.generate()
         let id = Vault.randomID("p")
-        let operation = AuthorityOperation(.principalAdd, principal: id, name: name, kind: .operator,
-                                           exchangeKey: Data(keys.exchange.publicKey.rawRepresentation),
-                                           signingKey: Data(keys.signing.verifyingKey.rawRepresentation), roles: Array(Set(roles)).sorted())
-        let sealed = try Vault.sealPassphraseKeys(keys, passphrase: passphrase, roots: roots, vaultID: body.header.vaultID, principal: id)
-        try authorize([operation], audit: AuditEvent("operator-add", detail: "\(name) roles \(roles.map(\.rawValue).joined(separator: ","))"))
+        let operation = AuthorityOperation(
+            .principalAdd, principal: id, name: name, kind: .operator,
+            exchangeKey: Data(keys.exchange.publicKey.rawRepresentation),
+            signingKey: Data(keys.signing.verifyingKey.rawRepresentation), roles: Array(Set(roles)).sorted())
+        let sealed = try Vault.sealPassphraseKeys(
+            keys, passphrase: passphrase, roots: roots, vaultID: body.header.vaultID, principal: id)
+        try authorize(
+            [operation],
+            audit: AuditEvent("operator-add", detail: "\(name) roles \(roles.map(\.rawValue).joined(separator: ","))"))
         body.header.envelopes.append(EnvelopeRecord(principal: id, sealed: sealed))
-        body.header.vaultKeyWraps.append(try VaultCrypto.wrap(vaultKey, to: operation.exchangeKey!, principal: id, purpose: "vault",
-                                                              vaultID: body.header.vaultID))
+        body.header.vaultKeyWraps.append(
+            try VaultCrypto.wrap(
+                vaultKey, to: operation.exchangeKey!, principal: id, purpose: "vault",
+                vaultID: body.header.vaultID))
     }
 
     /// Changes the acting operator's own passphrase.
     public func changePassphrase(_ passphrase: SecretBytes) throws {
-        guard actor.kind == .operator, let index = body.header.envelopes.firstIndex(where: { $0.principal == actorID }) else {
+        guard actor.kind == .operator, let index = body.header.envelopes.firstIndex(where: { $0.principal == actorID })
+        else {
             throw VaultError.invalidInput("only operators have passphrases", location: nil)
         }
         try Vault.checkPassphrase(passphrase)
-        let sealed = try Vault.sealPassphraseKeys(keys, passphrase: passphrase, roots: roots, vaultID: body.header.vaultID, principal: actorID)
+        let sealed = try Vault.sealPassphraseKeys(
+            keys, passphrase: passphrase, roots: roots, vaultID: body.header.vaultID, principal: actorID)
         try audit(AuditEvent("passphrase-change"))
         body.header.envelopes[index].sealed = sealed
         changed = true
@@ -111,8 +126,9 @@ extension Vault {
     public func grantRole(_ role: Role, to name: String) throws {
         try require(.admin)
         let principal = try principal(named: name)
-        try authorize([AuthorityOperation(.roleGrant, principal: principal.id, role: role)],
-                      audit: AuditEvent("role-grant", detail: "\(name) \(role.rawValue)"))
+        try authorize(
+            [AuthorityOperation(.roleGrant, principal: principal.id, role: role)],
+            audit: AuditEvent("role-grant", detail: "\(name) \(role.rawValue)"))
     }
 
     /// Takes a role away. Admin only. Refused when it would leave no admin besides the recovery
@@ -120,20 +136,28 @@ extension Vault {
     public func revokeRole(_ role: Role, from name: String) throws {
         try require(.admin)
         let principal = try principal(named: name)
-        guard principal.roles.contains(role) else { throw VaultError.invalidInput("\(name) does not hold the \(role.rawValue) role", location: nil) }
+        guard principal.roles.contains(role) else {
+            throw VaultError.invalidInput("\(name) does not hold the \(role.rawValue) role", location: nil)
+        }
         if role == .admin {
-            let admins = authority.principalOrder.compactMap { authority.principals[$0] }.filter { $0.kind == .operator && $0.isAdmin }
+            let admins = authority.principalOrder.compactMap { authority.principals[$0] }.filter {
+                $0.kind == .operator && $0.isAdmin
+            }
             guard admins.count > 1 else {
-                throw VaultError.invalidInput("\(name) is the last admin besides the recovery key; make another admin first", location: nil)
+                throw VaultError.invalidInput(
+                    "\(name) is the last admin besides the recovery key; make another admin first", location: nil)
             }
         }
         let remaining = principal.roles.subtracting([role])
         let held = authority.clientOrder.filter { authority.holds(principal.id, client: $0) }
         if !remaining.isEmpty, remaining.allSatisfy(\.holdsNoKeys), !held.isEmpty {
-            throw VaultError.invalidInput("\(name) would keep the credential keys of \(held.joined(separator: ", ")) with only the \(remaining.map(\.rawValue).sorted().joined(separator: ", ")) role; revoke those first (nightjar vault revoke \(name) CLIENT)", location: nil)
+            throw VaultError.invalidInput(
+                "\(name) would keep the credential keys of \(held.joined(separator: ", ")) with only the \(remaining.map(\.rawValue).sorted().joined(separator: ", ")) role; revoke those first (nightjar vault revoke \(name) CLIENT)",
+                location: nil)
         }
-        try authorize([AuthorityOperation(.roleRevoke, principal: principal.id, role: role)],
-                      audit: AuditEvent("role-revoke", detail: "\(name) \(role.rawValue)"))
+        try authorize(
+            [AuthorityOperation(.roleRevoke, principal: principal.id, role: role)],
+            audit: AuditEvent("role-revoke", detail: "\(name) \(role.rawValue)"))
     }
 
     /// Creates an automation principal for the night run and returns its key (for a 0600 key
@@ -145,18 +169,29 @@ extension Vault {
         let scope = clients ?? authority.clientOrder
         for client in scope {
             _ = try clientIndex(client)
-            guard authority.holds(actorID, client: client) else { throw VaultError.notGranted(principal: actor.name, client: client) }
+            guard authority.holds(actorID, client: client) else {
+                throw VaultError.notGranted(principal: actor.name, client: client)
+            }
         }
         let keys = PrincipalKeys.generate()
         let id = Vault.randomID("a")
-        var operations = [AuthorityOperation(.principalAdd, principal: id, name: name, kind: .automation,
-                                             exchangeKey: Data(keys.exchange.publicKey.rawRepresentation),
-                                             signingKey: Data(keys.signing.verifyingKey.rawRepresentation), roles: [.runIntegrations],
-                                             allClients: clients == nil ? true : nil)]
+        var operations = [
+            AuthorityOperation(
+                .principalAdd, principal: id, name: name, kind: .automation,
+                exchangeKey: Data(keys.exchange.publicKey.rawRepresentation),
+                signingKey: Data(keys.signing.verifyingKey.rawRepresentation), roles: [.runIntegrations],
+                allClients: clients == nil ? true : nil)
+        ]
         if let clients { operations += clients.map { AuthorityOperation(.clientGrant, principal: id, client: $0) } }
-        try authorize(operations, audit: AuditEvent("automation-key-create", detail: "\(name) for \(clients == nil ? "all clients" : scope.joined(separator: ","))"))
-        body.header.vaultKeyWraps.append(try VaultCrypto.wrap(vaultKey, to: operations[0].exchangeKey!, principal: id, purpose: "vault",
-                                                              vaultID: body.header.vaultID))
+        try authorize(
+            operations,
+            audit: AuditEvent(
+                "automation-key-create",
+                detail: "\(name) for \(clients == nil ? "all clients" : scope.joined(separator: ","))"))
+        body.header.vaultKeyWraps.append(
+            try VaultCrypto.wrap(
+                vaultKey, to: operations[0].exchangeKey!, principal: id, purpose: "vault",
+                vaultID: body.header.vaultID))
         for client in scope { try addWrap(client: client, principal: id) }
         return AutomationKey(principalID: id, keys: keys.serialized(), roots: roots)
     }
@@ -178,8 +213,9 @@ extension Vault {
         guard key.roots == nil, authority.pendingEnvelopes.contains(principal.id) else {
             throw VaultError.rootReplaced("\(path) names another root than this vault's")
         }
-        try authorize([AuthorityOperation(.envelopeSealed, principal: principal.id)],
-                      audit: AuditEvent("envelope-seal", detail: "automation key \(principal.name) at \(path)"))
+        try authorize(
+            [AuthorityOperation(.envelopeSealed, principal: principal.id)],
+            audit: AuditEvent("envelope-seal", detail: "automation key \(principal.name) at \(path)"))
         try AutomationKey(principalID: key.principalID, keys: key.keys, roots: roots).replace(at: path)
         return principal.name
     }
@@ -187,19 +223,21 @@ extension Vault {
     /// Principals as `vault operator list` shows them.
     public func principals() -> [PrincipalSummary] {
         authority.principalOrder.compactMap { authority.principals[$0] }.map { principal in
-            PrincipalSummary(name: principal.name, kind: principal.kind, roles: principal.sortedRoles,
-                             clients: authority.clientOrder.filter { authority.holds(principal.id, client: $0) }.sorted(),
-                             reviews: authority.reviewers.filter { $0.value.contains(principal.id) }.map(\.key).sorted(),
-                             reviewsAllClients: authority.reviewsAllClients.contains(principal.id),
-                             awaitingRoot: authority.pendingEnvelopes.contains(principal.id))
+            PrincipalSummary(
+                name: principal.name, kind: principal.kind, roles: principal.sortedRoles,
+                clients: authority.clientOrder.filter { authority.holds(principal.id, client: $0) }.sorted(),
+                reviews: authority.reviewers.filter { $0.value.contains(principal.id) }.map(\.key).sorted(),
+                reviewsAllClients: authority.reviewsAllClients.contains(principal.id),
+                awaitingRoot: authority.pendingEnvelopes.contains(principal.id))
         }
     }
 
     /// The authority chain, oldest record first.
     public func authorityRecords() -> [AuthorityRecordSummary] {
         zip(committed.records, committed.hashes).map { record, hash in
-            AuthorityRecordSummary(seq: record.seq, at: record.at, signer: committed.name(of: record.signer),
-                                   operations: record.operations.map { $0.summary { self.committed.name(of: $0) } }, hash: hash)
+            AuthorityRecordSummary(
+                seq: record.seq, at: record.at, signer: committed.name(of: record.signer),
+                operations: record.operations.map { $0.summary { self.committed.name(of: $0) } }, hash: hash)
         }
     }
 
@@ -209,7 +247,9 @@ extension Vault {
     public func reviewScope(of name: String? = nil) throws -> ReviewScope {
         let principal = try name.map { try self.principal(named: $0) } ?? actor
         let granted = Set(authority.reviewers.filter { $0.value.contains(principal.id) }.map(\.key))
-        return ReviewScope.of(name: principal.name, roles: Array(principal.roles), granted: granted, allClients: authority.reviewsAllClients.contains(principal.id))
+        return ReviewScope.of(
+            name: principal.name, roles: Array(principal.roles), granted: granted,
+            allClients: authority.reviewsAllClients.contains(principal.id))
     }
 
     /// The acting principal's review scope.
@@ -222,18 +262,28 @@ extension Vault {
         if let client { try VaultNames.check(client, field: "client name") }
         let principal = try principal(named: name)
         guard principal.roles.contains(.reviewer) || principal.roles.contains(.viewer) else {
-            throw VaultError.invalidInput("\(name) has neither the reviewer nor the viewer role: grant one first (nightjar vault role grant \(name) reviewer)", location: nil)
+            throw VaultError.invalidInput(
+                "\(name) has neither the reviewer nor the viewer role: grant one first (nightjar vault role grant \(name) reviewer)",
+                location: nil)
         }
-        try authorize([AuthorityOperation(.reviewGrant, principal: principal.id, client: client, allClients: client == nil ? true : nil)],
-                      audit: AuditEvent("review-grant", client: client, detail: "\(name)\(client == nil ? " all clients" : "")"))
+        try authorize(
+            [
+                AuthorityOperation(
+                    .reviewGrant, principal: principal.id, client: client, allClients: client == nil ? true : nil)
+            ],
+            audit: AuditEvent("review-grant", client: client, detail: "\(name)\(client == nil ? " all clients" : "")"))
     }
 
     /// Ends a review grant. Admin only.
     public func revokeReview(from name: String, client: String?) throws {
         try require(.admin)
         let principal = try principal(named: name)
-        try authorize([AuthorityOperation(.reviewRevoke, principal: principal.id, client: client, allClients: client == nil ? true : nil)],
-                      audit: AuditEvent("review-revoke", client: client, detail: "\(name)\(client == nil ? " all clients" : "")"))
+        try authorize(
+            [
+                AuthorityOperation(
+                    .reviewRevoke, principal: principal.id, client: client, allClients: client == nil ? true : nil)
+            ],
+            audit: AuditEvent("review-revoke", client: client, detail: "\(name)\(client == nil ? " all clients" : "")"))
     }
 
     // MARK: Approvals
@@ -242,10 +292,13 @@ extension Vault {
     public func approve(_ subject: ApprovalSubject, name: String, sha256: String) throws {
         try require(.admin)
         try VaultNames.check(name, field: "\(subject.rawValue) name")
-        guard Approvals.isDigest(sha256) else { throw VaultError.invalidInput("\"\(sha256)\" is not a lower-case hex SHA-256", location: nil) }
+        guard Approvals.isDigest(sha256) else {
+            throw VaultError.invalidInput("\"\(sha256)\" is not a lower-case hex SHA-256", location: nil)
+        }
         guard !isApproved(subject, name: name, sha256: sha256) else { return }
-        try authorize([AuthorityOperation(.approve, name: name, subject: subject, sha256: sha256)],
-                      audit: AuditEvent("\(subject.rawValue)-approve", entry: name, detail: sha256))
+        try authorize(
+            [AuthorityOperation(.approve, name: name, subject: subject, sha256: sha256)],
+            audit: AuditEvent("\(subject.rawValue)-approve", entry: name, detail: sha256))
     }
 
     /// Withdraws an approval. Admin only.
@@ -254,8 +307,9 @@ extension Vault {
         guard isApproved(subject, name: name, sha256: sha256) else {
             throw VaultError.invalidInput("\(subject.rawValue) \(name) sha256 \(sha256) is not approved", location: nil)
         }
-        try authorize([AuthorityOperation(.approvalWithdraw, name: name, subject: subject, sha256: sha256)],
-                      audit: AuditEvent("\(subject.rawValue)-withdraw", entry: name, detail: sha256))
+        try authorize(
+            [AuthorityOperation(.approvalWithdraw, name: name, subject: subject, sha256: sha256)],
+            audit: AuditEvent("\(subject.rawValue)-withdraw", entry: name, detail: sha256))
     }
 
     /// Whether this exact file (by SHA-256) is approved in the verified chain.
@@ -274,10 +328,14 @@ extension Vault {
     }
 
     /// Records an admin's approval of a scraper definition's exact bytes.
-    public func approveScraper(portal: String, sha256: String) throws { try approve(.scraper, name: portal, sha256: sha256) }
+    public func approveScraper(portal: String, sha256: String) throws {
+        try approve(.scraper, name: portal, sha256: sha256)
+    }
 
     /// Whether this exact scraper definition (by SHA-256) is approved.
-    public func isApproved(portal: String, sha256: String) -> Bool { isApproved(.scraper, name: portal, sha256: sha256) }
+    public func isApproved(portal: String, sha256: String) -> Bool {
+        isApproved(.scraper, name: portal, sha256: sha256)
+    }
 
     // MARK: Report recipients
 
@@ -291,8 +349,9 @@ extension Vault {
         }
         let address = ReportRecipients.normalised(address)
         guard !(authority.recipients[client] ?? []).contains(where: { $0.address == address }) else { return }
-        try authorize([AuthorityOperation(.recipientAdd, client: client, address: address)],
-                      audit: AuditEvent("recipient-add", client: client, detail: address))
+        try authorize(
+            [AuthorityOperation(.recipientAdd, client: client, address: address)],
+            audit: AuditEvent("recipient-add", client: client, detail: address))
     }
 
     /// Removes a report recipient. Admin only.
@@ -302,8 +361,9 @@ extension Vault {
         guard (authority.recipients[client] ?? []).contains(where: { $0.address == address }) else {
             throw VaultError.invalidInput("\(address) is not a report recipient of \(client)", location: nil)
         }
-        try authorize([AuthorityOperation(.recipientRemove, client: client, address: address)],
-                      audit: AuditEvent("recipient-remove", client: client, detail: address))
+        try authorize(
+            [AuthorityOperation(.recipientRemove, client: client, address: address)],
+            audit: AuditEvent("recipient-remove", client: client, detail: address))
     }
 
     /// The addresses approved to receive `client`'s reports, in the order they were approved.
@@ -327,14 +387,18 @@ extension Vault {
         var ids: [String] = []
         for id in clients where clientKeys[id] == nil {
             guard let index = body.clients.firstIndex(where: { $0.id == id }),
-                  let wrap = body.clients[index].wraps.first(where: { $0.principal == actorID }) else { continue }
+                let wrap = body.clients[index].wraps.first(where: { $0.principal == actorID })
+            else { continue }
             items.append((wrap, "client:\(id):\(body.clients[index].keyVersion)"))
             ids.append(id)
         }
         guard items.count > 1 else { return }
-        let keys = try VaultCrypto.unwrapAll(items, with: self.keys.exchange, publicKey: Array(actor.exchangeKey), vaultID: body.header.vaultID)
+        let keys = try VaultCrypto.unwrapAll(
+            items, with: self.keys.exchange, publicKey: Array(actor.exchangeKey), vaultID: body.header.vaultID)
         for (id, key) in zip(ids, keys) {
-            guard let key else { throw VaultError.damaged("the key wrap of client \(id) for \(actor.name) does not open") }
+            guard let key else {
+                throw VaultError.damaged("the key wrap of client \(id) for \(actor.name) does not open")
+            }
             clientKeys[id] = key
         }
     }
@@ -348,7 +412,8 @@ extension Vault {
             throw VaultError.notGranted(principal: actor.name, client: id)
         }
         do {
-            let key = try VaultCrypto.unwrap(wrap, with: keys.exchange, purpose: "client:\(id):\(client.keyVersion)", vaultID: body.header.vaultID)
+            let key = try VaultCrypto.unwrap(
+                wrap, with: keys.exchange, purpose: "client:\(id):\(client.keyVersion)", vaultID: body.header.vaultID)
             clientKeys[id] = key
             return key
         } catch {
@@ -358,11 +423,15 @@ extension Vault {
 
     func addWrap(client: String, principal id: String) throws {
         let index = try clientIndex(client)
-        guard !body.clients[index].wraps.contains(where: { $0.principal == id }), let principal = authority.principals[id] else { return }
+        guard !body.clients[index].wraps.contains(where: { $0.principal == id }),
+            let principal = authority.principals[id]
+        else { return }
         let key = try clientKey(client)
-        body.clients[index].wraps.append(try VaultCrypto.wrap(key, to: principal.exchangeKey, principal: id,
-                                                              purpose: "client:\(client):\(body.clients[index].keyVersion)",
-                                                              vaultID: body.header.vaultID))
+        body.clients[index].wraps.append(
+            try VaultCrypto.wrap(
+                key, to: principal.exchangeKey, principal: id,
+                purpose: "client:\(client):\(body.clients[index].keyVersion)",
+                vaultID: body.header.vaultID))
         changed = true
     }
 
@@ -384,7 +453,9 @@ extension Vault {
         } else {
             var next = authority
             let at = Vault.now()
-            for operation in operations { try next.apply(operation, signer: actorID, at: at, record: committed.count + 1) }
+            for operation in operations {
+                try next.apply(operation, signer: actorID, at: at, record: committed.count + 1)
+            }
             authority = next
             pendingOperations += operations
             changed = true
@@ -405,11 +476,14 @@ extension Vault {
         let principal = try principal(named: name)
         _ = try clientIndex(client)
         guard !principal.holdsNoKeys else {
-            throw VaultError.invalidInput("\(name) is a \(principal.sortedRoles.map(\.rawValue).joined(separator: " and ")); they never hold credential keys (nightjar vault review grant gives review access)", location: nil)
+            throw VaultError.invalidInput(
+                "\(name) is a \(principal.sortedRoles.map(\.rawValue).joined(separator: " and ")); they never hold credential keys (nightjar vault review grant gives review access)",
+                location: nil)
         }
         _ = try clientKey(client)
-        try authorize([AuthorityOperation(.clientGrant, principal: principal.id, client: client)],
-                      audit: AuditEvent("grant", client: client, detail: name))
+        try authorize(
+            [AuthorityOperation(.clientGrant, principal: principal.id, client: client)],
+            audit: AuditEvent("grant", client: client, detail: name))
         try addWrap(client: client, principal: principal.id)
     }
 
@@ -421,10 +495,13 @@ extension Vault {
         try require(.admin)
         let principal = try principal(named: name)
         let index = try clientIndex(client)
-        guard authority.holds(principal.id, client: client) else { throw VaultError.notGranted(principal: name, client: client) }
+        guard authority.holds(principal.id, client: client) else {
+            throw VaultError.notGranted(principal: name, client: client)
+        }
         let entries = try entryList(client)
-        try authorize([AuthorityOperation(.clientRevoke, principal: principal.id, client: client)],
-                      audit: AuditEvent("revoke", client: client, detail: name))
+        try authorize(
+            [AuthorityOperation(.clientRevoke, principal: principal.id, client: client)],
+            audit: AuditEvent("revoke", client: client, detail: name))
         // A new data key; the entries are sealed under it at save.
         let newVersion = body.clients[index].keyVersion + 1
         let newKey = SecureRandom.secretBytes(32)
@@ -433,8 +510,10 @@ extension Vault {
         clientKeys[client] = newKey
         for holder in authority.clients[client]!.holders.sorted() {
             guard let info = authority.principals[holder] else { continue }
-            body.clients[index].wraps.append(try VaultCrypto.wrap(newKey, to: info.exchangeKey, principal: holder,
-                                                                  purpose: "client:\(client):\(newVersion)", vaultID: body.header.vaultID))
+            body.clients[index].wraps.append(
+                try VaultCrypto.wrap(
+                    newKey, to: info.exchangeKey, principal: holder,
+                    purpose: "client:\(client):\(newVersion)", vaultID: body.header.vaultID))
         }
         dirtyClients.insert(client)
         var exposed: [String] = []
@@ -442,8 +521,10 @@ extension Vault {
             let name = CredentialName(client: client, portal: entry.portal, label: entry.label)
             exposed.append(name.description)
             if !body.header.rotationMarks.contains(where: { $0.entry == name.description }) {
-                body.header.rotationMarks.append(RotationMark(client: client, portal: entry.portal, label: entry.label,
-                                                              reason: "\(principal.name) lost access", markedAt: Vault.now()))
+                body.header.rotationMarks.append(
+                    RotationMark(
+                        client: client, portal: entry.portal, label: entry.label,
+                        reason: "\(principal.name) lost access", markedAt: Vault.now()))
             }
         }
         changed = true
@@ -455,7 +536,9 @@ extension Vault {
         try require(.admin)
         let index = try clientIndex(id)
         let count = (try? entryList(id).count).map(String.init) ?? "all"
-        try authorize([AuthorityOperation(.clientRemove, client: id)], audit: AuditEvent("client-remove", client: id, detail: "\(count) entries destroyed"))
+        try authorize(
+            [AuthorityOperation(.clientRemove, client: id)],
+            audit: AuditEvent("client-remove", client: id, detail: "\(count) entries destroyed"))
         body.clients.remove(at: index)
         body.header.rotationMarks.removeAll { $0.client == id }
         clientKeys[id] = nil

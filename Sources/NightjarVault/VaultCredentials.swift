@@ -8,14 +8,21 @@ extension Vault {
         let index = try clientIndex(client)
         let key = try clientKey(client)
         let block = body.clients[index]
-        let entries = try EntryList.open(block.sealed, key: key, aad: EntryList.associatedData(
-            vaultID: body.header.vaultID, client: client, keyVersion: block.keyVersion, generation: block.sealedGeneration), client: client)
+        let entries = try EntryList.open(
+            block.sealed, key: key,
+            aad: EntryList.associatedData(
+                vaultID: body.header.vaultID, client: client, keyVersion: block.keyVersion,
+                generation: block.sealedGeneration), client: client)
         entryLists[client] = entries
         return entries
     }
 
     func entryIndex(_ name: CredentialName) throws -> Int {
-        guard let index = try entryList(name.client).firstIndex(where: { $0.matches(portal: name.portal, label: name.label) }) else {
+        guard
+            let index = try entryList(name.client).firstIndex(where: {
+                $0.matches(portal: name.portal, label: name.label)
+            })
+        else {
             throw VaultError.unknownEntry(name.description)
         }
         return index
@@ -49,7 +56,9 @@ extension Vault {
             try VaultNames.check(name.portal, field: "portal name")
             if let label = name.label { try VaultNames.check(label, field: "credential label") }
             try input.validate()
-            guard seen.insert(name).inserted else { throw VaultError.invalidInput("\(name) appears twice", location: nil) }
+            guard seen.insert(name).inserted else {
+                throw VaultError.invalidInput("\(name) appears twice", location: nil)
+            }
             if !body.clients.contains(where: { $0.id == name.client }) {
                 guard actor.roles.contains(.admin) else { throw VaultError.unknownClient(name.client) }
                 if !newClients.contains(name.client) { newClients.append(name.client) }
@@ -63,16 +72,20 @@ extension Vault {
         guard !items.isEmpty else { return }
         if !auditEach {
             let clients = Set(items.map(\.name.client))
-            try audit(AuditEvent("import", client: clients.count == 1 ? clients.first : nil, entries: items.map(\.name.description),
-                                 detail: "\(items.count) credentials" + (newClients.isEmpty ? "" : ", \(newClients.count) new clients")))
+            try audit(
+                AuditEvent(
+                    "import", client: clients.count == 1 ? clients.first : nil, entries: items.map(\.name.description),
+                    detail: "\(items.count) credentials"
+                        + (newClients.isEmpty ? "" : ", \(newClients.count) new clients")))
         }
         if !newClients.isEmpty {
             try addClients(newClients, audit: auditEach ? AuditEvent("client-add", client: newClients[0]) : nil)
         }
         for (name, input) in items {
             if auditEach { try audit(AuditEvent("add", client: name.client, entry: name.entryField)) }
-            var entry = StoredEntry(portal: name.portal, label: name.label, updatedAt: Vault.now(), expires: nil,
-                                    usernameIsSecret: input.usernameIsSecret ?? false)
+            var entry = StoredEntry(
+                portal: name.portal, label: name.label, updatedAt: Vault.now(), expires: nil,
+                usernameIsSecret: input.usernameIsSecret ?? false)
             merge(input, into: &entry)
             entryLists[name.client]!.append(entry)
             dirtyClients.insert(name.client)
@@ -81,7 +94,9 @@ extension Vault {
     }
 
     /// Changes fields of an entry; nil fields stay as they are.
-    public func editEntry(client: String, portal: String, label: String? = nil, _ input: CredentialInput, action: String = "edit") throws {
+    public func editEntry(
+        client: String, portal: String, label: String? = nil, _ input: CredentialInput, action: String = "edit"
+    ) throws {
         let name = CredentialName(client: client, portal: portal, label: label)
         try requireEditor(client: client)
         try input.validate()
@@ -122,7 +137,9 @@ extension Vault {
     // MARK: Reading
 
     /// Decrypts a credential for `purpose`, audits it first (fail closed), and registers its secret values with the redactor.
-    public func credential(client: String, portal: String, label: String? = nil, purpose: CredentialPurpose) throws -> Credential {
+    public func credential(client: String, portal: String, label: String? = nil, purpose: CredentialPurpose) throws
+        -> Credential
+    {
         try credentials([CredentialName(client: client, portal: portal, label: label)], purpose: purpose)[0]
     }
 
@@ -133,7 +150,9 @@ extension Vault {
 
     /// Decrypts several credentials after one durable audit record naming every one of them
     /// (how a run loads the credentials it will use).
-    public func credentials(_ names: [(client: String, portal: String)], purpose: CredentialPurpose) throws -> [Credential] {
+    public func credentials(_ names: [(client: String, portal: String)], purpose: CredentialPurpose) throws
+        -> [Credential]
+    {
         try credentials(names.map { CredentialName(client: $0.client, portal: $0.portal) }, purpose: purpose)
     }
 
@@ -148,18 +167,26 @@ extension Vault {
         for name in names {
             if byClient[name.client] == nil {
                 let entries = try entryList(name.client)
-                byClient[name.client] = Dictionary(entries.enumerated().map { (CredentialName(client: name.client, portal: $0.element.portal, label: $0.element.label), $0.offset) },
-                                                   uniquingKeysWith: { first, _ in first })
+                byClient[name.client] = Dictionary(
+                    entries.enumerated().map {
+                        (
+                            CredentialName(client: name.client, portal: $0.element.portal, label: $0.element.label),
+                            $0.offset
+                        )
+                    },
+                    uniquingKeysWith: { first, _ in first })
             }
             guard let index = byClient[name.client]![name] else { throw VaultError.unknownEntry(name.description) }
             located.append((name, entryLists[name.client]![index]))
         }
         guard !names.isEmpty else { return [] }
         let clients = Set(names.map(\.client))
-        let event = names.count == 1
+        let event =
+            names.count == 1
             ? AuditEvent(purpose.action, client: names[0].client, entry: names[0].entryField, run: run)
-            : AuditEvent(purpose.action, client: clients.count == 1 ? clients.first : nil,
-                         entries: names.map(\.description), run: run, detail: "\(names.count) credentials")
+            : AuditEvent(
+                purpose.action, client: clients.count == 1 ? clients.first : nil,
+                entries: names.map(\.description), run: run, detail: "\(names.count) credentials")
         try audit(event)
         return try located.map { try decrypt($0.0, $0.1) }
     }
@@ -167,18 +194,21 @@ extension Vault {
     /// Registers the credential's secret values with the redactor: not the username, an
     /// identifier, unless the credential marks it secret.
     private func decrypt(_ name: CredentialName, _ entry: StoredEntry) throws -> Credential {
-        for value in [entry.usernameIsSecret ? entry.username : nil, entry.password, entry.totp].compactMap({ $0 }) + Array(entry.extra.values) {
+        for value in [entry.usernameIsSecret ? entry.username : nil, entry.password, entry.totp].compactMap({ $0 })
+            + Array(entry.extra.values)
+        {
             Redactor.shared.register(value)
         }
         var origins: [Origin] = []
         if let text = entry.origins {
             origins = try text.split(separator: "\n").map { try Origin(canonical: $0) }
         }
-        return Credential(client: name.client, portal: name.portal, label: name.label, username: entry.username,
-                          password: entry.password, totp: try entry.totp.map { try TOTPSettings.parse($0) },
-                          extra: entry.extra, allowedOrigins: origins, notes: entry.notes,
-                          expires: entry.expires.flatMap { try? CalendarDate(iso: $0) }, usernameIsSecret: entry.usernameIsSecret,
-                          allowsPlainHTTP: entry.allowsPlainHTTP)
+        return Credential(
+            client: name.client, portal: name.portal, label: name.label, username: entry.username,
+            password: entry.password, totp: try entry.totp.map { try TOTPSettings.parse($0) },
+            extra: entry.extra, allowedOrigins: origins, notes: entry.notes,
+            expires: entry.expires.flatMap { try? CalendarDate(iso: $0) }, usernameIsSecret: entry.usernameIsSecret,
+            allowsPlainHTTP: entry.allowsPlainHTTP)
     }
 
     /// Entries of the clients the actor can read (or of one client). Never a secret.
@@ -190,12 +220,16 @@ extension Vault {
         where (client == nil || block.id == client) && block.wraps.contains(where: { $0.principal == actorID }) {
             let stored = try entryList(block.id)
             // Lists are sealed in order; only one changed in this process needs sorting.
-            let ordered = zip(stored, stored.dropFirst()).allSatisfy { !StoredEntry.precedes($1, $0) } ? stored : stored.sorted(by: StoredEntry.precedes)
+            let ordered =
+                zip(stored, stored.dropFirst()).allSatisfy { !StoredEntry.precedes($1, $0) }
+                ? stored : stored.sorted(by: StoredEntry.precedes)
             for entry in ordered {
                 let name = CredentialName(client: block.id, portal: entry.portal, label: entry.label)
-                result.append(EntrySummary(client: block.id, portal: entry.portal, label: entry.label, fields: entry.fieldNames,
-                                           expires: entry.expires, updatedAt: entry.updatedAt,
-                                           markedForRotation: marked.contains(name.description), usernameIsSecret: entry.usernameIsSecret))
+                result.append(
+                    EntrySummary(
+                        client: block.id, portal: entry.portal, label: entry.label, fields: entry.fieldNames,
+                        expires: entry.expires, updatedAt: entry.updatedAt,
+                        markedForRotation: marked.contains(name.description), usernameIsSecret: entry.usernameIsSecret))
             }
         }
         return result

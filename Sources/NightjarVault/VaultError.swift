@@ -137,7 +137,8 @@ public enum VaultError: NightjarError, Equatable {
     public var exitStatus: ExitStatus {
         switch self {
         case .damaged, .rollback, .auditBroken: .dataError
-        case .wrongPassphrase, .wrongKey, .notGranted, .roleRequired, .keyFilePermissions, .noUnlockSource: .noPermission
+        case .wrongPassphrase, .wrongKey, .notGranted, .roleRequired, .keyFilePermissions, .noUnlockSource:
+            .noPermission
         case .noVault, .unknownPrincipal, .unknownClient, .unknownEntry: .noInput
         case .alreadyExists, .entryExists, .duplicatePrincipal: .cannotCreate
         case .kdfOutOfBounds: .dataError

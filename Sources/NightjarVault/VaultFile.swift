@@ -42,10 +42,14 @@ enum VaultFile {
     /// Splits and parses the file without any key: structure only. Returns the body and where the MAC starts.
     static func parse(_ bytes: [UInt8]) throws(VaultError) -> VaultBody {
         if bytes.starts(with: formatOneMagic) { throw .formatOutdated(version: 1) }
-        guard bytes.starts(with: magic) else { throw .damaged("not a Nightjar vault file (the first line is not nightjar-vault/2)") }
+        guard bytes.starts(with: magic) else {
+            throw .damaged("not a Nightjar vault file (the first line is not nightjar-vault/2)")
+        }
         guard bytes.count >= magic.count + macSize else { throw .damaged("the file is cut short") }
         let result = bytes.withUnsafeBytes { all in
-            Result { () throws(VaultError) in try parseContent(UnsafeRawBufferPointer(rebasing: all[magic.count..<(all.count - macSize)])) }
+            Result { () throws(VaultError) in
+                try parseContent(UnsafeRawBufferPointer(rebasing: all[magic.count..<(all.count - macSize)]))
+            }
         }
         return try result.get()
     }
@@ -60,9 +64,13 @@ enum VaultFile {
             } catch {
                 throw .damaged("the header does not parse")
             }
-            guard header.vaultID.count == 16, header.generation >= 1 else { throw .damaged("the header has an invalid id or generation") }
+            guard header.vaultID.count == 16, header.generation >= 1 else {
+                throw .damaged("the header has an invalid id or generation")
+            }
             let chainCount = try reader.u32()
-            guard chainCount <= reader.remaining / (4 + signatureSize) else { throw .damaged("the chain's record count is impossible") }
+            guard chainCount <= reader.remaining / (4 + signatureSize) else {
+                throw .damaged("the chain's record count is impossible")
+            }
             var chain: [ChainEntry] = []
             chain.reserveCapacity(chainCount)
             for _ in 0..<chainCount {
@@ -83,13 +91,19 @@ enum VaultFile {
                 for _ in 0..<wrapCount {
                     let principal = try reader.string()
                     let ephemeral = try reader.raw(32)
-                    wraps.append(KeyWrap(principal: principal, ephemeral: Data(ephemeral), ciphertext: Data(try reader.block())))
+                    wraps.append(
+                        KeyWrap(principal: principal, ephemeral: Data(ephemeral), ciphertext: Data(try reader.block())))
                 }
                 let sealed = try reader.block()
                 guard sealed.count >= 12 + 16 else { throw .damaged("client \(id)'s sealed entries are cut short") }
-                clients.append(ClientBlock(id: id, keyVersion: keyVersion, sealedGeneration: sealedGeneration, wraps: wraps, sealed: sealed))
+                clients.append(
+                    ClientBlock(
+                        id: id, keyVersion: keyVersion, sealedGeneration: sealedGeneration, wraps: wraps, sealed: sealed
+                    ))
             }
-            guard reader.atEnd else { throw .damaged("the file has \(reader.remaining) unexpected bytes before its MAC") }
+            guard reader.atEnd else {
+                throw .damaged("the file has \(reader.remaining) unexpected bytes before its MAC")
+            }
             return VaultBody(header: header, chain: chain, clients: clients)
         }
     }
@@ -106,7 +120,8 @@ enum VaultFile {
     /// The file's bytes for `body`, authenticated with `vaultKey`.
     static func serialize(_ body: VaultBody, vaultKey: SecretBytes) throws -> [UInt8] {
         let headerBytes = Array(try encoder().encode(body.header))
-        let estimate = headerBytes.count + body.chain.reduce(0) { $0 + $1.payload.count + 68 }
+        let estimate =
+            headerBytes.count + body.chain.reduce(0) { $0 + $1.payload.count + 68 }
             + body.clients.reduce(0) { $0 + $1.sealed.count + $1.wraps.count * 120 + 64 }
         var writer = BinaryWriter(capacity: magic.count + estimate + 64)
         writer.raw(magic)
@@ -140,11 +155,15 @@ enum VaultFile {
         defer { close(descriptor) }
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw .noVault(path) }
-        guard Int(info.st_size) <= maximumFileBytes else { throw .damaged("the file is \(info.st_size) bytes, more than any vault") }
+        guard Int(info.st_size) <= maximumFileBytes else {
+            throw .damaged("the file is \(info.st_size) bytes, more than any vault")
+        }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
         var total = 0
         while total < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { Foundation.read(descriptor, $0.baseAddress! + total, $0.count - total) }
+            let count = bytes.withUnsafeMutableBytes {
+                Foundation.read(descriptor, $0.baseAddress! + total, $0.count - total)
+            }
             if count < 0, errno == EINTR { continue }
             guard count > 0 else { break }
             total += count

@@ -160,7 +160,9 @@ public struct CredentialName: Hashable, Sendable, Codable, CustomStringConvertib
     public init(parsing text: String) throws(VaultError) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2 || parts.count == 3 else {
-            throw .invalidInput("\"\(text)\" is not a credential name: use CLIENT/PORTAL or CLIENT/PORTAL/LABEL, e.g. acme/sandbox-html-portal/vendor-2", location: nil)
+            throw .invalidInput(
+                "\"\(text)\" is not a credential name: use CLIENT/PORTAL or CLIENT/PORTAL/LABEL, e.g. acme/sandbox-html-portal/vendor-2",
+                location: nil)
         }
         try VaultNames.check(parts[0], field: "client name")
         try VaultNames.check(parts[1], field: "portal name")

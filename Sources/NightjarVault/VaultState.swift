@@ -53,8 +53,12 @@ struct VaultState: Sendable, Equatable {
     /// The file's bytes, or nil when it does not exist.
     static func readBytes(_ path: String) throws(VaultError) -> [UInt8]? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else { throw .stateInvalid("\(path) cannot be read") }
-        guard data.count <= 64 * 1024 else { throw .stateInvalid("\(path) is \(data.count) bytes, far more than a state file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .stateInvalid("\(path) cannot be read")
+        }
+        guard data.count <= 64 * 1024 else {
+            throw .stateInvalid("\(path) is \(data.count) bytes, far more than a state file")
+        }
         return Array(data)
     }
 
@@ -69,12 +73,15 @@ struct VaultState: Sendable, Equatable {
         }
         let decoder = JSONDecoder()
         guard let floor = try? decoder.decode(Floor.self, from: Data(lines[1])),
-              let signature = canonicalBase64(lines[2]), signature.count == 64 else {
+            let signature = canonicalBase64(lines[2]), signature.count == 64
+        else {
             throw .stateInvalid("the signed part of \(path) does not parse")
         }
         var progress: Progress?
         if lines[3] != Array("-".utf8) {
-            guard let decoded = try? decoder.decode(Progress.self, from: Data(lines[3])), let mac = canonicalBase64(lines[4]), mac.count == 32 else {
+            guard let decoded = try? decoder.decode(Progress.self, from: Data(lines[3])),
+                let mac = canonicalBase64(lines[4]), mac.count == 32
+            else {
                 throw .stateInvalid("the second part of \(path) does not parse")
             }
             progress = decoded
@@ -99,26 +106,35 @@ struct VaultState: Sendable, Equatable {
     /// Checks the floor's signature (by a principal who, at the floor's point in the chain, was
     /// an admin or an automation key) and the progress's MAC; then that the vault file is not
     /// older than either, and that the chain extends the one the floor saw.
-    static func check(_ bytes: [UInt8], path: String, authority: AuthorityState, signersAtFloor: [String: PrincipalInfo],
-                      vaultKey: SecretBytes, generation: Int) throws(VaultError) -> VaultState {
+    static func check(
+        _ bytes: [UInt8], path: String, authority: AuthorityState, signersAtFloor: [String: PrincipalInfo],
+        vaultKey: SecretBytes, generation: Int
+    ) throws(VaultError) -> VaultState {
         let state = try parse(bytes, path: path)
         let floor = state.floor
         guard floor.vaultID == authority.vaultID else { throw .stateInvalid("\(path) belongs to another vault") }
         guard let signer = signersAtFloor[floor.signer], signer.isAdmin || signer.kind == .automation,
-              let key = try? Ed25519.VerifyingKey(rawRepresentation: Array(signer.signingKey)),
-              key.isValidSignature(state.floorSignature, for: signatureLabel + state.floorPayload) else {
-            throw .stateInvalid("\(path) is not signed by an admin or an automation key of this vault (it was edited or forged)")
+            let key = try? Ed25519.VerifyingKey(rawRepresentation: Array(signer.signingKey)),
+            key.isValidSignature(state.floorSignature, for: signatureLabel + state.floorPayload)
+        else {
+            throw .stateInvalid(
+                "\(path) is not signed by an admin or an automation key of this vault (it was edited or forged)")
         }
         if state.progress != nil {
             guard let (payload, mac) = progressMAC(bytes),
-                  ConstantTime.equals(HMAC.authenticate(payload, key: vaultKey, algorithm: .sha256), mac) else {
+                ConstantTime.equals(HMAC.authenticate(payload, key: vaultKey, algorithm: .sha256), mac)
+            else {
                 throw .stateInvalid("the second part of \(path) does not authenticate (it was edited or is damaged)")
             }
-            guard state.progress!.vaultID == authority.vaultID else { throw .stateInvalid("\(path) belongs to another vault") }
+            guard state.progress!.vaultID == authority.vaultID else {
+                throw .stateInvalid("\(path) belongs to another vault")
+            }
         }
         if generation < state.generation { throw .rollback(found: generation, expected: state.generation) }
         if authority.count < floor.chainCount { throw .chainCut(found: authority.count, expected: floor.chainCount) }
-        if floor.chainCount > 0, authority.hashes[floor.chainCount - 1] != floor.chainHead { throw .chainRewritten(floor.chainCount) }
+        if floor.chainCount > 0, authority.hashes[floor.chainCount - 1] != floor.chainHead {
+            throw .chainRewritten(floor.chainCount)
+        }
         return state
     }
 
@@ -136,8 +152,10 @@ struct VaultState: Sendable, Equatable {
     /// Moves the state forward under its own lock. With `signer`, the floor is re-signed;
     /// without, only the progress moves. Values already recorded are never lowered unless
     /// `replacing` (an admin accepting an older vault, or a new vault).
-    static func advance(paths: VaultPaths, observation: Observation, signer: (id: String, key: Ed25519.SigningKey)?,
-                        vaultKey: SecretBytes, authority: AuthorityState, replacing: Bool = false) throws(VaultError) {
+    static func advance(
+        paths: VaultPaths, observation: Observation, signer: (id: String, key: Ed25519.SigningKey)?,
+        vaultKey: SecretBytes, authority: AuthorityState, replacing: Bool = false
+    ) throws(VaultError) {
         let lock = try VaultLock(path: paths.stateLock)
         defer { withExtendedLifetime(lock) {} }
         var existing: VaultState?
@@ -146,12 +164,14 @@ struct VaultState: Sendable, Equatable {
             // Only a state that verifies is merged; anything else is replaced by what we know.
             let signers = authority.principals
             if let state = try? parse(bytes, path: paths.state), state.floor.vaultID == observation.vaultID,
-               let principal = signers[state.floor.signer], principal.isAdmin || principal.kind == .automation,
-               let key = try? Ed25519.VerifyingKey(rawRepresentation: Array(principal.signingKey)),
-               key.isValidSignature(state.floorSignature, for: signatureLabel + state.floorPayload) {
+                let principal = signers[state.floor.signer], principal.isAdmin || principal.kind == .automation,
+                let key = try? Ed25519.VerifyingKey(rawRepresentation: Array(principal.signingKey)),
+                key.isValidSignature(state.floorSignature, for: signatureLabel + state.floorPayload)
+            {
                 existing = state
                 if let (payload, mac) = progressMAC(bytes),
-                   ConstantTime.equals(HMAC.authenticate(payload, key: vaultKey, algorithm: .sha256), mac) {
+                    ConstantTime.equals(HMAC.authenticate(payload, key: vaultKey, algorithm: .sha256), mac)
+                {
                     existingProgressValid = true
                 }
             }
@@ -173,24 +193,35 @@ struct VaultState: Sendable, Equatable {
         if let signer {
             var chain = (observation.chainCount, observation.chainHead)
             if let floor = existing?.floor, floor.chainCount > chain.0 { chain = (floor.chainCount, floor.chainHead) }
-            let floor = Floor(vaultID: observation.vaultID, generation: generation, chainCount: chain.0, chainHead: chain.1,
-                              auditCount: audit.count, auditHead: audit.head, signer: signer.id, at: now)
-            do { floorPayload = Array(try VaultFile.encoder().encode(floor)) } catch { throw .stateInvalid("cannot encode the state") }
+            let floor = Floor(
+                vaultID: observation.vaultID, generation: generation, chainCount: chain.0, chainHead: chain.1,
+                auditCount: audit.count, auditHead: audit.head, signer: signer.id, at: now)
+            do { floorPayload = Array(try VaultFile.encoder().encode(floor)) } catch {
+                throw .stateInvalid("cannot encode the state")
+            }
             floorSignature = signer.key.sign(signatureLabel + floorPayload)
         } else {
             floorPayload = existing!.floorPayload
             floorSignature = existing!.floorSignature
         }
-        let progress = Progress(vaultID: observation.vaultID, generation: generation, auditCount: audit.count, auditHead: audit.head)
+        let progress = Progress(
+            vaultID: observation.vaultID, generation: generation, auditCount: audit.count, auditHead: audit.head)
         let progressPayload: [UInt8]
-        do { progressPayload = Array(try VaultFile.encoder().encode(progress)) } catch { throw .stateInvalid("cannot encode the state") }
+        do { progressPayload = Array(try VaultFile.encoder().encode(progress)) } catch {
+            throw .stateInvalid("cannot encode the state")
+        }
         let mac = HMAC.authenticate(progressPayload, key: vaultKey, algorithm: .sha256)
-        var text = Array("\(header)\n".utf8) + floorPayload + [10] + Array(Data(floorSignature).base64EncodedString().utf8) + [10]
+        var text =
+            Array("\(header)\n".utf8) + floorPayload + [10] + Array(Data(floorSignature).base64EncodedString().utf8) + [
+                10
+            ]
         text += progressPayload + [10] + Array(Data(mac).base64EncodedString().utf8) + [10]
         do {
             try SecureFile.writeAtomically(text, to: paths.state, mode: 0o600)
         } catch {
-            throw .auditWriteFailed("the rollback state \(paths.state) could not be written: \((error as? any NightjarError)?.message ?? "\(error)")")
+            throw .auditWriteFailed(
+                "the rollback state \(paths.state) could not be written: \((error as? any NightjarError)?.message ?? "\(error)")"
+            )
         }
     }
 }

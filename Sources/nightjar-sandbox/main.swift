@@ -65,11 +65,15 @@ while !arguments.isEmpty {
         guard let number = UInt64(value(argument)) else { fail("--seed needs a whole number", status: 64) }
         seed = number
     case "--latency-ms":
-        guard let number = Double(value(argument)), number >= 0 else { fail("--latency-ms needs a number of milliseconds", status: 64) }
+        guard let number = Double(value(argument)), number >= 0 else {
+            fail("--latency-ms needs a number of milliseconds", status: 64)
+        }
         latency = number / 1000
     case "--port-base":
         guard let number = UInt16(value(argument)), number > 0, number <= UInt16.max - 2 else {
-            fail("--port-base needs a port from 1 to 65533 (sandbox-html-portal uses it, sandbox-json-api the next, sandbox-totp-portal the one after)", status: 64)
+            fail(
+                "--port-base needs a port from 1 to 65533 (sandbox-html-portal uses it, sandbox-json-api the next, sandbox-totp-portal the one after)",
+                status: 64)
         }
         portBase = number
     case "--tls": tlsFolder = value(argument)
@@ -93,7 +97,10 @@ while !arguments.isEmpty {
 let pidPath: String = {
     if let pidFile { return absolute(pidFile) }
     let environment = ProcessInfo.processInfo.environment
-    let folder = environment["XDG_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    let folder =
+        environment["XDG_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["TMPDIR"].flatMap {
+            $0.isEmpty ? nil : $0
+        } ?? "/tmp"
     return "\(folder)/nightjar-sandbox-\(getuid()).pid"
 }()
 
@@ -104,9 +111,11 @@ func absolute(_ path: String) -> String {
 /// The process recorded in the pid file, if it is still a running sandbox.
 @MainActor func recordedSandbox() -> pid_t? {
     guard let text = try? String(contentsOfFile: pidPath, encoding: .utf8),
-          let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 else { return nil }
+        let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
+    else { return nil }
     guard let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
-          String(decoding: command, as: UTF8.self).contains("nightjar-sandbox") else { return nil }
+        String(decoding: command, as: UTF8.self).contains("nightjar-sandbox")
+    else { return nil }
     return pid
 }
 
@@ -126,11 +135,15 @@ if stop {
 
 if detach {
     // Start this program again in the background, show what it printed on starting, and return.
-    if let running = recordedSandbox() { fail("a sandbox is already running (process \(running), \(pidPath)); stop it with --stop", status: 75) }
+    if let running = recordedSandbox() {
+        fail("a sandbox is already running (process \(running), \(pidPath)); stop it with --stop", status: 75)
+    }
     let child = Process()
     child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-    child.arguments = CommandLine.arguments.dropFirst().filter { $0 != "--detach" } + ["--detached-child", "--pid-file", pidPath]
-    let output = Pipe(), errors = Pipe()
+    child.arguments =
+        CommandLine.arguments.dropFirst().filter { $0 != "--detach" } + ["--detached-child", "--pid-file", pidPath]
+    let output = Pipe()
+    let errors = Pipe()
     child.standardInput = FileHandle.nullDevice
     child.standardOutput = output
     child.standardError = errors
@@ -143,7 +156,11 @@ if detach {
         child.waitUntilExit()
         exit(child.terminationStatus == 0 ? 70 : child.terminationStatus)
     }
-    if !json { print("Running in the background (process \(child.processIdentifier)); stop it with: nightjar-sandbox --stop" + (pidFile == nil ? "" : " --pid-file \(pidFile!)")) }
+    if !json {
+        print(
+            "Running in the background (process \(child.processIdentifier)); stop it with: nightjar-sandbox --stop"
+                + (pidFile == nil ? "" : " --pid-file \(pidFile!)"))
+    }
     exit(0)
 }
 
@@ -157,8 +174,12 @@ if let mailFolder {
         for (index, message) in mail.mailbox(client: "acme", to: "ar@acme.example").enumerated() {
             try server.deliver(message.bytes, to: "ar-acme", arrival: message.arrival, name: "\(index)-\(message.name)")
         }
-        let object: [String: Any] = ["imap": server.origin, "ca_certificate": server.certificates.caCertificate, "username": "ar-acme", "password": password]
-        print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        let object: [String: Any] = [
+            "imap": server.origin, "ca_certificate": server.certificates.caCertificate, "username": "ar-acme",
+            "password": password,
+        ]
+        print(
+            String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         _ = FileHandle.standardInput.readDataToEndOfFile()
         server.stop()
     } catch {
@@ -177,8 +198,9 @@ do {
     if let invoicesFolder {
         // The clients' open invoices as their ERP would export them, matching what the portals pay;
         // owner-only, as a workspace keeps its files (`nightjar doctor` checks).
-        try FileManager.default.createDirectory(atPath: invoicesFolder, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: invoicesFolder, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         func writePrivate(_ text: String, _ name: String) throws {
             try text.write(toFile: "\(invoicesFolder)/\(name)", atomically: true, encoding: .utf8)
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: "\(invoicesFolder)/\(name)")
@@ -192,8 +214,12 @@ do {
     if json {
         var object: [String: Any] = ["seed": seed, "portals": origins]
         object["accounts"] = portals.data.accounts.map {
-            ["client": $0.client, "portal": $0.portal, "username": $0.username, "password": $0.password, "totp_secret": $0.totpSecret,
-             "payer_id": SandboxData.payerID(portal: $0.portal, client: $0.client), "payer_name": SandboxData.payerName(portal: $0.portal)]
+            [
+                "client": $0.client, "portal": $0.portal, "username": $0.username, "password": $0.password,
+                "totp_secret": $0.totpSecret,
+                "payer_id": SandboxData.payerID(portal: $0.portal, client: $0.client),
+                "payer_name": SandboxData.payerName(portal: $0.portal),
+            ]
         }
         if let certificates { object["ca_certificate"] = certificates.caCertificate }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
@@ -201,9 +227,15 @@ do {
     } else {
         print("Nightjar sandbox portals (seed \(seed)):")
         let width = SandboxPortals.names.map(\.count).max() ?? 0
-        for name in SandboxPortals.names { print("  \(name.padding(toLength: width, withPad: " ", startingAt: 0)) \(origins[name] ?? "")") }
+        for name in SandboxPortals.names {
+            print("  \(name.padding(toLength: width, withPad: " ", startingAt: 0)) \(origins[name] ?? "")")
+        }
         print("Demo accounts (sandbox only):")
-        for account in portals.data.accounts { print("  \(account.client)/\(account.portal)  \(account.username)  \(account.password)  totp \(account.totpSecret)") }
+        for account in portals.data.accounts {
+            print(
+                "  \(account.client)/\(account.portal)  \(account.username)  \(account.password)  totp \(account.totpSecret)"
+            )
+        }
         if let invoicesFolder { print("Wrote \(written.joined(separator: ", ")) into \(invoicesFolder)") }
         if !detachedChild { print("Serving until Ctrl-C.") }
     }
@@ -235,12 +267,18 @@ do {
     }
     withExtendedLifetime(signalSources) { finished.wait() }
     portals.stop()
-    if detachedChild, (try? String(contentsOfFile: pidPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == String(getpid()) {
+    if detachedChild,
+        (try? String(contentsOfFile: pidPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            == String(getpid())
+    {
         try? FileManager.default.removeItem(atPath: pidPath)
     }
     if json {
         // What each portal answered, for benchmarks that count requests.
-        let counts = ["sandbox-html-portal": portals.htmlPortal.requestCount, "sandbox-json-api": portals.jsonAPI.requestCount, "sandbox-totp-portal": portals.totpPortal.requestCount]
+        let counts = [
+            "sandbox-html-portal": portals.htmlPortal.requestCount, "sandbox-json-api": portals.jsonAPI.requestCount,
+            "sandbox-totp-portal": portals.totpPortal.requestCount,
+        ]
         let data = try JSONSerialization.data(withJSONObject: ["requests": counts], options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }

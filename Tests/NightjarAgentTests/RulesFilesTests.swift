@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import NightjarAgent
 import NightjarCore
+import Testing
 
 @Suite("Rules files by client")
 struct RulesFilesTests {
@@ -26,7 +26,11 @@ struct RulesFilesTests {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("nj-rules-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        #expect(FileManager.default.createFile(atPath: root + "/acme.rules", contents: Data(repeating: 0x23, count: BoundedFile.textFileLimit + 1)))
-        #expect { try MatchingRulesFiles(directory: root).rules(for: "acme") } throws: { ($0 as? BoundedFileError)?.code == "input.too_large" }
+        #expect(
+            FileManager.default.createFile(
+                atPath: root + "/acme.rules", contents: Data(repeating: 0x23, count: BoundedFile.textFileLimit + 1)))
+        #expect { try MatchingRulesFiles(directory: root).rules(for: "acme") } throws: {
+            ($0 as? BoundedFileError)?.code == "input.too_large"
+        }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import NightjarCore
+import Testing
 
 /// Runs `nightjar ARGUMENTS` with standard output and standard error on a pseudo-terminal (python3's
 /// pty), as a person at a terminal does; returns its exit status and everything it printed.
@@ -25,8 +25,9 @@ func runOnTerminal(_ arguments: [String], environment: [String: String] = [:]) t
         """
     var env = environment
     env["TERM"] = env["TERM"] ?? "xterm"
-    return try BinaryRunner.run(["-c", script, BinaryRunner.executable("nightjar").path] + arguments, environment: env,
-                                program: "python3", installedIn: "/usr/bin")
+    return try BinaryRunner.run(
+        ["-c", script, BinaryRunner.executable("nightjar").path] + arguments, environment: env,
+        program: "python3", installedIn: "/usr/bin")
 }
 
 @Suite("Colour", .serialized)
@@ -44,7 +45,9 @@ struct ColourTests {
         #expect(doctor.stdout.contains("\(Self.escape)32mok\(Self.escape)0m"), "\(doctor.stdout.debugDescription)")
         let missing = try runOnTerminal(["--home", home, "batches"], environment: noColour)
         #expect(missing.status == 66)
-        #expect(missing.stdout.contains("nightjar: \(Self.escape)31merror:\(Self.escape)0m "), "\(missing.stdout.debugDescription)")
+        #expect(
+            missing.stdout.contains("nightjar: \(Self.escape)31merror:\(Self.escape)0m "),
+            "\(missing.stdout.debugDescription)")
 
         // NO_COLOR set (to anything): no escape at all, on the terminal too.
         for value in ["1", "yes"] {

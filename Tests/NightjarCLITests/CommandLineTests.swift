@@ -1,14 +1,16 @@
 import Foundation
-import Testing
-@testable import NightjarCLI
 import NightjarCore
+import Testing
+
+@testable import NightjarCLI
 
 @Suite("Command table")
 struct CommandTableTests {
     let table = NightjarCommands.table
 
     @Test func parsesCommandOptionsAndArguments() throws {
-        guard case .run(let invocation) = try table.parse(["--home", "/w", "init", "dir", "--time-zone=UTC", "--json"]) else {
+        guard case .run(let invocation) = try table.parse(["--home", "/w", "init", "dir", "--time-zone=UTC", "--json"])
+        else {
             Issue.record("expected a run")
             return
         }
@@ -35,7 +37,8 @@ struct CommandTableTests {
     static let usageErrors: [([String], String)] = [
         (["initt"], "did you mean `init`"), (["init", "--tim-zone", "UTC"], "did you mean `--time-zone`"),
         (["init", "a", "b"], "unexpected argument"), (["init", "--time-zone"], "needs a value"),
-        (["status", "--json=yes"], "takes no value"), (["status", "--log-level", "loud"], "--log-level must be one of"),
+        (["status", "--json=yes"], "takes no value"),
+        (["status", "--log-level", "loud"], "--log-level must be one of"),
         (["init", "--name", "a", "--name", "b"], "given twice"),
     ]
 
@@ -50,9 +53,11 @@ struct CommandTableTests {
 
     @Test func configErrorsNameTheLine() throws {
         #expect {
-            _ = try WorkspaceConfig.parse("[workspace]\nname = \"x\"\ntime_zone = \"Mars/Base\"\n", file: "nightjar.conf")
+            _ = try WorkspaceConfig.parse(
+                "[workspace]\nname = \"x\"\ntime_zone = \"Mars/Base\"\n", file: "nightjar.conf")
         } throws: { error in
-            (error as? WorkspaceError)?.description == "nightjar.conf:3:1: unknown time zone \"Mars/Base\" (use an IANA name such as America/New_York)"
+            (error as? WorkspaceError)?.description
+                == "nightjar.conf:3:1: unknown time zone \"Mars/Base\" (use an IANA name such as America/New_York)"
         }
         #expect {
             _ = try WorkspaceConfig.parse("[workspace]\ncolour = \"blue\"\n", file: "nightjar.conf")
@@ -71,20 +76,30 @@ struct CommandTableTests {
     /// The shipped units bound a night run and watch the daemon, which notifies systemd itself.
     @Test func theSystemdUnitsBoundTheNightAndWatchTheDaemon() throws {
         let folder = ScraperCommandTests.repository + "/docs/systemd/"
-        let run = try String(contentsOfFile: folder + "nightjar-run.service", encoding: .utf8).split(separator: "\n").map(String.init)
-        let daemon = try String(contentsOfFile: folder + "nightjar-daemon.service", encoding: .utf8).split(separator: "\n").map(String.init)
+        let run = try String(contentsOfFile: folder + "nightjar-run.service", encoding: .utf8).split(separator: "\n")
+            .map(String.init)
+        let daemon = try String(contentsOfFile: folder + "nightjar-daemon.service", encoding: .utf8).split(
+            separator: "\n"
+        ).map(String.init)
         #expect(run.contains("Type=oneshot") && run.contains { $0.hasPrefix("TimeoutStartSec=") })
-        #expect(daemon.contains("Type=notify") && daemon.contains { $0.hasPrefix("WatchdogSec=") } && daemon.contains("NotifyAccess=main"))
+        #expect(
+            daemon.contains("Type=notify") && daemon.contains { $0.hasPrefix("WatchdogSec=") }
+                && daemon.contains("NotifyAccess=main"))
     }
 
     /// `night_ends` is the next such time after the night starts, in the workspace's zone.
     @Test func theNightsDeadlineIsTheNextEndAfterItStarts() throws {
-        let config = try WorkspaceConfig.parse("[workspace]\ntime_zone = \"America/New_York\"\nnight_ends = \"07:00\"\n", file: "nightjar.conf")
+        let config = try WorkspaceConfig.parse(
+            "[workspace]\ntime_zone = \"America/New_York\"\nnight_ends = \"07:00\"\n", file: "nightjar.conf")
         let iso = ISO8601DateFormatter()
         // 02:00 in New York (07:00 UTC, winter): the night ends at 07:00 New York, 12:00 UTC.
-        #expect(config.nightDeadline(after: iso.date(from: "2026-12-01T07:00:00Z")!) == iso.date(from: "2026-12-01T12:00:00Z"))
+        #expect(
+            config.nightDeadline(after: iso.date(from: "2026-12-01T07:00:00Z")!)
+                == iso.date(from: "2026-12-01T12:00:00Z"))
         // A run started at 08:00 in the morning has until the next morning.
-        #expect(config.nightDeadline(after: iso.date(from: "2026-12-01T13:00:00Z")!) == iso.date(from: "2026-12-02T12:00:00Z"))
+        #expect(
+            config.nightDeadline(after: iso.date(from: "2026-12-01T13:00:00Z")!)
+                == iso.date(from: "2026-12-02T12:00:00Z"))
         #expect(try WorkspaceConfig.parse("[workspace]\n", file: "x").nightDeadline(after: Date()) == nil)
     }
 }
@@ -158,10 +173,15 @@ struct BinaryTests {
         let awkward = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&*+/=?@<>\"'é ")
         var canaries = ["p@ss+w/rd%\"<&é x", "Can ary/+%\"<&é@secret", "tötp-seed JBSWY3DP & <b>"]
         while canaries.count < 10_000 {
-            canaries.append("c\(canaries.count)-" + String((0..<Int.random(in: 8...20, using: &random)).map { _ in awkward.randomElement(using: &random)! }))
+            canaries.append(
+                "c\(canaries.count)-"
+                    + String(
+                        (0..<Int.random(in: 8...20, using: &random)).map { _ in awkward.randomElement(using: &random)! }
+                    ))
         }
-        let result = try BinaryRunner.run(["--home", root, "--log-file", parent + "/extra.log", "doctor", "redaction-drill"],
-                                          stdin: canaries.joined(separator: "\n"))
+        let result = try BinaryRunner.run(
+            ["--home", root, "--log-file", parent + "/extra.log", "doctor", "redaction-drill"],
+            stdin: canaries.joined(separator: "\n"))
         #expect(result.status == 65)
         try result.stdout.write(toFile: parent + "/stdout", atomically: true, encoding: .utf8)
         try result.stderr.write(toFile: parent + "/stderr", atomically: true, encoding: .utf8)
@@ -196,12 +216,15 @@ enum DrillEncodings {
         var forms = [secret]
         forms.append(secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
         forms.append(secret.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed)!)
-        forms.append(secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!.replacingOccurrences(of: "%20", with: "+"))
+        forms.append(
+            secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!.replacingOccurrences(
+                of: "%20", with: "+"))
         let json = String(decoding: try! JSONEncoder().encode([secret]), as: UTF8.self)
         forms.append(String(json.dropFirst(2).dropLast(2)))
         forms.append(String(decoding: try! JSONEncoder().encode([json]), as: UTF8.self))
-        forms.append(secret.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: "\"", with: "&quot;"))
+        forms.append(
+            secret.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: "\"", with: "&quot;"))
         let base64 = Data(secret.utf8).base64EncodedString()
         forms.append(String(base64.prefix(base64.count - 4)))
         forms.append(String(Data("operator:\(secret)".utf8).base64EncodedString().dropFirst(12).dropLast(4)))
@@ -238,9 +261,13 @@ struct DemoTests {
         let result = try BinaryRunner.run(["demo", "--keep", root], directory: parent, installedIn: bin)
         #expect(result.status == 0, "\(result.stderr)")
         // The throw-away admin passphrase is printed, and opens the demo vault as its admin.
-        let passphrase = result.stdout.components(separatedBy: "throw-away passphrase ").dropFirst().first?.split(separator: ",").first.map(String.init)
+        let passphrase = result.stdout.components(separatedBy: "throw-away passphrase ").dropFirst().first?.split(
+            separator: ","
+        ).first.map(String.init)
         #expect(passphrase?.hasPrefix("demo-admin-") == true, "\(result.stdout)")
-        let listed = try BinaryRunner.run(["--home", root, "vault", "list", "--as", "demo-admin", "--passphrase-stdin"], stdin: (passphrase ?? "") + "\n")
+        let listed = try BinaryRunner.run(
+            ["--home", root, "vault", "list", "--as", "demo-admin", "--passphrase-stdin"],
+            stdin: (passphrase ?? "") + "\n")
         #expect(listed.status == 0, "\(listed.stderr)")
         #expect(listed.stdout.contains("acme/sandbox-html-portal"))
         #expect(result.stdout.contains("Nightjar run 1"))

@@ -1,9 +1,11 @@
 import Foundation
 import Testing
+
 @testable import NightjarCLI
 
 /// The checkout this test file is in.
-let checkoutRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let checkoutRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
 
 /// Three consecutive free loopback ports (the sandbox's port base and the two after it).
 func freePortBase() -> UInt16 {
@@ -16,9 +18,14 @@ func freePortBase() -> UInt16 {
             address.sin_port = (base + UInt16(offset)).bigEndian
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
             let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
-            if bound != 0 { close(descriptor); return -1 }
+            if bound != 0 {
+                close(descriptor)
+                return -1
+            }
             return descriptor
         }
         for descriptor in sockets where descriptor >= 0 { close(descriptor) }
@@ -36,7 +43,9 @@ func statusLine(port: UInt16, path: String = "/") -> String? {
     address.sin_port = port.bigEndian
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
     }
     guard connected == 0 else { return nil }
     let request = "GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
@@ -96,12 +105,14 @@ struct FirstHourTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let base = freePortBase()
         let pidFile = folder + "/sandbox.pid"
-        let started = try BinaryRunner.run(["--port-base", String(base), "--detach", "--pid-file", pidFile], program: "nightjar-sandbox")
+        let started = try BinaryRunner.run(
+            ["--port-base", String(base), "--detach", "--pid-file", pidFile], program: "nightjar-sandbox")
         #expect(started.status == 0, "\(started.stderr)")
         #expect(started.stdout.contains("http://127.0.0.1:\(base + 1)"))
         #expect(started.stdout.contains("nightjar-sandbox --stop"))
         #expect(statusLine(port: base + 1, path: "/") != nil)
-        let again = try BinaryRunner.run(["--port-base", String(base), "--detach", "--pid-file", pidFile], program: "nightjar-sandbox")
+        let again = try BinaryRunner.run(
+            ["--port-base", String(base), "--detach", "--pid-file", pidFile], program: "nightjar-sandbox")
         #expect(again.status != 0)
         #expect(again.stderr.contains("already running"))
         let stopped = try BinaryRunner.run(["--stop", "--pid-file", pidFile], program: "nightjar-sandbox")
@@ -124,16 +135,22 @@ struct FirstHourTests {
         let folder = BinaryRunner.temporaryFolder("tour")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let bin = try BinaryRunner.installedCopy(in: folder)
-        let home = folder + "/home", work = folder + "/work"
-        for path in [home, work] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        let home = folder + "/home"
+        let work = folder + "/work"
+        for path in [home, work] {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
         try script.write(toFile: folder + "/tour.sh", atomically: true, encoding: .utf8)
         let base = freePortBase()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = [folder + "/tour.sh"]
         process.currentDirectoryURL = URL(fileURLWithPath: work)
-        process.environment = ["HOME": home, "PATH": "\(bin):/usr/bin:/bin", "TMPDIR": folder, "SANDBOX_PORT_BASE": String(base)]
-        let output = Pipe(), errors = Pipe()
+        process.environment = [
+            "HOME": home, "PATH": "\(bin):/usr/bin:/bin", "TMPDIR": folder, "SANDBOX_PORT_BASE": String(base),
+        ]
+        let output = Pipe()
+        let errors = Pipe()
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = output
         process.standardError = errors
@@ -151,14 +168,18 @@ struct FirstHourTests {
         #expect(printed.contains("batch 1 approved by carol"))
         #expect(printed.contains("downloads replayed"))
         #expect(!stderr.contains("error:"), "\(stderr)")
-        for made in ["erp-export/acme-open-invoices.csv", "morning.html", "batch-1.journal", "nw.har", "ar-night/site.key"] {
+        for made in [
+            "erp-export/acme-open-invoices.csv", "morning.html", "batch-1.journal", "nw.har", "ar-night/site.key",
+        ] {
             #expect(FileManager.default.fileExists(atPath: work + "/" + made), "\(made)")
         }
         #expect(statusLine(port: base) == nil, "the tour left the sandbox running")
         // One JSON style: the listing of what the tour imported has snake_case keys only.
         let batches = try BinaryRunner.run(["--home", work + "/ar-night", "batches", "--json"])
         #expect(batches.stdout.contains("\"payment_date\""), "\(batches.stdout.prefix(500))")
-        #expect(batches.stdout.range(of: #""[a-z]+[A-Z][A-Za-z]*" :"#, options: .regularExpression) == nil, "\(batches.stdout.prefix(500))")
+        #expect(
+            batches.stdout.range(of: #""[a-z]+[A-Z][A-Za-z]*" :"#, options: .regularExpression) == nil,
+            "\(batches.stdout.prefix(500))")
         // Nothing was written outside the tour's folder and its HOME.
         #expect(!FileManager.default.fileExists(atPath: checkoutRoot + "/ar-night"))
     }
@@ -167,11 +188,14 @@ struct FirstHourTests {
     @Test func theExamplesInsideTheBinaryAreTheFilesOfTheTree() throws {
         let expected = try ["scrapers", "docs/examples"].flatMap { folder in
             try FileManager.default.contentsOfDirectory(atPath: checkoutRoot + "/" + folder)
-                .filter { name in [".scraper", ".cassette", ".profile"].contains { name.hasSuffix($0) } }.map { folder + "/" + $0 }
+                .filter { name in [".scraper", ".cassette", ".profile"].contains { name.hasSuffix($0) } }.map {
+                    folder + "/" + $0
+                }
         }.filter { path in
             // A mailbox's or drop's recording is a folder beside its cassette: those stay in the tree.
             let stem = checkoutRoot + "/" + (path as NSString).deletingPathExtension
-            return !FileManager.default.fileExists(atPath: stem + ".maildir") && !FileManager.default.fileExists(atPath: stem + ".drop")
+            return !FileManager.default.fileExists(atPath: stem + ".maildir")
+                && !FileManager.default.fileExists(atPath: stem + ".drop")
         }.sorted()
         #expect(ShippedExamples.files.map(\.path).sorted() == expected, "run .ci/embed-examples")
         for file in ShippedExamples.files {
@@ -219,25 +243,43 @@ struct FirstHourTests {
         let schedule = try run(["schedule"])
         #expect(schedule.stdout.hasPrefix("PORTAL"), "\(schedule.stdout)")
         let scheduleJSON = try run(["schedule", "--json"])
-        #expect(scheduleJSON.stdout.range(of: #""utc" : "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ""#, options: .regularExpression) != nil, "\(scheduleJSON.stdout)")
+        #expect(
+            scheduleJSON.stdout.range(of: #""utc" : "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ""#, options: .regularExpression)
+                != nil, "\(scheduleJSON.stdout)")
 
         let passphrase = "conventions passphrase\n"
         #expect(try run(["vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: passphrase).status == 0)
-        let added = try run(["vault", "add", "acme/sandbox-html-portal", "--username", "acme-ar", "--password-stdin", "--origin", "http://127.0.0.1:9",
-                             "--as", "alice", "--passphrase-stdin"], stdin: passphrase + "pw\n")
+        let added = try run(
+            [
+                "vault", "add", "acme/sandbox-html-portal", "--username", "acme-ar", "--password-stdin", "--origin",
+                "http://127.0.0.1:9",
+                "--as", "alice", "--passphrase-stdin",
+            ], stdin: passphrase + "pw\n")
         #expect(added.status == 0, "\(added.stderr)")
         let list = try run(["vault", "list", "--as", "alice", "--passphrase-stdin"], stdin: passphrase)
         #expect(list.stdout.hasPrefix("NAME"), "\(list.stdout)")
         let audit = try run(["vault", "audit", "--json", "--as", "alice", "--passphrase-stdin"], stdin: passphrase)
         #expect(audit.stdout.contains("\"principal_id\""), "\(audit.stdout.prefix(400))")
-        #expect(audit.stdout.range(of: #""[a-z]+[A-Z][A-Za-z]*" :"#, options: .regularExpression) == nil, "\(audit.stdout.prefix(400))")
-        #expect(try run(["vault", "automation-key", "create", folder + "/night.key", "--all-clients", "--as", "alice", "--passphrase-stdin"], stdin: passphrase).status == 0)
+        #expect(
+            audit.stdout.range(of: #""[a-z]+[A-Z][A-Za-z]*" :"#, options: .regularExpression) == nil,
+            "\(audit.stdout.prefix(400))")
+        #expect(
+            try run(
+                [
+                    "vault", "automation-key", "create", folder + "/night.key", "--all-clients", "--as", "alice",
+                    "--passphrase-stdin",
+                ], stdin: passphrase
+            ).status == 0)
         _ = try run(["run", "--key-file", folder + "/night.key"])
         let runs = try run(["runs"])
         #expect(runs.stdout.hasPrefix("ID"), "\(runs.stdout)")
 
-        let tried = try run(["scraper", "try", "sandbox-html-portal", "--client", "acme", "--from", "2026-11-01", "--to", "2026-11-30", "--dry-run",
-                             "--json", "--har", folder + "/nw.har", "--as", "alice", "--passphrase-stdin"], stdin: passphrase)
+        let tried = try run(
+            [
+                "scraper", "try", "sandbox-html-portal", "--client", "acme", "--from", "2026-11-01", "--to",
+                "2026-11-30", "--dry-run",
+                "--json", "--har", folder + "/nw.har", "--as", "alice", "--passphrase-stdin",
+            ], stdin: passphrase)
         #expect(isJSON(tried.stdout), "standard output is not JSON alone: \(tried.stdout)")
         #expect(tried.stderr.contains("HAR: "))
     }
@@ -247,12 +289,16 @@ struct FirstHourTests {
         for command in table.commands {
             #expect(!table.help(for: command).contains("(repeatable) (repeatable)"), "\(command.name)")
         }
-        #expect(table.help(for: table.commands.first { $0.name == "vault operator add" }!).contains("a role to give (repeatable)"))
+        #expect(
+            table.help(for: table.commands.first { $0.name == "vault operator add" }!).contains(
+                "a role to give (repeatable)"))
     }
 
     /// Runs `script` with `shell`, returning what it printed.
     static func shell(_ shell: String, _ script: String) throws -> String {
-        try BinaryRunner.tool("/usr/bin/env", [shell, "-c", script], directory: BinaryRunner.temporaryFolder("completion-cwd")).output
+        try BinaryRunner.tool(
+            "/usr/bin/env", [shell, "-c", script], directory: BinaryRunner.temporaryFolder("completion-cwd")
+        ).output
     }
 
     /// Finding 7 (completions): bash, zsh and fish complete the table's words and options.
@@ -266,27 +312,38 @@ struct FirstHourTests {
             try result.stdout.write(toFile: folder + "/nightjar.\(shell)", atomically: true, encoding: .utf8)
             for command in table.commands where !command.hidden {
                 #expect(result.stdout.contains(command.path.last!), "\(shell): \(command.name)")
-                for option in command.options { #expect(result.stdout.contains(option.name), "\(shell): \(command.name) --\(option.name)") }
+                for option in command.options {
+                    #expect(result.stdout.contains(option.name), "\(shell): \(command.name) --\(option.name)")
+                }
             }
         }
         #expect(try BinaryRunner.run(["completions", "tcsh"]).status == 64)
-        let bash = try Self.shell("bash", """
+        let bash = try Self.shell(
+            "bash",
+            """
             source \(folder)/nightjar.bash
             t() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _nightjar; echo "[${COMPREPLY[*]}]"; }
             t nightjar vault a; t nightjar --home /x vault add --us; t nightjar vault operator ''; t nightjar -
-            """).split(separator: "\n").map(String.init)
+            """
+        ).split(separator: "\n").map(String.init)
         #expect(bash.count == 4, "\(bash)")
-        #expect(bash.first?.contains("add") == true && bash.first?.contains("automation-key") == true && bash.first?.contains("list") == false, "\(bash)")
+        #expect(
+            bash.first?.contains("add") == true && bash.first?.contains("automation-key") == true
+                && bash.first?.contains("list") == false, "\(bash)")
         #expect(bash.dropFirst().first == "[--username --username-secret --username-not-secret]", "\(bash)")
         #expect(bash.dropFirst(2).first == "[add list]", "\(bash)")
         #expect(bash.last?.contains("--verbose") == true, "\(bash)")
-        let zsh = try Self.shell("zsh", """
+        let zsh = try Self.shell(
+            "zsh",
+            """
             compdef() {}; _files() { echo FILES }; _describe() { print -l -- ${(P)4} }
             source \(folder)/nightjar.zsh
             words=(nightjar --home /x vault operator ''); CURRENT=6; _nightjar
             """)
         #expect(zsh.contains("add:add an operator with roles") && zsh.contains("list:"), "\(zsh)")
-        let fish = try Self.shell("fish", """
+        let fish = try Self.shell(
+            "fish",
+            """
             source \(folder)/nightjar.fish; complete -C 'nightjar vault a'; echo ---; complete -C 'nightjar --home /x vault add --us'
             """)
         #expect(fish.contains("automation-key\t") && fish.contains("--username\tthe portal user name"), "\(fish)")
@@ -304,7 +361,10 @@ struct FirstHourTests {
         for command in visible {
             let name = (["nightjar"] + command.path).joined(separator: "-") + ".1"
             let page = try String(contentsOfFile: folder + "/" + name, encoding: .utf8)
-            for option in command.options { #expect(page.contains(option.name.replacingOccurrences(of: "-", with: "\\-")), "\(name) --\(option.name)") }
+            for option in command.options {
+                #expect(
+                    page.contains(option.name.replacingOccurrences(of: "-", with: "\\-")), "\(name) --\(option.name)")
+            }
         }
         let lint = try Self.shell("sh", "for page in \(folder)/*.1; do groff -man -Tutf8 -ww -z \"$page\"; done 2>&1")
         #expect(lint.isEmpty, "\(lint.prefix(2000))")
@@ -321,14 +381,20 @@ struct FirstHourTests {
         try "alice's secret words\n".write(toFile: folder + "/alice.pass", atomically: true, encoding: .utf8)
         let command = "cat \"\(folder)/$NIGHTJAR_OPERATOR.pass\""
         // The new admin's passphrase comes from the command too, and from nowhere else (standard input is empty).
-        let created = try BinaryRunner.run(["--home", root, "vault", "init", "--admin", "alice"], environment: ["NIGHTJAR_PASSPHRASE_COMMAND": command])
+        let created = try BinaryRunner.run(
+            ["--home", root, "vault", "init", "--admin", "alice"], environment: ["NIGHTJAR_PASSPHRASE_COMMAND": command]
+        )
         #expect(created.status == 0, "\(created.stderr)")
-        let listed = try BinaryRunner.run(["--home", root, "vault", "list", "--as", "alice"], environment: ["NIGHTJAR_PASSPHRASE_COMMAND": command])
+        let listed = try BinaryRunner.run(
+            ["--home", root, "vault", "list", "--as", "alice"], environment: ["NIGHTJAR_PASSPHRASE_COMMAND": command])
         #expect(listed.status == 0, "\(listed.stderr)")
-        let failing = try BinaryRunner.run(["--home", root, "vault", "list", "--as", "alice"], environment: ["NIGHTJAR_PASSPHRASE_COMMAND": "exit 3"])
+        let failing = try BinaryRunner.run(
+            ["--home", root, "vault", "list", "--as", "alice"], environment: ["NIGHTJAR_PASSPHRASE_COMMAND": "exit 3"])
         #expect(failing.status == 77)
         #expect(failing.stderr.contains("NIGHTJAR_PASSPHRASE_COMMAND failed (exit 3) for alice"), "\(failing.stderr)")
-        let wrong = try BinaryRunner.run(["--home", root, "vault", "list", "--as", "alice"], environment: ["NIGHTJAR_PASSPHRASE_COMMAND": "echo nope"])
+        let wrong = try BinaryRunner.run(
+            ["--home", root, "vault", "list", "--as", "alice"],
+            environment: ["NIGHTJAR_PASSPHRASE_COMMAND": "echo nope"])
         #expect(wrong.status == 77, "\(wrong.stderr)")
     }
 
@@ -340,10 +406,18 @@ struct FirstHourTests {
         #expect(try BinaryRunner.run(["init", root]).status == 0)
         let passphrase = "allow http words\n"
         func run(_ arguments: [String], stdin: String = "") throws -> BinaryRunner.Result {
-            try BinaryRunner.run(["--home", root] + arguments + ["--as", "alice", "--passphrase-stdin"], stdin: passphrase + stdin)
+            try BinaryRunner.run(
+                ["--home", root] + arguments + ["--as", "alice", "--passphrase-stdin"], stdin: passphrase + stdin)
         }
-        #expect(try BinaryRunner.run(["--home", root, "vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: passphrase).status == 0)
-        let added = try run(["vault", "add", "acme/legacy", "--username", "u", "--password-stdin", "--origin", "http://legacy.example", "--allow-http"], stdin: "pw\n")
+        #expect(
+            try BinaryRunner.run(
+                ["--home", root, "vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: passphrase
+            ).status == 0)
+        let added = try run(
+            [
+                "vault", "add", "acme/legacy", "--username", "u", "--password-stdin", "--origin",
+                "http://legacy.example", "--allow-http",
+            ], stdin: "pw\n")
         #expect(added.status == 0, "\(added.stderr)")
         #expect(try run(["vault", "show", "acme/legacy"]).stdout.contains("allow_http"))
         #expect(try run(["vault", "edit", "acme/legacy", "--no-allow-http"]).status == 0)

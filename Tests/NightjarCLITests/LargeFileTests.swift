@@ -17,13 +17,15 @@ struct LargeFileTests {
 
     static func highWaterKiB(_ pid: pid_t) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return nil }
         return Int(line.split(separator: " ").dropFirst().first ?? "")
     }
 
     /// Runs the built `nightjar` as a child process of its own and measures its peak memory.
     static func runMeasured(_ arguments: [String], folder: String) throws -> Measured {
-        let out = folder + "/stdout", err = folder + "/stderr"
+        let out = folder + "/stdout"
+        let err = folder + "/stderr"
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -50,9 +52,11 @@ struct LargeFileTests {
             usleep(5_000)
         }
         let exited = status & 0x7F == 0
-        return Measured(status: exited ? (status >> 8) & 0xFF : 128 + (status & 0x7F),
-                        stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "", stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "",
-                        peakKiB: polled)
+        return Measured(
+            status: exited ? (status >> 8) & 0xFF : 128 + (status & 0x7F),
+            stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "",
+            peakKiB: polled)
     }
 
     /// An 820 of `sets` payments, each of 50 lines and about 500 KB of NTE notes (which the
@@ -61,11 +65,17 @@ struct LargeFileTests {
         FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? handle.close() }
-        try handle.write(contentsOf: Data("ISA*00*          *00*          *ZZ*RETAILER       *ZZ*SUPPLIER       *261124*0100*U*00401*000000001*0*P*>~\nGS*RA*RETAILER*SUPPLIER*20261124*0100*1*X*004010~\n".utf8))
+        try handle.write(
+            contentsOf: Data(
+                "ISA*00*          *00*          *ZZ*RETAILER       *ZZ*SUPPLIER       *261124*0100*U*00401*000000001*0*P*>~\nGS*RA*RETAILER*SUPPLIER*20261124*0100*1*X*004010~\n"
+                    .utf8))
         let note = "NTE*REM*" + String(repeating: "REMITTANCE NOTE ", count: 3_900) + "~\n"
         for set in 0..<sets {
-            var segments = ["ST*820*\(set + 1)", "BPR*C*5000.00*C*ACH*CTX*01*111000025*DA*123456789*1234567890**01*222000025*DA*987654321*20261124",
-                            "TRN*1*TRACE\(set)*1234567890", "N1*PR*RETAILER CO*92*V123", "ENT*1"]
+            var segments = [
+                "ST*820*\(set + 1)",
+                "BPR*C*5000.00*C*ACH*CTX*01*111000025*DA*123456789*1234567890**01*222000025*DA*987654321*20261124",
+                "TRN*1*TRACE\(set)*1234567890", "N1*PR*RETAILER CO*92*V123", "ENT*1",
+            ]
             for line in 0..<50 { segments += ["RMR*IV*INV\(set)-\(line)*PI*100.00*100.00", "DTM*003*20261101"] }
             var text = segments.joined(separator: "~\n") + "~\n"
             for _ in 0..<8 { text += note }
@@ -84,12 +94,15 @@ struct LargeFileTests {
         try LargeFileTests.write820(to: path, sets: 400)
         let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         #expect(size > 200_000_000)
-        let result = try LargeFileTests.runMeasured(["--home", root, "import", path, "--client", "acme"], folder: parent)
+        let result = try LargeFileTests.runMeasured(
+            ["--home", root, "import", path, "--client", "acme"], folder: parent)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("big.x12: 400 batch(es), 20000 line(s)"), "\(result.stdout)")
         // Reading the file whole would take more than its 200 MB; the reader holds one payment at a time.
         #expect(result.peakKiB > 10 * 1024, "the child's memory was never read")
-        #expect(result.peakKiB < 100 * 1024, "peak RSS \(result.peakKiB / 1024) MiB importing a \(size / 1_000_000) MB file")
+        #expect(
+            result.peakKiB < 100 * 1024, "peak RSS \(result.peakKiB / 1024) MiB importing a \(size / 1_000_000) MB file"
+        )
     }
 
     @Test func aFileOverTheConfiguredMaximumIsRefusedWithItsSize() throws {
@@ -98,17 +111,23 @@ struct LargeFileTests {
         let root = parent + "/ws"
         #expect(try BinaryRunner.run(["init", root]).status == 0)
         let config = try String(contentsOfFile: root + "/nightjar.conf", encoding: .utf8)
-        try (config + "\n[workspace]\nmax_file_size = \"100 MB\"\n").write(toFile: root + "/nightjar.conf", atomically: true, encoding: .utf8)
+        try (config + "\n[workspace]\nmax_file_size = \"100 MB\"\n").write(
+            toFile: root + "/nightjar.conf", atomically: true, encoding: .utf8)
         // A sparse 1 GB file: its size is real, its disk use is not.
         let path = parent + "/huge.csv"
         FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try handle.truncate(atOffset: 1 << 30)
         try handle.close()
-        for command in [["import", path], ["invoices", "import", path], ["po", "import", path], ["catalog", "import", path]] {
-            let result = try LargeFileTests.runMeasured(["--home", root] + command + ["--client", "acme"], folder: parent)
+        for command in [
+            ["import", path], ["invoices", "import", path], ["po", "import", path], ["catalog", "import", path],
+        ] {
+            let result = try LargeFileTests.runMeasured(
+                ["--home", root] + command + ["--client", "acme"], folder: parent)
             #expect(result.status == 65, "\(command): \(result.status) \(result.stderr)")
-            #expect(result.stderr.contains("1073741824 bytes") && result.stderr.contains("max_file_size"), "\(command): \(result.stderr)")
+            #expect(
+                result.stderr.contains("1073741824 bytes") && result.stderr.contains("max_file_size"),
+                "\(command): \(result.stderr)")
         }
     }
 }

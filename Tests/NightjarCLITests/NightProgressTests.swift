@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import NightjarCore
 import NightjarSandbox
+import Testing
 
 /// `nightjar run` as a person and a supervisor see it: a live progress line on a terminal (a real
 /// pseudo-terminal), nothing extra when piped, JSON lines with `--progress json`; identifiers in
@@ -11,22 +11,22 @@ struct NightProgressTests {
     /// Runs `arguments` on a pseudo-terminal (python3's pty module) and returns everything it wrote.
     static func onTerminal(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let script = """
-        import os, pty, subprocess, sys
-        master, slave = pty.openpty()
-        child = subprocess.Popen(sys.argv[1:], stdin=slave, stdout=slave, stderr=slave, close_fds=True)
-        os.close(slave)
-        output = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-        sys.stdout.buffer.write(output)
-        sys.exit(child.wait())
-        """
+            import os, pty, subprocess, sys
+            master, slave = pty.openpty()
+            child = subprocess.Popen(sys.argv[1:], stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+            os.close(slave)
+            output = b""
+            while True:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                output += chunk
+            sys.stdout.buffer.write(output)
+            sys.exit(child.wait())
+            """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = ["-c", script, BinaryRunner.executable("nightjar").path] + arguments
@@ -42,7 +42,10 @@ struct NightProgressTests {
         let fixture = try NightRunTests.Fixture()
         defer { fixture.stop() }
         let total = fixture.clients.count * fixture.portalNames.count
-        let night = ["run", "--key-file", fixture.parent + "/night.key", "--from", "2026-08-01", "--to", "2026-09-20", "--concurrency", "1"]
+        let night = [
+            "run", "--key-file", fixture.parent + "/night.key", "--from", "2026-08-01", "--to", "2026-09-20",
+            "--concurrency", "1",
+        ]
 
         // A terminal: the line is redrawn in place and ends with every credential done.
         let terminal = try NightProgressTests.onTerminal(["--home", try fixture.copy("terminal")] + night)
@@ -93,22 +96,35 @@ struct NightProgressTests {
         let root = try fixture.copy("same-name")
         let account = fixture.portals.data.account(client: "acme", portal: "sandbox-html-portal")!
         let client = account.username
-        let added = try fixture.run(root, ["vault", "add", "\(client)/sandbox-html-portal", "--username", account.username, "--password-stdin",
-                                           "--origin", fixture.portals.origins["sandbox-html-portal"]!, "--as", "alice", "--passphrase-stdin"],
-                                    stdin: "\(NightRunTests.passphrase)\n\(account.password)\n")
+        let added = try fixture.run(
+            root,
+            [
+                "vault", "add", "\(client)/sandbox-html-portal", "--username", account.username, "--password-stdin",
+                "--origin", fixture.portals.origins["sandbox-html-portal"]!, "--as", "alice", "--passphrase-stdin",
+            ],
+            stdin: "\(NightRunTests.passphrase)\n\(account.password)\n")
         #expect(added.status == 0, "\(added.stderr)")
         let key = fixture.parent + "/same-name.key"
-        #expect(try fixture.run(root, ["vault", "automation-key", "create", key, "--all-clients", "--as", "alice", "--passphrase-stdin"],
-                                stdin: NightRunTests.passphrase + "\n").status == 0)
-        let result = try fixture.run(root, ["run", "--key-file", key, "--from", "2026-08-01", "--to", "2026-09-20", "--portal", "sandbox-html-portal"])
+        #expect(
+            try fixture.run(
+                root,
+                ["vault", "automation-key", "create", key, "--all-clients", "--as", "alice", "--passphrase-stdin"],
+                stdin: NightRunTests.passphrase + "\n"
+            ).status == 0)
+        let result = try fixture.run(
+            root,
+            ["run", "--key-file", key, "--from", "2026-08-01", "--to", "2026-09-20", "--portal", "sandbox-html-portal"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("\(client)/sandbox-html-portal"))
         #expect(!result.stdout.contains(Redactor.marker))
         let reports = OneTimeScan.files(under: root + "/reports", endingWith: [".har", ".txt", ".html"])
         #expect(reports.contains { $0.hasSuffix("/\(client)-sandbox-html-portal.har") })
-        let summary = try String(contentsOfFile: try #require(reports.first { $0.hasSuffix("summary.txt") }), encoding: .utf8)
+        let summary = try String(
+            contentsOfFile: try #require(reports.first { $0.hasSuffix("summary.txt") }), encoding: .utf8)
         #expect(summary.contains("\(client)/sandbox-html-portal"))
-        let har = try String(contentsOfFile: try #require(reports.first { $0.hasSuffix("/\(client)-sandbox-html-portal.har") }), encoding: .utf8)
+        let har = try String(
+            contentsOfFile: try #require(reports.first { $0.hasSuffix("/\(client)-sandbox-html-portal.har") }),
+            encoding: .utf8)
         #expect(har.contains(account.username))
         #expect(!har.contains(account.password))
         let hars = reports.filter { $0.hasSuffix(".har") }

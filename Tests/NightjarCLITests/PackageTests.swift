@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import NightjarCLI
 
 /// The Debian packages `make deb` builds (NIGHTJAR_DEB_DIR, else the checkout's .build/deb).
@@ -9,20 +10,25 @@ enum DebianPackages {
     /// The newest `NAME_VERSION_ARCH.deb` in the folder.
     static func file(_ name: String) -> String? {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return files.filter { $0.hasPrefix(name + "_") && $0.hasSuffix(".deb") }.sorted().last.map { directory + "/" + $0 }
+        return files.filter { $0.hasPrefix(name + "_") && $0.hasSuffix(".deb") }.sorted().last.map {
+            directory + "/" + $0
+        }
     }
 
     static var built: Bool { file("nightjar") != nil && file("nightjar-sandbox") != nil }
 }
 
 /// Runs `program` with exactly `environment` (as `env -i` would), capturing what it prints.
-func runClean(_ program: String, _ arguments: [String], environment: [String: String], directory: String? = nil) throws -> BinaryRunner.Result {
+func runClean(_ program: String, _ arguments: [String], environment: [String: String], directory: String? = nil) throws
+    -> BinaryRunner.Result
+{
     let process = Process()
     process.executableURL = URL(fileURLWithPath: program)
     process.arguments = arguments
     process.environment = environment
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let output = Pipe(), error = Pipe()
+    let output = Pipe()
+    let error = Pipe()
     process.standardInput = FileHandle.nullDevice
     process.standardOutput = output
     process.standardError = error
@@ -33,13 +39,15 @@ func runClean(_ program: String, _ arguments: [String], environment: [String: St
     let outData = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     while !errorData.done { usleep(1000) }
-    return BinaryRunner.Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                               stderr: String(decoding: errorData.value, as: UTF8.self))
+    return BinaryRunner.Result(
+        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errorData.value, as: UTF8.self))
 }
 
 /// The Debian packages, as a user who installs them gets them: `make test` builds them first (`make deb`).
-@Suite("Debian packages", .serialized,
-       .enabled(if: DebianPackages.built, "no packages in \(DebianPackages.directory): run `make deb` (make test does)"))
+@Suite(
+    "Debian packages", .serialized,
+    .enabled(if: DebianPackages.built, "no packages in \(DebianPackages.directory): run `make deb` (make test does)"))
 struct PackageTests {
     static let packages = ["nightjar", "nightjar-sandbox"]
 
@@ -47,15 +55,19 @@ struct PackageTests {
     static func unpacked() throws -> String {
         let root = BinaryRunner.temporaryFolder("deb-root")
         for package in packages {
-            let result = try runClean("/usr/bin/dpkg-deb", ["-x", DebianPackages.file(package)!, root], environment: ["PATH": "/usr/bin:/bin"])
+            let result = try runClean(
+                "/usr/bin/dpkg-deb", ["-x", DebianPackages.file(package)!, root], environment: ["PATH": "/usr/bin:/bin"]
+            )
             #expect(result.status == 0, "\(result.stderr)")
         }
         return root
     }
 
     static func field(_ name: String, of package: String) throws -> String {
-        try runClean("/usr/bin/dpkg-deb", ["-f", DebianPackages.file(package)!, name], environment: ["PATH": "/usr/bin:/bin"])
-            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try runClean(
+            "/usr/bin/dpkg-deb", ["-f", DebianPackages.file(package)!, name], environment: ["PATH": "/usr/bin:/bin"]
+        )
+        .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test func theUnpackedPackagesRunTheVersionTheDoctorAndTheDemoInACleanEnvironment() throws {
@@ -77,7 +89,8 @@ struct PackageTests {
         #expect(doctor.stdout.contains("All checks passed."))
         #expect(doctor.stdout.contains("IANA database present"))
 
-        let demo = try runClean(nightjar, ["demo", "--keep", home + "/demo"], environment: environment, directory: home)
+        let demo = try runClean(
+            nightjar, ["demo", "--keep", home + "/demo"], environment: environment, directory: home)
         #expect(demo.status == 0, "\(demo.stdout)\(demo.stderr)")
         #expect(demo.stdout.contains("Nightjar run 1"))
         #expect(demo.stdout.contains("paid_in_full"))
@@ -88,24 +101,34 @@ struct PackageTests {
         let root = try Self.unpacked()
         defer { try? FileManager.default.removeItem(atPath: root) }
         for program in ["nightjar", "nightjar-sandbox"] {
-            let ldd = try runClean("/usr/bin/ldd", [root + "/usr/bin/" + program], environment: ["PATH": "/usr/bin:/bin"])
+            let ldd = try runClean(
+                "/usr/bin/ldd", [root + "/usr/bin/" + program], environment: ["PATH": "/usr/bin:/bin"])
             #expect(ldd.status == 0, "\(ldd.stderr)")
             #expect(!ldd.stdout.contains("not found"), "\(ldd.stdout)")
             #expect(!ldd.stdout.contains("swift"), "the Swift runtime is linked in statically: \(ldd.stdout)")
             // `libcurl.so.4 => /lib/x86_64-linux-gnu/libcurl.so.4 (0x...)` and the loader's `/lib64/ld-linux-x86-64.so.2 (0x...)`.
             let paths = ldd.stdout.split(separator: "\n").compactMap { line -> String? in
                 let words = line.split(separator: " ").map(String.init)
-                if let arrow = words.firstIndex(of: "=>"), arrow + 1 < words.count, words[arrow + 1].hasPrefix("/") { return words[arrow + 1] }
+                if let arrow = words.firstIndex(of: "=>"), arrow + 1 < words.count, words[arrow + 1].hasPrefix("/") {
+                    return words[arrow + 1]
+                }
                 return words.first.flatMap { $0.hasPrefix("/") ? $0 : nil }
             }
-            #expect(paths.contains { $0.hasSuffix("/libc.so.6") } && paths.contains { $0.hasSuffix("/libssl.so.3") }, "\(ldd.stdout)")
+            #expect(
+                paths.contains { $0.hasSuffix("/libc.so.6") } && paths.contains { $0.hasSuffix("/libssl.so.3") },
+                "\(ldd.stdout)")
             for path in paths {
-                #expect(try Self.debianPackage(owning: path) != nil, "\(program) links \(path), which no Debian package provides")
+                #expect(
+                    try Self.debianPackage(owning: path) != nil,
+                    "\(program) links \(path), which no Debian package provides")
             }
         }
         // dpkg-shlibdeps named the libraries' packages in Depends.
         let depends = try Self.field("Depends", of: "nightjar")
-        for package in ["libc6", "libcurl4", "libssl3", "libsqlite3-0", "libargon2-1", "libxml2", "libmicrohttpd12", "libgmime-3.0-0"] {
+        for package in [
+            "libc6", "libcurl4", "libssl3", "libsqlite3-0", "libargon2-1", "libxml2", "libmicrohttpd12",
+            "libgmime-3.0-0",
+        ] {
             #expect(depends.contains(package), "Depends: \(depends)")
         }
         #expect(try Self.field("Depends", of: "nightjar-sandbox").contains("libssl3"))
@@ -127,15 +150,17 @@ struct PackageTests {
 
     @Test func lintianFindsNoErrors() throws {
         let files = Self.packages.map { DebianPackages.file($0)! }
-        let lintian = try runClean("/usr/bin/lintian", ["--fail-on", "error", "--display-info"] + files,
-                                   environment: ["PATH": "/usr/bin:/bin", "HOME": BinaryRunner.temporaryFolder("lintian-home")])
+        let lintian = try runClean(
+            "/usr/bin/lintian", ["--fail-on", "error", "--display-info"] + files,
+            environment: ["PATH": "/usr/bin:/bin", "HOME": BinaryRunner.temporaryFolder("lintian-home")])
         #expect(lintian.status == 0, "\(lintian.stdout)\(lintian.stderr)")
         let errors = lintian.stdout.split(separator: "\n").filter { $0.hasPrefix("E:") }
         #expect(errors.isEmpty, "\(errors.joined(separator: "\n"))")
         // Every file is root's, as `dpkg-deb --root-owner-group` makes it.
         for file in files {
             let listing = try runClean("/usr/bin/dpkg-deb", ["-c", file], environment: ["PATH": "/usr/bin:/bin"])
-            #expect(listing.stdout.split(separator: "\n").allSatisfy { $0.contains(" root/root ") }, "\(listing.stdout)")
+            #expect(
+                listing.stdout.split(separator: "\n").allSatisfy { $0.contains(" root/root ") }, "\(listing.stdout)")
         }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import NightjarCore
+import Testing
 
 /// Onboarding a sender's file layout from the command line: check, try, draft, then import.
 @Suite("nightjar profile", .serialized)
@@ -24,11 +24,16 @@ struct ProfileCommandTests {
         let parent = BinaryRunner.temporaryFolder("profile-check")
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let bad = parent + "/bad.profile"
-        try "kind = remittance\n[line]\nreference = colum 3\namount_paid = \"Paid\"\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        try "kind = remittance\n[line]\nreference = colum 3\namount_paid = \"Paid\"\n".write(
+            toFile: bad, atomically: true, encoding: .utf8)
         var result = try BinaryRunner.run(["profile", "check", bad])
         #expect(result.status == 65)
-        #expect(result.stderr.contains("bad.profile:3:13: `colum` is not a source (did you mean `column`?)"), "\(result.stderr)")
-        result = try BinaryRunner.run(["profile", "check", ProfileCommandTests.layouts + "/typed-records.profile", "--json"])
+        #expect(
+            result.stderr.contains("bad.profile:3:13: `colum` is not a source (did you mean `column`?)"),
+            "\(result.stderr)")
+        result = try BinaryRunner.run([
+            "profile", "check", ProfileCommandTests.layouts + "/typed-records.profile", "--json",
+        ])
         #expect(result.status == 0)
         let reports = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]
         #expect(reports?.first?["name"] as? String == "brightline-records")
@@ -36,7 +41,8 @@ struct ProfileCommandTests {
     }
 
     @Test func tryShowsEachRowAndItsRuleAndStoresNothing() throws {
-        let (parent, root) = try ProfileCommandTests.workspace("profile-try", profiles: ["deduction-rows-line-type.profile", "payments-export.profile"])
+        let (parent, root) = try ProfileCommandTests.workspace(
+            "profile-try", profiles: ["deduction-rows-line-type.profile", "payments-export.profile"])
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let sample = ProfileCommandTests.layouts + "/deduction-rows-line-type.csv"
         let result = try BinaryRunner.run(["--home", root, "profile", "try", sample])
@@ -47,7 +53,9 @@ struct ProfileCommandTests {
         #expect(result.stdout.contains("deduction_code = DMG"))
         #expect(result.stdout.contains("payment deduction -120.00 PROMO \"Spring promotion\" ref PROMO-77"))
         let batches = try BinaryRunner.run(["--home", root, "batches", "--json"])
-        #expect(batches.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]" || batches.stdout.contains("[]"), "nothing stored: \(batches.stdout)")
+        #expect(
+            batches.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]" || batches.stdout.contains("[]"),
+            "nothing stored: \(batches.stdout)")
     }
 
     @Test func aDraftWrittenToAFilePassesCheckAndImports() throws {
@@ -67,13 +75,17 @@ struct ProfileCommandTests {
     }
 
     @Test func deductionsKeepTheirCodesWordsAndReferencesAndTraceFindsThem() throws {
-        let (parent, root) = try ProfileCommandTests.workspace("profile-import", profiles: ["deduction-rows-line-type.profile"])
+        let (parent, root) = try ProfileCommandTests.workspace(
+            "profile-import", profiles: ["deduction-rows-line-type.profile"])
         defer { try? FileManager.default.removeItem(atPath: parent) }
-        var result = try BinaryRunner.run(["--home", root, "import", ProfileCommandTests.layouts + "/deduction-rows-line-type.csv",
-                                           ProfileCommandTests.layouts + "/x12-both-adx.x12", "--client", "acme"])
+        var result = try BinaryRunner.run([
+            "--home", root, "import", ProfileCommandTests.layouts + "/deduction-rows-line-type.csv",
+            ProfileCommandTests.layouts + "/x12-both-adx.x12", "--client", "acme",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         result = try BinaryRunner.run(["--home", root, "batches", "--json"])
-        let ids = (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] ?? []).compactMap { $0["id"] as? Int }.sorted()
+        let ids = (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] ?? [])
+            .compactMap { $0["id"] as? Int }.sorted()
         #expect(ids.count == 2)
         result = try BinaryRunner.run(["--home", root, "batch", "show", String(ids[0]), "--json"])
         let csvBatch = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
@@ -87,11 +99,19 @@ struct ProfileCommandTests {
         #expect(lines[0]["amount_paid"] as? String == "1155.00")
 
         result = try BinaryRunner.run(["--home", root, "batch", "show", String(ids[1])])
-        #expect(result.stdout.contains("payment deduction -42.50 USD CS \"DEBIT MEMO DM-4471 PROMOTIONAL ALLOWANCE\" ref IV INV-900 on invoice INV-900"), "\(result.stdout)")
-        #expect(result.stdout.contains("as written: -50.00 USD 04 \"DAMAGED IN TRANSIT\" ref RZ RA-3301"), "\(result.stdout)")
+        #expect(
+            result.stdout.contains(
+                "payment deduction -42.50 USD CS \"DEBIT MEMO DM-4471 PROMOTIONAL ALLOWANCE\" ref IV INV-900 on invoice INV-900"
+            ), "\(result.stdout)")
+        #expect(
+            result.stdout.contains("as written: -50.00 USD 04 \"DAMAGED IN TRANSIT\" ref RZ RA-3301"),
+            "\(result.stdout)")
         #expect(result.stdout.contains("balanced"))
 
-        for (reference, found) in [("DM-4471", "deduction text"), ("PO-5521", "PO PO-5521"), ("RA-3301", "deduction"), ("DM-5566", "deduction")] {
+        for (reference, found) in [
+            ("DM-4471", "deduction text"), ("PO-5521", "PO PO-5521"), ("RA-3301", "deduction"),
+            ("DM-5566", "deduction"),
+        ] {
             result = try BinaryRunner.run(["--home", root, "trace", reference, "--client", "acme"])
             #expect(result.status == 0, "\(reference): \(result.stdout)")
             #expect(result.stdout.contains(found), "\(reference): \(result.stdout)")
@@ -118,7 +138,9 @@ struct ProfileCommandTests {
         #expect(result.status == 65)
         #expect(result.stderr.contains("profiles payments-export and second-payments both fit it"), "\(result.stderr)")
         #expect(try BinaryRunner.run(["--home", root, "batches", "--json"]).stdout.contains("\"id\"") == false)
-        result = try BinaryRunner.run(["--home", root, "import", sample, "--client", "acme", "--profile", "payments-export"])
+        result = try BinaryRunner.run([
+            "--home", root, "import", sample, "--client", "acme", "--profile", "payments-export",
+        ])
         #expect(result.status == 0)
         #expect(result.stdout.contains("3 batch(es), 5 line(s)"))
     }

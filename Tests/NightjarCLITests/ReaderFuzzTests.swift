@@ -1,5 +1,5 @@
 import Foundation
-import Testing
+import NightjarAgent
 import NightjarCore
 import NightjarCrypto
 import NightjarDocuments
@@ -8,7 +8,8 @@ import NightjarMatching
 import NightjarReview
 import NightjarScript
 import NightjarVault
-import NightjarAgent
+import Testing
+
 @testable import NightjarCLI
 
 /// Seeded mutations of the inputs each reader takes that no other suite mutates: the files
@@ -18,7 +19,8 @@ import NightjarAgent
 /// line); none crashes or hangs. The seed is in each failure's message, so it reproduces.
 @Suite("Every reader under seeded mutation")
 struct ReaderFuzzTests {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
 
     /// A reader, the real inputs its mutations start from, and how many to read.
     struct Reader: Sendable, CustomTestStringConvertible {
@@ -88,7 +90,9 @@ struct ReaderFuzzTests {
             + "\"Root\",\"Sandbox HTML Portal\",\"ap@acme\",\"p,w\"\"1\",\"https://suppliers.sandbox-html-portal.example\",\"line1\nline2\",\"\"\n",
     ]
 
-    static let aliasFiles = ["alias,customer_id\nV1,C1\nRETAILER CO,C2\n\"Smith, Jones & Co\",C3\n", "payer_id;customer_id\r\nP-1;C1\r\n"]
+    static let aliasFiles = [
+        "alias,customer_id\nV1,C1\nRETAILER CO,C2\n\"Smith, Jones & Co\",C3\n", "payer_id;customer_id\r\nP-1;C1\r\n",
+    ]
 
     static let readers: [Reader] = [
         Reader(name: "matching rules", seeds: [Array(rulesFile.utf8)], rounds: 600, locatesLines: true) {
@@ -100,10 +104,15 @@ struct ReaderFuzzTests {
         Reader(name: "GL account mapping", seeds: [Array(accountMapping.utf8)], rounds: 600, locatesLines: true) {
             _ = try AccountMapping.parse(text($0), file: "gl-accounts.conf")
         },
-        Reader(name: "layout profiles",
-               seeds: ["sandbox-totp-portal-remittance", "distributor-invoices", "sandbox-html-portal-remittance", "one-row-per-invoice", "sandbox-json-api-remittance"]
-                   .map { file("docs/examples/\($0).profile") },
-               rounds: 600, locatesLines: true) {
+        Reader(
+            name: "layout profiles",
+            seeds: [
+                "sandbox-totp-portal-remittance", "distributor-invoices", "sandbox-html-portal-remittance",
+                "one-row-per-invoice", "sandbox-json-api-remittance",
+            ]
+            .map { file("docs/examples/\($0).profile") },
+            rounds: 600, locatesLines: true
+        ) {
             _ = try LayoutProfileParser.parse(text($0), file: "fuzz.profile")
         },
         Reader(name: "credential CSV", seeds: credentialFiles.map { Array($0.utf8) }, rounds: 600, locatesLines: true) {
@@ -112,29 +121,54 @@ struct ReaderFuzzTests {
         Reader(name: "customer alias CSV", seeds: aliasFiles.map { Array($0.utf8) }, rounds: 600, locatesLines: true) {
             _ = try CustomerAliasFile.read($0, file: "aliases.csv")
         },
-        Reader(name: "X12 810 invoices",
-               seeds: ["bots_810-004010-01_two_ST_TDS_implied_dec.x12", "stupidedi_004010_IN810_pipe_separator.edi",
-                       "stupidedi_004010X348_810_mixed_crlf.edi", "moov_x12_4010_810_multi_ST.txt"]
-                   .map { file("Tests/NightjarDocumentsTests/Samples/\($0)") },
-               rounds: 600, locatesLines: false) {
+        Reader(
+            name: "X12 810 invoices",
+            seeds: [
+                "bots_810-004010-01_two_ST_TDS_implied_dec.x12", "stupidedi_004010_IN810_pipe_separator.edi",
+                "stupidedi_004010X348_810_mixed_crlf.edi", "moov_x12_4010_810_multi_ST.txt",
+            ]
+            .map { file("Tests/NightjarDocumentsTests/Samples/\($0)") },
+            rounds: 600, locatesLines: false
+        ) {
             _ = try SupplierInvoiceReader.read($0, defaultCurrency: .usd, file: "invoices.x12")
         },
-        Reader(name: "JSON", seeds: [file("scrapers/sandbox-html-portal.cassette"), Array(#"{"a":[1,-2.5e3,"\u00e9\n",true,null,{"b":{}}]}"#.utf8)],
-               rounds: 300, locatesLines: false) {
+        Reader(
+            name: "JSON",
+            seeds: [
+                file("scrapers/sandbox-html-portal.cassette"),
+                Array(#"{"a":[1,-2.5e3,"\u00e9\n",true,null,{"b":{}}]}"#.utf8),
+            ],
+            rounds: 300, locatesLines: false
+        ) {
             _ = try JSONValue.parse($0, file: "fuzz.json")
         },
-        Reader(name: "cassettes", seeds: [file("scrapers/sandbox-html-portal.cassette")], rounds: 60, locatesLines: false) {
+        Reader(
+            name: "cassettes", seeds: [file("scrapers/sandbox-html-portal.cassette")], rounds: 60, locatesLines: false
+        ) {
             _ = try Cassette.decode($0, file: "sandbox-html-portal.cassette")
         },
-        Reader(name: "portal schedules", seeds: [Array("11:30 15:00 18:45 23:00 America/New_York".utf8), Array("02:00, 14:30 UTC".utf8)],
-               rounds: 600, locatesLines: false) {
+        Reader(
+            name: "portal schedules",
+            seeds: [Array("11:30 15:00 18:45 23:00 America/New_York".utf8), Array("02:00, 14:30 UTC".utf8)],
+            rounds: 600, locatesLines: false
+        ) {
             _ = try PortalSchedule.parse(text($0), defaultZone: .gmt)
         },
-        Reader(name: "credential names", seeds: [Array("acme/sandbox-html-portal/east".utf8), Array("acme-corp/sandbox-json-api".utf8)], rounds: 600, locatesLines: false) {
+        Reader(
+            name: "credential names",
+            seeds: [Array("acme/sandbox-html-portal/east".utf8), Array("acme-corp/sandbox-json-api".utf8)], rounds: 600,
+            locatesLines: false
+        ) {
             _ = try CredentialName(parsing: text($0))
         },
-        Reader(name: "TOTP secrets", seeds: [Array("JBSW Y3DP-EHPK 3PXP".utf8), Array("otpauth://totp/Acme:ap?secret=JBSWY3DPEHPK3PXP&digits=8&period=60&algorithm=SHA256".utf8)],
-               rounds: 600, locatesLines: false) {
+        Reader(
+            name: "TOTP secrets",
+            seeds: [
+                Array("JBSW Y3DP-EHPK 3PXP".utf8),
+                Array("otpauth://totp/Acme:ap?secret=JBSWY3DPEHPK3PXP&digits=8&period=60&algorithm=SHA256".utf8),
+            ],
+            rounds: 600, locatesLines: false
+        ) {
             _ = try TOTPSettings.parse(SecretBytes($0))
         },
     ]
@@ -151,34 +185,53 @@ struct ReaderFuzzTests {
             switch Int.random(in: 0..<11, using: &generator) {
             case 0: bytes[position] ^= UInt8.random(in: 1...255, using: &generator)
             case 1: bytes = Array(bytes.prefix(position))
-            case 2: bytes.removeSubrange(position..<min(bytes.count, position + Int.random(in: 1...40, using: &generator)))
+            case 2:
+                bytes.removeSubrange(position..<min(bytes.count, position + Int.random(in: 1...40, using: &generator)))
             case 3:
-                let slice = Array(bytes[position..<min(bytes.count, position + Int.random(in: 1...120, using: &generator))])
-                bytes.insert(contentsOf: slice, at: min(bytes.count, position + Int.random(in: 0...200, using: &generator)))
+                let slice = Array(
+                    bytes[position..<min(bytes.count, position + Int.random(in: 1...120, using: &generator))])
+                bytes.insert(
+                    contentsOf: slice, at: min(bytes.count, position + Int.random(in: 0...200, using: &generator)))
             case 4:
-                let run = UInt8(ascii: ["9", ",", "\"", "{", "[", "=", "#", "\\", ":", " "].randomElement(using: &generator)!)
-                bytes.insert(contentsOf: [UInt8](repeating: run, count: Int.random(in: 10...4_000, using: &generator)), at: position)
+                let run = UInt8(
+                    ascii: ["9", ",", "\"", "{", "[", "=", "#", "\\", ":", " "].randomElement(using: &generator)!)
+                bytes.insert(
+                    contentsOf: [UInt8](repeating: run, count: Int.random(in: 10...4_000, using: &generator)),
+                    at: position)
             case 5:
-                let from = UInt8(ascii: [",", ";", "=", "\"", ".", "\n", "{", "}", ":", "/", "[", "*", "~"].randomElement(using: &generator)!)
-                let to = UInt8(ascii: [",", ";", "\t", "\"", "-", "\n", "(", "]", " ", "/", "%", "\r"].randomElement(using: &generator)!)
-                for index in bytes.indices where bytes[index] == from && Bool.random(using: &generator) { bytes[index] = to }
+                let from = UInt8(
+                    ascii: [",", ";", "=", "\"", ".", "\n", "{", "}", ":", "/", "[", "*", "~"].randomElement(
+                        using: &generator)!)
+                let to = UInt8(
+                    ascii: [",", ";", "\t", "\"", "-", "\n", "(", "]", " ", "/", "%", "\r"].randomElement(
+                        using: &generator)!)
+                for index in bytes.indices where bytes[index] == from && Bool.random(using: &generator) {
+                    bytes[index] = to
+                }
             case 6: bytes.insert(contentsOf: [0x93, 0xE9, 0x80, 0xA0, 0xFF, 0xEF, 0xBB, 0xBF], at: position)
             case 7: bytes.insert(0, at: position)
             case 8:
-                let word = ["-(1.234,56E+06)", "99999999999999999999999", "..", "../..", "\u{FEFF}", "é", "\r\n", "${", "[x]", "a = ", "\"\"\"", "%2F", "-0"]
-                    .randomElement(using: &generator)!
+                let word = [
+                    "-(1.234,56E+06)", "99999999999999999999999", "..", "../..", "\u{FEFF}", "é", "\r\n", "${", "[x]",
+                    "a = ", "\"\"\"", "%2F", "-0",
+                ]
+                .randomElement(using: &generator)!
                 bytes.insert(contentsOf: Array(word.utf8), at: position)
             case 9:
                 // Swap two lines.
                 var lines = bytes.split(separator: 10, omittingEmptySubsequences: false).map(Array.init)
                 guard lines.count > 2 else { continue }
-                lines.swapAt(Int.random(in: 0..<lines.count, using: &generator), Int.random(in: 0..<lines.count, using: &generator))
+                lines.swapAt(
+                    Int.random(in: 0..<lines.count, using: &generator),
+                    Int.random(in: 0..<lines.count, using: &generator))
                 bytes = Array(lines.joined(separator: [10]))
             default:
                 // A line repeated many times.
                 let lines = bytes.split(separator: 10, omittingEmptySubsequences: false)
                 let line = Array(lines[Int.random(in: 0..<lines.count, using: &generator)]) + [10]
-                bytes.append(contentsOf: Array([[UInt8]](repeating: line, count: Int.random(in: 2...300, using: &generator)).joined()))
+                bytes.append(
+                    contentsOf: Array(
+                        [[UInt8]](repeating: line, count: Int.random(in: 2...300, using: &generator)).joined()))
             }
         }
     }
@@ -186,7 +239,8 @@ struct ReaderFuzzTests {
     /// Lines of `bytes` as a reader counts them (LF, CRLF or a lone CR ends one).
     static func lineCount(_ bytes: [UInt8]) -> Int {
         var count = 1
-        for (index, byte) in bytes.enumerated() where byte == 10 || (byte == 13 && (index + 1 == bytes.count || bytes[index + 1] != 10)) { count += 1 }
+        for (index, byte) in bytes.enumerated()
+        where byte == 10 || (byte == 13 && (index + 1 == bytes.count || bytes[index + 1] != 10)) { count += 1 }
         return count
     }
 
@@ -198,7 +252,8 @@ struct ReaderFuzzTests {
         }
         let seedValue = UInt64(truncatingIfNeeded: reader.name.utf8.reduce(5381) { ($0 << 5) &+ $0 &+ Int($1) })
         var generator = SeededRandom(seed: seedValue)
-        var read = 0, refused = 0
+        var read = 0
+        var refused = 0
         for round in 0..<reader.rounds {
             var bytes = reader.seeds[round % reader.seeds.count]
             Self.mutate(&bytes, using: &generator)
@@ -207,18 +262,22 @@ struct ReaderFuzzTests {
                 read += 1
             } catch let error as any NightjarError {
                 refused += 1
-                #expect(!error.code.isEmpty && !error.message.isEmpty, "\(reader.name) round \(round) seed \(seedValue)")
+                #expect(
+                    !error.code.isEmpty && !error.message.isEmpty, "\(reader.name) round \(round) seed \(seedValue)")
                 if reader.locatesLines {
                     let line = error.location?.line
-                    #expect(line.map { (1...Self.lineCount(bytes)).contains($0) } == true,
-                            "\(reader.name) round \(round) seed \(seedValue): \(error.code) \(error.message) at \(String(describing: error.location))")
+                    #expect(
+                        line.map { (1...Self.lineCount(bytes)).contains($0) } == true,
+                        "\(reader.name) round \(round) seed \(seedValue): \(error.code) \(error.message) at \(String(describing: error.location))"
+                    )
                 }
             } catch let error as ScheduleError {
                 // A schedule is read inside the config, which adds the line.
                 refused += 1
                 #expect(!error.message.isEmpty, "\(reader.name) round \(round) seed \(seedValue)")
             } catch {
-                Issue.record("\(reader.name) round \(round) seed \(seedValue): an untyped error \(type(of: error)): \(error)")
+                Issue.record(
+                    "\(reader.name) round \(round) seed \(seedValue): an untyped error \(type(of: error)): \(error)")
             }
         }
         // The mutations reach past the first checks: some inputs still read, many are refused.

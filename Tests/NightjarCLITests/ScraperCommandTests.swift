@@ -1,14 +1,15 @@
 import Foundation
-import Testing
 import NightjarCore
 import NightjarSandbox
 import NightjarStore
+import Testing
 
 /// `nightjar scraper ...` as an operator runs it: the real binary, a real vault, the sandbox
 /// portals over loopback.
 @Suite("nightjar scraper", .serialized)
 struct ScraperCommandTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
     static let passphrase = "alice-scraper-passphrase"
 
     /// A workspace with the shipped definitions, origins pointing at the sandbox, and an admin.
@@ -23,12 +24,20 @@ struct ScraperCommandTests {
             portals = try SandboxPortals()
             _ = try BinaryRunner.run(["init", root])
             var config = try String(contentsOfFile: root + "/nightjar.conf", encoding: .utf8)
-            config += "\n[origins]\n" + ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"].map { "\($0) = \"\(portals.origins[$0]!)\"" }.joined(separator: "\n") + "\n"
+            config +=
+                "\n[origins]\n"
+                + ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"].map {
+                    "\($0) = \"\(portals.origins[$0]!)\""
+                }.joined(separator: "\n") + "\n"
             try config.write(toFile: root + "/nightjar.conf", atomically: true, encoding: .utf8)
             for portal in ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"] {
-                try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/scrapers/\(portal).scraper", toPath: root + "/scrapers/\(portal).scraper")
+                try FileManager.default.copyItem(
+                    atPath: ScraperCommandTests.repository + "/scrapers/\(portal).scraper",
+                    toPath: root + "/scrapers/\(portal).scraper")
             }
-            _ = try run(["vault", "init", "--admin", "alice", "--passphrase-stdin"], stdin: ScraperCommandTests.passphrase + "\n")
+            _ = try run(
+                ["vault", "init", "--admin", "alice", "--passphrase-stdin"],
+                stdin: ScraperCommandTests.passphrase + "\n")
         }
 
         func run(_ arguments: [String], stdin: String = "") throws -> BinaryRunner.Result {
@@ -36,13 +45,18 @@ struct ScraperCommandTests {
         }
 
         func asAlice(_ arguments: [String], extraInput: [String] = []) throws -> BinaryRunner.Result {
-            try run(arguments + ["--as", "alice", "--passphrase-stdin"], stdin: ([ScraperCommandTests.passphrase] + extraInput).joined(separator: "\n") + "\n")
+            try run(
+                arguments + ["--as", "alice", "--passphrase-stdin"],
+                stdin: ([ScraperCommandTests.passphrase] + extraInput).joined(separator: "\n") + "\n")
         }
 
         func addCredential(client: String, portal: String, password: String? = nil) throws {
             let account = portals.data.account(client: client, portal: portal)!
-            let result = try asAlice(["vault", "add", "\(client)/\(portal)", "--username", account.username, "--password-stdin", "--totp",
-                                      "--origin", portals.origins[portal]!], extraInput: [password ?? account.password, account.totpSecret])
+            let result = try asAlice(
+                [
+                    "vault", "add", "\(client)/\(portal)", "--username", account.username, "--password-stdin", "--totp",
+                    "--origin", portals.origins[portal]!,
+                ], extraInput: [password ?? account.password, account.totpSecret])
             #expect(result.status == 0, "\(result.stderr)")
         }
 
@@ -55,11 +69,16 @@ struct ScraperCommandTests {
     @Test func checkReportsCleanDefinitionsAndExactErrors() throws {
         let folder = BinaryRunner.temporaryFolder("check")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let good = try BinaryRunner.run(["scraper", "check"] + ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"].map { ScraperCommandTests.repository + "/scrapers/\($0).scraper" })
+        let good = try BinaryRunner.run(
+            ["scraper", "check"]
+                + ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"].map {
+                    ScraperCommandTests.repository + "/scrapers/\($0).scraper"
+                })
         #expect(good.status == 0, "\(good.stderr)")
         #expect(good.stdout.contains("ok — portal sandbox-html-portal"))
         let bad = folder + "/bad.scraper"
-        try "portal bad\norigin main \"https://a.example\"\nremittances {\n  downlaod get \"/f\" kind remittance\n}\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        try "portal bad\norigin main \"https://a.example\"\nremittances {\n  downlaod get \"/f\" kind remittance\n}\n"
+            .write(toFile: bad, atomically: true, encoding: .utf8)
         let result = try BinaryRunner.run(["scraper", "check", bad])
         #expect(result.status == 65)
         #expect(result.stderr.contains("\(bad):4:3: unknown step `downlaod` (did you mean `download`?)"))
@@ -72,9 +91,13 @@ struct ScraperCommandTests {
         defer { setup.stop() }
         try setup.addCredential(client: "acme", portal: "sandbox-html-portal")
         let har = setup.parent + "/nw.har"
-        var result = try setup.asAlice(["scraper", "try", "sandbox-html-portal", "--client", "acme", "--from", "2026-08-01", "--to", "2026-10-31", "--har", har])
+        var result = try setup.asAlice([
+            "scraper", "try", "sandbox-html-portal", "--client", "acme", "--from", "2026-08-01", "--to", "2026-10-31",
+            "--har", har,
+        ])
         #expect(result.status == 0, "\(result.stderr)")
-        let expected = setup.portals.data.payments(portal: "sandbox-html-portal", client: "acme", from: "2026-08-01", to: "2026-10-31")
+        let expected = setup.portals.data.payments(
+            portal: "sandbox-html-portal", client: "acme", from: "2026-08-01", to: "2026-10-31")
         #expect(result.stdout.contains("acme/sandbox-html-portal: ok — \(expected.count) file(s)"))
         #expect(result.stderr.contains("is not approved"))
         let harText = try String(contentsOfFile: har, encoding: .utf8)
@@ -85,7 +108,10 @@ struct ScraperCommandTests {
         // The night's automation key may not run an unapproved definition.
         result = try setup.asAlice(["vault", "automation-key", "create", setup.parent + "/night.key", "--all-clients"])
         #expect(result.status == 0, "\(result.stderr)")
-        let night = ["scraper", "try", "sandbox-html-portal", "--client", "acme", "--from", "2026-08-01", "--to", "2026-08-31", "--key-file", setup.parent + "/night.key", "--json"]
+        let night = [
+            "scraper", "try", "sandbox-html-portal", "--client", "acme", "--from", "2026-08-01", "--to", "2026-08-31",
+            "--key-file", setup.parent + "/night.key", "--json",
+        ]
         result = try setup.run(night)
         #expect(result.status == 77)
         #expect(result.stderr.contains("scraper.unapproved"))
@@ -96,7 +122,9 @@ struct ScraperCommandTests {
         #expect(result.stdout.contains("\"status\" : \"ok\""))
         #expect(result.stdout.contains("\"sha256\""))
         // Any edit needs a new approval.
-        try (try String(contentsOfFile: setup.root + "/scrapers/sandbox-html-portal.scraper", encoding: .utf8) + "\n# edited\n")
+        try
+            (try String(contentsOfFile: setup.root + "/scrapers/sandbox-html-portal.scraper", encoding: .utf8)
+            + "\n# edited\n")
             .write(toFile: setup.root + "/scrapers/sandbox-html-portal.scraper", atomically: true, encoding: .utf8)
         #expect(try setup.run(night).status == 77)
         // The approval is in the signed audit log.
@@ -108,19 +136,31 @@ struct ScraperCommandTests {
         let setup = try Setup()
         defer { setup.stop() }
         try setup.addCredential(client: "globex", portal: "sandbox-totp-portal")
-        let result = try setup.asAlice(["scraper", "try", "sandbox-totp-portal", "--client", "globex", "--from", "2026-09-01", "--to", "2026-09-30", "--dry-run"])
+        let result = try setup.asAlice([
+            "scraper", "try", "sandbox-totp-portal", "--client", "globex", "--from", "2026-09-01", "--to", "2026-09-30",
+            "--dry-run",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         // The username is an identifier and shows; the password does not.
         let username = setup.portals.data.account(client: "globex", portal: "sandbox-totp-portal")!.username
-        #expect(result.stdout.contains("would send (line 13): POST \(setup.portals.origins["sandbox-totp-portal"]!)/signin  form: user=\(username)&pass=[REDACTED]"))
+        #expect(
+            result.stdout.contains(
+                "would send (line 13): POST \(setup.portals.origins["sandbox-totp-portal"]!)/signin  form: user=\(username)&pass=[REDACTED]"
+            ))
         #expect(result.stdout.contains("from=2026-09-01"))
         #expect(setup.portals.totpPortal.requestCount == 0)
-        #expect(!result.stdout.contains(setup.portals.data.account(client: "globex", portal: "sandbox-totp-portal")!.password))
+        #expect(
+            !result.stdout.contains(
+                setup.portals.data.account(client: "globex", portal: "sandbox-totp-portal")!.password))
 
         // And for real: password, then the TOTP code made from the vault's secret.
-        let live = try setup.asAlice(["scraper", "try", "sandbox-totp-portal", "--client", "globex", "--from", "2026-09-01", "--to", "2026-09-30", "--json"])
+        let live = try setup.asAlice([
+            "scraper", "try", "sandbox-totp-portal", "--client", "globex", "--from", "2026-09-01", "--to", "2026-09-30",
+            "--json",
+        ])
         #expect(live.status == 0, "\(live.stdout)\(live.stderr)")
-        let expected = setup.portals.data.payments(portal: "sandbox-totp-portal", client: "globex", from: "2026-09-01", to: "2026-09-30")
+        let expected = setup.portals.data.payments(
+            portal: "sandbox-totp-portal", client: "globex", from: "2026-09-01", to: "2026-09-30")
         #expect(live.stdout.components(separatedBy: "\"sha256\"").count - 1 == expected.count)
         #expect(expected.allSatisfy { live.stdout.contains("\"reference\" : \"\($0.trace)\"") })
     }
@@ -130,7 +170,9 @@ struct ScraperCommandTests {
         defer { setup.stop() }
         try setup.addCredential(client: "initech", portal: "sandbox-json-api", password: "an-old-password")
         let username = setup.portals.data.account(client: "initech", portal: "sandbox-json-api")!.username
-        let args = ["scraper", "try", "sandbox-json-api", "--client", "initech", "--from", "2026-08-01", "--to", "2026-08-31"]
+        let args = [
+            "scraper", "try", "sandbox-json-api", "--client", "initech", "--from", "2026-08-01", "--to", "2026-08-31",
+        ]
         var result = try setup.asAlice(args)
         #expect(result.status == 1)
         #expect(result.stdout.contains("auth_failed at "))
@@ -142,7 +184,8 @@ struct ScraperCommandTests {
 
         // The operator fixes the password and says so: one more attempt is allowed, and it works.
         let account = setup.portals.data.account(client: "initech", portal: "sandbox-json-api")!
-        result = try setup.asAlice(["vault", "rotate", "initech/sandbox-json-api", "--password-stdin"], extraInput: [account.password])
+        result = try setup.asAlice(
+            ["vault", "rotate", "initech/sandbox-json-api", "--password-stdin"], extraInput: [account.password])
         #expect(result.status == 0, "\(result.stderr)")
         result = try setup.asAlice(args + ["--retry-login"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
@@ -154,8 +197,11 @@ struct ScraperCommandTests {
         setup.portals.setFaults(faults, for: "sandbox-json-api")
         let process = Process()
         process.executableURL = BinaryRunner.executable("nightjar")
-        process.arguments = ["--home", setup.root, "scraper", "try", "sandbox-json-api", "--client", "acme", "--from", "2026-08-01", "--to", "2026-08-31",
-                             "--as", "alice", "--passphrase-stdin"]
+        process.arguments = [
+            "--home", setup.root, "scraper", "try", "sandbox-json-api", "--client", "acme", "--from", "2026-08-01",
+            "--to", "2026-08-31",
+            "--as", "alice", "--passphrase-stdin",
+        ]
         let input = Pipe()
         process.standardInput = input
         process.standardOutput = FileHandle.nullDevice
@@ -165,7 +211,10 @@ struct ScraperCommandTests {
         try input.fileHandleForWriting.close()
         let database = try Database(path: setup.root + "/data/nightjar.sqlite")
         var waited = 0
-        while waited < 300, (try? database.scalar(Int64.self, "SELECT count(*) FROM login_attempt WHERE credential = 'acme/sandbox-json-api'")) ?? 0 == 0 {
+        while waited < 300,
+            (try? database.scalar(
+                Int64.self, "SELECT count(*) FROM login_attempt WHERE credential = 'acme/sandbox-json-api'")) ?? 0 == 0
+        {
             usleep(50_000)
             waited += 1
         }
@@ -174,7 +223,9 @@ struct ScraperCommandTests {
         process.waitUntilExit()
         setup.portals.setFaults(PortalFaults(), for: "sandbox-json-api")
         let before = setup.portals.jsonAPI.requestCount
-        result = try setup.asAlice(["scraper", "try", "sandbox-json-api", "--client", "acme", "--from", "2026-08-01", "--to", "2026-08-31"])
+        result = try setup.asAlice([
+            "scraper", "try", "sandbox-json-api", "--client", "acme", "--from", "2026-08-01", "--to", "2026-08-31",
+        ])
         #expect(result.status == 1)
         #expect(result.stdout.contains("login_refused"))
         #expect(result.stdout.contains("never finished"))
@@ -187,9 +238,13 @@ struct ScraperCommandTests {
         #expect(result.stdout.components(separatedBy: "ok   ").count == 5, "\(result.stdout)")
         let folder = BinaryRunner.temporaryFolder("cassette")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let text = try String(contentsOfFile: ScraperCommandTests.repository + "/scrapers/sandbox-totp-portal.scraper", encoding: .utf8)
-        try text.replacingOccurrences(of: "date xpath(result, \"span[@class='date']\")", with: "").write(toFile: folder + "/sandbox-totp-portal.scraper", atomically: true, encoding: .utf8)
-        try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/scrapers/sandbox-totp-portal.cassette", toPath: folder + "/sandbox-totp-portal.cassette")
+        let text = try String(
+            contentsOfFile: ScraperCommandTests.repository + "/scrapers/sandbox-totp-portal.scraper", encoding: .utf8)
+        try text.replacingOccurrences(of: "date xpath(result, \"span[@class='date']\")", with: "").write(
+            toFile: folder + "/sandbox-totp-portal.scraper", atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(
+            atPath: ScraperCommandTests.repository + "/scrapers/sandbox-totp-portal.cassette",
+            toPath: folder + "/sandbox-totp-portal.cassette")
         let broken = try BinaryRunner.run(["scraper", "test", folder + "/sandbox-totp-portal.scraper"])
         #expect(broken.status == 1)
         #expect(broken.stdout.contains("FAIL"))
@@ -217,8 +272,12 @@ enum OneTimeScan {
             let text = try String(contentsOfFile: path, encoding: .utf8)
             for value in values where !value.isEmpty {
                 if value.allSatisfy(\.isNumber) {
-                    if text.range(of: "(?<![0-9])\(value)(?![0-9])", options: .regularExpression) != nil { leaks.append((path, value)) }
-                } else if text.contains(value) || text.contains(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value) {
+                    if text.range(of: "(?<![0-9])\(value)(?![0-9])", options: .regularExpression) != nil {
+                        leaks.append((path, value))
+                    }
+                } else if text.contains(value)
+                    || text.contains(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? value)
+                {
                     leaks.append((path, value))
                 }
             }
@@ -239,8 +298,10 @@ extension ScraperCommandTests {
         try setup.addCredential(client: "acme", portal: "sandbox-html-portal")
         for portal in ["sandbox-totp-portal", "sandbox-html-portal"] {
             // One live run makes both (a second sandbox-totp-portal login would wait for the next TOTP period).
-            let recorded = try setup.asAlice(["scraper", "record", portal, "--client", "acme", "--from", "2026-08-01", "--to", "2026-09-30",
-                                              "--cassette", setup.parent + "/\(portal).cassette", "--har", setup.parent + "/\(portal).har"])
+            let recorded = try setup.asAlice([
+                "scraper", "record", portal, "--client", "acme", "--from", "2026-08-01", "--to", "2026-09-30",
+                "--cassette", setup.parent + "/\(portal).cassette", "--har", setup.parent + "/\(portal).har",
+            ])
             #expect(recorded.status == 0, "\(recorded.stderr)")
             #expect(SecureFile.mode(of: setup.parent + "/\(portal).cassette") == 0o600)
             #expect(SecureFile.mode(of: setup.parent + "/\(portal).har") == 0o600)
@@ -254,7 +315,9 @@ extension ScraperCommandTests {
         let leaks = try OneTimeScan.leaks(in: paths, values: values)
         #expect(leaks.isEmpty, "\(leaks.prefix(5))")
         // The shipped cassettes, recorded against a fresh sandbox, show none of its first values either.
-        let shipped = ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"].map { ScraperCommandTests.repository + "/scrapers/\($0).cassette" }
+        let shipped = ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"].map {
+            ScraperCommandTests.repository + "/scrapers/\($0).cassette"
+        }
         let shippedLeaks = try OneTimeScan.leaks(in: shipped, values: (1...3000).map { SandboxPortals.nonce($0) })
         #expect(shippedLeaks.isEmpty, "\(shippedLeaks.prefix(5))")
     }

@@ -12,8 +12,10 @@ import Testing
 final class SiteFixture: @unchecked Sendable {
     static let alice = "alice-site-passphrase", carol = "carol-site-passphrase", bob = "bob-site-passphrase"
     /// Values only the vault holds; no page may ever show one.
-    static let canaries = ["CANARY-USER-7f3a9", "CANARY-PASS-91bd4e", "NJCANARYTOTPSECRETQQ234", "CANARY-FIELD-c55e1",
-                           "CANARY-USER-globex-2b", "CANARY-PASS-globex-8e"]
+    static let canaries = [
+        "CANARY-USER-7f3a9", "CANARY-PASS-91bd4e", "NJCANARYTOTPSECRETQQ234", "CANARY-FIELD-c55e1",
+        "CANARY-USER-globex-2b", "CANARY-PASS-globex-8e",
+    ]
 
     static let shared: Result<SiteFixture, any Error> = Result { try SiteFixture() }
 
@@ -24,10 +26,14 @@ final class SiteFixture: @unchecked Sendable {
     init() throws {
         func run(_ arguments: [String], stdin: String = "") throws {
             let result = try BinaryRunner.run(["--home", root] + arguments, stdin: stdin)
-            guard result.status == 0 else { throw FixtureError(message: "\(arguments.joined(separator: " ")): \(result.stderr)") }
+            guard result.status == 0 else {
+                throw FixtureError(message: "\(arguments.joined(separator: " ")): \(result.stderr)")
+            }
         }
         func asAlice(_ arguments: [String], _ input: [String] = []) throws {
-            try run(arguments + ["--as", "alice", "--passphrase-stdin"], stdin: ([SiteFixture.alice] + input).joined(separator: "\n") + "\n")
+            try run(
+                arguments + ["--as", "alice", "--passphrase-stdin"],
+                stdin: ([SiteFixture.alice] + input).joined(separator: "\n") + "\n")
         }
         let init0 = try BinaryRunner.run(["init", root, "--name", "Acme AR"])
         guard init0.status == 0 else { throw FixtureError(message: init0.stderr) }
@@ -35,47 +41,70 @@ final class SiteFixture: @unchecked Sendable {
         try asAlice(["vault", "operator", "add", "carol", "--role", "reviewer"], [SiteFixture.carol])
         try asAlice(["vault", "review", "grant", "carol", "--all-clients"])
         try asAlice(["vault", "operator", "add", "bob", "--role", "operator"], [SiteFixture.bob])
-        try asAlice(["vault", "add", "acme/sandbox-html-portal", "--username", SiteFixture.canaries[0], "--password-stdin", "--totp", "--field", "customer_number",
-                     "--origin", "https://suppliers.sandbox-html-portal.example"], [SiteFixture.canaries[1], SiteFixture.canaries[2], SiteFixture.canaries[3]])
-        try asAlice(["vault", "add", "globex/sandbox-html-portal", "--username", SiteFixture.canaries[4], "--password-stdin",
-                     "--origin", "https://suppliers.sandbox-html-portal.example"], [SiteFixture.canaries[5]])
+        try asAlice(
+            [
+                "vault", "add", "acme/sandbox-html-portal", "--username", SiteFixture.canaries[0], "--password-stdin",
+                "--totp", "--field", "customer_number",
+                "--origin", "https://suppliers.sandbox-html-portal.example",
+            ], [SiteFixture.canaries[1], SiteFixture.canaries[2], SiteFixture.canaries[3]])
+        try asAlice(
+            [
+                "vault", "add", "globex/sandbox-html-portal", "--username", SiteFixture.canaries[4], "--password-stdin",
+                "--origin", "https://suppliers.sandbox-html-portal.example",
+            ], [SiteFixture.canaries[5]])
         try asAlice(["vault", "grant", "bob", "acme"])
         try asAlice(["vault", "automation-key", "create", siteKey, "--no-clients", "--name", "site"])
-        try FileManager.default.copyItem(atPath: ScraperCommandTests.repository + "/docs/examples/one-row-per-invoice.profile",
-                                         toPath: root + "/profiles/one-row-per-invoice.profile")
+        try FileManager.default.copyItem(
+            atPath: ScraperCommandTests.repository + "/docs/examples/one-row-per-invoice.profile",
+            toPath: root + "/profiles/one-row-per-invoice.profile")
         let files: [(String, String)] = [
-            ("acme-open.csv", """
-            customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number,terms
-            ACME-C1,INV-1001,2026-11-15,2026-12-15,1000.00,1000.00,USD,PO1,2/10 NET 30
-            ACME-C1,INV-1002,2026-11-15,2026-12-15,500.00,500.00,USD,PO2,2/10 NET 30
-            ACME-C1,INV-1003,2026-11-15,2026-12-15,800.00,800.00,USD,PO3,2/10 NET 30
-            ACME-C1,INV-2001,2026-11-01,2026-12-01,300.00,300.00,USD,PO4,NET 30
-            ACME-C1,INV-3001,2026-11-02,2026-12-02,120.00,120.00,USD,PO5,NET 30
+            (
+                "acme-open.csv",
+                """
+                customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number,terms
+                ACME-C1,INV-1001,2026-11-15,2026-12-15,1000.00,1000.00,USD,PO1,2/10 NET 30
+                ACME-C1,INV-1002,2026-11-15,2026-12-15,500.00,500.00,USD,PO2,2/10 NET 30
+                ACME-C1,INV-1003,2026-11-15,2026-12-15,800.00,800.00,USD,PO3,2/10 NET 30
+                ACME-C1,INV-2001,2026-11-01,2026-12-01,300.00,300.00,USD,PO4,NET 30
+                ACME-C1,INV-3001,2026-11-02,2026-12-02,120.00,120.00,USD,PO5,NET 30
 
-            """),
-            ("acme-remit.csv", """
-            Check Number,Payment Date,Vendor Name,Invoice Number,Invoice Amount,Paid Amount,Discount,Deduction,Reason
-            5551,11/20/2026,Retail One,INV-1001,1000.00,980.00,20.00,,
-            5551,11/20/2026,Retail One,INV-1002,500.00,450.00,0.00,50.00,06
-            5551,11/20/2026,Retail One,INV-2010,300.00,300.00,0.00,,
-            5551,11/20/2026,Retail One,INV-9999,120.00,120.00,0.00,,
+                """
+            ),
+            (
+                "acme-remit.csv",
+                """
+                Check Number,Payment Date,Vendor Name,Invoice Number,Invoice Amount,Paid Amount,Discount,Deduction,Reason
+                5551,11/20/2026,Retail One,INV-1001,1000.00,980.00,20.00,,
+                5551,11/20/2026,Retail One,INV-1002,500.00,450.00,0.00,50.00,06
+                5551,11/20/2026,Retail One,INV-2010,300.00,300.00,0.00,,
+                5551,11/20/2026,Retail One,INV-9999,120.00,120.00,0.00,,
 
-            """),
-            ("acme-remit-2.csv", """
-            Check Number,Payment Date,Vendor Name,Invoice Number,Invoice Amount,Paid Amount,Discount,Deduction,Reason
-            5552,11/24/2026,Retail One,INV-1003,800.00,800.00,0.00,,
+                """
+            ),
+            (
+                "acme-remit-2.csv",
+                """
+                Check Number,Payment Date,Vendor Name,Invoice Number,Invoice Amount,Paid Amount,Discount,Deduction,Reason
+                5552,11/24/2026,Retail One,INV-1003,800.00,800.00,0.00,,
 
-            """),
-            ("globex-open.csv", """
-            customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number,terms
-            GLX-C1,INV-G100,2026-11-10,2026-12-10,250.00,250.00,USD,PG1,NET 30
+                """
+            ),
+            (
+                "globex-open.csv",
+                """
+                customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number,terms
+                GLX-C1,INV-G100,2026-11-10,2026-12-10,250.00,250.00,USD,PG1,NET 30
 
-            """),
-            ("globex-remit.csv", """
-            Check Number,Payment Date,Vendor Name,Invoice Number,Invoice Amount,Paid Amount,Discount,Deduction,Reason
-            7001,11/21/2026,Globex Buyer,INV-G100,250.00,250.00,0.00,,
+                """
+            ),
+            (
+                "globex-remit.csv",
+                """
+                Check Number,Payment Date,Vendor Name,Invoice Number,Invoice Amount,Paid Amount,Discount,Deduction,Reason
+                7001,11/21/2026,Globex Buyer,INV-G100,250.00,250.00,0.00,,
 
-            """),
+                """
+            ),
         ]
         for (name, text) in files { try text.write(toFile: parent + "/" + name, atomically: true, encoding: .utf8) }
         try run(["invoices", "import", parent + "/acme-open.csv", "--client", "acme"])
@@ -115,7 +144,8 @@ final class RunningSite: @unchecked Sendable {
     init(_ label: String, options: [String] = []) throws {
         parent = try SiteFixture.copy("site-" + label)
         process.executableURL = BinaryRunner.executable("nightjar")
-        process.arguments = ["--home", parent + "/ws", "serve", "--listen", "127.0.0.1:0", "--key-file", parent + "/site.key"] + options
+        process.arguments =
+            ["--home", parent + "/ws", "serve", "--listen", "127.0.0.1:0", "--key-file", parent + "/site.key"] + options
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "NIGHTJAR_HOME")
         process.environment = environment
@@ -130,9 +160,13 @@ final class RunningSite: @unchecked Sendable {
             line += chunk
         }
         let text = String(decoding: line, as: UTF8.self)
-        guard let range = text.range(of: "127.0.0.1:"), let port = Int(text[range.upperBound...].prefix { $0.isNumber }) else {
+        guard let range = text.range(of: "127.0.0.1:"), let port = Int(text[range.upperBound...].prefix { $0.isNumber })
+        else {
             process.terminate()
-            throw SiteFixture.FixtureError(message: "the site did not start: \(text) \(String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self))")
+            throw SiteFixture.FixtureError(
+                message:
+                    "the site did not start: \(text) \(String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self))"
+            )
         }
         self.port = port
     }
@@ -164,7 +198,9 @@ struct HTTPAnswer {
     let body: String
 
     func header(_ name: String) -> String? { headers.first { $0.name.lowercased() == name.lowercased() }?.value }
-    func headers(_ name: String) -> [String] { headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value) }
+    func headers(_ name: String) -> [String] {
+        headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
+    }
 
     /// The value of every hidden field `name` in the page, in order.
     func fields(_ name: String) -> [String] {
@@ -187,13 +223,17 @@ enum RawHTTP {
         address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { throw SiteFixture.FixtureError(message: "cannot connect to port \(port)") }
         var offset = 0
         while offset < request.count {
             // MSG_NOSIGNAL: a server that hangs up on an oversized request must not kill the test with SIGPIPE.
-            let sent = request[offset...].withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let sent = request[offset...].withUnsafeBytes {
+                send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if sent <= 0 { break }
             offset += sent
         }
@@ -211,7 +251,9 @@ enum RawHTTP {
         let text = String(decoding: bytes, as: UTF8.self)
         guard let end = text.range(of: "\r\n\r\n") else { return nil }
         let head = text[..<end.lowerBound].components(separatedBy: "\r\n")
-        guard let statusLine = head.first, statusLine.hasPrefix("HTTP/1."), let status = Int(statusLine.split(separator: " ")[1]) else { return nil }
+        guard let statusLine = head.first, statusLine.hasPrefix("HTTP/1."),
+            let status = Int(statusLine.split(separator: " ")[1])
+        else { return nil }
         let headers = head.dropFirst().compactMap { line -> (name: String, value: String)? in
             guard let colon = line.firstIndex(of: ":") else { return nil }
             return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
@@ -219,12 +261,18 @@ enum RawHTTP {
         return HTTPAnswer(status: status, headers: headers, body: String(text[end.upperBound...]))
     }
 
-    static func request(port: Int, _ method: String, _ path: String, headers: [(String, String)] = [], body: String? = nil) throws -> HTTPAnswer {
+    static func request(
+        port: Int, _ method: String, _ path: String, headers: [(String, String)] = [], body: String? = nil
+    ) throws -> HTTPAnswer {
         var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         for (name, value) in headers { text += "\(name): \(value)\r\n" }
-        if let body { text += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(body.utf8.count)\r\n" }
+        if let body {
+            text += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(body.utf8.count)\r\n"
+        }
         text += "\r\n" + (body ?? "")
-        guard let answer = try exchange(port: port, Array(text.utf8)) else { throw SiteFixture.FixtureError(message: "no answer to \(method) \(path)") }
+        guard let answer = try exchange(port: port, Array(text.utf8)) else {
+            throw SiteFixture.FixtureError(message: "no answer to \(method) \(path)")
+        }
         return answer
     }
 }
@@ -239,9 +287,15 @@ final class SiteVisitor {
 
     func remember(_ answer: HTTPAnswer) {
         for header in answer.headers("Set-Cookie") {
-            let pair = header.split(separator: ";")[0].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            let pair = header.split(separator: ";")[0].split(
+                separator: "=", maxSplits: 1, omittingEmptySubsequences: false
+            ).map(String.init)
             guard pair.count == 2 else { continue }
-            if pair[1].isEmpty || header.contains("Max-Age=0") { cookies[pair[0]] = nil } else { cookies[pair[0]] = pair[1] }
+            if pair[1].isEmpty || header.contains("Max-Age=0") {
+                cookies[pair[0]] = nil
+            } else {
+                cookies[pair[0]] = pair[1]
+            }
         }
     }
 
@@ -266,7 +320,8 @@ final class SiteVisitor {
     }
 
     func encode(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
+        text.addingPercentEncoding(
+            withAllowedCharacters: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
     }
 
     /// The session's form token, from a page that has the sign-out form.

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import NightjarStore
+import Testing
 
 /// `nightjar serve`, started as a user would, on copies of `SiteFixture`: a real browser works
 /// the morning, and an attack suite tries what a stranger or an insider would.
@@ -29,8 +29,12 @@ struct SiteTests {
         try FileManager.default.createDirectory(atPath: downloads, withIntermediateDirectories: true)
         let screenshot = SiteTests.artefacts + "/site-batch-page.png"
         try? FileManager.default.removeItem(atPath: screenshot)
-        let (status, output) = try SiteTests.tool("/usr/bin/python3", [ScraperCommandTests.repository + "/Tests/Support/site_browser_tour.py", site.base, downloads,
-                                                                        screenshot, "carol", SiteFixture.carol, "alice", SiteFixture.alice])
+        let (status, output) = try SiteTests.tool(
+            "/usr/bin/python3",
+            [
+                ScraperCommandTests.repository + "/Tests/Support/site_browser_tour.py", site.base, downloads,
+                screenshot, "carol", SiteFixture.carol, "alice", SiteFixture.alice,
+            ])
         let line = output.split(separator: "\n").last.map(String.init) ?? ""
         let seen = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(output)")
         #expect(status == 0 && seen["ok"] as? Bool == true, "\(output)")
@@ -48,7 +52,9 @@ struct SiteTests {
         #expect((seen["batch1_status"] as? String)?.contains("approved") == true)
         let history = (seen["batch1_history"] as? [[String]] ?? []).map { "\($0[2]) \($0[1])" }
         #expect(history == ["accept-suggestion carol", "reassign carol", "approve carol"], "\(history)")
-        #expect(((seen["batch1_history"] as? [[String]])?.last?[4] ?? "").contains("shortage on INV-1002 agreed with the buyer"))
+        #expect(
+            ((seen["batch1_history"] as? [[String]])?.last?[4] ?? "").contains(
+                "shortage on INV-1002 agreed with the buyer"))
         #expect(seen["invoice_open"] as? String == "0.00 USD", "\(seen["invoice_open"] ?? "")")
         #expect((seen["after_sign_out"] as? String)?.hasSuffix("/sign-in") == true)
         // The screenshot of the batch page is kept for people to look at.
@@ -59,9 +65,12 @@ struct SiteTests {
         let journal = try #require(seen["journal"] as? String)
         let (checked, report) = try SiteTests.tool("/usr/bin/hledger", ["-f", journal, "check", "--strict"])
         #expect(checked == 0, "\(report)")
-        let (_, clearing) = try SiteTests.tool("/usr/bin/hledger", ["-f", journal, "balance", "Assets:Clearing:Remittances", "-N", "--flat"])
+        let (_, clearing) = try SiteTests.tool(
+            "/usr/bin/hledger", ["-f", journal, "balance", "Assets:Clearing:Remittances", "-N", "--flat"])
         #expect(clearing.contains("1850.00 USD"), "\(clearing)")
-        let again = try site.cli(["batch", "export", "1", "--format", "hledger", "--out", site.parent + "/again.journal"])
+        let again = try site.cli([
+            "batch", "export", "1", "--format", "hledger", "--out", site.parent + "/again.journal",
+        ])
         #expect(again.status == 65 && again.stderr.contains("--again"), "\(again.stderr)")
 
         // The CLI sees what the browser did, at once.
@@ -69,20 +78,33 @@ struct SiteTests {
         let invoice = try site.cli(["invoices", "show", "INV-2001", "--client", "acme"])
         #expect(invoice.stdout.contains("open 0.00 USD"), "\(invoice.stdout)")
         let reassigned = try site.cli(["invoices", "show", "INV-3001", "--client", "acme"])
-        #expect(reassigned.stdout.contains("open 0.00 USD") && reassigned.stdout.contains("payment 5551 line INV-9999"), "\(reassigned.stdout)")
+        #expect(
+            reassigned.stdout.contains("open 0.00 USD") && reassigned.stdout.contains("payment 5551 line INV-9999"),
+            "\(reassigned.stdout)")
         let restored = try site.cli(["invoices", "show", "INV-1003", "--client", "acme"])
         #expect(restored.stdout.contains("open 800.00 USD"), "batch 2 reversed: \(restored.stdout)")
         let account = try site.cli(["account", "show", "ACME-C1", "--client", "acme"])
         let balance = try #require(account.stdout.split(separator: "\n").first.map(String.init))
-        #expect((seen["account_after_reversal"] as? String)?.contains(String(balance.split(separator: " ").suffix(2).joined(separator: " "))) == true,
-                "site: \(seen["account_after_reversal"] ?? "") cli: \(balance)")
-        #expect((seen["account"] as? String)?.hasSuffix("balance 0.00 USD") == true, "both batches approved: \(seen["account"] ?? "")")
-        let decisions = try Database(path: site.root + "/data/nightjar.sqlite").query("SELECT batch_id, action, actor FROM review_decision ORDER BY id").map {
+        #expect(
+            (seen["account_after_reversal"] as? String)?.contains(
+                String(balance.split(separator: " ").suffix(2).joined(separator: " "))) == true,
+            "site: \(seen["account_after_reversal"] ?? "") cli: \(balance)")
+        #expect(
+            (seen["account"] as? String)?.hasSuffix("balance 0.00 USD") == true,
+            "both batches approved: \(seen["account"] ?? "")")
+        let decisions = try Database(path: site.root + "/data/nightjar.sqlite").query(
+            "SELECT batch_id, action, actor FROM review_decision ORDER BY id"
+        ).map {
             "\(try $0.int64("batch_id")) \(try $0.string("action")) \(try $0.string("actor"))"
         }
-        #expect(decisions == ["1 accept-suggestion carol", "1 reassign carol", "1 approve carol", "2 approve carol", "2 reverse alice"])
+        #expect(
+            decisions == [
+                "1 accept-suggestion carol", "1 reassign carol", "1 approve carol", "2 approve carol",
+                "2 reverse alice",
+            ])
         // Every sign-in and sign-out is in the vault's audit log, which still verifies.
-        let audit = try site.cli(["vault", "audit", "--verify", "--as", "alice", "--passphrase-stdin"], stdin: SiteFixture.alice + "\n")
+        let audit = try site.cli(
+            ["vault", "audit", "--verify", "--as", "alice", "--passphrase-stdin"], stdin: SiteFixture.alice + "\n")
         #expect(audit.status == 0, "\(audit.stderr)")
         let log = try String(contentsOfFile: site.root + "/vault/audit.log", encoding: .utf8)
         #expect(log.components(separatedBy: "\"action\":\"site-sign-in\"").count - 1 == 2)
@@ -119,40 +141,59 @@ struct SiteTests {
         answers.append(("wrong passphrase", try alice.signIn("alice", "not-the-passphrase")))
         answers.append(("sign-in", try alice.signIn("alice", SiteFixture.alice)))
         #expect(answers.last?.1.status == 303)
-        let pages = try SiteTests.crawl(alice, start: ["/", "/worklist", "/exports", "/batches/1", "/batches/1/lines/3/reassign?q=INV",
-                                                      "/batches/1/lines/3/reassign?q=120.00", "/clients/globex/customers/GLX-C1"])
+        let pages = try SiteTests.crawl(
+            alice,
+            start: [
+                "/", "/worklist", "/exports", "/batches/1", "/batches/1/lines/3/reassign?q=INV",
+                "/batches/1/lines/3/reassign?q=120.00", "/clients/globex/customers/GLX-C1",
+            ])
         #expect(pages.count >= 12, "\(pages.keys.sorted())")
-        #expect(pages.keys.contains { $0.hasPrefix("/clients/acme/invoices/") } && pages.keys.contains { $0.hasPrefix("/clients/acme/customers/") })
+        #expect(
+            pages.keys.contains { $0.hasPrefix("/clients/acme/invoices/") }
+                && pages.keys.contains { $0.hasPrefix("/clients/acme/customers/") })
         for (path, answer) in pages {
             answers.append((path, answer))
             #expect(answer.status == 200, "\(path): \(answer.status)")
         }
         answers.append(("not found", try alice.get("/batches/999999")))
         answers.append(("bad request", try RawHTTP.request(port: site.port, "GET", "/batches/%zz")))
-        answers.append(("style sheet", try alice.get(try #require(pages["/"]?.body.components(separatedBy: "href=\"/static/").dropFirst().first.map {
-            "/static/" + $0.prefix { $0 != "\"" } }))))
+        answers.append(
+            (
+                "style sheet",
+                try alice.get(
+                    try #require(
+                        pages["/"]?.body.components(separatedBy: "href=\"/static/").dropFirst().first.map {
+                            "/static/" + $0.prefix { $0 != "\"" }
+                        }))
+            ))
         answers.append(("no form token", try alice.post("/batches/1/approve", [("version", "x")])))
         for (what, answer) in answers {
             let policy = answer.header("Content-Security-Policy") ?? ""
-            #expect(policy.contains("default-src 'self'") && policy.contains("frame-ancestors 'none'") && !policy.contains("unsafe-inline"),
-                    "\(what): \(policy)")
+            #expect(
+                policy.contains("default-src 'self'") && policy.contains("frame-ancestors 'none'")
+                    && !policy.contains("unsafe-inline"),
+                "\(what): \(policy)")
             #expect(answer.header("Referrer-Policy") == "no-referrer", "\(what)")
             #expect(answer.header("X-Content-Type-Options") == "nosniff", "\(what)")
             // No inline script or style anywhere: the policy would block it, so none is written.
-            #expect(!answer.body.contains("<script") && !answer.body.contains("<style") && !answer.body.contains(" style="), "\(what)")
+            #expect(
+                !answer.body.contains("<script") && !answer.body.contains("<style") && !answer.body.contains(" style="),
+                "\(what)")
             // The canary scan: nothing the vault holds is in any answer.
             for canary in SiteFixture.canaries { #expect(!answer.body.contains(canary), "\(what) shows \(canary)") }
         }
         #expect(answers.allSatisfy { $0.1.header("Strict-Transport-Security") == nil }, "HSTS only under TLS")
         // Session cookies: HttpOnly, SameSite=Strict (Secure under TLS: see the TLS test).
-        let cookie = try #require(answers.first { $0.0 == "sign-in" }?.1.headers("Set-Cookie").first { $0.hasPrefix("nightjar-session=") })
+        let cookie = try #require(
+            answers.first { $0.0 == "sign-in" }?.1.headers("Set-Cookie").first { $0.hasPrefix("nightjar-session=") })
         #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && !cookie.contains("Secure"))
     }
 
     @Test func postsWithoutTheirSessionsFormTokenAreRefusedAndChangeNothing() throws {
         let site = try RunningSite("csrf")
         defer { site.stop() }
-        let carol = SiteVisitor(site), alice = SiteVisitor(site)
+        let carol = SiteVisitor(site)
+        let alice = SiteVisitor(site)
         #expect(try carol.signIn("carol", SiteFixture.carol).status == 303)
         #expect(try alice.signIn("alice", SiteFixture.alice).status == 303)
         let page = try carol.get("/batches/2")
@@ -164,8 +205,10 @@ struct SiteTests {
         #expect(try carol.post("/batches/2/approve", [("csrf", alicesToken), ("version", version)]).status == 403)
         #expect(try carol.post("/batches/2/approve", [("csrf", ""), ("version", version)]).status == 403)
         // A page from another site posting in carol's browser carries her cookie but not her token.
-        let forged = try RawHTTP.request(port: site.port, "POST", "/batches/2/approve", headers: carol.cookieHeader + [("Sec-Fetch-Site", "cross-site")],
-                                         body: "csrf=\(carolsToken)&version=\(version)")
+        let forged = try RawHTTP.request(
+            port: site.port, "POST", "/batches/2/approve",
+            headers: carol.cookieHeader + [("Sec-Fetch-Site", "cross-site")],
+            body: "csrf=\(carolsToken)&version=\(version)")
         #expect(forged.status == 403)
         // The sign-in form needs its own pre-session token too.
         let stranger = SiteVisitor(site)
@@ -212,11 +255,16 @@ struct SiteTests {
         let bob = SiteVisitor(site)
         #expect(try bob.signIn("bob", SiteFixture.bob).status == 303)
         let missing = try bob.get("/batches/999999")
-        for path in ["/batches/3", "/clients/globex/invoices/INV-G100", "/clients/globex/customers/GLX-C1", "/batches/3/lines/0/reassign",
-                     "/worklist?client=globex"] {
+        for path in [
+            "/batches/3", "/clients/globex/invoices/INV-G100", "/clients/globex/customers/GLX-C1",
+            "/batches/3/lines/0/reassign",
+            "/worklist?client=globex",
+        ] {
             let answer = try bob.get(path)
             if path.hasPrefix("/worklist") {
-                #expect(answer.status == 200 && !answer.body.contains("INV-G100") && !answer.body.contains("globex</option>"))
+                #expect(
+                    answer.status == 200 && !answer.body.contains("INV-G100")
+                        && !answer.body.contains("globex</option>"))
             } else {
                 #expect(answer.status == 404, "\(path)")
                 #expect(answer.body == missing.body, "\(path) must read exactly like a batch that does not exist")
@@ -233,7 +281,8 @@ struct SiteTests {
         #expect(try bob.post("/batches/2/approve", [("csrf", token), ("version", "any")]).status == 403)
 
         // A reviewer approves, but reversing is for admins.
-        let approve = try site.cli(["batch", "approve", "2", "--as", "carol", "--passphrase-stdin"], stdin: SiteFixture.carol + "\n")
+        let approve = try site.cli(
+            ["batch", "approve", "2", "--as", "carol", "--passphrase-stdin"], stdin: SiteFixture.carol + "\n")
         #expect(approve.status == 0, "\(approve.stderr)")
         let carol = SiteVisitor(site)
         #expect(try carol.signIn("carol", SiteFixture.carol).status == 303)
@@ -243,13 +292,22 @@ struct SiteTests {
         let alice = SiteVisitor(site)
         #expect(try alice.signIn("alice", SiteFixture.alice).status == 303)
         let version = try #require(try alice.get("/batches/2").fields("version").first)
-        let reversal = try carol.post("/batches/2/reverse", [("csrf", try carol.formToken()), ("version", version), ("reason", "mine")])
+        let reversal = try carol.post(
+            "/batches/2/reverse", [("csrf", try carol.formToken()), ("version", version), ("reason", "mine")])
         #expect(reversal.status == 403)
         #expect(try SiteTests.statuses(site)[2] == "approved")
 
         // Carol's review grant narrowed to acme: globex does not exist for her on the site either.
-        #expect(try site.cli(["vault", "review", "revoke", "carol", "--all-clients", "--as", "alice", "--passphrase-stdin"], stdin: SiteFixture.alice + "\n").status == 0)
-        #expect(try site.cli(["vault", "review", "grant", "carol", "acme", "--as", "alice", "--passphrase-stdin"], stdin: SiteFixture.alice + "\n").status == 0)
+        #expect(
+            try site.cli(
+                ["vault", "review", "revoke", "carol", "--all-clients", "--as", "alice", "--passphrase-stdin"],
+                stdin: SiteFixture.alice + "\n"
+            ).status == 0)
+        #expect(
+            try site.cli(
+                ["vault", "review", "grant", "carol", "acme", "--as", "alice", "--passphrase-stdin"],
+                stdin: SiteFixture.alice + "\n"
+            ).status == 0)
         let narrowed = SiteVisitor(site)
         #expect(try narrowed.signIn("carol", SiteFixture.carol).status == 303)
         #expect(try narrowed.get("/batches/3").status == 404)
@@ -257,7 +315,9 @@ struct SiteTests {
         let morningNow = try narrowed.get("/")
         #expect(morningNow.body.contains("acme") && !morningNow.body.contains("globex"))
         let globexVersion = try #require(try alice.get("/batches/3").fields("version").first)
-        #expect(try narrowed.post("/batches/3/approve", [("csrf", try narrowed.formToken()), ("version", globexVersion)]).status == 404)
+        #expect(
+            try narrowed.post("/batches/3/approve", [("csrf", try narrowed.formToken()), ("version", globexVersion)])
+                .status == 404)
         #expect(try SiteTests.statuses(site)[3] == "new")
     }
 
@@ -270,19 +330,33 @@ struct SiteTests {
         let version = try #require(page.fields("version").first)
         let token = try #require(page.fields("csrf").first)
         // Meanwhile bob accepts the suggestion from the command line.
-        let cli = try site.cli(["batch", "accept-suggestion", "1", "3", "1", "--invoice", "INV-2001", "--as", "bob", "--passphrase-stdin"], stdin: SiteFixture.bob + "\n")
+        let cli = try site.cli(
+            [
+                "batch", "accept-suggestion", "1", "3", "1", "--invoice", "INV-2001", "--as", "bob",
+                "--passphrase-stdin",
+            ], stdin: SiteFixture.bob + "\n")
         #expect(cli.status == 0, "\(cli.stderr)")
         // The site sees the CLI's decision at once (no page is served from before it).
         #expect(try carol.get("/batches/1").body.contains("manual.suggestion by bob"))
-        #expect(try carol.get("/worklist").body.contains("INV-9999") && !(carol.lastPage?.body.contains(">INV-2010<") ?? true))
-        let refused = try carol.post("/batches/1/approve", [("csrf", token), ("version", version), ("accept_exceptions", "yes"), ("reason", "all fine")])
+        #expect(
+            try carol.get("/worklist").body.contains("INV-9999")
+                && !(carol.lastPage?.body.contains(">INV-2010<") ?? true))
+        let refused = try carol.post(
+            "/batches/1/approve",
+            [("csrf", token), ("version", version), ("accept_exceptions", "yes"), ("reason", "all fine")])
         #expect(refused.status == 409)
-        #expect(refused.body.contains("changed after your page was drawn") && refused.body.contains("manual.suggestion by bob"))
+        #expect(
+            refused.body.contains("changed after your page was drawn")
+                && refused.body.contains("manual.suggestion by bob"))
         #expect(try SiteTests.statuses(site)[1] == "new")
         // The page it answered with carries the new version, and that one works.
         let fresh = try #require(refused.fields("version").first)
         #expect(fresh != version)
-        #expect(try carol.post("/batches/1/approve", [("csrf", token), ("version", fresh), ("accept_exceptions", "yes"), ("reason", "all fine")]).status == 303)
+        #expect(
+            try carol.post(
+                "/batches/1/approve",
+                [("csrf", token), ("version", fresh), ("accept_exceptions", "yes"), ("reason", "all fine")]
+            ).status == 303)
         #expect(try SiteTests.statuses(site)[1] == "approved")
     }
 
@@ -318,7 +392,11 @@ struct SiteTests {
         let log = try String(contentsOfFile: site.root + "/vault/audit.log", encoding: .utf8)
         let failures = log.split(separator: "\n").filter { $0.contains("\"action\":\"site-sign-in-failed\"") }
         #expect(failures.count == statuses.filter { $0 == 401 }.count)
-        #expect(failures.allSatisfy { $0.contains("operator carol") && $0.contains("\"principal\":\"site\"") && !$0.contains("wrong-passphrase") })
+        #expect(
+            failures.allSatisfy {
+                $0.contains("operator carol") && $0.contains("\"principal\":\"site\"")
+                    && !$0.contains("wrong-passphrase")
+            })
         // An unknown name is recorded as such (what someone typed as a name may be a passphrase).
         _ = try SiteVisitor(site).signIn("carol-site-passphrase-typed-as-name", "x")
         let after = try String(contentsOfFile: site.root + "/vault/audit.log", encoding: .utf8)
@@ -349,21 +427,57 @@ struct SiteTests {
         defer { site.stop() }
         func raw(_ text: String) throws -> Int { try RawHTTP.exchange(port: site.port, Array(text.utf8))?.status ?? 0 }
         let cases: [(String, String, Int)] = [
-            ("bad percent-encoding in the path", "GET /batches/%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400),
+            (
+                "bad percent-encoding in the path", "GET /batches/%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                400
+            ),
             ("a truncated escape", "GET /worklist%2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400),
             ("an escaped NUL", "GET /sign-in%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400),
-            ("invalid UTF-8 in the query", "GET /sign-in?x=%e2%28 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400),
+            (
+                "invalid UTF-8 in the query", "GET /sign-in?x=%e2%28 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                400
+            ),
             ("dot segments", "GET /static/../sign-in HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400),
-            ("bad escape in a form", "POST /sign-in HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\nname=%g", 400),
-            ("a 20 KB header", "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: \(String(repeating: "a", count: 20_000))\r\n\r\n", 431),
-            ("a 200 KB header", "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: \(String(repeating: "a", count: 200_000))\r\n\r\n", 431),
-            ("200 header lines", "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + (0..<200).map { "X-\($0): y\r\n" }.joined() + "\r\n", 431),
-            ("a 10 KB address", "GET /\(String(repeating: "a", count: 10_000)) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 414),
-            ("a body over the limit, by its length", "POST /sign-in HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000000\r\n\r\nname=x", 413),
-            ("a chunked body over the limit", "POST /sign-in HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
-                + "11170\r\n" + String(repeating: "a", count: 0x11170) + "\r\n0\r\n\r\n", 413),
+            (
+                "bad escape in a form",
+                "POST /sign-in HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\nname=%g",
+                400
+            ),
+            (
+                "a 20 KB header",
+                "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: \(String(repeating: "a", count: 20_000))\r\n\r\n",
+                431
+            ),
+            (
+                "a 200 KB header",
+                "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: \(String(repeating: "a", count: 200_000))\r\n\r\n",
+                431
+            ),
+            (
+                "200 header lines",
+                "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + (0..<200).map { "X-\($0): y\r\n" }.joined()
+                    + "\r\n", 431
+            ),
+            (
+                "a 10 KB address",
+                "GET /\(String(repeating: "a", count: 10_000)) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 414
+            ),
+            (
+                "a body over the limit, by its length",
+                "POST /sign-in HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000000\r\n\r\nname=x",
+                413
+            ),
+            (
+                "a chunked body over the limit",
+                "POST /sign-in HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "11170\r\n" + String(repeating: "a", count: 0x11170) + "\r\n0\r\n\r\n", 413
+            ),
             ("a method not served", "DELETE /batches/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 405),
-            ("a form of another type", "POST /sign-in HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nname=x", 415),
+            (
+                "a form of another type",
+                "POST /sign-in HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nname=x",
+                415
+            ),
         ]
         for (what, request, expected) in cases {
             #expect(try raw(request) == expected, "\(what)")
@@ -374,7 +488,10 @@ struct SiteTests {
         let group = DispatchGroup()
         for (_, request, _) in cases {
             group.enter()
-            Thread { defer { group.leave() }; _ = try? RawHTTP.exchange(port: site.port, Array(request.utf8)) }.start()
+            Thread {
+                defer { group.leave() }
+                _ = try? RawHTTP.exchange(port: site.port, Array(request.utf8))
+            }.start()
         }
         group.wait()
         let carol = SiteVisitor(site)
@@ -385,19 +502,27 @@ struct SiteTests {
     @Test func underTLSTheSiteSendsHSTSAndSecureHostOnlyCookies() throws {
         let folder = BinaryRunner.temporaryFolder("site-tls")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (made, output) = try SiteTests.tool("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                                                                     "-keyout", folder + "/key.pem", "-out", folder + "/cert.pem", "-days", "2",
-                                                                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        let (made, output) = try SiteTests.tool(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", folder + "/key.pem", "-out", folder + "/cert.pem", "-days", "2",
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            ])
         #expect(made == 0, "\(output)")
-        let site = try RunningSite("tls", options: ["--tls-cert", folder + "/cert.pem", "--tls-key", folder + "/key.pem"])
+        let site = try RunningSite(
+            "tls", options: ["--tls-cert", folder + "/cert.pem", "--tls-key", folder + "/key.pem"])
         defer { site.stop() }
-        let (status, answer) = try SiteTests.tool("/usr/bin/curl", ["-s", "-i", "--cacert", folder + "/cert.pem", "https://127.0.0.1:\(site.port)/sign-in"])
+        let (status, answer) = try SiteTests.tool(
+            "/usr/bin/curl", ["-s", "-i", "--cacert", folder + "/cert.pem", "https://127.0.0.1:\(site.port)/sign-in"])
         #expect(status == 0, "\(answer)")
         #expect(answer.contains("Strict-Transport-Security: max-age=31536000"))
         #expect(answer.contains("Set-Cookie: __Host-nightjar-sign-in=") && answer.contains("; Secure"), "\(answer)")
         #expect(answer.contains("Content-Security-Policy: default-src 'self'"))
         // Plain HTTP to the TLS port gets nothing served.
-        let (_, plain) = try SiteTests.tool("/usr/bin/curl", ["-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(site.port)/sign-in"])
+        let (_, plain) = try SiteTests.tool(
+            "/usr/bin/curl",
+            ["-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(site.port)/sign-in"])
         #expect(plain != "200")
     }
 }
@@ -405,6 +530,14 @@ struct SiteTests {
 final class LockedStatuses: @unchecked Sendable {
     private let lock = NSLock()
     private var list: [Int] = []
-    func add(_ value: Int) { lock.lock(); list.append(value); lock.unlock() }
-    var values: [Int] { lock.lock(); defer { lock.unlock() }; return list }
+    func add(_ value: Int) {
+        lock.lock()
+        list.append(value)
+        lock.unlock()
+    }
+    var values: [Int] {
+        lock.lock()
+        defer { lock.unlock() }
+        return list
+    }
 }

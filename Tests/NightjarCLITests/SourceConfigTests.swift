@@ -1,12 +1,13 @@
-import Testing
 import NightjarCLI
 import NightjarCore
+import Testing
 
 /// `nightjar.conf` for mailboxes, drops and the morning mail: what is accepted, and the line of what is not.
 @Suite("source and mail settings")
 struct SourceConfigTests {
     @Test func mailAndSourceSettingsAreRead() throws {
-        let config = try WorkspaceConfig.parse("""
+        let config = try WorkspaceConfig.parse(
+            """
             [origins]
             sandbox-mailbox = "imaps://127.0.0.1:9993"
             bigbank = "sftp://127.0.0.1:2222"
@@ -25,8 +26,12 @@ struct SourceConfigTests {
         #expect(config.mail?.allowPlaintextLoopback == false)
     }
 
-    @Test(arguments: [("[origins]\nx = \"ftp://files.example\"\n", 2), ("[mail]\nserver = \"http://smtp.example\"\nfrom = \"a@b.example\"\n", 2),
-                      ("[mail]\nserver = \"smtp://smtp.example\"\n", 2), ("[mail]\nrelay = \"smtp://x\"\n", 2), ("[sources]\ncabundle = \"x\"\n", 2)])
+    @Test(arguments: [
+        ("[origins]\nx = \"ftp://files.example\"\n", 2),
+        ("[mail]\nserver = \"http://smtp.example\"\nfrom = \"a@b.example\"\n", 2),
+        ("[mail]\nserver = \"smtp://smtp.example\"\n", 2), ("[mail]\nrelay = \"smtp://x\"\n", 2),
+        ("[sources]\ncabundle = \"x\"\n", 2),
+    ])
     func badSettingsNameTheirLine(_ text: String, _ line: Int) {
         #expect {
             _ = try WorkspaceConfig.parse(text, file: "nightjar.conf")

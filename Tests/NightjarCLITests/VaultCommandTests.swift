@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import NightjarCore
+import Testing
 
 /// The vault from the command line, as an operator would use it, with the real KDF parameters.
 @Suite("nightjar vault", .serialized)
@@ -22,12 +22,20 @@ struct VaultCommandTests {
         #expect(recoveryLine != nil)
 
         let asAlice = ["--as", "alice", "--passphrase-stdin"]
-        var result = try run(["vault", "add", "acme/sandbox-html-portal", "--username", "ap@acme.example", "--password-stdin", "--totp",
-                              "--field", "customer_number", "--origin", "https://suppliers.sandbox-html-portal.example", "--expires", "2026-12-01"] + asAlice,
-                             stdin: "\(alice)\nCanary-Pw/+%\"<&é x\nJBSWY3DPEHPK3PXP\nC-99812\n")
+        var result = try run(
+            [
+                "vault", "add", "acme/sandbox-html-portal", "--username", "ap@acme.example", "--password-stdin",
+                "--totp",
+                "--field", "customer_number", "--origin", "https://suppliers.sandbox-html-portal.example", "--expires",
+                "2026-12-01",
+            ] + asAlice,
+            stdin: "\(alice)\nCanary-Pw/+%\"<&é x\nJBSWY3DPEHPK3PXP\nC-99812\n")
         #expect(result.status == 0, "\(result.stderr)")
-        result = try run(["vault", "import", "-", "--client", "globex"] + asAlice,
-                         stdin: "\(alice)\nportal,username,password,origins\nsandbox-json-api,ar@globex,globex-secret-pw,https://portal.sandbox-json-api.example\n")
+        result = try run(
+            ["vault", "import", "-", "--client", "globex"] + asAlice,
+            stdin:
+                "\(alice)\nportal,username,password,origins\nsandbox-json-api,ar@globex,globex-secret-pw,https://portal.sandbox-json-api.example\n"
+        )
         #expect(result.status == 0, "\(result.stderr)")
 
         result = try run(["vault", "list", "--json"] + asAlice, stdin: alice + "\n")
@@ -35,7 +43,8 @@ struct VaultCommandTests {
         #expect(result.stdout.contains("acme") && result.stdout.contains("sandbox-json-api"))
         #expect(!result.stdout.contains("Canary-Pw") && !result.stdout.contains("globex-secret-pw"))
         result = try run(["vault", "list", "--expiring", "30000d"] + asAlice, stdin: alice + "\n")
-        #expect(result.stdout.contains("acme/sandbox-html-portal") && !result.stdout.contains("globex/sandbox-json-api"))
+        #expect(
+            result.stdout.contains("acme/sandbox-html-portal") && !result.stdout.contains("globex/sandbox-json-api"))
 
         result = try run(["vault", "show", "acme/sandbox-html-portal"] + asAlice, stdin: alice + "\n")
         #expect(result.stdout.contains("********") && !result.stdout.contains("Canary-Pw"))
@@ -45,7 +54,8 @@ struct VaultCommandTests {
         #expect(result.status == 0)
         #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines).count == 6)
 
-        result = try run(["vault", "operator", "add", "bob", "--role", "operator"] + asAlice, stdin: "\(alice)\nbob-passphrase-1\n")
+        result = try run(
+            ["vault", "operator", "add", "bob", "--role", "operator"] + asAlice, stdin: "\(alice)\nbob-passphrase-1\n")
         #expect(result.status == 0, "\(result.stderr)")
         result = try run(["vault", "grant", "bob", "acme"] + asAlice, stdin: alice + "\n")
         #expect(result.status == 0)
@@ -56,11 +66,14 @@ struct VaultCommandTests {
         #expect(result.stdout.contains("acme/sandbox-html-portal"))
         result = try run(["vault", "show", "acme/sandbox-html-portal"] + asBob, stdin: "bob-passphrase-1\n")
         #expect(result.status == 77)
-        result = try run(["vault", "rotate", "acme/sandbox-html-portal", "--password-stdin"] + asAlice, stdin: "\(alice)\nRotated-pw-2\n")
+        result = try run(
+            ["vault", "rotate", "acme/sandbox-html-portal", "--password-stdin"] + asAlice,
+            stdin: "\(alice)\nRotated-pw-2\n")
         #expect(result.status == 0, "\(result.stderr)")
 
         let keyFile = parent + "/night.key"
-        result = try run(["vault", "automation-key", "create", keyFile, "--all-clients"] + asAlice, stdin: alice + "\n")
+        result = try run(
+            ["vault", "automation-key", "create", keyFile, "--all-clients"] + asAlice, stdin: alice + "\n")
         #expect(result.status == 0, "\(result.stderr)")
         result = try run(["vault", "list"], env: ["NIGHTJAR_VAULT_KEY_FILE": keyFile])
         #expect(result.status == 0 && result.stdout.contains("globex/sandbox-json-api"), "\(result.stderr)")
@@ -76,7 +89,9 @@ struct VaultCommandTests {
         result = try run(["vault", "audit", "--client", "acme"] + asAlice, stdin: alice + "\n")
         for action in ["reveal", "totp", "grant", "revoke", "rotate"] { #expect(result.stdout.contains(action)) }
 
-        result = try run(["vault", "show", "acme/sandbox-html-portal"] + ["--as", "alice", "--passphrase-stdin"], stdin: "wrong passphrase\n")
+        result = try run(
+            ["vault", "show", "acme/sandbox-html-portal"] + ["--as", "alice", "--passphrase-stdin"],
+            stdin: "wrong passphrase\n")
         #expect(result.status == 77)
         #expect(result.stderr.contains("wrong passphrase"))
 

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import NightjarCore
+import Testing
 
 @Suite("Bounded files and NUL locations")
 struct BoundedFileTests {
@@ -13,19 +13,25 @@ struct BoundedFileTests {
     @Test func aFileAtTheCapIsReadAndOneByteMoreIsRefusedBeforeReading() throws {
         let fits = try Self.file(Array(repeating: 0x61, count: 4096))
         let over = try Self.file(Array(repeating: 0x61, count: 4097))
-        defer { unlink(fits); unlink(over) }
+        defer {
+            unlink(fits)
+            unlink(over)
+        }
         #expect(try BoundedFile.read(fits, what: "profile", maximumBytes: 4096).count == 4096)
         #expect {
             try BoundedFile.read(over, what: "profile", maximumBytes: 4096)
         } throws: { error in
             let error = error as? BoundedFileError
-            return error?.problem == .tooLarge(size: 4097, limit: 4096) && error?.code == "input.too_large" && error?.exitStatus == .dataError
+            return error?.problem == .tooLarge(size: 4097, limit: 4096) && error?.code == "input.too_large"
+                && error?.exitStatus == .dataError
                 && error?.message == "the profile \(over) is 4097 bytes, more than the 4096 bytes a profile may be"
         }
     }
 
     @Test func anEndlessDeviceIsCutAtTheCap() {
-        #expect(throws: BoundedFileError(what: "rules file", path: "/dev/zero", problem: .tooLarge(size: nil, limit: 1024))) {
+        #expect(
+            throws: BoundedFileError(what: "rules file", path: "/dev/zero", problem: .tooLarge(size: nil, limit: 1024))
+        ) {
             try BoundedFile.read("/dev/zero", what: "rules file", maximumBytes: 1024)
         }
     }
@@ -37,7 +43,9 @@ struct BoundedFileTests {
         }
         let latin1 = try Self.file([0x63, 0x61, 0x66, 0xE9])
         defer { unlink(latin1) }
-        #expect(throws: BoundedFileError(what: "profile", path: latin1, problem: .notUTF8)) { try BoundedFile.readText(latin1, what: "profile") }
+        #expect(throws: BoundedFileError(what: "profile", path: latin1, problem: .notUTF8)) {
+            try BoundedFile.readText(latin1, what: "profile")
+        }
     }
 
     @Test(arguments: [
@@ -55,8 +63,10 @@ struct BoundedFileTests {
         }
     }
 
-    @Test(arguments: [("acme corp", "acme-corp"), ("../..", "-.."), ("..", "renamed"),
-                      ("café", "caf-"), (String(repeating: "x", count: 80), String(repeating: "x", count: 64)), ("", "renamed")])
+    @Test(arguments: [
+        ("acme corp", "acme-corp"), ("../..", "-.."), ("..", "renamed"),
+        ("café", "caf-"), (String(repeating: "x", count: 80), String(repeating: "x", count: 64)), ("", "renamed"),
+    ])
     func suggestedNamesFollowTheRule(name: String, suggested: String) {
         #expect(Identifier.suggestedName(for: name) == suggested)
         #expect(Identifier.isValid(Identifier.suggestedName(for: name)))

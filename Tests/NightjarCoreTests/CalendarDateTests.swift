@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import NightjarCore
+import Testing
 
 @Suite("Calendar dates")
 struct CalendarDateTests {
@@ -35,7 +35,8 @@ struct CalendarDateTests {
 
     static let formats: [(String, String, String)] = [
         ("2026-11-24", "yyyy-MM-dd", "2026-11-24"), ("11/24/2026", "MM/dd/yyyy", "2026-11-24"),
-        ("20261124", "yyyyMMdd", "2026-11-24"), ("261124", "yyMMdd", "2026-11-24"), ("24.11.2026", "dd.MM.yyyy", "2026-11-24"),
+        ("20261124", "yyyyMMdd", "2026-11-24"), ("261124", "yyMMdd", "2026-11-24"),
+        ("24.11.2026", "dd.MM.yyyy", "2026-11-24"),
         ("1/5/2026", "M/d/yyyy", "2026-01-05"), ("991231", "yyMMdd", "1999-12-31"),
     ]
 
@@ -46,8 +47,10 @@ struct CalendarDateTests {
         #expect(try CalendarDate.parse(date.format(format), format: format) == date)
     }
 
-    static let bad: [(String, String)] = [("2026-02-30", "yyyy-MM-dd"), ("2026/11/24", "yyyy-MM-dd"), ("", "yyyy-MM-dd"),
-                                          ("2026-11-24x", "yyyy-MM-dd"), ("13/01/2026", "MM/dd/yyyy"), ("26112", "yyMMdd")]
+    static let bad: [(String, String)] = [
+        ("2026-02-30", "yyyy-MM-dd"), ("2026/11/24", "yyyy-MM-dd"), ("", "yyyy-MM-dd"),
+        ("2026-11-24x", "yyyy-MM-dd"), ("13/01/2026", "MM/dd/yyyy"), ("26112", "yyMMdd"),
+    ]
 
     @Test("refuses dates that do not fit", arguments: bad)
     func refusesBadDates(text: String, format: String) {
@@ -64,13 +67,16 @@ struct CalendarDateTests {
             for (a, b) in zip(parts, parts.dropFirst()) { #expect(b.from == a.to.adding(days: 1)) }
             #expect(parts.allSatisfy { $0.dayCount <= maxDays })
         }
-        #expect(throws: DateError.self) { try DateRange(from: CalendarDate(iso: "2026-02-01"), to: CalendarDate(iso: "2026-01-01")) }
+        #expect(throws: DateError.self) {
+            try DateRange(from: CalendarDate(iso: "2026-02-01"), to: CalendarDate(iso: "2026-01-01"))
+        }
     }
 
     @Test func todayDependsOnTheZone() throws {
         // 2026-03-08T04:30Z is still 7 March in New York, already 8 March in UTC.
         let instant = Date(timeIntervalSince1970: 1_772_944_200)
-        #expect(CalendarDate.today(in: try TimeZone.named("America/New_York"), now: instant).description == "2026-03-07")
+        #expect(
+            CalendarDate.today(in: try TimeZone.named("America/New_York"), now: instant).description == "2026-03-07")
         #expect(CalendarDate.today(in: try TimeZone.named("UTC"), now: instant).description == "2026-03-08")
         #expect(throws: DateError.unknownTimeZone("Mars/Olympus")) { try TimeZone.named("Mars/Olympus") }
         #expect(try CalendarDate(iso: "2026-11-24").isoWeekday == 2)

@@ -1,9 +1,12 @@
-import Testing
 import NightjarCore
+import Testing
 
 @Suite("The identifier rule")
 struct IdentifierTests {
-    @Test(arguments: ["acme", "sandbox-html-portal", "vendor-2", "vendor.2", "a_b", "A9", "x", String(repeating: "a", count: 64), "acme..corp", "trailing."])
+    @Test(arguments: [
+        "acme", "sandbox-html-portal", "vendor-2", "vendor.2", "a_b", "A9", "x", String(repeating: "a", count: 64),
+        "acme..corp", "trailing.",
+    ])
     func acceptedNames(name: String) throws {
         #expect(Identifier.isValid(name))
         #expect(throws: Never.self) { try Identifier.validate(name, field: "client name") }
@@ -32,13 +35,16 @@ struct IdentifierTests {
             try Identifier.validate(name, field: "portal name", location: SourceLocation(file: "creds.csv", line: 4))
         } throws: { error in
             guard let error = error as? IdentifierError else { return false }
-            return error.reason == reason && error.code == "input.invalid_name" && error.message.hasPrefix("the portal name \"")
+            return error.reason == reason && error.code == "input.invalid_name"
+                && error.message.hasPrefix("the portal name \"")
                 && error.location?.line == 4 && !error.message.contains("\u{0}")
         }
     }
 
     @Test func nulBytesAreRefusedInSecretsAndTextNamingTheField() {
-        #expect(throws: NULByteError(field: "password")) { try NULByte.refuse(in: SecretBytes([0x61, 0, 0x62]), field: "password") }
+        #expect(throws: NULByteError(field: "password")) {
+            try NULByte.refuse(in: SecretBytes([0x61, 0, 0x62]), field: "password")
+        }
         #expect(throws: NULByteError(field: "notes")) { try NULByte.refuse(in: "a\u{0}b", field: "notes") }
         #expect(throws: Never.self) { try NULByte.refuse(in: SecretBytes(utf8: "fine"), field: "password") }
         #expect(NULByteError(field: "password").message == "the password contains a NUL byte, which is never allowed")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import NightjarCore
+import Testing
 
 @Suite struct InstantTests {
     /// The login journal and HAR files write instants without a formatter; they must read as the formatter's do.

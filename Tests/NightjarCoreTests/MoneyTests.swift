@@ -1,11 +1,11 @@
-import Testing
 import NightjarCore
+import Testing
 
 @Suite("Money")
 struct MoneyTests {
     static let pointCases: [(String, Int64)] = [
         ("1234.5", 123450), ("-12.50", -1250), ("(12.50)", -1250), ("12.50-", -1250), ("+3", 300),
-        ("0.01", 1), (".5", 50), ("7.", 700), ("1,234.56", 123456), ("1,234,567.00", 123456700),
+        ("0.01", 1), (".5", 50), ("7.", 700), ("1,234.56", 123456), ("1,234,567.00", 123_456_700),
         ("  42.10 ", 4210), ("0", 0), ("-0.00", 0), ("12.500", 1250), ("( 9.99 )", -999), ("1 234.56", 123456),
     ]
 
@@ -15,7 +15,7 @@ struct MoneyTests {
     }
 
     static let commaCases: [(String, Int64)] = [
-        ("1.234,56", 123456), ("-12,50", -1250), ("(0,99)", -99), ("1.000.000", 100000000), ("3,1", 310),
+        ("1.234,56", 123456), ("-12,50", -1250), ("(0,99)", -99), ("1.000.000", 100_000_000), ("3,1", 310),
     ]
 
     @Test("exact parsing under a decimal-comma profile", arguments: commaCases)
@@ -23,8 +23,10 @@ struct MoneyTests {
         #expect(try Money.parse(text, currency: .eur, style: .comma).minorUnits == minor)
     }
 
-    static let malformed = ["", "-", "()", "(12.50", "12.50.1", "1,23.45", "12,34", "abc", "1.2.3", "12a", "1,,234",
-                            "--5", "1,234 567.00", "\u{0661}\u{0662}"]
+    static let malformed = [
+        "", "-", "()", "(12.50", "12.50.1", "1,23.45", "12,34", "abc", "1.2.3", "12a", "1,,234",
+        "--5", "1,234 567.00", "\u{0661}\u{0662}",
+    ]
 
     @Test("malformed amounts are refused with money.malformed", arguments: malformed)
     func refusesMalformed(text: String) {
@@ -57,7 +59,9 @@ struct MoneyTests {
         let big = Money(minorUnits: .max, currency: .usd)
         #expect(throws: MoneyError.overflow) { try big.adding(Money(minorUnits: 1, currency: .usd)) }
         #expect(throws: MoneyError.overflow) { try Money(minorUnits: .min, currency: .usd).negated() }
-        #expect(throws: MoneyError.overflow) { try Money(minorUnits: .min, currency: .usd).subtracting(Money(minorUnits: 1, currency: .usd)) }
+        #expect(throws: MoneyError.overflow) {
+            try Money(minorUnits: .min, currency: .usd).subtracting(Money(minorUnits: 1, currency: .usd))
+        }
     }
 
     @Test func arithmeticChecksCurrency() {
@@ -72,7 +76,8 @@ struct MoneyTests {
         #expect(Money(minorUnits: -5, currency: .usd).decimalString == "-0.05")
         #expect(Money(minorUnits: 1234, currency: try CurrencyCode("JPY")).decimalString == "1234")
         #expect(Money(minorUnits: .min, currency: .usd).decimalString == "-92233720368547758.08")
-        let total = try Money.sum([Money(minorUnits: 150, currency: .usd), Money(minorUnits: -50, currency: .usd)], currency: .usd)
+        let total = try Money.sum(
+            [Money(minorUnits: 150, currency: .usd), Money(minorUnits: -50, currency: .usd)], currency: .usd)
         #expect(total.minorUnits == 100)
     }
 

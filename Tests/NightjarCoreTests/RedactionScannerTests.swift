@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import NightjarCore
 
 /// Encoders that mix forms character by character, as no single library does but text that has
@@ -58,7 +59,10 @@ enum MixedEncoding {
 
     /// Noise full of things that look like escapes.
     static func noise(_ random: inout SeededRandom) -> String {
-        let pieces = ["%", "%2", "%25", "%4", "+", "\\", "\\\\", "\\u00", "&", "&amp", "&#", ";", "x", "ab", " ", "é", "0", "=", "\"", "/"]
+        let pieces = [
+            "%", "%2", "%25", "%4", "+", "\\", "\\\\", "\\u00", "&", "&amp", "&#", ";", "x", "ab", " ", "é", "0", "=",
+            "\"", "/",
+        ]
         return (0..<Int.random(in: 0...12, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
     }
 }
@@ -83,7 +87,9 @@ struct RedactionScannerTests {
             for _ in 0..<3 {
                 let secret = secrets.randomElement(using: &random)!
                 let forms = Encodings.all(secret).values.sorted()
-                let form = Bool.random(using: &random) ? MixedEncoding.mixed(secret, &random) : forms.randomElement(using: &random)!
+                let form =
+                    Bool.random(using: &random)
+                    ? MixedEncoding.mixed(secret, &random) : forms.randomElement(using: &random)!
                 text += form + MixedEncoding.noise(&random)
             }
             let bytes = Array(text.utf8)
@@ -91,7 +97,10 @@ struct RedactionScannerTests {
             for range in reference.hiddenRanges(bytes) {
                 found += 1
                 let covered = hidden.contains { $0.lowerBound <= range.lowerBound && range.upperBound <= $0.upperBound }
-                #expect(covered, "round \(round): the old matcher hid \(range) of \(text.debugDescription) (secrets \(secrets)), the scanner hid \(hidden)")
+                #expect(
+                    covered,
+                    "round \(round): the old matcher hid \(range) of \(text.debugDescription) (secrets \(secrets)), the scanner hid \(hidden)"
+                )
             }
         }
         #expect(found > 800, "the old matcher found \(found) matches: the test did not exercise it")
@@ -99,12 +108,16 @@ struct RedactionScannerTests {
 
     /// A table of texts the old matcher reads one way and the scanner must read too.
     @Test(arguments: [
-        ("%41%42%43", "%2541%2542%2543"), ("%41%42%43", "%41%42%43"), ("a+b c&d", "a+b%20c&amp;d"), ("a+b c&d", "a%2Bb+c%26d"),
-        ("x\\u0041y", "x\\\\u0041y"), ("x\"y/z\\w", "x\\\\\\\"y\\/z\\\\\\\\w"), ("é漢🙂ab", "\\u00e9\\u6F22\\ud83d\\ude42ab"),
-        ("é漢🙂ab", "&#233;&#x6f22;&#128578;ab"), ("<&>\"'x", "&lt;&amp;&gt;&quot;&apos;x"), ("abc def", "abc&nbsp;def".replacingOccurrences(of: "&nbsp;", with: " ")),
+        ("%41%42%43", "%2541%2542%2543"), ("%41%42%43", "%41%42%43"), ("a+b c&d", "a+b%20c&amp;d"),
+        ("a+b c&d", "a%2Bb+c%26d"),
+        ("x\\u0041y", "x\\\\u0041y"), ("x\"y/z\\w", "x\\\\\\\"y\\/z\\\\\\\\w"),
+        ("é漢🙂ab", "\\u00e9\\u6F22\\ud83d\\ude42ab"),
+        ("é漢🙂ab", "&#233;&#x6f22;&#128578;ab"), ("<&>\"'x", "&lt;&amp;&gt;&quot;&apos;x"),
+        ("abc def", "abc&nbsp;def".replacingOccurrences(of: "&nbsp;", with: " ")),
     ])
     func readsTheEscapesTheOldMatcherRead(secret: String, written: String) {
-        let redactor = Redactor(), reference = ReferenceRedactor()
+        let redactor = Redactor()
+        let reference = ReferenceRedactor()
         redactor.register(text: secret)
         reference.register(text: secret)
         let text = "<<\(written)>>"
@@ -123,7 +136,8 @@ struct RedactionScannerTests {
             let encoded = Data((prefix + secret + "zz").utf8).base64EncodedString()
             let urlSafe = encoded.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             for form in [encoded, urlSafe] {
-                let core = String(decoding: RedactionForms.base64Core(bytes, alignment: prefix.utf8.count % 3), as: UTF8.self)
+                let core = String(
+                    decoding: RedactionForms.base64Core(bytes, alignment: prefix.utf8.count % 3), as: UTF8.self)
                 #expect(!redactor.redact(form).contains(core.prefix(8)), "\(form)")
                 #expect(redactor.redact(form).contains(Redactor.marker))
             }
@@ -150,8 +164,10 @@ struct RedactionScannerTests {
     /// length and for the degenerate ones (all zero bytes repeat themselves in base64).
     @Test func registeredFormsAreTheExactForms() {
         var random = SeededRandom(seed: 0x5EED_0017)
-        var secrets: [[UInt8]] = [[UInt8](repeating: 0, count: 6), [UInt8](repeating: 0, count: 9), [UInt8](repeating: 0xFF, count: 7),
-                                  Array("123456".utf8), Array("??>>??>>".utf8)]
+        var secrets: [[UInt8]] = [
+            [UInt8](repeating: 0, count: 6), [UInt8](repeating: 0, count: 9), [UInt8](repeating: 0xFF, count: 7),
+            Array("123456".utf8), Array("??>>??>>".utf8),
+        ]
         for length in 6...40 {
             for _ in 0..<6 { secrets.append((0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }) }
             secrets.append(Array(MixedEncoding.randomSecret(&random).utf8.prefix(length)))
@@ -162,15 +178,21 @@ struct RedactionScannerTests {
             let before = index.exactStart.count
             index.add(secret)
             let stored = (before..<index.exactStart.count).map { id in
-                Array(UnsafeBufferPointer(start: index.exactBytes.base + Int(index.exactStart[id]), count: Int(index.exactLength[id])))
+                Array(
+                    UnsafeBufferPointer(
+                        start: index.exactBytes.base + Int(index.exactStart[id]), count: Int(index.exactLength[id])))
             }
             #expect(stored == RedactionForms.exactForms(of: secret), "\(secret)")
-            #expect((before..<index.exactStart.count).allSatisfy { index.exactOwner[$0] == Int32(index.secretStart.count - 1) })
+            #expect(
+                (before..<index.exactStart.count).allSatisfy {
+                    index.exactOwner[$0] == Int32(index.secretStart.count - 1)
+                })
             checked += 1
         }
         #expect(checked > 200)
         // Registering a value again adds nothing.
-        let forms = index.exactStart.count, known = index.secretStart.count
+        let forms = index.exactStart.count
+        let known = index.secretStart.count
         for secret in secrets.prefix(20) { index.add(secret) }
         #expect(index.exactStart.count == forms && index.secretStart.count == known)
     }
@@ -178,7 +200,8 @@ struct RedactionScannerTests {
     /// Values registered from `SecretBytes` (as the vault does, read in place) redact exactly as
     /// the same values registered as text, in every form; one registered twice counts once.
     @Test func secretBytesAreRegisteredInPlace() {
-        let fromBytes = Redactor(), fromText = Redactor()
+        let fromBytes = Redactor()
+        let fromText = Redactor()
         let secret = "Zq8+/x%2F&amp;é"
         #expect(fromBytes.register(SecretBytes(utf8: secret)))
         #expect(fromBytes.register(SecretBytes(utf8: secret)))
@@ -201,9 +224,11 @@ struct RedactionScannerTests {
         let pieces = ["\\\"", "\\n", "%2F", "&amp;", "+", "& ", "% ", "\\\\", " word ", "\\u00e9", "=", "<td>"]
         var found = 0
         for round in 0..<300 {
-            let redactor = Redactor(), reference = ReferenceRedactor()
+            let redactor = Redactor()
+            let reference = ReferenceRedactor()
             let secrets = (0..<Int.random(in: 1...5, using: &random)).map { _ in
-                String((0..<Int.random(in: 6...16, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
+                String(
+                    (0..<Int.random(in: 6...16, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
             }
             for secret in secrets {
                 redactor.register(text: secret)
@@ -211,16 +236,22 @@ struct RedactionScannerTests {
             }
             var text = ""
             for _ in 0..<6 {
-                text += (0..<Int.random(in: 0...6, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
+                text += (0..<Int.random(in: 0...6, using: &random)).map { _ in pieces.randomElement(using: &random)! }
+                    .joined()
                 let secret = secrets.randomElement(using: &random)!
-                text += Bool.random(using: &random) ? MixedEncoding.mixed(secret, &random) : Encodings.all(secret).values.sorted().randomElement(using: &random)!
+                text +=
+                    Bool.random(using: &random)
+                    ? MixedEncoding.mixed(secret, &random)
+                    : Encodings.all(secret).values.sorted().randomElement(using: &random)!
             }
             let bytes = Array(text.utf8)
             let hidden = redactor.hiddenRanges(bytes)
             for range in reference.hiddenRanges(bytes) {
                 found += 1
-                #expect(hidden.contains { $0.lowerBound <= range.lowerBound && range.upperBound <= $0.upperBound },
-                        "round \(round): the old matcher hid \(range) of \(text.debugDescription) (secrets \(secrets)), the scanner hid \(hidden)")
+                #expect(
+                    hidden.contains { $0.lowerBound <= range.lowerBound && range.upperBound <= $0.upperBound },
+                    "round \(round): the old matcher hid \(range) of \(text.debugDescription) (secrets \(secrets)), the scanner hid \(hidden)"
+                )
             }
         }
         #expect(found > 600, "the old matcher found \(found) matches: the test did not exercise it")
@@ -230,7 +261,9 @@ struct RedactionScannerTests {
     @Test func aSecretWithAQuoteIsReadThroughTheJSONEscape() {
         let redactor = Redactor()
         redactor.register(text: "plainvalue42")
-        #expect(redactor.redact(#"{"html":"<input value=\"plainvalue42\">\n"}"#) == #"{"html":"<input value=\"[REDACTED]\">\n"}"#)
+        #expect(
+            redactor.redact(#"{"html":"<input value=\"plainvalue42\">\n"}"#)
+                == #"{"html":"<input value=\"[REDACTED]\">\n"}"#)
         redactor.register(text: "qu\"ote-secret")
         #expect(redactor.redact(#"{"html":"<i title=\"qu\"ote-secret\">"}"#) == #"{"html":"<i title=\"[REDACTED]\">"}"#)
         redactor.register(text: "line\nbreak-secret")
@@ -242,7 +275,9 @@ struct RedactionScannerTests {
         redactor.register(text: "acme-payables")
         redactor.register(text: "hunter2-secret")
         redactor.declareIdentifier("acme-payables")
-        #expect(redactor.redact("client acme-payables, password hunter2-secret") == "client acme-payables, password [REDACTED]")
+        #expect(
+            redactor.redact("client acme-payables, password hunter2-secret")
+                == "client acme-payables, password [REDACTED]")
         redactor.declareIdentifier("sandbox-html-portal-portal")
         redactor.register(text: "sandbox-html-portal-portal")
         #expect(redactor.redact("portal sandbox-html-portal-portal") == "portal sandbox-html-portal-portal")
@@ -284,7 +319,9 @@ struct RedactionStreamTests {
         var text = ""
         for _ in 0..<300 {
             text += MixedEncoding.noise(&random) + " plain words 12345 "
-            if Bool.random(using: &random) { text += MixedEncoding.mixed(secrets.randomElement(using: &random)!, &random) }
+            if Bool.random(using: &random) {
+                text += MixedEncoding.mixed(secrets.randomElement(using: &random)!, &random)
+            }
         }
         let bytes = Array(text.utf8)
         let whole = String(decoding: redactor.redact(bytes: bytes), as: UTF8.self)
@@ -306,11 +343,15 @@ struct RedactionStreamTests {
     @Test func aMatchThatMayGrowIsConfirmedAgainAfterTheCut() throws {
         let redactor = Redactor()
         redactor.register(text: "@~??$[\\&#")
-        let text = Array(("x @%257E?%253F$&#x5b;&#x5C;&#x26;%2523%250ab " + String(repeating: "plain text after it. ", count: 5)).utf8)
+        let text = Array(
+            ("x @%257E?%253F$&#x5b;&#x5C;&#x26;%2523%250ab " + String(repeating: "plain text after it. ", count: 5))
+                .utf8)
         let whole = String(decoding: redactor.redact(bytes: text), as: UTF8.self)
         #expect(whole.hasPrefix("x [REDACTED]%250ab "))
         for cut in 1..<text.count {
-            #expect(try RedactionStreamTests.streamed(redactor, [Array(text[..<cut]), Array(text[cut...])]) == whole, "cut at \(cut)")
+            #expect(
+                try RedactionStreamTests.streamed(redactor, [Array(text[..<cut]), Array(text[cut...])]) == whole,
+                "cut at \(cut)")
         }
     }
 
@@ -318,7 +359,9 @@ struct RedactionStreamTests {
     /// the end of the stream: the same output as one write, the last secret redacted to the end.
     @Test func secretsSharingAPrefixByteByByteToTheEndOfTheStream() throws {
         let redactor = Redactor()
-        for secret in ["shared-prefix-1", "shared-prefix-12", "shared-prefix-123", "shared-prefiX"] { redactor.register(text: secret) }
+        for secret in ["shared-prefix-1", "shared-prefix-12", "shared-prefix-123", "shared-prefiX"] {
+            redactor.register(text: secret)
+        }
         let text = Array(#"a shared-prefix-12\n b shared-prefix-1%2F c "shared-prefiX\" d shared-prefix-123"#.utf8)
         let whole = String(decoding: redactor.redact(bytes: text), as: UTF8.self)
         #expect(whole == #"a [REDACTED]\n b [REDACTED]%2F c "[REDACTED]\" d [REDACTED]"#)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import NightjarCore
+import Testing
 
 /// Independent encoders (Foundation's and hand-written ones unlike the redactor's), so the
 /// redactor is checked against output it did not produce itself.
@@ -18,11 +18,15 @@ enum Encodings {
         let json = String(decoding: try! JSONEncoder().encode([secret]), as: UTF8.self)
         forms["json"] = json
         forms["json-in-json"] = String(decoding: try! JSONEncoder().encode([json]), as: UTF8.self)
-        forms["json-ascii"] = secret.unicodeScalars.map { $0.value > 0x7E || $0 == "\"" || $0 == "/" ? $0.utf16Escaped : String($0) }.joined()
+        forms["json-ascii"] = secret.unicodeScalars.map {
+            $0.value > 0x7E || $0 == "\"" || $0 == "/" ? $0.utf16Escaped : String($0)
+        }.joined()
         forms["html"] = secret.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&#34;")
             .replacingOccurrences(of: "'", with: "&#x27;")
-        forms["html-numeric"] = secret.unicodeScalars.map { $0.value > 0x7E || "&<>\"'".unicodeScalars.contains($0) ? "&#\($0.value);" : String($0) }.joined()
+        forms["html-numeric"] = secret.unicodeScalars.map {
+            $0.value > 0x7E || "&<>\"'".unicodeScalars.contains($0) ? "&#\($0.value);" : String($0)
+        }.joined()
         forms["base64"] = Data(secret.utf8).base64EncodedString()
         forms["base64url"] = Data(secret.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
@@ -44,8 +48,10 @@ extension Unicode.Scalar {
 
 @Suite("Redactor")
 struct RedactorTests {
-    static let canaries = ["p@ss+w/rd%\"<&é x", "correct horse battery staple", "Tr0ub4dor&3", "ключ-секрет", "a\\b/c\"d'e<f>g",
-                           "🔑emoji-key🔐", "  leading and trailing  ", "%41%42%43", "JBSWY3DPEHPK3PXP"]
+    static let canaries = [
+        "p@ss+w/rd%\"<&é x", "correct horse battery staple", "Tr0ub4dor&3", "ключ-секрет", "a\\b/c\"d'e<f>g",
+        "🔑emoji-key🔐", "  leading and trailing  ", "%41%42%43", "JBSWY3DPEHPK3PXP",
+    ]
 
     @Test("every encoded form of an awkward secret is redacted", arguments: canaries)
     func redactsEveryForm(secret: String) {
@@ -97,9 +103,11 @@ struct RedactorTests {
         let alphabet = Array("abcXYZ019 !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~éß漢🙂")
         for _ in 0..<300 {
             let redactor = Redactor()
-            let secret = String((0..<Int.random(in: 6...24, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+            let secret = String(
+                (0..<Int.random(in: 6...24, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
             redactor.register(text: secret)
-            let noise = String((0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+            let noise = String(
+                (0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
             for (kind, form) in Encodings.all(secret) {
                 let redacted = redactor.redact(noise + form + noise)
                 #expect(!redacted.contains(form), "form \(kind) of \(secret.debugDescription)")
@@ -111,7 +119,9 @@ struct RedactorTests {
         let redactor = Redactor()
         redactor.register(text: "%%%%%%%%%%%%%%%%")
         redactor.register(text: "\\\\\\\\\\\\\\\\")
-        let text = String(repeating: "%25", count: 20_000) + String(repeating: "\\", count: 20_000) + String(repeating: "&amp;", count: 10_000)
+        let text =
+            String(repeating: "%25", count: 20_000) + String(repeating: "\\", count: 20_000)
+            + String(repeating: "&amp;", count: 10_000)
         _ = redactor.redact(text)
     }
 }

@@ -1,5 +1,5 @@
-import Synchronization
 import NightjarCore
+import Synchronization
 
 // The escape-tolerant matcher the redactor used before its one-pass scanner, kept verbatim as a
 // reference: the scanner must redact everything this finds (and may find more).
@@ -65,7 +65,10 @@ final class ReferenceRedactor: Sendable {
             let core = RedactionForms.base64Core(bytes, alignment: alignment)
             guard core.count >= 6 else { continue }
             cores.append(core)
-            cores.append(core.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: "-") : $0 == UInt8(ascii: "/") ? UInt8(ascii: "_") : $0 })
+            cores.append(
+                core.map {
+                    $0 == UInt8(ascii: "+") ? UInt8(ascii: "-") : $0 == UInt8(ascii: "/") ? UInt8(ascii: "_") : $0
+                })
         }
         index.withLock { index in
             guard index.registered.insert(bytes).inserted else { return }
@@ -138,10 +141,13 @@ final class ReferenceRedactor: Sendable {
                     for number in index.startsWith[Int(first)] {
                         let secret = index.secrets[number]
                         if rawPair, secret.count > 1, secret[0].isASCII, secret[1].isASCII,
-                           bytes[position] != UInt8(secret[0].value) || bytes[position + 1] != UInt8(secret[1].value) {
+                            bytes[position] != UInt8(secret[0].value) || bytes[position + 1] != UInt8(secret[1].value)
+                        {
                             continue
                         }
-                        if let matchEnd = ReferenceEscapeTolerantMatch.end(of: secret, in: bytes, at: position), matchEnd > end {
+                        if let matchEnd = ReferenceEscapeTolerantMatch.end(of: secret, in: bytes, at: position),
+                            matchEnd > end
+                        {
                             end = matchEnd
                         }
                     }
@@ -151,13 +157,23 @@ final class ReferenceRedactor: Sendable {
                 } else {
                     for first in ReferenceEscapeTolerantMatch.firstDecodedBytes(bytes, at: position) { consider(first) }
                 }
-                if position + 8 <= bytes.count, let candidates = index.exactByPrefix8[ReferencePrefix.key8(bytes, at: position)] {
-                    for pattern in candidates where position + pattern.count > end && ReferencePrefix.matches(bytes, at: position, pattern: pattern) {
+                if position + 8 <= bytes.count,
+                    let candidates = index.exactByPrefix8[ReferencePrefix.key8(bytes, at: position)]
+                {
+                    for pattern in candidates
+                    where position + pattern.count > end
+                        && ReferencePrefix.matches(bytes, at: position, pattern: pattern)
+                    {
                         end = position + pattern.count
                     }
                 }
-                if position + 4 <= bytes.count, let candidates = index.exactByPrefix4[ReferencePrefix.key(bytes, at: position)] {
-                    for pattern in candidates where position + pattern.count > end && ReferencePrefix.matches(bytes, at: position, pattern: pattern) {
+                if position + 4 <= bytes.count,
+                    let candidates = index.exactByPrefix4[ReferencePrefix.key(bytes, at: position)]
+                {
+                    for pattern in candidates
+                    where position + pattern.count > end
+                        && ReferencePrefix.matches(bytes, at: position, pattern: pattern)
+                    {
                         end = position + pattern.count
                     }
                 }
@@ -213,12 +229,16 @@ enum ReferenceEscapeTolerantMatch {
             default: return [byte, text[cursor]]
             }
         case UInt8(ascii: "&"):
-            guard let semicolon = text[position..<min(text.count, position + 12)].firstIndex(of: UInt8(ascii: ";")) else { return [byte] }
-            for candidate: UInt8 in [38, 60, 62, 34, 39] where htmlReference(Unicode.Scalar(candidate), in: text, at: position) == semicolon + 1 {
+            guard let semicolon = text[position..<min(text.count, position + 12)].firstIndex(of: UInt8(ascii: ";"))
+            else { return [byte] }
+            for candidate: UInt8 in [38, 60, 62, 34, 39]
+            where htmlReference(Unicode.Scalar(candidate), in: text, at: position) == semicolon + 1 {
                 return [byte, candidate]
             }
             let name = String(decoding: text[(position + 1)..<semicolon], as: UTF8.self)
-            let value = name.hasPrefix("#x") || name.hasPrefix("#X") ? UInt32(name.dropFirst(2), radix: 16)
+            let value =
+                name.hasPrefix("#x") || name.hasPrefix("#X")
+                ? UInt32(name.dropFirst(2), radix: 16)
                 : name.hasPrefix("#") ? UInt32(name.dropFirst(1)) : (name == "nbsp" ? 160 : nil)
             guard let value, let scalar = Unicode.Scalar(value) else { return [byte] }
             return [byte, Array(String(scalar).utf8)[0]]
@@ -259,8 +279,10 @@ enum ReferenceEscapeTolerantMatch {
         if first == UInt8(ascii: "\\") {
             if scalar == "\\" {
                 // A backslash escaped once, twice or three times: 2, 4 or 8 backslashes.
-                for run in [2, 4, 8] where position + run <= text.count
-                    && text[position..<(position + run)].allSatisfy({ $0 == UInt8(ascii: "\\") }) {
+                for run in [2, 4, 8]
+                where position + run <= text.count
+                    && text[position..<(position + run)].allSatisfy({ $0 == UInt8(ascii: "\\") })
+                {
                     ends.append(position + run)
                 }
             } else if let end = jsonEscape(scalar, in: text, at: position) {
@@ -301,7 +323,8 @@ enum ReferenceEscapeTolerantMatch {
                 var low = end
                 while low < text.count, text[low] == UInt8(ascii: "\\") { low += 1 }
                 guard low > end, low < text.count, text[low] == UInt8(ascii: "u"), let second = hex4(text, at: low + 1),
-                      (0xDC00...0xDFFF).contains(second) else { return nil }
+                    (0xDC00...0xDFFF).contains(second)
+                else { return nil }
                 value = 0x10000 + (UInt32(unit) - 0xD800) << 10 + (UInt32(second) - 0xDC00)
                 end = low + 5
             }
@@ -313,14 +336,16 @@ enum ReferenceEscapeTolerantMatch {
         case UInt8(ascii: "f"): return scalar.value == 12 ? cursor + 1 : nil
         default:
             if scalar == "\\" { return cursor }
-            if (scalar == "\"" || scalar == "/"), letter == UInt8(scalar.value) { return cursor + 1 }
+            if scalar == "\"" || scalar == "/", letter == UInt8(scalar.value) { return cursor + 1 }
             return nil
         }
     }
 
     /// An HTML character reference (`&amp;`, `&#39;`, `&#xE9;`) that stands for `scalar`.
     static func htmlReference(_ scalar: Unicode.Scalar, in text: [UInt8], at position: Int) -> Int? {
-        guard let semicolon = text[position..<min(text.count, position + 12)].firstIndex(of: UInt8(ascii: ";")) else { return nil }
+        guard let semicolon = text[position..<min(text.count, position + 12)].firstIndex(of: UInt8(ascii: ";")) else {
+            return nil
+        }
         let name = String(decoding: text[(position + 1)..<semicolon], as: UTF8.self)
         let value: UInt32?
         switch name {
@@ -352,7 +377,8 @@ enum ReferenceEscapeTolerantMatch {
     }
 
     static func hexByte(_ text: [UInt8], at position: Int) -> UInt8? {
-        guard position + 1 < text.count, let high = hexDigit(text[position]), let low = hexDigit(text[position + 1]) else {
+        guard position + 1 < text.count, let high = hexDigit(text[position]), let low = hexDigit(text[position + 1])
+        else {
             return nil
         }
         return high << 4 | low
@@ -363,4 +389,3 @@ enum ReferenceEscapeTolerantMatch {
         return UInt16(high) << 8 | UInt16(low)
     }
 }
-

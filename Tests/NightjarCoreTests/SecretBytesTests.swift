@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import NightjarCore
+import Testing
 
 @Suite("Secret bytes")
 struct SecretBytesTests {

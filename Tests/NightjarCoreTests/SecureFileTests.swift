@@ -1,11 +1,12 @@
 import Foundation
-import Testing
 import NightjarCore
+import Testing
 
 @Suite("Secure files")
 struct SecureFileTests {
     @Test func writesAtomicallyOwnerOnlyAndLeavesNoTemporaryFile() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nj-securefile-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nj-securefile-\(UUID().uuidString)")
+            .path
         try SecureFile.createPrivateDirectory(folder)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         #expect(SecureFile.mode(of: folder) == 0o700)

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
-@_spi(Testing) import NightjarCrypto
 import NightjarCore
+@_spi(Testing) import NightjarCrypto
+import Testing
 
 @Suite("AEAD misuse and tampering")
 struct AEADTests {
@@ -16,10 +16,12 @@ struct AEADTests {
         let sealed = try AEAD.seal(plaintext, key: key, nonce: nonce, associatedData: aad, algorithm: algorithm)
         #expect(try AEAD.open(sealed, key: key, nonce: nonce, associatedData: aad, algorithm: algorithm) == plaintext)
         #expect(throws: CryptoError.authenticationFailed) {
-            try AEAD.open(sealed, key: SecureRandom.secretBytes(32), nonce: nonce, associatedData: aad, algorithm: algorithm)
+            try AEAD.open(
+                sealed, key: SecureRandom.secretBytes(32), nonce: nonce, associatedData: aad, algorithm: algorithm)
         }
         #expect(throws: CryptoError.authenticationFailed) {
-            try AEAD.open(sealed, key: key, nonce: nonce, associatedData: Array("client:globex".utf8), algorithm: algorithm)
+            try AEAD.open(
+                sealed, key: key, nonce: nonce, associatedData: Array("client:globex".utf8), algorithm: algorithm)
         }
         for index in [0, plaintext.count - 1, plaintext.count, sealed.count - 1] {
             var altered = sealed
@@ -30,14 +32,16 @@ struct AEADTests {
         }
         for length in [0, 1, 15] {
             #expect(throws: CryptoError.truncated) {
-                try AEAD.open(Array(sealed.prefix(length)), key: key, nonce: nonce, associatedData: aad, algorithm: algorithm)
+                try AEAD.open(
+                    Array(sealed.prefix(length)), key: key, nonce: nonce, associatedData: aad, algorithm: algorithm)
             }
         }
         #expect(throws: CryptoError.authenticationFailed) {
             try AEAD.open(Array(sealed.dropFirst()), key: key, nonce: nonce, associatedData: aad, algorithm: algorithm)
         }
         #expect(throws: CryptoError.invalidKeySize(expected: 32, got: 16)) {
-            try AEAD.seal(plaintext, key: SecureRandom.secretBytes(16), nonce: nonce, associatedData: aad, algorithm: algorithm)
+            try AEAD.seal(
+                plaintext, key: SecureRandom.secretBytes(16), nonce: nonce, associatedData: aad, algorithm: algorithm)
         }
         #expect(throws: CryptoError.invalidNonceSize(expected: 12, got: 8)) {
             try AEAD.seal(plaintext, key: key, nonce: Array(nonce.prefix(8)), associatedData: aad, algorithm: algorithm)
@@ -50,8 +54,10 @@ struct AEADTests {
 
     @Test func sealingTwiceDiffersWithFreshNonces() throws {
         let key = SecureRandom.secretBytes(32)
-        let a = try AEAD.seal([1, 2, 3], key: key, nonce: SecureRandom.bytes(12), associatedData: [], algorithm: .aes256GCM)
-        let b = try AEAD.seal([1, 2, 3], key: key, nonce: SecureRandom.bytes(12), associatedData: [], algorithm: .aes256GCM)
+        let a = try AEAD.seal(
+            [1, 2, 3], key: key, nonce: SecureRandom.bytes(12), associatedData: [], algorithm: .aes256GCM)
+        let b = try AEAD.seal(
+            [1, 2, 3], key: key, nonce: SecureRandom.bytes(12), associatedData: [], algorithm: .aes256GCM)
         #expect(a != b)
         #expect(Set((0..<100).map { _ in SecureRandom.bytes(16) }).count == 100)
     }
@@ -73,7 +79,9 @@ struct PrimitiveTests {
             }
             #expect(hasher.finalize() == expected)
         }
-        #expect(SHA256.hash(Array("abc".utf8)).hexString == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            SHA256.hash(Array("abc".utf8)).hexString
+                == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("nj-sha-\(UUID().uuidString)").path
         FileManager.default.createFile(atPath: path, contents: Data(data))
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -83,12 +91,14 @@ struct PrimitiveTests {
     @Test func argon2RefusesAbsurdParametersBeforeDeriving() {
         let password = SecretBytes(utf8: "pw")
         #expect(throws: CryptoError.self) {
-            try Argon2id.deriveKey(password: password, salt: Array(repeating: 1, count: 16),
-                                   parameters: Argon2Parameters(memoryKiB: UInt32.max, iterations: 1, parallelism: 1))
+            try Argon2id.deriveKey(
+                password: password, salt: Array(repeating: 1, count: 16),
+                parameters: Argon2Parameters(memoryKiB: UInt32.max, iterations: 1, parallelism: 1))
         }
         #expect(throws: CryptoError.self) {
-            try Argon2id.deriveKey(password: password, salt: Array(repeating: 1, count: 16),
-                                   parameters: Argon2Parameters(memoryKiB: 64, iterations: 0, parallelism: 1))
+            try Argon2id.deriveKey(
+                password: password, salt: Array(repeating: 1, count: 16),
+                parameters: Argon2Parameters(memoryKiB: 64, iterations: 0, parallelism: 1))
         }
         #expect(throws: CryptoError.self) {
             try Argon2id.deriveKey(password: password, salt: [1, 2], parameters: .testingCheap)

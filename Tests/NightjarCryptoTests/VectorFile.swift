@@ -29,7 +29,7 @@ struct VectorFile {
             if let equals = line.firstIndex(of: "=") {
                 let key = line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
                 let value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
-                if (key == "count" || key == "len" || current.values[key] != nil), !current.isEmpty {
+                if key == "count" || key == "len" || current.values[key] != nil, !current.isEmpty {
                     blocks.append(current)
                     current = Block()
                 }

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
-@_spi(Testing) import NightjarCrypto
 import NightjarCore
+@_spi(Testing) import NightjarCrypto
+import Testing
 
 @Suite("Published test vectors")
 struct VectorTests {
@@ -9,8 +9,9 @@ struct VectorTests {
         var ran = 0
         for block in try VectorFile("gcmEncryptExtIV256.rsp").blocks where block["key"] != nil {
             let tag = block.bytes("Tag")
-            let (ciphertext, computedTag) = try AEAD.AESGCM.seal(key: block.bytes("Key"), iv: block.bytes("IV"), aad: block.bytes("AAD"),
-                                                                 plaintext: block.bytes("PT"), tagLength: tag.count)
+            let (ciphertext, computedTag) = try AEAD.AESGCM.seal(
+                key: block.bytes("Key"), iv: block.bytes("IV"), aad: block.bytes("AAD"),
+                plaintext: block.bytes("PT"), tagLength: tag.count)
             #expect(ciphertext == block.bytes("CT"), "count \(block["count"] ?? "?")")
             #expect(computedTag == tag)
             ran += 1
@@ -19,12 +20,14 @@ struct VectorTests {
     }
 
     @Test func nistAESGCM256DecryptFullFileWithFailCases() throws {
-        var ran = 0, refused = 0
+        var ran = 0
+        var refused = 0
         for block in try VectorFile("gcmDecrypt256.rsp").blocks where block["key"] != nil {
             let shouldFail = block.flags.contains("FAIL")
             do {
-                let plaintext = try AEAD.AESGCM.open(key: block.bytes("Key"), iv: block.bytes("IV"), aad: block.bytes("AAD"),
-                                                     ciphertext: block.bytes("CT"), tag: block.bytes("Tag"))
+                let plaintext = try AEAD.AESGCM.open(
+                    key: block.bytes("Key"), iv: block.bytes("IV"), aad: block.bytes("AAD"),
+                    ciphertext: block.bytes("CT"), tag: block.bytes("Tag"))
                 #expect(!shouldFail, "count \(block["count"] ?? "?") should have been refused")
                 #expect(plaintext == block.bytes("PT"))
             } catch CryptoError.authenticationFailed {
@@ -44,13 +47,20 @@ struct VectorTests {
             let sealed = block.bytes("Ciphertext") + block.bytes("Tag")
             if block["Result"] != nil {
                 #expect(throws: CryptoError.authenticationFailed) {
-                    try AEAD.open(sealed, key: key, nonce: block.bytes("IV"), associatedData: block.bytes("AAD"), algorithm: .chaCha20Poly1305)
+                    try AEAD.open(
+                        sealed, key: key, nonce: block.bytes("IV"), associatedData: block.bytes("AAD"),
+                        algorithm: .chaCha20Poly1305)
                 }
             } else {
-                #expect(try AEAD.seal(block.bytes("Plaintext"), key: key, nonce: block.bytes("IV"), associatedData: block.bytes("AAD"),
-                                      algorithm: .chaCha20Poly1305) == sealed)
-                #expect(try AEAD.open(sealed, key: key, nonce: block.bytes("IV"), associatedData: block.bytes("AAD"),
-                                      algorithm: .chaCha20Poly1305) == block.bytes("Plaintext"))
+                #expect(
+                    try AEAD.seal(
+                        block.bytes("Plaintext"), key: key, nonce: block.bytes("IV"),
+                        associatedData: block.bytes("AAD"),
+                        algorithm: .chaCha20Poly1305) == sealed)
+                #expect(
+                    try AEAD.open(
+                        sealed, key: key, nonce: block.bytes("IV"), associatedData: block.bytes("AAD"),
+                        algorithm: .chaCha20Poly1305) == block.bytes("Plaintext"))
             }
             ran += 1
         }
@@ -60,11 +70,13 @@ struct VectorTests {
     @Test func argon2idRFC9106AndReferenceVectors() throws {
         var ran = 0
         for block in try VectorFile("argon2id.txt").blocks where block["output"] != nil {
-            let parameters = Argon2Parameters(memoryKiB: UInt32(block["memcost"]!)!, iterations: UInt32(block["iter"]!)!,
-                                              parallelism: UInt32(block["lanes"]!)!)
+            let parameters = Argon2Parameters(
+                memoryKiB: UInt32(block["memcost"]!)!, iterations: UInt32(block["iter"]!)!,
+                parallelism: UInt32(block["lanes"]!)!)
             let secret = block["secret"].map { SecretBytes([UInt8](hex: $0)!) }
-            let output = try Argon2id.derive(password: SecretBytes(block.bytes("pass")), salt: block.bytes("salt"), secret: secret,
-                                             associatedData: block.bytes("ad"), parameters: parameters, length: Int(block["length"]!)!)
+            let output = try Argon2id.derive(
+                password: SecretBytes(block.bytes("pass")), salt: block.bytes("salt"), secret: secret,
+                associatedData: block.bytes("ad"), parameters: parameters, length: Int(block["length"]!)!)
             #expect(output.unsafeArray() == block.bytes("output"), "count \(block["count"] ?? "?")")
             ran += 1
         }
@@ -72,8 +84,9 @@ struct VectorTests {
     }
 
     @Test func argon2idAtTheDefaultParameters() throws {
-        let key = try Argon2id.deriveKey(password: SecretBytes(utf8: "correct horse"), salt: Array(repeating: 7, count: 16),
-                                         parameters: .rfc9106Second)
+        let key = try Argon2id.deriveKey(
+            password: SecretBytes(utf8: "correct horse"), salt: Array(repeating: 7, count: 16),
+            parameters: .rfc9106Second)
         #expect(key.count == 32)
         #expect(Argon2Parameters.rfc9106Second == Argon2Parameters(memoryKiB: 65536, iterations: 3, parallelism: 4))
     }
@@ -84,13 +97,16 @@ struct VectorTests {
             let n = UInt64(block["N"]!)!
             // The N = 2^20 case needs 1 GiB and several seconds; it runs in the benchmark machine only.
             if n > 1 << 14 { continue }
-            let output = try Scrypt.deriveKey(password: SecretBytes(utf8: block["password"] ?? ""), salt: Array((block["salt"] ?? "").utf8),
-                                              n: n, r: UInt64(block["r"]!)!, p: UInt64(block["p"]!)!, length: Int(block["length"]!)!)
+            let output = try Scrypt.deriveKey(
+                password: SecretBytes(utf8: block["password"] ?? ""), salt: Array((block["salt"] ?? "").utf8),
+                n: n, r: UInt64(block["r"]!)!, p: UInt64(block["p"]!)!, length: Int(block["length"]!)!)
             #expect(output.unsafeArray() == block.bytes("derived_key"))
             ran += 1
         }
         #expect(ran == 3)
-        #expect(throws: CryptoError.self) { try Scrypt.deriveKey(password: SecretBytes(utf8: "x"), salt: [1], n: 1000, r: 8, p: 1, length: 32) }
+        #expect(throws: CryptoError.self) {
+            try Scrypt.deriveKey(password: SecretBytes(utf8: "x"), salt: [1], n: 1000, r: 8, p: 1, length: 32)
+        }
     }
 
     @Test func hkdfRFC5869() throws {
@@ -98,10 +114,12 @@ struct VectorTests {
         for block in try VectorFile("rfc-5869-HKDF-SHA256.txt").blocks where block["okm"] != nil {
             let okm: [UInt8]
             do {
-                okm = try HKDF.sha256(inputKeyMaterial: block.bytes("IKM"), salt: block.bytes("salt"), info: block.bytes("info"),
-                                      length: Int(block["L"]!)!)
+                okm = try HKDF.sha256(
+                    inputKeyMaterial: block.bytes("IKM"), salt: block.bytes("salt"), info: block.bytes("info"),
+                    length: Int(block["L"]!)!)
             } catch {
-                Issue.record("count \(block["count"] ?? "?"): \(error) ikm \(block.bytes("IKM").count) L \(block["L"] ?? "-")")
+                Issue.record(
+                    "count \(block["count"] ?? "?"): \(error) ikm \(block.bytes("IKM").count) L \(block["L"] ?? "-")")
                 continue
             }
             #expect(okm == block.bytes("OKM"), "count \(block["count"] ?? "?")")
@@ -110,7 +128,9 @@ struct VectorTests {
         #expect(ran == 3)
     }
 
-    @Test(arguments: [("rfc-2202-sha1.txt", HMACAlgorithm.sha1), ("rfc-4231-sha256.txt", .sha256), ("rfc-4231-sha512.txt", .sha512)])
+    @Test(arguments: [
+        ("rfc-2202-sha1.txt", HMACAlgorithm.sha1), ("rfc-4231-sha256.txt", .sha256), ("rfc-4231-sha512.txt", .sha512),
+    ])
     func hmacRFC2202AndRFC4231(file: String, algorithm: HMACAlgorithm) throws {
         var ran = 0
         for block in try VectorFile(file).blocks where block["md"] != nil {
@@ -133,9 +153,15 @@ struct VectorTests {
         }
         #expect(ran >= 2)
         // RFC 7748 §6.1: Alice and Bob agree.
-        let alice = try X25519.PrivateKey(rawRepresentation: SecretBytes([UInt8](hex: "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")!))
-        let bob = try X25519.PrivateKey(rawRepresentation: SecretBytes([UInt8](hex: "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb")!))
-        #expect(alice.publicKey.rawRepresentation.hexString == "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")
+        let alice = try X25519.PrivateKey(
+            rawRepresentation: SecretBytes(
+                [UInt8](hex: "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")!))
+        let bob = try X25519.PrivateKey(
+            rawRepresentation: SecretBytes(
+                [UInt8](hex: "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb")!))
+        #expect(
+            alice.publicKey.rawRepresentation.hexString
+                == "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")
         let expected = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"
         #expect(try alice.sharedSecret(with: bob.publicKey).unsafeArray().hexString == expected)
         #expect(try bob.sharedSecret(with: alice.publicKey).unsafeArray().hexString == expected)
@@ -144,7 +170,9 @@ struct VectorTests {
     @Test func x25519RefusesLowOrderPoints() throws {
         let key = X25519.PrivateKey.generate()
         for point in [[UInt8](repeating: 0, count: 32), [1] + [UInt8](repeating: 0, count: 31)] {
-            #expect(throws: CryptoError.lowOrderPoint) { try key.sharedSecret(with: X25519.PublicKey(rawRepresentation: point)) }
+            #expect(throws: CryptoError.lowOrderPoint) {
+                try key.sharedSecret(with: X25519.PublicKey(rawRepresentation: point))
+            }
         }
     }
 
@@ -176,9 +204,15 @@ struct VectorTests {
     @Test func totpRFC6238AllRows() throws {
         var ran = 0
         for block in try VectorFile("rfc-6238.txt").blocks where block["totp"] != nil {
-            let algorithm: HMACAlgorithm = switch block["mode"]! { case "SHA1": .sha1; case "SHA256": .sha256; default: .sha512 }
-            let code = TOTP.code(secret: SecretBytes(utf8: block["secret"]!), time: UInt64(block["time"]!)!, digits: 8, period: 30,
-                                 algorithm: algorithm)
+            let algorithm: HMACAlgorithm =
+                switch block["mode"]! {
+                case "SHA1": .sha1
+                case "SHA256": .sha256
+                default: .sha512
+                }
+            let code = TOTP.code(
+                secret: SecretBytes(utf8: block["secret"]!), time: UInt64(block["time"]!)!, digits: 8, period: 30,
+                algorithm: algorithm)
             #expect(code == block["totp"]!, "time \(block["time"]!) \(block["mode"]!)")
             ran += 1
         }
@@ -188,8 +222,10 @@ struct VectorTests {
     @Test func hotpRFC4226() throws {
         var ran = 0
         for block in try VectorFile("rfc-4226.txt").blocks where block["hotp"] != nil {
-            #expect(HOTP.code(secret: SecretBytes(utf8: block["secret"]!), counter: UInt64(block["counter"]!)!, digits: 6,
-                              algorithm: .sha1) == block["hotp"]!)
+            #expect(
+                HOTP.code(
+                    secret: SecretBytes(utf8: block["secret"]!), counter: UInt64(block["counter"]!)!, digits: 6,
+                    algorithm: .sha1) == block["hotp"]!)
             ran += 1
         }
         #expect(ran == 10)

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import NightjarDocuments
 import NightjarCore
+import Testing
+
+@testable import NightjarDocuments
 
 @Suite("Delimited files by profile")
 struct DelimitedTests {
@@ -30,8 +31,11 @@ struct DelimitedTests {
     @Test func aProfileDescribesSeparatorEncodingDecimalCommaAndSignColumn() throws {
         let profile = try LayoutProfileParser.parse(DelimitedTests.profileText, file: "sandbox-html-portal.profile")
         var bytes = Array("Zahlung;Datum;Kunde;Rechnung;Betrag;S/H;Abzug;Grund\r\n".utf8)
-        bytes += Array("Z-1;24.11.2026;".utf8) + [0x4D, 0xFC, 0x6C, 0x6C, 0x65, 0x72] + Array(";R-10;1.234,50;H;10,00;SKONTO\r\n".utf8)
-        bytes += Array("Z-1;24.11.2026;Müller;R-11;99,99;S;;\r\nSumme;;;;1.134,51;;;\r\n".utf8.map { $0 == 0xC3 ? 0x3F : $0 })
+        bytes +=
+            Array("Z-1;24.11.2026;".utf8) + [0x4D, 0xFC, 0x6C, 0x6C, 0x65, 0x72]
+            + Array(";R-10;1.234,50;H;10,00;SKONTO\r\n".utf8)
+        bytes += Array(
+            "Z-1;24.11.2026;Müller;R-11;99,99;S;;\r\nSumme;;;;1.134,51;;;\r\n".utf8.map { $0 == 0xC3 ? 0x3F : $0 })
         let advices = try RemittanceLayoutReader.read(bytes, profile: profile, defaultCurrency: .usd, file: "n.csv")
         #expect(advices.count == 2)  // the payer name is spelled differently in Windows-1252 and with a stand-in byte
         let first = advices[0]
@@ -46,13 +50,19 @@ struct DelimitedTests {
     }
 
     static let badProfiles: [(String, String, Int)] = [
-        ("kind = payments\n[columns]\nreference = \"R\"\namount_paid = \"A\"", "`kind` must be one of remittance, open_invoices", 1),
+        (
+            "kind = payments\n[columns]\nreference = \"R\"\namount_paid = \"A\"",
+            "`kind` must be one of remittance, open_invoices", 1
+        ),
         ("encoding = latin9\n[columns]\nreference = \"R\"\namount_paid = \"A\"", "`encoding` must be one of", 1),
         ("colour = blue\n[columns]\nreference = \"R\"\namount_paid = \"A\"", "unknown setting `colour`", 1),
         ("[columns]\nreference = \"R\"", "`amount_paid` must be mapped", 1),
         ("[columns]\nreference = \"R\"\namount_paid = \"A\"\nrefrence = \"X\"", "unknown field `refrence`", 4),
         ("decimal = \";\"\n[columns]\nreference = \"R\"\namount_paid = \"A\"", "decimal must be", 1),
-        ("negative = debit_credit_column\n[columns]\nreference = \"R\"\namount_paid = \"A\"", "needs a `debit_credit` field", 1),
+        (
+            "negative = debit_credit_column\n[columns]\nreference = \"R\"\namount_paid = \"A\"",
+            "needs a `debit_credit` field", 1
+        ),
         ("name = \"unterminated\n[columns]", "this string is never closed", 1),
         ("[rowz]", "unknown section [rowz]", 1),
     ]
@@ -63,12 +73,14 @@ struct DelimitedTests {
             try LayoutProfileParser.parse(text, file: "p.profile")
         } throws: { error in
             guard let error = error as? ProfileError else { return false }
-            return error.message.contains(message) && error.location?.line == line && error.location?.file == "p.profile"
+            return error.message.contains(message) && error.location?.line == line
+                && error.location?.file == "p.profile"
         }
     }
 
     @Test func badRowsAreLocated() throws {
-        let profile = try LayoutProfileParser.parse("[columns]\nreference = \"Invoice\"\namount_paid = \"Paid\"\npayment_date = \"Date\"", file: "p")
+        let profile = try LayoutProfileParser.parse(
+            "[columns]\nreference = \"Invoice\"\namount_paid = \"Paid\"\npayment_date = \"Date\"", file: "p")
         let cases: [(String, String, Int)] = [
             ("Invoice,Paid\nA,1.00\nB,12,50\n", "csv.field_count", 3),
             ("Invoice,Paid\nA,abc\n", "csv.bad_amount", 2),
@@ -76,10 +88,12 @@ struct DelimitedTests {
             ("Invoice,Paid\n\"A,1.00\nB,2\n", "csv.malformed", 2),
             ("Invoice,Paid\n,5.00\n", "csv.missing_value", 2),
         ]
-        let withDate = try LayoutProfileParser.parse("[columns]\nreference = \"Invoice\"\namount_paid = \"Paid\"", file: "p")
+        let withDate = try LayoutProfileParser.parse(
+            "[columns]\nreference = \"Invoice\"\namount_paid = \"Paid\"", file: "p")
         for (text, code, line) in cases {
             do {
-                _ = try RemittanceLayoutReader.read(Array(text.utf8), profile: withDate, defaultCurrency: .usd, file: "f.csv")
+                _ = try RemittanceLayoutReader.read(
+                    Array(text.utf8), profile: withDate, defaultCurrency: .usd, file: "f.csv")
                 Issue.record("accepted: \(text)")
             } catch {
                 #expect(error.code == code, "\(text): \(error)")
@@ -87,18 +101,23 @@ struct DelimitedTests {
             }
         }
         #expect(throws: LayoutError.self) {
-            try RemittanceLayoutReader.read(Array("Invoice,Paid,Date\nA,1,2026-13-01\n".utf8), profile: profile, defaultCurrency: .usd)
+            try RemittanceLayoutReader.read(
+                Array("Invoice,Paid,Date\nA,1,2026-13-01\n".utf8), profile: profile, defaultCurrency: .usd)
         }
         #expect {
-            try RemittanceLayoutReader.read([0x49, 0xFF, 0x0A], profile: try LayoutProfileParser.parse("encoding = utf-8\n[columns]\nreference = \"Invoice\"\namount_paid = \"Paid\"", file: "p"),
-                                            defaultCurrency: .usd, file: "b.csv")
+            try RemittanceLayoutReader.read(
+                [0x49, 0xFF, 0x0A],
+                profile: try LayoutProfileParser.parse(
+                    "encoding = utf-8\n[columns]\nreference = \"Invoice\"\namount_paid = \"Paid\"", file: "p"),
+                defaultCurrency: .usd, file: "b.csv")
         } throws: { error in
             (error as? LayoutError)?.code == "csv.encoding"
         }
     }
 
     @Test func openInvoicesInTheDefaultLayout() throws {
-        let text = "customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number,terms\n"
+        let text =
+            "customer_id,invoice_number,invoice_date,due_date,amount,open_amount,currency,po_number,terms\n"
             + "C1,INV-1,2026-10-01,2026-10-31,100.00,40.00,USD,PO9,2/10 NET 30\nC2,INV-1,,,5,5,CAD,,\n"
         let invoices = try OpenInvoiceReader.read(Array(text.utf8), defaultCurrency: .usd, file: "open.csv")
         #expect(invoices.count == 2)
@@ -106,7 +125,8 @@ struct DelimitedTests {
         #expect(invoices[0].terms == "2/10 NET 30")
         #expect(invoices[1].openAmount.currency == .cad)
         #expect {
-            try OpenInvoiceReader.read(Array((text + "C1,INV-1,,,1,1,USD,,\n").utf8), defaultCurrency: .usd, file: "open.csv")
+            try OpenInvoiceReader.read(
+                Array((text + "C1,INV-1,,,1,1,USD,,\n").utf8), defaultCurrency: .usd, file: "open.csv")
         } throws: { error in
             (error as? LayoutError)?.location?.line == 4
         }
@@ -124,10 +144,14 @@ struct DelimitedTests {
 
     /// Ten thousand mutated CSV files: each is refused with a located error or read, never a crash.
     @Test func tenThousandMutatedCSVFilesNeverCrash() throws {
-        let profile = try LayoutProfileParser.parse(DelimitedTests.profileText.replacingOccurrences(of: "windows-1252", with: "utf-8"), file: "p")
-        let seed = Array("Zahlung;Datum;Kunde;Rechnung;Betrag;S/H;Abzug;Grund\nZ-1;24.11.2026;\"Mül;ler\";R-10;1.234,50;H;10,00;SKONTO\nZ-1;24.11.2026;M;R-11;99,99;S;;\nZ-2;25.11.2026;M;R-12;(5,00);H;;\n".utf8)
+        let profile = try LayoutProfileParser.parse(
+            DelimitedTests.profileText.replacingOccurrences(of: "windows-1252", with: "utf-8"), file: "p")
+        let seed = Array(
+            "Zahlung;Datum;Kunde;Rechnung;Betrag;S/H;Abzug;Grund\nZ-1;24.11.2026;\"Mül;ler\";R-10;1.234,50;H;10,00;SKONTO\nZ-1;24.11.2026;M;R-11;99,99;S;;\nZ-2;25.11.2026;M;R-12;(5,00);H;;\n"
+                .utf8)
         var generator = SeededRandom(seed: 42)
-        var read = 0, refused = 0
+        var read = 0
+        var refused = 0
         for _ in 0..<10_000 {
             var bytes = seed
             Mutator.mutate(&bytes, using: &generator)

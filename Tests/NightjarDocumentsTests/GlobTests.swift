@@ -1,5 +1,5 @@
-import Testing
 import NightjarDocuments
+import Testing
 
 /// The wildcard matcher of profiles' sheet names (and, through `NamePattern`, of sources' file names).
 @Suite struct GlobTests {

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import NightjarCore
 import NightjarDocuments
+import Testing
 
 /// The layout language's parser: capped at 1 MiB, no NUL byte, names by the identifier rule,
 /// and large or deep inputs an error, never a crash.
@@ -19,11 +19,16 @@ struct ProfileBoundsTests {
     }
 
     @Test func theCapIsOneMebibyte() throws {
-        let fitting = Self.minimal + String(repeating: "#", count: LayoutProfileParser.maximumSize - Self.minimal.utf8.count - 1) + "\n"
+        let fitting =
+            Self.minimal + String(repeating: "#", count: LayoutProfileParser.maximumSize - Self.minimal.utf8.count - 1)
+            + "\n"
         #expect(fitting.utf8.count == LayoutProfileParser.maximumSize)
         #expect(Self.problem(fitting) == nil)
         let error = try #require(Self.problem(fitting + "#"))
-        #expect(error.message == "the profile is \(LayoutProfileParser.maximumSize + 1) bytes, more than the 1024 KiB a profile may be")
+        #expect(
+            error.message
+                == "the profile is \(LayoutProfileParser.maximumSize + 1) bytes, more than the 1024 KiB a profile may be"
+        )
         #expect(error.location?.line == 1)
     }
 

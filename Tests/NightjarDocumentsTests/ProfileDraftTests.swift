@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-@testable import NightjarDocuments
 import NightjarCore
 import NightjarMarkup
+import Testing
+
+@testable import NightjarDocuments
 
 @Suite("Profile drafts")
 struct ProfileDraftTests {
@@ -16,7 +17,9 @@ struct ProfileDraftTests {
         return text.textLines.filter { !$0.hasPrefix("#") && !$0.isEmpty }.map { line in
             // `|` is itself a separator value: split on " | ".
             let parts = line.components(separatedBy: " | ")
-            return Expectation(file: parts[0], format: parts[1], separator: parts[2], encoding: parts[3], decimal: parts[4], dates: parts[5])
+            return Expectation(
+                file: parts[0], format: parts[1], separator: parts[2], encoding: parts[3], decimal: parts[4],
+                dates: parts[5])
         }
     }
 
@@ -28,8 +31,10 @@ struct ProfileDraftTests {
         #expect((draft.separator.map { $0 == "\t" ? "tab" : String($0) } ?? "-") == expected.separator)
         #expect((draft.encoding.map { $0 == .utf16LE ? "utf-16le" : $0.rawValue } ?? "-") == expected.encoding)
         #expect(String(draft.decimal) == expected.decimal)
-        #expect(draft.dateFormats.joined(separator: ", ").isEmpty ? expected.dates == "-" : draft.dateFormats.first == expected.dates,
-                "dates \(draft.dateFormats)")
+        #expect(
+            draft.dateFormats.joined(separator: ", ").isEmpty
+                ? expected.dates == "-" : draft.dateFormats.first == expected.dates,
+            "dates \(draft.dateFormats)")
         let profile = try LayoutProfileParser.parse(draft.text, file: "draft.profile")
         #expect(profile.name == "draft")
     }
@@ -41,35 +46,51 @@ struct ProfileDraftTests {
             let bytes = LayoutFixtures.bytes(expected.file)
             let draft = try ProfileDraft.make(bytes, fileName: expected.file, name: "draft")
             let profile = try LayoutProfileParser.parse(draft.text, file: "draft.profile")
-            if let advices = try? RemittanceLayoutReader.read(bytes, profile: profile, defaultCurrency: .usd, file: expected.file), !advices.isEmpty {
+            if let advices = try? RemittanceLayoutReader.read(
+                bytes, profile: profile, defaultCurrency: .usd, file: expected.file), !advices.isEmpty
+            {
                 readable.append(expected.file)
             } else {
-                #expect(draft.text.contains("# check") || draft.text.contains("# fields found"), "\(expected.file) gives no hint")
+                #expect(
+                    draft.text.contains("# check") || draft.text.contains("# fields found"),
+                    "\(expected.file) gives no hint")
             }
         }
         #expect(readable.count >= 18, "\(readable)")
     }
 
     @Test func x12AndPDFAreNotDrafted() {
-        #expect(throws: LayoutError.self) { try ProfileDraft.make(LayoutFixtures.bytes("x12-both-adx.x12"), fileName: "a.x12", name: "d") }
-        #expect(throws: LayoutError.self) { try ProfileDraft.make(Array("%PDF-1.4\n".utf8), fileName: "a.pdf", name: "d") }
+        #expect(throws: LayoutError.self) {
+            try ProfileDraft.make(LayoutFixtures.bytes("x12-both-adx.x12"), fileName: "a.x12", name: "d")
+        }
+        #expect(throws: LayoutError.self) {
+            try ProfileDraft.make(Array("%PDF-1.4\n".utf8), fileName: "a.pdf", name: "d")
+        }
     }
 }
 
-
 /// The profiles in docs/file-formats.md are real: every complete example parses.
 @Test func theDocumentedProfilesParse() throws {
-    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     let text = try String(contentsOf: repository.appendingPathComponent("docs/file-formats.md"), encoding: .utf8)
     var blocks: [String] = []
     var current: [String]?
     for line in text.textLines {
-        if line.hasPrefix("```ini") { current = [] } else if line.hasPrefix("```"), let lines = current { blocks.append(lines.joined(separator: "\n")); current = nil }
-        else if current != nil { current!.append(String(line)) }
+        if line.hasPrefix("```ini") {
+            current = []
+        } else if line.hasPrefix("```"), let lines = current {
+            blocks.append(lines.joined(separator: "\n"))
+            current = nil
+        } else if current != nil {
+            current!.append(String(line))
+        }
     }
     let complete = blocks.filter { $0.contains("[line]") || $0.contains("[columns]") }
     #expect(complete.count >= 11)
     for (index, block) in complete.enumerated() {
-        #expect(throws: Never.self, "example \(index + 1):\n\(block)") { try LayoutProfileParser.parse(block, file: "example.profile") }
+        #expect(throws: Never.self, "example \(index + 1):\n\(block)") {
+            try LayoutProfileParser.parse(block, file: "example.profile")
+        }
     }
 }

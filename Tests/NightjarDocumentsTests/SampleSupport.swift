@@ -1,6 +1,7 @@
 import Foundation
-@testable import NightjarDocuments
 import NightjarCore
+
+@testable import NightjarDocuments
 
 enum Samples {
     static func bytes(_ name: String) -> [UInt8] {

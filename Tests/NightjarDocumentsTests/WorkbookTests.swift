@@ -1,15 +1,20 @@
 import Foundation
-import Testing
-@testable import NightjarDocuments
 import NightjarCore
+import Testing
+
+@testable import NightjarDocuments
 
 @Suite("Excel workbooks")
 struct WorkbookTests {
     static var workbook: [UInt8] {
-        Array(try! Data(contentsOf: Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("remittance.xlsx")))
+        Array(
+            try! Data(
+                contentsOf: Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(
+                    "remittance.xlsx")))
     }
 
-    static let profile = try! LayoutProfileParser.parse("""
+    static let profile = try! LayoutProfileParser.parse(
+        """
         kind = remittance
         date_format = "MM/dd/yyyy"
         skip_rows_starting_with = "Total"
@@ -24,7 +29,8 @@ struct WorkbookTests {
     @Test func theFirstSheetReadsByTheSameProfilesAsCSV() throws {
         let bytes = WorkbookTests.workbook
         #expect(DocumentFormat.detect(bytes) == .xlsx)
-        let advices = try RemittanceLayoutReader.read(bytes, profile: WorkbookTests.profile, defaultCurrency: .usd, file: "r.xlsx")
+        let advices = try RemittanceLayoutReader.read(
+            bytes, profile: WorkbookTests.profile, defaultCurrency: .usd, file: "r.xlsx")
         #expect(advices.count == 1)
         let advice = advices[0]
         #expect(advice.payer?.name == "Example Traders")
@@ -46,11 +52,13 @@ struct WorkbookTests {
                 bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &generator)))
             } else {
                 for _ in 0..<Int.random(in: 1...4, using: &generator) {
-                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] ^= UInt8.random(in: 1...255, using: &generator)
+                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] ^= UInt8.random(
+                        in: 1...255, using: &generator)
                 }
             }
             do {
-                _ = try RemittanceLayoutReader.read(bytes, profile: WorkbookTests.profile, defaultCurrency: .usd, file: "r.xlsx")
+                _ = try RemittanceLayoutReader.read(
+                    bytes, profile: WorkbookTests.profile, defaultCurrency: .usd, file: "r.xlsx")
             } catch {
                 refused += 1
             }
@@ -63,7 +71,10 @@ struct WorkbookTests {
         var bytes = WorkbookTests.workbook
         let name = Array("xl/worksheets/sheet1.xml".utf8)
         var position = bytes.count - 22
-        while position > 0 && !(bytes[position] == 0x50 && bytes[position + 1] == 0x4B && bytes[position + 2] == 5 && bytes[position + 3] == 6) { position -= 1 }
+        while position > 0
+            && !(bytes[position] == 0x50 && bytes[position + 1] == 0x4B && bytes[position + 2] == 5
+                && bytes[position + 3] == 6)
+        { position -= 1 }
         var cursor = Int(bytes[position + 16]) | Int(bytes[position + 17]) << 8 | Int(bytes[position + 18]) << 16
         while cursor < position {
             let nameLength = Int(bytes[cursor + 28]) | Int(bytes[cursor + 29]) << 8
@@ -78,7 +89,8 @@ struct WorkbookTests {
             cursor += 46 + nameLength + extra + comment
         }
         #expect {
-            try RemittanceLayoutReader.read(bytes, profile: WorkbookTests.profile, defaultCurrency: .usd, file: "bomb.xlsx")
+            try RemittanceLayoutReader.read(
+                bytes, profile: WorkbookTests.profile, defaultCurrency: .usd, file: "bomb.xlsx")
         } throws: { error in
             (error as? LayoutError)?.message.contains("beyond its declared size") == true
         }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import NightjarDocuments
 import NightjarCore
+import Testing
+
+@testable import NightjarDocuments
 
 /// Every public sample either reads, with the figures checked by hand, or is refused with a
 /// located error that names its real defect.
@@ -19,24 +20,41 @@ struct X12SampleTests {
     }
 
     static let remittances: [Expected820] = [
-        .init(file: "bots_820-004010-01_safeway_rmr_discounts.x12", payments: 1, firstTotal: "416093.15", currency: "USD", lines: 6,
-              balanced: [false], trace: "4311000190", separators: ("*", UInt8(ascii: "~"))),
-        .init(file: "bots_820-004010VICS-03_newline_term_it1_detail.x12", payments: 1, firstTotal: "47828.63", currency: "USD", lines: 7,
-              balanced: [false], trace: nil, separators: ("*", 10)),
-        .init(file: "bots_820-004030-03_multi_ST_CAD_NAK_crlf_term.x12", payments: 2, firstTotal: "561.72", currency: "CAD", lines: 1,
-              balanced: [false, false], trace: nil, separators: ("*", 0x15)),
-        .init(file: "bots_820-004030-04_it1_sac_under_rmr_NAK_crlf_term.x12", payments: 1, firstTotal: "5851.19", currency: "CAD", lines: 1,
-              balanced: [false], trace: nil, separators: ("*", 0x15)),
-        .init(file: "bots_testx12013_820_tilde_crlf.x12", payments: 1, firstTotal: "3000.00", currency: "USD", lines: 2,
-              balanced: [true], trace: "999999999", separators: ("*", UInt8(ascii: "~"))),
-        .init(file: "moov_x12_stp820_backslash_terminator.txt", payments: 1, firstTotal: "7989.73", currency: "USD", lines: 2,
-              balanced: [true], trace: "12053011440000192", separators: ("*", UInt8(ascii: "\\"))),
-        .init(file: "stupidedi_003010_RA820_short_isa_bps_rmt.edi", payments: 1, firstTotal: "18806.08", currency: "USD", lines: 2,
-              balanced: [true], trace: nil, separators: ("*", 10)),
-        .init(file: "stupidedi_005010X218_summary-bill-payment_one_line.edi", payments: 1, firstTotal: "19000.00", currency: "USD", lines: 2,
-              balanced: [false], trace: "12345", separators: ("*", UInt8(ascii: "~"))),
-        .init(file: "stupidedi_005010X306_negative_amounts_zero_bpr.edi", payments: 1, firstTotal: "0.00", currency: "USD", lines: 3,
-              balanced: [true], trace: "123456789123567", separators: ("*", UInt8(ascii: "~"))),
+        .init(
+            file: "bots_820-004010-01_safeway_rmr_discounts.x12", payments: 1, firstTotal: "416093.15", currency: "USD",
+            lines: 6,
+            balanced: [false], trace: "4311000190", separators: ("*", UInt8(ascii: "~"))),
+        .init(
+            file: "bots_820-004010VICS-03_newline_term_it1_detail.x12", payments: 1, firstTotal: "47828.63",
+            currency: "USD", lines: 7,
+            balanced: [false], trace: nil, separators: ("*", 10)),
+        .init(
+            file: "bots_820-004030-03_multi_ST_CAD_NAK_crlf_term.x12", payments: 2, firstTotal: "561.72",
+            currency: "CAD", lines: 1,
+            balanced: [false, false], trace: nil, separators: ("*", 0x15)),
+        .init(
+            file: "bots_820-004030-04_it1_sac_under_rmr_NAK_crlf_term.x12", payments: 1, firstTotal: "5851.19",
+            currency: "CAD", lines: 1,
+            balanced: [false], trace: nil, separators: ("*", 0x15)),
+        .init(
+            file: "bots_testx12013_820_tilde_crlf.x12", payments: 1, firstTotal: "3000.00", currency: "USD", lines: 2,
+            balanced: [true], trace: "999999999", separators: ("*", UInt8(ascii: "~"))),
+        .init(
+            file: "moov_x12_stp820_backslash_terminator.txt", payments: 1, firstTotal: "7989.73", currency: "USD",
+            lines: 2,
+            balanced: [true], trace: "12053011440000192", separators: ("*", UInt8(ascii: "\\"))),
+        .init(
+            file: "stupidedi_003010_RA820_short_isa_bps_rmt.edi", payments: 1, firstTotal: "18806.08", currency: "USD",
+            lines: 2,
+            balanced: [true], trace: nil, separators: ("*", 10)),
+        .init(
+            file: "stupidedi_005010X218_summary-bill-payment_one_line.edi", payments: 1, firstTotal: "19000.00",
+            currency: "USD", lines: 2,
+            balanced: [false], trace: "12345", separators: ("*", UInt8(ascii: "~"))),
+        .init(
+            file: "stupidedi_005010X306_negative_amounts_zero_bpr.edi", payments: 1, firstTotal: "0.00",
+            currency: "USD", lines: 3,
+            balanced: [true], trace: "123456789123567", separators: ("*", UInt8(ascii: "~"))),
     ]
 
     @Test("820 samples read with their totals, lines and balance", arguments: remittances)
@@ -44,7 +62,8 @@ struct X12SampleTests {
         let bytes = Samples.bytes(expected.file)
         #expect(DocumentFormat.detect(bytes) == .x12(functionalID: "RA"))
         let interchanges = try X12Reader.read(bytes, file: expected.file)
-        #expect(interchanges[0].separators.element == UInt8(ascii: Unicode.Scalar(String(expected.separators.element))!))
+        #expect(
+            interchanges[0].separators.element == UInt8(ascii: Unicode.Scalar(String(expected.separators.element))!))
         #expect(interchanges[0].separators.segment == expected.separators.segment)
         let advices = try RemittanceAdviceReader.read(interchanges, defaultCurrency: .usd, file: expected.file)
         #expect(advices.count == expected.payments)
@@ -62,7 +81,8 @@ struct X12SampleTests {
     }
 
     @Test func safewayLinesKeepInvoiceAmountsDiscountsAndProvenance() throws {
-        let advice = try RemittanceAdviceReader.read(Samples.bytes("bots_820-004010-01_safeway_rmr_discounts.x12"), defaultCurrency: .usd)[0]
+        let advice = try RemittanceAdviceReader.read(
+            Samples.bytes("bots_820-004010-01_safeway_rmr_discounts.x12"), defaultCurrency: .usd)[0]
         let first = advice.lines[0]
         #expect(first.referenceQualifier == "IV")
         #expect(first.reference == "6092392")
@@ -101,8 +121,10 @@ struct X12SampleTests {
     }
 
     @Test func acknowledgementsAreRecognisedButAreNotRemittances() throws {
-        for name in ["bots_997-004010VICS-01_NAK_0x15_terminator.x12", "stupidedi_004010_FA997_backtick_component.edi",
-                     "imsweb_x12_999_rejected.txt", "bots_testx12001_997_rejected_AK3_AK4.x12"] {
+        for name in [
+            "bots_997-004010VICS-01_NAK_0x15_terminator.x12", "stupidedi_004010_FA997_backtick_component.edi",
+            "imsweb_x12_999_rejected.txt", "bots_testx12001_997_rejected_AK3_AK4.x12",
+        ] {
             let bytes = Samples.bytes(name)
             #expect(DocumentFormat.detect(bytes) == .x12(functionalID: "FA"), "\(name)")
             #expect(try RemittanceAdviceReader.read(bytes, defaultCurrency: .usd).isEmpty)
@@ -136,7 +158,8 @@ struct X12SampleTests {
     }
 
     @Test func invoiceLinesKeepTheirProductIDPairs() throws {
-        let invoice = try SupplierInvoiceReader.read(Samples.bytes("moov_x12_4010_810_multi_ST.txt"), defaultCurrency: .usd)[0]
+        let invoice = try SupplierInvoiceReader.read(
+            Samples.bytes("moov_x12_4010_810_multi_ST.txt"), defaultCurrency: .usd)[0]
         #expect(invoice.lines[0].productIDs.map(\.qualifier) == ["IN", "VN", "KF", "OT"])
         #expect(invoice.lines[0].productIDs[1].value == "852")
         // A totals mismatch is a finding with its segment number, not a refusal.
@@ -144,7 +167,8 @@ struct X12SampleTests {
         #expect(finding.code == "invoice.totals_mismatch")
         #expect(finding.message.contains("1395.50") && finding.message.contains("807.50"))
         #expect((finding.segment ?? 0) > invoice.lines[0].segment)
-        let pipe = try SupplierInvoiceReader.read(Samples.bytes("stupidedi_004010_IN810_pipe_separator.edi"), defaultCurrency: .usd)[0]
+        let pipe = try SupplierInvoiceReader.read(
+            Samples.bytes("stupidedi_004010_IN810_pipe_separator.edi"), defaultCurrency: .usd)[0]
         #expect(pipe.lines[0].productIDs.map(\.qualifier) == ["EN", "GC"])
         #expect(pipe.purchaseOrderNumber == "0691-0014403")
         #expect(pipe.parties.first?.role == "ST")

@@ -1,9 +1,11 @@
 import Foundation
-import Testing
-@testable import NightjarHTTP
-import NightjarSandbox
 import NightjarCore
+import NightjarCrypto
+import NightjarSandbox
 import Synchronization
+import Testing
+
+@testable import NightjarHTTP
 
 /// Real HTTP over loopback against the sandbox server, for every behaviour the layer promises.
 @Suite("HTTP sessions against the sandbox", .serialized)
@@ -26,7 +28,8 @@ struct HTTPTests {
     @Test func cookiesStayWithinASessionAndApartBetweenSessions() async throws {
         let server = try SandboxServer { request in
             if request.path == "/login" {
-                return SandboxResponse(status: 200, headers: [("Set-Cookie", "session=abc123; Path=/; HttpOnly")], body: Array("ok".utf8))
+                return SandboxResponse(
+                    status: 200, headers: [("Set-Cookie", "session=abc123; Path=/; HttpOnly")], body: Array("ok".utf8))
             }
             return .text(request.cookies["session"] ?? "none")
         }
@@ -46,9 +49,12 @@ struct HTTPTests {
         }
         defer { server.stop() }
         let session = HTTPSession(limits: HTTPTests.quickLimits())
-        _ = try await session.send(HTTPRequest(.get, server.url("/search"), query: [("from", "11/01/2026"), ("q", "a b&c")]))
-        _ = try await session.send(HTTPRequest(.post, server.url("/login"), headers: [("X-Token", "t1")],
-                                               body: .form([("UserName", "ap@acme"), ("Password", "p&ss=wörd")])))
+        _ = try await session.send(
+            HTTPRequest(.get, server.url("/search"), query: [("from", "11/01/2026"), ("q", "a b&c")]))
+        _ = try await session.send(
+            HTTPRequest(
+                .post, server.url("/login"), headers: [("X-Token", "t1")],
+                body: .form([("UserName", "ap@acme"), ("Password", "p&ss=wörd")])))
         let requests = seen.withLock { $0 }
         #expect(requests[0].query["from"] == "11/01/2026")
         #expect(requests[0].query["q"] == "a b&c")
@@ -82,13 +88,19 @@ struct HTTPTests {
         let session = HTTPSession(limits: HTTPTests.quickLimits(), retry: .none)
         let followed = try await session.send(HTTPRequest(.get, server.url("/a")))
         #expect(followed.text == "landed with GET" && followed.url == server.url("/b"))
-        #expect(try await session.send(HTTPRequest(.post, server.url("/post-303"), body: .form([("x", "1")]))).text == "landed with GET")
-        #expect(try await session.send(HTTPRequest(.post, server.url("/post-307"), body: .form([("x", "1")]))).text == "body x=1")
+        #expect(
+            try await session.send(HTTPRequest(.post, server.url("/post-303"), body: .form([("x", "1")]))).text
+                == "landed with GET")
+        #expect(
+            try await session.send(HTTPRequest(.post, server.url("/post-307"), body: .form([("x", "1")]))).text
+                == "body x=1")
         await #expect(throws: HTTPError.crossOriginBodyRedirect("http://127.0.0.1:\(other.port)")) {
             try await session.send(HTTPRequest(.post, server.url("/away-307"), body: .form([("password", "secret")])))
         }
         #expect(foreign.withLock { $0 } == 0, "the foreign origin must receive no request")
-        await #expect(throws: HTTPError.tooManyRedirects(10)) { try await session.send(HTTPRequest(.get, server.url("/loop"))) }
+        await #expect(throws: HTTPError.tooManyRedirects(10)) {
+            try await session.send(HTTPRequest(.get, server.url("/loop")))
+        }
         let raw = try await session.send(HTTPRequest(.get, server.url("/a")), followRedirects: false)
         #expect(raw.status == 302 && raw.header("location") == "/b")
     }
@@ -101,10 +113,12 @@ struct HTTPTests {
                 return state[request.path]!
             }
             switch request.path {
-            case "/busy": return count == 1 ? SandboxResponse(status: 429, headers: [("Retry-After", "1")]) : .text("ok")
+            case "/busy":
+                return count == 1 ? SandboxResponse(status: 429, headers: [("Retry-After", "1")]) : .text("ok")
             case "/flaky": return count < 3 ? SandboxResponse(status: 503) : .text("ok")
             case "/post": return SandboxResponse(status: 503)
-            case "/reset-post", "/reset-get": return count == 1 ? SandboxResponse(fault: .closeWithoutResponse) : .text("ok")
+            case "/reset-post", "/reset-get":
+                return count == 1 ? SandboxResponse(fault: .closeWithoutResponse) : .text("ok")
             default: return .text("?", status: 404)
             }
         }
@@ -113,16 +127,20 @@ struct HTTPTests {
         let start = ContinuousClock.now
         #expect(try await session.send(HTTPRequest(.get, server.url("/busy"))).text == "ok")
         let waited = ContinuousClock.now - start
-        #expect(waited >= .milliseconds(950) && waited < .seconds(30), "Retry-After 1 is waited, not a default back-off")
+        #expect(
+            waited >= .milliseconds(950) && waited < .seconds(30), "Retry-After 1 is waited, not a default back-off")
         #expect(try await session.send(HTTPRequest(.get, server.url("/flaky"))).text == "ok")
         #expect(attempts.withLock { $0["/flaky"] } == 3)
         // A 503 says the server did nothing with the request: a POST is sent again too.
-        #expect(try await session.send(HTTPRequest(.post, server.url("/post"), body: .form([("a", "b")]))).status == 503)
+        #expect(
+            try await session.send(HTTPRequest(.post, server.url("/post"), body: .form([("a", "b")]))).status == 503)
         #expect(attempts.withLock { $0["/post"] } == HTTPTests.fastRetry().maximumAttempts)
         // A connection lost after the request went out: a GET is sent again, a POST never (it may have been done).
         #expect(try await session.send(HTTPRequest(.get, server.url("/reset-get"))).text == "ok")
         #expect(attempts.withLock { $0["/reset-get"] } == 2)
-        await #expect(throws: HTTPError.self) { try await session.send(HTTPRequest(.post, server.url("/reset-post"), body: .form([("a", "b")]))) }
+        await #expect(throws: HTTPError.self) {
+            try await session.send(HTTPRequest(.post, server.url("/reset-post"), body: .form([("a", "b")])))
+        }
         #expect(attempts.withLock { $0["/reset-post"] } == 1)
     }
 
@@ -168,7 +186,9 @@ struct HTTPTests {
         var limits = HTTPTests.quickLimits()
         limits.maximumResponseBytes = 1_000_000
         let session = HTTPSession(limits: limits, retry: .none)
-        await #expect(throws: HTTPError.truncated) { try await session.send(HTTPRequest(.get, server.url("/truncated"))) }
+        await #expect(throws: HTTPError.truncated) {
+            try await session.send(HTTPRequest(.get, server.url("/truncated")))
+        }
         await #expect { try await session.send(HTTPRequest(.get, server.url("/reset"))) } throws: { error in
             [HTTPError.connectionReset, HTTPError.truncated].contains(error as? HTTPError)
         }
@@ -181,11 +201,15 @@ struct HTTPTests {
         }
         let decoded = try await session.send(HTTPRequest(.get, server.url("/gzip")))
         #expect(decoded.text.count == 130_000)
-        await #expect(throws: HTTPError.responseTooLarge(1_000_000)) { try await session.send(HTTPRequest(.get, server.url("/big"))) }
+        await #expect(throws: HTTPError.responseTooLarge(1_000_000)) {
+            try await session.send(HTTPRequest(.get, server.url("/big")))
+        }
         await #expect { try await session.send(HTTPRequest(.get, "http://127.0.0.1:1/")) } throws: { error in
             (error as? HTTPError)?.code == "http.connect_failed"
         }
-        await #expect(throws: HTTPError.invalidURL("ftp://example.com/")) { try await session.send(HTTPRequest(.get, "ftp://example.com/")) }
+        await #expect(throws: HTTPError.invalidURL("ftp://example.com/")) {
+            try await session.send(HTTPRequest(.get, "ftp://example.com/"))
+        }
     }
 
     @Test func cancellingTheTaskAbortsAStalledTransfer() async throws {
@@ -207,7 +231,9 @@ struct HTTPTests {
         defer { server.stop() }
         let session = HTTPSession(limits: HTTPTests.quickLimits())
         let results = try await withThrowingTaskGroup(of: String.self) { group in
-            for index in 0..<200 { group.addTask { try await session.send(HTTPRequest(.get, server.url("/n\(index)"))).text } }
+            for index in 0..<200 {
+                group.addTask { try await session.send(HTTPRequest(.get, server.url("/n\(index)"))).text }
+            }
             var collected: [String] = []
             for try await text in group { collected.append(text) }
             return collected
@@ -229,15 +255,21 @@ struct TLSTests {
         await #expect { try await untrusting.send(HTTPRequest(.get, server.url("/"))) } throws: { error in
             (error as? HTTPError)?.code == "http.tls"
         }
-        let trusting = HTTPSession(limits: HTTPTests.quickLimits(), tls: TLSSettings(caBundle: certificates.caCertificate), retry: .none)
+        let trusting = HTTPSession(
+            limits: HTTPTests.quickLimits(), tls: TLSSettings(caBundle: certificates.caCertificate), retry: .none)
         #expect(try await trusting.send(HTTPRequest(.get, server.url("/"))).text == "secure hello")
 
         // Mutual TLS: refused without a client certificate, accepted with one.
         let strict = try SandboxServer(tls: certificates, requireClientCertificate: true) { _ in .text("client known") }
         defer { strict.stop() }
-        await #expect { try await trusting.send(HTTPRequest(.get, strict.url("/"))) } throws: { error in error is HTTPError }
-        let withCertificate = HTTPSession(limits: HTTPTests.quickLimits(), tls: TLSSettings(
-            caBundle: certificates.caCertificate, clientCertificate: certificates.clientCertificate, clientKey: certificates.clientKey), retry: .none)
+        await #expect { try await trusting.send(HTTPRequest(.get, strict.url("/"))) } throws: { error in
+            error is HTTPError
+        }
+        let withCertificate = HTTPSession(
+            limits: HTTPTests.quickLimits(),
+            tls: TLSSettings(
+                caBundle: certificates.caCertificate, clientCertificate: certificates.clientCertificate,
+                clientKey: certificates.clientKey), retry: .none)
         #expect(try await withCertificate.send(HTTPRequest(.get, strict.url("/"))).text == "client known")
     }
 
@@ -247,13 +279,19 @@ struct TLSTests {
         }
         defer { server.stop() }
         let session = HTTPSession(limits: HTTPTests.quickLimits(), retry: .none)
-        let answer = try await session.send(HTTPRequest(.post, server.url("/upload"), body: .multipart([
-            MultipartPart(name: "from", data: Array("2026-11-01".utf8)),
-            MultipartPart(name: "file", filename: "claim.csv", contentType: "text/csv", data: Array("a,b\n1,2\n".utf8))])))
+        let answer = try await session.send(
+            HTTPRequest(
+                .post, server.url("/upload"),
+                body: .multipart([
+                    MultipartPart(name: "from", data: Array("2026-11-01".utf8)),
+                    MultipartPart(
+                        name: "file", filename: "claim.csv", contentType: "text/csv", data: Array("a,b\n1,2\n".utf8)),
+                ])))
         let parts = answer.text.split(separator: "|", maxSplits: 1)
         #expect(parts[0].hasPrefix("multipart/form-data; boundary="))
         let boundary = String(parts[0].dropFirst("multipart/form-data; boundary=".count))
-        #expect(parts[1].contains("--\(boundary)\r\nContent-Disposition: form-data; name=\"from\"\r\n\r\n2026-11-01\r\n"))
+        #expect(
+            parts[1].contains("--\(boundary)\r\nContent-Disposition: form-data; name=\"from\"\r\n\r\n2026-11-01\r\n"))
         #expect(parts[1].contains("filename=\"claim.csv\"\r\nContent-Type: text/csv\r\n\r\na,b\n1,2\n"))
         #expect(parts[1].hasSuffix("--\(boundary)--\r\n"))
     }
@@ -269,8 +307,12 @@ struct DownloadTests {
         let server = try SandboxServer { request in
             switch request.path {
             case "/file":
-                return SandboxResponse(headers: [("Content-Type", "text/csv"), ("Content-Disposition", "attachment; filename=\"../../etc/remit 11.csv\"")],
-                                       body: content)
+                return SandboxResponse(
+                    headers: [
+                        ("Content-Type", "text/csv"),
+                        ("Content-Disposition", "attachment; filename=\"../../etc/remit 11.csv\""),
+                    ],
+                    body: content)
             case "/moved": return .redirect("/file")
             case "/cut": return SandboxResponse(body: content, fault: .truncateBody)
             case "/gz":
@@ -290,15 +332,21 @@ struct DownloadTests {
         #expect(SecureFile.mode(of: file.path) == 0o600)
         let unpacked = try await session.download(HTTPRequest(.get, server.url("/gz")), to: folder, name: "gz.csv")
         #expect(unpacked.size == content.count)
-        await #expect(throws: HTTPError.truncated) { try await session.download(HTTPRequest(.get, server.url("/cut")), to: folder, name: "cut.csv") }
-        await #expect(throws: HTTPError.self) { try await session.download(HTTPRequest(.get, server.url("/missing")), to: folder, name: "x.csv") }
+        await #expect(throws: HTTPError.truncated) {
+            try await session.download(HTTPRequest(.get, server.url("/cut")), to: folder, name: "cut.csv")
+        }
+        await #expect(throws: HTTPError.self) {
+            try await session.download(HTTPRequest(.get, server.url("/missing")), to: folder, name: "x.csv")
+        }
         // Nothing half-written is left: only the two complete files.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["____etc_remit 11.csv", "gz.csv"])
-        #expect(HTTPSession.sanitise("..") == "_" && HTTPSession.sanitise("a/../b\u{0}") == "a___b_" && HTTPSession.sanitise(".hidden") == "hidden")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["____etc_remit 11.csv", "gz.csv"])
+        #expect(
+            HTTPSession.sanitise("..") == "_" && HTTPSession.sanitise("a/../b\u{0}") == "a___b_"
+                && HTTPSession.sanitise(".hidden") == "hidden")
     }
 }
 
-import NightjarCrypto
 enum SHA256Reference {
     static func hex(_ bytes: [UInt8]) -> String { SHA256.hash(bytes).hexString }
 }
@@ -310,18 +358,25 @@ struct HARTests {
         for canary in canaries { Redactor.shared.register(text: canary) }
         let server = try SandboxServer { request in
             if request.path == "/login" {
-                return SandboxResponse(status: 200, headers: [("Set-Cookie", "sid=cookie-secret-42; HttpOnly"), ("Content-Type", "application/json")],
-                                       body: Array("{\"token\":\"tok-9f8e7d6c5b4a\",\"echo\":\"Canary-Pass/+%\\\"<&é x\"}".utf8))
+                return SandboxResponse(
+                    status: 200,
+                    headers: [("Set-Cookie", "sid=cookie-secret-42; HttpOnly"), ("Content-Type", "application/json")],
+                    body: Array("{\"token\":\"tok-9f8e7d6c5b4a\",\"echo\":\"Canary-Pass/+%\\\"<&é x\"}".utf8))
             }
             return .html("<p>Welcome back, your code was otp-000111</p>")
         }
         defer { server.stop() }
         let recorder = HARRecorder()
         let session = HTTPSession(limits: HTTPTests.quickLimits(), recorder: recorder)
-        _ = try await session.send(HTTPRequest(.post, server.url("/login"), headers: [("Authorization", "Bearer tok-9f8e7d6c5b4a")],
-                                               body: .form([("UserName", "ap@acme"), ("Password", canaries[0]), ("note", "pw is \(canaries[0])")])))
-        _ = try await session.send(HTTPRequest(.post, server.url("/mfa"), body: .json(Array("{\"otp\":\"otp-000111\",\"remember\":true}".utf8))))
-        _ = try await session.send(HTTPRequest(.get, server.url("/home"), query: [("session_token", "tok-9f8e7d6c5b4a")]))
+        _ = try await session.send(
+            HTTPRequest(
+                .post, server.url("/login"), headers: [("Authorization", "Bearer tok-9f8e7d6c5b4a")],
+                body: .form([("UserName", "ap@acme"), ("Password", canaries[0]), ("note", "pw is \(canaries[0])")])))
+        _ = try await session.send(
+            HTTPRequest(
+                .post, server.url("/mfa"), body: .json(Array("{\"otp\":\"otp-000111\",\"remember\":true}".utf8))))
+        _ = try await session.send(
+            HTTPRequest(.get, server.url("/home"), query: [("session_token", "tok-9f8e7d6c5b4a")]))
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nj-har-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -334,8 +389,12 @@ struct HARTests {
         #expect(entries?.count == 3)
         #expect(text.contains("\"UserName\"") && text.contains("ap@acme"))
         for canary in canaries {
-            for form in [canary, FormEncoding.encode(canary), String(decoding: try JSONEncoder().encode([canary]), as: UTF8.self).dropFirst(2).dropLast(2).description,
-                         Data(canary.utf8).base64EncodedString()] {
+            for form in [
+                canary, FormEncoding.encode(canary),
+                String(decoding: try JSONEncoder().encode([canary]), as: UTF8.self).dropFirst(2).dropLast(2)
+                    .description,
+                Data(canary.utf8).base64EncodedString(),
+            ] {
                 #expect(!text.contains(form), "the HAR contains \(form)")
             }
         }
@@ -347,14 +406,22 @@ extension HARTests {
     /// masked); one-time values — an SSO code and state in a redirect, the session cookie, a
     /// hidden input, a name the definition declared — appear nowhere in the file.
     @Test func aRecordingShowsTheHeadersSentAndNoOneTimeValue() async throws {
-        let oneTime = ["ONE-TIME-CODE-4711", "STATE-VALUE-2222", "SESSION-ID-3333333", "WCTX-VALUE-5555", "TICKET-ST-99887766"]
+        let oneTime = [
+            "ONE-TIME-CODE-4711", "STATE-VALUE-2222", "SESSION-ID-3333333", "WCTX-VALUE-5555", "TICKET-ST-99887766",
+        ]
         let server = try SandboxServer { request in
             switch request.path {
             case "/start":
-                return SandboxResponse(status: 302, headers: [("Location", "/callback?code=\(oneTime[0])&state=\(oneTime[1])&wctx=\(oneTime[3])"),
-                                                              ("Set-Cookie", "sid=\(oneTime[2]); Path=/; HttpOnly")])
+                return SandboxResponse(
+                    status: 302,
+                    headers: [
+                        ("Location", "/callback?code=\(oneTime[0])&state=\(oneTime[1])&wctx=\(oneTime[3])"),
+                        ("Set-Cookie", "sid=\(oneTime[2]); Path=/; HttpOnly"),
+                    ])
             case "/callback":
-                return .html("<form><input type=\"hidden\" name=\"state\" value=\"\(oneTime[1])\"><p>you came with \(oneTime[0])</p></form>")
+                return .html(
+                    "<form><input type=\"hidden\" name=\"state\" value=\"\(oneTime[1])\"><p>you came with \(oneTime[0])</p></form>"
+                )
             case "/cas":
                 return .json("{\"ticket\":\"\(oneTime[4])\",\"user\":\"ap@acme\"}")
             default:
@@ -367,7 +434,8 @@ extension HARTests {
         let first = try await session.send(HTTPRequest(.get, server.url("/start")), followRedirects: false)
         _ = try await session.send(HTTPRequest(.get, server.url(first.header("Location")!)))
         _ = try await session.send(HTTPRequest(.get, server.url("/cas")))
-        _ = try await session.send(HTTPRequest(.get, server.url("/home"), headers: [("Authorization", "Bearer tok-abcdef-123456")]))
+        _ = try await session.send(
+            HTTPRequest(.get, server.url("/home"), headers: [("Authorization", "Bearer tok-abcdef-123456")]))
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nj-har-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -395,7 +463,10 @@ struct PolitenessTests {
     @Test func perOriginConcurrencyAndRateAreHeldAcrossSessions() async throws {
         let inFlight = Mutex((now: 0, most: 0))
         let server = try SandboxServer { _ in
-            inFlight.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+            inFlight.withLock {
+                $0.now += 1
+                $0.most = max($0.most, $0.now)
+            }
             usleep(100_000)
             inFlight.withLock { $0.now -= 1 }
             return .text("ok")
@@ -405,7 +476,9 @@ struct PolitenessTests {
         let sessions = (0..<4).map { _ in HTTPSession(limits: HTTPTests.quickLimits(), limiter: limiter) }
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for index in 0..<12 { group.addTask { _ = try await sessions[index % 4].send(HTTPRequest(.get, server.url("/x\(index)"))) } }
+            for index in 0..<12 {
+                group.addTask { _ = try await sessions[index % 4].send(HTTPRequest(.get, server.url("/x\(index)"))) }
+            }
             try await group.waitForAll()
         }
         let elapsed = ContinuousClock.now - start

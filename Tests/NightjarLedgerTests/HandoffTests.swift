@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import NightjarLedger
 
 /// The hand-off between the thread that decides batches and the one that stores them.

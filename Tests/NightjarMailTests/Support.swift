@@ -9,14 +9,19 @@ import NightjarScript
 actor MemoryOfReads: SourceMemory {
     var items: [String: SourceItemRecord] = [:]
 
-    func wasRead(client: String, source: String, key: String) -> SourceItemRecord? { items["\(client)/\(source)/\(key)"] }
+    func wasRead(client: String, source: String, key: String) -> SourceItemRecord? {
+        items["\(client)/\(source)/\(key)"]
+    }
 
     func wasRead(client: String, source: String, identity: String) -> SourceItemRecord? {
-        items.first { $0.key.hasPrefix("\(client)/\(source)/") && $0.value.identity == identity && $0.value.status != "duplicate" }?.value
+        items.first {
+            $0.key.hasPrefix("\(client)/\(source)/") && $0.value.identity == identity && $0.value.status != "duplicate"
+        }?.value
     }
 
     func record(client: String, source: String, key: String, identity: String?, status: String, message: String?) {
-        items["\(client)/\(source)/\(key)"] = SourceItemRecord(key: key, identity: identity, status: status, readAt: Logger.timestamp())
+        items["\(client)/\(source)/\(key)"] = SourceItemRecord(
+            key: key, identity: identity, status: status, readAt: Logger.timestamp())
     }
 
     var count: Int { items.count }
@@ -29,8 +34,11 @@ final class LoginJournal: LoginGuard, @unchecked Sendable {
 
     func begin(credential: String) throws -> Int64 {
         try lock.withLock {
-            if let earlier = attempts.last(where: { $0.credential == credential }), earlier.outcome != "succeeded", earlier.outcome != "unavailable" {
-                throw ScraperFailure(.loginRefused, "a login for \(credential) ended \(earlier.outcome ?? "unfinished")", location: nil)
+            if let earlier = attempts.last(where: { $0.credential == credential }), earlier.outcome != "succeeded",
+                earlier.outcome != "unavailable"
+            {
+                throw ScraperFailure(
+                    .loginRefused, "a login for \(credential) ended \(earlier.outcome ?? "unfinished")", location: nil)
             }
             attempts.append((credential, nil))
             return Int64(attempts.count - 1)
@@ -44,7 +52,8 @@ final class LoginJournal: LoginGuard, @unchecked Sendable {
 
 enum MailTestSupport {
     static func temporaryFolder(_ label: String) -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("nj-\(label)-\(UUID().uuidString)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("nj-\(label)-\(UUID().uuidString)")
+            .path
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
@@ -55,7 +64,8 @@ enum MailTestSupport {
 
     /// The sandbox retailer's mailbox definition (as in scrapers/sandbox-mailbox.scraper), with extra lines.
     static func sandboxMailbox(_ extra: String = "", signIn: String = "password") throws -> ScraperDefinition {
-        try definition("""
+        try definition(
+            """
             mailbox sandbox-mailbox "Sandbox mailbox remittance e-mails"
             origin "imaps://imap.sandbox-mailbox.example"
             sign in \(signIn)

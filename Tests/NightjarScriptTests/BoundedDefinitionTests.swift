@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import NightjarCore
+import Testing
+
 @testable import NightjarScript
 
 /// Definitions that are too large, too deep, or hold NUL bytes or names the identifier rule
@@ -47,7 +48,8 @@ struct BoundedDefinitionTests {
 
     @Test(arguments: ["café", "Ünïcode"])
     func portalNamesFollowTheIdentifierRule(name: String) throws {
-        let text = "portal \(name) \"T\"\norigin main \"https://a.example\"\nremittances {\n  download get \"/f\" kind remittance\n}\n"
+        let text =
+            "portal \(name) \"T\"\norigin main \"https://a.example\"\nremittances {\n  download get \"/f\" kind remittance\n}\n"
         let error = try #require(Self.parseError(text))
         #expect(error.message.hasPrefix("the portal name \"\(name)\" is not allowed"))
         #expect(error.location?.line == 1 && error.location?.column == 8)
@@ -79,7 +81,9 @@ struct BoundedDefinitionTests {
         }
     }
 
-    @Test(arguments: ["parentheses", "lists", "not", "bang", "calls", "interpolations", "plus chain", "or chain", "filter chain"])
+    @Test(arguments: [
+        "parentheses", "lists", "not", "bang", "calls", "interpolations", "plus chain", "or chain", "filter chain",
+    ])
     func deepExpressionsAreErrors(shape: String) throws {
         let error = try #require(Self.parseError(Self.logging(Self.deepExpression(shape))), "\(shape)")
         #expect(error.message.contains("levels deep"), "\(shape): \(error.message)")
@@ -90,14 +94,19 @@ struct BoundedDefinitionTests {
         switch shape {
         case "blocks": String(repeating: "if true {\n", count: 50_000) + String(repeating: "}\n", count: 50_000)
         case "else if": "if true { log 1 }" + String(repeating: " else if true { log 1 }", count: 5_000)
-        case "loops": String(repeating: "for x in [1] limit 2 {\n", count: 5_000) + String(repeating: "}\n", count: 5_000)
-        default: "post \"/a\" json " + String(repeating: "{ a: ", count: 50_000) + "1" + String(repeating: " }", count: 50_000)
+        case "loops":
+            String(repeating: "for x in [1] limit 2 {\n", count: 5_000) + String(repeating: "}\n", count: 5_000)
+        default:
+            "post \"/a\" json " + String(repeating: "{ a: ", count: 50_000) + "1"
+                + String(repeating: " }", count: 50_000)
         }
     }
 
     @Test(arguments: ["blocks", "else if", "loops", "json"])
     func deepBlocksAreErrors(shape: String) throws {
-        let text = Self.header + "login {\n" + Self.deepBody(shape) + "\n}\nremittances {\n  download get \"/f\" kind remittance\n}\n"
+        let text =
+            Self.header + "login {\n" + Self.deepBody(shape)
+            + "\n}\nremittances {\n  download get \"/f\" kind remittance\n}\n"
         #expect(text.utf8.count < ScraperParser.maximumBytes)
         let error = try #require(Self.parseError(text), "\(shape)")
         #expect(error.message.contains("levels deep"), "\(shape): \(error.message)")
@@ -116,11 +125,17 @@ struct BoundedDefinitionTests {
 
     @Test func expressionsKeepTheirTextAndPlaceWithoutCopyingIt() throws {
         let definition = try ScraperChecker.load(Self.logging("\"a\" + (\"b\" | upper)"), file: "deep.scraper")
-        guard case .log(let expression)? = definition.login?.statements.first?.kind else { Issue.record("no log step"); return }
+        guard case .log(let expression)? = definition.login?.statements.first?.kind else {
+            Issue.record("no log step")
+            return
+        }
         #expect(expression.text == "\"a\" + (\"b\" | upper)")
         #expect(expression.location.line == 4 && expression.location.column == 7)
         #expect(expression.depth == 3)
-        guard case .binary(_, _, let right) = expression.kind else { Issue.record("not a sum"); return }
+        guard case .binary(_, _, let right) = expression.kind else {
+            Issue.record("not a sum")
+            return
+        }
         #expect(right.text == "\"b\" | upper")
         #expect(right.location.column == 14)
     }
@@ -141,8 +156,11 @@ struct BoundedDefinitionTests {
     /// Random bytes and random mixes of the language's own symbols: an error or a definition, never a crash.
     @Test func randomInputIsAnErrorOrADefinition() {
         var random = SeededRandom(seed: 20)
-        let pieces = ["{", "}", "(", ")", "[", "]", "\"", "${", "'", "not ", "!", "+", "|", ",", ":", "\n", "if ", "else ", "log ", "x", "1",
-                      "for x in ", "json ", "post \"/a\" ", "\\u{0}", "\\", "#", "\u{0}", "é", "-", "=="]
+        let pieces = [
+            "{", "}", "(", ")", "[", "]", "\"", "${", "'", "not ", "!", "+", "|", ",", ":", "\n", "if ", "else ",
+            "log ", "x", "1",
+            "for x in ", "json ", "post \"/a\" ", "\\u{0}", "\\", "#", "\u{0}", "é", "-", "==",
+        ]
         for _ in 0..<300 {
             var text = Self.header + "login {\n"
             for _ in 0..<Int(random.next() % 400) { text += pieces[Int(random.next() % UInt64(pieces.count))] }

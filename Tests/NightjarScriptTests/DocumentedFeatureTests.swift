@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import NightjarCore
 import NightjarHTTP
 import NightjarSandbox
+import Testing
+
 @testable import NightjarScript
 
 /// Finding 5: what docs/scraper-language.md says, with its own examples, against a small portal on
@@ -49,7 +50,8 @@ import NightjarSandbox
 
     static func run(_ body: String, portal: Portal) async throws -> ScraperOutcome {
         let origin = portal.server.url("")
-        let definition = try ScriptTestSupport.parse("""
+        let definition = try ScriptTestSupport.parse(
+            """
             portal documented "Documented"
             origin main "\(origin)"
             \(body)
@@ -57,11 +59,14 @@ import NightjarSandbox
               download get "/remittance.csv" kind remittance
             }
             """)
-        let credential = ScriptCredential(client: "acme", portal: "documented", fields: ["username": "ap@acme.example", "password": "pw-Quoted$1"],
-                                          allowedOrigins: [origin])
-        let interpreter = ScraperInterpreter(definition: definition, credential: credential, transport: ScriptTestSupport.quickSession(),
-                                             options: ScraperRunOptions(range: ScriptTestSupport.range(), originOverrides: [:],
-                                                                        downloadDirectory: ScriptTestSupport.temporaryDirectory(), dryRun: false))
+        let credential = ScriptCredential(
+            client: "acme", portal: "documented", fields: ["username": "ap@acme.example", "password": "pw-Quoted$1"],
+            allowedOrigins: [origin])
+        let interpreter = ScraperInterpreter(
+            definition: definition, credential: credential, transport: ScriptTestSupport.quickSession(),
+            options: ScraperRunOptions(
+                range: ScriptTestSupport.range(), originOverrides: [:],
+                downloadDirectory: ScriptTestSupport.temporaryDirectory(), dryRun: false))
         return await interpreter.run()
     }
 
@@ -69,7 +74,8 @@ import NightjarSandbox
         let portal = try Portal()
         defer { portal.server.stop() }
         // The guide's example: ASP.NET's `$` and Rails' brackets in field names.
-        let outcome = try await Self.run("""
+        let outcome = try await Self.run(
+            """
             login {
               post "/login" form { 'ctl00$Main$txtUser': vault.username, "user[email]": vault.username, 'ctl00$Main$txtPass': vault.password }
               expect status 200
@@ -86,7 +92,8 @@ import NightjarSandbox
     @Test func expiredIfAppliesToADownloadThatAnswersWithTheSignInPage() async throws {
         let portal = try Portal(expireFirstDownload: true)
         defer { portal.server.stop() }
-        let outcome = try await Self.run("""
+        let outcome = try await Self.run(
+            """
             expired if url "/login"
             login {
               post "/login" form { user: vault.username, pass: vault.password }
@@ -104,7 +111,8 @@ import NightjarSandbox
     @Test func withoutExpiredIfTheSignInPageIsNotTakenForTheDocument() async throws {
         let portal = try Portal(expireFirstDownload: true)
         defer { portal.server.stop() }
-        let outcome = try await Self.run("""
+        let outcome = try await Self.run(
+            """
             login {
               post "/login" form { user: vault.username, pass: vault.password }
               expect status 200
@@ -115,11 +123,14 @@ import NightjarSandbox
         #expect(portal.signIns.count == 1)
     }
 
-    @Test(arguments: [("Invalid password", true), ("invalid password", false), ("INVALID PASSWORD", false), ("<p>Invalid", true)])
+    @Test(arguments: [
+        ("Invalid password", true), ("invalid password", false), ("INVALID PASSWORD", false), ("<p>Invalid", true),
+    ])
     func textMatchesCaseSensitivelyOnTheBodyAsSent(written: String, fails: Bool) async throws {
         let portal = try Portal(loginAnswer: "Invalid password")
         defer { portal.server.stop() }
-        let outcome = try await Self.run("""
+        let outcome = try await Self.run(
+            """
             login {
               post "/login" form { user: vault.username, pass: vault.password }
               fail auth_failed if text "\(written)"

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import NightjarCore
 import NightjarHTTP
 import NightjarSandbox
+import Testing
+
 @testable import NightjarScript
 
 /// Each failure class, produced by the sandbox's faults, reported with the step and line.
@@ -11,13 +12,17 @@ import NightjarSandbox
     func aWrongPasswordIsAuthFailedAfterExactlyOneAttempt(portal: String) async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        let credential = ScriptTestSupport.credential(portals, client: "globex", portal: portal, password: "wrong-password-123")
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped(portal), portals: portals, client: "globex", credential: credential)
+        let credential = ScriptTestSupport.credential(
+            portals, client: "globex", portal: portal, password: "wrong-password-123")
+        let outcome = await ScriptTestSupport.run(
+            try ScriptTestSupport.shipped(portal), portals: portals, client: "globex", credential: credential)
         let failure = try #require(outcome.failure)
         #expect(failure.failureClass == .authFailed)
         #expect(failure.location?.line != nil)
         #expect(failure.step.hasPrefix("fail auth_failed"))
-        #expect(portals.failedLogins(portal: portal, username: portals.data.account(client: "globex", portal: portal)!.username) == 1)
+        #expect(
+            portals.failedLogins(
+                portal: portal, username: portals.data.account(client: "globex", portal: portal)!.username) == 1)
         #expect(!failure.message.contains("wrong-password-123"))
     }
 
@@ -25,11 +30,14 @@ import NightjarSandbox
     func aLockedAccountIsAccountLocked(portal: String) async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        let wrong = ScriptTestSupport.credential(portals, client: "initech", portal: portal, password: "not-the-password")
+        let wrong = ScriptTestSupport.credential(
+            portals, client: "initech", portal: portal, password: "not-the-password")
         for _ in 0..<SandboxPortals.lockoutThreshold {
-            _ = await ScriptTestSupport.run(try ScriptTestSupport.shipped(portal), portals: portals, client: "initech", credential: wrong)
+            _ = await ScriptTestSupport.run(
+                try ScriptTestSupport.shipped(portal), portals: portals, client: "initech", credential: wrong)
         }
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped(portal), portals: portals, client: "initech")
+        let outcome = await ScriptTestSupport.run(
+            try ScriptTestSupport.shipped(portal), portals: portals, client: "initech")
         #expect(outcome.failure?.failureClass == .accountLocked)
         #expect(outcome.failure?.failureClass.isRetryable == false)
     }
@@ -37,8 +45,10 @@ import NightjarSandbox
     @Test func aCodeOnlyAPersonCanTypeEndsTheNightWithMFARequiredAndWorksInteractively() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/sandbox-totp-portal.scraper", encoding: .utf8)
-            .replacingOccurrences(of: "form { code: totp }", with: "form { code: ask \"Code from the authenticator app\" }")
+        let text = try String(
+            contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/sandbox-totp-portal.scraper", encoding: .utf8
+        )
+        .replacingOccurrences(of: "form { code: totp }", with: "form { code: ask \"Code from the authenticator app\" }")
         let definition = try ScriptTestSupport.parse(text)
         let night = await ScriptTestSupport.run(definition, portals: portals, client: "acme")
         #expect(night.failure?.failureClass == .mfaRequired)
@@ -50,8 +60,9 @@ import NightjarSandbox
                 SandboxPortals.totp(secret: secret, time: UInt64(Date().timeIntervalSince1970))
             }
         }
-        let morning = await ScriptTestSupport.run(definition, portals: portals, client: "acme",
-                                                  prompt: Person(secret: portals.data.account(client: "acme", portal: "sandbox-totp-portal")!.totpSecret))
+        let morning = await ScriptTestSupport.run(
+            definition, portals: portals, client: "acme",
+            prompt: Person(secret: portals.data.account(client: "acme", portal: "sandbox-totp-portal")!.totpSecret))
         #expect(morning.failure == nil)
         #expect(morning.downloads.count > 0)
     }
@@ -62,7 +73,8 @@ import NightjarSandbox
         var faults = PortalFaults()
         faults.maintenance = true
         portals.setFaults(faults, for: "sandbox-html-portal")
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("sandbox-html-portal"), portals: portals, client: "acme")
+        let outcome = await ScriptTestSupport.run(
+            try ScriptTestSupport.shipped("sandbox-html-portal"), portals: portals, client: "acme")
         #expect(outcome.failure?.failureClass == .portalUnavailable)
         #expect(outcome.failure?.failureClass.isRetryable == true)
     }
@@ -73,7 +85,8 @@ import NightjarSandbox
         var faults = PortalFaults()
         faults.serverErrors = 1
         portals.setFaults(faults, for: "sandbox-html-portal")
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("sandbox-html-portal"), portals: portals, client: "acme")
+        let outcome = await ScriptTestSupport.run(
+            try ScriptTestSupport.shipped("sandbox-html-portal"), portals: portals, client: "acme")
         #expect(outcome.failure == nil)
     }
 
@@ -83,15 +96,20 @@ import NightjarSandbox
         var faults = PortalFaults()
         faults.redirectLoop = true
         portals.setFaults(faults, for: "sandbox-html-portal")
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("sandbox-html-portal"), portals: portals, client: "acme")
+        let outcome = await ScriptTestSupport.run(
+            try ScriptTestSupport.shipped("sandbox-html-portal"), portals: portals, client: "acme")
         #expect(outcome.failure?.failureClass == .portalUnavailable)
     }
 
     @Test func aMissingElementIsLayoutChangedWithThePageKept() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/sandbox-html-portal.scraper", encoding: .utf8)
-            .replacingOccurrences(of: "expect element \"//table[@id='remits'] | //p[@class='empty']\"", with: "expect element \"//table[@id='payments']\"")
+        let text = try String(
+            contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/sandbox-html-portal.scraper", encoding: .utf8
+        )
+        .replacingOccurrences(
+            of: "expect element \"//table[@id='remits'] | //p[@class='empty']\"",
+            with: "expect element \"//table[@id='payments']\"")
         let outcome = await ScriptTestSupport.run(try ScriptTestSupport.parse(text), portals: portals, client: "acme")
         let failure = try #require(outcome.failure)
         #expect(failure.failureClass == .layoutChanged)
@@ -103,12 +121,17 @@ import NightjarSandbox
     @Test func anExtractionThatMatchesNothingIsLayoutChanged() async throws {
         let portals = try SandboxPortals()
         defer { portals.stop() }
-        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/sandbox-html-portal.scraper", encoding: .utf8)
-            .replacingOccurrences(of: "@name='__RequestVerificationToken'", with: "@name='csrf'")
+        let text = try String(
+            contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/sandbox-html-portal.scraper", encoding: .utf8
+        )
+        .replacingOccurrences(of: "@name='__RequestVerificationToken'", with: "@name='csrf'")
         let outcome = await ScriptTestSupport.run(try ScriptTestSupport.parse(text), portals: portals, client: "acme")
         #expect(outcome.failure?.failureClass == .layoutChanged)
         #expect(outcome.failure?.problem.contains("matched nothing") == true)
-        #expect(portals.failedLogins(portal: "sandbox-html-portal", username: portals.data.account(client: "acme", portal: "sandbox-html-portal")!.username) == 0)
+        #expect(
+            portals.failedLogins(
+                portal: "sandbox-html-portal",
+                username: portals.data.account(client: "acme", portal: "sandbox-html-portal")!.username) == 0)
     }
 
     @Test func persistentTooManyRequestsIsRateLimited() async throws {
@@ -117,7 +140,8 @@ import NightjarSandbox
         var faults = PortalFaults()
         faults.rateLimitEvery = 1
         portals.setFaults(faults, for: "sandbox-json-api")
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("sandbox-json-api"), portals: portals, client: "acme")
+        let outcome = await ScriptTestSupport.run(
+            try ScriptTestSupport.shipped("sandbox-json-api"), portals: portals, client: "acme")
         #expect(outcome.failure?.failureClass == .rateLimited)
     }
 
@@ -127,10 +151,15 @@ import NightjarSandbox
         var faults = PortalFaults()
         faults.rateLimitEvery = 4
         portals.setFaults(faults, for: "sandbox-json-api")
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("sandbox-json-api"), portals: portals, client: "acme",
-                                                  range: ScriptTestSupport.range("2026-10-01", "2026-12-31"))
+        let outcome = await ScriptTestSupport.run(
+            try ScriptTestSupport.shipped("sandbox-json-api"), portals: portals, client: "acme",
+            range: ScriptTestSupport.range("2026-10-01", "2026-12-31"))
         #expect(outcome.failure == nil)
-        #expect(outcome.downloads.count == portals.data.payments(portal: "sandbox-json-api", client: "acme", from: "2026-10-01", to: "2026-12-31").count)
+        #expect(
+            outcome.downloads.count
+                == portals.data.payments(
+                    portal: "sandbox-json-api", client: "acme", from: "2026-10-01", to: "2026-12-31"
+                ).count)
     }
 
     @Test(arguments: ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"])
@@ -143,12 +172,15 @@ import NightjarSandbox
         faults.sessionLifetime = portal == "sandbox-totp-portal" ? (count + 3) / 2 + 1 : 3
         portals.setFaults(faults, for: portal)
         let lines = Lines()
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped(portal), portals: portals, client: "globex",
-                                                  range: ScriptTestSupport.range("2026-09-01", "2026-12-31"), totp: jumpingTOTP(), lines: lines)
+        let outcome = await ScriptTestSupport.run(
+            try ScriptTestSupport.shipped(portal), portals: portals, client: "globex",
+            range: ScriptTestSupport.range("2026-09-01", "2026-12-31"), totp: jumpingTOTP(), lines: lines)
         #expect(outcome.failure == nil, "\(outcome.failure?.message ?? "")")
         #expect(outcome.logins > 1)
         #expect(lines.all.contains { $0.contains("the session expired") })
-        #expect(outcome.downloads.count == portals.data.payments(portal: portal, client: "globex", from: "2026-09-01", to: "2026-12-31").count)
+        #expect(
+            outcome.downloads.count
+                == portals.data.payments(portal: portal, client: "globex", from: "2026-09-01", to: "2026-12-31").count)
     }
 
     /// sandbox-json-api's token says how long it lasts (`expires_in`); the definition's `expires in`
@@ -163,17 +195,25 @@ import NightjarSandbox
         faults.tokenGraceSeconds = 6
         portals.setFaults(faults, for: "sandbox-json-api")
         // Slowed to one request a second, the run outlasts the stated lifetime several times.
-        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/sandbox-json-api.scraper", encoding: .utf8)
-            .replacingOccurrences(of: "rate 5 per second", with: "rate 1 per second")
+        let text = try String(
+            contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/sandbox-json-api.scraper", encoding: .utf8
+        )
+        .replacingOccurrences(of: "rate 5 per second", with: "rate 1 per second")
         let definition = try ScriptTestSupport.parse(text)
         let lines = Lines()
         let start = ContinuousClock.now
-        let session = await ScraperInterpreter.session(for: definition, origins: [portals.origins["sandbox-json-api"]!], recorder: nil)
-        let outcome = await ScriptTestSupport.run(definition, portals: portals, client: "globex", range: ScriptTestSupport.range("2026-09-01", "2026-12-31"),
-                                                  transport: session, lines: lines)
+        let session = await ScraperInterpreter.session(
+            for: definition, origins: [portals.origins["sandbox-json-api"]!], recorder: nil)
+        let outcome = await ScriptTestSupport.run(
+            definition, portals: portals, client: "globex", range: ScriptTestSupport.range("2026-09-01", "2026-12-31"),
+            transport: session, lines: lines)
         let elapsed = ContinuousClock.now - start
         #expect(outcome.failure == nil, "\(outcome.failure?.message ?? "")")
-        #expect(outcome.downloads.count == portals.data.payments(portal: "sandbox-json-api", client: "globex", from: "2026-09-01", to: "2026-12-31").count)
+        #expect(
+            outcome.downloads.count
+                == portals.data.payments(
+                    portal: "sandbox-json-api", client: "globex", from: "2026-09-01", to: "2026-12-31"
+                ).count)
         #expect(elapsed > .seconds(14), "the run must outlast the stated lifetime for this test to mean anything")
         #expect(outcome.logins >= 3, "renewed at least twice")
         #expect(lines.all.contains { $0.contains("about to expire") })
@@ -197,8 +237,9 @@ import NightjarSandbox
             }
             """
         #expect(throws: (any Error).self) { try ScriptTestSupport.parse(misplaced) }
-        let placed = misplaced.replacingOccurrences(of: "  expires in 60\n", with: "").replacingOccurrences(of: "post \"/token\" form { user: vault.username }",
-                                                                                                           with: "post \"/token\" form { user: vault.username }\n  expires in 60")
+        let placed = misplaced.replacingOccurrences(of: "  expires in 60\n", with: "").replacingOccurrences(
+            of: "post \"/token\" form { user: vault.username }",
+            with: "post \"/token\" form { user: vault.username }\n  expires in 60")
         #expect(throws: Never.self) { try ScriptTestSupport.parse(placed) }
     }
 
@@ -208,7 +249,8 @@ import NightjarSandbox
         var faults = PortalFaults()
         faults.rejectSessions = true
         portals.setFaults(faults, for: "sandbox-html-portal")
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("sandbox-html-portal"), portals: portals, client: "acme")
+        let outcome = await ScriptTestSupport.run(
+            try ScriptTestSupport.shipped("sandbox-html-portal"), portals: portals, client: "acme")
         #expect(outcome.failure?.failureClass == .portalUnavailable)
         #expect(outcome.failure?.problem.contains("expired again") == true)
         #expect(outcome.logins == 2)

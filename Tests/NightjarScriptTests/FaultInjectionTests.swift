@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import NightjarCore
 import NightjarHTTP
 import NightjarSandbox
+import Testing
+
 @testable import NightjarScript
 
 /// Every request of every sandbox definition answered in turn with every kind of failure, while
@@ -26,21 +27,30 @@ import NightjarSandbox
 
     static func definition(_ portal: String) throws -> ScraperDefinition {
         // The shipped definition, allowed to go fast.
-        let text = try String(contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/\(portal).scraper", encoding: .utf8)
-            .replacingOccurrences(of: "rate 4 per second", with: "rate 200 per second").replacingOccurrences(of: "rate 5 per second", with: "rate 200 per second")
+        let text = try String(
+            contentsOfFile: ScriptTestSupport.repositoryRoot + "/scrapers/\(portal).scraper", encoding: .utf8
+        )
+        .replacingOccurrences(of: "rate 4 per second", with: "rate 200 per second").replacingOccurrences(
+            of: "rate 5 per second", with: "rate 200 per second")
         return try ScriptTestSupport.parse(text)
     }
 
     /// Runs two clients' credentials at once against one portal.
-    static func night(_ portal: String, _ portals: SandboxPortals, _ definition: ScraperDefinition) async -> [ScraperOutcome] {
+    static func night(_ portal: String, _ portals: SandboxPortals, _ definition: ScraperDefinition) async
+        -> [ScraperOutcome]
+    {
         portals.forgetUsedCodes()
         let limiter = OriginLimiter()
-        await limiter.setLimit(OriginLimiter.Limit(concurrency: 4, requestsPerSecond: 200), for: HTTPSession.origin(of: portals.origins[portal]!))
+        await limiter.setLimit(
+            OriginLimiter.Limit(concurrency: 4, requestsPerSecond: 200),
+            for: HTTPSession.origin(of: portals.origins[portal]!))
         return await withTaskGroup(of: ScraperOutcome.self) { group in
             for client in ["acme", "globex"] {
                 group.addTask {
-                    await ScriptTestSupport.run(definition, portals: portals, client: client, range: range, transport: session(definition, limiter: limiter),
-                                                totp: jumpingTOTP())
+                    await ScriptTestSupport.run(
+                        definition, portals: portals, client: client, range: range,
+                        transport: session(definition, limiter: limiter),
+                        totp: jumpingTOTP())
                 }
             }
             var outcomes: [ScraperOutcome] = []
@@ -94,13 +104,16 @@ import NightjarSandbox
         portals.setFaults(faults, for: "sandbox-json-api")
         let definition = try FaultInjectionTests.definition("sandbox-json-api")
         let limiter = OriginLimiter()
-        await limiter.setLimit(OriginLimiter.Limit(concurrency: 4, requestsPerSecond: 200), for: HTTPSession.origin(of: portals.origins["sandbox-json-api"]!))
+        await limiter.setLimit(
+            OriginLimiter.Limit(concurrency: 4, requestsPerSecond: 200),
+            for: HTTPSession.origin(of: portals.origins["sandbox-json-api"]!))
         let outcomes = await withTaskGroup(of: ScraperOutcome.self) { group in
             for client in ["acme", "globex", "initech"] {
                 group.addTask {
                     // The product's back-off: Retry-After is obeyed as the server gives it.
-                    await ScriptTestSupport.run(definition, portals: portals, client: client, range: FaultInjectionTests.range,
-                                                transport: HTTPSession(retry: RetryPolicy(), limiter: limiter))
+                    await ScriptTestSupport.run(
+                        definition, portals: portals, client: client, range: FaultInjectionTests.range,
+                        transport: HTTPSession(retry: RetryPolicy(), limiter: limiter))
                 }
             }
             var all: [ScraperOutcome] = []

@@ -1,5 +1,5 @@
-import Testing
 import NightjarScript
+import Testing
 
 /// The file-name patterns of mailbox `attachments` rules and SFTP `files` queries.
 @Suite struct NamePatternTests {

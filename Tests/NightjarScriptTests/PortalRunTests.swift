@@ -1,9 +1,10 @@
 import Foundation
-import Testing
 import NightjarCore
 import NightjarCrypto
 import NightjarHTTP
 import NightjarSandbox
+import Testing
+
 @testable import NightjarScript
 
 /// The shipped definitions, run against the sandbox portals over real HTTP on loopback.
@@ -14,7 +15,9 @@ import NightjarSandbox
         defer { portals.stop() }
         let definition = try ScriptTestSupport.shipped(portal)
         let lines = Lines()
-        let outcome = await ScriptTestSupport.run(definition, portals: portals, client: "acme", range: ScriptTestSupport.range("2026-08-01", "2026-12-31"), lines: lines)
+        let outcome = await ScriptTestSupport.run(
+            definition, portals: portals, client: "acme", range: ScriptTestSupport.range("2026-08-01", "2026-12-31"),
+            lines: lines)
         #expect(outcome.failure == nil, "\(outcome.failure?.message ?? "") \(lines.all.suffix(5))")
         let expected = portals.data.payments(portal: portal, client: "acme", from: "2026-08-01", to: "2026-12-31")
         #expect(expected.count > 0)
@@ -35,10 +38,13 @@ import NightjarSandbox
         defer { portals.stop() }
         let definition = try ScriptTestSupport.shipped("sandbox-html-portal")
         let lines = Lines()
-        let outcome = await ScriptTestSupport.run(definition, portals: portals, client: "globex", range: ScriptTestSupport.range("2026-07-01", "2026-12-31"), lines: lines)
+        let outcome = await ScriptTestSupport.run(
+            definition, portals: portals, client: "globex", range: ScriptTestSupport.range("2026-07-01", "2026-12-31"),
+            lines: lines)
         #expect(outcome.failure == nil)
         #expect(lines.all.filter { $0.hasPrefix("window ") }.count == 6)
-        let expected = portals.data.payments(portal: "sandbox-html-portal", client: "globex", from: "2026-07-01", to: "2026-12-31")
+        let expected = portals.data.payments(
+            portal: "sandbox-html-portal", client: "globex", from: "2026-07-01", to: "2026-12-31")
         #expect(outcome.downloads.count == expected.count)
     }
 
@@ -46,8 +52,9 @@ import NightjarSandbox
         let portals = try SandboxPortals()
         defer { portals.stop() }
         for portal in ["sandbox-html-portal", "sandbox-json-api", "sandbox-totp-portal"] {
-            let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped(portal), portals: portals, client: "acme",
-                                                      range: ScriptTestSupport.range("2019-01-01", "2019-01-31"))
+            let outcome = await ScriptTestSupport.run(
+                try ScriptTestSupport.shipped(portal), portals: portals, client: "acme",
+                range: ScriptTestSupport.range("2019-01-01", "2019-01-31"))
             #expect(outcome.failure == nil)
             #expect(outcome.status == "no_documents")
         }

@@ -1,9 +1,10 @@
 import Foundation
-import Testing
 import NightjarCore
 import NightjarHTTP
-import NightjarSandbox
 import NightjarMarkup
+import NightjarSandbox
+import Testing
+
 @testable import NightjarScript
 
 @Suite struct RuntimeTests {
@@ -15,9 +16,16 @@ import NightjarMarkup
 
     @Test func aTOTPCodeIsNeverHandedOutTwice() async throws {
         let clock = Clock()
-        let source = TOTPCodeSource(now: { clock.lock.withLock { clock.time } },
-                                    sleep: { seconds in clock.lock.withLock { clock.slept.append(seconds); clock.time += seconds } })
-        let credential = ScriptCredential(client: "c", portal: "p", fields: [:], allowedOrigins: [], totp: { "code-\($0 / 30)" })
+        let source = TOTPCodeSource(
+            now: { clock.lock.withLock { clock.time } },
+            sleep: { seconds in
+                clock.lock.withLock {
+                    clock.slept.append(seconds)
+                    clock.time += seconds
+                }
+            })
+        let credential = ScriptCredential(
+            client: "c", portal: "p", fields: [:], allowedOrigins: [], totp: { "code-\($0 / 30)" })
         let first = try await source.code(for: credential)
         let second = try await source.code(for: credential)
         #expect(first == "code-56666667")
@@ -25,14 +33,16 @@ import NightjarMarkup
         #expect(clock.slept.count == 1)
         #expect(clock.slept[0] > 29.9 && clock.slept[0] < 30.2)
         // Another credential has its own codes.
-        let other = ScriptCredential(client: "d", portal: "p", fields: [:], allowedOrigins: [], totp: { "other-\($0 / 30)" })
+        let other = ScriptCredential(
+            client: "d", portal: "p", fields: [:], allowedOrigins: [], totp: { "other-\($0 / 30)" })
         #expect(try await source.code(for: other) == "other-56666668")
         #expect(clock.slept.count == 1)
     }
 
     @Test func malformedPagesAnswerWithValuesNotCrashes() throws {
         var generator = SeededRandom(seed: 11)
-        let html = Array("<html><body><table id='t'><tr><td>1</td><td>x</td></tr></table><a href='/n'>Next</a></body></html>".utf8)
+        let html = Array(
+            "<html><body><table id='t'><tr><td>1</td><td>x</td></tr></table><a href='/n'>Next</a></body></html>".utf8)
         for round in 0..<400 {
             var bytes = html
             for _ in 0..<(1 + round % 5) {
@@ -49,7 +59,10 @@ import NightjarMarkup
         if let page = MarkupDocument.html(huge) { _ = try? page.evaluate("//div") }
         #expect(MarkupDocument.html(Array(repeating: 0x41, count: MarkupDocument.maximumHTMLBytes + 1)) == nil)
         let page = try #require(MarkupDocument.html(Array("<p>unclosed <b>bold<td>cell".utf8)))
-        guard case .nodes(let nodes) = try page.evaluate("//b") else { Issue.record("no nodes"); return }
+        guard case .nodes(let nodes) = try page.evaluate("//b") else {
+            Issue.record("no nodes")
+            return
+        }
         #expect(nodes.first?.text == "bold cell" || nodes.first?.text == "bold")
         #expect(throws: XPathError.self) { try page.evaluate("//[") }
     }
@@ -61,8 +74,10 @@ import NightjarMarkup
         #expect(JSONPath.parse("items[") == nil)
         #expect(JSONPath.parse("items[abc]") == nil)
         let root: Any = ["items": [["id": "a"], ["id": "b"]], "n": 2]
-        #expect(JSONPath.select([.key("items"), .all, .key("id")], in: root).compactMap { $0 as? String } == ["a", "b"])
-        #expect(JSONPath.select([.key("items"), .index(-1), .key("id")], in: root).compactMap { $0 as? String } == ["b"])
+        #expect(
+            JSONPath.select([.key("items"), .all, .key("id")], in: root).compactMap { $0 as? String } == ["a", "b"])
+        #expect(
+            JSONPath.select([.key("items"), .index(-1), .key("id")], in: root).compactMap { $0 as? String } == ["b"])
         #expect(JSONPath.select([.key("missing"), .index(3)], in: root).isEmpty)
     }
 
@@ -78,14 +93,20 @@ import NightjarMarkup
     }
 
     @Test func bankAccountsAreMaskedInCassettes() {
-        let x12 = "ISA*00*...~BPR*C*150*C*ACH*CTX*01*111000025*DA*4455667788*1234567890**01*222000025*DA*9988776655*20261101~TRN*1*12345~"
+        let x12 =
+            "ISA*00*...~BPR*C*150*C*ACH*CTX*01*111000025*DA*4455667788*1234567890**01*222000025*DA*9988776655*20261101~TRN*1*12345~"
         let masked = String(decoding: BankAccountMask.mask(Array(x12.utf8)), as: UTF8.self)
-        #expect(masked.contains("BPR*C*150*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX9988"[...].prefix(60)))
+        #expect(
+            masked.contains(
+                "BPR*C*150*C*ACH*CTX*01*XXXXX0025*DA*XXXXXX7788*1234567890**01*XXXXX0025*DA*XXXXXX9988"[...].prefix(60))
+        )
         #expect(!masked.contains("4455667788"))
         #expect(!masked.contains("9988776655"))
         #expect(masked.contains("TRN*1*12345~"))
         let csv = "Payer,Account number\nAcme,123456789012\n"
-        #expect(String(decoding: BankAccountMask.mask(Array("Account: 123456789012 paid".utf8)), as: UTF8.self) == "Account: XXXXXXXX9012 paid")
+        #expect(
+            String(decoding: BankAccountMask.mask(Array("Account: 123456789012 paid".utf8)), as: UTF8.self)
+                == "Account: XXXXXXXX9012 paid")
         #expect(String(decoding: BankAccountMask.mask(Array(csv.utf8)), as: UTF8.self).contains("Acme,123456789012"))
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import NightjarCore
 import NightjarHTTP
 import NightjarSandbox
+import Testing
+
 @testable import NightjarScript
 
 /// A login that sends a one-time code waits for a fresh period before its first request, so the
@@ -14,11 +15,17 @@ import NightjarSandbox
         private(set) var slept: [Double] = []
         init(_ time: Double) { self.time = time }
         var now: Double { lock.withLock { time } }
-        func sleep(_ seconds: Double) { lock.withLock { time += seconds; slept.append(seconds) } }
+        func sleep(_ seconds: Double) {
+            lock.withLock {
+                time += seconds
+                slept.append(seconds)
+            }
+        }
     }
 
     static func credential() -> ScriptCredential {
-        ScriptCredential(client: "acme", portal: "sandbox-totp-portal", fields: [:], allowedOrigins: [], totp: { _ in "123456" })
+        ScriptCredential(
+            client: "acme", portal: "sandbox-totp-portal", fields: [:], allowedOrigins: [], totp: { _ in "123456" })
     }
 
     @Test func withFewSecondsLeftOrACodeAlreadyUsedTheLoginWaits() async throws {
@@ -43,10 +50,12 @@ import NightjarSandbox
         offset.add(30 - now.truncatingRemainder(dividingBy: 30) - 2)
         let source = TOTPCodeSource(now: { Date().timeIntervalSince1970 + offset.value }, sleep: { offset.add($0) })
         let lines = Lines()
-        let outcome = await ScriptTestSupport.run(try ScriptTestSupport.shipped("sandbox-totp-portal"), portals: portals, client: "acme",
-                                                  range: ScriptTestSupport.range("2026-08-01", "2026-08-31"), totp: source, lines: lines)
+        let outcome = await ScriptTestSupport.run(
+            try ScriptTestSupport.shipped("sandbox-totp-portal"), portals: portals, client: "acme",
+            range: ScriptTestSupport.range("2026-08-01", "2026-08-31"), totp: source, lines: lines)
         #expect(outcome.failure == nil, "\(String(describing: outcome.failure))")
-        let waiting = try #require(lines.all.firstIndex { $0.hasPrefix("waiting") && $0.contains("fresh one-time-code period") })
+        let waiting = try #require(
+            lines.all.firstIndex { $0.hasPrefix("waiting") && $0.contains("fresh one-time-code period") })
         let firstRequest = try #require(lines.all.firstIndex { $0.hasPrefix("GET") || $0.hasPrefix("POST") })
         #expect(waiting < firstRequest)
     }

@@ -1,12 +1,14 @@
 import Foundation
-import Testing
 import NightjarStore
+import Testing
+
 @testable import NightjarSite
 
 /// Shared reads last exactly until the database changes, whoever changes it.
 @Suite struct ReadCacheTests {
     static func database() throws -> (String, @Sendable () throws -> Database) {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("nj-reads-\(UUID().uuidString).sqlite").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("nj-reads-\(UUID().uuidString).sqlite")
+            .path
         let setup = try Database(path: path)
         try setup.execute("CREATE TABLE t (v INTEGER)")
         try setup.execute("INSERT INTO t VALUES (1)")
@@ -23,7 +25,12 @@ import NightjarStore
         #expect(try read() == 1)
         // Unchanged database: the value is the one read before, even if the reader would now see more.
         let counter = Counter()
-        for _ in 0..<5 { _ = try cache.snapshot().value(.batch(1)) { counter.add(); return 0 } }
+        for _ in 0..<5 {
+            _ = try cache.snapshot().value(.batch(1)) {
+                counter.add()
+                return 0
+            }
+        }
         #expect(counter.value == 1)
         // A commit from elsewhere (another connection, as another process would).
         let writer = try Database(path: path)
@@ -31,7 +38,10 @@ import NightjarStore
         #expect(try read() == 42)
         // `forget` after a write by the request itself.
         try cache.snapshot().forget()
-        _ = try cache.snapshot().value(.batch(1)) { counter.add(); return 0 }
+        _ = try cache.snapshot().value(.batch(1)) {
+            counter.add()
+            return 0
+        }
         #expect(counter.value == 2)
     }
 
@@ -56,7 +66,8 @@ import NightjarStore
     }
 
     @Test func pageBodiesGetTheReadersTokenBack() {
-        let body = CachedBody("<a>\(CachedBody.placeholder)</a><b>\(CachedBody.placeholder)\(CachedBody.placeholder)</b>")
+        let body = CachedBody(
+            "<a>\(CachedBody.placeholder)</a><b>\(CachedBody.placeholder)\(CachedBody.placeholder)</b>")
         #expect(String(decoding: body.bytes(token: "T1"), as: UTF8.self) == "<a>T1</a><b>T1T1</b>")
         #expect(String(decoding: CachedBody("no token").bytes(token: "x"), as: UTF8.self) == "no token")
     }
@@ -65,6 +76,14 @@ import NightjarStore
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
-    func add() { lock.lock(); count += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+    func add() {
+        lock.lock()
+        count += 1
+        lock.unlock()
+    }
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
+    }
 }

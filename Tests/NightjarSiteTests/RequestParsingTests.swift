@@ -1,13 +1,15 @@
-import Testing
 import NightjarCore
 import NightjarReview
+import Testing
+
 @testable import NightjarSite
 
 /// Percent-encoding, forms, cookies and listen addresses: table tests and fuzzing; malformed
 /// input is a `RequestError`, never a crash or a guess.
 @Suite struct RequestParsingTests {
     @Test(arguments: [
-        ("a%20b", "a b"), ("%41%42c", "ABc"), ("caf%C3%A9", "café"), ("100%25", "100%"), ("a+b", "a+b"), ("", ""), ("%2F", "/"),
+        ("a%20b", "a b"), ("%41%42c", "ABc"), ("caf%C3%A9", "café"), ("100%25", "100%"), ("a+b", "a+b"), ("", ""),
+        ("%2F", "/"),
     ])
     func decodesWellFormedEscapes(_ input: String, _ expected: String) throws {
         #expect(try PercentEncoding.decode(input.utf8, plusIsSpace: false) == expected)
@@ -19,7 +21,8 @@ import NightjarReview
     }
 
     @Test func formsDecodePlusAsSpaceAndKeepLineBreaksInValues() throws {
-        let form = try FormFields.parse(urlEncoded: Array("name=carol&reason=two+words%0D%0Aand+a+line&empty=&flag&plus=%2B".utf8))
+        let form = try FormFields.parse(
+            urlEncoded: Array("name=carol&reason=two+words%0D%0Aand+a+line&empty=&flag&plus=%2B".utf8))
         #expect(form["name"] == "carol")
         #expect(form["reason"] == "two words\r\nand a line")
         #expect(form["empty"] == "" && form["flag"] == "" && form["plus"] == "+")
@@ -33,22 +36,29 @@ import NightjarReview
         var random = SeededRandom(seed: 21)
         let alphabet = Array("aZ09 -_.~%+&=/?#é€😀\"'<>\u{7f}\t")
         for _ in 0..<2_000 {
-            let text = String((0..<Int(random.next() % 24)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] })
-            let decoded = try? PercentEncoding.decode(PercentEncoding.encode(text).utf8, plusIsSpace: true, allowLineBreaks: true)
+            let text = String(
+                (0..<Int(random.next() % 24)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] })
+            let decoded = try? PercentEncoding.decode(
+                PercentEncoding.encode(text).utf8, plusIsSpace: true, allowLineBreaks: true)
             if text.unicodeScalars.contains(where: { $0.value == 0x7F }) {
                 #expect(decoded == nil)
             } else {
                 #expect(decoded == text)
             }
-            let fields = try FormFields.parse(urlEncoded: Array(FormFields([("k", text.replacingOccurrences(of: "\u{7f}", with: ""))]).queryString.dropFirst().utf8))
+            let fields = try FormFields.parse(
+                urlEncoded: Array(
+                    FormFields([("k", text.replacingOccurrences(of: "\u{7f}", with: ""))]).queryString.dropFirst().utf8)
+            )
             #expect(fields["k"] == text.replacingOccurrences(of: "\u{7f}", with: ""))
         }
     }
 
     @Test func randomBytesNeverCrashTheFormParser() {
         var random = SeededRandom(seed: 2118)
-        let pieces: [[UInt8]] = [Array("%".utf8), Array("=".utf8), Array("&".utf8), Array("+".utf8), Array("%4".utf8), Array("%zz".utf8),
-                                 Array("%C3%A9".utf8), [0], [0xFF], [0xC3], Array("name".utf8)]
+        let pieces: [[UInt8]] = [
+            Array("%".utf8), Array("=".utf8), Array("&".utf8), Array("+".utf8), Array("%4".utf8), Array("%zz".utf8),
+            Array("%C3%A9".utf8), [0], [0xFF], [0xC3], Array("name".utf8),
+        ]
         var accepted = 0
         for _ in 0..<20_000 {
             var bytes: [UInt8] = []
@@ -71,11 +81,15 @@ import NightjarReview
     }
 
     @Test func cookiesAreReadFromTheCookieHeader() {
-        let request = SiteRequest(method: "GET", path: "/", headers: ["cookie": "a=1; nightjar-session=abc=def;  b = 2 ; a=ignored; junk"])
+        let request = SiteRequest(
+            method: "GET", path: "/", headers: ["cookie": "a=1; nightjar-session=abc=def;  b = 2 ; a=ignored; junk"])
         #expect(request.cookies == ["a": "1", "nightjar-session": "abc=def", "b": "2"])
     }
 
-    @Test(arguments: [("127.0.0.1:8080", "127.0.0.1", 8080), ("localhost:80", "127.0.0.1", 80), ("[::1]:8443", "::1", 8443), ("0.0.0.0:0", "0.0.0.0", 0)])
+    @Test(arguments: [
+        ("127.0.0.1:8080", "127.0.0.1", 8080), ("localhost:80", "127.0.0.1", 80), ("[::1]:8443", "::1", 8443),
+        ("0.0.0.0:0", "0.0.0.0", 0),
+    ])
     func listenAddressesParse(_ text: String, _ host: String, _ port: Int) throws {
         let address = try ListenAddress.parse(text)
         #expect(address.host == host && Int(address.port) == port)
@@ -90,7 +104,9 @@ import NightjarReview
         let pending = PendingRequest(method: "GET", rawURL: "/clients/acme/invoices/INV%2F12")
         let request = try pending.request(secure: false)
         #expect(request.segments == ["clients", "acme", "invoices", "INV/12"])
-        #expect(throws: RequestError.self) { try PendingRequest(method: "GET", rawURL: "/a/%2e%2e/b").request(secure: false) }
+        #expect(throws: RequestError.self) {
+            try PendingRequest(method: "GET", rawURL: "/a/%2e%2e/b").request(secure: false)
+        }
         var limits = RequestLimits()
         limits.maximumHeaderBytes = 100
         let big = PendingRequest(method: "GET", rawURL: "/")

@@ -1,18 +1,27 @@
 import Foundation
-import Testing
 import NightjarCore
 import NightjarCrypto
-@_spi(Testing) import NightjarVault
-import NightjarStore
 import NightjarLedger
+import NightjarStore
+@_spi(Testing) import NightjarVault
+import Testing
+
 @testable import NightjarSite
 
 /// A clock the test moves.
 final class TestClock: @unchecked Sendable {
     private let lock = NSLock()
     private var now = Date(timeIntervalSince1970: 1_790_000_000)
-    var date: Date { lock.lock(); defer { lock.unlock() }; return now }
-    func advance(_ seconds: TimeInterval) { lock.lock(); now += seconds; lock.unlock() }
+    var date: Date {
+        lock.lock()
+        defer { lock.unlock() }
+        return now
+    }
+    func advance(_ seconds: TimeInterval) {
+        lock.lock()
+        now += seconds
+        lock.unlock()
+    }
 }
 
 @Suite struct SessionAndThrottleTests {
@@ -22,18 +31,33 @@ final class TestClock: @unchecked Sendable {
         let first = store.start(operatorName: "carol", address: "10.0.0.1")
         #expect(first.id.count == 43 && Token.isWellFormed(first.id) && first.session.formToken.count == 43)
         clock.advance(29 * 60)
-        guard case .live = store.resume(first.id) else { Issue.record("alive after 29 idle minutes"); return }
+        guard case .live = store.resume(first.id) else {
+            Issue.record("alive after 29 idle minutes")
+            return
+        }
         clock.advance(30 * 60)
-        guard case .ended(_, .idle) = store.resume(first.id) else { Issue.record("not ended after 30 idle minutes"); return }
-        guard case .unknown = store.resume(first.id) else { Issue.record("an ended session came back"); return }
+        guard case .ended(_, .idle) = store.resume(first.id) else {
+            Issue.record("not ended after 30 idle minutes")
+            return
+        }
+        guard case .unknown = store.resume(first.id) else {
+            Issue.record("an ended session came back")
+            return
+        }
         // Busy all day: still ends 12 hours after sign-in.
         let busy = store.start(operatorName: "carol", address: "10.0.0.1")
         for _ in 0..<35 {
             clock.advance(20 * 60)
-            guard case .live = store.resume(busy.id) else { Issue.record("ended early"); return }
+            guard case .live = store.resume(busy.id) else {
+                Issue.record("ended early")
+                return
+            }
         }
         clock.advance(60 * 60)
-        guard case .ended(_, .expired) = store.resume(busy.id) else { Issue.record("alive after 12 hours"); return }
+        guard case .ended(_, .expired) = store.resume(busy.id) else {
+            Issue.record("alive after 12 hours")
+            return
+        }
     }
 
     @Test func idsAreUniqueAndJunkIsNeverLookedUp() {
@@ -41,7 +65,10 @@ final class TestClock: @unchecked Sendable {
         let ids = (0..<500).map { store.start(operatorName: "o\($0 % 50)", address: "a").id }
         #expect(Set(ids).count == 500)
         for junk in ["", "x", String(repeating: "A", count: 43), String(repeating: "!", count: 43), ids[0] + "A"] {
-            guard case .unknown = store.resume(junk) else { Issue.record("\(junk) found"); continue }
+            guard case .unknown = store.resume(junk) else {
+                Issue.record("\(junk) found")
+                continue
+            }
         }
         #expect(store.end(ids[0]) != nil && store.end(ids[0]) == nil)
     }
@@ -53,7 +80,10 @@ final class TestClock: @unchecked Sendable {
         let ids = (0..<3).map { _ in store.start(operatorName: "carol", address: "a").id }
         let fourth = store.start(operatorName: "carol", address: "a")
         #expect(fourth.ended.count == 1)
-        guard case .unknown = store.resume(ids[0]) else { Issue.record("the oldest should have ended"); return }
+        guard case .unknown = store.resume(ids[0]) else {
+            Issue.record("the oldest should have ended")
+            return
+        }
         #expect(store.endAll(operatorName: "carol").count == 3 && store.count == 0)
     }
 
@@ -66,12 +96,16 @@ final class TestClock: @unchecked Sendable {
         clock.advance(15 * 60)
         let ended = store.sweep()
         #expect(ended.map(\.0.operatorName) == ["a"] && ended.first?.1 == .idle)
-        guard case .live = store.resume(fresh.id) else { Issue.record("swept a live session"); return }
+        guard case .live = store.resume(fresh.id) else {
+            Issue.record("swept a live session")
+            return
+        }
     }
 
     @Test func preSessionTokensBelongToTheirCookie() {
         let tokens = PreSessionTokens()
-        let cookie = tokens.newCookie(), other = tokens.newCookie()
+        let cookie = tokens.newCookie()
+        let other = tokens.newCookie()
         let token = tokens.formToken(for: cookie)
         #expect(tokens.verify(token: token, cookie: cookie))
         #expect(!tokens.verify(token: token, cookie: other))
@@ -109,9 +143,13 @@ final class TestClock: @unchecked Sendable {
     @Test func throttleTablesStayBounded() {
         let throttle = SignInThrottle(schedule: ThrottleSchedule(delays: [5]), maximumEntries: 100)
         let now = Date()
-        for index in 0..<5_000 { throttle.failed(operatorName: "name-\(index)", address: "10.0.\(index / 250).\(index % 250)", now: now + Double(index)) }
+        for index in 0..<5_000 {
+            throttle.failed(
+                operatorName: "name-\(index)", address: "10.0.\(index / 250).\(index % 250)", now: now + Double(index))
+        }
         #expect(throttle.wait(operatorName: "name-4999", address: "x", now: now + 4999) > 0)
-        #expect(throttle.wait(operatorName: "name-0", address: "x", now: now + 4999) == 0, "the oldest entries went first")
+        #expect(
+            throttle.wait(operatorName: "name-0", address: "x", now: now + 4999) == 0, "the oldest entries went first")
     }
 
     @Test(arguments: ["", "a", "1,-1", "1,,2", "4000", "1;2"])
@@ -146,8 +184,16 @@ final class TestClock: @unchecked Sendable {
 final class Peak: @unchecked Sendable {
     private let lock = NSLock()
     private var highest = 0
-    func observe(_ value: Int) { lock.lock(); highest = max(highest, value); lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return highest }
+    func observe(_ value: Int) {
+        lock.lock()
+        highest = max(highest, value)
+        lock.unlock()
+    }
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return highest
+    }
 }
 
 /// The site in-process, with a real vault and database and a clock the test moves: timeouts
@@ -165,21 +211,31 @@ final class Peak: @unchecked Sendable {
             VaultKDFPolicy.allowTestingProfile()
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("nj-site-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            paths = VaultPaths(vault: folder + "/nightjar.vault", audit: folder + "/audit.log", state: folder + "/vault-state")
-            let (admin, _) = try Vault.create(paths: paths, adminName: "alice", passphrase: SecretBytes(utf8: "alice passphrase"))
+            paths = VaultPaths(
+                vault: folder + "/nightjar.vault", audit: folder + "/audit.log", state: folder + "/vault-state")
+            let (admin, _) = try Vault.create(
+                paths: paths, adminName: "alice", passphrase: SecretBytes(utf8: "alice passphrase"))
             _ = admin
-            let key = try Vault.update(paths: paths, as: .passphrase(name: "alice", SecretBytes(utf8: "alice passphrase"))) { vault -> AutomationKey in
-                try vault.addOperator(name: "carol", roles: [.reviewer], passphrase: SecretBytes(utf8: SiteSessionTimeoutTests.passphrase))
+            let key = try Vault.update(
+                paths: paths, as: .passphrase(name: "alice", SecretBytes(utf8: "alice passphrase"))
+            ) { vault -> AutomationKey in
+                try vault.addOperator(
+                    name: "carol", roles: [.reviewer], passphrase: SecretBytes(utf8: SiteSessionTimeoutTests.passphrase)
+                )
                 return try vault.createAutomationKey(name: "site", clients: [])
             }
             let databasePath = folder + "/nightjar.sqlite"
-            let migrations = LedgerSchema.statements.enumerated().map { Migration(version: $0.offset + 1, name: $0.element.name, sql: $0.element.sql) }
+            let migrations = LedgerSchema.statements.enumerated().map {
+                Migration(version: $0.offset + 1, name: $0.element.name, sql: $0.element.sql)
+            }
             _ = try Migrator.migrate(try Database(path: databasePath), migrations)
-            let configuration = SiteConfiguration(title: "Test", workspaceRoot: folder, openDatabase: {
-                let database = try Database(path: databasePath)
-                _ = try Migrator.migrate(database, migrations)
-                return database
-            }, vault: try SiteVault(paths: paths, siteKey: key))
+            let configuration = SiteConfiguration(
+                title: "Test", workspaceRoot: folder,
+                openDatabase: {
+                    let database = try Database(path: databasePath)
+                    _ = try Migrator.migrate(database, migrations)
+                    return database
+                }, vault: try SiteVault(paths: paths, siteKey: key))
             let clock = self.clock
             site = ReviewSite(configuration: configuration, clock: { clock.date })
         }
@@ -189,19 +245,29 @@ final class Peak: @unchecked Sendable {
         }
 
         func post(_ path: String, _ body: String, cookie: String) -> SiteResponse {
-            site.handle(SiteRequest(method: "POST", path: path, headers: ["cookie": cookie, "content-type": "application/x-www-form-urlencoded"],
-                                    body: Array(body.utf8)))
+            site.handle(
+                SiteRequest(
+                    method: "POST", path: path,
+                    headers: ["cookie": cookie, "content-type": "application/x-www-form-urlencoded"],
+                    body: Array(body.utf8)))
         }
 
         /// Signs carol in; returns the session cookie.
         func signIn() throws -> String {
             let page = get("/sign-in")
-            let cookie = try #require(page.headers.first { $0.name == "Set-Cookie" }?.value.split(separator: ";").first.map(String.init))
-            let token = try #require(String(decoding: page.body, as: UTF8.self).components(separatedBy: "name=\"csrf\" value=\"").dropFirst().first?.prefix { $0 != "\"" })
-            let answer = post("/sign-in", "csrf=\(token)&name=carol&passphrase=\(SiteSessionTimeoutTests.passphrase.replacingOccurrences(of: " ", with: "+"))",
-                              cookie: cookie)
+            let cookie = try #require(
+                page.headers.first { $0.name == "Set-Cookie" }?.value.split(separator: ";").first.map(String.init))
+            let token = try #require(
+                String(decoding: page.body, as: UTF8.self).components(separatedBy: "name=\"csrf\" value=\"").dropFirst()
+                    .first?.prefix { $0 != "\"" })
+            let answer = post(
+                "/sign-in",
+                "csrf=\(token)&name=carol&passphrase=\(SiteSessionTimeoutTests.passphrase.replacingOccurrences(of: " ", with: "+"))",
+                cookie: cookie)
             #expect(answer.status == 303)
-            return try #require(answer.headers.first { $0.value.hasPrefix("nightjar-session=") }?.value.split(separator: ";").first.map(String.init))
+            return try #require(
+                answer.headers.first { $0.value.hasPrefix("nightjar-session=") }?.value.split(separator: ";").first.map(
+                    String.init))
         }
 
         func audit() throws -> String { try String(contentsOfFile: paths.audit, encoding: .utf8) }
@@ -225,14 +291,16 @@ final class Peak: @unchecked Sendable {
         workspace.site.sweepSessions()
         #expect(workspace.site.sessions.count == 0)
         #expect(try workspace.audit().contains("carol, absolute timeout"))
-        let vault = try Vault.open(paths: workspace.paths, as: .passphrase(name: "alice", SecretBytes(utf8: "alice passphrase")))
+        let vault = try Vault.open(
+            paths: workspace.paths, as: .passphrase(name: "alice", SecretBytes(utf8: "alice passphrase")))
         #expect(try vault.verifyAudit().count >= 5)
     }
 
     @Test func operatorsAddedWhileTheSiteRunsAreSeenAtOnce() throws {
         let workspace = try Workspace()
         #expect(try workspace.site.configuration.vault.principal(named: "dave") == nil)
-        try Vault.update(paths: workspace.paths, as: .passphrase(name: "alice", SecretBytes(utf8: "alice passphrase"))) { vault in
+        try Vault.update(paths: workspace.paths, as: .passphrase(name: "alice", SecretBytes(utf8: "alice passphrase")))
+        { vault in
             try vault.addOperator(name: "dave", roles: [.admin], passphrase: SecretBytes(utf8: "dave passphrase"))
         }
         #expect(try workspace.site.configuration.vault.principal(named: "dave")?.roles == [.admin])

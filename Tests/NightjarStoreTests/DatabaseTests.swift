@@ -1,10 +1,12 @@
 import Foundation
-import Testing
-@testable import NightjarStore
 import NightjarCore
+import Testing
+
+@testable import NightjarStore
 
 func temporaryDatabasePath(_ label: String) -> String {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nj-store-\(label)-\(UUID().uuidString)").path
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nj-store-\(label)-\(UUID().uuidString)")
+        .path
     try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     return folder + "/test.sqlite"
 }
@@ -15,8 +17,9 @@ struct DatabaseTests {
         let database = try Database(path: ":memory:")
         try database.execute("CREATE TABLE t (i INTEGER, s TEXT, b BLOB, d TEXT, r REAL, n TEXT, flag INTEGER)")
         let date = try CalendarDate(iso: "2026-11-24")
-        try database.execute("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             [Int64.min, "é\"'; DROP TABLE t;--", [UInt8]([0, 1, 255]), date, 0.5, String?.none, true])
+        try database.execute(
+            "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [Int64.min, "é\"'; DROP TABLE t;--", [UInt8]([0, 1, 255]), date, 0.5, String?.none, true])
         let row = try #require(try database.query("SELECT * FROM t").first)
         #expect(try row.int64("i") == Int64.min)
         #expect(try row.string("s") == "é\"'; DROP TABLE t;--")
@@ -70,8 +73,10 @@ struct DatabaseTests {
 
     @Test func migrationsRunOnceInOrderAndRefuseANewerSchema() throws {
         let path = temporaryDatabasePath("migrate")
-        let migrations = [Migration(version: 1, name: "a", sql: "CREATE TABLE a (x INTEGER);"),
-                          Migration(version: 2, name: "b", sql: "CREATE TABLE b (y INTEGER); INSERT INTO a VALUES (1);")]
+        let migrations = [
+            Migration(version: 1, name: "a", sql: "CREATE TABLE a (x INTEGER);"),
+            Migration(version: 2, name: "b", sql: "CREATE TABLE b (y INTEGER); INSERT INTO a VALUES (1);"),
+        ]
         do {
             let database = try Database(path: path)
             #expect(try Migrator.migrate(database, migrations).map(\.version) == [1, 2])
@@ -86,7 +91,8 @@ struct DatabaseTests {
             (error as? StoreError)?.code == "store.newer_schema"
         }
         // A failing migration leaves the database at the previous version.
-        let broken = migrations + [Migration(version: 3, name: "bad", sql: "CREATE TABLE c (z INTEGER); SELECT * FROM nowhere;")]
+        let broken =
+            migrations + [Migration(version: 3, name: "bad", sql: "CREATE TABLE c (z INTEGER); SELECT * FROM nowhere;")]
         #expect(throws: StoreError.self) { try Migrator.migrate(reopened, broken) }
         #expect(try Migrator.version(of: reopened) == 2)
         #expect(try reopened.scalar(Int64.self, "SELECT count(*) FROM sqlite_master WHERE name = 'c'") == 0)
@@ -156,9 +162,11 @@ struct DatabaseTests {
 @Suite("Database crash safety", .serialized)
 struct DatabaseCrashTests {
     static var writer: URL {
-        let candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-                          Bundle.main.bundleURL.deletingLastPathComponent(),
-                          URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug")]
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            Bundle.main.bundleURL.deletingLastPathComponent(),
+            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug"),
+        ]
         return candidates.map { $0.appendingPathComponent("nightjar-crash-writer") }
             .first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-@_spi(Testing) @testable import NightjarVault
-@_spi(Testing) import NightjarCrypto
 import NightjarCore
+@_spi(Testing) import NightjarCrypto
+import Testing
+
+@_spi(Testing) @testable import NightjarVault
 
 /// What the security review did with a reviewer's passphrase alone: unwrap the key that
 /// authenticates the whole file, edit authority, re-MAC, and see whether anyone notices. Each
@@ -48,8 +49,11 @@ struct InsiderTests {
     }
 
     /// A record as an insider writes it: any operations, any claimed signer, signed with her key.
-    static func record(after chain: AuthorityState, signer: String, signingKey: Ed25519.SigningKey, _ operations: [AuthorityOperation]) throws -> ChainEntry {
-        let record = AuthorityRecord(seq: chain.count + 1, prev: chain.head, at: Logger.timestamp(), signer: signer, operations: operations)
+    static func record(
+        after chain: AuthorityState, signer: String, signingKey: Ed25519.SigningKey, _ operations: [AuthorityOperation]
+    ) throws -> ChainEntry {
+        let record = AuthorityRecord(
+            seq: chain.count + 1, prev: chain.head, at: Logger.timestamp(), signer: signer, operations: operations)
         let payload = Array(try VaultFile.encoder().encode(record))
         return ChainEntry(payload: payload, signature: signingKey.sign(AuthorityRecord.signatureLabel + payload))
     }
@@ -60,18 +64,25 @@ struct InsiderTests {
     }
 
     /// `open` is refused with `code`, and the refusal is the audit log's last record, signed by `name`.
-    static func expectRefused(_ setup: Setup, as method: UnlockMethod, name: String, code: String, mentioning phrase: String,
-                              sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+    static func expectRefused(
+        _ setup: Setup, as method: UnlockMethod, name: String, code: String, mentioning phrase: String,
+        sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) throws {
         var caught: VaultError?
         do {
             _ = try Vault.open(paths: setup.paths, as: method)
         } catch let error as VaultError {
             caught = error
         }
-        #expect(caught?.code == code, "expected \(code), got \(String(describing: caught))", sourceLocation: sourceLocation)
-        #expect(caught?.message.contains(phrase) == true, "\(caught?.message ?? "no error")", sourceLocation: sourceLocation)
+        #expect(
+            caught?.code == code, "expected \(code), got \(String(describing: caught))", sourceLocation: sourceLocation)
+        #expect(
+            caught?.message.contains(phrase) == true, "\(caught?.message ?? "no error")", sourceLocation: sourceLocation
+        )
         let last = try AuditLog.readAll(setup.paths.audit).last
-        #expect(last?.action == "refused" && last?.principal == name, "last audit record: \(String(describing: last))", sourceLocation: sourceLocation)
+        #expect(
+            last?.action == "refused" && last?.principal == name, "last audit record: \(String(describing: last))",
+            sourceLocation: sourceLocation)
         #expect(last?.detail?.contains(phrase) == true, sourceLocation: sourceLocation)
     }
 
@@ -85,13 +96,20 @@ struct InsiderTests {
         #expect(throws: Never.self) { try Vault.open(paths: setup.paths, as: setup.alice, auditUnlock: false) }
         #expect(insider.accessibleClients.isEmpty)
         // Her own principal record, edited to make her an admin; its signature kept.
-        let index = body.chain.firstIndex { String(decoding: $0.payload, as: UTF8.self).contains("\"name\":\"carol\"") }!
-        let edited = String(decoding: body.chain[index].payload, as: UTF8.self).replacingOccurrences(of: "\"roles\":[\"reviewer\"]", with: "\"roles\":[\"admin\",\"reviewer\"]")
+        let index = body.chain.firstIndex {
+            String(decoding: $0.payload, as: UTF8.self).contains("\"name\":\"carol\"")
+        }!
+        let edited = String(decoding: body.chain[index].payload, as: UTF8.self).replacingOccurrences(
+            of: "\"roles\":[\"reviewer\"]", with: "\"roles\":[\"admin\",\"reviewer\"]")
         #expect(edited.contains("\"admin\",\"reviewer\""))
         body.chain[index].payload = Array(edited.utf8)
         try InsiderTests.write(body, insider, to: setup)
-        try InsiderTests.expectRefused(setup, as: setup.alice, name: "alice", code: "vault.authority_invalid", mentioning: "claims to be signed by alice")
-        try InsiderTests.expectRefused(setup, as: try setup.night(), name: "night", code: "vault.authority_invalid", mentioning: "forged or altered")
+        try InsiderTests.expectRefused(
+            setup, as: setup.alice, name: "alice", code: "vault.authority_invalid",
+            mentioning: "claims to be signed by alice")
+        try InsiderTests.expectRefused(
+            setup, as: try setup.night(), name: "night", code: "vault.authority_invalid",
+            mentioning: "forged or altered")
     }
 
     @Test func rolesTheReviewerGrantsHerselfAreRefused() throws {
@@ -100,10 +118,14 @@ struct InsiderTests {
         let insider = try setup.insider()
         for role in [Role.admin, .runIntegrations, .operator] {
             var body = insider.body
-            body.chain.append(try InsiderTests.record(after: insider.committed, signer: insider.actorID, signingKey: insider.keys.signing,
-                                                      [AuthorityOperation(.roleGrant, principal: insider.actorID, role: role)]))
+            body.chain.append(
+                try InsiderTests.record(
+                    after: insider.committed, signer: insider.actorID, signingKey: insider.keys.signing,
+                    [AuthorityOperation(.roleGrant, principal: insider.actorID, role: role)]))
             try InsiderTests.write(body, insider, to: setup)
-            try InsiderTests.expectRefused(setup, as: setup.alice, name: "alice", code: "vault.authority_invalid", mentioning: "carol is not an admin")
+            try InsiderTests.expectRefused(
+                setup, as: setup.alice, name: "alice", code: "vault.authority_invalid",
+                mentioning: "carol is not an admin")
         }
     }
 
@@ -113,16 +135,24 @@ struct InsiderTests {
         let insider = try setup.insider()
         let mallory = PrincipalKeys.generate()
         var body = insider.body
-        body.chain.append(try InsiderTests.record(after: insider.committed, signer: insider.actorID, signingKey: insider.keys.signing, [
-            AuthorityOperation(.principalAdd, principal: "p-mallory", name: "mallory", kind: .operator,
-                               exchangeKey: Data(mallory.exchange.publicKey.rawRepresentation),
-                               signingKey: Data(mallory.signing.verifyingKey.rawRepresentation), roles: [.admin]),
-        ]))
-        body.header.vaultKeyWraps.append(try VaultCrypto.wrap(insider.vaultKey, to: Data(mallory.exchange.publicKey.rawRepresentation),
-                                                              principal: "p-mallory", purpose: "vault", vaultID: body.header.vaultID))
+        body.chain.append(
+            try InsiderTests.record(
+                after: insider.committed, signer: insider.actorID, signingKey: insider.keys.signing,
+                [
+                    AuthorityOperation(
+                        .principalAdd, principal: "p-mallory", name: "mallory", kind: .operator,
+                        exchangeKey: Data(mallory.exchange.publicKey.rawRepresentation),
+                        signingKey: Data(mallory.signing.verifyingKey.rawRepresentation), roles: [.admin])
+                ]))
+        body.header.vaultKeyWraps.append(
+            try VaultCrypto.wrap(
+                insider.vaultKey, to: Data(mallory.exchange.publicKey.rawRepresentation),
+                principal: "p-mallory", purpose: "vault", vaultID: body.header.vaultID))
         try InsiderTests.write(body, insider, to: setup)
-        try InsiderTests.expectRefused(setup, as: setup.alice, name: "alice", code: "vault.authority_invalid", mentioning: "carol is not an admin")
-        try InsiderTests.expectRefused(setup, as: setup.bob, name: "bob", code: "vault.authority_invalid", mentioning: "add operator mallory")
+        try InsiderTests.expectRefused(
+            setup, as: setup.alice, name: "alice", code: "vault.authority_invalid", mentioning: "carol is not an admin")
+        try InsiderTests.expectRefused(
+            setup, as: setup.bob, name: "bob", code: "vault.authority_invalid", mentioning: "add operator mallory")
     }
 
     @Test func anApprovalByTheReviewerIsRefusedAtOpenAndBeforeTheNight() throws {
@@ -132,14 +162,21 @@ struct InsiderTests {
         let night = try Vault.open(paths: setup.paths, as: try setup.night())
         let insider = try setup.insider()
         var body = insider.body
-        body.chain.append(try InsiderTests.record(after: insider.committed, signer: insider.actorID, signingKey: insider.keys.signing,
-                                                  [AuthorityOperation(.approve, name: "sandbox-html-portal", subject: .scraper, sha256: InsiderTests.evil)]))
+        body.chain.append(
+            try InsiderTests.record(
+                after: insider.committed, signer: insider.actorID, signingKey: insider.keys.signing,
+                [
+                    AuthorityOperation(
+                        .approve, name: "sandbox-html-portal", subject: .scraper, sha256: InsiderTests.evil)
+                ]))
         try InsiderTests.write(body, insider, to: setup)
         #expect(throws: VaultError.self) { try night.verifyAuthority() }
         let last = try AuditLog.readAll(setup.paths.audit).last
         #expect(last?.action == "refused" && last?.principal == "night")
         #expect(!night.isApproved(portal: "sandbox-html-portal", sha256: InsiderTests.evil))
-        try InsiderTests.expectRefused(setup, as: try setup.night(), name: "night", code: "vault.authority_invalid", mentioning: "carol is not an admin")
+        try InsiderTests.expectRefused(
+            setup, as: try setup.night(), name: "night", code: "vault.authority_invalid",
+            mentioning: "carol is not an admin")
     }
 
     @Test func anApprovalForgedInAlicesNameIsRefused() throws {
@@ -149,12 +186,20 @@ struct InsiderTests {
         let alice = insider.committed.principal(named: "alice")!.id
         var body = insider.body
         // Claims alice as its signer; only carol's key (or any key but alice's) could sign it.
-        body.chain.append(try InsiderTests.record(after: insider.committed, signer: alice, signingKey: insider.keys.signing,
-                                                  [AuthorityOperation(.approve, name: "sandbox-html-portal", subject: .scraper, sha256: InsiderTests.evil)]))
+        body.chain.append(
+            try InsiderTests.record(
+                after: insider.committed, signer: alice, signingKey: insider.keys.signing,
+                [
+                    AuthorityOperation(
+                        .approve, name: "sandbox-html-portal", subject: .scraper, sha256: InsiderTests.evil)
+                ]))
         try InsiderTests.write(body, insider, to: setup)
-        try InsiderTests.expectRefused(setup, as: try setup.night(), name: "night", code: "vault.authority_invalid",
-                                       mentioning: "claims to be signed by alice, but the signature is not alice's")
-        try InsiderTests.expectRefused(setup, as: setup.alice, name: "alice", code: "vault.authority_invalid", mentioning: "claims to be signed by alice")
+        try InsiderTests.expectRefused(
+            setup, as: try setup.night(), name: "night", code: "vault.authority_invalid",
+            mentioning: "claims to be signed by alice, but the signature is not alice's")
+        try InsiderTests.expectRefused(
+            setup, as: setup.alice, name: "alice", code: "vault.authority_invalid",
+            mentioning: "claims to be signed by alice")
     }
 
     @Test func aWholeChainReplacedUnderTheReviewersKeyIsRefused() throws {
@@ -165,11 +210,15 @@ struct InsiderTests {
         let vaultID = insider.body.header.vaultID
         // A new, self-consistent chain in which carol is the root admin; everyone keeps their keys
         // (so their sealed keys still open), alice is demoted, an edited definition is approved.
-        var operations = [AuthorityOperation(.genesis, principal: insider.actorID, vaultID: vaultID, recovery: real.recoveryID!)]
+        var operations = [
+            AuthorityOperation(.genesis, principal: insider.actorID, vaultID: vaultID, recovery: real.recoveryID!)
+        ]
         func add(_ principal: PrincipalInfo, roles: [Role]) {
-            operations.append(AuthorityOperation(.principalAdd, principal: principal.id, name: principal.name, kind: principal.kind,
-                                                 exchangeKey: principal.exchangeKey, signingKey: principal.signingKey, roles: roles,
-                                                 allClients: principal.kind == .automation ? true : nil))
+            operations.append(
+                AuthorityOperation(
+                    .principalAdd, principal: principal.id, name: principal.name, kind: principal.kind,
+                    exchangeKey: principal.exchangeKey, signingKey: principal.signingKey, roles: roles,
+                    allClients: principal.kind == .automation ? true : nil))
         }
         add(real.principals[insider.actorID]!, roles: [.admin, .operator, .reviewer, .runIntegrations])
         add(real.principals[real.recoveryID!]!, roles: [.admin])
@@ -183,20 +232,33 @@ struct InsiderTests {
                 operations.append(AuthorityOperation(.clientGrant, principal: holder, client: client))
             }
         }
-        operations.append(AuthorityOperation(.approve, name: "sandbox-html-portal", subject: .scraper, sha256: InsiderTests.evil))
+        operations.append(
+            AuthorityOperation(.approve, name: "sandbox-html-portal", subject: .scraper, sha256: InsiderTests.evil))
         var forged = AuthorityState(vaultID: vaultID)
-        let entry = try InsiderTests.record(after: forged, signer: insider.actorID, signingKey: insider.keys.signing, operations)
-        try forged.append(try JSONDecoder().decode(AuthorityRecord.self, from: Data(entry.payload)), payload: entry.payload, signature: entry.signature)
+        let entry = try InsiderTests.record(
+            after: forged, signer: insider.actorID, signingKey: insider.keys.signing, operations)
+        try forged.append(
+            try JSONDecoder().decode(AuthorityRecord.self, from: Data(entry.payload)), payload: entry.payload,
+            signature: entry.signature)
         var body = insider.body
         body.chain = [entry]
         try InsiderTests.write(body, insider, to: setup)
         // And a rollback state signed by carol, the root of her chain.
-        try VaultState.advance(paths: setup.paths, observation: VaultState.Observation(
-            vaultID: vaultID, generation: body.header.generation, chainCount: forged.count, chainHead: forged.head, audit: nil),
-            signer: (insider.actorID, insider.keys.signing), vaultKey: insider.vaultKey, authority: forged, replacing: true)
-        try InsiderTests.expectRefused(setup, as: setup.alice, name: "alice", code: "vault.root_replaced", mentioning: "signed by a key other than the root")
-        try InsiderTests.expectRefused(setup, as: setup.bob, name: "bob", code: "vault.root_replaced", mentioning: "sealed with bob's keys")
-        try InsiderTests.expectRefused(setup, as: try setup.night(), name: "night", code: "vault.root_replaced", mentioning: "sealed with night's keys")
+        try VaultState.advance(
+            paths: setup.paths,
+            observation: VaultState.Observation(
+                vaultID: vaultID, generation: body.header.generation, chainCount: forged.count, chainHead: forged.head,
+                audit: nil),
+            signer: (insider.actorID, insider.keys.signing), vaultKey: insider.vaultKey, authority: forged,
+            replacing: true)
+        try InsiderTests.expectRefused(
+            setup, as: setup.alice, name: "alice", code: "vault.root_replaced",
+            mentioning: "signed by a key other than the root")
+        try InsiderTests.expectRefused(
+            setup, as: setup.bob, name: "bob", code: "vault.root_replaced", mentioning: "sealed with bob's keys")
+        try InsiderTests.expectRefused(
+            setup, as: try setup.night(), name: "night", code: "vault.root_replaced",
+            mentioning: "sealed with night's keys")
     }
 
     @Test func droppingTheLastRevocationIsRefused() throws {
@@ -212,25 +274,33 @@ struct InsiderTests {
         let shortened = try AuthorityState.verify(body.chain, vaultID: body.header.vaultID)
         #expect(shortened.principal(named: "bob")?.isAdmin == true)
         try InsiderTests.write(body, insider, to: setup)
-        try InsiderTests.expectRefused(setup, as: setup.alice, name: "alice", code: "vault.chain_cut", mentioning: "records were removed")
-        try InsiderTests.expectRefused(setup, as: setup.bob, name: "bob", code: "vault.chain_cut", mentioning: "records were removed")
-        try InsiderTests.expectRefused(setup, as: try setup.night(), name: "night", code: "vault.chain_cut", mentioning: "records were removed")
+        try InsiderTests.expectRefused(
+            setup, as: setup.alice, name: "alice", code: "vault.chain_cut", mentioning: "records were removed")
+        try InsiderTests.expectRefused(
+            setup, as: setup.bob, name: "bob", code: "vault.chain_cut", mentioning: "records were removed")
+        try InsiderTests.expectRefused(
+            setup, as: try setup.night(), name: "night", code: "vault.chain_cut", mentioning: "records were removed")
         // Two records swapped: the links no longer hold.
         body = insider.body
         body.chain.swapAt(body.chain.count - 1, body.chain.count - 2)
         try InsiderTests.write(body, insider, to: setup)
-        try InsiderTests.expectRefused(setup, as: setup.alice, name: "alice", code: "vault.authority_invalid", mentioning: "removed or reordered")
+        try InsiderTests.expectRefused(
+            setup, as: setup.alice, name: "alice", code: "vault.authority_invalid", mentioning: "removed or reordered")
     }
 
     @Test func aMissingStateFileIsARefusalUntilAnAdminAcceptsIt() throws {
         let setup = try Setup("insider-nostate")
         defer { setup.remove() }
         try FileManager.default.removeItem(atPath: setup.paths.state)
-        try InsiderTests.expectRefused(setup, as: setup.alice, name: "alice", code: "vault.state_missing", mentioning: "is missing")
-        try InsiderTests.expectRefused(setup, as: try setup.night(), name: "night", code: "vault.state_missing", mentioning: "accept-rollback")
+        try InsiderTests.expectRefused(
+            setup, as: setup.alice, name: "alice", code: "vault.state_missing", mentioning: "is missing")
+        try InsiderTests.expectRefused(
+            setup, as: try setup.night(), name: "night", code: "vault.state_missing", mentioning: "accept-rollback")
         #expect(!FileManager.default.fileExists(atPath: setup.paths.state))
         // Only an admin accepts it, and the acceptance is recorded with what was wrong.
-        #expect(throws: VaultError.roleRequired(principal: "bob", role: .admin)) { try Vault.acceptRollback(paths: setup.paths, as: setup.bob) }
+        #expect(throws: VaultError.roleRequired(principal: "bob", role: .admin)) {
+            try Vault.acceptRollback(paths: setup.paths, as: setup.bob)
+        }
         let accepted = try Vault.acceptRollback(paths: setup.paths, as: setup.alice)
         #expect(accepted.problem?.contains("missing") == true)
         let record = try AuditLog.readAll(setup.paths.audit).last { $0.action == "accept-rollback" }
@@ -248,22 +318,33 @@ struct InsiderTests {
         var corrupted = original
         corrupted[corrupted.count / 2] ^= 0x20
         _ = FileManager.default.createFile(atPath: setup.paths.state, contents: Data(corrupted))
-        try InsiderTests.expectRefused(setup, as: setup.alice, name: "alice", code: "vault.state_invalid", mentioning: "cannot be trusted")
+        try InsiderTests.expectRefused(
+            setup, as: setup.alice, name: "alice", code: "vault.state_invalid", mentioning: "cannot be trusted")
         // Re-signed by the reviewer, at the current generation: she holds no authority to sign it.
         _ = FileManager.default.createFile(atPath: setup.paths.state, contents: Data(original))
         let insider = try setup.insider()
         let oldFile = setup.vault.bytes()
         let oldGeneration = insider.generation
         try Vault.update(paths: setup.paths, as: setup.alice) { vault in
-            try vault.editEntry(client: "acme", portal: "sandbox-html-portal", CredentialInput(password: SecretBytes(utf8: "a-newer-password")))
+            try vault.editEntry(
+                client: "acme", portal: "sandbox-html-portal",
+                CredentialInput(password: SecretBytes(utf8: "a-newer-password")))
         }
         // She puts back the older file and a state that says it is current, signed with her key.
         setup.vault.write(oldFile)
-        try VaultState.advance(paths: setup.paths, observation: VaultState.Observation(
-            vaultID: insider.body.header.vaultID, generation: oldGeneration, chainCount: insider.committed.count, chainHead: insider.committed.head, audit: nil),
-            signer: (insider.actorID, insider.keys.signing), vaultKey: insider.vaultKey, authority: insider.committed, replacing: true)
-        try InsiderTests.expectRefused(setup, as: setup.alice, name: "alice", code: "vault.state_invalid", mentioning: "not signed by an admin or an automation key")
-        try InsiderTests.expectRefused(setup, as: try setup.night(), name: "night", code: "vault.state_invalid", mentioning: "not signed by an admin")
+        try VaultState.advance(
+            paths: setup.paths,
+            observation: VaultState.Observation(
+                vaultID: insider.body.header.vaultID, generation: oldGeneration, chainCount: insider.committed.count,
+                chainHead: insider.committed.head, audit: nil),
+            signer: (insider.actorID, insider.keys.signing), vaultKey: insider.vaultKey, authority: insider.committed,
+            replacing: true)
+        try InsiderTests.expectRefused(
+            setup, as: setup.alice, name: "alice", code: "vault.state_invalid",
+            mentioning: "not signed by an admin or an automation key")
+        try InsiderTests.expectRefused(
+            setup, as: try setup.night(), name: "night", code: "vault.state_invalid",
+            mentioning: "not signed by an admin")
     }
 
     @Test func aClientKeyWrappedToSomeoneTheChainNeverGrantedIsRefused() throws {
@@ -274,9 +355,13 @@ struct InsiderTests {
         var body = bob.body
         let index = body.clients.firstIndex { $0.id == "acme" }!
         let carol = bob.committed.principal(named: "carol")!
-        body.clients[index].wraps.append(try VaultCrypto.wrap(try bob.clientKey("acme"), to: carol.exchangeKey, principal: carol.id,
-                                                              purpose: "client:acme:\(body.clients[index].keyVersion)", vaultID: body.header.vaultID))
+        body.clients[index].wraps.append(
+            try VaultCrypto.wrap(
+                try bob.clientKey("acme"), to: carol.exchangeKey, principal: carol.id,
+                purpose: "client:acme:\(body.clients[index].keyVersion)", vaultID: body.header.vaultID))
         setup.vault.write(try VaultFile.serialize(body, vaultKey: bob.vaultKey))
-        try InsiderTests.expectRefused(setup, as: setup.alice, name: "alice", code: "vault.authority_invalid", mentioning: "whom the chain never granted it")
+        try InsiderTests.expectRefused(
+            setup, as: setup.alice, name: "alice", code: "vault.authority_invalid",
+            mentioning: "whom the chain never granted it")
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-@_spi(Testing) @testable import NightjarVault
-import NightjarCrypto
 import NightjarCore
+import NightjarCrypto
+import Testing
+
+@_spi(Testing) @testable import NightjarVault
 
 /// The upgrade from format 1, tested on a vault written by the format-1 code (committed in
 /// Fixtures/vault-v1 with its passphrases): an admin reviews the list and signs it, and everyone
@@ -16,15 +17,22 @@ struct UpgradeTests {
 
         init(_ label: String) throws {
             vault = TestVault(label)
-            let source = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("vault-v1").path
-            for (name, target) in [("nightjar.vault", vault.paths.vault), ("audit.log", vault.paths.audit), ("vault-state", vault.paths.state),
-                                   ("night.key", vault.folder + "/night.key")] {
+            let source = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(
+                "vault-v1"
+            ).path
+            for (name, target) in [
+                ("nightjar.vault", vault.paths.vault), ("audit.log", vault.paths.audit),
+                ("vault-state", vault.paths.state),
+                ("night.key", vault.folder + "/night.key"),
+            ] {
                 try FileManager.default.copyItem(atPath: source + "/" + name, toPath: target)
                 chmod(target, 0o600)
             }
             chmod(vault.folder, 0o700)
             keyPath = vault.folder + "/night.key"
-            description = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/fixture.json"))) as! [String: Any]
+            description =
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: source + "/fixture.json")))
+                as! [String: Any]
         }
 
         func passphrase(_ name: String) -> UnlockMethod {
@@ -34,7 +42,9 @@ struct UpgradeTests {
         var secrets: [String: String] { description["secrets"] as! [String: String] }
         var approved: [String: String] { description["approved"] as! [String: String] }
         var recovery: UnlockMethod {
-            get throws { .recovery(try RecoveryKeyText.parse(SecretBytes(utf8: description["recovery_key"] as! String))) }
+            get throws {
+                .recovery(try RecoveryKeyText.parse(SecretBytes(utf8: description["recovery_key"] as! String)))
+            }
         }
     }
 
@@ -44,27 +54,39 @@ struct UpgradeTests {
         let paths = fixture.vault.paths
         let before = fixture.vault.bytes()
         // Format 1 is not opened: its authority is not signed.
-        #expect(throws: VaultError.formatOutdated(version: 1)) { try Vault.open(paths: paths, as: fixture.passphrase("alice")) }
-        #expect(throws: VaultError.formatOutdated(version: 1)) { try Vault.open(paths: paths, as: .automationKey(try AutomationKey.load(path: fixture.keyPath))) }
+        #expect(throws: VaultError.formatOutdated(version: 1)) {
+            try Vault.open(paths: paths, as: fixture.passphrase("alice"))
+        }
+        #expect(throws: VaultError.formatOutdated(version: 1)) {
+            try Vault.open(paths: paths, as: .automationKey(try AutomationKey.load(path: fixture.keyPath)))
+        }
         // Only an admin upgrades.
         #expect(throws: VaultError.roleRequired(principal: "bob", role: .admin)) {
             try Vault.upgrade(paths: paths, as: fixture.passphrase("bob")) { _ in true }
         }
         // Declining writes nothing.
         var shown: VaultUpgradePlan?
-        let declined = try Vault.upgrade(paths: paths, as: fixture.passphrase("alice")) { plan in shown = plan; return false }
+        let declined = try Vault.upgrade(paths: paths, as: fixture.passphrase("alice")) { plan in
+            shown = plan
+            return false
+        }
         #expect(declined == nil)
         #expect(fixture.vault.bytes() == before)
         let text = shown!.lines.joined(separator: "\n")
-        for expected in ["alice", "admin, operator, run-integrations", "bob", "operator, run-integrations", "carol", "reviewer",
-                         "reviews all clients", "night", "all clients, now and later", "northwind", fixture.approved["northwind"]!,
-                         "globex/tailspin", "Not yet bound to the root"] {
+        for expected in [
+            "alice", "admin, operator, run-integrations", "bob", "operator, run-integrations", "carol", "reviewer",
+            "reviews all clients", "night", "all clients, now and later", "northwind", fixture.approved["northwind"]!,
+            "globex/tailspin", "Not yet bound to the root",
+        ] {
             #expect(text.contains(expected), "the list lacks \(expected):\n\(text)")
         }
         #expect(shown!.warnings.isEmpty, "\(shown!.warnings)")
 
         // Signed, with the night's key file rewritten to carry the root.
-        let result = try #require(try Vault.upgrade(paths: paths, as: fixture.passphrase("alice"), automationKeyFiles: [fixture.keyPath]) { _ in true })
+        let result = try #require(
+            try Vault.upgrade(paths: paths, as: fixture.passphrase("alice"), automationKeyFiles: [fixture.keyPath]) {
+                _ in true
+            })
         #expect(result.sealedKeyFiles == [fixture.keyPath])
         #expect(Set(result.awaitingRoot) == ["bob", "carol", "recovery"])
         #expect(try AutomationKey.load(path: fixture.keyPath).carriesRoot)
@@ -82,7 +104,9 @@ struct UpgradeTests {
             #expect(credential.password?.unsafeUTF8String() == secret)
         }
         #expect(try alice.credential(client: "acme", portal: "northwind", purpose: .inspect).totp != nil)
-        #expect(try alice.credential(client: "acme", portal: "northwind", purpose: .inspect).extra["customer_number"]?.unsafeUTF8String() == "C-99812")
+        #expect(
+            try alice.credential(client: "acme", portal: "northwind", purpose: .inspect).extra["customer_number"]?
+                .unsafeUTF8String() == "C-99812")
         #expect(alice.isApproved(portal: "northwind", sha256: fixture.approved["northwind"]!))
         #expect(Set(alice.rotationMarks.map(\.entry)) == ["globex/tailspin", "globex/northwind"])
         #expect(try alice.access(client: "acme") == ["alice", "bob", "night", "recovery"])
@@ -101,7 +125,10 @@ struct UpgradeTests {
         let carol = try Vault.open(paths: paths, as: fixture.passphrase("carol"))
         #expect(carol.reviewScope.approvesAllClients && !carol.reviewScope.mayReverse)
         #expect(try Vault.open(paths: paths, as: try fixture.recovery).accessibleClients == ["acme", "globex"])
-        let after = Dictionary(uniqueKeysWithValues: try Vault.open(paths: paths, as: fixture.passphrase("alice")).principals().map { ($0.name, $0) })
+        let after = Dictionary(
+            uniqueKeysWithValues: try Vault.open(paths: paths, as: fixture.passphrase("alice")).principals().map {
+                ($0.name, $0)
+            })
         #expect(after.values.allSatisfy { !$0.awaitingRoot }, "\(after.values.filter(\.awaitingRoot).map(\.name))")
         let night = try Vault.open(paths: paths, as: .automationKey(try AutomationKey.load(path: fixture.keyPath)))
         #expect(night.warnings.isEmpty)
@@ -113,31 +140,48 @@ struct UpgradeTests {
         let fixture = try Fixture("upgrade-replace")
         defer { fixture.vault.remove() }
         let paths = fixture.vault.paths
-        _ = try Vault.upgrade(paths: paths, as: fixture.passphrase("alice"), automationKeyFiles: [fixture.keyPath]) { _ in true }
+        _ = try Vault.upgrade(paths: paths, as: fixture.passphrase("alice"), automationKeyFiles: [fixture.keyPath]) {
+            _ in true
+        }
         _ = try Vault.open(paths: paths, as: fixture.passphrase("bob"))
         // carol replaces the chain with one she roots, keeping alice's and bob's keys.
         let carol = try Vault.open(paths: paths, as: fixture.passphrase("carol"), auditUnlock: false)
         let real = carol.committed
-        var operations = [AuthorityOperation(.genesis, principal: carol.actorID, vaultID: carol.body.header.vaultID, recovery: real.recoveryID!)]
-        for id in [carol.actorID, real.recoveryID!] + real.principalOrder.filter({ $0 != carol.actorID && $0 != real.recoveryID }) {
+        var operations = [
+            AuthorityOperation(
+                .genesis, principal: carol.actorID, vaultID: carol.body.header.vaultID, recovery: real.recoveryID!)
+        ]
+        for id in [carol.actorID, real.recoveryID!]
+            + real.principalOrder.filter({ $0 != carol.actorID && $0 != real.recoveryID })
+        {
             let principal = real.principals[id]!
-            operations.append(AuthorityOperation(.principalAdd, principal: id, name: principal.name, kind: principal.kind,
-                                                 exchangeKey: principal.exchangeKey, signingKey: principal.signingKey,
-                                                 roles: id == carol.actorID ? [.admin] : principal.sortedRoles,
-                                                 allClients: principal.kind == .automation ? true : nil))
+            operations.append(
+                AuthorityOperation(
+                    .principalAdd, principal: id, name: principal.name, kind: principal.kind,
+                    exchangeKey: principal.exchangeKey, signingKey: principal.signingKey,
+                    roles: id == carol.actorID ? [.admin] : principal.sortedRoles,
+                    allClients: principal.kind == .automation ? true : nil))
         }
         var forged = AuthorityState(vaultID: carol.body.header.vaultID)
-        let entry = try InsiderTests.record(after: forged, signer: carol.actorID, signingKey: carol.keys.signing, operations)
-        try forged.append(try JSONDecoder().decode(AuthorityRecord.self, from: Data(entry.payload)), payload: entry.payload, signature: entry.signature)
+        let entry = try InsiderTests.record(
+            after: forged, signer: carol.actorID, signingKey: carol.keys.signing, operations)
+        try forged.append(
+            try JSONDecoder().decode(AuthorityRecord.self, from: Data(entry.payload)), payload: entry.payload,
+            signature: entry.signature)
         var body = carol.body
         body.chain = [entry]
         body.clients = []
         fixture.vault.write(try VaultFile.serialize(body, vaultKey: carol.vaultKey))
-        try VaultState.advance(paths: paths, observation: VaultState.Observation(
-            vaultID: body.header.vaultID, generation: body.header.generation, chainCount: 1, chainHead: forged.head, audit: nil),
+        try VaultState.advance(
+            paths: paths,
+            observation: VaultState.Observation(
+                vaultID: body.header.vaultID, generation: body.header.generation, chainCount: 1, chainHead: forged.head,
+                audit: nil),
             signer: (carol.actorID, carol.keys.signing), vaultKey: carol.vaultKey, authority: forged, replacing: true)
-        for (method, name) in [(fixture.passphrase("alice"), "alice"), (fixture.passphrase("bob"), "bob"),
-                               (UnlockMethod.automationKey(try AutomationKey.load(path: fixture.keyPath)), "night")] {
+        for (method, name) in [
+            (fixture.passphrase("alice"), "alice"), (fixture.passphrase("bob"), "bob"),
+            (UnlockMethod.automationKey(try AutomationKey.load(path: fixture.keyPath)), "night"),
+        ] {
             #expect {
                 try Vault.open(paths: paths, as: method)
             } throws: { error in
@@ -157,14 +201,21 @@ struct UpgradeTests {
             _ = try Vault.upgrade(paths: paths, as: alice, renames: ["client:acme": ".."]) { _ in true }
         } throws: { error in
             let message = (error as? VaultError)?.message ?? ""
-            return message.contains("client \"..\" breaks the naming rule") && message.contains("--rename client:acme=NEW")
+            return message.contains("client \"..\" breaks the naming rule")
+                && message.contains("--rename client:acme=NEW")
         }
-        let result = try Vault.upgrade(paths: paths, as: alice, renames: ["client:acme": "acme-corp", "operator:bob": "robert"]) { _ in true }
+        let result = try Vault.upgrade(
+            paths: paths, as: alice, renames: ["client:acme": "acme-corp", "operator:bob": "robert"]
+        ) { _ in true }
         #expect(result != nil)
         let vault = try Vault.open(paths: paths, as: alice)
         #expect(vault.accessibleClients == ["acme-corp", "globex"])
-        #expect(try vault.credential(client: "acme-corp", portal: "northwind", purpose: .inspect).password?.unsafeUTF8String() == fixture.secrets["acme/northwind"])
+        #expect(
+            try vault.credential(client: "acme-corp", portal: "northwind", purpose: .inspect).password?
+                .unsafeUTF8String() == fixture.secrets["acme/northwind"])
         #expect(vault.principals().contains { $0.name == "robert" && $0.clients == ["acme-corp"] })
-        #expect(try Vault.open(paths: paths, as: .passphrase(name: "robert", SecretBytes(utf8: "bob-fixture-passphrase"))).accessibleClients == ["acme-corp"])
+        #expect(
+            try Vault.open(paths: paths, as: .passphrase(name: "robert", SecretBytes(utf8: "bob-fixture-passphrase")))
+                .accessibleClients == ["acme-corp"])
     }
 }

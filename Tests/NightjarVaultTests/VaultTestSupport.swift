@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@_spi(Testing) @testable import NightjarVault
 import NightjarCore
+import Testing
+
+@_spi(Testing) @testable import NightjarVault
 
 /// A vault in a fresh temporary folder, with the cheap KDF profile only test code can select.
 struct TestVault {
@@ -14,7 +15,8 @@ struct TestVault {
         VaultKDFPolicy.allowTestingProfile()
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("nj-\(label)-\(UUID().uuidString)").path
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        paths = VaultPaths(vault: folder + "/nightjar.vault", audit: folder + "/audit.log", state: folder + "/vault-state")
+        paths = VaultPaths(
+            vault: folder + "/nightjar.vault", audit: folder + "/audit.log", state: folder + "/vault-state")
     }
 
     var admin: UnlockMethod { .passphrase(name: "alice", TestVault.adminPassphrase) }
@@ -24,14 +26,20 @@ struct TestVault {
     func populate() throws -> SecretBytes {
         let (_, recovery) = try Vault.create(paths: paths, adminName: "alice", passphrase: TestVault.adminPassphrase)
         try Vault.update(paths: paths, as: admin) { vault in
-            try vault.addEntry(client: "acme", portal: "sandbox-html-portal", CredentialInput(
-                username: SecretBytes(utf8: "ap@acme.example"), password: SecretBytes(utf8: "acme-sandbox-html-portal-pw"),
-                totp: try TOTPSettings.parse(SecretBytes(utf8: "JBSWY3DPEHPK3PXP")),
-                extra: ["customer_number": SecretBytes(utf8: "C-99812")],
-                allowedOrigins: [try Origin("https://suppliers.sandbox-html-portal.example")]))
-            try vault.addEntry(client: "globex", portal: "sandbox-json-api", CredentialInput(
-                username: SecretBytes(utf8: "ar@globex.example"), password: SecretBytes(utf8: "globex-sandbox-json-api-pw"),
-                allowedOrigins: [try Origin("https://portal.sandbox-json-api.example")]))
+            try vault.addEntry(
+                client: "acme", portal: "sandbox-html-portal",
+                CredentialInput(
+                    username: SecretBytes(utf8: "ap@acme.example"),
+                    password: SecretBytes(utf8: "acme-sandbox-html-portal-pw"),
+                    totp: try TOTPSettings.parse(SecretBytes(utf8: "JBSWY3DPEHPK3PXP")),
+                    extra: ["customer_number": SecretBytes(utf8: "C-99812")],
+                    allowedOrigins: [try Origin("https://suppliers.sandbox-html-portal.example")]))
+            try vault.addEntry(
+                client: "globex", portal: "sandbox-json-api",
+                CredentialInput(
+                    username: SecretBytes(utf8: "ar@globex.example"),
+                    password: SecretBytes(utf8: "globex-sandbox-json-api-pw"),
+                    allowedOrigins: [try Origin("https://portal.sandbox-json-api.example")]))
         }
         return recovery
     }

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-@_spi(Testing) @testable import NightjarVault
-import NightjarCrypto
 import NightjarCore
+import NightjarCrypto
+import Testing
+
+@_spi(Testing) @testable import NightjarVault
 
 @Suite("Vault")
 struct VaultTests {
@@ -34,7 +35,8 @@ struct VaultTests {
         var bytes = vault.bytes()
         let marker = Array("\"writtenAt\":\"".utf8)
         let index = bytes.indices.first { Array(bytes[$0..<min(bytes.count, $0 + marker.count)]) == marker }!
-        bytes[index + marker.count] = bytes[index + marker.count] == UInt8(ascii: "1") ? UInt8(ascii: "2") : UInt8(ascii: "1")
+        bytes[index + marker.count] =
+            bytes[index + marker.count] == UInt8(ascii: "1") ? UInt8(ascii: "2") : UInt8(ascii: "1")
         vault.write(bytes)
         #expect {
             try Vault.open(paths: vault.paths, as: vault.admin)
@@ -69,7 +71,9 @@ struct VaultTests {
         // Truncation at every offset.
         for length in 0..<original.count {
             vault.write(Array(original[0..<length]))
-            #expect(throws: (any Error).self) { try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false) }
+            #expect(throws: (any Error).self) {
+                try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false)
+            }
         }
         vault.write(original)
         #expect(throws: Never.self) { try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false) }
@@ -90,13 +94,16 @@ struct VaultTests {
         body.clients[globex].sealed = body.clients[acme].sealed
         try VaultTamper.rewrite(vault, body: body, key: opened.vaultKey)
         #expect(throws: VaultError.self) {
-            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(client: "globex", portal: "sandbox-json-api", purpose: .inspect)
+            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(
+                client: "globex", portal: "sandbox-json-api", purpose: .inspect)
         }
         // An older sealed list of acme put back (its generation edited to match the file's).
         vault.write(original)
         let before = opened.body.clients[acme]
         try Vault.update(paths: vault.paths, as: vault.admin) { vault in
-            try vault.editEntry(client: "acme", portal: "sandbox-html-portal", CredentialInput(password: SecretBytes(utf8: "changed-password-1")))
+            try vault.editEntry(
+                client: "acme", portal: "sandbox-html-portal",
+                CredentialInput(password: SecretBytes(utf8: "changed-password-1")))
         }
         let changed = try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false)
         body = changed.body
@@ -104,21 +111,24 @@ struct VaultTests {
         body.clients[index].sealed = before.sealed
         try VaultTamper.rewrite(vault, body: body, key: changed.vaultKey)
         #expect(throws: VaultError.self) {
-            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(client: "acme", portal: "sandbox-html-portal", purpose: .inspect)
+            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(
+                client: "acme", portal: "sandbox-html-portal", purpose: .inspect)
         }
         // The current list with the generation it was sealed at edited.
         body = changed.body
         body.clients[index].sealedGeneration -= 1
         try VaultTamper.rewrite(vault, body: body, key: changed.vaultKey)
         #expect(throws: VaultError.self) {
-            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(client: "acme", portal: "sandbox-html-portal", purpose: .inspect)
+            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(
+                client: "acme", portal: "sandbox-html-portal", purpose: .inspect)
         }
         // The key version changed alone.
         body = changed.body
         body.clients[index].keyVersion += 1
         try VaultTamper.rewrite(vault, body: body, key: changed.vaultKey)
         #expect(throws: VaultError.self) {
-            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(client: "acme", portal: "sandbox-html-portal", purpose: .inspect)
+            try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).credential(
+                client: "acme", portal: "sandbox-html-portal", purpose: .inspect)
         }
     }
 
@@ -144,7 +154,9 @@ struct VaultTests {
         let old = vault.bytes()
         let oldGeneration = try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).generation
         try Vault.update(paths: vault.paths, as: vault.admin) { vault in
-            try vault.editEntry(client: "acme", portal: "sandbox-html-portal", CredentialInput(password: SecretBytes(utf8: "new-password-1")))
+            try vault.editEntry(
+                client: "acme", portal: "sandbox-html-portal",
+                CredentialInput(password: SecretBytes(utf8: "new-password-1")))
         }
         vault.write(old)
         #expect(throws: VaultError.rollback(found: oldGeneration, expected: oldGeneration + 1)) {
@@ -179,7 +191,9 @@ struct VaultTests {
         let globex = asBob.body.clients.first { $0.id == "globex" }!
         for wrap in globex.wraps {
             #expect(throws: (any Error).self) {
-                try VaultCrypto.unwrap(wrap, with: asBob.keys.exchange, purpose: "client:globex:\(globex.keyVersion)", vaultID: asBob.body.header.vaultID)
+                try VaultCrypto.unwrap(
+                    wrap, with: asBob.keys.exchange, purpose: "client:globex:\(globex.keyVersion)",
+                    vaultID: asBob.body.header.vaultID)
             }
         }
         let exposed = try Vault.update(paths: vault.paths, as: vault.admin) { try $0.revoke("bob", client: "acme") }
@@ -190,12 +204,16 @@ struct VaultTests {
         #expect(acme.keyVersion == 2)
         for wrap in acme.wraps {
             #expect(throws: (any Error).self) {
-                try VaultCrypto.unwrap(wrap, with: afterRevoke.keys.exchange, purpose: "client:acme:\(acme.keyVersion)", vaultID: afterRevoke.body.header.vaultID)
+                try VaultCrypto.unwrap(
+                    wrap, with: afterRevoke.keys.exchange, purpose: "client:acme:\(acme.keyVersion)",
+                    vaultID: afterRevoke.body.header.vaultID)
             }
         }
         // The admin still reads the re-encrypted entry, and it is marked for rotation.
         let admin = try Vault.open(paths: vault.paths, as: vault.admin)
-        #expect(try admin.credential(client: "acme", portal: "sandbox-html-portal", purpose: .inspect).password?.unsafeUTF8String() == "acme-sandbox-html-portal-pw")
+        #expect(
+            try admin.credential(client: "acme", portal: "sandbox-html-portal", purpose: .inspect).password?
+                .unsafeUTF8String() == "acme-sandbox-html-portal-pw")
         #expect(admin.rotationMarks.map(\.portal) == ["sandbox-html-portal"])
         #expect(try admin.access(client: "acme") == ["alice", "recovery"])
     }
@@ -220,9 +238,12 @@ struct VaultTests {
         defer { vault.remove() }
         let recovery = try vault.populate()
         let text = RecoveryKeyText.format(recovery)
-        let opened = try Vault.open(paths: vault.paths, as: .recovery(try RecoveryKeyText.parse(SecretBytes(utf8: text))))
+        let opened = try Vault.open(
+            paths: vault.paths, as: .recovery(try RecoveryKeyText.parse(SecretBytes(utf8: text))))
         #expect(opened.accessibleClients == ["acme", "globex"])
-        #expect(throws: VaultError.self) { try Vault.open(paths: vault.paths, as: .recovery(SecureRandom.secretBytes(32))) }
+        #expect(throws: VaultError.self) {
+            try Vault.open(paths: vault.paths, as: .recovery(SecureRandom.secretBytes(32)))
+        }
     }
 
     @Test func automationKeyFileOpensItsClientsAndIsRefusedWhenReadableByOthers() throws {
@@ -257,7 +278,11 @@ struct VaultTests {
         #expect(!log.contains("acme-sandbox-html-portal-pw"))
         var lines = log.split(separator: "\n").map(String.init)
         // An edited record.
-        let edited = lines.enumerated().map { $0.offset == 2 ? $0.element.replacingOccurrences(of: "\"reveal\"", with: "\"show\"").replacingOccurrences(of: "\"add\"", with: "\"edit\"") : $0.element }
+        let edited = lines.enumerated().map {
+            $0.offset == 2
+                ? $0.element.replacingOccurrences(of: "\"reveal\"", with: "\"show\"").replacingOccurrences(
+                    of: "\"add\"", with: "\"edit\"") : $0.element
+        }
         try (edited.joined(separator: "\n") + "\n").write(toFile: vault.paths.audit, atomically: true, encoding: .utf8)
         #expect(throws: VaultError.self) { try opened.verifyAudit() }
         // A removed record.
@@ -266,7 +291,8 @@ struct VaultTests {
         #expect(throws: VaultError.self) { try opened.verifyAudit() }
         // A cut-off tail.
         let original = log.split(separator: "\n").map(String.init)
-        try (original.dropLast(2).joined(separator: "\n") + "\n").write(toFile: vault.paths.audit, atomically: true, encoding: .utf8)
+        try (original.dropLast(2).joined(separator: "\n") + "\n").write(
+            toFile: vault.paths.audit, atomically: true, encoding: .utf8)
         #expect {
             try opened.verifyAudit()
         } throws: { error in
@@ -283,7 +309,9 @@ struct VaultTests {
         let opened = try Vault.open(paths: vault.paths, as: vault.admin)
         try FileManager.default.removeItem(atPath: vault.paths.audit)
         try FileManager.default.createDirectory(atPath: vault.paths.audit, withIntermediateDirectories: false)
-        #expect(throws: VaultError.self) { try opened.credential(client: "acme", portal: "sandbox-html-portal", purpose: .reveal) }
+        #expect(throws: VaultError.self) {
+            try opened.credential(client: "acme", portal: "sandbox-html-portal", purpose: .reveal)
+        }
     }
 
     @Test func kdfParametersAreBoundedBeforeAnyDerivation() throws {
@@ -309,13 +337,16 @@ struct VaultTests {
         let vault = TestVault("concurrent")
         defer { vault.remove() }
         try vault.populate()
-        let paths = vault.paths, admin = vault.admin
+        let paths = vault.paths
+        let admin = vault.admin
         await withTaskGroup(of: Void.self) { group in
             for writer in 0..<4 {
                 group.addTask {
                     for step in 0..<3 {
                         try? Vault.update(paths: paths, as: admin) { vault in
-                            try vault.addEntry(client: "acme", portal: "portal-\(writer)-\(step)", CredentialInput(password: SecretBytes(utf8: "pw-\(writer)-\(step)-xyz")))
+                            try vault.addEntry(
+                                client: "acme", portal: "portal-\(writer)-\(step)",
+                                CredentialInput(password: SecretBytes(utf8: "pw-\(writer)-\(step)-xyz")))
                         }
                     }
                 }
@@ -326,7 +357,8 @@ struct VaultTests {
     }
 
     @Test func credentialCSVImportReadsKeePassXCExports() throws {
-        let csv = "\"Group\",\"Title\",\"Username\",\"Password\",\"URL\",\"Notes\",\"TOTP\"\n"
+        let csv =
+            "\"Group\",\"Title\",\"Username\",\"Password\",\"URL\",\"Notes\",\"TOTP\"\n"
             + "\"Root\",\"Sandbox HTML Portal\",\"ap@acme\",\"p,w\"\"1\",\"https://suppliers.sandbox-html-portal.example\",\"line1\nline2\",\"\"\n"
         let rows = try CredentialCSV.parse(csv, file: "export.csv")
         #expect(rows.count == 1)
@@ -351,9 +383,11 @@ enum VaultTamper {
 @Suite("Vault crash safety", .serialized)
 struct VaultCrashTests {
     static var writer: URL {
-        let candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-                          Bundle.main.bundleURL.deletingLastPathComponent(),
-                          URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug")]
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            Bundle.main.bundleURL.deletingLastPathComponent(),
+            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug"),
+        ]
         return candidates.map { $0.appendingPathComponent("nightjar-vault-writer") }
             .first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }
@@ -365,7 +399,8 @@ struct VaultCrashTests {
         defer { vault.remove() }
         try vault.populate()
         var generator = SystemRandomNumberGenerator()
-        var lastCount = try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).list(client: "acme").count
+        var lastCount = try Vault.open(paths: vault.paths, as: vault.admin, auditUnlock: false).list(client: "acme")
+            .count
         for round in 0..<200 {
             let process = Process()
             process.executableURL = VaultCrashTests.writer

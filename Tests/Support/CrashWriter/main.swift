@@ -11,14 +11,21 @@ guard arguments.count == 4, let rows = Int(arguments[2]), let batch = Int(argume
 }
 do {
     let database = try Database(path: arguments[1])
-    try Migrator.migrate(database, [Migration(version: 1, name: "rows", sql: """
-        CREATE TABLE row (id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, payload TEXT NOT NULL);
-        CREATE INDEX row_batch ON row(batch);
-        """)])
+    try Migrator.migrate(
+        database,
+        [
+            Migration(
+                version: 1, name: "rows",
+                sql: """
+                    CREATE TABLE row (id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, payload TEXT NOT NULL);
+                    CREATE INDEX row_batch ON row(batch);
+                    """)
+        ])
     try database.transaction {
         for index in 0..<rows {
-            try database.execute("INSERT INTO row (batch, payload) VALUES (?, ?)",
-                                 [batch, "payload \(index) " + String(repeating: "x", count: 64)])
+            try database.execute(
+                "INSERT INTO row (batch, payload) VALUES (?, ?)",
+                [batch, "payload \(index) " + String(repeating: "x", count: 64)])
             if index == 0 { FileHandle.standardOutput.write(Data("BEGIN\n".utf8)) }
         }
     }

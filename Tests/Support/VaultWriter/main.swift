@@ -2,8 +2,8 @@
 // Usage: nightjar-vault-writer VAULT AUDIT STATE PASSPHRASE
 // Uses the cheap KDF profile, which only test code (like this program) can select.
 import Foundation
-@_spi(Testing) import NightjarVault
 import NightjarCore
+@_spi(Testing) import NightjarVault
 
 let arguments = CommandLine.arguments
 guard arguments.count == 5 else {
@@ -20,7 +20,9 @@ while true {
     do {
         try Vault.update(paths: paths, as: method) { vault in
             let name = "portal-\(getpid())-\(step)"
-            try vault.addEntry(client: "acme", portal: name, CredentialInput(password: SecretBytes(utf8: "password-\(step)-long-enough")))
+            try vault.addEntry(
+                client: "acme", portal: name,
+                CredentialInput(password: SecretBytes(utf8: "password-\(step)-long-enough")))
         }
     } catch {
         FileHandle.standardError.write(Data("writer: \(error)\n".utf8))
