@@ -51,6 +51,9 @@ public actor OriginLimiter {
     private var nextStart: [String: ContinuousClock.Instant] = [:]
     private var pausedUntil: [String: ContinuousClock.Instant] = [:]
     private var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    /// Requests held at a paused origin's gate, in the order they came; let through in that order.
+    private var gateQueue: [String: [CheckedContinuation<Void, Never>]] = [:]
+    private var gateOpening: Set<String> = []
 
     public init(defaultLimit: Limit = Limit()) { self.defaultLimit = defaultLimit }
 
@@ -69,9 +72,14 @@ public actor OriginLimiter {
 
     /// Waits for the gate, a slot and the rate; call `release` when the request ends.
     public func acquire(_ origin: String) async {
-        // The gate first, without holding a slot: a paused origin holds no one else's place.
+        // The gate first, without holding a slot: a paused origin holds no one else's place. When
+        // the wait is over, requests go in the order they reached the gate, so the one that was
+        // told to wait (it comes back first) is not overtaken by those sent meanwhile.
         while let until = pausedUntil[origin], until > .now {
-            try? await Task.sleep(until: until, clock: .continuous)
+            await withCheckedContinuation { continuation in
+                gateQueue[origin, default: []].append(continuation)
+                openGate(origin, at: until)
+            }
         }
         let limit = limits[origin] ?? defaultLimit
         while inFlight[origin, default: 0] >= limit.concurrency {
@@ -87,6 +95,26 @@ public actor OriginLimiter {
             }
             try? await Task.sleep(until: start, clock: .continuous)
         }
+    }
+
+    /// Lets the requests held at `origin`'s gate through, in order, once its pause is over (one
+    /// timer per origin; a pause extended meanwhile keeps them waiting).
+    private func openGate(_ origin: String, at until: ContinuousClock.Instant) {
+        guard gateOpening.insert(origin).inserted else { return }
+        Task {
+            try? await Task.sleep(until: until, clock: .continuous)
+            self.gateTimerFired(origin)
+        }
+    }
+
+    private func gateTimerFired(_ origin: String) {
+        gateOpening.remove(origin)
+        if let until = pausedUntil[origin], until > .now {
+            openGate(origin, at: until)
+            return
+        }
+        let held = gateQueue.removeValue(forKey: origin) ?? []
+        for continuation in held { continuation.resume() }
     }
 
     public func release(_ origin: String) {

@@ -204,6 +204,29 @@ struct FirstHourTests {
         }
     }
 
+    /// Finding 4: every example the tree and the binary ship is named for what it is (a sandbox
+    /// portal, a mailbox, a layout), never for a company a real portal could belong to, and each
+    /// definition and profile opens with the kind of real portal or file it resembles.
+    @Test func theExamplesAreNamedForWhatTheyAre() throws {
+        let companyNames = ["northwind", "tailspin", "contoso", "fabrikam", "adventure works", "wide world"]
+        for file in ShippedExamples.files {
+            let lowered = (file.path + "\n" + file.text).lowercased()
+            for name in companyNames { #expect(!lowered.contains(name), "\(file.path) names \(name)") }
+            guard !file.path.hasSuffix(".cassette") else { continue }
+            let opening = file.text.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
+            #expect(opening.hasPrefix("# ") && opening.count > 40, "\(file.path) does not open with what it is")
+            if file.path.hasSuffix(".scraper") {
+                #expect(opening.contains(", like "), "\(file.path) does not say what real portal it resembles")
+            }
+        }
+        let definitions = ShippedExamples.files.map(\.path).filter { $0.hasSuffix(".scraper") }
+        #expect(definitions.count >= 3)
+        for path in definitions {
+            let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+            #expect(name.hasPrefix("sandbox-"), "\(path) is not named for the sandbox portal it drives")
+        }
+    }
+
     /// Finding 7: sysexits for a missing file, the usual short options, JSON alone under --json,
     /// header rows, one help note per repeatable option.
     @Test func theCommandLineKeepsItsConventions() throws {
