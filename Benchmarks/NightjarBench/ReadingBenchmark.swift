@@ -26,32 +26,7 @@ func write820(to path: String, payments: Int, lines: Int) throws -> Int {
         size += data.count
         try handle.write(contentsOf: data)
     }
-    try emit(
-        "ISA*00*          *00*          *ZZ*RETAILER       *ZZ*SUPPLIER       *261124*0100*U*00401*000000001*0*P*>~\n")
-    try emit("GS*RA*RETAILER*SUPPLIER*20261124*0100*1*X*004010~\n")
-    for payment in 0..<payments {
-        let control = String(format: "%04d", payment + 1)
-        var body: [String] = []
-        var total = 0
-        for line in 0..<lines {
-            let cents = 10_000 + (payment * 7 + line * 13) % 90_000
-            total += cents - 100
-            body.append(
-                "RMR*IV*\(benchInvoiceNumber(payment: payment, line: line))*PI*\(cents / 100).\(String(format: "%02d", cents % 100))*\(cents / 100).\(String(format: "%02d", cents % 100))"
-            )
-            body.append("REF*PO*PO\(line)")
-            body.append("DTM*003*20261101")
-            body.append("ADX*-1.00*01")
-        }
-        let head = [
-            "ST*820*\(control)",
-            "BPR*C*\(total / 100).\(String(format: "%02d", total % 100))*C*ACH*CTX*01*111000025*DA*123456789*1234567890**01*222000025*DA*987654321*20261124",
-            "TRN*1*TRACE\(payment)*1234567890", "N1*PR*RETAILER CO*92*V123", "N1*PE*SUPPLIER INC", "ENT*1",
-        ]
-        let all = head + body
-        try emit(all.joined(separator: "~\n") + "~\nSE*\(all.count + 1)*\(control)~\n")
-    }
-    try emit("GE*\(payments)*1~\nIEA*1*000000001~\n")
+    try emit820(payments: payments, lines: lines, emit)
     return size
 }
 

@@ -40,9 +40,18 @@ func benchInvoiceNumber(payment: Int, line: Int) -> String { "INV\(payment + 1)-
 
 /// A large 820: `payments` transaction sets of `lines` RMR lines each, with REF, DTM and ADX.
 func generated820(payments: Int, lines: Int) -> [UInt8] {
-    var text =
-        "ISA*00*          *00*          *ZZ*RETAILER       *ZZ*SUPPLIER       *261124*0100*U*00401*000000001*0*P*>~\n"
-    text += "GS*RA*RETAILER*SUPPLIER*20261124*0100*1*X*004010~\n"
+    var bytes: [UInt8] = []
+    emit820(payments: payments, lines: lines) { bytes.append(contentsOf: $0.utf8) }
+    return bytes
+}
+
+/// Hands the text of a generated 820 to `emit` a payment at a time: `payments` transaction sets
+/// of `lines` RMR lines each, with REF, DTM and ADX (one generator for the benchmarks that hold
+/// it in memory and those that write it to a file).
+func emit820(payments: Int, lines: Int, _ emit: (String) throws -> Void) rethrows {
+    try emit(
+        "ISA*00*          *00*          *ZZ*RETAILER       *ZZ*SUPPLIER       *261124*0100*U*00401*000000001*0*P*>~\n")
+    try emit("GS*RA*RETAILER*SUPPLIER*20261124*0100*1*X*004010~\n")
     for payment in 0..<payments {
         let control = String(format: "%04d", payment + 1)
         var body: [String] = []
@@ -63,10 +72,9 @@ func generated820(payments: Int, lines: Int) -> [UInt8] {
             "TRN*1*TRACE\(payment)*1234567890", "N1*PR*RETAILER CO*92*V123", "N1*PE*SUPPLIER INC", "ENT*1",
         ]
         let all = head + body
-        text += all.joined(separator: "~\n") + "~\nSE*\(all.count + 1)*\(control)~\n"
+        try emit(all.joined(separator: "~\n") + "~\nSE*\(all.count + 1)*\(control)~\n")
     }
-    text += "GE*\(payments)*1~\nIEA*1*000000001~\n"
-    return Array(text.utf8)
+    try emit("GE*\(payments)*1~\nIEA*1*000000001~\n")
 }
 
 /// `nightjar-sandbox` beside this binary, with added latency, as a child process.
