@@ -73,19 +73,20 @@ public actor OriginLimiter {
     /// Waits for the gate, a slot and the rate; call `release` when the request ends.
     public func acquire(_ origin: String) async {
         // The gate first, without holding a slot: a paused origin holds no one else's place. When
-        // the wait is over, requests go in the order they reached the gate, so the one that was
-        // told to wait (it comes back first) is not overtaken by those sent meanwhile.
-        while let until = pausedUntil[origin], until > .now {
+        // the wait is over, requests get their slots in the order they reached the gate, so the
+        // one that was told to wait (it comes back first) is not overtaken by those sent meanwhile.
+        // Slots are handed over, never raced for: a request resumed from either queue holds one.
+        let limit = limits[origin] ?? defaultLimit
+        if let until = pausedUntil[origin], until > .now {
             await withCheckedContinuation { continuation in
                 gateQueue[origin, default: []].append(continuation)
                 openGate(origin, at: until)
             }
-        }
-        let limit = limits[origin] ?? defaultLimit
-        while inFlight[origin, default: 0] >= limit.concurrency {
+        } else if inFlight[origin, default: 0] >= limit.concurrency {
             await withCheckedContinuation { waiters[origin, default: []].append($0) }
+        } else {
+            inFlight[origin, default: 0] += 1
         }
-        inFlight[origin, default: 0] += 1
         while true {
             let now = ContinuousClock.now
             let start = max(now, nextStart[origin] ?? now, pausedUntil[origin] ?? now)
@@ -96,6 +97,9 @@ public actor OriginLimiter {
             try? await Task.sleep(until: start, clock: .continuous)
         }
     }
+
+    /// How many requests wait at `origin`'s gate.
+    func heldAtGate(_ origin: String) -> Int { gateQueue[origin]?.count ?? 0 }
 
     /// Lets the requests held at `origin`'s gate through, in order, once its pause is over (one
     /// timer per origin; a pause extended meanwhile keeps them waiting).
@@ -113,15 +117,24 @@ public actor OriginLimiter {
             openGate(origin, at: until)
             return
         }
-        let held = gateQueue.removeValue(forKey: origin) ?? []
-        for continuation in held { continuation.resume() }
+        let limit = limits[origin] ?? defaultLimit
+        for continuation in gateQueue.removeValue(forKey: origin) ?? [] {
+            if inFlight[origin, default: 0] < limit.concurrency {
+                inFlight[origin, default: 0] += 1
+                continuation.resume()
+            } else {
+                waiters[origin, default: []].append(continuation)
+            }
+        }
     }
 
+    /// Ends a request: its slot passes to the first one waiting, if any.
     public func release(_ origin: String) {
-        inFlight[origin, default: 1] -= 1
         if var queue = waiters[origin], !queue.isEmpty {
             queue.removeFirst().resume()
             waiters[origin] = queue
+        } else {
+            inFlight[origin, default: 1] -= 1
         }
     }
 }
