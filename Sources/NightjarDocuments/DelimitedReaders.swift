@@ -369,7 +369,7 @@ struct RemittanceAssembly {
                 "csv.missing_value",
                 "the reference is empty; if this row is not a line (a total, a note), say in [rows] what it is", row)
         }
-        var adjustments: [Adjustment] = []
+        var adjustments: SmallArray<Adjustment> = []
         if let deduction = try values.amount("deduction_amount", row, currency: currency), !deduction.isZero {
             adjustments.append(
                 Adjustment(
@@ -377,11 +377,11 @@ struct RemittanceAssembly {
                     reasonText: row.value("deduction_text")?.text, referenceQualifier: nil,
                     reference: try values.identifier("deduction_reference", row), segment: row.location.line ?? 0))
         }
-        var references: [DocumentReference] = []
+        var references: SmallArray<DocumentReference> = []
         if let po = try values.identifier("po_number", row) {
             references.append(DocumentReference(qualifier: "PO", value: po))
         }
-        var dates: [DocumentDate] = []
+        var dates: SmallArray<DocumentDate> = []
         if let date = try values.date("invoice_date", row) { dates.append(DocumentDate(qualifier: "003", date: date)) }
         payments[index].lines.append(
             RemittanceLine(

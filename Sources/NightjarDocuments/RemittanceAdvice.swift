@@ -88,10 +88,12 @@ public struct RemittanceLine: Sendable, Equatable, Codable {
     public let invoiceAmount: Money?
     /// RMR06: discount taken.
     public let discount: Money?
-    public var references: [DocumentReference]
-    public var dates: [DocumentDate]
+    /// REF segments inside this RMR loop (usually one: kept without a heap allocation).
+    public var references: SmallArray<DocumentReference>
+    /// DTM segments inside this RMR loop.
+    public var dates: SmallArray<DocumentDate>
     /// ADX segments inside this RMR loop.
-    public var adjustments: [Adjustment]
+    public var adjustments: SmallArray<Adjustment>
     /// Segment number of the RMR, or the CSV line (provenance).
     public let segment: Int
 }
@@ -350,6 +352,7 @@ public enum RemittanceAdviceReader {
         var dateQualifiers = X12CodeCache()
         var reasonCodes = X12CodeCache()
         var adjustmentQualifiers = X12CodeCache()
+        var dates = X12DateCache()
         // (No nested function captures `advice`: a captured variable lives in a box that every access must check.)
         for index in 0..<set.segmentCount {
             let segment = set.segment(index)
@@ -392,7 +395,8 @@ public enum RemittanceAdviceReader {
                         amountPaid: paid,
                         invoiceAmount: try optionalAmount(segment, old ? 4 : 5, currency, digits: digits, file: file),
                         discount: old ? nil : try optionalAmount(segment, 6, currency, digits: digits, file: file),
-                        references: [], dates: [], adjustments: [], segment: segment.number))
+                        references: SmallArray(), dates: SmallArray(), adjustments: SmallArray(),
+                        segment: segment.number))
                 place = .line
             case .adx:
                 let qualifier = adjustmentQualifiers.optional(segment.element(3))
@@ -447,7 +451,7 @@ public enum RemittanceAdviceReader {
                 default: advice.references.append(reference)
                 }
             case .dtm:
-                guard let date = try X12Values.optionalDate(segment, 2, file: file) else { continue }
+                guard let date = try dates.date(segment, 2, file: file) else { continue }
                 let entry = DocumentDate(qualifier: dateQualifiers.text(segment.element(1)), date: date)
                 if place == .line {
                     advice.lines[advice.lines.count - 1].dates.append(entry)
@@ -487,6 +491,36 @@ struct X12CodeCache {
     mutating func optional(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         let trimmed = X12Text.trimmed(bytes)
         return trimmed.isEmpty ? nil : text(trimmed)
+    }
+}
+
+/// The last date it read: the same bytes again give the same date without parsing them again
+/// (a file's lines mostly share their invoice dates).
+struct X12DateCache {
+    /// The eight bytes of the last date read (a YYMMDD date padded with zeros) and their count.
+    private var key = UInt64.max
+    private var count = 0
+    private var cached: CalendarDate?
+
+    /// Element `index` of `segment` as a date, exactly as `X12Values.optionalDate` reads it.
+    @inline(__always)
+    mutating func date(_ segment: X12SegmentView, _ index: Int, file: String?) throws(X12Error) -> CalendarDate? {
+        let bytes = X12Text.trimmed(segment.element(index))
+        guard let base = bytes.baseAddress, bytes.count == 8 || bytes.count == 6 else {
+            return try X12Values.optionalDate(segment, index, file: file)
+        }
+        var packed: UInt64 = 0
+        if bytes.count == 8 {
+            packed = UInt64(littleEndian: UnsafeRawPointer(base).loadUnaligned(as: UInt64.self))
+        } else {
+            for offset in 0..<6 { packed |= UInt64(base[offset]) << (8 * UInt64(offset)) }
+        }
+        if packed == key && bytes.count == count, let cached { return cached }
+        let date = try X12Values.optionalDate(segment, index, file: file)
+        key = packed
+        count = bytes.count
+        cached = date
+        return date
     }
 }
 
