@@ -404,11 +404,11 @@ public enum RemittanceAdviceReader {
                 // Made where it is stored: a local copy would be copied in and destroyed, string by string.
                 if place == .line, !advice.lines.isEmpty {
                     let line = advice.lines.count - 1
-                    advice.lines[line].adjustments.append(
+                    let position = advice.lines[line].adjustments.appendReturningIndex(
                         Adjustment(
                             amount: adjusted, reasonCode: reasonCodes.text(segment.element(2)),
                             referenceQualifier: qualifier, reference: segment.optional(4), segment: segment.number))
-                    adjustmentPlace = .line(line, advice.lines[line].adjustments.count - 1)
+                    adjustmentPlace = .line(line, position)
                 } else {
                     // At the ENT level an ADX is a payment-level adjustment; ADX03 = IV names the invoice it reduces.
                     let reference = segment.optional(4)
@@ -469,18 +469,38 @@ public enum RemittanceAdviceReader {
 /// The text of the last short element (a qualifier, a code) it decoded: the same bytes again give
 /// the same String without decoding them again. Files repeat `IV`, `PI`, `PO`, `003` on every line.
 struct X12CodeCache {
-    /// The bytes and their count packed together (up to seven bytes); `.max` before the first.
-    private var key = UInt64.max
+    /// The bytes (up to eight, see `pack`) and their count; a count of -1 before the first.
+    private var key: UInt64 = 0
+    private var keyCount = -1
     private var cached = ""
+
+    /// Up to eight bytes as one integer, read with loads that stay inside them: for a given
+    /// count, different bytes give different integers (the loads overlap when the count is not
+    /// a power of two, and each byte is in one of them).
+    @inline(__always)
+    static func pack(_ base: UnsafePointer<UInt8>, count: Int) -> UInt64 {
+        let raw = UnsafeRawPointer(base)
+        switch count {
+        case 8: return raw.loadUnaligned(as: UInt64.self)
+        case 4...7:
+            return UInt64(raw.loadUnaligned(as: UInt32.self))
+                | UInt64(raw.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)) << 32
+        case 2...3:
+            return UInt64(raw.loadUnaligned(as: UInt16.self))
+                | UInt64(raw.loadUnaligned(fromByteOffset: count - 2, as: UInt16.self)) << 16
+        case 1: return UInt64(base[0])
+        default: return 0
+        }
+    }
 
     /// The element's text, exactly as `X12SegmentView`'s subscript gives it.
     @inline(__always)
     mutating func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        guard bytes.count <= 7, let base = bytes.baseAddress else { return X12Text.text(bytes) }
-        var packed = UInt64(bytes.count)
-        for offset in 0..<bytes.count { packed |= UInt64(base[offset]) << (8 * UInt64(offset + 1)) }
-        if packed != key {
+        guard bytes.count <= 8, let base = bytes.baseAddress else { return X12Text.text(bytes) }
+        let packed = X12CodeCache.pack(base, count: bytes.count)
+        if packed != key || bytes.count != keyCount {
             key = packed
+            keyCount = bytes.count
             cached = X12Text.text(bytes)
         }
         return cached

@@ -48,6 +48,27 @@ public struct SmallArray<Element> {
     }
 }
 
+extension SmallArray {
+    /// Adds `element` at the end and returns its index (without reading the count after).
+    @inline(__always)
+    mutating func appendReturningIndex(_ element: consuming Element) -> Int {
+        switch storage {
+        case .empty:
+            storage = .one(element)
+            return 0
+        case .one(let first):
+            storage = .many([first, element])
+            return 1
+        case .many(var array):
+            storage = .empty
+            array.append(element)
+            let index = array.count - 1
+            storage = .many(array)
+            return index
+        }
+    }
+}
+
 extension SmallArray: RandomAccessCollection, MutableCollection {
     public typealias Index = Int
     public typealias Indices = Range<Int>

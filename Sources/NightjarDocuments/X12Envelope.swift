@@ -53,10 +53,35 @@ public struct X12Segment: Sendable, Equatable {
 enum X12Text {
     @inline(__always)
     static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        for byte in bytes where byte >= 0x80 {
-            return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
-        }
+        guard isASCII(bytes) else { return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) })) }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Whether no byte has its high bit set, read eight bytes at a time (overlapping loads at
+    /// the end, never past it).
+    @inline(__always)
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        let count = bytes.count
+        let high: UInt64 = 0x8080_8080_8080_8080
+        if count >= 8 {
+            var seen: UInt64 = raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            var offset = 0
+            while offset + 8 <= count {
+                seen |= raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                offset += 8
+            }
+            return seen & high == 0
+        }
+        if count >= 4 {
+            let seen =
+                raw.loadUnaligned(as: UInt32.self) | raw.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+            return seen & 0x8080_8080 == 0
+        }
+        var seen: UInt8 = 0
+        for offset in 0..<count { seen |= base[offset] }
+        return seen & 0x80 == 0
     }
 
     static func text<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
