@@ -54,6 +54,10 @@ enum X12Text {
     @inline(__always)
     static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         guard isASCII(bytes) else { return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) })) }
+        if bytes.count <= 15 {
+            // Built in place as a small string: ASCII needs no validation, and nothing is allocated.
+            return String(unsafeUninitializedCapacity: bytes.count) { $0.initialize(fromContentsOf: bytes) }
+        }
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -536,7 +540,11 @@ final class X12Scanner {
     @exclusivity(unchecked) var bounds: UnsafeMutablePointer<Int32>
     @exclusivity(unchecked) var boundsCount = 0
     @exclusivity(unchecked) var boundsCapacity = 8192
-    @exclusivity(unchecked) var records: [SegmentRecord] = []
+    /// The segments recorded since the anchor (a buffer of our own: an array's append checks
+    /// uniqueness and capacity on every segment).
+    @exclusivity(unchecked) var records: UnsafeMutablePointer<SegmentRecord>
+    @exclusivity(unchecked) var recordCount = 0
+    @exclusivity(unchecked) var recordCapacity = 1024
     static let chunk = 1 << 20
 
     init(source: any ByteSource, file: String?) {
@@ -545,12 +553,27 @@ final class X12Scanner {
         capacity = X12Scanner.chunk
         buffer = .allocate(capacity: capacity)
         bounds = .allocate(capacity: boundsCapacity)
-        records.reserveCapacity(1024)
+        records = .allocate(capacity: recordCapacity)
     }
 
     func release() {
         buffer.deallocate()
         bounds.deallocate()
+        records.deallocate()
+    }
+
+    /// Records one more segment.
+    @inline(__always)
+    func record(_ record: SegmentRecord) {
+        if recordCount == recordCapacity {
+            let larger = UnsafeMutablePointer<SegmentRecord>.allocate(capacity: recordCapacity * 2)
+            larger.initialize(from: records, count: recordCount)
+            records.deallocate()
+            records = larger
+            recordCapacity *= 2
+        }
+        (records + recordCount).initialize(to: record)
+        recordCount += 1
     }
 
     /// Makes room for `needed` bounds, keeping the first `count`.
@@ -682,7 +705,7 @@ final class X12Scanner {
                 throw failure(
                     .tooLarge,
                     "a transaction set is longer than \(X12Reader.maximumTransactionSetBytes / 1_048_576) MiB",
-                    records.first?.number)
+                    recordCount > 0 ? records[0].number : nil)
             }
             let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
             larger.update(from: buffer, count: limit)
@@ -767,7 +790,7 @@ final class X12Scanner {
             }
             if !inSet {
                 anchor = cursor
-                records.removeAll(keepingCapacity: true)
+                recordCount = 0
                 boundsCount = 0
             }
             guard cursor < limit else {
@@ -851,7 +874,7 @@ final class X12Scanner {
                 throw failure(.unexpectedSegment, "\"\(shown)\" is not a segment (wrong separator?)", number)
             }
             let tag = X12Tag(value: tagValue)
-            records.append(SegmentRecord(tag: tag, number: number, firstBound: firstBound, count: Int32(elementCount)))
+            record(SegmentRecord(tag: tag, number: number, firstBound: firstBound, count: Int32(elementCount)))
             let segment = X12SegmentView(
                 base: buffer + anchor, bounds: bounds + Int(firstBound),
                 count: elementCount, tag: tag, number: number, component: separators.component)
@@ -892,18 +915,17 @@ final class X12Scanner {
                 guard segment[2] == setControl else {
                     throw failure(.controlMismatch, "SE02 is \(segment[2]) but ST02 is \(setControl)", number)
                 }
-                let count = records.count
+                let count = recordCount
                 guard segment.integer(1) == count else {
                     throw failure(
                         .countMismatch, "SE01 says \(segment[1]) segments, the transaction set has \(count)", number)
                 }
                 _ = setIdentifier
                 let length = end - anchor
-                try records.withUnsafeBufferPointer { (recordsBuffer) throws(X12Error) in
-                    let set = X12SetView(
-                        base: buffer + anchor, bounds: bounds, records: recordsBuffer, component: separators.component)
-                    try visitor.transactionSet(set, length: length, functionalID: group?.functionalID ?? "")
-                }
+                let set = X12SetView(
+                    base: buffer + anchor, bounds: bounds,
+                    records: UnsafeBufferPointer(start: records, count: recordCount), component: separators.component)
+                try visitor.transactionSet(set, length: length, functionalID: group?.functionalID ?? "")
                 setCount += 1
                 inSet = false
             case .iea:
