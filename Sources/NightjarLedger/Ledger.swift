@@ -560,16 +560,13 @@ public final class RemittanceWriter: RemittanceSink {
     var relay: Handoff<Work>?
     /// Batches the file has given so far, by position (where the next one goes).
     var positions = 0
-    /// The last payments handed over, held by the reading thread so that it, not the storing
-    /// one, lets each go (frees its memory) once the storing thread is done with it.
-    var handedOver: [RemittanceAdvice] = []
-    var handedOverNext = 0
 
     /// Runs `read` on a second thread, which hands each payment to this one as soon as it is
     /// read, while this one stores the payments before it: reading and storing on two cores. The
     /// database is used on this thread alone; an error on either side stops both and is thrown.
     func store(reading read: (RemittanceWriter) throws -> Void) throws {
-        let handoff = Handoff<Work>(limit: 16)
+        // At most four payments wait between the threads: memory stays a few payments' worth.
+        let handoff = Handoff<Work>(limit: 4)
         relay = handoff
         defer { relay = nil }
         try withoutActuallyEscaping(read) { read in
@@ -580,7 +577,6 @@ public final class RemittanceWriter: RemittanceSink {
                 } catch {
                     handoff.fail(error)
                 }
-                handedOver = []
             }
             reading.start()
             defer {
@@ -604,20 +600,10 @@ public final class RemittanceWriter: RemittanceSink {
         positions = max(positions, position + 1)
         if let relay {
             guard relay.put(.write(advice, position: position)) else { throw RemittanceWriter.stopped }
-            if handedOver.count < RemittanceWriter.heldByReader {
-                handedOver.append(advice)
-            } else {
-                handedOver[handedOverNext] = advice
-            }
-            handedOverNext = (handedOverNext + 1) % RemittanceWriter.heldByReader
             return
         }
         try store(advice, position: position)
     }
-
-    /// Payments the reading thread holds: twice what the hand-over holds, so that the storing
-    /// thread is nearly always done with a payment when the reader lets it go.
-    static let heldByReader = 32
 
     /// What a reading thread's write meets once storing has failed (the caller throws that failure).
     static let stopped = GeneralError(code: "import.stopped", message: "storing stopped", exitStatus: .failure)
