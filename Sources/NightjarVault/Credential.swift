@@ -262,27 +262,67 @@ public struct EntrySummary: Sendable, Codable, Equatable {
 }
 
 extension Origin {
-    /// Reads the canonical form this type prints (`scheme://host:port`), as the vault stores it;
-    /// anything else goes through the full parser.
-    init(canonical text: Substring) throws(VaultError) {
-        let bytes = Array(text.utf8)
-        let scheme: String
-        if bytes.starts(with: Array("https://".utf8)) {
-            scheme = "https"
-        } else if bytes.starts(with: Array("http://".utf8)) {
-            scheme = "http"
-        } else {
-            try self.init(String(text))
+    /// The schemes an origin may have, as bytes, for reading stored origins.
+    private static let schemeBytes: [(scheme: String, bytes: [UInt8])] = defaultPorts.keys.sorted().map {
+        ($0, Array($0.utf8))
+    }
+
+    /// Reads what the vault stores for a credential's origins (one canonical origin a line,
+    /// `scheme://host:port`, as `description` prints them), empty lines skipped. A line in any
+    /// other form goes through the full parser.
+    static func storedList(_ text: String) throws -> [Origin] {
+        var text = text
+        return try text.withUTF8 { utf8 in
+            var origins: [Origin] = []
+            var start = 0
+            while start < utf8.count {
+                let end = utf8[start...].firstIndex(of: 10) ?? utf8.count
+                if end > start {
+                    origins.append(try Origin(canonical: UnsafeBufferPointer(rebasing: utf8[start..<end])))
+                }
+                start = end + 1
+            }
+            return origins
+        }
+    }
+
+    /// Reads the canonical form this type prints, byte by byte, accepting exactly what the
+    /// full parser would read the same way (a known scheme, a lowercase ASCII host, a port of
+    /// 1 to 65535); anything else goes through the full parser.
+    init(canonical bytes: UnsafeBufferPointer<UInt8>) throws(VaultError) {
+        guard let (scheme, hostStart, colon, port) = Origin.canonicalParts(bytes) else {
+            try self.init(String(decoding: bytes, as: UTF8.self))
             return
         }
-        let hostStart = scheme.utf8.count + 3
-        guard let colon = bytes.lastIndex(of: UInt8(ascii: ":")), colon > hostStart, colon + 1 < bytes.count,
-            bytes[(colon + 1)...].allSatisfy({ (48...57).contains($0) }),
-            let port = Int(String(decoding: bytes[(colon + 1)...], as: UTF8.self))
-        else {
-            try self.init(String(text))
-            return
+        self.init(
+            scheme: scheme,
+            host: String(decoding: UnsafeBufferPointer(rebasing: bytes[hostStart..<colon]), as: UTF8.self),
+            port: port)
+    }
+
+    private static func canonicalParts(_ bytes: UnsafeBufferPointer<UInt8>) -> (String, Int, Int, Int)? {
+        guard let separator = bytes.firstIndex(of: UInt8(ascii: ":")), separator + 3 < bytes.count,
+            bytes[separator + 1] == UInt8(ascii: "/"), bytes[separator + 2] == UInt8(ascii: "/"),
+            let scheme = schemeBytes.first(where: { $0.bytes.elementsEqual(bytes[..<separator]) })?.scheme,
+            let colon = bytes.lastIndex(of: UInt8(ascii: ":")), colon > separator + 3,
+            (1...5).contains(bytes.count - colon - 1)
+        else { return nil }
+        let hostStart = separator + 3
+        var port = 0
+        for digit in bytes[(colon + 1)...] {
+            guard (48...57).contains(digit) else { return nil }
+            port = port * 10 + Int(digit - 48)
         }
-        self.init(scheme: scheme, host: String(decoding: bytes[hostStart..<colon], as: UTF8.self), port: port)
+        guard (1...65535).contains(port) else { return nil }
+        for byte in bytes[hostStart..<colon] {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"),
+                UInt8(ascii: "."), UInt8(ascii: "_"):
+                continue
+            default:
+                return nil
+            }
+        }
+        return (scheme, hostStart, colon, port)
     }
 }

@@ -160,27 +160,47 @@ extension Vault {
     public func credentials(_ names: [CredentialName], purpose: CredentialPurpose) throws -> [Credential] {
         var run: String?
         if case .use(let id) = purpose { run = id }
+        let clients = Set(names.map(\.client))
+        try prefetchClientKeys(Array(clients))
         var located: [(CredentialName, StoredEntry)] = []
         located.reserveCapacity(names.count)
-        try prefetchClientKeys(Array(Set(names.map(\.client))))
+        // Names usually come in the order of their client's list (as `list` gives them): each is
+        // looked for at the entry after the last one found, and by a table only when it is not there.
+        var next: [String: Int] = [:]
         var byClient: [String: [CredentialName: Int]] = [:]
+        var client: String?
+        var entries: [StoredEntry] = []
+        var guess = 0
         for name in names {
-            if byClient[name.client] == nil {
-                let entries = try entryList(name.client)
-                byClient[name.client] = Dictionary(
-                    entries.enumerated().map {
-                        (
-                            CredentialName(client: name.client, portal: $0.element.portal, label: $0.element.label),
-                            $0.offset
-                        )
-                    },
-                    uniquingKeysWith: { first, _ in first })
+            if name.client != client {
+                if let client { next[client] = guess }
+                entries = try entryList(name.client)
+                guess = next[name.client] ?? 0
+                client = name.client
             }
-            guard let index = byClient[name.client]![name] else { throw VaultError.unknownEntry(name.description) }
-            located.append((name, entryLists[name.client]![index]))
+            let index: Int
+            if guess < entries.count, entries[guess].matches(portal: name.portal, label: name.label) {
+                index = guess
+            } else {
+                if byClient[name.client] == nil {
+                    byClient[name.client] = Dictionary(
+                        entries.enumerated().map {
+                            (
+                                CredentialName(client: name.client, portal: $0.element.portal, label: $0.element.label),
+                                $0.offset
+                            )
+                        },
+                        uniquingKeysWith: { first, _ in first })
+                }
+                guard let found = byClient[name.client]![name] else {
+                    throw VaultError.unknownEntry(name.description)
+                }
+                index = found
+            }
+            guess = index + 1
+            located.append((name, entries[index]))
         }
         guard !names.isEmpty else { return [] }
-        let clients = Set(names.map(\.client))
         let event =
             names.count == 1
             ? AuditEvent(purpose.action, client: names[0].client, entry: names[0].entryField, run: run)
@@ -199,10 +219,7 @@ extension Vault {
         {
             Redactor.shared.register(value)
         }
-        var origins: [Origin] = []
-        if let text = entry.origins {
-            origins = try text.split(separator: "\n").map { try Origin(canonical: $0) }
-        }
+        let origins = try entry.origins.map { try Origin.storedList($0) } ?? []
         return Credential(
             client: name.client, portal: name.portal, label: name.label, username: entry.username,
             password: entry.password, totp: try entry.totp.map { try TOTPSettings.parse($0) },
@@ -221,15 +238,19 @@ extension Vault {
             let stored = try entryList(block.id)
             // Lists are sealed in order; only one changed in this process needs sorting.
             let ordered =
-                zip(stored, stored.dropFirst()).allSatisfy { !StoredEntry.precedes($1, $0) }
+                stored.indices.dropFirst().allSatisfy { !StoredEntry.precedes(stored[$0], stored[$0 - 1]) }
                 ? stored : stored.sorted(by: StoredEntry.precedes)
+            result.reserveCapacity(result.count + ordered.count)
             for entry in ordered {
-                let name = CredentialName(client: block.id, portal: entry.portal, label: entry.label)
+                let isMarked =
+                    !marked.isEmpty
+                    && marked.contains(
+                        CredentialName(client: block.id, portal: entry.portal, label: entry.label).description)
                 result.append(
                     EntrySummary(
                         client: block.id, portal: entry.portal, label: entry.label, fields: entry.fieldNames,
-                        expires: entry.expires, updatedAt: entry.updatedAt,
-                        markedForRotation: marked.contains(name.description), usernameIsSecret: entry.usernameIsSecret))
+                        expires: entry.expires, updatedAt: entry.updatedAt, markedForRotation: isMarked,
+                        usernameIsSecret: entry.usernameIsSecret))
             }
         }
         return result
