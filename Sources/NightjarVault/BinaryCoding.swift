@@ -122,6 +122,18 @@ struct BinaryReader {
         return UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])
     }
 
+    /// Whether two byte ranges hold the same bytes.
+    static func same(_ bytes: UnsafeRawBufferPointer, _ other: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count == other.count else { return false }
+        guard bytes.count > 0 else { return true }
+        return memcmp(bytes.baseAddress!, other.baseAddress!, bytes.count) == 0
+    }
+
+    /// Whether a byte range holds `other`.
+    static func same(_ bytes: UnsafeRawBufferPointer, _ other: [UInt8]) -> Bool {
+        other.withUnsafeBytes { same(bytes, $0) }
+    }
+
     /// `bytes` as text, or nil when they are not UTF-8. ASCII (every name and timestamp the
     /// vault writes) is taken as it is; anything else is validated.
     static func text(_ bytes: UnsafeRawBufferPointer) -> String? {

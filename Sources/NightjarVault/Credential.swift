@@ -91,6 +91,12 @@ public struct TOTPSettings: Sendable {
                 "the TOTP secret is \(text.count) bytes; a secret or otpauth URI is at most \(maximumTextBytes)",
                 location: nil)
         }
+        if let stored = try storedForm(text) { return stored }
+        return try parseAnyForm(text)
+    }
+
+    /// What `parse` does with text not in the stored form (the size already checked).
+    static func parseAnyForm(_ text: SecretBytes) throws(VaultError) -> TOTPSettings {
         guard let string = text.unsafeUTF8String() else {
             throw .invalidInput("the TOTP secret is not text", location: nil)
         }
@@ -120,6 +126,55 @@ public struct TOTPSettings: Sendable {
             return TOTPSettings(secret: try decode(secretText), algorithm: algorithm, digits: digits, period: period)
         }
         return TOTPSettings(secret: try decode(trimmed))
+    }
+
+    private static let storedPrefix = Array("otpauth://totp/nightjar?secret=".utf8)
+    private static let storedKeys = ["algorithm", "digits", "period"].map { Array("&\($0)=".utf8) }
+
+    /// The form `uri()` writes (what the vault stores), read without a URL parser: the same
+    /// settings, and the same refusals, the general path gives for it. nil for any other text.
+    static func storedForm(_ text: SecretBytes) throws(VaultError) -> TOTPSettings? {
+        let parts = text.withUnsafeBytes { bytes -> (secret: String, algorithm: String, digits: Int, period: Int)? in
+            guard bytes.starts(with: storedPrefix) else { return nil }
+            var values: [Slice<UnsafeRawBufferPointer>] = []
+            var rest = bytes[storedPrefix.count...]
+            for key in storedKeys {
+                guard let end = rest.indices.first(where: { rest[$0...].starts(with: key) }) else { return nil }
+                values.append(rest[..<end])
+                rest = rest[(end + key.count)...]
+            }
+            values.append(rest)
+            let isBase32 = { (byte: UInt8) in
+                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "2")...UInt8(ascii: "7")).contains(byte)
+            }
+            let isDigit = { (byte: UInt8) in (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+            guard !values[0].isEmpty, values[0].allSatisfy(isBase32),
+                ["SHA1", "SHA256", "SHA512"].contains(where: { $0.utf8.elementsEqual(values[1]) }),
+                (1...3).contains(values[2].count), values[2].allSatisfy(isDigit),
+                (1...3).contains(values[3].count), values[3].allSatisfy(isDigit)
+            else { return nil }
+            let number = { (digits: Slice<UnsafeRawBufferPointer>) in
+                digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+            }
+            return (
+                String(decoding: values[0], as: UTF8.self), String(decoding: values[1], as: UTF8.self),
+                number(values[2]), number(values[3])
+            )
+        }
+        guard let parts else { return nil }
+        let algorithm: HMACAlgorithm =
+            switch parts.algorithm {
+            case "SHA256": .sha256
+            case "SHA512": .sha512
+            default: .sha1
+            }
+        guard (6...8).contains(parts.digits) else { throw .invalidInput("TOTP digits must be 6 to 8", location: nil) }
+        guard (10...300).contains(parts.period) else {
+            throw .invalidInput("TOTP period must be 10 to 300 seconds", location: nil)
+        }
+        return TOTPSettings(
+            secret: try decode(parts.secret), algorithm: algorithm, digits: parts.digits, period: parts.period)
     }
 
     private static func decode(_ base32: String) throws(VaultError) -> SecretBytes {

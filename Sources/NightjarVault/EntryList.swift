@@ -175,13 +175,14 @@ enum EntryList {
         entries.reserveCapacity(count)
         // Entries written together share their timestamps: the text is made once and shared.
         var lastUpdatedAt = ""
+        var lastUpdatedAtBytes = UnsafeRawBufferPointer(start: nil, count: 0)
         for _ in 0..<count {
             let portal = try reader.string()
             let label = try reader.string()
             let updatedAtStart = reader.offset
             let updatedAtBytes = try reader.stringBytes()
             let updatedAt: String
-            if updatedAtBytes.elementsEqual(lastUpdatedAt.utf8) {
+            if BinaryReader.same(updatedAtBytes, lastUpdatedAtBytes) {
                 updatedAt = lastUpdatedAt
             } else {
                 guard let text = BinaryReader.text(updatedAtBytes) else {
@@ -190,33 +191,36 @@ enum EntryList {
                 }
                 updatedAt = text
                 lastUpdatedAt = text
+                lastUpdatedAtBytes = updatedAtBytes
             }
             let expires = try reader.string()
             let flags = try reader.u8()
             let fieldCount = try reader.u16()
-            var entry = StoredEntry(
-                portal: portal, label: label.isEmpty ? nil : label, updatedAt: updatedAt,
-                expires: expires.isEmpty ? nil : expires, usernameIsSecret: flags & 1 != 0)
-            entry.allowsPlainHTTP = flags & 2 != 0
+            entries.append(
+                StoredEntry(
+                    portal: portal, label: label.isEmpty ? nil : label, updatedAt: updatedAt,
+                    expires: expires.isEmpty ? nil : expires, usernameIsSecret: flags & 1 != 0))
+            // Filled in place, in the list (a half-read entry goes with the list when this throws).
+            let last = entries.count - 1
+            entries[last].allowsPlainHTTP = flags & 2 != 0
             for _ in 0..<fieldCount {
                 let name = try reader.stringBytes()
-                if name.elementsEqual(usernameField) {
-                    entry.username = try reader.secretBlock()
-                } else if name.elementsEqual(passwordField) {
-                    entry.password = try reader.secretBlock()
-                } else if name.elementsEqual(originsField) {
-                    entry.origins = String(decoding: try reader.blockBytes(), as: UTF8.self)
-                } else if name.elementsEqual(totpField) {
-                    entry.totp = try reader.secretBlock()
-                } else if name.elementsEqual(notesField) {
-                    entry.notes = String(decoding: try reader.blockBytes(), as: UTF8.self)
+                if BinaryReader.same(name, usernameField) {
+                    entries[last].username = try reader.secretBlock()
+                } else if BinaryReader.same(name, passwordField) {
+                    entries[last].password = try reader.secretBlock()
+                } else if BinaryReader.same(name, originsField) {
+                    entries[last].origins = String(decoding: try reader.blockBytes(), as: UTF8.self)
+                } else if BinaryReader.same(name, totpField) {
+                    entries[last].totp = try reader.secretBlock()
+                } else if BinaryReader.same(name, notesField) {
+                    entries[last].notes = String(decoding: try reader.blockBytes(), as: UTF8.self)
                 } else if name.starts(with: extraPrefix), let text = BinaryReader.text(name) {
-                    entry.extra[String(text.dropFirst(extraPrefix.count))] = try reader.secretBlock()
+                    entries[last].extra[String(text.dropFirst(extraPrefix.count))] = try reader.secretBlock()
                 } else {
                     throw .damaged("client \(client)'s entries hold an unknown field")
                 }
             }
-            entries.append(entry)
         }
         guard reader.atEnd else { throw .damaged("client \(client)'s entries have unexpected trailing bytes") }
         return entries

@@ -214,11 +214,10 @@ extension Vault {
     /// Registers the credential's secret values with the redactor: not the username, an
     /// identifier, unless the credential marks it secret.
     private func decrypt(_ name: CredentialName, _ entry: StoredEntry) throws -> Credential {
-        for value in [entry.usernameIsSecret ? entry.username : nil, entry.password, entry.totp].compactMap({ $0 })
-            + Array(entry.extra.values)
-        {
-            Redactor.shared.register(value)
-        }
+        if entry.usernameIsSecret, let username = entry.username { Redactor.shared.register(username) }
+        if let password = entry.password { Redactor.shared.register(password) }
+        if let totp = entry.totp { Redactor.shared.register(totp) }
+        for value in entry.extra.values { Redactor.shared.register(value) }
         let origins = try entry.origins.map { try Origin.storedList($0) } ?? []
         return Credential(
             client: name.client, portal: name.portal, label: name.label, username: entry.username,
@@ -240,7 +239,6 @@ extension Vault {
             let ordered =
                 stored.indices.dropFirst().allSatisfy { !StoredEntry.precedes(stored[$0], stored[$0 - 1]) }
                 ? stored : stored.sorted(by: StoredEntry.precedes)
-            result.reserveCapacity(result.count + ordered.count)
             for entry in ordered {
                 let isMarked =
                     !marked.isEmpty

@@ -158,17 +158,17 @@ enum VaultFile {
         guard Int(info.st_size) <= maximumFileBytes else {
             throw .damaged("the file is \(info.st_size) bytes, more than any vault")
         }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        var total = 0
-        while total < bytes.count {
-            let count = bytes.withUnsafeMutableBytes {
-                Foundation.read(descriptor, $0.baseAddress! + total, $0.count - total)
+        // Read straight into the array's storage (no zero fill, no copy of what was read).
+        return [UInt8](unsafeUninitializedCapacity: Int(info.st_size)) { buffer, initialized in
+            var total = 0
+            while total < buffer.count {
+                let count = Foundation.read(descriptor, buffer.baseAddress! + total, buffer.count - total)
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { break }
+                total += count
             }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { break }
-            total += count
+            initialized = total
         }
-        return Array(bytes[0..<total])
     }
 }
 

@@ -172,3 +172,61 @@ struct EntryReadingTests {
         }
     }
 }
+
+/// The stored form of TOTP settings is read without a URL parser, to the same settings and
+/// refusals as the general path.
+@Suite("Stored TOTP settings")
+struct StoredTOTPTests {
+    static func outcome(_ parse: () throws -> TOTPSettings) -> String {
+        do {
+            let settings = try parse()
+            return "\(settings.secret.unsafeArray()) \(settings.algorithm) \(settings.digits) \(settings.period)"
+        } catch let error as VaultError {
+            return "refused: \(error.message)"
+        } catch {
+            return "other error"
+        }
+    }
+
+    @Test func whatTheVaultWritesIsReadWithoutTheURLParser() throws {
+        for algorithm in [HMACAlgorithm.sha1, .sha256, .sha512] {
+            for (digits, period) in [(6, 30), (8, 60), (7, 10), (6, 300)] {
+                let written = TOTPSettings(
+                    secret: SecretBytes(Array("12345678901234567890".utf8)), algorithm: algorithm, digits: digits,
+                    period: period
+                ).uri()
+                let fast = try #require(try TOTPSettings.storedForm(written))
+                #expect(Self.outcome { fast } == Self.outcome { try TOTPSettings.parseAnyForm(written) })
+            }
+        }
+    }
+
+    @Test(arguments: [
+        "otpauth://totp/nightjar?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&algorithm=SHA1&digits=6&period=30",
+        "otpauth://totp/nightjar?secret=GEZDGNBVGY3TQOJQ&algorithm=SHA256&digits=006&period=030",
+        "otpauth://totp/nightjar?secret=GEZDGNBVGY3TQOJQ&algorithm=SHA1&digits=5&period=30",
+        "otpauth://totp/nightjar?secret=GEZDGNBVGY3TQOJQ&algorithm=SHA1&digits=9&period=30",
+        "otpauth://totp/nightjar?secret=GEZDGNBVGY3TQOJQ&algorithm=SHA1&digits=6&period=9",
+        "otpauth://totp/nightjar?secret=GEZDGNBVGY3TQOJQ&algorithm=SHA1&digits=6&period=301",
+        "otpauth://totp/nightjar?secret=GEZDGNBVGY3TQOJQ&algorithm=SHA1&digits=6&period=3000",
+        "otpauth://totp/nightjar?secret=GEZDGNBVGY3TQOJQ&algorithm=SHA384&digits=6&period=30",
+        "otpauth://totp/nightjar?secret=GEZDGNBVGY3TQOJQ&algorithm=sha1&digits=6&period=30",
+        "otpauth://totp/nightjar?secret=gezdgnbvgy3tqojq&algorithm=SHA1&digits=6&period=30",
+        "otpauth://totp/nightjar?secret=GEZDGNBVGY3TQOJQ====&algorithm=SHA1&digits=6&period=30",
+        "otpauth://totp/nightjar?secret=GEZDG&algorithm=SHA1&digits=6&period=30",
+        "otpauth://totp/nightjar?secret=&algorithm=SHA1&digits=6&period=30",
+        "otpauth://totp/nightjar?secret=GEZDGNBVGY3TQOJQ&algorithm=SHA1&digits=6",
+        "otpauth://totp/nightjar?secret=GEZDGNBVGY3TQOJQ&algorithm=SHA1&digits=6&period=30&issuer=x",
+        "otpauth://totp/nightjar?secret=GEZDGNBVGY3TQOJQ&digits=6&algorithm=SHA1&period=30",
+        "otpauth://totp/nightjar?secret=GEZD&digits=8&algorithm=SHA1&digits=6&period=30",
+        "otpauth://totp/nightjar?secret=GEZDGNBVGY3TQOJQ&algorithm=SHA1&digits=6&period=30\n",
+        "otpauth://hotp/nightjar?secret=GEZDGNBVGY3TQOJQ&algorithm=SHA1&digits=6&period=30",
+        "otpauth://totp/nightjar?secret=GEZDGNBVGY3TQOJ1&algorithm=SHA1&digits=6&period=30",
+        "GEZDGNBVGY3TQOJQ",
+    ])
+    func anyTextGivesWhatTheGeneralPathGives(_ text: String) {
+        let secret = SecretBytes(utf8: text)
+        #expect(
+            Self.outcome { try TOTPSettings.parse(secret) } == Self.outcome { try TOTPSettings.parseAnyForm(secret) })
+    }
+}
