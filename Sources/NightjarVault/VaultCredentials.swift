@@ -162,29 +162,36 @@ extension Vault {
         if case .use(let id) = purpose { run = id }
         let clients = Set(names.map(\.client))
         try prefetchClientKeys(Array(clients))
-        var located: [(CredentialName, StoredEntry)] = []
+        // Where each name's entry is: its client's list (in `lists`) and its place there.
+        var lists: [[StoredEntry]] = []
+        var located: [(list: Int, index: Int)] = []
         located.reserveCapacity(names.count)
         // Names usually come in the order of their client's list (as `list` gives them): each is
         // looked for at the entry after the last one found, and by a table only when it is not there.
-        var next: [String: Int] = [:]
+        var slots: [String: (list: Int, next: Int)] = [:]
         var byClient: [String: [CredentialName: Int]] = [:]
         var client: String?
-        var entries: [StoredEntry] = []
+        var slot = 0
         var guess = 0
         for name in names {
             if name.client != client {
-                if let client { next[client] = guess }
-                entries = try entryList(name.client)
-                guess = next[name.client] ?? 0
+                if let client { slots[client]!.next = guess }
+                if let known = slots[name.client] {
+                    (slot, guess) = known
+                } else {
+                    lists.append(try entryList(name.client))
+                    (slot, guess) = (lists.count - 1, 0)
+                    slots[name.client] = (slot, 0)
+                }
                 client = name.client
             }
             let index: Int
-            if guess < entries.count, entries[guess].matches(portal: name.portal, label: name.label) {
+            if guess < lists[slot].count, lists[slot][guess].matches(portal: name.portal, label: name.label) {
                 index = guess
             } else {
                 if byClient[name.client] == nil {
                     byClient[name.client] = Dictionary(
-                        entries.enumerated().map {
+                        lists[slot].enumerated().map {
                             (
                                 CredentialName(client: name.client, portal: $0.element.portal, label: $0.element.label),
                                 $0.offset
@@ -198,7 +205,7 @@ extension Vault {
                 index = found
             }
             guess = index + 1
-            located.append((name, entries[index]))
+            located.append((slot, index))
         }
         guard !names.isEmpty else { return [] }
         let event =
@@ -208,7 +215,7 @@ extension Vault {
                 purpose.action, client: clients.count == 1 ? clients.first : nil,
                 entries: names.map(\.description), run: run, detail: "\(names.count) credentials")
         try audit(event)
-        return try located.map { try decrypt($0.0, $0.1) }
+        return try zip(names, located).map { try decrypt($0, lists[$1.list][$1.index]) }
     }
 
     /// Registers the credential's secret values with the redactor: not the username, an
@@ -232,9 +239,12 @@ extension Vault {
         if let client { _ = try clientKey(client) } else { try prefetchClientKeys(body.clients.map(\.id)) }
         var result: [EntrySummary] = []
         let marked = Set(body.header.rotationMarks.map(\.entry))
-        for block in body.clients.sorted(by: { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) })
-        where (client == nil || block.id == client) && block.wraps.contains(where: { $0.principal == actorID }) {
-            let stored = try entryList(block.id)
+        let blocks = body.clients.sorted(by: { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }).filter { block in
+            (client == nil || block.id == client) && block.wraps.contains(where: { $0.principal == actorID })
+        }
+        let lists = try blocks.map { try entryList($0.id) }
+        result.reserveCapacity(lists.reduce(0) { $0 + $1.count })
+        for (block, stored) in zip(blocks, lists) {
             // Lists are sealed in order; only one changed in this process needs sorting.
             let ordered =
                 stored.indices.dropFirst().allSatisfy { !StoredEntry.precedes(stored[$0], stored[$0 - 1]) }

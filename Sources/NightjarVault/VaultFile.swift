@@ -117,6 +117,17 @@ enum VaultFile {
         HMAC.authenticate(Array(covered), key: vaultKey, algorithm: .sha256)
     }
 
+    /// Whether the stored MAC matches the file, and the stored MAC: computed over `bytes` where
+    /// they are (the MAC is taken off for the computation and put back), not over a copy of a
+    /// file of several megabytes.
+    static func checkMAC(_ bytes: inout [UInt8], vaultKey: SecretBytes) -> (matches: Bool, mac: [UInt8]) {
+        guard bytes.count >= macSize else { return (false, []) }
+        let mac = Array(bytes[(bytes.count - macSize)...])
+        bytes.removeLast(macSize)
+        defer { bytes.append(contentsOf: mac) }
+        return (ConstantTime.equals(HMAC.authenticate(bytes, key: vaultKey, algorithm: .sha256), mac), mac)
+    }
+
     /// The file's bytes for `body`, authenticated with `vaultKey`.
     static func serialize(_ body: VaultBody, vaultKey: SecretBytes) throws -> [UInt8] {
         let headerBytes = Array(try encoder().encode(body.header))

@@ -170,6 +170,40 @@ struct EntryReadingTests {
         #expect(throws: VaultError.self) {
             try v.credentials([listed[0], CredentialName(client: "acme", portal: "p4")], purpose: .inspect)
         }
+        // Clients interleaved: each client's place in its list is kept while another's is read.
+        let everyone = try v.list().map(\.name)
+        let globex = everyone.filter { $0.client == "globex" }
+        #expect(!globex.isEmpty)
+        var interleaved: [CredentialName] = []
+        for (index, name) in listed.enumerated() {
+            interleaved.append(name)
+            interleaved.append(globex[index % globex.count])
+        }
+        let credentials = try v.credentials(interleaved, purpose: .inspect)
+        #expect(credentials.map(\.credentialName) == interleaved)
+        for credential in credentials where credential.client == "acme" && credential.portal.hasPrefix("p") {
+            #expect(credential.password?.unsafeUTF8String() == "pw-\(credential.portal)-\(credential.label ?? "none")")
+        }
+    }
+
+    @Test func theFileMACIsCheckedWhereTheBytesAre() throws {
+        let vault = TestVault("mac-in-place")
+        defer { vault.remove() }
+        try vault.populate()
+        let v = try Vault.open(paths: vault.paths, as: vault.admin)
+        let original = try VaultFile.read(vault.paths.vault)
+        var bytes = original
+        let (matches, mac) = VaultFile.checkMAC(&bytes, vaultKey: v.vaultKey)
+        #expect(matches && bytes == original && mac == Array(original.suffix(VaultFile.macSize)))
+        for position in [0, original.count / 2, original.count - VaultFile.macSize - 1, original.count - 1] {
+            var flipped = original
+            flipped[position] ^= 0x01
+            let copy = flipped
+            #expect(!VaultFile.checkMAC(&flipped, vaultKey: v.vaultKey).matches)
+            #expect(flipped == copy)
+        }
+        var short = Array(original.prefix(VaultFile.macSize - 1))
+        #expect(!VaultFile.checkMAC(&short, vaultKey: v.vaultKey).matches)
     }
 }
 
