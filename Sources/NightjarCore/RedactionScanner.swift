@@ -571,8 +571,9 @@ struct RedactionScanner {
     ///
     /// Eight bytes at a time: one load finds the escape starts among them, and each key is read
     /// straight from the text (the eight bytes ending with it, byte-swapped) rather than rolled,
-    /// so the probes do not wait on one another. No call but at an escape start, so the loop
-    /// runs in registers.
+    /// so the probes do not wait on one another; eight bytes with no escape are probed with no
+    /// branch between them, and read again one by one only when one of them hits. No call but at
+    /// an escape the next bytes do not decide, so the loop runs in registers.
     @inline(never)
     static func plainRun(
         _ text: UnsafeBufferPointer<UInt8>, from offset: Int, key: inout UInt64, final: Bool, tables: RedactionTables
@@ -592,6 +593,22 @@ struct RedactionScanner {
             if at >= 7 && at + 8 <= count {
                 let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))
                 let escapes = escapeStarts(word)
+                if escapes == 0 {
+                    // The usual case: eight probes with no branch between them, most often all misses.
+                    var any: UInt64 = 0
+                    for next in 0..<8 {
+                        let candidate =
+                            UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: at &+ next &- 7, as: UInt64.self))
+                            & RedactionIndex.keyMask
+                        let bit = Int(truncatingIfNeeded: (candidate &* 0x9E37_79B9_7F4A_7C15) &>> shift)
+                        any |= filter[bit &>> 6] &>> UInt64(bit & 63)
+                    }
+                    if any & 1 == 0 {
+                        at &+= 8
+                        rolling = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: at &- 8, as: UInt64.self))
+                        continue
+                    }
+                }
                 let plain = escapes == 0 ? 8 : escapes.trailingZeroBitCount &>> 3
                 var next = 0
                 while next < plain {
@@ -619,7 +636,10 @@ struct RedactionScanner {
                 continue
             }
             // An escape start: read on over it only if no secret can be read through it.
-            guard readsAsWritten(at: at, text, base: 0, final: final, tables: tables) else { break }
+            let asWritten =
+                readsAsWrittenByNextByte(at: at, text, base: 0, final: final, tables: tables)
+                ?? readsAsWrittenByEveryReading(at: at, text, base: 0, final: final, tables: tables)
+            guard asWritten else { break }
             rolling = (rolling &<< 8 | UInt64(bytes[at])) & RedactionIndex.keyMask
             if probe(rolling) {
                 key = rolling
@@ -660,6 +680,7 @@ struct RedactionScanner {
     }
 
     /// `readsAsWritten` from every reading that starts at `position`.
+    @inline(never)
     static func readsAsWrittenByEveryReading(
         at position: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool,
         tables: RedactionTables
@@ -674,9 +695,9 @@ struct RedactionScanner {
         }
     }
 
-    /// `readsAsWritten` for the escapes the byte after decides (`\"`, `\n`, `+`, a `%` or `&`
-    /// that begins no escape), the most common in JSON and URLs; nil when the escape needs the
-    /// full reading (`\u`, a run of backslashes, a possible `%XX` or entity).
+    /// `readsAsWritten` for the escapes the next few bytes decide (`\"`, `\n`, `+`, `%2F`, `&amp;`,
+    /// a `%` or `&` that begins no escape), the most common in JSON and URLs; nil when the escape
+    /// needs the full reading (`\u`, a run of backslashes, `%25`, other entities).
     @inline(__always)
     static func readsAsWrittenByNextByte(
         at position: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, tables: RedactionTables
@@ -703,14 +724,34 @@ struct RedactionScanner {
             default: return true
             }
         case 37:
-            let isHexDigit = (48...57).contains(next) || (65...70).contains(next) || (97...102).contains(next)
-            return isHexDigit ? nil : true
+            // `%XX` stands for one byte (`%25XX` may stand for another: read in full).
+            guard let high = hexValue(next) else { return true }
+            guard position + 2 < end, let low = hexValue(text[position + 2 - base]) else { return true }
+            let value = high << 4 | low
+            return value == 0x25 ? nil : !tables.occursInSecrets(value)
         default:
             // `&`: entities begin with `#` or the first letter of a name read (amp, lt, gt, quot, apos, nbsp).
             switch next {
-            case 35, 97, 108, 103, 113, 110: return nil
+            case 97:
+                // `&amp;`, the one most text holds.
+                guard position + 4 < end, text[position + 2 - base] == 109, text[position + 3 - base] == 112,
+                    text[position + 4 - base] == 59
+                else { return nil }
+                return !tables.occursInSecrets(38)
+            case 35, 108, 103, 113, 110: return nil
             default: return true
             }
+        }
+    }
+
+    /// The value of a hexadecimal digit (either case).
+    @inline(__always)
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 48...57: byte &- 48
+        case 65...70: byte &- 55
+        case 97...102: byte &- 87
+        default: nil
         }
     }
 
