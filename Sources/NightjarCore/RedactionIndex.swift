@@ -165,7 +165,9 @@ final class RedactionIndex {
     private(set) var filter = FlatStorage<UInt64>(repeating: 0, count: 1024)
     /// A second bit per key, by another hash, read only where `filter` hits: it turns away most of
     /// the false hits before they reach the pattern tables (which are larger and miss the cache).
-    private(set) var filterCheck = FlatStorage<UInt64>(repeating: 0, count: 1024)
+    /// A quarter of `filter`'s size (about 8 bits per key) is enough for that, and costs
+    /// registration little.
+    private(set) var filterCheck = FlatStorage<UInt64>(repeating: 0, count: 1024 / 4)
     private(set) var filterShift: UInt64 = 64 - 16
     private var filterKeys = 0
     /// Which 1-, 2-, 3-, 4- and 5-byte strings begin a secret: exact for one and two bytes, a bit
@@ -332,13 +334,13 @@ final class RedactionIndex {
     private func setBit(_ key: UInt64) {
         let bit = RedactionIndex.filterBit(key, shift: filterShift)
         filter[bit >> 6] |= 1 << UInt64(bit & 63)
-        let check = RedactionIndex.checkBit(key, shift: filterShift)
+        let check = RedactionIndex.checkBit(key, shift: filterShift + 2)
         filterCheck[check >> 6] |= 1 << UInt64(check & 63)
     }
 
     private func rebuildFilter(words: Int) {
         filter = FlatStorage(repeating: 0, count: words)
-        filterCheck = FlatStorage(repeating: 0, count: words)
+        filterCheck = FlatStorage(repeating: 0, count: words / 4)
         filterShift = UInt64(64 - (words * 64).trailingZeroBitCount)
         // Three prefixes per secret, about 16 bits each: a small table that stays in cache.
         let prefixWords = max(1024, words / 8)

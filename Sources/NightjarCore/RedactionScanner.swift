@@ -348,7 +348,7 @@ struct RedactionTables {
     /// The second bit of a key whose first bit is set.
     @inline(__always)
     func passesCheck(_ key: UInt64) -> Bool {
-        let bit = RedactionIndex.checkBit(key, shift: shift)
+        let bit = RedactionIndex.checkBit(key, shift: shift &+ 2)
         return filterCheck[bit >> 6] >> UInt64(bit & 63) & 1 != 0
     }
 
