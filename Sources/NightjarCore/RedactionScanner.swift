@@ -381,9 +381,9 @@ struct RedactionTables {
 /// registered secret's first six bytes, or an exact form's) is confirmed by matching that
 /// pattern from where the key began, through the same lattice, keeping the longest match.
 ///
-/// Each byte costs a shift and one filter probe while one way of reading is live (the fast
-/// path), a few more around escapes; the cost does not grow with the number of secrets, and
-/// confirmation runs only on filter hits. Nothing is allocated per byte. The scanner keeps its
+/// Each byte costs one filter probe while one way of reading is live (the fast path, eight bytes
+/// at a time, see `plainRun`), a few more around escapes; the cost does not grow with the number
+/// of secrets, and confirmation runs only where both filter bits of a key are set. Nothing is allocated per byte. The scanner keeps its
 /// state between calls, so a stream can feed it buffer by buffer: a secret split across two
 /// writes is still found.
 struct RedactionScanner {
