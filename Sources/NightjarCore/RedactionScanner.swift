@@ -230,6 +230,7 @@ struct RedactionScratch {
 /// while a scan holds the read lock).
 struct RedactionTables {
     let filter: UnsafePointer<UInt64>
+    let filterCheck: UnsafePointer<UInt64>
     let shift: UInt64
     let prefix1: UnsafePointer<UInt64>
     let prefix2: UnsafePointer<UInt64>
@@ -295,6 +296,7 @@ struct RedactionTables {
         secretActive = UnsafePointer(index.secretActive.base)
         exactOwner = UnsafePointer(index.exactOwner.base)
         filter = UnsafePointer(index.filter.base)
+        filterCheck = UnsafePointer(index.filterCheck.base)
         shift = index.filterShift
         prefix1 = UnsafePointer(index.prefix1.base)
         prefix2 = UnsafePointer(index.prefix2.base)
@@ -305,9 +307,30 @@ struct RedactionTables {
     /// Cuts `window` back to its longest ending that may still begin a secret.
     @inline(__always)
     func trim(_ window: inout RedactionWindow) {
-        var length = window.count
-        while length > 0 && !mayBegin(window.key, length: length) { length -= 1 }
-        window.trim(to: length)
+        window.trim(to: longestBeginning(window.key, count: window.count))
+    }
+
+    /// The length of the longest ending of the last `count` bytes of `key` that may begin a
+    /// secret (`mayBegin` from `count` down, its probes unrolled).
+    @inline(__always)
+    func longestBeginning(_ key: UInt64, count: Int) -> Int {
+        var length = count
+        while length >= 3 {
+            let prefix = key & ((1 &<< UInt64(8 &* length)) &- 1)
+            let bit = RedactionIndex.prefixBit(prefix, length: length, shift: prefixShift)
+            if prefixLong[bit &>> 6] &>> UInt64(bit & 63) & 1 != 0 { return length }
+            length &-= 1
+        }
+        if length == 2 {
+            let pair = Int(truncatingIfNeeded: key & 0xFFFF)
+            if prefix2[pair &>> 6] &>> UInt64(pair & 63) & 1 != 0 { return 2 }
+            length = 1
+        }
+        if length == 1 {
+            let byte = Int(truncatingIfNeeded: key & 0xFF)
+            if prefix1[byte &>> 6] &>> UInt64(byte & 63) & 1 != 0 { return 1 }
+        }
+        return 0
     }
 
     /// Whether `byte` occurs in some secret.
@@ -319,7 +342,14 @@ struct RedactionTables {
     @inline(__always)
     func hits(_ key: UInt64) -> Bool {
         let bit = RedactionIndex.filterBit(key, shift: shift)
-        return filter[bit >> 6] >> UInt64(bit & 63) & 1 != 0
+        return filter[bit >> 6] >> UInt64(bit & 63) & 1 != 0 && passesCheck(key)
+    }
+
+    /// The second bit of a key whose first bit is set.
+    @inline(__always)
+    func passesCheck(_ key: UInt64) -> Bool {
+        let bit = RedactionIndex.checkBit(key, shift: shift &+ 2)
+        return filterCheck[bit >> 6] >> UInt64(bit & 63) & 1 != 0
     }
 
     /// Whether the last `length` bytes of `key` (1 to 5) may begin a secret.
@@ -351,9 +381,9 @@ struct RedactionTables {
 /// registered secret's first six bytes, or an exact form's) is confirmed by matching that
 /// pattern from where the key began, through the same lattice, keeping the longest match.
 ///
-/// Each byte costs a shift and one filter probe while one way of reading is live (the fast
-/// path), a few more around escapes; the cost does not grow with the number of secrets, and
-/// confirmation runs only on filter hits. Nothing is allocated per byte. The scanner keeps its
+/// Each byte costs one filter probe while one way of reading is live (the fast path, eight bytes
+/// at a time, see `plainRun`), a few more around escapes; the cost does not grow with the number
+/// of secrets, and confirmation runs only where both filter bits of a key are set. Nothing is allocated per byte. The scanner keeps its
 /// state between calls, so a stream can feed it buffer by buffer: a secret split across two
 /// writes is still found.
 struct RedactionScanner {
@@ -447,8 +477,6 @@ struct RedactionScanner {
         self.tables = tables
         if !pending.isEmpty { retryPending(text, base: base, final: final, index: index) }
         guard let bytes = text.baseAddress else { return }
-        let filter = tables.filter
-        let shift = tables.shift
         loop: while node < end {
             if isSingle {
                 // The fast path: one way of reading, bytes as written since `singleFrom`. Two rolling
@@ -486,29 +514,14 @@ struct RedactionScanner {
                     position &+= 1
                 }
                 if position >= alignedFrom {
-                    // Aligned: one rolling key, one probe per byte. The inner loop makes no call, so it
-                    // runs in registers; a filter hit leaves it to be confirmed.
+                    // Aligned: one key, one probe per byte (see `plainRun`); a filter hit is confirmed here.
                     var rolling = raw
                     let cleanFrom = rawFrom
                     while position < end {
-                        var hit = false
-                        while position < end {
-                            let byte = shifted[position]
-                            if RedactionScanner.isEscapeStart(byte)
-                                && !RedactionScanner.readsAsWritten(
-                                    at: position, text, base: base, final: final, tables: tables)
-                            {
-                                break
-                            }
-                            rolling = (rolling &<< 8 | UInt64(byte)) & RedactionIndex.keyMask
-                            let bit = Int(truncatingIfNeeded: (rolling &* 0x9E37_79B9_7F4A_7C15) &>> shift)
-                            if filter[bit &>> 6] &>> UInt64(bit & 63) & 1 != 0 {
-                                hit = true
-                                break
-                            }
-                            position &+= 1
-                        }
-                        guard hit else { break }
+                        let stop = RedactionScanner.plainRun(
+                            text, from: position - base, key: &rolling, final: final, tables: tables)
+                        position = base + stop.offset
+                        guard stop.hit else { break }
                         confirm(
                             rolling, low: position - 5, high: position - 5, text, base: base, final: final, index: index
                         )
@@ -533,7 +546,7 @@ struct RedactionScanner {
                 }
                 // An escape starts here: most have one reading besides the bytes as written, and are
                 // read both ways at once; the rest go through the general step.
-                switch passEscape(text, base: base, final: final, index: index) {
+                switch passEscape(text, base: base, final: final, index: index, tables: tables) {
                 case .passed: continue
                 case .needsMore: break loop
                 case .general:
@@ -551,12 +564,124 @@ struct RedactionScanner {
         }
     }
 
+    /// The fast path's inner loop, over bytes read as written from `offset` (in `text`) on, while
+    /// `key` holds the last six of them: each byte is rolled into `key` and the key probed in the
+    /// filter. Stops at a byte whose key hits (rolled in, `hit`), at an escape start that may be
+    /// read otherwise (not rolled in) or at the end; returns that offset.
+    ///
+    /// Eight bytes at a time: one load finds the escape starts among them, and each key is read
+    /// straight from the text (the eight bytes ending with it, byte-swapped) rather than rolled,
+    /// so the probes do not wait on one another; eight bytes with no escape are probed with no
+    /// branch between them, and read again one by one only when one of them hits. No call but at
+    /// an escape the next bytes do not decide, so the loop runs in registers.
+    @inline(never)
+    static func plainRun(
+        _ text: UnsafeBufferPointer<UInt8>, from offset: Int, key: inout UInt64, final: Bool, tables: RedactionTables
+    ) -> (offset: Int, hit: Bool) {
+        let bytes = text.baseAddress!
+        let count = text.count
+        let raw = UnsafeRawPointer(bytes)
+        let filter = tables.filter
+        let shift = tables.shift
+        var at = offset
+        var rolling = key
+        @inline(__always) func probe(_ candidate: UInt64) -> Bool {
+            let bit = Int(truncatingIfNeeded: (candidate &* 0x9E37_79B9_7F4A_7C15) &>> shift)
+            return filter[bit &>> 6] &>> UInt64(bit & 63) & 1 != 0 && tables.passesCheck(candidate)
+        }
+        while at < count {
+            if at >= 7 && at + 8 <= count {
+                let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+                let escapes = escapeStarts(word)
+                if escapes == 0 {
+                    // The usual case: eight probes with no branch between them, most often all misses.
+                    var any: UInt64 = 0
+                    for next in 0..<8 {
+                        let candidate =
+                            UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: at &+ next &- 7, as: UInt64.self))
+                            & RedactionIndex.keyMask
+                        let bit = Int(truncatingIfNeeded: (candidate &* 0x9E37_79B9_7F4A_7C15) &>> shift)
+                        any |= filter[bit &>> 6] &>> UInt64(bit & 63)
+                    }
+                    if any & 1 == 0 {
+                        at &+= 8
+                        rolling = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: at &- 8, as: UInt64.self))
+                        continue
+                    }
+                }
+                let plain = escapes == 0 ? 8 : escapes.trailingZeroBitCount &>> 3
+                var next = 0
+                while next < plain {
+                    let candidate =
+                        UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: at &+ next &- 7, as: UInt64.self))
+                        & RedactionIndex.keyMask
+                    if probe(candidate) {
+                        key = candidate
+                        return (at &+ next, true)
+                    }
+                    next &+= 1
+                }
+                if plain > 0 {
+                    at &+= plain
+                    rolling = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: at &- 8, as: UInt64.self))
+                }
+                if plain == 8 { continue }
+            } else if !isEscapeStart(bytes[at]) {
+                rolling = (rolling &<< 8 | UInt64(bytes[at])) & RedactionIndex.keyMask
+                if probe(rolling) {
+                    key = rolling
+                    return (at, true)
+                }
+                at &+= 1
+                continue
+            }
+            // An escape start: read on over it only if no secret can be read through it.
+            let asWritten =
+                readsAsWrittenByNextByte(at: at, text, base: 0, final: final, tables: tables)
+                ?? readsAsWrittenByEveryReading(at: at, text, base: 0, final: final, tables: tables)
+            guard asWritten else { break }
+            rolling = (rolling &<< 8 | UInt64(bytes[at])) & RedactionIndex.keyMask
+            if probe(rolling) {
+                key = rolling
+                return (at, true)
+            }
+            at &+= 1
+        }
+        key = rolling & RedactionIndex.keyMask
+        return (at, false)
+    }
+
+    /// The high bit of each byte of `word` that is `%`, `&`, `+` or `\\` (exact for the lowest one
+    /// set, which is all `plainRun` reads).
+    @inline(__always)
+    static func escapeStarts(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let percent = word ^ (ones &* 0x25)
+        let ampersand = word ^ (ones &* 0x26)
+        let plus = word ^ (ones &* 0x2B)
+        let backslash = word ^ (ones &* 0x5C)
+        let zero =
+            ((percent &- ones) & ~percent) | ((ampersand &- ones) & ~ampersand) | ((plus &- ones) & ~plus)
+            | ((backslash &- ones) & ~backslash)
+        return zero & (ones &* 0x80)
+    }
+
     /// Whether the escape that may start at `position` is read only as written: it has no other
     /// reading, or one that stands for a single byte found in no secret (a `\"` or `\n` in JSON
     /// when no secret holds a quote or a line break), so no secret can be read through it and
     /// the fast path goes on over it. False when the escape may continue past what has arrived.
     @inline(never)
     static func readsAsWritten(
+        at position: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool,
+        tables: RedactionTables
+    ) -> Bool {
+        readsAsWrittenByNextByte(at: position, text, base: base, final: final, tables: tables)
+            ?? readsAsWrittenByEveryReading(at: position, text, base: base, final: final, tables: tables)
+    }
+
+    /// `readsAsWritten` from every reading that starts at `position`.
+    @inline(never)
+    static func readsAsWrittenByEveryReading(
         at position: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool,
         tables: RedactionTables
     ) -> Bool {
@@ -567,6 +692,66 @@ struct RedactionScanner {
             if count == 1 { return true }
             return count == 2 && storage[1].count == 1
                 && !tables.occursInSecrets(UInt8(truncatingIfNeeded: storage[1].bytes))
+        }
+    }
+
+    /// `readsAsWritten` for the escapes the next few bytes decide (`\"`, `\n`, `+`, `%2F`, `&amp;`,
+    /// a `%` or `&` that begins no escape), the most common in JSON and URLs; nil when the escape
+    /// needs the full reading (`\u`, a run of backslashes, `%25`, other entities).
+    @inline(__always)
+    static func readsAsWrittenByNextByte(
+        at position: Int, _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, tables: RedactionTables
+    ) -> Bool? {
+        let end = base + text.count
+        let byte = text[position - base]
+        guard isEscapeStart(byte) else { return true }
+        // As `units`: an escape that may run past what has arrived waits for more.
+        if !final && position + lookahead > end { return false }
+        if byte == 43 { return !tables.occursInSecrets(32) }
+        // At the very end no escape but `+` has room for a second byte.
+        guard position + 1 < end else { return true }
+        let next = text[position + 1 - base]
+        switch byte {
+        case 92:
+            switch next {
+            case 110: return !tables.occursInSecrets(10)
+            case 116: return !tables.occursInSecrets(9)
+            case 114: return !tables.occursInSecrets(13)
+            case 98: return !tables.occursInSecrets(8)
+            case 102: return !tables.occursInSecrets(12)
+            case 34, 47: return !tables.occursInSecrets(next)
+            case 92, 117: return nil
+            default: return true
+            }
+        case 37:
+            // `%XX` stands for one byte (`%25XX` may stand for another: read in full).
+            guard let high = hexValue(next) else { return true }
+            guard position + 2 < end, let low = hexValue(text[position + 2 - base]) else { return true }
+            let value = high << 4 | low
+            return value == 0x25 ? nil : !tables.occursInSecrets(value)
+        default:
+            // `&`: entities begin with `#` or the first letter of a name read (amp, lt, gt, quot, apos, nbsp).
+            switch next {
+            case 97:
+                // `&amp;`, the one most text holds.
+                guard position + 4 < end, text[position + 2 - base] == 109, text[position + 3 - base] == 112,
+                    text[position + 4 - base] == 59
+                else { return nil }
+                return !tables.occursInSecrets(38)
+            case 35, 108, 103, 113, 110: return nil
+            default: return true
+            }
+        }
+    }
+
+    /// The value of a hexadecimal digit (either case).
+    @inline(__always)
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 48...57: byte &- 48
+        case 65...70: byte &- 55
+        case 97...102: byte &- 87
+        default: nil
         }
     }
 
@@ -581,9 +766,9 @@ struct RedactionScanner {
     /// On the fast path, at an escape with exactly one reading besides the bytes as written and
     /// no other escape inside it: follows both readings to the escape's end and, when one window
     /// absorbs the other, carries on with one (else with two, on the general path).
-    private mutating func passEscape(_ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, index: RedactionIndex)
-        -> EscapePass
-    {
+    private mutating func passEscape(
+        _ text: UnsafeBufferPointer<UInt8>, base: Int, final: Bool, index: RedactionIndex, tables: RedactionTables
+    ) -> EscapePass {
         let units = scratch!.units
         guard let count = RedactionScanner.units(at: node, text, base: base, final: final, into: units) else {
             return .needsMore
@@ -595,7 +780,6 @@ struct RedactionScanner {
             if RedactionScanner.isEscapeStart(text[position - base]) { return .general }
             position += 1
         }
-        let tables = self.tables!
         let window = currentSingle
         var decoded = window
         for offset in 0..<escape.count {
@@ -763,9 +947,7 @@ struct RedactionScanner {
                     extended.push(decoded, low: node, high: node)
                 }
                 // Keep only the longest ending that may still begin a secret.
-                var length = extended.count
-                while length > 0 && !tables.mayBegin(extended.key, length: length) { length -= 1 }
-                extended.trim(to: length)
+                tables.trim(&extended)
                 if unit.end == node + 1 { lanes.addNext(extended) } else { lanes.addArrival(unit.end, extended) }
             }
         }

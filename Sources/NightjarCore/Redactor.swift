@@ -93,6 +93,12 @@ public final class Redactor: @unchecked Sendable {
         writing { $0.addIdentifier(Array(identifier.utf8)) }
     }
 
+    /// Looks every key up in the pattern tables, as if the bit filters hit everywhere (slow):
+    /// to check that the filters turn away no match.
+    func saturateFilters() {
+        writing { $0.saturateFilters() }
+    }
+
     /// Number of secrets being searched for.
     public var count: Int { reading { $0.activeCount } }
 
