@@ -74,7 +74,7 @@ public struct RemittanceFileImporter: Sendable {
     public func readAhead(_ bytes: [UInt8], name: String, client: ClientID) -> ReadAheadRemittances {
         let source = MemorySource(bytes, name: name)
         do {
-            switch try plan(source, name: name, client: client, profile: nil) {
+            switch try plan(source, name: name, client: client, profile: nil, whole: bytes) {
             case .skipped(let code, let message):
                 return ReadAheadRemittances(size: bytes.count, content: .skipped(code: code, message: message))
             case .read(let format, let read):
@@ -128,9 +128,12 @@ public struct RemittanceFileImporter: Sendable {
         case read(format: String, (any RemittanceSink) throws -> Void)
     }
 
-    func plan(_ source: any ByteSource, name: String, client: ClientID, profile explicit: LayoutProfile?) throws
-        -> Plan
-    {
+    /// `whole`, when given, is every byte of `source`: the rows choosing the profile read are then
+    /// not read again.
+    func plan(
+        _ source: any ByteSource, name: String, client: ClientID, profile explicit: LayoutProfile?,
+        whole: [UInt8]? = nil
+    ) throws -> Plan {
         let format = try DocumentFormat.detect(source)
         switch format {
         case .x12(let functionalID) where functionalID == "RA" || functionalID == nil:
@@ -153,11 +156,19 @@ public struct RemittanceFileImporter: Sendable {
                 message: "\(name): \(format.description), which Nightjar cannot read yet; kept in the inbox")
         case .text, .xlsx, .json, .html:
             let profile: LayoutProfile
+            var choice: ProfileSelection.Choice?
             if let explicit {
                 profile = explicit
             } else {
-                switch ProfileSelection.choose(profiles, kind: .remittance, source: source, fileName: name) {
-                case .success(let chosen): profile = chosen
+                let chosen =
+                    whole.map { ProfileSelection.chooseReading(profiles, kind: .remittance, bytes: $0, fileName: name) }
+                    ?? ProfileSelection.choose(profiles, kind: .remittance, source: source, fileName: name).map {
+                        ProfileSelection.Choice(profile: $0)
+                    }
+                switch chosen {
+                case .success(let chosen):
+                    profile = chosen.profile
+                    choice = chosen
                 case .failure(let refusal) where refusal.fitting.isEmpty:
                     if !unapproved.isEmpty, let trial = try? ProfileSelection.trialBytes(source),
                         let waiting = ProfileSelection.fitting(
@@ -184,6 +195,12 @@ public struct RemittanceFileImporter: Sendable {
                 }
             }
             let defaultCurrency = defaultCurrency
+            if let choice, let whole {
+                return .read(format: "profile:\(profile.name)") { sink in
+                    try RemittanceLayoutReader.read(
+                        choice, bytes: whole, defaultCurrency: defaultCurrency, file: name, into: sink)
+                }
+            }
             return .read(format: "profile:\(profile.name)") { sink in
                 try RemittanceLayoutReader.read(
                     source, profile: profile, defaultCurrency: defaultCurrency, file: name, into: sink)
