@@ -366,37 +366,6 @@ public actor NightBook {
         try NightAttention.list(run: run, log: log, clients: clients)
     }
 
-    /// The night's credentials still to finish, per client (`expectCredentials`).
-    var credentialsLeft: [String: Int] = [:]
-    /// Matched lines by status of the clients matched as soon as their credentials were done.
-    var matchedEarly: [String: Int] = [:]
-
-    /// How many of the night's credentials each client has, so that a client is matched as soon
-    /// as its last one is done (`credentialDone`), while the others still download.
-    public func expectCredentials(_ clients: [String]) {
-        credentialsLeft = [:]
-        matchedEarly = [:]
-        for client in clients { credentialsLeft[client, default: 0] += 1 }
-    }
-
-    /// One of `client`'s credentials is done (every file it gave has landed). After its last, the
-    /// client's new batches are matched now, one transaction each, as `matchNewBatches` would at
-    /// the end; if that fails, the batches left wait for the end, which meets the same failure.
-    public func credentialDone(client: String) {
-        guard let left = credentialsLeft[client] else { return }
-        credentialsLeft[client] = left - 1
-        guard left == 1, let statuses = try? matchNewBatches(clients: [client]) else { return }
-        for (status, count) in statuses { matchedEarly[status, default: 0] += count }
-    }
-
-    /// `matchNewBatches` for the clients of the night, counting the lines of those matched
-    /// already (`credentialDone`).
-    public func matchNight(clients: [String]) throws -> [String: Int] {
-        var statuses = matchedEarly
-        for (status, count) in try matchNewBatches(clients: clients) { statuses[status, default: 0] += count }
-        return statuses
-    }
-
     /// Matches every batch of these clients that has not been matched yet, one transaction each.
     /// Lines per status (`unknown_payer` and `duplicate_payment` counted apart from unknown references).
     public func matchNewBatches(clients: [String]) throws -> [String: Int] {
@@ -527,7 +496,6 @@ public struct NightRunner: Sendable {
         async throws -> NightReport
     {
         let runID = try await book.startRun(scope: scope)
-        await book.expectCredentials(jobs.map(\.credential.client))
         let skipDay = today ?? jobs.first?.range.to ?? CalendarDate.today(in: TimeZone.current)
         for skip in skipped {
             try await book.skipItem(
@@ -596,7 +564,7 @@ public struct NightRunner: Sendable {
             }
         }
         let clients = Array(Set(jobs.map(\.credential.client))).sorted()
-        let matching = try await book.matchNight(clients: clients)
+        let matching = try await book.matchNewBatches(clients: clients)
         var failing: [String] = []
         for job in jobs
         where try await book.consecutiveFailures(client: job.credential.client, portal: job.credential.runItem) >= 3 {
@@ -694,7 +662,6 @@ public struct NightRunner: Sendable {
         progress?.credentialFinished(job.credential.name, status: outcome.status)
         CrashPoint.hit("item-finished")
         trace("\(client)/\(item): \(outcome.status)")
-        await book.credentialDone(client: client)
     }
 
     /// A mailbox (IMAP) or SFTP drop: its reader, the workspace's memory of what was read, and
@@ -741,7 +708,6 @@ public struct NightRunner: Sendable {
         progress?.credentialFinished(job.credential.name, status: outcome.status)
         CrashPoint.hit("item-finished")
         trace("\(client)/\(item): \(outcome.status)")
-        await book.credentialDone(client: client)
     }
 
     /// The run's summary as text (the morning report proper builds on the same data).
