@@ -450,8 +450,18 @@ extension Ledger {
                     reference: try line.string("reference"), amountPaid: money(paid),
                     invoiceAmount: try line.get("invoice_amount_minor", as: Int64?.self).map(money),
                     discount: try line.get("discount_minor", as: Int64?.self).map(money), currency: currency.code,
-                    invoiceDate: try line.optionalString("invoice_date"), references: references[lineID] ?? [],
-                    adjustments: adjustments[lineID] ?? [], origin: origin(Int(try line.int64("source_location"))),
+                    invoiceDate: try line.optionalString("invoice_date"),
+                    references: (try line.ownPOReference().map { [BatchView.Reference(qualifier: "PO", value: $0)] }
+                        ?? [])
+                        + (references[lineID] ?? []),
+                    adjustments: try line.ownAdjustment().map { own in
+                        [
+                            BatchView.Adjustment(
+                                amount: money(own.amount), currency: currency.code, reasonCode: own.reasonCode,
+                                text: nil, referenceQualifier: nil, reference: nil, invoice: nil,
+                                sourceLocation: own.location)
+                        ]
+                    } ?? adjustments[lineID] ?? [], origin: origin(Int(try line.int64("source_location"))),
                     decision: decision))
         }
         return BatchView(

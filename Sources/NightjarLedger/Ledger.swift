@@ -178,7 +178,7 @@ public struct Ledger {
                     invoicesCreated: 0, invoicesUpdated: 0)
             }
             let writer = try RemittanceWriter(database: database, client: client, fileID: fileID)
-            try read(writer)
+            try writer.store(reading: read)
             return ImportResult(
                 file: name, sha256: sha, alreadyImported: false, kind: "remittance", batches: writer.batchIDs.count,
                 lines: writer.lines,
@@ -416,7 +416,8 @@ public struct Ledger {
                 reference: try line.string("reference"), amountPaid: money(try line.int64("amount_paid_minor"))!,
                 invoiceAmount: money(try line.get("invoice_amount_minor", as: Int64?.self)),
                 discount: money(try line.get("discount_minor", as: Int64?.self)),
-                adjustments: adjustmentsByLine[try line.int64("id")] ?? [],
+                adjustments: try line.ownAdjustment().map { ["\(money($0.amount)!) \($0.reasonCode)"] }
+                    ?? adjustmentsByLine[try line.int64("id")] ?? [],
                 sourceLocation: Int(try line.int64("source_location")))
         }
         return BatchDetail(
@@ -450,14 +451,31 @@ public struct Ledger {
     }
 }
 
+extension Row {
+    /// The line's one plain adjustment, kept on its row (`LedgerSchema.lineOwnFacts`), if it has one there.
+    func ownAdjustment() throws -> (amount: Int64, reasonCode: String, location: Int)? {
+        guard let amount = try get("adjustment_minor", as: Int64?.self) else { return nil }
+        return (amount, try string("adjustment_reason"), Int(try int64("adjustment_location")))
+    }
+
+    /// The line's first reference when it is its PO, kept on its row as `po_number` (`LedgerSchema.lineOwnFacts`).
+    func ownPOReference() throws -> String? {
+        try int64("po_reference") == 1 ? try optionalString("po_number") : nil
+    }
+}
+
 /// Writes one file's batches through prepared statements, inside the import's transaction: a
-/// batch, its lines, their references and adjustments, as each payment is read.
+/// batch, its lines, their references and adjustments, as each payment is read. A line is one
+/// row: its first REF when that is its PO, and its one plain adjustment, live on the row
+/// (`LedgerSchema.lineOwnFacts`); only what adds to it gets rows of its own. Lines are given
+/// their ids here and written `linesPerStatement` to a statement.
 public final class RemittanceWriter: RemittanceSink {
     let database: Database
     let client: ClientID
     let fileID: Int64
     let insertBatch: PreparedStatement
     let insertLine: PreparedStatement
+    let insertLines: PreparedStatement
     let insertAdjustment: PreparedStatement
     let insertReference: PreparedStatement
     let amendBatch: PreparedStatement
@@ -465,6 +483,37 @@ public final class RemittanceWriter: RemittanceSink {
     public private(set) var batchIDs: [Int64] = []
     public private(set) var balanced: [Bool] = []
     public private(set) var lines = 0
+    /// The id the next line gets (the import holds the write lock: nobody else adds lines).
+    var nextLineID: Int64
+    /// Lines read but not yet written.
+    var pending: [PendingLine] = []
+
+    /// Lines written by one statement: enough that a statement's own cost is spread thin, few
+    /// enough to stay under every SQLite build's limit of 999 parameters (17 a line).
+    public static let linesPerStatement = 50
+
+    /// The columns of a line row, in the order the statements bind them.
+    public static let lineColumns = """
+        id, batch_id, position, reference_qualifier, reference, payment_action, amount_paid_minor, invoice_amount_minor,
+        discount_minor, po_number, source_location, invoice_reference, invoice_date, po_reference, adjustment_minor,
+        adjustment_reason, adjustment_location
+        """
+
+    /// `INSERT INTO remittance_line` of `rows` rows.
+    public static func insertLinesSQL(rows: Int) -> String {
+        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        return "INSERT INTO remittance_line (\(lineColumns)) VALUES "
+            + Array(repeating: row, count: rows).joined(separator: ", ")
+    }
+
+    struct PendingLine {
+        let id: Int64
+        let batch: Int64
+        let position: Int64
+        let line: RemittanceLine
+        let poReference: Bool
+        let adjustment: Adjustment?
+    }
 
     init(database: Database, client: ClientID, fileID: Int64) throws {
         self.database = database
@@ -477,12 +526,8 @@ public final class RemittanceWriter: RemittanceSink {
                 currency, balanced, source_location, currency_declared, findings)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        insertLine = try database.prepared(
-            """
-            INSERT INTO remittance_line (batch_id, position, reference_qualifier, reference, payment_action, amount_paid_minor,
-                invoice_amount_minor, discount_minor, po_number, source_location, invoice_reference, invoice_date)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        insertLine = try database.prepared(RemittanceWriter.insertLinesSQL(rows: 1))
+        insertLines = try database.prepared(RemittanceWriter.insertLinesSQL(rows: RemittanceWriter.linesPerStatement))
         insertAdjustment = try database.prepared(
             """
             INSERT INTO remittance_adjustment (batch_id, line_id, amount_minor, reason_code, reference, source_location, reason_text,
@@ -494,11 +539,76 @@ public final class RemittanceWriter: RemittanceSink {
             INSERT INTO document_reference (batch_id, line_id, adjustment_id, qualifier, value, source_location) VALUES (?, ?, ?, ?, ?, ?)
             """)
         amendBatch = try database.prepared("UPDATE remittance_batch SET findings = ?, balanced = ? WHERE id = ?")
+        nextLineID = (try database.scalar(Int64.self, "SELECT max(id) FROM remittance_line") ?? 0) + 1
+        pending.reserveCapacity(RemittanceWriter.linesPerStatement)
+    }
+
+    /// Whether an adjustment says no more than its amount and reason code, so that a line's only
+    /// one can live on the line's row.
+    public static func isPlain(_ adjustment: Adjustment) -> Bool {
+        adjustment.reference == nil && adjustment.reasonText == nil && adjustment.referenceQualifier == nil
+            && adjustment.invoice == nil
+    }
+
+    /// What the reading thread hands over, in the file's order.
+    enum Work: Sendable {
+        case write(RemittanceAdvice, position: Int)
+        case amend(position: Int, findings: [DocumentFinding], isBalanced: Bool)
+    }
+
+    /// Set while `store(reading:)` runs: `write` and `amend` hand their work over to it.
+    var relay: Handoff<Work>?
+    /// Batches the file has given so far, by position (where the next one goes).
+    var positions = 0
+
+    /// Runs `read` on a second thread, which hands each payment to this one as soon as it is
+    /// read, while this one stores the payments before it: reading and storing on two cores. The
+    /// database is used on this thread alone; an error on either side stops both and is thrown.
+    func store(reading read: (RemittanceWriter) throws -> Void) throws {
+        // At most four payments wait between the threads: memory stays a few payments' worth.
+        let handoff = Handoff<Work>(limit: 4)
+        relay = handoff
+        defer { relay = nil }
+        try withoutActuallyEscaping(read) { read in
+            let reading = ReadingThread { [self] in
+                do {
+                    try read(self)
+                    handoff.finish()
+                } catch {
+                    handoff.fail(error)
+                }
+            }
+            reading.start()
+            defer {
+                handoff.cancel()
+                reading.wait()
+            }
+            while let work = try handoff.take() {
+                switch work {
+                case .write(let advice, let position): try store(advice, position: position)
+                case .amend(let position, let findings, let isBalanced):
+                    try storeAmendment(position: position, findings: findings, isBalanced: isBalanced)
+                }
+            }
+            try flush()
+        }
     }
 
     /// Stores one advice as the file's next batch (or at `position`, when payments are finished out of order).
     public func write(_ advice: RemittanceAdvice, position: Int? = nil) throws {
-        let position = position ?? batchIDs.count
+        let position = position ?? positions
+        positions = max(positions, position + 1)
+        if let relay {
+            guard relay.put(.write(advice, position: position)) else { throw RemittanceWriter.stopped }
+            return
+        }
+        try store(advice, position: position)
+    }
+
+    /// What a reading thread's write meets once storing has failed (the caller throws that failure).
+    static let stopped = GeneralError(code: "import.stopped", message: "storing stopped", exitStatus: .failure)
+
+    func store(_ advice: RemittanceAdvice, position: Int) throws {
         let masked = advice.receivingAccount.map { Ledger.mask($0) }
         let remitted = advice.remittedTotal.minorUnits
         insertBatch.bind(client.rawValue, at: 1)
@@ -532,34 +642,85 @@ public final class RemittanceWriter: RemittanceSink {
             for adjustment in entity.adjustments { try insert(adjustment, batch: batchID, line: nil) }
         }
         for (linePosition, line) in advice.lines.enumerated() {
-            insertLine.bind(batchID, at: 1)
-            insertLine.bind(Int64(linePosition), at: 2)
-            insertLine.bind(line.referenceQualifier, at: 3)
-            insertLine.bind(line.reference, at: 4)
-            insertLine.bind(line.paymentAction, at: 5)
-            insertLine.bind(line.amountPaid.minorUnits, at: 6)
-            insertLine.bind(line.invoiceAmount?.minorUnits, at: 7)
-            insertLine.bind(line.discount?.minorUnits, at: 8)
-            insertLine.bind(line.references.first { $0.qualifier == "PO" }?.value, at: 9)
-            insertLine.bind(Int64(line.segment), at: 10)
-            // An invoice the line names besides its own reference: a debit memo's original invoice.
-            insertLine.bind(line.references.first { $0.qualifier == "IV" || $0.qualifier == "OI" }?.value, at: 11)
-            insertLine.bind(line.dates.first { $0.qualifier == "003" }?.date.description, at: 12)
-            try insertLine.run()
-            let lineID = database.lastInsertRowID
-            for reference in line.references {
-                try insertReference(
-                    batch: batchID, line: lineID, adjustment: nil, qualifier: reference.qualifier,
-                    value: reference.value, location: line.segment)
+            let lineID = nextLineID
+            nextLineID += 1
+            let poReference = line.references.first?.qualifier == "PO"
+            let inline = line.adjustments.count == 1 && RemittanceWriter.isPlain(line.adjustments[0])
+            pending.append(
+                PendingLine(
+                    id: lineID, batch: batchID, position: Int64(linePosition), line: line, poReference: poReference,
+                    adjustment: inline ? line.adjustments[0] : nil))
+            let references = poReference ? line.references.dropFirst() : line.references[...]
+            if !references.isEmpty || (!inline && !line.adjustments.isEmpty) {
+                // The rows that point at the line follow it.
+                try flush()
+                for reference in references {
+                    try insertReference(
+                        batch: batchID, line: lineID, adjustment: nil, qualifier: reference.qualifier,
+                        value: reference.value, location: line.segment)
+                }
+                if !inline {
+                    for adjustment in line.adjustments { try insert(adjustment, batch: batchID, line: lineID) }
+                }
+            } else if pending.count == RemittanceWriter.linesPerStatement {
+                try flush()
             }
-            for adjustment in line.adjustments { try insert(adjustment, batch: batchID, line: lineID) }
             lines += 1
         }
+    }
+
+    func flush() throws {
+        guard !pending.isEmpty else { return }
+        if pending.count == RemittanceWriter.linesPerStatement {
+            for (index, line) in pending.enumerated() { bind(line, to: insertLines, from: Int32(index * 17)) }
+            try insertLines.run()
+        } else {
+            for line in pending {
+                bind(line, to: insertLine, from: 0)
+                try insertLine.run()
+            }
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Binds a line's 17 columns (`lineColumns`) at parameters `offset + 1` on.
+    func bind(_ pending: PendingLine, to statement: PreparedStatement, from offset: Int32) {
+        let line = pending.line
+        statement.bind(pending.id, at: offset + 1)
+        statement.bind(pending.batch, at: offset + 2)
+        statement.bind(pending.position, at: offset + 3)
+        statement.bind(line.referenceQualifier, at: offset + 4)
+        statement.bind(line.reference, at: offset + 5)
+        statement.bind(line.paymentAction, at: offset + 6)
+        statement.bind(line.amountPaid.minorUnits, at: offset + 7)
+        statement.bind(line.invoiceAmount?.minorUnits, at: offset + 8)
+        statement.bind(line.discount?.minorUnits, at: offset + 9)
+        statement.bind(
+            pending.poReference ? line.references[0].value : line.references.first { $0.qualifier == "PO" }?.value,
+            at: offset + 10)
+        statement.bind(Int64(line.segment), at: offset + 11)
+        // An invoice the line names besides its own reference: a debit memo's original invoice.
+        statement.bind(line.references.first { $0.qualifier == "IV" || $0.qualifier == "OI" }?.value, at: offset + 12)
+        statement.bind(line.dates.first { $0.qualifier == "003" }?.date.description, at: offset + 13)
+        statement.bind(pending.poReference ? 1 : 0, at: offset + 14)
+        statement.bind(pending.adjustment?.amount.minorUnits, at: offset + 15)
+        statement.bind(pending.adjustment?.reasonCode, at: offset + 16)
+        statement.bind(pending.adjustment.map { Int64($0.segment) }, at: offset + 17)
     }
 
     /// Replaces the findings of the batch at `position` (a total row further down the file
     /// found something about a payment already written).
     public func amend(position: Int, findings: [DocumentFinding], isBalanced: Bool) throws {
+        if let relay {
+            guard relay.put(.amend(position: position, findings: findings, isBalanced: isBalanced)) else {
+                throw RemittanceWriter.stopped
+            }
+            return
+        }
+        try storeAmendment(position: position, findings: findings, isBalanced: isBalanced)
+    }
+
+    func storeAmendment(position: Int, findings: [DocumentFinding], isBalanced: Bool) throws {
         amendBatch.bind(Ledger.findingsJSON(findings), at: 1)
         amendBatch.bind(isBalanced ? 1 : 0, at: 2)
         amendBatch.bind(batchIDs[position], at: 3)
@@ -598,4 +759,24 @@ public final class RemittanceWriter: RemittanceSink {
         insertReference.bind(Int64(location), at: 6)
         try insertReference.run()
     }
+}
+
+/// A thread that runs `body` once; `wait` returns when it has, and the body is let go by then.
+final class ReadingThread: @unchecked Sendable {
+    private var body: (() -> Void)?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ body: @escaping () -> Void) { self.body = body }
+
+    func start() {
+        let thread = Thread { [self] in
+            body?()
+            body = nil
+            done.signal()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    func wait() { done.wait() }
 }

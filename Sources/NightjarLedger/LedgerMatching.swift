@@ -922,16 +922,24 @@ extension Ledger {
         var next = 0
         var previous = Int64.min
         var ordered = adjustments.indices.dropFirst().allSatisfy { adjustments[$0 - 1].line <= adjustments[$0].line }
+        var ownAdjustments: Set<Int64> = []
         try database.prepared(
             """
-            SELECT id, position, reference, amount_paid_minor, discount_minor, invoice_reference FROM remittance_line WHERE batch_id = ? ORDER BY position
+            SELECT id, position, reference, amount_paid_minor, discount_minor, invoice_reference, adjustment_minor, adjustment_reason
+            FROM remittance_line WHERE batch_id = ? ORDER BY position
             """
         ).with(id) { row in
             let lineID = row.int64(0)
             if lineID <= previous { ordered = false }
             previous = lineID
             var mine: [LineAdjustment] = []
-            if ordered {
+            if let own = row.optionalInt64(6) {
+                // The line's one plain adjustment, on its own row.
+                mine.append(
+                    LineAdjustment(
+                        amount: Money(minorUnits: own, currency: currency), reasonCode: row.string(7), reference: nil))
+                ownAdjustments.insert(lineID)
+            } else if ordered {
                 while next < adjustments.count && adjustments[next].line < lineID { next += 1 }
                 while next < adjustments.count && adjustments[next].line == lineID {
                     mine.append(adjustments[next].adjustment)
@@ -952,6 +960,7 @@ extension Ledger {
             for (line, adjustment) in adjustments { grouped[line, default: []].append(adjustment) }
             lines = lines.map { stored in
                 let line = stored.line
+                if ownAdjustments.contains(line.id) { return stored }
                 return StoredLine(
                     line: LineToMatch(
                         id: line.id, reference: line.reference, amountPaid: line.amountPaid, discount: line.discount,

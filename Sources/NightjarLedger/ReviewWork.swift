@@ -271,12 +271,14 @@ extension Ledger {
             // Lines first, with their suggestions as stored; the candidates' open amounts in one query after.
             var lines: [(line: BatchReview.Line, suggestions: [Suggestion])] = []
             let digest = BatchVersionDigest(status: try batch.string("status"))
-            // Columns by position (a thousand rows): 0-6 the line, 7-16 the decision as the version reads it, 17-18 the invoice.
+            // Columns by position (a thousand rows): 0-6 the line, 7-16 the decision as the version reads it, 17-18 the
+            // invoice, 19 the reason code of the line's one plain adjustment when its row holds it.
             try database.forEachRow(
                 """
                 SELECT l.id, l.position, l.reference_qualifier, l.reference, l.amount_paid_minor, l.invoice_amount_minor, l.source_location,
                        l.position, m.status, m.invoice_id, m.rule, m.applied_minor, m.discount_minor, m.write_off_minor, m.unapplied_minor,
-                       m.deductions, m.suggestions, i.invoice_number, i.customer_id
+                       m.deductions, m.suggestions, i.invoice_number, i.customer_id,
+                       CASE WHEN l.adjustment_minor IS NOT NULL THEN l.adjustment_reason END
                 FROM remittance_line l LEFT JOIN line_match m ON m.line_id = l.id LEFT JOIN open_invoice i ON i.id = m.invoice_id
                 WHERE l.batch_id = ? ORDER BY l.position
                 """, [id]
@@ -288,7 +290,7 @@ extension Ledger {
                     throw GeneralError(
                         code: "batch.damaged", message: "batch \(id) has a line without id, position or amount")
                 }
-                var known = references[lineID] ?? []
+                var known = row[19].textValue.map { [(code: $0, reference: String?.none)] } ?? references[lineID] ?? []
                 let deductions = ReviewBatch.Deduction.stored(row[15].textValue).map {
                     deduction -> BatchReview.Deduction in
                     // The payer's reference for the adjustment with this reason code, taken once.

@@ -437,5 +437,41 @@ public enum LedgerSchema {
             DROP INDEX IF EXISTS remittance_line_reference;
             """
         ),
+        ("line-own-facts", LedgerSchema.lineOwnFacts),
     ]
+
+    /// What a line says of itself is kept on its own row, not in rows of their own beside it: its
+    /// first REF when that is its PO (the value `po_number` holds; `po_reference` = 1), and its
+    /// one plain adjustment (no reference, words or invoice of its own; `adjustment_*`). An
+    /// import then writes one row per line where it wrote three. Existing rows are moved over:
+    /// readers find the same facts, in the same order.
+    static let lineOwnFacts = """
+        ALTER TABLE remittance_line ADD COLUMN po_reference INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE remittance_line ADD COLUMN adjustment_minor INTEGER;
+        ALTER TABLE remittance_line ADD COLUMN adjustment_reason TEXT;
+        ALTER TABLE remittance_line ADD COLUMN adjustment_location INTEGER;
+        CREATE TEMP TABLE moved_reference AS
+            SELECT d.id, d.line_id FROM document_reference d JOIN remittance_line l ON l.id = d.line_id
+            WHERE d.adjustment_id IS NULL AND d.batch_id = l.batch_id AND d.qualifier = 'PO' AND d.value = l.po_number
+              AND d.source_location = l.source_location
+              AND d.id = (SELECT min(e.id) FROM document_reference e WHERE e.batch_id = d.batch_id AND e.line_id = d.line_id AND e.adjustment_id IS NULL);
+        UPDATE remittance_line SET po_reference = 1 WHERE id IN (SELECT line_id FROM moved_reference);
+        DELETE FROM document_reference WHERE id IN (SELECT id FROM moved_reference);
+        DROP TABLE temp.moved_reference;
+        CREATE TEMP TABLE moved_adjustment AS
+            SELECT min(a.id) AS id, a.line_id FROM remittance_adjustment a
+            WHERE a.line_id IS NOT NULL GROUP BY a.line_id
+            HAVING count(*) = 1 AND max(a.reference IS NULL AND a.reason_text IS NULL AND a.reference_qualifier IS NULL
+                AND a.invoice_reference IS NULL) = 1;
+        CREATE INDEX temp.moved_adjustment_line ON moved_adjustment (line_id);
+        DELETE FROM temp.moved_adjustment WHERE id IN (SELECT adjustment_id FROM document_reference WHERE adjustment_id IS NOT NULL)
+            OR NOT EXISTS (SELECT 1 FROM remittance_adjustment a JOIN remittance_line l ON l.id = a.line_id
+                WHERE a.id = moved_adjustment.id AND l.batch_id = a.batch_id);
+        UPDATE remittance_line SET (adjustment_minor, adjustment_reason, adjustment_location) = (
+            SELECT a.amount_minor, a.reason_code, a.source_location FROM temp.moved_adjustment m
+            JOIN remittance_adjustment a ON a.id = m.id WHERE m.line_id = remittance_line.id)
+            WHERE id IN (SELECT line_id FROM temp.moved_adjustment);
+        DELETE FROM remittance_adjustment WHERE id IN (SELECT id FROM temp.moved_adjustment);
+        DROP TABLE temp.moved_adjustment;
+        """
 }

@@ -69,7 +69,7 @@ extension Ledger {
     {
         let wanted = normalisation.normalise(reference)
         var sql = """
-            SELECT l.reference, l.position, l.amount_paid_minor, b.id AS batch, b.client_id, b.payment_date, b.trace_number, b.payer_name, b.currency,
+            SELECT l.reference, l.position, l.amount_paid_minor, l.po_reference, l.po_number, b.id AS batch, b.client_id, b.payment_date, b.trace_number, b.payer_name, b.currency,
                    f.original_name, f.sha256, f.portal, f.fetched_at, f.imported_at, m.status AS match_status,
                    (SELECT invoice_number FROM open_invoice WHERE id = m.invoice_id) AS invoice_number,
                    (SELECT first_seen_at FROM inbox_file i WHERE i.client = b.client_id AND i.sha256 = f.sha256) AS seen_at
@@ -82,7 +82,29 @@ extension Ledger {
             arguments.append(client)
         }
         var appearances: [ReferenceTrace.Appearance] = []
+        // Lines' first REFs kept on the line (its PO), by batch and line: they join the other references below.
+        var ownReferences: [(batch: Int64, position: Int64, appearance: ReferenceTrace.Appearance)] = []
+        func matches(_ value: String) -> Bool {
+            normalisation.normalise(value) == wanted || value.uppercased() == reference.uppercased()
+        }
         try database.forEachRow(sql + " ORDER BY b.id, l.position", arguments) { row in
+            if try row.int64("po_reference") == 1, let po = try row.optionalString("po_number"), matches(po) {
+                let currency = try CurrencyCode(try row.string("currency"))
+                var appearance = ReferenceTrace.Appearance(
+                    client: try row.string("client_id"), portal: try row.optionalString("portal"),
+                    file: try row.string("original_name"),
+                    sha256: try row.string("sha256"), fetchedAt: try row.optionalString("fetched_at"),
+                    importedAt: try row.string("imported_at"),
+                    batch: try row.int64("batch"), paymentDate: try row.optionalString("payment_date"),
+                    traceNumber: try row.optionalString("trace_number"),
+                    payer: try row.optionalString("payer_name"),
+                    line: Int(try row.int64("position")) + 1, reference: po,
+                    amountPaid: Money(minorUnits: try row.int64("amount_paid_minor"), currency: currency).decimalString,
+                    currency: currency.description, matchStatus: nil,
+                    matchedInvoice: try row.optionalString("reference"))
+                appearance.foundAs = "PO"
+                ownReferences.append((try row.int64("batch"), try row.int64("position"), appearance))
+            }
             let text = try row.string("reference")
             guard normalisation.normalise(text) == wanted else { return }
             let currency = try CurrencyCode(try row.string("currency"))
@@ -104,17 +126,24 @@ extension Ledger {
         }
         // The other references files give: REF on lines, deductions' own references, their words and invoices.
         var otherSQL = """
-            SELECT d.qualifier, d.value, d.adjustment_id, l.position, l.reference AS line_reference, l.amount_paid_minor,
+            SELECT d.qualifier, d.value, d.adjustment_id, d.batch_id, l.position, l.reference AS line_reference, l.amount_paid_minor,
                    a.amount_minor AS adjustment_minor, b.id AS batch, b.client_id, b.payment_date, b.trace_number, b.payer_name, b.currency,
                    f.original_name, f.sha256, f.portal, f.fetched_at, f.imported_at
             FROM document_reference d JOIN remittance_batch b ON b.id = d.batch_id JOIN source_file f ON f.id = b.source_file_id
             LEFT JOIN remittance_line l ON l.id = d.line_id LEFT JOIN remittance_adjustment a ON a.id = d.adjustment_id
             """
         if client != nil { otherSQL += " WHERE b.client_id = ?" }
+        var nextOwn = ownReferences.startIndex
         try database.forEachRow(otherSQL + " ORDER BY d.id", arguments) { row in
             let value = try row.string("value")
-            guard normalisation.normalise(value) == wanted || value.uppercased() == reference.uppercased() else {
-                return
+            guard matches(value) else { return }
+            // A line's own first reference came before every other row of its line and of the lines after it.
+            let place = (try row.int64("batch_id"), try row.get("position", as: Int64?.self) ?? -1)
+            while nextOwn < ownReferences.endIndex,
+                (ownReferences[nextOwn].batch, ownReferences[nextOwn].position) <= place
+            {
+                appearances.append(ownReferences[nextOwn].appearance)
+                nextOwn += 1
             }
             let currency = try CurrencyCode(try row.string("currency"))
             let amount =
@@ -135,6 +164,7 @@ extension Ledger {
             appearance.foundAs = isDeduction ? "deduction" : try row.string("qualifier")
             appearances.append(appearance)
         }
+        appearances += ownReferences[nextOwn...].map(\.appearance)
         var textSQL = """
             SELECT a.reason_text, a.invoice_reference, a.amount_minor, l.position, l.reference AS line_reference, b.id AS batch, b.client_id, b.payment_date,
                    b.trace_number, b.payer_name, b.currency, f.original_name, f.sha256, f.portal, f.fetched_at, f.imported_at

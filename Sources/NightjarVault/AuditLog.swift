@@ -26,7 +26,56 @@ public struct AuditRecord: Codable, Sendable, Equatable {
     func payload() throws -> [UInt8] {
         var unsigned = self
         unsigned.sig = ""
-        return Array(try VaultFile.encoder().encode(unsigned))
+        // A run's record names thousands of entries: when every name is printable ASCII without
+        // `"` or `\` (which JSON writes as they are), the list is written here and the rest by
+        // the encoder, for the same bytes the encoder would give.
+        guard let entries, entries.count > 1, let list = AuditRecord.plainJSONStrings(entries) else {
+            return Array(try VaultFile.encoder().encode(unsigned))
+        }
+        unsigned.entries = []
+        let rest = Array(try VaultFile.encoder().encode(unsigned))
+        guard let start = rest.firstOccurrence(of: AuditRecord.emptyEntries) else {
+            unsigned.entries = entries
+            return Array(try VaultFile.encoder().encode(unsigned))
+        }
+        // `"entries":[]` cannot occur inside an encoded string (its quotes would be escaped).
+        let insertAt = start.upperBound - 1
+        return Array(rest[..<insertAt]) + list + Array(rest[insertAt...])
+    }
+
+    static let emptyEntries = Array("\"entries\":[]".utf8)
+
+    /// `"a","b",…` for strings JSON writes byte for byte; nil when one needs escaping.
+    static func plainJSONStrings(_ strings: [String]) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(strings.count * 32)
+        for (index, string) in strings.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(UInt8(ascii: "\""))
+            for byte in string.utf8 {
+                guard byte >= 0x20, byte < 0x7F, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") else {
+                    return nil
+                }
+                bytes.append(byte)
+            }
+            bytes.append(UInt8(ascii: "\""))
+        }
+        return bytes
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// The range of the first occurrence of `pattern`.
+    func firstOccurrence(of pattern: [UInt8]) -> Range<Int>? {
+        guard count >= pattern.count, let first = pattern.first else { return nil }
+        var index = 0
+        while index <= count - pattern.count {
+            if self[index] == first && self[index..<(index + pattern.count)].elementsEqual(pattern) {
+                return index..<(index + pattern.count)
+            }
+            index += 1
+        }
+        return nil
     }
 }
 

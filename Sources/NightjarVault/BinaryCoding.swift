@@ -97,16 +97,49 @@ struct BinaryReader {
     }
 
     mutating func string() throws(VaultError) -> String {
+        let start = offset
+        let field = try stringBytes()
+        guard let text = BinaryReader.text(field) else {
+            throw .damaged("\(what) holds text that is not UTF-8 at byte \(start + 2)")
+        }
+        return text
+    }
+
+    /// The bytes of a string field (u16 length), not yet made a `String`: valid only while
+    /// the reader's buffer is.
+    mutating func stringBytes() throws(VaultError) -> UnsafeRawBufferPointer {
         let count = try u16()
         guard remaining >= count else { throw cut() }
         defer { offset += count }
-        guard
-            let text = String(
-                validating: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)]), as: UTF8.self)
-        else {
-            throw .damaged("\(what) holds text that is not UTF-8 at byte \(offset)")
-        }
-        return text
+        return UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])
+    }
+
+    /// The bytes of a block (u32 length), not copied: valid only while the reader's buffer is.
+    mutating func blockBytes() throws(VaultError) -> UnsafeRawBufferPointer {
+        let count = try u32()
+        guard remaining >= count else { throw cut() }
+        defer { offset += count }
+        return UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])
+    }
+
+    /// Whether two byte ranges hold the same bytes.
+    static func same(_ bytes: UnsafeRawBufferPointer, _ other: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count == other.count else { return false }
+        guard bytes.count > 0 else { return true }
+        return memcmp(bytes.baseAddress!, other.baseAddress!, bytes.count) == 0
+    }
+
+    /// Whether a byte range holds `other`.
+    static func same(_ bytes: UnsafeRawBufferPointer, _ other: [UInt8]) -> Bool {
+        other.withUnsafeBytes { same(bytes, $0) }
+    }
+
+    /// `bytes` as text, or nil when they are not UTF-8. ASCII (every name and timestamp the
+    /// vault writes) is taken as it is; anything else is validated.
+    static func text(_ bytes: UnsafeRawBufferPointer) -> String? {
+        let utf8 = bytes.assumingMemoryBound(to: UInt8.self)
+        if utf8.allSatisfy({ $0 < 0x80 }) { return String(decoding: utf8, as: UTF8.self) }
+        return String(validating: utf8, as: UTF8.self)
     }
 
     mutating func raw(_ count: Int) throws(VaultError) -> [UInt8] {

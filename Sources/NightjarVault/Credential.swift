@@ -91,6 +91,12 @@ public struct TOTPSettings: Sendable {
                 "the TOTP secret is \(text.count) bytes; a secret or otpauth URI is at most \(maximumTextBytes)",
                 location: nil)
         }
+        if let stored = try storedForm(text) { return stored }
+        return try parseAnyForm(text)
+    }
+
+    /// What `parse` does with text not in the stored form (the size already checked).
+    static func parseAnyForm(_ text: SecretBytes) throws(VaultError) -> TOTPSettings {
         guard let string = text.unsafeUTF8String() else {
             throw .invalidInput("the TOTP secret is not text", location: nil)
         }
@@ -120,6 +126,55 @@ public struct TOTPSettings: Sendable {
             return TOTPSettings(secret: try decode(secretText), algorithm: algorithm, digits: digits, period: period)
         }
         return TOTPSettings(secret: try decode(trimmed))
+    }
+
+    private static let storedPrefix = Array("otpauth://totp/nightjar?secret=".utf8)
+    private static let storedKeys = ["algorithm", "digits", "period"].map { Array("&\($0)=".utf8) }
+
+    /// The form `uri()` writes (what the vault stores), read without a URL parser: the same
+    /// settings, and the same refusals, the general path gives for it. nil for any other text.
+    static func storedForm(_ text: SecretBytes) throws(VaultError) -> TOTPSettings? {
+        let parts = text.withUnsafeBytes { bytes -> (secret: String, algorithm: String, digits: Int, period: Int)? in
+            guard bytes.starts(with: storedPrefix) else { return nil }
+            var values: [Slice<UnsafeRawBufferPointer>] = []
+            var rest = bytes[storedPrefix.count...]
+            for key in storedKeys {
+                guard let end = rest.indices.first(where: { rest[$0...].starts(with: key) }) else { return nil }
+                values.append(rest[..<end])
+                rest = rest[(end + key.count)...]
+            }
+            values.append(rest)
+            let isBase32 = { (byte: UInt8) in
+                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "2")...UInt8(ascii: "7")).contains(byte)
+            }
+            let isDigit = { (byte: UInt8) in (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+            guard !values[0].isEmpty, values[0].allSatisfy(isBase32),
+                ["SHA1", "SHA256", "SHA512"].contains(where: { $0.utf8.elementsEqual(values[1]) }),
+                (1...3).contains(values[2].count), values[2].allSatisfy(isDigit),
+                (1...3).contains(values[3].count), values[3].allSatisfy(isDigit)
+            else { return nil }
+            let number = { (digits: Slice<UnsafeRawBufferPointer>) in
+                digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+            }
+            return (
+                String(decoding: values[0], as: UTF8.self), String(decoding: values[1], as: UTF8.self),
+                number(values[2]), number(values[3])
+            )
+        }
+        guard let parts else { return nil }
+        let algorithm: HMACAlgorithm =
+            switch parts.algorithm {
+            case "SHA256": .sha256
+            case "SHA512": .sha512
+            default: .sha1
+            }
+        guard (6...8).contains(parts.digits) else { throw .invalidInput("TOTP digits must be 6 to 8", location: nil) }
+        guard (10...300).contains(parts.period) else {
+            throw .invalidInput("TOTP period must be 10 to 300 seconds", location: nil)
+        }
+        return TOTPSettings(
+            secret: try decode(parts.secret), algorithm: algorithm, digits: parts.digits, period: parts.period)
     }
 
     private static func decode(_ base32: String) throws(VaultError) -> SecretBytes {
@@ -262,27 +317,67 @@ public struct EntrySummary: Sendable, Codable, Equatable {
 }
 
 extension Origin {
-    /// Reads the canonical form this type prints (`scheme://host:port`), as the vault stores it;
-    /// anything else goes through the full parser.
-    init(canonical text: Substring) throws(VaultError) {
-        let bytes = Array(text.utf8)
-        let scheme: String
-        if bytes.starts(with: Array("https://".utf8)) {
-            scheme = "https"
-        } else if bytes.starts(with: Array("http://".utf8)) {
-            scheme = "http"
-        } else {
-            try self.init(String(text))
+    /// The schemes an origin may have, as bytes, for reading stored origins.
+    private static let schemeBytes: [(scheme: String, bytes: [UInt8])] = defaultPorts.keys.sorted().map {
+        ($0, Array($0.utf8))
+    }
+
+    /// Reads what the vault stores for a credential's origins (one canonical origin a line,
+    /// `scheme://host:port`, as `description` prints them), empty lines skipped. A line in any
+    /// other form goes through the full parser.
+    static func storedList(_ text: String) throws -> [Origin] {
+        var text = text
+        return try text.withUTF8 { utf8 in
+            var origins: [Origin] = []
+            var start = 0
+            while start < utf8.count {
+                let end = utf8[start...].firstIndex(of: 10) ?? utf8.count
+                if end > start {
+                    origins.append(try Origin(canonical: UnsafeBufferPointer(rebasing: utf8[start..<end])))
+                }
+                start = end + 1
+            }
+            return origins
+        }
+    }
+
+    /// Reads the canonical form this type prints, byte by byte, accepting exactly what the
+    /// full parser would read the same way (a known scheme, a lowercase ASCII host, a port of
+    /// 1 to 65535); anything else goes through the full parser.
+    init(canonical bytes: UnsafeBufferPointer<UInt8>) throws(VaultError) {
+        guard let (scheme, hostStart, colon, port) = Origin.canonicalParts(bytes) else {
+            try self.init(String(decoding: bytes, as: UTF8.self))
             return
         }
-        let hostStart = scheme.utf8.count + 3
-        guard let colon = bytes.lastIndex(of: UInt8(ascii: ":")), colon > hostStart, colon + 1 < bytes.count,
-            bytes[(colon + 1)...].allSatisfy({ (48...57).contains($0) }),
-            let port = Int(String(decoding: bytes[(colon + 1)...], as: UTF8.self))
-        else {
-            try self.init(String(text))
-            return
+        self.init(
+            scheme: scheme,
+            host: String(decoding: UnsafeBufferPointer(rebasing: bytes[hostStart..<colon]), as: UTF8.self),
+            port: port)
+    }
+
+    private static func canonicalParts(_ bytes: UnsafeBufferPointer<UInt8>) -> (String, Int, Int, Int)? {
+        guard let separator = bytes.firstIndex(of: UInt8(ascii: ":")), separator + 3 < bytes.count,
+            bytes[separator + 1] == UInt8(ascii: "/"), bytes[separator + 2] == UInt8(ascii: "/"),
+            let scheme = schemeBytes.first(where: { $0.bytes.elementsEqual(bytes[..<separator]) })?.scheme,
+            let colon = bytes.lastIndex(of: UInt8(ascii: ":")), colon > separator + 3,
+            (1...5).contains(bytes.count - colon - 1)
+        else { return nil }
+        let hostStart = separator + 3
+        var port = 0
+        for digit in bytes[(colon + 1)...] {
+            guard (48...57).contains(digit) else { return nil }
+            port = port * 10 + Int(digit - 48)
         }
-        self.init(scheme: scheme, host: String(decoding: bytes[hostStart..<colon], as: UTF8.self), port: port)
+        guard (1...65535).contains(port) else { return nil }
+        for byte in bytes[hostStart..<colon] {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"),
+                UInt8(ascii: "."), UInt8(ascii: "_"):
+                continue
+            default:
+                return nil
+            }
+        }
+        return (scheme, hostStart, colon, port)
     }
 }

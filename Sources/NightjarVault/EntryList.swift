@@ -62,13 +62,22 @@ struct StoredEntry: Sendable {
 
     /// Every field's name, sorted.
     var fieldNames: [String] {
-        var names = extra.keys.sorted().map { "extra.\($0)" }
-        if notes != nil { names.append("notes") }
-        if origins != nil { names.append("origins") }
-        if password != nil { names.append("password") }
-        if totp != nil { names.append("totp") }
-        if username != nil { names.append("username") }
-        return names
+        var mask = 0
+        if notes != nil { mask |= 1 }
+        if origins != nil { mask |= 2 }
+        if password != nil { mask |= 4 }
+        if totp != nil { mask |= 8 }
+        if username != nil { mask |= 16 }
+        if extra.isEmpty { return StoredEntry.namedFields[mask] }
+        return extra.keys.sorted().map { "extra.\($0)" } + StoredEntry.namedFields[mask]
+    }
+
+    /// The names of the fields other than extra ones, in order, for each set of them (bit 0
+    /// notes, 1 origins, 2 password, 3 totp, 4 username): made once, shared by every entry.
+    private static let namedFields: [[String]] = (0..<32).map { mask in
+        ["notes", "origins", "password", "totp", "username"].enumerated().compactMap {
+            mask & (1 << $0.offset) != 0 ? $0.element : nil
+        }
     }
 
     /// Whether a revoked principal could have read something to change at the portal.
@@ -100,8 +109,15 @@ enum EntryList {
     }
 
     static func seal(_ entries: [StoredEntry], key: SecretBytes, aad: [UInt8]) throws -> [UInt8] {
+        var plain = encode(entries)
+        defer { SecretBytes.wipe(&plain) }
+        let nonce = SecureRandom.bytes(12)
+        return nonce + (try AEAD.seal(plain, key: key, nonce: nonce, associatedData: aad, algorithm: .aes256GCM))
+    }
+
+    /// The plaintext of a list (it holds secrets: the caller wipes it).
+    static func encode(_ entries: [StoredEntry]) -> [UInt8] {
         var writer = BinaryWriter(capacity: entries.count * 160 + 8)
-        defer { writer.wipe() }
         writer.u8(1)
         writer.u32(entries.count)
         for entry in entries {
@@ -118,8 +134,7 @@ enum EntryList {
                 writer.block(value)
             }
         }
-        let nonce = SecureRandom.bytes(12)
-        return nonce + (try AEAD.seal(writer.bytes, key: key, nonce: nonce, associatedData: aad, algorithm: .aes256GCM))
+        return writer.bytes
     }
 
     static func open(_ sealed: [UInt8], key: SecretBytes, aad: [UInt8], client: String) throws(VaultError)
@@ -143,36 +158,69 @@ enum EntryList {
         return try result.get()
     }
 
-    private static func decode(_ bytes: UnsafeRawBufferPointer, client: String) throws(VaultError) -> [StoredEntry] {
+    /// Stored field names, matched as bytes (no `String` is made for a known name).
+    private static let usernameField = Array("username".utf8)
+    private static let passwordField = Array("password".utf8)
+    private static let totpField = Array("totp".utf8)
+    private static let originsField = Array("origins".utf8)
+    private static let notesField = Array("notes".utf8)
+    private static let extraPrefix = Array("extra.".utf8)
+
+    static func decode(_ bytes: UnsafeRawBufferPointer, client: String) throws(VaultError) -> [StoredEntry] {
         var reader = BinaryReader(bytes, what: "client \(client)'s entries")
         guard try reader.u8() == 1 else { throw .damaged("client \(client)'s entries have an unknown version") }
         let count = try reader.u32()
         guard count <= reader.remaining / 12 else { throw .damaged("client \(client)'s entry count is impossible") }
         var entries: [StoredEntry] = []
         entries.reserveCapacity(count)
+        // Entries written together share their timestamps: the text is made once and shared.
+        var lastUpdatedAt = ""
+        var lastUpdatedAtBytes = UnsafeRawBufferPointer(start: nil, count: 0)
         for _ in 0..<count {
             let portal = try reader.string()
             let label = try reader.string()
-            let updatedAt = try reader.string()
+            let updatedAtStart = reader.offset
+            let updatedAtBytes = try reader.stringBytes()
+            let updatedAt: String
+            if BinaryReader.same(updatedAtBytes, lastUpdatedAtBytes) {
+                updatedAt = lastUpdatedAt
+            } else {
+                guard let text = BinaryReader.text(updatedAtBytes) else {
+                    throw .damaged(
+                        "client \(client)'s entries hold text that is not UTF-8 at byte \(updatedAtStart + 2)")
+                }
+                updatedAt = text
+                lastUpdatedAt = text
+                lastUpdatedAtBytes = updatedAtBytes
+            }
             let expires = try reader.string()
             let flags = try reader.u8()
             let fieldCount = try reader.u16()
-            var entry = StoredEntry(
-                portal: portal, label: label.isEmpty ? nil : label, updatedAt: updatedAt,
-                expires: expires.isEmpty ? nil : expires, usernameIsSecret: flags & 1 != 0)
-            entry.allowsPlainHTTP = flags & 2 != 0
+            entries.append(
+                StoredEntry(
+                    portal: portal, label: label.isEmpty ? nil : label, updatedAt: updatedAt,
+                    expires: expires.isEmpty ? nil : expires, usernameIsSecret: flags & 1 != 0))
+            // Filled in place, in the list (a half-read entry goes with the list when this throws).
+            let last = entries.count - 1
+            entries[last].allowsPlainHTTP = flags & 2 != 0
             for _ in 0..<fieldCount {
-                let name = try reader.string()
-                switch name {
-                case "origins": entry.origins = String(decoding: try reader.block(), as: UTF8.self)
-                case "notes": entry.notes = String(decoding: try reader.block(), as: UTF8.self)
-                default:
-                    guard entry.set(name, try reader.secretBlock()) else {
-                        throw .damaged("client \(client)'s entries hold an unknown field")
-                    }
+                let name = try reader.stringBytes()
+                if BinaryReader.same(name, usernameField) {
+                    entries[last].username = try reader.secretBlock()
+                } else if BinaryReader.same(name, passwordField) {
+                    entries[last].password = try reader.secretBlock()
+                } else if BinaryReader.same(name, originsField) {
+                    entries[last].origins = String(decoding: try reader.blockBytes(), as: UTF8.self)
+                } else if BinaryReader.same(name, totpField) {
+                    entries[last].totp = try reader.secretBlock()
+                } else if BinaryReader.same(name, notesField) {
+                    entries[last].notes = String(decoding: try reader.blockBytes(), as: UTF8.self)
+                } else if name.starts(with: extraPrefix), let text = BinaryReader.text(name) {
+                    entries[last].extra[String(text.dropFirst(extraPrefix.count))] = try reader.secretBlock()
+                } else {
+                    throw .damaged("client \(client)'s entries hold an unknown field")
                 }
             }
-            entries.append(entry)
         }
         guard reader.atEnd else { throw .damaged("client \(client)'s entries have unexpected trailing bytes") }
         return entries

@@ -253,12 +253,12 @@ public final class Vault {
     public func verifyAuthority() throws {
         do {
             let stateBytes = try VaultState.readBytes(paths.state)
-            let bytes = try VaultFile.read(paths.vault)
+            var bytes = try VaultFile.read(paths.vault)
             guard bytes.count >= VaultFile.magic.count + VaultFile.macSize else {
                 throw VaultError.damaged("the file is cut short")
             }
-            let (covered, mac) = VaultFile.macParts(bytes)
-            guard ConstantTime.equals(VaultFile.mac(covered, vaultKey: vaultKey), mac) else {
+            let (matches, mac) = VaultFile.checkMAC(&bytes, vaultKey: vaultKey)
+            guard matches else {
                 _ = try VaultFile.parse(bytes)  // a format or structure problem says so first
                 throw VaultError.damaged("the whole-file MAC does not match: the file was altered or corrupted")
             }
@@ -315,7 +315,7 @@ public final class Vault {
             stateProblem(error)
             stateBytes = nil
         }
-        let bytes = try VaultFile.read(paths.vault)
+        var bytes = try VaultFile.read(paths.vault)
         let body = try VaultFile.parse(bytes)
         let vaultID = body.header.vaultID
 
@@ -382,8 +382,8 @@ public final class Vault {
         // A file that fails its MAC did not come from inside: refused as damaged. Whatever
         // passes it but fails below was written by someone holding the vault key, and the
         // refusal is recorded.
-        let (covered, mac) = VaultFile.macParts(bytes)
-        guard ConstantTime.equals(VaultFile.mac(covered, vaultKey: vaultKey), mac) else {
+        let (matches, mac) = VaultFile.checkMAC(&bytes, vaultKey: vaultKey)
+        guard matches else {
             throw VaultError.damaged("the whole-file MAC does not match: the file was altered or corrupted")
         }
         let authority: AuthorityState

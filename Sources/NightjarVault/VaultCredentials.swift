@@ -160,27 +160,54 @@ extension Vault {
     public func credentials(_ names: [CredentialName], purpose: CredentialPurpose) throws -> [Credential] {
         var run: String?
         if case .use(let id) = purpose { run = id }
-        var located: [(CredentialName, StoredEntry)] = []
+        let clients = Set(names.map(\.client))
+        try prefetchClientKeys(Array(clients))
+        // Where each name's entry is: its client's list (in `lists`) and its place there.
+        var lists: [[StoredEntry]] = []
+        var located: [(list: Int, index: Int)] = []
         located.reserveCapacity(names.count)
-        try prefetchClientKeys(Array(Set(names.map(\.client))))
+        // Names usually come in the order of their client's list (as `list` gives them): each is
+        // looked for at the entry after the last one found, and by a table only when it is not there.
+        var slots: [String: (list: Int, next: Int)] = [:]
         var byClient: [String: [CredentialName: Int]] = [:]
+        var client: String?
+        var slot = 0
+        var guess = 0
         for name in names {
-            if byClient[name.client] == nil {
-                let entries = try entryList(name.client)
-                byClient[name.client] = Dictionary(
-                    entries.enumerated().map {
-                        (
-                            CredentialName(client: name.client, portal: $0.element.portal, label: $0.element.label),
-                            $0.offset
-                        )
-                    },
-                    uniquingKeysWith: { first, _ in first })
+            if name.client != client {
+                if let client { slots[client]!.next = guess }
+                if let known = slots[name.client] {
+                    (slot, guess) = known
+                } else {
+                    lists.append(try entryList(name.client))
+                    (slot, guess) = (lists.count - 1, 0)
+                    slots[name.client] = (slot, 0)
+                }
+                client = name.client
             }
-            guard let index = byClient[name.client]![name] else { throw VaultError.unknownEntry(name.description) }
-            located.append((name, entryLists[name.client]![index]))
+            let index: Int
+            if guess < lists[slot].count, lists[slot][guess].matches(portal: name.portal, label: name.label) {
+                index = guess
+            } else {
+                if byClient[name.client] == nil {
+                    byClient[name.client] = Dictionary(
+                        lists[slot].enumerated().map {
+                            (
+                                CredentialName(client: name.client, portal: $0.element.portal, label: $0.element.label),
+                                $0.offset
+                            )
+                        },
+                        uniquingKeysWith: { first, _ in first })
+                }
+                guard let found = byClient[name.client]![name] else {
+                    throw VaultError.unknownEntry(name.description)
+                }
+                index = found
+            }
+            guess = index + 1
+            located.append((slot, index))
         }
         guard !names.isEmpty else { return [] }
-        let clients = Set(names.map(\.client))
         let event =
             names.count == 1
             ? AuditEvent(purpose.action, client: names[0].client, entry: names[0].entryField, run: run)
@@ -188,21 +215,17 @@ extension Vault {
                 purpose.action, client: clients.count == 1 ? clients.first : nil,
                 entries: names.map(\.description), run: run, detail: "\(names.count) credentials")
         try audit(event)
-        return try located.map { try decrypt($0.0, $0.1) }
+        return try zip(names, located).map { try decrypt($0, lists[$1.list][$1.index]) }
     }
 
     /// Registers the credential's secret values with the redactor: not the username, an
     /// identifier, unless the credential marks it secret.
     private func decrypt(_ name: CredentialName, _ entry: StoredEntry) throws -> Credential {
-        for value in [entry.usernameIsSecret ? entry.username : nil, entry.password, entry.totp].compactMap({ $0 })
-            + Array(entry.extra.values)
-        {
-            Redactor.shared.register(value)
-        }
-        var origins: [Origin] = []
-        if let text = entry.origins {
-            origins = try text.split(separator: "\n").map { try Origin(canonical: $0) }
-        }
+        if entry.usernameIsSecret, let username = entry.username { Redactor.shared.register(username) }
+        if let password = entry.password { Redactor.shared.register(password) }
+        if let totp = entry.totp { Redactor.shared.register(totp) }
+        for value in entry.extra.values { Redactor.shared.register(value) }
+        let origins = try entry.origins.map { try Origin.storedList($0) } ?? []
         return Credential(
             client: name.client, portal: name.portal, label: name.label, username: entry.username,
             password: entry.password, totp: try entry.totp.map { try TOTPSettings.parse($0) },
@@ -216,20 +239,26 @@ extension Vault {
         if let client { _ = try clientKey(client) } else { try prefetchClientKeys(body.clients.map(\.id)) }
         var result: [EntrySummary] = []
         let marked = Set(body.header.rotationMarks.map(\.entry))
-        for block in body.clients.sorted(by: { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) })
-        where (client == nil || block.id == client) && block.wraps.contains(where: { $0.principal == actorID }) {
-            let stored = try entryList(block.id)
+        let blocks = body.clients.sorted(by: { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }).filter { block in
+            (client == nil || block.id == client) && block.wraps.contains(where: { $0.principal == actorID })
+        }
+        let lists = try blocks.map { try entryList($0.id) }
+        result.reserveCapacity(lists.reduce(0) { $0 + $1.count })
+        for (block, stored) in zip(blocks, lists) {
             // Lists are sealed in order; only one changed in this process needs sorting.
             let ordered =
-                zip(stored, stored.dropFirst()).allSatisfy { !StoredEntry.precedes($1, $0) }
+                stored.indices.dropFirst().allSatisfy { !StoredEntry.precedes(stored[$0], stored[$0 - 1]) }
                 ? stored : stored.sorted(by: StoredEntry.precedes)
             for entry in ordered {
-                let name = CredentialName(client: block.id, portal: entry.portal, label: entry.label)
+                let isMarked =
+                    !marked.isEmpty
+                    && marked.contains(
+                        CredentialName(client: block.id, portal: entry.portal, label: entry.label).description)
                 result.append(
                     EntrySummary(
                         client: block.id, portal: entry.portal, label: entry.label, fields: entry.fieldNames,
-                        expires: entry.expires, updatedAt: entry.updatedAt,
-                        markedForRotation: marked.contains(name.description), usernameIsSecret: entry.usernameIsSecret))
+                        expires: entry.expires, updatedAt: entry.updatedAt, markedForRotation: isMarked,
+                        usernameIsSecret: entry.usernameIsSecret))
             }
         }
         return result

@@ -117,6 +117,17 @@ enum VaultFile {
         HMAC.authenticate(Array(covered), key: vaultKey, algorithm: .sha256)
     }
 
+    /// Whether the stored MAC matches the file, and the stored MAC: computed over `bytes` where
+    /// they are (the MAC is taken off for the computation and put back), not over a copy of a
+    /// file of several megabytes.
+    static func checkMAC(_ bytes: inout [UInt8], vaultKey: SecretBytes) -> (matches: Bool, mac: [UInt8]) {
+        guard bytes.count >= macSize else { return (false, []) }
+        let mac = Array(bytes[(bytes.count - macSize)...])
+        bytes.removeLast(macSize)
+        defer { bytes.append(contentsOf: mac) }
+        return (ConstantTime.equals(HMAC.authenticate(bytes, key: vaultKey, algorithm: .sha256), mac), mac)
+    }
+
     /// The file's bytes for `body`, authenticated with `vaultKey`.
     static func serialize(_ body: VaultBody, vaultKey: SecretBytes) throws -> [UInt8] {
         let headerBytes = Array(try encoder().encode(body.header))
@@ -158,17 +169,17 @@ enum VaultFile {
         guard Int(info.st_size) <= maximumFileBytes else {
             throw .damaged("the file is \(info.st_size) bytes, more than any vault")
         }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        var total = 0
-        while total < bytes.count {
-            let count = bytes.withUnsafeMutableBytes {
-                Foundation.read(descriptor, $0.baseAddress! + total, $0.count - total)
+        // Read straight into the array's storage (no zero fill, no copy of what was read).
+        return [UInt8](unsafeUninitializedCapacity: Int(info.st_size)) { buffer, initialized in
+            var total = 0
+            while total < buffer.count {
+                let count = Foundation.read(descriptor, buffer.baseAddress! + total, buffer.count - total)
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { break }
+                total += count
             }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { break }
-            total += count
+            initialized = total
         }
-        return Array(bytes[0..<total])
     }
 }
 
