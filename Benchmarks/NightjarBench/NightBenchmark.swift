@@ -11,6 +11,36 @@ final class NightResultBox: @unchecked Sendable {
     var error: (any Error)?
 }
 
+/// When a night's credentials started and finished and when the night ended, from its progress
+/// events: where the time went besides the requests.
+final class NightTimeline: NightProgressDisplay, @unchecked Sendable {
+    private let lock = NSLock()
+    private var started: [String: TimeInterval] = [:]
+    private var durations: [TimeInterval] = []
+    private var finished: [TimeInterval] = []
+    private var end: TimeInterval = 0
+
+    func show(_ event: NightProgress.Event, _ counts: NightProgress.Counts) {
+        lock.withLock {
+            switch event {
+            case .credentialStarted(let name): started[name] = counts.elapsed
+            case .credentialFinished(let name, _):
+                finished.append(counts.elapsed)
+                durations.append(counts.elapsed - (started[name] ?? 0))
+            case .runFinished: end = counts.elapsed
+            default: break
+            }
+        }
+    }
+
+    /// The last credential's end, the night's end, and a credential's mean time from start to end.
+    var figures: (lastCredential: TimeInterval, end: TimeInterval, meanCredential: TimeInterval) {
+        lock.withLock {
+            (finished.max() ?? 0, end, durations.isEmpty ? 0 : durations.reduce(0, +) / Double(durations.count))
+        }
+    }
+}
+
 /// The night at scale: `credentials` credentials over the sandbox `portals` (50 ms added to every
 /// answer), `perHost` requests at once per portal and `overall` credentials at once, through
 /// definitions, inbox, imports, matching and the report. The bound is what latency alone allows:
@@ -74,9 +104,11 @@ func nightAtScale(credentials count: Int, portals: [String], perHost concurrency
     let book = try NightBook(
         open: open, importer: RemittanceFileImporter(defaultCurrency: .usd, profiles: profiles),
         inbox: Inbox(root: folder + "/inbox"))
+    let timeline = NightTimeline()
     let runner = NightRunner(
         jobs: jobs, book: book, stagingDirectory: folder + "/staging", reportsDirectory: folder + "/reports",
-        maximumConcurrent: overall, loginGuard: DatabaseLoginGuard(open: open), totp: TOTPCodeSource())
+        maximumConcurrent: overall, loginGuard: DatabaseLoginGuard(open: open), totp: TOTPCodeSource(),
+        progress: NightProgress(display: timeline))
     let box = NightResultBox()
     let cpuBefore = cpuSeconds()
     let seconds = try measure {
@@ -103,6 +135,7 @@ func nightAtScale(credentials count: Int, portals: [String], perHost concurrency
     let perPortal = portals.map { Double(answered[$0] ?? 0) / Double(concurrency) }.max() ?? 0
     let waves = (Double(count) / Double(overall)).rounded(.up)
     let bound = max(perPortal, waves * Double(requests) / Double(count)) * 0.050
+    let (lastCredential, end, meanCredential) = timeline.figures
     return [
         Figure(
             benchmark:
@@ -115,6 +148,14 @@ func nightAtScale(credentials count: Int, portals: [String], perHost concurrency
         Figure(
             benchmark: "\(label): latency bound (requests × 50 ms ÷ concurrency)", value: bound, unit: "s", goal: nil),
         Figure(benchmark: "\(label): elapsed / bound", value: seconds / bound, unit: "x", goal: "<= 1.3x"),
+        Figure(
+            benchmark:
+                "\(label): a credential's mean time, start to end (its own requests alone: \(String(format: "%.2f", Double(requests) / Double(count) * 0.050)) s)",
+            value: meanCredential, unit: "s", goal: nil),
+        Figure(benchmark: "\(label): the last credential finished at", value: lastCredential, unit: "s", goal: nil),
+        Figure(
+            benchmark: "\(label): after the last credential (matching, the report)", value: end - lastCredential,
+            unit: "s", goal: nil),
         Figure(
             benchmark: "\(label): CPU (user + system) of the night", value: cpu, unit: "s",
             goal: label == "night 1000" ? "< 20 s" : nil),

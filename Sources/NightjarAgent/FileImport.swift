@@ -50,19 +50,100 @@ public struct RemittanceFileImporter: Sendable {
         _ source: any ByteSource, name: String, client: ClientID, portal: String?, into ledger: Ledger,
         profile explicit: LayoutProfile? = nil, sha256: String? = nil
     ) throws -> FileImport {
-        let format = try DocumentFormat.detect(source)
-        switch format {
-        case .x12(let functionalID) where functionalID == "RA" || functionalID == nil:
+        switch try plan(source, name: name, client: client, profile: explicit) {
+        case .skipped(let code, let message):
+            return .skipped(code: code, message: message)
+        case .read(let format, let read):
             let sha = try sha256 ?? Ledger.sha256(of: source)
             return .imported(
                 try ledger.importRemittances(
-                    sha256: sha, size: source.size, name: name, client: client, format: "x12-820", portal: portal
+                    sha256: sha, size: source.size, name: name, client: client, format: format, portal: portal
+                ) { writer in try read(writer) })
+        }
+    }
+
+    /// Files up to this size are read ahead of their import, whole (`readAhead`); larger ones are
+    /// read in chunks inside the import. The same size as the start of a text file that choosing
+    /// its profile reads, so a file read ahead is read from disk once.
+    public static let readAheadBytes = 256 * 1024
+
+    /// Reads a file's payments without the ledger: detects its format, chooses its profile and
+    /// reads it, keeping what the import will store (`importReadAhead`) or why it stores nothing.
+    /// Reading many files this way at once, each in its own task, leaves the import itself only
+    /// the writes. `bytes` is the whole file.
+    public func readAhead(_ bytes: [UInt8], name: String, client: ClientID) -> ReadAheadRemittances {
+        let source = MemorySource(bytes, name: name)
+        do {
+            switch try plan(source, name: name, client: client, profile: nil, whole: bytes) {
+            case .skipped(let code, let message):
+                return ReadAheadRemittances(size: bytes.count, content: .skipped(code: code, message: message))
+            case .read(let format, let read):
+                let recorder = ReadAheadRemittances.Recorder()
+                var failure: (any Error)?
+                do { try read(recorder) } catch { failure = error }
+                return ReadAheadRemittances(
+                    size: bytes.count,
+                    content: .payments(format: format, handed: recorder.handed, failure: failure))
+            }
+        } catch {
+            return ReadAheadRemittances(size: bytes.count, content: .failed(error))
+        }
+    }
+
+    /// Imports a file read ahead (`readAhead`) in one transaction, once per content hash: the
+    /// same rows, the same outcome and the same error as `importFile` over the same bytes.
+    public func importReadAhead(
+        _ file: ReadAheadRemittances, sha256: String, name: String, client: ClientID, portal: String?,
+        into ledger: Ledger
+    ) throws -> FileImport {
+        switch file.content {
+        case .skipped(let code, let message):
+            return .skipped(code: code, message: message)
+        case .failed(let error):
+            throw error
+        case .payments(let format, let handed, let failure):
+            return .imported(
+                try ledger.importRemittances(
+                    sha256: sha256, size: file.size, name: name, client: client, format: format, portal: portal
                 ) { writer in
-                    source.rewind()
-                    try RemittanceAdviceReader.forEach(source, defaultCurrency: defaultCurrency, file: name) {
-                        try writer.write($0, position: nil)
+                    // The writer is handed what the reader handed over, in the same order, and then
+                    // meets the reader's error, if it had one: a failure of the writer comes first, as
+                    // it would have.
+                    for payment in handed {
+                        switch payment {
+                        case .write(let advice, let position): try writer.write(advice, position: position)
+                        case .amend(let position, let findings, let isBalanced):
+                            try writer.amend(position: position, findings: findings, isBalanced: isBalanced)
+                        }
                     }
+                    if let failure { throw failure }
                 })
+        }
+    }
+
+    /// How a file will be read: not at all (with the code and message of `FileImport.skipped`),
+    /// or by a reader handing payments to a sink, stored under `format`.
+    enum Plan {
+        case skipped(code: String, message: String)
+        case read(format: String, (any RemittanceSink) throws -> Void)
+    }
+
+    /// `whole`, when given, is every byte of `source`: the rows choosing the profile read are then
+    /// not read again.
+    func plan(
+        _ source: any ByteSource, name: String, client: ClientID, profile explicit: LayoutProfile?,
+        whole: [UInt8]? = nil
+    ) throws -> Plan {
+        let format = try DocumentFormat.detect(source)
+        switch format {
+        case .x12(let functionalID) where functionalID == "RA" || functionalID == nil:
+            let defaultCurrency = defaultCurrency
+            return .read(format: "x12-820") { sink in
+                source.rewind()
+                try RemittanceAdviceReader.forEach(source, defaultCurrency: defaultCurrency, file: name) {
+                    try sink.write($0, position: nil)
+                }
+            }
         case .x12(let functionalID):
             let what = functionalID == "IN" ? "an X12 810 invoice" : "an X12 \(functionalID ?? "") document"
             let hint =
@@ -75,11 +156,19 @@ public struct RemittanceFileImporter: Sendable {
                 message: "\(name): \(format.description), which Nightjar cannot read yet; kept in the inbox")
         case .text, .xlsx, .json, .html:
             let profile: LayoutProfile
+            var choice: ProfileSelection.Choice?
             if let explicit {
                 profile = explicit
             } else {
-                switch ProfileSelection.choose(profiles, kind: .remittance, source: source, fileName: name) {
-                case .success(let chosen): profile = chosen
+                let chosen =
+                    whole.map { ProfileSelection.chooseReading(profiles, kind: .remittance, bytes: $0, fileName: name) }
+                    ?? ProfileSelection.choose(profiles, kind: .remittance, source: source, fileName: name).map {
+                        ProfileSelection.Choice(profile: $0)
+                    }
+                switch chosen {
+                case .success(let chosen):
+                    profile = chosen.profile
+                    choice = chosen
                 case .failure(let refusal) where refusal.fitting.isEmpty:
                     if !unapproved.isEmpty, let trial = try? ProfileSelection.trialBytes(source),
                         let waiting = ProfileSelection.fitting(
@@ -105,15 +194,51 @@ public struct RemittanceFileImporter: Sendable {
                     )
                 }
             }
-            let sha = try sha256 ?? Ledger.sha256(of: source)
-            return .imported(
-                try ledger.importRemittances(
-                    sha256: sha, size: source.size, name: name, client: client, format: "profile:\(profile.name)",
-                    portal: portal
-                ) { writer in
+            let defaultCurrency = defaultCurrency
+            if let choice, let whole {
+                return .read(format: "profile:\(profile.name)") { sink in
                     try RemittanceLayoutReader.read(
-                        source, profile: profile, defaultCurrency: defaultCurrency, file: name, into: writer)
-                })
+                        choice, bytes: whole, defaultCurrency: defaultCurrency, file: name, into: sink)
+                }
+            }
+            return .read(format: "profile:\(profile.name)") { sink in
+                try RemittanceLayoutReader.read(
+                    source, profile: profile, defaultCurrency: defaultCurrency, file: name, into: sink)
+            }
+        }
+    }
+}
+
+/// A remittance file read ahead of its import (`RemittanceFileImporter.readAhead`): the payments
+/// its reader handed over, in order, and the error it ended with; or why it is not imported.
+public struct ReadAheadRemittances: Sendable {
+    /// One thing the reader did with a payment.
+    enum Handed: Sendable {
+        case write(RemittanceAdvice, position: Int?)
+        case amend(position: Int, findings: [DocumentFinding], isBalanced: Bool)
+    }
+
+    enum Content: Sendable {
+        case skipped(code: String, message: String)
+        /// The file could not be read at all (its format, its first bytes).
+        case failed(any Error)
+        case payments(format: String, handed: [Handed], failure: (any Error)?)
+    }
+
+    /// The file's size in bytes.
+    let size: Int
+    let content: Content
+
+    /// Keeps what a reader hands over.
+    final class Recorder: RemittanceSink {
+        var handed: [Handed] = []
+
+        func write(_ advice: RemittanceAdvice, position: Int?) throws {
+            handed.append(.write(advice, position: position))
+        }
+
+        func amend(position: Int, findings: [DocumentFinding], isBalanced: Bool) throws {
+            handed.append(.amend(position: position, findings: findings, isBalanced: isBalanced))
         }
     }
 }

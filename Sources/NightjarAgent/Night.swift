@@ -118,7 +118,7 @@ public actor NightBook {
     let database: Database
     let ledger: Ledger
     let log: RunLog
-    let importer: RemittanceFileImporter
+    nonisolated let importer: RemittanceFileImporter
     let inbox: Inbox
     let rules: MatchingRulesFiles?
     var problems: [String: [String]] = [:]
@@ -194,7 +194,13 @@ public actor NightBook {
     /// `item` is the run-log entry it counts for (`PORTAL/LABEL` for a labelled credential). A file
     /// that cannot be read stays in the inbox marked unread, with why and where, until a fixed
     /// profile reads it (`import --pending`) or a person dismisses it.
-    public func land(run: Int64, client: String, portal: String, item: String? = nil, download: DownloadRecord) {
+    ///
+    /// `readAhead` is the file as `readAhead(_:client:)` read it, outside the book; without it the
+    /// file is read here, in the import's transaction.
+    public func land(
+        run: Int64, client: String, portal: String, item: String? = nil, download: DownloadRecord,
+        readAhead: ReadAheadRemittances? = nil
+    ) {
         let item = item ?? portal
         do {
             CrashPoint.hit("downloaded")
@@ -219,7 +225,7 @@ public actor NightBook {
                 }
                 let result = try readInto(
                     path, sha256: download.sha256, kind: download.kind, name: download.fileName, client: client,
-                    portal: portal)
+                    portal: portal, readAhead: readAhead)
                 try log.markInboxFile(
                     client: client, sha256: download.sha256, status: result.status, code: result.code,
                     message: result.message,
@@ -236,6 +242,21 @@ public actor NightBook {
         }
     }
 
+    /// A small remittance file just downloaded, read (format, profile, payments) by the caller's
+    /// task rather than inside the book, so that many are read at once and the book only writes
+    /// them (`land(...readAhead:)`). Nil for another kind of document, a file over
+    /// `RemittanceFileImporter.readAheadBytes`, or one that cannot be opened: the import reads those
+    /// itself, and meets the same errors.
+    public nonisolated func readAhead(_ download: DownloadRecord, client: String) -> ReadAheadRemittances? {
+        guard download.kind == .remittance, download.size <= RemittanceFileImporter.readAheadBytes,
+            let file = try? InputFile(
+                path: download.path, name: download.fileName, maximumBytes: importer.maximumFileBytes),
+            file.size <= RemittanceFileImporter.readAheadBytes, let bytes = try? file.prefix(file.size),
+            bytes.count == file.size
+        else { return nil }
+        return importer.readAhead(bytes, name: download.fileName, client: ClientID(client))
+    }
+
     /// What reading a landed file gave: its inbox status and, when unread, why and where.
     struct Reading {
         var status = "imported"
@@ -250,9 +271,10 @@ public actor NightBook {
     /// undoes only the import (its own savepoint) and is returned as an unread file's reason. The
     /// file at `path` is read in chunks, whatever its size (one payment or invoice in memory at a
     /// time); one over `max_file_size` is refused with its size named.
-    func readInto(_ path: String, sha256: String, kind: DocumentKind, name: String, client: String, portal: String)
-        throws -> Reading
-    {
+    func readInto(
+        _ path: String, sha256: String, kind: DocumentKind, name: String, client: String, portal: String,
+        readAhead: ReadAheadRemittances? = nil
+    ) throws -> Reading {
         var reading = Reading()
         switch kind {
         case .invoice:
@@ -269,10 +291,16 @@ public actor NightBook {
             }
         case .remittance:
             do {
-                let source = try InputFile(path: path, name: name, maximumBytes: importer.maximumFileBytes)
-                switch try importer.importFile(
-                    source, name: name, client: ClientID(client), portal: portal, into: ledger, sha256: sha256)
-                {
+                let imported: FileImport
+                if let readAhead {
+                    imported = try importer.importReadAhead(
+                        readAhead, sha256: sha256, name: name, client: ClientID(client), portal: portal, into: ledger)
+                } else {
+                    let source = try InputFile(path: path, name: name, maximumBytes: importer.maximumFileBytes)
+                    imported = try importer.importFile(
+                        source, name: name, client: ClientID(client), portal: portal, into: ledger, sha256: sha256)
+                }
+                switch imported {
                 case .imported(let imported):
                     reading.batches = imported.batches
                     reading.lines = imported.lines
@@ -619,7 +647,9 @@ public struct NightRunner: Sendable {
             loginGuard: loginGuard, prompt: prompt, totp: totp,
             trace: { trace("\(client)/\(item): \($0)") },
             onDownload: { record in
-                await book.land(run: run, client: client, portal: portal, item: item, download: record)
+                let readAhead = book.readAhead(record, client: client)
+                await book.land(
+                    run: run, client: client, portal: portal, item: item, download: record, readAhead: readAhead)
                 progress?.fileLanded(job.credential.name, file: record.fileName, kind: record.kind.rawValue)
             }
         ).run()
@@ -649,7 +679,9 @@ public struct NightRunner: Sendable {
             downloadDirectory: stagingDirectory + "/run-\(run)/\(client)/\(item)", timeZone: timeZone, tls: sourceTLS)
         options.readOnly = false
         let land: @Sendable (DownloadRecord) async -> Void = { record in
-            await book.land(run: run, client: client, portal: portal, item: item, download: record)
+            let readAhead = book.readAhead(record, client: client)
+            await book.land(
+                run: run, client: client, portal: portal, item: item, download: record, readAhead: readAhead)
             progress?.fileLanded(job.credential.name, file: record.fileName, kind: record.kind.rawValue)
         }
         let say: @Sendable (String) -> Void = { trace("\(client)/\(item): \($0)") }

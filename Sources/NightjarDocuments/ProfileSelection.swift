@@ -19,12 +19,22 @@ public enum ProfileSelection {
     /// the profile says (header found, every row's kind known, amounts, dates and references
     /// readable) and give at least one line.
     public static func misfit(_ profile: LayoutProfile, bytes: [UInt8], fileName: String) -> String? {
+        trial(profile, bytes: bytes, fileName: fileName).misfit
+    }
+
+    /// `misfit`, and when the profile fits and its trial read every record of `bytes` (fewer than
+    /// `trialRecords`), the rows it read: those of the whole file.
+    static func trial(_ profile: LayoutProfile, bytes: [UInt8], fileName: String) -> (
+        misfit: String?, rows: [LayoutReading.Row]?
+    ) {
         if !profile.matchFileNames.isEmpty, !profile.matchFileNames.contains(where: { $0.matches(fileName) }) {
-            return "the file name fits none of " + profile.matchFileNames.map(\.description).joined(separator: ", ")
+            return (
+                "the file name fits none of " + profile.matchFileNames.map(\.description).joined(separator: ", "), nil
+            )
         }
         let format: LayoutProfile.Format
         do { format = try LayoutReader.format(of: bytes, profile: profile, file: fileName) } catch {
-            return error.message
+            return (error.message, nil)
         }
         var sample = bytes
         if [.delimited, .fixedWidth, .jsonLines].contains(format), bytes.count > trialBytes {
@@ -38,13 +48,14 @@ public enum ProfileSelection {
             let encoding = profile.encoding == .auto ? TextEncoding.detect(head) : profile.encoding
             let text = ((try? encoding.decode(head, file: nil)) ?? String(decoding: head, as: UTF8.self)).lowercased()
             if let missing = profile.matchContains.first(where: { !text.contains($0.lowercased()) }) {
-                return "the file does not contain \"\(missing)\""
+                return ("the file does not contain \"\(missing)\"", nil)
             }
         }
+        let reading: LayoutReading
         do {
-            let reading = try LayoutReader.read(sample, profile: profile, file: fileName, recordLimit: trialRecords)
+            reading = try LayoutReader.read(sample, profile: profile, file: fileName, recordLimit: trialRecords)
             let lines = reading.rows.filter { $0.role == .line }
-            guard !lines.isEmpty else { return "its first records hold no line" }
+            guard !lines.isEmpty else { return ("its first records hold no line", nil) }
             let values = LayoutValues(profile: profile, file: fileName)
             switch profile.kind {
             case .remittance:
@@ -54,14 +65,15 @@ public enum ProfileSelection {
             case .openInvoices, .supplierInvoices:
                 for row in lines {
                     for field in LayoutProfile.required(profile.kind) where row.value(field) == nil {
-                        return "\(row.location): \(field) is empty"
+                        return ("\(row.location): \(field) is empty", nil)
                     }
                 }
             }
         } catch {
-            return error.description
+            return (error.description, nil)
         }
-        return nil
+        // The trial stops at `trialRecords` rows: fewer means it read them all.
+        return (nil, sample.count == bytes.count && reading.rows.count < trialRecords ? reading.rows : nil)
     }
 
     /// The profiles of `kind` that fit, in the order given.
@@ -99,19 +111,42 @@ public enum ProfileSelection {
     public static func choose(_ profiles: [LayoutProfile], kind: LayoutProfile.Kind, bytes: [UInt8], fileName: String)
         -> Result<LayoutProfile, ChoiceError>
     {
-        var fitting: [LayoutProfile] = []
+        chooseReading(profiles, kind: kind, bytes: bytes, fileName: fileName).map(\.profile)
+    }
+
+    /// A profile chosen for a whole file, with the rows its trial read when they are all the
+    /// file's (`RemittanceLayoutReader.read(_:bytes:...)` then reads no record twice).
+    public struct Choice: Sendable {
+        public let profile: LayoutProfile
+        let rows: [LayoutReading.Row]?
+
+        /// A profile chosen without its trial's rows (they are read again).
+        public init(profile: LayoutProfile) { self.init(profile: profile, rows: nil) }
+
+        init(profile: LayoutProfile, rows: [LayoutReading.Row]?) {
+            self.profile = profile
+            self.rows = rows
+        }
+    }
+
+    /// `choose` over a whole file (`bytes`), keeping the rows the chosen profile's trial read.
+    public static func chooseReading(
+        _ profiles: [LayoutProfile], kind: LayoutProfile.Kind, bytes: [UInt8], fileName: String
+    ) -> Result<Choice, ChoiceError> {
+        var fitting: [Choice] = []
         var reasons: [(profile: String, reason: String)] = []
         for profile in profiles where profile.kind == kind {
-            if let reason = misfit(profile, bytes: bytes, fileName: fileName) {
+            let trial = trial(profile, bytes: bytes, fileName: fileName)
+            if let reason = trial.misfit {
                 reasons.append((profile.name, reason))
             } else {
-                fitting.append(profile)
+                fitting.append(Choice(profile: profile, rows: trial.rows))
             }
         }
         switch fitting.count {
         case 1: return .success(fitting[0])
         case 0: return .failure(ChoiceError(fitting: [], reasons: reasons))
-        default: return .failure(ChoiceError(fitting: fitting.map(\.name), reasons: []))
+        default: return .failure(ChoiceError(fitting: fitting.map(\.profile.name), reasons: []))
         }
     }
 
@@ -128,5 +163,44 @@ public enum ProfileSelection {
                 ? "there are no profiles of this kind"
                 : reasons.map { "\($0.profile): \($0.reason)" }.joined(separator: "; ")
         }
+    }
+}
+
+extension RemittanceLayoutReader {
+    /// `read(_:profile:defaultCurrency:file:into:)` over `bytes`, the whole file, by the profile
+    /// `choice` names: when a small file's rows are those the choice's trial read already, they
+    /// are not read again (the same rows, payments and errors as reading the file once).
+    public static func read(
+        _ choice: ProfileSelection.Choice, bytes: [UInt8], defaultCurrency: CurrencyCode, file: String?,
+        into sink: any RemittanceSink
+    ) throws {
+        let profile = choice.profile
+        guard let rows = choice.rows, profile.kind == .remittance, !profile.hasPaymentRecords,
+            bytes.count <= smallFileBytes
+        else {
+            try read(
+                MemorySource(bytes, name: file), profile: profile, defaultCurrency: defaultCurrency, file: file,
+                into: sink)
+            return
+        }
+        // As `readSmall` after its reading, which met no error (the trial read every row).
+        let values = LayoutValues(profile: profile, file: file)
+        var assembly = RemittanceAssembly(values: values, defaultCurrency: defaultCurrency)
+        var plan = RemittanceAssembly.ClosingPlan()
+        do {
+            for row in rows { try plan.add(row, values: values) }
+        } catch {
+            // The assembly meets the same error at the same row (or an earlier one).
+        }
+        assembly.closing = plan.lastRow
+        var assemblyError: LayoutError?
+        for row in rows where assemblyError == nil {
+            do throws(LayoutError) { try assembly.add(row, sink: sink) } catch {
+                if let failure = assembly.sinkFailure { throw failure }
+                assemblyError = error
+            }
+        }
+        if let assemblyError { throw assemblyError }
+        try assembly.finish(into: sink)
     }
 }
