@@ -60,7 +60,7 @@ public enum RemittanceLayoutReader {
         let values = LayoutValues(profile: profile, file: file)
         var assembly = RemittanceAssembly(values: values, defaultCurrency: defaultCurrency)
         if !profile.hasPaymentRecords, source.size <= smallFileBytes {
-            try readSmall(source, profile: profile, values: values, file: file, assembly: &assembly, into: sink)
+            try readSmall(source, profile: profile, file: file, assembly: &assembly, into: sink)
             return
         }
         if !profile.hasPaymentRecords {
@@ -103,8 +103,8 @@ public enum RemittanceLayoutReader {
     /// `read(_:profile:...)` for a small file: the same rows, the same payments, the same errors
     /// at the same rows, from one reading.
     static func readSmall(
-        _ source: any ByteSource, profile: LayoutProfile, values: LayoutValues, file: String?,
-        assembly: inout RemittanceAssembly, into sink: any RemittanceSink
+        _ source: any ByteSource, profile: LayoutProfile, file: String?, assembly: inout RemittanceAssembly,
+        into sink: any RemittanceSink
     ) throws {
         var rows: [LayoutReading.Row] = []
         var readError: LayoutError?
@@ -116,9 +116,19 @@ public enum RemittanceLayoutReader {
         } catch {
             readError = error
         }
+        try assemble(rows, readError: readError, assembly: &assembly, into: sink)
+    }
+
+    /// Payments from rows already read — every row of a small file, or those before `readError`,
+    /// the error the reading met: the closing plan, then the assembly, with the same payments and
+    /// the same errors at the same rows as reading the file row by row.
+    static func assemble(
+        _ rows: [LayoutReading.Row], readError: LayoutError?, assembly: inout RemittanceAssembly,
+        into sink: any RemittanceSink
+    ) throws {
         var plan = RemittanceAssembly.ClosingPlan()
         do {
-            for row in rows { try plan.add(row, values: values) }
+            for row in rows { try plan.add(row, values: assembly.values) }
         } catch {
             // The assembly meets the same error at the same row (or an earlier one).
         }

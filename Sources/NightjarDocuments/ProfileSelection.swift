@@ -184,23 +184,8 @@ extension RemittanceLayoutReader {
             return
         }
         // As `readSmall` after its reading, which met no error (the trial read every row).
-        let values = LayoutValues(profile: profile, file: file)
-        var assembly = RemittanceAssembly(values: values, defaultCurrency: defaultCurrency)
-        var plan = RemittanceAssembly.ClosingPlan()
-        do {
-            for row in rows { try plan.add(row, values: values) }
-        } catch {
-            // The assembly meets the same error at the same row (or an earlier one).
-        }
-        assembly.closing = plan.lastRow
-        var assemblyError: LayoutError?
-        for row in rows where assemblyError == nil {
-            do throws(LayoutError) { try assembly.add(row, sink: sink) } catch {
-                if let failure = assembly.sinkFailure { throw failure }
-                assemblyError = error
-            }
-        }
-        if let assemblyError { throw assemblyError }
-        try assembly.finish(into: sink)
+        var assembly = RemittanceAssembly(
+            values: LayoutValues(profile: profile, file: file), defaultCurrency: defaultCurrency)
+        try assemble(rows, readError: nil, assembly: &assembly, into: sink)
     }
 }
