@@ -89,38 +89,20 @@ extension Ledger {
         }
         try database.forEachRow(sql + " ORDER BY b.id, l.position", arguments) { row in
             if try row.int64("po_reference") == 1, let po = try row.optionalString("po_number"), matches(po) {
-                let currency = try CurrencyCode(try row.string("currency"))
-                var appearance = ReferenceTrace.Appearance(
-                    client: try row.string("client_id"), portal: try row.optionalString("portal"),
-                    file: try row.string("original_name"),
-                    sha256: try row.string("sha256"), fetchedAt: try row.optionalString("fetched_at"),
-                    importedAt: try row.string("imported_at"),
-                    batch: try row.int64("batch"), paymentDate: try row.optionalString("payment_date"),
-                    traceNumber: try row.optionalString("trace_number"),
-                    payer: try row.optionalString("payer_name"),
-                    line: Int(try row.int64("position")) + 1, reference: po,
-                    amountPaid: Money(minorUnits: try row.int64("amount_paid_minor"), currency: currency).decimalString,
-                    currency: currency.description, matchStatus: nil,
+                var appearance = try ReferenceTrace.Appearance(
+                    row, fetchedAt: try row.optionalString("fetched_at"), line: Int(try row.int64("position")) + 1,
+                    reference: po, amount: try row.int64("amount_paid_minor"), matchStatus: nil,
                     matchedInvoice: try row.optionalString("reference"))
                 appearance.foundAs = "PO"
                 ownReferences.append((try row.int64("batch"), try row.int64("position"), appearance))
             }
             let text = try row.string("reference")
             guard normalisation.normalise(text) == wanted else { return }
-            let currency = try CurrencyCode(try row.string("currency"))
             appearances.append(
-                ReferenceTrace.Appearance(
-                    client: try row.string("client_id"), portal: try row.optionalString("portal"),
-                    file: try row.string("original_name"),
-                    sha256: try row.string("sha256"),
-                    fetchedAt: try row.optionalString("seen_at") ?? row.optionalString("fetched_at"),
-                    importedAt: try row.string("imported_at"), batch: try row.int64("batch"),
-                    paymentDate: try row.optionalString("payment_date"),
-                    traceNumber: try row.optionalString("trace_number"), payer: try row.optionalString("payer_name"),
-                    line: Int(try row.int64("position")) + 1,
-                    reference: text,
-                    amountPaid: Money(minorUnits: try row.int64("amount_paid_minor"), currency: currency).decimalString,
-                    currency: currency.description,
+                try ReferenceTrace.Appearance(
+                    row, fetchedAt: try row.optionalString("seen_at") ?? row.optionalString("fetched_at"),
+                    line: Int(try row.int64("position")) + 1, reference: text,
+                    amount: try row.int64("amount_paid_minor"),
                     matchStatus: try row.optionalString("match_status"),
                     matchedInvoice: try row.optionalString("invoice_number")))
         }
@@ -145,22 +127,13 @@ extension Ledger {
                 appearances.append(ownReferences[nextOwn].appearance)
                 nextOwn += 1
             }
-            let currency = try CurrencyCode(try row.string("currency"))
             let amount =
                 try row.get("adjustment_minor", as: Int64?.self) ?? row.get("amount_paid_minor", as: Int64?.self) ?? 0
             let isDeduction = try row.get("adjustment_id", as: Int64?.self) != nil
-            var appearance = ReferenceTrace.Appearance(
-                client: try row.string("client_id"), portal: try row.optionalString("portal"),
-                file: try row.string("original_name"),
-                sha256: try row.string("sha256"), fetchedAt: try row.optionalString("fetched_at"),
-                importedAt: try row.string("imported_at"),
-                batch: try row.int64("batch"), paymentDate: try row.optionalString("payment_date"),
-                traceNumber: try row.optionalString("trace_number"),
-                payer: try row.optionalString("payer_name"),
-                line: Int(try row.get("position", as: Int64?.self) ?? -1) + 1, reference: value,
-                amountPaid: Money(minorUnits: amount, currency: currency).decimalString, currency: currency.description,
-                matchStatus: nil,
-                matchedInvoice: try row.optionalString("line_reference"))
+            var appearance = try ReferenceTrace.Appearance(
+                row, fetchedAt: try row.optionalString("fetched_at"),
+                line: Int(try row.get("position", as: Int64?.self) ?? -1) + 1, reference: value, amount: amount,
+                matchStatus: nil, matchedInvoice: try row.optionalString("line_reference"))
             appearance.foundAs = isDeduction ? "deduction" : try row.string("qualifier")
             appearances.append(appearance)
         }
@@ -180,19 +153,11 @@ extension Ledger {
             let inText = upper.count >= 4 && words.contains(upper)
             let onInvoice = invoice.map { normalisation.normalise($0) == wanted } ?? false
             guard inText || onInvoice else { return }
-            let currency = try CurrencyCode(try row.string("currency"))
-            var appearance = ReferenceTrace.Appearance(
-                client: try row.string("client_id"), portal: try row.optionalString("portal"),
-                file: try row.string("original_name"),
-                sha256: try row.string("sha256"), fetchedAt: try row.optionalString("fetched_at"),
-                importedAt: try row.string("imported_at"),
-                batch: try row.int64("batch"), paymentDate: try row.optionalString("payment_date"),
-                traceNumber: try row.optionalString("trace_number"),
-                payer: try row.optionalString("payer_name"),
+            var appearance = try ReferenceTrace.Appearance(
+                row, fetchedAt: try row.optionalString("fetched_at"),
                 line: Int(try row.get("position", as: Int64?.self) ?? -1) + 1,
                 reference: onInvoice ? invoice! : (try row.optionalString("reason_text") ?? ""),
-                amountPaid: Money(minorUnits: try row.int64("amount_minor"), currency: currency).decimalString,
-                currency: currency.description, matchStatus: nil,
+                amount: try row.int64("amount_minor"), matchStatus: nil,
                 matchedInvoice: try row.optionalString("line_reference"))
             appearance.foundAs = onInvoice ? "deduction invoice" : "deduction text"
             appearances.append(appearance)
@@ -227,5 +192,25 @@ extension Ledger {
         return ReferenceTrace(
             reference: reference, normalised: wanted, appearances: appearances, openInvoice: openInvoice, checks: checks
         )
+    }
+}
+
+extension ReferenceTrace.Appearance {
+    /// An appearance from a row of one of the trace's queries: the file, batch and payment from
+    /// their columns (`client_id`, `portal`, `original_name`, `sha256`, `imported_at`, `batch`,
+    /// `payment_date`, `trace_number`, `payer_name`, `currency`), the rest as each query reads it.
+    init(
+        _ row: Row, fetchedAt: String?, line: Int, reference: String, amount: Int64, matchStatus: String?,
+        matchedInvoice: String?
+    ) throws {
+        let currency = try CurrencyCode(try row.string("currency"))
+        self.init(
+            client: try row.string("client_id"), portal: try row.optionalString("portal"),
+            file: try row.string("original_name"), sha256: try row.string("sha256"), fetchedAt: fetchedAt,
+            importedAt: try row.string("imported_at"), batch: try row.int64("batch"),
+            paymentDate: try row.optionalString("payment_date"), traceNumber: try row.optionalString("trace_number"),
+            payer: try row.optionalString("payer_name"), line: line, reference: reference,
+            amountPaid: Money(minorUnits: amount, currency: currency).decimalString, currency: currency.description,
+            matchStatus: matchStatus, matchedInvoice: matchedInvoice)
     }
 }
