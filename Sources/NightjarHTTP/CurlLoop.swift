@@ -62,6 +62,8 @@ final class Transfer: @unchecked Sendable {
 
 /// One thread that drives every transfer of the process through one curl multi handle:
 /// no thread per request. Callers await; cancelling the awaiting task aborts the transfer.
+/// The thread waits on the transfers' sockets in an epoll set and hands libcurl only those that
+/// are ready (`curl_multi_socket_action`), so a wake-up costs the same with 2 or 2,000 transfers.
 final class CurlLoop: @unchecked Sendable {
     static let shared = CurlLoop()
 
@@ -71,9 +73,12 @@ final class CurlLoop: @unchecked Sendable {
         var nextID: UInt64 = 1
     }
 
-    /// Created once and used only on the loop thread, except `curl_multi_wakeup`, which libcurl
-    /// documents as callable from any thread.
+    /// Created once and used only on the loop thread (waking the loop from another writes to its
+    /// wake-up descriptor, never touches libcurl).
     private let multi: UnsafeMutableRawPointer
+    /// The epoll set, wake-up descriptor and timeout libcurl's callbacks keep (never freed: the
+    /// loop lives as long as the process).
+    private let events: UnsafeMutablePointer<ccurl_event_loop>
     private let inbox = Mutex(Inbox())
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
 
@@ -82,6 +87,10 @@ final class CurlLoop: @unchecked Sendable {
         _ = ccurl_global_init()
         multi = curl_multi_init()
         _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 512)
+        events = UnsafeMutablePointer<ccurl_event_loop>.allocate(capacity: 1)
+        if ccurl_event_loop_open(events, multi) != 0 {
+            fatalError("cannot create the HTTP event loop: \(String(cString: strerror(errno)))")
+        }
         let thread = Thread { [unowned self] in self.run() }
         thread.name = "nightjar-http"
         thread.start()
@@ -109,11 +118,11 @@ final class CurlLoop: @unchecked Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RawResponse, any Error>) in
                 transfer.continuation = continuation
                 inbox.withLock { $0.pending.append(transfer) }
-                curl_multi_wakeup(multi)
+                ccurl_event_loop_wake(events)
             }
         } onCancel: {
             inbox.withLock { _ = $0.cancelled.insert(id) }
-            curl_multi_wakeup(multi)
+            ccurl_event_loop_wake(events)
         }
     }
 
@@ -138,15 +147,13 @@ final class CurlLoop: @unchecked Sendable {
                     finish(easy, transfer, error: HTTPError.cancelled)
                 }
             }
-            var running: Int32 = 0
-            curl_multi_perform(multi, &running)
+            // Waits for a ready socket, libcurl's timeout or new work, and lets libcurl act on it.
+            _ = ccurl_event_loop_step(events, multi, 1000)
             var easy: UnsafeMutableRawPointer?
             var result = CURLE_OK
             while ccurl_multi_next_done(multi, &easy, &result) == 1, let handle = easy, let transfer = active[handle] {
                 complete(handle, transfer, result: result)
             }
-            var ready: Int32 = 0
-            curl_multi_poll(multi, nil, 0, active.isEmpty ? 1000 : 100, &ready)
         }
     }
 
