@@ -12,7 +12,71 @@ public struct SandboxRequest: Sendable {
     public let body: [UInt8]
 
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        headers.first { SandboxRequest.sameName($0.name, name) }?.value
+    }
+
+    /// Whether two header names are the same, case aside (`caseInsensitiveCompare`; byte by byte
+    /// when both are ASCII, as header names are).
+    static func sameName(_ first: String, _ second: String) -> Bool {
+        var first = first
+        var second = second
+        let ascii = first.withUTF8 { one in
+            second.withUTF8 { other -> Bool? in
+                guard one.allSatisfy({ $0 < 0x80 }), other.allSatisfy({ $0 < 0x80 }) else { return nil }
+                guard one.count == other.count else { return false }
+                for index in 0..<one.count where lowered(one[index]) != lowered(other[index]) { return false }
+                return true
+            }
+        }
+        return ascii ?? (first.caseInsensitiveCompare(second) == .orderedSame)
+    }
+
+    private static func lowered(_ byte: UInt8) -> UInt8 { byte >= 65 && byte <= 90 ? byte | 0x20 : byte }
+
+    /// The method, the target and the header fields of a request head (the bytes before the blank
+    /// line), or nil when its first line has no target. A header value loses the white space
+    /// around it (`trimmingCharacters(in: .whitespaces)`); a line without a colon is ignored. Split
+    /// at bytes, as the wire is: a space or colon followed by a combining mark splits here.
+    static func parseHead(_ head: ArraySlice<UInt8>) -> (
+        method: String, target: String, headers: [(name: String, value: String)]
+    )? {
+        var lines: [ArraySlice<UInt8>] = []
+        var start = head.startIndex
+        var index = head.startIndex
+        while index + 1 < head.endIndex {
+            if head[index] == 13, head[index + 1] == 10 {
+                lines.append(head[start..<index])
+                index += 2
+                start = index
+            } else {
+                index += 1
+            }
+        }
+        lines.append(head[start...])
+        let requestLine = lines[0].split(separator: 32)
+        guard requestLine.count >= 2 else { return nil }
+        var headers: [(name: String, value: String)] = []
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: 58) else { continue }
+            headers.append(
+                (String(decoding: line[..<colon], as: UTF8.self), trimmedValue(line[(colon + 1)...])))
+        }
+        return (
+            String(decoding: requestLine[0], as: UTF8.self), String(decoding: requestLine[1], as: UTF8.self), headers
+        )
+    }
+
+    /// A header value without the white space around it: spaces and tabs cut byte by byte, and
+    /// when a non-ASCII byte is left at either end (it may be Unicode white space), Foundation's
+    /// trimming of what is left.
+    static func trimmedValue(_ bytes: ArraySlice<UInt8>) -> String {
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end, bytes[start] == 32 || bytes[start] == 9 { start += 1 }
+        while end > start, bytes[end - 1] == 32 || bytes[end - 1] == 9 { end -= 1 }
+        let value = String(decoding: bytes[start..<end], as: UTF8.self)
+        guard start < end, bytes[start] >= 0x80 || bytes[end - 1] >= 0x80 else { return value }
+        return value.trimmingCharacters(in: .whitespaces)
     }
 
     /// Form fields of an urlencoded body.
@@ -22,7 +86,7 @@ public struct SandboxRequest: Sendable {
     public var cookies: [String: String] {
         var result: [String: String] = [:]
         for part in (header("Cookie") ?? "").split(separator: ";") {
-            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let pair = part.split(separator: "=", maxSplits: 1).map { SandboxRequest.trimmedValue(Array($0.utf8)[...]) }
             if pair.count == 2 { result[pair[0]] = pair[1] }
         }
         return result
@@ -218,18 +282,10 @@ public final class SandboxServer: Sendable {
             }
             guard buffer.count < 1 << 20, receive(connection, &buffer) else { return nil }
         }
-        let head = String(decoding: buffer[0..<headerEnd!], as: UTF8.self)
+        let parsed = SandboxRequest.parseHead(buffer[0..<headerEnd!])
         buffer.removeFirst(headerEnd! + 4)
-        let lines = head.components(separatedBy: "\r\n")
-        let requestLine = lines[0].split(separator: " ")
-        guard requestLine.count >= 2 else { return nil }
-        var headers: [(String, String)] = []
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers.append(
-                (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
-        }
-        let header = { (name: String) in headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1 }
+        guard let (method, target, headers) = parsed else { return nil }
+        let header = { (name: String) in headers.first { SandboxRequest.sameName($0.name, name) }?.value }
         var body: [UInt8] = []
         if let length = header("Content-Length").flatMap(Int.init), length > 0 {
             while buffer.count < length { guard receive(connection, &buffer) else { return nil } }
@@ -251,26 +307,23 @@ public final class SandboxServer: Sendable {
                 if size == 0 { break }
             }
         }
-        let target = String(requestLine[1])
         let parts = target.split(separator: "?", maxSplits: 1)
         return SandboxRequest(
-            method: String(requestLine[0]), path: String(parts[0]),
+            method: method, path: String(parts[0]),
             query: parts.count > 1 ? SandboxRequest.parseQuery(String(parts[1])) : [:],
             headers: headers, body: body)
     }
 
     private func receive(_ connection: Connection, _ buffer: inout [UInt8]) -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        let count = connection.receive(&chunk)
-        guard count > 0 else { return false }
-        buffer += chunk[0..<count]
-        return true
+        let count = connection.receive(into: &buffer, upTo: 16 * 1024)
+        return count > 0
     }
 
     private func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
         guard haystack.count >= needle.count else { return nil }
-        for index in 0...(haystack.count - needle.count) where haystack[index] == needle[0] {
-            if Array(haystack[index..<(index + needle.count)]) == needle { return index }
+        search: for index in 0...(haystack.count - needle.count) where haystack[index] == needle[0] {
+            for offset in 1..<needle.count where haystack[index + offset] != needle[offset] { continue search }
+            return index
         }
         return nil
     }
@@ -393,9 +446,21 @@ struct Connection {
     let socket: Int32
     let ssl: OpaquePointer?
 
-    func receive(_ buffer: inout [UInt8]) -> Int {
-        if let ssl { return Int(SSL_read(ssl, &buffer, Int32(buffer.count))) }
-        return recv(socket, &buffer, buffer.count, 0)
+    /// Reads at most `limit` bytes onto the end of `buffer`; the count read (0 at the end, negative on an error).
+    func receive(into buffer: inout [UInt8], upTo limit: Int) -> Int {
+        let before = buffer.count
+        var count = 0
+        buffer.append(contentsOf: repeatElement(0, count: limit))
+        buffer.withUnsafeMutableBytes { raw in
+            let free = UnsafeMutableRawBufferPointer(rebasing: raw[before...])
+            if let ssl {
+                count = Int(SSL_read(ssl, free.baseAddress, Int32(free.count)))
+            } else {
+                count = recv(socket, free.baseAddress, free.count, 0)
+            }
+        }
+        buffer.removeLast(limit - max(count, 0))
+        return count
     }
 
     func send(_ bytes: ArraySlice<UInt8>) -> Int {
