@@ -515,11 +515,22 @@ public struct NightRunner: Sendable {
         let ordered = NightRunner.interleaved(jobs)
         // A credential that must wait for a fresh one-time-code period waits before it takes one of
         // the night's slots, so a wait never keeps another credential from running.
+        // A client's new batches are matched as soon as its last credential is done, while other
+        // credentials still wait on their portals: one client's matching reads and writes only
+        // its own data, so the result is the night's end's, and the night does not end on a long
+        // run of matching alone.
         enum Finished: Sendable {
-            case ran
+            case ran(client: String)
             case readyAfterWaiting(NightJob)
+            case matched([String: Int])
+            case matchingFailed(any Error)
         }
         let totp = self.totp
+        let book = self.book
+        var unfinished: [String: Int] = [:]
+        for job in jobs { unfinished[job.credential.client, default: 0] += 1 }
+        var matching: [String: Int] = [:]
+        var matchingError: (any Error)?
         try await withThrowingTaskGroup(of: Finished.self) { group in
             var next = 0
             var running = 0
@@ -550,21 +561,34 @@ public struct NightRunner: Sendable {
                     let limiter = limiters[job.definition.portal]!
                     group.addTask {
                         try await self.perform(job, run: runID, folder: folder, limiter: limiter)
-                        return .ran
+                        return .ran(client: job.credential.client)
                     }
                 }
             }
             fill()
             while let finished = try await group.next() {
                 switch finished {
-                case .ran: running -= 1
+                case .ran(let client):
+                    running -= 1
+                    unfinished[client, default: 1] -= 1
+                    if unfinished[client] == 0 {
+                        // A matching error ends the run once every credential is done, as before.
+                        group.addTask {
+                            do { return .matched(try await book.matchNewBatches(clients: [client])) } catch {
+                                return .matchingFailed(error)
+                            }
+                        }
+                    }
                 case .readyAfterWaiting(let job): ready.append(job)
+                case .matched(let statuses):
+                    for (status, count) in statuses { matching[status, default: 0] += count }
+                case .matchingFailed(let error): matchingError = matchingError ?? error
                 }
                 fill()
             }
         }
+        if let matchingError { throw matchingError }
         let clients = Array(Set(jobs.map(\.credential.client))).sorted()
-        let matching = try await book.matchNewBatches(clients: clients)
         var failing: [String] = []
         for job in jobs
         where try await book.consecutiveFailures(client: job.credential.client, portal: job.credential.runItem) >= 3 {
