@@ -45,9 +45,10 @@ public final class RecordingMask: @unchecked Sendable {
     }
 
     /// A one-time or session value: hidden wherever it appears.
-    public func isOneTime(_ name: String) -> Bool {
-        let lowered = name.lowercased()
-        return RecordingMask.oneTimeNames.contains(lowered) || extraNames.contains(lowered)
+    public func isOneTime(_ name: String) -> Bool { isOneTime(lowered: name.lowercased()) }
+
+    private func isOneTime(lowered: String) -> Bool {
+        RecordingMask.oneTimeNames.contains(lowered) || extraNames.contains(lowered)
             || RecordingMask.has(lowered, "session")
             || lowered.hasPrefix("csrf") || lowered.hasPrefix("xsrf") || lowered.hasSuffix("_token")
             || lowered.hasSuffix("sessid")
@@ -56,19 +57,25 @@ public final class RecordingMask: @unchecked Sendable {
     /// A value shown masked where it is shown (one-time, or named like a password, token or key).
     public func isMasked(_ name: String) -> Bool {
         let lowered = name.lowercased()
-        return isOneTime(name) || RecordingMask.maskedWords.contains { RecordingMask.has(lowered, $0) }
+        return isOneTime(lowered: lowered) || RecordingMask.maskedWords.contains { RecordingMask.has(lowered, $0) }
     }
 
-    /// Whether `word` occurs in `text` (byte for byte; Foundation's `contains` is slow here, per header).
+    /// Whether `word` occurs in `text` (byte for byte, over the strings' own UTF-8 storage:
+    /// Foundation's `contains`, or copying the bytes out, is slow here, per header).
     static func has(_ text: String, _ word: String) -> Bool {
-        let haystack = Array(text.utf8)
-        let needle = Array(word.utf8)
-        guard needle.count <= haystack.count else { return false }
-        outer: for start in 0...(haystack.count - needle.count) {
-            for offset in 0..<needle.count where haystack[start + offset] != needle[offset] { continue outer }
-            return true
+        var text = text
+        var word = word
+        return text.withUTF8 { haystack in
+            word.withUTF8 { needle in
+                guard needle.count <= haystack.count else { return false }
+                guard let first = needle.first else { return true }
+                outer: for start in 0...(haystack.count - needle.count) where haystack[start] == first {
+                    for offset in 1..<needle.count where haystack[start + offset] != needle[offset] { continue outer }
+                    return true
+                }
+                return false
+            }
         }
-        return false
     }
 
     /// The value, or the marker when the field's name says it is sensitive (a one-time value is remembered).
@@ -165,6 +172,15 @@ public final class RecordingMask: @unchecked Sendable {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else {
             return nil
         }
+        // Most bodies have no key to mask: found without building the document again.
+        func hasMaskedKey(_ value: Any) -> Bool {
+            if let dictionary = value as? [String: Any] {
+                return dictionary.contains { isMasked($0.key) || hasMaskedKey($0.value) }
+            }
+            if let array = value as? [Any] { return array.contains(where: hasMaskedKey) }
+            return false
+        }
+        guard hasMaskedKey(object) else { return String(decoding: bytes, as: UTF8.self) }
         var masked = false
         func walk(_ value: Any) -> Any {
             if let dictionary = value as? [String: Any] {
