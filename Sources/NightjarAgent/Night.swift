@@ -7,6 +7,7 @@ import NightjarMail
 import NightjarReview
 public import NightjarScript
 public import NightjarStore
+import Synchronization
 
 /// One credential's share of a night: the definition, the range and where its origins are.
 public struct NightJob: Sendable {
@@ -666,17 +667,25 @@ public struct NightRunner: Sendable {
             downloadDirectory: stagingDirectory + "/run-\(run)/\(client)/\(item)", alreadyFetched: known)
         let book = self.book
         let trace = self.trace
+        // A file lands (inbox, import, run log) while the next one is fetched: the portal's
+        // latency and the book's work overlap. One landing at a time per credential, in order,
+        // finished before the next file is saved and before the credential's end.
+        let landings = LandingQueue()
         let outcome = await ScraperInterpreter(
             definition: job.definition, credential: job.credential, transport: session, options: options,
             loginGuard: loginGuard, prompt: prompt, totp: totp,
             trace: { trace("\(client)/\(item): \($0)") },
             onDownload: { record in
                 let readAhead = book.readAhead(record, client: client)
-                await book.land(
-                    run: run, client: client, portal: portal, item: item, download: record, readAhead: readAhead)
-                progress?.fileLanded(job.credential.name, file: record.fileName, kind: record.kind.rawValue)
-            }
+                landings.start {
+                    await book.land(
+                        run: run, client: client, portal: portal, item: item, download: record, readAhead: readAhead)
+                    progress?.fileLanded(job.credential.name, file: record.fileName, kind: record.kind.rawValue)
+                }
+            },
+            beforeSaving: { await landings.finished() }
         ).run()
+        await landings.finished()
         try? recorder.write(to: folder + "/\(fileName).har")
         if let failure = outcome.failure, failure.failureClass == .layoutChanged, let page = failure.page {
             try? RedactedFile.write(
@@ -777,5 +786,25 @@ public struct NightRunner: Sendable {
         }
         for warning in report.warnings { lines.append("Warning: \(warning)") }
         return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// A credential's landings, one after another in the background: `start` queues one behind
+/// those before it, `finished` waits for all queued so far.
+final class LandingQueue: Sendable {
+    private let last = Mutex<Task<Void, Never>?>(nil)
+
+    func start(_ landing: @escaping @Sendable () async -> Void) {
+        last.withLock { last in
+            let before = last
+            last = Task {
+                await before?.value
+                await landing()
+            }
+        }
+    }
+
+    func finished() async {
+        await last.withLock { $0 }?.value
     }
 }

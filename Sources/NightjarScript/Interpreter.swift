@@ -22,6 +22,10 @@ public final class ScraperInterpreter: @unchecked Sendable {
     let totpSource: TOTPCodeSource
     let trace: @Sendable (String) -> Void
     let onDownload: (@Sendable (DownloadRecord) async -> Void)?
+    /// Awaited before a download is saved into the download folder: a caller that lands files
+    /// in the background (`onDownload` returns before the file is moved on) finishes the landing
+    /// under way, so the folder is as a landing done at once would have left it.
+    let beforeSaving: (@Sendable () async -> Void)?
 
     /// Origin name → `scheme://host:port`, after overrides.
     public let origins: [String: String]
@@ -49,9 +53,11 @@ public final class ScraperInterpreter: @unchecked Sendable {
         options: ScraperRunOptions,
         loginGuard: (any LoginGuard)? = nil, prompt: (any OneTimeCodePrompt)? = nil, totp: TOTPCodeSource = .shared,
         trace: @escaping @Sendable (String) -> Void = { _ in },
-        onDownload: (@Sendable (DownloadRecord) async -> Void)? = nil
+        onDownload: (@Sendable (DownloadRecord) async -> Void)? = nil,
+        beforeSaving: (@Sendable () async -> Void)? = nil
     ) {
         self.onDownload = onDownload
+        self.beforeSaving = beforeSaving
         self.definition = definition
         self.credential = credential
         self.transport = transport
@@ -771,6 +777,7 @@ public final class ScraperInterpreter: @unchecked Sendable {
             trace("skipped a second copy of \(existing.fileName)")
             return
         }
+        await beforeSaving?()
         try SecureFile.createPrivateDirectory(options.downloadDirectory)
         var target = options.downloadDirectory + "/" + name
         var counter = 1
