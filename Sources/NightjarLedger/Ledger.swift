@@ -159,11 +159,14 @@ public struct Ledger {
         sha256: String, size: Int, name: String, client: ClientID, format: String, portal: String? = nil,
         _ read: (RemittanceWriter) throws -> Void
     ) throws -> ImportResult {
-        // Every line and adjustment points at a batch or line inserted just before it.
-        let checking = try suspendForeignKeyChecks()
+        // Every line and adjustment points at a batch or line inserted just before it: a large
+        // file's rows are not checked against them again (`bytesWorthSuspendingForeignKeys`).
+        let large = size >= Ledger.bytesWorthSuspendingForeignKeys
+        let checking = large ? try suspendForeignKeyChecks() : false
         defer { if checking { try? database.execute("PRAGMA foreign_keys = ON") } }
-        // A large file's indexes stay in memory while it is written (64 MiB at most), then the connection's setting is restored.
-        let cache = try database.scalar(Int64.self, "PRAGMA cache_size") ?? -2000
+        // A large file's indexes stay in memory while it is written (64 MiB at most), then the
+        // connection's setting is restored; a small file's fit in the connection's own cache.
+        let cache = large ? try database.scalar(Int64.self, "PRAGMA cache_size") ?? -2000 : Ledger.importCacheKiB
         if cache > Ledger.importCacheKiB { try database.execute("PRAGMA cache_size = \(Ledger.importCacheKiB)") }
         defer { if cache > Ledger.importCacheKiB { try? database.execute("PRAGMA cache_size = \(cache)") } }
         return try database.transaction {

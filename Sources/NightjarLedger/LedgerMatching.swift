@@ -290,10 +290,11 @@ extension Ledger {
             beforeCommit: beforeCommit, afterCommit: afterCommit)
     }
 
-    /// `match`, deciding on a second connection from `secondConnectionFrom` lines to decide.
+    /// `match`, deciding on a second connection from `secondConnectionFrom` lines to decide, and
+    /// with foreign-key checks off from `suspendingForeignKeysFrom` (when the count is known).
     func match(
         client: ClientID, scope: MatchScope, rules: MatchingRules, linesPerTransaction: Int,
-        secondConnectionFrom: Int64,
+        secondConnectionFrom: Int64, suspendingForeignKeysFrom: Int64 = Ledger.linesWorthSuspendingForeignKeys,
         beforeCommit: () -> Void, afterCommit: (BatchMatchResult) -> Void
     ) throws -> MatchRun {
         let pending = try pendingBatches(client: client)
@@ -375,7 +376,9 @@ extension Ledger {
         var results: [BatchMatchResult] = []
         // The ids matching writes (lines, batches, invoices) are the ones it has just read, and
         // nothing deletes them: checking each against its table again would cost a sixth of the time.
-        let checking = try suspendForeignKeyChecks()
+        // A few lines are checked (`linesWorthSuspendingForeignKeys`).
+        let checking =
+            (linesToDecide ?? Int64.max) >= suspendingForeignKeysFrom ? try suspendForeignKeyChecks() : false
         defer { if checking { try? database.execute("PRAGMA foreign_keys = ON") } }
         var matcher: Matcher?
         var next = 0
@@ -412,6 +415,13 @@ extension Ledger {
     /// From how many lines to decide matching reads and decides on a second connection beside
     /// the one that writes.
     static let linesWorthASecondConnection: Int64 = 2_000
+
+    /// Lines from which matching turns foreign-key checks off, and bytes from which an import
+    /// does: turning them off and on again makes SQLite expire every statement the connection has
+    /// prepared (each is compiled again on its next use), which costs more than checking the
+    /// rows of a small file or a client's few new lines (a night imports thousands of those).
+    public static let linesWorthSuspendingForeignKeys: Int64 = 2_000
+    public static let bytesWorthSuspendingForeignKeys = 256 * 1024
 
     /// Turns foreign-key checks off on this connection, outside a transaction only (inside one
     /// the pragma does nothing); true when the caller must turn them on again. For writers whose
