@@ -112,19 +112,28 @@ public struct MorningReport: Sendable {
 
     /// `12345.6` style amounts with thousands separators: `12,345.60 USD`.
     public static func amount(_ money: Money) -> String {
-        let plain = money.decimalString
-        let negative = plain.hasPrefix("-")
-        let digits = negative ? String(plain.dropFirst()) : plain
-        let parts = digits.split(separator: ".", maxSplits: 1)
-        var whole = String(parts.first ?? "0")
-        var grouped = ""
-        while whole.count > 3 {
-            grouped = "," + whole.suffix(3) + grouped
-            whole = String(whole.dropLast(3))
+        // Written digit by digit: the report writes thousands of amounts.
+        let digits = money.currency.minorUnitDigits
+        var scale: UInt64 = 1
+        for _ in 0..<digits { scale *= 10 }
+        let magnitude = money.minorUnits.magnitude
+        var text: [UInt8] = money.minorUnits < 0 ? [45] : []
+        let whole = String(magnitude / scale).utf8
+        // Thousands separators: after the first one to three digits, then every three.
+        let leading = whole.count % 3 == 0 ? 3 : whole.count % 3
+        for (position, digit) in whole.enumerated() {
+            if position >= leading && (position - leading) % 3 == 0 { text.append(44) }
+            text.append(digit)
         }
-        grouped = whole + grouped
-        return (negative ? "-" : "") + grouped + (parts.count > 1 ? "." + parts[1] : "") + " "
-            + money.currency.description
+        if digits > 0 {
+            let fraction = String(magnitude % scale).utf8
+            text.append(46)
+            text += repeatElement(48, count: digits - fraction.count)
+            text += fraction
+        }
+        text.append(32)
+        text += money.currency.description.utf8
+        return String(decoding: text, as: UTF8.self)
     }
 
     static func sum(_ values: [Money]) -> [Money] {
@@ -140,7 +149,13 @@ public struct MorningReport: Sendable {
         return totals.isEmpty ? "0" : totals.map(amount).joined(separator: " + ")
     }
 
-    static func label(_ status: String?) -> String { String((status ?? "not matched").map { $0 == "_" ? " " : $0 }) }
+    static func label(_ status: String?) -> String {
+        let text = status ?? "not matched"
+        // A status is an ASCII identifier: its underscores become spaces byte for byte.
+        guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return String(text.map { $0 == "_" ? " " : $0 }) }
+        guard text.utf8.contains(95) else { return text }
+        return String(decoding: text.utf8.map { $0 == 95 ? 32 : $0 }, as: UTF8.self)
+    }
 
     public func html() -> String {
         let e = MorningReport.escape
