@@ -50,7 +50,7 @@ public final class Database {
         }
         handle = connection
         sqlite3_extended_result_codes(handle, 1)
-        sqlite3_busy_timeout(handle, options.busyTimeoutMilliseconds)
+        _ = csqlite_busy_timeout(handle, options.busyTimeoutMilliseconds)
         _ = csqlite_disable_dqs(handle)
         do throws(StoreError) {
             // A trial read so a file that is not a database fails here, clearly.
