@@ -1,25 +1,52 @@
 /// An ISO 4217 currency code, with the number of minor-unit digits it uses.
+///
+/// Held as its three letters packed in one integer (the first in the highest byte, so integer
+/// order is the codes' alphabetical order): a `Money` is then plain bits, copied and dropped
+/// without reference counting wherever amounts travel.
 public struct CurrencyCode: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+    /// The three letters' ASCII codes, first letter in bits 16–23.
+    private let letters: UInt32
+
     /// Three upper-case letters, e.g. `USD`.
-    public let code: String
+    public var code: String {
+        String(unsafeUninitializedCapacity: 3) { buffer in
+            buffer[0] = UInt8(truncatingIfNeeded: letters >> 16)
+            buffer[1] = UInt8(truncatingIfNeeded: letters >> 8)
+            buffer[2] = UInt8(truncatingIfNeeded: letters)
+            return 3
+        }
+    }
 
     /// Validates the shape of `code` (three ASCII letters; upper-cased).
     public init(_ code: String) throws(MoneyError) {
-        let upper = code.uppercased()
-        guard upper.utf8.count == 3, upper.utf8.allSatisfy({ $0 >= 65 && $0 <= 90 }) else {
-            throw MoneyError.invalidCurrency(code)
+        var packed: UInt32 = 0
+        var count = 0
+        for byte in code.utf8 {
+            count += 1
+            guard count <= 3 else { break }
+            let upper = byte >= 97 && byte <= 122 ? byte - 32 : byte
+            guard upper >= 65 && upper <= 90 else { break }
+            packed = packed << 8 | UInt32(upper)
         }
-        self.code = upper
+        // Anything but exactly three ASCII letters (in either case) is refused, as before.
+        guard count == 3, packed > 0xFFFF else { throw MoneyError.invalidCurrency(code) }
+        self.letters = packed
     }
 
-    public static let usd = try! CurrencyCode("USD")
-    public static let cad = try! CurrencyCode("CAD")
-    public static let eur = try! CurrencyCode("EUR")
-    public static let gbp = try! CurrencyCode("GBP")
+    private init(packed: UInt32) { letters = packed }
+
+    public static let usd = CurrencyCode(packed: 0x55_53_44)
+    public static let cad = CurrencyCode(packed: 0x43_41_44)
+    public static let eur = CurrencyCode(packed: 0x45_55_52)
+    public static let gbp = CurrencyCode(packed: 0x47_42_50)
 
     /// Digits after the decimal point (ISO 4217 minor unit); 2 unless the code is listed otherwise.
     public var minorUnitDigits: Int {
-        if code == "USD" || code == "EUR" || code == "CAD" || code == "GBP" { return 2 }
+        switch letters {
+        case CurrencyCode.usd.letters, CurrencyCode.eur.letters, CurrencyCode.cad.letters, CurrencyCode.gbp.letters:
+            return 2
+        default: break
+        }
         return switch code {
         case "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
             "VUV", "XAF", "XOF", "XPF":
@@ -34,7 +61,7 @@ public struct CurrencyCode: Hashable, Sendable, Codable, CustomStringConvertible
     }
 
     public var description: String { code }
-    public static func < (lhs: CurrencyCode, rhs: CurrencyCode) -> Bool { lhs.code < rhs.code }
+    public static func < (lhs: CurrencyCode, rhs: CurrencyCode) -> Bool { lhs.letters < rhs.letters }
 
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)

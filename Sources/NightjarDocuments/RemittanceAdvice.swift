@@ -404,10 +404,10 @@ public enum RemittanceAdviceReader {
                 // Made where it is stored: a local copy would be copied in and destroyed, string by string.
                 if place == .line, !advice.lines.isEmpty {
                     let line = advice.lines.count - 1
-                    let position = advice.lines[line].adjustments.appendReturningIndex(
-                        Adjustment(
-                            amount: adjusted, reasonCode: reasonCodes.text(segment.element(2)),
-                            referenceQualifier: qualifier, reference: segment.optional(4), segment: segment.number))
+                    let adjustment = Adjustment(
+                        amount: adjusted, reasonCode: reasonCodes.text(segment.element(2)),
+                        referenceQualifier: qualifier, reference: segment.optional(4), segment: segment.number)
+                    let position = advice.lines[line].adjustments.appendReturningIndex(consume adjustment)
                     adjustmentPlace = .line(line, position)
                 } else {
                     // At the ENT level an ADX is a payment-level adjustment; ADX03 = IV names the invoice it reduces.

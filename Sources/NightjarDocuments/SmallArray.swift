@@ -33,26 +33,22 @@ public struct SmallArray<Element> {
 
     /// Adds `element` at the end.
     @inlinable
-    public mutating func append(_ element: consuming Element) {
-        switch storage {
-        case .empty:
-            storage = .one(element)
-        case .one(let first):
-            storage = .many([first, element])
-        case .many(var array):
-            // Out of the enum first, so the array is uniquely referenced and grows in place.
-            storage = .empty
-            array.append(element)
-            storage = .many(array)
-        }
-    }
-}
+    public mutating func append(_ element: consuming Element) { _ = appendReturningIndex(element) }
 
-extension SmallArray {
     /// Adds `element` at the end and returns its index (without reading the count after).
-    @inline(__always)
+    ///
+    /// The empty case is told apart without binding anything (a `switch` over `storage` would
+    /// copy the stored element out and drop it again); otherwise the storage is moved out first,
+    /// so an array is uniquely referenced and grows in place.
+    @inlinable @inline(__always) @usableFromInline
     mutating func appendReturningIndex(_ element: consuming Element) -> Int {
-        switch storage {
+        if case .empty = storage {
+            storage = .one(consume element)
+            return 0
+        }
+        let old = storage
+        storage = .empty
+        switch consume old {
         case .empty:
             storage = .one(element)
             return 0
@@ -60,7 +56,6 @@ extension SmallArray {
             storage = .many([first, element])
             return 1
         case .many(var array):
-            storage = .empty
             array.append(element)
             let index = array.count - 1
             storage = .many(array)

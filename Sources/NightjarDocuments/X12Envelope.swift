@@ -614,19 +614,21 @@ final class X12Scanner {
             let word = UInt64(littleEndian: UnsafeRawPointer(buffer + index).loadUnaligned(as: UInt64.self))
             let ends = X12Scanner.zeroBytes(word ^ terminatorPattern)
             var hits = X12Scanner.zeroBytes(word ^ elementPattern) | ends
+            // Wrapping arithmetic: positions stay inside the buffer, so no sum can overflow.
+            let out = bounds
             while hits != 0 {
-                let position = index + (hits.trailingZeroBitCount >> 3)
-                bounds[count] = Int32(truncatingIfNeeded: elementStart - base)
-                bounds[count + 1] = Int32(truncatingIfNeeded: position - base)
-                count += 2
+                let position = index &+ (hits.trailingZeroBitCount &>> 3)
+                out[count] = Int32(truncatingIfNeeded: elementStart &- base)
+                out[count &+ 1] = Int32(truncatingIfNeeded: position &- base)
+                count &+= 2
                 if ends & hits & (0 &- hits) != 0 {
                     boundsCount = count
                     return position
                 }
-                elementStart = position + 1
+                elementStart = position &+ 1
                 hits &= hits &- 1
             }
-            index += 8
+            index &+= 8
         }
         while index < stop {
             let byte = buffer[index]
@@ -663,14 +665,14 @@ final class X12Scanner {
             // The high bit of each byte that equals the separator (exact: no carry crosses bytes).
             var found = X12Scanner.zeroBytes(word)
             while found != 0 {
-                let position = index + (found.trailingZeroBitCount >> 3)
-                out[count] = Int32(truncatingIfNeeded: elementStart - base)
-                out[count + 1] = Int32(truncatingIfNeeded: position - base)
-                count += 2
-                elementStart = position + 1
+                let position = index &+ (found.trailingZeroBitCount &>> 3)
+                out[count] = Int32(truncatingIfNeeded: elementStart &- base)
+                out[count &+ 1] = Int32(truncatingIfNeeded: position &- base)
+                count &+= 2
+                elementStart = position &+ 1
                 found &= found &- 1
             }
-            index += 8
+            index &+= 8
         }
         while index < end {
             if buffer[index] == separator {

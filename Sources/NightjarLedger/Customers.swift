@@ -40,7 +40,7 @@ public enum CustomerAliasFile {
             text.prefix(while: { $0 != "\n" }).contains(";") && !text.prefix(while: { $0 != "\n" }).contains(",")
             ? ";" : ","
         let rows = try DelimitedText.parse(text, separator: separator, file: file).filter {
-            !$0.fields.allSatisfy { $0.trimmingCharacters(in: .whitespaces).isEmpty }
+            !$0.fields.allSatisfy { $0.trimmingWhitespace().isEmpty }
         }
         try DelimitedText.refuseNUL(in: rows, file: file)
         guard let header = rows.first else {
@@ -48,7 +48,7 @@ public enum CustomerAliasFile {
                 code: "alias_file.empty", message: "\(file) is empty; expected a header row `alias,customer_id`",
                 location: SourceLocation(file: file, line: 1), exitStatus: .dataError)
         }
-        let names = header.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let names = header.fields.map { $0.trimmingWhitespace().lowercased() }
         guard let aliasColumn = names.firstIndex(where: { ["alias", "payer_id", "payer", "payer_name"].contains($0) }),
             let customerColumn = names.firstIndex(of: "customer_id")
         else {
@@ -62,7 +62,7 @@ public enum CustomerAliasFile {
         var seen: [String: Int] = [:]
         for row in rows.dropFirst() {
             func value(_ column: Int) -> String {
-                column < row.fields.count ? row.fields[column].trimmingCharacters(in: .whitespaces) : ""
+                column < row.fields.count ? row.fields[column].trimmingWhitespace() : ""
             }
             let alias = value(aliasColumn)
             let customer = value(customerColumn)
@@ -145,7 +145,7 @@ public enum AliasError: NightjarError {
 enum AliasChange { case added, changed, unchanged }
 
 extension Ledger {
-    static func aliasKey(_ alias: String) -> String { alias.trimmingCharacters(in: .whitespaces).uppercased() }
+    static func aliasKey(_ alias: String) -> String { alias.trimmingWhitespace().uppercased() }
 
     /// The payer ids seen in the client's batches under this payer name (several: the name is ambiguous).
     public func payerIDs(named name: String, client: ClientID) throws -> [String] {
@@ -246,7 +246,7 @@ extension Ledger {
             }
         }
         var hint: String?
-        if let payerID = payerID?.trimmingCharacters(in: .whitespaces), !payerID.isEmpty,
+        if let payerID = payerID?.trimmingWhitespace(), !payerID.isEmpty,
             let known = try database.scalar(
                 String.self,
                 """

@@ -448,7 +448,7 @@ public struct Ledger {
 
     /// `****6789`: bank account numbers are never stored or shown in full.
     public static func mask(_ account: String) -> String {
-        let trimmed = account.trimmingCharacters(in: .whitespaces)
+        let trimmed = account.trimmingWhitespace()
         guard trimmed.count > 4 else { return String(repeating: "*", count: trimmed.count) }
         return String(repeating: "*", count: 4) + trimmed.suffix(4)
     }

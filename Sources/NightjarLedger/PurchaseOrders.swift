@@ -39,7 +39,7 @@ public struct PurchaseOrders {
                 offset += 1
                 try DelimitedText.refuseNUL(in: [row], header: header, file: file)
                 guard let header else {
-                    let names = row.fields.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                    let names = row.fields.map { $0.trimmingWhitespace().lowercased() }
                     header = names
                     kind =
                         names.contains("sku")
@@ -80,12 +80,12 @@ public struct PurchaseOrders {
             return index
         }
         func field(_ index: Int) throws -> String {
-            guard index < row.fields.count, !row.fields[index].trimmingCharacters(in: .whitespaces).isEmpty else {
+            guard index < row.fields.count, !row.fields[index].trimmingWhitespace().isEmpty else {
                 throw GeneralError(
                     code: "catalog.field", message: "\(file): line \(offset + 2) is missing `\(header[index])`",
                     location: SourceLocation(file: file, line: offset + 2), exitStatus: .dataError)
             }
-            return row.fields[index].trimmingCharacters(in: .whitespaces)
+            return row.fields[index].trimmingWhitespace()
         }
         switch kind {
         case "products":
@@ -99,8 +99,8 @@ public struct PurchaseOrders {
                 !row.fields[supplierColumn].isEmpty, !row.fields[reorderColumn].isEmpty
             {
                 try mapItem(
-                    client: client, supplier: row.fields[supplierColumn].trimmingCharacters(in: .whitespaces),
-                    reorderNumber: row.fields[reorderColumn].trimmingCharacters(in: .whitespaces), sku: sku,
+                    client: client, supplier: row.fields[supplierColumn].trimmingWhitespace(),
+                    reorderNumber: row.fields[reorderColumn].trimmingWhitespace(), sku: sku,
                     fixOpenOrders: false)
             }
         case "suppliers":

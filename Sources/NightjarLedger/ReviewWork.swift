@@ -568,7 +568,7 @@ extension Ledger {
     /// A client's invoices whose number or customer contains `text`, or whose amount or open
     /// amount is `text` as an amount; open ones first.
     public func searchInvoices(client: String, text: String, limit: Int = 25) throws -> [InvoiceMatch] {
-        let needle = text.trimmingCharacters(in: .whitespaces)
+        let needle = text.trimmingWhitespace()
         guard !needle.isEmpty else { return [] }
         let like =
             "%"

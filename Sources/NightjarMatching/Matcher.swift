@@ -346,7 +346,7 @@ public struct Matcher: Sendable {
                     return String(decoding: UnsafeBufferPointer(rebasing: buffer[0..<count]), as: UTF8.self)
                 }
             }
-            return text.uppercased().trimmingCharacters(in: .whitespaces)
+            return text.uppercased().trimmingWhitespace()
         }
     }
 
@@ -421,7 +421,7 @@ public struct Matcher: Sendable {
         return TypedDeduction(
             type: found ?? .manual, reasonCode: code, amount: context.money(amount),
             text: adjustment.text, reference: reference, invoiceID: invoice,
-            unmapped: !mapped && !code.trimmingCharacters(in: .whitespaces).isEmpty)
+            unmapped: !mapped && !code.trimmingWhitespace().isEmpty)
     }
 
     /// The rules lines are decided by most, as literals: a million decisions then share strings

@@ -1,3 +1,5 @@
+import NightjarCore
+
 /// The kinds of deduction finance tracks; payers' reason codes map to these.
 public enum DeductionType: String, Sendable, Codable, CaseIterable {
     case manual, `return`, shortage, promotion, cancellation, pricing, damage, discount
@@ -19,7 +21,7 @@ public struct ReasonCodeTable: Sendable, Codable, Equatable {
     public static func key(_ code: String) -> String {
         var text = code
         if text.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7A || $0 == 0x20 || $0 >= 0x80 }) {
-            text = text.uppercased().trimmingCharacters(in: .whitespaces)
+            text = text.uppercased().trimmingWhitespace()
         }
         return text
     }

@@ -1,3 +1,5 @@
+import NightjarCore
+
 /// How invoice references written by payers are brought to one form before comparing:
 /// upper case; a trailing `-00`-style suffix dropped; a leading prefix such as `INV` or `#`
 /// dropped; spaces and punctuation removed; leading zeros removed.
@@ -169,7 +171,7 @@ public struct ReferenceNormalisation: Sendable, Codable, Equatable {
     /// `invex217869`), which `normalise` leaves alone: the reference without the prefix
     /// (`EX203614`), and without the prefix and the letters after it (`203614`).
     public func gluedPrefixVariants(_ reference: String) -> [String] {
-        let upper = reference.uppercased().trimmingCharacters(in: .whitespaces)
+        let upper = reference.uppercased().trimmingWhitespace()
         var result: [String] = []
         // Only word prefixes of three letters or more (`INV`, `INVOICE`): `NO` glued to letters is a word.
         for prefix in prefixes
@@ -200,7 +202,7 @@ public struct ReferenceNormalisation: Sendable, Codable, Equatable {
     /// the whole reference matches nothing, so `RE-2026/0042` stays one invoice when it is one.
     public func parts(_ reference: String) -> [String]? {
         let pieces = reference.split(whereSeparator: { "&,/;+".contains($0) }).map {
-            $0.trimmingCharacters(in: .whitespaces)
+            $0.trimmingWhitespace()
         }
         guard pieces.count >= 2, pieces.count <= 12, pieces.allSatisfy({ !$0.isEmpty }) else { return nil }
         return pieces

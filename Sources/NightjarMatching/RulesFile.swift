@@ -37,11 +37,11 @@ extension MatchingRules {
             }
             let line =
                 (raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "")
-                .trimmingCharacters(in: .whitespaces)
+                .trimmingWhitespace()
             // `#` is also a prefix worth stripping: keep it when it is the value of strip_prefixes.
-            let full = raw.trimmingCharacters(in: .whitespaces)
+            let full = raw.trimmingWhitespace()
             if line.isEmpty { continue }
-            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingWhitespace() }
             guard parts.count == 2 else { throw fail("expected `key = value`") }
             let (key, value) = (parts[0], parts[1])
             func number(_ digits: Int) throws(GeneralError) -> Int64 {

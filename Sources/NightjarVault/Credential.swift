@@ -205,6 +205,17 @@ public struct TOTPSettings: Sendable {
         )
     }
 
+    /// Registers the seed with the redactor in the forms a page, a header or a log could show it
+    /// apart from the `otpauth://` text: its base32 text in upper and lower case (the redactor
+    /// adds each one's URL, JSON, HTML, base64 and hex forms) and its raw bytes (their base64
+    /// and hex forms, as a portal's enrolment page or API might print them).
+    public func registerSeed() {
+        let text = Base32.encode(secret)
+        Redactor.shared.register(text: text)
+        Redactor.shared.register(text: text.lowercased())
+        Redactor.shared.register(secret)
+    }
+
     /// The code for `time` (seconds since 1970). The code is registered with the redactor.
     public func code(at time: UInt64) -> String {
         let code = TOTP.code(secret: secret, time: time, digits: digits, period: UInt64(period), algorithm: algorithm)

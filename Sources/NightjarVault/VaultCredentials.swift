@@ -219,16 +219,19 @@ extension Vault {
     }
 
     /// Registers the credential's secret values with the redactor: not the username, an
-    /// identifier, unless the credential marks it secret.
+    /// identifier, unless the credential marks it secret. A TOTP credential registers its
+    /// stored `otpauth://` form and the seed on its own (see `TOTPSettings.registerSeed`).
     private func decrypt(_ name: CredentialName, _ entry: StoredEntry) throws -> Credential {
         if entry.usernameIsSecret, let username = entry.username { Redactor.shared.register(username) }
         if let password = entry.password { Redactor.shared.register(password) }
         if let totp = entry.totp { Redactor.shared.register(totp) }
         for value in entry.extra.values { Redactor.shared.register(value) }
         let origins = try entry.origins.map { try Origin.storedList($0) } ?? []
+        let totp = try entry.totp.map { try TOTPSettings.parse($0) }
+        totp?.registerSeed()
         return Credential(
             client: name.client, portal: name.portal, label: name.label, username: entry.username,
-            password: entry.password, totp: try entry.totp.map { try TOTPSettings.parse($0) },
+            password: entry.password, totp: totp,
             extra: entry.extra, allowedOrigins: origins, notes: entry.notes,
             expires: entry.expires.flatMap { try? CalendarDate(iso: $0) }, usernameIsSecret: entry.usernameIsSecret,
             allowsPlainHTTP: entry.allowsPlainHTTP)

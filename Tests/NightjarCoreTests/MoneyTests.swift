@@ -1,3 +1,4 @@
+import Foundation
 import NightjarCore
 import Testing
 
@@ -50,6 +51,57 @@ struct MoneyTests {
         #expect(try Money.parse("1.234", currency: CurrencyCode("KWD")).minorUnits == 1234)
         #expect(throws: MoneyError.invalidCurrency("US")) { try CurrencyCode("US") }
         #expect(throws: MoneyError.invalidCurrency("U$D")) { try CurrencyCode("U$D") }
+    }
+
+    /// Every three-letter code, in either case, reads back as its upper-case letters, sorts as
+    /// its text sorts, hashes and compares as its text, and round-trips through JSON.
+    @Test func everyThreeLetterCodeIsItsLetters() throws {
+        let letters = (65...90).map { Character(UnicodeScalar(UInt8($0))) }
+        var codes: [CurrencyCode] = []
+        for first in letters {
+            for second in letters {
+                for third in letters {
+                    let text = String([first, second, third])
+                    let code = try CurrencyCode(text)
+                    #expect(code.code == text)
+                    #expect(code.description == text)
+                    if second == "Q" { #expect(try CurrencyCode(text.lowercased()) == code) }
+                    codes.append(code)
+                }
+            }
+        }
+        #expect(codes.map(\.code) == codes.map(\.code).sorted())
+        #expect(codes.shuffled().sorted() == codes)
+        #expect(Set(codes).count == 26 * 26 * 26)
+        #expect(try CurrencyCode("uSd") == .usd && CurrencyCode.usd.code == "USD")
+        #expect([CurrencyCode.usd, .eur, .cad, .gbp].map(\.code) == ["USD", "EUR", "CAD", "GBP"])
+        #expect([CurrencyCode.usd, .eur, .cad, .gbp].map(\.minorUnitDigits) == [2, 2, 2, 2])
+        let json = try JSONEncoder().encode([CurrencyCode.usd, try CurrencyCode("JPY")])
+        #expect(String(decoding: json, as: UTF8.self) == #"["USD","JPY"]"#)
+        #expect(
+            try JSONDecoder().decode([CurrencyCode].self, from: Data(#"["usd","Kwd"]"#.utf8)).map(\.code) == [
+                "USD", "KWD",
+            ])
+        #expect(throws: MoneyError.invalidCurrency("US")) {
+            try JSONDecoder().decode([CurrencyCode].self, from: Data(#"["US"]"#.utf8))
+        }
+    }
+
+    @Test(
+        "anything but three ASCII letters is refused with the text it was given",
+        arguments: [
+            "", "U", "US", "USDX", "US1", "1SD", "U D", " USD", "USD ", "US\u{0}", "ÜSD", "uß", "U$D", "usd\n", "ＵＳＤ",
+        ])
+    func malformedCurrencyCodesAreRefused(_ text: String) {
+        #expect(throws: MoneyError.invalidCurrency(text)) { try CurrencyCode(text) }
+    }
+
+    @Test func minorUnitDigitsByCode() throws {
+        let expected: [String: Int] = [
+            "USD": 2, "EUR": 2, "CAD": 2, "GBP": 2, "JPY": 0, "KRW": 0, "XOF": 0, "KWD": 3, "BHD": 3, "TND": 3,
+            "CLF": 4, "UYW": 4, "CHF": 2, "AUD": 2, "ZZZ": 2,
+        ]
+        for (text, digits) in expected { #expect(try CurrencyCode(text).minorUnitDigits == digits, "\(text)") }
     }
 
     @Test func overflowIsAnErrorNeverAWrap() throws {

@@ -25,6 +25,40 @@ struct VaultTests {
         #expect(SecureFile.mode(of: vault.paths.vault) == 0o600)
     }
 
+    /// A TOTP seed is masked on its own, not only inside its `otpauth://` text: a portal's
+    /// enrolment page or API that echoes the seed (base32 in either case, base64 or hex of its
+    /// bytes) never reaches a HAR file or a log in the clear.
+    @Test func aTOTPSeedIsRedactedInEveryFormOnceItsCredentialIsRead() throws {
+        let vault = TestVault("totp-seed")
+        defer { vault.remove() }
+        _ = try vault.populate()
+        let seedBytes = (0..<20).map { _ in UInt8.random(in: 0...255) }
+        let seed = Base32.encode(SecretBytes(seedBytes))
+        try Vault.update(paths: vault.paths, as: vault.admin) { opened in
+            try opened.addEntry(
+                client: "initech", portal: "sandbox-html-portal",
+                CredentialInput(
+                    username: SecretBytes(utf8: "ap@initech.example"), password: SecretBytes(utf8: "initech-pw-0001"),
+                    totp: try TOTPSettings.parse(SecretBytes(utf8: seed.lowercased())),
+                    allowedOrigins: [try Origin("https://suppliers.sandbox-html-portal.example")]))
+        }
+        let hex = seedBytes.map { String(format: "%02x", $0) }.joined()
+        let forms = [
+            seed, seed.lowercased(), Data(seedBytes).base64EncodedString(), hex, hex.uppercased(),
+            "otpauth://totp/nightjar?secret=\(seed)",
+        ]
+        let page = forms.map { "<td>\($0)</td>" }.joined(separator: "\n")
+        #expect(Redactor.shared.redact(page) == page)
+        let opened = try Vault.open(paths: vault.paths, as: vault.admin)
+        let credential = try opened.credential(
+            client: "initech", portal: "sandbox-html-portal", purpose: .use(run: "r1"))
+        #expect(credential.totp?.code(at: 59).count == 6)
+        let redacted = Redactor.shared.redact(page)
+        for form in forms { #expect(!redacted.contains(form), "\(form) is not masked") }
+        #expect(redacted.components(separatedBy: "[REDACTED]").count - 1 >= forms.count)
+        #expect(redacted.contains("<td>"))
+    }
+
     @Test func wrongPassphraseAndDamagedFileAreDifferentErrors() throws {
         let vault = TestVault("errors")
         defer { vault.remove() }
