@@ -46,7 +46,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(name: "NightjarMarkup", dependencies: ["NightjarCore", "CXML"], swiftSettings: strictSettings),
         .target(
-            name: "NightjarDocuments", dependencies: ["NightjarCore", "NightjarMarkup", "CXML", "CZlib"],
+            name: "NightjarDocuments", dependencies: ["NightjarCore", "NightjarMarkup", "CXML", "CZlib", "CSystem"],
             swiftSettings: strictSettings),
         .target(name: "NightjarMatching", dependencies: ["NightjarCore"], swiftSettings: strictSettings),
         .target(

@@ -1,3 +1,4 @@
+import CSystem
 import Foundation
 public import NightjarCore
 
@@ -507,6 +508,10 @@ public enum X12Reader {
         (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
     }
 
+    /// `A`–`Z` or `0`–`9` (the bytes of nearly every segment id), with two compares.
+    @inline(__always)
+    static func isCapitalOrDigit(_ byte: UInt8) -> Bool { byte &- 48 < 10 || byte &- 65 < 26 }
+
     static func show(_ byte: UInt8) -> String {
         byte >= 33 && byte < 127 ? "'\(Character(Unicode.Scalar(byte)))'" : String(format: "0x%02X", byte)
     }
@@ -608,6 +613,30 @@ final class X12Scanner {
         var index = start
         let elementPattern = UInt64(element) &* X12Scanner.ones
         let terminatorPattern = UInt64(terminator) &* X12Scanner.ones
+        // Sixteen bytes at a time with one vector compare, eight at a time for the rest.
+        while index &+ 16 <= stop {
+            // Sixteen bytes hold at most sixteen separators (32 bounds) and the final pair.
+            if count &+ 34 > boundsCapacity { reserveBounds(count &+ 34, keeping: count) }
+            let mask = csystem_match16(buffer + index, element, terminator)
+            var hits = mask & 0xFFFF
+            let ends = mask &>> 16
+            // Up to the first terminator only: the loop then needs no test for it.
+            if ends != 0 { hits &= ((ends & (0 &- ends)) &<< 1) &- 1 }
+            let out = bounds
+            while hits != 0 {
+                let position = index &+ hits.trailingZeroBitCount
+                out[count] = Int32(truncatingIfNeeded: elementStart &- base)
+                out[count &+ 1] = Int32(truncatingIfNeeded: position &- base)
+                count &+= 2
+                elementStart = position &+ 1
+                hits &= hits &- 1
+            }
+            if ends != 0 {
+                boundsCount = count
+                return elementStart &- 1
+            }
+            index &+= 16
+        }
         while index + 8 <= stop {
             // Eight bytes hold at most eight separators (sixteen bounds) and the final pair.
             if count + 18 > boundsCapacity { reserveBounds(count + 18, keeping: count) }
@@ -783,9 +812,16 @@ final class X12Scanner {
         while true {
             // Line breaks between segments (unless one is the terminator).
             while true {
-                while cursor < limit, (buffer[cursor] == 10 || buffer[cursor] == 13) && buffer[cursor] != terminator {
-                    cursor += 1
+                // On locals: the properties would be loaded and stored again for every byte.
+                let bytes = buffer
+                let available = limit
+                var at = cursor
+                while at < available {
+                    let byte = bytes[at]
+                    guard (byte == 10 || byte == 13) && byte != terminator else { break }
+                    at &+= 1
                 }
+                cursor = at
                 if cursor < limit || atEnd { break }
                 if !inSet { anchor = cursor }
                 try refill()
@@ -840,7 +876,13 @@ final class X12Scanner {
             }
             let start = cursor
             var contentEnd = end
-            while contentEnd > start, buffer[contentEnd - 1] == 13 || buffer[contentEnd - 1] == 10 { contentEnd -= 1 }
+            let bytes = buffer
+            // A line break before the terminator (both are below 14; most segments end in text).
+            if contentEnd > start, bytes[contentEnd &- 1] < 14 {
+                while contentEnd > start, bytes[contentEnd &- 1] == 13 || bytes[contentEnd &- 1] == 10 {
+                    contentEnd &-= 1
+                }
+            }
             cursor = terminated ? end + 1 : end
             if !terminated && contentEnd == start { continue }
             number += 1
@@ -854,20 +896,35 @@ final class X12Scanner {
                 splitElements(from: start, to: contentEnd, separator: element)
             }
             let elementCount = (boundsCount - Int(firstBound)) / 2
-            // The id: one to three letters or digits.
+            // The id: one to three letters or digits. Two or three capitals or digits with nothing
+            // around them (nearly every segment) are read at once; anything else the general way.
             var idStart = start
-            var idEnd = Int(bounds[Int(firstBound) + 1]) + anchor
-            while idStart < idEnd, buffer[idStart] == 32 || buffer[idStart] == 9 { idStart += 1 }
-            while idEnd > idStart, buffer[idEnd - 1] == 32 || buffer[idEnd - 1] == 9 { idEnd -= 1 }
+            var idEnd = Int(bounds[Int(firstBound) &+ 1]) &+ anchor
             var tagValue: UInt32 = 0
-            var validID = idEnd > idStart && idEnd - idStart <= 3
-            if validID {
-                for position in idStart..<idEnd {
-                    guard X12Reader.isAlphanumeric(buffer[position]) else {
-                        validID = false
-                        break
+            var validID: Bool
+            let idLength = idEnd &- idStart
+            if idLength == 3, X12Reader.isCapitalOrDigit(bytes[start]), X12Reader.isCapitalOrDigit(bytes[start &+ 1]),
+                X12Reader.isCapitalOrDigit(bytes[start &+ 2])
+            {
+                tagValue = UInt32(bytes[start]) << 16 | UInt32(bytes[start &+ 1]) << 8 | UInt32(bytes[start &+ 2])
+                validID = true
+            } else if idLength == 2, X12Reader.isCapitalOrDigit(bytes[start]),
+                X12Reader.isCapitalOrDigit(bytes[start &+ 1])
+            {
+                tagValue = UInt32(bytes[start]) << 8 | UInt32(bytes[start &+ 1])
+                validID = true
+            } else {
+                while idStart < idEnd, buffer[idStart] == 32 || buffer[idStart] == 9 { idStart += 1 }
+                while idEnd > idStart, buffer[idEnd - 1] == 32 || buffer[idEnd - 1] == 9 { idEnd -= 1 }
+                validID = idEnd > idStart && idEnd - idStart <= 3
+                if validID {
+                    for position in idStart..<idEnd {
+                        guard X12Reader.isAlphanumeric(buffer[position]) else {
+                            validID = false
+                            break
+                        }
+                        tagValue = tagValue << 8 | UInt32(buffer[position])
                     }
-                    tagValue = tagValue << 8 | UInt32(buffer[position])
                 }
             }
             guard validID else {
