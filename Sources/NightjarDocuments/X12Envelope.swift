@@ -620,20 +620,19 @@ final class X12Scanner {
             let mask = csystem_match16(buffer + index, element, terminator)
             var hits = mask & 0xFFFF
             let ends = mask &>> 16
-            // Up to the first terminator only: the loop then needs no test for it.
-            if ends != 0 { hits &= ((ends & (0 &- ends)) &<< 1) &- 1 }
             let out = bounds
             while hits != 0 {
-                let position = index &+ hits.trailingZeroBitCount
+                let offset = hits.trailingZeroBitCount
+                let position = index &+ offset
                 out[count] = Int32(truncatingIfNeeded: elementStart &- base)
                 out[count &+ 1] = Int32(truncatingIfNeeded: position &- base)
                 count &+= 2
+                if ends & (1 &<< UInt32(offset)) != 0 {
+                    boundsCount = count
+                    return position
+                }
                 elementStart = position &+ 1
                 hits &= hits &- 1
-            }
-            if ends != 0 {
-                boundsCount = count
-                return elementStart &- 1
             }
             index &+= 16
         }
@@ -891,7 +890,8 @@ final class X12Scanner {
             }
             // Elements, as offsets from the anchor (the last one without the line break before the terminator).
             if split {
-                bounds[boundsCount - 1] = Int32(truncatingIfNeeded: contentEnd - anchor)
+                // The last element ends at the terminator unless a line break came before it.
+                if contentEnd != end { bounds[boundsCount &- 1] = Int32(truncatingIfNeeded: contentEnd &- anchor) }
             } else {
                 splitElements(from: start, to: contentEnd, separator: element)
             }

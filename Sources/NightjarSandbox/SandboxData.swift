@@ -317,25 +317,8 @@ public struct SandboxData: Sendable {
     static func day(_ iso: String) -> Int {
         Int(ISO8601DateFormatter().date(from: iso + "T00:00:00Z")!.timeIntervalSince1970 / 86_400)
     }
-    /// Day `day` since 1970-01-01 as `YYYY-MM-DD` (the proleptic Gregorian calendar, as
-    /// `ISO8601DateFormatter` with `.withFullDate` writes it from 1582-10-15 to 9999-12-31).
-    static func iso(_ day: Int) -> String {
-        // Days to a civil date (H. Hinnant's `civil_from_days`).
-        let shifted = day + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let dayOfMonth = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func padded(_ value: Int, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return padded(year, 4) + "-" + padded(month, 2) + "-" + padded(dayOfMonth, 2)
-    }
+    /// Day `day` since 1970-01-01 as `YYYY-MM-DD` (the core's calendar date, written digit by digit).
+    static func iso(_ day: Int) -> String { CalendarDate(daysSinceEpoch: day).description }
 
     static func base32(_ bytes: [UInt8]) -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
