@@ -296,7 +296,8 @@ public struct CredentialInput: Sendable {
     func validate(location: SourceLocation? = nil) throws(VaultError) {
         if let username { try VaultNames.refuseNUL(username, field: "username", location: location) }
         if let password { try VaultNames.refuseNUL(password, field: "password", location: location) }
-        if let totp { try VaultNames.refuseNUL(totp.secret, field: "TOTP secret", location: location) }
+        // The seed is bytes (a zero among them is as valid as any other): its stored text form is checked.
+        if let totp { try VaultNames.refuseNUL(totp.uri(), field: "TOTP secret", location: location) }
         for (name, value) in extra {
             try VaultNames.check(name, field: "extra field name", location: location)
             try VaultNames.refuseNUL(value, field: "extra field \(name)", location: location)
