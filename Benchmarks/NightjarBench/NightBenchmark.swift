@@ -33,10 +33,16 @@ final class NightTimeline: NightProgressDisplay, @unchecked Sendable {
         }
     }
 
-    /// The last credential's end, the night's end, and a credential's mean time from start to end.
-    var figures: (lastCredential: TimeInterval, end: TimeInterval, meanCredential: TimeInterval) {
+    /// The first credential's start, the last credential's end, the night's end, and a
+    /// credential's mean time from start to end.
+    var figures:
+        (firstCredential: TimeInterval, lastCredential: TimeInterval, end: TimeInterval, meanCredential: TimeInterval)
+    {
         lock.withLock {
-            (finished.max() ?? 0, end, durations.isEmpty ? 0 : durations.reduce(0, +) / Double(durations.count))
+            (
+                started.values.min() ?? 0, finished.max() ?? 0, end,
+                durations.isEmpty ? 0 : durations.reduce(0, +) / Double(durations.count)
+            )
         }
     }
 }
@@ -135,7 +141,7 @@ func nightAtScale(credentials count: Int, portals: [String], perHost concurrency
     let perPortal = portals.map { Double(answered[$0] ?? 0) / Double(concurrency) }.max() ?? 0
     let waves = (Double(count) / Double(overall)).rounded(.up)
     let bound = max(perPortal, waves * Double(requests) / Double(count)) * 0.050
-    let (lastCredential, end, meanCredential) = timeline.figures
+    let (firstCredential, lastCredential, end, meanCredential) = timeline.figures
     return [
         Figure(
             benchmark:
@@ -152,6 +158,9 @@ func nightAtScale(credentials count: Int, portals: [String], perHost concurrency
             benchmark:
                 "\(label): a credential's mean time, start to end (its own requests alone: \(String(format: "%.2f", Double(requests) / Double(count) * 0.050)) s)",
             value: meanCredential, unit: "s", goal: nil),
+        Figure(
+            benchmark: "\(label): the first credential started at (the run's set-up)", value: firstCredential,
+            unit: "s", goal: nil),
         Figure(benchmark: "\(label): the last credential finished at", value: lastCredential, unit: "s", goal: nil),
         Figure(
             benchmark: "\(label): after the last credential (matching, the report)", value: end - lastCredential,

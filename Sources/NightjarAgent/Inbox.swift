@@ -14,20 +14,22 @@ public struct Inbox: Sendable {
         root + "/\(HTTPSession.sanitise(client))/\(sha256.prefix(2))/\(sha256)-\(HTTPSession.sanitise(name))"
     }
 
-    /// Moves a downloaded file into the inbox (or drops it when the inbox already holds those
-    /// bytes) and returns its inbox path. The move is atomic; the file ends read-only.
+    /// Moves a downloaded file into the inbox (the same bytes already there under the same name
+    /// are replaced by an identical copy) and returns its inbox path. The move is atomic; the
+    /// file ends read-only. Folders are made only when the move finds one missing: most files
+    /// land in folders made by files before them.
     public func store(_ downloaded: String, client: String, sha256: String, name: String) throws -> String {
         let target = path(client: client, sha256: sha256, name: name)
         let folder = (target as NSString).deletingLastPathComponent
-        try SecureFile.createPrivateDirectory(root)
-        try SecureFile.createPrivateDirectory((folder as NSString).deletingLastPathComponent)
-        try SecureFile.createPrivateDirectory(folder)
-        if FileManager.default.fileExists(atPath: target) {
-            try? FileManager.default.removeItem(atPath: downloaded)
-            return target
-        }
         chmod(downloaded, 0o400)
-        guard rename(downloaded, target) == 0 else {
+        var moved = rename(downloaded, target) == 0
+        if !moved && errno == ENOENT && FileManager.default.fileExists(atPath: downloaded) {
+            try SecureFile.createPrivateDirectory(root)
+            try SecureFile.createPrivateDirectory((folder as NSString).deletingLastPathComponent)
+            try SecureFile.createPrivateDirectory(folder)
+            moved = rename(downloaded, target) == 0
+        }
+        guard moved else {
             throw GeneralError(
                 code: "inbox.move",
                 message: "cannot move \(downloaded) into the inbox (\(String(cString: strerror(errno))))",

@@ -120,7 +120,7 @@ public actor NightBook {
     let ledger: Ledger
     let log: RunLog
     nonisolated let importer: RemittanceFileImporter
-    let inbox: Inbox
+    nonisolated let inbox: Inbox
     let rules: MatchingRulesFiles?
     var problems: [String: [String]] = [:]
 
@@ -146,8 +146,13 @@ public actor NightBook {
         try log.consecutiveFailures(client: client, portal: portal)
     }
 
-    public func startItem(run: Int64, client: String, portal: String, range: DateRange) throws {
+    /// Starts a credential's run-log item and, unless `refetch`, returns the listing keys of what
+    /// the item fetched before (`listingKeys`), in one turn of the book.
+    public func startItem(run: Int64, client: String, portal: String, range: DateRange, refetch: Bool = true) throws
+        -> Set<String>
+    {
         try log.startItem(run: run, client: client, portal: portal, range: range)
+        return refetch ? [] : try listingKeys(client: client, item: portal)
     }
 
     /// Records how a credential's part of the run ended. A portal failure is its own class; when
@@ -197,19 +202,33 @@ public actor NightBook {
     /// profile reads it (`import --pending`) or a person dismisses it.
     ///
     /// `readAhead` is the file as `readAhead(_:client:)` read it, outside the book; without it the
-    /// file is read here, in the import's transaction.
-    public func land(
+    /// file is read here, in the import's transaction. The move into the inbox and the file's
+    /// metadata are done on the caller's task: the book only records and imports.
+    public nonisolated func land(
         run: Int64, client: String, portal: String, item: String? = nil, download: DownloadRecord,
         readAhead: ReadAheadRemittances? = nil
-    ) {
+    ) async {
         let item = item ?? portal
-        do {
-            CrashPoint.hit("downloaded")
+        CrashPoint.hit("downloaded")
+        let stored = Result { () throws -> (path: String, metadata: String) in
             let path = try inbox.store(download.path, client: client, sha256: download.sha256, name: download.fileName)
             CrashPoint.hit("inbox-moved")
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            let metadata = String(decoding: try encoder.encode(download.metadata), as: UTF8.self)
+            return (path, String(decoding: try encoder.encode(download.metadata), as: UTF8.self))
+        }
+        await record(
+            run: run, client: client, portal: portal, item: item, download: download, stored: stored,
+            readAhead: readAhead)
+    }
+
+    /// `land`'s part in the book: one transaction for the inbox record, the import and the counters.
+    private func record(
+        run: Int64, client: String, portal: String, item: String, download: DownloadRecord,
+        stored: Result<(path: String, metadata: String), any Error>, readAhead: ReadAheadRemittances?
+    ) {
+        do {
+            let (path, metadata) = try stored.get()
             // One transaction per file: the inbox record, the import and the counters commit together.
             try database.transaction {
                 let new = try log.recordInboxFile(
@@ -521,6 +540,7 @@ public struct NightRunner: Sendable {
         // its own data, so the result is the night's end's, and the night does not end on a long
         // run of matching alone.
         enum Finished: Sendable {
+            case conversed(client: String, tail: CredentialTail)
             case ran(client: String)
             case readyAfterWaiting(NightJob)
             case matched([String: Int])
@@ -535,9 +555,15 @@ public struct NightRunner: Sendable {
         try await withThrowingTaskGroup(of: Finished.self) { group in
             var next = 0
             var running = 0
+            // Credentials past their conversation whose files are still landing: they hold no
+            // slot, but no more than a night's worth of slots wait at once (each holds its
+            // files' payments until the book takes them). One credential at a time means one:
+            // each is finished before the next starts.
+            var finishing = 0
+            let finishingAllowed = maximumConcurrent > 1 ? maximumConcurrent : 0
             var ready: [NightJob] = []
             func fill() {
-                while running < maximumConcurrent {
+                while running < maximumConcurrent && running + finishing < maximumConcurrent + finishingAllowed {
                     let job: NightJob
                     if !ready.isEmpty {
                         job = ready.removeFirst()
@@ -561,20 +587,29 @@ public struct NightRunner: Sendable {
                     running += 1
                     let limiter = limiters[job.definition.portal]!
                     group.addTask {
-                        try await self.perform(job, run: runID, folder: folder, limiter: limiter)
-                        return .ran(client: job.credential.client)
+                        let tail = try await self.converse(job, run: runID, folder: folder, limiter: limiter)
+                        return .conversed(client: job.credential.client, tail: tail)
                     }
                 }
             }
             fill()
             while let finished = try await group.next() {
                 switch finished {
-                case .ran(let client):
+                case .conversed(let client, let tail):
+                    // The slot is free as soon as the portal is: the next credential starts while
+                    // this one's last files land and its outcome is recorded.
                     running -= 1
+                    finishing += 1
+                    group.addTask {
+                        try await tail.finish()
+                        return .ran(client: client)
+                    }
+                case .ran(let client):
+                    finishing -= 1
                     unfinished[client, default: 1] -= 1
                     if unfinished[client] == 0 {
                         // A matching error ends the run once every credential is done, as before.
-                        group.addTask {
+                        group.addTask(priority: .background) {
                             do { return .matched(try await book.matchNewBatches(clients: [client])) } catch {
                                 return .matchingFailed(error)
                             }
@@ -644,29 +679,44 @@ public struct NightRunner: Sendable {
         return result
     }
 
-    func perform(_ job: NightJob, run: Int64, folder: String, limiter: OriginLimiter) async throws {
+    /// What is left of a credential once its conversation with the portal has ended: its files'
+    /// landings, its HAR file and its run-log item. It holds none of the night's slots.
+    struct CredentialTail: Sendable {
+        let finish: @Sendable () async throws -> Void
+    }
+
+    /// A credential's conversation with its portal, mailbox or drop; returns what is left to do
+    /// once the portal is no longer needed (`CredentialTail`).
+    func converse(_ job: NightJob, run: Int64, folder: String, limiter: OriginLimiter) async throws
+        -> CredentialTail
+    {
         // A labelled credential is its own run-log item (`PORTAL/LABEL`), its own folder and HAR.
         let client = job.credential.client
         let portal = job.definition.portal
         let item = job.credential.runItem
         let fileName = "\(client)-" + item.replacingOccurrences(of: "/", with: "-")
-        try await book.startItem(run: run, client: client, portal: item, range: job.range)
         let progress = self.progress
-        progress?.credentialStarted(job.credential.name)
+        let book = self.book
+        let trace = self.trace
         if job.definition.source != .portal {
-            try await performSource(job, run: run, folder: folder, fileName: fileName)
-            return
+            _ = try await book.startItem(run: run, client: client, portal: item, range: job.range)
+            progress?.credentialStarted(job.credential.name)
+            let outcome = try await performSource(job, run: run, folder: folder, fileName: fileName)
+            return CredentialTail {
+                try await NightRunner.finish(
+                    job, outcome: outcome, run: run, book: book, progress: progress, trace: trace)
+            }
         }
+        let known = try await book.startItem(
+            run: run, client: client, portal: item, range: job.range, refetch: refetch)
+        progress?.credentialStarted(job.credential.name)
         let recorder = HARRecorder(sensitiveNames: job.definition.settings.sensitiveNames)
         let origins = job.definition.origins.map { ScraperChecker.origin(of: job.originOverrides[$0.name] ?? $0.url) }
         let session = await ScraperInterpreter.session(
             for: job.definition, origins: origins, recorder: recorder, limiter: limiter, deadline: deadline)
-        let known = refetch ? [] : try await book.listingKeys(client: client, item: item)
         let options = ScraperRunOptions(
             range: job.range, kinds: kinds, originOverrides: job.originOverrides,
             downloadDirectory: stagingDirectory + "/run-\(run)/\(client)/\(item)", alreadyFetched: known)
-        let book = self.book
-        let trace = self.trace
         // A file lands (inbox, import, run log) while the next one is fetched: the portal's
         // latency and the book's work overlap. One landing at a time per credential, in order,
         // finished before the next file is saved and before the credential's end.
@@ -685,21 +735,34 @@ public struct NightRunner: Sendable {
             },
             beforeSaving: { await landings.finished() }
         ).run()
-        await landings.finished()
         try? recorder.write(to: folder + "/\(fileName).har")
         if let failure = outcome.failure, failure.failureClass == .layoutChanged, let page = failure.page {
             try? RedactedFile.write(
                 String(decoding: page, as: UTF8.self), to: folder + "/\(fileName)-layout-changed.html")
         }
-        try await book.finishItem(run: run, client: client, portal: item, outcome: outcome)
+        return CredentialTail {
+            await landings.finished()
+            try await NightRunner.finish(job, outcome: outcome, run: run, book: book, progress: progress, trace: trace)
+        }
+    }
+
+    /// Records a credential's outcome once its files have landed.
+    static func finish(
+        _ job: NightJob, outcome: ScraperOutcome, run: Int64, book: NightBook, progress: NightProgress?,
+        trace: @Sendable (String) -> Void
+    ) async throws {
+        let item = job.credential.runItem
+        try await book.finishItem(run: run, client: job.credential.client, portal: item, outcome: outcome)
         progress?.credentialFinished(job.credential.name, status: outcome.status)
         CrashPoint.hit("item-finished")
-        trace("\(client)/\(item): \(outcome.status)")
+        trace("\(job.credential.client)/\(item): \(outcome.status)")
     }
 
     /// A mailbox (IMAP) or SFTP drop: its reader, the workspace's memory of what was read, and
     /// the protocol conversation (secrets masked) written beside the HAR files as `.trace`.
-    func performSource(_ job: NightJob, run: Int64, folder: String, fileName: String) async throws {
+    func performSource(_ job: NightJob, run: Int64, folder: String, fileName: String) async throws
+        -> ScraperOutcome
+    {
         let client = job.credential.client
         let portal = job.definition.portal
         let item = job.credential.runItem
@@ -737,10 +800,7 @@ public struct NightRunner: Sendable {
         if !conversation.isEmpty {
             try? RedactedFile.write(conversation.joined(separator: "\n") + "\n", to: folder + "/\(fileName).trace")
         }
-        try await book.finishItem(run: run, client: client, portal: item, outcome: outcome)
-        progress?.credentialFinished(job.credential.name, status: outcome.status)
-        CrashPoint.hit("item-finished")
-        trace("\(client)/\(item): \(outcome.status)")
+        return outcome
     }
 
     /// The run's summary as text (the morning report proper builds on the same data).

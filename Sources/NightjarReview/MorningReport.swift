@@ -1,5 +1,6 @@
 public import NightjarCore
 public import NightjarLedger
+import Dispatch
 import NightjarMatching
 
 /// The morning report: one self-contained HTML page (no external assets; a Content-Security-
@@ -90,7 +91,7 @@ public struct MorningReport: Sendable {
     static let contentSecurityPolicy =
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
-    /// Text safe inside HTML. (The whole page goes through the redactor once at the end.)
+    /// Text safe inside HTML. (The page is redacted as a whole when it is written.)
     public static func escape(_ text: String) -> String {
         // Most texts (ids, amounts, dates) hold nothing to escape.
         guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else {
@@ -157,6 +158,8 @@ public struct MorningReport: Sendable {
         return String(decoding: text.utf8.map { $0 == 95 ? 32 : $0 }, as: UTF8.self)
     }
 
+    /// The page. It is written with `RedactedFile`, which passes it through the redactor once
+    /// (secrets are matched in every encoding, HTML entities included).
     public func html() -> String {
         let e = MorningReport.escape
         var page = """
@@ -209,139 +212,183 @@ public struct MorningReport: Sendable {
             + (newTonight.map { "<div>Exceptions new tonight<b id=\"new-tonight\">\($0)</b></div>" } ?? "")
             + "<div>Exceptions waiting in total<b id=\"waiting-in-total\">\(waiting)</b></div>"
             + "<div>Batches awaiting approval<b>\(batches.filter { $0.status == "new" }.count)</b></div></div>\n"
+        // Each client's entry and section are built apart, on every core, and joined in order.
+        let parts = MorningReport.inParallel(clients.count) { index in
+            let client = clients[index]
+            let mine = byClient[client] ?? []
+            return (
+                contents: MorningReport.contentsEntry(client, mine),
+                section: MorningReport.clientSection(
+                    client, mine, first: index == 0 && attention.isEmpty && warnings.isEmpty)
+            )
+        }
         if !clients.isEmpty {
             // A table of contents: each client and its batches, by anchor.
             page += "<nav id=\"contents\"><h3>Contents</h3><ul>\n"
             if !attention.isEmpty {
                 page += "<li><a href=\"#needs-attention\">Needs attention (\(attention.count))</a></li>\n"
             }
-            for client in clients {
-                let mine = byClient[client] ?? []
-                let exceptions = mine.flatMap { $0.lines.filter(\.isException) }
-                page +=
-                    "<li><a href=\"#client-\(MorningReport.anchor(client))\">\(e(client))</a> · \(mine.count) batch\(mine.count == 1 ? "" : "es") · "
-                    + "<a href=\"#exceptions-\(MorningReport.anchor(client))\">\(exceptions.count) exception\(exceptions.count == 1 ? "" : "s")</a>"
-                    + (exceptions.isEmpty ? "" : " (\(e(MorningReport.amounts(exceptions.map(\.amountPaid)))))")
-                    + "<ul>\n"
-                for batch in mine {
-                    page +=
-                        "<li><a href=\"#batch-\(batch.id)\">Batch \(batch.id) · \(e(batch.payer ?? "-")) · \(e(batch.paymentDate ?? "-")) · \(e(MorningReport.amount(batch.total)))</a>"
-                        + (batch.status == "new"
-                            ? " <span class=\"pill warn\">awaiting approval</span>"
-                            : " <span class=\"pill\">\(e(MorningReport.label(batch.status)))</span>")
-                        + "</li>\n"
-                }
-                page += "</ul></li>\n"
-            }
+            for part in parts { page += part.contents }
             page += "</ul></nav>\n"
         }
         if clients.isEmpty { page += "<p>No batches await review.</p>\n" }
-        for (index, client) in clients.enumerated() {
-            let mine = byClient[client] ?? []
-            let lines = mine.flatMap(\.lines)
-            // Exceptions, the largest first (by currency, then amount), with their total.
-            let exceptions = mine.flatMap { batch in batch.lines.filter(\.isException).map { (batch, $0) } }.sorted {
-                ($0.1.amountPaid.currency.description, -$0.1.amountPaid.minorUnits, $0.0.id, $0.1.position)
-                    < ($1.1.amountPaid.currency.description, -$1.1.amountPaid.minorUnits, $1.0.id, $1.1.position)
-            }
-            let key = MorningReport.anchor(client)
-            page +=
-                "<h2 id=\"client-\(key)\"\(index == 0 && attention.isEmpty && warnings.isEmpty ? " class=\"first\"" : "")>Client \(e(client))</h2>\n"
-            page +=
-                "<div class=\"summary\"><div>Batches<b>\(mine.count)</b></div><div>Payments<b>\(e(MorningReport.amounts(mine.map(\.total))))</b></div>"
-                + "<div>Lines<b>\(lines.count)</b></div><div>Exceptions<b>\(exceptions.count)</b></div>"
-                + "<div>Exceptions' total<b>\(e(MorningReport.amounts(exceptions.map(\.1.amountPaid))))</b></div>"
-                + "<div>Out of balance<b>\(mine.filter { !$0.balanced }.count)</b></div></div>\n"
-            page += "<h3 id=\"exceptions-\(key)\">Needs review (exceptions first, largest first)</h3>\n"
-            if exceptions.isEmpty {
-                page +=
-                    "<p><span class=\"pill ok\">nothing</span> every line matched an invoice in full or with its discount.</p>\n"
-            } else {
-                page +=
-                    "<table class=\"exceptions\"><tr><th>Batch · line</th><th>Customer</th><th>Payer</th><th>Reference</th><th class=\"num\">Paid</th><th>Status</th>"
-                    + "<th>Invoice</th><th>Deductions</th><th>Suggestions</th><th>What to do</th></tr>\n"
-                for (batch, line) in exceptions {
-                    let deductions = line.deductions.map(MorningReport.deduction).joined(separator: "; ")
-                    let customer = line.customer.map { id in (line.customerName.map { "\($0) (\(id))" } ?? id) } ?? "-"
-                    let suggestions = line.suggestions.enumerated().map {
-                        "<li>\(e(MorningReport.suggestion($0.offset + 1, $0.element)))</li>"
-                    }.joined()
-                    page +=
-                        "<tr class=\"exception\" data-amount=\"\(line.amountPaid.minorUnits)\"><td><a href=\"#batch-\(batch.id)-line-\(line.number)\">\(batch.id) · \(line.number)</a></td>"
-                        + "<td>\(e(customer))</td><td>\(e(batch.payer ?? "-"))</td><td>\(e(line.reference))</td><td class=\"num\">\(e(MorningReport.amount(line.amountPaid)))</td>"
-                        + "<td><span class=\"pill bad\">\(e(MorningReport.label(line.status)))</span>\(line.note.map { "<br><span class=\"muted\">\(e($0))</span>" } ?? "")</td>"
-                        + "<td>\(e(line.invoice ?? "-"))</td><td>\(e(deductions))</td>"
-                        + "<td>\(suggestions.isEmpty ? "" : "<ul class=\"suggestions\">\(suggestions)</ul>")</td>"
-                        + "<td class=\"todo\"><code>\(e(MorningReport.whatToDo(batch, line)))</code></td></tr>\n"
-                }
-                page +=
-                    "<tr class=\"total\"><th colspan=\"4\">Total</th><th class=\"num\">\(e(MorningReport.amounts(exceptions.map(\.1.amountPaid))))</th><th colspan=\"5\"></th></tr>\n"
-                page += "</table>\n"
-            }
-            for batch in mine where !batch.balanced {
-                page +=
-                    "<p><span class=\"pill bad\">out of balance</span> batch \(batch.id) (\(e(batch.file))): lines and payment differ by \(e(MorningReport.amount(batch.difference)))</p>\n"
-            }
-            page +=
-                "<h3>Totals per payer</h3>\n<table><tr><th>Payer</th><th class=\"num\">Payments</th><th class=\"num\">Total</th></tr>\n"
-            for payer in Array(Set(mine.map { $0.payer ?? "-" })).sorted() {
-                let theirs = mine.filter { ($0.payer ?? "-") == payer }
-                page +=
-                    "<tr><td>\(e(payer))</td><td class=\"num\">\(theirs.count)</td><td class=\"num\">\(e(MorningReport.amounts(theirs.map(\.total))))</td></tr>\n"
-            }
-            page += "</table>\n"
-            let deductions = lines.flatMap(\.deductions)
-            page += "<h3>Deductions by type</h3>\n"
-            if deductions.isEmpty {
-                page += "<p class=\"muted\">No deductions.</p>\n"
-            } else {
-                page += "<table><tr><th>Type</th><th class=\"num\">Count</th><th class=\"num\">Amount</th></tr>\n"
-                for type in Array(Set(deductions.map(\.type))).sorted() {
-                    let ofType = deductions.filter { $0.type == type }
-                    page +=
-                        "<tr><td>\(e(type))</td><td class=\"num\">\(ofType.count)</td><td class=\"num\">\(e(MorningReport.amounts(ofType.map(\.amount))))</td></tr>\n"
-                }
-                page += "</table>\n"
-            }
-            let unmapped = lines.flatMap(\.deductions).filter(\.unmapped)
-            if !unmapped.isEmpty {
-                page +=
-                    "<h3>Unmapped reason codes</h3>\n<p class=\"muted\">Deductions whose code is not in the reason-code table count as manual; "
-                    + "map a code with <code>reason.CODE = TYPE</code> in rules/\(e(client)).rules.</p>\n"
-                page +=
-                    "<table><tr><th>Code</th><th>Payer's words</th><th class=\"num\">Count</th><th class=\"num\">Amount</th></tr>\n"
-                for code in Array(Set(unmapped.map { $0.reasonCode ?? "" })).sorted() {
-                    let ofCode = unmapped.filter { ($0.reasonCode ?? "") == code }
-                    let words = Array(Set(ofCode.compactMap(\.text))).sorted().joined(separator: "; ")
-                    page +=
-                        "<tr><td>\(e(code))</td><td>\(e(words.isEmpty ? "-" : words))</td><td class=\"num\">\(ofCode.count)</td>"
-                        + "<td class=\"num\">\(e(MorningReport.amounts(ofCode.map(\.amount))))</td></tr>\n"
-                }
-                page += "</table>\n"
-            }
-            page += "<h3>Batches</h3>\n"
-            for batch in mine {
-                page +=
-                    "<p id=\"batch-\(batch.id)\"><b>Batch \(batch.id)</b> "
-                    + (batch.status == "new"
-                        ? "<span class=\"pill warn\">awaiting approval</span>"
-                        : "<span class=\"pill\">\(e(MorningReport.label(batch.status)))</span>")
-                    + " · \(e(batch.payer ?? "-")) · payment \(e(batch.traceNumber ?? "-")) of \(e(batch.paymentDate ?? "-")) · "
-                    + "total \(e(MorningReport.amount(batch.total))) · <span class=\"muted\">\(e(batch.file))\(batch.portal.map { " from " + e($0) } ?? "")</span></p>\n"
-                page +=
-                    "<table><tr><th>#</th><th>Reference</th><th class=\"num\">Paid</th><th>Status</th><th>Invoice</th><th>Rule</th></tr>\n"
-                for line in batch.lines {
-                    page +=
-                        "<tr id=\"batch-\(batch.id)-line-\(line.number)\"><td>\(line.number)</td><td>\(e(line.reference))</td><td class=\"num\">\(e(MorningReport.amount(line.amountPaid)))</td>"
-                        + "<td><span class=\"pill \(line.isException ? "bad" : "ok")\">\(e(MorningReport.label(line.status)))</span></td>"
-                        + "<td>\(e(line.invoice ?? "-"))</td><td class=\"muted\">\(e(line.rule ?? "-"))</td></tr>\n"
-                }
-                page += "</table>\n"
-            }
-        }
+        for part in parts { page += part.section }
         page +=
             "<p class=\"muted\">Nightjar · amounts are exact; nothing on this page is a secret.</p>\n</body></html>\n"
-        // Secrets are matched in every encoding, HTML entities included, so one pass covers the page.
-        return Redactor.shared.redact(page)
+        return page
+    }
+
+    /// A client's line in the table of contents, with its batches.
+    static func contentsEntry(_ client: String, _ mine: [ReviewBatch]) -> String {
+        let e = MorningReport.escape
+        var page = ""
+        let exceptions = mine.flatMap { $0.lines.filter(\.isException) }
+        page +=
+            "<li><a href=\"#client-\(MorningReport.anchor(client))\">\(e(client))</a> · \(mine.count) batch\(mine.count == 1 ? "" : "es") · "
+            + "<a href=\"#exceptions-\(MorningReport.anchor(client))\">\(exceptions.count) exception\(exceptions.count == 1 ? "" : "s")</a>"
+            + (exceptions.isEmpty ? "" : " (\(e(MorningReport.amounts(exceptions.map(\.amountPaid)))))")
+            + "<ul>\n"
+        for batch in mine {
+            page +=
+                "<li><a href=\"#batch-\(batch.id)\">Batch \(batch.id) · \(e(batch.payer ?? "-")) · \(e(batch.paymentDate ?? "-")) · \(e(MorningReport.amount(batch.total)))</a>"
+                + (batch.status == "new"
+                    ? " <span class=\"pill warn\">awaiting approval</span>"
+                    : " <span class=\"pill\">\(e(MorningReport.label(batch.status)))</span>")
+                + "</li>\n"
+        }
+        page += "</ul></li>\n"
+        return page
+    }
+
+    /// A client's section: its summary, exceptions, totals per payer, deductions and batches.
+    /// `first` marks the page's first heading (no page break before it when printed).
+    static func clientSection(_ client: String, _ mine: [ReviewBatch], first: Bool) -> String {
+        let e = MorningReport.escape
+        var page = ""
+        let lineCount = mine.reduce(0) { $0 + $1.lines.count }
+        // Exceptions, the largest first (by currency, then amount), with their total: sorted as
+        // places (batch, line) in `mine`, so no batch or line is copied to compare.
+        var places: [(batch: Int, line: Int)] = []
+        for (batchIndex, batch) in mine.enumerated() {
+            for (lineIndex, line) in batch.lines.enumerated() where line.isException {
+                places.append((batchIndex, lineIndex))
+            }
+        }
+        places.sort { left, right in
+            let (a, b) = (mine[left.batch].lines[left.line], mine[right.batch].lines[right.line])
+            if a.amountPaid.currency != b.amountPaid.currency { return a.amountPaid.currency < b.amountPaid.currency }
+            if a.amountPaid.minorUnits != b.amountPaid.minorUnits {
+                return a.amountPaid.minorUnits > b.amountPaid.minorUnits
+            }
+            if mine[left.batch].id != mine[right.batch].id { return mine[left.batch].id < mine[right.batch].id }
+            return a.position < b.position
+        }
+        let exceptions = places.map { (mine[$0.batch], mine[$0.batch].lines[$0.line]) }
+        let key = MorningReport.anchor(client)
+        page +=
+            "<h2 id=\"client-\(key)\"\(first ? " class=\"first\"" : "")>Client \(e(client))</h2>\n"
+        page +=
+            "<div class=\"summary\"><div>Batches<b>\(mine.count)</b></div><div>Payments<b>\(e(MorningReport.amounts(mine.map(\.total))))</b></div>"
+            + "<div>Lines<b>\(lineCount)</b></div><div>Exceptions<b>\(exceptions.count)</b></div>"
+            + "<div>Exceptions' total<b>\(e(MorningReport.amounts(exceptions.map(\.1.amountPaid))))</b></div>"
+            + "<div>Out of balance<b>\(mine.filter { !$0.balanced }.count)</b></div></div>\n"
+        page += "<h3 id=\"exceptions-\(key)\">Needs review (exceptions first, largest first)</h3>\n"
+        if exceptions.isEmpty {
+            page +=
+                "<p><span class=\"pill ok\">nothing</span> every line matched an invoice in full or with its discount.</p>\n"
+        } else {
+            page +=
+                "<table class=\"exceptions\"><tr><th>Batch · line</th><th>Customer</th><th>Payer</th><th>Reference</th><th class=\"num\">Paid</th><th>Status</th>"
+                + "<th>Invoice</th><th>Deductions</th><th>Suggestions</th><th>What to do</th></tr>\n"
+            for (batch, line) in exceptions {
+                let deductions = line.deductions.map(MorningReport.deduction).joined(separator: "; ")
+                let customer = line.customer.map { id in (line.customerName.map { "\($0) (\(id))" } ?? id) } ?? "-"
+                let suggestions = line.suggestions.enumerated().map {
+                    "<li>\(e(MorningReport.suggestion($0.offset + 1, $0.element)))</li>"
+                }.joined()
+                page +=
+                    "<tr class=\"exception\" data-amount=\"\(line.amountPaid.minorUnits)\"><td><a href=\"#batch-\(batch.id)-line-\(line.number)\">\(batch.id) · \(line.number)</a></td>"
+                    + "<td>\(e(customer))</td><td>\(e(batch.payer ?? "-"))</td><td>\(e(line.reference))</td><td class=\"num\">\(e(MorningReport.amount(line.amountPaid)))</td>"
+                    + "<td><span class=\"pill bad\">\(e(MorningReport.label(line.status)))</span>\(line.note.map { "<br><span class=\"muted\">\(e($0))</span>" } ?? "")</td>"
+                    + "<td>\(e(line.invoice ?? "-"))</td><td>\(e(deductions))</td>"
+                    + "<td>\(suggestions.isEmpty ? "" : "<ul class=\"suggestions\">\(suggestions)</ul>")</td>"
+                    + "<td class=\"todo\"><code>\(e(MorningReport.whatToDo(batch, line)))</code></td></tr>\n"
+            }
+            page +=
+                "<tr class=\"total\"><th colspan=\"4\">Total</th><th class=\"num\">\(e(MorningReport.amounts(exceptions.map(\.1.amountPaid))))</th><th colspan=\"5\"></th></tr>\n"
+            page += "</table>\n"
+        }
+        for batch in mine where !batch.balanced {
+            page +=
+                "<p><span class=\"pill bad\">out of balance</span> batch \(batch.id) (\(e(batch.file))): lines and payment differ by \(e(MorningReport.amount(batch.difference)))</p>\n"
+        }
+        page +=
+            "<h3>Totals per payer</h3>\n<table><tr><th>Payer</th><th class=\"num\">Payments</th><th class=\"num\">Total</th></tr>\n"
+        for payer in Array(Set(mine.map { $0.payer ?? "-" })).sorted() {
+            let theirs = mine.filter { ($0.payer ?? "-") == payer }
+            page +=
+                "<tr><td>\(e(payer))</td><td class=\"num\">\(theirs.count)</td><td class=\"num\">\(e(MorningReport.amounts(theirs.map(\.total))))</td></tr>\n"
+        }
+        page += "</table>\n"
+        let deductions = mine.flatMap { $0.lines.flatMap(\.deductions) }
+        page += "<h3>Deductions by type</h3>\n"
+        if deductions.isEmpty {
+            page += "<p class=\"muted\">No deductions.</p>\n"
+        } else {
+            page += "<table><tr><th>Type</th><th class=\"num\">Count</th><th class=\"num\">Amount</th></tr>\n"
+            for type in Array(Set(deductions.map(\.type))).sorted() {
+                let ofType = deductions.filter { $0.type == type }
+                page +=
+                    "<tr><td>\(e(type))</td><td class=\"num\">\(ofType.count)</td><td class=\"num\">\(e(MorningReport.amounts(ofType.map(\.amount))))</td></tr>\n"
+            }
+            page += "</table>\n"
+        }
+        let unmapped = deductions.filter(\.unmapped)
+        if !unmapped.isEmpty {
+            page +=
+                "<h3>Unmapped reason codes</h3>\n<p class=\"muted\">Deductions whose code is not in the reason-code table count as manual; "
+                + "map a code with <code>reason.CODE = TYPE</code> in rules/\(e(client)).rules.</p>\n"
+            page +=
+                "<table><tr><th>Code</th><th>Payer's words</th><th class=\"num\">Count</th><th class=\"num\">Amount</th></tr>\n"
+            for code in Array(Set(unmapped.map { $0.reasonCode ?? "" })).sorted() {
+                let ofCode = unmapped.filter { ($0.reasonCode ?? "") == code }
+                let words = Array(Set(ofCode.compactMap(\.text))).sorted().joined(separator: "; ")
+                page +=
+                    "<tr><td>\(e(code))</td><td>\(e(words.isEmpty ? "-" : words))</td><td class=\"num\">\(ofCode.count)</td>"
+                    + "<td class=\"num\">\(e(MorningReport.amounts(ofCode.map(\.amount))))</td></tr>\n"
+            }
+            page += "</table>\n"
+        }
+        page += "<h3>Batches</h3>\n"
+        for batch in mine {
+            page +=
+                "<p id=\"batch-\(batch.id)\"><b>Batch \(batch.id)</b> "
+                + (batch.status == "new"
+                    ? "<span class=\"pill warn\">awaiting approval</span>"
+                    : "<span class=\"pill\">\(e(MorningReport.label(batch.status)))</span>")
+                + " · \(e(batch.payer ?? "-")) · payment \(e(batch.traceNumber ?? "-")) of \(e(batch.paymentDate ?? "-")) · "
+                + "total \(e(MorningReport.amount(batch.total))) · <span class=\"muted\">\(e(batch.file))\(batch.portal.map { " from " + e($0) } ?? "")</span></p>\n"
+            page +=
+                "<table><tr><th>#</th><th>Reference</th><th class=\"num\">Paid</th><th>Status</th><th>Invoice</th><th>Rule</th></tr>\n"
+            for line in batch.lines {
+                page +=
+                    "<tr id=\"batch-\(batch.id)-line-\(line.number)\"><td>\(line.number)</td><td>\(e(line.reference))</td><td class=\"num\">\(e(MorningReport.amount(line.amountPaid)))</td>"
+                    + "<td><span class=\"pill \(line.isException ? "bad" : "ok")\">\(e(MorningReport.label(line.status)))</span></td>"
+                    + "<td>\(e(line.invoice ?? "-"))</td><td class=\"muted\">\(e(line.rule ?? "-"))</td></tr>\n"
+            }
+            page += "</table>\n"
+        }
+        return page
+    }
+
+    /// `body(0..<count)` on every core, the results in order.
+    static func inParallel<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
+        guard count > 1 else { return (0..<count).map(body) }
+        let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        nonisolated(unsafe) let slots = results
+        DispatchQueue.concurrentPerform(iterations: count) { index in slots[index] = body(index) }
+        return results.map { $0! }
     }
 }

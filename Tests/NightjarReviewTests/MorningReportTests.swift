@@ -55,7 +55,7 @@ import Testing
         #expect(MorningReport.amount(Money(minorUnits: 5, currency: .usd)) == "0.05 USD")
     }
 
-    @Test func markupIsEscapedAndSecretsAreRedacted() {
+    @Test func markupIsEscapedAndSecretsAreRedacted() throws {
         _ = Redactor.shared.register(text: "Sup3r-Secret-Value")
         let report = MorningReport(
             title: "<script>alert(1)</script>", generatedAt: "now",
@@ -64,11 +64,17 @@ import Testing
                     client: "acme", payer: "Evil <img src=x onerror=alert(1)> Sup3r-Secret-Value",
                     reference: "\"><script>", status: "unknown_reference")
             ])
-        let html = report.html()
+        // The page as every caller writes it: through the redactor.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("nj-morning-\(UUID().uuidString).html")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try RedactedFile.write(report.html(), to: path)
+        let html = try String(contentsOfFile: path, encoding: .utf8)
         #expect(!html.contains("<script>"))
         #expect(!html.contains("<img"))
         #expect(html.contains("&lt;script&gt;"))
         #expect(!html.contains("Sup3r-Secret-Value"))
+        #expect(html.contains("Evil &lt;img src=x onerror=alert(1)&gt; [REDACTED]"))
         #expect(html.contains("Content-Security-Policy"))
     }
 
@@ -118,6 +124,86 @@ import Testing
 
     @Test func anEmptyMorningSaysSo() {
         #expect(MorningReport(title: "M", generatedAt: "now", batches: []).html().contains("No batches await review."))
+    }
+
+    /// Exceptions by currency (alphabetical), the largest first, then batch and line; clients
+    /// in order of their ids, each section with its own exceptions, however many clients.
+    @Test func exceptionsAreOrderedByCurrencyAmountBatchAndLine() {
+        func line(_ position: Int, _ cents: Int64, _ currency: CurrencyCode, status: String = "short_paid")
+            -> ReviewBatch.Line
+        {
+            ReviewBatch.Line(
+                position: position, reference: "R\(position)-\(cents)-\(currency)",
+                amountPaid: Money(minorUnits: cents, currency: currency), status: status, rule: nil, invoice: nil,
+                deductions: [])
+        }
+        func batch(_ id: Int64, client: String, _ lines: [ReviewBatch.Line]) -> ReviewBatch {
+            ReviewBatch(
+                id: id, client: client, payer: "P", traceNumber: "T\(id)", paymentDate: "2026-11-20",
+                total: Money(minorUnits: 1, currency: .usd), balanced: true,
+                difference: Money(minorUnits: 0, currency: .usd), status: "new", file: "f\(id).csv", portal: nil,
+                importedAt: "2026-11-21T03:00:00Z", lines: lines)
+        }
+        let eur = try! CurrencyCode("EUR")
+        let cad = try! CurrencyCode("CAD")
+        var batches = [
+            batch(
+                9, client: "acme",
+                [
+                    line(1, 500, .usd), line(2, 700, eur), line(3, 700, .usd),
+                    line(4, 900, .usd, status: "paid_in_full"),
+                ]),
+            batch(3, client: "acme", [line(1, 700, .usd), line(2, 100, cad), line(3, 700, .usd)]),
+        ]
+        // Forty more clients, each with one exception of its own number of cents.
+        for number in (0..<40).reversed() {
+            batches.append(batch(Int64(100 + number), client: "c\(number)", [line(1, Int64(number + 1), .usd)]))
+        }
+        let page = MorningReport(title: "M", generatedAt: "now", batches: batches).html()
+        func order(of texts: [String], in text: Substring) -> [String] {
+            texts.compactMap { needle in text.range(of: needle).map { (needle, $0.lowerBound) } }.sorted {
+                $0.1 < $1.1
+            }.map(\.0)
+        }
+        let acme = page[page.range(of: "<h2 id=\"client-acme\"")!.lowerBound...]
+        let acmeExceptions = acme[..<acme.range(of: "Totals per payer")!.lowerBound]
+        let expected = ["R2-100-CAD", "R2-700-EUR", "R1-700-USD", "R3-700-USD", "R3-700-USD", "R1-500-USD"]
+        // Batch 3's lines 1 and 3, then batch 9's line 3 (same amount), then the smaller one.
+        let rows = acmeExceptions.components(separatedBy: "<tr class=\"exception\"").dropFirst().map { row in
+            String(row[row.range(of: "<td>R")!.lowerBound...].dropFirst(4).prefix { $0 != "<" })
+        }
+        #expect(rows == expected)
+        #expect(
+            acmeExceptions.components(separatedBy: "<tr class=\"exception\"").dropFirst().map {
+                String($0.prefix { $0 != ">" })
+            } == [
+                " data-amount=\"100\"", " data-amount=\"700\"", " data-amount=\"700\"", " data-amount=\"700\"",
+                " data-amount=\"700\"", " data-amount=\"500\"",
+            ])
+        #expect(
+            order(
+                of: ["#batch-3-line-2\"", "#batch-3-line-4\"", "#batch-9-line-4\"", "#batch-9-line-2\""],
+                in: acmeExceptions) == [
+                    "#batch-3-line-2\"", "#batch-3-line-4\"", "#batch-9-line-4\"", "#batch-9-line-2\"",
+                ])
+        #expect(!acmeExceptions.contains("R4-900-USD"), "a line paid in full is not an exception")
+        // Sections and contents follow the clients' ids; each section holds only its client's line.
+        let clients = ["acme"] + (0..<40).map { "c\($0)" }.sorted()
+        #expect(
+            order(of: clients.map { "<h2 id=\"client-\($0)\"" }, in: page[...])
+                == clients.map { "<h2 id=\"client-\($0)\"" })
+        #expect(
+            order(of: clients.map { "<li><a href=\"#client-\($0)\">" }, in: page[...])
+                == clients.map { "<li><a href=\"#client-\($0)\">" })
+        for number in 0..<40 {
+            let section = page[page.range(of: "<h2 id=\"client-c\(number)\"")!.lowerBound...]
+            let own = section[..<(section.range(of: "<h3>Batches</h3>")?.lowerBound ?? section.endIndex)]
+            #expect(
+                own.contains("R1-\(number + 1)-USD")
+                    && own.components(separatedBy: "<tr class=\"exception\"").count == 2)
+        }
+        #expect(page.components(separatedBy: "class=\"first\"").count == 2, "one first heading")
+        #expect(page.contains("<h2 id=\"client-acme\" class=\"first\">"))
     }
 }
 
