@@ -1,6 +1,6 @@
+import Dispatch
 public import NightjarCore
 public import NightjarLedger
-import Dispatch
 import NightjarMatching
 
 /// The morning report: one self-contained HTML page (no external assets; a Content-Security-
