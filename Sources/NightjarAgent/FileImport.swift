@@ -104,7 +104,8 @@ public struct RemittanceFileImporter: Sendable {
         case .payments(let format, let handed, let failure):
             return .imported(
                 try ledger.importRemittances(
-                    sha256: sha256, size: file.size, name: name, client: client, format: format, portal: portal
+                    sha256: sha256, size: file.size, name: name, client: client, format: format, portal: portal,
+                    inMemory: true
                 ) { writer in
                     // The writer is handed what the reader handed over, in the same order, and then
                     // meets the reader's error, if it had one: a failure of the writer comes first, as

@@ -609,7 +609,7 @@ public struct NightRunner: Sendable {
                     unfinished[client, default: 1] -= 1
                     if unfinished[client] == 0 {
                         // A matching error ends the run once every credential is done, as before.
-                        group.addTask(priority: .background) {
+                        group.addTask {
                             do { return .matched(try await book.matchNewBatches(clients: [client])) } catch {
                                 return .matchingFailed(error)
                             }

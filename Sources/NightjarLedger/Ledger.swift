@@ -146,7 +146,7 @@ public struct Ledger {
     ) throws -> ImportResult {
         try importRemittances(
             sha256: SHA256.hash(bytes).hexString, size: bytes.count, name: name, client: client, format: format,
-            portal: portal
+            portal: portal, inMemory: true
         ) { writer in
             for advice in advices { try writer.write(advice) }
         }
@@ -154,10 +154,12 @@ public struct Ledger {
 
     /// Stores the remittances `read` hands to the writer, as it reads them, in one transaction:
     /// a file is stored once per content hash (`sha256`), and a failure anywhere stores nothing.
-    /// Memory does not grow with the file: each batch is written and let go.
+    /// Memory does not grow with the file: each batch is written and let go. `read` runs on a
+    /// thread of its own, reading while the writes go on; with `inMemory` (payments already
+    /// read, only handed over) it runs on the caller's thread, with nothing to overlap.
     public func importRemittances(
         sha256: String, size: Int, name: String, client: ClientID, format: String, portal: String? = nil,
-        _ read: (RemittanceWriter) throws -> Void
+        inMemory: Bool = false, _ read: (RemittanceWriter) throws -> Void
     ) throws -> ImportResult {
         // Every line and adjustment points at a batch or line inserted just before it: a large
         // file's rows are not checked against them again (`bytesWorthSuspendingForeignKeys`).
@@ -181,7 +183,7 @@ public struct Ledger {
                     invoicesCreated: 0, invoicesUpdated: 0)
             }
             let writer = try RemittanceWriter(database: database, client: client, fileID: fileID)
-            try writer.store(reading: read)
+            if inMemory { try writer.store(handing: read) } else { try writer.store(reading: read) }
             return ImportResult(
                 file: name, sha256: sha, alreadyImported: false, kind: "remittance", batches: writer.batchIDs.count,
                 lines: writer.lines,
@@ -503,6 +505,11 @@ public final class RemittanceWriter: RemittanceSink {
         """
 
     /// `INSERT INTO remittance_line` of `rows` rows.
+    /// The statements inserting one line and `linesPerStatement` lines, written once (a writer is
+    /// made for every file).
+    static let insertLineSQL = insertLinesSQL(rows: 1)
+    static let insertManyLinesSQL = insertLinesSQL(rows: linesPerStatement)
+
     public static func insertLinesSQL(rows: Int) -> String {
         let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         return "INSERT INTO remittance_line (\(lineColumns)) VALUES "
@@ -529,8 +536,8 @@ public final class RemittanceWriter: RemittanceSink {
                 currency, balanced, source_location, currency_declared, findings)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
-        insertLine = try database.prepared(RemittanceWriter.insertLinesSQL(rows: 1))
-        insertLines = try database.prepared(RemittanceWriter.insertLinesSQL(rows: RemittanceWriter.linesPerStatement))
+        insertLine = try database.prepared(RemittanceWriter.insertLineSQL)
+        insertLines = try database.prepared(RemittanceWriter.insertManyLinesSQL)
         insertAdjustment = try database.prepared(
             """
             INSERT INTO remittance_adjustment (batch_id, line_id, amount_minor, reason_code, reference, source_location, reason_text,
@@ -567,6 +574,13 @@ public final class RemittanceWriter: RemittanceSink {
     /// Runs `read` on a second thread, which hands each payment to this one as soon as it is
     /// read, while this one stores the payments before it: reading and storing on two cores. The
     /// database is used on this thread alone; an error on either side stops both and is thrown.
+    /// `read` run on this thread, each payment stored as it is handed over: for payments
+    /// already in memory, where a reading thread would have nothing to overlap.
+    func store(handing read: (RemittanceWriter) throws -> Void) throws {
+        try read(self)
+        try flush()
+    }
+
     func store(reading read: (RemittanceWriter) throws -> Void) throws {
         // At most four payments wait between the threads: memory stays a few payments' worth.
         let handoff = Handoff<Work>(limit: 4)

@@ -5,8 +5,9 @@ import NightjarLedger
 import NightjarStore
 import Testing
 
-/// The import reads a file on one thread and stores it on another: whichever side fails, the
-/// failure is what the caller gets, nothing is stored, and neither side is left waiting.
+/// The import reads a file on one thread and stores it on another (or, for payments already in
+/// memory, hands them over on the caller's thread): whichever side fails, the failure is what
+/// the caller gets, nothing is stored, and neither side is left waiting.
 @Suite("Import: reading beside storing")
 struct ImportWriterTests {
     /// An 820 of `payments` payments of three lines each (REF*PO and one ADX on each line).
@@ -30,7 +31,8 @@ struct ImportWriterTests {
         }
     }
 
-    @Test func aStoreFailureWhileTheReaderWaitsStopsBothAndStoresNothing() throws {
+    @Test(arguments: [false, true])
+    func aStoreFailureWhileTheReaderWaitsStopsBothAndStoresNothing(inMemory: Bool) throws {
         let database = try ledgerDatabase()
         // The 41st line fails, long after the reader has filled the hand-over and waits on it.
         try database.execute(
@@ -39,7 +41,7 @@ struct ImportWriterTests {
         let bytes = ImportWriterTests.x12(payments: 200)
         #expect(throws: StoreError.self) {
             try Ledger(database: database).importRemittances(
-                sha256: "a", size: bytes.count, name: "a.x12", client: "acme", format: "x12-820"
+                sha256: "a", size: bytes.count, name: "a.x12", client: "acme", format: "x12-820", inMemory: inMemory
             ) { writer in
                 try RemittanceAdviceReader.forEach(MemorySource(bytes), defaultCurrency: .usd) {
                     try writer.write($0, position: nil)
@@ -49,14 +51,15 @@ struct ImportWriterTests {
         #expect(try ImportWriterTests.counts(database) == [0, 0, 0, 0, 0])
     }
 
-    @Test func aReadingFailureAfterPaymentsWereStoredIsThrownAndStoresNothing() throws {
+    @Test(arguments: [false, true])
+    func aReadingFailureAfterPaymentsWereStoredIsThrownAndStoresNothing(inMemory: Bool) throws {
         let database = try ledgerDatabase()
         let bytes = ImportWriterTests.x12(payments: 50)
         struct Broken: Error {}
         var read = 0
         #expect(throws: Broken.self) {
             try Ledger(database: database).importRemittances(
-                sha256: "b", size: bytes.count, name: "b.x12", client: "acme", format: "x12-820"
+                sha256: "b", size: bytes.count, name: "b.x12", client: "acme", format: "x12-820", inMemory: inMemory
             ) { writer in
                 try RemittanceAdviceReader.forEach(MemorySource(bytes), defaultCurrency: .usd) {
                     read += 1
@@ -92,5 +95,33 @@ struct ImportWriterTests {
         let trace = try ledger.trace(reference: "PO2")
         #expect(trace.appearances.count == 70 && trace.appearances.allSatisfy { $0.foundAs == "PO" && $0.line == 2 })
         #expect(trace.appearances.map(\.batch) == Array(1...70))
+    }
+
+    /// Payments handed over in memory are stored exactly as those read beside the writes: every
+    /// row of every table the import writes, ids included.
+    @Test func paymentsHandedInMemoryAreStoredAsPaymentsReadBesideTheWrites() throws {
+        let bytes = ImportWriterTests.x12(payments: 130)
+        var dumps: [[String]] = []
+        for inMemory in [false, true] {
+            let database = try ledgerDatabase()
+            let result = try Ledger(database: database).importRemittances(
+                sha256: "c", size: bytes.count, name: "c.x12", client: "acme", format: "x12-820", inMemory: inMemory
+            ) { writer in
+                try RemittanceAdviceReader.forEach(MemorySource(bytes), defaultCurrency: .usd) {
+                    try writer.write($0, position: nil)
+                }
+            }
+            #expect(result.batches == 130 && result.lines == 390)
+            var dump: [String] = []
+            for table in ["remittance_batch", "remittance_line", "remittance_adjustment", "document_reference"] {
+                for row in try database.query("SELECT * FROM \(table) ORDER BY id", []) {
+                    dump.append(
+                        table + ": " + zip(row.columns, row.values).map { "\($0)=\($1)" }.joined(separator: " "))
+                }
+            }
+            dumps.append(dump)
+        }
+        #expect(dumps[0].count == 130 + 390)
+        #expect(dumps[0] == dumps[1])
     }
 }
