@@ -135,48 +135,61 @@ extension Ledger {
     /// Batches awaiting review (not approved), or those imported on a date, with their lines.
     public func reviewBatches(clients: [ClientID]? = nil, importedOn date: CalendarDate? = nil) throws -> [ReviewBatch]
     {
-        var sql = """
-            SELECT b.*, f.original_name, f.portal, f.imported_at FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id WHERE 1 = 1
-            """
+        // The batches chosen, then all their lines in one query and their clients' customer
+        // names in another (a query per batch cost more than the rows).
+        var condition = ""
         var arguments: [any DatabaseValueConvertible] = []
         if let date {
-            sql += " AND substr(f.imported_at, 1, 10) = ?"
+            condition += " AND substr(f.imported_at, 1, 10) = ?"
             arguments.append(date.description)
         } else {
-            sql += " AND b.status NOT IN ('approved', 'reversed')"
+            condition += " AND b.status NOT IN ('approved', 'reversed')"
         }
+        var clientCondition = ""
         if let clients, !clients.isEmpty {
-            sql += " AND b.client_id IN (\(clients.map { _ in "?" }.joined(separator: ",")))"
+            clientCondition = " IN (\(clients.map { _ in "?" }.joined(separator: ",")))"
+            condition += " AND b.client_id" + clientCondition
             arguments += clients.map { $0 as any DatabaseValueConvertible }
         }
-        var batches: [ReviewBatch] = []
+        let chosen = "FROM remittance_batch b JOIN source_file f ON f.id = b.source_file_id WHERE 1 = 1" + condition
+        let batchRows = try database.query(
+            "SELECT b.*, f.original_name, f.portal, f.imported_at " + chosen
+                + " ORDER BY b.client_id, b.payment_date, b.id",
+            arguments)
+        guard !batchRows.isEmpty else { return [] }
         var namesByClient: [String: [String: String]] = [:]
-        for row in try database.query(sql + " ORDER BY b.client_id, b.payment_date, b.id", arguments) {
+        for customer in try database.query(
+            "SELECT client_id, customer_id, name FROM customer WHERE name IS NOT NULL"
+                + (clientCondition.isEmpty ? "" : " AND client_id" + clientCondition),
+            clients.map { $0.map { $0 as any DatabaseValueConvertible } } ?? [])
+        {
+            namesByClient[try customer.string("client_id"), default: [:]][try customer.string("customer_id")] =
+                try customer.string("name")
+        }
+        var lineRows: [Int64: [Row]] = [:]
+        for line in try database.query(
+            """
+            SELECT l.batch_id, l.position, l.reference, l.amount_paid_minor, m.status, m.rule, m.deductions, m.suggestions, m.note,
+                   coalesce((SELECT invoice_number FROM open_invoice WHERE id = m.invoice_id),
+                            (SELECT group_concat(i.invoice_number, ', ') FROM line_application a JOIN open_invoice i ON i.id = a.invoice_id
+                             WHERE a.line_id = l.id)) AS invoice,
+                   coalesce((SELECT customer_id FROM open_invoice WHERE id = m.invoice_id),
+                            (SELECT min(i.customer_id) FROM line_application a JOIN open_invoice i ON i.id = a.invoice_id WHERE a.line_id = l.id)) AS customer
+            FROM remittance_line l LEFT JOIN line_match m ON m.line_id = l.id
+            WHERE l.batch_id IN (SELECT b.id
+            """ + " " + chosen + ") ORDER BY l.batch_id, l.position", arguments)
+        {
+            lineRows[try line.int64("batch_id"), default: []].append(line)
+        }
+        var batches: [ReviewBatch] = []
+        batches.reserveCapacity(batchRows.count)
+        for row in batchRows {
             let id = try row.int64("id")
             let client = try row.string("client_id")
-            if namesByClient[client] == nil {
-                var found: [String: String] = [:]
-                for customer in try database.query(
-                    "SELECT customer_id, name FROM customer WHERE client_id = ? AND name IS NOT NULL", [client])
-                {
-                    found[try customer.string("customer_id")] = try customer.string("name")
-                }
-                namesByClient[client] = found
-            }
             let names = namesByClient[client] ?? [:]
             let currency = try CurrencyCode(try row.string("currency"))
             var lines: [ReviewBatch.Line] = []
-            for line in try database.query(
-                """
-                SELECT l.position, l.reference, l.amount_paid_minor, m.status, m.rule, m.deductions, m.suggestions, m.note,
-                       coalesce((SELECT invoice_number FROM open_invoice WHERE id = m.invoice_id),
-                                (SELECT group_concat(i.invoice_number, ', ') FROM line_application a JOIN open_invoice i ON i.id = a.invoice_id
-                                 WHERE a.line_id = l.id)) AS invoice,
-                       coalesce((SELECT customer_id FROM open_invoice WHERE id = m.invoice_id),
-                                (SELECT min(i.customer_id) FROM line_application a JOIN open_invoice i ON i.id = a.invoice_id WHERE a.line_id = l.id)) AS customer
-                FROM remittance_line l LEFT JOIN line_match m ON m.line_id = l.id WHERE l.batch_id = ? ORDER BY l.position
-                """, [id])
-            {
+            for line in lineRows[id] ?? [] {
                 let deductions = ReviewBatch.Deduction.stored(try line.optionalString("deductions"))
                 lines.append(
                     ReviewBatch.Line(
@@ -191,7 +204,7 @@ extension Ledger {
             }
             batches.append(
                 ReviewBatch(
-                    id: id, client: try row.string("client_id"), payer: try row.optionalString("payer_name"),
+                    id: id, client: client, payer: try row.optionalString("payer_name"),
                     traceNumber: try row.optionalString("trace_number"),
                     paymentDate: try row.optionalString("payment_date"),
                     total: Money(minorUnits: try row.int64("total_minor"), currency: currency),
