@@ -24,21 +24,43 @@ public enum SecureFile {
         defer { close(descriptor) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { throw failure("lock", temporary) }
         guard fchmod(descriptor, mode) == 0 else { throw failure("set permissions on", temporary) }
+        try writeAll(bytes, to: descriptor, path: temporary)
+        guard fsync(descriptor) == 0 else { throw failure("fsync", temporary) }
+        guard rename(temporary, path) == 0 else { throw failure("rename into place", path) }
+        renamed = true
+        try syncDirectory(folder)
+    }
+
+    /// Writes `bytes` to a new file at `path` (one already there is an error), created with
+    /// `mode`, written and fsynced: for a file its writer reads and moves into place itself (a
+    /// download in staging, moved into the inbox). No temporary name and no folder sync: a
+    /// crash can leave the file half-written, but only where nothing else reads it.
+    public static func writeNew(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw failure("create", path) }
+        var written = false
+        defer {
+            close(descriptor)
+            if !written { unlink(path) }
+        }
+        guard fchmod(descriptor, mode) == 0 else { throw failure("set permissions on", path) }
+        try writeAll(bytes, to: descriptor, path: path)
+        guard fsync(descriptor) == 0 else { throw failure("fsync", path) }
+        written = true
+    }
+
+    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws {
         try bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    throw failure("write", temporary)
+                    throw failure("write", path)
                 }
                 offset += written
             }
         }
-        guard fsync(descriptor) == 0 else { throw failure("fsync", temporary) }
-        guard rename(temporary, path) == 0 else { throw failure("rename into place", path) }
-        renamed = true
-        try syncDirectory(folder)
     }
 
     /// The prefix of the temporary files `writeAtomically` makes for `path`.

@@ -44,6 +44,8 @@ public final class ScraperInterpreter: @unchecked Sendable {
     var loginAttempt: Int64?
     var range: DateRange
     var outcome = ScraperOutcome()
+    /// Whether the download folder has been made (once per run, before the first file).
+    var downloadDirectoryMade = false
     /// SHA-256 of pages this run saw as sign-in or error pages: a download equal to one is the
     /// portal answering with that page, not a document.
     var suspectPages: Set<String> = []
@@ -778,11 +780,16 @@ public final class ScraperInterpreter: @unchecked Sendable {
             return
         }
         await beforeSaving?()
-        try SecureFile.createPrivateDirectory(options.downloadDirectory)
+        if !downloadDirectoryMade {
+            try SecureFile.createPrivateDirectory(options.downloadDirectory)
+            downloadDirectoryMade = true
+        }
         var target = options.downloadDirectory + "/" + name
         var counter = 1
+        var alreadyThere = false
         while FileManager.default.fileExists(atPath: target) {
             if let data = FileManager.default.contents(atPath: target), SHA256.hash(Array(data)).hexString == sha {
+                alreadyThere = true
                 break
             }
             counter += 1
@@ -790,7 +797,8 @@ public final class ScraperInterpreter: @unchecked Sendable {
             let ext = (name as NSString).pathExtension
             target = options.downloadDirectory + "/" + base + "-\(counter)" + (ext.isEmpty ? "" : "." + ext)
         }
-        try SecureFile.writeAtomically(bytes, to: target, mode: 0o600)
+        // Only this credential writes here, and the file is moved into the inbox next.
+        if !alreadyThere { try SecureFile.writeNew(bytes, to: target, mode: 0o600) }
         let record = DownloadRecord(
             kind: download.kind, fileName: (target as NSString).lastPathComponent, path: target, size: bytes.count,
             sha256: sha, metadata: metadata)
