@@ -131,12 +131,35 @@ public struct HTTPResponse: Sendable {
 
     /// The first value of header `name` (case-insensitive).
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        headers.first { HTTPResponse.sameName($0.name, name) }?.value
     }
 
     /// Every value of header `name`.
     public func headers(named name: String) -> [String] {
-        headers.filter { $0.name.caseInsensitiveCompare(name) == .orderedSame }.map(\.value)
+        headers.filter { HTTPResponse.sameName($0.name, name) }.map(\.value)
+    }
+
+    /// Whether two header names are the same but for case: ASCII letters folded byte by byte
+    /// (header names are ASCII tokens), any other name compared as Foundation does.
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        var a = a
+        var b = b
+        let answer: Bool? = a.withUTF8 { left in
+            b.withUTF8 { right -> Bool? in
+                guard left.count == right.count else {
+                    return left.allSatisfy { $0 < 0x80 } && right.allSatisfy { $0 < 0x80 } ? false : nil
+                }
+                for index in 0..<left.count {
+                    let (x, y) = (left[index], right[index])
+                    if x >= 0x80 || y >= 0x80 { return nil }
+                    if x == y { continue }
+                    let folded = x | 0x20
+                    if folded != y | 0x20 || folded < 0x61 || folded > 0x7A { return false }
+                }
+                return true
+            }
+        }
+        return answer ?? (a.caseInsensitiveCompare(b) == .orderedSame)
     }
 
     public var text: String { String(decoding: body, as: UTF8.self) }
