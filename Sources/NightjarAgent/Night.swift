@@ -123,8 +123,14 @@ public actor NightBook {
     nonisolated let inbox: Inbox
     let rules: MatchingRulesFiles?
     var problems: [String: [String]] = [:]
+    /// A second connection for what a credential needs before it talks to its portal (its
+    /// run-log item, what it fetched before): a credential waits for SQLite's write lock for a
+    /// moment instead of behind the book's queue of landings and matchings.
+    nonisolated let side: SharedConnection
 
-    public init(open: DatabaseOpener, importer: RemittanceFileImporter, inbox: Inbox, rules: MatchingRulesFiles? = nil)
+    public init(
+        open: @escaping DatabaseOpener, importer: RemittanceFileImporter, inbox: Inbox, rules: MatchingRulesFiles? = nil
+    )
         throws
     {
         self.rules = rules
@@ -134,6 +140,7 @@ public actor NightBook {
         log = RunLog(database: database)
         self.importer = importer
         self.inbox = inbox
+        side = SharedConnection(open: open)
     }
 
     public func startRun(scope: String) throws -> Int64 { try log.start(scope: scope) }
@@ -147,12 +154,15 @@ public actor NightBook {
     }
 
     /// Starts a credential's run-log item and, unless `refetch`, returns the listing keys of what
-    /// the item fetched before (`listingKeys`), in one turn of the book.
-    public func startItem(run: Int64, client: String, portal: String, range: DateRange, refetch: Bool = true) throws
-        -> Set<String>
-    {
-        try log.startItem(run: run, client: client, portal: portal, range: range)
-        return refetch ? [] : try listingKeys(client: client, item: portal)
+    /// the item fetched before (`listingKeys`), on the book's second connection.
+    public nonisolated func startItem(
+        run: Int64, client: String, portal: String, range: DateRange, refetch: Bool = true
+    ) async throws -> Set<String> {
+        try await side.perform { database in
+            let log = RunLog(database: database)
+            try log.startItem(run: run, client: client, portal: portal, range: range)
+            return refetch ? [] : try NightBook.listingKeys(client: client, item: portal, log: log)
+        }
     }
 
     /// Records how a credential's part of the run ended. A portal failure is its own class; when
@@ -371,6 +381,10 @@ public actor NightBook {
 
     /// How listings name the documents the inbox holds for a credential (`DownloadRecord.listingKeys`).
     public func listingKeys(client: String, item: String) throws -> Set<String> {
+        try NightBook.listingKeys(client: client, item: item, log: log)
+    }
+
+    static func listingKeys(client: String, item: String, log: RunLog) throws -> Set<String> {
         var keys: Set<String> = []
         for (kind, metadata) in try log.inboxListings(client: client, item: item) {
             guard let kind = DocumentKind(rawValue: kind),
@@ -555,10 +569,10 @@ public struct NightRunner: Sendable {
         try await withThrowingTaskGroup(of: Finished.self) { group in
             var next = 0
             var running = 0
-            // Credentials past their conversation whose files are still landing: they hold no
-            // slot, but no more than a night's worth of slots wait at once (each holds its
-            // files' payments until the book takes them). One credential at a time means one:
-            // each is finished before the next starts.
+            // Credentials past their conversation whose files are still landing, and clients
+            // being matched: they hold no slot, but no more than a night's worth of slots wait at
+            // once (each holds its files' payments until the book takes them). One credential at
+            // a time means one: each is finished, and its client matched, before the next starts.
             var finishing = 0
             let finishingAllowed = maximumConcurrent > 1 ? maximumConcurrent : 0
             var ready: [NightJob] = []
@@ -609,6 +623,7 @@ public struct NightRunner: Sendable {
                     unfinished[client, default: 1] -= 1
                     if unfinished[client] == 0 {
                         // A matching error ends the run once every credential is done, as before.
+                        finishing += 1
                         group.addTask {
                             do { return .matched(try await book.matchNewBatches(clients: [client])) } catch {
                                 return .matchingFailed(error)
@@ -617,8 +632,11 @@ public struct NightRunner: Sendable {
                     }
                 case .readyAfterWaiting(let job): ready.append(job)
                 case .matched(let statuses):
+                    finishing -= 1
                     for (status, count) in statuses { matching[status, default: 0] += count }
-                case .matchingFailed(let error): matchingError = matchingError ?? error
+                case .matchingFailed(let error):
+                    finishing -= 1
+                    matchingError = matchingError ?? error
                 }
                 fill()
             }
