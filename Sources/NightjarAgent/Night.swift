@@ -697,8 +697,8 @@ public struct NightRunner: Sendable {
         return result
     }
 
-    /// What is left of a credential once its conversation with the portal has ended: its files'
-    /// landings, its HAR file and its run-log item. It holds none of the night's slots.
+    /// What is left of a credential once its conversation with the portal has ended: its HAR
+    /// file, its files' landings and its run-log item. It holds none of the night's slots.
     struct CredentialTail: Sendable {
         let finish: @Sendable () async throws -> Void
     }
@@ -753,12 +753,12 @@ public struct NightRunner: Sendable {
             },
             beforeSaving: { await landings.finished() }
         ).run()
-        try? recorder.write(to: folder + "/\(fileName).har")
-        if let failure = outcome.failure, failure.failureClass == .layoutChanged, let page = failure.page {
-            try? RedactedFile.write(
-                String(decoding: page, as: UTF8.self), to: folder + "/\(fileName)-layout-changed.html")
-        }
         return CredentialTail {
+            try? recorder.write(to: folder + "/\(fileName).har")
+            if let failure = outcome.failure, failure.failureClass == .layoutChanged, let page = failure.page {
+                try? RedactedFile.write(
+                    String(decoding: page, as: UTF8.self), to: folder + "/\(fileName)-layout-changed.html")
+            }
             await landings.finished()
             try await NightRunner.finish(job, outcome: outcome, run: run, book: book, progress: progress, trace: trace)
         }
