@@ -9,6 +9,13 @@ public enum SecureFile {
     /// `flock` on its temporary file until it is renamed, so `removeAbandonedTemporaryFiles` can
     /// tell a killed writer's leftover from a live writer's file.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws {
+        try bytes.withUnsafeBufferPointer { try writeAtomically($0, to: path, mode: mode) }
+    }
+
+    /// `writeAtomically` of the bytes in `bytes`.
+    public static func writeAtomically(_ bytes: UnsafeBufferPointer<UInt8>, to path: String, mode: mode_t = 0o600)
+        throws
+    {
         let directory = (path as NSString).deletingLastPathComponent
         let folder = directory.isEmpty ? "." : directory
         let name = (path as NSString).lastPathComponent
@@ -50,16 +57,19 @@ public enum SecureFile {
     }
 
     private static func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws {
-        try bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw failure("write", path)
-                }
-                offset += written
+        try bytes.withUnsafeBufferPointer { try writeAll($0, to: descriptor, path: path) }
+    }
+
+    private static func writeAll(_ bytes: UnsafeBufferPointer<UInt8>, to descriptor: Int32, path: String) throws {
+        let buffer = UnsafeRawBufferPointer(bytes)
+        var offset = 0
+        while offset < buffer.count {
+            let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw failure("write", path)
             }
+            offset += written
         }
     }
 
@@ -137,9 +147,17 @@ public enum SecureFile {
 
 /// Files the program writes for people (reports, recordings, exports): redacted, then written atomically, owner-only.
 public enum RedactedFile {
-    /// Writes `text` to `path` after passing it through the redactor.
+    /// Writes `text` to `path` after passing it through the redactor (read in place: a report
+    /// of megabytes is not copied first).
     public static func write(_ text: String, to path: String, mode: mode_t = 0o600) throws {
-        try SecureFile.writeAtomically(Redactor.shared.redact(bytes: Array(text.utf8)), to: path, mode: mode)
+        var text = text
+        try text.withUTF8 { buffer in
+            if let redacted = Redactor.shared.redactIfNeeded(buffer) {
+                try SecureFile.writeAtomically(redacted, to: path, mode: mode)
+            } else {
+                try SecureFile.writeAtomically(buffer, to: path, mode: mode)
+            }
+        }
     }
 
     /// Writes `bytes` to `path` after passing them through the redactor.

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 public import NightjarCore
 public import NightjarLedger
 import NightjarMatching
@@ -93,10 +94,12 @@ public struct MorningReport: Sendable {
 
     /// Text safe inside HTML. (The page is redacted as a whole when it is written.)
     public static func escape(_ text: String) -> String {
-        // Most texts (ids, amounts, dates) hold nothing to escape.
-        guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else {
-            return text
+        // Most texts (ids, amounts, dates) hold nothing to escape: found over the text's own bytes.
+        var bytes = text
+        let special = bytes.withUTF8 { buffer in
+            buffer.contains { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }
         }
+        guard special else { return text }
         var out = ""
         for character in text {
             switch character {
@@ -222,6 +225,9 @@ public struct MorningReport: Sendable {
                     client, mine, first: index == 0 && attention.isEmpty && warnings.isEmpty)
             )
         }
+        // The page grows once to hold every part (it is megabytes for hundreds of clients).
+        page.reserveCapacity(
+            page.utf8.count + parts.reduce(4096) { $0 + $1.contents.utf8.count + $1.section.utf8.count })
         if !clients.isEmpty {
             // A table of contents: each client and its batches, by anchor.
             page += "<nav id=\"contents\"><h3>Contents</h3><ul>\n"
@@ -381,14 +387,28 @@ public struct MorningReport: Sendable {
         return page
     }
 
-    /// `body(0..<count)` on every core, the results in order.
-    static func inParallel<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
-        guard count > 1 else { return (0..<count).map(body) }
+    /// `body(0..<count)` on every core, the results in order: a contiguous share of the indexes
+    /// for each core, the calling thread taking the first. (Dispatch's `concurrentPerform` runs
+    /// serially when called from a thread of Swift's task pool.)
+    static func inParallel<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) -> T) -> [T] {
+        let shares = min(count, ProcessInfo.processInfo.activeProcessorCount)
+        guard shares > 1 else { return (0..<count).map(body) }
         let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
         results.initialize(repeating: nil)
-        defer { results.deallocate() }
+        defer {
+            results.deinitialize()
+            results.deallocate()
+        }
         nonisolated(unsafe) let slots = results
-        DispatchQueue.concurrentPerform(iterations: count) { index in slots[index] = body(index) }
+        let group = DispatchGroup()
+        let bounds = (0...shares).map { $0 * count / shares }
+        for share in 1..<shares {
+            DispatchQueue.global().async(group: group) {
+                for index in bounds[share]..<bounds[share + 1] { slots[index] = body(index) }
+            }
+        }
+        for index in bounds[0]..<bounds[1] { slots[index] = body(index) }
+        group.wait()
         return results.map { $0! }
     }
 }

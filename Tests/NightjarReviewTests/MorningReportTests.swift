@@ -1,6 +1,7 @@
 import Foundation
 import NightjarCore
 import NightjarLedger
+import Synchronization
 import Testing
 
 @testable import NightjarReview
@@ -124,6 +125,24 @@ import Testing
 
     @Test func anEmptyMorningSaysSo() {
         #expect(MorningReport(title: "M", generatedAt: "now", batches: []).html().contains("No batches await review."))
+    }
+
+    /// The clients' parts are built on every core, also from a task of Swift's pool (where
+    /// Dispatch's `concurrentPerform` would run them one after another), each result in its place.
+    @Test func partsAreBuiltOnEveryCoreInOrder() async {
+        let threads = Mutex<Set<UInt>>([])
+        let results = await Task.detached {
+            MorningReport.inParallel(1_000) { index in
+                threads.withLock { _ = $0.insert(UInt(pthread_self())) }
+                return "part \(index)"
+            }
+        }.value
+        #expect(results == (0..<1_000).map { "part \($0)" })
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let used = threads.withLock { $0.count }
+        #expect(cores == 1 ? used == 1 : (2...cores).contains(used), "\(used) threads on \(cores) cores")
+        #expect(MorningReport.inParallel(1) { $0 + 1 } == [1])
+        #expect(MorningReport.inParallel(0) { $0 }.isEmpty)
     }
 
     /// Exceptions by currency (alphabetical), the largest first, then batch and line; clients
