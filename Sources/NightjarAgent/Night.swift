@@ -744,8 +744,10 @@ public struct NightRunner: Sendable {
             loginGuard: loginGuard, prompt: prompt, totp: totp,
             trace: { trace("\(client)/\(item): \($0)") },
             onDownload: { record in
-                let readAhead = book.readAhead(record, client: client)
+                // Read (format, profile, payments) in the landing, while the next request waits
+                // on the portal.
                 landings.start {
+                    let readAhead = book.readAhead(record, client: client)
                     await book.land(
                         run: run, client: client, portal: portal, item: item, download: record, readAhead: readAhead)
                     progress?.fileLanded(job.credential.name, file: record.fileName, kind: record.kind.rawValue)
