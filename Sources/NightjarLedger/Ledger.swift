@@ -183,7 +183,7 @@ public struct Ledger {
                     invoicesCreated: 0, invoicesUpdated: 0)
             }
             let writer = try RemittanceWriter(database: database, client: client, fileID: fileID)
-            if inMemory { try writer.store(handing: read) } else { try writer.store(reading: read) }
+            if inMemory { try writer.storeInPlace(read) } else { try writer.store(reading: read) }
             return ImportResult(
                 file: name, sha256: sha, alreadyImported: false, kind: "remittance", batches: writer.batchIDs.count,
                 lines: writer.lines,
@@ -576,7 +576,7 @@ public final class RemittanceWriter: RemittanceSink {
     /// database is used on this thread alone; an error on either side stops both and is thrown.
     /// `read` run on this thread, each payment stored as it is handed over: for payments
     /// already in memory, where a reading thread would have nothing to overlap.
-    func store(handing read: (RemittanceWriter) throws -> Void) throws {
+    func storeInPlace(_ read: (RemittanceWriter) throws -> Void) throws {
         try read(self)
         try flush()
     }
