@@ -154,7 +154,7 @@ public actor NightBook {
     }
 
     /// Starts a credential's run-log item and, unless `refetch`, returns the listing keys of what
-    /// the item fetched before (`listingKeys`), on the book's second connection.
+    /// the item fetched before (`listingKeys(client:item:log:)`), on the book's second connection.
     public nonisolated func startItem(
         run: Int64, client: String, portal: String, range: DateRange, refetch: Bool = true
     ) async throws -> Set<String> {
@@ -380,10 +380,6 @@ public actor NightBook {
     }
 
     /// How listings name the documents the inbox holds for a credential (`DownloadRecord.listingKeys`).
-    public func listingKeys(client: String, item: String) throws -> Set<String> {
-        try NightBook.listingKeys(client: client, item: item, log: log)
-    }
-
     static func listingKeys(client: String, item: String, log: RunLog) throws -> Set<String> {
         var keys: Set<String> = []
         for (kind, metadata) in try log.inboxListings(client: client, item: item) {
